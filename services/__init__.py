@@ -1,0 +1,1 @@
+"""The platform's services, each its own process: intake, dispatch, followup, reporting."""

@@ -1,0 +1,1 @@
+"""Intake: takes complaints from every channel and publishes `complaint.received`."""

@@ -1,0 +1,124 @@
+"""HTTP entrypoints of intake: thin routes that decode, call the submission handler, and answer."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Header, Request, Response, status
+
+from services.intake import repository
+from services.intake.auth import ChannelCredential
+from services.intake.problems import Problem
+from services.intake.reference import looks_like_reference
+from services.intake.repository import StoredComplaint
+from services.intake.schemas import ComplaintAccepted, ComplaintCreate, ComplaintRead
+from services.intake.submission import IdempotencyKeyReused, SubmitComplaint, submit_complaint
+from shared.logging import bind_case
+
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+PROBLEMS = {
+    400: {"description": "Malformed JSON", "content": {"application/problem+json": {}}},
+    401: {"description": "Missing or unknown credential", "content": {"application/problem+json": {}}},
+    403: {"description": "Credential of another channel", "content": {"application/problem+json": {}}},
+    413: {"description": "Body over the size limit", "content": {"application/problem+json": {}}},
+    415: {"description": "Body is not JSON", "content": {"application/problem+json": {}}},
+    422: {"description": "Invalid fields, each named", "content": {"application/problem+json": {}}},
+    503: {"description": "Database unavailable; retry", "content": {"application/problem+json": {}}},
+}
+
+
+def _accepted(stored: StoredComplaint, replayed: bool) -> ComplaintAccepted:
+    return ComplaintAccepted(
+        complaint_id=stored.complaint_id,
+        reference_no=stored.reference_no,
+        accepted_at=stored.accepted_at,
+        replayed=replayed,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ComplaintAccepted,
+    responses={k: v for k, v in PROBLEMS.items() if k != 503} | {503: PROBLEMS[503]},
+    summary="Submit a complaint from any channel",
+)
+async def post_complaint(
+    complaint: ComplaintCreate,
+    request: Request,
+    response: Response,
+    channel: ChannelCredential,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> ComplaintAccepted:
+    """Accepts the complaint and answers at once with its id and reference number.
+
+    Retries with the same `Idempotency-Key`, or the same channel ticket id, return the original.
+    """
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise Problem(
+            422,
+            "Invalid request",
+            "Idempotency-Key: 1-128 printable ASCII characters",
+            errors=[{"field": "Idempotency-Key", "message": "1-128 printable ASCII characters"}],
+        )
+    if complaint.channel != channel:
+        raise Problem(
+            403,
+            "Forbidden",
+            f"this credential submits for channel {channel.value!r} only",
+            errors=[{"field": "channel", "message": f"must be {channel.value!r} for this credential"}],
+        )
+    try:
+        submitted = await submit_complaint(
+            SubmitComplaint(complaint, idempotency_key, request.state.correlation_id),
+            pool=request.app.state.pool,
+            timezone=request.app.state.timezone,
+        )
+    except IdempotencyKeyReused as exc:
+        raise Problem(
+            422,
+            "Idempotency-Key reused",
+            "this Idempotency-Key was used for a different complaint",
+            errors=[{"field": "Idempotency-Key", "message": "already used for a different body"}],
+        ) from exc
+    bind_case(complaint_id=str(submitted.complaint.complaint_id))
+    response.headers["Location"] = f"{router.prefix}/{submitted.complaint.complaint_id}"
+    if submitted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return _accepted(submitted.complaint, submitted.replayed)
+
+
+@router.get(
+    "/{complaint_ref}",
+    response_model=ComplaintRead,
+    responses={k: PROBLEMS[k] for k in (401, 503)} | {404: {"description": "No such complaint for this channel"}},
+    summary="What was received, and when: by complaint id or reference number",
+)
+async def get_complaint(complaint_ref: str, request: Request, channel: ChannelCredential) -> ComplaintRead:
+    pool: asyncpg.Pool = request.app.state.pool
+    stored: StoredComplaint | None = None
+    if looks_like_reference(complaint_ref):
+        stored = await repository.get_by_reference(pool, complaint_ref)
+    else:
+        try:
+            stored = await repository.get_by_id(pool, uuid.UUID(complaint_ref))
+        except ValueError:
+            stored = None
+    # A channel sees only what it submitted itself: no browsing other channels' customers.
+    if stored is None or stored.channel != channel.value:
+        raise Problem(404, "Not Found", f"no complaint {complaint_ref!r} submitted on channel {channel.value!r}")
+    bind_case(complaint_id=str(stored.complaint_id), correlation_id=stored.correlation_id)
+    return ComplaintRead(
+        complaint_id=stored.complaint_id,
+        reference_no=stored.reference_no,
+        channel=stored.channel,
+        channel_ticket_id=stored.channel_ticket_id,
+        received_at=stored.received_at,
+        accepted_at=stored.accepted_at,
+        submission=stored.submission,
+    )

@@ -1,0 +1,42 @@
+"""Intake's settings (environment variables, prefix-free like the rest of the platform)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field, model_validator
+
+from shared.contracts import Channel
+from shared.settings import ServiceSettings, refuse_dev_secrets
+
+DEV_MARKER = "dev-only"
+
+
+def _dev_credentials() -> dict[str, str]:
+    return {channel.value: f"{DEV_MARKER}-{channel.value}-key" for channel in Channel}
+
+
+class IntakeSettings(ServiceSettings):
+    intake_http_host: str = "127.0.0.1"
+    intake_http_port: int = Field(default=8000, ge=0, le=65535)
+    #: Channel → API key / bearer token. JSON in the environment, e.g. {"web": "…", "app": "…"}.
+    intake_channel_credentials: dict[str, str] = Field(default_factory=_dev_credentials)
+    #: Requests larger than this are refused with 413 before they are parsed.
+    intake_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    intake_consumer_group: str = "intake"
+    outbox_batch_size: int = Field(default=500, ge=1)
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> IntakeSettings:
+        unknown = set(self.intake_channel_credentials) - {c.value for c in Channel}
+        if unknown:
+            raise ValueError(f"intake_channel_credentials names unknown channels: {sorted(unknown)}")
+        tokens = list(self.intake_channel_credentials.values())
+        if len(tokens) != len(set(tokens)):
+            raise ValueError("intake_channel_credentials: each channel needs its own credential")
+        refuse_dev_secrets(self, self.intake_channel_credentials, DEV_MARKER)
+        return self
+
+    @cached_property
+    def channel_by_token(self) -> dict[str, Channel]:
+        return {token: Channel(channel) for channel, token in self.intake_channel_credentials.items()}

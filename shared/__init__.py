@@ -1,0 +1,1 @@
+"""What the platform's services share: event contracts, outbox, idempotent consumers, settings, logging."""

@@ -1,0 +1,114 @@
+"""Contracts of a received complaint: the public `complaint.received` and the restricted contact event."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from shared import topics
+from shared.contracts.envelope import Contract, Event
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    WEB = "web"
+    APP = "app"
+    WECHAT = "wechat"
+    COUNTER = "counter"
+    EMAIL = "email"
+    PARTNER_12345 = "partner_12345"
+    PARTNER_95598 = "partner_95598"
+
+
+class Category(StrEnum):
+    HEATING_TEMPERATURE = "heating_temperature"
+    EQUIPMENT_FAULT = "equipment_fault"
+    OUTAGE = "outage"
+    SAFETY_HAZARD = "safety_hazard"
+    BILLING = "billing"
+    SERVICE_ATTITUDE = "service_attitude"
+    CONSULTATION = "consultation"
+    OTHER = "other"
+
+
+class PreferredContact(StrEnum):
+    PHONE = "phone"
+    SMS = "sms"
+    EMAIL = "email"
+    WECHAT = "wechat"
+
+
+class AssetType(StrEnum):
+    BUILDING = "building"
+    HEAT_EXCHANGE_STATION = "heat_exchange_station"
+    FEEDER = "feeder"
+
+
+class Coordinates(Contract):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class Asset(Contract):
+    type: AssetType
+    id: str = Field(min_length=1, max_length=64)
+
+
+class Location(Contract):
+    address: str = Field(min_length=1, max_length=300)
+    district: str = Field(min_length=1, max_length=64)
+    coordinates: Coordinates | None = None
+    asset: Asset | None = None
+
+
+class CustomerPublic(Contract):
+    """What every subscriber may see of the customer: masked contact data only."""
+
+    account_no: str | None
+    name_masked: str | None
+    phone_masked: str | None
+    preferred_contact: PreferredContact
+
+
+class ComplaintReceivedPayload(Contract):
+    complaint_id: uuid.UUID
+    reference_no: str = Field(description="Human reference read out to callers, e.g. TS-20261123-000042.")
+    channel: Channel
+    channel_ticket_id: str | None
+    received_at: AwareDatetime = Field(description="When the channel received it.")
+    accepted_at: AwareDatetime = Field(description="When intake accepted it.")
+    customer: CustomerPublic
+    location: Location
+    text: str = Field(description="Complaint text, phone numbers in it masked.")
+    category_hint: Category | None
+
+
+class ComplaintReceived(Event):
+    """A complaint was accepted on some channel. Public: contact data is masked."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_RECEIVED
+    event_type: Literal["complaint.received"] = "complaint.received"
+    schema_version: Literal[1] = 1
+    payload: ComplaintReceivedPayload
+
+
+class ComplaintContactPayload(Contract):
+    complaint_id: uuid.UUID
+    reference_no: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    wechat_openid: str | None
+    preferred_contact: PreferredContact
+
+
+class ComplaintContact(Event):
+    """The customer's real contact data, for callbacks. Restricted topic: followup only."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_CONTACT
+    event_type: Literal["complaint.contact"] = "complaint.contact"
+    schema_version: Literal[1] = 1
+    payload: ComplaintContactPayload

@@ -1,0 +1,102 @@
+"""structlog JSON logging shared by every service.
+
+Every line carries `complaint_id` and `correlation_id` (bound per request / message with
+`bind_case`), personal data is masked, and because lines are rendered as JSON a CR/LF inside
+user text is escaped and cannot forge a second log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+from shared.privacy import mask_name, mask_phone, mask_phones_in_text
+
+#: Keys whose values are personal data whatever they contain.
+_NAME_KEYS = frozenset({"name", "customer_name", "caller_name", "contact_name"})
+_PHONE_KEYS = frozenset({"phone", "customer_phone", "caller_phone", "mobile", "telephone"})
+
+
+def _scrub(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, str):
+        if key in _NAME_KEYS:
+            return mask_name(value)
+        if key in _PHONE_KEYS:
+            return mask_phone(value)
+        return mask_phones_in_text(value)
+    if isinstance(value, Mapping):
+        return {k: _scrub(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v, key) for v in value]
+    return value
+
+
+def mask_personal_data(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask phone numbers and names anywhere in the event, exceptions included."""
+    return {k: _scrub(v, k) for k, v in event_dict.items()}
+
+
+def ensure_case_keys(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Every line has both keys, so log queries by case never miss a line for lack of a field."""
+    event_dict.setdefault("complaint_id", None)
+    event_dict.setdefault("correlation_id", None)
+    return event_dict
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Route structlog and the standard library (uvicorn, aiokafka, faststream) through one JSON pipeline."""
+    shared_processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        ensure_case_keys,
+    ]
+    structlog.configure(
+        processors=[
+            *shared_processors,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared_processors,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            mask_personal_data,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def bind_case(*, complaint_id: str | None = None, correlation_id: str | None = None) -> None:
+    """Attach the case to every following log line of this task (request or message)."""
+    values = {k: v for k, v in {"complaint_id": complaint_id, "correlation_id": correlation_id}.items() if v}
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def clear_case() -> None:
+    structlog.contextvars.unbind_contextvars("complaint_id", "correlation_id")
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    return structlog.stdlib.get_logger(name)

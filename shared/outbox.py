@@ -1,0 +1,193 @@
+"""Transactional outbox: events are rows written in the handler's transaction, published by a relay.
+
+Why: a handler must never write its state and then fail to publish (or publish and then roll back).
+The relay claims rows with `FOR UPDATE SKIP LOCKED`, so several relays (one per replica) share the
+work without publishing a row twice at the same time; it is woken by `LISTEN/NOTIFY` on commit and
+polls as a fallback. A row is deleted only after Kafka acknowledged it, so a crash between the ack
+and the delete republishes it: delivery is at-least-once and every consumer dedupes on `event_id`.
+Ordering: one relay publishes a key's rows in id order; with several relays racing, two events of one
+complaint written in separate transactions may swap, so consumers must not rely on cross-event order
+from different transactions without checking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from shared.contracts.envelope import Event
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def notify_channel(schema: str) -> str:
+    return f"outbox_{schema}"
+
+
+async def add(conn: asyncpg.Connection, schema: str, events: Iterable[Event]) -> int:
+    """Write events to the outbox inside the caller's transaction; the relay is notified on commit."""
+    rows = [(e.event_id, e.TOPIC, str(e.complaint_id), e.model_dump_json().encode(), e.headers()) for e in events]
+    if not rows:
+        return 0
+    await conn.executemany(
+        f'INSERT INTO "{schema}".outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)',
+        rows,
+    )
+    await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
+    return len(rows)
+
+
+def build_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
+    """Producer settings for the relay: every replica acks (acks=all), short timeouts so an outage
+    is noticed and retried instead of hanging a transaction. No idempotent producer: the embedded
+    broker does not support it, and consumers dedupe anyway."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "acks": "all",
+        "enable_idempotence": False,
+        "linger_ms": 2,
+        "request_timeout_ms": 5000,
+        "retry_backoff_ms": 200,
+        "max_batch_size": 256 * 1024,
+        "client_id": "outbox-relay",
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+class OutboxRelay:
+    """Publishes one service's outbox to Kafka in batches until stopped."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        schema: str,
+        bootstrap_servers: str,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.pool = pool
+        self.schema = schema
+        self.bootstrap_servers = bootstrap_servers
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self.published = 0
+        self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        try:
+            while not stop.is_set():
+                try:
+                    await self._ensure_listener()
+                    await self._ensure_producer()
+                    count = await self.publish_batch()
+                    backoff = 0.2
+                    if count >= self.batch_size:
+                        continue  # more is waiting: no pause
+                    await self._sleep_until_woken(stop, self.poll_interval)
+                except (OSError, KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                    log.warning("outbox relay cannot publish, retrying", error=repr(exc), backoff_s=backoff)
+                    await self._reset_producer()
+                    await self._sleep_until_woken(stop, backoff, wakeable=False)
+                    backoff = min(backoff * 2, self.max_backoff)
+        finally:
+            await self._reset_producer()
+            await self._close_listener()
+
+    async def publish_batch(self) -> int:
+        """Claim up to `batch_size` rows, publish them, delete what Kafka acknowledged."""
+        assert self._producer is not None
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f'SELECT id, topic, key, payload, headers FROM "{self.schema}".outbox '
+                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            futures = [
+                await self._producer.send(
+                    r["topic"],
+                    value=bytes(r["payload"]),
+                    key=r["key"].encode(),
+                    headers=[(k, str(v).encode()) for k, v in r["headers"].items()],
+                )
+                for r in rows
+            ]
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            done = [r["id"] for r, res in zip(rows, results, strict=True) if not isinstance(res, BaseException)]
+            failed = [
+                (r["id"], repr(res)) for r, res in zip(rows, results, strict=True) if isinstance(res, BaseException)
+            ]
+            if done:
+                await conn.execute(f'DELETE FROM "{self.schema}".outbox WHERE id = ANY($1::bigint[])', done)
+            if failed:
+                await conn.executemany(
+                    f'UPDATE "{self.schema}".outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1',
+                    failed,
+                )
+        self.published += len(done)
+        if failed:
+            raise KafkaError(f"{len(failed)} of {len(rows)} outbox events not acknowledged: {failed[0][1]}")
+        return len(rows)
+
+    async def _sleep_until_woken(self, stop: asyncio.Event, seconds: float, *, wakeable: bool = True) -> None:
+        waiters = [asyncio.ensure_future(stop.wait())]
+        if wakeable:
+            waiters.append(asyncio.ensure_future(self._wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        self._wake.clear()
+
+    async def _ensure_producer(self) -> None:
+        if self._producer is None:
+            producer = build_producer(self.bootstrap_servers)
+            try:
+                await producer.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self._producer = producer
+
+    async def _reset_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), timeout=5)
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is not None:
+            if not self._listener.is_closed():
+                return
+            await self._close_listener()  # Postgres restarted: listen again on a fresh connection
+        conn = await self.pool.acquire()
+        await conn.add_listener(notify_channel(self.schema), self._on_notify)
+        self._listener = conn
+
+    async def _close_listener(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.remove_listener(notify_channel(self.schema), self._on_notify)
+            with contextlib.suppress(Exception):
+                await self.pool.release(conn)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()

@@ -1,0 +1,47 @@
+"""Settings common to every service, read from environment variables (pydantic-settings).
+
+Each service subclasses `ServiceSettings`; insecure development defaults are refused outside `dev`/`test`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["dev", "test", "prod"]
+
+
+class ServiceSettings(BaseSettings):
+    """Infrastructure every service needs. Environment variables win; nothing is read from files."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    app_env: Environment = "dev"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/utility"
+    database_pool_min: int = Field(default=2, ge=1)
+    database_pool_max: int = Field(default=10, ge=1)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    log_level: str = "INFO"
+    #: Attempts of a consumer handler before the message is dead-lettered.
+    consumer_max_attempts: int = Field(default=3, ge=1)
+    consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    #: Time zone of the utility: reference numbers and "today" follow it.
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def is_dev(self) -> bool:
+        return self.app_env in ("dev", "test")
+
+
+def refuse_dev_secrets(settings: ServiceSettings, secrets: dict[str, str], dev_value_marker: str) -> None:
+    """Fail start-up when a production deployment still carries a development secret.
+
+    Why: a copied `.env` with the well-known dev keys must never reach a real utility's network.
+    """
+    if settings.is_dev:
+        return
+    weak = [name for name, value in secrets.items() if dev_value_marker in value or len(value) < 16]
+    if weak:
+        raise ValueError(f"refusing to start in {settings.app_env!r}: development or short secrets for {sorted(weak)}")
