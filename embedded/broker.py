@@ -198,8 +198,12 @@ class EmbeddedBroker:
             self.stop()
             raise
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after `timeout`. All topics and records are gone afterwards."""
+    def stop(self, timeout: float = 1.0) -> None:
+        """SIGTERM, then SIGKILL after `timeout`. All topics and records are gone afterwards.
+
+        The grace is short on purpose: memory storage has nothing to flush, and Tansu lingers
+        ~5 s on SIGTERM while clients stay connected.
+        """
         proc, self._proc = self._proc, None
         try:
             if proc is not None:

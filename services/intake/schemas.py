@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -95,11 +96,12 @@ class ComplaintCreate(Strict):
     text: CleanText = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     category_hint: Category | None = None
 
-    @model_validator(mode="after")
-    def _not_in_future(self) -> ComplaintCreate:
-        if self.received_at > datetime.now(UTC) + MAX_CLOCK_SKEW:
-            raise ValueError("received_at is in the future")
-        return self
+    @field_validator("received_at")
+    @classmethod
+    def _not_in_future(cls, value: datetime) -> datetime:
+        if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+            raise ValueError("is in the future")
+        return value
 
 
 class ComplaintAccepted(BaseModel):

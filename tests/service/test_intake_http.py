@@ -1,0 +1,194 @@
+"""Intake over HTTP against real Postgres and the real broker: accept, dedupe, look up, refuse."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.intake.reference import looks_like_reference
+from shared import topics
+from tests.support.complaints import complaint, headers
+from tests.support.infrastructure import Infrastructure
+from tests.support.intake import running_intake
+from tests.support.kafka import read_topic, wait_until
+
+
+@pytest.fixture(scope="module")
+async def intake(migrated: Infrastructure) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_intake(migrated.database_url, migrated.kafka_bootstrap_servers) as (_, client):
+        yield client
+
+
+async def test_accepts_and_publishes_masked_event(intake: httpx.AsyncClient, migrated: Infrastructure) -> None:
+    body = complaint("phone", text="热水不热。回电13912345678或者座机024-88812345")
+    response = await intake.post("/v1/complaints", json=body, headers=headers("phone"))
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert looks_like_reference(accepted["reference_no"])
+    assert response.headers["location"] == f"/v1/complaints/{accepted['complaint_id']}"
+
+    records = await read_topic(
+        migrated.kafka_bootstrap_servers,
+        topics.COMPLAINT_RECEIVED,
+        until=lambda rs: any(r.key == accepted["complaint_id"].encode() for r in rs),
+    )
+    event = next(r for r in records if r.key == accepted["complaint_id"].encode())
+    payload = event.json()["payload"]
+    assert event.json()["event_type"] == "complaint.received"
+    assert event.headers["event_type"] == "complaint.received"
+    assert payload["reference_no"] == accepted["reference_no"]
+    assert payload["customer"]["phone_masked"] == "139******78"
+    assert payload["customer"]["name_masked"] == "王**"
+    raw = event.value.decode()
+    assert "13912345678" not in raw and "王小明" not in raw and "88812345" not in raw
+
+    contact = await read_topic(
+        migrated.kafka_bootstrap_servers,
+        topics.COMPLAINT_CONTACT,
+        until=lambda rs: any(r.key == accepted["complaint_id"].encode() for r in rs),
+    )
+    restricted = next(r for r in contact if r.key == accepted["complaint_id"].encode()).json()
+    assert restricted["payload"]["phone"] == "13912345678"
+    assert restricted["causation_id"] == event.json()["event_id"]
+
+
+async def test_lookup_by_id_and_reference(intake: httpx.AsyncClient) -> None:
+    body = complaint("app")
+    accepted = (await intake.post("/v1/complaints", json=body, headers=headers("app"))).json()
+    for ref in (accepted["complaint_id"], accepted["reference_no"]):
+        found = await intake.get(f"/v1/complaints/{ref}", headers=headers("app"))
+        assert found.status_code == 200, found.text
+        data = found.json()
+        assert data["complaint_id"] == accepted["complaint_id"]
+        assert data["submission"]["text"] == body["text"]
+        assert data["submission"]["customer"]["phone"] == "13912345678"
+    # Another channel's credential cannot read it, and unknown ids are 404 problems.
+    other = await intake.get(f"/v1/complaints/{accepted['complaint_id']}", headers=headers("web"))
+    assert other.status_code == 404
+    missing = await intake.get(f"/v1/complaints/{uuid.uuid4()}", headers=headers("app"))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_reference_numbers_are_unique_and_sortable(intake: httpx.AsyncClient) -> None:
+    refs = []
+    for _ in range(5):
+        r = await intake.post("/v1/complaints", json=complaint("web"), headers=headers("web"))
+        refs.append(r.json()["reference_no"])
+    assert refs == sorted(refs) and len(set(refs)) == 5
+
+
+async def test_fifty_concurrent_retries_make_one_complaint_and_one_event(
+    intake: httpx.AsyncClient, db: asyncpg.Pool, migrated: Infrastructure
+) -> None:
+    body = complaint("wechat")
+    key = f"retry-{uuid.uuid4()}"
+    responses = await asyncio.gather(
+        *(intake.post("/v1/complaints", json=body, headers=headers("wechat", **{"Idempotency-Key": key}))
+          for _ in range(50))
+    )
+    assert {r.status_code for r in responses} == {202}
+    ids = {r.json()["complaint_id"] for r in responses}
+    assert len(ids) == 1
+    assert sum(1 for r in responses if not r.json()["replayed"]) == 1
+    (complaint_id,) = ids
+    assert await db.fetchval("SELECT count(*) FROM intake.complaints WHERE idempotency_key = $1", key) == 1
+
+    records = await read_topic(
+        migrated.kafka_bootstrap_servers,
+        topics.COMPLAINT_RECEIVED,
+        until=lambda rs: any(r.key == complaint_id.encode() for r in rs),
+        settle=1.0,
+    )
+    assert sum(1 for r in records if r.key == complaint_id.encode()) == 1
+
+
+async def test_same_channel_ticket_id_is_the_same_complaint(intake: httpx.AsyncClient) -> None:
+    body = complaint("counter")
+    first, *rest = await asyncio.gather(
+        *(intake.post("/v1/complaints", json=body, headers=headers("counter")) for _ in range(10))
+    )
+    assert len({r.json()["complaint_id"] for r in [first, *rest]}) == 1
+
+
+async def test_idempotency_key_reused_for_another_body_is_refused(intake: httpx.AsyncClient) -> None:
+    key = f"k-{uuid.uuid4()}"
+    ok = await intake.post("/v1/complaints", json=complaint("web"), headers=headers("web", **{"Idempotency-Key": key}))
+    assert ok.status_code == 202
+    clash = await intake.post(
+        "/v1/complaints", json=complaint("web", text="另一件事"), headers=headers("web", **{"Idempotency-Key": key})
+    )
+    assert clash.status_code == 422
+    assert clash.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def _without(body: dict[str, Any], *path: str) -> dict[str, Any]:
+    node = body
+    for part in path[:-1]:
+        node = node[part]
+    del node[path[-1]]
+    return body
+
+
+INVALID: list[tuple[str, dict[str, Any] | bytes, dict[str, str], int, str]] = [
+    ("missing contact", complaint(customer={"name": "李四", "preferred_contact": "phone"}), {}, 422, "customer"),
+    ("text too long", complaint(text="暖" * 4001), {}, 422, "text"),
+    ("empty text", complaint(text="   "), {}, 422, "text"),
+    ("unknown channel", complaint(channel="carrier-pigeon"), {}, 422, "channel"),
+    ("malformed phone", complaint(customer={"phone": "12345", "preferred_contact": "phone"}), {}, 422,
+     "customer.phone"),
+    ("missing location", _without(complaint(), "location"), {}, 422, "location"),
+    ("bad coordinates", complaint(location={"address": "x", "district": "y",
+                                            "coordinates": {"latitude": 123, "longitude": 1}}), {}, 422,
+     "location.coordinates.latitude"),
+    ("unknown category hint", complaint(category_hint="weather"), {}, 422, "category_hint"),
+    ("received in the future", complaint(received_at="2099-01-01T00:00:00+08:00"), {}, 422, "received_at"),
+    ("naive received_at", complaint(received_at="2026-11-23T08:00:00"), {}, 422, "received_at"),
+    ("caller sets status", complaint(status="resolved"), {}, 422, "status"),
+    ("caller sets priority", complaint(priority="emergency"), {}, 422, "priority"),
+    ("email preferred without email", complaint(customer={"phone": "13912345678", "preferred_contact": "email"}),
+     {}, 422, "customer"),
+    ("malformed json", b'{"channel": "web",', {}, 400, ""),
+    ("not json", b"channel=web", {"Content-Type": "application/x-www-form-urlencoded"}, 415, ""),
+    ("body over the size limit", complaint(text="x" * 100_000), {}, 413, ""),
+    ("no credential", complaint(), {"X-API-Key": ""}, 401, ""),
+    ("wrong credential", complaint(), {"X-API-Key": "guess"}, 401, ""),
+    ("another channel's credential", complaint(channel="email"), {}, 403, "channel"),
+]
+
+
+@pytest.mark.parametrize(("kind", "body", "extra_headers", "status", "field"), INVALID, ids=[i[0] for i in INVALID])
+async def test_invalid_submissions_get_problem_json(
+    intake: httpx.AsyncClient, kind: str, body: dict[str, Any] | bytes, extra_headers: dict[str, str], status: int,
+    field: str,
+) -> None:
+    sent_headers = {**headers("web"), **extra_headers}
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = await intake.post("/v1/complaints", content=content, headers=sent_headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and problem["title"]
+    if field:
+        assert field in {e["field"] for e in problem["errors"]}, problem
+
+
+async def test_health_and_docs(intake: httpx.AsyncClient) -> None:
+    assert (await intake.get("/healthz")).json() == {"status": "ok"}
+    ready = await wait_until(lambda: _ready(intake), timeout=20)
+    assert ready["status"] == "ready"
+    spec = (await intake.get("/openapi.json")).json()
+    assert "/v1/complaints" in spec["paths"]
+    assert (await intake.get("/docs")).status_code == 200
+
+
+async def _ready(client: httpx.AsyncClient) -> dict[str, Any] | None:
+    body = (await client.get("/readyz")).json()
+    return body if body.get("kafka") == "connected" else None

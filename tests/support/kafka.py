@@ -1,0 +1,90 @@
+"""Reading topics in tests: from the beginning, until a condition holds or a deadline passes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.value)
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[Record]], bool],
+    timeout: float = 30.0,
+    settle: float = 0.0,
+) -> list[Record]:
+    """All records of `topic` from offset 0 once `until(records)` holds (then `settle` more seconds,
+    to catch duplicates that would arrive late). Raises TimeoutError with what was seen."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        deadline = time.monotonic() + timeout
+        settled_at: float | None = None
+        while True:
+            batch = await consumer.getmany(timeout_ms=200)
+            for msgs in batch.values():
+                records += [
+                    Record(m.topic, m.partition, m.offset, m.key, m.value or b"",
+                           {k: v.decode() for k, v in (m.headers or ())})
+                    for m in msgs
+                ]
+            if settled_at is None and until(records):
+                settled_at = time.monotonic() + settle
+            if settled_at is not None and time.monotonic() >= settled_at:
+                return records
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: condition not met in {timeout}s; saw {len(records)} records")
+    finally:
+        await consumer.stop()
+
+
+async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll an (async or sync) predicate until truthy; the poll-with-deadline that replaces sleeps."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met before the deadline")
+        await asyncio.sleep(interval)
