@@ -16,6 +16,9 @@ from shared.contracts import Channel, Coordinates
 from shared.kafka.consumer import PoisonMessage, describe_validation_error
 
 
+PARTNER_TICKET_VERSION = 1
+
+
 class PartnerTicket(BaseModel):
     """The ticket format partner hotlines agreed with us (version 1)."""
 

@@ -1,0 +1,85 @@
+"""`python -m shared.contracts.generate` (or `make contracts`): write the contracts' documents.
+
+- `docs/contracts/<event_type>.v<version>.json`: JSON Schema of every event, one file per version, kept
+  forever — integrators pin to them, and a test fails when a contract changes without a new version.
+- `docs/asyncapi/<service>.json`: AsyncAPI 3 of each service's topics, generated from its FastStream app.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.contracts import EVENT_TYPES
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = ROOT / "docs" / "contracts"
+ASYNCAPI_DIR = ROOT / "docs" / "asyncapi"
+
+
+def render(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def ingress_contracts() -> dict[str, tuple[type[BaseModel], int]]:
+    """Messages other systems send us, versioned like our events."""
+    from services.intake.partner_ingress import PARTNER_TICKET_VERSION, PartnerTicket
+
+    return {"ingress.partner-ticket": (PartnerTicket, PARTNER_TICKET_VERSION)}
+
+
+def event_schemas() -> dict[str, str]:
+    """File name → rendered JSON Schema, for every event and ingress contract."""
+    documents: dict[str, str] = {}
+    for event_type, cls in EVENT_TYPES.items():
+        version = cls.model_fields["schema_version"].default
+        documents[f"{event_type}.v{version}.json"] = render(cls.model_json_schema())
+    for name, (model, version) in ingress_contracts().items():
+        documents[f"{name}.v{version}.json"] = render(model.model_json_schema())
+    return documents
+
+
+def asyncapi_builders() -> dict[str, Callable[[], Any]]:
+    def intake() -> Any:
+        from services.intake.bootstrap import build_intake_broker
+        from services.intake.settings import IntakeSettings
+
+        def no_pool() -> Any:
+            raise RuntimeError("documentation only")
+
+        return build_intake_broker(IntakeSettings(app_env="dev"), no_pool)
+
+    return {"intake": intake}
+
+
+def asyncapi_documents() -> dict[str, str]:
+    from faststream.specification import AsyncAPI
+
+    documents = {}
+    for service, build in asyncapi_builders().items():
+        spec = AsyncAPI(build(), title=f"Utility complaints — {service}", version="1.0.0").to_specification()
+        documents[f"{service}.json"] = render(spec.to_jsonable())
+    return documents
+
+
+def main() -> None:
+    SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    ASYNCAPI_DIR.mkdir(parents=True, exist_ok=True)
+    for folder, documents in ((SCHEMA_DIR, event_schemas()), (ASYNCAPI_DIR, asyncapi_documents())):
+        for name, text in documents.items():
+            path = folder / name
+            if path.exists() and path.read_text(encoding="utf-8") != text and folder == SCHEMA_DIR:
+                raise SystemExit(
+                    f"{path.relative_to(ROOT)} exists with a different schema: a published version is immutable."
+                    " Bump the event's schema_version (and keep the old file)."
+                )
+            path.write_text(text, encoding="utf-8")
+            print("wrote", path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

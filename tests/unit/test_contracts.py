@@ -1,0 +1,59 @@
+"""Event contracts are a public API: a change without a new version fails here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.contracts import EVENT_TYPES, ComplaintReceived
+from shared.contracts.generate import ASYNCAPI_DIR, SCHEMA_DIR, asyncapi_documents, event_schemas
+
+
+@pytest.mark.parametrize(("name", "text"), sorted(event_schemas().items()))
+def test_committed_schema_matches_contract(name: str, text: str) -> None:
+    path = SCHEMA_DIR / name
+    assert path.exists(), f"{name}: new contract version without its schema file — run `make contracts`"
+    assert path.read_text(encoding="utf-8") == text, (
+        f"{name}: the contract changed but its schema_version did not. Published versions are immutable: "
+        "bump schema_version, then run `make contracts` (the old file stays)."
+    )
+
+
+def test_asyncapi_documents_are_current() -> None:
+    for name, text in asyncapi_documents().items():
+        assert (ASYNCAPI_DIR / name).read_text(encoding="utf-8") == text, f"{name} is stale: run `make contracts`"
+
+
+def test_every_event_has_type_version_topic_and_key() -> None:
+    assert "complaint.received" in EVENT_TYPES
+    for event_type, cls in EVENT_TYPES.items():
+        assert cls.model_fields["event_type"].default == event_type
+        assert isinstance(cls.model_fields["schema_version"].default, int)
+        assert cls.TOPIC
+
+
+def test_events_are_frozen_and_keyed_by_complaint() -> None:
+    schema = ComplaintReceived.model_json_schema()
+    for field in ("event_id", "event_type", "schema_version", "occurred_at", "producer", "correlation_id",
+                  "causation_id", "complaint_id", "payload"):
+        assert field in schema["properties"]
+    complaint_id = uuid.uuid4()
+    event = ComplaintReceived.model_validate(
+        {
+            "event_id": uuid.uuid4(), "event_type": "complaint.received", "schema_version": 1,
+            "occurred_at": datetime.now(UTC), "producer": "t", "correlation_id": "c", "complaint_id": complaint_id,
+            "payload": {
+                "complaint_id": complaint_id, "reference_no": "TS-20261123-000001", "channel": "web",
+                "channel_ticket_id": None, "received_at": datetime.now(UTC), "accepted_at": datetime.now(UTC),
+                "customer": {"account_no": None, "name_masked": None, "phone_masked": None,
+                             "preferred_contact": "phone"},
+                "location": {"address": "a", "district": "d"}, "text": "t", "category_hint": None,
+                "added_in_a_later_version": True,
+            },
+        }
+    )
+    assert event.key == str(complaint_id).encode()
+    with pytest.raises(Exception, match="frozen"):
+        event.producer = "other"  # type: ignore[misc]

@@ -1,0 +1,67 @@
+"""Personal data never reaches a log line, and user text cannot forge one."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+
+import pytest
+import structlog
+
+from shared.logging import bind_case, clear_case, configure_logging, get_logger
+from shared.privacy import mask_name, mask_phone, mask_phones_in_text
+
+
+@pytest.mark.parametrize(
+    ("text", "raw"),
+    [
+        ("电话13812345678请回电", "13812345678"),
+        ("call +86 138-1234-5678 now", "1234-5678"),
+        ("座机 024-88812345", "88812345"),
+        ("mobile 0086 13912345678", "13912345678"),
+    ],
+)
+def test_phone_numbers_in_text_are_masked(text: str, raw: str) -> None:
+    masked = mask_phones_in_text(text)
+    assert raw not in masked and "*" in masked
+
+
+def test_reference_numbers_and_masks() -> None:
+    assert mask_phones_in_text("TS-20261123-000042") == "TS-20261123-000042"
+    assert mask_phone("+86 139 1234 5678") == "139******78"
+    assert mask_name("王小明") == "王**"
+    assert mask_name("John") == "J***"
+
+
+@pytest.fixture
+def captured_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buffer)
+    structlog.reset_defaults()
+    configure_logging("test", "INFO")
+    yield buffer
+    clear_case()
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
+
+
+def test_log_lines_are_json_masked_and_carry_the_case(captured_logs: io.StringIO) -> None:
+    bind_case(complaint_id="c-1", correlation_id="k-1")
+    get_logger("t").info("complaint accepted", phone="13912345678", name="王小明",
+                         text='no heat\n{"event": "forged", "level": "critical"}\r\nagain 13812345678')
+    logging.getLogger("uvicorn.error").info("stdlib line with 13700001111")
+    lines = captured_logs.getvalue().splitlines()
+    assert len(lines) == 2, "CR/LF inside a value must not start a new line"
+    first, second = (json.loads(line) for line in lines)
+    assert first["complaint_id"] == "c-1" and first["correlation_id"] == "k-1"
+    assert first["phone"] == "139******78" and first["name"] == "王**"
+    assert "13812345678" not in lines[0] and "13912345678" not in lines[0]
+    assert "13700001111" not in lines[1] and second["complaint_id"] == "c-1"
+
+
+def test_lines_without_a_case_still_have_the_keys(captured_logs: io.StringIO) -> None:
+    get_logger("t").info("started")
+    line = json.loads(captured_logs.getvalue().splitlines()[0])
+    assert line["complaint_id"] is None and line["correlation_id"] is None
