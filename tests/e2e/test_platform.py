@@ -1,0 +1,167 @@
+"""The README's run command, for real: `python -m embedded` (what `make run` starts) brings up embedded
+Postgres, the broker and every service as separate processes; a complaint POSTed to intake appears on
+`complaint.received`; a poison ticket is dead-lettered; Ctrl-C stops everything; no log line of the
+run contains a raw phone number."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared import topics
+from tests.support.complaints import complaint, headers
+from tests.support.kafka import produce, read_topic, wait_until
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+PHONES = ["13912345678", "13700137000", "18611112222", "02488812345", "88812345"]
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    workdir = tmp_path_factory.mktemp("platform")
+    ready_file = workdir / "ready.json"
+    env = {**os.environ, "PLATFORM_DATA_DIR": str(workdir / "data"), "INTAKE_HTTP_PORT": str(_free_port())}
+    for var in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
+        env.pop(var, None)
+    output = (workdir / "runner.out").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embedded", "--ready-file", str(ready_file)],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not ready_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("platform did not become ready:\n" + (workdir / "runner.out").read_text()[-4000:])
+        time.sleep(0.2)
+    info = json.loads(ready_file.read_text())
+    info["process"] = proc
+    info["runner_output"] = workdir / "runner.out"
+    try:
+        yield info
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        output.close()
+
+
+async def test_complaint_posted_to_the_running_platform_is_published(platform: dict[str, Any]) -> None:
+    intake = platform["services"]["intake"]
+    body = complaint("phone", text="家里暖气不热，室温15度。回电话18611112222。")
+    async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
+        response = await client.post("/v1/complaints", json=body, headers=headers("phone"))
+        assert response.status_code == 202, response.text
+        accepted = response.json()
+        assert (await client.get("/docs")).status_code == 200
+    records = await read_topic(
+        platform["kafka_bootstrap_servers"],
+        topics.COMPLAINT_RECEIVED,
+        until=lambda rs: any(r.key == accepted["complaint_id"].encode() for r in rs),
+        timeout=30,
+    )
+    event = next(r for r in records if r.key == accepted["complaint_id"].encode()).json()
+    assert event["payload"]["reference_no"] == accepted["reference_no"]
+    assert event["payload"]["channel"] == "phone"
+
+
+async def test_poison_ticket_dead_lettered_and_next_one_processed(platform: dict[str, Any]) -> None:
+    bootstrap = platform["kafka_bootstrap_servers"]
+    key = uuid.uuid4().hex.encode()
+    good_ticket = {
+        "source": "12345",
+        "ticket_id": f"e2e-{uuid.uuid4().hex[:8]}",
+        "received_at": "2026-11-23T08:00:00+08:00",
+        "caller_name": "钱七",
+        "caller_phone": "13700137000",
+        "address": "沈河区北站路1号",
+        "district": "shenhe",
+        "content": "楼道里有很重的煤气味！",
+    }
+    await produce(
+        bootstrap, topics.PARTNER_TICKETS, [(key, b"\x00\xffgarbage"), (key, json.dumps(good_ticket).encode())]
+    )
+    letters = await read_topic(
+        bootstrap,
+        topics.dead_letter_topic(topics.PARTNER_TICKETS),
+        until=lambda rs: any(r.key == key for r in rs),
+        timeout=30,
+    )
+    assert any(r.key == key and r.headers["dlq.reason"] for r in letters)
+
+    async def ticket_published() -> bool:
+        records = await read_topic(bootstrap, topics.COMPLAINT_RECEIVED, until=lambda rs: True, timeout=10)
+        return any(r.json()["payload"]["channel_ticket_id"] == good_ticket["ticket_id"] for r in records)
+
+    await wait_until(ticket_published, timeout=30, interval=0.5)
+
+
+def test_ctrl_c_stops_everything_and_logs_hold_no_phone_number(platform: dict[str, Any]) -> None:
+    proc: subprocess.Popen[bytes] = platform["process"]
+    children = _descendants(proc.pid)
+    assert children, "the runner should have child processes (postgres, broker, services)"
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 0
+    still = [pid for pid in children if _alive(pid)]
+    assert not still, f"processes left running after Ctrl-C: {still}"
+
+    logs = [*list(Path(platform["logs_dir"]).glob("*.log")), platform["runner_output"]]
+    lines = [line for path in logs for line in path.read_text(errors="replace").splitlines()]
+    service_lines = [
+        line
+        for path in Path(platform["logs_dir"]).glob("*.log")
+        for line in path.read_text(errors="replace").splitlines()
+    ]
+    assert service_lines, "the services wrote no logs"
+    for line in lines:
+        for phone in PHONES:
+            assert phone not in line, f"raw phone in log: {line[:300]}"
+    # Service logs are JSON, one object per line, each with the case keys.
+    for line in service_lines:
+        parsed = json.loads(line)
+        assert "complaint_id" in parsed and "correlation_id" in parsed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True, check=True).stdout
+    parents: dict[int, list[int]] = {}
+    for row in out.splitlines():
+        child, parent = (int(x) for x in row.split())
+        parents.setdefault(parent, []).append(child)
+    found, stack = [], [pid]
+    while stack:
+        for child in parents.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return status.exists() and status.read_text().split()[2] != "Z"
