@@ -28,7 +28,7 @@ async def test_two_hundred_accepted_while_broker_down_all_published_after(
     await asyncio.to_thread(broker.start)
     try:
         await broker.acreate_topics([topics.COMPLAINT_RECEIVED, topics.COMPLAINT_CONTACT, topics.PARTNER_TICKETS])
-        async with running_intake(migrated.database_url, broker.bootstrap_servers) as (app, client):
+        async with running_intake(migrated.database_url, broker.bootstrap_servers) as (_app, client):
             await asyncio.to_thread(broker.stop)
 
             accepted: set[str] = set()

@@ -23,7 +23,12 @@ async def test_list_and_replay(migrated: Infrastructure) -> None:
     key = uuid.uuid4().hex.encode()
     headers = dead_letter_headers(
         original_headers={"event_type": "x", "correlation_id": "c-1"},
-        topic=source, partition=3, offset=41, consumer="test", reason="bad things", error_type="ValueError",
+        topic=source,
+        partition=3,
+        offset=41,
+        consumer="test",
+        reason="bad things",
+        error_type="ValueError",
         attempts=3,
     )
     producer = AIOKafkaProducer(bootstrap_servers=migrated.kafka_bootstrap_servers)
@@ -32,7 +37,9 @@ async def test_list_and_replay(migrated: Infrastructure) -> None:
     await producer.stop()
 
     env_cmd = [sys.executable, "-m", "shared.dead_letters", "--bootstrap", migrated.kafka_bootstrap_servers]
-    listed = await asyncio.to_thread(subprocess.run, [*env_cmd, "list", dlq], capture_output=True, text=True, timeout=60)
+    listed = await asyncio.to_thread(
+        subprocess.run, [*env_cmd, "list", dlq], capture_output=True, text=True, timeout=60
+    )
     assert listed.returncode == 0, listed.stderr
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     mine = next(r for r in rows if r["key"] == key.decode())
@@ -41,7 +48,9 @@ async def test_list_and_replay(migrated: Infrastructure) -> None:
     replayed = await asyncio.to_thread(
         subprocess.run,
         [*env_cmd, "replay", dlq, "--partition", str(mine["partition"]), "--offset", str(mine["offset"])],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert replayed.returncode == 0, replayed.stderr
     records = await read_topic(migrated.kafka_bootstrap_servers, source, until=lambda rs: any(r.key == key for r in rs))

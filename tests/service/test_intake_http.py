@@ -91,8 +91,10 @@ async def test_fifty_concurrent_retries_make_one_complaint_and_one_event(
     body = complaint("wechat")
     key = f"retry-{uuid.uuid4()}"
     responses = await asyncio.gather(
-        *(intake.post("/v1/complaints", json=body, headers=headers("wechat", **{"Idempotency-Key": key}))
-          for _ in range(50))
+        *(
+            intake.post("/v1/complaints", json=body, headers=headers("wechat", **{"Idempotency-Key": key}))
+            for _ in range(50)
+        )
     )
     assert {r.status_code for r in responses} == {202}
     ids = {r.json()["complaint_id"] for r in responses}
@@ -142,19 +144,33 @@ INVALID: list[tuple[str, dict[str, Any] | bytes, dict[str, str], int, str]] = [
     ("text too long", complaint(text="暖" * 4001), {}, 422, "text"),
     ("empty text", complaint(text="   "), {}, 422, "text"),
     ("unknown channel", complaint(channel="carrier-pigeon"), {}, 422, "channel"),
-    ("malformed phone", complaint(customer={"phone": "12345", "preferred_contact": "phone"}), {}, 422,
-     "customer.phone"),
+    (
+        "malformed phone",
+        complaint(customer={"phone": "12345", "preferred_contact": "phone"}),
+        {},
+        422,
+        "customer.phone",
+    ),
     ("missing location", _without(complaint(), "location"), {}, 422, "location"),
-    ("bad coordinates", complaint(location={"address": "x", "district": "y",
-                                            "coordinates": {"latitude": 123, "longitude": 1}}), {}, 422,
-     "location.coordinates.latitude"),
+    (
+        "bad coordinates",
+        complaint(location={"address": "x", "district": "y", "coordinates": {"latitude": 123, "longitude": 1}}),
+        {},
+        422,
+        "location.coordinates.latitude",
+    ),
     ("unknown category hint", complaint(category_hint="weather"), {}, 422, "category_hint"),
     ("received in the future", complaint(received_at="2099-01-01T00:00:00+08:00"), {}, 422, "received_at"),
     ("naive received_at", complaint(received_at="2026-11-23T08:00:00"), {}, 422, "received_at"),
     ("caller sets status", complaint(status="resolved"), {}, 422, "status"),
     ("caller sets priority", complaint(priority="emergency"), {}, 422, "priority"),
-    ("email preferred without email", complaint(customer={"phone": "13912345678", "preferred_contact": "email"}),
-     {}, 422, "customer"),
+    (
+        "email preferred without email",
+        complaint(customer={"phone": "13912345678", "preferred_contact": "email"}),
+        {},
+        422,
+        "customer",
+    ),
     ("malformed json", b'{"channel": "web",', {}, 400, ""),
     ("not json", b"channel=web", {"Content-Type": "application/x-www-form-urlencoded"}, 415, ""),
     ("body over the size limit", complaint(text="x" * 100_000), {}, 413, ""),
@@ -166,7 +182,11 @@ INVALID: list[tuple[str, dict[str, Any] | bytes, dict[str, str], int, str]] = [
 
 @pytest.mark.parametrize(("kind", "body", "extra_headers", "status", "field"), INVALID, ids=[i[0] for i in INVALID])
 async def test_invalid_submissions_get_problem_json(
-    intake: httpx.AsyncClient, kind: str, body: dict[str, Any] | bytes, extra_headers: dict[str, str], status: int,
+    intake: httpx.AsyncClient,
+    kind: str,
+    body: dict[str, Any] | bytes,
+    extra_headers: dict[str, str],
+    status: int,
     field: str,
 ) -> None:
     sent_headers = {**headers("web"), **extra_headers}

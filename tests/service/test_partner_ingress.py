@@ -18,7 +18,7 @@ from tests.support.kafka import produce, read_topic, wait_until
 
 @pytest.fixture(scope="module")
 async def intake_consumer(migrated: Infrastructure) -> AsyncIterator[None]:
-    async with running_intake(migrated.database_url, migrated.kafka_bootstrap_servers) as (app, client):
+    async with running_intake(migrated.database_url, migrated.kafka_bootstrap_servers) as (app, _client):
         await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=30)
         yield
 
@@ -74,12 +74,12 @@ async def test_redelivered_ticket_makes_one_complaint(
 ) -> None:
     same = ticket(source="95598")
     value = json.dumps(same).encode()
-    await produce(migrated.kafka_bootstrap_servers, topics.PARTNER_TICKETS, [(b"t", value), (b"t", value), (b"t", value)])
+    await produce(
+        migrated.kafka_bootstrap_servers, topics.PARTNER_TICKETS, [(b"t", value), (b"t", value), (b"t", value)]
+    )
     marker = ticket()
     await produce(migrated.kafka_bootstrap_servers, topics.PARTNER_TICKETS, [(b"t", json.dumps(marker).encode())])
     await wait_until(lambda: _complaint_count(db, str(marker["ticket_id"])), timeout=30)
     assert await _complaint_count(db, str(same["ticket_id"])) == 1
-    channel = await db.fetchval(
-        "SELECT channel FROM intake.complaints WHERE channel_ticket_id = $1", same["ticket_id"]
-    )
+    channel = await db.fetchval("SELECT channel FROM intake.complaints WHERE channel_ticket_id = $1", same["ticket_id"])
     assert channel == "partner_95598"

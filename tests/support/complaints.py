@@ -7,8 +7,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-DEV_KEYS = {channel: f"dev-only-{channel}-key" for channel in
-            ("phone", "web", "app", "wechat", "counter", "email", "partner_12345", "partner_95598")}
+DEV_KEYS = {
+    channel: f"dev-only-{channel}-key"
+    for channel in ("phone", "web", "app", "wechat", "counter", "email", "partner_12345", "partner_95598")
+}
 
 
 def complaint(channel: str = "web", **overrides: Any) -> dict[str, Any]:

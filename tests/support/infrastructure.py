@@ -43,7 +43,10 @@ def provide(workdir: Path) -> Iterator[Infrastructure]:
         from testcontainers.kafka import KafkaContainer
         from testcontainers.postgres import PostgresContainer
 
-        with PostgresContainer("postgres:17", driver=None) as pg, KafkaContainer("apache/kafka:4.1.0").with_kraft() as kafka:
+        with (
+            PostgresContainer("postgres:17", driver=None) as pg,
+            KafkaContainer("apache/kafka:4.1.0").with_kraft() as kafka,
+        ):
             yield Infrastructure(pg.get_connection_url(), kafka.get_bootstrap_server(), "testcontainers")
         return
     postgres = EmbeddedPostgres(workdir / "postgres", durable=False, die_with_parent=True)

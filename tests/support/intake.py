@@ -17,9 +17,7 @@ from services.intake.settings import IntakeSettings
 async def running_intake(
     database_url: str, bootstrap: str, **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = IntakeSettings(
-        app_env="test", database_url=database_url, kafka_bootstrap_servers=bootstrap, **overrides
-    )
+    settings = IntakeSettings(app_env="test", database_url=database_url, kafka_bootstrap_servers=bootstrap, **overrides)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -52,8 +52,14 @@ async def read_topic(
             batch = await consumer.getmany(timeout_ms=200)
             for msgs in batch.values():
                 records += [
-                    Record(m.topic, m.partition, m.offset, m.key, m.value or b"",
-                           {k: v.decode() for k, v in (m.headers or ())})
+                    Record(
+                        m.topic,
+                        m.partition,
+                        m.offset,
+                        m.key,
+                        m.value or b"",
+                        {k: v.decode() for k, v in (m.headers or ())},
+                    )
                     for m in msgs
                 ]
             if settled_at is None and until(records):

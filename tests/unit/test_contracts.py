@@ -36,20 +36,44 @@ def test_every_event_has_type_version_topic_and_key() -> None:
 
 def test_events_are_frozen_and_keyed_by_complaint() -> None:
     schema = ComplaintReceived.model_json_schema()
-    for field in ("event_id", "event_type", "schema_version", "occurred_at", "producer", "correlation_id",
-                  "causation_id", "complaint_id", "payload"):
+    for field in (
+        "event_id",
+        "event_type",
+        "schema_version",
+        "occurred_at",
+        "producer",
+        "correlation_id",
+        "causation_id",
+        "complaint_id",
+        "payload",
+    ):
         assert field in schema["properties"]
     complaint_id = uuid.uuid4()
     event = ComplaintReceived.model_validate(
         {
-            "event_id": uuid.uuid4(), "event_type": "complaint.received", "schema_version": 1,
-            "occurred_at": datetime.now(UTC), "producer": "t", "correlation_id": "c", "complaint_id": complaint_id,
+            "event_id": uuid.uuid4(),
+            "event_type": "complaint.received",
+            "schema_version": 1,
+            "occurred_at": datetime.now(UTC),
+            "producer": "t",
+            "correlation_id": "c",
+            "complaint_id": complaint_id,
             "payload": {
-                "complaint_id": complaint_id, "reference_no": "TS-20261123-000001", "channel": "web",
-                "channel_ticket_id": None, "received_at": datetime.now(UTC), "accepted_at": datetime.now(UTC),
-                "customer": {"account_no": None, "name_masked": None, "phone_masked": None,
-                             "preferred_contact": "phone"},
-                "location": {"address": "a", "district": "d"}, "text": "t", "category_hint": None,
+                "complaint_id": complaint_id,
+                "reference_no": "TS-20261123-000001",
+                "channel": "web",
+                "channel_ticket_id": None,
+                "received_at": datetime.now(UTC),
+                "accepted_at": datetime.now(UTC),
+                "customer": {
+                    "account_no": None,
+                    "name_masked": None,
+                    "phone_masked": None,
+                    "preferred_contact": "phone",
+                },
+                "location": {"address": "a", "district": "d"},
+                "text": "t",
+                "category_hint": None,
                 "added_in_a_later_version": True,
             },
         }

@@ -14,8 +14,13 @@ from services.intake.settings import IntakeSettings
 
 @pytest.mark.parametrize(
     ("given", "normal"),
-    [("13912345678", "13912345678"), ("+86 139-1234-5678", "13912345678"), ("024-88812345", "02488812345"),
-     ("0086 13912345678", "13912345678"), ("95598", "95598")],
+    [
+        ("13912345678", "13912345678"),
+        ("+86 139-1234-5678", "13912345678"),
+        ("024-88812345", "02488812345"),
+        ("0086 13912345678", "13912345678"),
+        ("95598", "95598"),
+    ],
 )
 def test_valid_phones_normalise(given: str, normal: str) -> None:
     assert normalise_phone(given) == normal
@@ -28,8 +33,11 @@ def test_malformed_phones_are_refused(bad: str) -> None:
 
 
 def test_reference_numbers_sort_by_day_then_sequence() -> None:
-    refs = [format_reference(date(2026, 11, 23), 42), format_reference(date(2026, 11, 23), 7),
-            format_reference(date(2026, 11, 24), 1)]
+    refs = [
+        format_reference(date(2026, 11, 23), 42),
+        format_reference(date(2026, 11, 23), 7),
+        format_reference(date(2026, 11, 24), 1),
+    ]
     assert refs[0] == "TS-20261123-000042"
     assert sorted(refs) == [refs[1], refs[0], refs[2]]
     assert all(looks_like_reference(r) for r in refs)

@@ -49,8 +49,12 @@ def captured_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
 
 def test_log_lines_are_json_masked_and_carry_the_case(captured_logs: io.StringIO) -> None:
     bind_case(complaint_id="c-1", correlation_id="k-1")
-    get_logger("t").info("complaint accepted", phone="13912345678", name="王小明",
-                         text='no heat\n{"event": "forged", "level": "critical"}\r\nagain 13812345678')
+    get_logger("t").info(
+        "complaint accepted",
+        phone="13912345678",
+        name="王小明",
+        text='no heat\n{"event": "forged", "level": "critical"}\r\nagain 13812345678',
+    )
     logging.getLogger("uvicorn.error").info("stdlib line with 13700001111")
     lines = captured_logs.getvalue().splitlines()
     assert len(lines) == 2, "CR/LF inside a value must not start a new line"
