@@ -91,9 +91,7 @@ async def create_topics_async(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
     try:
         await admin.start()
-        response = await admin.create_topics(
-            [NewTopic(name, partitions, replication_factor) for name in wanted]
-        )
+        response = await admin.create_topics([NewTopic(name, partitions, replication_factor) for name in wanted])
         created: list[str] = []
         failures: list[str] = []
         for entry in response.topic_errors:  # (topic, error_code[, error_message]) by version
@@ -186,6 +184,7 @@ class EmbeddedBroker:
         """Start Tansu and wait until it answers a Kafka metadata request."""
         if self.is_running():
             return
+        self.stop()  # reap a crashed earlier run of ours and close its log file
         deadline = time.monotonic() + timeout
         if self._port is None:
             self._port = find_free_port(self.host)
@@ -249,9 +248,7 @@ class EmbeddedBroker:
     ) -> list[str]:
         """`create_topics` for async callers (e.g. inside an async test)."""
         wanted = list(dict.fromkeys(names))
-        created = await create_topics_async(
-            self.bootstrap_servers, wanted, partitions, wait_seconds=wait_seconds
-        )
+        created = await create_topics_async(self.bootstrap_servers, wanted, partitions, wait_seconds=wait_seconds)
         for name in wanted:
             self._topics.setdefault(name, partitions)
         return created

@@ -77,9 +77,7 @@ class EmbeddedPostgres:
         self.host = host
         self.database = database
         self.durable = durable
-        self.log_path = (
-            Path(log_path).expanduser().resolve() if log_path else self.data_dir.parent / "postgres.log"
-        )
+        self.log_path = Path(log_path).expanduser().resolve() if log_path else self.data_dir.parent / "postgres.log"
         self.version = version
         self.max_connections = max_connections
         self.die_with_parent = die_with_parent
@@ -118,6 +116,7 @@ class EmbeddedPostgres:
         """initdb if needed, start the server, wait until it accepts connections, create the database."""
         if self.is_running():
             return
+        self.stop()  # reap a crashed earlier run of ours and close its log file
         deadline = time.monotonic() + timeout
         bin_dir = _bin_dir(self.version)
         run_as = self._prepare_filesystem(bin_dir)
@@ -180,24 +179,18 @@ class EmbeddedPostgres:
         import stat
 
         utils = _pgserver_utils()
-        ensure_folder_permissions = utils.ensure_folder_permissions
-        ensure_prefix_permissions = utils.ensure_prefix_permissions
-        ensure_user_exists = utils.ensure_user_exists
-        ensure_user_exists(ROOT_RUN_AS)
+        utils.ensure_user_exists(ROOT_RUN_AS)
         entry = pwd.getpwnam(ROOT_RUN_AS)
         read = stat.S_IRGRP | stat.S_IROTH
         execute = stat.S_IXGRP | stat.S_IXOTH
         install = bin_dir.parent
-        marker = install / ".embedded-permissions-ok"
-        if not marker.exists():  # walking the install tree takes a while; do it once
-            ensure_prefix_permissions(bin_dir)
-            ensure_folder_permissions(bin_dir, read | execute)
-            for sub in ("lib", "share"):
-                if (install / sub).exists():
-                    ensure_folder_permissions(install / sub, read)
-            with contextlib.suppress(OSError):
-                marker.touch()
-        ensure_prefix_permissions(self.data_dir)
+        # The server user must read the wheel's binaries, libraries and share files (~10 ms).
+        utils.ensure_prefix_permissions(bin_dir)
+        utils.ensure_folder_permissions(bin_dir, read | execute)
+        for sub in ("lib", "share"):
+            if (install / sub).exists():
+                utils.ensure_folder_permissions(install / sub, read)
+        utils.ensure_prefix_permissions(self.data_dir)
         # The server user must own the whole cluster (e.g. a data dir first created as root).
         if self.data_dir.stat().st_uid != entry.pw_uid:
             for root, dirs, files in os.walk(self.data_dir):
@@ -322,8 +315,7 @@ class EmbeddedPostgres:
             if self._proc is None or self._proc.poll() is not None:
                 code = None if self._proc is None else self._proc.returncode
                 raise EmbeddedPostgresError(
-                    f"postgres exited during startup (exit {code}); "
-                    f"log {self.log_path}:\n{log_tail(self.log_path)}"
+                    f"postgres exited during startup (exit {code}); log {self.log_path}:\n{log_tail(self.log_path)}"
                 )
             if time.monotonic() > deadline:
                 raise EmbeddedPostgresError(

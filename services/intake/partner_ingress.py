@@ -15,7 +15,6 @@ from services.intake.submission import SubmitComplaint
 from shared.contracts import Channel, Coordinates
 from shared.kafka.consumer import PoisonMessage, describe_validation_error
 
-
 PARTNER_TICKET_VERSION = 1
 
 

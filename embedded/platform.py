@@ -1,0 +1,571 @@
+"""`make run`: the whole platform on one machine, no Docker.
+
+Starts an embedded PostgreSQL and an embedded Kafka-protocol broker (Tansu), creates the topics,
+applies the migrations, then runs every service as its own OS process, as in production. It
+restarts a service that dies, and on Ctrl-C / SIGTERM stops everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any, TextIO
+
+from embedded._process import (
+    child_preexec,
+    find_free_port,
+    log_tail,
+    port_is_free,
+    run_sync,
+    terminate_process,
+)
+from embedded.broker import EmbeddedBroker
+from embedded.postgres import EmbeddedPostgres
+from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCALHOST = "127.0.0.1"
+
+#: A service may die this many times in a row (without a minute of uptime) before we give up.
+MAX_RESTARTS = 5
+#: Uptime after which a service counts as healthy again and its restart count resets.
+STABLE_AFTER_S = 60.0
+#: Grace for a service to finish in-flight work on SIGTERM before it is killed.
+SERVICE_STOP_GRACE_S = 10.0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """How to run one service: `python -m <module>`, HTTP port taken from `port_env`.
+
+    `optional` services are only run once `services/<name>/__main__.py` exists, so new services
+    plug into `make run` by being written.
+    """
+
+    name: str
+    module: str
+    port_env: str
+    default_port: int = 0
+    optional: bool = False
+
+    @property
+    def host_env(self) -> str:
+        """The bind-address variable next to the port one (INTAKE_HTTP_PORT -> INTAKE_HTTP_HOST)."""
+        return self.port_env.removesuffix("_PORT") + "_HOST"
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("intake", "services.intake", "INTAKE_HTTP_PORT", 8000),
+    ServiceSpec("dispatch", "services.dispatch", "DISPATCH_HTTP_PORT", 8001, optional=True),
+    ServiceSpec("followup", "services.followup", "FOLLOWUP_HTTP_PORT", 8002, optional=True),
+    ServiceSpec("reporting", "services.reporting", "REPORTING_HTTP_PORT", 8003, optional=True),
+)
+
+
+class PlatformError(RuntimeError):
+    """The platform could not be configured or started."""
+
+
+class _Shutdown(BaseException):
+    """Raised from the SIGINT/SIGTERM handler to unwind start-up or supervision."""
+
+
+def discover_services(
+    root: Path = REPO_ROOT,
+    specs: Sequence[ServiceSpec] = SERVICES,
+    environ: Mapping[str, str] = os.environ,
+) -> tuple[ServiceSpec, ...]:
+    """Services to run: `EMBEDDED_SERVICES` (JSON list of ServiceSpec fields) replaces `specs`.
+
+    The override exists to test the runner itself with stand-in services.
+    """
+    override = environ.get("EMBEDDED_SERVICES")
+    if override:
+        try:
+            return tuple(ServiceSpec(**item) for item in json.loads(override))
+        except (TypeError, ValueError) as exc:
+            raise PlatformError(f"EMBEDDED_SERVICES is not a JSON list of service specs: {exc}") from exc
+    return tuple(
+        spec for spec in specs if not spec.optional or (root / Path(*spec.module.split("."), "__main__.py")).is_file()
+    )
+
+
+@dataclass
+class PlatformConfig:
+    """Everything the runner needs, resolved from the environment by `from_env`."""
+
+    data_dir: Path
+    postgres_port: int | None
+    kafka_port: int | None
+    service_ports: dict[str, int]
+    services: tuple[ServiceSpec, ...]
+    ready_file: Path | None = None
+    apply_migrations: bool = True
+    ready_timeout: float = 90.0
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def logs_dir(self) -> Path:
+        """The services' logs, `<service>.log`, JSON lines only (infrastructure logs sit in data_dir)."""
+        return self.data_dir / "logs"
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        ready_file: Path | None = None,
+        apply_migrations: bool = True,
+        ready_timeout: float = 90.0,
+    ) -> PlatformConfig:
+        """Read PLATFORM_DATA_DIR, POSTGRES_PORT, KAFKA_PORT and each service's port variable."""
+        default_root = REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
+        data_dir = Path(environ.get("PLATFORM_DATA_DIR") or default_root / ".data").expanduser().resolve()
+        services = discover_services(environ=environ)
+        notices: list[str] = []
+        ports: dict[str, int] = {}
+        for spec in services:
+            ports[spec.name] = _service_port(spec, environ, notices, taken=set(ports.values()))
+        return cls(
+            data_dir=data_dir,
+            postgres_port=_optional_port("POSTGRES_PORT", environ),
+            kafka_port=_optional_port("KAFKA_PORT", environ),
+            service_ports=ports,
+            services=services,
+            ready_file=ready_file,
+            apply_migrations=apply_migrations,
+            ready_timeout=ready_timeout,
+            notices=notices,
+        )
+
+
+def _parse_port(name: str, raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise PlatformError(f"{name}={raw!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise PlatformError(f"{name}={port} is out of range")
+    return port
+
+
+def _optional_port(name: str, environ: Mapping[str, str]) -> int | None:
+    """An explicit port, or None (= pick a free one) when unset or 0."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    port = _parse_port(name, raw)
+    if port and not port_is_free(port, LOCALHOST):
+        raise PlatformError(f"{name}={port}: that port is already in use")
+    return port or None
+
+
+def _service_port(spec: ServiceSpec, environ: Mapping[str, str], notices: list[str], taken: set[int]) -> int:
+    """Explicit port (must be free; 0 = any), else the default, else a free one, said out loud."""
+    raw = environ.get(spec.port_env, "").strip()
+    if raw:
+        port = _parse_port(spec.port_env, raw)
+        if port == 0:
+            return _free_port_not_in(taken)
+        if port in taken or not port_is_free(port, LOCALHOST):
+            raise PlatformError(f"{spec.port_env}={port}: that port is already in use")
+        return port
+    if spec.default_port and spec.default_port not in taken and port_is_free(spec.default_port, LOCALHOST):
+        return spec.default_port
+    port = _free_port_not_in(taken)
+    if spec.default_port:
+        notices.append(
+            f"port {spec.default_port} is busy: {spec.name} listens on {port} instead (set {spec.port_env} to choose)"
+        )
+    return port
+
+
+def _free_port_not_in(taken: set[int]) -> int:
+    while True:
+        port = find_free_port(LOCALHOST)
+        if port not in taken:
+            return port
+
+
+@dataclass
+class _ServiceProcess:
+    """A running (or waiting-to-restart) service and its restart bookkeeping."""
+
+    spec: ServiceSpec
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    log_file: IO[bytes] | None = None
+    started_at: float = 0.0
+    failures: int = 0
+    restart_at: float | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOCALHOST}:{self.port}"
+
+
+class Platform:
+    """Owns the embedded Postgres, the broker and the service processes."""
+
+    def __init__(self, config: PlatformConfig, out: TextIO | None = None) -> None:
+        self.config = config
+        self.out = out or sys.stdout
+        self.postgres = EmbeddedPostgres(
+            config.data_dir / "postgres",
+            port=config.postgres_port,
+            host=LOCALHOST,
+            durable=True,
+            log_path=config.data_dir / "postgres.log",
+            die_with_parent=True,
+        )
+        self.broker = EmbeddedBroker(
+            port=config.kafka_port,
+            host=LOCALHOST,
+            log_path=config.data_dir / "kafka.log",
+            die_with_parent=True,
+        )
+        self.services: dict[str, _ServiceProcess] = {
+            spec.name: _ServiceProcess(spec, config.service_ports[spec.name], config.logs_dir / f"{spec.name}.log")
+            for spec in config.services
+        }
+        self._infra_failures = 0
+        self._lock_file: TextIO | None = None
+
+    def say(self, message: str = "") -> None:
+        """Print for the person at the terminal (the services' own logs go to files)."""
+        print(message, file=self.out, flush=True)
+
+    # -- start-up --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bring up Postgres, the broker, topics, migrations, then every service; wait for /readyz."""
+        self.lock_data_dir()
+        if self.config.ready_file is not None:
+            self.config.ready_file.unlink(missing_ok=True)
+        for notice in self.config.notices:
+            self.say(f"note: {notice}")
+
+        began = time.monotonic()
+        self.postgres.start()
+        self.say(f"postgres  ready  {self.postgres.dsn}  ({_elapsed(began)})")
+
+        began = time.monotonic()
+        self.broker.start()
+        self.broker.create_topics(ALL_TOPICS, DEFAULT_PARTITIONS)
+        self.say(
+            f"kafka     ready  {self.broker.bootstrap_servers}  "
+            f"({len(ALL_TOPICS)} topics x {DEFAULT_PARTITIONS} partitions, {_elapsed(began)})"
+        )
+
+        if self.config.apply_migrations:
+            self._migrate()
+
+        for svc in self.services.values():
+            self._spawn(svc)
+        deadline = time.monotonic() + self.config.ready_timeout
+        for svc in self.services.values():
+            self._await_ready(svc, deadline)
+            self.say(f"{svc.spec.name:<9} ready  {svc.url}")
+
+        self._print_summary()
+        if self.config.ready_file is not None:
+            self._write_ready_file(self.config.ready_file)
+        self.say("platform ready")
+
+    def lock_data_dir(self) -> None:
+        """Refuse to share a data dir with another live runner (we would stop its Postgres)."""
+        import fcntl
+
+        if self._lock_file is not None:
+            return
+        self.config.logs_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.config.data_dir / ".runner.lock").open("a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            holder = self._lock_file.read().strip() or "unknown"
+            self._lock_file.close()
+            self._lock_file = None
+            raise PlatformError(
+                f"another `python -m embedded` (pid {holder}) uses {self.config.data_dir}; "
+                "stop it or set PLATFORM_DATA_DIR to another folder"
+            ) from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
+
+    def _migrate(self) -> None:
+        from shared.migrations import apply_all
+
+        applied = run_sync(lambda: apply_all(self.postgres.dsn))
+        if applied:
+            self.say(f"migrations applied: {', '.join(applied)}")
+        else:
+            self.say("migrations: database schema up to date")
+
+    def _service_env(self) -> dict[str, str]:
+        """Environment of every service: ours plus where the infrastructure and the others are."""
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.postgres.dsn,
+            KAFKA_BOOTSTRAP_SERVERS=self.broker.bootstrap_servers,
+            APP_ENV="dev",
+            PYTHONUNBUFFERED="1",
+        )
+        for svc in self.services.values():
+            env[svc.spec.port_env] = str(svc.port)
+            env[svc.spec.host_env] = LOCALHOST
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+        env.pop("EMBEDDED_SERVICES", None)
+        return env
+
+    def _spawn(self, svc: _ServiceProcess) -> None:
+        """Start `python -m <module>` in its own process group; output appended to its log file."""
+        if svc.log_file is None:
+            svc.log_file = svc.log_path.open("ab")
+        svc.proc = subprocess.Popen(  # noqa: S603 - our interpreter and a module name from our spec
+            [sys.executable, "-m", svc.spec.module],
+            stdin=subprocess.DEVNULL,
+            stdout=svc.log_file,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=self._service_env(),
+            start_new_session=True,
+            preexec_fn=child_preexec(signal.SIGTERM),
+        )
+        svc.started_at = time.monotonic()
+        svc.restart_at = None
+
+    def _await_ready(self, svc: _ServiceProcess, deadline: float) -> None:
+        """Poll GET /readyz until 200; fail early, with the log's tail, if the process dies."""
+        url = f"{svc.url}/readyz"
+        last = "no answer yet"
+        while True:
+            if svc.proc is None or svc.proc.poll() is not None:
+                code = None if svc.proc is None else svc.proc.returncode
+                raise PlatformError(
+                    f"{svc.spec.name} exited during start-up (exit {code}); log {svc.log_path}:\n"
+                    f"{log_tail(svc.log_path)}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our http URL
+                    if response.status == 200:
+                        return
+                    last = f"HTTP {response.status}"
+            except urllib.error.HTTPError as exc:
+                last = f"HTTP {exc.code}"
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(getattr(exc, "reason", exc))
+            if time.monotonic() > deadline:
+                raise PlatformError(
+                    f"{svc.spec.name} not ready at {url} within {self.config.ready_timeout:.0f}s "
+                    f"(last: {last}); log {svc.log_path}:\n{log_tail(svc.log_path)}"
+                )
+            time.sleep(0.2)
+
+    def _print_summary(self) -> None:
+        self.say()
+        self.say("=" * 72)
+        self.say(f"  Postgres        {self.postgres.dsn}")
+        self.say(f"  Kafka           {self.broker.bootstrap_servers}  (embedded Tansu)")
+        for svc in self.services.values():
+            self.say(f"  {svc.spec.name:<15} {svc.url}   API docs: {svc.url}/docs")
+        self.say(f"  Service logs    {self.config.logs_dir}/<service>.log  (JSON lines)")
+        self.say(f"  Infra logs      {self.postgres.log_path}, {self.broker.log_path}")
+        self.say(f"  Data            {self.config.data_dir}")
+        self.say("-" * 72)
+        self.say("  WARNING: the embedded Tansu broker keeps topics IN MEMORY. Development only:")
+        self.say("  stopping or restarting it loses all topics, events and consumer offsets.")
+        self.say("  (Postgres data persists in the data folder.)  Ctrl-C stops everything.")
+        self.say("=" * 72)
+
+    def ready_info(self) -> dict[str, Any]:
+        """What tests and tools need to reach the running platform."""
+        return {
+            "database_url": self.postgres.dsn,
+            "kafka_bootstrap_servers": self.broker.bootstrap_servers,
+            "services": {svc.spec.name: svc.url for svc in self.services.values()},
+            "logs_dir": str(self.config.logs_dir),
+            "data_dir": str(self.config.data_dir),
+            "pid": os.getpid(),
+        }
+
+    def _write_ready_file(self, path: Path) -> None:
+        """Write atomically, so a reader polling for the file never sees half of it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self.ready_info(), indent=2), encoding="utf-8")
+        tmp.replace(path)
+
+    # -- supervision -----------------------------------------------------------------------
+
+    def supervise(self, poll_interval: float = 0.5) -> int:
+        """Watch the processes until a signal arrives; restart what dies. Returns an exit status."""
+        while True:
+            time.sleep(poll_interval)
+            now = time.monotonic()
+            if not self._check_infrastructure():
+                return 1
+            for svc in self.services.values():
+                if svc.proc is not None and svc.proc.poll() is None:
+                    if svc.failures and now - svc.started_at > STABLE_AFTER_S:
+                        svc.failures = 0
+                    continue
+                if svc.restart_at is None:
+                    if not self._schedule_restart(svc, now):
+                        return 1
+                elif now >= svc.restart_at:
+                    self.say(f"restarting {svc.spec.name} (attempt {svc.failures}/{MAX_RESTARTS})")
+                    self._spawn(svc)
+
+    def _schedule_restart(self, svc: _ServiceProcess, now: float) -> bool:
+        """Note an unexpected exit and plan a restart with exponential backoff; False = give up."""
+        code = None if svc.proc is None else svc.proc.returncode
+        if svc.proc is not None:
+            terminate_process(svc.proc, timeout=1)  # reap, and clear leftovers of its group
+        svc.proc = None
+        svc.failures += 1
+        self.say(f"!! {svc.spec.name} exited unexpectedly (exit {code}); see {svc.log_path}")
+        if svc.failures > MAX_RESTARTS:
+            self.say(f"!! {svc.spec.name} keeps dying ({MAX_RESTARTS} restarts); stopping the platform")
+            return False
+        delay = min(2.0 ** (svc.failures - 1), 30.0)
+        svc.restart_at = now + delay
+        self.say(f"   restarting {svc.spec.name} in {delay:.0f}s")
+        return True
+
+    def _check_infrastructure(self) -> bool:
+        """Restart Postgres or the broker if one died (the broker comes back empty: topics re-made)."""
+        for name, component in (("postgres", self.postgres), ("kafka", self.broker)):
+            if component.is_running():
+                continue
+            self._infra_failures += 1
+            self.say(f"!! embedded {name} stopped unexpectedly; see {self.config.data_dir / (name + '.log')}")
+            if self._infra_failures > MAX_RESTARTS:
+                self.say("!! infrastructure keeps dying; stopping the platform")
+                return False
+            component.stop()  # reap and close its log before starting again on the same port
+            component.start()
+            if component is self.broker:
+                self.broker.create_topics(ALL_TOPICS, DEFAULT_PARTITIONS)
+                self.say("   kafka restarted EMPTY: topics re-created, earlier events and offsets are gone")
+            else:
+                self.say("   postgres restarted")
+        return True
+
+    # -- shutdown --------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Services first (SIGTERM, then SIGKILL after the grace), then the broker, then Postgres."""
+        began = time.monotonic()
+        running = [svc for svc in self.services.values() if svc.proc is not None]
+        for svc in running:  # all at once, so their graces overlap
+            assert svc.proc is not None
+            if svc.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(svc.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + SERVICE_STOP_GRACE_S
+        for svc in running:
+            assert svc.proc is not None
+            try:
+                svc.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say(f"{svc.spec.name} did not stop within {SERVICE_STOP_GRACE_S:.0f}s; killing it")
+                terminate_process(svc.proc, sig=signal.SIGKILL, timeout=5)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(svc.proc.pid, signal.SIGKILL)  # leftovers of its process group, if any
+            svc.proc = None
+        for svc in self.services.values():
+            if svc.log_file is not None:
+                svc.log_file.close()
+                svc.log_file = None
+        services_done = time.monotonic()
+        self.broker.stop()
+        broker_done = time.monotonic()
+        self.postgres.stop()
+        if self._lock_file is not None:  # only a runner that got going owns the ready file
+            if self.config.ready_file is not None:
+                self.config.ready_file.unlink(missing_ok=True)
+            self._lock_file.close()  # releases the lock
+            self._lock_file = None
+        self.say(
+            f"stopped: services {_elapsed(began, services_done)}, kafka {_elapsed(services_done, broker_done)}, "
+            f"postgres {_elapsed(broker_done)}"
+        )
+
+
+def _elapsed(began: float, end: float | None = None) -> str:
+    return f"{(time.monotonic() if end is None else end) - began:.1f}s"
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m embedded`; returns the process exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m embedded",
+        description="Run the whole platform locally: embedded Postgres + Kafka-protocol broker + services.",
+    )
+    parser.add_argument("--ready-file", type=Path, help="write connection details as JSON here once ready")
+    parser.add_argument("--skip-migrations", action="store_true", help="do not apply database migrations")
+    parser.add_argument(
+        "--ready-timeout", type=float, default=90.0, help="seconds each service may take to become ready"
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        config = PlatformConfig.from_env(
+            ready_file=args.ready_file.resolve() if args.ready_file else None,
+            apply_migrations=not args.skip_migrations,
+            ready_timeout=args.ready_timeout,
+        )
+    except PlatformError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    platform = Platform(config)
+    try:
+        platform.lock_data_dir()
+    except PlatformError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        if stopping:
+            platform.say(f"({signal.Signals(signum).name}: already shutting down, please wait)")
+            return
+        stopping = True
+        raise _Shutdown(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    status = 0
+    try:
+        platform.start()
+        status = platform.supervise()
+    except _Shutdown:
+        status = 0
+    except Exception as exc:
+        platform.say(f"error: {exc}")
+        status = 1
+    finally:
+        stopping = True  # from here on, signals only print
+        platform.say("stopping: services, then kafka, then postgres ...")
+        platform.shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return status
