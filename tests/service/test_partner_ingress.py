@@ -18,7 +18,11 @@ from tests.support.kafka import produce, read_topic, wait_until
 
 @pytest.fixture(scope="module")
 async def intake_consumer(migrated: Infrastructure) -> AsyncIterator[None]:
-    async with running_intake(migrated.database_url, migrated.kafka_bootstrap_servers) as (app, _client):
+    # A group of its own: no waiting for members other tests' intake instances left behind.
+    group = f"intake-test-{uuid.uuid4().hex[:8]}"
+    async with running_intake(
+        migrated.database_url, migrated.kafka_bootstrap_servers, intake_consumer_group=group
+    ) as (app, _client):
         await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=30)
         yield
 
