@@ -20,9 +20,10 @@ from tests.support.kafka import produce, read_topic, wait_until
 async def intake_consumer(migrated: Infrastructure) -> AsyncIterator[None]:
     # A group of its own: no waiting for members other tests' intake instances left behind.
     group = f"intake-test-{uuid.uuid4().hex[:8]}"
-    async with running_intake(
-        migrated.database_url, migrated.kafka_bootstrap_servers, intake_consumer_group=group
-    ) as (app, _client):
+    async with running_intake(migrated.database_url, migrated.kafka_bootstrap_servers, intake_consumer_group=group) as (
+        app,
+        _client,
+    ):
         await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=30)
         yield
 

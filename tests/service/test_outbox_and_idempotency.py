@@ -1,0 +1,100 @@
+"""The outbox relay and the idempotent-consumer record, against real Postgres and the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+
+from shared import outbox
+from shared.contracts import ComplaintContact, ComplaintContactPayload, new_event
+from shared.db import unit_of_work
+from shared.idempotency import first_delivery
+from shared.topics import COMPLAINT_CONTACT
+from tests.support.infrastructure import Infrastructure
+from tests.support.kafka import read_topic, wait_until
+
+SCHEMA = "intake"
+
+
+def _event(batch: str) -> ComplaintContact:
+    complaint_id = uuid.uuid4()
+    return new_event(
+        ComplaintContact,
+        complaint_id=complaint_id,
+        producer="test",
+        correlation_id=batch,
+        payload=ComplaintContactPayload(
+            complaint_id=complaint_id,
+            reference_no="TS-20261123-000001",
+            name=None,
+            phone=None,
+            email=None,
+            wechat_openid=None,
+            preferred_contact="phone",
+        ),
+    )
+
+
+async def test_two_relays_publish_every_row_exactly_once(migrated: Infrastructure, db: asyncpg.Pool) -> None:
+    batch = f"relay-{uuid.uuid4()}"
+    events = [_event(batch) for _ in range(3000)]
+    async with unit_of_work(db) as uow:
+        await outbox.add(uow.conn, SCHEMA, events)
+        uow.commit()
+
+    stop = asyncio.Event()
+    relays = [outbox.OutboxRelay(db, SCHEMA, migrated.kafka_bootstrap_servers, batch_size=200) for _ in range(2)]
+    tasks = [asyncio.create_task(r.run(stop)) for r in relays]
+    try:
+        wanted = {str(e.event_id) for e in events}
+        records = await read_topic(
+            migrated.kafka_bootstrap_servers,
+            COMPLAINT_CONTACT,
+            until=lambda rs: wanted <= {r.headers.get("event_id") for r in rs},
+            timeout=60,
+            settle=1.0,
+        )
+        mine = [r.headers["event_id"] for r in records if r.headers.get("correlation_id") == batch]
+        assert len(mine) == 3000 and set(mine) == wanted, "each row published once, none lost"
+        assert all(r.published > 0 for r in relays), "both relays took a share of the rows"
+        await wait_until(lambda: _left(db, batch), timeout=10)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+async def _left(db: asyncpg.Pool, batch: str) -> bool:
+    return await db.fetchval("SELECT count(*) FROM intake.outbox WHERE headers->>'correlation_id' = $1", batch) == 0
+
+
+async def test_rolled_back_work_leaves_no_event(db: asyncpg.Pool) -> None:
+    event = _event("rollback")
+    async with unit_of_work(db) as uow:
+        await outbox.add(uow.conn, SCHEMA, [event])  # no commit(): the unit of work rolls back
+    assert await db.fetchval("SELECT count(*) FROM intake.outbox WHERE event_id = $1", event.event_id) == 0
+
+
+async def test_a_processed_event_is_recognised_even_when_racing(db: asyncpg.Pool) -> None:
+    event_id = uuid.uuid4()
+
+    async def deliver() -> bool:
+        async with unit_of_work(db) as uow:
+            first = await first_delivery(uow.conn, SCHEMA, "test-consumer", event_id)
+            await asyncio.sleep(0.05)  # hold the transaction open so the deliveries really overlap
+            uow.commit()
+            return first
+
+    results = await asyncio.gather(*(deliver() for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    async with unit_of_work(db) as uow:
+        assert await first_delivery(uow.conn, SCHEMA, "another-consumer", event_id), "per consumer"
+
+
+async def test_a_rolled_back_effect_does_not_mark_the_event(db: asyncpg.Pool) -> None:
+    event_id = uuid.uuid4()
+    async with unit_of_work(db) as uow:
+        assert await first_delivery(uow.conn, SCHEMA, "test-consumer", event_id)
+    async with unit_of_work(db) as uow:
+        assert await first_delivery(uow.conn, SCHEMA, "test-consumer", event_id), "redelivery after a rollback runs"
