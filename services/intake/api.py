@@ -11,12 +11,12 @@ from fastapi import APIRouter, Header, Request, Response, status
 
 from services.intake import repository
 from services.intake.auth import ChannelCredential
-from services.intake.problems import Problem
 from services.intake.reference import looks_like_reference
 from services.intake.repository import StoredComplaint
 from services.intake.schemas import ComplaintAccepted, ComplaintCreate, ComplaintRead
 from services.intake.submission import IdempotencyKeyReused, SubmitComplaint, submit_complaint
-from shared.logging import bind_case
+from shared.http.problems import Problem
+from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -86,7 +86,7 @@ async def post_complaint(
             "this Idempotency-Key was used for a different complaint",
             errors=[{"field": "Idempotency-Key", "message": "already used for a different body"}],
         ) from exc
-    bind_case(complaint_id=str(submitted.complaint.complaint_id))
+    mark_case(request, submitted.complaint.complaint_id)
     response.headers["Location"] = f"{router.prefix}/{submitted.complaint.complaint_id}"
     if submitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -112,7 +112,7 @@ async def get_complaint(complaint_ref: str, request: Request, channel: ChannelCr
     # A channel sees only what it submitted itself: no browsing other channels' customers.
     if stored is None or stored.channel != channel.value:
         raise Problem(404, "Not Found", f"no complaint {complaint_ref!r} submitted on channel {channel.value!r}")
-    bind_case(complaint_id=str(stored.complaint_id), correlation_id=stored.correlation_id)
+    mark_case(request, stored.complaint_id)
     return ComplaintRead(
         complaint_id=stored.complaint_id,
         reference_no=stored.reference_no,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from services.intake.problems import Problem
 from shared.contracts import Channel
+from shared.credentials import match_token
+from shared.http.problems import Problem
 
 _bearer = HTTPBearer(auto_error=False, description="Channel bearer token")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Channel API key")
@@ -29,12 +29,7 @@ def authenticated_channel(
             "a channel credential is required (X-API-Key or Bearer token)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    channel_by_token: dict[str, Channel] = request.app.state.settings.channel_by_token
-    match = None
-    for token, channel in channel_by_token.items():
-        # Compare every token in constant time, so timing does not reveal a near-miss.
-        if hmac.compare_digest(token.encode(), presented.encode()):
-            match = channel
+    match = match_token(presented, request.app.state.settings.channel_by_token)
     if match is None:
         raise Problem(401, "Unauthorized", "unknown credential", headers={"WWW-Authenticate": "Bearer"})
     return match

@@ -4,36 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from services.intake import api
-from services.intake.limits import BodySizeLimit
 from services.intake.partner_ingress import PartnerTicket, to_submission
-from services.intake.problems import install_problem_handlers, problem_response
 from services.intake.settings import IntakeSettings
 from services.intake.submission import SERVICE, submit_complaint
 from shared import topics
 from shared.contracts import ComplaintContact, ComplaintReceived
-from shared.db import create_pool
+from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.consumer import GuardedHandler, raw_decoder
-from shared.logging import bind_case, clear_case, get_logger
+from shared.logging import bind_case, get_logger
 from shared.outbox import OutboxRelay
+from shared.runtime import connect_with_retry, run_broker
 
 log = get_logger(__name__)
-_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyncpg.Pool]) -> KafkaBroker:
@@ -41,17 +34,18 @@ def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyn
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
     timezone = ZoneInfo(settings.timezone)
 
-    async def handle_ticket(ticket: PartnerTicket) -> None:
-        submission = to_submission(ticket)
-        bind_case(correlation_id=submission.correlation_id)
-        submitted = await submit_complaint(submission, pool=pool_getter(), timezone=timezone)
-        bind_case(complaint_id=str(submitted.complaint.complaint_id))
+    async def handle_tickets(tickets: list[PartnerTicket]) -> None:
+        for ticket in tickets:
+            submission = to_submission(ticket)
+            bind_case(correlation_id=submission.correlation_id)
+            submitted = await submit_complaint(submission, pool=pool_getter(), timezone=timezone)
+            bind_case(complaint_id=str(submitted.complaint.complaint_id))
 
     guard = GuardedHandler(
         broker=broker,
         consumer="intake.partner-tickets",
         model=PartnerTicket,
-        handle=handle_ticket,
+        handle=handle_tickets,
         max_attempts=settings.consumer_max_attempts,
         retry_backoff_s=settings.consumer_retry_backoff_ms / 1000,
     )
@@ -85,50 +79,18 @@ def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyn
     return broker
 
 
-async def _connect_with_retry(dsn: str, settings: IntakeSettings, deadline_s: float = 60) -> asyncpg.Pool:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        try:
-            return await create_pool(dsn, min_size=settings.database_pool_min, max_size=settings.database_pool_max)
-        except (OSError, asyncpg.PostgresError) as exc:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("database not reachable yet", error=repr(exc))
-            await asyncio.sleep(1)
-
-
-async def _run_broker(broker: KafkaBroker, stop: asyncio.Event, state: dict[str, str]) -> None:
-    """Start the Kafka consumer, retrying while the broker is down: HTTP intake does not wait for it."""
-    backoff = 0.5
-    while not stop.is_set():
-        try:
-            await broker.start()
-            state["kafka"] = "connected"
-            log.info("kafka consumer started")
-            return
-        except Exception as exc:
-            state["kafka"] = "unavailable"
-            log.warning("kafka not reachable, intake keeps accepting into the outbox", error=repr(exc))
-            with contextlib.suppress(Exception):
-                await broker.stop()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=backoff)
-            backoff = min(backoff * 2, 10)
-
-
 def create_app(settings: IntakeSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await _connect_with_retry(settings.database_url, settings)
+        pool = await connect_with_retry(settings)
         app.state.pool = pool
         stop = asyncio.Event()
         broker = build_intake_broker(settings, lambda: pool)
-        app.state.broker = broker
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
         app.state.relay = relay
         tasks = [
             asyncio.create_task(relay.run(stop), name="outbox-relay"),
-            asyncio.create_task(_run_broker(broker, stop, app.state.kafka), name="kafka-consumer"),
+            asyncio.create_task(run_broker(broker, stop, app.state.kafka), name="kafka-consumer"),
         ]
         log.info("intake started", port=settings.intake_http_port)
         try:
@@ -141,72 +103,19 @@ def create_app(settings: IntakeSettings) -> FastAPI:
             await pool.close()
             log.info("intake stopped")
 
-    app = FastAPI(
+    async def readiness(request: Request) -> dict[str, object]:
+        pending = await request.app.state.pool.fetchval("SELECT count(*) FROM intake.outbox")
+        return {"kafka": request.app.state.kafka["kafka"], "outbox_pending": pending}
+
+    app = create_service_app(
         title="Utility complaints — intake",
-        version="1.0.0",
         description="Complaint submission for every channel, and status lookup by id or reference number.",
         lifespan=lifespan,
+        readiness=readiness,
+        max_body_bytes=settings.intake_max_body_bytes,
     )
     app.state.settings = settings
     app.state.timezone = ZoneInfo(settings.timezone)
     app.state.kafka = {"kafka": "starting"}
-    install_problem_handlers(app)
     app.include_router(api.router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.intake_max_body_bytes)
-
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        given = request.headers.get("x-correlation-id", "")
-        correlation_id = given if _CORRELATION_ID.match(given) else str(uuid.uuid4())
-        request.state.correlation_id = correlation_id
-        clear_case()
-        bind_case(correlation_id=correlation_id)
-        started = time.perf_counter()
-        content_type = request.headers.get("content-type", "")
-        if request.method in _WRITE_METHODS and not content_type.startswith("application/json"):
-            response: Response = problem_response(
-                415, "Unsupported Media Type", "send the body as application/json", request.url.path
-            )
-        else:
-            try:
-                response = await call_next(request)
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
-                log.error("database unavailable", error=repr(exc))
-                response = problem_response(
-                    503,
-                    "Service Unavailable",
-                    "the database is unavailable; retry shortly",
-                    request.url.path,
-                    {"Retry-After": "5"},
-                )
-        response.headers["X-Correlation-ID"] = correlation_id
-        log.info(
-            "http request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        clear_case()
-        return response
-
-    @app.get("/healthz", tags=["operations"], summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["operations"], summary="Ready to accept complaints (database reachable)")
-    async def readyz(request: Request) -> JSONResponse:
-        pool: asyncpg.Pool | None = getattr(request.app.state, "pool", None)
-        body: dict[str, object] = {"kafka": request.app.state.kafka["kafka"]}
-        try:
-            assert pool is not None
-            body["outbox_pending"] = await asyncio.wait_for(
-                pool.fetchval("SELECT count(*) FROM intake.outbox"), timeout=2
-            )
-            body["status"] = "ready"
-            return JSONResponse(body)
-        except Exception as exc:
-            body.update(status="not ready", error=repr(exc))
-            return JSONResponse(body, status_code=503)
-
     return app

@@ -5,28 +5,33 @@ offset is committed only after the handler returned, i.e. after its database tra
 Failures split in two:
 - *poison* (undecodable, invalid, or a handler error that persists for `max_attempts` tries): the
   message goes to `<topic>.dlq` with the reason, and the partition moves on;
-- *infrastructure* (database or network down): nothing is dead-lettered — the message is nacked,
-  Kafka redelivers it after a pause, and it succeeds once the dependency is back.
+- *infrastructure* (database or network down): nothing is dead-lettered — the message (or batch) is
+  nacked, Kafka redelivers it after a pause, and it succeeds once the dependency is back.
+
+Works for single-message and batch subscribers alike: a batch is handled in one call (one
+transaction); when that fails for a reason other than an outage, its messages are retried one by one
+so that only the bad one is dead-lettered.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import asyncpg
+from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
-from pydantic import BaseModel, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from shared.kafka.dead_letter import dead_letter_headers, dead_letter_topic
 from shared.logging import bind_case, clear_case, get_logger
 
 log = get_logger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 
 #: Errors that say "a dependency is down", not "this message is bad".
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -51,23 +56,31 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "invalid message: " + "; ".join(parts)
 
 
+def _headers(record: ConsumerRecord) -> dict[str, str]:
+    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+
+
 class GuardedHandler(Generic[M]):
-    """Wraps a typed handler so a FastStream subscriber can never be crashed by one message."""
+    """Wraps a handler of decoded messages so a FastStream subscriber can never be crashed by one.
+
+    `handle` receives a list (one item for single-message subscribers, the decoded batch otherwise)
+    and should do its work in one transaction.
+    """
 
     def __init__(
         self,
         *,
         broker: KafkaBroker,
         consumer: str,
-        model: type[M],
-        handle: Callable[[M], Awaitable[Any]],
+        model: Any,
+        handle: Callable[[list[M]], Awaitable[Any]],
         max_attempts: int = 3,
         retry_backoff_s: float = 0.2,
         transient_pause_s: float = 1.0,
     ) -> None:
         self.broker = broker
         self.consumer = consumer
-        self.model = model
+        self.adapter: TypeAdapter[M] = TypeAdapter(model)
         self.handle = handle
         self.max_attempts = max_attempts
         self.retry_backoff_s = retry_backoff_s
@@ -76,53 +89,66 @@ class GuardedHandler(Generic[M]):
 
     async def __call__(self, message: KafkaMessage) -> None:
         raw = message.raw_message
-        assert not isinstance(raw, tuple), "GuardedHandler serves single-message subscribers"
-        headers = {k: v.decode(errors="replace") for k, v in (raw.headers or ())}
-        bind_case(correlation_id=headers.get("correlation_id"))
+        records: Sequence[ConsumerRecord] = raw if isinstance(raw, tuple) else (raw,)
         try:
-            try:
-                decoded = self.model.model_validate_json(raw.value or b"")
-            except ValidationError as exc:
-                await self._dead_letter(message, headers, describe_validation_error(exc), "ValidationError", 1)
+            decoded: list[tuple[ConsumerRecord, M]] = []
+            for record in records:
+                try:
+                    decoded.append((record, self.adapter.validate_json(record.value or b"")))
+                except ValidationError as exc:
+                    await self._dead_letter(record, describe_validation_error(exc), "ValidationError", 1)
+            if not decoded:
                 return
-            complaint_id = getattr(decoded, "complaint_id", None)
-            if complaint_id:
-                bind_case(complaint_id=str(complaint_id))
-            await self._handle_with_retries(message, headers, decoded)
+            if len(decoded) == 1:
+                await self._one_with_retries(*decoded[0])
+                return
+            try:
+                await self.handle([item for _, item in decoded])
+            except TRANSIENT_ERRORS as exc:
+                await self._pause_for_redelivery(exc)
+                raise
+            except Exception as exc:
+                log.warning("batch failed, isolating the bad message", size=len(decoded), error=repr(exc))
+                for record, item in decoded:
+                    await self._one_with_retries(record, item)
         finally:
             clear_case()
 
-    async def _handle_with_retries(self, message: KafkaMessage, headers: dict[str, str], decoded: M) -> None:
+    async def _one_with_retries(self, record: ConsumerRecord, item: M) -> None:
+        headers = _headers(record)
+        bind_case(
+            correlation_id=headers.get("correlation_id"),
+            complaint_id=str(getattr(item, "complaint_id", "") or "") or None,
+        )
         for attempt in range(1, self.max_attempts + 1):
             try:
-                await self.handle(decoded)
+                await self.handle([item])
                 return
             except TRANSIENT_ERRORS as exc:
-                # Not the message's fault: pause, then let Kafka redeliver it (nack, no commit).
-                log.warning("dependency unavailable, message will be redelivered", error=repr(exc))
-                await asyncio.sleep(self.transient_pause_s)
+                await self._pause_for_redelivery(exc)
                 raise
             except PoisonMessage as exc:
-                await self._dead_letter(message, headers, str(exc), "PoisonMessage", attempt)
+                await self._dead_letter(record, str(exc), "PoisonMessage", attempt)
                 return
             except Exception as exc:
                 if attempt == self.max_attempts:
                     reason = f"handler failed {attempt} times: {exc!r}"
-                    await self._dead_letter(message, headers, reason, type(exc).__name__, attempt)
+                    await self._dead_letter(record, reason, type(exc).__name__, attempt)
                     return
                 log.warning("handler failed, retrying", attempt=attempt, error=repr(exc))
                 await asyncio.sleep(self.retry_backoff_s * attempt)
 
-    async def _dead_letter(
-        self, message: KafkaMessage, headers: dict[str, str], reason: str, error_type: str, attempts: int
-    ) -> None:
-        raw = message.raw_message
-        assert not isinstance(raw, tuple)
-        dlq_headers = dead_letter_headers(
-            original_headers=headers,
-            topic=raw.topic,
-            partition=raw.partition,
-            offset=raw.offset,
+    async def _pause_for_redelivery(self, exc: BaseException) -> None:
+        # Not the message's fault: pause, then let Kafka redeliver it (nack, no commit).
+        log.warning("dependency unavailable, message will be redelivered", error=repr(exc))
+        await asyncio.sleep(self.transient_pause_s)
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str, error_type: str, attempts: int) -> None:
+        headers = dead_letter_headers(
+            original_headers=_headers(record),
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
             consumer=self.consumer,
             reason=reason,
             error_type=error_type,
@@ -130,16 +156,16 @@ class GuardedHandler(Generic[M]):
         )
         # Raises if Kafka is down: the message is then nacked and retried, never silently dropped.
         await self.broker.publish(
-            raw.value or b"", topic=dead_letter_topic(raw.topic), key=raw.key, headers=dlq_headers
+            record.value or b"", topic=dead_letter_topic(record.topic), key=record.key, headers=headers
         )
         self.dead_lettered += 1
         log.error(
             "message dead-lettered",
-            topic=raw.topic,
-            partition=raw.partition,
-            offset=raw.offset,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
             reason=reason,
-            dead_letter_topic=dead_letter_topic(raw.topic),
+            dead_letter_topic=dead_letter_topic(record.topic),
         )
 
 
@@ -148,4 +174,4 @@ def raw_decoder(message: KafkaMessage) -> bytes:
     return message.body
 
 
-__all__ = ["GuardedHandler", "PoisonMessage", "raw_decoder"]
+__all__ = ["GuardedHandler", "PoisonMessage", "describe_validation_error", "raw_decoder"]

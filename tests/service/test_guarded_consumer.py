@@ -27,7 +27,8 @@ async def test_failing_message_is_retried_then_dead_lettered_and_the_rest_flows(
     handled: list[int] = []
     outage = {"left": 2}
 
-    async def handle(note: Note) -> None:
+    async def handle(batch: list[Note]) -> None:
+        (note,) = batch
         if note.run != run:
             return
         attempts[note.n] = attempts.get(note.n, 0) + 1

@@ -7,7 +7,7 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.intake.problems import PROBLEM_JSON
+from shared.http.problems import PROBLEM_JSON
 
 
 class BodySizeLimit:
