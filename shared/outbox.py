@@ -33,7 +33,7 @@ def notify_channel(schema: str) -> str:
 
 async def add(conn: asyncpg.Connection, schema: str, events: Iterable[Event]) -> int:
     """Write events to the outbox inside the caller's transaction; the relay is notified on commit."""
-    rows = [(e.event_id, e.TOPIC, str(e.complaint_id), e.model_dump_json().encode(), e.headers()) for e in events]
+    rows = [(e.event_id, e.topic, str(e.complaint_id), e.model_dump_json().encode(), e.headers()) for e in events]
     if not rows:
         return 0
     await conn.executemany(

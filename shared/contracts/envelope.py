@@ -42,8 +42,13 @@ class Event(Contract):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         event_type = cls.model_fields["event_type"].default
-        if isinstance(event_type, str):
+        if isinstance(event_type, str) and event_type:
             EVENT_TYPES[event_type] = cls
+
+    @property
+    def topic(self) -> str:
+        """Where it is published; most events have one topic, work-order events one per department."""
+        return self.TOPIC
 
     @property
     def key(self) -> bytes:

@@ -44,7 +44,8 @@ def create_service_app(
         bind_case(correlation_id=correlation_id)
         started = time.perf_counter()
         content_type = request.headers.get("content-type", "")
-        if request.method in _WRITE_METHODS and not content_type.startswith("application/json"):
+        has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+        if request.method in _WRITE_METHODS and has_body and not content_type.startswith("application/json"):
             response: Response = problem_response(
                 415, "Unsupported Media Type", "send the body as application/json", request.url.path
             )

@@ -1,0 +1,157 @@
+"""HTTP entrypoints of dispatch: department actions on work orders, queues, supervisor reclassification."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from services.dispatch.auth import CurrentActor, Supervisor
+from services.dispatch.handlers import Actor, Conflict, Dispatcher, Forbidden, NotFound, Step
+from services.dispatch.schemas import (
+    NoteCreate,
+    QueuePage,
+    ReclassifyCreate,
+    ResolutionCreate,
+    ReturnCreate,
+    WorkOrderRead,
+)
+from services.dispatch.workorders import repository as repo
+from services.dispatch.workorders.lifecycle import Action, IllegalTransition
+from services.dispatch.workorders.repository import WorkOrder
+from shared.contracts import Department
+from shared.http.problems import Problem
+from shared.http.service_app import mark_case
+
+router = APIRouter(prefix="/v1", tags=["work orders"])
+_P = {"content": {"application/problem+json": {}}}
+ACTION_PROBLEMS = {
+    401: {"description": "No or unknown credential", **_P},
+    403: {"description": "Another department's work order", **_P},
+    404: {"description": "No such work order", **_P},
+    409: {"description": "Not allowed in the work order's current status", **_P},
+    422: {"description": "Invalid fields, each named", **_P},
+}
+
+
+def _dispatcher(request: Request) -> Dispatcher:
+    return request.app.state.dispatcher
+
+
+def _read(order: WorkOrder, history: list[dict[str, object]] | None = None) -> WorkOrderRead:
+    return WorkOrderRead.model_validate({**asdict(order), "history": history or []})
+
+
+async def _act(request: Request, work_order_id: uuid.UUID, step: Step, actor: Actor) -> WorkOrderRead:
+    try:
+        order = await _dispatcher(request).act(work_order_id, step, actor)
+    except NotFound as exc:
+        raise Problem(404, "Not Found", str(exc)) from exc
+    except Forbidden as exc:
+        raise Problem(403, "Forbidden", str(exc)) from exc
+    except IllegalTransition as exc:
+        raise Problem(409, "Conflict", str(exc), work_order_status=exc.status.value) from exc
+    mark_case(request, order.complaint_id)
+    return _read(order, await repo.history(request.app.state.pool, order.work_order_id))
+
+
+@router.get("/work-orders/{work_order_id}", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
+async def get_work_order(work_order_id: uuid.UUID, request: Request, actor: CurrentActor) -> WorkOrderRead:
+    order = await repo.get_work_order(request.app.state.pool, work_order_id)
+    if order is None or not (actor.supervisor or actor.department == order.department):
+        raise Problem(404, "Not Found", f"no work order {work_order_id} for {actor.name}")
+    mark_case(request, order.complaint_id)
+    return _read(order, await repo.history(request.app.state.pool, work_order_id))
+
+
+@router.post(
+    "/work-orders/{work_order_id}/acknowledge",
+    response_model=WorkOrderRead,
+    responses=ACTION_PROBLEMS,
+    summary="Sign for the work order",
+)
+async def acknowledge(work_order_id: uuid.UUID, request: Request, actor: CurrentActor) -> WorkOrderRead:
+    return await _act(request, work_order_id, Step(Action.ACKNOWLEDGE), actor)
+
+
+@router.post(
+    "/work-orders/{work_order_id}/start",
+    response_model=WorkOrderRead,
+    responses=ACTION_PROBLEMS,
+    summary="On site / work in progress",
+)
+async def start(work_order_id: uuid.UUID, request: Request, actor: CurrentActor) -> WorkOrderRead:
+    return await _act(request, work_order_id, Step(Action.START), actor)
+
+
+@router.post("/work-orders/{work_order_id}/notes", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
+async def add_note(work_order_id: uuid.UUID, body: NoteCreate, request: Request, actor: CurrentActor) -> WorkOrderRead:
+    return await _act(request, work_order_id, Step(Action.NOTE, note=body.note), actor)
+
+
+@router.post("/work-orders/{work_order_id}/resolve", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
+async def resolve(
+    work_order_id: uuid.UUID, body: ResolutionCreate, request: Request, actor: CurrentActor
+) -> WorkOrderRead:
+    step = Step(Action.RESOLVE, resolution=body.resolution, root_cause=body.root_cause)
+    return await _act(request, work_order_id, step, actor)
+
+
+@router.post(
+    "/work-orders/{work_order_id}/return",
+    response_model=WorkOrderRead,
+    responses=ACTION_PROBLEMS,
+    summary="Not ours: return it with a reason; the case is re-routed",
+)
+async def return_work_order(
+    work_order_id: uuid.UUID, body: ReturnCreate, request: Request, actor: CurrentActor
+) -> WorkOrderRead:
+    step = Step(Action.RETURN, reason=body.reason, suggested_department=body.suggested_department)
+    return await _act(request, work_order_id, step, actor)
+
+
+@router.get(
+    "/queues/{department}",
+    response_model=QueuePage,
+    responses=ACTION_PROBLEMS,
+    summary="Open work orders of a department: priority first, then deadline",
+)
+async def department_queue(
+    department: Department,
+    request: Request,
+    actor: CurrentActor,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> QueuePage:
+    if not actor.supervisor and actor.department != department:
+        raise Problem(403, "Forbidden", f"{actor.name} cannot read the {department.value} queue")
+    orders, total = await repo.queue(
+        request.app.state.pool, department.value, limit=page_size, offset=(page - 1) * page_size
+    )
+    return QueuePage(
+        department=department, items=[_read(o) for o in orders], page=page, page_size=page_size, total=total
+    )
+
+
+@router.post(
+    "/complaints/{complaint_id}/reclassify",
+    response_model=WorkOrderRead,
+    responses=ACTION_PROBLEMS,
+    tags=["supervisors"],
+    summary="Correct category or severity: re-routes, keeps the history",
+)
+async def reclassify(
+    complaint_id: uuid.UUID, body: ReclassifyCreate, request: Request, actor: Supervisor
+) -> WorkOrderRead:
+    try:
+        order = await _dispatcher(request).reclassify(
+            complaint_id, category=body.category, severity=body.severity, reason=body.reason, actor=actor
+        )
+    except NotFound as exc:
+        raise Problem(404, "Not Found", str(exc)) from exc
+    except Conflict as exc:
+        raise Problem(409, "Conflict", str(exc)) from exc
+    mark_case(request, complaint_id)
+    return _read(order, await repo.history(request.app.state.pool, order.work_order_id))

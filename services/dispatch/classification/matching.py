@@ -1,0 +1,122 @@
+"""Finding rule terms in normalised text, and telling "漏水" from "没有漏水" / "如果漏水".
+
+A negator cancels a term only when it stands close before it in the same clause ("没有漏水", "也没闻到味",
+"no gas smell"); a hypothetical ("如果", "会不会", "if") reaches further. Words that merely contain a negator
+("不停", "无法", "是不是") are listed as exceptions in the rules and cancel nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+
+from services.dispatch.classification.normalise import CLAUSE_BREAKS, normalise
+from services.dispatch.classification.rules import MatchingRules, NegationRules, Terms
+
+_ENGLISH_EDGE = re.compile(r"[a-z0-9]")
+_ENGLISH_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_LAST_CLAUSE_BREAK = re.compile(f"[{re.escape(CLAUSE_BREAKS)}][^{re.escape(CLAUSE_BREAKS)}]*$")
+#: An English term also matches its plural and past forms: "leak" finds "leaks", "leaked", "leaking".
+_ENGLISH_SUFFIX = r"(?:s|es|ed|d|ing)?"
+
+
+@dataclass(frozen=True)
+class Hit:
+    term: str
+    start: int
+    end: int
+    snippet: str
+    negated: bool
+
+
+def _gap(chars: int) -> str:
+    return f"[^{re.escape(CLAUSE_BREAKS)}]{{0,{chars}}}?"
+
+
+@lru_cache(maxsize=8192)
+def compile_term(term: str, gap_chars: int, gap_chars_latin: int) -> re.Pattern[str]:
+    """A term as a pattern over normalised text (see rules.py for the syntax)."""
+    if term.startswith("re:"):
+        return re.compile(term[3:])
+    parts = [normalise(part) for part in term.split("*")]
+    parts = [part for part in parts if part]
+    body = re.escape(parts[0])
+    for before, part in pairwise(parts):
+        body += _gap(gap_chars_latin if _ENGLISH_EDGE.match(before[-1]) else gap_chars) + re.escape(part)
+    if _ENGLISH_EDGE.match(parts[0][0]):
+        body = "(?<![a-z0-9])" + body
+    if _ENGLISH_EDGE.match(parts[-1][-1]):
+        body += _ENGLISH_SUFFIX + "(?![a-z0-9])"
+    return re.compile(body)
+
+
+def _clause_prefix(text: str, start: int) -> str:
+    before = text[:start]
+    last_break = _LAST_CLAUSE_BREAK.search(before)
+    return before[last_break.start() + 1 :] if last_break else before
+
+
+def _excepted(text: str, at: int, cue: str, exceptions: Terms) -> bool:
+    """Whether the cue found at `at` is part of an exception word such as 不停 or 是不是."""
+    for word in exceptions:
+        for offset in range(len(word) - len(cue) + 1):
+            if text.startswith(word, at - offset) and word[offset : offset + len(cue)] == cue:
+                return True
+    return False
+
+
+def _zh_cue_before(text: str, start: int, prefix: str, cues: Terms, max_gap: int, exceptions: Terms) -> bool:
+    prefix_start = start - len(prefix)
+    for cue in cues:
+        for found in re.finditer(re.escape(cue), prefix):
+            if len(prefix) - found.end() <= max_gap and not _excepted(text, prefix_start + found.start(), cue, exceptions):
+                return True
+    return False
+
+
+def _en_cue_before(prefix: str, cues: Terms, max_gap: int) -> bool:
+    words = _ENGLISH_WORD.findall(prefix)
+    for cue in cues:
+        cue_words = cue.split()
+        for i in range(len(words) - len(cue_words) + 1):
+            if words[i : i + len(cue_words)] == cue_words and len(words) - i - len(cue_words) <= max_gap:
+                return True
+    return False
+
+
+def is_negated(text: str, start: int, negation: NegationRules) -> bool:
+    """Whether the term starting at `start` is denied or only supposed in its clause."""
+    prefix = _clause_prefix(text, start)
+    if not prefix:
+        return False
+    return (
+        _zh_cue_before(text, start, prefix, negation.negators_zh, negation.max_gap_chars, negation.exceptions)
+        or _zh_cue_before(
+            text, start, prefix, negation.hypotheticals_zh, negation.hypothetical_max_gap_chars, negation.exceptions
+        )
+        or _en_cue_before(prefix, negation.negators_en, negation.max_gap_words)
+        or _en_cue_before(prefix, negation.hypotheticals_en, negation.hypothetical_max_gap_words)
+    )
+
+
+def find_hits(text: str, term: str, matching: MatchingRules, *, negatable: bool = True) -> list[Hit]:
+    """Every occurrence of `term` in normalised `text`, each marked negated or not."""
+    hits = []
+    for match in compile_term(term, matching.gap_chars, matching.gap_chars_latin).finditer(text):
+        if match.end() > match.start():
+            negated = negatable and is_negated(text, match.start(), matching.negation)
+            hits.append(Hit(term, match.start(), match.end(), match.group(), negated))
+    return hits
+
+
+def first_live_hits(text: str, terms: Terms, matching: MatchingRules, *, negatable: bool = True) -> list[Hit]:
+    """For each term that occurs un-negated at least once, its first such occurrence (in term order)."""
+    live = []
+    for term in terms:
+        for hit in find_hits(text, term, matching, negatable=negatable):
+            if not hit.negated:
+                live.append(hit)
+                break
+    return live

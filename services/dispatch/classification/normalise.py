@@ -1,0 +1,41 @@
+"""One canonical form of complaint text, so a lexicon is written once for zh, zh-Hant, full-width and English.
+
+Traditional → Simplified (OpenCC, Taiwan phrases to mainland phrases), full-width → half-width and ℃ → °c
+(NFKC), lower case, and whitespace between two Chinese characters read as a comma: chat messages use spaces
+as clause breaks, and negation must not reach across them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+_OPENCC_CONFIG = "tw2sp"
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_SPACES = re.compile(r"\s+")
+#: Characters that end a clause once text is normalised; negation and `*` gaps never reach across them.
+CLAUSE_BREAKS = ",.;!?:。、…\n"
+
+
+@lru_cache(maxsize=1)
+def _converter() -> opencc.OpenCC:
+    return opencc.OpenCC(_OPENCC_CONFIG)
+
+
+def to_simplified(text: str) -> str:
+    return _converter().convert(text)
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = to_simplified(text).lower().replace("’", "'")
+    text = _SPACE_BETWEEN_CJK.sub(",", text.strip())
+    return _SPACES.sub(" ", text)
+
+
+def is_cjk(char: str) -> bool:
+    return bool(re.match(f"[{_CJK}]", char))

@@ -1,0 +1,36 @@
+"""Whether a complaint can be acted on at all: empty, keyboard noise, or (as the text says) not our area.
+
+Deliberately simple: an invalid complaint is still classified, so an agent can look at it before closing it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from services.dispatch.classification.matching import first_live_hits
+from services.dispatch.classification.normalise import is_cjk
+from services.dispatch.classification.rules import Rules
+
+_LATIN_WORD = re.compile(r"[a-z]+")
+#: A text in Latin letters with none of these words, and no rule term either, is taken as keyboard noise.
+_COMMON_ENGLISH = frozenset(
+    ["a", "an", "the", "i", "my", "our", "we", "you", "your", "is", "are", "was", "were", "it", "no", "not", "and", "or", "to", "of", "in", "on", "at", "for", "from", "with", "since", "this", "that", "there", "have", "has", "had", "can", "could", "would", "will", "please", "hello", "hi", "help", "dear", "thanks", "thank"]
+)
+
+
+def invalid_reason(text: str, rules: Rules, *, has_evidence: bool) -> str | None:
+    """None when the complaint is valid, else why not; `text` is normalised."""
+    if not text.strip():
+        return "empty text"
+    meaningful = [ch for ch in text if is_cjk(ch) or (ch.isascii() and ch.isalpha())]
+    if len(meaningful) < rules.validity.min_meaningful_chars:
+        return f"too little text to act on ({len(meaningful)} letters or characters)"
+    if len(meaningful) >= 3 and len(set(meaningful)) == 1:
+        return "gibberish: one character repeated"
+    words = _LATIN_WORD.findall(text)
+    if not has_evidence and words and not any(is_cjk(ch) for ch in text) and _COMMON_ENGLISH.isdisjoint(words):
+        return "gibberish: no recognisable words"
+    outside = first_live_hits(text, rules.validity.outside_area_terms, rules.matching)
+    if outside:
+        return f"outside service area ({', '.join(h.snippet for h in outside)})"
+    return None

@@ -1,0 +1,62 @@
+"""Dispatch's settings (environment variables)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from shared.contracts import Department
+from shared.settings import ServiceSettings, refuse_dev_secrets
+
+DEV_MARKER = "dev-only"
+
+
+class CredentialConfig(BaseModel):
+    """Who a token belongs to: a department (its staff desk or its own system) or a supervisor."""
+
+    name: str
+    role: Literal["department", "supervisor"]
+    department: Department | None = None
+
+    @model_validator(mode="after")
+    def _department_role(self) -> CredentialConfig:
+        if self.role == "department" and self.department is None:
+            raise ValueError(f"credential {self.name!r}: a department credential names its department")
+        return self
+
+
+def _dev_credentials() -> dict[str, CredentialConfig]:
+    creds = {
+        f"{DEV_MARKER}-{d.value.replace('_', '-')}-key": CredentialConfig(
+            name=f"{d.value}-desk", role="department", department=d
+        )
+        for d in Department
+    }
+    creds[f"{DEV_MARKER}-supervisor-key"] = CredentialConfig(name="supervisor", role="supervisor")
+    return creds
+
+
+class DispatchSettings(ServiceSettings):
+    dispatch_http_host: str = "127.0.0.1"
+    dispatch_http_port: int = Field(default=8001, ge=0, le=65535)
+    #: Token → credential. JSON in the environment: {"<token>": {"name": "repair-desk", "role": "department",
+    #: "department": "repair"}, "<token>": {"name": "duty-supervisor", "role": "supervisor"}}
+    dispatch_credentials: dict[str, CredentialConfig] = Field(default_factory=_dev_credentials)
+    #: Classification rules file (lexicons, weights, severity triggers); the shipped one by default.
+    dispatch_rules_path: str | None = None
+    dispatch_consumer_group: str = "dispatch"
+    dispatch_batch_size: int = Field(default=500, ge=1)
+    #: Shrinks SLA clock limits (0.001 = a minute becomes 60 ms) for drills and tests.
+    sla_time_scale: float = Field(default=1.0, gt=0)
+    outbox_batch_size: int = Field(default=500, ge=1)
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> DispatchSettings:
+        refuse_dev_secrets(self, {c.name: token for token, c in self.dispatch_credentials.items()}, DEV_MARKER)
+        return self
+
+    @cached_property
+    def credential_by_token(self) -> dict[str, CredentialConfig]:
+        return dict(self.dispatch_credentials)

@@ -1,0 +1,1 @@
+"""Work orders: their lifecycle rules and storage."""

@@ -1,0 +1,242 @@
+"""Contracts of routing and the work-order lifecycle (published by dispatch) and of the reopening
+of a case (published by followup, consumed by dispatch)."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from shared import topics
+from shared.contracts.complaint import Category, Channel, CustomerPublic, Location
+from shared.contracts.envelope import Contract, Event
+
+
+class Severity(StrEnum):
+    EMERGENCY = "emergency"
+    SERIOUS = "serious"
+    NORMAL = "normal"
+
+
+class Department(StrEnum):
+    REPAIR = "repair"
+    BILLING = "billing"
+    CUSTOMER_SERVICE = "customer_service"
+
+
+DEPARTMENT_TOPICS: dict[Department, str] = {
+    Department.REPAIR: topics.WORKORDERS_REPAIR,
+    Department.BILLING: topics.WORKORDERS_BILLING,
+    Department.CUSTOMER_SERVICE: topics.WORKORDERS_CUSTOMER_SERVICE,
+}
+
+
+class WorkOrderStatus(StrEnum):
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    RETURNED = "returned"
+    REASSIGNED = "reassigned"
+
+
+class DeadlinesPayload(Contract):
+    acknowledge_by: AwareDatetime
+    on_site_by: AwareDatetime | None
+    resolve_by: AwareDatetime
+    interim_reply_by: AwareDatetime | None
+    callback_limit: str = Field(description="Limit for the callback after resolution, e.g. 24h or 1wd.")
+    policy_id: str = Field(description="The SLA rule that applied.")
+
+
+class ComplaintRoutedPayload(Contract):
+    complaint_id: uuid.UUID
+    reference_no: str
+    work_order_id: uuid.UUID
+    cycle: int = Field(ge=1, description="1 for the first handling; +1 each time the case is reopened.")
+    department: Department
+    category: Category
+    severity: Severity
+    priority: int = Field(ge=1, le=3, description="1 = emergency, handled first.")
+    valid: bool
+    invalid_reason: str | None
+    reasons: list[str] = Field(description="Why this category and severity: matched terms and rules.")
+    deadlines: DeadlinesPayload
+    channel: Channel
+    district: str
+    account_no: str | None
+    routed_at: AwareDatetime
+    reason: Literal["new", "returned", "reclassified", "reopened"]
+    previous_work_order_id: uuid.UUID | None
+
+
+class ComplaintRouted(Event):
+    """A complaint has a department, severity and deadlines (first routing, re-route, reopening)."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_ROUTED
+    event_type: Literal["complaint.routed"] = "complaint.routed"
+    schema_version: Literal[1] = 1
+    payload: ComplaintRoutedPayload
+
+
+class ComplaintLinkedPayload(Contract):
+    complaint_id: uuid.UUID
+    reference_no: str
+    linked_to_complaint_id: uuid.UUID
+    work_order_id: uuid.UUID
+    department: Department
+    category: Category
+    reasons: list[str]
+    linked_at: AwareDatetime
+
+
+class ComplaintLinked(Event):
+    """A duplicate: same account and category while a work order is open — joined to that case."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_ROUTED
+    event_type: Literal["complaint.linked"] = "complaint.linked"
+    schema_version: Literal[1] = 1
+    payload: ComplaintLinkedPayload
+
+
+class WorkOrderFacts(Contract):
+    """Common to every work-order event."""
+
+    work_order_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference_no: str
+    department: Department
+    cycle: int
+    status: WorkOrderStatus
+    actor: str = Field(description="Who acted: a department credential's name, 'dispatch', a supervisor.")
+    at: AwareDatetime
+
+
+class WorkOrderEvent(Event):
+    """Published on the department's own topic (workorders.<department>)."""
+
+    payload: WorkOrderFacts
+
+    @property
+    def topic(self) -> str:
+        return DEPARTMENT_TOPICS[self.payload.department]
+
+
+class WorkOrderAssignedPayload(WorkOrderFacts):
+    category: Category
+    severity: Severity
+    priority: int
+    deadlines: DeadlinesPayload
+    text: str = Field(description="Complaint text, phone numbers masked.")
+    location: Location
+    customer: CustomerPublic
+    channel: Channel
+    reasons: list[str]
+    reopened: bool
+
+
+class WorkOrderAssigned(WorkOrderEvent):
+    event_type: Literal["workorder.assigned"] = "workorder.assigned"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderAssignedPayload
+
+
+class WorkOrderAcknowledged(WorkOrderEvent):
+    """The department signed for the work order."""
+
+    event_type: Literal["workorder.acknowledged"] = "workorder.acknowledged"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderFacts
+
+
+class WorkOrderStarted(WorkOrderEvent):
+    """The crew is on site / work is in progress."""
+
+    event_type: Literal["workorder.started"] = "workorder.started"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderFacts
+
+
+class WorkOrderNotePayload(WorkOrderFacts):
+    note: str
+
+
+class WorkOrderNoteAdded(WorkOrderEvent):
+    event_type: Literal["workorder.note_added"] = "workorder.note_added"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderNotePayload
+
+
+class WorkOrderResolvedPayload(WorkOrderFacts):
+    resolution: str
+    root_cause: str
+
+
+class WorkOrderResolved(WorkOrderEvent):
+    event_type: Literal["workorder.resolved"] = "workorder.resolved"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderResolvedPayload
+
+
+class WorkOrderReturnedPayload(WorkOrderFacts):
+    reason: str
+    rerouted_to: Department
+    new_work_order_id: uuid.UUID
+
+
+class WorkOrderReturned(WorkOrderEvent):
+    """The department says "not ours"; the case was re-routed to `rerouted_to`."""
+
+    event_type: Literal["workorder.returned"] = "workorder.returned"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderReturnedPayload
+
+
+class WorkOrderReassignedPayload(WorkOrderFacts):
+    reason: str
+    new_category: Category
+    new_severity: Severity
+    new_department: Department
+    new_work_order_id: uuid.UUID
+
+
+class WorkOrderReassigned(WorkOrderEvent):
+    """A supervisor reclassified the case; this work order is closed in favour of a new one."""
+
+    event_type: Literal["workorder.reassigned"] = "workorder.reassigned"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderReassignedPayload
+
+
+AnyWorkOrderEvent = Annotated[
+    WorkOrderAssigned
+    | WorkOrderAcknowledged
+    | WorkOrderStarted
+    | WorkOrderNoteAdded
+    | WorkOrderResolved
+    | WorkOrderReturned
+    | WorkOrderReassigned,
+    Field(discriminator="event_type"),
+]
+AnyRoutingEvent = Annotated[ComplaintRouted | ComplaintLinked, Field(discriminator="event_type")]
+
+
+class ComplaintReopenedPayload(Contract):
+    complaint_id: uuid.UUID
+    reference_no: str
+    reason: str
+    previous_work_order_id: uuid.UUID | None
+    severity: Severity = Field(description="Raised severity for the new cycle.")
+    reopen_count: int = Field(ge=1)
+    reopened_at: AwareDatetime
+
+
+class ComplaintReopened(Event):
+    """The customer was not satisfied: dispatch opens a new work-order cycle with raised severity."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_REOPENED
+    event_type: Literal["complaint.reopened"] = "complaint.reopened"
+    schema_version: Literal[1] = 1
+    payload: ComplaintReopenedPayload

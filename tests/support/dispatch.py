@@ -1,0 +1,79 @@
+"""Dispatch run in-process behind an httpx client, and complaint.received events to feed it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from services.dispatch.bootstrap import create_app
+from services.dispatch.settings import DispatchSettings
+from shared.contracts import ComplaintReceived, new_event
+
+DEPT_KEYS = {
+    "repair": "dev-only-repair-key",
+    "billing": "dev-only-billing-key",
+    "customer_service": "dev-only-customer-service-key",
+    "supervisor": "dev-only-supervisor-key",
+}
+
+
+def as_(who: str) -> dict[str, str]:
+    return {"X-API-Key": DEPT_KEYS[who]}
+
+
+@asynccontextmanager
+async def running_dispatch(
+    database_url: str, bootstrap: str, **overrides: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    settings = DispatchSettings(
+        app_env="test",
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap,
+        **{"dispatch_consumer_group": f"dispatch-test-{uuid.uuid4().hex[:8]}", **overrides},
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dispatch", timeout=30) as client:
+            yield app, client
+
+
+def received(
+    text: str,
+    *,
+    channel: str = "web",
+    account_no: str | None = None,
+    category_hint: str | None = None,
+    accepted_at: datetime | None = None,
+) -> ComplaintReceived:
+    complaint_id = uuid.uuid4()
+    now = accepted_at or datetime.now(UTC)
+    return new_event(
+        ComplaintReceived,
+        complaint_id=complaint_id,
+        producer="test",
+        correlation_id=f"test-{complaint_id}",
+        payload={
+            "complaint_id": complaint_id,
+            "reference_no": f"TS-{now:%Y%m%d}-{uuid.uuid4().int % 1_000_000:06d}",
+            "channel": channel,
+            "channel_ticket_id": None,
+            "received_at": now,
+            "accepted_at": now,
+            "customer": {
+                "account_no": account_no,
+                "name_masked": "王**",
+                "phone_masked": "139******78",
+                "preferred_contact": "phone",
+            },
+            "location": {"address": "和平区长青小区5号楼", "district": "heping"},
+            "text": text,
+            "category_hint": category_hint,
+        },
+    )
