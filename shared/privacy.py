@@ -34,6 +34,15 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * max(len(name) - 1, 1)
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def mask_phones_in_text(text: str) -> str:
-    """Replace every phone-number-like run in free text with its masked form."""
-    return _PHONE_PATTERN.sub(lambda m: mask_phone(m.group(0)), text)
+    """Replace every phone-number-like run in free text with its masked form (ids such as UUIDs,
+    whose digit groups can look like numbers, are left alone)."""
+    parts = _UUID.split(text)
+    if len(parts) == 1:
+        return _PHONE_PATTERN.sub(lambda m: mask_phone(m.group(0)), text)
+    ids = _UUID.findall(text)
+    masked = [_PHONE_PATTERN.sub(lambda m: mask_phone(m.group(0)), part) for part in parts]
+    return "".join(p + (ids[i] if i < len(ids) else "") for i, p in enumerate(masked))

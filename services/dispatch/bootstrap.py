@@ -57,7 +57,7 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
     # Raw bytes everywhere: the guard validates, so a bad message is dead-lettered, not redelivered forever.
     @broker.subscriber(
         topics.COMPLAINT_RECEIVED,
-        group_id=group,
+        group_id=f"{group}.complaint-received",
         auto_offset_reset="earliest",
         batch=True,
         max_records=settings.dispatch_batch_size,
@@ -70,7 +70,7 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
 
     @broker.subscriber(
         topics.COMPLAINT_REOPENED,
-        group_id=group,
+        group_id=f"{group}.complaint-reopened",
         auto_offset_reset="earliest",
         decoder=raw_decoder,
         title="dispatch/complaint.reopened",
@@ -81,7 +81,7 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
 
     @broker.subscriber(
         topics.DEPARTMENT_UPDATES,
-        group_id=group,
+        group_id=f"{group}.department-updates",
         auto_offset_reset="earliest",
         decoder=raw_decoder,
         title="dispatch/department-updates",

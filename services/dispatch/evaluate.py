@@ -68,7 +68,7 @@ def judge(row: dict[str, Any], rules: Rules) -> Outcome:
 def _confusion(outcomes: list[Outcome]) -> list[str]:
     width = max(len(s) for s in _SHORT.values()) + 1
     lines = [
-        "confusion (rows = true category, columns = predicted):",
+        "confusion (rows = true category, columns = predicted; acceptable alternatives fall off the diagonal):",
         " " * width + "".join(f"{s:>{width}}" for s in _SHORT.values()),
     ]
     for true in Category:

@@ -29,7 +29,7 @@ from shared.contracts import (
 )
 from shared.db import unit_of_work
 from shared.idempotency import first_delivery
-from shared.logging import get_logger
+from shared.logging import bind_case, get_logger
 from shared.sla import SlaTable
 
 SCHEMA = "dispatch"
@@ -106,6 +106,7 @@ class Dispatcher:
 
     async def _route_one(self, conn: asyncpg.Connection, event: ComplaintReceived) -> list[Event]:
         p = event.payload
+        bind_case(complaint_id=str(p.complaint_id), correlation_id=event.correlation_id)
         account = p.customer.account_no
         history: dict[str, int] = {}
         if account:

@@ -27,9 +27,13 @@ def render(document: Any) -> str:
 
 def ingress_contracts() -> dict[str, tuple[type[BaseModel], int]]:
     """Messages other systems send us, versioned like our events."""
+    from services.dispatch.department_ingress import DEPARTMENT_UPDATE_VERSION, DepartmentUpdate
     from services.intake.partner_ingress import PARTNER_TICKET_VERSION, PartnerTicket
 
-    return {"ingress.partner-ticket": (PartnerTicket, PARTNER_TICKET_VERSION)}
+    return {
+        "ingress.partner-ticket": (PartnerTicket, PARTNER_TICKET_VERSION),
+        "ingress.department-update": (DepartmentUpdate, DEPARTMENT_UPDATE_VERSION),
+    }
 
 
 def event_schemas() -> dict[str, str]:
@@ -44,16 +48,22 @@ def event_schemas() -> dict[str, str]:
 
 
 def asyncapi_builders() -> dict[str, Callable[[], Any]]:
+    def no_dependencies() -> Any:
+        raise RuntimeError("documentation only")
+
     def intake() -> Any:
         from services.intake.bootstrap import build_intake_broker
         from services.intake.settings import IntakeSettings
 
-        def no_pool() -> Any:
-            raise RuntimeError("documentation only")
+        return build_intake_broker(IntakeSettings(app_env="dev"), no_dependencies)
 
-        return build_intake_broker(IntakeSettings(app_env="dev"), no_pool)
+    def dispatch() -> Any:
+        from services.dispatch.bootstrap import build_dispatch_broker
+        from services.dispatch.settings import DispatchSettings
 
-    return {"intake": intake}
+        return build_dispatch_broker(DispatchSettings(app_env="dev"), no_dependencies)
+
+    return {"intake": intake, "dispatch": dispatch}
 
 
 def asyncapi_documents() -> dict[str, str]:

@@ -81,6 +81,52 @@ async def test_complaint_posted_to_the_running_platform_is_published(platform: d
     assert event["payload"]["channel"] == "phone"
 
 
+CATEGORY_TEXTS = {
+    "heating_temperature": ("repair", "家里暖气片一直不热，室温只有15度，老人孩子都冻得受不了。"),
+    "equipment_fault": ("repair", "单元楼道里的暖气管道阀门漏水，一直在滴，地上都湿了。"),
+    "outage": ("repair", "我们小区从早上八点开始停水，到现在还没来水，也没有看到通知。"),
+    "safety_hazard": ("repair", "楼下有很重的燃气味，怀疑燃气管道泄漏，请马上派人来看看！"),
+    "billing": ("billing", "这个月的水费账单比平时高了三倍，用水量没有变化，怀疑抄表有误，要求核实退费。"),
+    "service_attitude": ("customer_service", "昨天上门的维修师傅态度很差，说话不耐烦，还没修好就走了。"),
+    "consultation": ("customer_service", "请问新房开通供暖需要办理什么手续，去哪里办？"),
+    "other": ("customer_service", "小区门口的路灯坏了两个星期，晚上很黑，希望有人管一管。"),
+}
+DEPARTMENT_TOPIC = {
+    "repair": topics.WORKORDERS_REPAIR,
+    "billing": topics.WORKORDERS_BILLING,
+    "customer_service": topics.WORKORDERS_CUSTOMER_SERVICE,
+}
+
+
+async def test_each_category_ends_as_a_work_order_on_its_department_topic(platform: dict[str, Any]) -> None:
+    accepted: dict[str, str] = {}
+    async with httpx.AsyncClient(base_url=platform["services"]["intake"], timeout=10) as client:
+        for category, (_, text) in CATEGORY_TEXTS.items():
+            body = complaint(
+                "web",
+                text=text,
+                category_hint=None,
+                customer={"account_no": f"E2E-{uuid.uuid4().hex[:8]}", "phone": "13912345678"},
+            )
+            response = await client.post("/v1/complaints", json=body, headers=headers("web"))
+            assert response.status_code == 202, response.text
+            accepted[category] = response.json()["complaint_id"]
+    for category, (department, _) in CATEGORY_TEXTS.items():
+        key = accepted[category].encode()
+        records = await read_topic(
+            platform["kafka_bootstrap_servers"],
+            DEPARTMENT_TOPIC[department],
+            until=lambda rs, k=key: any(r.key == k for r in rs),
+            timeout=30,
+        )
+        order = next(r.json() for r in records if r.key == key)
+        assert order["event_type"] == "workorder.assigned"
+        assert order["payload"]["category"] == category
+        assert order["payload"]["department"] == department
+        deadlines = order["payload"]["deadlines"]
+        assert deadlines["acknowledge_by"] and deadlines["resolve_by"] and deadlines["policy_id"]
+
+
 async def test_poison_ticket_dead_lettered_and_next_one_processed(platform: dict[str, Any]) -> None:
     bootstrap = platform["kafka_bootstrap_servers"]
     key = uuid.uuid4().hex.encode()

@@ -30,6 +30,8 @@ def test_phone_numbers_in_text_are_masked(text: str, raw: str) -> None:
 
 def test_reference_numbers_and_masks() -> None:
     assert mask_phones_in_text("TS-20261123-000042") == "TS-20261123-000042"
+    uuid_text = "case 71059222-eb6b-4e17-949d-138123456789 phone 13812345678"
+    assert mask_phones_in_text(uuid_text) == "case 71059222-eb6b-4e17-949d-138123456789 phone 138******78"
     assert mask_phone("+86 139 1234 5678") == "139******78"
     assert mask_name("王小明") == "王**"
     assert mask_name("John") == "J***"

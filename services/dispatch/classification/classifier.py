@@ -31,14 +31,18 @@ def _decide(scores: dict[Category, float], decision: DecisionRules) -> Category:
 
 
 def _category_reasons(
-    category: Category, scores: dict[Category, float], found: CategoryEvidence, hint: Category | None, rules: Rules
+    category: Category,
+    scores: dict[Category, float],
+    found: CategoryEvidence,
+    hint: tuple[Category, float] | None,
+    rules: Rules,
 ) -> list[str]:
     evidence = found.evidence[category]
     parts = []
     if evidence:
         parts.append("matched " + ", ".join(e.describe() for e in evidence))
-    if hint is category and rules.hint.weight:
-        parts.append(f"channel hint +{rules.hint.weight:g}")
+    if hint is not None and hint[0] is category:
+        parts.append(f"channel hint +{hint[1]:g}")
     if scores[category] < rules.decision.min_score:
         parts.append(f"no category reached the minimum score {rules.decision.min_score:g}")
     reasons = [f"category {category}: " + "; ".join(parts)]
@@ -46,7 +50,7 @@ def _category_reasons(
     runner_up = max((c for c in Category if c is not category), key=lambda c: scores[c])
     if scores[runner_up] > 0:
         terms = ", ".join(e.describe() for e in found.evidence[runner_up])
-        hinted = " incl. channel hint" if hint is runner_up else ""
+        hinted = " incl. channel hint" if hint is not None and hint[0] is runner_up else ""
         reasons.append(f"runner-up {runner_up} {scores[runner_up]:g}{hinted}" + (f": {terms}" if terms else ""))
     counted = {e.term for found_terms in found.evidence.values() for e in found_terms}
     ignored = dict.fromkeys(h.snippet for h in found.negated if h.term not in counted)
@@ -61,9 +65,10 @@ def classify(complaint: ComplaintFacts, rules: Rules) -> Classification:
     found = score_categories(text, temperatures, rules)
 
     scores = dict(found.scores)
-    hint = _known_category(complaint.category_hint)
+    hinted = _known_category(complaint.category_hint)
+    hint = None if hinted is None else (hinted, rules.hint.weight_for(complaint.channel))
     if hint is not None:
-        scores[hint] += rules.hint.weight
+        scores[hint[0]] += hint[1]
     category = _decide(scores, rules.decision)
     department = rules.department_of(category)
 
@@ -76,7 +81,7 @@ def classify(complaint: ComplaintFacts, rules: Rules) -> Classification:
         rules=rules,
     )
     reasons = _category_reasons(category, scores, found, hint, rules)
-    if complaint.category_hint and hint is None:
+    if complaint.category_hint and hinted is None:
         reasons.append(f"unknown category hint {complaint.category_hint!r} ignored")
     reasons.append(f"department {department}: follows category {category}")
     reasons += [f.reason for f in findings] or [f"severity {severity}: no severity trigger matched"]

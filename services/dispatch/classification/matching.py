@@ -71,7 +71,8 @@ def _zh_cue_before(text: str, start: int, prefix: str, cues: Terms, max_gap: int
     prefix_start = start - len(prefix)
     for cue in cues:
         for found in re.finditer(re.escape(cue), prefix):
-            if len(prefix) - found.end() <= max_gap and not _excepted(text, prefix_start + found.start(), cue, exceptions):
+            close = len(prefix) - found.end() <= max_gap
+            if close and not _excepted(text, prefix_start + found.start(), cue, exceptions):
                 return True
     return False
 

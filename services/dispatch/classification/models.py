@@ -4,35 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 
-from shared.contracts import Category
+from shared.contracts import Category, Department, Severity
 
-
-class Department(StrEnum):
-    REPAIR = "repair"
-    BILLING = "billing"
-    CUSTOMER_SERVICE = "customer_service"
-
-
-class Severity(StrEnum):
-    """Ordered from mildest to gravest; `rank` compares them without relying on declaration order elsewhere."""
-
-    NORMAL = "normal"
-    SERIOUS = "serious"
-    EMERGENCY = "emergency"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_RANK[self]
-
-
-_SEVERITY_RANK = {Severity.NORMAL: 0, Severity.SERIOUS: 1, Severity.EMERGENCY: 2}
-
-
-def _frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
-    return MappingProxyType(dict(counts))
+#: Severity from mildest to gravest, for "the gravest finding decides".
+SEVERITY_RANK = {Severity.NORMAL: 0, Severity.SERIOUS: 1, Severity.EMERGENCY: 2}
 
 
 @dataclass(frozen=True)
@@ -45,7 +22,7 @@ class ComplaintFacts:
     history: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "history", _frozen_counts(self.history))
+        object.__setattr__(self, "history", MappingProxyType(dict(self.history)))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Small number words as complaints write them (十五, 七八十, 十几, sixteen, twenty-one): enough for temperatures and ages."""
+"""Number words as complaints write them (十五, 七八十, 十几, sixteen, twenty-one): enough for temperatures and ages."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ EN_UNITS = {
 }  # fmt: skip
 EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 #: A regex alternative for an English number word from zero to ninety-nine.
-EN_NUMBER_PATTERN = (
-    rf"(?:(?:{'|'.join(EN_TENS)})(?:[- ](?:{'|'.join(list(EN_UNITS)[1:10])}))?|{'|'.join(sorted(EN_UNITS, key=len, reverse=True))})"
-)
+_EN_TENS_WORD = "|".join(EN_TENS)
+_EN_DIGIT_WORD = "|".join(list(EN_UNITS)[1:10])
+_EN_UNIT_WORD = "|".join(sorted(EN_UNITS, key=len, reverse=True))
+EN_NUMBER_PATTERN = rf"(?:(?:{_EN_TENS_WORD})(?:[- ](?:{_EN_DIGIT_WORD}))?|{_EN_UNIT_WORD})"
 
 
 def parse_zh_number(word: str) -> int | None:

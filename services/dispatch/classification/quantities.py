@@ -26,7 +26,7 @@ _CLAUSE_BREAK = re.compile(f"[{re.escape(CLAUSE_BREAKS)}]")
 
 _OUTDOOR_MARKERS = ("外面", "室外", "户外", "外头", "气温", "天气", "最低温", "outside", "outdoor", "weather")
 _WATER_MARKERS = ("水温", "出水", "回水", "供水温度", "进水温度", "热水", "water temp")
-_BELOW_BEFORE = ("不到", "不足", "低于", "不超过", "不够", "达不到", "below", "under", "less than", "not even", "lower than")
+_BELOW_BEFORE = ("不到", "不足", "低于", "不超过", "不够", "达不到", "below", "under", "less than", "not even")
 _BELOW_AFTER = ("都不到", "也不到", "不到", "以下", " or less", " at most")
 #: "降了5度" / "5 degrees colder" state a change, not a reading.
 _RELATIVE_BEFORE = ("降了", "低了", "高了", "差了", "升了", "降低了", "提高了", "相差", "差")

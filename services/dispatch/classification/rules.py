@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from services.dispatch.classification.models import Department, Severity
-from shared.contracts import Category
+from shared.contracts import Category, Channel
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 
@@ -34,8 +34,8 @@ class _Rule(BaseModel):
 
 def _check_terms(terms: Terms) -> Terms:
     for term in terms:
-        if not term.strip():
-            raise ValueError("empty term")
+        if not term.replace("*", "").strip():
+            raise ValueError(f"term {term!r} matches nothing")
         if term.startswith("re:"):
             try:
                 re.compile(term[3:])
@@ -61,7 +61,7 @@ class CategoryRules(_Rule):
 
 
 class NegationRules(_Rule):
-    """"没有漏水" is no leak, and "如果漏水怎么办" is a question: both cancel the term that follows."""
+    """A negator ("没有漏水": no leak) or a hypothetical ("如果漏水怎么办": a question) cancels the term after it."""
 
     negators_zh: Terms
     negators_en: Terms
@@ -92,6 +92,11 @@ class HintRules(_Rule):
     """A channel's own category (e.g. a 95598 ticket type) adds `weight`; text evidence stronger by more wins."""
 
     weight: float = Field(ge=0)
+    channel_weights: Mapping[Channel, float] = Field(default_factory=dict, description="overrides per channel")
+
+    def weight_for(self, channel: str) -> float:
+        known = channel in set(Channel)
+        return self.channel_weights.get(Channel(channel), self.weight) if known else self.weight
 
 
 class DecisionRules(_Rule):

@@ -13,9 +13,15 @@ from services.dispatch.classification.rules import Rules
 
 _LATIN_WORD = re.compile(r"[a-z]+")
 #: A text in Latin letters with none of these words, and no rule term either, is taken as keyboard noise.
+# fmt: off
 _COMMON_ENGLISH = frozenset(
-    ["a", "an", "the", "i", "my", "our", "we", "you", "your", "is", "are", "was", "were", "it", "no", "not", "and", "or", "to", "of", "in", "on", "at", "for", "from", "with", "since", "this", "that", "there", "have", "has", "had", "can", "could", "would", "will", "please", "hello", "hi", "help", "dear", "thanks", "thank"]
+    (
+        "a", "an", "the", "i", "my", "our", "we", "you", "your", "is", "are", "was", "were", "it", "no", "not", "and",
+        "or", "to", "of", "in", "on", "at", "for", "from", "with", "since", "this", "that", "there", "have", "has",
+        "had", "can", "could", "would", "will", "please", "hello", "hi", "help", "dear", "thanks", "thank",
+    )
 )
+# fmt: on
 
 
 def invalid_reason(text: str, rules: Rules, *, has_evidence: bool) -> str | None:
