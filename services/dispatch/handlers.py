@@ -215,6 +215,7 @@ class Dispatcher:
             category=category.value,
             severity=severity.value,
             priority=PRIORITY[severity],
+            starts_at=start,
             acknowledge_by=deadlines.acknowledge_by,
             on_site_by=deadlines.on_site_by,
             resolve_by=deadlines.resolve_by,

@@ -38,6 +38,7 @@ RouteReason = Literal["new", "returned", "reclassified", "reopened"]
 
 def _deadlines(order: WorkOrder) -> DeadlinesPayload:
     return DeadlinesPayload(
+        starts_at=order.starts_at,
         acknowledge_by=order.acknowledge_by,
         on_site_by=order.on_site_by,
         resolve_by=order.resolve_by,

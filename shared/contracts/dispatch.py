@@ -43,6 +43,7 @@ class WorkOrderStatus(StrEnum):
 
 
 class DeadlinesPayload(Contract):
+    starts_at: AwareDatetime = Field(description="When the clocks started (warnings fire at a share of each limit).")
     acknowledge_by: AwareDatetime
     on_site_by: AwareDatetime | None
     resolve_by: AwareDatetime

@@ -46,6 +46,7 @@ class WorkOrder:
     category: str
     severity: str
     priority: int
+    starts_at: datetime
     acknowledge_by: datetime
     on_site_by: datetime | None
     resolve_by: datetime
