@@ -63,7 +63,13 @@ def asyncapi_builders() -> dict[str, Callable[[], Any]]:
 
         return build_dispatch_broker(DispatchSettings(app_env="dev"), no_dependencies)
 
-    return {"intake": intake, "dispatch": dispatch}
+    def followup() -> Any:
+        from services.followup.bootstrap import build_followup_broker
+        from services.followup.settings import FollowupSettings
+
+        return build_followup_broker(FollowupSettings(app_env="dev"), no_dependencies)
+
+    return {"intake": intake, "dispatch": dispatch, "followup": followup}
 
 
 def asyncapi_documents() -> dict[str, str]:
