@@ -5,7 +5,7 @@ rung per interval, each rung an event and a notification to the people concerned
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -36,6 +36,8 @@ STOPS = {
     "workorder.returned": ("acknowledge", "on_site", "resolve", "interim_reply"),
     "workorder.reassigned": ("acknowledge", "on_site", "resolve", "interim_reply"),
 }
+CONTACT_RETRIES = 12
+CONTACT_RETRY_DELAY = timedelta(seconds=5)
 STAGE_LABELS = {
     "zh": {"acknowledge": "签收", "on_site": "到场", "resolve": "办结", "callback": "回访", "satisfaction": "满意度"},
     "en": {
@@ -154,6 +156,20 @@ async def _interim_reply(
     ctx: FollowupContext, conn: asyncpg.Connection, timer: Timer, subject: asyncpg.Record, now: datetime
 ) -> list[Event]:
     if not subject["phone"]:
+        # The contact travels on its own topic and may not have arrived yet: look again shortly.
+        if timer.level < CONTACT_RETRIES:
+            await timers.schedule(
+                conn,
+                complaint_id=timer.complaint_id,
+                subject_id=timer.subject_id,
+                kind="interim_reply",
+                stage=timer.stage,
+                level=timer.level + 1,
+                due_at=now + CONTACT_RETRY_DELAY * ctx.time_scale,
+                deadline=timer.deadline,
+            )
+        else:
+            log.warning("no contact for the interim reply", attempts=timer.level + 1)
         return []
     return await ctx.notifier.request(
         conn,

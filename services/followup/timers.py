@@ -122,16 +122,19 @@ class TimerWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         wake = asyncio.Event()
+
+        def on_notify(*_: object) -> None:
+            wake.set()
+
         listener: asyncpg.Connection | None = None
         backoff = 0.5
         while not stop.is_set():
             try:
                 if listener is None or listener.is_closed():
                     if listener is not None:
-                        with contextlib.suppress(Exception):
-                            await self.pool.release(listener)
+                        await self._release(listener, on_notify)
                     listener = await self.pool.acquire()
-                    await listener.add_listener("followup_timers", lambda *_: wake.set())
+                    await listener.add_listener("followup_timers", on_notify)
                 if await self.fire_due() >= self.batch_size:
                     continue
                 backoff = 0.5
@@ -146,5 +149,10 @@ class TimerWorker:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5)
         if listener is not None:
-            with contextlib.suppress(Exception):
-                await self.pool.release(listener)
+            await self._release(listener, on_notify)
+
+    async def _release(self, listener: asyncpg.Connection, on_notify: Callable[..., None]) -> None:
+        with contextlib.suppress(Exception):
+            await listener.remove_listener("followup_timers", on_notify)
+        with contextlib.suppress(Exception):
+            await self.pool.release(listener)

@@ -5,6 +5,7 @@ run contains a raw phone number."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,15 @@ PHONES = ["13912345678", "13700137000", "18611112222", "02488812345", "88812345"
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     workdir = tmp_path_factory.mktemp("platform")
     ready_file = workdir / "ready.json"
-    env = {**os.environ, "PLATFORM_DATA_DIR": str(workdir / "data"), "INTAKE_HTTP_PORT": str(_free_port())}
+    env = {
+        **os.environ,
+        "PLATFORM_DATA_DIR": str(workdir / "data"),
+        "INTAKE_HTTP_PORT": str(_free_port()),
+        # SLA drill: round limits, one minute lasting 60 ms, timers polled every 50 ms.
+        "SLA_POLICY_PATH": str(Path(__file__).with_name("sla_drill_policy.toml")),
+        "SLA_TIME_SCALE": "0.001",
+        "TIMER_POLL_MS": "50",
+    }
     for var in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
         env.pop(var, None)
     output = (workdir / "runner.out").open("wb")
@@ -158,6 +168,51 @@ async def test_poison_ticket_dead_lettered_and_next_one_processed(platform: dict
     await wait_until(ticket_published, timeout=30, interval=0.5)
 
 
+async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_not(platform: dict[str, Any]) -> None:
+    """Drill policy (see sla_drill_policy.toml): emergency acknowledge limit 2.4 s, rungs every 7.2 s."""
+    bootstrap = platform["kafka_bootstrap_servers"]
+    async with httpx.AsyncClient(timeout=10) as client:
+        late = await client.post(
+            f"{platform['services']['intake']}/v1/complaints",
+            headers=headers("phone"),
+            json=complaint("phone", text="楼道里燃气味很重，怀疑燃气泄漏，请马上派人！", category_hint=None),
+        )
+        on_time = await client.post(
+            f"{platform['services']['intake']}/v1/complaints",
+            headers=headers("web"),
+            json=complaint("web", text="这个月电费账单比平时多了一倍，请核实。", category_hint=None),
+        )
+        late_key, on_time_key = (r.json()["complaint_id"].encode() for r in (late, on_time))
+        assigned = await read_topic(
+            bootstrap, topics.WORKORDERS_BILLING, until=lambda rs: any(r.key == on_time_key for r in rs), timeout=30
+        )
+        order = next(r.json()["payload"] for r in assigned if r.key == on_time_key)
+        ack = await client.post(
+            f"{platform['services']['dispatch']}/v1/work-orders/{order['work_order_id']}/acknowledge",
+            headers={"X-API-Key": "dev-only-billing-key"},
+        )
+        assert ack.status_code == 200, ack.text
+
+    def top_rung(rs: list[Any]) -> bool:
+        return any(r.key == late_key and r.json()["payload"].get("level") == 3 for r in rs)
+
+    records = await read_topic(bootstrap, topics.COMPLAINT_ESCALATED, until=top_rung, timeout=60)
+    steps = [r.json() for r in records if r.key == late_key and r.json()["payload"]["stage"] == "acknowledge"]
+    assert [(s["event_type"], s["payload"].get("escalated_to")) for s in steps] == [
+        ("complaint.sla_warning", None),
+        ("complaint.escalated", "supervisor"),
+        ("complaint.escalated", "department_manager"),
+        ("complaint.escalated", "general_manager"),
+    ]
+    deadline = datetime.fromisoformat(steps[1]["payload"]["deadline"])
+    times = [datetime.fromisoformat(s["occurred_at"]) for s in steps]
+    assert times[1] >= deadline > times[0], "warning before the limit, first rung at or after it"
+    for lower, upper in itertools.pairwise(times[1:]):
+        assert 6.5 <= (upper - lower).total_seconds() <= 9.0, "one rung per (scaled) 2 h interval"
+    # The acknowledged complaint's limit (3.6 s) and first rung (10.8 s) are long past by now: nothing fired.
+    assert not [r for r in records if r.key == on_time_key and r.json()["payload"]["stage"] == "acknowledge"]
+
+
 def test_ctrl_c_stops_everything_and_logs_hold_no_phone_number(platform: dict[str, Any]) -> None:
     proc: subprocess.Popen[bytes] = platform["process"]
     children = _descendants(proc.pid)
@@ -180,7 +235,10 @@ def test_ctrl_c_stops_everything_and_logs_hold_no_phone_number(platform: dict[st
             assert phone not in line, f"raw phone in log: {line[:300]}"
     # Service logs are JSON, one object per line, each with the case keys.
     for line in service_lines:
-        parsed = json.loads(line)
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"not a JSON log line: {line[:300]}") from None
         assert "complaint_id" in parsed and "correlation_id" in parsed
 
 

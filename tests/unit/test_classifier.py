@@ -278,6 +278,39 @@ def test_each_serious_trigger(rules: Rules, text: str, reason: str) -> None:
     assert any(r.startswith(f"severity serious: {reason}") for r in result.reasons), result.reasons
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("暖气报停了为什么还扣了全额热费？", Category.BILLING),  # 报停 is an account suspension, not an outage
+        ("请问今年什么时候停止供暖？", Category.CONSULTATION),  # a question about the season names an outage word
+        ("我们小区下周要停水吗？", Category.CONSULTATION),
+        ("The radiator valve has snapped off; no water is leaking.", Category.EQUIPMENT_FAULT),
+        ("抢修电工上门修电表，态度很差，还骂人。", Category.SERVICE_ATTITUDE),  # conduct outweighs the repair
+        ("这个月我们楼已经停了三次电了。", Category.OUTAGE),
+        ("家里电压一直不稳，灯时亮时暗。", Category.EQUIPMENT_FAULT),
+        ("Is there a way to be notified before planned water outages?", Category.CONSULTATION),
+    ],
+)
+def test_phrasings_that_once_went_astray(rules: Rules, text: str, category: Category) -> None:
+    assert run(rules, text).category is category
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        ("Power is out in our flat. Flat 4C, Maple Court.", Severity.NORMAL),  # an address, not a lawsuit
+        ("空开一天跳好几次，请派人看看。", Severity.NORMAL),  # a symptom repeating is no repeat complaint
+        ("已经多次向你们反映暖气不热了。", Severity.SERIOUS),
+        ("暖气不热，屋里15度，家里宝宝才三个月。", Severity.EMERGENCY),  # an infant is at risk sooner
+        ("暖气不太热，屋里17度，家里有宝宝。", Severity.NORMAL),
+        ("我们单元有十来户室温都不到17度。", Severity.SERIOUS),
+        ("用户要向物价局举报乱收费。", Severity.SERIOUS),
+    ],
+)
+def test_severity_of_phrasings_that_once_went_astray(rules: Rules, text: str, severity: Severity) -> None:
+    assert run(rules, text).severity is severity
+
+
 def test_vulnerable_person_alone_or_mild_cold_is_not_an_emergency(rules: Rules) -> None:
     assert run(rules, "我今年七十多了，暖气摸着是温的，屋里17度").severity is Severity.NORMAL
     assert run(rules, "用户来电咨询今年供暖什么时候开始，家里有老人").severity is Severity.NORMAL
