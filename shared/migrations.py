@@ -39,29 +39,31 @@ def services_with_migrations() -> list[str]:
     return sorted(p.parent.parent.name for p in SERVICES_DIR.glob("*/migrations/*.sql"))
 
 
-async def apply(conn: asyncpg.Connection, service: str) -> list[str]:
-    """Apply the service's pending migrations in its own schema; returns the names applied."""
+async def apply(conn: asyncpg.Connection, service: str, schema: str | None = None) -> list[str]:
+    """Apply the service's pending migrations in its own schema (or `schema`, e.g. for a rebuild into a
+    side schema); returns the names applied."""
     applied: list[str] = []
+    target = schema or service
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{service}"')
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{target}"')
         await conn.execute(
-            f'CREATE TABLE IF NOT EXISTS "{service}".schema_migrations ('
+            f'CREATE TABLE IF NOT EXISTS "{target}".schema_migrations ('
             "version text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        done = {r["version"] for r in await conn.fetch(f'SELECT version FROM "{service}".schema_migrations')}
+        done = {r["version"] for r in await conn.fetch(f'SELECT version FROM "{target}".schema_migrations')}
         for version, path in migration_files(service):
             if version in done:
                 continue
             async with conn.transaction():
-                await conn.execute(f'SET LOCAL search_path TO "{service}", public')
+                await conn.execute(f'SET LOCAL search_path TO "{target}", public')
                 await conn.execute(path.read_text(encoding="utf-8"))
                 await conn.execute(
-                    f'INSERT INTO "{service}".schema_migrations (version, name) VALUES ($1, $2)',
+                    f'INSERT INTO "{target}".schema_migrations (version, name) VALUES ($1, $2)',
                     version,
                     path.name,
                 )
-            applied.append(f"{service}/{path.name}")
+            applied.append(f"{target}/{path.name}")
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     return applied

@@ -1,0 +1,1 @@
+"""Reporting: read models (case timelines, household archives, queues, KPIs, hotspots) and a dashboard."""

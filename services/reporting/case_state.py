@@ -1,0 +1,224 @@
+"""A case's state and its contribution to the KPIs, derived from its whole timeline.
+
+Why derive instead of patching a row per event: events of one case arrive on several topics, so their
+interleaving differs between the live consumers and a rebuild from offset 0. Re-deriving from the
+timeline sorted by (occurred_at, event_id) makes the result depend only on *which* events exist, so a
+rebuild reproduces the read models exactly and a redelivered event changes nothing.
+
+KPI cohort: a case counts in the day it was received (utility's local time), under the department and
+category of its first routing; later events (resolution, callback, reopening) update that same row.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+#: Upper bounds (hours) of the handling-time histogram buckets; the median and 90th percentile come from
+#: summing these per group, so a dashboard query never scans cases.
+HANDLING_BUCKETS_H: tuple[float, ...] = tuple(
+    round(x, 3)
+    for x in [
+        0.25,
+        0.5,
+        0.75,
+        1,
+        1.5,
+        2,
+        3,
+        4,
+        5,
+        6,
+        8,
+        10,
+        12,
+        16,
+        20,
+        24,
+        30,
+        36,
+        48,
+        60,
+        72,
+        96,
+        120,
+        144,
+        168,
+        216,
+        264,
+        336,
+        504,
+        720,
+        math.inf,
+    ]
+)
+COUNTERS = (
+    "received",
+    "routed",
+    "acknowledged",
+    "acknowledged_in_time",
+    "resolved",
+    "resolved_in_time",
+    "callbacks_done",
+    "satisfied",
+    "dissatisfied",
+    "reopened",
+    "closed",
+)
+OPEN_STATUSES = ("assigned", "acknowledged", "in_progress")
+
+
+def handling_bucket(hours: float) -> int:
+    return bisect.bisect_left(HANDLING_BUCKETS_H, hours)
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        return (self.occurred_at, self.event_id)
+
+
+@dataclass
+class CaseState:
+    complaint_id: str
+    reference_no: str | None = None
+    account_no: str | None = None
+    channel: str | None = None
+    district: str | None = None
+    address: str | None = None
+    text: str | None = None
+    name_masked: str | None = None
+    phone_masked: str | None = None
+    accepted_at: datetime | None = None
+    category: str | None = None
+    department: str | None = None
+    severity: str | None = None
+    priority: int | None = None
+    status: str = "received"
+    cycle: int = 0
+    work_order_id: str | None = None
+    work_order_status: str | None = None
+    acknowledge_by: datetime | None = None
+    resolve_by: datetime | None = None
+    linked_to: str | None = None
+    reopen_count: int = 0
+    escalation_level: int = 0
+    first_resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    close_outcome: str | None = None
+    last_event_at: datetime | None = None
+    # KPI cohort, fixed by the first routing
+    kpi_department: str | None = None
+    kpi_category: str | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+    handling_hours: float | None = None
+
+
+def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
+    state = CaseState(complaint_id=complaint_id)
+    deadlines: dict[str, dict[str, Any]] = {}  # work order -> its deadlines
+    first_wo: str | None = None
+    acked = resolved = reopened = closed = called = False
+    satisfied = dissatisfied = 0
+    for event in sorted(events, key=lambda e: e.sort_key):
+        p = event.payload
+        t = event.event_type
+        state.last_event_at = event.occurred_at
+        if state.reference_no is None and p.get("reference_no"):
+            state.reference_no = p["reference_no"]
+        if t == "complaint.received":
+            customer, location = p["customer"], p["location"]
+            state.account_no = customer.get("account_no")
+            state.name_masked, state.phone_masked = customer.get("name_masked"), customer.get("phone_masked")
+            state.channel, state.district, state.address = p["channel"], location["district"], location["address"]
+            state.text = p["text"]
+            state.accepted_at = _dt(p["accepted_at"])
+        elif t == "complaint.routed":
+            state.category, state.department, state.severity = p["category"], p["department"], p["severity"]
+            state.priority, state.cycle = p["priority"], p["cycle"]
+            state.work_order_id, state.work_order_status, state.status = p["work_order_id"], "assigned", "assigned"
+            d = p["deadlines"]
+            deadlines[p["work_order_id"]] = d
+            state.acknowledge_by, state.resolve_by = _dt(d["acknowledge_by"]), _dt(d["resolve_by"])
+            if state.kpi_department is None:
+                state.kpi_department, state.kpi_category = p["department"], p["category"]
+                first_wo = p["work_order_id"]
+        elif t == "complaint.linked":
+            state.linked_to, state.status = p["linked_to_complaint_id"], "linked"
+            state.category, state.department = p["category"], p["department"]
+            if state.kpi_department is None:
+                state.kpi_department, state.kpi_category = p["department"], p["category"]
+        elif t.startswith("workorder."):
+            wo = p["work_order_id"]
+            if wo == state.work_order_id:
+                state.work_order_status = p["status"]
+                if t in ("workorder.acknowledged", "workorder.started", "workorder.resolved"):
+                    state.status = p["status"]
+            if t == "workorder.acknowledged" and wo == first_wo and not acked:
+                acked = True
+                state.counters["acknowledged_in_time"] = int(event.occurred_at <= _dt(deadlines[wo]["acknowledge_by"]))
+            if t == "workorder.resolved" and not resolved and wo in deadlines:
+                resolved = True
+                at = _dt(p["at"])
+                state.first_resolved_at = at
+                state.counters["resolved_in_time"] = int(at <= _dt(deadlines[wo]["resolve_by"]))
+                if state.accepted_at is not None:
+                    state.handling_hours = max((at - state.accepted_at).total_seconds() / 3600, 0.0)
+        elif t == "complaint.escalated":
+            state.escalation_level = max(state.escalation_level, p["level"])
+        elif t == "callback.attempted":
+            called = True
+            satisfied += p["outcome"] == "satisfied"
+            dissatisfied += p["outcome"] == "dissatisfied"
+        elif t == "complaint.reopened":
+            reopened = True
+            state.reopen_count += 1
+            state.status = "reopened"
+        elif t == "complaint.closed":
+            closed = True
+            state.closed_at, state.close_outcome, state.status = _dt(p["closed_at"]), p["outcome"], "closed"
+    if state.kpi_department is not None and state.accepted_at is not None:
+        state.counters.update(
+            received=1,
+            routed=int(first_wo is not None),
+            acknowledged=int(acked),
+            resolved=int(resolved),
+            callbacks_done=int(called and resolved),
+            satisfied=satisfied,
+            dissatisfied=dissatisfied,
+            reopened=int(reopened),
+            closed=int(closed),
+        )
+        state.counters.setdefault("acknowledged_in_time", 0)
+        state.counters.setdefault("resolved_in_time", 0)
+    else:
+        state.counters = {}
+    return state
+
+
+def contribution(state: CaseState, tz: ZoneInfo) -> dict[str, Any] | None:
+    """What this case adds to the incremental KPI and hotspot tables (None: nothing yet)."""
+    if not state.counters or state.accepted_at is None:
+        return None
+    local = state.accepted_at.astimezone(tz)
+    return {
+        "key": [local.date().isoformat(), state.kpi_department, state.kpi_category, state.channel, state.district],
+        "counters": {name: state.counters.get(name, 0) for name in COUNTERS},
+        "handling_ms": round(state.handling_hours * 3_600_000) if state.handling_hours is not None else 0,
+        "bucket": handling_bucket(state.handling_hours) if state.handling_hours is not None else None,
+        "hour": state.accepted_at.replace(minute=0, second=0, microsecond=0).isoformat(),
+    }
+
+
+def _dt(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -1,0 +1,47 @@
+"""Reporting's settings (environment variables)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from shared.settings import ServiceSettings, refuse_dev_secrets
+
+DEV_MARKER = "dev-only"
+Role = Literal["manager", "supervisor", "agent"]
+
+
+class ReaderCredential(BaseModel):
+    name: str
+    role: Role
+
+
+def _dev_credentials() -> dict[str, ReaderCredential]:
+    return {
+        f"{DEV_MARKER}-manager-key": ReaderCredential(name="operations-manager", role="manager"),
+        f"{DEV_MARKER}-reporting-agent-key": ReaderCredential(name="hotline-agent", role="agent"),
+    }
+
+
+class ReportingSettings(ServiceSettings):
+    reporting_http_host: str = "127.0.0.1"
+    reporting_http_port: int = Field(default=8003, ge=0, le=65535)
+    #: Token → reader (JSON in the environment): {"<token>": {"name": "...", "role": "manager"}}
+    reporting_credentials: dict[str, ReaderCredential] = Field(default_factory=_dev_credentials)
+    #: Roles that may see customers' real names and phone numbers (everyone else gets them masked).
+    reporting_contact_roles: list[Role] = Field(default_factory=lambda: ["agent"])
+    reporting_consumer_group: str = "reporting"
+    reporting_batch_size: int = Field(default=1000, ge=1)
+    hotspot_surge_ratio: float = Field(default=3.0, gt=1)
+    hotspot_min_count: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> ReportingSettings:
+        refuse_dev_secrets(self, {c.name: token for token, c in self.reporting_credentials.items()}, DEV_MARKER)
+        return self
+
+    @cached_property
+    def credential_by_token(self) -> dict[str, ReaderCredential]:
+        return dict(self.reporting_credentials)
