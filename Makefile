@@ -3,8 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint setup contracts clean
+.PHONY: run test lint setup contracts clean chromium
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -15,12 +17,18 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+## Headless Chromium and a CJK font (Debian's packages) for the dashboard page test; installing needs root.
+chromium:
+	@test -x $(CHROMIUM) && test -f $(CJK_FONT) || { \
+		[ "$$(id -u)" = 0 ] || { echo "Chromium or fonts-noto-cjk is missing; installing them needs root: sudo make chromium"; exit 1; }; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; }
+
 ## make run: embedded Postgres + Kafka-protocol broker + every service, Ctrl-C stops all.
 run: $(STAMP)
 	$(BIN)/python -m embedded
 
 ## make test: lint, then the whole suite (unit, service, end-to-end) on embedded infrastructure.
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -19,9 +19,10 @@ import sys
 import uuid
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.kafka.dead_letter import original_headers
+from shared.kafka.replay import assign_from_start, read_to_end
 
 
 @dataclass(frozen=True)
@@ -52,27 +53,15 @@ async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            raise SystemExit(f"no such topic: {topic}")
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
+        try:
+            partitions = await assign_from_start(consumer, [topic])
+        except LookupError as exc:
+            raise SystemExit(str(exc)) from exc
         letters: list[DeadLetter] = []
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, messages in batch.items():
-                for m in messages:
-                    if m.offset < ends[tp]:
-                        headers = {k: v.decode(errors="replace") for k, v in (m.headers or ())}
-                        letters.append(DeadLetter(m.partition, m.offset, m.key, m.value or b"", headers))
-                    if m.offset >= ends[tp] - 1:
-                        remaining.discard(tp)
+        async for records in read_to_end(consumer, partitions, idle_ms=1000):
+            for m in records:
+                headers = {k: v.decode(errors="replace") for k, v in (m.headers or ())}
+                letters.append(DeadLetter(m.partition, m.offset, m.key, m.value or b"", headers))
         return sorted(letters, key=lambda d: (d.partition, d.offset))
     finally:
         await consumer.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,9 +16,15 @@ from tests.support.infrastructure import Infrastructure, provide
 
 
 @pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
-    with provide(Path(tmp_path_factory.mktemp("infra"))) as infrastructure:
-        yield infrastructure
+def infra() -> Iterator[Infrastructure]:
+    # Not under pytest's basetemp: that folder is private (0700) to us, and as root the embedded Postgres
+    # runs as another user who must reach its data folder, even when another pytest run resets the modes.
+    workdir = Path(tempfile.mkdtemp(prefix="uc-test-infra-"))
+    try:
+        with provide(workdir) as infrastructure:
+            yield infrastructure
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

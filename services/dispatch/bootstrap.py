@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
@@ -108,7 +109,7 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
     return broker
 
 
-def create_app(settings: DispatchSettings) -> FastAPI:
+def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     rules = load_rules(settings.dispatch_rules_path)
     sla = load_sla_table()
 
@@ -116,7 +117,9 @@ def create_app(settings: DispatchSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         app.state.pool = pool
-        app.state.dispatcher = Dispatcher(pool=pool, rules=rules, sla=sla, sla_scale=settings.sla_time_scale)
+        app.state.dispatcher = Dispatcher(
+            pool=pool, rules=rules, sla=sla, sla_scale=settings.sla_time_scale, **({"clock": clock} if clock else {})
+        )
         stop = asyncio.Event()
         broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
         relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)

@@ -33,13 +33,17 @@ SCHEMA = "reporting"
 DASHBOARD_DIR = Path(__file__).with_name("dashboard")
 
 
-def build_reporting_broker(settings: ReportingSettings, projector: Projector, pool: Callable[[], Any]) -> KafkaBroker:
+def build_reporting_broker(
+    settings: ReportingSettings, projector: Projector, pool: Callable[[], Any], stats: dict[str, int]
+) -> KafkaBroker:
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SCHEMA)
 
     async def project(events: list[Any]) -> None:
         async with unit_of_work(pool()) as uow:
-            await projector.apply(uow.conn, incoming(events))
+            new = await projector.apply(uow.conn, incoming(events))
             uow.commit()
+        stats["events_seen"] += len(events)
+        stats["events_projected"] += new
 
     guard = GuardedHandler(
         broker=broker,
@@ -75,7 +79,7 @@ def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | N
         pool = await connect_with_retry(settings)
         app.state.pool = pool
         stop = asyncio.Event()
-        broker = build_reporting_broker(settings, projector, lambda: pool)
+        broker = build_reporting_broker(settings, projector, lambda: pool, app.state.stats)
         task = asyncio.create_task(run_broker(broker, stop, app.state.kafka), name="kafka-consumers")
         log.info("reporting started", port=settings.reporting_http_port)
         try:
@@ -90,7 +94,7 @@ def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | N
 
     async def readiness(request: Request) -> dict[str, object]:
         cases = await request.app.state.pool.fetchval("SELECT count(*) FROM reporting.cases")
-        return {"kafka": request.app.state.kafka["kafka"], "cases": cases}
+        return {"kafka": request.app.state.kafka["kafka"], "cases": cases, **request.app.state.stats}
 
     app = create_service_app(
         title="Utility complaints — reporting",
@@ -103,6 +107,7 @@ def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | N
     app.state.timezone = timezone
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.kafka = {"kafka": "starting"}
+    app.state.stats = {"events_seen": 0, "events_projected": 0}
     app.include_router(api.router)
     if DASHBOARD_DIR.is_dir():
         app.mount("/dashboard", StaticFiles(directory=DASHBOARD_DIR, html=True), name="dashboard")

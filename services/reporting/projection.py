@@ -75,7 +75,7 @@ class Projector:
             return 0
         # Lock the touched cases in a fixed order so concurrent batches cannot deadlock on them.
         for complaint_id in touched:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1 || $2::text))", s, complaint_id)
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1 || $2))", s, str(complaint_id))
         timelines: dict[uuid.UUID, list[TimelineEvent]] = defaultdict(list)
         for r in await conn.fetch(
             f"SELECT complaint_id, event_id, event_type, occurred_at, payload FROM {s}.timeline "

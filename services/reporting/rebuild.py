@@ -19,12 +19,13 @@ import time
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from pydantic import TypeAdapter, ValidationError
 
 from services.reporting.consumption import READ_TOPICS, AnyEvent, incoming
 from services.reporting.projection import Projector
 from shared.db import create_pool
+from shared.kafka.replay import assign_from_start, read_to_end
 from shared.migrations import apply
 
 _ADAPTER: TypeAdapter[object] = TypeAdapter(AnyEvent)
@@ -45,25 +46,15 @@ async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_si
     projector = Projector(schema, ZoneInfo(timezone))
     counts = {"read": 0, "projected": 0, "skipped_invalid": 0}
     try:
-        partitions = [TopicPartition(t, p) for t in READ_TOPICS for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch_size)
+        partitions = await assign_from_start(consumer, READ_TOPICS)
+        async for records in read_to_end(consumer, partitions, batch_size=batch_size):
             events = []
-            for tp, records in fetched.items():
-                for record in records:
-                    if record.offset >= ends[tp]:
-                        continue
-                    counts["read"] += 1
-                    try:
-                        events.append(_ADAPTER.validate_json(record.value or b""))
-                    except ValidationError:
-                        counts["skipped_invalid"] += 1  # the live consumer dead-lettered it too
-                    if record.offset >= ends[tp] - 1:
-                        remaining.discard(tp)
+            for record in records:
+                counts["read"] += 1
+                try:
+                    events.append(_ADAPTER.validate_json(record.value or b""))
+                except ValidationError:
+                    counts["skipped_invalid"] += 1  # the live consumer dead-lettered it too
             if events:
                 async with pool.acquire() as c, c.transaction():
                     counts["projected"] += await projector.apply(c, incoming(events))  # type: ignore[arg-type]

@@ -8,10 +8,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,8 +34,9 @@ PHONES = ["13912345678", "13700137000", "18611112222", "02488812345", "88812345"
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    workdir = tmp_path_factory.mktemp("platform")
+def platform() -> Iterator[dict[str, Any]]:
+    # Outside pytest's private basetemp: the embedded Postgres runs as another user (see conftest.py).
+    workdir = Path(tempfile.mkdtemp(prefix="uc-test-platform-"))
     ready_file = workdir / "ready.json"
     env = {
         **os.environ,
@@ -70,6 +73,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         output.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def test_complaint_posted_to_the_running_platform_is_published(platform: dict[str, Any]) -> None:

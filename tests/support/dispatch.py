@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,7 @@ def as_(who: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def running_dispatch(
-    database_url: str, bootstrap: str, **overrides: Any
+    database_url: str, bootstrap: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     settings = DispatchSettings(
         app_env="test",
@@ -37,7 +37,7 @@ async def running_dispatch(
         kafka_bootstrap_servers=bootstrap,
         **{"dispatch_consumer_group": f"dispatch-test-{uuid.uuid4().hex[:8]}", **overrides},
     )
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://dispatch", timeout=30) as client:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ AGENT = {"X-API-Key": "dev-only-agent-key"}
 
 @asynccontextmanager
 async def running_followup(
-    database_url: str, bootstrap: str, **overrides: Any
+    database_url: str, bootstrap: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     settings = FollowupSettings(
         app_env="test",
@@ -26,7 +27,7 @@ async def running_followup(
         kafka_bootstrap_servers=bootstrap,
         **{"followup_consumer_group": f"followup-test-{uuid.uuid4().hex[:8]}", "timer_poll_ms": 50, **overrides},
     )
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://followup", timeout=30) as client:

@@ -1,0 +1,392 @@
+"""A scripted day through all four services (in-process, real Postgres, a private broker): the KPIs
+reporting serves equal those computed here from the script; rebuilding from offset 0 reproduces the
+read models exactly; redelivered events change nothing.
+
+The script controls time with a fake clock handed to dispatch, followup and reporting: steps taken
+"in time" happen at t0, "late" ones after the clock jumped 20 days (past every limit of the policy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from embedded.broker import EmbeddedBroker
+from services.reporting.case_state import handling_bucket
+from services.reporting.consumption import READ_TOPICS
+from services.reporting.queries import percentile
+from services.reporting.rebuild import rebuild
+from tests.support.clock import FakeClock
+from tests.support.complaints import complaint, headers
+from tests.support.dispatch import as_, running_dispatch
+from tests.support.followup import AGENT, running_followup
+from tests.support.infrastructure import Infrastructure
+from tests.support.intake import running_intake
+from tests.support.kafka import produce, wait_until
+from tests.support.reporting import MANAGER, fresh_database, running_reporting
+
+pytestmark = pytest.mark.e2e
+
+TEXTS = {
+    "repair": [
+        "家里暖气片一直不热，室温只有15度，老人孩子都冻得受不了。",
+        "单元楼道里的暖气管道阀门漏水，一直在滴，地上都湿了。",
+    ],
+    "billing": ["这个月的水费账单比平时高了三倍，用水量没有变化，怀疑抄表有误，要求核实退费。"],
+    "customer_service": [
+        "昨天上门的维修师傅态度很差，说话不耐烦，还没修好就走了。",
+        "请问新房开通供暖需要办理什么手续，去哪里办？",
+    ],
+}
+# plan: A ack+resolve in time; B ack in time, resolve late; C both late; D ack in time only; E nothing.
+SCRIPT: list[tuple[str, str, str, str, str | None]] = [  # department, channel, district, plan, callback outcome
+    ("repair", "phone", "heping", "A", "satisfied"),
+    ("repair", "app", "heping", "A", "dissatisfied"),
+    ("repair", "web", "tiexi", "B", "satisfied"),
+    ("repair", "wechat", "tiexi", "C", None),
+    ("repair", "phone", "shenhe", "D", None),
+    ("repair", "counter", "heping", "E", None),
+    ("billing", "web", "heping", "A", "satisfied"),
+    ("billing", "email", "shenhe", "B", "unreachable"),
+    ("billing", "phone", "tiexi", "A", None),
+    ("billing", "app", "heping", "E", None),
+    ("customer_service", "wechat", "heping", "A", "satisfied"),
+    ("customer_service", "phone", "shenhe", "C", "dissatisfied"),
+    ("customer_service", "web", "tiexi", "D", None),
+    ("customer_service", "counter", "heping", "A", "unreachable"),
+]
+LATE = timedelta(days=20)
+
+
+@dataclass
+class Case:
+    department: str
+    channel: str
+    district: str
+    plan: str
+    callback: str | None
+    complaint_id: str = ""
+    accepted_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+@pytest.fixture(scope="module")
+async def day(migrated: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
+    broker = EmbeddedBroker(log_path=Path(tmp_path_factory.mktemp("day")) / "tansu.log", die_with_parent=True)
+    await asyncio.to_thread(broker.start)
+    await broker.acreate_topics()
+    clock = FakeClock()
+    try:
+        async with fresh_database(migrated.database_url) as dsn:
+            b = broker.bootstrap_servers
+            async with (
+                running_intake(dsn, b) as (_, intake),
+                running_dispatch(dsn, b, clock=clock) as (dispatch_app, dispatch),
+                running_followup(dsn, b, clock=clock, callback_max_attempts=1) as (followup_app, followup),
+                running_reporting(dsn, b, clock=clock) as (reporting_app, reporting),
+            ):
+                await wait_until(
+                    lambda: all(
+                        a.state.kafka["kafka"] == "connected" for a in (dispatch_app, followup_app, reporting_app)
+                    ),
+                    timeout=90,
+                )
+                yield {
+                    "dsn": dsn,
+                    "broker": broker,
+                    "clock": clock,
+                    "intake": intake,
+                    "dispatch": dispatch,
+                    "followup": followup,
+                    "reporting": reporting,
+                    "reporting_app": reporting_app,
+                }
+    finally:
+        await asyncio.to_thread(broker.stop)
+
+
+async def _run_script(day: dict[str, Any]) -> list[Case]:
+    intake, dispatch, followup, clock = day["intake"], day["dispatch"], day["followup"], day["clock"]
+    cases = [Case(*row) for row in SCRIPT]
+    for i, case in enumerate(cases):
+        text = TEXTS[case.department][i % len(TEXTS[case.department])]
+        body = complaint(
+            case.channel,
+            text=text,
+            category_hint=None,
+            customer={"account_no": f"DAY-{uuid.uuid4().hex[:8]}", "phone": "13700137000"},
+            location={"address": "测试路1号", "district": case.district},
+        )
+        response = await intake.post("/v1/complaints", json=body, headers=headers(case.channel))
+        assert response.status_code == 202, response.text
+        case.complaint_id = response.json()["complaint_id"]
+        case.accepted_at = datetime.fromisoformat(response.json()["accepted_at"])
+    db = await asyncpg.connect(day["dsn"])
+    try:
+
+        async def all_routed() -> list[asyncpg.Record] | None:
+            rows = await db.fetch(
+                "SELECT complaint_id, work_order_id, department FROM dispatch.work_orders "
+                "WHERE complaint_id = ANY($1::uuid[])",
+                [c.complaint_id for c in cases],
+            )
+            return rows if len(rows) == len(cases) else None
+
+        orders = {str(r["complaint_id"]): r for r in await wait_until(all_routed, timeout=60)}
+    finally:
+        await db.close()
+    for case in cases:
+        assert orders[case.complaint_id]["department"] == case.department, "the script's texts route as planned"
+
+    async def act(case: Case, action: str) -> None:
+        order = orders[case.complaint_id]
+        url = f"/v1/work-orders/{order['work_order_id']}/{action}"
+        body = {"resolution": "处理完毕", "root_cause": "设备老化"} if action == "resolve" else None
+        response = await dispatch.post(url, headers=as_(case.department), json=body)
+        assert response.status_code == 200, response.text
+        if action == "resolve":
+            case.resolved_at = clock()
+
+    for case in cases:
+        if case.plan in "ABD":
+            await act(case, "acknowledge")
+        if case.plan == "A":
+            await act(case, "resolve")
+    clock.advance(LATE)
+    for case in cases:
+        if case.plan == "C":
+            await act(case, "acknowledge")
+        if case.plan in "BC":
+            await act(case, "resolve")
+    for case in cases:
+        if case.callback is None:
+            continue
+
+        async def listed(c: Case = case) -> dict[str, Any] | None:
+            page = (await followup.get("/v1/callbacks?page_size=200", headers=AGENT)).json()
+            return next((i for i in page["items"] if i["complaint_id"] == c.complaint_id), None)
+
+        callback = await wait_until(listed, timeout=30)
+        outcome = await followup.post(
+            f"/v1/callbacks/{callback['callback_id']}/outcome", headers=AGENT, json={"outcome": case.callback}
+        )
+        assert outcome.status_code == 200, outcome.text
+    return cases
+
+
+def _expected(cases: list[Case]) -> dict[str, Any]:
+    """The KPIs, computed from the script alone."""
+
+    def rate(n: int, d: int) -> float | None:
+        return round(n / d, 4) if d else None
+
+    resolved = [c for c in cases if c.plan in "ABC"]
+    called = [c for c in resolved if c.callback]
+    satisfied = sum(c.callback == "satisfied" for c in cases)
+    dissatisfied = sum(c.callback == "dissatisfied" for c in cases)
+    in_time_ack = sum(c.plan in "ABD" for c in cases)
+    hours = [(c.resolved_at - c.accepted_at).total_seconds() / 3600 for c in resolved]  # type: ignore[operator]
+    histogram = Counter(handling_bucket(h) for h in hours)
+    return {
+        "received": len(cases),
+        "routed": len(cases),
+        "acknowledged": sum(c.plan in "ABCD" for c in cases),
+        "acknowledged_in_time": in_time_ack,
+        "ack_in_time_rate": rate(in_time_ack, len(cases)),
+        "resolved": len(resolved),
+        "resolved_in_time": sum(c.plan == "A" for c in cases),
+        "timeliness_rate": rate(sum(c.plan == "A" for c in cases), len(resolved)),
+        "callbacks_done": len(called),
+        "callback_coverage": rate(len(called), len(resolved)),
+        "satisfied": satisfied,
+        "dissatisfied": dissatisfied,
+        "satisfaction_rate": rate(satisfied, satisfied + dissatisfied),
+        "reopened": dissatisfied,
+        "reopen_rate": rate(dissatisfied, len(resolved)),
+        "closed": sum(c.callback in ("satisfied", "unreachable") for c in cases),
+        "handling_median_hours": percentile(dict(histogram), 0.5),
+        "handling_p90_hours": percentile(dict(histogram), 0.9),
+    }
+
+
+async def test_scripted_day_kpis_match_the_script(day: dict[str, Any]) -> None:
+    cases = await _run_script(day)
+    day["cases"] = cases
+    reporting = day["reporting"]
+    expected = _expected(cases)
+
+    async def converged() -> dict[str, Any] | None:
+        report = (await reporting.get("/v1/kpis?group_by=department", headers=MANAGER)).json()
+        totals = report["totals"]
+        keys = (
+            "received",
+            "acknowledged",
+            "resolved",
+            "callbacks_done",
+            "satisfied",
+            "dissatisfied",
+            "reopened",
+            "closed",
+        )
+        return report if all(totals[k] == expected[k] for k in keys) else None
+
+    report = await wait_until(converged, timeout=60, interval=0.2)
+    for key, value in expected.items():
+        assert report["totals"][key] == value, key
+    for department in ("repair", "billing", "customer_service"):
+        row = next(r for r in report["rows"] if r["key"] == department)
+        mine = _expected([c for c in cases if c.department == department])
+        for key in (
+            "received",
+            "resolved",
+            "resolved_in_time",
+            "timeliness_rate",
+            "ack_in_time_rate",
+            "callback_coverage",
+            "satisfaction_rate",
+            "reopen_rate",
+        ):
+            assert row[key] == mine[key], (department, key)
+    by_channel = (await reporting.get("/v1/kpis?group_by=channel", headers=MANAGER)).json()
+    assert {r["key"]: r["received"] for r in by_channel["rows"]} == dict(Counter(c.channel for c in cases))
+    by_district = (await reporting.get("/v1/kpis?group_by=district", headers=MANAGER)).json()
+    assert {r["key"]: r["received"] for r in by_district["rows"]} == dict(Counter(c.district for c in cases))
+    by_day = (await reporting.get("/v1/kpis?group_by=day", headers=MANAGER)).json()
+    assert [r["received"] for r in by_day["rows"]] == [len(cases)]
+
+    # Case view, household archive, queues, CSV, masking.
+    first = cases[0]
+    view = (await reporting.get(f"/v1/cases/{first.complaint_id}", headers=MANAGER)).json()
+    assert view["status"] == "closed" and view["department"] == "repair"
+    types = [e["event_type"] for e in view["timeline"]]
+    assert types[0] == "complaint.received" and {"complaint.routed", "workorder.assigned"} <= set(types[1:3])
+    assert "complaint.closed" in types
+    assert "phone" not in view and view["phone_masked"] == "137******00"
+    agent_view = await reporting.get(
+        f"/v1/cases/{view['reference_no']}", headers={"X-API-Key": "dev-only-reporting-agent-key"}
+    )
+    assert agent_view.json()["phone"] == "13700137000", "an agent's role may see the number"
+    assert (await reporting.get(f"/v1/cases/{first.complaint_id}")).status_code == 401
+    open_now = Counter(c.department for c in cases if c.plan in "DE")
+    reopened = Counter(c.department for c in cases if c.callback == "dissatisfied")
+    wanted = {d: open_now[d] + reopened[d] for d in TEXTS}
+
+    async def queues_settled() -> bool:  # reopened cases come back once dispatch opened their new cycle
+        body = (await reporting.get("/v1/queues", headers=MANAGER)).json()
+        return {q["department"]: q["open"] for q in body["departments"]} == wanted
+
+    await wait_until(queues_settled, timeout=30, interval=0.2)
+    overdue = (await reporting.get("/v1/overdue?page_size=50", headers=MANAGER)).json()
+    assert overdue["total"] == sum(open_now.values()), "D and E are past every deadline after the jump"
+    csv_text = (await reporting.get("/v1/cases.csv", headers=MANAGER)).text
+    assert len(csv_text.strip().splitlines()) == len(cases) + 1 and "13700137000" not in csv_text
+    kpi_csv = (await reporting.get("/v1/kpis.csv?group_by=department", headers=MANAGER)).text
+    assert kpi_csv.splitlines()[0].startswith("key,received")
+
+
+TABLES = {
+    "timeline": "event_id",
+    "cases": "complaint_id",
+    "contacts": "complaint_id",
+    "kpi_daily": "day, department, category, channel, district",
+    "kpi_handling": "day, department, category, channel, district, bucket",
+    "hotspot_hourly": "hour, district, category",
+}
+
+
+async def _snapshot(conn: asyncpg.Connection, schema: str) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        t: [tuple(r) for r in await conn.fetch(f"SELECT * FROM {schema}.{t} ORDER BY {order}")]
+        for t, order in TABLES.items()
+    }
+
+
+async def _settled(day: dict[str, Any]) -> None:
+    """Wait until nothing moves: no timer due, every outbox published, reporting's timeline unchanged."""
+    conn = await asyncpg.connect(day["dsn"])
+    last = -1
+
+    async def quiet() -> bool:
+        nonlocal last
+        due = await conn.fetchval(
+            "SELECT count(*) FROM followup.timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1",
+            day["clock"](),
+        )
+        pending = 0
+        for schema in ("intake", "dispatch", "followup"):
+            pending += await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox")
+        seen = await conn.fetchval("SELECT count(*) FROM reporting.timeline")
+        steady, last = seen == last, seen
+        return due == 0 and pending == 0 and steady
+
+    try:
+        await wait_until(quiet, timeout=90, interval=0.5)
+    finally:
+        await conn.close()
+
+
+async def test_rebuild_from_offset_zero_reproduces_the_read_models(day: dict[str, Any]) -> None:
+    assert day.get("cases"), "runs after the scripted day"
+    await _settled(day)
+    counts = await rebuild(day["dsn"], day["broker"].bootstrap_servers, "reporting_rebuild", "Asia/Shanghai")
+    assert counts["projected"] > 0
+    conn = await asyncpg.connect(day["dsn"])
+    try:
+        live, rebuilt = await _snapshot(conn, "reporting"), await _snapshot(conn, "reporting_rebuild")
+    finally:
+        await conn.close()
+    for table in TABLES:
+        only_live = set(live[table]) - set(rebuilt[table])
+        only_rebuilt = set(rebuilt[table]) - set(live[table])
+        assert rebuilt[table] == live[table], (
+            f"{table} differs after the rebuild",
+            sorted(only_live)[:3],
+            sorted(only_rebuilt)[:3],
+        )
+    assert len(live["cases"]) == len(SCRIPT)
+
+
+async def test_redelivered_events_change_nothing(day: dict[str, Any]) -> None:
+    conn = await asyncpg.connect(day["dsn"])
+    try:
+        before = await _snapshot(conn, "reporting")
+    finally:
+        await conn.close()
+    again = await _records_from_the_start(day["broker"].bootstrap_servers, 60)
+    stats = day["reporting_app"].state.stats
+    seen = stats["events_seen"]
+    for topic in {t for t, _, _ in again}:
+        await produce(day["broker"].bootstrap_servers, topic, [(k, v) for t, k, v in again if t == topic])
+    await wait_until(lambda: stats["events_seen"] >= seen + len(again), timeout=60)
+    conn = await asyncpg.connect(day["dsn"])
+    try:
+        assert await _snapshot(conn, "reporting") == before
+    finally:
+        await conn.close()
+
+
+async def _records_from_the_start(bootstrap: str, n: int) -> list[tuple[str, bytes | None, bytes]]:
+    """Messages exactly as the producers sent them, read back from the topics reporting consumes."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(t, p) for t in READ_TOPICS for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        fetched = await consumer.getmany(timeout_ms=2000, max_records=n)
+        records = [(m.topic, m.key, m.value or b"") for msgs in fetched.values() for m in msgs]
+    finally:
+        await consumer.stop()
+    assert records
+    return records[:n]
