@@ -27,7 +27,6 @@ API_KEY = "test-key"
 TODAY = date(2026, 11, 23)
 PERIOD_FROM = TODAY - timedelta(days=29)
 
-pytestmark = pytest.mark.skipif(not chromium.available(), reason="needs /usr/bin/chromium: run `make chromium`")
 
 # ---------------------------------------------------------------- canned API data (one month of a heating season)
 

@@ -5,9 +5,11 @@ run contains a raw phone number."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +27,7 @@ import httpx
 import pytest
 
 from shared import topics
+from tests.support import chromium
 from tests.support.complaints import complaint, headers
 from tests.support.kafka import produce, read_topic, wait_until
 
@@ -215,6 +218,32 @@ async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_n
         assert 6.5 <= (upper - lower).total_seconds() <= 9.0, "one rung per (scaled) 2 h interval"
     # The acknowledged complaint's limit (3.6 s) and first rung (10.8 s) are long past by now: nothing fired.
     assert not [r for r in records if r.key == on_time_key and r.json()["payload"]["stage"] == "acknowledge"]
+
+
+async def test_dashboard_renders_the_platforms_own_data(platform: dict[str, Any]) -> None:
+    """The reporting process serves the dashboard; headless Chromium renders it with the cases the
+    tests above put through the platform (all three departments, every category)."""
+    reporting = platform["services"]["reporting"]
+    manager = {"X-API-Key": "dev-only-manager-key"}
+    async with httpx.AsyncClient(base_url=reporting, timeout=10) as client:
+
+        async def departments_seen() -> bool:
+            report = (await client.get("/v1/kpis?group_by=department", headers=manager)).json()
+            return len(report["rows"]) == 3
+
+        await wait_until(departments_seen, timeout=30, interval=0.3)
+    screenshot = ROOT / "test-artifacts" / "dashboard-platform.png"
+    screenshot.parent.mkdir(exist_ok=True)
+    dom = await asyncio.to_thread(
+        chromium.render, f"{reporting}/dashboard/?key=dev-only-manager-key", screenshot=screenshot
+    )
+    assert 'data-rendered="true"' in dom, dom[-2000:]
+    points = {
+        m.group(1): int(m.group(2)) for m in re.finditer(r'<svg[^>]*?data-chart="(\w+)"[^>]*?data-points="(\d+)"', dom)
+    }
+    assert points.get("department") == 3 and points.get("category", 0) == 8, points
+    assert points.get("trend", 0) >= 1, points
+    assert screenshot.stat().st_size > 20_000, "a filled page, not a blank one"
 
 
 def test_ctrl_c_stops_everything_and_logs_hold_no_phone_number(platform: dict[str, Any]) -> None:

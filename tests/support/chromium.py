@@ -36,7 +36,7 @@ class ChromiumError(RuntimeError):
 
 
 def available() -> bool:
-    """Tests skip, rather than fail obscurely, on a machine where `make chromium` has not run."""
+    """Whether `make chromium` has run here (`make test` runs it first; without it, render() says so)."""
     return CHROMIUM.exists()
 
 
