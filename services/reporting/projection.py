@@ -119,6 +119,10 @@ class Projector:
         )
 
 
+#: The dimensions KPIs are rolled up along; "all" carries totals and daily trends.
+DIMENSIONS = (("department", 1), ("category", 2), ("channel", 3), ("district", 4), ("all", None))
+
+
 class _Deltas:
     """Sums of contribution changes, written with one upsert per table."""
 
@@ -130,47 +134,47 @@ class _Deltas:
     def add(self, c: dict[str, Any] | None, sign: int) -> None:
         if not c:
             return
-        key = tuple(c["key"])
-        row = self.kpi[key]
-        for i, name in enumerate(COUNTERS):
-            row[i] += sign * c["counters"][name]
-        row[-1] += sign * c["handling_ms"]
-        if c["bucket"] is not None:
-            self.handling[(*key, c["bucket"])] += sign
+        key = c["key"]
+        for dimension, index in DIMENSIONS:
+            rollup = (dimension, key[0], key[index] if index is not None else "*")
+            row = self.kpi[rollup]
+            for i, name in enumerate(COUNTERS):
+                row[i] += sign * c["counters"][name]
+            row[-1] += sign * c["handling_ms"]
+            if c["bucket"] is not None:
+                self.handling[(*rollup, c["bucket"])] += sign
         self.hotspots[(c["hour"], key[4], key[2])] += sign
 
     async def write(self, conn: asyncpg.Connection, s: str) -> None:
         kpi = [(*_key(k), *row) for k, row in self.kpi.items() if any(row)]
         if kpi:
             names = ", ".join(COUNTERS)
-            adds = ", ".join(f"{n} = kpi_daily.{n} + EXCLUDED.{n}" for n in (*COUNTERS, "handling_ms"))
-            placeholders = ", ".join(f"${i}" for i in range(1, len(COUNTERS) + 7))
+            adds = ", ".join(f"{n} = r.{n} + EXCLUDED.{n}" for n in (*COUNTERS, "handling_ms"))
+            placeholders = ", ".join(f"${i}" for i in range(1, len(COUNTERS) + 5))
             await conn.executemany(
-                f"INSERT INTO {s}.kpi_daily AS kpi_daily (day, department, category, channel, district, {names}, "
-                f"handling_ms) VALUES ({placeholders}) "
-                f"ON CONFLICT (day, department, category, channel, district) DO UPDATE SET {adds}",
+                f"INSERT INTO {s}.kpi_rollup AS r (dimension, day, key, {names}, handling_ms) "
+                f"VALUES ({placeholders}) ON CONFLICT (dimension, day, key) DO UPDATE SET {adds}",
                 kpi,
             )
             # A case that moved out of a row leaves zeros behind; drop them so the tables hold only what
             # the events imply (and a rebuild, whose interleaving differs, yields the same rows).
             zero = " AND ".join(f"{n} = 0" for n in (*COUNTERS, "handling_ms"))
             await conn.executemany(
-                f"DELETE FROM {s}.kpi_daily WHERE day = $1 AND department = $2 AND category = $3 AND channel = $4 "
-                f"AND district = $5 AND {zero}",
-                [r[:5] for r in kpi],
+                f"DELETE FROM {s}.kpi_rollup WHERE dimension = $1 AND day = $2 AND key = $3 AND {zero}",
+                [r[:3] for r in kpi],
             )
-        handling = [(*_key(k[:5]), k[5], n) for k, n in self.handling.items() if n]
+        handling = [(*_key(k[:3]), k[3], n) for k, n in self.handling.items() if n]
         if handling:
             await conn.executemany(
-                f"INSERT INTO {s}.kpi_handling AS h (day, department, category, channel, district, bucket, n) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                "ON CONFLICT (day, department, category, channel, district, bucket) DO UPDATE SET n = h.n + EXCLUDED.n",
+                f"INSERT INTO {s}.kpi_rollup_handling AS h (dimension, day, key, bucket, n) "
+                "VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT (dimension, day, key, bucket) DO UPDATE SET n = h.n + EXCLUDED.n",
                 handling,
             )
             await conn.executemany(
-                f"DELETE FROM {s}.kpi_handling WHERE day = $1 AND department = $2 AND category = $3 AND channel = $4 "
-                "AND district = $5 AND bucket = $6 AND n = 0",
-                [r[:6] for r in handling],
+                f"DELETE FROM {s}.kpi_rollup_handling WHERE dimension = $1 AND day = $2 AND key = $3 "
+                "AND bucket = $4 AND n = 0",
+                [r[:4] for r in handling],
             )
         hotspots = [(datetime.fromisoformat(k[0]), k[1], k[2], n) for k, n in self.hotspots.items() if n]
         if hotspots:
@@ -186,8 +190,8 @@ class _Deltas:
 
 
 def _key(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    day, *rest = key
-    return (datetime.fromisoformat(day).date() if isinstance(day, str) else day, *rest)
+    dimension, day, value = key
+    return (dimension, datetime.fromisoformat(day).date() if isinstance(day, str) else day, value)
 
 
 __all__ = ["Incoming", "Projector"]

@@ -13,13 +13,6 @@ import asyncpg
 from services.reporting.case_state import COUNTERS, HANDLING_BUCKETS_H
 
 GroupBy = Literal["department", "category", "channel", "district", "day"]
-_GROUP_SQL = {
-    "department": "department",
-    "category": "category",
-    "channel": "channel",
-    "district": "district",
-    "day": "to_char(day, 'YYYY-MM-DD')",
-}
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -73,38 +66,49 @@ def kpi_row(key: str, sums: dict[str, int], histogram: dict[int, int]) -> dict[s
 async def kpis(
     conn: asyncpg.Pool | asyncpg.Connection, schema: str, start: date, end: date, group_by: GroupBy
 ) -> dict[str, Any]:
-    """KPIs of the cases received from `start` to `end` (inclusive, local days), grouped."""
-    g = _GROUP_SQL[group_by]
+    """KPIs of the cases received from `start` to `end` (inclusive, local days), grouped. Reads only the
+    rollup of the requested dimension ("all" by day for the trend and the totals)."""
     sums = ", ".join(f"sum({c})::bigint AS {c}" for c in (*COUNTERS, "handling_ms"))
+    by_day = group_by == "day"
+    group = "to_char(day, 'YYYY-MM-DD')" if by_day else "key"
+    dimension = "all" if by_day else group_by
     rows = await conn.fetch(
-        f"SELECT {g} AS key, {sums} FROM {schema}.kpi_daily WHERE day BETWEEN $1 AND $2 GROUP BY 1 ORDER BY 1",
+        f"SELECT {group} AS key, {sums} FROM {schema}.kpi_rollup WHERE dimension = $1 AND day BETWEEN $2 AND $3 "
+        "GROUP BY 1 ORDER BY 1",
+        dimension,
+        start,
+        end,
+    )
+    total_row = await conn.fetchrow(
+        f"SELECT {sums} FROM {schema}.kpi_rollup WHERE dimension = 'all' AND day BETWEEN $1 AND $2",
         start,
         end,
     )
     hist_rows = await conn.fetch(
-        f"SELECT {g} AS key, bucket, sum(n)::bigint AS n FROM {schema}.kpi_handling WHERE day BETWEEN $1 AND $2 "
-        "GROUP BY 1, 2",
+        f"SELECT {group} AS key, bucket, sum(n)::bigint AS n FROM {schema}.kpi_rollup_handling "
+        "WHERE dimension = $1 AND day BETWEEN $2 AND $3 GROUP BY 1, 2",
+        dimension,
+        start,
+        end,
+    )
+    total_hist_rows = await conn.fetch(
+        f"SELECT bucket, sum(n)::bigint AS n FROM {schema}.kpi_rollup_handling "
+        "WHERE dimension = 'all' AND day BETWEEN $1 AND $2 GROUP BY 1",
         start,
         end,
     )
     histograms: dict[str, dict[int, int]] = {}
-    total_hist: dict[int, int] = {}
     for r in hist_rows:
         histograms.setdefault(r["key"], {})[r["bucket"]] = r["n"]
-        total_hist[r["bucket"]] = total_hist.get(r["bucket"], 0) + r["n"]
-    totals = {c: 0 for c in (*COUNTERS, "handling_ms")}
-    out = []
-    for r in rows:
-        sums_row = {c: r[c] or 0 for c in totals}
-        for c in totals:
-            totals[c] += sums_row[c]
-        out.append(kpi_row(r["key"], sums_row, histograms.get(r["key"], {})))
+    names = (*COUNTERS, "handling_ms")
+    totals = {c: (total_row[c] or 0) if total_row else 0 for c in names}
+    out = [kpi_row(r["key"], {c: r[c] or 0 for c in names}, histograms.get(r["key"], {})) for r in rows]
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
         "group_by": group_by,
         "rows": out,
-        "totals": kpi_row("total", totals, total_hist),
+        "totals": kpi_row("total", totals, {r["bucket"]: r["n"] for r in total_hist_rows}),
     }
 
 

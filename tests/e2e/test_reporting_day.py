@@ -298,8 +298,8 @@ TABLES = {
     "timeline": "event_id",
     "cases": "complaint_id",
     "contacts": "complaint_id",
-    "kpi_daily": "day, department, category, channel, district",
-    "kpi_handling": "day, department, category, channel, district, bucket",
+    "kpi_rollup": "dimension, day, key",
+    "kpi_rollup_handling": "dimension, day, key, bucket",
     "hotspot_hourly": "hour, district, category",
 }
 

@@ -54,13 +54,13 @@ CREATE TABLE contacts (
     phone        text
 );
 
--- KPIs maintained incrementally: one row per received day x department x category x channel x district.
-CREATE TABLE kpi_daily (
+-- KPIs maintained incrementally, rolled up per received day along each dimension a dashboard groups by
+-- (department, category, channel, district, and "all" for totals and daily trends): a query over a year
+-- sums a few thousand rows, whatever the number of cases.
+CREATE TABLE kpi_rollup (
+    dimension             text    NOT NULL,
     day                   date    NOT NULL,
-    department            text    NOT NULL,
-    category              text    NOT NULL,
-    channel               text    NOT NULL,
-    district              text    NOT NULL,
+    key                   text    NOT NULL,
     received              integer NOT NULL DEFAULT 0,
     routed                integer NOT NULL DEFAULT 0,
     acknowledged          integer NOT NULL DEFAULT 0,
@@ -73,19 +73,17 @@ CREATE TABLE kpi_daily (
     reopened              integer NOT NULL DEFAULT 0,
     closed                integer NOT NULL DEFAULT 0,
     handling_ms           bigint  NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, department, category, channel, district)
+    PRIMARY KEY (dimension, day, key)
 );
 
--- Handling-time histogram per KPI row, for medians and percentiles without scanning cases.
-CREATE TABLE kpi_handling (
-    day         date     NOT NULL,
-    department  text     NOT NULL,
-    category    text     NOT NULL,
-    channel     text     NOT NULL,
-    district    text     NOT NULL,
-    bucket      smallint NOT NULL,
-    n           integer  NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, department, category, channel, district, bucket)
+-- Handling-time histogram per rollup row, for medians and percentiles without scanning cases.
+CREATE TABLE kpi_rollup_handling (
+    dimension  text     NOT NULL,
+    day        date     NOT NULL,
+    key        text     NOT NULL,
+    bucket     smallint NOT NULL,
+    n          integer  NOT NULL DEFAULT 0,
+    PRIMARY KEY (dimension, day, key, bucket)
 );
 
 -- Complaints per hour x district x category, for hotspots against their trailing baseline.
