@@ -1,17 +1,22 @@
-"""Start-up helpers every service's lifespan uses: a database pool that waits for Postgres, and a
-Kafka broker started in the background so HTTP serves (and the outbox fills) while Kafka is down."""
+"""What every service's process shares: a database pool that waits for Postgres, Kafka consumers started
+in the background so HTTP serves (and the outbox fills) while Kafka is down, background workers stopped
+in order, and the uvicorn entry point."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
+import uvicorn
 from faststream.kafka import KafkaBroker
 
 from shared.db import create_pool
-from shared.logging import get_logger
+from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -48,3 +53,34 @@ async def run_broker(broker: KafkaBroker, stop: asyncio.Event, state: dict[str, 
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
             backoff = min(backoff * 2, 10)
+
+
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@asynccontextmanager
+async def background_work(
+    service: str, broker: KafkaBroker, kafka_state: dict[str, str], *workers: Worker
+) -> AsyncIterator[None]:
+    """Run a service's Kafka consumers and background workers (outbox relay, timers) for the lifespan
+    of its app, and stop them in order: consumers first, then the workers, each finishing its batch."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(worker(stop), name=f"{service}-worker-{i}") for i, worker in enumerate(workers)]
+    tasks.append(asyncio.create_task(run_broker(broker, stop, kafka_state), name=f"{service}-kafka"))
+    log.info("service started", service_name=service)
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await broker.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("service stopped", service_name=service)
+
+
+def serve(app: Any, *, service: str, host: str, port: int, log_level: str) -> None:
+    """`python -m services.<name>`: JSON logs, uvicorn without its own logging, graceful shutdown."""
+    configure_logging(service, log_level)
+    uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    ).run()

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from services.dispatch.bootstrap import create_app
 from services.dispatch.settings import DispatchSettings
-from shared.logging import configure_logging
+from shared.runtime import serve
 
 
 def main() -> None:
     settings = DispatchSettings()
-    configure_logging("dispatch", settings.log_level)
-    uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.dispatch_http_host,
-            port=settings.dispatch_http_port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=10,
-        )
-    ).run()
+    serve(
+        create_app(settings),
+        service="dispatch",
+        host=settings.dispatch_http_host,
+        port=settings.dispatch_http_port,
+        log_level=settings.log_level,
+    )
 
 
 if __name__ == "__main__":

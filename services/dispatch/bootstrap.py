@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -29,7 +27,7 @@ from shared.kafka.broker import build_broker
 from shared.kafka.consumer import GuardedHandler, raw_decoder
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
-from shared.runtime import connect_with_retry, run_broker
+from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
 
 log = get_logger(__name__)
@@ -120,23 +118,13 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
         app.state.dispatcher = Dispatcher(
             pool=pool, rules=rules, sla=sla, sla_scale=settings.sla_time_scale, **({"clock": clock} if clock else {})
         )
-        stop = asyncio.Event()
         broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
         relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
-        tasks = [
-            asyncio.create_task(relay.run(stop), name="outbox-relay"),
-            asyncio.create_task(run_broker(broker, stop, app.state.kafka), name="kafka-consumers"),
-        ]
-        log.info("dispatch started", port=settings.dispatch_http_port, rules=rules.version)
         try:
-            yield
+            async with background_work(SCHEMA, broker, app.state.kafka, relay.run):
+                yield
         finally:
-            stop.set()
-            with contextlib.suppress(Exception):
-                await broker.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await pool.close()
-            log.info("dispatch stopped")
 
     async def readiness(request: Request) -> dict[str, object]:
         pending = await request.app.state.pool.fetchval("SELECT count(*) FROM dispatch.outbox")

@@ -7,20 +7,17 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from services.followup import callbacks
 from services.followup.callbacks import Callback, CallbackClosed, CallbackNotFound
 from services.followup.context import FollowupContext
 from services.followup.schemas import CallbackRead, ContactRead, OutcomeCreate, SlaRead, Worklist
 from services.followup.settings import AgentCredential
-from shared.credentials import match_token
+from shared.http.auth import PresentedToken, identify
 from shared.http.problems import Problem
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["callbacks"])
-_bearer = HTTPBearer(auto_error=False)
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 _P = {"content": {"application/problem+json": {}}}
 PROBLEMS = {
     401: {"description": "No or unknown credential", **_P},
@@ -30,21 +27,8 @@ PROBLEMS = {
 }
 
 
-def agent(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-) -> AgentCredential:
-    presented = bearer.credentials if bearer is not None else api_key
-    credential = match_token(presented, request.app.state.settings.credential_by_token) if presented else None
-    if credential is None:
-        raise Problem(
-            401,
-            "Unauthorized",
-            "a callback agent or supervisor credential is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return credential
+def agent(request: Request, token: PresentedToken) -> AgentCredential:
+    return identify(token, request.app.state.settings.credential_by_token, "a callback agent or supervisor")
 
 
 Agent = Annotated[AgentCredential, Depends(agent)]

@@ -3,8 +3,6 @@ outbox relay and the HTTP app."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -39,7 +37,7 @@ from shared.kafka.broker import build_broker
 from shared.kafka.consumer import GuardedHandler, raw_decoder
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
-from shared.runtime import connect_with_retry, run_broker
+from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
 
 log = get_logger(__name__)
@@ -143,7 +141,6 @@ def create_app(settings: FollowupSettings, *, clock: Callable[[], Any] | None = 
         )
         app.state.pool = pool
         app.state.followup = ctx
-        stop = asyncio.Event()
         broker = build_followup_broker(settings, lambda: ctx)
         worker = TimerWorker(
             pool,
@@ -153,23 +150,12 @@ def create_app(settings: FollowupSettings, *, clock: Callable[[], Any] | None = 
             batch_size=settings.timer_batch_size,
             poll_interval=settings.timer_poll_ms / 1000,
         )
-        app.state.timer_worker = worker
         relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
-        tasks = [
-            asyncio.create_task(relay.run(stop), name="outbox-relay"),
-            asyncio.create_task(worker.run(stop), name="timer-worker"),
-            asyncio.create_task(run_broker(broker, stop, app.state.kafka), name="kafka-consumers"),
-        ]
-        log.info("followup started", port=settings.followup_http_port, worker=worker_name)
         try:
-            yield
+            async with background_work(SCHEMA, broker, app.state.kafka, relay.run, worker.run):
+                yield
         finally:
-            stop.set()
-            with contextlib.suppress(Exception):
-                await broker.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await pool.close()
-            log.info("followup stopped")
 
     async def readiness(request: Request) -> dict[str, object]:
         pool = request.app.state.pool

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from services.intake.bootstrap import create_app
 from services.intake.settings import IntakeSettings
-from shared.logging import configure_logging
+from shared.runtime import serve
 
 
 def main() -> None:
     settings = IntakeSettings()
-    configure_logging("intake", settings.log_level)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.intake_http_host,
-            port=settings.intake_http_port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=10,
-        )
+    serve(
+        create_app(settings),
+        service="intake",
+        host=settings.intake_http_host,
+        port=settings.intake_http_port,
+        log_level=settings.log_level,
     )
-    server.run()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
@@ -24,7 +22,7 @@ from shared.kafka.broker import build_broker
 from shared.kafka.consumer import GuardedHandler, raw_decoder
 from shared.logging import bind_case, get_logger
 from shared.outbox import OutboxRelay
-from shared.runtime import connect_with_retry, run_broker
+from shared.runtime import background_work, connect_with_retry
 
 log = get_logger(__name__)
 
@@ -84,24 +82,13 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         app.state.pool = pool
-        stop = asyncio.Event()
         broker = build_intake_broker(settings, lambda: pool)
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
-        app.state.relay = relay
-        tasks = [
-            asyncio.create_task(relay.run(stop), name="outbox-relay"),
-            asyncio.create_task(run_broker(broker, stop, app.state.kafka), name="kafka-consumer"),
-        ]
-        log.info("intake started", port=settings.intake_http_port)
         try:
-            yield
+            async with background_work(SERVICE, broker, app.state.kafka, relay.run):
+                yield
         finally:
-            stop.set()
-            with contextlib.suppress(Exception):
-                await broker.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await pool.close()
-            log.info("intake stopped")
 
     async def readiness(request: Request) -> dict[str, object]:
         pending = await request.app.state.pool.fetchval("SELECT count(*) FROM intake.outbox")

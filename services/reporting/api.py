@@ -10,18 +10,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from services.reporting import queries
 from services.reporting.queries import GroupBy, HotspotRules
 from services.reporting.settings import ReaderCredential
-from shared.credentials import match_token
+from shared.http.auth import PresentedToken, identify
 from shared.http.problems import Problem
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
-_bearer = HTTPBearer(auto_error=False)
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 _P = {"content": {"application/problem+json": {}}}
 PROBLEMS = {
     401: {"description": "No or unknown read credential", **_P},
@@ -31,18 +28,8 @@ PROBLEMS = {
 MAX_PERIOD_DAYS = 731
 
 
-def reader(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-) -> ReaderCredential:
-    presented = bearer.credentials if bearer is not None else api_key
-    credential = match_token(presented, request.app.state.settings.credential_by_token) if presented else None
-    if credential is None:
-        raise Problem(
-            401, "Unauthorized", "a reporting read credential is required", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return credential
+def reader(request: Request, token: PresentedToken) -> ReaderCredential:
+    return identify(token, request.app.state.settings.credential_by_token, "a reporting read")
 
 
 Reader = Annotated[ReaderCredential, Depends(reader)]

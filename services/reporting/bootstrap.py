@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -26,7 +24,7 @@ from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.consumer import GuardedHandler, raw_decoder
 from shared.logging import get_logger
-from shared.runtime import connect_with_retry, run_broker
+from shared.runtime import background_work, connect_with_retry
 
 log = get_logger(__name__)
 SCHEMA = "reporting"
@@ -78,19 +76,12 @@ def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         app.state.pool = pool
-        stop = asyncio.Event()
         broker = build_reporting_broker(settings, projector, lambda: pool, app.state.stats)
-        task = asyncio.create_task(run_broker(broker, stop, app.state.kafka), name="kafka-consumers")
-        log.info("reporting started", port=settings.reporting_http_port)
         try:
-            yield
+            async with background_work(SCHEMA, broker, app.state.kafka):
+                yield
         finally:
-            stop.set()
-            with contextlib.suppress(Exception):
-                await broker.stop()
-            await asyncio.gather(task, return_exceptions=True)
             await pool.close()
-            log.info("reporting stopped")
 
     async def readiness(request: Request) -> dict[str, object]:
         cases = await request.app.state.pool.fetchval("SELECT count(*) FROM reporting.cases")

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from services.dispatch.bootstrap import create_app
 from services.dispatch.settings import DispatchSettings
 from shared.contracts import ComplaintReceived, new_event
+from tests.support.apps import running_app
 
 DEPT_KEYS = {
     "repair": "dev-only-repair-key",
@@ -31,17 +32,17 @@ def as_(who: str) -> dict[str, str]:
 async def running_dispatch(
     database_url: str, bootstrap: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = DispatchSettings(
-        app_env="test",
+    async with running_app(
+        create_app,
+        DispatchSettings,
+        name="dispatch",
         database_url=database_url,
-        kafka_bootstrap_servers=bootstrap,
-        **{"dispatch_consumer_group": f"dispatch-test-{uuid.uuid4().hex[:8]}", **overrides},
-    )
-    app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dispatch", timeout=30) as client:
-            yield app, client
+        bootstrap=bootstrap,
+        group_setting="dispatch_consumer_group",
+        create_kwargs={"clock": clock},
+        **{**overrides},
+    ) as running:
+        yield running
 
 
 def received(

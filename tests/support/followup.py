@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -13,6 +12,7 @@ from fastapi import FastAPI
 
 from services.followup.bootstrap import create_app
 from services.followup.settings import FollowupSettings
+from tests.support.apps import running_app
 
 AGENT = {"X-API-Key": "dev-only-agent-key"}
 
@@ -21,14 +21,14 @@ AGENT = {"X-API-Key": "dev-only-agent-key"}
 async def running_followup(
     database_url: str, bootstrap: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = FollowupSettings(
-        app_env="test",
+    async with running_app(
+        create_app,
+        FollowupSettings,
+        name="followup",
         database_url=database_url,
-        kafka_bootstrap_servers=bootstrap,
-        **{"followup_consumer_group": f"followup-test-{uuid.uuid4().hex[:8]}", "timer_poll_ms": 50, **overrides},
-    )
-    app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://followup", timeout=30) as client:
-            yield app, client
+        bootstrap=bootstrap,
+        group_setting="followup_consumer_group",
+        create_kwargs={"clock": clock},
+        **{"timer_poll_ms": 50, **overrides},
+    ) as running:
+        yield running

@@ -11,15 +11,14 @@ from fastapi import FastAPI
 
 from services.intake.bootstrap import create_app
 from services.intake.settings import IntakeSettings
+from tests.support.apps import running_app
 
 
 @asynccontextmanager
 async def running_intake(
     database_url: str, bootstrap: str, **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = IntakeSettings(app_env="test", database_url=database_url, kafka_bootstrap_servers=bootstrap, **overrides)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=30) as client:
-            yield app, client
+    async with running_app(
+        create_app, IntakeSettings, name="intake", database_url=database_url, bootstrap=bootstrap, **overrides
+    ) as running:
+        yield running

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from services.reporting.bootstrap import create_app
 from services.reporting.settings import ReportingSettings
 from shared.migrations import apply_all
+from tests.support.apps import running_app
 
 MANAGER = {"X-API-Key": "dev-only-manager-key"}
 AGENT = {"X-API-Key": "dev-only-reporting-agent-key"}
@@ -25,17 +26,17 @@ AGENT = {"X-API-Key": "dev-only-reporting-agent-key"}
 async def running_reporting(
     database_url: str, bootstrap: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = ReportingSettings(
-        app_env="test",
+    async with running_app(
+        create_app,
+        ReportingSettings,
+        name="reporting",
         database_url=database_url,
-        kafka_bootstrap_servers=bootstrap,
-        **{"reporting_consumer_group": f"reporting-test-{uuid.uuid4().hex[:8]}", **overrides},
-    )
-    app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://reporting", timeout=30) as client:
-            yield app, client
+        bootstrap=bootstrap,
+        group_setting="reporting_consumer_group",
+        create_kwargs={"clock": clock},
+        **{**overrides},
+    ) as running:
+        yield running
 
 
 @asynccontextmanager
