@@ -1,0 +1,314 @@
+"""Load benchmark of the whole platform: complaints POSTed to intake until routed and visible in reporting.
+
+    .venv/bin/python -m bench.load --rate 200 --seconds 30      # fixed rate
+    .venv/bin/python -m bench.load --seconds 60                 # as fast as the platform takes them
+    .venv/bin/python -m bench.load --burst 100000               # a burst: everything at once, then drain
+
+Starts the platform the way `make run` does (`python -m embedded`, a temporary data folder), posts
+realistic mixed-channel complaints (texts from ../shared/data/complaints_sample.jsonl, varied customers,
+districts and times) with a progress line, and prints one table: sustained end-to-end throughput,
+latency percentiles (accepted → routed, accepted → visible in reporting), peak RSS of each service, and
+— measured in the same run on the same broker — a raw aiokafka consume→produce hop as the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT.parent / "shared" / "data" / "complaints_sample.jsonl"
+CHANNELS = ["phone", "web", "app", "wechat", "counter", "email"]
+DISTRICTS = ["heping", "shenhe", "tiexi", "huanggu", "dadong", "hunnan", "yuhong", "sujiatun"]
+
+
+def texts() -> list[str]:
+    if SAMPLE.exists():
+        return [json.loads(line)["text"] for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return ["家里暖气不热，室温只有16度。", "这个月电费账单比上个月多了一倍。", "楼道里有燃气味。"]
+
+
+def body(rng: random.Random, pool: list[str], channel: str) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "channel_ticket_id": f"{channel}-{uuid.uuid4().hex[:16]}",
+        "received_at": datetime.now(UTC).isoformat(),
+        "customer": {
+            "account_no": f"HT-{rng.randrange(10**6):06d}",
+            "name": "张先生",
+            "phone": f"139{rng.randrange(10**8):08d}",
+            "preferred_contact": "phone",
+        },
+        "location": {
+            "address": f"{rng.choice(DISTRICTS)}区{rng.randrange(1, 200)}号",
+            "district": rng.choice(DISTRICTS),
+        },
+        "text": rng.choice(pool),
+    }
+
+
+class Platform:
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="uc-load-"))
+        self.ready = self.workdir / "ready.json"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.info: dict[str, Any] = {}
+
+    def start(self) -> None:
+        env = {**os.environ, "PLATFORM_DATA_DIR": str(self.workdir / "data"), "LOG_LEVEL": "WARNING"}
+        for port_env in ("INTAKE_HTTP_PORT", "DISPATCH_HTTP_PORT", "FOLLOWUP_HTTP_PORT", "REPORTING_HTTP_PORT"):
+            env.pop(port_env, None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "embedded", "--ready-file", str(self.ready)],
+            cwd=ROOT,
+            env=env,
+            stdout=(self.workdir / "runner.out").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while not self.ready.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("platform did not start: " + (self.workdir / "runner.out").read_text()[-2000:])
+            time.sleep(0.2)
+        self.info = json.loads(self.ready.read_text())
+
+    def services(self) -> dict[str, psutil.Process]:
+        assert self.proc is not None
+        found = {}
+        for child in psutil.Process(self.proc.pid).children(recursive=True):
+            try:
+                cmd = " ".join(child.cmdline())
+            except psutil.Error:
+                continue
+            for name in ("intake", "dispatch", "followup", "reporting"):
+                if f"services.{name}" in cmd:
+                    found[name] = child
+        return found
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+async def post_all(
+    intake: str, total: int | None, rate: float | None, seconds: float, concurrency: int, accepted: dict[str, float]
+) -> float:
+    rng, pool = random.Random(7), texts()
+    headers = {channel: {"X-API-Key": f"dev-only-{channel}-key"} for channel in CHANNELS}
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=concurrency * 4)
+    started = time.monotonic()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=intake, timeout=30, limits=limits) as client:
+
+        async def worker() -> None:
+            while (item := await queue.get()) is not None:
+                response = await client.post("/v1/complaints", json=item, headers=headers[item["channel"]])
+                if response.status_code == 202:
+                    accepted[response.json()["complaint_id"]] = time.time()
+
+        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        sent = 0
+        while True:
+            elapsed = time.monotonic() - started
+            if (total is not None and sent >= total) or (total is None and elapsed >= seconds):
+                break
+            if rate is not None and sent >= rate * elapsed:
+                await asyncio.sleep(min(0.01, (sent + 1) / rate - elapsed))
+                continue
+            channel = CHANNELS[sent % len(CHANNELS)]
+            await queue.put(body(rng, pool, channel))
+            sent += 1
+            if sent % 500 == 0:
+                print(f"\r  posted {sent:>7,}  accepted {len(accepted):>7,}  {elapsed:6.1f}s", end="", flush=True)
+        for _ in workers:
+            await queue.put(None)
+        await asyncio.gather(*workers)
+    print(f"\r  posted {sent:>7,}  accepted {len(accepted):>7,}  {time.monotonic() - started:6.1f}s", flush=True)
+    return time.monotonic() - started
+
+
+async def watch_routed(bootstrap: str, routed: dict[str, float], stop: asyncio.Event) -> None:
+    consumer = AIOKafkaConsumer(
+        "complaint.routed", bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            now = time.time()
+            for records in batch.values():
+                for r in records:
+                    routed.setdefault((r.key or b"").decode(), now)
+    finally:
+        await consumer.stop()
+
+
+async def watch_reporting(dsn: str, visible: dict[str, float], stop: asyncio.Event) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        last = datetime(2000, 1, 1, tzinfo=UTC)
+        while not stop.is_set():
+            rows = await conn.fetch(
+                "SELECT complaint_id, last_event_at FROM reporting.cases "
+                "WHERE department IS NOT NULL AND last_event_at >= $1",
+                last,
+            )
+            now = time.time()
+            for r in rows:
+                visible.setdefault(str(r["complaint_id"]), now)
+                last = max(last, r["last_event_at"])
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+
+
+async def raw_hop(bootstrap: str, n: int = 50_000) -> float:
+    """Ceiling: consume n messages from one topic and produce each to another, batched, with aiokafka."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=False)
+    await producer.start()
+    payload = b"x" * 700
+    await asyncio.gather(
+        *[await producer.send("ingress.department-updates.dlq", payload, key=str(i).encode()) for i in range(n)]
+    )
+    consumer = AIOKafkaConsumer(
+        "ingress.department-updates.dlq",
+        bootstrap_servers=bootstrap,
+        group_id=f"hop-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    started, moved = time.monotonic(), 0
+    try:
+        while moved < n:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            futures = [
+                await producer.send("complaint.contact.dlq", r.value, key=r.key)
+                for records in batch.values()
+                for r in records
+            ]
+            await asyncio.gather(*futures)
+            await consumer.commit()
+            moved += len(futures)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return n / (time.monotonic() - started)
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) >= 2 else float("nan")
+
+
+async def run(args: argparse.Namespace, platform: Platform) -> None:
+    info = platform.info
+    intake, bootstrap, dsn = info["services"]["intake"], info["kafka_bootstrap_servers"], info["database_url"]
+    accepted: dict[str, float] = {}
+    routed: dict[str, float] = {}
+    visible: dict[str, float] = {}
+    stop = asyncio.Event()
+    peak: dict[str, int] = {}
+
+    async def sample_rss() -> None:
+        procs = platform.services()
+        while not stop.is_set():
+            for name, proc in procs.items():
+                with contextlib.suppress(psutil.Error):
+                    peak[name] = max(peak.get(name, 0), proc.memory_info().rss)
+            await asyncio.sleep(0.5)
+
+    watchers = [
+        asyncio.create_task(watch_routed(bootstrap, routed, stop)),
+        asyncio.create_task(watch_reporting(dsn, visible, stop)),
+        asyncio.create_task(sample_rss()),
+    ]
+    t0 = time.time()
+    post_s = await post_all(intake, args.burst, args.rate, args.seconds, args.concurrency, accepted)
+    deadline = time.monotonic() + args.drain
+    while time.monotonic() < deadline and not (set(accepted) <= set(routed) and set(accepted) <= set(visible)):
+        print(
+            f"\r  draining: routed {len(set(accepted) & set(routed)):,}/{len(accepted):,}, visible "
+            f"{len(set(accepted) & set(visible)):,}",
+            end="",
+            flush=True,
+        )
+        await asyncio.sleep(0.5)
+    print()
+    stop.set()
+    await asyncio.gather(*watchers, return_exceptions=True)
+    done = [c for c in accepted if c in visible]
+    end_to_end_s = (max(visible[c] for c in done) - t0) if done else float("nan")
+    to_routed = [(routed[c] - accepted[c]) * 1000 for c in accepted if c in routed]
+    to_visible = [(visible[c] - accepted[c]) * 1000 for c in done]
+    async with asyncpg.create_pool(dsn, min_size=1, max_size=1) as pool:
+        work_orders = await pool.fetchval("SELECT count(*) FROM dispatch.work_orders")
+        doubled = await pool.fetchval(
+            "SELECT count(*) FROM (SELECT complaint_id FROM dispatch.work_orders "
+            "GROUP BY complaint_id, cycle HAVING count(*) > 1) d"
+        )
+    ceiling = await raw_hop(bootstrap)
+    throughput = len(done) / end_to_end_s if done else 0.0
+    print("\n| figure | value |\n|---|---|")
+    print(f"| complaints accepted (202) | {len(accepted):,} in {post_s:.1f} s |")
+    print(
+        f"| routed / visible in reporting | {len(to_routed):,} / {len(done):,} (lost: {len(accepted) - len(done):,}) |"
+    )
+    print(f"| work orders / doubled | {work_orders:,} / {doubled} |")
+    print(f"| end-to-end throughput (POST → visible) | {throughput:,.0f} complaints/s |")
+    print(
+        f"| accepted → routed p50 / p95 / p99 | {pct(to_routed, 50):,.0f} / {pct(to_routed, 95):,.0f} / "
+        f"{pct(to_routed, 99):,.0f} ms |"
+    )
+    print(
+        f"| accepted → visible p50 / p95 / p99 | {pct(to_visible, 50):,.0f} / {pct(to_visible, 95):,.0f} / "
+        f"{pct(to_visible, 99):,.0f} ms |"
+    )
+    for name in sorted(peak):
+        print(f"| peak RSS {name} | {peak[name] / 2**20:,.0f} MiB |")
+    print(f"| ceiling: raw aiokafka consume→produce hop, same broker | {ceiling:,.0f} msg/s |")
+    print(f"| platform / ceiling | {throughput / ceiling:.3f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, help="complaints per second (default: as fast as accepted)")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--burst", type=int, help="post this many as fast as possible, then drain")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--drain", type=float, default=300, help="seconds to wait for routing and reporting")
+    args = parser.parse_args()
+    platform = Platform()
+    platform.start()
+    try:
+        asyncio.run(run(args, platform))
+    finally:
+        platform.stop()
+
+
+if __name__ == "__main__":
+    main()
