@@ -36,7 +36,9 @@ async def read_topic(
     """All records of `topic` from offset 0 once `until(records)` holds (then `settle` more seconds,
     to catch duplicates that would arrive late). Raises TimeoutError with what was seen."""
     # No consumer group: assigning partitions directly skips the group join, which costs seconds.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
+    )
     await consumer.start()
     records: list[Record] = []
     try:
