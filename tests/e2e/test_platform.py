@@ -6,7 +6,6 @@ run contains a raw phone number."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
 import re
@@ -19,7 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +175,7 @@ async def test_poison_ticket_dead_lettered_and_next_one_processed(platform: dict
 
 
 async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_not(platform: dict[str, Any]) -> None:
-    """Drill policy (see sla_drill_policy.toml): emergency acknowledge limit 2.4 s, rungs every 7.2 s."""
+    """Drill policy (see sla_drill_policy.toml): acknowledge limit 7.2 s, rungs every 7.2 s."""
     bootstrap = platform["kafka_bootstrap_servers"]
     async with httpx.AsyncClient(timeout=10) as client:
         late = await client.post(
@@ -201,7 +200,12 @@ async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_n
         assert ack.status_code == 200, ack.text
 
     def top_rung(rs: list[Any]) -> bool:
-        return any(r.key == late_key and r.json()["payload"].get("level") == 3 for r in rs)
+        return any(
+            r.key == late_key
+            and r.json()["payload"].get("level") == 3
+            and r.json()["payload"]["stage"] == "acknowledge"
+            for r in rs
+        )
 
     records = await read_topic(bootstrap, topics.COMPLAINT_ESCALATED, until=top_rung, timeout=60)
     steps = [r.json() for r in records if r.key == late_key and r.json()["payload"]["stage"] == "acknowledge"]
@@ -213,10 +217,12 @@ async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_n
     ]
     deadline = datetime.fromisoformat(steps[1]["payload"]["deadline"])
     times = [datetime.fromisoformat(s["occurred_at"]) for s in steps]
-    assert times[1] >= deadline > times[0], "warning before the limit, first rung at or after it"
-    for lower, upper in itertools.pairwise(times[1:]):
-        assert 6.5 <= (upper - lower).total_seconds() <= 9.0, "one rung per (scaled) 2 h interval"
-    # The acknowledged complaint's limit (3.6 s) and first rung (10.8 s) are long past by now: nothing fired.
+    assert times[0] < deadline <= times[1], "the warning before the limit, the first rung at it"
+    interval = timedelta(seconds=7.2)  # the drill's 2 h
+    for rung, fired in enumerate(times[1:]):
+        due = deadline + rung * interval
+        assert due <= fired <= due + timedelta(seconds=5), f"rung {rung + 1} fired at its (scaled) time"
+    # The acknowledged complaint's limit and first rung are long past by now, and nothing fired for it.
     assert not [r for r in records if r.key == on_time_key and r.json()["payload"]["stage"] == "acknowledge"]
 
 
