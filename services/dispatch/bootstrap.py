@@ -24,7 +24,7 @@ from shared.contracts import (
 )
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.consumer import GuardedHandler, raw_decoder
+from shared.kafka.consumer import guarded, raw_decoder
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.runtime import background_work, connect_with_retry
@@ -37,21 +37,23 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SCHEMA)
     group = settings.dispatch_consumer_group
 
-    def guard(consumer: str, model: object, handle: Callable[[list], object]) -> GuardedHandler:  # type: ignore[type-arg]
-        return GuardedHandler(
-            broker=broker,
-            consumer=consumer,
-            model=model,
-            handle=handle,  # type: ignore[arg-type]
-            max_attempts=settings.consumer_max_attempts,
-            retry_backoff_s=settings.consumer_retry_backoff_ms / 1000,
-        )
-
-    received = guard(
-        "dispatch.complaint-received", ComplaintReceived, lambda events: dispatcher().route_received(events)
+    received = guarded(
+        broker,
+        settings,
+        "dispatch.complaint-received",
+        ComplaintReceived,
+        lambda events: dispatcher().route_received(events),
     )
-    reopened = guard("dispatch.complaint-reopened", ComplaintReopened, lambda events: dispatcher().reopen(events))
-    updates = guard("dispatch.department-updates", DepartmentUpdate, lambda batch: apply_updates(dispatcher(), batch))
+    reopened = guarded(
+        broker, settings, "dispatch.complaint-reopened", ComplaintReopened, lambda events: dispatcher().reopen(events)
+    )
+    updates = guarded(
+        broker,
+        settings,
+        "dispatch.department-updates",
+        DepartmentUpdate,
+        lambda batch: apply_updates(dispatcher(), batch),
+    )
 
     # Raw bytes everywhere: the guard validates, so a bad message is dead-lettered, not redelivered forever.
     @broker.subscriber(

@@ -151,19 +151,6 @@ class Dispatcher:
                 *reasons,
                 f"duplicate: work order {duplicate_of.work_order_id} for this account and category is open",
             ]
-            await repo.insert_case(conn, case)
-            await repo.add_classification(
-                conn,
-                complaint_id=case.complaint_id,
-                category=case.category,
-                severity=case.severity,
-                actor="dispatch",
-                reason=None,
-                reasons=reasons,
-                at=now,
-            )
-            log.info("complaint linked to an open case", linked_to=str(duplicate_of.complaint_id))
-            return [messages.linked(case, duplicate_of, reasons, event.event_id, now)]
         await repo.insert_case(conn, case)
         await repo.add_classification(
             conn,
@@ -175,6 +162,9 @@ class Dispatcher:
             reasons=reasons,
             at=now,
         )
+        if duplicate_of is not None:
+            log.info("complaint linked to an open case", linked_to=str(duplicate_of.complaint_id))
+            return [messages.linked(case, duplicate_of, reasons, event.event_id, now)]
         order = await self._open_work_order(
             conn,
             case,

@@ -34,7 +34,7 @@ from shared.contracts import (
 from shared.db import unit_of_work
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.consumer import GuardedHandler, raw_decoder
+from shared.kafka.consumer import guarded, raw_decoder
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.runtime import background_work, connect_with_retry
@@ -63,18 +63,8 @@ def build_followup_broker(settings: FollowupSettings, context: Callable[[], Foll
                 await on_contact(uow.conn, event)
             uow.commit()
 
-    def guard(consumer: str, model: Any, handle: Callable[[list[Any]], Any]) -> GuardedHandler[Any]:
-        return GuardedHandler(
-            broker=broker,
-            consumer=consumer,
-            model=model,
-            handle=handle,
-            max_attempts=settings.consumer_max_attempts,
-            retry_backoff_s=settings.consumer_retry_backoff_ms / 1000,
-        )
-
-    work_orders = guard("followup.work-orders", AnyWorkOrderEvent, handle_work_orders)
-    contacts = guard("followup.complaint-contact", ComplaintContact, handle_contacts)
+    work_orders = guarded(broker, settings, "followup.work-orders", AnyWorkOrderEvent, handle_work_orders)
+    contacts = guarded(broker, settings, "followup.complaint-contact", ComplaintContact, handle_contacts)
 
     @broker.subscriber(
         topics.WORKORDERS_REPAIR,

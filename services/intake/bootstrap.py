@@ -19,7 +19,7 @@ from shared import topics
 from shared.contracts import ComplaintContact, ComplaintReceived
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.consumer import GuardedHandler, raw_decoder
+from shared.kafka.consumer import guarded, raw_decoder
 from shared.logging import bind_case, get_logger
 from shared.outbox import OutboxRelay
 from shared.runtime import background_work, connect_with_retry
@@ -39,14 +39,7 @@ def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyn
             submitted = await submit_complaint(submission, pool=pool_getter(), timezone=timezone)
             bind_case(complaint_id=str(submitted.complaint.complaint_id))
 
-    guard = GuardedHandler(
-        broker=broker,
-        consumer="intake.partner-tickets",
-        model=PartnerTicket,
-        handle=handle_tickets,
-        max_attempts=settings.consumer_max_attempts,
-        retry_backoff_s=settings.consumer_retry_backoff_ms / 1000,
-    )
+    guard = guarded(broker, settings, "intake.partner-tickets", PartnerTicket, handle_tickets)
 
     @broker.subscriber(
         topics.PARTNER_TICKETS,

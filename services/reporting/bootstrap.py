@@ -22,7 +22,7 @@ from services.reporting.settings import ReportingSettings
 from shared.db import unit_of_work
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.consumer import GuardedHandler, raw_decoder
+from shared.kafka.consumer import guarded, raw_decoder
 from shared.logging import get_logger
 from shared.runtime import background_work, connect_with_retry
 
@@ -43,14 +43,7 @@ def build_reporting_broker(
         stats["events_seen"] += len(events)
         stats["events_projected"] += new
 
-    guard = GuardedHandler(
-        broker=broker,
-        consumer="reporting.read-models",
-        model=AnyEvent,
-        handle=project,
-        max_attempts=settings.consumer_max_attempts,
-        retry_backoff_s=settings.consumer_retry_backoff_ms / 1000,
-    )
+    guard = guarded(broker, settings, "reporting.read-models", AnyEvent, project)
 
     @broker.subscriber(
         *READ_TOPICS,

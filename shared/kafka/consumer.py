@@ -169,9 +169,23 @@ class GuardedHandler(Generic[M]):
         )
 
 
+def guarded(
+    broker: KafkaBroker, settings: Any, consumer: str, model: Any, handle: Callable[[list[Any]], Awaitable[Any]]
+) -> GuardedHandler[Any]:
+    """A guarded handler with the service's retry settings (`consumer_max_attempts`, `consumer_retry_backoff_ms`)."""
+    return GuardedHandler(
+        broker=broker,
+        consumer=consumer,
+        model=model,
+        handle=handle,
+        max_attempts=settings.consumer_max_attempts,
+        retry_backoff_s=settings.consumer_retry_backoff_ms / 1000,
+    )
+
+
 def raw_decoder(message: KafkaMessage) -> bytes:
     """Keep the body as bytes: the guarded handler decodes it, so a bad body cannot fail in FastStream."""
     return message.body
 
 
-__all__ = ["GuardedHandler", "PoisonMessage", "describe_validation_error", "raw_decoder"]
+__all__ = ["GuardedHandler", "PoisonMessage", "describe_validation_error", "guarded", "raw_decoder"]
