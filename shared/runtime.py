@@ -56,6 +56,7 @@ async def run_broker(broker: KafkaBroker, stop: asyncio.Event, state: dict[str, 
 
 
 Worker = Callable[[asyncio.Event], Awaitable[None]]
+BROKER_STOP_TIMEOUT_S = 5.0
 
 
 @asynccontextmanager
@@ -72,8 +73,10 @@ async def background_work(
         yield
     finally:
         stop.set()
+        # A consumer still joining its group can hold stop() for the whole rebalance; offsets are
+        # committed after every handled batch, so cutting it short loses nothing.
         with contextlib.suppress(Exception):
-            await broker.stop()
+            await asyncio.wait_for(broker.stop(), timeout=BROKER_STOP_TIMEOUT_S)
         await asyncio.gather(*tasks, return_exceptions=True)
         log.info("service stopped", service_name=service)
 
