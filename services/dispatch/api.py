@@ -122,7 +122,7 @@ async def department_queue(
     department: Department,
     request: Request,
     actor: CurrentActor,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> QueuePage:
     if not actor.supervisor and actor.department != department:

@@ -56,7 +56,7 @@ async def _read(ctx: FollowupContext, cb: Callback) -> CallbackRead:
 async def worklist(
     request: Request,
     _: Agent,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Worklist:
     ctx = _ctx(request)

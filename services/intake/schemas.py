@@ -68,7 +68,7 @@ class CustomerCreate(Strict):
     name: CleanText | None = Field(default=None, min_length=1, max_length=64)
     phone: Phone | None = None
     email: EmailStr | None = None
-    wechat_openid: str | None = Field(default=None, min_length=1, max_length=64)
+    wechat_openid: CleanText | None = Field(default=None, min_length=1, max_length=64)
     preferred_contact: PreferredContact = PreferredContact.PHONE
 
     @model_validator(mode="after")
@@ -89,7 +89,7 @@ class CustomerCreate(Strict):
 
 class ComplaintCreate(Strict):
     channel: Channel
-    channel_ticket_id: str | None = Field(default=None, min_length=1, max_length=64)
+    channel_ticket_id: CleanText | None = Field(default=None, min_length=1, max_length=64)
     received_at: AwareDatetime
     customer: CustomerCreate
     location: Location

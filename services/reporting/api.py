@@ -102,7 +102,7 @@ async def household(
     account_no: str,
     request: Request,
     who: Reader,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     items, total = await queries.household(
@@ -128,7 +128,7 @@ async def overdue(
     request: Request,
     who: Reader,
     department: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
     items, total = await queries.overdue(

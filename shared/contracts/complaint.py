@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from shared import topics
 from shared.contracts.envelope import Contract, Event
@@ -57,9 +57,19 @@ class Asset(Contract):
     id: str = Field(min_length=1, max_length=64)
 
 
+def _printable(value: str) -> str:
+    """No control characters (NUL cannot even be stored) in names of places."""
+    if any(ord(ch) < 32 for ch in value):
+        raise ValueError("contains control characters")
+    return value
+
+
+Printable = Annotated[str, AfterValidator(_printable)]
+
+
 class Location(Contract):
-    address: str = Field(min_length=1, max_length=300)
-    district: str = Field(min_length=1, max_length=64)
+    address: Printable = Field(min_length=1, max_length=300)
+    district: Printable = Field(min_length=1, max_length=64)
     coordinates: Coordinates | None = None
     asset: Asset | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -67,6 +68,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         invalid = [{"field": _field(tuple(e["loc"])), "message": _message(e), "type": e["type"]} for e in errors]
         detail = "; ".join(f"{i['field']}: {i['message']}" for i in invalid)
         return problem_response(422, "Invalid request", detail, request.url.path, errors=invalid)
+
+    @app.exception_handler(asyncpg.DataError)
+    async def _unstorable(request: Request, exc: asyncpg.DataError) -> JSONResponse:
+        # A value the database cannot hold (e.g. a NUL character in text) is the caller's bad input.
+        log.warning("request value rejected by the database", path=request.url.path, error=type(exc).__name__)
+        return problem_response(422, "Invalid request", f"a value cannot be stored: {exc}", request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -115,6 +115,9 @@ async def test_lifecycle_permissions_and_illegal_transitions(
     assert (await client.post(f"{wo}/acknowledge", headers=as_("repair"))).status_code == 200
     assert (await client.post(f"{wo}/acknowledge", headers=as_("repair"))).status_code == 409
     assert (await client.post(f"{wo}/notes", headers=as_("repair"), json={"note": "已联系用户"})).status_code == 200
+    nul = await client.post(f"{wo}/notes", headers=as_("repair"), json={"note": "bad\u0000note"})
+    assert nul.status_code == 422 and nul.headers["content-type"] == "application/problem+json", "never a 500"
+    assert (await client.get("/v1/queues/repair?page=99999999999999", headers=as_("repair"))).status_code == 422
     assert (await client.post(f"{wo}/start", headers=as_("repair"))).status_code == 200
     bad = await client.post(f"{wo}/resolve", headers=as_("repair"), json={"resolution": "换阀门"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "root_cause"

@@ -163,6 +163,7 @@ INVALID: list[tuple[str, dict[str, Any] | bytes, dict[str, str], int, str]] = [
     ("received in the future", complaint(received_at="2099-01-01T00:00:00+08:00"), {}, 422, "received_at"),
     ("naive received_at", complaint(received_at="2026-11-23T08:00:00"), {}, 422, "received_at"),
     ("caller sets status", complaint(status="resolved"), {}, 422, "status"),
+    ("NUL in the address", complaint(location={"address": "a\u0000b", "district": "d"}), {}, 422, "location.address"),
     ("caller sets priority", complaint(priority="emergency"), {}, 422, "priority"),
     (
         "email preferred without email",
