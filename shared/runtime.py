@@ -67,14 +67,16 @@ async def background_work(
     of its app, and stop them in order: consumers first, then the workers, each finishing its batch."""
     stop = asyncio.Event()
     tasks = [asyncio.create_task(worker(stop), name=f"{service}-worker-{i}") for i, worker in enumerate(workers)]
-    tasks.append(asyncio.create_task(run_broker(broker, stop, kafka_state), name=f"{service}-kafka"))
+    kafka = asyncio.create_task(run_broker(broker, stop, kafka_state), name=f"{service}-kafka")
     log.info("service started", service_name=service)
     try:
         yield
     finally:
         stop.set()
-        # A consumer still joining its group can hold stop() for the whole rebalance; offsets are
-        # committed after every handled batch, so cutting it short loses nothing.
+        # Consumers may still be joining their groups (seconds on a slow broker): stop starting them, and
+        # give stop() a bound — offsets are committed after every handled batch, so nothing is lost.
+        kafka.cancel()
+        await asyncio.gather(kafka, return_exceptions=True)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(broker.stop(), timeout=BROKER_STOP_TIMEOUT_S)
         await asyncio.gather(*tasks, return_exceptions=True)
