@@ -79,9 +79,12 @@ async def _resolve(dispatch: httpx.AsyncClient, order: asyncpg.Record) -> None:
 
 
 async def _callback_for(followup: httpx.AsyncClient, complaint_id: uuid.UUID) -> dict[str, Any]:
+    """The complaint's callback in the worklist, once its contact (its own topic, its own consumer) is known."""
+
     async def listed() -> dict[str, Any] | None:
         page = (await followup.get("/v1/callbacks?page_size=200", headers=AGENT)).json()
-        return next((c for c in page["items"] if c["complaint_id"] == str(complaint_id)), None)
+        found = next((c for c in page["items"] if c["complaint_id"] == str(complaint_id)), None)
+        return found if found and found["contact"] else None
 
     return await wait_until(listed, timeout=30)
 
