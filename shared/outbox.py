@@ -98,7 +98,14 @@ class OutboxRelay:
                     if count >= self.batch_size:
                         continue  # more is waiting: no pause
                     await self._sleep_until_woken(stop, self.poll_interval)
-                except (OSError, KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                except (
+                    OSError,
+                    KafkaError,
+                    asyncpg.PostgresError,
+                    asyncpg.InterfaceError,
+                    asyncpg.InternalClientError,  # a pooled connection caught mid-operation by a restart
+                    TimeoutError,
+                ) as exc:
                     log.warning("outbox relay cannot publish, retrying", error=repr(exc), backoff_s=backoff)
                     await self._reset_producer()
                     await self._sleep_until_woken(stop, backoff, wakeable=False)
@@ -174,7 +181,11 @@ class OutboxRelay:
 
     async def _ensure_listener(self) -> None:
         if self._listener is not None:
-            if not self._listener.is_closed():
+            try:
+                closed = self._listener.is_closed()
+            except asyncpg.InterfaceError:  # the pool already took the lost connection back
+                self._listener, closed = None, True
+            if not closed:
                 return
             await self._close_listener()  # Postgres restarted: listen again on a fresh connection
         conn = await self.pool.acquire()

@@ -143,7 +143,7 @@ class TimerWorker:
                 await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
                 for w in waiters:
                     w.cancel()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
                 log.warning("timer worker cannot reach the database, retrying", error=repr(exc))
                 listener = None
                 await asyncio.sleep(backoff)

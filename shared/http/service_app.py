@@ -21,7 +21,14 @@ from shared.logging import bind_case, clear_case, get_logger
 log = get_logger(__name__)
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
-DATABASE_DOWN: tuple[type[BaseException], ...] = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.CannotConnectNowError,  # "the database system is shutting down / starting up"
+    asyncpg.AdminShutdownError,  # "terminating connection due to administrator command"
+)
 
 #: Returns extra readiness facts; raises when the service cannot serve.
 ReadinessCheck = Callable[[Request], Awaitable[dict[str, Any]]]
