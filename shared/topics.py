@@ -6,7 +6,7 @@ from __future__ import annotations
 DEFAULT_PARTITIONS = 12
 
 COMPLAINT_RECEIVED = "complaint.received"
-#: Restricted: raw contact data for callbacks. Only followup may subscribe (ACL in production).
+#: Restricted: raw contact data for callbacks. Only followup and reporting subscribe (ACL in production).
 COMPLAINT_CONTACT = "complaint.contact"
 COMPLAINT_ROUTED = "complaint.routed"
 COMPLAINT_ESCALATED = "complaint.escalated"
@@ -46,3 +46,7 @@ def dead_letter_topic(topic: str) -> str:
 
 
 ALL_TOPICS: tuple[str, ...] = CONSUMED_TOPICS + tuple(dead_letter_topic(t) for t in CONSUMED_TOPICS)
+
+#: Topics carrying raw contact data, closed to departments and integrators by ACL in production: the
+#: contact event (followup's callbacks, reporting's contact view) and the notification requests (the gateway).
+RESTRICTED_TOPICS: tuple[str, ...] = (COMPLAINT_CONTACT, NOTIFICATION_REQUESTED)

@@ -22,18 +22,30 @@ from services.dispatch.workorders import repository as repo
 from services.dispatch.workorders.lifecycle import Action, IllegalTransition
 from services.dispatch.workorders.repository import WorkOrder
 from shared.contracts import Department
-from shared.http.problems import Problem
+from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["work orders"])
-_P = {"content": {"application/problem+json": {}}}
-ACTION_PROBLEMS = {
-    401: {"description": "No or unknown credential", **_P},
-    403: {"description": "Another department's work order", **_P},
-    404: {"description": "No such work order", **_P},
-    409: {"description": "Not allowed in the work order's current status", **_P},
-    422: {"description": "Invalid fields, each named", **_P},
-}
+ACTION_PROBLEMS = problem_responses(
+    403,
+    404,
+    409,
+    body=True,
+    s403="Another department's work order",
+    s404="No such work order",
+    s409="Not allowed in the work order's current status",
+)
+READ_PROBLEMS = problem_responses(404, s404="No such work order for this credential")
+QUEUE_PROBLEMS = problem_responses(403, s403="Another department's queue")
+RECLASSIFY_PROBLEMS = problem_responses(
+    403,
+    404,
+    409,
+    body=True,
+    s403="Only supervisors reclassify",
+    s404="No such complaint",
+    s409="The case has no open work order",
+)
 
 
 def _dispatcher(request: Request) -> Dispatcher:
@@ -57,7 +69,7 @@ async def _act(request: Request, work_order_id: uuid.UUID, step: Step, actor: Ac
     return _read(order, await repo.history(request.app.state.pool, order.work_order_id))
 
 
-@router.get("/work-orders/{work_order_id}", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
+@router.get("/work-orders/{work_order_id}", response_model=WorkOrderRead, responses=READ_PROBLEMS)
 async def get_work_order(work_order_id: uuid.UUID, request: Request, actor: CurrentActor) -> WorkOrderRead:
     order = await repo.get_work_order(request.app.state.pool, work_order_id)
     if order is None or not (actor.supervisor or actor.department == order.department):
@@ -115,7 +127,7 @@ async def return_work_order(
 @router.get(
     "/queues/{department}",
     response_model=QueuePage,
-    responses=ACTION_PROBLEMS,
+    responses=QUEUE_PROBLEMS,
     summary="Open work orders of a department: priority first, then deadline",
 )
 async def department_queue(
@@ -138,7 +150,7 @@ async def department_queue(
 @router.post(
     "/complaints/{complaint_id}/reclassify",
     response_model=WorkOrderRead,
-    responses=ACTION_PROBLEMS,
+    responses=RECLASSIFY_PROBLEMS,
     tags=["supervisors"],
     summary="Correct category or severity: re-routes, keeps the history",
 )

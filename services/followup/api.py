@@ -14,17 +14,13 @@ from services.followup.context import FollowupContext
 from services.followup.schemas import CallbackRead, ContactRead, OutcomeCreate, SlaRead, Worklist
 from services.followup.settings import AgentCredential
 from shared.http.auth import PresentedToken, identify
-from shared.http.problems import Problem
+from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["callbacks"])
-_P = {"content": {"application/problem+json": {}}}
-PROBLEMS = {
-    401: {"description": "No or unknown credential", **_P},
-    404: {"description": "Not found", **_P},
-    409: {"description": "Outcome already recorded", **_P},
-    422: {"description": "Invalid fields", **_P},
-}
+WORKLIST_PROBLEMS = problem_responses()
+OUTCOME_PROBLEMS = problem_responses(404, 409, body=True, s404="No such callback", s409="Outcome already recorded")
+SLA_PROBLEMS = problem_responses(404, s404="No SLA clocks for this complaint")
 
 
 def agent(request: Request, token: PresentedToken) -> AgentCredential:
@@ -50,7 +46,7 @@ async def _read(ctx: FollowupContext, cb: Callback) -> CallbackRead:
 @router.get(
     "/callbacks",
     response_model=Worklist,
-    responses=PROBLEMS,
+    responses=WORKLIST_PROBLEMS,
     summary="Callbacks to make now (due and overdue), oldest deadline first",
 )
 async def worklist(
@@ -67,7 +63,7 @@ async def worklist(
 @router.post(
     "/callbacks/{callback_id}/outcome",
     response_model=CallbackRead,
-    responses=PROBLEMS,
+    responses=OUTCOME_PROBLEMS,
     summary="Record the call: satisfied, dissatisfied or unreachable",
 )
 async def record_outcome(callback_id: uuid.UUID, body: OutcomeCreate, request: Request, who: Agent) -> CallbackRead:
@@ -85,7 +81,7 @@ async def record_outcome(callback_id: uuid.UUID, body: OutcomeCreate, request: R
 @router.get(
     "/complaints/{complaint_id}/sla",
     response_model=SlaRead,
-    responses=PROBLEMS,
+    responses=SLA_PROBLEMS,
     tags=["sla"],
     summary="A case's SLA clocks and escalations",
 )

@@ -15,21 +15,19 @@ from services.intake.reference import looks_like_reference
 from services.intake.repository import StoredComplaint
 from services.intake.schemas import ComplaintAccepted, ComplaintCreate, ComplaintRead
 from services.intake.submission import IdempotencyKeyReused, SubmitComplaint, submit_complaint
-from shared.http.problems import Problem
+from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
-PROBLEMS = {
-    400: {"description": "Malformed JSON", "content": {"application/problem+json": {}}},
-    401: {"description": "Missing or unknown credential", "content": {"application/problem+json": {}}},
-    403: {"description": "Credential of another channel", "content": {"application/problem+json": {}}},
-    413: {"description": "Body over the size limit", "content": {"application/problem+json": {}}},
-    415: {"description": "Body is not JSON", "content": {"application/problem+json": {}}},
-    422: {"description": "Invalid fields, each named", "content": {"application/problem+json": {}}},
-    503: {"description": "Database unavailable; retry", "content": {"application/problem+json": {}}},
-}
+SUBMIT_PROBLEMS = problem_responses(
+    403,
+    body=True,
+    s403="Credential of another channel",
+    s422="Invalid fields, each named; or an Idempotency-Key reused for another body",
+)
+READ_PROBLEMS = problem_responses(404, s404="No such complaint for this channel")
 
 
 def _accepted(stored: StoredComplaint, replayed: bool) -> ComplaintAccepted:
@@ -45,7 +43,7 @@ def _accepted(stored: StoredComplaint, replayed: bool) -> ComplaintAccepted:
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ComplaintAccepted,
-    responses={k: v for k, v in PROBLEMS.items() if k != 503} | {503: PROBLEMS[503]},
+    responses=SUBMIT_PROBLEMS,
     summary="Submit a complaint from any channel",
 )
 async def post_complaint(
@@ -96,7 +94,7 @@ async def post_complaint(
 @router.get(
     "/{complaint_ref}",
     response_model=ComplaintRead,
-    responses={k: PROBLEMS[k] for k in (401, 503)} | {404: {"description": "No such complaint for this channel"}},
+    responses=READ_PROBLEMS,
     summary="What was received, and when: by complaint id or reference number",
 )
 async def get_complaint(complaint_ref: str, request: Request, channel: ChannelCredential) -> ComplaintRead:

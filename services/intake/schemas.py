@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from shared.contracts import Category, Channel, Location, PreferredContact
+from shared.contracts.complaint import ACCOUNT_NO_MAX_LENGTH, ACCOUNT_NO_PATTERN
 
 MAX_TEXT_CHARS = 4000
 #: Clocks of channel systems drift; a received-at further ahead than this is a bug, not drift.
@@ -64,7 +65,9 @@ class Strict(BaseModel):
 
 
 class CustomerCreate(Strict):
-    account_no: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")
+    account_no: str | None = Field(
+        default=None, min_length=1, max_length=ACCOUNT_NO_MAX_LENGTH, pattern=ACCOUNT_NO_PATTERN
+    )
     name: CleanText | None = Field(default=None, min_length=1, max_length=64)
     phone: Phone | None = None
     email: EmailStr | None = None

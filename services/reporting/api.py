@@ -4,27 +4,46 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 
 from services.reporting import queries
 from services.reporting.queries import GroupBy, HotspotRules
 from services.reporting.settings import ReaderCredential
+from shared.contracts import Department
+from shared.contracts.complaint import ACCOUNT_NO_MAX_LENGTH, ACCOUNT_NO_PATTERN
 from shared.http.auth import PresentedToken, identify
-from shared.http.problems import Problem
+from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
-_P = {"content": {"application/problem+json": {}}}
-PROBLEMS = {
-    401: {"description": "No or unknown read credential", **_P},
-    404: {"description": "Not found", **_P},
-    422: {"description": "Invalid parameters", **_P},
-}
+PROBLEMS = problem_responses()
+LOOKUP_PROBLEMS = problem_responses(404, s404="No such case")
+#: A reporting day is a calendar day, written YYYY-MM-DD: nothing else (no timestamps, no epoch seconds).
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _only_iso_day(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DAY.match(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_only_iso_day)]
+
+
+class CsvResponse(StreamingResponse):
+    """A CSV download; as a response class it also tells the OpenAPI document that the answer is text/csv."""
+
+    media_type = "text/csv"
+
+
 MAX_PERIOD_DAYS = 731
 
 
@@ -78,13 +97,13 @@ async def _contacts(request: Request, who: ReaderCredential, ids: list[Any]) -> 
     return {r["complaint_id"]: r for r in rows}
 
 
-@router.get("/meta", summary="Today in the utility's time zone (the dashboard's default period)")
+@router.get("/meta", responses=PROBLEMS, summary="Today in the utility's time zone (the dashboard's default period)")
 async def meta(request: Request, _: Reader) -> dict[str, str]:
     tz = request.app.state.timezone
     return {"today": _now(request).astimezone(tz).date().isoformat(), "timezone": str(tz)}
 
 
-@router.get("/cases/{ref}", responses=PROBLEMS, summary="A case: status, department, deadlines and full timeline")
+@router.get("/cases/{ref}", responses=LOOKUP_PROBLEMS, summary="A case: status, department, deadlines, timeline")
 async def case(ref: str, request: Request, who: Reader) -> dict[str, Any]:
     pool = request.app.state.pool
     found = await queries.case_by_ref(pool, _schema(request), ref)
@@ -99,7 +118,7 @@ async def case(ref: str, request: Request, who: Reader) -> dict[str, Any]:
 
 @router.get("/households/{account_no}/cases", responses=PROBLEMS, summary="A household's archive, newest first")
 async def household(
-    account_no: str,
+    account_no: Annotated[str, Path(min_length=1, max_length=ACCOUNT_NO_MAX_LENGTH, pattern=ACCOUNT_NO_PATTERN)],
     request: Request,
     who: Reader,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -127,7 +146,7 @@ async def department_queues(request: Request, _: Reader) -> dict[str, Any]:
 async def overdue(
     request: Request,
     who: Reader,
-    department: str | None = None,
+    department: Department | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
@@ -135,7 +154,7 @@ async def overdue(
         request.app.state.pool,
         _schema(request),
         _now(request),
-        department=department,
+        department=department.value if department else None,
         limit=page_size,
         offset=(page - 1) * page_size,
     )
@@ -147,8 +166,8 @@ async def kpis(
     request: Request,
     _: Reader,
     group_by: GroupBy = "department",
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    end: Annotated[Day | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     first, last = _period(request, start, end)
     return await queries.kpis(request.app.state.pool, _schema(request), first, last, group_by)
@@ -183,14 +202,14 @@ async def repeat_complainants(
     return {"days": days, "min_cases": min_cases, "rows": rows}
 
 
-@router.get("/kpis.csv", responses=PROBLEMS, summary="KPIs as CSV")
+@router.get("/kpis.csv", response_class=CsvResponse, responses=PROBLEMS, summary="KPIs as CSV")
 async def kpis_csv(
     request: Request,
     _: Reader,
     group_by: GroupBy = "department",
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
-) -> StreamingResponse:
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    end: Annotated[Day | None, Query(alias="to")] = None,
+) -> CsvResponse:
     first, last = _period(request, start, end)
     report = await queries.kpis(request.app.state.pool, _schema(request), first, last, group_by)
     rows = [*report["rows"], report["totals"]]
@@ -201,13 +220,18 @@ async def kpis_csv(
     return _csv_response(iter([buffer.getvalue()]), f"kpis-{group_by}-{first}-{last}.csv")
 
 
-@router.get("/cases.csv", responses=PROBLEMS, summary="Cases received in a period as CSV (streamed)")
+@router.get(
+    "/cases.csv",
+    response_class=CsvResponse,
+    responses=PROBLEMS,
+    summary="Cases received in a period as CSV (streamed)",
+)
 async def cases_csv(
     request: Request,
     who: Reader,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
-) -> StreamingResponse:
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    end: Annotated[Day | None, Query(alias="to")] = None,
+) -> CsvResponse:
     first, last = _period(request, start, end)
     tz = request.app.state.timezone
     since = datetime.combine(first, time(0), tz)
@@ -258,7 +282,7 @@ async def _csv_rows(
     return text
 
 
-def _csv_response(body: Any, filename: str) -> StreamingResponse:
+def _csv_response(body: Any, filename: str) -> CsvResponse:
     return StreamingResponse(
         body,
         media_type="text/csv; charset=utf-8",

@@ -11,6 +11,10 @@ from pydantic import AfterValidator, AwareDatetime, Field
 from shared import topics
 from shared.contracts.envelope import Contract, Event
 
+#: What an account number may look like (intake accepts nothing else, so reporting looks up nothing else).
+ACCOUNT_NO_PATTERN = r"^[A-Za-z0-9\-]+$"
+ACCOUNT_NO_MAX_LENGTH = 32
+
 
 class Channel(StrEnum):
     PHONE = "phone"

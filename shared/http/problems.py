@@ -1,4 +1,4 @@
-"""RFC 9457 problem+json for every error intake returns: a status, a title, and each bad field named."""
+"""RFC 9457 problem+json for every error a service returns: a status, a title, and each bad field named."""
 
 from __future__ import annotations
 
@@ -15,6 +15,52 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
+
+#: What each error status means on every service; an operation may word its own.
+_MEANING = {
+    400: "Malformed JSON",
+    401: "Missing or unknown credential",
+    403: "The credential may not do this",
+    404: "Not found",
+    409: "Not allowed in the resource's current state",
+    413: "Body over the size limit",
+    415: "Body is not JSON",
+    422: "Invalid fields or parameters, each named",
+    503: "Database unavailable; retry after the Retry-After seconds",
+}
+#: Every operation can answer these: no or unknown credential, bad parameters, the database down.
+_ALWAYS = (401, 422, 503)
+#: Every operation taking a body can answer these too (the body-limit and content-type gates).
+_WITH_BODY = (400, 413, 415)
+_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "instance": {"type": "string"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+        },
+    },
+}
+
+
+def problem_responses(*statuses: int, body: bool = False, **meanings: str) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of an operation, for FastAPI's `responses=`: the statuses every operation
+    can give, those of operations taking a body when `body`, and the operation's own `statuses`. A status may be
+    worded for the operation by keyword (`s404="No such work order"`), so integrators read what it means there."""
+    chosen = sorted({*_ALWAYS, *(_WITH_BODY if body else ()), *statuses})
+    return {
+        status: {
+            "description": meanings.get(f"s{status}", _MEANING[status]),
+            "content": {PROBLEM_JSON: {"schema": _SCHEMA}},
+        }
+        for status in chosen
+    }
 
 
 class Problem(Exception):

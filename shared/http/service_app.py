@@ -84,7 +84,12 @@ def create_service_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Ready to serve (database reachable)")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Ready to serve (database reachable)",
+        responses={503: {"description": "Not ready: the check that failed", "content": {"application/json": {}}}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         try:
             body = await asyncio.wait_for(readiness(request), timeout=3)

@@ -1,0 +1,23 @@
+"""One platform process tree per fault module (scenarios of a module share it and its ledger)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.faults.support import Ledger, Platform, start_platform, stop_platform
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    running = start_platform()
+    try:
+        yield running
+    finally:
+        stop_platform(running)
+
+
+@pytest.fixture(scope="module")
+def ledger() -> Ledger:
+    return Ledger()
