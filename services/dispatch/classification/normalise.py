@@ -37,5 +37,14 @@ def normalise(text: str) -> str:
     return _SPACES.sub(" ", text)
 
 
-def is_cjk(char: str) -> bool:
-    return bool(re.match(f"[{_CJK}]", char))
+_MEANINGFUL = re.compile(rf"[{_CJK}a-zA-Z]")
+_ANY_CJK = re.compile(rf"[{_CJK}]")
+
+
+def meaningful_chars(text: str) -> list[str]:
+    """The CJK characters and ASCII letters of `text`: what a complaint says, without digits and punctuation."""
+    return _MEANINGFUL.findall(text)
+
+
+def has_cjk(text: str) -> bool:
+    return _ANY_CJK.search(text) is not None

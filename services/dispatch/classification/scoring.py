@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.dispatch.classification.matching import Hit, find_hits
+from services.dispatch.classification.matching import Hit, find_hits, term_filter
 from services.dispatch.classification.quantities import Setting, TemperatureReading
 from services.dispatch.classification.rules import Rules
 from shared.contracts import Category
@@ -79,7 +79,7 @@ def score_categories(text: str, temperatures: list[TemperatureReading], rules: R
     negated: list[Hit] = []
     for category, category_rules in rules.categories.items():
         for group in category_rules.lexicon:
-            for term in group.terms:
+            for term in term_filter(group.terms).candidates(text):
                 for hit in find_hits(text, term, rules.matching):
                     if hit.negated:
                         negated.append(hit)

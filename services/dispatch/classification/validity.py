@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from services.dispatch.classification.matching import first_live_hits
-from services.dispatch.classification.normalise import is_cjk
+from services.dispatch.classification.normalise import has_cjk, meaningful_chars
 from services.dispatch.classification.rules import Rules
 
 _LATIN_WORD = re.compile(r"[a-z]+")
@@ -28,13 +28,13 @@ def invalid_reason(text: str, rules: Rules, *, has_evidence: bool) -> str | None
     """None when the complaint is valid, else why not; `text` is normalised."""
     if not text.strip():
         return "empty text"
-    meaningful = [ch for ch in text if is_cjk(ch) or (ch.isascii() and ch.isalpha())]
+    meaningful = meaningful_chars(text)
     if len(meaningful) < rules.validity.min_meaningful_chars:
         return f"too little text to act on ({len(meaningful)} letters or characters)"
     if len(meaningful) >= 3 and len(set(meaningful)) == 1:
         return "gibberish: one character repeated"
     words = _LATIN_WORD.findall(text)
-    if not has_evidence and words and not any(is_cjk(ch) for ch in text) and _COMMON_ENGLISH.isdisjoint(words):
+    if not has_evidence and words and not has_cjk(text) and _COMMON_ENGLISH.isdisjoint(words):
         return "gibberish: no recognisable words"
     outside = first_live_hits(text, rules.validity.outside_area_terms, rules.matching)
     if outside:
