@@ -11,12 +11,12 @@ from shared.http.auth import PresentedToken, identify
 from shared.http.problems import Problem
 
 
-def authenticated_actor(request: Request, token: PresentedToken) -> Actor:
+async def authenticated_actor(request: Request, token: PresentedToken) -> Actor:
     credential = identify(token, request.app.state.settings.credential_by_token, "a department or supervisor")
     return Actor(name=credential.name, department=credential.department, supervisor=credential.role == "supervisor")
 
 
-def supervisor(actor: Annotated[Actor, Depends(authenticated_actor)]) -> Actor:
+async def supervisor(actor: Annotated[Actor, Depends(authenticated_actor)]) -> Actor:
     if not actor.supervisor:
         raise Problem(403, "Forbidden", "only a supervisor may do this")
     return actor

@@ -23,7 +23,7 @@ OUTCOME_PROBLEMS = problem_responses(404, 409, body=True, s404="No such callback
 SLA_PROBLEMS = problem_responses(404, s404="No SLA clocks for this complaint")
 
 
-def agent(request: Request, token: PresentedToken) -> AgentCredential:
+async def agent(request: Request, token: PresentedToken) -> AgentCredential:
     return identify(token, request.app.state.settings.credential_by_token, "a callback agent or supervisor")
 
 

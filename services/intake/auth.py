@@ -10,7 +10,7 @@ from shared.contracts import Channel
 from shared.http.auth import PresentedToken, identify
 
 
-def authenticated_channel(request: Request, token: PresentedToken) -> Channel:
+async def authenticated_channel(request: Request, token: PresentedToken) -> Channel:
     return identify(token, request.app.state.settings.channel_by_token, "a channel")
 
 

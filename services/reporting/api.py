@@ -47,7 +47,7 @@ class CsvResponse(StreamingResponse):
 MAX_PERIOD_DAYS = 731
 
 
-def reader(request: Request, token: PresentedToken) -> ReaderCredential:
+async def reader(request: Request, token: PresentedToken) -> ReaderCredential:
     return identify(token, request.app.state.settings.credential_by_token, "a reporting read")
 
 

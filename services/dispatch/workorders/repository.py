@@ -92,9 +92,11 @@ async def category_counts(conn: asyncpg.Connection, account_no: str, since: date
 
 async def open_work_order_for_account(conn: asyncpg.Connection, account_no: str, category: str) -> WorkOrder | None:
     row = await conn.fetchrow(
-        f"SELECT {', '.join('w.' + f.name for f in fields(WorkOrder))} FROM dispatch.work_orders w "
-        "JOIN dispatch.cases c ON c.complaint_id = w.complaint_id "
-        "WHERE c.account_no = $1 AND w.category = $2 AND w.status = ANY($3::text[]) "
+        # The account's few cases first (materialized: the planner must not start from all open work orders).
+        "WITH account_cases AS MATERIALIZED (SELECT complaint_id FROM dispatch.cases WHERE account_no = $1) "
+        f"SELECT {', '.join('w.' + f.name for f in fields(WorkOrder))} FROM account_cases c "
+        "JOIN dispatch.work_orders w ON w.complaint_id = c.complaint_id "
+        "WHERE w.category = $2 AND w.status = ANY($3::text[]) "
         "ORDER BY w.created_at LIMIT 1",
         account_no,
         category,
