@@ -57,6 +57,29 @@ async def run_broker(broker: KafkaBroker, stop: asyncio.Event, state: dict[str, 
 
 Worker = Callable[[asyncio.Event], Awaitable[None]]
 BROKER_STOP_TIMEOUT_S = 5.0
+WORKER_MAX_BACKOFF_S = 30.0
+
+
+async def supervised(name: str, worker: Worker, stop: asyncio.Event, *, first_backoff: float = 1.0) -> None:
+    """Run a background worker (outbox relay, timers) until `stop`, restarting it when it dies.
+
+    Workers retry the failures they expect (database or broker down) themselves; this catches the rest — a
+    bug, an unforeseen error — which would otherwise end the task silently while HTTP keeps answering 202
+    and events pile up unpublished. Each crash is logged with its traceback; restarts back off up to 30 s."""
+    backoff = first_backoff
+    while not stop.is_set():
+        try:
+            await worker(stop)
+            return
+        except Exception:
+            log.exception("background worker crashed, restarting", worker=name, backoff_s=backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            backoff = min(backoff * 2, WORKER_MAX_BACKOFF_S)
+
+
+def _name(worker: Worker) -> str:
+    return getattr(worker, "__qualname__", repr(worker))
 
 
 @asynccontextmanager
@@ -66,7 +89,10 @@ async def background_work(
     """Run a service's Kafka consumers and background workers (outbox relay, timers) for the lifespan
     of its app, and stop them in order: consumers first, then the workers, each finishing its batch."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(worker(stop), name=f"{service}-worker-{i}") for i, worker in enumerate(workers)]
+    tasks = [
+        asyncio.create_task(supervised(f"{service}:{_name(worker)}", worker, stop), name=f"{service}:{_name(worker)}")
+        for worker in workers
+    ]
     kafka = asyncio.create_task(run_broker(broker, stop, kafka_state), name=f"{service}-kafka")
     log.info("service started", service_name=service)
     try:
