@@ -63,16 +63,15 @@ class TermFilter:
         #: (position, term, pieces): terms without pieces always run; the others are found by their longest piece.
         self._always: list[tuple[int, str, frozenset[str]]] = []
         self._by_piece: dict[str, list[tuple[int, str, frozenset[str]]]] = {}
+        pieces: set[str] = set()
         for position, term in enumerate(terms):
             parts = _required_parts(term)
+            pieces |= parts
             if parts:
                 self._by_piece.setdefault(max(parts, key=len), []).append((position, term, parts))
             else:
                 self._always.append((position, term, parts))
-        self._pieces = tuple({piece for _, _, parts in self._all() for piece in parts})
-
-    def _all(self) -> list[tuple[int, str, frozenset[str]]]:
-        return [*self._always, *(entry for entries in self._by_piece.values() for entry in entries)]
+        self._pieces = tuple(pieces)
 
     def candidates(self, text: str) -> list[str]:
         """The terms that may occur in normalised `text`, in their original order."""
@@ -80,7 +79,8 @@ class TermFilter:
         found = [*self._always]
         for piece in present:
             found += (entry for entry in self._by_piece.get(piece, ()) if entry[2] <= present)
-        return [term for _, term, _ in sorted(found)] if len(found) > 1 else [term for _, term, _ in found]
+        found.sort()  # by position, which is unique
+        return [term for _, term, _ in found]
 
 
 def _required_parts(term: str) -> frozenset[str]:
