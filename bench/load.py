@@ -116,7 +116,9 @@ class Platform:
                 name = services.get(child.pid) or ("broker" if "tansu" in child.name() else child.name())
                 if name in ("intake", "dispatch", "followup", "reporting", "broker", "postgres"):
                     times = child.cpu_times()
-                    used[name] = used.get(name, 0.0) + times.user + times.system
+                    # children_*: backends the postmaster already reaped (pool connections recycled in a long run)
+                    spent = times.user + times.system + times.children_user + times.children_system
+                    used[name] = used.get(name, 0.0) + spent
         return used
 
     def stop(self) -> None:
