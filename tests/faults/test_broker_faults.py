@@ -109,18 +109,18 @@ async def test_broker_frozen_30_s_intake_keeps_accepting_and_all_is_routed_once(
 async def test_poison_on_every_consumed_topic_is_dead_lettered_and_nothing_behind_it_is_stuck(
     platform: Platform, ledger: Ledger
 ) -> None:
-    """At 300 of 1,000 accepted, an undecodable record on every topic a consumer of ours reads, each on
+    """At 600 of 2,000 accepted, an undecodable record on every topic a consumer of ours reads, each on
     its own partition; right behind three of them valid messages that must still be handled. Each poison
     lands in `<topic>.dlq` once per consumer group that reads the topic, with its reason and origin; the
     partitions move on (every group commits to the end) and every complaint is handled exactly once."""
     began = time.monotonic()
     bootstrap = platform.bootstrap
-    subs = make_submissions("poison", 1000)
+    subs = make_submissions("poison", 2000)
     poster = Poster(platform.url("intake"), subs, concurrency=16).start()
     poisons: dict[str, tuple[bytes, int, int]] = {}
     try:
         async with producer(bootstrap) as sender:
-            await poster.wait_accepted(300)
+            await poster.wait_accepted(600)
             at_poison = poster.accepted
             for i, topic in enumerate(POISON_CONSUMERS):
                 key = f"poison-{uuid.uuid4().hex}".encode()

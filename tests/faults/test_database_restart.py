@@ -28,15 +28,15 @@ pytestmark = pytest.mark.faults
 async def test_postgres_restarted_mid_stream_services_recover_nothing_lost_or_doubled(
     platform: Platform, ledger: Ledger
 ) -> None:
-    """At 300 of 1,000 accepted, the postmaster gets SIGINT (fast shutdown: open transactions aborted,
+    """At 600 of 2,000 accepted, the postmaster gets SIGINT (fast shutdown: open transactions aborted,
     every connection closed) and the runner starts it again. Intake may answer 503 meanwhile: the poster
     retries those with the same Idempotency-Key and counts only 202s. No service may die of it: their pools
     reconnect, consumers redeliver what failed, relays and the timer worker carry on."""
     began = time.monotonic()
-    subs = make_submissions("postgres", 1000)
+    subs = make_submissions("postgres", 2000)
     poster = Poster(platform.url("intake"), subs, concurrency=16).start()
     try:
-        await poster.wait_accepted(300)
+        await poster.wait_accepted(600)
         at_restart = poster.accepted
         old_pid, new_pid, took = await restart_postgres(platform)
         await poster.wait()
