@@ -36,12 +36,19 @@ def _gap(chars: int) -> str:
 
 
 @lru_cache(maxsize=8192)
+def _literal_parts(term: str) -> tuple[str, ...]:
+    """The normalised literal pieces of a term, in order, that `*` gaps separate (none for a `re:` term)."""
+    if term.startswith("re:"):
+        return ()
+    return tuple(part for part in (normalise(piece) for piece in term.split("*")) if part)
+
+
+@lru_cache(maxsize=8192)
 def compile_term(term: str, gap_chars: int, gap_chars_latin: int) -> re.Pattern[str]:
     """A term as a pattern over normalised text (see rules.py for the syntax)."""
     if term.startswith("re:"):
         return re.compile(term[3:])
-    parts = [normalise(part) for part in term.split("*")]
-    parts = [part for part in parts if part]
+    parts = _literal_parts(term)
     body = re.escape(parts[0])
     for before, part in pairwise(parts):
         body += _gap(gap_chars_latin if _ENGLISH_EDGE.match(before[-1]) else gap_chars) + re.escape(part)
@@ -65,7 +72,7 @@ class TermFilter:
         self._by_piece: dict[str, list[tuple[int, str, frozenset[str]]]] = {}
         pieces: set[str] = set()
         for position, term in enumerate(terms):
-            parts = _required_parts(term)
+            parts = frozenset(_literal_parts(term))
             pieces |= parts
             if parts:
                 self._by_piece.setdefault(max(parts, key=len), []).append((position, term, parts))
@@ -81,12 +88,6 @@ class TermFilter:
             found += (entry for entry in self._by_piece.get(piece, ()) if entry[2] <= present)
         found.sort()  # by position, which is unique
         return [term for _, term, _ in found]
-
-
-def _required_parts(term: str) -> frozenset[str]:
-    if term.startswith("re:"):
-        return frozenset()
-    return frozenset(part for part in (normalise(piece) for piece in term.split("*")) if part)
 
 
 @lru_cache(maxsize=1024)
