@@ -158,25 +158,25 @@ async def post_all(
 
     async with httpx.AsyncClient(base_url=intake, timeout=30, limits=limits) as client:
 
-        async def worker() -> None:
+        async def post(item: dict[str, Any]) -> httpx.Response | str:
+            """The answer, or the name of the transport error that ended the last of five attempts."""
             nonlocal retried
+            failure = ""
+            for _ in range(5):
+                try:
+                    return await client.post("/v1/complaints", json=item, headers=headers[item["channel"]])
+                except httpx.TransportError as exc:
+                    retried += 1
+                    failure = type(exc).__name__
+            return failure
+
+        async def worker() -> None:
             while (item := await queue.get()) is not None:
-                for attempt in range(5):
-                    try:
-                        response = await client.post("/v1/complaints", json=item, headers=headers[item["channel"]])
-                        break
-                    except httpx.TransportError as exc:
-                        retried += 1
-                        if attempt == 4:
-                            if refused is not None:
-                                refused[type(exc).__name__] += 1
-                            response = None
-                else:
-                    response = None
-                if response is not None and response.status_code == 202:
-                    accepted[response.json()["complaint_id"]] = time.time()
-                elif response is not None and refused is not None:
-                    refused[response.status_code] += 1
+                answer = await post(item)
+                if isinstance(answer, httpx.Response) and answer.status_code == 202:
+                    accepted[answer.json()["complaint_id"]] = time.time()
+                elif refused is not None:
+                    refused[answer if isinstance(answer, str) else answer.status_code] += 1
 
         retried = 0
         workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
