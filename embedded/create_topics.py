@@ -1,7 +1,9 @@
-"""`python -m embedded.create_topics --bootstrap kafka:9092`: create every platform topic.
+"""`python -m embedded.create_topics --bootstrap kafka:9092`: bring every platform topic to its declared state.
 
-The one-shot `kafka-init` job of docker-compose.yml runs this, because production Kafka has
-auto-creation off: the topic list lives in `shared.topics` only. Idempotent; waits for the broker.
+The one-shot `kafka-init` job of docker-compose.yml and the `create-topics` Job of deploy/k8s run this,
+because production Kafka has auto-creation off: names, partitions and settings live in `shared.topics`
+only, and the embedded runner applies the same through `shared.kafka.admin.apply_topics`. Idempotent;
+waits for the cluster.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import logging
 import os
 import sys
 
-from embedded.broker import EmbeddedBrokerError, create_topics_async
+from shared.kafka.admin import KafkaAdminError, apply_topics
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, create the topics, report; exit status 1 when the broker never answered."""
+    """Parse arguments, apply the topics, report; exit status 1 when the cluster never answered or refused."""
     parser = argparse.ArgumentParser(prog="python -m embedded.create_topics", description=__doc__)
     parser.add_argument(
         "--bootstrap",
@@ -26,13 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
     parser.add_argument("--replication-factor", type=int, default=1)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the broker and the topics")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the cluster and the topics")
     args = parser.parse_args(argv)
     # While the broker boots, aiokafka logs every refused connection; our own error says enough.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
-        created = asyncio.run(
-            create_topics_async(
+        report = asyncio.run(
+            apply_topics(
                 args.bootstrap,
                 ALL_TOPICS,
                 args.partitions,
@@ -40,13 +42,21 @@ def main(argv: list[str] | None = None) -> int:
                 wait_seconds=args.timeout,
             )
         )
-    except EmbeddedBrokerError as exc:
+    except KafkaAdminError as exc:
         print(f"create_topics: {exc}", file=sys.stderr)
         return 1
-    existing = len(ALL_TOPICS) - len(created)
-    print(f"topics on {args.bootstrap}: created {len(created)}, already present {existing}")
-    for name in created:
+    print(
+        f"topics on {args.bootstrap}: {len(ALL_TOPICS)} declared, created {len(report.created)}, "
+        f"settings corrected {len(report.reconfigured)}, grown {len(report.grown)}"
+    )
+    for name in report.created:
         print(f"  created {name} ({args.partitions} partitions)")
+    for name, drift in report.reconfigured.items():
+        print(f"  set {name}: {', '.join(f'{k}={v}' for k, v in drift.items())}")
+    for name, before in report.grown.items():
+        print(f"  grew {name}: {before} -> {args.partitions} partitions")
+    for name, count in report.oversized.items():
+        print(f"  warning: {name} has {count} partitions, more than {args.partitions}; left as it is")
     return 0
 
 

@@ -1,8 +1,9 @@
 """`make run`: the whole platform on one machine, no Docker.
 
-Starts an embedded PostgreSQL and an embedded Kafka-protocol broker (Tansu), creates the topics,
-applies the migrations, then runs every service as its own OS process, as in production. It
-restarts a service that dies, and on Ctrl-C / SIGTERM stops everything in reverse order.
+Starts an embedded PostgreSQL and an embedded Apache Kafka node, applies the topics and the
+migrations, then runs every service as its own OS process, as in production. Both keep their data in
+the data folder, so a stop and a start lose nothing. It restarts a service that dies, and on Ctrl-C /
+SIGTERM stops everything in reverse order.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from embedded._process import (
     terminate_process,
 )
 from embedded.broker import EmbeddedBroker
+from embedded.kafka_dist import kafka_version
 from embedded.postgres import EmbeddedPostgres
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
 
@@ -232,6 +234,7 @@ class Platform:
             die_with_parent=True,
         )
         self.broker = EmbeddedBroker(
+            config.data_dir / "kafka",
             port=config.kafka_port,
             host=LOCALHOST,
             log_path=config.data_dir / "kafka.log",
@@ -264,10 +267,11 @@ class Platform:
 
         began = time.monotonic()
         self.broker.start()
-        self.broker.create_topics(ALL_TOPICS, DEFAULT_PARTITIONS)
+        report = self.broker.create_topics(ALL_TOPICS, DEFAULT_PARTITIONS)
         self.say(
             f"kafka     ready  {self.broker.bootstrap_servers}  "
-            f"({len(ALL_TOPICS)} topics x {DEFAULT_PARTITIONS} partitions, {_elapsed(began)})"
+            f"({len(ALL_TOPICS)} topics x {DEFAULT_PARTITIONS} partitions, {len(report.created)} new, "
+            f"{_elapsed(began)})"
         )
 
         if self.config.apply_migrations:
@@ -382,16 +386,13 @@ class Platform:
         self.say()
         self.say("=" * 72)
         self.say(f"  Postgres        {self.postgres.dsn}")
-        self.say(f"  Kafka           {self.broker.bootstrap_servers}  (embedded Tansu)")
+        self.say(f"  Kafka           {self.broker.bootstrap_servers}  (Apache Kafka {kafka_version()}, KRaft)")
         for svc in self.services.values():
             self.say(f"  {svc.spec.name:<15} {svc.url}   API docs: {svc.url}/docs")
         self.say(f"  Service logs    {self.config.logs_dir}/<service>.log  (JSON lines)")
         self.say(f"  Infra logs      {self.postgres.log_path}, {self.broker.log_path}")
-        self.say(f"  Data            {self.config.data_dir}")
-        self.say("-" * 72)
-        self.say("  WARNING: the embedded Tansu broker keeps topics IN MEMORY. Development only:")
-        self.say("  stopping or restarting it loses all topics, events and consumer offsets.")
-        self.say("  (Postgres data persists in the data folder.)  Ctrl-C stops everything.")
+        self.say(f"  Data            {self.config.data_dir}  (database, topics and offsets survive a restart)")
+        self.say("  Ctrl-C stops everything.")
         self.say("=" * 72)
 
     def ready_info(self) -> dict[str, Any]:
@@ -450,7 +451,7 @@ class Platform:
         return True
 
     def _check_infrastructure(self) -> bool:
-        """Restart Postgres or the broker if one died (the broker comes back empty: topics re-made)."""
+        """Restart Postgres or Kafka if one died; both recover their data from the data folder."""
         for name, component in (("postgres", self.postgres), ("kafka", self.broker)):
             if component.is_running():
                 continue
@@ -461,11 +462,7 @@ class Platform:
                 return False
             component.stop()  # reap and close its log before starting again on the same port
             component.start()
-            if component is self.broker:
-                self.broker.create_topics(ALL_TOPICS, DEFAULT_PARTITIONS)
-                self.say("   kafka restarted EMPTY: topics re-created, earlier events and offsets are gone")
-            else:
-                self.say("   postgres restarted")
+            self.say(f"   {name} restarted on its data")
         return True
 
     # -- shutdown --------------------------------------------------------------------------
@@ -517,7 +514,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m embedded`; returns the process exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m embedded",
-        description="Run the whole platform locally: embedded Postgres + Kafka-protocol broker + services.",
+        description="Run the whole platform locally: embedded Postgres + Apache Kafka + services.",
     )
     parser.add_argument("--ready-file", type=Path, help="write connection details as JSON here once ready")
     parser.add_argument("--skip-migrations", action="store_true", help="do not apply database migrations")

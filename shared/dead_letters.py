@@ -54,11 +54,11 @@ async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
     await consumer.start()
     try:
         try:
-            partitions = await assign_from_start(consumer, [topic])
+            partitions = await assign_from_start(consumer, bootstrap, [topic])
         except LookupError as exc:
             raise SystemExit(str(exc)) from exc
         letters: list[DeadLetter] = []
-        async for records in read_to_end(consumer, partitions, idle_ms=1000):
+        async for records in read_to_end(consumer, partitions):
             for m in records:
                 headers = {k: v.decode(errors="replace") for k, v in (m.headers or ())}
                 letters.append(DeadLetter(m.partition, m.offset, m.key, m.value or b"", headers))
@@ -68,7 +68,7 @@ async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
 
 
 async def replay(bootstrap: str, letters: list[DeadLetter]) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
     try:
         for letter in letters:

@@ -23,10 +23,6 @@ class ServiceSettings(BaseSettings):
     database_pool_min: int = Field(default=2, ge=1)
     database_pool_max: int = Field(default=10, ge=1)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    #: How long a consumer's fetch may wait for data. Kafka answers early when data arrives, but the
-    #: embedded Tansu broker holds every fetch for the full wait: 500 ms (the default) made each hop cost
-    #: ~215 ms there; 50 ms costs ~15 ms a hop and little idle traffic.
-    kafka_fetch_max_wait_ms: int = Field(default=50, ge=1, le=5000)
     log_level: str = "INFO"
     #: Attempts of a consumer handler before the message is dead-lettered.
     consumer_max_attempts: int = Field(default=3, ge=1)

@@ -5,6 +5,20 @@ from __future__ import annotations
 #: Partitions per topic: the ceiling on how many replicas of one consumer group share the work.
 DEFAULT_PARTITIONS = 12
 
+#: Settings every topic gets, wherever it is created: the embedded runner, docker compose's `kafka-init`
+#: job and the Kubernetes `create-topics` job all run `shared.kafka.admin.apply_topics` with these.
+#: Events are kept for good: reporting rebuilds its read models by reading the topics from offset 0,
+#: and a dead letter must stay until an operator replays it. Broker defaults (7 days) would silently
+#: make a rebuild after a week incomplete.
+TOPIC_CONFIG: dict[str, str] = {
+    "retention.ms": "-1",
+    "cleanup.policy": "delete",
+    "unclean.leader.election.enable": "false",
+}
+#: One week for the notification requests: commands to the SMS gateway, carrying phone numbers, useless
+#: once sent; nothing rebuilds from them.
+NOTIFICATION_RETENTION_MS = 7 * 24 * 3600 * 1000
+
 COMPLAINT_RECEIVED = "complaint.received"
 #: Restricted: raw contact data for callbacks. Only followup and reporting subscribe (ACL in production).
 COMPLAINT_CONTACT = "complaint.contact"
@@ -50,3 +64,20 @@ ALL_TOPICS: tuple[str, ...] = CONSUMED_TOPICS + tuple(dead_letter_topic(t) for t
 #: Topics carrying raw contact data, closed to departments and integrators by ACL in production: the
 #: contact event (followup's callbacks, reporting's contact view) and the notification requests (the gateway).
 RESTRICTED_TOPICS: tuple[str, ...] = (COMPLAINT_CONTACT, NOTIFICATION_REQUESTED)
+
+
+#: Per-topic settings that differ from TOPIC_CONFIG.
+TOPIC_CONFIG_OVERRIDES: dict[str, dict[str, str]] = {
+    NOTIFICATION_REQUESTED: {"retention.ms": str(NOTIFICATION_RETENTION_MS)},
+}
+
+
+def topic_config(name: str, replication_factor: int) -> dict[str, str]:
+    """The Kafka settings of one topic for a cluster of `replication_factor` copies.
+
+    `min.insync.replicas` is one less than the copies (at most 2), so an `acks=all` publish survives
+    losing one broker and never waits for all three; with one copy (a single node) it is 1.
+    """
+    config = {**TOPIC_CONFIG, **TOPIC_CONFIG_OVERRIDES.get(name, {})}
+    config["min.insync.replicas"] = str(max(1, min(2, replication_factor - 1)))
+    return config

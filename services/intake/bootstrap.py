@@ -45,7 +45,6 @@ def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyn
         topics.PARTNER_TICKETS,
         group_id=settings.intake_consumer_group,
         auto_offset_reset="earliest",
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         decoder=raw_decoder,
         title="intake/partner-tickets",
         description="Tickets forwarded by the 12345 and 95598 hotlines; invalid ones go to the .dlq topic.",

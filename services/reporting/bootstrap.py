@@ -49,7 +49,6 @@ def build_reporting_broker(
         *READ_TOPICS,
         group_id=f"{settings.reporting_consumer_group}.read-models",
         auto_offset_reset="earliest",
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         batch=True,
         max_records=settings.reporting_batch_size,
         decoder=raw_decoder,

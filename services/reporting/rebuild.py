@@ -46,7 +46,7 @@ async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_si
     projector = Projector(schema, ZoneInfo(timezone))
     counts = {"read": 0, "projected": 0, "skipped_invalid": 0}
     try:
-        partitions = await assign_from_start(consumer, READ_TOPICS)
+        partitions = await assign_from_start(consumer, bootstrap, READ_TOPICS)
         async for records in read_to_end(consumer, partitions, batch_size=batch_size):
             events = []
             for record in records:

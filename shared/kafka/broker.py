@@ -12,16 +12,19 @@ AT_LEAST_ONCE = AckPolicy.NACK_ON_ERROR
 
 
 def build_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
-    """Broker with at-least-once acks, `acks=all` publishes and quiet per-message logging.
+    """Broker with at-least-once acks, idempotent `acks=all` publishes and quiet per-message logging.
 
-    No idempotent producer and no transactions: the embedded Tansu broker lacks them, and every
-    consumer dedupes on `event_id` instead.
+    The idempotent producer stops a publish retried after a lost acknowledgement from being written
+    twice, and keeps a partition's records in order across those retries. It cannot help when the
+    whole publish is repeated (a relay that crashed between Kafka's ack and deleting its outbox row):
+    that is why every consumer still dedupes on `event_id`. No transactions: the outbox gives us
+    atomicity with the database, which Kafka transactions could not.
     """
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
         acks="all",
-        enable_idempotence=False,
+        enable_idempotence=True,
         ack_policy=AT_LEAST_ONCE,
         request_timeout_ms=10_000,
         allow_auto_create_topics=False,

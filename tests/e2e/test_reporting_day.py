@@ -19,13 +19,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from embedded.broker import EmbeddedBroker
 from services.reporting.case_state import handling_bucket
 from services.reporting.consumption import READ_TOPICS
 from services.reporting.queries import percentile
 from services.reporting.rebuild import rebuild
+from shared.kafka.replay import assign_from_start
 from tests.support.clock import FakeClock
 from tests.support.complaints import complaint, headers
 from tests.support.dispatch import as_, running_dispatch
@@ -82,7 +83,9 @@ class Case:
 
 @pytest.fixture(scope="module")
 async def day(migrated: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
-    broker = EmbeddedBroker(log_path=Path(tmp_path_factory.mktemp("day")) / "tansu.log", die_with_parent=True)
+    # Its own Kafka: reporting reads every topic from offset 0, so the session broker's events from other
+    # tests would land in this day's KPIs.
+    broker = EmbeddedBroker(Path(tmp_path_factory.mktemp("day")) / "kafka", die_with_parent=True)
     await asyncio.to_thread(broker.start)
     await broker.acreate_topics()
     clock = FakeClock()
@@ -380,10 +383,7 @@ async def _records_from_the_start(bootstrap: str, n: int) -> list[tuple[str, byt
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(t, p) for t in READ_TOPICS for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        await assign_from_start(consumer, bootstrap, READ_TOPICS)
         fetched = await consumer.getmany(timeout_ms=2000, max_records=n)
         records = [(m.topic, m.key, m.value or b"") for msgs in fetched.values() for m in msgs]
     finally:

@@ -1,6 +1,6 @@
 """With the broker stopped, intake still accepts; once it is back, every accepted complaint is published.
 
-Uses a private embedded broker (it must be stopped and started), with the session's Postgres.
+Uses a private embedded Kafka (it must be stopped and started), with the session's Postgres.
 Duplicates: the relay deletes an outbox row only after Kafka acknowledged it, so a crash between ack
 and delete republishes that row with the same `event_id`; consumers dedupe on it. This test counts
 duplicates and requires none in the normal path.
@@ -24,7 +24,7 @@ from tests.support.kafka import read_topic, wait_until
 async def test_two_hundred_accepted_while_broker_down_all_published_after(
     migrated: Infrastructure, db: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    broker = EmbeddedBroker(log_path=tmp_path / "tansu.log", die_with_parent=True)
+    broker = EmbeddedBroker(tmp_path / "kafka", die_with_parent=True)
     await asyncio.to_thread(broker.start)
     try:
         await broker.acreate_topics([topics.COMPLAINT_RECEIVED, topics.COMPLAINT_CONTACT, topics.PARTNER_TICKETS])
@@ -45,7 +45,7 @@ async def test_two_hundred_accepted_while_broker_down_all_published_after(
             )
             assert pending == 200, "nothing can have been published while the broker was down"
 
-            await asyncio.to_thread(broker.restart)  # same port; re-creates the in-memory topics
+            await asyncio.to_thread(broker.restart)  # same port and data: the topics are still there
             records = await read_topic(
                 broker.bootstrap_servers,
                 topics.COMPLAINT_RECEIVED,

@@ -1,4 +1,9 @@
-"""Where tests find Postgres and Kafka: environment → testcontainers (if Docker answers) → embedded."""
+"""Where tests find Postgres and Kafka: environment → testcontainers (if Docker answers) → embedded.
+
+One Postgres and one Apache Kafka node serve the whole session: a Kafka node takes seconds to start.
+Tests that need isolation from the others' events use their own database (`fresh_database`), consumer
+group names or keys; only tests that stop the broker or need topics no one else wrote to start their own.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embedded.broker import EmbeddedBroker
+from embedded.kafka_dist import kafka_version
 from embedded.postgres import EmbeddedPostgres
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
 
@@ -45,12 +51,12 @@ def provide(workdir: Path) -> Iterator[Infrastructure]:
 
         with (
             PostgresContainer("postgres:17", driver=None) as pg,
-            KafkaContainer("apache/kafka:4.1.0").with_kraft() as kafka,
+            KafkaContainer(f"apache/kafka:{kafka_version()}").with_kraft() as kafka,
         ):
             yield Infrastructure(pg.get_connection_url(), kafka.get_bootstrap_server(), "testcontainers")
         return
     postgres = EmbeddedPostgres(workdir / "postgres", durable=False, die_with_parent=True)
-    broker = EmbeddedBroker(log_path=workdir / "tansu.log", die_with_parent=True)
+    broker = EmbeddedBroker(workdir / "kafka", die_with_parent=True)
     postgres.start()
     try:
         broker.start()

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.kafka.admin import topic_partitions
 
 
 @dataclass(frozen=True)
@@ -37,16 +39,12 @@ async def read_topic(
     to catch duplicates that would arrive late). Raises TimeoutError with what was seen."""
     # No consumer group: assigning partitions directly skips the group join, which costs seconds.
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
     )
     await consumer.start()
     records: list[Record] = []
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        assigned = await topic_partitions(bootstrap, [topic])
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         deadline = time.monotonic() + timeout
@@ -76,7 +74,7 @@ async def read_topic(
 
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
     await producer.start()
     try:
         for key, value in messages:

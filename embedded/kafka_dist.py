@@ -1,0 +1,114 @@
+"""The Apache Kafka server the embedded platform runs: fetched from Maven Central, run with the local Java.
+
+`embedded/kafka/pom.xml` pins the version (the same as the `apache/kafka` image of docker-compose.yml);
+`mvn dependency:copy-dependencies` puts the server's jars into `.cache/kafka-<version>/libs` (git-ignored).
+`python -m embedded.kafka_dist` does that once (`make run` and `make test` call it) and prints the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
+#: Java the Kafka 4.x server needs at least.
+MIN_JAVA = 17
+INSTALL_HINT = (
+    "the embedded Kafka needs Java {min}+ and Maven: as root `make run`/`make test` install them, "
+    "otherwise run `sudo apt-get install default-jre-headless maven` (Debian/Ubuntu) or set JAVA_HOME"
+)
+
+
+class KafkaDistError(RuntimeError):
+    """Java or Maven is missing, or the Kafka server could not be fetched."""
+
+
+def kafka_version(pom: Path = POM) -> str:
+    """The pinned Kafka version, read from the pom (the one place it is written for the embedded run)."""
+    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom.read_text(encoding="utf-8"))
+    if not match:
+        raise KafkaDistError(f"{pom} does not set <kafka.version>")
+    return match.group(1).strip()
+
+
+def libs_dir(version: str | None = None) -> Path:
+    """Where the server's jars live once fetched."""
+    return REPO_ROOT / ".cache" / f"kafka-{version or kafka_version()}" / "libs"
+
+
+def java_binary() -> Path:
+    """`$JAVA_HOME/bin/java`, else `java` on PATH; refuses a Java older than MIN_JAVA."""
+    home = os.environ.get("JAVA_HOME")
+    candidate = Path(home) / "bin" / "java" if home else None
+    if candidate is None or not candidate.is_file():
+        found = shutil.which("java")
+        if found is None:
+            raise KafkaDistError("no `java` found: " + INSTALL_HINT.format(min=MIN_JAVA))
+        candidate = Path(found)
+    probe = subprocess.run(  # noqa: S603 - the local java, asked for its version
+        [str(candidate), "-version"], capture_output=True, text=True, check=False
+    )
+    match = re.search(r'version "(\d+)', probe.stderr + probe.stdout)
+    if not match or int(match.group(1)) < MIN_JAVA:
+        raise KafkaDistError(f"{candidate} is not Java {MIN_JAVA}+: " + INSTALL_HINT.format(min=MIN_JAVA))
+    return candidate
+
+
+def ensure_kafka(quiet: bool = True) -> Path:
+    """Return the folder of the server's jars, fetching them with Maven the first time.
+
+    The jars land in a temporary folder renamed into place at the end, so an interrupted fetch never
+    leaves a half-filled folder that a later run would take for complete.
+    """
+    target = libs_dir()
+    if (target / ".complete").is_file():
+        return target
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise KafkaDistError("no `mvn` found: " + INSTALL_HINT.format(min=MIN_JAVA))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".libs-", dir=target.parent))
+    try:
+        command = [
+            mvn,
+            "-B",
+            *(["-q"] if quiet else []),
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={staging}",
+        ]
+        done = subprocess.run(command, capture_output=quiet, text=True, check=False)  # noqa: S603
+        if done.returncode != 0:
+            raise KafkaDistError(f"fetching Kafka {kafka_version()} with Maven failed:\n{done.stdout}{done.stderr}")
+        if not any(staging.glob("kafka_2.13-*.jar")):
+            raise KafkaDistError(f"Maven finished but no kafka_2.13 jar is in {staging}")
+        (staging / ".complete").write_text(kafka_version(), encoding="utf-8")
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def main() -> int:
+    """Fetch the server if needed and check Java; print the jars' folder."""
+    try:
+        java = java_binary()
+        libs = ensure_kafka(quiet=False)
+    except KafkaDistError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Apache Kafka {kafka_version()}: {libs} (java: {java})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
