@@ -113,7 +113,7 @@ class Platform:
         services = {child.pid: name for name, child in self.services().items()}
         for child in psutil.Process(self.proc.pid).children(recursive=True):
             with contextlib.suppress(psutil.Error):
-                name = services.get(child.pid) or ("broker" if "tansu" in child.name() else child.name())
+                name = services.get(child.pid) or ("broker" if "kafka.Kafka" in child.cmdline() else child.name())
                 if name in ("intake", "dispatch", "followup", "reporting", "broker", "postgres"):
                     times = child.cpu_times()
                     # children_*: backends the postmaster already reaped (pool connections recycled in a long run)
@@ -201,13 +201,9 @@ async def post_all(
 
 
 async def watch_routed(bootstrap: str, routed: dict[str, float], stop: asyncio.Event) -> None:
-    # A short fetch wait: the embedded broker holds a fetch for the whole wait, which would be measured as latency.
+    # Kafka answers a fetch as soon as a record arrives, so the default fetch wait adds no latency.
     consumer = AIOKafkaConsumer(
-        "complaint.routed",
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=10,
+        "complaint.routed", bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
@@ -245,7 +241,7 @@ async def watch_reporting(dsn: str, accepted: dict[str, float], visible: dict[st
 
 async def raw_hop(bootstrap: str, n: int = 50_000) -> float:
     """Ceiling: consume n messages from one topic and produce each to another, batched, with aiokafka."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=False)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=True)
     await producer.start()
     payload = b"x" * 700
     await asyncio.gather(
