@@ -61,6 +61,8 @@ NODE_SETTINGS: dict[str, str] = {
 
 _LOG4J2 = """\
 status = warn
+# Kafka logs its own shutdown from a JVM shutdown hook: log4j's hook must not close the log before that.
+shutdownHook = disable
 appender.out.type = Console
 appender.out.name = out
 appender.out.layout.type = PatternLayout
@@ -262,7 +264,7 @@ class EmbeddedBroker:
 
     def _format(self, java: Path, libs: Path, config: Path) -> None:
         """`kafka-storage.sh format` for a new node: a fresh cluster id, the metadata log bootstrapped."""
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=").replace("-", "_")
         done = subprocess.run(  # noqa: S603 - our java and Kafka's storage tool
             [*self._java_command(java, libs, "kafka.tools.StorageTool"), "format", "-t", cluster_id, "-c", str(config)],
             capture_output=True,

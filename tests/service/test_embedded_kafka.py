@@ -1,0 +1,136 @@
+"""The embedded Apache Kafka node: durable across a clean stop and across SIGKILL, and the producers the
+services publish with are idempotent on the wire (each batch carries a producer id, read back from the
+partition's log with Kafka's own DumpLogSegments tool)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from embedded.broker import EmbeddedBroker
+from embedded.kafka_dist import ensure_kafka, java_binary
+from shared.kafka.broker import build_broker
+from shared.kafka.replay import assign_from_start, read_to_end
+from shared.outbox import build_producer
+
+TOPIC = "complaint.received"
+GROUP = "test.embedded-kafka"
+
+
+@pytest.fixture
+async def kafka(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
+    broker = EmbeddedBroker(tmp_path / "kafka", die_with_parent=True)
+    await asyncio.to_thread(broker.start)
+    try:
+        await broker.acreate_topics([TOPIC], 3)
+        yield broker
+    finally:
+        await asyncio.to_thread(broker.stop)
+
+
+async def _publish_with_the_relay_producer(bootstrap: str, n: int, prefix: str) -> None:
+    producer = build_producer(bootstrap)
+    await producer.start()
+    try:
+        await asyncio.gather(
+            *[await producer.send(TOPIC, f"{prefix}{i}".encode(), key=f"k{i}".encode()) for i in range(n)]
+        )
+    finally:
+        await producer.stop()
+
+
+async def _all_values(bootstrap: str) -> list[bytes]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await assign_from_start(consumer, bootstrap, [TOPIC])
+        return [r.value or b"" async for batch in read_to_end(consumer, partitions) for r in batch]
+    finally:
+        await consumer.stop()
+
+
+async def _commit(bootstrap: str, offsets: dict[TopicPartition, int]) -> None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
+
+
+async def _committed(bootstrap: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        return {tp: await consumer.committed(tp) for tp in partitions}
+    finally:
+        await consumer.stop()
+
+
+async def test_records_and_committed_offsets_survive_a_clean_stop_and_a_kill(kafka: EmbeddedBroker) -> None:
+    await _publish_with_the_relay_producer(kafka.bootstrap_servers, 300, "a")
+    partitions = [TopicPartition(TOPIC, p) for p in range(3)]
+    await _commit(kafka.bootstrap_servers, {tp: 7 + tp.partition for tp in partitions})
+    port = kafka.port
+
+    proc = kafka._proc
+    assert proc is not None
+    await asyncio.to_thread(kafka.stop)
+    assert proc.returncode == 143, "SIGTERM ran the shutdown hooks (exit 128 + 15), no SIGKILL was needed"
+    assert "shut down completed" in kafka.log_path.read_text().split("Transition from STARTING to STARTED")[-1]
+    await asyncio.to_thread(kafka.start)
+    assert kafka.port == port
+    assert sorted(await _all_values(kafka.bootstrap_servers)) == sorted(f"a{i}".encode() for i in range(300))
+    assert await _committed(kafka.bootstrap_servers, partitions) == {tp: 7 + tp.partition for tp in partitions}
+
+    await _publish_with_the_relay_producer(kafka.bootstrap_servers, 200, "b")
+    await asyncio.to_thread(kafka.kill)  # no flush, no clean-shutdown marker: the next start recovers the logs
+    await asyncio.to_thread(kafka.start)
+    values = await _all_values(kafka.bootstrap_servers)
+    assert len(values) == 500 and set(values) == {f"a{i}".encode() for i in range(300)} | {
+        f"b{i}".encode() for i in range(200)
+    }
+    assert await _committed(kafka.bootstrap_servers, partitions) == {tp: 7 + tp.partition for tp in partitions}
+
+
+async def test_service_publishes_are_idempotent_on_the_wire(kafka: EmbeddedBroker) -> None:
+    """Both ways a service publishes (the outbox relay's producer, the FastStream broker's) write batches with
+    a producer id; a non-idempotent producer writes producerId -1."""
+    await _publish_with_the_relay_producer(kafka.bootstrap_servers, 30, "relay")
+    broker = build_broker(kafka.bootstrap_servers, client_id="test-idempotence")
+    await broker.start()
+    try:
+        for i in range(30):
+            await broker.publish(f"faststream{i}".encode(), TOPIC, key=f"k{i}".encode())
+    finally:
+        await broker.stop()
+    await asyncio.to_thread(kafka.stop)  # DumpLogSegments reads the files: let the node close them
+
+    segments = sorted(str(p) for p in kafka.log_dirs.glob(f"{TOPIC}-*/*.log"))
+    dump = subprocess.run(
+        [
+            str(java_binary()),
+            "-cp",
+            f"{ensure_kafka()}/*",
+            "kafka.tools.DumpLogSegments",
+            "--files",
+            ",".join(segments),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    producer_ids = [int(pid) for pid in re.findall(r"producerId: (-?\d+)", dump)]
+    record_counts = [int(n) for n in re.findall(r"count: (\d+)", dump)]
+    assert sum(record_counts) == 60, dump[-2000:]
+    assert producer_ids and all(pid >= 0 for pid in producer_ids), f"batches without a producer id: {producer_ids}"
+    assert len(set(producer_ids)) == 2, "one producer id for the relay's producer, one for the FastStream broker's"
