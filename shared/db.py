@@ -7,9 +7,9 @@ outbox rows and processed-event marks written through it commit atomically with 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
@@ -46,14 +46,52 @@ class _Rollback(Exception):
     """Raised inside the transaction block to roll back without an error."""
 
 
-@asynccontextmanager
-async def unit_of_work(pool: asyncpg.Pool) -> AsyncIterator[UnitOfWork]:
-    async with pool.acquire() as conn:
-        uow = UnitOfWork(conn)
-        try:
-            async with conn.transaction():
-                yield uow
-                if not uow.committed:
-                    raise _Rollback
-        except _Rollback:
-            pass
+def unit_of_work(pool: asyncpg.Pool) -> AbstractAsyncContextManager[UnitOfWork]:
+    """One transaction on a pooled connection, for code that works on the connection itself."""
+    return transactions(pool, lambda conn: conn)()
+
+R = TypeVar("R", covariant=True)
+
+
+class Work(Protocol[R]):
+    """What a handler holds inside one transaction: the service's repository, and `commit()`."""
+
+    @property
+    def repo(self) -> R: ...
+
+    def commit(self) -> None: ...
+
+
+#: Opens one transaction: `async with transactions() as work: ...; work.commit()`. Handlers take this, so
+#: tests hand them an in-memory fake (tests/fakes/) built on the same repository protocol.
+Transactions = Callable[[], AbstractAsyncContextManager[Work[R]]]
+
+
+class RepositoryUnitOfWork(UnitOfWork, Generic[R]):
+    """A unit of work that also carries the service's repository bound to its connection."""
+
+    def __init__(self, conn: asyncpg.Connection, repo: R) -> None:
+        super().__init__(conn)
+        self._repo = repo
+
+    @property
+    def repo(self) -> R:
+        return self._repo
+
+
+def transactions(pool: asyncpg.Pool, repository: Callable[[asyncpg.Connection], R]) -> Transactions[R]:
+    """The real `Transactions`: each call opens a pooled connection, a transaction and a repository on it."""
+
+    @asynccontextmanager
+    async def open_work() -> AsyncIterator[RepositoryUnitOfWork[R]]:
+        async with pool.acquire() as conn:
+            work = RepositoryUnitOfWork(conn, repository(conn))
+            try:
+                async with conn.transaction():
+                    yield work
+                    if not work.committed:
+                        raise _Rollback
+            except _Rollback:
+                pass
+
+    return open_work

@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
-from services.intake import api
+from services.intake import api, consumers
 from services.intake.partner_ingress import PartnerTicket, to_submission
 from services.intake.settings import IntakeSettings
 from services.intake.submission import SERVICE, submit_complaint
@@ -19,7 +18,7 @@ from shared import topics
 from shared.contracts import ComplaintContact, ComplaintReceived
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.consumer import guarded, raw_decoder
+from shared.kafka.subscription import subscribe
 from shared.logging import bind_case, get_logger
 from shared.outbox import OutboxRelay
 from shared.runtime import background_work, connect_with_retry
@@ -39,19 +38,9 @@ def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyn
             submitted = await submit_complaint(submission, pool=pool_getter(), timezone=timezone)
             bind_case(complaint_id=str(submitted.complaint.complaint_id))
 
-    guard = guarded(broker, settings, "intake.partner-tickets", PartnerTicket, handle_tickets)
-
-    @broker.subscriber(
-        topics.PARTNER_TICKETS,
-        group_id=settings.intake_consumer_group,
-        auto_offset_reset="earliest",
-        decoder=raw_decoder,
-        title="intake/partner-tickets",
-        description="Tickets forwarded by the 12345 and 95598 hotlines; invalid ones go to the .dlq topic.",
+    guard = subscribe(
+        broker, settings, consumers.PARTNER_TICKETS, handle_tickets, group_prefix=settings.intake_consumer_group
     )
-    async def on_partner_ticket(body: bytes, message: KafkaMessage) -> None:
-        # Raw bytes on purpose: the guard validates, so a bad ticket is dead-lettered, not redelivered.
-        await guard(message)
 
     # Published through the outbox relay; declared here so AsyncAPI documents them.
     broker.publisher(
