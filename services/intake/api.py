@@ -6,15 +6,15 @@ import re
 import uuid
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Header, Request, Response, status
 
 from services.intake import repository
 from services.intake.auth import ChannelCredential
+from services.intake.deps import CorrelationId, Pool, Timezone
+from services.intake.handlers import IdempotencyKeyReused, SubmitComplaint, submit_complaint
 from services.intake.reference import looks_like_reference
 from services.intake.repository import StoredComplaint
 from services.intake.schemas import ComplaintAccepted, ComplaintCreate, ComplaintRead
-from services.intake.submission import IdempotencyKeyReused, SubmitComplaint, submit_complaint
 from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
 
@@ -51,6 +51,9 @@ async def post_complaint(
     request: Request,
     response: Response,
     channel: ChannelCredential,
+    pool: Pool,
+    timezone: Timezone,
+    correlation_id: CorrelationId,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> ComplaintAccepted:
     """Accepts the complaint and answers at once with its id and reference number.
@@ -73,9 +76,7 @@ async def post_complaint(
         )
     try:
         submitted = await submit_complaint(
-            SubmitComplaint(complaint, idempotency_key, request.state.correlation_id),
-            pool=request.app.state.pool,
-            timezone=request.app.state.timezone,
+            SubmitComplaint(complaint, idempotency_key, correlation_id), pool=pool, timezone=timezone
         )
     except IdempotencyKeyReused as exc:
         raise Problem(
@@ -97,8 +98,7 @@ async def post_complaint(
     responses=READ_PROBLEMS,
     summary="What was received, and when: by complaint id or reference number",
 )
-async def get_complaint(complaint_ref: str, request: Request, channel: ChannelCredential) -> ComplaintRead:
-    pool: asyncpg.Pool = request.app.state.pool
+async def get_complaint(complaint_ref: str, request: Request, channel: ChannelCredential, pool: Pool) -> ComplaintRead:
     stored: StoredComplaint | None = None
     if looks_like_reference(complaint_ref):
         stored = await repository.get_by_reference(pool, complaint_ref)

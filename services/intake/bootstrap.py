@@ -10,10 +10,11 @@ import asyncpg
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.intake import api, consumers
+from services.intake import api, consumers, repository
+from services.intake.events import SERVICE
+from services.intake.handlers import submit_complaint
 from services.intake.partner_ingress import PartnerTicket, to_submission
 from services.intake.settings import IntakeSettings
-from services.intake.submission import SERVICE, submit_complaint
 from shared import topics
 from shared.contracts import ComplaintContact, ComplaintReceived
 from shared.http.service_app import create_service_app
@@ -73,7 +74,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
             await pool.close()
 
     async def readiness(request: Request) -> dict[str, object]:
-        pending = await request.app.state.pool.fetchval("SELECT count(*) FROM intake.outbox")
+        pending = await repository.outbox_pending(request.app.state.pool)
         return {"kafka": request.app.state.kafka["kafka"], "outbox_pending": pending}
 
     app = create_service_app(

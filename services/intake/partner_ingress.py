@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from services.intake.handlers import SubmitComplaint
 from services.intake.schemas import ComplaintCreate
-from services.intake.submission import SubmitComplaint
 from shared.contracts import Channel, Coordinates
 from shared.kafka.consumer import PoisonMessage, describe_validation_error
 

@@ -86,3 +86,8 @@ async def get_by_id(conn: asyncpg.Connection | asyncpg.Pool, complaint_id: uuid.
 
 async def get_by_reference(conn: asyncpg.Connection | asyncpg.Pool, reference_no: str) -> StoredComplaint | None:
     return _row(await conn.fetchrow(f"SELECT {_COLUMNS} FROM intake.complaints WHERE reference_no = $1", reference_no))
+
+
+async def outbox_pending(pool: asyncpg.Pool) -> int:
+    """Events accepted but not yet on Kafka: readiness reports it, an operator watches it during an outage."""
+    return int(await pool.fetchval("SELECT count(*) FROM intake.outbox"))

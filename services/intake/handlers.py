@@ -16,24 +16,14 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from services.intake import repository
+from services.intake.events import SERVICE, build_events
 from services.intake.reference import next_reference
 from services.intake.repository import StoredComplaint
 from services.intake.schemas import ComplaintCreate
 from shared import outbox
-from shared.contracts import (
-    ComplaintContact,
-    ComplaintContactPayload,
-    ComplaintReceived,
-    ComplaintReceivedPayload,
-    CustomerPublic,
-    Event,
-    new_event,
-)
 from shared.db import unit_of_work
 from shared.logging import get_logger
-from shared.privacy import mask_name, mask_phone, mask_phones_in_text
 
-SERVICE = "intake"
 log = get_logger(__name__)
 
 
@@ -56,53 +46,6 @@ class IdempotencyKeyReused(Exception):
 
 def fingerprint(complaint: ComplaintCreate) -> str:
     return hashlib.sha256(complaint.model_dump_json().encode()).hexdigest()
-
-
-def build_events(stored: StoredComplaint, complaint: ComplaintCreate) -> list[Event]:
-    """The public, masked `complaint.received` and the restricted `complaint.contact`."""
-    customer = complaint.customer
-    common = {
-        "complaint_id": stored.complaint_id,
-        "producer": SERVICE,
-        "correlation_id": stored.correlation_id,
-        "occurred_at": stored.accepted_at,
-    }
-    received = new_event(
-        ComplaintReceived,
-        payload=ComplaintReceivedPayload(
-            complaint_id=stored.complaint_id,
-            reference_no=stored.reference_no,
-            channel=complaint.channel,
-            channel_ticket_id=complaint.channel_ticket_id,
-            received_at=complaint.received_at,
-            accepted_at=stored.accepted_at,
-            customer=CustomerPublic(
-                account_no=customer.account_no,
-                name_masked=mask_name(customer.name) if customer.name else None,
-                phone_masked=mask_phone(customer.phone) if customer.phone else None,
-                preferred_contact=customer.preferred_contact,
-            ),
-            location=complaint.location,
-            text=mask_phones_in_text(complaint.text),
-            category_hint=complaint.category_hint,
-        ),
-        **common,
-    )
-    contact = new_event(
-        ComplaintContact,
-        payload=ComplaintContactPayload(
-            complaint_id=stored.complaint_id,
-            reference_no=stored.reference_no,
-            name=customer.name,
-            phone=customer.phone,
-            email=customer.email,
-            wechat_openid=customer.wechat_openid,
-            preferred_contact=customer.preferred_contact,
-        ),
-        causation_id=received.event_id,
-        **common,
-    )
-    return [received, contact]
 
 
 def _replay(existing: StoredComplaint, cmd: SubmitComplaint, request_fingerprint: str) -> Submitted:
