@@ -44,7 +44,7 @@ test: $(STAMP) chromium kafka
 
 ## Regenerate the JSON Schemas of the event contracts and the AsyncAPI documents.
 contracts: $(STAMP)
-	$(BIN)/python -m shared.contracts.generate
+	$(BIN)/python -m operations.contracts
 
 clean:
 	rm -rf $(VENV) .data .cache .pytest_cache

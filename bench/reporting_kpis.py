@@ -33,6 +33,7 @@ from services.reporting.projection import DIMENSIONS
 from shared.migrations import apply
 
 TZ = ZoneInfo("Asia/Shanghai")
+REPORTING_MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "reporting" / "migrations"
 DEPARTMENTS = {
     "repair": ["heating_temperature", "equipment_fault", "outage", "safety_hazard"],
     "billing": ["billing"],
@@ -91,7 +92,7 @@ def synthetic_case(rng: random.Random, now: datetime) -> tuple[CaseState, dict[s
 async def load(dsn: str, n: int) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        await apply(conn, "reporting")
+        await apply(conn, REPORTING_MIGRATIONS, "reporting")
         rng = random.Random(42)
         now = datetime.now(UTC)
         kpi: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0] * (len(COUNTERS) + 1))

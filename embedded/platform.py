@@ -314,7 +314,7 @@ class Platform:
         self._lock_file.flush()
 
     def _migrate(self) -> None:
-        from shared.migrations import apply_all
+        from operations.migrations import apply_all
 
         applied = run_sync(lambda: apply_all(self.postgres.dsn))
         if applied:

@@ -50,6 +50,7 @@ def unit_of_work(pool: asyncpg.Pool) -> AbstractAsyncContextManager[UnitOfWork]:
     """One transaction on a pooled connection, for code that works on the connection itself."""
     return transactions(pool, lambda conn: conn)()
 
+
 R = TypeVar("R", covariant=True)
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from operations.migrations import apply_all
 from shared.db import create_pool
-from shared.migrations import apply_all
 from tests.support.infrastructure import Infrastructure, provide
 
 

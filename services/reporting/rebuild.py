@@ -16,6 +16,7 @@ import asyncio
 import os
 import sys
 import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -35,7 +36,7 @@ async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_si
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await apply(conn, "reporting", schema)
+        await apply(conn, Path(__file__).with_name("migrations"), schema)
     finally:
         await conn.close()
     pool = await create_pool(dsn, min_size=1, max_size=2)

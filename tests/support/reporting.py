@@ -13,9 +13,9 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from operations.migrations import apply_all
 from services.reporting.bootstrap import create_app
 from services.reporting.settings import ReportingSettings
-from shared.migrations import apply_all
 from tests.support.apps import running_app
 
 MANAGER = {"X-API-Key": "dev-only-manager-key"}

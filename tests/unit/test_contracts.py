@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from operations.contracts import ASYNCAPI_DIR, SCHEMA_DIR, asyncapi_documents, event_schemas
 from shared.contracts import EVENT_TYPES, ComplaintReceived, WorkOrderEvent
-from shared.contracts.generate import ASYNCAPI_DIR, SCHEMA_DIR, asyncapi_documents, event_schemas
 
 
 @pytest.mark.parametrize(("name", "text"), sorted(event_schemas().items()))

@@ -1,4 +1,4 @@
-"""`python -m shared.contracts.generate` (or `make contracts`): write the contracts' documents.
+"""`python -m operations.contracts` (or `make contracts`): write the contracts' documents.
 
 - `docs/contracts/<event_type>.v<version>.json`: JSON Schema of every event, one file per version, kept
   forever — integrators pin to them, and a test fails when a contract changes without a new version.
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from shared.contracts import EVENT_TYPES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "docs" / "contracts"
 ASYNCAPI_DIR = ROOT / "docs" / "asyncapi"
 
