@@ -40,6 +40,7 @@ run: $(STAMP) kafka
 ## make test: lint, then the whole suite (unit, service, end-to-end, faults, security) on embedded infrastructure.
 test: $(STAMP) chromium kafka
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 ## Regenerate the JSON Schemas of the event contracts and the AsyncAPI documents.
