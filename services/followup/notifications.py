@@ -13,14 +13,26 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
-from shared.contracts import Event, NotificationRequested, NotificationRequestedPayload, Recipient, new_event
+from services.followup import events
+from services.followup.model import NotificationRecord
+from services.followup.repository import FollowupRepository
+from shared.contracts import Event, Recipient
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 TEMPLATES_PATH = Path(__file__).with_name("templates.toml")
 Locale = Literal["zh", "en"]
+#: How a stage reads in a staff message.
+STAGE_LABELS: dict[str, dict[str, str]] = {
+    "zh": {"acknowledge": "签收", "on_site": "到场", "resolve": "办结", "callback": "回访", "satisfaction": "满意度"},
+    "en": {
+        "acknowledge": "acknowledgement",
+        "on_site": "on-site",
+        "resolve": "resolution",
+        "callback": "callback",
+        "satisfaction": "satisfaction",
+    },
+}
 
 
 class Templates:
@@ -50,9 +62,20 @@ class Notifier:
     daily_cap: int
     timezone: ZoneInfo
 
+    def stage_params(
+        self, *, reference_no: str, department: str, stage: str, deadline: datetime | None
+    ) -> dict[str, str]:
+        """Parameters of the staff messages about a clock (`sla_warning`, `escalation`)."""
+        return {
+            "reference_no": reference_no,
+            "department": department,
+            "stage": STAGE_LABELS[self.locale].get(stage, stage),
+            "deadline": deadline.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M") if deadline else "-",
+        }
+
     async def request(
         self,
-        conn: asyncpg.Connection,
+        repo: FollowupRepository,
         *,
         complaint_id: uuid.UUID,
         correlation_id: str,
@@ -61,52 +84,31 @@ class Notifier:
         params: dict[str, str],
         at: datetime,
     ) -> list[Event]:
-        """The notification event, or nothing when this customer's number reached today's cap."""
+        """The notification event, or nothing when this customer's number reached today's cap.
+
+        Every request is recorded, sent or suppressed, in the caller's transaction."""
         key = phone_key(recipient.phone) if recipient.kind == "customer" and recipient.phone else None
         day = at.astimezone(self.timezone).date()
         suppressed = False
         if key is not None:
-            # Serialise per number so two processes cannot both take the last slot of the day.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('followup-notify:' || $1))", key)
-            sent = await conn.fetchval(
-                "SELECT count(*) FROM followup.notifications "
-                "WHERE phone_key = $1 AND local_day = $2 AND NOT suppressed",
-                key,
-                day,
-            )
-            suppressed = sent >= self.daily_cap
-        notification_id = uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO followup.notifications (notification_id, complaint_id, template_id, recipient_kind, "
-            "phone_key, local_day, suppressed, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            notification_id,
-            complaint_id,
-            template_id,
-            recipient.kind,
-            key,
-            day,
-            suppressed,
-            at,
+            suppressed = await repo.customer_messages_sent(key, day) >= self.daily_cap
+        record = NotificationRecord(
+            notification_id=uuid.uuid4(),
+            complaint_id=complaint_id,
+            template_id=template_id,
+            recipient_kind=recipient.kind,
+            phone_key=key,
+            local_day=day,
+            suppressed=suppressed,
+            at=at,
         )
+        await repo.add_notification(record)
         if suppressed:
             log.info("notification suppressed: daily cap reached", template_id=template_id, cap=self.daily_cap)
             return []
+        text = self.templates.render(template_id, self.locale, params)
         return [
-            new_event(
-                NotificationRequested,
-                complaint_id=complaint_id,
-                producer="followup",
-                correlation_id=correlation_id,
-                occurred_at=at,
-                payload=NotificationRequestedPayload(
-                    notification_id=notification_id,
-                    complaint_id=complaint_id,
-                    template_id=template_id,
-                    locale=self.locale,
-                    recipient=recipient,
-                    params=params,
-                    text=self.templates.render(template_id, self.locale, params),
-                    requested_at=at,
-                ),
+            events.notification_requested(
+                record, correlation_id=correlation_id, locale=self.locale, recipient=recipient, params=params, text=text
             )
         ]

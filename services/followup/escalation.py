@@ -1,0 +1,87 @@
+"""The escalation ladder: who hears about a case, rung by rung (supervisor → department manager →
+general manager, as configured in the SLA policy).
+
+Pure, and shared by both ways a case climbs: a breached SLA clock (one rung per escalation interval,
+`breach`) and a customer dissatisfied again (straight to the top, `dissatisfied_again`). Warnings go to
+the first rung (`warned`). `handlers.py` records each rung, publishes it and notifies the person.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.followup.model import EscalationRecord, Timer
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The configured roles, first rung first; levels count from 1."""
+
+    roles: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.roles:
+            raise ValueError("the escalation ladder needs at least one rung")
+
+    @property
+    def top(self) -> int:
+        return len(self.roles)
+
+    @property
+    def warned(self) -> str:
+        """Who gets the warning before a limit runs out: the first rung."""
+        return self.roles[0]
+
+    def role(self, level: int) -> str:
+        return self.roles[level - 1]
+
+    def rung(self, level: int) -> int:
+        """A breach timer's level on this ladder: past the top (the ladder got shorter) stays at the top."""
+        return min(level, self.top)
+
+    def next_rung(self, level: int) -> int | None:
+        """The rung after `level`, or None at the top (nobody left to tell)."""
+        return level + 1 if level < self.top else None
+
+
+@dataclass(frozen=True)
+class Climb:
+    """One rung climbed, and the rung the next breach timer is for (None at the top)."""
+
+    escalation: EscalationRecord
+    next_level: int | None
+
+
+def breach(ladder: Ladder, timer: Timer, now: datetime) -> Climb:
+    """A breach timer fired: its clock ran out, so the rung it stands for hears of it."""
+    level = ladder.rung(timer.level)
+    record = EscalationRecord(
+        complaint_id=timer.complaint_id,
+        subject_id=timer.subject_id,
+        stage=timer.stage,
+        level=level,
+        escalated_to=ladder.role(level),
+        reason=f"{timer.stage} deadline passed",
+        timer_id=timer.timer_id,
+        at=now,
+        deadline=timer.deadline,
+    )
+    return Climb(record, ladder.next_rung(level))
+
+
+def dissatisfied_again(
+    ladder: Ladder, *, complaint_id: uuid.UUID, callback_id: uuid.UUID, count: int, now: datetime
+) -> EscalationRecord:
+    """A customer dissatisfied again skips the ladder: the top rung (the general manager) is told at once."""
+    return EscalationRecord(
+        complaint_id=complaint_id,
+        subject_id=callback_id,
+        stage="satisfaction",
+        level=ladder.top,
+        escalated_to=ladder.role(ladder.top),
+        reason=f"customer dissatisfied {count} times",
+        timer_id=None,
+        at=now,
+    )

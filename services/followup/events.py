@@ -1,0 +1,187 @@
+"""What followup publishes (through its outbox): the events, built from its domain types, and the topics
+declared for AsyncAPI. Every event is keyed by complaint id and carries the case's correlation id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from services.followup.model import Callback, EscalationRecord, NotificationRecord, OutcomeDecision, Timer
+from shared import topics
+from shared.contracts import (
+    AnyCallbackEvent,
+    AnyEscalationEvent,
+    CallbackAttempted,
+    CallbackAttemptPayload,
+    CallbackFacts,
+    CallbackScheduled,
+    ComplaintClosed,
+    ComplaintClosedPayload,
+    ComplaintEscalated,
+    ComplaintEscalatedPayload,
+    ComplaintReopened,
+    ComplaintReopenedPayload,
+    Department,
+    Event,
+    NotificationRequested,
+    NotificationRequestedPayload,
+    Recipient,
+    SlaWarning,
+    SlaWarningPayload,
+    new_event,
+)
+
+SERVICE = "followup"
+
+#: (topic, schema, description) of every topic followup publishes, for the AsyncAPI document.
+PUBLISHED: tuple[tuple[str, Any, str], ...] = (
+    (topics.COMPLAINT_ESCALATED, AnyEscalationEvent, "SLA warnings and escalations, rung by rung."),
+    (topics.CALLBACK_EVENTS, AnyCallbackEvent, "Callbacks scheduled and attempted."),
+    (topics.COMPLAINT_REOPENED, ComplaintReopened, "Dissatisfied customers: a new cycle with raised severity."),
+    (topics.COMPLAINT_CLOSED, ComplaintClosed, "Closed after a satisfied or finally unreachable callback."),
+    (
+        topics.NOTIFICATION_REQUESTED,
+        NotificationRequested,
+        "Restricted: messages for the notification gateway (customers' numbers inside).",
+    ),
+)
+
+
+def _envelope(complaint_id: uuid.UUID, correlation_id: str, at: datetime) -> dict[str, Any]:
+    return {"complaint_id": complaint_id, "producer": SERVICE, "correlation_id": correlation_id, "occurred_at": at}
+
+
+def _facts(cb: Callback, at: datetime) -> dict[str, Any]:
+    return {
+        "callback_id": cb.callback_id,
+        "complaint_id": cb.complaint_id,
+        "reference_no": cb.reference_no,
+        "work_order_id": cb.work_order_id,
+        "department": cb.department,
+        "cycle": cb.cycle,
+        "due_at": cb.due_at,
+        "at": at,
+    }
+
+
+def callback_scheduled(cb: Callback, *, correlation_id: str, causation_id: uuid.UUID) -> Event:
+    return new_event(
+        CallbackScheduled,
+        **_envelope(cb.complaint_id, correlation_id, cb.created_at),
+        causation_id=causation_id,
+        payload=CallbackFacts(**_facts(cb, cb.created_at)),
+    )
+
+
+def callback_attempted(decision: OutcomeDecision, *, correlation_id: str, at: datetime) -> Event:
+    cb = decision.callback
+    return new_event(
+        CallbackAttempted,
+        **_envelope(cb.complaint_id, correlation_id, at),
+        payload=CallbackAttemptPayload(
+            **_facts(cb, at),
+            outcome=decision.outcome,
+            attempt=decision.attempt,
+            agent=cb.last_agent or "",
+            final=decision.final,
+        ),
+    )
+
+
+def complaint_reopened(decision: OutcomeDecision, *, correlation_id: str, at: datetime) -> Event:
+    cb = decision.callback
+    return new_event(
+        ComplaintReopened,
+        **_envelope(cb.complaint_id, correlation_id, at),
+        payload=ComplaintReopenedPayload(
+            complaint_id=cb.complaint_id,
+            reference_no=cb.reference_no,
+            reason=f"customer dissatisfied: {cb.last_note or 'no note'}",
+            previous_work_order_id=cb.work_order_id,
+            severity=decision.raised_severity,
+            reopen_count=decision.dissatisfied_count,
+            reopened_at=at,
+        ),
+    )
+
+
+def complaint_closed(cb: Callback, outcome: str, *, correlation_id: str, at: datetime) -> Event:
+    return new_event(
+        ComplaintClosed,
+        **_envelope(cb.complaint_id, correlation_id, at),
+        payload=ComplaintClosedPayload(
+            complaint_id=cb.complaint_id,
+            reference_no=cb.reference_no,
+            work_order_id=cb.work_order_id,
+            outcome=outcome,
+            cycles=cb.cycle,
+            closed_at=at,
+        ),
+    )
+
+
+def sla_warning(
+    timer: Timer, *, reference_no: str, department: str, correlation_id: str, share: float, at: datetime
+) -> Event:
+    assert timer.deadline is not None, "warnings are only scheduled for clocks with a deadline"
+    return new_event(
+        SlaWarning,
+        **_envelope(timer.complaint_id, correlation_id, at),
+        payload=SlaWarningPayload(
+            complaint_id=timer.complaint_id,
+            reference_no=reference_no,
+            work_order_id=timer.subject_id,
+            department=department,
+            stage=timer.stage,
+            deadline=timer.deadline,
+            warned_at=at,
+            share=share,
+        ),
+    )
+
+
+def complaint_escalated(record: EscalationRecord, *, reference_no: str, department: str, correlation_id: str) -> Event:
+    return new_event(
+        ComplaintEscalated,
+        **_envelope(record.complaint_id, correlation_id, record.at),
+        payload=ComplaintEscalatedPayload(
+            complaint_id=record.complaint_id,
+            reference_no=reference_no,
+            # Clock stages watch the work order; a callback's clock has none. The satisfaction rung has always
+            # carried the callback's id here (its subject): kept, since consumers may rely on it.
+            work_order_id=record.subject_id if record.stage != "callback" else None,
+            department=Department(department),
+            stage=record.stage,
+            level=record.level,
+            escalated_to=record.escalated_to,
+            deadline=record.deadline,
+            reason=record.reason,
+            escalated_at=record.at,
+        ),
+    )
+
+
+def notification_requested(
+    record: NotificationRecord,
+    *,
+    correlation_id: str,
+    locale: str,
+    recipient: Recipient,
+    params: dict[str, str],
+    text: str,
+) -> Event:
+    return new_event(
+        NotificationRequested,
+        **_envelope(record.complaint_id, correlation_id, record.at),
+        payload=NotificationRequestedPayload(
+            notification_id=record.notification_id,
+            complaint_id=record.complaint_id,
+            template_id=record.template_id,
+            locale=locale,
+            recipient=recipient,
+            params=params,
+            text=text,
+            requested_at=record.at,
+        ),
+    )

@@ -1,0 +1,379 @@
+"""Everything that changes followup's state, one handler per thing that happens: work-order events
+(clocks start and stop, callbacks get scheduled), contact data arriving, due timers firing, and an agent
+recording a call.
+
+Each handler opens one unit of work (`Transactions[FollowupRepository]`), applies the pure rules
+(`sla_clocks.py`, `escalation.py`, `model.decide_outcome`) through the repository, writes the events it
+emits to the outbox in the same transaction, and commits — the only place in followup that does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.followup import escalation, events
+from services.followup.model import (
+    Callback,
+    CallbackNotFound,
+    CallbackPolicy,
+    Contact,
+    EscalationRecord,
+    OutcomeDecision,
+    Subject,
+    Timer,
+    TrackedWorkOrder,
+    Verdict,
+    decide_outcome,
+)
+from services.followup.notifications import Notifier
+from services.followup.repository import FollowupRepository
+from services.followup.sla_clocks import STEPS, STOPS, ClockRules
+from shared.contracts import (
+    CallbackOutcome,
+    ComplaintContact,
+    Department,
+    Event,
+    Recipient,
+    WorkOrderAssigned,
+    WorkOrderEvent,
+    WorkOrderResolved,
+)
+from shared.db import Transactions
+from shared.logging import bind_case, clear_case, get_logger
+
+log = get_logger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """An agent called the customer back: what came of it."""
+
+    callback_id: uuid.UUID
+    outcome: CallbackOutcome
+    agent: str
+    note: str | None = None
+
+
+class FollowupHandlers:
+    def __init__(
+        self,
+        transactions: Transactions[FollowupRepository],
+        *,
+        clocks: ClockRules,
+        notifier: Notifier,
+        callbacks: CallbackPolicy,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.transactions = transactions
+        self.clocks = clocks
+        self.notifier = notifier
+        self.callbacks = callbacks
+        self.clock = clock
+
+    # -- consumed events ------------------------------------------------------------------------------
+
+    async def on_work_order_events(self, batch: Sequence[WorkOrderEvent], *, consumer: str) -> None:
+        """A batch of work-order events in one transaction; each is marked processed by `consumer` (the consumer
+        group's name) with its effect, so a redelivered one is skipped."""
+        async with self.transactions() as work:
+            outgoing: list[Event] = []
+            for event in batch:
+                if await work.repo.first_delivery(consumer, event.event_id):
+                    outgoing += await self._on_work_order_event(work.repo, event)
+            await work.repo.add_to_outbox(outgoing)
+            work.commit()
+
+    async def on_contacts(self, batch: Sequence[ComplaintContact], *, consumer: str) -> None:
+        """Keep each complaint's contact data, for callbacks and customer notifications (deduplicated like
+        `on_work_order_events`)."""
+        async with self.transactions() as work:
+            for event in batch:
+                if await work.repo.first_delivery(consumer, event.event_id):
+                    p = event.payload
+                    contact = Contact(
+                        p.complaint_id, p.name, p.phone, p.email, p.wechat_openid, p.preferred_contact.value
+                    )
+                    await work.repo.add_contact(contact)
+            work.commit()
+
+    async def _on_work_order_event(self, repo: FollowupRepository, event: WorkOrderEvent) -> list[Event]:
+        if isinstance(event, WorkOrderAssigned):
+            await self._track(repo, event)
+            return []
+        stopped = STOPS.get(event.event_type)
+        if stopped is None:
+            return []  # notes change no clock
+        p = event.payload
+        await repo.record_step(p.work_order_id, p.status.value, STEPS.get(event.event_type), p.at)
+        await repo.cancel(p.work_order_id, stopped, self.clock())
+        if isinstance(event, WorkOrderResolved):
+            return await self._schedule_callback(repo, event)
+        return []
+
+    async def _track(self, repo: FollowupRepository, event: WorkOrderAssigned) -> None:
+        p, d = event.payload, event.payload.deadlines
+        order = TrackedWorkOrder(
+            work_order_id=p.work_order_id,
+            complaint_id=p.complaint_id,
+            reference_no=p.reference_no,
+            department=p.department.value,
+            cycle=p.cycle,
+            category=p.category.value,
+            severity=p.severity.value,
+            channel=p.channel.value,
+            starts_at=d.starts_at,
+            acknowledge_by=d.acknowledge_by,
+            on_site_by=d.on_site_by,
+            resolve_by=d.resolve_by,
+            interim_reply_by=d.interim_reply_by,
+            callback_limit=d.callback_limit,
+            correlation_id=event.correlation_id,
+        )
+        await repo.track(order)
+        for plan in self.clocks.work_order_clocks(order):
+            await repo.schedule(plan)
+
+    async def _schedule_callback(self, repo: FollowupRepository, event: WorkOrderResolved) -> list[Event]:
+        """Every resolution gets a callback (100 % callback), with its own clock."""
+        p = event.payload
+        limit = await repo.record_resolution(p.work_order_id, p.resolution)
+        callback = Callback(
+            callback_id=uuid.uuid4(),
+            complaint_id=p.complaint_id,
+            work_order_id=p.work_order_id,
+            reference_no=p.reference_no,
+            department=p.department.value,
+            cycle=p.cycle,
+            resolution=p.resolution,
+            due_at=self.clocks.callback_due(p.at, limit),
+            status="pending",
+            attempts=0,
+            next_attempt_at=p.at,
+            created_at=p.at,
+            completed_at=None,
+            last_note=None,
+            last_agent=None,
+        )
+        if not await repo.add_callback(callback):
+            return []  # this work order's callback exists already
+        for plan in self.clocks.callback_clocks(p.complaint_id, callback.callback_id, p.at, callback.due_at):
+            await repo.schedule(plan)
+        return [events.callback_scheduled(callback, correlation_id=event.correlation_id, causation_id=event.event_id)]
+
+    # -- timers ---------------------------------------------------------------------------------------
+
+    async def fire_due_timers(self, *, worker: str, batch_size: int) -> int:
+        """Claim up to `batch_size` due timers and fire them: claim, effects, outbox and the fired marks commit
+        together, so a process that dies mid-way leaves its timers due for another."""
+        now = self.clock()
+        async with self.transactions() as work:
+            due = await work.repo.claim_due(now, batch_size)
+            outgoing: list[Event] = []
+            for timer in due:
+                bind_case(complaint_id=str(timer.complaint_id))
+                outgoing += await self._fire(work.repo, timer, now)
+            clear_case()
+            if due:
+                await work.repo.mark_fired([t.timer_id for t in due], now, worker)
+                await work.repo.add_to_outbox(outgoing)
+            work.commit()
+        return len(due)
+
+    async def _fire(self, repo: FollowupRepository, timer: Timer, now: datetime) -> list[Event]:
+        """What a due timer does. Stages completed meanwhile were cancelled, so this clock really ran out."""
+        if timer.stage == "callback":
+            subject = await repo.callback_subject(timer.subject_id)
+        else:
+            subject = await repo.work_order_subject(timer.subject_id)
+        if subject is None:
+            log.warning("timer for an unknown subject", timer_id=timer.timer_id)
+            return []
+        if timer.kind == "interim_reply":
+            return await self._interim_reply(repo, timer, subject, now)
+        if timer.kind == "warning":
+            return await self._warning(repo, timer, subject, now)
+        if timer.kind == "breach":
+            return await self._breach(repo, timer, subject, now)
+        log.warning("unknown timer kind", kind=timer.kind)
+        return []
+
+    async def _interim_reply(
+        self, repo: FollowupRepository, timer: Timer, subject: Subject, now: datetime
+    ) -> list[Event]:
+        if not subject.phone:
+            retry = self.clocks.interim_reply_retry(timer, now)
+            if retry is not None:
+                await repo.schedule(retry)
+            else:
+                log.warning("no contact for the interim reply", attempts=timer.level + 1)
+            return []
+        return await self.notifier.request(
+            repo,
+            complaint_id=timer.complaint_id,
+            correlation_id=subject.correlation_id,
+            template_id="interim_reply",
+            recipient=Recipient(kind="customer", phone=subject.phone),
+            params={"reference_no": subject.reference_no},
+            at=now,
+        )
+
+    async def _warning(self, repo: FollowupRepository, timer: Timer, subject: Subject, now: datetime) -> list[Event]:
+        warning = events.sla_warning(
+            timer,
+            reference_no=subject.reference_no,
+            department=subject.department,
+            correlation_id=subject.correlation_id,
+            share=self.clocks.warning_share,
+            at=now,
+        )
+        notify = await self.notifier.request(
+            repo,
+            complaint_id=timer.complaint_id,
+            correlation_id=subject.correlation_id,
+            template_id="sla_warning",
+            recipient=Recipient(kind="staff", role=self.clocks.ladder.warned, department=subject.department),
+            params=self._stage_params(subject, timer.stage, timer.deadline),
+            at=now,
+        )
+        return [warning, *notify]
+
+    async def _breach(self, repo: FollowupRepository, timer: Timer, subject: Subject, now: datetime) -> list[Event]:
+        climb = escalation.breach(self.clocks.ladder, timer, now)
+        record = climb.escalation
+        params = self._stage_params(subject, record.stage, record.deadline) | {"escalated_to": record.escalated_to}
+        emitted = await self._escalate(
+            repo,
+            record,
+            subject.reference_no,
+            subject.department,
+            subject.correlation_id,
+            template_id="escalation",
+            params=params,
+        )
+        if climb.next_level is not None:
+            await repo.schedule(self.clocks.next_breach(timer, climb.next_level))
+        return emitted
+
+    def _stage_params(self, subject: Subject, stage: str, deadline: datetime | None) -> dict[str, str]:
+        return self.notifier.stage_params(
+            reference_no=subject.reference_no, department=subject.department, stage=stage, deadline=deadline
+        )
+
+    async def _escalate(
+        self,
+        repo: FollowupRepository,
+        record: EscalationRecord,
+        reference_no: str,
+        department: str,
+        correlation_id: str,
+        *,
+        template_id: str,
+        params: dict[str, str],
+    ) -> list[Event]:
+        """One rung of the ladder: recorded, published, and the person at that rung notified."""
+        await repo.add_escalation(record)
+        log.warning("complaint escalated", stage=record.stage, level=record.level, escalated_to=record.escalated_to)
+        escalated = events.complaint_escalated(
+            record, reference_no=reference_no, department=department, correlation_id=correlation_id
+        )
+        notify = await self.notifier.request(
+            repo,
+            complaint_id=record.complaint_id,
+            correlation_id=correlation_id,
+            template_id=template_id,
+            recipient=Recipient(kind="staff", role=record.escalated_to, department=Department(department)),
+            params=params,
+            at=record.at,
+        )
+        return [escalated, *notify]
+
+    # -- callbacks ------------------------------------------------------------------------------------
+
+    async def record_outcome(self, cmd: RecordOutcome) -> Callback:
+        """Record a call and apply what `decide_outcome` says it does; returns the callback as it is now.
+
+        Raises `CallbackNotFound`, or `CallbackClosed` when its outcome was already recorded."""
+        async with self.transactions() as work:
+            repo = work.repo
+            callback = await repo.callback_for_update(cmd.callback_id)
+            if callback is None:
+                raise CallbackNotFound(f"no callback {cmd.callback_id}")
+            bind_case(complaint_id=str(callback.complaint_id))
+            now = self.clock()
+            severity, correlation_id = await repo.severity_and_correlation(callback.work_order_id)
+            before = await repo.dissatisfied_count(callback.complaint_id) if cmd.outcome == "dissatisfied" else 0
+            decision = decide_outcome(
+                callback,
+                cmd.outcome,
+                agent=cmd.agent,
+                note=cmd.note,
+                now=now,
+                severity=severity,
+                dissatisfied_before=before,
+                policy=self.callbacks,
+            )
+            await repo.add_to_outbox(await self._apply(repo, decision, correlation_id, now))
+            work.commit()
+        log.info("callback outcome recorded", outcome=cmd.outcome, attempt=decision.attempt, final=decision.final)
+        return decision.callback
+
+    async def _apply(
+        self, repo: FollowupRepository, decision: OutcomeDecision, correlation_id: str, now: datetime
+    ) -> list[Event]:
+        callback = decision.callback
+        await repo.save_callback(callback)
+        emitted = [events.callback_attempted(decision, correlation_id=correlation_id, at=now)]
+        if decision.final:
+            await repo.cancel(callback.callback_id, ["callback"], now)
+        closes_as = decision.closes_as
+        if closes_as is not None:
+            emitted += await self._close(repo, callback, closes_as, correlation_id, now)
+        elif decision.reopens:
+            assert decision.dissatisfied_count is not None
+            await repo.set_dissatisfied_count(callback.complaint_id, decision.dissatisfied_count)
+            emitted.append(events.complaint_reopened(decision, correlation_id=correlation_id, at=now))
+            if decision.verdict is Verdict.REOPEN_AND_ESCALATE:
+                record = escalation.dissatisfied_again(
+                    self.clocks.ladder,
+                    complaint_id=callback.complaint_id,
+                    callback_id=callback.callback_id,
+                    count=decision.dissatisfied_count,
+                    now=now,
+                )
+                params = {"reference_no": callback.reference_no, "department": callback.department}
+                emitted += await self._escalate(
+                    repo,
+                    record,
+                    callback.reference_no,
+                    callback.department,
+                    correlation_id,
+                    template_id="dissatisfied_again",
+                    params=params,
+                )
+        return emitted
+
+    async def _close(
+        self, repo: FollowupRepository, callback: Callback, outcome: str, correlation_id: str, now: datetime
+    ) -> list[Event]:
+        """Close the case; a satisfied customer is also told it is closed."""
+        await repo.close_case(callback.complaint_id, now, outcome)
+        emitted = [events.complaint_closed(callback, outcome, correlation_id=correlation_id, at=now)]
+        contact = await repo.contact(callback.complaint_id)
+        if outcome == "satisfied" and contact is not None and contact.phone:
+            emitted += await self.notifier.request(
+                repo,
+                complaint_id=callback.complaint_id,
+                correlation_id=correlation_id,
+                template_id="case_closed",
+                recipient=Recipient(kind="customer", phone=contact.phone),
+                params={"reference_no": callback.reference_no},
+                at=now,
+            )
+        return emitted

@@ -1,0 +1,250 @@
+"""Followup's domain: what it tracks (work orders' clocks, callbacks, contacts) and the callback rules.
+
+Everything here is pure: no I/O, no clock of its own. `decide_outcome` is the one place that says what
+a recorded callback outcome does to the case; `handlers.py` applies the decision.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from shared.contracts import CallbackOutcome, Severity
+
+
+class CallbackNotFound(Exception):
+    pass
+
+
+class CallbackClosed(Exception):
+    """The outcome of this callback was already recorded."""
+
+
+@dataclass(frozen=True)
+class TrackedWorkOrder:
+    """Followup's copy of an assigned work order: its deadlines and which steps are done."""
+
+    work_order_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference_no: str
+    department: str
+    cycle: int
+    category: str
+    severity: str
+    channel: str
+    starts_at: datetime
+    acknowledge_by: datetime
+    on_site_by: datetime | None
+    resolve_by: datetime
+    interim_reply_by: datetime | None
+    callback_limit: str
+    correlation_id: str
+    status: str = "assigned"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Restricted contact data (complaint.contact): for callbacks and customer notifications only."""
+
+    complaint_id: uuid.UUID
+    name: str | None
+    phone: str | None
+    email: str | None
+    wechat_openid: str | None
+    preferred_contact: str
+
+
+@dataclass(frozen=True)
+class TimerPlan:
+    """A timer to schedule; the same (subject, kind, stage, level) is only ever scheduled once."""
+
+    complaint_id: uuid.UUID
+    subject_id: uuid.UUID
+    kind: str
+    stage: str
+    due_at: datetime
+    deadline: datetime | None = None
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A claimed, due timer."""
+
+    timer_id: int
+    complaint_id: uuid.UUID
+    subject_id: uuid.UUID
+    kind: str
+    stage: str
+    level: int
+    due_at: datetime
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class TimerState:
+    """A timer as the SLA view shows it."""
+
+    kind: str
+    stage: str
+    level: int
+    due_at: datetime
+    deadline: datetime | None
+    fired_at: datetime | None
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a firing timer needs to know about the work order or callback it watches."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    department: str
+    correlation_id: str
+    status: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class EscalationRecord:
+    """One rung of the ladder as it was climbed; `timer_id` is unique, so a timer escalates once."""
+
+    complaint_id: uuid.UUID
+    subject_id: uuid.UUID | None
+    stage: str
+    level: int
+    escalated_to: str
+    reason: str
+    timer_id: int | None
+    at: datetime
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NotificationRecord:
+    """A requested notification, kept for the per-number daily cap and the audit trail."""
+
+    notification_id: uuid.UUID
+    complaint_id: uuid.UUID
+    template_id: str
+    recipient_kind: str
+    phone_key: str | None
+    local_day: date
+    suppressed: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Callback:
+    callback_id: uuid.UUID
+    complaint_id: uuid.UUID
+    work_order_id: uuid.UUID
+    reference_no: str
+    department: str
+    cycle: int
+    resolution: str | None
+    due_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    completed_at: datetime | None
+    last_note: str | None
+    last_agent: str | None
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    """How often an unreachable customer is tried, and how long to wait between tries (already scaled)."""
+
+    max_attempts: int = 3
+    retry_interval: timedelta = timedelta(hours=2)
+
+
+#: Dissatisfied customers get a new cycle one severity up; emergencies stay emergencies.
+RAISED_SEVERITY = {"normal": Severity.SERIOUS, "serious": Severity.EMERGENCY, "emergency": Severity.EMERGENCY}
+#: From this many dissatisfied callbacks on, the case also goes to the top of the escalation ladder.
+DISSATISFIED_ESCALATES_AT = 2
+
+
+class Verdict(StrEnum):
+    CLOSE = "close"
+    """Satisfied: the complaint is closed."""
+    REOPEN = "reopen"
+    """Dissatisfied: a new cycle with raised severity."""
+    REOPEN_AND_ESCALATE = "reopen_and_escalate"
+    """Dissatisfied again: a new cycle, and the general manager (top of the ladder) is told."""
+    RETRY = "retry"
+    """Unreachable with attempts left: the callback comes back to the worklist after the interval."""
+    CLOSE_UNREACHABLE = "close_unreachable"
+    """Unreachable on the last attempt: closed as unreachable."""
+
+
+@dataclass(frozen=True)
+class OutcomeDecision:
+    """What one recorded call does: the callback as it is afterwards, and what happens to the case."""
+
+    verdict: Verdict
+    callback: Callback
+    outcome: CallbackOutcome
+    attempt: int
+    #: No further attempt will be made: the callback's clocks stop.
+    final: bool
+    #: Set when the case reopens: its new severity and how many times the customer was dissatisfied.
+    raised_severity: Severity | None = None
+    dissatisfied_count: int | None = None
+
+    @property
+    def closes_as(self) -> Literal["satisfied", "unreachable"] | None:
+        if self.verdict is Verdict.CLOSE:
+            return "satisfied"
+        return "unreachable" if self.verdict is Verdict.CLOSE_UNREACHABLE else None
+
+    @property
+    def reopens(self) -> bool:
+        return self.verdict in (Verdict.REOPEN, Verdict.REOPEN_AND_ESCALATE)
+
+
+def decide_outcome(
+    callback: Callback,
+    outcome: CallbackOutcome,
+    *,
+    agent: str,
+    note: str | None,
+    now: datetime,
+    severity: str,
+    dissatisfied_before: int,
+    policy: CallbackPolicy,
+) -> OutcomeDecision:
+    """The rules of a callback outcome.
+
+    satisfied → close; dissatisfied → reopen one severity up, and from the second time also escalate to
+    the top of the ladder; unreachable → retry after the interval until `max_attempts`, then close as
+    unreachable. Every call counts as an attempt, whatever its outcome.
+    """
+    if callback.status != "pending":
+        raise CallbackClosed(f"callback {callback.callback_id} is already {callback.status}")
+    attempt = callback.attempts + 1
+    final = outcome != "unreachable" or attempt >= policy.max_attempts
+    after = replace(
+        callback,
+        status=outcome if final else "pending",
+        attempts=attempt,
+        next_attempt_at=now if final else now + policy.retry_interval,
+        last_note=note,
+        last_agent=agent,
+        completed_at=now if final else None,
+    )
+    if outcome == "satisfied":
+        verdict = Verdict.CLOSE
+    elif outcome == "unreachable":
+        verdict = Verdict.CLOSE_UNREACHABLE if final else Verdict.RETRY
+    else:
+        count = dissatisfied_before + 1
+        verdict = Verdict.REOPEN_AND_ESCALATE if count >= DISSATISFIED_ESCALATES_AT else Verdict.REOPEN
+        return OutcomeDecision(verdict, after, outcome, attempt, final, RAISED_SEVERITY[severity], count)
+    return OutcomeDecision(verdict, after, outcome, attempt, final)

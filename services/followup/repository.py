@@ -1,0 +1,395 @@
+"""All SQL of followup's own tables (schema `followup`), behind `FollowupRepository`.
+
+The repository works on the connection of one unit of work and never commits: `handlers.py` does. The
+outbox rows and processed-event marks go through it too, so they commit with the effect — and an
+in-memory fake (tests/fakes/followup.py) sees everything a handler writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from datetime import date, datetime
+from typing import Protocol
+
+import asyncpg
+
+from services.followup.model import (
+    Callback,
+    Contact,
+    EscalationRecord,
+    NotificationRecord,
+    Subject,
+    Timer,
+    TimerPlan,
+    TimerState,
+    TrackedWorkOrder,
+)
+from shared import outbox
+from shared.contracts import Event
+from shared.idempotency import first_delivery
+
+SCHEMA = "followup"
+#: Woken on every scheduled timer, so a due-soon timer does not wait for the next poll.
+TIMERS_CHANNEL = "followup_timers"
+
+
+class FollowupRepository(Protocol):
+    """What followup's handlers read and write inside one transaction."""
+
+    # -- consumed events and published ones
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        """Mark the event processed by `consumer`; False when it already was (skip the effect)."""
+        ...
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None: ...
+
+    # -- work orders and cases
+    async def track(self, order: TrackedWorkOrder) -> None:
+        """Start tracking a work order (and its case); a redelivered assignment changes nothing."""
+        ...
+
+    async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
+        """The work order's new status; `step` (acknowledged, started, resolved) keeps its first time."""
+        ...
+
+    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> str | None:
+        """Keep the resolution for the callback agent; returns the callback limit (None if untracked)."""
+        ...
+
+    async def work_order_subject(self, work_order_id: uuid.UUID) -> Subject | None: ...
+
+    async def severity_and_correlation(self, work_order_id: uuid.UUID) -> tuple[str, str]: ...
+
+    async def dissatisfied_count(self, complaint_id: uuid.UUID) -> int:
+        """How often the customer was dissatisfied so far; locks the case until the transaction ends."""
+        ...
+
+    async def set_dissatisfied_count(self, complaint_id: uuid.UUID, count: int) -> None: ...
+
+    async def close_case(self, complaint_id: uuid.UUID, at: datetime, outcome: str) -> None: ...
+
+    # -- contacts
+    async def add_contact(self, contact: Contact) -> None: ...
+
+    async def contact(self, complaint_id: uuid.UUID) -> Contact | None: ...
+
+    # -- timers and escalations
+    async def schedule(self, plan: TimerPlan) -> None:
+        """Idempotent: the same (subject, kind, stage, level) is scheduled once."""
+        ...
+
+    async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int: ...
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Timer]:
+        """Due timers, locked so other processes skip them until this transaction ends."""
+        ...
+
+    async def mark_fired(self, timer_ids: Sequence[int], at: datetime, by: str) -> None: ...
+
+    async def timers_of(self, complaint_id: uuid.UUID) -> list[TimerState]: ...
+
+    async def add_escalation(self, record: EscalationRecord) -> None: ...
+
+    async def escalations_of(self, complaint_id: uuid.UUID) -> list[EscalationRecord]: ...
+
+    # -- callbacks
+    async def add_callback(self, callback: Callback) -> bool:
+        """Insert the work order's callback; False when it already has one (a redelivery)."""
+        ...
+
+    async def callback_for_update(self, callback_id: uuid.UUID) -> Callback | None: ...
+
+    async def save_callback(self, callback: Callback) -> None:
+        """Store what a call changed: status, attempts, next attempt, note, agent, completion."""
+        ...
+
+    async def callback_subject(self, callback_id: uuid.UUID) -> Subject | None:
+        """What a callback-stage timer needs, or None once the callback is done (nothing to escalate)."""
+        ...
+
+    async def worklist(self, now: datetime, *, limit: int, offset: int) -> tuple[list[Callback], int]:
+        """Callbacks an agent can make now (due, or retry interval passed), oldest deadline first; and how many."""
+        ...
+
+    # -- notifications
+    async def customer_messages_sent(self, phone_key: str, day: date) -> int:
+        """Messages sent to this number on this local day; serialises per number until the transaction ends,
+        so two processes cannot both take the last slot of the day."""
+        ...
+
+    async def add_notification(self, record: NotificationRecord) -> None: ...
+
+    # -- health
+    async def due_timers(self) -> int: ...
+
+    async def outbox_pending(self) -> int: ...
+
+
+_CALLBACK_COLUMNS = ", ".join(Callback.__dataclass_fields__)
+_SUBJECT = "complaint_id, reference_no, department, correlation_id, status, phone"
+
+
+def _values(record: object) -> tuple[object, ...]:
+    """A dataclass's fields in declaration order, for an INSERT that lists its columns in the same order."""
+    return tuple(getattr(record, f.name) for f in fields(record))  # type: ignore[arg-type]
+
+
+def _callback(row: asyncpg.Record | None) -> Callback | None:
+    return Callback(**dict(row)) if row is not None else None
+
+
+def _subject(row: asyncpg.Record | None) -> Subject | None:
+    return Subject(**dict(row)) if row is not None else None
+
+
+class PostgresFollowupRepository:
+    """`FollowupRepository` on one asyncpg connection (or the pool, for single statements outside a unit of work)."""
+
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+        self.conn = conn
+
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        return await first_delivery(self.conn, SCHEMA, consumer, event_id)  # type: ignore[arg-type]
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        await outbox.add(self.conn, SCHEMA, events)  # type: ignore[arg-type]
+
+    async def track(self, order: TrackedWorkOrder) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.cases (complaint_id, reference_no) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            order.complaint_id,
+            order.reference_no,
+        )
+        await self.conn.execute(
+            "INSERT INTO followup.work_orders (work_order_id, complaint_id, reference_no, department, cycle, "
+            "category, severity, channel, starts_at, acknowledge_by, on_site_by, resolve_by, interim_reply_by, "
+            "callback_limit, correlation_id, status) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+            "ON CONFLICT (work_order_id) DO NOTHING",
+            *_values(order),
+        )
+
+    async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
+        if step is None:
+            await self.conn.execute(
+                "UPDATE followup.work_orders SET status = $2 WHERE work_order_id = $1", work_order_id, status
+            )
+            return
+        column = {"acknowledged": "acknowledged_at", "started": "started_at", "resolved": "resolved_at"}[step]
+        await self.conn.execute(
+            f"UPDATE followup.work_orders SET status = $2, {column} = COALESCE({column}, $3) WHERE work_order_id = $1",
+            work_order_id,
+            status,
+            at,
+        )
+
+    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> str | None:
+        return await self.conn.fetchval(
+            "UPDATE followup.work_orders SET resolution = $2 WHERE work_order_id = $1 RETURNING callback_limit",
+            work_order_id,
+            resolution,
+        )
+
+    async def work_order_subject(self, work_order_id: uuid.UUID) -> Subject | None:
+        return _subject(
+            await self.conn.fetchrow(
+                "SELECT w.complaint_id, w.reference_no, w.department, w.correlation_id, w.status, c.phone "
+                "FROM followup.work_orders w LEFT JOIN followup.contacts c ON c.complaint_id = w.complaint_id "
+                "WHERE w.work_order_id = $1",
+                work_order_id,
+            )
+        )
+
+    async def severity_and_correlation(self, work_order_id: uuid.UUID) -> tuple[str, str]:
+        row = await self.conn.fetchrow(
+            "SELECT severity, correlation_id FROM followup.work_orders WHERE work_order_id = $1", work_order_id
+        )
+        if row is None:
+            raise LookupError(f"work order {work_order_id} is not tracked")
+        return row["severity"], row["correlation_id"]
+
+    async def dissatisfied_count(self, complaint_id: uuid.UUID) -> int:
+        count = await self.conn.fetchval(
+            "SELECT dissatisfied_count FROM followup.cases WHERE complaint_id = $1 FOR UPDATE", complaint_id
+        )
+        if count is None:
+            raise LookupError(f"complaint {complaint_id} is not tracked")
+        return count
+
+    async def set_dissatisfied_count(self, complaint_id: uuid.UUID, count: int) -> None:
+        await self.conn.execute(
+            "UPDATE followup.cases SET dissatisfied_count = $2 WHERE complaint_id = $1", complaint_id, count
+        )
+
+    async def close_case(self, complaint_id: uuid.UUID, at: datetime, outcome: str) -> None:
+        await self.conn.execute(
+            "UPDATE followup.cases SET closed_at = $2, close_outcome = $3 WHERE complaint_id = $1",
+            complaint_id,
+            at,
+            outcome,
+        )
+
+    async def add_contact(self, contact: Contact) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.contacts (complaint_id, name, phone, email, wechat_openid, preferred_contact) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (complaint_id) DO NOTHING",
+            *_values(contact),
+        )
+
+    async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
+        row = await self.conn.fetchrow(
+            "SELECT complaint_id, name, phone, email, wechat_openid, preferred_contact FROM followup.contacts "
+            "WHERE complaint_id = $1",
+            complaint_id,
+        )
+        return Contact(**dict(row)) if row is not None else None
+
+    async def schedule(self, plan: TimerPlan) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.timers (complaint_id, subject_id, kind, stage, level, due_at, deadline) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (subject_id, kind, stage, level) DO NOTHING",
+            plan.complaint_id,
+            plan.subject_id,
+            plan.kind,
+            plan.stage,
+            plan.level,
+            plan.due_at,
+            plan.deadline,
+        )
+        await self.conn.execute(f"SELECT pg_notify('{TIMERS_CHANNEL}', '')")
+
+    async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
+        status = await self.conn.execute(
+            "UPDATE followup.timers SET cancelled_at = $3 WHERE subject_id = $1 AND stage = ANY($2::text[]) "
+            "AND fired_at IS NULL AND cancelled_at IS NULL",
+            subject_id,
+            list(stages),
+            at,
+        )
+        return int(status.split()[-1])
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Timer]:
+        rows = await self.conn.fetch(
+            "SELECT timer_id, complaint_id, subject_id, kind, stage, level, due_at, deadline FROM followup.timers "
+            "WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 "
+            "ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            now,
+            limit,
+        )
+        return [Timer(**dict(r)) for r in rows]
+
+    async def mark_fired(self, timer_ids: Sequence[int], at: datetime, by: str) -> None:
+        await self.conn.execute(
+            "UPDATE followup.timers SET fired_at = $2, fired_by = $3 WHERE timer_id = ANY($1::bigint[])",
+            list(timer_ids),
+            at,
+            by,
+        )
+
+    async def timers_of(self, complaint_id: uuid.UUID) -> list[TimerState]:
+        rows = await self.conn.fetch(
+            "SELECT kind, stage, level, due_at, deadline, fired_at, cancelled_at FROM followup.timers "
+            "WHERE complaint_id = $1 ORDER BY due_at, timer_id",
+            complaint_id,
+        )
+        return [TimerState(**dict(r)) for r in rows]
+
+    async def add_escalation(self, record: EscalationRecord) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.escalations (complaint_id, subject_id, stage, level, escalated_to, reason, "
+            "timer_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            record.complaint_id,
+            record.subject_id,
+            record.stage,
+            record.level,
+            record.escalated_to,
+            record.reason,
+            record.timer_id,
+            record.at,
+        )
+
+    async def escalations_of(self, complaint_id: uuid.UUID) -> list[EscalationRecord]:
+        rows = await self.conn.fetch(
+            "SELECT complaint_id, subject_id, stage, level, escalated_to, reason, timer_id, at "
+            "FROM followup.escalations WHERE complaint_id = $1 ORDER BY id",
+            complaint_id,
+        )
+        return [EscalationRecord(**dict(r)) for r in rows]
+
+    async def add_callback(self, callback: Callback) -> bool:
+        inserted = await self.conn.fetchval(
+            f"INSERT INTO followup.callbacks ({_CALLBACK_COLUMNS}) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+            "ON CONFLICT (work_order_id) DO NOTHING RETURNING true",
+            *_values(callback),
+        )
+        return bool(inserted)
+
+    async def callback_for_update(self, callback_id: uuid.UUID) -> Callback | None:
+        return _callback(
+            await self.conn.fetchrow(
+                f"SELECT {_CALLBACK_COLUMNS} FROM followup.callbacks WHERE callback_id = $1 FOR UPDATE", callback_id
+            )
+        )
+
+    async def save_callback(self, callback: Callback) -> None:
+        await self.conn.execute(
+            "UPDATE followup.callbacks SET status = $2, attempts = $3, next_attempt_at = $4, last_note = $5, "
+            "last_agent = $6, completed_at = $7 WHERE callback_id = $1",
+            callback.callback_id,
+            callback.status,
+            callback.attempts,
+            callback.next_attempt_at,
+            callback.last_note,
+            callback.last_agent,
+            callback.completed_at,
+        )
+
+    async def callback_subject(self, callback_id: uuid.UUID) -> Subject | None:
+        return _subject(
+            await self.conn.fetchrow(
+                "SELECT b.complaint_id, b.reference_no, b.department, w.correlation_id, b.status, c.phone "
+                "FROM followup.callbacks b JOIN followup.work_orders w ON w.work_order_id = b.work_order_id "
+                "LEFT JOIN followup.contacts c ON c.complaint_id = b.complaint_id "
+                "WHERE b.callback_id = $1 AND b.status = 'pending'",
+                callback_id,
+            )
+        )
+
+    async def worklist(self, now: datetime, *, limit: int, offset: int) -> tuple[list[Callback], int]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CALLBACK_COLUMNS} FROM followup.callbacks WHERE status = 'pending' AND next_attempt_at <= $1 "
+            "ORDER BY due_at, created_at, callback_id LIMIT $2 OFFSET $3",
+            now,
+            limit,
+            offset,
+        )
+        total = await self.conn.fetchval(
+            "SELECT count(*) FROM followup.callbacks WHERE status = 'pending' AND next_attempt_at <= $1", now
+        )
+        return [Callback(**dict(r)) for r in rows], total
+
+    async def customer_messages_sent(self, phone_key: str, day: date) -> int:
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('followup-notify:' || $1))", phone_key)
+        return await self.conn.fetchval(
+            "SELECT count(*) FROM followup.notifications WHERE phone_key = $1 AND local_day = $2 AND NOT suppressed",
+            phone_key,
+            day,
+        )
+
+    async def add_notification(self, record: NotificationRecord) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.notifications (notification_id, complaint_id, template_id, recipient_kind, "
+            "phone_key, local_day, suppressed, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            *_values(record),
+        )
+
+    async def due_timers(self) -> int:
+        return await self.conn.fetchval(
+            "SELECT count(*) FROM followup.timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()"
+        )
+
+    async def outbox_pending(self) -> int:
+        return await self.conn.fetchval("SELECT count(*) FROM followup.outbox")
