@@ -1,4 +1,8 @@
-"""HTTP entrypoints of dispatch: department actions on work orders, queues, supervisor reclassification."""
+"""HTTP entrypoints of dispatch: department actions on work orders, queues, supervisor reclassification.
+
+Thin: decode, call the `Dispatcher` (handlers.py) or `DispatchViews` (views.py), turn their errors into problems,
+answer. Who may do what is
+decided there (`Actor.may_handle`) and in auth.py, never here."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from services.dispatch.auth import CurrentActor, Supervisor
-from services.dispatch.handlers import Actor, Conflict, Dispatcher, Forbidden, NotFound, Step
+from services.dispatch.deps import DispatcherDep, Views
+from services.dispatch.model import Actor, Conflict, Forbidden, NotFound, Step, WorkOrder, WorkOrderView
 from services.dispatch.schemas import (
     NoteCreate,
     QueuePage,
@@ -18,9 +23,7 @@ from services.dispatch.schemas import (
     ReturnCreate,
     WorkOrderRead,
 )
-from services.dispatch.workorders import repository as repo
 from services.dispatch.workorders.lifecycle import Action, IllegalTransition
-from services.dispatch.workorders.repository import WorkOrder
 from shared.contracts import Department
 from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
@@ -48,34 +51,38 @@ RECLASSIFY_PROBLEMS = problem_responses(
 )
 
 
-def _dispatcher(request: Request) -> Dispatcher:
-    return request.app.state.dispatcher
-
-
 def _read(order: WorkOrder, history: list[dict[str, object]] | None = None) -> WorkOrderRead:
     return WorkOrderRead.model_validate({**asdict(order), "history": history or []})
 
 
-async def _act(request: Request, work_order_id: uuid.UUID, step: Step, actor: Actor) -> WorkOrderRead:
+def _answer(request: Request, view: WorkOrderView) -> WorkOrderRead:
+    mark_case(request, view.order.complaint_id)
+    return _read(view.order, view.history)
+
+
+async def _act(
+    request: Request, dispatcher: DispatcherDep, work_order_id: uuid.UUID, step: Step, actor: Actor
+) -> WorkOrderRead:
     try:
-        order = await _dispatcher(request).act(work_order_id, step, actor)
+        view = await dispatcher.act(work_order_id, step, actor)
     except NotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc
     except Forbidden as exc:
         raise Problem(403, "Forbidden", str(exc)) from exc
     except IllegalTransition as exc:
         raise Problem(409, "Conflict", str(exc), work_order_status=exc.status.value) from exc
-    mark_case(request, order.complaint_id)
-    return _read(order, await repo.history(request.app.state.pool, order.work_order_id))
+    return _answer(request, view)
 
 
 @router.get("/work-orders/{work_order_id}", response_model=WorkOrderRead, responses=READ_PROBLEMS)
-async def get_work_order(work_order_id: uuid.UUID, request: Request, actor: CurrentActor) -> WorkOrderRead:
-    order = await repo.get_work_order(request.app.state.pool, work_order_id)
-    if order is None or not (actor.supervisor or actor.department == order.department):
-        raise Problem(404, "Not Found", f"no work order {work_order_id} for {actor.name}")
-    mark_case(request, order.complaint_id)
-    return _read(order, await repo.history(request.app.state.pool, work_order_id))
+async def get_work_order(
+    work_order_id: uuid.UUID, request: Request, actor: CurrentActor, views: Views
+) -> WorkOrderRead:
+    try:
+        view = await views.work_order(work_order_id, actor)
+    except NotFound as exc:
+        raise Problem(404, "Not Found", str(exc)) from exc
+    return _answer(request, view)
 
 
 @router.post(
@@ -84,8 +91,10 @@ async def get_work_order(work_order_id: uuid.UUID, request: Request, actor: Curr
     responses=ACTION_PROBLEMS,
     summary="Sign for the work order",
 )
-async def acknowledge(work_order_id: uuid.UUID, request: Request, actor: CurrentActor) -> WorkOrderRead:
-    return await _act(request, work_order_id, Step(Action.ACKNOWLEDGE), actor)
+async def acknowledge(
+    work_order_id: uuid.UUID, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
+) -> WorkOrderRead:
+    return await _act(request, dispatcher, work_order_id, Step(Action.ACKNOWLEDGE), actor)
 
 
 @router.post(
@@ -94,21 +103,25 @@ async def acknowledge(work_order_id: uuid.UUID, request: Request, actor: Current
     responses=ACTION_PROBLEMS,
     summary="On site / work in progress",
 )
-async def start(work_order_id: uuid.UUID, request: Request, actor: CurrentActor) -> WorkOrderRead:
-    return await _act(request, work_order_id, Step(Action.START), actor)
+async def start(
+    work_order_id: uuid.UUID, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
+) -> WorkOrderRead:
+    return await _act(request, dispatcher, work_order_id, Step(Action.START), actor)
 
 
 @router.post("/work-orders/{work_order_id}/notes", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
-async def add_note(work_order_id: uuid.UUID, body: NoteCreate, request: Request, actor: CurrentActor) -> WorkOrderRead:
-    return await _act(request, work_order_id, Step(Action.NOTE, note=body.note), actor)
+async def add_note(
+    work_order_id: uuid.UUID, body: NoteCreate, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
+) -> WorkOrderRead:
+    return await _act(request, dispatcher, work_order_id, Step(Action.NOTE, note=body.note), actor)
 
 
 @router.post("/work-orders/{work_order_id}/resolve", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
 async def resolve(
-    work_order_id: uuid.UUID, body: ResolutionCreate, request: Request, actor: CurrentActor
+    work_order_id: uuid.UUID, body: ResolutionCreate, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     step = Step(Action.RESOLVE, resolution=body.resolution, root_cause=body.root_cause)
-    return await _act(request, work_order_id, step, actor)
+    return await _act(request, dispatcher, work_order_id, step, actor)
 
 
 @router.post(
@@ -118,10 +131,10 @@ async def resolve(
     summary="Not ours: return it with a reason; the case is re-routed",
 )
 async def return_work_order(
-    work_order_id: uuid.UUID, body: ReturnCreate, request: Request, actor: CurrentActor
+    work_order_id: uuid.UUID, body: ReturnCreate, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     step = Step(Action.RETURN, reason=body.reason, suggested_department=body.suggested_department)
-    return await _act(request, work_order_id, step, actor)
+    return await _act(request, dispatcher, work_order_id, step, actor)
 
 
 @router.get(
@@ -132,16 +145,15 @@ async def return_work_order(
 )
 async def department_queue(
     department: Department,
-    request: Request,
     actor: CurrentActor,
+    views: Views,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> QueuePage:
-    if not actor.supervisor and actor.department != department:
-        raise Problem(403, "Forbidden", f"{actor.name} cannot read the {department.value} queue")
-    orders, total = await repo.queue(
-        request.app.state.pool, department.value, limit=page_size, offset=(page - 1) * page_size
-    )
+    try:
+        orders, total = await views.queue(department, actor, limit=page_size, offset=(page - 1) * page_size)
+    except Forbidden as exc:
+        raise Problem(403, "Forbidden", str(exc)) from exc
     return QueuePage(
         department=department, items=[_read(o) for o in orders], page=page, page_size=page_size, total=total
     )
@@ -155,15 +167,14 @@ async def department_queue(
     summary="Correct category or severity: re-routes, keeps the history",
 )
 async def reclassify(
-    complaint_id: uuid.UUID, body: ReclassifyCreate, request: Request, actor: Supervisor
+    complaint_id: uuid.UUID, body: ReclassifyCreate, request: Request, actor: Supervisor, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     try:
-        order = await _dispatcher(request).reclassify(
+        view = await dispatcher.reclassify(
             complaint_id, category=body.category, severity=body.severity, reason=body.reason, actor=actor
         )
     except NotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc
     except Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
-    mark_case(request, complaint_id)
-    return _read(order, await repo.history(request.app.state.pool, order.work_order_id))
+    return _answer(request, view)

@@ -8,23 +8,19 @@ from datetime import datetime
 
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
-from services.dispatch import api
+from services.dispatch import api, consumers
 from services.dispatch.classification import load_rules
-from services.dispatch.department_ingress import DepartmentUpdate, apply_updates
-from services.dispatch.handlers import SCHEMA, Dispatcher
+from services.dispatch.handlers import Dispatcher
+from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, outbox_pending
 from services.dispatch.settings import DispatchSettings
+from services.dispatch.views import DispatchViews
 from shared import topics
-from shared.contracts import (
-    AnyRoutingEvent,
-    AnyWorkOrderEvent,
-    ComplaintReceived,
-    ComplaintReopened,
-)
+from shared.contracts import AnyRoutingEvent, AnyWorkOrderEvent
+from shared.db import transactions
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.consumer import guarded, raw_decoder
+from shared.kafka.subscription import subscribe
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.runtime import background_work, connect_with_retry
@@ -34,62 +30,32 @@ log = get_logger(__name__)
 
 
 def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], Dispatcher]) -> KafkaBroker:
+    """Dispatch's Kafka side: its three subscriptions (consumers.py), and the topics it publishes (for AsyncAPI)."""
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SCHEMA)
     group = settings.dispatch_consumer_group
 
-    received = guarded(
+    subscribe(
         broker,
         settings,
-        "dispatch.complaint-received",
-        ComplaintReceived,
-        lambda events: dispatcher().route_received(events),
+        consumers.COMPLAINT_RECEIVED,
+        lambda batch: consumers.on_complaints_received(dispatcher(), batch),
+        group_prefix=group,
+        batch_size=settings.dispatch_batch_size,
     )
-    reopened = guarded(
-        broker, settings, "dispatch.complaint-reopened", ComplaintReopened, lambda events: dispatcher().reopen(events)
-    )
-    updates = guarded(
+    subscribe(
         broker,
         settings,
-        "dispatch.department-updates",
-        DepartmentUpdate,
-        lambda batch: apply_updates(dispatcher(), batch),
+        consumers.COMPLAINT_REOPENED,
+        lambda batch: consumers.on_complaints_reopened(dispatcher(), batch),
+        group_prefix=group,
     )
-
-    # Raw bytes everywhere: the guard validates, so a bad message is dead-lettered, not redelivered forever.
-    @broker.subscriber(
-        topics.COMPLAINT_RECEIVED,
-        group_id=f"{group}.complaint-received",
-        auto_offset_reset="earliest",
-        batch=True,
-        max_records=settings.dispatch_batch_size,
-        decoder=raw_decoder,
-        title="dispatch/complaint.received",
-        description="Classifies and routes every complaint, in batches, idempotently.",
+    subscribe(
+        broker,
+        settings,
+        consumers.DEPARTMENT_UPDATES,
+        lambda updates: consumers.on_department_updates(dispatcher(), updates),
+        group_prefix=group,
     )
-    async def on_received(body: list[bytes], message: KafkaMessage) -> None:
-        await received(message)
-
-    @broker.subscriber(
-        topics.COMPLAINT_REOPENED,
-        group_id=f"{group}.complaint-reopened",
-        auto_offset_reset="earliest",
-        decoder=raw_decoder,
-        title="dispatch/complaint.reopened",
-        description="Opens a new cycle with raised severity.",
-    )
-    async def on_reopened(body: bytes, message: KafkaMessage) -> None:
-        await reopened(message)
-
-    @broker.subscriber(
-        topics.DEPARTMENT_UPDATES,
-        group_id=f"{group}.department-updates",
-        auto_offset_reset="earliest",
-        decoder=raw_decoder,
-        title="dispatch/department-updates",
-        description="Department systems acknowledge, start, note, resolve or return work orders.",
-    )
-    async def on_update(body: bytes, message: KafkaMessage) -> None:
-        await updates(message)
 
     # Published through the outbox relay; declared so AsyncAPI documents them.
     broker.publisher(
@@ -117,8 +83,14 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         app.state.pool = pool
+        work = transactions(pool, PostgresDispatchRepository)
+        app.state.views = DispatchViews(work)
         app.state.dispatcher = Dispatcher(
-            pool=pool, rules=rules, sla=sla, sla_scale=settings.sla_time_scale, **({"clock": clock} if clock else {})
+            transactions=work,
+            rules=rules,
+            sla=sla,
+            sla_scale=settings.sla_time_scale,
+            **({"clock": clock} if clock else {}),
         )
         broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
         relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
@@ -129,7 +101,7 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
             await pool.close()
 
     async def readiness(request: Request) -> dict[str, object]:
-        pending = await request.app.state.pool.fetchval("SELECT count(*) FROM dispatch.outbox")
+        pending = await outbox_pending(request.app.state.pool)
         return {"kafka": request.app.state.kafka["kafka"], "outbox_pending": pending, "rules": rules.version}
 
     app = create_service_app(

@@ -1,6 +1,6 @@
 """Department systems drive work orders through `ingress.department-updates`, with the same effects
 as the HTTP API. Producers are authenticated by the topic's ACL; a message may act only on its own
-department's work orders, and anything that cannot apply is dead-lettered with the reason."""
+department's work orders (`Actor.may_handle`), and anything that cannot apply is dead-lettered with the reason."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.dispatch.handlers import Actor, Dispatcher, Forbidden, NotFound, Step
-from services.dispatch.workorders.lifecycle import Action, IllegalTransition
+from services.dispatch.model import Actor, Step
+from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Department
-from shared.kafka.consumer import PoisonMessage
 
 DEPARTMENT_UPDATE_VERSION = 1
 _REQUIRED = {"note": ("note",), "resolve": ("resolution", "root_cause"), "return": ("reason",)}
@@ -42,18 +41,14 @@ class DepartmentUpdate(BaseModel):
         return self
 
 
-async def apply_updates(dispatcher: Dispatcher, updates: list[DepartmentUpdate]) -> None:
-    for update in updates:
-        step = Step(
-            Action(update.action),
-            note=update.note,
-            resolution=update.resolution,
-            root_cause=update.root_cause,
-            reason=update.reason,
-            suggested_department=update.suggested_department,
-        )
-        actor = Actor(name=f"{update.department.value}:{update.actor}", department=update.department)
-        try:
-            await dispatcher.act(update.work_order_id, step, actor, dedupe_id=update.update_id)
-        except (NotFound, Forbidden, IllegalTransition) as exc:
-            raise PoisonMessage(f"{type(exc).__name__}: {exc}") from exc
+def to_command(update: DepartmentUpdate) -> tuple[Step, Actor]:
+    """The step, and who takes it: the department's system, named after its department in the audit trail."""
+    step = Step(
+        Action(update.action),
+        note=update.note,
+        resolution=update.resolution,
+        root_cause=update.root_cause,
+        reason=update.reason,
+        suggested_department=update.suggested_department,
+    )
+    return step, Actor(name=f"{update.department.value}:{update.actor}", department=update.department)

@@ -1,4 +1,5 @@
-"""Events dispatch publishes, built from its own rows (one place that knows the contract shapes)."""
+"""The events dispatch publishes (through its outbox), built from its own rows: the one place that knows their
+shapes. `complaint.routed`/`complaint.linked` go to everyone; the full work order goes to its department's topic."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from services.dispatch.workorders.repository import Case, WorkOrder
+from services.dispatch.model import Case, WorkOrder
 from shared.contracts import (
     ComplaintLinked,
     ComplaintLinkedPayload,
@@ -33,6 +34,7 @@ from shared.contracts import (
 )
 
 PRODUCER = "dispatch"
+#: Why a work order was opened, as `complaint.routed` tells it.
 RouteReason = Literal["new", "returned", "reclassified", "reopened"]
 
 

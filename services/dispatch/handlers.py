@@ -1,6 +1,10 @@
-"""What dispatch does: route received complaints, open new cycles on reopening, and move work orders
-through their lifecycle for departments and supervisors. HTTP routes and Kafka subscribers are thin
-callers of these; each call is one transaction that writes the state and its events (outbox)."""
+"""What dispatch does: route received complaints, open a new cycle on a reopening, and move work orders through
+their lifecycle for departments and supervisors (reads are in views.py).
+
+HTTP routes and Kafka subscribers are thin callers of `Dispatcher`. Each call is one unit of work: the state,
+the events it emits (outbox) and the processed-event mark commit together, or not at all. Where a complaint
+goes is decided in `routing.py`; which step is allowed when, in `workorders/lifecycle.py`.
+"""
 
 from __future__ import annotations
 
@@ -10,108 +14,92 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
-
-from services.dispatch import messages
+from services.dispatch import events
 from services.dispatch.classification import ComplaintFacts, Rules, classify
-from services.dispatch.workorders import repository as repo
+from services.dispatch.events import RouteReason
+from services.dispatch.model import Actor, Case, Conflict, Forbidden, NotFound, Step, WorkOrder, WorkOrderView
+from services.dispatch.repository import DispatchRepository
+from services.dispatch.routing import (
+    Route,
+    duplicate_reason,
+    reopen_needed,
+    route_new,
+    route_reclassified,
+    route_reopened,
+    route_returned,
+)
 from services.dispatch.workorders.lifecycle import Action, next_status
-from services.dispatch.workorders.repository import Case, WorkOrder
-from shared import outbox
 from shared.contracts import (
     Category,
     ComplaintReceived,
     ComplaintReopened,
-    Department,
     Event,
     Severity,
     WorkOrderStatus,
 )
-from shared.db import unit_of_work
-from shared.idempotency import first_delivery
+from shared.db import Transactions
 from shared.logging import bind_case, get_logger
 from shared.sla import SlaTable
 
-SCHEMA = "dispatch"
 log = get_logger(__name__)
 
-PRIORITY = {Severity.EMERGENCY: 1, Severity.SERIOUS: 2, Severity.NORMAL: 3}
-_RAISED = {
-    Severity.NORMAL: Severity.SERIOUS,
-    Severity.SERIOUS: Severity.EMERGENCY,
-    Severity.EMERGENCY: Severity.EMERGENCY,
-}
-_RANK = {Severity.NORMAL: 0, Severity.SERIOUS: 1, Severity.EMERGENCY: 2}
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-class NotFound(Exception):
-    pass
-
-
-class Forbidden(Exception):
-    pass
-
-
-class Conflict(Exception):
-    """The request contradicts the case's state (e.g. reclassifying a closed case)."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a department's staff or system (only on its own work orders), or a supervisor."""
-
-    name: str
-    department: Department | None = None
-    supervisor: bool = False
-
-
-@dataclass(frozen=True)
-class Step:
-    """A department's action on a work order, from HTTP or the ingress topic."""
-
-    action: Action
-    note: str | None = None
-    resolution: str | None = None
-    root_cause: str | None = None
-    reason: str | None = None
-    suggested_department: Department | None = None
+def _effects(step: Step, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a department's step writes on the work order, and what its history entry records."""
+    if step.action is Action.ACKNOWLEDGE:
+        return {"acknowledged_at": now}, {}
+    if step.action is Action.START:
+        return {"started_at": now}, {}
+    if step.action is Action.RESOLVE:
+        return (
+            {"resolved_at": now, "resolution": step.resolution, "root_cause": step.root_cause},
+            {"resolution": step.resolution, "root_cause": step.root_cause},
+        )
+    if step.action is Action.RETURN:
+        return {"closing_reason": step.reason}, {"reason": step.reason}
+    if step.action is Action.NOTE:
+        return {}, {"note": step.note}
+    return {}, {}
 
 
 @dataclass
 class Dispatcher:
-    pool: asyncpg.Pool
+    transactions: Transactions[DispatchRepository]
     rules: Rules
     sla: SlaTable
     sla_scale: float = 1.0
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Callable[[], datetime] = _now
 
     # --- routing ------------------------------------------------------------------------------
 
-    async def route_received(self, events: list[ComplaintReceived]) -> None:
-        """Classify and route a batch of received complaints in one transaction, idempotently."""
-        async with unit_of_work(self.pool) as uow:
-            conn = uow.conn
-            await repo.lock_accounts(
-                conn, [e.payload.customer.account_no for e in events if e.payload.customer.account_no]
-            )
+    async def route_received(self, batch: list[ComplaintReceived], *, consumer: str) -> None:
+        """Classify and route a batch of received complaints in one transaction, idempotently: each event is
+        marked processed by `consumer` (the consumer group's name) with its effect."""
+        async with self.transactions() as work:
+            repo = work.repo
+            await repo.lock_accounts([e.payload.customer.account_no for e in batch if e.payload.customer.account_no])
             outgoing: list[Event] = []
-            for event in events:
-                if not await first_delivery(conn, SCHEMA, "dispatch.complaint-received", event.event_id):
+            for event in batch:
+                if not await repo.first_delivery(consumer, event.event_id):
                     continue
-                if await repo.get_case(conn, event.complaint_id) is not None:
+                if await repo.get_case(event.complaint_id) is not None:
                     continue  # the same complaint republished under a new event id: already routed
-                outgoing += await self._route_one(conn, event)
-            await outbox.add(conn, SCHEMA, outgoing)
-            uow.commit()
+                outgoing += await self._route_one(repo, event)
+            await repo.add_events(outgoing)
+            work.commit()
 
-    async def _route_one(self, conn: asyncpg.Connection, event: ComplaintReceived) -> list[Event]:
+    async def _route_one(self, repo: DispatchRepository, event: ComplaintReceived) -> list[Event]:
         p = event.payload
         bind_case(complaint_id=str(p.complaint_id), correlation_id=event.correlation_id)
         account = p.customer.account_no
         history: dict[str, int] = {}
         if account:
             since = p.accepted_at - timedelta(days=self.rules.repeat.window_days)
-            history = await repo.category_counts(conn, account, since)
+            history = await repo.category_counts(account, since)
         decision = classify(
             ComplaintFacts(
                 text=p.text,
@@ -121,7 +109,8 @@ class Dispatcher:
             ),
             self.rules,
         )
-        reasons = list(decision.reasons)
+        route = route_new(decision, self.rules)
+        reasons = list(route.reasons)
         case = Case(
             complaint_id=p.complaint_id,
             reference_no=p.reference_no,
@@ -133,8 +122,8 @@ class Dispatcher:
             customer=p.customer.model_dump(mode="json"),
             category_hint=p.category_hint.value if p.category_hint else None,
             accepted_at=p.accepted_at,
-            category=decision.category.value,
-            severity=decision.severity.value,
+            category=route.category.value,
+            severity=route.severity.value,
             valid=decision.valid,
             invalid_reason=decision.invalid_reason,
             reasons=reasons,
@@ -144,16 +133,12 @@ class Dispatcher:
             correlation_id=event.correlation_id,
         )
         now = self.clock()
-        duplicate_of = await repo.open_work_order_for_account(conn, account, case.category) if account else None
+        duplicate_of = await repo.open_work_order_for_account(account, case.category) if account else None
         if duplicate_of is not None:
             case = replace(case, linked_to=duplicate_of.complaint_id)
-            reasons = [
-                *reasons,
-                f"duplicate: work order {duplicate_of.work_order_id} for this account and category is open",
-            ]
-        await repo.insert_case(conn, case)
+            reasons = [*reasons, duplicate_reason(duplicate_of)]
+        await repo.insert_case(case)
         await repo.add_classification(
-            conn,
             complaint_id=case.complaint_id,
             category=case.category,
             severity=case.severity,
@@ -164,47 +149,37 @@ class Dispatcher:
         )
         if duplicate_of is not None:
             log.info("complaint linked to an open case", linked_to=str(duplicate_of.complaint_id))
-            return [messages.linked(case, duplicate_of, reasons, event.event_id, now)]
+            return [events.linked(case, duplicate_of, reasons, event.event_id, now)]
         order = await self._open_work_order(
-            conn,
-            case,
-            category=Category(case.category),
-            severity=Severity(case.severity),
-            department=Department(decision.department.value),
-            cycle=1,
-            start=p.accepted_at,
-            previous=None,
-            actor="dispatch",
-            at=now,
+            repo, case, route, cycle=1, start=p.accepted_at, previous=None, actor="dispatch", at=now
         )
         log.info("complaint routed", department=order.department, category=order.category, severity=order.severity)
-        return messages.routed(case, order, reasons, "new", event.event_id, now)
+        return events.routed(case, order, reasons, "new", event.event_id, now)
 
     async def _open_work_order(
         self,
-        conn: asyncpg.Connection,
+        repo: DispatchRepository,
         case: Case,
+        route: Route,
         *,
-        category: Category,
-        severity: Severity,
-        department: Department,
         cycle: int,
         start: datetime,
         previous: WorkOrder | None,
         actor: str,
         at: datetime,
     ) -> WorkOrder:
-        policy = self.sla.policy_for(category.value, severity.value, start)
+        """A new work order where `route` says, its SLA clocks starting at `start`."""
+        policy = self.sla.policy_for(route.category.value, route.severity.value, start)
         deadlines = self.sla.deadlines(policy, start, channel=case.channel, scale=self.sla_scale)
         order = WorkOrder(
             work_order_id=uuid.uuid4(),
             complaint_id=case.complaint_id,
             cycle=cycle,
-            department=department.value,
-            status="assigned",
-            category=category.value,
-            severity=severity.value,
-            priority=PRIORITY[severity],
+            department=route.department.value,
+            status=WorkOrderStatus.ASSIGNED.value,
+            category=route.category.value,
+            severity=route.severity.value,
+            priority=route.priority,
             starts_at=start,
             acknowledge_by=deadlines.acknowledge_by,
             on_site_by=deadlines.on_site_by,
@@ -222,98 +197,81 @@ class Dispatcher:
             started_at=None,
             resolved_at=None,
         )
-        await repo.insert_work_order(conn, order)
+        await repo.insert_work_order(order)
         await repo.add_history(
-            conn,
             work_order_id=order.work_order_id,
             action="assign",
             from_status=None,
-            to_status="assigned",
+            to_status=order.status,
             actor=actor,
-            details={"department": department.value},
+            details={"department": order.department},
             at=at,
         )
         return order
 
-    async def reopen(self, events: list[ComplaintReopened]) -> None:
-        """A dissatisfied customer: a new work-order cycle with raised severity."""
-        async with unit_of_work(self.pool) as uow:
-            conn = uow.conn
+    async def reopen(self, batch: list[ComplaintReopened], *, consumer: str) -> None:
+        """A dissatisfied customer: a new work-order cycle with raised severity (idempotently, as above)."""
+        async with self.transactions() as work:
+            repo = work.repo
             outgoing: list[Event] = []
-            for event in events:
-                if not await first_delivery(conn, SCHEMA, "dispatch.complaint-reopened", event.event_id):
+            for event in batch:
+                if not await repo.first_delivery(consumer, event.event_id):
                     continue
-                case = await repo.get_case(conn, event.complaint_id, lock=True)
+                case = await repo.get_case(event.complaint_id, lock=True)
                 if case is None:
                     raise LookupError(f"reopened complaint {event.complaint_id} was never routed here")
-                if await repo.open_work_order_of_case(conn, case.complaint_id) is not None:
-                    continue  # still open: nothing to reopen
-                previous = await repo.latest_work_order_of_case(conn, case.complaint_id)
-                current = Severity(previous.severity if previous else case.severity)
-                severity = max(_RAISED[current], Severity(event.payload.severity), key=_RANK.__getitem__)
+                if not reopen_needed(await repo.open_work_order_of_case(case.complaint_id)):
+                    continue
+                previous = await repo.latest_work_order_of_case(case.complaint_id)
+                route = route_reopened(
+                    case,
+                    previous,
+                    requested=Severity(event.payload.severity),
+                    reason=event.payload.reason,
+                    rules=self.rules,
+                )
                 now = self.clock()
                 cycle = case.cycle + 1
-                await repo.update_case(conn, case.complaint_id, cycle=cycle, severity=severity.value)
-                case = replace(case, cycle=cycle, severity=severity.value)
-                category = Category(previous.category if previous else case.category)
-                reasons = [f"reopened ({event.payload.reason}): severity raised to {severity.value}"]
+                await repo.update_case(case.complaint_id, cycle=cycle, severity=route.severity.value)
+                case = replace(case, cycle=cycle, severity=route.severity.value)
                 order = await self._open_work_order(
-                    conn,
-                    case,
-                    category=category,
-                    severity=severity,
-                    department=Department(self.rules.department_of(category).value),
-                    cycle=cycle,
-                    start=now,
-                    previous=previous,
-                    actor="followup",
-                    at=now,
+                    repo, case, route, cycle=cycle, start=now, previous=previous, actor="followup", at=now
                 )
-                outgoing += messages.routed(case, order, reasons, "reopened", event.event_id, now)
-            await outbox.add(conn, SCHEMA, outgoing)
-            uow.commit()
+                outgoing += events.routed(case, order, list(route.reasons), "reopened", event.event_id, now)
+            await repo.add_events(outgoing)
+            work.commit()
 
     # --- work-order lifecycle -------------------------------------------------------------------
 
     async def act(
-        self, work_order_id: uuid.UUID, step: Step, actor: Actor, *, dedupe_id: uuid.UUID | None = None
-    ) -> WorkOrder:
+        self,
+        work_order_id: uuid.UUID,
+        step: Step,
+        actor: Actor,
+        *,
+        dedupe: tuple[str, uuid.UUID] | None = None,
+    ) -> WorkOrderView:
         """Apply a department's step; raises NotFound, Forbidden or IllegalTransition.
 
-        `dedupe_id` (a department system's update id) makes a redelivered update a no-op."""
-        async with unit_of_work(self.pool) as uow:
-            conn = uow.conn
-            order = await repo.get_work_order(conn, work_order_id, lock=True)
+        `dedupe` (the consumer's name and a department system's update id) makes a redelivered update a no-op."""
+        async with self.transactions() as work:
+            repo = work.repo
+            order = await repo.get_work_order(work_order_id, lock=True)
             if order is None:
                 raise NotFound(f"no work order {work_order_id}")
-            if dedupe_id is not None and not await first_delivery(
-                conn, SCHEMA, "dispatch.department-updates", dedupe_id
-            ):
-                uow.commit()
-                return order
-            if not actor.supervisor and actor.department != order.department:
+            if dedupe is not None and not await repo.first_delivery(*dedupe):
+                work.commit()
+                return WorkOrderView(order, await repo.history(order.work_order_id))
+            if not actor.may_handle(order.department):
                 raise Forbidden(f"work order {work_order_id} belongs to {order.department}")
-            case = await repo.get_case(conn, order.complaint_id, lock=True)
+            case = await repo.get_case(order.complaint_id, lock=True)
             assert case is not None
             target = next_status(step.action, WorkOrderStatus(order.status))
             now = self.clock()
-            changes: dict[str, Any] = {"status": target.value, "updated_at": now}
-            details: dict[str, Any] = {}
-            if step.action is Action.ACKNOWLEDGE:
-                changes["acknowledged_at"] = now
-            elif step.action is Action.START:
-                changes["started_at"] = now
-            elif step.action is Action.RESOLVE:
-                changes |= {"resolved_at": now, "resolution": step.resolution, "root_cause": step.root_cause}
-                details = {"resolution": step.resolution, "root_cause": step.root_cause}
-            elif step.action is Action.RETURN:
-                changes["closing_reason"] = step.reason
-                details = {"reason": step.reason}
-            elif step.action is Action.NOTE:
-                details = {"note": step.note}
-            await repo.update_work_order(conn, order.work_order_id, **changes)
+            written, details = _effects(step, now)
+            changes: dict[str, Any] = {"status": target.value, "updated_at": now, **written}
+            await repo.update_work_order(order.work_order_id, **changes)
             await repo.add_history(
-                conn,
                 work_order_id=order.work_order_id,
                 action=step.action.value,
                 from_status=order.status,
@@ -322,137 +280,104 @@ class Dispatcher:
                 details=details,
                 at=now,
             )
-            updated = replace(order, **{k: v for k, v in changes.items()})
-            events: list[Event]
-            if step.action is Action.ACKNOWLEDGE:
-                events = [messages.acknowledged(updated, case, actor.name, now)]
-            elif step.action is Action.START:
-                events = [messages.started(updated, case, actor.name, now)]
-            elif step.action is Action.RESOLVE:
-                events = [messages.resolved(updated, case, actor.name, now)]
-            elif step.action is Action.NOTE:
-                events = [messages.note_added(updated, case, actor.name, now, step.note or "")]
+            updated = replace(order, **changes)
+            if step.action is Action.RETURN:
+                outgoing = await self._reroute(repo, case, updated, step, actor, now)
             else:
-                events = await self._reroute(conn, case, updated, step, actor, now)
-            await outbox.add(conn, SCHEMA, events)
-            uow.commit()
-            return updated
+                outgoing = [self._step_event(step, updated, case, actor, now)]
+            await repo.add_events(outgoing)
+            view = WorkOrderView(updated, await repo.history(updated.work_order_id))
+            work.commit()
+            return view
+
+    @staticmethod
+    def _step_event(step: Step, order: WorkOrder, case: Case, actor: Actor, now: datetime) -> Event:
+        if step.action is Action.ACKNOWLEDGE:
+            return events.acknowledged(order, case, actor.name, now)
+        if step.action is Action.START:
+            return events.started(order, case, actor.name, now)
+        if step.action is Action.RESOLVE:
+            return events.resolved(order, case, actor.name, now)
+        if step.action is Action.NOTE:
+            return events.note_added(order, case, actor.name, now, step.note or "")
+        raise ValueError(f"{step.action.value} is not a department's step")
 
     async def _reroute(
-        self, conn: asyncpg.Connection, case: Case, returned: WorkOrder, step: Step, actor: Actor, now: datetime
+        self, repo: DispatchRepository, case: Case, returned: WorkOrder, step: Step, actor: Actor, now: datetime
     ) -> list[Event]:
-        """A returned work order goes to the department suggested, or to the next-best category's."""
-        category, department = self._next_best(case, Department(returned.department), step.suggested_department)
-        reasons = [f"returned by {returned.department}: {step.reason}", f"re-routed to {department.value}"]
+        """A returned work order: a new one where `routing.route_returned` says, in the same cycle."""
+        route = route_returned(
+            case, returned, reason=step.reason, suggested=step.suggested_department, rules=self.rules
+        )
         new_order = await self._open_work_order(
-            conn,
-            case,
-            category=category,
-            severity=Severity(returned.severity),
-            department=department,
-            cycle=returned.cycle,
-            start=now,
-            previous=returned,
-            actor=actor.name,
-            at=now,
+            repo, case, route, cycle=returned.cycle, start=now, previous=returned, actor=actor.name, at=now
         )
-        await repo.update_case(conn, case.complaint_id, category=category.value)
-        await repo.add_classification(
-            conn,
-            complaint_id=case.complaint_id,
-            category=category.value,
-            severity=returned.severity,
-            actor=actor.name,
-            reason=step.reason,
-            reasons=reasons,
-            at=now,
-        )
+        await repo.update_case(case.complaint_id, category=route.category.value)
+        await self._record_classification(repo, case, route, actor=actor.name, reason=step.reason, at=now)
         return [
-            messages.returned(returned, case, actor.name, now, step.reason or "", new_order),
-            *messages.routed(case, new_order, reasons, "returned", None, now),
+            events.returned(returned, case, actor.name, now, step.reason or "", new_order),
+            *self._routed(case, new_order, route, "returned", now),
         ]
-
-    def _next_best(
-        self, case: Case, not_department: Department, suggested: Department | None
-    ) -> tuple[Category, Department]:
-        ranked = sorted(case.scores.items(), key=lambda kv: kv[1], reverse=True)
-        candidates = [Category(c) for c, score in ranked if score > 0] + [Category.OTHER]
-        for category in candidates:
-            department = Department(self.rules.department_of(category).value)
-            if suggested is not None and department is not suggested:
-                continue
-            if department is not not_department:
-                return category, department
-        if suggested is not None and suggested is not not_department:
-            fallback = {
-                Department.REPAIR: Category.EQUIPMENT_FAULT,
-                Department.BILLING: Category.BILLING,
-                Department.CUSTOMER_SERVICE: Category.OTHER,
-            }
-            return fallback[suggested], suggested
-        return Category.OTHER, Department.CUSTOMER_SERVICE
 
     async def reclassify(
         self, complaint_id: uuid.UUID, *, category: Category, severity: Severity | None, reason: str, actor: Actor
-    ) -> WorkOrder:
+    ) -> WorkOrderView:
         """A supervisor's correction: the open work order is closed as reassigned, a new one opened."""
-        async with unit_of_work(self.pool) as uow:
-            conn = uow.conn
-            case = await repo.get_case(conn, complaint_id, lock=True)
+        async with self.transactions() as work:
+            repo = work.repo
+            case = await repo.get_case(complaint_id, lock=True)
             if case is None:
                 raise NotFound(f"no complaint {complaint_id}")
-            order = await repo.open_work_order_of_case(conn, complaint_id, lock=True)
+            order = await repo.open_work_order_of_case(complaint_id, lock=True)
             if order is None:
                 raise Conflict("the case has no open work order to reclassify")
             now = self.clock()
-            chosen = severity or Severity(order.severity)
-            department = Department(self.rules.department_of(category).value)
+            route = route_reclassified(
+                order, category=category, severity=severity, by=actor.name, reason=reason, rules=self.rules
+            )
             target = next_status(Action.REASSIGN, WorkOrderStatus(order.status))
             await repo.update_work_order(
-                conn, order.work_order_id, status=target.value, updated_at=now, closing_reason=reason
+                order.work_order_id, status=target.value, updated_at=now, closing_reason=reason
             )
             await repo.add_history(
-                conn,
                 work_order_id=order.work_order_id,
-                action="reassign",
+                action=Action.REASSIGN.value,
                 from_status=order.status,
                 to_status=target.value,
                 actor=actor.name,
-                details={"reason": reason, "category": category.value, "severity": chosen.value},
+                details={"reason": reason, "category": category.value, "severity": route.severity.value},
                 at=now,
             )
-            await repo.update_case(conn, complaint_id, category=category.value, severity=chosen.value)
-            reasons = [f"reclassified by {actor.name}: {reason}"]
-            await repo.add_classification(
-                conn,
-                complaint_id=complaint_id,
-                category=category.value,
-                severity=chosen.value,
-                actor=actor.name,
-                reason=reason,
-                reasons=reasons,
-                at=now,
-            )
+            await repo.update_case(complaint_id, category=category.value, severity=route.severity.value)
+            await self._record_classification(repo, case, route, actor=actor.name, reason=reason, at=now)
             closed = replace(order, status=target.value, updated_at=now, closing_reason=reason)
             new_order = await self._open_work_order(
-                conn,
-                case,
-                category=category,
-                severity=chosen,
-                department=department,
-                cycle=order.cycle,
-                start=now,
-                previous=order,
-                actor=actor.name,
-                at=now,
+                repo, case, route, cycle=order.cycle, start=now, previous=order, actor=actor.name, at=now
             )
-            await outbox.add(
-                conn,
-                SCHEMA,
+            await repo.add_events(
                 [
-                    messages.reassigned(closed, case, actor.name, now, reason, new_order),
-                    *messages.routed(case, new_order, reasons, "reclassified", None, now),
-                ],
+                    events.reassigned(closed, case, actor.name, now, reason, new_order),
+                    *self._routed(case, new_order, route, "reclassified", now),
+                ]
             )
-            uow.commit()
-            return new_order
+            view = WorkOrderView(new_order, await repo.history(new_order.work_order_id))
+            work.commit()
+            return view
+
+    @staticmethod
+    async def _record_classification(
+        repo: DispatchRepository, case: Case, route: Route, *, actor: str, reason: str | None, at: datetime
+    ) -> None:
+        await repo.add_classification(
+            complaint_id=case.complaint_id,
+            category=route.category.value,
+            severity=route.severity.value,
+            actor=actor,
+            reason=reason,
+            reasons=list(route.reasons),
+            at=at,
+        )
+
+    @staticmethod
+    def _routed(case: Case, order: WorkOrder, route: Route, why: RouteReason, at: datetime) -> list[Event]:
+        return events.routed(case, order, list(route.reasons), why, None, at)

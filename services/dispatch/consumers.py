@@ -1,0 +1,64 @@
+"""What dispatch consumes: three consumer groups, and the thin functions their messages are handed to.
+
+The names (`Subscription.consumer`) are also the keys of dispatch's processed-event marks and of dead-letter
+headers, so they never change; the handlers are told them from here.
+"""
+
+from __future__ import annotations
+
+from services.dispatch.department_ingress import DepartmentUpdate, to_command
+from services.dispatch.handlers import Dispatcher
+from services.dispatch.model import Forbidden, NotFound
+from services.dispatch.workorders.lifecycle import IllegalTransition
+from shared import topics
+from shared.contracts import ComplaintReceived, ComplaintReopened
+from shared.kafka.consumer import PoisonMessage
+from shared.kafka.subscription import Subscription
+
+COMPLAINT_RECEIVED = Subscription(
+    group="dispatch.complaint-received",
+    topics=(topics.COMPLAINT_RECEIVED,),
+    model=ComplaintReceived,
+    title="dispatch/complaint.received",
+    description="Classifies and routes every complaint, in batches, idempotently.",
+    batch_size=500,  # bootstrap passes `dispatch_batch_size` (500 by default)
+)
+
+COMPLAINT_REOPENED = Subscription(
+    group="dispatch.complaint-reopened",
+    topics=(topics.COMPLAINT_REOPENED,),
+    model=ComplaintReopened,
+    title="dispatch/complaint.reopened",
+    description="Opens a new cycle with raised severity.",
+)
+
+DEPARTMENT_UPDATES = Subscription(
+    group="dispatch.department-updates",
+    topics=(topics.DEPARTMENT_UPDATES,),
+    model=DepartmentUpdate,
+    title="dispatch/department-updates",
+    description="Department systems acknowledge, start, note, resolve or return work orders.",
+)
+
+SUBSCRIPTIONS = (COMPLAINT_RECEIVED, COMPLAINT_REOPENED, DEPARTMENT_UPDATES)
+
+
+async def on_complaints_received(dispatcher: Dispatcher, batch: list[ComplaintReceived]) -> None:
+    await dispatcher.route_received(batch, consumer=COMPLAINT_RECEIVED.consumer)
+
+
+async def on_complaints_reopened(dispatcher: Dispatcher, batch: list[ComplaintReopened]) -> None:
+    await dispatcher.reopen(batch, consumer=COMPLAINT_REOPENED.consumer)
+
+
+async def on_department_updates(dispatcher: Dispatcher, updates: list[DepartmentUpdate]) -> None:
+    """An update that cannot apply (unknown work order, another department's, not allowed now) never will:
+    it is dead-lettered with the reason."""
+    for update in updates:
+        step, actor = to_command(update)
+        try:
+            await dispatcher.act(
+                update.work_order_id, step, actor, dedupe=(DEPARTMENT_UPDATES.consumer, update.update_id)
+            )
+        except (NotFound, Forbidden, IllegalTransition) as exc:
+            raise PoisonMessage(f"{type(exc).__name__}: {exc}") from exc
