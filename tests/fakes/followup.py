@@ -1,0 +1,285 @@
+"""An in-memory `FollowupRepository` and the `Transactions` that hand it out, for unit tests of followup's
+handlers without a database or a broker.
+
+Like the real unit of work, a transaction works on a copy of the state and replaces the state only when the
+handler commits: an exception or a missing `commit()` leaves nothing behind. The outbox (`events`), the
+processed-event marks and the notification log live in the same state, so a test sees exactly what a commit
+would have published.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+
+from services.followup.model import (
+    Callback,
+    Contact,
+    EscalationRecord,
+    NotificationRecord,
+    Subject,
+    Timer,
+    TimerPlan,
+    TimerState,
+    TrackedWorkOrder,
+)
+from services.followup.repository import FollowupRepository
+from shared.contracts import Event
+
+
+@dataclass
+class StoredTimer:
+    timer_id: int
+    plan: TimerPlan
+    fired_at: datetime | None = None
+    fired_by: str | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.fired_at is None and self.cancelled_at is None
+
+
+@dataclass
+class Case:
+    complaint_id: uuid.UUID
+    reference_no: str
+    dissatisfied_count: int = 0
+    closed_at: datetime | None = None
+    close_outcome: str | None = None
+
+
+@dataclass
+class FollowupState:
+    """Followup's tables, in memory."""
+
+    work_orders: dict[uuid.UUID, TrackedWorkOrder] = field(default_factory=dict)
+    cases: dict[uuid.UUID, Case] = field(default_factory=dict)
+    contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
+    timers: list[StoredTimer] = field(default_factory=list)
+    escalations: list[EscalationRecord] = field(default_factory=list)
+    callbacks: dict[uuid.UUID, Callback] = field(default_factory=dict)
+    notifications: list[NotificationRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    resolutions: dict[uuid.UUID, str | None] = field(default_factory=dict)
+
+    def event_types(self) -> list[str]:
+        return [e.event_type for e in self.events]
+
+    def pending_timers(self, subject_id: uuid.UUID) -> list[TimerPlan]:
+        return [t.plan for t in self.timers if t.plan.subject_id == subject_id and t.pending]
+
+
+class FakeFollowupRepository:
+    """`FollowupRepository` over a `FollowupState`; locks are no-ops (one test, one task)."""
+
+    def __init__(self, state: FollowupState) -> None:
+        self.state = state
+
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        if (consumer, event_id) in self.state.processed:
+            return False
+        self.state.processed.add((consumer, event_id))
+        return True
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        self.state.events.extend(events)
+
+    async def track(self, order: TrackedWorkOrder) -> None:
+        self.state.cases.setdefault(order.complaint_id, Case(order.complaint_id, order.reference_no))
+        self.state.work_orders.setdefault(order.work_order_id, order)
+
+    async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
+        if work_order_id in self.state.work_orders:
+            self.state.work_orders[work_order_id] = replace(self.state.work_orders[work_order_id], status=status)
+
+    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> str | None:
+        order = self.state.work_orders.get(work_order_id)
+        if order is None:
+            return None
+        self.state.resolutions[work_order_id] = resolution
+        return order.callback_limit
+
+    async def work_order_subject(self, work_order_id: uuid.UUID) -> Subject | None:
+        order = self.state.work_orders.get(work_order_id)
+        if order is None:
+            return None
+        return Subject(
+            order.complaint_id,
+            order.reference_no,
+            order.department,
+            order.correlation_id,
+            order.status,
+            self._phone(order.complaint_id),
+        )
+
+    async def severity_and_correlation(self, work_order_id: uuid.UUID) -> tuple[str, str]:
+        order = self.state.work_orders[work_order_id]
+        return order.severity, order.correlation_id
+
+    async def dissatisfied_count(self, complaint_id: uuid.UUID) -> int:
+        return self.state.cases[complaint_id].dissatisfied_count
+
+    async def set_dissatisfied_count(self, complaint_id: uuid.UUID, count: int) -> None:
+        self.state.cases[complaint_id].dissatisfied_count = count
+
+    async def close_case(self, complaint_id: uuid.UUID, at: datetime, outcome: str) -> None:
+        case = self.state.cases[complaint_id]
+        case.closed_at, case.close_outcome = at, outcome
+
+    async def add_contact(self, contact: Contact) -> None:
+        self.state.contacts.setdefault(contact.complaint_id, contact)
+
+    async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
+        return self.state.contacts.get(complaint_id)
+
+    async def schedule(self, plan: TimerPlan) -> None:
+        key = (plan.subject_id, plan.kind, plan.stage, plan.level)
+        if any((t.plan.subject_id, t.plan.kind, t.plan.stage, t.plan.level) == key for t in self.state.timers):
+            return
+        next_id = max((t.timer_id for t in self.state.timers), default=0) + 1
+        self.state.timers.append(StoredTimer(next_id, plan))
+
+    async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
+        stopped = set(stages)
+        hits = [
+            t for t in self.state.timers if t.plan.subject_id == subject_id and t.plan.stage in stopped and t.pending
+        ]
+        for timer in hits:
+            timer.cancelled_at = at
+        return len(hits)
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Timer]:
+        due = sorted((t for t in self.state.timers if t.pending and t.plan.due_at <= now), key=lambda t: t.plan.due_at)
+        return [
+            Timer(
+                t.timer_id,
+                t.plan.complaint_id,
+                t.plan.subject_id,
+                t.plan.kind,
+                t.plan.stage,
+                t.plan.level,
+                t.plan.due_at,
+                t.plan.deadline,
+            )
+            for t in due[:limit]
+        ]
+
+    async def mark_fired(self, timer_ids: Sequence[int], at: datetime, by: str) -> None:
+        for timer in self.state.timers:
+            if timer.timer_id in timer_ids:
+                timer.fired_at, timer.fired_by = at, by
+
+    async def timers_of(self, complaint_id: uuid.UUID) -> list[TimerState]:
+        mine = sorted(
+            (t for t in self.state.timers if t.plan.complaint_id == complaint_id),
+            key=lambda t: (t.plan.due_at, t.timer_id),
+        )
+        return [
+            TimerState(
+                t.plan.kind, t.plan.stage, t.plan.level, t.plan.due_at, t.plan.deadline, t.fired_at, t.cancelled_at
+            )
+            for t in mine
+        ]
+
+    async def add_escalation(self, record: EscalationRecord) -> None:
+        if record.timer_id is not None and any(e.timer_id == record.timer_id for e in self.state.escalations):
+            raise ValueError(f"timer {record.timer_id} escalated twice")
+        self.state.escalations.append(replace(record, deadline=None))  # the table keeps no deadline
+
+    async def escalations_of(self, complaint_id: uuid.UUID) -> list[EscalationRecord]:
+        return [e for e in self.state.escalations if e.complaint_id == complaint_id]
+
+    async def add_callback(self, callback: Callback) -> bool:
+        if any(c.work_order_id == callback.work_order_id for c in self.state.callbacks.values()):
+            return False
+        self.state.callbacks[callback.callback_id] = callback
+        return True
+
+    async def callback_for_update(self, callback_id: uuid.UUID) -> Callback | None:
+        return self.state.callbacks.get(callback_id)
+
+    async def save_callback(self, callback: Callback) -> None:
+        self.state.callbacks[callback.callback_id] = callback
+
+    async def callback_subject(self, callback_id: uuid.UUID) -> Subject | None:
+        cb = self.state.callbacks.get(callback_id)
+        if cb is None or cb.status != "pending":
+            return None
+        order = self.state.work_orders[cb.work_order_id]
+        return Subject(
+            cb.complaint_id,
+            cb.reference_no,
+            cb.department,
+            order.correlation_id,
+            cb.status,
+            self._phone(cb.complaint_id),
+        )
+
+    async def worklist(self, now: datetime, *, limit: int, offset: int) -> tuple[list[Callback], int]:
+        ready = sorted(
+            (c for c in self.state.callbacks.values() if c.status == "pending" and c.next_attempt_at <= now),
+            key=lambda c: (c.due_at, c.created_at, c.callback_id),
+        )
+        return ready[offset : offset + limit], len(ready)
+
+    async def customer_messages_sent(self, phone_key: str, day: date) -> int:
+        return sum(
+            1 for n in self.state.notifications if n.phone_key == phone_key and n.local_day == day and not n.suppressed
+        )
+
+    async def add_notification(self, record: NotificationRecord) -> None:
+        self.state.notifications.append(record)
+
+    async def due_timers(self) -> int:
+        now = datetime.now(UTC)
+        return sum(1 for t in self.state.timers if t.pending and t.plan.due_at <= now)
+
+    async def outbox_pending(self) -> int:
+        return len(self.state.events)
+
+    def _phone(self, complaint_id: uuid.UUID) -> str | None:
+        contact = self.state.contacts.get(complaint_id)
+        return contact.phone if contact else None
+
+
+class FakeWork:
+    def __init__(self, repo: FakeFollowupRepository) -> None:
+        self._repo = repo
+        self.committed = False
+
+    @property
+    def repo(self) -> FakeFollowupRepository:
+        return self._repo
+
+    def commit(self) -> None:
+        self.committed = True
+
+
+class FakeTransactions:
+    """`Transactions[FollowupRepository]` in memory: `state` is what has been committed so far."""
+
+    def __init__(self, state: FollowupState | None = None) -> None:
+        self.state = state or FollowupState()
+        self.commits = 0
+
+    def __call__(self) -> AbstractAsyncContextManager[FakeWork]:
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[FakeWork]:
+        work = FakeWork(FakeFollowupRepository(copy.deepcopy(self.state)))
+        yield work
+        if work.committed:
+            self.state = work.repo.state
+            self.commits += 1
+
+
+def _conforms(repo: FakeFollowupRepository) -> FollowupRepository:
+    """Type-checks that the fake implements the same Protocol as the Postgres repository."""
+    return repo

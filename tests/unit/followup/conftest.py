@@ -1,0 +1,153 @@
+"""Followup's handlers on the in-memory repository (tests/fakes/followup.py): no database, no broker, and a
+clock the test sets."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.followup.handlers import FollowupHandlers
+from services.followup.model import CallbackPolicy, Contact
+from services.followup.notifications import Notifier, Templates
+from services.followup.sla_clocks import ClockRules
+from shared.contracts import WorkOrderAcknowledged, WorkOrderAssigned, WorkOrderResolved, new_event
+from shared.sla import load_sla_table
+from tests.fakes.followup import FakeTransactions, FollowupState
+
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday, no holiday
+CONSUMER = "followup.work-orders"
+SLA = load_sla_table()
+
+
+class SetClock:
+    """Stands still until the test moves it."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@dataclass
+class Followup:
+    handlers: FollowupHandlers
+    transactions: FakeTransactions
+    clock: SetClock
+
+    @property
+    def state(self) -> FollowupState:
+        return self.transactions.state
+
+
+def make_followup(*, max_attempts: int = 3, retry: timedelta = timedelta(hours=2), cap: int = 3) -> Followup:
+    clock = SetClock()
+    transactions = FakeTransactions()
+    handlers = FollowupHandlers(
+        transactions,
+        clocks=ClockRules(SLA),
+        notifier=Notifier(Templates(), "en", cap, ZoneInfo(SLA.config.timezone)),
+        callbacks=CallbackPolicy(max_attempts=max_attempts, retry_interval=retry),
+        clock=clock,
+    )
+    return Followup(handlers, transactions, clock)
+
+
+@pytest.fixture
+def followup() -> Followup:
+    return make_followup()
+
+
+@dataclass(frozen=True)
+class Order:
+    complaint_id: uuid.UUID
+    work_order_id: uuid.UUID
+    reference_no: str
+    cycle: int = 1
+
+
+def _facts(order: Order, status: str, at: datetime) -> dict[str, Any]:
+    return {
+        "work_order_id": order.work_order_id,
+        "complaint_id": order.complaint_id,
+        "reference_no": order.reference_no,
+        "department": "billing",
+        "cycle": order.cycle,
+        "status": status,
+        "actor": "billing-desk",
+        "at": at,
+    }
+
+
+def assigned(
+    order: Order,
+    *,
+    at: datetime = START,
+    severity: str = "normal",
+    acknowledge_in: timedelta = timedelta(hours=1),
+    interim_in: timedelta | None = None,
+) -> WorkOrderAssigned:
+    return new_event(
+        WorkOrderAssigned,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload={
+            **_facts(order, "assigned", at),
+            "category": "billing",
+            "severity": severity,
+            "priority": 3,
+            "text": "bill too high",
+            "location": {"address": "a", "district": "d"},
+            "customer": {"account_no": None, "name_masked": None, "phone_masked": None, "preferred_contact": "phone"},
+            "channel": "phone",
+            "reasons": [],
+            "reopened": order.cycle > 1,
+            "deadlines": {
+                "starts_at": at,
+                "acknowledge_by": at + acknowledge_in,
+                "on_site_by": None,
+                "resolve_by": at + timedelta(days=2),
+                "interim_reply_by": at + interim_in if interim_in else None,
+                "callback_limit": "24h",
+                "policy_id": "test",
+            },
+        },
+    )
+
+
+def acknowledged(order: Order, *, at: datetime) -> WorkOrderAcknowledged:
+    return new_event(
+        WorkOrderAcknowledged,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload=_facts(order, "acknowledged", at),
+    )
+
+
+def resolved(order: Order, *, at: datetime) -> WorkOrderResolved:
+    return new_event(
+        WorkOrderResolved,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload={**_facts(order, "resolved", at), "resolution": "refunded", "root_cause": "meter misread"},
+    )
+
+
+def new_order(cycle: int = 1, complaint_id: uuid.UUID | None = None) -> Order:
+    complaint_id = complaint_id or uuid.uuid4()
+    return Order(complaint_id, uuid.uuid4(), f"TS-20261124-{complaint_id.int % 10**6:06d}", cycle)
+
+
+def contact(order: Order, phone: str | None = "13600136000") -> Contact:
+    return Contact(order.complaint_id, "孙八", phone, None, None, "phone")
