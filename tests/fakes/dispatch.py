@@ -1,0 +1,183 @@
+"""An in-memory `DispatchRepository` and the `Transactions` that hand it out, for unit tests of dispatch's
+handlers without a database or a broker.
+
+Like the real unit of work, a transaction works on a copy of the state and replaces the state only when the
+handler commits: an exception or a missing `commit()` leaves nothing behind. The outbox (`events`) and the
+processed-event marks live in the same state, so a test sees exactly what a commit would have published.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from services.dispatch.model import Case, WorkOrder
+from services.dispatch.workorders.lifecycle import OPEN
+from shared.contracts import Event
+
+_OPEN = {s.value for s in OPEN}
+
+
+@dataclass
+class DispatchState:
+    """Dispatch's tables, in memory. Dicts keep insertion order, which stands in for `created_at` ties."""
+
+    cases: dict[uuid.UUID, Case] = field(default_factory=dict)
+    work_orders: dict[uuid.UUID, WorkOrder] = field(default_factory=dict)
+    history: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
+    classifications: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+
+    def orders_of(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
+        return [o for o in self.work_orders.values() if o.complaint_id == complaint_id]
+
+    def event_types(self) -> list[str]:
+        return [e.event_type for e in self.events]
+
+
+class FakeDispatchRepository:
+    """`DispatchRepository` over a `DispatchState`; locks are no-ops (one test, one task)."""
+
+    def __init__(self, state: DispatchState) -> None:
+        self.state = state
+
+    async def lock_accounts(self, accounts: Iterable[str]) -> None:
+        return None
+
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        if (consumer, event_id) in self.state.processed:
+            return False
+        self.state.processed.add((consumer, event_id))
+        return True
+
+    async def add_events(self, events: Sequence[Event]) -> None:
+        self.state.events.extend(events)
+
+    async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for case in self.state.cases.values():
+            if case.account_no == account_no and case.accepted_at >= since and case.linked_to is None:
+                counts[case.category] = counts.get(case.category, 0) + 1
+        return counts
+
+    async def open_work_order_for_account(self, account_no: str, category: str) -> WorkOrder | None:
+        for order in self.state.work_orders.values():
+            case = self.state.cases.get(order.complaint_id)
+            if case and case.account_no == account_no and order.category == category and order.status in _OPEN:
+                return order
+        return None
+
+    async def insert_case(self, case: Case) -> None:
+        if case.complaint_id in self.state.cases:
+            raise ValueError(f"duplicate case {case.complaint_id}")
+        self.state.cases[case.complaint_id] = case
+
+    async def get_case(self, complaint_id: uuid.UUID, *, lock: bool = False) -> Case | None:
+        return self.state.cases.get(complaint_id)
+
+    async def update_case(self, complaint_id: uuid.UUID, **changes: Any) -> None:
+        self.state.cases[complaint_id] = replace(self.state.cases[complaint_id], **changes)
+
+    async def add_classification(
+        self,
+        *,
+        complaint_id: uuid.UUID,
+        category: str,
+        severity: str,
+        actor: str,
+        reason: str | None,
+        reasons: list[str],
+        at: datetime,
+    ) -> None:
+        self.state.classifications.append(
+            {
+                "complaint_id": complaint_id,
+                "category": category,
+                "severity": severity,
+                "actor": actor,
+                "reason": reason,
+                "reasons": list(reasons),
+                "at": at,
+            }
+        )
+
+    async def insert_work_order(self, order: WorkOrder) -> None:
+        if order.status in _OPEN and any(o.status in _OPEN for o in self.state.orders_of(order.complaint_id)):
+            raise ValueError(f"a second open work order for {order.complaint_id}")  # the unique index's rule
+        self.state.work_orders[order.work_order_id] = order
+
+    async def get_work_order(self, work_order_id: uuid.UUID, *, lock: bool = False) -> WorkOrder | None:
+        return self.state.work_orders.get(work_order_id)
+
+    async def open_work_order_of_case(self, complaint_id: uuid.UUID, *, lock: bool = False) -> WorkOrder | None:
+        return next((o for o in self.state.orders_of(complaint_id) if o.status in _OPEN), None)
+
+    async def latest_work_order_of_case(self, complaint_id: uuid.UUID) -> WorkOrder | None:
+        orders = sorted(self.state.orders_of(complaint_id), key=lambda o: o.created_at)  # stable: ties by insertion
+        return orders[-1] if orders else None
+
+    async def update_work_order(self, work_order_id: uuid.UUID, **changes: Any) -> None:
+        self.state.work_orders[work_order_id] = replace(self.state.work_orders[work_order_id], **changes)
+
+    async def add_history(
+        self,
+        *,
+        work_order_id: uuid.UUID,
+        action: str,
+        from_status: str | None,
+        to_status: str,
+        actor: str,
+        details: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        entry = {
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "actor": actor,
+            "details": dict(details),
+            "at": at,
+        }
+        self.state.history.setdefault(work_order_id, []).append(entry)
+
+    async def history(self, work_order_id: uuid.UUID) -> list[dict[str, Any]]:
+        return [dict(e) for e in self.state.history.get(work_order_id, [])]
+
+    async def queue(self, department: str, *, limit: int, offset: int) -> tuple[list[WorkOrder], int]:
+        open_orders = [o for o in self.state.work_orders.values() if o.department == department and o.status in _OPEN]
+        open_orders.sort(key=lambda o: (o.priority, o.resolve_by, o.work_order_id))
+        return open_orders[offset : offset + limit], len(open_orders)
+
+
+@dataclass
+class FakeWork:
+    repo: FakeDispatchRepository
+    committed: bool = False
+
+    def commit(self) -> None:
+        self.committed = True
+
+
+class FakeTransactions:
+    """`Transactions[DispatchRepository]` in memory: `state` is what has been committed so far."""
+
+    def __init__(self, state: DispatchState | None = None) -> None:
+        self.state = state or DispatchState()
+        self.commits = 0
+
+    def __call__(self) -> AbstractAsyncContextManager[FakeWork]:
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[FakeWork]:
+        work = FakeWork(FakeDispatchRepository(copy.deepcopy(self.state)))
+        yield work
+        if work.committed:
+            self.state = work.repo.state
+            self.commits += 1

@@ -1,0 +1,42 @@
+"""Dispatch's handlers on the in-memory repository (tests/fakes/dispatch.py) with a clock the test moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.dispatch.classification import Rules, load_rules
+from services.dispatch.handlers import Dispatcher
+from services.dispatch.views import DispatchViews
+from shared.sla import SlaTable, load_sla_table
+from tests.fakes.dispatch import FakeTransactions
+from tests.unit.dispatch.clocks import StepClock
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+@pytest.fixture
+def store() -> FakeTransactions:
+    return FakeTransactions()
+
+
+@pytest.fixture(scope="session")
+def dispatch_rules() -> Rules:
+    return load_rules()
+
+
+@pytest.fixture(scope="session")
+def sla_table() -> SlaTable:
+    return load_sla_table()
+
+
+@pytest.fixture
+def dispatcher(store: FakeTransactions, clock: StepClock, dispatch_rules: Rules, sla_table: SlaTable) -> Dispatcher:
+    return Dispatcher(transactions=store, rules=dispatch_rules, sla=sla_table, clock=clock)
+
+
+@pytest.fixture
+def views(store: FakeTransactions) -> DispatchViews:
+    return DispatchViews(store)
