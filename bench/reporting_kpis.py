@@ -27,9 +27,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from embedded.postgres import EmbeddedPostgres
-from services.reporting import queries
 from services.reporting.case_state import COUNTERS, CaseState, contribution
-from services.reporting.projection import DIMENSIONS
+from services.reporting.model import HotspotRules, Period
+from services.reporting.repository import ReadModels
+from services.reporting.rollups import DIMENSIONS
+from services.reporting.views import ReportViews
+from shared.db import transactions
 from shared.migrations import apply
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -208,27 +211,32 @@ async def measure(dsn: str, runs: int) -> list[tuple[str, str, float, float]]:
     assert pool is not None
     now = datetime.now(UTC)
     today = now.astimezone(TZ).date()
+    reports = ReportViews(
+        queries=ReadModels(pool),
+        snapshots=transactions(pool, ReadModels),
+        clock=lambda: now,
+        timezone=TZ,
+        contact_roles=frozenset(),
+        hotspot_rules=HotspotRules(),
+    )
     results = []
     try:
         for days in (30, 365):
             start = today - timedelta(days=days - 1)
             for group in ("department", "category", "channel", "district", "day"):
                 label = f"KPIs {days}d by {group}"
-                p50, p95 = await timed(runs, lambda g=group, s=start: queries.kpis(pool, "reporting", s, today, g))
+                p50, p95 = await timed(runs, lambda g=group, s=start: reports.kpis(g, Period(s, today)))
                 results.append((label, "incremental tables", p50, p95))
             since = datetime.combine(start, datetime.min.time(), TZ)
             until = datetime.combine(today + timedelta(days=1), datetime.min.time(), TZ)
             sql = SCAN_KPIS.format(g="department")
             p50, p95 = await timed(max(3, runs // 8), lambda q=sql, a=since, b=until: pool.fetch(q, a, b))
             results.append((f"KPIs {days}d by department", "baseline: scan cases", p50, p95))
-        rules = queries.HotspotRules()
-        p50, p95 = await timed(runs, lambda: queries.hotspots(pool, "reporting", now, 24, 7, rules))
+        p50, p95 = await timed(runs, lambda: reports.hotspots(24, 7))
         results.append(("hotspots 24h vs 7d", "incremental tables", p50, p95))
-        p50, p95 = await timed(runs, lambda: queries.queues(pool, "reporting", now))
+        p50, p95 = await timed(runs, lambda: reports.queues())
         results.append(("open/overdue per department", "cases (partial index)", p50, p95))
-        p50, p95 = await timed(
-            runs, lambda: queries.overdue(pool, "reporting", now, department=None, limit=20, offset=0)
-        )
+        p50, p95 = await timed(runs, lambda: reports.overdue(None, page=1, page_size=20))
         results.append(("overdue list, first page", "cases (partial index)", p50, p95))
     finally:
         await pool.close()

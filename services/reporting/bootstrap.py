@@ -1,4 +1,5 @@
-"""Composition root of reporting: pool, projector, the batch subscriber over every topic, HTTP + dashboard."""
+"""Composition root of reporting: pool, the read-model subscriber over every topic, the report views, HTTP
+and the dashboard."""
 
 from __future__ import annotations
 
@@ -9,75 +10,77 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
-from services.reporting import api
-from services.reporting.consumption import READ_TOPICS, AnyEvent, incoming
-from services.reporting.projection import Projector
+from services.reporting import api, consumers
+from services.reporting.handlers import project
+from services.reporting.repository import ReadModels
 from services.reporting.settings import ReportingSettings
-from shared.db import unit_of_work
+from services.reporting.views import ReportViews
+from shared.db import transactions
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.consumer import guarded, raw_decoder
-from shared.logging import get_logger
+from shared.kafka.subscription import subscribe
 from shared.runtime import background_work, connect_with_retry
 
-log = get_logger(__name__)
-SCHEMA = "reporting"
+SERVICE = "reporting"
 DASHBOARD_DIR = Path(__file__).with_name("dashboard")
 
 
 def build_reporting_broker(
-    settings: ReportingSettings, projector: Projector, pool: Callable[[], Any], stats: dict[str, int]
+    settings: ReportingSettings, pool_getter: Callable[[], asyncpg.Pool], stats: dict[str, int] | None = None
 ) -> KafkaBroker:
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SCHEMA)
+    """Reporting's Kafka side: one batch subscriber projecting every event into the read models; `stats`
+    counts what it saw and what was new (readiness and tests read them)."""
+    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    timezone = ZoneInfo(settings.timezone)
+    counts = stats if stats is not None else {"events_seen": 0, "events_projected": 0}
 
-    async def project(events: list[Any]) -> None:
-        async with unit_of_work(pool()) as uow:
-            new = await projector.apply(uow.conn, incoming(events))
-            uow.commit()
-        stats["events_seen"] += len(events)
-        stats["events_projected"] += new
+    async def handle(events: list[Any]) -> None:
+        new = await project(events, transactions=transactions(pool_getter(), ReadModels), timezone=timezone)
+        counts["events_seen"] += len(events)
+        counts["events_projected"] += new
 
-    guard = guarded(broker, settings, "reporting.read-models", AnyEvent, project)
-
-    @broker.subscriber(
-        *READ_TOPICS,
-        group_id=f"{settings.reporting_consumer_group}.read-models",
-        auto_offset_reset="earliest",
-        batch=True,
-        max_records=settings.reporting_batch_size,
-        decoder=raw_decoder,
-        title="reporting/read-models",
-        description="Every event of the platform into the read models, in batches, idempotently.",
+    guard = subscribe(
+        broker,
+        settings,
+        consumers.READ_MODELS,
+        handle,
+        group_prefix=settings.reporting_consumer_group,
+        batch_size=settings.reporting_batch_size,
     )
-    async def on_events(body: list[bytes], message: KafkaMessage) -> None:
-        await guard(message)
-
+    broker.guard = guard  # type: ignore[attr-defined]  # exposed for health and tests
     return broker
 
 
 def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     timezone = ZoneInfo(settings.timezone)
-    projector = Projector(SCHEMA, timezone)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         app.state.pool = pool
-        broker = build_reporting_broker(settings, projector, lambda: pool, app.state.stats)
+        app.state.reports = ReportViews(
+            queries=ReadModels(pool),
+            snapshots=transactions(pool, ReadModels),
+            clock=clock or (lambda: datetime.now(UTC)),
+            timezone=timezone,
+            contact_roles=frozenset(settings.reporting_contact_roles),
+            hotspot_rules=settings.hotspot_rules,
+        )
+        broker = build_reporting_broker(settings, lambda: pool, app.state.stats)
         try:
-            async with background_work(SCHEMA, broker, app.state.kafka):
+            async with background_work(SERVICE, broker, app.state.kafka):
                 yield
         finally:
             await pool.close()
 
     async def readiness(request: Request) -> dict[str, object]:
-        cases = await request.app.state.pool.fetchval("SELECT count(*) FROM reporting.cases")
+        cases = await ReadModels(request.app.state.pool).count_cases()
         return {"kafka": request.app.state.kafka["kafka"], "cases": cases, **request.app.state.stats}
 
     app = create_service_app(
@@ -87,9 +90,6 @@ def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | N
         readiness=readiness,
     )
     app.state.settings = settings
-    app.state.schema = SCHEMA
-    app.state.timezone = timezone
-    app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.kafka = {"kafka": "starting"}
     app.state.stats = {"events_seen": 0, "events_projected": 0}
     app.include_router(api.router)

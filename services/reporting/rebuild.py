@@ -5,7 +5,7 @@
 
 The schema is dropped and recreated from the migrations, then every topic reporting reads is consumed
 from its first offset up to the end offsets taken at the start (no consumer group, nothing committed)
-and projected in batches — the same projector the live service runs, so the result is identical.
+and projected in batches — the same handler the live service runs, so the result is identical.
 Reads DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS.
 """
 
@@ -23,13 +23,14 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 from pydantic import TypeAdapter, ValidationError
 
-from services.reporting.consumption import READ_TOPICS, AnyEvent, incoming
-from services.reporting.projection import Projector
-from shared.db import create_pool
+from services.reporting.handlers import project
+from services.reporting.model import REPORTED_TOPICS, ReportedEvent
+from services.reporting.repository import ReadModels
+from shared.db import create_pool, transactions
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.migrations import apply
 
-_ADAPTER: TypeAdapter[object] = TypeAdapter(AnyEvent)
+_ADAPTER: TypeAdapter[object] = TypeAdapter(ReportedEvent)
 
 
 async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_size: int = 2000) -> dict[str, int]:
@@ -44,10 +45,11 @@ async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_si
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_poll_records=batch_size
     )
     await consumer.start()
-    projector = Projector(schema, ZoneInfo(timezone))
+    into = transactions(pool, lambda conn: ReadModels(conn, schema))
+    zone = ZoneInfo(timezone)
     counts = {"read": 0, "projected": 0, "skipped_invalid": 0}
     try:
-        partitions = await assign_from_start(consumer, bootstrap, READ_TOPICS)
+        partitions = await assign_from_start(consumer, bootstrap, REPORTED_TOPICS)
         async for records in read_to_end(consumer, partitions, batch_size=batch_size):
             events = []
             for record in records:
@@ -57,8 +59,7 @@ async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_si
                 except ValidationError:
                     counts["skipped_invalid"] += 1  # the live consumer dead-lettered it too
             if events:
-                async with pool.acquire() as c, c.transaction():
-                    counts["projected"] += await projector.apply(c, incoming(events))  # type: ignore[arg-type]
+                counts["projected"] += await project(events, transactions=into, timezone=zone)  # type: ignore[arg-type]
         return counts
     finally:
         await consumer.stop()

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from services.reporting.model import HotspotRules
 from shared.settings import ServiceSettings, refuse_dev_secrets
 
 DEV_MARKER = "dev-only"
@@ -45,3 +46,7 @@ class ReportingSettings(ServiceSettings):
     @cached_property
     def credential_by_token(self) -> dict[str, ReaderCredential]:
         return dict(self.reporting_credentials)
+
+    @property
+    def hotspot_rules(self) -> HotspotRules:
+        return HotspotRules(self.hotspot_surge_ratio, self.hotspot_min_count)

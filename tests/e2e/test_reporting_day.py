@@ -23,8 +23,8 @@ from aiokafka import AIOKafkaConsumer
 
 from embedded.broker import EmbeddedBroker
 from services.reporting.case_state import handling_bucket
-from services.reporting.consumption import READ_TOPICS
-from services.reporting.queries import percentile
+from services.reporting.kpis import percentile
+from services.reporting.model import REPORTED_TOPICS
 from services.reporting.rebuild import rebuild
 from shared.kafka.replay import assign_from_start
 from tests.support.clock import FakeClock
@@ -383,7 +383,7 @@ async def _records_from_the_start(bootstrap: str, n: int) -> list[tuple[str, byt
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
-        await assign_from_start(consumer, bootstrap, READ_TOPICS)
+        await assign_from_start(consumer, bootstrap, REPORTED_TOPICS)
         fetched = await consumer.getmany(timeout_ms=2000, max_records=n)
         records = [(m.topic, m.key, m.value or b"") for msgs in fetched.values() for m in msgs]
     finally:

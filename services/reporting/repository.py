@@ -1,0 +1,394 @@
+"""All of reporting's SQL: the projection's writes and the reports' reads, over its own schema.
+
+`ReadModels` works on a pooled connection inside a unit of work (the projection, the streamed export) or
+on the pool itself (single-statement reads). It never commits: the unit of work does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, fields
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+from services.reporting.case_state import COUNTERS, CaseState, TimelineEvent
+from services.reporting.kpis import KpiGroup
+from services.reporting.model import OPEN_WORK_ORDER_STATUSES, AreaCounts, Contact, GroupBy, TimelineEntry
+from services.reporting.rollups import RollupDeltas
+
+SCHEMA = "reporting"
+#: A row of `cases` as the reports show it: the columns of `CASE_FIELDS`, in that order.
+CaseRow = Mapping[str, Any]
+CASE_FIELDS = (
+    "complaint_id",
+    "reference_no",
+    "account_no",
+    "channel",
+    "district",
+    "address",
+    "category",
+    "department",
+    "severity",
+    "priority",
+    "status",
+    "cycle",
+    "work_order_id",
+    "work_order_status",
+    "acknowledge_by",
+    "resolve_by",
+    "linked_to",
+    "reopen_count",
+    "escalation_level",
+    "accepted_at",
+    "first_resolved_at",
+    "closed_at",
+    "close_outcome",
+    "name_masked",
+    "phone_masked",
+    "text",
+)
+_CASE_SELECT = ", ".join(f"c.{f}" for f in CASE_FIELDS)
+#: The columns a derived case state is saved into (its KPI cohort lives in `contribution`).
+_STATE_COLUMNS = [
+    f.name for f in fields(CaseState) if f.name not in ("kpi_department", "kpi_category", "counters", "handling_hours")
+]
+_UUID_COLUMNS = ("complaint_id", "work_order_id", "linked_to")
+_SUMMED = (*COUNTERS, "handling_ms")
+
+
+class ProjectionStore(Protocol):
+    """What projecting events writes and reads, inside the caller's transaction."""
+
+    async def add_contacts(self, contacts: list[Contact]) -> None: ...
+
+    async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:
+        """Insert the entries not seen before; the complaint ids of those that were new."""
+        ...
+
+    async def lock_cases(self, complaint_ids: list[uuid.UUID]) -> None: ...
+
+    async def timelines(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[TimelineEvent]]: ...
+
+    async def contributions(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]: ...
+
+    async def save_case(self, state: CaseState, contribution: dict[str, Any] | None) -> None: ...
+
+    async def apply_deltas(self, deltas: RollupDeltas) -> None: ...
+
+
+class ReportQueries(Protocol):
+    """What the reports read."""
+
+    async def case_by_reference(self, reference_no: str) -> CaseRow | None: ...
+
+    async def case_by_id(self, complaint_id: uuid.UUID) -> CaseRow | None: ...
+
+    async def timeline(self, complaint_id: uuid.UUID) -> list[Mapping[str, Any]]: ...
+
+    async def contacts(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]: ...
+
+    async def household(self, account_no: str, *, limit: int, offset: int) -> tuple[list[CaseRow], int]: ...
+
+    async def overdue(
+        self, now: datetime, *, department: str | None, limit: int, offset: int
+    ) -> tuple[list[CaseRow], int]: ...
+
+    async def queues(self, now: datetime) -> list[Mapping[str, Any]]: ...
+
+    async def kpi_groups(self, group_by: GroupBy, first: date, last: date) -> list[KpiGroup]: ...
+
+    async def kpi_total(self, first: date, last: date) -> KpiGroup: ...
+
+    async def area_counts(
+        self, baseline_start: datetime, window_start: datetime, now: datetime
+    ) -> list[AreaCounts]: ...
+
+    async def repeat_complainants(self, since: datetime, min_cases: int) -> list[Mapping[str, Any]]: ...
+
+    def cases_accepted_between(
+        self, since: datetime, until: datetime, *, batch_size: int
+    ) -> AsyncIterator[list[dict[str, Any]]]: ...
+
+    async def count_cases(self) -> int: ...
+
+
+class ReadModels:
+    """The read models of one schema (`reporting`, or a side-by-side rebuild's), over a connection or pool."""
+
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, schema: str = SCHEMA) -> None:
+        self.conn = conn
+        self.schema = schema
+
+    # -- the projection's writes --------------------------------------------------------------------------
+
+    async def add_contacts(self, contacts: list[Contact]) -> None:
+        if contacts:
+            await self.conn.executemany(
+                f"INSERT INTO {self.schema}.contacts (complaint_id, name, phone) VALUES ($1, $2, $3) "
+                "ON CONFLICT DO NOTHING",
+                [(c.complaint_id, c.name, c.phone) for c in contacts],
+            )
+
+    async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:
+        """A redelivered `event_id` is skipped: this is where projection becomes idempotent."""
+        if not entries:
+            return []
+        rows = [(e.event_id, e.complaint_id, e.event_type, e.occurred_at, e.topic, e.payload) for e in entries]
+        inserted = await self.conn.fetch(
+            f"INSERT INTO {self.schema}.timeline (event_id, complaint_id, event_type, occurred_at, topic, payload) "
+            "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[]) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING complaint_id",
+            *[list(column) for column in zip(*rows, strict=True)],
+        )
+        return [r["complaint_id"] for r in inserted]
+
+    async def lock_cases(self, complaint_ids: list[uuid.UUID]) -> None:
+        """Transaction-scoped locks on the cases, in the order given (callers sort it, so concurrent
+        batches cannot deadlock on them)."""
+        for complaint_id in complaint_ids:
+            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1 || $2))", self.schema, str(complaint_id))
+
+    async def timelines(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[TimelineEvent]]:
+        found: dict[uuid.UUID, list[TimelineEvent]] = defaultdict(list)
+        for r in await self.conn.fetch(
+            f"SELECT complaint_id, event_id, event_type, occurred_at, payload FROM {self.schema}.timeline "
+            "WHERE complaint_id = ANY($1::uuid[])",
+            complaint_ids,
+        ):
+            found[r["complaint_id"]].append(
+                TimelineEvent(str(r["event_id"]), r["event_type"], r["occurred_at"], r["payload"])
+            )
+        return found
+
+    async def contributions(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
+        rows = await self.conn.fetch(
+            f"SELECT complaint_id, contribution FROM {self.schema}.cases WHERE complaint_id = ANY($1::uuid[])",
+            complaint_ids,
+        )
+        return {r["complaint_id"]: r["contribution"] for r in rows}
+
+    async def save_case(self, state: CaseState, contribution: dict[str, Any] | None) -> None:
+        values = asdict(state)
+        row = [_uuid(values[c]) if c in _UUID_COLUMNS else values[c] for c in _STATE_COLUMNS]
+        columns = [*_STATE_COLUMNS, "contribution"]
+        placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
+        await self.conn.execute(
+            f"INSERT INTO {self.schema}.cases ({', '.join(columns)}) VALUES ({placeholders}) "
+            f"ON CONFLICT (complaint_id) DO UPDATE SET {updates}",
+            *row,
+            contribution,
+        )
+
+    async def apply_deltas(self, deltas: RollupDeltas) -> None:
+        """One upsert per table; rows a case moved out of are left at zero and deleted, so the tables hold
+        only what the events imply (and a rebuild, whose interleaving differs, yields the same rows)."""
+        s = self.schema
+        kpi = deltas.kpi_rows()
+        if kpi:
+            names = ", ".join(COUNTERS)
+            adds = ", ".join(f"{n} = r.{n} + EXCLUDED.{n}" for n in _SUMMED)
+            placeholders = ", ".join(f"${i}" for i in range(1, len(COUNTERS) + 5))
+            await self.conn.executemany(
+                f"INSERT INTO {s}.kpi_rollup AS r (dimension, day, key, {names}, handling_ms) "
+                f"VALUES ({placeholders}) ON CONFLICT (dimension, day, key) DO UPDATE SET {adds}",
+                kpi,
+            )
+            zero = " AND ".join(f"{n} = 0" for n in _SUMMED)
+            await self.conn.executemany(
+                f"DELETE FROM {s}.kpi_rollup WHERE dimension = $1 AND day = $2 AND key = $3 AND {zero}",
+                [r[:3] for r in kpi],
+            )
+        handling = deltas.handling_rows()
+        if handling:
+            await self.conn.executemany(
+                f"INSERT INTO {s}.kpi_rollup_handling AS h (dimension, day, key, bucket, n) "
+                "VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT (dimension, day, key, bucket) DO UPDATE SET n = h.n + EXCLUDED.n",
+                handling,
+            )
+            await self.conn.executemany(
+                f"DELETE FROM {s}.kpi_rollup_handling WHERE dimension = $1 AND day = $2 AND key = $3 "
+                "AND bucket = $4 AND n = 0",
+                [r[:4] for r in handling],
+            )
+        hotspots = deltas.hotspot_rows()
+        if hotspots:
+            await self.conn.executemany(
+                f"INSERT INTO {s}.hotspot_hourly AS h (hour, district, category, n) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (hour, district, category) DO UPDATE SET n = h.n + EXCLUDED.n",
+                hotspots,
+            )
+            await self.conn.executemany(
+                f"DELETE FROM {s}.hotspot_hourly WHERE hour = $1 AND district = $2 AND category = $3 AND n = 0",
+                [r[:3] for r in hotspots],
+            )
+
+    # -- the reports' reads -------------------------------------------------------------------------------
+
+    async def case_by_reference(self, reference_no: str) -> CaseRow | None:
+        return await self.conn.fetchrow(
+            f"SELECT {_CASE_SELECT} FROM {self.schema}.cases c WHERE c.reference_no = $1", reference_no
+        )
+
+    async def case_by_id(self, complaint_id: uuid.UUID) -> CaseRow | None:
+        return await self.conn.fetchrow(
+            f"SELECT {_CASE_SELECT} FROM {self.schema}.cases c WHERE c.complaint_id = $1", complaint_id
+        )
+
+    async def timeline(self, complaint_id: uuid.UUID) -> list[Mapping[str, Any]]:
+        return await self.conn.fetch(
+            f"SELECT event_id, event_type, occurred_at, topic, payload FROM {self.schema}.timeline "
+            "WHERE complaint_id = $1 ORDER BY occurred_at, event_id",
+            complaint_id,
+        )
+
+    async def contacts(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        if not complaint_ids:
+            return {}
+        rows = await self.conn.fetch(
+            f"SELECT complaint_id, name, phone FROM {self.schema}.contacts WHERE complaint_id = ANY($1::uuid[])",
+            complaint_ids,
+        )
+        return {r["complaint_id"]: Contact(r["complaint_id"], r["name"], r["phone"]) for r in rows}
+
+    async def household(self, account_no: str, *, limit: int, offset: int) -> tuple[list[CaseRow], int]:
+        """A household's cases, newest first, and how many it has."""
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_SELECT} FROM {self.schema}.cases c WHERE c.account_no = $1 "
+            "ORDER BY c.accepted_at DESC, c.complaint_id LIMIT $2 OFFSET $3",
+            account_no,
+            limit,
+            offset,
+        )
+        total = await self.conn.fetchval(f"SELECT count(*) FROM {self.schema}.cases WHERE account_no = $1", account_no)
+        return rows, total
+
+    async def overdue(
+        self, now: datetime, *, department: str | None, limit: int, offset: int
+    ) -> tuple[list[CaseRow], int]:
+        """Open work orders past their resolve deadline, the longest overdue first, and how many there are."""
+        where = (
+            "c.work_order_status = ANY($1::text[]) AND c.resolve_by < $2 AND ($3::text IS NULL OR c.department = $3)"
+        )
+        args = (list(OPEN_WORK_ORDER_STATUSES), now, department)
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_SELECT} FROM {self.schema}.cases c WHERE {where} "
+            "ORDER BY c.resolve_by, c.complaint_id LIMIT $4 OFFSET $5",
+            *args,
+            limit,
+            offset,
+        )
+        total = await self.conn.fetchval(f"SELECT count(*) FROM {self.schema}.cases c WHERE {where}", *args)
+        return rows, total
+
+    async def queues(self, now: datetime) -> list[Mapping[str, Any]]:
+        """Per department: open work orders, and how many of them are past their resolve deadline."""
+        return await self.conn.fetch(
+            "SELECT department, count(*) AS open, count(*) FILTER (WHERE resolve_by < $2) AS overdue "
+            f"FROM {self.schema}.cases WHERE work_order_status = ANY($1::text[]) GROUP BY department "
+            "ORDER BY department",
+            list(OPEN_WORK_ORDER_STATUSES),
+            now,
+        )
+
+    async def kpi_groups(self, group_by: GroupBy, first: date, last: date) -> list[KpiGroup]:
+        """The cases received from `first` to `last` (local days, inclusive), grouped, in key order. Reads
+        only the rollup of the requested dimension ("all" by day for the trend)."""
+        by_day = group_by == "day"
+        key = "to_char(day, 'YYYY-MM-DD')" if by_day else "key"
+        dimension = "all" if by_day else group_by
+        sums = ", ".join(f"sum({c})::bigint AS {c}" for c in _SUMMED)
+        rows = await self.conn.fetch(
+            f"SELECT {key} AS key, {sums} FROM {self.schema}.kpi_rollup "
+            "WHERE dimension = $1 AND day BETWEEN $2 AND $3 GROUP BY 1 ORDER BY 1",
+            dimension,
+            first,
+            last,
+        )
+        buckets = await self.conn.fetch(
+            f"SELECT {key} AS key, bucket, sum(n)::bigint AS n FROM {self.schema}.kpi_rollup_handling "
+            "WHERE dimension = $1 AND day BETWEEN $2 AND $3 GROUP BY 1, 2",
+            dimension,
+            first,
+            last,
+        )
+        histograms: dict[str, dict[int, int]] = defaultdict(dict)
+        for r in buckets:
+            histograms[r["key"]][r["bucket"]] = r["n"]
+        return [KpiGroup(r["key"], {c: r[c] or 0 for c in _SUMMED}, histograms.get(r["key"], {})) for r in rows]
+
+    async def kpi_total(self, first: date, last: date) -> KpiGroup:
+        """All cases received from `first` to `last`, as one group keyed "total"."""
+        sums = ", ".join(f"sum({c})::bigint AS {c}" for c in _SUMMED)
+        row = await self.conn.fetchrow(
+            f"SELECT {sums} FROM {self.schema}.kpi_rollup WHERE dimension = 'all' AND day BETWEEN $1 AND $2",
+            first,
+            last,
+        )
+        buckets = await self.conn.fetch(
+            f"SELECT bucket, sum(n)::bigint AS n FROM {self.schema}.kpi_rollup_handling "
+            "WHERE dimension = 'all' AND day BETWEEN $1 AND $2 GROUP BY 1",
+            first,
+            last,
+        )
+        sums_found = {c: (row[c] or 0) if row else 0 for c in _SUMMED}
+        return KpiGroup("total", sums_found, {r["bucket"]: r["n"] for r in buckets})
+
+    async def area_counts(self, baseline_start: datetime, window_start: datetime, now: datetime) -> list[AreaCounts]:
+        """District x category cases from the hour `window_start` falls in up to `now`, and in the hours
+        from `baseline_start` up to it."""
+        rows = await self.conn.fetch(
+            "SELECT district, category, "
+            "sum(n) FILTER (WHERE hour >= date_trunc('hour', $1::timestamptz)) AS current, "
+            "sum(n) FILTER (WHERE hour < date_trunc('hour', $1::timestamptz)) AS before "
+            f"FROM {self.schema}.hotspot_hourly WHERE hour >= date_trunc('hour', $2::timestamptz) AND hour <= $3 "
+            "GROUP BY district, category",
+            window_start,
+            baseline_start,
+            now,
+        )
+        return [AreaCounts(r["district"], r["category"], r["current"] or 0, r["before"] or 0) for r in rows]
+
+    async def repeat_complainants(self, since: datetime, min_cases: int) -> list[Mapping[str, Any]]:
+        """Accounts with at least `min_cases` cases accepted since `since`, the most first (at most 200)."""
+        return await self.conn.fetch(
+            f"SELECT account_no, count(*) AS cases, max(accepted_at) AS last_at FROM {self.schema}.cases "
+            "WHERE account_no IS NOT NULL AND accepted_at >= $1 GROUP BY account_no HAVING count(*) >= $2 "
+            "ORDER BY count(*) DESC, account_no LIMIT 200",
+            since,
+            min_cases,
+        )
+
+    async def cases_accepted_between(
+        self, since: datetime, until: datetime, *, batch_size: int
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The cases accepted in [since, until), oldest first, in batches, through a server-side cursor
+        (an export never holds them all). Needs a connection inside a transaction."""
+        batch: list[dict[str, Any]] = []
+        async for record in self.conn.cursor(  # type: ignore[union-attr]  # a connection, not the pool
+            f"SELECT {_CASE_SELECT} FROM {self.schema}.cases c WHERE c.accepted_at >= $1 AND c.accepted_at < $2 "
+            "ORDER BY c.accepted_at, c.complaint_id",
+            since,
+            until,
+        ):
+            batch.append(dict(record))
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    async def count_cases(self) -> int:
+        return await self.conn.fetchval(f"SELECT count(*) FROM {self.schema}.cases")
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value is not None else None
+
+
+__all__ = ["CASE_FIELDS", "SCHEMA", "CaseRow", "ProjectionStore", "ReadModels", "ReportQueries"]
