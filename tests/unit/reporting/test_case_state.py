@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.reporting.case_state import HANDLING_BUCKETS_H, TimelineEvent, contribution, derive, handling_bucket
-from services.reporting.queries import percentile
+from services.reporting.kpis import percentile
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 CN = ZoneInfo("Asia/Shanghai")

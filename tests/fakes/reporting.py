@@ -1,0 +1,115 @@
+"""An in-memory `ProjectionStore` and the `Transactions` that hand it out, for unit tests of reporting's
+projection handler without a database.
+
+Like the real unit of work, a transaction works on a copy of the tables and replaces them only when the
+handler commits. The incremental tables are kept as the repository keeps them: changes summed per row,
+rows that reach zero dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from services.reporting.case_state import CaseState, TimelineEvent
+from services.reporting.model import Contact, TimelineEntry
+from services.reporting.rollups import RollupDeltas
+
+
+@dataclass
+class ReadModelTables:
+    timeline: dict[uuid.UUID, TimelineEntry] = field(default_factory=dict)
+    contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
+    cases: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    contributions: dict[uuid.UUID, dict[str, Any] | None] = field(default_factory=dict)
+    kpi_rollup: dict[tuple[Any, ...], tuple[int, ...]] = field(default_factory=dict)
+    handling: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    hotspots: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+
+class InMemoryReadModels:
+    """`ProjectionStore` over `ReadModelTables`."""
+
+    def __init__(self, tables: ReadModelTables) -> None:
+        self.tables = tables
+
+    async def add_contacts(self, contacts: list[Contact]) -> None:
+        for contact in contacts:
+            self.tables.contacts.setdefault(contact.complaint_id, contact)
+
+    async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:
+        new = []
+        for entry in entries:
+            if entry.event_id not in self.tables.timeline:
+                self.tables.timeline[entry.event_id] = entry
+                new.append(entry.complaint_id)
+        return new
+
+    async def lock_cases(self, complaint_ids: list[uuid.UUID]) -> None:
+        return None
+
+    async def timelines(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[TimelineEvent]]:
+        found: dict[uuid.UUID, list[TimelineEvent]] = {}
+        for e in self.tables.timeline.values():
+            if e.complaint_id in complaint_ids:
+                found.setdefault(e.complaint_id, []).append(
+                    TimelineEvent(str(e.event_id), e.event_type, e.occurred_at, e.payload)
+                )
+        return found
+
+    async def contributions(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
+        return {i: self.tables.contributions[i] for i in complaint_ids if i in self.tables.contributions}
+
+    async def save_case(self, state: CaseState, contribution: dict[str, Any] | None) -> None:
+        complaint_id = uuid.UUID(state.complaint_id)
+        self.tables.cases[complaint_id] = asdict(state)
+        self.tables.contributions[complaint_id] = contribution
+
+    async def apply_deltas(self, deltas: RollupDeltas) -> None:
+        for dimension, day, key, *changes in deltas.kpi_rows():
+            row = self.tables.kpi_rollup.get((dimension, day, key), (0,) * len(changes))
+            summed = tuple(a + b for a, b in zip(row, changes, strict=True))
+            _put(self.tables.kpi_rollup, (dimension, day, key), summed, any(summed))
+        for dimension, day, key, bucket, n in deltas.handling_rows():
+            total = self.tables.handling.get((dimension, day, key, bucket), 0) + n
+            _put(self.tables.handling, (dimension, day, key, bucket), total, total != 0)
+        for hour, district, category, n in deltas.hotspot_rows():
+            total = self.tables.hotspots.get((hour, district, category), 0) + n
+            _put(self.tables.hotspots, (hour, district, category), total, total != 0)
+
+
+def _put(table: dict[Any, Any], key: Any, value: Any, keep: bool) -> None:
+    if keep:
+        table[key] = value
+    else:
+        table.pop(key, None)
+
+
+@dataclass
+class _Work:
+    repo: InMemoryReadModels
+    committed: bool = False
+
+    def commit(self) -> None:
+        self.committed = True
+
+
+class InMemoryTransactions:
+    """`Transactions[ProjectionStore]`: each call works on a copy, kept only on `commit()`."""
+
+    def __init__(self, tables: ReadModelTables | None = None) -> None:
+        self.tables = tables or ReadModelTables()
+
+    def __call__(self) -> AbstractAsyncContextManager[_Work]:
+        return self._open()
+
+    @asynccontextmanager
+    async def _open(self) -> AsyncIterator[_Work]:
+        work = _Work(InMemoryReadModels(copy.deepcopy(self.tables)))
+        yield work
+        if work.committed:
+            self.tables = work.repo.tables
