@@ -62,7 +62,7 @@ class ReportViews:
         return self.clock().astimezone(self.timezone).date()
 
     def period(self, start: date | None, end: date | None) -> Period:
-        """Raises `InvalidPeriod`."""
+        """The period a report covers, counted from today in the utility's time zone; raises `InvalidPeriod`."""
         return reporting_period(self.today(), start, end)
 
     def meta(self) -> MetaRead:
@@ -136,10 +136,10 @@ class ReportViews:
         with real contact data (None when unknown) for roles allowed to see it."""
         since = datetime.combine(period.first, time(0), self.timezone)
         until = datetime.combine(period.last + timedelta(days=1), time(0), self.timezone)
-        show_contacts = self.shows_contacts
+        show_contacts = self.shows_contacts(who)
         async with self.snapshots() as snapshot:
             async for batch in snapshot.repo.cases_accepted_between(since, until, batch_size=EXPORT_BATCH):
-                if show_contacts(who):
+                if show_contacts:
                     contacts = await snapshot.repo.contacts([row["complaint_id"] for row in batch])
                     for row in batch:
                         contact = contacts.get(row["complaint_id"])
