@@ -70,14 +70,10 @@ def asyncapi_builders() -> dict[str, Callable[[], Any]]:
         return build_followup_broker(FollowupSettings(app_env="dev"), no_dependencies)
 
     def reporting() -> Any:
-        from zoneinfo import ZoneInfo
-
         from services.reporting.bootstrap import build_reporting_broker
-        from services.reporting.projection import Projector
         from services.reporting.settings import ReportingSettings
 
-        projector = Projector("reporting", ZoneInfo("Asia/Shanghai"))
-        return build_reporting_broker(ReportingSettings(app_env="dev"), projector, no_dependencies, {})
+        return build_reporting_broker(ReportingSettings(app_env="dev"), no_dependencies)
 
     return {"intake": intake, "dispatch": dispatch, "followup": followup, "reporting": reporting}
 
