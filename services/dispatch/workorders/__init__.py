@@ -1,1 +1,1 @@
-"""Work orders: their lifecycle rules and storage."""
+"""Work orders: the lifecycle state machine (their storage is in ../repository.py)."""
