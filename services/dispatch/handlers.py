@@ -68,6 +68,9 @@ def _effects(step: Step, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]
 
 @dataclass
 class Dispatcher:
+    """Dispatch's handlers. `transactions` opens a unit of work on the repository (Postgres, or the in-memory
+    fake in tests); `clock` is injectable so tests set the time deadlines and history are stamped with."""
+
     transactions: Transactions[DispatchRepository]
     rules: Rules
     sla: SlaTable
