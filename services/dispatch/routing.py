@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.dispatch.classification import Classification, Rules
-from services.dispatch.classification.models import SEVERITY_RANK
 from services.dispatch.model import Case, WorkOrder
 from shared.contracts import Category, Department, Severity
 
@@ -30,12 +29,6 @@ from shared.contracts import Category, Department, Severity
 PRIORITY = {Severity.EMERGENCY: 1, Severity.SERIOUS: 2, Severity.NORMAL: 3}
 
 #: One step graver; emergency is as grave as it gets.
-_RAISED = {
-    Severity.NORMAL: Severity.SERIOUS,
-    Severity.SERIOUS: Severity.EMERGENCY,
-    Severity.EMERGENCY: Severity.EMERGENCY,
-}
-
 #: A department suggested by the one returning the work order, when no category the classifier scored maps to it:
 #: the category its work order gets.
 _CATEGORY_FOR_SUGGESTED = {
@@ -69,15 +62,6 @@ def department_for(category: Category, rules: Rules) -> Department:
 
 def priority_of(severity: Severity) -> int:
     return PRIORITY[severity]
-
-
-def raised(severity: Severity) -> Severity:
-    """One step graver: normal → serious → emergency."""
-    return _RAISED[severity]
-
-
-def gravest(*severities: Severity) -> Severity:
-    return max(severities, key=SEVERITY_RANK.__getitem__)
 
 
 def route_new(decision: Classification, rules: Rules) -> Route:
@@ -134,7 +118,7 @@ def route_reopened(case: Case, previous: WorkOrder | None, *, requested: Severit
     """A dissatisfied customer: the last work order's category again, severity raised one step (or to the
     severity followup asked for, if graver)."""
     current = Severity(previous.severity if previous else case.severity)
-    severity = gravest(raised(current), requested)
+    severity = Severity.gravest(current.raised(), requested)
     category = Category(previous.category if previous else case.category)
     return Route(
         category=category,

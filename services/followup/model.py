@@ -166,7 +166,6 @@ class CallbackPolicy:
 
 
 #: Dissatisfied customers get a new cycle one severity up; emergencies stay emergencies.
-RAISED_SEVERITY = {"normal": Severity.SERIOUS, "serious": Severity.EMERGENCY, "emergency": Severity.EMERGENCY}
 #: From this many dissatisfied callbacks on, the case also goes to the top of the escalation ladder.
 DISSATISFIED_ESCALATES_AT = 2
 
@@ -246,5 +245,5 @@ def decide_outcome(
     else:
         count = dissatisfied_before + 1
         verdict = Verdict.REOPEN_AND_ESCALATE if count >= DISSATISFIED_ESCALATES_AT else Verdict.REOPEN
-        return OutcomeDecision(verdict, after, outcome, attempt, final, RAISED_SEVERITY[severity], count)
+        return OutcomeDecision(verdict, after, outcome, attempt, final, Severity(severity).raised(), count)
     return OutcomeDecision(verdict, after, outcome, attempt, final)

@@ -14,10 +14,29 @@ from shared.contracts.complaint import Category, Channel, CustomerPublic, Locati
 from shared.contracts.envelope import Contract, Event
 
 
+# How grave a complaint is, and the one place severity is ranked and raised: dispatch raises it when a
+# customer was dissatisfied, followup asks for the raised one, the classifier takes the gravest finding.
+# (A comment, not a docstring: the docstring would become the contract's JSON Schema description.)
 class Severity(StrEnum):
     EMERGENCY = "emergency"
     SERIOUS = "serious"
     NORMAL = "normal"
+
+    @property
+    def rank(self) -> int:
+        """0 for normal, 2 for emergency: sort by it for "the gravest decides"."""
+        return _SEVERITY_ORDER.index(self)
+
+    def raised(self) -> Severity:
+        """One step graver: normal → serious → emergency (which stays emergency)."""
+        return _SEVERITY_ORDER[min(self.rank + 1, len(_SEVERITY_ORDER) - 1)]
+
+    @staticmethod
+    def gravest(*severities: Severity) -> Severity:
+        return max(severities, key=lambda s: s.rank)
+
+
+_SEVERITY_ORDER = (Severity.NORMAL, Severity.SERIOUS, Severity.EMERGENCY)
 
 
 class Department(StrEnum):

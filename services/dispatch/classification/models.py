@@ -8,9 +8,6 @@ from types import MappingProxyType
 
 from shared.contracts import Category, Department, Severity
 
-#: Severity from mildest to gravest, for "the gravest finding decides".
-SEVERITY_RANK = {Severity.NORMAL: 0, Severity.SERIOUS: 1, Severity.EMERGENCY: 2}
-
 
 @dataclass(frozen=True)
 class ComplaintFacts:

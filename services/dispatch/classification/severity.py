@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.dispatch.classification.matching import first_live_hits
-from services.dispatch.classification.models import SEVERITY_RANK, Severity
+from services.dispatch.classification.models import Severity
 from services.dispatch.classification.quantities import Setting, StatedAge, TemperatureReading
 from services.dispatch.classification.rules import Rules, SeverityTrigger
 from shared.contracts import Category
@@ -83,5 +83,5 @@ def assess_severity(
                 f"in the {rules.repeat.window_days}-day window)",
             )
         )
-    findings.sort(key=lambda f: -SEVERITY_RANK[f.level])
+    findings.sort(key=lambda f: -f.level.rank)
     return (findings[0].level if findings else Severity.NORMAL), findings

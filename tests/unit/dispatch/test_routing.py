@@ -13,10 +13,8 @@ from services.dispatch.model import Case, WorkOrder
 from services.dispatch.routing import (
     department_for,
     duplicate_reason,
-    gravest,
     next_choice,
     priority_of,
-    raised,
     reopen_needed,
     route_new,
     route_reclassified,
@@ -177,11 +175,11 @@ def test_a_return_keeps_the_severity(rules: Rules) -> None:
     ("current", "expected"), [(S.NORMAL, S.SERIOUS), (S.SERIOUS, S.EMERGENCY), (S.EMERGENCY, S.EMERGENCY)]
 )
 def test_raising_severity_is_one_step_graver(current: S, expected: S) -> None:
-    assert raised(current) is expected
+    assert current.raised() is expected
 
 
 def test_gravest_and_priority() -> None:
-    assert gravest(S.NORMAL, S.EMERGENCY, S.SERIOUS) is S.EMERGENCY
+    assert S.gravest(S.NORMAL, S.EMERGENCY, S.SERIOUS) is S.EMERGENCY
     assert [priority_of(s) for s in (S.EMERGENCY, S.SERIOUS, S.NORMAL)] == [1, 2, 3]
 
 
