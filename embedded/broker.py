@@ -264,6 +264,8 @@ class EmbeddedBroker:
 
     def _format(self, java: Path, libs: Path, config: Path) -> None:
         """`kafka-storage.sh format` for a new node: a fresh cluster id, the metadata log bootstrapped."""
+        # Base64url of a UUID, as kafka-storage.sh random-uuid makes; never with a leading "-", which the tool
+        # would take for an option.
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=").replace("-", "_")
         done = subprocess.run(  # noqa: S603 - our java and Kafka's storage tool
             [*self._java_command(java, libs, "kafka.tools.StorageTool"), "format", "-t", cluster_id, "-c", str(config)],

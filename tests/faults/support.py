@@ -3,9 +3,9 @@ with psutil, complaints posted concurrently with retries under one Idempotency-K
 whole system to go quiet, and exact checks of every read model against what was accepted.
 
 "Quiet" is decided, not guessed: every outbox is empty, no timer is due, every consumer group has
-committed up to the true end of every partition it reads (Tansu's reported end offsets can lag behind
-what it serves, so the ends are found by reading the tails), and the databases' counts did not move
-between two such polls. Only then do the exact assertions run, so they cannot race late deliveries.
+committed up to the end offset (high watermark) of every partition it reads, and the databases' counts
+did not move between two such polls. Only then do the exact assertions run, so they cannot race late
+deliveries.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,15 +29,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 
 from services.reporting.consumption import READ_TOPICS
 from services.reporting.rebuild import rebuild
 from shared import topics
+from shared.kafka.admin import topic_partitions
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.sla import load_sla_table
 from tests.support.complaints import complaint, headers
@@ -113,6 +117,10 @@ class Platform:
     def logs_dir(self) -> Path:
         return Path(self.info["logs_dir"])
 
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.info["data_dir"])
+
     def _children(self) -> list[psutil.Process]:
         return psutil.Process(self.proc.pid).children(recursive=False)
 
@@ -124,12 +132,21 @@ class Platform:
                     return child
         return None
 
-    def broker(self) -> psutil.Process:
+    def kafka(self) -> psutil.Process | None:
+        """The Apache Kafka node: the runner's Java child running `kafka.Kafka` (None while it is being
+        restarted)."""
         for child in self._children():
             with contextlib.suppress(psutil.Error):
-                if child.name().startswith("tansu") and "broker" in child.cmdline():
+                if "kafka.Kafka" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
                     return child
-        raise LookupError("no Tansu broker under the runner:\n" + self.output_tail())
+        return None
+
+    def broker(self) -> psutil.Process:
+        """The Kafka node, which must be running."""
+        node = self.kafka()
+        if node is None:
+            raise LookupError("no Kafka node (java ... kafka.Kafka) under the runner:\n" + self.output_tail())
+        return node
 
     def postgres(self) -> psutil.Process | None:
         """The postmaster (the runner's child; its backends are the postmaster's children)."""
@@ -150,11 +167,16 @@ class Platform:
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
 
-def start_platform(timeout: float = 120.0) -> Platform:
+def start_platform(timeout: float = 120.0, *, workdir: Path | None = None) -> Platform:
     """`python -m embedded` in a temporary data folder, default SLA policy, every port free-picked; returns
-    once the ready file exists and every service's Kafka consumers have started."""
+    once the ready file exists and every service's Kafka consumers have started.
+
+    With `workdir` (the `workdir` of an earlier, stopped platform), it runs again on that folder's data:
+    the same database, topics, events and committed offsets. The runner's output is appended to its
+    `runner.out`."""
     # Outside pytest's basetemp: as root the embedded Postgres runs as another user (see tests/conftest.py).
-    workdir = Path(tempfile.mkdtemp(prefix="uc-test-faults-"))
+    reused = workdir is not None
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="uc-test-faults-"))
     ready_file = workdir / "ready.json"
     env = {**os.environ, "PLATFORM_DATA_DIR": str(workdir / "data")}
     for var in (
@@ -170,7 +192,7 @@ def start_platform(timeout: float = 120.0) -> Platform:
         env.pop(var, None)
     for port_env in ("INTAKE_HTTP_PORT", "DISPATCH_HTTP_PORT", "FOLLOWUP_HTTP_PORT", "REPORTING_HTTP_PORT"):
         env[port_env] = "0"  # a free one each: never collide with a `make run` on 8000-8003
-    with (workdir / "runner.out").open("wb") as output:
+    with (workdir / "runner.out").open("ab") as output:
         proc = subprocess.Popen(
             [sys.executable, "-m", "embedded", "--ready-file", str(ready_file)],
             cwd=ROOT,
@@ -185,17 +207,41 @@ def start_platform(timeout: float = 120.0) -> Platform:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             out = (workdir / "runner.out").read_text(errors="replace")[-4000:]
-            shutil.rmtree(workdir, ignore_errors=True)
+            if not reused:
+                shutil.rmtree(workdir, ignore_errors=True)
             raise AssertionError("platform did not become ready:\n" + out)
         time.sleep(0.2)
     platform = Platform(workdir, proc, json.loads(ready_file.read_text()))
     try:
         for name in SERVICES:
             wait_service_ready_sync(platform.url(name), deadline=deadline)
+            assert_serves_its_port(platform, name)
     except BaseException:
-        stop_platform(platform)
+        stop_platform(platform, keep_data=reused)
         raise
     return platform
+
+
+def assert_serves_its_port(platform: Platform, name: str) -> None:
+    """The runner's own `name` process listens on the port of its URL. The runner picks free ports seconds
+    before its services bind them; another process (say, a second test run on the machine) can take one
+    meanwhile and would then answer in the service's place, with a /readyz that looks the same."""
+    port = urlsplit(platform.url(name)).port
+    child = platform.service(name)
+    with contextlib.suppress(psutil.Error):
+        if child is not None and any(
+            c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in child.net_connections("tcp")
+        ):
+            return
+    holders = []
+    for conn in psutil.net_connections("tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            with contextlib.suppress(psutil.Error):
+                holders.append(f"pid {conn.pid} {' '.join(psutil.Process(conn.pid).cmdline())[:200]}")
+    raise AssertionError(
+        f"port {port} of {name} is not served by the runner's {name} process but by {holders or 'nobody'}:\n"
+        + platform.output_tail()
+    )
 
 
 def wait_service_ready_sync(url: str, *, deadline: float) -> None:
@@ -234,8 +280,9 @@ async def wait_service_ready(url: str, timeout: float = 60.0) -> dict[str, Any]:
             await asyncio.sleep(0.2)
 
 
-def stop_platform(platform: Platform) -> None:
-    """Ctrl-C the runner (services, broker, Postgres stop in order); SIGKILL what is left after 60 s."""
+def stop_platform(platform: Platform, *, keep_data: bool = False) -> None:
+    """Ctrl-C the runner (services, broker, Postgres stop in order); SIGKILL what is left after 60 s. The
+    folder is deleted unless `keep_data` (to start the platform again on it: `start_platform(workdir=...)`)."""
     with contextlib.suppress(psutil.Error, LookupError):
         platform.broker().send_signal(signal.SIGCONT)  # a test that failed mid-outage left it frozen
     for extra in platform.extra:
@@ -254,7 +301,8 @@ def stop_platform(platform: Platform) -> None:
     for child in leftovers:
         with contextlib.suppress(psutil.Error):
             child.kill()
-    shutil.rmtree(platform.workdir, ignore_errors=True)
+    if not keep_data:
+        shutil.rmtree(platform.workdir, ignore_errors=True)
 
 
 def stop_process(proc: subprocess.Popen[bytes], grace: float = 30.0) -> int:
@@ -308,6 +356,43 @@ async def restart_postgres(platform: Platform, timeout: float = 90.0) -> tuple[i
         if time.monotonic() > deadline:
             raise AssertionError(f"postgres did not come back:\n{platform.output_tail()}")
         await asyncio.sleep(0.1)
+
+
+async def kill_kafka_and_await_restart(platform: Platform, timeout: float = 120.0) -> tuple[int, int, float]:
+    """SIGKILL the Kafka node, as a crash would (no flush, no clean-shutdown marker); the runner sees it gone
+    and starts it again on the same ports and data folder, where Kafka recovers its logs. Returns (old pid,
+    new pid, seconds until the new node answered a metadata request and the runner reported the restart)."""
+    victim = platform.broker()
+    restarts = platform.runner_output().count("kafka restarted on its data")
+    began = time.monotonic()
+    victim.send_signal(signal.SIGKILL)
+    deadline = began + timeout
+    while True:
+        successor = platform.kafka()
+        if (
+            successor is not None
+            and successor.pid != victim.pid
+            and await kafka_answers(platform.bootstrap)
+            and platform.runner_output().count("kafka restarted on its data") > restarts
+        ):
+            return victim.pid, successor.pid, time.monotonic() - began
+        if time.monotonic() > deadline:
+            raise AssertionError(f"kafka did not come back in {timeout}s:\n{platform.output_tail()}")
+        await asyncio.sleep(0.2)
+
+
+async def kafka_answers(bootstrap: str) -> bool:
+    """True when the node answers a metadata request (a fresh client, so no earlier connection helps)."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, request_timeout_ms=3000)
+    try:
+        await probe.start()
+        await probe.topics()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            await probe.stop()
 
 
 def start_replica(platform: Platform, service: str) -> tuple[subprocess.Popen[bytes], str, Path]:
@@ -580,19 +665,20 @@ async def record_accepted(platform: Platform, ledger: Ledger, poster: Poster) ->
     ledger.add(s for s in poster.submissions if s.complaint_id)
 
 
-# --- Kafka: true ends, committed offsets, reading topics ------------------------------------------------------
+# --- Kafka: end offsets, committed offsets, reading topics ----------------------------------------------------
 
 
-async def read_topics(bootstrap: str, names: Iterable[str], idle_ms: int = 1000) -> list[ConsumerRecord]:
-    """Every record of the topics from offset 0 to their true end (see shared.kafka.replay)."""
+async def read_topics(bootstrap: str, names: Iterable[str]) -> list[ConsumerRecord]:
+    """Every record of the topics from offset 0 to the end offsets they had when reading began (see
+    shared.kafka.replay)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
     )
     await consumer.start()
     try:
-        partitions = await assign_from_start(consumer, list(names))
+        partitions = await assign_from_start(consumer, bootstrap, list(names))
         records: list[ConsumerRecord] = []
-        async for batch in read_to_end(consumer, partitions, batch_size=5000, idle_ms=idle_ms):
+        async for batch in read_to_end(consumer, partitions, batch_size=5000):
             records += batch
         return records
     finally:
@@ -610,42 +696,22 @@ async def committed_offsets(bootstrap: str, group: str, partitions: list[TopicPa
         await consumer.stop()
 
 
-async def true_ends(bootstrap: str, starts: dict[TopicPartition, int], idle_ms: int = 800) -> dict[TopicPartition, int]:
-    """The real end offset of each partition: read forward from `starts` (at or below the end) until an
-    empty poll. Tansu's ListOffsets answer can lag behind the records it serves, so it is not trusted."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
+async def end_offsets(bootstrap: str, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+    """Each partition's end offset (high watermark): the offset its next record will get. With `acks=all`
+    publishes and no transactions, every record below it is readable, and none is above it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = list(starts)
-        consumer.assign(tps)
-        reported = await consumer.end_offsets(tps)
-        ends = {}
-        for tp in tps:
-            ends[tp] = min(starts[tp], reported[tp])
-            consumer.seek(tp, ends[tp])
-        while True:
-            fetched = await consumer.getmany(timeout_ms=idle_ms, max_records=5000)
-            if not any(fetched.values()):
-                return ends
-            for tp, records in fetched.items():
-                if records:
-                    ends[tp] = max(ends[tp], records[-1].offset + 1)
+        return dict(await consumer.end_offsets(list(partitions)))
     finally:
         await consumer.stop()
 
 
 async def consumer_lags(bootstrap: str) -> dict[tuple[str, str, int], int]:
     """Per (group, topic, partition): records not yet committed by the group (only non-zero entries)."""
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await probe.start()
-    try:
-        await probe.topics()
-        wanted = {t for ts in GROUP_TOPICS.values() for t in ts}
-        partitions = {t: [TopicPartition(t, p) for p in sorted(probe.partitions_for_topic(t) or ())] for t in wanted}
-    finally:
-        await probe.stop()
+    partitions: dict[str, list[TopicPartition]] = defaultdict(list)
+    for tp in await topic_partitions(bootstrap, {t for ts in GROUP_TOPICS.values() for t in ts}):
+        partitions[tp.topic].append(tp)
     committed: dict[str, dict[TopicPartition, int]] = dict(
         zip(
             GROUP_TOPICS,
@@ -658,11 +724,8 @@ async def consumer_lags(bootstrap: str) -> dict[tuple[str, str, int], int]:
             strict=True,
         )
     )
-    starts: dict[TopicPartition, int] = {}
-    for offsets in committed.values():
-        for tp, offset in offsets.items():
-            starts[tp] = min(starts.get(tp, offset), offset)
-    ends = await true_ends(bootstrap, starts)
+    # After the commits: a record published in between shows as lag (not quiet yet), never as a false end.
+    ends = await end_offsets(bootstrap, {tp for offsets in committed.values() for tp in offsets})
     lags = {}
     for group, offsets in committed.items():
         for tp, offset in offsets.items():
@@ -673,7 +736,7 @@ async def consumer_lags(bootstrap: str) -> dict[tuple[str, str, int], int]:
 
 @contextlib.asynccontextmanager
 async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    started = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
+    started = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     await started.start()
     try:
         yield started
@@ -708,7 +771,7 @@ async def _counts(conn: asyncpg.Connection) -> dict[str, int]:
 
 
 async def wait_quiet(platform: Platform, timeout: float = 60.0) -> dict[str, int]:
-    """Until nothing moves: outboxes empty, no timer due, every group committed to the true end of every
+    """Until nothing moves: outboxes empty, no timer due, every group committed to the end offset of every
     partition it reads, and the same counts in two polls in a row. Returns those counts."""
     deadline = time.monotonic() + timeout
     previous: dict[str, int] | None = None
@@ -994,24 +1057,45 @@ async def assert_no_personal_data(platform: Platform, ledger: Ledger) -> dict[st
     contact data on their work-order topics)."""
     assert ledger.personal, "nothing to look for"
     # JSON may carry a name escaped (\\uXXXX) as well as raw: look for both spellings.
-    needles = {value for item in ledger.personal for value in (item, json.dumps(item)[1:-1])}
+    needles = any_of({value for item in ledger.personal for value in (item, json.dumps(item)[1:-1])})
     logs = [*platform.logs_dir.glob("*.log"), *platform.workdir.glob("*.log"), platform.workdir / "runner.out"]
     leaks = [
         (path.name, needle)
         for path in logs
-        for text in [path.read_text(errors="replace")]
-        for needle in needles
-        if needle in text
+        for needle in sorted({m.group() for m in needles.finditer(path.read_text(errors="replace"))})
     ]
     assert not leaks, f"personal data in logs: {leaks[:5]}"
     shared_topics = [t for t in topics.ALL_TOPICS if t not in topics.RESTRICTED_TOPICS]
     records = await read_topics(platform.bootstrap, shared_topics)
     leaked = [
-        (r.topic, r.offset, needle)
+        (r.topic, r.offset, m.group())
         for r in records
-        for text in [(r.value or b"").decode(errors="replace") + repr(r.headers)]
-        for needle in needles
-        if needle in text
+        for m in [needles.search((r.value or b"").decode(errors="replace") + repr(r.headers))]
+        if m
     ]
     assert not leaked, f"personal data on topics other departments read, or in dead letters: {leaked[:5]}"
     return {"log_files": len(logs), "records": len(records), "values_searched": len(ledger.personal)}
+
+
+def any_of(needles: Iterable[str]) -> re.Pattern[str]:
+    """One pattern that matches wherever any of the literal `needles` occurs. Built as a trie (`139(?:12|34)`),
+    so a scan costs about the text's length instead of text length x thousands of needles."""
+    trie: dict[str, Any] = {}
+    for needle in needles:
+        assert needle, "an empty needle matches everywhere"
+        node = trie
+        for char in needle:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a needle ends here
+
+    def pattern(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:  # a needle ends here; longer ones go on
+            return body + "?" if len(branches) > 1 else "(?:" + body + ")?"
+        return body
+
+    assert trie, "nothing to look for"
+    return re.compile(pattern(trie))

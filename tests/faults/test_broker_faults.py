@@ -1,6 +1,7 @@
-"""Fault suite, the broker: Tansu frozen for 30 s while complaints keep coming, then a poison message on
-every consumed topic in the middle of traffic, then reporting rebuilt from offset 0 against its live read
-models. One platform (`python -m embedded`) for the module; exact checks after each stream as described in
+"""Fault suite, the broker: the Kafka node frozen for 30 s while complaints keep coming, then killed with
+SIGKILL mid-stream (the runner restarts it on its data), then a poison message on every consumed topic in
+the middle of traffic, then reporting rebuilt from offset 0 against its live read models. One platform
+(`python -m embedded`) for the module; exact checks after each stream as described in
 test_process_faults.py.
 """
 
@@ -17,18 +18,20 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared import topics
 from shared.contracts import ComplaintReopened, ComplaintReopenedPayload, Severity, new_event
 from tests.faults.support import (
     GROUP_TOPICS,
+    ROOT,
     Ledger,
     Platform,
     Poster,
     assert_no_personal_data,
     assert_rebuild_equals_live,
     committed_offsets,
+    kill_kafka_and_await_restart,
     make_submissions,
     produce_to,
     producer,
@@ -42,6 +45,8 @@ pytestmark = pytest.mark.faults
 
 #: The broker outage of the issue, in full.
 BROKER_OUTAGE_S = 30.0
+#: Where the broker-kill scenario leaves its per-topic figures (git-ignored).
+ARTIFACTS = ROOT / "test-artifacts"
 
 #: Who dead-letters an undecodable message on each consumed topic (consumer names of the guarded handlers).
 POISON_CONSUMERS: dict[str, set[str]] = {
@@ -72,23 +77,27 @@ BUSY_TOPICS = (
 async def test_broker_frozen_30_s_intake_keeps_accepting_and_all_is_routed_once(
     platform: Platform, ledger: Ledger
 ) -> None:
-    """SIGSTOP freezes Tansu without losing its in-memory topics (stopping it would: the runner would
-    restart it empty). Clients see a dead broker: timeouts, no answers, for the whole 30 s."""
+    """SIGSTOP freezes the Kafka node (the JVM) in place: connections stay open but nothing answers, so
+    clients see a hung broker whose requests time out, for the whole 30 s (a dead process would refuse
+    connections at once: see the next scenario). The runner restarts only a node that exited, so after
+    SIGCONT the very same node carries on with everything it held."""
     began = time.monotonic()
     subs = make_submissions("broker", 1500)
     poster = Poster(platform.url("intake"), subs, concurrency=8, rate=40).start()
-    tansu = platform.broker()
+    node = platform.broker()
     try:
         await poster.wait_accepted(150)
         conn = await asyncpg.connect(platform.dsn)
         try:
-            tansu.send_signal(signal.SIGSTOP)
+            node.send_signal(signal.SIGSTOP)
             frozen_at = time.monotonic()
             try:
                 await asyncio.sleep(BROKER_OUTAGE_S)  # the outage itself: nothing to poll for
+                # Every 202 received before this query was committed before it: its two events must be waiting.
+                counted_at = time.monotonic()
                 backlog = await conn.fetchval("SELECT count(*) FROM intake.outbox")
             finally:
-                tansu.send_signal(signal.SIGCONT)
+                node.send_signal(signal.SIGCONT)
                 resumed_at, at_resume = time.monotonic(), poster.accepted
         finally:
             await conn.close()
@@ -100,10 +109,83 @@ async def test_broker_frozen_30_s_intake_keeps_accepting_and_all_is_routed_once(
     print(f"\n[broker] during the outage: {dict(during)}, intake outbox backlog {backlog}; {poster.summary()}")
     assert set(during) == {202}, f"intake answered other than 202 while the broker was down: {dict(during)}"
     assert during[202] >= 0.8 * BROKER_OUTAGE_S * 40, "intake kept accepting at the posting rate"
-    assert backlog >= 2 * during[202], "nothing published while the broker was down: two events per complaint wait"
-    assert platform.broker().pid == tansu.pid, "the same broker (its topics intact), not a restarted empty one"
+    waiting = poster.outcomes_between(frozen_at, counted_at)[202]
+    assert backlog >= 2 * waiting, "nothing published while the broker was down: two events per complaint wait"
+    assert platform.broker().pid == node.pid, "the same node carried on: a frozen one is not restarted"
     assert "kafka restarted" not in platform.runner_output()
     await settle_and_check(platform, ledger, "broker", began)
+
+
+async def test_broker_killed_mid_stream_restarts_on_its_data_nothing_lost_or_doubled(
+    platform: Platform, ledger: Ledger
+) -> None:
+    """At 300 of 1,500 complaints (40 a second), the Kafka node gets SIGKILL: a crash, no flush, no
+    clean-shutdown marker. The runner starts it again on the same ports and data folder, where Kafka
+    recovers its logs (events, committed offsets, producers' sequence state); the services' clients
+    reconnect. Intake keeps accepting meanwhile (its outbox holds the events; a 503 would be retried with
+    the same Idempotency-Key). Afterwards each event is on its topic under one event id: a second copy
+    may only be a relay's re-send of the same event (same id), which consumers skip."""
+    began = time.monotonic()
+    subs = make_submissions("kafka-kill", 1500)
+    poster = Poster(platform.url("intake"), subs, concurrency=8, rate=40).start()
+    deaths = platform.runner_output().count("exited unexpectedly")
+    try:
+        await poster.wait_accepted(300)
+        at_kill, killed_at = poster.accepted, time.monotonic()
+        old_pid, new_pid, took = await kill_kafka_and_await_restart(platform)
+        back_at, at_back = time.monotonic(), poster.accepted
+        assert at_back < len(subs), "Kafka was back before the stream ended: traffic after the restart too"
+        await poster.wait()
+    finally:
+        await record_accepted(platform, ledger, poster)
+    during = poster.outcomes_between(killed_at, back_at)
+    print(
+        f"\n[kafka-kill] node {old_pid} -> {new_pid} at {at_kill}/{len(subs)} accepted, answering again after "
+        f"{took:.1f}s (at {at_back} accepted); during the outage: {dict(during)}; {_recovery(platform)}; "
+        f"{poster.summary()}"
+    )
+    output = platform.runner_output()
+    assert "embedded kafka stopped unexpectedly" in output and "kafka restarted on its data" in output
+    assert output.count("exited unexpectedly") == deaths, "no service died with the broker: their clients reconnected"
+    await settle_and_check(platform, ledger, "kafka-kill", began)
+
+    scenario = {s.complaint_id for s in subs if s.complaint_id}
+    table, records = await _topic_table(platform, scenario)
+    print("\n[kafka-kill] per topic after the restart (whole module so far; 'scenario' = this stream's complaints)")
+    print(f"  {'topic':<44}{'records':>9}{'event ids':>11}{'copies':>8}{'scenario rec':>14}{'scenario ids':>14}")
+    for name, row in table.items():
+        print(
+            f"  {name:<44}{row['records']:>9}{row['event_ids']:>11}{row['copies']:>8}"
+            f"{row['scenario_records']:>14}{row['scenario_event_ids']:>14}"
+        )
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "broker_kill_topics.json").write_text(
+        json.dumps(
+            {
+                "scenario": "kafka-kill",
+                "complaints_posted": len(subs),
+                "killed_at_accepted": at_kill,
+                "back_at_accepted": at_back,
+                "kafka_back_after_s": round(took, 1),
+                "module_complaints": len(ledger),
+                "topics": table,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    for name, row in table.items():
+        assert row["undecodable"] == 0, f"{name}: records without an event id: {row}"
+        assert row["event_ids"] == row["records"] - row["copies"]
+    # Nothing missing: the stream's four events per complaint are each on their topic (settle_and_check's
+    # topic check counted one event id per event), and every one of those event ids reached every consumer
+    # that reads its topic.
+    assert sum(table[t]["scenario_event_ids"] for t in EVENT_TOPICS) == 4 * len(scenario)
+    unprocessed = await _unprocessed(platform, records, scenario)
+    assert not unprocessed, f"event ids on the topics that a consumer never processed: {unprocessed}"
+    # Last, as in the database scenario: a broker outage may cost a 503 (retried), never a 500.
+    others = {k: v for k, v in poster.statuses.items() if k not in (202, 503)}
+    assert not others, f"intake answered other than 202 or 503 while Kafka restarted: {others}"
 
 
 async def test_poison_on_every_consumed_topic_is_dead_lettered_and_nothing_behind_it_is_stuck(
@@ -263,6 +345,85 @@ async def _produce_followers(
     ledger.orphans.add(str(orphan))
     ledger.poison_keys.update({update_key, reopened_key})
     return {"ticket_id": ticket_id, "update_key": update_key, "reopened_key": reopened_key}
+
+
+#: Where each consumer of the streams' events records the event ids it processed.
+PROCESSED: dict[str, tuple[str, ...]] = {
+    topics.COMPLAINT_RECEIVED: (
+        "SELECT event_id FROM dispatch.processed_events WHERE consumer = 'dispatch.complaint-received'",
+        "SELECT event_id FROM reporting.timeline WHERE topic = 'complaint.received'",
+    ),
+    topics.COMPLAINT_CONTACT: (
+        "SELECT event_id FROM followup.processed_events WHERE consumer = 'followup.complaint-contact'",
+    ),
+    topics.COMPLAINT_ROUTED: ("SELECT event_id FROM reporting.timeline WHERE topic = 'complaint.routed'",),
+    **{
+        topic: (
+            "SELECT event_id FROM followup.processed_events WHERE consumer = 'followup.work-orders'",
+            f"SELECT event_id FROM reporting.timeline WHERE topic = '{topic}'",
+        )
+        for topic in (topics.WORKORDERS_REPAIR, topics.WORKORDERS_BILLING, topics.WORKORDERS_CUSTOMER_SERVICE)
+    },
+}
+EVENT_TOPICS = tuple(PROCESSED)
+
+
+async def _topic_table(
+    platform: Platform, scenario: set[str]
+) -> tuple[dict[str, dict[str, int]], list[ConsumerRecord]]:
+    """Per topic of the platform: records, distinct event ids, copies (records beyond the first of an event
+    id: relay re-sends), undecodable records (none expected here), and the same for this stream's
+    complaints (records keyed by their complaint id)."""
+    records = await read_topics(platform.bootstrap, topics.ALL_TOPICS)
+    table: dict[str, dict[str, int]] = {}
+    for name in topics.ALL_TOPICS:
+        ids = [_event_id(r) for r in records if r.topic == name]
+        theirs = [_event_id(r) for r in records if r.topic == name and _key(r) in scenario]
+        known = [i for i in ids if i is not None]
+        table[name] = {
+            "records": len(ids),
+            "event_ids": len(set(known)),
+            "copies": len(known) - len(set(known)),
+            "undecodable": len(ids) - len(known),
+            "scenario_records": len(theirs),
+            "scenario_event_ids": len({i for i in theirs if i is not None}),
+        }
+    return table, records
+
+
+def _event_id(record: ConsumerRecord) -> str | None:
+    """The `event_id` of the record's JSON event (None when it has none)."""
+    try:
+        return str(json.loads(record.value)["event_id"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _key(record: ConsumerRecord) -> str:
+    return (record.key or b"").decode(errors="replace")
+
+
+async def _unprocessed(platform: Platform, records: list[ConsumerRecord], scenario: set[str]) -> dict[str, int]:
+    """Per (topic, consumer query): how many of this stream's event ids on the topic it never processed."""
+    missing: dict[str, int] = {}
+    conn = await asyncpg.connect(platform.dsn)
+    try:
+        for topic, queries in PROCESSED.items():
+            on_topic = {uuid.UUID(str(_event_id(r))) for r in records if r.topic == topic and _key(r) in scenario}
+            for query in queries:
+                processed = {r["event_id"] for r in await conn.fetch(query)}
+                if on_topic - processed:
+                    missing[f"{topic}: {query}"] = len(on_topic - processed)
+    finally:
+        await conn.close()
+    return missing
+
+
+def _recovery(platform: Platform) -> str:
+    """What the restarted node's log says about recovering its logs (the last such line), for the report."""
+    path = platform.data_dir / "kafka.log"
+    lines = [line for line in path.read_text(errors="replace").splitlines() if "Loaded" in line and " logs in " in line]
+    return lines[-1].split("] ", 1)[-1][:160] if lines else "no log-loading line in kafka.log"
 
 
 def _groups_reading(topic: str) -> list[str]:

@@ -18,9 +18,11 @@ from embedded.kafka_dist import ensure_kafka, java_binary
 from shared.kafka.broker import build_broker
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.outbox import build_producer
+from tests.support.kafka import wait_until
 
 TOPIC = "complaint.received"
 GROUP = "test.embedded-kafka"
+Offsets = dict[TopicPartition, int]
 
 
 @pytest.fixture
@@ -65,20 +67,34 @@ async def _commit(bootstrap: str, offsets: dict[TopicPartition, int]) -> None:
         await consumer.stop()
 
 
-async def _committed(bootstrap: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int | None]:
+async def _committed(bootstrap: str, expected: Offsets) -> dict[TopicPartition, int | None]:
+    """The group's committed offsets once they equal `expected`, or what was last read after 30 s.
+
+    Polled: right after a start the node is still loading `__consumer_offsets`, and aiokafka (which
+    ignores OffsetFetch's top-level COORDINATOR_LOAD_IN_PROGRESS) reads that as "nothing committed".
+    A consumer in a group never sees this: its JoinGroup waits for the load.
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
     await consumer.start()
     try:
-        consumer.assign(partitions)
-        return {tp: await consumer.committed(tp) for tp in partitions}
+        consumer.assign(list(expected))
+        return await wait_until(lambda: _read_committed(consumer, expected), timeout=30)
+    except TimeoutError:
+        return {tp: await consumer.committed(tp) for tp in expected}
     finally:
         await consumer.stop()
+
+
+async def _read_committed(consumer: AIOKafkaConsumer, expected: Offsets) -> dict[TopicPartition, int | None] | None:
+    found = {tp: await consumer.committed(tp) for tp in expected}
+    return found if found == expected else None
 
 
 async def test_records_and_committed_offsets_survive_a_clean_stop_and_a_kill(kafka: EmbeddedBroker) -> None:
     await _publish_with_the_relay_producer(kafka.bootstrap_servers, 300, "a")
     partitions = [TopicPartition(TOPIC, p) for p in range(3)]
-    await _commit(kafka.bootstrap_servers, {tp: 7 + tp.partition for tp in partitions})
+    committed = {tp: 7 + tp.partition for tp in partitions}
+    await _commit(kafka.bootstrap_servers, committed)
     port = kafka.port
 
     proc = kafka._proc
@@ -89,7 +105,7 @@ async def test_records_and_committed_offsets_survive_a_clean_stop_and_a_kill(kaf
     await asyncio.to_thread(kafka.start)
     assert kafka.port == port
     assert sorted(await _all_values(kafka.bootstrap_servers)) == sorted(f"a{i}".encode() for i in range(300))
-    assert await _committed(kafka.bootstrap_servers, partitions) == {tp: 7 + tp.partition for tp in partitions}
+    assert await _committed(kafka.bootstrap_servers, committed) == committed
 
     await _publish_with_the_relay_producer(kafka.bootstrap_servers, 200, "b")
     await asyncio.to_thread(kafka.kill)  # no flush, no clean-shutdown marker: the next start recovers the logs
@@ -98,7 +114,7 @@ async def test_records_and_committed_offsets_survive_a_clean_stop_and_a_kill(kaf
     assert len(values) == 500 and set(values) == {f"a{i}".encode() for i in range(300)} | {
         f"b{i}".encode() for i in range(200)
     }
-    assert await _committed(kafka.bootstrap_servers, partitions) == {tp: 7 + tp.partition for tp in partitions}
+    assert await _committed(kafka.bootstrap_servers, committed) == committed
 
 
 async def test_service_publishes_are_idempotent_on_the_wire(kafka: EmbeddedBroker) -> None:
