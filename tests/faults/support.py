@@ -37,7 +37,10 @@ import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.reporting.consumption import READ_TOPICS
+from services.dispatch import consumers as dispatch_consumers
+from services.followup import consumers as followup_consumers
+from services.intake import consumers as intake_consumers
+from services.reporting import consumers as reporting_consumers
 from services.reporting.rebuild import rebuild
 from shared import topics
 from shared.kafka.admin import topic_partitions
@@ -50,14 +53,11 @@ SERVICES = ("intake", "dispatch", "followup", "reporting")
 
 #: Every consumer group the platform runs (default group names) and the topics each reads.
 GROUP_TOPICS: dict[str, tuple[str, ...]] = {
-    "intake": (topics.PARTNER_TICKETS,),
-    "dispatch.complaint-received": (topics.COMPLAINT_RECEIVED,),
-    "dispatch.complaint-reopened": (topics.COMPLAINT_REOPENED,),
-    "dispatch.department-updates": (topics.DEPARTMENT_UPDATES,),
-    "followup.work-orders": (topics.WORKORDERS_REPAIR, topics.WORKORDERS_BILLING, topics.WORKORDERS_CUSTOMER_SERVICE),
-    "followup.complaint-contact": (topics.COMPLAINT_CONTACT,),
-    "reporting.read-models": READ_TOPICS,
+    subscription.group: subscription.topics
+    for service in (intake_consumers, dispatch_consumers, followup_consumers, reporting_consumers)
+    for subscription in service.SUBSCRIPTIONS
 }
+READ_TOPICS = reporting_consumers.READ_MODELS.topics
 DEPARTMENT_TOPIC = {
     "repair": topics.WORKORDERS_REPAIR,
     "billing": topics.WORKORDERS_BILLING,
