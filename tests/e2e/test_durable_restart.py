@@ -24,18 +24,10 @@ import pytest
 
 from shared import topics
 from shared.kafka.admin import topic_partitions
-from tests.faults.support import (
-    Ledger,
-    Platform,
-    Poster,
-    committed_offsets,
-    end_offsets,
-    make_submissions,
-    read_topics,
-    settle_and_check,
-    start_platform,
-    stop_platform,
-)
+from tests.faults.support.checks import settle_and_check
+from tests.faults.support.kafka import committed_offsets, end_offsets, read_topics
+from tests.faults.support.platform import Platform, start_platform, stop_platform
+from tests.faults.support.posting import Ledger, Poster, make_submissions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480)]
 

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.support import Ledger, Platform, start_platform, stop_platform
+from tests.faults.support.platform import Platform, start_platform, stop_platform
+from tests.faults.support.posting import Ledger
 
 
 @pytest.fixture(scope="module")

@@ -22,23 +22,10 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared import topics
 from shared.contracts import ComplaintReopened, ComplaintReopenedPayload, Severity, new_event
-from tests.faults.support import (
-    GROUP_TOPICS,
-    ROOT,
-    Ledger,
-    Platform,
-    Poster,
-    assert_no_personal_data,
-    assert_rebuild_equals_live,
-    committed_offsets,
-    kill_kafka_and_await_restart,
-    make_submissions,
-    produce_to,
-    producer,
-    read_topics,
-    record_accepted,
-    settle_and_check,
-)
+from tests.faults.support.checks import assert_no_personal_data, assert_rebuild_equals_live, settle_and_check
+from tests.faults.support.kafka import GROUP_TOPICS, committed_offsets, produce_to, producer, read_topics
+from tests.faults.support.platform import ROOT, Platform, kill_kafka_and_await_restart
+from tests.faults.support.posting import Ledger, Poster, make_submissions, record_accepted
 from tests.support.kafka import wait_until
 
 pytestmark = pytest.mark.faults

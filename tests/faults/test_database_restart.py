@@ -10,17 +10,9 @@ import time
 
 import pytest
 
-from tests.faults.support import (
-    Ledger,
-    Platform,
-    Poster,
-    assert_no_personal_data,
-    assert_rebuild_equals_live,
-    make_submissions,
-    record_accepted,
-    restart_postgres,
-    settle_and_check,
-)
+from tests.faults.support.checks import assert_no_personal_data, assert_rebuild_equals_live, settle_and_check
+from tests.faults.support.platform import Platform, restart_postgres
+from tests.faults.support.posting import Ledger, Poster, make_submissions, record_accepted
 
 pytestmark = pytest.mark.faults
 

@@ -18,22 +18,17 @@ import time
 
 import pytest
 
-from tests.faults.support import (
+from tests.faults.support.checks import assert_no_personal_data, assert_rebuild_equals_live, settle_and_check
+from tests.faults.support.platform import (
     SERVICES,
-    Ledger,
     Platform,
-    Poster,
-    assert_no_personal_data,
-    assert_rebuild_equals_live,
     kill_and_await_restart,
     log_lines,
-    make_submissions,
-    record_accepted,
-    settle_and_check,
     start_replica,
     stop_process,
     wait_service_ready,
 )
+from tests.faults.support.posting import Ledger, Poster, make_submissions, record_accepted
 from tests.support.kafka import wait_until
 
 pytestmark = pytest.mark.faults

@@ -1,0 +1,110 @@
+"""Kafka as the fault suite reads it: topics from offset 0, end offsets, what each group committed, lags."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from services.dispatch import consumers as dispatch_consumers
+from services.followup import consumers as followup_consumers
+from services.intake import consumers as intake_consumers
+from services.reporting import consumers as reporting_consumers
+from shared.kafka.admin import topic_partitions
+from shared.kafka.replay import assign_from_start, read_to_end
+
+#: Every consumer group the platform runs (default group names) and the topics each reads.
+GROUP_TOPICS: dict[str, tuple[str, ...]] = {
+    subscription.group: subscription.topics
+    for service in (intake_consumers, dispatch_consumers, followup_consumers, reporting_consumers)
+    for subscription in service.SUBSCRIPTIONS
+}
+READ_TOPICS = reporting_consumers.READ_MODELS.topics
+
+
+# --- Kafka: end offsets, committed offsets, reading topics ----------------------------------------------------
+
+
+async def read_topics(bootstrap: str, names: Iterable[str]) -> list[ConsumerRecord]:
+    """Every record of the topics from offset 0 to the end offsets they had when reading began (see
+    shared.kafka.replay)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+    )
+    await consumer.start()
+    try:
+        partitions = await assign_from_start(consumer, bootstrap, list(names))
+        records: list[ConsumerRecord] = []
+        async for batch in read_to_end(consumer, partitions, batch_size=5000):
+            records += batch
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def committed_offsets(bootstrap: str, group: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """What `group` committed per partition (0 when nothing yet); reads only, joins no group."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        return {tp: (await consumer.committed(tp)) or 0 for tp in partitions}
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(bootstrap: str, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+    """Each partition's end offset (high watermark): the offset its next record will get. With `acks=all`
+    publishes and no transactions, every record below it is readable, and none is above it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(list(partitions)))
+    finally:
+        await consumer.stop()
+
+
+async def consumer_lags(bootstrap: str) -> dict[tuple[str, str, int], int]:
+    """Per (group, topic, partition): records not yet committed by the group (only non-zero entries)."""
+    partitions: dict[str, list[TopicPartition]] = defaultdict(list)
+    for tp in await topic_partitions(bootstrap, {t for ts in GROUP_TOPICS.values() for t in ts}):
+        partitions[tp.topic].append(tp)
+    committed: dict[str, dict[TopicPartition, int]] = dict(
+        zip(
+            GROUP_TOPICS,
+            await asyncio.gather(
+                *(
+                    committed_offsets(bootstrap, group, [tp for t in ts for tp in partitions[t]])
+                    for group, ts in GROUP_TOPICS.items()
+                )
+            ),
+            strict=True,
+        )
+    )
+    # After the commits: a record published in between shows as lag (not quiet yet), never as a false end.
+    ends = await end_offsets(bootstrap, {tp for offsets in committed.values() for tp in offsets})
+    lags = {}
+    for group, offsets in committed.items():
+        for tp, offset in offsets.items():
+            if ends[tp] != offset:
+                lags[(group, tp.topic, tp.partition)] = ends[tp] - offset
+    return lags
+
+
+@contextlib.asynccontextmanager
+async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    started = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()
+
+
+async def produce_to(sender: AIOKafkaProducer, topic: str, value: bytes, *, key: bytes, partition: int) -> int:
+    """Publish one record to an explicit partition; returns its offset."""
+    meta = await sender.send_and_wait(topic, value=value, key=key, partition=partition)
+    return int(meta.offset)
