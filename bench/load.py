@@ -294,10 +294,11 @@ async def run(args: argparse.Namespace, platform: Platform) -> None:
                     peak[name] = max(peak.get(name, 0), proc.memory_info().rss)
             await asyncio.sleep(0.5)
 
-    # Warm-up: consumer groups on a fresh broker take seconds to get their partitions; measure after the
-    # first complaints went all the way through, not the join.
+    # Warm-up: consumer groups on a fresh broker take seconds to get their partitions, and the Kafka JVM
+    # compiles its hot paths over the first thousands of requests; measure after the warm-up complaints
+    # went all the way through, as a long-running platform would be, not the join and the JIT.
     warm: dict[str, float] = {}
-    await post_all(intake, 20, None, 0, 4, warm)
+    await post_all(intake, args.warmup, None, 0, 8, warm)
     async with httpx.AsyncClient(base_url=info["services"]["reporting"], timeout=10) as client:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -400,6 +401,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--burst", type=int, help="post this many as fast as possible, then drain")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--warmup", type=int, default=1000, help="complaints sent through before measuring")
     parser.add_argument("--drain", type=float, default=300, help="seconds to wait for routing and reporting")
     args = parser.parse_args()
     platform = Platform()
