@@ -28,7 +28,6 @@ from shared.contracts import Category, Department, Severity
 #: Queue order: 1 is handled first.
 PRIORITY = {Severity.EMERGENCY: 1, Severity.SERIOUS: 2, Severity.NORMAL: 3}
 
-#: One step graver; emergency is as grave as it gets.
 #: A department suggested by the one returning the work order, when no category the classifier scored maps to it:
 #: the category its work order gets.
 _CATEGORY_FOR_SUGGESTED = {
