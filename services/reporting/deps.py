@@ -10,11 +10,11 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.views import ReportViews
 
 
-def _settings(request: Request) -> ReportingSettings:
+async def _settings(request: Request) -> ReportingSettings:
     return request.app.state.settings
 
 
-def _reports(request: Request) -> ReportViews:
+async def _reports(request: Request) -> ReportViews:
     """Built by `bootstrap` once the pool is open."""
     return request.app.state.reports
 
