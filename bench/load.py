@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -122,12 +123,14 @@ class Platform:
         return used
 
     def stop(self) -> None:
+        """Stop the platform and delete its data folder (a burst leaves gigabytes of Kafka and Postgres data)."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(timeout=60)
+                self.proc.wait(timeout=90)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def progress(done: int, total: int | None, seconds: float, elapsed: float, accepted: int, retried: int) -> str:

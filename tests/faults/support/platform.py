@@ -25,7 +25,7 @@ import psutil
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("intake", "dispatch", "followup", "reporting")
 
 
