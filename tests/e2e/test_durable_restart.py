@@ -84,6 +84,8 @@ async def test_events_published_but_not_consumed_when_the_platform_stops_are_rou
         try:
             assert await conn.fetchval("SELECT count(*) FROM intake.outbox") == 0, "nothing left for intake to publish"
             await _poll(conn, "SELECT count(*) FROM dispatch.work_orders", COMPLAINTS, second, "all routed")
+            # Routed in the database first; the outbox relay puts the events on Kafka just after.
+            await _poll(conn, "SELECT count(*) FROM dispatch.outbox", 0, second, "dispatch's outbox drained")
             per_complaint = await conn.fetch("SELECT complaint_id, count(*) AS n FROM dispatch.work_orders GROUP BY 1")
         finally:
             await conn.close()
