@@ -1,31 +1,17 @@
-"""Typed dependencies of dispatch's routes: what the composition root put on the app, read in one place.
-
-`async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool (see shared/http/auth.py)."""
+"""Typed dependencies of dispatch's routes: what the composition root put on the app, read in one place."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.settings import DispatchSettings
 from services.dispatch.views import DispatchViews
+from shared.http.service_app import app_state
 
-
-async def _settings(request: Request) -> DispatchSettings:
-    return request.app.state.settings
-
-
-async def _dispatcher(request: Request) -> Dispatcher:
-    """Built in the lifespan, once the pool is open (bootstrap.py)."""
-    return request.app.state.dispatcher
-
-
-async def _views(request: Request) -> DispatchViews:
-    return request.app.state.views
-
-
-Settings = Annotated[DispatchSettings, Depends(_settings)]
-DispatcherDep = Annotated[Dispatcher, Depends(_dispatcher)]
-Views = Annotated[DispatchViews, Depends(_views)]
+Settings = Annotated[DispatchSettings, Depends(app_state("settings"))]
+#: Built in the lifespan, once the pool is open (bootstrap.py).
+DispatcherDep = Annotated[Dispatcher, Depends(app_state("dispatcher"))]
+Views = Annotated[DispatchViews, Depends(app_state("views"))]

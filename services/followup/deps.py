@@ -7,26 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.followup.handlers import FollowupHandlers
 from services.followup.settings import FollowupSettings
 from services.followup.views import FollowupViews
+from shared.http.service_app import app_state
 
-
-# `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool.
-async def _settings(request: Request) -> FollowupSettings:
-    return request.app.state.settings
-
-
-async def _handlers(request: Request) -> FollowupHandlers:
-    return request.app.state.handlers
-
-
-async def _views(request: Request) -> FollowupViews:
-    return request.app.state.views
-
-
-Settings = Annotated[FollowupSettings, Depends(_settings)]
-Handlers = Annotated[FollowupHandlers, Depends(_handlers)]
-Views = Annotated[FollowupViews, Depends(_views)]
+Settings = Annotated[FollowupSettings, Depends(app_state("settings"))]
+Handlers = Annotated[FollowupHandlers, Depends(app_state("handlers"))]
+Views = Annotated[FollowupViews, Depends(app_state("views"))]

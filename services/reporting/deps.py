@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.reporting.settings import ReportingSettings
 from services.reporting.views import ReportViews
+from shared.http.service_app import app_state
 
-
-async def _settings(request: Request) -> ReportingSettings:
-    return request.app.state.settings
-
-
-async def _reports(request: Request) -> ReportViews:
-    """Built by `bootstrap` once the pool is open."""
-    return request.app.state.reports
-
-
-Settings = Annotated[ReportingSettings, Depends(_settings)]
-Reports = Annotated[ReportViews, Depends(_reports)]
+Settings = Annotated[ReportingSettings, Depends(app_state("settings"))]
+#: Built by `bootstrap` once the pool is open.
+Reports = Annotated[ReportViews, Depends(app_state("reports"))]

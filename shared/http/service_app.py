@@ -52,3 +52,16 @@ def mark_case(request: Request, complaint_id: object) -> None:
     """Name the case this request is about, so the access-log line carries it."""
     request.state.complaint_id = str(complaint_id)
     bind_case(complaint_id=str(complaint_id))
+
+
+def app_state(attr: str) -> Callable[[Request], Awaitable[Any]]:
+    """A FastAPI dependency giving `app.state.<attr>`, which the service's composition root set: routes name
+    typed aliases of these (each service's `deps.py`) and never reach into `app.state` themselves.
+
+    Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a hop per request for nothing.
+    """
+
+    async def from_app_state(request: Request) -> Any:
+        return getattr(request.app.state, attr)
+
+    return from_app_state
