@@ -8,10 +8,8 @@ processed-event marks live in the same state, so a test sees exactly what a comm
 
 from __future__ import annotations
 
-import copy
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 from services.dispatch.model import Case, WorkOrder
 from services.dispatch.workorders.lifecycle import OPEN
 from shared.contracts import Event
+from tests.fakes.transactions import CopyOnCommit
 
 _OPEN = {s.value for s in OPEN}
 
@@ -155,29 +154,8 @@ class FakeDispatchRepository:
         return open_orders[offset : offset + limit], len(open_orders)
 
 
-@dataclass
-class FakeWork:
-    repo: FakeDispatchRepository
-    committed: bool = False
-
-    def commit(self) -> None:
-        self.committed = True
-
-
-class FakeTransactions:
+class FakeTransactions(CopyOnCommit[DispatchState, FakeDispatchRepository]):
     """`Transactions[DispatchRepository]` in memory: `state` is what has been committed so far."""
 
     def __init__(self, state: DispatchState | None = None) -> None:
-        self.state = state or DispatchState()
-        self.commits = 0
-
-    def __call__(self) -> AbstractAsyncContextManager[FakeWork]:
-        return self._transaction()
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[FakeWork]:
-        work = FakeWork(FakeDispatchRepository(copy.deepcopy(self.state)))
-        yield work
-        if work.committed:
-            self.state = work.repo.state
-            self.commits += 1
+        super().__init__(state or DispatchState(), FakeDispatchRepository)

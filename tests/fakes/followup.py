@@ -9,10 +9,8 @@ would have published.
 
 from __future__ import annotations
 
-import copy
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -29,6 +27,7 @@ from services.followup.model import (
 )
 from services.followup.repository import FollowupRepository
 from shared.contracts import Event
+from tests.fakes.transactions import CopyOnCommit
 
 
 @dataclass
@@ -248,36 +247,11 @@ class FakeFollowupRepository:
         return contact.phone if contact else None
 
 
-class FakeWork:
-    def __init__(self, repo: FakeFollowupRepository) -> None:
-        self._repo = repo
-        self.committed = False
-
-    @property
-    def repo(self) -> FakeFollowupRepository:
-        return self._repo
-
-    def commit(self) -> None:
-        self.committed = True
-
-
-class FakeTransactions:
+class FakeTransactions(CopyOnCommit[FollowupState, FakeFollowupRepository]):
     """`Transactions[FollowupRepository]` in memory: `state` is what has been committed so far."""
 
     def __init__(self, state: FollowupState | None = None) -> None:
-        self.state = state or FollowupState()
-        self.commits = 0
-
-    def __call__(self) -> AbstractAsyncContextManager[FakeWork]:
-        return self._transaction()
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[FakeWork]:
-        work = FakeWork(FakeFollowupRepository(copy.deepcopy(self.state)))
-        yield work
-        if work.committed:
-            self.state = work.repo.state
-            self.commits += 1
+        super().__init__(state or FollowupState(), FakeFollowupRepository)
 
 
 def _conforms(repo: FakeFollowupRepository) -> FollowupRepository:

@@ -8,16 +8,14 @@ rows that reach zero dropped.
 
 from __future__ import annotations
 
-import copy
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from services.reporting.case_state import CaseState, TimelineEvent
 from services.reporting.model import Contact, TimelineEntry
 from services.reporting.rollups import RollupDeltas
+from tests.fakes.transactions import CopyOnCommit
 
 
 @dataclass
@@ -89,27 +87,12 @@ def _put(table: dict[Any, Any], key: Any, value: Any, keep: bool) -> None:
         table.pop(key, None)
 
 
-@dataclass
-class _Work:
-    repo: InMemoryReadModels
-    committed: bool = False
-
-    def commit(self) -> None:
-        self.committed = True
-
-
-class InMemoryTransactions:
+class InMemoryTransactions(CopyOnCommit[ReadModelTables, InMemoryReadModels]):
     """`Transactions[ProjectionStore]`: each call works on a copy, kept only on `commit()`."""
 
     def __init__(self, tables: ReadModelTables | None = None) -> None:
-        self.tables = tables or ReadModelTables()
+        super().__init__(tables or ReadModelTables(), InMemoryReadModels)
 
-    def __call__(self) -> AbstractAsyncContextManager[_Work]:
-        return self._open()
-
-    @asynccontextmanager
-    async def _open(self) -> AsyncIterator[_Work]:
-        work = _Work(InMemoryReadModels(copy.deepcopy(self.tables)))
-        yield work
-        if work.committed:
-            self.tables = work.repo.tables
+    @property
+    def tables(self) -> ReadModelTables:
+        return self.state

@@ -8,13 +8,14 @@ from services.dispatch.classification import Rules, load_rules
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.views import DispatchViews
 from shared.sla import SlaTable, load_sla_table
+from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
-from tests.unit.dispatch.clocks import StepClock
+from tests.unit.dispatch.clocks import START
 
 
 @pytest.fixture
-def clock() -> StepClock:
-    return StepClock()
+def clock() -> SetClock:
+    return SetClock(START)
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def sla_table() -> SlaTable:
 
 
 @pytest.fixture
-def dispatcher(store: FakeTransactions, clock: StepClock, dispatch_rules: Rules, sla_table: SlaTable) -> Dispatcher:
+def dispatcher(store: FakeTransactions, clock: SetClock, dispatch_rules: Rules, sla_table: SlaTable) -> Dispatcher:
     return Dispatcher(transactions=store, rules=dispatch_rules, sla=sla_table, clock=clock)
 
 

@@ -14,9 +14,10 @@ from services.dispatch.model import Actor, Conflict, Forbidden, NotFound, Step, 
 from services.dispatch.views import DispatchViews
 from services.dispatch.workorders.lifecycle import Action, IllegalTransition
 from shared.contracts import Category, ComplaintReceived, ComplaintReopened, Department, Severity, new_event
+from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
 from tests.support.dispatch import received
-from tests.unit.dispatch.clocks import START, StepClock
+from tests.unit.dispatch.clocks import START
 
 HEATING = "从供暖开始室内温度一直只有16度左右，暖气片摸着温乎，希望派人来测温。"
 BILL = "这个月电费账单比上个月多了三倍，家里用电没变化，怀疑电表抄错了，要求核实退费。"
@@ -115,7 +116,7 @@ async def test_a_second_complaint_while_the_first_is_open_is_linked_not_routed(
 
 
 async def test_a_returned_work_order_is_rerouted_to_the_suggested_department(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: StepClock
+    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
 ) -> None:
     event = _received(BILL)
     await _route(dispatcher, event)
@@ -252,7 +253,7 @@ async def test_reclassifying_needs_a_known_case_with_an_open_work_order(
 
 
 async def test_a_reopening_opens_a_new_cycle_with_raised_severity(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: StepClock
+    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
 ) -> None:
     event = _received(HEATING)
     await _route(dispatcher, event)
@@ -310,7 +311,7 @@ async def test_a_reopening_of_a_complaint_never_routed_fails_and_writes_nothing(
 
 
 async def test_the_lifecycle_stamps_each_step_with_the_clock(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: StepClock
+    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
 ) -> None:
     event = _received(HEATING)
     await _route(dispatcher, event)

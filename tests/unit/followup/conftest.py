@@ -17,24 +17,12 @@ from services.followup.notifications import Notifier, Templates
 from services.followup.sla_clocks import ClockRules
 from shared.contracts import WorkOrderAcknowledged, WorkOrderAssigned, WorkOrderResolved, new_event
 from shared.sla import load_sla_table
+from tests.fakes.clock import SetClock
 from tests.fakes.followup import FakeTransactions, FollowupState
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday, no holiday
 CONSUMER = "followup.work-orders"
 SLA = load_sla_table()
-
-
-class SetClock:
-    """Stands still until the test moves it."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @dataclass
@@ -49,7 +37,7 @@ class Followup:
 
 
 def make_followup(*, max_attempts: int = 3, retry: timedelta = timedelta(hours=2), cap: int = 3) -> Followup:
-    clock = SetClock()
+    clock = SetClock(START)
     transactions = FakeTransactions()
     handlers = FollowupHandlers(
         transactions,
