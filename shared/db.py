@@ -13,6 +13,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
+from shared.observability import committed
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     """jsonb in and out as Python objects, so repositories never json.dumps by hand."""
@@ -81,18 +83,23 @@ class RepositoryUnitOfWork(UnitOfWork, Generic[R]):
 
 
 def transactions(pool: asyncpg.Pool, repository: Callable[[asyncpg.Connection], R]) -> Transactions[R]:
-    """The real `Transactions`: each call opens a pooled connection, a transaction and a repository on it."""
+    """The real `Transactions`: each call opens a pooled connection, a transaction and a repository on it.
+
+    What the work wrote to its outbox (and other facts it noted) reaches the process metrics only once the
+    transaction committed (`shared.observability.committed`)."""
 
     @asynccontextmanager
     async def open_work() -> AsyncIterator[RepositoryUnitOfWork[R]]:
         async with pool.acquire() as conn:
             work = RepositoryUnitOfWork(conn, repository(conn))
-            try:
-                async with conn.transaction():
-                    yield work
-                    if not work.committed:
-                        raise _Rollback
-            except _Rollback:
-                pass
+            with committed.collecting() as written:
+                try:
+                    async with conn.transaction():
+                        yield work
+                        if not work.committed:
+                            raise _Rollback
+                except _Rollback:
+                    return
+            committed.deliver(written)
 
     return open_work

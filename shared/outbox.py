@@ -8,6 +8,12 @@ and the delete republishes it: delivery is at-least-once and every consumer dedu
 Ordering: one relay publishes a key's rows in id order; with several relays racing, two events of one
 complaint written in separate transactions may swap, so consumers must not rely on cross-event order
 from different transactions without checking.
+
+Operators see it: every event written is noted for the service's process metrics (counted once its
+transaction committed, `shared.observability.committed`), the relay counts what Kafka acknowledged and what
+it did not, and the service samples the rows waiting and the oldest one's age at scrape time
+(`outbox_sampler`). With tracing on, a row keeps the trace context it was written in, and the relay's
+publish span continues it into the Kafka headers.
 """
 
 from __future__ import annotations
@@ -20,9 +26,19 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from opentelemetry import trace
 
 from shared.contracts.envelope import Event
 from shared.logging import get_logger
+from shared.observability import committed, tracing
+from shared.observability.metrics import (
+    OUTBOX_FAILURES,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISHED,
+    OUTBOX_RELAY_ERRORS,
+    OUTBOX_WAITING,
+    Sampler,
+)
 
 log = get_logger(__name__)
 
@@ -33,7 +49,17 @@ def notify_channel(schema: str) -> str:
 
 async def add(conn: asyncpg.Connection, schema: str, events: Iterable[Event]) -> int:
     """Write events to the outbox inside the caller's transaction; the relay is notified on commit."""
-    rows = [(e.event_id, e.topic, str(e.complaint_id), e.model_dump_json().encode(), e.headers()) for e in events]
+    events = list(events)
+    rows = [
+        (
+            e.event_id,
+            e.topic,
+            str(e.complaint_id),
+            e.model_dump_json().encode(),
+            e.headers() | tracing.headers_for(str(e.complaint_id)),
+        )
+        for e in events
+    ]
     if not rows:
         return 0
     await conn.executemany(
@@ -41,7 +67,24 @@ async def add(conn: asyncpg.Connection, schema: str, events: Iterable[Event]) ->
         rows,
     )
     await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
+    committed.note(events)
     return len(rows)
+
+
+def outbox_sampler(pool: asyncpg.Pool, schema: str) -> Sampler:
+    """Rows waiting and the oldest one's age, read when Prometheus scrapes (the relay deletes what Kafka
+    acknowledged, so the table is the backlog)."""
+
+    async def sample_outbox() -> None:
+        row = await pool.fetchrow(
+            f"SELECT count(*) AS waiting, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest "
+            f'FROM "{schema}".outbox'
+        )
+        assert row is not None
+        OUTBOX_WAITING.labels(schema).set(row["waiting"])
+        OUTBOX_OLDEST_AGE.labels(schema).set(max(0.0, float(row["oldest"])))
+
+    return sample_outbox
 
 
 def build_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
@@ -62,6 +105,14 @@ def build_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
+
+
+def _kafka_headers(stored: dict[str, Any], span: trace.Span | None) -> list[tuple[str, bytes]]:
+    """The row's headers for Kafka; with a publish span, its context replaces the one stored with the row."""
+    headers = dict(stored)
+    if span is not None:
+        headers.update(tracing.inject(trace.set_span_in_context(span)))
+    return [(k, str(v).encode()) for k, v in headers.items()]
 
 
 class OutboxRelay:
@@ -108,6 +159,7 @@ class OutboxRelay:
                     asyncpg.InternalClientError,  # a pooled connection caught mid-operation by a restart
                     TimeoutError,
                 ) as exc:
+                    OUTBOX_RELAY_ERRORS.labels(self.schema).inc()
                     log.warning("outbox relay cannot publish, retrying", error=repr(exc), backoff_s=backoff)
                     await self._reset_producer()
                     await self._sleep_until_woken(stop, backoff, wakeable=False)
@@ -127,16 +179,21 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            futures = [
-                await self._producer.send(
-                    r["topic"],
-                    value=bytes(r["payload"]),
-                    key=r["key"].encode(),
-                    headers=[(k, str(v).encode()) for k, v in r["headers"].items()],
-                )
-                for r in rows
-            ]
-            results = await asyncio.gather(*futures, return_exceptions=True)
+            spans = self._publish_spans(rows) if tracing.enabled() else None
+            try:
+                futures = [
+                    await self._producer.send(
+                        r["topic"],
+                        value=bytes(r["payload"]),
+                        key=r["key"].encode(),
+                        headers=_kafka_headers(r["headers"], spans[i] if spans else None),
+                    )
+                    for i, r in enumerate(rows)
+                ]
+                results = await asyncio.gather(*futures, return_exceptions=True)
+            finally:
+                for span in spans or ():
+                    span.end()
             done = [r["id"] for r, res in zip(rows, results, strict=True) if not isinstance(res, BaseException)]
             failed = [
                 (r["id"], repr(res)) for r, res in zip(rows, results, strict=True) if isinstance(res, BaseException)
@@ -149,9 +206,29 @@ class OutboxRelay:
                     failed,
                 )
         self.published += len(done)
+        OUTBOX_PUBLISHED.labels(self.schema).inc(len(done))
         if failed:
+            OUTBOX_FAILURES.labels(self.schema).inc(len(failed))
             raise KafkaError(f"{len(failed)} of {len(rows)} outbox events not acknowledged: {failed[0][1]}")
         return len(rows)
+
+    def _publish_spans(self, rows: list[asyncpg.Record]) -> list[trace.Span]:
+        """One producer span per row, continuing the trace the row was written in."""
+        tracer = tracing.tracer()
+        return [
+            tracer.start_span(
+                f"{r['topic']} publish",
+                context=tracing.extract(r["headers"]),
+                kind=trace.SpanKind.PRODUCER,
+                attributes={
+                    tracing.SERVICE_ATTRIBUTE: self.schema,
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": r["topic"],
+                    "messaging.operation.type": "send",
+                },
+            )
+            for r in rows
+        ]
 
     async def _sleep_until_woken(self, stop: asyncio.Event, seconds: float, *, wakeable: bool = True) -> None:
         waiters = [asyncio.ensure_future(stop.wait())]

@@ -29,6 +29,13 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
     #: Time zone of the utility: reference numbers and "today" follow it.
     timezone: str = "Asia/Shanghai"
+    #: Prometheus instrumentation of HTTP, consumers and publishes (`/metrics` answers either way; off only to
+    #: measure what it costs, see bench/load.py --compare-metrics).
+    metrics_enabled: bool = True
+    #: OpenTelemetry traces: on when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT, e.g.
+    #: http://otel-collector:4318), or when TRACING_ENABLED=true with a tracer provider the process installed.
+    tracing_enabled: bool = False
+    otel_exporter_otlp_endpoint: str | None = None
 
     @property
     def is_dev(self) -> bool:

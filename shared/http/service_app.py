@@ -1,5 +1,6 @@
 """The FastAPI app every service starts from: problem+json errors, body limit, request context
-(correlation id, structured access log, 503 when the database is down) and /healthz, /readyz."""
+(correlation id, structured access log, 503 when the database is down), /healthz, /readyz, and what operators
+watch: /metrics (Prometheus) and, when tracing is on, a server span per request."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from shared.http.body_limit import BodySizeLimit
 from shared.http.problems import install_problem_handlers
 from shared.http.request_context import RequestContext
 from shared.logging import bind_case, get_logger
+from shared.observability.http import add_metrics_route, instrument_http
 
 log = get_logger(__name__)
 #: Returns extra readiness facts; raises when the service cannot serve.
@@ -21,12 +23,22 @@ ReadinessCheck = Callable[[Request], Awaitable[dict[str, Any]]]
 
 
 def create_service_app(
-    *, title: str, description: str, lifespan: Any, readiness: ReadinessCheck, max_body_bytes: int = 64 * 1024
+    *,
+    title: str,
+    description: str,
+    lifespan: Any,
+    readiness: ReadinessCheck,
+    max_body_bytes: int = 64 * 1024,
+    metrics: bool = True,
+    tracing: bool = False,
 ) -> FastAPI:
+    """`metrics`: measure requests (`/metrics` is served either way); `tracing`: a server span per request."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    app.add_middleware(RequestContext)  # outermost: it sees every answer, including the body limit's
+    app.add_middleware(RequestContext)  # it sees every answer, including the body limit's
+    instrument_http(app, metrics=metrics, tracing=tracing)  # outermost: measured as the client saw it
+    add_metrics_route(app)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -7,11 +7,13 @@ import logging
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
 
+from shared.observability.kafka import broker_middlewares
+
 #: Commit only after the handler returned (its transaction committed); redeliver on unhandled error.
 AT_LEAST_ONCE = AckPolicy.NACK_ON_ERROR
 
 
-def build_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
+def build_broker(bootstrap_servers: str, *, client_id: str, metrics: bool = True) -> KafkaBroker:
     """Broker with at-least-once acks, idempotent `acks=all` publishes and quiet per-message logging.
 
     The idempotent producer stops a publish retried after a lost acknowledgement from being written
@@ -19,6 +21,9 @@ def build_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
     whole publish is repeated (a relay that crashed between Kafka's ack and deleting its outbox row):
     that is why every consumer still dedupes on `event_id`. No transactions: the outbox gives us
     atomicity with the database, which Kafka transactions could not.
+
+    FastStream's Prometheus middleware measures every handler and publish (`metrics`), its OpenTelemetry
+    middleware continues the trace of every message when tracing is on (`shared.observability`).
     """
     return KafkaBroker(
         bootstrap_servers,
@@ -30,4 +35,5 @@ def build_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
         allow_auto_create_topics=False,
         log_level=logging.DEBUG,
         logger=logging.getLogger(f"{client_id}.broker"),
+        middlewares=broker_middlewares(client_id, metrics=metrics),
     )

@@ -11,12 +11,16 @@ Failures split in two:
 Works for single-message and batch subscribers alike: a batch is handled in one call (one
 transaction); when that fails for a reason other than an outage, its messages are retried one by one
 so that only the bad one is dead-lettered.
+
+Every retry, redelivery and dead letter is counted (`kafka_consumer_*_total{consumer, topic}`); with tracing
+on, each record gets its own span, parented on its headers, so a complaint's trace runs through batches.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any, Generic, TypeVar
 
 import asyncpg
@@ -24,10 +28,14 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
+from opentelemetry import trace
+from opentelemetry.context import Context
 from pydantic import TypeAdapter, ValidationError
 
 from shared.kafka.dead_letter import dead_letter_headers, dead_letter_topic
 from shared.logging import bind_case, clear_case, get_logger
+from shared.observability import tracing
+from shared.observability.metrics import CONSUMER_DEAD_LETTERS, CONSUMER_RETRIES, CONSUMER_TRANSIENT_FAILURES
 
 log = get_logger(__name__)
 
@@ -91,6 +99,10 @@ class GuardedHandler(Generic[M]):
     async def __call__(self, message: KafkaMessage) -> None:
         raw = message.raw_message
         records: Sequence[ConsumerRecord] = raw if isinstance(raw, tuple) else (raw,)
+        with self._record_spans(records, batch=isinstance(raw, tuple)):
+            await self._handle_records(records)
+
+    async def _handle_records(self, records: Sequence[ConsumerRecord]) -> None:
         try:
             decoded: list[tuple[ConsumerRecord, M]] = []
             for record in records:
@@ -106,7 +118,7 @@ class GuardedHandler(Generic[M]):
             try:
                 await self.handle([item for _, item in decoded])
             except TRANSIENT_ERRORS as exc:
-                await self._pause_for_redelivery(exc)
+                await self._pause_for_redelivery(exc, decoded[0][0].topic)
                 raise
             except Exception as exc:
                 log.warning("batch failed, isolating the bad message", size=len(decoded), error=repr(exc))
@@ -126,7 +138,7 @@ class GuardedHandler(Generic[M]):
                 await self.handle([item])
                 return
             except TRANSIENT_ERRORS as exc:
-                await self._pause_for_redelivery(exc)
+                await self._pause_for_redelivery(exc, record.topic)
                 raise
             except PoisonMessage as exc:
                 await self._dead_letter(record, str(exc), "PoisonMessage", attempt)
@@ -137,10 +149,12 @@ class GuardedHandler(Generic[M]):
                     await self._dead_letter(record, reason, type(exc).__name__, attempt)
                     return
                 log.warning("handler failed, retrying", attempt=attempt, error=repr(exc))
+                CONSUMER_RETRIES.labels(self.consumer, record.topic).inc()
                 await asyncio.sleep(self.retry_backoff_s * attempt)
 
-    async def _pause_for_redelivery(self, exc: BaseException) -> None:
+    async def _pause_for_redelivery(self, exc: BaseException, topic: str) -> None:
         # Not the message's fault: pause, then let Kafka redeliver it (nack, no commit).
+        CONSUMER_TRANSIENT_FAILURES.labels(self.consumer, topic).inc()
         log.warning("dependency unavailable, message will be redelivered", error=repr(exc))
         await asyncio.sleep(self.transient_pause_s)
 
@@ -160,6 +174,7 @@ class GuardedHandler(Generic[M]):
             record.value or b"", topic=dead_letter_topic(record.topic), key=record.key, headers=headers
         )
         self.dead_lettered += 1
+        CONSUMER_DEAD_LETTERS.labels(self.consumer, record.topic).inc()
         log.error(
             "message dead-lettered",
             topic=record.topic,
@@ -168,6 +183,39 @@ class GuardedHandler(Generic[M]):
             reason=reason,
             dead_letter_topic=dead_letter_topic(record.topic),
         )
+
+    @contextmanager
+    def _record_spans(self, records: Sequence[ConsumerRecord], *, batch: bool) -> Iterator[None]:
+        """With tracing on: a span per record, and the context each complaint's events continue (see
+        `shared.observability.tracing`). A single message's span nests in FastStream's consume span and is
+        current while it is handled; a batch's spans are parented on each record's own headers."""
+        if not tracing.enabled():
+            yield
+            return
+        tracer = tracing.tracer()
+        contexts: dict[str, Context] = {}
+        with ExitStack() as spans:
+            span: trace.Span | None = None
+            for record in records:
+                span = tracer.start_span(
+                    f"{self.consumer} handle",
+                    context=tracing.extract(_headers(record)) if batch else None,
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={
+                        tracing.SERVICE_ATTRIBUTE: self.consumer.partition(".")[0],
+                        "messaging.system": "kafka",
+                        "messaging.destination.name": record.topic,
+                        "messaging.consumer.group.name": self.consumer,
+                        "messaging.kafka.offset": record.offset,
+                    },
+                )
+                spans.callback(span.end)
+                if record.key:
+                    contexts[record.key.decode(errors="replace")] = trace.set_span_in_context(span)
+            if not batch and span is not None:
+                spans.enter_context(trace.use_span(span))
+            with tracing.case_contexts(contexts):
+                yield
 
 
 def guarded(

@@ -15,6 +15,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shared.kafka.consumer import GuardedHandler, guarded, raw_decoder
+from shared.observability.kafka import RebalanceCounter
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,10 @@ def subscribe(
     """
     guard = guarded(broker, settings, subscription.consumer, subscription.model, handle)
     size = batch_size or subscription.batch_size
+    group_id = subscription.group_id(group_prefix)
     options: dict[str, Any] = {
-        "group_id": subscription.group_id(group_prefix),
+        "group_id": group_id,
+        "listener": RebalanceCounter(group_id),
         "auto_offset_reset": "earliest",
         "decoder": raw_decoder,
         "title": subscription.title,

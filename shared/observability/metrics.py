@@ -1,0 +1,77 @@
+"""The platform's own Prometheus metrics, shared by every service: consumers (retries, dead letters, lag,
+rebalances), the outbox (waiting, oldest, published, failures) — and how `/metrics` renders them.
+
+One registry per process (prometheus-client's default): in production every service is its own process,
+so a scrape shows one service; labels name consumers, groups and outbox schemas, never a complaint, a
+phone number or free text. Gauges that describe state in Postgres or Kafka (outbox backlog, lag) are
+sampled when Prometheus scrapes, by the service's samplers, so they cost nothing between scrapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+#: Refreshes scrape-time gauges; one per concern (outbox, lag, timers, …).
+Sampler = Callable[[], Awaitable[None]]
+SAMPLE_TIMEOUT_S = 3.0
+
+CONSUMER_RETRIES = Counter(
+    "kafka_consumer_retries_total",
+    "Handler attempts that failed and were retried (not an outage: those are redelivered).",
+    ["consumer", "topic"],
+)
+CONSUMER_DEAD_LETTERS = Counter(
+    "kafka_consumer_dead_letters_total",
+    "Messages sent to <topic>.dlq: undecodable, invalid, or failing every attempt.",
+    ["consumer", "topic"],
+)
+CONSUMER_TRANSIENT_FAILURES = Counter(
+    "kafka_consumer_redeliveries_total",
+    "Messages or batches nacked for redelivery because a dependency (database, broker) was down.",
+    ["consumer", "topic"],
+)
+CONSUMER_REBALANCES = Counter(
+    "kafka_consumer_rebalances_total", "Partition assignments received by this process's consumers.", ["group"]
+)
+CONSUMER_LAG = Gauge(
+    "kafka_consumer_lag",
+    "Records not yet committed by the group on a partition assigned to this process (end offset - committed).",
+    ["group", "topic", "partition"],
+)
+CONSUMER_ASSIGNED = Gauge("kafka_consumer_assigned_partitions", "Partitions assigned to this process.", ["group"])
+
+OUTBOX_WAITING = Gauge("outbox_waiting_events", "Events committed but not yet acknowledged by Kafka.", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "outbox_oldest_event_age_seconds", "Age of the oldest event waiting in the outbox (0 when empty).", ["service"]
+)
+OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox events Kafka acknowledged.", ["service"])
+OUTBOX_FAILURES = Counter(
+    "outbox_publish_failures_total", "Outbox events Kafka did not acknowledge (retried later).", ["service"]
+)
+OUTBOX_RELAY_ERRORS = Counter(
+    "outbox_relay_errors_total", "Relay rounds that failed (broker or database unreachable).", ["service"]
+)
+
+
+async def sample(samplers: Sequence[Sampler]) -> None:
+    """Run the samplers concurrently, each bounded: a slow Kafka or database leaves the old value."""
+
+    async def bounded(sampler: Sampler) -> None:
+        try:
+            await asyncio.wait_for(sampler(), timeout=SAMPLE_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("metrics sampler failed", sampler=getattr(sampler, "__qualname__", "?"), error=repr(exc))
+
+    await asyncio.gather(*(bounded(s) for s in samplers))
+
+
+def exposition() -> tuple[bytes, str]:
+    """The Prometheus text format of this process's registry, and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
