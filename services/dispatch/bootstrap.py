@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.dispatch import api, consumers
+from services.dispatch import api, consumers, metrics
 from services.dispatch.classification import load_rules
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, outbox_pending
@@ -22,7 +22,9 @@ from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe
 from shared.logging import get_logger
-from shared.outbox import OutboxRelay
+from shared.observability.kafka import lag_sampler
+from shared.observability.service import telemetry
+from shared.outbox import OutboxRelay, outbox_sampler
 from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
 
@@ -31,7 +33,7 @@ log = get_logger(__name__)
 
 def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], Dispatcher]) -> KafkaBroker:
     """Dispatch's Kafka side: its three subscriptions (consumers.py), and the topics it publishes (for AsyncAPI)."""
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SCHEMA)
+    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SCHEMA, metrics=settings.metrics_enabled)
     group = settings.dispatch_consumer_group
 
     subscribe(
@@ -78,6 +80,7 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
 def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     rules = load_rules(settings.dispatch_rules_path)
     sla = load_sla_table()
+    observed = telemetry(SCHEMA, settings, metrics.count_committed)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,6 +97,7 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
         )
         broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
         relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
+        app.state.metric_samplers = [outbox_sampler(pool, SCHEMA), lag_sampler(broker)]
         try:
             async with background_work(SCHEMA, broker, app.state.kafka, relay.run):
                 yield
@@ -110,6 +114,8 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
         "reclassification.",
         lifespan=lifespan,
         readiness=readiness,
+        metrics=observed.metrics,
+        tracing=observed.tracing,
     )
     app.state.settings = settings
     app.state.kafka = {"kafka": "starting"}

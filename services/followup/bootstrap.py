@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.followup import api, consumers
+from services.followup import api, consumers, metrics
 from services.followup.events import PUBLISHED, SERVICE
 from services.followup.handlers import FollowupHandlers, utc_now
 from services.followup.model import CallbackPolicy
 from services.followup.notifications import Notifier, Templates
-from services.followup.repository import FollowupRepository, PostgresFollowupRepository
+from services.followup.repository import FollowupRepository, PostgresFollowupRepository, timer_backlog
 from services.followup.settings import FollowupSettings
 from services.followup.sla_clocks import ClockRules
 from services.followup.timers import TimerWorker
@@ -28,14 +28,16 @@ from shared.db import Transactions, transactions
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe
-from shared.outbox import OutboxRelay
+from shared.observability.kafka import lag_sampler
+from shared.observability.service import telemetry
+from shared.outbox import OutboxRelay, outbox_sampler
 from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
 
 
 def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], FollowupHandlers]) -> KafkaBroker:
     """Followup's Kafka side: its two subscriptions, and the topics it publishes (for AsyncAPI)."""
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
     group = settings.followup_consumer_group
     work_orders, contacts = consumers.WORK_ORDERS, consumers.COMPLAINT_CONTACT
 
@@ -55,6 +57,7 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
 
 def create_app(settings: FollowupSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     sla = load_sla_table()
+    observed = telemetry(SERVICE, settings, metrics.count_committed)
     clocks = ClockRules(sla, time_scale=settings.sla_time_scale)
     notifier = Notifier(
         Templates(), settings.notification_locale, settings.notification_daily_cap, ZoneInfo(sla.config.timezone)
@@ -82,6 +85,11 @@ def create_app(settings: FollowupSettings, *, clock: Callable[[], datetime] | No
             poll_interval=settings.timer_poll_ms / 1000,
         )
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
+        app.state.metric_samplers = [
+            outbox_sampler(pool, SERVICE),
+            lag_sampler(broker),
+            metrics.timers_sampler(lambda: timer_backlog(pool)),
+        ]
         try:
             async with background_work(SERVICE, broker, app.state.kafka, relay.run, worker.run):
                 yield
@@ -96,6 +104,8 @@ def create_app(settings: FollowupSettings, *, clock: Callable[[], datetime] | No
         description="Callback worklist and outcomes for agents; SLA clocks and escalations of each case.",
         lifespan=lifespan,
         readiness=readiness,
+        metrics=observed.metrics,
+        tracing=observed.tracing,
     )
     app.state.settings = settings
     app.state.kafka = {"kafka": "starting"}

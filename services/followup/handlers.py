@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.followup import escalation, events
+from services.followup.metrics import TimerFired
 from services.followup.model import (
     Callback,
     CallbackNotFound,
@@ -43,6 +44,7 @@ from shared.contracts import (
 )
 from shared.db import Transactions
 from shared.logging import bind_case, clear_case, get_logger
+from shared.observability import committed
 
 log = get_logger(__name__)
 
@@ -181,6 +183,7 @@ class FollowupHandlers:
                 outgoing += await self._fire(work.repo, timer, now)
             clear_case()
             if due:
+                committed.note(TimerFired(t.kind) for t in due)
                 await work.repo.mark_fired([t.timer_id for t in due], now, worker)
                 await work.repo.add_to_outbox(outgoing)
             work.commit()

@@ -14,10 +14,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from services.followup import events
+from services.followup.metrics import NotificationSuppressed
 from services.followup.model import NotificationRecord
 from services.followup.repository import FollowupRepository
 from shared.contracts import Event, Recipient
 from shared.logging import get_logger
+from shared.observability import committed
 
 log = get_logger(__name__)
 TEMPLATES_PATH = Path(__file__).with_name("templates.toml")
@@ -104,6 +106,7 @@ class Notifier:
         )
         await repo.add_notification(record)
         if suppressed:
+            committed.note([NotificationSuppressed(template_id)])
             log.info("notification suppressed: daily cap reached", template_id=template_id, cap=self.daily_cap)
             return []
         text = self.templates.render(template_id, self.locale, params)

@@ -393,3 +393,14 @@ class PostgresFollowupRepository:
 
     async def outbox_pending(self) -> int:
         return await self.conn.fetchval("SELECT count(*) FROM followup.outbox")
+
+
+async def timer_backlog(pool: asyncpg.Pool) -> list[tuple[str, int, int, float]]:
+    """Per timer kind: scheduled and not yet fired or cancelled, how many of those are past due, and how long
+    the oldest of them is late — for the timer gauges (read at scrape time; the partial index covers it)."""
+    rows = await pool.fetch(
+        "SELECT kind, count(*) AS pending, count(*) FILTER (WHERE due_at <= now()) AS overdue, "
+        "coalesce(extract(epoch FROM now() - min(due_at) FILTER (WHERE due_at <= now())), 0) AS late "
+        "FROM followup.timers WHERE fired_at IS NULL AND cancelled_at IS NULL GROUP BY kind"
+    )
+    return [(r["kind"], r["pending"], r["overdue"], float(r["late"])) for r in rows]

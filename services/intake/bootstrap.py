@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.intake import api, consumers, repository
+from services.intake import api, consumers, metrics, repository
 from services.intake.events import SERVICE
 from services.intake.handlers import submit_complaint
 from services.intake.partner_ingress import PartnerTicket, to_submission
@@ -21,7 +21,9 @@ from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe
 from shared.logging import bind_case, get_logger
-from shared.outbox import OutboxRelay
+from shared.observability.kafka import lag_sampler
+from shared.observability.service import telemetry
+from shared.outbox import OutboxRelay, outbox_sampler
 from shared.runtime import background_work, connect_with_retry
 
 log = get_logger(__name__)
@@ -29,7 +31,7 @@ log = get_logger(__name__)
 
 def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyncpg.Pool]) -> KafkaBroker:
     """The intake's Kafka side: partner-ticket ingress, and the topics it publishes (for AsyncAPI)."""
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
     timezone = ZoneInfo(settings.timezone)
 
     async def handle_tickets(tickets: list[PartnerTicket]) -> None:
@@ -61,12 +63,15 @@ def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyn
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
+    observed = telemetry(SERVICE, settings, metrics.count_committed)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         app.state.pool = pool
         broker = build_intake_broker(settings, lambda: pool)
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
+        app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker)]
         try:
             async with background_work(SERVICE, broker, app.state.kafka, relay.run):
                 yield
@@ -83,6 +88,8 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         lifespan=lifespan,
         readiness=readiness,
         max_body_bytes=settings.intake_max_body_bytes,
+        metrics=observed.metrics,
+        tracing=observed.tracing,
     )
     app.state.settings = settings
     app.state.timezone = ZoneInfo(settings.timezone)

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
 
-from services.reporting import api, consumers
+from services.reporting import api, consumers, metrics
 from services.reporting.handlers import project
 from services.reporting.repository import ReadModels
 from services.reporting.settings import ReportingSettings
@@ -25,6 +25,8 @@ from shared.db import transactions
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe
+from shared.observability.kafka import lag_sampler
+from shared.observability.service import telemetry
 from shared.runtime import background_work, connect_with_retry
 
 SERVICE = "reporting"
@@ -36,7 +38,7 @@ def build_reporting_broker(
 ) -> KafkaBroker:
     """Reporting's Kafka side: one batch subscriber projecting every event into the read models; `stats`
     counts what it saw and what was new (readiness and tests read them)."""
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
     timezone = ZoneInfo(settings.timezone)
     counts = stats if stats is not None else {"events_seen": 0, "events_projected": 0}
 
@@ -44,6 +46,8 @@ def build_reporting_broker(
         new = await project(events, transactions=transactions(pool_getter(), ReadModels), timezone=timezone)
         counts["events_seen"] += len(events)
         counts["events_projected"] += new
+        metrics.EVENTS_SEEN.inc(len(events))
+        metrics.EVENTS_PROJECTED.inc(new)
 
     guard = subscribe(
         broker,
@@ -59,6 +63,7 @@ def build_reporting_broker(
 
 def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     timezone = ZoneInfo(settings.timezone)
+    observed = telemetry(SERVICE, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +78,7 @@ def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | N
             hotspot_rules=settings.hotspot_rules,
         )
         broker = build_reporting_broker(settings, lambda: pool, app.state.stats)
+        app.state.metric_samplers = [lag_sampler(broker)]
         try:
             async with background_work(SERVICE, broker, app.state.kafka):
                 yield
@@ -88,6 +94,8 @@ def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | N
         description="Case timelines, household archives, queues, KPIs, hotspots, CSV exports and the dashboard.",
         lifespan=lifespan,
         readiness=readiness,
+        metrics=observed.metrics,
+        tracing=observed.tracing,
     )
     app.state.settings = settings
     app.state.kafka = {"kafka": "starting"}
