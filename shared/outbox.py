@@ -225,6 +225,7 @@ class OutboxRelay:
                     "messaging.system": "kafka",
                     "messaging.destination.name": r["topic"],
                     "messaging.operation.type": "send",
+                    tracing.COMPLAINT_ATTRIBUTE: r["key"],
                 },
             )
             for r in rows

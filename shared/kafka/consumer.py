@@ -207,6 +207,7 @@ class GuardedHandler(Generic[M]):
                         "messaging.destination.name": record.topic,
                         "messaging.consumer.group.name": self.consumer,
                         "messaging.kafka.offset": record.offset,
+                        tracing.COMPLAINT_ATTRIBUTE: (record.key or b"").decode(errors="replace"),
                     },
                 )
                 spans.callback(span.end)

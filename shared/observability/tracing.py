@@ -31,6 +31,8 @@ TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 #: Span attribute naming the service a span belongs to (the resource says it too, when each service is its
 #: own process; in a test process several services share one provider).
 SERVICE_ATTRIBUTE = "utility.service"
+#: The case a span is about (an id, not personal data; span attributes are not metric labels).
+COMPLAINT_ATTRIBUTE = "utility.complaint_id"
 
 _state = {"enabled": False}
 _case_contexts: ContextVar[dict[str, Context] | None] = ContextVar("case_contexts", default=None)
