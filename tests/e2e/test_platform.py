@@ -29,6 +29,7 @@ from shared import topics
 from tests.support import chromium
 from tests.support.complaints import complaint, headers
 from tests.support.kafka import produce, read_topic, wait_until
+from tests.support.metrics import Scrape, scrape
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,8 @@ def platform() -> Iterator[dict[str, Any]]:
         "SLA_POLICY_PATH": str(Path(__file__).with_name("sla_drill_policy.toml")),
         "SLA_TIME_SCALE": "0.001",
         "TIMER_POLL_MS": "50",
+        # One customer message a day per number, so the metrics test sees the cap suppress one.
+        "NOTIFICATION_DAILY_CAP": "1",
     }
     for var in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
         env.pop(var, None)
@@ -76,6 +79,167 @@ def platform() -> Iterator[dict[str, Any]]:
             os.killpg(proc.pid, signal.SIGKILL)
         output.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+SERVICES = ("intake", "dispatch", "followup", "reporting")
+BILLING = "这个月电费账单比平时多了一倍，请核实。"
+GAS = "楼道里燃气味很重，怀疑燃气泄漏，请马上派人！"
+
+
+async def _scrape_all(client: httpx.AsyncClient, platform: dict[str, Any]) -> dict[str, Scrape]:
+    return {name: await scrape(client, platform["services"][name]) for name in SERVICES}
+
+
+async def _work_order(bootstrap: str, topic: str, complaint_id: str) -> dict[str, Any]:
+    key = complaint_id.encode()
+    records = await read_topic(bootstrap, topic, until=lambda rs: any(r.key == key for r in rs), timeout=30)
+    return next(r.json()["payload"] for r in records if r.key == key)
+
+
+async def test_metrics_of_every_service_follow_the_complaints_through(platform: dict[str, Any]) -> None:
+    """First in the module, on a platform nothing else has touched yet, so every process metric can be held to
+    an exact count. Three complaints: A (web) and C (app) about a bill, same phone number, each resolved and
+    closed satisfied — the second closing message is suppressed by the daily cap of 1; B (web) smells gas,
+    nobody comes: its on-site limit (45 min = 2.7 s in the drill) warns, breaches and climbs the whole
+    ladder. One poison ticket is dead-lettered. Every /metrics parses with prometheus-client's parser."""
+    bootstrap, svc = platform["kafka_bootstrap_servers"], platform["services"]
+    billing, agent = {"X-API-Key": "dev-only-billing-key"}, {"X-API-Key": "dev-only-agent-key"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        before = await _scrape_all(client, platform)
+        sent = {}
+        for name, channel, text, phone in (
+            ("A", "web", BILLING, "13912345678"),
+            ("C", "app", BILLING, "13912345678"),
+            ("B", "web", GAS, "13700137000"),
+        ):
+            body = complaint(
+                channel,
+                text=text,
+                category_hint=None,
+                customer={"account_no": f"M-{uuid.uuid4().hex[:8]}", "phone": phone, "preferred_contact": "phone"},
+            )
+            response = await client.post(f"{svc['intake']}/v1/complaints", json=body, headers=headers(channel))
+            assert response.status_code == 202, response.text
+            sent[name] = response.json()["complaint_id"]
+        await produce(bootstrap, topics.PARTNER_TICKETS, [(b"poison", b"\x00\xffnot json")])
+
+        for name in ("A", "C"):
+            order = await _work_order(bootstrap, topics.WORKORDERS_BILLING, sent[name])
+            base = f"{svc['dispatch']}/v1/work-orders/{order['work_order_id']}"
+            for step, body in (
+                ("acknowledge", None),
+                ("start", None),
+                ("resolve", {"resolution": "重新抄表，多收的已退", "root_cause": "抄表错误"}),
+            ):
+                response = await client.post(f"{base}/{step}", headers=billing, json=body)
+                assert response.status_code == 200, (step, response.text)
+        await _work_order(bootstrap, topics.WORKORDERS_REPAIR, sent["B"])
+
+        async def callbacks() -> list[dict[str, Any]]:
+            items = (await client.get(f"{svc['followup']}/v1/callbacks?page_size=200", headers=agent)).json()["items"]
+            ours = [c for c in items if c["complaint_id"] in (sent["A"], sent["C"])]
+            return ours if len(ours) == 2 else []
+
+        for callback in await wait_until(callbacks, timeout=30, interval=0.2):
+            response = await client.post(
+                f"{svc['followup']}/v1/callbacks/{callback['callback_id']}/outcome",
+                headers=agent,
+                json={"outcome": "satisfied"},
+            )
+            assert response.status_code == 200, response.text
+
+        async def settled() -> dict[str, Scrape] | None:
+            now = await _scrape_all(client, platform)
+            f, d, r, i = now["followup"], now["dispatch"], now["reporting"], now["intake"]
+            done = (
+                f.value("escalations_total", rung="general_manager", stage="on_site") >= 1
+                and f.value("complaints_closed_total", outcome="satisfied") >= 2
+                and f.value("notifications_suppressed_total", template="case_closed") >= 1
+                and i.value(
+                    "kafka_consumer_dead_letters_total", consumer="intake.partner-tickets", topic=topics.PARTNER_TICKETS
+                )
+                >= 1
+                and all(s.total("outbox_waiting_events") == 0 for s in (i, d))
+                and d.total("kafka_consumer_lag", group="dispatch.complaint-received") == 0
+                and r.total("kafka_consumer_lag", group="reporting.read-models") == 0
+                and r.value("reporting_events_projected_total") >= 20
+            )
+            return now if done else None
+
+        after = await wait_until(settled, timeout=60, interval=0.5)
+
+    def moved(of: str, name: str, /, **labels: str) -> float:
+        return after[of].value(name, **labels) - before[of].value(name, **labels)
+
+    # The complaint process, as operators see it.
+    assert moved("intake", "complaints_received_total", channel="web") == 2
+    assert moved("intake", "complaints_received_total", channel="app") == 1
+    assert moved("dispatch", "complaints_routed_total", department="billing", category="billing", reason="new") == 2
+    assert (
+        moved("dispatch", "complaints_routed_total", department="repair", category="safety_hazard", reason="new") == 1
+    )
+    assert after["dispatch"].total("complaints_linked_duplicate_total") == 0
+    for declared in ("complaints_linked_to_incident_total", "complaints_sent_to_triage_total", "incidents_open"):
+        assert (declared, frozenset()) in after["dispatch"].samples, f"{declared} is declared and exposed"
+    assert moved("followup", "sla_warnings_total", stage="on_site", department="repair") == 1
+    assert moved("followup", "sla_breaches_total", stage="on_site", department="repair") == 1
+    for rung in ("supervisor", "department_manager", "general_manager"):
+        assert moved("followup", "escalations_total", rung=rung, stage="on_site") == 1, rung
+    assert moved("followup", "callbacks_total", outcome="satisfied") == 2
+    assert moved("followup", "complaints_closed_total", outcome="satisfied") == 2
+    assert moved("followup", "notifications_sent_total", template="case_closed", recipient="customer") == 1
+    assert moved("followup", "notifications_suppressed_total", template="case_closed") == 1
+    assert moved("followup", "notifications_sent_total", template="escalation", recipient="staff") >= 3
+    assert moved("followup", "followup_timers_fired_total", kind="breach") >= 3
+    assert {"warning", "breach"} <= after["followup"].label_values("followup_timers_pending", "kind")
+    assert ("followup_timers_oldest_overdue_seconds", frozenset()) in after["followup"].samples
+
+    # HTTP: by route template, method and status, with latency histograms.
+    assert moved("intake", "http_requests_total", handler="/v1/complaints", method="POST", status="202") == 3
+    assert (
+        moved(
+            "dispatch",
+            "http_requests_total",
+            handler="/v1/work-orders/{work_order_id}/resolve",
+            method="POST",
+            status="200",
+        )
+        == 2
+    )
+    assert after["intake"].value("http_request_duration_seconds_count", handler="/v1/complaints", method="POST") >= 3
+    # Consumers: handled, latency, dead letters, lag, rebalances; the outbox: published, waiting.
+    handled = "faststream_received_processed_messages_total"
+    assert (
+        moved(
+            "dispatch", handled, app_name="dispatch", broker="kafka", handler=topics.COMPLAINT_RECEIVED, status="acked"
+        )
+        == 3
+    )
+    assert (
+        after["dispatch"].total(
+            "faststream_received_processed_messages_duration_seconds_count", handler=topics.COMPLAINT_RECEIVED
+        )
+        >= 1
+    )
+    assert (
+        moved(
+            "intake",
+            "kafka_consumer_dead_letters_total",
+            consumer="intake.partner-tickets",
+            topic=topics.PARTNER_TICKETS,
+        )
+        == 1
+    )
+    assert moved("intake", "outbox_published_total", service="intake") == 6  # received + contact, each
+    assert after["intake"].value("outbox_oldest_event_age_seconds", service="intake") == 0
+    assert after["reporting"].label_values("kafka_consumer_lag", "topic") >= {topics.COMPLAINT_RECEIVED}
+    for name in SERVICES:
+        assert after[name].total("kafka_consumer_rebalances_total") >= 1, name
+    # Bounded labels: no complaint id, phone number or reference number anywhere in any exposition.
+    for name in SERVICES:
+        for _, labels in after[name].samples:
+            for _, value in labels:
+                assert not any(x in value for x in (*sent.values(), "13912345678", "13700137000", "TS-")), value
 
 
 async def test_complaint_posted_to_the_running_platform_is_published(platform: dict[str, Any]) -> None:
