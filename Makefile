@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint setup contracts clean chromium java kafka
+.PHONY: run test lint setup contracts clean chromium java kafka promtool
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -23,6 +23,13 @@ chromium:
 		[ "$$(id -u)" = 0 ] || { echo "Chromium or fonts-noto-cjk is missing; installing them needs root: sudo make chromium"; exit 1; }; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; }
 
+## promtool (Debian's prometheus package) to check and unit-test the alert rules and dashboards' queries; installing
+## needs root. Only the package's files are wanted: its Prometheus server is not started here.
+promtool:
+	@command -v promtool >/dev/null || { \
+		[ "$$(id -u)" = 0 ] || { echo "promtool is missing; installing it needs root: sudo make promtool"; exit 1; }; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
+
 ## Java 17+ and Maven (Debian's packages) to fetch and run the embedded Apache Kafka; installing needs root.
 java:
 	@java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' && command -v mvn >/dev/null || { \
@@ -38,7 +45,7 @@ run: $(STAMP) kafka
 	$(BIN)/python -m embedded
 
 ## make test: lint, then the whole suite (unit, service, end-to-end, faults, security) on embedded infrastructure.
-test: $(STAMP) chromium kafka
+test: $(STAMP) chromium promtool kafka
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
