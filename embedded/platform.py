@@ -388,7 +388,12 @@ class Platform:
         self.say(f"  Postgres        {self.postgres.dsn}")
         self.say(f"  Kafka           {self.broker.bootstrap_servers}  (Apache Kafka {kafka_version()}, KRaft)")
         for svc in self.services.values():
-            self.say(f"  {svc.spec.name:<15} {svc.url}   API docs: {svc.url}/docs")
+            self.say(f"  {svc.spec.name:<15} {svc.url}   API docs: {svc.url}/docs   metrics: {svc.url}/metrics")
+        self.say(
+            "  Tracing         off (set OTEL_EXPORTER_OTLP_ENDPOINT to send OpenTelemetry spans over OTLP/HTTP)"
+            if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            else f"  Tracing         OTLP/HTTP to {os.environ['OTEL_EXPORTER_OTLP_ENDPOINT']}"
+        )
         self.say(f"  Service logs    {self.config.logs_dir}/<service>.log  (JSON lines)")
         self.say(f"  Infra logs      {self.postgres.log_path}, {self.broker.log_path}")
         self.say(f"  Data            {self.config.data_dir}  (database, topics and offsets survive a restart)")

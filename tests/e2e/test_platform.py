@@ -235,6 +235,10 @@ async def test_metrics_of_every_service_follow_the_complaints_through(platform: 
     assert after["reporting"].label_values("kafka_consumer_lag", "topic") >= {topics.COMPLAINT_RECEIVED}
     for name in SERVICES:
         assert after[name].total("kafka_consumer_rebalances_total") >= 1, name
+    # `make run` tells where each service's metrics are.
+    printed = Path(platform["runner_output"]).read_text()
+    for name in SERVICES:
+        assert f"metrics: {svc[name]}/metrics" in printed, name
     # Bounded labels: no complaint id, phone number or reference number anywhere in any exposition.
     for name in SERVICES:
         for _, labels in after[name].samples:
