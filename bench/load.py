@@ -69,14 +69,15 @@ def body(rng: random.Random, pool: list[str], channel: str) -> dict[str, Any]:
 
 
 class Platform:
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.env = env or {}
         self.workdir = Path(tempfile.mkdtemp(prefix="uc-load-"))
         self.ready = self.workdir / "ready.json"
         self.proc: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
 
     def start(self) -> None:
-        env = {**os.environ, "PLATFORM_DATA_DIR": str(self.workdir / "data"), "LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "PLATFORM_DATA_DIR": str(self.workdir / "data"), "LOG_LEVEL": "WARNING", **self.env}
         for port_env in ("INTAKE_HTTP_PORT", "DISPATCH_HTTP_PORT", "FOLLOWUP_HTTP_PORT", "REPORTING_HTTP_PORT"):
             env.pop(port_env, None)
         self.proc = subprocess.Popen(
