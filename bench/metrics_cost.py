@@ -1,7 +1,7 @@
 """What the metrics cost: CPU per complaint of every process with the Prometheus instrumentation on and off,
 measured in the same run (not a test: a table to read).
 
-    .venv/bin/python -m bench.metrics_cost --rate 50 --seconds 60 --rounds 2
+    .venv/bin/python -m bench.metrics_cost --rate 50 --seconds 60 --rounds 2   # about 10 minutes
 
 Each round starts the platform twice as `bench.load` does — `METRICS_ENABLED=false` (no HTTP, FastStream or
 process-metric instrumentation; `/metrics` still answers) and `METRICS_ENABLED=true` with every service
@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="off/on pairs, the order alternating")
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--scrape-interval", type=float, default=5.0, help="seconds between scrapes (metrics on)")
+    parser.add_argument("--scrape-interval", type=float, default=15.0, help="seconds between scrapes (metrics on)")
     parser.add_argument("--drain", type=float, default=300)
     args = parser.parse_args()
 
