@@ -102,22 +102,23 @@ def main() -> None:
             per_complaint[metrics_on].append({name: used / count * 1000 for name, used in cpu.items()})
     names = sorted({n for runs in per_complaint.values() for run in runs for n in run})
 
-    def median(on: bool, pick: tuple[str, ...]) -> float:
-        return statistics.median(sum(run.get(n, 0.0) for n in pick) for run in per_complaint[on])
+    def runs(on: bool, pick: tuple[str, ...]) -> list[float]:
+        return [sum(run.get(n, 0.0) for n in pick) for run in per_complaint[on]]
 
     print(
         f"\nCPU per complaint, median of {args.rounds} run(s) each, {args.rate:g}/s for {args.seconds:g} s "
         f"({scrapes} scrapes of /metrics with metrics on)\n"
     )
-    print("| process | metrics off (ms) | metrics on (ms) | added |\n|---|---|---|---|")
+    print("| process | metrics off (ms) | metrics on (ms) | added | each run off / on (ms) |\n|---|---|---|---|---|")
     rows = [(n, (n,)) for n in names] + [
         ("the four services", SERVICES),
         ("whole platform", tuple(names)),
     ]
     for label, pick in rows:
-        off, on = median(False, pick), median(True, pick)
+        off, on = statistics.median(runs(False, pick)), statistics.median(runs(True, pick))
         added = f"{(on - off) / off * 100:+.1f} %" if off else "n/a"
-        print(f"| {label} | {off:.2f} | {on:.2f} | {added} |")
+        each = " ".join(f"{v:.2f}" for v in runs(False, pick)) + " / " + " ".join(f"{v:.2f}" for v in runs(True, pick))
+        print(f"| {label} | {off:.2f} | {on:.2f} | {added} | {each} |")
 
 
 if __name__ == "__main__":

@@ -26,10 +26,12 @@ _pending: ContextVar[list[Any] | None] = ContextVar("committed_pending", default
 _observers: dict[str, Observer] = {}
 
 
-def observe(observer: Observer) -> None:
+def observe(observer: Observer) -> Callable[[], None]:
     """Register `observer` for this process; registering the same function again is a no-op (several
-    instances of one service in a test process must not count twice)."""
-    _observers[f"{observer.__module__}.{observer.__qualname__}"] = observer
+    instances of one service in a test process must not count twice). Returns what unregisters it."""
+    key = f"{observer.__module__}.{observer.__qualname__}"
+    _observers[key] = observer
+    return lambda: _observers.pop(key, None) and None
 
 
 def note(items: Iterable[Any]) -> None:

@@ -11,6 +11,7 @@ from shared import outbox
 from shared.contracts import ComplaintContact, ComplaintContactPayload, new_event
 from shared.db import unit_of_work
 from shared.idempotency import first_delivery
+from shared.observability import committed
 from shared.topics import COMPLAINT_CONTACT
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import read_topic, wait_until
@@ -98,3 +99,27 @@ async def test_a_rolled_back_effect_does_not_mark_the_event(db: asyncpg.Pool) ->
         assert await first_delivery(uow.conn, SCHEMA, "test-consumer", event_id)
     async with unit_of_work(db) as uow:
         assert await first_delivery(uow.conn, SCHEMA, "test-consumer", event_id), "redelivery after a rollback runs"
+
+
+async def test_events_reach_the_process_metrics_only_once_their_transaction_committed(db: asyncpg.Pool) -> None:
+    seen: list[object] = []
+
+    def observer(items: object) -> None:
+        seen.extend(items)  # type: ignore[call-overload]
+
+    forget = committed.observe(observer)
+    kept, dropped = _event("metrics-commit"), _event("metrics-rollback")
+    try:
+        async with unit_of_work(db) as uow:
+            await outbox.add(uow.conn, SCHEMA, [dropped])
+            committed.note(["a fact of the rolled-back work"])
+            assert seen == [], "nothing is counted before the commit"
+        async with unit_of_work(db) as uow:
+            await outbox.add(uow.conn, SCHEMA, [kept])
+            committed.note(["a fact of the committed work"])
+            uow.commit()
+            assert seen == []
+    finally:
+        forget()
+    assert seen == [kept, "a fact of the committed work"]
+    await db.execute("DELETE FROM intake.outbox WHERE event_id = $1", kept.event_id)  # no relay runs here
