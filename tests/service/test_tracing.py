@@ -5,6 +5,7 @@ headers and batch consumers."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -13,13 +14,16 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from services.dispatch.consumers import SUBSCRIPTIONS as DISPATCH
+from services.followup.consumers import SUBSCRIPTIONS as FOLLOWUP
+from services.reporting.consumers import SUBSCRIPTIONS as REPORTING
 from shared.observability import tracing
 from tests.support.complaints import complaint, headers
 from tests.support.dispatch import running_dispatch
 from tests.support.followup import running_followup
 from tests.support.infrastructure import Infrastructure
 from tests.support.intake import running_intake
-from tests.support.kafka import wait_until
+from tests.support.kafka import start_groups_at_end, wait_until
 from tests.support.reporting import running_reporting
 
 SERVICES = {"intake", "dispatch", "followup", "reporting"}
@@ -50,10 +54,14 @@ async def test_one_complaint_is_one_trace_across_intake_dispatch_followup_and_re
 ) -> None:
     db, kafka = migrated.database_url, migrated.kafka_bootstrap_servers
     on = {"tracing_enabled": True}
+    # Groups of their own, starting at the topics' end: the session's earlier events are not this test's.
+    groups = {name: f"trace-{uuid.uuid4().hex[:8]}-{name}" for name in ("dispatch", "followup", "reporting")}
+    for name, subscriptions in (("dispatch", DISPATCH), ("followup", FOLLOWUP), ("reporting", REPORTING)):
+        await start_groups_at_end(kafka, subscriptions, groups[name])
     async with (
-        running_dispatch(db, kafka, **on),
-        running_followup(db, kafka, **on),
-        running_reporting(db, kafka, **on),
+        running_dispatch(db, kafka, dispatch_consumer_group=groups["dispatch"], **on),
+        running_followup(db, kafka, followup_consumer_group=groups["followup"], **on),
+        running_reporting(db, kafka, reporting_consumer_group=groups["reporting"], **on),
         running_intake(db, kafka, **on) as (_, intake),
     ):
         response = await intake.post(

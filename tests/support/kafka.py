@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,3 +95,20 @@ async def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, int
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met before the deadline")
         await asyncio.sleep(interval)
+
+
+async def start_groups_at_end(bootstrap: str, subscriptions: Iterable[Any], prefix: str) -> None:
+    """Commit the offsets of each subscription's group (with the service's group `prefix`) at its topics' current
+    end, so a service started in-process reads only what comes next, not every event of the session so far."""
+    for subscription in subscriptions:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=subscription.group_id(prefix), enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            assigned = await topic_partitions(bootstrap, subscription.topics)
+            consumer.assign(assigned)
+            ends = await consumer.end_offsets(assigned)
+            await consumer.commit({tp: ends[tp] for tp in assigned})
+        finally:
+            await consumer.stop()
