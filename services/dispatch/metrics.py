@@ -17,6 +17,8 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge
 
+from shared.observability.metrics import Sampler
+
 COMPLAINTS_ROUTED = Counter(
     "complaints_routed_total",
     "Work orders opened for complaints, by department, category and why (new, returned, reclassified, reopened).",
@@ -67,8 +69,10 @@ def count_committed(items: Sequence[Any]) -> None:
             count(item)
 
 
-def incidents_open_sampler(count_open: Callable[[asyncpg.Pool], Awaitable[int]], pool: asyncpg.Pool) -> Any:
-    """For the incidents: `metric_samplers.append(incidents_open_sampler(repository.open_incidents, pool))`."""
+def incidents_open_sampler(count_open: Callable[[asyncpg.Pool], Awaitable[int]], pool: asyncpg.Pool) -> Sampler:
+    """The `incidents_open` gauge, read at scrape time. For the incidents, in `bootstrap.create_app`'s lifespan:
+    `app.state.metric_samplers.append(metrics.incidents_open_sampler(<count of open incidents>, pool))`.
+    Every replica reports the same count: dashboards take `max(incidents_open)`."""
 
     async def sample_incidents_open() -> None:
         INCIDENTS_OPEN.set(await count_open(pool))

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from aiokafka.errors import KafkaError
 
 from services.reporting.rebuild import rebuild
 from shared import topics
@@ -77,7 +78,8 @@ async def wait_quiet(platform: Platform, timeout: float = 60.0) -> dict[str, int
                 after = await _counts(conn)
             finally:
                 await conn.close()
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except (OSError, asyncpg.PostgresError, TimeoutError, KafkaError) as exc:
+            # A node just thawed or restarted may refuse the poll's admin client for a moment: poll again.
             counts, after, lags = {"error": repr(exc)}, {}, {}  # type: ignore[dict-item]
         busy = any(counts.get(k, 1) for k in ("intake_outbox", "dispatch_outbox", "followup_outbox", "timers_due"))
         if not busy and not lags and counts == after and counts == previous:
