@@ -3,8 +3,6 @@ exposition fails the test, and samples looked up by name and labels."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -37,11 +35,3 @@ async def scrape(client: httpx.AsyncClient, base_url: str) -> Scrape:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain"), response.headers
     return Scrape(response.text)
-
-
-def deltas(before: Mapping[str, Scrape], after: Mapping[str, Scrape], wanted: dict) -> dict:  # type: ignore[type-arg]
-    """`wanted` maps (service, sample name, labels as a tuple of pairs) to a number; returns what moved."""
-    return {
-        key: after[key[0]].value(key[1], **dict(key[2])) - before[key[0]].value(key[1], **dict(key[2]))
-        for key in wanted
-    }
