@@ -240,7 +240,6 @@ AnyWorkOrderEvent = Annotated[
     | WorkOrderReassigned,
     Field(discriminator="event_type"),
 ]
-AnyRoutingEvent = Annotated[ComplaintRouted | ComplaintLinked, Field(discriminator="event_type")]
 
 
 class ComplaintReopenedPayload(Contract):
