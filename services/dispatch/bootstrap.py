@@ -9,14 +9,15 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.dispatch import api, consumers
+from services.dispatch import api, consumers, incident_api
 from services.dispatch.classification import load_rules
 from services.dispatch.handlers import Dispatcher
+from services.dispatch.incidents.policy import load_incident_rules
 from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, outbox_pending
 from services.dispatch.settings import DispatchSettings
 from services.dispatch.views import DispatchViews
 from shared import topics
-from shared.contracts import AnyRoutingEvent, AnyWorkOrderEvent
+from shared.contracts import AnyIncidentEvent, AnyOutageEvent, AnyRoutingEvent, AnyWorkOrderEvent
 from shared.db import transactions
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
@@ -56,13 +57,34 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
         lambda updates: consumers.on_department_updates(dispatcher(), updates),
         group_prefix=group,
     )
+    subscribe(
+        broker,
+        settings,
+        consumers.OUTAGE_NOTICES,
+        lambda messages: consumers.on_outage_notices(dispatcher(), messages),
+        group_prefix=group,
+    )
 
     # Published through the outbox relay; declared so AsyncAPI documents them.
     broker.publisher(
         topics.COMPLAINT_ROUTED,
         schema=AnyRoutingEvent,
         title="complaint.routed",
-        description="complaint.routed (department, severity, deadlines) and complaint.linked (duplicates).",
+        description="complaint.routed (department, severity, deadlines), complaint.linked (duplicates), and what "
+        "each caller of an incident or outage is told: complaint.joined, complaint.eta_changed, complaint.fault_fixed.",
+    )
+    broker.publisher(
+        topics.INCIDENT_EVENTS,
+        schema=AnyIncidentEvent,
+        title=topics.INCIDENT_EVENTS,
+        description="Incidents (one fault, many callers), keyed by incident id: opened, complaint_linked, "
+        "eta_updated, resolved; each with the incident's whole current state.",
+    )
+    broker.publisher(
+        topics.OUTAGE_EVENTS,
+        schema=AnyOutageEvent,
+        title=topics.OUTAGE_EVENTS,
+        description="Outage notices, keyed by outage id: declared, complaint_linked, updated (ETA), ended.",
     )
     for topic in (topics.WORKORDERS_REPAIR, topics.WORKORDERS_BILLING, topics.WORKORDERS_CUSTOMER_SERVICE):
         broker.publisher(
@@ -77,6 +99,7 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
 
 def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     rules = load_rules(settings.dispatch_rules_path)
+    incident_rules = load_incident_rules(settings.dispatch_incident_rules_path)
     sla = load_sla_table()
 
     @asynccontextmanager
@@ -90,6 +113,7 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
             rules=rules,
             sla=sla,
             sla_scale=settings.sla_time_scale,
+            incident_rules=incident_rules,
             **({"clock": clock} if clock else {}),
         )
         broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
@@ -114,4 +138,5 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
     app.state.settings = settings
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)
+    app.include_router(incident_api.router)
     return app
