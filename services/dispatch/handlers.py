@@ -491,6 +491,8 @@ class Dispatcher:
             members = tuple(
                 await repo.unsettled_fault_cases(fault.scope, family.value, now - self.incident_rules.window)
             )
+            if not fault.district:
+                fault = replace(fault, district=await self._district_of(repo, fault, members))
             description = (cmd.description, cmd.description_en or cmd.description) if cmd.description else None
             outgoing = await self.faults.open_incident(
                 repo,
@@ -628,6 +630,14 @@ class Dispatcher:
             work.commit()
         log.info("asset registry imported", assets=len(assets))
         return len(assets)
+
+    @staticmethod
+    async def _district_of(repo: DispatchRepository, fault: Fault, members: tuple[Case, ...]) -> str:
+        """A declared asset's district: the registry's, else its first caller's."""
+        registered = {row["asset_id"]: row["district"] for row in await repo.assets()}
+        if fault.asset is not None and fault.asset.id in registered:
+            return str(registered[fault.asset.id])
+        return members[0].district.lower() if members else "unknown"
 
     def _declared_fault(
         self, family: Family, asset: dict[str, Any] | None, district: str | None, compound: str | None
