@@ -131,9 +131,12 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
     app = create_service_app(
         title="Utility complaints — dispatch",
         description="Department work orders: acknowledge, start, note, resolve, return; queues; supervisor "
-        "reclassification.",
+        "reclassification; incidents, outage notices and the asset registry.",
         lifespan=lifespan,
         readiness=readiness,
+        # An asset registry export runs to a few MB (tens of thousands of buildings), as CSV or JSON.
+        max_body_bytes=8 * 1024 * 1024,
+        csv_paths=frozenset({"/v1/assets/import"}),
     )
     app.state.settings = settings
     app.state.kafka = {"kafka": "starting"}

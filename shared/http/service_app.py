@@ -21,12 +21,19 @@ ReadinessCheck = Callable[[Request], Awaitable[dict[str, Any]]]
 
 
 def create_service_app(
-    *, title: str, description: str, lifespan: Any, readiness: ReadinessCheck, max_body_bytes: int = 64 * 1024
+    *,
+    title: str,
+    description: str,
+    lifespan: Any,
+    readiness: ReadinessCheck,
+    max_body_bytes: int = 64 * 1024,
+    csv_paths: frozenset[str] = frozenset(),
 ) -> FastAPI:
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    app.add_middleware(RequestContext)  # outermost: it sees every answer, including the body limit's
+    # Outermost: it sees every answer, including the body limit's.
+    app.add_middleware(RequestContext, csv_paths=csv_paths)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

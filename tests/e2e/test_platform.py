@@ -9,15 +9,10 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,49 +28,6 @@ from tests.support.kafka import produce, read_topic, wait_until
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 PHONES = ["13912345678", "13700137000", "18611112222", "02488812345", "88812345"]
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[dict[str, Any]]:
-    # Outside pytest's private basetemp: the embedded Postgres runs as another user (see conftest.py).
-    workdir = Path(tempfile.mkdtemp(prefix="uc-test-platform-"))
-    ready_file = workdir / "ready.json"
-    env = {
-        **os.environ,
-        "PLATFORM_DATA_DIR": str(workdir / "data"),
-        "INTAKE_HTTP_PORT": str(_free_port()),
-        # SLA drill: round limits, one minute lasting 60 ms, timers polled every 50 ms.
-        "SLA_POLICY_PATH": str(Path(__file__).with_name("sla_drill_policy.toml")),
-        "SLA_TIME_SCALE": "0.001",
-        "TIMER_POLL_MS": "50",
-    }
-    for var in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
-        env.pop(var, None)
-    output = (workdir / "runner.out").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "embedded", "--ready-file", str(ready_file)],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not ready_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("platform did not become ready:\n" + (workdir / "runner.out").read_text()[-4000:])
-        time.sleep(0.2)
-    info = json.loads(ready_file.read_text())
-    info["process"] = proc
-    info["runner_output"] = workdir / "runner.out"
-    try:
-        yield info
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        output.close()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def test_complaint_posted_to_the_running_platform_is_published(platform: dict[str, Any]) -> None:
