@@ -17,9 +17,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from services.reporting.rebuild import rebuild
 from shared import topics
 from shared.contracts import Event
 from tests.support.infrastructure import Infrastructure
@@ -77,7 +79,14 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
             )
 
         await wait_until(projected, timeout=90, interval=0.3)
-        yield {"client": client, "late": late, "open": still_open, "unknown": unknown, "bootstrap": bootstrap}
+        yield {
+            "client": client,
+            "late": late,
+            "open": still_open,
+            "unknown": unknown,
+            "bootstrap": bootstrap,
+            "dsn": dsn,
+        }
 
 
 async def _publish(bootstrap: str, events: list[Event]) -> None:
@@ -226,3 +235,34 @@ async def test_hotspots_by_asset_and_no_caller_overdue(served: dict[str, Any]) -
 
 def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+async def test_a_rebuild_from_offset_0_reproduces_the_storms_rows(served: dict[str, Any]) -> None:
+    """Rebuilt side by side from every topic (this session's other events included): the storms' incidents,
+    outage notices, callers' cases, the day's KPI rollups and the asset hotspots equal the live ones."""
+    late, still_open = served["late"], served["open"]
+    schema = f"reporting_check_{uuid.uuid4().hex[:8]}"
+    await rebuild(served["dsn"], served["bootstrap"], schema, "Asia/Shanghai")
+    callers = [c.complaint_id for s in (late, still_open) for c in [*s.callers, *s.outage_callers]]
+    queries = {
+        "incidents": ("SELECT * FROM {s}.incidents WHERE incident_id = ANY($1) ORDER BY incident_id",
+                      [late.incident_id, still_open.incident_id]),
+        "outages": ("SELECT * FROM {s}.outages WHERE outage_id = ANY($1) ORDER BY outage_id",
+                    [late.outage_id, still_open.outage_id]),
+        "cases": ("SELECT * FROM {s}.cases WHERE complaint_id = ANY($1) ORDER BY complaint_id", callers),
+        "kpi_rollup": ("SELECT * FROM {s}.kpi_rollup WHERE day = $1 ORDER BY dimension, key", T0.date()),
+        "hotspot_asset_hourly": (
+            "SELECT * FROM {s}.hotspot_asset_hourly WHERE hour BETWEEN $1 AND $1 + interval '1 day' "
+            "ORDER BY hour, asset_type, asset_id",
+            T0,
+        ),
+    }  # fmt: skip
+    conn = await asyncpg.connect(served["dsn"])
+    try:
+        for table, (sql, arg) in queries.items():
+            live = [dict(r) for r in await conn.fetch(sql.format(s="reporting"), arg)]
+            rebuilt = [dict(r) for r in await conn.fetch(sql.format(s=schema), arg)]
+            assert live and rebuilt == live, table
+    finally:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
