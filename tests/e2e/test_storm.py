@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from shared import topics
+from tests.support import chromium
 from tests.support.complaints import complaint, headers
 from tests.support.kafka import read_topic, wait_until
 
@@ -34,6 +35,7 @@ REPAIR = {"X-API-Key": "dev-only-repair-key"}
 BILLING = {"X-API-Key": "dev-only-billing-key"}
 OUTAGE_SYSTEM = {"X-API-Key": "dev-only-outage-system-key"}
 AGENT = {"X-API-Key": "dev-only-agent-key"}
+MANAGER = {"X-API-Key": "dev-only-manager-key"}
 CHANNELS = ("phone", "web", "wechat", "app")
 COLD_TEXTS = (
     "从早上开始暖气一点都不热，室温只有15度。",
@@ -166,6 +168,8 @@ async def test_a_storm_on_one_station_is_one_incident_and_every_caller_is_told_a
                 == 0
             )
 
+            await _reporting_shows_the_storm(services["reporting"], incident, callers[1])
+
             order = incident["work_order_id"]
             for step, body in (
                 ("acknowledge", None),
@@ -197,6 +201,35 @@ async def test_a_storm_on_one_station_is_one_incident_and_every_caller_is_told_a
         )
     finally:
         await db.close()
+
+
+async def _reporting_shows_the_storm(reporting: str, incident: dict[str, Any], caller: uuid.UUID) -> None:
+    """Reporting's incidents read model, a caller's case and the dashboard (in Chromium) show the open storm."""
+    async with httpx.AsyncClient(base_url=reporting, timeout=30) as client:
+
+        async def counted() -> dict[str, Any] | None:
+            listed = (await client.get("/v1/reports/incidents", params={"status": "open"}, headers=MANAGER)).json()
+            mine = [i for i in listed["items"] if i["incident_id"] == incident["incident_id"]]
+            return mine[0] if mine and mine[0]["households"] == 200 else None
+
+        row = await wait_until(counted, timeout=120, interval=1)
+        assert (row["asset_id"], row["family"], row["complaint_count"]) == ("HES-0231", "no_heat", 200)
+        kpis = (await client.get("/v1/kpis", headers=MANAGER)).json()
+        assert kpis["totals"]["incident_households"] >= 200, kpis["totals"]
+
+        async def case_joined() -> dict[str, Any] | None:
+            found = await client.get(f"/v1/cases/{caller}", headers=MANAGER)
+            return found.json() if found.status_code == 200 and found.json().get("incident_id") else None
+
+        case = await wait_until(case_joined, timeout=60, interval=0.5)
+        assert case["incident_id"] == incident["incident_id"]
+    screenshot = ROOT / "test-artifacts" / "dashboard-storm-platform.png"
+    dom = await asyncio.to_thread(
+        chromium.render, f"{reporting}/dashboard/?key=dev-only-manager-key&lang=en", screenshot=screenshot
+    )
+    assert 'data-rendered="true"' in dom, dom[-2000:]
+    assert 'data-row="incident"' in dom and "HES-0231" in dom, "the open incident is on the dashboard"
+    assert screenshot.stat().st_size > 20_000
 
 
 async def test_an_outage_notice_tells_its_callers_the_eta_and_calls_them_back_without_a_work_order(
