@@ -160,8 +160,11 @@ def _describe(names: _Names, building: str | None, *, english: bool) -> str:
     return names.zh + (f"{building}号楼" if building.isdigit() else f"{building.upper()}座")
 
 
-#: A compound's name in a Chinese address the registry does not know: two to eight characters and a suffix.
-_UNKNOWN_COMPOUND = re.compile(r"(?:[\u4e00-\u9fff]{1,3}区)?([\u4e00-\u9fff]{2,8}?(?:小区|花园|家园|新村|公寓|苑))")
+#: A compound's name in a Chinese address the registry does not know, after the district if one is given: a
+#: Chinese name (digits and letters allowed after its first character: 金地名京2期, 万科城A区) and a suffix.
+_UNKNOWN_COMPOUND = re.compile(
+    r"(?:[\u4e00-\u9fff]{1,3}区)?([\u4e00-\u9fff][\u4e00-\u9fff0-9a-z]{1,11}?(?:小区|花园|家园|新村|公寓|苑))"
+)
 
 
 def asset_for(index: AssetIndex, district: str, address: str, asset_type: AssetKind) -> tuple[AssetRef, str] | None:

@@ -333,3 +333,18 @@ def test_an_address_naming_no_known_compound_matches_nothing(index: AssetIndex) 
     assert index.match("heping", "和平区南湖花园3栋") is None
     assert index.match("tiexi", "铁西区兴华街12号") is None  # tests/support/complaints.py: a street, not the compound
     assert index.match("tiexi", "Xinghua Compound").asset.asset_id == "WM-0027"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("address", "compound"),
+    [
+        ("和平区长青小区5号楼2单元301室", "长青"),  # known to the registry
+        ("和平区风暴918828小区20号楼1单元", "风暴918828"),  # unknown: its name in the address, digits and all
+        ("和平区金地名京2期花园5栋", "金地名京2期"),
+        ("和平区测试路123号", None),  # a street address names no compound
+        ("Bldg 5, Foo Road", None),
+    ],
+)
+def test_the_compound_of_an_address_known_or_not(address: str, compound: str | None) -> None:
+    index = AssetIndex.build(load_assets(DEMO_CITY))
+    assert index.compound_of("heping", address) == compound
