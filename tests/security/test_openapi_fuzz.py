@@ -106,7 +106,7 @@ CONFIG = {
             # the problem; every other check still runs on them.
             "include-name": ["POST /v1/incidents", "POST /v1/outage-notices", "POST /v1/assets/import"],
             "checks": {"positive_data_acceptance": {"enabled": False}},
-        }
+        },
     ],
 }
 

@@ -15,7 +15,7 @@ from services.dispatch.consumers import COMPLAINT_RECEIVED
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import Actor, Conflict, IncidentDeclaration, NotFound, OutageNotice, Step
 from services.dispatch.workorders.lifecycle import Action
-from shared.contracts import ComplaintReceived, Department
+from shared.contracts import ComplaintReceived, ComplaintReopened, Department, new_event
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
 from tests.support.dispatch import received
@@ -249,3 +249,35 @@ async def test_same_account_duplicates_are_told_when_their_case_is_resolved(
     assert (fixed.complaint_id, fixed.payload.linked_to_complaint_id) == (again.complaint_id, first.complaint_id)
     assert (fixed.payload.work_order_id, fixed.payload.department) == (order.work_order_id, "billing")
     assert store.state.cases[again.complaint_id].fixed_at is not None
+
+
+async def test_a_caller_dissatisfied_after_the_fix_gets_a_work_order_of_their_own(
+    dispatcher: Dispatcher, store: FakeTransactions
+) -> None:
+    callers = [_call(COLD, minutes=i) for i in range(3)]
+    await _route(dispatcher, *callers)
+    (incident,) = store.state.incidents.values()
+    order_id = incident.work_order_id
+    await dispatcher.act(order_id, Step(Action.ACKNOWLEDGE), REPAIR)
+    await dispatcher.act(order_id, Step(Action.RESOLVE, resolution="fixed", root_cause="pump"), REPAIR)
+    still_cold = callers[2]
+    reopened = new_event(
+        ComplaintReopened,
+        complaint_id=still_cold.complaint_id,
+        producer="followup",
+        correlation_id=still_cold.correlation_id,
+        payload={
+            "complaint_id": still_cold.complaint_id,
+            "reference_no": still_cold.payload.reference_no,
+            "reason": "still cold",
+            "previous_work_order_id": order_id,
+            "severity": "serious",
+            "reopen_count": 1,
+            "reopened_at": START,
+        },
+    )
+    await dispatcher.reopen([reopened], consumer="dispatch.complaint-reopened")
+
+    (own,) = store.state.orders_of(still_cold.complaint_id)
+    assert (own.cycle, own.severity, own.department, own.incident_id) == (2, "serious", "repair", None)
+    assert store.state.incidents[incident.incident_id].status == "resolved", "the incident stays resolved"
