@@ -64,7 +64,7 @@ def received(
         correlation_id=f"test-{complaint_id}",
         payload={
             "complaint_id": complaint_id,
-            "reference_no": f"TS-{now:%Y%m%d}-{uuid.uuid4().int % 1_000_000:06d}",
+            "reference_no": f"TS-{now:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}",  # unique across the session
             "channel": channel,
             "channel_ticket_id": None,
             "received_at": now,
