@@ -72,6 +72,9 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
             )
             return (
                 late.incident_id in found
+                # its warning and escalation travel on complaint.escalated, behind the session's other traffic
+                and found[late.incident_id]["escalations"] == 1
+                and found[late.incident_id]["sla_warnings"] == 1
                 and closed.status_code == 200
                 and closed.json()["status"] == "closed"
                 and str(still_open.outage_id) in {o["outage_id"] for o in outage.json()["items"]}
