@@ -33,3 +33,11 @@ class Classification:
     invalid_reason: str | None
     reasons: tuple[str, ...]
     scores: Mapping[str, float]
+    #: Doubtful: the model's confidence is below the threshold, or rules and model disagree on the department —
+    #: a supervisor decides (the triage queue) instead of a department.
+    triage: bool = False
+    #: The model's best categories with their probabilities, best first (what a supervisor is offered).
+    suggestions: tuple[tuple[Category, float], ...] = ()
+    model_version: str | None = None
+    #: The model's probability of the chosen category; None when a rule decided.
+    confidence: float | None = None
