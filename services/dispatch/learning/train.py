@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nprecision/coverage (threshold, disagreement rule, auto share, auto category acc, auto department acc):")
     for p in points:
         print(
-            f"  {p.threshold:4.2f} {'yes' if p.disagreement else 'no ':>3}  {p.auto_share:6.1%} {p.auto_accuracy:7.1%}"
+            f"  {p.threshold:5.3f} {'yes' if p.disagreement else 'no ':>3}  {p.auto_share:6.1%} {p.auto_accuracy:7.1%}"
             f" {p.auto_department_accuracy:7.1%}"
         )
     point, why = choose(points)
