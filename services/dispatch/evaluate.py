@@ -143,7 +143,7 @@ def _figure(items: list[Outcome], attr: str) -> str:
 
 def breakdown(outcomes: list[Outcome]) -> list[str]:
     """Accuracies with 95 % Wilson intervals: overall, auto-routed, and per language and style."""
-    head = f"{'':<22}{'n':>5} {'triage':>7}  {'category':<24}{'department':<24}{'severity':<24}"
+    head = f"{'':<22}{'n':>5} {'triage':>7}  {'category':<24}{'department':<24}severity"
     lines = [head]
     groups: list[tuple[str, list[Outcome]]] = [
         ("all", outcomes),
@@ -156,7 +156,7 @@ def breakdown(outcomes: list[Outcome]) -> list[str]:
         triaged = sum(o.result.triage for o in items) / len(items) if items else 0.0
         lines.append(
             f"{name:<22}{len(items):>5} {triaged:>7.1%}  {_figure(items, 'category_ok'):<24}"
-            f"{_figure(items, 'department_ok'):<24}{_figure(items, 'severity_ok'):<24}"
+            f"{_figure(items, 'department_ok'):<24}{_figure(items, 'severity_ok')}"
         )
     return lines
 
