@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from services.dispatch.model import Case, Incident, Outage, WorkOrder
 from shared.contracts import (
+    ComplaintAwaitingTriage,
+    ComplaintAwaitingTriagePayload,
     ComplaintEtaChanged,
     ComplaintEtaChangedPayload,
     ComplaintFaultFixed,
@@ -465,4 +467,25 @@ def fault_fixed(
             fixed_at=at,
         ),
         **_envelope(case, None, at),
+    )
+
+
+def awaiting_triage(case: Case, causation_id: uuid.UUID | None, at: datetime) -> Event:
+    """`complaint.awaiting_triage`: doubtful, waiting for a supervisor with the model's suggestions."""
+    return new_event(
+        ComplaintAwaitingTriage,
+        payload=ComplaintAwaitingTriagePayload(
+            complaint_id=case.complaint_id,
+            reference_no=case.reference_no,
+            channel=case.channel,
+            district=case.district,
+            account_no=case.account_no,
+            severity=case.severity,
+            suggestions=case.suggestions or [],
+            reasons=case.reasons,
+            model_version=case.model_version,
+            accepted_at=case.accepted_at,
+            queued_at=at,
+        ),
+        **_envelope(case, causation_id, at),
     )

@@ -30,6 +30,7 @@ from services.dispatch.model import (
     Incident,
     IncidentDeclaration,
     Invalid,
+    LabelledExample,
     NotFound,
     Outage,
     OutageNotice,
@@ -40,6 +41,7 @@ from services.dispatch.model import (
 from services.dispatch.repository import DispatchRepository
 from services.dispatch.routing import (
     Route,
+    department_for,
     duplicate_reason,
     reopen_needed,
     route_new,
@@ -100,6 +102,8 @@ class Dispatcher:
     sla_scale: float = 1.0
     clock: Callable[[], datetime] = _now
     incident_rules: IncidentRules = field(default_factory=load_incident_rules)
+    #: Rules and the trained model (`classification.classify`); tests may pass a stand-in.
+    classifier: Callable[[ComplaintFacts, Rules], Classification] = classify
 
     def __post_init__(self) -> None:
         self.orders = WorkOrderOpener(self.sla, self.sla_scale)
@@ -126,7 +130,7 @@ class Dispatcher:
                     continue  # the same complaint republished under a new event id: already routed
                 decision = await self._classify(repo, event)
                 fault = None
-                if decision.valid:
+                if decision.valid and not decision.triage:
                     location = event.payload.location.model_dump(mode="json")
                     fault = identify(decision.category, event.payload.text, location, self.incident_rules, assets)
                 decided.append((event, decision, fault))
@@ -150,7 +154,7 @@ class Dispatcher:
         if p.customer.account_no:
             since = p.accepted_at - timedelta(days=self.rules.repeat.window_days)
             history = await repo.category_counts(p.customer.account_no, since)
-        return classify(
+        return self.classifier(
             ComplaintFacts(
                 text=p.text,
                 channel=p.channel.value,
@@ -188,8 +192,11 @@ class Dispatcher:
             linked_to=None,
             cycle=1,
             correlation_id=event.correlation_id,
+            model_version=decision.model_version,
         )
         now = self.clock()
+        if decision.valid and decision.triage:
+            return await self._to_triage(repo, case, decision, event.event_id, now)
         placement = Placement()
         if fault is not None:
             reasons.append(fault.reason)
@@ -214,15 +221,7 @@ class Dispatcher:
                 reasons.append(duplicate_reason(duplicate_of))
         case = replace(case, reasons=reasons)
         await repo.insert_case(case)
-        await repo.add_classification(
-            complaint_id=case.complaint_id,
-            category=case.category,
-            severity=case.severity,
-            actor="dispatch",
-            reason=None,
-            reasons=reasons,
-            at=now,
-        )
+        await self._record_decision(repo, case, now)
         if placement.outage is not None:
             log.info("complaint joined an outage notice", outage=placement.outage.reference_no)
             return await self.faults.join_outage(repo, placement.outage, case, reasons, event.event_id, now)
@@ -255,6 +254,105 @@ class Dispatcher:
         )
         log.info("complaint routed", department=order.department, category=order.category, severity=order.severity)
         return events.routed(case, order, reasons, "new", event.event_id, now)
+
+    @staticmethod
+    async def _record_decision(repo: DispatchRepository, case: Case, at: datetime) -> None:
+        await repo.add_classification(
+            complaint_id=case.complaint_id,
+            category=case.category,
+            severity=case.severity,
+            actor="dispatch",
+            reason=None,
+            reasons=case.reasons,
+            at=at,
+            model_version=case.model_version,
+        )
+
+    async def _to_triage(
+        self,
+        repo: DispatchRepository,
+        case: Case,
+        decision: Classification,
+        causation_id: uuid.UUID,
+        now: datetime,
+    ) -> list[Event]:
+        """A doubtful complaint waits for a supervisor, with the model's suggestions; its clocks will run from
+        acceptance, so the wait counts."""
+        suggestions = [
+            {"category": c.value, "department": department_for(c, self.rules).value, "probability": round(p, 4)}
+            for c, p in decision.suggestions
+        ]
+        case = replace(case, triage_since=now, suggestions=suggestions)
+        await repo.insert_case(case)
+        await self._record_decision(repo, case, now)
+        log.info("complaint awaits triage", suggestions=[s["category"] for s in suggestions[:3]])
+        return [events.awaiting_triage(case, causation_id, now)]
+
+    async def route_triaged(
+        self,
+        complaint_id: uuid.UUID,
+        *,
+        category: Category,
+        severity: Severity | None,
+        note: str,
+        actor: Actor,
+    ) -> WorkOrderView:
+        """A supervisor decides a doubtful complaint: routed as any other, its clocks from acceptance; the
+        decision is kept as a labelled example. Raises NotFound, Conflict (not waiting in triage)."""
+        async with self.transactions() as work:
+            repo = work.repo
+            case = await repo.get_case(complaint_id, lock=True)
+            if case is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            if not case.awaiting_triage:
+                raise Conflict(f"complaint {case.reference_no} is not waiting in triage")
+            now = self.clock()
+            route = Route(
+                category=category,
+                department=department_for(category, self.rules),
+                severity=severity or Severity(case.severity),
+                reasons=(f"triaged by {actor.name}: {note}",),
+            )
+            await self._learn(repo, case, route, source="triage", actor=actor.name, at=now)
+            await repo.update_case(
+                complaint_id,
+                category=category.value,
+                severity=route.severity.value,
+                triaged_at=now,
+                triaged_by=actor.name,
+            )
+            case = replace(case, category=category.value, severity=route.severity.value, triaged_at=now)
+            await self._record_classification(repo, case, route, actor=actor.name, reason=note, at=now)
+            order = await self.orders.open(
+                repo, case, route, cycle=1, start=case.accepted_at, previous=None, actor=actor.name, at=now
+            )
+            await repo.add_events(self._routed(case, order, route, "new", now))
+            view = WorkOrderView(order, await repo.history(order.work_order_id))
+            work.commit()
+        log.info("complaint triaged", category=category.value, by=actor.name)
+        return view
+
+    @staticmethod
+    async def _learn(
+        repo: DispatchRepository, case: Case, route: Route, *, source: str, actor: str, at: datetime
+    ) -> None:
+        """Keep a person's decision where the classifier had decided: the next model learns from it."""
+        await repo.add_labelled_example(
+            LabelledExample(
+                complaint_id=case.complaint_id,
+                text=case.text,
+                channel=case.channel,
+                predicted_category=case.category,
+                predicted_severity=case.severity,
+                category=route.category.value,
+                severity=route.severity.value,
+                department=route.department.value,
+                source=source,
+                actor=actor,
+                model_version=case.model_version,
+                at=at,
+            )
+        )
 
     async def reopen(self, batch: list[ComplaintReopened], *, consumer: str) -> None:
         """A dissatisfied customer: a new work-order cycle with raised severity (idempotently, as above)."""
@@ -404,6 +502,9 @@ class Dispatcher:
                 category=new_order.category,
             )
         else:
+            await self._learn(
+                repo, replace(case, category=returned.category), route, source="return", actor=actor.name, at=now
+            )
             await repo.update_case(case.complaint_id, category=route.category.value)
             await self._record_classification(repo, case, route, actor=actor.name, reason=step.reason, at=now)
         return [
@@ -438,6 +539,14 @@ class Dispatcher:
                 to_status=target.value,
                 actor=actor.name,
                 details={"reason": reason, "category": category.value, "severity": route.severity.value},
+                at=now,
+            )
+            await self._learn(
+                repo,
+                replace(case, category=order.category, severity=order.severity),
+                route,
+                source="reclassify",
+                actor=actor.name,
                 at=now,
             )
             await repo.update_case(complaint_id, category=category.value, severity=route.severity.value)

@@ -64,6 +64,17 @@ class Case:
     outage_id: uuid.UUID | None = None
     #: When its group (incident, outage, or the case it duplicates) was fixed and its callback became due.
     fixed_at: datetime | None = None
+    #: Doubtful: waiting in the triage queue since, until a supervisor routed it (when, who).
+    triage_since: datetime | None = None
+    triaged_at: datetime | None = None
+    triaged_by: str | None = None
+    #: The model's suggestions [{category, department, probability}] and version, for the supervisor and the audit.
+    suggestions: list[dict[str, Any]] | None = None
+    model_version: str | None = None
+
+    @property
+    def awaiting_triage(self) -> bool:
+        return self.triage_since is not None and self.triaged_at is None
 
 
 @dataclass(frozen=True)
@@ -250,3 +261,21 @@ class OutageNotice:
     description_en: str | None = None
     #: The outage system's own id, so its later ETA and "restored" messages find the notice.
     source_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelledExample:
+    """A person's decision where the classifier decided (or could not): training data for the next model."""
+
+    complaint_id: uuid.UUID
+    text: str
+    channel: str
+    predicted_category: str
+    predicted_severity: str
+    category: str
+    severity: str
+    department: str
+    source: str
+    actor: str
+    model_version: str | None
+    at: datetime

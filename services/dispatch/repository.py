@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from services.dispatch.model import Case, Incident, Outage, WorkOrder
+from services.dispatch.model import Case, Incident, LabelledExample, Outage, WorkOrder
 from services.dispatch.workorders.lifecycle import OPEN
 from shared import idempotency, outbox
 from shared.contracts import Event
@@ -58,6 +58,7 @@ class DispatchRepository(Protocol):
         reason: str | None,
         reasons: list[str],
         at: datetime,
+        model_version: str | None = None,
     ) -> None:
         """Append to the case's classification history (automatic, returns, supervisor corrections)."""
 
@@ -132,6 +133,16 @@ class DispatchRepository(Protocol):
 
     async def active_outages(self, family: str, at: datetime) -> list[Outage]:
         """Notices of this family in force at `at` (started, not ended), for matching a complaint's fault."""
+
+    # --- triage and corrections -----------------------------------------------------------------------
+
+    async def triage_queue(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
+        """A page of the cases waiting for a supervisor, oldest first, and how many wait."""
+
+    async def add_labelled_example(self, example: LabelledExample) -> None: ...
+
+    async def labelled_examples(self) -> list[LabelledExample]:
+        """Every correction, oldest first (retraining reads them)."""
 
     # --- the asset registry -----------------------------------------------------------------------------
 
@@ -228,10 +239,12 @@ class PostgresDispatchRepository:
         reason: str | None,
         reasons: list[str],
         at: datetime,
+        model_version: str | None = None,
     ) -> None:
         await self.conn.execute(
             "INSERT INTO dispatch.classification_history "
-            "(complaint_id, category, severity, actor, reason, reasons, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "(complaint_id, category, severity, actor, reason, reasons, at, model_version) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             complaint_id,
             category,
             severity,
@@ -239,6 +252,7 @@ class PostgresDispatchRepository:
             reason,
             reasons,
             at,
+            model_version,
         )
 
     async def insert_work_order(self, order: WorkOrder) -> None:
@@ -445,6 +459,31 @@ class PostgresDispatchRepository:
             at,
         )
         return [Outage(**dict(r)) for r in rows]
+
+    # --- triage and corrections -----------------------------------------------------------------------
+
+    async def triage_queue(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
+        waiting = "triage_since IS NOT NULL AND triaged_at IS NULL"
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_COLUMNS} FROM dispatch.cases WHERE {waiting} "
+            "ORDER BY triage_since, complaint_id LIMIT $1 OFFSET $2",
+            limit,
+            offset,
+        )
+        total = await self.conn.fetchval(f"SELECT count(*) FROM dispatch.cases WHERE {waiting}")
+        return [Case(**dict(r)) for r in rows], total
+
+    async def add_labelled_example(self, example: LabelledExample) -> None:
+        values = asdict(example)
+        await self.conn.execute(
+            f"INSERT INTO dispatch.labelled_examples ({', '.join(values)}) VALUES ({_placeholders(len(values))})",
+            *values.values(),
+        )
+
+    async def labelled_examples(self) -> list[LabelledExample]:
+        columns = ", ".join(f.name for f in fields(LabelledExample))
+        rows = await self.conn.fetch(f"SELECT {columns} FROM dispatch.labelled_examples ORDER BY id")
+        return [LabelledExample(**dict(r)) for r in rows]
 
     # --- the asset registry -----------------------------------------------------------------------------
 

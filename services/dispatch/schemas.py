@@ -35,6 +35,39 @@ class ReclassifyCreate(Strict):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+class TriageDecision(Strict):
+    category: Category
+    severity: Severity | None = Field(default=None, description="Keeps the rules' severity when omitted.")
+    note: str = Field(min_length=1, max_length=1000, description="Why this category (kept with the example).")
+
+
+class TriageSuggestionRead(BaseModel):
+    category: Category
+    department: Department
+    probability: float
+
+
+class TriageItem(BaseModel):
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: str
+    district: str
+    text: str = Field(description="Phone numbers in it masked.")
+    severity: Severity
+    suggestions: list[TriageSuggestionRead]
+    reasons: list[str]
+    model_version: str | None
+    accepted_at: datetime = Field(description="Its SLA clocks run from here: the wait in triage counts.")
+    triage_since: datetime
+
+
+class TriagePage(BaseModel):
+    items: list[TriageItem]
+    page: int
+    page_size: int
+    total: int
+
+
 class HistoryEntry(BaseModel):
     action: str
     from_status: str | None

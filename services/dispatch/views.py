@@ -63,3 +63,8 @@ class DispatchViews:
             if outage is None:
                 raise NotFound(f"no outage notice {outage_id}")
             return outage
+
+    async def triage(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
+        """The cases waiting for a supervisor, oldest first (the route checks it is a supervisor asking)."""
+        async with self.transactions() as work:
+            return await work.repo.triage_queue(limit=limit, offset=offset)

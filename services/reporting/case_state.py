@@ -171,6 +171,9 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             if state.kpi_department is None:
                 state.kpi_department, state.kpi_category = p["department"], p["category"]
                 first_wo = p["work_order_id"]
+        elif t == "complaint.awaiting_triage":
+            # No department yet: a supervisor decides (the routing that follows sets it, and the KPI keys).
+            state.severity, state.status = p["severity"], "awaiting_triage"
         elif t == "complaint.linked":
             state.linked_to, state.status = p["linked_to_complaint_id"], "linked"
             state.category, state.department = p["category"], p["department"]

@@ -41,7 +41,8 @@ class CaseFields(Read):
     severity: Severity | None
     priority: int | None
     status: str = Field(
-        description="received, assigned, acknowledged, in_progress, resolved, linked, joined, reopened, closed"
+        description="received, awaiting_triage, assigned, acknowledged, in_progress, resolved, linked, joined, "
+        "reopened, closed"
     )
     cycle: int
     work_order_id: uuid.UUID | None

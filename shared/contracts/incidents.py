@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, Field
 
 from shared import topics
 from shared.contracts.complaint import Category
-from shared.contracts.dispatch import ComplaintLinked, ComplaintRouted, Department, Severity
+from shared.contracts.dispatch import ComplaintAwaitingTriage, ComplaintLinked, ComplaintRouted, Department, Severity
 from shared.contracts.envelope import Contract, Event
 
 
@@ -293,8 +293,13 @@ AnyOutageEvent = Annotated[
 AnyCallerEvent = Annotated[
     ComplaintJoined | ComplaintEtaChanged | ComplaintFaultFixed, Field(discriminator="event_type")
 ]
-#: Everything on `complaint.routed`: routing, duplicates, and the callers of incidents and outages.
+#: Everything on `complaint.routed`: routing, triage, duplicates, and the callers of incidents and outages.
 AnyRoutingEvent = Annotated[
-    ComplaintRouted | ComplaintLinked | ComplaintJoined | ComplaintEtaChanged | ComplaintFaultFixed,
+    ComplaintRouted
+    | ComplaintAwaitingTriage
+    | ComplaintLinked
+    | ComplaintJoined
+    | ComplaintEtaChanged
+    | ComplaintFaultFixed,
     Field(discriminator="event_type"),
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.model import Case, Incident, Outage, WorkOrder
+from services.dispatch.model import Case, Incident, LabelledExample, Outage, WorkOrder
 from services.dispatch.workorders.lifecycle import OPEN
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
@@ -36,6 +36,7 @@ class DispatchState:
     outages: dict[uuid.UUID, Outage] = field(default_factory=dict)
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     asset_version: int = 0
+    examples: list[LabelledExample] = field(default_factory=list)
 
     def orders_of(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
         return [o for o in self.work_orders.values() if o.complaint_id == complaint_id]
@@ -97,6 +98,7 @@ class FakeDispatchRepository:
         reason: str | None,
         reasons: list[str],
         at: datetime,
+        model_version: str | None = None,
     ) -> None:
         self.state.classifications.append(
             {
@@ -107,6 +109,7 @@ class FakeDispatchRepository:
                 "reason": reason,
                 "reasons": list(reasons),
                 "at": at,
+                "model_version": model_version,
             }
         )
 
@@ -249,6 +252,19 @@ class FakeDispatchRepository:
         return [
             o for o in self.state.outages.values() if o.status == "active" and o.family == family and o.starts_at <= at
         ]
+
+    async def triage_queue(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
+        waiting = sorted(
+            (c for c in self.state.cases.values() if c.awaiting_triage),
+            key=lambda c: (c.triage_since, c.complaint_id),
+        )
+        return waiting[offset : offset + limit], len(waiting)
+
+    async def add_labelled_example(self, example: LabelledExample) -> None:
+        self.state.examples.append(example)
+
+    async def labelled_examples(self) -> list[LabelledExample]:
+        return list(self.state.examples)
 
     async def asset_registry_version(self) -> int:
         return self.state.asset_version
