@@ -231,8 +231,9 @@ async def watch_reporting(dsn: str, accepted: dict[str, float], visible: dict[st
             pending = [uuid.UUID(c) for c in list(accepted) if c not in visible][:1000]
             if pending:
                 rows = await conn.fetch(
+                    # routed to a department, or (doubtful) waiting for a supervisor in triage
                     "SELECT complaint_id FROM reporting.cases WHERE complaint_id = ANY($1::uuid[]) "
-                    "AND department IS NOT NULL",
+                    "AND (department IS NOT NULL OR status = 'awaiting_triage')",
                     pending,
                 )
                 now = time.time()

@@ -38,6 +38,8 @@ from embedded.postgres import EmbeddedPostgres
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The demo city's asset registry, loaded into an empty registry when the platform starts.
+DEMO_ASSETS = REPO_ROOT / "deploy" / "demo-city" / "assets.csv"
 LOCALHOST = "127.0.0.1"
 
 #: A service may die this many times in a row (without a minute of uptime) before we give up.
@@ -276,6 +278,8 @@ class Platform:
 
         if self.config.apply_migrations:
             self._migrate()
+            if "dispatch" in self.services:
+                self._load_demo_assets()
 
         for svc in self.services.values():
             self._spawn(svc)
@@ -321,6 +325,21 @@ class Platform:
             self.say(f"migrations applied: {', '.join(applied)}")
         else:
             self.say("migrations: database schema up to date")
+
+    def _load_demo_assets(self) -> None:
+        """The demo city's asset registry, so an address finds its station from the first complaint on; only into
+        an empty registry (an operator's own import is never overwritten)."""
+        result = subprocess.run(  # noqa: S603 - this interpreter, our own module
+            [sys.executable, "-m", "services.dispatch.assets", "load", str(DEMO_ASSETS), "--if-empty"],
+            cwd=REPO_ROOT,
+            env={**os.environ, "DATABASE_URL": self.postgres.dsn, "APP_ENV": "dev"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"loading {DEMO_ASSETS} failed:\n{result.stderr}")
+        self.say(f"{result.stdout.strip()}  ({DEMO_ASSETS.relative_to(REPO_ROOT)})")
 
     def _service_env(self) -> dict[str, str]:
         """Environment of every service: ours plus where the infrastructure and the others are."""

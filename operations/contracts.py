@@ -28,11 +28,13 @@ def render(document: Any) -> str:
 def ingress_contracts() -> dict[str, tuple[type[BaseModel], int]]:
     """Messages other systems send us, versioned like our events."""
     from services.dispatch.department_ingress import DEPARTMENT_UPDATE_VERSION, DepartmentUpdate
+    from services.dispatch.outage_ingress import OUTAGE_NOTICE_VERSION, OutageNoticeMessage
     from services.intake.partner_ingress import PARTNER_TICKET_VERSION, PartnerTicket
 
     return {
         "ingress.partner-ticket": (PartnerTicket, PARTNER_TICKET_VERSION),
         "ingress.department-update": (DepartmentUpdate, DEPARTMENT_UPDATE_VERSION),
+        "ingress.outage-notice": (OutageNoticeMessage, OUTAGE_NOTICE_VERSION),
     }
 
 

@@ -35,6 +35,12 @@ NOTIFICATION_REQUESTED = "notification.requested"
 PARTNER_TICKETS = "ingress.partner-tickets"
 #: Ingress: updates from department systems (acknowledge, resolve, ...).
 DEPARTMENT_UPDATES = "ingress.department-updates"
+#: Incidents (one fault, many callers), keyed by incident id.
+INCIDENT_EVENTS = "incident.events"
+#: Outage notices, keyed by outage id.
+OUTAGE_EVENTS = "outage.events"
+#: Ingress: outage notices, ETA updates and restorations from the utility's outage/SCADA systems.
+OUTAGE_NOTICES = "ingress.outage-notices"
 
 #: Topics a consumer of ours reads: each gets a dead-letter twin `<topic>.dlq`.
 CONSUMED_TOPICS: tuple[str, ...] = (
@@ -51,6 +57,9 @@ CONSUMED_TOPICS: tuple[str, ...] = (
     NOTIFICATION_REQUESTED,
     PARTNER_TICKETS,
     DEPARTMENT_UPDATES,
+    INCIDENT_EVENTS,
+    OUTAGE_EVENTS,
+    OUTAGE_NOTICES,
 )
 
 

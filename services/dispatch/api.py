@@ -21,6 +21,9 @@ from services.dispatch.schemas import (
     ReclassifyCreate,
     ResolutionCreate,
     ReturnCreate,
+    TriageDecision,
+    TriageItem,
+    TriagePage,
     WorkOrderRead,
 )
 from services.dispatch.workorders.lifecycle import Action, IllegalTransition
@@ -172,6 +175,56 @@ async def reclassify(
     try:
         view = await dispatcher.reclassify(
             complaint_id, category=body.category, severity=body.severity, reason=body.reason, actor=actor
+        )
+    except NotFound as exc:
+        raise Problem(404, "Not Found", str(exc)) from exc
+    except Conflict as exc:
+        raise Problem(409, "Conflict", str(exc)) from exc
+    return _answer(request, view)
+
+
+TRIAGE_PROBLEMS = problem_responses(
+    403,
+    404,
+    409,
+    body=True,
+    s403="Only supervisors triage",
+    s404="No such complaint",
+    s409="The complaint is not waiting in triage",
+)
+
+
+@router.get(
+    "/triage",
+    response_model=TriagePage,
+    responses=problem_responses(403, s403="Only supervisors triage"),
+    tags=["supervisors"],
+    summary="Doubtful complaints waiting for a supervisor, oldest first, with the model's suggestions",
+)
+async def triage_queue(
+    _: Supervisor,
+    views: Views,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TriagePage:
+    cases, total = await views.triage(limit=page_size, offset=(page - 1) * page_size)
+    items = [TriageItem.model_validate({**asdict(c), "suggestions": c.suggestions or []}) for c in cases]
+    return TriagePage(items=items, page=page, page_size=page_size, total=total)
+
+
+@router.post(
+    "/triage/{complaint_id}",
+    response_model=WorkOrderRead,
+    responses=TRIAGE_PROBLEMS,
+    tags=["supervisors"],
+    summary="Decide a doubtful complaint's category: it is routed, its clocks running from acceptance",
+)
+async def triage_decide(
+    complaint_id: uuid.UUID, body: TriageDecision, request: Request, actor: Supervisor, dispatcher: DispatcherDep
+) -> WorkOrderRead:
+    try:
+        view = await dispatcher.route_triaged(
+            complaint_id, category=body.category, severity=body.severity, note=body.note, actor=actor
         )
     except NotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc

@@ -9,14 +9,15 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.dispatch import api, consumers, metrics
+from services.dispatch import api, consumers, incident_api, metrics
 from services.dispatch.classification import load_rules
 from services.dispatch.handlers import Dispatcher
-from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, outbox_pending
+from services.dispatch.incidents.policy import load_incident_rules
+from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, open_incidents, outbox_pending
 from services.dispatch.settings import DispatchSettings
 from services.dispatch.views import DispatchViews
 from shared import topics
-from shared.contracts import AnyRoutingEvent, AnyWorkOrderEvent
+from shared.contracts import AnyIncidentEvent, AnyOutageEvent, AnyRoutingEvent, AnyWorkOrderEvent
 from shared.db import transactions
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
@@ -58,13 +59,34 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
         lambda updates: consumers.on_department_updates(dispatcher(), updates),
         group_prefix=group,
     )
+    subscribe(
+        broker,
+        settings,
+        consumers.OUTAGE_NOTICES,
+        lambda messages: consumers.on_outage_notices(dispatcher(), messages),
+        group_prefix=group,
+    )
 
     # Published through the outbox relay; declared so AsyncAPI documents them.
     broker.publisher(
         topics.COMPLAINT_ROUTED,
         schema=AnyRoutingEvent,
         title="complaint.routed",
-        description="complaint.routed (department, severity, deadlines) and complaint.linked (duplicates).",
+        description="complaint.routed (department, severity, deadlines), complaint.linked (duplicates), and what "
+        "each caller of an incident or outage is told: complaint.joined, complaint.eta_changed, complaint.fault_fixed.",
+    )
+    broker.publisher(
+        topics.INCIDENT_EVENTS,
+        schema=AnyIncidentEvent,
+        title=topics.INCIDENT_EVENTS,
+        description="Incidents (one fault, many callers), keyed by incident id: opened, complaint_linked, "
+        "eta_updated, resolved; each with the incident's whole current state.",
+    )
+    broker.publisher(
+        topics.OUTAGE_EVENTS,
+        schema=AnyOutageEvent,
+        title=topics.OUTAGE_EVENTS,
+        description="Outage notices, keyed by outage id: declared, complaint_linked, updated (ETA), ended.",
     )
     for topic in (topics.WORKORDERS_REPAIR, topics.WORKORDERS_BILLING, topics.WORKORDERS_CUSTOMER_SERVICE):
         broker.publisher(
@@ -79,6 +101,7 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
 
 def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     rules = load_rules(settings.dispatch_rules_path)
+    incident_rules = load_incident_rules(settings.dispatch_incident_rules_path)
     sla = load_sla_table()
     observed = telemetry(SCHEMA, settings, metrics.count_committed)
 
@@ -93,11 +116,16 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
             rules=rules,
             sla=sla,
             sla_scale=settings.sla_time_scale,
+            incident_rules=incident_rules,
             **({"clock": clock} if clock else {}),
         )
         broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
         relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
-        app.state.metric_samplers = [outbox_sampler(pool, SCHEMA), lag_sampler(broker)]
+        app.state.metric_samplers = [
+            outbox_sampler(pool, SCHEMA),
+            lag_sampler(broker),
+            metrics.incidents_open_sampler(open_incidents, pool),
+        ]
         try:
             async with background_work(SCHEMA, broker, app.state.kafka, relay.run):
                 yield
@@ -111,13 +139,17 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
     app = create_service_app(
         title="Utility complaints — dispatch",
         description="Department work orders: acknowledge, start, note, resolve, return; queues; supervisor "
-        "reclassification.",
+        "reclassification; incidents, outage notices and the asset registry.",
         lifespan=lifespan,
         readiness=readiness,
         metrics=observed.metrics,
         tracing=observed.tracing,
+        # An asset registry export runs to a few MB (tens of thousands of buildings), as CSV or JSON.
+        max_body_bytes=8 * 1024 * 1024,
+        csv_paths=frozenset({"/v1/assets/import"}),
     )
     app.state.settings = settings
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)
+    app.include_router(incident_api.router)
     return app

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from services.dispatch.department_ingress import DepartmentUpdate, to_command
 from services.dispatch.handlers import Dispatcher
-from services.dispatch.model import Forbidden, NotFound
+from services.dispatch.model import Conflict, Forbidden, Invalid, NotFound, OutageNotice
+from services.dispatch.outage_ingress import OutageNoticeMessage
 from services.dispatch.workorders.lifecycle import IllegalTransition
 from shared import topics
 from shared.contracts import ComplaintReceived, ComplaintReopened
@@ -40,7 +41,15 @@ DEPARTMENT_UPDATES = Subscription(
     description="Department systems acknowledge, start, note, resolve or return work orders.",
 )
 
-SUBSCRIPTIONS = (COMPLAINT_RECEIVED, COMPLAINT_REOPENED, DEPARTMENT_UPDATES)
+OUTAGE_NOTICES = Subscription(
+    group="dispatch.outage-notices",
+    topics=(topics.OUTAGE_NOTICES,),
+    model=OutageNoticeMessage,
+    title="dispatch/outage-notices",
+    description="The utility's outage and SCADA systems declare outages, update their ETA, announce restoration.",
+)
+
+SUBSCRIPTIONS = (COMPLAINT_RECEIVED, COMPLAINT_REOPENED, DEPARTMENT_UPDATES, OUTAGE_NOTICES)
 
 
 async def on_complaints_received(dispatcher: Dispatcher, batch: list[ComplaintReceived]) -> None:
@@ -61,4 +70,38 @@ async def on_department_updates(dispatcher: Dispatcher, updates: list[Department
                 update.work_order_id, step, actor, dedupe=(DEPARTMENT_UPDATES.consumer, update.update_id)
             )
         except (NotFound, Forbidden, IllegalTransition) as exc:
+            raise PoisonMessage(f"{type(exc).__name__}: {exc}") from exc
+
+
+async def on_outage_notices(dispatcher: Dispatcher, messages: list[OutageNoticeMessage]) -> None:
+    """A message that cannot apply (an update for an unknown outage, one already ended) never will: it is
+    dead-lettered with the reason."""
+    for m in messages:
+        dedupe = (OUTAGE_NOTICES.consumer, m.message_id)
+        try:
+            if m.action == "declare":
+                assert m.kind is not None and m.description is not None
+                notice = OutageNotice(
+                    kind=m.kind,
+                    family=m.family.value if m.family else None,
+                    asset=m.asset.model_dump(mode="json") if m.asset else None,
+                    district=m.district,
+                    compound=m.compound,
+                    starts_at=m.starts,
+                    expected_end=m.expected_end,
+                    description=m.description,
+                    description_en=m.description_en,
+                    source_ref=m.source_ref,
+                )
+                await dispatcher.declare_outage(notice, m.source, dedupe=dedupe)
+            else:
+                await dispatcher.update_outage(
+                    source_ref=m.source_ref,
+                    expected_end=m.expected_end,
+                    restored=m.action == "restored",
+                    note=m.note,
+                    actor=m.source,
+                    dedupe=dedupe,
+                )
+        except (NotFound, Conflict, Invalid) as exc:
             raise PoisonMessage(f"{type(exc).__name__}: {exc}") from exc

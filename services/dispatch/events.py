@@ -7,8 +7,16 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from services.dispatch.model import Case, WorkOrder
+from services.dispatch.model import Case, Incident, Outage, WorkOrder
 from shared.contracts import (
+    ComplaintAwaitingTriage,
+    ComplaintAwaitingTriagePayload,
+    ComplaintEtaChanged,
+    ComplaintEtaChangedPayload,
+    ComplaintFaultFixed,
+    ComplaintFaultFixedPayload,
+    ComplaintJoined,
+    ComplaintJoinedPayload,
     ComplaintLinked,
     ComplaintLinkedPayload,
     ComplaintRouted,
@@ -16,7 +24,23 @@ from shared.contracts import (
     CustomerPublic,
     DeadlinesPayload,
     Event,
+    IncidentComplaintLinked,
+    IncidentComplaintLinkedPayload,
+    IncidentEtaUpdated,
+    IncidentEtaUpdatedPayload,
+    IncidentOpened,
+    IncidentOpenedPayload,
+    IncidentResolved,
+    IncidentResolvedPayload,
     Location,
+    OutageComplaintLinked,
+    OutageComplaintLinkedPayload,
+    OutageDeclared,
+    OutageDeclaredPayload,
+    OutageEnded,
+    OutageEndedPayload,
+    OutageUpdated,
+    OutageUpdatedPayload,
     WorkOrderAcknowledged,
     WorkOrderAssigned,
     WorkOrderAssignedPayload,
@@ -193,4 +217,275 @@ def reassigned(order: WorkOrder, case: Case, actor: str, at: datetime, reason: s
             new_work_order_id=new_order.work_order_id,
         ),
         **_envelope(case, None, at),
+    )
+
+
+# --- incidents, outage notices and their callers -------------------------------------------------------------
+
+
+def _incident_facts(incident: Incident) -> dict[str, Any]:
+    return {
+        "incident_id": incident.incident_id,
+        "reference_no": incident.reference_no,
+        "family": incident.family,
+        "asset": incident.asset,
+        "district": incident.district,
+        "compound": incident.compound,
+        "department": incident.department,
+        "category": incident.category,
+        "work_order_id": incident.work_order_id,
+        "status": incident.status,
+        "severity": incident.severity,
+        "complaint_count": incident.complaint_count,
+        "households": incident.households,
+        "eta": incident.eta,
+        "description": incident.description,
+    }
+
+
+def _outage_facts(outage: Outage) -> dict[str, Any]:
+    return {
+        "outage_id": outage.outage_id,
+        "reference_no": outage.reference_no,
+        "kind": outage.kind,
+        "family": outage.family,
+        "asset": outage.asset,
+        "district": outage.district,
+        "compound": outage.compound,
+        "starts_at": outage.starts_at,
+        "expected_end": outage.expected_end,
+        "description": outage.description,
+        "description_en": outage.description_en,
+        "status": outage.status,
+        "complaint_count": outage.complaint_count,
+        "source": outage.source,
+    }
+
+
+def _group_envelope(
+    group_id: uuid.UUID, correlation_id: str, causation_id: uuid.UUID | None, at: datetime
+) -> dict[str, Any]:
+    """Incident and outage events are keyed by their own id (in the envelope's `complaint_id`)."""
+    return {
+        "complaint_id": group_id,
+        "producer": PRODUCER,
+        "correlation_id": correlation_id,
+        "causation_id": causation_id,
+        "occurred_at": at,
+    }
+
+
+def incident_opened(incident: Incident, at: datetime) -> Event:
+    return new_event(
+        IncidentOpened,
+        payload=IncidentOpenedPayload(
+            **_incident_facts(incident), opened_by=incident.opened_by, actor=incident.actor, opened_at=at
+        ),
+        **_group_envelope(incident.incident_id, incident.correlation_id, None, at),
+    )
+
+
+def incident_linked(incident: Incident, case: Case, merged: WorkOrder | None, at: datetime) -> Event:
+    return new_event(
+        IncidentComplaintLinked,
+        payload=IncidentComplaintLinkedPayload(
+            **_incident_facts(incident),
+            complaint_id=case.complaint_id,
+            complaint_reference_no=case.reference_no,
+            merged_work_order_id=merged.work_order_id if merged else None,
+            linked_at=at,
+        ),
+        **_group_envelope(incident.incident_id, incident.correlation_id, None, at),
+    )
+
+
+def incident_eta_updated(
+    incident: Incident, previous: datetime | None, note: str | None, actor: str, at: datetime
+) -> Event:
+    return new_event(
+        IncidentEtaUpdated,
+        payload=IncidentEtaUpdatedPayload(
+            **_incident_facts(incident), previous_eta=previous, note=note, actor=actor, updated_at=at
+        ),
+        **_group_envelope(incident.incident_id, incident.correlation_id, None, at),
+    )
+
+
+def incident_resolved(incident: Incident, order: WorkOrder, actor: str, at: datetime) -> Event:
+    return new_event(
+        IncidentResolved,
+        payload=IncidentResolvedPayload(
+            **_incident_facts(incident),
+            resolution=order.resolution or "",
+            root_cause=order.root_cause or "",
+            actor=actor,
+            opened_at=incident.opened_at,
+            resolve_by=order.resolve_by,
+            resolved_at=at,
+        ),
+        **_group_envelope(incident.incident_id, incident.correlation_id, None, at),
+    )
+
+
+def outage_declared(outage: Outage, at: datetime) -> Event:
+    return new_event(
+        OutageDeclared,
+        payload=OutageDeclaredPayload(**_outage_facts(outage), declared_at=at),
+        **_group_envelope(outage.outage_id, _outage_correlation(outage), None, at),
+    )
+
+
+def outage_linked(outage: Outage, case: Case, at: datetime) -> Event:
+    return new_event(
+        OutageComplaintLinked,
+        payload=OutageComplaintLinkedPayload(
+            **_outage_facts(outage),
+            complaint_id=case.complaint_id,
+            complaint_reference_no=case.reference_no,
+            linked_at=at,
+        ),
+        **_group_envelope(outage.outage_id, _outage_correlation(outage), None, at),
+    )
+
+
+def outage_updated(outage: Outage, previous: datetime | None, note: str | None, actor: str, at: datetime) -> Event:
+    return new_event(
+        OutageUpdated,
+        payload=OutageUpdatedPayload(
+            **_outage_facts(outage), previous_expected_end=previous, note=note, actor=actor, updated_at=at
+        ),
+        **_group_envelope(outage.outage_id, _outage_correlation(outage), None, at),
+    )
+
+
+def outage_ended(outage: Outage, actor: str, at: datetime) -> Event:
+    return new_event(
+        OutageEnded,
+        payload=OutageEndedPayload(**_outage_facts(outage), actor=actor, ended_at=at),
+        **_group_envelope(outage.outage_id, _outage_correlation(outage), None, at),
+    )
+
+
+def _outage_correlation(outage: Outage) -> str:
+    return f"outage-{outage.outage_id}"
+
+
+def joined(
+    case: Case,
+    *,
+    incident: Incident | None,
+    outage: Outage | None,
+    merged: WorkOrder | None,
+    reasons: list[str],
+    causation_id: uuid.UUID | None,
+    at: datetime,
+) -> Event:
+    """`complaint.joined`: the caller's case belongs to an incident or an outage notice now."""
+    if incident is not None:
+        group: dict[str, Any] = {
+            "incident_id": incident.incident_id,
+            "outage_id": None,
+            "family": incident.family,
+            "asset": incident.asset,
+            "department": incident.department,
+            "work_order_id": incident.work_order_id,
+            "eta": incident.eta,
+            "cause": incident.description,
+            "cause_en": incident.description_en,
+        }
+    else:
+        assert outage is not None
+        group = {
+            "incident_id": None,
+            "outage_id": outage.outage_id,
+            "family": outage.family,
+            "asset": outage.asset,
+            "department": None,
+            "work_order_id": None,
+            "eta": outage.expected_end,
+            "cause": outage.description,
+            "cause_en": outage.description_en,
+        }
+    return new_event(
+        ComplaintJoined,
+        payload=ComplaintJoinedPayload(
+            complaint_id=case.complaint_id,
+            reference_no=case.reference_no,
+            district=case.district,
+            category=case.category,
+            severity=case.severity,
+            merged_work_order_id=merged.work_order_id if merged else None,
+            reasons=reasons,
+            joined_at=at,
+            **group,
+        ),
+        **_envelope(case, causation_id, at),
+    )
+
+
+def eta_changed(case: Case, *, eta: datetime, previous: datetime | None, note: str | None, at: datetime) -> Event:
+    return new_event(
+        ComplaintEtaChanged,
+        payload=ComplaintEtaChangedPayload(
+            complaint_id=case.complaint_id,
+            reference_no=case.reference_no,
+            incident_id=case.incident_id,
+            outage_id=case.outage_id,
+            eta=eta,
+            previous_eta=previous,
+            note=note,
+            changed_at=at,
+        ),
+        **_envelope(case, None, at),
+    )
+
+
+def fault_fixed(
+    case: Case,
+    *,
+    work_order: WorkOrder | None,
+    department: str,
+    resolution: str,
+    callback_limit: str,
+    at: datetime,
+) -> Event:
+    """`complaint.fault_fixed`: the caller's group was fixed; followup tells them and schedules their callback."""
+    return new_event(
+        ComplaintFaultFixed,
+        payload=ComplaintFaultFixedPayload(
+            complaint_id=case.complaint_id,
+            reference_no=case.reference_no,
+            incident_id=case.incident_id,
+            outage_id=case.outage_id,
+            linked_to_complaint_id=case.linked_to if case.incident_id is None and case.outage_id is None else None,
+            work_order_id=work_order.work_order_id if work_order else None,
+            department=department,
+            category=case.category,
+            severity=case.severity,
+            resolution=resolution,
+            callback_limit=callback_limit,
+            fixed_at=at,
+        ),
+        **_envelope(case, None, at),
+    )
+
+
+def awaiting_triage(case: Case, causation_id: uuid.UUID | None, at: datetime) -> Event:
+    """`complaint.awaiting_triage`: doubtful, waiting for a supervisor with the model's suggestions."""
+    return new_event(
+        ComplaintAwaitingTriage,
+        payload=ComplaintAwaitingTriagePayload(
+            complaint_id=case.complaint_id,
+            reference_no=case.reference_no,
+            channel=case.channel,
+            district=case.district,
+            account_no=case.account_no,
+            severity=case.severity,
+            suggestions=case.suggestions or [],
+            reasons=case.reasons,
+            model_version=case.model_version,
+            accepted_at=case.accepted_at,
+            queued_at=at,
+        ),
+        **_envelope(case, causation_id, at),
     )

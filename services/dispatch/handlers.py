@@ -10,17 +10,38 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.dispatch import events
-from services.dispatch.classification import ComplaintFacts, Rules, classify
+from services.dispatch.assets import AssetIndex, RegisteredAsset, ServedPlace
+from services.dispatch.assets.addresses import compound_key, district_key
+from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify
 from services.dispatch.events import RouteReason
-from services.dispatch.model import Actor, Case, Conflict, Forbidden, NotFound, Step, WorkOrder, WorkOrderView
+from services.dispatch.grouping import FaultDesk, Placement, reference
+from services.dispatch.incidents.faults import Fault, identify
+from services.dispatch.incidents.policy import IncidentRules, load_incident_rules
+from services.dispatch.model import (
+    Actor,
+    Case,
+    Conflict,
+    Forbidden,
+    Incident,
+    IncidentDeclaration,
+    Invalid,
+    LabelledExample,
+    NotFound,
+    Outage,
+    OutageNotice,
+    Step,
+    WorkOrder,
+    WorkOrderView,
+)
 from services.dispatch.repository import DispatchRepository
 from services.dispatch.routing import (
     Route,
+    department_for,
     duplicate_reason,
     reopen_needed,
     route_new,
@@ -29,11 +50,15 @@ from services.dispatch.routing import (
     route_returned,
 )
 from services.dispatch.workorders.lifecycle import Action, next_status
+from services.dispatch.workorders.opening import WorkOrderOpener
 from shared.contracts import (
+    AssetKind,
+    AssetRef,
     Category,
     ComplaintReceived,
     ComplaintReopened,
     Event,
+    Family,
     Severity,
     WorkOrderStatus,
 )
@@ -76,34 +101,60 @@ class Dispatcher:
     sla: SlaTable
     sla_scale: float = 1.0
     clock: Callable[[], datetime] = _now
+    incident_rules: IncidentRules = field(default_factory=load_incident_rules)
+    #: Rules and the trained model (`classification.classify`); tests may pass a stand-in.
+    classifier: Callable[[ComplaintFacts, Rules], Classification] = classify
+
+    def __post_init__(self) -> None:
+        self.orders = WorkOrderOpener(self.sla, self.sla_scale)
+        self.faults = FaultDesk(self.incident_rules, self.rules, self.orders)
+        self._assets: tuple[int, AssetIndex] = (-1, AssetIndex.build(()))
 
     # --- routing ------------------------------------------------------------------------------
 
     async def route_received(self, batch: list[ComplaintReceived], *, consumer: str) -> None:
         """Classify and route a batch of received complaints in one transaction, idempotently: each event is
-        marked processed by `consumer` (the consumer group's name) with its effect."""
+        marked processed by `consumer` (the consumer group's name) with its effect.
+
+        Locks first the accounts (repeat and duplicate checks), then the faults the batch is about (incidents),
+        each set in sorted order, so two replicas' batches never wait on each other in a cycle."""
         async with self.transactions() as work:
             repo = work.repo
             await repo.lock_accounts([e.payload.customer.account_no for e in batch if e.payload.customer.account_no])
-            outgoing: list[Event] = []
+            assets = await self._asset_index(repo)
+            decided: list[tuple[ComplaintReceived, Classification, Fault | None]] = []
             for event in batch:
                 if not await repo.first_delivery(consumer, event.event_id):
                     continue
                 if await repo.get_case(event.complaint_id) is not None:
                     continue  # the same complaint republished under a new event id: already routed
-                outgoing += await self._route_one(repo, event)
+                decision = await self._classify(repo, event)
+                fault = None
+                if decision.valid and not decision.triage:
+                    location = event.payload.location.model_dump(mode="json")
+                    fault = identify(decision.category, event.payload.text, location, self.incident_rules, assets)
+                decided.append((event, decision, fault))
+            await repo.lock_faults(f"{f.scope}|{f.family.value}" for _, _, f in decided if f is not None)
+            outgoing: list[Event] = []
+            for event, decision, fault in decided:
+                outgoing += await self._route_one(repo, event, decision, fault)
             await repo.add_events(outgoing)
             work.commit()
 
-    async def _route_one(self, repo: DispatchRepository, event: ComplaintReceived) -> list[Event]:
+    async def _asset_index(self, repo: DispatchRepository) -> AssetIndex:
+        """The registry's index, rebuilt when an import (on any replica) changed the registry."""
+        version = await repo.asset_registry_version()
+        if version != self._assets[0]:
+            self._assets = (version, AssetIndex.build(_registered(await repo.assets())))
+        return self._assets[1]
+
+    async def _classify(self, repo: DispatchRepository, event: ComplaintReceived) -> Classification:
         p = event.payload
-        bind_case(complaint_id=str(p.complaint_id), correlation_id=event.correlation_id)
-        account = p.customer.account_no
         history: dict[str, int] = {}
-        if account:
+        if p.customer.account_no:
             since = p.accepted_at - timedelta(days=self.rules.repeat.window_days)
-            history = await repo.category_counts(account, since)
-        decision = classify(
+            history = await repo.category_counts(p.customer.account_no, since)
+        return self.classifier(
             ComplaintFacts(
                 text=p.text,
                 channel=p.channel.value,
@@ -112,6 +163,13 @@ class Dispatcher:
             ),
             self.rules,
         )
+
+    async def _route_one(
+        self, repo: DispatchRepository, event: ComplaintReceived, decision: Classification, fault: Fault | None
+    ) -> list[Event]:
+        p = event.payload
+        bind_case(complaint_id=str(p.complaint_id), correlation_id=event.correlation_id)
+        account = p.customer.account_no
         route = route_new(decision, self.rules)
         reasons = list(route.reasons)
         case = Case(
@@ -134,83 +192,167 @@ class Dispatcher:
             linked_to=None,
             cycle=1,
             correlation_id=event.correlation_id,
+            model_version=decision.model_version,
         )
         now = self.clock()
-        duplicate_of = await repo.open_work_order_for_account(account, case.category) if account else None
-        if duplicate_of is not None:
-            case = replace(case, linked_to=duplicate_of.complaint_id)
-            reasons = [*reasons, duplicate_reason(duplicate_of)]
+        if decision.valid and decision.triage:
+            return await self._to_triage(repo, case, decision, event.event_id, now)
+        placement = Placement()
+        if fault is not None:
+            reasons.append(fault.reason)
+            case = replace(
+                case,
+                family=fault.family.value,
+                scope=fault.scope,
+                asset=fault.asset.model_dump(mode="json") if fault.asset else None,
+            )
+            placement = await self.faults.placement(repo, case, fault, now)
+        duplicate_of = None
+        if placement.outage is not None:
+            case = replace(case, outage_id=placement.outage.outage_id)
+            reasons.append(f"outage notice {placement.outage.reference_no} covers it")
+        elif placement.incident is not None:
+            case = replace(case, incident_id=placement.incident.incident_id)
+            reasons.append(f"joined incident {placement.incident.reference_no}")
+        elif not placement.opens and account:
+            duplicate_of = await repo.open_work_order_for_account(account, case.category)
+            if duplicate_of is not None:
+                case = replace(case, linked_to=duplicate_of.complaint_id)
+                reasons.append(duplicate_reason(duplicate_of))
+        case = replace(case, reasons=reasons)
         await repo.insert_case(case)
+        await self._record_decision(repo, case, now)
+        if placement.outage is not None:
+            log.info("complaint joined an outage notice", outage=placement.outage.reference_no)
+            return await self.faults.join_outage(repo, placement.outage, case, reasons, event.event_id, now)
+        if placement.incident is not None:
+            log.info("complaint joined an incident", incident=placement.incident.reference_no)
+            _, emitted = await self.faults.join_incident(repo, placement.incident, case, reasons, event.event_id, now)
+            return emitted
+        if placement.opens:
+            assert fault is not None
+            log.warning("incident opened", scope=fault.scope, family=fault.family.value, callers=len(placement.opens))
+            return await self.faults.open_incident(
+                repo,
+                family=fault.family,
+                asset=fault.asset,
+                district=fault.district,
+                compound=fault.compound,
+                scope=fault.scope,
+                members=(*placement.opens[:-1], case),
+                opened_by="threshold",
+                actor="dispatch",
+                channel=case.channel,
+                at=now,
+                causation_id=event.event_id,
+            )
+        if duplicate_of is not None:
+            log.info("complaint linked to an open case", linked_to=str(duplicate_of.complaint_id))
+            return [events.linked(case, duplicate_of, reasons, event.event_id, now)]
+        order = await self.orders.open(
+            repo, case, route, cycle=1, start=p.accepted_at, previous=None, actor="dispatch", at=now
+        )
+        log.info("complaint routed", department=order.department, category=order.category, severity=order.severity)
+        return events.routed(case, order, reasons, "new", event.event_id, now)
+
+    @staticmethod
+    async def _record_decision(repo: DispatchRepository, case: Case, at: datetime) -> None:
         await repo.add_classification(
             complaint_id=case.complaint_id,
             category=case.category,
             severity=case.severity,
             actor="dispatch",
             reason=None,
-            reasons=reasons,
-            at=now,
+            reasons=case.reasons,
+            at=at,
+            model_version=case.model_version,
         )
-        if duplicate_of is not None:
-            log.info("complaint linked to an open case", linked_to=str(duplicate_of.complaint_id))
-            return [events.linked(case, duplicate_of, reasons, event.event_id, now)]
-        order = await self._open_work_order(
-            repo, case, route, cycle=1, start=p.accepted_at, previous=None, actor="dispatch", at=now
-        )
-        log.info("complaint routed", department=order.department, category=order.category, severity=order.severity)
-        return events.routed(case, order, reasons, "new", event.event_id, now)
 
-    async def _open_work_order(
+    async def _to_triage(
         self,
         repo: DispatchRepository,
         case: Case,
-        route: Route,
+        decision: Classification,
+        causation_id: uuid.UUID,
+        now: datetime,
+    ) -> list[Event]:
+        """A doubtful complaint waits for a supervisor, with the model's suggestions; its clocks will run from
+        acceptance, so the wait counts."""
+        suggestions = [
+            {"category": c.value, "department": department_for(c, self.rules).value, "probability": round(p, 4)}
+            for c, p in decision.suggestions
+        ]
+        case = replace(case, triage_since=now, suggestions=suggestions)
+        await repo.insert_case(case)
+        await self._record_decision(repo, case, now)
+        log.info("complaint awaits triage", suggestions=[s["category"] for s in suggestions[:3]])
+        return [events.awaiting_triage(case, causation_id, now)]
+
+    async def route_triaged(
+        self,
+        complaint_id: uuid.UUID,
         *,
-        cycle: int,
-        start: datetime,
-        previous: WorkOrder | None,
-        actor: str,
-        at: datetime,
-    ) -> WorkOrder:
-        """A new work order where `route` says, its SLA clocks starting at `start`."""
-        policy = self.sla.policy_for(route.category.value, route.severity.value, start)
-        deadlines = self.sla.deadlines(policy, start, channel=case.channel, scale=self.sla_scale)
-        order = WorkOrder(
-            work_order_id=uuid.uuid4(),
-            complaint_id=case.complaint_id,
-            cycle=cycle,
-            department=route.department.value,
-            status=WorkOrderStatus.ASSIGNED.value,
-            category=route.category.value,
-            severity=route.severity.value,
-            priority=route.priority,
-            starts_at=start,
-            acknowledge_by=deadlines.acknowledge_by,
-            on_site_by=deadlines.on_site_by,
-            resolve_by=deadlines.resolve_by,
-            interim_reply_by=deadlines.interim_reply_by,
-            callback_limit=deadlines.callback_limit,
-            policy_id=policy.policy_id,
-            previous_work_order_id=previous.work_order_id if previous else None,
-            resolution=None,
-            root_cause=None,
-            closing_reason=None,
-            created_at=at,
-            updated_at=at,
-            acknowledged_at=None,
-            started_at=None,
-            resolved_at=None,
+        category: Category,
+        severity: Severity | None,
+        note: str,
+        actor: Actor,
+    ) -> WorkOrderView:
+        """A supervisor decides a doubtful complaint: routed as any other, its clocks from acceptance; the
+        decision is kept as a labelled example. Raises NotFound, Conflict (not waiting in triage)."""
+        async with self.transactions() as work:
+            repo = work.repo
+            case = await repo.get_case(complaint_id, lock=True)
+            if case is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            if not case.awaiting_triage:
+                raise Conflict(f"complaint {case.reference_no} is not waiting in triage")
+            now = self.clock()
+            route = Route(
+                category=category,
+                department=department_for(category, self.rules),
+                severity=severity or Severity(case.severity),
+                reasons=(f"triaged by {actor.name}: {note}",),
+            )
+            await self._learn(repo, case, route, source="triage", actor=actor.name, at=now)
+            await repo.update_case(
+                complaint_id,
+                category=category.value,
+                severity=route.severity.value,
+                triaged_at=now,
+                triaged_by=actor.name,
+            )
+            case = replace(case, category=category.value, severity=route.severity.value, triaged_at=now)
+            await self._record_classification(repo, case, route, actor=actor.name, reason=note, at=now)
+            order = await self.orders.open(
+                repo, case, route, cycle=1, start=case.accepted_at, previous=None, actor=actor.name, at=now
+            )
+            await repo.add_events(self._routed(case, order, route, "new", now))
+            view = WorkOrderView(order, await repo.history(order.work_order_id))
+            work.commit()
+        log.info("complaint triaged", category=category.value, by=actor.name)
+        return view
+
+    @staticmethod
+    async def _learn(
+        repo: DispatchRepository, case: Case, route: Route, *, source: str, actor: str, at: datetime
+    ) -> None:
+        """Keep a person's decision where the classifier had decided: the next model learns from it."""
+        await repo.add_labelled_example(
+            LabelledExample(
+                complaint_id=case.complaint_id,
+                text=case.text,
+                channel=case.channel,
+                predicted_category=case.category,
+                predicted_severity=case.severity,
+                category=route.category.value,
+                severity=route.severity.value,
+                department=route.department.value,
+                source=source,
+                actor=actor,
+                model_version=case.model_version,
+                at=at,
+            )
         )
-        await repo.insert_work_order(order)
-        await repo.add_history(
-            work_order_id=order.work_order_id,
-            action="assign",
-            from_status=None,
-            to_status=order.status,
-            actor=actor,
-            details={"department": order.department},
-            at=at,
-        )
-        return order
 
     async def reopen(self, batch: list[ComplaintReopened], *, consumer: str) -> None:
         """A dissatisfied customer: a new work-order cycle with raised severity (idempotently, as above)."""
@@ -237,7 +379,7 @@ class Dispatcher:
                 cycle = case.cycle + 1
                 await repo.update_case(case.complaint_id, cycle=cycle, severity=route.severity.value)
                 case = replace(case, cycle=cycle, severity=route.severity.value)
-                order = await self._open_work_order(
+                order = await self.orders.open(
                     repo, case, route, cycle=cycle, start=now, previous=previous, actor="followup", at=now
                 )
                 outgoing += events.routed(case, order, list(route.reasons), "reopened", event.event_id, now)
@@ -259,6 +401,7 @@ class Dispatcher:
         `dedupe` (the consumer's name and a department system's update id) makes a redelivered update a no-op."""
         async with self.transactions() as work:
             repo = work.repo
+            incident = await self._incident_of(repo, work_order_id)
             order = await repo.get_work_order(work_order_id, lock=True)
             if order is None:
                 raise NotFound(f"no work order {work_order_id}")
@@ -267,7 +410,7 @@ class Dispatcher:
                 return WorkOrderView(order, await repo.history(order.work_order_id))
             if not actor.may_handle(order.department):
                 raise Forbidden(f"work order {work_order_id} belongs to {order.department}")
-            case = await repo.get_case(order.complaint_id, lock=True)
+            case = incident.as_case() if incident else await repo.get_case(order.complaint_id, lock=True)
             assert case is not None
             target = next_status(step.action, WorkOrderStatus(order.status))
             now = self.clock()
@@ -288,10 +431,38 @@ class Dispatcher:
                 outgoing = await self._reroute(repo, case, updated, step, actor, now)
             else:
                 outgoing = [self._step_event(step, updated, case, actor, now)]
+            if step.action is Action.RESOLVE:
+                outgoing += await self._tell_callers(repo, case, updated, actor, now)
             await repo.add_events(outgoing)
             view = WorkOrderView(updated, await repo.history(updated.work_order_id))
             work.commit()
             return view
+
+    @staticmethod
+    async def _incident_of(repo: DispatchRepository, work_order_id: uuid.UUID) -> Incident | None:
+        """The incident whose work order this is, locked before the work order (the order routing locks them in,
+        so a resolution and a joining caller never wait on each other in a cycle)."""
+        peek = await repo.get_work_order(work_order_id)
+        if peek is None or peek.incident_id is None:
+            return None
+        return await repo.get_incident(peek.incident_id, lock=True)
+
+    async def _tell_callers(
+        self, repo: DispatchRepository, case: Case, resolved: WorkOrder, actor: Actor, now: datetime
+    ) -> list[Event]:
+        """A resolution fixes the fault for everyone waiting on it: an incident's callers, or the same-account
+        duplicates linked to this case."""
+        if resolved.incident_id is not None:
+            return await self.faults.incident_resolved(repo, resolved, actor.name, now)
+        duplicates = await repo.unfixed_duplicates_of(case.complaint_id)
+        return await self.faults.fixed(
+            repo,
+            duplicates,
+            work_order=resolved,
+            department=resolved.department,
+            resolution=resolved.resolution or "",
+            at=now,
+        )
 
     @staticmethod
     def _step_event(step: Step, order: WorkOrder, case: Case, actor: Actor, now: datetime) -> Event:
@@ -312,11 +483,30 @@ class Dispatcher:
         route = route_returned(
             case, returned, reason=step.reason, suggested=step.suggested_department, rules=self.rules
         )
-        new_order = await self._open_work_order(
-            repo, case, route, cycle=returned.cycle, start=now, previous=returned, actor=actor.name, at=now
+        new_order = await self.orders.open(
+            repo,
+            case,
+            route,
+            cycle=returned.cycle,
+            start=now,
+            previous=returned,
+            actor=actor.name,
+            at=now,
+            incident_id=returned.incident_id,
         )
-        await repo.update_case(case.complaint_id, category=route.category.value)
-        await self._record_classification(repo, case, route, actor=actor.name, reason=step.reason, at=now)
+        if returned.incident_id is not None:
+            await repo.update_incident(
+                returned.incident_id,
+                work_order_id=new_order.work_order_id,
+                department=new_order.department,
+                category=new_order.category,
+            )
+        else:
+            await self._learn(
+                repo, replace(case, category=returned.category), route, source="return", actor=actor.name, at=now
+            )
+            await repo.update_case(case.complaint_id, category=route.category.value)
+            await self._record_classification(repo, case, route, actor=actor.name, reason=step.reason, at=now)
         return [
             events.returned(returned, case, actor.name, now, step.reason or "", new_order),
             *self._routed(case, new_order, route, "returned", now),
@@ -351,10 +541,18 @@ class Dispatcher:
                 details={"reason": reason, "category": category.value, "severity": route.severity.value},
                 at=now,
             )
+            await self._learn(
+                repo,
+                replace(case, category=order.category, severity=order.severity),
+                route,
+                source="reclassify",
+                actor=actor.name,
+                at=now,
+            )
             await repo.update_case(complaint_id, category=category.value, severity=route.severity.value)
             await self._record_classification(repo, case, route, actor=actor.name, reason=reason, at=now)
             closed = replace(order, status=target.value, updated_at=now, closing_reason=reason)
-            new_order = await self._open_work_order(
+            new_order = await self.orders.open(
                 repo, case, route, cycle=order.cycle, start=now, previous=order, actor=actor.name, at=now
             )
             await repo.add_events(
@@ -384,3 +582,235 @@ class Dispatcher:
     @staticmethod
     def _routed(case: Case, order: WorkOrder, route: Route, why: RouteReason, at: datetime) -> list[Event]:
         return events.routed(case, order, list(route.reasons), why, None, at)
+
+    # --- incidents, outage notices, the asset registry -----------------------------------------------------
+
+    async def declare_incident(self, cmd: IncidentDeclaration, actor: Actor) -> Incident:
+        """An operator declares a fault: an incident opens at once (earlier callers in the window join it).
+        Raises Invalid (no place), Conflict (one is open for this fault already)."""
+        family = _family(cmd.family)
+        fault = self._declared_fault(family, cmd.asset, cmd.district, cmd.compound)
+        async with self.transactions() as work:
+            repo = work.repo
+            await repo.lock_faults([f"{fault.scope}|{family.value}"])
+            existing = await repo.open_incident(fault.scope, family.value)
+            if existing is not None:
+                raise Conflict(f"incident {existing.reference_no} ({existing.incident_id}) is open for this fault")
+            now = self.clock()
+            members = tuple(
+                await repo.unsettled_fault_cases(fault.scope, family.value, now - self.incident_rules.window)
+            )
+            if not fault.district:
+                fault = replace(fault, district=await self._district_of(repo, fault, members))
+            description = (cmd.description, cmd.description_en or cmd.description) if cmd.description else None
+            outgoing = await self.faults.open_incident(
+                repo,
+                family=family,
+                asset=fault.asset,
+                district=fault.district,
+                compound=fault.compound,
+                scope=fault.scope,
+                members=members,
+                opened_by="operator",
+                actor=actor.name,
+                channel="phone",
+                at=now,
+                eta=cmd.eta,
+                description=description,
+            )
+            await repo.add_events(outgoing)
+            incident = await repo.open_incident(fault.scope, family.value)
+            assert incident is not None
+            work.commit()
+        log.warning("incident declared", incident=incident.reference_no, by=actor.name)
+        return incident
+
+    async def set_incident_eta(
+        self, incident_id: uuid.UUID, *, eta: datetime, note: str | None, actor: Actor
+    ) -> Incident:
+        """A new ETA for an open incident: every caller not yet told it is fixed is told."""
+        async with self.transactions() as work:
+            incident, outgoing = await self.faults.set_incident_eta(
+                work.repo, incident_id, eta, note, actor, self.clock()
+            )
+            await work.repo.add_events(outgoing)
+            work.commit()
+        return incident
+
+    async def declare_outage(
+        self, notice: OutageNotice, actor: str, *, dedupe: tuple[str, uuid.UUID] | None = None
+    ) -> Outage:
+        """A new outage notice; with a `source_ref` the outage system already sent, the existing one (idempotent)."""
+        family = _family(notice.family) if notice.family else self._family_of_asset(notice.asset)
+        asset = _asset_ref(notice.asset)
+        if asset is None and not notice.district:
+            raise Invalid("an outage notice names an asset or a district")
+        if notice.expected_end is not None and notice.expected_end <= notice.starts_at:
+            raise Invalid("expected_end must be after starts_at")
+        async with self.transactions() as work:
+            repo = work.repo
+            if dedupe is not None and not await repo.first_delivery(*dedupe):
+                work.commit()
+                return await self._outage_or_missing(repo, None, notice.source_ref)
+            if notice.source_ref is not None:
+                existing = await repo.outage_by_source_ref(notice.source_ref)
+                if existing is not None:
+                    work.commit()
+                    return existing
+            now = self.clock()
+            outage_id = uuid.uuid4()
+            outage = Outage(
+                outage_id=outage_id,
+                reference_no=reference("OUT", outage_id, now),
+                kind=notice.kind,
+                family=family.value,
+                asset=asset.model_dump(mode="json") if asset else None,
+                district=district_key(notice.district) if notice.district else None,
+                compound=compound_key(notice.compound) if notice.compound else None,
+                starts_at=notice.starts_at,
+                expected_end=notice.expected_end,
+                description=notice.description,
+                description_en=notice.description_en,
+                status="active",
+                complaint_count=0,
+                source=actor,
+                source_ref=notice.source_ref,
+                created_at=now,
+                updated_at=now,
+                ended_at=None,
+            )
+            await repo.insert_outage(outage)
+            await repo.add_events([events.outage_declared(outage, now)])
+            work.commit()
+        log.warning("outage declared", outage=outage.reference_no, kind=outage.kind, by=actor)
+        return outage
+
+    async def update_outage(
+        self,
+        *,
+        outage_id: uuid.UUID | None = None,
+        source_ref: str | None = None,
+        expected_end: datetime | None = None,
+        restored: bool = False,
+        note: str | None = None,
+        actor: str,
+        dedupe: tuple[str, uuid.UUID] | None = None,
+    ) -> Outage:
+        """A new ETA, or "restored" (every caller told and called back). Raises NotFound, Conflict (ended)."""
+        async with self.transactions() as work:
+            repo = work.repo
+            outage = await self._outage_or_missing(repo, outage_id, source_ref, lock=True)
+            if dedupe is not None and not await repo.first_delivery(*dedupe):
+                work.commit()
+                return outage
+            now = self.clock()
+            if restored:
+                outgoing = await self.faults.outage_restored(repo, outage, note, actor, now)
+            elif expected_end is not None:
+                outgoing = await self.faults.outage_eta(repo, outage, expected_end, note, actor, now)
+            else:
+                raise Invalid("an outage update carries a new expected_end or restored")
+            await repo.add_events(outgoing)
+            updated = await repo.get_outage(outage.outage_id)
+            assert updated is not None
+            work.commit()
+        return updated
+
+    @staticmethod
+    async def _outage_or_missing(
+        repo: DispatchRepository, outage_id: uuid.UUID | None, source_ref: str | None, *, lock: bool = False
+    ) -> Outage:
+        outage = None
+        if outage_id is not None:
+            outage = await repo.get_outage(outage_id, lock=lock)
+        elif source_ref is not None:
+            outage = await repo.outage_by_source_ref(source_ref, lock=lock)
+        if outage is None:
+            raise NotFound(f"no outage notice {outage_id or source_ref}")
+        return outage
+
+    async def import_assets(self, assets: tuple[RegisteredAsset, ...]) -> int:
+        """Insert or replace these assets (checked together with the rest of the registry first)."""
+        async with self.transactions() as work:
+            repo = work.repo
+            stored = {a.asset_id: a for a in _registered(await repo.assets())}
+            AssetIndex.build({**stored, **{a.asset_id: a for a in assets}}.values())  # raises on conflicts
+            await repo.save_assets([_asset_row(a) for a in assets], self.clock())
+            work.commit()
+        log.info("asset registry imported", assets=len(assets))
+        return len(assets)
+
+    @staticmethod
+    async def _district_of(repo: DispatchRepository, fault: Fault, members: tuple[Case, ...]) -> str:
+        """A declared asset's district: the registry's, else its first caller's."""
+        registered = {row["asset_id"]: row["district"] for row in await repo.assets()}
+        if fault.asset is not None and fault.asset.id in registered:
+            return str(registered[fault.asset.id])
+        return members[0].district.lower() if members else "unknown"
+
+    def _declared_fault(
+        self, family: Family, asset: dict[str, Any] | None, district: str | None, compound: str | None
+    ) -> Fault:
+        ref = _asset_ref(asset)
+        if ref is None and not (district and compound):
+            raise Invalid("an incident names an asset, or a district and a compound")
+        return Fault(
+            family,
+            ref,
+            district_key(district or ""),
+            compound_key(compound) if compound else None,
+            f"declared: {family.value}",
+        )
+
+    def _family_of_asset(self, asset: dict[str, Any] | None) -> Family:
+        ref = _asset_ref(asset)
+        if ref is None:
+            raise Invalid("an outage notice without an asset names its family")
+        for rule in self.incident_rules.families:
+            if rule.asset_type is ref.type:
+                return rule.family
+        raise Invalid(f"no family for asset type {ref.type.value}")
+
+
+def _family(value: str) -> Family:
+    try:
+        return Family(value)
+    except ValueError as exc:
+        raise Invalid(f"unknown family {value!r}: one of {', '.join(f.value for f in Family)}") from exc
+
+
+def _asset_ref(asset: dict[str, Any] | None) -> AssetRef | None:
+    if not asset:
+        return None
+    try:
+        return AssetRef(type=AssetKind(asset["type"]), id=str(asset["id"]))
+    except (KeyError, ValueError) as exc:
+        raise Invalid(f"not an asset: {asset!r}") from exc
+
+
+def _registered(rows: list[dict[str, Any]]) -> list[RegisteredAsset]:
+    """Registry rows as the index takes them."""
+    return [
+        RegisteredAsset(
+            asset_id=row["asset_id"],
+            type=AssetKind(row["type"]),
+            name_zh=row["name_zh"],
+            name_en=row["name_en"],
+            district=row["district"],
+            serves=tuple(ServedPlace(**place) for place in row["serves"]),
+        )
+        for row in rows
+    ]
+
+
+def _asset_row(asset: RegisteredAsset) -> dict[str, Any]:
+    return {
+        "asset_id": asset.asset_id,
+        "type": asset.type.value,
+        "name_zh": asset.name_zh,
+        "name_en": asset.name_en,
+        "district": asset.district,
+        "serves": [
+            {"compound": p.compound, "building": p.building, "compound_en": p.compound_en} for p in asset.serves
+        ],
+    }

@@ -2,11 +2,8 @@
 
 `count_committed` is registered with `shared.observability.committed` by the composition root and sees every
 event (and noted fact) dispatch's transactions committed; the table `_COUNTED` says which event type moves
-which counter. Incidents and the triage queue (issues 12 and 14) hook in here:
-- `incident.complaint_linked` → add `"incident.complaint_linked": _linked_to_incident` to `_COUNTED`;
-- a complaint sent to the triage queue → its event type (or a noted fact) → `_sent_to_triage`;
-- incidents open → `incidents_open_sampler` (a count of open incidents read at scrape time) in the
-  composition root's `metric_samplers`.
+which counter. Incidents open is a gauge read at scrape time (`incidents_open_sampler`, registered by the
+composition root).
 """
 
 from __future__ import annotations
@@ -59,6 +56,8 @@ def _sent_to_triage(event: Any) -> None:
 _COUNTED: dict[str, Callable[[Any], None]] = {
     "complaint.routed": _routed,
     "complaint.linked": _linked,
+    "incident.complaint_linked": _linked_to_incident,
+    "complaint.awaiting_triage": _sent_to_triage,
 }
 
 
@@ -70,9 +69,8 @@ def count_committed(items: Sequence[Any]) -> None:
 
 
 def incidents_open_sampler(count_open: Callable[[asyncpg.Pool], Awaitable[int]], pool: asyncpg.Pool) -> Sampler:
-    """The `incidents_open` gauge, read at scrape time. For the incidents, in `bootstrap.create_app`'s lifespan:
-    `app.state.metric_samplers.append(metrics.incidents_open_sampler(<count of open incidents>, pool))`.
-    Every replica reports the same count: dashboards take `max(incidents_open)`."""
+    """The `incidents_open` gauge, read at scrape time. Every replica reports the same count: dashboards take
+    `max(incidents_open)`."""
 
     async def sample_incidents_open() -> None:
         INCIDENTS_OPEN.set(await count_open(pool))

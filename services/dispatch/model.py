@@ -27,6 +27,10 @@ class Conflict(Exception):
     """The request contradicts the case's state (e.g. reclassifying a closed case)."""
 
 
+class Invalid(Exception):
+    """The request cannot be carried out as given (HTTP 422; a dead letter on an ingress topic)."""
+
+
 @dataclass(frozen=True)
 class Case:
     """Dispatch's own record of a complaint: what it needs to classify, detect repeats and re-route."""
@@ -51,6 +55,26 @@ class Case:
     linked_to: uuid.UUID | None
     cycle: int
     correlation_id: str
+    #: The fault it is about (incidents/faults.py): family and scope, and the asset when known.
+    family: str | None = None
+    scope: str | None = None
+    asset: dict[str, Any] | None = None
+    #: The incident or outage notice it joined (no work order of its own while it belongs there).
+    incident_id: uuid.UUID | None = None
+    outage_id: uuid.UUID | None = None
+    #: When its group (incident, outage, or the case it duplicates) was fixed and its callback became due.
+    fixed_at: datetime | None = None
+    #: Doubtful: waiting in the triage queue since, until a supervisor routed it (when, who).
+    triage_since: datetime | None = None
+    triaged_at: datetime | None = None
+    triaged_by: str | None = None
+    #: The model's suggestions [{category, department, probability}] and version, for the supervisor and the audit.
+    suggestions: list[dict[str, Any]] | None = None
+    model_version: str | None = None
+
+    @property
+    def awaiting_triage(self) -> bool:
+        return self.triage_since is not None and self.triaged_at is None
 
 
 @dataclass(frozen=True)
@@ -81,6 +105,96 @@ class WorkOrder:
     acknowledged_at: datetime | None
     started_at: datetime | None
     resolved_at: datetime | None
+    #: Set on an incident's work order; its `complaint_id` is then the incident id.
+    incident_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One fault, many callers: one work order for the fault, every caller linked to it."""
+
+    incident_id: uuid.UUID
+    reference_no: str
+    family: str
+    scope: str
+    asset: dict[str, Any] | None
+    district: str
+    compound: str | None
+    department: str
+    category: str
+    severity: str
+    status: str
+    work_order_id: uuid.UUID
+    complaint_count: int
+    households: int
+    eta: datetime | None
+    description: str
+    description_en: str
+    opened_by: str
+    actor: str
+    channel: str
+    correlation_id: str
+    opened_at: datetime
+    resolved_at: datetime | None
+
+    def as_case(self) -> Case:
+        """The incident as the subject of its work order: what the work-order events say about "the case"."""
+        asset = self.asset if self.asset and self.asset.get("type") in _LOCATION_ASSET_TYPES else None
+        return Case(
+            complaint_id=self.incident_id,
+            reference_no=self.reference_no,
+            account_no=None,
+            channel=self.channel,
+            district=self.district,
+            text=f"{self.description} / {self.description_en}",
+            location={"address": self.place, "district": self.district, "coordinates": None, "asset": asset},
+            customer={"account_no": None, "name_masked": None, "phone_masked": None, "preferred_contact": "phone"},
+            category_hint=None,
+            accepted_at=self.opened_at,
+            category=self.category,
+            severity=self.severity,
+            valid=True,
+            invalid_reason=None,
+            reasons=[f"incident {self.reference_no}: {self.households} households"],
+            scores={},
+            linked_to=None,
+            cycle=1,
+            correlation_id=self.correlation_id,
+        )
+
+    @property
+    def place(self) -> str:
+        if self.asset:
+            return f"{self.asset['type']} {self.asset['id']}"
+        return f"{self.compound} ({self.district})"
+
+
+#: Asset types a complaint's `location.asset` can carry (the work-order contract's Location).
+_LOCATION_ASSET_TYPES = frozenset({"building", "heat_exchange_station", "feeder"})
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A planned or unplanned outage the utility announced: callers in its area are told, no crew is sent."""
+
+    outage_id: uuid.UUID
+    reference_no: str
+    kind: str
+    family: str
+    asset: dict[str, Any] | None
+    district: str | None
+    compound: str | None
+    starts_at: datetime
+    expected_end: datetime | None
+    description: str
+    description_en: str | None
+    status: str
+    complaint_count: int
+    source: str
+    source_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -98,6 +212,8 @@ class Actor:
     name: str
     department: Department | None = None
     supervisor: bool = False
+    #: The utility's outage system: declares and updates outage notices, nothing else.
+    outage_system: bool = False
 
     def may_handle(self, department: str) -> bool:
         """The access rule, for HTTP and the ingress topic alike: a department sees and acts on its own
@@ -115,3 +231,51 @@ class Step:
     root_cause: str | None = None
     reason: str | None = None
     suggested_department: Department | None = None
+
+
+@dataclass(frozen=True)
+class IncidentDeclaration:
+    """An operator declares a fault before (or without) the threshold: its family and its asset or area."""
+
+    family: str
+    asset: dict[str, Any] | None
+    district: str | None
+    compound: str | None
+    description: str | None = None
+    description_en: str | None = None
+    eta: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutageNotice:
+    """A planned or unplanned outage, from a supervisor or the utility's outage system."""
+
+    kind: str
+    family: str | None
+    asset: dict[str, Any] | None
+    district: str | None
+    compound: str | None
+    starts_at: datetime
+    expected_end: datetime | None
+    description: str
+    description_en: str | None = None
+    #: The outage system's own id, so its later ETA and "restored" messages find the notice.
+    source_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelledExample:
+    """A person's decision where the classifier decided (or could not): training data for the next model."""
+
+    complaint_id: uuid.UUID
+    text: str
+    channel: str
+    predicted_category: str
+    predicted_severity: str
+    category: str
+    severity: str
+    department: str
+    source: str
+    actor: str
+    model_version: str | None
+    at: datetime

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from services.dispatch.model import Case, WorkOrder
+from services.dispatch.model import Case, Incident, LabelledExample, Outage, WorkOrder
 from services.dispatch.workorders.lifecycle import OPEN
 from shared import idempotency, outbox
 from shared.contracts import Event
@@ -58,6 +58,7 @@ class DispatchRepository(Protocol):
         reason: str | None,
         reasons: list[str],
         at: datetime,
+        model_version: str | None = None,
     ) -> None:
         """Append to the case's classification history (automatic, returns, supervisor corrections)."""
 
@@ -91,9 +92,72 @@ class DispatchRepository(Protocol):
         """A page of the department's open work orders, most urgent first (priority, then resolve deadline),
         and how many there are."""
 
+    # --- incidents and outage notices ---------------------------------------------------------------------
+
+    async def lock_faults(self, scopes: Iterable[str]) -> None:
+        """Serialise work on these faults (scope + family) until the transaction ends: one incident per fault."""
+
+    async def unsettled_fault_cases(self, scope: str, family: str, since: datetime) -> list[Case]:
+        """Cases about this fault accepted since `since` that joined nothing and were not fixed, oldest first."""
+
+    async def open_incident(self, scope: str, family: str, *, lock: bool = False) -> Incident | None: ...
+
+    async def insert_incident(self, incident: Incident) -> None: ...
+
+    async def get_incident(self, incident_id: uuid.UUID, *, lock: bool = False) -> Incident | None: ...
+
+    async def update_incident(self, incident_id: uuid.UUID, **changes: Any) -> None: ...
+
+    async def incident_households(self, incident_id: uuid.UUID) -> int:
+        """Distinct households among the incident's callers (an account, or a caller without one)."""
+
+    async def incidents(self, status: str | None, *, limit: int) -> list[Incident]: ...
+
+    async def cases_joined(
+        self, *, incident_id: uuid.UUID | None = None, outage_id: uuid.UUID | None = None, unfixed: bool = False
+    ) -> list[Case]:
+        """The callers of an incident or outage, in the order they joined."""
+
+    async def unfixed_duplicates_of(self, complaint_id: uuid.UUID) -> list[Case]:
+        """Same-account duplicates linked to this case, not yet told it was fixed."""
+
+    async def insert_outage(self, outage: Outage) -> None: ...
+
+    async def get_outage(self, outage_id: uuid.UUID, *, lock: bool = False) -> Outage | None: ...
+
+    async def outage_by_source_ref(self, source_ref: str, *, lock: bool = False) -> Outage | None: ...
+
+    async def update_outage(self, outage_id: uuid.UUID, **changes: Any) -> None: ...
+
+    async def outages(self, *, active: bool | None, at: datetime, limit: int) -> list[Outage]: ...
+
+    async def active_outages(self, family: str, at: datetime) -> list[Outage]:
+        """Notices of this family in force at `at` (started, not ended), for matching a complaint's fault."""
+
+    # --- triage and corrections -----------------------------------------------------------------------
+
+    async def triage_queue(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
+        """A page of the cases waiting for a supervisor, oldest first, and how many wait."""
+
+    async def add_labelled_example(self, example: LabelledExample) -> None: ...
+
+    async def labelled_examples(self) -> list[LabelledExample]:
+        """Every correction, oldest first (retraining reads them)."""
+
+    # --- the asset registry -----------------------------------------------------------------------------
+
+    async def asset_registry_version(self) -> int: ...
+
+    async def assets(self) -> list[dict[str, Any]]: ...
+
+    async def save_assets(self, assets: Sequence[dict[str, Any]], at: datetime) -> None:
+        """Insert or replace these assets (by id) and bump the registry version."""
+
 
 _CASE_COLUMNS = ", ".join(f.name for f in fields(Case))
 _WO_COLUMNS = ", ".join(f.name for f in fields(WorkOrder))
+_INCIDENT_COLUMNS = ", ".join(f.name for f in fields(Incident))
+_OUTAGE_COLUMNS = ", ".join(f.name for f in fields(Outage))
 _OPEN = [s.value for s in OPEN]
 
 
@@ -175,10 +239,12 @@ class PostgresDispatchRepository:
         reason: str | None,
         reasons: list[str],
         at: datetime,
+        model_version: str | None = None,
     ) -> None:
         await self.conn.execute(
             "INSERT INTO dispatch.classification_history "
-            "(complaint_id, category, severity, actor, reason, reasons, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "(complaint_id, category, severity, actor, reason, reasons, at, model_version) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             complaint_id,
             category,
             severity,
@@ -186,6 +252,7 @@ class PostgresDispatchRepository:
             reason,
             reasons,
             at,
+            model_version,
         )
 
     async def insert_work_order(self, order: WorkOrder) -> None:
@@ -271,7 +338,185 @@ class PostgresDispatchRepository:
         )
         return [WorkOrder(**dict(r)) for r in rows], total
 
+    # --- incidents and outage notices ---------------------------------------------------------------------
+
+    async def lock_faults(self, scopes: Iterable[str]) -> None:
+        for scope in sorted(set(scopes)):
+            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('dispatch-fault:' || $1))", scope)
+
+    async def unsettled_fault_cases(self, scope: str, family: str, since: datetime) -> list[Case]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_COLUMNS} FROM dispatch.cases WHERE scope = $1 AND family = $2 AND accepted_at >= $3 "
+            "AND incident_id IS NULL AND outage_id IS NULL AND fixed_at IS NULL ORDER BY accepted_at, complaint_id",
+            scope,
+            family,
+            since,
+        )
+        return [Case(**dict(r)) for r in rows]
+
+    async def open_incident(self, scope: str, family: str, *, lock: bool = False) -> Incident | None:
+        suffix = " FOR UPDATE" if lock else ""
+        row = await self.conn.fetchrow(
+            f"SELECT {_INCIDENT_COLUMNS} FROM dispatch.incidents WHERE scope = $1 AND family = $2 "
+            f"AND status = 'open'{suffix}",
+            scope,
+            family,
+        )
+        return Incident(**dict(row)) if row else None
+
+    async def insert_incident(self, incident: Incident) -> None:
+        values = asdict(incident)
+        await self.conn.execute(
+            f"INSERT INTO dispatch.incidents ({_INCIDENT_COLUMNS}) VALUES ({_placeholders(len(values))})",
+            *values.values(),
+        )
+
+    async def get_incident(self, incident_id: uuid.UUID, *, lock: bool = False) -> Incident | None:
+        suffix = " FOR UPDATE" if lock else ""
+        row = await self.conn.fetchrow(
+            f"SELECT {_INCIDENT_COLUMNS} FROM dispatch.incidents WHERE incident_id = $1{suffix}", incident_id
+        )
+        return Incident(**dict(row)) if row else None
+
+    async def update_incident(self, incident_id: uuid.UUID, **changes: Any) -> None:
+        await self._update("incidents", "incident_id", incident_id, changes)
+
+    async def incident_households(self, incident_id: uuid.UUID) -> int:
+        return await self.conn.fetchval(
+            "SELECT count(DISTINCT coalesce(account_no, complaint_id::text)) FROM dispatch.cases "
+            "WHERE incident_id = $1",
+            incident_id,
+        )
+
+    async def incidents(self, status: str | None, *, limit: int) -> list[Incident]:
+        rows = await self.conn.fetch(
+            f"SELECT {_INCIDENT_COLUMNS} FROM dispatch.incidents WHERE ($1::text IS NULL OR status = $1) "
+            "ORDER BY opened_at DESC LIMIT $2",
+            status,
+            limit,
+        )
+        return [Incident(**dict(r)) for r in rows]
+
+    async def cases_joined(
+        self, *, incident_id: uuid.UUID | None = None, outage_id: uuid.UUID | None = None, unfixed: bool = False
+    ) -> list[Case]:
+        column, value = ("incident_id", incident_id) if incident_id is not None else ("outage_id", outage_id)
+        fixed = " AND fixed_at IS NULL" if unfixed else ""
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_COLUMNS} FROM dispatch.cases WHERE {column} = $1{fixed} ORDER BY created_at, complaint_id",
+            value,
+        )
+        return [Case(**dict(r)) for r in rows]
+
+    async def unfixed_duplicates_of(self, complaint_id: uuid.UUID) -> list[Case]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_COLUMNS} FROM dispatch.cases WHERE linked_to = $1 AND fixed_at IS NULL "
+            "AND incident_id IS NULL AND outage_id IS NULL ORDER BY created_at, complaint_id",
+            complaint_id,
+        )
+        return [Case(**dict(r)) for r in rows]
+
+    async def insert_outage(self, outage: Outage) -> None:
+        values = asdict(outage)
+        await self.conn.execute(
+            f"INSERT INTO dispatch.outages ({_OUTAGE_COLUMNS}) VALUES ({_placeholders(len(values))})",
+            *values.values(),
+        )
+
+    async def get_outage(self, outage_id: uuid.UUID, *, lock: bool = False) -> Outage | None:
+        suffix = " FOR UPDATE" if lock else ""
+        row = await self.conn.fetchrow(
+            f"SELECT {_OUTAGE_COLUMNS} FROM dispatch.outages WHERE outage_id = $1{suffix}", outage_id
+        )
+        return Outage(**dict(row)) if row else None
+
+    async def outage_by_source_ref(self, source_ref: str, *, lock: bool = False) -> Outage | None:
+        suffix = " FOR UPDATE" if lock else ""
+        row = await self.conn.fetchrow(
+            f"SELECT {_OUTAGE_COLUMNS} FROM dispatch.outages WHERE source_ref = $1{suffix}", source_ref
+        )
+        return Outage(**dict(row)) if row else None
+
+    async def update_outage(self, outage_id: uuid.UUID, **changes: Any) -> None:
+        await self._update("outages", "outage_id", outage_id, changes)
+
+    async def outages(self, *, active: bool | None, at: datetime, limit: int) -> list[Outage]:
+        rows = await self.conn.fetch(
+            f"SELECT {_OUTAGE_COLUMNS} FROM dispatch.outages WHERE $1::boolean IS NULL "
+            "OR ($1 AND status = 'active' AND starts_at <= $2) OR (NOT $1 AND (status <> 'active' OR starts_at > $2)) "
+            "ORDER BY starts_at DESC LIMIT $3",
+            active,
+            at,
+            limit,
+        )
+        return [Outage(**dict(r)) for r in rows]
+
+    async def active_outages(self, family: str, at: datetime) -> list[Outage]:
+        rows = await self.conn.fetch(
+            f"SELECT {_OUTAGE_COLUMNS} FROM dispatch.outages WHERE status = 'active' AND family = $1 "
+            "AND starts_at <= $2 ORDER BY starts_at, outage_id",
+            family,
+            at,
+        )
+        return [Outage(**dict(r)) for r in rows]
+
+    # --- triage and corrections -----------------------------------------------------------------------
+
+    async def triage_queue(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
+        waiting = "triage_since IS NOT NULL AND triaged_at IS NULL"
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_COLUMNS} FROM dispatch.cases WHERE {waiting} "
+            "ORDER BY triage_since, complaint_id LIMIT $1 OFFSET $2",
+            limit,
+            offset,
+        )
+        total = await self.conn.fetchval(f"SELECT count(*) FROM dispatch.cases WHERE {waiting}")
+        return [Case(**dict(r)) for r in rows], total
+
+    async def add_labelled_example(self, example: LabelledExample) -> None:
+        values = asdict(example)
+        await self.conn.execute(
+            f"INSERT INTO dispatch.labelled_examples ({', '.join(values)}) VALUES ({_placeholders(len(values))})",
+            *values.values(),
+        )
+
+    async def labelled_examples(self) -> list[LabelledExample]:
+        columns = ", ".join(f.name for f in fields(LabelledExample))
+        rows = await self.conn.fetch(f"SELECT {columns} FROM dispatch.labelled_examples ORDER BY id")
+        return [LabelledExample(**dict(r)) for r in rows]
+
+    # --- the asset registry -----------------------------------------------------------------------------
+
+    async def asset_registry_version(self) -> int:
+        return await self.conn.fetchval("SELECT version FROM dispatch.asset_registry_version")
+
+    async def assets(self) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            "SELECT asset_id, type, name_zh, name_en, district, serves, loaded_at FROM dispatch.assets "
+            "ORDER BY asset_id"
+        )
+        return [dict(r) for r in rows]
+
+    async def save_assets(self, assets: Sequence[dict[str, Any]], at: datetime) -> None:
+        await self.conn.executemany(
+            "INSERT INTO dispatch.assets (asset_id, type, name_zh, name_en, district, serves, loaded_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (asset_id) DO UPDATE SET type = EXCLUDED.type, "
+            "name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en, district = EXCLUDED.district, "
+            "serves = EXCLUDED.serves, loaded_at = EXCLUDED.loaded_at",
+            [(a["asset_id"], a["type"], a["name_zh"], a["name_en"], a["district"], a["serves"], at) for a in assets],
+        )
+        await self.conn.execute("UPDATE dispatch.asset_registry_version SET version = version + 1")
+
+    async def _update(self, table: str, key: str, value: uuid.UUID, changes: dict[str, Any]) -> None:
+        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
+        await self.conn.execute(f"UPDATE dispatch.{table} SET {sets} WHERE {key} = $1", value, *changes.values())
+
 
 async def outbox_pending(pool: asyncpg.Pool) -> int:
     """Events written but not yet published: the readiness probe reports it."""
     return await pool.fetchval("SELECT count(*) FROM dispatch.outbox")
+
+
+async def open_incidents(pool: asyncpg.Pool) -> int:
+    """Incidents not yet resolved: the `incidents_open` gauge reads it when scraped."""
+    return await pool.fetchval("SELECT count(*) FROM dispatch.incidents WHERE status = 'open'")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts import Category, Department, Severity, WorkOrderStatus
+from shared.contracts import AssetKind, Category, Department, Family, Severity, WorkOrderStatus
 
 
 class Strict(BaseModel):
@@ -33,6 +33,39 @@ class ReclassifyCreate(Strict):
     category: Category
     severity: Severity | None = None
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class TriageDecision(Strict):
+    category: Category
+    severity: Severity | None = Field(default=None, description="Keeps the rules' severity when omitted.")
+    note: str = Field(min_length=1, max_length=1000, description="Why this category (kept with the example).")
+
+
+class TriageSuggestionRead(BaseModel):
+    category: Category
+    department: Department
+    probability: float
+
+
+class TriageItem(BaseModel):
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: str
+    district: str
+    text: str = Field(description="Phone numbers in it masked.")
+    severity: Severity
+    suggestions: list[TriageSuggestionRead]
+    reasons: list[str]
+    model_version: str | None
+    accepted_at: datetime = Field(description="Its SLA clocks run from here: the wait in triage counts.")
+    triage_since: datetime
+
+
+class TriagePage(BaseModel):
+    items: list[TriageItem]
+    page: int
+    page_size: int
+    total: int
 
 
 class HistoryEntry(BaseModel):
@@ -73,3 +106,138 @@ class QueuePage(BaseModel):
     page: int
     page_size: int
     total: int
+
+
+# --- incidents, outage notices, the asset registry ---------------------------------------------------------
+
+
+class AssetIn(Strict):
+    """The same shape as a complaint's `location.asset`."""
+
+    type: AssetKind
+    id: str = Field(min_length=1, max_length=64)
+
+
+class IncidentCreate(Strict):
+    """Declare a fault: its family and its asset, or its district and compound."""
+
+    family: Family
+    asset: AssetIn | None = None
+    district: str | None = Field(default=None, min_length=1, max_length=64)
+    compound: str | None = Field(default=None, min_length=1, max_length=120)
+    description: str | None = Field(default=None, min_length=1, max_length=500, description="Told to callers (zh).")
+    description_en: str | None = Field(default=None, min_length=1, max_length=500)
+    eta: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _place(self) -> IncidentCreate:
+        if self.asset is None and not (self.district and self.compound):
+            raise ValueError("name the asset, or the district and the compound")
+        return self
+
+
+class EtaUpdate(Strict):
+    eta: AwareDatetime
+    note: str | None = Field(default=None, max_length=500)
+
+
+class LinkedComplaintRead(BaseModel):
+    complaint_id: uuid.UUID
+    reference_no: str
+    account_no: str | None
+    channel: str
+    category: Category
+    severity: Severity
+    accepted_at: datetime
+    fixed_at: datetime | None
+
+
+class IncidentRead(BaseModel):
+    incident_id: uuid.UUID
+    reference_no: str
+    asset: AssetIn | None
+    family: Family
+    district: str
+    compound: str | None
+    department: Department
+    category: Category
+    severity: Severity
+    status: Literal["open", "resolved"]
+    complaint_count: int
+    households: int
+    work_order_id: uuid.UUID
+    eta: datetime | None
+    description: str
+    description_en: str
+    opened_by: str
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+class IncidentDetail(IncidentRead):
+    complaints: list[LinkedComplaintRead]
+
+
+class IncidentList(BaseModel):
+    items: list[IncidentRead]
+
+
+class OutageCreate(Strict):
+    """An outage notice: its asset (or district, optionally a compound), kind, times and what customers are told."""
+
+    asset: AssetIn | None = None
+    district: str | None = Field(default=None, min_length=1, max_length=64)
+    compound: str | None = Field(default=None, min_length=1, max_length=120)
+    family: Family | None = Field(default=None, description="What stopped; implied by the asset's type if omitted.")
+    kind: Literal["planned", "unplanned"]
+    starts_at: AwareDatetime
+    expected_end: AwareDatetime | None = Field(description="The ETA customers are told.")
+    description: str = Field(min_length=1, max_length=500, description="The cause, as customers are told it (zh).")
+    description_en: str | None = Field(default=None, min_length=1, max_length=500)
+    source_ref: str | None = Field(default=None, min_length=1, max_length=120, description="Your system's id for it.")
+
+    @model_validator(mode="after")
+    def _place(self) -> OutageCreate:
+        if self.asset is None and not self.district:
+            raise ValueError("name the asset or the district")
+        if self.asset is None and self.family is None:
+            raise ValueError("an area notice (no asset) names its family")
+        if self.expected_end is not None and self.expected_end <= self.starts_at:
+            raise ValueError("expected_end must be after starts_at")
+        return self
+
+
+class OutageEta(Strict):
+    expected_end: AwareDatetime
+    note: str | None = Field(default=None, max_length=500)
+
+
+class OutageRestored(Strict):
+    note: str | None = Field(default=None, max_length=500)
+
+
+class OutageRead(BaseModel):
+    outage_id: uuid.UUID
+    reference_no: str
+    kind: Literal["planned", "unplanned"]
+    family: Family
+    asset: AssetIn | None
+    district: str | None
+    compound: str | None
+    starts_at: datetime
+    expected_end: datetime | None
+    description: str
+    description_en: str | None
+    status: Literal["active", "ended"]
+    complaint_count: int
+    source: str
+    source_ref: str | None
+    ended_at: datetime | None
+
+
+class OutageList(BaseModel):
+    items: list[OutageRead]
+
+
+class AssetImported(BaseModel):
+    imported: int

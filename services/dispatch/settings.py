@@ -17,7 +17,8 @@ class CredentialConfig(BaseModel):
     """Who a token belongs to: a department (its staff desk or its own system) or a supervisor."""
 
     name: str
-    role: Literal["department", "supervisor"]
+    #: outage_system: the utility's outage/SCADA system, which declares and updates outage notices only.
+    role: Literal["department", "supervisor", "outage_system"]
     department: Department | None = None
 
     @model_validator(mode="after")
@@ -35,6 +36,7 @@ def _dev_credentials() -> dict[str, CredentialConfig]:
         for d in Department
     }
     creds[f"{DEV_MARKER}-supervisor-key"] = CredentialConfig(name="supervisor", role="supervisor")
+    creds[f"{DEV_MARKER}-outage-system-key"] = CredentialConfig(name="outage-system", role="outage_system")
     return creds
 
 
@@ -46,6 +48,8 @@ class DispatchSettings(ServiceSettings):
     dispatch_credentials: dict[str, CredentialConfig] = Field(default_factory=_dev_credentials)
     #: Classification rules file (lexicons, weights, severity triggers); the shipped one by default.
     dispatch_rules_path: str | None = None
+    #: Incident rules file (threshold, window, severity steps, families); the shipped one by default.
+    dispatch_incident_rules_path: str | None = None
     dispatch_consumer_group: str = "dispatch"
     dispatch_batch_size: int = Field(default=500, ge=1)
     #: Shrinks SLA clock limits (0.001 = a minute becomes 60 ms) for drills and tests.

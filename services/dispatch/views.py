@@ -1,4 +1,5 @@
-"""What dispatch shows over HTTP: one work order with its history, and a department's queue.
+"""What dispatch shows over HTTP: one work order with its history, a department's queue, incidents and outage
+notices.
 
 Read-only: each view reads through the repository in a unit of work it never commits. The access rule is the
 one the handlers apply (`Actor.may_handle`).
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from services.dispatch.model import Actor, Forbidden, NotFound, WorkOrder, WorkOrderView
+from services.dispatch.model import Actor, Case, Forbidden, Incident, NotFound, Outage, WorkOrder, WorkOrderView
 from services.dispatch.repository import DispatchRepository
 from shared.contracts import Department
 from shared.db import Transactions
@@ -36,3 +38,33 @@ class DispatchViews:
             raise Forbidden(f"{actor.name} cannot read the {department.value} queue")
         async with self.transactions() as work:
             return await work.repo.queue(department.value, limit=limit, offset=offset)
+
+    async def incidents(self, status: str | None, *, limit: int = 500) -> list[Incident]:
+        """Incidents, newest first (every department and supervisor may read them)."""
+        async with self.transactions() as work:
+            return await work.repo.incidents(status, limit=limit)
+
+    async def incident(self, incident_id: uuid.UUID) -> tuple[Incident, list[Case]]:
+        """An incident and the complaints linked to it, in the order they joined."""
+        async with self.transactions() as work:
+            incident = await work.repo.get_incident(incident_id)
+            if incident is None:
+                raise NotFound(f"no incident {incident_id}")
+            return incident, await work.repo.cases_joined(incident_id=incident_id)
+
+    async def outages(self, *, active: bool | None, at: datetime, limit: int = 500) -> list[Outage]:
+        """Outage notices, latest start first; `active` = in force at `at` (started, not ended)."""
+        async with self.transactions() as work:
+            return await work.repo.outages(active=active, at=at, limit=limit)
+
+    async def outage(self, outage_id: uuid.UUID) -> Outage:
+        async with self.transactions() as work:
+            outage = await work.repo.get_outage(outage_id)
+            if outage is None:
+                raise NotFound(f"no outage notice {outage_id}")
+            return outage
+
+    async def triage(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
+        """The cases waiting for a supervisor, oldest first (the route checks it is a supervisor asking)."""
+        async with self.transactions() as work:
+            return await work.repo.triage_queue(limit=limit, offset=offset)

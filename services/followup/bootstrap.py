@@ -36,7 +36,7 @@ from shared.sla import load_sla_table
 
 
 def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], FollowupHandlers]) -> KafkaBroker:
-    """Followup's Kafka side: its two subscriptions, and the topics it publishes (for AsyncAPI)."""
+    """Followup's Kafka side: its subscriptions (consumers.py), and the topics it publishes (for AsyncAPI)."""
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
     group = settings.followup_consumer_group
     work_orders, contacts = consumers.WORK_ORDERS, consumers.COMPLAINT_CONTACT
@@ -47,8 +47,16 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
     async def on_contacts(batch: list[Any]) -> None:
         await handlers().on_contacts(batch, consumer=contacts.consumer)
 
+    async def on_callers(batch: list[Any]) -> None:
+        await handlers().on_caller_events(batch, consumer=consumers.CALLERS.consumer)
+
+    async def on_incidents(batch: list[Any]) -> None:
+        await handlers().on_incident_events(batch, consumer=consumers.INCIDENTS.consumer)
+
     subscribe(broker, settings, work_orders, on_work_orders, group_prefix=group)
     subscribe(broker, settings, contacts, on_contacts, group_prefix=group)
+    subscribe(broker, settings, consumers.CALLERS, on_callers, group_prefix=group)
+    subscribe(broker, settings, consumers.INCIDENTS, on_incidents, group_prefix=group)
     # Published through the outbox relay; declared here so AsyncAPI documents them.
     for topic, schema, description in PUBLISHED:
         broker.publisher(topic, schema=schema, title=topic, description=description)

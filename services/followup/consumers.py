@@ -1,13 +1,13 @@
-"""What followup consumes: two consumer groups, one per topic family.
+"""What followup consumes: one consumer group per topic family.
 
-The group names (`followup.work-orders`, `followup.complaint-contact`) are also the consumer names in
+The group names (`followup.work-orders`, `followup.complaint-contact`, ...) are also the consumer names in
 processed-event marks and dead-letter headers: changing one would replay every event from offset 0.
 """
 
 from __future__ import annotations
 
 from shared import topics
-from shared.contracts import AnyWorkOrderEvent, ComplaintContact
+from shared.contracts import AnyIncidentEvent, AnyRoutingEvent, AnyWorkOrderEvent, ComplaintContact
 from shared.kafka.subscription import Subscription
 
 WORK_ORDERS = Subscription(
@@ -28,4 +28,23 @@ COMPLAINT_CONTACT = Subscription(
     batch_size=500,
 )
 
-SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT)
+CALLERS = Subscription(
+    group="followup.callers",
+    topics=(topics.COMPLAINT_ROUTED,),
+    model=AnyRoutingEvent,
+    title="followup/callers",
+    description="Callers of incidents, outage notices and duplicated cases: told on joining, on a new ETA and when "
+    "fixed; then called back (complaint.joined, complaint.linked, complaint.eta_changed, complaint.fault_fixed).",
+    batch_size=500,
+)
+
+INCIDENTS = Subscription(
+    group="followup.incidents",
+    topics=(topics.INCIDENT_EVENTS,),
+    model=AnyIncidentEvent,
+    title="followup/incidents",
+    description="Which work orders are incidents': their resolution calls back each caller, not the incident.",
+    batch_size=500,
+)
+
+SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT, CALLERS, INCIDENTS)

@@ -20,6 +20,7 @@ from services.followup.model import (
     Callback,
     CallbackNotFound,
     CallbackPolicy,
+    Caller,
     Contact,
     EscalationRecord,
     OutcomeDecision,
@@ -35,6 +36,10 @@ from services.followup.sla_clocks import STEPS, STOPS, ClockRules
 from shared.contracts import (
     CallbackOutcome,
     ComplaintContact,
+    ComplaintEtaChanged,
+    ComplaintFaultFixed,
+    ComplaintJoined,
+    ComplaintLinked,
     Department,
     Event,
     Recipient,
@@ -105,6 +110,134 @@ class FollowupHandlers:
                     await work.repo.add_contact(contact)
             work.commit()
 
+    async def on_incident_events(self, batch: Sequence[Event], *, consumer: str) -> None:
+        """Learn which work orders are incidents': their resolution calls back the callers, not the incident."""
+        async with self.transactions() as work:
+            for event in batch:
+                if await work.repo.first_delivery(consumer, event.event_id):
+                    p = event.payload
+                    await work.repo.add_incident_work_order(p.work_order_id, p.incident_id)
+            work.commit()
+
+    async def on_caller_events(self, batch: Sequence[Event], *, consumer: str) -> None:
+        """Callers of an incident, an outage notice or a case they duplicate: told when they join, when the ETA
+        changes and when the fault is fixed; then called back on their own. Routing events are not followup's
+        (their work orders arrive on the department topics)."""
+        async with self.transactions() as work:
+            outgoing: list[Event] = []
+            for event in batch:
+                if not isinstance(event, ComplaintJoined | ComplaintLinked | ComplaintEtaChanged | ComplaintFaultFixed):
+                    continue
+                if await work.repo.first_delivery(consumer, event.event_id):
+                    bind_case(complaint_id=str(event.complaint_id))
+                    outgoing += await self._on_caller_event(work.repo, event)
+            clear_case()
+            await work.repo.add_to_outbox(outgoing)
+            work.commit()
+
+    async def _on_caller_event(
+        self,
+        repo: FollowupRepository,
+        event: ComplaintJoined | ComplaintLinked | ComplaintEtaChanged | ComplaintFaultFixed,
+    ) -> list[Event]:
+        now = self.clock()
+        if isinstance(event, ComplaintEtaChanged):
+            await repo.update_caller(event.complaint_id, eta=event.payload.eta)
+            return await self._tell_caller(repo, event.complaint_id, "eta_changed", now)
+        if isinstance(event, ComplaintFaultFixed):
+            return await self._caller_fixed(repo, event, now)
+        p = event.payload
+        if isinstance(event, ComplaintJoined):
+            kind, group = ("incident", p.incident_id) if p.incident_id else ("outage", p.outage_id)
+            caller = Caller(
+                p.complaint_id, p.reference_no, kind, group, p.cause, p.cause_en, p.eta, event.correlation_id, now
+            )
+        else:
+            caller = Caller(
+                p.complaint_id,
+                p.reference_no,
+                "duplicate",
+                p.linked_to_complaint_id,
+                None,
+                None,
+                None,
+                event.correlation_id,
+                now,
+            )
+        if not await repo.add_caller(caller):
+            return []
+        return await self._tell_caller(repo, caller.complaint_id, "joined", now)
+
+    async def _tell_caller(
+        self, repo: FollowupRepository, complaint_id: uuid.UUID, what: str, now: datetime
+    ) -> list[Event]:
+        """One message to a linked caller: on joining (retried until their contact arrives), on a new ETA, when
+        fixed (those two only when the contact is known: the first message then told them everything)."""
+        caller = await repo.caller(complaint_id)
+        contact = await repo.contact(complaint_id)
+        if caller is None:
+            return []
+        if contact is None or not contact.phone:
+            if what == "joined":
+                await repo.schedule(self.clocks.caller_notice(complaint_id, now))
+            return []
+        if what == "joined":
+            template = (
+                "duplicate_linked"
+                if caller.group_kind == "duplicate"
+                else ("group_joined" if caller.eta else "group_joined_no_eta")
+            )
+        else:
+            template = what
+        return await self.notifier.request(
+            repo,
+            complaint_id=complaint_id,
+            correlation_id=caller.correlation_id,
+            template_id=template,
+            recipient=Recipient(kind="customer", phone=contact.phone),
+            params=self.notifier.caller_params(caller, template),
+            at=now,
+        )
+
+    async def _caller_fixed(self, repo: FollowupRepository, event: ComplaintFaultFixed, now: datetime) -> list[Event]:
+        """Their fault is fixed: they are told, and get their own callback with their own clock."""
+        p = event.payload
+        group = p.incident_id or p.outage_id or p.linked_to_complaint_id
+        kind = "incident" if p.incident_id else "outage" if p.outage_id else "duplicate"
+        assert group is not None
+        await repo.add_caller(
+            Caller(p.complaint_id, p.reference_no, kind, group, None, None, None, event.correlation_id, now)
+        )
+        await repo.update_caller(p.complaint_id, fixed_at=p.fixed_at)
+        callback = Callback(
+            callback_id=uuid.uuid4(),
+            complaint_id=p.complaint_id,
+            # An outage caller's callback follows the outage notice: no work order was opened for them.
+            work_order_id=p.work_order_id or group,
+            reference_no=p.reference_no,
+            department=p.department.value,
+            cycle=1,
+            resolution=p.resolution,
+            due_at=self.clocks.callback_due(p.fixed_at, p.callback_limit),
+            status="pending",
+            attempts=0,
+            next_attempt_at=p.fixed_at,
+            created_at=p.fixed_at,
+            completed_at=None,
+            last_note=None,
+            last_agent=None,
+            severity=p.severity.value,
+            correlation_id=event.correlation_id,
+        )
+        if not await repo.add_callback(callback):
+            return []
+        for plan in self.clocks.callback_clocks(p.complaint_id, callback.callback_id, p.fixed_at, callback.due_at):
+            await repo.schedule(plan)
+        scheduled = events.callback_scheduled(
+            callback, correlation_id=event.correlation_id, causation_id=event.event_id
+        )
+        return [scheduled, *await self._tell_caller(repo, p.complaint_id, "fault_fixed", now)]
+
     async def _on_work_order_event(self, repo: FollowupRepository, event: WorkOrderEvent) -> list[Event]:
         if isinstance(event, WorkOrderAssigned):
             await self._track(repo, event)
@@ -143,8 +276,12 @@ class FollowupHandlers:
             await repo.schedule(plan)
 
     async def _schedule_callback(self, repo: FollowupRepository, event: WorkOrderResolved) -> list[Event]:
-        """Every resolution gets a callback (100 % callback), with its own clock."""
+        """Every resolution gets a callback (100 % callback), with its own clock — except an incident's: its
+        callers each get theirs (`complaint.fault_fixed`)."""
         p = event.payload
+        if await repo.is_incident_work_order(p.work_order_id):
+            await repo.record_resolution(p.work_order_id, p.resolution)
+            return []
         limit = await repo.record_resolution(p.work_order_id, p.resolution)
         callback = Callback(
             callback_id=uuid.uuid4(),
@@ -191,6 +328,8 @@ class FollowupHandlers:
 
     async def _fire(self, repo: FollowupRepository, timer: Timer, now: datetime) -> list[Event]:
         """What a due timer does. Stages completed meanwhile were cancelled, so this clock really ran out."""
+        if timer.kind == "caller_notice":
+            return await self._caller_notice(repo, timer, now)
         if timer.stage == "callback":
             subject = await repo.callback_subject(timer.subject_id)
         else:
@@ -205,6 +344,18 @@ class FollowupHandlers:
         if timer.kind == "breach":
             return await self._breach(repo, timer, subject, now)
         log.warning("unknown timer kind", kind=timer.kind)
+        return []
+
+    async def _caller_notice(self, repo: FollowupRepository, timer: Timer, now: datetime) -> list[Event]:
+        """A linked caller's first message, retried until their contact arrives (or given up, logged)."""
+        contact = await repo.contact(timer.complaint_id)
+        if contact is not None and contact.phone:
+            return await self._tell_caller(repo, timer.complaint_id, "joined", now)
+        retry = self.clocks.interim_reply_retry(timer, now)
+        if retry is not None:
+            await repo.schedule(retry)
+        else:
+            log.warning("no contact for the caller's first message", attempts=timer.level)
         return []
 
     async def _interim_reply(
@@ -310,7 +461,7 @@ class FollowupHandlers:
                 raise CallbackNotFound(f"no callback {cmd.callback_id}")
             bind_case(complaint_id=str(callback.complaint_id))
             now = self.clock()
-            severity, correlation_id = await repo.severity_and_correlation(callback.work_order_id)
+            severity, correlation_id = await repo.severity_and_correlation(callback)
             before = await repo.dissatisfied_count(callback.complaint_id) if cmd.outcome == "dissatisfied" else 0
             decision = decide_outcome(
                 callback,

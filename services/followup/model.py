@@ -155,6 +155,25 @@ class Callback:
     completed_at: datetime | None
     last_note: str | None
     last_agent: str | None
+    #: A linked caller's own severity and correlation id (their work order is the incident's, or none).
+    severity: str | None = None
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A caller linked to an incident, an outage notice or the case they duplicate: what they were told."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    group_kind: Literal["incident", "outage", "duplicate"]
+    group_id: uuid.UUID
+    cause: str | None
+    cause_en: str | None
+    eta: datetime | None
+    correlation_id: str
+    joined_at: datetime
+    fixed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from services.followup import events
 from services.followup.metrics import NotificationSuppressed
-from services.followup.model import NotificationRecord
+from services.followup.model import Caller, NotificationRecord
 from services.followup.repository import FollowupRepository
 from shared.contracts import Event, Recipient
 from shared.logging import get_logger
@@ -48,6 +48,10 @@ class Templates:
             if len(fields) != 1:
                 raise ValueError(f"template {template_id!r}: zh and en use different parameters")
 
+    def parameters(self, template_id: str) -> frozenset[str]:
+        text = self.texts[template_id]["zh"]
+        return frozenset(f for _, f, _, _ in string.Formatter().parse(text) if f)
+
     def render(self, template_id: str, locale: Locale, params: dict[str, str]) -> str:
         return self.texts[template_id][locale].format(**params)
 
@@ -74,6 +78,15 @@ class Notifier:
             "stage": STAGE_LABELS[self.locale].get(stage, stage),
             "deadline": deadline.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M") if deadline else "-",
         }
+
+    def caller_params(self, caller: Caller, template_id: str) -> dict[str, str]:
+        """Parameters of a linked caller's messages: their reference, the cause in the message's language, the ETA
+        in local time — only those the template uses."""
+        cause = (caller.cause_en if self.locale == "en" and caller.cause_en else caller.cause) or ""
+        eta = caller.eta.astimezone(self.timezone).strftime("%m-%d %H:%M") if caller.eta else "-"
+        params = {"reference_no": caller.reference_no, "cause": cause, "eta": eta}
+        used = self.templates.parameters(template_id)
+        return {k: v for k, v in params.items() if k in used}
 
     async def request(
         self,

@@ -17,6 +17,7 @@ import asyncpg
 
 from services.followup.model import (
     Callback,
+    Caller,
     Contact,
     EscalationRecord,
     NotificationRecord,
@@ -60,7 +61,22 @@ class FollowupRepository(Protocol):
 
     async def work_order_subject(self, work_order_id: uuid.UUID) -> Subject | None: ...
 
-    async def severity_and_correlation(self, work_order_id: uuid.UUID) -> tuple[str, str]: ...
+    async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
+        """The severity and correlation id the callback's outcome carries on: the caller's own, when stored
+        (a linked caller), else those of the work order it follows."""
+
+    # --- callers of incidents, outage notices, duplicated cases ---
+
+    async def add_incident_work_order(self, work_order_id: uuid.UUID, incident_id: uuid.UUID) -> None: ...
+
+    async def is_incident_work_order(self, work_order_id: uuid.UUID) -> bool: ...
+
+    async def add_caller(self, caller: Caller) -> bool:
+        """Record a linked caller (and their case, for the dissatisfied count); False if already recorded."""
+
+    async def caller(self, complaint_id: uuid.UUID) -> Caller | None: ...
+
+    async def update_caller(self, complaint_id: uuid.UUID, **changes: object) -> None: ...
 
     async def dissatisfied_count(self, complaint_id: uuid.UUID) -> int:
         """How often the customer was dissatisfied so far; locks the case until the transaction ends."""
@@ -128,7 +144,12 @@ class FollowupRepository(Protocol):
 
 
 _CALLBACK_COLUMNS = ", ".join(Callback.__dataclass_fields__)
+_CALLER_COLUMNS = ", ".join(Caller.__dataclass_fields__)
 _SUBJECT = "complaint_id, reference_no, department, correlation_id, status, phone"
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join(f"${i}" for i in range(1, n + 1))
 
 
 def _values(record: object) -> tuple[object, ...]:
@@ -202,13 +223,56 @@ class PostgresFollowupRepository:
             )
         )
 
-    async def severity_and_correlation(self, work_order_id: uuid.UUID) -> tuple[str, str]:
+    async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
+        if callback.severity is not None and callback.correlation_id is not None:
+            return callback.severity, callback.correlation_id
         row = await self.conn.fetchrow(
-            "SELECT severity, correlation_id FROM followup.work_orders WHERE work_order_id = $1", work_order_id
+            "SELECT severity, correlation_id FROM followup.work_orders WHERE work_order_id = $1",
+            callback.work_order_id,
         )
         if row is None:
-            raise LookupError(f"work order {work_order_id} is not tracked")
+            raise LookupError(f"work order {callback.work_order_id} is not tracked")
         return row["severity"], row["correlation_id"]
+
+    async def add_incident_work_order(self, work_order_id: uuid.UUID, incident_id: uuid.UUID) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.incident_work_orders (work_order_id, incident_id) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING",
+            work_order_id,
+            incident_id,
+        )
+
+    async def is_incident_work_order(self, work_order_id: uuid.UUID) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "SELECT true FROM followup.incident_work_orders WHERE work_order_id = $1", work_order_id
+            )
+        )
+
+    async def add_caller(self, caller: Caller) -> bool:
+        await self.conn.execute(
+            "INSERT INTO followup.cases (complaint_id, reference_no) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            caller.complaint_id,
+            caller.reference_no,
+        )
+        inserted = await self.conn.fetchval(
+            f"INSERT INTO followup.callers ({_CALLER_COLUMNS}) VALUES ({_placeholders(len(fields(Caller)))}) "
+            "ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
+            *_values(caller),
+        )
+        return bool(inserted)
+
+    async def caller(self, complaint_id: uuid.UUID) -> Caller | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_CALLER_COLUMNS} FROM followup.callers WHERE complaint_id = $1", complaint_id
+        )
+        return Caller(**dict(row)) if row else None
+
+    async def update_caller(self, complaint_id: uuid.UUID, **changes: object) -> None:
+        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
+        await self.conn.execute(
+            f"UPDATE followup.callers SET {sets} WHERE complaint_id = $1", complaint_id, *changes.values()
+        )
 
     async def dissatisfied_count(self, complaint_id: uuid.UUID) -> int:
         count = await self.conn.fetchval(
@@ -320,9 +384,8 @@ class PostgresFollowupRepository:
 
     async def add_callback(self, callback: Callback) -> bool:
         inserted = await self.conn.fetchval(
-            f"INSERT INTO followup.callbacks ({_CALLBACK_COLUMNS}) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
-            "ON CONFLICT (work_order_id) DO NOTHING RETURNING true",
+            f"INSERT INTO followup.callbacks ({_CALLBACK_COLUMNS}) VALUES ({_placeholders(len(fields(Callback)))}) "
+            "ON CONFLICT (complaint_id, work_order_id) DO NOTHING RETURNING true",
             *_values(callback),
         )
         return bool(inserted)
@@ -350,8 +413,9 @@ class PostgresFollowupRepository:
     async def callback_subject(self, callback_id: uuid.UUID) -> Subject | None:
         return _subject(
             await self.conn.fetchrow(
-                "SELECT b.complaint_id, b.reference_no, b.department, w.correlation_id, b.status, c.phone "
-                "FROM followup.callbacks b JOIN followup.work_orders w ON w.work_order_id = b.work_order_id "
+                "SELECT b.complaint_id, b.reference_no, b.department, "
+                "COALESCE(b.correlation_id, w.correlation_id, '') AS correlation_id, b.status, c.phone "
+                "FROM followup.callbacks b LEFT JOIN followup.work_orders w ON w.work_order_id = b.work_order_id "
                 "LEFT JOIN followup.contacts c ON c.complaint_id = b.complaint_id "
                 "WHERE b.callback_id = $1 AND b.status = 'pending'",
                 callback_id,

@@ -103,17 +103,29 @@ class ClockRules:
         return self._clock(complaint_id, callback_id, "callback", start, due_at)
 
     def interim_reply_retry(self, timer: Timer, now: datetime) -> TimerPlan | None:
-        """Look for the customer's contact again shortly, or give up (None) after `CONTACT_RETRIES`."""
+        """Look for the customer's contact again shortly, or give up (None) after `CONTACT_RETRIES` (the interim
+        reply, and a linked caller's first message)."""
         if timer.level >= CONTACT_RETRIES:
             return None
         return TimerPlan(
             complaint_id=timer.complaint_id,
             subject_id=timer.subject_id,
-            kind="interim_reply",
+            kind=timer.kind,
             stage=timer.stage,
             level=timer.level + 1,
             due_at=now + CONTACT_RETRY_DELAY * self.time_scale,
             deadline=timer.deadline,
+        )
+
+    def caller_notice(self, complaint_id: uuid.UUID, now: datetime) -> TimerPlan:
+        """A linked caller's first message, when their contact has not arrived yet: try again shortly."""
+        return TimerPlan(
+            complaint_id=complaint_id,
+            subject_id=complaint_id,
+            kind="caller_notice",
+            stage="joined",
+            due_at=now + CONTACT_RETRY_DELAY * self.time_scale,
+            level=1,
         )
 
     def _clock(

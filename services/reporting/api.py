@@ -1,4 +1,5 @@
-"""HTTP API of reporting: cases, households, queues, KPIs, hotspots, CSV exports (read credentials).
+"""HTTP API of reporting: cases, households, queues, KPIs, hotspots, incidents and outage notices, CSV exports
+(read credentials).
 
 Thin routes: decode the request, ask `views.ReportViews`, answer. Every route needs a reader credential.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
@@ -22,8 +23,12 @@ from services.reporting.schemas import (
     CaseRead,
     HotspotsRead,
     HouseholdCasesRead,
+    IncidentRead,
+    IncidentsPage,
     KpiReport,
     MetaRead,
+    OutageRead,
+    OutagesPage,
     OverduePage,
     QueuesRead,
     RepeatComplainantsRead,
@@ -51,6 +56,10 @@ Day = Annotated[date, BeforeValidator(_only_iso_day)]
 From = Annotated[Day | None, Query(alias="from")]
 To = Annotated[Day | None, Query(alias="to")]
 Page = Annotated[int, Query(ge=1, le=100_000)]
+IncidentStatus = Annotated[Literal["open", "resolved"] | None, Query(description="Only open or only resolved ones.")]
+Active = Annotated[bool | None, Query(description="true: only active notices; false: only ended ones.")]
+ListSize = Annotated[int, Query(ge=1, le=500)]
+CsvSize = Annotated[int, Query(ge=1, le=10_000)]
 
 
 class CsvResponse(StreamingResponse):
@@ -194,3 +203,43 @@ async def cases_csv(reports: Reports, who: Reader, start: From = None, end: To =
     period = _period(reports, start, end)
     chunks = exports.csv_chunks(reports.case_export_fields(who), reports.cases_received(period, who))
     return _csv(chunks, exports.cases_filename(period))
+
+
+@router.get(
+    "/reports/incidents",
+    response_model=IncidentsPage,
+    responses=PROBLEMS,
+    summary="Incidents (one fault, many callers): households, ETA, duration, SLA outcome, escalations",
+)
+async def incidents(
+    reports: Reports, _: Reader, status: IncidentStatus = None, page: Page = 1, page_size: ListSize = 50
+) -> IncidentsPage:
+    return await reports.incidents(status, page=page, page_size=page_size)
+
+
+@router.get(
+    "/reports/outages",
+    response_model=OutagesPage,
+    responses=PROBLEMS,
+    summary="Outage notices: kind, area or asset, status, ETA, complaints linked",
+)
+async def outages(
+    reports: Reports, _: Reader, active: Active = None, page: Page = 1, page_size: ListSize = 50
+) -> OutagesPage:
+    return await reports.outages(active, page=page, page_size=page_size)
+
+
+@router.get("/reports/incidents.csv", response_class=CsvResponse, responses=PROBLEMS, summary="Incidents as CSV")
+async def incidents_csv(
+    reports: Reports, _: Reader, status: IncidentStatus = None, page: Page = 1, page_size: CsvSize = 1000
+) -> CsvResponse:
+    found = await reports.incidents(status, page=page, page_size=page_size)
+    return _csv([exports.models_csv(IncidentRead, found.items)], "incidents.csv")
+
+
+@router.get("/reports/outages.csv", response_class=CsvResponse, responses=PROBLEMS, summary="Outage notices as CSV")
+async def outages_csv(
+    reports: Reports, _: Reader, active: Active = None, page: Page = 1, page_size: CsvSize = 1000
+) -> CsvResponse:
+    found = await reports.outages(active, page=page, page_size=page_size)
+    return _csv([exports.models_csv(OutageRead, found.items)], "outages.csv")

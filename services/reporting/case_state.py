@@ -6,7 +6,14 @@ timeline sorted by (occurred_at, event_id) makes the result depend only on *whic
 rebuild reproduces the read models exactly and a redelivered event changes nothing.
 
 KPI cohort: a case counts in the day it was received (utility's local time), under the department and
-category of its first routing; later events (resolution, callback, reopening) update that same row.
+category of its first routing (or of the incident, outage notice or case it joined); later events
+(resolution, callback, reopening) update that same row.
+
+One fault, many callers: a caller whose complaint joined an incident or an outage notice (`complaint.joined`),
+or duplicated an open case (`complaint.linked`), has no clock of their own. Their case is resolved when the
+fault is fixed (`complaint.fault_fixed`): that is their resolution time in every case list, and they count in
+`fixed_with_group`, not in `resolved`, so the incident's clock never makes hundreds of callers "late" or
+"in time" (the incident counts once, in the incident figures). Their callback counts like anyone's.
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+#: The department a caller of an outage notice counts under: the contract names none (no crew is sent for the
+#: call), and supply outages are the repair department's (DESIGN.md, category `outage`).
+OUTAGE_NOTICE_DEPARTMENT = "repair"
 #: Upper bounds (hours) of the handling-time histogram buckets; the median and 90th percentile come from
 #: summing these per group, so a dashboard query never scans cases.
 HANDLING_BUCKETS_H: tuple[float, ...] = tuple(
@@ -68,6 +78,7 @@ COUNTERS = (
     "dissatisfied",
     "reopened",
     "closed",
+    "fixed_with_group",
 )
 OPEN_STATUSES = ("assigned", "acknowledged", "in_progress")
 
@@ -111,6 +122,11 @@ class CaseState:
     acknowledge_by: datetime | None = None
     resolve_by: datetime | None = None
     linked_to: str | None = None
+    incident_id: str | None = None
+    outage_id: str | None = None
+    eta: datetime | None = None
+    asset_type: str | None = None
+    asset_id: str | None = None
     reopen_count: int = 0
     escalation_level: int = 0
     first_resolved_at: datetime | None = None
@@ -128,7 +144,7 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
     state = CaseState(complaint_id=complaint_id)
     deadlines: dict[str, dict[str, Any]] = {}  # work order -> its deadlines
     first_wo: str | None = None
-    acked = resolved = reopened = closed = called = False
+    acked = resolved = by_group = reopened = closed = called = False
     satisfied = dissatisfied = 0
     for event in sorted(events, key=lambda e: e.sort_key):
         p = event.payload
@@ -142,20 +158,48 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             state.name_masked, state.phone_masked = customer.get("name_masked"), customer.get("phone_masked")
             state.channel, state.district, state.address = p["channel"], location["district"], location["address"]
             state.text = p["text"]
-            state.accepted_at = _dt(p["accepted_at"])
+            state.accepted_at = as_datetime(p["accepted_at"])
+            if location.get("asset") and state.asset_type is None:
+                state.asset_type, state.asset_id = location["asset"]["type"], location["asset"]["id"]
         elif t == "complaint.routed":
             state.category, state.department, state.severity = p["category"], p["department"], p["severity"]
             state.priority, state.cycle = p["priority"], p["cycle"]
             state.work_order_id, state.work_order_status, state.status = p["work_order_id"], "assigned", "assigned"
             d = p["deadlines"]
             deadlines[p["work_order_id"]] = d
-            state.acknowledge_by, state.resolve_by = _dt(d["acknowledge_by"]), _dt(d["resolve_by"])
+            state.acknowledge_by, state.resolve_by = as_datetime(d["acknowledge_by"]), as_datetime(d["resolve_by"])
             if state.kpi_department is None:
                 state.kpi_department, state.kpi_category = p["department"], p["category"]
                 first_wo = p["work_order_id"]
+        elif t == "complaint.awaiting_triage":
+            # No department yet: a supervisor decides (the routing that follows sets it, and the KPI keys).
+            state.severity, state.status = p["severity"], "awaiting_triage"
         elif t == "complaint.linked":
             state.linked_to, state.status = p["linked_to_complaint_id"], "linked"
             state.category, state.department = p["category"], p["department"]
+            if state.kpi_department is None:
+                state.kpi_department, state.kpi_category = p["department"], p["category"]
+        elif t == "complaint.joined":
+            # No clock of its own from here on: the incident's (or nobody's, for an outage notice) applies.
+            state.incident_id, state.outage_id = p.get("incident_id"), p.get("outage_id")
+            state.category, state.severity, state.department = p["category"], p["severity"], p.get("department")
+            state.work_order_id, state.work_order_status = p.get("work_order_id"), None
+            state.acknowledge_by = state.resolve_by = None
+            state.eta = as_datetime(p["eta"]) if p.get("eta") else state.eta
+            if p.get("asset"):  # the diagnosed asset outranks the one the caller named
+                state.asset_type, state.asset_id = p["asset"]["type"], p["asset"]["id"]
+            if not resolved:
+                state.status = "joined"
+            if state.kpi_department is None:
+                state.kpi_department = p.get("department") or OUTAGE_NOTICE_DEPARTMENT
+                state.kpi_category = p["category"]
+        elif t == "complaint.eta_changed":
+            state.eta = as_datetime(p["eta"])
+        elif t == "complaint.fault_fixed":
+            state.status = "resolved"
+            if not resolved:
+                resolved = by_group = True
+                state.first_resolved_at = as_datetime(p["fixed_at"])
             if state.kpi_department is None:
                 state.kpi_department, state.kpi_category = p["department"], p["category"]
         elif t.startswith("workorder."):
@@ -166,12 +210,13 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
                     state.status = p["status"]
             if t == "workorder.acknowledged" and wo == first_wo and not acked:
                 acked = True
-                state.counters["acknowledged_in_time"] = int(event.occurred_at <= _dt(deadlines[wo]["acknowledge_by"]))
+                ack_by = as_datetime(deadlines[wo]["acknowledge_by"])
+                state.counters["acknowledged_in_time"] = int(event.occurred_at <= ack_by)
             if t == "workorder.resolved" and not resolved and wo in deadlines:
                 resolved = True
-                at = _dt(p["at"])
+                at = as_datetime(p["at"])
                 state.first_resolved_at = at
-                state.counters["resolved_in_time"] = int(at <= _dt(deadlines[wo]["resolve_by"]))
+                state.counters["resolved_in_time"] = int(at <= as_datetime(deadlines[wo]["resolve_by"]))
                 if state.accepted_at is not None:
                     state.handling_hours = max((at - state.accepted_at).total_seconds() / 3600, 0.0)
         elif t == "complaint.escalated":
@@ -186,13 +231,14 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             state.status = "reopened"
         elif t == "complaint.closed":
             closed = True
-            state.closed_at, state.close_outcome, state.status = _dt(p["closed_at"]), p["outcome"], "closed"
+            state.closed_at, state.close_outcome, state.status = as_datetime(p["closed_at"]), p["outcome"], "closed"
     if state.kpi_department is not None and state.accepted_at is not None:
         state.counters.update(
             received=1,
             routed=int(first_wo is not None),
             acknowledged=int(acked),
-            resolved=int(resolved),
+            resolved=int(resolved and not by_group),
+            fixed_with_group=int(by_group),
             callbacks_done=int(called and resolved),
             satisfied=satisfied,
             dissatisfied=dissatisfied,
@@ -217,8 +263,10 @@ def contribution(state: CaseState, tz: ZoneInfo) -> dict[str, Any] | None:
         "handling_ms": round(state.handling_hours * 3_600_000) if state.handling_hours is not None else 0,
         "bucket": handling_bucket(state.handling_hours) if state.handling_hours is not None else None,
         "hour": state.accepted_at.replace(minute=0, second=0, microsecond=0).isoformat(),
+        "asset": [state.asset_type, state.asset_id] if state.asset_type and state.asset_id else None,
     }
 
 
-def _dt(value: str | datetime) -> datetime:
+def as_datetime(value: str | datetime) -> datetime:
+    """Timestamps in a stored payload are ISO strings (JSON); in a derived state, datetimes."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -1,4 +1,5 @@
-"""CSV renderings of the reports: the KPI table, and the case list streamed chunk by chunk.
+"""CSV renderings of the reports: the KPI table, the incident and outage lists, and the case list streamed
+chunk by chunk.
 
 Cells are Python's own `str()` of each value (timestamps as `2026-11-23 09:15:00+00:00`) and empty for
 None, which spreadsheets read as is.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
+
+from pydantic import BaseModel
 
 from services.reporting.model import GroupBy, Period
 from services.reporting.schemas import KpiReport
@@ -25,11 +28,15 @@ def cases_filename(period: Period) -> str:
 
 def kpi_csv(report: KpiReport) -> str:
     """One line per group, then the totals."""
-    rows = [row.model_dump() for row in (*report.rows, report.totals)]
+    return models_csv(type(report.totals), [*report.rows, report.totals])
+
+
+def models_csv(model: type[BaseModel], rows: Sequence[BaseModel]) -> str:
+    """One line per answer row, a column per field of `model` (a header even when there is no row)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer = csv.DictWriter(buffer, fieldnames=list(model.model_fields))
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(row.model_dump() for row in rows)
     return buffer.getvalue()
 
 

@@ -2,8 +2,11 @@
 
 Per batch: new events go into the timeline (a redelivered `event_id` is skipped), then every case they
 touch is re-derived from its whole timeline (`case_state.derive`), and the difference between its new
-and its previous KPI contribution is applied to the incremental tables (`rollups`). One transaction per
-batch. The live consumer and `rebuild` both call `project`, so a rebuild reproduces the live tables.
+and its previous KPI contribution is applied to the incremental tables (`rollups`). Events of an incident
+or an outage notice (`model.subject_of`: their own topics, and the incident's work order and SLA clock) share
+the timeline, keyed by the incident's or notice's id, but re-derive its row instead of a case
+(`incident_state`): they never make a customer case. One transaction per batch. The live consumer and
+`rebuild` both call `project`, so a rebuild reproduces the live tables.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from services.reporting.case_state import contribution, derive
-from services.reporting.model import Contact, TimelineEntry, sort_events
+from services.reporting.incident_state import derive_incident, derive_outage
+from services.reporting.model import Contact, TimelineEntry, sort_events, subject_of
 from services.reporting.repository import ProjectionStore
 from services.reporting.rollups import RollupDeltas
 from shared.contracts import Event
@@ -36,15 +40,26 @@ async def _apply(
     touched = sorted(set(new_for))
     if not touched:
         return 0
+    subjects = {entry.complaint_id: subject_of(entry) for entry in entries}
     await store.lock_cases(touched)
     timelines = await store.timelines(touched)
-    previous = await store.contributions(touched)
+    cases = [i for i in touched if subjects[i] == "case"]
+    previous = await store.contributions(cases)
     deltas = RollupDeltas()
-    for complaint_id in touched:
+    for complaint_id in cases:
         state = derive(str(complaint_id), timelines.get(complaint_id, []))
         now = contribution(state, timezone)
         deltas.add(previous.get(complaint_id), -1)
         deltas.add(now, +1)
         await store.save_case(state, now)
     await store.apply_deltas(deltas)
+    for subject_id in touched:
+        if subjects[subject_id] == "incident":
+            incident = derive_incident(str(subject_id), timelines.get(subject_id, []), timezone)
+            if incident is not None:
+                await store.save_incident(incident)
+        elif subjects[subject_id] == "outage":
+            outage = derive_outage(str(subject_id), timelines.get(subject_id, []))
+            if outage is not None:
+                await store.save_outage(outage)
     return len(new_for)

@@ -7,22 +7,43 @@ the formulas are tested without a database.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from services.reporting.case_state import HANDLING_BUCKETS_H
+from services.reporting.case_state import COUNTERS, HANDLING_BUCKETS_H
 
 #: A KPI row as it is answered and exported, column by column.
 KpiFigures = dict[str, str | int | float | None]
 
 
 @dataclass(frozen=True)
+class IncidentSums:
+    """The incidents opened in a group: each counts once, however many callers it has."""
+
+    incidents: int = 0
+    resolved: int = 0
+    resolved_in_time: int = 0
+    households: int = 0
+
+
+@dataclass(frozen=True)
 class KpiGroup:
     """Summed counters (see `case_state.COUNTERS`, plus `handling_ms`) and the handling-time histogram
-    (bucket → cases) of one group of cases."""
+    (bucket → cases) of one group of cases, and the incidents of the group (None where the grouping does
+    not apply to incidents, e.g. by channel)."""
 
     key: str
     sums: dict[str, int]
     histogram: dict[int, int]
+    incidents: IncidentSums | None = None
+
+
+def with_incidents(groups: list[KpiGroup], incidents: dict[str, IncidentSums]) -> list[KpiGroup]:
+    """Each group with the incidents opened in it; a group that had incidents but no case received in the
+    period (the callers may have called on another day) still gets its row, after the others, in key order."""
+    known = {g.key for g in groups}
+    empty = dict.fromkeys((*COUNTERS, "handling_ms"), 0)
+    extra = [KpiGroup(key, empty, {}) for key in sorted(incidents.keys() - known)]
+    return [replace(g, incidents=incidents.get(g.key, IncidentSums())) for g in [*groups, *extra]]
 
 
 def rate(num: int, den: int) -> float | None:
@@ -49,10 +70,13 @@ def percentile(histogram: dict[int, int], q: float) -> float | None:
 
 
 def kpi_figures(group: KpiGroup) -> KpiFigures:
-    """Every KPI of a group. Timeliness, callback coverage and reopen rate are shares of the resolved
-    cases; acknowledgement in time a share of the routed ones; satisfaction of the callbacks that reached
-    a verdict (unreachable customers count neither way)."""
+    """Every KPI of a group. Timeliness and handling time are over the cases resolved on their own clock;
+    callback coverage and reopen rate over every resolved case, including callers whose fault was fixed with
+    their incident, outage notice or the case they duplicated (`fixed_with_group`); acknowledgement in time a
+    share of the routed ones; satisfaction of the callbacks that reached a verdict (unreachable customers
+    count neither way). Incident timeliness: the incidents resolved by their deadline, each once."""
     s = group.sums
+    settled = s["resolved"] + s["fixed_with_group"]
     return {
         "key": group.key,
         "received": s["received"],
@@ -64,14 +88,38 @@ def kpi_figures(group: KpiGroup) -> KpiFigures:
         "acknowledged_in_time": s["acknowledged_in_time"],
         "ack_in_time_rate": rate(s["acknowledged_in_time"], s["routed"]),
         "callbacks_done": s["callbacks_done"],
-        "callback_coverage": rate(s["callbacks_done"], s["resolved"]),
+        "fixed_with_group": s["fixed_with_group"],
+        "callback_coverage": rate(s["callbacks_done"], settled),
         "satisfied": s["satisfied"],
         "dissatisfied": s["dissatisfied"],
         "satisfaction_rate": rate(s["satisfied"], s["satisfied"] + s["dissatisfied"]),
         "reopened": s["reopened"],
-        "reopen_rate": rate(s["reopened"], s["resolved"]),
+        "reopen_rate": rate(s["reopened"], settled),
         "closed": s["closed"],
         "handling_mean_hours": round(s["handling_ms"] / s["resolved"] / 3_600_000, 2) if s["resolved"] else None,
         "handling_median_hours": percentile(group.histogram, 0.5),
         "handling_p90_hours": percentile(group.histogram, 0.9),
+        **_incident_figures(group.incidents),
+    }
+
+
+#: The incident figures of a KPI row (null where a grouping has no incidents, e.g. by channel).
+INCIDENT_FIGURES = (
+    "incidents",
+    "incidents_resolved",
+    "incidents_resolved_in_time",
+    "incident_timeliness",
+    "incident_households",
+)
+
+
+def _incident_figures(sums: IncidentSums | None) -> KpiFigures:
+    if sums is None:
+        return dict.fromkeys(INCIDENT_FIGURES)
+    return {
+        "incidents": sums.incidents,
+        "incidents_resolved": sums.resolved,
+        "incidents_resolved_in_time": sums.resolved_in_time,
+        "incident_timeliness": rate(sums.resolved_in_time, sums.resolved),
+        "incident_households": sums.households,
     }

@@ -1,5 +1,6 @@
-"""Reporting's domain types and the pure rules behind its answers: which events it reads, what a reporting
-period is, what counts as a hotspot, how long an order is overdue. No I/O here, so all of it is unit-tested."""
+"""Reporting's domain types and the pure rules behind its answers: which events it reads and which read model
+each feeds (a customer's case, an incident, an outage notice), what a reporting period is, what counts as a
+hotspot, how long an order is overdue. No I/O here, so all of it is unit-tested."""
 
 from __future__ import annotations
 
@@ -27,18 +28,27 @@ REPORTED_TOPICS: tuple[str, ...] = (
     topics.CALLBACK_EVENTS,
     topics.COMPLAINT_REOPENED,
     topics.COMPLAINT_CLOSED,
+    topics.INCIDENT_EVENTS,
+    topics.OUTAGE_EVENTS,
 )
 _REPORTED = tuple(cls for name, cls in EVENT_TYPES.items() if name != "notification.requested")
 #: Any event reporting reads, validated against its own contract (an unknown or invalid one is poison).
 ReportedEvent = Annotated[Union[_REPORTED], Field(discriminator="event_type")]  # type: ignore[valid-type]  # noqa: UP007
 
 GroupBy = Literal["department", "category", "channel", "district", "day"]
+#: The KPI groupings incidents have figures for (by the day they opened); an incident has no channel.
+INCIDENT_GROUPINGS: tuple[GroupBy, ...] = ("department", "category", "district", "day")
 #: The longest period a KPI report or export covers: two years, so one request cannot scan everything.
 MAX_PERIOD_DAYS = 731
 #: A period not given ends today and covers the 30 days up to it (the dashboard's default view).
 DEFAULT_PERIOD_DAYS = 30
 #: Work-order statuses that keep an order in its department's queue.
 OPEN_WORK_ORDER_STATUSES = ("assigned", "acknowledged", "in_progress")
+
+#: What an event's envelope key (`complaint_id`) names: a customer's case, an incident, or an outage notice.
+Subject = Literal["case", "incident", "outage"]
+#: An incident's reference number, which its work order and SLA events carry in place of a case's.
+INCIDENT_REFERENCE_PREFIX = "INC-"
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,21 @@ def sort_events(events: Iterable[Event]) -> tuple[list[Contact], list[TimelineEn
             )
         )
     return contacts, entries
+
+
+def subject_of(entry: TimelineEntry) -> Subject:
+    """Which read model an event feeds. Incident and outage events travel on their own topics; the incident's
+    work order and the SLA warnings and escalations of its clock travel on the case topics keyed by the incident
+    id, and are told apart by the incident's reference number (`INC-...`) they carry. Decided from the event
+    alone, so the answer does not depend on which topic's events arrived first (live or in a rebuild), and
+    none of them becomes a phantom customer case."""
+    if entry.topic == topics.INCIDENT_EVENTS:
+        return "incident"
+    if entry.topic == topics.OUTAGE_EVENTS:
+        return "outage"
+    if str(entry.payload.get("reference_no") or "").startswith(INCIDENT_REFERENCE_PREFIX):
+        return "incident"
+    return "case"
 
 
 class InvalidPeriod(ValueError):
@@ -147,6 +172,40 @@ class Hotspot:
     surge: bool
 
 
+@dataclass(frozen=True)
+class AssetCounts:
+    """Cases about one network asset (station, feeder, main, line, building): in the window, and before it."""
+
+    asset_type: str
+    asset_id: str
+    current: int
+    before: int
+
+
+@dataclass(frozen=True)
+class AssetHotspot:
+    asset_type: str
+    asset_id: str
+    count: int
+    baseline: float
+    ratio: float
+    surge: bool
+
+
+@dataclass(frozen=True)
+class _Surge:
+    baseline: float
+    ratio: float
+    surge: bool
+
+
+def _against_baseline(current: int, before: int, windows: float, rules: HotspotRules) -> _Surge:
+    """A window's count against the average window of the baseline (a baseline below one case counts as one)."""
+    baseline = round(before / windows, 2)
+    ratio = round(current / max(baseline, 1.0), 2)
+    return _Surge(baseline, ratio, current >= rules.min_count and ratio >= rules.surge_ratio)
+
+
 def score_hotspots(
     counts: Iterable[AreaCounts], *, window_hours: int, baseline_days: int, rules: HotspotRules
 ) -> list[Hotspot]:
@@ -157,8 +216,20 @@ def score_hotspots(
     for area in counts:
         if not area.current:
             continue
-        baseline = round(area.before / windows, 2)
-        ratio = round(area.current / max(baseline, 1.0), 2)
-        surge = area.current >= rules.min_count and ratio >= rules.surge_ratio
-        found.append(Hotspot(area.district, area.category, area.current, baseline, ratio, surge))
+        s = _against_baseline(area.current, area.before, windows, rules)
+        found.append(Hotspot(area.district, area.category, area.current, s.baseline, s.ratio, s.surge))
     return sorted(found, key=lambda h: (-h.surge, -h.ratio, -h.count, h.district, h.category))
+
+
+def score_asset_hotspots(
+    counts: Iterable[AssetCounts], *, window_hours: int, baseline_days: int, rules: HotspotRules
+) -> list[AssetHotspot]:
+    """The same surge rule per asset: a failing station shows up here before its district's totals move."""
+    windows = baseline_days * 24 / window_hours
+    found = []
+    for asset in counts:
+        if not asset.current:
+            continue
+        s = _against_baseline(asset.current, asset.before, windows, rules)
+        found.append(AssetHotspot(asset.asset_type, asset.asset_id, asset.current, s.baseline, s.ratio, s.surge))
+    return sorted(found, key=lambda h: (-h.surge, -h.ratio, -h.count, h.asset_type, h.asset_id))

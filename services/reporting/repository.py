@@ -16,8 +16,16 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.reporting.case_state import COUNTERS, CaseState, TimelineEvent
-from services.reporting.kpis import KpiGroup
-from services.reporting.model import OPEN_WORK_ORDER_STATUSES, AreaCounts, Contact, GroupBy, TimelineEntry
+from services.reporting.incident_state import IncidentState, OutageState
+from services.reporting.kpis import IncidentSums, KpiGroup
+from services.reporting.model import (
+    OPEN_WORK_ORDER_STATUSES,
+    AreaCounts,
+    AssetCounts,
+    Contact,
+    GroupBy,
+    TimelineEntry,
+)
 from services.reporting.rollups import RollupDeltas
 
 SCHEMA = "reporting"
@@ -41,6 +49,11 @@ CASE_FIELDS = (
     "acknowledge_by",
     "resolve_by",
     "linked_to",
+    "incident_id",
+    "outage_id",
+    "eta",
+    "asset_type",
+    "asset_id",
     "reopen_count",
     "escalation_level",
     "accepted_at",
@@ -56,7 +69,19 @@ _CASE_SELECT = ", ".join(f"c.{f}" for f in CASE_FIELDS)
 _STATE_COLUMNS = [
     f.name for f in fields(CaseState) if f.name not in ("kpi_department", "kpi_category", "counters", "handling_hours")
 ]
-_UUID_COLUMNS = ("complaint_id", "work_order_id", "linked_to")
+_UUID_COLUMNS = ("complaint_id", "work_order_id", "linked_to", "incident_id", "outage_id")
+#: An incident's KPI group key per grouping (see `model.INCIDENT_GROUPINGS`).
+_INCIDENT_KEYS: dict[str, str] = {
+    "department": "department",
+    "category": "category",
+    "district": "district",
+    "day": "to_char(opened_day, 'YYYY-MM-DD')",
+}
+_INCIDENT_SUMS = (
+    "count(*) AS incidents, count(resolved_at) AS resolved, "
+    "count(*) FILTER (WHERE resolved_at <= resolve_by) AS resolved_in_time, "
+    "coalesce(sum(households), 0) AS households"
+)
 _SUMMED = (*COUNTERS, "handling_ms")
 
 
@@ -76,6 +101,10 @@ class ProjectionStore(Protocol):
     async def contributions(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]: ...
 
     async def save_case(self, state: CaseState, contribution: dict[str, Any] | None) -> None: ...
+
+    async def save_incident(self, state: IncidentState) -> None: ...
+
+    async def save_outage(self, state: OutageState) -> None: ...
 
     async def apply_deltas(self, deltas: RollupDeltas) -> None: ...
 
@@ -107,7 +136,21 @@ class ReportQueries(Protocol):
         self, baseline_start: datetime, window_start: datetime, now: datetime
     ) -> list[AreaCounts]: ...
 
+    async def asset_counts(
+        self, baseline_start: datetime, window_start: datetime, now: datetime
+    ) -> list[AssetCounts]: ...
+
     async def repeat_complainants(self, since: datetime, min_cases: int) -> list[Mapping[str, Any]]: ...
+
+    async def incidents(
+        self, status: str | None, *, limit: int, offset: int
+    ) -> tuple[list[Mapping[str, Any]], int]: ...
+
+    async def outages(self, status: str | None, *, limit: int, offset: int) -> tuple[list[Mapping[str, Any]], int]: ...
+
+    async def incident_groups(self, group_by: GroupBy, first: date, last: date) -> dict[str, IncidentSums]: ...
+
+    async def incident_total(self, first: date, last: date) -> IncidentSums: ...
 
     def cases_accepted_between(
         self, since: datetime, until: datetime, *, batch_size: int
@@ -173,15 +216,25 @@ class ReadModels:
 
     async def save_case(self, state: CaseState, contribution: dict[str, Any] | None) -> None:
         values = asdict(state)
-        row = [_uuid(values[c]) if c in _UUID_COLUMNS else values[c] for c in _STATE_COLUMNS]
-        columns = [*_STATE_COLUMNS, "contribution"]
+        row = {c: values[c] for c in _STATE_COLUMNS} | {"contribution": contribution}
+        await self._upsert("cases", row)
+
+    async def save_incident(self, state: IncidentState) -> None:
+        await self._upsert("incidents", asdict(state))
+
+    async def save_outage(self, state: OutageState) -> None:
+        await self._upsert("outages", asdict(state))
+
+    async def _upsert(self, table: str, row: dict[str, Any]) -> None:
+        """Insert or replace a derived row; its first column is the key, ids in `_UUID_COLUMNS` are uuids."""
+        columns = list(row)
+        values = [_uuid(row[c]) if c in _UUID_COLUMNS else row[c] for c in columns]
         placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
         await self.conn.execute(
-            f"INSERT INTO {self.schema}.cases ({', '.join(columns)}) VALUES ({placeholders}) "
-            f"ON CONFLICT (complaint_id) DO UPDATE SET {updates}",
-            *row,
-            contribution,
+            f"INSERT INTO {self.schema}.{table} ({', '.join(columns)}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}",
+            *values,
         )
 
     async def apply_deltas(self, deltas: RollupDeltas) -> None:
@@ -226,6 +279,17 @@ class ReadModels:
             await self.conn.executemany(
                 f"DELETE FROM {s}.hotspot_hourly WHERE hour = $1 AND district = $2 AND category = $3 AND n = 0",
                 [r[:3] for r in hotspots],
+            )
+        assets = deltas.asset_rows()
+        if assets:
+            await self.conn.executemany(
+                f"INSERT INTO {s}.hotspot_asset_hourly AS h (hour, asset_type, asset_id, n) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (hour, asset_type, asset_id) DO UPDATE SET n = h.n + EXCLUDED.n",
+                assets,
+            )
+            await self.conn.executemany(
+                f"DELETE FROM {s}.hotspot_asset_hourly WHERE hour = $1 AND asset_type = $2 AND asset_id = $3 AND n = 0",
+                [r[:3] for r in assets],
             )
 
     # -- the reports' reads -------------------------------------------------------------------------------
@@ -354,6 +418,58 @@ class ReadModels:
         )
         return [AreaCounts(r["district"], r["category"], r["current"] or 0, r["before"] or 0) for r in rows]
 
+    async def asset_counts(self, baseline_start: datetime, window_start: datetime, now: datetime) -> list[AssetCounts]:
+        """Cases per asset, in the window and in the baseline hours before it (as `area_counts`)."""
+        rows = await self.conn.fetch(
+            "SELECT asset_type, asset_id, "
+            "sum(n) FILTER (WHERE hour >= date_trunc('hour', $1::timestamptz)) AS current, "
+            "sum(n) FILTER (WHERE hour < date_trunc('hour', $1::timestamptz)) AS before "
+            f"FROM {self.schema}.hotspot_asset_hourly WHERE hour >= date_trunc('hour', $2::timestamptz) "
+            "AND hour <= $3 GROUP BY asset_type, asset_id",
+            window_start,
+            baseline_start,
+            now,
+        )
+        return [AssetCounts(r["asset_type"], r["asset_id"], r["current"] or 0, r["before"] or 0) for r in rows]
+
+    async def incidents(self, status: str | None, *, limit: int, offset: int) -> tuple[list[Mapping[str, Any]], int]:
+        """Incidents (with `status`, or all), the most recently opened first, and how many there are."""
+        return await self._page("incidents", status, "opened_at DESC NULLS LAST, incident_id", limit, offset)
+
+    async def outages(self, status: str | None, *, limit: int, offset: int) -> tuple[list[Mapping[str, Any]], int]:
+        """Outage notices (with `status`, or all), the latest start first, and how many there are."""
+        return await self._page("outages", status, "starts_at DESC, outage_id", limit, offset)
+
+    async def _page(
+        self, table: str, status: str | None, order: str, limit: int, offset: int
+    ) -> tuple[list[Mapping[str, Any]], int]:
+        where = "$1::text IS NULL OR status = $1"
+        rows = await self.conn.fetch(
+            f"SELECT * FROM {self.schema}.{table} WHERE {where} ORDER BY {order} LIMIT $2 OFFSET $3",
+            status,
+            limit,
+            offset,
+        )
+        total = await self.conn.fetchval(f"SELECT count(*) FROM {self.schema}.{table} WHERE {where}", status)
+        return rows, total
+
+    async def incident_groups(self, group_by: GroupBy, first: date, last: date) -> dict[str, IncidentSums]:
+        """The incidents opened from `first` to `last` (local days), grouped as the KPI rows are."""
+        key = _INCIDENT_KEYS[group_by]
+        rows = await self.conn.fetch(
+            f"SELECT {key} AS key, {_INCIDENT_SUMS} FROM {self.schema}.incidents "
+            "WHERE opened_day BETWEEN $1 AND $2 GROUP BY 1",
+            first,
+            last,
+        )
+        return {r["key"]: _incident_sums(r) for r in rows}
+
+    async def incident_total(self, first: date, last: date) -> IncidentSums:
+        row = await self.conn.fetchrow(
+            f"SELECT {_INCIDENT_SUMS} FROM {self.schema}.incidents WHERE opened_day BETWEEN $1 AND $2", first, last
+        )
+        return _incident_sums(row)
+
     async def repeat_complainants(self, since: datetime, min_cases: int) -> list[Mapping[str, Any]]:
         """Accounts with at least `min_cases` cases accepted since `since`, the most first (at most 200)."""
         return await self.conn.fetch(
@@ -389,6 +505,12 @@ class ReadModels:
 
 def _uuid(value: str | None) -> uuid.UUID | None:
     return uuid.UUID(value) if value is not None else None
+
+
+def _incident_sums(row: Mapping[str, Any] | None) -> IncidentSums:
+    if row is None:
+        return IncidentSums()
+    return IncidentSums(row["incidents"], row["resolved"], row["resolved_in_time"], row["households"])
 
 
 __all__ = ["CASE_FIELDS", "SCHEMA", "CaseRow", "ProjectionStore", "ReadModels", "ReportQueries"]

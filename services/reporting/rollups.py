@@ -1,9 +1,10 @@
 """How case contributions turn into changes of the incremental tables (KPI rollups, handling-time
-histogram, hourly hotspot counts).
+histogram, hourly hotspot counts per district x category and per asset).
 
 A re-derived case takes its previous contribution back (-1) and adds its new one (+1); the sums of those
 changes over a batch are what one upsert per table applies. Rows that end at zero are deleted by the
 repository, so the tables hold only what the events imply and a rebuild yields the same rows.
+A contribution saved before a counter or the asset existed reads as zero / no asset.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class RollupDeltas:
         self._kpi: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * (len(COUNTERS) + 1))
         self._handling: dict[tuple[str, str, str, int], int] = defaultdict(int)
         self._hotspots: dict[tuple[str, str, str], int] = defaultdict(int)
+        self._assets: dict[tuple[str, str, str], int] = defaultdict(int)
 
     def add(self, contribution: dict[str, Any] | None, sign: int) -> None:
         """Count a contribution in (`sign` +1) or take it back out (-1); None contributes nothing."""
@@ -44,11 +46,14 @@ class RollupDeltas:
             rollup = (dimension, key[0], key[index] if index is not None else ALL)
             row = self._kpi[rollup]
             for i, name in enumerate(COUNTERS):
-                row[i] += sign * contribution["counters"][name]
+                row[i] += sign * contribution["counters"].get(name, 0)
             row[-1] += sign * contribution["handling_ms"]
             if contribution["bucket"] is not None:
                 self._handling[(*rollup, contribution["bucket"])] += sign
         self._hotspots[(contribution["hour"], key[4], key[2])] += sign
+        if contribution.get("asset"):
+            asset_type, asset_id = contribution["asset"]
+            self._assets[(contribution["hour"], asset_type, asset_id)] += sign
 
     def kpi_rows(self) -> list[tuple[Any, ...]]:
         """(dimension, day, key, *COUNTERS, handling_ms) for every rollup row that changes."""
@@ -61,6 +66,10 @@ class RollupDeltas:
     def hotspot_rows(self) -> list[tuple[datetime, str, str, int]]:
         """(hour, district, category, change in cases) for every hourly count that changes."""
         return [(datetime.fromisoformat(hour), d, c, n) for (hour, d, c), n in self._hotspots.items() if n]
+
+    def asset_rows(self) -> list[tuple[datetime, str, str, int]]:
+        """(hour, asset type, asset id, change in cases) for every hourly asset count that changes."""
+        return [(datetime.fromisoformat(hour), t, i, n) for (hour, t, i), n in self._assets.items() if n]
 
 
 def _day(day: str) -> date:

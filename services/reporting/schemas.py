@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.reporting.incident_state import SlaOutcome
 from services.reporting.model import GroupBy
-from shared.contracts import Category, Channel, Department, Severity, WorkOrderStatus
+from shared.contracts import Category, Channel, Department, Family, Severity, WorkOrderStatus
 
 
 class Read(BaseModel):
@@ -39,17 +40,27 @@ class CaseFields(Read):
     department: Department | None
     severity: Severity | None
     priority: int | None
-    status: str = Field(description="received, assigned, acknowledged, in_progress, resolved, linked, reopened, closed")
+    status: str = Field(
+        description="received, awaiting_triage, assigned, acknowledged, in_progress, resolved, linked, joined, "
+        "reopened, closed"
+    )
     cycle: int
     work_order_id: uuid.UUID | None
     work_order_status: WorkOrderStatus | None
     acknowledge_by: datetime | None
     resolve_by: datetime | None
-    linked_to: uuid.UUID | None = Field(description="The incident's case this one is linked to.")
+    linked_to: uuid.UUID | None = Field(description="The case this duplicate is linked to (same account).")
+    incident_id: uuid.UUID | None = Field(description="The incident this case joined (one fault, many callers).")
+    outage_id: uuid.UUID | None = Field(description="The outage notice this case joined.")
+    eta: datetime | None = Field(description="The latest ETA the customer was told (incident or outage).")
+    asset_type: str | None = Field(description="The asset the case is about: the diagnosed one, else the caller's.")
+    asset_id: str | None
     reopen_count: int
     escalation_level: int
     accepted_at: datetime | None
-    first_resolved_at: datetime | None
+    first_resolved_at: datetime | None = Field(
+        description="Its own work order's first resolution, or when its incident's or outage's fault was fixed."
+    )
     closed_at: datetime | None
     close_outcome: str | None
     name_masked: str | None
@@ -115,6 +126,9 @@ class KpiRow(Read):
     acknowledged: int
     acknowledged_in_time: int
     ack_in_time_rate: float | None
+    fixed_with_group: int = Field(
+        description="Resolved with their incident, outage notice or duplicated case: not in timeliness."
+    )
     callbacks_done: int
     callback_coverage: float | None
     satisfied: int
@@ -126,6 +140,11 @@ class KpiRow(Read):
     handling_mean_hours: float | None
     handling_median_hours: float | None
     handling_p90_hours: float | None
+    incidents: int | None = Field(description="Incidents opened (each once); null where incidents have no group.")
+    incidents_resolved: int | None
+    incidents_resolved_in_time: int | None
+    incident_timeliness: float | None = Field(description="Incidents resolved by their deadline, of those resolved.")
+    incident_households: int | None = Field(description="Households affected by those incidents.")
 
 
 class KpiReport(Read):
@@ -147,10 +166,88 @@ class HotspotRead(Read):
     surge: bool
 
 
+class AssetHotspotRead(Read):
+    asset_type: str
+    asset_id: str
+    count: int
+    baseline: float = Field(description="Average cases per window over the baseline days.")
+    ratio: float
+    surge: bool
+
+
 class HotspotsRead(Read):
     window_hours: int
     baseline_days: int
     rows: list[HotspotRead]
+    assets: list[AssetHotspotRead] = Field(description="The same windows per asset (station, feeder, main ...).")
+
+
+class IncidentRead(Read):
+    """An incident: one fault, one work order, many callers."""
+
+    incident_id: uuid.UUID
+    reference_no: str
+    family: Family
+    asset_type: str | None
+    asset_id: str | None
+    district: str
+    compound: str | None
+    department: Department
+    category: Category
+    severity: Severity
+    status: str = Field(description="open or resolved")
+    households: int = Field(description="Distinct households affected.")
+    complaint_count: int = Field(description="Complaints linked to it.")
+    eta: datetime | None
+    description: str
+    work_order_id: uuid.UUID
+    work_order_status: WorkOrderStatus | None
+    opened_by: str | None
+    opened_at: datetime | None
+    resolve_by: datetime | None = Field(description="Its work order's resolve deadline.")
+    resolved_at: datetime | None
+    duration_minutes: int | None = Field(description="Opened to resolved, or to now while open (its age).")
+    sla_outcome: SlaOutcome
+    resolution: str | None
+    root_cause: str | None
+    escalations: int = Field(description="Escalations of its clock (each a rung of the ladder).")
+    escalation_level: int
+    sla_warnings: int
+
+
+class IncidentsPage(Read):
+    items: list[IncidentRead]
+    total: int
+    page: int
+    page_size: int
+
+
+class OutageRead(Read):
+    """An outage notice (planned or declared): callers in its area are told, no crew is sent for them."""
+
+    outage_id: uuid.UUID
+    reference_no: str
+    kind: str = Field(description="planned or unplanned")
+    family: Family
+    asset_type: str | None
+    asset_id: str | None
+    district: str | None
+    compound: str | None
+    status: str = Field(description="active or ended")
+    starts_at: datetime
+    expected_end: datetime | None = Field(description="The ETA customers are told.")
+    ended_at: datetime | None
+    complaint_count: int = Field(description="Complaints linked to it.")
+    description: str
+    description_en: str | None
+    source: str
+
+
+class OutagesPage(Read):
+    items: list[OutageRead]
+    total: int
+    page: int
+    page_size: int
 
 
 class RepeatComplainant(Read):

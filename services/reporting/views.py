@@ -8,24 +8,39 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.reporting.kpis import kpi_figures
-from services.reporting.model import GroupBy, HotspotRules, Period, overdue_minutes, reporting_period, score_hotspots
+from services.reporting.incident_state import sla_outcome
+from services.reporting.kpis import kpi_figures, with_incidents
+from services.reporting.model import (
+    INCIDENT_GROUPINGS,
+    GroupBy,
+    HotspotRules,
+    Period,
+    overdue_minutes,
+    reporting_period,
+    score_asset_hotspots,
+    score_hotspots,
+)
 from services.reporting.repository import CASE_FIELDS, CaseRow, ReportQueries
 from services.reporting.schemas import (
+    AssetHotspotRead,
     CaseRead,
     CaseSummary,
     DepartmentQueue,
     HotspotRead,
     HotspotsRead,
     HouseholdCasesRead,
+    IncidentRead,
+    IncidentsPage,
     KpiReport,
     KpiRow,
     MetaRead,
+    OutageRead,
+    OutagesPage,
     OverdueCase,
     OverduePage,
     QueuesRead,
@@ -98,9 +113,15 @@ class ReportViews:
         return OverduePage(items=items, total=total, page=page, page_size=page_size)
 
     async def kpis(self, group_by: GroupBy, period: Period) -> KpiReport:
-        """KPIs of the cases received in the period (local days), grouped, with the period's totals."""
+        """KPIs of the cases received in the period (local days), grouped, with the period's totals; and of
+        the incidents opened in it, each counted once."""
         groups = await self.queries.kpi_groups(group_by, period.first, period.last)
-        total = await self.queries.kpi_total(period.first, period.last)
+        if group_by in INCIDENT_GROUPINGS:
+            groups = with_incidents(groups, await self.queries.incident_groups(group_by, period.first, period.last))
+        total = replace(
+            await self.queries.kpi_total(period.first, period.last),
+            incidents=await self.queries.incident_total(period.first, period.last),
+        )
         return KpiReport(
             from_=period.first,
             to=period.last,
@@ -114,13 +135,29 @@ class ReportViews:
         `baseline_days` before it."""
         now = self.clock()
         window_start = now - timedelta(hours=window_hours)
-        counts = await self.queries.area_counts(window_start - timedelta(days=baseline_days), window_start, now)
-        found = score_hotspots(counts, window_hours=window_hours, baseline_days=baseline_days, rules=self.hotspot_rules)
+        baseline_start = window_start - timedelta(days=baseline_days)
+        window = {"window_hours": window_hours, "baseline_days": baseline_days, "rules": self.hotspot_rules}
+        areas = score_hotspots(await self.queries.area_counts(baseline_start, window_start, now), **window)
+        assets = score_asset_hotspots(await self.queries.asset_counts(baseline_start, window_start, now), **window)
         return HotspotsRead(
             window_hours=window_hours,
             baseline_days=baseline_days,
-            rows=[HotspotRead.model_validate(h) for h in found],
+            rows=[HotspotRead.model_validate(h) for h in areas],
+            assets=[AssetHotspotRead.model_validate(h) for h in assets],
         )
+
+    async def incidents(self, status: str | None, *, page: int, page_size: int) -> IncidentsPage:
+        """Incidents (open, resolved, or all), the most recently opened first, judged against their deadline now."""
+        rows, total = await self.queries.incidents(status, limit=page_size, offset=(page - 1) * page_size)
+        now = self.clock()
+        return IncidentsPage(items=[incident_read(r, now) for r in rows], total=total, page=page, page_size=page_size)
+
+    async def outages(self, active: bool | None, *, page: int, page_size: int) -> OutagesPage:
+        """Outage notices (active, ended, or all), the latest start first."""
+        status = None if active is None else ("active" if active else "ended")
+        rows, total = await self.queries.outages(status, limit=page_size, offset=(page - 1) * page_size)
+        items = [OutageRead.model_validate(dict(r)) for r in rows]
+        return OutagesPage(items=items, total=total, page=page, page_size=page_size)
 
     async def repeat_complainants(self, days: int, min_cases: int) -> RepeatComplainantsRead:
         rows = await self.queries.repeat_complainants(self.clock() - timedelta(days=days), min_cases)
@@ -166,6 +203,15 @@ class ReportViews:
             extra = {"name": contact.name, "phone": contact.phone} if contact else {}
             summaries.append(CaseSummary.model_validate(dict(row) | extra))
         return summaries
+
+
+def incident_read(row: Mapping[str, Any], now: datetime) -> IncidentRead:
+    """An incident row as answered: its age (or how long it took) and its SLA outcome at `now`."""
+    opened_at, resolved_at = row["opened_at"], row["resolved_at"]
+    duration = int(((resolved_at or now) - opened_at).total_seconds() // 60) if opened_at else None
+    return IncidentRead.model_validate(
+        dict(row) | {"duration_minutes": duration, "sla_outcome": sla_outcome(now, row["resolve_by"], resolved_at)}
+    )
 
 
 def _set_fields(model: CaseSummary) -> Mapping[str, Any]:

@@ -121,6 +121,37 @@ class ComplaintLinked(Event):
     payload: ComplaintLinkedPayload
 
 
+class TriageSuggestion(Contract):
+    category: Category
+    department: Department
+    probability: float = Field(ge=0, le=1)
+
+
+class ComplaintAwaitingTriagePayload(Contract):
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: Channel
+    district: str
+    account_no: str | None
+    severity: Severity = Field(description="As the rules assess it; a supervisor may change it.")
+    suggestions: list[TriageSuggestion] = Field(description="The model's best categories, best first.")
+    reasons: list[str] = Field(
+        description="Why it is doubtful: the model's confidence, or rules and model disagreeing."
+    )
+    model_version: str | None
+    accepted_at: AwareDatetime = Field(description="Its SLA clocks run from here, triage time included.")
+    queued_at: AwareDatetime
+
+
+class ComplaintAwaitingTriage(Event):
+    """Doubtful: a supervisor decides its category in the triage queue; then it is routed (`complaint.routed`)."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_ROUTED
+    event_type: Literal["complaint.awaiting_triage"] = "complaint.awaiting_triage"
+    schema_version: Literal[1] = 1
+    payload: ComplaintAwaitingTriagePayload
+
+
 class WorkOrderFacts(Contract):
     """Common to every work-order event."""
 
@@ -240,7 +271,6 @@ AnyWorkOrderEvent = Annotated[
     | WorkOrderReassigned,
     Field(discriminator="event_type"),
 ]
-AnyRoutingEvent = Annotated[ComplaintRouted | ComplaintLinked, Field(discriminator="event_type")]
 
 
 class ComplaintReopenedPayload(Contract):

@@ -31,8 +31,10 @@ DATABASE_DOWN: tuple[type[BaseException], ...] = (
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, csv_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
+        #: Paths that also take a text/csv body (file imports); every other write takes JSON only.
+        self.csv_paths = csv_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,8 +59,11 @@ class RequestContext:
 
         try:
             has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
-            json_body = headers.get("content-type", "").startswith("application/json")
-            if scope["method"] in _WRITE_METHODS and has_body and not json_body:
+            content_type = headers.get("content-type", "")
+            accepted = content_type.startswith("application/json") or (
+                path in self.csv_paths and content_type.startswith("text/csv")
+            )
+            if scope["method"] in _WRITE_METHODS and has_body and not accepted:
                 refusal = problem_response(415, "Unsupported Media Type", "send the body as application/json", path)
                 await refusal(scope, receive, send_with_id)
                 return

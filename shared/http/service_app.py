@@ -31,12 +31,13 @@ def create_service_app(
     max_body_bytes: int = 64 * 1024,
     metrics: bool = True,
     tracing: bool = False,
+    csv_paths: frozenset[str] = frozenset(),
 ) -> FastAPI:
     """`metrics`: measure requests (`/metrics` is served either way); `tracing`: a server span per request."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    app.add_middleware(RequestContext)  # it sees every answer, including the body limit's
+    app.add_middleware(RequestContext, csv_paths=csv_paths)  # it sees every answer, including the body limit's
     instrument_http(app, metrics=metrics, tracing=tracing)  # outermost: measured as the client saw it
     add_metrics_route(app)
 

@@ -1,24 +1,35 @@
 """The dashboard page in a real headless Chromium against a stand-in API: it must render every panel from the
 API's JSON (charts, tiles, tables), send the API key on every request, work in both languages, and fetch nothing
-from any host but its own origin, since the machines it runs on have no internet access."""
+from any host but its own origin, since the machines it runs on have no internet access.
+
+The storm panels (open incidents, active outage notices) are fed as events: a storm of contract events is
+projected by reporting's own handler into the in-memory read models, and the stand-in answers with the rows as
+reporting's views render them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.reporting.handlers import project
+from services.reporting.schemas import IncidentsPage, OutageRead, OutagesPage
+from services.reporting.views import incident_read
+from tests.fakes.reporting import InMemoryTransactions, ReadModelTables
 from tests.support import chromium
+from tests.unit.reporting.incident_events import storm
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "services" / "reporting" / "dashboard"
@@ -109,6 +120,36 @@ OVERDUE_ITEMS = [
      "department": "repair", "category": "outage", "severity": "emergency", "status": "acknowledged",
      "resolve_by": "2026-11-23T08:00:00+00:00", "overdue_minutes": 95},
 ]  # fmt: skip
+# A station failed this morning: three callers, one incident (still open, past its deadline), and a feeder's
+# outage notice with one caller — as events, through reporting's projection.
+STORM = storm(datetime(2026, 11, 23, 0, 0, tzinfo=UTC), resolved=False)
+STORM_NOW = STORM.at(300)  # 4 h 20 min after the incident opened, 20 min past its deadline
+
+
+def _storm_tables() -> ReadModelTables:
+    tx = InMemoryTransactions()
+    asyncio.run(project(STORM.events, transactions=tx, timezone=ZoneInfo("Asia/Shanghai")))
+    return tx.tables
+
+
+_STORM_TABLES = _storm_tables()
+INCIDENTS = IncidentsPage(
+    items=[incident_read(row, STORM_NOW) for row in _STORM_TABLES.incidents.values() if row["status"] == "open"],
+    total=len(_STORM_TABLES.incidents),
+    page=1,
+    page_size=50,
+).model_dump(mode="json")
+OUTAGES = OutagesPage(
+    items=[OutageRead.model_validate(row) for row in _STORM_TABLES.outages.values() if row["status"] == "active"],
+    total=len(_STORM_TABLES.outages),
+    page=1,
+    page_size=50,
+).model_dump(mode="json")
+HOTSPOTS["assets"] = [
+    {"asset_type": "feeder", "asset_id": "FDR-10K-07", "count": 4, "baseline": 2.0, "ratio": 2.0, "surge": False},
+    {"asset_type": "heat_exchange_station", "asset_id": "HES-0231", "count": 14, "baseline": 1.0, "ratio": 14.0,
+     "surge": True},
+]  # fmt: skip
 REPEAT = {
     "rows": [
         {"account_no": "HT-20417", "cases": 4, "last_at": "2026-11-23T02:14:00+00:00"},
@@ -175,6 +216,10 @@ def api(path: str, query: dict[str, str]) -> tuple[int, Any]:
         return 200, {"items": items, "total": len(OVERDUE_ITEMS), "page": page, "page_size": size}
     if path == "/v1/repeat-complainants":
         return 200, REPEAT
+    if path == "/v1/reports/incidents" and query.get("status") == "open":
+        return 200, INCIDENTS
+    if path == "/v1/reports/outages" and query.get("active") == "true":
+        return 200, OUTAGES
     return 404, {"detail": "Not Found"}
 
 
@@ -339,7 +384,7 @@ def open_page(
 
 @pytest.fixture(scope="module")
 def zh(server: FixtureServer, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
-    return open_page(server, "?key=test-key", "dashboard-fixture.png", tmp_path_factory.mktemp("zh"), net_log=True)
+    return open_page(server, "?key=test-key", "dashboard_storm.png", tmp_path_factory.mktemp("zh"), net_log=True)
 
 
 @pytest.fixture(scope="module")
@@ -435,7 +480,8 @@ def test_overdue_list_in_service_time_zone(zh: Rendered) -> None:
 def test_api_key_sent_and_default_period_from_meta(zh: Rendered, server: FixtureServer) -> None:
     api_calls = [r for r in zh.requests if r.path.startswith("/v1/")]
     assert {r.path for r in api_calls} == {
-        "/v1/meta", "/v1/kpis", "/v1/hotspots", "/v1/overdue", "/v1/repeat-complainants"
+        "/v1/meta", "/v1/kpis", "/v1/hotspots", "/v1/overdue", "/v1/repeat-complainants", "/v1/reports/incidents",
+        "/v1/reports/outages",
     }  # fmt: skip
     assert all(r.api_key == API_KEY and r.status == 200 for r in api_calls), api_calls
     assert all("key" not in r.query for r in api_calls)  # the key travels in the header only
@@ -467,6 +513,30 @@ def test_browser_contacted_no_other_host(zh: Rendered, server: FixtureServer) ->
     assert not foreign, foreign
 
 
+def test_open_incident_and_active_outage(zh: Rendered) -> None:
+    """Fed as events: the incident's asset, family, households, calls, the ETA last announced (in the service's
+    time zone), its age, and its deadline passed; the outage notice's feeder, kind, start and ETA."""
+    (incident,) = [visible_text(row) for row in zh.dom.find_all("tr", {"data-row": "incident"})]
+    assert STORM.incident_ref in incident and "换热站 HES-0231" in incident and "和平区" in incident
+    assert "停热" in incident and "2026-11-23 13:20" in incident  # ETA moved to 05:20 UTC
+    assert "4 小时 20 分" in incident and "已超时" in incident
+    row = zh.dom.one("tr", {"data-row": "incident"})
+    cells = [visible_text(cell) for cell in row.find_all("td")]
+    assert cells[2:4] == ["3", "3"], cells  # households, calls linked
+    assert row.attrs["data-sla"] == "overdue"
+    (outage,) = [visible_text(row) for row in zh.dom.find_all("tr", {"data-row": "outage"})]
+    assert STORM.outage_ref in outage and "馈线 FDR-10K-07" in outage and "10千伏线路故障抢修" in outage
+    assert "故障停供" in outage and "停电" in outage
+    assert "2026-11-23 07:00" in outage and "2026-11-23 14:40" in outage  # started, ETA (moved once)
+    assert "共 1 起" in visible_text(zh.dom.one(attrs={"id": "inc-hint"}))
+
+
+def test_hotspots_by_asset(zh: Rendered) -> None:
+    rows = zh.dom.find_all("tr", {"data-row": "asset-hotspot"})
+    assert len(rows) == 2 and "surge" in rows[0].classes()
+    assert "换热站 HES-0231" in visible_text(rows[0]) and "×14.0" in visible_text(rows[0])
+
+
 def test_english_toggle(en: Rendered) -> None:
     assert body(en).attrs.get("data-rendered") == "true"
     assert en.dom.one("html").attrs["lang"] == "en"
@@ -478,6 +548,11 @@ def test_english_toggle(en: Rendered) -> None:
     assert "Heping" in visible_text(surge) and "Surge" in visible_text(surge)
     assert "1 h 35 min" in visible_text(en.dom.find_all("tr", {"data-row": "overdue"})[2])
     assert "Daily received and resolved" in visible_text(body(en))
+    incident = visible_text(en.dom.one("tr", {"data-row": "incident"}))
+    assert "Heat-exchange station HES-0231" in incident and "No heat" in incident and "4 h 20 min" in incident
+    assert "Overdue" in incident and "Open incidents" in visible_text(body(en))
+    outage = visible_text(en.dom.one("tr", {"data-row": "outage"}))
+    assert "Feeder FDR-10K-07" in outage and "10 kV feeder repair" in outage and "Unplanned" in outage
     assert not re.search(r"[\u4e00-\u9fff]", visible_text(en.dom.one("main")))  # no Chinese left in the panels
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.model import Case, WorkOrder
+from services.dispatch.model import Case, Incident, LabelledExample, Outage, WorkOrder
 from services.dispatch.workorders.lifecycle import OPEN
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
@@ -32,6 +32,11 @@ class DispatchState:
     classifications: list[dict[str, Any]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    incidents: dict[uuid.UUID, Incident] = field(default_factory=dict)
+    outages: dict[uuid.UUID, Outage] = field(default_factory=dict)
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    asset_version: int = 0
+    examples: list[LabelledExample] = field(default_factory=list)
 
     def orders_of(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
         return [o for o in self.work_orders.values() if o.complaint_id == complaint_id]
@@ -93,6 +98,7 @@ class FakeDispatchRepository:
         reason: str | None,
         reasons: list[str],
         at: datetime,
+        model_version: str | None = None,
     ) -> None:
         self.state.classifications.append(
             {
@@ -103,6 +109,7 @@ class FakeDispatchRepository:
                 "reason": reason,
                 "reasons": list(reasons),
                 "at": at,
+                "model_version": model_version,
             }
         )
 
@@ -152,6 +159,123 @@ class FakeDispatchRepository:
         open_orders = [o for o in self.state.work_orders.values() if o.department == department and o.status in _OPEN]
         open_orders.sort(key=lambda o: (o.priority, o.resolve_by, o.work_order_id))
         return open_orders[offset : offset + limit], len(open_orders)
+
+    # --- incidents and outage notices ---------------------------------------------------------------------
+
+    async def lock_faults(self, scopes: Iterable[str]) -> None:
+        return None
+
+    async def unsettled_fault_cases(self, scope: str, family: str, since: datetime) -> list[Case]:
+        resolved = {o.complaint_id for o in self.state.work_orders.values() if o.status == "resolved"}
+        return sorted(
+            (
+                c
+                for c in self.state.cases.values()
+                if c.scope == scope
+                and c.family == family
+                and c.accepted_at >= since
+                and c.incident_id is None
+                and c.outage_id is None
+                and c.fixed_at is None
+                and c.complaint_id not in resolved
+            ),
+            key=lambda c: (c.accepted_at, c.complaint_id),
+        )
+
+    async def open_incident(self, scope: str, family: str, *, lock: bool = False) -> Incident | None:
+        return next(
+            (
+                i
+                for i in self.state.incidents.values()
+                if i.scope == scope and i.family == family and i.status == "open"
+            ),
+            None,
+        )
+
+    async def insert_incident(self, incident: Incident) -> None:
+        if await self.open_incident(incident.scope, incident.family) is not None:
+            raise ValueError("a second open incident for one fault")  # the unique index's rule
+        self.state.incidents[incident.incident_id] = incident
+
+    async def get_incident(self, incident_id: uuid.UUID, *, lock: bool = False) -> Incident | None:
+        return self.state.incidents.get(incident_id)
+
+    async def update_incident(self, incident_id: uuid.UUID, **changes: Any) -> None:
+        self.state.incidents[incident_id] = replace(self.state.incidents[incident_id], **changes)
+
+    async def incident_households(self, incident_id: uuid.UUID) -> int:
+        return len(
+            {c.account_no or str(c.complaint_id) for c in self.state.cases.values() if c.incident_id == incident_id}
+        )
+
+    async def incidents(self, status: str | None, *, limit: int) -> list[Incident]:
+        found = [i for i in self.state.incidents.values() if status is None or i.status == status]
+        return sorted(found, key=lambda i: i.opened_at, reverse=True)[:limit]
+
+    async def cases_joined(
+        self, *, incident_id: uuid.UUID | None = None, outage_id: uuid.UUID | None = None, unfixed: bool = False
+    ) -> list[Case]:
+        return [
+            c
+            for c in self.state.cases.values()
+            if (c.incident_id == incident_id if incident_id is not None else c.outage_id == outage_id)
+            and not (unfixed and c.fixed_at is not None)
+        ]
+
+    async def unfixed_duplicates_of(self, complaint_id: uuid.UUID) -> list[Case]:
+        return [
+            c
+            for c in self.state.cases.values()
+            if c.linked_to == complaint_id and c.fixed_at is None and c.incident_id is None and c.outage_id is None
+        ]
+
+    async def insert_outage(self, outage: Outage) -> None:
+        self.state.outages[outage.outage_id] = outage
+
+    async def get_outage(self, outage_id: uuid.UUID, *, lock: bool = False) -> Outage | None:
+        return self.state.outages.get(outage_id)
+
+    async def outage_by_source_ref(self, source_ref: str, *, lock: bool = False) -> Outage | None:
+        return next((o for o in self.state.outages.values() if o.source_ref == source_ref), None)
+
+    async def update_outage(self, outage_id: uuid.UUID, **changes: Any) -> None:
+        self.state.outages[outage_id] = replace(self.state.outages[outage_id], **changes)
+
+    async def outages(self, *, active: bool | None, at: datetime, limit: int) -> list[Outage]:
+        def in_force(o: Outage) -> bool:
+            return o.status == "active" and o.starts_at <= at
+
+        found = [o for o in self.state.outages.values() if active is None or in_force(o) == active]
+        return sorted(found, key=lambda o: o.starts_at, reverse=True)[:limit]
+
+    async def active_outages(self, family: str, at: datetime) -> list[Outage]:
+        return [
+            o for o in self.state.outages.values() if o.status == "active" and o.family == family and o.starts_at <= at
+        ]
+
+    async def triage_queue(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
+        waiting = sorted(
+            (c for c in self.state.cases.values() if c.awaiting_triage),
+            key=lambda c: (c.triage_since, c.complaint_id),
+        )
+        return waiting[offset : offset + limit], len(waiting)
+
+    async def add_labelled_example(self, example: LabelledExample) -> None:
+        self.state.examples.append(example)
+
+    async def labelled_examples(self) -> list[LabelledExample]:
+        return list(self.state.examples)
+
+    async def asset_registry_version(self) -> int:
+        return self.state.asset_version
+
+    async def assets(self) -> list[dict[str, Any]]:
+        return [dict(a) for _, a in sorted(self.state.assets.items())]
+
+    async def save_assets(self, assets: Sequence[dict[str, Any]], at: datetime) -> None:
+        for asset in assets:
+            self.state.assets[asset["asset_id"]] = {**asset, "loaded_at": at}
+        self.state.asset_version += 1
 
 
 class FakeTransactions(CopyOnCommit[DispatchState, FakeDispatchRepository]):

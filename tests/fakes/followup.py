@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 
 from services.followup.model import (
     Callback,
+    Caller,
     Contact,
     EscalationRecord,
     NotificationRecord,
@@ -58,6 +59,8 @@ class FollowupState:
 
     work_orders: dict[uuid.UUID, TrackedWorkOrder] = field(default_factory=dict)
     cases: dict[uuid.UUID, Case] = field(default_factory=dict)
+    callers: dict[uuid.UUID, Caller] = field(default_factory=dict)
+    incident_work_orders: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
     timers: list[StoredTimer] = field(default_factory=list)
     escalations: list[EscalationRecord] = field(default_factory=list)
@@ -117,9 +120,30 @@ class FakeFollowupRepository:
             self._phone(order.complaint_id),
         )
 
-    async def severity_and_correlation(self, work_order_id: uuid.UUID) -> tuple[str, str]:
-        order = self.state.work_orders[work_order_id]
+    async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
+        if callback.severity is not None and callback.correlation_id is not None:
+            return callback.severity, callback.correlation_id
+        order = self.state.work_orders[callback.work_order_id]
         return order.severity, order.correlation_id
+
+    async def add_incident_work_order(self, work_order_id: uuid.UUID, incident_id: uuid.UUID) -> None:
+        self.state.incident_work_orders.setdefault(work_order_id, incident_id)
+
+    async def is_incident_work_order(self, work_order_id: uuid.UUID) -> bool:
+        return work_order_id in self.state.incident_work_orders
+
+    async def add_caller(self, caller: Caller) -> bool:
+        self.state.cases.setdefault(caller.complaint_id, Case(caller.complaint_id, caller.reference_no))
+        if caller.complaint_id in self.state.callers:
+            return False
+        self.state.callers[caller.complaint_id] = caller
+        return True
+
+    async def caller(self, complaint_id: uuid.UUID) -> Caller | None:
+        return self.state.callers.get(complaint_id)
+
+    async def update_caller(self, complaint_id: uuid.UUID, **changes: object) -> None:
+        self.state.callers[complaint_id] = replace(self.state.callers[complaint_id], **changes)  # type: ignore[arg-type]
 
     async def dissatisfied_count(self, complaint_id: uuid.UUID) -> int:
         return self.state.cases[complaint_id].dissatisfied_count
@@ -195,7 +219,10 @@ class FakeFollowupRepository:
         return [e for e in self.state.escalations if e.complaint_id == complaint_id]
 
     async def add_callback(self, callback: Callback) -> bool:
-        if any(c.work_order_id == callback.work_order_id for c in self.state.callbacks.values()):
+        if any(
+            (c.complaint_id, c.work_order_id) == (callback.complaint_id, callback.work_order_id)
+            for c in self.state.callbacks.values()
+        ):
             return False
         self.state.callbacks[callback.callback_id] = callback
         return True
@@ -210,12 +237,12 @@ class FakeFollowupRepository:
         cb = self.state.callbacks.get(callback_id)
         if cb is None or cb.status != "pending":
             return None
-        order = self.state.work_orders[cb.work_order_id]
+        order = self.state.work_orders.get(cb.work_order_id)
         return Subject(
             cb.complaint_id,
             cb.reference_no,
             cb.department,
-            order.correlation_id,
+            cb.correlation_id or (order.correlation_id if order else ""),
             cb.status,
             self._phone(cb.complaint_id),
         )

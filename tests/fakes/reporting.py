@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from services.reporting.case_state import CaseState, TimelineEvent
+from services.reporting.incident_state import IncidentState, OutageState
 from services.reporting.model import Contact, TimelineEntry
 from services.reporting.rollups import RollupDeltas
 from tests.fakes.transactions import CopyOnCommit
@@ -27,6 +28,9 @@ class ReadModelTables:
     kpi_rollup: dict[tuple[Any, ...], tuple[int, ...]] = field(default_factory=dict)
     handling: dict[tuple[Any, ...], int] = field(default_factory=dict)
     hotspots: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    asset_hotspots: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    incidents: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    outages: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
 
 class InMemoryReadModels:
@@ -67,6 +71,12 @@ class InMemoryReadModels:
         self.tables.cases[complaint_id] = asdict(state)
         self.tables.contributions[complaint_id] = contribution
 
+    async def save_incident(self, state: IncidentState) -> None:
+        self.tables.incidents[uuid.UUID(state.incident_id)] = asdict(state)
+
+    async def save_outage(self, state: OutageState) -> None:
+        self.tables.outages[uuid.UUID(state.outage_id)] = asdict(state)
+
     async def apply_deltas(self, deltas: RollupDeltas) -> None:
         for dimension, day, key, *changes in deltas.kpi_rows():
             row = self.tables.kpi_rollup.get((dimension, day, key), (0,) * len(changes))
@@ -78,6 +88,9 @@ class InMemoryReadModels:
         for hour, district, category, n in deltas.hotspot_rows():
             total = self.tables.hotspots.get((hour, district, category), 0) + n
             _put(self.tables.hotspots, (hour, district, category), total, total != 0)
+        for hour, asset_type, asset_id, n in deltas.asset_rows():
+            total = self.tables.asset_hotspots.get((hour, asset_type, asset_id), 0) + n
+            _put(self.tables.asset_hotspots, (hour, asset_type, asset_id), total, total != 0)
 
 
 def _put(table: dict[Any, Any], key: Any, value: Any, keep: bool) -> None:

@@ -39,7 +39,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 POISON_CONSUMERS: dict[str, set[str]] = {
     topics.COMPLAINT_RECEIVED: {"dispatch.complaint-received", "reporting.read-models"},
     topics.COMPLAINT_CONTACT: {"followup.complaint-contact", "reporting.read-models"},
-    topics.COMPLAINT_ROUTED: {"reporting.read-models"},
+    topics.COMPLAINT_ROUTED: {"followup.callers", "reporting.read-models"},
     topics.COMPLAINT_REOPENED: {"dispatch.complaint-reopened", "reporting.read-models"},
     topics.WORKORDERS_REPAIR: {"followup.work-orders", "reporting.read-models"},
     topics.WORKORDERS_BILLING: {"followup.work-orders", "reporting.read-models"},
@@ -49,6 +49,9 @@ POISON_CONSUMERS: dict[str, set[str]] = {
     topics.COMPLAINT_CLOSED: {"reporting.read-models"},
     topics.PARTNER_TICKETS: {"intake.partner-tickets"},
     topics.DEPARTMENT_UPDATES: {"dispatch.department-updates"},
+    topics.INCIDENT_EVENTS: {"followup.incidents", "reporting.read-models"},
+    topics.OUTAGE_EVENTS: {"reporting.read-models"},
+    topics.OUTAGE_NOTICES: {"dispatch.outage-notices"},
 }
 #: Topics that carry the streams' own traffic: records behind the poison must have been processed.
 BUSY_TOPICS = (

@@ -18,7 +18,7 @@ import httpx
 from shared import topics
 from tests.support.dispatch import received
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import produce, wait_until
+from tests.support.kafka import produce, read_topic, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,6 +81,8 @@ async def test_two_processes_share_the_work_without_doubling(
         shares = [_routed_by(log_path, {str(c) for c in complaint_ids}) for _, log_path, _ in procs]
 
         assert all(shares) and sum(shares) == len(complaint_ids), shares
+
+        await _storm_is_one_incident(migrated, db)
     finally:
         for proc, _, _ in procs:
             proc.send_signal(signal.SIGTERM)
@@ -89,6 +91,58 @@ async def test_two_processes_share_the_work_without_doubling(
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+async def _storm_is_one_incident(migrated: Infrastructure, db: asyncpg.Pool) -> None:
+    """60 households about one compound, every event delivered twice and each complaint also republished under a
+    new event id, split between the two processes: one incident, each complaint linked to it once."""
+    compound = f"试验{uuid.uuid4().int % 10**6:06d}小区"
+    storm = [
+        received(
+            "暖气片冰凉，室温只有14度。",
+            account_no=f"S-{i:03d}-{uuid.uuid4().hex[:4]}",
+            location={"address": f"和平区{compound}{i % 7 + 1}号楼", "district": "heping"},
+        )
+        for i in range(60)
+    ]
+    republished = [e.model_copy(update={"event_id": uuid.uuid4()}) for e in storm]
+    messages = [(e.key, e.model_dump_json().encode()) for e in [*storm, *storm, *republished]]
+    await produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_RECEIVED, messages)
+    ids = [e.complaint_id for e in storm]
+
+    async def all_linked() -> bool:
+        n = await db.fetchval(
+            "SELECT count(*) FROM dispatch.cases WHERE complaint_id = ANY($1::uuid[]) AND incident_id IS NOT NULL", ids
+        )
+        return n == len(ids)
+
+    await wait_until(all_linked, timeout=60)
+    incidents = await db.fetch("SELECT * FROM dispatch.incidents WHERE compound = $1", compound.removesuffix("小区"))
+    assert len(incidents) == 1, [dict(i) for i in incidents]
+    (incident,) = incidents
+    assert (incident["complaint_count"], incident["households"], incident["status"]) == (60, 60, "open")
+    assert (
+        await db.fetchval(
+            "SELECT count(DISTINCT incident_id) FROM dispatch.cases WHERE complaint_id = ANY($1::uuid[])", ids
+        )
+        == 1
+    )
+    assert (
+        await db.fetchval("SELECT count(*) FROM dispatch.work_orders WHERE incident_id = $1", incident["incident_id"])
+        == 1
+    )
+    key = str(incident["incident_id"]).encode()
+    records = await read_topic(
+        migrated.kafka_bootstrap_servers,
+        topics.INCIDENT_EVENTS,
+        until=lambda rs: sum(r.key == key and r.json()["event_type"] == "incident.complaint_linked" for r in rs) >= 60,
+    )
+    linked = [
+        r.json()["payload"]["complaint_id"]
+        for r in records
+        if r.key == key and r.json()["event_type"] == "incident.complaint_linked"
+    ]
+    assert sorted(linked) == sorted(str(i) for i in ids), "each complaint linked exactly once"
 
 
 async def _kafka_connected(client: httpx.AsyncClient, port: int) -> bool:

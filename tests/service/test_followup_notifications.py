@@ -29,7 +29,7 @@ async def followup(migrated: Infrastructure) -> AsyncIterator[FastAPI]:
 
 def _phone_order(phone: str, interim_in: timedelta) -> tuple[WorkOrderAssigned, ComplaintContact]:
     now = datetime.now(UTC)
-    complaint_id, reference = uuid.uuid4(), f"TS-20261123-{uuid.uuid4().int % 10**6:06d}"
+    complaint_id, reference = uuid.uuid4(), f"TS-20261123-{uuid.uuid4().hex[:8].upper()}"
     far = now + timedelta(days=1)
     assigned = new_event(
         WorkOrderAssigned,

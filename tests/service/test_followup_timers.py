@@ -58,7 +58,7 @@ async def _due_timers(db: asyncpg.Pool, n: int) -> tuple[list[uuid.UUID], list[i
             (
                 o,
                 c,
-                f"TS-20261123-{i:06d}",
+                f"TS-LOAD-{c.hex[:16]}",  # unique: reporting (same topics) keeps references unique
                 "repair",
                 1,
                 "outage",

@@ -28,7 +28,7 @@ def _event(batch: str) -> ComplaintContact:
         correlation_id=batch,
         payload=ComplaintContactPayload(
             complaint_id=complaint_id,
-            reference_no="TS-20261123-000001",
+            reference_no=f"TS-OUTBOX-{complaint_id.hex[:16]}",
             name=None,
             phone=None,
             email=None,

@@ -24,11 +24,12 @@ def complaint(channel: str = "web", **overrides: Any) -> dict[str, Any]:
             "phone": "13912345678",
             "preferred_contact": "phone",
         },
+        # A street address of its own, naming no compound or asset: tests that are not about incidents never
+        # make one by accident (incident tests give a compound or asset; see tests/support/storm.py).
         "location": {
-            "address": "和平区长青小区5号楼2单元301室",
+            "address": f"和平区测试路{uuid.uuid4().int % 100_000}号",
             "district": "heping",
             "coordinates": {"latitude": 41.79, "longitude": 123.43},
-            "asset": {"type": "heat_exchange_station", "id": "HES-0231"},
         },
         "text": "从供暖开始室内温度一直只有16度左右，暖气片摸着温乎，希望派人来测温。",
         "category_hint": "heating_temperature",

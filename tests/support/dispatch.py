@@ -52,7 +52,9 @@ def received(
     account_no: str | None = None,
     category_hint: str | None = None,
     accepted_at: datetime | None = None,
+    location: dict[str, Any] | None = None,
 ) -> ComplaintReceived:
+    """A received complaint; by default at a street address of its own, so it never joins an incident."""
     complaint_id = uuid.uuid4()
     now = accepted_at or datetime.now(UTC)
     return new_event(
@@ -62,7 +64,7 @@ def received(
         correlation_id=f"test-{complaint_id}",
         payload={
             "complaint_id": complaint_id,
-            "reference_no": f"TS-{now:%Y%m%d}-{uuid.uuid4().int % 1_000_000:06d}",
+            "reference_no": f"TS-{now:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}",  # unique across the session
             "channel": channel,
             "channel_ticket_id": None,
             "received_at": now,
@@ -73,7 +75,7 @@ def received(
                 "phone_masked": "139******78",
                 "preferred_contact": "phone",
             },
-            "location": {"address": "和平区长青小区5号楼", "district": "heping"},
+            "location": location or {"address": f"和平区测试路{uuid.uuid4().int % 100_000}号", "district": "heping"},
             "text": text,
             "category_hint": category_hint,
         },

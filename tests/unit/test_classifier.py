@@ -1,5 +1,7 @@
-"""The classifier on complaints it was not tuned on, each severity trigger, the history and hint rules, config errors,
+"""The rule engine on complaints it was not tuned on, each severity trigger, the history and hint rules, config errors,
 and the evaluation on the labeled sample. Pure and fast: the rules file is read once, nothing else touches disk.
+
+These pin the rules' own behaviour, so they classify with `model=None` (the learned model: test_learning.py).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def raw_rules() -> dict[str, Any]:
 def run(
     rules: Rules, text: str, *, hint: str | None = None, history: dict[str, int] | None = None, channel: str = "web"
 ) -> Classification:
-    return classify(ComplaintFacts(text=text, channel=channel, category_hint=hint, history=history or {}), rules)
+    facts = ComplaintFacts(text=text, channel=channel, category_hint=hint, history=history or {})
+    return classify(facts, rules, model=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -461,10 +464,20 @@ def test_load_rules_reads_another_file(tmp_path: Path) -> None:
 
 
 def test_evaluate_on_the_sample_meets_the_targets(capsys: pytest.CaptureFixture[str]) -> None:
-    assert evaluate_main([str(SAMPLE)]) == 0
+    assert evaluate_main([str(SAMPLE), "--rules-only"]) == 0
     output = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(output[-1])
-    assert set(summary) == {"category_accuracy", "department_accuracy", "severity_accuracy", "n"}
+    assert set(summary) == {
+        "category_accuracy",
+        "department_accuracy",
+        "severity_accuracy",
+        "n",
+        "auto_share",
+        "auto_category_accuracy",
+        "auto_department_accuracy",
+        "triage_share",
+    }
+    assert summary["triage_share"] == 0 and summary["auto_share"] == 1
     assert summary["n"] == 80
     assert summary["category_accuracy"] >= 0.90
     assert summary["department_accuracy"] >= 0.95

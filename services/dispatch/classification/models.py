@@ -24,7 +24,11 @@ class ComplaintFacts:
 
 @dataclass(frozen=True)
 class Classification:
-    """The decision plus why: `reasons` are meant for the agent's screen and the audit trail."""
+    """The decision plus why: `reasons` are meant for the agent's screen and the audit trail.
+
+    `scores` are the rules' category scores (routing's next-best category on a return reads them); the model's view
+    is in `suggestions` and `confidence`.
+    """
 
     category: Category
     department: Department
@@ -33,3 +37,11 @@ class Classification:
     invalid_reason: str | None
     reasons: tuple[str, ...]
     scores: Mapping[str, float]
+    #: True when the complaint should go to the supervisors' triage queue rather than to `department`.
+    triage: bool = False
+    #: The model's best categories with their probabilities, best first (empty when classified by rules only).
+    suggestions: tuple[tuple[Category, float], ...] = ()
+    #: The category model consulted for this decision (None: rules only).
+    model_version: str | None = None
+    #: The model's probability of the chosen category; None when a rule decided.
+    confidence: float | None = None

@@ -72,6 +72,25 @@
       breakdown_hint: "条形为受理量；右列为按时办结率，低于 {v} 标红",
       col_received: "受理量（占比）",
       col_timeliness: "按时办结率",
+      inc_title: "处理中的故障事件",
+      inc_hint: "一处故障一张工单，来电均关联至此 · 共 {n} 起",
+      out_title: "生效中的停供公告",
+      out_hint: "公告区域内来电直接告知，不再派单 · 共 {n} 条",
+      th_incident: "事件（设施）",
+      th_family: "类型",
+      th_households: "影响户数",
+      th_complaints: "关联来电",
+      th_eta: "预计恢复",
+      th_age: "已持续",
+      th_sla: "时限",
+      th_notice: "公告（区域）",
+      th_kind: "性质",
+      th_starts: "开始",
+      no_incidents: "没有处理中的故障事件",
+      no_outages: "没有生效中的停供公告",
+      hot_asset_title: "按设施",
+      th_asset: "设施",
+      no_asset_hotspots: "近期没有按设施的热点",
       hot_title: "热点区域",
       hot_hint: "近 {h} 小时与前 {d} 天同时段均值对比",
       th_district: "区域",
@@ -154,6 +173,25 @@
       breakdown_hint: "Bars: received; right: resolved-in-time rate, red below {v}",
       col_received: "Received (share)",
       col_timeliness: "In-time rate",
+      inc_title: "Open incidents",
+      inc_hint: "One fault, one work order, every caller linked · {n} open",
+      out_title: "Active outage notices",
+      out_hint: "Callers in the area are told at once, no crew sent · {n} active",
+      th_incident: "Incident (asset)",
+      th_family: "Type",
+      th_households: "Households",
+      th_complaints: "Calls linked",
+      th_eta: "ETA",
+      th_age: "Open for",
+      th_sla: "Deadline",
+      th_notice: "Notice (area)",
+      th_kind: "Kind",
+      th_starts: "Started",
+      no_incidents: "No open incidents",
+      no_outages: "No active outage notices",
+      hot_asset_title: "By asset",
+      th_asset: "Asset",
+      no_asset_hotspots: "No asset hotspots right now",
       hot_title: "Hotspots",
       hot_hint: "Last {h} hours vs. the same window over the previous {d} days",
       th_district: "District",
@@ -228,6 +266,30 @@
       resolved: ["已办结", "Resolved"],
       returned: ["已退回", "Returned"],
       reassigned: ["已改派", "Reassigned"]
+    },
+    family: {
+      no_heat: ["停热", "No heat"],
+      power_outage: ["停电", "Power outage"],
+      water_outage: ["停水", "Water outage"],
+      gas_outage: ["停气", "Gas outage"]
+    },
+    asset_type: {
+      heat_exchange_station: ["换热站", "Heat-exchange station"],
+      feeder: ["馈线", "Feeder"],
+      water_main: ["供水干管", "Water main"],
+      gas_line: ["燃气管线", "Gas line"],
+      building: ["楼栋", "Building"]
+    },
+    outage_kind: {
+      planned: ["计划停供", "Planned"],
+      unplanned: ["故障停供", "Unplanned"]
+    },
+    sla: {
+      on_track: ["时限内", "On track"],
+      overdue: ["已超时", "Overdue"],
+      met: ["按时", "Met"],
+      breached: ["超时", "Breached"],
+      unknown: ["—", "—"]
     },
     district: {
       heping: ["和平区", "Heping"],
@@ -491,7 +553,8 @@
   }
 
   function optional(promise) {
-    // The repeat-complainants panel is optional: a backend without it (404) just hides the panel.
+    // The repeat-complainants, incident and outage panels are optional: a backend without them (404) just
+    // hides the panel.
     return promise.catch(function (err) {
       if (err instanceof ApiError && err.kind === "http" && err.status === 404) return null;
       throw err;
@@ -519,7 +582,9 @@
           kpis("day"),
           apiGet("hotspots", { window_hours: 24, baseline_days: 7 }),
           apiGet("overdue", { page: state.overduePage, page_size: OVERDUE_PAGE_SIZE }),
-          optional(apiGet("repeat-complainants", { days: 30, min_cases: 3 }))
+          optional(apiGet("repeat-complainants", { days: 30, min_cases: 3 })),
+          optional(apiGet("reports/incidents", { status: "open", page_size: 50 })),
+          optional(apiGet("reports/outages", { active: "true", page_size: 50 }))
         ]);
       })
       .then(function (results) {
@@ -530,7 +595,9 @@
           day: results[2],
           hotspots: results[3],
           overdue: results[4],
-          repeat: results[5]
+          repeat: results[5],
+          incidents: results[6],
+          outages: results[7]
         };
         renderAll();
         setRendered("true");
@@ -591,7 +658,10 @@
     applyStaticText();
     renderTiles();
     renderCharts();
+    renderIncidents();
+    renderOutages();
     renderHotspots();
+    renderAssetHotspots();
     renderOverdue();
     renderRepeat();
   }
@@ -935,6 +1005,132 @@
     });
     html.push("</tbody></table>");
     $("hotspots").innerHTML = html.join("");
+  }
+
+  function assetText(type, id) {
+    if (!type && !id) return "—";
+    return label("asset_type", type) + " " + (id || "");
+  }
+
+  function emptyNote(key) {
+    return '<div class="empty-note ok">✓ ' + esc(t(key)) + "</div>";
+  }
+
+  function renderIncidents() {
+    var body = state.data.incidents;
+    $("incidents-panel").hidden = !body;
+    if (!body) return;
+    var items = (body.items || []).slice().sort(function (a, b) {
+      return (b.households || 0) - (a.households || 0);
+    });
+    $("inc-hint").textContent = t("inc_hint", { n: fmtInt(isNum(body.total) ? body.total : items.length) });
+    if (!items.length) {
+      $("incidents").innerHTML = emptyNote("no_incidents");
+      return;
+    }
+    var html = [
+      "<table><thead><tr>",
+      "<th>" + esc(t("th_incident")) + "</th>",
+      "<th>" + esc(t("th_family")) + "</th>",
+      '<th class="num">' + esc(t("th_households")) + "</th>",
+      '<th class="num">' + esc(t("th_complaints")) + "</th>",
+      "<th>" + esc(t("th_eta")) + "</th>",
+      '<th class="num">' + esc(t("th_age")) + "</th>",
+      "<th>" + esc(t("th_sla")) + "</th>",
+      "</tr></thead><tbody>"
+    ];
+    items.forEach(function (item) {
+      var sla = String(item.sla_outcome || "unknown");
+      html.push(
+        '<tr data-row="incident" data-sla="' + esc(sla) + '"' + (sla === "overdue" ? ' class="overdue-incident"' : "") + ">" +
+          '<td class="case"><div class="mono">' + esc(item.reference_no || "—") + "</div>" +
+          '<div class="case-sub">' + esc(assetText(item.asset_type, item.asset_id) + " · " + label("district", item.district)) +
+          "</div></td>" +
+          '<td class="nowrap">' + esc(label("family", item.family)) + "</td>" +
+          '<td class="num">' + fmtInt(item.households) + "</td>" +
+          '<td class="num">' + fmtInt(item.complaint_count) + "</td>" +
+          '<td class="nowrap">' + esc(fmtDateTime(item.eta)) + "</td>" +
+          '<td class="num nowrap">' + esc(fmtDuration(item.duration_minutes)) + "</td>" +
+          '<td class="nowrap"><span class="badge ' + esc(sla) + '">' + esc(label("sla", sla)) + "</span></td>" +
+          "</tr>"
+      );
+    });
+    html.push("</tbody></table>");
+    $("incidents").innerHTML = html.join("");
+  }
+
+  function renderOutages() {
+    var body = state.data.outages;
+    $("outages-panel").hidden = !body;
+    if (!body) return;
+    var items = body.items || [];
+    $("out-hint").textContent = t("out_hint", { n: fmtInt(isNum(body.total) ? body.total : items.length) });
+    if (!items.length) {
+      $("outages").innerHTML = emptyNote("no_outages");
+      return;
+    }
+    var html = [
+      "<table><thead><tr>",
+      "<th>" + esc(t("th_notice")) + "</th>",
+      "<th>" + esc(t("th_kind")) + "</th>",
+      "<th>" + esc(t("th_family")) + "</th>",
+      "<th>" + esc(t("th_starts")) + "</th>",
+      "<th>" + esc(t("th_eta")) + "</th>",
+      '<th class="num">' + esc(t("th_complaints")) + "</th>",
+      "</tr></thead><tbody>"
+    ];
+    items.forEach(function (item) {
+      var area = item.asset_type ? assetText(item.asset_type, item.asset_id) : label("district", item.district);
+      var cause = state.lang === "en" ? item.description_en : item.description;
+      html.push(
+        '<tr data-row="outage">' +
+          '<td class="case"><div class="mono">' + esc(item.reference_no || "—") + "</div>" +
+          '<div class="case-sub">' + esc(area + (cause ? " · " + cause : "")) + "</div></td>" +
+          '<td class="nowrap">' + esc(label("outage_kind", item.kind)) + "</td>" +
+          '<td class="nowrap">' + esc(label("family", item.family)) + "</td>" +
+          '<td class="nowrap">' + esc(fmtDateTime(item.starts_at)) + "</td>" +
+          '<td class="nowrap">' + esc(fmtDateTime(item.expected_end)) + "</td>" +
+          '<td class="num">' + fmtInt(item.complaint_count) + "</td>" +
+          "</tr>"
+      );
+    });
+    html.push("</tbody></table>");
+    $("outages").innerHTML = html.join("");
+  }
+
+  function renderAssetHotspots() {
+    var body = state.data.hotspots;
+    var hours = body.window_hours || 24;
+    var rows = (body.assets || []).slice().sort(function (a, b) {
+      if (!!b.surge !== !!a.surge) return b.surge ? 1 : -1;
+      return (b.ratio || 0) - (a.ratio || 0);
+    });
+    if (!rows.length) {
+      $("asset-hotspots").innerHTML = '<div class="empty-note">' + esc(t("no_asset_hotspots")) + "</div>";
+      return;
+    }
+    var html = [
+      "<table><thead><tr>",
+      "<th>" + esc(t("th_asset")) + "</th>",
+      '<th class="num">' + esc(t("th_count", { h: hours })) + "</th>",
+      '<th class="num">' + esc(t("th_baseline")) + "</th>",
+      '<th class="num">' + esc(t("th_ratio")) + "</th>",
+      "<th>" + esc(t("th_flag")) + "</th>",
+      "</tr></thead><tbody>"
+    ];
+    rows.forEach(function (row) {
+      html.push(
+        '<tr data-row="asset-hotspot"' + (row.surge ? ' class="surge" data-surge="true"' : "") + ">" +
+          "<td>" + esc(assetText(row.asset_type, row.asset_id)) + "</td>" +
+          '<td class="num">' + fmtInt(row.count) + "</td>" +
+          '<td class="num">' + esc(fmtDec(row.baseline, 1)) + "</td>" +
+          '<td class="num ratio">' + (isNum(row.ratio) ? "×" + esc(fmtDec(row.ratio, 1)) : "—") + "</td>" +
+          '<td class="nowrap">' + (row.surge ? '<span class="badge surge">' + esc(t("surge")) + "</span>" : '<span class="badge">' + esc(t("steady")) + "</span>") +
+          "</td></tr>"
+      );
+    });
+    html.push("</tbody></table>");
+    $("asset-hotspots").innerHTML = html.join("");
   }
 
   function renderOverdue() {

@@ -73,6 +73,40 @@ def make_submissions(scenario: str, n: int) -> list[Submission]:
     return subs
 
 
+#: One station failing: households of one compound calling about no heat, in their own words.
+STORM_TEXTS = (
+    "暖气片冰凉，室温只有14度，整栋楼都不热。",
+    "从早上开始停暖了，家里有老人。",
+    "Radiators cold since this morning, 15 degrees inside.",
+    "暖气温乎乎的，屋里才16度。",
+)
+
+
+def make_storm_submissions(scenario: str, n: int) -> tuple[list[Submission], str]:
+    """n households of one compound (its own name per run) calling about the heat, each from its own account and
+    phone, over every channel; and the compound's name."""
+    tag = uuid.uuid4().hex[:6]
+    compound = f"风暴{int(tag, 16) % 10**6:06d}小区"
+    subs = []
+    for i in range(n):
+        channel = CHANNELS[i % len(CHANNELS)]
+        body = complaint(
+            channel,
+            channel_ticket_id=f"{scenario}-{tag}-{i:05d}",
+            text=STORM_TEXTS[i % len(STORM_TEXTS)],
+            category_hint=None,
+            customer={
+                "account_no": f"STM-{tag}-{i:05d}",
+                "name": "李四",
+                "phone": f"138{(i * 7919 + int(tag, 16)) % 10**8:08d}",
+                "preferred_contact": "phone",
+            },
+            location={"address": f"和平区{compound}{i % 20 + 1}号楼{i % 6 + 1}单元", "district": "heping"},
+        )
+        subs.append(Submission(scenario, i, channel, body, f"{scenario}-{tag}-{i:05d}"))
+    return subs, compound
+
+
 class Poster:
     """Posts submissions with `concurrency` in flight (optionally at most `rate` per second). Anything but
     a 202 that is not the platform's fault (4xx) fails the run; 5xx and transport errors are retried with

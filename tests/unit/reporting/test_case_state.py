@@ -75,6 +75,7 @@ def test_counters_of_a_handled_case() -> None:
         "dissatisfied": 1,
         "reopened": 1,
         "closed": 0,
+        "fixed_with_group": 0,
     }
     assert c["handling_ms"] == 150 * 60_000
     assert HANDLING_BUCKETS_H[c["bucket"]] >= 2.5 > HANDLING_BUCKETS_H[c["bucket"] - 1]

@@ -1,0 +1,237 @@
+"""HTTP entrypoints of incidents, outage notices and the asset registry (the rest of dispatch's are in api.py).
+
+Thin like api.py: decode, call the `Dispatcher` or `DispatchViews`, turn their errors into problems, answer.
+Supervisors declare incidents and set their ETA (and the incident's own department may set the ETA); supervisors
+and the utility's outage system announce outages; every department reads incidents and outages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Literal
+
+from fastapi import APIRouter, Request
+
+from services.dispatch.assets import AssetRegistryError, parse_csv, parse_json
+from services.dispatch.auth import CurrentActor, IncidentReader, OutageAnnouncer, Supervisor
+from services.dispatch.deps import DispatcherDep, Views
+from services.dispatch.model import (
+    Case,
+    Conflict,
+    Incident,
+    IncidentDeclaration,
+    Invalid,
+    NotFound,
+    Outage,
+    OutageNotice,
+)
+from services.dispatch.schemas import (
+    AssetImported,
+    EtaUpdate,
+    IncidentCreate,
+    IncidentDetail,
+    IncidentList,
+    IncidentRead,
+    LinkedComplaintRead,
+    OutageCreate,
+    OutageEta,
+    OutageList,
+    OutageRead,
+    OutageRestored,
+)
+from shared.http.problems import Problem, problem_responses
+
+router = APIRouter(prefix="/v1")
+CHANGE_PROBLEMS = problem_responses(403, 404, 409, body=True, s404="No such incident or outage notice")
+READ_PROBLEMS = problem_responses(403, 404, s404="No such incident or outage notice")
+
+
+def _incident(incident: Incident) -> IncidentRead:
+    return IncidentRead.model_validate(asdict(incident))
+
+
+def _outage(outage: Outage) -> OutageRead:
+    return OutageRead.model_validate(asdict(outage))
+
+
+def _linked(case: Case) -> LinkedComplaintRead:
+    return LinkedComplaintRead.model_validate(asdict(case))
+
+
+def _problem(exc: Exception) -> Problem:
+    if isinstance(exc, NotFound):
+        return Problem(404, "Not Found", str(exc))
+    if isinstance(exc, Conflict):
+        return Problem(409, "Conflict", str(exc))
+    return Problem(422, "Unprocessable Content", str(exc))
+
+
+# --- incidents ------------------------------------------------------------------------------------------------
+
+
+@router.get("/incidents", response_model=IncidentList, responses=READ_PROBLEMS, tags=["incidents"])
+async def list_incidents(
+    views: Views, _: IncidentReader, status: Literal["open", "resolved"] | None = None
+) -> IncidentList:
+    return IncidentList(items=[_incident(i) for i in await views.incidents(status)])
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentDetail, responses=READ_PROBLEMS, tags=["incidents"])
+async def get_incident(incident_id: uuid.UUID, views: Views, _: IncidentReader) -> IncidentDetail:
+    try:
+        incident, cases = await views.incident(incident_id)
+    except NotFound as exc:
+        raise _problem(exc) from exc
+    return IncidentDetail(**_incident(incident).model_dump(), complaints=[_linked(c) for c in cases])
+
+
+@router.post(
+    "/incidents",
+    response_model=IncidentRead,
+    status_code=201,
+    responses=CHANGE_PROBLEMS,
+    tags=["incidents"],
+    summary="Declare a fault: one incident, one work order; callers of it join instead of getting their own",
+)
+async def declare_incident(body: IncidentCreate, actor: Supervisor, dispatcher: DispatcherDep) -> IncidentRead:
+    declaration = IncidentDeclaration(
+        family=body.family.value,
+        asset=body.asset.model_dump(mode="json") if body.asset else None,
+        district=body.district,
+        compound=body.compound,
+        description=body.description,
+        description_en=body.description_en,
+        eta=body.eta,
+    )
+    try:
+        return _incident(await dispatcher.declare_incident(declaration, actor))
+    except (Conflict, Invalid) as exc:
+        raise _problem(exc) from exc
+
+
+@router.post(
+    "/incidents/{incident_id}/eta",
+    response_model=IncidentRead,
+    responses=CHANGE_PROBLEMS,
+    tags=["incidents"],
+    summary="A new ETA: every caller still waiting is told",
+)
+async def set_incident_eta(
+    incident_id: uuid.UUID, body: EtaUpdate, actor: CurrentActor, dispatcher: DispatcherDep
+) -> IncidentRead:
+    try:
+        return _incident(await dispatcher.set_incident_eta(incident_id, eta=body.eta, note=body.note, actor=actor))
+    except (NotFound, Conflict) as exc:
+        raise _problem(exc) from exc
+
+
+# --- outage notices -------------------------------------------------------------------------------------------
+
+
+@router.get("/outage-notices", response_model=OutageList, responses=READ_PROBLEMS, tags=["outages"])
+async def list_outages(views: Views, _: IncidentReader, active: bool | None = None) -> OutageList:
+    """`active=true`: in force now (started, not restored); `active=false`: planned for later, or ended."""
+    return OutageList(items=[_outage(o) for o in await views.outages(active=active, at=datetime.now(UTC))])
+
+
+@router.get("/outage-notices/{outage_id}", response_model=OutageRead, responses=READ_PROBLEMS, tags=["outages"])
+async def get_outage(outage_id: uuid.UUID, views: Views, _: IncidentReader) -> OutageRead:
+    try:
+        return _outage(await views.outage(outage_id))
+    except NotFound as exc:
+        raise _problem(exc) from exc
+
+
+@router.post(
+    "/outage-notices",
+    response_model=OutageRead,
+    status_code=201,
+    responses=CHANGE_PROBLEMS,
+    tags=["outages"],
+    summary="Announce a planned or unplanned outage: callers in its area are told the cause and ETA, no crew sent",
+)
+async def declare_outage(body: OutageCreate, actor: OutageAnnouncer, dispatcher: DispatcherDep) -> OutageRead:
+    notice = OutageNotice(
+        kind=body.kind,
+        family=body.family.value if body.family else None,
+        asset=body.asset.model_dump(mode="json") if body.asset else None,
+        district=body.district,
+        compound=body.compound,
+        starts_at=body.starts_at,
+        expected_end=body.expected_end,
+        description=body.description,
+        description_en=body.description_en,
+        source_ref=body.source_ref,
+    )
+    try:
+        return _outage(await dispatcher.declare_outage(notice, actor.name))
+    except Invalid as exc:
+        raise _problem(exc) from exc
+
+
+@router.post("/outage-notices/{outage_id}/eta", response_model=OutageRead, responses=CHANGE_PROBLEMS, tags=["outages"])
+async def outage_eta(
+    outage_id: uuid.UUID, body: OutageEta, actor: OutageAnnouncer, dispatcher: DispatcherDep
+) -> OutageRead:
+    try:
+        outage = await dispatcher.update_outage(
+            outage_id=outage_id, expected_end=body.expected_end, note=body.note, actor=actor.name
+        )
+    except (NotFound, Conflict) as exc:
+        raise _problem(exc) from exc
+    return _outage(outage)
+
+
+@router.post(
+    "/outage-notices/{outage_id}/restored",
+    response_model=OutageRead,
+    responses=CHANGE_PROBLEMS,
+    tags=["outages"],
+    summary="Supply restored: every linked caller is told and gets a callback",
+)
+async def outage_restored(
+    outage_id: uuid.UUID, actor: OutageAnnouncer, dispatcher: DispatcherDep, body: OutageRestored | None = None
+) -> OutageRead:
+    try:
+        outage = await dispatcher.update_outage(
+            outage_id=outage_id, restored=True, note=body.note if body else None, actor=actor.name
+        )
+    except (NotFound, Conflict) as exc:
+        raise _problem(exc) from exc
+    return _outage(outage)
+
+
+# --- the asset registry ---------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/assets/import",
+    response_model=AssetImported,
+    responses=problem_responses(403, 415, 422, body=True, s422="The registry file has problems (all listed)"),
+    tags=["assets"],
+    summary="Load assets (CSV or JSON, as the registry module documents): inserted or replaced by id",
+    openapi_extra={
+        "requestBody": {
+            "content": {"text/csv": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "array"}}}
+        }
+    },
+)
+async def import_assets(
+    request: Request,
+    _: Supervisor,
+    dispatcher: DispatcherDep,
+) -> AssetImported:
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type not in ("text/csv", "application/json"):
+        raise Problem(415, "Unsupported Media Type", "send the registry as text/csv or application/json")
+    try:
+        text = (await request.body()).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Problem(422, "Unprocessable Content", "the registry file is not UTF-8") from exc
+    try:
+        assets = parse_csv(text) if content_type == "text/csv" else parse_json(text)
+        return AssetImported(imported=await dispatcher.import_assets(assets))
+    except AssetRegistryError as exc:
+        raise Problem(422, "Unprocessable Content", "the registry has problems", problems=list(exc.problems)) from exc

@@ -1,0 +1,132 @@
+"""Corrections fed back: `python -m services.dispatch.learning.retrain --corrections FILE.jsonl [--promote]`.
+
+A supervisor's correction (triage or reclassification) is a labelled example: text, channel, the corrected
+category/severity/department, what was predicted and by which model. `retrain` fits a new model on the seed set
+plus the corrections (a correction replaces a seed example with the same text) and scores it and the current model
+on the frozen blind set; the new one is promoted only if it scores no worse there, on category nor department.
+The blind set only gates: nothing is fitted or tuned on it. The triage policy (triage.toml) is kept as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.dispatch.classification import ComplaintFacts, Rules, classify, load_rules
+from services.dispatch.learning.examples import BLIND_PATH, SEED_PATH, Example, read_examples
+from services.dispatch.learning.model import DEFAULT_MODEL_PATH, CategoryModel, load_model
+from services.dispatch.learning.train import fit
+
+
+@dataclass(frozen=True)
+class BlindScores:
+    category_accuracy: float
+    department_accuracy: float
+    severity_accuracy: float
+    auto_category_accuracy: float
+    triage_share: float
+
+    def no_worse_than(self, other: BlindScores) -> bool:
+        return (
+            self.category_accuracy >= other.category_accuracy and self.department_accuracy >= other.department_accuracy
+        )
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    model: CategoryModel
+    scores: BlindScores
+    current_version: str
+    current_scores: BlindScores
+    promoted: bool
+    trained_on: int
+
+
+def score(model: CategoryModel, examples: Sequence[Example], rules: Rules) -> BlindScores:
+    """Top-1 accuracies over every example, and the auto-routed share's category accuracy."""
+    n = len(examples)
+    category = department = severity = auto = auto_right = 0
+    for e in examples:
+        result = classify(ComplaintFacts(text=e.text, channel=e.channel), rules, model=model)
+        right = result.category is e.category
+        category += right
+        department += result.department is rules.department_of(e.category)
+        severity += result.severity == e.severity
+        if not result.triage:
+            auto += 1
+            auto_right += right
+    return BlindScores(
+        category_accuracy=round(category / n, 4),
+        department_accuracy=round(department / n, 4),
+        severity_accuracy=round(severity / n, 4),
+        auto_category_accuracy=round(auto_right / auto, 4) if auto else 0.0,
+        triage_share=round((n - auto) / n, 4),
+    )
+
+
+def training_set(seed: Sequence[Example], corrections: Sequence[Example]) -> list[Example]:
+    """The seed set plus the corrections; the latest correction of a text wins over the seed label and earlier ones."""
+    latest = {e.text: e for e in corrections}
+    return [e for e in seed if e.text not in latest] + list(latest.values())
+
+
+def retrain(
+    seed: list[Example],
+    corrections: list[Example],
+    blind: list[Example],
+    *,
+    current: CategoryModel | None = None,
+    rules: Rules | None = None,
+) -> RetrainResult:
+    """Fit on seed + corrections; promoted only if the blind-set scores are no worse than the current model's."""
+    rules = rules if rules is not None else load_rules()
+    current = current if current is not None else load_model()
+    examples = training_set(seed, corrections)
+    model = fit(examples, policy=current.policy)
+    scores = score(model, blind, rules)
+    current_scores = score(current, blind, rules)
+    return RetrainResult(
+        model=model,
+        scores=scores,
+        current_version=current.version,
+        current_scores=current_scores,
+        promoted=scores.no_worse_than(current_scores),
+        trained_on=len(examples),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.dispatch.learning.retrain", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--corrections", type=Path, required=True, help="JSONL of labelled corrections")
+    parser.add_argument("--promote", action="store_true", help=f"write the new model to {DEFAULT_MODEL_PATH.name}")
+    parser.add_argument("--seed", type=Path, default=SEED_PATH)
+    parser.add_argument("--blind", type=Path, default=BLIND_PATH)
+    args = parser.parse_args(argv)
+
+    corrections = read_examples(args.corrections)
+    result = retrain(read_examples(args.seed), corrections, read_examples(args.blind))
+    print(f"trained {result.model.version} on {result.trained_on} examples ({len(corrections)} corrections)")
+    for name, scores in (
+        (result.current_version + " (current)", result.current_scores),
+        (result.model.version, result.scores),
+    ):
+        print(f"  {name:<32} {scores}")
+    if not result.promoted:
+        print("not promoted: the new model scores worse on the blind set")
+        return 1
+    if args.promote:
+        result.model.save(DEFAULT_MODEL_PATH)
+        load_model.cache_clear()
+        print(f"promoted: {result.model.version} written to {DEFAULT_MODEL_PATH}")
+    else:
+        print("would be promoted (run with --promote to write it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

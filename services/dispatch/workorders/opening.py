@@ -1,0 +1,87 @@
+"""Opening a work order: where `routing.py` said, its SLA clocks from the policy, its first history entry.
+
+One function for every way a work order opens (a new complaint, a return, a reclassification, a reopening, an
+incident), so deadlines are always computed the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.dispatch.model import Case, WorkOrder
+from services.dispatch.repository import DispatchRepository
+from services.dispatch.routing import Route
+from shared.contracts import WorkOrderStatus
+from shared.sla import SlaTable
+
+
+@dataclass(frozen=True)
+class WorkOrderOpener:
+    sla: SlaTable
+    #: Shrinks SLA limits for drills and tests (settings.sla_time_scale).
+    scale: float = 1.0
+
+    async def open(
+        self,
+        repo: DispatchRepository,
+        case: Case,
+        route: Route,
+        *,
+        cycle: int,
+        start: datetime,
+        previous: WorkOrder | None,
+        actor: str,
+        at: datetime,
+        incident_id: uuid.UUID | None = None,
+        work_order_id: uuid.UUID | None = None,
+    ) -> WorkOrder:
+        """A new work order where `route` says, its SLA clocks starting at `start`.
+
+        An incident's work order has no interim reply to a customer: its callers are told through the incident.
+        """
+        policy = self.sla.policy_for(route.category.value, route.severity.value, start)
+        deadlines = self.sla.deadlines(policy, start, channel=case.channel, scale=self.scale)
+        order = WorkOrder(
+            work_order_id=work_order_id or uuid.uuid4(),
+            complaint_id=case.complaint_id,
+            cycle=cycle,
+            department=route.department.value,
+            status=WorkOrderStatus.ASSIGNED.value,
+            category=route.category.value,
+            severity=route.severity.value,
+            priority=route.priority,
+            starts_at=start,
+            acknowledge_by=deadlines.acknowledge_by,
+            on_site_by=deadlines.on_site_by,
+            resolve_by=deadlines.resolve_by,
+            interim_reply_by=None if incident_id else deadlines.interim_reply_by,
+            callback_limit=deadlines.callback_limit,
+            policy_id=policy.policy_id,
+            previous_work_order_id=previous.work_order_id if previous else None,
+            resolution=None,
+            root_cause=None,
+            closing_reason=None,
+            created_at=at,
+            updated_at=at,
+            acknowledged_at=None,
+            started_at=None,
+            resolved_at=None,
+            incident_id=incident_id,
+        )
+        await repo.insert_work_order(order)
+        await repo.add_history(
+            work_order_id=order.work_order_id,
+            action="assign",
+            from_status=None,
+            to_status=order.status,
+            actor=actor,
+            details={"department": order.department, **({"incident_id": str(incident_id)} if incident_id else {})},
+            at=at,
+        )
+        return order
+
+    def callback_limit(self, case: Case, at: datetime) -> str:
+        """The callback limit a caller's own case would have had: for callers fixed with their group."""
+        return str(self.sla.policy_for(case.category, case.severity, at).callback)

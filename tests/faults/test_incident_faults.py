@@ -1,0 +1,68 @@
+"""A storm under faults: 500 households of one compound call about the heat while dispatch is killed, a second
+dispatch process joins, and followup is killed; then the incident's work order is resolved and followup is killed
+again while it calls everyone back. Once quiet, exactly: one incident, one work order for it (the households
+before the threshold merged into it), each caller linked and told once; then one fault_fixed and one callback
+per caller (support/incident_checks.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from services.dispatch.incidents.policy import load_incident_rules
+from tests.faults.support.checks import wait_quiet
+from tests.faults.support.incident_checks import assert_each_caller_called_back_once, assert_storm_linked_once
+from tests.faults.support.platform import (
+    Platform,
+    kill_and_await_restart,
+    start_replica,
+    stop_process,
+    wait_service_ready,
+)
+from tests.faults.support.posting import Ledger, Poster, make_storm_submissions, record_accepted
+
+pytestmark = pytest.mark.faults
+REPAIR = {"X-API-Key": "dev-only-repair-key"}
+
+
+async def test_a_storm_under_faults_is_one_incident_each_caller_linked_told_and_called_back_once(
+    platform: Platform, ledger: Ledger
+) -> None:
+    began = time.monotonic()
+    subs, compound = make_storm_submissions("storm", 500)
+    poster = Poster(platform.url("intake"), subs, concurrency=16, rate=60).start()
+    replica = None
+    try:
+        await poster.wait_accepted(100)
+        await kill_and_await_restart(platform, "dispatch")
+        await poster.wait_accepted(200)
+        replica = start_replica(platform, "dispatch")
+        await wait_service_ready(replica[1], timeout=60)
+        await poster.wait_accepted(300)
+        await kill_and_await_restart(platform, "followup")
+        await poster.wait()
+    finally:
+        await record_accepted(platform, ledger, poster)
+    await wait_quiet(platform, timeout=120)
+    if replica is not None:
+        await asyncio.to_thread(stop_process, replica[0])
+    linked = await assert_storm_linked_once(platform, ledger, compound, load_incident_rules().threshold_households)
+
+    async with httpx.AsyncClient(base_url=platform.url("dispatch"), timeout=30) as dispatch:
+        listed = (await dispatch.get("/v1/incidents", params={"status": "open"}, headers=REPAIR)).json()
+        (incident,) = listed["items"]
+        order = incident["work_order_id"]
+        for step, body in (
+            ("acknowledge", None),
+            ("start", None),
+            ("resolve", {"resolution": "循环泵更换", "root_cause": "循环泵烧毁"}),
+        ):
+            response = await dispatch.post(f"/v1/work-orders/{order}/{step}", json=body, headers=REPAIR)
+            assert response.status_code == 200, response.text
+    await kill_and_await_restart(platform, "followup")  # while it schedules 500 callbacks
+    await wait_quiet(platform, timeout=120)
+    called = await assert_each_caller_called_back_once(platform, ledger)
+    print(f"\n[storm] {time.monotonic() - began:.1f}s; {linked}; {called}; {poster.summary()}")

@@ -1,0 +1,85 @@
+"""Migration 002 upgrades a populated reporting schema in place to what projecting the same events today gives:
+cases gain the asset they were received with (row, contribution, asset hotspots), and an incident's work-order
+events, which the previous version made into a phantom case, leave the cases."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from services.reporting.handlers import project
+from services.reporting.repository import ReadModels
+from shared.db import create_pool, transactions
+from shared.migrations import apply
+from tests.support.infrastructure import Infrastructure
+from tests.support.reporting import fresh_database
+from tests.unit.reporting.incident_events import Storm
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "reporting" / "migrations"
+
+
+async def test_002_upgrades_a_populated_schema_to_what_a_projection_gives(
+    migrated: Infrastructure, tmp_path: Path
+) -> None:
+    s = Storm(datetime(2025, 5, 6, 2, 0, tzinfo=UTC), seed=77)
+    s.route(s.call(1, 0, asset={"type": "heat_exchange_station", "id": "HES-9"}), 1)  # counted: in the hotspots
+    s.route(s.call(2, 5), 6)
+    s.call(3, 7, asset={"type": "feeder", "id": "F-1"})  # not routed yet: no contribution
+    s.open_incident(10, [], merged={})  # its work order's events only reach the case topics before 002
+    events = [e for e in s.events if not e.event_type.startswith("incident.")]
+    only_001 = tmp_path / "migrations"
+    only_001.mkdir()
+    shutil.copy(MIGRATIONS / "001_read_models.sql", only_001)
+
+    async with fresh_database(migrated.database_url) as dsn:
+        pool = await create_pool(dsn, min_size=1, max_size=2)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await project(events, transactions=transactions(pool, ReadModels), timezone=ZoneInfo("Asia/Shanghai"))
+            await apply(conn, only_001, "reporting_old")
+            await _as_before_002(conn, s.incident_ref)
+            await apply(conn, MIGRATIONS, "reporting_old")
+            for table, order in (("cases", "complaint_id"), ("hotspot_asset_hourly", "hour, asset_type, asset_id")):
+                expected = await _rows(conn, "reporting", table, order)
+                assert expected and await _rows(conn, "reporting_old", table, order) == expected, table
+            assert not await conn.fetchval("SELECT count(*) FROM reporting.cases WHERE reference_no LIKE 'INC-%'")
+        finally:
+            await conn.close()
+            await pool.close()
+
+
+async def _as_before_002(conn: asyncpg.Connection, incident_ref: str) -> None:
+    """The tables version 001 held for the same events: no new columns, contributions without asset or
+    `fixed_with_group`, no asset hotspots, and the incident's work order as a case of its own."""
+    old_columns = [
+        r["column_name"]
+        for r in await conn.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'reporting_old' "
+            "AND table_name = 'cases' ORDER BY ordinal_position"
+        )
+    ]
+    names = ", ".join(old_columns)
+    await conn.execute(f"INSERT INTO reporting_old.cases ({names}) SELECT {names} FROM reporting.cases")
+    await conn.execute(
+        "UPDATE reporting_old.cases SET contribution = (contribution - 'asset') || jsonb_build_object("
+        "'counters', (contribution -> 'counters') - 'fixed_with_group') WHERE contribution IS NOT NULL"
+    )
+    await conn.execute("INSERT INTO reporting_old.timeline SELECT * FROM reporting.timeline")
+    phantom = await conn.fetchval(
+        "SELECT complaint_id FROM reporting.timeline WHERE payload ->> 'reference_no' = $1 LIMIT 1", incident_ref
+    )
+    await conn.execute(
+        "INSERT INTO reporting_old.cases (complaint_id, reference_no, status, cycle, reopen_count, escalation_level) "
+        "VALUES ($1, $2, 'received', 0, 0, 0)",
+        phantom,
+        incident_ref,
+    )
+
+
+async def _rows(conn: asyncpg.Connection, schema: str, table: str, order: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(f"SELECT * FROM {schema}.{table} ORDER BY {order}")]
