@@ -339,7 +339,8 @@ class Platform:
         )
         if result.returncode != 0:
             raise RuntimeError(f"loading {DEMO_ASSETS} failed:\n{result.stderr}")
-        self.say(f"{result.stdout.strip()}  ({DEMO_ASSETS.relative_to(REPO_ROOT)})")
+        summary = result.stdout.strip().splitlines()[-1]  # the command's answer, after its log lines
+        self.say(f"{summary}  ({DEMO_ASSETS.relative_to(REPO_ROOT)})")
 
     def _service_env(self) -> dict[str, str]:
         """Environment of every service: ours plus where the infrastructure and the others are."""

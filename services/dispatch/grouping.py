@@ -150,6 +150,7 @@ class FaultDesk:
         at: datetime,
         eta: datetime | None = None,
         description: tuple[str, str] | None = None,
+        asset_names: tuple[str, str] | None = None,
         causation_id: uuid.UUID | None = None,
     ) -> list[Event]:
         """A new incident with its one work order; `members` (stored already) join it, their open work orders
@@ -157,8 +158,7 @@ class FaultDesk:
         incident_id, work_order_id = uuid.uuid4(), uuid.uuid4()
         rule = self.rules.family(family)
         category = _incident_category(members, rule.categories)
-        place = f"{asset.type.value} {asset.id}" if asset else f"{compound} ({district})"
-        zh, en = description or (f"{rule.label_zh}：{place}", f"{rule.label_en} at {place}")
+        zh, en = description or _describe(rule.label_zh, rule.label_en, asset, asset_names, compound, district)
         incident = Incident(
             incident_id=incident_id,
             reference_no=reference("INC", incident_id, at),
@@ -366,6 +366,32 @@ class FaultDesk:
             events.outage_ended(outage, actor, at),
             *await self.fixed(repo, callers, work_order=None, department=None, resolution=resolution, at=at),
         ]
+
+
+#: How an asset type reads in what callers are told, when the registry has no name for the asset.
+_ASSET_WORDS = {
+    "heat_exchange_station": ("换热站", "heat-exchange station"),
+    "feeder": ("线路", "feeder"),
+    "water_main": ("供水干管", "water main"),
+    "gas_line": ("燃气管线", "gas line"),
+}
+
+
+def _describe(
+    label_zh: str,
+    label_en: str,
+    asset: AssetRef | None,
+    names: tuple[str, str] | None,
+    compound: str | None,
+    district: str,
+) -> tuple[str, str]:
+    """What callers are told the fault is: "长青换热站（HES-0231）供暖故障" / "heating failure at Changqing Heat
+    Exchange Station (HES-0231)"; the compound when no asset is known."""
+    if asset is None:
+        return f"{compound}小区一带{label_zh}", f"{label_en} around {compound} ({district})"
+    zh_word, en_word = _ASSET_WORDS[asset.type.value]
+    zh_name, en_name = names or (zh_word, en_word)
+    return f"{zh_name}（{asset.id}）{label_zh}", f"{label_en} at {en_name or en_word} ({asset.id})"
 
 
 def _household(case: Case) -> str:

@@ -141,6 +141,11 @@ class Dispatcher:
             await repo.add_events(outgoing)
             work.commit()
 
+    def _asset_names(self, asset: AssetRef | None) -> tuple[str, str] | None:
+        """The registry's zh and en names of an asset, for what its callers are told."""
+        found = self._assets[1].asset(asset.id) if asset is not None else None
+        return (found.name_zh, found.name_en) if found is not None and found.name_zh else None
+
     async def _asset_index(self, repo: DispatchRepository) -> AssetIndex:
         """The registry's index, rebuilt when an import (on any replica) changed the registry."""
         version = await repo.asset_registry_version()
@@ -240,6 +245,7 @@ class Dispatcher:
                 compound=fault.compound,
                 scope=fault.scope,
                 members=(*placement.opens[:-1], case),
+                asset_names=self._asset_names(fault.asset),
                 opened_by="threshold",
                 actor="dispatch",
                 channel=case.channel,
@@ -593,6 +599,7 @@ class Dispatcher:
         async with self.transactions() as work:
             repo = work.repo
             await repo.lock_faults([f"{fault.scope}|{family.value}"])
+            await self._asset_index(repo)  # the registry's names, for what callers are told
             existing = await repo.open_incident(fault.scope, family.value)
             if existing is not None:
                 raise Conflict(f"incident {existing.reference_no} ({existing.incident_id}) is open for this fault")
@@ -611,6 +618,7 @@ class Dispatcher:
                 compound=fault.compound,
                 scope=fault.scope,
                 members=members,
+                asset_names=self._asset_names(fault.asset),
                 opened_by="operator",
                 actor=actor.name,
                 channel="phone",

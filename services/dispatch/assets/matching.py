@@ -61,6 +61,7 @@ class AssetIndex:
         self._aliases = aliases
         self._served = served
         self._names = names
+        self._by_id = {a.asset_id: a for per_type in served.values() for a in per_type.values()}
 
     @classmethod
     def build(cls, assets: Iterable[RegisteredAsset]) -> AssetIndex:
@@ -94,6 +95,10 @@ class AssetIndex:
                 if seen.en is None and place.compound_en:
                     names[(district, key)] = _Names(zh=seen.zh, en=place.compound_en)
         return cls(aliases, served, names)
+
+    def asset(self, asset_id: str) -> RegisteredAsset | None:
+        """A registered asset by its id."""
+        return self._by_id.get(asset_id)
 
     def known_compounds(self, district: str) -> dict[str, str]:
         """Every key a compound of the district may be written as → the compound's key."""

@@ -109,6 +109,8 @@ async def test_an_address_the_registry_knows_finds_the_station_without_naming_it
     (incident,) = store.state.incidents.values()
     assert incident.asset == STATION["asset"]
     assert any("served by HES-0231" in r for r in store.state.cases[unnamed.complaint_id].reasons)
+    assert incident.description == "长青换热站（HES-0231）供暖故障", "callers are told the station by its name"
+    assert incident.description_en == "heating failure at Changqing Heat Exchange Station (HES-0231)"
 
 
 async def test_households_outside_the_window_or_of_one_account_do_not_open_an_incident(
