@@ -125,7 +125,15 @@ def routed(
         ),
         **_envelope(case, causation_id, at),
     )
-    assigned = new_event(
+    return [routed_event, assigned(case, order, reasons, reason, routed_event.event_id, at)]
+
+
+def assigned(
+    case: Case, order: WorkOrder, reasons: list[str], reason: RouteReason, causation_id: uuid.UUID | None, at: datetime
+) -> Event:
+    """The full work order on its department's topic (an incident's work order has only this: no complaint is
+    routed for it)."""
+    return new_event(
         WorkOrderAssigned,
         payload=WorkOrderAssignedPayload(
             **_facts(order, case, PRODUCER, at),
@@ -140,9 +148,8 @@ def routed(
             reasons=reasons,
             reopened=reason == "reopened",
         ),
-        **_envelope(case, routed_event.event_id, at),
+        **_envelope(case, causation_id, at),
     )
-    return [routed_event, assigned]
 
 
 def linked(case: Case, order: WorkOrder, reasons: list[str], causation_id: uuid.UUID, at: datetime) -> Event:

@@ -61,10 +61,6 @@ class Placement:
     incident: Incident | None = None
     opens: tuple[Case, ...] = ()
 
-    @property
-    def joins(self) -> bool:
-        return self.outage is not None or self.incident is not None or bool(self.opens)
-
 
 @dataclass
 class FaultDesk:
@@ -76,7 +72,7 @@ class FaultDesk:
 
     # --- a complaint about a fault ---------------------------------------------------------------------------
 
-    async def placement(self, repo: DispatchRepository, case: Case, fault: Fault, at: datetime) -> Placement:
+    async def placement(self, repo: DispatchRepository, case: Case, fault: Fault) -> Placement:
         """Where `case` (not yet stored) goes; the caller holds the fault's lock."""
         for outage in await repo.active_outages(fault.family.value, case.accepted_at):
             if outage_covers(outage, fault):
@@ -205,21 +201,21 @@ class FaultDesk:
         )
         emitted: list[Event] = [
             events.incident_opened(incident, at),
-            *events.routed(incident.as_case(), order, list(route.reasons), "new", causation_id, at)[1:],
+            events.assigned(incident.as_case(), order, list(route.reasons), "new", causation_id, at),
         ]
-        for member in members:
-            merged = await self._merge(repo, member, incident, order, at)
+        for position, member in enumerate(members, start=1):
+            merged, closed = await self._merge(repo, member, incident, order, at)
             await repo.update_case(member.complaint_id, incident_id=incident_id)
             member = replace(member, incident_id=incident_id)
-            emitted += merged[1]
+            emitted += closed
             incident, linked = await self.join_incident(
                 repo,
                 incident,
                 member,
                 [f"joined incident {incident.reference_no}"],
-                causation_id if member is members[-1] else None,
+                causation_id if position == len(members) else None,  # the complaint that made the threshold
                 at,
-                merged=merged[0],
+                merged=merged,
             )
             emitted += linked
         return emitted

@@ -211,7 +211,7 @@ class Dispatcher:
                 scope=fault.scope,
                 asset=fault.asset.model_dump(mode="json") if fault.asset else None,
             )
-            placement = await self.faults.placement(repo, case, fault, now)
+            placement = await self.faults.placement(repo, case, fault)
         duplicate_of = None
         if placement.outage is not None:
             case = replace(case, outage_id=placement.outage.outage_id)
