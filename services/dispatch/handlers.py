@@ -608,7 +608,7 @@ class Dispatcher:
                 await repo.unsettled_fault_cases(fault.scope, family.value, now - self.incident_rules.window)
             )
             if not fault.district:
-                fault = replace(fault, district=await self._district_of(repo, fault, members))
+                fault = replace(fault, district=self._district_of(fault, members))
             description = (cmd.description, cmd.description_en or cmd.description) if cmd.description else None
             outgoing = await self.faults.open_incident(
                 repo,
@@ -748,12 +748,12 @@ class Dispatcher:
         log.info("asset registry imported", assets=len(assets))
         return len(assets)
 
-    @staticmethod
-    async def _district_of(repo: DispatchRepository, fault: Fault, members: tuple[Case, ...]) -> str:
-        """A declared asset's district: the registry's, else its first caller's."""
-        registered = {row["asset_id"]: row["district"] for row in await repo.assets()}
-        if fault.asset is not None and fault.asset.id in registered:
-            return str(registered[fault.asset.id])
+    def _district_of(self, fault: Fault, members: tuple[Case, ...]) -> str:
+        """A declared asset's district: the registry's (its index is current: declaring reads it first), else its
+        first caller's."""
+        registered = self._assets[1].asset(fault.asset.id) if fault.asset is not None else None
+        if registered is not None:
+            return registered.district
         return members[0].district.lower() if members else "unknown"
 
     def _declared_fault(

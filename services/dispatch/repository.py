@@ -224,10 +224,7 @@ class PostgresDispatchRepository:
         return Case(**dict(row)) if row else None
 
     async def update_case(self, complaint_id: uuid.UUID, **changes: Any) -> None:
-        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
-        await self.conn.execute(
-            f"UPDATE dispatch.cases SET {sets} WHERE complaint_id = $1", complaint_id, *changes.values()
-        )
+        await self._update("cases", "complaint_id", complaint_id, changes)
 
     async def add_classification(
         self,
@@ -286,10 +283,7 @@ class PostgresDispatchRepository:
         return _work_order(row)
 
     async def update_work_order(self, work_order_id: uuid.UUID, **changes: Any) -> None:
-        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
-        await self.conn.execute(
-            f"UPDATE dispatch.work_orders SET {sets} WHERE work_order_id = $1", work_order_id, *changes.values()
-        )
+        await self._update("work_orders", "work_order_id", work_order_id, changes)
 
     async def add_history(
         self,
@@ -508,6 +502,7 @@ class PostgresDispatchRepository:
         await self.conn.execute("UPDATE dispatch.asset_registry_version SET version = version + 1")
 
     async def _update(self, table: str, key: str, value: uuid.UUID, changes: dict[str, Any]) -> None:
+        """One row's columns by its key; the column names come from our own code, never from input."""
         sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
         await self.conn.execute(f"UPDATE dispatch.{table} SET {sets} WHERE {key} = $1", value, *changes.values())
 

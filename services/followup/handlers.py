@@ -209,34 +209,21 @@ class FollowupHandlers:
             Caller(p.complaint_id, p.reference_no, kind, group, None, None, None, event.correlation_id, now)
         )
         await repo.update_caller(p.complaint_id, fixed_at=p.fixed_at)
-        callback = Callback(
-            callback_id=uuid.uuid4(),
-            complaint_id=p.complaint_id,
-            # An outage caller's callback follows the outage notice: no work order was opened for them.
+        # An outage caller's callback follows the outage notice: no work order was opened for them.
+        scheduled = await self._start_callback(
+            repo,
+            event,
             work_order_id=p.work_order_id or group,
-            reference_no=p.reference_no,
             department=p.department.value,
             cycle=1,
             resolution=p.resolution,
             due_at=self.clocks.callback_due(p.fixed_at, p.callback_limit),
-            status="pending",
-            attempts=0,
-            next_attempt_at=p.fixed_at,
-            created_at=p.fixed_at,
-            completed_at=None,
-            last_note=None,
-            last_agent=None,
+            at=p.fixed_at,
             severity=p.severity.value,
-            correlation_id=event.correlation_id,
         )
-        if not await repo.add_callback(callback):
+        if not scheduled:
             return []
-        for plan in self.clocks.callback_clocks(p.complaint_id, callback.callback_id, p.fixed_at, callback.due_at):
-            await repo.schedule(plan)
-        scheduled = events.callback_scheduled(
-            callback, correlation_id=event.correlation_id, causation_id=event.event_id
-        )
-        return [scheduled, *await self._tell_caller(repo, p.complaint_id, "fault_fixed", now)]
+        return [*scheduled, *await self._tell_caller(repo, p.complaint_id, "fault_fixed", now)]
 
     async def _on_work_order_event(self, repo: FollowupRepository, event: WorkOrderEvent) -> list[Event]:
         if isinstance(event, WorkOrderAssigned):
@@ -283,26 +270,54 @@ class FollowupHandlers:
             await repo.record_resolution(p.work_order_id, p.resolution)
             return []
         limit = await repo.record_resolution(p.work_order_id, p.resolution)
-        callback = Callback(
-            callback_id=uuid.uuid4(),
-            complaint_id=p.complaint_id,
+        return await self._start_callback(
+            repo,
+            event,
             work_order_id=p.work_order_id,
-            reference_no=p.reference_no,
             department=p.department.value,
             cycle=p.cycle,
             resolution=p.resolution,
             due_at=self.clocks.callback_due(p.at, limit),
+            at=p.at,
+        )
+
+    async def _start_callback(
+        self,
+        repo: FollowupRepository,
+        event: WorkOrderResolved | ComplaintFaultFixed,
+        *,
+        work_order_id: uuid.UUID,
+        department: str,
+        cycle: int,
+        resolution: str | None,
+        due_at: datetime,
+        at: datetime,
+        severity: str | None = None,
+    ) -> list[Event]:
+        """A pending callback with its own clock, once per caller and work order (a redelivery adds nothing).
+        A linked caller's own severity and correlation id are kept: the work order is not theirs alone."""
+        callback = Callback(
+            callback_id=uuid.uuid4(),
+            complaint_id=event.payload.complaint_id,
+            work_order_id=work_order_id,
+            reference_no=event.payload.reference_no,
+            department=department,
+            cycle=cycle,
+            resolution=resolution,
+            due_at=due_at,
             status="pending",
             attempts=0,
-            next_attempt_at=p.at,
-            created_at=p.at,
+            next_attempt_at=at,
+            created_at=at,
             completed_at=None,
             last_note=None,
             last_agent=None,
+            severity=severity,
+            correlation_id=event.correlation_id if severity is not None else None,
         )
         if not await repo.add_callback(callback):
-            return []  # this work order's callback exists already
-        for plan in self.clocks.callback_clocks(p.complaint_id, callback.callback_id, p.at, callback.due_at):
+            return []
+        for plan in self.clocks.callback_clocks(callback.complaint_id, callback.callback_id, at, due_at):
             await repo.schedule(plan)
         return [events.callback_scheduled(callback, correlation_id=event.correlation_id, causation_id=event.event_id)]
 
