@@ -41,6 +41,8 @@ INCIDENT_EVENTS = "incident.events"
 OUTAGE_EVENTS = "outage.events"
 #: Ingress: outage notices, ETA updates and restorations from the utility's outage/SCADA systems.
 OUTAGE_NOTICES = "ingress.outage-notices"
+#: Corrective actions of serious cases (set, completed), keyed by complaint id.
+CORRECTIVE_ACTIONS = "corrective-actions"
 
 #: Topics a consumer of ours reads: each gets a dead-letter twin `<topic>.dlq`.
 CONSUMED_TOPICS: tuple[str, ...] = (
@@ -60,6 +62,7 @@ CONSUMED_TOPICS: tuple[str, ...] = (
     INCIDENT_EVENTS,
     OUTAGE_EVENTS,
     OUTAGE_NOTICES,
+    CORRECTIVE_ACTIONS,
 )
 
 

@@ -98,14 +98,27 @@ class ComplaintReceivedPayload(Contract):
     location: Location
     text: str = Field(description="Complaint text, phone numbers in it masked.")
     category_hint: Category | None
+    agent_id: str | None = Field(
+        default=None,
+        description="v2: staff id of the agent who took it (phone, counter); the case's owner until it is closed.",
+    )
+    handled_on_contact: str | None = Field(
+        default=None,
+        description="v2: what the agent explained or did on the call or at the counter: settled at first contact.",
+    )
+    customer_agitated: bool = Field(
+        default=False, description="v2: the agent flagged an agitated customer: the duty manager is called."
+    )
 
 
 class ComplaintReceived(Event):
-    """A complaint was accepted on some channel. Public: contact data is masked."""
+    """A complaint was accepted on some channel. Public: contact data is masked.
+
+    v2 adds who took it (`agent_id`), first-contact handling and the agitated flag; v1 events still read."""
 
     TOPIC: ClassVar[str] = topics.COMPLAINT_RECEIVED
     event_type: Literal["complaint.received"] = "complaint.received"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: ComplaintReceivedPayload
 
 

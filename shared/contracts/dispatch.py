@@ -186,11 +186,22 @@ class WorkOrderAssignedPayload(WorkOrderFacts):
     channel: Channel
     reasons: list[str]
     reopened: bool
+    owner: str | None = Field(
+        default=None, description="v2: staff id responsible for the case (who took it first); null until someone does."
+    )
+    role: Literal["lead", "assisting"] = Field(
+        default="lead",
+        description="v2: a coordinated case has one lead work order and assisting ones for other departments.",
+    )
+    lead_work_order_id: uuid.UUID | None = Field(default=None, description="v2: an assisting work order's lead.")
+    area_class: str | None = Field(default=None, description="v2: city, rural or remote: the limits that applied.")
 
 
 class WorkOrderAssigned(WorkOrderEvent):
+    """v2 adds the case's owner, the work order's role in a coordinated case and the district's area class."""
+
     event_type: Literal["workorder.assigned"] = "workorder.assigned"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: WorkOrderAssignedPayload
 
 
@@ -220,14 +231,39 @@ class WorkOrderNoteAdded(WorkOrderEvent):
     payload: WorkOrderNotePayload
 
 
+class RootCause(Contract):
+    code: str = Field(description="From the root-cause catalogue of the department, e.g. repair.valve_failure.")
+    label_zh: str
+    label_en: str
+
+
+class CauseAnalysis(Contract):
+    """Why a serious or emergency complaint happened, as leadership had it analysed."""
+
+    summary: str
+    analysed_by: str
+
+
 class WorkOrderResolvedPayload(WorkOrderFacts):
     resolution: str
-    root_cause: str
+    root_cause: str = Field(description="v2: the catalogue code (as root_cause_detail.code); v1: free text.")
+    root_cause_detail: RootCause | None = Field(default=None, description="v2: the catalogue entry picked.")
+    root_cause_note: str | None = Field(default=None, description="v2: the department's own words beside the code.")
+    cause_analysis: CauseAnalysis | None = Field(
+        default=None, description="v2: required on serious and emergency cases (with corrective actions)."
+    )
+    case_resolved: bool = Field(
+        default=True,
+        description="v2: false while other work orders of a coordinated case are still open.",
+    )
 
 
 class WorkOrderResolved(WorkOrderEvent):
+    """v2: the root cause comes from the catalogue; serious cases carry their cause analysis; a coordinated
+    case's work order says whether the whole case is now resolved."""
+
     event_type: Literal["workorder.resolved"] = "workorder.resolved"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: WorkOrderResolvedPayload
 
 

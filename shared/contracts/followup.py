@@ -11,7 +11,9 @@ from shared import topics
 from shared.contracts.dispatch import Department
 from shared.contracts.envelope import Contract, Event
 
-Stage = Literal["acknowledge", "on_site", "resolve", "callback", "satisfaction"]
+#: v2 adds the duty manager's acknowledgement (counter complaints not settled, agitated customers) and the
+#: corrective actions of serious cases.
+Stage = Literal["acknowledge", "on_site", "resolve", "callback", "satisfaction", "duty_manager", "corrective_action"]
 
 
 class SlaWarningPayload(Contract):
@@ -23,14 +25,15 @@ class SlaWarningPayload(Contract):
     deadline: AwareDatetime
     warned_at: AwareDatetime
     share: float = Field(description="Share of the limit used when the warning went out, e.g. 0.8.")
+    corrective_action_id: uuid.UUID | None = Field(default=None, description="v2: stage corrective_action.")
 
 
 class SlaWarning(Event):
-    """A limit is close to running out (a configurable share of it has passed)."""
+    """A limit is close to running out (a configurable share of it has passed). v2: more stages."""
 
     TOPIC: ClassVar[str] = topics.COMPLAINT_ESCALATED
     event_type: Literal["complaint.sla_warning"] = "complaint.sla_warning"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: SlaWarningPayload
 
 
@@ -41,18 +44,24 @@ class ComplaintEscalatedPayload(Contract):
     department: Department
     stage: Stage
     level: int = Field(ge=1, description="1 = first rung of the ladder.")
-    escalated_to: str = Field(description="supervisor, department_manager or general_manager.")
+    escalated_to: str = Field(
+        description="A role of the ladder that applied (SLA policy): supervisor, duty_manager, department_manager, "
+        "project_manager, general_manager, leadership."
+    )
     deadline: AwareDatetime | None
     reason: str
     escalated_at: AwareDatetime
+    ladder: str | None = Field(default=None, description="v2: the policy's ladder that was climbed.")
+    corrective_action_id: uuid.UUID | None = Field(default=None, description="v2: stage corrective_action.")
 
 
 class ComplaintEscalated(Event):
-    """A limit was breached (or the customer was dissatisfied twice): one rung up the ladder."""
+    """A limit was breached (or the customer stayed dissatisfied): one rung up the ladder. v2: more stages,
+    the ladder named."""
 
     TOPIC: ClassVar[str] = topics.COMPLAINT_ESCALATED
     event_type: Literal["complaint.escalated"] = "complaint.escalated"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: ComplaintEscalatedPayload
 
 
@@ -63,20 +72,36 @@ class CallbackFacts(Contract):
     callback_id: uuid.UUID
     complaint_id: uuid.UUID
     reference_no: str
-    work_order_id: uuid.UUID
+    work_order_id: uuid.UUID = Field(
+        description="The work order resolved; v2: for a complaint settled at first contact, its resolution_id."
+    )
     department: Department
     cycle: int
     due_at: AwareDatetime
     at: AwareDatetime
+    owner: str | None = Field(default=None, description="v2: staff id the call is for: the case's owner.")
 
 
 class CallbackScheduled(Event):
-    """A resolved work order: the customer is to be called back by `due_at`."""
+    """A resolved work order (or a complaint settled at first contact): the customer is to be called back by
+    `due_at`. v2: the owner the call is for."""
 
     TOPIC: ClassVar[str] = topics.CALLBACK_EVENTS
     event_type: Literal["callback.scheduled"] = "callback.scheduled"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: CallbackFacts
+
+
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
+class SurveyScores(Contract):
+    """The satisfaction survey's 1-5 marks (5 best); each optional, billing only when billing was involved."""
+
+    supply: Score | None = Field(default=None, description="Quality of heating or supply.")
+    attitude: Score | None = Field(default=None, description="Staff attitude.")
+    speed: Score | None = Field(default=None, description="Speed of repair or handling.")
+    billing: Score | None = Field(default=None, description="Billing, when billing was involved.")
 
 
 class CallbackAttemptPayload(CallbackFacts):
@@ -84,14 +109,15 @@ class CallbackAttemptPayload(CallbackFacts):
     attempt: int = Field(ge=1)
     agent: str
     final: bool = Field(description="No further attempt will be made.")
+    scores: SurveyScores | None = Field(default=None, description="v2: the survey, when the customer answered it.")
 
 
 class CallbackAttempted(Event):
-    """An agent called the customer and recorded the outcome."""
+    """An agent called the customer and recorded the outcome. v2: the survey's scores."""
 
     TOPIC: ClassVar[str] = topics.CALLBACK_EVENTS
     event_type: Literal["callback.attempted"] = "callback.attempted"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: CallbackAttemptPayload
 
 
@@ -115,7 +141,8 @@ class Recipient(Contract):
     kind: Literal["customer", "staff"]
     #: Customers: the real number, for the SMS gateway only (restricted topic, like complaint.contact).
     phone: str | None = None
-    role: str | None = Field(default=None, description="Staff: supervisor, department_manager, general_manager.")
+    role: str | None = Field(default=None, description="Staff: a role of an escalation ladder, e.g. supervisor.")
+    staff_id: str | None = Field(default=None, description="Staff: the person, when it is one (a case's owner).")
     department: Department | None = None
 
 
@@ -131,11 +158,12 @@ class NotificationRequestedPayload(Contract):
 
 
 class NotificationRequested(Event):
-    """Ask the notification gateway (SMS, WeChat, staff app) to send a message. Restricted topic."""
+    """Ask the notification gateway (SMS, WeChat, staff app) to send a message. Restricted topic.
+    v2: a staff recipient may be one person (`staff_id`)."""
 
     TOPIC: ClassVar[str] = topics.NOTIFICATION_REQUESTED
     event_type: Literal["notification.requested"] = "notification.requested"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: NotificationRequestedPayload
 
 

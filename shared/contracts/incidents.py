@@ -24,6 +24,7 @@ from shared import topics
 from shared.contracts.complaint import Category
 from shared.contracts.dispatch import ComplaintAwaitingTriage, ComplaintLinked, ComplaintRouted, Department, Severity
 from shared.contracts.envelope import Contract, Event
+from shared.contracts.handling import ComplaintInvalid, ComplaintResolvedOnContact
 
 
 # What failed, as customers feel it: an incident or outage groups the complaints of one family about one asset
@@ -300,6 +301,8 @@ AnyRoutingEvent = Annotated[
     | ComplaintLinked
     | ComplaintJoined
     | ComplaintEtaChanged
-    | ComplaintFaultFixed,
+    | ComplaintFaultFixed
+    | ComplaintInvalid
+    | ComplaintResolvedOnContact,
     Field(discriminator="event_type"),
 ]

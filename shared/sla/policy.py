@@ -1,7 +1,9 @@
-"""The SLA table: which limits apply to a case, and the deadlines they give.
+"""The SLA table: which limits apply to a case, the deadlines they give, and who hears when one runs out.
 
 One file (`policy.toml` beside this module, or `SLA_POLICY_PATH`) is read by dispatch and followup
-alike, so both always agree on what "late" means.
+alike, so both always agree on what "late" means. A limit may differ by the district's area class
+(city / rural / remote: crews need longer to reach a village), and each rule names the escalation ladder
+its breaches climb.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.contracts import Category
 from shared.sla.calendar import WorkCalendar
@@ -22,27 +24,47 @@ from shared.sla.limits import Limit, parse_limit
 DEFAULT_PATH = Path(__file__).with_name("policy.toml")
 Severity = Literal["emergency", "serious", "normal"]
 LIMIT_NAMES = ("acknowledge", "on_site", "resolve", "interim_reply", "callback")
+AREA_CLASSES = ("city", "rural", "remote")
+#: A limit: one for every area ("45m"), or one per area class ({city = "45m", rural = "90m", remote = "2h"};
+#: a class left out takes the city's).
+LimitSpec = str | dict[str, str]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _limit(value: str | None) -> str | None:
-    if value is not None:
+def _limit(value: LimitSpec | None) -> LimitSpec | None:
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(AREA_CLASSES))
+        if unknown:
+            raise ValueError(f"unknown area class {', '.join(unknown)}: one of {', '.join(AREA_CLASSES)}")
+        if "city" not in value:
+            raise ValueError("a limit per area class names the city's")
+        for limit in value.values():
+            parse_limit(limit)
+    elif value is not None:
         parse_limit(value)
     return value
+
+
+def _for_area(value: LimitSpec, area_class: str) -> Limit:
+    if isinstance(value, dict):
+        return parse_limit(value.get(area_class, value["city"]))
+    return parse_limit(value)
 
 
 class RuleConfig(_Strict):
     category: str = "*"
     severity: str = "*"
     season: Literal["heating_start"] | None = None
-    acknowledge: str | None = None
-    on_site: str | None = None
-    resolve: str | None = None
-    interim_reply: str | None = None
-    callback: str | None = None
+    acknowledge: LimitSpec | None = None
+    on_site: LimitSpec | None = None
+    resolve: LimitSpec | None = None
+    interim_reply: LimitSpec | None = None
+    callback: LimitSpec | None = None
+    #: The ladder (of `[ladders]`) its breaches climb; "default" when left out.
+    ladder: str = "default"
 
     @field_validator("category")
     @classmethod
@@ -86,18 +108,75 @@ class Defaults(_Strict):
     _check = field_validator("acknowledge", "resolve", "callback")(lambda cls, v: _limit(v))
 
 
+class AreaConfig(_Strict):
+    """Which districts are rural or remote; every other district is city (or `default`)."""
+
+    default: Literal["city", "rural", "remote"] = "city"
+    rural: list[str] = []
+    remote: list[str] = []
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> AreaConfig:
+        both = sorted({d.lower() for d in self.rural} & {d.lower() for d in self.remote})
+        if both:
+            raise ValueError(f"districts both rural and remote: {', '.join(both)}")
+        return self
+
+
+class DutyManagerConfig(_Strict):
+    """A counter complaint not settled on the spot, or an agitated customer: the duty manager comes."""
+
+    acknowledge: str = "5m"
+    ladder: str = "duty_manager"
+    channels: list[str] = ["counter"]
+    _check = field_validator("acknowledge")(lambda cls, v: _limit(v))
+
+
+class FollowThroughConfig(_Strict):
+    """What happens after handling: the dissatisfied path and corrective actions of serious cases."""
+
+    #: A customer still dissatisfied this long after the dissatisfied callback: the dissatisfied ladder's
+    #: first rung (the project manager) is told; dissatisfied twice goes to its top at once.
+    dissatisfied_after: str = "24h"
+    dissatisfied_ladder: str = "dissatisfied"
+    corrective_action_ladder: str = "corrective_action"
+    _check = field_validator("dissatisfied_after")(lambda cls, v: _limit(v))
+
+
 class SlaConfig(_Strict):
     timezone: str = "Asia/Shanghai"
     warning_share: float = Field(default=0.8, gt=0, lt=1)
+    #: The default ladder when `[ladders]` names none.
     escalation_ladder: list[str] = Field(default=["supervisor", "department_manager", "general_manager"], min_length=1)
+    ladders: dict[str, list[str]] = {}
     escalation_interval: str = "2h"
     phone_interim_reply: str = "12h"
     calendar: CalendarConfig = CalendarConfig()
     heating_season: HeatingSeason = HeatingSeason()
+    areas: AreaConfig = AreaConfig()
+    duty_manager: DutyManagerConfig = DutyManagerConfig()
+    follow_through: FollowThroughConfig = FollowThroughConfig()
     defaults: Defaults = Defaults()
     rules: list[RuleConfig] = Field(min_length=1)
 
     _check = field_validator("escalation_interval", "phone_interim_reply")(lambda cls, v: _limit(v))
+
+    @model_validator(mode="after")
+    def _ladders_known(self) -> SlaConfig:
+        """Every ladder a rule or path names exists and has rungs: a typo would leave a breach with nobody to tell."""
+        known = {"default", *self.ladders}
+        empty = sorted(name for name, roles in self.ladders.items() if not roles)
+        if empty:
+            raise ValueError(f"ladders without rungs: {', '.join(empty)}")
+        named = {r.ladder for r in self.rules} | {
+            self.duty_manager.ladder,
+            self.follow_through.dissatisfied_ladder,
+            self.follow_through.corrective_action_ladder,
+        }
+        unknown = sorted(named - known)
+        if unknown:
+            raise ValueError(f"unknown ladder {', '.join(unknown)}: define it under [ladders]")
+        return self
 
 
 @dataclass(frozen=True)
@@ -110,10 +189,12 @@ class SlaPolicy:
     resolve: Limit
     interim_reply: Limit | None
     callback: Limit
+    area_class: str = "city"
+    ladder: str = "default"
 
     @property
     def policy_id(self) -> str:
-        return f"rule-{self.rule}"
+        return f"rule-{self.rule}" if self.area_class == "city" else f"rule-{self.rule}/{self.area_class}"
 
 
 @dataclass(frozen=True)
@@ -135,10 +216,30 @@ class SlaTable:
         )
         self.warning_share = config.warning_share
         self.escalation_ladder = tuple(config.escalation_ladder)
+        self.ladders: dict[str, tuple[str, ...]] = {"default": self.escalation_ladder} | {
+            name: tuple(roles) for name, roles in config.ladders.items()
+        }
         self.escalation_interval = parse_limit(config.escalation_interval)
         self.phone_interim_reply = parse_limit(config.phone_interim_reply)
+        self.duty_manager = config.duty_manager
+        self.duty_manager_acknowledge = parse_limit(config.duty_manager.acknowledge)
+        self.dissatisfied_after = parse_limit(config.follow_through.dissatisfied_after)
+        self._areas = {d.lower(): "rural" for d in config.areas.rural} | {
+            d.lower(): "remote" for d in config.areas.remote
+        }
 
-    def policy_for(self, category: str, severity: str, at: datetime) -> SlaPolicy:
+    def ladder(self, name: str) -> tuple[str, ...]:
+        """The roles of a named ladder, first rung first (an unknown name: the default ladder)."""
+        return self.ladders.get(name, self.escalation_ladder)
+
+    def area_class(self, district: str | None) -> str:
+        """city, rural or remote: from `[areas]`, by the district's name (case-insensitive)."""
+        if not district:
+            return self.config.areas.default
+        return self._areas.get(district.strip().lower(), self.config.areas.default)
+
+    def policy_for(self, category: str, severity: str, at: datetime, *, district: str | None = None) -> SlaPolicy:
+        area = self.area_class(district)
         local_day = at.astimezone(self.calendar.tz).date()
         in_season_start = self.config.heating_season.contains(local_day)
         for index, rule in enumerate(self.config.rules, start=1):
@@ -149,11 +250,13 @@ class SlaTable:
             d = self.config.defaults
             return SlaPolicy(
                 rule=index,
-                acknowledge=parse_limit(rule.acknowledge or d.acknowledge),
-                on_site=parse_limit(rule.on_site) if rule.on_site else None,
-                resolve=parse_limit(rule.resolve or d.resolve),
-                interim_reply=parse_limit(rule.interim_reply) if rule.interim_reply else None,
-                callback=parse_limit(rule.callback or d.callback),
+                acknowledge=_for_area(rule.acknowledge or d.acknowledge, area),
+                on_site=_for_area(rule.on_site, area) if rule.on_site else None,
+                resolve=_for_area(rule.resolve or d.resolve, area),
+                interim_reply=_for_area(rule.interim_reply, area) if rule.interim_reply else None,
+                callback=_for_area(rule.callback or d.callback, area),
+                area_class=area,
+                ladder=rule.ladder,
             )
         raise LookupError(f"no SLA rule for {category}/{severity}: add a '*' rule at the end of the policy")
 
