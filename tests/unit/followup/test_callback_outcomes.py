@@ -130,7 +130,13 @@ async def test_dissatisfied_twice_goes_to_the_general_manager(followup: Followup
     assert escalated["reason"] == "customer dissatisfied 2 times" and escalated["deadline"] is None
     notice = _payloads(published, "notification.requested")[0]
     assert notice["template_id"] == "dissatisfied_again"
-    assert notice["recipient"] == {"kind": "staff", "phone": None, "role": "general_manager", "staff_id": None, "department": "billing"}
+    assert notice["recipient"] == {
+        "kind": "staff",
+        "phone": None,
+        "role": "general_manager",
+        "staff_id": None,
+        "department": "billing",
+    }
     assert notice["params"] == {"reference_no": second.reference_no, "department": "billing"}
     assert [(e.stage, e.escalated_to) for e in followup.state.escalations] == [("satisfaction", "general_manager")]
     assert followup.state.cases[first.complaint_id].dissatisfied_count == 2
