@@ -52,6 +52,7 @@ ENDPOINTS: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("followup", "GET", "/v1/callbacks", None, {"agent": 200}),
     ("followup", "POST", f"/v1/callbacks/{UNKNOWN}/outcome", {"outcome": "satisfied"}, {"agent": 404}),
     ("followup", "GET", f"/v1/complaints/{UNKNOWN}/sla", None, {"agent": 404}),
+    ("followup", "POST", f"/v1/complaints/{UNKNOWN}/duty-manager/acknowledge", {"manager": "dm-1"}, {"agent": 403}),
     ("reporting", "GET", "/v1/kpis", None, {"manager": 200}),
     ("reporting", "GET", "/v1/kpis.csv", None, {"manager": 200}),
     ("reporting", "GET", "/v1/cases.csv", None, {"manager": 200}),
