@@ -64,17 +64,26 @@ class DutyManagerHandlers:
     async def on_received(self, batch: Sequence[ComplaintReceived], *, consumer: str) -> None:
         """A batch of received complaints in one transaction; most need nobody and are only marked processed."""
         channels = self.clocks.sla.duty_manager.channels
+        now = self.clock()
         async with self.transactions() as work:
             outgoing: list[Event] = []
             for event in batch:
                 reason = needs_duty_manager(event.payload, channels)
-                if reason is None or not await work.repo.first_delivery(consumer, event.event_id):
+                if reason is None or self._stale(event, now):
+                    continue
+                if not await work.repo.first_delivery(consumer, event.event_id):
                     continue
                 bind_case(complaint_id=str(event.complaint_id))
                 outgoing += await self._call(work.repo, event, reason)
             clear_case()
             await work.repo.add_to_outbox(outgoing)
             work.commit()
+
+    def _stale(self, event: ComplaintReceived, now: datetime) -> bool:
+        if not self.clocks.duty_manager_too_late(event.payload.accepted_at, now):
+            return False
+        log.info("too old to call the duty manager", complaint_id=str(event.complaint_id))
+        return True
 
     async def _call(self, repo: FollowupRepository, event: ComplaintReceived, reason: str) -> list[Event]:
         p = event.payload

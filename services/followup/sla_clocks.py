@@ -132,6 +132,15 @@ class ClockRules:
         """When the duty manager must have acknowledged: the policy's limit from when intake accepted it."""
         return self.after(accepted_at, self.sla.duty_manager_acknowledge)
 
+    def duty_manager_too_late(self, accepted_at: datetime, now: datetime) -> bool:
+        """A complaint so old that its whole duty-manager ladder would already have been climbed: calling the
+        duty manager now helps nobody (a new consumer group reading the topic's history, a long outage)."""
+        rungs = len(self.sla.ladder(self.duty_manager_ladder))
+        horizon = self.duty_manager_due(accepted_at)
+        for _ in range(rungs):
+            horizon = self.after(horizon, self.sla.escalation_interval)
+        return now > horizon
+
     def duty_manager_clock(self, complaint_id: uuid.UUID, accepted_at: datetime) -> list[TimerPlan]:
         """The duty manager's acknowledgement clock; its subject is the complaint (there is no work order)."""
         deadline = self.duty_manager_due(accepted_at)

@@ -149,3 +149,16 @@ async def test_a_missed_limit_warns_then_climbs_the_duty_manager_ladder(followup
     assert await _fire(followup) == [], "nobody above the top rung"
     late = await followup.handlers.duty_manager.acknowledge(AcknowledgeDutyCall(order.complaint_id, "dm-3"))
     assert late.acknowledged_at is not None and late.acknowledged_at > late.acknowledge_by
+
+
+async def test_a_complaint_past_the_whole_ladder_calls_nobody(followup: Followup) -> None:
+    """A new consumer group reads complaint.received from its start: last month's counter complaints call no one."""
+    interval = timedelta(hours=2)  # escalation_interval
+    rungs = len(SLA.ladder(SLA.duty_manager.ladder))
+    old, recent = new_order(), new_order()
+    batch = [
+        received(old, at=START - LIMIT - interval * rungs - timedelta(seconds=1)),
+        received(recent, at=START - LIMIT - interval * rungs + timedelta(seconds=1)),
+    ]
+    await followup.handlers.duty_manager.on_received(batch, consumer=DUTY)
+    assert set(followup.state.duty_calls) == {recent.complaint_id}
