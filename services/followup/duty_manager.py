@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.followup.model import DutyCall, DutyCallNotFound, DutyCallNotPending
@@ -135,4 +135,4 @@ class DutyManagerHandlers:
         bind_case(complaint_id=str(cmd.complaint_id))
         log.info("duty manager acknowledged", late=now > call.acknowledge_by)
         clear_case()
-        return DutyCall(**{**call.__dict__, "acknowledged_at": now, "acknowledged_by": cmd.manager, "note": cmd.note})
+        return replace(call, acknowledged_at=now, acknowledged_by=cmd.manager, note=cmd.note)

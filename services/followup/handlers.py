@@ -1,8 +1,8 @@
 """Everything that changes followup's state, one handler per thing that happens: work-order events
 (clocks start and stop, callbacks get scheduled), contact data arriving, complaints closed as invalid or
-settled at first contact, due timers firing, and an agent recording a call. The duty manager's calls and
-corrective actions have their own modules (`duty_manager.py`, `corrective_actions.py`); their clocks fire
-here like every other.
+settled at first contact, due timers firing, and an agent recording a call. The duty manager's calls,
+corrective actions and invalid complaints' notices have their own modules (`duty_manager.py`,
+`corrective_actions.py`, `invalid_complaints.py`); their clocks fire here like every other.
 
 Each handler opens one unit of work (`Transactions[FollowupRepository]`), applies the pure rules
 (`sla_clocks.py`, `escalation.py`, `model.decide_outcome`) through the repository, writes the events it
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from services.followup import escalation, events
 from services.followup.corrective_actions import CorrectiveActionHandlers
 from services.followup.duty_manager import DutyManagerHandlers
+from services.followup.invalid_complaints import InvalidComplaintNotices
 from services.followup.metrics import TimerFired
 from services.followup.model import (
     Callback,
@@ -27,7 +28,6 @@ from services.followup.model import (
     Caller,
     Contact,
     EscalationRecord,
-    InvalidComplaint,
     OutcomeDecision,
     Subject,
     Timer,
@@ -105,6 +105,7 @@ class FollowupHandlers:
         self.clock = clock
         self.duty_manager = DutyManagerHandlers(transactions, clocks=clocks, notifier=notifier, clock=clock)
         self.corrective_actions = CorrectiveActionHandlers(transactions, clocks=clocks, clock=clock)
+        self.invalid = InvalidComplaintNotices(clocks=clocks, notifier=notifier)
 
     # -- consumed events ------------------------------------------------------------------------------
 
@@ -161,7 +162,7 @@ class FollowupHandlers:
     async def _on_caller_event(self, repo: FollowupRepository, event: CallerEvent) -> list[Event]:
         now = self.clock()
         if isinstance(event, ComplaintInvalid):
-            return await self._invalid(repo, event, now)
+            return await self.invalid.on_invalid(repo, event, now)
         if isinstance(event, ComplaintResolvedOnContact):
             return await self._resolved_on_contact(repo, event)
         if isinstance(event, ComplaintEtaChanged):
@@ -219,34 +220,6 @@ class FollowupHandlers:
             template_id=template,
             recipient=Recipient(kind="customer", phone=contact.phone),
             params=self.notifier.caller_params(caller, template),
-            at=now,
-        )
-
-    async def _invalid(self, repo: FollowupRepository, event: ComplaintInvalid, now: datetime) -> list[Event]:
-        """Closed as invalid: the customer is told why, once; no callback (nothing was done for them)."""
-        p = event.payload
-        invalid = InvalidComplaint(p.complaint_id, p.reference_no, p.reason, event.correlation_id, p.invalid_at)
-        if not await repo.add_invalid(invalid):
-            return []
-        return await self._tell_invalid(repo, p.complaint_id, now)
-
-    async def _tell_invalid(self, repo: FollowupRepository, complaint_id: uuid.UUID, now: datetime) -> list[Event]:
-        """The reason, to the customer; retried (`caller_notice`, stage `invalid`) until their contact arrives."""
-        invalid = await repo.invalid_complaint(complaint_id)
-        if invalid is None or invalid.told_at is not None:
-            return []
-        contact = await repo.contact(complaint_id)
-        if contact is None or not contact.phone:
-            await repo.schedule(self.clocks.caller_notice(complaint_id, now, stage="invalid"))
-            return []
-        await repo.mark_told_invalid(complaint_id, now)
-        return await self.notifier.request(
-            repo,
-            complaint_id=complaint_id,
-            correlation_id=invalid.correlation_id,
-            template_id="complaint_invalid",
-            recipient=Recipient(kind="customer", phone=contact.phone),
-            params={"reference_no": invalid.reference_no, "reason": invalid.reason},
             at=now,
         )
 
@@ -463,7 +436,7 @@ class FollowupHandlers:
         contact = await repo.contact(timer.complaint_id)
         if contact is not None and contact.phone:
             if timer.stage == "invalid":
-                return await self._tell_invalid(repo, timer.complaint_id, now)
+                return await self.invalid.tell(repo, timer.complaint_id, now)
             return await self._tell_caller(repo, timer.complaint_id, "joined", now)
         retry = self.clocks.interim_reply_retry(timer, now)
         if retry is not None:
