@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.dispatch import api, consumers, incident_api, metrics
+from services.dispatch import api, case_api, consumers, incident_api, metrics
 from services.dispatch.classification import load_rules
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.incidents.policy import load_incident_rules
@@ -152,4 +152,5 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)
     app.include_router(incident_api.router)
+    app.include_router(case_api.router)
     return app
