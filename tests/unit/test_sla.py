@@ -114,7 +114,10 @@ def _policy(tmp_path: Path, text: str) -> Path:
 
 _RULE = '[[rules]]\ncategory = "*"\nseverity = "*"\n'
 #: The ladders the duty-manager and follow-through paths name by default.
-_LADDERS = '[ladders]\nduty_manager = ["duty_manager"]\ndissatisfied = ["project_manager"]\ncorrective_action = ["leadership"]\n'
+_LADDERS = (
+    "[ladders]\n"
+    'duty_manager = ["duty_manager"]\ndissatisfied = ["project_manager"]\ncorrective_action = ["leadership"]\n'
+)
 
 
 def test_area_classes_come_from_configuration_by_district_name() -> None:
