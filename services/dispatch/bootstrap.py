@@ -72,8 +72,10 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
         topics.COMPLAINT_ROUTED,
         schema=AnyRoutingEvent,
         title="complaint.routed",
-        description="complaint.routed (department, severity, deadlines), complaint.linked (duplicates), and what "
-        "each caller of an incident or outage is told: complaint.joined, complaint.eta_changed, complaint.fault_fixed.",
+        description="complaint.routed (department, severity, deadlines), complaint.linked (duplicates), what "
+        "each caller of an incident or outage is told: complaint.joined, complaint.eta_changed, complaint.fault_fixed, "
+        "and the complaints that get no work order: complaint.invalid (with the reason the customer is told) and "
+        "complaint.resolved_on_contact (settled by the agent; still called back).",
     )
     broker.publisher(
         topics.INCIDENT_EVENTS,
