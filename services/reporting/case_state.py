@@ -270,7 +270,8 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
                     state.status = "in_progress"  # its lead part is done, an assisting one is not
             elif resolves_case and state.status not in ("reopened", "closed"):
                 state.status = "resolved"  # an assisting part was the last one open
-            if t == "workorder.resolved" and (p.get("role", "lead") == "lead" or state.root_cause is None):
+            part = parts.work_orders.get(wo)
+            if t == "workorder.resolved" and (part is None or part.role == "lead" or state.root_cause is None):
                 detail = p.get("root_cause_detail") or {}
                 state.root_cause, state.root_cause_note = p["root_cause"], p.get("root_cause_note")
                 state.root_cause_zh, state.root_cause_en = detail.get("label_zh"), detail.get("label_en")
