@@ -305,9 +305,12 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             closed = True
             state.closed_at, state.close_outcome, state.status = as_datetime(p["closed_at"]), p["outcome"], "closed"
     state.escalations = parts.escalations
-    state.work_orders = list(parts.work_orders.values())
-    state.callbacks = list(parts.callbacks.values())
-    state.corrective_actions = list(parts.corrective_actions.values())
+    # In an order of their own facts, not of event ids (events at the same instant are ordered by their random ids).
+    state.work_orders = sorted(
+        parts.work_orders.values(), key=lambda w: (w.assigned_at is None, w.assigned_at, w.work_order_id)
+    )
+    state.callbacks = sorted(parts.callbacks.values(), key=lambda b: (b.due_at, b.callback_id))
+    state.corrective_actions = sorted(parts.corrective_actions.values(), key=lambda a: (a.deadline, a.action_id))
     on_contact = state.resolved_on_contact and not resolved
     if by_group or on_contact or state.invalid:
         state.due_at = None

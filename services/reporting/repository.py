@@ -100,14 +100,15 @@ _PART_TABLES = (
     ("callbacks", "callbacks", CallbackPart),
     ("corrective_actions", "corrective_actions", CorrectiveActionPart),
 )
-#: The key of a due-in-the-period group (timeliness, callback coverage) per grouping; `$4` is the time zone.
+#: The key of a due-in-the-period group (timeliness, callback coverage) per grouping; by day it is the local
+#: day it fell due (`$4`, the time zone).
 _DUE_KEYS: dict[str, str] = {
     "department": "c.kpi_department",
     "category": "c.kpi_category",
     "channel": "c.channel",
     "district": "c.district",
 }
-#: The key of a root-cause group per `by`; `$3` is the time zone.
+#: The key of a root-cause group per `by`; by month the local month it was resolved in (`$3`, the time zone).
 _ROOT_CAUSE_KEYS: dict[str, str] = {
     "department": "w.department",
     "asset": "CASE WHEN c.asset_id IS NULL THEN NULL ELSE c.asset_type || ':' || c.asset_id END",
@@ -600,24 +601,26 @@ class ReadModels:
     ) -> dict[str, DueSums]:
         """Timeliness and callback coverage of the cases and callbacks due in [since, until), grouped like
         the KPI rows (by day: the local day it fell due), counted as `timeliness` rules at `now`."""
-        case_key = _DUE_KEYS.get(group_by, "to_char(c.due_at AT TIME ZONE $4, 'YYYY-MM-DD')")
-        callback_key = _DUE_KEYS.get(group_by, "to_char(b.due_at AT TIME ZONE $4, 'YYYY-MM-DD')")
+        by_day = group_by not in _DUE_KEYS
+        zone = [timezone] if by_day else []  # $4, only where a key needs it
+        case_key = "to_char(c.due_at AT TIME ZONE $4, 'YYYY-MM-DD')" if by_day else _DUE_KEYS[group_by]
+        callback_key = "to_char(b.due_at AT TIME ZONE $4, 'YYYY-MM-DD')" if by_day else _DUE_KEYS[group_by]
         cases = await self.conn.fetch(
             f"SELECT {case_key} AS key, {_DUE_CASES} FROM {self.schema}.cases c "
-            "WHERE c.due_at >= $1 AND c.due_at < $2 AND $4::text IS NOT NULL GROUP BY 1",
+            "WHERE c.due_at >= $1 AND c.due_at < $2 GROUP BY 1",
             since,
             until,
             now,
-            timezone,
+            *zone,
         )
         callbacks = await self.conn.fetch(
             f"SELECT {callback_key} AS key, {_DUE_CALLBACKS} FROM {self.schema}.callbacks b "
             f"JOIN {self.schema}.cases c USING (complaint_id) "
-            "WHERE b.due_at >= $1 AND b.due_at < $2 AND $4::text IS NOT NULL GROUP BY 1",
+            "WHERE b.due_at >= $1 AND b.due_at < $2 GROUP BY 1",
             since,
             until,
             now,
-            timezone,
+            *zone,
         )
         return _due_sums(cases, callbacks)
 
@@ -675,11 +678,11 @@ class ReadModels:
             f"SELECT {key} AS key, w.root_cause AS code, max(w.root_cause_zh) AS label_zh, "
             "max(w.root_cause_en) AS label_en, count(*) AS count "
             f"FROM {self.schema}.work_orders w JOIN {self.schema}.cases c USING (complaint_id) "
-            "WHERE w.root_cause IS NOT NULL AND w.resolved_at >= $1 AND w.resolved_at < $2 AND $3::text IS NOT NULL "
+            "WHERE w.root_cause IS NOT NULL AND w.resolved_at >= $1 AND w.resolved_at < $2 "
             "GROUP BY 1, 2 ORDER BY 1 NULLS LAST, count(*) DESC, 2",
             since,
             until,
-            timezone,
+            *([timezone] if by == "month" else []),  # $3, only where the key needs it
         )
 
     async def staff_cases(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:

@@ -32,8 +32,9 @@ ALTER TABLE kpi_rollup
     ADD COLUMN resolved_on_contact  integer NOT NULL DEFAULT 0;
 
 -- Every work order of a case (a coordinated case has a lead and assisting ones), with its resolution.
+-- Keyed by case too: rows are a case's own, replaced with it, so no event naming another case's id can collide.
 CREATE TABLE work_orders (
-    work_order_id       uuid        PRIMARY KEY,
+    work_order_id       uuid        NOT NULL,
     complaint_id        uuid        NOT NULL,
     department          text        NOT NULL,
     role                text        NOT NULL,
@@ -50,14 +51,14 @@ CREATE TABLE work_orders (
     root_cause_en       text,
     root_cause_note     text,
     cause_analysis      jsonb,
-    case_resolved       boolean
+    case_resolved       boolean,
+    PRIMARY KEY (complaint_id, work_order_id)
 );
-CREATE INDEX work_orders_case ON work_orders (complaint_id);
 CREATE INDEX work_orders_resolved ON work_orders (resolved_at) WHERE root_cause IS NOT NULL;
 
 -- The callbacks of a case: when due, how many attempts, the latest outcome and who made it, the survey.
 CREATE TABLE callbacks (
-    callback_id      uuid        PRIMARY KEY,
+    callback_id      uuid        NOT NULL,
     complaint_id     uuid        NOT NULL,
     department       text        NOT NULL,
     cycle            integer     NOT NULL,
@@ -72,15 +73,15 @@ CREATE TABLE callbacks (
     score_supply     smallint,
     score_attitude   smallint,
     score_speed      smallint,
-    score_billing    smallint
+    score_billing    smallint,
+    PRIMARY KEY (complaint_id, callback_id)
 );
-CREATE INDEX callbacks_case ON callbacks (complaint_id);
 CREATE INDEX callbacks_due ON callbacks (due_at);
 CREATE INDEX callbacks_agent ON callbacks (agent, last_attempt_at) WHERE outcome IN ('satisfied', 'dissatisfied');
 
 -- Corrective actions of serious cases, as they stand.
 CREATE TABLE corrective_actions (
-    action_id      uuid        PRIMARY KEY,
+    action_id      uuid        NOT NULL,
     complaint_id   uuid        NOT NULL,
     work_order_id  uuid,
     department     text        NOT NULL,
@@ -91,9 +92,9 @@ CREATE TABLE corrective_actions (
     set_by         text,
     set_at         timestamptz,
     completed_at   timestamptz,
-    outcome        text
+    outcome        text,
+    PRIMARY KEY (complaint_id, action_id)
 );
-CREATE INDEX corrective_actions_case ON corrective_actions (complaint_id);
 
 -- Upgrading a populated schema in place: the KPI cohort keys move into columns, and each case's timeliness
 -- deadline is the resolve deadline of the work order that first resolved it (else its current one; none for a
