@@ -179,6 +179,7 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
     deadlines: dict[str, dict[str, Any]] = {}  # work order -> its deadlines
     first_wo: str | None = None
     held_to: datetime | None = None  # the resolve deadline of the first resolution
+    ever_routed = False
     acked = resolved = by_group = reopened = closed = called = False
     satisfied = dissatisfied = 0
     for event in sorted(events, key=lambda e: e.sort_key):
@@ -204,7 +205,7 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             state.category, state.department, state.severity = p["category"], p["department"], p["severity"]
             state.priority, state.cycle = p["priority"], p["cycle"]
             state.work_order_id, state.work_order_status, state.status = p["work_order_id"], "assigned", "assigned"
-            state.invalid = False  # a supervisor overturned it
+            state.invalid, ever_routed = False, True  # (a supervisor overturned an invalid one)
             d = p["deadlines"]
             deadlines[p["work_order_id"]] = d
             state.acknowledge_by, state.resolve_by = as_datetime(d["acknowledge_by"]), as_datetime(d["resolve_by"])
@@ -311,7 +312,8 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
     )
     state.callbacks = sorted(parts.callbacks.values(), key=lambda b: (b.due_at, b.callback_id))
     state.corrective_actions = sorted(parts.corrective_actions.values(), key=lambda a: (a.deadline, a.action_id))
-    on_contact = state.resolved_on_contact and not resolved
+    # Settled at first contact only while no work order was needed after all (a reopening routes it).
+    on_contact = state.resolved_on_contact = state.resolved_on_contact and not ever_routed
     if by_group or on_contact or state.invalid:
         state.due_at = None
     else:

@@ -154,6 +154,14 @@ def test_a_complaint_settled_at_first_contact_has_no_clock_and_is_called_back() 
     assert (callback.outcome, callback.agent, callback.score_attitude) == ("satisfied", "agent-c", 5)
 
 
+def test_a_first_contact_resolution_reopened_into_a_work_order_no_longer_counts_as_one() -> None:
+    case = _script(14)
+    reopened = derive(str(case.complaint_id), _timeline(case, [_routed(case, T0 + timedelta(hours=7))]))
+    assert (reopened.resolved_on_contact, reopened.counters["resolved_on_contact"]) == (False, 0)
+    assert reopened.due_at == T0 + timedelta(hours=15)  # now held to its work order's deadline
+    assert reopened.handled_on_contact == "explained the tariff"  # what was said on the call stays on record
+
+
 def test_the_owner_is_who_took_it_else_its_work_orders_owner() -> None:
     assert derive(str(_script(1).complaint_id), _timeline(_script(1))).owner == "agent-a"
     assert derive(str(_script(2).complaint_id), _timeline(_script(2))).owner == "desk-1"
