@@ -3,7 +3,7 @@ timeliness equals what this test computes from its script (cases still open past
 not yet due are not counted), callback coverage counts only callbacks that reached the customer, invalid
 complaints and first-contact resolutions are counted apart, the per-staff figures match the script, and the
 leadership report of serious cases (JSON and CSV), the root-cause breakdowns and the case view show what the
-events say. A malformed corrective-action event is dead-lettered.
+events say. A malformed corrective-action event is dead-lettered; a rebuild from offset 0 reproduces the rows.
 
 The period is a day no other test uses (2025-06-10, Asia/Shanghai), so its figures are exactly the script's
 although the session broker holds other tests' events too. Reporting's clock stands at 19:00 that day.
@@ -24,6 +24,7 @@ import asyncpg
 import httpx
 import pytest
 
+from services.reporting.rebuild import rebuild
 from shared import topics
 from shared.contracts import Event
 from tests.support.infrastructure import Infrastructure
@@ -67,7 +68,7 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
             await wait_until(projected, timeout=90, interval=0.3)
         finally:
             await conn.close()
-        yield {"client": client, "script": script, "bootstrap": bootstrap}
+        yield {"client": client, "script": script, "bootstrap": bootstrap, "dsn": dsn}
 
 
 async def _publish(bootstrap: str, published: list[Event]) -> None:
@@ -419,6 +420,24 @@ async def test_a_malformed_corrective_action_is_dead_lettered(served: dict[str, 
     )
     (dead,) = [r for r in records if bad["event_id"].encode() in r.value]
     assert "deadline" in dead.headers["dlq.reason"]
+
+
+async def test_a_rebuild_from_offset_0_reproduces_the_scripts_rows(served: dict[str, Any]) -> None:
+    """Rebuilt side by side from every topic: the script's cases, work orders, callbacks and corrective actions
+    equal the live ones."""
+    ids = [case.complaint_id for case in served["script"]]
+    schema = f"reporting_check_{uuid.uuid4().hex[:8]}"
+    await rebuild(served["dsn"], served["bootstrap"], schema, "Asia/Shanghai")
+    conn = await asyncpg.connect(served["dsn"])
+    try:
+        for table in ("cases", "work_orders", "callbacks", "corrective_actions"):
+            sql = f"SELECT * FROM {{s}}.{table} WHERE complaint_id = ANY($1::uuid[]) ORDER BY 1, 2"
+            live = [dict(r) for r in await conn.fetch(sql.format(s="reporting"), ids)]
+            rebuilt = [dict(r) for r in await conn.fetch(sql.format(s=schema), ids)]
+            assert live and rebuilt == live, table
+    finally:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
 
 
 def _at(value: str) -> datetime:
