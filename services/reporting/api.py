@@ -1,5 +1,5 @@
-"""HTTP API of reporting: cases, households, queues, KPIs, hotspots, incidents and outage notices, CSV exports
-(read credentials).
+"""HTTP API of reporting: cases, households, queues, KPIs, hotspots, incidents and outage notices, the handling
+rules' reports (serious cases, root causes, per staff), CSV exports (read credentials; per staff: managers).
 
 Thin routes: decode the request, ask `views.ReportViews`, answer. Every route needs a reader credential.
 """
@@ -16,8 +16,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
 from services.reporting import exports
-from services.reporting.auth import Reader
+from services.reporting.auth import Manager, Reader
 from services.reporting.deps import Reports
+from services.reporting.handling_reports import serious_csv_rows
 from services.reporting.model import GroupBy, InvalidPeriod, Period
 from services.reporting.schemas import (
     CaseRead,
@@ -32,6 +33,13 @@ from services.reporting.schemas import (
     OverduePage,
     QueuesRead,
     RepeatComplainantsRead,
+    RootCauseBy,
+    RootCauseRow,
+    RootCausesReport,
+    SeriousCsvRow,
+    SeriousReport,
+    StaffReport,
+    StaffRow,
 )
 from services.reporting.views import ReportViews
 from shared.contracts import Department
@@ -243,3 +251,67 @@ async def outages_csv(
 ) -> CsvResponse:
     found = await reports.outages(active, page=page, page_size=page_size)
     return _csv([exports.models_csv(OutageRead, found.items)], "outages.csv")
+
+
+@router.get(
+    "/reports/serious",
+    response_model=SeriousReport,
+    responses=PROBLEMS,
+    summary="Leadership report: serious and emergency cases, their cause, corrective actions and escalations",
+)
+async def serious(reports: Reports, _: Reader, start: From = None, end: To = None) -> SeriousReport:
+    return await reports.serious(_period(reports, start, end))
+
+
+@router.get(
+    "/reports/serious.csv",
+    response_class=CsvResponse,
+    responses=PROBLEMS,
+    summary="Leadership report as CSV: one line per corrective action (a case without any gets one)",
+)
+async def serious_csv(reports: Reports, _: Reader, start: From = None, end: To = None) -> CsvResponse:
+    period = _period(reports, start, end)
+    found = await reports.serious(period)
+    return _csv(
+        [exports.models_csv(SeriousCsvRow, serious_csv_rows(found.cases))], exports.period_filename("serious", period)
+    )
+
+
+@router.get(
+    "/reports/root-causes",
+    response_model=RootCausesReport,
+    responses=PROBLEMS,
+    summary="Root causes of the work orders resolved in a period, per department, asset, district or month",
+)
+async def root_causes(
+    reports: Reports, _: Reader, by: RootCauseBy = "department", start: From = None, end: To = None
+) -> RootCausesReport:
+    return await reports.root_causes(by, _period(reports, start, end))
+
+
+@router.get("/reports/root-causes.csv", response_class=CsvResponse, responses=PROBLEMS, summary="Root causes as CSV")
+async def root_causes_csv(
+    reports: Reports, _: Reader, by: RootCauseBy = "department", start: From = None, end: To = None
+) -> CsvResponse:
+    period = _period(reports, start, end)
+    found = await reports.root_causes(by, period)
+    return _csv([exports.models_csv(RootCauseRow, found.rows)], exports.period_filename(f"root-causes-{by}", period))
+
+
+@router.get(
+    "/reports/staff",
+    response_model=StaffReport,
+    responses=problem_responses(403),
+    summary="Per staff (managers): cases owned, first-contact resolutions, callbacks done, satisfaction",
+)
+async def staff(reports: Reports, _: Manager, start: From = None, end: To = None) -> StaffReport:
+    return await reports.staff(_period(reports, start, end))
+
+
+@router.get(
+    "/reports/staff.csv", response_class=CsvResponse, responses=problem_responses(403), summary="Per staff as CSV"
+)
+async def staff_csv(reports: Reports, _: Manager, start: From = None, end: To = None) -> CsvResponse:
+    period = _period(reports, start, end)
+    found = await reports.staff(period)
+    return _csv([exports.models_csv(StaffRow, found.rows)], exports.period_filename("staff", period))

@@ -1,5 +1,5 @@
 """Reader credentials: every report needs one (X-API-Key or bearer token); its role decides whether the
-reader sees customers' real contact data."""
+reader sees customers' real contact data, and whether they may read the per-staff figures (managers only)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import Depends
 from services.reporting.deps import Settings
 from services.reporting.settings import ReaderCredential
 from shared.http.auth import PresentedToken, identify
+from shared.http.problems import Problem
 
 
 async def authenticated_reader(settings: Settings, token: PresentedToken) -> ReaderCredential:
@@ -17,3 +18,13 @@ async def authenticated_reader(settings: Settings, token: PresentedToken) -> Rea
 
 
 Reader = Annotated[ReaderCredential, Depends(authenticated_reader)]
+
+
+async def authenticated_manager(who: Reader) -> ReaderCredential:
+    """Figures about named staff are for their managers, not for the staff themselves."""
+    if who.role != "manager":
+        raise Problem(403, "Forbidden", "only a manager may read the per-staff figures")
+    return who
+
+
+Manager = Annotated[ReaderCredential, Depends(authenticated_manager)]

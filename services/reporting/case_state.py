@@ -14,6 +14,13 @@ or duplicated an open case (`complaint.linked`), has no clock of their own. Thei
 fault is fixed (`complaint.fault_fixed`): that is their resolution time in every case list, and they count in
 `fixed_with_group`, not in `resolved`, so the incident's clock never makes hundreds of callers "late" or
 "in time" (the incident counts once, in the incident figures). Their callback counts like anyone's.
+
+The handling rules: the case's owner is who took it (`complaint.received` agent_id), else the owner its work order
+names; an invalid complaint (`complaint.invalid`) counts in `invalid` and nowhere else (a supervisor's overturn
+routes it and it counts like any other); one settled at first contact (`complaint.resolved_on_contact`) counts in
+`resolved_on_contact`, has no clock and is called back. A coordinated case is resolved only when the work order
+whose resolution says `case_resolved` is. `due_at` is the resolve deadline timeliness holds the case to (see
+`timeliness`). Work orders, callbacks, corrective actions and escalations: `case_parts`.
 """
 
 from __future__ import annotations
@@ -25,9 +32,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.reporting.case_parts import CallbackPart, CaseParts, CorrectiveActionPart, WorkOrderPart, as_datetime
+
 #: The department a caller of an outage notice counts under: the contract names none (no crew is sent for the
 #: call), and supply outages are the repair department's (DESIGN.md, category `outage`).
 OUTAGE_NOTICE_DEPARTMENT = "repair"
+#: The department an invalid complaint counts under: customer service explains it to the customer (no department
+#: handles it; the contract names none).
+INVALID_DEPARTMENT = "customer_service"
 #: Upper bounds (hours) of the handling-time histogram buckets; the median and 90th percentile come from
 #: summing these per group, so a dashboard query never scans cases.
 HANDLING_BUCKETS_H: tuple[float, ...] = tuple(
@@ -79,6 +91,8 @@ COUNTERS = (
     "reopened",
     "closed",
     "fixed_with_group",
+    "invalid",
+    "resolved_on_contact",
 )
 OPEN_STATUSES = ("assigned", "acknowledged", "in_progress")
 
@@ -138,18 +152,41 @@ class CaseState:
     kpi_category: str | None = None
     counters: dict[str, int] = field(default_factory=dict)
     handling_hours: float | None = None
+    # the handling rules
+    owner: str | None = None
+    customer_agitated: bool = False
+    handled_on_contact: str | None = None
+    resolved_on_contact: bool = False
+    invalid: bool = False
+    invalid_reason: str | None = None
+    invalid_at: datetime | None = None
+    due_at: datetime | None = None
+    resolved_in_time: bool | None = None
+    root_cause: str | None = None
+    root_cause_zh: str | None = None
+    root_cause_en: str | None = None
+    root_cause_note: str | None = None
+    cause_analysis: dict[str, Any] | None = None
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+    work_orders: list[WorkOrderPart] = field(default_factory=list)
+    callbacks: list[CallbackPart] = field(default_factory=list)
+    corrective_actions: list[CorrectiveActionPart] = field(default_factory=list)
 
 
 def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
     state = CaseState(complaint_id=complaint_id)
+    parts = CaseParts(complaint_id)
     deadlines: dict[str, dict[str, Any]] = {}  # work order -> its deadlines
     first_wo: str | None = None
+    held_to: datetime | None = None  # the resolve deadline of the first resolution
+    ever_routed = False
     acked = resolved = by_group = reopened = closed = called = False
     satisfied = dissatisfied = 0
     for event in sorted(events, key=lambda e: e.sort_key):
         p = event.payload
         t = event.event_type
         state.last_event_at = event.occurred_at
+        parts.apply(t, p, event.occurred_at)
         if state.reference_no is None and p.get("reference_no"):
             state.reference_no = p["reference_no"]
         if t == "complaint.received":
@@ -159,18 +196,35 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             state.channel, state.district, state.address = p["channel"], location["district"], location["address"]
             state.text = p["text"]
             state.accepted_at = as_datetime(p["accepted_at"])
+            state.owner = p.get("agent_id") or state.owner
+            state.handled_on_contact = p.get("handled_on_contact") or state.handled_on_contact
+            state.customer_agitated = bool(p.get("customer_agitated"))
             if location.get("asset") and state.asset_type is None:
                 state.asset_type, state.asset_id = location["asset"]["type"], location["asset"]["id"]
         elif t == "complaint.routed":
             state.category, state.department, state.severity = p["category"], p["department"], p["severity"]
             state.priority, state.cycle = p["priority"], p["cycle"]
             state.work_order_id, state.work_order_status, state.status = p["work_order_id"], "assigned", "assigned"
+            state.invalid, ever_routed = False, True  # (a supervisor overturned an invalid one)
             d = p["deadlines"]
             deadlines[p["work_order_id"]] = d
             state.acknowledge_by, state.resolve_by = as_datetime(d["acknowledge_by"]), as_datetime(d["resolve_by"])
             if state.kpi_department is None:
                 state.kpi_department, state.kpi_category = p["department"], p["category"]
                 first_wo = p["work_order_id"]
+        elif t == "complaint.invalid":
+            state.invalid, state.status = True, "invalid"
+            state.invalid_reason, state.invalid_at = p["reason"], as_datetime(p["invalid_at"])
+            state.category, state.owner = p["category"], state.owner or p.get("owner")
+        elif t == "complaint.resolved_on_contact":
+            state.category, state.department, state.severity = p["category"], p["department"], p["severity"]
+            state.owner = state.owner or p["owner"]
+            state.handled_on_contact, state.resolved_on_contact = p["handled_on_contact"], True
+            state.work_order_id, state.status = None, "resolved"
+            if state.first_resolved_at is None:
+                state.first_resolved_at = as_datetime(p["resolved_at"])
+            if state.kpi_department is None:
+                state.kpi_department, state.kpi_category = p["department"], p["category"]
         elif t == "complaint.awaiting_triage":
             # No department yet: a supervisor decides (the routing that follows sets it, and the KPI keys).
             state.severity, state.status = p["severity"], "awaiting_triage"
@@ -204,19 +258,38 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
                 state.kpi_department, state.kpi_category = p["department"], p["category"]
         elif t.startswith("workorder."):
             wo = p["work_order_id"]
+            # v1 resolutions and every ordinary case's resolve the case; a coordinated case's part may not.
+            resolves_case = t == "workorder.resolved" and p.get("case_resolved", True)
+            if t == "workorder.assigned":
+                state.owner = state.owner or p.get("owner")
+                deadlines.setdefault(wo, p["deadlines"])
             if wo == state.work_order_id:
                 state.work_order_status = p["status"]
-                if t in ("workorder.acknowledged", "workorder.started", "workorder.resolved"):
+                if t in ("workorder.acknowledged", "workorder.started") or resolves_case:
                     state.status = p["status"]
+                elif t == "workorder.resolved":
+                    state.status = "in_progress"  # its lead part is done, an assisting one is not
+            elif resolves_case and state.status not in ("reopened", "closed"):
+                state.status = "resolved"  # an assisting part was the last one open
+            part = parts.work_orders.get(wo)
+            if t == "workorder.resolved" and (part is None or part.role == "lead" or state.root_cause is None):
+                detail = p.get("root_cause_detail") or {}
+                state.root_cause, state.root_cause_note = p["root_cause"], p.get("root_cause_note")
+                state.root_cause_zh, state.root_cause_en = detail.get("label_zh"), detail.get("label_en")
+            if t == "workorder.resolved" and p.get("cause_analysis"):
+                state.cause_analysis = p["cause_analysis"]
             if t == "workorder.acknowledged" and wo == first_wo and not acked:
                 acked = True
                 ack_by = as_datetime(deadlines[wo]["acknowledge_by"])
                 state.counters["acknowledged_in_time"] = int(event.occurred_at <= ack_by)
-            if t == "workorder.resolved" and not resolved and wo in deadlines:
+            if resolves_case and not resolved and wo in deadlines:
                 resolved = True
                 at = as_datetime(p["at"])
                 state.first_resolved_at = at
-                state.counters["resolved_in_time"] = int(at <= as_datetime(deadlines[wo]["resolve_by"]))
+                # A coordinated case is held to its lead's (the routed) deadline, whichever part finished last.
+                held_to = state.resolve_by if wo != state.work_order_id and state.resolve_by else None
+                held_to = held_to or as_datetime(deadlines[wo]["resolve_by"])
+                state.counters["resolved_in_time"] = int(at <= held_to)
                 if state.accepted_at is not None:
                     state.handling_hours = max((at - state.accepted_at).total_seconds() / 3600, 0.0)
         elif t == "complaint.escalated":
@@ -232,14 +305,32 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
         elif t == "complaint.closed":
             closed = True
             state.closed_at, state.close_outcome, state.status = as_datetime(p["closed_at"]), p["outcome"], "closed"
+    state.escalations = parts.escalations
+    # In an order of their own facts, not of event ids (events at the same instant are ordered by their random ids).
+    state.work_orders = sorted(
+        parts.work_orders.values(), key=lambda w: (w.assigned_at is None, w.assigned_at, w.work_order_id)
+    )
+    state.callbacks = sorted(parts.callbacks.values(), key=lambda b: (b.due_at, b.callback_id))
+    state.corrective_actions = sorted(parts.corrective_actions.values(), key=lambda a: (a.deadline, a.action_id))
+    # Settled at first contact only while no work order was needed after all (a reopening routes it).
+    on_contact = state.resolved_on_contact = state.resolved_on_contact and not ever_routed
+    if by_group or on_contact or state.invalid:
+        state.due_at = None
+    else:
+        state.due_at = held_to if resolved else state.resolve_by
+        state.resolved_in_time = bool(state.counters["resolved_in_time"]) if resolved else None
+    if state.invalid and state.kpi_department is None:
+        state.kpi_department, state.kpi_category = INVALID_DEPARTMENT, state.category
     if state.kpi_department is not None and state.accepted_at is not None:
         state.counters.update(
             received=1,
+            invalid=int(state.invalid),
+            resolved_on_contact=int(on_contact),
             routed=int(first_wo is not None),
             acknowledged=int(acked),
             resolved=int(resolved and not by_group),
             fixed_with_group=int(by_group),
-            callbacks_done=int(called and resolved),
+            callbacks_done=int(called and (resolved or on_contact)),
             satisfied=satisfied,
             dissatisfied=dissatisfied,
             reopened=int(reopened),
@@ -265,8 +356,3 @@ def contribution(state: CaseState, tz: ZoneInfo) -> dict[str, Any] | None:
         "hour": state.accepted_at.replace(minute=0, second=0, microsecond=0).isoformat(),
         "asset": [state.asset_type, state.asset_id] if state.asset_type and state.asset_id else None,
     }
-
-
-def as_datetime(value: str | datetime) -> datetime:
-    """Timestamps in a stored payload are ISO strings (JSON); in a derived state, datetimes."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

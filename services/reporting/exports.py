@@ -26,6 +26,10 @@ def cases_filename(period: Period) -> str:
     return f"cases-{period.first}-{period.last}.csv"
 
 
+def period_filename(name: str, period: Period) -> str:
+    return f"{name}-{period.first}-{period.last}.csv"
+
+
 def kpi_csv(report: KpiReport) -> str:
     """One line per group, then the totals."""
     return models_csv(type(report.totals), [*report.rows, report.totals])

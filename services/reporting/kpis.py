@@ -7,9 +7,10 @@ the formulas are tested without a database.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from services.reporting.case_state import COUNTERS, HANDLING_BUCKETS_H
+from services.reporting.timeliness import DueSums, score_averages
 
 #: A KPI row as it is answered and exported, column by column.
 KpiFigures = dict[str, str | int | float | None]
@@ -35,6 +36,7 @@ class KpiGroup:
     sums: dict[str, int]
     histogram: dict[int, int]
     incidents: IncidentSums | None = None
+    due: DueSums = field(default_factory=DueSums)
 
 
 def with_incidents(groups: list[KpiGroup], incidents: dict[str, IncidentSums]) -> list[KpiGroup]:
@@ -44,6 +46,15 @@ def with_incidents(groups: list[KpiGroup], incidents: dict[str, IncidentSums]) -
     empty = dict.fromkeys((*COUNTERS, "handling_ms"), 0)
     extra = [KpiGroup(key, empty, {}) for key in sorted(incidents.keys() - known)]
     return [replace(g, incidents=incidents.get(g.key, IncidentSums())) for g in [*groups, *extra]]
+
+
+def with_due(groups: list[KpiGroup], due: dict[str, DueSums]) -> list[KpiGroup]:
+    """Each group with what fell due in it (see `timeliness`); a group with something due but no case received
+    in the period still gets its row, after the others, in key order."""
+    known = {g.key for g in groups}
+    empty = dict.fromkeys((*COUNTERS, "handling_ms"), 0)
+    extra = [KpiGroup(key, empty, {}) for key in sorted(due.keys() - known)]
+    return [replace(g, due=due.get(g.key, DueSums())) for g in [*groups, *extra]]
 
 
 def rate(num: int, den: int) -> float | None:
@@ -70,26 +81,44 @@ def percentile(histogram: dict[int, int], q: float) -> float | None:
 
 
 def kpi_figures(group: KpiGroup) -> KpiFigures:
-    """Every KPI of a group. Timeliness and handling time are over the cases resolved on their own clock;
-    callback coverage and reopen rate over every resolved case, including callers whose fault was fixed with
-    their incident, outage notice or the case they duplicated (`fixed_with_group`); acknowledgement in time a
-    share of the routed ones; satisfaction of the callbacks that reached a verdict (unreachable customers
+    """Every KPI of a group. Counters are of the cases received in the period; timeliness and callback coverage
+    of what fell due in it (`timeliness`: open overdue cases and missed callbacks count against them). Handling
+    time is over the cases resolved on their own clock; reopen rate over every settled case, including callers
+    whose fault was fixed with their incident, outage notice or the case they duplicated (`fixed_with_group`) and
+    complaints settled at first contact; first-contact resolution a share of the valid complaints (invalid ones
+    are counted apart and in no other denominator: they have no work order and no callback); acknowledgement in
+    time a share of the routed ones; satisfaction of the callbacks that reached a verdict (unreachable customers
     count neither way). Incident timeliness: the incidents resolved by their deadline, each once."""
-    s = group.sums
-    settled = s["resolved"] + s["fixed_with_group"]
+    s, due = group.sums, group.due
+    settled = s["resolved"] + s["fixed_with_group"] + s["resolved_on_contact"]
+    valid = s["received"] - s["invalid"]
     return {
         "key": group.key,
         "received": s["received"],
+        "invalid": s["invalid"],
+        "valid": valid,
+        "resolved_on_contact": s["resolved_on_contact"],
+        "first_contact_rate": rate(s["resolved_on_contact"], valid),
         "routed": s["routed"],
         "resolved": s["resolved"],
         "resolved_in_time": s["resolved_in_time"],
-        "timeliness_rate": rate(s["resolved_in_time"], s["resolved"]),
+        "due": due.due,
+        "due_in_time": due.in_time,
+        "due_late": due.late,
+        "due_open_overdue": due.open_overdue,
+        "timeliness_rate": rate(due.in_time, due.due),
         "acknowledged": s["acknowledged"],
         "acknowledged_in_time": s["acknowledged_in_time"],
         "ack_in_time_rate": rate(s["acknowledged_in_time"], s["routed"]),
         "callbacks_done": s["callbacks_done"],
         "fixed_with_group": s["fixed_with_group"],
-        "callback_coverage": rate(s["callbacks_done"], settled),
+        "callbacks_due": due.callbacks_due,
+        "callbacks_completed": due.callbacks_completed,
+        "callbacks_unreachable": due.callbacks_unreachable,
+        "callbacks_missed": due.callbacks_missed,
+        "callback_attempts": due.callback_attempts,
+        "callback_coverage": rate(due.callbacks_completed, due.callbacks_due),
+        **score_averages(due),
         "satisfied": s["satisfied"],
         "dissatisfied": s["dissatisfied"],
         "satisfaction_rate": rate(s["satisfied"], s["satisfied"] + s["dissatisfied"]),

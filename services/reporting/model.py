@@ -30,6 +30,7 @@ REPORTED_TOPICS: tuple[str, ...] = (
     topics.COMPLAINT_CLOSED,
     topics.INCIDENT_EVENTS,
     topics.OUTAGE_EVENTS,
+    topics.CORRECTIVE_ACTIONS,
 )
 _REPORTED = tuple(cls for name, cls in EVENT_TYPES.items() if name != "notification.requested")
 #: Any event reporting reads, validated against its own contract (an unknown or invalid one is poison).

@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
 import asyncpg
 
+from services.reporting.case_parts import REACHED, SCORES, CallbackPart, CorrectiveActionPart, WorkOrderPart
 from services.reporting.case_state import COUNTERS, CaseState, TimelineEvent
 from services.reporting.incident_state import IncidentState, OutageState
 from services.reporting.kpis import IncidentSums, KpiGroup
@@ -27,6 +28,7 @@ from services.reporting.model import (
     TimelineEntry,
 )
 from services.reporting.rollups import RollupDeltas
+from services.reporting.timeliness import DueSums
 
 SCHEMA = "reporting"
 #: A row of `cases` as the reports show it: the columns of `CASE_FIELDS`, in that order.
@@ -63,13 +65,56 @@ CASE_FIELDS = (
     "name_masked",
     "phone_masked",
     "text",
+    "owner",
+    "invalid",
+    "invalid_reason",
+    "resolved_on_contact",
+    "handled_on_contact",
+    "customer_agitated",
+    "due_at",
+    "root_cause",
+    "root_cause_zh",
+    "root_cause_en",
+    "root_cause_note",
 )
 _CASE_SELECT = ", ".join(f"c.{f}" for f in CASE_FIELDS)
 #: The columns a derived case state is saved into (its KPI cohort lives in `contribution`).
 _STATE_COLUMNS = [
-    f.name for f in fields(CaseState) if f.name not in ("kpi_department", "kpi_category", "counters", "handling_hours")
+    f.name
+    for f in fields(CaseState)
+    if f.name not in ("counters", "handling_hours", "work_orders", "callbacks", "corrective_actions")
 ]
-_UUID_COLUMNS = ("complaint_id", "work_order_id", "linked_to", "incident_id", "outage_id")
+_UUID_COLUMNS = (
+    "complaint_id",
+    "work_order_id",
+    "linked_to",
+    "incident_id",
+    "outage_id",
+    "lead_work_order_id",
+    "callback_id",
+    "action_id",
+)
+#: A case's parts: table, and the `CaseState` list saved into it (`case_parts`).
+_PART_TABLES = (
+    ("work_orders", "work_orders", WorkOrderPart),
+    ("callbacks", "callbacks", CallbackPart),
+    ("corrective_actions", "corrective_actions", CorrectiveActionPart),
+)
+#: The key of a due-in-the-period group (timeliness, callback coverage) per grouping; by day it is the local
+#: day it fell due (`$4`, the time zone).
+_DUE_KEYS: dict[str, str] = {
+    "department": "c.kpi_department",
+    "category": "c.kpi_category",
+    "channel": "c.channel",
+    "district": "c.district",
+}
+#: The key of a root-cause group per `by`; by month the local month it was resolved in (`$3`, the time zone).
+_ROOT_CAUSE_KEYS: dict[str, str] = {
+    "department": "w.department",
+    "asset": "CASE WHEN c.asset_id IS NULL THEN NULL ELSE c.asset_type || ':' || c.asset_id END",
+    "district": "c.district",
+    "month": "to_char(w.resolved_at AT TIME ZONE $3, 'YYYY-MM')",
+}
 #: An incident's KPI group key per grouping (see `model.INCIDENT_GROUPINGS`).
 _INCIDENT_KEYS: dict[str, str] = {
     "department": "department",
@@ -101,6 +146,10 @@ class ProjectionStore(Protocol):
     async def contributions(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]: ...
 
     async def save_case(self, state: CaseState, contribution: dict[str, Any] | None) -> None: ...
+
+    async def save_parts(self, states: list[CaseState]) -> None:
+        """Replace the work orders, callbacks and corrective actions of these cases with theirs."""
+        ...
 
     async def save_incident(self, state: IncidentState) -> None: ...
 
@@ -157,6 +206,32 @@ class ReportQueries(Protocol):
     ) -> AsyncIterator[list[dict[str, Any]]]: ...
 
     async def count_cases(self) -> int: ...
+
+    async def due_groups(
+        self, group_by: GroupBy, since: datetime, until: datetime, now: datetime, timezone: str
+    ) -> dict[str, DueSums]: ...
+
+    async def due_total(self, since: datetime, until: datetime, now: datetime) -> DueSums: ...
+
+    async def case_handling(self, complaint_id: uuid.UUID) -> Mapping[str, Any] | None: ...
+
+    async def work_orders(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]: ...
+
+    async def callbacks(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]: ...
+
+    async def corrective_actions(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]: ...
+
+    async def serious_cases(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
+
+    async def root_causes(
+        self, by: str, since: datetime, until: datetime, timezone: str
+    ) -> list[Mapping[str, Any]]: ...
+
+    async def staff_cases(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
+
+    async def staff_callbacks(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
+
+    async def staff_satisfaction(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
 
 
 class ReadModels:
@@ -218,6 +293,23 @@ class ReadModels:
         values = asdict(state)
         row = {c: values[c] for c in _STATE_COLUMNS} | {"contribution": contribution}
         await self._upsert("cases", row)
+
+    async def save_parts(self, states: list[CaseState]) -> None:
+        """One delete and one insert per table for the whole batch (a case's parts are re-derived with it)."""
+        if not states:
+            return
+        ids = [uuid.UUID(state.complaint_id) for state in states]
+        for table, attribute, part in _PART_TABLES:
+            await self.conn.execute(f"DELETE FROM {self.schema}.{table} WHERE complaint_id = ANY($1::uuid[])", ids)
+            rows = [asdict(row) for state in states for row in getattr(state, attribute)]
+            if not rows:
+                continue
+            columns = [f.name for f in fields(part)]
+            placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+            await self.conn.executemany(
+                f"INSERT INTO {self.schema}.{table} ({', '.join(columns)}) VALUES ({placeholders})",
+                [[_uuid(r[c]) if c in _UUID_COLUMNS else r[c] for c in columns] for r in rows],
+            )
 
     async def save_incident(self, state: IncidentState) -> None:
         await self._upsert("incidents", asdict(state))
@@ -502,9 +594,171 @@ class ReadModels:
     async def count_cases(self) -> int:
         return await self.conn.fetchval(f"SELECT count(*) FROM {self.schema}.cases")
 
+    # -- what fell due in a period, and the handling rules' reports --------------------------------------
+
+    async def due_groups(
+        self, group_by: GroupBy, since: datetime, until: datetime, now: datetime, timezone: str
+    ) -> dict[str, DueSums]:
+        """Timeliness and callback coverage of the cases and callbacks due in [since, until), grouped like
+        the KPI rows (by day: the local day it fell due), counted as `timeliness` rules at `now`."""
+        by_day = group_by not in _DUE_KEYS
+        zone = [timezone] if by_day else []  # $4, only where a key needs it
+        case_key = "to_char(c.due_at AT TIME ZONE $4, 'YYYY-MM-DD')" if by_day else _DUE_KEYS[group_by]
+        callback_key = "to_char(b.due_at AT TIME ZONE $4, 'YYYY-MM-DD')" if by_day else _DUE_KEYS[group_by]
+        cases = await self.conn.fetch(
+            f"SELECT {case_key} AS key, {_DUE_CASES} FROM {self.schema}.cases c "
+            "WHERE c.due_at >= $1 AND c.due_at < $2 GROUP BY 1",
+            since,
+            until,
+            now,
+            *zone,
+        )
+        callbacks = await self.conn.fetch(
+            f"SELECT {callback_key} AS key, {_DUE_CALLBACKS} FROM {self.schema}.callbacks b "
+            f"JOIN {self.schema}.cases c USING (complaint_id) "
+            "WHERE b.due_at >= $1 AND b.due_at < $2 GROUP BY 1",
+            since,
+            until,
+            now,
+            *zone,
+        )
+        return _due_sums(cases, callbacks)
+
+    async def due_total(self, since: datetime, until: datetime, now: datetime) -> DueSums:
+        cases = await self.conn.fetch(
+            f"SELECT 'total' AS key, {_DUE_CASES} FROM {self.schema}.cases c WHERE c.due_at >= $1 AND c.due_at < $2",
+            since,
+            until,
+            now,
+        )
+        callbacks = await self.conn.fetch(
+            f"SELECT 'total' AS key, {_DUE_CALLBACKS} FROM {self.schema}.callbacks b "
+            "WHERE b.due_at >= $1 AND b.due_at < $2",
+            since,
+            until,
+            now,
+        )
+        return _due_sums(cases, callbacks).get("total", DueSums())
+
+    async def case_handling(self, complaint_id: uuid.UUID) -> Mapping[str, Any] | None:
+        """A case's cause analysis and escalations (not in `CASE_FIELDS`: no CSV column holds a list)."""
+        return await self.conn.fetchrow(
+            f"SELECT cause_analysis, escalations FROM {self.schema}.cases WHERE complaint_id = $1", complaint_id
+        )
+
+    async def work_orders(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]:
+        return await self._parts("work_orders", "assigned_at NULLS LAST, work_order_id", complaint_ids)
+
+    async def callbacks(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]:
+        return await self._parts("callbacks", "due_at, callback_id", complaint_ids)
+
+    async def corrective_actions(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]:
+        return await self._parts("corrective_actions", "deadline, action_id", complaint_ids)
+
+    async def _parts(self, table: str, order: str, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]:
+        return await self.conn.fetch(
+            f"SELECT * FROM {self.schema}.{table} WHERE complaint_id = ANY($1::uuid[]) ORDER BY complaint_id, {order}",
+            complaint_ids,
+        )
+
+    async def serious_cases(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
+        """Serious and emergency cases accepted in [since, until), oldest first."""
+        return await self.conn.fetch(
+            f"SELECT {_CASE_SELECT}, c.cause_analysis, c.escalations FROM {self.schema}.cases c "
+            "WHERE c.severity IN ('serious', 'emergency') AND c.accepted_at >= $1 AND c.accepted_at < $2 "
+            "ORDER BY c.accepted_at, c.complaint_id",
+            since,
+            until,
+        )
+
+    async def root_causes(self, by: str, since: datetime, until: datetime, timezone: str) -> list[Mapping[str, Any]]:
+        """Work orders resolved in [since, until) per group of `by` and root-cause code, the most frequent first."""
+        key = _ROOT_CAUSE_KEYS[by]
+        return await self.conn.fetch(
+            f"SELECT {key} AS key, w.root_cause AS code, max(w.root_cause_zh) AS label_zh, "
+            "max(w.root_cause_en) AS label_en, count(*) AS count "
+            f"FROM {self.schema}.work_orders w JOIN {self.schema}.cases c USING (complaint_id) "
+            "WHERE w.root_cause IS NOT NULL AND w.resolved_at >= $1 AND w.resolved_at < $2 "
+            "GROUP BY 1, 2 ORDER BY 1 NULLS LAST, count(*) DESC, 2",
+            since,
+            until,
+            *([timezone] if by == "month" else []),  # $3, only where the key needs it
+        )
+
+    async def staff_cases(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
+        """Per owner: the cases accepted in [since, until) they own, and how many they settled at first contact."""
+        return await self.conn.fetch(
+            "SELECT owner AS staff_id, count(*) AS cases_owned, "
+            "count(*) FILTER (WHERE resolved_on_contact) AS first_contact_resolutions "
+            f"FROM {self.schema}.cases WHERE owner IS NOT NULL AND accepted_at >= $1 AND accepted_at < $2 "
+            "GROUP BY owner",
+            since,
+            until,
+        )
+
+    async def staff_callbacks(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
+        """Per agent: callbacks that reached the customer by their attempt in [since, until)."""
+        return await self.conn.fetch(
+            f"SELECT agent AS staff_id, count(*) AS callbacks_done FROM {self.schema}.callbacks "
+            "WHERE outcome = ANY($3::text[]) AND last_attempt_at >= $1 AND last_attempt_at < $2 GROUP BY agent",
+            since,
+            until,
+            list(REACHED),
+        )
+
+    async def staff_satisfaction(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
+        """Per owner: the final callbacks of their cases accepted in [since, until), by outcome, and the survey."""
+        scores = ", ".join(f"sum(b.score_{n}) AS score_{n}_sum, count(b.score_{n}) AS score_{n}_n" for n in SCORES)
+        return await self.conn.fetch(
+            "SELECT c.owner AS staff_id, "
+            "count(*) FILTER (WHERE b.outcome = 'satisfied') AS satisfied, "
+            "count(*) FILTER (WHERE b.outcome = 'dissatisfied') AS dissatisfied, "
+            f"count(*) FILTER (WHERE b.outcome = 'unreachable') AS unreachable, {scores} "
+            f"FROM {self.schema}.callbacks b JOIN {self.schema}.cases c USING (complaint_id) "
+            "WHERE b.final AND c.owner IS NOT NULL AND c.accepted_at >= $1 AND c.accepted_at < $2 GROUP BY c.owner",
+            since,
+            until,
+        )
+
 
 def _uuid(value: str | None) -> uuid.UUID | None:
     return uuid.UUID(value) if value is not None else None
+
+
+#: Timeliness counts of a group of cases (`timeliness.due_outcome`, `$3` = now).
+_DUE_CASES = (
+    "count(*) FILTER (WHERE c.resolved_in_time) AS in_time, "
+    "count(*) FILTER (WHERE NOT c.resolved_in_time) AS late, "
+    "count(*) FILTER (WHERE c.resolved_in_time IS NULL AND c.due_at <= $3) AS open_overdue"
+)
+#: Coverage counts of a group of callbacks (`timeliness.callback_outcome`, `$3` = now), attempts and the survey.
+_DUE_CALLBACKS = (
+    "count(*) FILTER (WHERE b.outcome IN ('satisfied', 'dissatisfied')) AS completed, "
+    "count(*) FILTER (WHERE b.outcome = 'unreachable' AND b.final) AS unreachable, "
+    "count(*) FILTER (WHERE (b.outcome IS NULL OR (b.outcome = 'unreachable' AND NOT b.final)) AND b.due_at <= $3) "
+    "AS missed, "
+    "coalesce(sum(b.attempts), 0) AS attempts, "
+    + ", ".join(f"coalesce(sum(b.score_{n}), 0) AS {n}_sum, count(b.score_{n}) AS {n}_n" for n in SCORES)
+)
+
+
+def _due_sums(cases: list[Mapping[str, Any]], callbacks: list[Mapping[str, Any]]) -> dict[str, DueSums]:
+    found: dict[str, DueSums] = {}
+    for r in cases:
+        found[r["key"]] = DueSums(in_time=r["in_time"], late=r["late"], open_overdue=r["open_overdue"])
+    for r in callbacks:
+        base = found.get(r["key"], DueSums())
+        scores = tuple((n, r[f"{n}_sum"], r[f"{n}_n"]) for n in SCORES)
+        found[r["key"]] = replace(
+            base,
+            callbacks_completed=r["completed"],
+            callbacks_unreachable=r["unreachable"],
+            callbacks_missed=r["missed"],
+            callback_attempts=r["attempts"],
+            scores=scores,
+        )
+    # A case received before its "received" event reached reporting has no channel yet: in the totals only.
+    return {k: sums for k, sums in found.items() if k is not None and (sums.due or sums.callbacks_due)}
 
 
 def _incident_sums(row: Mapping[str, Any] | None) -> IncidentSums:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,6 +66,17 @@ class CaseFields(Read):
     name_masked: str | None
     phone_masked: str | None
     text: str | None
+    owner: str | None = Field(description="Staff id of who took it first (or the owner its work order names).")
+    invalid: bool = Field(description="Closed as invalid (no work order); a supervisor's overturn routes it.")
+    invalid_reason: str | None = Field(description="Why it is invalid, as the customer was told.")
+    resolved_on_contact: bool = Field(description="Settled at first contact (no work order, still called back).")
+    handled_on_contact: str | None = Field(description="What the agent explained or did on the call or counter.")
+    customer_agitated: bool
+    due_at: datetime | None = Field(description="The resolve deadline timeliness holds the case to.")
+    root_cause: str | None = Field(description="Root-cause code of its resolution (the lead work order's).")
+    root_cause_zh: str | None
+    root_cause_en: str | None
+    root_cause_note: str | None
 
 
 class CaseSummary(CaseFields):
@@ -81,7 +92,84 @@ class TimelineEntryRead(Read):
     payload: dict[str, Any] = Field(description="The event's payload as published (contact data masked).")
 
 
+class CauseAnalysisRead(Read):
+    summary: str
+    analysed_by: str
+
+
+class WorkOrderRead(Read):
+    """One work order of a case: a coordinated case has a lead and assisting ones, and resolves when all are."""
+
+    work_order_id: uuid.UUID
+    department: Department
+    role: str = Field(description="lead or assisting")
+    lead_work_order_id: uuid.UUID | None
+    cycle: int
+    status: WorkOrderStatus
+    area_class: str | None
+    assigned_at: datetime | None
+    resolve_by: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+    root_cause: str | None
+    root_cause_zh: str | None
+    root_cause_en: str | None
+    root_cause_note: str | None
+    cause_analysis: CauseAnalysisRead | None
+    case_resolved: bool | None = Field(description="Whether its resolution resolved the whole case.")
+
+
+class CallbackRead(Read):
+    callback_id: uuid.UUID
+    department: Department
+    cycle: int
+    owner: str | None
+    due_at: datetime
+    scheduled_at: datetime | None
+    attempts: int
+    outcome: str | None = Field(description="The latest attempt's: satisfied, dissatisfied, unreachable.")
+    final: bool
+    agent: str | None = Field(description="Who made the latest attempt.")
+    last_attempt_at: datetime | None
+    score_supply: int | None = Field(description="Survey marks 1-5 (5 best), when the customer answered.")
+    score_attitude: int | None
+    score_speed: int | None
+    score_billing: int | None
+
+
+class CorrectiveActionRead(Read):
+    action_id: uuid.UUID
+    work_order_id: uuid.UUID | None
+    department: Department
+    description: str
+    owner: str
+    deadline: datetime
+    status: str = Field(description="open or done")
+    set_by: str | None
+    set_at: datetime | None
+    completed_at: datetime | None
+    outcome: str | None
+    overdue: bool = Field(description="Past its deadline and not done (now), or done only after it.")
+
+
+class EscalationRead(Read):
+    stage: str
+    level: int
+    escalated_to: str
+    ladder: str | None
+    department: Department
+    reason: str
+    deadline: datetime | None
+    escalated_at: datetime
+    corrective_action_id: uuid.UUID | None
+
+
 class CaseRead(CaseSummary):
+    cause_analysis: CauseAnalysisRead | None
+    work_orders: list[WorkOrderRead]
+    callbacks: list[CallbackRead]
+    corrective_actions: list[CorrectiveActionRead]
+    escalations: list[EscalationRead]
     timeline: list[TimelineEntryRead]
 
 
@@ -119,18 +207,45 @@ class KpiRow(Read):
 
     key: str = Field(description="The group's value (a department, a day YYYY-MM-DD, ...), or 'total'.")
     received: int
+    invalid: int = Field(description="Closed as invalid: in no other denominator (no work order, no callback).")
+    valid: int = Field(description="received - invalid")
+    resolved_on_contact: int = Field(description="Settled at first contact.")
+    first_contact_rate: float | None = Field(description="resolved_on_contact / valid")
     routed: int
-    resolved: int
+    resolved: int = Field(description="Resolved on their own clock (the cases received in the period).")
     resolved_in_time: int
-    timeliness_rate: float | None
+    due: int = Field(
+        description="Cases whose resolve deadline fell in the period and had passed or were resolved by now "
+        "(by day: the day it fell due): due_in_time + due_late + due_open_overdue."
+    )
+    due_in_time: int
+    due_late: int
+    due_open_overdue: int = Field(description="Still open with their deadline passed: they count against timeliness.")
+    timeliness_rate: float | None = Field(description="due_in_time / due")
     acknowledged: int
     acknowledged_in_time: int
     ack_in_time_rate: float | None
     fixed_with_group: int = Field(
         description="Resolved with their incident, outage notice or duplicated case: not in timeliness."
     )
-    callbacks_done: int
-    callback_coverage: float | None
+    callbacks_done: int = Field(description="Cases received in the period with a callback attempt.")
+    callbacks_due: int = Field(
+        description="Callbacks due in the period that were made, closed, or are past their due time: "
+        "callbacks_completed + callbacks_unreachable + callbacks_missed."
+    )
+    callbacks_completed: int = Field(description="Reached the customer (satisfied or dissatisfied).")
+    callbacks_unreachable: int = Field(description="Closed as unreachable after the last attempt.")
+    callbacks_missed: int = Field(description="Past their due time and not completed or closed.")
+    callback_attempts: int = Field(description="Attempts made on the callbacks due in the period.")
+    callback_coverage: float | None = Field(description="callbacks_completed / callbacks_due")
+    score_supply: float | None = Field(description="Mean survey mark 1-5 of the callbacks due in the period.")
+    score_supply_n: int
+    score_attitude: float | None
+    score_attitude_n: int
+    score_speed: float | None
+    score_speed_n: int
+    score_billing: float | None
+    score_billing_n: int
     satisfied: int
     dissatisfied: int
     satisfaction_rate: float | None
@@ -260,3 +375,109 @@ class RepeatComplainantsRead(Read):
     days: int
     min_cases: int
     rows: list[RepeatComplainant]
+
+
+class StaffRow(Read):
+    """One staff member's figures in a period."""
+
+    staff_id: str
+    cases_owned: int = Field(description="Cases accepted in the period that they took (own).")
+    first_contact_resolutions: int = Field(description="Of those, settled at first contact.")
+    callbacks_done: int = Field(description="Callbacks they made in the period that reached the customer.")
+    satisfied: int = Field(description="Final callbacks of their owned cases: satisfied.")
+    dissatisfied: int
+    unreachable: int
+    satisfaction_rate: float | None = Field(description="satisfied / (satisfied + dissatisfied)")
+    score_supply: float | None = Field(description="Mean survey marks of their owned cases' final callbacks.")
+    score_supply_n: int
+    score_attitude: float | None
+    score_attitude_n: int
+    score_speed: float | None
+    score_speed_n: int
+    score_billing: float | None
+    score_billing_n: int
+
+
+class StaffReport(Read):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    rows: list[StaffRow]
+
+
+class SeriousCaseRead(Read):
+    """A serious or emergency case as leadership sees it: its cause, its corrective actions and escalations."""
+
+    complaint_id: uuid.UUID
+    reference_no: str | None
+    category: Category | None
+    department: Department | None
+    severity: Severity | None
+    district: str | None
+    status: str
+    accepted_at: datetime | None
+    first_resolved_at: datetime | None
+    closed_at: datetime | None
+    owner: str | None
+    cause_analysis: CauseAnalysisRead | None
+    root_cause: str | None
+    root_cause_zh: str | None
+    root_cause_en: str | None
+    root_cause_note: str | None
+    corrective_actions: list[CorrectiveActionRead]
+    escalations: list[EscalationRead]
+
+
+class SeriousReport(Read):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    cases: list[SeriousCaseRead]
+
+
+class SeriousCsvRow(Read):
+    """A line of the leadership report's CSV: one per corrective action (a case without any still gets one)."""
+
+    reference_no: str | None
+    category: str | None
+    department: str | None
+    severity: str | None
+    district: str | None
+    status: str
+    accepted_at: datetime | None
+    cause_analysis: str | None
+    analysed_by: str | None
+    root_cause: str | None
+    root_cause_zh: str | None
+    root_cause_en: str | None
+    root_cause_note: str | None
+    escalations: int
+    escalated_to: str | None = Field(description="The highest rung reached (the last escalation's).")
+    action_description: str | None
+    action_owner: str | None
+    action_deadline: datetime | None
+    action_status: str | None
+    action_completed_at: datetime | None
+    action_overdue: bool | None
+
+
+RootCauseBy = Literal["department", "asset", "district", "month"]
+
+
+class RootCauseRow(Read):
+    key: str | None = Field(description="The group (department, asset type:id, district, month YYYY-MM); null: none.")
+    code: str
+    label_zh: str | None
+    label_en: str | None
+    count: int = Field(description="Work orders resolved in the period with this root cause.")
+
+
+class RootCausesReport(Read):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    by: RootCauseBy
+    rows: list[RootCauseRow]

@@ -13,8 +13,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.reporting.handling_reports import (
+    corrective_action_read,
+    escalation_reads,
+    serious_case,
+    staff_rows,
+)
 from services.reporting.incident_state import sla_outcome
-from services.reporting.kpis import kpi_figures, with_incidents
+from services.reporting.kpis import kpi_figures, with_due, with_incidents
 from services.reporting.model import (
     INCIDENT_GROUPINGS,
     GroupBy,
@@ -28,6 +34,7 @@ from services.reporting.model import (
 from services.reporting.repository import CASE_FIELDS, CaseRow, ReportQueries
 from services.reporting.schemas import (
     AssetHotspotRead,
+    CallbackRead,
     CaseRead,
     CaseSummary,
     DepartmentQueue,
@@ -46,7 +53,13 @@ from services.reporting.schemas import (
     QueuesRead,
     RepeatComplainant,
     RepeatComplainantsRead,
+    RootCauseBy,
+    RootCauseRow,
+    RootCausesReport,
+    SeriousReport,
+    StaffReport,
     TimelineEntryRead,
+    WorkOrderRead,
 )
 from services.reporting.settings import ReaderCredential, Role
 from shared.db import Transactions
@@ -91,7 +104,19 @@ class ReportViews:
         (summary,) = await self._summaries([found], who)
         # Timeline payloads come from the public topics, whose contact data is already masked.
         timeline = [TimelineEntryRead.model_validate(dict(e)) for e in await self.queries.timeline(complaint_id)]
-        return CaseRead(**_set_fields(summary), timeline=timeline)
+        handling = await self.queries.case_handling(complaint_id) or {}
+        now = self.clock()
+        return CaseRead(
+            **_set_fields(summary),
+            cause_analysis=handling.get("cause_analysis"),
+            work_orders=[WorkOrderRead.model_validate(dict(w)) for w in await self.queries.work_orders([complaint_id])],
+            callbacks=[CallbackRead.model_validate(dict(b)) for b in await self.queries.callbacks([complaint_id])],
+            corrective_actions=[
+                corrective_action_read(a, now) for a in await self.queries.corrective_actions([complaint_id])
+            ],
+            escalations=escalation_reads(handling.get("escalations")),
+            timeline=timeline,
+        )
 
     async def household(
         self, account_no: str, who: ReaderCredential, *, page: int, page_size: int
@@ -115,12 +140,16 @@ class ReportViews:
     async def kpis(self, group_by: GroupBy, period: Period) -> KpiReport:
         """KPIs of the cases received in the period (local days), grouped, with the period's totals; and of
         the incidents opened in it, each counted once."""
+        since, until = self._bounds(period)
+        now = self.clock()
         groups = await self.queries.kpi_groups(group_by, period.first, period.last)
+        groups = with_due(groups, await self.queries.due_groups(group_by, since, until, now, str(self.timezone)))
         if group_by in INCIDENT_GROUPINGS:
             groups = with_incidents(groups, await self.queries.incident_groups(group_by, period.first, period.last))
         total = replace(
             await self.queries.kpi_total(period.first, period.last),
             incidents=await self.queries.incident_total(period.first, period.last),
+            due=await self.queries.due_total(since, until, now),
         )
         return KpiReport(
             from_=period.first,
@@ -165,14 +194,51 @@ class ReportViews:
             days=days, min_cases=min_cases, rows=[RepeatComplainant.model_validate(dict(r)) for r in rows]
         )
 
+    async def staff(self, period: Period) -> StaffReport:
+        """Per staff id: cases owned, first-contact resolutions, callbacks done, satisfaction (`handling_reports`)."""
+        since, until = self._bounds(period)
+        rows = staff_rows(
+            await self.queries.staff_cases(since, until),
+            await self.queries.staff_callbacks(since, until),
+            await self.queries.staff_satisfaction(since, until),
+        )
+        return StaffReport(from_=period.first, to=period.last, rows=rows)
+
+    async def serious(self, period: Period) -> SeriousReport:
+        """The leadership report: every serious or emergency case accepted in the period, oldest first, with its
+        cause analysis, root cause, corrective actions (overdue judged now) and escalations."""
+        since, until = self._bounds(period)
+        cases = await self.queries.serious_cases(since, until)
+        actions: dict[uuid.UUID, list[Mapping[str, Any]]] = {}
+        for action in await self.queries.corrective_actions([c["complaint_id"] for c in cases]):
+            actions.setdefault(action["complaint_id"], []).append(action)
+        now = self.clock()
+        return SeriousReport(
+            from_=period.first,
+            to=period.last,
+            cases=[serious_case(c, actions.get(c["complaint_id"], []), now) for c in cases],
+        )
+
+    async def root_causes(self, by: RootCauseBy, period: Period) -> RootCausesReport:
+        """Work orders resolved in the period, counted per group of `by` and root-cause code."""
+        since, until = self._bounds(period)
+        rows = await self.queries.root_causes(by, since, until, str(self.timezone))
+        return RootCausesReport(
+            from_=period.first, to=period.last, by=by, rows=[RootCauseRow.model_validate(dict(r)) for r in rows]
+        )
+
+    def _bounds(self, period: Period) -> tuple[datetime, datetime]:
+        """The period's local days as [since, until) instants."""
+        since = datetime.combine(period.first, time(0), self.timezone)
+        return since, datetime.combine(period.last + timedelta(days=1), time(0), self.timezone)
+
     def case_export_fields(self, who: ReaderCredential) -> list[str]:
         return [*CASE_FIELDS, *(["name", "phone"] if self.shows_contacts(who) else [])]
 
     async def cases_received(self, period: Period, who: ReaderCredential) -> AsyncIterator[list[dict[str, Any]]]:
         """The cases accepted in the period (local days), oldest first, in batches, all from one snapshot;
         with real contact data (None when unknown) for roles allowed to see it."""
-        since = datetime.combine(period.first, time(0), self.timezone)
-        until = datetime.combine(period.last + timedelta(days=1), time(0), self.timezone)
+        since, until = self._bounds(period)
         show_contacts = self.shows_contacts(who)
         async with self.snapshots() as snapshot:
             async for batch in snapshot.repo.cases_accepted_between(since, until, batch_size=EXPORT_BATCH):

@@ -63,10 +63,14 @@ def kpi_row(key: str, received: int, resolved: int, in_time: int, **extra: Any) 
         "received": received,
         "resolved": resolved,
         "resolved_in_time": in_time,
+        "due": resolved,  # every case due in the period resolved: timeliness over them
+        "due_in_time": in_time,
         "timeliness_rate": rate(in_time, resolved),
         "acknowledged": acknowledged,
         "ack_in_time_rate": extra.get("ack_in_time_rate", 0.962 if received else None),
         "callbacks_done": callbacks,
+        "callbacks_due": resolved,  # one callback due per resolved case, `callbacks` of them reached the customer
+        "callbacks_completed": callbacks,
         "callback_coverage": rate(callbacks, resolved),
         "satisfied": satisfied,
         "satisfaction_rate": rate(satisfied, callbacks),

@@ -71,6 +71,10 @@ class InMemoryReadModels:
         self.tables.cases[complaint_id] = asdict(state)
         self.tables.contributions[complaint_id] = contribution
 
+    async def save_parts(self, states: list[CaseState]) -> None:
+        """The parts travel inside each saved case (`asdict`), as the real tables hold them per case."""
+        return None
+
     async def save_incident(self, state: IncidentState) -> None:
         self.tables.incidents[uuid.UUID(state.incident_id)] = asdict(state)
 

@@ -71,6 +71,11 @@ ENDPOINTS: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("reporting", "GET", "/v1/hotspots", None, {"manager": 200}),
     ("reporting", "GET", "/v1/repeat-complainants", None, {"manager": 200}),
     ("reporting", "GET", "/v1/meta", None, {"manager": 200}),
+    ("reporting", "GET", "/v1/reports/serious", None, {"manager": 200}),
+    ("reporting", "GET", "/v1/reports/serious.csv", None, {"manager": 200}),
+    ("reporting", "GET", "/v1/reports/root-causes", None, {"manager": 200}),
+    ("reporting", "GET", "/v1/reports/staff", None, {"manager": 200}),
+    ("reporting", "GET", "/v1/reports/staff.csv", None, {"manager": 200}),
 ]
 
 

@@ -229,7 +229,14 @@ async def test_kpis_count_each_incident_once_and_its_households(served: dict[str
     assert totals["received"] == 8  # 3 + 1 callers per storm
     assert (totals["resolved"], totals["resolved_in_time"], totals["timeliness_rate"]) == (0, 0, None)
     assert totals["fixed_with_group"] == 3  # the resolved incident's callers; the open one's wait
-    assert totals["callbacks_done"] == 2 and totals["callback_coverage"] == round(2 / 3, 4)
+    assert totals["callbacks_done"] == 2  # two of the three fixed callers called back ...
+    # ... on callbacks due 24 h after the fix, the next day: coverage counts them there, both reached.
+    assert (totals["callbacks_due"], totals["callback_coverage"]) == (0, None)
+    next_day = (
+        await client.get("/v1/kpis", params={"from": "2025-03-05", "to": "2025-03-05"}, headers=MANAGER)
+    ).json()["totals"]
+    assert (next_day["callbacks_due"], next_day["callbacks_completed"], next_day["callback_coverage"]) == (2, 2, 1.0)
+    assert next_day["received"] == 0 and next_day["due"] == 0  # the callers have no resolve deadline of their own
     assert (totals["incidents"], totals["incidents_resolved"], totals["incidents_resolved_in_time"]) == (2, 1, 0)
     assert totals["incident_timeliness"] == 0.0 and totals["incident_households"] == 6
     heping = next(row for row in report["rows"] if row["key"] == "heping")

@@ -1,6 +1,7 @@
-"""Migration 002 upgrades a populated reporting schema in place to what projecting the same events today gives:
+"""Migrations upgrade a populated reporting schema in place to what projecting the same events today gives. 002:
 cases gain the asset they were received with (row, contribution, asset hotspots), and an incident's work-order
-events, which the previous version made into a phantom case, leave the cases."""
+events, which the previous version made into a phantom case, leave the cases. 003: cases gain their KPI keys,
+their timeliness deadline and whether their first resolution met it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from shared.db import create_pool, transactions
 from shared.migrations import apply
 from tests.support.infrastructure import Infrastructure
 from tests.support.reporting import fresh_database
+from tests.unit.reporting.handling_events import events as handling_events
+from tests.unit.reporting.handling_events import period_script
 from tests.unit.reporting.incident_events import Storm
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "reporting" / "migrations"
@@ -83,3 +86,44 @@ async def _as_before_002(conn: asyncpg.Connection, incident_ref: str) -> None:
 
 async def _rows(conn: asyncpg.Connection, schema: str, table: str, order: str) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch(f"SELECT * FROM {schema}.{table} ORDER BY {order}")]
+
+
+async def test_003_backfills_the_timeliness_columns_of_a_populated_schema(
+    migrated: Infrastructure, tmp_path: Path
+) -> None:
+    """A schema projected before 003 gains each case's KPI keys, its timeliness deadline and whether its first
+    resolution met it, as projecting the same events today gives them."""
+    t0 = datetime(2025, 5, 7, 1, 0, tzinfo=UTC)
+    script = [c for c in period_script() if c.n in (1, 4, 6, 8)]  # in time, late, open overdue, open not yet due
+    events = [e for case in script for e in handling_events(case, t0)]
+    before_003 = tmp_path / "migrations"
+    before_003.mkdir()
+    for name in ("001_read_models.sql", "002_incidents_and_outages.sql"):
+        shutil.copy(MIGRATIONS / name, before_003)
+
+    async with fresh_database(migrated.database_url) as dsn:
+        pool = await create_pool(dsn, min_size=1, max_size=2)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await project(events, transactions=transactions(pool, ReadModels), timezone=ZoneInfo("Asia/Shanghai"))
+            await apply(conn, before_003, "reporting_old")
+            old_columns = ", ".join(
+                r["column_name"]
+                for r in await conn.fetch(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'reporting_old' "
+                    "AND table_name = 'cases' ORDER BY ordinal_position"
+                )
+            )
+            await conn.execute(
+                f"INSERT INTO reporting_old.cases ({old_columns}) SELECT {old_columns} FROM reporting.cases"
+            )
+            await conn.execute("INSERT INTO reporting_old.timeline SELECT * FROM reporting.timeline")
+            await apply(conn, MIGRATIONS, "reporting_old")
+            backfilled = "complaint_id, kpi_department, kpi_category, due_at, resolved_in_time"
+            query = "SELECT {c} FROM {s}.cases ORDER BY complaint_id"
+            expected = await conn.fetch(query.format(c=backfilled, s="reporting"))
+            assert [r["resolved_in_time"] for r in expected] == [True, False, None, None]
+            assert await conn.fetch(query.format(c=backfilled, s="reporting_old")) == expected
+        finally:
+            await conn.close()
+            await pool.close()

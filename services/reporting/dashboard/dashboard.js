@@ -155,7 +155,7 @@
       sub_resolved: "{pct} of received",
       sub_timeliness: "{a} on time",
       sub_ack: "{a} acknowledged",
-      sub_callback: "{a} called back",
+      sub_callback: "{a} reached",
       sub_satisfaction: "{a} satisfied",
       sub_reopen: "{a} reopened",
       sub_median: "received to resolved",
@@ -681,17 +681,19 @@
       { name: "received", value: fmtInt(tot.received), sub: t("sub_received", { avg: fmtDec(tot.received / days, 1) }) },
       { name: "resolved", value: fmtInt(tot.resolved), sub: t("sub_resolved", { pct: fmtPct(resolvedShare) }) },
       {
+        // over the cases due in the period: open ones past their deadline count against it
         name: "timeliness_rate",
         rate: tot.timeliness_rate,
-        sub: t("sub_timeliness", { a: fmtInt(tot.resolved_in_time) }),
-        ratio: [tot.resolved_in_time, tot.resolved]
+        sub: t("sub_timeliness", { a: fmtInt(isNum(tot.due) ? tot.due_in_time : tot.resolved_in_time) }),
+        ratio: isNum(tot.due) ? [tot.due_in_time, tot.due] : [tot.resolved_in_time, tot.resolved]
       },
       { name: "ack_in_time_rate", rate: tot.ack_in_time_rate, sub: t("sub_ack", { a: fmtInt(tot.acknowledged) }) },
       {
+        // callbacks that reached the customer, of those due in the period
         name: "callback_coverage",
         rate: tot.callback_coverage,
-        sub: t("sub_callback", { a: fmtInt(tot.callbacks_done) }),
-        ratio: [tot.callbacks_done, tot.resolved]
+        sub: t("sub_callback", { a: fmtInt(isNum(tot.callbacks_due) ? tot.callbacks_completed : tot.callbacks_done) }),
+        ratio: isNum(tot.callbacks_due) ? [tot.callbacks_completed, tot.callbacks_due] : [tot.callbacks_done, tot.resolved]
       },
       {
         name: "satisfaction_rate",

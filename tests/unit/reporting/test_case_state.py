@@ -19,7 +19,29 @@ def ev(n: int, event_type: str, minutes: float, **payload: object) -> TimelineEv
 
 
 def wo(status: str, minutes: float, **extra: object) -> dict[str, object]:
-    return {"work_order_id": WO, "status": status, "at": (T0 + timedelta(minutes=minutes)).isoformat(), **extra}
+    resolution = {"resolution": "r", "root_cause": "c"} if status == "resolved" else {}
+    at = (T0 + timedelta(minutes=minutes)).isoformat()
+    return {"work_order_id": WO, "department": "repair", "cycle": 1, "status": status, "at": at, **resolution, **extra}
+
+
+CALLBACK = {
+    "callback_id": "22222222-2222-2222-2222-222222222222",
+    "department": "repair",
+    "cycle": 1,
+    "due_at": (T0 + timedelta(hours=24)).isoformat(),
+    "at": (T0 + timedelta(minutes=200)).isoformat(),
+    "attempt": 1,
+    "agent": "agent-7",
+    "final": True,
+}
+ESCALATED = {
+    "stage": "resolve",
+    "escalated_to": "department_manager",
+    "department": "repair",
+    "reason": "r",
+    "deadline": None,
+    "escalated_at": (T0 + timedelta(minutes=300)).isoformat(),
+}
 
 
 TIMELINE = [
@@ -51,9 +73,9 @@ TIMELINE = [
     ),
     ev(3, "workorder.acknowledged", 20, **wo("acknowledged", 20)),
     ev(4, "workorder.resolved", 150, **wo("resolved", 150)),
-    ev(5, "callback.attempted", 200, outcome="dissatisfied"),
+    ev(5, "callback.attempted", 200, **CALLBACK, outcome="dissatisfied"),
     ev(6, "complaint.reopened", 201, reopen_count=1),
-    ev(7, "complaint.escalated", 300, level=2),
+    ev(7, "complaint.escalated", 300, **ESCALATED, level=2),
 ]
 
 
@@ -76,6 +98,8 @@ def test_counters_of_a_handled_case() -> None:
         "reopened": 1,
         "closed": 0,
         "fixed_with_group": 0,
+        "invalid": 0,
+        "resolved_on_contact": 0,
     }
     assert c["handling_ms"] == 150 * 60_000
     assert HANDLING_BUCKETS_H[c["bucket"]] >= 2.5 > HANDLING_BUCKETS_H[c["bucket"] - 1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from services.reporting.model import (
     subject_of,
 )
 from services.reporting.rollups import ALL
+from services.reporting.timeliness import DueSums, callback_outcome
 from shared.contracts import Event
 from tests.fakes.reporting import InMemoryTransactions, ReadModelTables
 from tests.unit.reporting.incident_events import FEEDER, STATION, Storm, storm
@@ -146,9 +148,17 @@ async def test_kpis_count_callers_once_each_and_the_incident_once() -> None:
     assert (sums["resolved"], sums["resolved_in_time"], sums["fixed_with_group"]) == (0, 0, 3)
     incident = tables.incidents[s.incident_id]
     in_time = int(incident["resolved_at"] <= incident["resolve_by"])
-    figures = kpi_figures(KpiGroup("total", sums, {}, IncidentSums(1, 1, in_time, incident["households"])))
+    callers = [tables.cases[c.complaint_id] for c in [*s.callers, *s.outage_callers]]
+    assert all(case["due_at"] is None for case in callers)  # no resolve deadline of their own: not in timeliness
+    later = s.at(60 * 24 * 3)  # every callback due by now
+    counted = Counter(
+        callback_outcome(b["due_at"], b["outcome"], b["final"], later) for case in callers for b in case["callbacks"]
+    )
+    due = DueSums(callbacks_completed=counted["completed"], callbacks_missed=counted["missed"])
+    figures = kpi_figures(KpiGroup("total", sums, {}, IncidentSums(1, 1, in_time, incident["households"]), due))
     assert figures["timeliness_rate"] is None  # no case resolved on its own clock: nothing late, nothing in time
-    assert figures["callback_coverage"] == round(2 / 3, 4)  # two of the three fixed callers called back
+    # Two of the three fixed callers' callbacks were scheduled, and both reached the customer (the third is not due).
+    assert (figures["callbacks_due"], figures["callbacks_completed"], figures["callback_coverage"]) == (2, 2, 1.0)
     assert figures["satisfaction_rate"] == 0.5
     assert (figures["incidents"], figures["incident_households"], figures["incident_timeliness"]) == (1, 3, 0.0)
 

@@ -1,0 +1,195 @@
+"""The parts of a case that come in several: its work orders (a coordinated case has a lead and assisting ones),
+its callbacks (one per handling cycle, with attempts and the survey), its corrective actions (serious cases) and
+its escalations. Each is built from the case's timeline in (occurred_at, event_id) order by `CaseParts.apply`,
+so like the case row they depend only on which events exist (pure, no I/O).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: Callback outcomes that reached the customer: a completed callback (unreachable is an attempt, not coverage).
+REACHED = ("satisfied", "dissatisfied")
+#: The survey's marks (1-5), as `callback.attempted` v2 carries them.
+SCORES = ("supply", "attitude", "speed", "billing")
+
+
+def as_datetime(value: str | datetime) -> datetime:
+    """Timestamps in a stored payload are ISO strings (JSON); in a derived state, datetimes."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+@dataclass
+class WorkOrderPart:
+    work_order_id: str
+    complaint_id: str
+    department: str
+    role: str = "lead"
+    lead_work_order_id: str | None = None
+    cycle: int = 1
+    status: str = "assigned"
+    area_class: str | None = None
+    assigned_at: datetime | None = None
+    resolve_by: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    root_cause: str | None = None
+    root_cause_zh: str | None = None
+    root_cause_en: str | None = None
+    root_cause_note: str | None = None
+    cause_analysis: dict[str, Any] | None = None
+    case_resolved: bool | None = None
+
+
+@dataclass
+class CallbackPart:
+    callback_id: str
+    complaint_id: str
+    department: str
+    cycle: int
+    due_at: datetime
+    owner: str | None = None
+    scheduled_at: datetime | None = None
+    attempts: int = 0
+    outcome: str | None = None
+    final: bool = False
+    agent: str | None = None
+    last_attempt_at: datetime | None = None
+    score_supply: int | None = None
+    score_attitude: int | None = None
+    score_speed: int | None = None
+    score_billing: int | None = None
+
+
+@dataclass
+class CorrectiveActionPart:
+    action_id: str
+    complaint_id: str
+    work_order_id: str | None
+    department: str
+    description: str
+    owner: str
+    deadline: datetime
+    status: str
+    set_by: str | None = None
+    set_at: datetime | None = None
+    completed_at: datetime | None = None
+    outcome: str | None = None
+
+
+@dataclass
+class CaseParts:
+    """Accumulates the parts while `case_state.derive` walks the timeline."""
+
+    complaint_id: str
+    work_orders: dict[str, WorkOrderPart] = field(default_factory=dict)
+    callbacks: dict[str, CallbackPart] = field(default_factory=dict)
+    corrective_actions: dict[str, CorrectiveActionPart] = field(default_factory=dict)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, event_type: str, p: dict[str, Any], occurred_at: datetime) -> None:
+        if event_type == "complaint.routed":
+            wo = self._work_order(p)
+            wo.resolve_by = as_datetime(p["deadlines"]["resolve_by"])
+            wo.assigned_at = wo.assigned_at or occurred_at
+        elif event_type == "workorder.assigned":
+            wo = self._work_order(p)
+            wo.role, wo.area_class = p.get("role") or "lead", p.get("area_class")
+            wo.lead_work_order_id = p.get("lead_work_order_id")
+            wo.resolve_by = as_datetime(p["deadlines"]["resolve_by"])
+            wo.assigned_at = wo.assigned_at or occurred_at
+        elif event_type.startswith("workorder."):
+            wo = self._work_order(p)
+            wo.status = p["status"]
+            if event_type == "workorder.resolved":
+                detail = p.get("root_cause_detail") or {}
+                wo.resolved_at, wo.resolution, wo.root_cause = as_datetime(p["at"]), p["resolution"], p["root_cause"]
+                wo.root_cause_zh, wo.root_cause_en = detail.get("label_zh"), detail.get("label_en")
+                wo.root_cause_note, wo.cause_analysis = p.get("root_cause_note"), p.get("cause_analysis")
+                wo.case_resolved = p.get("case_resolved", True)
+        elif event_type == "callback.scheduled":
+            callback = self._callback(p)
+            callback.scheduled_at, callback.due_at = as_datetime(p["at"]), as_datetime(p["due_at"])
+        elif event_type == "callback.attempted":
+            callback = self._callback(p)
+            callback.attempts += 1
+            callback.outcome, callback.final, callback.agent = p["outcome"], p["final"], p["agent"]
+            callback.last_attempt_at = as_datetime(p["at"])
+            for name, mark in (p.get("scores") or {}).items():
+                if mark is not None:
+                    setattr(callback, f"score_{name}", mark)
+        elif event_type in ("corrective_action.set", "corrective_action.completed"):
+            self._corrective_action(event_type, p)
+        elif event_type == "complaint.escalated":
+            self.escalations.append(
+                {
+                    "stage": p["stage"],
+                    "level": p["level"],
+                    "escalated_to": p["escalated_to"],
+                    "ladder": p.get("ladder"),
+                    "department": p["department"],
+                    "reason": p["reason"],
+                    "deadline": p.get("deadline"),
+                    "escalated_at": p["escalated_at"],
+                    "corrective_action_id": p.get("corrective_action_id"),
+                }
+            )
+
+    def _work_order(self, p: dict[str, Any]) -> WorkOrderPart:
+        found = self.work_orders.get(p["work_order_id"])
+        if found is None:
+            found = self.work_orders[p["work_order_id"]] = WorkOrderPart(
+                p["work_order_id"], self.complaint_id, p.get("department", "")
+            )
+        found.department, found.cycle = p.get("department", found.department), p.get("cycle", found.cycle)
+        return found
+
+    def _callback(self, p: dict[str, Any]) -> CallbackPart:
+        found = self.callbacks.get(p["callback_id"])
+        if found is None:
+            found = self.callbacks[p["callback_id"]] = CallbackPart(
+                p["callback_id"], self.complaint_id, p["department"], p["cycle"], as_datetime(p["due_at"])
+            )
+        found.owner = p.get("owner") or found.owner
+        return found
+
+    def _corrective_action(self, event_type: str, p: dict[str, Any]) -> None:
+        found = self.corrective_actions.get(p["action_id"])
+        if found is None:
+            found = self.corrective_actions[p["action_id"]] = CorrectiveActionPart(
+                p["action_id"],
+                self.complaint_id,
+                p.get("work_order_id"),
+                p["department"],
+                p["description"],
+                p["owner"],
+                as_datetime(p["deadline"]),
+                p["status"],
+            )
+        # The facts as they stand after the event (a completion repeats them).
+        found.work_order_id, found.department = p.get("work_order_id"), p["department"]
+        found.description, found.owner, found.deadline = p["description"], p["owner"], as_datetime(p["deadline"])
+        if event_type == "corrective_action.set":
+            found.set_by, found.set_at = p["actor"], as_datetime(p["at"])
+            if found.completed_at is None:
+                found.status = p["status"]
+        else:
+            found.status, found.completed_at, found.outcome = "done", as_datetime(p["at"]), p["outcome"]
+
+
+def corrective_action_overdue(deadline: datetime, completed_at: datetime | None, now: datetime) -> bool:
+    """Past its deadline and not done (at `now`), or done only after it."""
+    return (completed_at or now) > deadline
+
+
+__all__ = [
+    "REACHED",
+    "SCORES",
+    "CallbackPart",
+    "CaseParts",
+    "CorrectiveActionPart",
+    "WorkOrderPart",
+    "corrective_action_overdue",
+]

@@ -1,0 +1,130 @@
+"""The handling rules' reports, assembled from what the repository counted (pure): per-staff figures, the
+leadership report of serious cases (and its CSV lines: one per corrective action), and the parts of a case as
+the case view shows them.
+
+Per staff (managers only): the cases they own (took first) and settled at first contact, by the day the case was
+accepted; the callbacks they made that reached the customer, by the day of that attempt; the satisfaction of their
+owned cases' final callbacks (unreachable customers count neither way, as in the KPIs) and their survey marks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from services.reporting.case_parts import SCORES, corrective_action_overdue
+from services.reporting.kpis import rate
+from services.reporting.schemas import (
+    CorrectiveActionRead,
+    EscalationRead,
+    SeriousCaseRead,
+    SeriousCsvRow,
+    StaffRow,
+)
+
+Row = Mapping[str, Any]
+
+
+def staff_rows(owned: Iterable[Row], callbacks: Iterable[Row], satisfaction: Iterable[Row]) -> list[StaffRow]:
+    """One row per staff id found in any of the three counts, in staff id order; what they lack counts zero."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def row(staff_id: str) -> dict[str, Any]:
+        return found.setdefault(
+            staff_id,
+            {
+                "staff_id": staff_id,
+                "cases_owned": 0,
+                "first_contact_resolutions": 0,
+                "callbacks_done": 0,
+                "satisfied": 0,
+                "dissatisfied": 0,
+                "unreachable": 0,
+            },
+        )
+
+    for r in owned:
+        row(r["staff_id"]).update(
+            cases_owned=r["cases_owned"], first_contact_resolutions=r["first_contact_resolutions"]
+        )
+    for r in callbacks:
+        row(r["staff_id"])["callbacks_done"] = r["callbacks_done"]
+    marks: dict[str, Row] = {}
+    for r in satisfaction:
+        row(r["staff_id"]).update(
+            satisfied=r["satisfied"], dissatisfied=r["dissatisfied"], unreachable=r["unreachable"]
+        )
+        marks[r["staff_id"]] = r
+    rows = []
+    for staff_id in sorted(found):
+        figures = found[staff_id]
+        figures["satisfaction_rate"] = rate(figures["satisfied"], figures["satisfied"] + figures["dissatisfied"])
+        given = marks.get(staff_id, {})
+        for name in SCORES:
+            total, n = given.get(f"score_{name}_sum") or 0, given.get(f"score_{name}_n") or 0
+            figures[f"score_{name}"] = round(total / n, 2) if n else None
+            figures[f"score_{name}_n"] = n
+        rows.append(StaffRow.model_validate(figures))
+    return rows
+
+
+def corrective_action_read(row: Row, now: datetime) -> CorrectiveActionRead:
+    return CorrectiveActionRead.model_validate(
+        dict(row) | {"overdue": corrective_action_overdue(row["deadline"], row["completed_at"], now)}
+    )
+
+
+def escalation_reads(escalations: list[dict[str, Any]] | None) -> list[EscalationRead]:
+    """A case's escalations in the order they happened."""
+    ordered = sorted(escalations or [], key=lambda e: (e["escalated_at"], e["level"]))
+    return [EscalationRead.model_validate(e) for e in ordered]
+
+
+def serious_case(case: Row, actions: list[Row], now: datetime) -> SeriousCaseRead:
+    return SeriousCaseRead.model_validate(
+        dict(case)
+        | {
+            "corrective_actions": [corrective_action_read(a, now) for a in actions],
+            "escalations": escalation_reads(case["escalations"]),
+        }
+    )
+
+
+def serious_csv_rows(cases: Iterable[SeriousCaseRead]) -> list[SeriousCsvRow]:
+    """One line per corrective action; a case without any still gets one line, its action columns empty."""
+    lines = []
+    for case in cases:
+        common = {
+            "reference_no": case.reference_no,
+            "category": case.category,
+            "department": case.department,
+            "severity": case.severity,
+            "district": case.district,
+            "status": case.status,
+            "accepted_at": case.accepted_at,
+            "cause_analysis": case.cause_analysis.summary if case.cause_analysis else None,
+            "analysed_by": case.cause_analysis.analysed_by if case.cause_analysis else None,
+            "root_cause": case.root_cause,
+            "root_cause_zh": case.root_cause_zh,
+            "root_cause_en": case.root_cause_en,
+            "root_cause_note": case.root_cause_note,
+            "escalations": len(case.escalations),
+            "escalated_to": case.escalations[-1].escalated_to if case.escalations else None,
+        }
+        actions: list[CorrectiveActionRead | None] = [*case.corrective_actions] or [None]
+        for action in actions:
+            lines.append(
+                SeriousCsvRow.model_validate(
+                    common
+                    | {
+                        "action_description": action.description if action else None,
+                        "action_owner": action.owner if action else None,
+                        "action_deadline": action.deadline if action else None,
+                        "action_status": action.status if action else None,
+                        "action_completed_at": action.completed_at if action else None,
+                        "action_overdue": action.overdue if action else None,
+                    }
+                )
+            )
+    return lines
