@@ -26,7 +26,7 @@ from services.dispatch.model import (
     WorkOrder,
     WorkOrderView,
 )
-from services.dispatch.resolution_api import action_read, invalid_problem
+from services.dispatch.problems import action_read, invalid_problem
 from services.dispatch.schemas import (
     NoteCreate,
     QueuePage,

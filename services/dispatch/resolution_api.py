@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -19,14 +18,13 @@ from services.dispatch.auth import CurrentActor, IncidentReader, Supervisor
 from services.dispatch.deps import DispatcherDep
 from services.dispatch.model import (
     Conflict,
-    CorrectiveAction,
     CorrectiveActionPlan,
     Forbidden,
     Invalid,
     NotFound,
     WorkOrder,
 )
-from services.dispatch.resolution import ResolutionRefused
+from services.dispatch.problems import action_read
 from services.dispatch.schemas import (
     AssistCreate,
     CorrectiveActionCreate,
@@ -41,19 +39,6 @@ from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1")
-
-
-def invalid_problem(exc: Invalid) -> Problem:
-    """422 naming the field; a refused root cause lists the department's valid codes."""
-    if isinstance(exc, ResolutionRefused):
-        extra = {"valid_root_causes": exc.valid_codes} if exc.valid_codes is not None else {}
-        errors = [{"field": exc.field, "message": str(exc)}]
-        return Problem(422, "Invalid request", str(exc), errors=errors, **extra)
-    return Problem(422, "Invalid request", str(exc))
-
-
-def action_read(action: CorrectiveAction, now: datetime) -> CorrectiveActionRead:
-    return CorrectiveActionRead.model_validate({**asdict(action), "overdue": action.overdue(now)})
 
 
 @router.get(

@@ -149,7 +149,9 @@ async def test_resolving_the_incident_tells_every_caller_once_and_the_eta_reache
     order_id = incident.work_order_id
     await dispatcher.act(order_id, Step(Action.ACKNOWLEDGE), REPAIR)
     await dispatcher.act(order_id, Step(Action.START), REPAIR)
-    await dispatcher.act(order_id, Step(Action.RESOLVE, resolution="pump replaced", root_cause="repair.pump_failure"), REPAIR)
+    await dispatcher.act(
+        order_id, Step(Action.RESOLVE, resolution="pump replaced", root_cause="repair.pump_failure"), REPAIR
+    )
 
     assert store.state.incidents[incident.incident_id].status == "resolved"
     fixed = [e for e in store.state.events if e.event_type == "complaint.fault_fixed"]
