@@ -37,7 +37,7 @@ ENDPOINTS: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "dispatch",
         "POST",
         f"/v1/work-orders/{UNKNOWN}/resolve",
-        {"resolution": "r", "root_cause": "c"},
+        {"resolution": "r", "root_cause": "repair.other"},
         {"department": 404, "supervisor": 404},
     ),
     ("dispatch", "GET", "/v1/queues/repair", None, {"department": 200, "supervisor": 200}),
