@@ -382,7 +382,10 @@ async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it
         assert (order["department"], order["category"]) == ("repair", "equipment_fault")
         assert (await dispatch.get("/v1/triage", headers=supervisor)).json()["total"] == 0
         repair = {"X-API-Key": "dev-only-repair-key"}
-        for step, payload in (("acknowledge", None), ("resolve", {"resolution": "阀门更换", "root_cause": "repair.valve_failure"})):
+        for step, payload in (
+            ("acknowledge", None),
+            ("resolve", {"resolution": "阀门更换", "root_cause": "repair.valve_failure"}),
+        ):
             response = await dispatch.post(
                 f"/v1/work-orders/{order['work_order_id']}/{step}", json=payload, headers=repair
             )

@@ -259,7 +259,10 @@ async def _seed(urls: dict[str, str], db: asyncpg.Pool) -> dict[str, list[str]]:
             await work_order(open_case["complaint_id"]),
             await work_order(resolved_case["complaint_id"]),
         )
-        for step, body in (("acknowledge", None), ("resolve", {"resolution": "已测温并排气", "root_cause": "repair.air_lock"})):
+        for step, body in (
+            ("acknowledge", None),
+            ("resolve", {"resolution": "已测温并排气", "root_cause": "repair.air_lock"}),
+        ):
             done = await http.post(
                 f"{urls['dispatch']}/v1/work-orders/{resolved_order}/{step}", json=body, headers=SUPERVISOR
             )
