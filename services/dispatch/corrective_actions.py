@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from services.dispatch.classification import Rules
 from services.dispatch.events import PRODUCER
@@ -43,7 +44,7 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
-def _facts(action: CorrectiveAction, actor: str, at: datetime) -> dict[str, object]:
+def _facts(action: CorrectiveAction, actor: str, at: datetime) -> dict[str, Any]:
     return {
         "action_id": action.action_id,
         "complaint_id": action.complaint_id,
@@ -60,7 +61,7 @@ def _facts(action: CorrectiveAction, actor: str, at: datetime) -> dict[str, obje
     }
 
 
-def _envelope(case: Case, at: datetime) -> dict[str, object]:
+def _envelope(case: Case, at: datetime) -> dict[str, Any]:
     return {
         "complaint_id": case.complaint_id,
         "producer": PRODUCER,
@@ -72,8 +73,8 @@ def _envelope(case: Case, at: datetime) -> dict[str, object]:
 def action_set(action: CorrectiveAction, case: Case) -> Event:
     return new_event(
         CorrectiveActionSet,
-        payload=CorrectiveActionFacts(**_facts(action, action.set_by, action.set_at)),  # type: ignore[arg-type]
-        **_envelope(case, action.set_at),  # type: ignore[arg-type]
+        payload=CorrectiveActionFacts(**_facts(action, action.set_by, action.set_at)),
+        **_envelope(case, action.set_at),
     )
 
 
@@ -82,10 +83,10 @@ def action_completed(action: CorrectiveAction, case: Case) -> Event:
     return new_event(
         CorrectiveActionCompleted,
         payload=CorrectiveActionCompletedPayload(
-            **_facts(action, action.completed_by, action.completed_at),  # type: ignore[arg-type]
+            **_facts(action, action.completed_by, action.completed_at),
             outcome=action.outcome or "",
         ),
-        **_envelope(case, action.completed_at),  # type: ignore[arg-type]
+        **_envelope(case, action.completed_at),
     )
 
 
@@ -165,9 +166,14 @@ class CorrectiveActionDesk:
                 raise Conflict(f"corrective action {action_id} was completed at {action.completed_at}")
             case, _ = await _case_and_department(repo, action.complaint_id, self.rules)
             now = self.clock()
-            changes = {"status": "done", "outcome": outcome, "completed_by": actor.name, "completed_at": now}
+            changes: dict[str, Any] = {
+                "status": "done",
+                "outcome": outcome,
+                "completed_by": actor.name,
+                "completed_at": now,
+            }
             await repo.update_corrective_action(action_id, **changes)
-            done = replace(action, **changes)  # type: ignore[arg-type]
+            done = replace(action, **changes)
             await repo.add_events([action_completed(done, case)])
             work.commit()
         log.info("corrective action completed", action_id=str(action_id), by=actor.name)

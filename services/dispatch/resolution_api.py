@@ -44,6 +44,7 @@ router = APIRouter(prefix="/v1")
 @router.get(
     "/root-causes",
     response_model=RootCauseList,
+    responses=problem_responses(),
     tags=["work orders"],
     summary="The root-cause catalogue a resolution picks from, per department, with zh and en labels",
 )
