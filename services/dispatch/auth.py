@@ -47,5 +47,13 @@ async def incident_reader(actor: Annotated[Actor, Depends(authenticated_actor)])
     return actor
 
 
+async def staff(actor: Annotated[Actor, Depends(authenticated_actor)]) -> Actor:
+    """Supervisors and every department's staff read a case: its owner may work in any of them."""
+    if not (actor.supervisor or actor.department is not None):
+        raise Problem(403, "Forbidden", "only supervisors and departments read cases")
+    return actor
+
+
 OutageAnnouncer = Annotated[Actor, Depends(outage_announcer)]
 IncidentReader = Annotated[Actor, Depends(incident_reader)]
+Staff = Annotated[Actor, Depends(staff)]

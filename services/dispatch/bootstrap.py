@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.dispatch import api, consumers, incident_api, metrics, resolution_api
+from services.dispatch import api, case_api, consumers, incident_api, metrics, resolution_api
 from services.dispatch.classification import load_rules
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.incidents.policy import load_incident_rules
@@ -79,8 +79,10 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
         topics.COMPLAINT_ROUTED,
         schema=AnyRoutingEvent,
         title="complaint.routed",
-        description="complaint.routed (department, severity, deadlines), complaint.linked (duplicates), and what "
-        "each caller of an incident or outage is told: complaint.joined, complaint.eta_changed, complaint.fault_fixed.",
+        description="complaint.routed (department, severity, deadlines), complaint.linked (duplicates), what "
+        "each caller of an incident or outage is told: complaint.joined, complaint.eta_changed, complaint.fault_fixed, "
+        "and the complaints that get no work order: complaint.invalid (with the reason the customer is told) and "
+        "complaint.resolved_on_contact (settled by the agent; still called back).",
     )
     broker.publisher(
         topics.INCIDENT_EVENTS,
@@ -169,5 +171,6 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)
     app.include_router(incident_api.router)
+    app.include_router(case_api.router)
     app.include_router(resolution_api.router)
     return app

@@ -16,10 +16,14 @@ from shared.contracts import (
     ComplaintEtaChangedPayload,
     ComplaintFaultFixed,
     ComplaintFaultFixedPayload,
+    ComplaintInvalid,
+    ComplaintInvalidPayload,
     ComplaintJoined,
     ComplaintJoinedPayload,
     ComplaintLinked,
     ComplaintLinkedPayload,
+    ComplaintResolvedOnContact,
+    ComplaintResolvedOnContactPayload,
     ComplaintRouted,
     ComplaintRoutedPayload,
     CustomerPublic,
@@ -151,6 +155,55 @@ def assigned(
             reopened=reason == "reopened",
             role=order.role,
             lead_work_order_id=order.lead_work_order_id,
+            owner=case.owner,
+            area_class=order.area_class,
+        ),
+        **_envelope(case, causation_id, at),
+    )
+
+
+def invalid(case: Case, causation_id: uuid.UUID | None, at: datetime) -> Event:
+    """Closed as invalid, no work order: the customer is told `case.invalid_reason`."""
+    assert case.invalid_reason is not None and case.invalid_by is not None
+    return new_event(
+        ComplaintInvalid,
+        payload=ComplaintInvalidPayload(
+            complaint_id=case.complaint_id,
+            reference_no=case.reference_no,
+            reason=case.invalid_reason,
+            category=case.category,
+            channel=case.channel,
+            district=case.district,
+            account_no=case.account_no,
+            owner=case.owner,
+            decided_by=case.invalid_by,
+            invalid_at=at,
+        ),
+        **_envelope(case, causation_id, at),
+    )
+
+
+def resolved_on_contact(
+    case: Case, *, department: str, callback_limit: str, causation_id: uuid.UUID | None, at: datetime
+) -> Event:
+    """Settled at first contact: no work order; followup still calls the customer back."""
+    assert case.resolution_id is not None and case.owner is not None and case.handled_on_contact is not None
+    return new_event(
+        ComplaintResolvedOnContact,
+        payload=ComplaintResolvedOnContactPayload(
+            complaint_id=case.complaint_id,
+            reference_no=case.reference_no,
+            resolution_id=case.resolution_id,
+            category=case.category,
+            severity=case.severity,
+            department=department,
+            channel=case.channel,
+            district=case.district,
+            account_no=case.account_no,
+            owner=case.owner,
+            handled_on_contact=case.handled_on_contact,
+            callback_limit=callback_limit,
+            resolved_at=at,
         ),
         **_envelope(case, causation_id, at),
     )

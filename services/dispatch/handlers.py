@@ -21,6 +21,7 @@ from services.dispatch.classification import Classification, ComplaintFacts, Rul
 from services.dispatch.coordination import Coordinator, check_hand_back, handed_back, lead_of, others_open
 from services.dispatch.corrective_actions import CorrectiveActionDesk
 from services.dispatch.events import RouteReason
+from services.dispatch.first_contact import SETTLED_BY, FirstContact, first_contact
 from services.dispatch.grouping import FaultDesk, Placement, reference
 from services.dispatch.incidents.faults import Fault, identify
 from services.dispatch.incidents.policy import IncidentRules, load_incident_rules
@@ -128,22 +129,23 @@ class Dispatcher:
             repo = work.repo
             await repo.lock_accounts([e.payload.customer.account_no for e in batch if e.payload.customer.account_no])
             assets = await self._asset_index(repo)
-            decided: list[tuple[ComplaintReceived, Classification, Fault | None]] = []
+            decided: list[tuple[ComplaintReceived, Classification, FirstContact | None, Fault | None]] = []
             for event in batch:
                 if not await repo.first_delivery(consumer, event.event_id):
                     continue
                 if await repo.get_case(event.complaint_id) is not None:
                     continue  # the same complaint republished under a new event id: already routed
                 decision = await self._classify(repo, event)
+                contact = first_contact(event.payload.handled_on_contact, event.payload.agent_id, decision)
                 fault = None
-                if decision.valid and not decision.triage:
+                if decision.valid and not decision.triage and not (contact and contact.settled):
                     location = event.payload.location.model_dump(mode="json")
                     fault = identify(decision.category, event.payload.text, location, self.incident_rules, assets)
-                decided.append((event, decision, fault))
-            await repo.lock_faults(f"{f.scope}|{f.family.value}" for _, _, f in decided if f is not None)
+                decided.append((event, decision, contact, fault))
+            await repo.lock_faults(f"{f.scope}|{f.family.value}" for _, _, _, f in decided if f is not None)
             outgoing: list[Event] = []
-            for event, decision, fault in decided:
-                outgoing += await self._route_one(repo, event, decision, fault)
+            for event, decision, contact, fault in decided:
+                outgoing += await self._route_one(repo, event, decision, contact, fault)
             await repo.add_events(outgoing)
             work.commit()
 
@@ -176,8 +178,16 @@ class Dispatcher:
         )
 
     async def _route_one(
-        self, repo: DispatchRepository, event: ComplaintReceived, decision: Classification, fault: Fault | None
+        self,
+        repo: DispatchRepository,
+        event: ComplaintReceived,
+        decision: Classification,
+        contact: FirstContact | None,
+        fault: Fault | None,
     ) -> list[Event]:
+        """An invalid complaint is closed as invalid; one the agent settled on contact is resolved there
+        (`first_contact.py`); a doubtful one waits in triage; the rest join an outage notice or incident, are
+        linked to the account's open case, or get a work order."""
         p = event.payload
         bind_case(complaint_id=str(p.complaint_id), correlation_id=event.correlation_id)
         account = p.customer.account_no
@@ -204,9 +214,20 @@ class Dispatcher:
             cycle=1,
             correlation_id=event.correlation_id,
             model_version=decision.model_version,
+            owner=p.agent_id,
+            agent_id=p.agent_id,
+            handled_on_contact=p.handled_on_contact,
+            customer_agitated=p.customer_agitated,
         )
         now = self.clock()
-        if decision.valid and decision.triage:
+        if not decision.valid:
+            return await self._close_invalid(repo, case, "dispatch", event.event_id, now)
+        if contact is not None:
+            reasons.append(contact.reason)
+            case = replace(case, reasons=reasons)
+            if contact.settled:
+                return await self._resolve_on_contact(repo, case, event.event_id, now)
+        if decision.triage:
             return await self._to_triage(repo, case, decision, event.event_id, now)
         placement = Placement()
         if fault is not None:
@@ -267,6 +288,34 @@ class Dispatcher:
         log.info("complaint routed", department=order.department, category=order.category, severity=order.severity)
         return events.routed(case, order, reasons, "new", event.event_id, now)
 
+    async def _close_invalid(
+        self, repo: DispatchRepository, case: Case, decided_by: str, causation_id: uuid.UUID, now: datetime
+    ) -> list[Event]:
+        """Not a complaint we act on: recorded with its reason, no work order; the customer is told why."""
+        case = replace(case, invalid_at=now, invalid_by=decided_by)
+        await repo.insert_case(case)
+        await self._record_decision(repo, case, now)
+        log.info("complaint closed as invalid", reason=case.invalid_reason)
+        return [events.invalid(case, causation_id, now)]
+
+    async def _resolve_on_contact(
+        self, repo: DispatchRepository, case: Case, causation_id: uuid.UUID, now: datetime
+    ) -> list[Event]:
+        """Settled by the agent on contact: no work order; the callback limit its category would have had."""
+        case = replace(case, resolution_id=uuid.uuid4(), resolved_on_contact_at=now)
+        await repo.insert_case(case)
+        await self._record_decision(repo, case, now)
+        log.info("complaint resolved on contact", owner=case.owner)
+        return [
+            events.resolved_on_contact(
+                case,
+                department=SETTLED_BY.value,
+                callback_limit=self.orders.callback_limit(case, case.accepted_at),
+                causation_id=causation_id,
+                at=now,
+            )
+        ]
+
     @staticmethod
     async def _record_decision(repo: DispatchRepository, case: Case, at: datetime) -> None:
         await repo.add_classification(
@@ -326,14 +375,16 @@ class Dispatcher:
                 reasons=(f"triaged by {actor.name}: {note}",),
             )
             await self._learn(repo, case, route, source="triage", actor=actor.name, at=now)
+            owner = case.owner or actor.name
             await repo.update_case(
                 complaint_id,
                 category=category.value,
                 severity=route.severity.value,
                 triaged_at=now,
                 triaged_by=actor.name,
+                owner=owner,
             )
-            case = replace(case, category=category.value, severity=route.severity.value, triaged_at=now)
+            case = replace(case, category=category.value, severity=route.severity.value, triaged_at=now, owner=owner)
             await self._record_classification(repo, case, route, actor=actor.name, reason=note, at=now)
             order = await self.orders.open(
                 repo, case, route, cycle=1, start=case.accepted_at, previous=None, actor=actor.name, at=now
@@ -343,6 +394,90 @@ class Dispatcher:
             work.commit()
         log.info("complaint triaged", category=category.value, by=actor.name)
         return view
+
+    async def overturn_invalid(
+        self,
+        complaint_id: uuid.UUID,
+        *,
+        category: Category | None,
+        severity: Severity | None,
+        note: str,
+        actor: Actor,
+    ) -> WorkOrderView:
+        """A supervisor finds an invalid complaint valid after all: routed as any other (its clocks from acceptance,
+        `complaint.routed` reason `reclassified`), the decision kept as a labelled example. Raises NotFound,
+        Conflict (the case is not closed as invalid)."""
+        async with self.transactions() as work:
+            repo = work.repo
+            case = await repo.get_case(complaint_id, lock=True)
+            if case is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            if not case.closed_invalid:
+                raise Conflict(f"complaint {case.reference_no} is not closed as invalid")
+            now = self.clock()
+            chosen = category or Category(case.category)
+            route = Route(
+                category=chosen,
+                department=department_for(chosen, self.rules),
+                severity=severity or Severity(case.severity),
+                reasons=(f"valid after all, decided by {actor.name} (was: {case.invalid_reason}): {note}",),
+            )
+            await self._learn(repo, case, route, source="validity", actor=actor.name, at=now)
+            owner = case.owner or actor.name
+            changes: dict[str, Any] = {
+                "valid": True,
+                "invalid_reason": None,
+                "category": chosen.value,
+                "severity": route.severity.value,
+                "owner": owner,
+            }
+            await repo.update_case(complaint_id, **changes)
+            case = replace(case, **changes)
+            await self._record_classification(repo, case, route, actor=actor.name, reason=note, at=now)
+            order = await self.orders.open(
+                repo, case, route, cycle=case.cycle, start=case.accepted_at, previous=None, actor=actor.name, at=now
+            )
+            await repo.add_events(self._routed(case, order, route, "reclassified", now))
+            view = WorkOrderView(order, await repo.history(order.work_order_id))
+            work.commit()
+        log.info("invalid complaint overturned", category=chosen.value, by=actor.name)
+        return view
+
+    async def close_as_invalid(self, complaint_id: uuid.UUID, *, reason: str, actor: Actor) -> Case:
+        """A supervisor closes a complaint waiting in triage as invalid: no work order, `complaint.invalid` with
+        their reason. Raises NotFound, Conflict (not waiting in triage)."""
+        async with self.transactions() as work:
+            repo = work.repo
+            case = await repo.get_case(complaint_id, lock=True)
+            if case is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            if not case.awaiting_triage:
+                raise Conflict(f"complaint {case.reference_no} is not waiting in triage")
+            now = self.clock()
+            changes: dict[str, Any] = {
+                "valid": False,
+                "invalid_reason": reason,
+                "invalid_at": now,
+                "invalid_by": actor.name,
+                "triaged_at": now,
+                "triaged_by": actor.name,
+                "owner": case.owner or actor.name,
+            }
+            await repo.update_case(complaint_id, **changes)
+            case = replace(case, **changes)
+            await repo.add_classification(
+                complaint_id=complaint_id,
+                category=case.category,
+                severity=case.severity,
+                actor=actor.name,
+                reason=reason,
+                reasons=[f"invalid, decided by {actor.name}: {reason}"],
+                at=now,
+            )
+            await repo.add_events([events.invalid(case, None, now)])
+            work.commit()
+        log.info("complaint closed as invalid in triage", by=actor.name)
+        return case
 
     @staticmethod
     async def _learn(
@@ -379,6 +514,7 @@ class Dispatcher:
                     raise LookupError(f"reopened complaint {event.complaint_id} was never routed here")
                 if not reopen_needed(await repo.open_work_order_of_case(case.complaint_id)):
                     continue
+                # None for a complaint settled at first contact: its first work order opens now.
                 previous = await repo.latest_work_order_of_case(case.complaint_id)
                 route = route_reopened(
                     case,
@@ -447,6 +583,10 @@ class Dispatcher:
                 at=now,
             )
             updated = replace(order, **changes)
+            if step.action is Action.ACKNOWLEDGE and incident is None and case.owner is None:
+                # Nobody took it before: the department that signs for its work order owns the case.
+                await repo.update_case(case.complaint_id, owner=actor.name)
+                case = replace(case, owner=actor.name)
             actions: tuple[CorrectiveAction, ...] = ()
             if step.action is Action.RETURN and lead is not None:
                 outgoing = [handed_back(updated, case, lead, actor.name, step.reason or "", now)]

@@ -71,10 +71,27 @@ class Case:
     #: The model's suggestions [{category, department, probability}] and version, for the supervisor and the audit.
     suggestions: list[dict[str, Any]] | None = None
     model_version: str | None = None
+    #: Who is responsible until it is closed: the agent who took it, else the first staff member who acted on it
+    #: (the supervisor who triaged it or decided its validity, the department that acknowledged its work order).
+    owner: str | None = None
+    #: What the agent said about it (agent channels): who took it, what was settled at once, an agitated customer.
+    agent_id: str | None = None
+    handled_on_contact: str | None = None
+    customer_agitated: bool = False
+    #: Closed as invalid (no work order): when, and by 'dispatch' or a supervisor.
+    invalid_at: datetime | None = None
+    invalid_by: str | None = None
+    #: Settled at first contact: the resolution that stands where a work order would.
+    resolution_id: uuid.UUID | None = None
+    resolved_on_contact_at: datetime | None = None
 
     @property
     def awaiting_triage(self) -> bool:
         return self.triage_since is not None and self.triaged_at is None
+
+    @property
+    def closed_invalid(self) -> bool:
+        return not self.valid and self.invalid_at is not None
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,8 @@ class WorkOrder:
     root_cause_note: str | None = None
     cause_analysis: str | None = None
     cause_analysed_by: str | None = None
+    #: city, rural or remote: whose limits the SLA policy gave it (the district's area class).
+    area_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +222,15 @@ class Outage:
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as staff read it: where it stands and its work orders, oldest first."""
+
+    case: Case
+    status: str
+    work_orders: list[WorkOrder]
 
 
 @dataclass(frozen=True)

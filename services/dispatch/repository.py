@@ -73,6 +73,9 @@ class DispatchRepository(Protocol):
     async def latest_work_order_of_case(self, complaint_id: uuid.UUID) -> WorkOrder | None:
         """The case's latest lead work order, open or closed."""
 
+    async def work_orders_of_case(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
+        """Every work order the case had, oldest first."""
+
     async def update_work_order(self, work_order_id: uuid.UUID, **changes: Any) -> None: ...
 
     async def add_history(
@@ -311,6 +314,14 @@ class PostgresDispatchRepository:
             complaint_id,
         )
         return _work_order(row)
+
+    async def work_orders_of_case(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
+        rows = await self.conn.fetch(
+            f"SELECT {_WO_COLUMNS} FROM dispatch.work_orders WHERE complaint_id = $1 "
+            "ORDER BY created_at, work_order_id",
+            complaint_id,
+        )
+        return [WorkOrder(**dict(r)) for r in rows]
 
     async def update_work_order(self, work_order_id: uuid.UUID, **changes: Any) -> None:
         await self._update("work_orders", "work_order_id", work_order_id, changes)

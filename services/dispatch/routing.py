@@ -9,7 +9,8 @@ validity; this module decides what follows from them:
   of the next-best category the classifier scored; when no other department fits, customer service, which
   takes whatever nobody else does, keeps it;
 - a reopened complaint (dissatisfied customer) gets a new cycle with severity raised one step (at least to what
-  followup asked for), in the department of its last category;
+  followup asked for), in the department of its last category (a complaint settled at first contact: its first
+  work order);
 - a supervisor's reclassification goes to the new category's department, keeping the severity unless changed;
 - severity sets the work order's priority in the department queue.
 
@@ -115,15 +116,17 @@ def route_returned(
 
 def route_reopened(case: Case, previous: WorkOrder | None, *, requested: Severity, reason: str, rules: Rules) -> Route:
     """A dissatisfied customer: the last work order's category again, severity raised one step (or to the
-    severity followup asked for, if graver)."""
+    severity followup asked for, if graver). A complaint settled at first contact has no last work order: its
+    own category's department gets its first one."""
     current = Severity(previous.severity if previous else case.severity)
     severity = Severity.gravest(current.raised(), requested)
     category = Category(previous.category if previous else case.category)
+    after = " after resolution on first contact" if previous is None and case.resolution_id else ""
     return Route(
         category=category,
         department=department_for(category, rules),
         severity=severity,
-        reasons=(f"reopened ({reason}): severity raised to {severity.value}",),
+        reasons=(f"reopened ({reason}){after}: severity raised to {severity.value}",),
     )
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from shared.contracts import AssetKind, Category, Department, Family, Severity, WorkOrderStatus
 
@@ -63,6 +63,86 @@ class TriageDecision(Strict):
     category: Category
     severity: Severity | None = Field(default=None, description="Keeps the rules' severity when omitted.")
     note: str = Field(min_length=1, max_length=1000, description="Why this category (kept with the example).")
+
+
+class ValidityDecision(Strict):
+    """A supervisor's word on validity: `{"valid": true, "note", "category"?, "severity"?}` overturns an invalid
+    complaint (it is routed); `{"valid": false, "reason"}` closes one waiting in triage as invalid."""
+
+    valid: bool
+    note: str | None = Field(
+        default=None, min_length=1, max_length=1000, validate_default=True, description="valid: why it is ours."
+    )
+    category: Category | None = Field(default=None, description="valid: keeps the classifier's when omitted.")
+    severity: Severity | None = Field(default=None, description="valid: keeps the rules' severity when omitted.")
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        validate_default=True,
+        description="invalid: why not, as the customer is told.",
+    )
+
+    @field_validator("note", "category", "severity", "reason")
+    @classmethod
+    def _fits_the_decision(cls, value: object, info: ValidationInfo) -> object:
+        valid = info.data.get("valid")
+        if valid is None:
+            return value  # `valid` itself is missing or wrong: that is the error to report
+        needed, allowed = ({"note"}, {"note", "category", "severity"}) if valid else ({"reason"}, {"reason"})
+        name = info.field_name
+        if value is None and name in needed:
+            raise ValueError(f"required when valid is {str(valid).lower()}")
+        if value is not None and name not in allowed:
+            raise ValueError(f"not allowed when valid is {str(valid).lower()}")
+        return value
+
+
+class StaffWorkOrderRead(BaseModel):
+    work_order_id: uuid.UUID
+    cycle: int
+    department: Department
+    status: WorkOrderStatus
+    category: Category
+    severity: Severity
+    area_class: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class CaseRead(BaseModel):
+    """A complaint as dispatch holds it: where it stands, who owns it, its work orders."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    status: Literal[
+        "awaiting_triage", "invalid", "routed", "resolved", "joined", "linked", "resolved_on_contact", "received"
+    ]
+    channel: str
+    district: str
+    category: Category
+    severity: Severity
+    valid: bool
+    invalid_reason: str | None
+    invalid_by: str | None
+    owner: str | None = Field(description="The agent who took it, else the first staff member who acted on it.")
+    agent_id: str | None
+    handled_on_contact: str | None
+    customer_agitated: bool
+    resolution_id: uuid.UUID | None = Field(description="Settled at first contact: its resolution.")
+    cycle: int
+    linked_to: uuid.UUID | None
+    incident_id: uuid.UUID | None
+    outage_id: uuid.UUID | None
+    reasons: list[str]
+    model_version: str | None
+    accepted_at: datetime
+    triage_since: datetime | None
+    triaged_at: datetime | None
+    triaged_by: str | None
+    invalid_at: datetime | None
+    resolved_on_contact_at: datetime | None
+    work_orders: list[StaffWorkOrderRead]
 
 
 class TriageSuggestionRead(BaseModel):

@@ -1,5 +1,5 @@
-"""What dispatch shows over HTTP: one work order with its history, a department's queue, incidents and outage
-notices.
+"""What dispatch shows over HTTP: one work order with its history, one case, a department's queue, incidents and
+outage notices.
 
 Read-only: each view reads through the repository in a unit of work it never commits. The access rule is the
 one the handlers apply (`Actor.may_handle`).
@@ -11,7 +11,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.dispatch.model import Actor, Case, Forbidden, Incident, NotFound, Outage, WorkOrder, WorkOrderView
+from services.dispatch.case_status import case_status
+from services.dispatch.model import (
+    Actor,
+    Case,
+    CaseView,
+    Forbidden,
+    Incident,
+    NotFound,
+    Outage,
+    WorkOrder,
+    WorkOrderView,
+)
 from services.dispatch.repository import DispatchRepository
 from shared.contracts import Department
 from shared.db import Transactions
@@ -30,6 +41,16 @@ class DispatchViews:
                 raise NotFound(f"no work order {work_order_id} for {actor.name}")
             actions = await work.repo.corrective_actions(complaint_id=order.complaint_id)
             return WorkOrderView(order, await work.repo.history(work_order_id), tuple(actions))
+
+    async def case(self, complaint_id: uuid.UUID) -> CaseView:
+        """A case, where it stands and its work orders (every department and supervisor may read it: the owner
+        may be in any of them)."""
+        async with self.transactions() as work:
+            case = await work.repo.get_case(complaint_id)
+            if case is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            orders = await work.repo.work_orders_of_case(complaint_id)
+            return CaseView(case, case_status(case, orders), orders)
 
     async def queue(
         self, department: Department, actor: Actor, *, limit: int, offset: int

@@ -8,11 +8,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from services.followup.auth import Agent
+from services.followup.auth import Agent, Supervisor
 from services.followup.deps import Handlers, Views
+from services.followup.duty_manager import AcknowledgeDutyCall
 from services.followup.handlers import RecordOutcome
-from services.followup.model import CallbackClosed, CallbackNotFound
-from services.followup.schemas import CallbackRead, OutcomeCreate, SlaRead, Worklist
+from services.followup.model import CallbackClosed, CallbackNotFound, DutyCallNotFound, DutyCallNotPending
+from services.followup.schemas import (
+    CallbackRead,
+    DutyAcknowledgementCreate,
+    DutyCallRead,
+    OutcomeCreate,
+    SlaRead,
+    Worklist,
+)
 from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
 
@@ -20,6 +28,9 @@ router = APIRouter(prefix="/v1", tags=["callbacks"])
 WORKLIST_PROBLEMS = problem_responses()
 OUTCOME_PROBLEMS = problem_responses(404, 409, body=True, s404="No such callback", s409="Outcome already recorded")
 SLA_PROBLEMS = problem_responses(404, s404="No SLA clocks for this complaint")
+DUTY_PROBLEMS = problem_responses(
+    403, 404, 409, body=True, s403="Not a supervisor", s404="Unknown complaint", s409="No call pending"
+)
 
 
 @router.get(
@@ -33,21 +44,25 @@ async def worklist(
     views: Views,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    owner: Annotated[str | None, Query(min_length=1, max_length=64, description="Only this owner's")] = None,
 ) -> Worklist:
-    return await views.worklist(page=page, page_size=page_size)
+    return await views.worklist(page=page, page_size=page_size, owner=owner)
 
 
 @router.post(
     "/callbacks/{callback_id}/outcome",
     response_model=CallbackRead,
     responses=OUTCOME_PROBLEMS,
-    summary="Record the call: satisfied, dissatisfied or unreachable",
+    summary="Record the call: satisfied, dissatisfied or unreachable, and the survey's 1-5 scores",
 )
 async def record_outcome(
     callback_id: uuid.UUID, body: OutcomeCreate, request: Request, who: Agent, handlers: Handlers, views: Views
 ) -> CallbackRead:
+    scores = (body.scores.given() or None) if body.scores is not None else None
     try:
-        callback = await handlers.record_outcome(RecordOutcome(callback_id, body.outcome, who.name, body.note))
+        callback = await handlers.record_outcome(
+            RecordOutcome(callback_id, body.outcome, who.name, body.note, scores=scores)
+        )
     except CallbackNotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc
     except CallbackClosed as exc:
@@ -69,3 +84,33 @@ async def sla(complaint_id: uuid.UUID, request: Request, _: Agent, views: Views)
         raise Problem(404, "Not Found", f"no SLA clocks for complaint {complaint_id}")
     mark_case(request, complaint_id)
     return found
+
+
+@router.post(
+    "/complaints/{complaint_id}/duty-manager/acknowledge",
+    response_model=DutyCallRead,
+    responses=DUTY_PROBLEMS,
+    tags=["sla"],
+    summary="The duty manager has come: their acknowledgement clock stops",
+)
+async def acknowledge_duty_call(
+    complaint_id: uuid.UUID, body: DutyAcknowledgementCreate, request: Request, _: Supervisor, handlers: Handlers
+) -> DutyCallRead:
+    try:
+        call = await handlers.duty_manager.acknowledge(AcknowledgeDutyCall(complaint_id, body.manager, body.note))
+    except DutyCallNotFound as exc:
+        raise Problem(404, "Not Found", str(exc)) from exc
+    except DutyCallNotPending as exc:
+        raise Problem(409, "Conflict", str(exc)) from exc
+    mark_case(request, complaint_id)
+    assert call.acknowledged_at is not None
+    return DutyCallRead(
+        complaint_id=call.complaint_id,
+        reference_no=call.reference_no,
+        reason=call.reason,
+        called_at=call.called_at,
+        acknowledge_by=call.acknowledge_by,
+        acknowledged_at=call.acknowledged_at,
+        acknowledged_by=call.acknowledged_by,
+        late=call.acknowledged_at > call.acknowledge_by,
+    )

@@ -9,6 +9,7 @@ from fastapi import Depends
 from services.followup.deps import Settings
 from services.followup.settings import AgentCredential
 from shared.http.auth import PresentedToken, identify
+from shared.http.problems import Problem
 
 
 async def authenticated_agent(token: PresentedToken, settings: Settings) -> AgentCredential:
@@ -16,3 +17,13 @@ async def authenticated_agent(token: PresentedToken, settings: Settings) -> Agen
 
 
 Agent = Annotated[AgentCredential, Depends(authenticated_agent)]
+
+
+async def authenticated_supervisor(who: Agent) -> AgentCredential:
+    """Supervisors only: the duty manager's acknowledgement is a manager's act, not a callback agent's."""
+    if who.role != "supervisor":
+        raise Problem(403, "Forbidden", "only a supervisor may do this")
+    return who
+
+
+Supervisor = Annotated[AgentCredential, Depends(authenticated_supervisor)]

@@ -53,10 +53,20 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
     async def on_incidents(batch: list[Any]) -> None:
         await handlers().on_incident_events(batch, consumer=consumers.INCIDENTS.consumer)
 
+    async def on_received(batch: list[Any]) -> None:
+        await handlers().duty_manager.on_received(batch, consumer=consumers.DUTY_MANAGER.consumer)
+
+    async def on_corrective_actions(batch: list[Any]) -> None:
+        await handlers().corrective_actions.on_corrective_action_events(
+            batch, consumer=consumers.CORRECTIVE_ACTIONS.consumer
+        )
+
     subscribe(broker, settings, work_orders, on_work_orders, group_prefix=group)
     subscribe(broker, settings, contacts, on_contacts, group_prefix=group)
     subscribe(broker, settings, consumers.CALLERS, on_callers, group_prefix=group)
     subscribe(broker, settings, consumers.INCIDENTS, on_incidents, group_prefix=group)
+    subscribe(broker, settings, consumers.DUTY_MANAGER, on_received, group_prefix=group)
+    subscribe(broker, settings, consumers.CORRECTIVE_ACTIONS, on_corrective_actions, group_prefix=group)
     # Published through the outbox relay; declared here so AsyncAPI documents them.
     for topic, schema, description in PUBLISHED:
         broker.publisher(topic, schema=schema, title=topic, description=description)

@@ -7,7 +7,14 @@ processed-event marks and dead-letter headers: changing one would replay every e
 from __future__ import annotations
 
 from shared import topics
-from shared.contracts import AnyIncidentEvent, AnyRoutingEvent, AnyWorkOrderEvent, ComplaintContact
+from shared.contracts import (
+    AnyCorrectiveActionEvent,
+    AnyIncidentEvent,
+    AnyRoutingEvent,
+    AnyWorkOrderEvent,
+    ComplaintContact,
+    ComplaintReceived,
+)
 from shared.kafka.subscription import Subscription
 
 WORK_ORDERS = Subscription(
@@ -34,7 +41,9 @@ CALLERS = Subscription(
     model=AnyRoutingEvent,
     title="followup/callers",
     description="Callers of incidents, outage notices and duplicated cases: told on joining, on a new ETA and when "
-    "fixed; then called back (complaint.joined, complaint.linked, complaint.eta_changed, complaint.fault_fixed).",
+    "fixed; then called back (complaint.joined, complaint.linked, complaint.eta_changed, complaint.fault_fixed). "
+    "Complaints closed as invalid: the customer is told why (complaint.invalid). Settled at first contact: called "
+    "back (complaint.resolved_on_contact).",
     batch_size=500,
 )
 
@@ -47,4 +56,24 @@ INCIDENTS = Subscription(
     batch_size=500,
 )
 
-SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT, CALLERS, INCIDENTS)
+DUTY_MANAGER = Subscription(
+    group="followup.duty-manager",
+    topics=(topics.COMPLAINT_RECEIVED,),
+    model=ComplaintReceived,
+    title="followup/duty-manager",
+    description="Counter complaints not settled on the spot and agitated customers: the duty manager is called and "
+    "held to the acknowledgement limit.",
+    batch_size=500,
+)
+
+CORRECTIVE_ACTIONS = Subscription(
+    group="followup.corrective-actions",
+    topics=(topics.CORRECTIVE_ACTIONS,),
+    model=AnyCorrectiveActionEvent,
+    title="followup/corrective-actions",
+    description="Corrective actions of serious cases: a clock to each deadline (warning, then the corrective-action "
+    "ladder); completion stops it.",
+    batch_size=500,
+)
+
+SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT, CALLERS, INCIDENTS, DUTY_MANAGER, CORRECTIVE_ACTIONS)

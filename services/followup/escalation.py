@@ -1,9 +1,12 @@
-"""The escalation ladder: who hears about a case, rung by rung (supervisor → department manager →
-general manager, as configured in the SLA policy).
+"""Escalation ladders: who hears about a case, rung by rung. The SLA policy names the ladders (`[ladders]`)
+and which one each rule climbs (default: supervisor → department manager → general manager; emergencies,
+the duty manager, the dissatisfied path and corrective actions have their own).
 
-Pure, and shared by both ways a case climbs: a breached SLA clock (one rung per escalation interval,
-`breach`) and a customer dissatisfied again (straight to the top, `dissatisfied_again`). Warnings go to
-the first rung (`warned`). `handlers.py` records each rung, publishes it and notifies the person.
+Pure, and shared by both ways a case climbs: a clock that ran out (one rung per escalation interval,
+`breach`: SLA stages, the duty manager, corrective actions, a customer still dissatisfied a day later) and
+a customer dissatisfied again (straight to the top of the dissatisfied ladder, `dissatisfied_again`).
+Warnings go to the first rung (`warned`). `handlers.py` records each rung, publishes it and notifies the
+person.
 """
 
 from __future__ import annotations
@@ -14,12 +17,20 @@ from datetime import datetime
 
 from services.followup.model import EscalationRecord, Timer
 
+#: Why a clock's breach climbs, where "<stage> deadline passed" would not say it.
+BREACH_REASONS: dict[str, str] = {
+    "duty_manager": "duty manager did not acknowledge in time",
+    "corrective_action": "corrective action deadline passed",
+    "satisfaction": "customer still dissatisfied after handling",
+}
+
 
 @dataclass(frozen=True)
 class Ladder:
-    """The configured roles, first rung first; levels count from 1."""
+    """The configured roles, first rung first; levels count from 1. `name` is the policy's name for it."""
 
     roles: tuple[str, ...]
+    name: str = "default"
 
     def __post_init__(self) -> None:
         if not self.roles:
@@ -54,7 +65,7 @@ class Climb:
     next_level: int | None
 
 
-def breach(ladder: Ladder, timer: Timer, now: datetime) -> Climb:
+def breach(ladder: Ladder, timer: Timer, now: datetime, *, reason: str | None = None) -> Climb:
     """A breach timer fired: its clock ran out, so the rung it stands for hears of it."""
     level = ladder.rung(timer.level)
     record = EscalationRecord(
@@ -63,10 +74,11 @@ def breach(ladder: Ladder, timer: Timer, now: datetime) -> Climb:
         stage=timer.stage,
         level=level,
         escalated_to=ladder.role(level),
-        reason=f"{timer.stage} deadline passed",
+        reason=reason or f"{timer.stage} deadline passed",
         timer_id=timer.timer_id,
         at=now,
         deadline=timer.deadline,
+        ladder=ladder.name,
     )
     return Climb(record, ladder.next_rung(level))
 
@@ -74,7 +86,7 @@ def breach(ladder: Ladder, timer: Timer, now: datetime) -> Climb:
 def dissatisfied_again(
     ladder: Ladder, *, complaint_id: uuid.UUID, callback_id: uuid.UUID, count: int, now: datetime
 ) -> EscalationRecord:
-    """A customer dissatisfied again skips the ladder: the top rung (the general manager) is told at once."""
+    """A customer dissatisfied again skips the ladder (the dissatisfied one): its top rung is told at once."""
     return EscalationRecord(
         complaint_id=complaint_id,
         subject_id=callback_id,
@@ -84,4 +96,5 @@ def dissatisfied_again(
         reason=f"customer dissatisfied {count} times",
         timer_id=None,
         at=now,
+        ladder=ladder.name,
     )

@@ -52,6 +52,22 @@ def _envelope(complaint_id: uuid.UUID, correlation_id: str, at: datetime) -> dic
     return {"complaint_id": complaint_id, "producer": SERVICE, "correlation_id": correlation_id, "occurred_at": at}
 
 
+def watched(
+    stage: str, subject_id: uuid.UUID | None, work_order_id: uuid.UUID | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """The work order and corrective action an event about a clock names.
+
+    Work-order stages watch the work order itself; a corrective action names its action and the work order
+    whose resolution set it (if one did); the duty manager's and a callback's clocks watch no work order. The
+    satisfaction stage has always carried the callback's id as its work order: kept, consumers may rely on it.
+    """
+    if stage == "corrective_action":
+        return work_order_id, subject_id
+    if stage in ("callback", "duty_manager"):
+        return None, None
+    return subject_id, None
+
+
 def _facts(cb: Callback, at: datetime) -> dict[str, Any]:
     return {
         "callback_id": cb.callback_id,
@@ -62,6 +78,7 @@ def _facts(cb: Callback, at: datetime) -> dict[str, Any]:
         "cycle": cb.cycle,
         "due_at": cb.due_at,
         "at": at,
+        "owner": cb.owner,
     }
 
 
@@ -85,6 +102,7 @@ def callback_attempted(decision: OutcomeDecision, *, correlation_id: str, at: da
             attempt=decision.attempt,
             agent=cb.last_agent or "",
             final=decision.final,
+            scores=decision.callback.scores if decision.outcome != "unreachable" else None,
         ),
     )
 
@@ -122,35 +140,52 @@ def complaint_closed(cb: Callback, outcome: str, *, correlation_id: str, at: dat
 
 
 def sla_warning(
-    timer: Timer, *, reference_no: str, department: str, correlation_id: str, share: float, at: datetime
+    timer: Timer,
+    *,
+    reference_no: str,
+    department: str,
+    correlation_id: str,
+    share: float,
+    at: datetime,
+    work_order_id: uuid.UUID | None = None,
 ) -> Event:
+    """`work_order_id` is the subject's work order, when it is not the timer's subject itself. The contract
+    requires one: a clock without a work order (callback, duty manager) names its subject instead."""
     assert timer.deadline is not None, "warnings are only scheduled for clocks with a deadline"
+    names, action_id = watched(timer.stage, timer.subject_id, work_order_id)
     return new_event(
         SlaWarning,
         **_envelope(timer.complaint_id, correlation_id, at),
         payload=SlaWarningPayload(
             complaint_id=timer.complaint_id,
             reference_no=reference_no,
-            work_order_id=timer.subject_id,
+            work_order_id=names or timer.subject_id,
             department=department,
             stage=timer.stage,
             deadline=timer.deadline,
             warned_at=at,
             share=share,
+            corrective_action_id=action_id,
         ),
     )
 
 
-def complaint_escalated(record: EscalationRecord, *, reference_no: str, department: str, correlation_id: str) -> Event:
+def complaint_escalated(
+    record: EscalationRecord,
+    *,
+    reference_no: str,
+    department: str,
+    correlation_id: str,
+    work_order_id: uuid.UUID | None = None,
+) -> Event:
+    names, action_id = watched(record.stage, record.subject_id, work_order_id)
     return new_event(
         ComplaintEscalated,
         **_envelope(record.complaint_id, correlation_id, record.at),
         payload=ComplaintEscalatedPayload(
             complaint_id=record.complaint_id,
             reference_no=reference_no,
-            # Clock stages watch the work order; a callback's clock has none. The satisfaction rung has always
-            # carried the callback's id here (its subject): kept, since consumers may rely on it.
-            work_order_id=record.subject_id if record.stage != "callback" else None,
+            work_order_id=names,
             department=Department(department),
             stage=record.stage,
             level=record.level,
@@ -158,6 +193,8 @@ def complaint_escalated(record: EscalationRecord, *, reference_no: str, departme
             deadline=record.deadline,
             reason=record.reason,
             escalated_at=record.at,
+            ladder=record.ladder,
+            corrective_action_id=action_id,
         ),
     )
 

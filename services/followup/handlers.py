@@ -1,6 +1,8 @@
 """Everything that changes followup's state, one handler per thing that happens: work-order events
-(clocks start and stop, callbacks get scheduled), contact data arriving, due timers firing, and an agent
-recording a call.
+(clocks start and stop, callbacks get scheduled), contact data arriving, complaints closed as invalid or
+settled at first contact, due timers firing, and an agent recording a call. The duty manager's calls,
+corrective actions and invalid complaints' notices have their own modules (`duty_manager.py`,
+`corrective_actions.py`, `invalid_complaints.py`); their clocks fire here like every other.
 
 Each handler opens one unit of work (`Transactions[FollowupRepository]`), applies the pure rules
 (`sla_clocks.py`, `escalation.py`, `model.decide_outcome`) through the repository, writes the events it
@@ -15,6 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.followup import escalation, events
+from services.followup.corrective_actions import CorrectiveActionHandlers
+from services.followup.duty_manager import DutyManagerHandlers
+from services.followup.invalid_complaints import InvalidComplaintNotices
 from services.followup.metrics import TimerFired
 from services.followup.model import (
     Callback,
@@ -38,8 +43,10 @@ from shared.contracts import (
     ComplaintContact,
     ComplaintEtaChanged,
     ComplaintFaultFixed,
+    ComplaintInvalid,
     ComplaintJoined,
     ComplaintLinked,
+    ComplaintResolvedOnContact,
     Department,
     Event,
     Recipient,
@@ -66,6 +73,19 @@ class RecordOutcome:
     outcome: CallbackOutcome
     agent: str
     note: str | None = None
+    #: The survey's 1-5 marks (supply, attitude, speed, billing), when the customer answered it.
+    scores: dict[str, int] | None = None
+
+
+#: Routing events followup acts on: callers of a group, complaints closed as invalid or settled at first contact.
+CallerEvent = (
+    ComplaintJoined
+    | ComplaintLinked
+    | ComplaintEtaChanged
+    | ComplaintFaultFixed
+    | ComplaintInvalid
+    | ComplaintResolvedOnContact
+)
 
 
 class FollowupHandlers:
@@ -83,6 +103,9 @@ class FollowupHandlers:
         self.notifier = notifier
         self.callbacks = callbacks
         self.clock = clock
+        self.duty_manager = DutyManagerHandlers(transactions, clocks=clocks, notifier=notifier, clock=clock)
+        self.corrective_actions = CorrectiveActionHandlers(transactions, clocks=clocks, clock=clock)
+        self.invalid = InvalidComplaintNotices(clocks=clocks, notifier=notifier)
 
     # -- consumed events ------------------------------------------------------------------------------
 
@@ -121,12 +144,13 @@ class FollowupHandlers:
 
     async def on_caller_events(self, batch: Sequence[Event], *, consumer: str) -> None:
         """Callers of an incident, an outage notice or a case they duplicate: told when they join, when the ETA
-        changes and when the fault is fixed; then called back on their own. Routing events are not followup's
-        (their work orders arrive on the department topics)."""
+        changes and when the fault is fixed; then called back on their own. A complaint closed as invalid: the
+        customer is told why. Settled at first contact: called back like a resolved work order. Routing events
+        are not followup's (their work orders arrive on the department topics)."""
         async with self.transactions() as work:
             outgoing: list[Event] = []
             for event in batch:
-                if not isinstance(event, ComplaintJoined | ComplaintLinked | ComplaintEtaChanged | ComplaintFaultFixed):
+                if not isinstance(event, CallerEvent):
                     continue
                 if await work.repo.first_delivery(consumer, event.event_id):
                     bind_case(complaint_id=str(event.complaint_id))
@@ -135,12 +159,12 @@ class FollowupHandlers:
             await work.repo.add_to_outbox(outgoing)
             work.commit()
 
-    async def _on_caller_event(
-        self,
-        repo: FollowupRepository,
-        event: ComplaintJoined | ComplaintLinked | ComplaintEtaChanged | ComplaintFaultFixed,
-    ) -> list[Event]:
+    async def _on_caller_event(self, repo: FollowupRepository, event: CallerEvent) -> list[Event]:
         now = self.clock()
+        if isinstance(event, ComplaintInvalid):
+            return await self.invalid.on_invalid(repo, event, now)
+        if isinstance(event, ComplaintResolvedOnContact):
+            return await self._resolved_on_contact(repo, event)
         if isinstance(event, ComplaintEtaChanged):
             await repo.update_caller(event.complaint_id, eta=event.payload.eta)
             return await self._tell_caller(repo, event.complaint_id, "eta_changed", now)
@@ -199,6 +223,25 @@ class FollowupHandlers:
             at=now,
         )
 
+    async def _resolved_on_contact(self, repo: FollowupRepository, event: ComplaintResolvedOnContact) -> list[Event]:
+        """Settled at first contact: no work order, but called back like one (the resolution id stands for it),
+        by the agent who settled it."""
+        p = event.payload
+        await repo.open_case(p.complaint_id, p.reference_no)
+        return await self._start_callback(
+            repo,
+            event,
+            work_order_id=p.resolution_id,
+            department=p.department.value,
+            cycle=1,
+            resolution=p.handled_on_contact,
+            due_at=self.clocks.callback_due(p.resolved_at, p.callback_limit),
+            at=p.resolved_at,
+            severity=p.severity.value,
+            owner=p.owner,
+            ladder=self.clocks.ladder_for(p.category.value, p.severity.value, p.resolved_at, p.district),
+        )
+
     async def _caller_fixed(self, repo: FollowupRepository, event: ComplaintFaultFixed, now: datetime) -> list[Event]:
         """Their fault is fixed: they are told, and get their own callback with their own clock."""
         p = event.payload
@@ -220,6 +263,7 @@ class FollowupHandlers:
             due_at=self.clocks.callback_due(p.fixed_at, p.callback_limit),
             at=p.fixed_at,
             severity=p.severity.value,
+            ladder=self.clocks.ladder_for(p.category.value, p.severity.value, p.fixed_at, None),
         )
         if not scheduled:
             return []
@@ -240,6 +284,8 @@ class FollowupHandlers:
         return []
 
     async def _track(self, repo: FollowupRepository, event: WorkOrderAssigned) -> None:
+        """Every work order gets its own clocks, an assisting one of a coordinated case too (it is a
+        department's work order); they climb the ladder of the SLA rule its case matches."""
         p, d = event.payload, event.payload.deadlines
         order = TrackedWorkOrder(
             work_order_id=p.work_order_id,
@@ -257,19 +303,23 @@ class FollowupHandlers:
             interim_reply_by=d.interim_reply_by,
             callback_limit=d.callback_limit,
             correlation_id=event.correlation_id,
+            owner=p.owner,
+            role=p.role,
+            district=p.location.district,
+            ladder=self.clocks.ladder_for(p.category.value, p.severity.value, d.starts_at, p.location.district),
         )
         await repo.track(order)
         for plan in self.clocks.work_order_clocks(order):
             await repo.schedule(plan)
 
     async def _schedule_callback(self, repo: FollowupRepository, event: WorkOrderResolved) -> list[Event]:
-        """Every resolution gets a callback (100 % callback), with its own clock — except an incident's: its
-        callers each get theirs (`complaint.fault_fixed`)."""
+        """Every resolved case gets a callback (100 % callback), with its own clock, for the case's owner —
+        except an incident's (its callers each get theirs, `complaint.fault_fixed`) and a coordinated case's
+        work order while others are open (`case_resolved` false: the last one resolved calls back)."""
         p = event.payload
-        if await repo.is_incident_work_order(p.work_order_id):
-            await repo.record_resolution(p.work_order_id, p.resolution)
+        order = await repo.record_resolution(p.work_order_id, p.resolution)
+        if not p.case_resolved or await repo.is_incident_work_order(p.work_order_id):
             return []
-        limit = await repo.record_resolution(p.work_order_id, p.resolution)
         return await self._start_callback(
             repo,
             event,
@@ -277,14 +327,16 @@ class FollowupHandlers:
             department=p.department.value,
             cycle=p.cycle,
             resolution=p.resolution,
-            due_at=self.clocks.callback_due(p.at, limit),
+            due_at=self.clocks.callback_due(p.at, order.callback_limit if order else None),
             at=p.at,
+            owner=order.owner if order else None,
+            ladder=order.ladder if order else "default",
         )
 
     async def _start_callback(
         self,
         repo: FollowupRepository,
-        event: WorkOrderResolved | ComplaintFaultFixed,
+        event: WorkOrderResolved | ComplaintFaultFixed | ComplaintResolvedOnContact,
         *,
         work_order_id: uuid.UUID,
         department: str,
@@ -293,9 +345,12 @@ class FollowupHandlers:
         due_at: datetime,
         at: datetime,
         severity: str | None = None,
+        owner: str | None = None,
+        ladder: str = "default",
     ) -> list[Event]:
         """A pending callback with its own clock, once per caller and work order (a redelivery adds nothing).
-        A linked caller's own severity and correlation id are kept: the work order is not theirs alone."""
+        A linked caller's own severity and correlation id are kept: the work order is not theirs alone (nor
+        is there one for a complaint settled at first contact)."""
         callback = Callback(
             callback_id=uuid.uuid4(),
             complaint_id=event.payload.complaint_id,
@@ -314,10 +369,12 @@ class FollowupHandlers:
             last_agent=None,
             severity=severity,
             correlation_id=event.correlation_id if severity is not None else None,
+            owner=owner,
+            ladder=ladder,
         )
         if not await repo.add_callback(callback):
             return []
-        for plan in self.clocks.callback_clocks(callback.complaint_id, callback.callback_id, at, due_at):
+        for plan in self.clocks.callback_clocks(callback.complaint_id, callback.callback_id, at, due_at, ladder):
             await repo.schedule(plan)
         return [events.callback_scheduled(callback, correlation_id=event.correlation_id, causation_id=event.event_id)]
 
@@ -345,13 +402,12 @@ class FollowupHandlers:
         """What a due timer does. Stages completed meanwhile were cancelled, so this clock really ran out."""
         if timer.kind == "caller_notice":
             return await self._caller_notice(repo, timer, now)
-        if timer.stage == "callback":
-            subject = await repo.callback_subject(timer.subject_id)
-        else:
-            subject = await repo.work_order_subject(timer.subject_id)
+        subject = await self._subject(repo, timer)
         if subject is None:
             log.warning("timer for an unknown subject", timer_id=timer.timer_id)
             return []
+        if timer.stage == "satisfaction" and subject.status == "satisfied":
+            return []  # satisfied meanwhile (its close cancels this timer; this guards a race)
         if timer.kind == "interim_reply":
             return await self._interim_reply(repo, timer, subject, now)
         if timer.kind == "warning":
@@ -361,10 +417,26 @@ class FollowupHandlers:
         log.warning("unknown timer kind", kind=timer.kind)
         return []
 
+    async def _subject(self, repo: FollowupRepository, timer: Timer) -> Subject | None:
+        """What the clock watches: a work order's stage, its callback, the duty manager's call, a corrective
+        action, or a dissatisfied callback's case. None when there is nothing left to escalate."""
+        if timer.stage == "callback":
+            return await repo.callback_subject(timer.subject_id)
+        if timer.stage == "duty_manager":
+            return await repo.duty_subject(timer.subject_id)
+        if timer.stage == "corrective_action":
+            return await repo.action_subject(timer.subject_id)
+        if timer.stage == "satisfaction":
+            return await repo.dissatisfied_subject(timer.subject_id)
+        return await repo.work_order_subject(timer.subject_id)
+
     async def _caller_notice(self, repo: FollowupRepository, timer: Timer, now: datetime) -> list[Event]:
-        """A linked caller's first message, retried until their contact arrives (or given up, logged)."""
+        """A customer's first message (a linked caller's, or why their complaint is invalid), retried until their
+        contact arrives (or given up, logged)."""
         contact = await repo.contact(timer.complaint_id)
         if contact is not None and contact.phone:
+            if timer.stage == "invalid":
+                return await self.invalid.tell(repo, timer.complaint_id, now)
             return await self._tell_caller(repo, timer.complaint_id, "joined", now)
         retry = self.clocks.interim_reply_retry(timer, now)
         if retry is not None:
@@ -394,6 +466,7 @@ class FollowupHandlers:
         )
 
     async def _warning(self, repo: FollowupRepository, timer: Timer, subject: Subject, now: datetime) -> list[Event]:
+        """The first rung of the clock's ladder is warned; a corrective action's owner too."""
         warning = events.sla_warning(
             timer,
             reference_no=subject.reference_no,
@@ -401,20 +474,28 @@ class FollowupHandlers:
             correlation_id=subject.correlation_id,
             share=self.clocks.warning_share,
             at=now,
+            work_order_id=subject.work_order_id,
         )
-        notify = await self.notifier.request(
-            repo,
-            complaint_id=timer.complaint_id,
-            correlation_id=subject.correlation_id,
-            template_id="sla_warning",
-            recipient=Recipient(kind="staff", role=self.clocks.ladder.warned, department=subject.department),
-            params=self._stage_params(subject, timer.stage, timer.deadline),
-            at=now,
-        )
+        department = Department(subject.department)
+        recipients = [Recipient(kind="staff", role=self.clocks.ladder(timer.ladder).warned, department=department)]
+        if timer.stage == "corrective_action" and subject.owner:
+            recipients.insert(0, Recipient(kind="staff", staff_id=subject.owner, department=department))
+        notify: list[Event] = []
+        for recipient in recipients:
+            notify += await self.notifier.request(
+                repo,
+                complaint_id=timer.complaint_id,
+                correlation_id=subject.correlation_id,
+                template_id="sla_warning",
+                recipient=recipient,
+                params=self._stage_params(subject, timer.stage, timer.deadline),
+                at=now,
+            )
         return [warning, *notify]
 
     async def _breach(self, repo: FollowupRepository, timer: Timer, subject: Subject, now: datetime) -> list[Event]:
-        climb = escalation.breach(self.clocks.ladder, timer, now)
+        ladder = self.clocks.ladder(timer.ladder)
+        climb = escalation.breach(ladder, timer, now, reason=escalation.BREACH_REASONS.get(timer.stage))
         record = climb.escalation
         params = self._stage_params(subject, record.stage, record.deadline) | {"escalated_to": record.escalated_to}
         emitted = await self._escalate(
@@ -425,6 +506,7 @@ class FollowupHandlers:
             subject.correlation_id,
             template_id="escalation",
             params=params,
+            work_order_id=subject.work_order_id,
         )
         if climb.next_level is not None:
             await repo.schedule(self.clocks.next_breach(timer, climb.next_level))
@@ -445,12 +527,23 @@ class FollowupHandlers:
         *,
         template_id: str,
         params: dict[str, str],
+        work_order_id: uuid.UUID | None = None,
     ) -> list[Event]:
         """One rung of the ladder: recorded, published, and the person at that rung notified."""
         await repo.add_escalation(record)
-        log.warning("complaint escalated", stage=record.stage, level=record.level, escalated_to=record.escalated_to)
+        log.warning(
+            "complaint escalated",
+            stage=record.stage,
+            level=record.level,
+            escalated_to=record.escalated_to,
+            ladder=record.ladder,
+        )
         escalated = events.complaint_escalated(
-            record, reference_no=reference_no, department=department, correlation_id=correlation_id
+            record,
+            reference_no=reference_no,
+            department=department,
+            correlation_id=correlation_id,
+            work_order_id=work_order_id,
         )
         notify = await self.notifier.request(
             repo,
@@ -487,6 +580,7 @@ class FollowupHandlers:
                 severity=severity,
                 dissatisfied_before=before,
                 policy=self.callbacks,
+                scores=cmd.scores,
             )
             await repo.add_to_outbox(await self._apply(repo, decision, correlation_id, now))
             work.commit()
@@ -508,9 +602,14 @@ class FollowupHandlers:
             assert decision.dissatisfied_count is not None
             await repo.set_dissatisfied_count(callback.complaint_id, decision.dissatisfied_count)
             emitted.append(events.complaint_reopened(decision, correlation_id=correlation_id, at=now))
-            if decision.verdict is Verdict.REOPEN_AND_ESCALATE:
+            if decision.verdict is Verdict.REOPEN:
+                # Still not satisfied a day later (not closed satisfied by then): the dissatisfied ladder.
+                await repo.schedule(self.clocks.still_dissatisfied(callback.complaint_id, callback.callback_id, now))
+            else:
+                # Dissatisfied again: the top of the dissatisfied ladder at once; nothing left to climb to.
+                await repo.cancel_for_complaint(callback.complaint_id, ["satisfaction"], now)
                 record = escalation.dissatisfied_again(
-                    self.clocks.ladder,
+                    self.clocks.ladder(self.clocks.dissatisfied_ladder),
                     complaint_id=callback.complaint_id,
                     callback_id=callback.callback_id,
                     count=decision.dissatisfied_count,
@@ -533,6 +632,8 @@ class FollowupHandlers:
     ) -> list[Event]:
         """Close the case; a satisfied customer is also told it is closed."""
         await repo.close_case(callback.complaint_id, now, outcome)
+        if outcome == "satisfied":
+            await repo.cancel_for_complaint(callback.complaint_id, ["satisfaction"], now)
         emitted = [events.complaint_closed(callback, outcome, correlation_id=correlation_id, at=now)]
         contact = await repo.contact(callback.complaint_id)
         if outcome == "satisfied" and contact is not None and contact.phone:

@@ -43,6 +43,12 @@ class TrackedWorkOrder:
     callback_limit: str
     correlation_id: str
     status: str = "assigned"
+    #: v2: the case's owner (staff id), lead or assisting in a coordinated case, the district.
+    owner: str | None = None
+    role: str = "lead"
+    district: str | None = None
+    #: The ladder (SLA policy) its clocks climb, from the rule its category, severity and district match.
+    ladder: str = "default"
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ class TimerPlan:
     due_at: datetime
     deadline: datetime | None = None
     level: int = 0
+    #: The escalation ladder (SLA policy) a breach of this clock climbs.
+    ladder: str = "default"
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class Timer:
     level: int
     due_at: datetime
     deadline: datetime | None
+    ladder: str = "default"
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,10 @@ class Subject:
     correlation_id: str
     status: str
     phone: str | None
+    #: The work order the clock watches, when there is one (a duty manager's clock or an action has none of
+    #: its own); and whom the clock is about (a corrective action's owner).
+    work_order_id: uuid.UUID | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,7 @@ class EscalationRecord:
     timer_id: int | None
     at: datetime
     deadline: datetime | None = None
+    ladder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,10 @@ class Callback:
     #: A linked caller's own severity and correlation id (their work order is the incident's, or none).
     severity: str | None = None
     correlation_id: str | None = None
+    #: v2: whom the call is for (the case's owner), the ladder its clock climbs, the survey's 1-5 scores.
+    owner: str | None = None
+    ladder: str = "default"
+    scores: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -237,13 +255,17 @@ def decide_outcome(
     severity: str,
     dissatisfied_before: int,
     policy: CallbackPolicy,
+    scores: dict[str, int] | None = None,
 ) -> OutcomeDecision:
     """The rules of a callback outcome.
 
     satisfied → close; dissatisfied → reopen one severity up, and from the second time also escalate to
     the top of the ladder; unreachable → retry after the interval until `max_attempts`, then close as
-    unreachable. Every call counts as an attempt, whatever its outcome.
+    unreachable. Every call counts as an attempt, whatever its outcome. The survey's scores are only asked of
+    a customer who was reached.
     """
+    if scores and outcome == "unreachable":
+        raise ValueError("an unreachable customer answered no survey: scores need outcome satisfied or dissatisfied")
     if callback.status != "pending":
         raise CallbackClosed(f"callback {callback.callback_id} is already {callback.status}")
     attempt = callback.attempts + 1
@@ -256,6 +278,7 @@ def decide_outcome(
         last_note=note,
         last_agent=agent,
         completed_at=now if final else None,
+        scores=scores or callback.scores,
     )
     if outcome == "satisfied":
         verdict = Verdict.CLOSE
@@ -266,3 +289,56 @@ def decide_outcome(
         verdict = Verdict.REOPEN_AND_ESCALATE if count >= DISSATISFIED_ESCALATES_AT else Verdict.REOPEN
         return OutcomeDecision(verdict, after, outcome, attempt, final, Severity(severity).raised(), count)
     return OutcomeDecision(verdict, after, outcome, attempt, final)
+
+
+@dataclass(frozen=True)
+class DutyCall:
+    """The duty manager called to a counter complaint not settled on the spot, or to an agitated customer."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: str
+    reason: str
+    correlation_id: str
+    called_at: datetime
+    acknowledge_by: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    note: str | None = None
+
+
+class DutyCallNotFound(Exception):
+    """Followup knows nothing of this complaint."""
+
+
+class DutyCallNotPending(Exception):
+    """No duty manager call is waiting for acknowledgement on this complaint (none, or already acknowledged)."""
+
+
+@dataclass(frozen=True)
+class CorrectiveAction:
+    """A serious case's corrective action as followup holds it to its deadline."""
+
+    action_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference_no: str
+    work_order_id: uuid.UUID | None
+    department: str
+    owner: str
+    deadline: datetime
+    status: str
+    correlation_id: str
+    set_at: datetime
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InvalidComplaint:
+    """A complaint closed as invalid: the customer is told why, once (`told_at`)."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    reason: str
+    correlation_id: str
+    invalid_at: datetime
+    told_at: datetime | None = None

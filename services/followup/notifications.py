@@ -26,13 +26,23 @@ TEMPLATES_PATH = Path(__file__).with_name("templates.toml")
 Locale = Literal["zh", "en"]
 #: How a stage reads in a staff message.
 STAGE_LABELS: dict[str, dict[str, str]] = {
-    "zh": {"acknowledge": "签收", "on_site": "到场", "resolve": "办结", "callback": "回访", "satisfaction": "满意度"},
+    "zh": {
+        "acknowledge": "签收",
+        "on_site": "到场",
+        "resolve": "办结",
+        "callback": "回访",
+        "satisfaction": "满意度",
+        "duty_manager": "值班经理到场",
+        "corrective_action": "整改措施",
+    },
     "en": {
         "acknowledge": "acknowledgement",
         "on_site": "on-site",
         "resolve": "resolution",
         "callback": "callback",
         "satisfaction": "satisfaction",
+        "duty_manager": "duty manager",
+        "corrective_action": "corrective action",
     },
 }
 

@@ -19,7 +19,10 @@ from services.followup.model import (
     Callback,
     Caller,
     Contact,
+    CorrectiveAction,
+    DutyCall,
     EscalationRecord,
+    InvalidComplaint,
     NotificationRecord,
     Subject,
     Timer,
@@ -55,11 +58,18 @@ class FollowupRepository(Protocol):
         """The work order's new status; `step` (acknowledged, started, resolved) keeps its first time."""
         ...
 
-    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> str | None:
-        """Keep the resolution for the callback agent; returns the callback limit (None if untracked)."""
+    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> TrackedWorkOrder | None:
+        """Keep the resolution for the callback agent; returns the work order (its callback limit, owner and
+        ladder), None if untracked."""
         ...
 
     async def work_order_subject(self, work_order_id: uuid.UUID) -> Subject | None: ...
+
+    async def open_case(self, complaint_id: uuid.UUID, reference_no: str) -> None:
+        """The case's row (dissatisfied count, closing) without a work order: settled at first contact."""
+        ...
+
+    async def knows_complaint(self, complaint_id: uuid.UUID) -> bool: ...
 
     async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
         """The severity and correlation id the callback's outcome carries on: the caller's own, when stored
@@ -86,6 +96,42 @@ class FollowupRepository(Protocol):
 
     async def close_case(self, complaint_id: uuid.UUID, at: datetime, outcome: str) -> None: ...
 
+    async def dissatisfied_subject(self, callback_id: uuid.UUID) -> Subject | None:
+        """What the still-dissatisfied timer of this callback needs; `status` is how the case closed ('open'
+        while it is not)."""
+        ...
+
+    # -- the duty manager, corrective actions, invalid complaints
+    async def add_duty_call(self, call: DutyCall) -> bool:
+        """Record the duty manager's call; False when the complaint already has one."""
+        ...
+
+    async def duty_call_for_update(self, complaint_id: uuid.UUID) -> DutyCall | None: ...
+
+    async def acknowledge_duty_call(self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None) -> None: ...
+
+    async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
+        """What the duty manager's timers need, or None once acknowledged."""
+        ...
+
+    async def add_corrective_action(self, action: CorrectiveAction) -> bool:
+        """Hold a new corrective action to its deadline; False when already held (a redelivery)."""
+        ...
+
+    async def complete_corrective_action(self, action_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def action_subject(self, action_id: uuid.UUID) -> Subject | None:
+        """What a corrective action's timers need (its work order and owner), or None once done."""
+        ...
+
+    async def add_invalid(self, invalid: InvalidComplaint) -> bool:
+        """Record a complaint closed as invalid; False when already recorded."""
+        ...
+
+    async def invalid_complaint(self, complaint_id: uuid.UUID) -> InvalidComplaint | None: ...
+
+    async def mark_told_invalid(self, complaint_id: uuid.UUID, at: datetime) -> None: ...
+
     # -- contacts
     async def add_contact(self, contact: Contact) -> None: ...
 
@@ -97,6 +143,10 @@ class FollowupRepository(Protocol):
         ...
 
     async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int: ...
+
+    async def cancel_for_complaint(self, complaint_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
+        """Cancel the complaint's pending timers of these stages, whatever their subject."""
+        ...
 
     async def claim_due(self, now: datetime, limit: int) -> list[Timer]:
         """Due timers, locked so other processes skip them until this transaction ends."""
@@ -125,8 +175,11 @@ class FollowupRepository(Protocol):
         """What a callback-stage timer needs, or None once the callback is done (nothing to escalate)."""
         ...
 
-    async def worklist(self, now: datetime, *, limit: int, offset: int) -> tuple[list[Callback], int]:
-        """Callbacks an agent can make now (due, or retry interval passed), oldest deadline first; and how many."""
+    async def worklist(
+        self, now: datetime, *, limit: int, offset: int, owner: str | None = None
+    ) -> tuple[list[Callback], int]:
+        """Callbacks an agent can make now (due, or retry interval passed), oldest deadline first, optionally only
+        those of one owner; and how many."""
         ...
 
     # -- notifications
@@ -145,7 +198,10 @@ class FollowupRepository(Protocol):
 
 _CALLBACK_COLUMNS = ", ".join(Callback.__dataclass_fields__)
 _CALLER_COLUMNS = ", ".join(Caller.__dataclass_fields__)
-_SUBJECT = "complaint_id, reference_no, department, correlation_id, status, phone"
+_ORDER_COLUMNS = ", ".join(TrackedWorkOrder.__dataclass_fields__)
+_DUTY_COLUMNS = ", ".join(DutyCall.__dataclass_fields__)
+_ACTION_COLUMNS = ", ".join(CorrectiveAction.__dataclass_fields__)
+_INVALID_COLUMNS = ", ".join(InvalidComplaint.__dataclass_fields__)
 
 
 def _placeholders(n: int) -> str:
@@ -184,11 +240,8 @@ class PostgresFollowupRepository:
             order.reference_no,
         )
         await self.conn.execute(
-            "INSERT INTO followup.work_orders (work_order_id, complaint_id, reference_no, department, cycle, "
-            "category, severity, channel, starts_at, acknowledge_by, on_site_by, resolve_by, interim_reply_by, "
-            "callback_limit, correlation_id, status) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
-            "ON CONFLICT (work_order_id) DO NOTHING",
+            f"INSERT INTO followup.work_orders ({_ORDER_COLUMNS}) "
+            f"VALUES ({_placeholders(len(fields(TrackedWorkOrder)))}) ON CONFLICT (work_order_id) DO NOTHING",
             *_values(order),
         )
 
@@ -206,17 +259,36 @@ class PostgresFollowupRepository:
             at,
         )
 
-    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> str | None:
-        return await self.conn.fetchval(
-            "UPDATE followup.work_orders SET resolution = $2 WHERE work_order_id = $1 RETURNING callback_limit",
+    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> TrackedWorkOrder | None:
+        row = await self.conn.fetchrow(
+            f"UPDATE followup.work_orders SET resolution = $2 WHERE work_order_id = $1 RETURNING {_ORDER_COLUMNS}",
             work_order_id,
             resolution,
+        )
+        return TrackedWorkOrder(**dict(row)) if row is not None else None
+
+    async def open_case(self, complaint_id: uuid.UUID, reference_no: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.cases (complaint_id, reference_no) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            complaint_id,
+            reference_no,
+        )
+
+    async def knows_complaint(self, complaint_id: uuid.UUID) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM followup.cases WHERE complaint_id = $1) "
+                "OR EXISTS (SELECT 1 FROM followup.duty_calls WHERE complaint_id = $1) "
+                "OR EXISTS (SELECT 1 FROM followup.invalid_complaints WHERE complaint_id = $1)",
+                complaint_id,
+            )
         )
 
     async def work_order_subject(self, work_order_id: uuid.UUID) -> Subject | None:
         return _subject(
             await self.conn.fetchrow(
-                "SELECT w.complaint_id, w.reference_no, w.department, w.correlation_id, w.status, c.phone "
+                "SELECT w.complaint_id, w.reference_no, w.department, w.correlation_id, w.status, c.phone, "
+                "w.work_order_id, w.owner "
                 "FROM followup.work_orders w LEFT JOIN followup.contacts c ON c.complaint_id = w.complaint_id "
                 "WHERE w.work_order_id = $1",
                 work_order_id,
@@ -295,6 +367,99 @@ class PostgresFollowupRepository:
             outcome,
         )
 
+    async def dissatisfied_subject(self, callback_id: uuid.UUID) -> Subject | None:
+        return _subject(
+            await self.conn.fetchrow(
+                "SELECT b.complaint_id, b.reference_no, b.department, "
+                "COALESCE(b.correlation_id, w.correlation_id, '') AS correlation_id, "
+                "COALESCE(k.close_outcome, 'open') AS status, c.phone, b.work_order_id, b.owner "
+                "FROM followup.callbacks b JOIN followup.cases k ON k.complaint_id = b.complaint_id "
+                "LEFT JOIN followup.work_orders w ON w.work_order_id = b.work_order_id "
+                "LEFT JOIN followup.contacts c ON c.complaint_id = b.complaint_id WHERE b.callback_id = $1",
+                callback_id,
+            )
+        )
+
+    async def add_duty_call(self, call: DutyCall) -> bool:
+        inserted = await self.conn.fetchval(
+            f"INSERT INTO followup.duty_calls ({_DUTY_COLUMNS}) VALUES ({_placeholders(len(fields(DutyCall)))}) "
+            "ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
+            *_values(call),
+        )
+        return bool(inserted)
+
+    async def duty_call_for_update(self, complaint_id: uuid.UUID) -> DutyCall | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_DUTY_COLUMNS} FROM followup.duty_calls WHERE complaint_id = $1 FOR UPDATE", complaint_id
+        )
+        return DutyCall(**dict(row)) if row is not None else None
+
+    async def acknowledge_duty_call(self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None) -> None:
+        await self.conn.execute(
+            "UPDATE followup.duty_calls SET acknowledged_at = $2, acknowledged_by = $3, note = $4 "
+            "WHERE complaint_id = $1",
+            complaint_id,
+            at,
+            by,
+            note,
+        )
+
+    async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
+        return _subject(
+            await self.conn.fetchrow(
+                "SELECT d.complaint_id, d.reference_no, 'customer_service' AS department, d.correlation_id, "
+                "'called' AS status, c.phone FROM followup.duty_calls d "
+                "LEFT JOIN followup.contacts c ON c.complaint_id = d.complaint_id "
+                "WHERE d.complaint_id = $1 AND d.acknowledged_at IS NULL",
+                complaint_id,
+            )
+        )
+
+    async def add_corrective_action(self, action: CorrectiveAction) -> bool:
+        inserted = await self.conn.fetchval(
+            f"INSERT INTO followup.corrective_actions ({_ACTION_COLUMNS}) "
+            f"VALUES ({_placeholders(len(fields(CorrectiveAction)))}) "
+            "ON CONFLICT (action_id) DO NOTHING RETURNING true",
+            *_values(action),
+        )
+        return bool(inserted)
+
+    async def complete_corrective_action(self, action_id: uuid.UUID, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE followup.corrective_actions SET status = 'done', completed_at = $2 WHERE action_id = $1",
+            action_id,
+            at,
+        )
+
+    async def action_subject(self, action_id: uuid.UUID) -> Subject | None:
+        return _subject(
+            await self.conn.fetchrow(
+                "SELECT complaint_id, reference_no, department, correlation_id, status, NULL AS phone, "
+                "work_order_id, owner FROM followup.corrective_actions WHERE action_id = $1 AND status = 'open'",
+                action_id,
+            )
+        )
+
+    async def add_invalid(self, invalid: InvalidComplaint) -> bool:
+        inserted = await self.conn.fetchval(
+            f"INSERT INTO followup.invalid_complaints ({_INVALID_COLUMNS}) "
+            f"VALUES ({_placeholders(len(fields(InvalidComplaint)))}) ON CONFLICT (complaint_id) DO NOTHING "
+            "RETURNING true",
+            *_values(invalid),
+        )
+        return bool(inserted)
+
+    async def invalid_complaint(self, complaint_id: uuid.UUID) -> InvalidComplaint | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_INVALID_COLUMNS} FROM followup.invalid_complaints WHERE complaint_id = $1", complaint_id
+        )
+        return InvalidComplaint(**dict(row)) if row is not None else None
+
+    async def mark_told_invalid(self, complaint_id: uuid.UUID, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE followup.invalid_complaints SET told_at = $2 WHERE complaint_id = $1", complaint_id, at
+        )
+
     async def add_contact(self, contact: Contact) -> None:
         await self.conn.execute(
             "INSERT INTO followup.contacts (complaint_id, name, phone, email, wechat_openid, preferred_contact) "
@@ -312,8 +477,8 @@ class PostgresFollowupRepository:
 
     async def schedule(self, plan: TimerPlan) -> None:
         await self.conn.execute(
-            "INSERT INTO followup.timers (complaint_id, subject_id, kind, stage, level, due_at, deadline) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (subject_id, kind, stage, level) DO NOTHING",
+            "INSERT INTO followup.timers (complaint_id, subject_id, kind, stage, level, due_at, deadline, ladder) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (subject_id, kind, stage, level) DO NOTHING",
             plan.complaint_id,
             plan.subject_id,
             plan.kind,
@@ -321,6 +486,7 @@ class PostgresFollowupRepository:
             plan.level,
             plan.due_at,
             plan.deadline,
+            plan.ladder,
         )
         await self.conn.execute(f"SELECT pg_notify('{TIMERS_CHANNEL}', '')")
 
@@ -334,9 +500,20 @@ class PostgresFollowupRepository:
         )
         return int(status.split()[-1])
 
+    async def cancel_for_complaint(self, complaint_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
+        status = await self.conn.execute(
+            "UPDATE followup.timers SET cancelled_at = $3 WHERE complaint_id = $1 AND stage = ANY($2::text[]) "
+            "AND fired_at IS NULL AND cancelled_at IS NULL",
+            complaint_id,
+            list(stages),
+            at,
+        )
+        return int(status.split()[-1])
+
     async def claim_due(self, now: datetime, limit: int) -> list[Timer]:
         rows = await self.conn.fetch(
-            "SELECT timer_id, complaint_id, subject_id, kind, stage, level, due_at, deadline FROM followup.timers "
+            "SELECT timer_id, complaint_id, subject_id, kind, stage, level, due_at, deadline, ladder "
+            "FROM followup.timers "
             "WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 "
             "ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
             now,
@@ -363,7 +540,7 @@ class PostgresFollowupRepository:
     async def add_escalation(self, record: EscalationRecord) -> None:
         await self.conn.execute(
             "INSERT INTO followup.escalations (complaint_id, subject_id, stage, level, escalated_to, reason, "
-            "timer_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "timer_id, at, ladder) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             record.complaint_id,
             record.subject_id,
             record.stage,
@@ -372,11 +549,12 @@ class PostgresFollowupRepository:
             record.reason,
             record.timer_id,
             record.at,
+            record.ladder,
         )
 
     async def escalations_of(self, complaint_id: uuid.UUID) -> list[EscalationRecord]:
         rows = await self.conn.fetch(
-            "SELECT complaint_id, subject_id, stage, level, escalated_to, reason, timer_id, at "
+            "SELECT complaint_id, subject_id, stage, level, escalated_to, reason, timer_id, at, ladder "
             "FROM followup.escalations WHERE complaint_id = $1 ORDER BY id",
             complaint_id,
         )
@@ -400,7 +578,7 @@ class PostgresFollowupRepository:
     async def save_callback(self, callback: Callback) -> None:
         await self.conn.execute(
             "UPDATE followup.callbacks SET status = $2, attempts = $3, next_attempt_at = $4, last_note = $5, "
-            "last_agent = $6, completed_at = $7 WHERE callback_id = $1",
+            "last_agent = $6, completed_at = $7, scores = $8 WHERE callback_id = $1",
             callback.callback_id,
             callback.status,
             callback.attempts,
@@ -408,6 +586,7 @@ class PostgresFollowupRepository:
             callback.last_note,
             callback.last_agent,
             callback.completed_at,
+            callback.scores,
         )
 
     async def callback_subject(self, callback_id: uuid.UUID) -> Subject | None:
@@ -422,17 +601,19 @@ class PostgresFollowupRepository:
             )
         )
 
-    async def worklist(self, now: datetime, *, limit: int, offset: int) -> tuple[list[Callback], int]:
+    async def worklist(
+        self, now: datetime, *, limit: int, offset: int, owner: str | None = None
+    ) -> tuple[list[Callback], int]:
+        where = "status = 'pending' AND next_attempt_at <= $1 AND ($2::text IS NULL OR owner = $2)"
         rows = await self.conn.fetch(
-            f"SELECT {_CALLBACK_COLUMNS} FROM followup.callbacks WHERE status = 'pending' AND next_attempt_at <= $1 "
-            "ORDER BY due_at, created_at, callback_id LIMIT $2 OFFSET $3",
+            f"SELECT {_CALLBACK_COLUMNS} FROM followup.callbacks WHERE {where} "
+            "ORDER BY due_at, created_at, callback_id LIMIT $3 OFFSET $4",
             now,
+            owner,
             limit,
             offset,
         )
-        total = await self.conn.fetchval(
-            "SELECT count(*) FROM followup.callbacks WHERE status = 'pending' AND next_attempt_at <= $1", now
-        )
+        total = await self.conn.fetchval(f"SELECT count(*) FROM followup.callbacks WHERE {where}", now, owner)
         return [Callback(**dict(r)) for r in rows], total
 
     async def customer_messages_sent(self, phone_key: str, day: date) -> int:

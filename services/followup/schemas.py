@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts import CallbackOutcome
+
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
+class ScoresCreate(BaseModel):
+    """The survey's 1-5 marks (5 best), each optional; billing only when billing was involved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    supply: Score | None = Field(default=None, description="Quality of heating or supply.")
+    attitude: Score | None = Field(default=None, description="Staff attitude.")
+    speed: Score | None = Field(default=None, description="Speed of repair or handling.")
+    billing: Score | None = Field(default=None, description="Billing, when billing was involved.")
+
+    def given(self) -> dict[str, int]:
+        return self.model_dump(exclude_none=True)
 
 
 class OutcomeCreate(BaseModel):
@@ -15,6 +32,31 @@ class OutcomeCreate(BaseModel):
 
     outcome: CallbackOutcome
     note: str | None = Field(default=None, max_length=2000)
+    scores: ScoresCreate | None = Field(default=None, description="The survey, when the customer answered it.")
+
+    @model_validator(mode="after")
+    def _survey_needs_an_answer(self) -> OutcomeCreate:
+        if self.scores is not None and self.scores.given() and self.outcome == "unreachable":
+            raise ValueError("scores: an unreachable customer answered no survey")
+        return self
+
+
+class DutyAcknowledgementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    manager: str = Field(min_length=1, max_length=64, description="Staff id of the duty manager who came.")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DutyCallRead(BaseModel):
+    complaint_id: uuid.UUID
+    reference_no: str
+    reason: str
+    called_at: datetime
+    acknowledge_by: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    late: bool = Field(description="Acknowledged after the limit (the case was escalated).")
 
 
 class ContactRead(BaseModel):
@@ -39,6 +81,8 @@ class CallbackRead(BaseModel):
     attempts: int
     next_attempt_at: datetime
     last_note: str | None
+    owner: str | None = Field(description="Staff id the call is for: the case's owner.")
+    scores: dict[str, int] | None = Field(description="The survey's 1-5 marks, once recorded.")
     contact: ContactRead | None = Field(description="Who to call; only agents and supervisors see it.")
 
 
@@ -65,6 +109,7 @@ class EscalationRead(BaseModel):
     escalated_to: str
     reason: str
     at: datetime
+    ladder: str | None
 
 
 class SlaRead(BaseModel):

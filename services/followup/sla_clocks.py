@@ -2,9 +2,11 @@
 department's step stops, and when the next one is due. Pure: `handlers.py` schedules and cancels them.
 
 Every clock is two timers: a warning at a share of the limit (e.g. 80 %) and a breach at the limit, which
-climbs the escalation ladder one rung per escalation interval (`escalation.py`). A phone complaint also
-gets an interim-reply timer. A stage that is done in time has its timers cancelled, so a timer that fires
-is a clock that really ran out.
+climbs its escalation ladder (named by the SLA rule, kept on the timer) one rung per escalation interval
+(`escalation.py`). A phone complaint also gets an interim-reply timer. Besides a work order's stages and
+its callback, the same clocks watch the duty manager's acknowledgement, corrective actions' deadlines and a
+customer still dissatisfied a day after the dissatisfied callback. A stage that is done in time has its
+timers cancelled, so a timer that fires is a clock that really ran out.
 """
 
 from __future__ import annotations
@@ -47,9 +49,30 @@ class ClockRules:
     #: Shrinks every SLA clock (deadlines come scaled from dispatch; intervals are scaled here).
     time_scale: float = 1.0
 
+    def ladder(self, name: str = "default") -> Ladder:
+        """A ladder of the policy by name (an unknown name, e.g. one removed since the timer was set: the
+        default ladder)."""
+        known = name if name in self.sla.ladders else "default"
+        return Ladder(self.sla.ladder(known), known)
+
+    def ladder_for(self, category: str, severity: str, at: datetime, district: str | None) -> str:
+        """The ladder the SLA rule of this case climbs (its area class counts, like for the limits)."""
+        try:
+            return self.sla.policy_for(category, severity, at, district=district).ladder
+        except LookupError:
+            return "default"
+
     @property
-    def ladder(self) -> Ladder:
-        return Ladder(self.sla.escalation_ladder)
+    def duty_manager_ladder(self) -> str:
+        return self.sla.duty_manager.ladder
+
+    @property
+    def dissatisfied_ladder(self) -> str:
+        return self.sla.config.follow_through.dissatisfied_ladder
+
+    @property
+    def corrective_action_ladder(self) -> str:
+        return self.sla.config.follow_through.corrective_action_ladder
 
     @property
     def warning_share(self) -> float:
@@ -74,6 +97,7 @@ class ClockRules:
             level=level,
             due_at=self.after(timer.due_at, self.sla.escalation_interval),
             deadline=timer.deadline,
+            ladder=timer.ladder,
         )
 
     def work_order_clocks(self, order: TrackedWorkOrder) -> list[TimerPlan]:
@@ -83,7 +107,9 @@ class ClockRules:
         stages = (("acknowledge", order.acknowledge_by), ("on_site", order.on_site_by), ("resolve", order.resolve_by))
         for stage, deadline in stages:
             if deadline is not None:
-                plans += self._clock(order.complaint_id, order.work_order_id, stage, order.starts_at, deadline)
+                plans += self._clock(
+                    order.complaint_id, order.work_order_id, stage, order.starts_at, deadline, order.ladder
+                )
         if order.interim_reply_by is not None:
             plans.append(
                 TimerPlan(
@@ -98,9 +124,40 @@ class ClockRules:
         return plans
 
     def callback_clocks(
-        self, complaint_id: uuid.UUID, callback_id: uuid.UUID, start: datetime, due_at: datetime
+        self, complaint_id: uuid.UUID, callback_id: uuid.UUID, start: datetime, due_at: datetime, ladder: str
     ) -> list[TimerPlan]:
-        return self._clock(complaint_id, callback_id, "callback", start, due_at)
+        return self._clock(complaint_id, callback_id, "callback", start, due_at, ladder)
+
+    def duty_manager_due(self, accepted_at: datetime) -> datetime:
+        """When the duty manager must have acknowledged: the policy's limit from when intake accepted it."""
+        return self.after(accepted_at, self.sla.duty_manager_acknowledge)
+
+    def duty_manager_too_late(self, accepted_at: datetime, now: datetime) -> bool:
+        """A complaint so old that its whole duty-manager ladder would already have been climbed: calling the
+        duty manager now helps nobody (a new consumer group reading the topic's history, a long outage)."""
+        rungs = len(self.sla.ladder(self.duty_manager_ladder))
+        horizon = self.duty_manager_due(accepted_at)
+        for _ in range(rungs):
+            horizon = self.after(horizon, self.sla.escalation_interval)
+        return now > horizon
+
+    def duty_manager_clock(self, complaint_id: uuid.UUID, accepted_at: datetime) -> list[TimerPlan]:
+        """The duty manager's acknowledgement clock; its subject is the complaint (there is no work order)."""
+        deadline = self.duty_manager_due(accepted_at)
+        return self._clock(complaint_id, complaint_id, "duty_manager", accepted_at, deadline, self.duty_manager_ladder)
+
+    def corrective_action_clock(
+        self, complaint_id: uuid.UUID, action_id: uuid.UUID, set_at: datetime, deadline: datetime
+    ) -> list[TimerPlan]:
+        """A corrective action held to its own deadline (set by leadership, so not scaled here)."""
+        ladder = self.corrective_action_ladder
+        return self._clock(complaint_id, action_id, "corrective_action", set_at, deadline, ladder)
+
+    def still_dissatisfied(self, complaint_id: uuid.UUID, callback_id: uuid.UUID, now: datetime) -> TimerPlan:
+        """A dissatisfied callback: if the customer is still not satisfied `dissatisfied_after` later, the first
+        rung of the dissatisfied ladder (the project manager) hears of it, then the next rung, and so on."""
+        due = self.after(now, self.sla.dissatisfied_after)
+        return TimerPlan(complaint_id, callback_id, "breach", "satisfaction", due, due, 1, self.dissatisfied_ladder)
 
     def interim_reply_retry(self, timer: Timer, now: datetime) -> TimerPlan | None:
         """Look for the customer's contact again shortly, or give up (None) after `CONTACT_RETRIES` (the interim
@@ -117,19 +174,27 @@ class ClockRules:
             deadline=timer.deadline,
         )
 
-    def caller_notice(self, complaint_id: uuid.UUID, now: datetime) -> TimerPlan:
-        """A linked caller's first message, when their contact has not arrived yet: try again shortly."""
+    def caller_notice(self, complaint_id: uuid.UUID, now: datetime, stage: str = "joined") -> TimerPlan:
+        """A customer's first message (a linked caller's on joining, `joined`; why a complaint is invalid,
+        `invalid`), when their contact has not arrived yet: try again shortly."""
         return TimerPlan(
             complaint_id=complaint_id,
             subject_id=complaint_id,
             kind="caller_notice",
-            stage="joined",
+            stage=stage,
             due_at=now + CONTACT_RETRY_DELAY * self.time_scale,
             level=1,
         )
 
     def _clock(
-        self, complaint_id: uuid.UUID, subject_id: uuid.UUID, stage: str, start: datetime, deadline: datetime
+        self,
+        complaint_id: uuid.UUID,
+        subject_id: uuid.UUID,
+        stage: str,
+        start: datetime,
+        deadline: datetime,
+        ladder: str,
     ) -> list[TimerPlan]:
-        warning = TimerPlan(complaint_id, subject_id, "warning", stage, self.warn_at(start, deadline), deadline)
-        return [warning, TimerPlan(complaint_id, subject_id, "breach", stage, deadline, deadline, level=1)]
+        warn_at = self.warn_at(start, deadline)
+        warning = TimerPlan(complaint_id, subject_id, "warning", stage, warn_at, deadline, ladder=ladder)
+        return [warning, TimerPlan(complaint_id, subject_id, "breach", stage, deadline, deadline, 1, ladder)]

@@ -31,11 +31,13 @@ class FollowupViews:
         self.transactions = transactions
         self.clock = clock
 
-    async def worklist(self, *, page: int, page_size: int) -> Worklist:
-        """Callbacks to make now (due, or retry interval passed), oldest deadline first, with whom to call."""
+    async def worklist(self, *, page: int, page_size: int, owner: str | None = None) -> Worklist:
+        """Callbacks to make now (due, or retry interval passed), oldest deadline first, with whom to call;
+        optionally one owner's only."""
         async with self.transactions() as work:
             now = self.clock()
-            items, total = await work.repo.worklist(now, limit=page_size, offset=(page - 1) * page_size)
+            offset = (page - 1) * page_size
+            items, total = await work.repo.worklist(now, limit=page_size, offset=offset, owner=owner)
             reads = [callback_read(cb, await work.repo.contact(cb.complaint_id), now) for cb in items]
         return Worklist(items=reads, page=page, page_size=page_size, total=total)
 
@@ -55,7 +57,14 @@ class FollowupViews:
             complaint_id=complaint_id,
             timers=[TimerRead(**asdict(t)) for t in timers],
             escalations=[
-                EscalationRead(stage=e.stage, level=e.level, escalated_to=e.escalated_to, reason=e.reason, at=e.at)
+                EscalationRead(
+                    stage=e.stage,
+                    level=e.level,
+                    escalated_to=e.escalated_to,
+                    reason=e.reason,
+                    at=e.at,
+                    ladder=e.ladder,
+                )
                 for e in escalations
             ],
         )

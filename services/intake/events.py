@@ -20,7 +20,8 @@ SERVICE = "intake"
 
 
 def build_events(stored: StoredComplaint, complaint: ComplaintCreate) -> list[Event]:
-    """The public, masked `complaint.received` and the restricted `complaint.contact`."""
+    """The public, masked `complaint.received` (v2: with the agent who took it and what was settled on contact)
+    and the restricted `complaint.contact`."""
     customer = complaint.customer
     common = {
         "complaint_id": stored.complaint_id,
@@ -46,6 +47,9 @@ def build_events(stored: StoredComplaint, complaint: ComplaintCreate) -> list[Ev
             location=complaint.location,
             text=mask_phones_in_text(complaint.text),
             category_hint=complaint.category_hint,
+            agent_id=complaint.agent_id,
+            handled_on_contact=complaint.handled_on_contact,
+            customer_agitated=complaint.customer_agitated,
         ),
         **common,
     )

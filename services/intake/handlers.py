@@ -19,7 +19,7 @@ from services.intake import repository
 from services.intake.events import SERVICE, build_events
 from services.intake.reference import next_reference
 from services.intake.repository import StoredComplaint
-from services.intake.schemas import ComplaintCreate
+from services.intake.schemas import AGENT_FIELDS, ComplaintCreate
 from shared import outbox
 from shared.db import unit_of_work
 from shared.logging import get_logger
@@ -45,7 +45,10 @@ class IdempotencyKeyReused(Exception):
 
 
 def fingerprint(complaint: ComplaintCreate) -> str:
-    return hashlib.sha256(complaint.model_dump_json().encode()).hexdigest()
+    """The submission's hash; the agent fields count only when given, so a retry from an old client (sent
+    before they existed) still matches the fingerprint stored for it."""
+    unset = {name for name in AGENT_FIELDS if getattr(complaint, name) in (None, False)}
+    return hashlib.sha256(complaint.model_dump_json(exclude=unset).encode()).hexdigest()
 
 
 def _replay(existing: StoredComplaint, cmd: SubmitComplaint, request_fingerprint: str) -> Submitted:

@@ -14,6 +14,8 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -22,6 +24,11 @@ from shared.contracts import Category, Channel, Location, PreferredContact
 from shared.contracts.complaint import ACCOUNT_NO_MAX_LENGTH, ACCOUNT_NO_PATTERN
 
 MAX_TEXT_CHARS = 4000
+MAX_HANDLED_ON_CONTACT_CHARS = 2000
+#: Channels where a staff member takes the complaint: only they say who took it and what was settled at once.
+AGENT_CHANNELS = frozenset({Channel.PHONE, Channel.COUNTER})
+#: What an agent adds to a submission; old clients send none of it.
+AGENT_FIELDS = ("agent_id", "handled_on_contact", "customer_agitated")
 #: Clocks of channel systems drift; a received-at further ahead than this is a bug, not drift.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -54,8 +61,15 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+def _printable_id(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("printable characters only")
+    return value
+
+
 Phone = Annotated[str, AfterValidator(normalise_phone)]
 CleanText = Annotated[str, AfterValidator(_no_control_characters)]
+StaffId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_printable_id)]
 
 
 class Strict(BaseModel):
@@ -98,6 +112,36 @@ class ComplaintCreate(Strict):
     location: Location
     text: CleanText = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     category_hint: Category | None = None
+    agent_id: StaffId | None = Field(
+        default=None,
+        description="Phone and counter only: staff id of the agent who took it; the case's owner until it is closed.",
+        examples=["agent-0042"],
+    )
+    handled_on_contact: CleanText | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_HANDLED_ON_CONTACT_CHARS,
+        description="Phone and counter only, with agent_id: what the agent explained or did on the spot. "
+        "The complaint is then resolved at first contact (no work order; the customer is still called back).",
+    )
+    customer_agitated: bool = Field(
+        default=False,
+        description="Phone and counter only, with agent_id: the customer is agitated; the duty manager is called.",
+    )
+
+    @field_validator("agent_id", "handled_on_contact", "customer_agitated")
+    @classmethod
+    def _agent_channels_only(cls, value: object, info: ValidationInfo) -> object:
+        """Only an agent (phone, counter) can say who took a complaint and what was settled on the spot; a
+        web form or partner ticket claiming it would fake first-contact figures."""
+        channel = info.data.get("channel")
+        given = value is not None and value is not False
+        if given and channel is not None and channel not in AGENT_CHANNELS:
+            agents = ", ".join(sorted(c.value for c in AGENT_CHANNELS))
+            raise ValueError(f"only on agent channels ({agents}), not on channel {channel.value!r}")
+        if given and info.field_name != "agent_id" and info.data.get("agent_id", "") is None:
+            raise ValueError("needs agent_id: the agent who took the complaint")
+        return value
 
     @field_validator("received_at")
     @classmethod

@@ -108,6 +108,14 @@ class Defaults(_Strict):
     _check = field_validator("acknowledge", "resolve", "callback")(lambda cls, v: _limit(v))
 
 
+#: Ladders the paths name by default, so a policy that defines no `[ladders]` still loads (and may override them).
+BUILT_IN_LADDERS: dict[str, list[str]] = {
+    "dissatisfied": ["project_manager", "general_manager"],
+    "duty_manager": ["department_manager", "general_manager"],
+    "corrective_action": ["department_manager", "leadership"],
+}
+
+
 class AreaConfig(_Strict):
     """Which districts are rural or remote; every other district is city (or `default`)."""
 
@@ -164,7 +172,7 @@ class SlaConfig(_Strict):
     @model_validator(mode="after")
     def _ladders_known(self) -> SlaConfig:
         """Every ladder a rule or path names exists and has rungs: a typo would leave a breach with nobody to tell."""
-        known = {"default", *self.ladders}
+        known = {"default", *BUILT_IN_LADDERS, *self.ladders}
         empty = sorted(name for name, roles in self.ladders.items() if not roles)
         if empty:
             raise ValueError(f"ladders without rungs: {', '.join(empty)}")
@@ -216,9 +224,11 @@ class SlaTable:
         )
         self.warning_share = config.warning_share
         self.escalation_ladder = tuple(config.escalation_ladder)
-        self.ladders: dict[str, tuple[str, ...]] = {"default": self.escalation_ladder} | {
-            name: tuple(roles) for name, roles in config.ladders.items()
+        self.ladders: dict[str, tuple[str, ...]] = {
+            name: tuple(roles) for name, roles in {**BUILT_IN_LADDERS, **config.ladders}.items()
         }
+        self.ladders.setdefault("default", self.escalation_ladder)
+        self.escalation_ladder = self.ladders["default"]
         self.escalation_interval = parse_limit(config.escalation_interval)
         self.phone_interim_reply = parse_limit(config.phone_interim_reply)
         self.duty_manager = config.duty_manager

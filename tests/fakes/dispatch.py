@@ -136,6 +136,9 @@ class FakeDispatchRepository:
         orders = sorted(leads, key=lambda o: o.created_at)  # stable: ties by insertion
         return orders[-1] if orders else None
 
+    async def work_orders_of_case(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
+        return sorted(self.state.orders_of(complaint_id), key=lambda o: o.created_at)  # stable: ties by insertion
+
     async def update_work_order(self, work_order_id: uuid.UUID, **changes: Any) -> None:
         self.state.work_orders[work_order_id] = replace(self.state.work_orders[work_order_id], **changes)
 

@@ -18,7 +18,10 @@ from services.followup.model import (
     Callback,
     Caller,
     Contact,
+    CorrectiveAction,
+    DutyCall,
     EscalationRecord,
+    InvalidComplaint,
     NotificationRecord,
     Subject,
     Timer,
@@ -69,6 +72,9 @@ class FollowupState:
     events: list[Event] = field(default_factory=list)
     processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
     resolutions: dict[uuid.UUID, str | None] = field(default_factory=dict)
+    duty_calls: dict[uuid.UUID, DutyCall] = field(default_factory=dict)
+    corrective_actions: dict[uuid.UUID, CorrectiveAction] = field(default_factory=dict)
+    invalid: dict[uuid.UUID, InvalidComplaint] = field(default_factory=dict)
 
     def event_types(self) -> list[str]:
         return [e.event_type for e in self.events]
@@ -100,12 +106,18 @@ class FakeFollowupRepository:
         if work_order_id in self.state.work_orders:
             self.state.work_orders[work_order_id] = replace(self.state.work_orders[work_order_id], status=status)
 
-    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> str | None:
+    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> TrackedWorkOrder | None:
         order = self.state.work_orders.get(work_order_id)
         if order is None:
             return None
         self.state.resolutions[work_order_id] = resolution
-        return order.callback_limit
+        return order
+
+    async def open_case(self, complaint_id: uuid.UUID, reference_no: str) -> None:
+        self.state.cases.setdefault(complaint_id, Case(complaint_id, reference_no))
+
+    async def knows_complaint(self, complaint_id: uuid.UUID) -> bool:
+        return any(complaint_id in t for t in (self.state.cases, self.state.duty_calls, self.state.invalid))
 
     async def work_order_subject(self, work_order_id: uuid.UUID) -> Subject | None:
         order = self.state.work_orders.get(work_order_id)
@@ -118,6 +130,8 @@ class FakeFollowupRepository:
             order.correlation_id,
             order.status,
             self._phone(order.complaint_id),
+            order.work_order_id,
+            order.owner,
         )
 
     async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
@@ -155,6 +169,74 @@ class FakeFollowupRepository:
         case = self.state.cases[complaint_id]
         case.closed_at, case.close_outcome = at, outcome
 
+    async def dissatisfied_subject(self, callback_id: uuid.UUID) -> Subject | None:
+        cb = self.state.callbacks.get(callback_id)
+        if cb is None or cb.complaint_id not in self.state.cases:
+            return None
+        order = self.state.work_orders.get(cb.work_order_id)
+        case = self.state.cases[cb.complaint_id]
+        return Subject(
+            cb.complaint_id,
+            cb.reference_no,
+            cb.department,
+            cb.correlation_id or (order.correlation_id if order else ""),
+            case.close_outcome or "open",
+            self._phone(cb.complaint_id),
+            cb.work_order_id,
+            cb.owner,
+        )
+
+    async def add_duty_call(self, call: DutyCall) -> bool:
+        if call.complaint_id in self.state.duty_calls:
+            return False
+        self.state.duty_calls[call.complaint_id] = call
+        return True
+
+    async def duty_call_for_update(self, complaint_id: uuid.UUID) -> DutyCall | None:
+        return self.state.duty_calls.get(complaint_id)
+
+    async def acknowledge_duty_call(self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None) -> None:
+        call = self.state.duty_calls[complaint_id]
+        self.state.duty_calls[complaint_id] = replace(call, acknowledged_at=at, acknowledged_by=by, note=note)
+
+    async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
+        call = self.state.duty_calls.get(complaint_id)
+        if call is None or call.acknowledged_at is not None:
+            return None
+        phone = self._phone(complaint_id)
+        return Subject(complaint_id, call.reference_no, "customer_service", call.correlation_id, "called", phone)
+
+    async def add_corrective_action(self, action: CorrectiveAction) -> bool:
+        if action.action_id in self.state.corrective_actions:
+            return False
+        self.state.corrective_actions[action.action_id] = action
+        return True
+
+    async def complete_corrective_action(self, action_id: uuid.UUID, at: datetime) -> None:
+        if action_id in self.state.corrective_actions:
+            action = self.state.corrective_actions[action_id]
+            self.state.corrective_actions[action_id] = replace(action, status="done", completed_at=at)
+
+    async def action_subject(self, action_id: uuid.UUID) -> Subject | None:
+        a = self.state.corrective_actions.get(action_id)
+        if a is None or a.status != "open":
+            return None
+        return Subject(
+            a.complaint_id, a.reference_no, a.department, a.correlation_id, a.status, None, a.work_order_id, a.owner
+        )
+
+    async def add_invalid(self, invalid: InvalidComplaint) -> bool:
+        if invalid.complaint_id in self.state.invalid:
+            return False
+        self.state.invalid[invalid.complaint_id] = invalid
+        return True
+
+    async def invalid_complaint(self, complaint_id: uuid.UUID) -> InvalidComplaint | None:
+        return self.state.invalid.get(complaint_id)
+
+    async def mark_told_invalid(self, complaint_id: uuid.UUID, at: datetime) -> None:
+        self.state.invalid[complaint_id] = replace(self.state.invalid[complaint_id], told_at=at)
+
     async def add_contact(self, contact: Contact) -> None:
         self.state.contacts.setdefault(contact.complaint_id, contact)
 
@@ -177,6 +259,17 @@ class FakeFollowupRepository:
             timer.cancelled_at = at
         return len(hits)
 
+    async def cancel_for_complaint(self, complaint_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
+        stopped = set(stages)
+        hits = [
+            t
+            for t in self.state.timers
+            if t.plan.complaint_id == complaint_id and t.plan.stage in stopped and t.pending
+        ]
+        for timer in hits:
+            timer.cancelled_at = at
+        return len(hits)
+
     async def claim_due(self, now: datetime, limit: int) -> list[Timer]:
         due = sorted((t for t in self.state.timers if t.pending and t.plan.due_at <= now), key=lambda t: t.plan.due_at)
         return [
@@ -189,6 +282,7 @@ class FakeFollowupRepository:
                 t.plan.level,
                 t.plan.due_at,
                 t.plan.deadline,
+                t.plan.ladder,
             )
             for t in due[:limit]
         ]
@@ -247,9 +341,15 @@ class FakeFollowupRepository:
             self._phone(cb.complaint_id),
         )
 
-    async def worklist(self, now: datetime, *, limit: int, offset: int) -> tuple[list[Callback], int]:
+    async def worklist(
+        self, now: datetime, *, limit: int, offset: int, owner: str | None = None
+    ) -> tuple[list[Callback], int]:
         ready = sorted(
-            (c for c in self.state.callbacks.values() if c.status == "pending" and c.next_attempt_at <= now),
+            (
+                c
+                for c in self.state.callbacks.values()
+                if c.status == "pending" and c.next_attempt_at <= now and (owner is None or c.owner == owner)
+            ),
             key=lambda c: (c.due_at, c.created_at, c.callback_id),
         )
         return ready[offset : offset + limit], len(ready)

@@ -1,6 +1,7 @@
 """The full callback loop over the real broker, with dispatch and followup running:
 resolved → callback due → dissatisfied → reopened → resolved again → satisfied → closed;
-the unreachable path; a second dissatisfaction goes to the general manager."""
+the unreachable path; a second dissatisfaction goes to the general manager (the top of the dissatisfied
+ladder)."""
 
 from __future__ import annotations
 
@@ -166,7 +167,8 @@ async def test_dissatisfied_twice_goes_to_the_general_manager(
         for r in escalations
         if r.key == event.key and r.json()["payload"]["stage"] == "satisfaction"
     )
-    assert gm["escalated_to"] == "general_manager" and gm["level"] == 3
+    # The top of the policy's dissatisfied ladder (project manager → general manager).
+    assert (gm["escalated_to"], gm["level"], gm["ladder"]) == ("general_manager", 2, "dissatisfied")
 
 
 async def test_unreachable_is_retried_then_closed(

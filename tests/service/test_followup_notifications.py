@@ -121,7 +121,8 @@ async def test_interim_reply_and_daily_cap(followup: FastAPI, migrated: Infrastr
     sent = [r.json()["payload"] for r in records if r.key in keys]
     assert len(sent) == 3
     assert {s["template_id"] for s in sent} == {"interim_reply"}
-    assert all(s["recipient"] == {"kind": "customer", "phone": phone, "role": None, "department": None} for s in sent)
+    customer = {"kind": "customer", "phone": phone, "role": None, "staff_id": None, "department": None}
+    assert all(s["recipient"] == customer for s in sent)
     assert all(s["params"]["reference_no"] in s["text"] for s in sent)
 
 

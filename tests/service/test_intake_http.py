@@ -59,6 +59,35 @@ async def test_accepts_and_publishes_masked_event(intake: httpx.AsyncClient, mig
     assert restricted["causation_id"] == event.json()["event_id"]
 
 
+async def test_an_agent_says_who_took_it_and_what_was_settled_on_the_call(
+    intake: httpx.AsyncClient, migrated: Infrastructure
+) -> None:
+    body = complaint("phone", agent_id="agent-0042", handled_on_contact="已解释本月账单构成，用户表示理解")
+    response = await intake.post("/v1/complaints", json=body, headers=headers("phone"))
+    assert response.status_code == 202, response.text
+    key = response.json()["complaint_id"].encode()
+    records = await read_topic(
+        migrated.kafka_bootstrap_servers, topics.COMPLAINT_RECEIVED, until=lambda rs: any(r.key == key for r in rs)
+    )
+    event = next(r.json() for r in records if r.key == key)
+    assert event["schema_version"] == 2
+    payload = event["payload"]
+    assert (payload["agent_id"], payload["handled_on_contact"], payload["customer_agitated"]) == (
+        "agent-0042",
+        "已解释本月账单构成，用户表示理解",
+        False,
+    )
+
+    unsigned = complaint("counter", handled_on_contact="当场更换了表卡", customer_agitated=True)
+    refused = await intake.post("/v1/complaints", json=unsigned, headers=headers("counter"))
+    assert refused.status_code == 422
+    assert {e["field"] for e in refused.json()["errors"]} == {"handled_on_contact", "customer_agitated"}
+    assert "needs agent_id" in refused.json()["detail"]
+
+    old_client = await intake.post("/v1/complaints", json=complaint("counter"), headers=headers("counter"))
+    assert old_client.status_code == 202, "an agent channel without agent_id is still accepted"
+
+
 async def test_lookup_by_id_and_reference(intake: httpx.AsyncClient) -> None:
     body = complaint("app")
     accepted = (await intake.post("/v1/complaints", json=body, headers=headers("app"))).json()
@@ -178,6 +207,8 @@ INVALID: list[tuple[str, dict[str, Any] | bytes, dict[str, str], int, str]] = [
     ("no credential", complaint(), {"X-API-Key": ""}, 401, ""),
     ("wrong credential", complaint(), {"X-API-Key": "guess"}, 401, ""),
     ("another channel's credential", complaint(channel="email"), {}, 403, "channel"),
+    ("agent id on the web", complaint(agent_id="agent-7"), {}, 422, "agent_id"),
+    ("agitated flag on the web", complaint(customer_agitated=True), {}, 422, "customer_agitated"),
 ]
 
 

@@ -53,8 +53,12 @@ def received(
     category_hint: str | None = None,
     accepted_at: datetime | None = None,
     location: dict[str, Any] | None = None,
+    agent_id: str | None = None,
+    handled_on_contact: str | None = None,
+    customer_agitated: bool = False,
 ) -> ComplaintReceived:
-    """A received complaint; by default at a street address of its own, so it never joins an incident."""
+    """A received complaint; by default at a street address of its own, so it never joins an incident. An agent
+    channel's complaint may say who took it and what was settled on contact (complaint.received v2)."""
     complaint_id = uuid.uuid4()
     now = accepted_at or datetime.now(UTC)
     return new_event(
@@ -78,6 +82,9 @@ def received(
             "location": location or {"address": f"和平区测试路{uuid.uuid4().int % 100_000}号", "district": "heping"},
             "text": text,
             "category_hint": category_hint,
+            "agent_id": agent_id,
+            "handled_on_contact": handled_on_contact,
+            "customer_agitated": customer_agitated,
         },
     )
 

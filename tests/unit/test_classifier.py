@@ -399,6 +399,19 @@ def test_an_unknown_hint_is_ignored_and_said(rules: Rules) -> None:
         ("啊啊啊啊啊啊", "gibberish"),
         ("asdfghjkl qwer", "gibberish"),
         ("我家不在你们的供热范围内，暖气不热", "outside service area"),
+        ("测试工单，请忽略", "test call (测试工单)"),
+        ("測試工單 請忽略", "test call (测试工单)"),
+        ("测试", "test call (测试)"),
+        ("This is a test call, please ignore.", "test call (test call, this is a test)"),
+        ("Testing 123", "test call"),
+        ("测试工单：3号楼暖气不热", "test call (测试工单)"),
+        ("家里宽带断了，我知道不归你们管，但是电信电话打不通", "not ours: broadband/telecom (宽带)"),
+        ("家裡寬頻斷了，中華電信客服打不通", "not ours: broadband/telecom (宽带, 电信客服)"),
+        ("My broadband has been down since yesterday.", "not ours: broadband/telecom (broadband)"),
+        ("小区有线电视信号差，经常黑屏", "not ours: cable TV (有线电视, 电视信号)"),
+        ("有線電視沒訊號", "not ours: cable TV (有线电视)"),
+        ("小区物业费涨价了，合理吗", "not ours: property management (物业费)"),
+        ("Property management fees went up 20%. Is that allowed?", "not ours: property management"),
     ],
 )
 def test_invalid_complaints_say_why(rules: Rules, text: str, reason: str) -> None:
@@ -411,6 +424,31 @@ def test_invalid_complaints_say_why(rules: Rules, text: str, reason: str) -> Non
 @pytest.mark.parametrize("text", ["停电", "power cut", "hello, my radiator is cold"])
 def test_short_real_complaints_are_valid(rules: Rules, text: str) -> None:
     assert run(rules, text).valid
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "停电了，宽带也断了",  # a power cut took the broadband down: ours
+        "物业费和取暖费一起收的，账单多收了200元",
+        "这不是测试，暖气真的不热",  # negated
+        "不是宽带的问题，是家里没电了",
+        "How do I request an official indoor temperature test?",
+        "Caller requests a meter test: the reading advances with all taps closed.",
+        "电梯间那个配电箱在冒烟，一股塑料烧焦的味道",  # danger is ours wherever it is
+        "The router room in the basement smells of gas.",
+        "物业不给开门，维修师傅进不去，暖气还是不热",
+    ],
+)
+def test_what_is_ours_or_not_a_test_stays_valid(rules: Rules, text: str) -> None:
+    result = run(rules, text)
+    assert result.valid, result.invalid_reason
+
+
+def test_not_ours_without_own_business_terms_is_refused(raw_rules: dict[str, Any]) -> None:
+    validity = {k: v for k, v in raw_rules["validity"].items() if k != "own_business_terms"}
+    with pytest.raises(RulesError, match="not_ours needs own_business_terms"):
+        parse_rules({**raw_rules, "validity": validity})
 
 
 # --- the rules file -----------------------------------------------------------------------------------------------

@@ -1,15 +1,18 @@
-"""Pure rules of intake: phone numbers, reference numbers, settings that refuse dev secrets."""
+"""Pure rules of intake: phone numbers, reference numbers, settings that refuse dev secrets, agent-only fields."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import pytest
 from pydantic import ValidationError
 
+from services.intake.handlers import fingerprint
 from services.intake.reference import format_reference, looks_like_reference
-from services.intake.schemas import normalise_phone
+from services.intake.schemas import AGENT_FIELDS, ComplaintCreate, normalise_phone
 from services.intake.settings import IntakeSettings
+from tests.support.complaints import complaint
 
 
 @pytest.mark.parametrize(
@@ -56,3 +59,73 @@ def test_credentials_must_name_known_channels_and_differ() -> None:
         IntakeSettings(intake_channel_credentials={"fax": "x" * 20})
     with pytest.raises(ValidationError, match="its own credential"):
         IntakeSettings(intake_channel_credentials={"web": "same" * 5, "app": "same" * 5})
+
+
+# --- agent channels: who took it, what was settled on the spot ------------------------------------------------
+
+
+def _submission(channel: str, **agent: object) -> ComplaintCreate:
+    return ComplaintCreate.model_validate(complaint(channel, **agent))
+
+
+def _refusal(channel: str, **agent: object) -> tuple[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        _submission(channel, **agent)
+    (error,) = caught.value.errors()
+    return ".".join(str(p) for p in error["loc"]), error["msg"]
+
+
+@pytest.mark.parametrize("channel", ["phone", "counter"])
+def test_agent_channels_carry_who_took_it_and_what_was_settled(channel: str) -> None:
+    taken = _submission(channel, agent_id="agent-0042", handled_on_contact="解释了停热原因", customer_agitated=True)
+    assert (taken.agent_id, taken.handled_on_contact, taken.customer_agitated) == (
+        "agent-0042",
+        "解释了停热原因",
+        True,
+    )
+    old_client = _submission(channel)
+    assert (old_client.agent_id, old_client.handled_on_contact, old_client.customer_agitated) == (None, None, False)
+
+
+@pytest.mark.parametrize("channel", ["web", "app", "wechat", "email", "partner_12345", "partner_95598"])
+@pytest.mark.parametrize(
+    ("field", "value"), [("agent_id", "agent-1"), ("handled_on_contact", "settled"), ("customer_agitated", True)]
+)
+def test_agent_fields_on_other_channels_are_refused_naming_field_and_channel(
+    channel: str, field: str, value: object
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _submission(channel, **{"agent_id": "agent-1", field: value})
+    refused = {".".join(str(p) for p in e["loc"]): e["msg"] for e in caught.value.errors()}
+    assert set(refused) == {"agent_id", field}
+    assert f"only on agent channels (counter, phone), not on channel {channel!r}" in refused[field]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("handled_on_contact", "explained the bill"), ("customer_agitated", True)]
+)
+def test_first_contact_fields_need_the_agent(field: str, value: object) -> None:
+    where, message = _refusal("phone", **{field: value})
+    assert (where, message) == (field, "Value error, needs agent_id: the agent who took the complaint")
+
+
+@pytest.mark.parametrize(
+    ("agent", "field"),
+    [
+        ({"agent_id": ""}, "agent_id"),
+        ({"agent_id": "a" * 65}, "agent_id"),
+        ({"agent_id": "agent\u0007"}, "agent_id"),
+        ({"agent_id": "a-1", "handled_on_contact": "x" * 2001}, "handled_on_contact"),
+        ({"agent_id": "a-1", "handled_on_contact": "   "}, "handled_on_contact"),
+    ],
+)
+def test_agent_fields_are_bounded(agent: dict[str, object], field: str) -> None:
+    assert _refusal("counter", **agent)[0] == field
+
+
+def test_an_old_clients_retry_keeps_its_fingerprint() -> None:
+    """Agent fields left out do not change the hash an earlier submission was stored with."""
+    body = complaint("phone")
+    plain = ComplaintCreate.model_validate(body)
+    assert fingerprint(plain) == hashlib.sha256(plain.model_dump_json(exclude=set(AGENT_FIELDS)).encode()).hexdigest()
+    assert fingerprint(ComplaintCreate.model_validate({**body, "agent_id": "a-1"})) != fingerprint(plain)

@@ -100,3 +100,75 @@ def test_invalid_policy_is_refused(tmp_path: Path) -> None:
     bad.write_text('[[rules]]\ncategory = "weather"\nseverity = "*"\n')
     with pytest.raises(ValueError, match="unknown category"):
         load_sla_table(bad)
+
+
+# --- area classes and ladders ------------------------------------------------------------------------------------
+
+
+def _policy(tmp_path: Path, text: str) -> Path:
+    """A minimal policy: `text` (sections, then rules) after the ladders every policy needs."""
+    path = tmp_path / "policy.toml"
+    path.write_text(text if text.startswith("[ladders]") else _LADDERS + text, encoding="utf-8")
+    return path
+
+
+_RULE = '[[rules]]\ncategory = "*"\nseverity = "*"\n'
+#: The ladders the duty-manager and follow-through paths name by default.
+_LADDERS = (
+    "[ladders]\n"
+    'duty_manager = ["duty_manager"]\ndissatisfied = ["project_manager"]\ncorrective_action = ["leadership"]\n'
+)
+
+
+def test_area_classes_come_from_configuration_by_district_name() -> None:
+    table = load_sla_table()
+    assert (table.area_class("辽中区"), table.area_class("liaozhong"), table.area_class(" Faku ")) == (
+        "rural",
+        "rural",
+        "remote",
+    )
+    assert (table.area_class("heping"), table.area_class(None), table.area_class("")) == ("city", "city", "city")
+
+
+def test_on_site_limits_differ_by_area_class_and_name_it_in_the_policy_id() -> None:
+    table = load_sla_table()
+    start = at(2026, 12, 21, 9, 0)
+    limits = {
+        district: table.policy_for("outage", "emergency", start, district=district)
+        for district in ("heping", "新民市", "康平县")
+    }
+    assert {d: str(p.on_site) for d, p in limits.items()} == {"heping": "45m", "新民市": "90m", "康平县": "2h"}
+    assert [p.area_class for p in limits.values()] == ["city", "rural", "remote"]
+    assert [p.policy_id.split("/")[-1] for p in limits.values()][1:] == ["rural", "remote"]
+    assert "/" not in limits["heping"].policy_id
+    assert limits["heping"].ladder == "urgent" and table.ladder("urgent") == ("department_manager", "general_manager")
+
+
+def test_a_class_left_out_of_a_limit_takes_the_citys(tmp_path: Path) -> None:
+    table = load_sla_table(
+        _policy(tmp_path, f'[areas]\nrural = ["Vale"]\n{_RULE}on_site = {{ city = "45m", remote = "2h" }}\n')
+    )
+    assert str(table.policy_for("outage", "normal", at(2026, 12, 21, 9, 0), district="vale").on_site) == "45m"
+
+
+def test_the_default_area_class_is_configurable(tmp_path: Path) -> None:
+    table = load_sla_table(_policy(tmp_path, f'[areas]\ndefault = "rural"\n{_RULE}'))
+    assert table.area_class("anywhere") == "rural"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (f'{_RULE}on_site = {{ city = "45m", suburb = "1h" }}\n', "unknown area class suburb"),
+        (f'{_RULE}on_site = {{ rural = "90m" }}\n', "names the city's"),
+        (f'{_RULE}on_site = {{ city = "45 minutes" }}\n', "45 minutes"),
+        (f'[areas]\ndefault = "suburb"\n{_RULE}', "areas.default"),
+        (f'[areas]\nrural = ["Vale"]\nremote = ["vale"]\n{_RULE}', "both rural and remote: vale"),
+        (f'{_RULE}ladder = "urgnet"\n', r"unknown ladder urgnet: define it under \[ladders\]"),
+        (f"[ladders]\nempty = []\n{_RULE}", "ladders without rungs: empty"),
+        (f'[follow_through]\ndissatisfied_ladder = "nobody"\n{_RULE}', "unknown ladder nobody"),
+    ],
+)
+def test_bad_area_classes_and_ladders_are_clear_errors(tmp_path: Path, text: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        load_sla_table(_policy(tmp_path, text))

@@ -149,11 +149,35 @@ class RepeatRules(_Rule):
     level: Severity = Severity.SERIOUS
 
 
+class NotOursRules(_Rule):
+    """Another utility's or provider's business (broadband, cable TV, property management): the customer is told
+    whose it is."""
+
+    business: str = Field(min_length=1, description="as the customer reads it: broadband/telecom, cable TV")
+    terms: Terms = Field(min_length=1)
+
+    terms_are_valid = field_validator("terms")(_check_terms)
+
+
 class ValidityRules(_Rule):
     min_meaningful_chars: int = Field(ge=1)
     outside_area_terms: Terms = ()
+    #: A tester's or agent's test entry: invalid whatever else the text says.
+    test_call_terms: Terms = ()
+    #: Another business's complaint, unless the text also names one of `own_business_terms`.
+    not_ours: tuple[NotOursRules, ...] = ()
+    own_business_terms: Terms = ()
 
-    terms_are_valid = field_validator("outside_area_terms")(_check_terms)
+    terms_are_valid = field_validator("outside_area_terms", "test_call_terms", "own_business_terms")(_check_terms)
+
+    @model_validator(mode="after")
+    def _not_ours_needs_own_terms(self) -> ValidityRules:
+        if self.not_ours and not self.own_business_terms:
+            raise ValueError(
+                "not_ours needs own_business_terms: without them a power cut that took the broadband "
+                "down would be called not ours"
+            )
+        return self
 
 
 class Rules(_Rule):

@@ -1,6 +1,9 @@
-"""Whether a complaint can be acted on at all: empty, keyboard noise, or (as the text says) not our area.
+"""Whether a complaint can be acted on at all: empty, keyboard noise, a test call, (as the text says) not our
+area, or another utility's or provider's business (broadband, cable TV, property management).
 
-Deliberately simple: an invalid complaint is still classified, so an agent can look at it before closing it.
+Deliberately simple and precise rather than thorough: an invalid complaint gets no work order (a supervisor can
+overturn it), so a complaint that is ours must not look invalid. It is still classified, so the supervisor sees
+what it would have been. The reason is what the customer is told, so it names the test call or the business.
 """
 
 from __future__ import annotations
@@ -33,10 +36,25 @@ def invalid_reason(text: str, rules: Rules, *, has_evidence: bool) -> str | None
         return f"too little text to act on ({len(meaningful)} letters or characters)"
     if len(meaningful) >= 3 and len(set(meaningful)) == 1:
         return "gibberish: one character repeated"
+    test = first_live_hits(text, rules.validity.test_call_terms, rules.matching)
+    if test:
+        return f"test call ({', '.join(h.snippet for h in test)})"
     words = _LATIN_WORD.findall(text)
     if not has_evidence and words and not has_cjk(text) and _COMMON_ENGLISH.isdisjoint(words):
         return "gibberish: no recognisable words"
     outside = first_live_hits(text, rules.validity.outside_area_terms, rules.matching)
     if outside:
         return f"outside service area ({', '.join(h.snippet for h in outside)})"
+    return not_ours(text, rules)
+
+
+def not_ours(text: str, rules: Rules) -> str | None:
+    """The other business the text is about, when it names none of ours ("停电了，宽带也断了" is ours)."""
+    validity = rules.validity
+    if not validity.not_ours or first_live_hits(text, validity.own_business_terms, rules.matching):
+        return None
+    for group in validity.not_ours:
+        hits = first_live_hits(text, group.terms, rules.matching)
+        if hits:
+            return f"not ours: {group.business} ({', '.join(h.snippet for h in hits)})"
     return None

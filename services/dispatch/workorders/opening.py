@@ -41,9 +41,10 @@ class WorkOrderOpener:
         """A new work order where `route` says, its SLA clocks starting at `start`.
 
         An incident's work order has no interim reply to a customer: its callers are told through the incident.
+        The limits are those of the case's district's area class (a crew needs longer to reach a village).
         With a `lead`, it is an assisting work order of that lead's coordinated case (coordination.py).
         """
-        policy = self.sla.policy_for(route.category.value, route.severity.value, start)
+        policy = self.sla.policy_for(route.category.value, route.severity.value, start, district=case.district)
         deadlines = self.sla.deadlines(policy, start, channel=case.channel, scale=self.scale)
         order = WorkOrder(
             work_order_id=work_order_id or uuid.uuid4(),
@@ -73,6 +74,7 @@ class WorkOrderOpener:
             incident_id=incident_id,
             role="assisting" if lead else "lead",
             lead_work_order_id=lead.work_order_id if lead else None,
+            area_class=policy.area_class,
         )
         await repo.insert_work_order(order)
         await repo.add_history(
@@ -91,5 +93,6 @@ class WorkOrderOpener:
         return order
 
     def callback_limit(self, case: Case, at: datetime) -> str:
-        """The callback limit a caller's own case would have had: for callers fixed with their group."""
-        return str(self.sla.policy_for(case.category, case.severity, at).callback)
+        """The callback limit a caller's own case would have had: for callers fixed with their group, and for
+        complaints settled at first contact."""
+        return str(self.sla.policy_for(case.category, case.severity, at, district=case.district).callback)

@@ -82,6 +82,10 @@ def assigned(
     severity: str = "normal",
     acknowledge_in: timedelta = timedelta(hours=1),
     interim_in: timedelta | None = None,
+    category: str = "billing",
+    owner: str | None = None,
+    role: str = "lead",
+    district: str = "d",
 ) -> WorkOrderAssigned:
     return new_event(
         WorkOrderAssigned,
@@ -90,15 +94,17 @@ def assigned(
         correlation_id=f"corr-{order.reference_no}",
         payload={
             **_facts(order, "assigned", at),
-            "category": "billing",
+            "category": category,
             "severity": severity,
             "priority": 3,
             "text": "bill too high",
-            "location": {"address": "a", "district": "d"},
+            "location": {"address": "a", "district": district},
             "customer": {"account_no": None, "name_masked": None, "phone_masked": None, "preferred_contact": "phone"},
             "channel": "phone",
             "reasons": [],
             "reopened": order.cycle > 1,
+            "owner": owner,
+            "role": role,
             "deadlines": {
                 "starts_at": at,
                 "acknowledge_by": at + acknowledge_in,
@@ -122,13 +128,18 @@ def acknowledged(order: Order, *, at: datetime) -> WorkOrderAcknowledged:
     )
 
 
-def resolved(order: Order, *, at: datetime) -> WorkOrderResolved:
+def resolved(order: Order, *, at: datetime, case_resolved: bool = True) -> WorkOrderResolved:
     return new_event(
         WorkOrderResolved,
         complaint_id=order.complaint_id,
         producer="test",
         correlation_id=f"corr-{order.reference_no}",
-        payload={**_facts(order, "resolved", at), "resolution": "refunded", "root_cause": "meter misread"},
+        payload={
+            **_facts(order, "resolved", at),
+            "resolution": "refunded",
+            "root_cause": "meter misread",
+            "case_resolved": case_resolved,
+        },
     )
 
 

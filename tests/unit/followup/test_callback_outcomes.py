@@ -109,7 +109,7 @@ async def test_dissatisfied_reopens_with_raised_severity(followup: Followup) -> 
     assert followup.state.escalations == [], "the first dissatisfaction goes to no manager"
 
 
-async def test_dissatisfied_twice_goes_to_the_general_manager(followup: Followup) -> None:
+async def test_dissatisfied_twice_goes_to_the_top_of_the_dissatisfied_ladder(followup: Followup) -> None:
     first = new_order()
     await _record(followup, await _resolve(followup, first, severity="normal"), "dissatisfied")
     second = new_order(cycle=2, complaint_id=first.complaint_id)
@@ -126,7 +126,9 @@ async def test_dissatisfied_twice_goes_to_the_general_manager(followup: Followup
     reopened = _payloads(published, "complaint.reopened")[0]
     assert (reopened["severity"], reopened["reopen_count"]) == ("emergency", 2)
     escalated = _payloads(published, "complaint.escalated")[0]
-    assert (escalated["stage"], escalated["level"], escalated["escalated_to"]) == ("satisfaction", 3, "general_manager")
+    # The policy's dissatisfied ladder is project manager → general manager: its top, at once.
+    assert (escalated["stage"], escalated["level"], escalated["escalated_to"]) == ("satisfaction", 2, "general_manager")
+    assert escalated["ladder"] == "dissatisfied"
     assert escalated["reason"] == "customer dissatisfied 2 times" and escalated["deadline"] is None
     notice = _payloads(published, "notification.requested")[0]
     assert notice["template_id"] == "dissatisfied_again"
@@ -140,6 +142,8 @@ async def test_dissatisfied_twice_goes_to_the_general_manager(followup: Followup
     assert notice["params"] == {"reference_no": second.reference_no, "department": "billing"}
     assert [(e.stage, e.escalated_to) for e in followup.state.escalations] == [("satisfaction", "general_manager")]
     assert followup.state.cases[first.complaint_id].dissatisfied_count == 2
+    still = [t for t in followup.state.timers if t.plan.stage == "satisfaction"]
+    assert len(still) == 1 and still[0].cancelled_at is not None, "the first time's day-later timer is moot now"
 
 
 async def test_unreachable_is_retried_up_to_the_limit_then_closed_as_unreachable() -> None:

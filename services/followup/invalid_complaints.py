@@ -1,0 +1,55 @@
+"""Complaints closed as invalid (not ours, not a complaint, a test call, outside the service area): the
+customer is told why, patiently and once, as soon as their contact is known. Nothing was done for them, so
+there is no callback.
+
+The contact travels on its own topic and may come later than `complaint.invalid`: until it does, a
+`caller_notice` timer (stage `invalid`) looks again, like a linked caller's first message. Runs inside the
+unit of work of `handlers.py` (the routing consumer and the timer worker), which commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from services.followup.model import InvalidComplaint
+from services.followup.notifications import Notifier
+from services.followup.repository import FollowupRepository
+from services.followup.sla_clocks import ClockRules
+from shared.contracts import ComplaintInvalid, Event, Recipient
+
+STAGE = "invalid"
+
+
+class InvalidComplaintNotices:
+    def __init__(self, *, clocks: ClockRules, notifier: Notifier) -> None:
+        self.clocks = clocks
+        self.notifier = notifier
+
+    async def on_invalid(self, repo: FollowupRepository, event: ComplaintInvalid, now: datetime) -> list[Event]:
+        """Record it (once: dispatch saying it again changes nothing) and tell the customer."""
+        p = event.payload
+        invalid = InvalidComplaint(p.complaint_id, p.reference_no, p.reason, event.correlation_id, p.invalid_at)
+        if not await repo.add_invalid(invalid):
+            return []
+        return await self.tell(repo, p.complaint_id, now)
+
+    async def tell(self, repo: FollowupRepository, complaint_id: uuid.UUID, now: datetime) -> list[Event]:
+        """The reason, to the customer, unless already told; without their contact yet, look again shortly."""
+        invalid = await repo.invalid_complaint(complaint_id)
+        if invalid is None or invalid.told_at is not None:
+            return []
+        contact = await repo.contact(complaint_id)
+        if contact is None or not contact.phone:
+            await repo.schedule(self.clocks.caller_notice(complaint_id, now, stage=STAGE))
+            return []
+        await repo.mark_told_invalid(complaint_id, now)
+        return await self.notifier.request(
+            repo,
+            complaint_id=complaint_id,
+            correlation_id=invalid.correlation_id,
+            template_id="complaint_invalid",
+            recipient=Recipient(kind="customer", phone=contact.phone),
+            params={"reference_no": invalid.reference_no, "reason": invalid.reason},
+            at=now,
+        )

@@ -1,0 +1,225 @@
+"""Issue 13 on followup's side over real Postgres and Kafka, with followup running in-process and the events
+dispatch and intake would publish produced from their contracts: the duty manager missing the limit, a
+corrective action past its deadline, a complaint settled at first contact called back for its owner, an invalid
+complaint explained to the customer, and the survey's scores round-tripping. Clocks run 500x faster
+(`sla_time_scale`), so the 5-minute duty limit is 0.6 s and an escalation interval 14.4 s."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from shared import topics
+from shared.contracts import ComplaintContact, Event, new_event
+from tests.support.followup import AGENT, running_followup
+from tests.support.infrastructure import Infrastructure
+from tests.support.kafka import Record, produce, read_topic, wait_until
+from tests.unit.followup.conftest import Order, new_order
+from tests.unit.followup.handling_events import action_set, invalid, received, resolved_on_contact
+
+SUPERVISOR = {"X-API-Key": "dev-only-followup-supervisor-key"}
+SCALE = 0.002
+
+
+@pytest.fixture(scope="module")
+async def followup(migrated: Infrastructure) -> AsyncIterator[httpx.AsyncClient]:
+    b, d = migrated.kafka_bootstrap_servers, migrated.database_url
+    async with running_followup(d, b, sla_time_scale=SCALE) as (app, client):
+        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
+        yield client
+
+
+async def _produce(bootstrap: str, topic: str, *events: Event) -> None:
+    await produce(bootstrap, topic, [(e.key, e.model_dump_json().encode()) for e in events])
+
+
+def _contact(order: Order, phone: str) -> ComplaintContact:
+    return new_event(
+        ComplaintContact,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id="c",
+        payload={
+            "complaint_id": order.complaint_id,
+            "reference_no": order.reference_no,
+            "name": "吴十",
+            "phone": phone,
+            "email": None,
+            "wechat_openid": None,
+            "preferred_contact": "phone",
+        },
+    )
+
+
+async def _case_events(bootstrap: str, topic: str, order: Order, until: Any, timeout: float = 30) -> list[dict]:
+    """The payloads and types of one case's events on `topic`, once `until(those events)` holds."""
+    key = str(order.complaint_id).encode()
+
+    def mine(records: list[Record]) -> list[dict]:
+        return [r.json() for r in records if r.key == key]
+
+    records = await read_topic(bootstrap, topic, until=lambda rs: until(mine(rs)), timeout=timeout)
+    return mine(records)
+
+
+async def test_duty_manager_missing_the_limit_climbs_the_duty_manager_ladder(
+    followup: httpx.AsyncClient, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    order = new_order()
+    now = datetime.now(UTC)
+    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_RECEIVED, received(order, at=now))
+
+    told = await _case_events(
+        migrated.kafka_bootstrap_servers, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 1
+    )
+    assert told[0]["payload"]["template_id"] == "duty_manager_called"
+    assert told[0]["payload"]["recipient"]["role"] == "duty_manager"
+
+    def escalated(events: list[dict]) -> bool:
+        return any(e["event_type"] == "complaint.escalated" for e in events)
+
+    seen = await _case_events(migrated.kafka_bootstrap_servers, topics.COMPLAINT_ESCALATED, order, escalated)
+    warning = next(e for e in seen if e["event_type"] == "complaint.sla_warning")
+    assert (warning["schema_version"], warning["payload"]["stage"]) == (2, "duty_manager")
+    first = next(e["payload"] for e in seen if e["event_type"] == "complaint.escalated")
+    assert (first["stage"], first["level"], first["escalated_to"], first["ladder"]) == (
+        "duty_manager",
+        1,
+        "department_manager",
+        "duty_manager",
+    )
+    deadline = datetime.fromisoformat(first["deadline"])
+    assert abs(deadline - (now + timedelta(minutes=5) * SCALE)) < timedelta(milliseconds=5)
+
+    path = f"/v1/complaints/{order.complaint_id}/duty-manager/acknowledge"
+    assert (await followup.post(path, headers=AGENT, json={"manager": "dm-3"})).status_code == 403
+    late = await followup.post(path, headers=SUPERVISOR, json={"manager": "dm-3", "note": "with the customer"})
+    assert late.status_code == 200, late.text
+    assert (late.json()["acknowledged_by"], late.json()["late"]) == ("dm-3", True)
+    again = await followup.post(path, headers=SUPERVISOR, json={"manager": "dm-4"})
+    assert again.status_code == 409 and "already acknowledged" in again.json()["detail"]
+    unknown = await followup.post(
+        f"/v1/complaints/{uuid.uuid4()}/duty-manager/acknowledge", headers=SUPERVISOR, json={"manager": "dm-3"}
+    )
+    assert unknown.status_code == 404
+    rung_two = await db.fetchrow(
+        "SELECT fired_at, cancelled_at FROM followup.timers WHERE subject_id = $1 AND kind = 'breach' AND level = 2",
+        order.complaint_id,
+    )
+    assert rung_two["fired_at"] is None and rung_two["cancelled_at"] is not None, "acknowledged: no next rung"
+
+
+async def test_corrective_action_past_its_deadline_warns_then_escalates(
+    followup: httpx.AsyncClient, migrated: Infrastructure
+) -> None:
+    order, action_id = new_order(), uuid.uuid4()
+    event = action_set(order, action_id, deadline_in=timedelta(seconds=2), at=datetime.now(UTC))
+    await _produce(migrated.kafka_bootstrap_servers, topics.CORRECTIVE_ACTIONS, event)
+
+    def escalated(events: list[dict]) -> bool:
+        return any(e["event_type"] == "complaint.escalated" for e in events)
+
+    seen = await _case_events(migrated.kafka_bootstrap_servers, topics.COMPLAINT_ESCALATED, order, escalated)
+    assert [e["event_type"] for e in seen] == ["complaint.sla_warning", "complaint.escalated"]
+    warning, escalation = (e["payload"] for e in seen)
+    assert (warning["stage"], warning["corrective_action_id"]) == ("corrective_action", str(action_id))
+    assert (escalation["escalated_to"], escalation["ladder"], escalation["corrective_action_id"]) == (
+        "department_manager",
+        "corrective_action",
+        str(action_id),
+    )
+    notices = await _case_events(
+        migrated.kafka_bootstrap_servers, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 3
+    )
+    recipients = [(n["payload"]["template_id"], n["payload"]["recipient"]) for n in notices]
+    assert ("sla_warning", "repair-chief-7") in [(t, r["staff_id"]) for t, r in recipients], "the owner is warned"
+    assert [r["role"] for t, r in recipients if t == "escalation"] == ["department_manager"]
+
+
+async def test_first_contact_is_called_back_for_its_owner_and_scores_round_trip(
+    followup: httpx.AsyncClient, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    order, owner = new_order(), f"agent-{uuid.uuid4().hex[:6]}"
+    event = resolved_on_contact(order, owner=owner, at=datetime.now(UTC))
+    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_ROUTED, event)
+
+    async def listed() -> list[dict]:
+        page = await followup.get(f"/v1/callbacks?owner={owner}", headers=AGENT)
+        return page.json()["items"]
+
+    [callback] = await wait_until(listed, timeout=30)
+    assert (callback["complaint_id"], callback["owner"], callback["work_order_id"]) == (
+        str(order.complaint_id),
+        owner,
+        str(order.work_order_id),
+    )
+    assert callback["department"] == "customer_service" and callback["scores"] is None
+    scheduled = await _case_events(
+        migrated.kafka_bootstrap_servers, topics.CALLBACK_EVENTS, order, lambda es: len(es) >= 1
+    )
+    assert (scheduled[0]["event_type"], scheduled[0]["schema_version"]) == ("callback.scheduled", 2)
+    assert scheduled[0]["payload"]["owner"] == owner
+
+    url = f"/v1/callbacks/{callback['callback_id']}/outcome"
+    out_of_range = await followup.post(url, headers=AGENT, json={"outcome": "satisfied", "scores": {"supply": 6}})
+    assert out_of_range.status_code == 422 and "supply" in out_of_range.text
+    unreachable = await followup.post(url, headers=AGENT, json={"outcome": "unreachable", "scores": {"speed": 3}})
+    assert unreachable.status_code == 422 and "scores" in unreachable.text
+    scores = {"supply": 5, "attitude": 4, "speed": 3, "billing": 2}
+    done = await followup.post(url, headers=AGENT, json={"outcome": "satisfied", "scores": scores})
+    assert done.status_code == 200, done.text
+    assert done.json()["scores"] == scores and done.json()["owner"] == owner
+    stored = await db.fetchval(
+        "SELECT scores FROM followup.callbacks WHERE callback_id = $1", uuid.UUID(callback["callback_id"])
+    )
+    assert stored == scores
+
+    def attempted(events: list[dict]) -> bool:
+        return any(e["event_type"] == "callback.attempted" for e in events)
+
+    seen = await _case_events(migrated.kafka_bootstrap_servers, topics.CALLBACK_EVENTS, order, attempted)
+    attempt = next(e for e in seen if e["event_type"] == "callback.attempted")
+    assert attempt["schema_version"] == 2 and attempt["payload"]["scores"] == scores
+    assert attempt["payload"]["owner"] == owner
+
+
+async def test_an_invalid_complaint_is_explained_to_the_customer(
+    followup: httpx.AsyncClient, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    order = new_order()
+    phone = f"137{uuid.uuid4().int % 10**8:08d}"
+    # The reason arrives before the contact (its own topic and consumer): the message waits for it.
+    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_ROUTED, invalid(order, reason="测试来电"))
+    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_CONTACT, _contact(order, phone))
+
+    told = await _case_events(
+        migrated.kafka_bootstrap_servers, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 1
+    )
+    assert len(told) == 1
+    notice = told[0]["payload"]
+    assert notice["template_id"] == "complaint_invalid"
+    assert (notice["recipient"]["kind"], notice["recipient"]["phone"]) == ("customer", phone)
+    assert notice["params"] == {"reference_no": order.reference_no, "reason": "测试来电"}
+    assert "测试来电" in notice["text"]
+    callbacks = await db.fetchval("SELECT count(*) FROM followup.callbacks WHERE complaint_id = $1", order.complaint_id)
+    assert callbacks == 0, "nothing was done for them: no callback"
+
+
+async def test_a_bad_corrective_action_event_is_dead_lettered(
+    followup: httpx.AsyncClient, migrated: Infrastructure
+) -> None:
+    key = uuid.uuid4().hex.encode()
+    await produce(migrated.kafka_bootstrap_servers, topics.CORRECTIVE_ACTIONS, [(key, b'{"event_type": "nope"}')])
+    records = await read_topic(
+        migrated.kafka_bootstrap_servers,
+        topics.dead_letter_topic(topics.CORRECTIVE_ACTIONS),
+        until=lambda rs: any(r.key == key for r in rs),
+    )
+    dead = next(r for r in records if r.key == key)
+    assert any("followup.corrective-actions" in v for v in dead.headers.values())

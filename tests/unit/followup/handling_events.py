@@ -1,0 +1,137 @@
+"""Events of issue 13 as dispatch and intake publish them (built from shared/contracts, not their code): a
+complaint received at the counter, closed as invalid, settled at first contact; corrective actions set and
+completed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from shared.contracts import (
+    ComplaintInvalid,
+    ComplaintReceived,
+    ComplaintResolvedOnContact,
+    CorrectiveActionCompleted,
+    CorrectiveActionSet,
+    new_event,
+)
+from tests.unit.followup.conftest import START, Order
+
+
+def received(
+    order: Order,
+    *,
+    channel: str = "counter",
+    handled_on_contact: str | None = None,
+    agitated: bool = False,
+    at: datetime = START,
+) -> ComplaintReceived:
+    return new_event(
+        ComplaintReceived,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload={
+            "complaint_id": order.complaint_id,
+            "reference_no": order.reference_no,
+            "channel": channel,
+            "channel_ticket_id": None,
+            "received_at": at,
+            "accepted_at": at,
+            "customer": {"account_no": None, "name_masked": None, "phone_masked": None, "preferred_contact": "phone"},
+            "location": {"address": "a", "district": "d"},
+            "text": "暖气不热",
+            "category_hint": None,
+            "agent_id": "agent-42",
+            "handled_on_contact": handled_on_contact,
+            "customer_agitated": agitated,
+        },
+    )
+
+
+def invalid(order: Order, *, reason: str = "不属于供热服务范围", at: datetime = START) -> ComplaintInvalid:
+    return new_event(
+        ComplaintInvalid,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload={
+            "complaint_id": order.complaint_id,
+            "reference_no": order.reference_no,
+            "reason": reason,
+            "category": "other",
+            "channel": "phone",
+            "district": "d",
+            "account_no": None,
+            "owner": None,
+            "decided_by": "dispatch",
+            "invalid_at": at,
+        },
+    )
+
+
+def resolved_on_contact(
+    order: Order, *, owner: str = "agent-42", at: datetime = START, resolution_id: uuid.UUID | None = None
+) -> ComplaintResolvedOnContact:
+    return new_event(
+        ComplaintResolvedOnContact,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload={
+            "complaint_id": order.complaint_id,
+            "reference_no": order.reference_no,
+            "resolution_id": resolution_id or order.work_order_id,
+            "category": "consultation",
+            "severity": "normal",
+            "department": "customer_service",
+            "channel": "phone",
+            "district": "d",
+            "account_no": None,
+            "owner": owner,
+            "handled_on_contact": "explained the new tariff",
+            "callback_limit": "24h",
+            "resolved_at": at,
+        },
+    )
+
+
+def _action(order: Order, action_id: uuid.UUID, deadline: datetime, at: datetime, status: str) -> dict[str, object]:
+    return {
+        "action_id": action_id,
+        "complaint_id": order.complaint_id,
+        "reference_no": order.reference_no,
+        "work_order_id": order.work_order_id,
+        "department": "repair",
+        "severity": "serious",
+        "description": "replace the corroded valves of the station",
+        "owner": "repair-chief-7",
+        "deadline": deadline,
+        "status": status,
+        "actor": "leadership-1",
+        "at": at,
+    }
+
+
+def action_set(
+    order: Order, action_id: uuid.UUID, *, deadline_in: timedelta = timedelta(days=10), at: datetime = START
+) -> CorrectiveActionSet:
+    return new_event(
+        CorrectiveActionSet,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload=_action(order, action_id, at + deadline_in, at, "open"),
+    )
+
+
+def action_completed(
+    order: Order, action_id: uuid.UUID, *, deadline: datetime, at: datetime
+) -> CorrectiveActionCompleted:
+    return new_event(
+        CorrectiveActionCompleted,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload={**_action(order, action_id, deadline, at, "done"), "outcome": "valves replaced"},
+    )

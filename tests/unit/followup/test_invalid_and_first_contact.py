@@ -1,0 +1,89 @@
+"""Complaints that never get a work order, through `FollowupHandlers` on the in-memory repository: one closed
+as invalid (the customer is told why, once, as soon as their contact is known; no callback) and one settled at
+first contact (called back like a resolved work order, for the agent who settled it)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from services.followup.handlers import RecordOutcome
+from shared.contracts import ComplaintContact, new_event
+from tests.unit.followup.conftest import START, Followup, contact, new_order
+from tests.unit.followup.handling_events import invalid, resolved_on_contact
+
+ROUTED = "followup.callers"
+WORKER = "unit-test"
+
+
+async def test_an_invalid_complaint_tells_the_customer_why_once(followup: Followup) -> None:
+    order = new_order()
+    followup.state.contacts[order.complaint_id] = contact(order)
+    event = invalid(order, reason="outside our service area")
+    await followup.handlers.on_caller_events([event, event], consumer=ROUTED)
+    await followup.handlers.on_caller_events([invalid(order, reason="outside our service area")], consumer=ROUTED)
+
+    assert followup.state.event_types() == ["notification.requested"], "once, even when dispatch says it again"
+    notice = followup.state.events[0].payload
+    assert notice.template_id == "complaint_invalid"
+    assert (notice.recipient.kind, notice.recipient.phone) == ("customer", "13600136000")
+    assert notice.params == {"reference_no": order.reference_no, "reason": "outside our service area"}
+    assert "outside our service area" in notice.text and order.reference_no in notice.text
+    assert followup.state.callbacks == {} and followup.state.timers == [], "no callback, no clock"
+
+
+async def test_the_reason_waits_for_the_contact(followup: Followup) -> None:
+    order = new_order()
+    await followup.handlers.on_caller_events([invalid(order)], consumer=ROUTED)
+    assert followup.state.events == []
+    retry = followup.state.pending_timers(order.complaint_id)
+    assert [(p.kind, p.stage) for p in retry] == [("caller_notice", "invalid")]
+
+    followup.clock.advance(timedelta(seconds=5))
+    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=10)
+    assert followup.state.events == [], "still no contact: tried again later"
+    assert [(p.kind, p.level) for p in followup.state.pending_timers(order.complaint_id)] == [("caller_notice", 2)]
+
+    c = contact(order)
+    arrived = new_event(
+        ComplaintContact,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id="c",
+        payload={**c.__dict__, "reference_no": order.reference_no},
+    )
+    await followup.handlers.on_contacts([arrived], consumer="followup.complaint-contact")
+    followup.clock.advance(timedelta(seconds=5))
+    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=10)
+    assert [(e.event_type, e.payload.template_id) for e in followup.state.events] == [
+        ("notification.requested", "complaint_invalid")
+    ]
+    assert followup.state.invalid[order.complaint_id].told_at == followup.clock()
+
+
+async def test_settled_at_first_contact_is_called_back_for_its_owner(followup: Followup) -> None:
+    order, resolution_id = new_order(), uuid.uuid4()
+    event = resolved_on_contact(order, owner="agent-42", resolution_id=resolution_id)
+    await followup.handlers.on_caller_events([event, event], consumer=ROUTED)
+
+    [callback] = followup.state.callbacks.values()
+    assert (callback.work_order_id, callback.department, callback.cycle, callback.owner) == (
+        resolution_id,
+        "customer_service",
+        1,
+        "agent-42",
+    )
+    assert callback.due_at == START + timedelta(hours=24), "callback_limit 24h from when it was settled"
+    assert callback.resolution == "explained the new tariff"
+    assert followup.state.event_types() == ["callback.scheduled"]
+    scheduled = followup.state.events[0]
+    assert (scheduled.schema_version, scheduled.payload.owner) == (2, "agent-42")
+    assert {(p.kind, p.stage) for p in followup.state.pending_timers(callback.callback_id)} == {
+        ("warning", "callback"),
+        ("breach", "callback"),
+    }
+
+    followup.clock.advance(timedelta(hours=3))
+    await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "no"))
+    reopened = next(e for e in followup.state.events if e.event_type == "complaint.reopened").payload
+    assert (reopened.previous_work_order_id, reopened.severity, reopened.reopen_count) == (resolution_id, "serious", 1)

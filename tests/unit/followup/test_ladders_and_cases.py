@@ -1,0 +1,161 @@
+"""Issue 13's rules on work orders and callbacks, through `FollowupHandlers` on the in-memory repository: the
+ladder each clock climbs comes from the SLA rule (category, severity, district's area class); the dissatisfied
+path (a day later, then dissatisfied twice); coordinated cases (assisting work orders, `case_resolved`); the
+callback's owner and the survey's scores."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.followup.handlers import RecordOutcome
+from services.followup.model import Callback
+from services.followup.views import FollowupViews
+from tests.unit.followup.conftest import (
+    CONSUMER,
+    SLA,
+    Followup,
+    acknowledged,
+    assigned,
+    new_order,
+    resolved,
+)
+
+WORKER = "unit-test"
+DAY = timedelta(hours=24)  # [follow_through].dissatisfied_after
+
+
+async def _fire(followup: Followup) -> list[str]:
+    published = len(followup.state.events)
+    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=100)
+    return [e.event_type for e in followup.state.events[published:]]
+
+
+async def _callback(followup: Followup, *, owner: str | None = "agent-42") -> Callback:
+    order = new_order()
+    now = followup.clock()
+    batch = [assigned(order, at=now, owner=owner), acknowledged(order, at=now), resolved(order, at=now)]
+    await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
+    return next(c for c in followup.state.callbacks.values() if c.work_order_id == order.work_order_id)
+
+
+@pytest.mark.parametrize(
+    ("category", "severity", "district", "ladder", "first_rung"),
+    [
+        ("billing", "normal", "和平区", "default", "supervisor"),
+        ("equipment_fault", "emergency", "和平区", "urgent", "department_manager"),
+        ("equipment_fault", "emergency", "Kangping", "urgent", "department_manager"),
+    ],
+)
+async def test_a_breach_climbs_the_ladder_its_rule_names(
+    followup: Followup, category: str, severity: str, district: str, ladder: str, first_rung: str
+) -> None:
+    order = new_order()
+    event = assigned(order, category=category, severity=severity, district=district)
+    await followup.handlers.on_work_order_events([event], consumer=CONSUMER)
+    assert followup.state.work_orders[order.work_order_id].ladder == ladder
+    assert followup.state.work_orders[order.work_order_id].district == district
+
+    followup.clock.advance(timedelta(hours=1) * SLA.warning_share)
+    assert await _fire(followup) == ["complaint.sla_warning", "notification.requested"]
+    assert followup.state.events[-1].payload.recipient.role == first_rung, "warned: the first rung of its ladder"
+    followup.clock.advance(timedelta(hours=1))
+    await _fire(followup)
+    escalated = followup.state.events[-2].payload
+    assert (escalated.escalated_to, escalated.ladder, escalated.level) == (first_rung, ladder, 1)
+    assert followup.state.escalations[0].ladder == ladder
+
+
+async def test_still_dissatisfied_a_day_later_climbs_the_dissatisfied_ladder(followup: Followup) -> None:
+    callback = await _callback(followup)
+    await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "cold"))
+    assert followup.state.escalations == [], "nobody is told at once the first time"
+
+    followup.clock.advance(DAY - timedelta(minutes=1))
+    assert await _fire(followup) == []
+    followup.clock.advance(timedelta(minutes=1))
+    for level, role in enumerate(("project_manager", "general_manager"), start=1):
+        assert await _fire(followup) == ["complaint.escalated", "notification.requested"]
+        escalated = followup.state.events[-2].payload
+        assert (escalated.stage, escalated.level, escalated.escalated_to, escalated.ladder) == (
+            "satisfaction",
+            level,
+            role,
+            "dissatisfied",
+        )
+        assert escalated.reason == "customer still dissatisfied after handling"
+        assert followup.state.events[-1].payload.recipient.role == role
+        followup.clock.advance(timedelta(hours=2))
+    assert await _fire(followup) == []
+
+
+async def test_satisfied_within_the_day_cancels_the_dissatisfied_timer(followup: Followup) -> None:
+    first = await _callback(followup)
+    await followup.handlers.record_outcome(RecordOutcome(first.callback_id, "dissatisfied", "agent-7", "cold"))
+    # Dispatch's second cycle of the same case, resolved; this time the customer is satisfied.
+    order = new_order(cycle=2, complaint_id=first.complaint_id)
+    now = followup.clock.advance(timedelta(hours=5))
+    await followup.handlers.on_work_order_events([assigned(order, at=now), resolved(order, at=now)], consumer=CONSUMER)
+    second = next(c for c in followup.state.callbacks.values() if c.work_order_id == order.work_order_id)
+    await followup.handlers.record_outcome(RecordOutcome(second.callback_id, "satisfied", "agent-7"))
+
+    timer = next(t for t in followup.state.timers if t.plan.stage == "satisfaction")
+    assert timer.cancelled_at == followup.clock()
+    followup.clock.advance(DAY * 2)
+    await _fire(followup)
+    assert followup.state.escalations == []
+
+
+async def test_a_coordinated_case_is_called_back_once_all_its_work_orders_are_resolved(followup: Followup) -> None:
+    lead = new_order()
+    assisting = new_order(complaint_id=lead.complaint_id)
+    batch = [
+        assigned(lead, owner="agent-42"),
+        assigned(assisting, owner="agent-42", role="assisting"),
+    ]
+    await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
+    assert followup.state.work_orders[assisting.work_order_id].role == "assisting"
+    assert {p.stage for p in followup.state.pending_timers(assisting.work_order_id)} == {"acknowledge", "resolve"}
+
+    now = followup.clock.advance(timedelta(hours=2))
+    await followup.handlers.on_work_order_events([resolved(lead, at=now, case_resolved=False)], consumer=CONSUMER)
+    assert followup.state.callbacks == {}, "the case is not resolved while the billing part is open"
+    assert followup.state.pending_timers(lead.work_order_id) == [], "the lead's own clocks stop"
+
+    await followup.handlers.on_work_order_events([resolved(assisting, at=now, case_resolved=True)], consumer=CONSUMER)
+    [callback] = followup.state.callbacks.values()
+    assert (callback.work_order_id, callback.owner) == (assisting.work_order_id, "agent-42")
+
+
+async def test_the_callback_carries_its_owner_and_the_worklist_filters_by_it(followup: Followup) -> None:
+    mine = await _callback(followup, owner="agent-42")
+    await _callback(followup, owner="agent-9")
+    scheduled = next(e for e in followup.state.events if e.payload.callback_id == mine.callback_id)
+    assert scheduled.payload.owner == "agent-42"
+
+    views = FollowupViews(followup.transactions, followup.clock)
+    listed = await views.worklist(page=1, page_size=50, owner="agent-42")
+    assert [(c.callback_id, c.owner) for c in listed.items] == [(mine.callback_id, "agent-42")]
+    assert listed.total == 1 and (await views.worklist(page=1, page_size=50)).total == 2
+
+
+async def test_survey_scores_are_stored_and_published(followup: Followup) -> None:
+    callback = await _callback(followup)
+    scores = {"supply": 4, "attitude": 5, "speed": 3}
+    after = await followup.handlers.record_outcome(
+        RecordOutcome(callback.callback_id, "satisfied", "agent-7", scores=scores)
+    )
+    assert after.scores == scores and followup.state.callbacks[callback.callback_id].scores == scores
+    attempted = next(e for e in followup.state.events if e.event_type == "callback.attempted")
+    assert attempted.schema_version == 2
+    assert attempted.payload.scores.model_dump() == {**scores, "billing": None}
+
+
+async def test_an_unreachable_customer_gives_no_scores(followup: Followup) -> None:
+    callback = await _callback(followup)
+    with pytest.raises(ValueError, match="unreachable"):
+        await followup.handlers.record_outcome(
+            RecordOutcome(callback.callback_id, "unreachable", "agent-7", scores={"supply": 2})
+        )
+    assert followup.state.callbacks[callback.callback_id].attempts == 0, "nothing recorded"
