@@ -102,9 +102,15 @@ CONFIG = {
         {
             # Rules across fields, which the schema cannot state either: an incident names its asset or its
             # district and compound, an outage notice ends after it starts and an area notice names its family,
-            # and an asset registry file is checked as a whole (ids, types, places, conflicts). Their 422s name
-            # the problem; every other check still runs on them.
-            "include-name": ["POST /v1/incidents", "POST /v1/outage-notices", "POST /v1/assets/import"],
+            # and an asset registry file is checked as a whole (ids, types, places, conflicts); a validity decision
+            # takes a note when valid and a reason when not. Their 422s name the problem; every other check still
+            # runs on them.
+            "include-name": [
+                "POST /v1/incidents",
+                "POST /v1/outage-notices",
+                "POST /v1/assets/import",
+                "POST /v1/complaints/{complaint_id}/validity",
+            ],
             "checks": {"positive_data_acceptance": {"enabled": False}},
         },
         {
