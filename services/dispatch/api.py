@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from services.dispatch.auth import CurrentActor, Supervisor
 from services.dispatch.deps import DispatcherDep, Views
-from services.dispatch.model import Actor, Conflict, Forbidden, NotFound, Step, WorkOrder, WorkOrderView
+from services.dispatch.model import (
+    Actor,
+    Conflict,
+    CorrectiveActionPlan,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Step,
+    WorkOrder,
+    WorkOrderView,
+)
+from services.dispatch.problems import action_read, invalid_problem
 from services.dispatch.schemas import (
     NoteCreate,
     QueuePage,
@@ -40,6 +52,8 @@ ACTION_PROBLEMS = problem_responses(
     s403="Another department's work order",
     s404="No such work order",
     s409="Not allowed in the work order's current status",
+    s422="Invalid fields; on resolve also a root cause outside the department's catalogue (its codes listed), or a "
+    "serious or emergency work order without a cause analysis and a corrective action",
 )
 READ_PROBLEMS = problem_responses(404, s404="No such work order for this credential")
 QUEUE_PROBLEMS = problem_responses(403, s403="Another department's queue")
@@ -58,9 +72,11 @@ def _read(order: WorkOrder, history: list[dict[str, object]] | None = None) -> W
     return WorkOrderRead.model_validate({**asdict(order), "history": history or []})
 
 
-def _answer(request: Request, view: WorkOrderView) -> WorkOrderRead:
+def _answer(request: Request, view: WorkOrderView, now: datetime) -> WorkOrderRead:
     mark_case(request, view.order.complaint_id)
-    return _read(view.order, view.history)
+    read = _read(view.order, view.history)
+    read.corrective_actions = [action_read(a, now) for a in view.corrective_actions]
+    return read
 
 
 async def _act(
@@ -74,18 +90,22 @@ async def _act(
         raise Problem(403, "Forbidden", str(exc)) from exc
     except IllegalTransition as exc:
         raise Problem(409, "Conflict", str(exc), work_order_status=exc.status.value) from exc
-    return _answer(request, view)
+    except Conflict as exc:
+        raise Problem(409, "Conflict", str(exc)) from exc
+    except Invalid as exc:
+        raise invalid_problem(exc) from exc
+    return _answer(request, view, dispatcher.clock())
 
 
 @router.get("/work-orders/{work_order_id}", response_model=WorkOrderRead, responses=READ_PROBLEMS)
 async def get_work_order(
-    work_order_id: uuid.UUID, request: Request, actor: CurrentActor, views: Views
+    work_order_id: uuid.UUID, request: Request, actor: CurrentActor, views: Views, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     try:
         view = await views.work_order(work_order_id, actor)
     except NotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc
-    return _answer(request, view)
+    return _answer(request, view, dispatcher.clock())
 
 
 @router.post(
@@ -123,7 +143,16 @@ async def add_note(
 async def resolve(
     work_order_id: uuid.UUID, body: ResolutionCreate, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
-    step = Step(Action.RESOLVE, resolution=body.resolution, root_cause=body.root_cause)
+    step = Step(
+        Action.RESOLVE,
+        resolution=body.resolution,
+        root_cause=body.root_cause,
+        root_cause_note=body.root_cause_note,
+        cause_analysis=body.cause_analysis,
+        corrective_actions=tuple(
+            CorrectiveActionPlan(a.description, a.owner, a.deadline) for a in body.corrective_actions
+        ),
+    )
     return await _act(request, dispatcher, work_order_id, step, actor)
 
 
@@ -180,7 +209,7 @@ async def reclassify(
         raise Problem(404, "Not Found", str(exc)) from exc
     except Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
-    return _answer(request, view)
+    return _answer(request, view, dispatcher.clock())
 
 
 TRIAGE_PROBLEMS = problem_responses(
@@ -230,4 +259,4 @@ async def triage_decide(
         raise Problem(404, "Not Found", str(exc)) from exc
     except Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
-    return _answer(request, view)
+    return _answer(request, view, dispatcher.clock())

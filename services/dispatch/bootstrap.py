@@ -9,15 +9,22 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.dispatch import api, case_api, consumers, incident_api, metrics
+from services.dispatch import api, case_api, consumers, incident_api, metrics, resolution_api
 from services.dispatch.classification import load_rules
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.incidents.policy import load_incident_rules
 from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, open_incidents, outbox_pending
+from services.dispatch.root_causes import load_root_causes
 from services.dispatch.settings import DispatchSettings
 from services.dispatch.views import DispatchViews
 from shared import topics
-from shared.contracts import AnyIncidentEvent, AnyOutageEvent, AnyRoutingEvent, AnyWorkOrderEvent
+from shared.contracts import (
+    AnyCorrectiveActionEvent,
+    AnyIncidentEvent,
+    AnyOutageEvent,
+    AnyRoutingEvent,
+    AnyWorkOrderEvent,
+)
 from shared.db import transactions
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
@@ -90,6 +97,13 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
         title=topics.OUTAGE_EVENTS,
         description="Outage notices, keyed by outage id: declared, complaint_linked, updated (ETA), ended.",
     )
+    broker.publisher(
+        topics.CORRECTIVE_ACTIONS,
+        schema=AnyCorrectiveActionEvent,
+        title=topics.CORRECTIVE_ACTIONS,
+        description="Corrective actions of serious cases, keyed by complaint id: set (at resolution or later by a "
+        "supervisor, with owner and deadline), completed (with the outcome).",
+    )
     for topic in (topics.WORKORDERS_REPAIR, topics.WORKORDERS_BILLING, topics.WORKORDERS_CUSTOMER_SERVICE):
         broker.publisher(
             topic,
@@ -104,6 +118,7 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
 def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     rules = load_rules(settings.dispatch_rules_path)
     incident_rules = load_incident_rules(settings.dispatch_incident_rules_path)
+    root_causes = load_root_causes(settings.dispatch_root_causes_path)
     sla = load_sla_table()
     observed = telemetry(SCHEMA, settings, metrics.count_committed)
 
@@ -119,6 +134,7 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
             sla=sla,
             sla_scale=settings.sla_time_scale,
             incident_rules=incident_rules,
+            root_causes=root_causes,
             **({"clock": clock} if clock else {}),
         )
         broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
@@ -140,8 +156,9 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
 
     app = create_service_app(
         title="Utility complaints — dispatch",
-        description="Department work orders: acknowledge, start, note, resolve, return; queues; supervisor "
-        "reclassification; incidents, outage notices and the asset registry.",
+        description="Department work orders: acknowledge, start, note, resolve (catalogue root cause; cause analysis "
+        "and corrective actions on serious cases), return, assist; queues; supervisor reclassification; corrective "
+        "actions; incidents, outage notices and the asset registry.",
         lifespan=lifespan,
         readiness=readiness,
         metrics=observed.metrics,
@@ -155,4 +172,5 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
     app.include_router(api.router)
     app.include_router(incident_api.router)
     app.include_router(case_api.router)
+    app.include_router(resolution_api.router)
     return app

@@ -61,15 +61,15 @@ async def on_complaints_reopened(dispatcher: Dispatcher, batch: list[ComplaintRe
 
 
 async def on_department_updates(dispatcher: Dispatcher, updates: list[DepartmentUpdate]) -> None:
-    """An update that cannot apply (unknown work order, another department's, not allowed now) never will:
-    it is dead-lettered with the reason."""
+    """An update that cannot apply (unknown work order, another department's, not allowed now, a serious case's
+    resolution without cause analysis and corrective action) never will: it is dead-lettered with the reason."""
     for update in updates:
         step, actor = to_command(update)
         try:
             await dispatcher.act(
                 update.work_order_id, step, actor, dedupe=(DEPARTMENT_UPDATES.consumer, update.update_id)
             )
-        except (NotFound, Forbidden, IllegalTransition) as exc:
+        except (NotFound, Forbidden, IllegalTransition, Conflict, Invalid) as exc:
             raise PoisonMessage(f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -1,24 +1,37 @@
 """Department systems drive work orders through `ingress.department-updates`, with the same effects
 as the HTTP API. Producers are authenticated by the topic's ACL; a message may act only on its own
-department's work orders (`Actor.may_handle`), and anything that cannot apply is dead-lettered with the reason."""
+department's work orders (`Actor.may_handle`), and anything that cannot apply is dead-lettered with the reason.
+
+Version 2 adds what a resolution carries over HTTP: `root_cause_note`, `cause_analysis` and `corrective_actions`
+(required on serious and emergency work orders: without them the update is dead-lettered with the reason). A v1
+message still applies: department systems send free text as the root cause, so a root cause that is not a code of
+the department's catalogue is filed under `<department>.other` with the text kept as the note (resolution.py)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from services.dispatch.model import Actor, Step
+from services.dispatch.model import Actor, CorrectiveActionPlan, Step
 from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Department
 
-DEPARTMENT_UPDATE_VERSION = 1
+DEPARTMENT_UPDATE_VERSION = 2
 _REQUIRED = {"note": ("note",), "resolve": ("resolution", "root_cause"), "return": ("reason",)}
 
 
+class CorrectiveActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = Field(min_length=1, max_length=2000)
+    owner: str = Field(min_length=1, max_length=120, description="Who carries it out (a person or a unit).")
+    deadline: AwareDatetime = Field(description="In the future.")
+
+
 class DepartmentUpdate(BaseModel):
-    """One step on a work order, sent by a department's own system (version 1)."""
+    """One step on a work order, sent by a department's own system (version 2; a version 1 message is valid)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,7 +42,20 @@ class DepartmentUpdate(BaseModel):
     action: Literal["acknowledge", "start", "note", "resolve", "return"]
     note: str | None = Field(default=None, max_length=2000)
     resolution: str | None = Field(default=None, max_length=2000)
-    root_cause: str | None = Field(default=None, max_length=500)
+    root_cause: str | None = Field(
+        default=None,
+        max_length=500,
+        description="A code of the department's root-cause catalogue; free text is filed under <department>.other.",
+    )
+    root_cause_note: str | None = Field(default=None, max_length=2000, description="v2")
+    cause_analysis: str | None = Field(
+        default=None, max_length=4000, description="v2: required on serious and emergency work orders."
+    )
+    corrective_actions: list[CorrectiveActionIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="v2: at least one on serious and emergency work orders.",
+    )
     reason: str | None = Field(default=None, max_length=1000)
     suggested_department: Department | None = None
 
@@ -50,5 +76,11 @@ def to_command(update: DepartmentUpdate) -> tuple[Step, Actor]:
         root_cause=update.root_cause,
         reason=update.reason,
         suggested_department=update.suggested_department,
+        root_cause_note=update.root_cause_note,
+        cause_analysis=update.cause_analysis,
+        corrective_actions=tuple(
+            CorrectiveActionPlan(a.description, a.owner, a.deadline) for a in update.corrective_actions
+        ),
+        free_text_root_cause=True,
     )
     return step, Actor(name=f"{update.department.value}:{update.actor}", department=update.department)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from services.dispatch.model import Case, Incident, Outage, WorkOrder
 from shared.contracts import (
+    CauseAnalysis,
     ComplaintAwaitingTriage,
     ComplaintAwaitingTriagePayload,
     ComplaintEtaChanged,
@@ -45,6 +46,7 @@ from shared.contracts import (
     OutageEndedPayload,
     OutageUpdated,
     OutageUpdatedPayload,
+    RootCause,
     WorkOrderAcknowledged,
     WorkOrderAssigned,
     WorkOrderAssignedPayload,
@@ -151,6 +153,8 @@ def assigned(
             channel=case.channel,
             reasons=reasons,
             reopened=reason == "reopened",
+            role=order.role,
+            lead_work_order_id=order.lead_work_order_id,
             owner=case.owner,
             area_class=order.area_class,
         ),
@@ -242,11 +246,26 @@ def note_added(order: WorkOrder, case: Case, actor: str, at: datetime, note: str
     )
 
 
-def resolved(order: WorkOrder, case: Case, actor: str, at: datetime) -> Event:
+def resolved(
+    order: WorkOrder, case: Case, actor: str, at: datetime, *, cause: RootCause | None, case_resolved: bool
+) -> Event:
+    """v2: the catalogue entry (`cause`) beside its code, the note, the cause analysis of a serious case, and
+    whether the whole (coordinated) case is resolved with this work order."""
+    analysis = (
+        CauseAnalysis(summary=order.cause_analysis, analysed_by=order.cause_analysed_by or actor)
+        if order.cause_analysis
+        else None
+    )
     return new_event(
         WorkOrderResolved,
         payload=WorkOrderResolvedPayload(
-            **_facts(order, case, actor, at), resolution=order.resolution or "", root_cause=order.root_cause or ""
+            **_facts(order, case, actor, at),
+            resolution=order.resolution or "",
+            root_cause=order.root_cause or "",
+            root_cause_detail=cause,
+            root_cause_note=order.root_cause_note,
+            cause_analysis=analysis,
+            case_resolved=case_resolved,
         ),
         **_envelope(case, None, at),
     )

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.dispatch import events
+from services.dispatch import corrective_actions, events
 from services.dispatch.assets import AssetIndex, RegisteredAsset, ServedPlace
 from services.dispatch.assets.addresses import compound_key, district_key
 from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify
+from services.dispatch.coordination import Coordinator, check_hand_back, handed_back, lead_of, others_open
+from services.dispatch.corrective_actions import CorrectiveActionDesk
 from services.dispatch.events import RouteReason
 from services.dispatch.first_contact import SETTLED_BY, FirstContact, first_contact
 from services.dispatch.grouping import FaultDesk, Placement, reference
@@ -27,6 +29,7 @@ from services.dispatch.model import (
     Actor,
     Case,
     Conflict,
+    CorrectiveAction,
     Forbidden,
     Incident,
     IncidentDeclaration,
@@ -40,6 +43,8 @@ from services.dispatch.model import (
     WorkOrderView,
 )
 from services.dispatch.repository import DispatchRepository
+from services.dispatch.resolution import AcceptedResolution, accept_resolution
+from services.dispatch.root_causes import RootCauseCatalogue, load_root_causes
 from services.dispatch.routing import (
     Route,
     department_for,
@@ -80,11 +85,6 @@ def _effects(step: Step, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]
         return {"acknowledged_at": now}, {}
     if step.action is Action.START:
         return {"started_at": now}, {}
-    if step.action is Action.RESOLVE:
-        return (
-            {"resolved_at": now, "resolution": step.resolution, "root_cause": step.root_cause},
-            {"resolution": step.resolution, "root_cause": step.root_cause},
-        )
     if step.action is Action.RETURN:
         return {"closing_reason": step.reason}, {"reason": step.reason}
     if step.action is Action.NOTE:
@@ -105,9 +105,15 @@ class Dispatcher:
     incident_rules: IncidentRules = field(default_factory=load_incident_rules)
     #: Rules and the trained model (`classification.classify`); tests may pass a stand-in.
     classifier: Callable[[ComplaintFacts, Rules], Classification] = classify
+    #: What a resolution may name as its root cause (root_causes.toml).
+    root_causes: RootCauseCatalogue = field(default_factory=load_root_causes)
 
     def __post_init__(self) -> None:
         self.orders = WorkOrderOpener(self.sla, self.sla_scale)
+        #: Corrective actions set after a resolution, and completed (corrective_actions.py).
+        self.corrective = CorrectiveActionDesk(self.transactions, self.rules, self.clock)
+        #: Assisting work orders of coordinated cases (coordination.py).
+        self.coordination = Coordinator(self.transactions, self.rules, self.orders, self.clock)
         self.faults = FaultDesk(self.incident_rules, self.rules, self.orders)
         self._assets: tuple[int, AssetIndex] = (-1, AssetIndex.build(()))
 
@@ -556,7 +562,15 @@ class Dispatcher:
             assert case is not None
             target = next_status(step.action, WorkOrderStatus(order.status))
             now = self.clock()
-            written, details = _effects(step, now)
+            accepted = None
+            if step.action is Action.RESOLVE:
+                accepted = accept_resolution(
+                    step, department=order.department, severity=order.severity, catalogue=self.root_causes, now=now
+                )
+            lead = None
+            if step.action is Action.RETURN and order.role == "assisting":
+                lead = await check_hand_back(repo, order)
+            written, details = accepted.effects(actor.name, now) if accepted else _effects(step, now)
             changes: dict[str, Any] = {"status": target.value, "updated_at": now, **written}
             await repo.update_work_order(order.work_order_id, **changes)
             await repo.add_history(
@@ -573,14 +587,18 @@ class Dispatcher:
                 # Nobody took it before: the department that signs for its work order owns the case.
                 await repo.update_case(case.complaint_id, owner=actor.name)
                 case = replace(case, owner=actor.name)
-            if step.action is Action.RETURN:
+            actions: tuple[CorrectiveAction, ...] = ()
+            if step.action is Action.RETURN and lead is not None:
+                outgoing = [handed_back(updated, case, lead, actor.name, step.reason or "", now)]
+            elif step.action is Action.RETURN:
                 outgoing = await self._reroute(repo, case, updated, step, actor, now)
+            elif accepted is not None:
+                outgoing = await self._resolved(repo, case, updated, accepted, actor, now)
+                actions = tuple(await repo.corrective_actions(complaint_id=updated.complaint_id))
             else:
                 outgoing = [self._step_event(step, updated, case, actor, now)]
-            if step.action is Action.RESOLVE:
-                outgoing += await self._tell_callers(repo, case, updated, actor, now)
             await repo.add_events(outgoing)
-            view = WorkOrderView(updated, await repo.history(updated.work_order_id))
+            view = WorkOrderView(updated, await repo.history(updated.work_order_id), actions)
             work.commit()
             return view
 
@@ -592,6 +610,40 @@ class Dispatcher:
         if peek is None or peek.incident_id is None:
             return None
         return await repo.get_incident(peek.incident_id, lock=True)
+
+    async def _resolved(
+        self,
+        repo: DispatchRepository,
+        case: Case,
+        resolved: WorkOrder,
+        accepted: AcceptedResolution,
+        actor: Actor,
+        now: datetime,
+    ) -> list[Event]:
+        """`workorder.resolved` (the case resolved only when no other work order of it is open), the corrective
+        actions the resolution set, and — once the whole case is resolved — everyone waiting on it told."""
+        case_resolved = not await others_open(repo, resolved)
+        outgoing = [
+            events.resolved(
+                resolved, case, actor.name, now, cause=accepted.cause.as_contract(), case_resolved=case_resolved
+            )
+        ]
+        _, announced = await corrective_actions.record(
+            repo,
+            accepted.corrective_actions,
+            case=case,
+            work_order=resolved,
+            department=resolved.department,
+            severity=resolved.severity,
+            actor=actor.name,
+            at=now,
+        )
+        outgoing += announced
+        if case_resolved:
+            lead = resolved if resolved.role == "lead" else await lead_of(repo, resolved)
+            told = lead if lead.status == WorkOrderStatus.RESOLVED.value else resolved
+            outgoing += await self._tell_callers(repo, case, told, actor, now)
+        return outgoing
 
     async def _tell_callers(
         self, repo: DispatchRepository, case: Case, resolved: WorkOrder, actor: Actor, now: datetime
@@ -616,8 +668,6 @@ class Dispatcher:
             return events.acknowledged(order, case, actor.name, now)
         if step.action is Action.START:
             return events.started(order, case, actor.name, now)
-        if step.action is Action.RESOLVE:
-            return events.resolved(order, case, actor.name, now)
         if step.action is Action.NOTE:
             return events.note_added(order, case, actor.name, now, step.note or "")
         raise ValueError(f"{step.action.value} is not a department's step")
@@ -640,6 +690,7 @@ class Dispatcher:
             at=now,
             incident_id=returned.incident_id,
         )
+        await repo.move_assisting(returned.work_order_id, new_order.work_order_id)
         if returned.incident_id is not None:
             await repo.update_incident(
                 returned.incident_id,
@@ -701,6 +752,7 @@ class Dispatcher:
             new_order = await self.orders.open(
                 repo, case, route, cycle=order.cycle, start=now, previous=order, actor=actor.name, at=now
             )
+            await repo.move_assisting(order.work_order_id, new_order.work_order_id)
             await repo.add_events(
                 [
                     events.reassigned(closed, case, actor.name, now, reason, new_order),

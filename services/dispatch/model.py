@@ -124,6 +124,14 @@ class WorkOrder:
     resolved_at: datetime | None
     #: Set on an incident's work order; its `complaint_id` is then the incident id.
     incident_id: uuid.UUID | None = None
+    #: A coordinated case has one lead work order and assisting ones for other departments (coordination.py).
+    role: str = "lead"
+    lead_work_order_id: uuid.UUID | None = None
+    #: The resolution beside its catalogue code (`root_cause`): the department's words, and for serious and
+    #: emergency cases the cause analysis and who gave it (resolution.py).
+    root_cause_note: str | None = None
+    cause_analysis: str | None = None
+    cause_analysed_by: str | None = None
     #: city, rural or remote: whose limits the SLA policy gave it (the district's area class).
     area_class: str | None = None
 
@@ -231,6 +239,8 @@ class WorkOrderView:
 
     order: WorkOrder
     history: list[dict[str, Any]]
+    #: The case's corrective actions (on a single work order's read and a resolution's answer).
+    corrective_actions: tuple[CorrectiveAction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,6 +269,46 @@ class Step:
     root_cause: str | None = None
     reason: str | None = None
     suggested_department: Department | None = None
+    #: A resolution's catalogue context (resolution.py): the note beside the code, the cause analysis and the
+    #: corrective actions serious cases need; `free_text_root_cause` files an unknown root cause under the
+    #: department's `other` with the text as the note (department systems send free text).
+    root_cause_note: str | None = None
+    cause_analysis: str | None = None
+    corrective_actions: tuple[CorrectiveActionPlan, ...] = ()
+    free_text_root_cause: bool = False
+
+
+@dataclass(frozen=True)
+class CorrectiveActionPlan:
+    """A corrective action as leadership sets it: what, who carries it out, by when."""
+
+    description: str
+    owner: str
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class CorrectiveAction:
+    """A corrective action of a serious case, as `dispatch.corrective_actions` holds it."""
+
+    action_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference_no: str
+    work_order_id: uuid.UUID | None
+    department: str
+    severity: str
+    description: str
+    owner: str
+    deadline: datetime
+    status: str
+    set_by: str
+    set_at: datetime
+    outcome: str | None = None
+    completed_by: str | None = None
+    completed_at: datetime | None = None
+
+    def overdue(self, at: datetime) -> bool:
+        return self.status == "open" and self.deadline < at
 
 
 @dataclass(frozen=True)

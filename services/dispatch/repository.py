@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from services.dispatch.model import Case, Incident, LabelledExample, Outage, WorkOrder
+from services.dispatch.model import Case, CorrectiveAction, Incident, LabelledExample, Outage, WorkOrder
 from services.dispatch.workorders.lifecycle import OPEN
 from shared import idempotency, outbox
 from shared.contracts import Event
@@ -40,7 +40,8 @@ class DispatchRepository(Protocol):
     async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:
         """The account's own (not linked) complaints per category accepted since `since`."""
 
-    async def open_work_order_for_account(self, account_no: str, category: str) -> WorkOrder | None: ...
+    async def open_work_order_for_account(self, account_no: str, category: str) -> WorkOrder | None:
+        """The account's open lead work order in this category (a duplicate joins that case)."""
 
     async def insert_case(self, case: Case) -> None: ...
 
@@ -66,9 +67,11 @@ class DispatchRepository(Protocol):
 
     async def get_work_order(self, work_order_id: uuid.UUID, *, lock: bool = False) -> WorkOrder | None: ...
 
-    async def open_work_order_of_case(self, complaint_id: uuid.UUID, *, lock: bool = False) -> WorkOrder | None: ...
+    async def open_work_order_of_case(self, complaint_id: uuid.UUID, *, lock: bool = False) -> WorkOrder | None:
+        """The case's open lead work order (assisting ones are `open_work_orders_of_case`)."""
 
-    async def latest_work_order_of_case(self, complaint_id: uuid.UUID) -> WorkOrder | None: ...
+    async def latest_work_order_of_case(self, complaint_id: uuid.UUID) -> WorkOrder | None:
+        """The case's latest lead work order, open or closed."""
 
     async def work_orders_of_case(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
         """Every work order the case had, oldest first."""
@@ -147,6 +150,31 @@ class DispatchRepository(Protocol):
     async def labelled_examples(self) -> list[LabelledExample]:
         """Every correction, oldest first (retraining reads them)."""
 
+    # --- coordinated cases and corrective actions -------------------------------------------------------
+
+    async def open_work_orders_of_case(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
+        """Every open work order of the case, lead and assisting, oldest first."""
+
+    async def move_assisting(self, lead_work_order_id: uuid.UUID, new_lead_work_order_id: uuid.UUID) -> None:
+        """Open assisting work orders of a lead that closed in favour of a new one now assist the new one."""
+
+    async def insert_corrective_action(self, action: CorrectiveAction) -> None: ...
+
+    async def get_corrective_action(self, action_id: uuid.UUID, *, lock: bool = False) -> CorrectiveAction | None: ...
+
+    async def update_corrective_action(self, action_id: uuid.UUID, **changes: Any) -> None: ...
+
+    async def corrective_actions(
+        self,
+        *,
+        complaint_id: uuid.UUID | None = None,
+        status: str | None = None,
+        overdue_at: datetime | None = None,
+        department: str | None = None,
+        limit: int = 500,
+    ) -> list[CorrectiveAction]:
+        """Corrective actions, nearest deadline first; `overdue_at`: open ones whose deadline passed by then."""
+
     # --- the asset registry -----------------------------------------------------------------------------
 
     async def asset_registry_version(self) -> int: ...
@@ -161,6 +189,7 @@ _CASE_COLUMNS = ", ".join(f.name for f in fields(Case))
 _WO_COLUMNS = ", ".join(f.name for f in fields(WorkOrder))
 _INCIDENT_COLUMNS = ", ".join(f.name for f in fields(Incident))
 _OUTAGE_COLUMNS = ", ".join(f.name for f in fields(Outage))
+_ACTION_COLUMNS = ", ".join(f.name for f in fields(CorrectiveAction))
 _OPEN = [s.value for s in OPEN]
 
 
@@ -205,7 +234,7 @@ class PostgresDispatchRepository:
             "WITH account_cases AS MATERIALIZED (SELECT complaint_id FROM dispatch.cases WHERE account_no = $1) "
             f"SELECT {', '.join('w.' + f.name for f in fields(WorkOrder))} FROM account_cases c "
             "JOIN dispatch.work_orders w ON w.complaint_id = c.complaint_id "
-            "WHERE w.category = $2 AND w.status = ANY($3::text[]) "
+            "WHERE w.category = $2 AND w.status = ANY($3::text[]) AND w.role = 'lead' "
             "ORDER BY w.created_at LIMIT 1",
             account_no,
             category,
@@ -272,7 +301,7 @@ class PostgresDispatchRepository:
         suffix = " FOR UPDATE" if lock else ""
         row = await self.conn.fetchrow(
             f"SELECT {_WO_COLUMNS} FROM dispatch.work_orders "
-            f"WHERE complaint_id = $1 AND status = ANY($2::text[]){suffix}",
+            f"WHERE complaint_id = $1 AND role = 'lead' AND status = ANY($2::text[]){suffix}",
             complaint_id,
             _OPEN,
         )
@@ -280,7 +309,8 @@ class PostgresDispatchRepository:
 
     async def latest_work_order_of_case(self, complaint_id: uuid.UUID) -> WorkOrder | None:
         row = await self.conn.fetchrow(
-            f"SELECT {_WO_COLUMNS} FROM dispatch.work_orders WHERE complaint_id = $1 ORDER BY created_at DESC LIMIT 1",
+            f"SELECT {_WO_COLUMNS} FROM dispatch.work_orders WHERE complaint_id = $1 AND role = 'lead' "
+            "ORDER BY created_at DESC LIMIT 1",
             complaint_id,
         )
         return _work_order(row)
@@ -489,6 +519,66 @@ class PostgresDispatchRepository:
         columns = ", ".join(f.name for f in fields(LabelledExample))
         rows = await self.conn.fetch(f"SELECT {columns} FROM dispatch.labelled_examples ORDER BY id")
         return [LabelledExample(**dict(r)) for r in rows]
+
+    # --- coordinated cases and corrective actions -------------------------------------------------------
+
+    async def open_work_orders_of_case(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
+        rows = await self.conn.fetch(
+            f"SELECT {_WO_COLUMNS} FROM dispatch.work_orders WHERE complaint_id = $1 AND status = ANY($2::text[]) "
+            "ORDER BY created_at, work_order_id",
+            complaint_id,
+            _OPEN,
+        )
+        return [WorkOrder(**dict(r)) for r in rows]
+
+    async def move_assisting(self, lead_work_order_id: uuid.UUID, new_lead_work_order_id: uuid.UUID) -> None:
+        await self.conn.execute(
+            "UPDATE dispatch.work_orders SET lead_work_order_id = $2 "
+            "WHERE lead_work_order_id = $1 AND status = ANY($3::text[])",
+            lead_work_order_id,
+            new_lead_work_order_id,
+            _OPEN,
+        )
+
+    async def insert_corrective_action(self, action: CorrectiveAction) -> None:
+        values = asdict(action)
+        await self.conn.execute(
+            f"INSERT INTO dispatch.corrective_actions ({_ACTION_COLUMNS}) VALUES ({_placeholders(len(values))})",
+            *values.values(),
+        )
+
+    async def get_corrective_action(self, action_id: uuid.UUID, *, lock: bool = False) -> CorrectiveAction | None:
+        suffix = " FOR UPDATE" if lock else ""
+        row = await self.conn.fetchrow(
+            f"SELECT {_ACTION_COLUMNS} FROM dispatch.corrective_actions WHERE action_id = $1{suffix}", action_id
+        )
+        return CorrectiveAction(**dict(row)) if row else None
+
+    async def update_corrective_action(self, action_id: uuid.UUID, **changes: Any) -> None:
+        await self._update("corrective_actions", "action_id", action_id, changes)
+
+    async def corrective_actions(
+        self,
+        *,
+        complaint_id: uuid.UUID | None = None,
+        status: str | None = None,
+        overdue_at: datetime | None = None,
+        department: str | None = None,
+        limit: int = 500,
+    ) -> list[CorrectiveAction]:
+        rows = await self.conn.fetch(
+            f"SELECT {_ACTION_COLUMNS} FROM dispatch.corrective_actions "
+            "WHERE ($1::uuid IS NULL OR complaint_id = $1) AND ($2::text IS NULL OR status = $2) "
+            "AND ($3::timestamptz IS NULL OR (status = 'open' AND deadline < $3)) "
+            "AND ($4::text IS NULL OR department = $4) "
+            "ORDER BY deadline, action_id LIMIT $5",
+            complaint_id,
+            status,
+            overdue_at,
+            department,
+            limit,
+        )
+        return [CorrectiveAction(**dict(r)) for r in rows]
 
     # --- the asset registry -----------------------------------------------------------------------------
 

@@ -145,3 +145,17 @@ def route_reclassified(
 def reopen_needed(open_order: WorkOrder | None) -> bool:
     """A reopening while the case still has an open work order changes nothing: that order is still working."""
     return open_order is None
+
+
+def route_assisting(case: Case, lead: WorkOrder, department: Department, *, by: str, note: str, rules: Rules) -> Route:
+    """An assisting work order of a coordinated case: the category of `department` the classifier scored best
+    for this complaint (its SLA rule follows from it), else the department's usual one; the lead's severity."""
+    ranked = sorted(case.scores.items(), key=lambda kv: kv[1], reverse=True)
+    scored = [Category(c) for c, score in ranked if score > 0 and department_for(Category(c), rules) is department]
+    category = scored[0] if scored else _CATEGORY_FOR_SUGGESTED[department]
+    return Route(
+        category=category,
+        department=department,
+        severity=Severity(lead.severity),
+        reasons=(f"assisting {lead.department} (lead work order {lead.work_order_id}), asked by {by}: {note}",),
+    )

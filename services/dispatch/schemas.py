@@ -19,9 +19,33 @@ class NoteCreate(Strict):
     note: str = Field(min_length=1, max_length=2000)
 
 
+class CorrectiveActionCreate(Strict):
+    description: str = Field(min_length=1, max_length=2000, description="What is to be done so it does not recur.")
+    owner: str = Field(min_length=1, max_length=120, description="Who carries it out (a person or a unit).")
+    deadline: AwareDatetime = Field(description="By when; in the future.")
+
+
 class ResolutionCreate(Strict):
     resolution: str = Field(min_length=1, max_length=2000, description="What was done.")
-    root_cause: str = Field(min_length=1, max_length=500, description="Why it happened.")
+    root_cause: str = Field(
+        min_length=1,
+        max_length=120,
+        description="Why it happened: a code of the department's root-cause catalogue (GET /v1/root-causes), "
+        "e.g. repair.valve_failure; `<department>.other` with a note when none fits.",
+    )
+    root_cause_note: str | None = Field(default=None, max_length=2000, description="The cause in your own words.")
+    cause_analysis: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4000,
+        description="Why it happened, as analysed: required (with corrective actions) on serious and emergency "
+        "work orders.",
+    )
+    corrective_actions: list[CorrectiveActionCreate] = Field(
+        default_factory=list,
+        max_length=20,
+        description="At least one on serious and emergency work orders: what, who, by when.",
+    )
 
 
 class ReturnCreate(Strict):
@@ -173,11 +197,21 @@ class WorkOrderRead(BaseModel):
     callback_limit: str
     previous_work_order_id: uuid.UUID | None
     resolution: str | None
-    root_cause: str | None
+    root_cause: str | None = Field(description="The root-cause catalogue code the resolution named.")
     closing_reason: str | None
     created_at: datetime
     updated_at: datetime
+    role: Literal["lead", "assisting"] = Field(
+        default="lead", description="A coordinated case has one lead work order and assisting ones."
+    )
+    lead_work_order_id: uuid.UUID | None = Field(default=None, description="An assisting work order's lead.")
+    root_cause_note: str | None = None
+    cause_analysis: str | None = None
+    cause_analysed_by: str | None = None
     history: list[HistoryEntry] = []
+    corrective_actions: list[CorrectiveActionRead] = Field(
+        default=[], description="The case's corrective actions (on a single work order's read and a resolution)."
+    )
 
 
 class QueuePage(BaseModel):
@@ -321,3 +355,52 @@ class OutageList(BaseModel):
 
 class AssetImported(BaseModel):
     imported: int
+
+
+# --- root causes, corrective actions, coordinated cases --------------------------------------------------------
+
+
+class RootCauseRead(BaseModel):
+    code: str
+    department: Department
+    label_zh: str
+    label_en: str
+
+
+class RootCauseList(BaseModel):
+    items: list[RootCauseRead] = Field(description="Every department's root causes, in the catalogue's order.")
+
+
+class CorrectiveActionRead(BaseModel):
+    action_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference_no: str
+    work_order_id: uuid.UUID | None
+    department: Department
+    severity: Severity
+    description: str
+    owner: str
+    deadline: datetime
+    status: Literal["open", "done"]
+    overdue: bool = Field(description="Open past its deadline.")
+    set_by: str
+    set_at: datetime
+    outcome: str | None
+    completed_by: str | None
+    completed_at: datetime | None
+
+
+class CorrectiveActionList(BaseModel):
+    items: list[CorrectiveActionRead]
+
+
+class CorrectiveActionDone(Strict):
+    outcome: str = Field(min_length=1, max_length=2000, description="What was done.")
+
+
+class AssistCreate(Strict):
+    department: Department = Field(description="The department asked to assist (not the lead's own).")
+    note: str = Field(min_length=1, max_length=1000, description="What it is asked to do.")
+
+
+WorkOrderRead.model_rebuild()  # its corrective actions are declared after it

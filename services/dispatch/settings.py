@@ -50,6 +50,8 @@ class DispatchSettings(ServiceSettings):
     dispatch_rules_path: str | None = None
     #: Incident rules file (threshold, window, severity steps, families); the shipped one by default.
     dispatch_incident_rules_path: str | None = None
+    #: Root-cause catalogue (per department, zh/en labels); the shipped root_causes.toml by default.
+    dispatch_root_causes_path: str | None = None
     dispatch_consumer_group: str = "dispatch"
     dispatch_batch_size: int = Field(default=500, ge=1)
     #: Shrinks SLA clock limits (0.001 = a minute becomes 60 ms) for drills and tests.

@@ -33,13 +33,14 @@ class DispatchViews:
     transactions: Transactions[DispatchRepository]
 
     async def work_order(self, work_order_id: uuid.UUID, actor: Actor) -> WorkOrderView:
-        """A work order and its history; one the actor may not handle is reported as missing, not forbidden,
-        so a department cannot probe for other departments' work orders."""
+        """A work order, its history and its case's corrective actions; one the actor may not handle is reported
+        as missing, not forbidden, so a department cannot probe for other departments' work orders."""
         async with self.transactions() as work:
             order = await work.repo.get_work_order(work_order_id)
             if order is None or not actor.may_handle(order.department):
                 raise NotFound(f"no work order {work_order_id} for {actor.name}")
-            return WorkOrderView(order, await work.repo.history(work_order_id))
+            actions = await work.repo.corrective_actions(complaint_id=order.complaint_id)
+            return WorkOrderView(order, await work.repo.history(work_order_id), tuple(actions))
 
     async def case(self, complaint_id: uuid.UUID) -> CaseView:
         """A case, where it stands and its work orders (every department and supervisor may read it: the owner

@@ -85,7 +85,7 @@ async def test_metrics_of_every_service_follow_the_complaints_through(platform: 
             for step, body in (
                 ("acknowledge", None),
                 ("start", None),
-                ("resolve", {"resolution": "重新抄表，多收的已退", "root_cause": "抄表错误"}),
+                ("resolve", {"resolution": "重新抄表，多收的已退", "root_cause": "billing.meter_misread"}),
             ):
                 response = await client.post(f"{base}/{step}", headers=billing, json=body)
                 assert response.status_code == 200, (step, response.text)
@@ -382,7 +382,10 @@ async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it
         assert (order["department"], order["category"]) == ("repair", "equipment_fault")
         assert (await dispatch.get("/v1/triage", headers=supervisor)).json()["total"] == 0
         repair = {"X-API-Key": "dev-only-repair-key"}
-        for step, payload in (("acknowledge", None), ("resolve", {"resolution": "阀门更换", "root_cause": "阀门老化"})):
+        for step, payload in (
+            ("acknowledge", None),
+            ("resolve", {"resolution": "阀门更换", "root_cause": "repair.valve_failure"}),
+        ):
             response = await dispatch.post(
                 f"/v1/work-orders/{order['work_order_id']}/{step}", json=payload, headers=repair
             )

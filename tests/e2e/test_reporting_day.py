@@ -29,7 +29,7 @@ from services.reporting.rebuild import rebuild
 from shared.kafka.replay import assign_from_start
 from tests.support.clock import FakeClock
 from tests.support.complaints import complaint, headers
-from tests.support.dispatch import as_, running_dispatch
+from tests.support.dispatch import as_, resolution_for, running_dispatch
 from tests.support.followup import AGENT, running_followup
 from tests.support.infrastructure import Infrastructure
 from tests.support.intake import running_intake
@@ -139,7 +139,7 @@ async def _run_script(day: dict[str, Any]) -> list[Case]:
 
         async def all_routed() -> list[asyncpg.Record] | None:
             rows = await db.fetch(
-                "SELECT complaint_id, work_order_id, department FROM dispatch.work_orders "
+                "SELECT complaint_id, work_order_id, department, severity FROM dispatch.work_orders "
                 "WHERE complaint_id = ANY($1::uuid[])",
                 [c.complaint_id for c in cases],
             )
@@ -154,7 +154,7 @@ async def _run_script(day: dict[str, Any]) -> list[Case]:
     async def act(case: Case, action: str) -> None:
         order = orders[case.complaint_id]
         url = f"/v1/work-orders/{order['work_order_id']}/{action}"
-        body = {"resolution": "处理完毕", "root_cause": "设备老化"} if action == "resolve" else None
+        body = resolution_for(order["department"], order["severity"]) if action == "resolve" else None
         response = await dispatch.post(url, headers=as_(case.department), json=body)
         assert response.status_code == 200, response.text
         if action == "resolve":

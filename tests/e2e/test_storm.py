@@ -26,6 +26,7 @@ import pytest
 from shared import topics
 from tests.support import chromium
 from tests.support.complaints import complaint, headers
+from tests.support.dispatch import serious_resolution
 from tests.support.kafka import read_topic, wait_until
 from tests.support.metrics import scrape
 
@@ -178,7 +179,16 @@ async def test_a_storm_on_one_station_is_one_incident_and_every_caller_is_told_a
             for step, body in (
                 ("acknowledge", None),
                 ("start", None),
-                ("resolve", {"resolution": "循环泵更换", "root_cause": "循环泵烧毁"}),
+                (
+                    "resolve",
+                    serious_resolution(
+                        "循环泵更换",
+                        "repair.pump_failure",
+                        analysis="循环泵轴承磨损未在检修计划内",
+                        action="换热站循环泵纳入季度检修",
+                        owner="热力二所",
+                    ),
+                ),
             ):
                 response = await dispatch.post(f"/v1/work-orders/{order}/{step}", json=body, headers=REPAIR)
                 assert response.status_code == 200, response.text
@@ -362,7 +372,7 @@ async def test_a_same_account_duplicate_is_called_back_and_closes_when_its_case_
         async with httpx.AsyncClient(base_url=services["dispatch"], timeout=30) as dispatch:
             for step, body in (
                 ("acknowledge", None),
-                ("resolve", {"resolution": "按实际读数退费", "root_cause": "抄表错误"}),
+                ("resolve", {"resolution": "按实际读数退费", "root_cause": "billing.meter_misread"}),
             ):
                 response = await dispatch.post(
                     f"/v1/work-orders/{order['work_order_id']}/{step}", json=body, headers=BILLING

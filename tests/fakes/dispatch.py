@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.model import Case, Incident, LabelledExample, Outage, WorkOrder
+from services.dispatch.model import Case, CorrectiveAction, Incident, LabelledExample, Outage, WorkOrder
 from services.dispatch.workorders.lifecycle import OPEN
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
@@ -37,6 +37,7 @@ class DispatchState:
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     asset_version: int = 0
     examples: list[LabelledExample] = field(default_factory=list)
+    corrective_actions: dict[uuid.UUID, CorrectiveAction] = field(default_factory=dict)
 
     def orders_of(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
         return [o for o in self.work_orders.values() if o.complaint_id == complaint_id]
@@ -73,7 +74,13 @@ class FakeDispatchRepository:
     async def open_work_order_for_account(self, account_no: str, category: str) -> WorkOrder | None:
         for order in self.state.work_orders.values():
             case = self.state.cases.get(order.complaint_id)
-            if case and case.account_no == account_no and order.category == category and order.status in _OPEN:
+            if (
+                case
+                and case.account_no == account_no
+                and order.category == category
+                and order.status in _OPEN
+                and order.role == "lead"
+            ):
                 return order
         return None
 
@@ -114,18 +121,19 @@ class FakeDispatchRepository:
         )
 
     async def insert_work_order(self, order: WorkOrder) -> None:
-        if order.status in _OPEN and any(o.status in _OPEN for o in self.state.orders_of(order.complaint_id)):
-            raise ValueError(f"a second open work order for {order.complaint_id}")  # the unique index's rule
+        if order.status in _OPEN and order.role == "lead" and await self.open_work_order_of_case(order.complaint_id):
+            raise ValueError(f"a second open lead work order for {order.complaint_id}")  # the unique index's rule
         self.state.work_orders[order.work_order_id] = order
 
     async def get_work_order(self, work_order_id: uuid.UUID, *, lock: bool = False) -> WorkOrder | None:
         return self.state.work_orders.get(work_order_id)
 
     async def open_work_order_of_case(self, complaint_id: uuid.UUID, *, lock: bool = False) -> WorkOrder | None:
-        return next((o for o in self.state.orders_of(complaint_id) if o.status in _OPEN), None)
+        return next((o for o in self.state.orders_of(complaint_id) if o.status in _OPEN and o.role == "lead"), None)
 
     async def latest_work_order_of_case(self, complaint_id: uuid.UUID) -> WorkOrder | None:
-        orders = sorted(self.state.orders_of(complaint_id), key=lambda o: o.created_at)  # stable: ties by insertion
+        leads = [o for o in self.state.orders_of(complaint_id) if o.role == "lead"]
+        orders = sorted(leads, key=lambda o: o.created_at)  # stable: ties by insertion
         return orders[-1] if orders else None
 
     async def work_orders_of_case(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
@@ -268,6 +276,42 @@ class FakeDispatchRepository:
 
     async def labelled_examples(self) -> list[LabelledExample]:
         return list(self.state.examples)
+
+    async def open_work_orders_of_case(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
+        return [o for o in self.state.orders_of(complaint_id) if o.status in _OPEN]
+
+    async def move_assisting(self, lead_work_order_id: uuid.UUID, new_lead_work_order_id: uuid.UUID) -> None:
+        for order in list(self.state.work_orders.values()):
+            if order.lead_work_order_id == lead_work_order_id and order.status in _OPEN:
+                await self.update_work_order(order.work_order_id, lead_work_order_id=new_lead_work_order_id)
+
+    async def insert_corrective_action(self, action: CorrectiveAction) -> None:
+        self.state.corrective_actions[action.action_id] = action
+
+    async def get_corrective_action(self, action_id: uuid.UUID, *, lock: bool = False) -> CorrectiveAction | None:
+        return self.state.corrective_actions.get(action_id)
+
+    async def update_corrective_action(self, action_id: uuid.UUID, **changes: Any) -> None:
+        self.state.corrective_actions[action_id] = replace(self.state.corrective_actions[action_id], **changes)
+
+    async def corrective_actions(
+        self,
+        *,
+        complaint_id: uuid.UUID | None = None,
+        status: str | None = None,
+        overdue_at: datetime | None = None,
+        department: str | None = None,
+        limit: int = 500,
+    ) -> list[CorrectiveAction]:
+        found = [
+            a
+            for a in self.state.corrective_actions.values()
+            if (complaint_id is None or a.complaint_id == complaint_id)
+            and (status is None or a.status == status)
+            and (overdue_at is None or a.overdue(overdue_at))
+            and (department is None or a.department == department)
+        ]
+        return sorted(found, key=lambda a: (a.deadline, a.action_id))[:limit]
 
     async def asset_registry_version(self) -> int:
         return self.state.asset_version

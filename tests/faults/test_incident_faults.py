@@ -23,6 +23,7 @@ from tests.faults.support.platform import (
     wait_service_ready,
 )
 from tests.faults.support.posting import Ledger, Poster, make_storm_submissions, record_accepted
+from tests.support.dispatch import serious_resolution
 
 pytestmark = pytest.mark.faults
 REPAIR = {"X-API-Key": "dev-only-repair-key"}
@@ -58,7 +59,16 @@ async def test_a_storm_under_faults_is_one_incident_each_caller_linked_told_and_
         for step, body in (
             ("acknowledge", None),
             ("start", None),
-            ("resolve", {"resolution": "循环泵更换", "root_cause": "循环泵烧毁"}),
+            (
+                "resolve",
+                serious_resolution(
+                    "循环泵更换",
+                    "repair.pump_failure",
+                    analysis="循环泵轴承磨损未在检修计划内",
+                    action="换热站循环泵纳入季度检修",
+                    owner="热力二所",
+                ),
+            ),
         ):
             response = await dispatch.post(f"/v1/work-orders/{order}/{step}", json=body, headers=REPAIR)
             assert response.status_code == 200, response.text

@@ -102,9 +102,28 @@ CONFIG = {
         {
             # Rules across fields, which the schema cannot state either: an incident names its asset or its
             # district and compound, an outage notice ends after it starts and an area notice names its family,
-            # and an asset registry file is checked as a whole (ids, types, places, conflicts). Their 422s name
-            # the problem; every other check still runs on them.
-            "include-name": ["POST /v1/incidents", "POST /v1/outage-notices", "POST /v1/assets/import"],
+            # and an asset registry file is checked as a whole (ids, types, places, conflicts); a validity decision
+            # takes a note when valid and a reason when not. Their 422s name the problem; every other check still
+            # runs on them.
+            "include-name": [
+                "POST /v1/incidents",
+                "POST /v1/outage-notices",
+                "POST /v1/assets/import",
+                "POST /v1/complaints/{complaint_id}/validity",
+            ],
+            "checks": {"positive_data_acceptance": {"enabled": False}},
+        },
+        {
+            # Rules that depend on the resource the request names: a resolution's root cause must be a code of the
+            # work order's own department's catalogue, and a serious or emergency work order needs a cause analysis
+            # and corrective action; a corrective action's deadline lies ahead of the server's clock; an assisting
+            # department is not the lead's own nor one already assisting. Their 422s name the field (a refused
+            # root cause lists the valid codes); every other check still runs on them.
+            "include-name": [
+                "POST /v1/work-orders/{work_order_id}/resolve",
+                "POST /v1/complaints/{complaint_id}/corrective-actions",
+                "POST /v1/work-orders/{work_order_id}/assist",
+            ],
             "checks": {"positive_data_acceptance": {"enabled": False}},
         },
     ],
@@ -259,7 +278,10 @@ async def _seed(urls: dict[str, str], db: asyncpg.Pool) -> dict[str, list[str]]:
             await work_order(open_case["complaint_id"]),
             await work_order(resolved_case["complaint_id"]),
         )
-        for step, body in (("acknowledge", None), ("resolve", {"resolution": "已测温并排气", "root_cause": "气堵"})):
+        for step, body in (
+            ("acknowledge", None),
+            ("resolve", {"resolution": "已测温并排气", "root_cause": "repair.air_lock"}),
+        ):
             done = await http.post(
                 f"{urls['dispatch']}/v1/work-orders/{resolved_order}/{step}", json=body, headers=SUPERVISOR
             )

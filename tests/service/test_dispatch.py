@@ -122,11 +122,17 @@ async def test_lifecycle_permissions_and_illegal_transitions(
     bad = await client.post(f"{wo}/resolve", headers=as_("repair"), json={"resolution": "换阀门"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "root_cause"
     done = await client.post(
-        f"{wo}/resolve", headers=as_("repair"), json={"resolution": "更换了单元阀门", "root_cause": "阀门堵塞"}
+        f"{wo}/resolve",
+        headers=as_("repair"),
+        json={"resolution": "更换了单元阀门", "root_cause": "repair.valve_failure", "root_cause_note": "阀门堵塞"},
     )
     assert done.status_code == 200
     body = done.json()
-    assert body["status"] == "resolved"
+    assert (body["status"], body["root_cause"], body["root_cause_note"]) == (
+        "resolved",
+        "repair.valve_failure",
+        "阀门堵塞",
+    )
     assert [h["action"] for h in body["history"]] == ["assign", "acknowledge", "note", "start", "resolve"]
     assert (await client.post(f"{wo}/return", headers=as_("repair"), json={"reason": "late"})).status_code == 409
 
@@ -223,7 +229,9 @@ async def test_duplicate_links_to_the_open_case_and_repeats_raise_severity(
     # Close the first; the next two complaints are the 2nd and 3rd in the window -> the 3rd is serious.
     wo = f"/v1/work-orders/{order['work_order_id']}"
     await client.post(f"{wo}/acknowledge", headers=as_("billing"))
-    await client.post(f"{wo}/resolve", headers=as_("billing"), json={"resolution": "已退费", "root_cause": "抄表错误"})
+    await client.post(
+        f"{wo}/resolve", headers=as_("billing"), json={"resolution": "已退费", "root_cause": "billing.meter_misread"}
+    )
     third = received(BILL, account_no=account)
     await _publish(migrated.kafka_bootstrap_servers, third)
     (third_order,) = await _routed(db, third.complaint_id)
@@ -232,7 +240,7 @@ async def test_duplicate_links_to_the_open_case_and_repeats_raise_severity(
     await client.post(
         f"/v1/work-orders/{third_order['work_order_id']}/resolve",
         headers=as_("billing"),
-        json={"resolution": "r", "root_cause": "c"},
+        json={"resolution": "r", "root_cause": "billing.refund_delay"},
     )
     fourth = received(BILL, account_no=account)
     await _publish(migrated.kafka_bootstrap_servers, fourth)
@@ -272,7 +280,7 @@ async def test_department_ingress_acts_and_dead_letters_what_cannot_apply(
             (key, update(action="resolve")),  # resolve without resolution: invalid
             (key, ack),
             (key, ack),  # redelivered: no effect
-            (key, update(action="resolve", resolution="r", root_cause="c")),  # fine: acknowledged -> resolved
+            (key, update(action="resolve", resolution="r", root_cause="c")),  # v1 free text: filed as other
             (key, update(action="start")),  # illegal now
         ],
     )
@@ -302,3 +310,7 @@ async def test_department_ingress_acts_and_dead_letters_what_cannot_apply(
         "SELECT action FROM dispatch.work_order_history WHERE work_order_id = $1 ORDER BY id", order["work_order_id"]
     )
     assert [h["action"] for h in history] == ["assign", "acknowledge", "resolve"]
+    cause = await db.fetchrow(
+        "SELECT root_cause, root_cause_note FROM dispatch.work_orders WHERE work_order_id = $1", order["work_order_id"]
+    )
+    assert tuple(cause) == ("repair.other", "c"), "a department system's free text is kept under its `other`"

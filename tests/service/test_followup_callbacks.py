@@ -15,7 +15,7 @@ import pytest
 
 from shared import topics
 from shared.contracts import ComplaintContact, new_event
-from tests.support.dispatch import as_, received, running_dispatch
+from tests.support.dispatch import as_, received, resolution_for, running_dispatch
 from tests.support.followup import AGENT, running_followup
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import produce, read_topic, wait_until
@@ -73,9 +73,8 @@ async def _resolve(dispatch: httpx.AsyncClient, order: asyncpg.Record) -> None:
     wo = f"/v1/work-orders/{order['work_order_id']}"
     who = as_(order["department"])
     assert (await dispatch.post(f"{wo}/acknowledge", headers=who)).status_code == 200
-    done = await dispatch.post(
-        f"{wo}/resolve", headers=who, json={"resolution": "已核实并退费", "root_cause": "抄表错误"}
-    )
+    body = resolution_for(order["department"], order["severity"], "已核实并退费")
+    done = await dispatch.post(f"{wo}/resolve", headers=who, json=body)
     assert done.status_code == 200, done.text
 
 

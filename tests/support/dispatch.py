@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -87,3 +87,32 @@ def received(
             "customer_agitated": customer_agitated,
         },
     )
+
+
+def serious_resolution(resolution: str, root_cause: str, *, analysis: str, action: str, owner: str) -> dict[str, Any]:
+    """A resolve body for a serious or emergency work order: the cause analysis and one corrective action due in a
+    month, without which it cannot close."""
+    deadline = datetime.now(UTC) + timedelta(days=30)
+    return {
+        "resolution": resolution,
+        "root_cause": root_cause,
+        "cause_analysis": analysis,
+        "corrective_actions": [{"description": action, "owner": owner, "deadline": deadline.isoformat()}],
+    }
+
+
+#: A realistic catalogue root cause per department, for tests that resolve whatever they were routed.
+ROOT_CAUSE = {
+    "repair": "repair.aging_equipment",
+    "billing": "billing.meter_misread",
+    "customer_service": "customer_service.customer_misunderstanding",
+}
+
+
+def resolution_for(department: str, severity: str, resolution: str = "处理完毕") -> dict[str, Any]:
+    """A resolve body a work order of `department` and `severity` is accepted with."""
+    if severity in ("serious", "emergency"):
+        return serious_resolution(
+            resolution, ROOT_CAUSE[department], analysis="原因已分析", action="举一反三排查同类问题", owner="部门经理"
+        )
+    return {"resolution": resolution, "root_cause": ROOT_CAUSE[department]}

@@ -36,11 +36,13 @@ class WorkOrderOpener:
         at: datetime,
         incident_id: uuid.UUID | None = None,
         work_order_id: uuid.UUID | None = None,
+        lead: WorkOrder | None = None,
     ) -> WorkOrder:
         """A new work order where `route` says, its SLA clocks starting at `start`.
 
         An incident's work order has no interim reply to a customer: its callers are told through the incident.
         The limits are those of the case's district's area class (a crew needs longer to reach a village).
+        With a `lead`, it is an assisting work order of that lead's coordinated case (coordination.py).
         """
         policy = self.sla.policy_for(route.category.value, route.severity.value, start, district=case.district)
         deadlines = self.sla.deadlines(policy, start, channel=case.channel, scale=self.scale)
@@ -70,6 +72,8 @@ class WorkOrderOpener:
             started_at=None,
             resolved_at=None,
             incident_id=incident_id,
+            role="assisting" if lead else "lead",
+            lead_work_order_id=lead.work_order_id if lead else None,
             area_class=policy.area_class,
         )
         await repo.insert_work_order(order)
@@ -79,7 +83,11 @@ class WorkOrderOpener:
             from_status=None,
             to_status=order.status,
             actor=actor,
-            details={"department": order.department, **({"incident_id": str(incident_id)} if incident_id else {})},
+            details={
+                "department": order.department,
+                **({"incident_id": str(incident_id)} if incident_id else {}),
+                **({"role": "assisting", "lead_work_order_id": str(lead.work_order_id)} if lead else {}),
+            },
             at=at,
         )
         return order

@@ -240,7 +240,9 @@ async def test_reclassifying_needs_a_known_case_with_an_open_work_order(
     )
     _, repair = store.state.orders_of(event.complaint_id)
     await dispatcher.act(repair.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
-    await dispatcher.act(repair.work_order_id, Step(Action.RESOLVE, resolution="r", root_cause="c"), REPAIR)
+    await dispatcher.act(
+        repair.work_order_id, Step(Action.RESOLVE, resolution="r", root_cause="repair.meter_fault"), REPAIR
+    )
     commits = store.commits
     with pytest.raises(Conflict):
         await dispatcher.reclassify(
@@ -259,7 +261,9 @@ async def test_a_reopening_opens_a_new_cycle_with_raised_severity(
     await _route(dispatcher, event)
     first = _only_order(store, event.complaint_id)
     await dispatcher.act(first.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
-    await dispatcher.act(first.work_order_id, Step(Action.RESOLVE, resolution="放气", root_cause="气堵"), REPAIR)
+    await dispatcher.act(
+        first.work_order_id, Step(Action.RESOLVE, resolution="放气", root_cause="repair.air_lock"), REPAIR
+    )
     store.state.events.clear()
     reopened_at = clock.advance(timedelta(days=2))
 
@@ -322,10 +326,18 @@ async def test_the_lifecycle_stamps_each_step_with_the_clock(
     started = clock.advance(timedelta(minutes=30))
     await dispatcher.act(order.work_order_id, Step(Action.START), REPAIR)
     done = clock.advance(timedelta(hours=1))
-    view = await dispatcher.act(order.work_order_id, Step(Action.RESOLVE, resolution="换阀", root_cause="堵塞"), REPAIR)
+    view = await dispatcher.act(
+        order.work_order_id,
+        Step(Action.RESOLVE, resolution="换阀", root_cause="repair.valve_failure", root_cause_note="堵塞"),
+        REPAIR,
+    )
 
     assert (view.order.acknowledged_at, view.order.started_at, view.order.resolved_at) == (acked, started, done)
-    assert (view.order.resolution, view.order.root_cause, view.order.status) == ("换阀", "堵塞", "resolved")
+    assert (view.order.resolution, view.order.root_cause, view.order.status) == (
+        "换阀",
+        "repair.valve_failure",
+        "resolved",
+    )
     assert [h["action"] for h in view.history] == ["assign", "acknowledge", "note", "start", "resolve"]
     assert store.state.event_types()[2:] == [
         "workorder.acknowledged",

@@ -149,7 +149,9 @@ async def test_resolving_the_incident_tells_every_caller_once_and_the_eta_reache
     order_id = incident.work_order_id
     await dispatcher.act(order_id, Step(Action.ACKNOWLEDGE), REPAIR)
     await dispatcher.act(order_id, Step(Action.START), REPAIR)
-    await dispatcher.act(order_id, Step(Action.RESOLVE, resolution="pump replaced", root_cause="pump failure"), REPAIR)
+    await dispatcher.act(
+        order_id, Step(Action.RESOLVE, resolution="pump replaced", root_cause="repair.pump_failure"), REPAIR
+    )
 
     assert store.state.incidents[incident.incident_id].status == "resolved"
     fixed = [e for e in store.state.events if e.event_type == "complaint.fault_fixed"]
@@ -244,7 +246,7 @@ async def test_same_account_duplicates_are_told_when_their_case_is_resolved(
     billing = Actor(name="billing-desk", department=Department.BILLING)
     await dispatcher.act(order.work_order_id, Step(Action.ACKNOWLEDGE), billing)
     await dispatcher.act(
-        order.work_order_id, Step(Action.RESOLVE, resolution="refunded", root_cause="misread"), billing
+        order.work_order_id, Step(Action.RESOLVE, resolution="refunded", root_cause="billing.meter_misread"), billing
     )
 
     (fixed,) = [e for e in store.state.events if e.event_type == "complaint.fault_fixed"]
@@ -261,7 +263,7 @@ async def test_a_caller_dissatisfied_after_the_fix_gets_a_work_order_of_their_ow
     (incident,) = store.state.incidents.values()
     order_id = incident.work_order_id
     await dispatcher.act(order_id, Step(Action.ACKNOWLEDGE), REPAIR)
-    await dispatcher.act(order_id, Step(Action.RESOLVE, resolution="fixed", root_cause="pump"), REPAIR)
+    await dispatcher.act(order_id, Step(Action.RESOLVE, resolution="fixed", root_cause="repair.pump_failure"), REPAIR)
     still_cold = callers[2]
     reopened = new_event(
         ComplaintReopened,
