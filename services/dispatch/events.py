@@ -48,6 +48,7 @@ from shared.contracts import (
     OutageUpdatedPayload,
     RootCause,
     WorkOrderAcknowledged,
+    WorkOrderAcknowledgedPayload,
     WorkOrderAssigned,
     WorkOrderAssignedPayload,
     WorkOrderFacts,
@@ -228,7 +229,9 @@ def linked(case: Case, order: WorkOrder, reasons: list[str], causation_id: uuid.
 
 def acknowledged(order: WorkOrder, case: Case, actor: str, at: datetime) -> Event:
     return new_event(
-        WorkOrderAcknowledged, payload=WorkOrderFacts(**_facts(order, case, actor, at)), **_envelope(case, None, at)
+        WorkOrderAcknowledged,
+        payload=WorkOrderAcknowledgedPayload(**_facts(order, case, actor, at), owner=case.owner),
+        **_envelope(case, None, at),
     )
 
 

@@ -205,12 +205,19 @@ class WorkOrderAssigned(WorkOrderEvent):
     payload: WorkOrderAssignedPayload
 
 
+class WorkOrderAcknowledgedPayload(WorkOrderFacts):
+    owner: str | None = Field(
+        default=None,
+        description="v2: the case's owner after this step: whoever signs first for a case nobody took owns it.",
+    )
+
+
 class WorkOrderAcknowledged(WorkOrderEvent):
-    """The department signed for the work order."""
+    """The department signed for the work order. v2: the case's owner."""
 
     event_type: Literal["workorder.acknowledged"] = "workorder.acknowledged"
-    schema_version: Literal[1] = 1
-    payload: WorkOrderFacts
+    schema_version: Literal[1, 2] = 2
+    payload: WorkOrderAcknowledgedPayload
 
 
 class WorkOrderStarted(WorkOrderEvent):

@@ -164,9 +164,19 @@ async def assert_exact(platform: Platform, ledger: Ledger) -> dict[str, int]:
         timers: dict[uuid.UUID, list[tuple[Any, ...]]] = defaultdict(list)
         for r in await conn.fetch(
             "SELECT subject_id, kind, stage, level, due_at, deadline, fired_at, cancelled_at FROM followup.timers"
+            " WHERE stage <> 'duty_manager'"
         ):
             timers[r["subject_id"]].append(tuple(r)[1:])
         assert set(timers) <= set(tracked), "timers for work orders followup does not track"
+        # The counter's complaints (none settled on the spot here) called the duty manager: one clock each.
+        called = {
+            str(r["subject_id"]): r["n"]
+            for r in await conn.fetch(
+                "SELECT subject_id, count(*) AS n FROM followup.timers WHERE stage = 'duty_manager' GROUP BY 1"
+            )
+        }
+        counter = {c for c, channel in ledger.channels.items() if channel == "counter"}
+        assert set(called) == counter and min(called.values(), default=2) >= 2, "duty-manager clocks"
         expected_total = 0
         for complaint_id, order in orders.items():
             mine = tracked[order["work_order_id"]]
@@ -186,7 +196,7 @@ async def assert_exact(platform: Platform, ledger: Ledger) -> dict[str, int]:
         contacts = await conn.fetchval("SELECT count(*) FROM followup.contacts WHERE complaint_id = ANY($1)", ids)
         assert contacts == n == await conn.fetchval("SELECT count(*) FROM followup.contacts")
         assert await conn.fetchval("SELECT count(*) FROM followup.cases") == n
-        assert await conn.fetchval("SELECT count(*) FROM followup.escalations") == 0
+        assert await conn.fetchval("SELECT count(*) FROM followup.escalations WHERE stage <> 'duty_manager'") == 0
         assert await conn.fetchval("SELECT count(*) FROM followup.callbacks") == 0
 
         # reporting: one case per complaint as dispatch routed it, three events each, KPIs counting each once
