@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -234,8 +235,8 @@ class SlaTable:
         self.duty_manager = config.duty_manager
         self.duty_manager_acknowledge = parse_limit(config.duty_manager.acknowledge)
         self.dissatisfied_after = parse_limit(config.follow_through.dissatisfied_after)
-        self._areas = {d.lower(): "rural" for d in config.areas.rural} | {
-            d.lower(): "remote" for d in config.areas.remote
+        self._areas = {_district(d): "rural" for d in config.areas.rural} | {
+            _district(d): "remote" for d in config.areas.remote
         }
 
     def ladder(self, name: str) -> tuple[str, ...]:
@@ -243,10 +244,10 @@ class SlaTable:
         return self.ladders.get(name, self.escalation_ladder)
 
     def area_class(self, district: str | None) -> str:
-        """city, rural or remote: from `[areas]`, by the district's name (case-insensitive)."""
+        """city, rural or remote: from `[areas]`, by the district's name (case, width and spaces ignored)."""
         if not district:
             return self.config.areas.default
-        return self._areas.get(district.strip().lower(), self.config.areas.default)
+        return self._areas.get(_district(district), self.config.areas.default)
 
     def policy_for(self, category: str, severity: str, at: datetime, *, district: str | None = None) -> SlaPolicy:
         area = self.area_class(district)
@@ -286,6 +287,11 @@ class SlaTable:
             interim_reply_by=interim.deadline(start, cal, scale) if interim else None,
             callback_limit=str(policy.callback),
         )
+
+
+def _district(name: str) -> str:
+    """A district's name as `[areas]` compares it: full-width folded (NFKC), case and spaces ignored."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def _minutes(limit: Limit) -> float:

@@ -128,6 +128,16 @@ def test_area_classes_come_from_configuration_by_district_name() -> None:
         "remote",
     )
     assert (table.area_class("heping"), table.area_class(None), table.area_class("")) == ("city", "city", "city")
+    # As channels spell them: full-width, spaced, Traditional (listed in the policy).
+    assert {table.area_class(d) for d in ("ＬＩＡＯＺＨＯＮＧ", "Liao zhong", "遼中區")} == {"rural"}
+
+
+def test_a_policy_without_ladders_still_has_the_paths_ladders(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text('[[rules]]\ncategory = "*"\nseverity = "*"\n', encoding="utf-8")
+    table = load_sla_table(path)
+    assert table.ladder("dissatisfied")[0] == "project_manager"
+    assert table.ladder("default") == table.escalation_ladder == ("supervisor", "department_manager", "general_manager")
 
 
 def test_on_site_limits_differ_by_area_class_and_name_it_in_the_policy_id() -> None:
