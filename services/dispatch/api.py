@@ -53,7 +53,7 @@ ACTION_PROBLEMS = problem_responses(
     s404="No such work order",
     s409="Not allowed in the work order's current status",
     s422="Invalid fields; on resolve also a root cause outside the department's catalogue (its codes listed), or a "
-    "serious or emergency work order without a cause analysis and a corrective action",
+    "serious or emergency case's lead work order without a cause analysis and a corrective action",
 )
 READ_PROBLEMS = problem_responses(404, s404="No such work order for this credential")
 QUEUE_PROBLEMS = problem_responses(403, s403="Another department's queue")

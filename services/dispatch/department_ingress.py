@@ -3,7 +3,8 @@ as the HTTP API. Producers are authenticated by the topic's ACL; a message may a
 department's work orders (`Actor.may_handle`), and anything that cannot apply is dead-lettered with the reason.
 
 Version 2 adds what a resolution carries over HTTP: `root_cause_note`, `cause_analysis` and `corrective_actions`
-(required on serious and emergency work orders: without them the update is dead-lettered with the reason). A v1
+(required on a serious or emergency case's lead work order: without them the update is dead-lettered with the
+reason; an assisting work order needs only its root cause). A v1
 message still applies: department systems send free text as the root cause, so a root cause that is not a code of
 the department's catalogue is filed under `<department>.other` with the text kept as the note (resolution.py)."""
 

@@ -7,6 +7,9 @@ Decided here, pure:
 - an invalid complaint stays invalid: the agent's note does not make it ours;
 - a safety hazard or an emergency cannot be settled by talking: a crew must go. It is routed like any other,
   the reason saying the agent's handling was not enough;
+- nor can a serious complaint (a repeat, several households, a threat to escalate): the rules send it to the
+  department manager and leadership, and it closes only with a cause analysis and a corrective action
+  (`resolution.py`), which a settlement on the call skips. It is routed too, the reason saying so;
 - otherwise it is resolved on contact, and that wins over the triage queue (nothing is sent anywhere, so the
   classifier's doubt about where to send it does not matter), over an incident or outage notice it might have
   joined and over a duplicate link: the customer's question was answered on the spot, and their callback
@@ -50,5 +53,11 @@ def first_contact(
     if decision.severity is Severity.EMERGENCY:
         return FirstContact(
             False, f"handled on contact by {who}, but an emergency cannot be settled on contact: a crew must go"
+        )
+    if decision.severity is Severity.SERIOUS:
+        return FirstContact(
+            False,
+            f"handled on contact by {who}, but a serious complaint cannot be settled on contact: it goes to the "
+            "department manager and leadership, and closes only with a cause analysis and a corrective action",
         )
     return FirstContact(True, f"resolved on contact by {who}")

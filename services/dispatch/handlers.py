@@ -565,7 +565,12 @@ class Dispatcher:
             accepted = None
             if step.action is Action.RESOLVE:
                 accepted = accept_resolution(
-                    step, department=order.department, severity=order.severity, catalogue=self.root_causes, now=now
+                    step,
+                    department=order.department,
+                    severity=order.severity,
+                    role=order.role,
+                    catalogue=self.root_causes,
+                    now=now,
                 )
             lead = None
             if step.action is Action.RETURN and order.role == "assisting":

@@ -4,9 +4,12 @@
   optional note in the department's own words. A department system that sends free text (the department-update
   ingress, v1 and v2) has it filed under `<department>.other`, its text kept as the note; a person resolving over
   HTTP picks a code, and an unknown one is refused with the department's valid codes.
-- A serious or emergency work order closes only with a cause analysis and at least one corrective action (what,
-  who carries it out, a deadline in the future): the handling rules send such cases to leadership, who have the
-  cause analysed and corrective action set — the case is not done until that is done.
+- A serious or emergency case's lead work order closes only with a cause analysis and at least one corrective
+  action (what, who carries it out, a deadline in the future): the handling rules send such cases to leadership,
+  who have the cause analysed and corrective action set — the case is not done until that is done. The cause is
+  the case's, analysed once: an assisting work order (coordination.py), which inherits the lead's severity, closes
+  with its catalogue root cause alone (it may still bring an analysis or actions). An incident's work order is a
+  lead, so the rule holds for it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from shared.contracts import Severity
 
 #: Severities whose cases need a cause analysis and corrective action before they close.
 NEEDS_CORRECTIVE_ACTION = frozenset({Severity.SERIOUS, Severity.EMERGENCY})
+#: The role whose resolution carries the case's cause analysis and corrective actions (the other is `assisting`).
+LEAD = "lead"
 
 
 class ResolutionRefused(Invalid):
@@ -64,10 +69,10 @@ class AcceptedResolution:
 
 
 def accept_resolution(
-    step: Step, *, department: str, severity: str, catalogue: RootCauseCatalogue, now: datetime
+    step: Step, *, department: str, severity: str, role: str, catalogue: RootCauseCatalogue, now: datetime
 ) -> AcceptedResolution:
-    """The resolution `step` carries, checked for a work order of `department` and `severity`; raises
-    ResolutionRefused saying what is wrong or missing."""
+    """The resolution `step` carries, checked for a work order of `department`, `severity` and `role` (lead or
+    assisting); raises ResolutionRefused saying what is wrong or missing."""
     given = (step.root_cause or "").strip()
     note = (step.root_cause_note or "").strip() or None
     cause = catalogue.find(department, given)
@@ -82,7 +87,7 @@ def accept_resolution(
         cause = catalogue.other(department)
         note = f"{given} — {note}" if given and note else given or note
     analysis = (step.cause_analysis or "").strip() or None
-    if Severity(severity) in NEEDS_CORRECTIVE_ACTION:
+    if role == LEAD and Severity(severity) in NEEDS_CORRECTIVE_ACTION:
         missing = [
             name
             for name, absent in (

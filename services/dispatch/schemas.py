@@ -38,13 +38,13 @@ class ResolutionCreate(Strict):
         default=None,
         min_length=1,
         max_length=4000,
-        description="Why it happened, as analysed: required (with corrective actions) on serious and emergency "
-        "work orders.",
+        description="Why it happened, as analysed: required (with corrective actions) on the lead work order of a "
+        "serious or emergency case; an assisting work order needs only its root cause.",
     )
     corrective_actions: list[CorrectiveActionCreate] = Field(
         default_factory=list,
         max_length=20,
-        description="At least one on serious and emergency work orders: what, who, by when.",
+        description="At least one on the lead work order of a serious or emergency case: what, who, by when.",
     )
 
 

@@ -26,6 +26,7 @@ BILL = "这个月电费账单比上个月多了三倍，家里用电没变化，
 HEATING = "从供暖开始室内温度一直只有16度左右，暖气片摸着温乎，希望派人来测温。"
 GAS = "楼道里有很重的煤气味，邻居家老人一个人在家，请马上派人来！"
 EXPLAINED = "已向用户解释本月账单包含上月补收电费，用户表示理解"
+THREAT = "这个月电费账单比上个月多了三倍，怀疑电表抄错了，要求核实退费，再不处理就打12345投诉。"
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +151,21 @@ async def test_a_complaint_settled_on_the_call_is_resolved_on_contact_and_reopen
     (order,) = case["work_orders"]
     assert (order["cycle"], order["department"], order["severity"]) == (2, "billing", "serious")
     assert case["owner"] == "agent-0042"
+
+
+async def test_a_serious_complaint_is_routed_whatever_was_explained_on_the_call(
+    dispatch: tuple[FastAPI, httpx.AsyncClient], migrated: Infrastructure
+) -> None:
+    _, client = dispatch
+    bootstrap = migrated.kafka_bootstrap_servers
+    event = received(THREAT, channel="phone", agent_id="agent-0042", handled_on_contact=EXPLAINED)
+    await _publish(bootstrap, topics.COMPLAINT_RECEIVED, event)
+
+    case = await _case(client, event.complaint_id, "routed")
+    assert (case["category"], case["severity"], case["resolution_id"]) == ("billing", "serious", None)
+    assert [o["department"] for o in case["work_orders"]] == ["billing"]
+    routed = next(e for e in await _routing_events(bootstrap, event.key, 1) if e["event_type"] == "complaint.routed")
+    assert any("a serious complaint cannot be settled on contact" in r for r in routed["payload"]["reasons"])
 
 
 async def test_a_safety_hazard_is_routed_whatever_was_said_and_the_case_shows_its_owner(

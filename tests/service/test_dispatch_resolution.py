@@ -224,6 +224,39 @@ async def test_a_coordinated_case_resolves_when_lead_and_assisting_parts_have(
     assert (part_resolved["event_type"], part_resolved["payload"]["case_resolved"]) == ("workorder.resolved", True)
 
 
+async def test_a_coordinated_emergency_analyses_its_cause_on_the_lead_and_reads_routed_until_the_lead_closes(
+    dispatch: tuple[FastAPI, httpx.AsyncClient], migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    _, client = dispatch
+    event = received(GAS)
+    lead = await _routed(migrated.kafka_bootstrap_servers, db, event)
+    assert lead["severity"] == "emergency"
+    lead_url = f"/v1/work-orders/{lead['work_order_id']}"
+    ask = {"department": "billing", "note": "停气期间的燃气费请核减"}
+    opened = await client.post(f"{lead_url}/assist", headers=as_("repair"), json=ask)
+    assert opened.status_code == 201 and opened.json()["severity"] == "emergency", opened.text
+    part_url = f"/v1/work-orders/{opened.json()['work_order_id']}"
+    case_url = f"/v1/complaints/{event.complaint_id}"
+
+    assert (await client.post(f"{part_url}/acknowledge", headers=as_("billing"))).status_code == 200
+    billing = {"resolution": "已核减燃气费", "root_cause": "billing.tariff_error"}
+    part_done = await client.post(f"{part_url}/resolve", headers=as_("billing"), json=billing)
+    assert part_done.status_code == 200, part_done.text
+    assert part_done.json()["cause_analysis"] is None
+    case = (await client.get(case_url, headers=as_("billing"))).json()
+    assert case["status"] == "routed", "the lead is still open"
+
+    assert (await client.post(f"{lead_url}/acknowledge", headers=as_("repair"))).status_code == 200
+    bare = {"resolution": "更换立管接头", "root_cause": "repair.pipe_leak"}
+    refused = await client.post(f"{lead_url}/resolve", headers=as_("repair"), json=bare)
+    assert refused.status_code == 422 and MISSING in refused.json()["detail"], refused.text
+    action = {"description": "全楼燃气立管检测", "owner": "燃气管网所", "deadline": _in(30)}
+    analysed = {**bare, "cause_analysis": "立管接头超期服役", "corrective_actions": [action]}
+    assert (await client.post(f"{lead_url}/resolve", headers=as_("repair"), json=analysed)).status_code == 200
+    case = (await client.get(case_url, headers=as_("billing"))).json()
+    assert case["status"] == "resolved"
+
+
 async def test_the_ingress_dead_letters_an_emergency_resolution_without_corrective_action(
     dispatch: tuple[FastAPI, httpx.AsyncClient], migrated: Infrastructure, db: asyncpg.Pool
 ) -> None:

@@ -132,6 +132,36 @@ async def test_an_assisting_department_returning_its_part_just_closes_it(
     assert store.state.events[-1].payload.case_resolved is True  # type: ignore[attr-defined]
 
 
+async def test_the_case_reads_routed_while_its_lead_is_open_whatever_its_newer_part_did(
+    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock, views: DispatchViews
+) -> None:
+    lead = await _lead(dispatcher, store)
+    clock.advance(timedelta(minutes=20))
+    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
+    assert part.created_at > lead.created_at, "the assisting part is the case's newest work order"
+    await dispatcher.act(part.work_order_id, Step(Action.ACKNOWLEDGE), BILLING)
+    await dispatcher.act(part.work_order_id, _resolve("billing.meter_misread"), BILLING)
+    assert (await views.case(lead.complaint_id)).status == "routed", "the lead is still open"
+
+    await dispatcher.act(lead.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
+    await dispatcher.act(lead.work_order_id, _resolve("repair.air_lock"), REPAIR)
+    assert (await views.case(lead.complaint_id)).status == "resolved"
+
+
+async def test_the_case_reads_resolved_once_its_lead_is_though_its_part_was_handed_back(
+    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock, views: DispatchViews
+) -> None:
+    lead = await _lead(dispatcher, store)
+    clock.advance(timedelta(minutes=20))
+    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
+    await dispatcher.act(part.work_order_id, Step(Action.RETURN, reason="无计费问题"), BILLING)
+    assert (await views.case(lead.complaint_id)).status == "routed"
+
+    await dispatcher.act(lead.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
+    await dispatcher.act(lead.work_order_id, _resolve("repair.air_lock"), REPAIR)
+    assert (await views.case(lead.complaint_id)).status == "resolved"
+
+
 async def test_a_part_cannot_be_returned_once_the_lead_is_resolved(
     dispatcher: Dispatcher, store: FakeTransactions
 ) -> None:

@@ -36,6 +36,7 @@ GAS = "楼道里有很重的煤气味，邻居家老人一个人在家，请马�
 BLACKOUT = "整个小区大面积停电了，家里有卧床老人靠制氧机，请马上派人来"
 DOUBTFUL = "上次说的那个事还没弄好，你们到底管不管？"
 EXPLAINED = "已向用户解释本月账单包含上月补收电费，用户表示理解"
+THREAT = "这个月电费账单比上个月多了三倍，怀疑电表抄错了，要求核实退费，再不处理就打12345投诉。"
 
 
 def doubtful_when_asked(facts: ComplaintFacts, rules: Rules) -> Classification:
@@ -227,6 +228,26 @@ async def test_a_crew_must_go_whatever_was_said_on_the_call(
     (assigned,) = _payloads(store, "workorder.assigned", event.complaint_id)
     assert assigned["owner"] == "agent-0042"
     assert "complaint.resolved_on_contact" not in store.state.event_types()
+
+
+async def test_a_serious_complaint_is_not_settled_on_contact_either(
+    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews
+) -> None:
+    """The rules send a serious complaint to the department manager and leadership for a cause analysis and a
+    corrective action: a settlement on the call would skip both."""
+    event = _received(THREAT, channel="phone", agent_id="agent-0042", handled_on_contact=EXPLAINED)
+    await _route(dispatcher, event)
+
+    (order,) = store.state.orders_of(event.complaint_id)
+    assert (order.department, order.severity, order.status) == ("billing", "serious", "assigned")
+    (routed,) = _payloads(store, "complaint.routed", event.complaint_id)
+    assert (
+        "handled on contact by agent-0042, but a serious complaint cannot be settled on contact: it goes to the "
+        "department manager and leadership, and closes only with a cause analysis and a corrective action"
+    ) in routed["reasons"]  # type: ignore[operator]
+    assert "complaint.resolved_on_contact" not in store.state.event_types()
+    view = await views.case(event.complaint_id)
+    assert (view.status, view.case.resolution_id, view.case.owner) == ("routed", None, "agent-0042")
 
 
 async def test_first_contact_wins_over_linking_to_the_accounts_open_case(

@@ -14,6 +14,7 @@ from services.dispatch.assets import load_assets
 from services.dispatch.consumers import COMPLAINT_RECEIVED
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import Actor, Conflict, IncidentDeclaration, NotFound, OutageNotice, Step
+from services.dispatch.resolution import ResolutionRefused
 from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import ComplaintReceived, ComplaintReopened, Department, new_event
 from tests.fakes.clock import SetClock
@@ -132,6 +133,11 @@ async def test_severity_rises_with_households_and_the_work_order_follows(
     incident = store.state.incidents[incident.incident_id]
     order = store.state.work_orders[incident.work_order_id]
     assert (incident.households, incident.severity, order.severity, order.priority) == (10, "serious", "serious", 2)
+    assert order.role == "lead", "an incident's work order carries the incident's cause analysis"
+    await dispatcher.act(order.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
+    bare = Step(Action.RESOLVE, resolution="pump replaced", root_cause="repair.pump_failure")
+    with pytest.raises(ResolutionRefused, match="a serious case cannot close without a cause analysis"):
+        await dispatcher.act(order.work_order_id, bare, REPAIR)
 
 
 async def test_resolving_the_incident_tells_every_caller_once_and_the_eta_reaches_the_waiting(

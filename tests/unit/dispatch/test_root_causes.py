@@ -69,7 +69,12 @@ def test_a_wrong_catalogue_is_refused_when_it_loads(change: Any, message: str) -
 def test_an_unknown_code_is_refused_with_the_departments_codes() -> None:
     with pytest.raises(ResolutionRefused) as refused:
         accept_resolution(
-            _resolve(root_cause="阀门堵塞"), department="repair", severity="normal", catalogue=CATALOGUE, now=START
+            _resolve(root_cause="阀门堵塞"),
+            department="repair",
+            severity="normal",
+            role="lead",
+            catalogue=CATALOGUE,
+            now=START,
         )
     assert refused.value.field == "root_cause"
     assert refused.value.valid_codes == CATALOGUE.codes("repair")
@@ -79,6 +84,7 @@ def test_an_unknown_code_is_refused_with_the_departments_codes() -> None:
             _resolve(root_cause="billing.meter_misread"),
             department="repair",
             severity="normal",
+            role="lead",
             catalogue=CATALOGUE,
             now=START,
         )
@@ -89,6 +95,7 @@ def test_a_known_code_and_its_note_are_kept() -> None:
         _resolve(root_cause="repair.valve_failure", root_cause_note=" 单元阀门堵塞 "),
         department="repair",
         severity="normal",
+        role="lead",
         catalogue=CATALOGUE,
         now=START,
     )
@@ -116,6 +123,7 @@ def test_free_text_from_a_department_system_is_filed_under_other_with_the_text_a
         _resolve(root_cause="抄表员漏抄", root_cause_note="已补抄", free_text_root_cause=True),
         department="billing",
         severity="normal",
+        role="lead",
         catalogue=CATALOGUE,
         now=START,
     )
@@ -124,6 +132,7 @@ def test_free_text_from_a_department_system_is_filed_under_other_with_the_text_a
         _resolve(root_cause="billing.meter_misread", free_text_root_cause=True),
         department="billing",
         severity="normal",
+        role="lead",
         catalogue=CATALOGUE,
         now=START,
     )
@@ -147,6 +156,7 @@ def test_a_serious_or_emergency_case_cannot_close_without_analysis_and_action(
             _resolve(root_cause="repair.valve_failure", **fields),
             department="repair",
             severity=severity,
+            role="lead",
             catalogue=CATALOGUE,
             now=START,
         )
@@ -159,9 +169,39 @@ def test_a_serious_or_emergency_case_cannot_close_without_analysis_and_action(
     assert text.endswith(missing)
 
 
+@pytest.mark.parametrize("severity", ["serious", "emergency"])
+def test_an_assisting_part_of_a_serious_case_closes_with_its_catalogue_cause_alone(severity: str) -> None:
+    """The case's cause is analysed once, on its lead: an assisting part inherits the severity, not the duty."""
+    accepted = accept_resolution(
+        _resolve(resolution="已核减热费", root_cause="billing.tariff_error"),
+        department="billing",
+        severity=severity,
+        role="assisting",
+        catalogue=CATALOGUE,
+        now=START,
+    )
+    assert (accepted.cause.code, accepted.cause_analysis, accepted.corrective_actions) == (
+        "billing.tariff_error",
+        None,
+        (),
+    )
+    with pytest.raises(ResolutionRefused) as refused:  # the catalogue still holds for it
+        accept_resolution(
+            _resolve(root_cause="热费算错"),
+            department="billing",
+            severity=severity,
+            role="assisting",
+            catalogue=CATALOGUE,
+            now=START,
+        )
+    assert refused.value.field == "root_cause"
+
+
 def test_a_serious_case_closes_with_analysis_and_an_action_in_the_future() -> None:
     step = _resolve(root_cause="repair.valve_failure", cause_analysis="阀门超期未检", corrective_actions=(ACTION,))
-    accepted = accept_resolution(step, department="repair", severity="serious", catalogue=CATALOGUE, now=START)
+    accepted = accept_resolution(
+        step, department="repair", severity="serious", role="lead", catalogue=CATALOGUE, now=START
+    )
     assert (accepted.cause_analysis, accepted.corrective_actions) == ("阀门超期未检", (ACTION,))
     written, details = accepted.effects("leader-li", START)
     assert (written["cause_analysis"], written["cause_analysed_by"], details["corrective_actions"]) == (
@@ -175,6 +215,7 @@ def test_a_serious_case_closes_with_analysis_and_an_action_in_the_future() -> No
             _resolve(root_cause="repair.valve_failure", cause_analysis="a", corrective_actions=(ACTION, late)),
             department="repair",
             severity="serious",
+            role="lead",
             catalogue=CATALOGUE,
             now=START,
         )

@@ -4,6 +4,7 @@ repository: what is stored, what is published, and that a refused resolution lea
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -15,11 +16,11 @@ from services.dispatch.model import Conflict, CorrectiveActionPlan, Invalid, Not
 from services.dispatch.resolution import ResolutionRefused
 from services.dispatch.views import DispatchViews
 from services.dispatch.workorders.lifecycle import Action
-from shared.contracts import CorrectiveActionCompleted, CorrectiveActionSet, WorkOrderResolved
+from shared.contracts import CorrectiveActionCompleted, CorrectiveActionSet, Department, WorkOrderResolved
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
 from tests.unit.dispatch.clocks import START
-from tests.unit.dispatch.test_handlers import BILL, REPAIR, SUPERVISOR, _only_order, _received, _route
+from tests.unit.dispatch.test_handlers import BILL, BILLING, REPAIR, SUPERVISOR, _only_order, _received, _route
 
 GAS = "楼道里有很重的煤气味，邻居家老人一个人在家，请马上派人来！"
 FIX = CorrectiveActionPlan("全区燃气立管年度检测", "燃气管网所", START + timedelta(days=30))
@@ -173,3 +174,27 @@ async def test_the_ingress_files_free_text_under_other_but_holds_serious_cases_t
     view = await dispatcher.act(order.work_order_id, step, actor, dedupe=(DEPARTMENT_UPDATES.consumer, v2.update_id))
     assert (view.order.root_cause, view.order.root_cause_note) == ("repair.other", "立管接头锈蚀")
     assert [a.owner for a in view.corrective_actions] == ["管网所"]
+
+
+async def test_a_coordinated_emergency_analyses_its_cause_on_the_lead_only(
+    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews
+) -> None:
+    lead = await _emergency(dispatcher, store)
+    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核减热费", REPAIR)).order
+    assert (part.role, part.severity) == ("assisting", "emergency")
+    await dispatcher.act(part.work_order_id, Step(Action.ACKNOWLEDGE), BILLING)
+    view = await dispatcher.act(
+        part.work_order_id, Step(Action.RESOLVE, resolution="已核减", root_cause="billing.tariff_error"), BILLING
+    )
+    assert (view.order.status, view.order.cause_analysis, view.corrective_actions) == ("resolved", None, ())
+    assert (await views.case(lead.complaint_id)).status == "routed"
+
+    bare = Step(Action.RESOLVE, resolution="修复立管", root_cause="repair.pipe_leak")
+    with pytest.raises(ResolutionRefused, match="missing: cause_analysis, corrective_actions"):
+        await dispatcher.act(lead.work_order_id, bare, REPAIR)
+    analysed = replace(bare, cause_analysis="立管接头超期服役", corrective_actions=(FIX,))
+    closed = await dispatcher.act(lead.work_order_id, analysed, REPAIR)
+    assert [a.work_order_id for a in closed.corrective_actions] == [lead.work_order_id]
+    resolved = store.state.events[-2]
+    assert isinstance(resolved, WorkOrderResolved) and resolved.payload.case_resolved is True
+    assert (await views.case(lead.complaint_id)).status == "resolved"
