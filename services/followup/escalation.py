@@ -3,8 +3,9 @@ and which one each rule climbs (default: supervisor → department manager → g
 the duty manager, the dissatisfied path and corrective actions have their own).
 
 Pure, and shared by both ways a case climbs: a clock that ran out (one rung per escalation interval,
-`breach`: SLA stages, the duty manager, corrective actions, a customer still dissatisfied a day later) and
-a customer dissatisfied again (straight to the top of the dissatisfied ladder, `dissatisfied_again`).
+`breach`: SLA stages, the duty manager, corrective actions, a customer still dissatisfied a day later — that
+one tells only the first rung, the project manager) and a customer dissatisfied again (straight to the top
+of the dissatisfied ladder, `dissatisfied_again`).
 Warnings go to the first rung (`warned`). `handlers.py` records each rung, publishes it and notifies the
 person.
 """
@@ -23,6 +24,11 @@ BREACH_REASONS: dict[str, str] = {
     "corrective_action": "corrective action deadline passed",
     "satisfaction": "customer still dissatisfied after handling",
 }
+
+#: Clocks whose breach tells the first rung only and climbs no further by itself: a customer still
+#: dissatisfied a day later is the project manager's; the general manager hears of a case only when the
+#: customer is dissatisfied again (`dissatisfied_again`).
+FIRST_RUNG_ONLY: frozenset[str] = frozenset({"satisfaction"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,8 @@ class Climb:
 
 
 def breach(ladder: Ladder, timer: Timer, now: datetime, *, reason: str | None = None) -> Climb:
-    """A breach timer fired: its clock ran out, so the rung it stands for hears of it."""
+    """A breach timer fired: its clock ran out, so the rung it stands for hears of it (and the next rung is
+    due an interval later, unless the clock stops at the first rung)."""
     level = ladder.rung(timer.level)
     record = EscalationRecord(
         complaint_id=timer.complaint_id,
@@ -80,7 +87,7 @@ def breach(ladder: Ladder, timer: Timer, now: datetime, *, reason: str | None = 
         deadline=timer.deadline,
         ladder=ladder.name,
     )
-    return Climb(record, ladder.next_rung(level))
+    return Climb(record, None if timer.stage in FIRST_RUNG_ONLY else ladder.next_rung(level))
 
 
 def dissatisfied_again(

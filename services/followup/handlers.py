@@ -37,6 +37,7 @@ from services.followup.model import (
 )
 from services.followup.notifications import Notifier
 from services.followup.repository import FollowupRepository
+from services.followup.serious_cases import SeriousCaseNotices
 from services.followup.sla_clocks import STEPS, STOPS, ClockRules
 from shared.contracts import (
     CallbackOutcome,
@@ -47,9 +48,11 @@ from shared.contracts import (
     ComplaintJoined,
     ComplaintLinked,
     ComplaintResolvedOnContact,
+    ComplaintRouted,
     Department,
     Event,
     Recipient,
+    WorkOrderAcknowledged,
     WorkOrderAssigned,
     WorkOrderEvent,
     WorkOrderResolved,
@@ -106,6 +109,7 @@ class FollowupHandlers:
         self.duty_manager = DutyManagerHandlers(transactions, clocks=clocks, notifier=notifier, clock=clock)
         self.corrective_actions = CorrectiveActionHandlers(transactions, clocks=clocks, clock=clock)
         self.invalid = InvalidComplaintNotices(clocks=clocks, notifier=notifier)
+        self.serious_cases = SeriousCaseNotices(notifier=notifier)
 
     # -- consumed events ------------------------------------------------------------------------------
 
@@ -145,11 +149,15 @@ class FollowupHandlers:
     async def on_caller_events(self, batch: Sequence[Event], *, consumer: str) -> None:
         """Callers of an incident, an outage notice or a case they duplicate: told when they join, when the ETA
         changes and when the fault is fixed; then called back on their own. A complaint closed as invalid: the
-        customer is told why. Settled at first contact: called back like a resolved work order. Routing events
-        are not followup's (their work orders arrive on the department topics)."""
+        customer is told why — unless it is routed after all (a supervisor overturned it) before the customer was
+        told. Otherwise routing events are not followup's (their work orders arrive on the department topics)."""
         async with self.transactions() as work:
             outgoing: list[Event] = []
             for event in batch:
+                if isinstance(event, ComplaintRouted):
+                    if event.payload.valid:  # idempotent: no processed mark needed for every routing
+                        await self.invalid.overturned(work.repo, event.complaint_id, self.clock())
+                    continue
                 if not isinstance(event, CallerEvent):
                     continue
                 if await work.repo.first_delivery(consumer, event.event_id):
@@ -164,6 +172,7 @@ class FollowupHandlers:
         if isinstance(event, ComplaintInvalid):
             return await self.invalid.on_invalid(repo, event, now)
         if isinstance(event, ComplaintResolvedOnContact):
+            await self.invalid.overturned(repo, event.complaint_id, now)
             return await self._resolved_on_contact(repo, event)
         if isinstance(event, ComplaintEtaChanged):
             await repo.update_caller(event.complaint_id, eta=event.payload.eta)
@@ -271,21 +280,24 @@ class FollowupHandlers:
 
     async def _on_work_order_event(self, repo: FollowupRepository, event: WorkOrderEvent) -> list[Event]:
         if isinstance(event, WorkOrderAssigned):
-            await self._track(repo, event)
-            return []
+            return await self._track(repo, event)
         stopped = STOPS.get(event.event_type)
         if stopped is None:
             return []  # notes change no clock
         p = event.payload
         await repo.record_step(p.work_order_id, p.status.value, STEPS.get(event.event_type), p.at)
         await repo.cancel(p.work_order_id, stopped, self.clock())
+        if isinstance(event, WorkOrderAcknowledged) and event.payload.owner:
+            # Whoever signs first for a case nobody took owns it (v2): its callbacks are theirs.
+            await repo.adopt_owner(p.complaint_id, event.payload.owner)
         if isinstance(event, WorkOrderResolved):
             return await self._schedule_callback(repo, event)
         return []
 
-    async def _track(self, repo: FollowupRepository, event: WorkOrderAssigned) -> None:
+    async def _track(self, repo: FollowupRepository, event: WorkOrderAssigned) -> list[Event]:
         """Every work order gets its own clocks, an assisting one of a coordinated case too (it is a
-        department's work order); they climb the ladder of the SLA rule its case matches."""
+        department's work order); they climb the ladder of the SLA rule its case matches. A serious case's
+        lead work order goes to management at once (`serious_cases.py`)."""
         p, d = event.payload, event.payload.deadlines
         order = TrackedWorkOrder(
             work_order_id=p.work_order_id,
@@ -307,31 +319,48 @@ class FollowupHandlers:
             role=p.role,
             district=p.location.district,
             ladder=self.clocks.ladder_for(p.category.value, p.severity.value, d.starts_at, p.location.district),
+            lead_work_order_id=p.lead_work_order_id,
         )
-        await repo.track(order)
+        if not await repo.track(order):
+            return []
         for plan in self.clocks.work_order_clocks(order):
             await repo.schedule(plan)
+        return await self.serious_cases.on_assigned(repo, order, self.clock())
 
     async def _schedule_callback(self, repo: FollowupRepository, event: WorkOrderResolved) -> list[Event]:
         """Every resolved case gets a callback (100 % callback), with its own clock, for the case's owner —
         except an incident's (its callers each get theirs, `complaint.fault_fixed`) and a coordinated case's
-        work order while others are open (`case_resolved` false: the last one resolved calls back)."""
+        work order while others are open (`case_resolved` false: the last one resolved calls back). A
+        coordinated case is called back on its lead work order, whichever resolved it last."""
         p = event.payload
         order = await repo.record_resolution(p.work_order_id, p.resolution)
         if not p.case_resolved or await repo.is_incident_work_order(p.work_order_id):
             return []
+        order = await self._case_order(repo, order)
         return await self._start_callback(
             repo,
             event,
-            work_order_id=p.work_order_id,
-            department=p.department.value,
-            cycle=p.cycle,
+            work_order_id=order.work_order_id if order else p.work_order_id,
+            department=order.department if order else p.department.value,
+            cycle=order.cycle if order else p.cycle,
             resolution=p.resolution,
             due_at=self.clocks.callback_due(p.at, order.callback_limit if order else None),
             at=p.at,
             owner=order.owner if order else None,
             ladder=order.ladder if order else "default",
         )
+
+    @staticmethod
+    async def _case_order(repo: FollowupRepository, order: TrackedWorkOrder | None) -> TrackedWorkOrder | None:
+        """The work order a case's callback is tied to: an assisting one's lead (dispatch reopens the case and
+        tells its callers through the lead, so a dissatisfied customer must name it), else the order itself."""
+        if order is None or order.role != "assisting" or order.lead_work_order_id is None:
+            return order
+        lead = await repo.work_order(order.lead_work_order_id)
+        if lead is None:
+            log.warning("assisting work order's lead is not tracked", lead_work_order_id=order.lead_work_order_id)
+            return order
+        return lead
 
     async def _start_callback(
         self,

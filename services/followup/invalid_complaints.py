@@ -3,7 +3,9 @@ customer is told why, patiently and once, as soon as their contact is known. Not
 there is no callback.
 
 The contact travels on its own topic and may come later than `complaint.invalid`: until it does, a
-`caller_notice` timer (stage `invalid`) looks again, like a linked caller's first message. Runs inside the
+`caller_notice` timer (stage `invalid`) looks again, like a linked caller's first message. A supervisor may
+overturn the decision meanwhile (the complaint is routed, or settled at first contact, after all): the notice
+still waiting is dropped, so the customer is never told a complaint we act on is invalid. Runs inside the
 unit of work of `handlers.py` (the routing consumer and the timer worker), which commits.
 """
 
@@ -17,6 +19,9 @@ from services.followup.notifications import Notifier
 from services.followup.repository import FollowupRepository
 from services.followup.sla_clocks import ClockRules
 from shared.contracts import ComplaintInvalid, Event, Recipient
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 STAGE = "invalid"
 
@@ -33,6 +38,15 @@ class InvalidComplaintNotices:
         if not await repo.add_invalid(invalid):
             return []
         return await self.tell(repo, p.complaint_id, now)
+
+    async def overturned(self, repo: FollowupRepository, complaint_id: uuid.UUID, now: datetime) -> bool:
+        """The complaint is acted on after all: drop its notice if not sent yet (and the timer waiting for the
+        contact). Idempotent, so any routing of any complaint may ask; True when a notice was dropped."""
+        if not await repo.drop_untold_invalid(complaint_id):
+            return False
+        await repo.cancel(complaint_id, [STAGE], now)
+        log.info("invalid notice dropped: the complaint was overturned")
+        return True
 
     async def tell(self, repo: FollowupRepository, complaint_id: uuid.UUID, now: datetime) -> list[Event]:
         """The reason, to the customer, unless already told; without their contact yet, look again shortly."""

@@ -49,6 +49,8 @@ class TrackedWorkOrder:
     district: str | None = None
     #: The ladder (SLA policy) its clocks climb, from the rule its category, severity and district match.
     ladder: str = "default"
+    #: An assisting work order's lead (a coordinated case's callback follows the lead).
+    lead_work_order_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,15 @@ class FollowupRepository(Protocol):
     async def add_to_outbox(self, events: Sequence[Event]) -> None: ...
 
     # -- work orders and cases
-    async def track(self, order: TrackedWorkOrder) -> None:
-        """Start tracking a work order (and its case); a redelivered assignment changes nothing."""
+    async def track(self, order: TrackedWorkOrder) -> bool:
+        """Start tracking a work order (and its case); False when it already was (a redelivered assignment
+        changes nothing)."""
+        ...
+
+    async def work_order(self, work_order_id: uuid.UUID) -> TrackedWorkOrder | None: ...
+
+    async def adopt_owner(self, complaint_id: uuid.UUID, owner: str) -> int:
+        """The case's owner, on its tracked work orders that have none yet; how many took it."""
         ...
 
     async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
@@ -131,6 +138,10 @@ class FollowupRepository(Protocol):
     async def invalid_complaint(self, complaint_id: uuid.UUID) -> InvalidComplaint | None: ...
 
     async def mark_told_invalid(self, complaint_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def drop_untold_invalid(self, complaint_id: uuid.UUID) -> bool:
+        """Forget a complaint's invalid notice not sent yet (it was overturned); False when there is none."""
+        ...
 
     # -- contacts
     async def add_contact(self, contact: Contact) -> None: ...
@@ -233,17 +244,33 @@ class PostgresFollowupRepository:
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         await outbox.add(self.conn, SCHEMA, events)  # type: ignore[arg-type]
 
-    async def track(self, order: TrackedWorkOrder) -> None:
+    async def track(self, order: TrackedWorkOrder) -> bool:
         await self.conn.execute(
             "INSERT INTO followup.cases (complaint_id, reference_no) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             order.complaint_id,
             order.reference_no,
         )
-        await self.conn.execute(
+        inserted = await self.conn.fetchval(
             f"INSERT INTO followup.work_orders ({_ORDER_COLUMNS}) "
-            f"VALUES ({_placeholders(len(fields(TrackedWorkOrder)))}) ON CONFLICT (work_order_id) DO NOTHING",
+            f"VALUES ({_placeholders(len(fields(TrackedWorkOrder)))}) ON CONFLICT (work_order_id) DO NOTHING "
+            "RETURNING true",
             *_values(order),
         )
+        return bool(inserted)
+
+    async def work_order(self, work_order_id: uuid.UUID) -> TrackedWorkOrder | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_ORDER_COLUMNS} FROM followup.work_orders WHERE work_order_id = $1", work_order_id
+        )
+        return TrackedWorkOrder(**dict(row)) if row is not None else None
+
+    async def adopt_owner(self, complaint_id: uuid.UUID, owner: str) -> int:
+        status = await self.conn.execute(
+            "UPDATE followup.work_orders SET owner = $2 WHERE complaint_id = $1 AND owner IS NULL",
+            complaint_id,
+            owner,
+        )
+        return int(status.split()[-1])
 
     async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
         if step is None:
@@ -459,6 +486,13 @@ class PostgresFollowupRepository:
         await self.conn.execute(
             "UPDATE followup.invalid_complaints SET told_at = $2 WHERE complaint_id = $1", complaint_id, at
         )
+
+    async def drop_untold_invalid(self, complaint_id: uuid.UUID) -> bool:
+        dropped = await self.conn.fetchval(
+            "DELETE FROM followup.invalid_complaints WHERE complaint_id = $1 AND told_at IS NULL RETURNING true",
+            complaint_id,
+        )
+        return bool(dropped)
 
     async def add_contact(self, contact: Contact) -> None:
         await self.conn.execute(

@@ -155,7 +155,8 @@ class ClockRules:
 
     def still_dissatisfied(self, complaint_id: uuid.UUID, callback_id: uuid.UUID, now: datetime) -> TimerPlan:
         """A dissatisfied callback: if the customer is still not satisfied `dissatisfied_after` later, the first
-        rung of the dissatisfied ladder (the project manager) hears of it, then the next rung, and so on."""
+        rung of the dissatisfied ladder (the project manager) hears of it — and nobody above by this timer
+        (`escalation.FIRST_RUNG_ONLY`)."""
         due = self.after(now, self.sla.dissatisfied_after)
         return TimerPlan(complaint_id, callback_id, "breach", "satisfaction", due, due, 1, self.dissatisfied_ladder)
 

@@ -98,9 +98,21 @@ class FakeFollowupRepository:
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         self.state.events.extend(events)
 
-    async def track(self, order: TrackedWorkOrder) -> None:
+    async def track(self, order: TrackedWorkOrder) -> bool:
         self.state.cases.setdefault(order.complaint_id, Case(order.complaint_id, order.reference_no))
-        self.state.work_orders.setdefault(order.work_order_id, order)
+        if order.work_order_id in self.state.work_orders:
+            return False
+        self.state.work_orders[order.work_order_id] = order
+        return True
+
+    async def work_order(self, work_order_id: uuid.UUID) -> TrackedWorkOrder | None:
+        return self.state.work_orders.get(work_order_id)
+
+    async def adopt_owner(self, complaint_id: uuid.UUID, owner: str) -> int:
+        unowned = [o for o in self.state.work_orders.values() if o.complaint_id == complaint_id and o.owner is None]
+        for order in unowned:
+            self.state.work_orders[order.work_order_id] = replace(order, owner=owner)
+        return len(unowned)
 
     async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
         if work_order_id in self.state.work_orders:
@@ -236,6 +248,13 @@ class FakeFollowupRepository:
 
     async def mark_told_invalid(self, complaint_id: uuid.UUID, at: datetime) -> None:
         self.state.invalid[complaint_id] = replace(self.state.invalid[complaint_id], told_at=at)
+
+    async def drop_untold_invalid(self, complaint_id: uuid.UUID) -> bool:
+        invalid = self.state.invalid.get(complaint_id)
+        if invalid is None or invalid.told_at is not None:
+            return False
+        del self.state.invalid[complaint_id]
+        return True
 
     async def add_contact(self, contact: Contact) -> None:
         self.state.contacts.setdefault(contact.complaint_id, contact)

@@ -1,7 +1,9 @@
 """Issue 13 on followup's side over real Postgres and Kafka, with followup running in-process and the events
 dispatch and intake would publish produced from their contracts: the duty manager missing the limit, a
 corrective action past its deadline, a complaint settled at first contact called back for its owner, an invalid
-complaint explained to the customer, and the survey's scores round-tripping. Clocks run 500x faster
+complaint explained to the customer (and not, once overturned), the survey's scores round-tripping, the first to
+sign for an unowned case owning its callback, a coordinated case called back on its lead, and a serious case
+told to management at once. Clocks run 500x faster
 (`sla_time_scale`), so the 5-minute duty limit is 0.6 s and an escalation interval 14.4 s."""
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from shared.contracts import ComplaintContact, Event, new_event
 from tests.support.followup import AGENT, running_followup
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import Record, produce, read_topic, wait_until
-from tests.unit.followup.conftest import Order, new_order
-from tests.unit.followup.handling_events import action_set, invalid, received, resolved_on_contact
+from tests.unit.followup.conftest import Order, acknowledged, assigned, new_order, resolved
+from tests.unit.followup.handling_events import action_set, invalid, received, resolved_on_contact, routed
 
 SUPERVISOR = {"X-API-Key": "dev-only-followup-supervisor-key"}
 SCALE = 0.002
@@ -223,3 +225,103 @@ async def test_a_bad_corrective_action_event_is_dead_lettered(
     )
     dead = next(r for r in records if r.key == key)
     assert any("followup.corrective-actions" in v for v in dead.headers.values())
+
+
+async def _tracked(db: asyncpg.Pool, *orders: Order) -> None:
+    """Wait until followup tracks these work orders (department topics are consumed independently)."""
+    ids = [o.work_order_id for o in orders]
+
+    async def all_tracked() -> bool:
+        return await db.fetchval("SELECT count(*) FROM followup.work_orders WHERE work_order_id = ANY($1)", ids) == len(
+            ids
+        )
+
+    await wait_until(all_tracked, timeout=30)
+
+
+async def test_the_first_to_sign_for_an_unowned_case_owns_its_callback(
+    followup: httpx.AsyncClient, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    bootstrap, order, owner = migrated.kafka_bootstrap_servers, new_order(), f"clerk-{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+    for event in (assigned(order, at=now), acknowledged(order, at=now, owner=owner), resolved(order, at=now)):
+        await _produce(bootstrap, event.topic, event)
+
+    async def listed() -> list[dict]:
+        return (await followup.get(f"/v1/callbacks?owner={owner}", headers=AGENT)).json()["items"]
+
+    [callback] = await wait_until(listed, timeout=30)
+    assert (callback["complaint_id"], callback["owner"]) == (str(order.complaint_id), owner)
+    stored = await db.fetchval("SELECT owner FROM followup.work_orders WHERE work_order_id = $1", order.work_order_id)
+    assert stored == owner
+
+
+async def test_a_coordinated_case_its_assisting_order_resolves_is_called_back_on_the_lead(
+    followup: httpx.AsyncClient, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    bootstrap, lead, owner = migrated.kafka_bootstrap_servers, new_order(), f"agent-{uuid.uuid4().hex[:6]}"
+    assisting, now = new_order(complaint_id=lead.complaint_id), datetime.now(UTC)
+    first = assigned(lead, at=now, owner=owner, department="repair", callback_limit="4h")
+    helper = assigned(assisting, at=now, owner=owner, role="assisting", lead_work_order_id=lead.work_order_id)
+    await _produce(bootstrap, first.topic, first)
+    await _produce(bootstrap, helper.topic, helper)
+    await _tracked(db, lead, assisting)
+    stored = await db.fetchval(
+        "SELECT lead_work_order_id FROM followup.work_orders WHERE work_order_id = $1", assisting.work_order_id
+    )
+    assert stored == lead.work_order_id
+
+    done = resolved(lead, at=now, case_resolved=False, department="repair")
+    await _produce(bootstrap, done.topic, done)
+    await _produce(bootstrap, topics.WORKORDERS_BILLING, resolved(assisting, at=now, case_resolved=True))
+
+    async def listed() -> list[dict]:
+        return (await followup.get(f"/v1/callbacks?owner={owner}", headers=AGENT)).json()["items"]
+
+    [callback] = await wait_until(listed, timeout=30)
+    assert (callback["work_order_id"], callback["department"]) == (str(lead.work_order_id), "repair")
+
+
+async def test_a_serious_case_goes_to_management_at_once(migrated: Infrastructure, followup: httpx.AsyncClient) -> None:
+    order = new_order()
+    event = assigned(order, at=datetime.now(UTC), severity="serious", department="repair", category="equipment_fault")
+    await _produce(migrated.kafka_bootstrap_servers, event.topic, event, event)
+
+    told = await _case_events(
+        migrated.kafka_bootstrap_servers, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 2
+    )
+    assert [(n["payload"]["template_id"], n["payload"]["recipient"]["role"]) for n in told] == [
+        ("serious_case_opened", "department_manager"),
+        ("serious_case_opened", "leadership"),
+    ]
+    assert told[0]["payload"]["recipient"]["department"] == "repair"
+
+
+async def test_an_overturned_invalid_complaint_is_not_told_it_is_invalid(
+    followup: httpx.AsyncClient, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    order = new_order()
+    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_ROUTED, invalid(order), routed(order))
+
+    async def dropped() -> bool:
+        row = await db.fetchval(
+            "SELECT true FROM followup.invalid_complaints WHERE complaint_id = $1", order.complaint_id
+        )
+        waiting = await db.fetchval(
+            "SELECT count(*) FROM followup.timers WHERE subject_id = $1 AND stage = 'invalid' "
+            "AND fired_at IS NULL AND cancelled_at IS NULL",
+            order.complaint_id,
+        )
+        cancelled = await db.fetchval(
+            "SELECT count(*) FROM followup.timers WHERE subject_id = $1 AND stage = 'invalid' "
+            "AND cancelled_at IS NOT NULL",
+            order.complaint_id,
+        )
+        return row is None and waiting == 0 and cancelled >= 1
+
+    await wait_until(dropped, timeout=30)
+    notices = await db.fetchval(
+        "SELECT count(*) FROM followup.notifications WHERE complaint_id = $1 AND template_id = 'complaint_invalid'",
+        order.complaint_id,
+    )
+    assert notices == 0

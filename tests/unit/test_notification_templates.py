@@ -34,3 +34,12 @@ def test_mismatched_parameters_are_refused(tmp_path: Path) -> None:
 
 def test_phone_key_does_not_contain_the_number() -> None:
     assert "13912345678" not in phone_key("13912345678") and len(phone_key("13912345678")) == 64
+
+
+def test_serious_case_opened_names_the_case_its_severity_and_department() -> None:
+    params = {"reference_no": "TS-20261123-000042", "severity": "严重", "department": "repair"}
+    zh = templates.render("serious_case_opened", "zh", params)
+    assert all(v in zh for v in params.values()) and "部门经理" in zh
+    en = templates.render("serious_case_opened", "en", params | {"severity": "emergency"})
+    assert "TS-20261123-000042 (emergency)" in en and "leadership" in en
+    assert templates.parameters("serious_case_opened") == {"reference_no", "severity", "department"}

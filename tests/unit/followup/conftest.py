@@ -62,12 +62,12 @@ class Order:
     cycle: int = 1
 
 
-def _facts(order: Order, status: str, at: datetime) -> dict[str, Any]:
+def _facts(order: Order, status: str, at: datetime, department: str = "billing") -> dict[str, Any]:
     return {
         "work_order_id": order.work_order_id,
         "complaint_id": order.complaint_id,
         "reference_no": order.reference_no,
-        "department": "billing",
+        "department": department,
         "cycle": order.cycle,
         "status": status,
         "actor": "billing-desk",
@@ -86,6 +86,9 @@ def assigned(
     owner: str | None = None,
     role: str = "lead",
     district: str = "d",
+    lead_work_order_id: uuid.UUID | None = None,
+    department: str = "billing",
+    callback_limit: str = "24h",
 ) -> WorkOrderAssigned:
     return new_event(
         WorkOrderAssigned,
@@ -93,7 +96,7 @@ def assigned(
         producer="test",
         correlation_id=f"corr-{order.reference_no}",
         payload={
-            **_facts(order, "assigned", at),
+            **_facts(order, "assigned", at, department),
             "category": category,
             "severity": severity,
             "priority": 3,
@@ -105,37 +108,42 @@ def assigned(
             "reopened": order.cycle > 1,
             "owner": owner,
             "role": role,
+            "lead_work_order_id": lead_work_order_id,
             "deadlines": {
                 "starts_at": at,
                 "acknowledge_by": at + acknowledge_in,
                 "on_site_by": None,
                 "resolve_by": at + timedelta(days=2),
                 "interim_reply_by": at + interim_in if interim_in else None,
-                "callback_limit": "24h",
+                "callback_limit": callback_limit,
                 "policy_id": "test",
             },
         },
     )
 
 
-def acknowledged(order: Order, *, at: datetime) -> WorkOrderAcknowledged:
+def acknowledged(
+    order: Order, *, at: datetime, owner: str | None = None, department: str = "billing"
+) -> WorkOrderAcknowledged:
     return new_event(
         WorkOrderAcknowledged,
         complaint_id=order.complaint_id,
         producer="test",
         correlation_id=f"corr-{order.reference_no}",
-        payload=_facts(order, "acknowledged", at),
+        payload={**_facts(order, "acknowledged", at, department), "owner": owner},
     )
 
 
-def resolved(order: Order, *, at: datetime, case_resolved: bool = True) -> WorkOrderResolved:
+def resolved(
+    order: Order, *, at: datetime, case_resolved: bool = True, department: str = "billing"
+) -> WorkOrderResolved:
     return new_event(
         WorkOrderResolved,
         complaint_id=order.complaint_id,
         producer="test",
         correlation_id=f"corr-{order.reference_no}",
         payload={
-            **_facts(order, "resolved", at),
+            **_facts(order, "resolved", at, department),
             "resolution": "refunded",
             "root_cause": "meter misread",
             "case_resolved": case_resolved,

@@ -1,6 +1,6 @@
 """Events of issue 13 as dispatch and intake publish them (built from shared/contracts, not their code): a
-complaint received at the counter, closed as invalid, settled at first contact; corrective actions set and
-completed."""
+complaint received at the counter, closed as invalid (and routed after all), settled at first contact;
+corrective actions set and completed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from shared.contracts import (
     ComplaintInvalid,
     ComplaintReceived,
     ComplaintResolvedOnContact,
+    ComplaintRouted,
     CorrectiveActionCompleted,
     CorrectiveActionSet,
     new_event,
@@ -66,6 +67,44 @@ def invalid(order: Order, *, reason: str = "不属于供热服务范围", at: da
             "owner": None,
             "decided_by": "dispatch",
             "invalid_at": at,
+        },
+    )
+
+
+def routed(order: Order, *, reason: str = "reclassified", at: datetime = START) -> ComplaintRouted:
+    """The complaint routed to a department: e.g. an invalid one a supervisor found valid after all."""
+    return new_event(
+        ComplaintRouted,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload={
+            "complaint_id": order.complaint_id,
+            "reference_no": order.reference_no,
+            "work_order_id": order.work_order_id,
+            "cycle": order.cycle,
+            "department": "billing",
+            "category": "billing",
+            "severity": "normal",
+            "priority": 3,
+            "valid": True,
+            "invalid_reason": None,
+            "reasons": ["valid after all"],
+            "deadlines": {
+                "starts_at": at,
+                "acknowledge_by": at + timedelta(hours=1),
+                "on_site_by": None,
+                "resolve_by": at + timedelta(days=2),
+                "interim_reply_by": None,
+                "callback_limit": "24h",
+                "policy_id": "test",
+            },
+            "channel": "phone",
+            "district": "d",
+            "account_no": None,
+            "routed_at": at,
+            "reason": reason,
+            "previous_work_order_id": None,
         },
     )
 

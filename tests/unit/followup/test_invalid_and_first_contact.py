@@ -1,16 +1,20 @@
 """Complaints that never get a work order, through `FollowupHandlers` on the in-memory repository: one closed
-as invalid (the customer is told why, once, as soon as their contact is known; no callback) and one settled at
-first contact (called back like a resolved work order, for the agent who settled it)."""
+as invalid (the customer is told why, once, as soon as their contact is known; no callback — and not at all
+once a supervisor overturned it) and one settled at first contact (called back like a resolved work order, for
+the agent who settled it)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+
 from services.followup.handlers import RecordOutcome
-from shared.contracts import ComplaintContact, new_event
-from tests.unit.followup.conftest import START, Followup, contact, new_order
-from tests.unit.followup.handling_events import invalid, resolved_on_contact
+from shared.contracts import ComplaintContact, Event, new_event
+from tests.unit.followup.conftest import START, Followup, Order, contact, new_order
+from tests.unit.followup.handling_events import invalid, resolved_on_contact, routed
 
 ROUTED = "followup.callers"
 WORKER = "unit-test"
@@ -59,6 +63,48 @@ async def test_the_reason_waits_for_the_contact(followup: Followup) -> None:
         ("notification.requested", "complaint_invalid")
     ]
     assert followup.state.invalid[order.complaint_id].told_at == followup.clock()
+
+
+def _contact_arrived(order: Order) -> ComplaintContact:
+    return new_event(
+        ComplaintContact,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id="c",
+        payload={**contact(order).__dict__, "reference_no": order.reference_no},
+    )
+
+
+@pytest.mark.parametrize("overturn", [routed, resolved_on_contact], ids=["routed", "resolved_on_contact"])
+async def test_an_overturned_invalid_complaint_is_never_told_it_is_invalid(
+    followup: Followup, overturn: Callable[[Order], Event]
+) -> None:
+    order = new_order()
+    await followup.handlers.on_caller_events([invalid(order)], consumer=ROUTED)
+    assert [(p.kind, p.stage) for p in followup.state.pending_timers(order.complaint_id)] == [
+        ("caller_notice", "invalid")
+    ], "waiting for the contact"
+
+    # A supervisor finds it valid after all; then the contact arrives and the notice's timer would fire.
+    followup.clock.advance(timedelta(seconds=2))
+    await followup.handlers.on_caller_events([overturn(order)], consumer=ROUTED)
+    assert order.complaint_id not in followup.state.invalid
+    assert [p.stage for p in followup.state.pending_timers(order.complaint_id)] == [], "no timer waits to tell them"
+    await followup.handlers.on_contacts([_contact_arrived(order)], consumer="followup.complaint-contact")
+    followup.clock.advance(timedelta(minutes=5))
+    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=10)
+    assert "complaint_invalid" not in [n.template_id for n in followup.state.notifications]
+
+
+async def test_routing_after_the_customer_was_told_changes_nothing(followup: Followup) -> None:
+    order = new_order()
+    followup.state.contacts[order.complaint_id] = contact(order)
+    await followup.handlers.on_caller_events([invalid(order)], consumer=ROUTED)
+    told = followup.state.invalid[order.complaint_id]
+    assert told.told_at is not None
+    await followup.handlers.on_caller_events([routed(order), routed(new_order())], consumer=ROUTED)
+    assert followup.state.invalid[order.complaint_id] == told, "too late to take back; kept as it was"
+    assert followup.state.event_types() == ["notification.requested"]
 
 
 async def test_settled_at_first_contact_is_called_back_for_its_owner(followup: Followup) -> None:

@@ -1,7 +1,8 @@
 """Issue 13's rules on work orders and callbacks, through `FollowupHandlers` on the in-memory repository: the
 ladder each clock climbs comes from the SLA rule (category, severity, district's area class); the dissatisfied
-path (a day later, then dissatisfied twice); coordinated cases (assisting work orders, `case_resolved`); the
-callback's owner and the survey's scores."""
+path (a day later the project manager only, then dissatisfied twice); coordinated cases (assisting work orders,
+`case_resolved`, the callback on the lead); the callback's owner (also when the first to sign takes the case) and
+the survey's scores."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ async def test_a_breach_climbs_the_ladder_its_rule_names(
     assert followup.state.escalations[0].ladder == ladder
 
 
-async def test_still_dissatisfied_a_day_later_climbs_the_dissatisfied_ladder(followup: Followup) -> None:
+async def test_still_dissatisfied_a_day_later_tells_the_project_manager_only(followup: Followup) -> None:
     callback = await _callback(followup)
     await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "cold"))
     assert followup.state.escalations == [], "nobody is told at once the first time"
@@ -75,19 +76,22 @@ async def test_still_dissatisfied_a_day_later_climbs_the_dissatisfied_ladder(fol
     followup.clock.advance(DAY - timedelta(minutes=1))
     assert await _fire(followup) == []
     followup.clock.advance(timedelta(minutes=1))
-    for level, role in enumerate(("project_manager", "general_manager"), start=1):
-        assert await _fire(followup) == ["complaint.escalated", "notification.requested"]
-        escalated = followup.state.events[-2].payload
-        assert (escalated.stage, escalated.level, escalated.escalated_to, escalated.ladder) == (
-            "satisfaction",
-            level,
-            role,
-            "dissatisfied",
-        )
-        assert escalated.reason == "customer still dissatisfied after handling"
-        assert followup.state.events[-1].payload.recipient.role == role
-        followup.clock.advance(timedelta(hours=2))
+    assert await _fire(followup) == ["complaint.escalated", "notification.requested"]
+    escalated = followup.state.events[-2].payload
+    assert (escalated.stage, escalated.level, escalated.escalated_to, escalated.ladder) == (
+        "satisfaction",
+        1,
+        "project_manager",
+        "dissatisfied",
+    )
+    assert escalated.reason == "customer still dissatisfied after handling"
+    assert followup.state.events[-1].payload.recipient.role == "project_manager"
+
+    # The general manager hears of it only when the customer is dissatisfied again, not from this clock.
+    assert [t.plan.stage for t in followup.state.timers if t.pending] == []
+    followup.clock.advance(DAY * 3)
     assert await _fire(followup) == []
+    assert [e.escalated_to for e in followup.state.escalations] == ["project_manager"]
 
 
 async def test_satisfied_within_the_day_cancels_the_dissatisfied_timer(followup: Followup) -> None:
@@ -112,7 +116,7 @@ async def test_a_coordinated_case_is_called_back_once_all_its_work_orders_are_re
     assisting = new_order(complaint_id=lead.complaint_id)
     batch = [
         assigned(lead, owner="agent-42"),
-        assigned(assisting, owner="agent-42", role="assisting"),
+        assigned(assisting, owner="agent-42", role="assisting", lead_work_order_id=lead.work_order_id),
     ]
     await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
     assert followup.state.work_orders[assisting.work_order_id].role == "assisting"
@@ -125,7 +129,76 @@ async def test_a_coordinated_case_is_called_back_once_all_its_work_orders_are_re
 
     await followup.handlers.on_work_order_events([resolved(assisting, at=now, case_resolved=True)], consumer=CONSUMER)
     [callback] = followup.state.callbacks.values()
-    assert (callback.work_order_id, callback.owner) == (assisting.work_order_id, "agent-42")
+    assert (callback.work_order_id, callback.owner) == (lead.work_order_id, "agent-42"), "the case's: the lead's"
+
+
+async def test_a_case_its_assisting_order_resolves_is_called_back_on_the_lead(followup: Followup) -> None:
+    lead = new_order()
+    assisting = new_order(complaint_id=lead.complaint_id)
+    urgent = {"category": "equipment_fault", "severity": "emergency", "district": "和平区"}
+    batch = [
+        assigned(lead, owner="agent-42", department="repair", callback_limit="4h", **urgent),
+        assigned(
+            assisting,
+            owner=None,
+            role="assisting",
+            lead_work_order_id=lead.work_order_id,
+            department="billing",
+            callback_limit="2wd",
+        ),
+    ]
+    await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
+    assert followup.state.work_orders[assisting.work_order_id].lead_work_order_id == lead.work_order_id
+
+    now = followup.clock.advance(timedelta(hours=1))
+    first = resolved(lead, at=now, case_resolved=False, department="repair")
+    last = resolved(assisting, at=now, case_resolved=True, department="billing")
+    await followup.handlers.on_work_order_events([first, last], consumer=CONSUMER)
+
+    [callback] = followup.state.callbacks.values()
+    assert (callback.work_order_id, callback.department, callback.owner, callback.ladder) == (
+        lead.work_order_id,
+        "repair",
+        "agent-42",
+        "urgent",
+    )
+    assert callback.due_at == now + timedelta(hours=4), "the lead's callback limit, not the assisting one's"
+    assert {p.ladder for p in followup.state.pending_timers(callback.callback_id)} == {"urgent"}
+    scheduled = next(e for e in followup.state.events if e.event_type == "callback.scheduled").payload
+    assert (scheduled.work_order_id, scheduled.owner) == (lead.work_order_id, "agent-42")
+
+    # Dissatisfied: dispatch reopens the case through its lead.
+    await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "cold"))
+    reopened = next(e for e in followup.state.events if e.event_type == "complaint.reopened").payload
+    assert reopened.previous_work_order_id == lead.work_order_id
+
+
+async def test_the_first_to_sign_for_an_unowned_case_owns_its_callback(followup: Followup) -> None:
+    lead = new_order()
+    assisting = new_order(complaint_id=lead.complaint_id)
+    other = new_order()
+    batch = [
+        assigned(lead, owner=None),
+        assigned(assisting, owner=None, role="assisting", lead_work_order_id=lead.work_order_id),
+        assigned(other, owner="agent-1"),
+    ]
+    await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
+    now = followup.clock.advance(timedelta(minutes=10))
+    signed = [acknowledged(lead, at=now, owner="billing-clerk-5"), acknowledged(other, at=now, owner="agent-2")]
+    await followup.handlers.on_work_order_events(signed, consumer=CONSUMER)
+    orders = followup.state.work_orders
+    assert orders[lead.work_order_id].owner == orders[assisting.work_order_id].owner == "billing-clerk-5"
+    assert orders[other.work_order_id].owner == "agent-1", "an owned case keeps its owner"
+
+    now = followup.clock.advance(timedelta(hours=1))
+    await followup.handlers.on_work_order_events([resolved(lead, at=now)], consumer=CONSUMER)
+    callback = next(c for c in followup.state.callbacks.values() if c.complaint_id == lead.complaint_id)
+    assert callback.owner == "billing-clerk-5"
+    scheduled = next(e for e in followup.state.events if e.event_type == "callback.scheduled").payload
+    assert scheduled.owner == "billing-clerk-5"
+    views = FollowupViews(followup.transactions, followup.clock)
+    listed = await views.worklist(page=1, page_size=50, owner="billing-clerk-5")
+    assert [c.callback_id for c in listed.items] == [callback.callback_id]
 
 
 async def test_the_callback_carries_its_owner_and_the_worklist_filters_by_it(followup: Followup) -> None:

@@ -1,0 +1,67 @@
+"""Serious and emergency cases go to management at once: when such a case's lead work order is assigned, the
+manager of its department and leadership are told (`serious_case_opened`) — not when its clocks run out, and
+not once per department of a coordinated case (its assisting work orders tell nobody). Once per work order: a
+redelivered assignment is not tracked again, so it tells nobody again; a reopened cycle's new lead work order
+(its severity raised) does.
+
+Runs inside the unit of work of `handlers.py` (the work-order consumer), which commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.followup.model import TrackedWorkOrder
+from services.followup.notifications import Notifier
+from services.followup.repository import FollowupRepository
+from shared.contracts import Department, Event, Recipient, Severity
+
+TEMPLATE = "serious_case_opened"
+#: The severities management hears of at once.
+SEVERITIES = frozenset({Severity.SERIOUS.value, Severity.EMERGENCY.value})
+#: Who hears: the department's manager (of the work order's department) and leadership.
+DEPARTMENT_MANAGER = "department_manager"
+LEADERSHIP = "leadership"
+#: How a severity reads in the message.
+SEVERITY_LABELS: dict[str, dict[str, str]] = {
+    "zh": {"serious": "严重", "emergency": "紧急"},
+    "en": {"serious": "serious", "emergency": "emergency"},
+}
+
+
+def tells_management(order: TrackedWorkOrder) -> bool:
+    """A serious or emergency case's lead work order (an assisting one is the same case, told already)."""
+    return order.role == "lead" and order.severity in SEVERITIES
+
+
+class SeriousCaseNotices:
+    def __init__(self, *, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    async def on_assigned(self, repo: FollowupRepository, order: TrackedWorkOrder, now: datetime) -> list[Event]:
+        """A newly tracked work order: its department's manager and leadership are told, if it is one they
+        hear of at once."""
+        if not tells_management(order):
+            return []
+        department = Department(order.department)
+        params = {
+            "reference_no": order.reference_no,
+            "department": order.department,
+            "severity": SEVERITY_LABELS[self.notifier.locale].get(order.severity, order.severity),
+        }
+        recipients = (
+            Recipient(kind="staff", role=DEPARTMENT_MANAGER, department=department),
+            Recipient(kind="staff", role=LEADERSHIP),
+        )
+        emitted: list[Event] = []
+        for recipient in recipients:
+            emitted += await self.notifier.request(
+                repo,
+                complaint_id=order.complaint_id,
+                correlation_id=order.correlation_id,
+                template_id=TEMPLATE,
+                recipient=recipient,
+                params=params,
+                at=now,
+            )
+        return emitted
