@@ -16,7 +16,8 @@ fault is fixed (`complaint.fault_fixed`): that is their resolution time in every
 "in time" (the incident counts once, in the incident figures). Their callback counts like anyone's.
 
 The handling rules: the case's owner is who took it (`complaint.received` agent_id), else the owner its work order
-names; an invalid complaint (`complaint.invalid`) counts in `invalid` and nowhere else (a supervisor's overturn
+names (`workorder.assigned`, or v2 `workorder.acknowledged`: the first department to sign for a case nobody took
+owns it); an invalid complaint (`complaint.invalid`) counts in `invalid` and nowhere else (a supervisor's overturn
 routes it and it counts like any other); one settled at first contact (`complaint.resolved_on_contact`) counts in
 `resolved_on_contact`, has no clock and is called back. A coordinated case is resolved only when the work order
 whose resolution says `case_resolved` is. `due_at` is the resolve deadline timeliness holds the case to (see
@@ -260,8 +261,10 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             wo = p["work_order_id"]
             # v1 resolutions and every ordinary case's resolve the case; a coordinated case's part may not.
             resolves_case = t == "workorder.resolved" and p.get("case_resolved", True)
-            if t == "workorder.assigned":
+            if t in ("workorder.assigned", "workorder.acknowledged"):
+                # v2: nobody took it (web, app, partner): the first department to sign for it owns it.
                 state.owner = state.owner or p.get("owner")
+            if t == "workorder.assigned":
                 deadlines.setdefault(wo, p["deadlines"])
             if wo == state.work_order_id:
                 state.work_order_status = p["status"]

@@ -1,6 +1,6 @@
 """The handling rules' reports, assembled from what the repository counted (pure): per-staff figures, the
-leadership report of serious cases (and its CSV lines: one per corrective action), and the parts of a case as
-the case view shows them.
+leadership report of serious cases and incidents (and its CSV lines: one per corrective action), and the parts
+of a case as the case view shows them.
 
 Per staff (managers only): the cases they own (took first) and settled at first contact, by the day the case was
 accepted; the callbacks they made that reached the customer, by the day of that attempt; the satisfaction of their
@@ -10,10 +10,12 @@ owned cases' final callbacks (unreachable customers count neither way, as in the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from services.reporting.case_parts import SCORES, corrective_action_overdue
+from services.reporting.incident_handling import IncidentHandling
 from services.reporting.kpis import rate
 from services.reporting.schemas import (
     CorrectiveActionRead,
@@ -91,11 +93,41 @@ def serious_case(case: Row, actions: list[Row], now: datetime) -> SeriousCaseRea
     )
 
 
+def serious_incident(incident: Row, handling: IncidentHandling, now: datetime) -> SeriousCaseRead:
+    """A serious or emergency incident as a line of the leadership report (`incident_handling`)."""
+    return SeriousCaseRead.model_validate(
+        {
+            "kind": "incident",
+            "complaint_id": incident["incident_id"],
+            "reference_no": incident["reference_no"],
+            "category": incident["category"],
+            "department": incident["department"],
+            "severity": incident["severity"],
+            "district": incident["district"],
+            "status": incident["status"],
+            "accepted_at": incident["opened_at"],
+            "first_resolved_at": incident["resolved_at"],
+            "closed_at": None,
+            "owner": handling.owner,
+            "households": incident["households"],
+            "cause_analysis": handling.cause_analysis,
+            # the catalogue code of its work order's resolution, else the one the incident's resolution names
+            "root_cause": handling.root_cause or incident["root_cause"],
+            "root_cause_zh": handling.root_cause_zh,
+            "root_cause_en": handling.root_cause_en,
+            "root_cause_note": handling.root_cause_note,
+            "corrective_actions": [corrective_action_read(asdict(a), now) for a in handling.corrective_actions],
+            "escalations": escalation_reads(handling.escalations),
+        }
+    )
+
+
 def serious_csv_rows(cases: Iterable[SeriousCaseRead]) -> list[SeriousCsvRow]:
     """One line per corrective action; a case without any still gets one line, its action columns empty."""
     lines = []
     for case in cases:
         common = {
+            "kind": case.kind,
             "reference_no": case.reference_no,
             "category": case.category,
             "department": case.department,

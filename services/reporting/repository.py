@@ -78,6 +78,22 @@ CASE_FIELDS = (
     "root_cause_note",
 )
 _CASE_SELECT = ", ".join(f"c.{f}" for f in CASE_FIELDS)
+#: A work order of a case as the queues show it: the case's fields, with the work order's own department, status
+#: and resolve deadline (an acknowledge deadline is on record only for the case's current lead), its role and lead.
+_WORK_ORDER_OWN = {
+    "department": "w.department",
+    "work_order_id": "w.work_order_id",
+    "work_order_status": "w.status",
+    "resolve_by": "w.resolve_by",
+    "acknowledge_by": "CASE WHEN w.work_order_id = c.work_order_id THEN c.acknowledge_by END",
+}
+_WORK_ORDER_SELECT = ", ".join(
+    [
+        *(f"{_WORK_ORDER_OWN[f]} AS {f}" if f in _WORK_ORDER_OWN else f"c.{f}" for f in CASE_FIELDS),
+        "w.role",
+        "w.lead_work_order_id",
+    ]
+)
 #: The columns a derived case state is saved into (its KPI cohort lives in `contribution`).
 _STATE_COLUMNS = [
     f.name
@@ -222,6 +238,10 @@ class ReportQueries(Protocol):
     async def corrective_actions(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]: ...
 
     async def serious_cases(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
+
+    async def serious_incidents(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
+
+    async def timelines(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[TimelineEvent]]: ...
 
     async def root_causes(
         self, by: str, since: datetime, until: datetime, timezone: str
@@ -427,27 +447,29 @@ class ReadModels:
     async def overdue(
         self, now: datetime, *, department: str | None, limit: int, offset: int
     ) -> tuple[list[CaseRow], int]:
-        """Open work orders past their resolve deadline, the longest overdue first, and how many there are."""
-        where = (
-            "c.work_order_status = ANY($1::text[]) AND c.resolve_by < $2 AND ($3::text IS NULL OR c.department = $3)"
-        )
+        """Open work orders past their resolve deadline, the longest overdue first, and how many there are: one
+        row per work order (a coordinated case's assisting part in its own department's list, and still there
+        after its lead is resolved), with its case's fields (`_WORK_ORDER_SELECT`)."""
+        where = "w.status = ANY($1::text[]) AND w.resolve_by < $2 AND ($3::text IS NULL OR w.department = $3)"
         args = (list(OPEN_WORK_ORDER_STATUSES), now, department)
         rows = await self.conn.fetch(
-            f"SELECT {_CASE_SELECT} FROM {self.schema}.cases c WHERE {where} "
-            "ORDER BY c.resolve_by, c.complaint_id LIMIT $4 OFFSET $5",
+            f"SELECT {_WORK_ORDER_SELECT} FROM {self.schema}.work_orders w "
+            f"JOIN {self.schema}.cases c USING (complaint_id) WHERE {where} "
+            "ORDER BY w.resolve_by, c.complaint_id, w.work_order_id LIMIT $4 OFFSET $5",
             *args,
             limit,
             offset,
         )
-        total = await self.conn.fetchval(f"SELECT count(*) FROM {self.schema}.cases c WHERE {where}", *args)
+        total = await self.conn.fetchval(f"SELECT count(*) FROM {self.schema}.work_orders w WHERE {where}", *args)
         return rows, total
 
     async def queues(self, now: datetime) -> list[Mapping[str, Any]]:
-        """Per department: open work orders, and how many of them are past their resolve deadline."""
+        """Per department: its open work orders (each part of a coordinated case in its own department's queue),
+        and how many of them are past their resolve deadline."""
         return await self.conn.fetch(
-            "SELECT department, count(*) AS open, count(*) FILTER (WHERE resolve_by < $2) AS overdue "
-            f"FROM {self.schema}.cases WHERE work_order_status = ANY($1::text[]) GROUP BY department "
-            "ORDER BY department",
+            "SELECT w.department, count(*) AS open, count(*) FILTER (WHERE w.resolve_by < $2) AS overdue "
+            f"FROM {self.schema}.work_orders w WHERE w.status = ANY($1::text[]) "
+            "GROUP BY w.department ORDER BY w.department",
             list(OPEN_WORK_ORDER_STATUSES),
             now,
         )
@@ -667,6 +689,17 @@ class ReadModels:
             f"SELECT {_CASE_SELECT}, c.cause_analysis, c.escalations FROM {self.schema}.cases c "
             "WHERE c.severity IN ('serious', 'emergency') AND c.accepted_at >= $1 AND c.accepted_at < $2 "
             "ORDER BY c.accepted_at, c.complaint_id",
+            since,
+            until,
+        )
+
+    async def serious_incidents(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
+        """Serious and emergency incidents opened in [since, until), oldest first (their handling is derived from
+        their timelines: `incident_handling`)."""
+        return await self.conn.fetch(
+            f"SELECT * FROM {self.schema}.incidents "
+            "WHERE severity IN ('serious', 'emergency') AND opened_at >= $1 AND opened_at < $2 "
+            "ORDER BY opened_at, incident_id",
             since,
             until,
         )

@@ -182,6 +182,12 @@ class HouseholdCasesRead(Read):
 
 
 class OverdueCase(CaseFields):
+    """One open work order past its resolve deadline, with its case: `department`, `work_order_id`,
+    `work_order_status`, `resolve_by` are the work order's own (an assisting part of a coordinated case is listed
+    in its department's name, also after its lead is resolved)."""
+
+    role: str = Field(description="lead or assisting")
+    lead_work_order_id: uuid.UUID | None = Field(description="An assisting work order's lead.")
     overdue_minutes: int
 
 
@@ -406,8 +412,14 @@ class StaffReport(Read):
     rows: list[StaffRow]
 
 
+#: What a line of the leadership report is about: a customer's case, or an incident (one fault, many callers).
+SeriousKind = Literal["case", "incident"]
+
+
 class SeriousCaseRead(Read):
-    """A serious or emergency case as leadership sees it: its cause, its corrective actions and escalations."""
+    """A serious or emergency case or incident as leadership sees it: its cause, corrective actions, escalations.
+    For an incident, `complaint_id` is the incident's id, `accepted_at` when it was opened, `first_resolved_at`
+    when its work order was resolved, `status` open or resolved."""
 
     complaint_id: uuid.UUID
     reference_no: str | None
@@ -427,6 +439,8 @@ class SeriousCaseRead(Read):
     root_cause_note: str | None
     corrective_actions: list[CorrectiveActionRead]
     escalations: list[EscalationRead]
+    kind: SeriousKind = Field(default="case", description="case, or incident (one fault, many callers)")
+    households: int | None = Field(default=None, description="An incident's households affected (a case: null).")
 
 
 class SeriousReport(Read):
@@ -434,7 +448,7 @@ class SeriousReport(Read):
 
     from_: date = Field(alias="from")
     to: date
-    cases: list[SeriousCaseRead]
+    cases: list[SeriousCaseRead] = Field(description="Cases accepted and incidents opened in the period, oldest first.")
 
 
 class SeriousCsvRow(Read):
@@ -461,6 +475,7 @@ class SeriousCsvRow(Read):
     action_status: str | None
     action_completed_at: datetime | None
     action_overdue: bool | None
+    kind: SeriousKind = Field(default="case", description="case, or incident (one fault, many callers)")
 
 
 RootCauseBy = Literal["department", "asset", "district", "month"]

@@ -17,8 +17,10 @@ from services.reporting.handling_reports import (
     corrective_action_read,
     escalation_reads,
     serious_case,
+    serious_incident,
     staff_rows,
 )
+from services.reporting.incident_handling import incident_handling
 from services.reporting.incident_state import sla_outcome
 from services.reporting.kpis import kpi_figures, with_due, with_incidents
 from services.reporting.model import (
@@ -205,19 +207,24 @@ class ReportViews:
         return StaffReport(from_=period.first, to=period.last, rows=rows)
 
     async def serious(self, period: Period) -> SeriousReport:
-        """The leadership report: every serious or emergency case accepted in the period, oldest first, with its
-        cause analysis, root cause, corrective actions (overdue judged now) and escalations."""
+        """The leadership report: every serious or emergency case accepted and incident opened in the period,
+        oldest first, with its cause analysis, root cause, corrective actions (overdue judged now) and escalations."""
         since, until = self._bounds(period)
         cases = await self.queries.serious_cases(since, until)
         actions: dict[uuid.UUID, list[Mapping[str, Any]]] = {}
         for action in await self.queries.corrective_actions([c["complaint_id"] for c in cases]):
             actions.setdefault(action["complaint_id"], []).append(action)
+        incidents = await self.queries.serious_incidents(since, until)
+        timelines = await self.queries.timelines([i["incident_id"] for i in incidents])
         now = self.clock()
-        return SeriousReport(
-            from_=period.first,
-            to=period.last,
-            cases=[serious_case(c, actions.get(c["complaint_id"], []), now) for c in cases],
-        )
+        found = [serious_case(c, actions.get(c["complaint_id"], []), now) for c in cases]
+        for i in incidents:
+            events = timelines.get(i["incident_id"], [])
+            handling = incident_handling(str(i["incident_id"]), str(i["work_order_id"]), events)
+            found.append(serious_incident(i, handling, now))
+        # Oldest first, cases and incidents together (one not yet timed last), then by id: a stable order.
+        found.sort(key=lambda r: (r.accepted_at is None, r.accepted_at or now, str(r.complaint_id)))
+        return SeriousReport(from_=period.first, to=period.last, cases=found)
 
     async def root_causes(self, by: RootCauseBy, period: Period) -> RootCausesReport:
         """Work orders resolved in the period, counted per group of `by` and root-cause code."""

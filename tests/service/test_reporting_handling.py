@@ -196,7 +196,7 @@ async def test_timeliness_counts_open_overdue_cases_against_it(served: dict[str,
     assert totals["timeliness_rate"] == _rate(in_time, in_time + late + open_overdue)
     # Counting only the resolved cases would have hidden the open overdue ones.
     assert totals["timeliness_rate"] < _rate(in_time, in_time + late)  # type: ignore[operator]
-    assert (totals["timeliness_rate"], totals["due"]) == (0.5, 10)  # the script's own figures, by hand
+    assert (totals["timeliness_rate"], totals["due"]) == (round(5 / 11, 4), 11)  # the script's own figures, by hand
 
 
 async def test_timeliness_by_department_and_by_the_day_it_fell_due(served: dict[str, Any]) -> None:
@@ -255,6 +255,7 @@ async def test_per_staff_figures_match_the_script(served: dict[str, Any]) -> Non
     rows = {r["staff_id"]: r for r in answer.json()["rows"]}
     assert rows == expected
     assert rows["agent-a"]["cases_owned"] == 6 and rows["desk-1"]["cases_owned"] == 1  # the work order's owner
+    assert rows["repair-desk-3"]["cases_owned"] == 1  # nobody took it: the first to acknowledge it owns it
     answer = await client.get("/v1/reports/staff.csv", params=PERIOD, headers=MANAGER)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     lines = {r["staff_id"]: r for r in csv.DictReader(io.StringIO(answer.text))}
@@ -396,6 +397,54 @@ async def test_a_case_shows_its_owner_parts_and_handling(served: dict[str, Any])
     assert [c["attempts"] for c in by_desk["callbacks"]] == [2]
     open_overdue = (await client.get(f"/v1/cases/{script[5].reference_no}", headers=MANAGER)).json()
     assert open_overdue["status"] == "acknowledged" and _at(open_overdue["due_at"]) == T0 + timedelta(hours=8)
+
+
+async def _overdue(client: httpx.AsyncClient, department: str) -> list[dict[str, Any]]:
+    """Every page of a department's overdue list (the session broker holds other tests' work orders too)."""
+    items: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        params = {"department": department, "page": page, "page_size": 200}
+        answer = await client.get("/v1/overdue", params=params, headers=MANAGER)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        items += body["items"]
+        if page * 200 >= body["total"]:
+            assert len(items) == body["total"]
+            return items
+        page += 1
+
+
+async def test_queues_and_the_overdue_list_show_each_work_order_in_its_own_department(served: dict[str, Any]) -> None:
+    """One row per work order: an assisting part is in its department's queue and overdue list, also after its
+    lead (whose department the case row names) is resolved; a resolved lead is in neither."""
+    client, script = served["client"], served["script"]
+    coordinated = next(c for c in script if c.n == 18)
+    billing = {item["work_order_id"]: item for item in await _overdue(client, "billing")}
+    part = billing[str(coordinated.assisting_work_order_id)]
+    assert (part["complaint_id"], part["reference_no"], part["department"], part["role"]) == (
+        str(coordinated.complaint_id),
+        coordinated.reference_no,
+        "billing",
+        "assisting",
+    )
+    assert (part["lead_work_order_id"], part["work_order_status"], part["status"]) == (
+        str(coordinated.work_order_id),
+        "acknowledged",
+        "in_progress",  # the case: its lead done, this part not
+    )
+    assert _at(part["resolve_by"]) == T0 + timedelta(hours=coordinated.resolve_by_h)
+    assert part["overdue_minutes"] == (NOW_H - coordinated.resolve_by_h) * 60
+    repair = {item["work_order_id"]: item for item in await _overdue(client, "repair")}
+    ours = {str(c.work_order_id): c for c in script if c.kind == "work_order"}
+    expected_late = {
+        wo for wo, c in ours.items() if c.department == "repair" and c.resolved_h is None and c.resolve_by_h < NOW_H
+    }
+    assert expected_late and {wo for wo in repair if wo in ours} == expected_late  # the resolved lead is not there
+    assert all(repair[wo]["role"] == "lead" for wo in expected_late)
+    queues = {q["department"]: q for q in (await client.get("/v1/queues", headers=MANAGER)).json()["departments"]}
+    assert queues["billing"]["overdue"] == len(billing) and queues["repair"]["overdue"] == len(repair)
+    assert queues["billing"]["open"] >= 1
 
 
 async def test_a_malformed_corrective_action_is_dead_lettered(served: dict[str, Any]) -> None:

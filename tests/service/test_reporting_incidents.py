@@ -27,7 +27,7 @@ from shared.contracts import Event
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import produce, read_topic, wait_until
 from tests.support.reporting import MANAGER, fresh_database, running_reporting
-from tests.unit.reporting.incident_events import FEEDER, STATION, storm
+from tests.unit.reporting.incident_events import CAUSE_ANALYSIS, FEEDER, PUMP, STATION, storm
 
 T0 = datetime(2025, 3, 4, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 DAY = "2025-03-04"
@@ -41,6 +41,10 @@ def clock() -> datetime:
 @pytest.fixture(scope="module")
 async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
     late = storm(T0, seed=41)  # resolved 20 min past its deadline, two callers called back
+    # Its resolution set corrective actions (it is serious): one done in time, one still open past its deadline
+    # (escalated a minute after it).
+    late.corrective_action(1, 300, "service every station pump", deadline=2000, completed=1500)
+    late.corrective_action(2, 300, "fit a standby pump", deadline=600)
     still_open = storm(T0 + timedelta(hours=1), seed=42, resolved=False)
     bootstrap = migrated.kafka_bootstrap_servers
     async with (
@@ -81,8 +85,8 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
             return (
                 seen == len(published)
                 and late.incident_id in found
-                # its warning and escalation travel on complaint.escalated, behind the session's other traffic
-                and found[late.incident_id]["escalations"] == 1
+                # its warning and escalations travel on complaint.escalated, behind the session's other traffic
+                and found[late.incident_id]["escalations"] == 2
                 and found[late.incident_id]["sla_warnings"] == 1
                 and closed.status_code == 200
                 and closed.json()["status"] == "closed"
@@ -175,7 +179,7 @@ async def test_incidents_report(served: dict[str, Any]) -> None:
             "complaint_count": 3,
             "duration_minutes": 260,  # opened 40 min in, resolved at 5 h
             "sla_outcome": "breached",
-            "escalations": 1,
+            "escalations": 2,  # its resolve clock's breach, and its overdue corrective action's
             "escalation_level": 1,
             "sla_warnings": 1,
             "work_order_status": "resolved",
@@ -200,6 +204,53 @@ async def test_incidents_report(served: dict[str, Any]) -> None:
     refused = await client.get("/v1/reports/incidents", params={"status": "closed"}, headers=MANAGER)
     assert refused.status_code == 422
     assert (await client.get("/v1/reports/incidents")).status_code == 401
+
+
+async def test_the_leadership_report_lists_serious_incidents_with_their_cause_and_actions(
+    served: dict[str, Any],
+) -> None:
+    """Both storms' incidents are serious and opened that day: each is a line of its own, marked as an incident,
+    with its work order's cause analysis and root cause, its corrective actions and escalations."""
+    client, late, still_open = served["client"], served["late"], served["open"]
+    answer = await client.get("/v1/reports/serious", params={"from": DAY, "to": DAY}, headers=MANAGER)
+    assert answer.status_code == 200, answer.text
+    found = {r["reference_no"]: r for r in answer.json()["cases"]}
+    resolved = found[late.incident_ref]
+    assert (resolved["kind"], resolved["complaint_id"], resolved["severity"], resolved["households"]) == (
+        "incident",
+        str(late.incident_id),
+        "serious",
+        3,
+    )
+    assert (resolved["status"], _at(resolved["accepted_at"]), _at(resolved["first_resolved_at"])) == (
+        "resolved",
+        late.at(40),
+        late.at(300),
+    )
+    assert resolved["cause_analysis"] == {"summary": CAUSE_ANALYSIS, "analysed_by": "repair-lead"}
+    assert (resolved["root_cause"], resolved["root_cause_zh"]) == (PUMP["code"], PUMP["label_zh"])
+    actions = [(a["description"], a["status"], a["overdue"]) for a in resolved["corrective_actions"]]
+    assert actions == [("fit a standby pump", "open", True), ("service every station pump", "done", False)]
+    assert [(e["stage"], e["escalated_to"]) for e in resolved["escalations"]] == [
+        ("resolve", "supervisor"),
+        ("corrective_action", "department_manager"),
+    ]
+    still = found[still_open.incident_ref]
+    assert (still["kind"], still["status"], still["cause_analysis"], still["corrective_actions"]) == (
+        "incident",
+        "open",
+        None,
+        [],
+    )
+    assert found[late.callers[1].reference_no]["kind"] == "case"  # its callers stay cases of their own
+
+    answer = await client.get("/v1/reports/serious.csv", params={"from": DAY, "to": DAY}, headers=MANAGER)
+    lines = [r for r in csv.DictReader(io.StringIO(answer.text)) if r["reference_no"] == late.incident_ref]
+    assert [(r["kind"], r["action_description"], r["action_overdue"]) for r in lines] == [
+        ("incident", "fit a standby pump", "True"),
+        ("incident", "service every station pump", "False"),
+    ]
+    assert {(r["cause_analysis"], r["escalations"]) for r in lines} == {(CAUSE_ANALYSIS, "2")}
 
 
 async def test_outages_report(served: dict[str, Any]) -> None:

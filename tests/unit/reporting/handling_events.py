@@ -78,12 +78,13 @@ class Scripted:
     kind: str = "work_order"  # work_order, invalid, on_contact
     agent: str | None = None  # complaint.received agent_id
     assigned_owner: str | None = None  # workorder.assigned owner (when no agent took it)
+    acknowledger: str | None = None  # workorder.acknowledged v2 owner: nobody owned it, the first to sign for it does
     severity: str = "normal"
     asset: str | None = None  # a heat-exchange station id
     resolve_by_h: float = 8
     resolved_h: float | None = None
     root_cause: RootCause | None = None
-    assisting: tuple[str, float, RootCause] | None = None  # department, resolved at, root cause
+    assisting: tuple[str, float | None, RootCause | None] | None = None  # department, resolved at (None: open), cause
     cause_analysis: str | None = None
     actions: list[Action] = field(default_factory=list)
     escalations: list[Escalation] = field(default_factory=list)
@@ -117,14 +118,17 @@ class Scripted:
 
     @property
     def owner(self) -> str | None:
-        return self.agent or self.assigned_owner
+        return self.agent or self.assigned_owner or self.acknowledger
 
     @property
     def case_resolved_h(self) -> float | None:
         """When the whole case was resolved on its own clock: its last part's resolution."""
         if self.resolved_h is None:
             return None
-        return max(self.resolved_h, self.assisting[1]) if self.assisting else self.resolved_h
+        if self.assisting is None:
+            return self.resolved_h
+        assisting_h = self.assisting[1]
+        return None if assisting_h is None else max(self.resolved_h, assisting_h)
 
     @property
     def category(self) -> str:
@@ -257,7 +261,8 @@ def events(case: Scripted, t0: datetime) -> list[Event]:
                     "channel": case.channel,
                     "reasons": [],
                     "reopened": False,
-                    "owner": case.owner,
+                    # who owned it when this part was assigned: the lead's first signature may make an owner
+                    "owner": case.agent or case.assigned_owner if role == "lead" else case.owner,
                     "role": role,
                     "lead_work_order_id": lead,
                     "area_class": "city",
@@ -268,7 +273,13 @@ def events(case: Scripted, t0: datetime) -> list[Event]:
             event(
                 WorkOrderAcknowledged,
                 assigned_h + 0.1,
-                {**facts, "status": "acknowledged", "actor": department, "at": at(assigned_h + 0.1)},
+                {
+                    **facts,
+                    "status": "acknowledged",
+                    "actor": department,
+                    "at": at(assigned_h + 0.1),
+                    "owner": case.owner,
+                },
             )
         )
         if resolved_h is None:
@@ -392,7 +403,7 @@ def period_script() -> list[Scripted]:
         S(5, "app", "shenhe", department="customer_service", resolved_h=9.5, root_cause=CONDUCT,
           callback_due_h=9.8, attempts=[Attempt("agent-c", "unreachable", 9.9)]),
         S(6, "phone", "heping", agent="agent-b"),  # open past its deadline
-        S(7, "wechat", "tiexi", resolve_by_h=7),  # open past its deadline
+        S(7, "wechat", "tiexi", resolve_by_h=7, acknowledger="repair-desk-3"),  # open past its deadline
         S(8, "phone", "heping", agent="agent-a", resolve_by_h=12),  # open, not due yet
         S(9, "phone", "tiexi", agent="agent-c", resolve_by_h=12, resolved_h=4, root_cause=VALVE, callback_due_h=9),
         S(10, "phone", "heping", agent="agent-a", severity="serious", asset="HES-2", resolved_h=3, root_cause=PIPE,
@@ -416,4 +427,6 @@ def period_script() -> list[Scripted]:
         S(16, "phone", "shenhe", kind="on_contact", agent="agent-c", handled_on_contact="told the outage cause",
           callback_due_h=8, attempts=[Attempt("agent-a", "dissatisfied", 7)]),
         S(17, "web", "heping", resolve_by_h=30),  # due the next day: not in this period's timeliness
+        # coordinated: the lead done, its assisting part still open past its deadline (in billing's queue)
+        S(18, "app", "shenhe", resolved_h=3, root_cause=VALVE, assisting=("billing", None, None)),
     ]  # fmt: skip

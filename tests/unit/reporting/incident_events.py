@@ -19,6 +19,8 @@ from shared.contracts import (
     ComplaintJoined,
     ComplaintReceived,
     ComplaintRouted,
+    CorrectiveActionCompleted,
+    CorrectiveActionSet,
     Event,
     IncidentComplaintLinked,
     IncidentEtaUpdated,
@@ -36,6 +38,9 @@ from shared.contracts import (
 )
 
 STATION = {"type": "heat_exchange_station", "id": "HES-0231"}
+#: The catalogue root cause and the cause analysis the incident's work order is resolved with (it is serious).
+PUMP = {"code": "repair.pump_failure", "label_zh": "循环泵故障", "label_en": "Circulation pump failure"}
+CAUSE_ANALYSIS = "the station's circulation pump bearing was never serviced"
 FEEDER = {"type": "feeder", "id": "FDR-10K-07"}
 #: The incident's work order must be resolved within this (its SLA), counted from its assignment.
 INCIDENT_LIMIT = timedelta(hours=4)
@@ -402,9 +407,17 @@ class Storm:
         )
 
     def resolve_incident(self, minutes: float) -> None:
-        """The work order resolved, the incident resolved, every caller told their fault is fixed."""
+        """The work order resolved (at serious severity: with its catalogue root cause and cause analysis), the
+        incident resolved, every caller told their fault is fixed."""
         facts = self._wo_facts(self.incident_wo, self.incident_id, self.incident_ref, "resolved", minutes)
-        self._emit(WorkOrderResolved, self.incident_id, minutes, {**facts, "resolution": "换泵", "root_cause": "泵"})
+        resolution = {
+            "resolution": "换泵",
+            "root_cause": PUMP["code"],
+            "root_cause_detail": PUMP,
+            "root_cause_note": "bearing worn out",
+            "cause_analysis": {"summary": CAUSE_ANALYSIS, "analysed_by": "repair-lead"},
+        }
+        self._emit(WorkOrderResolved, self.incident_id, minutes, {**facts, **resolution})
         self._emit(
             IncidentResolved,
             self.incident_id,
@@ -412,7 +425,7 @@ class Storm:
             {
                 **self._incident_facts(status="resolved"),
                 "resolution": "换泵",
-                "root_cause": "循环泵轴承损坏",
+                "root_cause": PUMP["code"],
                 "actor": "repair",
                 "opened_at": self.opened_at,
                 "resolve_by": self.resolve_by,
@@ -439,6 +452,55 @@ class Storm:
                     "fixed_at": self.at(minutes),
                 },
             )
+
+    def corrective_action(
+        self, n: int, minutes: float, description: str, *, deadline: float, completed: float | None = None
+    ) -> uuid.UUID:
+        """A corrective action on the incident (as dispatch publishes one: keyed and referenced as the incident),
+        set at `minutes`, due at `deadline`, done at `completed`; and, if it is not done by its deadline,
+        followup's escalation of it a minute after."""
+        action_id = self._id(500 + n)
+        facts = {
+            "action_id": action_id,
+            "complaint_id": self.incident_id,
+            "reference_no": self.incident_ref,
+            "work_order_id": self.incident_wo,
+            "department": "repair",
+            "severity": "serious",
+            "description": description,
+            "owner": "repair-team-1",
+            "deadline": self.at(deadline),
+        }
+        self._emit(
+            CorrectiveActionSet,
+            self.incident_id,
+            minutes,
+            {**facts, "status": "open", "actor": "repair-lead", "at": self.at(minutes)},
+        )
+        if completed is not None:
+            done = {**facts, "status": "done", "actor": "repair-team-1", "at": self.at(completed), "outcome": "done"}
+            self._emit(CorrectiveActionCompleted, self.incident_id, completed, done)
+        if completed is None or completed > deadline:
+            self._emit(
+                ComplaintEscalated,
+                self.incident_id,
+                deadline + 1,
+                {
+                    "complaint_id": self.incident_id,
+                    "reference_no": self.incident_ref,
+                    "work_order_id": self.incident_wo,
+                    "department": "repair",
+                    "stage": "corrective_action",
+                    "level": 1,
+                    "escalated_to": "department_manager",
+                    "ladder": "corrective_action",
+                    "deadline": self.at(deadline),
+                    "reason": "corrective action overdue",
+                    "escalated_at": self.at(deadline + 1),
+                    "corrective_action_id": action_id,
+                },
+            )
+        return action_id
 
     def call_back(self, caller: Caller, minutes: float, outcome: str) -> None:
         """followup's own callback for the caller, on the incident's work order, then the case closed."""

@@ -16,7 +16,7 @@ from services.reporting.handling_reports import serious_csv_rows, staff_rows
 from services.reporting.kpis import KpiGroup, kpi_figures, with_due
 from services.reporting.schemas import SeriousCaseRead
 from services.reporting.timeliness import DueSums, callback_outcome, due_outcome
-from shared.contracts import ComplaintRouted, Event, new_event
+from shared.contracts import ComplaintRouted, Event, WorkOrderAcknowledged, new_event
 from tests.fakes.reporting import InMemoryTransactions
 from tests.unit.reporting.handling_events import Scripted, events, period_script
 
@@ -168,6 +168,19 @@ def test_the_owner_is_who_took_it_else_its_work_orders_owner() -> None:
     assert derive(str(_script(5).complaint_id), _timeline(_script(5))).owner is None
 
 
+def test_nobody_took_it_so_the_first_to_acknowledge_its_work_order_owns_it() -> None:
+    """A web, app or partner complaint: `workorder.acknowledged` v2 names the department that signed first."""
+    web = _script(7)
+    timeline = _timeline(web)
+    assigned = derive(str(web.complaint_id), [e for e in timeline if e.event_type != "workorder.acknowledged"])
+    assert assigned.owner is None
+    assert derive(str(web.complaint_id), timeline).owner == "repair-desk-3"
+    # Once someone owns it, a later signature (another part, another cycle) does not take it over.
+    taken = _script(1)
+    later = _acknowledged(taken, T0 + timedelta(hours=3), owner="billing-desk-9")
+    assert derive(str(taken.complaint_id), _timeline(taken, [later])).owner == "agent-a"
+
+
 async def test_the_script_projects_the_same_whatever_the_batching() -> None:
     published = [e for case in period_script() for e in events(case, T0)]
     at_once = InMemoryTransactions()
@@ -275,6 +288,29 @@ def _routed(case: Scripted, at: datetime) -> Event:
     }
     return new_event(
         ComplaintRouted,
+        complaint_id=case.complaint_id,
+        payload=payload,
+        producer="test",
+        correlation_id="c",
+        occurred_at=at,
+    )
+
+
+def _acknowledged(case: Scripted, at: datetime, *, owner: str) -> Event:
+    """Another work order of the case signed for, its payload naming `owner`."""
+    payload = {
+        "work_order_id": case.assisting_work_order_id,
+        "complaint_id": case.complaint_id,
+        "reference_no": case.reference_no,
+        "department": "billing",
+        "cycle": 1,
+        "status": "acknowledged",
+        "actor": "billing",
+        "at": at,
+        "owner": owner,
+    }
+    return new_event(
+        WorkOrderAcknowledged,
         complaint_id=case.complaint_id,
         payload=payload,
         producer="test",

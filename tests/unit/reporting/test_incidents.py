@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from services.reporting.case_state import COUNTERS, TimelineEvent, contribution, derive
 from services.reporting.handlers import project
+from services.reporting.handling_reports import serious_csv_rows, serious_incident
+from services.reporting.incident_handling import incident_handling
 from services.reporting.incident_state import derive_incident, sla_outcome
 from services.reporting.kpis import IncidentSums, KpiGroup, kpi_figures, with_incidents
 from services.reporting.model import (
@@ -26,7 +28,7 @@ from services.reporting.rollups import ALL
 from services.reporting.timeliness import DueSums, callback_outcome
 from shared.contracts import Event
 from tests.fakes.reporting import InMemoryTransactions, ReadModelTables
-from tests.unit.reporting.incident_events import FEEDER, STATION, Storm, storm
+from tests.unit.reporting.incident_events import CAUSE_ANALYSIS, FEEDER, PUMP, STATION, Storm, storm
 
 CN = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -114,6 +116,48 @@ async def test_the_incidents_own_events_and_escalations_make_no_case() -> None:
     assert incident["resolve_by"] == s.resolve_by and incident["resolved_at"] == s.at(300)
     assert incident["work_order_status"] == "resolved" and incident["eta"] == s.at(320)
     assert sla_outcome(s.at(1000), incident["resolve_by"], incident["resolved_at"]) == "breached"
+
+
+async def test_a_serious_incident_has_its_cause_actions_and_escalations_for_the_leadership_report() -> None:
+    """An incident's resolution at serious severity, its corrective actions and their escalations travel keyed and
+    referenced as the incident: they make no case, and the leadership report reads them from its timeline."""
+    s = storm(T0)
+    done = s.corrective_action(1, 300, "service every station pump", deadline=2000, completed=1500)
+    late = s.corrective_action(2, 300, "fit a standby pump", deadline=600)
+    tables = await projected(s.events)
+    assert s.incident_id not in tables.cases and set(tables.cases) == {
+        c.complaint_id for c in [*s.callers, *s.outage_callers]
+    }
+    row = tables.incidents[s.incident_id]
+    handling = incident_handling(str(s.incident_id), str(s.incident_wo), timeline_of(s.events, s.incident_id))
+    assert handling.cause_analysis == {"summary": CAUSE_ANALYSIS, "analysed_by": "repair-lead"}
+    assert (handling.root_cause, handling.root_cause_en, handling.root_cause_note) == (
+        PUMP["code"],
+        PUMP["label_en"],
+        "bearing worn out",
+    )
+    assert [(a.action_id, a.status, a.completed_at) for a in handling.corrective_actions] == [
+        (str(late), "open", None),  # nearest deadline first
+        (str(done), "done", s.at(1500)),
+    ]
+    assert [(e["stage"], e["corrective_action_id"]) for e in handling.escalations] == [
+        ("resolve", None),
+        ("corrective_action", str(late)),
+    ]
+    read = serious_incident(row, handling, s.at(700))
+    assert (read.kind, read.reference_no, read.severity, read.households) == ("incident", s.incident_ref, "serious", 3)
+    assert (read.accepted_at, read.first_resolved_at, read.status) == (s.at(40), s.at(300), "resolved")
+    assert [(a.description, a.overdue) for a in read.corrective_actions] == [
+        ("fit a standby pump", True),
+        ("service every station pump", False),
+    ]
+    assert [e.escalated_to for e in read.escalations] == ["supervisor", "department_manager"]
+    lines = serious_csv_rows([read])
+    assert [(line.kind, line.action_description, line.cause_analysis) for line in lines] == [
+        ("incident", "fit a standby pump", CAUSE_ANALYSIS),
+        ("incident", "service every station pump", CAUSE_ANALYSIS),
+    ]
+    assert {line.escalations for line in lines} == {2}
 
 
 async def test_an_open_incident_takes_its_deadline_from_its_work_order() -> None:
