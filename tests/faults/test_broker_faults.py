@@ -37,7 +37,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 #: Who dead-letters an undecodable message on each consumed topic (consumer names of the guarded handlers).
 POISON_CONSUMERS: dict[str, set[str]] = {
-    topics.COMPLAINT_RECEIVED: {"dispatch.complaint-received", "reporting.read-models"},
+    topics.COMPLAINT_RECEIVED: {"dispatch.complaint-received", "followup.duty-manager", "reporting.read-models"},
     topics.COMPLAINT_CONTACT: {"followup.complaint-contact", "reporting.read-models"},
     topics.COMPLAINT_ROUTED: {"followup.callers", "reporting.read-models"},
     topics.COMPLAINT_REOPENED: {"dispatch.complaint-reopened", "reporting.read-models"},
@@ -52,6 +52,7 @@ POISON_CONSUMERS: dict[str, set[str]] = {
     topics.INCIDENT_EVENTS: {"followup.incidents", "reporting.read-models"},
     topics.OUTAGE_EVENTS: {"reporting.read-models"},
     topics.OUTAGE_NOTICES: {"dispatch.outage-notices"},
+    topics.CORRECTIVE_ACTIONS: {"followup.corrective-actions", "reporting.read-models"},
 }
 #: Topics that carry the streams' own traffic: records behind the poison must have been processed.
 BUSY_TOPICS = (
