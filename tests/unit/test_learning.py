@@ -19,7 +19,7 @@ from services.dispatch.evaluate import main as evaluate_main
 from services.dispatch.learning.examples import BLIND_PATH, SEED_PATH, Example, read_examples
 from services.dispatch.learning.features import complaint_features, text_features
 from services.dispatch.learning.model import DEFAULT_MODEL_PATH, CategoryModel, TriagePolicy, load_model, read_model
-from services.dispatch.learning.retrain import retrain, training_set
+from services.dispatch.learning.retrain import NOISE_COMPLAINTS, BlindScores, retrain, training_set
 from services.dispatch.learning.train import _matrix, fit
 from shared.contracts import Category, Department, Severity
 
@@ -205,6 +205,16 @@ def test_retrain_refuses_a_model_that_is_worse_on_the_blind_set(rules: Rules, se
     assert result.promoted is False
 
 
+def test_no_worse_allows_one_boundary_flip_and_blocks_two() -> None:
+    def scores(category: int, department: int) -> BlindScores:
+        return BlindScores(category / 361, department / 361, 0.9, 0.98, 0.05, category, department)
+
+    current = scores(352, 357)
+    assert scores(352, 357).no_worse_than(current) and scores(351, 356).no_worse_than(current)
+    assert not scores(350, 357).no_worse_than(current)
+    assert not scores(352, 355).no_worse_than(current)
+
+
 def test_a_correction_replaces_the_seed_label_of_the_same_text() -> None:
     seed = [Example(text="a", channel="app", category=Category.OTHER), Example("b", "app", Category.BILLING)]
     fixed = training_set(seed, [Example(text="a", channel="app", category=Category.BILLING)])
@@ -247,6 +257,9 @@ def test_corrections_of_a_new_phrasing_route_it_correctly_after_retraining(
     after = [classify(facts(t), rules, model=result.model) for t in unseen]
     assert all(r.category is Category.BILLING and r.department is Department.BILLING for r in after), after
     assert all(r.model_version == result.model.version for r in after)
-    assert result.scores.category_accuracy >= result.current_scores.category_accuracy
-    assert result.scores.department_accuracy >= result.current_scores.department_accuracy
+    # The blind set does not get worse: at most one complaint (a boundary flip, see NOISE_COMPLAINTS) fewer right.
+    new, old = result.scores, result.current_scores
+    assert new.category_right >= old.category_right - NOISE_COMPLAINTS, (new, old)
+    assert new.department_right >= old.department_right - NOISE_COMPLAINTS, (new, old)
+    assert new.auto_category_accuracy >= 0.97 and new.triage_share <= 0.15, new
     assert result.promoted is True
