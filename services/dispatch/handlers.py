@@ -131,9 +131,11 @@ class Dispatcher(FaultHandlers):
                 decision = await self._classify(repo, event)
                 contact = first_contact(event.payload.handled_on_contact, event.payload.agent_id, decision)
                 fault = None
-                if decision.valid and not decision.triage and not (contact and contact.settled):
+                if decision.valid and not (contact and contact.settled):
                     location = event.payload.location.model_dump(mode="json")
                     fault = identify(decision.category, event.payload.text, location, self.incident_rules, assets)
+                    if decision.triage:
+                        decision, fault = self._doubt_within_one_fault(decision, fault, event, assets)
                 decided.append((event, decision, contact, fault))
             await repo.lock_faults(f"{f.scope}|{f.family.value}" for _, _, _, f in decided if f is not None)
             outgoing: list[Event] = []
@@ -141,6 +143,27 @@ class Dispatcher(FaultHandlers):
                 outgoing += await self._route_one(repo, event, decision, contact, fault)
             await repo.add_events(outgoing)
             work.commit()
+
+    def _doubt_within_one_fault(
+        self, decision: Classification, fault: Fault | None, event: ComplaintReceived, assets: AssetIndex
+    ) -> tuple[Classification, Fault | None]:
+        """A doubt a supervisor need not settle: the model hesitates between two categories that both mean one fault
+        at one place (no heat or too cold, at one station's compound) and one department. The complaint then goes
+        where that fault goes (its incident, its outage notice, or a work order) as the top category: a storm's
+        callers must not wait in triage while their incident is handled. Any other doubt stays in triage."""
+        if fault is None or len(decision.suggestions) < 2:
+            return decision, None
+        runner_up = decision.suggestions[1][0]
+        location = event.payload.location.model_dump(mode="json")
+        other = identify(runner_up, event.payload.text, location, self.incident_rules, assets)
+        same_department = department_for(runner_up, self.rules) is department_for(decision.category, self.rules)
+        if other is None or (other.family, other.scope) != (fault.family, fault.scope) or not same_department:
+            return decision, None
+        why = (
+            f"doubt between {decision.category.value} and {runner_up.value} is one fault ({fault.family.value} at "
+            f"{fault.scope}) for one department: no triage"
+        )
+        return replace(decision, triage=False, reasons=(*decision.reasons, why)), fault
 
     async def _classify(self, repo: DispatchRepository, event: ComplaintReceived) -> Classification:
         p = event.payload

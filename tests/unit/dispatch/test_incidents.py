@@ -5,18 +5,21 @@ caller (incident, outage, same-account duplicate) is told when the fault is fixe
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from services.dispatch.assets import load_assets
+from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify
 from services.dispatch.consumers import COMPLAINT_RECEIVED
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import Actor, Conflict, IncidentDeclaration, NotFound, OutageNotice, Step
 from services.dispatch.resolution import ResolutionRefused
 from services.dispatch.workorders.lifecycle import Action
-from shared.contracts import ComplaintReceived, ComplaintReopened, Department, new_event
+from shared.contracts import Category, ComplaintReceived, ComplaintReopened, Department, new_event
+from shared.sla import SlaTable
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
 from tests.support.dispatch import received
@@ -291,3 +294,39 @@ async def test_a_caller_dissatisfied_after_the_fix_gets_a_work_order_of_their_ow
     (own,) = store.state.orders_of(still_cold.complaint_id)
     assert (own.cycle, own.severity, own.department, own.incident_id) == (2, "serious", "repair", None)
     assert store.state.incidents[incident.incident_id].status == "resolved", "the incident stays resolved"
+
+
+def _hesitating(facts: ComplaintFacts, rules: Rules) -> Classification:
+    """The real decision, but the model hesitates between no heat (outage) and the runner-up the text names."""
+    decision = classify(facts, rules)
+    runner_up = Category.BILLING if "账单" in facts.text else Category.HEATING_TEMPERATURE
+    return replace(
+        decision,
+        category=Category.OUTAGE,
+        department=Department.REPAIR,
+        triage=True,
+        suggestions=((Category.OUTAGE, 0.43), (runner_up, 0.31)),
+        confidence=0.43,
+    )
+
+
+async def test_a_doubt_within_one_fault_joins_the_fault_and_any_other_doubt_waits_in_triage(
+    store: FakeTransactions, clock: SetClock, dispatch_rules: Rules, sla_table: SlaTable
+) -> None:
+    """Outage or too cold, at one station: one fault, one department, so no supervisor is needed (a storm's callers
+    join their incident). Outage or billing, or no place to group by: a real doubt, triaged."""
+    dispatcher = Dispatcher(
+        transactions=store, rules=dispatch_rules, sla=sla_table, clock=clock, classifier=_hesitating
+    )
+    callers = [_call(NO_HEAT, minutes=m) for m in (0, 5, 10)]
+    billing = _call("这个月账单不对，暖气也停了", minutes=15)
+    street = _call(NO_HEAT, location={"address": "和平区测试路88号", "district": "heping"}, minutes=20)
+    await _route(dispatcher, *callers, billing, street)
+
+    (incident,) = store.state.incidents.values()
+    assert incident.complaint_count == 3
+    for caller in callers:
+        case = store.state.cases[caller.complaint_id]
+        assert not case.awaiting_triage and any("one fault" in r for r in case.reasons), case.reasons
+    assert store.state.cases[billing.complaint_id].awaiting_triage
+    assert store.state.cases[street.complaint_id].awaiting_triage
