@@ -24,6 +24,7 @@ from services.followup.settings import FollowupSettings
 from services.followup.sla_clocks import ClockRules
 from services.followup.timers import TimerWorker
 from services.followup.views import FollowupViews
+from shared.contracts import ComplaintReceived
 from shared.db import Transactions, transactions
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
@@ -45,16 +46,19 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
         await handlers().on_work_order_events(batch, consumer=work_orders.consumer)
 
     async def on_contacts(batch: list[Any]) -> None:
-        await handlers().on_contacts(batch, consumer=contacts.consumer)
+        """Contact data, and the received complaints that call the duty manager (each idempotent on its own)."""
+        received = [e for e in batch if isinstance(e, ComplaintReceived)]
+        await handlers().on_contacts(
+            [e for e in batch if not isinstance(e, ComplaintReceived)], consumer=contacts.consumer
+        )
+        if received:
+            await handlers().duty_manager.on_received(received, consumer=consumers.DUTY_MANAGER_CONSUMER)
 
     async def on_callers(batch: list[Any]) -> None:
         await handlers().on_caller_events(batch, consumer=consumers.CALLERS.consumer)
 
     async def on_incidents(batch: list[Any]) -> None:
         await handlers().on_incident_events(batch, consumer=consumers.INCIDENTS.consumer)
-
-    async def on_received(batch: list[Any]) -> None:
-        await handlers().duty_manager.on_received(batch, consumer=consumers.DUTY_MANAGER.consumer)
 
     async def on_corrective_actions(batch: list[Any]) -> None:
         await handlers().corrective_actions.on_corrective_action_events(
@@ -65,7 +69,6 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
     subscribe(broker, settings, contacts, on_contacts, group_prefix=group)
     subscribe(broker, settings, consumers.CALLERS, on_callers, group_prefix=group)
     subscribe(broker, settings, consumers.INCIDENTS, on_incidents, group_prefix=group)
-    subscribe(broker, settings, consumers.DUTY_MANAGER, on_received, group_prefix=group)
     subscribe(broker, settings, consumers.CORRECTIVE_ACTIONS, on_corrective_actions, group_prefix=group)
     # Published through the outbox relay; declared here so AsyncAPI documents them.
     for topic, schema, description in PUBLISHED:

@@ -6,6 +6,10 @@ processed-event marks and dead-letter headers: changing one would replay every e
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from shared import topics
 from shared.contracts import (
     AnyCorrectiveActionEvent,
@@ -26,14 +30,22 @@ WORK_ORDERS = Subscription(
     batch_size=500,
 )
 
+#: One event of each per complaint, in one group: the contact data (restricted) and the complaint as received (for
+#: the duty manager: counter complaints not settled on the spot and agitated customers).
+ComplaintIntakeEvent = Annotated[ComplaintContact | ComplaintReceived, Field(discriminator="event_type")]
+
 COMPLAINT_CONTACT = Subscription(
     group="followup.complaint-contact",
-    topics=(topics.COMPLAINT_CONTACT,),
-    model=ComplaintContact,
+    topics=(topics.COMPLAINT_CONTACT, topics.COMPLAINT_RECEIVED),
+    model=ComplaintIntakeEvent,
     title="followup/complaint.contact",
-    description="Restricted contact data, for callbacks and customer notifications.",
+    description="Restricted contact data, for callbacks and customer notifications; and every received complaint, "
+    "for the duty manager: counter complaints not settled on the spot and agitated customers (called at once, held "
+    "to the acknowledgement limit).",
     batch_size=500,
 )
+#: The duty manager's processed-event marks (the events come through COMPLAINT_CONTACT's group).
+DUTY_MANAGER_CONSUMER = "followup.duty-manager"
 
 CALLERS = Subscription(
     group="followup.callers",
@@ -56,16 +68,6 @@ INCIDENTS = Subscription(
     batch_size=500,
 )
 
-DUTY_MANAGER = Subscription(
-    group="followup.duty-manager",
-    topics=(topics.COMPLAINT_RECEIVED,),
-    model=ComplaintReceived,
-    title="followup/duty-manager",
-    description="Counter complaints not settled on the spot and agitated customers: the duty manager is called and "
-    "held to the acknowledgement limit.",
-    batch_size=500,
-)
-
 CORRECTIVE_ACTIONS = Subscription(
     group="followup.corrective-actions",
     topics=(topics.CORRECTIVE_ACTIONS,),
@@ -76,4 +78,4 @@ CORRECTIVE_ACTIONS = Subscription(
     batch_size=500,
 )
 
-SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT, CALLERS, INCIDENTS, DUTY_MANAGER, CORRECTIVE_ACTIONS)
+SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT, CALLERS, INCIDENTS, CORRECTIVE_ACTIONS)

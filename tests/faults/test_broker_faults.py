@@ -37,7 +37,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 #: Who dead-letters an undecodable message on each consumed topic (consumer names of the guarded handlers).
 POISON_CONSUMERS: dict[str, set[str]] = {
-    topics.COMPLAINT_RECEIVED: {"dispatch.complaint-received", "followup.duty-manager", "reporting.read-models"},
+    topics.COMPLAINT_RECEIVED: {"dispatch.complaint-received", "followup.complaint-contact", "reporting.read-models"},
     topics.COMPLAINT_CONTACT: {"followup.complaint-contact", "reporting.read-models"},
     topics.COMPLAINT_ROUTED: {"followup.callers", "reporting.read-models"},
     topics.COMPLAINT_REOPENED: {"dispatch.complaint-reopened", "reporting.read-models"},
