@@ -462,6 +462,8 @@ class FollowupHandlers:
     async def _caller_notice(self, repo: FollowupRepository, timer: Timer, now: datetime) -> list[Event]:
         """A customer's first message (a linked caller's, or why their complaint is invalid), retried until their
         contact arrives (or given up, logged)."""
+        if timer.stage == "invalid" and not await self.invalid.pending(repo, timer.complaint_id):
+            return []  # overturned (or told) while this timer fired: the retries stop here
         contact = await repo.contact(timer.complaint_id)
         if contact is not None and contact.phone:
             if timer.stage == "invalid":

@@ -48,6 +48,12 @@ class InvalidComplaintNotices:
         log.info("invalid notice dropped: the complaint was overturned")
         return True
 
+    async def pending(self, repo: FollowupRepository, complaint_id: uuid.UUID) -> bool:
+        """Is a notice still owed? Not when told already, or overturned: the overturn's cancel can miss a timer
+        the worker had claimed at that moment, so the timer asks before retrying."""
+        invalid = await repo.invalid_complaint(complaint_id)
+        return invalid is not None and invalid.told_at is None
+
     async def tell(self, repo: FollowupRepository, complaint_id: uuid.UUID, now: datetime) -> list[Event]:
         """The reason, to the customer, unless already told; without their contact yet, look again shortly."""
         invalid = await repo.invalid_complaint(complaint_id)

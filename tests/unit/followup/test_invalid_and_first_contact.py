@@ -96,6 +96,18 @@ async def test_an_overturned_invalid_complaint_is_never_told_it_is_invalid(
     assert "complaint_invalid" not in [n.template_id for n in followup.state.notifications]
 
 
+async def test_a_timer_the_overturn_could_not_cancel_stops_retrying(followup: Followup) -> None:
+    """The timer worker had claimed the notice's timer when the overturn cancelled (a row lock: the cancel finds
+    it fired): the timer, firing without a contact, must not schedule its next look."""
+    order = new_order()
+    await followup.handlers.on_caller_events([invalid(order)], consumer=ROUTED)
+    del followup.state.invalid[order.complaint_id]  # the overturn's effect, minus the cancel it lost to the worker
+    followup.clock.advance(timedelta(seconds=5))
+    assert await followup.handlers.fire_due_timers(worker=WORKER, batch_size=10) == 1
+    assert followup.state.pending_timers(order.complaint_id) == [], "no next look: nothing is owed"
+    assert followup.state.events == []
+
+
 async def test_routing_after_the_customer_was_told_changes_nothing(followup: Followup) -> None:
     order = new_order()
     followup.state.contacts[order.complaint_id] = contact(order)
