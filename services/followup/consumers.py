@@ -55,7 +55,8 @@ CALLERS = Subscription(
     description="Callers of incidents, outage notices and duplicated cases: told on joining, on a new ETA and when "
     "fixed; then called back (complaint.joined, complaint.linked, complaint.eta_changed, complaint.fault_fixed). "
     "Complaints closed as invalid: the customer is told why (complaint.invalid). Settled at first contact: called "
-    "back (complaint.resolved_on_contact).",
+    "back (complaint.resolved_on_contact). A counter complaint's first routing: not settled on the spot, so the duty "
+    "manager is called if not already (complaint.routed).",
     batch_size=500,
 )
 

@@ -2,7 +2,10 @@
 brings the duty manager within minutes (the utilities' first-contact rule).
 
 Followup reads every `complaint.received`; when `needs_duty_manager` says so, the duty manager is told at once
-and a clock starts from when intake accepted the complaint: `[duty_manager].acknowledge` of the SLA policy
+and a clock starts from when intake accepted the complaint. The agent's word that a counter complaint was settled
+is not the last one: dispatch routes a safety hazard, an emergency or a serious complaint anyway, and that first
+routing of a counter complaint (`unsettled_at_counter`) calls the duty manager too — a call is made once per
+complaint, whichever event comes first. The clock is `[duty_manager].acknowledge` of the SLA policy
 (scaled like every clock). The manager acknowledges over HTTP, which stops it; if nobody does, the clock warns
 and then climbs `[duty_manager].ladder` rung by rung, fired with every other timer (`handlers.py`).
 """
@@ -18,7 +21,14 @@ from services.followup.model import DutyCall, DutyCallNotFound, DutyCallNotPendi
 from services.followup.notifications import Notifier
 from services.followup.repository import FollowupRepository
 from services.followup.sla_clocks import ClockRules
-from shared.contracts import ComplaintReceived, ComplaintReceivedPayload, Department, Event, Recipient
+from shared.contracts import (
+    ComplaintReceived,
+    ComplaintReceivedPayload,
+    ComplaintRouted,
+    Department,
+    Event,
+    Recipient,
+)
 from shared.db import Transactions
 from shared.logging import bind_case, clear_case, get_logger
 
@@ -36,6 +46,26 @@ def needs_duty_manager(payload: ComplaintReceivedPayload, channels: Sequence[str
     if payload.channel.value in channels and not payload.handled_on_contact:
         return f"{payload.channel.value} complaint not settled on the spot"
     return None
+
+
+def unsettled_at_counter(event: ComplaintRouted, channels: Sequence[str]) -> str | None:
+    """Why a routing calls the duty manager, or None: the first routing of a valid complaint on one of the
+    policy's channels means it was not settled on the spot (an agent's settlement dispatch refused, or none)."""
+    p = event.payload
+    if p.valid and p.reason == "new" and p.cycle == 1 and p.channel.value in channels:
+        return f"{p.channel.value} complaint not settled on the spot"
+    return None
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What a duty call needs of the complaint, from whichever event told followup first."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: str
+    accepted_at: datetime
+    correlation_id: str
 
 
 @dataclass(frozen=True)
@@ -69,30 +99,39 @@ class DutyManagerHandlers:
             outgoing: list[Event] = []
             for event in batch:
                 reason = needs_duty_manager(event.payload, channels)
-                if reason is None or self._stale(event, now):
+                arrival = _arrival(event)
+                if reason is None or self._stale(arrival, now):
                     continue
                 if not await work.repo.first_delivery(consumer, event.event_id):
                     continue
                 bind_case(complaint_id=str(event.complaint_id))
-                outgoing += await self._call(work.repo, event, reason)
+                outgoing += await self._call(work.repo, arrival, reason)
             clear_case()
             await work.repo.add_to_outbox(outgoing)
             work.commit()
 
-    def _stale(self, event: ComplaintReceived, now: datetime) -> bool:
-        if not self.clocks.duty_manager_too_late(event.payload.accepted_at, now):
+    async def on_routed(self, repo: FollowupRepository, event: ComplaintRouted, now: datetime) -> list[Event]:
+        """Inside the routing consumer's unit of work: a counter complaint routed for the first time was not
+        settled on the spot, even if the agent said so (idempotent: one call per complaint)."""
+        reason = unsettled_at_counter(event, self.clocks.sla.duty_manager.channels)
+        arrival = _arrival(event)
+        if reason is None or self._stale(arrival, now):
+            return []
+        return await self._call(repo, arrival, reason)
+
+    def _stale(self, arrival: Arrival, now: datetime) -> bool:
+        if not self.clocks.duty_manager_too_late(arrival.accepted_at, now):
             return False
-        log.info("too old to call the duty manager", complaint_id=str(event.complaint_id))
+        log.info("too old to call the duty manager", complaint_id=str(arrival.complaint_id))
         return True
 
-    async def _call(self, repo: FollowupRepository, event: ComplaintReceived, reason: str) -> list[Event]:
-        p = event.payload
+    async def _call(self, repo: FollowupRepository, p: Arrival, reason: str) -> list[Event]:
         call = DutyCall(
             complaint_id=p.complaint_id,
             reference_no=p.reference_no,
-            channel=p.channel.value,
+            channel=p.channel,
             reason=reason,
-            correlation_id=event.correlation_id,
+            correlation_id=p.correlation_id,
             called_at=self.clock(),
             acknowledge_by=self.clocks.duty_manager_due(p.accepted_at),
         )
@@ -107,7 +146,7 @@ class DutyManagerHandlers:
         return await self.notifier.request(
             repo,
             complaint_id=p.complaint_id,
-            correlation_id=event.correlation_id,
+            correlation_id=p.correlation_id,
             template_id="duty_manager_called",
             recipient=Recipient(kind="staff", role="duty_manager", department=DUTY_DEPARTMENT),
             params={k: params[k] for k in ("reference_no", "deadline")},
@@ -136,3 +175,11 @@ class DutyManagerHandlers:
         log.info("duty manager acknowledged", late=now > call.acknowledge_by)
         clear_case()
         return replace(call, acknowledged_at=now, acknowledged_by=cmd.manager, note=cmd.note)
+
+
+def _arrival(event: ComplaintReceived | ComplaintRouted) -> Arrival:
+    """A routing's clocks start when intake accepted the complaint (`deadlines.starts_at`), like the received
+    event's `accepted_at`: whichever comes first, the manager's limit is the same."""
+    p = event.payload
+    accepted_at = p.accepted_at if isinstance(event, ComplaintReceived) else event.payload.deadlines.starts_at
+    return Arrival(p.complaint_id, p.reference_no, p.channel.value, accepted_at, event.correlation_id)

@@ -150,13 +150,15 @@ class FollowupHandlers:
         """Callers of an incident, an outage notice or a case they duplicate: told when they join, when the ETA
         changes and when the fault is fixed; then called back on their own. A complaint closed as invalid: the
         customer is told why — unless it is routed after all (a supervisor overturned it) before the customer was
-        told. Otherwise routing events are not followup's (their work orders arrive on the department topics)."""
+        told. A counter complaint's first routing: not settled on the spot, the duty manager comes. Otherwise
+        routing events are not followup's (their work orders arrive on the department topics)."""
         async with self.transactions() as work:
             outgoing: list[Event] = []
             for event in batch:
                 if isinstance(event, ComplaintRouted):
-                    if event.payload.valid:  # idempotent: no processed mark needed for every routing
+                    if event.payload.valid:  # both idempotent: no processed mark needed for every routing
                         await self.invalid.overturned(work.repo, event.complaint_id, self.clock())
+                        outgoing += await self.duty_manager.on_routed(work.repo, event, self.clock())
                     continue
                 if not isinstance(event, CallerEvent):
                     continue

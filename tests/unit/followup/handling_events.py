@@ -71,7 +71,9 @@ def invalid(order: Order, *, reason: str = "不属于供热服务范围", at: da
     )
 
 
-def routed(order: Order, *, reason: str = "reclassified", at: datetime = START) -> ComplaintRouted:
+def routed(
+    order: Order, *, reason: str = "reclassified", at: datetime = START, channel: str = "phone"
+) -> ComplaintRouted:
     """The complaint routed to a department: e.g. an invalid one a supervisor found valid after all."""
     return new_event(
         ComplaintRouted,
@@ -99,7 +101,7 @@ def routed(order: Order, *, reason: str = "reclassified", at: datetime = START) 
                 "callback_limit": "24h",
                 "policy_id": "test",
             },
-            "channel": "phone",
+            "channel": channel,
             "district": "d",
             "account_no": None,
             "routed_at": at,

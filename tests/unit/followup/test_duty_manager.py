@@ -4,12 +4,13 @@ missed limit climbing the duty manager's ladder rung by rung."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from services.followup.duty_manager import AcknowledgeDutyCall, needs_duty_manager
+from services.followup.duty_manager import AcknowledgeDutyCall, needs_duty_manager, unsettled_at_counter
 from services.followup.handlers import FollowupHandlers
 from services.followup.model import CallbackPolicy, DutyCallNotFound, DutyCallNotPending
 from services.followup.notifications import Notifier, Templates
@@ -17,7 +18,7 @@ from services.followup.sla_clocks import ClockRules
 from tests.fakes.clock import SetClock
 from tests.fakes.followup import FakeTransactions
 from tests.unit.followup.conftest import CONSUMER, SLA, START, Followup, assigned, new_order
-from tests.unit.followup.handling_events import received
+from tests.unit.followup.handling_events import received, routed
 
 DUTY = "followup.duty-manager"
 WORKER = "unit-test"
@@ -77,6 +78,41 @@ async def test_complaints_that_need_nobody_are_left_alone(followup: Followup) ->
     phone = received(new_order(), channel="phone")
     await followup.handlers.duty_manager.on_received([settled, phone], consumer=DUTY)
     assert followup.state.events == [] and followup.state.timers == [] and followup.state.duty_calls == {}
+
+
+@pytest.mark.parametrize(
+    ("channel", "reason", "cycle", "called"),
+    [
+        ("counter", "new", 1, True),
+        ("phone", "new", 1, False),
+        ("counter", "reopened", 2, False),
+        ("counter", "reclassified", 1, False),
+    ],
+)
+def test_which_routing_means_the_counter_did_not_settle(channel: str, reason: str, cycle: int, called: bool) -> None:
+    event = routed(replace(new_order(), cycle=cycle), reason=reason, channel=channel)
+    assert (unsettled_at_counter(event, SLA.duty_manager.channels) is not None) is called
+
+
+async def test_a_settlement_dispatch_refuses_at_the_counter_calls_the_duty_manager(followup: Followup) -> None:
+    """The agent said "settled" (no call on receipt), but dispatch routed it (a safety hazard): not settled on
+    the spot after all. The clock runs from acceptance, and a second routing or the received event call nobody."""
+    order = new_order()
+    accepted = START - timedelta(seconds=40)
+    await followup.handlers.duty_manager.on_received(
+        [received(order, at=accepted, handled_on_contact="told them to open a window")], consumer=DUTY
+    )
+    assert followup.state.duty_calls == {}
+
+    first = routed(order, reason="new", channel="counter", at=accepted)
+    await followup.handlers.on_caller_events([first, first], consumer="followup.callers")
+    assert [(e.event_type, e.payload.template_id) for e in followup.state.events] == [
+        ("notification.requested", "duty_manager_called")
+    ], "called once"
+    assert followup.state.duty_calls[order.complaint_id].acknowledge_by == accepted + LIMIT
+
+    await followup.handlers.duty_manager.on_received([received(order, at=accepted)], consumer=DUTY)
+    assert len(followup.state.events) == 1, "the received event after the routing calls nobody again"
 
 
 async def test_the_limit_is_scaled_like_every_clock() -> None:
