@@ -547,6 +547,7 @@ def fault_fixed(
             resolution=resolution,
             callback_limit=callback_limit,
             fixed_at=at,
+            owner=case.owner,
         ),
         **_envelope(case, None, at),
     )

@@ -254,7 +254,8 @@ class FollowupHandlers:
         )
 
     async def _caller_fixed(self, repo: FollowupRepository, event: ComplaintFaultFixed, now: datetime) -> list[Event]:
-        """Their fault is fixed: they are told, and get their own callback with their own clock."""
+        """Their fault is fixed: they are told, and get their own callback with their own clock, for the owner
+        of their own case (v2; a v1 event's callback has none)."""
         p = event.payload
         group = p.incident_id or p.outage_id or p.linked_to_complaint_id
         kind = "incident" if p.incident_id else "outage" if p.outage_id else "duplicate"
@@ -274,6 +275,7 @@ class FollowupHandlers:
             due_at=self.clocks.callback_due(p.fixed_at, p.callback_limit),
             at=p.fixed_at,
             severity=p.severity.value,
+            owner=p.owner,
             ladder=self.clocks.ladder_for(p.category.value, p.severity.value, p.fixed_at, None),
         )
         if not scheduled:

@@ -271,15 +271,20 @@ class ComplaintFaultFixedPayload(Contract):
     resolution: str
     callback_limit: str = Field(description="Limit for this caller's callback, e.g. 24h or 1wd.")
     fixed_at: AwareDatetime
+    owner: str | None = Field(
+        None,
+        description="v2: the caller's own case owner (the agent who took the call, or the supervisor who triaged "
+        "it): their callback is theirs. Null when nobody took it (a web form).",
+    )
 
 
 class ComplaintFaultFixed(Event):
     """What the caller complained about was fixed with their group (incident, outage, or the case they
-    duplicated): they are told, and get their own callback."""
+    duplicated): they are told, and get their own callback. v2: for the caller's owner."""
 
     TOPIC: ClassVar[str] = topics.COMPLAINT_ROUTED
     event_type: Literal["complaint.fault_fixed"] = "complaint.fault_fixed"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: ComplaintFaultFixedPayload
 
 

@@ -1,7 +1,8 @@
 """Issue 13 on followup's side over real Postgres and Kafka, with followup running in-process and the events
 dispatch and intake would publish produced from their contracts: the duty manager missing the limit, a
 corrective action past its deadline, a complaint settled at first contact called back for its owner, an invalid
-complaint explained to the customer (and not, once overturned), the survey's scores round-tripping, the first to
+complaint explained to the customer (and not, once overturned), a counter settlement dispatch refused
+bringing the duty manager, the survey's scores round-tripping, the first to
 sign for an unowned case owning its callback, a coordinated case called back on its lead, and a serious case
 told to management at once. Clocks run 500x faster
 (`sla_time_scale`), so the 5-minute duty limit is 0.6 s and an escalation interval 14.4 s."""
@@ -115,6 +116,20 @@ async def test_duty_manager_missing_the_limit_climbs_the_duty_manager_ladder(
         order.complaint_id,
     )
     assert rung_two["fired_at"] is None and rung_two["cancelled_at"] is not None, "acknowledged: no next rung"
+
+
+async def test_a_counter_settlement_dispatch_refused_brings_the_duty_manager(migrated: Infrastructure) -> None:
+    """The agent said "settled", dispatch routed it anyway (a gas smell): the routing calls the duty manager."""
+    order = new_order()
+    now = datetime.now(UTC)
+    bootstrap = migrated.kafka_bootstrap_servers
+    await _produce(bootstrap, topics.COMPLAINT_RECEIVED, received(order, at=now, handled_on_contact="told them"))
+    await _produce(bootstrap, topics.COMPLAINT_ROUTED, routed(order, reason="new", channel="counter", at=now))
+
+    told = await _case_events(bootstrap, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 1)
+    assert [(n["payload"]["template_id"], n["payload"]["recipient"]["role"]) for n in told] == [
+        ("duty_manager_called", "duty_manager")
+    ]
 
 
 async def test_corrective_action_past_its_deadline_warns_then_escalates(

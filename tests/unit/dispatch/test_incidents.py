@@ -37,13 +37,14 @@ SUPERVISOR = Actor(name="duty-supervisor", supervisor=True)
 
 
 def _call(
-    text: str, *, account: str | None = None, location: dict | None = None, minutes: int = 0
+    text: str, *, account: str | None = None, location: dict | None = None, minutes: int = 0, agent: str | None = None
 ) -> ComplaintReceived:
     return received(
         text,
         account_no=account or f"A-{uuid.uuid4().hex[:8]}",
         accepted_at=START + timedelta(minutes=minutes),
         location=location or STATION,
+        agent_id=agent,
     )
 
 
@@ -146,7 +147,7 @@ async def test_severity_rises_with_households_and_the_work_order_follows(
 async def test_resolving_the_incident_tells_every_caller_once_and_the_eta_reaches_the_waiting(
     dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
 ) -> None:
-    callers = [_call(COLD, minutes=i) for i in range(4)]
+    callers = [_call(COLD, minutes=i, agent=f"agent-{i}" if i else None) for i in range(4)]
     await _route(dispatcher, *callers)
     (incident,) = store.state.incidents.values()
     eta = START + timedelta(hours=5)
@@ -169,6 +170,8 @@ async def test_resolving_the_incident_tells_every_caller_once_and_the_eta_reache
         (incident.incident_id, order_id, "pump replaced")
     }
     assert all(e.payload.callback_limit for e in fixed)
+    owners = {e.complaint_id: e.payload.owner for e in fixed}
+    assert owners == {c.complaint_id: c.payload.agent_id for c in callers}, "each caller's callback is their agent's"
     assert _types(store).count("incident.resolved") == 1
     with pytest.raises(Conflict):
         await dispatcher.set_incident_eta(incident.incident_id, eta=eta, note=None, actor=SUPERVISOR)

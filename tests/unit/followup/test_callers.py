@@ -72,7 +72,9 @@ def _eta_changed(caller: Order, eta: object) -> ComplaintEtaChanged:
     )
 
 
-def _fixed(caller: Order, *, outage: uuid.UUID | None = None, parent: uuid.UUID | None = None) -> ComplaintFaultFixed:
+def _fixed(
+    caller: Order, *, outage: uuid.UUID | None = None, parent: uuid.UUID | None = None, owner: str | None = None
+) -> ComplaintFaultFixed:
     return new_event(
         ComplaintFaultFixed,
         complaint_id=caller.complaint_id,
@@ -91,6 +93,7 @@ def _fixed(caller: Order, *, outage: uuid.UUID | None = None, parent: uuid.UUID 
             "resolution": "pump replaced",
             "callback_limit": "24h",
             "fixed_at": START + timedelta(hours=5),
+            "owner": owner,
         },
     )
 
@@ -179,9 +182,12 @@ async def test_an_incident_work_order_is_never_called_back_but_each_caller_is(fo
     callers = [new_order() for _ in range(3)]
     for c in callers:
         followup.state.contacts[c.complaint_id] = contact(c, phone=f"1360013600{callers.index(c)}")
-    await _caller_events(followup, *(_joined(c) for c in callers), *(_fixed(c) for c in callers))
-    assert sorted(cb.complaint_id for cb in followup.state.callbacks.values()) == sorted(
-        c.complaint_id for c in callers
+    owners = {c.complaint_id: f"agent-{i}" if i else None for i, c in enumerate(callers)}
+    await _caller_events(
+        followup, *(_joined(c) for c in callers), *(_fixed(c, owner=owners[c.complaint_id]) for c in callers)
+    )
+    assert {cb.complaint_id: cb.owner for cb in followup.state.callbacks.values()} == owners, (
+        "each caller's callback, for the owner of their own case"
     )
 
 
