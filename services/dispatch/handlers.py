@@ -366,11 +366,7 @@ class Dispatcher(FaultHandlers):
         decision is kept as a labelled example. Raises NotFound, Conflict (not waiting in triage)."""
         async with self.transactions() as work:
             repo = work.repo
-            case = await repo.get_case(complaint_id, lock=True)
-            if case is None:
-                raise NotFound(f"no complaint {complaint_id}")
-            if not case.awaiting_triage:
-                raise Conflict(f"complaint {case.reference_no} is not waiting in triage")
+            case = await _locked_case(repo, complaint_id, lambda c: c.awaiting_triage, "is not waiting in triage")
             now = self.clock()
             route = Route(
                 category=category,
@@ -398,11 +394,7 @@ class Dispatcher(FaultHandlers):
         Conflict (the case is not closed as invalid)."""
         async with self.transactions() as work:
             repo = work.repo
-            case = await repo.get_case(complaint_id, lock=True)
-            if case is None:
-                raise NotFound(f"no complaint {complaint_id}")
-            if not case.closed_invalid:
-                raise Conflict(f"complaint {case.reference_no} is not closed as invalid")
+            case = await _locked_case(repo, complaint_id, lambda c: c.closed_invalid, "is not closed as invalid")
             now = self.clock()
             chosen = category or Category(case.category)
             route = Route(
@@ -451,11 +443,7 @@ class Dispatcher(FaultHandlers):
         their reason. Raises NotFound, Conflict (not waiting in triage)."""
         async with self.transactions() as work:
             repo = work.repo
-            case = await repo.get_case(complaint_id, lock=True)
-            if case is None:
-                raise NotFound(f"no complaint {complaint_id}")
-            if not case.awaiting_triage:
-                raise Conflict(f"complaint {case.reference_no} is not waiting in triage")
+            case = await _locked_case(repo, complaint_id, lambda c: c.awaiting_triage, "is not waiting in triage")
             now = self.clock()
             changes: dict[str, Any] = {
                 "valid": False,
@@ -723,9 +711,7 @@ class Dispatcher(FaultHandlers):
         """A supervisor's correction: the open work order is closed as reassigned, a new one opened."""
         async with self.transactions() as work:
             repo = work.repo
-            case = await repo.get_case(complaint_id, lock=True)
-            if case is None:
-                raise NotFound(f"no complaint {complaint_id}")
+            case = await _locked_case(repo, complaint_id)
             order = await repo.open_work_order_of_case(complaint_id, lock=True)
             if order is None:
                 raise Conflict("the case has no open work order to reclassify")
@@ -788,3 +774,19 @@ class Dispatcher(FaultHandlers):
     @staticmethod
     def _routed(case: Case, order: WorkOrder, route: Route, why: RouteReason, at: datetime) -> list[Event]:
         return events.routed(case, order, list(route.reasons), why, None, at)
+
+
+async def _locked_case(
+    repo: DispatchRepository,
+    complaint_id: uuid.UUID,
+    allowed: Callable[[Case], bool] = lambda _: True,
+    otherwise: str = "",
+) -> Case:
+    """The case, locked for a supervisor's decision; NotFound when there is none, Conflict (`complaint <ref>
+    <otherwise>`) when its state does not allow the decision."""
+    case = await repo.get_case(complaint_id, lock=True)
+    if case is None:
+        raise NotFound(f"no complaint {complaint_id}")
+    if not allowed(case):
+        raise Conflict(f"complaint {case.reference_no} {otherwise}")
+    return case
