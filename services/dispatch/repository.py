@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
@@ -191,6 +191,7 @@ _INCIDENT_COLUMNS = ", ".join(f.name for f in fields(Incident))
 _OUTAGE_COLUMNS = ", ".join(f.name for f in fields(Outage))
 _ACTION_COLUMNS = ", ".join(f.name for f in fields(CorrectiveAction))
 _OPEN = [s.value for s in OPEN]
+_Row = TypeVar("_Row")
 
 
 def _placeholders(n: int) -> str:
@@ -243,17 +244,10 @@ class PostgresDispatchRepository:
         return _work_order(row)
 
     async def insert_case(self, case: Case) -> None:
-        values = asdict(case)
-        await self.conn.execute(
-            f"INSERT INTO dispatch.cases ({_CASE_COLUMNS}) VALUES ({_placeholders(len(values))})", *values.values()
-        )
+        await self._insert("cases", case)
 
     async def get_case(self, complaint_id: uuid.UUID, *, lock: bool = False) -> Case | None:
-        suffix = " FOR UPDATE" if lock else ""
-        row = await self.conn.fetchrow(
-            f"SELECT {_CASE_COLUMNS} FROM dispatch.cases WHERE complaint_id = $1{suffix}", complaint_id
-        )
-        return Case(**dict(row)) if row else None
+        return await self._get(Case, "cases", "complaint_id", complaint_id, lock=lock)
 
     async def update_case(self, complaint_id: uuid.UUID, **changes: Any) -> None:
         await self._update("cases", "complaint_id", complaint_id, changes)
@@ -285,10 +279,7 @@ class PostgresDispatchRepository:
         )
 
     async def insert_work_order(self, order: WorkOrder) -> None:
-        values = asdict(order)
-        await self.conn.execute(
-            f"INSERT INTO dispatch.work_orders ({_WO_COLUMNS}) VALUES ({_placeholders(len(values))})", *values.values()
-        )
+        await self._insert("work_orders", order)
 
     async def get_work_order(self, work_order_id: uuid.UUID, *, lock: bool = False) -> WorkOrder | None:
         suffix = " FOR UPDATE" if lock else ""
@@ -400,18 +391,10 @@ class PostgresDispatchRepository:
         return Incident(**dict(row)) if row else None
 
     async def insert_incident(self, incident: Incident) -> None:
-        values = asdict(incident)
-        await self.conn.execute(
-            f"INSERT INTO dispatch.incidents ({_INCIDENT_COLUMNS}) VALUES ({_placeholders(len(values))})",
-            *values.values(),
-        )
+        await self._insert("incidents", incident)
 
     async def get_incident(self, incident_id: uuid.UUID, *, lock: bool = False) -> Incident | None:
-        suffix = " FOR UPDATE" if lock else ""
-        row = await self.conn.fetchrow(
-            f"SELECT {_INCIDENT_COLUMNS} FROM dispatch.incidents WHERE incident_id = $1{suffix}", incident_id
-        )
-        return Incident(**dict(row)) if row else None
+        return await self._get(Incident, "incidents", "incident_id", incident_id, lock=lock)
 
     async def update_incident(self, incident_id: uuid.UUID, **changes: Any) -> None:
         await self._update("incidents", "incident_id", incident_id, changes)
@@ -452,25 +435,13 @@ class PostgresDispatchRepository:
         return [Case(**dict(r)) for r in rows]
 
     async def insert_outage(self, outage: Outage) -> None:
-        values = asdict(outage)
-        await self.conn.execute(
-            f"INSERT INTO dispatch.outages ({_OUTAGE_COLUMNS}) VALUES ({_placeholders(len(values))})",
-            *values.values(),
-        )
+        await self._insert("outages", outage)
 
     async def get_outage(self, outage_id: uuid.UUID, *, lock: bool = False) -> Outage | None:
-        suffix = " FOR UPDATE" if lock else ""
-        row = await self.conn.fetchrow(
-            f"SELECT {_OUTAGE_COLUMNS} FROM dispatch.outages WHERE outage_id = $1{suffix}", outage_id
-        )
-        return Outage(**dict(row)) if row else None
+        return await self._get(Outage, "outages", "outage_id", outage_id, lock=lock)
 
     async def outage_by_source_ref(self, source_ref: str, *, lock: bool = False) -> Outage | None:
-        suffix = " FOR UPDATE" if lock else ""
-        row = await self.conn.fetchrow(
-            f"SELECT {_OUTAGE_COLUMNS} FROM dispatch.outages WHERE source_ref = $1{suffix}", source_ref
-        )
-        return Outage(**dict(row)) if row else None
+        return await self._get(Outage, "outages", "source_ref", source_ref, lock=lock)
 
     async def update_outage(self, outage_id: uuid.UUID, **changes: Any) -> None:
         await self._update("outages", "outage_id", outage_id, changes)
@@ -509,11 +480,7 @@ class PostgresDispatchRepository:
         return [Case(**dict(r)) for r in rows], total
 
     async def add_labelled_example(self, example: LabelledExample) -> None:
-        values = asdict(example)
-        await self.conn.execute(
-            f"INSERT INTO dispatch.labelled_examples ({', '.join(values)}) VALUES ({_placeholders(len(values))})",
-            *values.values(),
-        )
+        await self._insert("labelled_examples", example)
 
     async def labelled_examples(self) -> list[LabelledExample]:
         columns = ", ".join(f.name for f in fields(LabelledExample))
@@ -541,18 +508,10 @@ class PostgresDispatchRepository:
         )
 
     async def insert_corrective_action(self, action: CorrectiveAction) -> None:
-        values = asdict(action)
-        await self.conn.execute(
-            f"INSERT INTO dispatch.corrective_actions ({_ACTION_COLUMNS}) VALUES ({_placeholders(len(values))})",
-            *values.values(),
-        )
+        await self._insert("corrective_actions", action)
 
     async def get_corrective_action(self, action_id: uuid.UUID, *, lock: bool = False) -> CorrectiveAction | None:
-        suffix = " FOR UPDATE" if lock else ""
-        row = await self.conn.fetchrow(
-            f"SELECT {_ACTION_COLUMNS} FROM dispatch.corrective_actions WHERE action_id = $1{suffix}", action_id
-        )
-        return CorrectiveAction(**dict(row)) if row else None
+        return await self._get(CorrectiveAction, "corrective_actions", "action_id", action_id, lock=lock)
 
     async def update_corrective_action(self, action_id: uuid.UUID, **changes: Any) -> None:
         await self._update("corrective_actions", "action_id", action_id, changes)
@@ -601,6 +560,21 @@ class PostgresDispatchRepository:
             [(a["asset_id"], a["type"], a["name_zh"], a["name_en"], a["district"], a["serves"], at) for a in assets],
         )
         await self.conn.execute("UPDATE dispatch.asset_registry_version SET version = version + 1")
+
+    async def _insert(self, table: str, row: Any) -> None:
+        """One dataclass as one row: its fields are the table's columns."""
+        values = asdict(row)
+        await self.conn.execute(
+            f"INSERT INTO dispatch.{table} ({', '.join(values)}) VALUES ({_placeholders(len(values))})",
+            *values.values(),
+        )
+
+    async def _get(self, model: type[_Row], table: str, key: str, value: Any, *, lock: bool) -> _Row | None:
+        """One row by a unique key as its dataclass; locked for the transaction when asked."""
+        columns = ", ".join(f.name for f in fields(model))  # type: ignore[arg-type]
+        suffix = " FOR UPDATE" if lock else ""
+        row = await self.conn.fetchrow(f"SELECT {columns} FROM dispatch.{table} WHERE {key} = $1{suffix}", value)
+        return model(**dict(row)) if row else None
 
     async def _update(self, table: str, key: str, value: uuid.UUID, changes: dict[str, Any]) -> None:
         """One row's columns by its key; the column names come from our own code, never from input."""
