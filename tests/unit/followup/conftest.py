@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,7 @@ from services.followup.handlers import FollowupHandlers
 from services.followup.model import CallbackPolicy, Contact
 from services.followup.notifications import Notifier, Templates
 from services.followup.sla_clocks import ClockRules
-from shared.contracts import WorkOrderAcknowledged, WorkOrderAssigned, WorkOrderResolved, new_event
+from shared.contracts import Event, WorkOrderAcknowledged, WorkOrderAssigned, WorkOrderResolved, new_event
 from shared.sla import load_sla_table
 from tests.fakes.clock import SetClock
 from tests.fakes.followup import FakeTransactions, FollowupState
@@ -62,6 +62,20 @@ class Order:
     cycle: int = 1
 
 
+E = TypeVar("E", bound=Event)
+
+
+def order_event(cls: type[E], order: Order, payload: dict[str, Any]) -> E:
+    """An event about the order's complaint, as its producer would publish it (keyed and correlated by it)."""
+    return new_event(
+        cls,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload=payload,
+    )
+
+
 def _facts(order: Order, status: str, at: datetime, department: str = "billing") -> dict[str, Any]:
     return {
         "work_order_id": order.work_order_id,
@@ -90,12 +104,10 @@ def assigned(
     department: str = "billing",
     callback_limit: str = "24h",
 ) -> WorkOrderAssigned:
-    return new_event(
+    return order_event(
         WorkOrderAssigned,
-        complaint_id=order.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{order.reference_no}",
-        payload={
+        order,
+        {
             **_facts(order, "assigned", at, department),
             "category": category,
             "severity": severity,
@@ -125,24 +137,20 @@ def assigned(
 def acknowledged(
     order: Order, *, at: datetime, owner: str | None = None, department: str = "billing"
 ) -> WorkOrderAcknowledged:
-    return new_event(
+    return order_event(
         WorkOrderAcknowledged,
-        complaint_id=order.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{order.reference_no}",
-        payload={**_facts(order, "acknowledged", at, department), "owner": owner},
+        order,
+        {**_facts(order, "acknowledged", at, department), "owner": owner},
     )
 
 
 def resolved(
     order: Order, *, at: datetime, case_resolved: bool = True, department: str = "billing"
 ) -> WorkOrderResolved:
-    return new_event(
+    return order_event(
         WorkOrderResolved,
-        complaint_id=order.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{order.reference_no}",
-        payload={
+        order,
+        {
             **_facts(order, "resolved", at, department),
             "resolution": "refunded",
             "root_cause": "meter misread",

@@ -14,9 +14,8 @@ from shared.contracts import (
     ComplaintRouted,
     CorrectiveActionCompleted,
     CorrectiveActionSet,
-    new_event,
 )
-from tests.unit.followup.conftest import START, Order
+from tests.unit.followup.conftest import START, Order, order_event
 
 
 def received(
@@ -27,12 +26,10 @@ def received(
     agitated: bool = False,
     at: datetime = START,
 ) -> ComplaintReceived:
-    return new_event(
+    return order_event(
         ComplaintReceived,
-        complaint_id=order.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{order.reference_no}",
-        payload={
+        order,
+        {
             "complaint_id": order.complaint_id,
             "reference_no": order.reference_no,
             "channel": channel,
@@ -51,12 +48,10 @@ def received(
 
 
 def invalid(order: Order, *, reason: str = "不属于供热服务范围", at: datetime = START) -> ComplaintInvalid:
-    return new_event(
+    return order_event(
         ComplaintInvalid,
-        complaint_id=order.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{order.reference_no}",
-        payload={
+        order,
+        {
             "complaint_id": order.complaint_id,
             "reference_no": order.reference_no,
             "reason": reason,
@@ -75,12 +70,10 @@ def routed(
     order: Order, *, reason: str = "reclassified", at: datetime = START, channel: str = "phone"
 ) -> ComplaintRouted:
     """The complaint routed to a department: e.g. an invalid one a supervisor found valid after all."""
-    return new_event(
+    return order_event(
         ComplaintRouted,
-        complaint_id=order.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{order.reference_no}",
-        payload={
+        order,
+        {
             "complaint_id": order.complaint_id,
             "reference_no": order.reference_no,
             "work_order_id": order.work_order_id,
@@ -114,12 +107,10 @@ def routed(
 def resolved_on_contact(
     order: Order, *, owner: str = "agent-42", at: datetime = START, resolution_id: uuid.UUID | None = None
 ) -> ComplaintResolvedOnContact:
-    return new_event(
+    return order_event(
         ComplaintResolvedOnContact,
-        complaint_id=order.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{order.reference_no}",
-        payload={
+        order,
+        {
             "complaint_id": order.complaint_id,
             "reference_no": order.reference_no,
             "resolution_id": resolution_id or order.work_order_id,
@@ -157,22 +148,18 @@ def _action(order: Order, action_id: uuid.UUID, deadline: datetime, at: datetime
 def action_set(
     order: Order, action_id: uuid.UUID, *, deadline_in: timedelta = timedelta(days=10), at: datetime = START
 ) -> CorrectiveActionSet:
-    return new_event(
+    return order_event(
         CorrectiveActionSet,
-        complaint_id=order.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{order.reference_no}",
-        payload=_action(order, action_id, at + deadline_in, at, "open"),
+        order,
+        _action(order, action_id, at + deadline_in, at, "open"),
     )
 
 
 def action_completed(
     order: Order, action_id: uuid.UUID, *, deadline: datetime, at: datetime
 ) -> CorrectiveActionCompleted:
-    return new_event(
+    return order_event(
         CorrectiveActionCompleted,
-        complaint_id=order.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{order.reference_no}",
-        payload={**_action(order, action_id, deadline, at, "done"), "outcome": "valves replaced"},
+        order,
+        {**_action(order, action_id, deadline, at, "done"), "outcome": "valves replaced"},
     )

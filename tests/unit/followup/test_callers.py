@@ -17,7 +17,16 @@ from shared.contracts import (
     IncidentOpened,
     new_event,
 )
-from tests.unit.followup.conftest import START, Followup, Order, assigned, contact, new_order, resolved
+from tests.unit.followup.conftest import (
+    START,
+    Followup,
+    Order,
+    assigned,
+    contact,
+    new_order,
+    order_event,
+    resolved,
+)
 
 CALLERS = "followup.callers"
 INCIDENT = uuid.uuid4()
@@ -26,12 +35,10 @@ ETA = START + timedelta(hours=6)
 
 
 def _joined(caller: Order, *, eta: bool = True, outage: uuid.UUID | None = None) -> ComplaintJoined:
-    return new_event(
+    return order_event(
         ComplaintJoined,
-        complaint_id=caller.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{caller.reference_no}",
-        payload={
+        caller,
+        {
             "complaint_id": caller.complaint_id,
             "reference_no": caller.reference_no,
             "incident_id": None if outage else INCIDENT,
@@ -54,12 +61,10 @@ def _joined(caller: Order, *, eta: bool = True, outage: uuid.UUID | None = None)
 
 
 def _eta_changed(caller: Order, eta: object) -> ComplaintEtaChanged:
-    return new_event(
+    return order_event(
         ComplaintEtaChanged,
-        complaint_id=caller.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{caller.reference_no}",
-        payload={
+        caller,
+        {
             "complaint_id": caller.complaint_id,
             "reference_no": caller.reference_no,
             "incident_id": INCIDENT,
@@ -75,12 +80,10 @@ def _eta_changed(caller: Order, eta: object) -> ComplaintEtaChanged:
 def _fixed(
     caller: Order, *, outage: uuid.UUID | None = None, parent: uuid.UUID | None = None, owner: str | None = None
 ) -> ComplaintFaultFixed:
-    return new_event(
+    return order_event(
         ComplaintFaultFixed,
-        complaint_id=caller.complaint_id,
-        producer="test",
-        correlation_id=f"corr-{caller.reference_no}",
-        payload={
+        caller,
+        {
             "complaint_id": caller.complaint_id,
             "reference_no": caller.reference_no,
             "incident_id": None if (outage or parent) else INCIDENT,
