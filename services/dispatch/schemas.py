@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from shared.contracts import AssetKind, Category, Department, Family, Severity, WorkOrderStatus
+from shared.contracts import AssetKind, Category, Department, Family, Printable, Severity, WorkOrderStatus
 
 
 class Strict(BaseModel):
@@ -229,7 +229,7 @@ class AssetIn(Strict):
     """The same shape as a complaint's `location.asset`."""
 
     type: AssetKind
-    id: str = Field(min_length=1, max_length=64)
+    id: Printable = Field(min_length=1, max_length=64)
 
 
 class IncidentCreate(Strict):
@@ -237,8 +237,8 @@ class IncidentCreate(Strict):
 
     family: Family
     asset: AssetIn | None = None
-    district: str | None = Field(default=None, min_length=1, max_length=64)
-    compound: str | None = Field(default=None, min_length=1, max_length=120)
+    district: Printable | None = Field(default=None, min_length=1, max_length=64)
+    compound: Printable | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, min_length=1, max_length=500, description="Told to callers (zh).")
     description_en: str | None = Field(default=None, min_length=1, max_length=500)
     eta: AwareDatetime | None = None
@@ -300,8 +300,8 @@ class OutageCreate(Strict):
     """An outage notice: its asset (or district, optionally a compound), kind, times and what customers are told."""
 
     asset: AssetIn | None = None
-    district: str | None = Field(default=None, min_length=1, max_length=64)
-    compound: str | None = Field(default=None, min_length=1, max_length=120)
+    district: Printable | None = Field(default=None, min_length=1, max_length=64)
+    compound: Printable | None = Field(default=None, min_length=1, max_length=120)
     family: Family | None = Field(default=None, description="What stopped; implied by the asset's type if omitted.")
     kind: Literal["planned", "unplanned"]
     starts_at: AwareDatetime

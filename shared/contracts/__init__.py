@@ -13,6 +13,7 @@ from shared.contracts.complaint import (
     CustomerPublic,
     Location,
     PreferredContact,
+    Printable,
 )
 from shared.contracts.dispatch import (
     DEPARTMENT_TOPICS,
@@ -194,6 +195,7 @@ __all__ = [
     "OutageUpdated",
     "OutageUpdatedPayload",
     "PreferredContact",
+    "Printable",
     "Recipient",
     "RootCause",
     "Severity",

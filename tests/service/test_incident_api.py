@@ -81,6 +81,13 @@ async def test_a_declaration_without_a_place_or_a_known_family_is_refused_with_t
         "/v1/incidents", json={"family": "meteor", "district": "heping", "compound": "x"}, headers=as_("supervisor")
     )
     assert unknown.status_code == 422 and "family" in unknown.text
+    # A control character cannot name a place: it would reach the work order's address (found by the fuzzer).
+    for place in (
+        {"asset": {"type": "heat_exchange_station", "id": "HX\u0013-7"}},
+        {"district": "heping", "compound": "长青\u0000小区"},
+    ):
+        bad = await client.post("/v1/incidents", json={"family": "no_heat", **place}, headers=as_("supervisor"))
+        assert bad.status_code == 422 and "control characters" in bad.text, bad.text
 
 
 async def test_outage_notices_from_the_outage_system_inform_callers_and_refuse_what_cannot_be(
