@@ -46,15 +46,15 @@ async def _apply(
     cases = [i for i in touched if subjects[i] == "case"]
     previous = await store.contributions(cases)
     deltas = RollupDeltas()
-    states = []
+    saved = []
     for complaint_id in cases:
         state = derive(str(complaint_id), timelines.get(complaint_id, []))
         now = contribution(state, timezone)
         deltas.add(previous.get(complaint_id), -1)
         deltas.add(now, +1)
-        await store.save_case(state, now)
-        states.append(state)
-    await store.save_parts(states)
+        saved.append((state, now))
+    await store.save_cases(saved)
+    await store.save_parts([state for state, _ in saved])
     await store.apply_deltas(deltas)
     for subject_id in touched:
         if subjects[subject_id] == "incident":

@@ -9,6 +9,7 @@ rows that reach zero dropped.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,10 +67,11 @@ class InMemoryReadModels:
     async def contributions(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
         return {i: self.tables.contributions[i] for i in complaint_ids if i in self.tables.contributions}
 
-    async def save_case(self, state: CaseState, contribution: dict[str, Any] | None) -> None:
-        complaint_id = uuid.UUID(state.complaint_id)
-        self.tables.cases[complaint_id] = asdict(state)
-        self.tables.contributions[complaint_id] = contribution
+    async def save_cases(self, cases: Sequence[tuple[CaseState, dict[str, Any] | None]]) -> None:
+        for state, contribution in cases:
+            complaint_id = uuid.UUID(state.complaint_id)
+            self.tables.cases[complaint_id] = asdict(state)
+            self.tables.contributions[complaint_id] = contribution
 
     async def save_parts(self, states: list[CaseState]) -> None:
         """The parts travel inside each saved case (`asdict`), as the real tables hold them per case."""
