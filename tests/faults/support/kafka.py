@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from services.dispatch import consumers as dispatch_consumers
 from services.followup import consumers as followup_consumers
@@ -47,13 +48,26 @@ async def read_topics(bootstrap: str, names: Iterable[str]) -> list[ConsumerReco
 
 async def committed_offsets(bootstrap: str, group: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
     """What `group` committed per partition (0 when nothing yet); reads only, joins no group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
+    async with _admin(bootstrap) as admin:
+        return await _committed(admin, group, partitions)
+
+
+async def _committed(
+    admin: AIOKafkaAdminClient, group: str, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """One OffsetFetch for all of them (a consumer's `committed()` costs a round trip per partition)."""
+    found = await admin.list_consumer_group_offsets(group, partitions=partitions)
+    return {tp: max(found[tp].offset, 0) if tp in found else 0 for tp in partitions}
+
+
+@contextlib.asynccontextmanager
+async def _admin(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await admin.start()
     try:
-        consumer.assign(partitions)
-        return {tp: (await consumer.committed(tp)) or 0 for tp in partitions}
+        yield admin
     finally:
-        await consumer.stop()
+        await admin.close()
 
 
 async def end_offsets(bootstrap: str, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
@@ -72,18 +86,19 @@ async def consumer_lags(bootstrap: str) -> dict[tuple[str, str, int], int]:
     partitions: dict[str, list[TopicPartition]] = defaultdict(list)
     for tp in await topic_partitions(bootstrap, {t for ts in GROUP_TOPICS.values() for t in ts}):
         partitions[tp.topic].append(tp)
-    committed: dict[str, dict[TopicPartition, int]] = dict(
-        zip(
-            GROUP_TOPICS,
-            await asyncio.gather(
-                *(
-                    committed_offsets(bootstrap, group, [tp for t in ts for tp in partitions[t]])
-                    for group, ts in GROUP_TOPICS.items()
-                )
-            ),
-            strict=True,
+    async with _admin(bootstrap) as admin:
+        committed: dict[str, dict[TopicPartition, int]] = dict(
+            zip(
+                GROUP_TOPICS,
+                await asyncio.gather(
+                    *(
+                        _committed(admin, group, [tp for t in ts for tp in partitions[t]])
+                        for group, ts in GROUP_TOPICS.items()
+                    )
+                ),
+                strict=True,
+            )
         )
-    )
     # After the commits: a record published in between shows as lag (not quiet yet), never as a false end.
     ends = await end_offsets(bootstrap, {tp for offsets in committed.values() for tp in offsets})
     lags = {}
