@@ -181,5 +181,5 @@ def _arrival(event: ComplaintReceived | ComplaintRouted) -> Arrival:
     """A routing's clocks start when intake accepted the complaint (`deadlines.starts_at`), like the received
     event's `accepted_at`: whichever comes first, the manager's limit is the same."""
     p = event.payload
-    accepted_at = p.accepted_at if isinstance(event, ComplaintReceived) else event.payload.deadlines.starts_at
+    accepted_at = p.accepted_at if isinstance(p, ComplaintReceivedPayload) else p.deadlines.starts_at
     return Arrival(p.complaint_id, p.reference_no, p.channel.value, accepted_at, event.correlation_id)
