@@ -94,6 +94,45 @@ _WORK_ORDER_SELECT = ", ".join(
         "w.lead_work_order_id",
     ]
 )
+#: An incident's own work order in the same shape (`kind` tells them apart): no customer, no channel, its
+#: compound as the address, its description as the text. Untyped NULLs take the case columns' types in the UNION.
+_INCIDENT_OWN = {
+    "complaint_id": "i.incident_id",
+    "reference_no": "i.reference_no",
+    "district": "i.district",
+    "address": "i.compound",
+    "category": "i.category",
+    "department": "i.department",
+    "severity": "i.severity",
+    "status": "i.status",
+    "cycle": "1",
+    "work_order_id": "i.work_order_id",
+    "work_order_status": "i.work_order_status",
+    "resolve_by": "i.resolve_by",
+    "incident_id": "i.incident_id",
+    "eta": "i.eta",
+    "asset_type": "i.asset_type",
+    "asset_id": "i.asset_id",
+    "reopen_count": "0",
+    "escalation_level": "i.escalation_level",
+    "accepted_at": "i.opened_at",
+    "text": "i.description",
+    "invalid": "false",
+    "resolved_on_contact": "false",
+    "customer_agitated": "false",
+    "due_at": "i.resolve_by",
+    "root_cause": "i.root_cause",
+}
+_INCIDENT_WORK_ORDER_SELECT = ", ".join(
+    [*(f"{_INCIDENT_OWN.get(f, 'NULL')} AS {f}" for f in CASE_FIELDS), "'lead' AS role", "NULL AS lead_work_order_id"]
+)
+#: Every open work order a department holds: the cases' (leads and assisting parts) and the incidents' own.
+_OPEN_WORK_ORDERS = (
+    f"SELECT {_WORK_ORDER_SELECT}, 'case' AS kind FROM {{schema}}.work_orders w "
+    f"JOIN {{schema}}.cases c USING (complaint_id) WHERE w.status = ANY($1::text[]) "
+    f"UNION ALL SELECT {_INCIDENT_WORK_ORDER_SELECT}, 'incident' FROM {{schema}}.incidents i "
+    "WHERE i.work_order_status = ANY($1::text[])"
+)
 #: The columns a derived case state is saved into (its KPI cohort lives in `contribution`).
 _STATE_COLUMNS = [
     f.name
@@ -452,27 +491,27 @@ class ReadModels:
     ) -> tuple[list[CaseRow], int]:
         """Open work orders past their resolve deadline, the longest overdue first, and how many there are: one
         row per work order (a coordinated case's assisting part in its own department's list, and still there
-        after its lead is resolved), with its case's fields (`_WORK_ORDER_SELECT`)."""
-        where = "w.status = ANY($1::text[]) AND w.resolve_by < $2 AND ($3::text IS NULL OR w.department = $3)"
+        after its lead is resolved; an incident's own work order, `kind` incident), with its case's fields."""
+        open_orders = _OPEN_WORK_ORDERS.format(schema=self.schema)
+        where = "o.resolve_by < $2 AND ($3::text IS NULL OR o.department = $3)"
         args = (list(OPEN_WORK_ORDER_STATUSES), now, department)
         rows = await self.conn.fetch(
-            f"SELECT {_WORK_ORDER_SELECT} FROM {self.schema}.work_orders w "
-            f"JOIN {self.schema}.cases c USING (complaint_id) WHERE {where} "
-            "ORDER BY w.resolve_by, c.complaint_id, w.work_order_id LIMIT $4 OFFSET $5",
+            f"SELECT * FROM ({open_orders}) o WHERE {where} "
+            "ORDER BY o.resolve_by, o.complaint_id, o.work_order_id LIMIT $4 OFFSET $5",
             *args,
             limit,
             offset,
         )
-        total = await self.conn.fetchval(f"SELECT count(*) FROM {self.schema}.work_orders w WHERE {where}", *args)
+        total = await self.conn.fetchval(f"SELECT count(*) FROM ({open_orders}) o WHERE {where}", *args)
         return rows, total
 
     async def queues(self, now: datetime) -> list[Mapping[str, Any]]:
-        """Per department: its open work orders (each part of a coordinated case in its own department's queue),
-        and how many of them are past their resolve deadline."""
+        """Per department: its open work orders (each part of a coordinated case in its own department's queue,
+        and an incident's own work order in its department's), and how many are past their resolve deadline."""
         return await self.conn.fetch(
-            "SELECT w.department, count(*) AS open, count(*) FILTER (WHERE w.resolve_by < $2) AS overdue "
-            f"FROM {self.schema}.work_orders w WHERE w.status = ANY($1::text[]) "
-            "GROUP BY w.department ORDER BY w.department",
+            "SELECT o.department, count(*) AS open, count(*) FILTER (WHERE o.resolve_by < $2) AS overdue "
+            f"FROM ({_OPEN_WORK_ORDERS.format(schema=self.schema)}) o "
+            "GROUP BY o.department ORDER BY o.department",
             list(OPEN_WORK_ORDER_STATUSES),
             now,
         )

@@ -184,8 +184,13 @@ class HouseholdCasesRead(Read):
 class OverdueCase(CaseFields):
     """One open work order past its resolve deadline, with its case: `department`, `work_order_id`,
     `work_order_status`, `resolve_by` are the work order's own (an assisting part of a coordinated case is listed
-    in its department's name, also after its lead is resolved)."""
+    in its department's name, also after its lead is resolved). An incident's own work order is listed too
+    (`kind` incident): its `complaint_id` and `incident_id` are the incident's, `address` its compound and `text`
+    its description; it has no customer."""
 
+    kind: Literal["case", "incident"] = Field(
+        default="case", description="case: a customer's complaint; incident: one fault's work order"
+    )
     role: str = Field(description="lead or assisting")
     lead_work_order_id: uuid.UUID | None = Field(description="An assisting work order's lead.")
     overdue_minutes: int

@@ -306,6 +306,31 @@ async def test_hotspots_by_asset_and_no_caller_overdue(served: dict[str, Any]) -
     assert not callers & {item["complaint_id"] for item in overdue["items"]}  # merged orders left the queue
 
 
+async def test_an_open_incidents_work_order_is_in_its_departments_queue_and_overdue_list(
+    served: dict[str, Any],
+) -> None:
+    """The crew's one work order for the still open storm is repair's, past its deadline: the queue counts it and
+    the overdue list shows it as an incident (the resolved storm's is in neither)."""
+    client, late, still_open = served["client"], served["late"], served["open"]
+    items, page, total = [], 1, None
+    while total is None or len(items) < total:  # every page: the session's other traffic is in this read model
+        params = {"department": "repair", "page_size": 200, "page": page}
+        listed = (await client.get("/v1/overdue", params=params, headers=MANAGER)).json()
+        items, page, total = items + listed["items"], page + 1, listed["total"]
+    incidents = [item for item in items if item["kind"] == "incident"]
+    mine = [item for item in incidents if item["incident_id"] == str(still_open.incident_id)]
+    assert [(i["complaint_id"], i["reference_no"], i["work_order_id"], i["department"]) for i in mine] == [
+        (str(still_open.incident_id), still_open.incident_ref, str(still_open.incident_wo), "repair")
+    ]
+    assert _at(mine[0]["resolve_by"]) == still_open.resolve_by and mine[0]["overdue_minutes"] > 0
+    assert mine[0]["channel"] is None and mine[0]["account_no"] is None, "no customer of its own"
+    assert str(late.incident_id) not in {i["incident_id"] for i in incidents}, "resolved: off the list"
+
+    queues = (await client.get("/v1/queues", headers=MANAGER)).json()["departments"]
+    repair = next(q for q in queues if q["department"] == "repair")
+    assert repair["overdue"] == total and repair["open"] >= repair["overdue"] >= 1
+
+
 def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
