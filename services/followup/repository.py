@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import asyncpg
 
@@ -208,11 +208,8 @@ class FollowupRepository(Protocol):
 
 
 _CALLBACK_COLUMNS = ", ".join(Callback.__dataclass_fields__)
-_CALLER_COLUMNS = ", ".join(Caller.__dataclass_fields__)
 _ORDER_COLUMNS = ", ".join(TrackedWorkOrder.__dataclass_fields__)
-_DUTY_COLUMNS = ", ".join(DutyCall.__dataclass_fields__)
-_ACTION_COLUMNS = ", ".join(CorrectiveAction.__dataclass_fields__)
-_INVALID_COLUMNS = ", ".join(InvalidComplaint.__dataclass_fields__)
+_Row = TypeVar("_Row")
 
 
 def _placeholders(n: int) -> str:
@@ -222,10 +219,6 @@ def _placeholders(n: int) -> str:
 def _values(record: object) -> tuple[object, ...]:
     """A dataclass's fields in declaration order, for an INSERT that lists its columns in the same order."""
     return tuple(getattr(record, f.name) for f in fields(record))  # type: ignore[arg-type]
-
-
-def _callback(row: asyncpg.Record | None) -> Callback | None:
-    return Callback(**dict(row)) if row is not None else None
 
 
 def _subject(row: asyncpg.Record | None) -> Subject | None:
@@ -250,19 +243,10 @@ class PostgresFollowupRepository:
             order.complaint_id,
             order.reference_no,
         )
-        inserted = await self.conn.fetchval(
-            f"INSERT INTO followup.work_orders ({_ORDER_COLUMNS}) "
-            f"VALUES ({_placeholders(len(fields(TrackedWorkOrder)))}) ON CONFLICT (work_order_id) DO NOTHING "
-            "RETURNING true",
-            *_values(order),
-        )
-        return bool(inserted)
+        return await self._insert_new("work_orders", order, conflict="work_order_id")
 
     async def work_order(self, work_order_id: uuid.UUID) -> TrackedWorkOrder | None:
-        row = await self.conn.fetchrow(
-            f"SELECT {_ORDER_COLUMNS} FROM followup.work_orders WHERE work_order_id = $1", work_order_id
-        )
-        return TrackedWorkOrder(**dict(row)) if row is not None else None
+        return await self._get(TrackedWorkOrder, "work_orders", "work_order_id", work_order_id)
 
     async def adopt_owner(self, complaint_id: uuid.UUID, owner: str) -> int:
         status = await self.conn.execute(
@@ -354,18 +338,10 @@ class PostgresFollowupRepository:
             caller.complaint_id,
             caller.reference_no,
         )
-        inserted = await self.conn.fetchval(
-            f"INSERT INTO followup.callers ({_CALLER_COLUMNS}) VALUES ({_placeholders(len(fields(Caller)))}) "
-            "ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
-            *_values(caller),
-        )
-        return bool(inserted)
+        return await self._insert_new("callers", caller, conflict="complaint_id")
 
     async def caller(self, complaint_id: uuid.UUID) -> Caller | None:
-        row = await self.conn.fetchrow(
-            f"SELECT {_CALLER_COLUMNS} FROM followup.callers WHERE complaint_id = $1", complaint_id
-        )
-        return Caller(**dict(row)) if row else None
+        return await self._get(Caller, "callers", "complaint_id", complaint_id)
 
     async def update_caller(self, complaint_id: uuid.UUID, **changes: object) -> None:
         sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
@@ -408,18 +384,10 @@ class PostgresFollowupRepository:
         )
 
     async def add_duty_call(self, call: DutyCall) -> bool:
-        inserted = await self.conn.fetchval(
-            f"INSERT INTO followup.duty_calls ({_DUTY_COLUMNS}) VALUES ({_placeholders(len(fields(DutyCall)))}) "
-            "ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
-            *_values(call),
-        )
-        return bool(inserted)
+        return await self._insert_new("duty_calls", call, conflict="complaint_id")
 
     async def duty_call_for_update(self, complaint_id: uuid.UUID) -> DutyCall | None:
-        row = await self.conn.fetchrow(
-            f"SELECT {_DUTY_COLUMNS} FROM followup.duty_calls WHERE complaint_id = $1 FOR UPDATE", complaint_id
-        )
-        return DutyCall(**dict(row)) if row is not None else None
+        return await self._get(DutyCall, "duty_calls", "complaint_id", complaint_id, lock=True)
 
     async def acknowledge_duty_call(self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None) -> None:
         await self.conn.execute(
@@ -443,13 +411,7 @@ class PostgresFollowupRepository:
         )
 
     async def add_corrective_action(self, action: CorrectiveAction) -> bool:
-        inserted = await self.conn.fetchval(
-            f"INSERT INTO followup.corrective_actions ({_ACTION_COLUMNS}) "
-            f"VALUES ({_placeholders(len(fields(CorrectiveAction)))}) "
-            "ON CONFLICT (action_id) DO NOTHING RETURNING true",
-            *_values(action),
-        )
-        return bool(inserted)
+        return await self._insert_new("corrective_actions", action, conflict="action_id")
 
     async def complete_corrective_action(self, action_id: uuid.UUID, at: datetime) -> None:
         await self.conn.execute(
@@ -468,19 +430,10 @@ class PostgresFollowupRepository:
         )
 
     async def add_invalid(self, invalid: InvalidComplaint) -> bool:
-        inserted = await self.conn.fetchval(
-            f"INSERT INTO followup.invalid_complaints ({_INVALID_COLUMNS}) "
-            f"VALUES ({_placeholders(len(fields(InvalidComplaint)))}) ON CONFLICT (complaint_id) DO NOTHING "
-            "RETURNING true",
-            *_values(invalid),
-        )
-        return bool(inserted)
+        return await self._insert_new("invalid_complaints", invalid, conflict="complaint_id")
 
     async def invalid_complaint(self, complaint_id: uuid.UUID) -> InvalidComplaint | None:
-        row = await self.conn.fetchrow(
-            f"SELECT {_INVALID_COLUMNS} FROM followup.invalid_complaints WHERE complaint_id = $1", complaint_id
-        )
-        return InvalidComplaint(**dict(row)) if row is not None else None
+        return await self._get(InvalidComplaint, "invalid_complaints", "complaint_id", complaint_id)
 
     async def mark_told_invalid(self, complaint_id: uuid.UUID, at: datetime) -> None:
         await self.conn.execute(
@@ -595,19 +548,10 @@ class PostgresFollowupRepository:
         return [EscalationRecord(**dict(r)) for r in rows]
 
     async def add_callback(self, callback: Callback) -> bool:
-        inserted = await self.conn.fetchval(
-            f"INSERT INTO followup.callbacks ({_CALLBACK_COLUMNS}) VALUES ({_placeholders(len(fields(Callback)))}) "
-            "ON CONFLICT (complaint_id, work_order_id) DO NOTHING RETURNING true",
-            *_values(callback),
-        )
-        return bool(inserted)
+        return await self._insert_new("callbacks", callback, conflict="complaint_id, work_order_id")
 
     async def callback_for_update(self, callback_id: uuid.UUID) -> Callback | None:
-        return _callback(
-            await self.conn.fetchrow(
-                f"SELECT {_CALLBACK_COLUMNS} FROM followup.callbacks WHERE callback_id = $1 FOR UPDATE", callback_id
-            )
-        )
+        return await self._get(Callback, "callbacks", "callback_id", callback_id, lock=True)
 
     async def save_callback(self, callback: Callback) -> None:
         await self.conn.execute(
@@ -672,6 +616,23 @@ class PostgresFollowupRepository:
 
     async def outbox_pending(self) -> int:
         return await self.conn.fetchval("SELECT count(*) FROM followup.outbox")
+
+    async def _insert_new(self, table: str, record: object, *, conflict: str) -> bool:
+        """One dataclass as one row, unless its key (`conflict`) is there already: False for a redelivery."""
+        names = [f.name for f in fields(record)]  # type: ignore[arg-type]
+        inserted = await self.conn.fetchval(
+            f"INSERT INTO followup.{table} ({', '.join(names)}) VALUES ({_placeholders(len(names))}) "
+            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING true",
+            *_values(record),
+        )
+        return bool(inserted)
+
+    async def _get(self, model: type[_Row], table: str, key: str, value: object, *, lock: bool = False) -> _Row | None:
+        """One row by a unique key as its dataclass; locked for the transaction when asked."""
+        columns = ", ".join(f.name for f in fields(model))  # type: ignore[arg-type]
+        suffix = " FOR UPDATE" if lock else ""
+        row = await self.conn.fetchrow(f"SELECT {columns} FROM followup.{table} WHERE {key} = $1{suffix}", value)
+        return model(**dict(row)) if row is not None else None
 
 
 async def timer_backlog(pool: asyncpg.Pool) -> list[tuple[str, int, int, float]]:
