@@ -19,7 +19,7 @@ from shared import topics
 from shared.contracts import ComplaintReopened, new_event
 from tests.support.dispatch import as_, received, running_dispatch
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import produce, read_topic, wait_until
+from tests.support.kafka import publish, read_topic, wait_until
 
 BROADBAND = "家里宽带断了，电信电话打不通"
 BILL = "这个月电费账单比上个月多了三倍，家里用电没变化，怀疑电表抄错了，要求核实退费。"
@@ -35,10 +35,6 @@ async def dispatch(migrated: Infrastructure) -> AsyncIterator[tuple[FastAPI, htt
         app, _ = running
         await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=30)
         yield running
-
-
-async def _publish(bootstrap: str, topic: str, *events: Any) -> None:
-    await produce(bootstrap, topic, [(e.key, e.model_dump_json().encode()) for e in events])
 
 
 async def _case(client: httpx.AsyncClient, complaint_id: uuid.UUID, status: str) -> dict[str, Any]:
@@ -70,7 +66,7 @@ async def test_an_invalid_complaint_gets_no_work_order_and_a_supervisor_overturn
     _, client = dispatch
     bootstrap = migrated.kafka_bootstrap_servers
     event = received(BROADBAND, channel="phone", agent_id="agent-7")
-    await _publish(bootstrap, topics.COMPLAINT_RECEIVED, event)
+    await publish(bootstrap, event)
 
     case = await _case(client, event.complaint_id, "invalid")
     assert (case["valid"], case["invalid_reason"], case["owner"], case["work_orders"]) == (
@@ -116,7 +112,7 @@ async def test_a_complaint_settled_on_the_call_is_resolved_on_contact_and_reopen
     _, client = dispatch
     bootstrap = migrated.kafka_bootstrap_servers
     event = received(BILL, channel="phone", agent_id="agent-0042", handled_on_contact=EXPLAINED)
-    await _publish(bootstrap, topics.COMPLAINT_RECEIVED, event)
+    await publish(bootstrap, event)
 
     case = await _case(client, event.complaint_id, "resolved_on_contact")
     assert (case["owner"], case["handled_on_contact"], case["work_orders"]) == ("agent-0042", EXPLAINED, [])
@@ -146,7 +142,7 @@ async def test_a_complaint_settled_on_the_call_is_resolved_on_contact_and_reopen
             "reopened_at": datetime.now(UTC),
         },
     )
-    await _publish(bootstrap, topics.COMPLAINT_REOPENED, reopened)
+    await publish(bootstrap, reopened)
     case = await _case(client, event.complaint_id, "routed")
     (order,) = case["work_orders"]
     assert (order["cycle"], order["department"], order["severity"]) == (2, "billing", "serious")
@@ -159,7 +155,7 @@ async def test_a_serious_complaint_is_routed_whatever_was_explained_on_the_call(
     _, client = dispatch
     bootstrap = migrated.kafka_bootstrap_servers
     event = received(THREAT, channel="phone", agent_id="agent-0042", handled_on_contact=EXPLAINED)
-    await _publish(bootstrap, topics.COMPLAINT_RECEIVED, event)
+    await publish(bootstrap, event)
 
     case = await _case(client, event.complaint_id, "routed")
     assert (case["category"], case["severity"], case["resolution_id"]) == ("billing", "serious", None)
@@ -175,7 +171,7 @@ async def test_a_safety_hazard_is_routed_whatever_was_said_and_the_case_shows_it
     bootstrap = migrated.kafka_bootstrap_servers
     gas = received(GAS, channel="phone", agent_id="agent-0042", handled_on_contact="已告知用户开窗通风、离开现场")
     web = received(HEATING)
-    await _publish(bootstrap, topics.COMPLAINT_RECEIVED, gas, web)
+    await publish(bootstrap, gas, web)
 
     case = await _case(client, gas.complaint_id, "routed")
     assert (case["category"], case["severity"], case["owner"]) == ("safety_hazard", "emergency", "agent-0042")

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from shared import topics
-from shared.contracts import ComplaintContact, Event, new_event
+from shared.contracts import ComplaintContact, new_event
 from tests.support.followup import AGENT, running_followup
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import Record, produce, read_topic, wait_until
+from tests.support.kafka import Record, produce, publish, read_topic, wait_until
 from tests.unit.followup.conftest import Order, acknowledged, assigned, new_order, resolved
 from tests.unit.followup.handling_events import action_set, invalid, received, resolved_on_contact, routed
 
@@ -36,10 +36,6 @@ async def followup(migrated: Infrastructure) -> AsyncIterator[httpx.AsyncClient]
     async with running_followup(d, b, sla_time_scale=SCALE) as (app, client):
         await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
         yield client
-
-
-async def _produce(bootstrap: str, topic: str, *events: Event) -> None:
-    await produce(bootstrap, topic, [(e.key, e.model_dump_json().encode()) for e in events])
 
 
 def _contact(order: Order, phone: str) -> ComplaintContact:
@@ -76,7 +72,7 @@ async def test_duty_manager_missing_the_limit_climbs_the_duty_manager_ladder(
 ) -> None:
     order = new_order()
     now = datetime.now(UTC)
-    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_RECEIVED, received(order, at=now))
+    await publish(migrated.kafka_bootstrap_servers, received(order, at=now))
 
     told = await _case_events(
         migrated.kafka_bootstrap_servers, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 1
@@ -123,8 +119,8 @@ async def test_a_counter_settlement_dispatch_refused_brings_the_duty_manager(mig
     order = new_order()
     now = datetime.now(UTC)
     bootstrap = migrated.kafka_bootstrap_servers
-    await _produce(bootstrap, topics.COMPLAINT_RECEIVED, received(order, at=now, handled_on_contact="told them"))
-    await _produce(bootstrap, topics.COMPLAINT_ROUTED, routed(order, reason="new", channel="counter", at=now))
+    await publish(bootstrap, received(order, at=now, handled_on_contact="told them"))
+    await publish(bootstrap, routed(order, reason="new", channel="counter", at=now))
 
     told = await _case_events(bootstrap, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 1)
     assert [(n["payload"]["template_id"], n["payload"]["recipient"]["role"]) for n in told] == [
@@ -137,7 +133,7 @@ async def test_corrective_action_past_its_deadline_warns_then_escalates(
 ) -> None:
     order, action_id = new_order(), uuid.uuid4()
     event = action_set(order, action_id, deadline_in=timedelta(seconds=2), at=datetime.now(UTC))
-    await _produce(migrated.kafka_bootstrap_servers, topics.CORRECTIVE_ACTIONS, event)
+    await publish(migrated.kafka_bootstrap_servers, event)
 
     def escalated(events: list[dict]) -> bool:
         return any(e["event_type"] == "complaint.escalated" for e in events)
@@ -164,7 +160,7 @@ async def test_first_contact_is_called_back_for_its_owner_and_scores_round_trip(
 ) -> None:
     order, owner = new_order(), f"agent-{uuid.uuid4().hex[:6]}"
     event = resolved_on_contact(order, owner=owner, at=datetime.now(UTC))
-    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_ROUTED, event)
+    await publish(migrated.kafka_bootstrap_servers, event)
 
     async def listed() -> list[dict]:
         page = await followup.get(f"/v1/callbacks?owner={owner}", headers=AGENT)
@@ -212,8 +208,8 @@ async def test_an_invalid_complaint_is_explained_to_the_customer(
     order = new_order()
     phone = f"137{uuid.uuid4().int % 10**8:08d}"
     # The reason arrives before the contact (its own topic and consumer): the message waits for it.
-    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_ROUTED, invalid(order, reason="测试来电"))
-    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_CONTACT, _contact(order, phone))
+    await publish(migrated.kafka_bootstrap_servers, invalid(order, reason="测试来电"))
+    await publish(migrated.kafka_bootstrap_servers, _contact(order, phone))
 
     told = await _case_events(
         migrated.kafka_bootstrap_servers, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 1
@@ -260,7 +256,7 @@ async def test_the_first_to_sign_for_an_unowned_case_owns_its_callback(
     bootstrap, order, owner = migrated.kafka_bootstrap_servers, new_order(), f"clerk-{uuid.uuid4().hex[:6]}"
     now = datetime.now(UTC)
     for event in (assigned(order, at=now), acknowledged(order, at=now, owner=owner), resolved(order, at=now)):
-        await _produce(bootstrap, event.topic, event)
+        await publish(bootstrap, event)
 
     async def listed() -> list[dict]:
         return (await followup.get(f"/v1/callbacks?owner={owner}", headers=AGENT)).json()["items"]
@@ -278,8 +274,8 @@ async def test_a_coordinated_case_its_assisting_order_resolves_is_called_back_on
     assisting, now = new_order(complaint_id=lead.complaint_id), datetime.now(UTC)
     first = assigned(lead, at=now, owner=owner, department="repair", callback_limit="4h")
     helper = assigned(assisting, at=now, owner=owner, role="assisting", lead_work_order_id=lead.work_order_id)
-    await _produce(bootstrap, first.topic, first)
-    await _produce(bootstrap, helper.topic, helper)
+    await publish(bootstrap, first)
+    await publish(bootstrap, helper)
     await _tracked(db, lead, assisting)
     stored = await db.fetchval(
         "SELECT lead_work_order_id FROM followup.work_orders WHERE work_order_id = $1", assisting.work_order_id
@@ -287,8 +283,8 @@ async def test_a_coordinated_case_its_assisting_order_resolves_is_called_back_on
     assert stored == lead.work_order_id
 
     done = resolved(lead, at=now, case_resolved=False, department="repair")
-    await _produce(bootstrap, done.topic, done)
-    await _produce(bootstrap, topics.WORKORDERS_BILLING, resolved(assisting, at=now, case_resolved=True))
+    await publish(bootstrap, done)
+    await publish(bootstrap, resolved(assisting, at=now, case_resolved=True))
 
     async def listed() -> list[dict]:
         return (await followup.get(f"/v1/callbacks?owner={owner}", headers=AGENT)).json()["items"]
@@ -300,7 +296,7 @@ async def test_a_coordinated_case_its_assisting_order_resolves_is_called_back_on
 async def test_a_serious_case_goes_to_management_at_once(migrated: Infrastructure, followup: httpx.AsyncClient) -> None:
     order = new_order()
     event = assigned(order, at=datetime.now(UTC), severity="serious", department="repair", category="equipment_fault")
-    await _produce(migrated.kafka_bootstrap_servers, event.topic, event, event)
+    await publish(migrated.kafka_bootstrap_servers, event, event)
 
     told = await _case_events(
         migrated.kafka_bootstrap_servers, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 2
@@ -316,7 +312,7 @@ async def test_an_overturned_invalid_complaint_is_not_told_it_is_invalid(
     followup: httpx.AsyncClient, migrated: Infrastructure, db: asyncpg.Pool
 ) -> None:
     order = new_order()
-    await _produce(migrated.kafka_bootstrap_servers, topics.COMPLAINT_ROUTED, invalid(order), routed(order))
+    await publish(migrated.kafka_bootstrap_servers, invalid(order), routed(order))
 
     async def dropped() -> bool:
         row = await db.fetchval(

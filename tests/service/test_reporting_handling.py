@@ -26,9 +26,8 @@ import pytest
 
 from services.reporting.rebuild import rebuild
 from shared import topics
-from shared.contracts import Event
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import produce, read_topic, wait_until
+from tests.support.kafka import produce, publish, read_topic, wait_until
 from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
 from tests.unit.reporting.handling_events import Scripted, events, period_script
 
@@ -54,7 +53,7 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
         running_reporting(dsn, bootstrap, clock=clock) as (app, client),
     ):
         await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
-        await _publish(bootstrap, published)
+        await publish(bootstrap, *published)
         conn = await asyncpg.connect(dsn)
         try:
 
@@ -69,14 +68,6 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
         finally:
             await conn.close()
         yield {"client": client, "script": script, "bootstrap": bootstrap, "dsn": dsn}
-
-
-async def _publish(bootstrap: str, published: list[Event]) -> None:
-    by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
-    for event in published:
-        by_topic.setdefault(event.topic, []).append((event.key, event.model_dump_json().encode()))
-    for topic, messages in by_topic.items():
-        await produce(bootstrap, topic, messages)
 
 
 # -- what the script implies, computed from it alone -------------------------------------------------------------

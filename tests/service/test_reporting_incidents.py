@@ -23,9 +23,8 @@ import pytest
 
 from services.reporting.rebuild import rebuild
 from shared import topics
-from shared.contracts import Event
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import produce, read_topic, wait_until
+from tests.support.kafka import produce, publish, read_topic, wait_until
 from tests.support.reporting import MANAGER, fresh_database, running_reporting
 from tests.unit.reporting.incident_events import CAUSE_ANALYSIS, FEEDER, PUMP, STATION, storm
 
@@ -67,7 +66,7 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
             bootstrap, topics.INCIDENT_EVENTS, [(str(late.incident_id).encode(), json.dumps(unknown).encode())]
         )
         published = [*late.events, *still_open.events]
-        await _publish(bootstrap, published)
+        await publish(bootstrap, *published)
         conn = await asyncpg.connect(dsn)
 
         async def projected() -> bool:
@@ -106,14 +105,6 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
             "bootstrap": bootstrap,
             "dsn": dsn,
         }
-
-
-async def _publish(bootstrap: str, events: list[Event]) -> None:
-    by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
-    for event in events:
-        by_topic.setdefault(event.topic, []).append((event.key, event.model_dump_json().encode()))
-    for topic, messages in by_topic.items():
-        await produce(bootstrap, topic, messages)
 
 
 async def _incidents(client: httpx.AsyncClient, status: str | None) -> dict[uuid.UUID, dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.contracts import Event
 from shared.kafka.admin import topic_partitions
 
 
@@ -81,6 +82,16 @@ async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]
             await producer.send_and_wait(topic, value=value, key=key)
     finally:
         await producer.stop()
+
+
+async def publish(bootstrap: str, *events: Event) -> None:
+    """Each event on its own topic, keyed by its complaint, as its producer would publish it; in the order given
+    within a topic."""
+    by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
+    for event in events:
+        by_topic.setdefault(event.topic, []).append((event.key, event.model_dump_json().encode()))
+    for topic, messages in by_topic.items():
+        await produce(bootstrap, topic, messages)
 
 
 async def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05) -> Any:
