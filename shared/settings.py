@@ -52,3 +52,17 @@ def refuse_dev_secrets(settings: ServiceSettings, secrets: dict[str, str], dev_v
     weak = [name for name, value in secrets.items() if dev_value_marker in value or len(value) < 16]
     if weak:
         raise ValueError(f"refusing to start in {settings.app_env!r}: development or short secrets for {sorted(weak)}")
+
+
+class IdentitySettings(BaseSettings):
+    """Where persons' tokens come from: the utility's OpenID Connect provider (Keycloak in `make run`).
+
+    Unset, a service accepts only its machine API keys. Mixed into each service's settings.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    oidc_issuer: str | None = None
+    oidc_audience: str = "utility-services"
+    #: Only when the provider publishes its keys somewhere other than `<issuer>/protocol/openid-connect/certs`.
+    oidc_jwks_url: str | None = None

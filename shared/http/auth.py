@@ -10,6 +10,7 @@ from fastapi import Depends
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.credentials import match_token
+from shared.http.person import Person, PersonTokens, looks_like_jwt
 from shared.http.problems import Problem
 
 T = TypeVar("T")
@@ -42,3 +43,16 @@ def identify(presented: str | None, known: Mapping[str, T], what: str) -> T:
     if found is None:
         raise Problem(401, "Unauthorized", "unknown credential", headers={"WWW-Authenticate": "Bearer"})
     return found
+
+
+async def identify_caller(
+    presented: str | None, known: Mapping[str, T], what: str, persons: PersonTokens | None
+) -> T | Person:
+    """A machine credential (API key) or, when the service trusts an identity provider, the signed-in person.
+
+    Why one function: every service accepts both on the same header, and a person's token must never fall
+    through to the API-key lookup (nor an API key be parsed as a token).
+    """
+    if presented and persons is not None and looks_like_jwt(presented):
+        return await persons.verify(presented)
+    return identify(presented, known, what)
