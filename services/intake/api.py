@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response, status
 
 from services.intake import repository
-from services.intake.auth import ChannelCredential
+from services.intake.auth import Caller, as_seen_by, authorize_submission, may_read
 from services.intake.deps import CorrelationId, Pool, Timezone
 from services.intake.handlers import IdempotencyKeyReused, SubmitComplaint, submit_complaint
 from services.intake.reference import looks_like_reference
@@ -24,10 +24,11 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 SUBMIT_PROBLEMS = problem_responses(
     403,
     body=True,
-    s403="Credential of another channel",
-    s422="Invalid fields, each named; or an Idempotency-Key reused for another body",
+    s403="Credential of another channel; or a person on a channel other than phone or counter",
+    s422="Invalid fields, each named; an Idempotency-Key reused for another body; or a person's body naming "
+    "another agent_id",
 )
-READ_PROBLEMS = problem_responses(404, s404="No such complaint for this channel")
+READ_PROBLEMS = problem_responses(404, s404="No such complaint for this caller")
 
 
 def _accepted(stored: StoredComplaint, replayed: bool) -> ComplaintAccepted:
@@ -50,7 +51,7 @@ async def post_complaint(
     complaint: ComplaintCreate,
     request: Request,
     response: Response,
-    channel: ChannelCredential,
+    caller: Caller,
     pool: Pool,
     timezone: Timezone,
     correlation_id: CorrelationId,
@@ -58,7 +59,9 @@ async def post_complaint(
 ) -> ComplaintAccepted:
     """Accepts the complaint and answers at once with its id and reference number.
 
-    Retries with the same `Idempotency-Key`, or the same channel ticket id, return the original.
+    Retries with the same `Idempotency-Key`, or the same channel ticket id, return the original. A channel key
+    submits for its own channel; a signed-in agent (or supervisor) for phone or counter, as themselves: `agent_id`
+    is their staff id, and `complaint.received` names them.
     """
     if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
         raise Problem(
@@ -67,16 +70,12 @@ async def post_complaint(
             "Idempotency-Key: 1-128 printable ASCII characters",
             errors=[{"field": "Idempotency-Key", "message": "1-128 printable ASCII characters"}],
         )
-    if complaint.channel != channel:
-        raise Problem(
-            403,
-            "Forbidden",
-            f"this credential submits for channel {channel.value!r} only",
-            errors=[{"field": "channel", "message": f"must be {channel.value!r} for this credential"}],
-        )
+    allowed = authorize_submission(caller, complaint)
     try:
         submitted = await submit_complaint(
-            SubmitComplaint(complaint, idempotency_key, correlation_id), pool=pool, timezone=timezone
+            SubmitComplaint(allowed.complaint, idempotency_key, correlation_id, agent_name=allowed.agent_name),
+            pool=pool,
+            timezone=timezone,
         )
     except IdempotencyKeyReused as exc:
         raise Problem(
@@ -98,7 +97,9 @@ async def post_complaint(
     responses=READ_PROBLEMS,
     summary="What was received, and when: by complaint id or reference number",
 )
-async def get_complaint(complaint_ref: str, request: Request, channel: ChannelCredential, pool: Pool) -> ComplaintRead:
+async def get_complaint(complaint_ref: str, request: Request, caller: Caller, pool: Pool) -> ComplaintRead:
+    """A channel reads its own submissions; an agent those they took; a supervisor any phone or counter one
+    (persons see the customer's contact masked)."""
     stored: StoredComplaint | None = None
     if looks_like_reference(complaint_ref):
         stored = await repository.get_by_reference(pool, complaint_ref)
@@ -108,8 +109,8 @@ async def get_complaint(complaint_ref: str, request: Request, channel: ChannelCr
         except ValueError:
             stored = None
     # A channel sees only what it submitted itself: no browsing other channels' customers.
-    if stored is None or stored.channel != channel.value:
-        raise Problem(404, "Not Found", f"no complaint {complaint_ref!r} submitted on channel {channel.value!r}")
+    if stored is None or not may_read(caller, stored.channel, stored.submission):
+        raise Problem(404, "Not Found", f"no complaint {complaint_ref!r} that this caller submitted")
     mark_case(request, stored.complaint_id)
     return ComplaintRead(
         complaint_id=stored.complaint_id,
@@ -118,5 +119,5 @@ async def get_complaint(complaint_ref: str, request: Request, channel: ChannelCr
         channel_ticket_id=stored.channel_ticket_id,
         received_at=stored.received_at,
         accepted_at=stored.accepted_at,
-        submission=stored.submission,
+        submission=as_seen_by(caller, stored.submission),
     )

@@ -17,6 +17,7 @@ from services.intake.partner_ingress import PartnerTicket, to_submission
 from services.intake.settings import IntakeSettings
 from shared import topics
 from shared.contracts import ComplaintContact, ComplaintReceived
+from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe
@@ -62,7 +63,15 @@ def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyn
     return broker
 
 
-def create_app(settings: IntakeSettings) -> FastAPI:
+def person_tokens(settings: IntakeSettings) -> PersonTokens | None:
+    """The verifier of staff's access tokens, when an identity provider is configured (else channel keys only)."""
+    if not settings.oidc_issuer:
+        return None
+    return PersonTokens(issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks_url=settings.oidc_jwks_url)
+
+
+def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) -> FastAPI:
+    """The HTTP app; `persons` verifies staff tokens (tests hand in their own; else built from the settings)."""
     observed = telemetry(SERVICE, settings, metrics.count_committed)
 
     @asynccontextmanager
@@ -92,6 +101,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         tracing=observed.tracing,
     )
     app.state.settings = settings
+    app.state.persons = persons or person_tokens(settings)
     app.state.timezone = ZoneInfo(settings.timezone)
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)

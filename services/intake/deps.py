@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from services.intake.settings import IntakeSettings
+from shared.http.person import PersonTokens
 from shared.http.service_app import app_state
 
 
@@ -20,4 +21,6 @@ async def _correlation_id(request: Request) -> str:
 Settings = Annotated[IntakeSettings, Depends(app_state("settings"))]
 Pool = Annotated[asyncpg.Pool, Depends(app_state("pool"))]
 Timezone = Annotated[ZoneInfo, Depends(app_state("timezone"))]
+#: The verifier of persons' tokens; None when no identity provider is configured (channel keys only).
+Persons = Annotated[PersonTokens | None, Depends(app_state("persons"))]
 CorrelationId = Annotated[str, Depends(_correlation_id)]

@@ -19,9 +19,9 @@ from shared.privacy import mask_name, mask_phone, mask_phones_in_text
 SERVICE = "intake"
 
 
-def build_events(stored: StoredComplaint, complaint: ComplaintCreate) -> list[Event]:
-    """The public, masked `complaint.received` (v2: with the agent who took it and what was settled on contact)
-    and the restricted `complaint.contact`."""
+def build_events(stored: StoredComplaint, complaint: ComplaintCreate, *, agent_name: str | None = None) -> list[Event]:
+    """The public, masked `complaint.received` (v2: with the agent who took it and what was settled on contact;
+    v3: the signed-in agent's display name) and the restricted `complaint.contact`."""
     customer = complaint.customer
     common = {
         "complaint_id": stored.complaint_id,
@@ -50,6 +50,7 @@ def build_events(stored: StoredComplaint, complaint: ComplaintCreate) -> list[Ev
             agent_id=complaint.agent_id,
             handled_on_contact=complaint.handled_on_contact,
             customer_agitated=complaint.customer_agitated,
+            agent_name=agent_name,
         ),
         **common,
     )

@@ -32,6 +32,8 @@ class SubmitComplaint:
     complaint: ComplaintCreate
     idempotency_key: str | None
     correlation_id: str
+    #: The display name of the signed-in agent who took it (their staff id is `complaint.agent_id`).
+    agent_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ async def submit_complaint(
     )
     async with unit_of_work(pool) as uow:
         if await repository.insert_if_new(uow.conn, stored):
-            await outbox.add(uow.conn, SERVICE, build_events(stored, complaint))
+            await outbox.add(uow.conn, SERVICE, build_events(stored, complaint, agent_name=cmd.agent_name))
             uow.commit()
             log.info(
                 "complaint accepted",

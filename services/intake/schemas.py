@@ -114,19 +114,21 @@ class ComplaintCreate(Strict):
     category_hint: Category | None = None
     agent_id: StaffId | None = Field(
         default=None,
-        description="Phone and counter only: staff id of the agent who took it; the case's owner until it is closed.",
+        description="Phone and counter only: staff id of the agent who took it; the case's owner until it is closed. "
+        "A signed-in agent's token names them: left out, it is filled in; another staff id is a 422.",
         examples=["agent-0042"],
     )
     handled_on_contact: CleanText | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_HANDLED_ON_CONTACT_CHARS,
-        description="Phone and counter only, with agent_id: what the agent explained or did on the spot. "
+        description="Phone and counter only, by an agent (agent_id, or a signed-in agent): what the agent explained "
+        "or did on the spot. "
         "The complaint is then resolved at first contact (no work order; the customer is still called back).",
     )
     customer_agitated: bool = Field(
         default=False,
-        description="Phone and counter only, with agent_id: the customer is agitated; the duty manager is called.",
+        description="Phone and counter only, by an agent: the customer is agitated; the duty manager is called.",
     )
 
     @field_validator("agent_id", "handled_on_contact", "customer_agitated")
@@ -139,9 +141,14 @@ class ComplaintCreate(Strict):
         if given and channel is not None and channel not in AGENT_CHANNELS:
             agents = ", ".join(sorted(c.value for c in AGENT_CHANNELS))
             raise ValueError(f"only on agent channels ({agents}), not on channel {channel.value!r}")
-        if given and info.field_name != "agent_id" and info.data.get("agent_id", "") is None:
-            raise ValueError("needs agent_id: the agent who took the complaint")
         return value
+
+    def unsigned_first_contact(self) -> list[str]:
+        """First-contact fields given without `agent_id`. A channel key must name the agent with them; for a
+        signed-in agent the token does (so this is checked once the caller is known: `auth`)."""
+        if self.agent_id is not None:
+            return []
+        return [name for name in AGENT_FIELDS[1:] if getattr(self, name) not in (None, False)]
 
     @field_validator("received_at")
     @classmethod

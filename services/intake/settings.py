@@ -7,7 +7,7 @@ from functools import cached_property
 from pydantic import Field, model_validator
 
 from shared.contracts import Channel
-from shared.settings import ServiceSettings, refuse_dev_secrets
+from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
 
 DEV_MARKER = "dev-only"
 
@@ -16,7 +16,9 @@ def _dev_credentials() -> dict[str, str]:
     return {channel.value: f"{DEV_MARKER}-{channel.value}-key" for channel in Channel}
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(ServiceSettings, IdentitySettings):
+    """Channels' API keys, and (with `OIDC_ISSUER`) the provider whose tokens name the agents who submit."""
+
     intake_http_host: str = "127.0.0.1"
     intake_http_port: int = Field(default=8000, ge=0, le=65535)
     #: Channel → API key / bearer token. JSON in the environment, e.g. {"web": "…", "app": "…"}.

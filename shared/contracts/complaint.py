@@ -109,16 +109,22 @@ class ComplaintReceivedPayload(Contract):
     customer_agitated: bool = Field(
         default=False, description="v2: the agent flagged an agitated customer: the duty manager is called."
     )
+    agent_name: str | None = Field(
+        default=None,
+        description="v3: display name of the agent who took it, when a signed-in person submitted it "
+        "(agent_id is then their staff id, from their token); null for channel systems.",
+    )
 
 
 class ComplaintReceived(Event):
     """A complaint was accepted on some channel. Public: contact data is masked.
 
-    v2 adds who took it (`agent_id`), first-contact handling and the agitated flag; v1 events still read."""
+    v2 adds who took it (`agent_id`), first-contact handling and the agitated flag; v3 the agent's display name
+    (`agent_name`) when a signed-in person took it. v1 and v2 events still read."""
 
     TOPIC: ClassVar[str] = topics.COMPLAINT_RECEIVED
     event_type: Literal["complaint.received"] = "complaint.received"
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
     payload: ComplaintReceivedPayload
 
 

@@ -18,12 +18,99 @@ from tests.support.complaints import complaint, headers
 from tests.support.infrastructure import Infrastructure
 from tests.support.intake import running_intake
 from tests.support.kafka import read_topic, wait_until
+from tests.support.tokens import LocalIssuer
+
+ISSUER = LocalIssuer()
 
 
 @pytest.fixture(scope="module")
 async def intake(migrated: Infrastructure) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_intake(migrated.database_url, migrated.kafka_bootstrap_servers) as (_, client):
+    """Intake trusting an identity provider: channel keys and staff tokens side by side."""
+    async with running_intake(
+        migrated.database_url, migrated.kafka_bootstrap_servers, create_kwargs={"persons": ISSUER.verifier()}
+    ) as (_, client):
         yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+AGENT_LI = ISSUER.mint("agent.li", roles=("agent",), name="李娜", department="customer_service")
+
+
+async def _received(migrated: Infrastructure, complaint_id: str) -> dict[str, Any]:
+    key = complaint_id.encode()
+    records = await read_topic(
+        migrated.kafka_bootstrap_servers, topics.COMPLAINT_RECEIVED, until=lambda rs: any(r.key == key for r in rs)
+    )
+    return next(r.json() for r in records if r.key == key)
+
+
+async def test_a_signed_in_agent_submits_a_phone_complaint_as_themselves(
+    intake: httpx.AsyncClient, migrated: Infrastructure
+) -> None:
+    body = complaint("phone", handled_on_contact="已解释本月账单构成", customer_agitated=True)
+    response = await intake.post("/v1/complaints", json=body, headers=bearer(AGENT_LI))
+    assert response.status_code == 202, response.text
+    event = await _received(migrated, response.json()["complaint_id"])
+    assert event["schema_version"] == 3
+    payload = event["payload"]
+    assert (payload["agent_id"], payload["agent_name"], payload["handled_on_contact"]) == (
+        "agent.li",
+        "李娜",
+        "已解释本月账单构成",
+    )
+    # Naming themselves is the same as leaving it out; the stored submission says who took it.
+    same = await intake.post("/v1/complaints", json=complaint("counter", agent_id="agent.li"), headers=bearer(AGENT_LI))
+    assert same.status_code == 202, same.text
+    mine = await intake.get(f"/v1/complaints/{response.json()['reference_no']}", headers=bearer(AGENT_LI))
+    assert mine.status_code == 200, mine.text
+    seen = mine.json()["submission"]
+    assert seen["agent_id"] == "agent.li"
+    assert (seen["customer"]["name"], seen["customer"]["phone"]) == ("王**", "139******78"), "persons: masked"
+    other_agent = ISSUER.mint("agent.wang", roles=("agent",), name="王强")
+    hidden = await intake.get(f"/v1/complaints/{response.json()['complaint_id']}", headers=bearer(other_agent))
+    assert hidden.status_code == 404
+    supervisor = ISSUER.mint("supervisor.wu", roles=("supervisor",), name="吴静")
+    assert (
+        await intake.get(f"/v1/complaints/{response.json()['complaint_id']}", headers=bearer(supervisor))
+    ).status_code == 200
+
+
+@pytest.mark.parametrize("channel", ["web", "app", "partner_12345"])
+async def test_a_person_submits_for_phone_or_counter_only(intake: httpx.AsyncClient, channel: str) -> None:
+    response = await intake.post("/v1/complaints", json=complaint(channel), headers=bearer(AGENT_LI))
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert channel in response.json()["detail"]
+    assert response.json()["errors"][0]["field"] == "channel"
+
+
+async def test_a_person_names_no_other_agent_and_needs_the_role(intake: httpx.AsyncClient) -> None:
+    mismatch = await intake.post(
+        "/v1/complaints", json=complaint("phone", agent_id="agent.wang"), headers=bearer(AGENT_LI)
+    )
+    assert mismatch.status_code == 422
+    assert [e["field"] for e in mismatch.json()["errors"]] == ["agent_id"]
+    crew = ISSUER.mint("crew1.chen", roles=("crew",), name="陈刚", department="repair", crew="repair-crew-1")
+    assert (await intake.post("/v1/complaints", json=complaint("phone"), headers=bearer(crew))).status_code == 403
+
+
+async def test_expired_tampered_or_foreign_tokens_are_401(intake: httpx.AsyncClient) -> None:
+    expired = ISSUER.mint("agent.li", roles=("agent",), name="李娜", expires_in=-60)
+    foreign = LocalIssuer().mint("agent.li", roles=("agent",), name="李娜")
+    head, payload, signature = AGENT_LI.split(".")
+    tampered = f"{head}.{payload}.{signature[:-4]}AAAA"
+    for token in (expired, foreign, tampered):
+        response = await intake.post("/v1/complaints", json=complaint("phone"), headers=bearer(token))
+        assert response.status_code == 401, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+    # The channel's key keeps working beside the tokens, with its agent_id field as before.
+    keyed = await intake.post(
+        "/v1/complaints", json=complaint("phone", agent_id="agent-0042"), headers=headers("phone")
+    )
+    assert keyed.status_code == 202, keyed.text
 
 
 async def test_accepts_and_publishes_masked_event(intake: httpx.AsyncClient, migrated: Infrastructure) -> None:
@@ -70,8 +157,9 @@ async def test_an_agent_says_who_took_it_and_what_was_settled_on_the_call(
         migrated.kafka_bootstrap_servers, topics.COMPLAINT_RECEIVED, until=lambda rs: any(r.key == key for r in rs)
     )
     event = next(r.json() for r in records if r.key == key)
-    assert event["schema_version"] == 2
+    assert event["schema_version"] == 3
     payload = event["payload"]
+    assert payload["agent_name"] is None, "a channel key names no person"
     assert (payload["agent_id"], payload["handled_on_contact"], payload["customer_agitated"]) == (
         "agent-0042",
         "已解释本月账单构成，用户表示理解",

@@ -8,10 +8,14 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from services.intake.auth import as_seen_by, authorize_submission, may_read
 from services.intake.handlers import fingerprint
 from services.intake.reference import format_reference, looks_like_reference
 from services.intake.schemas import AGENT_FIELDS, ComplaintCreate, normalise_phone
 from services.intake.settings import IntakeSettings
+from shared.contracts import Channel
+from shared.http.person import Person
+from shared.http.problems import Problem
 from tests.support.complaints import complaint
 
 
@@ -105,8 +109,74 @@ def test_agent_fields_on_other_channels_are_refused_naming_field_and_channel(
     ("field", "value"), [("handled_on_contact", "explained the bill"), ("customer_agitated", True)]
 )
 def test_first_contact_fields_need_the_agent(field: str, value: object) -> None:
-    where, message = _refusal("phone", **{field: value})
-    assert (where, message) == (field, "Value error, needs agent_id: the agent who took the complaint")
+    """A channel key names the agent in the body; a signed-in agent is named by their token."""
+    unsigned = _submission("phone", **{field: value})
+    with pytest.raises(Problem) as caught:
+        authorize_submission(Channel.PHONE, unsigned)
+    assert caught.value.status == 422
+    assert caught.value.extra["errors"] == [
+        {"field": field, "message": "needs agent_id: the agent who took the complaint"}
+    ]
+    agent = Person("agent.li", "李娜", frozenset({"agent"}))
+    allowed = authorize_submission(agent, unsigned)
+    assert (allowed.complaint.agent_id, allowed.agent_name, getattr(allowed.complaint, field)) == (
+        "agent.li",
+        "李娜",
+        value,
+    )
+
+
+# --- persons: a signed-in agent submits phone and counter complaints as themselves ------------------------------
+
+AGENT = Person("agent.li", "李娜", frozenset({"agent"}))
+
+
+@pytest.mark.parametrize("channel", ["phone", "counter"])
+def test_a_person_submits_as_themselves(channel: str) -> None:
+    for body_agent in (None, "agent.li"):
+        allowed = authorize_submission(AGENT, _submission(channel, agent_id=body_agent))
+        assert (allowed.complaint.agent_id, allowed.agent_name) == ("agent.li", "李娜")
+    supervisor = Person("supervisor.wu", "吴静", frozenset({"supervisor"}))
+    assert authorize_submission(supervisor, _submission(channel)).complaint.agent_id == "supervisor.wu"
+
+
+@pytest.mark.parametrize("channel", ["web", "app", "wechat", "email", "partner_12345", "partner_95598"])
+def test_a_person_submits_no_other_channel(channel: str) -> None:
+    with pytest.raises(Problem) as caught:
+        authorize_submission(AGENT, _submission(channel))
+    assert caught.value.status == 403
+    assert channel in caught.value.detail and caught.value.extra["errors"][0]["field"] == "channel"
+
+
+def test_a_person_cannot_submit_for_another_agent_nor_without_the_role() -> None:
+    with pytest.raises(Problem) as caught:
+        authorize_submission(AGENT, _submission("phone", agent_id="agent.wang"))
+    assert caught.value.status == 422 and caught.value.extra["errors"][0]["field"] == "agent_id"
+    crew = Person("crew1.chen", "陈刚", frozenset({"crew"}), department="repair", crew="repair-crew-1")
+    with pytest.raises(Problem) as refused:
+        authorize_submission(crew, _submission("phone"))
+    assert refused.value.status == 403
+
+
+def test_a_channel_key_keeps_its_own_channel_and_its_agent_id() -> None:
+    allowed = authorize_submission(Channel.PHONE, _submission("phone", agent_id="agent-0042"))
+    assert (allowed.complaint.agent_id, allowed.agent_name) == ("agent-0042", None)
+    with pytest.raises(Problem) as caught:
+        authorize_submission(Channel.WEB, _submission("phone"))
+    assert caught.value.status == 403
+
+
+def test_persons_read_their_own_submissions_with_the_contact_masked() -> None:
+    submission = _submission("phone", agent_id="agent.li").model_dump(mode="json")
+    submission["text"] = "回电13912345678"
+    assert may_read(AGENT, "phone", submission)
+    assert not may_read(Person("agent.wang", "王强", frozenset({"agent"})), "phone", submission)
+    assert may_read(Person("supervisor.wu", "吴静", frozenset({"supervisor"})), "phone", submission)
+    assert not may_read(AGENT, "web", submission)
+    seen = as_seen_by(AGENT, submission)
+    assert (seen["customer"]["name"], seen["customer"]["phone"]) == ("王**", "139******78")
+    assert "13912345678" not in seen["text"]
+    assert as_seen_by(Channel.PHONE, submission) == submission
 
 
 @pytest.mark.parametrize(
