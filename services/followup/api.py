@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from services.followup.auth import Agent, Supervisor
+from services.followup.auth import Agent, Staff, Supervisor
 from services.followup.deps import Handlers, Views
 from services.followup.duty_manager import AcknowledgeDutyCall
 from services.followup.handlers import RecordOutcome
@@ -29,7 +29,13 @@ WORKLIST_PROBLEMS = problem_responses()
 OUTCOME_PROBLEMS = problem_responses(404, 409, body=True, s404="No such callback", s409="Outcome already recorded")
 SLA_PROBLEMS = problem_responses(404, s404="No SLA clocks for this complaint")
 DUTY_PROBLEMS = problem_responses(
-    403, 404, 409, body=True, s403="Not a supervisor", s404="Unknown complaint", s409="No call pending"
+    403,
+    404,
+    409,
+    body=True,
+    s403="Not the duty manager or a supervisor",
+    s404="Unknown complaint",
+    s409="No call pending",
 )
 
 
@@ -53,16 +59,17 @@ async def worklist(
     "/callbacks/{callback_id}/outcome",
     response_model=CallbackRead,
     responses=OUTCOME_PROBLEMS,
-    summary="Record the call: satisfied, dissatisfied or unreachable, and the survey's 1-5 scores",
+    summary="Record the call: satisfied, dissatisfied or unreachable, its method, and the survey's 1-5 scores",
 )
 async def record_outcome(
     callback_id: uuid.UUID, body: OutcomeCreate, request: Request, who: Agent, handlers: Handlers, views: Views
 ) -> CallbackRead:
     scores = (body.scores.given() or None) if body.scores is not None else None
+    outcome = RecordOutcome(
+        callback_id, body.outcome, who.id, body.note, scores=scores, agent_name=who.name, method=body.method
+    )
     try:
-        callback = await handlers.record_outcome(
-            RecordOutcome(callback_id, body.outcome, who.name, body.note, scores=scores)
-        )
+        callback = await handlers.record_outcome(outcome)
     except CallbackNotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc
     except CallbackClosed as exc:
@@ -94,10 +101,11 @@ async def sla(complaint_id: uuid.UUID, request: Request, _: Agent, views: Views)
     summary="The duty manager has come: their acknowledgement clock stops",
 )
 async def acknowledge_duty_call(
-    complaint_id: uuid.UUID, body: DutyAcknowledgementCreate, request: Request, _: Supervisor, handlers: Handlers
+    complaint_id: uuid.UUID, body: DutyAcknowledgementCreate, request: Request, who: Supervisor, handlers: Handlers
 ) -> DutyCallRead:
+    """A signed-in duty manager (or supervisor) is recorded as themselves; a supervisor's key names the manager."""
     try:
-        call = await handlers.duty_manager.acknowledge(AcknowledgeDutyCall(complaint_id, body.manager, body.note))
+        call = await handlers.duty_manager.acknowledge(_acknowledgement(complaint_id, body, who))
     except DutyCallNotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc
     except DutyCallNotPending as exc:
@@ -112,5 +120,21 @@ async def acknowledge_duty_call(
         acknowledge_by=call.acknowledge_by,
         acknowledged_at=call.acknowledged_at,
         acknowledged_by=call.acknowledged_by,
+        acknowledged_by_name=call.acknowledged_by_name,
         late=call.acknowledged_at > call.acknowledge_by,
     )
+
+
+def _acknowledgement(complaint_id: uuid.UUID, body: DutyAcknowledgementCreate, who: Staff) -> AcknowledgeDutyCall:
+    """Who acknowledged: the signed-in person (the body may only repeat their own id), or the manager a key names."""
+    if who.person:
+        if body.manager is not None and body.manager != who.id:
+            raise _field_problem("manager", f"must be the signed-in person's staff id ({who.id!r}) or left out")
+        return AcknowledgeDutyCall(complaint_id, who.id, body.note, manager_name=who.name)
+    if body.manager is None:
+        raise _field_problem("manager", "required: the staff id of the duty manager who came")
+    return AcknowledgeDutyCall(complaint_id, body.manager, body.note)
+
+
+def _field_problem(field: str, message: str) -> Problem:
+    return Problem(422, "Invalid request", f"{field}: {message}", errors=[{"field": field, "message": message}])

@@ -26,6 +26,7 @@ from services.followup.timers import TimerWorker
 from services.followup.views import FollowupViews
 from shared.contracts import ComplaintReceived
 from shared.db import Transactions, transactions
+from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe
@@ -76,7 +77,18 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
     return broker
 
 
-def create_app(settings: FollowupSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+def person_tokens(settings: FollowupSettings) -> PersonTokens | None:
+    """The verifier of staff's access tokens, when an identity provider is configured (else API keys only)."""
+    if not settings.oidc_issuer:
+        return None
+    return PersonTokens(issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks_url=settings.oidc_jwks_url)
+
+
+def create_app(
+    settings: FollowupSettings, *, clock: Callable[[], datetime] | None = None, persons: PersonTokens | None = None
+) -> FastAPI:
+    """The HTTP app and its workers; `persons` verifies staff tokens (tests hand in their own; else built from the
+    settings)."""
     sla = load_sla_table()
     observed = telemetry(SERVICE, settings, metrics.count_committed)
     clocks = ClockRules(sla, time_scale=settings.sla_time_scale)
@@ -129,6 +141,7 @@ def create_app(settings: FollowupSettings, *, clock: Callable[[], datetime] | No
         tracing=observed.tracing,
     )
     app.state.settings = settings
+    app.state.persons = persons or person_tokens(settings)
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)
     return app

@@ -12,8 +12,11 @@ from fastapi import Depends
 from services.followup.handlers import FollowupHandlers
 from services.followup.settings import FollowupSettings
 from services.followup.views import FollowupViews
+from shared.http.person import PersonTokens
 from shared.http.service_app import app_state
 
 Settings = Annotated[FollowupSettings, Depends(app_state("settings"))]
 Handlers = Annotated[FollowupHandlers, Depends(app_state("handlers"))]
 Views = Annotated[FollowupViews, Depends(app_state("views"))]
+#: The verifier of staff's tokens; None when no identity provider is configured (API keys only).
+Persons = Annotated[PersonTokens | None, Depends(app_state("persons"))]

@@ -75,6 +75,8 @@ class AcknowledgeDutyCall:
     complaint_id: uuid.UUID
     manager: str
     note: str | None = None
+    #: The signed-in person's display name (`manager` is then their staff id); None for a credential.
+    manager_name: str | None = None
 
 
 class DutyManagerHandlers:
@@ -168,13 +170,15 @@ class DutyManagerHandlers:
                     f"complaint {cmd.complaint_id}: already acknowledged by {call.acknowledged_by}"
                 )
             now = self.clock()
-            await repo.acknowledge_duty_call(cmd.complaint_id, now, cmd.manager, cmd.note)
+            await repo.acknowledge_duty_call(cmd.complaint_id, now, cmd.manager, cmd.note, name=cmd.manager_name)
             await repo.cancel(cmd.complaint_id, [STAGE], now)
             work.commit()
         bind_case(complaint_id=str(cmd.complaint_id))
         log.info("duty manager acknowledged", late=now > call.acknowledge_by)
         clear_case()
-        return replace(call, acknowledged_at=now, acknowledged_by=cmd.manager, note=cmd.note)
+        return replace(
+            call, acknowledged_at=now, acknowledged_by=cmd.manager, acknowledged_by_name=cmd.manager_name, note=cmd.note
+        )
 
 
 def _arrival(event: ComplaintReceived | ComplaintRouted) -> Arrival:

@@ -103,6 +103,8 @@ def callback_attempted(decision: OutcomeDecision, *, correlation_id: str, at: da
             agent=cb.last_agent or "",
             final=decision.final,
             scores=decision.callback.scores if decision.outcome != "unreachable" else None,
+            method=cb.last_method,
+            agent_name=cb.last_agent_name,
         ),
     )
 

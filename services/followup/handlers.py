@@ -57,6 +57,7 @@ from shared.contracts import (
     WorkOrderEvent,
     WorkOrderResolved,
 )
+from shared.contracts.followup import CallbackMethod
 from shared.db import Transactions
 from shared.logging import bind_case, clear_case, get_logger
 from shared.observability import committed
@@ -78,6 +79,9 @@ class RecordOutcome:
     note: str | None = None
     #: The survey's 1-5 marks (supply, attitude, speed, billing), when the customer answered it.
     scores: dict[str, int] | None = None
+    #: The signed-in person's display name (`agent` is then their staff id); None for a credential.
+    agent_name: str | None = None
+    method: CallbackMethod = "phone"
 
 
 #: Routing events followup acts on: callers of a group, complaints closed as invalid or settled at first contact.
@@ -616,6 +620,8 @@ class FollowupHandlers:
                 dissatisfied_before=before,
                 policy=self.callbacks,
                 scores=cmd.scores,
+                agent_name=cmd.agent_name,
+                method=cmd.method,
             )
             await repo.add_to_outbox(await self._apply(repo, decision, correlation_id, now))
             work.commit()

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Literal
 
 from shared.contracts import CallbackOutcome, Severity
+from shared.contracts.followup import CallbackMethod
 
 
 class CallbackNotFound(Exception):
@@ -178,6 +179,10 @@ class Callback:
     owner: str | None = None
     ladder: str = "default"
     scores: dict[str, int] | None = None
+    #: v3: the display name of the person who made the last attempt (`last_agent` is then their staff id), and how
+    #: the customer was contacted (phone, letter, visit).
+    last_agent_name: str | None = None
+    last_method: CallbackMethod | None = None
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,8 @@ def decide_outcome(
     dissatisfied_before: int,
     policy: CallbackPolicy,
     scores: dict[str, int] | None = None,
+    agent_name: str | None = None,
+    method: CallbackMethod = "phone",
 ) -> OutcomeDecision:
     """The rules of a callback outcome.
 
@@ -279,6 +286,8 @@ def decide_outcome(
         next_attempt_at=now if final else now + policy.retry_interval,
         last_note=note,
         last_agent=agent,
+        last_agent_name=agent_name,
+        last_method=method,
         completed_at=now if final else None,
         scores=scores or callback.scores,
     )
@@ -307,6 +316,8 @@ class DutyCall:
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     note: str | None = None
+    #: The display name of the signed-in person who acknowledged (None when a credential did).
+    acknowledged_by_name: str | None = None
 
 
 class DutyCallNotFound(Exception):

@@ -115,7 +115,11 @@ class FollowupRepository(Protocol):
 
     async def duty_call_for_update(self, complaint_id: uuid.UUID) -> DutyCall | None: ...
 
-    async def acknowledge_duty_call(self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None) -> None: ...
+    async def acknowledge_duty_call(
+        self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None, *, name: str | None = None
+    ) -> None:
+        """Stop the call: when, by whom (staff id or credential name; `name`: a person's display name), and why."""
+        ...
 
     async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
         """What the duty manager's timers need, or None once acknowledged."""
@@ -389,14 +393,17 @@ class PostgresFollowupRepository:
     async def duty_call_for_update(self, complaint_id: uuid.UUID) -> DutyCall | None:
         return await self._get(DutyCall, "duty_calls", "complaint_id", complaint_id, lock=True)
 
-    async def acknowledge_duty_call(self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None) -> None:
+    async def acknowledge_duty_call(
+        self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None, *, name: str | None = None
+    ) -> None:
         await self.conn.execute(
-            "UPDATE followup.duty_calls SET acknowledged_at = $2, acknowledged_by = $3, note = $4 "
-            "WHERE complaint_id = $1",
+            "UPDATE followup.duty_calls SET acknowledged_at = $2, acknowledged_by = $3, note = $4, "
+            "acknowledged_by_name = $5 WHERE complaint_id = $1",
             complaint_id,
             at,
             by,
             note,
+            name,
         )
 
     async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
@@ -556,7 +563,8 @@ class PostgresFollowupRepository:
     async def save_callback(self, callback: Callback) -> None:
         await self.conn.execute(
             "UPDATE followup.callbacks SET status = $2, attempts = $3, next_attempt_at = $4, last_note = $5, "
-            "last_agent = $6, completed_at = $7, scores = $8 WHERE callback_id = $1",
+            "last_agent = $6, completed_at = $7, scores = $8, last_agent_name = $9, last_method = $10 "
+            "WHERE callback_id = $1",
             callback.callback_id,
             callback.status,
             callback.attempts,
@@ -565,6 +573,8 @@ class PostgresFollowupRepository:
             callback.last_agent,
             callback.completed_at,
             callback.scores,
+            callback.last_agent_name,
+            callback.last_method,
         )
 
     async def callback_subject(self, callback_id: uuid.UUID) -> Subject | None:

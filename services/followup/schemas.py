@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts import CallbackOutcome
+from shared.contracts.followup import CallbackMethod
 
 Score = Annotated[int, Field(ge=1, le=5)]
 
@@ -31,6 +32,7 @@ class OutcomeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     outcome: CallbackOutcome
+    method: CallbackMethod = Field(default="phone", description="How the customer was contacted.")
     note: str | None = Field(default=None, max_length=2000)
     scores: ScoresCreate | None = Field(default=None, description="The survey, when the customer answered it.")
 
@@ -44,7 +46,13 @@ class OutcomeCreate(BaseModel):
 class DutyAcknowledgementCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    manager: str = Field(min_length=1, max_length=64, description="Staff id of the duty manager who came.")
+    manager: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Staff id of the duty manager who came. Required with an API key; a signed-in person is "
+        "recorded themselves (left out, or their own staff id).",
+    )
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -55,7 +63,8 @@ class DutyCallRead(BaseModel):
     called_at: datetime
     acknowledge_by: datetime
     acknowledged_at: datetime | None
-    acknowledged_by: str | None
+    acknowledged_by: str | None = Field(description="Staff id of who acknowledged (or the manager a key named).")
+    acknowledged_by_name: str | None = Field(default=None, description="Their display name, when a person did.")
     late: bool = Field(description="Acknowledged after the limit (the case was escalated).")
 
 
@@ -81,6 +90,11 @@ class CallbackRead(BaseModel):
     attempts: int
     next_attempt_at: datetime
     last_note: str | None
+    last_agent: str | None = Field(
+        default=None, description="Who made the latest attempt: a person's staff id, or a credential's name."
+    )
+    last_agent_name: str | None = Field(default=None, description="Their display name, when a person did.")
+    last_method: CallbackMethod | None = Field(default=None, description="How the latest attempt reached out.")
     owner: str | None = Field(description="Staff id the call is for: the case's owner.")
     scores: dict[str, int] | None = Field(description="The survey's 1-5 marks, once recorded.")
     contact: ContactRead | None = Field(description="Who to call; only agents and supervisors see it.")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from shared.settings import ServiceSettings, refuse_dev_secrets
+from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
 
 DEV_MARKER = "dev-only"
 
@@ -25,7 +25,9 @@ def _dev_credentials() -> dict[str, AgentCredential]:
     }
 
 
-class FollowupSettings(ServiceSettings):
+class FollowupSettings(ServiceSettings, IdentitySettings):
+    """Callback agents' and supervisors' API keys, and (with `OIDC_ISSUER`) the provider of staff tokens."""
+
     followup_http_host: str = "127.0.0.1"
     followup_http_port: int = Field(default=8002, ge=0, le=65535)
     #: Token → callback agent or supervisor (JSON in the environment).

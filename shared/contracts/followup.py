@@ -104,20 +104,35 @@ class SurveyScores(Contract):
     billing: Score | None = Field(default=None, description="Billing, when billing was involved.")
 
 
+#: How the customer was contacted for a callback (the utilities' rule: by phone, by letter, or by a visit).
+CallbackMethod = Literal["phone", "letter", "visit"]
+
+
 class CallbackAttemptPayload(CallbackFacts):
     outcome: CallbackOutcome
     attempt: int = Field(ge=1)
-    agent: str
+    agent: str = Field(
+        description="Who made the call: a signed-in person's staff id (v3, with agent_name), else the name of the "
+        "credential used."
+    )
     final: bool = Field(description="No further attempt will be made.")
     scores: SurveyScores | None = Field(default=None, description="v2: the survey, when the customer answered it.")
+    method: CallbackMethod | None = Field(
+        default=None, description="v3: how the customer was contacted: phone, letter or visit (null before v3)."
+    )
+    agent_name: str | None = Field(
+        default=None, description="v3: the display name of the signed-in person who made it (null for a credential)."
+    )
 
 
 class CallbackAttempted(Event):
-    """An agent called the customer and recorded the outcome. v2: the survey's scores."""
+    """An agent called the customer and recorded the outcome. v2: the survey's scores. v3: the method (phone,
+    letter, visit) and, when a signed-in person recorded it, `agent` is their staff id and `agent_name` their
+    display name."""
 
     TOPIC: ClassVar[str] = topics.CALLBACK_EVENTS
     event_type: Literal["callback.attempted"] = "callback.attempted"
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
     payload: CallbackAttemptPayload
 
 

@@ -207,9 +207,13 @@ class FakeFollowupRepository:
     async def duty_call_for_update(self, complaint_id: uuid.UUID) -> DutyCall | None:
         return self.state.duty_calls.get(complaint_id)
 
-    async def acknowledge_duty_call(self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None) -> None:
+    async def acknowledge_duty_call(
+        self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None, *, name: str | None = None
+    ) -> None:
         call = self.state.duty_calls[complaint_id]
-        self.state.duty_calls[complaint_id] = replace(call, acknowledged_at=at, acknowledged_by=by, note=note)
+        self.state.duty_calls[complaint_id] = replace(
+            call, acknowledged_at=at, acknowledged_by=by, acknowledged_by_name=name, note=note
+        )
 
     async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
         call = self.state.duty_calls.get(complaint_id)

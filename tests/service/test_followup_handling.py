@@ -23,17 +23,24 @@ from shared.contracts import ComplaintContact, new_event
 from tests.support.followup import AGENT, running_followup
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import Record, produce, publish, read_topic, wait_until
+from tests.support.tokens import LocalIssuer
 from tests.unit.followup.conftest import Order, acknowledged, assigned, new_order, resolved
 from tests.unit.followup.handling_events import action_set, invalid, received, resolved_on_contact, routed
 
 SUPERVISOR = {"X-API-Key": "dev-only-followup-supervisor-key"}
 SCALE = 0.002
+ISSUER = LocalIssuer()
+
+
+def bearer(staff_id: str, name: str, *roles: str, **claims: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {ISSUER.mint(staff_id, roles=roles, name=name, **claims)}"}
 
 
 @pytest.fixture(scope="module")
 async def followup(migrated: Infrastructure) -> AsyncIterator[httpx.AsyncClient]:
+    """Followup trusting an identity provider: API keys and staff tokens side by side."""
     b, d = migrated.kafka_bootstrap_servers, migrated.database_url
-    async with running_followup(d, b, sla_time_scale=SCALE) as (app, client):
+    async with running_followup(d, b, sla_time_scale=SCALE, persons=ISSUER.verifier()) as (app, client):
         await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
         yield client
 
@@ -198,8 +205,91 @@ async def test_first_contact_is_called_back_for_its_owner_and_scores_round_trip(
 
     seen = await _case_events(migrated.kafka_bootstrap_servers, topics.CALLBACK_EVENTS, order, attempted)
     attempt = next(e for e in seen if e["event_type"] == "callback.attempted")
-    assert attempt["schema_version"] == 2 and attempt["payload"]["scores"] == scores
+    assert attempt["schema_version"] == 3 and attempt["payload"]["scores"] == scores
     assert attempt["payload"]["owner"] == owner
+    assert (attempt["payload"]["agent"], attempt["payload"]["agent_name"], attempt["payload"]["method"]) == (
+        "callback-agent",
+        None,
+        "phone",
+    ), "an API key's call: under the key's name, by phone (the default)"
+
+
+async def test_a_signed_in_agent_records_the_callback_as_themselves(
+    followup: httpx.AsyncClient, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    order = new_order()
+    await publish(migrated.kafka_bootstrap_servers, resolved_on_contact(order, owner="agent.li", at=datetime.now(UTC)))
+    li = bearer("agent.li", "李娜", "agent", department="customer_service")
+
+    async def listed() -> list[dict]:
+        page = await followup.get("/v1/callbacks?owner=agent.li", headers=li)
+        assert page.status_code == 200, page.text
+        return [c for c in page.json()["items"] if c["complaint_id"] == str(order.complaint_id)]
+
+    [callback] = await wait_until(listed, timeout=30)
+    assert callback["owner"] == "agent.li" and callback["due_at"] and callback["overdue"] in (True, False)
+    crew = bearer("crew1.chen", "陈刚", "crew", department="repair", crew="repair-crew-1")
+    assert (await followup.get("/v1/callbacks", headers=crew)).status_code == 403
+    for role, staff_id in (("leadership", "leader.he"), ("department_manager", "manager.qian")):
+        assert (await followup.get("/v1/callbacks", headers=bearer(staff_id, staff_id, role))).status_code == 200
+
+    url = f"/v1/callbacks/{callback['callback_id']}/outcome"
+    wrong = await followup.post(url, headers=li, json={"outcome": "satisfied", "method": "fax"})
+    assert wrong.status_code == 422 and "method" in wrong.text
+    done = await followup.post(
+        url, headers=li, json={"outcome": "satisfied", "method": "letter", "scores": {"attitude": 5}}
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["last_agent"], done.json()["last_agent_name"], done.json()["last_method"]) == (
+        "agent.li",
+        "李娜",
+        "letter",
+    )
+    row = await db.fetchrow(
+        "SELECT last_agent, last_agent_name, last_method FROM followup.callbacks WHERE callback_id = $1",
+        uuid.UUID(callback["callback_id"]),
+    )
+    assert tuple(row) == ("agent.li", "李娜", "letter")
+
+    def attempted(events: list[dict]) -> bool:
+        return any(e["event_type"] == "callback.attempted" for e in events)
+
+    seen = await _case_events(migrated.kafka_bootstrap_servers, topics.CALLBACK_EVENTS, order, attempted)
+    attempt = next(e for e in seen if e["event_type"] == "callback.attempted")
+    assert attempt["schema_version"] == 3
+    assert (attempt["payload"]["agent"], attempt["payload"]["agent_name"], attempt["payload"]["method"]) == (
+        "agent.li",
+        "李娜",
+        "letter",
+    )
+
+
+async def test_the_duty_manager_acknowledges_as_themselves(
+    followup: httpx.AsyncClient, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    order = new_order()
+    await publish(migrated.kafka_bootstrap_servers, received(order, at=datetime.now(UTC)))
+
+    async def called() -> bool:
+        return bool(await db.fetchval("SELECT 1 FROM followup.duty_calls WHERE complaint_id = $1", order.complaint_id))
+
+    await wait_until(called, timeout=30)
+    path = f"/v1/complaints/{order.complaint_id}/duty-manager/acknowledge"
+    agent = bearer("agent.li", "李娜", "agent")
+    assert (await followup.post(path, headers=agent, json={})).status_code == 403
+    zheng = bearer("duty.zheng", "郑伟", "duty_manager")
+    other = await followup.post(path, headers=zheng, json={"manager": "duty.other"})
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "manager"
+    keyed = await followup.post(path, headers=SUPERVISOR, json={})
+    assert keyed.status_code == 422 and keyed.json()["errors"][0]["field"] == "manager", "a key names the manager"
+    done = await followup.post(path, headers=zheng, json={"note": "到柜台安抚用户"})
+    assert done.status_code == 200, done.text
+    assert (done.json()["acknowledged_by"], done.json()["acknowledged_by_name"]) == ("duty.zheng", "郑伟")
+    row = await db.fetchrow(
+        "SELECT acknowledged_by, acknowledged_by_name FROM followup.duty_calls WHERE complaint_id = $1",
+        order.complaint_id,
+    )
+    assert tuple(row) == ("duty.zheng", "郑伟")
 
 
 async def test_an_invalid_complaint_is_explained_to_the_customer(

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from services.followup.bootstrap import create_app
 from services.followup.settings import FollowupSettings
+from shared.http.person import PersonTokens
 from tests.support.apps import running_app
 
 AGENT = {"X-API-Key": "dev-only-agent-key"}
@@ -19,7 +20,12 @@ AGENT = {"X-API-Key": "dev-only-agent-key"}
 
 @asynccontextmanager
 async def running_followup(
-    database_url: str, bootstrap: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+    database_url: str,
+    bootstrap: str,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    persons: PersonTokens | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     async with running_app(
         create_app,
@@ -28,7 +34,7 @@ async def running_followup(
         database_url=database_url,
         bootstrap=bootstrap,
         group_setting="followup_consumer_group",
-        create_kwargs={"clock": clock},
+        create_kwargs={"clock": clock, "persons": persons},
         **{"timer_poll_ms": 50, **overrides},
     ) as running:
         yield running

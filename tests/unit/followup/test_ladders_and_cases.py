@@ -221,8 +221,35 @@ async def test_survey_scores_are_stored_and_published(followup: Followup) -> Non
     )
     assert after.scores == scores and followup.state.callbacks[callback.callback_id].scores == scores
     attempted = next(e for e in followup.state.events if e.event_type == "callback.attempted")
-    assert attempted.schema_version == 2
+    assert attempted.schema_version == 3
     assert attempted.payload.scores.model_dump() == {**scores, "billing": None}
+
+
+async def test_a_persons_outcome_records_their_id_name_and_method(followup: Followup) -> None:
+    """A signed-in agent's call names them (staff id and display name) and how the customer was reached."""
+    callback = await _callback(followup, owner="agent.li")
+    after = await followup.handlers.record_outcome(
+        RecordOutcome(callback.callback_id, "satisfied", "agent.li", "上门回访", agent_name="李娜", method="visit")
+    )
+    assert (after.last_agent, after.last_agent_name, after.last_method) == ("agent.li", "李娜", "visit")
+    stored = followup.state.callbacks[callback.callback_id]
+    assert (stored.last_agent, stored.last_agent_name, stored.last_method) == ("agent.li", "李娜", "visit")
+    attempted = next(e for e in followup.state.events if e.event_type == "callback.attempted").payload
+    assert (attempted.agent, attempted.agent_name, attempted.method) == ("agent.li", "李娜", "visit")
+    read = await FollowupViews(followup.transactions, followup.clock).callback(after)
+    assert (read.last_agent, read.last_agent_name, read.last_method, read.owner) == (
+        "agent.li",
+        "李娜",
+        "visit",
+        "agent.li",
+    )
+
+
+async def test_a_credentials_outcome_is_a_phone_call_under_its_name(followup: Followup) -> None:
+    callback = await _callback(followup)
+    await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "unreachable", "callback-agent"))
+    attempted = next(e for e in followup.state.events if e.event_type == "callback.attempted").payload
+    assert (attempted.agent, attempted.agent_name, attempted.method) == ("callback-agent", None, "phone")
 
 
 async def test_an_unreachable_customer_gives_no_scores(followup: Followup) -> None:

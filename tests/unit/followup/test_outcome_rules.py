@@ -63,6 +63,24 @@ def test_satisfied_closes() -> None:
     cb = decision.callback
     assert (cb.status, cb.attempts, cb.completed_at, cb.next_attempt_at) == ("satisfied", 1, NOW, NOW)
     assert (cb.last_agent, cb.last_note, decision.final) == ("agent-7", "called", True)
+    assert (cb.last_agent_name, cb.last_method) == (None, "phone"), "a credential's call: no name, by phone"
+
+
+def test_the_person_and_the_method_are_recorded() -> None:
+    decision = decide_outcome(
+        _callback(),
+        "unreachable",
+        agent="agent.li",
+        agent_name="李娜",
+        method="letter",
+        note="寄出回访函",
+        now=NOW,
+        severity="normal",
+        dissatisfied_before=0,
+        policy=POLICY,
+    )
+    cb = decision.callback
+    assert (cb.last_agent, cb.last_agent_name, cb.last_method, cb.status) == ("agent.li", "李娜", "letter", "pending")
 
 
 def test_dissatisfied_reopens_one_severity_up() -> None:
