@@ -31,10 +31,14 @@ DATABASE_DOWN: tuple[type[BaseException], ...] = (
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, csv_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, app: ASGIApp, csv_paths: frozenset[str] = frozenset(), upload_paths: re.Pattern[str] | None = None
+    ) -> None:
         self.app = app
         #: Paths that also take a text/csv body (file imports); every other write takes JSON only.
         self.csv_paths = csv_paths
+        #: Paths (a pattern: they carry ids) that take a multipart/form-data body, a file upload such as a photo.
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,8 +64,14 @@ class RequestContext:
         try:
             has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
             content_type = headers.get("content-type", "")
-            accepted = content_type.startswith("application/json") or (
-                path in self.csv_paths and content_type.startswith("text/csv")
+            accepted = (
+                content_type.startswith("application/json")
+                or (path in self.csv_paths and content_type.startswith("text/csv"))
+                or (
+                    self.upload_paths is not None
+                    and content_type.startswith("multipart/form-data")
+                    and self.upload_paths.fullmatch(path) is not None
+                )
             )
             if scope["method"] in _WRITE_METHODS and has_body and not accepted:
                 refusal = problem_response(415, "Unsupported Media Type", "send the body as application/json", path)

@@ -5,6 +5,7 @@ watch: /metrics (Prometheus) and, when tracing is on, a server span per request.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,12 +33,16 @@ def create_service_app(
     metrics: bool = True,
     tracing: bool = False,
     csv_paths: frozenset[str] = frozenset(),
+    upload_paths: str | None = None,
 ) -> FastAPI:
-    """`metrics`: measure requests (`/metrics` is served either way); `tracing`: a server span per request."""
+    """`metrics`: measure requests (`/metrics` is served either way); `tracing`: a server span per request;
+    `upload_paths`: a regular expression of the paths that take multipart/form-data (file uploads)."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    app.add_middleware(RequestContext, csv_paths=csv_paths)  # it sees every answer, including the body limit's
+    uploads = re.compile(upload_paths) if upload_paths else None
+    # It sees every answer, including the body limit's.
+    app.add_middleware(RequestContext, csv_paths=csv_paths, upload_paths=uploads)
     instrument_http(app, metrics=metrics, tracing=tracing)  # outermost: measured as the client saw it
     add_metrics_route(app)
 
