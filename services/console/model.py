@@ -1,0 +1,307 @@
+"""The console's own domain: staff members, the on-duty rota, sign-in sessions, and the few pure rules of a
+console — where a person lands after sign-in, which screens they see, which `next` paths are safe to return to.
+
+Nothing here decides a complaint: what a person may do to a case is each service's rule, checked on the
+person's own token; the console only chooses what to show.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from shared.http.person import Person
+
+#: Departments that have a queue screen (dispatch's departments).
+DEPARTMENTS = ("repair", "billing", "customer_service")
+#: What the rota knows: who is the duty manager, a department's manager and who is on call, now.
+DUTIES = ("duty_manager", "department_manager", "on_call")
+_STAFF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_CREW = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """One person of the utility's staff as our directory holds them; `contact` is where staff notices go."""
+
+    staff_id: str
+    display_name: str
+    display_name_en: str | None = None
+    roles: tuple[str, ...] = ()
+    department: str | None = None
+    crew: str | None = None
+    contact: str | None = None
+    active: bool = True
+
+    def name_in(self, lang: str) -> str:
+        """The name to show in `lang`: the English one when there is one and English was chosen."""
+        return self.display_name_en if lang == "en" and self.display_name_en else self.display_name
+
+
+@dataclass(frozen=True)
+class RotaEntry:
+    """One duty held by one person over a period (`ends_at` None: until further notice)."""
+
+    duty: str
+    staff_id: str
+    department: str | None
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+    def covers(self, at: datetime) -> bool:
+        return self.starts_at <= at and (self.ends_at is None or at < self.ends_at)
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """An authorization request sent to the provider, kept until its answer comes back (once).
+
+    Stored under a hash of `state` so a database reader cannot complete someone's sign-in.
+    """
+
+    state_hash: str
+    nonce: str
+    code_verifier: str
+    next_path: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in person on the server side; the browser holds only the opaque id whose hash is the key.
+
+    The tokens stay here: the console calls the services with `access_token` as the person, refreshes it with
+    `refresh_token` before it runs out, and hands `id_token` to the provider when the person signs out.
+    """
+
+    session_hash: str
+    person: Person
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str | None
+    refresh_expires_at: datetime | None
+    id_token: str
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def needs_refresh(self, now: datetime, margin: timedelta) -> bool:
+        """The access token runs out within `margin`: refresh it before a service refuses it mid-form."""
+        return now + margin >= self.access_expires_at
+
+
+def session_expiry(
+    now: datetime, refresh_expires_at: datetime | None, access_expires_at: datetime, longest: timedelta
+) -> datetime:
+    """A session lasts as long as the provider lets it be refreshed, never longer than `longest` (a shift):
+    without a refresh token it ends with the access token."""
+    horizon = refresh_expires_at or access_expires_at
+    return min(horizon, now + longest)
+
+
+# -- where people go -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A screen of the console and the roles that see it in their menu (and may open it)."""
+
+    key: str
+    roles: frozenset[str]
+    path: str = ""
+
+    def path_for(self, person: Person) -> str | None:
+        """The screen's path for this person (a department queue is their department's), or None."""
+        if "{department}" in self.path:
+            return self.path.format(department=person.department) if person.department in DEPARTMENTS else None
+        return self.path
+
+
+_DEPARTMENT_STAFF = frozenset({"dispatcher", "department_manager"})
+#: Every screen of the console, in menu order. Issue 24 adds the supervisor's, duty manager's and leadership's
+#: screens here (and their routes under `screens/`); nothing else changes.
+SCREENS: tuple[Screen, ...] = (
+    Screen("agent_new", frozenset({"agent", "supervisor"}), "/agent/complaints/new"),
+    Screen("agent_callbacks", frozenset({"agent", "supervisor"}), "/agent/callbacks"),
+    Screen("department_queue", _DEPARTMENT_STAFF | {"supervisor"}, "/departments/{department}/queue"),
+    Screen("crew_jobs", frozenset({"crew"}), "/crew/jobs"),
+    Screen("case", frozenset({"agent", "supervisor", "duty_manager", "leadership"} | _DEPARTMENT_STAFF), ""),
+    Screen("work_order", _DEPARTMENT_STAFF | {"crew", "supervisor"}, ""),
+)
+SCREENS_BY_KEY = {screen.key: screen for screen in SCREENS}
+#: Where each role lands after sign-in, the first role a person holds deciding.
+HOME_ORDER: tuple[tuple[str, str], ...] = (
+    ("crew", "crew_jobs"),
+    ("dispatcher", "department_queue"),
+    ("department_manager", "department_queue"),
+    ("agent", "agent_new"),
+)
+
+
+def may_open(person: Person, screen_key: str) -> bool:
+    return person.has(*SCREENS_BY_KEY[screen_key].roles)
+
+
+def menu(person: Person) -> list[tuple[str, str]]:
+    """(screen key, path) of each menu screen the person may open."""
+    items = []
+    for screen in SCREENS:
+        if screen.path and may_open(person, screen.key):
+            path = screen.path_for(person)
+            if path:
+                items.append((screen.key, path))
+    return items
+
+
+def home_path(person: Person) -> str:
+    """The screen a person works in, by role; "/" (the overview of their screens) when none fits yet."""
+    for role, key in HOME_ORDER:
+        if person.has(role):
+            path = SCREENS_BY_KEY[key].path_for(person)
+            if path:
+                return path
+    return "/"
+
+
+_UNSAFE_NEXT = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def safe_next(candidate: str | None, default: str = "/") -> str:
+    """The path to return to after sign-in, only when it stays on the console: an absolute local path, never
+    `//host`, a scheme, a backslash or a control character (an open redirect would hand the provider's
+    sign-in to a phishing page)."""
+    if not candidate or len(candidate) > 2000 or _UNSAFE_NEXT.search(candidate):
+        return default
+    if not candidate.startswith("/") or candidate.startswith("//"):
+        return default
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc:
+        return default
+    return candidate
+
+
+# -- the directory's rows ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A bad row of an import: which one (1 = the first data row) and what is wrong with it."""
+
+    row: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.problem}"
+
+
+@dataclass
+class DirectoryImport:
+    """An import's staff and rota rows, and every problem found (an import with problems changes nothing)."""
+
+    staff: list[StaffMember] = field(default_factory=list)
+    rota: list[RotaEntry] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def staff_member(row: dict[str, object], roles_known: frozenset[str]) -> StaffMember:
+    """A staff row (CSV: roles `;`-separated; JSON: a list) as a member, or ValueError naming the field."""
+    staff_id = _text(row, "staff_id", required=True)
+    if not _STAFF_ID.match(staff_id):
+        raise ValueError(f"staff_id {staff_id!r}: letters, digits, '.', '_', '@', '-', at most 64")
+    raw_roles = row.get("roles") or ()
+    roles = [r.strip() for r in raw_roles.split(";")] if isinstance(raw_roles, str) else list(raw_roles)  # type: ignore[call-overload]
+    roles = [r for r in roles if r]
+    unknown = sorted(r for r in roles if r not in roles_known)
+    if unknown:
+        raise ValueError(f"roles: unknown {unknown} (known: {', '.join(sorted(roles_known))})")
+    department = _text(row, "department") or None
+    if department is not None and department not in DEPARTMENTS:
+        raise ValueError(f"department {department!r}: one of {', '.join(DEPARTMENTS)}")
+    crew = _text(row, "crew") or None
+    if crew is not None and not _CREW.match(crew):
+        raise ValueError(f"crew {crew!r}: lower-case letters, digits, '-', '_'")
+    if "crew" in roles and crew is None:
+        raise ValueError("crew: a crew member names their crew")
+    return StaffMember(
+        staff_id=staff_id,
+        display_name=_text(row, "display_name", required=True),
+        display_name_en=_text(row, "display_name_en") or None,
+        roles=tuple(dict.fromkeys(roles)),
+        department=department,
+        crew=crew,
+        contact=_text(row, "contact") or None,
+        active=_flag(row.get("active", True)),
+    )
+
+
+def rota_entry(row: dict[str, object]) -> RotaEntry:
+    """A rota row, or ValueError naming the field; times are ISO 8601 with their offset."""
+    duty = _text(row, "duty", required=True)
+    if duty not in DUTIES:
+        raise ValueError(f"duty {duty!r}: one of {', '.join(DUTIES)}")
+    department = _text(row, "department") or None
+    if department is not None and department not in DEPARTMENTS:
+        raise ValueError(f"department {department!r}: one of {', '.join(DEPARTMENTS)}")
+    if duty == "department_manager" and department is None:
+        raise ValueError("department: a department manager's duty names the department")
+    starts_at = _time(row, "starts_at", required=True)
+    ends_at = _time(row, "ends_at")
+    assert starts_at is not None
+    if ends_at is not None and ends_at <= starts_at:
+        raise ValueError("ends_at: must be after starts_at")
+    return RotaEntry(duty, _text(row, "staff_id", required=True), department, starts_at, ends_at)
+
+
+def check_rota_staff(rota: Sequence[tuple[int, RotaEntry]], known_staff: set[str]) -> list[str]:
+    """Rota rows naming nobody in the directory (nor in the same import)."""
+    return [
+        str(RowProblem(row, f"staff_id {entry.staff_id!r} is not in the staff directory"))
+        for row, entry in rota
+        if entry.staff_id not in known_staff
+    ]
+
+
+def _text(row: dict[str, object], name: str, *, required: bool = False) -> str:
+    value = row.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: text expected, got {type(value).__name__}")
+    value = value.strip()
+    if required and not value:
+        raise ValueError(f"{name}: required")
+    if any(ord(ch) < 32 for ch in value):
+        raise ValueError(f"{name}: control characters")
+    if len(value) > 200:
+        raise ValueError(f"{name}: at most 200 characters")
+    return value
+
+
+def _time(row: dict[str, object], name: str, *, required: bool = False) -> datetime | None:
+    text = _text(row, name, required=required)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r}: ISO 8601 date and time, e.g. 2026-01-01T08:00:00+08:00") from None
+    if value.tzinfo is None:
+        raise ValueError(f"{name} {text!r}: give the offset, e.g. +08:00")
+    return value
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("", "1", "true", "yes", "y"):
+        return True
+    if text in ("0", "false", "no", "n"):
+        return False
+    raise ValueError(f"active {value!r}: true or false")
