@@ -75,6 +75,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("dispatch", "services.dispatch", "DISPATCH_HTTP_PORT", 8001, optional=True),
     ServiceSpec("followup", "services.followup", "FOLLOWUP_HTTP_PORT", 8002, optional=True),
     ServiceSpec("reporting", "services.reporting", "REPORTING_HTTP_PORT", 8003, optional=True),
+    ServiceSpec("console", "services.console", "CONSOLE_HTTP_PORT", 8004, optional=True),
 )
 
 
@@ -354,6 +355,14 @@ class Platform:
         for svc in self.services.values():
             env[svc.spec.port_env] = str(svc.port)
             env[svc.spec.host_env] = LOCALHOST
+            # The console calls each service as the signed-in person (INTAKE_URL, DISPATCH_URL, ...).
+            env[f"{svc.spec.name.upper()}_URL"] = svc.url
+        if "console" in self.services:
+            # Where browsers reach it (the provider sends people back there), and the demo city's staff and rota
+            # for an empty directory; an operator's own settings win.
+            env.setdefault("CONSOLE_PUBLIC_URL", self.services["console"].url)
+            env.setdefault("CONSOLE_SEED_STAFF", str(REPO_ROOT / "deploy" / "demo-city" / "staff.csv"))
+            env.setdefault("CONSOLE_SEED_ROTA", str(REPO_ROOT / "deploy" / "demo-city" / "rota.csv"))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
         env.pop("EMBEDDED_SERVICES", None)
         return env
