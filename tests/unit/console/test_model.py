@@ -1,0 +1,55 @@
+"""Where a person lands after sign-in, which screens their menu shows, and how long a session lives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.console.model import home_path, may_open, menu, session_expiry
+from shared.http.person import Person
+
+
+def _person(*roles: str, department: str | None = None, crew: str | None = None) -> Person:
+    return Person("x", "某人", frozenset(roles), department, crew)
+
+
+@pytest.mark.parametrize(
+    ("person", "home"),
+    [
+        (_person("agent"), "/agent/complaints/new"),
+        (_person("dispatcher", department="repair"), "/departments/repair/queue"),
+        (_person("department_manager", department="billing"), "/departments/billing/queue"),
+        (_person("crew", department="repair", crew="repair-crew-1"), "/crew/jobs"),
+        (_person("supervisor"), "/"),
+        (_person("duty_manager"), "/"),
+        (_person("leadership"), "/"),
+        (_person("dispatcher"), "/"),  # no department: nothing to queue
+        (_person(), "/"),
+    ],
+)
+def test_each_person_lands_on_their_screen(person: Person, home: str) -> None:
+    assert home_path(person) == home
+
+
+def test_menus_follow_the_roles() -> None:
+    assert menu(_person("agent")) == [
+        ("agent_new", "/agent/complaints/new"),
+        ("agent_callbacks", "/agent/callbacks"),
+    ]
+    assert menu(_person("crew", crew="repair-crew-1")) == [("crew_jobs", "/crew/jobs")]
+    assert menu(_person("dispatcher", department="billing")) == [("department_queue", "/departments/billing/queue")]
+    assert not may_open(_person("crew"), "agent_new")
+    assert not may_open(_person("agent"), "work_order")
+    assert may_open(_person("crew"), "work_order")
+    assert may_open(_person("leadership"), "case")
+
+
+def test_a_session_lasts_while_it_can_be_refreshed_never_beyond_a_shift() -> None:
+    now = datetime(2026, 11, 23, 8, tzinfo=UTC)
+    shift = timedelta(hours=12)
+    assert session_expiry(now, now + timedelta(minutes=30), now + timedelta(minutes=5), shift) == now + timedelta(
+        minutes=30
+    )
+    assert session_expiry(now, now + timedelta(days=30), now + timedelta(minutes=5), shift) == now + shift
+    assert session_expiry(now, None, now + timedelta(minutes=5), shift) == now + timedelta(minutes=5)
