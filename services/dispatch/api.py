@@ -13,20 +13,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from services.dispatch.auth import CurrentActor, Supervisor
+from services.dispatch.auth import Supervisor, WorkOrderStaff
+from services.dispatch.crews import Crews
 from services.dispatch.deps import DispatcherDep, Views
 from services.dispatch.model import (
     Actor,
+    Case,
     Conflict,
     CorrectiveActionPlan,
     Forbidden,
     Invalid,
     NotFound,
     Step,
-    WorkOrder,
     WorkOrderView,
 )
-from services.dispatch.problems import action_read, invalid_problem
+from services.dispatch.problems import endpoint, invalid_problem, work_order_read
 from services.dispatch.schemas import (
     NoteCreate,
     QueuePage,
@@ -55,7 +56,12 @@ ACTION_PROBLEMS = problem_responses(
     s422="Invalid fields; on resolve also a root cause outside the department's catalogue (its codes listed), or a "
     "serious or emergency case's lead work order without a cause analysis and a corrective action",
 )
-READ_PROBLEMS = problem_responses(404, s404="No such work order for this credential")
+READ_PROBLEMS = problem_responses(
+    403,
+    404,
+    s403="A person's: not their department's or crew's work order",
+    s404="No such work order for this credential",
+)
 QUEUE_PROBLEMS = problem_responses(403, s403="Another department's queue")
 RECLASSIFY_PROBLEMS = problem_responses(
     403,
@@ -68,15 +74,9 @@ RECLASSIFY_PROBLEMS = problem_responses(
 )
 
 
-def _read(order: WorkOrder, history: list[dict[str, object]] | None = None) -> WorkOrderRead:
-    return WorkOrderRead.model_validate({**asdict(order), "history": history or []})
-
-
-def _answer(request: Request, view: WorkOrderView, now: datetime) -> WorkOrderRead:
+def _answer(request: Request, view: WorkOrderView, now: datetime, crews: Crews) -> WorkOrderRead:
     mark_case(request, view.order.complaint_id)
-    read = _read(view.order, view.history)
-    read.corrective_actions = [action_read(a, now) for a in view.corrective_actions]
-    return read
+    return work_order_read(view, now, crews=crews)
 
 
 async def _act(
@@ -94,18 +94,34 @@ async def _act(
         raise Problem(409, "Conflict", str(exc)) from exc
     except Invalid as exc:
         raise invalid_problem(exc) from exc
-    return _answer(request, view, dispatcher.clock())
+    return _answer(request, view, dispatcher.clock(), dispatcher.crews)
 
 
 @router.get("/work-orders/{work_order_id}", response_model=WorkOrderRead, responses=READ_PROBLEMS)
 async def get_work_order(
-    work_order_id: uuid.UUID, request: Request, actor: CurrentActor, views: Views, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, views: Views, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
+    """The work order with its case's text, address and customer (a person's read is logged), crew, appointment,
+    findings, photos, acceptance, history and the case's corrective actions."""
     try:
         view = await views.work_order(work_order_id, actor)
     except NotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc
-    return _answer(request, view, dispatcher.clock())
+    except Forbidden as exc:
+        raise Problem(403, "Forbidden", str(exc)) from exc
+    mark_case(request, view.order.complaint_id)
+    customers = await dispatcher.contacts.reveal(actor, _customers_of([view]), endpoint=endpoint(request))
+    customer = customers.get(view.order.complaint_id) if view.case else None
+    return work_order_read(view, dispatcher.clock(), crews=dispatcher.crews, customer=customer)
+
+
+def _customers_of(views: list[WorkOrderView]) -> list[Case]:
+    """The cases whose customer a read shows: every complaint's (an incident's work order has no customer)."""
+    seen: dict[uuid.UUID, Case] = {}
+    for view in views:
+        if view.case is not None and view.order.incident_id is None:
+            seen.setdefault(view.case.complaint_id, view.case)
+    return list(seen.values())
 
 
 @router.post(
@@ -115,7 +131,7 @@ async def get_work_order(
     summary="Sign for the work order",
 )
 async def acknowledge(
-    work_order_id: uuid.UUID, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     return await _act(request, dispatcher, work_order_id, Step(Action.ACKNOWLEDGE), actor)
 
@@ -127,21 +143,21 @@ async def acknowledge(
     summary="On site / work in progress",
 )
 async def start(
-    work_order_id: uuid.UUID, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     return await _act(request, dispatcher, work_order_id, Step(Action.START), actor)
 
 
 @router.post("/work-orders/{work_order_id}/notes", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
 async def add_note(
-    work_order_id: uuid.UUID, body: NoteCreate, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: NoteCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     return await _act(request, dispatcher, work_order_id, Step(Action.NOTE, note=body.note), actor)
 
 
 @router.post("/work-orders/{work_order_id}/resolve", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
 async def resolve(
-    work_order_id: uuid.UUID, body: ResolutionCreate, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: ResolutionCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     step = Step(
         Action.RESOLVE,
@@ -163,7 +179,7 @@ async def resolve(
     summary="Not ours: return it with a reason; the case is re-routed",
 )
 async def return_work_order(
-    work_order_id: uuid.UUID, body: ReturnCreate, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: ReturnCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     step = Step(Action.RETURN, reason=body.reason, suggested_department=body.suggested_department)
     return await _act(request, dispatcher, work_order_id, step, actor)
@@ -177,18 +193,43 @@ async def return_work_order(
 )
 async def department_queue(
     department: Department,
-    actor: CurrentActor,
+    request: Request,
+    actor: WorkOrderStaff,
     views: Views,
+    dispatcher: DispatcherDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> QueuePage:
+    """Each item with its text, address and customer (a person's read of them is logged, one row per case), crew,
+    appointment and whether it is overdue."""
     try:
-        orders, total = await views.queue(department, actor, limit=page_size, offset=(page - 1) * page_size)
+        page_views, total = await views.queue(department, actor, limit=page_size, offset=(page - 1) * page_size)
     except Forbidden as exc:
         raise Problem(403, "Forbidden", str(exc)) from exc
     return QueuePage(
-        department=department, items=[_read(o) for o in orders], page=page, page_size=page_size, total=total
+        department=department,
+        items=await _listed(request, actor, dispatcher, page_views),
+        page=page,
+        page_size=page_size,
+        total=total,
     )
+
+
+async def _listed(
+    request: Request, actor: Actor, dispatcher: DispatcherDep, page_views: list[WorkOrderView]
+) -> list[WorkOrderRead]:
+    """Queue items and crew jobs: each work order with its customer as the caller may see them."""
+    customers = await dispatcher.contacts.reveal(actor, _customers_of(page_views), endpoint=endpoint(request))
+    now = dispatcher.clock()
+    return [
+        work_order_read(
+            v,
+            now,
+            crews=dispatcher.crews,
+            customer=customers.get(v.order.complaint_id) if v.order.incident_id is None else None,
+        )
+        for v in page_views
+    ]
 
 
 @router.post(
@@ -209,7 +250,7 @@ async def reclassify(
         raise Problem(404, "Not Found", str(exc)) from exc
     except Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
-    return _answer(request, view, dispatcher.clock())
+    return _answer(request, view, dispatcher.clock(), dispatcher.crews)
 
 
 TRIAGE_PROBLEMS = problem_responses(
@@ -259,4 +300,4 @@ async def triage_decide(
         raise Problem(404, "Not Found", str(exc)) from exc
     except Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
-    return _answer(request, view, dispatcher.clock())
+    return _answer(request, view, dispatcher.clock(), dispatcher.crews)

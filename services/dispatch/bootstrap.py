@@ -9,8 +9,9 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.dispatch import api, case_api, consumers, incident_api, metrics, resolution_api
+from services.dispatch import api, case_api, consumers, incident_api, metrics, resolution_api, staff_api
 from services.dispatch.classification import load_rules
+from services.dispatch.crews import load_crews
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.incidents.policy import load_incident_rules
 from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, open_incidents, outbox_pending
@@ -26,6 +27,7 @@ from shared.contracts import (
     AnyWorkOrderEvent,
 )
 from shared.db import transactions
+from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe
@@ -40,7 +42,7 @@ log = get_logger(__name__)
 
 
 def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], Dispatcher]) -> KafkaBroker:
-    """Dispatch's Kafka side: its three subscriptions (consumers.py), and the topics it publishes (for AsyncAPI)."""
+    """Dispatch's Kafka side: its subscriptions (consumers.py), and the topics it publishes (for AsyncAPI)."""
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SCHEMA, metrics=settings.metrics_enabled)
     group = settings.dispatch_consumer_group
 
@@ -64,6 +66,13 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
         settings,
         consumers.DEPARTMENT_UPDATES,
         lambda updates: consumers.on_department_updates(dispatcher(), updates),
+        group_prefix=group,
+    )
+    subscribe(
+        broker,
+        settings,
+        consumers.COMPLAINT_CONTACT,
+        lambda batch: consumers.on_contacts(dispatcher(), batch),
         group_prefix=group,
     )
     subscribe(
@@ -115,7 +124,19 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
     return broker
 
 
-def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+def create_app(
+    settings: DispatchSettings,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    persons: PersonTokens | None = None,
+) -> FastAPI:
+    """The HTTP app with its lifespan (pool, consumers, relay). `persons` verifies staff's tokens (tests hand in one
+    for their own issuer); without it, one is built when `OIDC_ISSUER` is set, else only machine keys are accepted."""
+    if persons is None and settings.oidc_issuer:
+        persons = PersonTokens(
+            issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks_url=settings.oidc_jwks_url
+        )
+    crews = load_crews(settings.dispatch_crews_path)
     rules = load_rules(settings.dispatch_rules_path)
     incident_rules = load_incident_rules(settings.dispatch_incident_rules_path)
     root_causes = load_root_causes(settings.dispatch_root_causes_path)
@@ -135,6 +156,7 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
             sla_scale=settings.sla_time_scale,
             incident_rules=incident_rules,
             root_causes=root_causes,
+            crews=crews,
             **({"clock": clock} if clock else {}),
         )
         broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
@@ -168,9 +190,12 @@ def create_app(settings: DispatchSettings, *, clock: Callable[[], datetime] | No
         csv_paths=frozenset({"/v1/assets/import"}),
     )
     app.state.settings = settings
+    app.state.persons = persons
+    app.state.crews = crews
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)
     app.include_router(incident_api.router)
     app.include_router(case_api.router)
     app.include_router(resolution_api.router)
+    app.include_router(staff_api.router)
     return app

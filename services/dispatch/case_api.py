@@ -6,6 +6,7 @@ Thin like api.py: decode, call the `Dispatcher` or `DispatchViews`, turn their e
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import asdict
 
@@ -13,14 +14,18 @@ from fastapi import APIRouter, Request
 
 from services.dispatch.auth import Staff, Supervisor
 from services.dispatch.deps import DispatcherDep, Views
-from services.dispatch.model import CaseView, Conflict, NotFound
+from services.dispatch.model import Actor, CaseView, Conflict, CustomerDetails, Forbidden, NotFound
+from services.dispatch.problems import endpoint
 from services.dispatch.schemas import CaseRead, StaffWorkOrderRead, ValidityDecision
 from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+_REFERENCE = re.compile(r"^[A-Z]{2,8}-\d{8}-[0-9A-Z]{4,12}$")
 
-READ_PROBLEMS = problem_responses(403, 404, s403="Not a department or supervisor credential", s404="No such complaint")
+READ_PROBLEMS = problem_responses(
+    403, 404, s403="Not a department, agent or supervisor; a crew without a job in it", s404="No such complaint"
+)
 VALIDITY_PROBLEMS = problem_responses(
     403,
     404,
@@ -32,33 +37,60 @@ VALIDITY_PROBLEMS = problem_responses(
 )
 
 
-def _read(view: CaseView) -> CaseRead:
+def _read(view: CaseView, customer: CustomerDetails | None = None) -> CaseRead:
     return CaseRead.model_validate(
         {
             **asdict(view.case),
             "status": view.status,
+            "customer": asdict(customer) if customer else None,
+            "location": view.case.location if customer else None,
             "work_orders": [StaffWorkOrderRead.model_validate(asdict(o)) for o in view.work_orders],
         }
     )
 
 
-async def _case(request: Request, views: Views, complaint_id: uuid.UUID) -> CaseRead:
+def _complaint(value: str) -> uuid.UUID | str:
+    """A complaint id, or the reference number the customer reads out (TS-20261123-000042)."""
     try:
-        view = await views.case(complaint_id)
+        return uuid.UUID(value)
+    except ValueError:
+        if not _REFERENCE.match(value):
+            raise Problem(
+                422,
+                "Invalid request",
+                "complaint: a complaint id or a reference number such as TS-20261123-000042",
+                errors=[{"field": "complaint_id", "message": "not a complaint id or reference number"}],
+            ) from None
+        return value
+
+
+async def _case(request: Request, views: Views, complaint: uuid.UUID | str, actor: Actor) -> CaseView:
+    try:
+        view = await views.case(complaint, actor)
     except NotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc
-    mark_case(request, complaint_id)
-    return _read(view)
+    except Forbidden as exc:
+        raise Problem(403, "Forbidden", str(exc)) from exc
+    mark_case(request, view.case.complaint_id)
+    return view
 
 
 @router.get(
     "/{complaint_id}",
     response_model=CaseRead,
     responses=READ_PROBLEMS,
-    summary="A case: where it stands, who owns it, its work orders",
+    summary="A case by id or reference number: where it stands, who owns it, its work orders, the customer",
 )
-async def get_case(complaint_id: uuid.UUID, request: Request, _: Staff, views: Views) -> CaseRead:
-    return await _case(request, views, complaint_id)
+async def get_case(
+    complaint_id: str, request: Request, actor: Staff, views: Views, dispatcher: DispatcherDep
+) -> CaseRead:
+    """A signed-in person (a department's, a crew's with a job in it, an agent, a supervisor) sees the customer's
+    contact details and address, and the read is logged; a machine key sees the case without them, as before."""
+    view = await _case(request, views, _complaint(complaint_id), actor)
+    if not actor.is_person:
+        return _read(view)
+    customers = await dispatcher.contacts.reveal(actor, [view.case], endpoint=endpoint(request))
+    return _read(view, customers.get(view.case.complaint_id))
 
 
 @router.post(
@@ -89,4 +121,4 @@ async def decide_validity(
         raise Problem(404, "Not Found", str(exc)) from exc
     except Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
-    return await _case(request, views, complaint_id)
+    return _read(await _case(request, views, complaint_id, actor))

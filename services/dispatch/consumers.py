@@ -1,4 +1,4 @@
-"""What dispatch consumes: three consumer groups, and the thin functions their messages are handed to.
+"""What dispatch consumes: five consumer groups, and the thin functions their messages are handed to.
 
 The names (`Subscription.consumer`) are also the keys of dispatch's processed-event marks and of dead-letter
 headers, so they never change; the handlers are told them from here.
@@ -12,7 +12,7 @@ from services.dispatch.model import Conflict, Forbidden, Invalid, NotFound, Outa
 from services.dispatch.outage_ingress import OutageNoticeMessage
 from services.dispatch.workorders.lifecycle import IllegalTransition
 from shared import topics
-from shared.contracts import ComplaintReceived, ComplaintReopened
+from shared.contracts import ComplaintContact, ComplaintReceived, ComplaintReopened
 from shared.kafka.consumer import PoisonMessage
 from shared.kafka.subscription import Subscription
 
@@ -49,7 +49,17 @@ OUTAGE_NOTICES = Subscription(
     description="The utility's outage and SCADA systems declare outages, update their ETA, announce restoration.",
 )
 
-SUBSCRIPTIONS = (COMPLAINT_RECEIVED, COMPLAINT_REOPENED, DEPARTMENT_UPDATES, OUTAGE_NOTICES)
+COMPLAINT_CONTACT = Subscription(
+    group="dispatch.complaint-contact",
+    topics=(topics.COMPLAINT_CONTACT,),
+    model=ComplaintContact,
+    title="dispatch/complaint.contact",
+    description="Restricted contact data, kept by complaint id: shown to the staff who work the case (a department's, "
+    "its crew, agents, supervisors), each read logged.",
+    batch_size=500,
+)
+
+SUBSCRIPTIONS = (COMPLAINT_RECEIVED, COMPLAINT_REOPENED, DEPARTMENT_UPDATES, OUTAGE_NOTICES, COMPLAINT_CONTACT)
 
 
 async def on_complaints_received(dispatcher: Dispatcher, batch: list[ComplaintReceived]) -> None:
@@ -58,6 +68,10 @@ async def on_complaints_received(dispatcher: Dispatcher, batch: list[ComplaintRe
 
 async def on_complaints_reopened(dispatcher: Dispatcher, batch: list[ComplaintReopened]) -> None:
     await dispatcher.reopen(batch, consumer=COMPLAINT_REOPENED.consumer)
+
+
+async def on_contacts(dispatcher: Dispatcher, batch: list[ComplaintContact]) -> None:
+    await dispatcher.contacts.keep(batch, consumer=COMPLAINT_CONTACT.consumer)
 
 
 async def on_department_updates(dispatcher: Dispatcher, updates: list[DepartmentUpdate]) -> None:

@@ -62,7 +62,7 @@ async def check_hand_back(repo: DispatchRepository, order: WorkOrder) -> WorkOrd
     return lead
 
 
-def handed_back(returned: WorkOrder, case: Case, lead: WorkOrder, actor: str, reason: str, at: datetime) -> Event:
+def handed_back(returned: WorkOrder, case: Case, lead: WorkOrder, actor: Actor, reason: str, at: datetime) -> Event:
     """`workorder.returned` of an assisting work order: the case stays with its lead (no re-routing)."""
     return events.returned(returned, case, actor, at, reason, lead)
 
@@ -107,7 +107,16 @@ class Coordinator:
             now = self.clock()
             route = route_assisting(case, lead, department, by=actor.name, note=note, rules=self.rules)
             order = await self.orders.open(
-                repo, case, route, cycle=lead.cycle, start=now, previous=None, actor=actor.name, at=now, lead=lead
+                repo,
+                case,
+                route,
+                cycle=lead.cycle,
+                start=now,
+                previous=None,
+                actor=actor.name,
+                actor_name=actor.label,
+                at=now,
+                lead=lead,
             )
             await repo.add_history(
                 work_order_id=lead.work_order_id,
@@ -115,6 +124,7 @@ class Coordinator:
                 from_status=lead.status,
                 to_status=lead.status,
                 actor=actor.name,
+                actor_name=actor.label,
                 details={
                     "department": department.value,
                     "assisting_work_order_id": str(order.work_order_id),

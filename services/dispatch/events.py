@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from services.dispatch.model import Case, Incident, Outage, WorkOrder
+from services.dispatch.model import SYSTEM, Actor, Case, Crew, Finding, Incident, Outage, Photo, WorkOrder
 from shared.contracts import (
     CauseAnalysis,
     ComplaintAwaitingTriage,
@@ -26,6 +26,7 @@ from shared.contracts import (
     ComplaintResolvedOnContactPayload,
     ComplaintRouted,
     ComplaintRoutedPayload,
+    CustomerAcceptance,
     CustomerPublic,
     DeadlinesPayload,
     Event,
@@ -49,11 +50,18 @@ from shared.contracts import (
     RootCause,
     WorkOrderAcknowledged,
     WorkOrderAcknowledgedPayload,
+    WorkOrderAppointmentAgreed,
+    WorkOrderAppointmentPayload,
     WorkOrderAssigned,
     WorkOrderAssignedPayload,
-    WorkOrderFacts,
+    WorkOrderCrewAssigned,
+    WorkOrderCrewAssignedPayload,
+    WorkOrderFindingsPayload,
+    WorkOrderFindingsRecorded,
     WorkOrderNoteAdded,
     WorkOrderNotePayload,
+    WorkOrderPhotoAdded,
+    WorkOrderPhotoPayload,
     WorkOrderReassigned,
     WorkOrderReassignedPayload,
     WorkOrderResolved,
@@ -61,6 +69,9 @@ from shared.contracts import (
     WorkOrderReturned,
     WorkOrderReturnedPayload,
     WorkOrderStarted,
+    WorkOrderStartedPayload,
+    WorkOrderVisitMissed,
+    WorkOrderVisitMissedPayload,
     new_event,
 )
 
@@ -81,7 +92,9 @@ def _deadlines(order: WorkOrder) -> DeadlinesPayload:
     )
 
 
-def _facts(order: WorkOrder, case: Case, actor: str, at: datetime) -> dict[str, Any]:
+def _facts(order: WorkOrder, case: Case, actor: Actor, at: datetime) -> dict[str, Any]:
+    """What every work-order event says: which work order, its status after the step, and who took the step (a
+    person's staff id and name; a credential's name twice)."""
     return {
         "work_order_id": order.work_order_id,
         "complaint_id": order.complaint_id,
@@ -89,7 +102,8 @@ def _facts(order: WorkOrder, case: Case, actor: str, at: datetime) -> dict[str, 
         "department": order.department,
         "cycle": order.cycle,
         "status": order.status,
-        "actor": actor,
+        "actor": actor.name,
+        "actor_name": actor.label,
         "at": at,
     }
 
@@ -143,7 +157,7 @@ def assigned(
     return new_event(
         WorkOrderAssigned,
         payload=WorkOrderAssignedPayload(
-            **_facts(order, case, PRODUCER, at),
+            **_facts(order, case, SYSTEM, at),
             category=order.category,
             severity=order.severity,
             priority=order.priority,
@@ -163,8 +177,8 @@ def assigned(
     )
 
 
-def invalid(case: Case, causation_id: uuid.UUID | None, at: datetime) -> Event:
-    """Closed as invalid, no work order: the customer is told `case.invalid_reason`."""
+def invalid(case: Case, causation_id: uuid.UUID | None, at: datetime, decided_by: Actor = SYSTEM) -> Event:
+    """Closed as invalid, no work order: the customer is told `case.invalid_reason`; v2 names who decided."""
     assert case.invalid_reason is not None and case.invalid_by is not None
     return new_event(
         ComplaintInvalid,
@@ -178,6 +192,7 @@ def invalid(case: Case, causation_id: uuid.UUID | None, at: datetime) -> Event:
             account_no=case.account_no,
             owner=case.owner,
             decided_by=case.invalid_by,
+            decided_by_name=decided_by.label,
             invalid_at=at,
         ),
         **_envelope(case, causation_id, at),
@@ -227,7 +242,7 @@ def linked(case: Case, order: WorkOrder, reasons: list[str], causation_id: uuid.
     )
 
 
-def acknowledged(order: WorkOrder, case: Case, actor: str, at: datetime) -> Event:
+def acknowledged(order: WorkOrder, case: Case, actor: Actor, at: datetime) -> Event:
     return new_event(
         WorkOrderAcknowledged,
         payload=WorkOrderAcknowledgedPayload(**_facts(order, case, actor, at), owner=case.owner),
@@ -235,13 +250,16 @@ def acknowledged(order: WorkOrder, case: Case, actor: str, at: datetime) -> Even
     )
 
 
-def started(order: WorkOrder, case: Case, actor: str, at: datetime) -> Event:
+def started(order: WorkOrder, case: Case, actor: Actor, at: datetime) -> Event:
+    """On site: v2 names who arrived and their crew (followup's on-site clock stops on it)."""
     return new_event(
-        WorkOrderStarted, payload=WorkOrderFacts(**_facts(order, case, actor, at)), **_envelope(case, None, at)
+        WorkOrderStarted,
+        payload=WorkOrderStartedPayload(**_facts(order, case, actor, at), crew=order.crew),
+        **_envelope(case, None, at),
     )
 
 
-def note_added(order: WorkOrder, case: Case, actor: str, at: datetime, note: str) -> Event:
+def note_added(order: WorkOrder, case: Case, actor: Actor, at: datetime, note: str) -> Event:
     return new_event(
         WorkOrderNoteAdded,
         payload=WorkOrderNotePayload(**_facts(order, case, actor, at), note=note),
@@ -250,12 +268,12 @@ def note_added(order: WorkOrder, case: Case, actor: str, at: datetime, note: str
 
 
 def resolved(
-    order: WorkOrder, case: Case, actor: str, at: datetime, *, cause: RootCause | None, case_resolved: bool
+    order: WorkOrder, case: Case, actor: Actor, at: datetime, *, cause: RootCause | None, case_resolved: bool
 ) -> Event:
     """v2: the catalogue entry (`cause`) beside its code, the note, the cause analysis of a serious case, and
-    whether the whole (coordinated) case is resolved with this work order."""
+    whether the whole (coordinated) case is resolved with this work order; v3: the customer's acceptance."""
     analysis = (
-        CauseAnalysis(summary=order.cause_analysis, analysed_by=order.cause_analysed_by or actor)
+        CauseAnalysis(summary=order.cause_analysis, analysed_by=order.cause_analysed_by or actor.name)
         if order.cause_analysis
         else None
     )
@@ -269,12 +287,13 @@ def resolved(
             root_cause_note=order.root_cause_note,
             cause_analysis=analysis,
             case_resolved=case_resolved,
+            acceptance=CustomerAcceptance.model_validate(order.acceptance) if order.acceptance else None,
         ),
         **_envelope(case, None, at),
     )
 
 
-def returned(order: WorkOrder, case: Case, actor: str, at: datetime, reason: str, new_order: WorkOrder) -> Event:
+def returned(order: WorkOrder, case: Case, actor: Actor, at: datetime, reason: str, new_order: WorkOrder) -> Event:
     return new_event(
         WorkOrderReturned,
         payload=WorkOrderReturnedPayload(
@@ -287,7 +306,7 @@ def returned(order: WorkOrder, case: Case, actor: str, at: datetime, reason: str
     )
 
 
-def reassigned(order: WorkOrder, case: Case, actor: str, at: datetime, reason: str, new_order: WorkOrder) -> Event:
+def reassigned(order: WorkOrder, case: Case, actor: Actor, at: datetime, reason: str, new_order: WorkOrder) -> Event:
     return new_event(
         WorkOrderReassigned,
         payload=WorkOrderReassignedPayload(
@@ -297,6 +316,87 @@ def reassigned(order: WorkOrder, case: Case, actor: str, at: datetime, reason: s
             new_severity=new_order.severity,
             new_department=new_order.department,
             new_work_order_id=new_order.work_order_id,
+        ),
+        **_envelope(case, None, at),
+    )
+
+
+# --- field work ------------------------------------------------------------------------------------------------
+
+
+def crew_assigned(
+    order: WorkOrder, case: Case, actor: Actor, at: datetime, crew: Crew, previous: str | None, note: str | None
+) -> Event:
+    return new_event(
+        WorkOrderCrewAssigned,
+        payload=WorkOrderCrewAssignedPayload(
+            **_facts(order, case, actor, at),
+            crew=crew.crew,
+            crew_name_zh=crew.name_zh,
+            crew_name_en=crew.name_en,
+            previous_crew=previous,
+            note=note,
+        ),
+        **_envelope(case, None, at),
+    )
+
+
+def appointment_agreed(order: WorkOrder, case: Case, actor: Actor, at: datetime, note: str | None) -> Event:
+    assert order.appointment_start is not None and order.appointment_end is not None
+    return new_event(
+        WorkOrderAppointmentAgreed,
+        payload=WorkOrderAppointmentPayload(
+            **_facts(order, case, actor, at),
+            window_start=order.appointment_start,
+            window_end=order.appointment_end,
+            note=note,
+        ),
+        **_envelope(case, None, at),
+    )
+
+
+def findings_recorded(order: WorkOrder, case: Case, actor: Actor, finding: Finding) -> Event:
+    return new_event(
+        WorkOrderFindingsRecorded,
+        payload=WorkOrderFindingsPayload(
+            **_facts(order, case, actor, finding.at),
+            finding_id=finding.finding_id,
+            indoor_temperature_c=finding.indoor_temperature_c,
+            note=finding.note,
+        ),
+        **_envelope(case, None, finding.at),
+    )
+
+
+def photo_added(order: WorkOrder, case: Case, actor: Actor, photo: Photo) -> Event:
+    return new_event(
+        WorkOrderPhotoAdded,
+        payload=WorkOrderPhotoPayload(
+            **_facts(order, case, actor, photo.at),
+            photo_id=photo.photo_id,
+            content_type=photo.content_type,
+            size_bytes=photo.size_bytes,
+        ),
+        **_envelope(case, None, photo.at),
+    )
+
+
+def visit_missed(
+    order: WorkOrder, case: Case, actor: Actor, at: datetime, missed: WorkOrder, note: str | None
+) -> Event:
+    """The customer was not at home: `missed` is the work order before (its appointment the one missed), `order`
+    after (its appointment the next visit)."""
+    assert order.appointment_start is not None and order.appointment_end is not None
+    return new_event(
+        WorkOrderVisitMissed,
+        payload=WorkOrderVisitMissedPayload(
+            **_facts(order, case, actor, at),
+            crew=order.crew,
+            missed_window_start=missed.appointment_start,
+            missed_window_end=missed.appointment_end,
+            next_window_start=order.appointment_start,
+            next_window_end=order.appointment_end,
+            note=note,
         ),
         **_envelope(case, None, at),
     )

@@ -28,7 +28,7 @@ from services.dispatch import events
 from services.dispatch.classification import Rules
 from services.dispatch.incidents.faults import Fault
 from services.dispatch.incidents.policy import IncidentRules
-from services.dispatch.model import Actor, Case, Conflict, Incident, NotFound, Outage, WorkOrder
+from services.dispatch.model import SYSTEM, Actor, Case, Conflict, Incident, NotFound, Outage, WorkOrder
 from services.dispatch.repository import DispatchRepository
 from services.dispatch.routing import Route, department_for, priority_of
 from services.dispatch.workorders.lifecycle import Action, next_status
@@ -241,7 +241,7 @@ class FaultDesk:
             at=at,
         )
         closed = replace(order, status=target.value, updated_at=at, closing_reason=reason)
-        return closed, [events.reassigned(closed, case, "dispatch", at, reason, into)]
+        return closed, [events.reassigned(closed, case, SYSTEM, at, reason, into)]
 
     async def _raise_work_order(self, repo: DispatchRepository, incident: Incident, at: datetime) -> None:
         order = await repo.get_work_order(incident.work_order_id, lock=True)

@@ -17,8 +17,10 @@ from typing import Any
 from services.dispatch import corrective_actions, events
 from services.dispatch.assets import AssetIndex
 from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify
+from services.dispatch.contact_access import ContactDesk
 from services.dispatch.coordination import Coordinator, check_hand_back, handed_back, lead_of, others_open
 from services.dispatch.corrective_actions import CorrectiveActionDesk
+from services.dispatch.crews import Crews, load_crews
 from services.dispatch.events import RouteReason
 from services.dispatch.fault_handlers import FaultHandlers
 from services.dispatch.first_contact import SETTLED_BY, FirstContact, first_contact
@@ -72,6 +74,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _who(actor: Actor) -> str:
+    """How a decision's reasons name its maker: a person by name and staff id, a credential by its name."""
+    return f"{actor.label} ({actor.name})" if actor.is_person else actor.name
+
+
+def _not_theirs(order: WorkOrder, actor: Actor) -> str:
+    if actor.crew is not None and order.department == actor.department:
+        return f"work order {order.work_order_id} is not assigned to crew {actor.crew}"
+    return f"work order {order.work_order_id} belongs to {order.department}"
+
+
 def _effects(step: Step, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a department's step writes on the work order, and what its history entry records."""
     if step.action is Action.ACKNOWLEDGE:
@@ -100,6 +113,8 @@ class Dispatcher(FaultHandlers):
     classifier: Callable[[ComplaintFacts, Rules], Classification] = classify
     #: What a resolution may name as its root cause (root_causes.toml).
     root_causes: RootCauseCatalogue = field(default_factory=load_root_causes)
+    #: The crews a department sends (crews.csv).
+    crews: Crews = field(default_factory=load_crews)
 
     def __post_init__(self) -> None:
         self.orders = WorkOrderOpener(self.sla, self.sla_scale)
@@ -108,6 +123,8 @@ class Dispatcher(FaultHandlers):
         #: Assisting work orders of coordinated cases (coordination.py).
         self.coordination = Coordinator(self.transactions, self.rules, self.orders, self.clock)
         self.faults = FaultDesk(self.incident_rules, self.rules, self.orders)
+        #: Customers' contact details: kept from complaint.contact, shown to persons (each read logged).
+        self.contacts = ContactDesk(self.transactions, self.clock)
         self._assets: tuple[int, AssetIndex] = (-1, AssetIndex.build(()))
 
     # --- routing ------------------------------------------------------------------------------
@@ -220,6 +237,8 @@ class Dispatcher(FaultHandlers):
             model_version=decision.model_version,
             owner=p.agent_id,
             agent_id=p.agent_id,
+            agent_name=p.agent_name,
+            owner_name=p.agent_name,
             handled_on_contact=p.handled_on_contact,
             customer_agitated=p.customer_agitated,
         )
@@ -372,7 +391,7 @@ class Dispatcher(FaultHandlers):
                 category=category,
                 department=department_for(category, self.rules),
                 severity=severity or Severity(case.severity),
-                reasons=(f"triaged by {actor.name}: {note}",),
+                reasons=(f"triaged by {_who(actor)}: {note}",),
             )
             changes = {"triaged_at": now, "triaged_by": actor.name}
             view = await self._route_decided(repo, case, route, changes, "triage", "new", note, actor, now)
@@ -401,7 +420,7 @@ class Dispatcher(FaultHandlers):
                 category=chosen,
                 department=department_for(chosen, self.rules),
                 severity=severity or Severity(case.severity),
-                reasons=(f"valid after all, decided by {actor.name} (was: {case.invalid_reason}): {note}",),
+                reasons=(f"valid after all, decided by {_who(actor)} (was: {case.invalid_reason}): {note}",),
             )
             changes = {"valid": True, "invalid_reason": None}
             view = await self._route_decided(repo, case, route, changes, "validity", "reclassified", note, actor, now)
@@ -428,12 +447,21 @@ class Dispatcher(FaultHandlers):
             "category": route.category.value,
             "severity": route.severity.value,
             "owner": case.owner or actor.name,
+            "owner_name": case.owner_name if case.owner else actor.label,
         }
         await repo.update_case(case.complaint_id, **changes)
         case = replace(case, **changes)
         await self._record_classification(repo, case, route, actor=actor.name, reason=note, at=now)
         order = await self.orders.open(
-            repo, case, route, cycle=case.cycle, start=case.accepted_at, previous=None, actor=actor.name, at=now
+            repo,
+            case,
+            route,
+            cycle=case.cycle,
+            start=case.accepted_at,
+            previous=None,
+            actor=actor.name,
+            actor_name=actor.label,
+            at=now,
         )
         await repo.add_events(self._routed(case, order, route, why, now))
         return WorkOrderView(order, await repo.history(order.work_order_id))
@@ -453,6 +481,7 @@ class Dispatcher(FaultHandlers):
                 "triaged_at": now,
                 "triaged_by": actor.name,
                 "owner": case.owner or actor.name,
+                "owner_name": case.owner_name if case.owner else actor.label,
             }
             await repo.update_case(complaint_id, **changes)
             case = replace(case, **changes)
@@ -462,10 +491,10 @@ class Dispatcher(FaultHandlers):
                 severity=case.severity,
                 actor=actor.name,
                 reason=reason,
-                reasons=[f"invalid, decided by {actor.name}: {reason}"],
+                reasons=[f"invalid, decided by {_who(actor)}: {reason}"],
                 at=now,
             )
-            await repo.add_events([events.invalid(case, None, now)])
+            await repo.add_events([events.invalid(case, None, now, decided_by=actor)])
             work.commit()
         log.info("complaint closed as invalid in triage", by=actor.name)
         return case
@@ -547,8 +576,8 @@ class Dispatcher(FaultHandlers):
             if dedupe is not None and not await repo.first_delivery(*dedupe):
                 work.commit()
                 return WorkOrderView(order, await repo.history(order.work_order_id))
-            if not actor.may_handle(order.department):
-                raise Forbidden(f"work order {work_order_id} belongs to {order.department}")
+            if not actor.may_act_on(order):
+                raise Forbidden(_not_theirs(order, actor))
             case = incident.as_case() if incident else await repo.get_case(order.complaint_id, lock=True)
             assert case is not None
             target = next_status(step.action, WorkOrderStatus(order.status))
@@ -575,17 +604,18 @@ class Dispatcher(FaultHandlers):
                 from_status=order.status,
                 to_status=target.value,
                 actor=actor.name,
+                actor_name=actor.label,
                 details=details,
                 at=now,
             )
             updated = replace(order, **changes)
             if step.action is Action.ACKNOWLEDGE and incident is None and case.owner is None:
                 # Nobody took it before: the department that signs for its work order owns the case.
-                await repo.update_case(case.complaint_id, owner=actor.name)
-                case = replace(case, owner=actor.name)
+                await repo.update_case(case.complaint_id, owner=actor.name, owner_name=actor.label)
+                case = replace(case, owner=actor.name, owner_name=actor.label)
             actions: tuple[CorrectiveAction, ...] = ()
             if step.action is Action.RETURN and lead is not None:
-                outgoing = [handed_back(updated, case, lead, actor.name, step.reason or "", now)]
+                outgoing = [handed_back(updated, case, lead, actor, step.reason or "", now)]
             elif step.action is Action.RETURN:
                 outgoing = await self._reroute(repo, case, updated, step, actor, now)
             elif accepted is not None:
@@ -594,7 +624,7 @@ class Dispatcher(FaultHandlers):
             else:
                 outgoing = [self._step_event(step, updated, case, actor, now)]
             await repo.add_events(outgoing)
-            view = WorkOrderView(updated, await repo.history(updated.work_order_id), actions)
+            view = WorkOrderView(updated, await repo.history(updated.work_order_id), actions, case=case)
             work.commit()
             return view
 
@@ -620,9 +650,7 @@ class Dispatcher(FaultHandlers):
         actions the resolution set, and — once the whole case is resolved — everyone waiting on it told."""
         case_resolved = not await others_open(repo, resolved)
         outgoing = [
-            events.resolved(
-                resolved, case, actor.name, now, cause=accepted.cause.as_contract(), case_resolved=case_resolved
-            )
+            events.resolved(resolved, case, actor, now, cause=accepted.cause.as_contract(), case_resolved=case_resolved)
         ]
         _, announced = await corrective_actions.record(
             repo,
@@ -661,11 +689,11 @@ class Dispatcher(FaultHandlers):
     @staticmethod
     def _step_event(step: Step, order: WorkOrder, case: Case, actor: Actor, now: datetime) -> Event:
         if step.action is Action.ACKNOWLEDGE:
-            return events.acknowledged(order, case, actor.name, now)
+            return events.acknowledged(order, case, actor, now)
         if step.action is Action.START:
-            return events.started(order, case, actor.name, now)
+            return events.started(order, case, actor, now)
         if step.action is Action.NOTE:
-            return events.note_added(order, case, actor.name, now, step.note or "")
+            return events.note_added(order, case, actor, now, step.note or "")
         raise ValueError(f"{step.action.value} is not a department's step")
 
     async def _reroute(
@@ -683,6 +711,7 @@ class Dispatcher(FaultHandlers):
             start=now,
             previous=returned,
             actor=actor.name,
+            actor_name=actor.label,
             at=now,
             incident_id=returned.incident_id,
         )
@@ -701,7 +730,7 @@ class Dispatcher(FaultHandlers):
             await repo.update_case(case.complaint_id, category=route.category.value)
             await self._record_classification(repo, case, route, actor=actor.name, reason=step.reason, at=now)
         return [
-            events.returned(returned, case, actor.name, now, step.reason or "", new_order),
+            events.returned(returned, case, actor, now, step.reason or "", new_order),
             *self._routed(case, new_order, route, "returned", now),
         ]
 
@@ -729,6 +758,7 @@ class Dispatcher(FaultHandlers):
                 from_status=order.status,
                 to_status=target.value,
                 actor=actor.name,
+                actor_name=actor.label,
                 details={"reason": reason, "category": category.value, "severity": route.severity.value},
                 at=now,
             )
@@ -744,12 +774,20 @@ class Dispatcher(FaultHandlers):
             await self._record_classification(repo, case, route, actor=actor.name, reason=reason, at=now)
             closed = replace(order, status=target.value, updated_at=now, closing_reason=reason)
             new_order = await self.orders.open(
-                repo, case, route, cycle=order.cycle, start=now, previous=order, actor=actor.name, at=now
+                repo,
+                case,
+                route,
+                cycle=order.cycle,
+                start=now,
+                previous=order,
+                actor=actor.name,
+                actor_name=actor.label,
+                at=now,
             )
             await repo.move_assisting(order.work_order_id, new_order.work_order_id)
             await repo.add_events(
                 [
-                    events.reassigned(closed, case, actor.name, now, reason, new_order),
+                    events.reassigned(closed, case, actor, now, reason, new_order),
                     *self._routed(case, new_order, route, "reclassified", now),
                 ]
             )

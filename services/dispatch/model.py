@@ -84,6 +84,9 @@ class Case:
     #: Settled at first contact: the resolution that stands where a work order would.
     resolution_id: uuid.UUID | None = None
     resolved_on_contact_at: datetime | None = None
+    #: The display names beside the staff ids: the agent who took it (complaint.received v3), the owner.
+    agent_name: str | None = None
+    owner_name: str | None = None
 
     @property
     def awaiting_triage(self) -> bool:
@@ -134,6 +137,13 @@ class WorkOrder:
     cause_analysed_by: str | None = None
     #: city, rural or remote: whose limits the SLA policy gave it (the district's area class).
     area_class: str | None = None
+    #: Field work: the crew sent (crews.csv), the visit window agreed with the customer, and the customer's
+    #: acceptance taken on site at resolution ({customer_name, confirmed, note}).
+    crew: str | None = None
+    appointment_start: datetime | None = None
+    appointment_end: datetime | None = None
+    appointment_note: str | None = None
+    acceptance: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -241,22 +251,169 @@ class WorkOrderView:
     history: list[dict[str, Any]]
     #: The case's corrective actions (on a single work order's read and a resolution's answer).
     corrective_actions: tuple[CorrectiveAction, ...] = ()
+    #: What the crew found and photographed on site, oldest first (a single work order's read).
+    findings: tuple[Finding, ...] = ()
+    photos: tuple[Photo, ...] = ()
+    #: The case it belongs to (an incident's as a case): its text, address and masked customer.
+    case: Case | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a crew found on site (`dispatch.findings`): a measured indoor temperature, a note."""
+
+    finding_id: uuid.UUID
+    work_order_id: uuid.UUID
+    indoor_temperature_c: float | None
+    note: str | None
+    actor: str
+    actor_name: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo attached to a work order (`dispatch.photos`); its bytes are in the photo storage under `storage_key`."""
+
+    photo_id: uuid.UUID
+    work_order_id: uuid.UUID
+    content_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+    actor: str
+    actor_name: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The customer's real contact data (the restricted `complaint.contact` event), kept by complaint id: only
+    persons allowed to see it read it, and each read is logged (`ContactRead`)."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    wechat_openid: str | None
+    preferred_contact: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    """The customer as one caller is shown them: real contact for a person (logged), masked for a machine key."""
+
+    name: str | None
+    phone: str | None
+    email: str | None
+    account_no: str | None
+    preferred_contact: str
+    #: True when name and phone are the masked ones (a machine key, or the contact has not arrived yet).
+    masked: bool
+
+
+@dataclass(frozen=True)
+class ContactRead:
+    """One person's read of one customer's contact details (`dispatch.contact_access_log`): who, whose, what, where."""
+
+    staff_id: str
+    staff_name: str
+    complaint_id: uuid.UUID
+    reference_no: str
+    #: What was shown: name, phone, email, account_no, address.
+    what: list[str]
+    #: Which request: method and route, e.g. "GET /v1/queues/{department}".
+    endpoint: str
+    at: datetime
+
+
+#: Roles whose holders read every department's work (supervisor-level reads); of them only `supervisor` also acts
+#: as a supervisor (reclassify, triage, validity, corrective actions, incidents).
+OVERSIGHT_ROLES = frozenset({"supervisor", "duty_manager", "leadership"})
+#: Roles of a department's own staff: its queue and every one of its work orders.
+DEPARTMENT_ROLES = frozenset({"dispatcher", "department_manager"})
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a department's staff or system, or a supervisor."""
+    """Who acts: a department's staff or system, a crew member, an agent, a supervisor.
+
+    A machine credential's `name` is what the audit trail records, as it always was. A signed-in person's `name` is
+    their staff id (what `actor`, `owner`, `decided_by` record), `display_name` what people read beside it."""
 
     name: str
     department: Department | None = None
     supervisor: bool = False
     #: The utility's outage system: declares and updates outage notices, nothing else.
     outage_system: bool = False
+    #: A signed-in person: their staff id (the same as `name`), display name and roles. None for machine keys.
+    staff_id: str | None = None
+    display_name: str | None = None
+    roles: frozenset[str] = frozenset()
+    #: A crew member: works only on the work orders assigned to this crew (of `department`).
+    crew: str | None = None
+    #: Reads every department's work without acting as a supervisor (duty manager, leadership).
+    oversees: bool = False
+
+    @property
+    def is_person(self) -> bool:
+        return self.staff_id is not None
+
+    @property
+    def label(self) -> str:
+        """The name people read in histories and events (`actor_name`)."""
+        return self.display_name or self.name
+
+    @property
+    def agent(self) -> bool:
+        return "agent" in self.roles
+
+    @property
+    def reads_everything(self) -> bool:
+        """Supervisor-level reads: every queue, work order, case and the contact-access log."""
+        return self.supervisor or self.oversees
+
+    @property
+    def department_staff(self) -> bool:
+        return self.department is not None and self.crew is None
 
     def may_handle(self, department: str) -> bool:
-        """The access rule, for HTTP and the ingress topic alike: a department sees and acts on its own
-        work orders and queue only; a supervisor on every department's."""
-        return self.supervisor or (self.department is not None and self.department == department)
+        """The department rule, for HTTP and the ingress topic alike: a department's staff (and its system) see and
+        act on its own queue and work orders only; a supervisor on every department's. Not a crew member: a crew
+        works on its own jobs only (`may_act_on`)."""
+        return self.supervisor or (self.department_staff and self.department == department)
+
+    def may_read_queue(self, department: str) -> bool:
+        return self.reads_everything or self.may_handle(department)
+
+    def may_act_on(self, order: WorkOrder) -> bool:
+        """Steps on one work order: its department's staff, a supervisor, or a member of the crew it is assigned to."""
+        if self.may_handle(order.department):
+            return True
+        return self.crew is not None and self.department == order.department and order.crew == self.crew
+
+    def may_read(self, order: WorkOrder) -> bool:
+        return self.reads_everything or self.may_act_on(order)
+
+    def may_read_crew(self, crew: Crew) -> bool:
+        """A crew's jobs: its own members, its department's staff, supervisor-level readers."""
+        return self.reads_everything or self.may_handle(crew.department) or self.crew == crew.crew
+
+
+#: Dispatch itself, as the actor of what no person or department did (routing, merging into an incident).
+SYSTEM = Actor(name="dispatch")
+
+
+@dataclass(frozen=True)
+class Crew:
+    """A field crew of a department (deploy/demo-city/crews.csv): jobs are assigned to it, its members see them."""
+
+    crew: str
+    department: str
+    name_zh: str
+    name_en: str
 
 
 @dataclass(frozen=True)
@@ -276,6 +433,14 @@ class Step:
     cause_analysis: str | None = None
     corrective_actions: tuple[CorrectiveActionPlan, ...] = ()
     free_text_root_cause: bool = False
+    #: Field work (crews.py, field_work.py): the crew sent, a visit window (agreed, or the next one after a missed
+    #: visit), a measured indoor temperature, a stored photo, the customer's acceptance at resolution.
+    crew: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    indoor_temperature_c: float | None = None
+    photo: Photo | None = None
+    acceptance: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,16 @@ from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
-from services.dispatch.model import Case, CorrectiveAction, Incident, LabelledExample, Outage, WorkOrder
+from services.dispatch.model import (
+    Case,
+    Contact,
+    ContactRead,
+    CorrectiveAction,
+    Incident,
+    LabelledExample,
+    Outage,
+    WorkOrder,
+)
 from services.dispatch.workorders.lifecycle import OPEN
 from shared import idempotency, outbox
 from shared.contracts import Event
@@ -88,8 +97,9 @@ class DispatchRepository(Protocol):
         actor: str,
         details: dict[str, Any],
         at: datetime,
+        actor_name: str | None = None,
     ) -> None:
-        """Append to the work order's audit trail."""
+        """Append to the work order's audit trail (`actor_name`: a person's display name beside their staff id)."""
 
     async def history(self, work_order_id: uuid.UUID) -> list[dict[str, Any]]:
         """The work order's audit trail, oldest first."""
@@ -175,6 +185,33 @@ class DispatchRepository(Protocol):
     ) -> list[CorrectiveAction]:
         """Corrective actions, nearest deadline first; `overdue_at`: open ones whose deadline passed by then."""
 
+    # --- contacts and who read them ------------------------------------------------------------------------
+
+    async def get_case_by_reference(self, reference_no: str) -> Case | None: ...
+
+    async def cases(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Case]:
+        """The cases of these complaints (a queue page's), by complaint id; unknown ids are left out."""
+
+    async def add_contact(self, contact: Contact) -> None:
+        """Keep a complaint's contact data; a second one for the same complaint changes nothing."""
+
+    async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]: ...
+
+    async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:
+        """Append to the contact-access log."""
+
+    async def contact_reads(
+        self,
+        *,
+        complaint_id: uuid.UUID | None = None,
+        reference_no: str | None = None,
+        staff_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[ContactRead]:
+        """The contact-access log, newest first, filtered."""
+
     # --- the asset registry -----------------------------------------------------------------------------
 
     async def asset_registry_version(self) -> int: ...
@@ -190,6 +227,8 @@ _WO_COLUMNS = ", ".join(f.name for f in fields(WorkOrder))
 _INCIDENT_COLUMNS = ", ".join(f.name for f in fields(Incident))
 _OUTAGE_COLUMNS = ", ".join(f.name for f in fields(Outage))
 _ACTION_COLUMNS = ", ".join(f.name for f in fields(CorrectiveAction))
+_CONTACT_COLUMNS = ", ".join(f.name for f in fields(Contact))
+_READ_COLUMNS = ", ".join(f.name for f in fields(ContactRead))
 _OPEN = [s.value for s in OPEN]
 _Row = TypeVar("_Row")
 
@@ -327,23 +366,26 @@ class PostgresDispatchRepository:
         actor: str,
         details: dict[str, Any],
         at: datetime,
+        actor_name: str | None = None,
     ) -> None:
         await self.conn.execute(
             "INSERT INTO dispatch.work_order_history "
-            "(work_order_id, action, from_status, to_status, actor, details, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "(work_order_id, action, from_status, to_status, actor, actor_name, details, at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             work_order_id,
             action,
             from_status,
             to_status,
             actor,
+            actor_name or actor,
             details,
             at,
         )
 
     async def history(self, work_order_id: uuid.UUID) -> list[dict[str, Any]]:
         rows = await self.conn.fetch(
-            "SELECT action, from_status, to_status, actor, details, at FROM dispatch.work_order_history "
-            "WHERE work_order_id = $1 ORDER BY id",
+            "SELECT action, from_status, to_status, actor, coalesce(actor_name, actor) AS actor_name, details, at "
+            "FROM dispatch.work_order_history WHERE work_order_id = $1 ORDER BY id",
             work_order_id,
         )
         return [dict(r) for r in rows]
@@ -538,6 +580,68 @@ class PostgresDispatchRepository:
             limit,
         )
         return [CorrectiveAction(**dict(r)) for r in rows]
+
+    # --- contacts and who read them ------------------------------------------------------------------------
+
+    async def get_case_by_reference(self, reference_no: str) -> Case | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_CASE_COLUMNS} FROM dispatch.cases WHERE reference_no = $1 ORDER BY created_at LIMIT 1",
+            reference_no,
+        )
+        return Case(**dict(row)) if row else None
+
+    async def cases(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Case]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_COLUMNS} FROM dispatch.cases WHERE complaint_id = ANY($1::uuid[])", list(set(complaint_ids))
+        )
+        return {r["complaint_id"]: Case(**dict(r)) for r in rows}
+
+    async def add_contact(self, contact: Contact) -> None:
+        values = asdict(contact)
+        await self.conn.execute(
+            f"INSERT INTO dispatch.contacts ({', '.join(values)}) VALUES ({_placeholders(len(values))}) "
+            "ON CONFLICT (complaint_id) DO NOTHING",
+            *values.values(),
+        )
+
+    async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CONTACT_COLUMNS} FROM dispatch.contacts WHERE complaint_id = ANY($1::uuid[])",
+            list(set(complaint_ids)),
+        )
+        return {r["complaint_id"]: Contact(**dict(r)) for r in rows}
+
+    async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:
+        if not reads:
+            return
+        await self.conn.executemany(
+            f"INSERT INTO dispatch.contact_access_log ({_READ_COLUMNS}) VALUES ({_placeholders(7)})",
+            [tuple(asdict(r).values()) for r in reads],
+        )
+
+    async def contact_reads(
+        self,
+        *,
+        complaint_id: uuid.UUID | None = None,
+        reference_no: str | None = None,
+        staff_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[ContactRead]:
+        rows = await self.conn.fetch(
+            f"SELECT {_READ_COLUMNS} FROM dispatch.contact_access_log "
+            "WHERE ($1::uuid IS NULL OR complaint_id = $1) AND ($2::text IS NULL OR reference_no = $2) "
+            "AND ($3::text IS NULL OR staff_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) "
+            "AND ($5::timestamptz IS NULL OR at < $5) ORDER BY at DESC, id DESC LIMIT $6",
+            complaint_id,
+            reference_no,
+            staff_id,
+            since,
+            until,
+            limit,
+        )
+        return [ContactRead(**dict(r)) for r in rows]
 
     # --- the asset registry -----------------------------------------------------------------------------
 

@@ -9,12 +9,11 @@ corrective actions, every department reads its own; the lead's department or a s
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from services.dispatch.auth import CurrentActor, IncidentReader, Supervisor
+from services.dispatch.auth import CurrentActor, DepartmentReader, Supervisor, WorkOrderStaff
 from services.dispatch.deps import DispatcherDep
 from services.dispatch.model import (
     Conflict,
@@ -22,9 +21,8 @@ from services.dispatch.model import (
     Forbidden,
     Invalid,
     NotFound,
-    WorkOrder,
 )
-from services.dispatch.problems import action_read
+from services.dispatch.problems import action_read, work_order_read
 from services.dispatch.schemas import (
     AssistCreate,
     CorrectiveActionCreate,
@@ -119,13 +117,13 @@ async def complete_corrective_action(
     summary="Corrective actions, nearest deadline first; a department sees its own",
 )
 async def list_corrective_actions(
-    actor: IncidentReader,
+    actor: DepartmentReader,
     dispatcher: DispatcherDep,
     status: Literal["open", "done"] | None = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> CorrectiveActionList:
-    department = None if actor.supervisor else actor.department
+    department = None if actor.reads_everything else actor.department
     found = await dispatcher.corrective.find(
         status=status, overdue=overdue, department=department.value if department else None, limit=limit
     )
@@ -134,10 +132,6 @@ async def list_corrective_actions(
 
 
 # --- coordinated cases ------------------------------------------------------------------------------------------
-
-
-def _read(order: WorkOrder, history: list[dict[str, object]]) -> WorkOrderRead:
-    return WorkOrderRead.model_validate({**asdict(order), "history": history})
 
 
 @router.post(
@@ -158,7 +152,7 @@ def _read(order: WorkOrder, history: list[dict[str, object]]) -> WorkOrderRead:
     summary="Ask another department to assist this case: an assisting work order for it, with its own deadlines",
 )
 async def assist(
-    work_order_id: uuid.UUID, body: AssistCreate, request: Request, actor: CurrentActor, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: AssistCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     try:
         view = await dispatcher.coordination.assist(work_order_id, body.department, body.note, actor)
@@ -171,4 +165,4 @@ async def assist(
     except Invalid as exc:
         raise Problem(422, "Invalid request", str(exc), errors=[{"field": "department", "message": str(exc)}]) from exc
     mark_case(request, view.order.complaint_id)
-    return _read(view.order, view.history)
+    return work_order_read(view, dispatcher.clock(), crews=dispatcher.crews)

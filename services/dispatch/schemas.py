@@ -108,6 +108,10 @@ class StaffWorkOrderRead(BaseModel):
     area_class: str | None
     created_at: datetime
     resolved_at: datetime | None
+    role: Literal["lead", "assisting"] = "lead"
+    crew: str | None = None
+    appointment_start: datetime | None = None
+    appointment_end: datetime | None = None
 
 
 class CaseRead(BaseModel):
@@ -142,6 +146,11 @@ class CaseRead(BaseModel):
     triaged_by: str | None
     invalid_at: datetime | None
     resolved_on_contact_at: datetime | None
+    owner_name: str | None = None
+    agent_name: str | None = None
+    text: str | None = None
+    location: LocationRead | None = None
+    customer: CustomerRead | None = Field(default=None, description="Real contact for persons (each read logged).")
     work_orders: list[StaffWorkOrderRead]
 
 
@@ -176,14 +185,67 @@ class HistoryEntry(BaseModel):
     action: str
     from_status: str | None
     to_status: str
-    actor: str
+    actor: str = Field(description="A person's staff id, a credential's name, or 'dispatch'.")
+    actor_name: str = Field(description="Who, as people read it: a person's display name (else as `actor`).")
     details: dict[str, Any]
+    note: str | None = Field(default=None, description="The step's note (notes, crew, appointment, findings).")
+    reason: str | None = Field(default=None, description="A return's or reassignment's reason.")
     at: datetime
+
+
+class LocationRead(BaseModel):
+    address: str
+    district: str
+    coordinates: dict[str, float] | None = None
+    asset: dict[str, str] | None = None
+
+
+class CustomerRead(BaseModel):
+    """The customer as this caller may see them. A signed-in person sees the real name and phone (and the read is
+    logged); a department system sees them masked, as on the work-order topics."""
+
+    name: str | None
+    phone: str | None
+    email: str | None = None
+    account_no: str | None
+    preferred_contact: str
+    masked: bool = Field(description="name and phone are masked (a machine key, or the contact has not arrived).")
+
+
+class AppointmentRead(BaseModel):
+    window_start: datetime
+    window_end: datetime
+    note: str | None
+
+
+class FindingRead(BaseModel):
+    finding_id: uuid.UUID
+    indoor_temperature_c: float | None
+    note: str | None
+    actor: str
+    actor_name: str
+    at: datetime
+
+
+class PhotoRead(BaseModel):
+    photo_id: uuid.UUID
+    content_type: str
+    size_bytes: int
+    actor: str
+    actor_name: str
+    at: datetime
+
+
+class AcceptanceRead(BaseModel):
+    customer_name: str
+    confirmed: bool
+    note: str | None = None
 
 
 class WorkOrderRead(BaseModel):
     work_order_id: uuid.UUID
     complaint_id: uuid.UUID
+    reference_no: str | None = Field(default=None, description="The case's reference number (an incident's).")
     cycle: int
     department: Department
     status: WorkOrderStatus
@@ -205,9 +267,23 @@ class WorkOrderRead(BaseModel):
         default="lead", description="A coordinated case has one lead work order and assisting ones."
     )
     lead_work_order_id: uuid.UUID | None = Field(default=None, description="An assisting work order's lead.")
+    incident_id: uuid.UUID | None = None
     root_cause_note: str | None = None
     cause_analysis: str | None = None
     cause_analysed_by: str | None = None
+    overdue: bool = Field(default=False, description="Open past its resolve deadline.")
+    text: str | None = Field(default=None, description="What the customer said, phone numbers masked.")
+    location: LocationRead | None = None
+    customer: CustomerRead | None = Field(
+        default=None, description="None for an incident's work order (its callers are listed on the incident)."
+    )
+    crew: str | None = Field(default=None, description="The crew sent (GET /v1/crews).")
+    crew_name_zh: str | None = None
+    crew_name_en: str | None = None
+    appointment: AppointmentRead | None = None
+    acceptance: AcceptanceRead | None = None
+    findings: list[FindingRead] = Field(default=[], description="On a single work order's read.")
+    photos: list[PhotoRead] = Field(default=[], description="On a single work order's read.")
     history: list[HistoryEntry] = []
     corrective_actions: list[CorrectiveActionRead] = Field(
         default=[], description="The case's corrective actions (on a single work order's read and a resolution)."
@@ -216,7 +292,7 @@ class WorkOrderRead(BaseModel):
 
 class QueuePage(BaseModel):
     department: Department
-    items: list[WorkOrderRead]
+    items: list[WorkOrderRead] = Field(description="Each with its text, location, customer, crew and appointment.")
     page: int
     page_size: int
     total: int
@@ -404,3 +480,20 @@ class AssistCreate(Strict):
 
 
 WorkOrderRead.model_rebuild()  # its corrective actions are declared after it
+
+
+# --- contact access -------------------------------------------------------------------------------------------
+
+
+class ContactReadEntry(BaseModel):
+    staff_id: str
+    staff_name: str
+    complaint_id: uuid.UUID
+    reference_no: str
+    what: list[str] = Field(description="What was shown: name, phone, email, account_no, address.")
+    endpoint: str = Field(description="The request, e.g. GET /v1/queues/{department}.")
+    at: datetime
+
+
+class ContactAccessList(BaseModel):
+    items: list[ContactReadEntry] = Field(description="Newest first.")

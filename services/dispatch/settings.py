@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from shared.contracts import Department
-from shared.settings import ServiceSettings, refuse_dev_secrets
+from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
 
 DEV_MARKER = "dev-only"
 
@@ -40,7 +40,9 @@ def _dev_credentials() -> dict[str, CredentialConfig]:
     return creds
 
 
-class DispatchSettings(ServiceSettings):
+class DispatchSettings(ServiceSettings, IdentitySettings):
+    """Departments' and supervisors' API keys, and (with `OIDC_ISSUER`) the provider whose tokens name the staff."""
+
     dispatch_http_host: str = "127.0.0.1"
     dispatch_http_port: int = Field(default=8001, ge=0, le=65535)
     #: Token → credential. JSON in the environment: {"<token>": {"name": "repair-desk", "role": "department",
@@ -52,6 +54,8 @@ class DispatchSettings(ServiceSettings):
     dispatch_incident_rules_path: str | None = None
     #: Root-cause catalogue (per department, zh/en labels); the shipped root_causes.toml by default.
     dispatch_root_causes_path: str | None = None
+    #: The crews (crew,department,name_zh,name_en CSV); the demo city's deploy/demo-city/crews.csv by default.
+    dispatch_crews_path: str | None = None
     dispatch_consumer_group: str = "dispatch"
     dispatch_batch_size: int = Field(default=500, ge=1)
     #: Shrinks SLA clock limits (0.001 = a minute becomes 60 ms) for drills and tests.

@@ -33,33 +33,51 @@ class DispatchViews:
     transactions: Transactions[DispatchRepository]
 
     async def work_order(self, work_order_id: uuid.UUID, actor: Actor) -> WorkOrderView:
-        """A work order, its history and its case's corrective actions; one the actor may not handle is reported
-        as missing, not forbidden, so a department cannot probe for other departments' work orders."""
+        """A work order, its history, its case (text, address, masked customer) and its case's corrective actions.
+        One a department's system may not read is reported as missing, not forbidden, so it cannot probe for other
+        departments' work orders; a person is told it is not theirs (403: the console says so rather than "no such
+        work order")."""
         async with self.transactions() as work:
             order = await work.repo.get_work_order(work_order_id)
-            if order is None or not actor.may_handle(order.department):
+            if order is not None and actor.is_person and not actor.may_read(order):
+                raise Forbidden(f"work order {work_order_id} is not {actor.name}'s to see")
+            if order is None or not actor.may_read(order):
                 raise NotFound(f"no work order {work_order_id} for {actor.name}")
             actions = await work.repo.corrective_actions(complaint_id=order.complaint_id)
-            return WorkOrderView(order, await work.repo.history(work_order_id), tuple(actions))
+            subjects = await _subjects(work.repo, [order])
+            return WorkOrderView(
+                order,
+                await work.repo.history(work_order_id),
+                tuple(actions),
+                case=subjects.get(order.complaint_id),
+            )
 
-    async def case(self, complaint_id: uuid.UUID) -> CaseView:
-        """A case, where it stands and its work orders (every department and supervisor may read it: the owner
-        may be in any of them)."""
+    async def case(self, complaint: uuid.UUID | str, actor: Actor) -> CaseView:
+        """A case by complaint id or reference number: where it stands and its work orders. Every department, agent
+        and supervisor may read it (the owner may be in any of them); a crew member only a case with a job of theirs
+        (Forbidden otherwise)."""
         async with self.transactions() as work:
-            case = await work.repo.get_case(complaint_id)
+            if isinstance(complaint, uuid.UUID):
+                case = await work.repo.get_case(complaint)
+            else:
+                case = await work.repo.get_case_by_reference(complaint)
             if case is None:
-                raise NotFound(f"no complaint {complaint_id}")
-            orders = await work.repo.work_orders_of_case(complaint_id)
+                raise NotFound(f"no complaint {complaint}")
+            orders = await work.repo.work_orders_of_case(case.complaint_id)
+            if actor.crew is not None and not actor.reads_everything and not any(actor.may_read(o) for o in orders):
+                raise Forbidden(f"complaint {case.reference_no} has no job of crew {actor.crew}")
             return CaseView(case, case_status(case, orders), orders)
 
     async def queue(
         self, department: Department, actor: Actor, *, limit: int, offset: int
-    ) -> tuple[list[WorkOrder], int]:
-        """A page of a department's open work orders, most urgent first, and their total."""
-        if not actor.may_handle(department):
+    ) -> tuple[list[WorkOrderView], int]:
+        """A page of a department's open work orders, most urgent first, each with its case, and their total."""
+        if not actor.may_read_queue(department):
             raise Forbidden(f"{actor.name} cannot read the {department.value} queue")
         async with self.transactions() as work:
-            return await work.repo.queue(department.value, limit=limit, offset=offset)
+            orders, total = await work.repo.queue(department.value, limit=limit, offset=offset)
+            subjects = await _subjects(work.repo, orders)
+            return [WorkOrderView(o, [], case=subjects.get(o.complaint_id)) for o in orders], total
 
     async def incidents(self, status: str | None, *, limit: int = 500) -> list[Incident]:
         """Incidents, newest first (every department and supervisor may read them)."""
@@ -90,3 +108,15 @@ class DispatchViews:
         """The cases waiting for a supervisor, oldest first (the route checks it is a supervisor asking)."""
         async with self.transactions() as work:
             return await work.repo.triage_queue(limit=limit, offset=offset)
+
+
+async def _subjects(repo: DispatchRepository, orders: list[WorkOrder]) -> dict[uuid.UUID, Case]:
+    """What each work order is about, by its complaint id: its case, or for an incident's work order the incident as
+    a case (a place and a description, no customer)."""
+    subjects: dict[uuid.UUID, Case] = await repo.cases(o.complaint_id for o in orders if o.incident_id is None)
+    for order in orders:
+        if order.incident_id is not None and order.complaint_id not in subjects:
+            incident = await repo.get_incident(order.incident_id)
+            if incident is not None:
+                subjects[order.complaint_id] = incident.as_case()
+    return subjects

@@ -161,7 +161,16 @@ class WorkOrderFacts(Contract):
     department: Department
     cycle: int
     status: WorkOrderStatus
-    actor: str = Field(description="Who acted: a department credential's name, 'dispatch', a supervisor.")
+    actor: str = Field(
+        description="Who acted: a signed-in person's staff id, a department or supervisor credential's name, "
+        "'dispatch'."
+    )
+    actor_name: str | None = Field(
+        default=None,
+        description="Since workorder.assigned v3, acknowledged v3, started v2, note_added v2, resolved v3, returned "
+        "v2, reassigned v2 (and every field-work event): the display name of who acted (a person's name; a "
+        "credential's or 'dispatch' otherwise). Absent in older versions: show `actor`.",
+    )
     at: AwareDatetime
 
 
@@ -198,10 +207,11 @@ class WorkOrderAssignedPayload(WorkOrderFacts):
 
 
 class WorkOrderAssigned(WorkOrderEvent):
-    """v2 adds the case's owner, the work order's role in a coordinated case and the district's area class."""
+    """v2 adds the case's owner, the work order's role in a coordinated case and the district's area class; v3 the
+    actor's display name (`actor_name`)."""
 
     event_type: Literal["workorder.assigned"] = "workorder.assigned"
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
     payload: WorkOrderAssignedPayload
 
 
@@ -213,19 +223,24 @@ class WorkOrderAcknowledgedPayload(WorkOrderFacts):
 
 
 class WorkOrderAcknowledged(WorkOrderEvent):
-    """The department signed for the work order. v2: the case's owner."""
+    """The department signed for the work order. v2: the case's owner; v3: who signed, by name (`actor_name`)."""
 
     event_type: Literal["workorder.acknowledged"] = "workorder.acknowledged"
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
     payload: WorkOrderAcknowledgedPayload
 
 
+class WorkOrderStartedPayload(WorkOrderFacts):
+    crew: str | None = Field(default=None, description="v2: the crew on site, when one was assigned.")
+
+
 class WorkOrderStarted(WorkOrderEvent):
-    """The crew is on site / work is in progress."""
+    """The crew is on site / work is in progress (the on-site clock stops). v2: who arrived (`actor`,
+    `actor_name`) and their crew."""
 
     event_type: Literal["workorder.started"] = "workorder.started"
-    schema_version: Literal[1] = 1
-    payload: WorkOrderFacts
+    schema_version: Literal[1, 2] = 2
+    payload: WorkOrderStartedPayload
 
 
 class WorkOrderNotePayload(WorkOrderFacts):
@@ -233,8 +248,10 @@ class WorkOrderNotePayload(WorkOrderFacts):
 
 
 class WorkOrderNoteAdded(WorkOrderEvent):
+    """A note on the work order. v2: `actor_name`."""
+
     event_type: Literal["workorder.note_added"] = "workorder.note_added"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: WorkOrderNotePayload
 
 
@@ -251,6 +268,14 @@ class CauseAnalysis(Contract):
     analysed_by: str
 
 
+class CustomerAcceptance(Contract):
+    """The customer's word on the work done, taken on site (their name as they gave it; no phone or account)."""
+
+    customer_name: str
+    confirmed: bool = Field(description="The customer confirmed the fault is fixed.")
+    note: str | None = None
+
+
 class WorkOrderResolvedPayload(WorkOrderFacts):
     resolution: str
     root_cause: str = Field(description="v2: the catalogue code (as root_cause_detail.code); v1: free text.")
@@ -263,14 +288,17 @@ class WorkOrderResolvedPayload(WorkOrderFacts):
         default=True,
         description="v2: false while other work orders of a coordinated case are still open.",
     )
+    acceptance: CustomerAcceptance | None = Field(
+        default=None, description="v3: the customer's acceptance of the work on site, when the crew took it."
+    )
 
 
 class WorkOrderResolved(WorkOrderEvent):
     """v2: the root cause comes from the catalogue; serious cases carry their cause analysis; a coordinated
-    case's work order says whether the whole case is now resolved."""
+    case's work order says whether the whole case is now resolved. v3: `actor_name` and the customer's acceptance."""
 
     event_type: Literal["workorder.resolved"] = "workorder.resolved"
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
     payload: WorkOrderResolvedPayload
 
 
@@ -281,10 +309,10 @@ class WorkOrderReturnedPayload(WorkOrderFacts):
 
 
 class WorkOrderReturned(WorkOrderEvent):
-    """The department says "not ours"; the case was re-routed to `rerouted_to`."""
+    """The department says "not ours"; the case was re-routed to `rerouted_to`. v2: `actor_name`."""
 
     event_type: Literal["workorder.returned"] = "workorder.returned"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: WorkOrderReturnedPayload
 
 
@@ -297,11 +325,92 @@ class WorkOrderReassignedPayload(WorkOrderFacts):
 
 
 class WorkOrderReassigned(WorkOrderEvent):
-    """A supervisor reclassified the case; this work order is closed in favour of a new one."""
+    """A supervisor reclassified the case; this work order is closed in favour of a new one. v2: `actor_name`."""
 
     event_type: Literal["workorder.reassigned"] = "workorder.reassigned"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: WorkOrderReassignedPayload
+
+
+# --- field work: crews, appointments, on site (new facts, new events on the department's topic) ----------------
+
+
+class WorkOrderCrewAssignedPayload(WorkOrderFacts):
+    crew: str = Field(description="The crew sent, e.g. repair-crew-1 (GET /v1/crews).")
+    crew_name_zh: str
+    crew_name_en: str
+    previous_crew: str | None = Field(description="The crew it had before, when it is handed over.")
+    note: str | None = None
+
+
+class WorkOrderCrewAssigned(WorkOrderEvent):
+    """The department sent a crew (or handed the work order over to another one)."""
+
+    event_type: Literal["workorder.crew_assigned"] = "workorder.crew_assigned"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderCrewAssignedPayload
+
+
+class WorkOrderAppointmentPayload(WorkOrderFacts):
+    window_start: AwareDatetime
+    window_end: AwareDatetime = Field(description="After window_start.")
+    note: str | None = None
+
+
+class WorkOrderAppointmentAgreed(WorkOrderEvent):
+    """A visit window agreed with the customer (the customer is told it)."""
+
+    event_type: Literal["workorder.appointment_agreed"] = "workorder.appointment_agreed"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderAppointmentPayload
+
+
+class WorkOrderFindingsPayload(WorkOrderFacts):
+    finding_id: uuid.UUID
+    indoor_temperature_c: float | None = Field(
+        ge=-40, le=60, description="Indoor temperature measured on site, in °C (heating complaints)."
+    )
+    note: str | None = None
+
+
+class WorkOrderFindingsRecorded(WorkOrderEvent):
+    """What the crew found on site: a measured indoor temperature, a note."""
+
+    event_type: Literal["workorder.findings_recorded"] = "workorder.findings_recorded"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderFindingsPayload
+
+
+class WorkOrderPhotoPayload(WorkOrderFacts):
+    photo_id: uuid.UUID = Field(description="GET /v1/work-orders/{work_order_id}/photos/{photo_id} (staff only).")
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
+    size_bytes: int = Field(ge=1)
+
+
+class WorkOrderPhotoAdded(WorkOrderEvent):
+    """A photo taken on site was attached (the image itself stays in dispatch's photo storage)."""
+
+    event_type: Literal["workorder.photo_added"] = "workorder.photo_added"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderPhotoPayload
+
+
+class WorkOrderVisitMissedPayload(WorkOrderFacts):
+    crew: str | None
+    missed_window_start: AwareDatetime | None = Field(description="The appointment that was missed, if one was agreed.")
+    missed_window_end: AwareDatetime | None
+    next_window_start: AwareDatetime = Field(description="The next visit: the work order's appointment now.")
+    next_window_end: AwareDatetime
+    note: str | None = None
+
+
+class WorkOrderVisitMissed(WorkOrderEvent):
+    """The crew came and the customer was not at home: the next visit is agreed (status back to acknowledged, so
+    the next arrival is a new `workorder.started`)."""
+
+    event_type: Literal["workorder.visit_missed"] = "workorder.visit_missed"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderVisitMissedPayload
 
 
 AnyWorkOrderEvent = Annotated[
@@ -311,7 +420,12 @@ AnyWorkOrderEvent = Annotated[
     | WorkOrderNoteAdded
     | WorkOrderResolved
     | WorkOrderReturned
-    | WorkOrderReassigned,
+    | WorkOrderReassigned
+    | WorkOrderCrewAssigned
+    | WorkOrderAppointmentAgreed
+    | WorkOrderFindingsRecorded
+    | WorkOrderPhotoAdded
+    | WorkOrderVisitMissed,
     Field(discriminator="event_type"),
 ]
 

@@ -27,17 +27,23 @@ class ComplaintInvalidPayload(Contract):
     district: str
     account_no: str | None
     owner: str | None = Field(description="Staff id of who took it, if an agent did.")
-    decided_by: str = Field(description="'dispatch' (the classifier) or the supervisor who closed it.")
+    decided_by: str = Field(
+        description="'dispatch' (the classifier) or the supervisor who closed it (a person's staff id)."
+    )
+    decided_by_name: str | None = Field(
+        default=None, description="v2: the display name of who decided ('dispatch' for the classifier)."
+    )
     invalid_at: AwareDatetime
 
 
 class ComplaintInvalid(Event):
     """Not ours, not a complaint, a test call, outside the service area: closed as invalid, no work order; the
-    customer is told why. A supervisor may overturn it (then `complaint.routed`, reason `reclassified`)."""
+    customer is told why. A supervisor may overturn it (then `complaint.routed`, reason `reclassified`). v2: who
+    decided, by name (`decided_by_name`)."""
 
     TOPIC: ClassVar[str] = topics.COMPLAINT_ROUTED
     event_type: Literal["complaint.invalid"] = "complaint.invalid"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: ComplaintInvalidPayload
 
 

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.model import Case, CorrectiveAction, Incident, LabelledExample, Outage, WorkOrder
+from services.dispatch.model import (
+    Case,
+    Contact,
+    ContactRead,
+    CorrectiveAction,
+    Incident,
+    LabelledExample,
+    Outage,
+    WorkOrder,
+)
 from services.dispatch.workorders.lifecycle import OPEN
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
@@ -38,6 +47,8 @@ class DispatchState:
     asset_version: int = 0
     examples: list[LabelledExample] = field(default_factory=list)
     corrective_actions: dict[uuid.UUID, CorrectiveAction] = field(default_factory=dict)
+    contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
+    contact_reads: list[ContactRead] = field(default_factory=list)
 
     def orders_of(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
         return [o for o in self.work_orders.values() if o.complaint_id == complaint_id]
@@ -152,12 +163,14 @@ class FakeDispatchRepository:
         actor: str,
         details: dict[str, Any],
         at: datetime,
+        actor_name: str | None = None,
     ) -> None:
         entry = {
             "action": action,
             "from_status": from_status,
             "to_status": to_status,
             "actor": actor,
+            "actor_name": actor_name or actor,
             "details": dict(details),
             "at": at,
         }
@@ -312,6 +325,42 @@ class FakeDispatchRepository:
             and (department is None or a.department == department)
         ]
         return sorted(found, key=lambda a: (a.deadline, a.action_id))[:limit]
+
+    async def get_case_by_reference(self, reference_no: str) -> Case | None:
+        return next((c for c in self.state.cases.values() if c.reference_no == reference_no), None)
+
+    async def cases(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Case]:
+        return {i: self.state.cases[i] for i in complaint_ids if i in self.state.cases}
+
+    async def add_contact(self, contact: Contact) -> None:
+        self.state.contacts.setdefault(contact.complaint_id, contact)
+
+    async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        return {i: self.state.contacts[i] for i in complaint_ids if i in self.state.contacts}
+
+    async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:
+        self.state.contact_reads.extend(reads)
+
+    async def contact_reads(
+        self,
+        *,
+        complaint_id: uuid.UUID | None = None,
+        reference_no: str | None = None,
+        staff_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[ContactRead]:
+        found = [
+            r
+            for r in reversed(self.state.contact_reads)
+            if (complaint_id is None or r.complaint_id == complaint_id)
+            and (reference_no is None or r.reference_no == reference_no)
+            and (staff_id is None or r.staff_id == staff_id)
+            and (since is None or r.at >= since)
+            and (until is None or r.at < until)
+        ]
+        return found[:limit]
 
     async def asset_registry_version(self) -> int:
         return self.state.asset_version

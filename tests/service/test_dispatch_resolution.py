@@ -115,7 +115,7 @@ async def test_an_emergency_closes_only_with_cause_analysis_and_corrective_actio
     )
 
     resolved = (await _events(bootstrap, topics.WORKORDERS_REPAIR, event.key, 3))[-1]
-    assert (resolved["event_type"], resolved["schema_version"]) == ("workorder.resolved", 2)
+    assert (resolved["event_type"], resolved["schema_version"]) == ("workorder.resolved", 3)
     payload = resolved["payload"]
     assert payload["root_cause"] == "repair.pipe_leak" and payload["root_cause_detail"]["label_en"].startswith("Pipe")
     assert payload["cause_analysis"] == {"summary": "立管接头超期服役，巡检未覆盖", "analysed_by": "repair-desk"}

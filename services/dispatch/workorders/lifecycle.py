@@ -1,9 +1,12 @@
 """The work-order state machine: which action is allowed in which status, and where it leads.
 
-    assigned → acknowledged (signed for) → in_progress (on site) → resolved
+    assigned → acknowledged (signed for) → in_progress (on site: `start`, the crew's arrival) → resolved
     assigned | acknowledged | in_progress → returned ("not ours": the case is re-routed)
     assigned | acknowledged | in_progress → reassigned (a supervisor reclassified the case)
-    notes can be added while the work order is open.
+    acknowledged | in_progress → acknowledged (not_at_home: the customer was out; the next visit is agreed, and
+                                               the crew's next arrival starts it again)
+    notes, a crew (assign_crew) and a visit window (agree_appointment) can be set while the work order is open;
+    findings (record_findings: a measured temperature) and photos (add_photo) only on site, in_progress.
 Anything else is an illegal transition (HTTP 409; a dead letter on the ingress topic).
 """
 
@@ -14,6 +17,7 @@ from enum import StrEnum
 from shared.contracts import WorkOrderStatus
 
 OPEN = frozenset({WorkOrderStatus.ASSIGNED, WorkOrderStatus.ACKNOWLEDGED, WorkOrderStatus.IN_PROGRESS})
+ON_SITE = frozenset({WorkOrderStatus.IN_PROGRESS})
 
 
 class Action(StrEnum):
@@ -23,6 +27,11 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     RETURN = "return"
     REASSIGN = "reassign"
+    ASSIGN_CREW = "assign_crew"
+    AGREE_APPOINTMENT = "agree_appointment"
+    RECORD_FINDINGS = "record_findings"
+    ADD_PHOTO = "add_photo"
+    NOT_AT_HOME = "not_at_home"
 
 
 _TRANSITIONS: dict[Action, tuple[frozenset[WorkOrderStatus], WorkOrderStatus | None]] = {
@@ -33,6 +42,15 @@ _TRANSITIONS: dict[Action, tuple[frozenset[WorkOrderStatus], WorkOrderStatus | N
     Action.RETURN: (OPEN, WorkOrderStatus.RETURNED),
     Action.REASSIGN: (OPEN, WorkOrderStatus.REASSIGNED),
     Action.NOTE: (OPEN, None),  # None: the status stays as it is
+    Action.ASSIGN_CREW: (OPEN, None),
+    Action.AGREE_APPOINTMENT: (OPEN, None),
+    Action.RECORD_FINDINGS: (ON_SITE, None),
+    Action.ADD_PHOTO: (ON_SITE, None),
+    # Back to acknowledged, so the next visit's arrival is a `start` again (a new workorder.started).
+    Action.NOT_AT_HOME: (
+        frozenset({WorkOrderStatus.ACKNOWLEDGED, WorkOrderStatus.IN_PROGRESS}),
+        WorkOrderStatus.ACKNOWLEDGED,
+    ),
 }
 
 

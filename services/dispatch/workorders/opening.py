@@ -34,6 +34,7 @@ class WorkOrderOpener:
         previous: WorkOrder | None,
         actor: str,
         at: datetime,
+        actor_name: str | None = None,
         incident_id: uuid.UUID | None = None,
         work_order_id: uuid.UUID | None = None,
         lead: WorkOrder | None = None,
@@ -83,6 +84,7 @@ class WorkOrderOpener:
             from_status=None,
             to_status=order.status,
             actor=actor,
+            actor_name=actor_name,
             details={
                 "department": order.department,
                 **({"incident_id": str(incident_id)} if incident_id else {}),

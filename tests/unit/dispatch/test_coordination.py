@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.dispatch.handlers import Dispatcher
-from services.dispatch.model import Conflict, Forbidden, Invalid, Step, WorkOrder
+from services.dispatch.model import SYSTEM, Conflict, Forbidden, Invalid, Step, WorkOrder
 from services.dispatch.views import DispatchViews
 from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Category, Department, WorkOrderAssigned, WorkOrderResolved, WorkOrderReturned
@@ -66,8 +66,8 @@ async def test_the_lead_department_asks_billing_to_assist(
 
     repair_queue, _ = await views.queue(Department.REPAIR, REPAIR, limit=50, offset=0)
     billing_queue, _ = await views.queue(Department.BILLING, BILLING, limit=50, offset=0)
-    assert [o.work_order_id for o in repair_queue] == [lead.work_order_id]
-    assert [o.work_order_id for o in billing_queue] == [part.work_order_id]
+    assert [v.order.work_order_id for v in repair_queue] == [lead.work_order_id]
+    assert [v.order.work_order_id for v in billing_queue] == [part.work_order_id]
 
 
 async def test_who_may_ask_and_for_whom(dispatcher: Dispatcher, store: FakeTransactions) -> None:
@@ -141,11 +141,11 @@ async def test_the_case_reads_routed_while_its_lead_is_open_whatever_its_newer_p
     assert part.created_at > lead.created_at, "the assisting part is the case's newest work order"
     await dispatcher.act(part.work_order_id, Step(Action.ACKNOWLEDGE), BILLING)
     await dispatcher.act(part.work_order_id, _resolve("billing.meter_misread"), BILLING)
-    assert (await views.case(lead.complaint_id)).status == "routed", "the lead is still open"
+    assert (await views.case(lead.complaint_id, SYSTEM)).status == "routed", "the lead is still open"
 
     await dispatcher.act(lead.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
     await dispatcher.act(lead.work_order_id, _resolve("repair.air_lock"), REPAIR)
-    assert (await views.case(lead.complaint_id)).status == "resolved"
+    assert (await views.case(lead.complaint_id, SYSTEM)).status == "resolved"
 
 
 async def test_the_case_reads_resolved_once_its_lead_is_though_its_part_was_handed_back(
@@ -155,11 +155,11 @@ async def test_the_case_reads_resolved_once_its_lead_is_though_its_part_was_hand
     clock.advance(timedelta(minutes=20))
     part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
     await dispatcher.act(part.work_order_id, Step(Action.RETURN, reason="无计费问题"), BILLING)
-    assert (await views.case(lead.complaint_id)).status == "routed"
+    assert (await views.case(lead.complaint_id, SYSTEM)).status == "routed"
 
     await dispatcher.act(lead.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
     await dispatcher.act(lead.work_order_id, _resolve("repair.air_lock"), REPAIR)
-    assert (await views.case(lead.complaint_id)).status == "resolved"
+    assert (await views.case(lead.complaint_id, SYSTEM)).status == "resolved"
 
 
 async def test_a_part_cannot_be_returned_once_the_lead_is_resolved(

@@ -15,7 +15,7 @@ import pytest
 from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify
 from services.dispatch.consumers import COMPLAINT_RECEIVED, COMPLAINT_REOPENED
 from services.dispatch.handlers import Dispatcher
-from services.dispatch.model import Actor, Conflict, NotFound, Step
+from services.dispatch.model import SYSTEM, Actor, Conflict, NotFound, Step
 from services.dispatch.views import DispatchViews
 from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Category, ComplaintReceived, ComplaintReopened, Department, Severity, new_event
@@ -87,7 +87,7 @@ async def test_an_invalid_complaint_is_recorded_without_a_work_order_and_the_cus
     assert store.state.event_types() == ["complaint.invalid"]
     (invalid,) = _payloads(store, "complaint.invalid", event.complaint_id)
     assert (invalid["reason"], invalid["decided_by"], invalid["owner"]) == (reason, "dispatch", "agent-7")
-    view = await views.case(event.complaint_id)
+    view = await views.case(event.complaint_id, SYSTEM)
     assert (view.status, view.case.valid, view.case.invalid_reason, view.case.invalid_by) == (
         "invalid",
         False,
@@ -138,7 +138,7 @@ async def test_a_supervisor_overturns_an_invalid_complaint_and_it_is_routed_with
         "outage",
         "duty-supervisor",
     )
-    case = await views.case(event.complaint_id)
+    case = await views.case(event.complaint_id, SYSTEM)
     assert (case.status, case.case.valid, case.case.invalid_reason, case.case.owner) == (
         "routed",
         True,
@@ -177,7 +177,7 @@ async def test_a_supervisor_closes_a_complaint_in_triage_as_invalid(
     assert (invalid["reason"], invalid["decided_by"]) == ("恶意骚扰电话", "duty-supervisor")
     assert not store.state.orders_of(doubtful.complaint_id)
     assert (await views.triage(limit=10, offset=0))[1] == 0
-    assert (await views.case(doubtful.complaint_id)).status == "invalid"
+    assert (await views.case(doubtful.complaint_id, SYSTEM)).status == "invalid"
 
     with pytest.raises(Conflict, match="not waiting in triage"):
         await dispatcher.close_as_invalid(bill.complaint_id, reason="x", actor=SUPERVISOR)
@@ -205,7 +205,7 @@ async def test_a_complaint_settled_on_the_call_is_resolved_on_contact_without_a_
         expected_limit,
     )
     assert settled["handled_on_contact"] == EXPLAINED
-    view = await views.case(event.complaint_id)
+    view = await views.case(event.complaint_id, SYSTEM)
     assert view.status == "resolved_on_contact"
     assert str(view.case.resolution_id) == settled["resolution_id"]
     assert (view.case.owner, view.case.handled_on_contact) == ("agent-0042", EXPLAINED)
@@ -246,7 +246,7 @@ async def test_a_serious_complaint_is_not_settled_on_contact_either(
         "department manager and leadership, and closes only with a cause analysis and a corrective action"
     ) in routed["reasons"]  # type: ignore[operator]
     assert "complaint.resolved_on_contact" not in store.state.event_types()
-    view = await views.case(event.complaint_id)
+    view = await views.case(event.complaint_id, SYSTEM)
     assert (view.status, view.case.resolution_id, view.case.owner) == ("routed", None, "agent-0042")
 
 
@@ -299,7 +299,7 @@ async def test_a_case_settled_on_contact_reopens_into_its_first_work_order(
     ]
     (assigned,) = _payloads(store, "workorder.assigned", event.complaint_id)
     assert assigned["owner"] == "agent-0042", "the agent still owns it"
-    assert (await views.case(event.complaint_id)).status == "routed"
+    assert (await views.case(event.complaint_id, SYSTEM)).status == "routed"
 
 
 # --- ownership -----------------------------------------------------------------------------------------------
@@ -312,11 +312,11 @@ async def test_without_an_agent_the_department_that_signs_for_the_work_order_own
     await _route(dispatcher, event)
     (assigned,) = _payloads(store, "workorder.assigned", event.complaint_id)
     assert assigned["owner"] is None
-    assert (await views.case(event.complaint_id)).case.owner is None
+    assert (await views.case(event.complaint_id, SYSTEM)).case.owner is None
 
     (order,) = store.state.orders_of(event.complaint_id)
     await dispatcher.act(order.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
-    view = await views.case(event.complaint_id)
+    view = await views.case(event.complaint_id, SYSTEM)
     assert (view.case.owner, view.status) == ("repair-desk", "routed")
     assert [(o.work_order_id, o.status) for o in view.work_orders] == [(order.work_order_id, "acknowledged")]
 
@@ -345,7 +345,7 @@ async def test_the_supervisor_who_triages_owns_the_case(dispatcher: Dispatcher, 
 
 async def test_an_unknown_case_is_not_found(views: DispatchViews) -> None:
     with pytest.raises(NotFound):
-        await views.case(uuid.uuid4())
+        await views.case(uuid.uuid4(), SYSTEM)
 
 
 # --- area classes --------------------------------------------------------------------------------------------

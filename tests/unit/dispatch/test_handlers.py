@@ -391,6 +391,7 @@ async def test_reads_follow_the_same_access_rule(
         await views.work_order(order.work_order_id, BILLING)
 
     page, total = await views.queue(Department.REPAIR, REPAIR, limit=1, offset=0)
-    assert total == 2 and page[0].complaint_id == gas.complaint_id, "the emergency comes first"
+    assert total == 2 and page[0].order.complaint_id == gas.complaint_id, "the emergency comes first"
+    assert page[0].case is not None and page[0].case.text.startswith("楼道里"), "with what the customer said"
     with pytest.raises(Forbidden, match="billing-desk cannot read the repair queue"):
         await views.queue(Department.REPAIR, BILLING, limit=10, offset=0)

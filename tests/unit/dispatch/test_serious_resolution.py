@@ -12,7 +12,7 @@ import pytest
 from services.dispatch.consumers import DEPARTMENT_UPDATES
 from services.dispatch.department_ingress import DepartmentUpdate, to_command
 from services.dispatch.handlers import Dispatcher
-from services.dispatch.model import Conflict, CorrectiveActionPlan, Invalid, NotFound, Step, WorkOrder
+from services.dispatch.model import SYSTEM, Conflict, CorrectiveActionPlan, Invalid, NotFound, Step, WorkOrder
 from services.dispatch.resolution import ResolutionRefused
 from services.dispatch.views import DispatchViews
 from services.dispatch.workorders.lifecycle import Action
@@ -84,7 +84,7 @@ async def test_an_emergency_resolution_with_analysis_and_action_sets_the_action(
         done_at,
     )
     resolved, announced = store.state.events[-2:]
-    assert isinstance(resolved, WorkOrderResolved) and resolved.schema_version == 2
+    assert isinstance(resolved, WorkOrderResolved) and resolved.schema_version == 3
     p = resolved.payload
     assert (p.root_cause, p.root_cause_detail.code, p.root_cause_note, p.case_resolved) == (  # type: ignore[union-attr]
         "repair.pipe_leak",
@@ -187,7 +187,7 @@ async def test_a_coordinated_emergency_analyses_its_cause_on_the_lead_only(
         part.work_order_id, Step(Action.RESOLVE, resolution="已核减", root_cause="billing.tariff_error"), BILLING
     )
     assert (view.order.status, view.order.cause_analysis, view.corrective_actions) == ("resolved", None, ())
-    assert (await views.case(lead.complaint_id)).status == "routed"
+    assert (await views.case(lead.complaint_id, SYSTEM)).status == "routed"
 
     bare = Step(Action.RESOLVE, resolution="修复立管", root_cause="repair.pipe_leak")
     with pytest.raises(ResolutionRefused, match="missing: cause_analysis, corrective_actions"):
@@ -197,4 +197,4 @@ async def test_a_coordinated_emergency_analyses_its_cause_on_the_lead_only(
     assert [a.work_order_id for a in closed.corrective_actions] == [lead.work_order_id]
     resolved = store.state.events[-2]
     assert isinstance(resolved, WorkOrderResolved) and resolved.payload.case_resolved is True
-    assert (await views.case(lead.complaint_id)).status == "resolved"
+    assert (await views.case(lead.complaint_id, SYSTEM)).status == "resolved"
