@@ -38,3 +38,23 @@ async def db(migrated: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(migrated.database_url, min_size=1, max_size=5)
     yield pool
     await pool.close()
+
+
+# The identity provider: one real Keycloak for the session (see support/identity.py).
+from tests.support.identity import IdentityProvider, provide_identity  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def identity_provider() -> Iterator[IdentityProvider]:
+    """Keycloak with the demo staff; without a Java 21+ the tests that need it fail saying what to install."""
+    from embedded.identity import EmbeddedKeycloakError
+
+    workdir = Path(tempfile.mkdtemp(prefix="uc-test-identity-"))
+    try:
+        try:
+            with provide_identity(workdir) as provider:
+                yield provider
+        except EmbeddedKeycloakError as exc:
+            pytest.fail(f"the identity provider (Keycloak) did not start: {exc}", pytrace=False)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
