@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint setup contracts clean chromium java kafka promtool
+.PHONY: run test lint setup contracts clean chromium java kafka keycloak promtool
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -40,12 +40,17 @@ java:
 kafka: $(STAMP) java
 	$(BIN)/python -m embedded.kafka_dist
 
+## Keycloak (the identity provider) of embedded/keycloak/pom.xml, from Maven Central into .cache/, built once for
+## fast starts (needs a Java 21+ beside the default Java 17: found in /usr/lib/jvm, or set KEYCLOAK_JAVA_HOME).
+keycloak: $(STAMP) java
+	$(BIN)/python -m embedded.keycloak_dist
+
 ## make run: embedded Postgres + Apache Kafka + every service, Ctrl-C stops all.
-run: $(STAMP) kafka
+run: $(STAMP) kafka keycloak
 	$(BIN)/python -m embedded
 
 ## make test: lint, then the whole suite (unit, service, end-to-end, faults, security) on embedded infrastructure.
-test: $(STAMP) chromium promtool kafka
+test: $(STAMP) chromium promtool kafka keycloak
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
