@@ -1,7 +1,8 @@
 """`make run`: the whole platform on one machine, no Docker.
 
-Starts an embedded PostgreSQL and an embedded Apache Kafka node, applies the topics and the
-migrations, then runs every service as its own OS process, as in production. Both keep their data in
+Starts an embedded PostgreSQL, an embedded Apache Kafka node and the identity provider (an embedded
+Keycloak with the demo city's staff, unless OIDC_ISSUER names the utility's own provider), applies the topics
+and the migrations, then runs every service as its own OS process, as in production. All keep their data in
 the data folder, so a stop and a start lose nothing. It restarts a service that dies, and on Ctrl-C /
 SIGTERM stops everything in reverse order.
 """
@@ -12,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,7 +35,10 @@ from embedded._process import (
     terminate_process,
 )
 from embedded.broker import EmbeddedBroker
+from embedded.demo_realm import AUDIENCE, CONSOLE_CLIENT_ID, DEMO_PASSWORD, StaffMember, generate_realm, load_staff
+from embedded.identity import EmbeddedKeycloak
 from embedded.kafka_dist import kafka_version
+from embedded.keycloak_dist import keycloak_version
 from embedded.postgres import EmbeddedPostgres
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
 
@@ -120,6 +125,9 @@ class PlatformConfig:
     apply_migrations: bool = True
     ready_timeout: float = 90.0
     notices: list[str] = field(default_factory=list)
+    #: The utility's own OpenID Connect provider (OIDC_ISSUER); None = start the embedded Keycloak.
+    oidc_issuer: str | None = None
+    keycloak_port: int | None = None
 
     @property
     def logs_dir(self) -> Path:
@@ -153,6 +161,8 @@ class PlatformConfig:
             apply_migrations=apply_migrations,
             ready_timeout=ready_timeout,
             notices=notices,
+            oidc_issuer=(environ.get("OIDC_ISSUER") or "").strip().rstrip("/") or None,
+            keycloak_port=_optional_port("KEYCLOAK_PORT", environ),
         )
 
 
@@ -249,6 +259,9 @@ class Platform:
         }
         self._infra_failures = 0
         self._lock_file: TextIO | None = None
+        #: The embedded provider (created on start, once the data folder is ours); None with OIDC_ISSUER.
+        self.keycloak: EmbeddedKeycloak | None = None
+        self.console_client_secret = ""
 
     def say(self, message: str = "") -> None:
         """Print for the person at the terminal (the services' own logs go to files)."""
@@ -264,6 +277,9 @@ class Platform:
         for notice in self.config.notices:
             self.say(f"note: {notice}")
 
+        began = time.monotonic()
+        identity_began = time.monotonic()
+        self._launch_identity()  # the slowest to start: it comes up while Postgres and Kafka do
         began = time.monotonic()
         self.postgres.start()
         self.say(f"postgres  ready  {self.postgres.dsn}  ({_elapsed(began)})")
@@ -282,6 +298,12 @@ class Platform:
             if "dispatch" in self.services:
                 self._load_demo_assets()
 
+        if self.keycloak is not None:
+            self.keycloak.wait_ready(identity_began + self.config.ready_timeout + 90.0)
+            self.say(f"identity  ready  {self.issuer}  ({_elapsed(identity_began)})")
+        else:
+            self.say(f"identity  {self.issuer}  (OIDC_ISSUER: the utility's own provider)")
+
         for svc in self.services.values():
             self._spawn(svc)
         deadline = time.monotonic() + self.config.ready_timeout
@@ -293,6 +315,40 @@ class Platform:
         if self.config.ready_file is not None:
             self._write_ready_file(self.config.ready_file)
         self.say("platform ready")
+
+    @property
+    def issuer(self) -> str:
+        """The OpenID Connect issuer every service checks persons' tokens against."""
+        if self.config.oidc_issuer:
+            return self.config.oidc_issuer
+        if self.keycloak is None:
+            raise PlatformError("the identity provider has not been started")
+        return self.keycloak.issuer
+
+    def _launch_identity(self) -> None:
+        """Start the embedded Keycloak (demo realm from deploy/demo-city/staff.csv) without waiting for it.
+
+        With OIDC_ISSUER set, the utility's provider is used as it is and CONSOLE_OIDC_CLIENT_SECRET must name
+        the console's secret there. Otherwise the console's secret is made once and kept in the data folder, so
+        the realm (imported on the first start) and the console agree across restarts.
+        """
+        if self.config.oidc_issuer:
+            self.console_client_secret = os.environ.get("CONSOLE_OIDC_CLIENT_SECRET", "")
+            return
+        if self.keycloak is None:
+            home = self.config.data_dir / "keycloak"
+            self.console_client_secret = _console_secret(home / "console-client-secret")
+            self.keycloak = EmbeddedKeycloak(
+                home,
+                generate_realm(load_staff(), console_secret=self.console_client_secret),
+                port=self.config.keycloak_port,
+                host=LOCALHOST,
+                log_path=self.config.data_dir / "keycloak.log",
+                die_with_parent=True,
+            )
+        self.keycloak.launch()
+        if self.keycloak.reimported:
+            self.say("identity: deploy/demo-city/staff.csv changed; the demo realm is imported afresh")
 
     def lock_data_dir(self) -> None:
         """Refuse to share a data dir with another live runner (we would stop its Postgres)."""
@@ -351,6 +407,11 @@ class Platform:
             KAFKA_BOOTSTRAP_SERVERS=self.broker.bootstrap_servers,
             APP_ENV="dev",
             PYTHONUNBUFFERED="1",
+            # Persons' tokens: who issues them, for whom, and the console's client at that provider.
+            OIDC_ISSUER=self.issuer,
+            OIDC_AUDIENCE=os.environ.get("OIDC_AUDIENCE") or AUDIENCE,
+            CONSOLE_OIDC_CLIENT_ID=os.environ.get("CONSOLE_OIDC_CLIENT_ID") or CONSOLE_CLIENT_ID,
+            CONSOLE_OIDC_CLIENT_SECRET=self.console_client_secret,
         )
         for svc in self.services.values():
             env[svc.spec.port_env] = str(svc.port)
@@ -416,6 +477,12 @@ class Platform:
         self.say("=" * 72)
         self.say(f"  Postgres        {self.postgres.dsn}")
         self.say(f"  Kafka           {self.broker.bootstrap_servers}  (Apache Kafka {kafka_version()}, KRaft)")
+        if self.keycloak is not None:
+            self.say(
+                f"  Identity        {self.issuer}  (Keycloak {keycloak_version()}, demo staff of deploy/demo-city)"
+            )
+        else:
+            self.say(f"  Identity        {self.issuer}  (OIDC_ISSUER)")
         for svc in self.services.values():
             self.say(f"  {svc.spec.name:<15} {svc.url}   API docs: {svc.url}/docs   metrics: {svc.url}/metrics")
         self.say(
@@ -424,9 +491,22 @@ class Platform:
             else f"  Tracing         OTLP/HTTP to {os.environ['OTEL_EXPORTER_OTLP_ENDPOINT']}"
         )
         self.say(f"  Service logs    {self.config.logs_dir}/<service>.log  (JSON lines)")
-        self.say(f"  Infra logs      {self.postgres.log_path}, {self.broker.log_path}")
+        infra_logs = [self.postgres.log_path, self.broker.log_path]
+        if self.keycloak is not None:
+            infra_logs.append(self.keycloak.log_path)
+        self.say(f"  Infra logs      {', '.join(str(p) for p in infra_logs)}")
         self.say(f"  Data            {self.config.data_dir}  (database, topics and offsets survive a restart)")
         self.say("  Ctrl-C stops everything.")
+        self.say("=" * 72)
+        if self.keycloak is not None:
+            self._print_sign_ins()
+
+    def _print_sign_ins(self) -> None:
+        """The demo staff a person can sign in as (demo realm only: a utility's provider has its own people)."""
+        where = f" at {self.services['console'].url}" if "console" in self.services else ""
+        self.say(f"  Demo staff sign-ins{where} (password for all: {DEMO_PASSWORD})")
+        for member in load_staff():
+            self.say(f"    {member.staff_id:<14} {_describe(member)}")
         self.say("=" * 72)
 
     def ready_info(self) -> dict[str, Any]:
@@ -434,6 +514,7 @@ class Platform:
         return {
             "database_url": self.postgres.dsn,
             "kafka_bootstrap_servers": self.broker.bootstrap_servers,
+            "identity": self.issuer,
             "services": {svc.spec.name: svc.url for svc in self.services.values()},
             "logs_dir": str(self.config.logs_dir),
             "data_dir": str(self.config.data_dir),
@@ -485,8 +566,14 @@ class Platform:
         return True
 
     def _check_infrastructure(self) -> bool:
-        """Restart Postgres or Kafka if one died; both recover their data from the data folder."""
-        for name, component in (("postgres", self.postgres), ("kafka", self.broker)):
+        """Restart Postgres, Kafka or Keycloak if one died; each recovers its data from the data folder."""
+        components: list[tuple[str, EmbeddedPostgres | EmbeddedBroker | EmbeddedKeycloak]] = [
+            ("postgres", self.postgres),
+            ("kafka", self.broker),
+        ]
+        if self.keycloak is not None:
+            components.append(("keycloak", self.keycloak))
+        for name, component in components:
             if component.is_running():
                 continue
             self._infra_failures += 1
@@ -526,6 +613,8 @@ class Platform:
                 svc.log_file.close()
                 svc.log_file = None
         services_done = time.monotonic()
+        if self.keycloak is not None:
+            self.keycloak.stop()
         self.broker.stop()
         broker_done = time.monotonic()
         self.postgres.stop()
@@ -535,9 +624,31 @@ class Platform:
             self._lock_file.close()  # releases the lock
             self._lock_file = None
         self.say(
-            f"stopped: services {_elapsed(began, services_done)}, kafka {_elapsed(services_done, broker_done)}, "
+            f"stopped: services {_elapsed(began, services_done)}, keycloak and kafka "
+            f"{_elapsed(services_done, broker_done)}, "
             f"postgres {_elapsed(broker_done)}"
         )
+
+
+def _console_secret(path: Path) -> str:
+    """The console's client secret at the embedded provider: made on the first start, then kept (owner-only)."""
+    if path.is_file():
+        secret = path.read_text(encoding="utf-8").strip()
+        if secret:
+            return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(secret, encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return secret
+
+
+def _describe(member: StaffMember) -> str:
+    """`dispatcher  repair / repair-crew-1  赵磊`: what a demo person is, for the sign-in list."""
+    unit = " / ".join(part for part in (member.department, member.crew) if part) or "-"
+    return f"{', '.join(member.roles):<19} {unit:<30} {member.display_name} ({member.display_name_en})"
 
 
 def _elapsed(began: float, end: float | None = None) -> str:
@@ -595,7 +706,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         status = 1
     finally:
         stopping = True  # from here on, signals only print
-        platform.say("stopping: services, then kafka, then postgres ...")
+        platform.say("stopping: services, then keycloak and kafka, then postgres ...")
         platform.shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
