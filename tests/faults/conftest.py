@@ -8,11 +8,12 @@ import pytest
 
 from tests.faults.support.platform import Platform, start_platform, stop_platform
 from tests.faults.support.posting import Ledger
+from tests.support.identity import IdentityProvider
 
 
 @pytest.fixture(scope="module")
-def platform() -> Iterator[Platform]:
-    running = start_platform()
+def platform(identity_provider: IdentityProvider) -> Iterator[Platform]:
+    running = start_platform(extra_env=identity_provider.platform_env())  # the session's Keycloak, not its own
     try:
         yield running
     finally:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,13 +111,16 @@ class Platform:
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
 
-def start_platform(timeout: float = 120.0, *, workdir: Path | None = None) -> Platform:
+def start_platform(
+    timeout: float = 120.0, *, workdir: Path | None = None, extra_env: Mapping[str, str] | None = None
+) -> Platform:
     """`python -m embedded` in a temporary data folder, default SLA policy, every port free-picked; returns
     once the ready file exists and every service's Kafka consumers have started.
 
     With `workdir` (the `workdir` of an earlier, stopped platform), it runs again on that folder's data:
     the same database, topics, events and committed offsets. The runner's output is appended to its
-    `runner.out`."""
+    `runner.out`. `extra_env` goes on top of the runner's environment: the session's identity provider
+    (`IdentityProvider.platform_env()`), so that the runner does not start a Keycloak of its own."""
     # Outside pytest's basetemp: as root the embedded Postgres runs as another user (see tests/conftest.py).
     reused = workdir is not None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="uc-test-faults-"))
@@ -131,8 +135,14 @@ def start_platform(timeout: float = 120.0, *, workdir: Path | None = None) -> Pl
         "SLA_POLICY_PATH",
         "SLA_TIME_SCALE",
         "TIMER_POLL_MS",
+        "OIDC_ISSUER",
+        "OIDC_AUDIENCE",
+        "CONSOLE_OIDC_CLIENT_ID",
+        "CONSOLE_OIDC_CLIENT_SECRET",
+        "KEYCLOAK_PORT",
     ):
         env.pop(var, None)
+    env.update(extra_env or {})
     for port_env in ("INTAKE_HTTP_PORT", "DISPATCH_HTTP_PORT", "FOLLOWUP_HTTP_PORT", "REPORTING_HTTP_PORT"):
         env[port_env] = "0"  # a free one each: never collide with a `make run` on 8000-8003
     with (workdir / "runner.out").open("ab") as output:
