@@ -43,6 +43,8 @@ SERVICE = "console"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Expired sessions and unanswered sign-ins are swept this often.
 HOUSEKEEPING_EVERY_S = 600.0
+#: The pages (every path but the JSON API's), whose forms post multipart/form-data.
+PAGE_PATHS = r"/(?!v1/).*"
 #: Paths answered as JSON problems (the API, operations); everything else is a page.
 _JSON_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
 
@@ -123,6 +125,9 @@ def create_app(
         lifespan=lifespan,
         readiness=readiness,
         max_body_bytes=settings.console_max_body_bytes,
+        # The pages' forms post multipart/form-data (every form, not only the photo's): the platform's content-type
+        # gate lets JSON, CSV and multipart through, and the JSON API (/v1/...) keeps taking JSON only.
+        upload_paths=PAGE_PATHS,
         metrics=observed.metrics,
         tracing=observed.tracing,
     )
@@ -187,7 +192,9 @@ def _page_errors(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceUnavailable)
     async def _unavailable(request: Request, exc: ServiceUnavailable) -> Response:
-        return error_response(_page(request), 503, "error.service_unavailable", exc.service)
+        page = _page(request)
+        name = page.t.label("service", exc.service)
+        return error_response(page, 503, "error.service_unavailable", name, detail_lang=page.lang)
 
     @app.exception_handler(FormInvalid)
     async def _form(request: Request, exc: FormInvalid) -> Response:

@@ -54,31 +54,33 @@ class Translator:
 
     def label(self, kind: str, value: object) -> str:
         """A code's label (`category.heating_temperature`), or the code itself when it has none yet."""
-        if value is None or value == "":
+        if not value and value != 0:
             return "—"
         key = f"{kind}.{value}"
         return self(key) if key in self._strings else str(value)
 
     def when(self, value: str | datetime | None, *, date_only: bool = False) -> str:
         """A time in the utility's zone, as people there read it."""
-        if value in (None, ""):
-            return "—"
+        if not value or not isinstance(value, str | datetime):
+            return "—"  # absent, or a field the service did not send (a template's undefined)
         if isinstance(value, str):
             try:
                 value = datetime.fromisoformat(value)
             except ValueError:
                 return value
-        assert isinstance(value, datetime)
         if value.tzinfo is not None:
             value = value.astimezone(self._timezone)
         return value.strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")
 
     def local_input(self, value: str | datetime | None) -> str:
         """A time as a `datetime-local` field's value (the utility's zone)."""
-        if not value:
+        if not value or not isinstance(value, str | datetime):
             return ""
         if isinstance(value, str):
-            value = datetime.fromisoformat(value)
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return ""
         if value.tzinfo is not None:
             value = value.astimezone(self._timezone)
         return value.strftime("%Y-%m-%dT%H:%M")

@@ -111,7 +111,8 @@ class PageContext:
         }
 
     def render(self, name: str, *, status: int = 200, **values: Any) -> HTMLResponse:
-        html = self.env.get_template(name).render(**{**self.values(), **values})
+        """The page; `status` is the HTTP status, also shown by the error pages."""
+        html = self.env.get_template(name).render(**{**self.values(), **values, "status": status})
         return HTMLResponse(html, status_code=status)
 
 
@@ -122,9 +123,11 @@ def error_response(
     detail: str | None = None,
     *,
     errors: list[dict[str, Any]] | None = None,
+    detail_lang: str = "en",
 ) -> HTMLResponse:
-    """The error page (or, for an htmx request, the message swapped into the page's message area)."""
-    values = {"status": status, "title_key": title_key, "detail": detail, "errors": errors or []}
+    """The error page (or, for an htmx request, the message swapped into the page's message area). A service's
+    detail is its own words (English, `detail_lang`); ours are translated."""
+    values = {"title_key": title_key, "detail": detail, "errors": errors or [], "detail_lang": detail_lang}
     if is_htmx(page.request):
         response = page.render("_error.html", status=status, **values)
         response.headers["HX-Retarget"] = "#messages"

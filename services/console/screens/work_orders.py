@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from services.console.auth import Acting, screen
 from services.console.backends import PersonCalls, ServiceRefused

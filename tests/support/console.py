@@ -1,0 +1,106 @@
+"""The console run in-process behind an httpx client, and signed-in sessions for page tests.
+
+`session_for` writes a session row as a sign-in would (a person, a real token from `LocalIssuer`, a CSRF token):
+page tests start from a signed-in person without signing in. The sign-in itself is tested only against the real
+provider (tests/service/test_console_signin.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from services.console.bootstrap import create_app
+from services.console.handlers import id_hash
+from services.console.model import Session
+from services.console.repository import PostgresConsoleRepository
+from services.console.settings import ConsoleSettings
+from shared.db import transactions
+from shared.http.person import Person, PersonTokens
+from tests.support.apps import running_app
+from tests.support.tokens import LocalIssuer
+
+#: The demo city's people as the tests use them: staff id → (name, roles, department, crew).
+DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
+    "agent.li": ("李娜", ("agent",), None, None),
+    "agent.wang": ("王强", ("agent",), None, None),
+    "repair.zhao": ("赵磊", ("dispatcher",), "repair", None),
+    "billing.sun": ("孙丽", ("dispatcher",), "billing", None),
+    "crew1.chen": ("陈刚", ("crew",), "repair", "repair-crew-1"),
+    "supervisor.wu": ("吴静", ("supervisor",), None, None),
+    "leader.he": ("何建国", ("leadership",), None, None),
+}
+
+
+@asynccontextmanager
+async def running_console(
+    database_url: str,
+    *,
+    persons: PersonTokens | None = None,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] | None = None,
+    **overrides: Any,
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async with running_app(
+        create_app,
+        ConsoleSettings,
+        name="console",
+        database_url=database_url,
+        bootstrap="127.0.0.1:1",  # the console reads no topic
+        create_kwargs={"persons": persons, "http": http, "clock": clock},
+        **overrides,
+    ) as running:
+        yield running
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A browser's session: the cookie to send, the form's CSRF token, the person and their access token."""
+
+    session_id: str
+    csrf_token: str
+    person: Person
+    access_token: str
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        return {"console_session": self.session_id}
+
+
+async def session_for(
+    app: FastAPI,
+    issuer: LocalIssuer,
+    staff_id: str,
+    *,
+    access_expires_in: timedelta = timedelta(minutes=5),
+    expires_in: timedelta = timedelta(hours=1),
+) -> SignedIn:
+    """A live session of one of `DEMO_PEOPLE`, as a sign-in would have stored it."""
+    name, roles, department, crew = DEMO_PEOPLE[staff_id]
+    person = Person(staff_id, name, frozenset(roles), department, crew)
+    token = issuer.mint(staff_id, roles=roles, name=name, department=department, crew=crew)
+    session_id = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    session = Session(
+        session_hash=id_hash(session_id),
+        person=person,
+        access_token=token,
+        access_expires_at=now + access_expires_in,
+        refresh_token=None,
+        refresh_expires_at=None,
+        id_token="not-used-by-these-tests",
+        csrf_token=secrets.token_urlsafe(16),
+        created_at=now,
+        expires_at=now + expires_in,
+    )
+    async with transactions(app.state.pool, PostgresConsoleRepository)() as work:
+        await work.repo.add_session(session)
+        work.commit()
+    return SignedIn(session_id, session.csrf_token, person, token)
