@@ -19,11 +19,12 @@ from services.reporting import exports
 from services.reporting.auth import Manager, Reader
 from services.reporting.deps import Reports
 from services.reporting.handling_reports import serious_csv_rows
-from services.reporting.model import GroupBy, InvalidPeriod, Period
+from services.reporting.model import GroupBy, InvalidLookup, InvalidPeriod, Period, lookup_keys
 from services.reporting.schemas import (
     CaseRead,
     HotspotsRead,
     HouseholdCasesRead,
+    HouseholdLookupRead,
     IncidentRead,
     IncidentsPage,
     KpiReport,
@@ -114,6 +115,35 @@ async def case(ref: str, request: Request, reports: Reports, who: Reader) -> Cas
         raise Problem(404, "Not Found", f"no case {ref!r}")
     mark_case(request, found.complaint_id)
     return found
+
+
+@router.get(
+    "/households/lookup",
+    response_model=HouseholdLookupRead,
+    responses=problem_responses(),
+    summary="Find a caller's household by phone, account or address: its cases, open ones first (contact masked)",
+)
+async def household_lookup(
+    reports: Reports,
+    _: Reader,
+    phone: Annotated[str | None, Query(min_length=5, max_length=32, description="Any usual form")] = None,
+    account_no: Annotated[
+        str | None, Query(min_length=1, max_length=ACCOUNT_NO_MAX_LENGTH, pattern=ACCOUNT_NO_PATTERN)
+    ] = None,
+    address: Annotated[str | None, Query(min_length=2, max_length=300, description="Part of the address")] = None,
+) -> HouseholdLookupRead:
+    """An agent on the phone looks the caller up before taking the complaint: the households found by any of the
+    keys given, and all their cases (a household is its account)."""
+    try:
+        keys = lookup_keys(phone, account_no, address)
+    except InvalidLookup as exc:
+        raise Problem(
+            422,
+            "Invalid request",
+            f"{', '.join(exc.fields)}: {exc.message}",
+            errors=[{"field": field, "message": exc.message} for field in exc.fields],
+        ) from exc
+    return await reports.household_lookup(keys)
 
 
 @router.get(
@@ -302,7 +332,8 @@ async def root_causes_csv(
     "/reports/staff",
     response_model=StaffReport,
     responses=problem_responses(403),
-    summary="Per staff (managers): cases owned, first-contact resolutions, callbacks done, satisfaction",
+    summary="Per staff (managers): cases owned, first-contact resolutions, work orders resolved, callbacks done, "
+    "satisfaction",
 )
 async def staff(reports: Reports, _: Manager, start: From = None, end: To = None) -> StaffReport:
     return await reports.staff(_period(reports, start, end))

@@ -1,5 +1,10 @@
-"""Reader credentials: every report needs one (X-API-Key or bearer token); its role decides whether the
-reader sees customers' real contact data, and whether they may read the per-staff figures (managers only)."""
+"""Readers: every report needs a reader's API key (or bearer token) or a signed-in member of staff's access token.
+
+A key's role decides whether the reader sees customers' real contact data (`REPORTING_CONTACT_ROLES`) and whether
+they may read the per-staff figures (managers). A person never sees real contact data here — only dispatch hands it
+to persons, and logs each read — and reads the per-staff figures when they manage staff: supervisors, duty
+managers, department managers and leadership. Agents, dispatchers and crews read the rest.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +12,42 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from services.reporting.deps import Settings
+from services.reporting.deps import Persons, Settings
 from services.reporting.settings import ReaderCredential
-from shared.http.auth import PresentedToken, identify
+from shared.http.auth import PresentedToken, identify_caller
+from shared.http.person import Person
 from shared.http.problems import Problem
 
+#: Persons who read the managers' figures (per staff included).
+MANAGING_ROLES = ("supervisor", "duty_manager", "department_manager", "leadership")
+#: Persons who read the reports (a case, a household, KPIs...).
+READING_ROLES = ("agent", "dispatcher", "crew", *MANAGING_ROLES)
 
-async def authenticated_reader(settings: Settings, token: PresentedToken) -> ReaderCredential:
-    return identify(token, settings.credential_by_token, "a reporting read")
+#: Who reads: a reader credential, or a signed-in person.
+ReaderIdentity = ReaderCredential | Person
 
 
-Reader = Annotated[ReaderCredential, Depends(authenticated_reader)]
+async def authenticated_reader(settings: Settings, token: PresentedToken, persons: Persons) -> ReaderIdentity:
+    who = await identify_caller(token, settings.credential_by_token, "a reporting read", persons)
+    if isinstance(who, Person) and not who.has(*READING_ROLES):
+        raise Problem(403, "Forbidden", f"reports are for {', '.join(READING_ROLES)}")
+    return who
 
 
-async def authenticated_manager(who: Reader) -> ReaderCredential:
+Reader = Annotated[ReaderIdentity, Depends(authenticated_reader)]
+
+
+def manages_staff(who: ReaderIdentity) -> bool:
+    if isinstance(who, Person):
+        return who.has(*MANAGING_ROLES)
+    return who.role == "manager"
+
+
+async def authenticated_manager(who: Reader) -> ReaderIdentity:
     """Figures about named staff are for their managers, not for the staff themselves."""
-    if who.role != "manager":
+    if not manages_staff(who):
         raise Problem(403, "Forbidden", "only a manager may read the per-staff figures")
     return who
 
 
-Manager = Annotated[ReaderCredential, Depends(authenticated_manager)]
+Manager = Annotated[ReaderIdentity, Depends(authenticated_manager)]

@@ -22,6 +22,7 @@ from services.reporting.repository import ReadModels
 from services.reporting.settings import ReportingSettings
 from services.reporting.views import ReportViews
 from shared.db import transactions
+from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe
@@ -61,7 +62,18 @@ def build_reporting_broker(
     return broker
 
 
-def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+def person_tokens(settings: ReportingSettings) -> PersonTokens | None:
+    """The verifier of staff's access tokens, when an identity provider is configured (else API keys only)."""
+    if not settings.oidc_issuer:
+        return None
+    return PersonTokens(issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks_url=settings.oidc_jwks_url)
+
+
+def create_app(
+    settings: ReportingSettings, *, clock: Callable[[], datetime] | None = None, persons: PersonTokens | None = None
+) -> FastAPI:
+    """The HTTP app and the read-model subscriber; `persons` verifies staff tokens (tests hand in their own; else
+    built from the settings)."""
     timezone = ZoneInfo(settings.timezone)
     observed = telemetry(SERVICE, settings)
 
@@ -98,6 +110,7 @@ def create_app(settings: ReportingSettings, *, clock: Callable[[], datetime] | N
         tracing=observed.tracing,
     )
     app.state.settings = settings
+    app.state.persons = persons or person_tokens(settings)
     app.state.kafka = {"kafka": "starting"}
     app.state.stats = {"events_seen": 0, "events_projected": 0}
     app.include_router(api.router)

@@ -41,6 +41,9 @@ class WorkOrderPart:
     root_cause_note: str | None = None
     cause_analysis: dict[str, Any] | None = None
     case_resolved: bool | None = None
+    #: Who resolved it: a person's staff id (or a credential's name), and the display name the event gave.
+    resolved_by: str | None = None
+    resolved_by_name: str | None = None
 
 
 @dataclass
@@ -61,6 +64,9 @@ class CallbackPart:
     score_attitude: int | None = None
     score_speed: int | None = None
     score_billing: int | None = None
+    #: v3: the display name of the person who made the latest attempt (`agent` their staff id), and its method.
+    agent_name: str | None = None
+    method: str | None = None
 
 
 @dataclass
@@ -109,6 +115,7 @@ class CaseParts:
                 wo.root_cause_zh, wo.root_cause_en = detail.get("label_zh"), detail.get("label_en")
                 wo.root_cause_note, wo.cause_analysis = p.get("root_cause_note"), p.get("cause_analysis")
                 wo.case_resolved = p.get("case_resolved", True)
+                wo.resolved_by, wo.resolved_by_name = p.get("actor"), p.get("actor_name")
         elif event_type == "callback.scheduled":
             callback = self._callback(p)
             callback.scheduled_at, callback.due_at = as_datetime(p["at"]), as_datetime(p["due_at"])
@@ -116,6 +123,7 @@ class CaseParts:
             callback = self._callback(p)
             callback.attempts += 1
             callback.outcome, callback.final, callback.agent = p["outcome"], p["final"], p["agent"]
+            callback.agent_name, callback.method = p.get("agent_name"), p.get("method")
             callback.last_attempt_at = as_datetime(p["at"])
             for name, mark in (p.get("scores") or {}).items():
                 if mark is not None:

@@ -22,6 +22,9 @@ routes it and it counts like any other); one settled at first contact (`complain
 `resolved_on_contact`, has no clock and is called back. A coordinated case is resolved only when the work order
 whose resolution says `case_resolved` is. `due_at` is the resolve deadline timeliness holds the case to (see
 `timeliness`). Work orders, callbacks, corrective actions and escalations: `case_parts`.
+
+Persons: `owner_name` is the owner's display name as any event of the case gives it (a signed-in agent's
+`complaint.received` v3, a person's work-order step or callback; `actors`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.reporting.actors import named_in, person_name
 from services.reporting.case_parts import CallbackPart, CaseParts, CorrectiveActionPart, WorkOrderPart, as_datetime
 
 #: The department a caller of an outage notice counts under: the contract names none (no crew is sent for the
@@ -172,6 +176,9 @@ class CaseState:
     work_orders: list[WorkOrderPart] = field(default_factory=list)
     callbacks: list[CallbackPart] = field(default_factory=list)
     corrective_actions: list[CorrectiveActionPart] = field(default_factory=list)
+    # persons (issue 20)
+    owner_name: str | None = None
+    received_at: datetime | None = None
 
 
 def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
@@ -183,11 +190,16 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
     ever_routed = False
     acked = resolved = by_group = reopened = closed = called = False
     satisfied = dissatisfied = 0
+    names: dict[str, str] = {}  # staff id -> display name, as the events give persons' names (`actors`)
     for event in sorted(events, key=lambda e: e.sort_key):
         p = event.payload
         t = event.event_type
         state.last_event_at = event.occurred_at
         parts.apply(t, p, event.occurred_at)
+        actor, name = named_in(t, p)
+        shown = person_name(actor, name)
+        if actor and shown:
+            names[actor] = shown
         if state.reference_no is None and p.get("reference_no"):
             state.reference_no = p["reference_no"]
         if t == "complaint.received":
@@ -197,6 +209,7 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             state.channel, state.district, state.address = p["channel"], location["district"], location["address"]
             state.text = p["text"]
             state.accepted_at = as_datetime(p["accepted_at"])
+            state.received_at = as_datetime(p["received_at"]) if p.get("received_at") else None
             state.owner = p.get("agent_id") or state.owner
             state.handled_on_contact = p.get("handled_on_contact") or state.handled_on_contact
             state.customer_agitated = bool(p.get("customer_agitated"))
@@ -309,6 +322,7 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             closed = True
             state.closed_at, state.close_outcome, state.status = as_datetime(p["closed_at"]), p["outcome"], "closed"
     state.escalations = parts.escalations
+    state.owner_name = names.get(state.owner) if state.owner else None
     # In an order of their own facts, not of event ids (events at the same instant are ordered by their random ids).
     state.work_orders = sorted(
         parts.work_orders.values(), key=lambda w: (w.assigned_at is None, w.assigned_at, w.work_order_id)

@@ -8,8 +8,11 @@ from fastapi import Depends
 
 from services.reporting.settings import ReportingSettings
 from services.reporting.views import ReportViews
+from shared.http.person import PersonTokens
 from shared.http.service_app import app_state
 
 Settings = Annotated[ReportingSettings, Depends(app_state("settings"))]
 #: Built by `bootstrap` once the pool is open.
 Reports = Annotated[ReportViews, Depends(app_state("reports"))]
+#: The verifier of staff's tokens; None when no identity provider is configured (API keys only).
+Persons = Annotated[PersonTokens | None, Depends(app_state("persons"))]

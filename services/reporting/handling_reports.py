@@ -3,8 +3,9 @@ leadership report of serious cases and incidents (and its CSV lines: one per cor
 of a case as the case view shows them.
 
 Per staff (managers only): the cases they own (took first) and settled at first contact, by the day the case was
-accepted; the callbacks they made that reached the customer, by the day of that attempt; the satisfaction of their
-owned cases' final callbacks (unreachable customers count neither way, as in the KPIs) and their survey marks.
+accepted; the work orders they resolved, by the day of the resolution; the callbacks they made that reached the
+customer, by the day of that attempt; the satisfaction of their owned cases' final callbacks (unreachable customers
+count neither way, as in the KPIs) and their survey marks.
 """
 
 from __future__ import annotations
@@ -28,30 +29,43 @@ from services.reporting.schemas import (
 Row = Mapping[str, Any]
 
 
-def staff_rows(owned: Iterable[Row], callbacks: Iterable[Row], satisfaction: Iterable[Row]) -> list[StaffRow]:
-    """One row per staff id found in any of the three counts, in staff id order; what they lack counts zero."""
+def staff_rows(
+    owned: Iterable[Row], callbacks: Iterable[Row], satisfaction: Iterable[Row], resolutions: Iterable[Row] = ()
+) -> list[StaffRow]:
+    """One row per staff id found in any of the counts, in staff id order; what they lack counts zero.
+
+    Every figure is keyed on the same id: a signed-in person's staff id is who took the case, who made the callback
+    and who resolved the work order. Resolutions count for a person — an actor the event named as one, or an id
+    that owns cases or made callbacks — not for a department system's credential."""
     found: dict[str, dict[str, Any]] = {}
 
-    def row(staff_id: str) -> dict[str, Any]:
-        return found.setdefault(
+    def row(staff_id: str, name: str | None = None) -> dict[str, Any]:
+        figures = found.setdefault(
             staff_id,
             {
                 "staff_id": staff_id,
+                "staff_name": None,
                 "cases_owned": 0,
                 "first_contact_resolutions": 0,
+                "work_orders_resolved": 0,
                 "callbacks_done": 0,
                 "satisfied": 0,
                 "dissatisfied": 0,
                 "unreachable": 0,
             },
         )
+        figures["staff_name"] = figures["staff_name"] or name
+        return figures
 
     for r in owned:
-        row(r["staff_id"]).update(
+        row(r["staff_id"], r.get("staff_name")).update(
             cases_owned=r["cases_owned"], first_contact_resolutions=r["first_contact_resolutions"]
         )
     for r in callbacks:
-        row(r["staff_id"])["callbacks_done"] = r["callbacks_done"]
+        row(r["staff_id"], r.get("staff_name"))["callbacks_done"] = r["callbacks_done"]
+    for r in resolutions:
+        if r["person"] or r["staff_id"] in found:
+            row(r["staff_id"], r.get("staff_name"))["work_orders_resolved"] = r["work_orders_resolved"]
     marks: dict[str, Row] = {}
     for r in satisfaction:
         row(r["staff_id"]).update(

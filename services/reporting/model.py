@@ -4,6 +4,7 @@ hotspot, how long an order is overdue. No I/O here, so all of it is unit-tested.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ MAX_PERIOD_DAYS = 731
 DEFAULT_PERIOD_DAYS = 30
 #: Work-order statuses that keep an order in its department's queue.
 OPEN_WORK_ORDER_STATUSES = ("assigned", "acknowledged", "in_progress")
+#: Case statuses of a case nobody works on any more (a household lookup lists the others first, as open).
+CLOSED_STATUSES = ("resolved", "closed", "invalid")
 
 #: What an event's envelope key (`complaint_id`) names: a customer's case, an incident, or an outage notice.
 Subject = Literal["case", "incident", "outage"]
@@ -110,6 +113,47 @@ def subject_of(entry: TimelineEntry) -> Subject:
     if str(entry.payload.get("reference_no") or "").startswith(INCIDENT_REFERENCE_PREFIX):
         return "incident"
     return "case"
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+
+
+class InvalidLookup(ValueError):
+    """A household lookup the reports refuse: `fields` names what to fix."""
+
+    def __init__(self, message: str, *fields: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class LookupKeys:
+    """What an agent looks a caller's household up by: at least one of them."""
+
+    phone: str | None
+    account_no: str | None
+    address: str | None
+
+
+def lookup_keys(phone: str | None, account_no: str | None, address: str | None) -> LookupKeys:
+    """The keys as the read models hold them: the phone number as intake stores it (digits only, no +86/0086,
+    so an agent may type it any usual way), the address trimmed. Raises `InvalidLookup`."""
+    if phone is None and account_no is None and address is None:
+        raise InvalidLookup("give phone, account_no or address", "phone", "account_no", "address")
+    digits = None
+    if phone is not None:
+        digits = _PHONE_SEPARATORS.sub("", phone)
+        for prefix in ("+86", "0086"):
+            if digits.startswith(prefix):
+                digits = digits[len(prefix) :]
+        if not digits.isdigit() or not 5 <= len(digits) <= 15:
+            raise InvalidLookup("a phone number: 5-15 digits (spaces, '-', '+86' allowed)", "phone")
+    if address is not None:
+        address = address.strip()
+        if len(address) < 2 or not address.isprintable():
+            raise InvalidLookup("at least 2 printable characters", "address")
+    return LookupKeys(digits, account_no, address)
 
 
 class InvalidPeriod(ValueError):

@@ -20,6 +20,7 @@ from services.reporting.case_state import COUNTERS, CaseState, TimelineEvent
 from services.reporting.incident_state import IncidentState, OutageState
 from services.reporting.kpis import IncidentSums, KpiGroup
 from services.reporting.model import (
+    CLOSED_STATUSES,
     OPEN_WORK_ORDER_STATUSES,
     AreaCounts,
     AssetCounts,
@@ -76,6 +77,8 @@ CASE_FIELDS = (
     "root_cause_zh",
     "root_cause_en",
     "root_cause_note",
+    "owner_name",
+    "received_at",
 )
 _CASE_SELECT = ", ".join(f"c.{f}" for f in CASE_FIELDS)
 #: A work order of a case as the queues show it: the case's fields, with the work order's own department, status
@@ -293,6 +296,12 @@ class ReportQueries(Protocol):
     async def staff_callbacks(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
 
     async def staff_satisfaction(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
+
+    async def staff_resolutions(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
+
+    async def household_lookup(
+        self, *, phone: str | None, account_no: str | None, address: str | None, limit: int
+    ) -> tuple[list[CaseRow], int]: ...
 
 
 class ReadModels:
@@ -761,9 +770,10 @@ class ReadModels:
         )
 
     async def staff_cases(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
-        """Per owner: the cases accepted in [since, until) they own, and how many they settled at first contact."""
+        """Per owner: the cases accepted in [since, until) they own, and how many they settled at first contact
+        (with the owner's display name, when an event gave it)."""
         return await self.conn.fetch(
-            "SELECT owner AS staff_id, count(*) AS cases_owned, "
+            "SELECT owner AS staff_id, max(owner_name) AS staff_name, count(*) AS cases_owned, "
             "count(*) FILTER (WHERE resolved_on_contact) AS first_contact_resolutions "
             f"FROM {self.schema}.cases WHERE owner IS NOT NULL AND accepted_at >= $1 AND accepted_at < $2 "
             "GROUP BY owner",
@@ -774,12 +784,58 @@ class ReadModels:
     async def staff_callbacks(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
         """Per agent: callbacks that reached the customer by their attempt in [since, until)."""
         return await self.conn.fetch(
-            f"SELECT agent AS staff_id, count(*) AS callbacks_done FROM {self.schema}.callbacks "
+            f"SELECT agent AS staff_id, max(agent_name) AS staff_name, count(*) AS callbacks_done "
+            f"FROM {self.schema}.callbacks "
             "WHERE outcome = ANY($3::text[]) AND last_attempt_at >= $1 AND last_attempt_at < $2 GROUP BY agent",
             since,
             until,
             list(REACHED),
         )
+
+    async def staff_resolutions(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
+        """Per actor: the work orders they resolved in [since, until); `person` when an event named them as a
+        person (a display name other than the id: dispatch names a credential after itself)."""
+        person = "resolved_by_name IS NOT NULL AND resolved_by_name <> resolved_by"
+        return await self.conn.fetch(
+            f"SELECT resolved_by AS staff_id, max(resolved_by_name) FILTER (WHERE {person}) AS staff_name, "
+            f"bool_or({person}) AS person, count(*) AS work_orders_resolved FROM {self.schema}.work_orders "
+            "WHERE resolved_by IS NOT NULL AND resolved_at >= $1 AND resolved_at < $2 GROUP BY resolved_by",
+            since,
+            until,
+        )
+
+    async def household_lookup(
+        self, *, phone: str | None, account_no: str | None, address: str | None, limit: int
+    ) -> tuple[list[CaseRow], int]:
+        """The cases of the households matching any of the given keys: cases whose caller had this phone number,
+        of this account, or at an address containing this text — and every other case of an account found so (a
+        household is its account). Open ones first, then newest; and how many there are. The address is a
+        substring match (a scan of the cases: agents type part of it)."""
+        s = self.schema
+        matched = (
+            f"SELECT complaint_id FROM {s}.contacts WHERE $1::text IS NOT NULL AND phone = $1 "
+            f"UNION SELECT complaint_id FROM {s}.cases WHERE $2::text IS NOT NULL AND account_no = $2 "
+            f"UNION SELECT complaint_id FROM {s}.cases WHERE $3::text IS NOT NULL AND strpos(address, $3) > 0"
+        )
+        found = (
+            f"WITH matched AS ({matched}), households AS (SELECT DISTINCT account_no FROM {s}.cases "
+            "WHERE complaint_id IN (SELECT complaint_id FROM matched) AND account_no IS NOT NULL) "
+            f"SELECT {{columns}} FROM {s}.cases c WHERE c.complaint_id IN (SELECT complaint_id FROM matched) "
+            "OR c.account_no IN (SELECT account_no FROM households)"
+        )
+        closed = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
+        rows = await self.conn.fetch(
+            found.format(columns=f"{_CASE_SELECT}, c.status NOT IN ({closed}) AS open")
+            + " ORDER BY open DESC, c.accepted_at DESC NULLS LAST, c.complaint_id LIMIT $4",
+            phone,
+            account_no,
+            address,
+            limit,
+        )
+        total = await self.conn.fetchval(
+            f"SELECT count(*) FROM ({found.format(columns='1')}) f", phone, account_no, address
+        )
+        return rows, total
 
     async def staff_satisfaction(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
         """Per owner: the final callbacks of their cases accepted in [since, until), by outcome, and the survey."""

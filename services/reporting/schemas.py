@@ -77,6 +77,8 @@ class CaseFields(Read):
     root_cause_zh: str | None
     root_cause_en: str | None
     root_cause_note: str | None
+    owner_name: str | None = Field(default=None, description="The owner's display name, when a person owns it.")
+    received_at: datetime | None = Field(default=None, description="When the channel received it.")
 
 
 class CaseSummary(CaseFields):
@@ -89,6 +91,11 @@ class TimelineEntryRead(Read):
     event_type: str
     occurred_at: datetime
     topic: str
+    actor: str = Field(
+        description="Who took the step: a person's staff id, a machine credential's name (e.g. a department "
+        "system), or `system` (routing, clocks, escalations, closing)."
+    )
+    actor_name: str | None = Field(description="Their display name, when known.")
     payload: dict[str, Any] = Field(description="The event's payload as published (contact data masked).")
 
 
@@ -117,6 +124,8 @@ class WorkOrderRead(Read):
     root_cause_note: str | None
     cause_analysis: CauseAnalysisRead | None
     case_resolved: bool | None = Field(description="Whether its resolution resolved the whole case.")
+    resolved_by: str | None = Field(default=None, description="Who resolved it: a staff id or a credential's name.")
+    resolved_by_name: str | None = Field(default=None, description="Their display name, as the event gave it.")
 
 
 class CallbackRead(Read):
@@ -129,7 +138,9 @@ class CallbackRead(Read):
     attempts: int
     outcome: str | None = Field(description="The latest attempt's: satisfied, dissatisfied, unreachable.")
     final: bool
-    agent: str | None = Field(description="Who made the latest attempt.")
+    agent: str | None = Field(description="Who made the latest attempt: a staff id, or a credential's name.")
+    agent_name: str | None = Field(default=None, description="Their display name, when a person made it.")
+    method: str | None = Field(default=None, description="How the latest attempt reached out: phone, letter, visit.")
     last_attempt_at: datetime | None
     score_supply: int | None = Field(description="Survey marks 1-5 (5 best), when the customer answered.")
     score_attitude: int | None
@@ -179,6 +190,37 @@ class HouseholdCasesRead(Read):
     page: int
     page_size: int
     total: int
+
+
+class HouseholdCaseRead(Read):
+    """One case of a household an agent looked up: what it is about and where it stands; contact data masked."""
+
+    complaint_id: uuid.UUID
+    reference_no: str | None
+    account_no: str | None
+    received_at: datetime | None = Field(description="When the channel received it (else when intake accepted it).")
+    accepted_at: datetime | None
+    channel: Channel | None
+    category: Category | None
+    status: str
+    open: bool = Field(description="Still being worked on: not resolved, closed or invalid.")
+    department: Department | None
+    district: str | None
+    address: str | None
+    name_masked: str | None
+    phone_masked: str | None
+    text: str | None = Field(description="The complaint, phone numbers in it masked.")
+    owner: str | None
+    owner_name: str | None
+    incident_id: uuid.UUID | None
+    outage_id: uuid.UUID | None
+    eta: datetime | None
+
+
+class HouseholdLookupRead(Read):
+    accounts: list[str] = Field(description="The households (accounts) found.")
+    items: list[HouseholdCaseRead] = Field(description="Their cases: open ones first, then the newest.")
+    total: int = Field(description="How many cases match (items holds at most `limit`).")
 
 
 class OverdueCase(CaseFields):
@@ -391,9 +433,11 @@ class RepeatComplainantsRead(Read):
 class StaffRow(Read):
     """One staff member's figures in a period."""
 
-    staff_id: str
+    staff_id: str = Field(description="A person's staff id (or, before persons signed in, a credential's name).")
+    staff_name: str | None = Field(description="Their display name, as the events of the period give it.")
     cases_owned: int = Field(description="Cases accepted in the period that they took (own).")
     first_contact_resolutions: int = Field(description="Of those, settled at first contact.")
+    work_orders_resolved: int = Field(description="Work orders they resolved in the period themselves.")
     callbacks_done: int = Field(description="Callbacks they made in the period that reached the customer.")
     satisfied: int = Field(description="Final callbacks of their owned cases: satisfied.")
     dissatisfied: int

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from services.reporting.model import HotspotRules
-from shared.settings import ServiceSettings, refuse_dev_secrets
+from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
 
 DEV_MARKER = "dev-only"
 Role = Literal["manager", "supervisor", "agent"]
@@ -26,12 +26,15 @@ def _dev_credentials() -> dict[str, ReaderCredential]:
     }
 
 
-class ReportingSettings(ServiceSettings):
+class ReportingSettings(ServiceSettings, IdentitySettings):
+    """Readers' API keys, and (with `OIDC_ISSUER`) the provider of staff tokens."""
+
     reporting_http_host: str = "127.0.0.1"
     reporting_http_port: int = Field(default=8003, ge=0, le=65535)
     #: Token → reader (JSON in the environment): {"<token>": {"name": "...", "role": "manager"}}
     reporting_credentials: dict[str, ReaderCredential] = Field(default_factory=_dev_credentials)
-    #: Roles that may see customers' real names and phone numbers (everyone else gets them masked).
+    #: Credential roles that may see customers' real names and phone numbers (everyone else, and every signed-in
+    #: person, gets them masked).
     reporting_contact_roles: list[Role] = Field(default_factory=lambda: ["agent"])
     reporting_consumer_group: str = "reporting"
     reporting_batch_size: int = Field(default=1000, ge=1)

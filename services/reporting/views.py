@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.reporting.actors import person_names, step_actor
 from services.reporting.handling_reports import (
     corrective_action_read,
     escalation_reads,
@@ -27,6 +28,7 @@ from services.reporting.model import (
     INCIDENT_GROUPINGS,
     GroupBy,
     HotspotRules,
+    LookupKeys,
     Period,
     overdue_minutes,
     reporting_period,
@@ -42,7 +44,9 @@ from services.reporting.schemas import (
     DepartmentQueue,
     HotspotRead,
     HotspotsRead,
+    HouseholdCaseRead,
     HouseholdCasesRead,
+    HouseholdLookupRead,
     IncidentRead,
     IncidentsPage,
     KpiReport,
@@ -65,11 +69,17 @@ from services.reporting.schemas import (
 )
 from services.reporting.settings import ReaderCredential, Role
 from shared.db import Transactions
+from shared.http.person import Person
+from shared.privacy import mask_name
 
 #: Rows fetched and written per chunk of a streamed CSV export.
 EXPORT_BATCH = 500
 #: Reference numbers look like TS-20261123-000042; anything else is looked up as a complaint id.
 REFERENCE_PREFIX = "TS-"
+#: The most cases a household lookup answers with (open ones first).
+LOOKUP_LIMIT = 100
+#: Who reads: a reader credential, or a signed-in person.
+Reader = ReaderCredential | Person
 
 
 @dataclass(frozen=True)
@@ -84,9 +94,10 @@ class ReportViews:
     contact_roles: frozenset[Role]
     hotspot_rules: HotspotRules
 
-    def shows_contacts(self, who: ReaderCredential) -> bool:
-        """Masked contact data for everyone; the real one only for roles allowed to see it."""
-        return who.role in self.contact_roles
+    def shows_contacts(self, who: Reader) -> bool:
+        """Masked contact data for everyone; the real one only for credential roles allowed to see it — never for a
+        person (only dispatch hands real contact data to persons, and logs each read)."""
+        return isinstance(who, ReaderCredential) and who.role in self.contact_roles
 
     def today(self) -> date:
         return self.clock().astimezone(self.timezone).date()
@@ -98,14 +109,17 @@ class ReportViews:
     def meta(self) -> MetaRead:
         return MetaRead(today=self.today(), timezone=str(self.timezone))
 
-    async def case(self, ref: str, who: ReaderCredential) -> CaseRead | None:
+    async def case(self, ref: str, who: Reader) -> CaseRead | None:
         found = await self._find_case(ref)
         if found is None:
             return None
         complaint_id = found["complaint_id"]
         (summary,) = await self._summaries([found], who)
-        # Timeline payloads come from the public topics, whose contact data is already masked.
-        timeline = [TimelineEntryRead.model_validate(dict(e)) for e in await self.queries.timeline(complaint_id)]
+        # Timeline payloads come from the public topics, whose contact data is already masked. Each step names who
+        # took it; a name one step lacks is the one the same staff id has elsewhere in the case.
+        entries = await self.queries.timeline(complaint_id)
+        names = person_names((e["event_type"], e["payload"]) for e in entries)
+        timeline = [_timeline_entry(e, names, masked=not self.shows_contacts(who)) for e in entries]
         handling = await self.queries.case_handling(complaint_id) or {}
         now = self.clock()
         return CaseRead(
@@ -120,12 +134,23 @@ class ReportViews:
             timeline=timeline,
         )
 
-    async def household(
-        self, account_no: str, who: ReaderCredential, *, page: int, page_size: int
-    ) -> HouseholdCasesRead:
+    async def household(self, account_no: str, who: Reader, *, page: int, page_size: int) -> HouseholdCasesRead:
         rows, total = await self.queries.household(account_no, limit=page_size, offset=(page - 1) * page_size)
         items = await self._summaries(rows, who)
         return HouseholdCasesRead(account_no=account_no, items=items, page=page, page_size=page_size, total=total)
+
+    async def household_lookup(self, keys: LookupKeys) -> HouseholdLookupRead:
+        """The households matching a caller's phone, account or address, with their cases: open ones first.
+        Contact data masked for everyone (the lookup is a search by phone number)."""
+        rows, total = await self.queries.household_lookup(
+            phone=keys.phone, account_no=keys.account_no, address=keys.address, limit=LOOKUP_LIMIT
+        )
+        items = [
+            HouseholdCaseRead.model_validate(dict(r) | {"received_at": r["received_at"] or r["accepted_at"]})
+            for r in rows
+        ]
+        accounts = sorted({r["account_no"] for r in rows if r["account_no"]})
+        return HouseholdLookupRead(accounts=accounts, items=items, total=total)
 
     async def queues(self) -> QueuesRead:
         rows = await self.queries.queues(self.clock())
@@ -197,12 +222,14 @@ class ReportViews:
         )
 
     async def staff(self, period: Period) -> StaffReport:
-        """Per staff id: cases owned, first-contact resolutions, callbacks done, satisfaction (`handling_reports`)."""
+        """Per staff id: cases owned, first-contact resolutions, work orders resolved, callbacks done, satisfaction
+        (`handling_reports`)."""
         since, until = self._bounds(period)
         rows = staff_rows(
             await self.queries.staff_cases(since, until),
             await self.queries.staff_callbacks(since, until),
             await self.queries.staff_satisfaction(since, until),
+            await self.queries.staff_resolutions(since, until),
         )
         return StaffReport(from_=period.first, to=period.last, rows=rows)
 
@@ -239,10 +266,10 @@ class ReportViews:
         since = datetime.combine(period.first, time(0), self.timezone)
         return since, datetime.combine(period.last + timedelta(days=1), time(0), self.timezone)
 
-    def case_export_fields(self, who: ReaderCredential) -> list[str]:
+    def case_export_fields(self, who: Reader) -> list[str]:
         return [*CASE_FIELDS, *(["name", "phone"] if self.shows_contacts(who) else [])]
 
-    async def cases_received(self, period: Period, who: ReaderCredential) -> AsyncIterator[list[dict[str, Any]]]:
+    async def cases_received(self, period: Period, who: Reader) -> AsyncIterator[list[dict[str, Any]]]:
         """The cases accepted in the period (local days), oldest first, in batches, all from one snapshot;
         with real contact data (None when unknown) for roles allowed to see it."""
         since, until = self._bounds(period)
@@ -265,7 +292,7 @@ class ReportViews:
             return None
         return await self.queries.case_by_id(complaint_id)
 
-    async def _summaries(self, rows: list[CaseRow], who: ReaderCredential) -> list[CaseSummary]:
+    async def _summaries(self, rows: list[CaseRow], who: Reader) -> list[CaseSummary]:
         """Cases as a reader may see them: a case with no contact on record shows none (not null)."""
         if not self.shows_contacts(who) or not rows:
             return [CaseSummary.model_validate(dict(r)) for r in rows]
@@ -284,6 +311,19 @@ def incident_read(row: Mapping[str, Any], now: datetime) -> IncidentRead:
     duration = int(((resolved_at or now) - opened_at).total_seconds() // 60) if opened_at else None
     return IncidentRead.model_validate(
         dict(row) | {"duration_minutes": duration, "sla_outcome": sla_outcome(now, row["resolve_by"], resolved_at)}
+    )
+
+
+def _timeline_entry(entry: Mapping[str, Any], names: Mapping[str, str], *, masked: bool) -> TimelineEntryRead:
+    """A step as the reader sees it: who took it, and the payload as published — except the name a customer gave
+    the crew on accepting the work (`workorder.resolved` v3), masked like all contact data for who may not see it."""
+    payload = entry["payload"]
+    actor = step_actor(entry["event_type"], payload, names)
+    acceptance = payload.get("acceptance") if entry["event_type"] == "workorder.resolved" else None
+    if masked and isinstance(acceptance, dict) and acceptance.get("customer_name"):
+        payload = {**payload, "acceptance": {**acceptance, "customer_name": mask_name(acceptance["customer_name"])}}
+    return TimelineEntryRead.model_validate(
+        dict(entry) | {"payload": payload, "actor": actor.id, "actor_name": actor.name}
     )
 
 

@@ -114,9 +114,11 @@ CONFIG = {
             # Rules across fields, which the schema cannot state either: an incident names its asset or its
             # district and compound, an outage notice ends after it starts and an area notice names its family,
             # and an asset registry file is checked as a whole (ids, types, places, conflicts); a validity decision
-            # takes a note when valid and a reason when not; an unreachable customer answered no survey. Their 422s
-            # name the problem; every other check still runs on them.
+            # takes a note when valid and a reason when not; an unreachable customer answered no survey; a household
+            # lookup names at least one of phone, account and address (a phone of digits). Their 422s name the
+            # problem; every other check still runs on them.
             "include-name": [
+                "GET /v1/households/lookup",
                 "POST /v1/incidents",
                 "POST /v1/outage-notices",
                 "POST /v1/assets/import",

@@ -121,7 +121,14 @@ def _rate(n: int, d: int) -> float | None:
 
 def _staff(script: list[Scripted]) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"cases_owned": 0, "first_contact_resolutions": 0, "callbacks_done": 0, "outcomes": Counter()}
+        lambda: {
+            "staff_name": None,  # the script's staff are not signed-in persons: no display names
+            "cases_owned": 0,
+            "first_contact_resolutions": 0,
+            "work_orders_resolved": 0,  # resolved by department credentials, none of them a person
+            "callbacks_done": 0,
+            "outcomes": Counter(),
+        }
     )
     marks: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for case in script:

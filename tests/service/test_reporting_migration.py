@@ -1,7 +1,8 @@
 """Migrations upgrade a populated reporting schema in place to what projecting the same events today gives. 002:
 cases gain the asset they were received with (row, contribution, asset hotspots), and an incident's work-order
 events, which the previous version made into a phantom case, leave the cases. 003: cases gain their KPI keys,
-their timeliness deadline and whether their first resolution met it."""
+their timeliness deadline and whether their first resolution met it. 005: cases gain when they were received, work
+orders who resolved them, callbacks who made them (by name) and how."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.support.reporting import fresh_database
 from tests.unit.reporting.handling_events import events as handling_events
 from tests.unit.reporting.handling_events import period_script
 from tests.unit.reporting.incident_events import Storm
+from tests.unit.reporting.person_events import Household, household_events
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "reporting" / "migrations"
 
@@ -124,6 +126,50 @@ async def test_003_backfills_the_timeliness_columns_of_a_populated_schema(
             expected = await conn.fetch(query.format(c=backfilled, s="reporting"))
             assert [r["resolved_in_time"] for r in expected] == [True, False, None, None]
             assert await conn.fetch(query.format(c=backfilled, s="reporting_old")) == expected
+        finally:
+            await conn.close()
+            await pool.close()
+
+
+async def test_005_backfills_who_resolved_and_called_back_and_when_it_was_received(
+    migrated: Infrastructure, tmp_path: Path
+) -> None:
+    """A schema projected before 005 gains when each case was received, who resolved each work order and who made
+    each callback's latest attempt (and how), as projecting the same events today gives them."""
+    events = household_events(Household(5), datetime(2025, 7, 16, 1, 0, tzinfo=UTC))
+    before_005 = tmp_path / "migrations"
+    before_005.mkdir()
+    for path in sorted(MIGRATIONS.glob("00[1-4]_*.sql")):
+        shutil.copy(path, before_005)
+
+    async with fresh_database(migrated.database_url) as dsn:
+        pool = await create_pool(dsn, min_size=1, max_size=2)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await project(events, transactions=transactions(pool, ReadModels), timezone=ZoneInfo("Asia/Shanghai"))
+            await apply(conn, before_005, "reporting_old")
+            for table in ("cases", "work_orders", "callbacks", "timeline"):
+                columns = ", ".join(
+                    r["column_name"]
+                    for r in await conn.fetch(
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'reporting_old' "
+                        "AND table_name = $1 ORDER BY ordinal_position",
+                        table,
+                    )
+                )
+                await conn.execute(
+                    f"INSERT INTO reporting_old.{table} ({columns}) SELECT {columns} FROM reporting.{table}"
+                )
+            await apply(conn, MIGRATIONS, "reporting_old")
+            for table, backfilled, order in (
+                ("cases", "complaint_id, received_at", "complaint_id"),
+                ("work_orders", "work_order_id, resolved_by, resolved_by_name", "work_order_id"),
+                ("callbacks", "callback_id, agent, agent_name, method", "callback_id"),
+            ):
+                query = "SELECT {c} FROM {s}.{t} ORDER BY {o}"
+                expected = await conn.fetch(query.format(c=backfilled, s="reporting", t=table, o=order))
+                assert expected and any(r[1] is not None for r in expected), table
+                assert await conn.fetch(query.format(c=backfilled, s="reporting_old", t=table, o=order)) == expected
         finally:
             await conn.close()
             await pool.close()

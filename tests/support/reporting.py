@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from operations.migrations import apply_all
 from services.reporting.bootstrap import create_app
 from services.reporting.settings import ReportingSettings
+from shared.http.person import PersonTokens
 from tests.support.apps import running_app
 
 MANAGER = {"X-API-Key": "dev-only-manager-key"}
@@ -24,7 +25,12 @@ AGENT = {"X-API-Key": "dev-only-reporting-agent-key"}
 
 @asynccontextmanager
 async def running_reporting(
-    database_url: str, bootstrap: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+    database_url: str,
+    bootstrap: str,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    persons: PersonTokens | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     async with running_app(
         create_app,
@@ -33,7 +39,7 @@ async def running_reporting(
         database_url=database_url,
         bootstrap=bootstrap,
         group_setting="reporting_consumer_group",
-        create_kwargs={"clock": clock},
+        create_kwargs={"clock": clock, "persons": persons},
         **{**overrides},
     ) as running:
         yield running

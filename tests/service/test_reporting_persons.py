@@ -1,0 +1,180 @@
+"""Persons in reporting over real Postgres and Kafka (reporting in-process, trusting a local token issuer): the
+case timeline names the person at each step, the per-staff report puts one person's cases owned, work orders
+resolved and callbacks done on one row, an agent looks a caller's household up by phone, account or address, and a
+person always sees customers' contact data masked (a reader key with a contact role still sees it).
+
+The day is one no other test uses (2025-07-15, Asia/Shanghai), so the per-staff rows of that day are the script's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.support.infrastructure import Infrastructure
+from tests.support.kafka import publish, wait_until
+from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
+from tests.support.tokens import LocalIssuer
+from tests.unit.reporting.person_events import CHEN, LI, ZHAO, Household, household_events
+
+T0 = datetime(2025, 7, 15, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
+DAY = {"from": "2025-07-15", "to": "2025-07-15"}
+ISSUER = LocalIssuer()
+
+
+def bearer(staff_id: str, name: str, *roles: str, **claims: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {ISSUER.mint(staff_id, roles=roles, name=name, **claims)}"}
+
+
+AGENT_LI = bearer(*LI, "agent", department="customer_service")
+SUPERVISOR = bearer("supervisor.wu", "吴静", "supervisor")
+DISPATCHER = bearer(*ZHAO, "dispatcher", department="repair")
+
+
+@pytest.fixture(scope="module")
+async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
+    household = Household(random.randrange(10_000_000, 99_999_999))
+    published = household_events(household, T0)
+    bootstrap = migrated.kafka_bootstrap_servers
+    async with (
+        fresh_database(migrated.database_url) as dsn,
+        running_reporting(dsn, bootstrap, clock=lambda: T0 + timedelta(hours=10), persons=ISSUER.verifier()) as (
+            app,
+            client,
+        ),
+    ):
+        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
+        await publish(bootstrap, *published)
+        conn = await asyncpg.connect(dsn)
+        try:
+
+            async def projected() -> bool:
+                timeline = await conn.fetchval(
+                    "SELECT count(*) FROM reporting.timeline WHERE event_id = ANY($1::uuid[])",
+                    [e.event_id for e in published],
+                )
+                contacts = await conn.fetchval(
+                    "SELECT count(*) FROM reporting.contacts WHERE complaint_id = ANY($1::uuid[])",
+                    [household.worked, household.waiting, household.elsewhere],
+                )
+                return timeline + contacts == len(published)
+
+            await wait_until(projected, timeout=90, interval=0.3)
+        finally:
+            await conn.close()
+        yield {"client": client, "household": household}
+
+
+async def test_the_timeline_names_the_person_at_each_step(served: dict[str, Any]) -> None:
+    client, h = served["client"], served["household"]
+    answer = await client.get(f"/v1/cases/{h.ref(h.worked)}", headers=AGENT_LI)
+    assert answer.status_code == 200, answer.text
+    case = answer.json()
+    steps = [(e["event_type"], e["actor"], e["actor_name"]) for e in case["timeline"]]
+    assert steps == [
+        ("complaint.received", *LI),
+        ("complaint.routed", "system", None),
+        ("workorder.assigned", "dispatch", "dispatch"),
+        ("workorder.acknowledged", *ZHAO),
+        ("workorder.crew_assigned", *ZHAO),
+        ("workorder.appointment_agreed", *ZHAO),
+        ("workorder.started", *CHEN),
+        ("workorder.findings_recorded", *CHEN),
+        ("workorder.photo_added", *CHEN),
+        ("workorder.resolved", *CHEN),
+        ("callback.scheduled", "system", None),
+        ("callback.attempted", *LI),
+        ("complaint.closed", "system", None),
+    ]
+    assert (case["owner"], case["owner_name"]) == LI
+    (order,) = case["work_orders"]
+    assert (order["resolved_by"], order["resolved_by_name"]) == CHEN
+    (callback,) = case["callbacks"]
+    assert (callback["agent"], callback["agent_name"], callback["method"]) == (*LI, "phone")
+    resolved = next(e for e in case["timeline"] if e["event_type"] == "workorder.resolved")
+    assert resolved["payload"]["acceptance"] == {"customer_name": "王**", "confirmed": True, "note": None}
+
+
+async def test_persons_always_see_contact_data_masked(served: dict[str, Any]) -> None:
+    client, h = served["client"], served["household"]
+    keyed = await client.get(f"/v1/cases/{h.worked}", headers=AGENT)  # a reader key with a contact role
+    assert keyed.status_code == 200 and (keyed.json()["phone"], keyed.json()["name"]) == (h.phone, "王小明")
+    resolved = next(e for e in keyed.json()["timeline"] if e["event_type"] == "workorder.resolved")
+    assert resolved["payload"]["acceptance"]["customer_name"] == "王小明"
+    for who in (AGENT_LI, SUPERVISOR, DISPATCHER):
+        for path in (f"/v1/cases/{h.worked}", f"/v1/households/{h.account_no}/cases"):
+            answer = await client.get(path, headers=who)
+            assert answer.status_code == 200, answer.text
+            assert h.phone not in answer.text and "王小明" not in answer.text, path
+        export = await client.get("/v1/cases.csv", params=DAY, headers=who)
+        assert export.status_code == 200 and "phone" not in next(csv.reader(io.StringIO(export.text)))
+    nobody = bearer("visitor", "访客")  # signed in, but no role of the utility's staff
+    assert (await client.get(f"/v1/cases/{h.worked}", headers=nobody)).status_code == 403
+
+
+async def test_one_row_per_person_joins_owned_resolved_and_callbacks(served: dict[str, Any]) -> None:
+    client = served["client"]
+    for who in (SUPERVISOR, bearer("leader.he", "何建国", "leadership"), MANAGER):
+        answer = await client.get("/v1/reports/staff", params=DAY, headers=who)
+        assert answer.status_code == 200, answer.text
+        rows = {r["staff_id"]: r for r in answer.json()["rows"]}
+        assert rows.keys() == {LI[0], CHEN[0]}, "the dispatcher owns nothing; the department system is nobody"
+        li, chen = rows[LI[0]], rows[CHEN[0]]
+        assert (li["staff_name"], li["cases_owned"], li["work_orders_resolved"], li["callbacks_done"]) == (
+            LI[1],
+            1,
+            0,
+            1,
+        )
+        assert (chen["staff_name"], chen["cases_owned"], chen["work_orders_resolved"], chen["callbacks_done"]) == (
+            CHEN[1],
+            0,
+            1,
+            0,
+        )
+    export = await client.get("/v1/reports/staff.csv", params=DAY, headers=SUPERVISOR)
+    lines = {r["staff_id"]: r for r in csv.DictReader(io.StringIO(export.text))}
+    assert (lines[LI[0]]["staff_name"], lines[LI[0]]["callbacks_done"]) == (LI[1], "1")
+    for who in (AGENT_LI, DISPATCHER, bearer(*CHEN, "crew", department="repair", crew="repair-crew-1")):
+        for path in ("/v1/reports/staff", "/v1/reports/staff.csv"):
+            assert (await client.get(path, params=DAY, headers=who)).status_code == 403
+
+
+async def test_an_agent_looks_the_household_up_by_phone_account_or_address(served: dict[str, Any]) -> None:
+    client, h = served["client"], served["household"]
+    typed = f"+86 {h.phone[:3]}-{h.phone[3:7]}-{h.phone[7:]}"
+    for params in ({"phone": typed}, {"account_no": h.account_no}, {"address": f"长青小区{h.n}号楼"}):
+        answer = await client.get("/v1/households/lookup", params=params, headers=AGENT_LI)
+        assert answer.status_code == 200, answer.text
+        found = answer.json()
+        assert found["accounts"] == [h.account_no], params
+        items = found["items"]
+        assert [i["complaint_id"] for i in items][:2] == [str(h.waiting), str(h.worked)], "open ones first"
+        waiting, worked = items[0], items[1]
+        assert (waiting["open"], waiting["status"], waiting["channel"]) == (True, "assigned", "web")
+        assert (worked["open"], worked["status"], worked["reference_no"]) == (False, "closed", h.ref(h.worked))
+        assert (worked["category"], worked["department"], worked["district"]) == (
+            "heating_temperature",
+            "repair",
+            "heping",
+        )
+        assert worked["received_at"] == (T0 + timedelta(hours=0.95)).isoformat().replace("+00:00", "Z")
+        assert (worked["owner"], worked["owner_name"]) == LI
+        assert worked["phone_masked"] and h.phone not in answer.text and "王小明" not in answer.text
+        assert str(h.elsewhere) not in answer.text, "another household's case"
+    none = await client.get("/v1/households/lookup", headers=AGENT_LI)
+    assert none.status_code == 422
+    assert {e["field"] for e in none.json()["errors"]} == {"phone", "account_no", "address"}
+    bad = await client.get("/v1/households/lookup", params={"phone": "139-abc-0000"}, headers=AGENT_LI)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "phone"
+    unknown = await client.get("/v1/households/lookup", params={"phone": "13000000001"}, headers=AGENT_LI)
+    assert unknown.status_code == 200 and unknown.json() == {"accounts": [], "items": [], "total": 0}
+    assert (await client.get("/v1/households/lookup", params={"phone": h.phone})).status_code == 401
+    assert (await client.get("/v1/households/lookup", params={"phone": h.phone}, headers=MANAGER)).status_code == 200
