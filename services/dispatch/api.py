@@ -1,33 +1,35 @@
 """HTTP entrypoints of dispatch: department actions on work orders, queues, supervisor reclassification.
 
 Thin: decode, call the `Dispatcher` (handlers.py) or `DispatchViews` (views.py), turn their errors into problems,
-answer. Who may do what is
-decided there (`Actor.may_handle`) and in auth.py, never here."""
+answer. Who may do what is decided there (`Actor.may_act_on`, `may_read`, `may_read_queue`) and in auth.py, never
+here; field work (crews, appointments, on site) is field_api.py."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from services.dispatch.auth import Supervisor, WorkOrderStaff
-from services.dispatch.crews import Crews
 from services.dispatch.deps import DispatcherDep, Views
 from services.dispatch.model import (
-    Actor,
-    Case,
     Conflict,
     CorrectiveActionPlan,
     Forbidden,
-    Invalid,
     NotFound,
     Step,
-    WorkOrderView,
 )
-from services.dispatch.problems import endpoint, invalid_problem, work_order_read
+from services.dispatch.problems import (
+    ACTION_PROBLEMS,
+    customers_of,
+    endpoint,
+    step_answer,
+    take_step,
+    with_customers,
+    work_order_read,
+)
 from services.dispatch.schemas import (
     NoteCreate,
     QueuePage,
@@ -39,23 +41,12 @@ from services.dispatch.schemas import (
     TriagePage,
     WorkOrderRead,
 )
-from services.dispatch.workorders.lifecycle import Action, IllegalTransition
+from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Department
 from shared.http.problems import Problem, problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["work orders"])
-ACTION_PROBLEMS = problem_responses(
-    403,
-    404,
-    409,
-    body=True,
-    s403="Another department's work order",
-    s404="No such work order",
-    s409="Not allowed in the work order's current status",
-    s422="Invalid fields; on resolve also a root cause outside the department's catalogue (its codes listed), or a "
-    "serious or emergency case's lead work order without a cause analysis and a corrective action",
-)
 READ_PROBLEMS = problem_responses(
     403,
     404,
@@ -74,29 +65,6 @@ RECLASSIFY_PROBLEMS = problem_responses(
 )
 
 
-def _answer(request: Request, view: WorkOrderView, now: datetime, crews: Crews) -> WorkOrderRead:
-    mark_case(request, view.order.complaint_id)
-    return work_order_read(view, now, crews=crews)
-
-
-async def _act(
-    request: Request, dispatcher: DispatcherDep, work_order_id: uuid.UUID, step: Step, actor: Actor
-) -> WorkOrderRead:
-    try:
-        view = await dispatcher.act(work_order_id, step, actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
-    except IllegalTransition as exc:
-        raise Problem(409, "Conflict", str(exc), work_order_status=exc.status.value) from exc
-    except Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
-    except Invalid as exc:
-        raise invalid_problem(exc) from exc
-    return _answer(request, view, dispatcher.clock(), dispatcher.crews)
-
-
 @router.get("/work-orders/{work_order_id}", response_model=WorkOrderRead, responses=READ_PROBLEMS)
 async def get_work_order(
     work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, views: Views, dispatcher: DispatcherDep
@@ -110,18 +78,9 @@ async def get_work_order(
     except Forbidden as exc:
         raise Problem(403, "Forbidden", str(exc)) from exc
     mark_case(request, view.order.complaint_id)
-    customers = await dispatcher.contacts.reveal(actor, _customers_of([view]), endpoint=endpoint(request))
+    customers = await dispatcher.contacts.reveal(actor, customers_of([view]), endpoint=endpoint(request))
     customer = customers.get(view.order.complaint_id) if view.case else None
     return work_order_read(view, dispatcher.clock(), crews=dispatcher.crews, customer=customer)
-
-
-def _customers_of(views: list[WorkOrderView]) -> list[Case]:
-    """The cases whose customer a read shows: every complaint's (an incident's work order has no customer)."""
-    seen: dict[uuid.UUID, Case] = {}
-    for view in views:
-        if view.case is not None and view.order.incident_id is None:
-            seen.setdefault(view.case.complaint_id, view.case)
-    return list(seen.values())
 
 
 @router.post(
@@ -133,7 +92,7 @@ def _customers_of(views: list[WorkOrderView]) -> list[Case]:
 async def acknowledge(
     work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
-    return await _act(request, dispatcher, work_order_id, Step(Action.ACKNOWLEDGE), actor)
+    return await take_step(request, dispatcher, work_order_id, Step(Action.ACKNOWLEDGE), actor)
 
 
 @router.post(
@@ -145,14 +104,14 @@ async def acknowledge(
 async def start(
     work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
-    return await _act(request, dispatcher, work_order_id, Step(Action.START), actor)
+    return await take_step(request, dispatcher, work_order_id, Step(Action.START), actor)
 
 
 @router.post("/work-orders/{work_order_id}/notes", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
 async def add_note(
     work_order_id: uuid.UUID, body: NoteCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
-    return await _act(request, dispatcher, work_order_id, Step(Action.NOTE, note=body.note), actor)
+    return await take_step(request, dispatcher, work_order_id, Step(Action.NOTE, note=body.note), actor)
 
 
 @router.post("/work-orders/{work_order_id}/resolve", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
@@ -168,8 +127,9 @@ async def resolve(
         corrective_actions=tuple(
             CorrectiveActionPlan(a.description, a.owner, a.deadline) for a in body.corrective_actions
         ),
+        acceptance=body.acceptance.model_dump() if body.acceptance else None,
     )
-    return await _act(request, dispatcher, work_order_id, step, actor)
+    return await take_step(request, dispatcher, work_order_id, step, actor)
 
 
 @router.post(
@@ -182,7 +142,7 @@ async def return_work_order(
     work_order_id: uuid.UUID, body: ReturnCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
 ) -> WorkOrderRead:
     step = Step(Action.RETURN, reason=body.reason, suggested_department=body.suggested_department)
-    return await _act(request, dispatcher, work_order_id, step, actor)
+    return await take_step(request, dispatcher, work_order_id, step, actor)
 
 
 @router.get(
@@ -208,28 +168,11 @@ async def department_queue(
         raise Problem(403, "Forbidden", str(exc)) from exc
     return QueuePage(
         department=department,
-        items=await _listed(request, actor, dispatcher, page_views),
+        items=await with_customers(request, actor, dispatcher, page_views),
         page=page,
         page_size=page_size,
         total=total,
     )
-
-
-async def _listed(
-    request: Request, actor: Actor, dispatcher: DispatcherDep, page_views: list[WorkOrderView]
-) -> list[WorkOrderRead]:
-    """Queue items and crew jobs: each work order with its customer as the caller may see them."""
-    customers = await dispatcher.contacts.reveal(actor, _customers_of(page_views), endpoint=endpoint(request))
-    now = dispatcher.clock()
-    return [
-        work_order_read(
-            v,
-            now,
-            crews=dispatcher.crews,
-            customer=customers.get(v.order.complaint_id) if v.order.incident_id is None else None,
-        )
-        for v in page_views
-    ]
 
 
 @router.post(
@@ -250,7 +193,7 @@ async def reclassify(
         raise Problem(404, "Not Found", str(exc)) from exc
     except Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
-    return _answer(request, view, dispatcher.clock(), dispatcher.crews)
+    return step_answer(request, view, dispatcher.clock(), dispatcher.crews)
 
 
 TRIAGE_PROBLEMS = problem_responses(
@@ -300,4 +243,4 @@ async def triage_decide(
         raise Problem(404, "Not Found", str(exc)) from exc
     except Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
-    return _answer(request, view, dispatcher.clock(), dispatcher.crews)
+    return step_answer(request, view, dispatcher.clock(), dispatcher.crews)

@@ -9,11 +9,21 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.dispatch import api, case_api, consumers, incident_api, metrics, resolution_api, staff_api
+from services.dispatch import (
+    api,
+    case_api,
+    consumers,
+    field_api,
+    incident_api,
+    metrics,
+    resolution_api,
+    staff_api,
+)
 from services.dispatch.classification import load_rules
 from services.dispatch.crews import load_crews
 from services.dispatch.handlers import Dispatcher
 from services.dispatch.incidents.policy import load_incident_rules
+from services.dispatch.photos import photo_storage
 from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, open_incidents, outbox_pending
 from services.dispatch.root_causes import load_root_causes
 from services.dispatch.settings import DispatchSettings
@@ -118,8 +128,9 @@ def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], D
             topic,
             schema=AnyWorkOrderEvent,
             title=topic,
-            description="The department's work orders: assigned, acknowledged, started, note_added, "
-            "resolved, returned, reassigned.",
+            description="The department's work orders: assigned, acknowledged, started, note_added, resolved, "
+            "returned, reassigned; field work: crew_assigned, appointment_agreed, findings_recorded, photo_added, "
+            "visit_missed. Every event names who acted (actor: a person's staff id; actor_name).",
         )
     return broker
 
@@ -137,6 +148,16 @@ def create_app(
             issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks_url=settings.oidc_jwks_url
         )
     crews = load_crews(settings.dispatch_crews_path)
+    photos = photo_storage(
+        settings.dispatch_photo_storage,
+        directory=settings.photo_dir,
+        endpoint=settings.dispatch_s3_endpoint,
+        bucket=settings.dispatch_s3_bucket,
+        access_key=settings.dispatch_s3_access_key_id,
+        secret_key=settings.dispatch_s3_secret_access_key,
+        region=settings.dispatch_s3_region,
+        prefix=settings.dispatch_s3_prefix,
+    )
     rules = load_rules(settings.dispatch_rules_path)
     incident_rules = load_incident_rules(settings.dispatch_incident_rules_path)
     root_causes = load_root_causes(settings.dispatch_root_causes_path)
@@ -148,7 +169,7 @@ def create_app(
         pool = await connect_with_retry(settings)
         app.state.pool = pool
         work = transactions(pool, PostgresDispatchRepository)
-        app.state.views = DispatchViews(work)
+        app.state.views = DispatchViews(work, photos=photos)
         app.state.dispatcher = Dispatcher(
             transactions=work,
             rules=rules,
@@ -157,6 +178,8 @@ def create_app(
             incident_rules=incident_rules,
             root_causes=root_causes,
             crews=crews,
+            photos=photos,
+            photo_max_bytes=settings.dispatch_photo_max_bytes,
             **({"clock": clock} if clock else {}),
         )
         broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
@@ -179,15 +202,19 @@ def create_app(
     app = create_service_app(
         title="Utility complaints — dispatch",
         description="Department work orders: acknowledge, start, note, resolve (catalogue root cause; cause analysis "
-        "and corrective actions on serious cases), return, assist; queues; supervisor reclassification; corrective "
+        "and corrective actions on serious cases; the customer's acceptance), return, assist; field work (crews, "
+        "appointments, arrival, findings, photos, not at home); queues and crews' jobs with the customer's contact "
+        "for signed-in staff (each read logged: GET /v1/contact-access); supervisor reclassification; corrective "
         "actions; incidents, outage notices and the asset registry.",
         lifespan=lifespan,
         readiness=readiness,
         metrics=observed.metrics,
         tracing=observed.tracing,
-        # An asset registry export runs to a few MB (tens of thousands of buildings), as CSV or JSON.
-        max_body_bytes=8 * 1024 * 1024,
+        # An asset registry export runs to a few MB (tens of thousands of buildings), as CSV or JSON; a photo up to
+        # its own limit (which answers 413 itself, naming the field).
+        max_body_bytes=max(8 * 1024 * 1024, settings.dispatch_photo_max_bytes + 1024 * 1024),
         csv_paths=frozenset({"/v1/assets/import"}),
+        upload_paths=field_api.PHOTO_UPLOAD_PATHS,
     )
     app.state.settings = settings
     app.state.persons = persons
@@ -198,4 +225,5 @@ def create_app(
     app.include_router(case_api.router)
     app.include_router(resolution_api.router)
     app.include_router(staff_api.router)
+    app.include_router(field_api.router)
     return app

@@ -8,6 +8,7 @@ goes is decided in `routing.py`; which step is allowed when, in `workorders/life
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from services.dispatch.corrective_actions import CorrectiveActionDesk
 from services.dispatch.crews import Crews, load_crews
 from services.dispatch.events import RouteReason
 from services.dispatch.fault_handlers import FaultHandlers
+from services.dispatch.field_work import FIELD_ACTIONS, acceptance_of, field_effects, field_event
 from services.dispatch.first_contact import SETTLED_BY, FirstContact, first_contact
 from services.dispatch.grouping import FaultDesk, Placement
 from services.dispatch.incidents.faults import Fault, identify
@@ -36,10 +38,13 @@ from services.dispatch.model import (
     Incident,
     LabelledExample,
     NotFound,
+    Photo,
     Step,
     WorkOrder,
     WorkOrderView,
 )
+from services.dispatch.photos import PhotoStorage, check_photo
+from services.dispatch.photos.storage import photo_key
 from services.dispatch.repository import DispatchRepository
 from services.dispatch.resolution import AcceptedResolution, accept_resolution
 from services.dispatch.root_causes import RootCauseCatalogue, load_root_causes
@@ -85,12 +90,14 @@ def _not_theirs(order: WorkOrder, actor: Actor) -> str:
     return f"work order {order.work_order_id} belongs to {order.department}"
 
 
-def _effects(step: Step, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What a department's step writes on the work order, and what its history entry records."""
+def _effects(step: Step, order: WorkOrder, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a department's step writes on the work order, and what its history entry records (field steps:
+    field_work.py; resolutions: resolution.py)."""
     if step.action is Action.ACKNOWLEDGE:
         return {"acknowledged_at": now}, {}
     if step.action is Action.START:
-        return {"started_at": now}, {}
+        # The first arrival keeps its time (the on-site clock stopped then); a visit after a missed one is recorded.
+        return {"started_at": order.started_at or now}, {"crew": order.crew} if order.crew else {}
     if step.action is Action.RETURN:
         return {"closing_reason": step.reason}, {"reason": step.reason}
     if step.action is Action.NOTE:
@@ -115,6 +122,9 @@ class Dispatcher(FaultHandlers):
     root_causes: RootCauseCatalogue = field(default_factory=load_root_causes)
     #: The crews a department sends (crews.csv).
     crews: Crews = field(default_factory=load_crews)
+    #: Where photos taken on site are kept, and the largest one accepted.
+    photos: PhotoStorage | None = None
+    photo_max_bytes: int = 5 * 1024 * 1024
 
     def __post_init__(self) -> None:
         self.orders = WorkOrderOpener(self.sla, self.sla_scale)
@@ -595,7 +605,16 @@ class Dispatcher(FaultHandlers):
             lead = None
             if step.action is Action.RETURN and order.role == "assisting":
                 lead = await check_hand_back(repo, order)
-            written, details = accepted.effects(actor.name, now) if accepted else _effects(step, now)
+            fieldwork = field_effects(step, order, self.crews, actor, now) if step.action in FIELD_ACTIONS else None
+            if accepted is not None:
+                written, details = accepted.effects(actor.name, now)
+                acceptance = acceptance_of(step)
+                if acceptance is not None:
+                    written, details = {**written, "acceptance": acceptance}, {**details, "acceptance": acceptance}
+            elif fieldwork is not None:
+                written, details = fieldwork.written, fieldwork.details
+            else:
+                written, details = _effects(step, order, now)
             changes: dict[str, Any] = {"status": target.value, "updated_at": now, **written}
             await repo.update_work_order(order.work_order_id, **changes)
             await repo.add_history(
@@ -621,12 +640,53 @@ class Dispatcher(FaultHandlers):
             elif accepted is not None:
                 outgoing = await self._resolved(repo, case, updated, accepted, actor, now)
                 actions = tuple(await repo.corrective_actions(complaint_id=updated.complaint_id))
+            elif fieldwork is not None:
+                if fieldwork.finding is not None:
+                    await repo.insert_finding(fieldwork.finding)
+                if fieldwork.photo is not None:
+                    await repo.insert_photo(fieldwork.photo)
+                outgoing = [field_event(step, order, updated, case, actor, now, fieldwork)]
             else:
                 outgoing = [self._step_event(step, updated, case, actor, now)]
             await repo.add_events(outgoing)
             view = WorkOrderView(updated, await repo.history(updated.work_order_id), actions, case=case)
             work.commit()
             return view
+
+    async def add_photo(self, work_order_id: uuid.UUID, data: bytes, actor: Actor) -> tuple[WorkOrderView, Photo]:
+        """Attach a photo taken on site. Raises NotFound, Forbidden, IllegalTransition (not on site), PhotoTooLarge,
+        NotAnImage. Who may and whether the work order takes one now are checked before any byte is stored; the
+        bytes are stored before the row and the event commit (a row never points at nothing), and removed again when
+        the step fails after all."""
+        async with self.transactions() as work:
+            order = await work.repo.get_work_order(work_order_id)
+            if order is None:
+                raise NotFound(f"no work order {work_order_id}")
+            if not actor.may_act_on(order):
+                raise Forbidden(_not_theirs(order, actor))
+            next_status(Action.ADD_PHOTO, WorkOrderStatus(order.status))
+        content_type = check_photo(data, self.photo_max_bytes)
+        if self.photos is None:
+            raise RuntimeError("no photo storage configured")
+        photo_id = uuid.uuid4()
+        key = photo_key(work_order_id, photo_id)
+        await self.photos.put(key, data, content_type)
+        photo = Photo(
+            photo_id=photo_id,
+            work_order_id=work_order_id,
+            content_type=content_type,
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            storage_key=key,
+            actor=actor.name,
+            actor_name=actor.label,
+            at=self.clock(),
+        )
+        try:
+            return await self.act(work_order_id, Step(Action.ADD_PHOTO, photo=photo), actor), photo
+        except BaseException:
+            await self.photos.delete(key)
+            raise
 
     @staticmethod
     async def _incident_of(repo: DispatchRepository, work_order_id: uuid.UUID) -> Incident | None:

@@ -1,8 +1,10 @@
 """How dispatch's answers read over HTTP where its route modules share them: a refused request as a problem naming
-its field, a corrective action, a work order with its case, crew, appointment and findings."""
+its field, a corrective action, a work order with its case, crew, appointment and findings; a step taken for a route;
+work orders listed with their customers (through the contact desk, which logs a person's read)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -10,12 +12,38 @@ from typing import Any
 from fastapi import Request
 
 from services.dispatch.crews import Crews
-from services.dispatch.model import CorrectiveAction, CustomerDetails, Invalid, WorkOrderView
+from services.dispatch.field_work import FieldStepRefused
+from services.dispatch.handlers import Dispatcher
+from services.dispatch.model import (
+    Actor,
+    Case,
+    Conflict,
+    CorrectiveAction,
+    CustomerDetails,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Step,
+    WorkOrderView,
+)
 from services.dispatch.resolution import ResolutionRefused
 from services.dispatch.schemas import CorrectiveActionRead, CustomerRead, HistoryEntry, WorkOrderRead
-from services.dispatch.workorders.lifecycle import OPEN
+from services.dispatch.workorders.lifecycle import OPEN, IllegalTransition
 from shared.contracts import WorkOrderStatus
-from shared.http.problems import Problem
+from shared.http.problems import Problem, problem_responses
+from shared.http.service_app import mark_case
+
+ACTION_PROBLEMS = problem_responses(
+    403,
+    404,
+    409,
+    body=True,
+    s403="Another department's work order",
+    s404="No such work order",
+    s409="Not allowed in the work order's current status",
+    s422="Invalid fields; on resolve also a root cause outside the department's catalogue (its codes listed), or a "
+    "serious or emergency case's lead work order without a cause analysis and a corrective action",
+)
 
 
 def invalid_problem(exc: Invalid) -> Problem:
@@ -24,6 +52,8 @@ def invalid_problem(exc: Invalid) -> Problem:
         extra = {"valid_root_causes": exc.valid_codes} if exc.valid_codes is not None else {}
         errors = [{"field": exc.field, "message": str(exc)}]
         return Problem(422, "Invalid request", str(exc), errors=errors, **extra)
+    if isinstance(exc, FieldStepRefused):
+        return Problem(422, "Invalid request", str(exc), errors=[{"field": exc.field, "message": str(exc)}])
     return Problem(422, "Invalid request", str(exc))
 
 
@@ -81,3 +111,53 @@ def work_order_read(
     )
     read.corrective_actions = [action_read(a, now) for a in view.corrective_actions]
     return read
+
+
+def step_answer(request: Request, view: WorkOrderView, now: datetime, crews: Crews) -> WorkOrderRead:
+    mark_case(request, view.order.complaint_id)
+    return work_order_read(view, now, crews=crews)
+
+
+async def take_step(
+    request: Request, dispatcher: Dispatcher, work_order_id: uuid.UUID, step: Step, actor: Actor
+) -> WorkOrderRead:
+    """Take a step on a work order for a route, its refusals as problems (404, 403, 409, 422)."""
+    try:
+        view = await dispatcher.act(work_order_id, step, actor)
+    except NotFound as exc:
+        raise Problem(404, "Not Found", str(exc)) from exc
+    except Forbidden as exc:
+        raise Problem(403, "Forbidden", str(exc)) from exc
+    except IllegalTransition as exc:
+        raise Problem(409, "Conflict", str(exc), work_order_status=exc.status.value) from exc
+    except Conflict as exc:
+        raise Problem(409, "Conflict", str(exc)) from exc
+    except Invalid as exc:
+        raise invalid_problem(exc) from exc
+    return step_answer(request, view, dispatcher.clock(), dispatcher.crews)
+
+
+def customers_of(views: list[WorkOrderView]) -> list[Case]:
+    """The cases whose customer a read shows: every complaint's (an incident's work order has no customer)."""
+    seen: dict[uuid.UUID, Case] = {}
+    for view in views:
+        if view.case is not None and view.order.incident_id is None:
+            seen.setdefault(view.case.complaint_id, view.case)
+    return list(seen.values())
+
+
+async def with_customers(
+    request: Request, actor: Actor, dispatcher: Dispatcher, page_views: list[WorkOrderView]
+) -> list[WorkOrderRead]:
+    """Queue items and crew jobs: each work order with its customer as the caller may see them."""
+    customers = await dispatcher.contacts.reveal(actor, customers_of(page_views), endpoint=endpoint(request))
+    now = dispatcher.clock()
+    return [
+        work_order_read(
+            v,
+            now,
+            crews=dispatcher.crews,
+            customer=customers.get(v.order.complaint_id) if v.order.incident_id is None else None,
+        )
+        for v in page_views
+    ]

@@ -21,9 +21,11 @@ from services.dispatch.model import (
     Contact,
     ContactRead,
     CorrectiveAction,
+    Finding,
     Incident,
     LabelledExample,
     Outage,
+    Photo,
     WorkOrder,
 )
 from services.dispatch.workorders.lifecycle import OPEN
@@ -184,6 +186,23 @@ class DispatchRepository(Protocol):
         limit: int = 500,
     ) -> list[CorrectiveAction]:
         """Corrective actions, nearest deadline first; `overdue_at`: open ones whose deadline passed by then."""
+
+    # --- field work: crews' jobs, findings, photos ------------------------------------------------------------
+
+    async def crew_jobs(self, crew: str, *, limit: int, offset: int) -> tuple[list[WorkOrder], int]:
+        """A page of the crew's open work orders, most urgent first, and how many there are."""
+
+    async def insert_finding(self, finding: Finding) -> None: ...
+
+    async def findings(self, work_order_id: uuid.UUID) -> list[Finding]:
+        """The work order's findings, oldest first."""
+
+    async def insert_photo(self, photo: Photo) -> None: ...
+
+    async def photos(self, work_order_id: uuid.UUID) -> list[Photo]:
+        """The work order's photos, oldest first."""
+
+    async def get_photo(self, photo_id: uuid.UUID) -> Photo | None: ...
 
     # --- contacts and who read them ------------------------------------------------------------------------
 
@@ -580,6 +599,45 @@ class PostgresDispatchRepository:
             limit,
         )
         return [CorrectiveAction(**dict(r)) for r in rows]
+
+    # --- field work: crews' jobs, findings, photos ------------------------------------------------------------
+
+    async def crew_jobs(self, crew: str, *, limit: int, offset: int) -> tuple[list[WorkOrder], int]:
+        rows = await self.conn.fetch(
+            f"SELECT {_WO_COLUMNS} FROM dispatch.work_orders WHERE crew = $1 AND status = ANY($2::text[]) "
+            "ORDER BY priority, resolve_by, work_order_id LIMIT $3 OFFSET $4",
+            crew,
+            _OPEN,
+            limit,
+            offset,
+        )
+        total = await self.conn.fetchval(
+            "SELECT count(*) FROM dispatch.work_orders WHERE crew = $1 AND status = ANY($2::text[])", crew, _OPEN
+        )
+        return [WorkOrder(**dict(r)) for r in rows], total
+
+    async def insert_finding(self, finding: Finding) -> None:
+        await self._insert("findings", finding)
+
+    async def findings(self, work_order_id: uuid.UUID) -> list[Finding]:
+        columns = ", ".join(f.name for f in fields(Finding))
+        rows = await self.conn.fetch(
+            f"SELECT {columns} FROM dispatch.findings WHERE work_order_id = $1 ORDER BY at, finding_id", work_order_id
+        )
+        return [Finding(**dict(r)) for r in rows]
+
+    async def insert_photo(self, photo: Photo) -> None:
+        await self._insert("photos", photo)
+
+    async def photos(self, work_order_id: uuid.UUID) -> list[Photo]:
+        columns = ", ".join(f.name for f in fields(Photo))
+        rows = await self.conn.fetch(
+            f"SELECT {columns} FROM dispatch.photos WHERE work_order_id = $1 ORDER BY at, photo_id", work_order_id
+        )
+        return [Photo(**dict(r)) for r in rows]
+
+    async def get_photo(self, photo_id: uuid.UUID) -> Photo | None:
+        return await self._get(Photo, "photos", "photo_id", photo_id, lock=False)
 
     # --- contacts and who read them ------------------------------------------------------------------------
 

@@ -25,6 +25,14 @@ class CorrectiveActionCreate(Strict):
     deadline: AwareDatetime = Field(description="By when; in the future.")
 
 
+class AcceptanceCreate(Strict):
+    """The customer's word on the work done, taken on site."""
+
+    customer_name: str = Field(min_length=1, max_length=120, description="The customer's name as they gave it.")
+    confirmed: bool = Field(description="The customer confirms the fault is fixed.")
+    note: str | None = Field(default=None, max_length=1000)
+
+
 class ResolutionCreate(Strict):
     resolution: str = Field(min_length=1, max_length=2000, description="What was done.")
     root_cause: str = Field(
@@ -45,6 +53,9 @@ class ResolutionCreate(Strict):
         default_factory=list,
         max_length=20,
         description="At least one on the lead work order of a serious or emergency case: what, who, by when.",
+    )
+    acceptance: AcceptanceCreate | None = Field(
+        default=None, description="The customer's acceptance, when the crew resolves it on site."
     )
 
 
@@ -497,3 +508,83 @@ class ContactReadEntry(BaseModel):
 
 class ContactAccessList(BaseModel):
     items: list[ContactReadEntry] = Field(description="Newest first.")
+
+
+# --- field work: crews, appointments, on site ------------------------------------------------------------------
+
+
+class CrewRead(BaseModel):
+    crew: str
+    department: Department
+    name_zh: str
+    name_en: str
+
+
+class CrewList(BaseModel):
+    items: list[CrewRead]
+
+
+class CrewJobsPage(BaseModel):
+    crew: str
+    items: list[WorkOrderRead] = Field(description="The crew's open work orders, as queue items.")
+    page: int
+    page_size: int
+    total: int
+
+
+def _after(start_field: str) -> Any:
+    def check(value: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get(start_field)
+        if start is not None and value <= start:
+            raise ValueError(f"must be after {start_field}")
+        return value
+
+    return check
+
+
+class CrewAssign(Strict):
+    crew: str = Field(min_length=1, max_length=64, description="A crew of the work order's department (GET /v1/crews).")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class AppointmentCreate(Strict):
+    window_start: AwareDatetime
+    window_end: AwareDatetime = Field(description="After window_start.")
+    note: str | None = Field(default=None, max_length=1000, description="What was agreed with the customer.")
+
+    _end_after_start = field_validator("window_end")(_after("window_start"))
+
+
+class ArrivalCreate(Strict):
+    """The crew is on site: nothing to say beyond who (the token) and when (now)."""
+
+
+class FindingsCreate(Strict):
+    indoor_temperature_c: float | None = Field(
+        default=None, ge=-40, le=60, description="Measured indoor temperature in °C (heating complaints)."
+    )
+    note: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _something(self) -> FindingsCreate:
+        if self.indoor_temperature_c is None and self.note is None:
+            raise ValueError("record indoor_temperature_c or a note")
+        return self
+
+
+class NotAtHomeCreate(Strict):
+    next_visit_start: AwareDatetime
+    next_visit_end: AwareDatetime = Field(description="After next_visit_start.")
+    note: str | None = Field(default=None, max_length=1000)
+
+    _end_after_start = field_validator("next_visit_end")(_after("next_visit_start"))
+
+
+class PhotoAdded(BaseModel):
+    photo_id: uuid.UUID
+    work_order_id: uuid.UUID
+    content_type: str = Field(description="As the image's own bytes say (not the upload's header).")
+    size_bytes: int
+    actor: str
+    actor_name: str
+    at: datetime

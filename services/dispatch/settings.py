@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -56,6 +57,20 @@ class DispatchSettings(ServiceSettings, IdentitySettings):
     dispatch_root_causes_path: str | None = None
     #: The crews (crew,department,name_zh,name_en CSV); the demo city's deploy/demo-city/crews.csv by default.
     dispatch_crews_path: str | None = None
+    #: Where photos taken on site are kept: `local` (a folder: DISPATCH_PHOTO_DIR, by default
+    #: <PLATFORM_DATA_DIR or .data>/photos) or `s3` (an S3-compatible bucket: the DISPATCH_S3_* settings).
+    dispatch_photo_storage: Literal["local", "s3"] = "local"
+    dispatch_photo_dir: str | None = None
+    platform_data_dir: str | None = None
+    #: The largest photo accepted (bytes); larger ones are refused with 413.
+    dispatch_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    dispatch_s3_endpoint: str | None = None
+    dispatch_s3_bucket: str | None = None
+    dispatch_s3_region: str = "us-east-1"
+    dispatch_s3_access_key_id: str | None = None
+    dispatch_s3_secret_access_key: str | None = None
+    #: A folder inside the bucket, when the bucket is shared.
+    dispatch_s3_prefix: str = "dispatch"
     dispatch_consumer_group: str = "dispatch"
     dispatch_batch_size: int = Field(default=500, ge=1)
     #: Shrinks SLA clock limits (0.001 = a minute becomes 60 ms) for drills and tests.
@@ -66,6 +81,23 @@ class DispatchSettings(ServiceSettings, IdentitySettings):
     def _check_credentials(self) -> DispatchSettings:
         refuse_dev_secrets(self, {c.name: token for token, c in self.dispatch_credentials.items()}, DEV_MARKER)
         return self
+
+    @model_validator(mode="after")
+    def _check_photo_storage(self) -> DispatchSettings:
+        s3 = (self.dispatch_s3_endpoint, self.dispatch_s3_bucket, self.dispatch_s3_access_key_id)
+        if self.dispatch_photo_storage == "s3" and not (all(s3) and self.dispatch_s3_secret_access_key):
+            raise ValueError(
+                "DISPATCH_PHOTO_STORAGE=s3 needs DISPATCH_S3_ENDPOINT, DISPATCH_S3_BUCKET, DISPATCH_S3_ACCESS_KEY_ID "
+                "and DISPATCH_S3_SECRET_ACCESS_KEY"
+            )
+        return self
+
+    @property
+    def photo_dir(self) -> Path:
+        """DISPATCH_PHOTO_DIR, else `photos` in the platform's data folder (PLATFORM_DATA_DIR, else .data)."""
+        if self.dispatch_photo_dir:
+            return Path(self.dispatch_photo_dir)
+        return Path(self.platform_data_dir or ".data") / "photos"
 
     @cached_property
     def credential_by_token(self) -> dict[str, CredentialConfig]:

@@ -16,13 +16,16 @@ from services.dispatch.model import (
     Actor,
     Case,
     CaseView,
+    Crew,
     Forbidden,
     Incident,
     NotFound,
     Outage,
+    Photo,
     WorkOrder,
     WorkOrderView,
 )
+from services.dispatch.photos import PhotoStorage
 from services.dispatch.repository import DispatchRepository
 from shared.contracts import Department
 from shared.db import Transactions
@@ -31,6 +34,8 @@ from shared.db import Transactions
 @dataclass
 class DispatchViews:
     transactions: Transactions[DispatchRepository]
+    #: Where photos' bytes are (the rows are in the repository).
+    photos: PhotoStorage | None = None
 
     async def work_order(self, work_order_id: uuid.UUID, actor: Actor) -> WorkOrderView:
         """A work order, its history, its case (text, address, masked customer) and its case's corrective actions.
@@ -38,19 +43,39 @@ class DispatchViews:
         departments' work orders; a person is told it is not theirs (403: the console says so rather than "no such
         work order")."""
         async with self.transactions() as work:
-            order = await work.repo.get_work_order(work_order_id)
-            if order is not None and actor.is_person and not actor.may_read(order):
-                raise Forbidden(f"work order {work_order_id} is not {actor.name}'s to see")
-            if order is None or not actor.may_read(order):
-                raise NotFound(f"no work order {work_order_id} for {actor.name}")
+            order = await _readable(work.repo, work_order_id, actor)
             actions = await work.repo.corrective_actions(complaint_id=order.complaint_id)
             subjects = await _subjects(work.repo, [order])
             return WorkOrderView(
                 order,
                 await work.repo.history(work_order_id),
                 tuple(actions),
+                findings=tuple(await work.repo.findings(work_order_id)),
+                photos=tuple(await work.repo.photos(work_order_id)),
                 case=subjects.get(order.complaint_id),
             )
+
+    async def photo(self, work_order_id: uuid.UUID, photo_id: uuid.UUID, actor: Actor) -> tuple[Photo, bytes]:
+        """A photo of a work order the actor may read, and its bytes (NotFound / Forbidden as `work_order`)."""
+        async with self.transactions() as work:
+            await _readable(work.repo, work_order_id, actor)
+            photo = await work.repo.get_photo(photo_id)
+        if photo is None or photo.work_order_id != work_order_id or self.photos is None:
+            raise NotFound(f"no photo {photo_id} on work order {work_order_id}")
+        try:
+            return photo, await self.photos.get(photo.storage_key)
+        except KeyError:
+            raise NotFound(f"photo {photo_id} is no longer in the photo storage") from None
+
+    async def crew_jobs(self, crew: Crew, actor: Actor, *, limit: int, offset: int) -> tuple[list[WorkOrderView], int]:
+        """A page of a crew's open work orders, most urgent first, each with its case; its members, its
+        department's staff and supervisor-level readers may read it (Forbidden otherwise)."""
+        if not actor.may_read_crew(crew):
+            raise Forbidden(f"{actor.name} cannot read the jobs of crew {crew.crew}")
+        async with self.transactions() as work:
+            orders, total = await work.repo.crew_jobs(crew.crew, limit=limit, offset=offset)
+            subjects = await _subjects(work.repo, orders)
+            return [WorkOrderView(o, [], case=subjects.get(o.complaint_id)) for o in orders], total
 
     async def case(self, complaint: uuid.UUID | str, actor: Actor) -> CaseView:
         """A case by complaint id or reference number: where it stands and its work orders. Every department, agent
@@ -108,6 +133,16 @@ class DispatchViews:
         """The cases waiting for a supervisor, oldest first (the route checks it is a supervisor asking)."""
         async with self.transactions() as work:
             return await work.repo.triage_queue(limit=limit, offset=offset)
+
+
+async def _readable(repo: DispatchRepository, work_order_id: uuid.UUID, actor: Actor) -> WorkOrder:
+    """The work order, when the actor may read it: NotFound for a machine key (no probing), Forbidden for a person."""
+    order = await repo.get_work_order(work_order_id)
+    if order is not None and actor.is_person and not actor.may_read(order):
+        raise Forbidden(f"work order {work_order_id} is not {actor.name}'s to see")
+    if order is None or not actor.may_read(order):
+        raise NotFound(f"no work order {work_order_id} for {actor.name}")
+    return order
 
 
 async def _subjects(repo: DispatchRepository, orders: list[WorkOrder]) -> dict[uuid.UUID, Case]:

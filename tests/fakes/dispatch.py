@@ -19,9 +19,11 @@ from services.dispatch.model import (
     Contact,
     ContactRead,
     CorrectiveAction,
+    Finding,
     Incident,
     LabelledExample,
     Outage,
+    Photo,
     WorkOrder,
 )
 from services.dispatch.workorders.lifecycle import OPEN
@@ -49,6 +51,8 @@ class DispatchState:
     corrective_actions: dict[uuid.UUID, CorrectiveAction] = field(default_factory=dict)
     contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
     contact_reads: list[ContactRead] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    photos: dict[uuid.UUID, Photo] = field(default_factory=dict)
 
     def orders_of(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
         return [o for o in self.work_orders.values() if o.complaint_id == complaint_id]
@@ -325,6 +329,26 @@ class FakeDispatchRepository:
             and (department is None or a.department == department)
         ]
         return sorted(found, key=lambda a: (a.deadline, a.action_id))[:limit]
+
+    async def crew_jobs(self, crew: str, *, limit: int, offset: int) -> tuple[list[WorkOrder], int]:
+        jobs = [o for o in self.state.work_orders.values() if o.crew == crew and o.status in _OPEN]
+        jobs.sort(key=lambda o: (o.priority, o.resolve_by, o.work_order_id))
+        return jobs[offset : offset + limit], len(jobs)
+
+    async def insert_finding(self, finding: Finding) -> None:
+        self.state.findings.append(finding)
+
+    async def findings(self, work_order_id: uuid.UUID) -> list[Finding]:
+        return [f for f in self.state.findings if f.work_order_id == work_order_id]
+
+    async def insert_photo(self, photo: Photo) -> None:
+        self.state.photos[photo.photo_id] = photo
+
+    async def photos(self, work_order_id: uuid.UUID) -> list[Photo]:
+        return [p for p in self.state.photos.values() if p.work_order_id == work_order_id]
+
+    async def get_photo(self, photo_id: uuid.UUID) -> Photo | None:
+        return self.state.photos.get(photo_id)
 
     async def get_case_by_reference(self, reference_no: str) -> Case | None:
         return next((c for c in self.state.cases.values() if c.reference_no == reference_no), None)

@@ -13,8 +13,10 @@ from fastapi import FastAPI
 
 from services.dispatch.bootstrap import create_app
 from services.dispatch.settings import DispatchSettings
-from shared.contracts import ComplaintReceived, new_event
+from shared.contracts import ComplaintContact, ComplaintReceived, new_event
+from shared.http.person import PersonTokens
 from tests.support.apps import running_app
+from tests.support.tokens import LocalIssuer
 
 DEPT_KEYS = {
     "repair": "dev-only-repair-key",
@@ -28,10 +30,53 @@ def as_(who: str) -> dict[str, str]:
     return {"X-API-Key": DEPT_KEYS[who]}
 
 
+#: The demo city's staff (deploy/demo-city/staff.csv): roles, display name, department, crew.
+STAFF: dict[str, dict[str, Any]] = {
+    "agent.li": {"roles": ("agent",), "name": "李娜"},
+    "repair.zhao": {"roles": ("dispatcher",), "name": "赵磊", "department": "repair"},
+    "billing.sun": {"roles": ("dispatcher",), "name": "孙丽", "department": "billing"},
+    "crew1.chen": {"roles": ("crew",), "name": "陈刚", "department": "repair", "crew": "repair-crew-1"},
+    "crew2.yang": {"roles": ("crew",), "name": "杨帆", "department": "repair", "crew": "repair-crew-2"},
+    "supervisor.wu": {"roles": ("supervisor",), "name": "吴静"},
+    "leader.he": {"roles": ("leadership",), "name": "何建国"},
+}
+
+
+def as_person(issuer: LocalIssuer, staff_id: str, **claims: Any) -> dict[str, str]:
+    """A demo staff member's bearer token, signed by the test issuer (claims override theirs, e.g. expires_in)."""
+    return {"Authorization": f"Bearer {issuer.mint(staff_id, **{**STAFF[staff_id], **claims})}"}
+
+
+def contact_for(event: ComplaintReceived, *, name: str = "王小明", phone: str = "13912345678") -> ComplaintContact:
+    """The restricted complaint.contact event intake publishes beside `event`."""
+    p = event.payload
+    return new_event(
+        ComplaintContact,
+        complaint_id=event.complaint_id,
+        producer="test",
+        correlation_id=event.correlation_id,
+        payload={
+            "complaint_id": event.complaint_id,
+            "reference_no": p.reference_no,
+            "name": name,
+            "phone": phone,
+            "email": None,
+            "wechat_openid": None,
+            "preferred_contact": "phone",
+        },
+    )
+
+
 @asynccontextmanager
 async def running_dispatch(
-    database_url: str, bootstrap: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+    database_url: str,
+    bootstrap: str,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    persons: PersonTokens | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """Dispatch in-process; `persons` (e.g. `LocalIssuer().verifier()`) lets signed-in staff call it too."""
     async with running_app(
         create_app,
         DispatchSettings,
@@ -39,7 +84,7 @@ async def running_dispatch(
         database_url=database_url,
         bootstrap=bootstrap,
         group_setting="dispatch_consumer_group",
-        create_kwargs={"clock": clock},
+        create_kwargs={"clock": clock, "persons": persons},
         **{**overrides},
     ) as running:
         yield running

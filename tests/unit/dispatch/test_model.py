@@ -26,10 +26,10 @@ def test_a_supervisor_handles_every_department_and_nobody_else_does() -> None:
 
 
 def test_the_open_work_order_indexes_use_the_state_machines_open_statuses() -> None:
-    """`work_orders_one_open` (since 007 `work_orders_one_open_lead`) and `work_orders_queue` spell OPEN in SQL;
-    they must not drift from lifecycle.py."""
+    """`work_orders_one_open` (since 007 `work_orders_one_open_lead`), `work_orders_queue` and (010)
+    `work_orders_crew` spell OPEN in SQL; they must not drift from lifecycle.py."""
     sql = "\n".join(p.read_text(encoding="utf-8") for p in sorted(MIGRATIONS.glob("*.sql")))
-    lists = re.findall(r"WHERE (?:role = 'lead' AND )?status IN \(([^)]*)\)", sql)
-    assert len(lists) == 3
+    lists = re.findall(r"WHERE (?:role = 'lead' AND |crew IS NOT NULL AND )?status IN \(([^)]*)\)", sql)
+    assert len(lists) == 4
     for listed in lists:
         assert {s.strip().strip("'") for s in listed.split(",")} == {s.value for s in OPEN}
