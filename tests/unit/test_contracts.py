@@ -81,3 +81,23 @@ def test_events_are_frozen_and_keyed_by_complaint() -> None:
     assert event.key == str(complaint_id).encode()
     with pytest.raises(Exception, match="frozen"):
         event.producer = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "version", "added"),
+    [("complaint.received", 2, ("agent_name",)), ("callback.attempted", 2, ("method", "agent_name"))],
+)
+def test_the_version_before_persons_still_reads(event_type: str, version: int, added: tuple[str, ...]) -> None:
+    """Issue 20 added who acted, by name (and a callback's method): an event of the version before reads, the new
+    fields empty."""
+    from tests.unit.reporting.person_events import Household, household_events
+
+    events = household_events(Household(1), datetime(2025, 7, 15, tzinfo=UTC))
+    current = next(e for e in events if e.event_type == event_type and getattr(e.payload, added[0]) is not None)
+    assert current.schema_version == version + 1
+    older = current.model_dump(mode="json")
+    older["schema_version"] = version
+    for name in added:
+        assert older["payload"].pop(name) is not None
+    read = EVENT_TYPES[event_type].model_validate(older)
+    assert read.schema_version == version and all(getattr(read.payload, name) is None for name in added)
