@@ -7,8 +7,16 @@ PKCE and takes no passwords; a wrong password gets no token.
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import secrets
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import httpx
@@ -28,6 +36,7 @@ from embedded.demo_realm import (
 )
 from shared.http.person import STAFF_ROLES, PersonTokens
 from shared.http.problems import Problem
+from tests.support.browser import chromium
 from tests.support.identity import IdentityProvider
 
 DEMO_ROTA = DEMO_STAFF.with_name("rota.csv")
@@ -245,3 +254,91 @@ async def test_services_verify_the_token_as_a_person(identity_provider: Identity
             identity_provider.token("crew1.liu")
         )
     assert wrong_audience.value.status == 401
+
+
+@contextmanager
+def _callback_server() -> Iterator[tuple[str, list[str]]]:
+    """A local page the provider sends the browser back to (the console's callback), noting each URL it got."""
+    landed: list[str] = []
+
+    class Callback(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/auth/callback"):  # not the browser's /favicon.ico
+                landed.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"signed in")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Callback)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/auth/callback", landed
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _authorize_url(provider: IdentityProvider, redirect_uri: str, challenge: str | None) -> str:
+    query = {
+        "client_id": provider.console_client_id,
+        "response_type": "code",
+        "scope": "openid",
+        "redirect_uri": redirect_uri,
+        "state": secrets.token_urlsafe(8),
+    }
+    if challenge is not None:
+        query |= {"code_challenge": challenge, "code_challenge_method": "S256"}
+    return f"{provider.issuer}/protocol/openid-connect/auth?{urllib.parse.urlencode(query)}"
+
+
+def _query(path: str) -> dict[str, list[str]]:
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+
+
+def test_console_signs_a_person_in_with_code_and_pkce_in_a_browser(identity_provider: IdentityProvider) -> None:
+    """The console's flow at the real provider: its sign-in page in Chromium, the code sent back to a local
+    address and exchanged with the client secret and the PKCE verifier. Without a challenge there is no code;
+    with a wrong verifier the code buys no token."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    with _callback_server() as (redirect_uri, landed), chromium() as browser:
+        page = browser.new_page()
+        page.goto(_authorize_url(identity_provider, redirect_uri, None))
+        page.wait_for_url(f"{redirect_uri}**")
+        assert _query(landed[-1])["error"] == ["invalid_request"]
+
+        page.goto(_authorize_url(identity_provider, redirect_uri, challenge))
+        page.fill("#username", "repair.zhao")
+        page.fill("#password", identity_provider.password)
+        page.click("#kc-login")
+        page.wait_for_url(f"{redirect_uri}**")
+        first_code = _query(landed[-1])["code"][0]
+        # Signed in at the provider: the next authorization needs no password (the console's next sign-in).
+        page.goto(_authorize_url(identity_provider, redirect_uri, challenge))
+        page.wait_for_url(f"{redirect_uri}**")
+        second_code = _query(landed[-1])["code"][0]
+
+    token_url = f"{identity_provider.issuer}/protocol/openid-connect/token"
+    exchange = {
+        "grant_type": "authorization_code",
+        "redirect_uri": redirect_uri,
+        "client_id": identity_provider.console_client_id,
+        "client_secret": identity_provider.console_client_secret,
+    }
+    wrong = httpx.post(token_url, data={**exchange, "code": first_code, "code_verifier": "x" * 43}, timeout=10)
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant", wrong.text
+    response = httpx.post(token_url, data={**exchange, "code": second_code, "code_verifier": verifier}, timeout=10)
+    assert response.status_code == 200, response.text
+    claims = _claims(response.json()["access_token"])
+    assert (claims["staff_id"], claims["name"], claims["roles"], claims["department"]) == (
+        "repair.zhao",
+        "赵磊",
+        ["dispatcher"],
+        "repair",
+    )
+    assert claims["azp"] == identity_provider.console_client_id
