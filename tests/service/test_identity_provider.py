@@ -34,6 +34,8 @@ from embedded.demo_realm import (
     generate_realm,
     load_staff,
 )
+from embedded.keycloak_dist import KeycloakDistError, java_for_keycloak
+from embedded.platform import _console_secret
 from shared.http.person import STAFF_ROLES, PersonTokens
 from shared.http.problems import Problem
 from tests.support.browser import chromium
@@ -152,6 +154,30 @@ def test_demo_rota_names_directory_people_and_covers_now() -> None:
     assert ("duty_manager", None) in on_duty
     assert ("department_manager", "repair") in on_duty
     assert {d for duty, d in on_duty if duty == "on_call"} >= {"repair", "billing", "customer_service"}
+
+
+def test_without_java_21_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    java17 = tmp_path / "jdk-17" / "bin" / "java"  # answers `-version` as the machines' default Java does
+    java17.parent.mkdir(parents=True)
+    java17.write_text("#!/bin/sh\necho 'openjdk version \"17.0.15\" 2025-04-15' >&2\n", encoding="utf-8")
+    java17.chmod(0o755)
+    monkeypatch.delenv("KEYCLOAK_JAVA_HOME", raising=False)
+    monkeypatch.setenv("JAVA_HOME", str(java17.parent.parent))
+    monkeypatch.setenv("PATH", str(java17.parent))
+    monkeypatch.setattr("embedded.keycloak_dist.glob.glob", lambda pattern: [str(java17)])
+    java_for_keycloak.cache_clear()
+    try:
+        with pytest.raises(KeycloakDistError, match=r"Java 21\+.*KEYCLOAK_JAVA_HOME"):
+            java_for_keycloak()
+    finally:
+        java_for_keycloak.cache_clear()
+
+
+def test_make_runs_console_secret_is_made_once_and_kept_private(tmp_path: Path) -> None:
+    path = tmp_path / "keycloak" / "console-client-secret"
+    secret = _console_secret(path)
+    assert len(secret) >= 32 and _console_secret(path) == secret
+    assert path.stat().st_mode & 0o777 == 0o600
 
 
 # -- a real Keycloak ---------------------------------------------------------------------------------------------
