@@ -28,6 +28,7 @@ from tests.faults.support.checks import settle_and_check
 from tests.faults.support.kafka import committed_offsets, end_offsets, read_topics
 from tests.faults.support.platform import Platform, start_platform, stop_platform
 from tests.faults.support.posting import Ledger, Poster, make_submissions
+from tests.support.identity import IdentityProvider
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480)]
 
@@ -35,9 +36,13 @@ COMPLAINTS = 200
 DISPATCH_GROUP = "dispatch.complaint-received"
 
 
-async def test_events_published_but_not_consumed_when_the_platform_stops_are_routed_after_a_restart() -> None:
+async def test_events_published_but_not_consumed_when_the_platform_stops_are_routed_after_a_restart(
+    identity_provider: IdentityProvider,
+) -> None:
     began = time.monotonic()
-    first = await asyncio.to_thread(start_platform)
+    # The session's Keycloak, not one per start: the identity provider is not what this test restarts.
+    identity = identity_provider.platform_env()
+    first = await asyncio.to_thread(start_platform, extra_env=identity)
     workdir = first.workdir
     second: Platform | None = None
     try:
@@ -75,7 +80,7 @@ async def test_events_published_but_not_consumed_when_the_platform_stops_are_rou
         assert "dispatch did not stop within 10s; killing it" in stopping, stopping
         stopped = time.monotonic()
 
-        second = await asyncio.to_thread(start_platform, workdir=workdir)
+        second = await asyncio.to_thread(start_platform, workdir=workdir, extra_env=identity)
         starting = second.runner_output()[before + len(stopping) :]
         assert ", 0 new, " in starting, f"Kafka came back with every topic (none created):\n{starting}"
         restarted = time.monotonic()

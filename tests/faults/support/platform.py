@@ -143,8 +143,14 @@ def start_platform(
     ):
         env.pop(var, None)
     env.update(extra_env or {})
-    for port_env in ("INTAKE_HTTP_PORT", "DISPATCH_HTTP_PORT", "FOLLOWUP_HTTP_PORT", "REPORTING_HTTP_PORT"):
-        env[port_env] = "0"  # a free one each: never collide with a `make run` on 8000-8003
+    for port_env in (
+        "INTAKE_HTTP_PORT",
+        "DISPATCH_HTTP_PORT",
+        "FOLLOWUP_HTTP_PORT",
+        "REPORTING_HTTP_PORT",
+        "CONSOLE_HTTP_PORT",
+    ):
+        env[port_env] = "0"  # a free one each: never collide with a `make run` on 8000-8004
     with (workdir / "runner.out").open("ab") as output:
         proc = subprocess.Popen(
             [sys.executable, "-m", "embedded", "--ready-file", str(ready_file)],
