@@ -246,6 +246,12 @@ class SigningIn:
         except ProviderUnavailable:
             return None
 
+    async def forget(self, session_id: str) -> None:
+        """Drop a session without going to the provider: a browser signing in again replaces its old one."""
+        async with self._transactions() as work:
+            await work.repo.delete_session(id_hash(session_id))
+            work.commit()
+
     async def forget_expired(self) -> int:
         async with self._transactions() as work:
             count = await work.repo.forget_expired(self._now())

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from shared.http.person import Person
@@ -148,14 +149,25 @@ def may_open(person: Person, screen_key: str) -> bool:
     return person.has(*SCREENS_BY_KEY[screen_key].roles)
 
 
-def menu(person: Person) -> list[tuple[str, str]]:
-    """(screen key, path) of each menu screen the person may open."""
+class MenuItem(NamedTuple):
+    key: str
+    path: str
+    department: str | None = None
+
+
+def menu(person: Person) -> list[MenuItem]:
+    """Each screen the person may open, with its path: a department's queue is their department's; a person of no
+    department who may open queues (a supervisor) gets every department's."""
     items = []
     for screen in SCREENS:
-        if screen.path and may_open(person, screen.key):
-            path = screen.path_for(person)
-            if path:
-                items.append((screen.key, path))
+        if not screen.path or not may_open(person, screen.key):
+            continue
+        if "{department}" not in screen.path:
+            items.append(MenuItem(screen.key, screen.path))
+        elif person.department in DEPARTMENTS:
+            items.append(MenuItem(screen.key, screen.path.format(department=person.department), person.department))
+        elif person.department is None:
+            items += [MenuItem(screen.key, screen.path.format(department=d), d) for d in DEPARTMENTS]
     return items
 
 

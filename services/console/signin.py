@@ -77,6 +77,9 @@ async def callback(
         response = error_response(page, 400, "error.sign_in_failed")
         clear_sign_in_cookie(response, secure=settings.secure_cookies)
         return response
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        await signing_in.forget(previous)  # one session per browser: the one it had before is over
     target = signed.next_path if signed.next_path != "/" else home_path(signed.session.person)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, signed.session_id, secure=settings.secure_cookies)

@@ -124,7 +124,9 @@ def _arrive(form: Any, page: PageContext) -> dict[str, Any]:
 
 
 def _findings(form: Any, page: PageContext) -> dict[str, Any]:
-    return without_none({"indoor_temperature_c": number(form, "indoor_temperature_c", required=False), "note": text(form, "note")})
+    return without_none(
+        {"indoor_temperature_c": number(form, "indoor_temperature_c", required=False), "note": text(form, "note")}
+    )
 
 
 def _not_at_home(form: Any, page: PageContext) -> dict[str, Any]:

@@ -34,11 +34,20 @@ def test_each_person_lands_on_their_screen(person: Person, home: str) -> None:
 
 def test_menus_follow_the_roles() -> None:
     assert menu(_person("agent")) == [
-        ("agent_new", "/agent/complaints/new"),
-        ("agent_callbacks", "/agent/callbacks"),
+        ("agent_new", "/agent/complaints/new", None),
+        ("agent_callbacks", "/agent/callbacks", None),
     ]
-    assert menu(_person("crew", crew="repair-crew-1")) == [("crew_jobs", "/crew/jobs")]
-    assert menu(_person("dispatcher", department="billing")) == [("department_queue", "/departments/billing/queue")]
+    assert menu(_person("crew", crew="repair-crew-1")) == [("crew_jobs", "/crew/jobs", None)]
+    assert menu(_person("dispatcher", department="billing")) == [
+        ("department_queue", "/departments/billing/queue", "billing")
+    ]
+    assert [item.path for item in menu(_person("supervisor"))] == [
+        "/agent/complaints/new",
+        "/agent/callbacks",
+        "/departments/repair/queue",
+        "/departments/billing/queue",
+        "/departments/customer_service/queue",
+    ]
     assert not may_open(_person("crew"), "agent_new")
     assert not may_open(_person("agent"), "work_order")
     assert may_open(_person("crew"), "work_order")
