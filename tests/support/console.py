@@ -34,6 +34,7 @@ DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
     "repair.zhao": ("赵磊", ("dispatcher",), "repair", None),
     "billing.sun": ("孙丽", ("dispatcher",), "billing", None),
     "crew1.chen": ("陈刚", ("crew",), "repair", "repair-crew-1"),
+    "crew2.yang": ("杨帆", ("crew",), "repair", "repair-crew-2"),
     "supervisor.wu": ("吴静", ("supervisor",), None, None),
     "leader.he": ("何建国", ("leadership",), None, None),
 }
@@ -79,13 +80,14 @@ async def session_for(
     issuer: LocalIssuer,
     staff_id: str,
     *,
-    access_expires_in: timedelta = timedelta(minutes=5),
+    access_expires_in: timedelta = timedelta(minutes=30),
     expires_in: timedelta = timedelta(hours=1),
 ) -> SignedIn:
     """A live session of one of `DEMO_PEOPLE`, as a sign-in would have stored it."""
     name, roles, department, crew = DEMO_PEOPLE[staff_id]
     person = Person(staff_id, name, frozenset(roles), department, crew)
-    token = issuer.mint(staff_id, roles=roles, name=name, department=department, crew=crew)
+    lifetime = max(int(access_expires_in.total_seconds()), 1)
+    token = issuer.mint(staff_id, roles=roles, name=name, department=department, crew=crew, expires_in=lifetime)
     session_id = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     session = Session(
