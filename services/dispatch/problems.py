@@ -98,8 +98,9 @@ def work_order_read(
             "reference_no": case.reference_no if case else None,
             "overdue": WorkOrderStatus(order.status) in OPEN and order.resolve_by < now,
             "text": case.text if case else None,
-            # The address is contact data too: it comes with the customer, through the contact desk (logged).
-            "location": case.location if case and customer else None,
+            # A customer's address is contact data too: it comes with the customer, through the contact desk (logged).
+            # An incident's place is the fault's, not a household's.
+            "location": case.location if case and (customer or order.incident_id is not None) else None,
             "customer": CustomerRead.model_validate(asdict(customer)) if customer else None,
             "crew_name_zh": crew.name_zh if crew else None,
             "crew_name_en": crew.name_en if crew else None,

@@ -95,8 +95,11 @@ CONFIG = {
             # `positive_data_acceptance` (every schema-valid request is accepted) cannot hold here: these operations
             # enforce rules relative to the server's clock, which no static schema can state — a complaint's
             # `received_at` may not lie ahead of now, a reporting period ends today by default and spans at most
-            # 731 days. Their 422s for such input are documented; every other check still runs on them.
+            # 731 days; the contact-access log's `from` and `to` are moments with an offset, and one its pattern admits
+            # but no calendar has (month 00) is refused. Their 422s for such input are documented; every other check
+            # still runs on them.
             "include-name": [
+                "GET /v1/contact-access",
                 "POST /v1/complaints",
                 "GET /v1/kpis",
                 "GET /v1/kpis.csv",
@@ -115,9 +118,13 @@ CONFIG = {
             # district and compound, an outage notice ends after it starts and an area notice names its family,
             # and an asset registry file is checked as a whole (ids, types, places, conflicts); a validity decision
             # takes a note when valid and a reason when not; an unreachable customer answered no survey; a household
-            # lookup names at least one of phone, account and address (a phone of digits). Their 422s name the
-            # problem; every other check still runs on them.
+            # lookup names at least one of phone, account and address (a phone of digits); a visit window (an
+            # appointment, the next visit after a missed one) ends after it starts, and findings record a temperature
+            # or a note. Their 422s name the problem; every other check still runs on them.
             "include-name": [
+                "POST /v1/work-orders/{work_order_id}/appointment",
+                "POST /v1/work-orders/{work_order_id}/not-at-home",
+                "POST /v1/work-orders/{work_order_id}/findings",
                 "GET /v1/households/lookup",
                 "POST /v1/incidents",
                 "POST /v1/outage-notices",
@@ -131,9 +138,11 @@ CONFIG = {
             # Rules that depend on the resource the request names: a resolution's root cause must be a code of the
             # work order's own department's catalogue, and a serious or emergency work order needs a cause analysis
             # and corrective action; a corrective action's deadline lies ahead of the server's clock; an assisting
-            # department is not the lead's own nor one already assisting. Their 422s name the field (a refused
-            # root cause lists the valid codes); every other check still runs on them.
+            # department is not the lead's own nor one already assisting; a crew sent is one of the work order's
+            # department. Their 422s name the field (a refused root cause lists the valid codes); every other check
+            # still runs on them.
             "include-name": [
+                "POST /v1/work-orders/{work_order_id}/crew",
                 "POST /v1/work-orders/{work_order_id}/resolve",
                 "POST /v1/complaints/{complaint_id}/corrective-actions",
                 "POST /v1/work-orders/{work_order_id}/assist",

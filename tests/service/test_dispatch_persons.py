@@ -176,5 +176,5 @@ async def test_contact_reads_by_persons_are_logged_and_a_supervisor_lists_them(
     by_reference = await client.get(f"/v1/contact-access?complaint_id={event.payload.reference_no}", headers=wu)
     assert len(by_reference.json()["items"]) == 2
     naive = await client.get("/v1/contact-access?from=2026-01-01T00:00:00", headers=wu)
-    assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "from"
+    assert naive.status_code == 422 and naive.json()["errors"][0]["field"].endswith("from")
     assert (await client.get(log_url, headers=as_("supervisor"))).status_code == 200, "the supervisor key lists it too"
