@@ -74,6 +74,7 @@ from shared.contracts import (
     WorkOrderVisitMissedPayload,
     new_event,
 )
+from shared.privacy import mask_name
 
 PRODUCER = "dispatch"
 #: Why a work order was opened, as `complaint.routed` tells it.
@@ -287,10 +288,19 @@ def resolved(
             root_cause_note=order.root_cause_note,
             cause_analysis=analysis,
             case_resolved=case_resolved,
-            acceptance=CustomerAcceptance.model_validate(order.acceptance) if order.acceptance else None,
+            acceptance=_masked_acceptance(order.acceptance),
         ),
         **_envelope(case, None, at),
     )
+
+
+def _masked_acceptance(acceptance: dict[str, Any] | None) -> CustomerAcceptance | None:
+    """The customer's acceptance as shared topics may carry it: their name masked, like every name there (the
+    real one stays in dispatch's own table, for the staff who may read it)."""
+    if not acceptance:
+        return None
+    accepted = CustomerAcceptance.model_validate(acceptance)
+    return accepted.model_copy(update={"customer_name": mask_name(accepted.customer_name)})
 
 
 def returned(order: WorkOrder, case: Case, actor: Actor, at: datetime, reason: str, new_order: WorkOrder) -> Event:

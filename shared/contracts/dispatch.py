@@ -269,9 +269,9 @@ class CauseAnalysis(Contract):
 
 
 class CustomerAcceptance(Contract):
-    """The customer's word on the work done, taken on site (their name as they gave it; no phone or account)."""
+    """The customer's word on the work done, taken on site (no phone or account)."""
 
-    customer_name: str
+    customer_name: str = Field(description="Masked on the topics (王**), as every customer's name there.")
     confirmed: bool = Field(description="The customer confirmed the fault is fixed.")
     note: str | None = None
 
