@@ -3,7 +3,11 @@
 A key's role decides whether the reader sees customers' real contact data (`REPORTING_CONTACT_ROLES`) and whether
 they may read the per-staff figures (managers). A person never sees real contact data here — only dispatch hands it
 to persons, and logs each read — and reads the per-staff figures when they manage staff: supervisors, duty
-managers, department managers and leadership. Agents, dispatchers and crews read the rest.
+managers, department managers and leadership. Agents and dispatchers read the rest.
+
+Crews read nothing here: a crew member sees only their crew's jobs (dispatch shows those, by crew), and every
+report here — a case by reference, the cases export, a household's cases, the overdue list — is about any
+department's and any crew's work.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from shared.http.problems import Problem
 
 #: Persons who read the managers' figures (per staff included).
 MANAGING_ROLES = ("supervisor", "duty_manager", "department_manager", "leadership")
-#: Persons who read the reports (a case, a household, KPIs...).
-READING_ROLES = ("agent", "dispatcher", "crew", *MANAGING_ROLES)
+#: Persons who read the reports (a case, a household, KPIs...). Not crews: they see their own crew's jobs only.
+READING_ROLES = ("agent", "dispatcher", *MANAGING_ROLES)
 
 #: Who reads: a reader credential, or a signed-in person.
 ReaderIdentity = ReaderCredential | Person

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,21 +22,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.dispatch.bootstrap import create_app as dispatch_app
-from services.dispatch.consumers import SUBSCRIPTIONS as DISPATCH
-from services.dispatch.settings import DispatchSettings
-from services.followup.bootstrap import create_app as followup_app
-from services.followup.consumers import SUBSCRIPTIONS as FOLLOWUP
-from services.followup.settings import FollowupSettings
-from services.intake.bootstrap import create_app as intake_app
-from services.intake.settings import IntakeSettings
-from services.reporting.bootstrap import create_app as reporting_app
-from services.reporting.consumers import SUBSCRIPTIONS as REPORTING
-from services.reporting.settings import ReportingSettings
-from tests.support.apps import running_app
-from tests.support.console import SignedIn, running_console, session_for
+from tests.support.console import SignedIn, session_for
+from tests.support.console_platform import running_console_platform
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import start_groups_at_end, wait_until
+from tests.support.kafka import wait_until
 from tests.support.tokens import LocalIssuer
 
 #: The smallest valid PNG: a 1×1 transparent pixel.
@@ -51,16 +39,6 @@ TIMELINE_ENTRY = re.compile(
     r'(?:<span data-testid="timeline-actor">([^<]*)</span>)?'
 )
 HEATING = "从供暖开始室内温度一直只有16度左右，暖气片摸着温乎，希望派人来测温。"
-
-
-class ServiceRouter(httpx.AsyncBaseTransport):
-    """The console's calls, each to its service's app in this process (http://intake, http://dispatch, ...)."""
-
-    def __init__(self, apps: dict[str, FastAPI]) -> None:
-        self.transports = {name: httpx.ASGITransport(app=app) for name, app in apps.items()}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.transports[request.url.host].handle_async_request(request)
 
 
 @dataclass
@@ -94,51 +72,14 @@ def _message(html: str) -> str:
 
 @pytest.fixture(scope="module")
 async def platform(migrated: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
-    db, kafka = migrated.database_url, migrated.kafka_bootstrap_servers
     issuer = LocalIssuer()
-    groups = {name: f"console-flow-{uuid.uuid4().hex[:8]}-{name}" for name in ("dispatch", "followup", "reporting")}
-    for name, subscriptions in (("dispatch", DISPATCH), ("followup", FOLLOWUP), ("reporting", REPORTING)):
-        await start_groups_at_end(kafka, subscriptions, groups[name])
-    photos = str(tmp_path_factory.mktemp("photos"))
-    async with AsyncExitStack() as stack:
-        apps: dict[str, FastAPI] = {}
-        for name, create, settings, extra in (
-            (
-                "dispatch",
-                dispatch_app,
-                DispatchSettings,
-                {"dispatch_consumer_group": groups["dispatch"], "dispatch_photo_dir": photos},
-            ),
-            ("followup", followup_app, FollowupSettings, {"followup_consumer_group": groups["followup"]}),
-            ("reporting", reporting_app, ReportingSettings, {"reporting_consumer_group": groups["reporting"]}),
-            ("intake", intake_app, IntakeSettings, {}),
-        ):
-            app, _ = await stack.enter_async_context(
-                running_app(
-                    create,
-                    settings,
-                    name=name,
-                    database_url=db,
-                    bootstrap=kafka,
-                    create_kwargs={"persons": issuer.verifier()},
-                    **extra,
-                )
-            )
-            apps[name] = app
-        for name in ("dispatch", "followup", "reporting"):
-            await wait_until(lambda app=apps[name]: app.state.kafka["kafka"] == "connected", timeout=60)
-        http = httpx.AsyncClient(transport=ServiceRouter(apps))
-        console_app, console = await stack.enter_async_context(
-            running_console(
-                db,
-                persons=issuer.verifier(),
-                http=http,
-                oidc_issuer=issuer.issuer,
-                console_public_url="http://console",
-                **{f"{name}_url": f"http://{name}" for name in apps},
-            )
-        )
-        yield Platform(console, console_app, issuer)
+    async with running_console_platform(
+        migrated,
+        str(tmp_path_factory.mktemp("photos")),
+        persons=issuer.verifier,
+        console={"oidc_issuer": issuer.issuer, "console_public_url": "http://console"},
+    ) as running:
+        yield Platform(running.console, running.console_app, issuer)
 
 
 async def _until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 60) -> Any:

@@ -10,11 +10,8 @@ in-process at the public URL the provider's client allows (http://127.0.0.1:...)
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -25,52 +22,14 @@ from services.console.handlers import id_hash
 from tests.support.console import running_console
 from tests.support.identity import IdentityProvider
 from tests.support.infrastructure import Infrastructure
+from tests.support.provider_sign_in import ProviderBrowser, login_form_action, sign_in_at_provider
 from tests.support.reporting import fresh_database
 
 PUBLIC_URL = "http://127.0.0.1:8904"
 
 
-class Browser:
-    """The browser's side towards the provider: its cookies kept by hand and sent back to it.
-
-    Why by hand: the provider marks its cookies `Secure`, which browsers still send to http://127.0.0.1 (a secure
-    context) but Python's cookie jar does not; and no redirect is followed, so each step can be read.
-    """
-
-    def __init__(self) -> None:
-        self.http = httpx.AsyncClient(timeout=30)
-        self.cookies: dict[str, str] = {}
-
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
-        answer = await self.http.request(method, url, headers=headers, **kwargs)
-        for header in answer.headers.get_list("set-cookie"):
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if value and "max-age=0" not in header.lower().replace(" ", ""):
-                self.cookies[name] = value
-            else:
-                self.cookies.pop(name, None)
-        return answer
-
-    async def get(self, url: str) -> httpx.Response:
-        return await self.request("GET", url)
-
-    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("POST", url, **kwargs)
-
-    async def __aenter__(self) -> Browser:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.http.aclose()
-
-
-def _browser() -> Browser:
-    return Browser()
-
-
-_LOGIN_FORM = re.compile(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', re.S)
+def _browser() -> ProviderBrowser:
+    return ProviderBrowser()
 
 
 @pytest.fixture(scope="module")
@@ -92,23 +51,10 @@ async def console(
 
 
 async def _sign_in(
-    console: httpx.AsyncClient, provider: Browser, staff_id: str, password: str, next_path: str = "/"
+    console: httpx.AsyncClient, provider: ProviderBrowser, staff_id: str, password: str, next_path: str = "/"
 ) -> httpx.Response:
     """What a browser does from `/login` to the console's answer to the provider's redirect."""
-    console.cookies.clear()
-    start = await console.get("/login", params={"next": next_path})
-    assert start.status_code == 303, start.text
-    login_page = await provider.get(start.headers["location"])
-    assert login_page.status_code == 200, login_page.text[:500]
-    action = _LOGIN_FORM.search(login_page.text)
-    assert action is not None, "the provider's login form"
-    answer = await provider.post(
-        html.unescape(action.group(1)), data={"username": staff_id, "password": password, "credentialId": ""}
-    )
-    assert answer.status_code in (302, 303), answer.text[:500]
-    back = urlsplit(answer.headers["location"])
-    assert f"{back.scheme}://{back.netloc}{back.path}" == f"{PUBLIC_URL}/auth/callback"
-    return await console.get(f"{back.path}?{back.query}")
+    return await sign_in_at_provider(console, provider, staff_id, password, public_url=PUBLIC_URL, next_path=next_path)
 
 
 async def test_an_agent_signs_in_through_the_provider_and_lands_on_their_screen(
@@ -166,11 +112,9 @@ async def test_a_wrong_password_signs_nobody_in(
         client.cookies.clear()
         start = await client.get("/login")
         login_page = await provider.get(start.headers["location"])
-        action = _LOGIN_FORM.search(login_page.text)
+        action = login_form_action(login_page.text)
         assert action is not None
-        refused = await provider.post(
-            html.unescape(action.group(1)), data={"username": "agent.li", "password": "wrong"}
-        )
+        refused = await provider.post(action, data={"username": "agent.li", "password": "wrong"})
         assert refused.status_code == 200 and "console_session" not in refused.headers.get("set-cookie", "")
         # A code the provider never issued is refused by the token endpoint: no session.
         state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
