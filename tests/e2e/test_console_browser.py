@@ -1,0 +1,463 @@
+"""One case through the console in a real browser, on the real processes (`python -m embedded`) and the real
+identity provider: every step is taken by a person who signed in at Keycloak's own page.
+
+李娜 (agent.li) looks the caller up by phone and enters the phone complaint, and is told its reference number, its
+category and that it went to repair; 赵磊 (repair.zhao) finds it in repair's queue with its text, address and phone,
+acknowledges it, sends crew 1 and agrees a visit window; 陈刚 (crew1.chen), on a 390-px phone, arrives, records 17 °C
+and a photo and resolves it with the customer's acceptance; 李娜 makes the callback; the case page names each of
+them at their step. 吴静 (supervisor.wu) then finds 赵磊's read of the customer's contact in the access log and
+the per-staff report keys each person's figures on one row.
+
+Every screen is photographed in Chinese and in English (switched with the console's own language switch) into
+test-artifacts/console/, and axe-core looks at each: the module fails on any serious or critical violation,
+listing them all at once.
+
+Sync tests: Playwright's sync API cannot run inside an asyncio loop. Waits are Playwright's auto-waiting and
+polls with a deadline, never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.support.browser import DESKTOP, PHONE, accessibility_problems, chromium, screenshot
+from tests.support.complaints import complaint, headers
+from tests.support.identity import IdentityProvider
+
+pytestmark = pytest.mark.e2e
+
+#: Real time (the drill's 60-ms minutes would mark everything overdue and escalate it before a person could act);
+#: the session's Keycloak serves the demo realm, so the runner lists its sign-ins as `make run` does.
+PLATFORM_ENV = {"SLA_TIME_SCALE": "1", "PLATFORM_DEMO_SIGN_INS": "1"}
+
+#: How long Playwright waits for an element or a page on a loaded 2-core machine (ms).
+UI_TIMEOUT_MS = 45_000
+#: How long an eventually consistent read (Kafka between services) may take to show (s).
+EVENTUAL_S = 90.0
+UTILITY_TZ = ZoneInfo("Asia/Shanghai")
+NAMES = {"agent.li": "李娜", "repair.zhao": "赵磊", "crew1.chen": "陈刚", "supervisor.wu": "吴静"}
+HEATING = "从供暖开始室内温度一直只有16度左右，暖气片摸着温乎，希望派人来测温。"
+
+T = TypeVar("T")
+expect.set_options(timeout=UI_TIMEOUT_MS)
+
+
+def _png(width: int = 96, height: int = 64) -> bytes:
+    """A small real PNG (a warm gradient, like a thermometer photo would not be): dispatch judges images by bytes."""
+    rows = b"".join(b"\x00" + bytes(c for x in range(width) for c in (200, 60 + x, 40 + y)) for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+class Screens:
+    """Every screen photographed in both languages and checked by axe-core; problems collected, not raised."""
+
+    def __init__(self) -> None:
+        self.taken: list[str] = []
+        self.problems: list[str] = []
+        self.provider_problems: list[str] = []
+
+    def capture(self, page: Page, name: str, *, ours: bool = True) -> None:
+        screenshot(page, name)
+        self.taken.append(name)
+        found = [f"{name}: {problem}" for problem in accessibility_problems(page)]
+        (self.problems if ours else self.provider_problems).extend(found)
+
+    def both(self, page: Page, name: str, prepare: Callable[[], None] | None = None, *, narrow: bool = False) -> None:
+        """The screen as it is (Chinese), then in English by the console's switch, then back to Chinese.
+
+        `prepare` runs after each switch (e.g. the lookup again: a switch reloads the page); `narrow` checks the
+        page is no wider than the phone in both languages.
+        """
+        for lang in ("zh", "en"):
+            if lang == "en":
+                switch_language(page, "en")
+                if prepare is not None:
+                    prepare()
+            if narrow:
+                assert_fits_phone(page, f"{name}.{lang}")
+            self.capture(page, f"{name}.{lang}")
+        switch_language(page, "zh")
+
+
+def switch_language(page: Page, lang: str) -> None:
+    """As a person does: the header's 中文 | English link; the page comes back in that language."""
+    label = "English" if lang == "en" else "中文"
+    page.get_by_test_id("language-switch").get_by_role("link", name=label).click()
+    expect(page.locator("html")).to_have_attribute("lang", "en" if lang == "en" else "zh-CN")
+
+
+def assert_fits_phone(page: Page, what: str) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{what}: the page is {width} px wide on a {PHONE['width']}-px phone"
+
+
+def poll(page: Page, what: str, check: Callable[[], T | None], timeout: float = EVENTUAL_S) -> T:
+    """`check()` until it answers, paced by the browser's own clock; fails naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        page.wait_for_timeout(500)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def screens() -> Screens:
+    return Screens()
+
+
+class Console:
+    """The running console and its provider, from a browser's point of view."""
+
+    def __init__(self, browser: Browser, platform: dict[str, Any], provider: IdentityProvider) -> None:
+        self.browser = browser
+        self.url = platform["services"]["console"]
+        self.services = platform["services"]
+        self.provider = provider
+        self.contexts: list[BrowserContext] = []
+
+    def sign_in(self, staff_id: str, path: str, *, phone: bool = False, screens: Screens | None = None) -> Page:
+        """A fresh browser opens `path`, is sent to the provider's sign-in page, signs in as `staff_id` and lands
+        on `path` as that person. With `screens`, the provider's page is photographed in both its languages."""
+        options: dict[str, Any] = {"viewport": PHONE, "is_mobile": True, "has_touch": True} if phone else {}
+        context = self.browser.new_context(**({"viewport": DESKTOP} | options), locale="zh-CN")
+        context.set_default_timeout(UI_TIMEOUT_MS)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.goto(self.url + path)
+        expect(page.locator("#kc-login")).to_be_visible()
+        assert page.url.startswith(self.provider.issuer), f"{path} signed out went to {page.url}, not the provider"
+        if screens is not None:
+            screens.capture(page, "signin.zh", ours=False)
+            _provider_language(page, "en")
+            screens.capture(page, "signin.en", ours=False)
+            _provider_language(page, "zh-CN")
+        page.fill("#username", staff_id)
+        page.fill("#password", self.provider.password)
+        page.click("#kc-login")
+        page.wait_for_url(re.compile(re.escape(self.url + path.split("?")[0])))
+        expect(page.get_by_test_id("person-name")).to_have_text(NAMES[staff_id])
+        return page
+
+    def keep_failure(self) -> None:
+        """Each open page as it was when the test failed (test-artifacts/console/failed-<n>.png), to look at."""
+        for n, page in enumerate(p for context in self.contexts for p in context.pages):
+            try:
+                screenshot(page, f"failed-{n}")
+                print(f"failed-{n}: {page.url}")
+            except Exception as exc:  # the failure itself is what pytest reports
+                print(f"failed-{n}: no screenshot ({exc})")
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+def _provider_language(page: Page, locale: str) -> None:
+    """Keycloak's own language menu on its sign-in page (each option a link to the page in that language)."""
+    menu = page.locator("#login-select-toggle")
+    options = menu.locator("option").evaluate_all("os => os.map(o => [o.value, o.textContent.trim()])")
+    chosen = next((value for value, _ in options if f"kc_locale={locale}" in value), None)
+    assert chosen, f"no {locale} in the provider's language menu: {options}"
+    menu.select_option(value=chosen)
+    expect(page.locator("html")).to_have_attribute("lang", locale)
+    expect(page.locator("#kc-login")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def console(browser: Browser, platform: dict[str, Any], identity_provider: IdentityProvider) -> Iterator[Console]:
+    opened = Console(browser, platform, identity_provider)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(autouse=True)
+def _keep_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On a failed step, photograph every open page: a person sees at once what the browser saw."""
+    failed_before = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed_before and "console" in request.fixturenames:
+        request.getfixturevalue("console").keep_failure()
+
+
+def test_the_runner_prints_the_console_and_the_demo_sign_ins(
+    platform: dict[str, Any], identity_provider: IdentityProvider
+) -> None:
+    """`make run` tells a person where the console is, whom to sign in as and with which password."""
+    printed = platform["runner_output"].read_text(encoding="utf-8", errors="replace")
+    console = platform["services"]["console"]
+    assert re.search(rf"^\s*console\s+{re.escape(console)}\s", printed, re.M), f"the console's URL:\n{printed}"
+    heading = f"Demo staff sign-ins at {console} (password for all: {identity_provider.password})"
+    assert heading in printed, f"the sign-ins' heading:\n{printed}"
+    for staff_id, name in NAMES.items():
+        assert re.search(rf"^\s+{re.escape(staff_id)}\s.*{name}", printed, re.M), f"{staff_id} ({name}):\n{printed}"
+
+
+def test_one_case_through_the_console_every_step_by_a_signed_in_person(
+    console: Console, screens: Screens, identity_provider: IdentityProvider
+) -> None:
+    began = time.monotonic()
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+    account = f"HT-{uuid.uuid4().hex[:6].upper()}"
+    street = f"和平区测温路{uuid.uuid4().int % 10**4}号3单元502室"
+    # The household called before, on the web: the lookup shows that case in its history.
+    earlier = complaint(
+        "web",
+        customer={"account_no": account, "name": "王小明", "phone": phone, "preferred_contact": "phone"},
+        location={"address": street, "district": "heping"},
+        text="上个月的供暖费账单比往年高出很多，请核实计费面积。",
+        category_hint="billing",
+    )
+    answer = httpx.post(f"{console.services['intake']}/v1/complaints", json=earlier, headers=headers("web"), timeout=30)
+    assert answer.status_code in (200, 201, 202), answer.text
+    earlier_reference = answer.json()["reference_no"]
+
+    # 1. 李娜 looks the caller up by phone, enters the complaint, and reads out where it went.
+    agent = console.sign_in("agent.li", "/agent/complaints/new", screens=screens)
+
+    def look_up() -> None:
+        def shows_history() -> bool:
+            agent.fill("#lookup-phone", phone)
+            agent.get_by_test_id("lookup-submit").click()
+            results = agent.get_by_test_id("lookup-results")
+            expect(results.locator("[data-testid=lookup-empty], [data-testid=lookup-history]")).to_be_visible()
+            return results.get_by_text(earlier_reference).count() > 0
+
+        poll(agent, "the household's earlier case in the lookup", shows_history)
+
+    look_up()
+    screens.both(agent, "agent-new", look_up)
+
+    agent.get_by_test_id("channel-phone").check()
+    agent.fill("#customer_name", "王小明")
+    agent.fill("#customer_phone", phone)
+    agent.fill("#account_no", account)
+    agent.fill("#district", "heping")
+    agent.fill("#address", street)
+    agent.fill("#text", HEATING)
+    agent.get_by_test_id("complaint-submit").click()
+    reference = agent.get_by_test_id("reference-number").inner_text().strip()
+    assert re.fullmatch(r"TS-\d{8}-\d{6}", reference), reference
+
+    def routed() -> bool:
+        routing = agent.locator("[data-testid=routing]")
+        expect(routing).to_have_attribute("data-routed", re.compile("true|false"))
+        try:
+            expect(agent.locator("[data-testid=routing][data-routed=true]")).to_be_visible(timeout=25_000)
+            return True
+        except AssertionError:
+            agent.reload()  # the page gave up polling (20 tries): a person would look again
+            return False
+
+    poll(agent, "the complaint routed", routed)
+    expect(agent.get_by_test_id("routing-category")).to_have_text("供暖温度")
+    expect(agent.get_by_test_id("routing-department")).to_have_text("维修部")
+    screens.both(agent, "agent-saved", lambda: expect(agent.get_by_test_id("routing-department")).to_be_visible())
+
+    # 2. 赵磊 finds it in repair's queue with its text, address and phone; acknowledges, sends crew 1, agrees a visit.
+    dispatcher = console.sign_in("repair.zhao", "/departments/repair/queue")
+    card = dispatcher.locator("[data-testid=queue-item]", has_text=reference)
+
+    def in_queue() -> bool:
+        if card.count():
+            return True
+        dispatcher.reload()
+        return False
+
+    poll(dispatcher, "the work order in repair's queue", in_queue)
+    expect(card.get_by_test_id("wo-text")).to_have_text(HEATING)
+    expect(card.get_by_test_id("wo-address")).to_contain_text(street)
+    expect(card.get_by_test_id("wo-phone")).to_have_text(phone)
+    expect(card.get_by_test_id("wo-phone")).to_have_attribute("href", f"tel:{phone}")
+    screens.both(dispatcher, "queue")
+
+    card.get_by_role("link", name=reference).click()
+    expect(dispatcher.get_by_test_id("wo-title")).to_be_visible()
+    dispatcher.get_by_test_id("acknowledge").click()
+    expect(dispatcher.get_by_test_id("done")).to_have_text("已签收工单。")
+    dispatcher.get_by_test_id("assign-crew-section").locator("summary").click()
+    dispatcher.select_option("#crew", "repair-crew-1")
+    dispatcher.fill("#crew-note", "请今天下午上门测温")
+    dispatcher.get_by_test_id("assign-crew").click()
+    expect(dispatcher.get_by_test_id("done")).to_have_text("已派给班组。")
+    expect(dispatcher.get_by_test_id("wo-crew")).to_have_text("维修一班")
+    tomorrow = (datetime.now(UTILITY_TZ) + timedelta(days=1)).date().isoformat()
+    dispatcher.get_by_test_id("appointment-section").locator("summary").click()
+    dispatcher.fill("#window_start", f"{tomorrow}T14:00")
+    dispatcher.fill("#window_end", f"{tomorrow}T16:00")
+    dispatcher.fill("#appointment-note", "已与客户电话约定")
+    dispatcher.get_by_test_id("agree-appointment").click()
+    expect(dispatcher.get_by_test_id("done")).to_have_text("已约定上门时间。")
+    expect(dispatcher.get_by_test_id("wo-appointment")).to_contain_text(f"{tomorrow} 14:00")
+    expect(dispatcher.get_by_test_id("wo-phone")).to_have_text(phone)
+    screens.both(dispatcher, "work-order")
+
+    # 3. 陈刚 on a 390-px phone: the job, arrival, 17 °C, a photo, resolved with the customer's acceptance.
+    crew = console.sign_in("crew1.chen", "/crew/jobs", phone=True)
+    job = crew.locator("[data-testid=job]", has_text=street)
+    expect(job).to_be_visible()
+    expect(job.get_by_test_id("call-customer")).to_have_attribute("href", f"tel:{phone}")
+    expect(job.get_by_test_id("wo-appointment")).to_contain_text(f"{tomorrow} 14:00")
+    screens.both(crew, "crew-jobs.phone", narrow=True)
+    job.get_by_test_id("arrive").click()  # on site: the job's own page is next
+    expect(crew.get_by_test_id("done")).to_have_text("已记录到达现场。")
+    expect(crew.get_by_test_id("wo-status")).to_have_text("处理中")
+    crew.fill("#indoor_temperature_c", "17")
+    crew.fill("#findings-note", "暖气片上热下凉，排气后复测")
+    crew.get_by_test_id("record-findings").click()
+    expect(crew.get_by_test_id("done")).to_have_text("已记录现场情况。")
+    expect(crew.get_by_test_id("wo-findings")).to_contain_text("17")
+    crew.get_by_test_id("photo-input").set_input_files(
+        files=[{"name": "radiator.png", "mimeType": "image/png", "buffer": _png()}]
+    )
+    crew.get_by_test_id("upload-photo").click()
+    expect(crew.get_by_test_id("done")).to_have_text("已上传照片。")
+    photo = crew.get_by_test_id("wo-photos").locator("img")
+    expect(photo).to_have_count(1)
+    assert photo.evaluate("img => img.complete && img.naturalWidth") == 96, "the photo is shown from dispatch"
+    screens.both(crew, "job.phone", narrow=True)
+    crew.get_by_test_id("resolve-section").locator("summary").click()
+    crew.fill("#resolution", "排气并调节阀门，室温恢复到20度")
+    crew.fill("#acceptance_name", "王小明")
+    crew.get_by_test_id("acceptance-confirmed").check()
+    assert_fits_phone(crew, "job.phone with the resolve form open")
+    crew.get_by_test_id("resolve").click()
+    expect(crew.get_by_test_id("done")).to_have_text("已办结工单。")
+    expect(crew.locator("[data-testid=job]", has_text=street)).to_have_count(0)
+    assert_fits_phone(crew, "crew-jobs.phone after resolving")
+
+    # 4. 李娜's callback, once followup has scheduled it.
+    agent.goto(console.url + "/agent/callbacks")
+    mine = agent.get_by_test_id("my-callbacks").locator(f'[data-reference="{reference}"]')
+
+    def scheduled() -> bool:
+        if mine.count():
+            return True
+        agent.reload()
+        return False
+
+    poll(agent, "the callback in 李娜's own list", scheduled)
+    expect(mine).to_contain_text("李娜")  # the owner by name
+
+    def open_outcome() -> None:
+        mine.get_by_test_id("record-outcome").click()
+        expect(mine.get_by_test_id("outcome-form")).to_be_visible()
+
+    open_outcome()
+    screens.both(agent, "callbacks", open_outcome)
+    open_outcome()
+    form = mine.get_by_test_id("outcome-form")
+    form.get_by_role("radio", name="电话").check()
+    form.locator("fieldset", has_text="是否联系到客户").get_by_role("radio", name="是").check()
+    form.locator("fieldset", has_text="客户是否满意").get_by_role("radio", name="是").check()
+    form.locator("select[name=score_supply]").select_option("5")
+    form.locator("select[name=score_attitude]").select_option("5")
+    form.locator("select[name=score_speed]").select_option("4")
+    form.get_by_test_id("outcome-submit").click()
+    expect(agent.get_by_test_id("done")).to_have_text("已记录回访结果。")
+
+    # 5. The case page names each person at their step.
+    agent.goto(f"{console.url}/cases/{reference}")
+    entries = agent.get_by_test_id("timeline-entry")
+
+    def timeline() -> dict[str, str | None] | None:
+        found = entries.evaluate_all(
+            "els => els.map(e => [e.dataset.event,"
+            " (e.querySelector('[data-testid=timeline-actor]') || {}).textContent || null])"
+        )
+        by_event = {event: actor for event, actor in found}
+        if "callback.attempted" in by_event and {"李娜", "赵磊", "陈刚"} <= set(by_event.values()):
+            return by_event
+        agent.reload()
+        return None
+
+    by_event = poll(agent, "the timeline naming 李娜, 赵磊 and 陈刚", timeline)
+    expected = {
+        "complaint.received": "李娜",
+        "workorder.acknowledged": "赵磊",
+        "workorder.crew_assigned": "赵磊",
+        "workorder.appointment_agreed": "赵磊",
+        "workorder.started": "陈刚",
+        "workorder.findings_recorded": "陈刚",
+        "workorder.resolved": "陈刚",
+        "callback.attempted": "李娜",
+    }
+    assert {event: by_event.get(event) for event in expected} == expected
+    expect(agent.get_by_test_id("sla-clocks")).to_be_visible()
+    screens.both(agent, "case")
+
+    # 吴静 (supervisor): her overview, 赵磊's read of the customer's contact, one row per person in the report.
+    supervisor = console.sign_in("supervisor.wu", "/")
+    expect(supervisor.get_by_test_id("home-screens")).to_be_visible()
+    screens.both(supervisor, "home")
+    as_supervisor = {"Authorization": f"Bearer {identity_provider.token('supervisor.wu')}"}
+    log = httpx.get(
+        f"{console.services['dispatch']}/v1/contact-access",
+        params={"complaint_id": reference, "staff_id": "repair.zhao"},
+        headers=as_supervisor,
+        timeout=30,
+    )
+    assert log.status_code == 200, log.text
+    reads = [entry for entry in log.json()["items"] if entry["reference_no"] == reference]
+    assert reads and all(entry["staff_name"] == "赵磊" for entry in reads), log.json()
+    assert any("phone" in entry["what"] for entry in reads), reads
+
+    def report() -> dict[str, list[dict[str, Any]]] | None:
+        answer = httpx.get(f"{console.services['reporting']}/v1/reports/staff", headers=as_supervisor, timeout=30)
+        assert answer.status_code == 200, answer.text
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for row in answer.json()["rows"]:
+            rows.setdefault(row["staff_id"], []).append(row)
+        agent_rows, crew_rows = rows.get("agent.li", []), rows.get("crew1.chen", [])
+        if (
+            agent_rows
+            and agent_rows[0]["cases_owned"] >= 1
+            and agent_rows[0]["callbacks_done"] >= 1
+            and crew_rows
+            and crew_rows[0]["work_orders_resolved"] >= 1
+        ):
+            return rows
+        return None
+
+    rows = poll(supervisor, "the per-staff report's rows for 李娜 and 陈刚", report)
+    assert len(rows["agent.li"]) == 1 and len(rows["crew1.chen"]) == 1, rows
+    assert rows["agent.li"][0]["staff_name"] == "李娜" and rows["crew1.chen"][0]["staff_name"] == "陈刚"
+
+    # Signing out ends the provider's session too and says so.
+    supervisor.get_by_test_id("sign-out").click()
+    supervisor.wait_for_url(re.compile(re.escape(console.url + "/signed-out")))
+    screens.both(supervisor, "signed-out")
+    print(f"\nconsole flow in the browser: {time.monotonic() - began:.1f} s; screens: {len(screens.taken)}")
+
+
+def test_no_serious_or_critical_accessibility_problem_on_any_screen(screens: Screens) -> None:
+    """axe-core on every console screen in both languages (collected by the flow above, all listed at once)."""
+    assert screens.taken, "the flow photographed no screen"
+    if screens.provider_problems:  # the provider's own page: its theme is not ours to fix, but say so
+        print("\naxe-core on the identity provider's sign-in page:\n" + "\n".join(screens.provider_problems))
+    assert not screens.problems, "axe-core:\n" + "\n".join(screens.problems)
