@@ -179,8 +179,13 @@ class LanguageCookie:
                 cookie.set_cookie(
                     LANG_COOKIE, chosen, max_age=365 * 24 * 3600, path="/", samesite="lax", secure=self.secure
                 )
+                # Only the Set-Cookie line: the helper Response's own Content-Length beside the page's would be
+                # two, and browsers refuse such an answer (ERR_RESPONSE_HEADERS_MULTIPLE_CONTENT_LENGTH).
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *cookie.raw_headers]
+                message["headers"] = [
+                    *message["headers"],
+                    *((name, value) for name, value in cookie.raw_headers if name == b"set-cookie"),
+                ]
             await send(message)
 
         await self.app(scope, receive, remember)

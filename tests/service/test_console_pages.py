@@ -221,6 +221,7 @@ async def test_chinese_by_default_english_on_request_and_remembered(console: Con
     en = await console.get("/agent/complaints/new?lang=en", agent)
     assert '<html lang="en">' in en.text and "New complaint" in en.text and "Agent" in en.text
     assert "console_lang=en" in en.headers["set-cookie"]
+    assert len(en.headers.get_list("content-length")) == 1, "a browser refuses two Content-Length headers"
     console.client.cookies.clear()
     console.client.cookies.set("console_session", agent.session_id)
     console.client.cookies.set("console_lang", "en")
