@@ -128,6 +128,9 @@ class PlatformConfig:
     #: The utility's own OpenID Connect provider (OIDC_ISSUER); None = start the embedded Keycloak.
     oidc_issuer: str | None = None
     keycloak_port: int | None = None
+    #: OIDC_ISSUER serves the demo realm of deploy/demo-city (a Keycloak kept running between runs, or the test
+    #: suite's): its sign-ins are printed as the embedded provider's are (PLATFORM_DEMO_SIGN_INS=1).
+    demo_sign_ins: bool = False
 
     @property
     def logs_dir(self) -> Path:
@@ -163,6 +166,7 @@ class PlatformConfig:
             notices=notices,
             oidc_issuer=(environ.get("OIDC_ISSUER") or "").strip().rstrip("/") or None,
             keycloak_port=_optional_port("KEYCLOAK_PORT", environ),
+            demo_sign_ins=environ.get("PLATFORM_DEMO_SIGN_INS", "").strip() == "1",
         )
 
 
@@ -498,7 +502,7 @@ class Platform:
         self.say(f"  Data            {self.config.data_dir}  (database, topics and offsets survive a restart)")
         self.say("  Ctrl-C stops everything.")
         self.say("=" * 72)
-        if self.keycloak is not None:
+        if self.keycloak is not None or self.config.demo_sign_ins:
             self._print_sign_ins()
 
     def _print_sign_ins(self) -> None:
