@@ -36,7 +36,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
-AGENT_LI = ISSUER.mint("agent.li", roles=("agent",), name="李娜", department="customer_service")
+def agent_li() -> str:
+    """Minted when used, not at import: a token lives 300 s, and the whole suite runs far longer than that."""
+    return ISSUER.mint("agent.li", roles=("agent",), name="李娜", department="customer_service")
 
 
 async def _received(migrated: Infrastructure, complaint_id: str) -> dict[str, Any]:
@@ -51,7 +53,7 @@ async def test_a_signed_in_agent_submits_a_phone_complaint_as_themselves(
     intake: httpx.AsyncClient, migrated: Infrastructure
 ) -> None:
     body = complaint("phone", handled_on_contact="已解释本月账单构成", customer_agitated=True)
-    response = await intake.post("/v1/complaints", json=body, headers=bearer(AGENT_LI))
+    response = await intake.post("/v1/complaints", json=body, headers=bearer(agent_li()))
     assert response.status_code == 202, response.text
     event = await _received(migrated, response.json()["complaint_id"])
     assert event["schema_version"] == 3
@@ -62,9 +64,11 @@ async def test_a_signed_in_agent_submits_a_phone_complaint_as_themselves(
         "已解释本月账单构成",
     )
     # Naming themselves is the same as leaving it out; the stored submission says who took it.
-    same = await intake.post("/v1/complaints", json=complaint("counter", agent_id="agent.li"), headers=bearer(AGENT_LI))
+    same = await intake.post(
+        "/v1/complaints", json=complaint("counter", agent_id="agent.li"), headers=bearer(agent_li())
+    )
     assert same.status_code == 202, same.text
-    mine = await intake.get(f"/v1/complaints/{response.json()['reference_no']}", headers=bearer(AGENT_LI))
+    mine = await intake.get(f"/v1/complaints/{response.json()['reference_no']}", headers=bearer(agent_li()))
     assert mine.status_code == 200, mine.text
     seen = mine.json()["submission"]
     assert seen["agent_id"] == "agent.li"
@@ -80,7 +84,7 @@ async def test_a_signed_in_agent_submits_a_phone_complaint_as_themselves(
 
 @pytest.mark.parametrize("channel", ["web", "app", "partner_12345"])
 async def test_a_person_submits_for_phone_or_counter_only(intake: httpx.AsyncClient, channel: str) -> None:
-    response = await intake.post("/v1/complaints", json=complaint(channel), headers=bearer(AGENT_LI))
+    response = await intake.post("/v1/complaints", json=complaint(channel), headers=bearer(agent_li()))
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert channel in response.json()["detail"]
@@ -89,7 +93,7 @@ async def test_a_person_submits_for_phone_or_counter_only(intake: httpx.AsyncCli
 
 async def test_a_person_names_no_other_agent_and_needs_the_role(intake: httpx.AsyncClient) -> None:
     mismatch = await intake.post(
-        "/v1/complaints", json=complaint("phone", agent_id="agent.wang"), headers=bearer(AGENT_LI)
+        "/v1/complaints", json=complaint("phone", agent_id="agent.wang"), headers=bearer(agent_li())
     )
     assert mismatch.status_code == 422
     assert [e["field"] for e in mismatch.json()["errors"]] == ["agent_id"]
@@ -100,7 +104,7 @@ async def test_a_person_names_no_other_agent_and_needs_the_role(intake: httpx.As
 async def test_expired_tampered_or_foreign_tokens_are_401(intake: httpx.AsyncClient) -> None:
     expired = ISSUER.mint("agent.li", roles=("agent",), name="李娜", expires_in=-60)
     foreign = LocalIssuer().mint("agent.li", roles=("agent",), name="李娜")
-    head, payload, signature = AGENT_LI.split(".")
+    head, payload, signature = agent_li().split(".")
     tampered = f"{head}.{payload}.{signature[:-4]}AAAA"
     for token in (expired, foreign, tampered):
         response = await intake.post("/v1/complaints", json=complaint("phone"), headers=bearer(token))

@@ -33,9 +33,17 @@ def bearer(staff_id: str, name: str, *roles: str, **claims: str) -> dict[str, st
     return {"Authorization": f"Bearer {ISSUER.mint(staff_id, roles=roles, name=name, **claims)}"}
 
 
-AGENT_LI = bearer(*LI, "agent", department="customer_service")
-SUPERVISOR = bearer("supervisor.wu", "吴静", "supervisor")
-DISPATCHER = bearer(*ZHAO, "dispatcher", department="repair")
+# Minted when used, not at import: a token lives 300 s, and the whole suite runs far longer than that.
+def agent_li() -> dict[str, str]:
+    return bearer(*LI, "agent", department="customer_service")
+
+
+def supervisor() -> dict[str, str]:
+    return bearer("supervisor.wu", "吴静", "supervisor")
+
+
+def dispatcher() -> dict[str, str]:
+    return bearer(*ZHAO, "dispatcher", department="repair")
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +82,7 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
 
 async def test_the_timeline_names_the_person_at_each_step(served: dict[str, Any]) -> None:
     client, h = served["client"], served["household"]
-    answer = await client.get(f"/v1/cases/{h.ref(h.worked)}", headers=AGENT_LI)
+    answer = await client.get(f"/v1/cases/{h.ref(h.worked)}", headers=agent_li())
     assert answer.status_code == 200, answer.text
     case = answer.json()
     steps = [(e["event_type"], e["actor"], e["actor_name"]) for e in case["timeline"]]
@@ -108,7 +116,7 @@ async def test_persons_always_see_contact_data_masked(served: dict[str, Any]) ->
     assert keyed.status_code == 200 and (keyed.json()["phone"], keyed.json()["name"]) == (h.phone, "王小明")
     resolved = next(e for e in keyed.json()["timeline"] if e["event_type"] == "workorder.resolved")
     assert resolved["payload"]["acceptance"]["customer_name"] == "王小明"
-    for who in (AGENT_LI, SUPERVISOR, DISPATCHER):
+    for who in (agent_li(), supervisor(), dispatcher()):
         for path in (f"/v1/cases/{h.worked}", f"/v1/households/{h.account_no}/cases"):
             answer = await client.get(path, headers=who)
             assert answer.status_code == 200, answer.text
@@ -121,7 +129,7 @@ async def test_persons_always_see_contact_data_masked(served: dict[str, Any]) ->
 
 async def test_one_row_per_person_joins_owned_resolved_and_callbacks(served: dict[str, Any]) -> None:
     client = served["client"]
-    for who in (SUPERVISOR, bearer("leader.he", "何建国", "leadership"), MANAGER):
+    for who in (supervisor(), bearer("leader.he", "何建国", "leadership"), MANAGER):
         answer = await client.get("/v1/reports/staff", params=DAY, headers=who)
         assert answer.status_code == 200, answer.text
         rows = {r["staff_id"]: r for r in answer.json()["rows"]}
@@ -139,10 +147,10 @@ async def test_one_row_per_person_joins_owned_resolved_and_callbacks(served: dic
             1,
             0,
         )
-    export = await client.get("/v1/reports/staff.csv", params=DAY, headers=SUPERVISOR)
+    export = await client.get("/v1/reports/staff.csv", params=DAY, headers=supervisor())
     lines = {r["staff_id"]: r for r in csv.DictReader(io.StringIO(export.text))}
     assert (lines[LI[0]]["staff_name"], lines[LI[0]]["callbacks_done"]) == (LI[1], "1")
-    for who in (AGENT_LI, DISPATCHER, bearer(*CHEN, "crew", department="repair", crew="repair-crew-1")):
+    for who in (agent_li(), dispatcher(), bearer(*CHEN, "crew", department="repair", crew="repair-crew-1")):
         for path in ("/v1/reports/staff", "/v1/reports/staff.csv"):
             assert (await client.get(path, params=DAY, headers=who)).status_code == 403
 
@@ -151,7 +159,7 @@ async def test_an_agent_looks_the_household_up_by_phone_account_or_address(serve
     client, h = served["client"], served["household"]
     typed = f"+86 {h.phone[:3]}-{h.phone[3:7]}-{h.phone[7:]}"
     for params in ({"phone": typed}, {"account_no": h.account_no}, {"address": f"长青小区{h.n}号楼"}):
-        answer = await client.get("/v1/households/lookup", params=params, headers=AGENT_LI)
+        answer = await client.get("/v1/households/lookup", params=params, headers=agent_li())
         assert answer.status_code == 200, answer.text
         found = answer.json()
         assert found["accounts"] == [h.account_no], params
@@ -169,12 +177,12 @@ async def test_an_agent_looks_the_household_up_by_phone_account_or_address(serve
         assert (worked["owner"], worked["owner_name"]) == LI
         assert worked["phone_masked"] and h.phone not in answer.text and "王小明" not in answer.text
         assert str(h.elsewhere) not in answer.text, "another household's case"
-    none = await client.get("/v1/households/lookup", headers=AGENT_LI)
+    none = await client.get("/v1/households/lookup", headers=agent_li())
     assert none.status_code == 422
     assert {e["field"] for e in none.json()["errors"]} == {"phone", "account_no", "address"}
-    bad = await client.get("/v1/households/lookup", params={"phone": "139-abc-0000"}, headers=AGENT_LI)
+    bad = await client.get("/v1/households/lookup", params={"phone": "139-abc-0000"}, headers=agent_li())
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "phone"
-    unknown = await client.get("/v1/households/lookup", params={"phone": "13000000001"}, headers=AGENT_LI)
+    unknown = await client.get("/v1/households/lookup", params={"phone": "13000000001"}, headers=agent_li())
     assert unknown.status_code == 200 and unknown.json() == {"accounts": [], "items": [], "total": 0}
     assert (await client.get("/v1/households/lookup", params={"phone": h.phone})).status_code == 401
     assert (await client.get("/v1/households/lookup", params={"phone": h.phone}, headers=MANAGER)).status_code == 200
