@@ -176,7 +176,10 @@ class Period:
 def reporting_period(today: date, start: date | None, end: date | None) -> Period:
     """The period a report covers: what was asked, or the 30 days up to `end` (today by default)."""
     last = end or today
-    first = start or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    try:
+        first = start or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    except OverflowError:  # `to` in the first days of year 1: no 30 days before it (the fuzzer found a 500)
+        raise InvalidPeriod("to is too early: no period ends there", "too early") from None
     if first > last:
         raise InvalidPeriod("from is after to", "after to")
     if (last - first).days > MAX_PERIOD_DAYS:

@@ -38,7 +38,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 #: Who dead-letters an undecodable message on each consumed topic (consumer names of the guarded handlers).
 POISON_CONSUMERS: dict[str, set[str]] = {
     topics.COMPLAINT_RECEIVED: {"dispatch.complaint-received", "followup.complaint-contact", "reporting.read-models"},
-    topics.COMPLAINT_CONTACT: {"followup.complaint-contact", "reporting.read-models"},
+    topics.COMPLAINT_CONTACT: {"dispatch.complaint-contact", "followup.complaint-contact", "reporting.read-models"},
     topics.COMPLAINT_ROUTED: {"followup.callers", "reporting.read-models"},
     topics.COMPLAINT_REOPENED: {"dispatch.complaint-reopened", "reporting.read-models"},
     topics.WORKORDERS_REPAIR: {"followup.work-orders", "reporting.read-models"},

@@ -36,9 +36,10 @@ def test_a_period_not_given_is_the_30_days_up_to_today() -> None:
     [
         (date(2026, 11, 24), TODAY, "after to"),
         (TODAY - timedelta(days=MAX_PERIOD_DAYS + 1), TODAY, "period too long"),
+        (None, date(1, 1, 1), "too early"),
     ],
 )
-def test_periods_refused(start: date, end: date, reason: str) -> None:
+def test_periods_refused(start: date | None, end: date, reason: str) -> None:
     with pytest.raises(InvalidPeriod) as refused:
         reporting_period(TODAY, start, end)
     assert refused.value.reason == reason
