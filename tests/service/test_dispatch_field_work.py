@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from shared import topics
-from tests.support.dispatch import as_, as_person, contact_for, received, running_dispatch
+from tests.support.dispatch import as_, as_person, contact_for, dispatch_for_staff, received
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, read_topic, wait_until
 from tests.support.tokens import LocalIssuer
@@ -39,14 +39,8 @@ def issuer() -> LocalIssuer:
 async def dispatch(
     migrated: Infrastructure, issuer: LocalIssuer, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Running]:
-    async with running_dispatch(
-        migrated.database_url,
-        migrated.kafka_bootstrap_servers,
-        persons=issuer.verifier(),
-        dispatch_photo_dir=str(tmp_path_factory.mktemp("photos")),
-    ) as running:
-        app, _ = running
-        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=30)
+    photos = tmp_path_factory.mktemp("photos")
+    async with dispatch_for_staff(migrated.database_url, migrated.kafka_bootstrap_servers, issuer, photos) as running:
         yield running
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.support.dispatch import as_, as_person, contact_for, received, running_dispatch
+from tests.support.dispatch import as_, as_person, contact_for, dispatch_for_staff, received
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, wait_until
 from tests.support.tokens import LocalIssuer
@@ -33,14 +33,8 @@ def issuer() -> LocalIssuer:
 async def dispatch(
     migrated: Infrastructure, issuer: LocalIssuer, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Running]:
-    async with running_dispatch(
-        migrated.database_url,
-        migrated.kafka_bootstrap_servers,
-        persons=issuer.verifier(),
-        dispatch_photo_dir=str(tmp_path_factory.mktemp("photos")),
-    ) as running:
-        app, _ = running
-        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=30)
+    photos = tmp_path_factory.mktemp("photos")
+    async with dispatch_for_staff(migrated.database_url, migrated.kafka_bootstrap_servers, issuer, photos) as running:
         yield running
 
 

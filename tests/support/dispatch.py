@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from services.dispatch.settings import DispatchSettings
 from shared.contracts import ComplaintContact, ComplaintReceived, new_event
 from shared.http.person import PersonTokens
 from tests.support.apps import running_app
+from tests.support.kafka import wait_until
 from tests.support.tokens import LocalIssuer
 
 DEPT_KEYS = {
@@ -87,6 +89,20 @@ async def running_dispatch(
         create_kwargs={"clock": clock, "persons": persons},
         **{**overrides},
     ) as running:
+        yield running
+
+
+@asynccontextmanager
+async def dispatch_for_staff(
+    database_url: str, bootstrap: str, issuer: LocalIssuer, photo_dir: Path
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """Dispatch in-process for signed-in staff (`issuer`'s tokens), photos kept in `photo_dir`; yielded once its
+    consumers are connected."""
+    async with running_dispatch(
+        database_url, bootstrap, persons=issuer.verifier(), dispatch_photo_dir=str(photo_dir)
+    ) as running:
+        app, _ = running
+        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=30)
         yield running
 
 
