@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
 from services.reporting import exports
-from services.reporting.auth import Manager, Reader
+from services.reporting.auth import Manager, Reader, department_asked, department_scope
 from services.reporting.deps import Reports
 from services.reporting.handling_reports import serious_csv_rows
 from services.reporting.model import GroupBy, InvalidLookup, InvalidPeriod, Period, lookup_keys
@@ -125,7 +125,7 @@ async def case(ref: str, request: Request, reports: Reports, who: Reader) -> Cas
 )
 async def household_lookup(
     reports: Reports,
-    _: Reader,
+    who: Reader,
     phone: Annotated[str | None, Query(min_length=5, max_length=32, description="Any usual form")] = None,
     account_no: Annotated[
         str | None, Query(min_length=1, max_length=ACCOUNT_NO_MAX_LENGTH, pattern=ACCOUNT_NO_PATTERN)
@@ -143,7 +143,7 @@ async def household_lookup(
             f"{', '.join(exc.fields)}: {exc.message}",
             errors=[{"field": field, "message": exc.message} for field in exc.fields],
         ) from exc
-    return await reports.household_lookup(keys)
+    return await reports.household_lookup(keys, department_scope(who))
 
 
 @router.get(
@@ -160,14 +160,15 @@ async def household(
     page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> HouseholdCasesRead:
-    return await reports.household(account_no, who, page=page, page_size=page_size)
+    return await reports.household(account_no, who, department=department_scope(who), page=page, page_size=page_size)
 
 
 @router.get(
     "/queues", response_model=QueuesRead, responses=PROBLEMS, summary="Open and overdue work orders per department"
 )
-async def department_queues(reports: Reports, _: Reader) -> QueuesRead:
-    return await reports.queues()
+async def department_queues(reports: Reports, who: Reader) -> QueuesRead:
+    """Every department's queue; a department person's own only."""
+    return await reports.queues(department_scope(who))
 
 
 @router.get(
@@ -175,12 +176,14 @@ async def department_queues(reports: Reports, _: Reader) -> QueuesRead:
 )
 async def overdue(
     reports: Reports,
-    _: Reader,
+    who: Reader,
     department: Department | None = None,
     page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> OverduePage:
-    return await reports.overdue(department.value if department else None, page=page, page_size=page_size)
+    """Every department's overdue work orders, or one's; a department person's own only (another's is a 403)."""
+    scope = department_asked(who, department.value if department else None)
+    return await reports.overdue(scope, page=page, page_size=page_size)
 
 
 @router.get(
@@ -239,7 +242,8 @@ async def kpis_csv(
 )
 async def cases_csv(reports: Reports, who: Reader, start: From = None, end: To = None) -> CsvResponse:
     period = _period(reports, start, end)
-    chunks = exports.csv_chunks(reports.case_export_fields(who), reports.cases_received(period, who))
+    cases = reports.cases_received(period, who, department_scope(who))
+    chunks = exports.csv_chunks(reports.case_export_fields(who), cases)
     return _csv(chunks, exports.cases_filename(period))
 
 
@@ -289,8 +293,8 @@ async def outages_csv(
     responses=PROBLEMS,
     summary="Leadership report: serious and emergency cases, their cause, corrective actions and escalations",
 )
-async def serious(reports: Reports, _: Reader, start: From = None, end: To = None) -> SeriousReport:
-    return await reports.serious(_period(reports, start, end))
+async def serious(reports: Reports, who: Reader, start: From = None, end: To = None) -> SeriousReport:
+    return await reports.serious(_period(reports, start, end), department_scope(who))
 
 
 @router.get(
@@ -299,9 +303,9 @@ async def serious(reports: Reports, _: Reader, start: From = None, end: To = Non
     responses=PROBLEMS,
     summary="Leadership report as CSV: one line per corrective action (a case without any gets one)",
 )
-async def serious_csv(reports: Reports, _: Reader, start: From = None, end: To = None) -> CsvResponse:
+async def serious_csv(reports: Reports, who: Reader, start: From = None, end: To = None) -> CsvResponse:
     period = _period(reports, start, end)
-    found = await reports.serious(period)
+    found = await reports.serious(period, department_scope(who))
     return _csv(
         [exports.models_csv(SeriousCsvRow, serious_csv_rows(found.cases))], exports.period_filename("serious", period)
     )

@@ -136,6 +136,17 @@ _OPEN_WORK_ORDERS = (
     f"UNION ALL SELECT {_INCIDENT_WORK_ORDER_SELECT}, 'incident' FROM {{schema}}.incidents i "
     "WHERE i.work_order_status = ANY($1::text[])"
 )
+
+
+def _of_department(param: str, schema: str) -> str:
+    """A case is a department's when it is its department's, or one of its work orders (a coordinated case's
+    assisting part) is; the parameter NULL means every department's."""
+    return (
+        f"({param}::text IS NULL OR c.department = {param} OR EXISTS (SELECT 1 FROM {schema}.work_orders w "
+        f"WHERE w.complaint_id = c.complaint_id AND w.department = {param}))"
+    )
+
+
 #: The columns a derived case state is saved into (its KPI cohort lives in `contribution`).
 _STATE_COLUMNS = [
     f.name
@@ -229,7 +240,9 @@ class ReportQueries(Protocol):
 
     async def contacts(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]: ...
 
-    async def household(self, account_no: str, *, limit: int, offset: int) -> tuple[list[CaseRow], int]: ...
+    async def household(
+        self, account_no: str, *, department: str | None, limit: int, offset: int
+    ) -> tuple[list[CaseRow], int]: ...
 
     async def overdue(
         self, now: datetime, *, department: str | None, limit: int, offset: int
@@ -262,7 +275,7 @@ class ReportQueries(Protocol):
     async def incident_total(self, first: date, last: date) -> IncidentSums: ...
 
     def cases_accepted_between(
-        self, since: datetime, until: datetime, *, batch_size: int
+        self, since: datetime, until: datetime, *, department: str | None = None, batch_size: int
     ) -> AsyncIterator[list[dict[str, Any]]]: ...
 
     async def count_cases(self) -> int: ...
@@ -281,9 +294,13 @@ class ReportQueries(Protocol):
 
     async def corrective_actions(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]: ...
 
-    async def serious_cases(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
+    async def serious_cases(
+        self, since: datetime, until: datetime, department: str | None = None
+    ) -> list[Mapping[str, Any]]: ...
 
-    async def serious_incidents(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
+    async def serious_incidents(
+        self, since: datetime, until: datetime, department: str | None = None
+    ) -> list[Mapping[str, Any]]: ...
 
     async def timelines(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[TimelineEvent]]: ...
 
@@ -300,7 +317,13 @@ class ReportQueries(Protocol):
     async def staff_resolutions(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]: ...
 
     async def household_lookup(
-        self, *, phone: str | None, account_no: str | None, address: str | None, limit: int
+        self,
+        *,
+        phone: str | None,
+        account_no: str | None,
+        address: str | None,
+        department: str | None = None,
+        limit: int,
     ) -> tuple[list[CaseRow], int]: ...
 
 
@@ -483,16 +506,22 @@ class ReadModels:
         )
         return {r["complaint_id"]: Contact(r["complaint_id"], r["name"], r["phone"]) for r in rows}
 
-    async def household(self, account_no: str, *, limit: int, offset: int) -> tuple[list[CaseRow], int]:
-        """A household's cases, newest first, and how many it has."""
+    async def household(
+        self, account_no: str, *, department: str | None, limit: int, offset: int
+    ) -> tuple[list[CaseRow], int]:
+        """A household's cases (only a department's, when given), newest first, and how many it has."""
+        where = f"c.account_no = $1 AND {_of_department('$2', self.schema)}"
         rows = await self.conn.fetch(
-            f"SELECT {_CASE_SELECT} FROM {self.schema}.cases c WHERE c.account_no = $1 "
-            "ORDER BY c.accepted_at DESC, c.complaint_id LIMIT $2 OFFSET $3",
+            f"SELECT {_CASE_SELECT} FROM {self.schema}.cases c WHERE {where} "
+            "ORDER BY c.accepted_at DESC, c.complaint_id LIMIT $3 OFFSET $4",
             account_no,
+            department,
             limit,
             offset,
         )
-        total = await self.conn.fetchval(f"SELECT count(*) FROM {self.schema}.cases WHERE account_no = $1", account_no)
+        total = await self.conn.fetchval(
+            f"SELECT count(*) FROM {self.schema}.cases c WHERE {where}", account_no, department
+        )
         return rows, total
 
     async def overdue(
@@ -646,16 +675,17 @@ class ReadModels:
         )
 
     async def cases_accepted_between(
-        self, since: datetime, until: datetime, *, batch_size: int
+        self, since: datetime, until: datetime, *, department: str | None = None, batch_size: int
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The cases accepted in [since, until), oldest first, in batches, through a server-side cursor
-        (an export never holds them all). Needs a connection inside a transaction."""
+        """The cases accepted in [since, until) (only a department's, when given), oldest first, in batches, through
+        a server-side cursor (an export never holds them all). Needs a connection inside a transaction."""
         batch: list[dict[str, Any]] = []
         async for record in self.conn.cursor(  # type: ignore[union-attr]  # a connection, not the pool
             f"SELECT {_CASE_SELECT} FROM {self.schema}.cases c WHERE c.accepted_at >= $1 AND c.accepted_at < $2 "
-            "ORDER BY c.accepted_at, c.complaint_id",
+            f"AND {_of_department('$3', self.schema)} ORDER BY c.accepted_at, c.complaint_id",
             since,
             until,
+            department,
         ):
             batch.append(dict(record))
             if len(batch) == batch_size:
@@ -734,25 +764,31 @@ class ReadModels:
             complaint_ids,
         )
 
-    async def serious_cases(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
-        """Serious and emergency cases accepted in [since, until), oldest first."""
+    async def serious_cases(
+        self, since: datetime, until: datetime, department: str | None = None
+    ) -> list[Mapping[str, Any]]:
+        """Serious and emergency cases accepted in [since, until) (only a department's, when given), oldest first."""
         return await self.conn.fetch(
             f"SELECT {_CASE_SELECT}, c.cause_analysis, c.escalations FROM {self.schema}.cases c "
             "WHERE c.severity IN ('serious', 'emergency') AND c.accepted_at >= $1 AND c.accepted_at < $2 "
-            "ORDER BY c.accepted_at, c.complaint_id",
+            f"AND {_of_department('$3', self.schema)} ORDER BY c.accepted_at, c.complaint_id",
             since,
             until,
+            department,
         )
 
-    async def serious_incidents(self, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
-        """Serious and emergency incidents opened in [since, until), oldest first (their handling is derived from
-        their timelines: `incident_handling`)."""
+    async def serious_incidents(
+        self, since: datetime, until: datetime, department: str | None = None
+    ) -> list[Mapping[str, Any]]:
+        """Serious and emergency incidents opened in [since, until) (only a department's, when given), oldest first
+        (their handling is derived from their timelines: `incident_handling`)."""
         return await self.conn.fetch(
             f"SELECT * FROM {self.schema}.incidents "
             "WHERE severity IN ('serious', 'emergency') AND opened_at >= $1 AND opened_at < $2 "
-            "ORDER BY opened_at, incident_id",
+            "AND ($3::text IS NULL OR department = $3) ORDER BY opened_at, incident_id",
             since,
             until,
+            department,
         )
 
     async def root_causes(self, by: str, since: datetime, until: datetime, timezone: str) -> list[Mapping[str, Any]]:
@@ -805,12 +841,18 @@ class ReadModels:
         )
 
     async def household_lookup(
-        self, *, phone: str | None, account_no: str | None, address: str | None, limit: int
+        self,
+        *,
+        phone: str | None,
+        account_no: str | None,
+        address: str | None,
+        department: str | None = None,
+        limit: int,
     ) -> tuple[list[CaseRow], int]:
         """The cases of the households matching any of the given keys: cases whose caller had this phone number,
         of this account, or at an address containing this text — and every other case of an account found so (a
-        household is its account). Open ones first, then newest; and how many there are. The address is a
-        substring match (a scan of the cases: agents type part of it)."""
+        household is its account); only a department's, when given. Open ones first, then newest; and how many there
+        are. The address is a substring match (a scan of the cases: agents type part of it)."""
         s = self.schema
         matched = (
             f"SELECT complaint_id FROM {s}.contacts WHERE $1::text IS NOT NULL AND phone = $1 "
@@ -820,20 +862,21 @@ class ReadModels:
         found = (
             f"WITH matched AS ({matched}), households AS (SELECT DISTINCT account_no FROM {s}.cases "
             "WHERE complaint_id IN (SELECT complaint_id FROM matched) AND account_no IS NOT NULL) "
-            f"SELECT {{columns}} FROM {s}.cases c WHERE c.complaint_id IN (SELECT complaint_id FROM matched) "
-            "OR c.account_no IN (SELECT account_no FROM households)"
+            f"SELECT {{columns}} FROM {s}.cases c WHERE (c.complaint_id IN (SELECT complaint_id FROM matched) "
+            f"OR c.account_no IN (SELECT account_no FROM households)) AND {_of_department('$4', s)}"
         )
         closed = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
         rows = await self.conn.fetch(
             found.format(columns=f"{_CASE_SELECT}, c.status NOT IN ({closed}) AS open")
-            + " ORDER BY open DESC, c.accepted_at DESC NULLS LAST, c.complaint_id LIMIT $4",
+            + " ORDER BY open DESC, c.accepted_at DESC NULLS LAST, c.complaint_id LIMIT $5",
             phone,
             account_no,
             address,
+            department,
             limit,
         )
         total = await self.conn.fetchval(
-            f"SELECT count(*) FROM ({found.format(columns='1')}) f", phone, account_no, address
+            f"SELECT count(*) FROM ({found.format(columns='1')}) f", phone, account_no, address, department
         )
         return rows, total
 

@@ -134,16 +134,25 @@ class ReportViews:
             timeline=timeline,
         )
 
-    async def household(self, account_no: str, who: Reader, *, page: int, page_size: int) -> HouseholdCasesRead:
-        rows, total = await self.queries.household(account_no, limit=page_size, offset=(page - 1) * page_size)
+    async def household(
+        self, account_no: str, who: Reader, *, department: str | None, page: int, page_size: int
+    ) -> HouseholdCasesRead:
+        """A household's cases; only `department`'s when given (a department person's own)."""
+        rows, total = await self.queries.household(
+            account_no, department=department, limit=page_size, offset=(page - 1) * page_size
+        )
         items = await self._summaries(rows, who)
         return HouseholdCasesRead(account_no=account_no, items=items, page=page, page_size=page_size, total=total)
 
-    async def household_lookup(self, keys: LookupKeys) -> HouseholdLookupRead:
-        """The households matching a caller's phone, account or address, with their cases: open ones first.
-        Contact data masked for everyone (the lookup is a search by phone number)."""
+    async def household_lookup(self, keys: LookupKeys, department: str | None = None) -> HouseholdLookupRead:
+        """The households matching a caller's phone, account or address, with their cases: open ones first (only
+        `department`'s when given). Contact data masked for everyone (the lookup is a search by phone number)."""
         rows, total = await self.queries.household_lookup(
-            phone=keys.phone, account_no=keys.account_no, address=keys.address, limit=LOOKUP_LIMIT
+            phone=keys.phone,
+            account_no=keys.account_no,
+            address=keys.address,
+            department=department,
+            limit=LOOKUP_LIMIT,
         )
         items = [
             HouseholdCaseRead.model_validate(dict(r) | {"received_at": r["received_at"] or r["accepted_at"]})
@@ -152,8 +161,9 @@ class ReportViews:
         accounts = sorted({r["account_no"] for r in rows if r["account_no"]})
         return HouseholdLookupRead(accounts=accounts, items=items, total=total)
 
-    async def queues(self) -> QueuesRead:
-        rows = await self.queries.queues(self.clock())
+    async def queues(self, department: str | None = None) -> QueuesRead:
+        """Every department's queue, or only `department`'s (a department person's own)."""
+        rows = [r for r in await self.queries.queues(self.clock()) if department in (None, r["department"])]
         return QueuesRead(departments=[DepartmentQueue.model_validate(dict(r)) for r in rows])
 
     async def overdue(self, department: str | None, *, page: int, page_size: int) -> OverduePage:
@@ -233,15 +243,16 @@ class ReportViews:
         )
         return StaffReport(from_=period.first, to=period.last, rows=rows)
 
-    async def serious(self, period: Period) -> SeriousReport:
-        """The leadership report: every serious or emergency case accepted and incident opened in the period,
-        oldest first, with its cause analysis, root cause, corrective actions (overdue judged now) and escalations."""
+    async def serious(self, period: Period, department: str | None = None) -> SeriousReport:
+        """The leadership report: every serious or emergency case accepted and incident opened in the period (only
+        `department`'s when given), oldest first, with its cause analysis, root cause, corrective actions (overdue
+        judged now) and escalations."""
         since, until = self._bounds(period)
-        cases = await self.queries.serious_cases(since, until)
+        cases = await self.queries.serious_cases(since, until, department)
         actions: dict[uuid.UUID, list[Mapping[str, Any]]] = {}
         for action in await self.queries.corrective_actions([c["complaint_id"] for c in cases]):
             actions.setdefault(action["complaint_id"], []).append(action)
-        incidents = await self.queries.serious_incidents(since, until)
+        incidents = await self.queries.serious_incidents(since, until, department)
         timelines = await self.queries.timelines([i["incident_id"] for i in incidents])
         now = self.clock()
         found = [serious_case(c, actions.get(c["complaint_id"], []), now) for c in cases]
@@ -269,13 +280,17 @@ class ReportViews:
     def case_export_fields(self, who: Reader) -> list[str]:
         return [*CASE_FIELDS, *(["name", "phone"] if self.shows_contacts(who) else [])]
 
-    async def cases_received(self, period: Period, who: Reader) -> AsyncIterator[list[dict[str, Any]]]:
-        """The cases accepted in the period (local days), oldest first, in batches, all from one snapshot;
-        with real contact data (None when unknown) for roles allowed to see it."""
+    async def cases_received(
+        self, period: Period, who: Reader, department: str | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The cases accepted in the period (local days; only `department`'s when given), oldest first, in batches,
+        all from one snapshot; with real contact data (None when unknown) for roles allowed to see it."""
         since, until = self._bounds(period)
         show_contacts = self.shows_contacts(who)
         async with self.snapshots() as snapshot:
-            async for batch in snapshot.repo.cases_accepted_between(since, until, batch_size=EXPORT_BATCH):
+            async for batch in snapshot.repo.cases_accepted_between(
+                since, until, department=department, batch_size=EXPORT_BATCH
+            ):
                 if show_contacts:
                     contacts = await snapshot.repo.contacts([row["complaint_id"] for row in batch])
                     for row in batch:

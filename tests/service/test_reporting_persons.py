@@ -1,7 +1,9 @@
 """Persons in reporting over real Postgres and Kafka (reporting in-process, trusting a local token issuer): the
 case timeline names the person at each step, the per-staff report puts one person's cases owned, work orders
 resolved and callbacks done on one row, an agent looks a caller's household up by phone, account or address, and a
-person always sees customers' contact data masked (a reader key with a contact role still sees it).
+person always sees customers' contact data masked (a reader key with a contact role still sees it), and a department
+person's lists (queues, overdue, exports, households, serious cases) hold only their own department's work while a
+single case by reference stays readable.
 
 The day is one no other test uses (2025-07-15, Asia/Shanghai), so the per-staff rows of that day are the script's.
 """
@@ -18,6 +20,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from shared.contracts import ComplaintRouted, Department, Event, WorkOrderAssigned
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, wait_until
 from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
@@ -46,10 +49,33 @@ def dispatcher() -> dict[str, str]:
     return bearer(*ZHAO, "dispatcher", department="repair")
 
 
+def billing_dispatcher() -> dict[str, str]:
+    return bearer("billing.sun", "孙丽", "dispatcher", department="billing")
+
+
+def billing_manager() -> dict[str, str]:
+    return bearer("billing.boss", "钱亮", "department_manager", department="billing")
+
+
+def billing_case(other: Household) -> list[Event]:
+    """Another household's open case (its `waiting` one) routed to billing instead: the script's routing and
+    assignment with the department changed, nothing else."""
+
+    def to_billing(event: Event) -> Event:
+        if isinstance(event, ComplaintRouted | WorkOrderAssigned):
+            return event.model_copy(
+                update={"payload": event.payload.model_copy(update={"department": Department.BILLING})}
+            )
+        return event
+
+    return [to_billing(e) for e in household_events(other, T0) if e.complaint_id == other.waiting]
+
+
 @pytest.fixture(scope="module")
 async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
     household = Household(random.randrange(10_000_000, 99_999_999))
-    published = household_events(household, T0)
+    billed = Household(household.n + 1 if household.n < 99_999_999 else household.n - 1)
+    published = [*household_events(household, T0), *billing_case(billed)]
     bootstrap = migrated.kafka_bootstrap_servers
     async with (
         fresh_database(migrated.database_url) as dsn,
@@ -70,14 +96,14 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
                 )
                 contacts = await conn.fetchval(
                     "SELECT count(*) FROM reporting.contacts WHERE complaint_id = ANY($1::uuid[])",
-                    [household.worked, household.waiting, household.elsewhere],
+                    [household.worked, household.waiting, household.elsewhere, billed.waiting],
                 )
                 return timeline + contacts == len(published)
 
             await wait_until(projected, timeout=90, interval=0.3)
         finally:
             await conn.close()
-        yield {"client": client, "household": household}
+        yield {"client": client, "household": household, "billed": billed}
 
 
 async def test_the_timeline_names_the_person_at_each_step(served: dict[str, Any]) -> None:
@@ -186,3 +212,61 @@ async def test_an_agent_looks_the_household_up_by_phone_account_or_address(serve
     assert unknown.status_code == 200 and unknown.json() == {"accounts": [], "items": [], "total": 0}
     assert (await client.get("/v1/households/lookup", params={"phone": h.phone})).status_code == 401
     assert (await client.get("/v1/households/lookup", params={"phone": h.phone}, headers=MANAGER)).status_code == 200
+
+
+async def test_a_department_person_lists_only_their_departments_work(served: dict[str, Any]) -> None:
+    client, h, billed = served["client"], served["household"], served["billed"]
+    repair_cases = {str(h.worked), str(h.waiting), str(h.elsewhere)}
+
+    def queue_departments(answer: Any) -> list[str]:
+        assert answer.status_code == 200, answer.text
+        return [q["department"] for q in answer.json()["departments"]]
+
+    def overdue_ids(answer: Any) -> set[str]:
+        assert answer.status_code == 200, answer.text
+        return {i["complaint_id"] for i in answer.json()["items"]}
+
+    def exported(answer: Any) -> set[str]:
+        assert answer.status_code == 200, answer.text
+        return {r["complaint_id"] for r in csv.DictReader(io.StringIO(answer.text))}
+
+    # Everyone's: a key, a supervisor, an agent.
+    for who in (MANAGER, supervisor(), agent_li()):
+        assert queue_departments(await client.get("/v1/queues", headers=who)) == ["billing", "repair"]
+        assert overdue_ids(await client.get("/v1/overdue", headers=who)) == {str(h.waiting), str(billed.waiting)}
+        assert exported(await client.get("/v1/cases.csv", params=DAY, headers=who)) == {
+            *repair_cases,
+            str(billed.waiting),
+        }
+    # A department person's: their own department only, whatever the list.
+    for who, own, cases in (
+        (dispatcher(), "repair", repair_cases),
+        (billing_dispatcher(), "billing", {str(billed.waiting)}),
+        (billing_manager(), "billing", {str(billed.waiting)}),
+    ):
+        assert queue_departments(await client.get("/v1/queues", headers=who)) == [own]
+        overdue = await client.get("/v1/overdue", headers=who)
+        assert overdue_ids(overdue) == cases & {str(h.waiting), str(billed.waiting)}
+        assert {i["department"] for i in overdue.json()["items"]} == {own}
+        asked = await client.get("/v1/overdue", params={"department": own}, headers=who)
+        assert overdue_ids(asked) == overdue_ids(overdue)
+        assert exported(await client.get("/v1/cases.csv", params=DAY, headers=who)) == cases
+        other = "billing" if own == "repair" else "repair"
+        refused = await client.get("/v1/overdue", params={"department": other}, headers=who)
+        assert refused.status_code == 403 and other in refused.json()["detail"], refused.text
+        for account, phone in ((h.account_no, h.phone), (billed.account_no, billed.phone)):
+            archive = await client.get(f"/v1/households/{account}/cases", headers=who)
+            assert archive.status_code == 200, archive.text
+            assert {i["department"] for i in archive.json()["items"]} <= {own}
+            found = await client.get("/v1/households/lookup", params={"phone": phone}, headers=who)
+            assert found.status_code == 200, found.text
+            assert {i["complaint_id"] for i in found.json()["items"]} <= cases
+            assert found.json()["total"] == len(found.json()["items"])
+        serious = await client.get("/v1/reports/serious", params=DAY, headers=who)
+        assert serious.status_code == 200 and {c["department"] for c in serious.json()["cases"]} <= {own}
+    # A single case by reference stays readable: dispatch lets every department read a whole case.
+    for ref in (h.ref(h.worked), str(billed.waiting)):
+        assert (await client.get(f"/v1/cases/{ref}", headers=billing_dispatcher())).status_code == 200
+    # A department person whose token names no department sees no department's list.
+    homeless = bearer("nobody.dispatch", "无部门", "dispatcher")
+    assert (await client.get("/v1/queues", headers=homeless)).status_code == 403
