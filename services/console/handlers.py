@@ -103,11 +103,11 @@ class SigningIn:
         self._sign_in_ttl = sign_in_ttl
         self._now = clock or (lambda: datetime.now(UTC))
 
-    async def start(self, next_path: str | None) -> SignInStarted:
+    async def start(self, next_path: str | None, ui_locales: str | None = None) -> SignInStarted:
         """A new authorization request: its secrets kept server-side under the state's hash, the browser sent
-        to the provider."""
+        to the provider (asked to speak `ui_locales`)."""
         request = new_authorization_request()
-        url = await self.oidc.authorization_url(request)
+        url = await self.oidc.authorization_url(request, ui_locales)
         async with self._transactions() as work:
             await work.repo.add_sign_in(
                 PendingSignIn(

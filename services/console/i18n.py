@@ -18,6 +18,9 @@ LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 #: The `lang` attribute of a page in each language.
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
+#: The `ui_locales` sent to the identity provider in each language, so its sign-in page speaks the person's
+#: language (the demo realm's `supportedLocales`: zh-CN and en).
+UI_LOCALES = {"zh": "zh-CN", "en": "en"}
 
 
 @cache

@@ -152,7 +152,9 @@ class OidcClient:
 
     # -- signing in -------------------------------------------------------------------------------------------
 
-    async def authorization_url(self, request: AuthorizationRequest) -> str:
+    async def authorization_url(self, request: AuthorizationRequest, ui_locales: str | None = None) -> str:
+        """The provider's authorization endpoint with the request; `ui_locales` (OIDC Core 3.1.2.1) asks it to show
+        its sign-in page in the person's language — a hint the provider may ignore, never a rule."""
         meta = await self.metadata()
         query = urlencode(
             {
@@ -164,6 +166,7 @@ class OidcClient:
                 "nonce": request.nonce,
                 "code_challenge": request.code_challenge,
                 "code_challenge_method": "S256",
+                **({"ui_locales": ui_locales} if ui_locales else {}),
             }
         )
         separator = "&" if "?" in meta.authorization_endpoint else "?"

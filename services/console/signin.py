@@ -8,16 +8,19 @@ HttpOnly cookie; `POST /logout` ends the session and sends the browser to the pr
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.console.auth import Acting, SignInUnavailable
 from services.console.deps import Settings, SignIns, Templates, Timezone
+from services.console.i18n import UI_LOCALES, chosen_language
 from services.console.model import home_path, safe_next
 from services.console.oidc import SignInFailed
 from services.console.pages import PageContext, error_response
 from services.console.security import (
+    LANG_COOKIE,
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
     clear_session_cookie,
@@ -43,12 +46,20 @@ async def login(
     target = safe_next(next_path)
     if await signing_in.current(request.cookies.get(SESSION_COOKIE)) is not None:
         return RedirectResponse(target, status_code=303)
-    started = await signing_in.start(target)
+    started = await signing_in.start(target, sign_in_locale(request, target))
     response = RedirectResponse(started.authorization_url, status_code=303)
     set_sign_in_cookie(
         response, started.state, secure=settings.secure_cookies, max_age=settings.console_sign_in_minutes * 60
     )
     return response
+
+
+def sign_in_locale(request: Request, target: str) -> str:
+    """The provider's page in the person's language: `?lang=` on `/login`, else the one the page they were sent
+    from asked for (`next`'s `?lang=`: the cookie may not be set yet on that first redirect), else the language
+    cookie; Chinese by default."""
+    asked = request.query_params.get("lang") or parse_qs(urlsplit(target).query).get("lang", [None])[0]
+    return UI_LOCALES[chosen_language(asked, request.cookies.get(LANG_COOKIE))]
 
 
 @router.get("/auth/callback")

@@ -186,6 +186,21 @@ async def test_sign_in_starts_at_the_provider_with_pkce_state_and_nonce(console:
     assert pending["nonce"] == query["nonce"]
 
 
+async def test_sign_in_asks_the_provider_for_the_persons_language(console: Console) -> None:
+    def ui_locales(answer: httpx.Response) -> list[str]:
+        assert answer.status_code == 303, answer.text
+        return parse_qs(urlsplit(answer.headers["location"]).query)["ui_locales"]
+
+    assert ui_locales(await console.get("/login")) == ["zh-CN"]  # Chinese by default
+    english = {"Cookie": "console_lang=en"}  # the language the person chose
+    assert ui_locales(await console.get("/login", headers=english)) == ["en"]
+    assert ui_locales(await console.get("/login", headers={"Cookie": "console_lang=zh"})) == ["zh-CN"]
+    assert ui_locales(await console.get("/login?lang=en")) == ["en"]
+    # Sent to sign in from a page asked for in English, before any cookie: the page's language.
+    assert ui_locales(await console.get("/login?next=%2Fagent%2Fcomplaints%2Fnew%3Flang%3Den")) == ["en"]
+    assert ui_locales(await console.get("/login", headers={"Cookie": "console_lang=fr"})) == ["zh-CN"]
+
+
 async def test_a_callback_from_another_browser_signs_nobody_in(console: Console) -> None:
     started = await console.get("/login")
     state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
@@ -430,6 +445,69 @@ async def test_the_lookup_shows_history_open_cases_and_faults_in_the_area(consol
     )
     page = await console.get("/agent/complaints/new?phone=13912345678", agent)
     assert "换热站故障" in page.text  # the same lookup without script
+
+
+async def test_use_this_customer_fills_the_form_with_the_household_found(console: Console) -> None:
+    agent = await console.as_("agent.li")
+    household = {
+        "reference_no": "TS-20261120-000008",
+        "received_at": "2026-11-20T08:00:00+08:00",
+        "category": "heating_temperature",
+        "status": "assigned",
+        "department": "repair",
+        "account_no": "HT-7731",
+        "address": "和平区长青小区3号楼2单元501室",
+        "district": "heping",
+        "name_masked": "王**",
+        "phone_masked": "139******78",
+        "open": True,
+    }
+    older = household | {"reference_no": "TS-20251101-000002", "status": "closed", "open": False}
+    console.services.on("reporting", "GET", "/v1/households/lookup", {"items": [household, older]})
+    console.services.on("dispatch", "GET", "/v1/incidents", {"items": []})
+    console.services.on("dispatch", "GET", "/v1/outage-notices", {"items": []})
+    for lang, label in (("zh", "使用此客户"), ("en", "Use this customer")):
+        answer = await console.get(
+            f"/agent/lookup?phone=13912345678&lang={lang}", agent, headers={"HX-Request": "true"}
+        )
+        assert answer.status_code == 200, answer.text
+        links = re.findall(
+            r'<a class="button secondary" href="([^"]+)"[^>]*data-testid="use-customer">([^<]+)</a>', answer.text
+        )
+        assert [text for _, text in links] == [label], "one household, offered once"
+        assert 'data-testid="area-clear"' in answer.text  # nothing wrong in the area, and the agent is told so
+    href = links[0][0].replace("&amp;", "&")
+    target = urlsplit(href)
+    assert target.path == "/agent/complaints/new" and "<script" not in answer.text
+    assert {k: v[0] for k, v in parse_qs(target.query).items()} == {
+        "phone": "13912345678",  # the phone looked up (reporting masks every phone)
+        "account_no": "HT-7731",
+        "address": "和平区长青小区3号楼2单元501室",
+        "district": "heping",
+    }
+    form = await console.get(href, agent)
+    assert form.status_code == 200
+    complaint = form.text.split('data-testid="complaint-form"')[1]
+    for name, value in (
+        ("customer_phone", "13912345678"),
+        ("account_no", "HT-7731"),
+        ("address", "和平区长青小区3号楼2单元501室"),
+        ("district", "heping"),
+    ):
+        assert re.search(rf'id="{name}" name="{name}" value="{value}"', complaint), name
+    assert 'id="customer_name" name="customer_name" value=""' in complaint  # the masked name is not prefilled
+    assert "王**" not in complaint
+
+
+async def test_the_lookup_says_when_the_areas_faults_cannot_be_checked(console: Console) -> None:
+    agent = await console.as_("agent.li")
+    console.services.on("reporting", "GET", "/v1/households/lookup", {"items": []})
+    console.services.on("dispatch", "GET", "/v1/incidents", httpx.Response(503))
+    console.services.on("dispatch", "GET", "/v1/outage-notices", {"items": []})
+    answer = await console.get("/agent/lookup?address=长青小区", agent, headers={"HX-Request": "true"})
+    assert answer.status_code == 200
+    assert 'data-testid="area-faults-unavailable"' in answer.text and 'data-testid="area-clear"' not in answer.text
+    console.services.on("dispatch", "GET", "/v1/incidents", {"items": []})
 
 
 async def test_callback_outcomes_as_followup_records_them(console: Console) -> None:

@@ -84,6 +84,13 @@ async def test_the_authorization_request_carries_pkce_state_and_nonce() -> None:
     }
 
 
+async def test_the_authorization_request_asks_for_the_persons_language() -> None:
+    client = _provider(LocalIssuer())
+    for locale in ("zh-CN", "en"):
+        url = await client.authorization_url(new_authorization_request(), locale)
+        assert parse_qs(urlsplit(url).query)["ui_locales"] == [locale]
+
+
 async def test_a_discovery_document_naming_another_issuer_is_refused() -> None:
     issuer = LocalIssuer()
     client = _provider(issuer)
