@@ -1,4 +1,4 @@
-"""Process and port helpers shared by the embedded Postgres, broker and supervisor.
+"""Process and port helpers shared by the embedded Postgres, broker, Keycloak and supervisor.
 
 Stdlib only, so that importing any part of `embedded` stays cheap and works in the
 production image (where the dev-only binaries are not installed).
@@ -17,7 +17,8 @@ import subprocess
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import IO, Any, Self, TypeVar
 
 T = TypeVar("T")
 
@@ -132,3 +133,74 @@ def log_tail(path: Path, lines: int = 30) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+class ChildServer:
+    """A server run as our child process in its own session, its output appended to `log_path`.
+
+    What the embedded Postgres, Kafka and Keycloak share: launching, stopping and killing the process, and the context
+    manager. Each subclass says how it starts (`start`, calling `_spawn`) and how it stops (`stop`, calling
+    `_stop_child` with its signal and grace).
+    """
+
+    log_path: Path
+    _proc: subprocess.Popen[bytes] | None = None
+    _log_file: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """PID of our child process while it runs."""
+        return self._proc.pid if self.is_running() and self._proc else None
+
+    def is_running(self) -> bool:
+        """True while our child process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group, as a crash would. For fault tests."""
+        if self._proc is not None:
+            signal_process(self._proc, signal.SIGKILL, group=True)
+            self._proc.wait(timeout=10)
+        self.stop()
+
+    def _spawn(self, args: list[str], **popen: Any) -> None:
+        """Start `args` in its own session, so a terminal Ctrl-C reaches only our supervisor; output to the log."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = self.log_path.open("ab")
+        self._proc = subprocess.Popen(  # noqa: S603 - our own servers' binaries and scripts
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **popen,
+        )
+
+    def _stop_child(self, *, sig: int, timeout: float, group: bool) -> None:
+        """`terminate_process` on our child (if any), then close its log file."""
+        proc, self._proc = self._proc, None
+        try:
+            if proc is not None:
+                terminate_process(proc, sig=sig, timeout=timeout, group=group)
+        finally:
+            if self._log_file is not None:
+                self._log_file.close()
+                self._log_file = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -15,19 +15,8 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
-from typing import IO
 
-from embedded._process import (
-    child_preexec,
-    find_free_port,
-    log_tail,
-    port_accepts,
-    port_is_free,
-    run_sync,
-    signal_process,
-    terminate_process,
-)
+from embedded._process import ChildServer, child_preexec, find_free_port, log_tail, port_accepts, port_is_free, run_sync
 from embedded.kafka_dist import ensure_kafka, java_binary
 from shared.kafka.admin import TopicsReport, apply_topics, wait_for_kafka
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
@@ -83,8 +72,9 @@ class EmbeddedBrokerError(RuntimeError):
     """The embedded Kafka could not be set up, started, reached or told to create topics."""
 
 
-class EmbeddedBroker:
-    """One Apache Kafka KRaft node on host:port, its data in `data_dir`, run as our child process."""
+class EmbeddedBroker(ChildServer):
+    """One Apache Kafka KRaft node on host:port, its data in `data_dir`, run as our child process (the JVM itself, so
+    `kill` is a crash: no flush, no clean-shutdown marker)."""
 
     def __init__(
         self,
@@ -104,8 +94,6 @@ class EmbeddedBroker:
         self.die_with_parent = die_with_parent
         self._port = port
         self._controller_port = controller_port
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: IO[bytes] | None = None
 
     # -- public API ------------------------------------------------------------------------
 
@@ -125,15 +113,6 @@ class EmbeddedBroker:
     def log_dirs(self) -> Path:
         """Kafka's `log.dirs`: the topics' partitions and the cluster metadata."""
         return self.data_dir / "data"
-
-    @property
-    def pid(self) -> int | None:
-        """PID of the Java process while it runs."""
-        return self._proc.pid if self.is_running() and self._proc else None
-
-    def is_running(self) -> bool:
-        """True while our Kafka process is alive."""
-        return self._proc is not None and self._proc.poll() is None
 
     def start(self, timeout: float = 90.0) -> None:
         """Format storage on first use, start the node and wait until it answers metadata requests."""
@@ -158,21 +137,7 @@ class EmbeddedBroker:
 
     def stop(self, timeout: float = STOP_GRACE_S) -> None:
         """SIGTERM (Kafka's controlled shutdown), SIGKILL if it has not exited after `timeout`."""
-        proc, self._proc = self._proc, None
-        try:
-            if proc is not None:
-                terminate_process(proc, sig=signal.SIGTERM, timeout=timeout, group=True)
-        finally:
-            if self._log_file is not None:
-                self._log_file.close()
-                self._log_file = None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would: no flush, no clean-shutdown marker. For fault tests."""
-        if self._proc is not None:
-            signal_process(self._proc, signal.SIGKILL, group=True)
-            self._proc.wait(timeout=10)
-        self.stop()
+        self._stop_child(sig=signal.SIGTERM, timeout=timeout, group=True)
 
     def restart(self, timeout: float = 90.0) -> None:
         """Stop and start again on the same ports and data: every topic and record is still there."""
@@ -199,18 +164,6 @@ class EmbeddedBroker:
     ) -> TopicsReport:
         """`create_topics` for async callers (e.g. inside an async test)."""
         return await apply_topics(self.bootstrap_servers, list(names), partitions, wait_seconds=wait_seconds)
-
-    def __enter__(self) -> EmbeddedBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"EmbeddedBroker(data_dir={self.data_dir}, port={self._port}, running={self.is_running()})"
@@ -281,14 +234,8 @@ class EmbeddedBroker:
 
     def _launch(self, java: Path, libs: Path, config: Path) -> None:
         """Start `kafka.Kafka` in its own session, so a terminal Ctrl-C reaches only our supervisor."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_file = self.log_path.open("ab")
-        self._proc = subprocess.Popen(  # noqa: S603 - our java and Kafka's main class
+        self._spawn(
             [*self._java_command(java, libs, "kafka.Kafka"), str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
             preexec_fn=child_preexec(signal.SIGTERM if self.die_with_parent else None),
         )
 

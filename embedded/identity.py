@@ -16,20 +16,11 @@ import hashlib
 import json
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
-from embedded._process import (
-    child_preexec,
-    find_free_port,
-    log_tail,
-    port_is_free,
-    signal_process,
-    terminate_process,
-)
+from embedded._process import ChildServer, child_preexec, find_free_port, log_tail, port_is_free
 from embedded.demo_realm import AUDIENCE, REALM, write_realm
 from embedded.keycloak_dist import (
     KeycloakDistError,
@@ -55,8 +46,9 @@ class EmbeddedKeycloakError(RuntimeError):
     """The embedded Keycloak could not be set up, started or reached."""
 
 
-class EmbeddedKeycloak:
-    """One Keycloak node on host:port serving `realm`, its state in `data_dir`, run as our child process."""
+class EmbeddedKeycloak(ChildServer):
+    """One Keycloak node on host:port serving `realm`, its state in `data_dir`, run as our child process (kc.sh,
+    whose child is the JVM)."""
 
     def __init__(
         self,
@@ -74,8 +66,6 @@ class EmbeddedKeycloak:
         self.log_path = Path(log_path).expanduser().resolve() if log_path else self.data_dir / "keycloak.log"
         self.die_with_parent = die_with_parent
         self._port = port
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: IO[bytes] | None = None
         self._import_digest: str | None = None
         #: True when the last launch replaced an older realm (its database was dropped and the realm imported).
         self.reimported = False
@@ -104,15 +94,6 @@ class EmbeddedKeycloak:
         """The audience the services accept (every token of the realm's clients carries it)."""
         return AUDIENCE
 
-    @property
-    def pid(self) -> int | None:
-        """PID of kc.sh (whose child is the JVM) while it runs."""
-        return self._proc.pid if self.is_running() and self._proc else None
-
-    def is_running(self) -> bool:
-        """True while our Keycloak process is alive."""
-        return self._proc is not None and self._proc.poll() is None
-
     def start(self, timeout: float = DEFAULT_START_TIMEOUT_S) -> None:
         """Launch and wait until the realm's discovery document answers."""
         self.launch()
@@ -134,16 +115,10 @@ class EmbeddedKeycloak:
         self._pick_port()
         prepare_home(self.data_dir, dist)
         self._write_realm()
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_file = self.log_path.open("ab")
-        self._proc = subprocess.Popen(  # noqa: S603 - the distribution's own script
+        self._spawn(
             [str(dist / "bin" / "kc.sh"), *start_arguments(self.data_dir, self.port, host=self.host)],
             env=kc_environment(java, jvm_options(major, aot=aot_cache(dist))),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
             cwd=self.data_dir,
-            start_new_session=True,
             preexec_fn=child_preexec(signal.SIGTERM if self.die_with_parent else None),
         )
 
@@ -169,38 +144,12 @@ class EmbeddedKeycloak:
 
     def stop(self, timeout: float = STOP_GRACE_S) -> None:
         """SIGTERM (Keycloak's graceful shutdown), SIGKILL if it has not exited after `timeout`."""
-        proc, self._proc = self._proc, None
-        try:
-            if proc is not None:
-                terminate_process(proc, sig=signal.SIGTERM, timeout=timeout, group=True)
-        finally:
-            if self._log_file is not None:
-                self._log_file.close()
-                self._log_file = None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would. For fault tests."""
-        if self._proc is not None:
-            signal_process(self._proc, signal.SIGKILL, group=True)
-            self._proc.wait(timeout=10)
-        self.stop()
+        self._stop_child(sig=signal.SIGTERM, timeout=timeout, group=True)
 
     def restart(self, timeout: float = DEFAULT_START_TIMEOUT_S) -> None:
         """Stop and start again on the same port and data."""
         self.stop()
         self.start(timeout=timeout)
-
-    def __enter__(self) -> EmbeddedKeycloak:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"EmbeddedKeycloak(data_dir={self.data_dir}, port={self._port}, running={self.is_running()})"

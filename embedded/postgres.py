@@ -16,10 +16,9 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
-from embedded._process import child_preexec, find_free_port, log_tail, run_sync, terminate_process
+from embedded._process import ChildServer, child_preexec, find_free_port, log_tail, run_sync
 
 #: PostgreSQL refuses to run as root; as root we run it as this system user (same as pgserver).
 ROOT_RUN_AS = "pgserver"
@@ -53,8 +52,8 @@ def _bin_dir(version: int | None) -> Path:
         raise EmbeddedPostgresError(f"unsupported PostgreSQL version {wanted}: have {known}") from exc
 
 
-class EmbeddedPostgres:
-    """One PostgreSQL cluster in `data_dir`, served on host:port as a child process of ours.
+class EmbeddedPostgres(ChildServer):
+    """One PostgreSQL cluster in `data_dir`, served on host:port as a child process of ours (the postmaster).
 
     `durable=False` turns off fsync & co: much faster for tests, but a machine crash can corrupt
     the cluster. As root, the server runs as the `pgserver` system user (created if needed).
@@ -82,8 +81,6 @@ class EmbeddedPostgres:
         self.max_connections = max_connections
         self.die_with_parent = die_with_parent
         self._port = port
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: IO[bytes] | None = None
 
     # -- public API ------------------------------------------------------------------------
 
@@ -102,15 +99,6 @@ class EmbeddedPostgres:
     def dsn_for(self, database: str) -> str:
         """Connection URL of any database on this server, e.g. a per-test database."""
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
-
-    @property
-    def pid(self) -> int | None:
-        """PID of the postmaster while it runs."""
-        return self._proc.pid if self.is_running() and self._proc else None
-
-    def is_running(self) -> bool:
-        """True while our postmaster process is alive."""
-        return self._proc is not None and self._proc.poll() is None
 
     def start(self, timeout: float = 60.0) -> None:
         """initdb if needed, start the server, wait until it accepts connections, create the database."""
@@ -134,31 +122,12 @@ class EmbeddedPostgres:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Fast shutdown (SIGINT: abort open transactions, checkpoint); SIGKILL after `timeout`."""
-        proc, self._proc = self._proc, None
-        try:
-            if proc is not None:
-                terminate_process(proc, sig=signal.SIGINT, timeout=timeout, group=False)
-        finally:
-            if self._log_file is not None:
-                self._log_file.close()
-                self._log_file = None
+        self._stop_child(sig=signal.SIGINT, timeout=timeout, group=False)
 
     def restart(self, timeout: float = 60.0) -> None:
         """Stop and start again on the same port with the same data."""
         self.stop()
         self.start(timeout=timeout)
-
-    def __enter__(self) -> EmbeddedPostgres:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"EmbeddedPostgres({str(self.data_dir)!r}, port={self._port}, running={self.is_running()})"
@@ -248,15 +217,10 @@ class EmbeddedPostgres:
         args = [str(bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-k", socket_dir]
         for key, value in settings.items():
             args += ["-c", f"{key}={value}"]
-        self._log_file = self.log_path.open("ab")
-        self._proc = subprocess.Popen(  # noqa: S603 - our own binary and paths
+        self._spawn(
             args,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
             cwd=self.data_dir,
             env=self._env(),
-            start_new_session=True,
             preexec_fn=child_preexec(signal.SIGINT if self.die_with_parent else None),
             **self._subprocess_user(run_as),
         )
