@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from embedded._maven import copy_dependencies, java_major
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
@@ -51,11 +52,8 @@ def java_binary() -> Path:
         if found is None:
             raise KafkaDistError("no `java` found: " + INSTALL_HINT.format(min=MIN_JAVA))
         candidate = Path(found)
-    probe = subprocess.run(  # noqa: S603 - the local java, asked for its version
-        [str(candidate), "-version"], capture_output=True, text=True, check=False
-    )
-    match = re.search(r'version "(\d+)', probe.stderr + probe.stdout)
-    if not match or int(match.group(1)) < MIN_JAVA:
+    major = java_major(candidate)
+    if major is None or major < MIN_JAVA:
         raise KafkaDistError(f"{candidate} is not Java {MIN_JAVA}+: " + INSTALL_HINT.format(min=MIN_JAVA))
     return candidate
 
@@ -75,17 +73,7 @@ def ensure_kafka(quiet: bool = True) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".libs-", dir=target.parent))
     try:
-        command = [
-            mvn,
-            "-B",
-            *(["-q"] if quiet else []),
-            "-f",
-            str(POM),
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime",
-            f"-DoutputDirectory={staging}",
-        ]
-        done = subprocess.run(command, capture_output=quiet, text=True, check=False)  # noqa: S603
+        done = copy_dependencies(mvn, POM, staging, "-DincludeScope=runtime", quiet=quiet)
         if done.returncode != 0:
             raise KafkaDistError(f"fetching Kafka {kafka_version()} with Maven failed:\n{done.stdout}{done.stderr}")
         if not any(staging.glob("kafka_2.13-*.jar")):

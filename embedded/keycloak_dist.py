@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from embedded._maven import copy_dependencies, java_major
 from embedded._process import find_free_port, log_tail, terminate_process
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -97,14 +98,6 @@ def aot_cache(dist: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _java_major(java: Path) -> int | None:
-    probe = subprocess.run(  # noqa: S603 - a local java, asked for its version
-        [str(java), "-version"], capture_output=True, text=True, check=False
-    )
-    match = re.search(r'version "(\d+)', probe.stderr + probe.stdout)
-    return int(match.group(1)) if match else None
-
-
 @lru_cache(maxsize=1)
 def java_for_keycloak() -> tuple[Path, int]:
     """The newest Java 21+ found (its `java` and major version); a clear error naming what to install."""
@@ -122,7 +115,7 @@ def java_for_keycloak() -> tuple[Path, int]:
     for candidate in dict.fromkeys(candidates):
         if not candidate.is_file():
             continue
-        major = _java_major(candidate)
+        major = java_major(candidate)
         if major is not None and major >= MIN_JAVA:
             if explicit and candidate == Path(explicit) / "bin" / "java":
                 return candidate, major  # chosen on purpose: not second-guessed
@@ -195,18 +188,7 @@ def _fetch(target: Path, quiet: bool) -> None:
     download = Path(tempfile.mkdtemp(prefix=".keycloak-zip-", dir=target.parent))
     staging = Path(tempfile.mkdtemp(prefix=".keycloak-", dir=target.parent))
     try:
-        command = [
-            mvn,
-            "-B",
-            *(["-q"] if quiet else []),
-            "-f",
-            str(POM),
-            "dependency:copy-dependencies",
-            "-DexcludeTransitive=true",
-            "-DincludeTypes=zip",
-            f"-DoutputDirectory={download}",
-        ]
-        done = subprocess.run(command, capture_output=quiet, text=True, check=False)  # noqa: S603
+        done = copy_dependencies(mvn, POM, download, "-DexcludeTransitive=true", "-DincludeTypes=zip", quiet=quiet)
         if done.returncode != 0:
             raise KeycloakDistError(f"fetching Keycloak {version} with Maven failed:\n{done.stdout}{done.stderr}")
         archive = download / f"keycloak-quarkus-dist-{version}.zip"
