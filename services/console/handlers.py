@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from services.console.model import (
@@ -215,14 +215,7 @@ class SigningIn:
                 raise
             fresh = self._session(key, person, tokens, id_token, now, created_at=session.created_at)
             await work.repo.update_tokens(
-                key,
-                person=fresh.person,
-                access_token=fresh.access_token,
-                access_expires_at=fresh.access_expires_at,
-                refresh_token=fresh.refresh_token,
-                refresh_expires_at=fresh.refresh_expires_at,
-                id_token=fresh.id_token,
-                expires_at=min(fresh.expires_at, session.created_at + self._longest),
+                replace(fresh, expires_at=min(fresh.expires_at, session.created_at + self._longest))
             )
             committed.note([ConsoleFact("refresh", "ok")])
             work.commit()

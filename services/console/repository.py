@@ -63,18 +63,9 @@ class ConsoleRepository(Protocol):
         """A session by the hash of its id; `lock` holds its row until the transaction ends (one refresh)."""
         ...
 
-    async def update_tokens(
-        self,
-        session_hash: str,
-        *,
-        person: Person,
-        access_token: str,
-        access_expires_at: datetime,
-        refresh_token: str | None,
-        refresh_expires_at: datetime | None,
-        id_token: str,
-        expires_at: datetime,
-    ) -> None: ...
+    async def update_tokens(self, refreshed: Session) -> None:
+        """Store a refreshed session's person, tokens and end (its csrf token and start stay as they were)."""
+        ...
 
     async def delete_session(self, session_hash: str) -> Session | None: ...
 
@@ -261,29 +252,18 @@ class PostgresConsoleRepository:
             )
         )
 
-    async def update_tokens(
-        self,
-        session_hash: str,
-        *,
-        person: Person,
-        access_token: str,
-        access_expires_at: datetime,
-        refresh_token: str | None,
-        refresh_expires_at: datetime | None,
-        id_token: str,
-        expires_at: datetime,
-    ) -> None:
+    async def update_tokens(self, refreshed: Session) -> None:
         await self.conn.execute(
             f"UPDATE {SCHEMA}.sessions SET person = $2, access_token = $3, access_expires_at = $4, "
             "refresh_token = $5, refresh_expires_at = $6, id_token = $7, expires_at = $8 WHERE session_hash = $1",
-            session_hash,
-            person_json(person),
-            access_token,
-            access_expires_at,
-            refresh_token,
-            refresh_expires_at,
-            id_token,
-            expires_at,
+            refreshed.session_hash,
+            person_json(refreshed.person),
+            refreshed.access_token,
+            refreshed.access_expires_at,
+            refreshed.refresh_token,
+            refreshed.refresh_expires_at,
+            refreshed.id_token,
+            refreshed.expires_at,
         )
 
     async def delete_session(self, session_hash: str) -> Session | None:
