@@ -127,41 +127,22 @@ class PersonCalls:
         self._correlation_id = correlation_id
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
-        response = await self._backends.send(
-            service, "GET", path, token=self._token, correlation_id=self._correlation_id, params=params
-        )
+        response = await self._send(service, "GET", path, params=params)
         return response.json()
 
     async def post(self, service: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None) -> Any:
-        response = await self._backends.send(
-            service,
-            "POST",
-            path,
-            token=self._token,
-            correlation_id=self._correlation_id,
-            json=body if body is not None else {},
-            headers=headers,
-        )
+        response = await self._send(service, "POST", path, json=body if body is not None else {}, headers=headers)
         return response.json() if response.content else None
 
     async def upload(
         self, service: str, path: str, field_name: str, filename: str, content: bytes, content_type: str
     ) -> Any:
-        response = await self._backends.send(
-            service,
-            "POST",
-            path,
-            token=self._token,
-            correlation_id=self._correlation_id,
-            files={field_name: (filename, content, content_type)},
-        )
+        response = await self._send(service, "POST", path, files={field_name: (filename, content, content_type)})
         return response.json() if response.content else None
 
     async def fetch(self, service: str, path: str) -> httpx.Response:
         """The raw answer (an image), for the console to pass on."""
-        return await self._backends.send(
-            service, "GET", path, token=self._token, correlation_id=self._correlation_id, headers={"Accept": "*/*"}
-        )
+        return await self._send(service, "GET", path, headers={"Accept": "*/*"})
 
     async def optional(self, service: str, path: str, **params: Any) -> Any:
         """A read the page can do without: None when the service says 404 (nothing yet, e.g. no SLA clocks)."""
@@ -171,3 +152,9 @@ class PersonCalls:
             if exc.status == 404:
                 return None
             raise
+
+    async def _send(self, service: str, method: str, path: str, **request: Any) -> httpx.Response:
+        """`Backends.send` as this person, in this request's correlation."""
+        return await self._backends.send(
+            service, method, path, token=self._token, correlation_id=self._correlation_id, **request
+        )
