@@ -63,16 +63,7 @@ class StandIn:
         base = self.issuer.issuer
         if str(request.url).startswith(base):
             if request.url.path.endswith("/.well-known/openid-configuration"):
-                return httpx.Response(
-                    200,
-                    json={
-                        "issuer": base,
-                        "authorization_endpoint": f"{base}/protocol/openid-connect/auth",
-                        "token_endpoint": f"{base}/protocol/openid-connect/token",
-                        "jwks_uri": f"{base}/protocol/openid-connect/certs",
-                        "end_session_endpoint": f"{base}/protocol/openid-connect/logout",
-                    },
-                )
+                return httpx.Response(200, json=self.issuer.discovery)
             if request.url.path.endswith("/certs"):
                 return httpx.Response(200, json=self.issuer.jwks)
         service = request.url.host.removesuffix(".test")

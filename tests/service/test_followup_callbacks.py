@@ -14,8 +14,7 @@ import httpx
 import pytest
 
 from shared import topics
-from shared.contracts import ComplaintContact, new_event
-from tests.support.dispatch import as_, received, resolution_for, running_dispatch
+from tests.support.dispatch import as_, contact_for, received, resolution_for, running_dispatch
 from tests.support.followup import AGENT, running_followup
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import produce, read_topic, wait_until
@@ -38,21 +37,7 @@ async def services(migrated: Infrastructure) -> AsyncIterator[tuple[httpx.AsyncC
 
 async def _submit(bootstrap: str, phone: str = "13600136000") -> Any:
     event = received(BILL, channel="phone", account_no=f"CB-{uuid.uuid4().hex[:8]}")
-    contact = new_event(
-        ComplaintContact,
-        complaint_id=event.complaint_id,
-        producer="test",
-        correlation_id=event.correlation_id,
-        payload={
-            "complaint_id": event.complaint_id,
-            "reference_no": event.payload.reference_no,
-            "name": "孙八",
-            "phone": phone,
-            "email": None,
-            "wechat_openid": None,
-            "preferred_contact": "phone",
-        },
-    )
+    contact = contact_for(event, name="孙八", phone=phone)
     await produce(bootstrap, topics.COMPLAINT_CONTACT, [(contact.key, contact.model_dump_json().encode())])
     await produce(bootstrap, topics.COMPLAINT_RECEIVED, [(event.key, event.model_dump_json().encode())])
     return event

@@ -15,22 +15,12 @@ from pathlib import Path
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support.chromium import CHROMIUM
+from tests.support.chromium import CHROMIUM, HERMETIC_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "console"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
-_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-]
 #: axe-core impacts that fail a screen.
 BLOCKING_IMPACTS = ("serious", "critical")
 
@@ -41,7 +31,7 @@ def chromium() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         raise AssertionError(f"{CHROMIUM} is missing: run `make chromium` (as root)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=_ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(HERMETIC_FLAGS), headless=True)
         try:
             yield browser
         finally:

@@ -17,8 +17,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 # connections are refused here; as root it only starts with --no-sandbox. Even with them it still asks for the
 # network time, component updates and accounts: the resolver rule fails every name but the loopback one inside
 # Chromium, so no page and no browser service can reach another host, and a test stays hermetic.
-_FLAGS = (
-    "--headless",
+# The Playwright browser (tests.support.browser) starts with the same switches.
+HERMETIC_FLAGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -26,9 +26,9 @@ _FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--hide-scrollbars",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 )
+_FLAGS = ("--headless", "--hide-scrollbars", *HERMETIC_FLAGS)
 
 
 class ChromiumError(RuntimeError):

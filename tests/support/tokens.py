@@ -65,6 +65,18 @@ class LocalIssuer:
             claims["crew"] = crew
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
+    @property
+    def discovery(self) -> dict[str, str]:
+        """The issuer's OpenID Connect discovery document, with Keycloak's endpoint paths."""
+        base = self.issuer
+        return {
+            "issuer": base,
+            "authorization_endpoint": f"{base}/protocol/openid-connect/auth",
+            "token_endpoint": f"{base}/protocol/openid-connect/token",
+            "jwks_uri": f"{base}/protocol/openid-connect/certs",
+            "end_session_endpoint": f"{base}/protocol/openid-connect/logout",
+        }
+
     def transport(self) -> httpx.MockTransport:
         """Answers the issuer's JWKS document, as the provider's certs endpoint does."""
 

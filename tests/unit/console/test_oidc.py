@@ -30,16 +30,7 @@ def _provider(issuer: LocalIssuer, *, token_answers: list[httpx.Response] | None
             seen.append(request)
         path = request.url.path
         if path.endswith("/.well-known/openid-configuration"):
-            return httpx.Response(
-                200,
-                json={
-                    "issuer": base,
-                    "authorization_endpoint": f"{base}/protocol/openid-connect/auth",
-                    "token_endpoint": f"{base}/protocol/openid-connect/token",
-                    "jwks_uri": f"{base}/protocol/openid-connect/certs",
-                    "end_session_endpoint": f"{base}/protocol/openid-connect/logout",
-                },
-            )
+            return httpx.Response(200, json=issuer.discovery)
         if path.endswith("/certs"):
             return httpx.Response(200, json=issuer.jwks)
         if path.endswith("/token") and token_answers:
