@@ -620,21 +620,13 @@ class PostgresDispatchRepository:
         await self._insert("findings", finding)
 
     async def findings(self, work_order_id: uuid.UUID) -> list[Finding]:
-        columns = ", ".join(f.name for f in fields(Finding))
-        rows = await self.conn.fetch(
-            f"SELECT {columns} FROM dispatch.findings WHERE work_order_id = $1 ORDER BY at, finding_id", work_order_id
-        )
-        return [Finding(**dict(r)) for r in rows]
+        return await self._of_work_order(Finding, "findings", "finding_id", work_order_id)
 
     async def insert_photo(self, photo: Photo) -> None:
         await self._insert("photos", photo)
 
     async def photos(self, work_order_id: uuid.UUID) -> list[Photo]:
-        columns = ", ".join(f.name for f in fields(Photo))
-        rows = await self.conn.fetch(
-            f"SELECT {columns} FROM dispatch.photos WHERE work_order_id = $1 ORDER BY at, photo_id", work_order_id
-        )
-        return [Photo(**dict(r)) for r in rows]
+        return await self._of_work_order(Photo, "photos", "photo_id", work_order_id)
 
     async def get_photo(self, photo_id: uuid.UUID) -> Photo | None:
         return await self._get(Photo, "photos", "photo_id", photo_id, lock=False)
@@ -737,6 +729,14 @@ class PostgresDispatchRepository:
         suffix = " FOR UPDATE" if lock else ""
         row = await self.conn.fetchrow(f"SELECT {columns} FROM dispatch.{table} WHERE {key} = $1{suffix}", value)
         return model(**dict(row)) if row else None
+
+    async def _of_work_order(self, model: type[_Row], table: str, key: str, work_order_id: uuid.UUID) -> list[_Row]:
+        """A work order's rows as dataclasses, oldest first (`at`, then the row's own key)."""
+        columns = ", ".join(f.name for f in fields(model))  # type: ignore[arg-type]
+        rows = await self.conn.fetch(
+            f"SELECT {columns} FROM dispatch.{table} WHERE work_order_id = $1 ORDER BY at, {key}", work_order_id
+        )
+        return [model(**dict(r)) for r in rows]
 
     async def _update(self, table: str, key: str, value: uuid.UUID, changes: dict[str, Any]) -> None:
         """One row's columns by its key; the column names come from our own code, never from input."""
