@@ -12,12 +12,18 @@ Every screen is photographed in Chinese and in English (switched with the consol
 test-artifacts/console/, and axe-core looks at each: the module fails on any serious or critical violation,
 listing them all at once.
 
+Then from the keyboard alone (Tab, typing, arrow keys, Space, Enter; never a click): 李娜 goes from the skip link
+through the lookup and the complaint form and is told the reference, 陈刚 on the phone reaches "arrived" on a job and
+opens a closed section; every stop must show a focus ring of at least 3:1 against what is behind it, and the stops
+must follow the page's reading order. The flow's signed-in pages are reused.
+
 Sync tests: Playwright's sync API cannot run inside an asyncio loop. Waits are Playwright's auto-waiting and
 polls with a deadline, never a fixed sleep.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
 import time
@@ -140,6 +146,7 @@ class Console:
         self.services = platform["services"]
         self.provider = provider
         self.contexts: list[BrowserContext] = []
+        self.signed_in: dict[str, Page] = {}
 
     def sign_in(self, staff_id: str, path: str, *, phone: bool = False, screens: Screens | None = None) -> Page:
         """A fresh browser opens `path`, is sent to the provider's sign-in page, signs in as `staff_id` and lands
@@ -161,6 +168,17 @@ class Console:
         page.fill("#password", self.provider.password)
         page.click("#kc-login")
         page.wait_for_url(re.compile(re.escape(self.url + path.split("?")[0])))
+        expect(page.get_by_test_id("person-name")).to_have_text(NAMES[staff_id])
+        self.signed_in[staff_id] = page
+        return page
+
+    def page_of(self, staff_id: str, path: str, *, phone: bool = False) -> Page:
+        """`staff_id`'s page opened at `path`: the browser they already signed in with (a Keycloak sign-in costs
+        seconds on 2 cores), or a fresh sign-in when the flow did not get that far."""
+        page = self.signed_in.get(staff_id)
+        if page is None or page.is_closed():
+            return self.sign_in(staff_id, path, phone=phone)
+        page.goto(self.url + path)
         expect(page.get_by_test_id("person-name")).to_have_text(NAMES[staff_id])
         return page
 
@@ -453,6 +471,218 @@ def test_one_case_through_the_console_every_step_by_a_signed_in_person(
     supervisor.wait_for_url(re.compile(re.escape(console.url + "/signed-out")))
     screens.both(supervisor, "signed-out")
     print(f"\nconsole flow in the browser: {time.monotonic() - began:.1f} s; screens: {len(screens.taken)}")
+
+
+#: The focused element as a keyboard user meets it: a key naming it (id, name — a radio's with its value — test id,
+#: hreflang, class or tag), whether a focus ring shows (a non-none outline or box-shadow), the outline's contrast
+#: against what is painted behind it (WCAG 1.4.11: 3:1; the best of its four sides, as the element may sit on two
+#: backgrounds), whether it is in view, where it sits on the page, and the job card and <details> it is in.
+_FOCUSED = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const s = getComputedStyle(e), r = e.getBoundingClientRect();
+  const rgba = (c) => {
+    const n = (c.match(/[\\d.]+/g) || []).map(Number);
+    return n.length < 3 ? null : [n[0], n[1], n[2], n.length > 3 ? n[3] : 1];
+  };
+  const opaque = (el) => (rgba(getComputedStyle(el).backgroundColor) || [0, 0, 0, 0])[3] > 0;
+  const lum = ([R, G, B]) => [R, G, B]
+    .map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
+  let contrast = null, behind = null;
+  if (outline && rgba(s.outlineColor)) {
+    const out = (parseFloat(s.outlineOffset) || 0) + parseFloat(s.outlineWidth) / 2;
+    const points = [[r.left + r.width / 2, r.top - out], [r.left + r.width / 2, r.bottom + out],
+                    [r.left - out, r.top + r.height / 2], [r.right + out, r.top + r.height / 2]];
+    for (const [x, y] of points) {
+      if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) continue;
+      const under = document.elementsFromPoint(x, y).find((el) => el !== e && !e.contains(el) && opaque(el));
+      const bg = under ? rgba(getComputedStyle(under).backgroundColor) : [255, 255, 255, 1];
+      const c = ratio(rgba(s.outlineColor), bg);
+      if (contrast === null || c > contrast) { contrast = c; behind = bg; }
+    }
+  }
+  const name = e.name && e.type === 'radio' ? `${e.name}=${e.value}` : e.name;
+  const hreflang = e.getAttribute('hreflang');
+  const job = e.closest('[data-testid=job]'), details = e.closest('details');
+  return {
+    key: e.id || name || e.dataset.testid || (hreflang && `lang-${hreflang}`) || e.className || e.tagName.toLowerCase(),
+    testid: e.dataset.testid || null,
+    ring: outline || s.boxShadow !== 'none',
+    contrast: contrast === null ? null : Math.round(contrast * 100) / 100,
+    colours: [s.outlineColor, behind],
+    in_view: r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight && r.left < innerWidth,
+    top: Math.round(r.top + scrollY), bottom: Math.round(r.bottom + scrollY), left: Math.round(r.left + scrollX),
+    job: job ? job.dataset.workOrder : null,
+    details: details ? details.dataset.testid : null,
+  };
+}"""
+#: WCAG 1.4.11 (non-text contrast): a focus ring against what it is drawn on.
+RING_CONTRAST = 3.0
+#: The agent's form from the skip link to "save", in the order it is laid out (lookup first, then the complaint).
+FORM_TAB_ORDER = [
+    "skip-link",
+    "lookup-phone",
+    "lookup-account",
+    "lookup-address",
+    "lookup-district",
+    "lookup-submit",
+    "channel=phone",  # the group's checked radio is its one stop; the arrow keys move within it
+    "customer_name",
+    "customer_phone",
+    "account_no",
+    "district",
+    "address",
+    "text",
+    "category_hint",
+    "handled_on_contact",
+    "customer_agitated",
+    "complaint-submit",
+]
+
+
+class Keyboard:
+    """A person with only a keyboard: every Tab stop recorded, and each must show its focus ring and be in view."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.stops: list[dict[str, Any]] = []
+
+    def here(self) -> dict[str, Any]:
+        found = self.page.evaluate(_FOCUSED)
+        assert found, f"no element has the focus after {[s['key'] for s in self.stops]}"
+        assert found["ring"], f"{found['key']} has the focus but no visible focus ring (outline or box-shadow)"
+        assert found["contrast"] is None or found["contrast"] >= RING_CONTRAST, (
+            f"{found['key']}'s focus ring is {found['contrast']}:1 against what is behind it "
+            f"(ring, background: {found['colours']}); at least {RING_CONTRAST}:1 is needed to see it"
+        )
+        assert found["in_view"], f"{found['key']} has the focus but is out of view: {found}"
+        return found
+
+    def press(self, key: str) -> None:
+        self.page.keyboard.press(key)
+
+    def tab(self) -> dict[str, Any]:
+        self.press("Tab")
+        stop = self.here()
+        self.stops.append(stop)
+        return stop
+
+    def tab_to(self, what: str, reached: Callable[[dict[str, Any]], bool], limit: int = 80) -> dict[str, Any]:
+        for _ in range(limit):
+            stop = self.tab()
+            if reached(stop):
+                return stop
+        raise AssertionError(f"{limit} Tabs did not reach {what}: {[s['key'] for s in self.stops]}")
+
+    def skip_to_main(self) -> None:
+        """The page's first stop is the skip link; Enter on it puts the focus on <main>, past the header."""
+        assert self.tab()["key"] == "skip-link", self.stops
+        self.press("Enter")
+        assert self.here()["key"] == "main", "the skip link did not move the focus to the main content"
+
+    def assert_reading_order(self) -> None:
+        """Each stop after the one before it as the page reads: on the same row (their heights overlap: a button
+        and a link side by side) further right, or else lower down."""
+        for before, after in itertools.pairwise(self.stops):
+            same_row = after["top"] < before["bottom"] and before["top"] < after["bottom"]
+            assert (after["left"] > before["left"]) if same_row else (after["top"] > before["top"]), (
+                f"Tab goes from {before['key']} ({before['left']}, {before['top']}) back to {after['key']} "
+                f"({after['left']}, {after['top']})"
+            )
+
+
+def test_an_agent_and_a_crew_member_work_from_the_keyboard_alone(
+    console: Console, identity_provider: IdentityProvider
+) -> None:
+    """Issue 20's "usable from the keyboard": 李娜 enters a counter complaint and 陈刚 (390-px phone) arrives on the
+    job with Tab, typing, arrow keys, Space and Enter only — never a click — and every stop shows its focus ring
+    in the order the form is laid out. The signed-in pages of the flow above are reused."""
+    began = time.monotonic()
+    phone = f"138{uuid.uuid4().int % 10**8:08d}"
+    street = f"南开区键盘路{uuid.uuid4().int % 10**4}号1单元101室"
+    typed = {
+        "customer_name": "张小红",
+        "customer_phone": phone,
+        "district": "nankai",
+        "address": street,
+        "text": HEATING,
+    }
+
+    # 李娜: skip link, a lookup by phone (Enter in the field), then the complaint form top to bottom.
+    agent = console.page_of("agent.li", "/agent/complaints/new")
+    keys = Keyboard(agent)
+    keys.skip_to_main()
+    assert keys.tab()["key"] == "lookup-phone"
+    agent.keyboard.type(phone)
+    keys.press("Enter")
+    expect(agent.get_by_test_id("lookup-results").get_by_test_id("lookup-empty")).to_be_visible()
+    assert keys.here()["key"] == "lookup-phone", "the lookup's answer took the focus away from where the agent was"
+    while (stop := keys.tab())["key"] != "complaint-submit":
+        if stop["key"] in typed:
+            agent.keyboard.type(typed[stop["key"]])
+        elif stop["key"] == "channel=phone":
+            keys.press("ArrowRight")  # a walk-in: the next radio in the group, checked as it is reached
+        elif stop["key"] == "customer_agitated":
+            keys.press("Space")
+        assert len(keys.stops) <= len(FORM_TAB_ORDER), [s["key"] for s in keys.stops]
+    assert [s["key"] for s in keys.stops] == FORM_TAB_ORDER
+    keys.assert_reading_order()
+    expect(agent.get_by_test_id("channel-counter")).to_be_checked()
+    expect(agent.get_by_test_id("customer-agitated")).to_be_checked()
+    keys.press("Enter")
+    reference = agent.get_by_test_id("reference-number").inner_text().strip()
+    assert re.fullmatch(r"TS-\d{8}-\d{6}", reference), reference
+    # Without the skip link the header comes first: the menu, signing out and the language switch, each with a
+    # ring that shows on the header's blue, then the page's own "next complaint".
+    saved = Keyboard(agent)
+    saved.tab_to("the saved page's next complaint", lambda s: s["testid"] == "next-complaint", limit=20)
+    header = [s["key"] for s in saved.stops]
+    assert {"skip-link", "brand", "sign-out", "lang-zh-CN", "lang-en"} <= set(header), header
+    saved.assert_reading_order()
+
+    # Repair signs for it and sends crew 1 over the API (their screens are the flow's); 陈刚 takes it from there.
+    as_dispatcher = {"Authorization": f"Bearer {identity_provider.token('repair.zhao')}"}
+    dispatch = console.services["dispatch"]
+
+    def work_order() -> str | None:
+        answer = httpx.get(f"{dispatch}/v1/complaints/{reference}", headers=as_dispatcher, timeout=30)
+        assert answer.status_code in (200, 404), answer.text
+        orders = answer.json().get("work_orders", []) if answer.status_code == 200 else []
+        return next((str(o["work_order_id"]) for o in orders if o["department"] == "repair"), None)
+
+    work_order_id = poll(agent, "the counter complaint's repair work order", work_order)
+    for step, body in (("acknowledge", None), ("crew", {"crew": "repair-crew-1"})):
+        answer = httpx.post(
+            f"{dispatch}/v1/work-orders/{work_order_id}/{step}", json=body, headers=as_dispatcher, timeout=30
+        )
+        assert answer.status_code == 200, f"{step}: {answer.text}"
+
+    crew = console.page_of("crew1.chen", "/crew/jobs", phone=True)
+    expect(crew.locator(f'[data-testid=job][data-work-order="{work_order_id}"]')).to_be_visible()
+    keys = Keyboard(crew)
+    keys.skip_to_main()
+    keys.tab_to("the job's arrive button", lambda s: s["job"] == work_order_id and s["testid"] == "arrive")
+    in_card = [s["testid"] for s in keys.stops if s["job"] == work_order_id]
+    assert in_card == ["wo-phone", "call-customer", "arrive"], in_card  # the card's phone, then its buttons
+    keys.assert_reading_order()
+    keys.press("Enter")
+    expect(crew.get_by_test_id("done")).to_have_text("已记录到达现场。")
+    expect(crew.get_by_test_id("wo-status")).to_have_text("处理中")
+    assert_fits_phone(crew, "the job after arriving by keyboard")
+
+    # On the job's page a closed <details> (resolve) opens from the keyboard and its first field is the next stop.
+    keys = Keyboard(crew)
+    keys.skip_to_main()
+    keys.tab_to("the resolve section's summary", lambda s: s["key"] == "summary" and s["details"] == "resolve-section")
+    expect(crew.get_by_test_id("resolve-section")).not_to_have_attribute("open", "")
+    keys.press("Enter")
+    expect(crew.get_by_test_id("resolve-section")).to_have_attribute("open", "")
+    assert keys.tab()["key"] == "resolution"
+    keys.assert_reading_order()
+    print(f"\nkeyboard-only agent and crew: {time.monotonic() - began:.1f} s")
 
 
 def test_no_serious_or_critical_accessibility_problem_on_any_screen(screens: Screens) -> None:
