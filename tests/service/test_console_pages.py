@@ -288,6 +288,24 @@ async def test_htmx_requests_carry_the_token_in_a_header(console: Console) -> No
     assert console.services.calls("dispatch")[-1].headers["authorization"] == f"Bearer {crew.access_token}"
 
 
+async def test_a_crew_at_a_job_nobody_signed_for_signs_for_it_and_arrives(console: Console) -> None:
+    """The jobs list offers "arrived" on a job still `assigned`; dispatch allows arriving only once signed for, so
+    the form says so and the console takes both of the crew member's steps, sign-for first."""
+    crew = await console.as_("crew1.chen")
+    console.services.on(
+        "dispatch", "GET", r"/v1/crews/repair-crew-1/jobs", {"items": [_work_order(crew="repair-crew-1")]}
+    )
+    jobs = await console.get("/crew/jobs", crew)
+    assert 'name="sign_for" value="1"' in jobs.text
+    console.services.on("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/acknowledge", _work_order())
+    console.services.on("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/arrive", _work_order(status="in_progress"))
+    before = len(console.services.calls("dispatch"))
+    acted = await console.post(f"/work-orders/{WORK_ORDER}/arrive", crew, {"sign_for": "1"})
+    assert acted.status_code == 303
+    steps = [r.url.path for r in console.services.calls("dispatch")[before:]]
+    assert steps == [f"/v1/work-orders/{WORK_ORDER}/acknowledge", f"/v1/work-orders/{WORK_ORDER}/arrive"]
+
+
 # -- the agent ------------------------------------------------------------------------------------------------
 
 

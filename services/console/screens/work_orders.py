@@ -79,6 +79,10 @@ async def _act(
     form = await request.form()
     back = safe_next(text(form, "back"), f"/work-orders/{work_order_id}")
     try:
+        if action == "arrive" and flag(form, "sign_for"):
+            # A crew at the door of a job its department has not signed for yet: signing for it is a step the
+            # crew may take on its own jobs (dispatch checks), recorded under their name just before the arrival.
+            await calls.post("dispatch", f"/v1/work-orders/{work_order_id}/acknowledge", {})
         await calls.post("dispatch", f"/v1/work-orders/{work_order_id}/{action}", body(form, page))
     except FormInvalid as exc:
         return await _show(page, calls, work_order_id, invalid=exc, status=422)
