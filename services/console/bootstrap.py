@@ -65,14 +65,7 @@ def create_app(
         pool = await connect_with_retry(settings)
         client = http or httpx.AsyncClient(follow_redirects=False)
         work = transactions(pool, PostgresConsoleRepository)
-        verifier = persons
-        if verifier is None and settings.oidc_issuer:
-            verifier = PersonTokens(
-                issuer=settings.oidc_issuer,
-                audience=settings.oidc_audience,
-                jwks_url=settings.oidc_jwks_url,
-                http=client,
-            )
+        verifier = persons or PersonTokens.configured(settings, http=client)
         app.state.pool = pool
         app.state.persons = verifier
         app.state.directory = Directory(work)

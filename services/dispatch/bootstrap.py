@@ -143,10 +143,7 @@ def create_app(
 ) -> FastAPI:
     """The HTTP app with its lifespan (pool, consumers, relay). `persons` verifies staff's tokens (tests hand in one
     for their own issuer); without it, one is built when `OIDC_ISSUER` is set, else only machine keys are accepted."""
-    if persons is None and settings.oidc_issuer:
-        persons = PersonTokens(
-            issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks_url=settings.oidc_jwks_url
-        )
+    persons = persons or PersonTokens.configured(settings)
     crews = load_crews(settings.dispatch_crews_path)
     photos = photo_storage(
         settings.dispatch_photo_storage,

@@ -77,13 +77,6 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
     return broker
 
 
-def person_tokens(settings: FollowupSettings) -> PersonTokens | None:
-    """The verifier of staff's access tokens, when an identity provider is configured (else API keys only)."""
-    if not settings.oidc_issuer:
-        return None
-    return PersonTokens(issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks_url=settings.oidc_jwks_url)
-
-
 def create_app(
     settings: FollowupSettings, *, clock: Callable[[], datetime] | None = None, persons: PersonTokens | None = None
 ) -> FastAPI:
@@ -141,7 +134,7 @@ def create_app(
         tracing=observed.tracing,
     )
     app.state.settings = settings
-    app.state.persons = persons or person_tokens(settings)
+    app.state.persons = persons or PersonTokens.configured(settings)
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)
     return app

@@ -63,13 +63,6 @@ def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyn
     return broker
 
 
-def person_tokens(settings: IntakeSettings) -> PersonTokens | None:
-    """The verifier of staff's access tokens, when an identity provider is configured (else channel keys only)."""
-    if not settings.oidc_issuer:
-        return None
-    return PersonTokens(issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks_url=settings.oidc_jwks_url)
-
-
 def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) -> FastAPI:
     """The HTTP app; `persons` verifies staff tokens (tests hand in their own; else built from the settings)."""
     observed = telemetry(SERVICE, settings, metrics.count_committed)
@@ -101,7 +94,7 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         tracing=observed.tracing,
     )
     app.state.settings = settings
-    app.state.persons = persons or person_tokens(settings)
+    app.state.persons = persons or PersonTokens.configured(settings)
     app.state.timezone = ZoneInfo(settings.timezone)
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)

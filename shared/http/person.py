@@ -24,6 +24,7 @@ import jwt
 from jwt import PyJWK, PyJWKSet
 
 from shared.http.problems import Problem
+from shared.settings import IdentitySettings
 
 #: Roles a person may hold (realm roles at the provider); the services decide what each may do.
 STAFF_ROLES = frozenset(
@@ -92,6 +93,15 @@ class PersonTokens:
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
+
+    @classmethod
+    def configured(cls, settings: IdentitySettings, *, http: httpx.AsyncClient | None = None) -> PersonTokens | None:
+        """The verifier of the configured provider (`OIDC_ISSUER`), or None: then only machine keys are accepted."""
+        if not settings.oidc_issuer:
+            return None
+        return cls(
+            issuer=settings.oidc_issuer, audience=settings.oidc_audience, jwks_url=settings.oidc_jwks_url, http=http
+        )
 
     async def verify(self, token: str) -> Person:
         """The person the token names, or a 401 problem saying what is wrong with it."""
