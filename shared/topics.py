@@ -31,6 +31,10 @@ WORKORDERS_BILLING = "workorders.billing"
 WORKORDERS_CUSTOMER_SERVICE = "workorders.customer-service"
 CALLBACK_EVENTS = "callback.events"
 NOTIFICATION_REQUESTED = "notification.requested"
+#: What became of each message (queued, sent, delivered, failed, suppressed): no personal data, public.
+NOTIFICATION_DELIVERY = "notification.delivery"
+#: A message that could not be delivered on any channel: an agent phones the customer. No personal data.
+NOTIFICATION_FAILED = "notification.failed"
 #: Ingress: tickets forwarded by partner hotlines (12345, 95598).
 PARTNER_TICKETS = "ingress.partner-tickets"
 #: Ingress: updates from department systems (acknowledge, resolve, ...).
@@ -57,6 +61,8 @@ CONSUMED_TOPICS: tuple[str, ...] = (
     WORKORDERS_CUSTOMER_SERVICE,
     CALLBACK_EVENTS,
     NOTIFICATION_REQUESTED,
+    NOTIFICATION_DELIVERY,
+    NOTIFICATION_FAILED,
     PARTNER_TICKETS,
     DEPARTMENT_UPDATES,
     INCIDENT_EVENTS,

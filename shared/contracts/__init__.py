@@ -125,6 +125,14 @@ from shared.contracts.incidents import (
     OutageUpdated,
     OutageUpdatedPayload,
 )
+from shared.contracts.notify import (
+    DeliveryChannel,
+    DeliveryStatus,
+    NotificationDelivery,
+    NotificationDeliveryPayload,
+    NotificationFailed,
+    NotificationFailedPayload,
+)
 
 __all__ = [
     "DEPARTMENT_TOPICS",
@@ -183,6 +191,8 @@ __all__ = [
     "CustomerAcceptance",
     "CustomerPublic",
     "DeadlinesPayload",
+    "DeliveryChannel",
+    "DeliveryStatus",
     "Department",
     "Event",
     "Family",
@@ -196,6 +206,10 @@ __all__ = [
     "IncidentResolved",
     "IncidentResolvedPayload",
     "Location",
+    "NotificationDelivery",
+    "NotificationDeliveryPayload",
+    "NotificationFailed",
+    "NotificationFailedPayload",
     "NotificationRequested",
     "NotificationRequestedPayload",
     "OutageComplaintLinked",

@@ -153,12 +153,20 @@ class ComplaintClosed(Event):
 
 
 class Recipient(Contract):
+    """Who a message is for. v3: a customer's every address and their preferred channel (notify picks the channel:
+    preferred → SMS → email); staff by role and department are resolved to the person on duty by notify."""
+
     kind: Literal["customer", "staff"]
     #: Customers: the real number, for the SMS gateway only (restricted topic, like complaint.contact).
     phone: str | None = None
     role: str | None = Field(default=None, description="Staff: a role of an escalation ladder, e.g. supervisor.")
     staff_id: str | None = Field(default=None, description="Staff: the person, when it is one (a case's owner).")
     department: Department | None = None
+    email: str | None = Field(default=None, description="v3, customers: an email address they gave.")
+    wechat_openid: str | None = Field(default=None, description="v3, customers: their openid at our official account.")
+    preferred_contact: Literal["phone", "sms", "email", "wechat"] | None = Field(
+        default=None, description="v3, customers: how they asked to be reached (phone and sms both mean SMS)."
+    )
 
 
 class NotificationRequestedPayload(Contract):
@@ -170,15 +178,21 @@ class NotificationRequestedPayload(Contract):
     params: dict[str, str]
     text: str = Field(description="The template rendered with its parameters, in `locale`.")
     requested_at: AwareDatetime
+    urgency: Literal["routine", "urgent"] = Field(
+        default="routine",
+        description="v3: urgent messages (emergencies, outage ETAs, fixed, staff calls) are not held by quiet hours.",
+    )
+    reference_no: str | None = Field(default=None, description="v3: the case's reference number, when there is one.")
 
 
 class NotificationRequested(Event):
-    """Ask the notification gateway (SMS, WeChat, staff app) to send a message. Restricted topic.
-    v2: a staff recipient may be one person (`staff_id`)."""
+    """Ask notify to deliver a message (SMS, WeChat, email, the console inbox). Restricted topic.
+    v2: a staff recipient may be one person (`staff_id`). v3: a customer's email, WeChat id and preferred channel;
+    the message's urgency (quiet hours) and the case's reference number."""
 
     TOPIC: ClassVar[str] = topics.NOTIFICATION_REQUESTED
     event_type: Literal["notification.requested"] = "notification.requested"
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
     payload: NotificationRequestedPayload
 
 
