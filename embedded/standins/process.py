@@ -1,0 +1,69 @@
+"""Run a stand-in as its own OS process, as the runner and the tests do: start, wait for its ready file, stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from embedded._process import ChildServer, log_tail
+
+
+class StandInError(RuntimeError):
+    """A stand-in did not start."""
+
+
+class StandInProcess(ChildServer):
+    """`python -m embedded.standins.<module>`; `ready` is what it wrote to its ready file (its `url`, ...)."""
+
+    def __init__(
+        self,
+        module: str,
+        work_dir: Path,
+        *,
+        args: tuple[str, ...] = (),
+        env: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.module = module
+        self.name = module.rsplit(".", 1)[-1]
+        self.work_dir = work_dir
+        self.log_path = work_dir / f"{self.name}.log"
+        self.ready_file = work_dir / f"{self.name}.ready.json"
+        self.args = args
+        self.env = env
+        self.timeout = timeout
+        self.ready: dict[str, Any] = {}
+
+    @property
+    def url(self) -> str:
+        return str(self.ready["url"])
+
+    def start(self) -> None:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.ready_file.unlink(missing_ok=True)
+        command = [sys.executable, "-m", self.module, "--port", "0", "--ready-file", str(self.ready_file)]
+        command += ["--data-dir", str(self.work_dir), *self.args]
+        self._spawn(command, env={**os.environ, **(self.env or {})})
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.ready_file.is_file():
+                try:
+                    self.ready = json.loads(self.ready_file.read_text())
+                    return
+                except json.JSONDecodeError:
+                    pass  # being written
+            if not self.is_running():
+                break
+            time.sleep(0.05)
+        tail = log_tail(self.log_path)
+        self.stop()
+        raise StandInError(f"stand-in {self.module} did not become ready in {self.timeout:.0f}s:\n{tail}")
+
+    def stop(self) -> None:
+        self._stop_child(sig=signal.SIGTERM, timeout=5.0, group=True)
