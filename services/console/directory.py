@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.console.directory", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     load = commands.add_parser("import", help="import a staff file (CSV or JSON) and optionally a rota")
-    load.add_argument("staff", type=Path, help="staff file: staff_id,display_name,display_name_en,roles,...")
+    load.add_argument(
+        "staff", type=Path, help="staff file: staff_id,display_name,display_name_en,roles,department,crew,contact,phone"
+    )
     load.add_argument("--rota", type=Path, help="rota file: duty,staff_id,department,starts_at,ends_at")
     load.add_argument("--if-empty", action="store_true", help="only into an empty directory")
     return asyncio.run(_run(parser.parse_args(argv)))

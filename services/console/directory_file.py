@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from services.console.model import DirectoryImport, RowProblem, check_rota_staff, rota_entry, staff_member
 from shared.http.person import STAFF_ROLES
 
-STAFF_COLUMNS = ("staff_id", "display_name", "display_name_en", "roles", "department", "crew", "contact")
+STAFF_COLUMNS = ("staff_id", "display_name", "display_name_en", "roles", "department", "crew", "contact", "phone")
 ROTA_COLUMNS = ("duty", "staff_id", "department", "starts_at", "ends_at")
 
 

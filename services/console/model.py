@@ -22,6 +22,8 @@ DEPARTMENTS = ("repair", "billing", "customer_service")
 DUTIES = ("duty_manager", "department_manager", "on_call")
 _STAFF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _CREW = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: A staff phone as imported (spaces and hyphens dropped first): digits with an optional leading +, 7 to 20.
+_PHONE = re.compile(r"^\+?[0-9]{7,20}$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class StaffMember:
     crew: str | None = None
     contact: str | None = None
     active: bool = True
+    #: Where an urgent staff notice's SMS goes (the duty manager's call); None: notices by e-mail and inbox only.
+    phone: str | None = None
 
     def name_in(self, lang: str) -> str:
         """The name to show in `lang`: the English one when there is one and English was chosen."""
@@ -249,7 +253,20 @@ def staff_member(row: dict[str, object], roles_known: frozenset[str]) -> StaffMe
         crew=crew,
         contact=_text(row, "contact") or None,
         active=_flag(row.get("active", True)),
+        phone=staff_phone(_text(row, "phone")),
     )
+
+
+def staff_phone(value: str) -> str | None:
+    """A staff phone, or None when empty; spaces and hyphens are dropped (`+86 138-0000-0011`), then it must be
+    digits with an optional leading + (7 to 20), or ValueError naming the field (never the number: a bad row's
+    problem is printed and logged)."""
+    phone = re.sub(r"[ -]", "", value)
+    if not phone:
+        return None
+    if not _PHONE.match(phone):
+        raise ValueError("phone: digits with an optional leading +, 7 to 20 (e.g. +8613800000011)")
+    return phone
 
 
 def rota_entry(row: dict[str, object]) -> RotaEntry:

@@ -14,7 +14,7 @@ from services.console.model import PendingSignIn, RotaEntry, Session, StaffMembe
 from shared.http.person import Person
 
 SCHEMA = "console"
-_STAFF = "staff_id, display_name, display_name_en, roles, department, crew, contact, active"
+_STAFF = "staff_id, display_name, display_name_en, roles, department, crew, contact, active, phone"
 _SESSION = (
     "session_hash, person, access_token, access_expires_at, refresh_token, refresh_expires_at, id_token, "
     "csrf_token, created_at, expires_at"
@@ -31,7 +31,7 @@ class ConsoleRepository(Protocol):
 
     async def record_sign_in(self, member: StaffMember, at: datetime) -> None:
         """The provider's word on a person at sign-in: name, roles, department, crew. What only the import knows
-        (English name, contact) is kept."""
+        (English name, contact, phone) is kept."""
         ...
 
     async def staff_member(self, staff_id: str) -> StaffMember | None: ...
@@ -116,10 +116,11 @@ class PostgresConsoleRepository:
 
     async def upsert_staff(self, members: Sequence[StaffMember]) -> int:
         await self.conn.executemany(
-            f"INSERT INTO {SCHEMA}.staff ({_STAFF}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) "
+            f"INSERT INTO {SCHEMA}.staff ({_STAFF}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now()) "
             "ON CONFLICT (staff_id) DO UPDATE SET display_name = EXCLUDED.display_name, "
             "display_name_en = EXCLUDED.display_name_en, roles = EXCLUDED.roles, department = EXCLUDED.department, "
-            "crew = EXCLUDED.crew, contact = EXCLUDED.contact, active = EXCLUDED.active, updated_at = now()",
+            "crew = EXCLUDED.crew, contact = EXCLUDED.contact, active = EXCLUDED.active, phone = EXCLUDED.phone, "
+            "updated_at = now()",
             [
                 (
                     m.staff_id,
@@ -130,6 +131,7 @@ class PostgresConsoleRepository:
                     m.crew,
                     m.contact,
                     m.active,
+                    m.phone,
                 )
                 for m in members
             ],
@@ -139,7 +141,7 @@ class PostgresConsoleRepository:
     async def record_sign_in(self, member: StaffMember, at: datetime) -> None:
         await self.conn.execute(
             f"INSERT INTO {SCHEMA}.staff ({_STAFF}, updated_at, last_sign_in_at) "
-            "VALUES ($1, $2, NULL, $3, $4, $5, NULL, true, $6, $6) "
+            "VALUES ($1, $2, NULL, $3, $4, $5, NULL, true, NULL, $6, $6) "
             "ON CONFLICT (staff_id) DO UPDATE SET display_name = EXCLUDED.display_name, roles = EXCLUDED.roles, "
             "department = EXCLUDED.department, crew = EXCLUDED.crew, active = true, updated_at = $6, "
             "last_sign_in_at = $6",
@@ -202,6 +204,7 @@ class PostgresConsoleRepository:
                 crew=r["crew"],
                 contact=r["contact"],
                 active=r["active"],
+                phone=r["phone"],
             )
             found.append((entry, member))
         return found

@@ -16,6 +16,9 @@ class StaffRead(BaseModel):
     crew: str | None
     contact: str | None = Field(description="Where staff notices go (e-mail, phone or pager).")
     active: bool
+    phone: str | None = Field(
+        default=None, description="Where an urgent staff notice's SMS goes (digits, optional leading +); or none."
+    )
 
 
 class StaffList(BaseModel):

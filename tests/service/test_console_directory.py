@@ -94,7 +94,10 @@ async def test_the_demo_city_imports_and_reads_back_over_the_api(database: str) 
             "crew": None,
             "contact": "agent.li@demo-utility.example",
             "active": True,
+            "phone": None,
         }
+        duty_manager = await client.get("/v1/staff/duty.zheng", headers=MACHINE)
+        assert duty_manager.json()["phone"] == "+8613800000011"
         crews = await client.get("/v1/staff", params={"department": "repair", "role": "crew"}, headers=MACHINE)
         assert {m["staff_id"] for m in crews.json()["items"]} == {"crew1.chen", "crew1.liu", "crew2.yang"}
 
@@ -119,6 +122,41 @@ async def test_the_demo_city_imports_and_reads_back_over_the_api(database: str) 
         assert (await client.get("/v1/staff", headers={"Authorization": f"Bearer {forged}"})).status_code == 401
         bad = await client.get("/v1/rota/now", params={"duty": "tea_lady"}, headers=MACHINE)
         assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_staff_phone_is_imported_and_a_bad_one_is_named_by_its_row(database: str, tmp_path: Path) -> None:
+    """The optional `phone` column: a good number (spaces and hyphens dropped) is kept and read back; a bad one is
+    named by its row, without printing the number, and nothing is written."""
+    header = "staff_id,display_name,display_name_en,roles,department,crew,contact,phone\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        header + "phone.ok,甲,,duty_manager,,,ok@example.org,+86 138-0000-0099\n"
+        "phone.bad,乙,,supervisor,,,,138-ABC-0000\nphone.short,丙,,supervisor,,,,12345\n",
+        encoding="utf-8",
+    )
+    answer = _import(database, str(bad))
+    assert answer.returncode == 1
+    assert "nothing imported: 2 problem(s)" in answer.stderr
+    assert "staff row 2: phone: digits with an optional leading +, 7 to 20" in answer.stderr
+    assert "staff row 3: phone: digits with an optional leading +, 7 to 20" in answer.stderr
+    assert "ABC" not in answer.stderr and "12345" not in answer.stderr
+    conn = await asyncpg.connect(database)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM console.staff WHERE staff_id LIKE 'phone.%'") == 0
+    finally:
+        await conn.close()
+
+    good = tmp_path / "good.csv"
+    good.write_text(header + "phone.ok,甲,,duty_manager,,,ok@example.org,+86 138-0000-0099\nphone.none,乙,,agent,,,,\n")
+    answer = _import(database, str(good))
+    assert answer.returncode == 0, answer.stderr
+    async with running_console(database) as (_, client):
+        ok = (await client.get("/v1/staff/phone.ok", headers=MACHINE)).json()
+        assert (ok["phone"], ok["contact"]) == ("+8613800000099", "ok@example.org")
+        assert (await client.get("/v1/staff/phone.none", headers=MACHINE)).json()["phone"] is None
+        # The list carries it too (what notify reads to find the duty manager without a rota).
+        on_duty = await client.get("/v1/staff", params={"role": "duty_manager"}, headers=MACHINE)
+        assert "+8613800000099" in {m["phone"] for m in on_duty.json()["items"]}
 
 
 async def test_start_up_seeds_only_an_empty_directory(migrated: Infrastructure, tmp_path: Path) -> None:
