@@ -1,0 +1,350 @@
+"""A stand-in for WeChat's official-account API (api.weixin.qq.com): access tokens, template messages, and the
+`TEMPLATESENDJOBFINISH` events pushed back to the account's server URL.
+
+Followed (developers.weixin.qq.com, 服务号 docs):
+- `GET /cgi-bin/token?grant_type=client_credential&appid=&secret=` (getAccessToken): every call issues a new token
+  and the previous one stays usable for 5 more minutes; `POST /cgi-bin/stable_token` (getStableAccessToken): isolated
+  from the former; normal mode hands back the current token while it has more than 5 minutes to live (WeChat renews
+  it 5 minutes early), `force_refresh: true` replaces it. Answers `{"access_token", "expires_in"}`, or an error:
+  40013 invalid appid, 40125 invalid appsecret, 40002 invalid grant_type.
+- `POST /cgi-bin/message/template/send?access_token=` (sendTemplateMessage): 41001 access_token missing, 40001
+  invalid credential, 42001 access_token expired, 40003 invalid openid, 43004 require subscribe, 40037 invalid
+  template_id; success is `{"errcode": 0, "errmsg": "ok", "msgid": N}`. `client_msg_id`: "对于同一个openid +
+  client_msg_id, 只发送一条消息, 10分钟有效": a repeat within 10 minutes sends nothing. What WeChat answers to the
+  repeat is not documented for template messages; this stand-in answers success with the first message's `msgid`
+  (as the mass-send API's 45065 "clientmsgid exist" carries the existing msg_id).
+- errors are HTTP 200 with `errcode`/`errmsg`; "system busy" is `-1` (the global return codes).
+- the push: `POST <server URL>?signature=&timestamp=&nonce=&openid=` with the XML event, `signature =
+  sha1(sort(token, timestamp, nonce))` (plaintext mode); WeChat waits 5 s for `success` and retries (here: while
+  the receiver refuses or fails, for `WECHAT_STANDIN_REPORT_RETRY_S`).
+
+Environment: `WECHAT_STANDIN_APP_ID`, `WECHAT_STANDIN_APP_SECRET` (the credentials it accepts),
+`WECHAT_STANDIN_TOKEN_TTL_S` (7200), `WECHAT_STANDIN_CALLBACK_URL` (notify's `/v1/receipts/wechat`),
+`WECHAT_STANDIN_CALLBACK_TOKEN` (the Token of the account's server settings), `WECHAT_STANDIN_REPORT_DELAY_S` (0.5),
+`WECHAT_STANDIN_ACCOUNT` (the account's original id, `ToUserName` of the events).
+
+Controls (`/_standin/`, not WeChat's): `GET messages` (every template message accepted, newest last, with `msgid` and
+our `client_msg_id`), `GET stats` (token calls, tokens issued, sends, duplicates), `GET events` (pushes and their
+answers), `POST faults` with any of `{"down_for_s": 30}` (every API answers `-1` system busy), `{"expire_tokens":
+true}` (every token issued so far answers 42001), `{"invalid_openids": [...]}` (40003), `{"unsubscribed_openids":
+[...]}` (43004), `{"blocked_openids": [...]}` (accepted, then `failed:user block`), `{"invalid_templates": [...]}`
+(40037), `{"reset": true}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from embedded.standins.serving import Received, parse_args, serve
+
+NAME = "wechat_api"
+DEV_APP_ID = "wx0123456789abcdef"
+DEV_APP_SECRET = "dev-only-wechat-app-secret"  # noqa: S105 - the dev default, refused by nothing real
+OPENID = re.compile(r"^o[A-Za-z0-9_-]{27}$")
+DEDUPE_S = 600.0
+#: getAccessToken's grace for the previous token; getStableAccessToken's early renewal.
+OVERLAP_S = 300.0
+
+
+def _error(code: int, message: str) -> JSONResponse:
+    return JSONResponse({"errcode": code, "errmsg": f"{message} rid: {secrets.token_hex(4)}-{secrets.token_hex(4)}"})
+
+
+@dataclass
+class Faults:
+    down_until: float = 0.0
+    invalid_openids: set[str] = field(default_factory=set)
+    unsubscribed_openids: set[str] = field(default_factory=set)
+    blocked_openids: set[str] = field(default_factory=set)
+    invalid_templates: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Stats:
+    token_calls: int = 0
+    stable_token_calls: int = 0
+    tokens_issued: int = 0
+    sends: int = 0
+    duplicates: int = 0
+
+
+class WechatStandIn:
+    """The state behind the app: tokens with their expiry, the dedupe table, what was sent, pending pushes."""
+
+    def __init__(self, received: Received) -> None:
+        self.app_id = os.environ.get("WECHAT_STANDIN_APP_ID", DEV_APP_ID)
+        self.app_secret = os.environ.get("WECHAT_STANDIN_APP_SECRET", DEV_APP_SECRET)
+        self.ttl = float(os.environ.get("WECHAT_STANDIN_TOKEN_TTL_S", "7200"))
+        self.callback_url = os.environ.get("WECHAT_STANDIN_CALLBACK_URL", "")
+        self.callback_token = os.environ.get("WECHAT_STANDIN_CALLBACK_TOKEN", "")
+        self.delay = float(os.environ.get("WECHAT_STANDIN_REPORT_DELAY_S", "0.5"))
+        self.retry_for = float(os.environ.get("WECHAT_STANDIN_REPORT_RETRY_S", "600"))
+        self.account = os.environ.get("WECHAT_STANDIN_ACCOUNT", "gh_0123456789ab")
+        self.received = received
+        self.lock = threading.Lock()
+        self.tokens: dict[str, float] = {}  # token → expires at (time.time())
+        self.stable: str | None = None
+        self.latest_plain: str | None = None
+        self.sent_by_key: dict[tuple[str, str], tuple[int, float]] = {}  # (openid, client_msg_id) → (msgid, at)
+        self.msgids = itertools.count(2_002_283_320 + secrets.randbelow(1_000_000))
+        self.faults = Faults()
+        self.stats = Stats()
+        self.events: list[dict[str, Any]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def check_credentials(self, appid: str, secret: str, grant_type: str) -> JSONResponse | None:
+        if grant_type != "client_credential":
+            return _error(40002, "invalid grant_type")
+        if appid != self.app_id:
+            return _error(40013, "invalid appid")
+        if secret != self.app_secret:
+            return _error(40125, "invalid appsecret")
+        return None
+
+    def issue(self, lifetime: float) -> str:
+        token = f"{secrets.token_urlsafe(96)}"
+        self.tokens[token] = time.time() + lifetime
+        self.stats.tokens_issued += 1
+        return token
+
+    def token_state(self, token: str) -> int:
+        """0 valid, 42001 expired, 40001 unknown."""
+        expires = self.tokens.get(token)
+        if expires is None:
+            return 40001
+        return 0 if time.time() < expires else 42001
+
+    def busy(self) -> bool:
+        return time.monotonic() < self.faults.down_until
+
+    def push_later(self, event: dict[str, Any]) -> None:
+        if not self.callback_url:
+            return
+        task = asyncio.get_running_loop().create_task(self._push(event))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _push(self, event: dict[str, Any]) -> None:
+        await asyncio.sleep(self.delay)
+        body = _event_xml(self.account, event).encode()
+        deadline = time.monotonic() + self.retry_for
+        pause = 0.2
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            while True:
+                timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
+                query = {
+                    "signature": signature(self.callback_token, timestamp, nonce),
+                    "timestamp": timestamp,
+                    "nonce": nonce,
+                    "openid": event["openid"],
+                }
+                outcome: str
+                try:
+                    response = await client.post(
+                        self.callback_url, params=query, content=body, headers={"Content-Type": "text/xml"}
+                    )
+                    outcome = f"HTTP {response.status_code} {response.text[:100]}"
+                    if response.status_code < 500:
+                        break
+                except httpx.HTTPError as exc:
+                    outcome = type(exc).__name__
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+        with self.lock:
+            self.events.append({**event, "answer": outcome})
+
+
+def signature(token: str, timestamp: str, nonce: str) -> str:
+    """WeChat's push signature: sha1 over the lexicographically sorted, concatenated token, timestamp and nonce."""
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324
+
+
+def _event_xml(account: str, event: dict[str, Any]) -> str:
+    def cdata(value: str) -> str:
+        return f"<![CDATA[{value.replace(']]>', ']]]]><![CDATA[>')}]]>"
+
+    return (
+        "<xml>"
+        f"<ToUserName>{cdata(account)}</ToUserName>"
+        f"<FromUserName>{cdata(event['openid'])}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime>"
+        f"<MsgType>{cdata('event')}</MsgType>"
+        f"<Event>{cdata('TEMPLATESENDJOBFINISH')}</Event>"
+        f"<MsgID>{escape(str(event['msgid']))}</MsgID>"
+        f"<Status>{cdata(event['status'])}</Status>"
+        "</xml>"
+    )
+
+
+def create_app(received: Received) -> FastAPI:
+    state = WechatStandIn(received)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for task in list(state.tasks):
+            task.cancel()
+
+    app = FastAPI(title="WeChat official-account API stand-in", lifespan=lifespan)
+    app.state.standin = state
+
+    @app.get("/cgi-bin/token")
+    async def get_token(grant_type: str = "", appid: str = "", secret: str = "") -> JSONResponse:
+        with state.lock:
+            state.stats.token_calls += 1
+            if state.busy():
+                return _error(-1, "system error")
+            refused = state.check_credentials(appid, secret, grant_type)
+            if refused is not None:
+                return refused
+            previous = state.latest_plain
+            if previous is not None and previous in state.tokens:
+                state.tokens[previous] = min(state.tokens[previous], time.time() + OVERLAP_S)
+            state.latest_plain = state.issue(state.ttl)
+            return JSONResponse({"access_token": state.latest_plain, "expires_in": int(state.ttl)})
+
+    @app.post("/cgi-bin/stable_token")
+    async def stable_token(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(47001, "data format error")
+        if not isinstance(body, dict):
+            return _error(47001, "data format error")
+        with state.lock:
+            state.stats.stable_token_calls += 1
+            if state.busy():
+                return _error(-1, "system error")
+            refused = state.check_credentials(
+                str(body.get("appid", "")), str(body.get("secret", "")), str(body.get("grant_type", ""))
+            )
+            if refused is not None:
+                return refused
+            early = min(OVERLAP_S, state.ttl / 2)
+            current = state.stable
+            remaining = state.tokens.get(current, 0.0) - time.time() if current else 0.0
+            if body.get("force_refresh") is True or remaining <= early:
+                if current is not None and body.get("force_refresh") is True:
+                    state.tokens.pop(current, None)  # force refresh: the previous token stops working
+                state.stable = state.issue(state.ttl)
+                remaining = state.ttl
+            return JSONResponse({"access_token": state.stable, "expires_in": int(remaining)})
+
+    @app.post("/cgi-bin/message/template/send")
+    async def send_template(request: Request, access_token: str = "") -> JSONResponse:
+        if not access_token:
+            return _error(41001, "access_token missing")
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(47001, "data format error")
+        if not isinstance(body, dict):
+            return _error(47001, "data format error")
+        with state.lock:
+            if state.busy():
+                return _error(-1, "system error")
+            token = state.token_state(access_token)
+            if token == 42001:
+                return _error(42001, "access_token expired")
+            if token:
+                return _error(40001, "invalid credential, access_token is invalid or not latest")
+            openid, template_id = str(body.get("touser", "")), str(body.get("template_id", ""))
+            client_msg_id = str(body.get("client_msg_id") or "")
+            if not OPENID.fullmatch(openid) or openid in state.faults.invalid_openids:
+                return _error(40003, "invalid openid")
+            if openid in state.faults.unsubscribed_openids:
+                return _error(43004, "require subscribe")
+            if not template_id or template_id in state.faults.invalid_templates:
+                return _error(40037, "invalid template_id")
+            if not isinstance(body.get("data", {}), dict):
+                return _error(47003, "argument invalid! data")
+            if len(client_msg_id.encode()) > 64:
+                return _error(45067, "clientmsgid size out of limit")
+            now = time.time()
+            if client_msg_id:
+                earlier = state.sent_by_key.get((openid, client_msg_id))
+                if earlier is not None and now - earlier[1] < DEDUPE_S:
+                    state.stats.duplicates += 1
+                    return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": earlier[0]})
+            msgid = next(state.msgids)
+            if client_msg_id:
+                state.sent_by_key[(openid, client_msg_id)] = (msgid, now)
+            state.stats.sends += 1
+            blocked = openid in state.faults.blocked_openids
+        state.received.add(
+            {
+                "msgid": msgid,
+                "client_msg_id": client_msg_id or None,
+                "touser": openid,
+                "template_id": template_id,
+                "data": body.get("data", {}),
+                "url": body.get("url"),
+            }
+        )
+        status = "failed:user block" if blocked else "success"
+        state.push_later({"msgid": msgid, "openid": openid, "status": status})
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+    @app.get("/_standin/messages")
+    async def messages() -> list[dict[str, Any]]:
+        return list(state.received.items)
+
+    @app.get("/_standin/stats")
+    async def stats() -> dict[str, int]:
+        return dict(state.stats.__dict__)
+
+    @app.get("/_standin/events")
+    async def events() -> list[dict[str, Any]]:
+        with state.lock:
+            return list(state.events)
+
+    @app.post("/_standin/faults")
+    async def faults(request: Request) -> dict[str, Any]:
+        body = await request.json()
+        with state.lock:
+            if body.get("reset"):
+                state.faults = Faults()
+                state.stats = Stats()
+                state.received.items.clear()
+                state.events.clear()
+                state.sent_by_key.clear()
+            if "down_for_s" in body:
+                state.faults.down_until = time.monotonic() + float(body["down_for_s"])
+            if body.get("expire_tokens"):
+                past = time.time() - 1
+                state.tokens = dict.fromkeys(state.tokens, past)
+            for name in ("invalid_openids", "unsubscribed_openids", "blocked_openids", "invalid_templates"):
+                if name in body:
+                    setattr(state.faults, name, set(body[name]))
+            return {"ok": True}
+
+    return app
+
+
+def main() -> None:
+    args = parse_args(NAME)
+    if args.data_dir:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+    serve(create_app(Received(NAME, args.data_dir)), NAME, args)
+
+
+if __name__ == "__main__":
+    main()
