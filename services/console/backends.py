@@ -18,7 +18,7 @@ import httpx
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-SERVICES = ("intake", "dispatch", "followup", "reporting")
+SERVICES = ("intake", "dispatch", "followup", "reporting", "notify")
 
 
 @dataclass

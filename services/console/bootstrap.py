@@ -26,7 +26,7 @@ from services.console.handlers import Directory, DirectoryRejected, SigningIn
 from services.console.oidc import OidcClient, ProviderUnavailable
 from services.console.pages import STATIC, LanguageCookie, PageContext, error_response, sign_in_redirect, templates
 from services.console.repository import PostgresConsoleRepository
-from services.console.screens import agent, cases, crew, departments, home, work_orders
+from services.console.screens import agent, cases, crew, departments, home, inbox, work_orders
 from services.console.screens.common import FormInvalid
 from services.console.security import SecurityHeaders
 from services.console.settings import ConsoleSettings
@@ -132,7 +132,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(signin.router)
-    for screen in (home, agent, cases, departments, work_orders, crew):
+    for screen in (home, agent, cases, departments, work_orders, crew, inbox):
         app.include_router(screen.router)
     _page_errors(app)
     return app

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from shared.http.person import Person
+from shared.http.person import STAFF_ROLES, Person
 
 #: Departments that have a queue screen (dispatch's departments).
 DEPARTMENTS = ("repair", "billing", "customer_service")
@@ -138,6 +138,8 @@ SCREENS: tuple[Screen, ...] = (
     Screen("crew_jobs", frozenset({"crew"}), "/crew/jobs"),
     Screen("case", frozenset({"agent", "supervisor", "duty_manager", "leadership"} | _DEPARTMENT_STAFF), ""),
     Screen("work_order", _DEPARTMENT_STAFF | {"crew", "supervisor"}, ""),
+    #: The person's staff notices from notify (every staff role: a notice may be addressed to anyone).
+    Screen("inbox", STAFF_ROLES, "/inbox"),
 )
 SCREENS_BY_KEY = {screen.key: screen for screen in SCREENS}
 #: Where each role lands after sign-in, the first role a person holds deciding.

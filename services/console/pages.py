@@ -40,6 +40,7 @@ DONE_KEYS = frozenset(
         "photo_added",
         "not_at_home",
         "outcome_recorded",
+        "notice_read",
     }
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
 
@@ -28,6 +28,10 @@ class ConsoleSettings(ServiceSettings, IdentitySettings):
     dispatch_url: str = "http://127.0.0.1:8001"
     followup_url: str = "http://127.0.0.1:8002"
     reporting_url: str = "http://127.0.0.1:8003"
+    #: Notify, for the person's staff notices (`/inbox`): CONSOLE_NOTIFY_URL, or NOTIFY_URL as `make run` sets it.
+    notify_url: str = Field(
+        default="http://127.0.0.1:8005", validation_alias=AliasChoices("console_notify_url", "notify_url")
+    )
     #: The longest a session lives (a shift), however long the provider would refresh it.
     console_session_hours: float = Field(default=12, gt=0, le=24 * 7)
     #: Refresh the person's access token when it runs out within this many seconds.
@@ -83,6 +87,7 @@ class ConsoleSettings(ServiceSettings, IdentitySettings):
             "dispatch": self.dispatch_url.rstrip("/"),
             "followup": self.followup_url.rstrip("/"),
             "reporting": self.reporting_url.rstrip("/"),
+            "notify": self.notify_url.rstrip("/"),
         }
 
     @property

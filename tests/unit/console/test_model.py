@@ -36,17 +36,23 @@ def test_menus_follow_the_roles() -> None:
     assert menu(_person("agent")) == [
         ("agent_new", "/agent/complaints/new", None),
         ("agent_callbacks", "/agent/callbacks", None),
+        ("inbox", "/inbox", None),
     ]
-    assert menu(_person("crew", crew="repair-crew-1")) == [("crew_jobs", "/crew/jobs", None)]
+    assert menu(_person("crew", crew="repair-crew-1")) == [("crew_jobs", "/crew/jobs", None), ("inbox", "/inbox", None)]
     assert menu(_person("dispatcher", department="billing")) == [
-        ("department_queue", "/departments/billing/queue", "billing")
+        ("department_queue", "/departments/billing/queue", "billing"),
+        ("inbox", "/inbox", None),
     ]
+    # Every staff role has its notices; the duty manager and leadership have them as their one screen so far.
+    assert menu(_person("duty_manager")) == [("inbox", "/inbox", None)]
+    assert menu(_person("leadership")) == [("inbox", "/inbox", None)]
     assert [item.path for item in menu(_person("supervisor"))] == [
         "/agent/complaints/new",
         "/agent/callbacks",
         "/departments/repair/queue",
         "/departments/billing/queue",
         "/departments/customer_service/queue",
+        "/inbox",
     ]
     assert not may_open(_person("crew"), "agent_new")
     assert not may_open(_person("agent"), "work_order")
