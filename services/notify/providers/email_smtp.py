@@ -197,7 +197,8 @@ class Bounces:
         per_message, per_recipient = blocks[0], blocks[1:]
         original_id = self._original_message_id(report)
         notification_id = self._from_verp(report) or self._from_message_id(original_id)
-        if notification_id is None and original_id is None:
+        if notification_id is None:
+            # Neither our bounce address nor one of our Message-IDs: not about a mail we sent.
             log.warning("bounce names no message of ours")
             return []
         at = _date(per_message.get("Arrival-Date"))
