@@ -47,11 +47,10 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
         await handlers().on_work_order_events(batch, consumer=work_orders.consumer)
 
     async def on_contacts(batch: list[Any]) -> None:
-        """Contact data, and the received complaints that call the duty manager (each idempotent on its own)."""
+        """Contact data and receipts, and the received complaints that call the duty manager (each idempotent on
+        its own)."""
         received = [e for e in batch if isinstance(e, ComplaintReceived)]
-        await handlers().on_contacts(
-            [e for e in batch if not isinstance(e, ComplaintReceived)], consumer=contacts.consumer
-        )
+        await handlers().on_contacts(batch, consumer=contacts.consumer)
         if received:
             await handlers().duty_manager.on_received(received, consumer=consumers.DUTY_MANAGER_CONSUMER)
 
@@ -70,7 +69,11 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
     subscribe(broker, settings, contacts, on_contacts, group_prefix=group)
     subscribe(broker, settings, consumers.CALLERS, on_callers, group_prefix=group)
     subscribe(broker, settings, consumers.INCIDENTS, on_incidents, group_prefix=group)
+    async def on_notification_failed(batch: list[Any]) -> None:
+        await handlers().failed_notifications.on_failed(batch, consumer=consumers.NOTIFICATION_FAILED.consumer)
+
     subscribe(broker, settings, consumers.CORRECTIVE_ACTIONS, on_corrective_actions, group_prefix=group)
+    subscribe(broker, settings, consumers.NOTIFICATION_FAILED, on_notification_failed, group_prefix=group)
     # Published through the outbox relay; declared here so AsyncAPI documents them.
     for topic, schema, description in PUBLISHED:
         broker.publisher(topic, schema=schema, title=topic, description=description)
@@ -85,9 +88,7 @@ def create_app(
     sla = load_sla_table()
     observed = telemetry(SERVICE, settings, metrics.count_committed)
     clocks = ClockRules(sla, time_scale=settings.sla_time_scale)
-    notifier = Notifier(
-        Templates(), settings.notification_locale, settings.notification_daily_cap, ZoneInfo(sla.config.timezone)
-    )
+    notifier = Notifier(Templates(), settings.notification_locale, ZoneInfo(sla.config.timezone))
     callbacks = CallbackPolicy(
         max_attempts=settings.callback_max_attempts,
         retry_interval=settings.callback_retry_interval * settings.sla_time_scale,

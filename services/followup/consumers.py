@@ -18,6 +18,7 @@ from shared.contracts import (
     AnyWorkOrderEvent,
     ComplaintContact,
     ComplaintReceived,
+    NotificationFailed,
 )
 from shared.kafka.subscription import Subscription
 
@@ -39,9 +40,9 @@ COMPLAINT_CONTACT = Subscription(
     topics=(topics.COMPLAINT_CONTACT, topics.COMPLAINT_RECEIVED),
     model=ComplaintIntakeEvent,
     title="followup/complaint.contact",
-    description="Restricted contact data, for callbacks and customer notifications; and every received complaint, "
-    "for the duty manager: counter complaints not settled on the spot and agitated customers (called at once, held "
-    "to the acknowledgement limit).",
+    description="Restricted contact data, for callbacks and customer notifications; every received complaint, for its "
+    "receipt (the reference number, once both are known) and for the duty manager: counter complaints not settled "
+    "on the spot and agitated customers (called at once, held to the acknowledgement limit).",
     batch_size=500,
 )
 #: The duty manager's processed-event marks (the events come through COMPLAINT_CONTACT's group).
@@ -79,4 +80,14 @@ CORRECTIVE_ACTIONS = Subscription(
     batch_size=500,
 )
 
-SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT, CALLERS, INCIDENTS, CORRECTIVE_ACTIONS)
+NOTIFICATION_FAILED = Subscription(
+    group="followup.notification-failed",
+    topics=(topics.NOTIFICATION_FAILED,),
+    model=NotificationFailed,
+    title="followup/notification-failed",
+    description="Messages notify could not deliver on any channel: a customer's becomes an agent's task to phone "
+    "them (the callbacks worklist, reason notification_failed); a staff member's is logged and counted.",
+    batch_size=500,
+)
+
+SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT, CALLERS, INCIDENTS, CORRECTIVE_ACTIONS, NOTIFICATION_FAILED)

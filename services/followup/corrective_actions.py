@@ -59,6 +59,7 @@ class CorrectiveActionHandlers:
             status=p.status,
             correlation_id=event.correlation_id,
             set_at=p.at,
+            description=p.description,
         )
         if not await repo.add_corrective_action(action) or p.status != "open":
             return

@@ -222,5 +222,7 @@ def notification_requested(
             params=params,
             text=text,
             requested_at=record.at,
+            urgency=record.urgency,
+            reference_no=record.reference_no,
         ),
     )

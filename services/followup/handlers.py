@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from services.followup import escalation, events
 from services.followup.corrective_actions import CorrectiveActionHandlers
 from services.followup.duty_manager import DutyManagerHandlers
+from services.followup.failed_notifications import FailedNotifications
 from services.followup.invalid_complaints import InvalidComplaintNotices
 from services.followup.metrics import TimerFired
 from services.followup.model import (
@@ -35,10 +36,12 @@ from services.followup.model import (
     Verdict,
     decide_outcome,
 )
-from services.followup.notifications import Notifier
+from services.followup.notifications import Notifier, customer_recipient
+from services.followup.receipts import ReceiptNotices
 from services.followup.repository import FollowupRepository
 from services.followup.serious_cases import SeriousCaseNotices
 from services.followup.sla_clocks import STEPS, STOPS, ClockRules
+from services.followup.work_order_notices import WorkOrderNotices
 from shared.contracts import (
     CallbackOutcome,
     ComplaintContact,
@@ -47,12 +50,14 @@ from shared.contracts import (
     ComplaintInvalid,
     ComplaintJoined,
     ComplaintLinked,
+    ComplaintReceived,
     ComplaintResolvedOnContact,
     ComplaintRouted,
     Department,
     Event,
     Recipient,
     WorkOrderAcknowledged,
+    WorkOrderAppointmentAgreed,
     WorkOrderAssigned,
     WorkOrderEvent,
     WorkOrderResolved,
@@ -114,6 +119,9 @@ class FollowupHandlers:
         self.corrective_actions = CorrectiveActionHandlers(transactions, clocks=clocks, clock=clock)
         self.invalid = InvalidComplaintNotices(clocks=clocks, notifier=notifier)
         self.serious_cases = SeriousCaseNotices(notifier=notifier)
+        self.receipts = ReceiptNotices(notifier=notifier)
+        self.work_order_notices = WorkOrderNotices(notifier=notifier)
+        self.failed_notifications = FailedNotifications(transactions, clock=clock, time_scale=clocks.time_scale)
 
     # -- consumed events ------------------------------------------------------------------------------
 
@@ -128,17 +136,26 @@ class FollowupHandlers:
             await work.repo.add_to_outbox(outgoing)
             work.commit()
 
-    async def on_contacts(self, batch: Sequence[ComplaintContact], *, consumer: str) -> None:
+    async def on_contacts(self, batch: Sequence[ComplaintContact | ComplaintReceived], *, consumer: str) -> None:
         """Keep each complaint's contact data, for callbacks and customer notifications (deduplicated like
-        `on_work_order_events`)."""
+        `on_work_order_events`), and send each complaint's receipt once both it and the contact are known
+        (`receipts.py`: either may come first; the receipt locks, taken in one order, make the second see the
+        first)."""
+        now = self.clock()
         async with self.transactions() as work:
+            await work.repo.lock_receipts(sorted({e.complaint_id for e in batch}))
+            outgoing: list[Event] = []
             for event in batch:
-                if await work.repo.first_delivery(consumer, event.event_id):
+                if isinstance(event, ComplaintReceived):
+                    outgoing += await self.receipts.on_received(work.repo, event, now)
+                elif await work.repo.first_delivery(consumer, event.event_id):
                     p = event.payload
                     contact = Contact(
                         p.complaint_id, p.name, p.phone, p.email, p.wechat_openid, p.preferred_contact.value
                     )
                     await work.repo.add_contact(contact)
+                    outgoing += await self.receipts.tell(work.repo, p.complaint_id, now)
+            await work.repo.add_to_outbox(outgoing)
             work.commit()
 
     async def on_incident_events(self, batch: Sequence[Event], *, consumer: str) -> None:
@@ -213,10 +230,10 @@ class FollowupHandlers:
         """One message to a linked caller: on joining (retried until their contact arrives), on a new ETA, when
         fixed (those two only when the contact is known: the first message then told them everything)."""
         caller = await repo.caller(complaint_id)
-        contact = await repo.contact(complaint_id)
+        recipient = customer_recipient(await repo.contact(complaint_id))
         if caller is None:
             return []
-        if contact is None or not contact.phone:
+        if recipient is None:
             if what == "joined":
                 await repo.schedule(self.clocks.caller_notice(complaint_id, now))
             return []
@@ -233,9 +250,10 @@ class FollowupHandlers:
             complaint_id=complaint_id,
             correlation_id=caller.correlation_id,
             template_id=template,
-            recipient=Recipient(kind="customer", phone=contact.phone),
+            recipient=recipient,
             params=self.notifier.caller_params(caller, template),
             at=now,
+            reference_no=caller.reference_no,
         )
 
     async def _resolved_on_contact(self, repo: FollowupRepository, event: ComplaintResolvedOnContact) -> list[Event]:
@@ -290,11 +308,13 @@ class FollowupHandlers:
         if isinstance(event, WorkOrderAssigned):
             return await self._track(repo, event)
         stopped = STOPS.get(event.event_type)
-        if stopped is None:
+        if stopped is None and not isinstance(event, WorkOrderAppointmentAgreed):
             return []  # notes change no clock
         p = event.payload
+        if isinstance(event, WorkOrderAppointmentAgreed):
+            return await self.work_order_notices.appointment_agreed(repo, event, self.clock())
         await repo.record_step(p.work_order_id, p.status.value, STEPS.get(event.event_type), p.at)
-        await repo.cancel(p.work_order_id, stopped, self.clock())
+        await repo.cancel(p.work_order_id, stopped or (), self.clock())
         if isinstance(event, WorkOrderAcknowledged) and event.payload.owner:
             # Whoever signs first for a case nobody took owns it (v2): its callbacks are theirs.
             await repo.adopt_owner(p.complaint_id, event.payload.owner)
@@ -339,13 +359,14 @@ class FollowupHandlers:
         """Every resolved case gets a callback (100 % callback), with its own clock, for the case's owner —
         except an incident's (its callers each get theirs, `complaint.fault_fixed`) and a coordinated case's
         work order while others are open (`case_resolved` false: the last one resolved calls back). A
-        coordinated case is called back on its lead work order, whichever resolved it last."""
+        coordinated case is called back on its lead work order, whichever resolved it last. The customer is told
+        what was done, why and what will change (`case_resolved`) before the callback is scheduled."""
         p = event.payload
         order = await repo.record_resolution(p.work_order_id, p.resolution)
         if not p.case_resolved or await repo.is_incident_work_order(p.work_order_id):
             return []
         order = await self._case_order(repo, order)
-        return await self._start_callback(
+        scheduled = await self._start_callback(
             repo,
             event,
             work_order_id=order.work_order_id if order else p.work_order_id,
@@ -357,6 +378,10 @@ class FollowupHandlers:
             owner=order.owner if order else None,
             ladder=order.ladder if order else "default",
         )
+        if not scheduled:
+            return []  # this resolution was handled already
+        told = await self.work_order_notices.case_resolved(repo, event, order, self.clock())
+        return [*told, *scheduled]
 
     @staticmethod
     async def _case_order(repo: FollowupRepository, order: TrackedWorkOrder | None) -> TrackedWorkOrder | None:
@@ -472,8 +497,7 @@ class FollowupHandlers:
         contact arrives (or given up, logged)."""
         if timer.stage == "invalid" and not await self.invalid.pending(repo, timer.complaint_id):
             return []  # overturned (or told) while this timer fired: the retries stop here
-        contact = await repo.contact(timer.complaint_id)
-        if contact is not None and contact.phone:
+        if customer_recipient(await repo.contact(timer.complaint_id)) is not None:
             if timer.stage == "invalid":
                 return await self.invalid.tell(repo, timer.complaint_id, now)
             return await self._tell_caller(repo, timer.complaint_id, "joined", now)
@@ -487,7 +511,8 @@ class FollowupHandlers:
     async def _interim_reply(
         self, repo: FollowupRepository, timer: Timer, subject: Subject, now: datetime
     ) -> list[Event]:
-        if not subject.phone:
+        recipient = customer_recipient(await repo.contact(timer.complaint_id))
+        if recipient is None:
             retry = self.clocks.interim_reply_retry(timer, now)
             if retry is not None:
                 await repo.schedule(retry)
@@ -499,9 +524,10 @@ class FollowupHandlers:
             complaint_id=timer.complaint_id,
             correlation_id=subject.correlation_id,
             template_id="interim_reply",
-            recipient=Recipient(kind="customer", phone=subject.phone),
+            recipient=recipient,
             params={"reference_no": subject.reference_no},
             at=now,
+            severity=subject.severity,
         )
 
     async def _warning(self, repo: FollowupRepository, timer: Timer, subject: Subject, now: datetime) -> list[Event]:
@@ -608,6 +634,10 @@ class FollowupHandlers:
                 raise CallbackNotFound(f"no callback {cmd.callback_id}")
             bind_case(complaint_id=str(callback.complaint_id))
             now = self.clock()
+            if callback.is_task:
+                task = await self._record_task(repo, callback, cmd, now)
+                work.commit()
+                return task
             severity, correlation_id = await repo.severity_and_correlation(callback)
             before = await repo.dissatisfied_count(callback.complaint_id) if cmd.outcome == "dissatisfied" else 0
             decision = decide_outcome(
@@ -623,13 +653,40 @@ class FollowupHandlers:
                 agent_name=cmd.agent_name,
                 method=cmd.method,
             )
-            await repo.add_to_outbox(await self._apply(repo, decision, correlation_id, now))
+            await repo.add_to_outbox(await self._apply(repo, decision, correlation_id, now, severity))
             work.commit()
         log.info("callback outcome recorded", outcome=cmd.outcome, attempt=decision.attempt, final=decision.final)
         return decision.callback
 
+    async def _record_task(
+        self, repo: FollowupRepository, task: Callback, cmd: RecordOutcome, now: datetime
+    ) -> Callback:
+        """An agent phoned a customer no message reached: reached completes the task, unreachable retries it like a
+        callback; nothing of the case changes and no callback event is published (`failed_notifications.py`)."""
+        decision = decide_outcome(
+            task,
+            cmd.outcome,
+            agent=cmd.agent,
+            note=cmd.note,
+            now=now,
+            severity="normal",
+            dissatisfied_before=0,
+            policy=self.callbacks,
+            scores=cmd.scores,
+            agent_name=cmd.agent_name,
+            method=cmd.method,
+        )
+        await repo.save_callback(decision.callback)
+        log.info("notification task recorded", outcome=cmd.outcome, attempt=decision.attempt, final=decision.final)
+        return decision.callback
+
     async def _apply(
-        self, repo: FollowupRepository, decision: OutcomeDecision, correlation_id: str, now: datetime
+        self,
+        repo: FollowupRepository,
+        decision: OutcomeDecision,
+        correlation_id: str,
+        now: datetime,
+        severity: str | None = None,
     ) -> list[Event]:
         callback = decision.callback
         await repo.save_callback(callback)
@@ -638,7 +695,7 @@ class FollowupHandlers:
             await repo.cancel(callback.callback_id, ["callback"], now)
         closes_as = decision.closes_as
         if closes_as is not None:
-            emitted += await self._close(repo, callback, closes_as, correlation_id, now)
+            emitted += await self._close(repo, callback, closes_as, correlation_id, now, severity)
         elif decision.reopens:
             assert decision.dissatisfied_count is not None
             await repo.set_dissatisfied_count(callback.complaint_id, decision.dissatisfied_count)
@@ -669,22 +726,29 @@ class FollowupHandlers:
         return emitted
 
     async def _close(
-        self, repo: FollowupRepository, callback: Callback, outcome: str, correlation_id: str, now: datetime
+        self,
+        repo: FollowupRepository,
+        callback: Callback,
+        outcome: str,
+        correlation_id: str,
+        now: datetime,
+        severity: str | None = None,
     ) -> list[Event]:
         """Close the case; a satisfied customer is also told it is closed."""
         await repo.close_case(callback.complaint_id, now, outcome)
         if outcome == "satisfied":
             await repo.cancel_for_complaint(callback.complaint_id, ["satisfaction"], now)
         emitted = [events.complaint_closed(callback, outcome, correlation_id=correlation_id, at=now)]
-        contact = await repo.contact(callback.complaint_id)
-        if outcome == "satisfied" and contact is not None and contact.phone:
+        recipient = customer_recipient(await repo.contact(callback.complaint_id))
+        if outcome == "satisfied" and recipient is not None:
             emitted += await self.notifier.request(
                 repo,
                 complaint_id=callback.complaint_id,
                 correlation_id=correlation_id,
                 template_id="case_closed",
-                recipient=Recipient(kind="customer", phone=contact.phone),
+                recipient=recipient,
                 params={"reference_no": callback.reference_no},
                 at=now,
+                severity=severity,
             )
         return emitted

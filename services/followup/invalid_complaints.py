@@ -15,10 +15,10 @@ import uuid
 from datetime import datetime
 
 from services.followup.model import InvalidComplaint
-from services.followup.notifications import Notifier
+from services.followup.notifications import Notifier, customer_recipient
 from services.followup.repository import FollowupRepository
 from services.followup.sla_clocks import ClockRules
-from shared.contracts import ComplaintInvalid, Event, Recipient
+from shared.contracts import ComplaintInvalid, Event
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -59,8 +59,8 @@ class InvalidComplaintNotices:
         invalid = await repo.invalid_complaint(complaint_id)
         if invalid is None or invalid.told_at is not None:
             return []
-        contact = await repo.contact(complaint_id)
-        if contact is None or not contact.phone:
+        recipient = customer_recipient(await repo.contact(complaint_id))
+        if recipient is None:
             await repo.schedule(self.clocks.caller_notice(complaint_id, now, stage=STAGE))
             return []
         await repo.mark_told_invalid(complaint_id, now)
@@ -69,7 +69,7 @@ class InvalidComplaintNotices:
             complaint_id=complaint_id,
             correlation_id=invalid.correlation_id,
             template_id="complaint_invalid",
-            recipient=Recipient(kind="customer", phone=contact.phone),
+            recipient=recipient,
             params={"reference_no": invalid.reference_no, "reason": invalid.reason},
             at=now,
         )

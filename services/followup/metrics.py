@@ -1,8 +1,9 @@
 """Followup's process metrics: the one place where what followup committed becomes numbers.
 
 `count_committed` is registered with `shared.observability.committed` by the composition root and sees every
-event followup's transactions committed, plus two facts that are not events (a timer fired; a customer
-notification the daily cap suppressed), noted by the handlers in the same transaction. The timer gauges are
+event followup's transactions committed, plus two facts that are not events (a timer fired; a message notify
+could not deliver), noted by the handlers in the same transaction. Followup *requests* messages: what was sent,
+delivered or suppressed by the daily cap is notify's to count (`notify_deliveries_total`). The timer gauges are
 read from `followup.timers` when Prometheus scrapes (`timers_sampler`).
 """
 
@@ -35,15 +36,16 @@ ESCALATIONS = Counter(
 CALLBACKS = Counter("callbacks_total", "Callback attempts recorded by agents, by outcome.", ["outcome"])
 COMPLAINTS_CLOSED = Counter("complaints_closed_total", "Cases closed, by outcome.", ["outcome"])
 COMPLAINTS_REOPENED = Counter("complaints_reopened_total", "Cases reopened after a dissatisfied callback.")
-NOTIFICATIONS_SENT = Counter(
-    "notifications_sent_total",
-    "Notifications requested from the gateway, by template and recipient kind.",
-    ["template", "recipient"],
+NOTIFICATIONS_REQUESTED = Counter(
+    "followup_notifications_requested_total",
+    "Messages followup asked notify to deliver (requests, not deliveries), by template, recipient kind and urgency.",
+    ["template", "recipient", "urgency"],
 )
-NOTIFICATIONS_SUPPRESSED = Counter(
-    "notifications_suppressed_total",
-    "Customer notifications not sent: the number reached today's cap.",
-    ["template"],
+NOTIFICATIONS_UNDELIVERED = Counter(
+    "followup_notifications_undelivered_total",
+    "Messages notify could not deliver on any channel (notification.failed), by template and recipient kind: a "
+    "customer's became an agent's phone task.",
+    ["template", "recipient"],
 )
 TIMERS_FIRED = Counter("followup_timers_fired_total", "Timers fired, by kind.", ["kind"])
 TIMERS_PENDING = Gauge(
@@ -61,8 +63,11 @@ class TimerFired:
 
 
 @dataclass(frozen=True)
-class NotificationSuppressed:
+class NotificationUndelivered:
+    """A message that reached nobody (`notification.failed`), by template and recipient kind."""
+
     template_id: str
+    recipient_kind: str
 
 
 def _escalated(event: Any) -> None:
@@ -77,7 +82,8 @@ def _closed(event: Any) -> None:
 
 
 def _notification(event: Any) -> None:
-    NOTIFICATIONS_SENT.labels(event.payload.template_id, event.payload.recipient.kind).inc()
+    p = event.payload
+    NOTIFICATIONS_REQUESTED.labels(p.template_id, p.recipient.kind, p.urgency).inc()
 
 
 #: event type → what it counts. Adding a counted event is one line here.
@@ -95,8 +101,8 @@ def count_committed(items: Sequence[Any]) -> None:
     for item in items:
         if isinstance(item, TimerFired):
             TIMERS_FIRED.labels(item.kind).inc()
-        elif isinstance(item, NotificationSuppressed):
-            NOTIFICATIONS_SUPPRESSED.labels(item.template_id).inc()
+        elif isinstance(item, NotificationUndelivered):
+            NOTIFICATIONS_UNDELIVERED.labels(item.template_id, item.recipient_kind).inc()
         else:
             count = _COUNTED.get(getattr(item, "event_type", ""))
             if count is not None:

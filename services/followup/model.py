@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -123,6 +123,8 @@ class Subject:
     #: its own); and whom the clock is about (a corrective action's owner).
     work_order_id: uuid.UUID | None = None
     owner: str | None = None
+    #: The work order's severity, when the clock watches one (an emergency's customer messages are urgent).
+    severity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,16 +145,32 @@ class EscalationRecord:
 
 @dataclass(frozen=True)
 class NotificationRecord:
-    """A requested notification, kept for the per-number daily cap and the audit trail."""
+    """A requested notification, kept for the audit trail and for the agent's task when its delivery fails (the
+    text the customer should have read). No address: those stay in `contacts`."""
 
     notification_id: uuid.UUID
     complaint_id: uuid.UUID
     template_id: str
     recipient_kind: str
-    phone_key: str | None
-    local_day: date
-    suppressed: bool
+    urgency: str
+    reference_no: str | None
+    correlation_id: str
+    text: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A complaint as received, waiting for its contact so the customer gets the reference number once
+    (`receipts.py`); `told_at` once the receipt was requested."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: str
+    settled: bool
+    correlation_id: str
+    received_at: datetime
+    told_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +201,17 @@ class Callback:
     #: the customer was contacted (phone, letter, visit).
     last_agent_name: str | None = None
     last_method: CallbackMethod | None = None
+    #: Issue 21: `callback` (after a resolution), or `notification_failed`: an agent's task to phone a customer a
+    #: message could not reach (`reason`, the message's `template_id` and the `message` to tell them).
+    kind: str = "callback"
+    reason: str | None = None
+    template_id: str | None = None
+    message: str | None = None
+
+    @property
+    def is_task(self) -> bool:
+        """A phone-the-customer task, not a callback after a resolution: recording it changes nothing of the case."""
+        return self.kind != "callback"
 
 
 @dataclass(frozen=True)
@@ -343,6 +372,8 @@ class CorrectiveAction:
     correlation_id: str
     set_at: datetime
     completed_at: datetime | None = None
+    #: What will change (issue 21: told to the customer with the resolution).
+    description: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
-"""Notification requests: a template id, parameters, the rendered text — and a per-phone daily cap so
-no customer is flooded (staff notifications are not capped)."""
+"""Notification requests: a template id, parameters, the rendered text, the customer's every address and how
+urgent the message is. Followup decides *what* to say and to whom; notify (`services/notify/`) delivers it,
+holds routine messages through quiet hours and applies the per-customer daily cap (it moved there with issue
+21: only the service that sends knows what was sent). Every request is recorded here (`notifications`), so a
+failed delivery can be turned into an agent's task with the text the customer should have read."""
 
 from __future__ import annotations
 
-import hashlib
 import string
 import tomllib
 import uuid
@@ -14,16 +16,13 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from services.followup import events
-from services.followup.metrics import NotificationSuppressed
-from services.followup.model import Caller, NotificationRecord
+from services.followup.model import Caller, Contact, NotificationRecord
 from services.followup.repository import FollowupRepository
 from shared.contracts import Event, Recipient
-from shared.logging import get_logger
-from shared.observability import committed
 
-log = get_logger(__name__)
 TEMPLATES_PATH = Path(__file__).with_name("templates.toml")
 Locale = Literal["zh", "en"]
+Urgency = Literal["routine", "urgent"]
 #: How a stage reads in a staff message.
 STAGE_LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -45,6 +44,33 @@ STAGE_LABELS: dict[str, dict[str, str]] = {
         "corrective_action": "corrective action",
     },
 }
+#: Customer messages that never wait for the morning: an outage's cause and ETA, a new ETA, "fixed".
+URGENT_TEMPLATES = frozenset({"group_joined", "group_joined_no_eta", "eta_changed", "fault_fixed"})
+#: Every message about a case of this severity is urgent (danger to life or property).
+URGENT_SEVERITY = "emergency"
+
+
+def urgency(template_id: str, recipient: Recipient, severity: str | None = None) -> Urgency:
+    """Staff messages (a duty manager called, an escalation) and the outage messages go at once, and so does
+    anything about an emergency; the rest is routine (notify may hold it through quiet hours)."""
+    if recipient.kind == "staff" or template_id in URGENT_TEMPLATES or severity == URGENT_SEVERITY:
+        return "urgent"
+    return "routine"
+
+
+def customer_recipient(contact: Contact | None) -> Recipient | None:
+    """The customer with every address they gave and how they prefer to be reached; None when there is no way
+    to reach them by message (no phone, email or WeChat id yet)."""
+    if contact is None or not (contact.phone or contact.email or contact.wechat_openid):
+        return None
+    preferred = contact.preferred_contact if contact.preferred_contact in ("phone", "sms", "email", "wechat") else None
+    return Recipient(
+        kind="customer",
+        phone=contact.phone,
+        email=contact.email,
+        wechat_openid=contact.wechat_openid,
+        preferred_contact=preferred,  # type: ignore[arg-type]
+    )
 
 
 class Templates:
@@ -66,17 +92,14 @@ class Templates:
         return self.texts[template_id][locale].format(**params)
 
 
-def phone_key(phone: str) -> str:
-    """The cap counts per number without storing the number itself."""
-    return hashlib.sha256(phone.encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class Notifier:
     templates: Templates
     locale: Locale
-    daily_cap: int
     timezone: ZoneInfo
+
+    def local(self, at: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return at.astimezone(self.timezone).strftime(fmt)
 
     def stage_params(
         self, *, reference_no: str, department: str, stage: str, deadline: datetime | None
@@ -86,17 +109,23 @@ class Notifier:
             "reference_no": reference_no,
             "department": department,
             "stage": STAGE_LABELS[self.locale].get(stage, stage),
-            "deadline": deadline.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M") if deadline else "-",
+            "deadline": self.local(deadline) if deadline else "-",
         }
 
     def caller_params(self, caller: Caller, template_id: str) -> dict[str, str]:
         """Parameters of a linked caller's messages: their reference, the cause in the message's language, the ETA
         in local time — only those the template uses."""
         cause = (caller.cause_en if self.locale == "en" and caller.cause_en else caller.cause) or ""
-        eta = caller.eta.astimezone(self.timezone).strftime("%m-%d %H:%M") if caller.eta else "-"
+        eta = self.local(caller.eta, "%m-%d %H:%M") if caller.eta else "-"
         params = {"reference_no": caller.reference_no, "cause": cause, "eta": eta}
         used = self.templates.parameters(template_id)
         return {k: v for k, v in params.items() if k in used}
+
+    def window(self, start: datetime, end: datetime) -> str:
+        """A visit window in local time: `11-25 14:00-16:00`, or both ends dated when it spans midnight."""
+        if start.astimezone(self.timezone).date() == end.astimezone(self.timezone).date():
+            return f"{self.local(start, '%m-%d %H:%M')}-{self.local(end, '%H:%M')}"
+        return f"{self.local(start, '%m-%d %H:%M')} - {self.local(end, '%m-%d %H:%M')}"
 
     async def request(
         self,
@@ -108,31 +137,24 @@ class Notifier:
         recipient: Recipient,
         params: dict[str, str],
         at: datetime,
+        severity: str | None = None,
+        reference_no: str | None = None,
     ) -> list[Event]:
-        """The notification event, or nothing when this customer's number reached today's cap.
-
-        Every request is recorded, sent or suppressed, in the caller's transaction."""
-        key = phone_key(recipient.phone) if recipient.kind == "customer" and recipient.phone else None
-        day = at.astimezone(self.timezone).date()
-        suppressed = False
-        if key is not None:
-            suppressed = await repo.customer_messages_sent(key, day) >= self.daily_cap
+        """The notification event, recorded in the caller's transaction (notify decides whether and when it goes:
+        quiet hours, the daily cap). `severity`: the case's, when followup knows it (an emergency is urgent)."""
+        text = self.templates.render(template_id, self.locale, params)
         record = NotificationRecord(
             notification_id=uuid.uuid4(),
             complaint_id=complaint_id,
             template_id=template_id,
             recipient_kind=recipient.kind,
-            phone_key=key,
-            local_day=day,
-            suppressed=suppressed,
+            urgency=urgency(template_id, recipient, severity),
+            reference_no=reference_no or params.get("reference_no"),
+            correlation_id=correlation_id,
+            text=text,
             at=at,
         )
         await repo.add_notification(record)
-        if suppressed:
-            committed.note([NotificationSuppressed(template_id)])
-            log.info("notification suppressed: daily cap reached", template_id=template_id, cap=self.daily_cap)
-            return []
-        text = self.templates.render(template_id, self.locale, params)
         return [
             events.notification_requested(
                 record, correlation_id=correlation_id, locale=self.locale, recipient=recipient, params=params, text=text

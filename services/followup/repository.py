@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from datetime import date, datetime
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 import asyncpg
@@ -24,6 +24,7 @@ from services.followup.model import (
     EscalationRecord,
     InvalidComplaint,
     NotificationRecord,
+    Receipt,
     Subject,
     Timer,
     TimerPlan,
@@ -198,12 +199,33 @@ class FollowupRepository(Protocol):
         ...
 
     # -- notifications
-    async def customer_messages_sent(self, phone_key: str, day: date) -> int:
-        """Messages sent to this number on this local day; serialises per number until the transaction ends,
-        so two processes cannot both take the last slot of the day."""
+    async def add_notification(self, record: NotificationRecord) -> None: ...
+
+    async def notification(self, notification_id: uuid.UUID) -> NotificationRecord | None: ...
+
+    async def case_owner(self, complaint_id: uuid.UUID) -> str | None:
+        """Whose the case is (its work orders' owner), for a task about it; None when nobody's yet."""
         ...
 
-    async def add_notification(self, record: NotificationRecord) -> None: ...
+    async def corrective_actions_of(self, complaint_id: uuid.UUID) -> list[CorrectiveAction]:
+        """The case's corrective actions held so far, oldest first."""
+        ...
+
+    # -- receipts (the reference number, once contact and complaint are both known)
+    async def lock_receipts(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        """Serialise receipts per complaint until the transaction ends (contact and complaint arrive on two topics,
+        possibly in two processes); always taken in one order, so two batches cannot deadlock."""
+        ...
+
+    async def add_receipt(self, receipt: Receipt) -> bool:
+        """Keep a received complaint for its receipt; False when already kept (a redelivery)."""
+        ...
+
+    async def receipt(self, complaint_id: uuid.UUID) -> Receipt | None: ...
+
+    async def mark_receipt_told(self, complaint_id: uuid.UUID, at: datetime) -> bool:
+        """Claim the receipt for sending; False when it was told already."""
+        ...
 
     # -- health
     async def due_timers(self) -> int: ...
@@ -303,7 +325,7 @@ class PostgresFollowupRepository:
         return _subject(
             await self.conn.fetchrow(
                 "SELECT w.complaint_id, w.reference_no, w.department, w.correlation_id, w.status, c.phone, "
-                "w.work_order_id, w.owner "
+                "w.work_order_id, w.owner, w.severity "
                 "FROM followup.work_orders w LEFT JOIN followup.contacts c ON c.complaint_id = w.complaint_id "
                 "WHERE w.work_order_id = $1",
                 work_order_id,
@@ -604,20 +626,57 @@ class PostgresFollowupRepository:
         total = await self.conn.fetchval(f"SELECT count(*) FROM followup.callbacks WHERE {where}", now, owner)
         return [Callback(**dict(r)) for r in rows], total
 
-    async def customer_messages_sent(self, phone_key: str, day: date) -> int:
-        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('followup-notify:' || $1))", phone_key)
-        return await self.conn.fetchval(
-            "SELECT count(*) FROM followup.notifications WHERE phone_key = $1 AND local_day = $2 AND NOT suppressed",
-            phone_key,
-            day,
-        )
-
     async def add_notification(self, record: NotificationRecord) -> None:
         await self.conn.execute(
             "INSERT INTO followup.notifications (notification_id, complaint_id, template_id, recipient_kind, "
-            "phone_key, local_day, suppressed, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "urgency, reference_no, correlation_id, text, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             *_values(record),
         )
+
+    async def notification(self, notification_id: uuid.UUID) -> NotificationRecord | None:
+        row = await self.conn.fetchrow(
+            "SELECT notification_id, complaint_id, template_id, recipient_kind, urgency, reference_no, "
+            "coalesce(correlation_id, '') AS correlation_id, coalesce(text, '') AS text, at "
+            "FROM followup.notifications WHERE notification_id = $1",
+            notification_id,
+        )
+        return NotificationRecord(**dict(row)) if row is not None else None
+
+    async def case_owner(self, complaint_id: uuid.UUID) -> str | None:
+        return await self.conn.fetchval(
+            "SELECT owner FROM followup.work_orders WHERE complaint_id = $1 AND owner IS NOT NULL "
+            "ORDER BY starts_at LIMIT 1",
+            complaint_id,
+        )
+
+    async def corrective_actions_of(self, complaint_id: uuid.UUID) -> list[CorrectiveAction]:
+        columns = ", ".join(f.name for f in fields(CorrectiveAction))
+        rows = await self.conn.fetch(
+            f"SELECT {columns} FROM followup.corrective_actions WHERE complaint_id = $1 ORDER BY set_at, action_id",
+            complaint_id,
+        )
+        return [CorrectiveAction(**dict(r)) for r in rows]
+
+    async def lock_receipts(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        await self.conn.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext('followup-receipt:' || id::text) AS k "
+            "FROM unnest($1::uuid[]) AS id ORDER BY k) AS keys",
+            list(complaint_ids),
+        )
+
+    async def add_receipt(self, receipt: Receipt) -> bool:
+        return await self._insert_new("receipts", receipt, conflict="complaint_id")
+
+    async def receipt(self, complaint_id: uuid.UUID) -> Receipt | None:
+        return await self._get(Receipt, "receipts", "complaint_id", complaint_id)
+
+    async def mark_receipt_told(self, complaint_id: uuid.UUID, at: datetime) -> bool:
+        told = await self.conn.fetchval(
+            "UPDATE followup.receipts SET told_at = $2 WHERE complaint_id = $1 AND told_at IS NULL RETURNING true",
+            complaint_id,
+            at,
+        )
+        return bool(told)
 
     async def due_timers(self) -> int:
         return await self.conn.fetchval(

@@ -98,6 +98,13 @@ class CallbackRead(BaseModel):
     owner: str | None = Field(description="Staff id the call is for: the case's owner.")
     scores: dict[str, int] | None = Field(description="The survey's 1-5 marks, once recorded.")
     contact: ContactRead | None = Field(description="Who to call; only agents and supervisors see it.")
+    kind: str = Field(
+        default="callback",
+        description="callback (after a resolution), or notification_failed: phone a customer no message reached.",
+    )
+    reason: str | None = Field(default=None, description="Why the task is there (notification_failed).")
+    template_id: str | None = Field(default=None, description="A task's undelivered message template.")
+    message: str | None = Field(default=None, description="A task's undelivered message: what to tell the customer.")
 
 
 class Worklist(BaseModel):

@@ -39,7 +39,6 @@ class FollowupSettings(ServiceSettings, IdentitySettings):
     timer_poll_ms: int = Field(default=500, ge=10)
     callback_max_attempts: int = Field(default=3, ge=1)
     callback_retry_minutes: float = Field(default=120, gt=0)
-    notification_daily_cap: int = Field(default=3, ge=1, description="Customer messages per phone number per day.")
     notification_locale: Literal["zh", "en"] = "zh"
     outbox_batch_size: int = Field(default=500, ge=1)
 

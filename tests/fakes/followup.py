@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from services.followup.model import (
     Callback,
@@ -23,6 +23,7 @@ from services.followup.model import (
     EscalationRecord,
     InvalidComplaint,
     NotificationRecord,
+    Receipt,
     Subject,
     Timer,
     TimerPlan,
@@ -75,6 +76,9 @@ class FollowupState:
     duty_calls: dict[uuid.UUID, DutyCall] = field(default_factory=dict)
     corrective_actions: dict[uuid.UUID, CorrectiveAction] = field(default_factory=dict)
     invalid: dict[uuid.UUID, InvalidComplaint] = field(default_factory=dict)
+    receipts: dict[uuid.UUID, Receipt] = field(default_factory=dict)
+    #: The receipt locks each transaction took, in the order asked (they must be sorted: no deadlock).
+    receipt_locks: list[list[uuid.UUID]] = field(default_factory=list)
 
     def event_types(self) -> list[str]:
         return [e.event_type for e in self.events]
@@ -144,6 +148,7 @@ class FakeFollowupRepository:
             self._phone(order.complaint_id),
             order.work_order_id,
             order.owner,
+            order.severity,
         )
 
     async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
@@ -377,13 +382,38 @@ class FakeFollowupRepository:
         )
         return ready[offset : offset + limit], len(ready)
 
-    async def customer_messages_sent(self, phone_key: str, day: date) -> int:
-        return sum(
-            1 for n in self.state.notifications if n.phone_key == phone_key and n.local_day == day and not n.suppressed
-        )
-
     async def add_notification(self, record: NotificationRecord) -> None:
         self.state.notifications.append(record)
+
+    async def notification(self, notification_id: uuid.UUID) -> NotificationRecord | None:
+        return next((n for n in self.state.notifications if n.notification_id == notification_id), None)
+
+    async def case_owner(self, complaint_id: uuid.UUID) -> str | None:
+        owned = [o for o in self.state.work_orders.values() if o.complaint_id == complaint_id and o.owner]
+        return min(owned, key=lambda o: o.starts_at).owner if owned else None
+
+    async def corrective_actions_of(self, complaint_id: uuid.UUID) -> list[CorrectiveAction]:
+        mine = [a for a in self.state.corrective_actions.values() if a.complaint_id == complaint_id]
+        return sorted(mine, key=lambda a: (a.set_at, a.action_id))
+
+    async def lock_receipts(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        self.state.receipt_locks.append(list(complaint_ids))
+
+    async def add_receipt(self, receipt: Receipt) -> bool:
+        if receipt.complaint_id in self.state.receipts:
+            return False
+        self.state.receipts[receipt.complaint_id] = receipt
+        return True
+
+    async def receipt(self, complaint_id: uuid.UUID) -> Receipt | None:
+        return self.state.receipts.get(complaint_id)
+
+    async def mark_receipt_told(self, complaint_id: uuid.UUID, at: datetime) -> bool:
+        receipt = self.state.receipts.get(complaint_id)
+        if receipt is None or receipt.told_at is not None:
+            return False
+        self.state.receipts[complaint_id] = replace(receipt, told_at=at)
+        return True
 
     async def due_timers(self) -> int:
         now = datetime.now(UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.followup.notifications import Templates, phone_key
+from services.followup.notifications import Templates
 
 templates = Templates()
 
@@ -32,8 +32,25 @@ def test_mismatched_parameters_are_refused(tmp_path: Path) -> None:
         Templates(bad)
 
 
-def test_phone_key_does_not_contain_the_number() -> None:
-    assert "13912345678" not in phone_key("13912345678") and len(phone_key("13912345678")) == 64
+def test_the_receipts_read_out_the_reference_and_the_phone_one_promises_12_hours() -> None:
+    ref = {"reference_no": "TS-20261123-000042"}
+    for locale in ("zh", "en"):
+        assert "TS-20261123-000042" in templates.render("complaint_received", locale, ref)  # type: ignore[arg-type]
+        assert "TS-20261123-000042" in templates.render("complaint_received_phone", locale, ref)  # type: ignore[arg-type]
+    assert "12小时" in templates.render("complaint_received_phone", "zh", ref)
+    assert "within 12 hours" in templates.render("complaint_received_phone", "en", ref)
+    assert "12" not in templates.render("complaint_received", "en", {"reference_no": "X"})
+
+
+def test_appointment_and_resolution_say_what_the_seeds_require() -> None:
+    zh = templates.render("appointment_agreed", "zh", {"reference_no": "R", "window": "11-25 14:00-16:00"})
+    assert "11-25 14:00-16:00" in zh and "在家" in zh
+    en = templates.render("appointment_agreed", "en", {"reference_no": "R", "window": "W"})
+    assert "please be at home" in en.lower()
+    params = {"reference_no": "R", "resolution": "换了阀门", "cause": "阀门老化", "changes": "改进措施：全面排查。"}
+    zh = templates.render("case_resolved", "zh", params)
+    assert all(v in zh for v in params.values()) and "回访" in zh
+    assert templates.parameters("case_resolved") == {"reference_no", "resolution", "cause", "changes"}
 
 
 def test_serious_case_opened_names_the_case_its_severity_and_department() -> None:

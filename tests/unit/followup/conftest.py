@@ -36,13 +36,13 @@ class Followup:
         return self.transactions.state
 
 
-def make_followup(*, max_attempts: int = 3, retry: timedelta = timedelta(hours=2), cap: int = 3) -> Followup:
+def make_followup(*, max_attempts: int = 3, retry: timedelta = timedelta(hours=2)) -> Followup:
     clock = SetClock(START)
     transactions = FakeTransactions()
     handlers = FollowupHandlers(
         transactions,
         clocks=ClockRules(SLA),
-        notifier=Notifier(Templates(), "en", cap, ZoneInfo(SLA.config.timezone)),
+        notifier=Notifier(Templates(), "en", ZoneInfo(SLA.config.timezone)),
         callbacks=CallbackPolicy(max_attempts=max_attempts, retry_interval=retry),
         clock=clock,
     )

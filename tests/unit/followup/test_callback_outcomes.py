@@ -138,7 +138,11 @@ async def test_dissatisfied_twice_goes_to_the_top_of_the_dissatisfied_ladder(fol
         "role": "general_manager",
         "staff_id": None,
         "department": "billing",
+        "email": None,
+        "wechat_openid": None,
+        "preferred_contact": None,
     }
+    assert published[-1].payload.urgency == "urgent", "every staff message is urgent"
     assert notice["params"] == {"reference_no": second.reference_no, "department": "billing"}
     assert [(e.stage, e.escalated_to) for e in followup.state.escalations] == [("satisfaction", "general_manager")]
     assert followup.state.cases[first.complaint_id].dissatisfied_count == 2

@@ -121,7 +121,7 @@ async def test_the_limit_is_scaled_like_every_clock() -> None:
     handlers = FollowupHandlers(
         transactions,
         clocks=ClockRules(SLA, time_scale=0.01),
-        notifier=Notifier(Templates(), "en", 3, SLA.calendar.tz),
+        notifier=Notifier(Templates(), "en", SLA.calendar.tz),
         callbacks=CallbackPolicy(),
         clock=clock,
     )

@@ -135,17 +135,20 @@ async def test_the_interim_reply_gives_up_when_no_contact_ever_arrives(followup:
     assert len(interim) == CONTACT_RETRIES + 1 and all(t.fired_at for t in interim)
 
 
-async def test_customer_messages_are_capped_per_number_and_day() -> None:
-    followup = make_followup(cap=2)
-    orders = [new_order() for _ in range(3)]
+async def test_followup_requests_every_message_the_cap_is_notifys() -> None:
+    """Issue 21: the daily cap moved to notify (it alone knows what was sent); followup asks for each message and
+    records each request."""
+    followup = make_followup()
+    orders = [new_order() for _ in range(5)]
     for order in orders:
         followup.state.contacts[order.complaint_id] = contact(order, phone="13900000000")
         await followup.handlers.on_work_order_events(
             [assigned(order, interim_in=timedelta(minutes=5))], consumer=CONSUMER
         )
     followup.clock.advance(timedelta(minutes=5))
-    assert await _fire(followup) == ["notification.requested"] * 2
-    assert [n.suppressed for n in followup.state.notifications] == [False, False, True]
+    assert await _fire(followup) == ["notification.requested"] * 5
+    assert len(followup.state.notifications) == 5
+    assert {n.urgency for n in followup.state.notifications} == {"routine"}
 
 
 async def _deliver_contact(followup: Followup, order: Order) -> None:
