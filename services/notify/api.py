@@ -1,0 +1,124 @@
+"""HTTP entrypoints of notify, thin: a case's deliveries, the providers' status callbacks, a person's inbox and
+(dev only) the page of every message sent. They decode, call a handler or a view, and answer."""
+
+from __future__ import annotations
+
+import uuid
+from http import HTTPStatus
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from services.notify import metrics, pages
+from services.notify.auth import DeliveryReader, SignedIn
+from services.notify.deps import Handlers, Providers, Settings, Views
+from services.notify.model import role_addresses
+from services.notify.providers.base import ReceiptRefused
+from services.notify.raw_bodies import ORIGINAL_CONTENT_TYPE
+from services.notify.schemas import DeliveryList, Inbox, ReadMark
+from shared.http.problems import Problem, problem_responses
+from shared.http.service_app import mark_case
+
+router = APIRouter(prefix="/v1")
+dev = APIRouter(prefix="/dev", include_in_schema=False)
+
+
+@router.get(
+    "/deliveries",
+    response_model=DeliveryList,
+    tags=["deliveries"],
+    responses=problem_responses(403, s403="Not a staff role that reads deliveries"),
+    summary="What became of a case's messages: channel, status, attempts (addresses masked)",
+)
+async def deliveries(
+    request: Request,
+    _: DeliveryReader,
+    views: Views,
+    complaint_id: Annotated[uuid.UUID, Query(description="The case")],
+) -> DeliveryList:
+    mark_case(request, complaint_id)
+    return await views.deliveries(complaint_id)
+
+
+@router.post(
+    "/receipts/{provider}",
+    tags=["receipts"],
+    responses=problem_responses(400, 404, s404="No provider of that name takes status reports here"),
+    summary="A provider's delivery-status callback, checked the way that provider signs it",
+    response_class=Response,
+)
+async def receipts(provider: str, request: Request, handlers: Handlers, catalog: Providers) -> Response:
+    parser = catalog.receipts.get(provider)
+    if parser is None:
+        raise Problem(404, "Not Found", f"no status reports are taken from {provider!r}")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    if ORIGINAL_CONTENT_TYPE in headers:
+        headers["content-type"] = headers.pop(ORIGINAL_CONTENT_TYPE)
+    body = await request.body()
+    try:
+        parsed = parser.parse(headers, dict(request.query_params), body)
+    except ReceiptRefused as exc:
+        metrics.receipt(provider, "refused")
+        phrase = HTTPStatus(exc.status).phrase if exc.status in HTTPStatus._value2member_map_ else "Refused"
+        raise Problem(exc.status, phrase, str(exc), reason=str(exc)) from exc
+    tally = await handlers.apply_receipts(provider, parsed)
+    metrics.receipt(provider, "applied", tally.applied)
+    metrics.receipt(provider, "stale", tally.stale)
+    metrics.receipt(provider, "unknown", tally.unknown)
+    answer = parser.answer()
+    return Response(content=answer.body, media_type=answer.media_type, headers=dict(answer.headers))
+
+
+@router.get(
+    "/inbox",
+    response_model=Inbox,
+    tags=["inbox"],
+    responses=problem_responses(403, s403="A machine key has no inbox"),
+    summary="The signed-in person's staff notices, newest first",
+)
+async def inbox(person: SignedIn, views: Views, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Inbox:
+    return await views.inbox(person.staff_id, limit, role_addresses(sorted(person.roles), person.department))
+
+
+@router.post(
+    "/inbox/{notification_id}/read",
+    response_model=ReadMark,
+    tags=["inbox"],
+    responses=problem_responses(403, 404, s403="A machine key has no inbox", s404="Not one of your notices"),
+    summary="Mark one of the signed-in person's notices read",
+)
+async def mark_read(notification_id: uuid.UUID, person: SignedIn, handlers: Handlers, views: Views) -> ReadMark:
+    roles = role_addresses(sorted(person.roles), person.department)
+    marked = await handlers.mark_read(notification_id, person.staff_id, roles)
+    if marked is None:
+        raise Problem(404, "Not Found", "no such notice in your inbox")
+    read_at = next(
+        (
+            i.read_at
+            for i in (await views.inbox(person.staff_id, 500, roles)).items
+            if i.notification_id == notification_id
+        ),
+        None,
+    )
+    return ReadMark(notification_id=notification_id, read_at=read_at, already_read=not marked)
+
+
+@dev.get("/outbox", response_class=HTMLResponse)
+async def dev_outbox(
+    settings: Settings,
+    views: Views,
+    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> HTMLResponse:
+    """Every message notify sent, newest first — in `make run` only (APP_ENV=dev): it shows clear addresses."""
+    if settings.app_env != "dev":
+        raise Problem(404, "Not Found")
+    return HTMLResponse(pages.outbox(await views.sent_messages(limit), lang))
+
+
+@dev.get("/outbox.css")
+async def dev_outbox_css(settings: Settings) -> Response:
+    if settings.app_env != "dev":
+        raise Problem(404, "Not Found")
+    return Response(pages.STYLESHEET, media_type="text/css")

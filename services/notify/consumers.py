@@ -1,0 +1,24 @@
+"""What notify consumes: the notification requests (restricted topic), in batches.
+
+The group name is also the consumer name in processed-event marks and dead-letter headers: changing it would
+replay the topic's retained week and rely on the primary key alone to dedupe.
+"""
+
+from __future__ import annotations
+
+from shared import topics
+from shared.contracts.followup import NotificationRequested
+from shared.kafka.subscription import Subscription
+
+REQUESTS = Subscription(
+    group="notify.requests",
+    topics=(topics.NOTIFICATION_REQUESTED,),
+    model=NotificationRequested,
+    title="notify/notification.requested",
+    description="Messages to deliver (customers' addresses inside): one delivery per notification id, its channel "
+    "chosen (preferred → SMS → email; staff: their phone, email, the console inbox), held by quiet hours or "
+    "suppressed by the daily cap.",
+    batch_size=200,
+)
+
+SUBSCRIPTIONS = (REQUESTS,)
