@@ -32,6 +32,7 @@ from typing import Any
 from alibabacloud_dysmsapi20170525 import models as sms_models
 from alibabacloud_dysmsapi20170525.client import Client
 from alibabacloud_tea_openapi import utils_models as openapi_models
+from alibabacloud_tea_openapi.exceptions import ThrottlingException
 from darabonba.runtime import RuntimeOptions
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -107,6 +108,8 @@ def vendor_phone(e164: str) -> str:
 def _classify(error: Exception) -> TransientError | PermanentError:
     if isinstance(error, UnretryableException):  # the SDK's wrapper of an I/O error: refused, reset, timed out
         return TransientError(f"aliyun unreachable: {type(error.inner_exception).__name__}")
+    if isinstance(error, ThrottlingException):  # the gateway said when to come back (x-acs-retry-after)
+        return TransientError(f"aliyun throttled: {error.code}")
     if isinstance(error, TeaException):
         code = str(getattr(error, "code", "") or "")
         status = getattr(error, "status_code", None) or getattr(error, "statusCode", None)

@@ -125,9 +125,9 @@ class TencentSms:
     name = NAME
     channel = "sms"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: SmsClient | None = None) -> None:
         self._settings = settings
-        self._client: SmsClient | None = None
+        self._client = client
 
     def client(self) -> SmsClient:
         """Made on first use, inside the event loop that will use its httpx client."""
