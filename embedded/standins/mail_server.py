@@ -148,7 +148,7 @@ class MailStore:
                 if time.monotonic() > deadline:
                     break
                 await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
+                pause = min(pause * 2, 1.0)
         with self.lock:
             self.bounces.append({"recipient": recipient, "answer": outcome, "at": datetime.now(UTC).isoformat()})
 

@@ -167,7 +167,7 @@ class WechatStandIn:
                 if time.monotonic() > deadline:
                     break
                 await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
+                pause = min(pause * 2, 1.0)
         with self.lock:
             self.events.append({**event, "answer": outcome})
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
+from embedded._process import find_free_port
 from embedded.standins.process import StandInProcess
 from embedded.standins.wechat_api import DEV_APP_ID, DEV_APP_SECRET
 from services.notify.providers import wechat
@@ -36,7 +37,7 @@ def openid() -> str:
 class Receiver:
     """A real HTTP endpoint standing where notify's `POST /v1/receipts/wechat` is: keeps each push, answers success."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.posts: list[tuple[dict[str, str], dict[str, str], bytes]] = []
         received = self.posts
 
@@ -52,7 +53,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/receipts/wechat"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -272,3 +273,25 @@ async def test_the_job_finish_event_arrives_signed_and_is_read_as_a_receipt(
     assert other_token is not None
     with pytest.raises(ReceiptRefused):
         other_token.parse(headers, query, body)
+
+
+async def test_the_event_is_pushed_again_until_the_receiver_is_up(tmp_path_factory: pytest.TempPathFactory) -> None:
+    port = find_free_port()  # nobody listens yet: notify is down
+    env = {
+        "WECHAT_STANDIN_CALLBACK_URL": f"http://127.0.0.1:{port}/v1/receipts/wechat",
+        "WECHAT_STANDIN_CALLBACK_TOKEN": CALLBACK_TOKEN,
+        "WECHAT_STANDIN_REPORT_DELAY_S": "0",
+    }
+    with StandInProcess("embedded.standins.wechat_api", tmp_path_factory.mktemp("wechat-late"), env=env) as server:
+        provider = wechat.build(settings_for(server))
+        try:
+            sent = await provider.send(outgoing(openid()))
+        finally:
+            await provider.aclose()
+        await asyncio.sleep(0.5)  # let a few pushes be refused
+        assert httpx.get(f"{server.url}/_standin/events").json() == []
+        with Receiver(port) as late:
+            headers, query, body = await late.push_for(sent.provider_message_id or "")
+        parser = wechat.receipts(settings_for(server))
+        assert parser is not None
+        assert [r.status for r in parser.parse(headers, query, body)] == ["delivered"]
