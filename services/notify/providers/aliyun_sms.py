@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +62,10 @@ from services.notify.providers.sms_common import (
 )
 
 NAME = "aliyun_sms"
+
+# The SDK's HTTP core logs whole request URLs (our query parameters: phone numbers, template values) at DEBUG when
+# the environment has DEBUG set; personal data never goes to our logs.
+logging.getLogger("darabonba-core").setLevel(logging.WARNING)
 
 #: Business codes worth another try later: the vendor's own faults and its per-number flow control.
 TRANSIENT_CODES = frozenset(
@@ -164,8 +170,8 @@ class AliyunSms:
         body = response.body
         if body.code == "OK":
             return Sent(provider_message_id=body.biz_id)
-        if body.code in TRANSIENT_CODES:
-            raise TransientError(f"aliyun: {body.code}")
+        if body.code in TRANSIENT_CODES or not body.code:
+            raise TransientError(f"aliyun: {body.code or 'an answer without a Code'}")
         raise PermanentError(f"aliyun refused the message: {body.message}", code=body.code)
 
     async def find_sent(self, message: Outgoing, since: datetime) -> str | None:
@@ -206,7 +212,7 @@ class AliyunSmsReceipts:
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def parse(self, headers: Any, query: Any, body: bytes) -> list[Receipt]:
+    def parse(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> list[Receipt]:
         check_token(query, self._token)
         receipts = []
         for item in json_array(body):

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -61,6 +62,10 @@ from services.notify.providers.base import (
 from services.notify.providers.sms_common import check_token, json_array, template_for, to_e164, vendor_time
 
 NAME = "tencent_sms"
+
+# The SDK logs whole requests and responses (phone numbers, template values) at DEBUG; personal data never goes to
+# our logs, whatever the service's log level.
+logging.getLogger("tencentcloud_sdk_common").setLevel(logging.WARNING)
 #: Codes (of the call or of one number) worth another try later.
 TRANSIENT_PREFIXES = (
     "LimitExceeded",
@@ -208,7 +213,7 @@ class TencentSmsReceipts:
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def parse(self, headers: Any, query: Any, body: bytes) -> list[Receipt]:
+    def parse(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> list[Receipt]:
         check_token(query, self._token)
         receipts = []
         for item in json_array(body):
