@@ -70,7 +70,8 @@ class Faults:
 
 class ReportPusher:
     """Pushes each status report to `url` after `delay_s`, then again with a growing pause until the receiver
-    acknowledges it (`accepted`) or `give_up_s` has passed. Without a URL the reports are only recorded."""
+    acknowledges it (`accepted`), at most a second apart, or until `give_up_s` has passed. Without a URL the
+    reports are only recorded."""
 
     def __init__(
         self,
@@ -121,7 +122,7 @@ class ReportPusher:
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 5.0)
+            pause = min(pause * 2, 1.0)  # a receiver back up hears within a second
 
 
 def add_control_surface(app: FastAPI, received: Received, faults: Faults) -> None:
