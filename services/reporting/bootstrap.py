@@ -37,8 +37,9 @@ DASHBOARD_DIR = Path(__file__).with_name("dashboard")
 def build_reporting_broker(
     settings: ReportingSettings, pool_getter: Callable[[], asyncpg.Pool], stats: dict[str, int] | None = None
 ) -> KafkaBroker:
-    """Reporting's Kafka side: one batch subscriber projecting every event into the read models; `stats`
-    counts what it saw and what was new (readiness and tests read them)."""
+    """Reporting's Kafka side: batch subscribers projecting every event into the read models (the platform's events,
+    and the delivery reports in a group of their own); `stats` counts what they saw and what was new (readiness and
+    tests read them)."""
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
     timezone = ZoneInfo(settings.timezone)
     counts = stats if stats is not None else {"events_seen": 0, "events_projected": 0}
@@ -54,6 +55,14 @@ def build_reporting_broker(
         broker,
         settings,
         consumers.READ_MODELS,
+        handle,
+        group_prefix=settings.reporting_consumer_group,
+        batch_size=settings.reporting_batch_size,
+    )
+    subscribe(
+        broker,
+        settings,
+        consumers.NOTIFICATIONS,
         handle,
         group_prefix=settings.reporting_consumer_group,
         batch_size=settings.reporting_batch_size,

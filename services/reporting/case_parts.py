@@ -1,6 +1,7 @@
 """The parts of a case that come in several: its work orders (a coordinated case has a lead and assisting ones),
-its callbacks (one per handling cycle, with attempts and the survey), its corrective actions (serious cases) and
-its escalations. Each is built from the case's timeline in (occurred_at, event_id) order by `CaseParts.apply`,
+its callbacks (one per handling cycle, with attempts and the survey), its corrective actions (serious cases), its
+messages (one per notification, with its latest delivery status: `notification.delivery`) and its escalations.
+Each is built from the case's timeline in (occurred_at, event_id) order by `CaseParts.apply`,
 so like the case row they depend only on which events exist (pure, no I/O).
 """
 
@@ -85,6 +86,34 @@ class CorrectiveActionPart:
     outcome: str | None = None
 
 
+#: How far a delivery status has come, to order two reports of one message with the same time and attempts.
+STATUS_RANK = {"queued": 0, "sent": 1, "suppressed": 2, "delivered": 2, "failed": 2}
+
+
+def delivery_order(p: dict[str, Any]) -> tuple[datetime, int, int]:
+    """Which report of a message is its latest: by when the status was entered, then attempts, then how far the
+    status has come — never by event ids (random), so a rebuild keeps the same latest status."""
+    return (as_datetime(p["status_at"]), p["attempts"], STATUS_RANK.get(p["status"], 0))
+
+
+@dataclass
+class MessagePart:
+    """One message of the case as notify last reported it: one line per message, its latest status."""
+
+    notification_id: str
+    complaint_id: str
+    template_id: str
+    recipient_kind: str
+    status: str
+    attempts: int
+    requested_at: datetime
+    updated_at: datetime
+    channel: str | None = None
+    provider: str | None = None
+    reason: str | None = None
+    provider_message_id: str | None = None
+
+
 @dataclass
 class CaseParts:
     """Accumulates the parts while `case_state.derive` walks the timeline."""
@@ -94,6 +123,8 @@ class CaseParts:
     callbacks: dict[str, CallbackPart] = field(default_factory=dict)
     corrective_actions: dict[str, CorrectiveActionPart] = field(default_factory=dict)
     escalations: list[dict[str, Any]] = field(default_factory=list)
+    messages: dict[str, MessagePart] = field(default_factory=dict)
+    _latest: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
 
     def apply(self, event_type: str, p: dict[str, Any], occurred_at: datetime) -> None:
         if event_type == "complaint.routed":
@@ -130,6 +161,8 @@ class CaseParts:
                     setattr(callback, f"score_{name}", mark)
         elif event_type in ("corrective_action.set", "corrective_action.completed"):
             self._corrective_action(event_type, p)
+        elif event_type == "notification.delivery":
+            self._message(p)
         elif event_type == "complaint.escalated":
             self.escalations.append(
                 {
@@ -144,6 +177,26 @@ class CaseParts:
                     "corrective_action_id": p.get("corrective_action_id"),
                 }
             )
+
+    def _message(self, p: dict[str, Any]) -> None:
+        key, order = p["notification_id"], delivery_order(p)
+        if key in self._latest and self._latest[key] >= order:
+            return  # an older report (or the same) than the one kept
+        self._latest[key] = order
+        self.messages[key] = MessagePart(
+            notification_id=key,
+            complaint_id=self.complaint_id,
+            template_id=p["template_id"],
+            recipient_kind=p["recipient_kind"],
+            status=p["status"],
+            attempts=p["attempts"],
+            requested_at=as_datetime(p["requested_at"]),
+            updated_at=as_datetime(p["status_at"]),
+            channel=p.get("channel"),
+            provider=p.get("provider"),
+            reason=p.get("reason"),
+            provider_message_id=p.get("provider_message_id"),
+        )
 
     def _work_order(self, p: dict[str, Any]) -> WorkOrderPart:
         found = self.work_orders.get(p["work_order_id"])
@@ -198,6 +251,8 @@ __all__ = [
     "CallbackPart",
     "CaseParts",
     "CorrectiveActionPart",
+    "MessagePart",
     "WorkOrderPart",
     "corrective_action_overdue",
+    "delivery_order",
 ]

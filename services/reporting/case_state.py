@@ -21,7 +21,12 @@ owns it); an invalid complaint (`complaint.invalid`) counts in `invalid` and now
 routes it and it counts like any other); one settled at first contact (`complaint.resolved_on_contact`) counts in
 `resolved_on_contact`, has no clock and is called back. A coordinated case is resolved only when the work order
 whose resolution says `case_resolved` is. `due_at` is the resolve deadline timeliness holds the case to (see
-`timeliness`). Work orders, callbacks, corrective actions and escalations: `case_parts`.
+`timeliness`). Work orders, callbacks, corrective actions, messages and escalations: `case_parts`.
+
+Messages (issue 21, `notification.delivery`): a case with at least one customer message whose latest status is
+not `suppressed` (by the daily cap: never due to go) counts in `messaged`; one with at least one customer message
+`delivered` in `reached_by_message` — the KPI "customers actually reached by message". A message still queued or
+sent counts as not reached yet.
 
 Persons: `owner_name` is the owner's display name as any event of the case gives it (a signed-in agent's
 `complaint.received` v3, a person's work-order step or callback; `actors`).
@@ -37,7 +42,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.reporting.actors import named_in, person_name
-from services.reporting.case_parts import CallbackPart, CaseParts, CorrectiveActionPart, WorkOrderPart, as_datetime
+from services.reporting.case_parts import (
+    CallbackPart,
+    CaseParts,
+    CorrectiveActionPart,
+    MessagePart,
+    WorkOrderPart,
+    as_datetime,
+)
 
 #: The department a caller of an outage notice counts under: the contract names none (no crew is sent for the
 #: call), and supply outages are the repair department's (DESIGN.md, category `outage`).
@@ -98,6 +110,8 @@ COUNTERS = (
     "fixed_with_group",
     "invalid",
     "resolved_on_contact",
+    "messaged",
+    "reached_by_message",
 )
 OPEN_STATUSES = ("assigned", "acknowledged", "in_progress")
 
@@ -176,6 +190,7 @@ class CaseState:
     work_orders: list[WorkOrderPart] = field(default_factory=list)
     callbacks: list[CallbackPart] = field(default_factory=list)
     corrective_actions: list[CorrectiveActionPart] = field(default_factory=list)
+    messages: list[MessagePart] = field(default_factory=list)
     # persons (issue 20)
     owner_name: str | None = None
     received_at: datetime | None = None
@@ -329,6 +344,8 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
     )
     state.callbacks = sorted(parts.callbacks.values(), key=lambda b: (b.due_at, b.callback_id))
     state.corrective_actions = sorted(parts.corrective_actions.values(), key=lambda a: (a.deadline, a.action_id))
+    state.messages = sorted(parts.messages.values(), key=lambda m: (m.requested_at, m.notification_id))
+    to_customer = [m for m in state.messages if m.recipient_kind == "customer"]
     # Settled at first contact only while no work order was needed after all (a reopening routes it).
     on_contact = state.resolved_on_contact = state.resolved_on_contact and not ever_routed
     if by_group or on_contact or state.invalid:
@@ -352,6 +369,8 @@ def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
             dissatisfied=dissatisfied,
             reopened=int(reopened),
             closed=int(closed),
+            messaged=int(any(m.status != "suppressed" for m in to_customer)),
+            reached_by_message=int(any(m.status == "delivered" for m in to_customer)),
         )
         state.counters.setdefault("acknowledged_in_time", 0)
         state.counters.setdefault("resolved_in_time", 0)

@@ -1,8 +1,10 @@
-"""What reporting consumes: every event topic of the platform (see `model.REPORTED_TOPICS`), one group."""
+"""What reporting consumes: every event topic of the platform (see `model.REPORTED_TOPICS`) in one group, and what
+became of each message (`notification.delivery`) in a group of its own, added with issue 21 so the read models'
+group keeps its committed offsets (a new group reads the delivery topic from its start)."""
 
 from __future__ import annotations
 
-from services.reporting.model import REPORTED_TOPICS, ReportedEvent
+from services.reporting.model import NOTIFICATION_TOPICS, REPORTED_TOPICS, ReportedEvent
 from shared.kafka.subscription import Subscription
 
 READ_MODELS = Subscription(
@@ -14,4 +16,14 @@ READ_MODELS = Subscription(
     batch_size=1000,
 )
 
-SUBSCRIPTIONS = (READ_MODELS,)
+NOTIFICATIONS = Subscription(
+    group="reporting.notifications",
+    topics=NOTIFICATION_TOPICS,
+    model=ReportedEvent,
+    title="reporting/notifications",
+    description="What became of each message (queued, sent, delivered, failed, suppressed): one line per message on "
+    "its case's timeline, and the KPI of customers actually reached by message.",
+    batch_size=1000,
+)
+
+SUBSCRIPTIONS = (READ_MODELS, NOTIFICATIONS)

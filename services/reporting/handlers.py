@@ -5,18 +5,21 @@ touch is re-derived from its whole timeline (`case_state.derive`), and the diffe
 and its previous KPI contribution is applied to the incremental tables (`rollups`). Events of an incident
 or an outage notice (`model.subject_of`: their own topics, and the incident's work order and SLA clock) share
 the timeline, keyed by the incident's or notice's id, but re-derive its row instead of a case
-(`incident_state`): they never make a customer case. One transaction per batch. The live consumer and
-`rebuild` both call `project`, so a rebuild reproduces the live tables.
+(`incident_state`): they never make a customer case. A message's delivery reports (`notification.delivery`) are
+keyed by whatever the message was about: the key's other events decide which row they re-derive (a case's: its
+messages and the message KPI), and a key with nothing else yet derives no row. One transaction per batch. The live
+consumers and `rebuild` all call `project`, so a rebuild reproduces the live tables.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from services.reporting.case_state import contribution, derive
 from services.reporting.incident_state import derive_incident, derive_outage
-from services.reporting.model import Contact, TimelineEntry, sort_events, subject_of
+from services.reporting.model import Contact, Subject, TimelineEntry, sort_events, subject_of, subject_of_timeline
 from services.reporting.repository import ProjectionStore
 from services.reporting.rollups import RollupDeltas
 from shared.contracts import Event
@@ -40,9 +43,17 @@ async def _apply(
     touched = sorted(set(new_for))
     if not touched:
         return 0
-    subjects = {entry.complaint_id: subject_of(entry) for entry in entries}
+    subjects: dict[uuid.UUID, Subject | None] = {}
+    for entry in entries:
+        subject = subject_of(entry)
+        if subject != "message" or entry.complaint_id not in subjects:
+            subjects[entry.complaint_id] = subject
     await store.lock_cases(touched)
     timelines = await store.timelines(touched)
+    for subject_id in touched:
+        if subjects[subject_id] == "message":
+            events = sorted(timelines.get(subject_id, []), key=lambda e: e.sort_key)
+            subjects[subject_id] = subject_of_timeline((e.event_type, e.payload) for e in events)
     cases = [i for i in touched if subjects[i] == "case"]
     previous = await store.contributions(cases)
     deltas = RollupDeltas()

@@ -88,7 +88,8 @@ def kpi_figures(group: KpiGroup) -> KpiFigures:
     complaints settled at first contact; first-contact resolution a share of the valid complaints (invalid ones
     are counted apart and in no other denominator: they have no work order and no callback); acknowledgement in
     time a share of the routed ones; satisfaction of the callbacks that reached a verdict (unreachable customers
-    count neither way). Incident timeliness: the incidents resolved by their deadline, each once."""
+    count neither way); customers reached by message: of the cases with a customer message due (not suppressed),
+    those with one delivered. Incident timeliness: the incidents resolved by their deadline, each once."""
     s, due = group.sums, group.due
     settled = s["resolved"] + s["fixed_with_group"] + s["resolved_on_contact"]
     valid = s["received"] - s["invalid"]
@@ -125,6 +126,9 @@ def kpi_figures(group: KpiGroup) -> KpiFigures:
         "reopened": s["reopened"],
         "reopen_rate": rate(s["reopened"], settled),
         "closed": s["closed"],
+        "messaged": s["messaged"],
+        "reached_by_message": s["reached_by_message"],
+        "message_reach_rate": rate(s["reached_by_message"], s["messaged"]),
         "handling_mean_hours": round(s["handling_ms"] / s["resolved"] / 3_600_000, 2) if s["resolved"] else None,
         "handling_median_hours": percentile(group.histogram, 0.5),
         "handling_p90_hours": percentile(group.histogram, 0.9),

@@ -33,6 +33,14 @@ REPORTED_TOPICS: tuple[str, ...] = (
     topics.OUTAGE_EVENTS,
     topics.CORRECTIVE_ACTIONS,
 )
+#: What became of each message (issue 21): read by a consumer group of its own (`consumers.NOTIFICATIONS`), and
+#: replayed with the others by `rebuild`.
+NOTIFICATION_TOPICS: tuple[str, ...] = (topics.NOTIFICATION_DELIVERY,)
+#: Every topic a rebuild replays: the same events the live consumers project.
+REBUILT_TOPICS: tuple[str, ...] = (*REPORTED_TOPICS, *NOTIFICATION_TOPICS)
+#: Events that report on a message, keyed by the case (or incident) the message was about: they feed the case's
+#: messages but never decide what the key names (`subject_of`).
+MESSAGE_EVENTS = frozenset({"notification.delivery", "notification.failed"})
 _REPORTED = tuple(cls for name, cls in EVENT_TYPES.items() if name != "notification.requested")
 #: Any event reporting reads, validated against its own contract (an unknown or invalid one is poison).
 ReportedEvent = Annotated[Union[_REPORTED], Field(discriminator="event_type")]  # type: ignore[valid-type]  # noqa: UP007
@@ -49,8 +57,10 @@ OPEN_WORK_ORDER_STATUSES = ("assigned", "acknowledged", "in_progress")
 #: Case statuses of a case nobody works on any more (a household lookup lists the others first, as open).
 CLOSED_STATUSES = ("resolved", "closed", "invalid")
 
-#: What an event's envelope key (`complaint_id`) names: a customer's case, an incident, or an outage notice.
-Subject = Literal["case", "incident", "outage"]
+#: What an event's envelope key (`complaint_id`) names: a customer's case, an incident, or an outage notice; or
+#: "message": a delivery report says nothing of what its key is (a staff notice about an incident is keyed by the
+#: incident's id), so the key's other events decide (`subject_of_timeline`).
+Subject = Literal["case", "incident", "outage", "message"]
 #: An incident's reference number, which its work order and SLA events carry in place of a case's.
 INCIDENT_REFERENCE_PREFIX = "INC-"
 
@@ -106,6 +116,8 @@ def subject_of(entry: TimelineEntry) -> Subject:
     id, and are told apart by the incident's reference number (`INC-...`) they carry. Decided from the event
     alone, so the answer does not depend on which topic's events arrived first (live or in a rebuild), and
     none of them becomes a phantom customer case."""
+    if entry.event_type in MESSAGE_EVENTS:
+        return "message"
     if entry.topic == topics.INCIDENT_EVENTS:
         return "incident"
     if entry.topic == topics.OUTAGE_EVENTS:
@@ -113,6 +125,23 @@ def subject_of(entry: TimelineEntry) -> Subject:
     if str(entry.payload.get("reference_no") or "").startswith(INCIDENT_REFERENCE_PREFIX):
         return "incident"
     return "case"
+
+
+def subject_of_timeline(events: Iterable[tuple[str, dict[str, Any]]]) -> Subject | None:
+    """What a key names, from its stored (event type, payload) pairs, for a batch that brought only delivery
+    reports: the first event that is not one decides like `subject_of` (incident and outage events by their type);
+    None while the key has nothing else (no row is derived until its case, incident or notice is known)."""
+    for event_type, payload in events:
+        if event_type in MESSAGE_EVENTS:
+            continue
+        if event_type.startswith("incident."):
+            return "incident"
+        if event_type.startswith("outage."):
+            return "outage"
+        if str(payload.get("reference_no") or "").startswith(INCIDENT_REFERENCE_PREFIX):
+            return "incident"
+        return "case"
+    return None
 
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")

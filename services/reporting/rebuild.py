@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer
 from pydantic import TypeAdapter, ValidationError
 
 from services.reporting.handlers import project
-from services.reporting.model import REPORTED_TOPICS, ReportedEvent
+from services.reporting.model import REBUILT_TOPICS, ReportedEvent
 from services.reporting.repository import ReadModels
 from shared.db import create_pool, transactions
 from shared.kafka.replay import assign_from_start, read_to_end
@@ -49,7 +49,7 @@ async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_si
     zone = ZoneInfo(timezone)
     counts = {"read": 0, "projected": 0, "skipped_invalid": 0}
     try:
-        partitions = await assign_from_start(consumer, bootstrap, REPORTED_TOPICS)
+        partitions = await assign_from_start(consumer, bootstrap, REBUILT_TOPICS)
         async for records in read_to_end(consumer, partitions, batch_size=batch_size):
             events = []
             for record in records:

@@ -15,7 +15,14 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from services.reporting.case_parts import REACHED, SCORES, CallbackPart, CorrectiveActionPart, WorkOrderPart
+from services.reporting.case_parts import (
+    REACHED,
+    SCORES,
+    CallbackPart,
+    CorrectiveActionPart,
+    MessagePart,
+    WorkOrderPart,
+)
 from services.reporting.case_state import COUNTERS, CaseState, TimelineEvent
 from services.reporting.incident_state import IncidentState, OutageState
 from services.reporting.kpis import IncidentSums, KpiGroup
@@ -151,7 +158,7 @@ def _of_department(param: str, schema: str) -> str:
 _STATE_COLUMNS = [
     f.name
     for f in fields(CaseState)
-    if f.name not in ("counters", "handling_hours", "work_orders", "callbacks", "corrective_actions")
+    if f.name not in ("counters", "handling_hours", "work_orders", "callbacks", "corrective_actions", "messages")
 ]
 _UUID_COLUMNS = (
     "complaint_id",
@@ -162,12 +169,14 @@ _UUID_COLUMNS = (
     "lead_work_order_id",
     "callback_id",
     "action_id",
+    "notification_id",
 )
 #: A case's parts: table, and the `CaseState` list saved into it (`case_parts`).
 _PART_TABLES = (
     ("work_orders", "work_orders", WorkOrderPart),
     ("callbacks", "callbacks", CallbackPart),
     ("corrective_actions", "corrective_actions", CorrectiveActionPart),
+    ("messages", "messages", MessagePart),
 )
 #: The key of a due-in-the-period group (timeliness, callback coverage) per grouping; by day it is the local
 #: day it fell due (`$4`, the time zone).
@@ -219,7 +228,7 @@ class ProjectionStore(Protocol):
         ...
 
     async def save_parts(self, states: list[CaseState]) -> None:
-        """Replace the work orders, callbacks and corrective actions of these cases with theirs."""
+        """Replace the work orders, callbacks, corrective actions and messages of these cases with theirs."""
         ...
 
     async def save_incident(self, state: IncidentState) -> None: ...
@@ -293,6 +302,8 @@ class ReportQueries(Protocol):
     async def callbacks(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]: ...
 
     async def corrective_actions(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]: ...
+
+    async def messages(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]: ...
 
     async def serious_cases(
         self, since: datetime, until: datetime, department: str | None = None
@@ -757,6 +768,9 @@ class ReadModels:
 
     async def corrective_actions(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]:
         return await self._parts("corrective_actions", "deadline, action_id", complaint_ids)
+
+    async def messages(self, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]:
+        return await self._parts("messages", "requested_at, notification_id", complaint_ids)
 
     async def _parts(self, table: str, order: str, complaint_ids: list[uuid.UUID]) -> list[Mapping[str, Any]]:
         return await self.conn.fetch(

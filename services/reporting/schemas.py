@@ -148,6 +148,22 @@ class CallbackRead(Read):
     score_billing: int | None
 
 
+class MessageRead(Read):
+    """One message of the case and its latest delivery status (notify's `notification.delivery`)."""
+
+    notification_id: uuid.UUID
+    template_id: str
+    recipient_kind: str = Field(description="customer or staff")
+    channel: str | None = Field(description="sms, wechat, email or console; null while none could be chosen.")
+    provider: str | None
+    status: str = Field(description="queued, sent, delivered, failed or suppressed")
+    reason: str | None = Field(description="Why it is in this status: daily_cap, quiet_hours, a vendor's error code.")
+    attempts: int
+    provider_message_id: str | None
+    requested_at: datetime
+    updated_at: datetime = Field(description="When it entered its latest status.")
+
+
 class CorrectiveActionRead(Read):
     action_id: uuid.UUID
     work_order_id: uuid.UUID | None
@@ -181,7 +197,13 @@ class CaseRead(CaseSummary):
     callbacks: list[CallbackRead]
     corrective_actions: list[CorrectiveActionRead]
     escalations: list[EscalationRead]
-    timeline: list[TimelineEntryRead]
+    messages: list[MessageRead] = Field(
+        default_factory=list, description="Every message of the case (customer and staff), with its latest status."
+    )
+    timeline: list[TimelineEntryRead] = Field(
+        description="Every step in order; a message is one entry (`notification.delivery`), placed when it was "
+        "requested and carrying its latest status."
+    )
 
 
 class HouseholdCasesRead(Read):
@@ -305,6 +327,14 @@ class KpiRow(Read):
     reopened: int
     reopen_rate: float | None
     closed: int
+    messaged: int = Field(
+        description="Cases with at least one customer message not suppressed by the daily cap (queued, sent, "
+        "delivered or failed)."
+    )
+    reached_by_message: int = Field(description="Of those, the cases with at least one customer message delivered.")
+    message_reach_rate: float | None = Field(
+        description="Customers actually reached by message: reached_by_message / messaged (null when none was due)."
+    )
     handling_mean_hours: float | None
     handling_median_hours: float | None
     handling_p90_hours: float | None

@@ -7,13 +7,14 @@ decided here, once, for every report that shows cases.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.reporting.actors import person_names, step_actor
+from services.reporting.case_parts import as_datetime, delivery_order
 from services.reporting.handling_reports import (
     corrective_action_read,
     escalation_reads,
@@ -51,6 +52,7 @@ from services.reporting.schemas import (
     IncidentsPage,
     KpiReport,
     KpiRow,
+    MessageRead,
     MetaRead,
     OutageRead,
     OutagesPage,
@@ -117,7 +119,7 @@ class ReportViews:
         (summary,) = await self._summaries([found], who)
         # Timeline payloads come from the public topics, whose contact data is already masked. Each step names who
         # took it; a name one step lacks is the one the same staff id has elsewhere in the case.
-        entries = await self.queries.timeline(complaint_id)
+        entries = one_line_per_message(await self.queries.timeline(complaint_id))
         names = person_names((e["event_type"], e["payload"]) for e in entries)
         timeline = [_timeline_entry(e, names, masked=not self.shows_contacts(who)) for e in entries]
         handling = await self.queries.case_handling(complaint_id) or {}
@@ -131,6 +133,7 @@ class ReportViews:
                 corrective_action_read(a, now) for a in await self.queries.corrective_actions([complaint_id])
             ],
             escalations=escalation_reads(handling.get("escalations")),
+            messages=[MessageRead.model_validate(dict(m)) for m in await self.queries.messages([complaint_id])],
             timeline=timeline,
         )
 
@@ -327,6 +330,24 @@ def incident_read(row: Mapping[str, Any], now: datetime) -> IncidentRead:
     return IncidentRead.model_validate(
         dict(row) | {"duration_minutes": duration, "sla_outcome": sla_outcome(now, row["resolve_by"], resolved_at)}
     )
+
+
+def one_line_per_message(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The timeline as an agent reads it: each message once, where it was requested, with its latest status —
+    not its queued, sent and delivered reports one by one (three lines that say one thing; the history stays in
+    the stored timeline and in notify's deliveries). Which report is the latest: `case_parts.delivery_order`, the
+    rule the messages table is derived by."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    steps: list[Mapping[str, Any]] = []
+    for entry in entries:
+        if entry["event_type"] != "notification.delivery":
+            steps.append(entry)
+            continue
+        key = entry["payload"]["notification_id"]
+        if key not in latest or delivery_order(entry["payload"]) > delivery_order(latest[key]["payload"]):
+            latest[key] = entry
+    lines = [dict(e) | {"occurred_at": as_datetime(e["payload"]["requested_at"])} for e in latest.values()]
+    return sorted([*steps, *lines], key=lambda e: (e["occurred_at"], str(e["event_id"])))
 
 
 def _timeline_entry(entry: Mapping[str, Any], names: Mapping[str, str], *, masked: bool) -> TimelineEntryRead:

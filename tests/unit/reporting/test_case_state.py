@@ -100,6 +100,8 @@ def test_counters_of_a_handled_case() -> None:
         "fixed_with_group": 0,
         "invalid": 0,
         "resolved_on_contact": 0,
+        "messaged": 0,
+        "reached_by_message": 0,
     }
     assert c["handling_ms"] == 150 * 60_000
     assert HANDLING_BUCKETS_H[c["bucket"]] >= 2.5 > HANDLING_BUCKETS_H[c["bucket"] - 1]
