@@ -14,46 +14,12 @@ from services.reporting.handlers import project
 from services.reporting.kpis import KpiGroup, kpi_figures
 from services.reporting.model import sort_events
 from services.reporting.views import one_line_per_message
-from shared.contracts import Event, NotificationDelivery, new_event
+from shared.contracts import Event
 from tests.fakes.reporting import InMemoryTransactions
 from tests.unit.reporting.case_events import T0, case_events
+from tests.unit.reporting.message_events import delivery
 
 CN = ZoneInfo("Asia/Shanghai")
-
-
-def delivery(
-    key: uuid.UUID,
-    notification_id: uuid.UUID,
-    status: str,
-    minutes: float,
-    *,
-    attempts: int = 1,
-    template: str = "complaint_received",
-    kind: str = "customer",
-    channel: str | None = "sms",
-    reason: str | None = None,
-    requested: float = 0,
-) -> NotificationDelivery:
-    return new_event(
-        NotificationDelivery,
-        complaint_id=key,
-        producer="notify",
-        correlation_id="c",
-        occurred_at=T0 + timedelta(minutes=minutes),
-        payload={
-            "notification_id": notification_id,
-            "template_id": template,
-            "recipient_kind": kind,
-            "channel": channel,
-            "provider": "aliyun_sms" if channel == "sms" else None,
-            "status": status,
-            "reason": reason,
-            "attempts": attempts,
-            "provider_message_id": "vendor-1" if status in ("sent", "delivered") else None,
-            "requested_at": T0 + timedelta(minutes=requested),
-            "status_at": T0 + timedelta(minutes=minutes),
-        },
-    )
 
 
 def _timeline(events: list[Event]) -> list[TimelineEvent]:
