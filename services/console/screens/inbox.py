@@ -10,6 +10,7 @@ screen wait for it).
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -46,6 +47,18 @@ async def mark_read(notification_id: uuid.UUID, _: Acting, calls: Calls) -> Resp
 
 def newest_first(items: Any) -> list[dict[str, Any]]:
     """The notices as dicts, the latest request first (ISO 8601 times in one offset sort as text; notify answers
-    in UTC), whatever order they came in."""
-    notices = [i for i in (items or []) if isinstance(i, dict)]
+    in UTC), whatever order they came in; each with `text_lang`, the language its text was written in."""
+    notices = [{**i, "text_lang": text_language(i)} for i in (items or []) if isinstance(i, dict)]
     return sorted(notices, key=lambda n: str(n.get("requested_at") or ""), reverse=True)
+
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def text_language(notice: dict[str, Any]) -> str:
+    """`zh` or `en`: the notice's `locale` when notify says it, else Chinese when the text has Han characters (a
+    screen reader then reads a Chinese notice on an English page in Chinese)."""
+    locale = notice.get("locale")
+    if locale in ("zh", "en"):
+        return str(locale)
+    return "zh" if _HAN.search(str(notice.get("text") or "")) else "en"
