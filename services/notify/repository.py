@@ -250,7 +250,7 @@ class PostgresNotifyRepository:
             "  attempts = d.attempts + CASE WHEN c.recovered THEN 0 ELSE 1 END, "
             "  channel_attempts = d.channel_attempts + CASE WHEN c.recovered THEN 0 ELSE 1 END, "
             "  attempt_started_at = CASE WHEN c.recovered THEN d.attempt_started_at ELSE $1 END, "
-            "  in_doubt = true, due_at = $1 + make_interval(secs => $3), claimed_by = $4, updated_at = $1 "
+            "  in_doubt = true, due_at = $1::timestamptz + make_interval(secs => $3), claimed_by = $4, updated_at = $1 "
             "FROM c WHERE d.notification_id = c.notification_id RETURNING c.recovered, "
             + ", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(",")),
             now,
@@ -265,7 +265,8 @@ class PostgresNotifyRepository:
     async def begin_attempt(self, delivery: Delivery, now: datetime, *, lease_s: float, worker: str) -> Delivery:
         row = await self.conn.fetchrow(
             "UPDATE notify.deliveries SET attempts = attempts + 1, channel_attempts = channel_attempts + 1, "
-            "attempt_started_at = $2, in_doubt = true, due_at = $2 + make_interval(secs => $3), claimed_by = $4, "
+            "attempt_started_at = $2::timestamptz, in_doubt = true, "
+            "due_at = $2::timestamptz + make_interval(secs => $3), claimed_by = $4, "
             f"updated_at = $2 WHERE notification_id = $1 RETURNING {_COLUMNS}",
             delivery.notification_id,
             now,
