@@ -65,13 +65,13 @@ def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], Fol
             batch, consumer=consumers.CORRECTIVE_ACTIONS.consumer
         )
 
+    async def on_notification_failed(batch: list[Any]) -> None:
+        await handlers().failed_notifications.on_failed(batch, consumer=consumers.NOTIFICATION_FAILED.consumer)
+
     subscribe(broker, settings, work_orders, on_work_orders, group_prefix=group)
     subscribe(broker, settings, contacts, on_contacts, group_prefix=group)
     subscribe(broker, settings, consumers.CALLERS, on_callers, group_prefix=group)
     subscribe(broker, settings, consumers.INCIDENTS, on_incidents, group_prefix=group)
-    async def on_notification_failed(batch: list[Any]) -> None:
-        await handlers().failed_notifications.on_failed(batch, consumer=consumers.NOTIFICATION_FAILED.consumer)
-
     subscribe(broker, settings, consumers.CORRECTIVE_ACTIONS, on_corrective_actions, group_prefix=group)
     subscribe(broker, settings, consumers.NOTIFICATION_FAILED, on_notification_failed, group_prefix=group)
     # Published through the outbox relay; declared here so AsyncAPI documents them.
