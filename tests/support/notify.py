@@ -91,10 +91,12 @@ class FakeReceipts:
 
     name: str
     token: str = "receipt-token"
+    content_types: list[str] = field(default_factory=list)
 
     def parse(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> list[Receipt]:
         import json
 
+        self.content_types.append(headers.get("content-type", ""))
         if query.get("token") != self.token:
             raise ReceiptRefused("wrong token", status=401)
         try:
