@@ -35,6 +35,7 @@ from embedded._process import (
     terminate_process,
 )
 from embedded.broker import EmbeddedBroker
+from embedded.delivery_standins import DeliveryStandIns
 from embedded.demo_realm import AUDIENCE, CONSOLE_CLIENT_ID, DEMO_PASSWORD, StaffMember, generate_realm, load_staff
 from embedded.identity import EmbeddedKeycloak
 from embedded.kafka_dist import kafka_version
@@ -81,6 +82,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("followup", "services.followup", "FOLLOWUP_HTTP_PORT", 8002, optional=True),
     ServiceSpec("reporting", "services.reporting", "REPORTING_HTTP_PORT", 8003, optional=True),
     ServiceSpec("console", "services.console", "CONSOLE_HTTP_PORT", 8004, optional=True),
+    ServiceSpec("notify", "services.notify", "NOTIFY_HTTP_PORT", 8005, optional=True),
 )
 
 
@@ -266,6 +268,10 @@ class Platform:
         #: The embedded provider (created on start, once the data folder is ours); None with OIDC_ISSUER.
         self.keycloak: EmbeddedKeycloak | None = None
         self.console_client_secret = ""
+        #: The SMS, WeChat and mail gateways' stand-ins notify delivers to (None: no notify, or turned off).
+        self.gateways: DeliveryStandIns | None = None
+        if "notify" in self.services and os.environ.get("PLATFORM_DELIVERY_STANDINS", "1").strip() != "0":
+            self.gateways = DeliveryStandIns(config.data_dir / "gateways", self.services["notify"].url, os.environ)
 
     def say(self, message: str = "") -> None:
         """Print for the person at the terminal (the services' own logs go to files)."""
@@ -307,6 +313,15 @@ class Platform:
             self.say(f"identity  ready  {self.issuer}  ({_elapsed(identity_began)})")
         else:
             self.say(f"identity  {self.issuer}  (OIDC_ISSUER: the utility's own provider)")
+
+        if self.gateways is not None:
+            began = time.monotonic()
+            self.gateways.start()
+            info = self.gateways.ready_info()
+            self.say(
+                f"gateways  ready  sms {info['sms']} ({info['sms_vendor']}, stand-in), wechat {info['wechat']} "
+                f"(stand-in), mail smtp://127.0.0.1:{info['smtp_port']}  ({_elapsed(began)})"
+            )
 
         for svc in self.services.values():
             self._spawn(svc)
@@ -436,13 +451,16 @@ class Platform:
         """Start `python -m <module>` in its own process group; output appended to its log file."""
         if svc.log_file is None:
             svc.log_file = svc.log_path.open("ab")
+        env = self._service_env()
+        if svc.spec.name == "notify" and self.gateways is not None:
+            env.update(self.gateways.notify_env())
         svc.proc = subprocess.Popen(  # noqa: S603 - our interpreter and a module name from our spec
             [sys.executable, "-m", svc.spec.module],
             stdin=subprocess.DEVNULL,
             stdout=svc.log_file,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
-            env=self._service_env(),
+            env=env,
             start_new_session=True,
             preexec_fn=child_preexec(signal.SIGTERM),
         )
@@ -494,6 +512,14 @@ class Platform:
             if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
             else f"  Tracing         OTLP/HTTP to {os.environ['OTEL_EXPORTER_OTLP_ENDPOINT']}"
         )
+        if self.gateways is not None:
+            info = self.gateways.ready_info()
+            self.say(
+                f"  Gateways        stand-ins: SMS {info['sms']}/_standin/messages, WeChat {info['wechat']}"
+                f"/_standin/messages, mail {info['mail']}/_standin/messages (SMTP port {info['smtp_port']})"
+            )
+            if "notify" in self.services:
+                self.say(f"  Messages sent   {self.services['notify'].url}/dev/outbox")
         self.say(f"  Service logs    {self.config.logs_dir}/<service>.log  (JSON lines)")
         infra_logs = [self.postgres.log_path, self.broker.log_path]
         if self.keycloak is not None:
@@ -520,6 +546,7 @@ class Platform:
             "kafka_bootstrap_servers": self.broker.bootstrap_servers,
             "identity": self.issuer,
             "services": {svc.spec.name: svc.url for svc in self.services.values()},
+            "gateways": self.gateways.ready_info() if self.gateways is not None else {},
             "logs_dir": str(self.config.logs_dir),
             "data_dir": str(self.config.data_dir),
             "pid": os.getpid(),
@@ -588,6 +615,13 @@ class Platform:
             component.stop()  # reap and close its log before starting again on the same port
             component.start()
             self.say(f"   {name} restarted on its data")
+        if self.gateways is not None:
+            restarted = self.gateways.restart_stopped()
+            if restarted:
+                self.say(f"!! gateway stand-ins {', '.join(restarted)} stopped; restarted, and notify with them")
+                notify = self.services.get("notify")
+                if notify is not None and notify.proc is not None:
+                    terminate_process(notify.proc, timeout=SERVICE_STOP_GRACE_S)  # the supervisor starts it again
         return True
 
     # -- shutdown --------------------------------------------------------------------------
@@ -617,6 +651,8 @@ class Platform:
                 svc.log_file.close()
                 svc.log_file = None
         services_done = time.monotonic()
+        if self.gateways is not None:
+            self.gateways.stop()
         if self.keycloak is not None:
             self.keycloak.stop()
         self.broker.stop()

@@ -1,0 +1,239 @@
+"""Every message reaches its person, on the real processes (`python -m embedded`, as `make run` starts them: notify
+delivering to the stand-ins of the SMS vendor and WeChat's API, and to a real SMTP server).
+
+1. A phone complaint → an SMS receipt with its reference number, `delivered` after the gateway's status report; a
+   customer preferring email → the mail in the mail server's Maildir, the reference in its Message-ID; a customer
+   with a WeChat id → a template message at WeChat; each on the case's timeline with its status.
+2. A customer calling five times in a day → three messages, two suppressed by the daily cap.
+3. A number that always fails → `failed`, `notification.failed`, and an agent's phone-the-customer task.
+4. A counter customer who is agitated → the duty manager on duty (the rota's) has the SMS within 10 s.
+
+(The 200-caller storm's messages are checked in test_storm.py, on its storm; the gateway down for 30 s and notify
+killed mid-batch in tests/faults/test_delivery_faults.py.)
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from shared import topics
+from tests.support.complaints import complaint, headers
+from tests.support.kafka import read_topic, wait_until
+
+pytestmark = pytest.mark.e2e
+
+#: Quiet hours off: the suite runs at any hour (they are proven with a controlled clock in the service tests).
+PLATFORM_ENV = {"NOTIFY_QUIET_HOURS": "", "NOTIFY_RETRY_BASE_S": "0.2", "NOTIFY_MAX_ATTEMPTS": "3"}
+NOTIFY = {"X-API-Key": "dev-only-notify-key"}
+AGENT = {"X-API-Key": "dev-only-agent-key"}
+MANAGER = {"X-API-Key": "dev-only-manager-key"}
+#: The duty manager on the demo rota (deploy/demo-city/rota.csv) and their phone (staff.csv).
+DUTY_MANAGER_PHONE = "+8613800000011"
+HEATING = "家里暖气不热，室温只有15度，请派人来看看。"
+
+
+def _phone() -> str:
+    return f"139{uuid.uuid4().int % 10**8:08d}"
+
+
+def _customer(phone: str, **extra: Any) -> dict[str, Any]:
+    return {"account_no": f"DL-{uuid.uuid4().hex[:8]}", "name": "王小明", "phone": phone, **extra}
+
+
+async def _submit(client: httpx.AsyncClient, platform: dict[str, Any], channel: str, **fields: Any) -> dict[str, Any]:
+    body = complaint(channel, text=HEATING, **fields)
+    response = await client.post(f"{platform['services']['intake']}/v1/complaints", json=body, headers=headers(channel))
+    assert response.status_code == 202, response.text
+    return dict(response.json())
+
+
+async def _deliveries(client: httpx.AsyncClient, platform: dict[str, Any], complaint_id: str) -> list[dict[str, Any]]:
+    answer = await client.get(
+        f"{platform['services']['notify']}/v1/deliveries", params={"complaint_id": complaint_id}, headers=NOTIFY
+    )
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["items"])
+
+
+async def _settled(
+    client: httpx.AsyncClient, platform: dict[str, Any], complaint_id: str, template: str, statuses: set[str]
+) -> dict[str, Any]:
+    """The complaint's delivery of `template`, once it reached one of `statuses`."""
+
+    async def reached() -> dict[str, Any] | None:
+        for item in await _deliveries(client, platform, complaint_id):
+            if item["template_id"] == template and item["status"] in statuses:
+                return item
+        return None
+
+    return dict(await wait_until(reached, timeout=60, interval=0.2))
+
+
+async def _gateway(client: httpx.AsyncClient, platform: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    answer = await client.get(f"{platform['gateways'][name]}/_standin/messages")
+    assert answer.status_code == 200, answer.text
+    return list(answer.json())
+
+
+async def _case_message(client: httpx.AsyncClient, platform: dict[str, Any], ref: str, notification_id: str) -> Any:
+    """The message as the case's reading in reporting shows it, once its status there is final."""
+
+    async def shown() -> dict[str, Any] | None:
+        answer = await client.get(f"{platform['services']['reporting']}/v1/cases/{ref}", headers=MANAGER)
+        if answer.status_code != 200:
+            return None
+        for message in answer.json()["messages"]:
+            if message["notification_id"] == notification_id and message["status"] in ("sent", "delivered"):
+                return {"message": message, "timeline": answer.json()["timeline"]}
+        return None
+
+    return await wait_until(shown, timeout=60, interval=0.3)
+
+
+async def test_each_customer_is_reached_on_their_channel_with_the_reference_and_the_case_shows_it(
+    platform: dict[str, Any],
+) -> None:
+    openid = "o" + uuid.uuid4().hex[:27]
+    async with httpx.AsyncClient(timeout=15) as client:
+        by_phone = await _submit(client, platform, "phone", customer=_customer(_phone(), preferred_contact="phone"))
+        by_email = await _submit(
+            client,
+            platform,
+            "web",
+            customer=_customer(_phone(), email="li.na@example.com", preferred_contact="email"),
+        )
+        by_wechat = await _submit(
+            client, platform, "wechat", customer=_customer(_phone(), wechat_openid=openid, preferred_contact="wechat")
+        )
+
+        # SMS: the receipt with the reference number (the 12-hour promise of a phone complaint), delivered once
+        # the gateway's status report came back.
+        sms = await _settled(client, platform, by_phone["complaint_id"], "complaint_received_phone", {"delivered"})
+        assert (sms["channel"], sms["provider"], sms["attempts"]) == ("sms", "aliyun_sms", 1), sms
+        assert "*" in sms["address"], "the number is masked"
+        at_gateway = [
+            m for m in await _gateway(client, platform, "sms") if m["idempotency_key"] == sms["notification_id"]
+        ]
+        assert len(at_gateway) == 1 and at_gateway[0]["params"]["reference_no"] == by_phone["reference_no"]
+        assert at_gateway[0]["vendor_message_id"] == sms["provider_message_id"]
+
+        # Email: in the mailbox, the reference in the Message-ID (replies can be tied back) and the subject.
+        mail = await _settled(client, platform, by_email["complaint_id"], "complaint_received", {"sent", "delivered"})
+        assert mail["channel"] == "email", mail
+        mailbox = [
+            m for m in await _gateway(client, platform, "mail") if m["message_id"] == mail["provider_message_id"]
+        ]
+        assert len(mailbox) == 1, mail
+        assert (
+            by_email["reference_no"] in mailbox[0]["message_id"] and by_email["reference_no"] in mailbox[0]["subject"]
+        )
+        assert mailbox[0]["to"] == "li.na@example.com" and by_email["reference_no"] in mailbox[0]["text"]
+
+        # WeChat: a template message to the openid, delivered on WeChat's job-finish event.
+        wechat = await _settled(client, platform, by_wechat["complaint_id"], "complaint_received", {"delivered"})
+        assert wechat["channel"] == "wechat", wechat
+        sent = [
+            m for m in await _gateway(client, platform, "wechat") if m["client_msg_id"] == wechat["notification_id"]
+        ]
+        assert len(sent) == 1 and sent[0]["touser"] == openid
+        assert by_wechat["reference_no"] in str(sent[0]["data"])
+
+        # Each on its case's timeline in reporting, with its status.
+        for case, delivery in ((by_phone, sms), (by_email, mail), (by_wechat, wechat)):
+            shown = await _case_message(client, platform, case["reference_no"], delivery["notification_id"])
+            assert shown["message"]["channel"] == delivery["channel"]
+            assert any(delivery["notification_id"] in str(entry) for entry in shown["timeline"]), shown["timeline"]
+
+
+async def test_a_customer_calling_five_times_a_day_gets_the_daily_cap_and_no_more(platform: dict[str, Any]) -> None:
+    phone = _phone()
+    async with httpx.AsyncClient(timeout=15) as client:
+        cases = [
+            await _submit(client, platform, "web", customer=_customer(phone, preferred_contact="sms")) for _ in range(5)
+        ]
+
+        async def all_decided() -> list[dict[str, Any]] | None:
+            found = [d for case in cases for d in await _deliveries(client, platform, case["complaint_id"])]
+            receipts = [d for d in found if d["template_id"] == "complaint_received"]
+            done = len(receipts) == 5 and all(d["status"] in ("delivered", "suppressed") for d in receipts)
+            return receipts if done else None
+
+        receipts = await wait_until(all_decided, timeout=60, interval=0.3)
+        assert Counter(d["status"] for d in receipts) == {"delivered": 3, "suppressed": 2}
+        assert {d["reason"] for d in receipts if d["status"] == "suppressed"} == {"daily_cap"}
+        to_phone = [m for m in await _gateway(client, platform, "sms") if m["phone"] == f"+86{phone}"]
+        assert len(to_phone) == 3, "three reached the gateway, none twice"
+        assert len({m["idempotency_key"] for m in to_phone}) == 3
+
+
+async def test_a_number_that_always_fails_becomes_an_agents_task_to_phone_the_customer(
+    platform: dict[str, Any],
+) -> None:
+    phone = _phone()
+    async with httpx.AsyncClient(timeout=15) as client:
+        faults = await client.post(
+            f"{platform['gateways']['sms']}/_standin/faults", json={"failing_numbers": [f"+86{phone}"]}
+        )
+        assert faults.status_code == 200, faults.text
+        case = await _submit(client, platform, "web", customer=_customer(phone, preferred_contact="sms"))
+        failed = await _settled(client, platform, case["complaint_id"], "complaint_received", {"failed"})
+        assert failed["channel"] == "sms" and failed["attempts"] >= 1, failed
+
+        key = case["complaint_id"].encode()
+        records = await read_topic(
+            platform["kafka_bootstrap_servers"],
+            topics.NOTIFICATION_FAILED,
+            until=lambda rs: any(r.key == key for r in rs),
+            timeout=60,
+        )
+        event = next(r.json() for r in records if r.key == key)
+        assert event["payload"]["notification_id"] == failed["notification_id"]
+        assert phone not in str(event), "no personal data on the public topic"
+
+        async def task() -> dict[str, Any] | None:
+            listed = await client.get(
+                f"{platform['services']['followup']}/v1/callbacks", params={"page_size": 200}, headers=AGENT
+            )
+            assert listed.status_code == 200, listed.text
+            mine = [c for c in listed.json()["items"] if c["complaint_id"] == case["complaint_id"]]
+            return next((c for c in mine if c.get("kind") == "notification_failed"), None)
+
+        callback = await wait_until(task, timeout=60, interval=0.3)
+        assert callback["reason"], callback
+
+
+async def test_an_agitated_counter_customer_brings_the_duty_managers_phone_an_sms_within_10_s(
+    platform: dict[str, Any],
+) -> None:
+    async with httpx.AsyncClient(timeout=15) as client:
+        before = {m["idempotency_key"] for m in await _gateway(client, platform, "sms")}
+        began = time.monotonic()
+        case = await _submit(
+            client,
+            platform,
+            "counter",
+            customer=_customer(_phone()),
+            agent_id="agent-701",
+            customer_agitated=True,
+        )
+
+        async def at_duty_phone() -> list[dict[str, Any]] | None:
+            fresh = [
+                m
+                for m in await _gateway(client, platform, "sms")
+                if m["idempotency_key"] not in before and m["phone"] == DUTY_MANAGER_PHONE
+            ]
+            mine = [m for m in fresh if m["params"].get("reference_no") == case["reference_no"]]
+            return mine or None
+
+        arrived = await wait_until(at_duty_phone, timeout=10, interval=0.1)
+        took = time.monotonic() - began
+        assert took < 10 and len(arrived) == 1, (took, arrived)
+        call = await _settled(client, platform, case["complaint_id"], "duty_manager_called", {"delivered"})
+        assert call["recipient_kind"] == "staff" and call["channel"] == "sms", call
