@@ -32,6 +32,7 @@ parameters are refused like Aliyun does; otherwise any `SMS_<digits>` code is ta
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -351,7 +352,10 @@ def create_app(environ: Mapping[str, str] | None = None, received: Received | No
             if request.headers.get("x-acs-version") != VERSION:
                 raise Refusal(400, "InvalidVersion", "Specified parameter Version is not valid.")
             if action == "SendSms":
-                return JSONResponse(gateway.send_sms(params))
+                answer = gateway.send_sms(params)
+                if faults.latency_s:
+                    await asyncio.sleep(faults.latency_s)  # taken already; the answer is what is late
+                return JSONResponse(answer)
             if action == "QuerySendDetails":
                 return JSONResponse(gateway.query_send_details(params))
             raise Refusal(

@@ -43,6 +43,9 @@ class Faults:
         self.down_until = 0.0
         self.failing: set[str] = set()
         self.invalid: set[str] = set()
+        #: A slow vendor: it takes a message at once and answers this much later (a crash in between leaves the
+        #: sender not knowing whether it was sent).
+        self.latency_s = 0.0
 
     @property
     def down(self) -> bool:
@@ -53,6 +56,9 @@ class Faults:
             self.down_until = 0.0
             self.failing.clear()
             self.invalid.clear()
+            self.latency_s = 0.0
+        if "latency_s" in body:
+            self.latency_s = max(0.0, float(body["latency_s"]))
         if "down_for_s" in body:
             self.down_until = time.monotonic() + float(body["down_for_s"])
         for key, target in (("failing_numbers", self.failing), ("invalid_numbers", self.invalid)):
@@ -65,6 +71,7 @@ class Faults:
             "down_for_s": max(0.0, round(self.down_until - time.monotonic(), 3)),
             "failing_numbers": sorted(self.failing),
             "invalid_numbers": sorted(self.invalid),
+            "latency_s": self.latency_s,
         }
 
 

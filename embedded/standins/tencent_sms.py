@@ -34,6 +34,7 @@ wrong parameter count are refused; otherwise any numeric id is taken), `TENCENT_
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -375,9 +376,12 @@ def create_app(environ: Mapping[str, str] | None = None, received: Received | No
             if not isinstance(params, dict):
                 raise Refusal("InvalidParameter", "The body must be a JSON object.")
             try:
-                return answer(actions[action](params))
+                result = actions[action](params)
             except (ValueError, TypeError) as error:
                 raise Refusal("InvalidParameterValue", f"A parameter has a wrong type or value: {error}") from error
+            if action == "SendSms" and faults.latency_s:
+                await asyncio.sleep(faults.latency_s)  # taken already; the answer is what is late
+            return answer(result)
         except Refusal as refusal:
             return answer({"Error": {"Code": refusal.code, "Message": refusal.message}, "RequestId": request_id()})
 

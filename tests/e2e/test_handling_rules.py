@@ -87,6 +87,9 @@ async def test_an_invalid_complaint_is_explained_and_a_supervisor_routes_it(plat
             "role": None,
             "staff_id": None,
             "department": None,
+            "email": None,
+            "wechat_openid": None,
+            "preferred_contact": "phone",
         }
         assert invalid["reason"] in message["text"]
 

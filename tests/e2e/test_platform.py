@@ -33,11 +33,11 @@ PHONES = ["13912345678", "13700137000", "18611112222", "02488812345", "88812345"
 
 
 #: This module's platform (tests/e2e/conftest.py): one customer message a day per number, so the metrics test
-#: sees the cap suppress one.
-PLATFORM_ENV = {"NOTIFICATION_DAILY_CAP": "1"}
+#: sees notify's cap suppress one; quiet hours off (the suite runs at any hour).
+PLATFORM_ENV = {"NOTIFY_DAILY_CAP": "1", "NOTIFY_QUIET_HOURS": ""}
 
 
-SERVICES = ("intake", "dispatch", "followup", "reporting")
+SERVICES = ("intake", "dispatch", "followup", "reporting", "notify")
 BILLING = "这个月电费账单比平时多了一倍，请核实。"
 GAS = "楼道里燃气味很重，怀疑燃气泄漏，请马上派人！"
 
@@ -55,9 +55,10 @@ async def _work_order(bootstrap: str, topic: str, complaint_id: str) -> dict[str
 async def test_metrics_of_every_service_follow_the_complaints_through(platform: dict[str, Any]) -> None:
     """First in the module, on a platform nothing else has touched yet, so every process metric can be held to
     an exact count. Three complaints: A (web) and C (app) about a bill, same phone number, each resolved and
-    closed satisfied — the second closing message is suppressed by the daily cap of 1; B (web) smells gas,
-    nobody comes: its on-site limit (45 min = 2.7 s in the drill) warns, breaches and climbs the whole
-    ladder. One poison ticket is dead-lettered. Every /metrics parses with prometheus-client's parser."""
+    closed satisfied — notify's daily cap of 1 lets the first receipt through and suppresses both closing
+    messages; B (web) smells gas, nobody comes: its on-site limit (45 min = 2.7 s in the drill) warns, breaches
+    and climbs the whole ladder. One poison ticket is dead-lettered. Every /metrics parses with
+    prometheus-client's parser."""
     bootstrap, svc = platform["kafka_bootstrap_servers"], platform["services"]
     billing, agent = {"X-API-Key": "dev-only-billing-key"}, {"X-API-Key": "dev-only-agent-key"}
     async with httpx.AsyncClient(timeout=10) as client:
@@ -110,7 +111,10 @@ async def test_metrics_of_every_service_follow_the_complaints_through(platform: 
             done = (
                 f.value("escalations_total", rung="general_manager", stage="on_site") >= 1
                 and f.value("complaints_closed_total", outcome="satisfied") >= 2
-                and f.value("notifications_suppressed_total", template="case_closed") >= 1
+                and now["notify"].value(
+                    "notify_deliveries_total", provider="none", template="case_closed", status="suppressed"
+                )
+                >= 2
                 and i.value(
                     "kafka_consumer_dead_letters_total", consumer="intake.partner-tickets", topic=topics.PARTNER_TICKETS
                 )
@@ -143,9 +147,10 @@ async def test_metrics_of_every_service_follow_the_complaints_through(platform: 
         assert moved("followup", "escalations_total", rung=rung, stage="on_site") == 1, rung
     assert moved("followup", "callbacks_total", outcome="satisfied") == 2
     assert moved("followup", "complaints_closed_total", outcome="satisfied") == 2
-    assert moved("followup", "notifications_sent_total", template="case_closed", recipient="customer") == 1
-    assert moved("followup", "notifications_suppressed_total", template="case_closed") == 1
-    assert moved("followup", "notifications_sent_total", template="escalation", recipient="staff") >= 3
+    requested = "followup_notifications_requested_total"
+    assert moved("followup", requested, template="case_closed", recipient="customer", urgency="routine") == 2
+    assert moved("notify", "notify_deliveries_total", provider="none", template="case_closed", status="suppressed") == 2
+    assert moved("followup", requested, template="escalation", recipient="staff", urgency="urgent") >= 3
     assert moved("followup", "followup_timers_fired_total", kind="breach") >= 3
     assert {"warning", "breach"} <= after["followup"].label_values("followup_timers_pending", "kind")
     assert ("followup_timers_oldest_overdue_seconds", frozenset()) in after["followup"].samples

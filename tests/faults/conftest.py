@@ -12,8 +12,10 @@ from tests.support.identity import IdentityProvider
 
 
 @pytest.fixture(scope="module")
-def platform(identity_provider: IdentityProvider) -> Iterator[Platform]:
-    running = start_platform(extra_env=identity_provider.platform_env())  # the session's Keycloak, not its own
+def platform(request: pytest.FixtureRequest, identity_provider: IdentityProvider) -> Iterator[Platform]:
+    """The module's `PLATFORM_ENV` (if any) on top; the session's Keycloak, not one of its own."""
+    extra = {**identity_provider.platform_env(), **getattr(request.module, "PLATFORM_ENV", {})}
+    running = start_platform(extra_env=extra)
     try:
         yield running
     finally:

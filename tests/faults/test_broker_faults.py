@@ -53,6 +53,9 @@ POISON_CONSUMERS: dict[str, set[str]] = {
     topics.OUTAGE_EVENTS: {"reporting.read-models"},
     topics.OUTAGE_NOTICES: {"dispatch.outage-notices"},
     topics.CORRECTIVE_ACTIONS: {"followup.corrective-actions", "reporting.read-models"},
+    topics.NOTIFICATION_REQUESTED: {"notify.requests"},
+    topics.NOTIFICATION_DELIVERY: {"reporting.notifications"},
+    topics.NOTIFICATION_FAILED: {"followup.notification-failed"},
 }
 #: Topics that carry the streams' own traffic: records behind the poison must have been processed.
 BUSY_TOPICS = (

@@ -51,7 +51,7 @@ def _exprs() -> list[tuple[str, str]]:
 
 @needs_promtool
 def test_alert_rules_pass_promtool_check_and_their_unit_tests() -> None:
-    assert "SUCCESS: 7 rules found" in promtool("check", "rules", str(ALERTS))
+    assert "SUCCESS: 8 rules found" in promtool("check", "rules", str(ALERTS))
     assert "SUCCESS" in promtool("test", "rules", "alerts_test.yml", cwd=ALERTS.parent)
 
 
@@ -156,6 +156,7 @@ def test_every_metric_the_dashboards_and_alerts_name_is_exposed() -> None:
     import services.dispatch.metrics
     import services.followup.metrics
     import services.intake.metrics
+    import services.notify.metrics
     import services.reporting.metrics  # noqa: F401
     from shared.http.service_app import create_service_app
     from shared.observability.kafka import broker_middlewares
