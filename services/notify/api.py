@@ -8,7 +8,7 @@ from http import HTTPStatus
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from services.notify import metrics, pages
 from services.notify.auth import DeliveryReader, SignedIn
@@ -60,14 +60,43 @@ async def receipts(provider: str, request: Request, handlers: Handlers, catalog:
         parsed = parser.parse(headers, dict(request.query_params), body)
     except ReceiptRefused as exc:
         metrics.receipt(provider, "refused")
-        phrase = HTTPStatus(exc.status).phrase if exc.status in HTTPStatus._value2member_map_ else "Refused"
-        raise Problem(exc.status, phrase, str(exc), reason=str(exc)) from exc
+        raise _refused(exc) from exc
     tally = await handlers.apply_receipts(provider, parsed)
     metrics.receipt(provider, "applied", tally.applied)
     metrics.receipt(provider, "stale", tally.stale)
     metrics.receipt(provider, "unknown", tally.unknown)
     answer = parser.answer()
     return Response(content=answer.body, media_type=answer.media_type, headers=dict(answer.headers))
+
+
+@router.get(
+    "/receipts/{provider}",
+    tags=["receipts"],
+    responses={
+        200: {"description": "The `echostr` given, when the signature is the vendor's", "content": {"text/plain": {}}},
+        **problem_responses(404, s401="The signature is not the vendor's", s404="No such check for that provider"),
+    },
+    summary="A vendor's one-off check of its callback URL (WeChat's server-URL verification): echoed when signed",
+    response_class=PlainTextResponse,
+)
+async def receipts_check(provider: str, request: Request, catalog: Providers) -> PlainTextResponse:
+    """WeChat verifies an official account's server URL once, when it is configured: `GET` with `signature`,
+    `timestamp`, `nonce` and `echostr`, expecting `echostr` back as plain text. A parser with an `echo` answers it."""
+    echo = getattr(catalog.receipts.get(provider), "echo", None)
+    if echo is None:
+        raise Problem(404, "Not Found", f"{provider!r} makes no check of its callback URL here")
+    try:
+        echoed = echo(dict(request.query_params))
+    except ReceiptRefused as exc:
+        metrics.receipt(provider, "refused")
+        raise _refused(exc) from exc
+    return PlainTextResponse(echoed)
+
+
+def _refused(exc: ReceiptRefused) -> Problem:
+    """A refused callback as a problem with the parser's status, its reason named (for the vendor's console)."""
+    phrase = HTTPStatus(exc.status).phrase if exc.status in HTTPStatus._value2member_map_ else "Refused"
+    return Problem(exc.status, phrase, str(exc), reason=str(exc))
 
 
 @router.get(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.notify.providers import wechat
 from shared.contracts.followup import Recipient
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, wait_until
@@ -27,6 +30,8 @@ from tests.support.notify import (
     running_notify,
 )
 from tests.support.tokens import LocalIssuer
+
+WECHAT = wechat.Settings(wechat_callback_token="wechat-url-token")
 
 
 @dataclass
@@ -45,6 +50,8 @@ async def notify(migrated: Infrastructure) -> AsyncIterator[Notify]:
     sms, mail = FakeProvider("sms-http", "sms"), FakeProvider("smtp-http", "email")
     receipts = FakeReceipts("sms-http")
     issuer = LocalIssuer()
+    providers = catalog(sms, mail, receipts={"sms-http": receipts})
+    providers.receipts["wechat"] = wechat.WechatEvents(WECHAT)  # its parser alone: the URL check needs no sender
     directory = FakeDirectory(
         {
             "s-inbox": StaffAddress("s-inbox", "收件人", None, None),
@@ -54,7 +61,7 @@ async def notify(migrated: Infrastructure) -> AsyncIterator[Notify]:
     async with running_notify(
         migrated.database_url,
         migrated.kafka_bootstrap_servers,
-        providers=catalog(sms, mail, receipts={"sms-http": receipts}),
+        providers=providers,
         directory=directory,
         persons=issuer.verifier(),
         app_env="dev",
@@ -125,6 +132,24 @@ async def test_receipts_refused_unknown_provider_and_unknown_message(notify: Not
     assert (await notify.client.post("/v1/receipts/nobody?token=x", content="[]")).status_code == 404
     unknown = '[{"id": "never-sent-by-us", "status": "delivered"}]'
     assert (await notify.client.post("/v1/receipts/sms-http?token=receipt-token", content=unknown)).status_code == 200
+
+
+async def test_the_wechat_server_url_check_echoes_when_signed(notify: Notify) -> None:
+    timestamp, nonce, echostr = str(int(time.time())), uuid.uuid4().hex[:10], "echo-4812"
+    # WeChat's own recipe ("验证消息的确来自微信服务器"): sha1 over token, timestamp, nonce sorted and joined.
+    joined = "".join(sorted([WECHAT.wechat_callback_token, timestamp, nonce]))
+    signature = hashlib.sha1(joined.encode()).hexdigest()
+    query = {"signature": signature, "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
+    good = await notify.client.get("/v1/receipts/wechat", params=query)
+    assert good.status_code == 200 and good.text == echostr
+    assert good.headers["content-type"].startswith("text/plain")
+    forged = await notify.client.get("/v1/receipts/wechat", params={**query, "signature": "0" * 40})
+    assert forged.status_code == 401 and forged.json()["reason"] == "signature does not match"
+    assert forged.headers["content-type"].startswith("application/problem+json")
+    assert echostr not in forged.text
+    # A provider whose parser makes no such check, and one with no parser: 404.
+    assert (await notify.client.get("/v1/receipts/sms-http", params=query)).status_code == 404
+    assert (await notify.client.get("/v1/receipts/nobody", params=query)).status_code == 404
 
 
 async def test_deliveries_are_masked_and_for_staff_or_systems_only(notify: Notify, db: asyncpg.Pool) -> None:

@@ -125,7 +125,9 @@ class ReceiptAnswer:
 
 
 class ReceiptParser(Protocol):
-    """Reads one vendor's delivery-status callbacks."""
+    """Reads one vendor's delivery-status callbacks. A parser may also have `echo(query) -> str`, for a vendor that
+    checks its callback URL with a signed `GET` first (WeChat's server-URL check): `GET /v1/receipts/{name}`
+    answers with what it returns, or with its `ReceiptRefused`."""
 
     name: str
 
