@@ -19,7 +19,6 @@ from services.notify.events import PUBLISHED, SERVICE
 from services.notify.handlers import NotifyHandlers, StaffResolver, utc_now
 from services.notify.model import QuietHours, Rules
 from services.notify.providers import catalog as provider_catalog
-from services.notify.raw_bodies import RawReceiptBodies
 from services.notify.repository import NotifyRepository, PostgresNotifyRepository
 from services.notify.sending import SendingWorker
 from services.notify.settings import NotifySettings
@@ -150,8 +149,8 @@ def create_app(
         metrics=observed.metrics,
         tracing=observed.tracing,
         max_body_bytes=512 * 1024,
+        raw_body_paths=(api.RECEIPTS_PATH,),  # vendors post XML, forms or JSON as they please: the parser checks
     )
-    app.add_middleware(RawReceiptBodies)
     app.state.settings = settings
     app.state.persons = persons or PersonTokens.configured(settings)
     app.state.kafka = {"kafka": "starting"}

@@ -32,13 +32,20 @@ DATABASE_DOWN: tuple[type[BaseException], ...] = (
 
 class RequestContext:
     def __init__(
-        self, app: ASGIApp, csv_paths: frozenset[str] = frozenset(), upload_paths: re.Pattern[str] | None = None
+        self,
+        app: ASGIApp,
+        csv_paths: frozenset[str] = frozenset(),
+        upload_paths: re.Pattern[str] | None = None,
+        raw_body_paths: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         #: Paths that also take a text/csv body (file imports); every other write takes JSON only.
         self.csv_paths = csv_paths
         #: Paths (a pattern: they carry ids) that take a multipart/form-data body, a file upload such as a photo.
         self.upload_paths = upload_paths
+        #: Path prefixes whose routes read the raw body themselves, in whatever content type the caller sends
+        #: (vendors' callbacks: XML, forms, JSON as text/plain); the route checks what it reads.
+        self.raw_body_paths = raw_body_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,6 +73,7 @@ class RequestContext:
             content_type = headers.get("content-type", "")
             accepted = (
                 content_type.startswith("application/json")
+                or path.startswith(self.raw_body_paths)
                 or (path in self.csv_paths and content_type.startswith("text/csv"))
                 or (
                     self.upload_paths is not None

@@ -34,15 +34,18 @@ def create_service_app(
     tracing: bool = False,
     csv_paths: frozenset[str] = frozenset(),
     upload_paths: str | None = None,
+    raw_body_paths: tuple[str, ...] = (),
 ) -> FastAPI:
     """`metrics`: measure requests (`/metrics` is served either way); `tracing`: a server span per request;
-    `upload_paths`: a regular expression of the paths that take multipart/form-data (file uploads)."""
+    `upload_paths`: a regular expression of the paths that take multipart/form-data (file uploads);
+    `raw_body_paths`: path prefixes whose routes take a body of any content type and read it themselves (vendors'
+    callbacks in their own formats) — the body limit still applies."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     uploads = re.compile(upload_paths) if upload_paths else None
     # It sees every answer, including the body limit's.
-    app.add_middleware(RequestContext, csv_paths=csv_paths, upload_paths=uploads)
+    app.add_middleware(RequestContext, csv_paths=csv_paths, upload_paths=uploads, raw_body_paths=raw_body_paths)
     instrument_http(app, metrics=metrics, tracing=tracing)  # outermost: measured as the client saw it
     add_metrics_route(app)
 
