@@ -37,6 +37,8 @@ class InboxItem(BaseModel):
     reference_no: str | None
     template_id: str
     text: str
+    #: The language `text` was written in (the request's locale): a page in the other language marks it `lang`.
+    locale: Literal["zh", "en"]
     urgency: Literal["routine", "urgent"]
     channel: DeliveryChannel | None
     status: DeliveryStatus

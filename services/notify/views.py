@@ -75,6 +75,7 @@ class NotifyViews:
                 reference_no=d.reference_no,
                 template_id=d.template_id,
                 text=d.text,
+                locale=d.locale,
                 urgency=d.urgency,
                 channel=shown(d)[0],  # type: ignore[arg-type]
                 status=d.status,

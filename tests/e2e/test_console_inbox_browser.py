@@ -253,7 +253,8 @@ def test_the_duty_manager_reads_his_notice_in_both_languages_and_marks_it_read(
     _in_own_loop(publish(running.kafka, call, someone_else))
     notice = str(call.payload.notification_id)
     items = _inbox_of(running, duty_token, call.payload.notification_id)
-    assert next(i for i in items if i["notification_id"] == notice)["read_at"] is None
+    called = next(i for i in items if i["notification_id"] == notice)
+    assert called["read_at"] is None and called["locale"] == "zh", "notify says the language the notice is in"
     problems: list[str] = []
 
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")

@@ -34,7 +34,9 @@ NOTICES = [
     {
         "notification_id": OLDER,
         "template_id": "staff_escalation",
-        "text": "案件 TS-20261123-000041 已升级至您，请处理。",
+        # Written in English, naming a place in Chinese: its language is notify's `locale`, not its characters.
+        "text": "Case TS-20261123-000041 (幸福小区 3 栋) was escalated to you.",
+        "locale": "en",
         "complaint_id": "5d1c1a52-0000-4000-8000-000000000041",
         "reference_no": "TS-20261123-000041",
         "requested_at": "2026-11-23T01:00:00+00:00",
@@ -45,6 +47,7 @@ NOTICES = [
         "notification_id": NEWER,
         "template_id": "staff_duty_manager",
         "text": "柜台投诉 TS-20261123-000042 需要值班经理到场。",
+        "locale": "zh",
         "complaint_id": "5d1c1a52-0000-4000-8000-000000000042",
         "reference_no": "TS-20261123-000042",
         "requested_at": "2026-11-23T02:30:00+00:00",
@@ -152,8 +155,13 @@ async def test_the_duty_managers_notices_newest_first_unread_marked_in_both_lang
     assert "10:30" in html, "times in the utility's zone (02:30 UTC = 10:30 in Shanghai)"
     asked = notify.seen[-1]
     assert asked.headers["Authorization"] == f"Bearer {duty.token}", "notify is asked as the person"
+    # Each notice marked with the language notify says it was written in, where it differs from the page's.
+    assert f'id="notice-{NEWER}" data-testid="notice-text">' in html
+    assert f'id="notice-{OLDER}" data-testid="notice-text" lang="en">' in html
     english = await client.get("/inbox?lang=en")
     assert '<html lang="en">' in english.text and "1 unread" in english.text and "Mark as read" in english.text
+    assert f'id="notice-{NEWER}" data-testid="notice-text" lang="zh-CN">' in english.text
+    assert f'id="notice-{OLDER}" data-testid="notice-text">' in english.text
 
 
 async def test_mark_as_read_posts_to_notify_as_the_person_with_the_forms_csrf(console: Running) -> None:

@@ -178,14 +178,21 @@ async def test_the_inbox_is_the_persons_own(notify: Notify, db: asyncpg.Pool) ->
     mine = request(Recipient(kind="staff", staff_id="s-inbox"), template_id="sla_warning")
     theirs = request(Recipient(kind="staff", staff_id="s-other"), template_id="sla_warning")
     by_role = request(Recipient(kind="staff", role="leadership", department="billing"), template_id="escalation")
-    await publish(notify.bootstrap, mine, theirs, by_role)
-    for e in (mine, theirs, by_role):
+    zh = request(Recipient(kind="staff", staff_id="s-inbox"), template_id="sla_warning")
+    english = zh.model_copy(
+        update={"payload": zh.payload.model_copy(update={"locale": "en", "text": "Case overdue: please act."})}
+    )
+    await publish(notify.bootstrap, mine, theirs, by_role, english)
+    for e in (mine, theirs, by_role, english):
         await _row(db, e.payload.notification_id, "delivered")
     me = _bearer(notify, "s-inbox", "leadership", department="billing")
     inbox = (await notify.client.get("/v1/inbox", headers=me)).json()
     ids = [i["notification_id"] for i in inbox["items"]]
     assert str(mine.payload.notification_id) in ids and str(by_role.payload.notification_id) in ids
     assert str(theirs.payload.notification_id) not in ids
+    locales = {i["notification_id"]: i["locale"] for i in inbox["items"]}
+    assert locales[str(mine.payload.notification_id)] == "zh", "the request's locale, kept on the delivery"
+    assert locales[str(english.payload.notification_id)] == "en"
     assert inbox["staff_id"] == "s-inbox" and inbox["unread"] >= 2
     read = await notify.client.post(f"/v1/inbox/{mine.payload.notification_id}/read", headers=me)
     assert read.status_code == 200 and read.json()["already_read"] is False and read.json()["read_at"]

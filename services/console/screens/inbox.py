@@ -10,7 +10,6 @@ screen wait for it).
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -52,13 +51,10 @@ def newest_first(items: Any) -> list[dict[str, Any]]:
     return sorted(notices, key=lambda n: str(n.get("requested_at") or ""), reverse=True)
 
 
-_HAN = re.compile(r"[\u3400-\u9fff]")
-
-
-def text_language(notice: dict[str, Any]) -> str:
-    """`zh` or `en`: the notice's `locale` when notify says it, else Chinese when the text has Han characters (a
-    screen reader then reads a Chinese notice on an English page in Chinese)."""
+def text_language(notice: dict[str, Any]) -> str | None:
+    """`zh` or `en`: the `locale` notify keeps for the notice (the request's, the language its text was written
+    in), so a screen reader reads a Chinese notice on an English page in Chinese. None when notify does not say:
+    the text then takes the page's language — guessing from the characters would misread an English notice naming
+    a Chinese place."""
     locale = notice.get("locale")
-    if locale in ("zh", "en"):
-        return str(locale)
-    return "zh" if _HAN.search(str(notice.get("text") or "")) else "en"
+    return str(locale) if locale in ("zh", "en") else None
