@@ -237,3 +237,32 @@ async def test_an_agitated_counter_customer_brings_the_duty_managers_phone_an_sm
         assert took < 10 and len(arrived) == 1, (took, arrived)
         call = await _settled(client, platform, case["complaint_id"], "duty_manager_called", {"delivered"})
         assert call["recipient_kind"] == "staff" and call["channel"] == "sms", call
+
+
+def test_a_person_reads_every_message_sent_on_the_dev_outbox_in_chinese_and_english(platform: dict[str, Any]) -> None:
+    """`/dev/outbox` (dev only), as a developer or a demo's audience reads it after the tests above: each message
+    with its case, channel, the text the customer got and its status, in both languages, accessible."""
+    from tests.support.browser import accessibility_problems, chromium, screenshot
+
+    outbox = f"{platform['services']['notify']}/dev/outbox"
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(outbox)
+        assert page.locator("html").get_attribute("lang") == "zh"
+        rows = page.locator("tbody tr")
+        assert rows.count() >= 10, "the messages of the tests above"
+        delivered = page.locator("tbody tr.status-delivered")
+        assert delivered.count() >= 3
+        assert "complaint_received_phone" in page.locator("tbody").inner_text()
+        assert "duty_manager_called" in page.locator("tbody").inner_text()
+        assert "受理号" in page.locator("tbody").inner_text(), "the Chinese text the customer received"
+        assert accessibility_problems(page) == []
+        screenshot(page, "notify-dev-outbox-zh")
+
+        page.get_by_role("link", name="English").click()
+        page.wait_for_url("**lang=en")
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert page.locator("th").first.inner_text() != ""
+        assert accessibility_problems(page) == []
+        screenshot(page, "notify-dev-outbox-en")
+        page.close()

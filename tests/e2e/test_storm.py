@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,7 @@ async def test_a_storm_on_one_station_is_one_incident_and_every_caller_is_told_a
                 )
                 == 200
             )
+            await _each_delivered_once(platform, db, callers)
             await _at_least(db, 1, "SELECT count(*) FROM followup.escalations WHERE complaint_id = $1", incident_id)
             assert (
                 await _count(
@@ -215,6 +217,29 @@ async def test_a_storm_on_one_station_is_one_incident_and_every_caller_is_told_a
         )
     finally:
         await db.close()
+
+
+async def _each_delivered_once(platform: dict[str, Any], db: asyncpg.Pool, callers: list[uuid.UUID]) -> None:
+    """Notify delivered each caller's "you are part of a known fault" SMS: 200 delivered after the gateway's status
+    reports, each taken by the SMS gateway (the stand-in, counted by our idempotency key) exactly once."""
+    joined = "template_id IN ('group_joined', 'group_joined_no_eta')"
+    await _at_least(
+        db,
+        200,
+        f"SELECT count(*) FROM notify.deliveries WHERE {joined} AND status = 'delivered' "
+        "AND complaint_id = ANY($1::uuid[])",
+        callers,
+    )
+    rows = await db.fetch(
+        f"SELECT notification_id, complaint_id FROM notify.deliveries WHERE {joined} "
+        "AND complaint_id = ANY($1::uuid[])",
+        callers,
+    )
+    assert len(rows) == 200 and len({r["complaint_id"] for r in rows}) == 200, "one each"
+    async with httpx.AsyncClient(timeout=30) as client:
+        taken = (await client.get(f"{platform['gateways']['sms']}/_standin/messages")).json()
+    counted = Counter(m["idempotency_key"] for m in taken)
+    assert all(counted[str(r["notification_id"])] == 1 for r in rows), "each at the gateway exactly once"
 
 
 async def _reporting_shows_the_storm(reporting: str, incident: dict[str, Any], caller: uuid.UUID) -> None:
