@@ -29,7 +29,7 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from alibabacloud_dysmsapi20170525 import models as sms_models
 from alibabacloud_dysmsapi20170525.client import Client
@@ -37,7 +37,7 @@ from alibabacloud_tea_openapi import utils_models as openapi_models
 from alibabacloud_tea_openapi.exceptions import ThrottlingException
 from darabonba.runtime import RuntimeOptions
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from Tea.exceptions import TeaException, UnretryableException
 
 from services.notify.providers.base import (
@@ -51,6 +51,7 @@ from services.notify.providers.base import (
     Sent,
     TransientError,
 )
+from services.notify.providers.dev_secrets import ProviderSettings
 from services.notify.providers.sms_common import (
     VENDOR_TZ,
     check_token,
@@ -82,10 +83,15 @@ TRANSIENT_CODES = frozenset(
 TRANSIENT_GATEWAY_PREFIXES = ("Throttling", "ServiceUnavailable", "InternalError", "LastOperationNotFinished")
 
 
-class Settings(BaseSettings):
+class Settings(ProviderSettings):
     """`ALIYUN_SMS_*`: the AccessKey pair, where the API is, the approved sign name and template codes."""
 
     model_config = SettingsConfigDict(env_prefix="ALIYUN_SMS_", extra="ignore", frozen=True)
+
+    secrets: ClassVar[dict[str, str]] = {
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": "access_key_secret",
+        "ALIYUN_SMS_RECEIPT_TOKEN": "receipt_token",
+    }
 
     access_key_id: str = ""
     access_key_secret: SecretStr = SecretStr("")

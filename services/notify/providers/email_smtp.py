@@ -33,10 +33,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage, Message
 from email.utils import formatdate, parsedate_to_datetime
+from typing import ClassVar
 
 import aiosmtplib
 from pydantic import Field
-from pydantic_settings import BaseSettings
 
 from services.notify.providers.base import (
     Outgoing,
@@ -47,6 +47,7 @@ from services.notify.providers.base import (
     Sent,
     TransientError,
 )
+from services.notify.providers.dev_secrets import ProviderSettings
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -59,8 +60,10 @@ _MESSAGE_ID = re.compile(rf"<({_UUID})(?:\.[^@>]*)?@([^>]+)>")
 _ADDRESSED_TO = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
 
 
-class Settings(BaseSettings):
+class Settings(ProviderSettings):
     """SMTP_* and NOTIFY_EMAIL_* / NOTIFY_BOUNCE_TOKEN variables."""
+
+    secrets: ClassVar[dict[str, str]] = {"SMTP_PASSWORD": "smtp_password", "NOTIFY_BOUNCE_TOKEN": "notify_bounce_token"}
 
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)

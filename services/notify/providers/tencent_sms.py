@@ -36,11 +36,11 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
@@ -59,6 +59,7 @@ from services.notify.providers.base import (
     Sent,
     TransientError,
 )
+from services.notify.providers.dev_secrets import ProviderSettings
 from services.notify.providers.sms_common import check_token, json_array, template_for, to_e164, vendor_time
 
 NAME = "tencent_sms"
@@ -89,10 +90,15 @@ class Template(BaseModel):
     params: list[str] = Field(default_factory=list)
 
 
-class Settings(BaseSettings):
+class Settings(ProviderSettings):
     """`TENCENT_SMS_*`: the API key pair, where the API is, the SMS application, sign name and templates."""
 
     model_config = SettingsConfigDict(env_prefix="TENCENT_SMS_", extra="ignore", frozen=True)
+
+    secrets: ClassVar[dict[str, str]] = {
+        "TENCENT_SMS_SECRET_KEY": "secret_key",
+        "TENCENT_SMS_RECEIPT_TOKEN": "receipt_token",
+    }
 
     secret_id: str = ""
     secret_key: SecretStr = SecretStr("")

@@ -37,11 +37,10 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings
 
 from services.notify.providers.base import (
     Outgoing,
@@ -52,6 +51,7 @@ from services.notify.providers.base import (
     Sent,
     TransientError,
 )
+from services.notify.providers.dev_secrets import ProviderSettings
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -79,8 +79,13 @@ class WechatTemplate(BaseModel):
     fields: dict[str, str] = Field(default_factory=dict)
 
 
-class Settings(BaseSettings):
+class Settings(ProviderSettings):
     """WECHAT_* variables: the official account's AppID/AppSecret, the template mapping, the callback token."""
+
+    secrets: ClassVar[dict[str, str]] = {
+        "WECHAT_APP_SECRET": "wechat_app_secret",
+        "WECHAT_CALLBACK_TOKEN": "wechat_callback_token",
+    }
 
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_app_id: str = ""
