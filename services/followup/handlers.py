@@ -562,7 +562,9 @@ class FollowupHandlers:
         ladder = self.clocks.ladder(timer.ladder)
         climb = escalation.breach(ladder, timer, now, reason=escalation.BREACH_REASONS.get(timer.stage))
         record = climb.escalation
-        params = self._stage_params(subject, record.stage, record.deadline) | {"escalated_to": record.escalated_to}
+        params = self._stage_params(subject, record.stage, record.deadline) | {
+            "escalated_to": self.notifier.role_label(record.escalated_to)
+        }
         emitted = await self._escalate(
             repo,
             record,
@@ -713,7 +715,10 @@ class FollowupHandlers:
                     count=decision.dissatisfied_count,
                     now=now,
                 )
-                params = {"reference_no": callback.reference_no, "department": callback.department}
+                params = {
+                    "reference_no": callback.reference_no,
+                    "department": self.notifier.department_label(callback.department),
+                }
                 emitted += await self._escalate(
                     repo,
                     record,

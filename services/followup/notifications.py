@@ -73,6 +73,31 @@ def customer_recipient(contact: Contact | None) -> Recipient | None:
     )
 
 
+#: How a department and a rung of the ladder read in a staff message (the events keep the codes).
+DEPARTMENT_LABELS: dict[str, dict[str, str]] = {
+    "zh": {"repair": "维修部门", "billing": "营业收费部门", "customer_service": "客户服务中心"},
+    "en": {"repair": "repair", "billing": "billing", "customer_service": "customer service"},
+}
+ROLE_LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        "supervisor": "主管",
+        "duty_manager": "值班经理",
+        "department_manager": "部门经理",
+        "project_manager": "项目经理",
+        "general_manager": "总经理",
+        "leadership": "公司领导",
+    },
+    "en": {
+        "supervisor": "the supervisor",
+        "duty_manager": "the duty manager",
+        "department_manager": "the department manager",
+        "project_manager": "the project manager",
+        "general_manager": "the general manager",
+        "leadership": "leadership",
+    },
+}
+
+
 class Templates:
     def __init__(self, path: Path = TEMPLATES_PATH) -> None:
         with path.open("rb") as handle:
@@ -107,10 +132,17 @@ class Notifier:
         """Parameters of the staff messages about a clock (`sla_warning`, `escalation`)."""
         return {
             "reference_no": reference_no,
-            "department": department,
+            "department": self.department_label(department),
             "stage": STAGE_LABELS[self.locale].get(stage, stage),
             "deadline": self.local(deadline) if deadline else "-",
         }
+
+    def department_label(self, department: str) -> str:
+        return DEPARTMENT_LABELS[self.locale].get(department, department)
+
+    def role_label(self, role: str) -> str:
+        """A rung of the ladder (`department_manager`) as the message's reader says it."""
+        return ROLE_LABELS[self.locale].get(role, role)
 
     def caller_params(self, caller: Caller, template_id: str) -> dict[str, str]:
         """Parameters of a linked caller's messages: their reference, the cause in the message's language, the ETA

@@ -46,7 +46,7 @@ class SeriousCaseNotices:
         department = Department(order.department)
         params = {
             "reference_no": order.reference_no,
-            "department": order.department,
+            "department": self.notifier.department_label(order.department),
             "severity": SEVERITY_LABELS[self.notifier.locale].get(order.severity, order.severity),
         }
         recipients = (
