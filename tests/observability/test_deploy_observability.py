@@ -69,6 +69,7 @@ def test_every_alert_has_a_unit_test_that_fires_it() -> None:
         "OutboxBacklogOld",
         "TimersOverdue",
         "SlaBreachSurge",
+        "NotifyDeliveriesFailing",
     }
 
 
@@ -79,7 +80,14 @@ def test_compose_scrape_config_passes_promtool(tmp_path: Path) -> None:
     config["rule_files"] = [str(ALERTS)]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     promtool("check", "config", str(tmp_path / "prometheus.yml"))
-    assert {job["job_name"] for job in config["scrape_configs"]} >= {"intake", "dispatch", "followup", "reporting"}
+    assert {job["job_name"] for job in config["scrape_configs"]} >= {
+        "intake",
+        "dispatch",
+        "followup",
+        "reporting",
+        "console",
+        "notify",
+    }  # each with its port: test_deploy_services.py
 
 
 @needs_promtool
