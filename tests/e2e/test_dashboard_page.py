@@ -58,6 +58,8 @@ def kpi_row(key: str, received: int, resolved: int, in_time: int, **extra: Any) 
     callbacks = extra.get("callbacks_done", round(resolved * 0.85))
     satisfied = extra.get("satisfied", round(callbacks * 0.88))
     reopened = extra.get("reopened", round(resolved * 0.035))
+    messaged = extra.get("messaged", round(received * 0.95))
+    reached = extra.get("reached_by_message", round(messaged * 0.95))
     return {
         "key": key,
         "received": received,
@@ -76,14 +78,28 @@ def kpi_row(key: str, received: int, resolved: int, in_time: int, **extra: Any) 
         "satisfaction_rate": rate(satisfied, callbacks),
         "reopened": reopened,
         "reopen_rate": rate(reopened, resolved),
+        "messaged": messaged,
+        "reached_by_message": reached,
+        "message_reach_rate": rate(reached, messaged),
         "handling_median_hours": extra.get("handling_median_hours", 6.4 if resolved else None),
         "handling_p90_hours": extra.get("handling_p90_hours", 27.5 if resolved else None),
     }
 
 
 TOTALS = kpi_row(
-    "all", 1244, 1120, 1008, acknowledged=1210, callbacks_done=952, satisfied=838, reopened=41
-)  # timeliness 90.0 %, callbacks 85.0 %, satisfaction 88.0 %, reopen 3.7 %
+    "all",
+    1244,
+    1120,
+    1008,
+    acknowledged=1210,
+    callbacks_done=952,
+    satisfied=838,
+    reopened=41,
+    messaged=1180,
+    reached_by_message=1121,
+)  # timeliness 90.0 %, callbacks 85.0 %, satisfaction 88.0 %, reopen 3.7 %, reached by message 95.0 %
+#: A test may swap the totals (a period with nothing received); reset after it.
+SERVED_TOTALS: dict[str, Any] = {"totals": TOTALS}
 DEPARTMENTS = [
     kpi_row("repair", 772, 690, 609, handling_median_hours=7.9, handling_p90_hours=31.0),
     kpi_row("billing", 268, 246, 232, handling_median_hours=4.1, handling_p90_hours=19.6),
@@ -203,7 +219,8 @@ def kpis(query: dict[str, str]) -> tuple[int, Any]:
     rows = groups[query["group_by"]]
     if query["group_by"] == "day":
         rows = [row for row in rows if query["from"] <= row["key"] <= query["to"]]
-    body = {"from": query["from"], "to": query["to"], "group_by": query["group_by"], "rows": rows, "totals": TOTALS}
+    totals = SERVED_TOTALS["totals"]
+    body = {"from": query["from"], "to": query["to"], "group_by": query["group_by"], "rows": rows, "totals": totals}
     return 200, body
 
 
@@ -425,13 +442,14 @@ def test_renders_every_panel(zh: Rendered) -> None:
 
 
 def test_tiles_show_formatted_totals(zh: Rendered) -> None:
-    assert len(zh.dom.find_all(attrs={"data-kpi": None})) == 9
+    assert len(zh.dom.find_all(attrs={"data-kpi": None})) == 10
     expected = {
         "received": "1,244",
         "resolved": "1,120",
         "timeliness_rate": "90.0%",
         "ack_in_time_rate": "96.2%",
         "callback_coverage": "85.0%",
+        "message_reach_rate": "95.0%",
         "satisfaction_rate": "88.0%",
         "reopen_rate": "3.7%",
         "handling_median_hours": "6.4",
@@ -444,6 +462,25 @@ def test_tiles_show_formatted_totals(zh: Rendered) -> None:
     # callback coverage (85 %) misses its 90 % target: drawn as a breach
     assert "bad" in zh.dom.one(attrs={"data-kpi": "callback_coverage"}).classes()
     assert "bad" not in zh.dom.one(attrs={"data-kpi": "timeliness_rate"}).classes()
+    reach = zh.dom.one(attrs={"data-kpi": "message_reach_rate"})
+    assert "消息触达率" in tile(zh, "message_reach_rate") and "送达 1,121 / 1,180 件" in tile(zh, "message_reach_rate")
+    assert (reach.attrs["data-value"], reach.attrs["title"]) == ("0.95", "1,121 / 1,180")
+
+
+def test_a_period_with_nothing_due_shows_every_rate_as_a_dash(server: FixtureServer, tmp_path: Path) -> None:
+    """Nothing received, no message due: each rate is null in the API and "—" on its tile, never 0 % or NaN."""
+    SERVED_TOTALS["totals"] = kpi_row("all", 0, 0, 0, acknowledged=0, callbacks_done=0, satisfied=0, reopened=0)
+    try:
+        page = open_page(server, "?key=test-key&lang=en", None, tmp_path)
+    finally:
+        SERVED_TOTALS["totals"] = TOTALS
+    assert body(page).attrs.get("data-rendered") == "true"
+    rates = ["timeliness_rate", "callback_coverage", "satisfaction_rate", "reopen_rate", "message_reach_rate"]
+    for name in rates:
+        shown = page.dom.one(attrs={"data-kpi": name})
+        assert visible_text(shown.one(attrs={"class": "tile-value"})) == "—", (name, tile(page, name))
+        assert shown.attrs["data-value"] == "", name
+    assert "0 of 0 cases" in tile(page, "message_reach_rate")
 
 
 def test_breakdowns_label_codes_and_show_timeliness(zh: Rendered) -> None:
@@ -545,6 +582,8 @@ def test_english_toggle(en: Rendered) -> None:
     assert body(en).attrs.get("data-rendered") == "true"
     assert en.dom.one("html").attrs["lang"] == "en"
     assert "Resolved in time" in tile(en, "timeliness_rate") and "90.0%" in tile(en, "timeliness_rate")
+    reach = tile(en, "message_reach_rate")
+    assert "Reached by message" in reach and "95.0%" in reach and "1,121 of 1,180 cases" in reach
     department = visible_text(chart(en, "department"))
     assert "Repair" in department and "Customer service" in department and "维修" not in department
     assert "Heating below standard" in visible_text(chart(en, "category"))

@@ -46,6 +46,7 @@
       kpi_timeliness_rate: "按时办结率",
       kpi_ack_in_time_rate: "按时响应率",
       kpi_callback_coverage: "回访覆盖率",
+      kpi_message_reach_rate: "消息触达率",
       kpi_satisfaction_rate: "满意率",
       kpi_reopen_rate: "重开率",
       kpi_handling_median_hours: "处理时长中位数",
@@ -55,6 +56,7 @@
       sub_timeliness: "按时办结 {a} 件",
       sub_ack: "已响应 {a} 件",
       sub_callback: "已回访 {a} 件",
+      sub_message_reach: "送达 {a} / {n} 件",
       sub_satisfaction: "满意 {a} 件",
       sub_reopen: "重开 {a} 件",
       sub_median: "受理至办结",
@@ -147,6 +149,7 @@
       kpi_timeliness_rate: "Resolved in time",
       kpi_ack_in_time_rate: "Ack. in time",
       kpi_callback_coverage: "Callback coverage",
+      kpi_message_reach_rate: "Reached by message",
       kpi_satisfaction_rate: "Satisfaction",
       kpi_reopen_rate: "Reopen rate",
       kpi_handling_median_hours: "Median handling",
@@ -156,6 +159,7 @@
       sub_timeliness: "{a} on time",
       sub_ack: "{a} acknowledged",
       sub_callback: "{a} reached",
+      sub_message_reach: "{a} of {n} cases",
       sub_satisfaction: "{a} satisfied",
       sub_reopen: "{a} reopened",
       sub_median: "received to resolved",
@@ -694,6 +698,14 @@
         rate: tot.callback_coverage,
         sub: t("sub_callback", { a: fmtInt(isNum(tot.callbacks_due) ? tot.callbacks_completed : tot.callbacks_done) }),
         ratio: isNum(tot.callbacks_due) ? [tot.callbacks_completed, tot.callbacks_due] : [tot.callbacks_done, tot.resolved]
+      },
+      {
+        // customers actually reached: of the cases with a customer message due (not capped), those with one
+        // delivered (SMS, WeChat, email); "—" when none was due
+        name: "message_reach_rate",
+        rate: tot.message_reach_rate,
+        sub: t("sub_message_reach", { a: fmtInt(tot.reached_by_message), n: fmtInt(tot.messaged) }),
+        ratio: isNum(tot.messaged) ? [tot.reached_by_message, tot.messaged] : null
       },
       {
         name: "satisfaction_rate",
