@@ -16,7 +16,8 @@ Environment = Literal["dev", "test", "prod"]
 class ServiceSettings(BaseSettings):
     """Infrastructure every service needs. Environment variables win; nothing is read from files."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # A refused setting never prints the values given (a database password, a key) in the error.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     app_env: Environment = "dev"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/utility"
@@ -60,7 +61,8 @@ class IdentitySettings(BaseSettings):
     Unset, a service accepts only its machine API keys. Mixed into each service's settings.
     """
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # A refused setting never prints the values given (a database password, a key) in the error.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     oidc_issuer: str | None = None
     oidc_audience: str = "utility-services"
