@@ -12,7 +12,10 @@ this module alone and in the whole suite send slightly different, each repeatabl
 
 A complaint is pushed through the pipeline first (intake → dispatch → followup, reporting), so that about half
 of the schema-valid requests that name a resource in their path name one that exists: responses other than
-404 get their schemas checked too.
+404 get their schemas checked too. Notify is handed a notice for a staff member and an SMS about that case, so its
+deliveries (queried by the case, the query aimed like a path), its inbox (under that staff member's token) and a
+notice to mark read exist; its receipt endpoints name each vendor's real parser, which refuses the fuzzer's
+unsigned calls (their bodies are the vendors' own, not in the document: the parsers' unit tests read those).
 """
 
 from __future__ import annotations
@@ -45,12 +48,18 @@ from services.followup.settings import FollowupSettings
 from services.intake.bootstrap import create_app as create_intake
 from services.intake.schemas import normalise_phone
 from services.intake.settings import IntakeSettings
+from services.notify.bootstrap import create_app as create_notify
+from services.notify.providers import aliyun_sms, email_smtp, tencent_sms, wechat
+from services.notify.providers.catalog import Catalog
+from services.notify.settings import NotifySettings
 from services.reporting.bootstrap import create_app as create_reporting
 from services.reporting.settings import ReportingSettings
-from shared.contracts import Channel
+from shared.contracts import Channel, Recipient
 from tests.support.complaints import complaint
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import wait_until
+from tests.support.kafka import publish, wait_until
+from tests.support.notify import FakeDirectory, FakeProvider, StaffAddress, catalog, phone, request
+from tests.support.tokens import LocalIssuer
 
 SEED = 20261123
 MAX_EXAMPLES = 40
@@ -61,6 +70,7 @@ SERVICES: dict[str, tuple[Callable[..., FastAPI], type[Any], str]] = {
     "dispatch": (create_dispatch, DispatchSettings, "dispatch_consumer_group"),
     "followup": (create_followup, FollowupSettings, "followup_consumer_group"),
     "reporting": (create_reporting, ReportingSettings, "reporting_consumer_group"),
+    "notify": (create_notify, NotifySettings, "notify_consumer_group"),
 }
 CHANNEL_KEYS = {channel.value: f"dev-only-{channel.value}-key" for channel in Channel}
 KEYS = {
@@ -68,6 +78,7 @@ KEYS = {
     "dispatch": "dev-only-supervisor-key",
     "followup": "dev-only-agent-key",
     "reporting": "dev-only-manager-key",
+    "notify": "dev-only-notify-key",
 }
 CHANNEL, SUPERVISOR = {"X-API-Key": KEYS["intake"]}, {"X-API-Key": KEYS["dispatch"]}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -79,6 +90,42 @@ CONTACT_FIELDS = {
     "email": ("email", "kf@heat-utility.cn"),
     "wechat": ("wechat_openid", "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"),
 }
+
+# Notify: its inbox is a signed-in person's, so the inbox operations carry this staff member's token (from a local
+# issuer notify trusts) instead of the machine key; its receipts are checked by the vendors' real parsers, configured
+# with a test secret; its senders are fakes, so a request is delivered without a vendor.
+NOTIFY_ISSUER = LocalIssuer()
+INBOX_STAFF = "s-fuzz-inbox"
+RECEIPT_SECRET = "fuzz-receipt-token"
+
+
+#: Settings of a service's own for the run: notify sends customer messages at any hour (no quiet hours to wait out).
+SETTINGS: dict[str, dict[str, Any]] = {"notify": {"notify_quiet_hours": ""}}
+
+
+def _notify_catalog() -> Catalog:
+    providers = catalog(FakeProvider("sms-fuzz", "sms"), FakeProvider("smtp-fuzz", "email"))
+    parsers = (
+        aliyun_sms.receipts(aliyun_sms.Settings(receipt_token=RECEIPT_SECRET)),
+        tencent_sms.receipts(tencent_sms.Settings(receipt_token=RECEIPT_SECRET)),
+        wechat.receipts(wechat.Settings(wechat_callback_token=RECEIPT_SECRET)),
+        email_smtp.receipts(email_smtp.Settings(notify_bounce_token=RECEIPT_SECRET, notify_email_domain="fuzz.test")),
+    )
+    providers.receipts.update({parser.name: parser for parser in parsers if parser is not None})
+    return providers
+
+
+def _create(service: str, settings: Any) -> FastAPI:
+    create_app = SERVICES[service][0]
+    if service != "notify":
+        return create_app(settings)
+    return create_notify(
+        settings,
+        catalog=_notify_catalog(),
+        directory=FakeDirectory({INBOX_STAFF: StaffAddress(INBOX_STAFF, "值班员", None, None)}),
+        persons=NOTIFY_ISSUER.verifier(),
+    )
+
 
 # Hypothesis flags any change of the global `random` state while a case is drawn; the services' threads (their Kafka
 # clients) draw from it concurrently. Schemathesis' own strategies use Hypothesis' randoms, so generation is unaffected.
@@ -166,15 +213,19 @@ def _load(service: str) -> Any:
         """The service's dev credential; on intake, the credential of the channel the body names, so submissions
         reach the handler instead of all stopping at 'credential of another channel'."""
 
-        def get(self, case: Case, ctx: Any) -> str:
+        def get(self, case: Case, ctx: Any) -> tuple[str, str]:
             if service == "intake" and isinstance(case.body, dict):
                 channel = case.body.get("channel")
                 if isinstance(channel, str) and channel in CHANNEL_KEYS:
-                    return CHANNEL_KEYS[channel]
-            return KEYS[service]
+                    return "X-API-Key", CHANNEL_KEYS[channel]
+            if service == "notify" and case.operation.path.startswith("/v1/inbox"):
+                token = NOTIFY_ISSUER.mint(INBOX_STAFF, roles=("dispatcher",), department="heating", expires_in=3600)
+                return "Authorization", f"Bearer {token}"
+            return "X-API-Key", KEYS[service]
 
-        def set(self, case: Case, data: str, ctx: Any) -> None:
-            case.headers = {**(case.headers or {}), "X-API-Key": data}
+        def set(self, case: Case, data: tuple[str, str], ctx: Any) -> None:
+            header, value = data
+            case.headers = {**(case.headers or {}), header: value}
 
     return schema
 
@@ -183,30 +234,33 @@ intake = _load("intake")
 dispatch = _load("dispatch")
 followup = _load("followup")
 reporting = _load("reporting")
+notify = _load("notify")
 
 
 @dataclass
 class Served:
     urls: dict[str, str]
-    #: Path parameter → values naming resources that exist.
+    #: Path parameter (and, on notify, query parameter) → values naming resources that exist.
     known: dict[str, list[str]]
 
     def call(self, service: str, case: Case) -> None:
         if _positive(case):
-            self.aim(case)
+            self.aim(case, query=service == "notify")
             if service == "intake" and isinstance(case.body, dict):
                 _fit_submission_rules(case.body)
         case.call_and_validate(base_url=self.urls[service])
 
-    def aim(self, case: Case) -> None:
+    def aim(self, case: Case, *, query: bool = False) -> None:
         """Point about half of the schema-valid cases at an existing resource (chosen from the generated value,
-        so the same case is aimed the same way on every run). Negative cases keep their invalid values."""
-        for name, value in (case.path_parameters or {}).items():
-            choices = self.known.get(name)
-            if choices:
-                pick = zlib.crc32(str(value).encode())
-                if pick % 2 == 0:
-                    case.path_parameters[name] = choices[(pick // 2) % len(choices)]
+        so the same case is aimed the same way on every run). Negative cases keep their invalid values. With
+        `query`, query parameters naming a resource (notify's `complaint_id`) are aimed too."""
+        for parameters in (case.path_parameters, case.query if query else None):
+            for name, value in (parameters or {}).items():
+                choices = self.known.get(name)
+                if choices and parameters is not None:
+                    pick = zlib.crc32(str(value).encode())
+                    if pick % 2 == 0:
+                        parameters[name] = choices[(pick // 2) % len(choices)]
 
 
 def _positive(case: Case) -> bool:
@@ -271,7 +325,29 @@ def _serve(app: FastAPI) -> Iterator[str]:
         sock.close()
 
 
-async def _seed(urls: dict[str, str], db: asyncpg.Pool) -> dict[str, list[str]]:
+async def _seed_notify(db: asyncpg.Pool, complaint_id: uuid.UUID, bootstrap: str) -> dict[str, list[str]]:
+    """Two messages about the open case delivered by notify: a notice in the fuzzing staff member's inbox and an
+    SMS to the customer (sent by the fake vendor)."""
+    staff = Recipient(kind="staff", staff_id=INBOX_STAFF)
+    notice = request(staff, template_id="sla_warning", complaint_id=complaint_id)
+    sms = request(Recipient(kind="customer", phone=phone()), complaint_id=complaint_id)
+    await publish(bootstrap, notice, sms)
+    for event, statuses in ((notice, ["delivered"]), (sms, ["sent", "delivered"])):
+        await wait_until(
+            lambda event=event, statuses=statuses: db.fetchval(
+                "SELECT true FROM notify.deliveries WHERE notification_id = $1 AND status = ANY($2::text[])",
+                event.payload.notification_id,
+                statuses,
+            ),
+            timeout=60,
+        )
+    return {
+        "notification_id": [str(notice.payload.notification_id), str(sms.payload.notification_id)],
+        "provider": ["aliyun_sms", "tencent_sms", "wechat", "smtp"],
+    }
+
+
+async def _seed(urls: dict[str, str], db: asyncpg.Pool, bootstrap: str) -> dict[str, list[str]]:
     """One complaint left open (its work order assigned) and one resolved (its callback scheduled)."""
     async with httpx.AsyncClient(timeout=30) as http:
 
@@ -324,6 +400,7 @@ async def _seed(urls: dict[str, str], db: asyncpg.Pool) -> dict[str, list[str]]:
     complaint_ids = [open_case["complaint_id"], resolved_case["complaint_id"]]
     references = [open_case["reference_no"], resolved_case["reference_no"]]
     return {
+        **await _seed_notify(db, uuid.UUID(open_case["complaint_id"]), bootstrap),
         "complaint_ref": complaint_ids + references,  # intake
         "ref": complaint_ids + references,  # reporting
         "complaint_id": complaint_ids,  # dispatch reclassify, followup SLA
@@ -337,15 +414,16 @@ async def _seed(urls: dict[str, str], db: asyncpg.Pool) -> dict[str, list[str]]:
 async def served(migrated: Infrastructure, db: asyncpg.Pool) -> AsyncIterator[Served]:
     with ExitStack() as stack:
         urls = {}
-        for service, (create_app, settings_class, group_setting) in SERVICES.items():
+        for service, (_, settings_class, group_setting) in SERVICES.items():
             settings = settings_class(
                 app_env="test",
                 database_url=migrated.database_url,
                 kafka_bootstrap_servers=migrated.kafka_bootstrap_servers,
                 **{group_setting: f"{service}-fuzz-{uuid.uuid4().hex[:8]}"},
+                **SETTINGS.get(service, {}),
             )
-            urls[service] = stack.enter_context(_serve(create_app(settings)))
-        yield Served(urls, await _seed(urls, db))
+            urls[service] = stack.enter_context(_serve(_create(service, settings)))
+        yield Served(urls, await _seed(urls, db, migrated.kafka_bootstrap_servers))
 
 
 @pytest.mark.parametrize("service", list(SERVICES))
@@ -372,3 +450,8 @@ def test_followup(case: Case, served: Served) -> None:
 @reporting.parametrize()
 def test_reporting(case: Case, served: Served) -> None:
     served.call("reporting", case)
+
+
+@notify.parametrize()
+def test_notify(case: Case, served: Served) -> None:
+    served.call("notify", case)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.notify.providers import wechat
+from services.notify.providers import aliyun_sms, email_smtp, wechat
 from shared.contracts.followup import Recipient
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, wait_until
@@ -32,6 +32,7 @@ from tests.support.notify import (
 from tests.support.tokens import LocalIssuer
 
 WECHAT = wechat.Settings(wechat_callback_token="wechat-url-token")
+RECEIPT_TOKEN = "vendor-receipt-token"
 
 
 @dataclass
@@ -52,6 +53,10 @@ async def notify(migrated: Infrastructure) -> AsyncIterator[Notify]:
     issuer = LocalIssuer()
     providers = catalog(sms, mail, receipts={"sms-http": receipts})
     providers.receipts["wechat"] = wechat.WechatEvents(WECHAT)  # its parser alone: the URL check needs no sender
+    # The real parsers of Aliyun's pushes and of bounces, also alone: what they refuse must be a 4xx.
+    providers.receipts["aliyun_sms"] = aliyun_sms.AliyunSmsReceipts(RECEIPT_TOKEN)
+    bounces = email_smtp.Settings(notify_bounce_token=RECEIPT_TOKEN, notify_email_domain="notify.example.cn")
+    providers.receipts["smtp"] = email_smtp.Bounces(bounces)
     directory = FakeDirectory(
         {
             "s-inbox": StaffAddress("s-inbox", "收件人", None, None),
@@ -150,6 +155,55 @@ async def test_the_wechat_server_url_check_echoes_when_signed(notify: Notify) ->
     # A provider whose parser makes no such check, and one with no parser: 404.
     assert (await notify.client.get("/v1/receipts/sms-http", params=query)).status_code == 404
     assert (await notify.client.get("/v1/receipts/nobody", params=query)).status_code == 404
+
+
+def _wechat_signed(timestamp: str) -> dict[str, str]:
+    nonce = uuid.uuid4().hex[:10]
+    joined = "".join(sorted([WECHAT.wechat_callback_token, timestamp, nonce]))
+    return {"signature": hashlib.sha1(joined.encode()).hexdigest(), "timestamp": timestamp, "nonce": nonce}
+
+
+async def test_vendor_pushes_with_values_we_cannot_take_are_a_4xx_naming_them(notify: Notify) -> None:
+    """Found probing the receipt parsers with the vendor's own secret (the fuzzer cannot send a vendor's body): a
+    report field of the wrong type, or text the database cannot hold, is refused naming the field, not a 500."""
+    aliyun = f"/v1/receipts/aliyun_sms?token={RECEIPT_TOKEN}"
+    for body, field in (
+        ('[{"success": false, "biz_id": 123}]', "biz_id"),
+        ('[{"success": true, "biz_id": "\\ud800"}]', "biz_id"),
+        ('[{"success": false, "biz_id": "b-1", "err_code": "\\u0000"}]', "err_code"),
+        ('[{"success": false, "biz_id": "b-1", "err_code": ["x"]}]', "err_code"),
+    ):
+        refused = await notify.client.post(aliyun, content=body, headers={"Content-Type": "application/json"})
+        assert refused.status_code == 422, (body, refused.text)
+        assert field in refused.json()["detail"], refused.text
+
+
+async def test_a_wechat_push_with_an_unreadable_time_is_read_and_a_huge_timestamp_is_stale(notify: Notify) -> None:
+    for created in ("²", "9" * 30):  # a digit that is no decimal, a moment past any calendar: no time, still read
+        push = (
+            "<xml><MsgType>event</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>20480</MsgID>"
+            f"<Status>success</Status><CreateTime>{created}</CreateTime></xml>"
+        )
+        query = _wechat_signed(str(int(time.time())))
+        answer = await notify.client.post("/v1/receipts/wechat", params=query, content=push.encode())
+        assert answer.status_code == 200 and answer.text == "success", answer.text
+    stale = await notify.client.get("/v1/receipts/wechat", params={**_wechat_signed("9" * 400), "echostr": "e"})
+    assert stale.status_code == 401 and stale.json()["reason"] == "timestamp is stale"
+
+
+async def test_a_bounce_with_eight_bit_header_fields_is_read(notify: Notify) -> None:
+    nid = uuid.uuid4()
+    bounce = (
+        b"MIME-Version: 1.0\r\nTo: bounces+" + str(nid).encode() + b"@notify.example.cn\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain\r\n\r\nundeliverable\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx\r\nArrival-Date: Mon, 1 Jan 2024 \xff\xfe\r\n\r\n"
+        b"Final-Recipient: rfc822; a@example.com\r\nAction: failed\xff\r\nStatus: 5.1.1 \xe4\xb8\x8d\r\n"
+        b"Diagnostic-Code: smtp; 550 \xff\x00 no\r\n\r\n--B--\r\n"
+    )
+    answer = await notify.client.post(f"/v1/receipts/smtp?token={RECEIPT_TOKEN}", content=bounce)
+    assert answer.status_code == 200 and answer.json() == {"accepted": True}, answer.text
 
 
 async def test_deliveries_are_masked_and_for_staff_or_systems_only(notify: Notify, db: asyncpg.Pool) -> None:

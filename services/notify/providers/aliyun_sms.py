@@ -59,6 +59,7 @@ from services.notify.providers.sms_common import (
     notification_id,
     template_for,
     to_e164,
+    vendor_text,
     vendor_time,
 )
 
@@ -229,10 +230,10 @@ class AliyunSmsReceipts:
                 Receipt(
                     status="delivered" if delivered else "failed",
                     notification_id=notification_id(item.get("out_id")),
-                    provider_message_id=item.get("biz_id") or None,
+                    provider_message_id=vendor_text(item, "biz_id"),
                     at=vendor_time(item.get("report_time")),
-                    error_code=None if delivered else (item.get("err_code") or None),
-                    error_message=None if delivered else (item.get("err_msg") or None),
+                    error_code=None if delivered else vendor_text(item, "err_code"),
+                    error_message=None if delivered else vendor_text(item, "err_msg"),
                 )
             )
         return receipts

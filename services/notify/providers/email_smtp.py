@@ -204,20 +204,20 @@ class Bounces:
             # Neither our bounce address nor one of our Message-IDs: not about a mail we sent.
             log.warning("bounce names no message of ours")
             return []
-        at = _date(per_message.get("Arrival-Date"))
+        at = _date(_header(per_message, "Arrival-Date"))
         receipts = []
         for block in per_recipient:
-            action = (block.get("Action") or "").strip().lower()
+            action = _header(block, "Action").strip().lower()
             if action not in ("failed", "delivered"):
                 continue  # delayed, relayed, expanded: not a final answer
-            code = (block.get("Status") or "").strip().split(" ")[0] or None
-            diagnostic = " ".join((block.get("Diagnostic-Code") or "").split()) or None
+            code = _header(block, "Status").strip().split(" ")[0] or None
+            diagnostic = " ".join(_header(block, "Diagnostic-Code").split()) or None
             receipts.append(
                 Receipt(
                     status="failed" if action == "failed" else "delivered",
                     notification_id=notification_id,
                     provider_message_id=original_id,
-                    at=_date(block.get("Last-Attempt-Date")) or at,
+                    at=_date(_header(block, "Last-Attempt-Date")) or at,
                     error_code=code if action == "failed" else None,
                     error_message=diagnostic if action == "failed" else None,
                 )
@@ -258,9 +258,9 @@ class Bounces:
                 returned = inner[0]
             else:
                 continue
-            value = returned.get("Message-ID")
+            value = " ".join(_header(returned, "Message-ID").split())
             if value:
-                return " ".join(str(value).split())
+                return value
         return None
 
 
@@ -273,6 +273,17 @@ def _delivery_status(report: Message) -> Message | None:
         if part.get_content_type() in ("message/delivery-status", "message/global-delivery-status"):
             return part
     return None
+
+
+def _header(message: Message, name: str) -> str:
+    """A header field as text the database can hold. Raw 8-bit bytes in a field (which compat32 hands back as a
+    `Header`, not a string) are read as UTF-8, replacement characters for what is not; NULs are dropped."""
+    wanted = name.lower()
+    for key, value in message.raw_items():
+        if key.lower() == wanted:
+            raw = value.encode("utf-8", "surrogateescape")
+            return raw.decode("utf-8", "replace").replace("\x00", "")
+    return ""
 
 
 def _date(value: str | None) -> datetime | None:

@@ -70,6 +70,25 @@ def json_array(body: bytes) -> list[dict[str, Any]]:
     return items
 
 
+def vendor_text(item: Mapping[str, Any], key: str) -> str | None:
+    """A text field of a report (an id, an error code): None when absent or empty; otherwise it must be text the
+    database can hold (no NUL, no lone surrogate from a JSON escape), else the push is refused naming the field."""
+    value = item.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or "\x00" in value or not _encodable(value):
+        raise ReceiptRefused(f"`{key}` is not text", status=422)
+    return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def vendor_time(text: object) -> datetime | None:
     """`2024-05-01 08:03:04` in Beijing time, as both vendors write it; None when absent or unreadable."""
     if not isinstance(text, str):

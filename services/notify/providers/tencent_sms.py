@@ -60,7 +60,14 @@ from services.notify.providers.base import (
     TransientError,
 )
 from services.notify.providers.dev_secrets import ProviderSettings
-from services.notify.providers.sms_common import check_token, json_array, template_for, to_e164, vendor_time
+from services.notify.providers.sms_common import (
+    check_token,
+    json_array,
+    template_for,
+    to_e164,
+    vendor_text,
+    vendor_time,
+)
 
 NAME = "tencent_sms"
 
@@ -226,14 +233,15 @@ class TencentSmsReceipts:
             status, sid = item.get("report_status"), item.get("sid")
             if status not in ("SUCCESS", "FAIL") or not isinstance(sid, str) or not sid:
                 raise ReceiptRefused("a report without `report_status` SUCCESS|FAIL and a `sid`", status=422)
+            sid = vendor_text(item, "sid")
             delivered = status == "SUCCESS"
             receipts.append(
                 Receipt(
                     status="delivered" if delivered else "failed",
                     provider_message_id=sid,
                     at=vendor_time(item.get("user_receive_time")),
-                    error_code=None if delivered else (item.get("errmsg") or None),
-                    error_message=None if delivered else (item.get("description") or None),
+                    error_code=None if delivered else vendor_text(item, "errmsg"),
+                    error_message=None if delivered else vendor_text(item, "description"),
                 )
             )
         return receipts

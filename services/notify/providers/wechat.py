@@ -266,10 +266,10 @@ class WechatEvents:
         if not hmac.compare_digest(expected, signature.lower()):
             raise ReceiptRefused("signature does not match")
         try:
-            age = abs(time.time() - int(timestamp))
+            stamp = int(timestamp)
         except ValueError as exc:
             raise ReceiptRefused("timestamp is not a number") from exc
-        if age > CALLBACK_MAX_AGE_S:
+        if abs(int(time.time()) - stamp) > CALLBACK_MAX_AGE_S:  # in integers: any number of digits compares
             raise ReceiptRefused("timestamp is stale")
 
     def echo(self, query: Mapping[str, str]) -> str:
@@ -291,8 +291,7 @@ class WechatEvents:
         msg_id, status = _text(root, "MsgID"), _text(root, "Status")
         if not msg_id or not status:
             raise ReceiptRefused("TEMPLATESENDJOBFINISH without MsgID or Status", status=422)
-        created = _text(root, "CreateTime")
-        at = datetime.fromtimestamp(int(created), UTC) if created.isdigit() else None
+        at = _moment(_text(root, "CreateTime"))
         if status == "success":
             return [Receipt(status="delivered", provider_message_id=msg_id, at=at)]
         reason = status.removeprefix("failed:").strip()
@@ -305,6 +304,16 @@ class WechatEvents:
 
 def _text(root: ElementTree.Element, tag: str) -> str:
     return (root.findtext(tag) or "").strip()
+
+
+def _moment(created: str) -> datetime | None:
+    """`CreateTime` (Unix seconds) as a moment; None when it is no decimal number or lies past any calendar."""
+    if not (created.isascii() and created.isdigit()):
+        return None
+    try:
+        return datetime.fromtimestamp(int(created), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def build(settings: Settings) -> WechatTemplateMessages:

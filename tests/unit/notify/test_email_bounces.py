@@ -100,6 +100,21 @@ def test_bounces_that_name_no_message_of_ours_and_mail_that_is_no_dsn_are_acknow
     assert bounces.parse({}, {"token": TOKEN}, auto_reply) == []
 
 
+def test_raw_eight_bit_bytes_in_the_report_fields_are_read_as_text(bounces: Bounces) -> None:
+    """Found probing the receipts endpoint: a field with raw 8-bit bytes comes back from the parser as a `Header`,
+    not a string, and `.strip()` on it was a 500. It is read as UTF-8 (replacement characters), NULs dropped."""
+    report = dsn(to=f"bounces+{ID}@{DOMAIN}")
+    report = report.replace(b"Status: 5.1.1", b"Status: 5.1.1\xff\x00").replace(b"(CST)", b"(\xff)")
+    report = report.replace(b"Recipient address", b"\xe5\x9c\xb0\xe5\x9d\x80 \xfe")
+    [receipt] = bounces.parse({}, {"token": TOKEN}, report)
+    assert receipt.status == "failed" and receipt.notification_id == ID
+    assert receipt.error_code == "5.1.1\ufffd"
+    assert receipt.error_message is not None and "地址 \ufffd" in receipt.error_message
+    receipt.error_message.encode()  # storable: no surrogate left
+    action = dsn(to=f"bounces+{ID}@{DOMAIN}").replace(b"Action: failed", b"Action: failed\xff")
+    assert bounces.parse({}, {"token": TOKEN}, action) == []  # no final answer a field can be read as
+
+
 @pytest.mark.parametrize("query", [{}, {"token": ""}, {"token": "bounce-token-"}, {"token": "BOUNCE-TOKEN"}])
 def test_a_wrong_or_missing_token_is_refused(bounces: Bounces, query: dict[str, str]) -> None:
     with pytest.raises(ReceiptRefused) as refused:

@@ -111,6 +111,34 @@ def test_an_unsigned_push_is_taken_only_with_the_callback_urls_token(parser: Any
         assert refused.value.status == status
 
 
+@pytest.mark.parametrize(
+    ("parser", "body", "field"),
+    [
+        (aliyun_sms.AliyunSmsReceipts(TOKEN), b'[{"success": true, "biz_id": 932702304080415357}]', "biz_id"),
+        (aliyun_sms.AliyunSmsReceipts(TOKEN), b'[{"success": true, "biz_id": "\\ud800"}]', "biz_id"),
+        (
+            aliyun_sms.AliyunSmsReceipts(TOKEN),
+            b'[{"success": false, "biz_id": "b", "err_code": "\\u0000"}]',
+            "err_code",
+        ),
+        (aliyun_sms.AliyunSmsReceipts(TOKEN), b'[{"success": false, "biz_id": "b", "err_msg": {"a": 1}}]', "err_msg"),
+        (tencent_sms.TencentSmsReceipts(TOKEN), b'[{"report_status": "SUCCESS", "sid": "\\udfff"}]', "sid"),
+        (tencent_sms.TencentSmsReceipts(TOKEN), b'[{"report_status": "FAIL", "sid": "s", "errmsg": 5}]', "errmsg"),
+        (
+            tencent_sms.TencentSmsReceipts(TOKEN),
+            b'[{"report_status": "FAIL", "sid": "s", "description": []}]',
+            "description",
+        ),
+    ],
+)
+def test_a_report_field_that_is_no_storable_text_is_refused_naming_it(parser: Any, body: bytes, field: str) -> None:
+    """Found probing the receipts endpoint with the vendor's token: a number, an object, a NUL or a lone surrogate
+    (JSON escapes) reached the database and failed there; now the push is a 422 naming the field."""
+    with pytest.raises(ReceiptRefused) as refused:
+        parser.parse({}, {"token": TOKEN}, body)
+    assert refused.value.status == 422 and f"`{field}`" in str(refused.value)
+
+
 def test_no_receipt_parser_without_a_token() -> None:
     assert aliyun_sms.receipts(aliyun_sms.Settings(receipt_token="")) is None
     assert tencent_sms.receipts(tencent_sms.Settings(receipt_token="")) is None

@@ -70,6 +70,22 @@ def test_other_pushes_to_the_same_url_yield_nothing_and_entities_are_refused(eve
     assert refused.value.status == 400
 
 
+@pytest.mark.parametrize("created", ["²", "9" * 30, "-1", ""])
+def test_a_push_whose_create_time_is_no_moment_is_read_without_one(events: WechatEvents, created: str) -> None:
+    """Found probing the receipts endpoint: a digit that is no decimal (²) or a time past any calendar was a 500."""
+    push = EVENT.replace(b"<CreateTime>1395658984</CreateTime>", f"<CreateTime>{created}</CreateTime>".encode())
+    [receipt] = events.parse({}, signed(), push)
+    assert receipt.provider_message_id == "200163840" and receipt.at is None
+
+
+def test_a_timestamp_of_any_length_is_only_stale(events: WechatEvents) -> None:
+    stamp, nonce = "9" * 400, "1320562132"  # a float cannot hold it: the age is reckoned in integers
+    signature = hashlib.sha1("".join(sorted([TOKEN, stamp, nonce])).encode()).hexdigest()
+    with pytest.raises(ReceiptRefused) as refused:
+        events.echo({"signature": signature, "timestamp": stamp, "nonce": nonce, "echostr": "e"})
+    assert (refused.value.status, str(refused.value)) == (401, "timestamp is stale")
+
+
 def test_the_url_check_echoes_echostr_only_when_signed(events: WechatEvents) -> None:
     assert events.echo({**signed(), "echostr": "5838479218127813673"}) == "5838479218127813673"
     with pytest.raises(ReceiptRefused):
