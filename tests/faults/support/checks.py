@@ -39,6 +39,7 @@ REPORTING_TABLES = {
     "kpi_rollup": "dimension, day, key",
     "kpi_rollup_handling": "dimension, day, key, bucket",
     "hotspot_hourly": "hour, district, category",
+    "messages": "complaint_id, notification_id",
 }
 
 
@@ -50,6 +51,9 @@ async def _counts(conn: asyncpg.Connection) -> dict[str, int]:
         "SELECT (SELECT count(*) FROM intake.outbox) AS intake_outbox,"
         " (SELECT count(*) FROM dispatch.outbox) AS dispatch_outbox,"
         " (SELECT count(*) FROM followup.outbox) AS followup_outbox,"
+        " (SELECT count(*) FROM notify.outbox) AS notify_outbox,"
+        " (SELECT count(*) FROM notify.deliveries WHERE status = 'queued' AND due_at <= now())"
+        "   AS deliveries_due,"
         " (SELECT count(*) FROM followup.timers WHERE fired_at IS NULL AND cancelled_at IS NULL"
         "   AND due_at <= now()) AS timers_due,"
         " (SELECT count(*) FROM intake.complaints) AS complaints,"
@@ -81,7 +85,17 @@ async def wait_quiet(platform: Platform, timeout: float = 60.0) -> dict[str, int
         except (OSError, asyncpg.PostgresError, TimeoutError, KafkaError) as exc:
             # A node just thawed or restarted may refuse the poll's admin client for a moment: poll again.
             counts, after, lags = {"error": repr(exc)}, {}, {}  # type: ignore[dict-item]
-        busy = any(counts.get(k, 1) for k in ("intake_outbox", "dispatch_outbox", "followup_outbox", "timers_due"))
+        busy = any(
+            counts.get(k, 1)
+            for k in (
+                "intake_outbox",
+                "dispatch_outbox",
+                "followup_outbox",
+                "notify_outbox",
+                "deliveries_due",
+                "timers_due",
+            )
+        )
         if not busy and not lags and counts == after and counts == previous:
             return counts
         previous = counts if counts == after else None
@@ -352,7 +366,8 @@ async def assert_rebuild_equals_live(platform: Platform, ledger: Ledger) -> None
         )
     assert counts["skipped_invalid"] == sum(n for t, n in ledger.undecodable.items() if t in READ_TOPICS), counts
     assert len(live["cases"]) == len(ledger) + len(ledger.orphans)
-    assert len(live["timeline"]) == 3 * len(ledger) + len(ledger.orphans)
+    steps = [row for row in live["timeline"] if "notification.delivery" not in row]
+    assert len(steps) == 3 * len(ledger) + len(ledger.orphans)
     print(f"\n[rebuild] {counts}; {len(live['timeline'])} events; {time.monotonic() - began:.1f}s")
 
 

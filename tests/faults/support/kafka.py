@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.dispatch import consumers as dispatch_consumers
 from services.followup import consumers as followup_consumers
 from services.intake import consumers as intake_consumers
+from services.notify import consumers as notify_consumers
 from services.reporting import consumers as reporting_consumers
 from shared.kafka.admin import topic_partitions
 from shared.kafka.replay import assign_from_start, read_to_end
@@ -20,10 +21,11 @@ from shared.kafka.replay import assign_from_start, read_to_end
 #: Every consumer group the platform runs (default group names) and the topics each reads.
 GROUP_TOPICS: dict[str, tuple[str, ...]] = {
     subscription.group: subscription.topics
-    for service in (intake_consumers, dispatch_consumers, followup_consumers, reporting_consumers)
+    for service in (intake_consumers, dispatch_consumers, followup_consumers, reporting_consumers, notify_consumers)
     for subscription in service.SUBSCRIPTIONS
 }
-READ_TOPICS = reporting_consumers.READ_MODELS.topics
+#: What reporting's rebuild reads: its read models' topics and the messages' delivery statuses.
+READ_TOPICS = reporting_consumers.READ_MODELS.topics + reporting_consumers.NOTIFICATIONS.topics
 
 
 # --- Kafka: end offsets, committed offsets, reading topics ----------------------------------------------------
