@@ -79,9 +79,18 @@ class DeliveryStandIns:
         self.processes = (self.sms, self.wechat, self.mail)
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start all three side by side; `wait_ready` before anyone needs their addresses."""
         for process in self.processes:
             if not process.is_running():
-                process.start()
+                process.launch()
+
+    def wait_ready(self) -> None:
+        for process in self.processes:
+            process.wait_ready()
 
     def stop(self) -> None:
         for process in reversed(self.processes):

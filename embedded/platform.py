@@ -290,6 +290,9 @@ class Platform:
         began = time.monotonic()
         identity_began = time.monotonic()
         self._launch_identity()  # the slowest to start: it comes up while Postgres and Kafka do
+        gateways_began = time.monotonic()
+        if self.gateways is not None:
+            self.gateways.launch()  # so do the gateways' stand-ins (they need only notify's address, known already)
         began = time.monotonic()
         self.postgres.start()
         self.say(f"postgres  ready  {self.postgres.dsn}  ({_elapsed(began)})")
@@ -315,12 +318,11 @@ class Platform:
             self.say(f"identity  {self.issuer}  (OIDC_ISSUER: the utility's own provider)")
 
         if self.gateways is not None:
-            began = time.monotonic()
-            self.gateways.start()
+            self.gateways.wait_ready()
             info = self.gateways.ready_info()
             self.say(
                 f"gateways  ready  sms {info['sms']} ({info['sms_vendor']}, stand-in), wechat {info['wechat']} "
-                f"(stand-in), mail smtp://127.0.0.1:{info['smtp_port']}  ({_elapsed(began)})"
+                f"(stand-in), mail smtp://127.0.0.1:{info['smtp_port']}  ({_elapsed(gateways_began)})"
             )
 
         for svc in self.services.values():

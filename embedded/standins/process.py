@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from embedded._process import ChildServer, log_tail
+from embedded._process import ChildServer, child_preexec, log_tail
 
 
 class StandInError(RuntimeError):
@@ -39,18 +39,29 @@ class StandInProcess(ChildServer):
         self.env = env
         self.timeout = timeout
         self.ready: dict[str, Any] = {}
+        self._launched_at = 0.0
 
     @property
     def url(self) -> str:
         return str(self.ready["url"])
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (several stand-ins come up side by side)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.ready_file.unlink(missing_ok=True)
         command = [sys.executable, "-m", self.module, "--port", "0", "--ready-file", str(self.ready_file)]
         command += ["--data-dir", str(self.work_dir), *self.args]
-        self._spawn(command, env={**os.environ, **(self.env or {})})
-        deadline = time.monotonic() + self.timeout
+        # Dies with whoever started it (the runner, a test), even when that one is SIGKILLed: never an orphan.
+        self._spawn(command, env={**os.environ, **(self.env or {})}, preexec_fn=child_preexec(signal.SIGTERM))
+        self._launched_at = time.monotonic()
+
+    def wait_ready(self) -> None:
+        """Until its ready file names its address; the log's tail in the error when it dies or takes too long."""
+        deadline = self._launched_at + self.timeout
         while time.monotonic() < deadline:
             if self.ready_file.is_file():
                 try:

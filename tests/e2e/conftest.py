@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.support.identity import IdentityProvider
@@ -39,6 +41,8 @@ def platform(request: pytest.FixtureRequest, identity_provider: IdentityProvider
         "SLA_POLICY_PATH": str(Path(__file__).with_name("sla_drill_policy.toml")),
         "SLA_TIME_SCALE": "0.001",
         "TIMER_POLL_MS": "50",
+        # Quiet hours off: every message goes at once, whatever the hour the suite runs (same work by day and night).
+        "NOTIFY_QUIET_HOURS": "",
         **identity_provider.platform_env(),
     }
     env.update(getattr(request.module, "PLATFORM_ENV", {}))
@@ -68,7 +72,25 @@ def platform(request: pytest.FixtureRequest, identity_provider: IdentityProvider
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         output.close()
+        left = _left_behind(workdir)
         shutil.rmtree(workdir, ignore_errors=True)
+    # The runner SIGKILLed like a crash: everything it started (services, stand-ins, Postgres, Kafka) goes with it.
+    assert not left, f"processes of the platform left running after the runner was killed: {left}"
+
+
+def _left_behind(workdir: Path, timeout: float = 20.0) -> list[str]:
+    """Processes still naming the platform's folder once they had `timeout` seconds to follow the runner."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for process in psutil.process_iter(["cmdline"]):
+            with contextlib.suppress(psutil.Error):
+                command = " ".join(process.info["cmdline"] or [])
+                if str(workdir) in command and process.status() != psutil.STATUS_ZOMBIE:
+                    left.append(command[:160])
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
 
 
 def _free_port() -> int:

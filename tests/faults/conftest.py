@@ -10,11 +10,16 @@ from tests.faults.support.platform import Platform, start_platform, stop_platfor
 from tests.faults.support.posting import Ledger
 from tests.support.identity import IdentityProvider
 
+#: These modules prove the pipeline exact under faults; delivery under faults is proven in e2e/test_delivery.py. So
+#: routine customer messages are held all day (quiet hours 00:00-23:59): the same work whatever the hour the suite
+#: runs, and no vendor traffic beside the streams. Urgent messages (an incident's callers, staff) still go.
+FAULT_ENV = {"NOTIFY_QUIET_HOURS": "00:00-23:59"}
+
 
 @pytest.fixture(scope="module")
 def platform(request: pytest.FixtureRequest, identity_provider: IdentityProvider) -> Iterator[Platform]:
     """The module's `PLATFORM_ENV` (if any) on top; the session's Keycloak, not one of its own."""
-    extra = {**identity_provider.platform_env(), **getattr(request.module, "PLATFORM_ENV", {})}
+    extra = {**identity_provider.platform_env(), **FAULT_ENV, **getattr(request.module, "PLATFORM_ENV", {})}
     running = start_platform(extra_env=extra)
     try:
         yield running
