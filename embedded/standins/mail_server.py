@@ -48,7 +48,7 @@ import httpx
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, Request
 
-from embedded.standins.serving import Received, parse_args, serve
+from embedded.standins.serving import Received, parse_args, post_until_taken, serve
 
 NAME = "mail_server"
 HOSTNAME = "mail-standin.localhost"
@@ -131,24 +131,11 @@ class MailStore:
 
     async def _post_bounce(self, dsn: bytes, recipient: str) -> None:
         await asyncio.sleep(self.bounce_delay)
-        deadline = time.monotonic() + self.bounce_retry_for
-        pause = 0.2
-        outcome = "not sent"
         async with httpx.AsyncClient(timeout=10.0) as client:
-            while True:
-                try:
-                    response = await client.post(
-                        self.bounce_url, content=dsn, headers={"Content-Type": "message/rfc822"}
-                    )
-                    outcome = f"HTTP {response.status_code}"
-                    if response.status_code < 500:
-                        break
-                except httpx.HTTPError as exc:
-                    outcome = type(exc).__name__
-                if time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 1.0)
+            outcome = await post_until_taken(
+                lambda: client.post(self.bounce_url, content=dsn, headers={"Content-Type": "message/rfc822"}),
+                give_up_s=self.bounce_retry_for,
+            )
         with self.lock:
             self.bounces.append({"recipient": recipient, "answer": outcome, "at": datetime.now(UTC).isoformat()})
 

@@ -4,15 +4,18 @@ record of what it received (memory and a JSON-lines file a person can read)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import socket
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -33,6 +36,33 @@ class Received:
                 with self._file.open("a", encoding="utf-8") as handle:
                     handle.write(json.dumps(item, ensure_ascii=False, default=str) + "\n")
         return item
+
+
+async def post_until_taken(
+    send: Callable[[], Awaitable[httpx.Response]],
+    *,
+    give_up_s: float,
+    taken: Callable[[httpx.Response], bool] = lambda response: response.status_code < 500,
+) -> str:
+    """What every peer does with a callback (a status report, an event, a bounce): send it, and while the receiver
+    is down or refuses it, send it again with a growing pause — at most a second, so a receiver back up hears at
+    once — until it is taken or `give_up_s` has passed. `send` makes the request anew each time (a push signed
+    with a fresh timestamp). Returns the last answer, for the stand-in's record."""
+    deadline = time.monotonic() + give_up_s
+    pause = 0.2
+    outcome = "not sent"
+    while True:
+        try:
+            response = await send()
+            outcome = f"HTTP {response.status_code} {response.text[:100]}".rstrip()
+            if taken(response):
+                return outcome
+        except httpx.HTTPError as exc:
+            outcome = type(exc).__name__
+        if time.monotonic() > deadline:
+            return outcome
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 def parse_args(name: str, argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -15,7 +15,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from embedded.standins.serving import Received
+from embedded.standins.serving import Received, post_until_taken
 
 _SEPARATORS = re.compile(r"[\s\-()]")
 
@@ -119,17 +119,8 @@ class ReportPusher:
             item = await item
         if not self.url or self._client is None:
             return
-        deadline = time.monotonic() + self.give_up_s
-        pause = 0.2
-        while time.monotonic() < deadline:
-            try:
-                response = await self._client.post(self.url, json=[item])
-                if self._accepted(response):
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 1.0)  # a receiver back up hears within a second
+        client, url = self._client, self.url
+        await post_until_taken(lambda: client.post(url, json=[item]), give_up_s=self.give_up_s, taken=self._accepted)
 
 
 def add_control_surface(app: FastAPI, received: Received, faults: Faults) -> None:

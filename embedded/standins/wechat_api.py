@@ -42,7 +42,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -51,7 +51,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from embedded.standins.serving import Received, parse_args, serve
+from embedded.standins.serving import Received, parse_args, post_until_taken, serve
 
 NAME = "wechat_api"
 DEV_APP_ID = "wx0123456789abcdef"
@@ -143,10 +143,11 @@ class WechatStandIn:
     async def _push(self, event: dict[str, Any]) -> None:
         await asyncio.sleep(self.delay)
         body = _event_xml(self.account, event).encode()
-        deadline = time.monotonic() + self.retry_for
-        pause = 0.2
+
         async with httpx.AsyncClient(timeout=5.0) as client:
-            while True:
+
+            def signed_push() -> Awaitable[httpx.Response]:
+                """WeChat signs each push with a fresh timestamp and nonce, so a retry is signed anew."""
                 timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
                 query = {
                     "signature": signature(self.callback_token, timestamp, nonce),
@@ -154,20 +155,9 @@ class WechatStandIn:
                     "nonce": nonce,
                     "openid": event["openid"],
                 }
-                outcome: str
-                try:
-                    response = await client.post(
-                        self.callback_url, params=query, content=body, headers={"Content-Type": "text/xml"}
-                    )
-                    outcome = f"HTTP {response.status_code} {response.text[:100]}"
-                    if response.status_code < 500:
-                        break
-                except httpx.HTTPError as exc:
-                    outcome = type(exc).__name__
-                if time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 1.0)
+                return client.post(self.callback_url, params=query, content=body, headers={"Content-Type": "text/xml"})
+
+            outcome = await post_until_taken(signed_push, give_up_s=self.retry_for)
         with self.lock:
             self.events.append({**event, "answer": outcome})
 
