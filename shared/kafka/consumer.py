@@ -32,6 +32,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from pydantic import TypeAdapter, ValidationError
 
+from shared.errors import DomainError, Invalid, Unavailable
 from shared.kafka.dead_letter import dead_letter_headers, dead_letter_topic
 from shared.logging import bind_case, clear_case, get_logger
 from shared.observability import tracing
@@ -56,7 +57,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class PoisonMessage(Exception):
+class PoisonMessage(Invalid):
     """A handler's verdict that the message can never succeed (e.g. a business rule rejects it)."""
 
 
@@ -117,7 +118,7 @@ class GuardedHandler(Generic[M]):
                 return
             try:
                 await self.handle([item for _, item in decoded])
-            except TRANSIENT_ERRORS as exc:
+            except (*TRANSIENT_ERRORS, Unavailable) as exc:
                 await self._pause_for_redelivery(exc, decoded[0][0].topic)
                 raise
             except Exception as exc:
@@ -137,11 +138,13 @@ class GuardedHandler(Generic[M]):
             try:
                 await self.handle([item])
                 return
-            except TRANSIENT_ERRORS as exc:
+            except (*TRANSIENT_ERRORS, Unavailable) as exc:
                 await self._pause_for_redelivery(exc, record.topic)
                 raise
-            except PoisonMessage as exc:
-                await self._dead_letter(record, str(exc), "PoisonMessage", attempt)
+            except DomainError as exc:
+                # A refusal will not change on a retry: dead-lettered at once, with the words an HTTP caller gets.
+                reason = str(exc) if isinstance(exc, PoisonMessage) else exc.reason
+                await self._dead_letter(record, reason, type(exc).__name__, attempt)
                 return
             except Exception as exc:
                 if attempt == self.max_attempts:

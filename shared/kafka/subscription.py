@@ -1,19 +1,22 @@
-"""One way to subscribe: a `Subscription` names the group, topics, message model and batch size; `subscribe`
-registers the FastStream subscriber behind a guarded handler (decode, retry, dead-letter).
+"""One way to subscribe: a `Subscription` names the group, topics, message model, batch size and the use case that
+handles it; `subscribe` registers the FastStream subscriber behind a guarded handler (decode, retry, dead-letter),
+and `subscribe_all` wires a service's whole table through its door (`shared.handling`).
 
-Every service declares its subscriptions as constants in its `consumers.py`, so group names are written
-once and tools (the fault suite, dashboards, KEDA) can read them from there.
+Every service declares its subscriptions as one table (`SUBSCRIPTIONS` in its `consumers.py`), so adding a use
+case touches the use case and its row, group names are written once, and tools (the fault suite, dashboards, KEDA)
+read them from there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from shared.handling import Door
 from shared.kafka.consumer import GuardedHandler, guarded, raw_decoder
 from shared.observability.kafka import RebalanceCounter
 
@@ -35,6 +38,12 @@ class Subscription:
     #: Messages handed to the handler at once (one transaction); 1 = one at a time.
     batch_size: int = 1
     name: str = ""
+    #: The use case: `handler(event, work)` for each first delivery, or, when `batched`, `handler(events, work)`
+    #: once for the batch's first deliveries (to lock what they touch in one sorted order).
+    handler: Any = None
+    batched: bool = False
+    #: The service setting (an attribute of its settings) that overrides `batch_size`, if any.
+    batch_size_setting: str | None = None
 
     @property
     def consumer(self) -> str:
@@ -86,3 +95,40 @@ def subscribe(
 
         broker.subscriber(*subscription.topics, **options)(on_message)
     return guard
+
+
+def subscribe_all(
+    broker: KafkaBroker,
+    settings: Any,
+    subscriptions: Sequence[Subscription],
+    door: Callable[[], Door[Any, Any]],
+    *,
+    group_prefix: str | None = None,
+) -> dict[str, GuardedHandler[Any]]:
+    """Wire a service's table: each subscription's use case runs through `door()` (read when a batch arrives, since
+    the door is built in the app's lifespan), deduplicated per consumer name. Returns the guards by that name."""
+    guards: dict[str, GuardedHandler[Any]] = {}
+    for subscription in subscriptions:
+        if subscription.handler is None:
+            raise ValueError(f"subscription {subscription.group} names no handler")
+        size = getattr(settings, subscription.batch_size_setting) if subscription.batch_size_setting else None
+        guards[subscription.consumer] = subscribe(
+            broker,
+            settings,
+            subscription,
+            _through_door(door, subscription),
+            group_prefix=group_prefix,
+            batch_size=size,
+        )
+    return guards
+
+
+def _through_door(
+    door: Callable[[], Door[Any, Any]], subscription: Subscription
+) -> Callable[[list[Any]], Awaitable[Any]]:
+    # Processed events are marked under the consumer's name, not the group id: a deployment's group prefix does
+    # not make old events new.
+    handler, consumer = subscription.handler, subscription.consumer
+    if subscription.batched:
+        return lambda batch: door().batch(handler, batch, consumer=consumer)
+    return lambda batch: door().each(handler, batch, consumer=consumer)

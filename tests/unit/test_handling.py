@@ -1,0 +1,135 @@
+"""The one door (`shared.handling`): dedupe, one transaction, the outbox, rollback on a refusal; and the one mapping of
+domain errors to problem answers (`shared.errors` through `shared.http.problems`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from shared.contracts import Event
+from shared.errors import Conflict, Invalid, NotFound
+from shared.handling import Door, Work
+from shared.http.problems import install_problem_handlers
+from tests.fakes.transactions import CopyOnCommit
+
+NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class State:
+    processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    outbox: list[Event] = field(default_factory=list)
+    rows: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Repo:
+    state: State
+
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        key = (consumer, event_id)
+        if key in self.state.processed:
+            return False
+        self.state.processed.add(key)
+        return True
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        self.state.outbox.extend(events)
+
+
+@dataclass(frozen=True)
+class Message:
+    event_id: uuid.UUID
+    text: str
+
+
+def door() -> tuple[Door[Repo, str], CopyOnCommit[State, Repo]]:
+    transactions = CopyOnCommit(State(), Repo)
+    return Door(transactions, "context", clock=lambda: NOW), transactions
+
+
+async def note(message: Message, work: Work[Repo, str]) -> str:
+    work.repo.state.rows.append(f"{message.text}@{work.now:%H:%M} in {work.context}")
+    if message.text == "refused":
+        raise Conflict("not now")
+    return message.text.upper()
+
+
+async def test_a_command_commits_once_with_its_answer() -> None:
+    entrance, transactions = door()
+    assert await entrance.run(note, Message(uuid.uuid4(), "hello")) == "HELLO"
+    assert transactions.state.rows == ["hello@09:00 in context"]
+    assert transactions.commits == 1
+
+
+async def test_a_refusal_rolls_the_whole_unit_back() -> None:
+    entrance, transactions = door()
+    with pytest.raises(Conflict):
+        await entrance.run(note, Message(uuid.uuid4(), "refused"))
+    assert transactions.state.rows == [] and transactions.commits == 0
+
+
+async def test_events_are_handled_once_per_consumer_and_in_order() -> None:
+    entrance, transactions = door()
+    first, second = Message(uuid.uuid4(), "a"), Message(uuid.uuid4(), "b")
+    await entrance.each(note, [first, second], consumer="svc.one")
+    await entrance.each(note, [second, first], consumer="svc.one")  # a redelivery changes nothing
+    await entrance.each(note, [first], consumer="svc.other")  # another group sees it once too
+    assert transactions.state.rows == ["a@09:00 in context", "b@09:00 in context", "a@09:00 in context"]
+
+
+async def test_a_batch_handler_gets_only_first_deliveries_and_its_events_reach_the_outbox() -> None:
+    entrance, transactions = door()
+    seen: list[list[str]] = []
+    event = Event.model_construct(event_id=uuid.uuid4())
+
+    async def together(messages: Sequence[Message], work: Work[Repo, str]) -> None:
+        seen.append([m.text for m in messages])
+        work.emit(event)
+
+    first = Message(uuid.uuid4(), "a")
+    await entrance.batch(together, [first], consumer="svc")
+    await entrance.batch(together, [first, Message(uuid.uuid4(), "b")], consumer="svc")
+    assert seen == [["a"], ["b"]]
+    assert transactions.state.outbox == [event, event]
+
+
+async def test_only_events_are_deduplicated() -> None:
+    entrance, _ = door()
+    with pytest.raises(TypeError, match="no event_id"):
+        await entrance.each(note, ["not an event"], consumer="svc")  # type: ignore[list-item]
+
+
+async def test_domain_errors_become_problem_answers_in_one_place() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/missing")
+    async def missing() -> None:
+        raise NotFound("no work order 7")
+
+    @app.get("/bad")
+    async def bad() -> None:
+        raise Invalid("root cause X is not in the catalogue", field="root_cause", valid_root_causes=["A1"])
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        missing_answer = await client.get("/missing")
+        bad_answer = await client.get("/bad")
+    assert missing_answer.status_code == 404
+    assert missing_answer.headers["content-type"] == "application/problem+json"
+    assert missing_answer.json() == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "instance": "/missing",
+        "detail": "no work order 7",
+    }
+    assert bad_answer.status_code == 422
+    assert bad_answer.json()["errors"] == [{"field": "root_cause", "message": "root cause X is not in the catalogue"}]
+    assert bad_answer.json()["valid_root_causes"] == ["A1"]
