@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import asyncpg
 
@@ -50,7 +50,7 @@ class _Rollback(Exception):
 
 def unit_of_work(pool: asyncpg.Pool) -> AbstractAsyncContextManager[UnitOfWork]:
     """One transaction on a pooled connection, for code that works on the connection itself."""
-    return transactions(pool, lambda conn: conn)()
+    return _opener(pool, lambda conn: conn)()
 
 
 R = TypeVar("R", covariant=True)
@@ -87,10 +87,20 @@ def transactions(pool: asyncpg.Pool, repository: Callable[[asyncpg.Connection], 
 
     What the work wrote to its outbox (and other facts it noted) reaches the process metrics only once the
     transaction committed (`shared.observability.committed`)."""
+    return _opener(pool, repository)
+
+
+def _opener(
+    pool: asyncpg.Pool, repository: Callable[[asyncpg.Connection], R]
+) -> Callable[[], AbstractAsyncContextManager[RepositoryUnitOfWork[R]]]:
+    """`transactions` typed with what it opens, so `unit_of_work` can hand out the unit of work itself."""
 
     @asynccontextmanager
     async def open_work() -> AsyncIterator[RepositoryUnitOfWork[R]]:
-        async with pool.acquire() as conn:
+        async with pool.acquire() as proxy:
+            # The pool lends a proxy that is a Connection at run time (asyncpg's isinstance says so), which
+            # asyncpg's stubs do not say: repositories are written against `asyncpg.Connection`.
+            conn = cast(asyncpg.Connection, proxy)
             work = RepositoryUnitOfWork(conn, repository(conn))
             with committed.collecting() as written:
                 try:

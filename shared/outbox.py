@@ -137,7 +137,7 @@ class OutboxRelay:
         self.published = 0
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._listener: asyncpg.pool.PoolConnectionProxy | None = None  # held out of the pool while listening
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2

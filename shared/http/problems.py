@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -84,7 +85,7 @@ class Problem(Exception):
 
 
 def problem_response(
-    status: int, title: str, detail: str | None, instance: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int, title: str, detail: str | None, instance: str, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "instance": instance}
     if detail:

@@ -56,6 +56,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.SerializationError,
 )
 
+#: What pauses the partition for redelivery: a dependency down, or a handler saying its collaborator is.
+_REDELIVERED: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, Unavailable)
+
 
 class PoisonMessage(Invalid):
     """A handler's verdict that the message can never succeed (e.g. a business rule rejects it)."""
@@ -118,7 +121,7 @@ class GuardedHandler(Generic[M]):
                 return
             try:
                 await self.handle([item for _, item in decoded])
-            except (*TRANSIENT_ERRORS, Unavailable) as exc:
+            except _REDELIVERED as exc:
                 await self._pause_for_redelivery(exc, decoded[0][0].topic)
                 raise
             except Exception as exc:
@@ -138,7 +141,7 @@ class GuardedHandler(Generic[M]):
             try:
                 await self.handle([item])
                 return
-            except (*TRANSIENT_ERRORS, Unavailable) as exc:
+            except _REDELIVERED as exc:
                 await self._pause_for_redelivery(exc, record.topic)
                 raise
             except DomainError as exc:
