@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -215,7 +216,7 @@ class Gateway:
                 }
             )
             self.messages.append(message)
-            self.pusher.schedule(lambda m=message: self.report(m))
+            self.pusher.schedule(functools.partial(self.report, message))
         return {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id()}
 
     def report(self, message: Message) -> dict[str, Any]:

@@ -86,29 +86,30 @@ class MailStore:
         with self.lock:
             keys = list(self.maildir.keys())
             stored = [(key, self.maildir.get_file(key).read()) for key in keys]
-        items = []
+        items: list[tuple[tuple[int, ...], dict[str, Any]]] = []
         for key, raw in stored:
             mail = email.message_from_bytes(raw, policy=email.policy.default)
             body = mail.get_body(preferencelist=("plain",))
 
             items.append(
-                {
-                    "key": key,
-                    "return_path": _field(mail, "Return-Path"),
-                    "delivered_to": _field(mail, "Delivered-To"),
-                    "from": _field(mail, "From"),
-                    "to": _field(mail, "To"),
-                    "subject": _field(mail, "Subject"),
-                    "message_id": _field(mail, "Message-ID"),
-                    "in_reply_to": _field(mail, "In-Reply-To") or None,
-                    "date": _field(mail, "Date"),
-                    "content_type": mail.get_content_type(),
-                    "text": body.get_content() if body is not None else None,
-                    "_sort": self._delivered_at(key),
-                }
+                (
+                    self._delivered_at(key),
+                    {
+                        "key": key,
+                        "return_path": _field(mail, "Return-Path"),
+                        "delivered_to": _field(mail, "Delivered-To"),
+                        "from": _field(mail, "From"),
+                        "to": _field(mail, "To"),
+                        "subject": _field(mail, "Subject"),
+                        "message_id": _field(mail, "Message-ID"),
+                        "in_reply_to": _field(mail, "In-Reply-To") or None,
+                        "date": _field(mail, "Date"),
+                        "content_type": mail.get_content_type(),
+                        "text": body.get_content() if body is not None else None,
+                    },
+                )
             )
-        items.sort(key=lambda item: item.pop("_sort"))
-        return items
+        return [item for _, item in sorted(items, key=lambda pair: pair[0])]
 
     @staticmethod
     def _delivered_at(key: str) -> tuple[int, ...]:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -238,7 +239,7 @@ class Gateway:
                 }
             )
             self.messages.append(message)
-            self.pusher.schedule(lambda m=message: self.report(m))
+            self.pusher.schedule(functools.partial(self.report, message))
             statuses.append(self._status(number, message.serial_no, 1, context, "Ok"))
         return {"SendStatusSet": statuses, "RequestId": request_id()}
 

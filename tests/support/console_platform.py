@@ -112,7 +112,7 @@ async def running_console_platform(
             )
             apps[name], clients[name] = app, client
         for name in ("dispatch", "followup", "reporting"):
-            await wait_until(lambda app=apps[name]: app.state.kafka["kafka"] == "connected", timeout=60)
+            await wait_until(_kafka_connected(apps[name]), timeout=60)
         http = httpx.AsyncClient(transport=ServiceRouter(apps))
         stack.push_async_callback(http.aclose)
         console_app, console_client = await stack.enter_async_context(
@@ -122,7 +122,17 @@ async def running_console_platform(
                 http=http,
                 **shared,
                 **(console or {}),
-                **{f"{name}_url": f"http://{name}" for name in apps},
+                **_service_urls(apps),
             )
         )
         yield ConsolePlatform(apps, clients, console_app, console_client)
+
+
+def _kafka_connected(app: FastAPI) -> Callable[[], bool]:
+    """Whether `app`'s consumers reached the broker: what a test waits for before it publishes."""
+    return lambda: bool(app.state.kafka["kafka"] == "connected")
+
+
+def _service_urls(apps: dict[str, FastAPI]) -> dict[str, Any]:
+    """The console's `<service>_url` settings, each naming the host the in-process router answers for."""
+    return {f"{name}_url": f"http://{name}" for name in apps}

@@ -142,7 +142,7 @@ class FakeDirectory:
 def catalog(*providers: FakeProvider, receipts: Mapping[str, FakeReceipts] | None = None) -> Catalog:
     from services.notify.providers.catalog import fixed
 
-    return fixed(*providers, receipts=receipts)  # type: ignore[arg-type]
+    return fixed(*providers, receipts=receipts)
 
 
 def request(
