@@ -1,7 +1,9 @@
 """HTTP API of reporting: cases, households, queues, KPIs, hotspots, incidents and outage notices, the handling
 rules' reports (serious cases, root causes, per staff), CSV exports (read credentials; per staff: managers).
 
-Thin routes: decode the request, ask `views.ReportViews`, answer. Every route needs a reader credential.
+Thin routes: decode the request, ask `views.ReportViews`, answer. Every route needs a reader credential. No route
+catches anything: a refused period or lookup (`model.InvalidPeriod`, `model.InvalidLookup`) and a case not found are
+`shared.errors` answered as problems in one place (`shared.http.problems`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from services.reporting import exports
 from services.reporting.auth import Manager, Reader, department_asked, department_scope
 from services.reporting.deps import Reports
 from services.reporting.handling_reports import serious_csv_rows
-from services.reporting.model import GroupBy, InvalidLookup, InvalidPeriod, Period, lookup_keys
+from services.reporting.model import GroupBy, lookup_keys
 from services.reporting.schemas import (
     CaseRead,
     HotspotsRead,
@@ -42,10 +44,10 @@ from services.reporting.schemas import (
     StaffReport,
     StaffRow,
 )
-from services.reporting.views import ReportViews
 from shared.contracts import Department
 from shared.contracts.complaint import ACCOUNT_NO_MAX_LENGTH, ACCOUNT_NO_PATTERN
-from shared.http.problems import Problem, problem_responses
+from shared.errors import NotFound
+from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
@@ -85,13 +87,6 @@ def _csv(body: Iterable[str] | AsyncIterator[str], filename: str) -> CsvResponse
     )
 
 
-def _period(reports: ReportViews, start: date | None, end: date | None) -> Period:
-    try:
-        return reports.period(start, end)
-    except InvalidPeriod as exc:
-        raise Problem(422, "Invalid request", exc.detail, errors=[{"field": "from", "message": exc.reason}]) from exc
-
-
 @router.get(
     "/meta",
     response_model=MetaRead,
@@ -112,7 +107,7 @@ async def meta(reports: Reports, _: Reader) -> MetaRead:
 async def case(ref: str, request: Request, reports: Reports, who: Reader) -> CaseRead:
     found = await reports.case(ref, who)
     if found is None:
-        raise Problem(404, "Not Found", f"no case {ref!r}")
+        raise NotFound(f"no case {ref!r}")
     mark_case(request, found.complaint_id)
     return found
 
@@ -134,15 +129,7 @@ async def household_lookup(
 ) -> HouseholdLookupRead:
     """An agent on the phone looks the caller up before taking the complaint: the households found by any of the
     keys given, and all their cases (a household is its account)."""
-    try:
-        keys = lookup_keys(phone, account_no, address)
-    except InvalidLookup as exc:
-        raise Problem(
-            422,
-            "Invalid request",
-            f"{', '.join(exc.fields)}: {exc.message}",
-            errors=[{"field": field, "message": exc.message} for field in exc.fields],
-        ) from exc
+    keys = lookup_keys(phone, account_no, address)  # an `InvalidLookup` is answered 422, naming the fields
     return await reports.household_lookup(keys, department_scope(who))
 
 
@@ -192,7 +179,7 @@ async def overdue(
 async def kpis(
     reports: Reports, _: Reader, group_by: GroupBy = "department", start: From = None, end: To = None
 ) -> KpiReport:
-    return await reports.kpis(group_by, _period(reports, start, end))
+    return await reports.kpis(group_by, reports.period(start, end))
 
 
 @router.get(
@@ -229,7 +216,7 @@ async def repeat_complainants(
 async def kpis_csv(
     reports: Reports, _: Reader, group_by: GroupBy = "department", start: From = None, end: To = None
 ) -> CsvResponse:
-    period = _period(reports, start, end)
+    period = reports.period(start, end)
     report = await reports.kpis(group_by, period)
     return _csv([exports.kpi_csv(report)], exports.kpis_filename(group_by, period))
 
@@ -241,7 +228,7 @@ async def kpis_csv(
     summary="Cases received in a period as CSV (streamed)",
 )
 async def cases_csv(reports: Reports, who: Reader, start: From = None, end: To = None) -> CsvResponse:
-    period = _period(reports, start, end)
+    period = reports.period(start, end)
     cases = reports.cases_received(period, who, department_scope(who))
     chunks = exports.csv_chunks(reports.case_export_fields(who), cases)
     return _csv(chunks, exports.cases_filename(period))
@@ -294,7 +281,7 @@ async def outages_csv(
     summary="Leadership report: serious and emergency cases, their cause, corrective actions and escalations",
 )
 async def serious(reports: Reports, who: Reader, start: From = None, end: To = None) -> SeriousReport:
-    return await reports.serious(_period(reports, start, end), department_scope(who))
+    return await reports.serious(reports.period(start, end), department_scope(who))
 
 
 @router.get(
@@ -304,7 +291,7 @@ async def serious(reports: Reports, who: Reader, start: From = None, end: To = N
     summary="Leadership report as CSV: one line per corrective action (a case without any gets one)",
 )
 async def serious_csv(reports: Reports, who: Reader, start: From = None, end: To = None) -> CsvResponse:
-    period = _period(reports, start, end)
+    period = reports.period(start, end)
     found = await reports.serious(period, department_scope(who))
     return _csv(
         [exports.models_csv(SeriousCsvRow, serious_csv_rows(found.cases))], exports.period_filename("serious", period)
@@ -320,14 +307,14 @@ async def serious_csv(reports: Reports, who: Reader, start: From = None, end: To
 async def root_causes(
     reports: Reports, _: Reader, by: RootCauseBy = "department", start: From = None, end: To = None
 ) -> RootCausesReport:
-    return await reports.root_causes(by, _period(reports, start, end))
+    return await reports.root_causes(by, reports.period(start, end))
 
 
 @router.get("/reports/root-causes.csv", response_class=CsvResponse, responses=PROBLEMS, summary="Root causes as CSV")
 async def root_causes_csv(
     reports: Reports, _: Reader, by: RootCauseBy = "department", start: From = None, end: To = None
 ) -> CsvResponse:
-    period = _period(reports, start, end)
+    period = reports.period(start, end)
     found = await reports.root_causes(by, period)
     return _csv([exports.models_csv(RootCauseRow, found.rows)], exports.period_filename(f"root-causes-{by}", period))
 
@@ -340,13 +327,13 @@ async def root_causes_csv(
     "satisfaction",
 )
 async def staff(reports: Reports, _: Manager, start: From = None, end: To = None) -> StaffReport:
-    return await reports.staff(_period(reports, start, end))
+    return await reports.staff(reports.period(start, end))
 
 
 @router.get(
     "/reports/staff.csv", response_class=CsvResponse, responses=problem_responses(403), summary="Per staff as CSV"
 )
 async def staff_csv(reports: Reports, _: Manager, start: From = None, end: To = None) -> CsvResponse:
-    period = _period(reports, start, end)
+    period = reports.period(start, end)
     found = await reports.staff(period)
     return _csv([exports.models_csv(StaffRow, found.rows)], exports.period_filename("staff", period))

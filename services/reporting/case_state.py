@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -196,187 +197,310 @@ class CaseState:
     received_at: datetime | None = None
 
 
-def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
-    state = CaseState(complaint_id=complaint_id)
-    parts = CaseParts(complaint_id)
-    deadlines: dict[str, dict[str, Any]] = {}  # work order -> its deadlines
+@dataclass
+class _Walk:
+    """What the walk through a case's timeline remembers besides the case's own fields: each work order's
+    deadlines, the first one (its KPI cohort's), the deadline the first resolution is held to, who is named
+    what, and the facts the KPI counters are made of."""
+
+    state: CaseState
+    parts: CaseParts
+    #: work order -> its deadlines
+    deadlines: dict[str, dict[str, Any]] = field(default_factory=dict)
     first_wo: str | None = None
-    held_to: datetime | None = None  # the resolve deadline of the first resolution
-    ever_routed = False
-    acked = resolved = by_group = reopened = closed = called = False
-    satisfied = dissatisfied = 0
-    names: dict[str, str] = {}  # staff id -> display name, as the events give persons' names (`actors`)
+    #: the resolve deadline of the first resolution
+    held_to: datetime | None = None
+    ever_routed: bool = False
+    acked: bool = False
+    resolved: bool = False
+    by_group: bool = False
+    reopened: bool = False
+    closed: bool = False
+    called: bool = False
+    satisfied: int = 0
+    dissatisfied: int = 0
+    #: staff id -> display name, as the events give persons' names (`actors`)
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def derive(complaint_id: str, events: list[TimelineEvent]) -> CaseState:
+    """The case as its whole timeline says, in (occurred_at, event_id) order: each event's step (`_STEPS`), then
+    its parts in their own order, the deadline it is held to, and its KPI counters."""
+    walk = _Walk(CaseState(complaint_id=complaint_id), CaseParts(complaint_id))
     for event in sorted(events, key=lambda e: e.sort_key):
-        p = event.payload
-        t = event.event_type
-        state.last_event_at = event.occurred_at
-        parts.apply(t, p, event.occurred_at)
-        actor, name = named_in(t, p)
-        shown = person_name(actor, name)
-        if actor and shown:
-            names[actor] = shown
-        if state.reference_no is None and p.get("reference_no"):
-            state.reference_no = p["reference_no"]
-        if t == "complaint.received":
-            customer, location = p["customer"], p["location"]
-            state.account_no = customer.get("account_no")
-            state.name_masked, state.phone_masked = customer.get("name_masked"), customer.get("phone_masked")
-            state.channel, state.district, state.address = p["channel"], location["district"], location["address"]
-            state.text = p["text"]
-            state.accepted_at = as_datetime(p["accepted_at"])
-            state.received_at = as_datetime(p["received_at"]) if p.get("received_at") else None
-            state.owner = p.get("agent_id") or state.owner
-            state.handled_on_contact = p.get("handled_on_contact") or state.handled_on_contact
-            state.customer_agitated = bool(p.get("customer_agitated"))
-            if location.get("asset") and state.asset_type is None:
-                state.asset_type, state.asset_id = location["asset"]["type"], location["asset"]["id"]
-        elif t == "complaint.routed":
-            state.category, state.department, state.severity = p["category"], p["department"], p["severity"]
-            state.priority, state.cycle = p["priority"], p["cycle"]
-            state.work_order_id, state.work_order_status, state.status = p["work_order_id"], "assigned", "assigned"
-            state.invalid, ever_routed = False, True  # (a supervisor overturned an invalid one)
-            d = p["deadlines"]
-            deadlines[p["work_order_id"]] = d
-            state.acknowledge_by, state.resolve_by = as_datetime(d["acknowledge_by"]), as_datetime(d["resolve_by"])
-            if state.kpi_department is None:
-                state.kpi_department, state.kpi_category = p["department"], p["category"]
-                first_wo = p["work_order_id"]
-        elif t == "complaint.invalid":
-            state.invalid, state.status = True, "invalid"
-            state.invalid_reason, state.invalid_at = p["reason"], as_datetime(p["invalid_at"])
-            state.category, state.owner = p["category"], state.owner or p.get("owner")
-        elif t == "complaint.resolved_on_contact":
-            state.category, state.department, state.severity = p["category"], p["department"], p["severity"]
-            state.owner = state.owner or p["owner"]
-            state.handled_on_contact, state.resolved_on_contact = p["handled_on_contact"], True
-            state.work_order_id, state.status = None, "resolved"
-            if state.first_resolved_at is None:
-                state.first_resolved_at = as_datetime(p["resolved_at"])
-            if state.kpi_department is None:
-                state.kpi_department, state.kpi_category = p["department"], p["category"]
-        elif t == "complaint.awaiting_triage":
-            # No department yet: a supervisor decides (the routing that follows sets it, and the KPI keys).
-            state.severity, state.status = p["severity"], "awaiting_triage"
-        elif t == "complaint.linked":
-            state.linked_to, state.status = p["linked_to_complaint_id"], "linked"
-            state.category, state.department = p["category"], p["department"]
-            if state.kpi_department is None:
-                state.kpi_department, state.kpi_category = p["department"], p["category"]
-        elif t == "complaint.joined":
-            # No clock of its own from here on: the incident's (or nobody's, for an outage notice) applies.
-            state.incident_id, state.outage_id = p.get("incident_id"), p.get("outage_id")
-            state.category, state.severity, state.department = p["category"], p["severity"], p.get("department")
-            state.work_order_id, state.work_order_status = p.get("work_order_id"), None
-            state.acknowledge_by = state.resolve_by = None
-            state.eta = as_datetime(p["eta"]) if p.get("eta") else state.eta
-            if p.get("asset"):  # the diagnosed asset outranks the one the caller named
-                state.asset_type, state.asset_id = p["asset"]["type"], p["asset"]["id"]
-            if not resolved:
-                state.status = "joined"
-            if state.kpi_department is None:
-                state.kpi_department = p.get("department") or OUTAGE_NOTICE_DEPARTMENT
-                state.kpi_category = p["category"]
-        elif t == "complaint.eta_changed":
-            state.eta = as_datetime(p["eta"])
-        elif t == "complaint.fault_fixed":
-            state.status = "resolved"
-            if not resolved:
-                resolved = by_group = True
-                state.first_resolved_at = as_datetime(p["fixed_at"])
-            if state.kpi_department is None:
-                state.kpi_department, state.kpi_category = p["department"], p["category"]
-        elif t.startswith("workorder."):
-            wo = p["work_order_id"]
-            # v1 resolutions and every ordinary case's resolve the case; a coordinated case's part may not.
-            resolves_case = t == "workorder.resolved" and p.get("case_resolved", True)
-            if t in ("workorder.assigned", "workorder.acknowledged"):
-                # v2: nobody took it (web, app, partner): the first department to sign for it owns it.
-                state.owner = state.owner or p.get("owner")
-            if t == "workorder.assigned":
-                deadlines.setdefault(wo, p["deadlines"])
-            if wo == state.work_order_id:
-                state.work_order_status = p["status"]
-                if t in ("workorder.acknowledged", "workorder.started") or resolves_case:
-                    state.status = p["status"]
-                elif t == "workorder.resolved":
-                    state.status = "in_progress"  # its lead part is done, an assisting one is not
-            elif resolves_case and state.status not in ("reopened", "closed"):
-                state.status = "resolved"  # an assisting part was the last one open
-            part = parts.work_orders.get(wo)
-            if t == "workorder.resolved" and (part is None or part.role == "lead" or state.root_cause is None):
-                detail = p.get("root_cause_detail") or {}
-                state.root_cause, state.root_cause_note = p["root_cause"], p.get("root_cause_note")
-                state.root_cause_zh, state.root_cause_en = detail.get("label_zh"), detail.get("label_en")
-            if t == "workorder.resolved" and p.get("cause_analysis"):
-                state.cause_analysis = p["cause_analysis"]
-            if t == "workorder.acknowledged" and wo == first_wo and not acked:
-                acked = True
-                ack_by = as_datetime(deadlines[wo]["acknowledge_by"])
-                state.counters["acknowledged_in_time"] = int(event.occurred_at <= ack_by)
-            if resolves_case and not resolved and wo in deadlines:
-                resolved = True
-                at = as_datetime(p["at"])
-                state.first_resolved_at = at
-                # A coordinated case is held to its lead's (the routed) deadline, whichever part finished last.
-                held_to = state.resolve_by if wo != state.work_order_id and state.resolve_by else None
-                held_to = held_to or as_datetime(deadlines[wo]["resolve_by"])
-                state.counters["resolved_in_time"] = int(at <= held_to)
-                if state.accepted_at is not None:
-                    state.handling_hours = max((at - state.accepted_at).total_seconds() / 3600, 0.0)
-        elif t == "complaint.escalated":
-            state.escalation_level = max(state.escalation_level, p["level"])
-        elif t == "callback.attempted":
-            called = True
-            satisfied += p["outcome"] == "satisfied"
-            dissatisfied += p["outcome"] == "dissatisfied"
-        elif t == "complaint.reopened":
-            reopened = True
-            state.reopen_count += 1
-            state.status = "reopened"
-        elif t == "complaint.closed":
-            closed = True
-            state.closed_at, state.close_outcome, state.status = as_datetime(p["closed_at"]), p["outcome"], "closed"
+        _take(walk, event)
+    state = walk.state
+    _settle_parts(walk)
+    # Settled at first contact only while no work order was needed after all (a reopening routes it).
+    on_contact = state.resolved_on_contact = state.resolved_on_contact and not walk.ever_routed
+    _judge_due(walk, on_contact)
+    _count(walk, on_contact)
+    return state
+
+
+def _take(walk: _Walk, event: TimelineEvent) -> None:
+    """One event: what every event tells (its parts, who is named what, the reference number), then its own step."""
+    state, p, t = walk.state, event.payload, event.event_type
+    state.last_event_at = event.occurred_at
+    walk.parts.apply(t, p, event.occurred_at)
+    actor, name = named_in(t, p)
+    shown = person_name(actor, name)
+    if actor and shown:
+        walk.names[actor] = shown
+    if state.reference_no is None and p.get("reference_no"):
+        state.reference_no = p["reference_no"]
+    step = _STEPS.get(t) or (_work_order if t.startswith("workorder.") else None)
+    if step is not None:
+        step(walk, event)
+
+
+def _received(walk: _Walk, event: TimelineEvent) -> None:
+    state, p = walk.state, event.payload
+    customer, location = p["customer"], p["location"]
+    state.account_no = customer.get("account_no")
+    state.name_masked, state.phone_masked = customer.get("name_masked"), customer.get("phone_masked")
+    state.channel, state.district, state.address = p["channel"], location["district"], location["address"]
+    state.text = p["text"]
+    state.accepted_at = as_datetime(p["accepted_at"])
+    state.received_at = as_datetime(p["received_at"]) if p.get("received_at") else None
+    state.owner = p.get("agent_id") or state.owner
+    state.handled_on_contact = p.get("handled_on_contact") or state.handled_on_contact
+    state.customer_agitated = bool(p.get("customer_agitated"))
+    if location.get("asset") and state.asset_type is None:
+        state.asset_type, state.asset_id = location["asset"]["type"], location["asset"]["id"]
+
+
+def _routed(walk: _Walk, event: TimelineEvent) -> None:
+    state, p = walk.state, event.payload
+    state.category, state.department, state.severity = p["category"], p["department"], p["severity"]
+    state.priority, state.cycle = p["priority"], p["cycle"]
+    state.work_order_id, state.work_order_status, state.status = p["work_order_id"], "assigned", "assigned"
+    state.invalid, walk.ever_routed = False, True  # (a supervisor overturned an invalid one)
+    d = p["deadlines"]
+    walk.deadlines[p["work_order_id"]] = d
+    state.acknowledge_by, state.resolve_by = as_datetime(d["acknowledge_by"]), as_datetime(d["resolve_by"])
+    if state.kpi_department is None:
+        state.kpi_department, state.kpi_category = p["department"], p["category"]
+        walk.first_wo = p["work_order_id"]
+
+
+def _invalid(walk: _Walk, event: TimelineEvent) -> None:
+    state, p = walk.state, event.payload
+    state.invalid, state.status = True, "invalid"
+    state.invalid_reason, state.invalid_at = p["reason"], as_datetime(p["invalid_at"])
+    state.category, state.owner = p["category"], state.owner or p.get("owner")
+
+
+def _resolved_on_contact(walk: _Walk, event: TimelineEvent) -> None:
+    state, p = walk.state, event.payload
+    state.category, state.department, state.severity = p["category"], p["department"], p["severity"]
+    state.owner = state.owner or p["owner"]
+    state.handled_on_contact, state.resolved_on_contact = p["handled_on_contact"], True
+    state.work_order_id, state.status = None, "resolved"
+    if state.first_resolved_at is None:
+        state.first_resolved_at = as_datetime(p["resolved_at"])
+    if state.kpi_department is None:
+        state.kpi_department, state.kpi_category = p["department"], p["category"]
+
+
+def _awaiting_triage(walk: _Walk, event: TimelineEvent) -> None:
+    # No department yet: a supervisor decides (the routing that follows sets it, and the KPI keys).
+    walk.state.severity, walk.state.status = event.payload["severity"], "awaiting_triage"
+
+
+def _linked(walk: _Walk, event: TimelineEvent) -> None:
+    state, p = walk.state, event.payload
+    state.linked_to, state.status = p["linked_to_complaint_id"], "linked"
+    state.category, state.department = p["category"], p["department"]
+    if state.kpi_department is None:
+        state.kpi_department, state.kpi_category = p["department"], p["category"]
+
+
+def _joined(walk: _Walk, event: TimelineEvent) -> None:
+    """No clock of its own from here on: the incident's (or nobody's, for an outage notice) applies."""
+    state, p = walk.state, event.payload
+    state.incident_id, state.outage_id = p.get("incident_id"), p.get("outage_id")
+    state.category, state.severity, state.department = p["category"], p["severity"], p.get("department")
+    state.work_order_id, state.work_order_status = p.get("work_order_id"), None
+    state.acknowledge_by = state.resolve_by = None
+    state.eta = as_datetime(p["eta"]) if p.get("eta") else state.eta
+    if p.get("asset"):  # the diagnosed asset outranks the one the caller named
+        state.asset_type, state.asset_id = p["asset"]["type"], p["asset"]["id"]
+    if not walk.resolved:
+        state.status = "joined"
+    if state.kpi_department is None:
+        state.kpi_department = p.get("department") or OUTAGE_NOTICE_DEPARTMENT
+        state.kpi_category = p["category"]
+
+
+def _eta_changed(walk: _Walk, event: TimelineEvent) -> None:
+    walk.state.eta = as_datetime(event.payload["eta"])
+
+
+def _fault_fixed(walk: _Walk, event: TimelineEvent) -> None:
+    state, p = walk.state, event.payload
+    state.status = "resolved"
+    if not walk.resolved:
+        walk.resolved = walk.by_group = True
+        state.first_resolved_at = as_datetime(p["fixed_at"])
+    if state.kpi_department is None:
+        state.kpi_department, state.kpi_category = p["department"], p["category"]
+
+
+def _work_order(walk: _Walk, event: TimelineEvent) -> None:
+    """A step of one of the case's work orders: its owner and deadlines, the case's status, the root cause, and
+    whether the first acknowledgement and the first resolution were in time."""
+    state, p, t = walk.state, event.payload, event.event_type
+    wo = p["work_order_id"]
+    # v1 resolutions and every ordinary case's resolve the case; a coordinated case's part may not.
+    resolves_case = bool(t == "workorder.resolved" and p.get("case_resolved", True))
+    if t in ("workorder.assigned", "workorder.acknowledged"):
+        # v2: nobody took it (web, app, partner): the first department to sign for it owns it.
+        state.owner = state.owner or p.get("owner")
+    if t == "workorder.assigned":
+        walk.deadlines.setdefault(wo, p["deadlines"])
+    _case_status(state, t, p, resolves_case)
+    if t == "workorder.resolved":
+        _root_cause(walk, p)
+    if t == "workorder.acknowledged" and wo == walk.first_wo and not walk.acked:
+        walk.acked = True
+        ack_by = as_datetime(walk.deadlines[wo]["acknowledge_by"])
+        state.counters["acknowledged_in_time"] = int(event.occurred_at <= ack_by)
+    if resolves_case and not walk.resolved and wo in walk.deadlines:
+        _first_resolution(walk, p)
+
+
+def _case_status(state: CaseState, t: str, p: dict[str, Any], resolves_case: bool) -> None:
+    """The case's status as its work orders move: the current one's status, or resolved by the last part open."""
+    if p["work_order_id"] == state.work_order_id:
+        state.work_order_status = p["status"]
+        if t in ("workorder.acknowledged", "workorder.started") or resolves_case:
+            state.status = p["status"]
+        elif t == "workorder.resolved":
+            state.status = "in_progress"  # its lead part is done, an assisting one is not
+    elif resolves_case and state.status not in ("reopened", "closed"):
+        state.status = "resolved"  # an assisting part was the last one open
+
+
+def _root_cause(walk: _Walk, p: dict[str, Any]) -> None:
+    """The lead's root cause is the case's (an assisting part's only while no other is known)."""
+    state = walk.state
+    part = walk.parts.work_orders.get(p["work_order_id"])
+    if part is None or part.role == "lead" or state.root_cause is None:
+        detail = p.get("root_cause_detail") or {}
+        state.root_cause, state.root_cause_note = p["root_cause"], p.get("root_cause_note")
+        state.root_cause_zh, state.root_cause_en = detail.get("label_zh"), detail.get("label_en")
+    if p.get("cause_analysis"):
+        state.cause_analysis = p["cause_analysis"]
+
+
+def _first_resolution(walk: _Walk, p: dict[str, Any]) -> None:
+    state, wo = walk.state, p["work_order_id"]
+    walk.resolved = True
+    at = as_datetime(p["at"])
+    state.first_resolved_at = at
+    # A coordinated case is held to its lead's (the routed) deadline, whichever part finished last.
+    held_to = state.resolve_by if wo != state.work_order_id and state.resolve_by else None
+    walk.held_to = held_to = held_to or as_datetime(walk.deadlines[wo]["resolve_by"])
+    state.counters["resolved_in_time"] = int(at <= held_to)
+    if state.accepted_at is not None:
+        state.handling_hours = max((at - state.accepted_at).total_seconds() / 3600, 0.0)
+
+
+def _escalated(walk: _Walk, event: TimelineEvent) -> None:
+    walk.state.escalation_level = max(walk.state.escalation_level, event.payload["level"])
+
+
+def _callback_attempted(walk: _Walk, event: TimelineEvent) -> None:
+    walk.called = True
+    walk.satisfied += event.payload["outcome"] == "satisfied"
+    walk.dissatisfied += event.payload["outcome"] == "dissatisfied"
+
+
+def _reopened(walk: _Walk, event: TimelineEvent) -> None:
+    walk.reopened = True
+    walk.state.reopen_count += 1
+    walk.state.status = "reopened"
+
+
+def _closed(walk: _Walk, event: TimelineEvent) -> None:
+    p = event.payload
+    walk.closed = True
+    walk.state.closed_at, walk.state.close_outcome = as_datetime(p["closed_at"]), p["outcome"]
+    walk.state.status = "closed"
+
+
+#: What each event of a case does to it (every `workorder.*` event: `_work_order`); other events only feed its parts.
+_STEPS: dict[str, Callable[[_Walk, TimelineEvent], None]] = {
+    "complaint.received": _received,
+    "complaint.routed": _routed,
+    "complaint.invalid": _invalid,
+    "complaint.resolved_on_contact": _resolved_on_contact,
+    "complaint.awaiting_triage": _awaiting_triage,
+    "complaint.linked": _linked,
+    "complaint.joined": _joined,
+    "complaint.eta_changed": _eta_changed,
+    "complaint.fault_fixed": _fault_fixed,
+    "complaint.escalated": _escalated,
+    "callback.attempted": _callback_attempted,
+    "complaint.reopened": _reopened,
+    "complaint.closed": _closed,
+}
+
+
+def _settle_parts(walk: _Walk) -> None:
+    """The parts in an order of their own facts, not of event ids (events at the same instant are ordered by their
+    random ids); the owner's display name as any event gave it."""
+    state, parts = walk.state, walk.parts
     state.escalations = parts.escalations
-    state.owner_name = names.get(state.owner) if state.owner else None
-    # In an order of their own facts, not of event ids (events at the same instant are ordered by their random ids).
+    state.owner_name = walk.names.get(state.owner) if state.owner else None
     state.work_orders = sorted(
         parts.work_orders.values(), key=lambda w: (w.assigned_at is None, w.assigned_at, w.work_order_id)
     )
     state.callbacks = sorted(parts.callbacks.values(), key=lambda b: (b.due_at, b.callback_id))
     state.corrective_actions = sorted(parts.corrective_actions.values(), key=lambda a: (a.deadline, a.action_id))
     state.messages = sorted(parts.messages.values(), key=lambda m: (m.requested_at, m.notification_id))
-    to_customer = [m for m in state.messages if m.recipient_kind == "customer"]
-    # Settled at first contact only while no work order was needed after all (a reopening routes it).
-    on_contact = state.resolved_on_contact = state.resolved_on_contact and not ever_routed
-    if by_group or on_contact or state.invalid:
+
+
+def _judge_due(walk: _Walk, on_contact: bool) -> None:
+    """The resolve deadline timeliness holds the case to (`timeliness`), and whether it was met: none for a case
+    fixed with its incident or outage, settled at first contact, or invalid."""
+    state = walk.state
+    if walk.by_group or on_contact or state.invalid:
         state.due_at = None
     else:
-        state.due_at = held_to if resolved else state.resolve_by
-        state.resolved_in_time = bool(state.counters["resolved_in_time"]) if resolved else None
+        state.due_at = walk.held_to if walk.resolved else state.resolve_by
+        state.resolved_in_time = bool(state.counters["resolved_in_time"]) if walk.resolved else None
+
+
+def _count(walk: _Walk, on_contact: bool) -> None:
+    """The case's KPI counters: none until it is both accepted and in a cohort (an invalid one counts under
+    customer service)."""
+    state = walk.state
     if state.invalid and state.kpi_department is None:
         state.kpi_department, state.kpi_category = INVALID_DEPARTMENT, state.category
-    if state.kpi_department is not None and state.accepted_at is not None:
-        state.counters.update(
-            received=1,
-            invalid=int(state.invalid),
-            resolved_on_contact=int(on_contact),
-            routed=int(first_wo is not None),
-            acknowledged=int(acked),
-            resolved=int(resolved and not by_group),
-            fixed_with_group=int(by_group),
-            callbacks_done=int(called and (resolved or on_contact)),
-            satisfied=satisfied,
-            dissatisfied=dissatisfied,
-            reopened=int(reopened),
-            closed=int(closed),
-            messaged=int(any(m.status != "suppressed" for m in to_customer)),
-            reached_by_message=int(any(m.status == "delivered" for m in to_customer)),
-        )
-        state.counters.setdefault("acknowledged_in_time", 0)
-        state.counters.setdefault("resolved_in_time", 0)
-    else:
+    if state.kpi_department is None or state.accepted_at is None:
         state.counters = {}
-    return state
+        return
+    to_customer = [m for m in state.messages if m.recipient_kind == "customer"]
+    state.counters.update(
+        received=1,
+        invalid=int(state.invalid),
+        resolved_on_contact=int(on_contact),
+        routed=int(walk.first_wo is not None),
+        acknowledged=int(walk.acked),
+        resolved=int(walk.resolved and not walk.by_group),
+        fixed_with_group=int(walk.by_group),
+        callbacks_done=int(walk.called and (walk.resolved or on_contact)),
+        satisfied=walk.satisfied,
+        dissatisfied=walk.dissatisfied,
+        reopened=int(walk.reopened),
+        closed=int(walk.closed),
+        messaged=int(any(m.status != "suppressed" for m in to_customer)),
+        reached_by_message=int(any(m.status == "delivered" for m in to_customer)),
+    )
+    state.counters.setdefault("acknowledged_in_time", 0)
+    state.counters.setdefault("resolved_in_time", 0)
 
 
 def contribution(state: CaseState, tz: ZoneInfo) -> dict[str, Any] | None:

@@ -12,12 +12,13 @@ Incident cohort for the KPIs: the local day it was opened, its department, categ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from services.reporting.case_state import TimelineEvent, as_datetime
+from services.reporting.case_parts import as_datetime
+from services.reporting.case_state import TimelineEvent
 
 #: Met: resolved by its deadline; breached: resolved after it; on_track / overdue: still open, before or past
 #: it; unknown: no deadline seen yet (its work order's assignment has not arrived).
@@ -78,34 +79,52 @@ class OutageState:
     last_event_at: datetime | None = None
 
 
+@dataclass
+class _IncidentTimeline:
+    """What an incident's timeline says, read in (occurred_at, event_id) order: the latest of its own events (each
+    carries the whole incident), its opening and resolution, and what the other topics add — its work orders'
+    deadlines and statuses, the escalations and SLA warnings of its clock."""
+
+    facts: dict[str, Any] | None = None
+    opened: dict[str, Any] = field(default_factory=dict)
+    resolved: dict[str, Any] = field(default_factory=dict)
+    #: work order -> its resolve deadline
+    resolve_by: dict[str, datetime] = field(default_factory=dict)
+    wo_status: dict[str, str] = field(default_factory=dict)
+    escalations: int = 0
+    level: int = 0
+    warnings: int = 0
+    last: datetime | None = None
+
+
+def _read_incident_timeline(events: list[TimelineEvent]) -> _IncidentTimeline:
+    read = _IncidentTimeline()
+    for event in sorted(events, key=lambda e: e.sort_key):
+        p, t = event.payload, event.event_type
+        read.last = event.occurred_at
+        if t.startswith("incident."):
+            read.facts = p
+            if t == "incident.opened":
+                read.opened = p
+            elif t == "incident.resolved":
+                read.resolved = p
+        elif t.startswith("workorder."):
+            read.wo_status[p["work_order_id"]] = p["status"]
+            if t == "workorder.assigned":
+                read.resolve_by[p["work_order_id"]] = as_datetime(p["deadlines"]["resolve_by"])
+        elif t == "complaint.escalated":
+            read.escalations += 1
+            read.level = max(read.level, p["level"])
+        elif t == "complaint.sla_warning":
+            read.warnings += 1
+    return read
+
+
 def derive_incident(incident_id: str, events: list[TimelineEvent], tz: ZoneInfo) -> IncidentState | None:
     """The incident as its events say; None until one of its own events (incident.*) has arrived, since only
     those carry its facts (its work order's events may arrive first)."""
-    facts: dict[str, Any] | None = None
-    opened: dict[str, Any] = {}
-    resolved: dict[str, Any] = {}
-    resolve_by: dict[str, datetime] = {}  # work order -> its resolve deadline
-    wo_status: dict[str, str] = {}
-    escalations = level = warnings = 0
-    last: datetime | None = None
-    for event in sorted(events, key=lambda e: e.sort_key):
-        p, t = event.payload, event.event_type
-        last = event.occurred_at
-        if t.startswith("incident."):
-            facts = p
-            if t == "incident.opened":
-                opened = p
-            elif t == "incident.resolved":
-                resolved = p
-        elif t.startswith("workorder."):
-            wo_status[p["work_order_id"]] = p["status"]
-            if t == "workorder.assigned":
-                resolve_by[p["work_order_id"]] = as_datetime(p["deadlines"]["resolve_by"])
-        elif t == "complaint.escalated":
-            escalations += 1
-            level = max(level, p["level"])
-        elif t == "complaint.sla_warning":
-            warnings += 1
+    read = _read_incident_timeline(events)
+    facts, opened, resolved = read.facts, read.opened, read.resolved
     if facts is None:
         return None
     asset = facts.get("asset") or {}
@@ -130,18 +149,18 @@ def derive_incident(incident_id: str, events: list[TimelineEvent], tz: ZoneInfo)
         eta=as_datetime(facts["eta"]) if facts.get("eta") else None,
         description=facts["description"],
         work_order_id=work_order,
-        work_order_status=wo_status.get(work_order),
+        work_order_status=read.wo_status.get(work_order),
         opened_by=opened.get("opened_by"),
         opened_at=opened_at,
         opened_day=opened_at.astimezone(tz).date() if opened_at else None,
-        resolve_by=as_datetime(deadline) if deadline else resolve_by.get(work_order),
+        resolve_by=as_datetime(deadline) if deadline else read.resolve_by.get(work_order),
         resolved_at=as_datetime(resolved["resolved_at"]) if resolved else None,
         resolution=resolved.get("resolution"),
         root_cause=resolved.get("root_cause"),
-        escalations=escalations,
-        escalation_level=level,
-        sla_warnings=warnings,
-        last_event_at=last,
+        escalations=read.escalations,
+        escalation_level=read.level,
+        sla_warnings=read.warnings,
+        last_event_at=read.last,
     )
 
 

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from shared import topics
 from shared.contracts import EVENT_TYPES, Event
+from shared.errors import Invalid
 
 #: Every event topic of the platform, except the dead-letter topics and `notification.requested`, which
 #: carries customers' numbers for the SMS gateway only.
@@ -147,13 +148,17 @@ def subject_of_timeline(events: Iterable[tuple[str, dict[str, Any]]]) -> Subject
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")
 
 
-class InvalidLookup(ValueError):
-    """A household lookup the reports refuse: `fields` names what to fix."""
+class InvalidLookup(Invalid):
+    """A household lookup the reports refuse: `fields` names what to fix, each in the answer's `errors`, and the
+    detail names them all before the message ("phone, account_no, address: give ...")."""
 
     def __init__(self, message: str, *fields: str) -> None:
-        super().__init__(message)
+        super().__init__(f"{', '.join(fields)}: {message}")
         self.message = message
         self.fields = fields
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"errors": [{"field": name, "message": self.message} for name in self.fields]}
 
 
 @dataclass(frozen=True)
@@ -185,13 +190,16 @@ def lookup_keys(phone: str | None, account_no: str | None, address: str | None) 
     return LookupKeys(digits, account_no, address)
 
 
-class InvalidPeriod(ValueError):
-    """A requested period the reports refuse; `reason` is short enough to name next to the field."""
+class InvalidPeriod(Invalid):
+    """A requested period the reports refuse: the answer's detail says why, and its `errors` name the `from`
+    field with `field_message`, short enough to stand next to it."""
 
-    def __init__(self, detail: str, reason: str) -> None:
+    def __init__(self, detail: str, field_message: str) -> None:
         super().__init__(detail)
-        self.detail = detail
-        self.reason = reason
+        self.field_message = field_message
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"errors": [{"field": "from", "message": self.field_message}]}
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def test_a_period_not_given_is_the_30_days_up_to_today() -> None:
 def test_periods_refused(start: date | None, end: date, reason: str) -> None:
     with pytest.raises(InvalidPeriod) as refused:
         reporting_period(TODAY, start, end)
-    assert refused.value.reason == reason
+    assert refused.value.field_message == reason
 
 
 def test_hotspots_surge_against_the_baseline_and_rank_surges_first() -> None:
