@@ -41,6 +41,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.support.browser import DESKTOP, PHONE, accessibility_problems, chromium, screenshot
 from tests.support.complaints import complaint, headers
 from tests.support.identity import IdentityProvider
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
@@ -140,10 +141,10 @@ def screens() -> Screens:
 class Console:
     """The running console and its provider, from a browser's point of view."""
 
-    def __init__(self, browser: Browser, platform: dict[str, Any], provider: IdentityProvider) -> None:
+    def __init__(self, browser: Browser, platform: Platform, provider: IdentityProvider) -> None:
         self.browser = browser
-        self.url = platform["services"]["console"]
-        self.services = platform["services"]
+        self.url = platform.url("console")
+        self.services = platform.services
         self.provider = provider
         self.contexts: list[BrowserContext] = []
         self.signed_in: dict[str, Page] = {}
@@ -208,7 +209,7 @@ def _provider_language(page: Page, locale: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def console(browser: Browser, platform: dict[str, Any], identity_provider: IdentityProvider) -> Iterator[Console]:
+def console(browser: Browser, platform: Platform, identity_provider: IdentityProvider) -> Iterator[Console]:
     opened = Console(browser, platform, identity_provider)
     yield opened
     opened.close()
@@ -224,11 +225,11 @@ def _keep_failure(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def test_the_runner_prints_the_console_and_the_demo_sign_ins(
-    platform: dict[str, Any], identity_provider: IdentityProvider
+    platform: Platform, identity_provider: IdentityProvider
 ) -> None:
     """`make run` tells a person where the console is, whom to sign in as and with which password."""
-    printed = platform["runner_output"].read_text(encoding="utf-8", errors="replace")
-    console = platform["services"]["console"]
+    printed = platform.runner_path.read_text(encoding="utf-8", errors="replace")
+    console = platform.url("console")
     assert re.search(rf"^\s*console\s+{re.escape(console)}\s", printed, re.M), f"the console's URL:\n{printed}"
     heading = f"Demo staff sign-ins at {console} (password for all: {identity_provider.password})"
     assert heading in printed, f"the sign-ins' heading:\n{printed}"

@@ -37,7 +37,6 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from embedded._process import find_free_port
 from operations.migrations import apply_all
 from services.notify.consumers import SUBSCRIPTIONS as NOTIFY_SUBSCRIPTIONS
 from shared.contracts.followup import NotificationRequested, NotificationRequestedPayload, Recipient
@@ -45,6 +44,7 @@ from tests.support.browser import DESKTOP, accessibility_problems, chromium, scr
 from tests.support.identity import IdentityProvider
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, start_groups_at_end
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -100,7 +100,7 @@ def running(infra: Infrastructure, database: str, identity_provider: IdentityPro
     """The console and notify as processes on free ports, each knowing the other: the console calls notify's inbox
     as the signed-in person (CONSOLE_NOTIFY_URL), notify reads the console's directory with a machine key
     (NOTIFY_DIRECTORY_URL, NOTIFY_DIRECTORY_KEY's dev default). Notify's consumer group starts at the topic's end."""
-    console_port, notify_port = find_free_port(), find_free_port()
+    console_port, notify_port = free_port(), free_port()
     urls = Running(f"http://127.0.0.1:{console_port}", f"http://127.0.0.1:{notify_port}", infra.kafka_bootstrap_servers)
     group = f"inbox-browser-{uuid.uuid4().hex[:8]}"
     _in_own_loop(start_groups_at_end(infra.kafka_bootstrap_servers, NOTIFY_SUBSCRIPTIONS, group))

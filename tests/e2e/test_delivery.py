@@ -35,6 +35,7 @@ import pytest
 from shared import topics
 from tests.support.complaints import complaint, headers
 from tests.support.kafka import read_topic, wait_until
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
@@ -66,23 +67,23 @@ def _customer(phone: str, **extra: Any) -> dict[str, Any]:
     return {"account_no": f"DL-{uuid.uuid4().hex[:8]}", "name": "王小明", "phone": phone, **extra}
 
 
-async def _submit(client: httpx.AsyncClient, platform: dict[str, Any], channel: str, **fields: Any) -> dict[str, Any]:
+async def _submit(client: httpx.AsyncClient, platform: Platform, channel: str, **fields: Any) -> dict[str, Any]:
     body = complaint(channel, text=HEATING, **fields)
-    response = await client.post(f"{platform['services']['intake']}/v1/complaints", json=body, headers=headers(channel))
+    response = await client.post(f"{platform.url('intake')}/v1/complaints", json=body, headers=headers(channel))
     assert response.status_code == 202, response.text
     return dict(response.json())
 
 
-async def _deliveries(client: httpx.AsyncClient, platform: dict[str, Any], complaint_id: str) -> list[dict[str, Any]]:
+async def _deliveries(client: httpx.AsyncClient, platform: Platform, complaint_id: str) -> list[dict[str, Any]]:
     answer = await client.get(
-        f"{platform['services']['notify']}/v1/deliveries", params={"complaint_id": complaint_id}, headers=NOTIFY
+        f"{platform.url('notify')}/v1/deliveries", params={"complaint_id": complaint_id}, headers=NOTIFY
     )
     assert answer.status_code == 200, answer.text
     return list(answer.json()["items"])
 
 
 async def _settled(
-    client: httpx.AsyncClient, platform: dict[str, Any], complaint_id: str, template: str, statuses: set[str]
+    client: httpx.AsyncClient, platform: Platform, complaint_id: str, template: str, statuses: set[str]
 ) -> dict[str, Any]:
     """The complaint's delivery of `template`, once it reached one of `statuses`."""
 
@@ -95,17 +96,17 @@ async def _settled(
     return dict(await wait_until(reached, timeout=60, interval=0.2))
 
 
-async def _gateway(client: httpx.AsyncClient, platform: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    answer = await client.get(f"{platform['gateways'][name]}/_standin/messages")
+async def _gateway(client: httpx.AsyncClient, platform: Platform, name: str) -> list[dict[str, Any]]:
+    answer = await client.get(f"{platform.gateways[name]}/_standin/messages")
     assert answer.status_code == 200, answer.text
     return list(answer.json())
 
 
-async def _case_message(client: httpx.AsyncClient, platform: dict[str, Any], ref: str, notification_id: str) -> Any:
+async def _case_message(client: httpx.AsyncClient, platform: Platform, ref: str, notification_id: str) -> Any:
     """The message as the case's reading in reporting shows it, once its status there is final."""
 
     async def shown() -> dict[str, Any] | None:
-        answer = await client.get(f"{platform['services']['reporting']}/v1/cases/{ref}", headers=MANAGER)
+        answer = await client.get(f"{platform.url('reporting')}/v1/cases/{ref}", headers=MANAGER)
         if answer.status_code != 200:
             return None
         for message in answer.json()["messages"]:
@@ -117,7 +118,7 @@ async def _case_message(client: httpx.AsyncClient, platform: dict[str, Any], ref
 
 
 async def test_each_customer_is_reached_on_their_channel_with_the_reference_and_the_case_shows_it(
-    platform: dict[str, Any],
+    platform: Platform,
 ) -> None:
     openid = "o" + uuid.uuid4().hex[:27]
     async with httpx.AsyncClient(timeout=15) as client:
@@ -171,7 +172,7 @@ async def test_each_customer_is_reached_on_their_channel_with_the_reference_and_
             assert any(delivery["notification_id"] in str(entry) for entry in shown["timeline"]), shown["timeline"]
 
 
-async def test_a_customer_calling_five_times_a_day_gets_the_daily_cap_and_no_more(platform: dict[str, Any]) -> None:
+async def test_a_customer_calling_five_times_a_day_gets_the_daily_cap_and_no_more(platform: Platform) -> None:
     phone = _phone()
     async with httpx.AsyncClient(timeout=15) as client:
         cases = [
@@ -193,12 +194,12 @@ async def test_a_customer_calling_five_times_a_day_gets_the_daily_cap_and_no_mor
 
 
 async def test_a_number_that_always_fails_becomes_an_agents_task_to_phone_the_customer(
-    platform: dict[str, Any],
+    platform: Platform,
 ) -> None:
     phone = _phone()
     async with httpx.AsyncClient(timeout=15) as client:
         faults = await client.post(
-            f"{platform['gateways']['sms']}/_standin/faults", json={"failing_numbers": [f"+86{phone}"]}
+            f"{platform.gateways['sms']}/_standin/faults", json={"failing_numbers": [f"+86{phone}"]}
         )
         assert faults.status_code == 200, faults.text
         case = await _submit(client, platform, "web", customer=_customer(phone, preferred_contact="sms"))
@@ -207,7 +208,7 @@ async def test_a_number_that_always_fails_becomes_an_agents_task_to_phone_the_cu
 
         key = case["complaint_id"].encode()
         records = await read_topic(
-            platform["kafka_bootstrap_servers"],
+            platform.bootstrap,
             topics.NOTIFICATION_FAILED,
             until=lambda rs: any(r.key == key for r in rs),
             timeout=60,
@@ -218,7 +219,7 @@ async def test_a_number_that_always_fails_becomes_an_agents_task_to_phone_the_cu
 
         async def task() -> dict[str, Any] | None:
             listed = await client.get(
-                f"{platform['services']['followup']}/v1/callbacks", params={"page_size": 200}, headers=AGENT
+                f"{platform.url('followup')}/v1/callbacks", params={"page_size": 200}, headers=AGENT
             )
             assert listed.status_code == 200, listed.text
             mine = [c for c in listed.json()["items"] if c["complaint_id"] == case["complaint_id"]]
@@ -229,7 +230,7 @@ async def test_a_number_that_always_fails_becomes_an_agents_task_to_phone_the_cu
 
 
 async def test_an_agitated_counter_customer_brings_the_duty_managers_phone_an_sms_within_10_s(
-    platform: dict[str, Any],
+    platform: Platform,
 ) -> None:
     async with httpx.AsyncClient(timeout=15) as client:
         before = {m["idempotency_key"] for m in await _gateway(client, platform, "sms")}
@@ -259,12 +260,12 @@ async def test_an_agitated_counter_customer_brings_the_duty_managers_phone_an_sm
         assert call["recipient_kind"] == "staff" and call["channel"] == "sms", call
 
 
-def test_a_person_reads_every_message_sent_on_the_dev_outbox_in_chinese_and_english(platform: dict[str, Any]) -> None:
+def test_a_person_reads_every_message_sent_on_the_dev_outbox_in_chinese_and_english(platform: Platform) -> None:
     """`/dev/outbox` (dev only), as a developer or a demo's audience reads it after the tests above: each message
     with its case, channel, the text the customer got and its status, in both languages, accessible."""
     from tests.support.browser import accessibility_problems, chromium, screenshot
 
-    outbox = f"{platform['services']['notify']}/dev/outbox"
+    outbox = f"{platform.url('notify')}/dev/outbox"
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.goto(outbox)
@@ -288,10 +289,10 @@ def test_a_person_reads_every_message_sent_on_the_dev_outbox_in_chinese_and_engl
         page.close()
 
 
-async def _post_many(platform: dict[str, Any], n: int, tag: str) -> list[str]:
+async def _post_many(platform: Platform, n: int, tag: str) -> list[str]:
     """n web complaints from n customers who prefer SMS; their complaint ids."""
     gate = asyncio.Semaphore(8)
-    async with httpx.AsyncClient(base_url=platform["services"]["intake"], timeout=30) as client:
+    async with httpx.AsyncClient(base_url=platform.url("intake"), timeout=30) as client:
 
         async def one(i: int) -> str:
             customer = {"account_no": f"{tag}-{i:04d}", "phone": f"138{uuid.uuid4().int % 10**8:08d}"}
@@ -322,19 +323,19 @@ async def _all_delivered(db: asyncpg.Pool, complaint_ids: list[str], timeout: fl
     return list(await wait_until(done, timeout=timeout, interval=0.5))
 
 
-async def _at_gateway(platform: dict[str, Any]) -> Counter[str]:
+async def _at_gateway(platform: Platform) -> Counter[str]:
     """How many times the gateway took each of our notification ids (its `OutId`)."""
     async with httpx.AsyncClient(timeout=15) as client:
-        answer = await client.get(f"{platform['gateways']['sms']}/_standin/messages")
+        answer = await client.get(f"{platform.gateways['sms']}/_standin/messages")
     assert answer.status_code == 200, answer.text
     return Counter(str(m["idempotency_key"]) for m in answer.json())
 
 
-async def test_sms_gateway_down_30_s_every_message_retried_and_delivered_exactly_once(platform: dict[str, Any]) -> None:
-    db = await asyncpg.create_pool(platform["database_url"], min_size=1, max_size=2)
+async def test_sms_gateway_down_30_s_every_message_retried_and_delivered_exactly_once(platform: Platform) -> None:
+    db = await asyncpg.create_pool(platform.dsn, min_size=1, max_size=2)
     try:
         async with httpx.AsyncClient(timeout=15) as client:
-            down = await client.post(f"{platform['gateways']['sms']}/_standin/faults", json={"down_for_s": 30})
+            down = await client.post(f"{platform.gateways['sms']}/_standin/faults", json={"down_for_s": 30})
             assert down.status_code == 200, down.text
         began = time.monotonic()
         complaint_ids = await _post_many(platform, 60, f"DOWN-{uuid.uuid4().hex[:6]}")
@@ -350,11 +351,11 @@ async def test_sms_gateway_down_30_s_every_message_retried_and_delivered_exactly
         await db.close()
 
 
-async def test_notify_killed_mid_batch_sends_no_message_twice(platform: dict[str, Any]) -> None:
+async def test_notify_killed_mid_batch_sends_no_message_twice(platform: Platform) -> None:
     """The vendor answers 2 s late (it took the message at once), so when notify dies, calls are in flight whose
     messages the vendor has: the successor must find them there rather than send them again."""
-    sms = platform["gateways"]["sms"]
-    db = await asyncpg.create_pool(platform["database_url"], min_size=1, max_size=2)
+    sms = platform.gateways["sms"]
+    db = await asyncpg.create_pool(platform.dsn, min_size=1, max_size=2)
     try:
         async with httpx.AsyncClient(timeout=15) as client:
             assert (await client.post(f"{sms}/_standin/faults", json={"latency_s": 2})).status_code == 200
@@ -379,11 +380,11 @@ async def test_notify_killed_mid_batch_sends_no_message_twice(platform: dict[str
         await db.close()
 
 
-async def _kill_notify_and_await_its_successor(platform: dict[str, Any]) -> tuple[int, int]:
+async def _kill_notify_and_await_its_successor(platform: Platform) -> tuple[int, int]:
     """SIGKILL the runner's notify process, as a crash would; the runner starts another. (old pid, new pid)."""
 
     def notify() -> psutil.Process | None:
-        for child in psutil.Process(platform["process"].pid).children():
+        for child in psutil.Process(platform.proc.pid).children():
             with contextlib.suppress(psutil.Error):
                 if child.cmdline()[-2:] == ["-m", "services.notify"] and child.status() != psutil.STATUS_ZOMBIE:
                     return child

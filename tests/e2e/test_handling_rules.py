@@ -25,6 +25,7 @@ import pytest
 from shared import topics
 from tests.support.complaints import complaint, headers
 from tests.support.kafka import read_topic, wait_until
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
@@ -43,9 +44,9 @@ def _customer(phone: str) -> dict[str, Any]:
     return {"account_no": f"HR-{uuid.uuid4().hex[:8]}", "phone": phone, "preferred_contact": "phone"}
 
 
-async def _submit(client: httpx.AsyncClient, platform: dict[str, Any], channel: str, **fields: Any) -> str:
+async def _submit(client: httpx.AsyncClient, platform: Platform, channel: str, **fields: Any) -> str:
     body = complaint(channel, category_hint=None, **fields)
-    response = await client.post(f"{platform['services']['intake']}/v1/complaints", json=body, headers=headers(channel))
+    response = await client.post(f"{platform.url('intake')}/v1/complaints", json=body, headers=headers(channel))
     assert response.status_code == 202, response.text
     return str(response.json()["complaint_id"])
 
@@ -65,8 +66,8 @@ def _has(event_type: str, **payload: Any) -> Any:
     )
 
 
-async def test_an_invalid_complaint_is_explained_and_a_supervisor_routes_it(platform: dict[str, Any]) -> None:
-    bootstrap, svc = platform["kafka_bootstrap_servers"], platform["services"]
+async def test_an_invalid_complaint_is_explained_and_a_supervisor_routes_it(platform: Platform) -> None:
+    bootstrap, svc = platform.bootstrap, platform.services
     async with httpx.AsyncClient(timeout=10) as client:
         complaint_id = await _submit(
             client, platform, "phone", text=PROPERTY_FEE, customer=_customer("13912340001"), agent_id="agent-101"
@@ -115,9 +116,9 @@ async def test_an_invalid_complaint_is_explained_and_a_supervisor_routes_it(plat
 
 
 async def test_settled_on_the_call_is_called_back_and_a_counter_complaint_brings_the_duty_manager(
-    platform: dict[str, Any],
+    platform: Platform,
 ) -> None:
-    bootstrap, svc = platform["kafka_bootstrap_servers"], platform["services"]
+    bootstrap, svc = platform.bootstrap, platform.services
     async with httpx.AsyncClient(timeout=10) as client:
         settled = await _submit(
             client,
@@ -174,9 +175,9 @@ async def test_settled_on_the_call_is_called_back_and_a_counter_complaint_brings
 
 
 async def test_a_serious_case_needs_cause_and_corrective_action_and_the_late_action_escalates(
-    platform: dict[str, Any],
+    platform: Platform,
 ) -> None:
-    bootstrap, svc = platform["kafka_bootstrap_servers"], platform["services"]
+    bootstrap, svc = platform.bootstrap, platform.services
     async with httpx.AsyncClient(timeout=10) as client:
         started = datetime.now(UTC)
         complaint_id = await _submit(client, platform, "web", text=GAS, customer=_customer("13912340004"))

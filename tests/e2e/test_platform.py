@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -26,6 +25,7 @@ from tests.support import chromium
 from tests.support.complaints import complaint, headers
 from tests.support.kafka import produce, read_topic, wait_until
 from tests.support.metrics import Scrape, scrape
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,8 +42,8 @@ BILLING = "这个月电费账单比平时多了一倍，请核实。"
 GAS = "楼道里燃气味很重，怀疑燃气泄漏，请马上派人！"
 
 
-async def _scrape_all(client: httpx.AsyncClient, platform: dict[str, Any]) -> dict[str, Scrape]:
-    return {name: await scrape(client, platform["services"][name]) for name in SERVICES}
+async def _scrape_all(client: httpx.AsyncClient, platform: Platform) -> dict[str, Scrape]:
+    return {name: await scrape(client, platform.services[name]) for name in SERVICES}
 
 
 async def _work_order(bootstrap: str, topic: str, complaint_id: str) -> dict[str, Any]:
@@ -52,14 +52,14 @@ async def _work_order(bootstrap: str, topic: str, complaint_id: str) -> dict[str
     return next(r.json()["payload"] for r in records if r.key == key)
 
 
-async def test_metrics_of_every_service_follow_the_complaints_through(platform: dict[str, Any]) -> None:
+async def test_metrics_of_every_service_follow_the_complaints_through(platform: Platform) -> None:
     """First in the module, on a platform nothing else has touched yet, so every process metric can be held to
     an exact count. Three complaints: A (web) and C (app) about a bill, same phone number, each resolved and
     closed satisfied — notify's daily cap of 1 lets the first receipt through and suppresses both closing
     messages; B (web) smells gas, nobody comes: its on-site limit (45 min = 2.7 s in the drill) warns, breaches
     and climbs the whole ladder. One poison ticket is dead-lettered. Every /metrics parses with
     prometheus-client's parser."""
-    bootstrap, svc = platform["kafka_bootstrap_servers"], platform["services"]
+    bootstrap, svc = platform.bootstrap, platform.services
     billing, agent = {"X-API-Key": "dev-only-billing-key"}, {"X-API-Key": "dev-only-agent-key"}
     async with httpx.AsyncClient(timeout=10) as client:
         before = await _scrape_all(client, platform)
@@ -197,7 +197,7 @@ async def test_metrics_of_every_service_follow_the_complaints_through(platform: 
     for name in SERVICES:
         assert after[name].total("kafka_consumer_rebalances_total") >= 1, name
     # `make run` tells where each service's metrics are.
-    printed = Path(platform["runner_output"]).read_text()
+    printed = Path(platform.runner_path).read_text()
     for name in SERVICES:
         assert f"metrics: {svc[name]}/metrics" in printed, name
     # Bounded labels: no complaint id, phone number or reference number anywhere in any exposition.
@@ -207,8 +207,8 @@ async def test_metrics_of_every_service_follow_the_complaints_through(platform: 
                 assert not any(x in value for x in (*sent.values(), "13912345678", "13700137000", "TS-")), value
 
 
-async def test_complaint_posted_to_the_running_platform_is_published(platform: dict[str, Any]) -> None:
-    intake = platform["services"]["intake"]
+async def test_complaint_posted_to_the_running_platform_is_published(platform: Platform) -> None:
+    intake = platform.url("intake")
     body = complaint("phone", text="家里暖气不热，室温15度。回电话18611112222。")
     async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
         response = await client.post("/v1/complaints", json=body, headers=headers("phone"))
@@ -216,7 +216,7 @@ async def test_complaint_posted_to_the_running_platform_is_published(platform: d
         accepted = response.json()
         assert (await client.get("/docs")).status_code == 200
     records = await read_topic(
-        platform["kafka_bootstrap_servers"],
+        platform.bootstrap,
         topics.COMPLAINT_RECEIVED,
         until=lambda rs: any(r.key == accepted["complaint_id"].encode() for r in rs),
         timeout=30,
@@ -243,9 +243,9 @@ DEPARTMENT_TOPIC = {
 }
 
 
-async def test_each_category_ends_as_a_work_order_on_its_department_topic(platform: dict[str, Any]) -> None:
+async def test_each_category_ends_as_a_work_order_on_its_department_topic(platform: Platform) -> None:
     accepted: dict[str, str] = {}
-    async with httpx.AsyncClient(base_url=platform["services"]["intake"], timeout=10) as client:
+    async with httpx.AsyncClient(base_url=platform.url("intake"), timeout=10) as client:
         for category, (_, text) in CATEGORY_TEXTS.items():
             body = complaint(
                 "web",
@@ -259,7 +259,7 @@ async def test_each_category_ends_as_a_work_order_on_its_department_topic(platfo
     for category, (department, _) in CATEGORY_TEXTS.items():
         key = accepted[category].encode()
         records = await read_topic(
-            platform["kafka_bootstrap_servers"],
+            platform.bootstrap,
             DEPARTMENT_TOPIC[department],
             until=lambda rs, k=key: any(r.key == k for r in rs),
             timeout=30,
@@ -272,8 +272,8 @@ async def test_each_category_ends_as_a_work_order_on_its_department_topic(platfo
         assert deadlines["acknowledge_by"] and deadlines["resolve_by"] and deadlines["policy_id"]
 
 
-async def test_poison_ticket_dead_lettered_and_next_one_processed(platform: dict[str, Any]) -> None:
-    bootstrap = platform["kafka_bootstrap_servers"]
+async def test_poison_ticket_dead_lettered_and_next_one_processed(platform: Platform) -> None:
+    bootstrap = platform.bootstrap
     key = uuid.uuid4().hex.encode()
     good_ticket = {
         "source": "12345",
@@ -303,17 +303,17 @@ async def test_poison_ticket_dead_lettered_and_next_one_processed(platform: dict
     await wait_until(ticket_published, timeout=30, interval=0.5)
 
 
-async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_not(platform: dict[str, Any]) -> None:
+async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_not(platform: Platform) -> None:
     """Drill policy (see sla_drill_policy.toml): acknowledge limit 7.2 s, rungs every 7.2 s."""
-    bootstrap = platform["kafka_bootstrap_servers"]
+    bootstrap = platform.bootstrap
     async with httpx.AsyncClient(timeout=10) as client:
         late = await client.post(
-            f"{platform['services']['intake']}/v1/complaints",
+            f"{platform.url('intake')}/v1/complaints",
             headers=headers("phone"),
             json=complaint("phone", text="楼道里燃气味很重，怀疑燃气泄漏，请马上派人！", category_hint=None),
         )
         on_time = await client.post(
-            f"{platform['services']['intake']}/v1/complaints",
+            f"{platform.url('intake')}/v1/complaints",
             headers=headers("web"),
             json=complaint("web", text="这个月电费账单比平时多了一倍，请核实。", category_hint=None),
         )
@@ -323,7 +323,7 @@ async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_n
         )
         order = next(r.json()["payload"] for r in assigned if r.key == on_time_key)
         ack = await client.post(
-            f"{platform['services']['dispatch']}/v1/work-orders/{order['work_order_id']}/acknowledge",
+            f"{platform.url('dispatch')}/v1/work-orders/{order['work_order_id']}/acknowledge",
             headers={"X-API-Key": "dev-only-billing-key"},
         )
         assert ack.status_code == 200, ack.text
@@ -356,23 +356,23 @@ async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_n
 
 
 async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it(
-    platform: dict[str, Any], tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     """The model is unsure (no category is likely enough): no department gets it; the supervisor's decision routes
     it with clocks from acceptance, it proceeds as any other, and the decision is a labelled example."""
     supervisor = {"X-API-Key": "dev-only-supervisor-key"}
     body = complaint("web", text="上次说的那个事还没弄好，你们到底管不管？", category_hint=None)
-    async with httpx.AsyncClient(base_url=platform["services"]["intake"], timeout=10) as intake:
+    async with httpx.AsyncClient(base_url=platform.url("intake"), timeout=10) as intake:
         accepted = (await intake.post("/v1/complaints", json=body, headers=headers("web"))).json()
     complaint_id = accepted["complaint_id"]
-    async with httpx.AsyncClient(base_url=platform["services"]["dispatch"], timeout=10) as dispatch:
+    async with httpx.AsyncClient(base_url=platform.url("dispatch"), timeout=10) as dispatch:
 
         async def waiting() -> dict[str, Any] | None:
             queue = (await dispatch.get("/v1/triage", headers=supervisor)).json()
             return next((i for i in queue["items"] if i["complaint_id"] == complaint_id), None)
 
         item = await wait_until(waiting, timeout=60, interval=0.3)
-        assert (await scrape(dispatch, platform["services"]["dispatch"])).total("complaints_sent_to_triage_total") >= 1
+        assert (await scrape(dispatch, platform.url("dispatch"))).total("complaints_sent_to_triage_total") >= 1
         assert len(item["suggestions"]) >= 3 and item["model_version"], item
         assert (
             await dispatch.get("/v1/queues/repair", headers={"X-API-Key": "dev-only-repair-key"})
@@ -396,7 +396,7 @@ async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it
             )
             assert response.status_code == 200, response.text
     routed = await read_topic(
-        platform["kafka_bootstrap_servers"],
+        platform.bootstrap,
         topics.COMPLAINT_ROUTED,
         until=lambda rs: any(
             r.key == complaint_id.encode() and r.json()["event_type"] == "complaint.routed" for r in rs
@@ -405,7 +405,7 @@ async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it
     events = [r.json() for r in routed if r.key == complaint_id.encode()]
     assert [e["event_type"] for e in events] == ["complaint.awaiting_triage", "complaint.routed"]
     assert events[1]["payload"]["deadlines"]["starts_at"] == events[0]["payload"]["accepted_at"], "triage time counts"
-    async with httpx.AsyncClient(base_url=platform["services"]["followup"], timeout=10) as followup:
+    async with httpx.AsyncClient(base_url=platform.url("followup"), timeout=10) as followup:
 
         async def called_back() -> bool:
             items = (
@@ -420,7 +420,7 @@ async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it
     done = subprocess.run(
         [sys.executable, "-m", "services.dispatch.corrections", "export", str(exported)],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": platform["database_url"], "APP_ENV": "dev"},
+        env={**os.environ, "DATABASE_URL": platform.dsn, "APP_ENV": "dev"},
         capture_output=True,
         text=True,
         check=False,
@@ -431,10 +431,10 @@ async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it
     assert (mine["source"], mine["category"], mine["department"]) == ("triage", "equipment_fault", "repair")
 
 
-async def test_dashboard_renders_the_platforms_own_data(platform: dict[str, Any]) -> None:
+async def test_dashboard_renders_the_platforms_own_data(platform: Platform) -> None:
     """The reporting process serves the dashboard; headless Chromium renders it with the cases the
     tests above put through the platform (all three departments, every category)."""
-    reporting = platform["services"]["reporting"]
+    reporting = platform.url("reporting")
     manager = {"X-API-Key": "dev-only-manager-key"}
     async with httpx.AsyncClient(base_url=reporting, timeout=10) as client:
 
@@ -457,8 +457,8 @@ async def test_dashboard_renders_the_platforms_own_data(platform: dict[str, Any]
     assert screenshot.stat().st_size > 20_000, "a filled page, not a blank one"
 
 
-def test_ctrl_c_stops_everything_and_logs_hold_no_phone_number(platform: dict[str, Any]) -> None:
-    proc: subprocess.Popen[bytes] = platform["process"]
+def test_ctrl_c_stops_everything_and_logs_hold_no_phone_number(platform: Platform) -> None:
+    proc: subprocess.Popen[bytes] = platform.proc
     children = _descendants(proc.pid)
     assert children, "the runner should have child processes (postgres, broker, services)"
     proc.send_signal(signal.SIGINT)
@@ -466,12 +466,10 @@ def test_ctrl_c_stops_everything_and_logs_hold_no_phone_number(platform: dict[st
     still = [pid for pid in children if _alive(pid)]
     assert not still, f"processes left running after Ctrl-C: {still}"
 
-    logs = [*list(Path(platform["logs_dir"]).glob("*.log")), platform["runner_output"]]
+    logs = [*list(Path(platform.logs_dir).glob("*.log")), platform.runner_path]
     lines = [line for path in logs for line in path.read_text(errors="replace").splitlines()]
     service_lines = [
-        line
-        for path in Path(platform["logs_dir"]).glob("*.log")
-        for line in path.read_text(errors="replace").splitlines()
+        line for path in Path(platform.logs_dir).glob("*.log") for line in path.read_text(errors="replace").splitlines()
     ]
     assert service_lines, "the services wrote no logs"
     for line in lines:
@@ -484,12 +482,6 @@ def test_ctrl_c_stops_everything_and_logs_hold_no_phone_number(platform: dict[st
         except ValueError:
             raise AssertionError(f"not a JSON log line: {line[:300]}") from None
         assert "complaint_id" in parsed and "correlation_id" in parsed
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _descendants(pid: int) -> list[int]:

@@ -30,6 +30,7 @@ from tests.support.complaints import complaint, headers
 from tests.support.dispatch import serious_resolution
 from tests.support.kafka import read_topic, wait_until
 from tests.support.metrics import scrape
+from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,10 +85,10 @@ async def _at_least(db: asyncpg.Pool, n: int, sql: str, *args: Any, timeout: flo
 
 
 async def test_a_storm_on_one_station_is_one_incident_and_every_caller_is_told_and_called_back(
-    platform: dict[str, Any],
+    platform: Platform,
 ) -> None:
-    services = platform["services"]
-    db = await asyncpg.create_pool(platform["database_url"], min_size=1, max_size=2)
+    services = platform.services
+    db = await asyncpg.create_pool(platform.dsn, min_size=1, max_size=2)
     try:
         async with httpx.AsyncClient(base_url=services["dispatch"], timeout=30) as dispatch:
             csv = (ROOT / "deploy" / "demo-city" / "assets.csv").read_bytes()
@@ -219,7 +220,7 @@ async def test_a_storm_on_one_station_is_one_incident_and_every_caller_is_told_a
         await db.close()
 
 
-async def _each_delivered_once(platform: dict[str, Any], db: asyncpg.Pool, callers: list[uuid.UUID]) -> None:
+async def _each_delivered_once(platform: Platform, db: asyncpg.Pool, callers: list[uuid.UUID]) -> None:
     """Notify delivered each caller's "you are part of a known fault" SMS: 200 delivered after the gateway's status
     reports, each taken by the SMS gateway (the stand-in, counted by our idempotency key) exactly once."""
     joined = "template_id IN ('group_joined', 'group_joined_no_eta')"
@@ -237,7 +238,7 @@ async def _each_delivered_once(platform: dict[str, Any], db: asyncpg.Pool, calle
     )
     assert len(rows) == 200 and len({r["complaint_id"] for r in rows}) == 200, "one each"
     async with httpx.AsyncClient(timeout=30) as client:
-        taken = (await client.get(f"{platform['gateways']['sms']}/_standin/messages")).json()
+        taken = (await client.get(f"{platform.gateways['sms']}/_standin/messages")).json()
     counted = Counter(m["idempotency_key"] for m in taken)
     assert all(counted[str(r["notification_id"])] == 1 for r in rows), "each at the gateway exactly once"
 
@@ -272,12 +273,12 @@ async def _reporting_shows_the_storm(reporting: str, incident: dict[str, Any], c
 
 
 async def test_an_outage_notice_tells_its_callers_the_eta_and_calls_them_back_without_a_work_order(
-    platform: dict[str, Any],
+    platform: Platform,
 ) -> None:
-    services = platform["services"]
+    services = platform.services
     now = datetime.now(UTC)
     eta = now + timedelta(hours=3)
-    db = await asyncpg.create_pool(platform["database_url"], min_size=1, max_size=2)
+    db = await asyncpg.create_pool(platform.dsn, min_size=1, max_size=2)
     try:
         async with httpx.AsyncClient(base_url=services["dispatch"], timeout=30) as dispatch:
             notice = {
@@ -355,7 +356,7 @@ async def test_an_outage_notice_tells_its_callers_the_eta_and_calls_them_back_wi
         await db.close()
 
 
-async def _notifications(platform: dict[str, Any], callers: list[uuid.UUID], prefix: str) -> dict[uuid.UUID, str]:
+async def _notifications(platform: Platform, callers: list[uuid.UUID], prefix: str) -> dict[uuid.UUID, str]:
     """The text of each caller's message whose template starts with `prefix`, read from notification.requested."""
     wanted = {str(c).encode() for c in callers}
 
@@ -364,9 +365,7 @@ async def _notifications(platform: dict[str, Any], callers: list[uuid.UUID], pre
             r.key for r in records if r.key in wanted and r.json()["payload"]["template_id"].startswith(prefix)
         } == wanted
 
-    records = await read_topic(
-        platform["kafka_bootstrap_servers"], topics.NOTIFICATION_REQUESTED, until=complete, timeout=120
-    )
+    records = await read_topic(platform.bootstrap, topics.NOTIFICATION_REQUESTED, until=complete, timeout=120)
     return {
         uuid.UUID(r.key.decode()): r.json()["payload"]["text"]
         for r in records
@@ -375,14 +374,14 @@ async def _notifications(platform: dict[str, Any], callers: list[uuid.UUID], pre
 
 
 async def test_a_same_account_duplicate_is_called_back_and_closes_when_its_case_is_resolved(
-    platform: dict[str, Any],
+    platform: Platform,
 ) -> None:
-    services = platform["services"]
+    services = platform.services
     text = "这个月电费账单比上个月多了三倍，怀疑电表抄错了，要求核实退费。"
     account = {"account_no": f"DUP-{uuid.uuid4().hex[:6]}", "phone": f"137{uuid.uuid4().int % 10**8:08d}"}
     first, again = (complaint("web", text=text, category_hint=None, customer=account) for _ in range(2))
     (first_id,) = await _post_all(services["intake"], [("web", first)])
-    db = await asyncpg.create_pool(platform["database_url"], min_size=1, max_size=2)
+    db = await asyncpg.create_pool(platform.dsn, min_size=1, max_size=2)
     try:
         order = await wait_until(
             lambda: db.fetchrow("SELECT * FROM dispatch.work_orders WHERE complaint_id = $1", uuid.UUID(first_id)),

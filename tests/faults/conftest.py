@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.support.platform import Platform, start_platform, stop_platform
-from tests.faults.support.posting import Ledger
+from tests.faults.support.ledger import Ledger
 from tests.support.identity import IdentityProvider
+from tests.support.platform import Platform, start_platform, stop_platform
 
 #: These modules prove the pipeline exact under faults; delivery under faults is proven in e2e/test_delivery.py. So
 #: routine customer messages are held all day (quiet hours 00:00-23:59): the same work whatever the hour the suite

@@ -24,9 +24,10 @@ from shared import topics
 from shared.contracts import ComplaintReopened, ComplaintReopenedPayload, Severity, new_event
 from tests.faults.support.checks import assert_no_personal_data, assert_rebuild_equals_live, settle_and_check
 from tests.faults.support.kafka import GROUP_TOPICS, committed_offsets, produce_to, producer, read_topics
-from tests.faults.support.platform import ROOT, Platform, kill_kafka_and_await_restart
-from tests.faults.support.posting import Ledger, Poster, make_submissions, record_accepted
+from tests.faults.support.ledger import Ledger, record_accepted
+from tests.support.complaint_streams import Poster, make_submissions
 from tests.support.kafka import wait_until
+from tests.support.platform import ROOT, Platform, kill_kafka_and_await_restart
 
 pytestmark = pytest.mark.faults
 

@@ -11,8 +11,9 @@ import time
 import pytest
 
 from tests.faults.support.checks import assert_no_personal_data, assert_rebuild_equals_live, settle_and_check
-from tests.faults.support.platform import Platform, restart_postgres
-from tests.faults.support.posting import Ledger, Poster, make_submissions, record_accepted
+from tests.faults.support.ledger import Ledger, record_accepted
+from tests.support.complaint_streams import Poster, make_submissions
+from tests.support.platform import Platform, restart_postgres
 
 pytestmark = pytest.mark.faults
 

@@ -26,11 +26,12 @@ from shared import topics
 from shared.kafka.admin import topic_partitions
 from tests.faults.support.checks import settle_and_check
 from tests.faults.support.kafka import committed_offsets, end_offsets, read_topics
-from tests.faults.support.platform import Platform, start_platform, stop_platform
-from tests.faults.support.posting import Ledger, Poster, make_submissions
+from tests.faults.support.ledger import Ledger
+from tests.support.complaint_streams import Poster, make_submissions
 from tests.support.identity import IdentityProvider
+from tests.support.platform import Platform, start_platform, stop_platform
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480)]
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(480)]
 
 COMPLAINTS = 200
 DISPATCH_GROUP = "dispatch.complaint-received"

@@ -15,15 +15,16 @@ import pytest
 from services.dispatch.incidents.policy import load_incident_rules
 from tests.faults.support.checks import wait_quiet
 from tests.faults.support.incident_checks import assert_each_caller_called_back_once, assert_storm_linked_once
-from tests.faults.support.platform import (
+from tests.faults.support.ledger import Ledger, record_accepted
+from tests.support.complaint_streams import Poster, make_storm_submissions
+from tests.support.dispatch import serious_resolution
+from tests.support.platform import (
     Platform,
     kill_and_await_restart,
     start_replica,
     stop_process,
     wait_service_ready,
 )
-from tests.faults.support.posting import Ledger, Poster, make_storm_submissions, record_accepted
-from tests.support.dispatch import serious_resolution
 
 pytestmark = pytest.mark.faults
 REPAIR = {"X-API-Key": "dev-only-repair-key"}

@@ -19,7 +19,10 @@ import time
 import pytest
 
 from tests.faults.support.checks import assert_no_personal_data, assert_rebuild_equals_live, settle_and_check
-from tests.faults.support.platform import (
+from tests.faults.support.ledger import Ledger, record_accepted
+from tests.support.complaint_streams import Poster, make_submissions
+from tests.support.kafka import wait_until
+from tests.support.platform import (
     SERVICES,
     Platform,
     kill_and_await_restart,
@@ -28,8 +31,6 @@ from tests.faults.support.platform import (
     stop_process,
     wait_service_ready,
 )
-from tests.faults.support.posting import Ledger, Poster, make_submissions, record_accepted
-from tests.support.kafka import wait_until
 
 pytestmark = pytest.mark.faults
 

@@ -1,5 +1,7 @@
-"""The platform as a real process tree: `python -m embedded` started on a data folder, its processes found
-with psutil, killed, frozen and restarted, and stopped again."""
+"""The platform as a real process tree, the one starter of the e2e and fault tiers: `python -m embedded` (what
+`make run` starts) on a data folder of its own, every port free-picked; its processes found with psutil, killed,
+frozen and restarted; stopped again gracefully (`stop_platform`: SIGINT, as Ctrl-C) or as a crash (`kill_platform`:
+SIGKILL, and nothing it started may outlive it)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,14 +25,11 @@ import asyncpg
 import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The services whose Kafka consumers must have started before a platform counts as up.
 SERVICES = ("intake", "dispatch", "followup", "reporting")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- the platform ---------------------------------------------------------------------------------------
@@ -56,6 +54,21 @@ class Platform:
 
     def url(self, service: str) -> str:
         return str(self.info["services"][service])
+
+    @property
+    def services(self) -> dict[str, str]:
+        """Service name → its base URL, as the ready file lists them."""
+        return {name: str(url) for name, url in self.info["services"].items()}
+
+    @property
+    def gateways(self) -> dict[str, str]:
+        """The vendors' stand-ins (sms, wechat, mail ...) → their base URL."""
+        return {name: str(url) for name, url in self.info.get("gateways", {}).items()}
+
+    @property
+    def runner_path(self) -> Path:
+        """Where the runner's own output goes (`runner.out`)."""
+        return self.workdir / "runner.out"
 
     @property
     def logs_dir(self) -> Path:
@@ -101,7 +114,7 @@ class Platform:
         return None
 
     def runner_output(self) -> str:
-        return (self.workdir / "runner.out").read_text(errors="replace")
+        return self.runner_path.read_text(errors="replace")
 
     def output_tail(self, chars: int = 4000) -> str:
         return self.runner_output()[-chars:]
@@ -123,7 +136,7 @@ def start_platform(
     (`IdentityProvider.platform_env()`), so that the runner does not start a Keycloak of its own."""
     # Outside pytest's basetemp: as root the embedded Postgres runs as another user (see tests/conftest.py).
     reused = workdir is not None
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="uc-test-faults-"))
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="uc-test-platform-"))
     ready_file = workdir / "ready.json"
     env = {**os.environ, "PLATFORM_DATA_DIR": str(workdir / "data")}
     for var in (
@@ -190,18 +203,23 @@ def assert_serves_its_port(platform: Platform, name: str) -> None:
     child = platform.service(name)
     with contextlib.suppress(psutil.Error):
         if child is not None and any(
-            c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in child.net_connections("tcp")
+            c.status == psutil.CONN_LISTEN and _port_of(c.laddr) == port for c in child.net_connections("tcp")
         ):
             return
     holders = []
     for conn in psutil.net_connections("tcp"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+        if conn.status == psutil.CONN_LISTEN and _port_of(conn.laddr) == port and conn.pid:
             with contextlib.suppress(psutil.Error):
                 holders.append(f"pid {conn.pid} {' '.join(psutil.Process(conn.pid).cmdline())[:200]}")
     raise AssertionError(
         f"port {port} of {name} is not served by the runner's {name} process but by {holders or 'nobody'}:\n"
         + platform.output_tail()
     )
+
+
+def _port_of(address: Any) -> int | None:
+    """The port of a socket address psutil reports (an empty tuple for an unbound socket)."""
+    return getattr(address, "port", None)
 
 
 def wait_service_ready_sync(url: str, *, deadline: float) -> None:
@@ -263,6 +281,35 @@ def stop_platform(platform: Platform, *, keep_data: bool = False) -> None:
             child.kill()
     if not keep_data:
         shutil.rmtree(platform.workdir, ignore_errors=True)
+
+
+def kill_platform(platform: Platform, *, grace: float = 20.0) -> list[str]:
+    """SIGKILL the runner's whole process group, as a crash would, and delete its folder. Returns the command lines
+    of processes that still name the folder after `grace` seconds: everything the runner started (services,
+    stand-ins, Postgres, Kafka) must die with it, so a caller asserts this is empty."""
+    if platform.proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(platform.proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        platform.proc.wait(timeout=10)
+    left = left_behind(platform.workdir, timeout=grace)
+    shutil.rmtree(platform.workdir, ignore_errors=True)
+    return left
+
+
+def left_behind(workdir: Path, timeout: float = 20.0) -> list[str]:
+    """Processes still naming the platform's folder once they had `timeout` seconds to follow the runner."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for process in psutil.process_iter(["cmdline"]):
+            with contextlib.suppress(psutil.Error):
+                command = " ".join(process.info["cmdline"] or [])
+                if str(workdir) in command and process.status() != psutil.STATUS_ZOMBIE:
+                    left.append(command[:160])
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
 
 
 def stop_process(proc: subprocess.Popen[bytes], grace: float = 30.0) -> int:

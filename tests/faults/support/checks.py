@@ -23,8 +23,8 @@ from services.reporting.rebuild import rebuild
 from shared import topics
 from shared.sla import load_sla_table
 from tests.faults.support.kafka import READ_TOPICS, consumer_lags, read_topics
-from tests.faults.support.platform import Platform
-from tests.faults.support.posting import Ledger
+from tests.faults.support.ledger import Ledger
+from tests.support.platform import Platform
 
 DEPARTMENT_TOPIC = {
     "repair": topics.WORKORDERS_REPAIR,

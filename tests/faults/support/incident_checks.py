@@ -13,8 +13,8 @@ import asyncpg
 
 from shared import topics
 from tests.faults.support.kafka import read_topics
-from tests.faults.support.platform import Platform
-from tests.faults.support.posting import Ledger
+from tests.faults.support.ledger import Ledger
+from tests.support.platform import Platform
 
 JOINED_TEMPLATES = ("group_joined", "group_joined_no_eta")
 
