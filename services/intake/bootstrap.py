@@ -1,4 +1,5 @@
-"""Composition root of intake: wires settings, pool, Kafka broker, outbox relay and the HTTP app."""
+"""Composition root of intake: wires settings, pool, the door (`shared.handling`), the subscriptions of
+`consumers.py`, the outbox relay and the HTTP app."""
 
 from __future__ import annotations
 
@@ -6,22 +7,23 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.intake import api, consumers, metrics, repository
-from services.intake.events import SERVICE
-from services.intake.handlers import submit_complaint
-from services.intake.partner_ingress import PartnerTicket, to_submission
+from services.intake import api, consumers, metrics
+from services.intake.handlers.context import IntakeContext
+from services.intake.model import SERVICE
+from services.intake.repository import IntakeRepository, PostgresIntakeRepository, outbox_pending
 from services.intake.settings import IntakeSettings
 from shared import topics
 from shared.contracts import ComplaintContact, ComplaintReceived
+from shared.db import transactions
+from shared.handling import Door
 from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.subscription import subscribe
-from shared.logging import bind_case, get_logger
+from shared.kafka.subscription import subscribe_all
+from shared.logging import get_logger
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
@@ -30,22 +32,13 @@ from shared.runtime import background_work, connect_with_retry
 log = get_logger(__name__)
 
 
-def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyncpg.Pool]) -> KafkaBroker:
-    """The intake's Kafka side: partner-ticket ingress, and the topics it publishes (for AsyncAPI)."""
+def build_intake_broker(
+    settings: IntakeSettings, door: Callable[[], Door[IntakeRepository, IntakeContext]]
+) -> KafkaBroker:
+    """The intake's Kafka side: the subscriptions of `consumers.py` through the door, and the topics it publishes
+    (for AsyncAPI)."""
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
-    timezone = ZoneInfo(settings.timezone)
-
-    async def handle_tickets(tickets: list[PartnerTicket]) -> None:
-        for ticket in tickets:
-            submission = to_submission(ticket)
-            bind_case(correlation_id=submission.correlation_id)
-            submitted = await submit_complaint(submission, pool=pool_getter(), timezone=timezone)
-            bind_case(complaint_id=str(submitted.complaint.complaint_id))
-
-    guard = subscribe(
-        broker, settings, consumers.PARTNER_TICKETS, handle_tickets, group_prefix=settings.intake_consumer_group
-    )
-
+    guards = subscribe_all(broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.intake_consumer_group)
     # Published through the outbox relay; declared here so AsyncAPI documents them.
     broker.publisher(
         topics.COMPLAINT_RECEIVED,
@@ -59,7 +52,7 @@ def build_intake_broker(settings: IntakeSettings, pool_getter: Callable[[], asyn
         title="complaint.contact",
         description="Restricted (followup only): the customer's contact data for callbacks.",
     )
-    broker.guard = guard  # type: ignore[attr-defined]  # exposed for health and tests
+    broker.guard = guards[consumers.PARTNER_TICKETS.consumer]  # type: ignore[attr-defined]  # for health and tests
     return broker
 
 
@@ -71,7 +64,8 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         app.state.pool = pool
-        broker = build_intake_broker(settings, lambda: pool)
+        app.state.door = Door(transactions(pool, PostgresIntakeRepository), IntakeContext(ZoneInfo(settings.timezone)))
+        broker = build_intake_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
         app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker)]
         try:
@@ -81,7 +75,7 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
             await pool.close()
 
     async def readiness(request: Request) -> dict[str, object]:
-        pending = await repository.outbox_pending(request.app.state.pool)
+        pending = await outbox_pending(request.app.state.pool)
         return {"kafka": request.app.state.kafka["kafka"], "outbox_pending": pending}
 
     app = create_service_app(
@@ -95,7 +89,6 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
     )
     app.state.settings = settings
     app.state.persons = persons or PersonTokens.configured(settings)
-    app.state.timezone = ZoneInfo(settings.timezone)
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)
     return app

@@ -1,7 +1,8 @@
-"""What intake consumes: the partner hotlines' tickets, one consumer group."""
+"""What intake consumes: the partner hotlines' tickets, one consumer group, each ticket through the door."""
 
 from __future__ import annotations
 
+from services.intake.handlers.partner_tickets import take_partner_ticket
 from services.intake.partner_ingress import PartnerTicket
 from shared import topics
 from shared.kafka.subscription import Subscription
@@ -13,6 +14,7 @@ PARTNER_TICKETS = Subscription(
     model=PartnerTicket,
     title="intake/partner-tickets",
     description="Tickets forwarded by the 12345 and 95598 hotlines; invalid ones go to the .dlq topic.",
+    handler=take_partner_ticket,
 )
 
 SUBSCRIPTIONS = (PARTNER_TICKETS,)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from services.intake.repository import StoredComplaint
+from typing import Any
+
+from services.intake.model import SERVICE, StoredComplaint
 from services.intake.schemas import ComplaintCreate
 from shared.contracts import (
     ComplaintContact,
@@ -15,15 +17,14 @@ from shared.contracts import (
 )
 from shared.privacy import mask_name, mask_phone, mask_phones_in_text
 
-#: The producer name on every event, and intake's database schema.
-SERVICE = "intake"
+__all__ = ["SERVICE", "build_events"]
 
 
 def build_events(stored: StoredComplaint, complaint: ComplaintCreate, *, agent_name: str | None = None) -> list[Event]:
     """The public, masked `complaint.received` (v2: with the agent who took it and what was settled on contact;
     v3: the signed-in agent's display name) and the restricted `complaint.contact`."""
     customer = complaint.customer
-    common = {
+    common: dict[str, Any] = {
         "complaint_id": stored.complaint_id,
         "producer": SERVICE,
         "correlation_id": stored.correlation_id,

@@ -1,27 +1,52 @@
-"""SQL of intake's own tables. Repositories never commit: the unit of work does."""
+"""All SQL of intake (schema `intake`), behind `IntakeRepository`.
+
+The repository works on the connection of one unit of work and never commits: the door (`shared.handling`) does.
+The reference counter, the complaint, its outbox rows and the processed-ticket marks go through it, so they
+commit together or not at all.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import date
+from typing import Protocol
 
 import asyncpg
 
+from services.intake.model import SERVICE, StoredComplaint
+from shared import outbox
+from shared.contracts import Event
+from shared.idempotency import first_delivery
 
-@dataclass(frozen=True)
-class StoredComplaint:
-    complaint_id: uuid.UUID
-    reference_no: str
-    channel: str
-    channel_ticket_id: str | None
-    idempotency_key: str | None
-    request_fingerprint: str
-    received_at: datetime
-    accepted_at: datetime
-    correlation_id: str
-    submission: dict[str, Any]
+SCHEMA = SERVICE
+
+
+class IntakeRepository(Protocol):
+    """What intake's use cases read and write (Postgres here; in memory in tests/fakes/intake.py)."""
+
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool: ...
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None: ...
+
+    async def find_existing(
+        self, *, channel: str, idempotency_key: str | None, channel_ticket_id: str | None
+    ) -> StoredComplaint | None:
+        """The complaint an earlier submission created: by Idempotency-Key first, then by ticket id."""
+        ...
+
+    async def next_reference_sequence(self, day: date) -> int:
+        """The day's next counter value (1 for the day's first complaint); the counter row stays locked until
+        the unit of work ends, and a rolled-back submission gives its number back."""
+        ...
+
+    async def insert_if_new(self, complaint: StoredComplaint) -> bool:
+        """Insert unless the idempotency key or the channel's ticket id is already taken (False then)."""
+        ...
+
+    async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None: ...
+
+    async def by_reference(self, reference_no: str) -> StoredComplaint | None: ...
 
 
 _COLUMNS = (
@@ -34,58 +59,73 @@ def _row(record: asyncpg.Record | None) -> StoredComplaint | None:
     return StoredComplaint(**dict(record)) if record is not None else None
 
 
-async def insert_if_new(conn: asyncpg.Connection, c: StoredComplaint) -> bool:
-    """Insert unless the idempotency key or the channel's ticket id is already taken."""
-    inserted = await conn.fetchval(
-        f"INSERT INTO intake.complaints ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-        "ON CONFLICT DO NOTHING RETURNING true",
-        c.complaint_id,
-        c.reference_no,
-        c.channel,
-        c.channel_ticket_id,
-        c.idempotency_key,
-        c.request_fingerprint,
-        c.received_at,
-        c.accepted_at,
-        c.correlation_id,
-        c.submission,
-    )
-    return bool(inserted)
+class PostgresIntakeRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        return await first_delivery(self.conn, SCHEMA, consumer, event_id)
 
-async def find_existing(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    *,
-    channel: str,
-    idempotency_key: str | None,
-    channel_ticket_id: str | None,
-) -> StoredComplaint | None:
-    """The complaint an earlier submission created: by Idempotency-Key first, then by ticket id."""
-    if idempotency_key is not None:
-        found = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM intake.complaints WHERE channel = $1 AND idempotency_key = $2",
-            channel,
-            idempotency_key,
-        )
-        if found is not None:
-            return _row(found)
-    if channel_ticket_id is not None:
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        await outbox.add(self.conn, SCHEMA, events)
+
+    async def find_existing(
+        self, *, channel: str, idempotency_key: str | None, channel_ticket_id: str | None
+    ) -> StoredComplaint | None:
+        if idempotency_key is not None:
+            found = await self.conn.fetchrow(
+                f"SELECT {_COLUMNS} FROM intake.complaints WHERE channel = $1 AND idempotency_key = $2",
+                channel,
+                idempotency_key,
+            )
+            if found is not None:
+                return _row(found)
+        if channel_ticket_id is None:
+            return None
         return _row(
-            await conn.fetchrow(
+            await self.conn.fetchrow(
                 f"SELECT {_COLUMNS} FROM intake.complaints WHERE channel = $1 AND channel_ticket_id = $2",
                 channel,
                 channel_ticket_id,
             )
         )
-    return None
 
+    async def next_reference_sequence(self, day: date) -> int:
+        return int(
+            await self.conn.fetchval(
+                "INSERT INTO intake.reference_counters AS c (day, last_value) VALUES ($1, 1) "
+                "ON CONFLICT (day) DO UPDATE SET last_value = c.last_value + 1 RETURNING last_value",
+                day,
+            )
+        )
 
-async def get_by_id(conn: asyncpg.Connection | asyncpg.Pool, complaint_id: uuid.UUID) -> StoredComplaint | None:
-    return _row(await conn.fetchrow(f"SELECT {_COLUMNS} FROM intake.complaints WHERE complaint_id = $1", complaint_id))
+    async def insert_if_new(self, complaint: StoredComplaint) -> bool:
+        c = complaint
+        inserted = await self.conn.fetchval(
+            f"INSERT INTO intake.complaints ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+            "ON CONFLICT DO NOTHING RETURNING true",
+            c.complaint_id,
+            c.reference_no,
+            c.channel,
+            c.channel_ticket_id,
+            c.idempotency_key,
+            c.request_fingerprint,
+            c.received_at,
+            c.accepted_at,
+            c.correlation_id,
+            c.submission,
+        )
+        return bool(inserted)
 
+    async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None:
+        return _row(
+            await self.conn.fetchrow(f"SELECT {_COLUMNS} FROM intake.complaints WHERE complaint_id = $1", complaint_id)
+        )
 
-async def get_by_reference(conn: asyncpg.Connection | asyncpg.Pool, reference_no: str) -> StoredComplaint | None:
-    return _row(await conn.fetchrow(f"SELECT {_COLUMNS} FROM intake.complaints WHERE reference_no = $1", reference_no))
+    async def by_reference(self, reference_no: str) -> StoredComplaint | None:
+        return _row(
+            await self.conn.fetchrow(f"SELECT {_COLUMNS} FROM intake.complaints WHERE reference_no = $1", reference_no)
+        )
 
 
 async def outbox_pending(pool: asyncpg.Pool) -> int:

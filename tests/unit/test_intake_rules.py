@@ -8,14 +8,14 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from services.intake.auth import as_seen_by, authorize_submission, may_read
-from services.intake.handlers import fingerprint
+from services.intake.access import as_seen_by, authorize_submission, may_read
+from services.intake.idempotency import fingerprint
 from services.intake.reference import format_reference, looks_like_reference
 from services.intake.schemas import AGENT_FIELDS, ComplaintCreate, normalise_phone
 from services.intake.settings import IntakeSettings
 from shared.contracts import Channel
+from shared.errors import DomainError
 from shared.http.person import Person
-from shared.http.problems import Problem
 from tests.support.complaints import complaint
 
 
@@ -111,7 +111,7 @@ def test_agent_fields_on_other_channels_are_refused_naming_field_and_channel(
 def test_first_contact_fields_need_the_agent(field: str, value: object) -> None:
     """A channel key names the agent in the body; a signed-in agent is named by their token."""
     unsigned = _submission("phone", **{field: value})
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         authorize_submission(Channel.PHONE, unsigned)
     assert caught.value.status == 422
     assert caught.value.extra["errors"] == [
@@ -142,18 +142,18 @@ def test_a_person_submits_as_themselves(channel: str) -> None:
 
 @pytest.mark.parametrize("channel", ["web", "app", "wechat", "email", "partner_12345", "partner_95598"])
 def test_a_person_submits_no_other_channel(channel: str) -> None:
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         authorize_submission(AGENT, _submission(channel))
     assert caught.value.status == 403
     assert channel in caught.value.detail and caught.value.extra["errors"][0]["field"] == "channel"
 
 
 def test_a_person_cannot_submit_for_another_agent_nor_without_the_role() -> None:
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         authorize_submission(AGENT, _submission("phone", agent_id="agent.wang"))
     assert caught.value.status == 422 and caught.value.extra["errors"][0]["field"] == "agent_id"
     crew = Person("crew1.chen", "陈刚", frozenset({"crew"}), department="repair", crew="repair-crew-1")
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(DomainError) as refused:
         authorize_submission(crew, _submission("phone"))
     assert refused.value.status == 403
 
@@ -161,7 +161,7 @@ def test_a_person_cannot_submit_for_another_agent_nor_without_the_role() -> None
 def test_a_channel_key_keeps_its_own_channel_and_its_agent_id() -> None:
     allowed = authorize_submission(Channel.PHONE, _submission("phone", agent_id="agent-0042"))
     assert (allowed.complaint.agent_id, allowed.agent_name) == ("agent-0042", None)
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         authorize_submission(Channel.WEB, _submission("phone"))
     assert caught.value.status == 403
 

@@ -1,0 +1,80 @@
+"""Intake's domain values: a complaint as stored, the command every channel submits, and the one refusal of its own.
+
+Plain frozen data: no I/O, nothing imported from the layers above (the HTTP submission `ComplaintCreate`, from
+`schemas.py`, is the one outside value a submission carries).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.intake.schemas import ComplaintCreate
+from shared.contracts import Channel
+from shared.errors import Conflict
+from shared.http.person import Person
+
+#: The producer name on every event, and intake's database schema.
+SERVICE = "intake"
+
+
+@dataclass(frozen=True)
+class StoredComplaint:
+    """A complaint as accepted: what makes it idempotent (key, ticket id, fingerprint) beside what was submitted."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: str
+    channel_ticket_id: str | None
+    idempotency_key: str | None
+    request_fingerprint: str
+    received_at: datetime
+    accepted_at: datetime
+    correlation_id: str
+    submission: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SubmitComplaint:
+    """A submission from any channel: HTTP (a channel key or a signed-in agent) or a partner's ticket."""
+
+    complaint: ComplaintCreate
+    idempotency_key: str | None
+    correlation_id: str
+    #: The display name of the signed-in agent who took it (their staff id is `complaint.agent_id`).
+    agent_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The answer to a submission: its complaint, and whether it was an earlier submission's (a retry)."""
+
+    complaint: StoredComplaint
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class FindComplaint:
+    """A read of one complaint by its id or reference number, by a caller who may see only some."""
+
+    complaint_ref: str
+    caller: Channel | Person
+
+
+class IdempotencyKeyReused(Conflict):
+    """The Idempotency-Key belongs to a different submission: the caller has a bug, not a retry.
+
+    A conflict with what the key already names, answered as before: 422 "Idempotency-Key reused", the header named.
+    """
+
+    status = 422
+    title = "Idempotency-Key reused"
+
+    def __init__(self, idempotency_key: str) -> None:
+        super().__init__(
+            "this Idempotency-Key was used for a different complaint",
+            errors=[{"field": "Idempotency-Key", "message": "already used for a different body"}],
+        )
+        self.idempotency_key = idempotency_key

@@ -1,0 +1,100 @@
+"""An in-memory `IntakeRepository` and the `Transactions` that hand it out, for unit tests of intake's use cases
+without a database or a broker.
+
+Like the real unit of work (`CopyOnCommit`), a transaction works on a copy of the state and replaces the state
+only when the door commits. The unique indexes of `intake.complaints` are kept: a complaint whose Idempotency-Key
+or (channel, channel ticket id) is taken is not inserted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from services.intake.model import StoredComplaint
+from services.intake.repository import IntakeRepository
+from shared.contracts import Event
+from tests.fakes.transactions import CopyOnCommit
+
+
+@dataclass
+class IntakeState:
+    """Intake's tables, in memory."""
+
+    complaints: dict[uuid.UUID, StoredComplaint] = field(default_factory=dict)
+    reference_counters: dict[date, int] = field(default_factory=dict)
+    outbox: list[Event] = field(default_factory=list)
+    processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+
+    def event_types(self) -> list[str]:
+        return [e.event_type for e in self.outbox]
+
+
+@dataclass
+class FakeIntakeRepository:
+    state: IntakeState
+
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        key = (consumer, event_id)
+        if key in self.state.processed:
+            return False
+        self.state.processed.add(key)
+        return True
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        self.state.outbox.extend(events)
+
+    async def find_existing(
+        self, *, channel: str, idempotency_key: str | None, channel_ticket_id: str | None
+    ) -> StoredComplaint | None:
+        complaints = [c for c in self.state.complaints.values() if c.channel == channel]
+        if idempotency_key is not None:
+            for complaint in complaints:
+                if complaint.idempotency_key == idempotency_key:
+                    return complaint
+        if channel_ticket_id is not None:
+            for complaint in complaints:
+                if complaint.channel_ticket_id == channel_ticket_id:
+                    return complaint
+        return None
+
+    async def next_reference_sequence(self, day: date) -> int:
+        self.state.reference_counters[day] = self.state.reference_counters.get(day, 0) + 1
+        return self.state.reference_counters[day]
+
+    async def insert_if_new(self, complaint: StoredComplaint) -> bool:
+        if any(_same_key(complaint, other) for other in self.state.complaints.values()):
+            return False
+        self.state.complaints[complaint.complaint_id] = complaint
+        return True
+
+    async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None:
+        return self.state.complaints.get(complaint_id)
+
+    async def by_reference(self, reference_no: str) -> StoredComplaint | None:
+        return next((c for c in self.state.complaints.values() if c.reference_no == reference_no), None)
+
+
+def _same_key(new: StoredComplaint, old: StoredComplaint) -> bool:
+    """The unique indexes: complaint id, reference number, and per channel the key and the ticket id."""
+    if new.complaint_id == old.complaint_id or new.reference_no == old.reference_no:
+        return True
+    if new.channel != old.channel:
+        return False
+    same_key = new.idempotency_key is not None and new.idempotency_key == old.idempotency_key
+    same_ticket = new.channel_ticket_id is not None and new.channel_ticket_id == old.channel_ticket_id
+    return same_key or same_ticket
+
+
+class FakeTransactions(CopyOnCommit[IntakeState, FakeIntakeRepository]):
+    """`Transactions[IntakeRepository]` in memory: `state` is what has been committed so far."""
+
+    def __init__(self, state: IntakeState | None = None) -> None:
+        super().__init__(state or IntakeState(), FakeIntakeRepository)
+
+
+def _conforms(repo: FakeIntakeRepository) -> IntakeRepository:
+    """Type-checks that the fake implements the same Protocol as the Postgres repository."""
+    return repo
