@@ -1,7 +1,8 @@
 """The shape issue 22 asks for, checked on the code itself: small functions and classes, one door that commits,
 routes without `try`. Each check is parametrised per package or service, so a failure names the one to fix.
 
-(The layering is `lint-imports`'s job, the types mypy's: both run in `make test` beside this.)
+(The layering is `lint-imports`'s job, the types mypy's: both run in `make test` beside this. What import-linter
+cannot see, a folder of modules without `__init__.py`, is checked here.)
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ def test_no_route_module_catches_errors(service: str) -> None:
         if isinstance(node, ast.Try | ast.TryStar)
     ]
     assert not found, "`try` in a module with routes:\n" + _listed(found)
+
+
+@pytest.mark.parametrize("package", ["shared", *(f"services/{service}" for service in SERVICES)])
+def test_every_folder_of_python_is_a_package(package: str) -> None:
+    """import-linter sees only packages: modules in a folder without `__init__.py` would sit outside every layer
+    of an exhaustive contract, and a back-import from them would pass unseen."""
+    folders = {path.parent for path in (ROOT / package).rglob("*.py")}
+    found = sorted(str(folder.relative_to(ROOT)) for folder in folders if not (folder / "__init__.py").is_file())
+    assert not found, "folders without __init__.py:\n" + "\n".join(found)
 
 
 def test_the_route_finder_sees_routes() -> None:
