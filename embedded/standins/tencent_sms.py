@@ -326,6 +326,26 @@ def answer(payload: dict[str, Any]) -> JSONResponse:
     return JSONResponse({"Response": payload})
 
 
+def _call(headers: Mapping[str, str], body: bytes, actions: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The action and the parameters of a signed call, or the `Refusal` Tencent Cloud answers a malformed one."""
+    action = headers.get("x-tc-action", "")
+    if action not in actions:
+        raise Refusal("InvalidAction", f"The action `{action}` is not supported.")
+    if headers.get("x-tc-version") != VERSION:
+        raise Refusal("NoSuchVersion", f"The version `{headers.get('x-tc-version')}` is not supported.")
+    if headers.get("x-tc-region") not in REGIONS:
+        raise Refusal("UnsupportedRegion", "The region is not supported by SMS.")
+    if not headers.get("content-type", "").startswith("application/json"):
+        raise Refusal("InvalidParameter", "The body must be JSON.")
+    try:
+        params = json.loads(body or b"{}")
+    except ValueError as error:
+        raise Refusal("InvalidParameter", "The body is not valid JSON.") from error
+    if not isinstance(params, dict):
+        raise Refusal("InvalidParameter", "The body must be a JSON object.")
+    return action, params
+
+
 def create_app(environ: Mapping[str, str] | None = None, received: Received | None = None) -> FastAPI:
     environ = os.environ if environ is None else environ
     keys = json.loads(environ.get("TENCENT_SMS_STANDIN_KEYS") or "null") or DEV_KEYS
@@ -361,21 +381,7 @@ def create_app(environ: Mapping[str, str] | None = None, received: Received | No
             if faults.down:
                 raise Refusal("InternalError", "内部错误。")
             check.verify(request.method, request.url.query, headers, body)
-            action = headers.get("x-tc-action", "")
-            if action not in actions:
-                raise Refusal("InvalidAction", f"The action `{action}` is not supported.")
-            if headers.get("x-tc-version") != VERSION:
-                raise Refusal("NoSuchVersion", f"The version `{headers.get('x-tc-version')}` is not supported.")
-            if headers.get("x-tc-region") not in REGIONS:
-                raise Refusal("UnsupportedRegion", "The region is not supported by SMS.")
-            if not headers.get("content-type", "").startswith("application/json"):
-                raise Refusal("InvalidParameter", "The body must be JSON.")
-            try:
-                params = json.loads(body or b"{}")
-            except ValueError as error:
-                raise Refusal("InvalidParameter", "The body is not valid JSON.") from error
-            if not isinstance(params, dict):
-                raise Refusal("InvalidParameter", "The body must be a JSON object.")
+            action, params = _call(headers, body, actions)
             try:
                 result = actions[action](params)
             except (ValueError, TypeError) as error:

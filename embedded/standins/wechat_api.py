@@ -195,6 +195,14 @@ def create_app(received: Received) -> FastAPI:
 
     app = FastAPI(title="WeChat official-account API stand-in", lifespan=lifespan)
     app.state.standin = state
+    _add_token_routes(app, state)
+    _add_template_send(app, state)
+    _add_control_routes(app, state)
+    return app
+
+
+def _add_token_routes(app: FastAPI, state: WechatStandIn) -> None:
+    """The two ways an official account gets its access token: the plain one and the stable one."""
 
     @app.get("/cgi-bin/token")
     async def get_token(grant_type: str = "", appid: str = "", secret: str = "") -> JSONResponse:
@@ -238,6 +246,10 @@ def create_app(received: Received) -> FastAPI:
                 remaining = state.ttl
             return JSONResponse({"access_token": state.stable, "expires_in": int(remaining)})
 
+
+def _add_template_send(app: FastAPI, state: WechatStandIn) -> None:
+    """Sending a template message, deduplicated by `client_msg_id`; its delivery is pushed back as an event."""
+
     @app.post("/cgi-bin/message/template/send")
     async def send_template(request: Request, access_token: str = "") -> JSONResponse:
         if not access_token:
@@ -258,16 +270,9 @@ def create_app(received: Received) -> FastAPI:
                 return _error(40001, "invalid credential, access_token is invalid or not latest")
             openid, template_id = str(body.get("touser", "")), str(body.get("template_id", ""))
             client_msg_id = str(body.get("client_msg_id") or "")
-            if not OPENID.fullmatch(openid) or openid in state.faults.invalid_openids:
-                return _error(40003, "invalid openid")
-            if openid in state.faults.unsubscribed_openids:
-                return _error(43004, "require subscribe")
-            if not template_id or template_id in state.faults.invalid_templates:
-                return _error(40037, "invalid template_id")
-            if not isinstance(body.get("data", {}), dict):
-                return _error(47003, "argument invalid! data")
-            if len(client_msg_id.encode()) > 64:
-                return _error(45067, "clientmsgid size out of limit")
+            refused = _template_refusal(state, openid, template_id, client_msg_id, body.get("data", {}))
+            if refused is not None:
+                return refused
             now = time.time()
             if client_msg_id:
                 earlier = state.sent_by_key.get((openid, client_msg_id))
@@ -292,6 +297,27 @@ def create_app(received: Received) -> FastAPI:
         status = "failed:user block" if blocked else "success"
         state.push_later({"msgid": msgid, "openid": openid, "status": status})
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+
+def _template_refusal(
+    state: WechatStandIn, openid: str, template_id: str, client_msg_id: str, data: object
+) -> JSONResponse | None:
+    """WeChat's refusal of a template message (in WeChat's order of checks), or None when it is taken."""
+    if not OPENID.fullmatch(openid) or openid in state.faults.invalid_openids:
+        return _error(40003, "invalid openid")
+    if openid in state.faults.unsubscribed_openids:
+        return _error(43004, "require subscribe")
+    if not template_id or template_id in state.faults.invalid_templates:
+        return _error(40037, "invalid template_id")
+    if not isinstance(data, dict):
+        return _error(47003, "argument invalid! data")
+    if len(client_msg_id.encode()) > 64:
+        return _error(45067, "clientmsgid size out of limit")
+    return None
+
+
+def _add_control_routes(app: FastAPI, state: WechatStandIn) -> None:
+    """The stand-in's own surface for tests: what it received, its counters, its pushed events, its faults."""
 
     @app.get("/_standin/messages")
     async def messages() -> list[dict[str, Any]]:
@@ -325,8 +351,6 @@ def create_app(received: Received) -> FastAPI:
                 if name in body:
                     setattr(state.faults, name, set(body[name]))
             return {"ok": True}
-
-    return app
 
 
 def main() -> None:
