@@ -14,25 +14,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from shared import topics
-from tests.support.complaints import complaint, headers
-from tests.support.kafka import read_topic, wait_until
+from tests.support.client import PlatformClient, eventually
+from tests.support.kafka import read_topic
 from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
-
-SUPERVISOR = {"X-API-Key": "dev-only-supervisor-key"}
-REPAIR = {"X-API-Key": "dev-only-repair-key"}
-AGENT = {"X-API-Key": "dev-only-agent-key"}
-MANAGER = {"X-API-Key": "dev-only-manager-key"}
 
 PROPERTY_FEE = "小区物业费今年又涨了，物业公司乱收费，请你们管一管。"
 BILL_EXPLAINED = "这个月电费比上个月高，想问问原因。"
@@ -44,14 +39,8 @@ def _customer(phone: str) -> dict[str, Any]:
     return {"account_no": f"HR-{uuid.uuid4().hex[:8]}", "phone": phone, "preferred_contact": "phone"}
 
 
-async def _submit(client: httpx.AsyncClient, platform: Platform, channel: str, **fields: Any) -> str:
-    body = complaint(channel, category_hint=None, **fields)
-    response = await client.post(f"{platform.url('intake')}/v1/complaints", json=body, headers=headers(channel))
-    assert response.status_code == 202, response.text
-    return str(response.json()["complaint_id"])
-
-
 async def _events(bootstrap: str, topic: str, complaint_id: str, until: Any, timeout: float = 40) -> list[dict]:
+    """The complaint's events on `topic` (the contract other services read), once `until(events)` holds."""
     key = complaint_id.encode()
 
     def mine(records: list[Any]) -> list[dict]:
@@ -66,177 +55,165 @@ def _has(event_type: str, **payload: Any) -> Any:
     )
 
 
-async def test_an_invalid_complaint_is_explained_and_a_supervisor_routes_it(platform: Platform) -> None:
-    bootstrap, svc = platform.bootstrap, platform.services
-    async with httpx.AsyncClient(timeout=10) as client:
-        complaint_id = await _submit(
-            client, platform, "phone", text=PROPERTY_FEE, customer=_customer("13912340001"), agent_id="agent-101"
+async def test_an_invalid_complaint_is_explained_and_a_supervisor_routes_it(
+    platform: Platform, client: PlatformClient
+) -> None:
+    bootstrap = platform.bootstrap
+    complaint_id = (
+        await client.submit(
+            "phone", text=PROPERTY_FEE, category_hint=None, customer=_customer("13912340001"), agent_id="agent-101"
         )
-        routed = await _events(bootstrap, topics.COMPLAINT_ROUTED, complaint_id, _has("complaint.invalid"))
-        invalid = next(e["payload"] for e in routed if e["event_type"] == "complaint.invalid")
-        assert invalid["reason"].startswith("not ours"), invalid
-        assert (invalid["owner"], invalid["decided_by"]) == ("agent-101", "dispatch")
+    ).complaint_id
+    routed = await _events(bootstrap, topics.COMPLAINT_ROUTED, complaint_id, _has("complaint.invalid"))
+    invalid = next(e["payload"] for e in routed if e["event_type"] == "complaint.invalid")
+    assert invalid["reason"].startswith("not ours"), invalid
+    assert (invalid["owner"], invalid["decided_by"]) == ("agent-101", "dispatch")
 
-        case = (await client.get(f"{svc['dispatch']}/v1/complaints/{complaint_id}", headers=SUPERVISOR)).json()
-        assert (case["status"], case["work_orders"], case["owner"]) == ("invalid", [], "agent-101")
+    case = await client.case(complaint_id)
+    assert (case["status"], case["work_orders"], case["owner"]) == ("invalid", [], "agent-101")
 
-        told = await _events(
-            bootstrap,
-            topics.NOTIFICATION_REQUESTED,
-            complaint_id,
-            _has("notification.requested", template_id="complaint_invalid"),  # the receipt may come first
-        )
-        message = next(e["payload"] for e in told if e["payload"]["template_id"] == "complaint_invalid")
-        assert message["recipient"] == {
-            "kind": "customer",
-            "phone": "13912340001",
-            "role": None,
-            "staff_id": None,
-            "department": None,
-            "email": None,
-            "wechat_openid": None,
-            "preferred_contact": "phone",
-        }
-        assert invalid["reason"] in message["text"]
+    told = await _events(
+        bootstrap,
+        topics.NOTIFICATION_REQUESTED,
+        complaint_id,
+        _has("notification.requested", template_id="complaint_invalid"),  # the receipt may come first
+    )
+    message = next(e["payload"] for e in told if e["payload"]["template_id"] == "complaint_invalid")
+    assert message["recipient"] == {
+        "kind": "customer",
+        "phone": "13912340001",
+        "role": None,
+        "staff_id": None,
+        "department": None,
+        "email": None,
+        "wechat_openid": None,
+        "preferred_contact": "phone",
+    }
+    assert invalid["reason"] in message["text"]
 
-        overturned = await client.post(
-            f"{svc['dispatch']}/v1/complaints/{complaint_id}/validity",
-            headers=SUPERVISOR,
-            json={
-                "valid": True,
-                "note": "the fee is our heating fee, billed with the property fee",
-                "category": "billing",
-            },
-        )
-        assert overturned.status_code == 200, overturned.text
-        billing = await _events(bootstrap, topics.WORKORDERS_BILLING, complaint_id, _has("workorder.assigned"))
-        assert billing[0]["payload"]["owner"] == "agent-101"
-        routed = await _events(bootstrap, topics.COMPLAINT_ROUTED, complaint_id, _has("complaint.routed"))
-        assert [e["payload"]["reason"] for e in routed if e["event_type"] == "complaint.routed"] == ["reclassified"]
+    await client.decide_validity(
+        complaint_id,
+        {"valid": True, "note": "the fee is our heating fee, billed with the property fee", "category": "billing"},
+    )
+    billing = await _events(bootstrap, topics.WORKORDERS_BILLING, complaint_id, _has("workorder.assigned"))
+    assert billing[0]["payload"]["owner"] == "agent-101"
+    routed = await _events(bootstrap, topics.COMPLAINT_ROUTED, complaint_id, _has("complaint.routed"))
+    assert [e["payload"]["reason"] for e in routed if e["event_type"] == "complaint.routed"] == ["reclassified"]
 
 
 async def test_settled_on_the_call_is_called_back_and_a_counter_complaint_brings_the_duty_manager(
-    platform: Platform,
+    platform: Platform, client: PlatformClient
 ) -> None:
-    bootstrap, svc = platform.bootstrap, platform.services
-    async with httpx.AsyncClient(timeout=10) as client:
-        settled = await _submit(
-            client,
-            platform,
+    bootstrap = platform.bootstrap
+    settled = (
+        await client.submit(
             "phone",
             text=BILL_EXPLAINED,
+            category_hint=None,
             customer=_customer("13912340002"),
             agent_id="agent-202",
             handled_on_contact="已向用户解释本月账单包含上月补收电费，用户表示理解",
         )
-        counter = await _submit(
-            client, platform, "counter", text=HEATING, customer=_customer("13912340003"), agent_id="agent-303"
+    ).complaint_id
+    counter = (
+        await client.submit(
+            "counter", text=HEATING, category_hint=None, customer=_customer("13912340003"), agent_id="agent-303"
         )
+    ).complaint_id
 
-        routed = await _events(bootstrap, topics.COMPLAINT_ROUTED, settled, _has("complaint.resolved_on_contact"))
-        assert [e["event_type"] for e in routed] == ["complaint.resolved_on_contact"], "no work order for it"
-        resolution = routed[0]["payload"]
-        assert resolution["owner"] == "agent-202"
+    routed = await _events(bootstrap, topics.COMPLAINT_ROUTED, settled, _has("complaint.resolved_on_contact"))
+    assert [e["event_type"] for e in routed] == ["complaint.resolved_on_contact"], "no work order for it"
+    resolution = routed[0]["payload"]
+    assert resolution["owner"] == "agent-202"
 
-        async def callback() -> dict[str, Any] | None:
-            listed = await client.get(f"{svc['followup']}/v1/callbacks?owner=agent-202", headers=AGENT)
-            return next((c for c in listed.json()["items"] if c["complaint_id"] == settled), None)
+    scheduled = await client.wait_callback(settled, owner="agent-202", timeout=30)
+    assert scheduled["work_order_id"] == resolution["resolution_id"]
+    case = await client.case(settled)
+    assert (case["status"], case["work_orders"]) == ("resolved_on_contact", [])
 
-        scheduled = await wait_until(callback, timeout=30, interval=0.2)
-        assert scheduled["work_order_id"] == resolution["resolution_id"]
-        case = (await client.get(f"{svc['dispatch']}/v1/complaints/{settled}", headers=SUPERVISOR)).json()
-        assert (case["status"], case["work_orders"]) == ("resolved_on_contact", [])
+    # The counter complaint: the duty manager is called at once, does not come within 5 minutes, and it climbs.
+    escalations = await _events(
+        bootstrap, topics.COMPLAINT_ESCALATED, counter, _has("complaint.escalated", stage="duty_manager")
+    )
+    first = next(e["payload"] for e in escalations if e["event_type"] == "complaint.escalated")
+    assert (first["level"], first["escalated_to"], first["ladder"]) == (1, "department_manager", "duty_manager")
+    told = await _events(
+        bootstrap,
+        topics.NOTIFICATION_REQUESTED,
+        counter,
+        lambda es: any(e["payload"]["template_id"] == "duty_manager_called" for e in es),
+    )
+    called = next(e["payload"] for e in told if e["payload"]["template_id"] == "duty_manager_called")
+    assert called["recipient"]["role"] == "duty_manager"
 
-        # The counter complaint: the duty manager is called at once, does not come within 5 minutes, and it climbs.
-        escalations = await _events(
-            bootstrap, topics.COMPLAINT_ESCALATED, counter, _has("complaint.escalated", stage="duty_manager")
-        )
-        first = next(e["payload"] for e in escalations if e["event_type"] == "complaint.escalated")
-        assert (first["level"], first["escalated_to"], first["ladder"]) == (1, "department_manager", "duty_manager")
-        told = await _events(
-            bootstrap,
-            topics.NOTIFICATION_REQUESTED,
-            counter,
-            lambda es: any(e["payload"]["template_id"] == "duty_manager_called" for e in es),
-        )
-        called = next(e["payload"] for e in told if e["payload"]["template_id"] == "duty_manager_called")
-        assert called["recipient"]["role"] == "duty_manager"
+    # Reporting counts the first-contact resolution.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()  # reporting's days are the utility's
 
-        # Reporting counts the first-contact resolution.
-        today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()  # reporting's days are the utility's
+    async def counted() -> dict[str, Any] | None:
+        totals = (await client.report("kpis", **{"from": today, "to": today}))["totals"]
+        return totals if totals["resolved_on_contact"] >= 1 else None
 
-        async def counted() -> dict[str, Any] | None:
-            kpis = await client.get(f"{svc['reporting']}/v1/kpis", params={"from": today, "to": today}, headers=MANAGER)
-            totals = kpis.json()["totals"]
-            return totals if totals["resolved_on_contact"] >= 1 else None
-
-        totals = await wait_until(counted, timeout=30, interval=0.5)
-        assert totals["first_contact_rate"] > 0 and totals["resolved_on_contact"] <= totals["valid"]
+    totals = await eventually(counted, what="the first-contact resolution counted", timeout=30, interval=0.5)
+    assert totals["first_contact_rate"] > 0 and totals["resolved_on_contact"] <= totals["valid"]
 
 
 async def test_a_serious_case_needs_cause_and_corrective_action_and_the_late_action_escalates(
-    platform: Platform,
+    platform: Platform, client: PlatformClient
 ) -> None:
-    bootstrap, svc = platform.bootstrap, platform.services
-    async with httpx.AsyncClient(timeout=10) as client:
-        started = datetime.now(UTC)
-        complaint_id = await _submit(client, platform, "web", text=GAS, customer=_customer("13912340004"))
-        assigned = await _events(bootstrap, topics.WORKORDERS_REPAIR, complaint_id, _has("workorder.assigned"))
-        order = assigned[0]["payload"]
-        assert order["severity"] == "emergency"
-        base = f"{svc['dispatch']}/v1/work-orders/{order['work_order_id']}"
-        for step in ("acknowledge", "start"):
-            assert (await client.post(f"{base}/{step}", headers=REPAIR)).status_code == 200
+    bootstrap = platform.bootstrap
+    started = datetime.now(UTC)
+    complaint_id = (
+        await client.submit("web", text=GAS, category_hint=None, customer=_customer("13912340004"))
+    ).complaint_id
+    assigned = await _events(bootstrap, topics.WORKORDERS_REPAIR, complaint_id, _has("workorder.assigned"))
+    order = assigned[0]["payload"]
+    assert order["severity"] == "emergency"
+    work_order = order["work_order_id"]
+    await client.acknowledge(work_order, "repair")
+    await client.start(work_order, "repair")
 
-        bare = {"resolution": "更换了泄漏的燃气阀门", "root_cause": "repair.valve_failure"}
-        refused = await client.post(f"{base}/resolve", headers=REPAIR, json=bare)
-        assert refused.status_code == 422, refused.text
-        assert "corrective action" in refused.text and "cause analysis" in refused.text
+    bare = {"resolution": "更换了泄漏的燃气阀门", "root_cause": "repair.valve_failure"}
+    refused = json.dumps(await client.resolve(work_order, bare, "repair", expect=422), ensure_ascii=False)
+    assert "corrective action" in refused and "cause analysis" in refused, refused
 
-        deadline = datetime.now(UTC) + timedelta(seconds=3)
-        resolved = await client.post(
-            f"{base}/resolve",
-            headers=REPAIR,
-            json={
-                **bare,
-                "cause_analysis": "阀门超期服役，巡检计划未覆盖楼道阀门",
-                "corrective_actions": [
-                    {
-                        "description": "全区楼道燃气阀门普查",
-                        "owner": "repair-lead-zhang",
-                        "deadline": deadline.isoformat(),
-                    }
-                ],
-            },
-        )
-        assert resolved.status_code == 200, resolved.text
+    deadline = datetime.now(UTC) + timedelta(seconds=3)
+    await client.resolve(
+        work_order,
+        {
+            **bare,
+            "cause_analysis": "阀门超期服役，巡检计划未覆盖楼道阀门",
+            "corrective_actions": [
+                {"description": "全区楼道燃气阀门普查", "owner": "repair-lead-zhang", "deadline": deadline.isoformat()}
+            ],
+        },
+        "repair",
+    )
 
-        escalated = await _events(
-            bootstrap, topics.COMPLAINT_ESCALATED, complaint_id, _has("complaint.escalated", stage="corrective_action")
-        )
-        ours = [e for e in escalated if e["payload"]["stage"] == "corrective_action"]
-        assert [e["event_type"] for e in ours][:2] == ["complaint.sla_warning", "complaint.escalated"], "warned first"
-        climb = ours[1]["payload"]
-        assert (climb["escalated_to"], climb["ladder"]) == ("department_manager", "corrective_action")
-        assert climb["corrective_action_id"] is not None
+    escalated = await _events(
+        bootstrap, topics.COMPLAINT_ESCALATED, complaint_id, _has("complaint.escalated", stage="corrective_action")
+    )
+    ours = [e for e in escalated if e["payload"]["stage"] == "corrective_action"]
+    assert [e["event_type"] for e in ours][:2] == ["complaint.sla_warning", "complaint.escalated"], "warned first"
+    climb = ours[1]["payload"]
+    assert (climb["escalated_to"], climb["ladder"]) == ("department_manager", "corrective_action")
+    assert climb["corrective_action_id"] is not None
 
-        window = {
-            "from": (started - timedelta(days=1)).date().isoformat(),
-            "to": (started + timedelta(days=1)).date().isoformat(),
-        }
+    window = {
+        "from": (started - timedelta(days=1)).date().isoformat(),
+        "to": (started + timedelta(days=1)).date().isoformat(),
+    }
 
-        async def reported() -> dict[str, Any] | None:
-            report = (await client.get(f"{svc['reporting']}/v1/reports/serious", params=window, headers=MANAGER)).json()
-            case = next((c for c in report["cases"] if c["complaint_id"] == complaint_id), None)
-            return case if case and case["corrective_actions"] and case["escalations"] else None
+    async def reported() -> dict[str, Any] | None:
+        report = await client.report("reports/serious", **window)
+        case = next((c for c in report["cases"] if c["complaint_id"] == complaint_id), None)
+        return case if case and case["corrective_actions"] and case["escalations"] else None
 
-        case = await wait_until(reported, timeout=30, interval=0.5)
-        assert case["cause_analysis"]["summary"] == "阀门超期服役，巡检计划未覆盖楼道阀门"
-        assert case["root_cause"] == "repair.valve_failure" and case["root_cause_en"]
-        action = case["corrective_actions"][0]
-        assert (action["owner"], action["status"], action["overdue"]) == ("repair-lead-zhang", "open", True)
+    case = await eventually(reported, what="the serious case in the leadership report", timeout=30, interval=0.5)
+    assert case["cause_analysis"]["summary"] == "阀门超期服役，巡检计划未覆盖楼道阀门"
+    assert case["root_cause"] == "repair.valve_failure" and case["root_cause_en"]
+    action = case["corrective_actions"][0]
+    assert (action["owner"], action["status"], action["overdue"]) == ("repair-lead-zhang", "open", True)
 
-        exported = await client.get(f"{svc['reporting']}/v1/reports/serious.csv", params=window, headers=MANAGER)
-        assert exported.status_code == 200
-        rows = [r for r in csv.DictReader(io.StringIO(exported.text)) if r["reference_no"] == case["reference_no"]]
-        assert len(rows) == 1 and rows[0]["action_owner"] == "repair-lead-zhang"
+    exported = await client.report_csv("reports/serious.csv", **window)
+    rows = [r for r in csv.DictReader(io.StringIO(exported)) if r["reference_no"] == case["reference_no"]]
+    assert len(rows) == 1 and rows[0]["action_owner"] == "repair-lead-zhang"
