@@ -1,22 +1,25 @@
 """HTTP entrypoints of notify, thin: a case's deliveries, the providers' status callbacks, a person's inbox and
-(dev only) the page of every message sent. They decode, call a handler or a view, and answer."""
+(dev only) the page of every message sent. They decode, run a use case through the door (or read a view), and
+answer; a refusal (`shared.errors`, `ReceiptRefused` among them) propagates to the one mapping of problems."""
 
 from __future__ import annotations
 
 import uuid
-from http import HTTPStatus
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from services.notify import metrics, pages
 from services.notify.auth import DeliveryReader, SignedIn
-from services.notify.deps import Handlers, Providers, Settings, Views
+from services.notify.deps import Door, Providers, Settings, Views
+from services.notify.handlers.inbox import ReadNotice, read_notice
+from services.notify.handlers.receipts import ApplyReceipts, apply_receipts
 from services.notify.model import role_addresses
 from services.notify.providers.base import ReceiptRefused
 from services.notify.schemas import DeliveryList, Inbox, ReadMark
-from shared.http.problems import Problem, problem_responses
+from shared.errors import NotFound
+from shared.http.problems import problem_response, problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1")
@@ -49,18 +52,15 @@ async def deliveries(
     summary="A provider's delivery-status callback, checked the way that provider signs it",
     response_class=Response,
 )
-async def receipts(provider: str, request: Request, handlers: Handlers, catalog: Providers) -> Response:
+async def receipts(provider: str, request: Request, door: Door, catalog: Providers) -> Response:
     parser = catalog.receipts.get(provider)
     if parser is None:
-        raise Problem(404, "Not Found", f"no status reports are taken from {provider!r}")
+        raise NotFound(f"no status reports are taken from {provider!r}")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    body = await request.body()
-    try:
-        parsed = parser.parse(headers, dict(request.query_params), body)
-    except ReceiptRefused as exc:
-        metrics.receipt(provider, "refused")
-        raise _refused(exc) from exc
-    tally = await handlers.apply_receipts(provider, parsed)
+    parsed = parser.parse(headers, dict(request.query_params), await request.body())
+    tally = await door.run(apply_receipts, ApplyReceipts(provider, parsed))
+    if tally.moved_on:
+        door.wake()  # a message moved on to a channel it can take now
     metrics.receipt(provider, "applied", tally.applied)
     metrics.receipt(provider, "stale", tally.stale)
     metrics.receipt(provider, "unknown", tally.unknown)
@@ -83,19 +83,20 @@ async def receipts_check(provider: str, request: Request, catalog: Providers) ->
     `timestamp`, `nonce` and `echostr`, expecting `echostr` back as plain text. A parser with an `echo` answers it."""
     echo = getattr(catalog.receipts.get(provider), "echo", None)
     if echo is None:
-        raise Problem(404, "Not Found", f"{provider!r} makes no check of its callback URL here")
-    try:
-        echoed = echo(dict(request.query_params))
-    except ReceiptRefused as exc:
-        metrics.receipt(provider, "refused")
-        raise _refused(exc) from exc
-    return PlainTextResponse(echoed)
+        raise NotFound(f"{provider!r} makes no check of its callback URL here")
+    return PlainTextResponse(echo(dict(request.query_params)))
 
 
-def _refused(exc: ReceiptRefused) -> Problem:
-    """A refused callback as a problem with the parser's status, its reason named (for the vendor's console)."""
-    phrase = HTTPStatus(exc.status).phrase if exc.status in HTTPStatus._value2member_map_ else "Refused"
-    return Problem(exc.status, phrase, str(exc), reason=str(exc))
+def install_receipt_refusals(app: FastAPI) -> None:
+    """A refused callback counts as `refused` for its provider, then is answered like every refusal: a problem
+    with the parser's status, its reason named (for the vendor's console)."""
+
+    @app.exception_handler(ReceiptRefused)
+    async def _refused(request: Request, exc: ReceiptRefused) -> JSONResponse:
+        metrics.receipt(request.path_params.get("provider", ""), "refused")
+        return problem_response(
+            exc.status, exc.title, exc.detail or None, request.url.path, exc.headers, **exc.problem_members()
+        )
 
 
 @router.get(
@@ -116,11 +117,9 @@ async def inbox(person: SignedIn, views: Views, limit: Annotated[int, Query(ge=1
     responses=problem_responses(403, 404, s403="A machine key has no inbox", s404="Not one of your notices"),
     summary="Mark one of the signed-in person's notices read",
 )
-async def mark_read(notification_id: uuid.UUID, person: SignedIn, handlers: Handlers, views: Views) -> ReadMark:
+async def mark_read(notification_id: uuid.UUID, person: SignedIn, door: Door, views: Views) -> ReadMark:
     roles = role_addresses(sorted(person.roles), person.department)
-    marked = await handlers.mark_read(notification_id, person.staff_id, roles)
-    if marked is None:
-        raise Problem(404, "Not Found", "no such notice in your inbox")
+    marked = await door.run(read_notice, ReadNotice(notification_id, person.staff_id, roles))
     read_at = next(
         (
             i.read_at
@@ -141,12 +140,12 @@ async def dev_outbox(
 ) -> HTMLResponse:
     """Every message notify sent, newest first — in `make run` only (APP_ENV=dev): it shows clear addresses."""
     if settings.app_env != "dev":
-        raise Problem(404, "Not Found")
+        raise NotFound()
     return HTMLResponse(pages.outbox(await views.sent_messages(limit), lang))
 
 
 @dev.get("/outbox.css")
 async def dev_outbox_css(settings: Settings) -> Response:
     if settings.app_env != "dev":
-        raise Problem(404, "Not Found")
+        raise NotFound()
     return Response(pages.STYLESHEET, media_type="text/css")

@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.notify.deps import Persons, Settings
+from shared.errors import Forbidden
 from shared.http.auth import PresentedToken, identify_caller
 from shared.http.person import Person
-from shared.http.problems import Problem
 
 #: Persons who see what became of a case's messages.
 READER_ROLES = ("agent", "dispatcher", "supervisor", "duty_manager", "department_manager", "leadership")
@@ -30,7 +30,7 @@ async def authenticated_reader(token: PresentedToken, settings: Settings, person
     caller = await identify_caller(token, settings.system_by_key, "a staff or system", persons)
     if isinstance(caller, Person):
         if not caller.has(*READER_ROLES):
-            raise Problem(403, "Forbidden", f"deliveries are for {', '.join(READER_ROLES)}")
+            raise Forbidden(f"deliveries are for {', '.join(READER_ROLES)}")
         return Reader(caller.staff_id, person=True)
     return Reader(caller, person=False)
 
@@ -39,7 +39,7 @@ async def signed_in_person(token: PresentedToken, settings: Settings, persons: P
     """The inbox is a person's: a machine key has none."""
     caller = await identify_caller(token, settings.system_by_key, "a signed-in staff", persons)
     if not isinstance(caller, Person):
-        raise Problem(403, "Forbidden", "the inbox belongs to a signed-in person, not to a machine key")
+        raise Forbidden("the inbox belongs to a signed-in person, not to a machine key")
     return caller
 
 

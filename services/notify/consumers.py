@@ -1,4 +1,5 @@
-"""What notify consumes: the notification requests (restricted topic), in batches.
+"""What notify consumes, as one table (`SUBSCRIPTIONS`, wired by `bootstrap.py` through the door): the
+notification requests (restricted topic), in batches.
 
 The group name is also the consumer name in processed-event marks and dead-letter headers: changing it would
 replay the topic's retained week and rely on the primary key alone to dedupe.
@@ -6,6 +7,7 @@ replay the topic's retained week and rely on the primary key alone to dedupe.
 
 from __future__ import annotations
 
+from services.notify.handlers.requests import deliver_requests
 from shared import topics
 from shared.contracts.followup import NotificationRequested
 from shared.kafka.subscription import Subscription
@@ -19,6 +21,9 @@ REQUESTS = Subscription(
     "chosen (preferred → SMS → email; staff: their phone, email, the console inbox), held by quiet hours or "
     "suppressed by the daily cap.",
     batch_size=200,
+    # The batch's staff are resolved with the directory once, before any delivery row is touched.
+    handler=deliver_requests,
+    batched=True,
 )
 
 SUBSCRIPTIONS = (REQUESTS,)

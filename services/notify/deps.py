@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from services.notify.handlers import NotifyHandlers
+from services.notify.door import NotifyDoor
 from services.notify.providers.catalog import Catalog
 from services.notify.settings import NotifySettings
 from services.notify.views import NotifyViews
@@ -14,7 +14,8 @@ from shared.http.person import PersonTokens
 from shared.http.service_app import app_state
 
 Settings = Annotated[NotifySettings, Depends(app_state("settings"))]
-Handlers = Annotated[NotifyHandlers, Depends(app_state("handlers"))]
+#: The one door every use case goes through (`handlers/`).
+Door = Annotated[NotifyDoor, Depends(app_state("door"))]
 Views = Annotated[NotifyViews, Depends(app_state("views"))]
 Providers = Annotated[Catalog, Depends(app_state("catalog"))]
 #: The verifier of staff's tokens; None when no identity provider is configured (machine keys only).

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
 
     app_env: str = "dev"
     #: The console's base URL (its `/v1/staff`, `/v1/rota/now`); `make run` sets CONSOLE_URL for every service.
-    notify_directory_url: str | None = Field(
+    notify_directory_url: str | None = Field(  # type: ignore[pydantic-alias]
         default=None, validation_alias=AliasChoices("notify_directory_url", "console_url")
     )
     #: A machine key of the console's CONSOLE_DIRECTORY_CREDENTIALS (the dev one is refused outside dev/test).

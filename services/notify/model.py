@@ -68,7 +68,7 @@ def customer_plan(recipient: Recipient, providers: Mapping[str, str]) -> list[Ca
     order: list[DeliveryChannel] = []
     for channel in (preferred, "sms", "email"):
         if channel is not None and channel not in order:
-            order.append(channel)  # type: ignore[arg-type]
+            order.append(channel)
     return [
         Candidate(channel, address, providers[channel])
         for channel in order
@@ -89,6 +89,11 @@ def role_addresses(roles: Sequence[str], department: str | None) -> list[str]:
     return sorted(found)
 
 
+def _staff_addresses(person: StaffContact) -> tuple[tuple[DeliveryChannel, str | None], ...]:
+    """A staff member's channels outside the console, in the order they are tried."""
+    return (("sms", person.phone), ("email", person.email))
+
+
 def staff_plan(
     person: StaffContact | None, providers: Mapping[str, str], *, unresolved: str | None = None
 ) -> list[Candidate]:
@@ -98,7 +103,7 @@ def staff_plan(
         return [Candidate("console", unresolved, providers.get("console", "console"))] if unresolved else []
     plan = [
         Candidate(channel, address, providers[channel])
-        for channel, address in (("sms", person.phone), ("email", person.email))
+        for channel, address in _staff_addresses(person)
         if address and channel in providers
     ]
     return [*plan, Candidate("console", person.staff_id, providers.get("console", "console"))]
@@ -152,7 +157,7 @@ def backoff_seconds(attempt: int, *, base: float, cap: float, draw: float) -> fl
     """Exponential backoff with full jitter: uniformly in [0, min(cap, base·2^(attempt-1))), `draw` in [0, 1).
 
     Full jitter spreads the retries of a burst (a gateway back after 30 s) instead of returning them together."""
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    ceiling: float = min(cap, base * 2 ** max(0, attempt - 1))
     return max(0.0, min(draw, 1.0)) * ceiling
 
 
@@ -213,7 +218,7 @@ class Delivery:
     staff_id: str | None = None
     attempts: int = 0
     channel_attempts: int = 0
-    channels_tried: Sequence[str] = field(default_factory=tuple)
+    channels_tried: Sequence[DeliveryChannel] = field(default_factory=tuple)
     provider_message_id: str | None = None
     due_at: datetime | None = None
     in_doubt: bool = False

@@ -152,10 +152,13 @@ class PostgresNotifyRepository:
     async def count_today(self, cap_key: str, day: date) -> int:
         # One customer's requests may arrive on several partitions (several complaints) at once.
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 21))", cap_key)
-        return await self.conn.fetchval(
-            "SELECT count(*) FROM notify.deliveries WHERE cap_key = $1 AND local_day = $2 AND status <> 'suppressed'",
-            cap_key,
-            day,
+        return int(
+            await self.conn.fetchval(
+                "SELECT count(*) FROM notify.deliveries WHERE cap_key = $1 AND local_day = $2 "
+                "AND status <> 'suppressed'",
+                cap_key,
+                day,
+            )
         )
 
     async def insert(self, delivery: Delivery) -> bool:
@@ -367,4 +370,4 @@ class PostgresNotifyRepository:
         return QueueDepth(row["due"], row["waiting"], row["in_doubt"], max(0.0, float(row["oldest"])))
 
     async def outbox_pending(self) -> int:
-        return await self.conn.fetchval("SELECT count(*) FROM notify.outbox")
+        return int(await self.conn.fetchval("SELECT count(*) FROM notify.outbox"))

@@ -41,6 +41,7 @@ from pydantic_settings import SettingsConfigDict
 from Tea.exceptions import TeaException, UnretryableException
 
 from services.notify.providers.base import (
+    Channel,
     Outgoing,
     PermanentError,
     Provider,
@@ -138,7 +139,7 @@ class AliyunSms:
     """`Provider` for the `sms` channel through Aliyun."""
 
     name = NAME
-    channel = "sms"
+    channel: Channel = "sms"
 
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self._settings = settings

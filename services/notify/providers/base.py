@@ -16,7 +16,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from http import HTTPStatus
 from typing import Literal, Protocol
+
+from shared.errors import DomainError
 
 Channel = Literal["sms", "wechat", "email", "console"]
 
@@ -106,13 +109,24 @@ class Receipt:
     error_message: str | None = None
 
 
-class ReceiptRefused(Exception):
+class ReceiptRefused(DomainError):
     """The callback is not the vendor's (bad signature, wrong token, stale timestamp) or cannot be read: a 4xx
-    naming the problem. `status` is 401 for an authentication failure, 400 or 422 for a body we cannot read."""
+    naming the problem. `status` is 401 for an authentication failure, 400 or 422 for a body we cannot read.
+
+    Answered as a problem (`shared.http.problems`) whose title is the status's phrase and whose `reason` member
+    repeats the detail: vendors' consoles show one or the other."""
+
+    status = 401
+    title = "Unauthorized"
 
     def __init__(self, message: str, status: int = 401) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, reason=message)
+        # One refusal, three statuses: the parser knows which one its vendor's console should show.
+        vars(self).update(status=status, title=_phrase(status))
+
+
+def _phrase(status: int) -> str:
+    return HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Refused"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ class ProviderSettings(BaseSettings):
     #: `hide_input_in_errors`: a refusal (or any invalid field) must not print the input — every secret in it.
     model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
-    app_env: Literal["dev", "test", "prod"] = Field(default="dev", validation_alias=AliasChoices("app_env", "APP_ENV"))
+    app_env: Literal["dev", "test", "prod"] = Field(  # type: ignore[pydantic-alias]
+        default="dev", validation_alias=AliasChoices("app_env", "APP_ENV")
+    )
     #: Environment variable → the field holding that secret.
     secrets: ClassVar[dict[str, str]] = {}
 

@@ -32,8 +32,8 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage, Message
-from email.utils import formatdate, parsedate_to_datetime
-from typing import ClassVar
+from email.utils import collapse_rfc2231_value, formatdate, parsedate_to_datetime
+from typing import ClassVar, cast
 
 import aiosmtplib
 from pydantic import Field
@@ -197,7 +197,7 @@ class Bounces:
         blocks = status_part.get_payload()
         if not isinstance(blocks, list) or len(blocks) < 2:
             raise ReceiptRefused("delivery-status part without a per-recipient block", status=422)
-        per_message, per_recipient = blocks[0], blocks[1:]
+        per_message, per_recipient = cast(Message, blocks[0]), cast(list[Message], blocks[1:])
         original_id = self._original_message_id(report)
         notification_id = self._from_verp(report) or self._from_message_id(original_id)
         if notification_id is None:
@@ -249,13 +249,13 @@ class Bounces:
         for part in report.walk():
             kind = part.get_content_type()
             if kind == "text/rfc822-headers":
-                payload = part.get_payload(decode=True) or b""
+                payload = cast(bytes, part.get_payload(decode=True) or b"")
                 returned = email.message_from_bytes(payload)
             elif kind == "message/rfc822":
                 inner = part.get_payload()
                 if not isinstance(inner, list) or not inner:
                     continue
-                returned = inner[0]
+                returned = cast(Message, inner[0])
             else:
                 continue
             value = " ".join(_header(returned, "Message-ID").split())
@@ -267,7 +267,7 @@ class Bounces:
 def _delivery_status(report: Message) -> Message | None:
     if report.get_content_type() != "multipart/report":
         return None
-    if (report.get_param("report-type") or "").lower() != "delivery-status":
+    if collapse_rfc2231_value(report.get_param("report-type") or "").lower() != "delivery-status":
         return None
     for part in report.walk():
         if part.get_content_type() in ("message/delivery-status", "message/global-delivery-status"):

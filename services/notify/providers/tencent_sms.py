@@ -36,7 +36,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr
@@ -49,6 +49,7 @@ from tencentcloud.sms.v20210111 import models as sms_models
 from tencentcloud.sms.v20210111.sms_client_async import SmsClient
 
 from services.notify.providers.base import (
+    Channel,
     Outgoing,
     PermanentError,
     Provider,
@@ -141,7 +142,7 @@ class TencentSms:
     """`Provider` for the `sms` channel through Tencent Cloud."""
 
     name = NAME
-    channel = "sms"
+    channel: Channel = "sms"
 
     def __init__(self, settings: Settings, client: SmsClient | None = None) -> None:
         self._settings = settings
@@ -207,7 +208,7 @@ class TencentSms:
         wanted = str(message.notification_id)
         for row in rows:
             if row.SessionContext == wanted:
-                return row.SerialNo
+                return cast(str | None, row.SerialNo)
         if rows and not any(row.SessionContext for row in rows):
             raise NotImplementedError("this Tencent account does not echo SessionContext in pulled statuses")
         return None
