@@ -1,8 +1,9 @@
 """HTTP entrypoints of dispatch: department actions on work orders, queues, supervisor reclassification.
 
-Thin: decode, call the `Dispatcher` (handlers.py) or `DispatchViews` (views.py), turn their errors into problems,
-answer. Who may do what is decided there (`Actor.may_act_on`, `may_read`, `may_read_queue`) and in auth.py, never
-here; field work (crews, appointments, on site) is field_api.py."""
+Thin: decode, run a use case through the door (`handlers/`) or read through `DispatchViews` (views.py), answer; a
+refusal propagates as a `shared.errors` error, answered once by `shared.http.problems`. Who may do what is decided
+there (`Actor.may_act_on`, `may_read`, `may_read_queue`) and in auth.py, never here; field work (crews,
+appointments, on site) is field_api.py."""
 
 from __future__ import annotations
 
@@ -12,24 +13,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from services.dispatch.auth import Supervisor, WorkOrderStaff
-from services.dispatch.deps import DispatcherDep, Views
-from services.dispatch.model import (
-    Conflict,
-    CorrectiveActionPlan,
-    Forbidden,
-    NotFound,
-    Step,
-)
-from services.dispatch.problems import (
+from services.dispatch.answers import (
     ACTION_PROBLEMS,
     customers_of,
-    endpoint,
+    customers_shown,
     step_answer,
     take_step,
     with_customers,
     work_order_read,
 )
+from services.dispatch.auth import Supervisor, WorkOrderStaff
+from services.dispatch.deps import DoorDep, Views
+from services.dispatch.handlers import route, triage
+from services.dispatch.model import CorrectiveActionPlan, Step
 from services.dispatch.schemas import (
     NoteCreate,
     QueuePage,
@@ -43,7 +39,7 @@ from services.dispatch.schemas import (
 )
 from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Department
-from shared.http.problems import Problem, problem_responses
+from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["work orders"])
@@ -67,20 +63,15 @@ RECLASSIFY_PROBLEMS = problem_responses(
 
 @router.get("/work-orders/{work_order_id}", response_model=WorkOrderRead, responses=READ_PROBLEMS)
 async def get_work_order(
-    work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, views: Views, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, views: Views, door: DoorDep
 ) -> WorkOrderRead:
     """The work order with its case's text, address and customer (a person's read is logged), crew, appointment,
     findings, photos, acceptance, history and the case's corrective actions."""
-    try:
-        view = await views.work_order(work_order_id, actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
+    view = await views.work_order(work_order_id, actor)
     mark_case(request, view.order.complaint_id)
-    customers = await dispatcher.contacts.reveal(actor, customers_of([view]), endpoint=endpoint(request))
+    customers = await customers_shown(request, actor, door, customers_of([view]))
     customer = customers.get(view.order.complaint_id) if view.case else None
-    return work_order_read(view, dispatcher.clock(), crews=dispatcher.crews, customer=customer)
+    return work_order_read(view, door.clock(), crews=door.context.crews, customer=customer)
 
 
 @router.post(
@@ -90,9 +81,9 @@ async def get_work_order(
     summary="Sign for the work order",
 )
 async def acknowledge(
-    work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, door: DoorDep
 ) -> WorkOrderRead:
-    return await take_step(request, dispatcher, work_order_id, Step(Action.ACKNOWLEDGE), actor)
+    return await take_step(request, door, work_order_id, Step(Action.ACKNOWLEDGE), actor)
 
 
 @router.post(
@@ -101,22 +92,20 @@ async def acknowledge(
     responses=ACTION_PROBLEMS,
     summary="On site / work in progress",
 )
-async def start(
-    work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
-) -> WorkOrderRead:
-    return await take_step(request, dispatcher, work_order_id, Step(Action.START), actor)
+async def start(work_order_id: uuid.UUID, request: Request, actor: WorkOrderStaff, door: DoorDep) -> WorkOrderRead:
+    return await take_step(request, door, work_order_id, Step(Action.START), actor)
 
 
 @router.post("/work-orders/{work_order_id}/notes", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
 async def add_note(
-    work_order_id: uuid.UUID, body: NoteCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: NoteCreate, request: Request, actor: WorkOrderStaff, door: DoorDep
 ) -> WorkOrderRead:
-    return await take_step(request, dispatcher, work_order_id, Step(Action.NOTE, note=body.note), actor)
+    return await take_step(request, door, work_order_id, Step(Action.NOTE, note=body.note), actor)
 
 
 @router.post("/work-orders/{work_order_id}/resolve", response_model=WorkOrderRead, responses=ACTION_PROBLEMS)
 async def resolve(
-    work_order_id: uuid.UUID, body: ResolutionCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: ResolutionCreate, request: Request, actor: WorkOrderStaff, door: DoorDep
 ) -> WorkOrderRead:
     step = Step(
         Action.RESOLVE,
@@ -129,7 +118,7 @@ async def resolve(
         ),
         acceptance=body.acceptance.model_dump() if body.acceptance else None,
     )
-    return await take_step(request, dispatcher, work_order_id, step, actor)
+    return await take_step(request, door, work_order_id, step, actor)
 
 
 @router.post(
@@ -139,10 +128,10 @@ async def resolve(
     summary="Not ours: return it with a reason; the case is re-routed",
 )
 async def return_work_order(
-    work_order_id: uuid.UUID, body: ReturnCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: ReturnCreate, request: Request, actor: WorkOrderStaff, door: DoorDep
 ) -> WorkOrderRead:
     step = Step(Action.RETURN, reason=body.reason, suggested_department=body.suggested_department)
-    return await take_step(request, dispatcher, work_order_id, step, actor)
+    return await take_step(request, door, work_order_id, step, actor)
 
 
 @router.get(
@@ -156,19 +145,16 @@ async def department_queue(
     request: Request,
     actor: WorkOrderStaff,
     views: Views,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> QueuePage:
     """Each item with its text, address and customer (a person's read of them is logged, one row per case), crew,
     appointment and whether it is overdue."""
-    try:
-        page_views, total = await views.queue(department, actor, limit=page_size, offset=(page - 1) * page_size)
-    except Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
+    page_views, total = await views.queue(department, actor, limit=page_size, offset=(page - 1) * page_size)
     return QueuePage(
         department=department,
-        items=await with_customers(request, actor, dispatcher, page_views),
+        items=await with_customers(request, actor, door, page_views),
         page=page,
         page_size=page_size,
         total=total,
@@ -183,17 +169,11 @@ async def department_queue(
     summary="Correct category or severity: re-routes, keeps the history",
 )
 async def reclassify(
-    complaint_id: uuid.UUID, body: ReclassifyCreate, request: Request, actor: Supervisor, dispatcher: DispatcherDep
+    complaint_id: uuid.UUID, body: ReclassifyCreate, request: Request, actor: Supervisor, door: DoorDep
 ) -> WorkOrderRead:
-    try:
-        view = await dispatcher.reclassify(
-            complaint_id, category=body.category, severity=body.severity, reason=body.reason, actor=actor
-        )
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
-    return step_answer(request, view, dispatcher.clock(), dispatcher.crews)
+    command = route.Reclassify(complaint_id, body.category, body.severity, body.reason, actor)
+    view = await door.run(route.reclassified, command)
+    return step_answer(request, view, door.clock(), door.context.crews)
 
 
 TRIAGE_PROBLEMS = problem_responses(
@@ -233,14 +213,7 @@ async def triage_queue(
     summary="Decide a doubtful complaint's category: it is routed, its clocks running from acceptance",
 )
 async def triage_decide(
-    complaint_id: uuid.UUID, body: TriageDecision, request: Request, actor: Supervisor, dispatcher: DispatcherDep
+    complaint_id: uuid.UUID, body: TriageDecision, request: Request, actor: Supervisor, door: DoorDep
 ) -> WorkOrderRead:
-    try:
-        view = await dispatcher.route_triaged(
-            complaint_id, category=body.category, severity=body.severity, note=body.note, actor=actor
-        )
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
-    return step_answer(request, view, dispatcher.clock(), dispatcher.crews)
+    view = await door.run(triage.decide, triage.Decide(complaint_id, body.category, body.severity, body.note, actor))
+    return step_answer(request, view, door.clock(), door.context.crews)

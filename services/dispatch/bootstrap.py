@@ -9,19 +9,10 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.dispatch import (
-    api,
-    case_api,
-    consumers,
-    field_api,
-    incident_api,
-    metrics,
-    resolution_api,
-    staff_api,
-)
+from services.dispatch import consumers, field_api, metrics, routes
 from services.dispatch.classification import load_rules
 from services.dispatch.crews import load_crews
-from services.dispatch.handlers import Dispatcher
+from services.dispatch.handlers.context import DispatchContext, DispatchDoor
 from services.dispatch.incidents.policy import load_incident_rules
 from services.dispatch.photos import photo_storage
 from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, open_incidents, outbox_pending
@@ -37,10 +28,11 @@ from shared.contracts import (
     AnyWorkOrderEvent,
 )
 from shared.db import transactions
+from shared.handling import Door
 from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.subscription import subscribe
+from shared.kafka.subscription import subscribe_all
 from shared.logging import get_logger
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
@@ -51,47 +43,10 @@ from shared.sla import load_sla_table
 log = get_logger(__name__)
 
 
-def build_dispatch_broker(settings: DispatchSettings, dispatcher: Callable[[], Dispatcher]) -> KafkaBroker:
+def build_dispatch_broker(settings: DispatchSettings, door: Callable[[], DispatchDoor]) -> KafkaBroker:
     """Dispatch's Kafka side: its subscriptions (consumers.py), and the topics it publishes (for AsyncAPI)."""
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SCHEMA, metrics=settings.metrics_enabled)
-    group = settings.dispatch_consumer_group
-
-    subscribe(
-        broker,
-        settings,
-        consumers.COMPLAINT_RECEIVED,
-        lambda batch: consumers.on_complaints_received(dispatcher(), batch),
-        group_prefix=group,
-        batch_size=settings.dispatch_batch_size,
-    )
-    subscribe(
-        broker,
-        settings,
-        consumers.COMPLAINT_REOPENED,
-        lambda batch: consumers.on_complaints_reopened(dispatcher(), batch),
-        group_prefix=group,
-    )
-    subscribe(
-        broker,
-        settings,
-        consumers.DEPARTMENT_UPDATES,
-        lambda updates: consumers.on_department_updates(dispatcher(), updates),
-        group_prefix=group,
-    )
-    subscribe(
-        broker,
-        settings,
-        consumers.COMPLAINT_CONTACT,
-        lambda batch: consumers.on_contacts(dispatcher(), batch),
-        group_prefix=group,
-    )
-    subscribe(
-        broker,
-        settings,
-        consumers.OUTAGE_NOTICES,
-        lambda messages: consumers.on_outage_notices(dispatcher(), messages),
-        group_prefix=group,
-    )
+    subscribe_all(broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.dispatch_consumer_group)
 
     # Published through the outbox relay; declared so AsyncAPI documents them.
     broker.publisher(
@@ -158,7 +113,16 @@ def create_app(
     rules = load_rules(settings.dispatch_rules_path)
     incident_rules = load_incident_rules(settings.dispatch_incident_rules_path)
     root_causes = load_root_causes(settings.dispatch_root_causes_path)
-    sla = load_sla_table()
+    context = DispatchContext(
+        rules=rules,
+        sla=load_sla_table(),
+        sla_scale=settings.sla_time_scale,
+        incident_rules=incident_rules,
+        root_causes=root_causes,
+        crews=crews,
+        photos=photos,
+        photo_max_bytes=settings.dispatch_photo_max_bytes,
+    )
     observed = telemetry(SCHEMA, settings, metrics.count_committed)
 
     @asynccontextmanager
@@ -167,19 +131,8 @@ def create_app(
         app.state.pool = pool
         work = transactions(pool, PostgresDispatchRepository)
         app.state.views = DispatchViews(work, photos=photos)
-        app.state.dispatcher = Dispatcher(
-            transactions=work,
-            rules=rules,
-            sla=sla,
-            sla_scale=settings.sla_time_scale,
-            incident_rules=incident_rules,
-            root_causes=root_causes,
-            crews=crews,
-            photos=photos,
-            photo_max_bytes=settings.dispatch_photo_max_bytes,
-            **({"clock": clock} if clock else {}),
-        )
-        broker = build_dispatch_broker(settings, lambda: app.state.dispatcher)
+        app.state.door = Door(work, context, **({"clock": clock} if clock else {}))
+        broker = build_dispatch_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
         app.state.metric_samplers = [
             outbox_sampler(pool, SCHEMA),
@@ -217,10 +170,6 @@ def create_app(
     app.state.persons = persons
     app.state.crews = crews
     app.state.kafka = {"kafka": "starting"}
-    app.include_router(api.router)
-    app.include_router(incident_api.router)
-    app.include_router(case_api.router)
-    app.include_router(resolution_api.router)
-    app.include_router(staff_api.router)
-    app.include_router(field_api.router)
+    for router in routes.ROUTERS:
+        app.include_router(router)
     return app

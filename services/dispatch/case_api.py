@@ -1,7 +1,7 @@
 """HTTP entrypoints of one case: read it (status, owner, work orders), and a supervisor's word on its validity
 (the rest of dispatch's are in api.py and incident_api.py).
 
-Thin like api.py: decode, call the `Dispatcher` or `DispatchViews`, turn their errors into problems, answer.
+Thin like api.py: decode, run a use case through the door or read through `DispatchViews`, answer.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 
+from services.dispatch.answers import customers_shown
 from services.dispatch.auth import Staff, Supervisor
-from services.dispatch.deps import DispatcherDep, Views
-from services.dispatch.model import Actor, CaseView, Conflict, CustomerDetails, Forbidden, NotFound
-from services.dispatch.problems import endpoint
+from services.dispatch.deps import DoorDep, Views
+from services.dispatch.handlers import triage
+from services.dispatch.model import Actor, CaseView, CustomerDetails, complaint_key
 from services.dispatch.schemas import CaseRead, StaffWorkOrderRead, ValidityDecision
-from shared.http.problems import Problem, problem_responses
+from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
@@ -51,21 +52,8 @@ def _read(view: CaseView, customer: CustomerDetails | None = None) -> CaseRead:
     )
 
 
-def _complaint(value: str) -> uuid.UUID | str:
-    """A complaint id, or the reference number the customer reads out (TS-20261123-000042)."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return value
-
-
 async def _case(request: Request, views: Views, complaint: uuid.UUID | str, actor: Actor) -> CaseView:
-    try:
-        view = await views.case(complaint, actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
+    view = await views.case(complaint, actor)
     mark_case(request, view.case.complaint_id)
     return view
 
@@ -83,14 +71,14 @@ async def get_case(
     request: Request,
     actor: Staff,
     views: Views,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
 ) -> CaseRead:
     """A signed-in person (a department's, a crew's with a job in it, an agent, a supervisor) sees the customer's
     contact details and address, and the read is logged; a machine key sees the case without them, as before."""
-    view = await _case(request, views, _complaint(complaint_id), actor)
+    view = await _case(request, views, complaint_key(complaint_id), actor)
     if not actor.is_person:
         return _read(view)
-    customers = await dispatcher.contacts.reveal(actor, [view.case], endpoint=endpoint(request))
+    customers = await customers_shown(request, actor, door, [view.case])
     return _read(view, customers.get(view.case.complaint_id))
 
 
@@ -106,20 +94,14 @@ async def decide_validity(
     body: ValidityDecision,
     request: Request,
     actor: Supervisor,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
     views: Views,
 ) -> CaseRead:
-    try:
-        if body.valid:
-            assert body.note is not None
-            await dispatcher.overturn_invalid(
-                complaint_id, category=body.category, severity=body.severity, note=body.note, actor=actor
-            )
-        else:
-            assert body.reason is not None
-            await dispatcher.close_as_invalid(complaint_id, reason=body.reason, actor=actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
+    if body.valid:
+        assert body.note is not None
+        decision = triage.Decide(complaint_id, body.category, body.severity, body.note, actor)
+        await door.run(triage.overturn_invalid, decision)
+    else:
+        assert body.reason is not None
+        await door.run(triage.close_as_invalid, triage.CloseAsInvalid(complaint_id, body.reason, actor))
     return _read(await _case(request, views, complaint_id, actor))

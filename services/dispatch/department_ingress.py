@@ -60,6 +60,11 @@ class DepartmentUpdate(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
     suggested_department: Department | None = None
 
+    @property
+    def event_id(self) -> uuid.UUID:
+        """The key of the update's processed mark (the door deduplicates by it): its `update_id`."""
+        return self.update_id
+
     @model_validator(mode="after")
     def _fields_for_action(self) -> DepartmentUpdate:
         missing = [f for f in _REQUIRED.get(self.action, ()) if not getattr(self, f)]

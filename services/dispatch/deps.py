@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.dispatch.crews import Crews
-from services.dispatch.handlers import Dispatcher
+from services.dispatch.handlers.context import DispatchDoor
 from services.dispatch.settings import DispatchSettings
 from services.dispatch.views import DispatchViews
 from shared.http.person import PersonTokens
 from shared.http.service_app import app_state
 
 Settings = Annotated[DispatchSettings, Depends(app_state("settings"))]
-#: Built in the lifespan, once the pool is open (bootstrap.py).
-DispatcherDep = Annotated[Dispatcher, Depends(app_state("dispatcher"))]
+#: The door every use case runs through, built in the lifespan once the pool is open (bootstrap.py).
+DoorDep = Annotated[DispatchDoor, Depends(app_state("door"))]
 Views = Annotated[DispatchViews, Depends(app_state("views"))]
 #: The verifier of persons' tokens; None when no identity provider is configured (machine keys only).
 Persons = Annotated[PersonTokens | None, Depends(app_state("persons"))]

@@ -7,7 +7,18 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from services.dispatch.model import SYSTEM, Actor, Case, Crew, Finding, Incident, Outage, Photo, WorkOrder
+from services.dispatch.model import (
+    SYSTEM,
+    Actor,
+    Case,
+    CorrectiveAction,
+    Crew,
+    Finding,
+    Incident,
+    Outage,
+    Photo,
+    WorkOrder,
+)
 from shared.contracts import (
     CauseAnalysis,
     ComplaintAwaitingTriage,
@@ -26,6 +37,10 @@ from shared.contracts import (
     ComplaintResolvedOnContactPayload,
     ComplaintRouted,
     ComplaintRoutedPayload,
+    CorrectiveActionCompleted,
+    CorrectiveActionCompletedPayload,
+    CorrectiveActionFacts,
+    CorrectiveActionSet,
     CustomerAcceptance,
     CustomerPublic,
     DeadlinesPayload,
@@ -681,4 +696,53 @@ def awaiting_triage(case: Case, causation_id: uuid.UUID | None, at: datetime) ->
             queued_at=at,
         ),
         **_envelope(case, causation_id, at),
+    )
+
+
+# --- corrective actions (topic corrective-actions, keyed by complaint id) ---------------------------------------
+
+
+def _action_facts(action: CorrectiveAction, actor: str, at: datetime) -> dict[str, Any]:
+    return {
+        "action_id": action.action_id,
+        "complaint_id": action.complaint_id,
+        "reference_no": action.reference_no,
+        "work_order_id": action.work_order_id,
+        "department": action.department,
+        "severity": action.severity,
+        "description": action.description,
+        "owner": action.owner,
+        "deadline": action.deadline,
+        "status": action.status,
+        "actor": actor,
+        "at": at,
+    }
+
+
+def _action_envelope(case: Case, at: datetime) -> dict[str, Any]:
+    return {
+        "complaint_id": case.complaint_id,
+        "producer": PRODUCER,
+        "correlation_id": case.correlation_id,
+        "occurred_at": at,
+    }
+
+
+def corrective_action_set(action: CorrectiveAction, case: Case) -> Event:
+    return new_event(
+        CorrectiveActionSet,
+        payload=CorrectiveActionFacts(**_action_facts(action, action.set_by, action.set_at)),
+        **_action_envelope(case, action.set_at),
+    )
+
+
+def corrective_action_completed(action: CorrectiveAction, case: Case) -> Event:
+    assert action.completed_at is not None and action.completed_by is not None
+    return new_event(
+        CorrectiveActionCompleted,
+        payload=CorrectiveActionCompletedPayload(
+            **_action_facts(action, action.completed_by, action.completed_at),
+            outcome=action.outcome or "",
+        ),
+        **_action_envelope(case, action.completed_at),
     )

@@ -2,8 +2,8 @@
 beyond signing for and resolving it — sending a crew, agreeing a visit window, arriving, findings, photos, a customer
 not at home.
 
-Thin like api.py: decode, call the `Dispatcher` (its `act`, `add_photo`) or `DispatchViews`, turn their errors into
-problems, answer. What each step checks is field_work.py; who may take it `Actor.may_act_on` (model.py).
+Thin like api.py: decode, run a use case through the door (`work_orders.act`, `field_work.add_photo`) or read
+through `DispatchViews`, answer. What each step checks is field_work.py; who may take it `Actor.may_act_on` (model.py).
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from services.dispatch.answers import ACTION_PROBLEMS, take_step, with_customers
 from services.dispatch.auth import CurrentActor, WorkOrderStaff
 from services.dispatch.deps import CrewList as Crews
-from services.dispatch.deps import DispatcherDep, Views
-from services.dispatch.model import Forbidden, NotFound, Step
-from services.dispatch.photos import NotAnImage, PhotoTooLarge
-from services.dispatch.problems import ACTION_PROBLEMS, take_step, with_customers
+from services.dispatch.deps import DoorDep, Views
+from services.dispatch.errors import NotFound
+from services.dispatch.handlers import field_work
+from services.dispatch.model import Step
 from services.dispatch.schemas import (
     AppointmentCreate,
     ArrivalCreate,
@@ -33,9 +34,9 @@ from services.dispatch.schemas import (
     PhotoAdded,
     WorkOrderRead,
 )
-from services.dispatch.workorders.lifecycle import Action, IllegalTransition
+from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Department
-from shared.http.problems import Problem, problem_responses
+from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["field work"])
@@ -79,19 +80,16 @@ async def crew_jobs(
     actor: WorkOrderStaff,
     known: Crews,
     views: Views,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CrewJobsPage:
     """Its members, its department's staff and supervisors read it; a person's read of the customers is logged."""
     found = known.get(crew)
     if found is None:
-        raise Problem(404, "Not Found", f"no crew {crew!r}")
-    try:
-        jobs, total = await views.crew_jobs(found, actor, limit=page_size, offset=(page - 1) * page_size)
-    except Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
-    items = await with_customers(request, actor, dispatcher, jobs)
+        raise NotFound(f"no crew {crew!r}")
+    jobs, total = await views.crew_jobs(found, actor, limit=page_size, offset=(page - 1) * page_size)
+    items = await with_customers(request, actor, door, jobs)
     return CrewJobsPage(crew=crew, items=items, page=page, page_size=page_size, total=total)
 
 
@@ -102,10 +100,10 @@ async def crew_jobs(
     summary="Send a crew (or hand the work order over to another): workorder.crew_assigned",
 )
 async def assign_crew(
-    work_order_id: uuid.UUID, body: CrewAssign, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: CrewAssign, request: Request, actor: WorkOrderStaff, door: DoorDep
 ) -> WorkOrderRead:
     step = Step(Action.ASSIGN_CREW, crew=body.crew, note=body.note)
-    return await take_step(request, dispatcher, work_order_id, step, actor)
+    return await take_step(request, door, work_order_id, step, actor)
 
 
 @router.post(
@@ -119,10 +117,10 @@ async def agree_appointment(
     body: AppointmentCreate,
     request: Request,
     actor: WorkOrderStaff,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
 ) -> WorkOrderRead:
     step = Step(Action.AGREE_APPOINTMENT, window_start=body.window_start, window_end=body.window_end, note=body.note)
-    return await take_step(request, dispatcher, work_order_id, step, actor)
+    return await take_step(request, door, work_order_id, step, actor)
 
 
 @router.post(
@@ -135,10 +133,10 @@ async def arrive(
     work_order_id: uuid.UUID,
     request: Request,
     actor: WorkOrderStaff,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
     _: ArrivalCreate | None = None,
 ) -> WorkOrderRead:
-    return await take_step(request, dispatcher, work_order_id, Step(Action.START), actor)
+    return await take_step(request, door, work_order_id, Step(Action.START), actor)
 
 
 @router.post(
@@ -148,10 +146,10 @@ async def arrive(
     summary="What the crew found on site (a measured indoor temperature, a note): workorder.findings_recorded",
 )
 async def record_findings(
-    work_order_id: uuid.UUID, body: FindingsCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: FindingsCreate, request: Request, actor: WorkOrderStaff, door: DoorDep
 ) -> WorkOrderRead:
     step = Step(Action.RECORD_FINDINGS, indoor_temperature_c=body.indoor_temperature_c, note=body.note)
-    return await take_step(request, dispatcher, work_order_id, step, actor)
+    return await take_step(request, door, work_order_id, step, actor)
 
 
 @router.post(
@@ -165,10 +163,10 @@ async def not_at_home(
     body: NotAtHomeCreate,
     request: Request,
     actor: WorkOrderStaff,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
 ) -> WorkOrderRead:
     step = Step(Action.NOT_AT_HOME, window_start=body.next_visit_start, window_end=body.next_visit_end, note=body.note)
-    return await take_step(request, dispatcher, work_order_id, step, actor)
+    return await take_step(request, door, work_order_id, step, actor)
 
 
 @router.post(
@@ -182,23 +180,12 @@ async def add_photo(
     work_order_id: uuid.UUID,
     request: Request,
     actor: WorkOrderStaff,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
     file: Annotated[UploadFile, File(description="The image; its type is read from its bytes")],
 ) -> PhotoAdded:
-    data = await file.read(dispatcher.photo_max_bytes + 1)
+    data = await file.read(door.context.photo_max_bytes + 1)
     await file.close()
-    try:
-        view, photo = await dispatcher.add_photo(work_order_id, data, actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
-    except IllegalTransition as exc:
-        raise Problem(409, "Conflict", str(exc), work_order_status=exc.status.value) from exc
-    except PhotoTooLarge as exc:
-        raise Problem(413, "Content Too Large", str(exc), errors=[{"field": "file", "message": str(exc)}]) from exc
-    except NotAnImage as exc:
-        raise Problem(415, "Unsupported Media Type", str(exc), errors=[{"field": "file", "message": str(exc)}]) from exc
+    view, photo = await field_work.add_photo(door, field_work.AddPhoto(work_order_id, data, actor))
     mark_case(request, view.order.complaint_id)
     return PhotoAdded.model_validate(asdict(photo))
 
@@ -215,12 +202,7 @@ async def add_photo(
 async def get_photo(
     work_order_id: uuid.UUID, photo_id: uuid.UUID, request: Request, actor: WorkOrderStaff, views: Views
 ) -> Response:
-    try:
-        photo, data = await views.photo(work_order_id, photo_id, actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
+    photo, data = await views.photo(work_order_id, photo_id, actor)
     return Response(
         content=data,
         media_type=photo.content_type,

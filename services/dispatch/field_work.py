@@ -31,8 +31,7 @@ class FieldStepRefused(Invalid):
     """A field step that cannot be taken as given: `field` names the request's field (422)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """HTTP entrypoints of incidents, outage notices and the asset registry (the rest of dispatch's are in api.py).
 
-Thin like api.py: decode, call the `Dispatcher` or `DispatchViews`, turn their errors into problems, answer.
+Thin like api.py: decode, run a use case through the door or read through `DispatchViews`, answer.
 Supervisors declare incidents and set their ETA (and the incident's own department may set the ETA); supervisors
 and the utility's outage system announce outages; every department reads incidents and outages.
 """
@@ -14,19 +14,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 
-from services.dispatch.assets import AssetRegistryError, parse_csv, parse_json
+from services.dispatch.assets import parse_csv, parse_json
+from services.dispatch.assets.registry import registry_text
 from services.dispatch.auth import CurrentActor, IncidentReader, OutageAnnouncer, Supervisor
-from services.dispatch.deps import DispatcherDep, Views
-from services.dispatch.model import (
-    Case,
-    Conflict,
-    Incident,
-    IncidentDeclaration,
-    Invalid,
-    NotFound,
-    Outage,
-    OutageNotice,
-)
+from services.dispatch.deps import DoorDep, Views
+from services.dispatch.handlers import assets, incidents, outages
+from services.dispatch.model import Case, Incident, IncidentDeclaration, Outage, OutageNotice
 from services.dispatch.schemas import (
     AssetImported,
     EtaUpdate,
@@ -60,14 +53,6 @@ def _linked(case: Case) -> LinkedComplaintRead:
     return LinkedComplaintRead.model_validate(asdict(case))
 
 
-def _problem(exc: Exception) -> Problem:
-    if isinstance(exc, NotFound):
-        return Problem(404, "Not Found", str(exc))
-    if isinstance(exc, Conflict):
-        return Problem(409, "Conflict", str(exc))
-    return Problem(422, "Unprocessable Content", str(exc))
-
-
 # --- incidents ------------------------------------------------------------------------------------------------
 
 
@@ -80,10 +65,7 @@ async def list_incidents(
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail, responses=READ_PROBLEMS, tags=["incidents"])
 async def get_incident(incident_id: uuid.UUID, views: Views, _: IncidentReader) -> IncidentDetail:
-    try:
-        incident, cases = await views.incident(incident_id)
-    except NotFound as exc:
-        raise _problem(exc) from exc
+    incident, cases = await views.incident(incident_id)
     return IncidentDetail(**_incident(incident).model_dump(), complaints=[_linked(c) for c in cases])
 
 
@@ -95,7 +77,7 @@ async def get_incident(incident_id: uuid.UUID, views: Views, _: IncidentReader) 
     tags=["incidents"],
     summary="Declare a fault: one incident, one work order; callers of it join instead of getting their own",
 )
-async def declare_incident(body: IncidentCreate, actor: Supervisor, dispatcher: DispatcherDep) -> IncidentRead:
+async def declare_incident(body: IncidentCreate, actor: Supervisor, door: DoorDep) -> IncidentRead:
     declaration = IncidentDeclaration(
         family=body.family.value,
         asset=body.asset.model_dump(mode="json") if body.asset else None,
@@ -105,10 +87,7 @@ async def declare_incident(body: IncidentCreate, actor: Supervisor, dispatcher: 
         description_en=body.description_en,
         eta=body.eta,
     )
-    try:
-        return _incident(await dispatcher.declare_incident(declaration, actor))
-    except (Conflict, Invalid) as exc:
-        raise _problem(exc) from exc
+    return _incident(await door.run(incidents.declare, incidents.DeclareIncident(declaration, actor)))
 
 
 @router.post(
@@ -118,13 +97,8 @@ async def declare_incident(body: IncidentCreate, actor: Supervisor, dispatcher: 
     tags=["incidents"],
     summary="A new ETA: every caller still waiting is told",
 )
-async def set_incident_eta(
-    incident_id: uuid.UUID, body: EtaUpdate, actor: CurrentActor, dispatcher: DispatcherDep
-) -> IncidentRead:
-    try:
-        return _incident(await dispatcher.set_incident_eta(incident_id, eta=body.eta, note=body.note, actor=actor))
-    except (NotFound, Conflict) as exc:
-        raise _problem(exc) from exc
+async def set_incident_eta(incident_id: uuid.UUID, body: EtaUpdate, actor: CurrentActor, door: DoorDep) -> IncidentRead:
+    return _incident(await door.run(incidents.set_eta, incidents.SetEta(incident_id, body.eta, body.note, actor)))
 
 
 # --- outage notices -------------------------------------------------------------------------------------------
@@ -138,10 +112,7 @@ async def list_outages(views: Views, _: IncidentReader, active: bool | None = No
 
 @router.get("/outage-notices/{outage_id}", response_model=OutageRead, responses=READ_PROBLEMS, tags=["outages"])
 async def get_outage(outage_id: uuid.UUID, views: Views, _: IncidentReader) -> OutageRead:
-    try:
-        return _outage(await views.outage(outage_id))
-    except NotFound as exc:
-        raise _problem(exc) from exc
+    return _outage(await views.outage(outage_id))
 
 
 @router.post(
@@ -152,7 +123,7 @@ async def get_outage(outage_id: uuid.UUID, views: Views, _: IncidentReader) -> O
     tags=["outages"],
     summary="Announce a planned or unplanned outage: callers in its area are told the cause and ETA, no crew sent",
 )
-async def declare_outage(body: OutageCreate, actor: OutageAnnouncer, dispatcher: DispatcherDep) -> OutageRead:
+async def declare_outage(body: OutageCreate, actor: OutageAnnouncer, door: DoorDep) -> OutageRead:
     notice = OutageNotice(
         kind=body.kind,
         family=body.family.value if body.family else None,
@@ -165,23 +136,13 @@ async def declare_outage(body: OutageCreate, actor: OutageAnnouncer, dispatcher:
         description_en=body.description_en,
         source_ref=body.source_ref,
     )
-    try:
-        return _outage(await dispatcher.declare_outage(notice, actor.name))
-    except Invalid as exc:
-        raise _problem(exc) from exc
+    return _outage(await door.run(outages.declare, outages.Declare(notice, actor.name)))
 
 
 @router.post("/outage-notices/{outage_id}/eta", response_model=OutageRead, responses=CHANGE_PROBLEMS, tags=["outages"])
-async def outage_eta(
-    outage_id: uuid.UUID, body: OutageEta, actor: OutageAnnouncer, dispatcher: DispatcherDep
-) -> OutageRead:
-    try:
-        outage = await dispatcher.update_outage(
-            outage_id=outage_id, expected_end=body.expected_end, note=body.note, actor=actor.name
-        )
-    except (NotFound, Conflict) as exc:
-        raise _problem(exc) from exc
-    return _outage(outage)
+async def outage_eta(outage_id: uuid.UUID, body: OutageEta, actor: OutageAnnouncer, door: DoorDep) -> OutageRead:
+    update = outages.Update(actor.name, outage_id=outage_id, expected_end=body.expected_end, note=body.note)
+    return _outage(await door.run(outages.update, update))
 
 
 @router.post(
@@ -192,15 +153,10 @@ async def outage_eta(
     summary="Supply restored: every linked caller is told and gets a callback",
 )
 async def outage_restored(
-    outage_id: uuid.UUID, actor: OutageAnnouncer, dispatcher: DispatcherDep, body: OutageRestored | None = None
+    outage_id: uuid.UUID, actor: OutageAnnouncer, door: DoorDep, body: OutageRestored | None = None
 ) -> OutageRead:
-    try:
-        outage = await dispatcher.update_outage(
-            outage_id=outage_id, restored=True, note=body.note if body else None, actor=actor.name
-        )
-    except (NotFound, Conflict) as exc:
-        raise _problem(exc) from exc
-    return _outage(outage)
+    update = outages.Update(actor.name, outage_id=outage_id, restored=True, note=body.note if body else None)
+    return _outage(await door.run(outages.update, update))
 
 
 # --- the asset registry ---------------------------------------------------------------------------------------
@@ -221,17 +177,11 @@ async def outage_restored(
 async def import_assets(
     request: Request,
     _: Supervisor,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
 ) -> AssetImported:
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type not in ("text/csv", "application/json"):
         raise Problem(415, "Unsupported Media Type", "send the registry as text/csv or application/json")
-    try:
-        text = (await request.body()).decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Problem(422, "Unprocessable Content", "the registry file is not UTF-8") from exc
-    try:
-        assets = parse_csv(text) if content_type == "text/csv" else parse_json(text)
-        return AssetImported(imported=await dispatcher.import_assets(assets))
-    except AssetRegistryError as exc:
-        raise Problem(422, "Unprocessable Content", "the registry has problems", problems=list(exc.problems)) from exc
+    text = registry_text(await request.body())
+    parsed = parse_csv(text) if content_type == "text/csv" else parse_json(text)
+    return AssetImported(imported=await door.run(assets.import_assets, parsed))

@@ -11,24 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Department
-
-
-class NotFound(Exception):
-    """No such work order or complaint (or none this actor may see)."""
-
-
-class Forbidden(Exception):
-    """The actor may not act on this department's work."""
-
-
-class Conflict(Exception):
-    """The request contradicts the case's state (e.g. reclassifying a closed case)."""
-
-
-class Invalid(Exception):
-    """The request cannot be carried out as given (HTTP 422; a dead letter on an ingress topic)."""
 
 
 @dataclass(frozen=True)
@@ -522,3 +507,14 @@ class LabelledExample:
     actor: str
     model_version: str | None
     at: datetime
+
+
+def complaint_key(value: str) -> uuid.UUID | str:
+    """A complaint id, or the reference number the customer reads out (TS-20261123-000042)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return value
+
+
+__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound"]

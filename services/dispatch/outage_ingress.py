@@ -46,6 +46,11 @@ class OutageNoticeMessage(BaseModel):
         return self
 
     @property
+    def event_id(self) -> uuid.UUID:
+        """The key of the message's processed mark (the door deduplicates by it): its `message_id`."""
+        return self.message_id
+
+    @property
     def starts(self) -> datetime:
         assert self.starts_at is not None
         return self.starts_at

@@ -45,7 +45,7 @@ class DispatchRepository(Protocol):
     async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Mark the event processed by `consumer`; False when it already was (skip the effect)."""
 
-    async def add_events(self, events: Sequence[Event]) -> None:
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
         """Queue events for publishing (the transactional outbox)."""
 
     async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:
@@ -275,7 +275,7 @@ class PostgresDispatchRepository:
     async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
         return await idempotency.first_delivery(self.conn, SCHEMA, consumer, event_id)
 
-    async def add_events(self, events: Sequence[Event]) -> None:
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
         await outbox.add(self.conn, SCHEMA, events)
 
     async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:

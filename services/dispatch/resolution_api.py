@@ -1,8 +1,8 @@
 """HTTP entrypoints of resolving a case beyond a work order's own steps (those are in api.py): the root-cause
 catalogue, the corrective actions of serious cases, and assisting work orders of coordinated cases.
 
-Thin like api.py: decode, call the `Dispatcher`'s desks (corrective_actions.py, coordination.py), turn their
-errors into problems, answer. Anyone with a credential reads the catalogue; supervisors set and complete
+Thin like api.py: decode, run a use case through the door (`handlers/corrective_actions.py`,
+`handlers/coordination.py`), answer. Anyone with a credential reads the catalogue; supervisors set and complete
 corrective actions, every department reads its own; the lead's department or a supervisor asks for assistance.
 """
 
@@ -13,16 +13,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from services.dispatch.answers import action_read, work_order_read
 from services.dispatch.auth import CurrentActor, DepartmentReader, Supervisor, WorkOrderStaff
-from services.dispatch.deps import DispatcherDep
-from services.dispatch.model import (
-    Conflict,
-    CorrectiveActionPlan,
-    Forbidden,
-    Invalid,
-    NotFound,
-)
-from services.dispatch.problems import action_read, work_order_read
+from services.dispatch.deps import DoorDep
+from services.dispatch.handlers import coordination, corrective_actions
+from services.dispatch.model import CorrectiveActionPlan
 from services.dispatch.schemas import (
     AssistCreate,
     CorrectiveActionCreate,
@@ -33,7 +28,7 @@ from services.dispatch.schemas import (
     RootCauseRead,
     WorkOrderRead,
 )
-from shared.http.problems import Problem, problem_responses
+from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1")
@@ -46,8 +41,8 @@ router = APIRouter(prefix="/v1")
     tags=["work orders"],
     summary="The root-cause catalogue a resolution picks from, per department, with zh and en labels",
 )
-async def root_causes(_: CurrentActor, dispatcher: DispatcherDep) -> RootCauseList:
-    entries = dispatcher.root_causes.entries
+async def root_causes(_: CurrentActor, door: DoorDep) -> RootCauseList:
+    entries = door.context.root_causes.entries
     return RootCauseList(
         items=[
             RootCauseRead(code=e.code, department=e.department, label_zh=e.label_zh, label_en=e.label_en)
@@ -74,17 +69,12 @@ async def set_corrective_action(
     body: CorrectiveActionCreate,
     request: Request,
     actor: Supervisor,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
 ) -> CorrectiveActionRead:
     plan = CorrectiveActionPlan(body.description, body.owner, body.deadline)
-    try:
-        action = await dispatcher.corrective.set(complaint_id, plan, actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Invalid as exc:
-        raise Problem(422, "Invalid request", str(exc), errors=[{"field": "deadline", "message": str(exc)}]) from exc
+    action = await door.run(corrective_actions.set_action, corrective_actions.SetAction(complaint_id, plan, actor))
     mark_case(request, complaint_id)
-    return action_read(action, dispatcher.clock())
+    return action_read(action, door.clock())
 
 
 @router.post(
@@ -97,16 +87,11 @@ async def set_corrective_action(
     summary="Record a corrective action done, with its outcome: its clock stops",
 )
 async def complete_corrective_action(
-    action_id: uuid.UUID, body: CorrectiveActionDone, request: Request, actor: Supervisor, dispatcher: DispatcherDep
+    action_id: uuid.UUID, body: CorrectiveActionDone, request: Request, actor: Supervisor, door: DoorDep
 ) -> CorrectiveActionRead:
-    try:
-        action = await dispatcher.corrective.complete(action_id, body.outcome, actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
+    action = await door.run(corrective_actions.complete, corrective_actions.Complete(action_id, body.outcome, actor))
     mark_case(request, action.complaint_id)
-    return action_read(action, dispatcher.clock())
+    return action_read(action, door.clock())
 
 
 @router.get(
@@ -118,16 +103,15 @@ async def complete_corrective_action(
 )
 async def list_corrective_actions(
     actor: DepartmentReader,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
     status: Literal["open", "done"] | None = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> CorrectiveActionList:
     department = None if actor.reads_everything else actor.department
-    found = await dispatcher.corrective.find(
-        status=status, overdue=overdue, department=department.value if department else None, limit=limit
-    )
-    now = dispatcher.clock()
+    query = corrective_actions.Find(status, overdue, department.value if department else None, limit)
+    found = await door.run(corrective_actions.find, query)
+    now = door.clock()
     return CorrectiveActionList(items=[action_read(a, now) for a in found])
 
 
@@ -152,17 +136,9 @@ async def list_corrective_actions(
     summary="Ask another department to assist this case: an assisting work order for it, with its own deadlines",
 )
 async def assist(
-    work_order_id: uuid.UUID, body: AssistCreate, request: Request, actor: WorkOrderStaff, dispatcher: DispatcherDep
+    work_order_id: uuid.UUID, body: AssistCreate, request: Request, actor: WorkOrderStaff, door: DoorDep
 ) -> WorkOrderRead:
-    try:
-        view = await dispatcher.coordination.assist(work_order_id, body.department, body.note, actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
-    except Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
-    except Invalid as exc:
-        raise Problem(422, "Invalid request", str(exc), errors=[{"field": "department", "message": str(exc)}]) from exc
+    command = coordination.Assist(work_order_id, body.department, body.note, actor)
+    view = await door.run(coordination.assist, command)
     mark_case(request, view.order.complaint_id)
-    return work_order_read(view, dispatcher.clock(), crews=dispatcher.crews)
+    return work_order_read(view, door.clock(), crews=door.context.crews)

@@ -20,9 +20,10 @@ Which statuses count as open is the work-order state machine's (`workorders/life
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from services.dispatch.classification import Classification, Rules
+from services.dispatch.incidents.faults import Fault
 from services.dispatch.model import Case, WorkOrder
 from shared.contracts import Category, Department, Severity
 
@@ -159,3 +160,25 @@ def route_assisting(case: Case, lead: WorkOrder, department: Department, *, by: 
         severity=Severity(lead.severity),
         reasons=(f"assisting {lead.department} (lead work order {lead.work_order_id}), asked by {by}: {note}",),
     )
+
+
+def doubt_within_one_fault(
+    decision: Classification, fault: Fault | None, runner_up_fault: Fault | None, rules: Rules
+) -> Classification | None:
+    """A doubt a supervisor need not settle: the model hesitates between two categories that both mean one fault at
+    one place (no heat or too cold, at one station's compound) and one department. The complaint then goes where that
+    fault goes (its incident, its outage notice, or a work order) as the top category, without triage: a storm's
+    callers must not wait in triage while their incident is handled. None: any other doubt stays in triage.
+
+    `runner_up_fault` is the fault the runner-up category would be about (`incidents.faults.identify`)."""
+    if fault is None or runner_up_fault is None or len(decision.suggestions) < 2:
+        return None
+    runner_up = decision.suggestions[1][0]
+    same_department = department_for(runner_up, rules) is department_for(decision.category, rules)
+    if (runner_up_fault.family, runner_up_fault.scope) != (fault.family, fault.scope) or not same_department:
+        return None
+    why = (
+        f"doubt between {decision.category.value} and {runner_up.value} is one fault ({fault.family.value} at "
+        f"{fault.scope}) for one department: no triage"
+    )
+    return replace(decision, triage=False, reasons=(*decision.reasons, why))

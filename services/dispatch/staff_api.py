@@ -1,21 +1,21 @@
 """HTTP entrypoints of the staff's own lists: who read whose contact details (supervisors), the crews and each crew's
 jobs.
 
-Thin like api.py: decode, call `DispatchViews` or the `Dispatcher`'s desks, turn their errors into problems, answer.
+Thin like api.py: decode, run a use case through the door, answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from services.dispatch.auth import AccessAuditor
-from services.dispatch.deps import DispatcherDep
-from services.dispatch.schemas import ContactAccessList, ContactReadEntry
-from shared.http.problems import Problem, problem_responses
+from services.dispatch.deps import DoorDep
+from services.dispatch.handlers import contacts
+from services.dispatch.schemas import ContactAccessList, ContactReadEntry, instant
+from shared.http.problems import problem_responses
 
 router = APIRouter(prefix="/v1")
 #: A date and time with its offset: a log is read across time zones, so a moment without one means nothing.
@@ -31,7 +31,7 @@ _INSTANT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{
 )
 async def contact_access(
     _: AccessAuditor,
-    dispatcher: DispatcherDep,
+    door: DoorDep,
     complaint_id: Annotated[str | None, Query(max_length=64, description="A complaint id or reference number")] = None,
     staff_id: Annotated[str | None, Query(max_length=128)] = None,
     since: Annotated[
@@ -47,23 +47,6 @@ async def contact_access(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ContactAccessList:
-    reads = await dispatcher.contacts.reads(
-        complaint=complaint_id,
-        staff_id=staff_id,
-        since=_instant("from", since),
-        until=_instant("to", until),
-        limit=limit,
-    )
+    query = contacts.Reads(complaint_id, staff_id, instant("from", since), instant("to", until), limit)
+    reads = await door.run(contacts.reads, query)
     return ContactAccessList(items=[ContactReadEntry.model_validate(asdict(r)) for r in reads])
-
-
-def _instant(name: str, value: str | None) -> datetime | None:
-    """A moment with its offset (the pattern admits nothing else; a calendar-impossible one is a 422 too)."""
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Problem(
-            422, "Invalid request", f"{name}: not a date and time", errors=[{"field": name, "message": "not a date"}]
-        ) from None

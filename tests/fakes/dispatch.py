@@ -76,7 +76,7 @@ class FakeDispatchRepository:
         self.state.processed.add((consumer, event_id))
         return True
 
-    async def add_events(self, events: Sequence[Event]) -> None:
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
         self.state.events.extend(events)
 
     async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:

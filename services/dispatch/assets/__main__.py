@@ -14,10 +14,12 @@ from pathlib import Path
 
 from services.dispatch.assets.registry import AssetRegistryError, load_assets
 from services.dispatch.classification import load_rules
-from services.dispatch.handlers import Dispatcher
+from services.dispatch.handlers.assets import import_assets
+from services.dispatch.handlers.context import DispatchContext
 from services.dispatch.repository import PostgresDispatchRepository
 from services.dispatch.settings import DispatchSettings
 from shared.db import transactions
+from shared.handling import Door
 from shared.runtime import connect_with_retry
 from shared.sla import load_sla_table
 
@@ -32,8 +34,8 @@ async def load(path: Path, *, if_empty: bool, settings: DispatchSettings) -> int
             async with work() as unit:
                 if await unit.repo.assets():
                     return None
-        dispatcher = Dispatcher(transactions=work, rules=load_rules(settings.dispatch_rules_path), sla=load_sla_table())
-        return await dispatcher.import_assets(assets)
+        context = DispatchContext(rules=load_rules(settings.dispatch_rules_path), sla=load_sla_table())
+        return await Door(work, context).run(import_assets, assets)
     finally:
         await pool.close()
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from services.dispatch.assets.addresses import building_key, compound_key, district_key
+from services.dispatch.errors import Unprocessable
 from shared.contracts import AssetKind
 
 ASSET_ID_MAX_LENGTH = 64
@@ -56,13 +57,24 @@ REQUIRED_CSV_COLUMNS = frozenset({"asset_id", "type", "district", "compound"})
 _ASSET_FIELDS = ("type", "name_zh", "name_en", "district")
 
 
-class AssetRegistryError(ValueError):
-    """Every problem of one import, each starting with its row ("row 7: ...")."""
+class AssetRegistryError(Unprocessable, ValueError):
+    """Every problem of one import, each starting with its row ("row 7: ..."): a 422 listing them all (`problems`)."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(problems)
+        super().__init__("the registry has problems", problems=list(self.problems))
+
+    def __str__(self) -> str:
         listing = "\n".join(f"  {problem}" for problem in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the asset registry:\n{listing}")
+        return f"{len(self.problems)} problem(s) in the asset registry:\n{listing}"
+
+
+def registry_text(body: bytes) -> str:
+    """An uploaded registry file as text (a BOM is dropped); a 422 when it is not UTF-8."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Unprocessable("the registry file is not UTF-8") from None
 
 
 @dataclass(frozen=True)
@@ -311,3 +323,32 @@ def registry_places(assets: Iterable[RegisteredAsset]) -> list[tuple[str, str, A
         for asset in assets
         for place in asset.serves
     ]
+
+
+def registered_assets(rows: list[dict[str, Any]]) -> list[RegisteredAsset]:
+    """Stored registry rows as the index takes them."""
+    return [
+        RegisteredAsset(
+            asset_id=row["asset_id"],
+            type=AssetKind(row["type"]),
+            name_zh=row["name_zh"],
+            name_en=row["name_en"],
+            district=row["district"],
+            serves=tuple(ServedPlace(**place) for place in row["serves"]),
+        )
+        for row in rows
+    ]
+
+
+def asset_row(asset: RegisteredAsset) -> dict[str, Any]:
+    """An asset as the registry stores it."""
+    return {
+        "asset_id": asset.asset_id,
+        "type": asset.type.value,
+        "name_zh": asset.name_zh,
+        "name_en": asset.name_en,
+        "district": asset.district,
+        "serves": [
+            {"compound": p.compound, "building": p.building, "compound_en": p.compound_en} for p in asset.serves
+        ],
+    }

@@ -7,19 +7,30 @@ name: a text file named `.png` is refused, and what is served back later carries
 
 from __future__ import annotations
 
+from shared.errors import Invalid
+
 #: The image types a photo may have.
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
-class NotAnImage(Exception):
-    """The upload is not a JPEG, PNG or WebP image (HTTP 415)."""
+class NotAnImage(Invalid):
+    """The upload is not a JPEG, PNG or WebP image (HTTP 415 naming the field `file`)."""
+
+    status = 415
+    title = "Unsupported Media Type"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="file")
 
 
-class PhotoTooLarge(Exception):
-    """The upload exceeds the size limit (HTTP 413)."""
+class PhotoTooLarge(Invalid):
+    """The upload exceeds the size limit (HTTP 413 naming the field `file`)."""
+
+    status = 413
+    title = "Content Too Large"
 
     def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"the photo is larger than {limit} bytes")
+        super().__init__(f"the photo is larger than {limit} bytes", field="file")
         self.size = size
         self.limit = limit
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from services.dispatch.errors import Conflict
 from shared.contracts import WorkOrderStatus
 
 OPEN = frozenset({WorkOrderStatus.ASSIGNED, WorkOrderStatus.ACKNOWLEDGED, WorkOrderStatus.IN_PROGRESS})
@@ -54,10 +55,15 @@ _TRANSITIONS: dict[Action, tuple[frozenset[WorkOrderStatus], WorkOrderStatus | N
 }
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
+    """A step the work order's status does not allow (409 naming the status; a dead letter on the ingress topic)."""
+
     def __init__(self, action: Action, status: WorkOrderStatus) -> None:
         allowed = ", ".join(sorted(s.value for s in _TRANSITIONS[action][0]))
-        super().__init__(f"cannot {action.value} a work order that is {status.value} (allowed from: {allowed})")
+        super().__init__(
+            f"cannot {action.value} a work order that is {status.value} (allowed from: {allowed})",
+            work_order_status=status.value,
+        )
         self.action = action
         self.status = status
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from services.dispatch.classification import Rules, load_rules
-from services.dispatch.handlers import Dispatcher
 from services.dispatch.views import DispatchViews
 from shared.sla import SlaTable, load_sla_table
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
+from tests.support.dispatch import DispatchDriver, dispatch_driver
 from tests.unit.dispatch.clocks import START
 
 
@@ -34,8 +34,8 @@ def sla_table() -> SlaTable:
 
 
 @pytest.fixture
-def dispatcher(store: FakeTransactions, clock: SetClock, dispatch_rules: Rules, sla_table: SlaTable) -> Dispatcher:
-    return Dispatcher(transactions=store, rules=dispatch_rules, sla=sla_table, clock=clock)
+def dispatcher(store: FakeTransactions, clock: SetClock, dispatch_rules: Rules, sla_table: SlaTable) -> DispatchDriver:
+    return dispatch_driver(store, clock, dispatch_rules, sla_table)
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.dispatch.consumers import COMPLAINT_CONTACT
-from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import Actor
 from shared.contracts import ComplaintContact, Department, new_event
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
-from tests.support.dispatch import received
+from tests.support.dispatch import DispatchDriver, received
 from tests.unit.dispatch.clocks import START
 
 ZHAO = Actor(name="repair.zhao", staff_id="repair.zhao", display_name="赵磊", department=Department.REPAIR)
@@ -37,17 +36,17 @@ def _contact(event_complaint_id: object, reference_no: str) -> ComplaintContact:
 
 
 async def test_a_person_sees_the_real_contact_and_each_read_is_logged(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     event = received("暖气不热，室内只有16度。", accepted_at=START, account_no="HT-100234")
     await dispatcher.route_received([event], consumer="t")
     contact = _contact(event.complaint_id, event.payload.reference_no)
-    await dispatcher.contacts.keep([contact, contact], consumer=COMPLAINT_CONTACT.consumer)
+    await dispatcher.keep_contacts([contact, contact], consumer=COMPLAINT_CONTACT.consumer)
     assert len(store.state.contacts) == 1
     case = store.state.cases[event.complaint_id]
 
     clock.advance(timedelta(minutes=5))
-    shown = await dispatcher.contacts.reveal(ZHAO, [case], endpoint="GET /v1/work-orders/{work_order_id}")
+    shown = await dispatcher.reveal(ZHAO, [case], endpoint="GET /v1/work-orders/{work_order_id}")
     details = shown[event.complaint_id]
     assert (details.name, details.phone, details.account_no, details.masked) == (
         "王小明",
@@ -67,29 +66,29 @@ async def test_a_person_sees_the_real_contact_and_each_read_is_logged(
         "GET /v1/work-orders/{work_order_id}",
         START + timedelta(minutes=5),
     )
-    listed = await dispatcher.contacts.reads(
+    listed = await dispatcher.contact_reads(
         complaint=event.payload.reference_no, staff_id="repair.zhao", since=START, until=None, limit=10
     )
     assert listed == [read]
 
 
 async def test_a_machine_key_sees_the_masked_customer_and_leaves_no_row(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = received("暖气不热，室内只有16度。", accepted_at=START)
     await dispatcher.route_received([event], consumer="t")
-    await dispatcher.contacts.keep([_contact(event.complaint_id, event.payload.reference_no)], consumer="c")
-    shown = await dispatcher.contacts.reveal(DESK, [store.state.cases[event.complaint_id]], endpoint="GET /x")
+    await dispatcher.keep_contacts([_contact(event.complaint_id, event.payload.reference_no)], consumer="c")
+    shown = await dispatcher.reveal(DESK, [store.state.cases[event.complaint_id]], endpoint="GET /x")
     details = shown[event.complaint_id]
     assert (details.name, details.phone, details.masked) == ("王**", "139******78", True)
     assert store.state.contact_reads == []
 
 
 async def test_before_the_contact_arrives_a_person_sees_it_masked_and_the_log_says_so(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = received("暖气不热，室内只有16度。", accepted_at=START)
     await dispatcher.route_received([event], consumer="t")
-    shown = await dispatcher.contacts.reveal(ZHAO, [store.state.cases[event.complaint_id]], endpoint="GET /x")
+    shown = await dispatcher.reveal(ZHAO, [store.state.cases[event.complaint_id]], endpoint="GET /x")
     assert shown[event.complaint_id].masked
     assert store.state.contact_reads[0].what == ["address"]

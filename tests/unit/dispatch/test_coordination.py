@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import SYSTEM, Conflict, Forbidden, Invalid, Step, WorkOrder
 from services.dispatch.views import DispatchViews
 from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Category, Department, WorkOrderAssigned, WorkOrderResolved, WorkOrderReturned
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
+from tests.support.dispatch import DispatchDriver
 from tests.unit.dispatch.test_handlers import (
     BILLING,
     HEATING,
@@ -26,7 +26,9 @@ from tests.unit.dispatch.test_handlers import (
 )
 
 
-async def _lead(dispatcher: Dispatcher, store: FakeTransactions, text: str = HEATING, **kwargs: object) -> WorkOrder:
+async def _lead(
+    dispatcher: DispatchDriver, store: FakeTransactions, text: str = HEATING, **kwargs: object
+) -> WorkOrder:
     event = _received(text, **kwargs)
     await _route(dispatcher, event)
     order = _only_order(store, event.complaint_id)
@@ -39,11 +41,11 @@ def _resolve(code: str) -> Step:
 
 
 async def test_the_lead_department_asks_billing_to_assist(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock, views: DispatchViews
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock, views: DispatchViews
 ) -> None:
     lead = await _lead(dispatcher, store)
     asked_at = clock.advance(timedelta(minutes=20))
-    view = await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核实多扣的费用", REPAIR)
+    view = await dispatcher.assist(lead.work_order_id, Department.BILLING, "核实多扣的费用", REPAIR)
 
     part = view.order
     assert (part.role, part.lead_work_order_id, part.department, part.category) == (
@@ -70,33 +72,33 @@ async def test_the_lead_department_asks_billing_to_assist(
     assert [v.order.work_order_id for v in billing_queue] == [part.work_order_id]
 
 
-async def test_who_may_ask_and_for_whom(dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_who_may_ask_and_for_whom(dispatcher: DispatchDriver, store: FakeTransactions) -> None:
     lead = await _lead(dispatcher, store)
     with pytest.raises(Forbidden):
-        await dispatcher.coordination.assist(lead.work_order_id, Department.CUSTOMER_SERVICE, "x", BILLING)
+        await dispatcher.assist(lead.work_order_id, Department.CUSTOMER_SERVICE, "x", BILLING)
     with pytest.raises(Invalid, match="repair leads this case"):
-        await dispatcher.coordination.assist(lead.work_order_id, Department.REPAIR, "x", REPAIR)
-    part = await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "x", SUPERVISOR)
+        await dispatcher.assist(lead.work_order_id, Department.REPAIR, "x", REPAIR)
+    part = await dispatcher.assist(lead.work_order_id, Department.BILLING, "x", SUPERVISOR)
     with pytest.raises(Invalid, match="billing already assists"):
-        await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "again", REPAIR)
+        await dispatcher.assist(lead.work_order_id, Department.BILLING, "again", REPAIR)
     with pytest.raises(Invalid, match="ask on the lead"):
-        await dispatcher.coordination.assist(part.order.work_order_id, Department.CUSTOMER_SERVICE, "x", SUPERVISOR)
+        await dispatcher.assist(part.order.work_order_id, Department.CUSTOMER_SERVICE, "x", SUPERVISOR)
     await dispatcher.act(lead.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
     await dispatcher.act(lead.work_order_id, _resolve("repair.air_lock"), REPAIR)
     commits = store.commits
     with pytest.raises(Conflict):
-        await dispatcher.coordination.assist(lead.work_order_id, Department.CUSTOMER_SERVICE, "late", REPAIR)
+        await dispatcher.assist(lead.work_order_id, Department.CUSTOMER_SERVICE, "late", REPAIR)
     assert store.commits == commits
 
 
 async def test_the_case_resolves_when_every_part_has_and_only_then_tells_duplicates(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     lead = await _lead(dispatcher, store, account_no="A-COORD")
     duplicate = _received(HEATING, account_no="A-COORD")
     await _route(dispatcher, duplicate)
     assert store.state.cases[duplicate.complaint_id].linked_to == lead.complaint_id
-    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
+    part = (await dispatcher.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
 
     await dispatcher.act(lead.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
     await dispatcher.act(lead.work_order_id, _resolve("repair.air_lock"), REPAIR)
@@ -113,10 +115,10 @@ async def test_the_case_resolves_when_every_part_has_and_only_then_tells_duplica
 
 
 async def test_an_assisting_department_returning_its_part_just_closes_it(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     lead = await _lead(dispatcher, store)
-    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
+    part = (await dispatcher.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
     view = await dispatcher.act(part.work_order_id, Step(Action.RETURN, reason="无计费问题"), BILLING)
 
     assert view.order.status == "returned"
@@ -133,11 +135,11 @@ async def test_an_assisting_department_returning_its_part_just_closes_it(
 
 
 async def test_the_case_reads_routed_while_its_lead_is_open_whatever_its_newer_part_did(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock, views: DispatchViews
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock, views: DispatchViews
 ) -> None:
     lead = await _lead(dispatcher, store)
     clock.advance(timedelta(minutes=20))
-    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
+    part = (await dispatcher.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
     assert part.created_at > lead.created_at, "the assisting part is the case's newest work order"
     await dispatcher.act(part.work_order_id, Step(Action.ACKNOWLEDGE), BILLING)
     await dispatcher.act(part.work_order_id, _resolve("billing.meter_misread"), BILLING)
@@ -149,11 +151,11 @@ async def test_the_case_reads_routed_while_its_lead_is_open_whatever_its_newer_p
 
 
 async def test_the_case_reads_resolved_once_its_lead_is_though_its_part_was_handed_back(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock, views: DispatchViews
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock, views: DispatchViews
 ) -> None:
     lead = await _lead(dispatcher, store)
     clock.advance(timedelta(minutes=20))
-    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
+    part = (await dispatcher.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
     await dispatcher.act(part.work_order_id, Step(Action.RETURN, reason="无计费问题"), BILLING)
     assert (await views.case(lead.complaint_id, SYSTEM)).status == "routed"
 
@@ -163,10 +165,10 @@ async def test_the_case_reads_resolved_once_its_lead_is_though_its_part_was_hand
 
 
 async def test_a_part_cannot_be_returned_once_the_lead_is_resolved(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     lead = await _lead(dispatcher, store)
-    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
+    part = (await dispatcher.assist(lead.work_order_id, Department.BILLING, "核实费用", REPAIR)).order
     await dispatcher.act(lead.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR)
     await dispatcher.act(lead.work_order_id, _resolve("repair.air_lock"), REPAIR)
     with pytest.raises(Conflict, match="resolve this assisting work order instead"):
@@ -175,10 +177,10 @@ async def test_a_part_cannot_be_returned_once_the_lead_is_resolved(
 
 
 async def test_a_reclassified_lead_keeps_its_assisting_parts_and_duplicates_find_the_lead(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     lead = await _lead(dispatcher, store, account_no="A-LEAD")
-    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.CUSTOMER_SERVICE, "道歉", REPAIR)).order
+    part = (await dispatcher.assist(lead.work_order_id, Department.CUSTOMER_SERVICE, "道歉", REPAIR)).order
     view = await dispatcher.reclassify(
         lead.complaint_id, category=Category.EQUIPMENT_FAULT, severity=None, reason="实为设备故障", actor=SUPERVISOR
     )
@@ -193,10 +195,10 @@ async def test_a_reclassified_lead_keeps_its_assisting_parts_and_duplicates_find
     assert store.state.events[-1].payload.case_resolved is False  # type: ignore[attr-defined]
 
 
-async def test_an_incidents_work_order_takes_no_assistance(dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_an_incidents_work_order_takes_no_assistance(dispatcher: DispatchDriver, store: FakeTransactions) -> None:
     location = {"address": "和平区协作小区3号楼", "district": "heping"}
     callers = [_received("家里暖气不热，室温只有12度", location=location) for _ in range(3)]
     await _route(dispatcher, *callers)
     (incident,) = store.state.incidents.values()
     with pytest.raises(Invalid, match="incident"):
-        await dispatcher.coordination.assist(incident.work_order_id, Department.BILLING, "x", SUPERVISOR)
+        await dispatcher.assist(incident.work_order_id, Department.BILLING, "x", SUPERVISOR)

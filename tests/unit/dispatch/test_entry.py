@@ -14,7 +14,6 @@ import pytest
 
 from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify
 from services.dispatch.consumers import COMPLAINT_RECEIVED, COMPLAINT_REOPENED
-from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import SYSTEM, Actor, Conflict, NotFound, Step
 from services.dispatch.views import DispatchViews
 from services.dispatch.workorders.lifecycle import Action
@@ -23,7 +22,7 @@ from shared.sla import SlaTable, load_sla_table
 from shared.sla.policy import DEFAULT_PATH
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
-from tests.support.dispatch import received
+from tests.support.dispatch import DispatchDriver, dispatch_driver, received
 from tests.unit.dispatch.clocks import START
 
 SUPERVISOR = Actor(name="duty-supervisor", supervisor=True)
@@ -48,17 +47,15 @@ def doubtful_when_asked(facts: ComplaintFacts, rules: Rules) -> Classification:
 
 
 @pytest.fixture
-def dispatcher(store: FakeTransactions, clock: SetClock, dispatch_rules: Rules, sla_table: SlaTable) -> Dispatcher:
-    return Dispatcher(
-        transactions=store, rules=dispatch_rules, sla=sla_table, clock=clock, classifier=doubtful_when_asked
-    )
+def dispatcher(store: FakeTransactions, clock: SetClock, dispatch_rules: Rules, sla_table: SlaTable) -> DispatchDriver:
+    return dispatch_driver(store, clock, dispatch_rules, sla_table, classifier=doubtful_when_asked)
 
 
 def _received(text: str, **kwargs: object) -> ComplaintReceived:
     return received(text, accepted_at=START, **kwargs)  # type: ignore[arg-type]
 
 
-async def _route(dispatcher: Dispatcher, *events: ComplaintReceived) -> None:
+async def _route(dispatcher: DispatchDriver, *events: ComplaintReceived) -> None:
     await dispatcher.route_received(list(events), consumer=COMPLAINT_RECEIVED.consumer)
 
 
@@ -78,7 +75,7 @@ def _payloads(store: FakeTransactions, event_type: str, complaint_id: uuid.UUID)
     [(TEST_CALL, "test call (测试工单)"), (BROADBAND, "not ours: broadband/telecom (宽带)")],
 )
 async def test_an_invalid_complaint_is_recorded_without_a_work_order_and_the_customer_told_why(
-    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews, text: str, reason: str
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews, text: str, reason: str
 ) -> None:
     event = _received(text, channel="phone", agent_id="agent-7")
     await _route(dispatcher, event)
@@ -97,7 +94,7 @@ async def test_an_invalid_complaint_is_recorded_without_a_work_order_and_the_cus
 
 
 async def test_an_agents_note_does_not_make_an_invalid_complaint_ours(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = _received(BROADBAND, channel="phone", agent_id="agent-7", handled_on_contact="告知用户联系电信")
     await _route(dispatcher, event)
@@ -105,7 +102,7 @@ async def test_an_agents_note_does_not_make_an_invalid_complaint_ours(
 
 
 async def test_a_supervisor_overturns_an_invalid_complaint_and_it_is_routed_with_clocks_from_acceptance(
-    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews, clock: SetClock
 ) -> None:
     event = _received(BROADBAND)
     await _route(dispatcher, event)
@@ -154,7 +151,7 @@ async def test_a_supervisor_overturns_an_invalid_complaint_and_it_is_routed_with
 
 
 async def test_overturning_keeps_the_classifiers_category_when_none_is_given(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = _received(TEST_CALL)
     await _route(dispatcher, event)
@@ -166,7 +163,7 @@ async def test_overturning_keeps_the_classifiers_category_when_none_is_given(
 
 
 async def test_a_supervisor_closes_a_complaint_in_triage_as_invalid(
-    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews
 ) -> None:
     doubtful, bill = _received(DOUBTFUL), _received(BILL)
     await _route(dispatcher, doubtful, bill)
@@ -189,7 +186,7 @@ async def test_a_supervisor_closes_a_complaint_in_triage_as_invalid(
 
 
 async def test_a_complaint_settled_on_the_call_is_resolved_on_contact_without_a_work_order(
-    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews, sla_table: SlaTable
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews, sla_table: SlaTable
 ) -> None:
     event = _received(BILL, channel="phone", agent_id="agent-0042", handled_on_contact=EXPLAINED)
     await _route(dispatcher, event)
@@ -216,7 +213,7 @@ async def test_a_complaint_settled_on_the_call_is_resolved_on_contact_without_a_
     [(GAS, "a safety hazard cannot be settled on contact"), (BLACKOUT, "an emergency cannot be settled on contact")],
 )
 async def test_a_crew_must_go_whatever_was_said_on_the_call(
-    dispatcher: Dispatcher, store: FakeTransactions, text: str, why: str
+    dispatcher: DispatchDriver, store: FakeTransactions, text: str, why: str
 ) -> None:
     event = _received(text, channel="phone", agent_id="agent-0042", handled_on_contact="已告知用户开窗通风、离开现场")
     await _route(dispatcher, event)
@@ -231,7 +228,7 @@ async def test_a_crew_must_go_whatever_was_said_on_the_call(
 
 
 async def test_a_serious_complaint_is_not_settled_on_contact_either(
-    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews
 ) -> None:
     """The rules send a serious complaint to the department manager and leadership for a cause analysis and a
     corrective action: a settlement on the call would skip both."""
@@ -251,7 +248,7 @@ async def test_a_serious_complaint_is_not_settled_on_contact_either(
 
 
 async def test_first_contact_wins_over_linking_to_the_accounts_open_case(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     first = _received(HEATING, account_no="HT-1")
     again = _received(HEATING, channel="phone", account_no="HT-1", agent_id="a-1", handled_on_contact="告知维修已安排")
@@ -263,7 +260,7 @@ async def test_first_contact_wins_over_linking_to_the_accounts_open_case(
 
 
 async def test_a_case_settled_on_contact_reopens_into_its_first_work_order(
-    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews
 ) -> None:
     event = _received(BILL, channel="phone", agent_id="agent-0042", handled_on_contact=EXPLAINED)
     await _route(dispatcher, event)
@@ -306,7 +303,7 @@ async def test_a_case_settled_on_contact_reopens_into_its_first_work_order(
 
 
 async def test_without_an_agent_the_department_that_signs_for_the_work_order_owns_the_case(
-    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews
 ) -> None:
     event = _received(HEATING)
     await _route(dispatcher, event)
@@ -322,7 +319,7 @@ async def test_without_an_agent_the_department_that_signs_for_the_work_order_own
 
 
 async def test_an_agents_case_stays_theirs_when_the_department_signs(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = _received(HEATING, channel="counter", agent_id="counter-3", customer_agitated=True)
     await _route(dispatcher, event)
@@ -332,7 +329,7 @@ async def test_an_agents_case_stays_theirs_when_the_department_signs(
     assert (case.owner, case.agent_id, case.customer_agitated) == ("counter-3", "counter-3", True)
 
 
-async def test_the_supervisor_who_triages_owns_the_case(dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_the_supervisor_who_triages_owns_the_case(dispatcher: DispatchDriver, store: FakeTransactions) -> None:
     event = _received(DOUBTFUL)
     await _route(dispatcher, event)
     await dispatcher.route_triaged(
@@ -366,7 +363,7 @@ async def test_an_emergency_outage_in_a_rural_district_gets_90_minutes_on_site_a
     store: FakeTransactions, clock: SetClock, dispatch_rules: Rules, tmp_path: Path
 ) -> None:
     sla = _policy_with_rural(tmp_path, "Hamlet-Vale")
-    dispatcher = Dispatcher(transactions=store, rules=dispatch_rules, sla=sla, clock=clock)
+    dispatcher = dispatch_driver(store, clock, dispatch_rules, sla)
     village = _received(BLACKOUT, location={"address": "村东头1号", "district": "hamlet-vale"})
     city = _received(BLACKOUT, location={"address": "和平区测试路1号", "district": "heping"})
     await _route(dispatcher, village, city)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from services.dispatch.field_work import FieldStepRefused
-from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import Actor, Forbidden, Step, WorkOrder
 from services.dispatch.photos import LocalPhotoStorage, NotAnImage
 from services.dispatch.views import DispatchViews
@@ -19,7 +18,7 @@ from services.dispatch.workorders.lifecycle import Action, IllegalTransition
 from shared.contracts import Department
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
-from tests.support.dispatch import received
+from tests.support.dispatch import DispatchDriver, received
 from tests.unit.dispatch.clocks import START
 
 ZHAO = Actor(name="repair.zhao", staff_id="repair.zhao", display_name="赵磊", department=Department.REPAIR)
@@ -31,11 +30,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 128
 
 
 @pytest.fixture
-def field_dispatcher(dispatcher: Dispatcher, tmp_path: Path) -> Dispatcher:
-    return replace(dispatcher, photos=LocalPhotoStorage(tmp_path), photo_max_bytes=1024)
+def field_dispatcher(dispatcher: DispatchDriver, tmp_path: Path) -> DispatchDriver:
+    return dispatcher.with_context(photos=LocalPhotoStorage(tmp_path), photo_max_bytes=1024)
 
 
-async def _acknowledged(dispatcher: Dispatcher, store: FakeTransactions) -> WorkOrder:
+async def _acknowledged(dispatcher: DispatchDriver, store: FakeTransactions) -> WorkOrder:
     event = received("从供暖开始室内温度一直只有16度左右，希望派人来测温。", accepted_at=START, channel="phone")
     await dispatcher.route_received([event], consumer="t")
     (order,) = store.state.orders_of(event.complaint_id)
@@ -44,7 +43,7 @@ async def _acknowledged(dispatcher: Dispatcher, store: FakeTransactions) -> Work
 
 
 async def test_a_job_from_crew_to_acceptance_names_each_person(
-    field_dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock, tmp_path: Path
+    field_dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock, tmp_path: Path
 ) -> None:
     d = field_dispatcher
     order = await _acknowledged(d, store)
@@ -95,19 +94,19 @@ async def test_a_job_from_crew_to_acceptance_names_each_person(
     # Dispatch keeps the name the customer gave; the topic carries it masked, as every customer name there.
     assert done.payload.acceptance is not None and done.payload.acceptance.customer_name == "王**"
 
-    read = await DispatchViews(store, photos=d.photos).work_order(wo, CHEN)
+    read = await DispatchViews(store, photos=d.context.photos).work_order(wo, CHEN)
     assert [f.indoor_temperature_c for f in read.findings] == [17.0]
     assert [p.photo_id for p in read.photos] == [photo.photo_id]
     assert [h["actor_name"] for h in read.history][-3:] == ["陈刚", "陈刚", "陈刚"]
-    stored, data = await DispatchViews(store, photos=d.photos).photo(wo, photo.photo_id, ZHAO)
+    stored, data = await DispatchViews(store, photos=d.context.photos).photo(wo, photo.photo_id, ZHAO)
     assert (stored.content_type, data) == ("image/png", PNG)
 
 
-async def test_crew_jobs_list_only_the_crews_own(field_dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_crew_jobs_list_only_the_crews_own(field_dispatcher: DispatchDriver, store: FakeTransactions) -> None:
     order = await _acknowledged(field_dispatcher, store)
     await field_dispatcher.act(order.work_order_id, Step(Action.ASSIGN_CREW, crew="repair-crew-1"), ZHAO)
     views = DispatchViews(store)
-    crews = field_dispatcher.crews
+    crews = field_dispatcher.context.crews
     ones, _ = await views.crew_jobs(crews.get("repair-crew-1"), CHEN, limit=10, offset=0)  # type: ignore[arg-type]
     assert [v.order.work_order_id for v in ones] == [order.work_order_id]
     twos, total = await views.crew_jobs(crews.get("repair-crew-2"), YANG, limit=10, offset=0)  # type: ignore[arg-type]
@@ -117,7 +116,7 @@ async def test_crew_jobs_list_only_the_crews_own(field_dispatcher: Dispatcher, s
 
 
 async def test_not_at_home_moves_the_visit_and_the_next_arrival_starts_again(
-    field_dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    field_dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     d = field_dispatcher
     order = await _acknowledged(d, store)
@@ -142,7 +141,7 @@ async def test_not_at_home_moves_the_visit_and_the_next_arrival_starts_again(
     assert again.order.status == "in_progress" and again.order.started_at == arrived, "the first arrival is kept"
 
 
-async def test_field_steps_refuse_what_cannot_be(field_dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_field_steps_refuse_what_cannot_be(field_dispatcher: DispatchDriver, store: FakeTransactions) -> None:
     d = field_dispatcher
     order = await _acknowledged(d, store)
     wo = order.work_order_id
@@ -161,4 +160,4 @@ async def test_field_steps_refuse_what_cannot_be(field_dispatcher: Dispatcher, s
     assert hot.value.field == "indoor_temperature_c"
     with pytest.raises(NotAnImage):
         await d.add_photo(wo, b"plain text named photo.png", CHEN)
-    assert not store.state.photos and not list(Path(d.photos.root).rglob("*")), "nothing kept"  # type: ignore[union-attr]
+    assert not store.state.photos and not list(Path(d.context.photos.root).rglob("*")), "nothing kept"  # type: ignore[union-attr]

@@ -8,15 +8,15 @@ from datetime import timedelta
 
 import pytest
 
-from services.dispatch.consumers import COMPLAINT_RECEIVED, COMPLAINT_REOPENED, DEPARTMENT_UPDATES
-from services.dispatch.handlers import Dispatcher
+from services.dispatch.consumers import COMPLAINT_RECEIVED, COMPLAINT_REOPENED
+from services.dispatch.department_ingress import DepartmentUpdate
 from services.dispatch.model import Actor, Conflict, Forbidden, NotFound, Step, WorkOrder
 from services.dispatch.views import DispatchViews
 from services.dispatch.workorders.lifecycle import Action, IllegalTransition
 from shared.contracts import Category, ComplaintReceived, ComplaintReopened, Department, Severity, new_event
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
-from tests.support.dispatch import received
+from tests.support.dispatch import DispatchDriver, received
 from tests.unit.dispatch.clocks import START
 
 HEATING = "从供暖开始室内温度一直只有16度左右，暖气片摸着温乎，希望派人来测温。"
@@ -33,7 +33,7 @@ def _received(text: str, **kwargs: object) -> ComplaintReceived:
     return received(text, accepted_at=START, **kwargs)  # type: ignore[arg-type]
 
 
-async def _route(dispatcher: Dispatcher, *events: ComplaintReceived) -> None:
+async def _route(dispatcher: DispatchDriver, *events: ComplaintReceived) -> None:
     await dispatcher.route_received(list(events), consumer=COMPLAINT_RECEIVED.consumer)
 
 
@@ -64,7 +64,7 @@ def _reopened(event: ComplaintReceived, previous: uuid.UUID | None, severity: Se
 
 
 async def test_a_received_complaint_gets_a_case_a_work_order_and_two_events(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = _received(HEATING, channel="phone")
     await _route(dispatcher, event)
@@ -88,7 +88,7 @@ async def test_a_received_complaint_gets_a_case_a_work_order_and_two_events(
 
 
 async def test_a_redelivered_or_republished_complaint_changes_nothing(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = _received(BILL)
     await _route(dispatcher, event)
@@ -99,7 +99,7 @@ async def test_a_redelivered_or_republished_complaint_changes_nothing(
 
 
 async def test_a_second_complaint_while_the_first_is_open_is_linked_not_routed(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     first, second = _received(BILL, account_no="A-1"), _received(BILL, account_no="A-1")
     await _route(dispatcher, first, second)
@@ -116,7 +116,7 @@ async def test_a_second_complaint_while_the_first_is_open_is_linked_not_routed(
 
 
 async def test_a_returned_work_order_is_rerouted_to_the_suggested_department(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     event = _received(BILL)
     await _route(dispatcher, event)
@@ -153,7 +153,7 @@ async def test_a_returned_work_order_is_rerouted_to_the_suggested_department(
 
 
 async def test_without_a_suggestion_the_next_best_scored_category_decides(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = _received(BILL)  # billing 25, equipment_fault 1 ("电表")
     await _route(dispatcher, event)
@@ -166,7 +166,7 @@ async def test_without_a_suggestion_the_next_best_scored_category_decides(
 
 
 async def test_when_no_other_department_fits_customer_service_keeps_the_case(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = _received(ASK)
     await _route(dispatcher, event)
@@ -187,7 +187,9 @@ async def test_when_no_other_department_fits_customer_service_keeps_the_case(
 # --- supervisor reclassification ----------------------------------------------------------------------
 
 
-async def test_a_supervisor_reclassifies_the_open_work_order(dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_a_supervisor_reclassifies_the_open_work_order(
+    dispatcher: DispatchDriver, store: FakeTransactions
+) -> None:
     event = _received(BILL)
     await _route(dispatcher, event)
     billing = _only_order(store, event.complaint_id)
@@ -218,7 +220,9 @@ async def test_a_supervisor_reclassifies_the_open_work_order(dispatcher: Dispatc
     assert store.state.events[1].payload.reasons == ["reclassified by duty-supervisor: 实为服务投诉"]
 
 
-async def test_reclassifying_keeps_the_severity_unless_given(dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_reclassifying_keeps_the_severity_unless_given(
+    dispatcher: DispatchDriver, store: FakeTransactions
+) -> None:
     event = _received(HEATING)
     await _route(dispatcher, event)
     view = await dispatcher.reclassify(
@@ -228,7 +232,7 @@ async def test_reclassifying_keeps_the_severity_unless_given(dispatcher: Dispatc
 
 
 async def test_reclassifying_needs_a_known_case_with_an_open_work_order(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     with pytest.raises(NotFound):
         await dispatcher.reclassify(uuid.uuid4(), category=Category.OTHER, severity=None, reason="r", actor=SUPERVISOR)
@@ -255,7 +259,7 @@ async def test_reclassifying_needs_a_known_case_with_an_open_work_order(
 
 
 async def test_a_reopening_opens_a_new_cycle_with_raised_severity(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     event = _received(HEATING)
     await _route(dispatcher, event)
@@ -291,7 +295,7 @@ async def test_a_reopening_opens_a_new_cycle_with_raised_severity(
 
 
 async def test_a_reopening_while_a_work_order_is_open_changes_nothing(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     event = _received(HEATING)
     await _route(dispatcher, event)
@@ -303,7 +307,7 @@ async def test_a_reopening_while_a_work_order_is_open_changes_nothing(
 
 
 async def test_a_reopening_of_a_complaint_never_routed_fails_and_writes_nothing(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     stranger = _received(HEATING)
     with pytest.raises(LookupError):
@@ -315,7 +319,7 @@ async def test_a_reopening_of_a_complaint_never_routed_fails_and_writes_nothing(
 
 
 async def test_the_lifecycle_stamps_each_step_with_the_clock(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     event = _received(HEATING)
     await _route(dispatcher, event)
@@ -347,7 +351,7 @@ async def test_the_lifecycle_stamps_each_step_with_the_clock(
     ]
 
 
-async def test_refused_steps_write_nothing(dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_refused_steps_write_nothing(dispatcher: DispatchDriver, store: FakeTransactions) -> None:
     event = _received(HEATING)
     await _route(dispatcher, event)
     order = _only_order(store, event.complaint_id)
@@ -364,13 +368,22 @@ async def test_refused_steps_write_nothing(dispatcher: Dispatcher, store: FakeTr
     await dispatcher.act(order.work_order_id, Step(Action.ACKNOWLEDGE), SUPERVISOR)
 
 
-async def test_a_redelivered_department_update_changes_nothing(dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_a_redelivered_department_update_changes_nothing(
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews
+) -> None:
     event = _received(HEATING)
     await _route(dispatcher, event)
     order = _only_order(store, event.complaint_id)
-    update = (DEPARTMENT_UPDATES.consumer, uuid.uuid4())
-    await dispatcher.act(order.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR, dedupe=update)
-    again = await dispatcher.act(order.work_order_id, Step(Action.ACKNOWLEDGE), REPAIR, dedupe=update)
+    update = DepartmentUpdate(
+        update_id=uuid.uuid4(),
+        work_order_id=order.work_order_id,
+        department=Department.REPAIR,
+        actor="desk",
+        action="acknowledge",
+    )
+    await dispatcher.department_update(update)
+    await dispatcher.department_update(update)
+    again = await views.work_order(order.work_order_id, REPAIR)
     assert again.order.status == "acknowledged"
     assert [h["action"] for h in again.history] == ["assign", "acknowledge"]
     assert store.state.event_types().count("workorder.acknowledged") == 1
@@ -380,7 +393,7 @@ async def test_a_redelivered_department_update_changes_nothing(dispatcher: Dispa
 
 
 async def test_reads_follow_the_same_access_rule(
-    dispatcher: Dispatcher, views: DispatchViews, store: FakeTransactions
+    dispatcher: DispatchDriver, views: DispatchViews, store: FakeTransactions
 ) -> None:
     heating, gas = _received(HEATING), _received("楼道里有很重的煤气味，请马上派人来！")
     await _route(dispatcher, heating, gas)

@@ -14,7 +14,6 @@ import pytest
 from services.dispatch.assets import load_assets
 from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify
 from services.dispatch.consumers import COMPLAINT_RECEIVED
-from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import Actor, Conflict, IncidentDeclaration, NotFound, OutageNotice, Step
 from services.dispatch.resolution import ResolutionRefused
 from services.dispatch.workorders.lifecycle import Action
@@ -22,7 +21,7 @@ from shared.contracts import Category, ComplaintReceived, ComplaintReopened, Dep
 from shared.sla import SlaTable
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
-from tests.support.dispatch import received
+from tests.support.dispatch import DispatchDriver, dispatch_driver, received
 from tests.unit.dispatch.clocks import START
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -48,7 +47,7 @@ def _call(
     )
 
 
-async def _route(dispatcher: Dispatcher, *events: ComplaintReceived) -> None:
+async def _route(dispatcher: DispatchDriver, *events: ComplaintReceived) -> None:
     await dispatcher.route_received(list(events), consumer=COMPLAINT_RECEIVED.consumer)
 
 
@@ -57,7 +56,7 @@ def _types(store: FakeTransactions) -> list[str]:
 
 
 async def test_two_households_are_routed_each_the_third_opens_an_incident_that_takes_their_work_orders(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     first, second, third = _call(COLD), _call(NO_HEAT, minutes=10), _call(COLD, minutes=20)
     await _route(dispatcher, first)
@@ -89,7 +88,7 @@ async def test_two_households_are_routed_each_the_third_opens_an_incident_that_t
 
 
 async def test_later_callers_join_without_work_orders_and_a_billing_call_is_not_swallowed(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     await _route(dispatcher, *(_call(COLD, minutes=i) for i in range(3)))
     (incident,) = store.state.incidents.values()
@@ -104,7 +103,7 @@ async def test_later_callers_join_without_work_orders_and_a_billing_call_is_not_
 
 
 async def test_an_address_the_registry_knows_finds_the_station_without_naming_it(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     await dispatcher.import_assets(load_assets(ROOT / "deploy" / "demo-city" / "assets.csv"))
     named = [_call(COLD, minutes=i) for i in range(2)]
@@ -119,7 +118,7 @@ async def test_an_address_the_registry_knows_finds_the_station_without_naming_it
 
 
 async def test_households_outside_the_window_or_of_one_account_do_not_open_an_incident(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     await _route(dispatcher, _call(COLD, minutes=0), _call(COLD, minutes=200), _call(COLD, minutes=400))
     same = [_call(COLD, account="A-SAME", location=COMPOUND, minutes=500 + i) for i in range(3)]
@@ -128,7 +127,7 @@ async def test_households_outside_the_window_or_of_one_account_do_not_open_an_in
 
 
 async def test_severity_rises_with_households_and_the_work_order_follows(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     await _route(dispatcher, *(_call(COLD, minutes=i) for i in range(9)))
     (incident,) = store.state.incidents.values()
@@ -145,7 +144,7 @@ async def test_severity_rises_with_households_and_the_work_order_follows(
 
 
 async def test_resolving_the_incident_tells_every_caller_once_and_the_eta_reaches_the_waiting(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     callers = [_call(COLD, minutes=i, agent=f"agent-{i}" if i else None) for i in range(4)]
     await _route(dispatcher, *callers)
@@ -181,7 +180,7 @@ async def test_resolving_the_incident_tells_every_caller_once_and_the_eta_reache
     assert store.state.orders_of(late.complaint_id), "after the incident, a new call is routed again"
 
 
-async def test_redelivered_complaints_are_linked_once(dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_redelivered_complaints_are_linked_once(dispatcher: DispatchDriver, store: FakeTransactions) -> None:
     callers = [_call(COLD, minutes=i) for i in range(4)]
     await _route(dispatcher, *callers)
     await _route(dispatcher, *callers)
@@ -191,7 +190,7 @@ async def test_redelivered_complaints_are_linked_once(dispatcher: Dispatcher, st
 
 
 async def test_an_operator_declares_an_incident_once_and_earlier_callers_join_it(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     clock.advance(timedelta(minutes=5))
     earlier = _call(COLD)
@@ -207,7 +206,7 @@ async def test_an_operator_declares_an_incident_once_and_earlier_callers_join_it
 
 
 async def test_an_outage_notice_informs_its_callers_without_a_work_order_and_restoration_fixes_them(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     notice = OutageNotice(
         kind="planned",
@@ -249,7 +248,7 @@ async def test_an_outage_notice_informs_its_callers_without_a_work_order_and_res
 
 
 async def test_same_account_duplicates_are_told_when_their_case_is_resolved(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     first = _call(BILL, account="A-DUP", location=COMPOUND)
     again = _call(BILL, account="A-DUP", location=COMPOUND, minutes=5)
@@ -268,7 +267,7 @@ async def test_same_account_duplicates_are_told_when_their_case_is_resolved(
 
 
 async def test_a_caller_dissatisfied_after_the_fix_gets_a_work_order_of_their_own(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     callers = [_call(COLD, minutes=i) for i in range(3)]
     await _route(dispatcher, *callers)
@@ -318,9 +317,7 @@ async def test_a_doubt_within_one_fault_joins_the_fault_and_any_other_doubt_wait
 ) -> None:
     """Outage or too cold, at one station: one fault, one department, so no supervisor is needed (a storm's callers
     join their incident). Outage or billing, or no place to group by: a real doubt, triaged."""
-    dispatcher = Dispatcher(
-        transactions=store, rules=dispatch_rules, sla=sla_table, clock=clock, classifier=_hesitating
-    )
+    dispatcher = dispatch_driver(store, clock, dispatch_rules, sla_table, classifier=_hesitating)
     callers = [_call(NO_HEAT, minutes=m) for m in (0, 5, 10)]
     billing = _call("这个月账单不对，暖气也停了", minutes=15)
     street = _call(NO_HEAT, location={"address": "和平区测试路88号", "district": "heping"}, minutes=20)

@@ -8,14 +8,13 @@ import pytest
 
 from services.dispatch.auth import actor_for
 from services.dispatch.crews import load_crews
-from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import Actor, Forbidden, Step, WorkOrder
 from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Department as D
 from shared.contracts import WorkOrderAcknowledged
 from shared.http.person import Person
 from tests.fakes.dispatch import FakeTransactions
-from tests.support.dispatch import received
+from tests.support.dispatch import DispatchDriver, received
 from tests.unit.dispatch.clocks import START
 
 CREWS = load_crews()  # the demo city's
@@ -121,7 +120,7 @@ def test_a_crew_claim_for_another_department_or_an_unknown_crew_makes_no_crew_me
     assert _person("x", "crew", crew="no-such-crew").department is None
 
 
-async def test_each_step_records_the_persons_id_and_name(dispatcher: Dispatcher, store: FakeTransactions) -> None:
+async def test_each_step_records_the_persons_id_and_name(dispatcher: DispatchDriver, store: FakeTransactions) -> None:
     event = received("从供暖开始室内温度一直只有16度左右，希望派人来测温。", accepted_at=START, channel="phone")
     await dispatcher.route_received([event], consumer="t")
     (order,) = store.state.orders_of(event.complaint_id)

@@ -9,9 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.dispatch.consumers import DEPARTMENT_UPDATES
 from services.dispatch.department_ingress import DepartmentUpdate, to_command
-from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import SYSTEM, Conflict, CorrectiveActionPlan, Invalid, NotFound, Step, WorkOrder
 from services.dispatch.resolution import ResolutionRefused
 from services.dispatch.views import DispatchViews
@@ -19,6 +17,7 @@ from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import CorrectiveActionCompleted, CorrectiveActionSet, Department, WorkOrderResolved
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
+from tests.support.dispatch import DispatchDriver
 from tests.unit.dispatch.clocks import START
 from tests.unit.dispatch.test_handlers import BILL, BILLING, REPAIR, SUPERVISOR, _only_order, _received, _route
 
@@ -26,7 +25,7 @@ GAS = "楼道里有很重的煤气味，邻居家老人一个人在家，请马�
 FIX = CorrectiveActionPlan("全区燃气立管年度检测", "燃气管网所", START + timedelta(days=30))
 
 
-async def _emergency(dispatcher: Dispatcher, store: FakeTransactions) -> WorkOrder:
+async def _emergency(dispatcher: DispatchDriver, store: FakeTransactions) -> WorkOrder:
     event = _received(GAS)
     await _route(dispatcher, event)
     order = _only_order(store, event.complaint_id)
@@ -36,7 +35,7 @@ async def _emergency(dispatcher: Dispatcher, store: FakeTransactions) -> WorkOrd
 
 
 async def test_an_emergency_resolution_without_analysis_and_action_changes_nothing(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     order = await _emergency(dispatcher, store)
     commits, published = store.commits, len(store.state.events)
@@ -50,7 +49,7 @@ async def test_an_emergency_resolution_without_analysis_and_action_changes_nothi
 
 
 async def test_an_emergency_resolution_with_analysis_and_action_sets_the_action(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock, views: DispatchViews
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock, views: DispatchViews
 ) -> None:
     order = await _emergency(dispatcher, store)
     done_at = clock.advance(timedelta(hours=2))
@@ -108,35 +107,35 @@ async def test_an_emergency_resolution_with_analysis_and_action_sets_the_action(
 
 
 async def test_a_supervisor_sets_and_completes_corrective_actions_later(
-    dispatcher: Dispatcher, store: FakeTransactions, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, clock: SetClock
 ) -> None:
     event = _received(BILL)
     await _route(dispatcher, event)
     order = _only_order(store, event.complaint_id)
     with pytest.raises(NotFound):
-        await dispatcher.corrective.set(order.work_order_id, FIX, SUPERVISOR)  # a work order id is not a case
+        await dispatcher.set_corrective_action(order.work_order_id, FIX, SUPERVISOR)  # a work order id is not a case
     with pytest.raises(Invalid):
-        await dispatcher.corrective.set(event.complaint_id, CorrectiveActionPlan("x", "y", START), SUPERVISOR)
+        await dispatcher.set_corrective_action(event.complaint_id, CorrectiveActionPlan("x", "y", START), SUPERVISOR)
     soon = CorrectiveActionPlan("核对抄表员排班", "营业所", START + timedelta(days=1))
-    action = await dispatcher.corrective.set(event.complaint_id, soon, SUPERVISOR)
+    action = await dispatcher.set_corrective_action(event.complaint_id, soon, SUPERVISOR)
     assert (action.department, action.work_order_id, action.set_by) == ("billing", None, "duty-supervisor")
     assert isinstance(store.state.events[-1], CorrectiveActionSet)
 
-    assert await dispatcher.corrective.find(status="open", overdue=True, department=None, limit=10) == []
+    assert await dispatcher.corrective_actions(status="open", overdue=True, department=None, limit=10) == []
     clock.advance(timedelta(days=2))
-    overdue = await dispatcher.corrective.find(status=None, overdue=True, department=None, limit=10)
+    overdue = await dispatcher.corrective_actions(status=None, overdue=True, department=None, limit=10)
     assert overdue == [action]
-    assert await dispatcher.corrective.find(status=None, overdue=True, department="repair", limit=10) == []
+    assert await dispatcher.corrective_actions(status=None, overdue=True, department="repair", limit=10) == []
 
-    done = await dispatcher.corrective.complete(action.action_id, "已调整排班", SUPERVISOR)
+    done = await dispatcher.complete_corrective_action(action.action_id, "已调整排班", SUPERVISOR)
     assert (done.status, done.outcome, done.completed_by) == ("done", "已调整排班", "duty-supervisor")
     completed = store.state.events[-1]
     assert isinstance(completed, CorrectiveActionCompleted)
     assert (completed.payload.status, completed.payload.outcome) == ("done", "已调整排班")
-    assert await dispatcher.corrective.find(status=None, overdue=True, department=None, limit=10) == []
+    assert await dispatcher.corrective_actions(status=None, overdue=True, department=None, limit=10) == []
     commits = store.commits
     with pytest.raises(Conflict):
-        await dispatcher.corrective.complete(action.action_id, "again", SUPERVISOR)
+        await dispatcher.complete_corrective_action(action.action_id, "again", SUPERVISOR)
     assert store.commits == commits
 
 
@@ -155,13 +154,12 @@ def _update(order: WorkOrder, **fields: object) -> DepartmentUpdate:
 
 
 async def test_the_ingress_files_free_text_under_other_but_holds_serious_cases_to_the_rule(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     order = await _emergency(dispatcher, store)
     v1 = _update(order, root_cause="立管接头锈蚀")
-    step, actor = to_command(v1)
     with pytest.raises(ResolutionRefused) as refused:
-        await dispatcher.act(order.work_order_id, step, actor, dedupe=(DEPARTMENT_UPDATES.consumer, v1.update_id))
+        await dispatcher.department_update(v1)
     assert "cannot close without a cause analysis" in str(refused.value)
 
     v2 = _update(
@@ -170,17 +168,17 @@ async def test_the_ingress_files_free_text_under_other_but_holds_serious_cases_t
         cause_analysis="巡检未覆盖",
         corrective_actions=[{"description": "补巡检", "owner": "管网所", "deadline": FIX.deadline.isoformat()}],
     )
-    step, actor = to_command(v2)
-    view = await dispatcher.act(order.work_order_id, step, actor, dedupe=(DEPARTMENT_UPDATES.consumer, v2.update_id))
+    await dispatcher.department_update(v2)
+    view = await DispatchViews(store).work_order(order.work_order_id, to_command(v2)[1])
     assert (view.order.root_cause, view.order.root_cause_note) == ("repair.other", "立管接头锈蚀")
     assert [a.owner for a in view.corrective_actions] == ["管网所"]
 
 
 async def test_a_coordinated_emergency_analyses_its_cause_on_the_lead_only(
-    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews
 ) -> None:
     lead = await _emergency(dispatcher, store)
-    part = (await dispatcher.coordination.assist(lead.work_order_id, Department.BILLING, "核减热费", REPAIR)).order
+    part = (await dispatcher.assist(lead.work_order_id, Department.BILLING, "核减热费", REPAIR)).order
     assert (part.role, part.severity) == ("assisting", "emergency")
     await dispatcher.act(part.work_order_id, Step(Action.ACKNOWLEDGE), BILLING)
     view = await dispatcher.act(

@@ -11,7 +11,6 @@ import pytest
 
 from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify
 from services.dispatch.consumers import COMPLAINT_RECEIVED
-from services.dispatch.handlers import Dispatcher
 from services.dispatch.model import Actor, Conflict, NotFound, Step
 from services.dispatch.views import DispatchViews
 from services.dispatch.workorders.lifecycle import Action
@@ -19,7 +18,7 @@ from shared.contracts import Category, Department, Severity
 from shared.sla import SlaTable
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
-from tests.support.dispatch import received
+from tests.support.dispatch import DispatchDriver, dispatch_driver, received
 from tests.unit.dispatch.clocks import START
 
 SUPERVISOR = Actor(name="duty-supervisor", supervisor=True)
@@ -45,14 +44,12 @@ def doubtful_when_asked(facts: ComplaintFacts, rules: Rules) -> Classification:
 
 
 @pytest.fixture
-def dispatcher(store: FakeTransactions, clock: SetClock, dispatch_rules: Rules, sla_table: SlaTable) -> Dispatcher:
-    return Dispatcher(
-        transactions=store, rules=dispatch_rules, sla=sla_table, clock=clock, classifier=doubtful_when_asked
-    )
+def dispatcher(store: FakeTransactions, clock: SetClock, dispatch_rules: Rules, sla_table: SlaTable) -> DispatchDriver:
+    return dispatch_driver(store, clock, dispatch_rules, sla_table, classifier=doubtful_when_asked)
 
 
 async def test_a_doubtful_complaint_waits_in_triage_and_a_supervisor_routes_it_with_clocks_from_acceptance(
-    dispatcher: Dispatcher, store: FakeTransactions, views: DispatchViews, clock: SetClock
+    dispatcher: DispatchDriver, store: FakeTransactions, views: DispatchViews, clock: SetClock
 ) -> None:
     doubtful = received(DOUBTFUL, accepted_at=START, channel="phone")
     await dispatcher.route_received([doubtful], consumer=COMPLAINT_RECEIVED.consumer)
@@ -87,7 +84,7 @@ async def test_a_doubtful_complaint_waits_in_triage_and_a_supervisor_routes_it_w
         )
 
 
-async def test_a_complaint_not_waiting_cannot_be_triaged(dispatcher: Dispatcher) -> None:
+async def test_a_complaint_not_waiting_cannot_be_triaged(dispatcher: DispatchDriver) -> None:
     bill = received(BILL, accepted_at=START)
     await dispatcher.route_received([bill], consumer=COMPLAINT_RECEIVED.consumer)
     with pytest.raises(Conflict):
@@ -101,7 +98,7 @@ async def test_a_complaint_not_waiting_cannot_be_triaged(dispatcher: Dispatcher)
 
 
 async def test_reclassifications_and_returns_are_kept_as_labelled_examples(
-    dispatcher: Dispatcher, store: FakeTransactions
+    dispatcher: DispatchDriver, store: FakeTransactions
 ) -> None:
     bill = received(BILL, accepted_at=START)
     await dispatcher.route_received([bill], consumer=COMPLAINT_RECEIVED.consumer)

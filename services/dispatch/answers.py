@@ -1,6 +1,8 @@
-"""How dispatch's answers read over HTTP where its route modules share them: a refused request as a problem naming
-its field, a corrective action, a work order with its case, crew, appointment and findings; a step taken for a route;
-work orders listed with their customers (through the contact desk, which logs a person's read)."""
+"""How dispatch's answers read over HTTP where its route modules share them: the problems a step may answer, a
+corrective action, a work order with its case, crew, appointment and findings; a step taken for a route; work orders
+listed with their customers (through `handlers.contacts.reveal`, which logs a person's read).
+
+Refusals are not mapped here: a use case raises `shared.errors`' classes, answered once by `shared.http.problems`."""
 
 from __future__ import annotations
 
@@ -12,25 +14,14 @@ from typing import Any
 from fastapi import Request
 
 from services.dispatch.crews import Crews
-from services.dispatch.field_work import FieldStepRefused
-from services.dispatch.handlers import Dispatcher
-from services.dispatch.model import (
-    Actor,
-    Case,
-    Conflict,
-    CorrectiveAction,
-    CustomerDetails,
-    Forbidden,
-    Invalid,
-    NotFound,
-    Step,
-    WorkOrderView,
-)
-from services.dispatch.resolution import ResolutionRefused
+from services.dispatch.handlers.contacts import Reveal, reveal
+from services.dispatch.handlers.context import DispatchDoor
+from services.dispatch.handlers.work_orders import Act, act
+from services.dispatch.model import Actor, Case, CorrectiveAction, CustomerDetails, Step, WorkOrderView
 from services.dispatch.schemas import CorrectiveActionRead, CustomerRead, HistoryEntry, WorkOrderRead
-from services.dispatch.workorders.lifecycle import OPEN, IllegalTransition
+from services.dispatch.workorders.lifecycle import OPEN
 from shared.contracts import WorkOrderStatus
-from shared.http.problems import Problem, problem_responses
+from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
 
 ACTION_PROBLEMS = problem_responses(
@@ -44,17 +35,6 @@ ACTION_PROBLEMS = problem_responses(
     s422="Invalid fields; on resolve also a root cause outside the department's catalogue (its codes listed), or a "
     "serious or emergency case's lead work order without a cause analysis and a corrective action",
 )
-
-
-def invalid_problem(exc: Invalid) -> Problem:
-    """422 naming the field; a refused root cause lists the department's valid codes."""
-    if isinstance(exc, ResolutionRefused):
-        extra = {"valid_root_causes": exc.valid_codes} if exc.valid_codes is not None else {}
-        errors = [{"field": exc.field, "message": str(exc)}]
-        return Problem(422, "Invalid request", str(exc), errors=errors, **extra)
-    if isinstance(exc, FieldStepRefused):
-        return Problem(422, "Invalid request", str(exc), errors=[{"field": exc.field, "message": str(exc)}])
-    return Problem(422, "Invalid request", str(exc))
 
 
 def action_read(action: CorrectiveAction, now: datetime) -> CorrectiveActionRead:
@@ -83,8 +63,8 @@ def work_order_read(
     view: WorkOrderView, now: datetime, *, crews: Crews | None = None, customer: CustomerDetails | None = None
 ) -> WorkOrderRead:
     """A work order as staff read it: its case's text; the address and the customer as this caller may see them
-    (`customer`, from the contact desk: a step's answer leaves both out, the read of the work order has them); its
-    crew, appointment, findings, photos, acceptance and history."""
+    (`customer`, from `handlers.contacts.reveal`: a step's answer leaves both out, the read of the work order has
+    them); its crew, appointment, findings, photos, acceptance and history."""
     order, case = view.order, view.case
     crew = crews.get(order.crew) if crews is not None and order.crew else None
     appointment = (
@@ -98,7 +78,7 @@ def work_order_read(
             "reference_no": case.reference_no if case else None,
             "overdue": WorkOrderStatus(order.status) in OPEN and order.resolve_by < now,
             "text": case.text if case else None,
-            # A customer's address is contact data too: it comes with the customer, through the contact desk (logged).
+            # A customer's address is contact data too: it comes with the customer, through `reveal` (logged).
             # An incident's place is the fault's, not a household's.
             "location": case.location if case and (customer or order.incident_id is not None) else None,
             "customer": CustomerRead.model_validate(asdict(customer)) if customer else None,
@@ -120,22 +100,11 @@ def step_answer(request: Request, view: WorkOrderView, now: datetime, crews: Cre
 
 
 async def take_step(
-    request: Request, dispatcher: Dispatcher, work_order_id: uuid.UUID, step: Step, actor: Actor
+    request: Request, door: DispatchDoor, work_order_id: uuid.UUID, step: Step, actor: Actor
 ) -> WorkOrderRead:
-    """Take a step on a work order for a route, its refusals as problems (404, 403, 409, 422)."""
-    try:
-        view = await dispatcher.act(work_order_id, step, actor)
-    except NotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except Forbidden as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
-    except IllegalTransition as exc:
-        raise Problem(409, "Conflict", str(exc), work_order_status=exc.status.value) from exc
-    except Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
-    except Invalid as exc:
-        raise invalid_problem(exc) from exc
-    return step_answer(request, view, dispatcher.clock(), dispatcher.crews)
+    """Take a step on a work order for a route (its refusals: 404, 403, 409, 422, answered by the door's errors)."""
+    view = await door.run(act, Act(work_order_id, step, actor))
+    return step_answer(request, view, door.clock(), door.context.crews)
 
 
 def customers_of(views: list[WorkOrderView]) -> list[Case]:
@@ -147,17 +116,24 @@ def customers_of(views: list[WorkOrderView]) -> list[Case]:
     return list(seen.values())
 
 
+async def customers_shown(
+    request: Request, actor: Actor, door: DispatchDoor, cases: list[Case]
+) -> dict[uuid.UUID, CustomerDetails]:
+    """The customers of these cases as `actor` may see them (a person's read logged, one row per case)."""
+    return await door.run(reveal, Reveal(actor, cases, endpoint(request)))
+
+
 async def with_customers(
-    request: Request, actor: Actor, dispatcher: Dispatcher, page_views: list[WorkOrderView]
+    request: Request, actor: Actor, door: DispatchDoor, page_views: list[WorkOrderView]
 ) -> list[WorkOrderRead]:
     """Queue items and crew jobs: each work order with its customer as the caller may see them."""
-    customers = await dispatcher.contacts.reveal(actor, customers_of(page_views), endpoint=endpoint(request))
-    now = dispatcher.clock()
+    customers = await customers_shown(request, actor, door, customers_of(page_views))
+    now = door.clock()
     return [
         work_order_read(
             v,
             now,
-            crews=dispatcher.crews,
+            crews=door.context.crews,
             customer=customers.get(v.order.complaint_id) if v.order.incident_id is None else None,
         )
         for v in page_views

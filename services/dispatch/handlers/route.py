@@ -1,0 +1,236 @@
+"""Where a complaint goes: a received complaint classified and routed (`received`), a reopened one given a new
+cycle (`reopened`), a supervisor's reclassification (`reclassified`) and a department's return (`returned`).
+
+Every decision is made by the pure rules — classification (`classification/`), first contact (`first_contact.py`),
+the fault it is about (`incidents/faults.py`), where it goes (`routing.py`) — and the outcome of a received
+complaint is one of `handlers/outcomes.py`'s: closed as invalid, resolved on contact, waiting in triage, joined to
+an outage notice or incident, linked to the account's open case, or a work order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from services.dispatch import events
+from services.dispatch.assets import AssetIndex
+from services.dispatch.classification import Classification, ComplaintFacts
+from services.dispatch.errors import Conflict
+from services.dispatch.first_contact import FirstContact, first_contact
+from services.dispatch.handlers import outcomes
+from services.dispatch.handlers.assets import asset_index
+from services.dispatch.handlers.classifications import learn, record_classification
+from services.dispatch.handlers.context import DispatchWork
+from services.dispatch.handlers.triage import locked_case
+from services.dispatch.incidents.faults import Fault, identify
+from services.dispatch.model import Actor, Case, Step, WorkOrder, WorkOrderView
+from services.dispatch.routing import (
+    doubt_within_one_fault,
+    reopen_needed,
+    route_reclassified,
+    route_reopened,
+    route_returned,
+)
+from services.dispatch.workorders.lifecycle import Action, next_status
+from shared.contracts import Category, ComplaintReceived, ComplaintReopened, Severity, WorkOrderStatus
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A received complaint with what the rules decided: its classification, the agent's handling on contact, and
+    the fault it is about (None: none, or not one that matters)."""
+
+    event: ComplaintReceived
+    decision: Classification
+    contact: FirstContact | None
+    fault: Fault | None
+
+
+async def received(batch: Sequence[ComplaintReceived], work: DispatchWork) -> None:
+    """Classify and route a batch of received complaints (the door hands over each first delivery once).
+
+    Locks first the accounts (repeat and duplicate checks), then the faults the batch is about (incidents), each
+    set in sorted order, so two replicas' batches never wait on each other in a cycle."""
+    repo = work.repo
+    await repo.lock_accounts([e.payload.customer.account_no for e in batch if e.payload.customer.account_no])
+    assets = await asset_index(work)
+    decided: list[Decided] = []
+    for event in batch:
+        if await repo.get_case(event.complaint_id) is not None:
+            continue  # the same complaint republished under a new event id: already routed
+        decided.append(await _decide(work, event, assets))
+    await repo.lock_faults(f"{d.fault.scope}|{d.fault.family.value}" for d in decided if d.fault is not None)
+    for one in decided:
+        await outcomes.route_one(work, one.event, one.decision, one.contact, one.fault)
+
+
+async def _decide(work: DispatchWork, event: ComplaintReceived, assets: AssetIndex) -> Decided:
+    """What the rules say of one complaint. A fault matters only for a valid complaint not settled on contact; a
+    doubtful one keeps its fault only when the doubt is within that one fault (`routing.doubt_within_one_fault`)."""
+    decision = await _classify(work, event)
+    p = event.payload
+    contact = first_contact(p.handled_on_contact, p.agent_id, decision)
+    if not decision.valid or (contact and contact.settled):
+        return Decided(event, decision, contact, None)
+    location = p.location.model_dump(mode="json")
+    rules = work.context.incident_rules
+    fault = identify(decision.category, p.text, location, rules, assets)
+    if decision.triage:
+        other = None
+        if fault is not None and len(decision.suggestions) >= 2:
+            other = identify(decision.suggestions[1][0], p.text, location, rules, assets)
+        undoubted = doubt_within_one_fault(decision, fault, other, work.context.rules)
+        decision, fault = (decision, None) if undoubted is None else (undoubted, fault)
+    return Decided(event, decision, contact, fault)
+
+
+async def _classify(work: DispatchWork, event: ComplaintReceived) -> Classification:
+    """The classifier's decision, knowing the account's recent complaints by category (repeats)."""
+    p, rules = event.payload, work.context.rules
+    history: dict[str, int] = {}
+    if p.customer.account_no:
+        since = p.accepted_at - timedelta(days=rules.repeat.window_days)
+        history = await work.repo.category_counts(p.customer.account_no, since)
+    facts = ComplaintFacts(
+        text=p.text,
+        channel=p.channel.value,
+        category_hint=p.category_hint.value if p.category_hint else None,
+        history=history,
+    )
+    return work.context.classifier(facts, rules)
+
+
+async def reopened(event: ComplaintReopened, work: DispatchWork) -> None:
+    """A dissatisfied customer: a new work-order cycle with raised severity, in the last work order's department.
+    Nothing while the case still has an open work order; a LookupError (retried, then dead-lettered) for a
+    complaint never routed here."""
+    repo = work.repo
+    case = await repo.get_case(event.complaint_id, lock=True)
+    if case is None:
+        raise LookupError(f"reopened complaint {event.complaint_id} was never routed here")
+    if not reopen_needed(await repo.open_work_order_of_case(case.complaint_id)):
+        return
+    # None for a complaint settled at first contact: its first work order opens now.
+    previous = await repo.latest_work_order_of_case(case.complaint_id)
+    route = route_reopened(
+        case,
+        previous,
+        requested=Severity(event.payload.severity),
+        reason=event.payload.reason,
+        rules=work.context.rules,
+    )
+    cycle = case.cycle + 1
+    await repo.update_case(case.complaint_id, cycle=cycle, severity=route.severity.value)
+    case = replace(case, cycle=cycle, severity=route.severity.value)
+    order = await work.context.orders.open(
+        repo, case, route, cycle=cycle, start=work.now, previous=previous, actor="followup", at=work.now
+    )
+    work.emit(events.routed(case, order, list(route.reasons), "reopened", event.event_id, work.now))
+
+
+async def returned(work: DispatchWork, case: Case, order: WorkOrder, step: Step, actor: Actor) -> None:
+    """A returned work order: a new one where `routing.route_returned` says, in the same cycle; its open assisting
+    work orders follow the new one. A case's return is a person's correction the next model learns from; an
+    incident's work order just moves to the new department."""
+    repo, now = work.repo, work.now
+    route = route_returned(
+        case, order, reason=step.reason, suggested=step.suggested_department, rules=work.context.rules
+    )
+    new_order = await work.context.orders.open(
+        repo,
+        case,
+        route,
+        cycle=order.cycle,
+        start=now,
+        previous=order,
+        actor=actor.name,
+        actor_name=actor.label,
+        at=now,
+        incident_id=order.incident_id,
+    )
+    await repo.move_assisting(order.work_order_id, new_order.work_order_id)
+    if order.incident_id is not None:
+        await repo.update_incident(
+            order.incident_id,
+            work_order_id=new_order.work_order_id,
+            department=new_order.department,
+            category=new_order.category,
+        )
+    else:
+        await learn(work, replace(case, category=order.category), route, source="return", actor=actor.name)
+        await repo.update_case(case.complaint_id, category=route.category.value)
+        await record_classification(work, case, route, actor=actor.name, reason=step.reason)
+    work.emit(events.returned(order, case, actor, now, step.reason or "", new_order))
+    work.emit(events.routed(case, new_order, list(route.reasons), "returned", None, now))
+
+
+@dataclass(frozen=True)
+class Reclassify:
+    complaint_id: uuid.UUID
+    category: Category
+    severity: Severity | None
+    reason: str
+    actor: Actor
+
+
+async def reclassified(command: Reclassify, work: DispatchWork) -> WorkOrderView:
+    """A supervisor's correction: the open work order is closed as reassigned, a new one opened where the new
+    category goes. Raises NotFound, Conflict (no open work order)."""
+    repo, actor, reason, now = work.repo, command.actor, command.reason, work.now
+    case = await locked_case(repo, command.complaint_id)
+    order = await repo.open_work_order_of_case(command.complaint_id, lock=True)
+    if order is None:
+        raise Conflict("the case has no open work order to reclassify")
+    route = route_reclassified(
+        order,
+        category=command.category,
+        severity=command.severity,
+        by=actor.name,
+        reason=reason,
+        rules=work.context.rules,
+    )
+    closed = await _close_reassigned(work, order, command, route.severity)
+    await learn(
+        work,
+        replace(case, category=order.category, severity=order.severity),
+        route,
+        source="reclassify",
+        actor=actor.name,
+    )
+    await repo.update_case(command.complaint_id, category=command.category.value, severity=route.severity.value)
+    await record_classification(work, case, route, actor=actor.name, reason=reason)
+    new_order = await work.context.orders.open(
+        repo,
+        case,
+        route,
+        cycle=order.cycle,
+        start=now,
+        previous=order,
+        actor=actor.name,
+        actor_name=actor.label,
+        at=now,
+    )
+    await repo.move_assisting(order.work_order_id, new_order.work_order_id)
+    work.emit(events.reassigned(closed, case, actor, now, reason, new_order))
+    work.emit(events.routed(case, new_order, list(route.reasons), "reclassified", None, now))
+    return WorkOrderView(new_order, await repo.history(new_order.work_order_id))
+
+
+async def _close_reassigned(work: DispatchWork, order: WorkOrder, command: Reclassify, severity: Severity) -> WorkOrder:
+    """The open work order closed as reassigned, with its history entry."""
+    now, actor, reason = work.now, command.actor, command.reason
+    target = next_status(Action.REASSIGN, WorkOrderStatus(order.status))
+    await work.repo.update_work_order(order.work_order_id, status=target.value, updated_at=now, closing_reason=reason)
+    await work.repo.add_history(
+        work_order_id=order.work_order_id,
+        action=Action.REASSIGN.value,
+        from_status=order.status,
+        to_status=target.value,
+        actor=actor.name,
+        actor_name=actor.label,
+        details={"reason": reason, "category": command.category.value, "severity": severity.value},
+        at=now,
+    )
+    return replace(order, status=target.value, updated_at=now, closing_reason=reason)
