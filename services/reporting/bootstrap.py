@@ -1,5 +1,5 @@
-"""Composition root of reporting: pool, the read-model subscriber over every topic, the report views, HTTP
-and the dashboard."""
+"""Composition root of reporting: pool, the door (`shared.handling.Door`) its consumers project through, their
+subscriptions (one table: `consumers.SUBSCRIPTIONS`), the report views, HTTP and the dashboard."""
 
 from __future__ import annotations
 
@@ -7,25 +7,25 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
 
 from services.reporting import api, consumers, metrics
-from services.reporting.handlers import project
-from services.reporting.repository import ReadModels
+from services.reporting.handlers import ReportingContext
+from services.reporting.repository import ProjectionStore, ReadModels
 from services.reporting.settings import ReportingSettings
 from services.reporting.views import ReportViews
 from shared.db import transactions
+from shared.handling import Door, utc_now
 from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.subscription import subscribe
+from shared.kafka.subscription import subscribe_all
+from shared.observability import committed
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.runtime import background_work, connect_with_retry
@@ -35,39 +35,15 @@ DASHBOARD_DIR = Path(__file__).with_name("dashboard")
 
 
 def build_reporting_broker(
-    settings: ReportingSettings, pool_getter: Callable[[], asyncpg.Pool], stats: dict[str, int] | None = None
+    settings: ReportingSettings, door: Callable[[], Door[ProjectionStore, ReportingContext]]
 ) -> KafkaBroker:
-    """Reporting's Kafka side: batch subscribers projecting every event into the read models (the platform's events,
-    and the delivery reports in a group of their own); `stats` counts what they saw and what was new (readiness and
-    tests read them)."""
+    """Reporting's Kafka side: its subscriptions (`consumers.SUBSCRIPTIONS`: the platform's events, and the delivery
+    reports in a group of their own), each batch projected through `door()` (built once the pool is open)."""
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
-    timezone = ZoneInfo(settings.timezone)
-    counts = stats if stats is not None else {"events_seen": 0, "events_projected": 0}
-
-    async def handle(events: list[Any]) -> None:
-        new = await project(events, transactions=transactions(pool_getter(), ReadModels), timezone=timezone)
-        counts["events_seen"] += len(events)
-        counts["events_projected"] += new
-        metrics.EVENTS_SEEN.inc(len(events))
-        metrics.EVENTS_PROJECTED.inc(new)
-
-    guard = subscribe(
-        broker,
-        settings,
-        consumers.READ_MODELS,
-        handle,
-        group_prefix=settings.reporting_consumer_group,
-        batch_size=settings.reporting_batch_size,
+    guards = subscribe_all(
+        broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.reporting_consumer_group
     )
-    subscribe(
-        broker,
-        settings,
-        consumers.NOTIFICATIONS,
-        handle,
-        group_prefix=settings.reporting_consumer_group,
-        batch_size=settings.reporting_batch_size,
-    )
-    broker.guard = guard  # type: ignore[attr-defined]  # exposed for health and tests
+    broker.guard = guards[consumers.READ_MODELS.consumer]  # type: ignore[attr-defined]  # exposed for health and tests
     return broker
 
 
@@ -78,11 +54,17 @@ def create_app(
     built from the settings)."""
     timezone = ZoneInfo(settings.timezone)
     observed = telemetry(SERVICE, settings)
+    # Not through `telemetry`: the consumers' counts also feed readiness (`app.state.stats`), metrics on or off.
+    committed.observe(metrics.count_committed)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         app.state.pool = pool
+        door: Door[ProjectionStore, ReportingContext] = Door(
+            transactions(pool, ReadModels), ReportingContext(timezone, app.state.stats), clock=clock or utc_now
+        )
+        app.state.door = door
         app.state.reports = ReportViews(
             queries=ReadModels(pool),
             snapshots=transactions(pool, ReadModels),
@@ -91,7 +73,7 @@ def create_app(
             contact_roles=frozenset(settings.reporting_contact_roles),
             hotspot_rules=settings.hotspot_rules,
         )
-        broker = build_reporting_broker(settings, lambda: pool, app.state.stats)
+        broker = build_reporting_broker(settings, lambda: app.state.door)
         app.state.metric_samplers = [lag_sampler(broker)]
         try:
             async with background_work(SERVICE, broker, app.state.kafka):

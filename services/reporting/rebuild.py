@@ -5,7 +5,8 @@
 
 The schema is dropped and recreated from the migrations, then every topic reporting reads is consumed
 from its first offset up to the end offsets taken at the start (no consumer group, nothing committed)
-and projected in batches — the same handler the live service runs, so the result is identical.
+and projected in batches through the door (`shared.handling.Door`), one transaction each — the same use case the
+live consumers run (`handlers.project`), so the result is identical.
 Reads DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS.
 """
 
@@ -17,16 +18,19 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 from pydantic import TypeAdapter, ValidationError
 
-from services.reporting.handlers import project
+from services.reporting.handlers import ReportingContext, project
 from services.reporting.model import REBUILT_TOPICS, ReportedEvent
-from services.reporting.repository import ReadModels
+from services.reporting.repository import ProjectionStore, ReadModels
+from shared.contracts import Event
 from shared.db import create_pool, transactions
+from shared.handling import Door
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.migrations import apply
 
@@ -45,21 +49,22 @@ async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_si
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_poll_records=batch_size
     )
     await consumer.start()
-    into = transactions(pool, lambda conn: ReadModels(conn, schema))
-    zone = ZoneInfo(timezone)
+    door: Door[ProjectionStore, ReportingContext] = Door(
+        transactions(pool, lambda conn: ReadModels(conn, schema)), ReportingContext(ZoneInfo(timezone))
+    )
     counts = {"read": 0, "projected": 0, "skipped_invalid": 0}
     try:
         partitions = await assign_from_start(consumer, bootstrap, REBUILT_TOPICS)
         async for records in read_to_end(consumer, partitions, batch_size=batch_size):
-            events = []
+            events: list[Event] = []
             for record in records:
                 counts["read"] += 1
                 try:
-                    events.append(_ADAPTER.validate_json(record.value or b""))
+                    events.append(cast(Event, _ADAPTER.validate_json(record.value or b"")))
                 except ValidationError:
                     counts["skipped_invalid"] += 1  # the live consumer dead-lettered it too
             if events:
-                counts["projected"] += await project(events, transactions=into, timezone=zone)  # type: ignore[arg-type]
+                counts["projected"] += await door.run(project, events)
         return counts
     finally:
         await consumer.stop()

@@ -26,6 +26,10 @@ def _dev_credentials() -> dict[str, ReaderCredential]:
     }
 
 
+def _agents_only() -> list[Role]:
+    return ["agent"]
+
+
 class ReportingSettings(ServiceSettings, IdentitySettings):
     """Readers' API keys, and (with `OIDC_ISSUER`) the provider of staff tokens."""
 
@@ -35,7 +39,7 @@ class ReportingSettings(ServiceSettings, IdentitySettings):
     reporting_credentials: dict[str, ReaderCredential] = Field(default_factory=_dev_credentials)
     #: Credential roles that may see customers' real names and phone numbers (everyone else, and every signed-in
     #: person, gets them masked).
-    reporting_contact_roles: list[Role] = Field(default_factory=lambda: ["agent"])
+    reporting_contact_roles: list[Role] = Field(default_factory=_agents_only)
     reporting_consumer_group: str = "reporting"
     reporting_batch_size: int = Field(default=1000, ge=1)
     hotspot_surge_ratio: float = Field(default=3.0, gt=1)

@@ -205,7 +205,11 @@ class ReportViews:
         now = self.clock()
         window_start = now - timedelta(hours=window_hours)
         baseline_start = window_start - timedelta(days=baseline_days)
-        window = {"window_hours": window_hours, "baseline_days": baseline_days, "rules": self.hotspot_rules}
+        window: dict[str, Any] = {
+            "window_hours": window_hours,
+            "baseline_days": baseline_days,
+            "rules": self.hotspot_rules,
+        }
         areas = score_hotspots(await self.queries.area_counts(baseline_start, window_start, now), **window)
         assets = score_asset_hotspots(await self.queries.asset_counts(baseline_start, window_start, now), **window)
         return HotspotsRead(

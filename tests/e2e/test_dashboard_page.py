@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.reporting.handlers import project
+from services.reporting.handlers import ReportingContext, project
 from services.reporting.schemas import IncidentsPage, OutageRead, OutagesPage
 from services.reporting.views import incident_read
+from shared.handling import Door
 from tests.fakes.reporting import InMemoryTransactions, ReadModelTables
 from tests.support import chromium
 from tests.unit.reporting.incident_events import storm
@@ -148,7 +149,7 @@ STORM_NOW = STORM.at(300)  # 4 h 20 min after the incident opened, 20 min past i
 
 def _storm_tables() -> ReadModelTables:
     tx = InMemoryTransactions()
-    asyncio.run(project(STORM.events, transactions=tx, timezone=ZoneInfo("Asia/Shanghai")))
+    asyncio.run(Door(tx, ReportingContext(ZoneInfo("Asia/Shanghai"))).run(project, STORM.events))
     return tx.tables
 
 

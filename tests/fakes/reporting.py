@@ -1,8 +1,8 @@
 """An in-memory `ProjectionStore` and the `Transactions` that hand it out, for unit tests of reporting's
-projection handler without a database.
+projection use cases (through `shared.handling.Door`) without a database.
 
 Like the real unit of work, a transaction works on a copy of the tables and replaces them only when the
-handler commits. The incremental tables are kept as the repository keeps them: changes summed per row,
+door commits. The incremental tables are kept as the repository keeps them: changes summed per row,
 rows that reach zero dropped.
 """
 
@@ -17,6 +17,7 @@ from services.reporting.case_state import CaseState, TimelineEvent
 from services.reporting.incident_state import IncidentState, OutageState
 from services.reporting.model import Contact, TimelineEntry
 from services.reporting.rollups import RollupDeltas
+from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
 
 
@@ -39,6 +40,14 @@ class InMemoryReadModels:
 
     def __init__(self, tables: ReadModelTables) -> None:
         self.tables = tables
+
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        """As the real read models: the timeline's key deduplicates (`ReadModels.first_delivery`)."""
+        return True
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        if events:
+            raise TypeError("reporting publishes no events")
 
     async def add_contacts(self, contacts: list[Contact]) -> None:
         for contact in contacts:

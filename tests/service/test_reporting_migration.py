@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from services.reporting.handlers import project
+from services.reporting.handlers import ReportingContext, project
 from services.reporting.repository import ReadModels
 from shared.db import create_pool, transactions
+from shared.handling import Door
 from shared.migrations import apply
 from tests.support.infrastructure import Infrastructure
 from tests.support.reporting import fresh_database
@@ -45,7 +46,7 @@ async def test_002_upgrades_a_populated_schema_to_what_a_projection_gives(
         pool = await create_pool(dsn, min_size=1, max_size=2)
         conn = await asyncpg.connect(dsn)
         try:
-            await project(events, transactions=transactions(pool, ReadModels), timezone=ZoneInfo("Asia/Shanghai"))
+            await Door(transactions(pool, ReadModels), ReportingContext(ZoneInfo("Asia/Shanghai"))).run(project, events)
             await apply(conn, only_001, "reporting_old")
             await _as_before_002(conn, s.incident_ref)
             await apply(conn, MIGRATIONS, "reporting_old")
@@ -107,7 +108,7 @@ async def test_003_backfills_the_timeliness_columns_of_a_populated_schema(
         pool = await create_pool(dsn, min_size=1, max_size=2)
         conn = await asyncpg.connect(dsn)
         try:
-            await project(events, transactions=transactions(pool, ReadModels), timezone=ZoneInfo("Asia/Shanghai"))
+            await Door(transactions(pool, ReadModels), ReportingContext(ZoneInfo("Asia/Shanghai"))).run(project, events)
             await apply(conn, before_003, "reporting_old")
             old_columns = ", ".join(
                 r["column_name"]
@@ -146,7 +147,7 @@ async def test_005_backfills_who_resolved_and_called_back_and_when_it_was_receiv
         pool = await create_pool(dsn, min_size=1, max_size=2)
         conn = await asyncpg.connect(dsn)
         try:
-            await project(events, transactions=transactions(pool, ReadModels), timezone=ZoneInfo("Asia/Shanghai"))
+            await Door(transactions(pool, ReadModels), ReportingContext(ZoneInfo("Asia/Shanghai"))).run(project, events)
             await apply(conn, before_005, "reporting_old")
             for table in ("cases", "work_orders", "callbacks", "timeline"):
                 columns = ", ".join(

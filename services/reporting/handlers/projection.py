@@ -1,79 +1,50 @@
-"""Applying events to the read models: the only state reporting changes, and the only place it commits.
+"""Projecting events into the read models: the one use case of reporting, run by its consumers and by `rebuild`
+through the door (`shared.handling.Door`), one transaction per batch.
 
-Per batch: new events go into the timeline (a redelivered `event_id` is skipped), then every case they
-touch is re-derived from its whole timeline (`case_state.derive`), and the difference between its new
-and its previous KPI contribution is applied to the incremental tables (`rollups`). Events of an incident
-or an outage notice (`model.subject_of`: their own topics, and the incident's work order and SLA clock) share
-the timeline, keyed by the incident's or notice's id, but re-derive its row instead of a case
-(`incident_state`): they never make a customer case. A message's delivery reports (`notification.delivery`) are
-keyed by whatever the message was about: the key's other events decide which row they re-derive (a case's: its
-messages and the message KPI), and a key with nothing else yet derives no row. One transaction per batch. The live
-consumers and `rebuild` all call `project`, so a rebuild reproduces the live tables.
+Per batch: new events go into the timeline (`timelines.record`; a redelivered `event_id` adds nothing), then every
+key they touched is re-derived from its whole timeline — a customer's case (`cases`), an incident (`incidents`: its
+own topic, and its work order and SLA clock keyed by its id) or an outage notice (`outages`). Events of an incident
+or a notice never make a customer case. The live consumers and `rebuild` run the same `project`, so a rebuild
+reproduces the live tables.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
 
-from services.reporting.case_state import contribution, derive
-from services.reporting.incident_state import derive_incident, derive_outage
-from services.reporting.model import Contact, Subject, TimelineEntry, sort_events, subject_of, subject_of_timeline
-from services.reporting.repository import ProjectionStore
-from services.reporting.rollups import RollupDeltas
+from services.reporting.handlers.cases import rederive_cases
+from services.reporting.handlers.context import ReportingWork
+from services.reporting.handlers.incidents import rederive_incidents
+from services.reporting.handlers.outages import rederive_outages
+from services.reporting.handlers.timelines import record
 from shared.contracts import Event
-from shared.db import Transactions
+from shared.observability import committed
 
 
-async def project(events: Sequence[Event], *, transactions: Transactions[ProjectionStore], timezone: ZoneInfo) -> int:
-    """Project a batch of events in one transaction; returns how many of them were new."""
-    contacts, entries = sort_events(events)
-    async with transactions() as work:
-        new = await _apply(work.repo, contacts, entries, timezone)
-        work.commit()
-    return new
-
-
-async def _apply(
-    store: ProjectionStore, contacts: list[Contact], entries: list[TimelineEntry], timezone: ZoneInfo
-) -> int:
-    await store.add_contacts(contacts)
-    new_for = await store.add_to_timeline(entries)
-    touched = sorted(set(new_for))
-    if not touched:
+async def project(events: Sequence[Event], work: ReportingWork) -> int:
+    """Project a batch; returns how many of its events were new to the timeline (contacts are not timeline)."""
+    touched = await record(events, work)
+    if not touched.keys:
         return 0
-    subjects: dict[uuid.UUID, Subject | None] = {}
-    for entry in entries:
-        subject = subject_of(entry)
-        if subject != "message" or entry.complaint_id not in subjects:
-            subjects[entry.complaint_id] = subject
-    await store.lock_cases(touched)
-    timelines = await store.timelines(touched)
-    for subject_id in touched:
-        if subjects[subject_id] == "message":
-            events = sorted(timelines.get(subject_id, []), key=lambda e: e.sort_key)
-            subjects[subject_id] = subject_of_timeline((e.event_type, e.payload) for e in events)
-    cases = [i for i in touched if subjects[i] == "case"]
-    previous = await store.contributions(cases)
-    deltas = RollupDeltas()
-    saved = []
-    for complaint_id in cases:
-        state = derive(str(complaint_id), timelines.get(complaint_id, []))
-        now = contribution(state, timezone)
-        deltas.add(previous.get(complaint_id), -1)
-        deltas.add(now, +1)
-        saved.append((state, now))
-    await store.save_cases(saved)
-    await store.save_parts([state for state, _ in saved])
-    await store.apply_deltas(deltas)
-    for subject_id in touched:
-        if subjects[subject_id] == "incident":
-            incident = derive_incident(str(subject_id), timelines.get(subject_id, []), timezone)
-            if incident is not None:
-                await store.save_incident(incident)
-        elif subjects[subject_id] == "outage":
-            outage = derive_outage(str(subject_id), timelines.get(subject_id, []))
-            if outage is not None:
-                await store.save_outage(outage)
-    return len(new_for)
+    await rederive_cases(touched.of("case"), touched.timelines, work)
+    await rederive_incidents(touched.of("incident"), touched.timelines, work)
+    await rederive_outages(touched.of("outage"), touched.timelines, work)
+    return touched.new
+
+
+@dataclass(frozen=True)
+class Projected:
+    """A consumer's batch, projected: how many events it held and how many were new. Noted in the transaction and
+    counted (`metrics.count_committed`) only once it committed, so a batch retried is not counted twice."""
+
+    seen: int
+    new: int
+    #: The process's counters to add to (`ReportingContext.stats`).
+    stats: dict[str, int]
+
+
+async def project_delivered(events: Sequence[Event], work: ReportingWork) -> None:
+    """The consumers' use case (`consumers.SUBSCRIPTIONS`): `project`, and the batch noted for readiness and metrics."""
+    new = await project(events, work)
+    committed.note([Projected(len(events), new, work.context.stats)])

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 
 from services.reporting.case_parts import corrective_action_overdue
 from services.reporting.case_state import COUNTERS, TimelineEvent, contribution, derive
-from services.reporting.handlers import project
 from services.reporting.handling_reports import serious_csv_rows, staff_rows
 from services.reporting.kpis import KpiGroup, kpi_figures, with_due
 from services.reporting.schemas import SeriousCaseRead
 from services.reporting.timeliness import DueSums, callback_outcome, due_outcome
 from shared.contracts import ComplaintRouted, Event, WorkOrderAcknowledged, new_event
 from tests.fakes.reporting import InMemoryTransactions
+from tests.unit.reporting.door import project_through
 from tests.unit.reporting.handling_events import Scripted, events, period_script
 
 CN = ZoneInfo("Asia/Shanghai")
@@ -184,12 +184,12 @@ def test_nobody_took_it_so_the_first_to_acknowledge_its_work_order_owns_it() -> 
 async def test_the_script_projects_the_same_whatever_the_batching() -> None:
     published = [e for case in period_script() for e in events(case, T0)]
     at_once = InMemoryTransactions()
-    await project(published, transactions=at_once, timezone=CN)
+    await project_through(at_once, published)
     shuffled = published[:]
     random.Random(5).shuffle(shuffled)
     piecewise = InMemoryTransactions()
     for start in range(0, len(shuffled), 7):
-        await project(shuffled[start : start + 7], transactions=piecewise, timezone=CN)
+        await project_through(piecewise, shuffled[start : start + 7])
     assert piecewise.tables.cases == at_once.tables.cases
     assert piecewise.tables.kpi_rollup == at_once.tables.kpi_rollup
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.reporting.case_state import COUNTERS, TimelineEvent, contribution, derive
-from services.reporting.handlers import project
 from services.reporting.handling_reports import serious_csv_rows, serious_incident
 from services.reporting.incident_handling import incident_handling
 from services.reporting.incident_state import derive_incident, sla_outcome
@@ -28,6 +27,7 @@ from services.reporting.rollups import ALL
 from services.reporting.timeliness import DueSums, callback_outcome
 from shared.contracts import Event
 from tests.fakes.reporting import InMemoryTransactions, ReadModelTables
+from tests.unit.reporting.door import project_through
 from tests.unit.reporting.incident_events import CAUSE_ANALYSIS, FEEDER, PUMP, STATION, Storm, storm
 
 CN = ZoneInfo("Asia/Shanghai")
@@ -42,7 +42,7 @@ def timeline_of(events: list[Event], key: uuid.UUID) -> list[TimelineEvent]:
 
 async def projected(events: list[Event]) -> ReadModelTables:
     tx = InMemoryTransactions()
-    await project(events, transactions=tx, timezone=CN)
+    await project_through(tx, events)
     return tx.tables
 
 
@@ -246,14 +246,14 @@ async def test_any_order_and_batching_give_the_same_read_models() -> None:
         rng.shuffle(shuffled)
         piecewise = InMemoryTransactions()
         for start in range(0, len(shuffled), 7):
-            await project(shuffled[start : start + 7], transactions=piecewise, timezone=CN)
+            await project_through(piecewise, shuffled[start : start + 7])
         assert piecewise.tables.cases == at_once.cases
         assert piecewise.tables.incidents == at_once.incidents
         assert piecewise.tables.outages == at_once.outages
         assert piecewise.tables.kpi_rollup == at_once.kpi_rollup
         assert piecewise.tables.asset_hotspots == at_once.asset_hotspots
     again = InMemoryTransactions(at_once)
-    assert await project(events, transactions=again, timezone=CN) == 0  # a redelivery changes nothing
+    assert await project_through(again, events) == 0  # a redelivery changes nothing
 
 
 def test_which_read_model_an_event_feeds() -> None:

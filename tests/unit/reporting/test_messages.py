@@ -10,13 +10,13 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from services.reporting.case_state import COUNTERS, CaseState, TimelineEvent, derive
-from services.reporting.handlers import project
 from services.reporting.kpis import KpiGroup, kpi_figures
 from services.reporting.model import sort_events
 from services.reporting.views import one_line_per_message
 from shared.contracts import Event
 from tests.fakes.reporting import InMemoryTransactions
 from tests.unit.reporting.case_events import T0, case_events
+from tests.unit.reporting.door import project_through
 from tests.unit.reporting.message_events import delivery
 
 CN = ZoneInfo("Asia/Shanghai")
@@ -93,23 +93,23 @@ async def test_reports_before_their_case_make_no_case_and_any_batching_gives_the
         delivery(incident, uuid.uuid4(), "delivered", 1, template="escalation", kind="staff", channel="console"),
     ]
     early = InMemoryTransactions()
-    await project(reports, transactions=early, timezone=CN)
+    await project_through(early, reports)
     assert early.tables.cases == {} and early.tables.kpi_rollup == {}, "nothing to derive from delivery reports alone"
 
-    await project(case, transactions=early, timezone=CN)
+    await project_through(early, case)
     assert set(early.tables.cases) == {cid}, "no phantom case for the incident's notice"
     messages = early.tables.cases[cid]["messages"]
     assert sorted(m["status"] for m in messages) == ["delivered", "sent"]
 
     at_once = InMemoryTransactions()
-    await project([*case, *reports], transactions=at_once, timezone=CN)
+    await project_through(at_once, [*case, *reports])
     rng = random.Random(5)
     for _ in range(5):
         shuffled = [*case, *reports]
         rng.shuffle(shuffled)
         piecewise = InMemoryTransactions()
         for start in range(0, len(shuffled), 2):
-            await project(shuffled[start : start + 2], transactions=piecewise, timezone=CN)
+            await project_through(piecewise, shuffled[start : start + 2])
         assert piecewise.tables.cases == at_once.tables.cases == early.tables.cases
         assert piecewise.tables.kpi_rollup == at_once.tables.kpi_rollup == early.tables.kpi_rollup
     messaged = COUNTERS.index("messaged")

@@ -1,14 +1,19 @@
-"""The projection handler over an in-memory store: idempotent, independent of how events are batched,
-and contact data kept out of the timeline."""
+"""The projection use case through the door over an in-memory store: idempotent, independent of how events are
+batched, contact data kept out of the timeline, and the consumers' batches counted once they committed."""
 
 from __future__ import annotations
 
 import random
 from zoneinfo import ZoneInfo
 
-from services.reporting.handlers import project
+from services.reporting import metrics
+from services.reporting.consumers import SUBSCRIPTIONS
+from services.reporting.handlers import ReportingContext, project_delivered
+from shared.handling import Door
+from shared.observability import committed
 from tests.fakes.reporting import InMemoryTransactions
 from tests.unit.reporting.case_events import case_events
+from tests.unit.reporting.door import project_through
 
 CN = ZoneInfo("Asia/Shanghai")
 EVENTS = [
@@ -20,23 +25,23 @@ EVENTS = [
 
 async def test_a_redelivered_batch_changes_nothing() -> None:
     tx = InMemoryTransactions()
-    assert await project(EVENTS, transactions=tx, timezone=CN) == len(EVENTS) - 3  # contacts are not timeline
+    assert await project_through(tx, EVENTS) == len(EVENTS) - 3  # contacts are not timeline
     before = tx.tables
-    assert await project(EVENTS[::2], transactions=tx, timezone=CN) == 0
+    assert await project_through(tx, EVENTS[::2]) == 0
     assert tx.tables == before
 
 
 async def test_batching_and_order_do_not_change_the_tables() -> None:
     """What a rebuild relies on: its batches and interleaving differ from the live consumer's."""
     at_once = InMemoryTransactions()
-    await project(EVENTS, transactions=at_once, timezone=CN)
+    await project_through(at_once, EVENTS)
     rng = random.Random(11)
     for _ in range(5):
         shuffled = EVENTS[:]
         rng.shuffle(shuffled)
         piecewise = InMemoryTransactions()
         for start in range(0, len(shuffled), 4):
-            await project(shuffled[start : start + 4], transactions=piecewise, timezone=CN)
+            await project_through(piecewise, shuffled[start : start + 4])
         assert piecewise.tables.kpi_rollup == at_once.tables.kpi_rollup
         assert piecewise.tables.handling == at_once.tables.handling
         assert piecewise.tables.hotspots == at_once.tables.hotspots
@@ -45,7 +50,7 @@ async def test_batching_and_order_do_not_change_the_tables() -> None:
 
 async def test_contacts_go_to_the_restricted_table_only() -> None:
     tx = InMemoryTransactions()
-    await project(case_events(1), transactions=tx, timezone=CN)
+    await project_through(tx, case_events(1))
     assert [c.phone for c in tx.tables.contacts.values()] == ["13900000000"]
     assert all(e.event_type != "complaint.contact" for e in tx.tables.timeline.values())
     assert "13900000000" not in repr([e.payload for e in tx.tables.timeline.values()])
@@ -53,9 +58,23 @@ async def test_contacts_go_to_the_restricted_table_only() -> None:
 
 async def test_the_kpi_rollups_count_each_case_once_per_dimension() -> None:
     tx = InMemoryTransactions()
-    await project(EVENTS, transactions=tx, timezone=CN)
+    await project_through(tx, EVENTS)
     by_dimension: dict[str, int] = {}
     for (dimension, _day, _key), row in tx.tables.kpi_rollup.items():
         by_dimension[dimension] = by_dimension.get(dimension, 0) + row[0]  # received
     assert by_dimension == {"department": 3, "category": 3, "channel": 3, "district": 3, "all": 3}
     assert {key for (dimension, _, key) in tx.tables.kpi_rollup if dimension == "district"} == {"heping", "tiexi"}
+
+
+async def test_the_consumers_batches_are_counted_once_committed() -> None:
+    """Both subscriptions run `project_delivered` batched through the door; what a batch held and what was new
+    reaches the app's stats (readiness) only as the committed unit of work's noted facts."""
+    assert all(s.handler is project_delivered and s.batched for s in SUBSCRIPTIONS)
+    context = ReportingContext(CN)
+    door = Door(InMemoryTransactions(), context)
+    with committed.collecting() as noted:
+        await door.batch(project_delivered, EVENTS, consumer=SUBSCRIPTIONS[0].consumer)
+        await door.batch(project_delivered, EVENTS, consumer=SUBSCRIPTIONS[0].consumer)  # a redelivery
+        assert context.stats == {"events_seen": 0, "events_projected": 0}
+    metrics.count_committed(noted)
+    assert context.stats == {"events_seen": 2 * len(EVENTS), "events_projected": len(EVENTS) - 3}

@@ -1,0 +1,18 @@
+"""Outage notices re-derived from their timelines (`incident_state.derive_outage`: the latest notice event)."""
+
+from __future__ import annotations
+
+import uuid
+
+from services.reporting.case_state import TimelineEvent
+from services.reporting.handlers.context import ReportingWork
+from services.reporting.incident_state import derive_outage
+
+
+async def rederive_outages(
+    outage_ids: list[uuid.UUID], timelines: dict[uuid.UUID, list[TimelineEvent]], work: ReportingWork
+) -> None:
+    for outage_id in outage_ids:
+        outage = derive_outage(str(outage_id), timelines.get(outage_id, []))
+        if outage is not None:
+            await work.repo.save_outage(outage)

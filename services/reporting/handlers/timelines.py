@@ -1,0 +1,63 @@
+"""A batch into the timeline: contacts into the restricted contacts table, every other event onto the timeline of
+the key it names (a redelivered `event_id` adds nothing: the timeline's key is where projection becomes
+idempotent), then the keys that got something new locked in sorted order and read back whole.
+
+Which read model a key feeds (`model.Subject`) is decided from the batch's own events (`model.subject_of`); a key
+the batch reached only with delivery reports (`notification.delivery`: keyed by whatever the message was about) is
+decided by its stored timeline (`model.subject_of_timeline`), and derives no row while it has nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.reporting.case_state import TimelineEvent
+from services.reporting.handlers.context import ReportingWork
+from services.reporting.model import Subject, TimelineEntry, sort_events, subject_of, subject_of_timeline
+from shared.contracts import Event
+
+
+@dataclass(frozen=True)
+class Touched:
+    """The keys a batch brought new events for, sorted (the order their locks were taken), the read model each
+    feeds, their whole timelines, and how many of the batch's events were new."""
+
+    keys: list[uuid.UUID]
+    subjects: dict[uuid.UUID, Subject | None]
+    timelines: dict[uuid.UUID, list[TimelineEvent]]
+    new: int
+
+    def of(self, subject: Subject) -> list[uuid.UUID]:
+        """The touched keys that feed `subject`'s read model, in lock order."""
+        return [key for key in self.keys if self.subjects[key] == subject]
+
+
+async def record(events: Sequence[Event], work: ReportingWork) -> Touched:
+    """Write the batch into the contacts and the timeline; lock and read back what it touched."""
+    store = work.repo
+    contacts, entries = sort_events(events)
+    await store.add_contacts(contacts)
+    new_for = await store.add_to_timeline(entries)
+    keys = sorted(set(new_for))
+    if not keys:
+        return Touched([], {}, {}, 0)
+    await store.lock_cases(keys)
+    timelines = await store.timelines(keys)
+    subjects = _subjects(entries)
+    for key in keys:
+        if subjects[key] == "message":
+            events_of_key = sorted(timelines.get(key, []), key=lambda e: e.sort_key)
+            subjects[key] = subject_of_timeline((e.event_type, e.payload) for e in events_of_key)
+    return Touched(keys, subjects, timelines, len(new_for))
+
+
+def _subjects(entries: list[TimelineEntry]) -> dict[uuid.UUID, Subject | None]:
+    """What each key of the batch names by its events; "message" only while delivery reports are all it brought."""
+    subjects: dict[uuid.UUID, Subject | None] = {}
+    for entry in entries:
+        subject = subject_of(entry)
+        if subject != "message" or entry.complaint_id not in subjects:
+            subjects[entry.complaint_id] = subject
+    return subjects
