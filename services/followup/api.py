@@ -1,5 +1,6 @@
 """HTTP entrypoints of followup: thin routes for the agents' callback worklist and outcomes, and a case's
-SLA clocks. They decode, call a handler or a view, and answer."""
+SLA clocks. They decode, run a use case through the door (or read a view), and answer; a refusal is a
+`shared.errors` error, answered as a problem by `shared.http.problems` (no `try` here)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from services.followup.auth import Agent, Staff, Supervisor
-from services.followup.deps import Handlers, Views
-from services.followup.duty_manager import AcknowledgeDutyCall
-from services.followup.handlers import RecordOutcome
-from services.followup.model import CallbackClosed, CallbackNotFound, DutyCallNotFound, DutyCallNotPending
+from services.followup.deps import Door, Views
+from services.followup.handlers import duty_manager, outcomes
+from services.followup.handlers.duty_manager import AcknowledgeDutyCall
+from services.followup.handlers.outcomes import RecordOutcome
 from services.followup.schemas import (
     CallbackRead,
     DutyAcknowledgementCreate,
@@ -21,7 +22,8 @@ from services.followup.schemas import (
     SlaRead,
     Worklist,
 )
-from shared.http.problems import Problem, problem_responses
+from shared.errors import Invalid, NotFound
+from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["callbacks"])
@@ -62,18 +64,13 @@ async def worklist(
     summary="Record the call: satisfied, dissatisfied or unreachable, its method, and the survey's 1-5 scores",
 )
 async def record_outcome(
-    callback_id: uuid.UUID, body: OutcomeCreate, request: Request, who: Agent, handlers: Handlers, views: Views
+    callback_id: uuid.UUID, body: OutcomeCreate, request: Request, who: Agent, door: Door, views: Views
 ) -> CallbackRead:
     scores = (body.scores.given() or None) if body.scores is not None else None
-    outcome = RecordOutcome(
+    command = RecordOutcome(
         callback_id, body.outcome, who.id, body.note, scores=scores, agent_name=who.name, method=body.method
     )
-    try:
-        callback = await handlers.record_outcome(outcome)
-    except CallbackNotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except CallbackClosed as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
+    callback = await door.run(outcomes.record_outcome, command)
     mark_case(request, callback.complaint_id)
     return await views.callback(callback)
 
@@ -88,7 +85,7 @@ async def record_outcome(
 async def sla(complaint_id: uuid.UUID, request: Request, _: Agent, views: Views) -> SlaRead:
     found = await views.sla(complaint_id)
     if found is None:
-        raise Problem(404, "Not Found", f"no SLA clocks for complaint {complaint_id}")
+        raise NotFound(f"no SLA clocks for complaint {complaint_id}")
     mark_case(request, complaint_id)
     return found
 
@@ -101,15 +98,10 @@ async def sla(complaint_id: uuid.UUID, request: Request, _: Agent, views: Views)
     summary="The duty manager has come: their acknowledgement clock stops",
 )
 async def acknowledge_duty_call(
-    complaint_id: uuid.UUID, body: DutyAcknowledgementCreate, request: Request, who: Supervisor, handlers: Handlers
+    complaint_id: uuid.UUID, body: DutyAcknowledgementCreate, request: Request, who: Supervisor, door: Door
 ) -> DutyCallRead:
     """A signed-in duty manager (or supervisor) is recorded as themselves; a supervisor's key names the manager."""
-    try:
-        call = await handlers.duty_manager.acknowledge(_acknowledgement(complaint_id, body, who))
-    except DutyCallNotFound as exc:
-        raise Problem(404, "Not Found", str(exc)) from exc
-    except DutyCallNotPending as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
+    call = await door.run(duty_manager.acknowledge, _acknowledgement(complaint_id, body, who))
     mark_case(request, complaint_id)
     assert call.acknowledged_at is not None
     return DutyCallRead(
@@ -136,5 +128,5 @@ def _acknowledgement(complaint_id: uuid.UUID, body: DutyAcknowledgementCreate, w
     return AcknowledgeDutyCall(complaint_id, body.manager, body.note)
 
 
-def _field_problem(field: str, message: str) -> Problem:
-    return Problem(422, "Invalid request", f"{field}: {message}", errors=[{"field": field, "message": message}])
+def _field_problem(field: str, message: str) -> Invalid:
+    return Invalid(f"{field}: {message}", errors=[{"field": field, "message": message}])

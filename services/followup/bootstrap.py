@@ -1,5 +1,6 @@
-"""Composition root of followup: settings, pool, SLA table, notifier, handlers, Kafka subscriptions, timer
-worker, outbox relay and the HTTP app. It wires; it neither runs SQL nor commits."""
+"""Composition root of followup: settings, pool, SLA table, notifier, the door with followup's context, the Kafka
+subscriptions (one table, `consumers.py`), timer worker, outbox relay and the HTTP app. It wires; it neither runs
+SQL nor commits (the door does, `shared.handling`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker
 
 from services.followup import api, consumers, metrics
 from services.followup.events import PUBLISHED, SERVICE
-from services.followup.handlers import FollowupHandlers, utc_now
+from services.followup.handlers.context import FollowupContext, FollowupDoor
 from services.followup.model import CallbackPolicy
 from services.followup.notifications import Notifier, Templates
 from services.followup.repository import FollowupRepository, PostgresFollowupRepository, timer_backlog
@@ -24,12 +24,12 @@ from services.followup.settings import FollowupSettings
 from services.followup.sla_clocks import ClockRules
 from services.followup.timers import TimerWorker
 from services.followup.views import FollowupViews
-from shared.contracts import ComplaintReceived
 from shared.db import Transactions, transactions
+from shared.handling import Door, utc_now
 from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
-from shared.kafka.subscription import subscribe
+from shared.kafka.subscription import subscribe_all
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
@@ -37,43 +37,11 @@ from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
 
 
-def build_followup_broker(settings: FollowupSettings, handlers: Callable[[], FollowupHandlers]) -> KafkaBroker:
-    """Followup's Kafka side: its subscriptions (consumers.py), and the topics it publishes (for AsyncAPI)."""
+def build_followup_broker(settings: FollowupSettings, door: Callable[[], FollowupDoor]) -> KafkaBroker:
+    """Followup's Kafka side: its subscriptions (the `consumers.SUBSCRIPTIONS` table, each through the door), and
+    the topics it publishes (for AsyncAPI)."""
     broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
-    group = settings.followup_consumer_group
-    work_orders, contacts = consumers.WORK_ORDERS, consumers.COMPLAINT_CONTACT
-
-    async def on_work_orders(batch: list[Any]) -> None:
-        await handlers().on_work_order_events(batch, consumer=work_orders.consumer)
-
-    async def on_contacts(batch: list[Any]) -> None:
-        """Contact data and receipts, and the received complaints that call the duty manager (each idempotent on
-        its own)."""
-        received = [e for e in batch if isinstance(e, ComplaintReceived)]
-        await handlers().on_contacts(batch, consumer=contacts.consumer)
-        if received:
-            await handlers().duty_manager.on_received(received, consumer=consumers.DUTY_MANAGER_CONSUMER)
-
-    async def on_callers(batch: list[Any]) -> None:
-        await handlers().on_caller_events(batch, consumer=consumers.CALLERS.consumer)
-
-    async def on_incidents(batch: list[Any]) -> None:
-        await handlers().on_incident_events(batch, consumer=consumers.INCIDENTS.consumer)
-
-    async def on_corrective_actions(batch: list[Any]) -> None:
-        await handlers().corrective_actions.on_corrective_action_events(
-            batch, consumer=consumers.CORRECTIVE_ACTIONS.consumer
-        )
-
-    async def on_notification_failed(batch: list[Any]) -> None:
-        await handlers().failed_notifications.on_failed(batch, consumer=consumers.NOTIFICATION_FAILED.consumer)
-
-    subscribe(broker, settings, work_orders, on_work_orders, group_prefix=group)
-    subscribe(broker, settings, contacts, on_contacts, group_prefix=group)
-    subscribe(broker, settings, consumers.CALLERS, on_callers, group_prefix=group)
-    subscribe(broker, settings, consumers.INCIDENTS, on_incidents, group_prefix=group)
-    subscribe(broker, settings, consumers.CORRECTIVE_ACTIONS, on_corrective_actions, group_prefix=group)
-    subscribe(broker, settings, consumers.NOTIFICATION_FAILED, on_notification_failed, group_prefix=group)
+    subscribe_all(broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.followup_consumer_group)
     # Published through the outbox relay; declared here so AsyncAPI documents them.
     for topic, schema, description in PUBLISHED:
         broker.publisher(topic, schema=schema, title=topic, description=description)
@@ -93,6 +61,7 @@ def create_app(
         max_attempts=settings.callback_max_attempts,
         retry_interval=settings.callback_retry_interval * settings.sla_time_scale,
     )
+    context = FollowupContext(clocks=clocks, notifier=notifier, callbacks=callbacks)
     now = clock or utc_now
     worker_name = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -100,13 +69,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         work: Transactions[FollowupRepository] = transactions(pool, PostgresFollowupRepository)
-        handlers = FollowupHandlers(work, clocks=clocks, notifier=notifier, callbacks=callbacks, clock=now)
-        app.state.handlers = handlers
+        door: FollowupDoor = Door(work, context, clock=now)
+        app.state.door = door
         app.state.views = FollowupViews(work, now)
-        broker = build_followup_broker(settings, lambda: handlers)
+        broker = build_followup_broker(settings, lambda: door)
         worker = TimerWorker(
             pool,
-            handlers.fire_due_timers,
+            door,
             name=worker_name,
             batch_size=settings.timer_batch_size,
             poll_interval=settings.timer_poll_ms / 1000,

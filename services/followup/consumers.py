@@ -1,4 +1,9 @@
-"""What followup consumes: one consumer group per topic family.
+"""What followup consumes: one consumer group per topic family, and which use case each event runs.
+
+Each `Subscription` row names its use case (`handlers/`); a group reading several event types runs a table from
+event type to use cases (`by_event_type`), in order — adding a use case touches the use case and its row here.
+`bootstrap.py` wires the whole table through the door in one call (`subscribe_all`); the door marks every event
+processed under the row's consumer name, in the unit of work of its effect.
 
 The group names (`followup.work-orders`, `followup.complaint-contact`, ...) are also the consumer names in
 processed-event marks and dead-letter headers: changing one would replay every event from offset 0.
@@ -10,6 +15,20 @@ from typing import Annotated
 
 from pydantic import Field
 
+from services.followup.handlers import (
+    callbacks,
+    callers,
+    clocks,
+    corrective_actions,
+    duty_manager,
+    failed_notifications,
+    first_contact,
+    incidents,
+    invalid,
+    receipts,
+    work_order_notices,
+)
+from services.followup.handlers.table import EventTable, by_event_type
 from shared import topics
 from shared.contracts import (
     AnyCorrectiveActionEvent,
@@ -17,10 +36,60 @@ from shared.contracts import (
     AnyRoutingEvent,
     AnyWorkOrderEvent,
     ComplaintContact,
+    ComplaintEtaChanged,
+    ComplaintFaultFixed,
+    ComplaintInvalid,
+    ComplaintJoined,
+    ComplaintLinked,
     ComplaintReceived,
+    ComplaintResolvedOnContact,
+    ComplaintRouted,
+    CorrectiveActionCompleted,
+    CorrectiveActionSet,
     NotificationFailed,
+    WorkOrderAcknowledged,
+    WorkOrderAppointmentAgreed,
+    WorkOrderAssigned,
+    WorkOrderReassigned,
+    WorkOrderResolved,
+    WorkOrderReturned,
+    WorkOrderStarted,
 )
 from shared.kafka.subscription import Subscription
+
+#: A department's steps start and stop the clocks (`sla_clocks.STOPS`); notes, crews, photos change none.
+WORK_ORDER_EVENTS: EventTable = {
+    WorkOrderAssigned: (clocks.track,),
+    WorkOrderAcknowledged: (clocks.stop, clocks.adopt_owner),
+    WorkOrderStarted: (clocks.stop,),
+    WorkOrderResolved: (clocks.stop, callbacks.on_resolved),
+    WorkOrderReturned: (clocks.stop,),
+    WorkOrderReassigned: (clocks.stop,),
+    WorkOrderAppointmentAgreed: (work_order_notices.appointment_agreed,),
+}
+
+#: The complaint as received and its contact, in either order: each may complete the receipt.
+INTAKE_EVENTS: EventTable = {
+    ComplaintContact: (receipts.on_contact,),
+    ComplaintReceived: (receipts.on_received, duty_manager.on_received),
+}
+
+#: Routing events followup acts on; the rest of `complaint.routed` (their work orders arrive on the department
+#: topics) changes nothing here.
+ROUTING_EVENTS: EventTable = {
+    ComplaintRouted: (invalid.routed_after_all, duty_manager.on_routed),
+    ComplaintJoined: (callers.joined,),
+    ComplaintLinked: (callers.linked,),
+    ComplaintEtaChanged: (callers.eta_changed,),
+    ComplaintFaultFixed: (callers.fault_fixed,),
+    ComplaintInvalid: (invalid.closed_invalid,),
+    ComplaintResolvedOnContact: (invalid.settled_after_all, first_contact.call_back),
+}
+
+CORRECTIVE_ACTION_EVENTS: EventTable = {
+    CorrectiveActionSet: (corrective_actions.hold,),
+    CorrectiveActionCompleted: (corrective_actions.done,),
+}
 
 WORK_ORDERS = Subscription(
     group="followup.work-orders",
@@ -29,6 +98,7 @@ WORK_ORDERS = Subscription(
     title="followup/work-orders",
     description="Starts, stops and resolves the SLA clocks of every work order; schedules callbacks.",
     batch_size=500,
+    handler=by_event_type(WORK_ORDER_EVENTS),
 )
 
 #: One event of each per complaint, in one group: the contact data (restricted) and the complaint as received (for
@@ -44,9 +114,10 @@ COMPLAINT_CONTACT = Subscription(
     "receipt (the reference number, once both are known) and for the duty manager: counter complaints not settled "
     "on the spot and agitated customers (called at once, held to the acknowledgement limit).",
     batch_size=500,
+    # Batched: the receipt locks of the whole batch are taken first, in one order (`receipts.py`).
+    handler=receipts.with_receipt_locks(by_event_type(INTAKE_EVENTS)),
+    batched=True,
 )
-#: The duty manager's processed-event marks (the events come through COMPLAINT_CONTACT's group).
-DUTY_MANAGER_CONSUMER = "followup.duty-manager"
 
 CALLERS = Subscription(
     group="followup.callers",
@@ -59,6 +130,7 @@ CALLERS = Subscription(
     "back (complaint.resolved_on_contact). A counter complaint's first routing: not settled on the spot, so the duty "
     "manager is called if not already (complaint.routed).",
     batch_size=500,
+    handler=by_event_type(ROUTING_EVENTS),
 )
 
 INCIDENTS = Subscription(
@@ -68,6 +140,7 @@ INCIDENTS = Subscription(
     title="followup/incidents",
     description="Which work orders are incidents': their resolution calls back each caller, not the incident.",
     batch_size=500,
+    handler=incidents.learn_work_order,
 )
 
 CORRECTIVE_ACTIONS = Subscription(
@@ -78,6 +151,7 @@ CORRECTIVE_ACTIONS = Subscription(
     description="Corrective actions of serious cases: a clock to each deadline (warning, then the corrective-action "
     "ladder); completion stops it.",
     batch_size=500,
+    handler=by_event_type(CORRECTIVE_ACTION_EVENTS),
 )
 
 NOTIFICATION_FAILED = Subscription(
@@ -88,6 +162,7 @@ NOTIFICATION_FAILED = Subscription(
     description="Messages notify could not deliver on any channel: a customer's becomes an agent's task to phone "
     "them (the callbacks worklist, reason notification_failed); a staff member's is logged and counted.",
     batch_size=500,
+    handler=failed_notifications.on_failed,
 )
 
 SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT, CALLERS, INCIDENTS, CORRECTIVE_ACTIONS, NOTIFICATION_FAILED)

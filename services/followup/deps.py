@@ -1,4 +1,4 @@
-"""Typed FastAPI dependencies of followup's routes: the app's settings, handlers and views.
+"""Typed FastAPI dependencies of followup's routes: the app's settings, door and views.
 
 The composition root (`bootstrap.py`) puts them on the app; routes only name these aliases.
 """
@@ -9,14 +9,15 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from services.followup.handlers import FollowupHandlers
+from services.followup.handlers.context import FollowupDoor
 from services.followup.settings import FollowupSettings
 from services.followup.views import FollowupViews
 from shared.http.person import PersonTokens
 from shared.http.service_app import app_state
 
 Settings = Annotated[FollowupSettings, Depends(app_state("settings"))]
-Handlers = Annotated[FollowupHandlers, Depends(app_state("handlers"))]
+#: The one door: a route runs its use case through it (`await door.run(use_case, command)`).
+Door = Annotated[FollowupDoor, Depends(app_state("door"))]
 Views = Annotated[FollowupViews, Depends(app_state("views"))]
 #: The verifier of staff's tokens; None when no identity provider is configured (API keys only).
 Persons = Annotated[PersonTokens | None, Depends(app_state("persons"))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, cast
 
 from services.followup.model import Callback, EscalationRecord, NotificationRecord, OutcomeDecision, Timer
 from shared import topics
@@ -29,8 +29,10 @@ from shared.contracts import (
     Recipient,
     SlaWarning,
     SlaWarningPayload,
+    SurveyScores,
     new_event,
 )
+from shared.contracts.followup import Stage
 
 SERVICE = "followup"
 
@@ -46,6 +48,11 @@ PUBLISHED: tuple[tuple[str, Any, str], ...] = (
         "Restricted: messages for the notification gateway (customers' numbers inside).",
     ),
 )
+
+
+def _survey(scores: dict[str, int] | None) -> SurveyScores | None:
+    """The survey's marks as the contract holds them (what pydantic would make of the dict)."""
+    return SurveyScores.model_validate(scores) if scores is not None else None
 
 
 def _envelope(complaint_id: uuid.UUID, correlation_id: str, at: datetime) -> dict[str, Any]:
@@ -102,7 +109,7 @@ def callback_attempted(decision: OutcomeDecision, *, correlation_id: str, at: da
             attempt=decision.attempt,
             agent=cb.last_agent or "",
             final=decision.final,
-            scores=decision.callback.scores if decision.outcome != "unreachable" else None,
+            scores=_survey(decision.callback.scores) if decision.outcome != "unreachable" else None,
             method=cb.last_method,
             agent_name=cb.last_agent_name,
         ),
@@ -111,6 +118,7 @@ def callback_attempted(decision: OutcomeDecision, *, correlation_id: str, at: da
 
 def complaint_reopened(decision: OutcomeDecision, *, correlation_id: str, at: datetime) -> Event:
     cb = decision.callback
+    assert decision.raised_severity is not None and decision.dissatisfied_count is not None, "only a reopen has them"
     return new_event(
         ComplaintReopened,
         **_envelope(cb.complaint_id, correlation_id, at),
@@ -126,7 +134,9 @@ def complaint_reopened(decision: OutcomeDecision, *, correlation_id: str, at: da
     )
 
 
-def complaint_closed(cb: Callback, outcome: str, *, correlation_id: str, at: datetime) -> Event:
+def complaint_closed(
+    cb: Callback, outcome: Literal["satisfied", "unreachable"], *, correlation_id: str, at: datetime
+) -> Event:
     return new_event(
         ComplaintClosed,
         **_envelope(cb.complaint_id, correlation_id, at),
@@ -162,8 +172,8 @@ def sla_warning(
             complaint_id=timer.complaint_id,
             reference_no=reference_no,
             work_order_id=names or timer.subject_id,
-            department=department,
-            stage=timer.stage,
+            department=Department(department),
+            stage=cast(Stage, timer.stage),
             deadline=timer.deadline,
             warned_at=at,
             share=share,
@@ -189,7 +199,7 @@ def complaint_escalated(
             reference_no=reference_no,
             work_order_id=names,
             department=Department(department),
-            stage=record.stage,
+            stage=cast(Stage, record.stage),
             level=record.level,
             escalated_to=record.escalated_to,
             deadline=record.deadline,
@@ -205,7 +215,7 @@ def notification_requested(
     record: NotificationRecord,
     *,
     correlation_id: str,
-    locale: str,
+    locale: Literal["zh", "en"],
     recipient: Recipient,
     params: dict[str, str],
     text: str,
@@ -222,7 +232,7 @@ def notification_requested(
             params=params,
             text=text,
             requested_at=record.at,
-            urgency=record.urgency,
+            urgency=cast(Literal["routine", "urgent"], record.urgency),
             reference_no=record.reference_no,
         ),
     )

@@ -1,7 +1,8 @@
 """Followup's domain: what it tracks (work orders' clocks, callbacks, contacts) and the callback rules.
 
 Everything here is pure: no I/O, no clock of its own. `decide_outcome` is the one place that says what
-a recorded callback outcome does to the case; `handlers.py` applies the decision.
+a recorded callback outcome does to the case; `handlers/outcomes.py` applies the decision. Its refusals are
+`shared.errors` (404 and 409 problem answers, mapped once in `shared/`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Literal
 
 from shared.contracts import CallbackOutcome, Severity
 from shared.contracts.followup import CallbackMethod
+from shared.errors import Conflict, NotFound
 
 
-class CallbackNotFound(Exception):
-    pass
+class CallbackNotFound(NotFound):
+    """No callback of this id."""
 
 
-class CallbackClosed(Exception):
+class CallbackClosed(Conflict):
     """The outcome of this callback was already recorded."""
 
 
@@ -349,11 +351,11 @@ class DutyCall:
     acknowledged_by_name: str | None = None
 
 
-class DutyCallNotFound(Exception):
+class DutyCallNotFound(NotFound):
     """Followup knows nothing of this complaint."""
 
 
-class DutyCallNotPending(Exception):
+class DutyCallNotPending(Conflict):
     """No duty manager call is waiting for acknowledgement on this complaint (none, or already acknowledged)."""
 
 

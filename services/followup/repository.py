@@ -381,7 +381,7 @@ class PostgresFollowupRepository:
         )
         if count is None:
             raise LookupError(f"complaint {complaint_id} is not tracked")
-        return count
+        return int(count)
 
     async def set_dissatisfied_count(self, complaint_id: uuid.UUID, count: int) -> None:
         await self.conn.execute(
@@ -643,11 +643,12 @@ class PostgresFollowupRepository:
         return NotificationRecord(**dict(row)) if row is not None else None
 
     async def case_owner(self, complaint_id: uuid.UUID) -> str | None:
-        return await self.conn.fetchval(
+        owner: str | None = await self.conn.fetchval(
             "SELECT owner FROM followup.work_orders WHERE complaint_id = $1 AND owner IS NOT NULL "
             "ORDER BY starts_at LIMIT 1",
             complaint_id,
         )
+        return owner
 
     async def corrective_actions_of(self, complaint_id: uuid.UUID) -> list[CorrectiveAction]:
         columns = ", ".join(f.name for f in fields(CorrectiveAction))
@@ -679,12 +680,13 @@ class PostgresFollowupRepository:
         return bool(told)
 
     async def due_timers(self) -> int:
-        return await self.conn.fetchval(
+        due = await self.conn.fetchval(
             "SELECT count(*) FROM followup.timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()"
         )
+        return int(due)
 
     async def outbox_pending(self) -> int:
-        return await self.conn.fetchval("SELECT count(*) FROM followup.outbox")
+        return int(await self.conn.fetchval("SELECT count(*) FROM followup.outbox"))
 
     async def _insert_new(self, table: str, record: object, *, conflict: str) -> bool:
         """One dataclass as one row, unless its key (`conflict`) is there already: False for a redelivery."""

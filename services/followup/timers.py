@@ -1,19 +1,22 @@
 """The timer worker's loop. Timers are rows (see `repository.py`): scheduled idempotently, cancelled when a
 step is done in time, and claimed when due with `FOR UPDATE SKIP LOCKED` — so several followup processes
 share them, each fires once, and a restart loses none (a claim that dies with its process rolls back and
-the timer is due again). Claiming and firing is `FollowupHandlers.fire_due_timers`, one unit of work per
-batch; this loop only decides when to call it: at once while batches come back full, on a NOTIFY when a
-timer is scheduled, and otherwise every poll interval.
+the timer is due again). Claiming and firing is the use case `handlers/due_timers.py`, run through the door,
+one unit of work per batch; this loop only decides when to run it: at once while batches come back full, on a
+NOTIFY when a timer is scheduled, and otherwise every poll interval.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
+from services.followup.handlers.context import FollowupDoor
+from services.followup.handlers.due_timers import FireDueTimers, fire_due_timers
 from services.followup.repository import TIMERS_CHANNEL
 from shared.logging import get_logger
 
@@ -24,22 +27,22 @@ class TimerWorker:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        fire_due: Callable[..., Awaitable[int]],
+        door: FollowupDoor,
         *,
         name: str,
         batch_size: int = 200,
         poll_interval: float = 0.5,
     ) -> None:
-        #: Only for the LISTEN connection that wakes the loop; the timers themselves go through `fire_due`.
+        #: Only for the LISTEN connection that wakes the loop; the timers themselves go through the door.
         self.pool = pool
-        self._fire_due = fire_due
+        self.door = door
         self.name = name
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.fired = 0
 
     async def fire_due(self) -> int:
-        fired = await self._fire_due(worker=self.name, batch_size=self.batch_size)
+        fired = await self.door.run(fire_due_timers, FireDueTimers(self.name, self.batch_size))
         self.fired += fired
         return fired
 
@@ -49,7 +52,7 @@ class TimerWorker:
         def on_notify(*_: object) -> None:
             wake.set()
 
-        listener: asyncpg.Connection | None = None
+        listener: PoolConnectionProxy[asyncpg.Record] | None = None
         backoff = 0.5
         while not stop.is_set():
             try:
@@ -74,7 +77,7 @@ class TimerWorker:
         if listener is not None:
             await self._release(listener, on_notify)
 
-    async def _release(self, listener: asyncpg.Connection, on_notify: Callable[..., None]) -> None:
+    async def _release(self, listener: PoolConnectionProxy[asyncpg.Record], on_notify: Callable[..., None]) -> None:
         with contextlib.suppress(Exception):
             await listener.remove_listener(TIMERS_CHANNEL, on_notify)
         with contextlib.suppress(Exception):

@@ -1,9 +1,11 @@
-"""Followup's handlers on the in-memory repository (tests/fakes/followup.py): no database, no broker, and a
-clock the test sets."""
+"""Followup's use cases through the door (`shared.handling`) on the in-memory repository (tests/fakes/followup.py):
+no database, no broker, and a clock the test sets. Events go in as the broker would hand them: through their
+subscription's row of `consumers.SUBSCRIPTIONS` (`Followup.deliver`)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -11,11 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.followup.handlers import FollowupHandlers
+from services.followup.handlers.context import FollowupContext, FollowupDoor, FollowupWork
+from services.followup.handlers.due_timers import FireDueTimers, fire_due_timers
 from services.followup.model import CallbackPolicy, Contact
 from services.followup.notifications import Notifier, Templates
 from services.followup.sla_clocks import ClockRules
 from shared.contracts import Event, WorkOrderAcknowledged, WorkOrderAssigned, WorkOrderResolved, new_event
+from shared.handling import Door
+from shared.kafka.subscription import Subscription
 from shared.sla import load_sla_table
 from tests.fakes.clock import SetClock
 from tests.fakes.followup import FakeTransactions, FollowupState
@@ -25,9 +30,13 @@ CONSUMER = "followup.work-orders"
 SLA = load_sla_table()
 
 
+T = TypeVar("T")
+M = TypeVar("M")
+
+
 @dataclass
 class Followup:
-    handlers: FollowupHandlers
+    door: FollowupDoor
     transactions: FakeTransactions
     clock: SetClock
 
@@ -35,18 +44,30 @@ class Followup:
     def state(self) -> FollowupState:
         return self.transactions.state
 
+    async def deliver(self, subscription: Subscription, events: Sequence[Event]) -> None:
+        """A batch as the subscription's consumer would hand it to the door (`subscribe_all`)."""
+        if subscription.batched:
+            await self.door.batch(subscription.handler, events, consumer=subscription.consumer)
+        else:
+            await self.door.each(subscription.handler, events, consumer=subscription.consumer)
+
+    async def run(self, use_case: Callable[[M, FollowupWork], Awaitable[T]], command: M) -> T:
+        return await self.door.run(use_case, command)
+
+    async def fire_due_timers(self, *, worker: str, batch_size: int) -> int:
+        """What the timer worker does each round."""
+        return await self.door.run(fire_due_timers, FireDueTimers(worker, batch_size))
+
 
 def make_followup(*, max_attempts: int = 3, retry: timedelta = timedelta(hours=2)) -> Followup:
     clock = SetClock(START)
     transactions = FakeTransactions()
-    handlers = FollowupHandlers(
-        transactions,
+    context = FollowupContext(
         clocks=ClockRules(SLA),
         notifier=Notifier(Templates(), "en", ZoneInfo(SLA.config.timezone)),
         callbacks=CallbackPolicy(max_attempts=max_attempts, retry_interval=retry),
-        clock=clock,
     )
-    return Followup(handlers, transactions, clock)
+    return Followup(Door(transactions, context, clock=clock), transactions, clock)
 
 
 @pytest.fixture

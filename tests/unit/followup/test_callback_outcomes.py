@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from services.followup.handlers import RecordOutcome
+from services.followup import consumers
+from services.followup.handlers.outcomes import RecordOutcome, record_outcome
 from services.followup.model import Callback, CallbackClosed, CallbackNotFound
 from services.followup.views import FollowupViews
 from shared.contracts import CallbackOutcome, Event
 from tests.unit.followup.conftest import (
-    CONSUMER,
     Followup,
     Order,
     acknowledged,
@@ -30,7 +30,7 @@ async def _resolve(followup: Followup, order: Order, *, severity: str = "normal"
     """Assign, acknowledge and resolve a work order; returns the callback its resolution scheduled."""
     now = followup.clock()
     batch = [assigned(order, at=now, severity=severity), acknowledged(order, at=now), resolved(order, at=now)]
-    await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, batch)
     return next(c for c in followup.state.callbacks.values() if c.work_order_id == order.work_order_id)
 
 
@@ -38,7 +38,7 @@ async def _record(followup: Followup, callback: Callback, outcome: CallbackOutco
     """Record an outcome; returns the callback and the events this one call published."""
     published = len(followup.state.events)
     cmd = RecordOutcome(callback.callback_id, outcome, agent="agent-7", note=f"customer says {outcome}")
-    after = await followup.handlers.record_outcome(cmd)
+    after = await followup.run(record_outcome, cmd)
     return after, followup.state.events[published:]
 
 
@@ -58,7 +58,7 @@ async def test_a_resolution_schedules_one_callback_with_its_clock(followup: Foll
     assert followup.state.event_types() == ["callback.scheduled"]
 
     again = resolved(order, at=followup.clock())
-    await followup.handlers.on_work_order_events([again], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [again])
     assert len(followup.state.callbacks) == 1, "one callback per work order, whatever is redelivered"
 
 
@@ -189,4 +189,4 @@ async def test_a_second_outcome_is_refused_and_changes_nothing(followup: Followu
 
 async def test_an_unknown_callback_is_not_found(followup: Followup) -> None:
     with pytest.raises(CallbackNotFound):
-        await followup.handlers.record_outcome(RecordOutcome(uuid.uuid4(), "satisfied", agent="a"))
+        await followup.run(record_outcome, RecordOutcome(uuid.uuid4(), "satisfied", agent="a"))

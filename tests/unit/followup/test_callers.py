@@ -7,7 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from services.followup.handlers import RecordOutcome
+from services.followup import consumers
+from services.followup.handlers.outcomes import RecordOutcome, record_outcome
 from shared.contracts import (
     ComplaintEtaChanged,
     ComplaintFaultFixed,
@@ -107,7 +108,7 @@ def _texts(events: list[Event]) -> list[str]:
 
 async def _caller_events(followup: Followup, *events: Event) -> list[Event]:
     before = len(followup.state.events)
-    await followup.handlers.on_caller_events(list(events), consumer=CALLERS)
+    await followup.deliver(consumers.CALLERS, list(events))
     return followup.state.events[before:]
 
 
@@ -144,7 +145,7 @@ async def test_a_caller_without_a_known_contact_is_told_when_it_arrives(followup
     assert len([t for t in followup.state.timers if t.pending and t.plan.kind == "caller_notice"]) == 1
     followup.state.contacts[caller.complaint_id] = contact(caller)
     followup.clock.advance(timedelta(minutes=1))
-    await followup.handlers.fire_due_timers(worker="w", batch_size=10)
+    await followup.fire_due_timers(worker="w", batch_size=10)
     (text,) = _texts(followup.state.events)
     assert "we will tell you when it is expected back" in text
 
@@ -177,9 +178,9 @@ async def test_an_incident_work_order_is_never_called_back_but_each_caller_is(fo
             "opened_at": START,
         },
     )
-    await followup.handlers.on_incident_events([opened], consumer="followup.incidents")
+    await followup.deliver(consumers.INCIDENTS, [opened])
     batch = [assigned(incident_order), resolved(incident_order, at=START + timedelta(hours=1))]
-    await followup.handlers.on_work_order_events(batch, consumer="followup.work-orders")
+    await followup.deliver(consumers.WORK_ORDERS, batch)
     assert not followup.state.callbacks
 
     callers = [new_order() for _ in range(3)]
@@ -202,7 +203,7 @@ async def test_an_outage_caller_is_called_back_on_the_outage_and_may_reopen_thei
     (callback,) = followup.state.callbacks.values()
     assert callback.work_order_id == outage
 
-    await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "dissatisfied", agent="a"))
+    await followup.run(record_outcome, RecordOutcome(callback.callback_id, "dissatisfied", agent="a"))
     (reopened,) = [e for e in followup.state.events if e.event_type == "complaint.reopened"]
     assert (reopened.complaint_id, reopened.payload.severity) == (caller.complaint_id, "emergency")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from services.followup import consumers
 from tests.unit.followup.conftest import SLA, START, Followup, new_order
 from tests.unit.followup.handling_events import action_completed, action_set
 
@@ -17,14 +18,14 @@ DEADLINE_IN = timedelta(days=10)
 
 async def _fire(followup: Followup) -> list[str]:
     published = len(followup.state.events)
-    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=100)
+    await followup.fire_due_timers(worker=WORKER, batch_size=100)
     return [e.event_type for e in followup.state.events[published:]]
 
 
 async def test_a_corrective_action_past_its_deadline_warns_then_escalates(followup: Followup) -> None:
     order, action_id = new_order(), uuid.uuid4()
     event = action_set(order, action_id, deadline_in=DEADLINE_IN)
-    await followup.handlers.corrective_actions.on_corrective_action_events([event, event], consumer=ACTIONS)
+    await followup.deliver(consumers.CORRECTIVE_ACTIONS, [event, event])
     assert {(p.kind, p.level, p.ladder) for p in followup.state.pending_timers(action_id)} == {
         ("warning", 0, "corrective_action"),
         ("breach", 1, "corrective_action"),
@@ -60,12 +61,10 @@ async def test_a_corrective_action_past_its_deadline_warns_then_escalates(follow
 
 async def test_a_completed_action_stops_its_clock(followup: Followup) -> None:
     order, action_id = new_order(), uuid.uuid4()
-    await followup.handlers.corrective_actions.on_corrective_action_events(
-        [action_set(order, action_id, deadline_in=DEADLINE_IN)], consumer=ACTIONS
-    )
+    await followup.deliver(consumers.CORRECTIVE_ACTIONS, [action_set(order, action_id, deadline_in=DEADLINE_IN)])
     followup.clock.advance(timedelta(days=3))
     done = action_completed(order, action_id, deadline=START + DEADLINE_IN, at=followup.clock())
-    await followup.handlers.corrective_actions.on_corrective_action_events([done], consumer=ACTIONS)
+    await followup.deliver(consumers.CORRECTIVE_ACTIONS, [done])
 
     assert followup.state.pending_timers(action_id) == []
     assert followup.state.corrective_actions[action_id].status == "done"
@@ -79,7 +78,7 @@ async def test_each_action_has_its_own_clock(followup: Followup) -> None:
         action_set(order, first, deadline_in=timedelta(days=1)),
         action_set(order, second, deadline_in=DEADLINE_IN),
     ]
-    await followup.handlers.corrective_actions.on_corrective_action_events(batch, consumer=ACTIONS)
+    await followup.deliver(consumers.CORRECTIVE_ACTIONS, batch)
     followup.clock.advance(timedelta(days=1))
     await _fire(followup)
     assert [(e.subject_id, e.escalated_to) for e in followup.state.escalations] == [(first, "department_manager")]

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from services.followup.failed_notifications import KIND
-from services.followup.handlers import RecordOutcome
+from services.followup import consumers
+from services.followup.handlers.failed_notifications import KIND
+from services.followup.handlers.outcomes import RecordOutcome, record_outcome
+from services.followup.handlers.receipts import RECEIPT_WINDOW
 from services.followup.model import Contact
 from services.followup.notifications import urgency
-from services.followup.receipts import RECEIPT_WINDOW
 from shared.contracts import (
     ComplaintContact,
     Event,
@@ -26,7 +27,6 @@ from shared.contracts import (
 )
 from tests.fakes.followup import FakeFollowupRepository
 from tests.unit.followup.conftest import (
-    CONSUMER,
     START,
     Followup,
     Order,
@@ -67,9 +67,11 @@ def _requested(events: list[Event]) -> list[Any]:
 
 
 async def _intake(followup: Followup, *events: Event) -> list[Any]:
+    """The customer's messages the intake group's events request (a counter complaint also calls the duty
+    manager, in the same unit of work: not the customer's)."""
     before = len(followup.state.events)
-    await followup.handlers.on_contacts(list(events), consumer=INTAKE)
-    return _requested(followup.state.events[before:])
+    await followup.deliver(consumers.COMPLAINT_CONTACT, list(events))
+    return [p for p in _requested(followup.state.events[before:]) if p.recipient.kind == "customer"]
 
 
 # -- the receipt -------------------------------------------------------------------------------------------------
@@ -148,9 +150,9 @@ async def test_every_customer_message_carries_every_address_and_the_preferred_ch
     followup.state.contacts[order.complaint_id] = Contact(
         order.complaint_id, "孙八", "13600136000", "sun@example.com", "o-openid-1", "wechat"
     )
-    await followup.handlers.on_work_order_events([assigned(order, interim_in=timedelta(minutes=5))], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(order, interim_in=timedelta(minutes=5))])
     followup.clock.advance(timedelta(minutes=5))
-    await followup.handlers.fire_due_timers(worker="w", batch_size=10)
+    await followup.fire_due_timers(worker="w", batch_size=10)
     (interim,) = _requested(followup.state.events)
     assert interim.template_id == "interim_reply"
     assert interim.recipient.model_dump(exclude_none=True) == {
@@ -166,11 +168,11 @@ async def test_every_customer_message_carries_every_address_and_the_preferred_ch
 async def test_an_emergency_cases_customer_messages_are_urgent(followup: Followup) -> None:
     order = new_order()
     followup.state.contacts[order.complaint_id] = contact(order)
-    await followup.handlers.on_work_order_events(
-        [assigned(order, severity="emergency", interim_in=timedelta(minutes=5))], consumer=CONSUMER
+    await followup.deliver(
+        consumers.WORK_ORDERS, [assigned(order, severity="emergency", interim_in=timedelta(minutes=5))]
     )
     followup.clock.advance(timedelta(minutes=5))
-    await followup.handlers.fire_due_timers(worker="w", batch_size=10)
+    await followup.fire_due_timers(worker="w", batch_size=10)
     customer = [p for p in _requested(followup.state.events) if p.recipient.kind == "customer"]
     assert [(p.template_id, p.urgency) for p in customer] == [("interim_reply", "urgent")]
     staff = [p for p in _requested(followup.state.events) if p.recipient.kind == "staff"]
@@ -223,8 +225,8 @@ async def test_an_agreed_visit_tells_the_window_and_please_be_at_home(followup: 
     order = new_order()
     followup.state.contacts[order.complaint_id] = contact(order)
     agreed = _appointment(order)
-    await followup.handlers.on_work_order_events([assigned(order, department="repair"), agreed], consumer=CONSUMER)
-    await followup.handlers.on_work_order_events([agreed], consumer=CONSUMER)  # redelivered
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(order, department="repair"), agreed])
+    await followup.deliver(consumers.WORK_ORDERS, [agreed])  # redelivered
     (visit,) = _requested(followup.state.events)
     assert visit.template_id == "appointment_agreed" and visit.params["window"] == "11-24 14:00-16:00"
     assert "11-24 14:00-16:00" in visit.text and "please be at home" in visit.text.lower()
@@ -246,14 +248,12 @@ def _resolved_with_cause(order: Order, *, analysis: str | None = None) -> WorkOr
 async def test_the_resolution_says_what_why_and_what_will_change_before_the_callback(followup: Followup) -> None:
     order = new_order()
     followup.state.contacts[order.complaint_id] = contact(order)
-    await followup.handlers.on_work_order_events(
-        [assigned(order), acknowledged(order, at=START + timedelta(minutes=5))], consumer=CONSUMER
+    await followup.deliver(
+        consumers.WORK_ORDERS, [assigned(order), acknowledged(order, at=START + timedelta(minutes=5))]
     )
-    await followup.handlers.corrective_actions.on_corrective_action_events(
-        [action_set(order, uuid.uuid4())], consumer="followup.corrective-actions"
-    )
+    await followup.deliver(consumers.CORRECTIVE_ACTIONS, [action_set(order, uuid.uuid4())])
     before = len(followup.state.events)
-    await followup.handlers.on_work_order_events([_resolved_with_cause(order, analysis="x")], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [_resolved_with_cause(order, analysis="x")])
     emitted = followup.state.events[before:]
     assert [e.event_type for e in emitted] == ["notification.requested", "callback.scheduled"], "told, then called"
     told = emitted[0].payload
@@ -266,9 +266,9 @@ async def test_without_corrective_actions_the_cause_analysis_says_what_will_chan
     order, plain = new_order(), new_order()
     for o in (order, plain):
         followup.state.contacts[o.complaint_id] = contact(o)
-        await followup.handlers.on_work_order_events([assigned(o)], consumer=CONSUMER)
-    await followup.handlers.on_work_order_events(
-        [_resolved_with_cause(order, analysis="x"), _resolved_with_cause(plain)], consumer=CONSUMER
+        await followup.deliver(consumers.WORK_ORDERS, [assigned(o)])
+    await followup.deliver(
+        consumers.WORK_ORDERS, [_resolved_with_cause(order, analysis="x"), _resolved_with_cause(plain)]
     )
     analysed, ordinary = _requested(followup.state.events)
     assert "What we found and will change: valves past their service life." in analysed.text
@@ -278,10 +278,8 @@ async def test_without_corrective_actions_the_cause_analysis_says_what_will_chan
 async def test_a_coordinated_part_and_an_incidents_work_order_tell_the_customer_nothing(followup: Followup) -> None:
     order = new_order()
     followup.state.contacts[order.complaint_id] = contact(order)
-    await followup.handlers.on_work_order_events([assigned(order)], consumer=CONSUMER)
-    await followup.handlers.on_work_order_events(
-        [resolved(order, at=START + timedelta(hours=1), case_resolved=False)], consumer=CONSUMER
-    )
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(order)])
+    await followup.deliver(consumers.WORK_ORDERS, [resolved(order, at=START + timedelta(hours=1), case_resolved=False)])
     assert _requested(followup.state.events) == []
 
 
@@ -312,10 +310,8 @@ async def test_a_customer_message_nobody_received_becomes_an_agents_task_once(fo
     await _intake(followup, _contact_event(order), received(order, channel="phone"))
     (record,) = followup.state.notifications
     event = _failed(order.complaint_id, record.notification_id)
-    await followup.handlers.failed_notifications.on_failed([event, event], consumer=FAILED)
-    await followup.handlers.failed_notifications.on_failed(
-        [_failed(order.complaint_id, record.notification_id)], consumer=FAILED
-    )
+    await followup.deliver(consumers.NOTIFICATION_FAILED, [event, event])
+    await followup.deliver(consumers.NOTIFICATION_FAILED, [_failed(order.complaint_id, record.notification_id)])
 
     (task,) = followup.state.callbacks.values()
     assert (task.kind, task.reason, task.template_id, task.work_order_id) == (
@@ -336,21 +332,17 @@ async def test_the_task_done_changes_nothing_of_the_case(followup: Followup) -> 
     order = new_order()
     await _intake(followup, _contact_event(order), received(order, channel="phone"))
     (record,) = followup.state.notifications
-    await followup.handlers.failed_notifications.on_failed(
-        [_failed(order.complaint_id, record.notification_id)], consumer=FAILED
-    )
+    await followup.deliver(consumers.NOTIFICATION_FAILED, [_failed(order.complaint_id, record.notification_id)])
     (task,) = followup.state.callbacks.values()
     before = len(followup.state.events)
-    unreachable = await followup.handlers.record_outcome(RecordOutcome(task.callback_id, "unreachable", "agent-1"))
+    unreachable = await followup.run(record_outcome, RecordOutcome(task.callback_id, "unreachable", "agent-1"))
     assert (unreachable.status, unreachable.attempts) == ("pending", 1)
-    done = await followup.handlers.record_outcome(RecordOutcome(task.callback_id, "satisfied", "agent-1"))
+    done = await followup.run(record_outcome, RecordOutcome(task.callback_id, "satisfied", "agent-1"))
     assert done.status == "satisfied" and done.completed_at is not None
     assert followup.state.events[before:] == [], "no close, reopen or callback event"
 
 
 async def test_a_staff_message_nobody_received_is_only_counted(followup: Followup) -> None:
     order = new_order()
-    await followup.handlers.failed_notifications.on_failed(
-        [_failed(order.complaint_id, uuid.uuid4(), kind="staff")], consumer=FAILED
-    )
+    await followup.deliver(consumers.NOTIFICATION_FAILED, [_failed(order.complaint_id, uuid.uuid4(), kind="staff")])
     assert followup.state.callbacks == {} and followup.state.events == []

@@ -1,6 +1,6 @@
-"""The duty manager (`duty_manager.py`) through `FollowupHandlers` on the in-memory repository: who is called,
-told at once, the acknowledgement clock from the policy (scaled like every clock), acknowledging it, and a
-missed limit climbing the duty manager's ladder rung by rung."""
+"""The duty manager (`duty_calls.py`, `handlers/duty_manager.py`) through the door on the in-memory repository:
+who is called, told at once, the acknowledgement clock from the policy (scaled like every clock), acknowledging
+it, and a missed limit climbing the duty manager's ladder rung by rung."""
 
 from __future__ import annotations
 
@@ -10,24 +10,26 @@ from typing import Any
 
 import pytest
 
-from services.followup.duty_manager import AcknowledgeDutyCall, needs_duty_manager, unsettled_at_counter
-from services.followup.handlers import FollowupHandlers
+from services.followup import consumers
+from services.followup.duty_calls import needs_duty_manager, unsettled_at_counter
+from services.followup.handlers.context import FollowupContext
+from services.followup.handlers.duty_manager import AcknowledgeDutyCall, acknowledge
 from services.followup.model import CallbackPolicy, DutyCallNotFound, DutyCallNotPending
 from services.followup.notifications import Notifier, Templates
 from services.followup.sla_clocks import ClockRules
+from shared.handling import Door
 from tests.fakes.clock import SetClock
 from tests.fakes.followup import FakeTransactions
-from tests.unit.followup.conftest import CONSUMER, SLA, START, Followup, assigned, new_order
+from tests.unit.followup.conftest import SLA, START, Followup, assigned, new_order
 from tests.unit.followup.handling_events import received, routed
 
-DUTY = "followup.duty-manager"
 WORKER = "unit-test"
 LIMIT = timedelta(minutes=5)  # policy.toml [duty_manager].acknowledge
 
 
 async def _fire(followup: Followup) -> list[str]:
     published = len(followup.state.events)
-    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=100)
+    await followup.fire_due_timers(worker=WORKER, batch_size=100)
     return [e.event_type for e in followup.state.events[published:]]
 
 
@@ -54,7 +56,7 @@ def test_who_brings_the_duty_manager(channel: str, handled: str | None, agitated
 async def test_a_counter_complaint_not_settled_calls_the_duty_manager_at_once(followup: Followup) -> None:
     order = new_order()
     event = received(order, at=START - timedelta(seconds=30))
-    await followup.handlers.duty_manager.on_received([event, event], consumer=DUTY)
+    await followup.deliver(consumers.COMPLAINT_CONTACT, [event, event])
 
     assert followup.state.event_types() == ["notification.requested"], "told once, however often it is delivered"
     notice = _payload(followup)
@@ -76,7 +78,7 @@ async def test_a_counter_complaint_not_settled_calls_the_duty_manager_at_once(fo
 async def test_complaints_that_need_nobody_are_left_alone(followup: Followup) -> None:
     settled = received(new_order(), handled_on_contact="explained")
     phone = received(new_order(), channel="phone")
-    await followup.handlers.duty_manager.on_received([settled, phone], consumer=DUTY)
+    await followup.deliver(consumers.COMPLAINT_CONTACT, [settled, phone])
     assert followup.state.events == [] and followup.state.timers == [] and followup.state.duty_calls == {}
 
 
@@ -99,67 +101,64 @@ async def test_a_settlement_dispatch_refuses_at_the_counter_calls_the_duty_manag
     the spot after all. The clock runs from acceptance, and a second routing or the received event call nobody."""
     order = new_order()
     accepted = START - timedelta(seconds=40)
-    await followup.handlers.duty_manager.on_received(
-        [received(order, at=accepted, handled_on_contact="told them to open a window")], consumer=DUTY
+    await followup.deliver(
+        consumers.COMPLAINT_CONTACT, [received(order, at=accepted, handled_on_contact="told them to open a window")]
     )
     assert followup.state.duty_calls == {}
 
     first = routed(order, reason="new", channel="counter", at=accepted)
-    await followup.handlers.on_caller_events([first, first], consumer="followup.callers")
+    await followup.deliver(consumers.CALLERS, [first, first])
     assert [(e.event_type, e.payload.template_id) for e in followup.state.events] == [
         ("notification.requested", "duty_manager_called")
     ], "called once"
     assert followup.state.duty_calls[order.complaint_id].acknowledge_by == accepted + LIMIT
 
-    await followup.handlers.duty_manager.on_received([received(order, at=accepted)], consumer=DUTY)
+    await followup.deliver(consumers.COMPLAINT_CONTACT, [received(order, at=accepted)])
     assert len(followup.state.events) == 1, "the received event after the routing calls nobody again"
 
 
 async def test_the_limit_is_scaled_like_every_clock() -> None:
     clock = SetClock(START)
     transactions = FakeTransactions()
-    handlers = FollowupHandlers(
-        transactions,
+    context = FollowupContext(
         clocks=ClockRules(SLA, time_scale=0.01),
         notifier=Notifier(Templates(), "en", SLA.calendar.tz),
         callbacks=CallbackPolicy(),
-        clock=clock,
     )
+    scaled = Followup(Door(transactions, context, clock=clock), transactions, clock)
     order = new_order()
-    await handlers.duty_manager.on_received([received(order)], consumer=DUTY)
+    await scaled.deliver(consumers.COMPLAINT_CONTACT, [received(order)])
     breach = next(t.plan for t in transactions.state.timers if t.plan.kind == "breach")
     assert breach.due_at == START + LIMIT * 0.01
 
 
 async def test_acknowledged_in_time_stops_the_clock(followup: Followup) -> None:
     order = new_order()
-    await followup.handlers.duty_manager.on_received([received(order)], consumer=DUTY)
+    await followup.deliver(consumers.COMPLAINT_CONTACT, [received(order)])
     followup.clock.advance(timedelta(minutes=2))
 
-    call = await followup.handlers.duty_manager.acknowledge(
-        AcknowledgeDutyCall(order.complaint_id, "dm-3", "on my way")
-    )
+    call = await followup.run(acknowledge, AcknowledgeDutyCall(order.complaint_id, "dm-3", "on my way"))
 
     assert (call.acknowledged_by, call.acknowledged_at, call.note) == ("dm-3", followup.clock(), "on my way")
     assert followup.state.pending_timers(order.complaint_id) == []
     followup.clock.advance(timedelta(hours=5))
     assert await _fire(followup) == []
     with pytest.raises(DutyCallNotPending, match="already acknowledged by dm-3"):
-        await followup.handlers.duty_manager.acknowledge(AcknowledgeDutyCall(order.complaint_id, "dm-4"))
+        await followup.run(acknowledge, AcknowledgeDutyCall(order.complaint_id, "dm-4"))
 
 
 async def test_acknowledging_what_was_never_called_is_refused(followup: Followup) -> None:
     with pytest.raises(DutyCallNotFound):
-        await followup.handlers.duty_manager.acknowledge(AcknowledgeDutyCall(new_order().complaint_id, "dm-3"))
+        await followup.run(acknowledge, AcknowledgeDutyCall(new_order().complaint_id, "dm-3"))
     known = new_order()
-    await followup.handlers.on_work_order_events([assigned(known)], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(known)])
     with pytest.raises(DutyCallNotPending, match="not called"):
-        await followup.handlers.duty_manager.acknowledge(AcknowledgeDutyCall(known.complaint_id, "dm-3"))
+        await followup.run(acknowledge, AcknowledgeDutyCall(known.complaint_id, "dm-3"))
 
 
 async def test_a_missed_limit_warns_then_climbs_the_duty_manager_ladder(followup: Followup) -> None:
     order = new_order()
-    await followup.handlers.duty_manager.on_received([received(order, agitated=True)], consumer=DUTY)
+    await followup.deliver(consumers.COMPLAINT_CONTACT, [received(order, agitated=True)])
 
     followup.clock.advance(LIMIT * SLA.warning_share)
     assert await _fire(followup) == ["complaint.sla_warning", "notification.requested"]
@@ -183,7 +182,7 @@ async def test_a_missed_limit_warns_then_climbs_the_duty_manager_ladder(followup
         assert _payload(followup).recipient.role == role
         followup.clock.advance(timedelta(hours=2))
     assert await _fire(followup) == [], "nobody above the top rung"
-    late = await followup.handlers.duty_manager.acknowledge(AcknowledgeDutyCall(order.complaint_id, "dm-3"))
+    late = await followup.run(acknowledge, AcknowledgeDutyCall(order.complaint_id, "dm-3"))
     assert late.acknowledged_at is not None and late.acknowledged_at > late.acknowledge_by
 
 
@@ -196,5 +195,5 @@ async def test_a_complaint_past_the_whole_ladder_calls_nobody(followup: Followup
         received(old, at=START - LIMIT - interval * rungs - timedelta(seconds=1)),
         received(recent, at=START - LIMIT - interval * rungs + timedelta(seconds=1)),
     ]
-    await followup.handlers.duty_manager.on_received(batch, consumer=DUTY)
+    await followup.deliver(consumers.COMPLAINT_CONTACT, batch)
     assert set(followup.state.duty_calls) == {recent.complaint_id}

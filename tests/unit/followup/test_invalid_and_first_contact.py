@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.followup.handlers import RecordOutcome
+from services.followup import consumers
+from services.followup.handlers.outcomes import RecordOutcome, record_outcome
 from shared.contracts import ComplaintContact, Event, new_event
 from tests.unit.followup.conftest import START, Followup, Order, contact, new_order
 from tests.unit.followup.handling_events import invalid, resolved_on_contact, routed
@@ -24,8 +25,8 @@ async def test_an_invalid_complaint_tells_the_customer_why_once(followup: Follow
     order = new_order()
     followup.state.contacts[order.complaint_id] = contact(order)
     event = invalid(order, reason="outside our service area")
-    await followup.handlers.on_caller_events([event, event], consumer=ROUTED)
-    await followup.handlers.on_caller_events([invalid(order, reason="outside our service area")], consumer=ROUTED)
+    await followup.deliver(consumers.CALLERS, [event, event])
+    await followup.deliver(consumers.CALLERS, [invalid(order, reason="outside our service area")])
 
     assert followup.state.event_types() == ["notification.requested"], "once, even when dispatch says it again"
     notice = followup.state.events[0].payload
@@ -38,13 +39,13 @@ async def test_an_invalid_complaint_tells_the_customer_why_once(followup: Follow
 
 async def test_the_reason_waits_for_the_contact(followup: Followup) -> None:
     order = new_order()
-    await followup.handlers.on_caller_events([invalid(order)], consumer=ROUTED)
+    await followup.deliver(consumers.CALLERS, [invalid(order)])
     assert followup.state.events == []
     retry = followup.state.pending_timers(order.complaint_id)
     assert [(p.kind, p.stage) for p in retry] == [("caller_notice", "invalid")]
 
     followup.clock.advance(timedelta(seconds=5))
-    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=10)
+    await followup.fire_due_timers(worker=WORKER, batch_size=10)
     assert followup.state.events == [], "still no contact: tried again later"
     assert [(p.kind, p.level) for p in followup.state.pending_timers(order.complaint_id)] == [("caller_notice", 2)]
 
@@ -56,9 +57,9 @@ async def test_the_reason_waits_for_the_contact(followup: Followup) -> None:
         correlation_id="c",
         payload={**c.__dict__, "reference_no": order.reference_no},
     )
-    await followup.handlers.on_contacts([arrived], consumer="followup.complaint-contact")
+    await followup.deliver(consumers.COMPLAINT_CONTACT, [arrived])
     followup.clock.advance(timedelta(seconds=5))
-    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=10)
+    await followup.fire_due_timers(worker=WORKER, batch_size=10)
     assert [(e.event_type, e.payload.template_id) for e in followup.state.events] == [
         ("notification.requested", "complaint_invalid")
     ]
@@ -80,19 +81,19 @@ async def test_an_overturned_invalid_complaint_is_never_told_it_is_invalid(
     followup: Followup, overturn: Callable[[Order], Event]
 ) -> None:
     order = new_order()
-    await followup.handlers.on_caller_events([invalid(order)], consumer=ROUTED)
+    await followup.deliver(consumers.CALLERS, [invalid(order)])
     assert [(p.kind, p.stage) for p in followup.state.pending_timers(order.complaint_id)] == [
         ("caller_notice", "invalid")
     ], "waiting for the contact"
 
     # A supervisor finds it valid after all; then the contact arrives and the notice's timer would fire.
     followup.clock.advance(timedelta(seconds=2))
-    await followup.handlers.on_caller_events([overturn(order)], consumer=ROUTED)
+    await followup.deliver(consumers.CALLERS, [overturn(order)])
     assert order.complaint_id not in followup.state.invalid
     assert [p.stage for p in followup.state.pending_timers(order.complaint_id)] == [], "no timer waits to tell them"
-    await followup.handlers.on_contacts([_contact_arrived(order)], consumer="followup.complaint-contact")
+    await followup.deliver(consumers.COMPLAINT_CONTACT, [_contact_arrived(order)])
     followup.clock.advance(timedelta(minutes=5))
-    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=10)
+    await followup.fire_due_timers(worker=WORKER, batch_size=10)
     assert "complaint_invalid" not in [n.template_id for n in followup.state.notifications]
 
 
@@ -100,10 +101,10 @@ async def test_a_timer_the_overturn_could_not_cancel_stops_retrying(followup: Fo
     """The timer worker had claimed the notice's timer when the overturn cancelled (a row lock: the cancel finds
     it fired): the timer, firing without a contact, must not schedule its next look."""
     order = new_order()
-    await followup.handlers.on_caller_events([invalid(order)], consumer=ROUTED)
+    await followup.deliver(consumers.CALLERS, [invalid(order)])
     del followup.state.invalid[order.complaint_id]  # the overturn's effect, minus the cancel it lost to the worker
     followup.clock.advance(timedelta(seconds=5))
-    assert await followup.handlers.fire_due_timers(worker=WORKER, batch_size=10) == 1
+    assert await followup.fire_due_timers(worker=WORKER, batch_size=10) == 1
     assert followup.state.pending_timers(order.complaint_id) == [], "no next look: nothing is owed"
     assert followup.state.events == []
 
@@ -111,10 +112,10 @@ async def test_a_timer_the_overturn_could_not_cancel_stops_retrying(followup: Fo
 async def test_routing_after_the_customer_was_told_changes_nothing(followup: Followup) -> None:
     order = new_order()
     followup.state.contacts[order.complaint_id] = contact(order)
-    await followup.handlers.on_caller_events([invalid(order)], consumer=ROUTED)
+    await followup.deliver(consumers.CALLERS, [invalid(order)])
     told = followup.state.invalid[order.complaint_id]
     assert told.told_at is not None
-    await followup.handlers.on_caller_events([routed(order), routed(new_order())], consumer=ROUTED)
+    await followup.deliver(consumers.CALLERS, [routed(order), routed(new_order())])
     assert followup.state.invalid[order.complaint_id] == told, "too late to take back; kept as it was"
     assert followup.state.event_types() == ["notification.requested"]
 
@@ -122,7 +123,7 @@ async def test_routing_after_the_customer_was_told_changes_nothing(followup: Fol
 async def test_settled_at_first_contact_is_called_back_for_its_owner(followup: Followup) -> None:
     order, resolution_id = new_order(), uuid.uuid4()
     event = resolved_on_contact(order, owner="agent-42", resolution_id=resolution_id)
-    await followup.handlers.on_caller_events([event, event], consumer=ROUTED)
+    await followup.deliver(consumers.CALLERS, [event, event])
 
     [callback] = followup.state.callbacks.values()
     assert (callback.work_order_id, callback.department, callback.cycle, callback.owner) == (
@@ -142,6 +143,6 @@ async def test_settled_at_first_contact_is_called_back_for_its_owner(followup: F
     }
 
     followup.clock.advance(timedelta(hours=3))
-    await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "no"))
+    await followup.run(record_outcome, RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "no"))
     reopened = next(e for e in followup.state.events if e.event_type == "complaint.reopened").payload
     assert (reopened.previous_work_order_id, reopened.severity, reopened.reopen_count) == (resolution_id, "serious", 1)

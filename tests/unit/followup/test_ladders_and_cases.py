@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import pytest
 
-from services.followup.handlers import RecordOutcome
+from services.followup import consumers
+from services.followup.handlers.outcomes import RecordOutcome, record_outcome
 from services.followup.model import Callback
 from services.followup.views import FollowupViews
 from tests.unit.followup.conftest import (
-    CONSUMER,
     SLA,
     Followup,
     acknowledged,
@@ -29,7 +29,7 @@ DAY = timedelta(hours=24)  # [follow_through].dissatisfied_after
 
 async def _fire(followup: Followup) -> list[str]:
     published = len(followup.state.events)
-    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=100)
+    await followup.fire_due_timers(worker=WORKER, batch_size=100)
     return [e.event_type for e in followup.state.events[published:]]
 
 
@@ -37,7 +37,7 @@ async def _callback(followup: Followup, *, owner: str | None = "agent-42") -> Ca
     order = new_order()
     now = followup.clock()
     batch = [assigned(order, at=now, owner=owner), acknowledged(order, at=now), resolved(order, at=now)]
-    await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, batch)
     return next(c for c in followup.state.callbacks.values() if c.work_order_id == order.work_order_id)
 
 
@@ -54,7 +54,7 @@ async def test_a_breach_climbs_the_ladder_its_rule_names(
 ) -> None:
     order = new_order()
     event = assigned(order, category=category, severity=severity, district=district)
-    await followup.handlers.on_work_order_events([event], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [event])
     assert followup.state.work_orders[order.work_order_id].ladder == ladder
     assert followup.state.work_orders[order.work_order_id].district == district
 
@@ -70,7 +70,7 @@ async def test_a_breach_climbs_the_ladder_its_rule_names(
 
 async def test_still_dissatisfied_a_day_later_tells_the_project_manager_only(followup: Followup) -> None:
     callback = await _callback(followup)
-    await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "cold"))
+    await followup.run(record_outcome, RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "cold"))
     assert followup.state.escalations == [], "nobody is told at once the first time"
 
     followup.clock.advance(DAY - timedelta(minutes=1))
@@ -96,13 +96,13 @@ async def test_still_dissatisfied_a_day_later_tells_the_project_manager_only(fol
 
 async def test_satisfied_within_the_day_cancels_the_dissatisfied_timer(followup: Followup) -> None:
     first = await _callback(followup)
-    await followup.handlers.record_outcome(RecordOutcome(first.callback_id, "dissatisfied", "agent-7", "cold"))
+    await followup.run(record_outcome, RecordOutcome(first.callback_id, "dissatisfied", "agent-7", "cold"))
     # Dispatch's second cycle of the same case, resolved; this time the customer is satisfied.
     order = new_order(cycle=2, complaint_id=first.complaint_id)
     now = followup.clock.advance(timedelta(hours=5))
-    await followup.handlers.on_work_order_events([assigned(order, at=now), resolved(order, at=now)], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(order, at=now), resolved(order, at=now)])
     second = next(c for c in followup.state.callbacks.values() if c.work_order_id == order.work_order_id)
-    await followup.handlers.record_outcome(RecordOutcome(second.callback_id, "satisfied", "agent-7"))
+    await followup.run(record_outcome, RecordOutcome(second.callback_id, "satisfied", "agent-7"))
 
     timer = next(t for t in followup.state.timers if t.plan.stage == "satisfaction")
     assert timer.cancelled_at == followup.clock()
@@ -118,16 +118,16 @@ async def test_a_coordinated_case_is_called_back_once_all_its_work_orders_are_re
         assigned(lead, owner="agent-42"),
         assigned(assisting, owner="agent-42", role="assisting", lead_work_order_id=lead.work_order_id),
     ]
-    await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, batch)
     assert followup.state.work_orders[assisting.work_order_id].role == "assisting"
     assert {p.stage for p in followup.state.pending_timers(assisting.work_order_id)} == {"acknowledge", "resolve"}
 
     now = followup.clock.advance(timedelta(hours=2))
-    await followup.handlers.on_work_order_events([resolved(lead, at=now, case_resolved=False)], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [resolved(lead, at=now, case_resolved=False)])
     assert followup.state.callbacks == {}, "the case is not resolved while the billing part is open"
     assert followup.state.pending_timers(lead.work_order_id) == [], "the lead's own clocks stop"
 
-    await followup.handlers.on_work_order_events([resolved(assisting, at=now, case_resolved=True)], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [resolved(assisting, at=now, case_resolved=True)])
     [callback] = followup.state.callbacks.values()
     assert (callback.work_order_id, callback.owner) == (lead.work_order_id, "agent-42"), "the case's: the lead's"
 
@@ -147,13 +147,13 @@ async def test_a_case_its_assisting_order_resolves_is_called_back_on_the_lead(fo
             callback_limit="2wd",
         ),
     ]
-    await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, batch)
     assert followup.state.work_orders[assisting.work_order_id].lead_work_order_id == lead.work_order_id
 
     now = followup.clock.advance(timedelta(hours=1))
     first = resolved(lead, at=now, case_resolved=False, department="repair")
     last = resolved(assisting, at=now, case_resolved=True, department="billing")
-    await followup.handlers.on_work_order_events([first, last], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [first, last])
 
     [callback] = followup.state.callbacks.values()
     assert (callback.work_order_id, callback.department, callback.owner, callback.ladder) == (
@@ -168,7 +168,7 @@ async def test_a_case_its_assisting_order_resolves_is_called_back_on_the_lead(fo
     assert (scheduled.work_order_id, scheduled.owner) == (lead.work_order_id, "agent-42")
 
     # Dissatisfied: dispatch reopens the case through its lead.
-    await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "cold"))
+    await followup.run(record_outcome, RecordOutcome(callback.callback_id, "dissatisfied", "agent-7", "cold"))
     reopened = next(e for e in followup.state.events if e.event_type == "complaint.reopened").payload
     assert reopened.previous_work_order_id == lead.work_order_id
 
@@ -182,16 +182,16 @@ async def test_the_first_to_sign_for_an_unowned_case_owns_its_callback(followup:
         assigned(assisting, owner=None, role="assisting", lead_work_order_id=lead.work_order_id),
         assigned(other, owner="agent-1"),
     ]
-    await followup.handlers.on_work_order_events(batch, consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, batch)
     now = followup.clock.advance(timedelta(minutes=10))
     signed = [acknowledged(lead, at=now, owner="billing-clerk-5"), acknowledged(other, at=now, owner="agent-2")]
-    await followup.handlers.on_work_order_events(signed, consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, signed)
     orders = followup.state.work_orders
     assert orders[lead.work_order_id].owner == orders[assisting.work_order_id].owner == "billing-clerk-5"
     assert orders[other.work_order_id].owner == "agent-1", "an owned case keeps its owner"
 
     now = followup.clock.advance(timedelta(hours=1))
-    await followup.handlers.on_work_order_events([resolved(lead, at=now)], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [resolved(lead, at=now)])
     callback = next(c for c in followup.state.callbacks.values() if c.complaint_id == lead.complaint_id)
     assert callback.owner == "billing-clerk-5"
     scheduled = next(e for e in followup.state.events if e.event_type == "callback.scheduled").payload
@@ -216,8 +216,8 @@ async def test_the_callback_carries_its_owner_and_the_worklist_filters_by_it(fol
 async def test_survey_scores_are_stored_and_published(followup: Followup) -> None:
     callback = await _callback(followup)
     scores = {"supply": 4, "attitude": 5, "speed": 3}
-    after = await followup.handlers.record_outcome(
-        RecordOutcome(callback.callback_id, "satisfied", "agent-7", scores=scores)
+    after = await followup.run(
+        record_outcome, RecordOutcome(callback.callback_id, "satisfied", "agent-7", scores=scores)
     )
     assert after.scores == scores and followup.state.callbacks[callback.callback_id].scores == scores
     attempted = next(e for e in followup.state.events if e.event_type == "callback.attempted")
@@ -228,8 +228,9 @@ async def test_survey_scores_are_stored_and_published(followup: Followup) -> Non
 async def test_a_persons_outcome_records_their_id_name_and_method(followup: Followup) -> None:
     """A signed-in agent's call names them (staff id and display name) and how the customer was reached."""
     callback = await _callback(followup, owner="agent.li")
-    after = await followup.handlers.record_outcome(
-        RecordOutcome(callback.callback_id, "satisfied", "agent.li", "上门回访", agent_name="李娜", method="visit")
+    after = await followup.run(
+        record_outcome,
+        RecordOutcome(callback.callback_id, "satisfied", "agent.li", "上门回访", agent_name="李娜", method="visit"),
     )
     assert (after.last_agent, after.last_agent_name, after.last_method) == ("agent.li", "李娜", "visit")
     stored = followup.state.callbacks[callback.callback_id]
@@ -247,7 +248,7 @@ async def test_a_persons_outcome_records_their_id_name_and_method(followup: Foll
 
 async def test_a_credentials_outcome_is_a_phone_call_under_its_name(followup: Followup) -> None:
     callback = await _callback(followup)
-    await followup.handlers.record_outcome(RecordOutcome(callback.callback_id, "unreachable", "callback-agent"))
+    await followup.run(record_outcome, RecordOutcome(callback.callback_id, "unreachable", "callback-agent"))
     attempted = next(e for e in followup.state.events if e.event_type == "callback.attempted").payload
     assert (attempted.agent, attempted.agent_name, attempted.method) == ("callback-agent", None, "phone")
 
@@ -255,7 +256,7 @@ async def test_a_credentials_outcome_is_a_phone_call_under_its_name(followup: Fo
 async def test_an_unreachable_customer_gives_no_scores(followup: Followup) -> None:
     callback = await _callback(followup)
     with pytest.raises(ValueError, match="unreachable"):
-        await followup.handlers.record_outcome(
-            RecordOutcome(callback.callback_id, "unreachable", "agent-7", scores={"supply": 2})
+        await followup.run(
+            record_outcome, RecordOutcome(callback.callback_id, "unreachable", "agent-7", scores={"supply": 2})
         )
     assert followup.state.callbacks[callback.callback_id].attempts == 0, "nothing recorded"

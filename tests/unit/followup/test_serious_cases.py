@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.followup import consumers
 from shared.contracts import NotificationRequested
-from tests.unit.followup.conftest import CONSUMER, Followup, assigned, new_order
+from tests.unit.followup.conftest import Followup, assigned, new_order
 
 
 def _told(followup: Followup) -> list[NotificationRequested]:
@@ -24,7 +25,7 @@ async def test_a_serious_lead_work_order_goes_to_the_department_manager_and_lead
 ) -> None:
     order = new_order()
     event = assigned(order, severity=severity, department="repair", category="equipment_fault")
-    await followup.handlers.on_work_order_events([event], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [event])
 
     told = _told(followup)
     recipients = [(n.payload.recipient.kind, n.payload.recipient.role, n.payload.recipient.department) for n in told]
@@ -40,12 +41,12 @@ async def test_management_is_told_once_per_work_order(followup: Followup) -> Non
     order = new_order()
     first = assigned(order, severity="serious")
     again = assigned(order, severity="serious")  # dispatch publishing the same assignment again
-    await followup.handlers.on_work_order_events([first, first], consumer=CONSUMER)
-    await followup.handlers.on_work_order_events([again], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [first, first])
+    await followup.deliver(consumers.WORK_ORDERS, [again])
     assert len(_told(followup)) == 2, "one to the department manager, one to leadership, once"
 
     reopened = new_order(cycle=2, complaint_id=order.complaint_id)
-    await followup.handlers.on_work_order_events([assigned(reopened, severity="emergency")], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(reopened, severity="emergency")])
     assert len(_told(followup)) == 4, "a new cycle's lead work order is told again"
 
 
@@ -55,6 +56,6 @@ async def test_assisting_work_orders_and_normal_cases_tell_nobody(followup: Foll
     event = assigned(
         assisting, severity="serious", role="assisting", lead_work_order_id=lead.work_order_id, department="repair"
     )
-    await followup.handlers.on_work_order_events([event, assigned(normal)], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [event, assigned(normal)])
     assert _told(followup) == [] and followup.state.events == []
     assert assisting.work_order_id in followup.state.work_orders, "tracked all the same"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from services.followup import consumers
 from services.followup.model import TrackedWorkOrder
 from services.followup.sla_clocks import CONTACT_RETRIES, ClockRules
 from shared.contracts import ComplaintContact, new_event
 from tests.unit.followup.conftest import (
-    CONSUMER,
     SLA,
     START,
     Followup,
@@ -27,7 +27,7 @@ WORKER = "unit-test"
 async def _fire(followup: Followup) -> list[str]:
     """Fire what is due now; returns the types of the events it published."""
     published = len(followup.state.events)
-    await followup.handlers.fire_due_timers(worker=WORKER, batch_size=100)
+    await followup.fire_due_timers(worker=WORKER, batch_size=100)
     return [e.event_type for e in followup.state.events[published:]]
 
 
@@ -65,9 +65,9 @@ def test_an_assignment_starts_a_warning_and_a_breach_per_deadline_and_the_interi
 
 async def test_acknowledged_in_time_stops_the_acknowledge_clock(followup: Followup) -> None:
     order = new_order()
-    await followup.handlers.on_work_order_events([assigned(order)], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(order)])
     followup.clock.advance(timedelta(minutes=20))
-    await followup.handlers.on_work_order_events([acknowledged(order, at=followup.clock())], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [acknowledged(order, at=followup.clock())])
     assert {p.stage for p in followup.state.pending_timers(order.work_order_id)} == {"resolve"}
     followup.clock.advance(timedelta(hours=1))
     assert await _fire(followup) == [], "a stopped clock fires nothing"
@@ -77,17 +77,15 @@ async def test_acknowledged_in_time_stops_the_acknowledge_clock(followup: Follow
 async def test_a_redelivered_event_changes_nothing(followup: Followup) -> None:
     order = new_order()
     event = assigned(order)
-    await followup.handlers.on_work_order_events([event], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [event])
     timers = len(followup.state.timers)
-    await followup.handlers.on_work_order_events([event, event], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [event, event])
     assert len(followup.state.timers) == timers and len(followup.state.work_orders) == 1
 
 
 async def test_a_clock_that_runs_out_warns_then_climbs_the_ladder(followup: Followup) -> None:
     order = new_order()
-    await followup.handlers.on_work_order_events(
-        [assigned(order, acknowledge_in=timedelta(hours=1))], consumer=CONSUMER
-    )
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(order, acknowledge_in=timedelta(hours=1))])
 
     followup.clock.advance(timedelta(hours=1) * SLA.warning_share)
     assert await _fire(followup) == ["complaint.sla_warning", "notification.requested"]
@@ -114,7 +112,7 @@ async def test_a_clock_that_runs_out_warns_then_climbs_the_ladder(followup: Foll
 
 async def test_the_interim_reply_waits_for_the_contact_then_is_sent(followup: Followup) -> None:
     order = new_order()
-    await followup.handlers.on_work_order_events([assigned(order, interim_in=timedelta(minutes=10))], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(order, interim_in=timedelta(minutes=10))])
     followup.clock.advance(timedelta(minutes=10))
     assert await _fire(followup) == [], "no number yet: look again shortly"
     await _deliver_contact(followup, order)
@@ -127,7 +125,7 @@ async def test_the_interim_reply_waits_for_the_contact_then_is_sent(followup: Fo
 
 async def test_the_interim_reply_gives_up_when_no_contact_ever_arrives(followup: Followup) -> None:
     order = new_order()
-    await followup.handlers.on_work_order_events([assigned(order, interim_in=timedelta(minutes=1))], consumer=CONSUMER)
+    await followup.deliver(consumers.WORK_ORDERS, [assigned(order, interim_in=timedelta(minutes=1))])
     for _ in range(CONTACT_RETRIES + 3):
         followup.clock.advance(timedelta(minutes=1))
         assert await _fire(followup) == []
@@ -142,9 +140,7 @@ async def test_followup_requests_every_message_the_cap_is_notifys() -> None:
     orders = [new_order() for _ in range(5)]
     for order in orders:
         followup.state.contacts[order.complaint_id] = contact(order, phone="13900000000")
-        await followup.handlers.on_work_order_events(
-            [assigned(order, interim_in=timedelta(minutes=5))], consumer=CONSUMER
-        )
+        await followup.deliver(consumers.WORK_ORDERS, [assigned(order, interim_in=timedelta(minutes=5))])
     followup.clock.advance(timedelta(minutes=5))
     assert await _fire(followup) == ["notification.requested"] * 5
     assert len(followup.state.notifications) == 5
@@ -168,5 +164,5 @@ async def _deliver_contact(followup: Followup, order: Order) -> None:
             "preferred_contact": "phone",
         },
     )
-    await followup.handlers.on_contacts([event, event], consumer="followup.complaint-contact")
+    await followup.deliver(consumers.COMPLAINT_CONTACT, [event, event])
     assert len(followup.state.contacts) == 1

@@ -2,19 +2,14 @@
 manager of its department and leadership are told (`serious_case_opened`) — not when its clocks run out, and
 not once per department of a coordinated case (its assisting work orders tell nobody). Once per work order: a
 redelivered assignment is not tracked again, so it tells nobody again; a reopened cycle's new lead work order
-(its severity raised) does.
-
-Runs inside the unit of work of `handlers.py` (the work-order consumer), which commits.
+(its severity raised) does. Part of tracking an assignment (`clocks.track`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from services.followup.handlers.context import FollowupWork
 from services.followup.model import TrackedWorkOrder
-from services.followup.notifications import Notifier
-from services.followup.repository import FollowupRepository
-from shared.contracts import Department, Event, Recipient, Severity
+from shared.contracts import Department, Recipient, Severity
 
 TEMPLATE = "serious_case_opened"
 #: The severities management hears of at once.
@@ -34,34 +29,31 @@ def tells_management(order: TrackedWorkOrder) -> bool:
     return order.role == "lead" and order.severity in SEVERITIES
 
 
-class SeriousCaseNotices:
-    def __init__(self, *, notifier: Notifier) -> None:
-        self.notifier = notifier
-
-    async def on_assigned(self, repo: FollowupRepository, order: TrackedWorkOrder, now: datetime) -> list[Event]:
-        """A newly tracked work order: its department's manager and leadership are told, if it is one they
-        hear of at once."""
-        if not tells_management(order):
-            return []
-        department = Department(order.department)
-        params = {
-            "reference_no": order.reference_no,
-            "department": self.notifier.department_label(order.department),
-            "severity": SEVERITY_LABELS[self.notifier.locale].get(order.severity, order.severity),
-        }
-        recipients = (
-            Recipient(kind="staff", role=DEPARTMENT_MANAGER, department=department),
-            Recipient(kind="staff", role=LEADERSHIP),
-        )
-        emitted: list[Event] = []
-        for recipient in recipients:
-            emitted += await self.notifier.request(
-                repo,
+async def tell_management(order: TrackedWorkOrder, work: FollowupWork) -> None:
+    """A newly tracked work order: its department's manager and leadership are told, if it is one they hear of at
+    once."""
+    if not tells_management(order):
+        return
+    notifier = work.context.notifier
+    department = Department(order.department)
+    params = {
+        "reference_no": order.reference_no,
+        "department": notifier.department_label(order.department),
+        "severity": SEVERITY_LABELS[notifier.locale].get(order.severity, order.severity),
+    }
+    recipients = (
+        Recipient(kind="staff", role=DEPARTMENT_MANAGER, department=department),
+        Recipient(kind="staff", role=LEADERSHIP),
+    )
+    for recipient in recipients:
+        work.emit(
+            await notifier.request(
+                work.repo,
                 complaint_id=order.complaint_id,
                 correlation_id=order.correlation_id,
                 template_id=TEMPLATE,
                 recipient=recipient,
                 params=params,
-                at=now,
+                at=work.now,
             )
-        return emitted
+        )

@@ -9,17 +9,15 @@ consumed by another group: an action whose event followup has not read yet when 
 the message (the cause analysis, on the resolution itself, then stands for it).
 
 Callers of an incident or outage hear `fault_fixed` instead (their callback follows their own event), so an
-incident's work order tells nobody here. Runs inside the work-order consumer's unit of work (`handlers.py`).
+incident's work order tells nobody here (`callbacks.on_resolved` asks for this message only when it calls back).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from services.followup.handlers.context import FollowupWork
 from services.followup.model import CorrectiveAction, TrackedWorkOrder
-from services.followup.notifications import Locale, Notifier, customer_recipient
-from services.followup.repository import FollowupRepository
-from shared.contracts import Event, WorkOrderAppointmentAgreed, WorkOrderResolved
+from services.followup.notifications import Locale, customer_recipient
+from shared.contracts import WorkOrderAppointmentAgreed, WorkOrderResolved
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -49,54 +47,52 @@ def changes_sentence(event: WorkOrderResolved, actions: list[CorrectiveAction], 
     return ""
 
 
-class WorkOrderNotices:
-    def __init__(self, *, notifier: Notifier) -> None:
-        self.notifier = notifier
-
-    async def appointment_agreed(
-        self, repo: FollowupRepository, event: WorkOrderAppointmentAgreed, now: datetime
-    ) -> list[Event]:
-        p = event.payload
-        recipient = customer_recipient(await repo.contact(p.complaint_id))
-        if recipient is None:
-            log.info("no address for the appointment message")
-            return []
-        order = await repo.work_order(p.work_order_id)
-        return await self.notifier.request(
-            repo,
+async def appointment_agreed(event: WorkOrderAppointmentAgreed, work: FollowupWork) -> None:
+    """The visit window, to the customer: please be at home."""
+    p, notifier = event.payload, work.context.notifier
+    recipient = customer_recipient(await work.repo.contact(p.complaint_id))
+    if recipient is None:
+        log.info("no address for the appointment message")
+        return
+    order = await work.repo.work_order(p.work_order_id)
+    work.emit(
+        await notifier.request(
+            work.repo,
             complaint_id=p.complaint_id,
             correlation_id=event.correlation_id,
             template_id="appointment_agreed",
             recipient=recipient,
-            params={"reference_no": p.reference_no, "window": self.notifier.window(p.window_start, p.window_end)},
-            at=now,
+            params={"reference_no": p.reference_no, "window": notifier.window(p.window_start, p.window_end)},
+            at=work.now,
             severity=order.severity if order else None,
             reference_no=p.reference_no,
         )
+    )
 
-    async def case_resolved(
-        self, repo: FollowupRepository, event: WorkOrderResolved, order: TrackedWorkOrder | None, now: datetime
-    ) -> list[Event]:
-        p = event.payload
-        recipient = customer_recipient(await repo.contact(p.complaint_id))
-        if recipient is None:
-            log.info("no address for the resolution message")
-            return []
-        locale = self.notifier.locale
-        params = {
-            "reference_no": p.reference_no,
-            "resolution": p.resolution.strip().rstrip("。."),
-            "cause": cause_label(event, locale),
-            "changes": changes_sentence(event, await repo.corrective_actions_of(p.complaint_id), locale),
-        }
-        return await self.notifier.request(
-            repo,
+
+async def case_resolved(event: WorkOrderResolved, order: TrackedWorkOrder | None, work: FollowupWork) -> None:
+    """What was done, why and what will change, to the customer of a case resolved (before its callback)."""
+    p, notifier = event.payload, work.context.notifier
+    recipient = customer_recipient(await work.repo.contact(p.complaint_id))
+    if recipient is None:
+        log.info("no address for the resolution message")
+        return
+    params = {
+        "reference_no": p.reference_no,
+        "resolution": p.resolution.strip().rstrip("。."),
+        "cause": cause_label(event, notifier.locale),
+        "changes": changes_sentence(event, await work.repo.corrective_actions_of(p.complaint_id), notifier.locale),
+    }
+    work.emit(
+        await notifier.request(
+            work.repo,
             complaint_id=p.complaint_id,
             correlation_id=event.correlation_id,
             template_id="case_resolved",
             recipient=recipient,
             params=params,
-            at=now,
+            at=work.now,
             severity=order.severity if order else None,
             reference_no=p.reference_no,
         )
+    )
