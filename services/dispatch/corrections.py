@@ -1,6 +1,6 @@
 """`python -m services.dispatch.corrections export FILE.jsonl`: every correction people made — triage decisions,
 supervisors' reclassifications, departments' returns — as labelled examples for retraining
-(`python -m services.dispatch.learning.retrain --corrections FILE.jsonl`).
+(`python -m services.dispatch.retrain --corrections FILE.jsonl`).
 
 One JSON object per line: text, channel, category, severity, department (what a person decided),
 predicted_category, predicted_severity, model_version (what the classifier had decided), source, at.

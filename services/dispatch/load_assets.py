@@ -1,4 +1,4 @@
-"""`python -m services.dispatch.assets load FILE [--if-empty]`: load the asset registry from a CSV or JSON file
+"""`python -m services.dispatch.load_assets load FILE [--if-empty]`: load the asset registry from a CSV or JSON file
 (the formats `registry.py` documents) into dispatch's database — the same import as `POST /v1/assets/import`.
 
 Every problem of the file is listed before anything is written; exit status 2 then. `--if-empty` loads only into
@@ -41,7 +41,9 @@ async def load(path: Path, *, if_empty: bool, settings: DispatchSettings) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.dispatch.assets", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m services.dispatch.load_assets", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     load_cmd = sub.add_parser("load", help="load a registry file (CSV or JSON)")
     load_cmd.add_argument("file", type=Path)

@@ -1,4 +1,4 @@
-"""Corrections fed back: `python -m services.dispatch.learning.retrain --corrections FILE.jsonl [--promote]`.
+"""Corrections fed back: `python -m services.dispatch.retrain --corrections FILE.jsonl [--promote]`.
 
 A supervisor's correction (triage or reclassification) is a labelled example: text, channel, the corrected
 category/severity/department, what was predicted and by which model. `retrain` fits a new model on the seed set
@@ -19,7 +19,7 @@ from pathlib import Path
 from services.dispatch.classification import ComplaintFacts, Rules, classify, load_rules
 from services.dispatch.learning.examples import BLIND_PATH, SEED_PATH, Example, read_examples
 from services.dispatch.learning.model import DEFAULT_MODEL_PATH, CategoryModel, load_model
-from services.dispatch.learning.train import fit
+from services.dispatch.train import fit
 
 #: How many more blind complaints a new model may get wrong (category, or department) and still count as no worse.
 #: Any refit moves the complaints that sit on a decision boundary (two categories at p = 0.24 and 0.23, sent to
@@ -112,9 +112,7 @@ def retrain(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.dispatch.learning.retrain", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m services.dispatch.retrain", description=__doc__.splitlines()[0])
     parser.add_argument("--corrections", type=Path, required=True, help="JSONL of labelled corrections")
     parser.add_argument("--promote", action="store_true", help=f"write the new model to {DEFAULT_MODEL_PATH.name}")
     parser.add_argument("--seed", type=Path, default=SEED_PATH)

@@ -1,4 +1,4 @@
-"""Train the category model: `python -m services.dispatch.learning.train [--write-policy]`.
+"""Train the category model: `python -m services.dispatch.train [--write-policy]`.
 
 Fits a multinomial logistic regression (scikit-learn) on tf-idf weighted character/word n-grams of the seed set,
 and exports it as plain arrays (`category_model.npz`) that `model.py` serves with numpy alone. Before that it
@@ -233,7 +233,7 @@ def write_policy(path: Path, point: CurvePoint, why: str, points: Sequence[Curve
     path.write_text(
         "# Triage policy of the category model (read by learning/model.py; classification/classifier.py applies it).\n"
         "#\n"
-        "# Written by `python -m services.dispatch.learning.train --write-policy` from the precision/coverage\n"
+        "# Written by `python -m services.dispatch.train --write-policy` from the precision/coverage\n"
         "# curve of 5-fold cross-validation on the seed training set (never the blind set). Chosen:\n"
         "# " + why + ".\n"
         "# threshold, disagreement rule on?, auto-routed share, its category accuracy, its department accuracy:\n"
@@ -249,9 +249,7 @@ def write_policy(path: Path, point: CurvePoint, why: str, points: Sequence[Curve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.dispatch.learning.train", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m services.dispatch.train", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=Path, default=SEED_PATH)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument(

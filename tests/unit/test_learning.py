@@ -19,8 +19,8 @@ from services.dispatch.evaluate import main as evaluate_main
 from services.dispatch.learning.examples import BLIND_PATH, SEED_PATH, Example, read_examples
 from services.dispatch.learning.features import complaint_features, text_features
 from services.dispatch.learning.model import DEFAULT_MODEL_PATH, CategoryModel, TriagePolicy, load_model, read_model
-from services.dispatch.learning.retrain import NOISE_COMPLAINTS, BlindScores, retrain, training_set
-from services.dispatch.learning.train import _matrix, fit
+from services.dispatch.retrain import NOISE_COMPLAINTS, BlindScores, retrain, training_set
+from services.dispatch.train import _matrix, fit
 from shared.contracts import Category, Department, Severity
 
 

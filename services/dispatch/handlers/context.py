@@ -14,11 +14,11 @@ from typing import TypeAlias
 from services.dispatch.assets import AssetIndex
 from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify
 from services.dispatch.crews import Crews, load_crews
+from services.dispatch.handlers.opening import WorkOrderOpener
 from services.dispatch.incidents.policy import IncidentRules, load_incident_rules
 from services.dispatch.photos import PhotoStorage
 from services.dispatch.repository import DispatchRepository
 from services.dispatch.root_causes import RootCauseCatalogue, load_root_causes
-from services.dispatch.workorders.opening import WorkOrderOpener
 from shared.handling import Door, Work
 from shared.sla import SlaTable
 
