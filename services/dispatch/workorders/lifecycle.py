@@ -65,7 +65,8 @@ class IllegalTransition(Conflict):
             work_order_status=status.value,
         )
         self.action = action
-        self.status = status
+        #: The work order's status the step was refused in (`status` is the HTTP status: 409).
+        self.work_order_status = status
 
 
 def next_status(action: Action, status: WorkOrderStatus) -> WorkOrderStatus:
