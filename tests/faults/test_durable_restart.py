@@ -19,7 +19,6 @@ import signal
 import time
 from collections import defaultdict
 
-import asyncpg
 import pytest
 
 from shared import topics
@@ -27,6 +26,13 @@ from shared.kafka.admin import topic_partitions
 from tests.faults.support.checks import settle_and_check
 from tests.faults.support.kafka import committed_offsets, end_offsets, read_topics
 from tests.faults.support.ledger import Ledger
+from tests.faults.support.probes import (
+    outbox_backlog,
+    wait_for,
+    wait_outbox_drained,
+    work_orders_held,
+    work_orders_per_complaint,
+)
 from tests.support.complaint_streams import Poster, make_submissions
 from tests.support.identity import IdentityProvider
 from tests.support.platform import Platform, start_platform, stop_platform
@@ -57,12 +63,8 @@ async def test_events_published_but_not_consumed_when_the_platform_stops_are_rou
         ledger = Ledger()
         ledger.add(subs)
 
-        conn = await asyncpg.connect(first.dsn)
-        try:
-            await _poll(conn, "SELECT count(*) FROM intake.outbox", 0, first, "intake's outbox drained")
-            assert await conn.fetchval("SELECT count(*) FROM dispatch.work_orders") == 0, "dispatch routed nothing"
-        finally:
-            await conn.close()
+        await wait_outbox_drained(first, "intake")
+        assert await work_orders_held(first) == 0, "dispatch routed nothing"
         # On Kafka and unconsumed: the 200 events are on complaint.received, and dispatch's group has committed
         # none of them.
         received = await read_topics(first.bootstrap, [topics.COMPLAINT_RECEIVED])
@@ -86,16 +88,11 @@ async def test_events_published_but_not_consumed_when_the_platform_stops_are_rou
         assert ", 0 new, " in starting, f"Kafka came back with every topic (none created):\n{starting}"
         restarted = time.monotonic()
 
-        conn = await asyncpg.connect(second.dsn)
-        try:
-            assert await conn.fetchval("SELECT count(*) FROM intake.outbox") == 0, "nothing left for intake to publish"
-            await _poll(conn, "SELECT count(*) FROM dispatch.work_orders", COMPLAINTS, second, "all routed")
-            # Routed in the database first; the outbox relay puts the events on Kafka just after.
-            await _poll(conn, "SELECT count(*) FROM dispatch.outbox", 0, second, "dispatch's outbox drained")
-            per_complaint = await conn.fetch("SELECT complaint_id, count(*) AS n FROM dispatch.work_orders GROUP BY 1")
-        finally:
-            await conn.close()
-        assert {str(r["complaint_id"]): r["n"] for r in per_complaint} == dict.fromkeys(ledger.channels, 1)
+        assert await outbox_backlog(second, "intake") == 0, "nothing left for intake to publish"
+        await wait_for(second, "all routed", work_orders_held, COMPLAINTS)
+        # Routed in the database first; the outbox relay puts the events on Kafka just after.
+        await wait_outbox_drained(second, "dispatch")
+        assert await work_orders_per_complaint(second) == dict.fromkeys(ledger.channels, 1)
         routed = time.monotonic()
 
         events: dict[str, set[str]] = defaultdict(set)
@@ -117,12 +114,3 @@ async def test_events_published_but_not_consumed_when_the_platform_stops_are_rou
             if platform is not None and platform.proc.poll() is None:
                 await asyncio.to_thread(stop_platform, platform, keep_data=True)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-async def _poll(conn: asyncpg.Connection, count: str, expected: int, platform: Platform, what: str) -> None:
-    """Until `count` (a SELECT count(*)) gives `expected`, with a deadline."""
-    deadline = time.monotonic() + 90
-    while (n := await conn.fetchval(count)) != expected:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not {what} in 90 s: {count} = {n}, not {expected}\n{platform.output_tail()}")
-        await asyncio.sleep(0.2)

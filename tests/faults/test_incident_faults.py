@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
 import pytest
 
 from services.dispatch.incidents.policy import load_incident_rules
 from tests.faults.support.checks import wait_quiet
 from tests.faults.support.incident_checks import assert_each_caller_called_back_once, assert_storm_linked_once
 from tests.faults.support.ledger import Ledger, record_accepted
+from tests.support.client import PlatformClient
 from tests.support.complaint_streams import Poster, make_storm_submissions
 from tests.support.dispatch import serious_resolution
 from tests.support.platform import (
@@ -27,7 +27,6 @@ from tests.support.platform import (
 )
 
 pytestmark = pytest.mark.faults
-REPAIR = {"X-API-Key": "dev-only-repair-key"}
 
 
 async def test_a_storm_under_faults_is_one_incident_each_caller_linked_told_and_called_back_once(
@@ -53,26 +52,21 @@ async def test_a_storm_under_faults_is_one_incident_each_caller_linked_told_and_
         await asyncio.to_thread(stop_process, replica[0])
     linked = await assert_storm_linked_once(platform, ledger, compound, load_incident_rules().threshold_households)
 
-    async with httpx.AsyncClient(base_url=platform.url("dispatch"), timeout=30) as dispatch:
-        listed = (await dispatch.get("/v1/incidents", params={"status": "open"}, headers=REPAIR)).json()
-        (incident,) = listed["items"]
+    async with PlatformClient(platform) as client:
+        (incident,) = await client.incidents(status="open")
         order = incident["work_order_id"]
-        for step, body in (
-            ("acknowledge", None),
-            ("start", None),
-            (
-                "resolve",
-                serious_resolution(
-                    "循环泵更换",
-                    "repair.pump_failure",
-                    analysis="循环泵轴承磨损未在检修计划内",
-                    action="换热站循环泵纳入季度检修",
-                    owner="热力二所",
-                ),
+        await client.acknowledge(order)
+        await client.start(order)
+        await client.resolve(
+            order,
+            serious_resolution(
+                "循环泵更换",
+                "repair.pump_failure",
+                analysis="循环泵轴承磨损未在检修计划内",
+                action="换热站循环泵纳入季度检修",
+                owner="热力二所",
             ),
-        ):
-            response = await dispatch.post(f"/v1/work-orders/{order}/{step}", json=body, headers=REPAIR)
-            assert response.status_code == 200, response.text
+        )
     await kill_and_await_restart(platform, "followup")  # while it schedules 500 callbacks
     await wait_quiet(platform, timeout=120)
     called = await assert_each_caller_called_back_once(platform, ledger)

@@ -20,6 +20,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from tests.support.complaints import complaint, headers
+from tests.support.metrics import Scrape, scrape
 from tests.support.platform import Platform
 
 T = TypeVar("T")
@@ -292,6 +293,12 @@ class PlatformClient:
     async def report_csv(self, path: str, **params: Any) -> str:
         """A manager's report as CSV (`reports/serious.csv` ...)."""
         return (await self.call("GET", "reporting", f"/v1/{path}", role="manager", params=params)).text
+
+    # --- operations -----------------------------------------------------------------------------------------------
+
+    async def metrics(self, service: str) -> Scrape:
+        """The service's /metrics, parsed by prometheus-client's own parser."""
+        return await scrape(self.http, self.urls[service])
 
     # --- notify: messages ---------------------------------------------------------------------------------------
 

@@ -63,6 +63,7 @@ async def _counts(conn: asyncpg.Connection) -> dict[str, int]:
         " (SELECT count(*) FROM reporting.timeline) AS timeline,"
         " (SELECT count(*) FROM reporting.cases) AS reporting_cases"
     )
+    assert row is not None, "a SELECT of counts has one row"
     return dict(row)
 
 
