@@ -1,0 +1,193 @@
+"""Work orders, cases, incidents' work orders, callers and contacts: what followup knows of each case."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from services.followup.model import (
+    Callback,
+    Caller,
+    Contact,
+    Subject,
+    TrackedWorkOrder,
+)
+from services.followup.repository.rows import (
+    ORDER_COLUMNS,
+    Rows,
+    subject_of,
+    values_of,
+)
+
+
+class CaseTables(Rows):
+    """Work orders, cases, incidents' work orders, callers and contacts: what followup knows of each case."""
+
+    async def track(self, order: TrackedWorkOrder) -> bool:
+        await self.conn.execute(
+            "INSERT INTO followup.cases (complaint_id, reference_no) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            order.complaint_id,
+            order.reference_no,
+        )
+        return await self._insert_new("work_orders", order, conflict="work_order_id")
+
+    async def work_order(self, work_order_id: uuid.UUID) -> TrackedWorkOrder | None:
+        return await self._get(TrackedWorkOrder, "work_orders", "work_order_id", work_order_id)
+
+    async def adopt_owner(self, complaint_id: uuid.UUID, owner: str) -> int:
+        status = await self.conn.execute(
+            "UPDATE followup.work_orders SET owner = $2 WHERE complaint_id = $1 AND owner IS NULL",
+            complaint_id,
+            owner,
+        )
+        return int(status.split()[-1])
+
+    async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
+        if step is None:
+            await self.conn.execute(
+                "UPDATE followup.work_orders SET status = $2 WHERE work_order_id = $1", work_order_id, status
+            )
+            return
+        column = {"acknowledged": "acknowledged_at", "started": "started_at", "resolved": "resolved_at"}[step]
+        await self.conn.execute(
+            f"UPDATE followup.work_orders SET status = $2, {column} = COALESCE({column}, $3) WHERE work_order_id = $1",
+            work_order_id,
+            status,
+            at,
+        )
+
+    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> TrackedWorkOrder | None:
+        row = await self.conn.fetchrow(
+            f"UPDATE followup.work_orders SET resolution = $2 WHERE work_order_id = $1 RETURNING {ORDER_COLUMNS}",
+            work_order_id,
+            resolution,
+        )
+        return TrackedWorkOrder(**dict(row)) if row is not None else None
+
+    async def open_case(self, complaint_id: uuid.UUID, reference_no: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.cases (complaint_id, reference_no) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            complaint_id,
+            reference_no,
+        )
+
+    async def knows_complaint(self, complaint_id: uuid.UUID) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM followup.cases WHERE complaint_id = $1) "
+                "OR EXISTS (SELECT 1 FROM followup.duty_calls WHERE complaint_id = $1) "
+                "OR EXISTS (SELECT 1 FROM followup.invalid_complaints WHERE complaint_id = $1)",
+                complaint_id,
+            )
+        )
+
+    async def work_order_subject(self, work_order_id: uuid.UUID) -> Subject | None:
+        return subject_of(
+            await self.conn.fetchrow(
+                "SELECT w.complaint_id, w.reference_no, w.department, w.correlation_id, w.status, c.phone, "
+                "w.work_order_id, w.owner, w.severity "
+                "FROM followup.work_orders w LEFT JOIN followup.contacts c ON c.complaint_id = w.complaint_id "
+                "WHERE w.work_order_id = $1",
+                work_order_id,
+            )
+        )
+
+    async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
+        if callback.severity is not None and callback.correlation_id is not None:
+            return callback.severity, callback.correlation_id
+        row = await self.conn.fetchrow(
+            "SELECT severity, correlation_id FROM followup.work_orders WHERE work_order_id = $1",
+            callback.work_order_id,
+        )
+        if row is None:
+            raise LookupError(f"work order {callback.work_order_id} is not tracked")
+        return row["severity"], row["correlation_id"]
+
+    async def add_incident_work_order(self, work_order_id: uuid.UUID, incident_id: uuid.UUID) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.incident_work_orders (work_order_id, incident_id) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING",
+            work_order_id,
+            incident_id,
+        )
+
+    async def is_incident_work_order(self, work_order_id: uuid.UUID) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "SELECT true FROM followup.incident_work_orders WHERE work_order_id = $1", work_order_id
+            )
+        )
+
+    async def add_caller(self, caller: Caller) -> bool:
+        await self.conn.execute(
+            "INSERT INTO followup.cases (complaint_id, reference_no) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            caller.complaint_id,
+            caller.reference_no,
+        )
+        return await self._insert_new("callers", caller, conflict="complaint_id")
+
+    async def caller(self, complaint_id: uuid.UUID) -> Caller | None:
+        return await self._get(Caller, "callers", "complaint_id", complaint_id)
+
+    async def update_caller(self, complaint_id: uuid.UUID, **changes: object) -> None:
+        sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
+        await self.conn.execute(
+            f"UPDATE followup.callers SET {sets} WHERE complaint_id = $1", complaint_id, *changes.values()
+        )
+
+    async def dissatisfied_count(self, complaint_id: uuid.UUID) -> int:
+        count = await self.conn.fetchval(
+            "SELECT dissatisfied_count FROM followup.cases WHERE complaint_id = $1 FOR UPDATE", complaint_id
+        )
+        if count is None:
+            raise LookupError(f"complaint {complaint_id} is not tracked")
+        return int(count)
+
+    async def set_dissatisfied_count(self, complaint_id: uuid.UUID, count: int) -> None:
+        await self.conn.execute(
+            "UPDATE followup.cases SET dissatisfied_count = $2 WHERE complaint_id = $1", complaint_id, count
+        )
+
+    async def close_case(self, complaint_id: uuid.UUID, at: datetime, outcome: str) -> None:
+        await self.conn.execute(
+            "UPDATE followup.cases SET closed_at = $2, close_outcome = $3 WHERE complaint_id = $1",
+            complaint_id,
+            at,
+            outcome,
+        )
+
+    async def dissatisfied_subject(self, callback_id: uuid.UUID) -> Subject | None:
+        return subject_of(
+            await self.conn.fetchrow(
+                "SELECT b.complaint_id, b.reference_no, b.department, "
+                "COALESCE(b.correlation_id, w.correlation_id, '') AS correlation_id, "
+                "COALESCE(k.close_outcome, 'open') AS status, c.phone, b.work_order_id, b.owner "
+                "FROM followup.callbacks b JOIN followup.cases k ON k.complaint_id = b.complaint_id "
+                "LEFT JOIN followup.work_orders w ON w.work_order_id = b.work_order_id "
+                "LEFT JOIN followup.contacts c ON c.complaint_id = b.complaint_id WHERE b.callback_id = $1",
+                callback_id,
+            )
+        )
+
+    async def add_contact(self, contact: Contact) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.contacts (complaint_id, name, phone, email, wechat_openid, preferred_contact) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (complaint_id) DO NOTHING",
+            *values_of(contact),
+        )
+
+    async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
+        row = await self.conn.fetchrow(
+            "SELECT complaint_id, name, phone, email, wechat_openid, preferred_contact FROM followup.contacts "
+            "WHERE complaint_id = $1",
+            complaint_id,
+        )
+        return Contact(**dict(row)) if row is not None else None
+
+    async def case_owner(self, complaint_id: uuid.UUID) -> str | None:
+        owner: str | None = await self.conn.fetchval(
+            "SELECT owner FROM followup.work_orders WHERE complaint_id = $1 AND owner IS NOT NULL "
+            "ORDER BY starts_at LIMIT 1",
+            complaint_id,
+        )
+        return owner

@@ -1,0 +1,126 @@
+"""Timers and escalations: every clock as rows, claimed when due with `FOR UPDATE SKIP LOCKED`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from services.followup.model import (
+    EscalationRecord,
+    Timer,
+    TimerPlan,
+    TimerState,
+)
+from services.followup.repository.rows import (
+    TIMERS_CHANNEL,
+    Rows,
+)
+
+
+class ClockTables(Rows):
+    """Timers and escalations: every clock as rows, claimed when due with `FOR UPDATE SKIP LOCKED`."""
+
+    async def schedule(self, plan: TimerPlan) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.timers (complaint_id, subject_id, kind, stage, level, due_at, deadline, ladder) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (subject_id, kind, stage, level) DO NOTHING",
+            plan.complaint_id,
+            plan.subject_id,
+            plan.kind,
+            plan.stage,
+            plan.level,
+            plan.due_at,
+            plan.deadline,
+            plan.ladder,
+        )
+        await self.conn.execute(f"SELECT pg_notify('{TIMERS_CHANNEL}', '')")
+
+    async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
+        status = await self.conn.execute(
+            "UPDATE followup.timers SET cancelled_at = $3 WHERE subject_id = $1 AND stage = ANY($2::text[]) "
+            "AND fired_at IS NULL AND cancelled_at IS NULL",
+            subject_id,
+            list(stages),
+            at,
+        )
+        return int(status.split()[-1])
+
+    async def cancel_for_complaint(self, complaint_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
+        status = await self.conn.execute(
+            "UPDATE followup.timers SET cancelled_at = $3 WHERE complaint_id = $1 AND stage = ANY($2::text[]) "
+            "AND fired_at IS NULL AND cancelled_at IS NULL",
+            complaint_id,
+            list(stages),
+            at,
+        )
+        return int(status.split()[-1])
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Timer]:
+        rows = await self.conn.fetch(
+            "SELECT timer_id, complaint_id, subject_id, kind, stage, level, due_at, deadline, ladder "
+            "FROM followup.timers "
+            "WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 "
+            "ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            now,
+            limit,
+        )
+        return [Timer(**dict(r)) for r in rows]
+
+    async def mark_fired(self, timer_ids: Sequence[int], at: datetime, by: str) -> None:
+        await self.conn.execute(
+            "UPDATE followup.timers SET fired_at = $2, fired_by = $3 WHERE timer_id = ANY($1::bigint[])",
+            list(timer_ids),
+            at,
+            by,
+        )
+
+    async def timers_of(self, complaint_id: uuid.UUID) -> list[TimerState]:
+        rows = await self.conn.fetch(
+            "SELECT kind, stage, level, due_at, deadline, fired_at, cancelled_at FROM followup.timers "
+            "WHERE complaint_id = $1 ORDER BY due_at, timer_id",
+            complaint_id,
+        )
+        return [TimerState(**dict(r)) for r in rows]
+
+    async def add_escalation(self, record: EscalationRecord) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.escalations (complaint_id, subject_id, stage, level, escalated_to, reason, "
+            "timer_id, at, ladder) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            record.complaint_id,
+            record.subject_id,
+            record.stage,
+            record.level,
+            record.escalated_to,
+            record.reason,
+            record.timer_id,
+            record.at,
+            record.ladder,
+        )
+
+    async def escalations_of(self, complaint_id: uuid.UUID) -> list[EscalationRecord]:
+        rows = await self.conn.fetch(
+            "SELECT complaint_id, subject_id, stage, level, escalated_to, reason, timer_id, at, ladder "
+            "FROM followup.escalations WHERE complaint_id = $1 ORDER BY id",
+            complaint_id,
+        )
+        return [EscalationRecord(**dict(r)) for r in rows]
+
+    async def due_timers(self) -> int:
+        due = await self.conn.fetchval(
+            "SELECT count(*) FROM followup.timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()"
+        )
+        return int(due)
+
+
+async def timer_backlog(pool: asyncpg.Pool) -> list[tuple[str, int, int, float]]:
+    """Per timer kind: scheduled and not yet fired or cancelled, how many of those are past due, and how long
+    the oldest of them is late — for the timer gauges (read at scrape time; the partial index covers it)."""
+    rows = await pool.fetch(
+        "SELECT kind, count(*) AS pending, count(*) FILTER (WHERE due_at <= now()) AS overdue, "
+        "coalesce(extract(epoch FROM now() - min(due_at) FILTER (WHERE due_at <= now())), 0) AS late "
+        "FROM followup.timers WHERE fired_at IS NULL AND cancelled_at IS NULL GROUP BY kind"
+    )
+    return [(r["kind"], r["pending"], r["overdue"], float(r["late"])) for r in rows]

@@ -1,0 +1,220 @@
+"""`FollowupRepository`: what followup's use cases read and write inside one unit of work (the door's
+`HandlingRepository` among it). Postgres implements it (`postgres.py`), tests/fakes/followup.py in memory."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from services.followup.model import (
+    Callback,
+    Caller,
+    Contact,
+    CorrectiveAction,
+    DutyCall,
+    EscalationRecord,
+    InvalidComplaint,
+    NotificationRecord,
+    Receipt,
+    Subject,
+    Timer,
+    TimerPlan,
+    TimerState,
+    TrackedWorkOrder,
+)
+from shared.contracts import Event
+
+
+class FollowupRepository(Protocol):
+    """What followup's handlers read and write inside one transaction."""
+
+    # -- consumed events and published ones
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        """Mark the event processed by `consumer`; False when it already was (skip the effect)."""
+        ...
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None: ...
+
+    # -- work orders and cases
+    async def track(self, order: TrackedWorkOrder) -> bool:
+        """Start tracking a work order (and its case); False when it already was (a redelivered assignment
+        changes nothing)."""
+        ...
+
+    async def work_order(self, work_order_id: uuid.UUID) -> TrackedWorkOrder | None: ...
+
+    async def adopt_owner(self, complaint_id: uuid.UUID, owner: str) -> int:
+        """The case's owner, on its tracked work orders that have none yet; how many took it."""
+        ...
+
+    async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
+        """The work order's new status; `step` (acknowledged, started, resolved) keeps its first time."""
+        ...
+
+    async def record_resolution(self, work_order_id: uuid.UUID, resolution: str | None) -> TrackedWorkOrder | None:
+        """Keep the resolution for the callback agent; returns the work order (its callback limit, owner and
+        ladder), None if untracked."""
+        ...
+
+    async def work_order_subject(self, work_order_id: uuid.UUID) -> Subject | None: ...
+
+    async def open_case(self, complaint_id: uuid.UUID, reference_no: str) -> None:
+        """The case's row (dissatisfied count, closing) without a work order: settled at first contact."""
+        ...
+
+    async def knows_complaint(self, complaint_id: uuid.UUID) -> bool: ...
+
+    async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
+        """The severity and correlation id the callback's outcome carries on: the caller's own, when stored
+        (a linked caller), else those of the work order it follows."""
+
+    # --- callers of incidents, outage notices, duplicated cases ---
+
+    async def add_incident_work_order(self, work_order_id: uuid.UUID, incident_id: uuid.UUID) -> None: ...
+
+    async def is_incident_work_order(self, work_order_id: uuid.UUID) -> bool: ...
+
+    async def add_caller(self, caller: Caller) -> bool:
+        """Record a linked caller (and their case, for the dissatisfied count); False if already recorded."""
+
+    async def caller(self, complaint_id: uuid.UUID) -> Caller | None: ...
+
+    async def update_caller(self, complaint_id: uuid.UUID, **changes: object) -> None: ...
+
+    async def dissatisfied_count(self, complaint_id: uuid.UUID) -> int:
+        """How often the customer was dissatisfied so far; locks the case until the transaction ends."""
+        ...
+
+    async def set_dissatisfied_count(self, complaint_id: uuid.UUID, count: int) -> None: ...
+
+    async def close_case(self, complaint_id: uuid.UUID, at: datetime, outcome: str) -> None: ...
+
+    async def dissatisfied_subject(self, callback_id: uuid.UUID) -> Subject | None:
+        """What the still-dissatisfied timer of this callback needs; `status` is how the case closed ('open'
+        while it is not)."""
+        ...
+
+    # -- the duty manager, corrective actions, invalid complaints
+    async def add_duty_call(self, call: DutyCall) -> bool:
+        """Record the duty manager's call; False when the complaint already has one."""
+        ...
+
+    async def duty_call_for_update(self, complaint_id: uuid.UUID) -> DutyCall | None: ...
+
+    async def acknowledge_duty_call(
+        self, complaint_id: uuid.UUID, at: datetime, by: str, note: str | None, *, name: str | None = None
+    ) -> None:
+        """Stop the call: when, by whom (staff id or credential name; `name`: a person's display name), and why."""
+        ...
+
+    async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
+        """What the duty manager's timers need, or None once acknowledged."""
+        ...
+
+    async def add_corrective_action(self, action: CorrectiveAction) -> bool:
+        """Hold a new corrective action to its deadline; False when already held (a redelivery)."""
+        ...
+
+    async def complete_corrective_action(self, action_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def action_subject(self, action_id: uuid.UUID) -> Subject | None:
+        """What a corrective action's timers need (its work order and owner), or None once done."""
+        ...
+
+    async def add_invalid(self, invalid: InvalidComplaint) -> bool:
+        """Record a complaint closed as invalid; False when already recorded."""
+        ...
+
+    async def invalid_complaint(self, complaint_id: uuid.UUID) -> InvalidComplaint | None: ...
+
+    async def mark_told_invalid(self, complaint_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def drop_untold_invalid(self, complaint_id: uuid.UUID) -> bool:
+        """Forget a complaint's invalid notice not sent yet (it was overturned); False when there is none."""
+        ...
+
+    # -- contacts
+    async def add_contact(self, contact: Contact) -> None: ...
+
+    async def contact(self, complaint_id: uuid.UUID) -> Contact | None: ...
+
+    # -- timers and escalations
+    async def schedule(self, plan: TimerPlan) -> None:
+        """Idempotent: the same (subject, kind, stage, level) is scheduled once."""
+        ...
+
+    async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int: ...
+
+    async def cancel_for_complaint(self, complaint_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
+        """Cancel the complaint's pending timers of these stages, whatever their subject."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Timer]:
+        """Due timers, locked so other processes skip them until this transaction ends."""
+        ...
+
+    async def mark_fired(self, timer_ids: Sequence[int], at: datetime, by: str) -> None: ...
+
+    async def timers_of(self, complaint_id: uuid.UUID) -> list[TimerState]: ...
+
+    async def add_escalation(self, record: EscalationRecord) -> None: ...
+
+    async def escalations_of(self, complaint_id: uuid.UUID) -> list[EscalationRecord]: ...
+
+    # -- callbacks
+    async def add_callback(self, callback: Callback) -> bool:
+        """Insert the work order's callback; False when it already has one (a redelivery)."""
+        ...
+
+    async def callback_for_update(self, callback_id: uuid.UUID) -> Callback | None: ...
+
+    async def save_callback(self, callback: Callback) -> None:
+        """Store what a call changed: status, attempts, next attempt, note, agent, completion."""
+        ...
+
+    async def callback_subject(self, callback_id: uuid.UUID) -> Subject | None:
+        """What a callback-stage timer needs, or None once the callback is done (nothing to escalate)."""
+        ...
+
+    async def worklist(
+        self, now: datetime, *, limit: int, offset: int, owner: str | None = None
+    ) -> tuple[list[Callback], int]:
+        """Callbacks an agent can make now (due, or retry interval passed), oldest deadline first, optionally only
+        those of one owner; and how many."""
+        ...
+
+    # -- notifications
+    async def add_notification(self, record: NotificationRecord) -> None: ...
+
+    async def notification(self, notification_id: uuid.UUID) -> NotificationRecord | None: ...
+
+    async def case_owner(self, complaint_id: uuid.UUID) -> str | None:
+        """Whose the case is (its work orders' owner), for a task about it; None when nobody's yet."""
+        ...
+
+    async def corrective_actions_of(self, complaint_id: uuid.UUID) -> list[CorrectiveAction]:
+        """The case's corrective actions held so far, oldest first."""
+        ...
+
+    # -- receipts (the reference number, once contact and complaint are both known)
+    async def lock_receipts(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        """Serialise receipts per complaint until the transaction ends (contact and complaint arrive on two topics,
+        possibly in two processes); always taken in one order, so two batches cannot deadlock."""
+        ...
+
+    async def add_receipt(self, receipt: Receipt) -> bool:
+        """Keep a received complaint for its receipt; False when already kept (a redelivery)."""
+        ...
+
+    async def receipt(self, complaint_id: uuid.UUID) -> Receipt | None: ...
+
+    async def mark_receipt_told(self, complaint_id: uuid.UUID, at: datetime) -> bool:
+        """Claim the receipt for sending; False when it was told already."""
+        ...
+
+    # -- health
+    async def due_timers(self) -> int: ...
+
+    async def outbox_pending(self) -> int: ...
