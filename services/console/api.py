@@ -13,8 +13,9 @@ from services.console.auth import DirectoryReader
 from services.console.deps import Directory
 from services.console.model import DEPARTMENTS, DUTIES, StaffMember
 from services.console.schemas import OnDutyList, OnDutyRead, StaffList, StaffRead
+from shared.errors import NotFound
 from shared.http.person import STAFF_ROLES
-from shared.http.problems import Problem, problem_responses
+from shared.http.problems import problem_responses
 
 router = APIRouter(prefix="/v1", tags=["directory"])
 PROBLEMS = problem_responses(404, s404="No such staff member")
@@ -32,7 +33,7 @@ async def staff(
     _: DirectoryReader,
     directory: Directory,
     department: Department | None = None,
-    role: Role | None = None,
+    role: Role | None = None,  # type: ignore[valid-type]
     include_inactive: bool = False,
 ) -> StaffList:
     members = await directory.staff(department=department, role=role, include_inactive=include_inactive)
@@ -45,7 +46,7 @@ async def staff_member(
 ) -> StaffRead:
     member = await directory.member(staff_id)
     if member is None:
-        raise Problem(404, "Not Found", f"no staff member {staff_id!r}")
+        raise NotFound(f"no staff member {staff_id!r}")
     return _read(member)
 
 

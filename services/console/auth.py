@@ -4,7 +4,7 @@ machine key)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -62,7 +62,7 @@ async def csrf_checked(request: Request, session: SignedIn) -> Session:
 Acting = Annotated[Session, Depends(csrf_checked)]
 
 
-def screen(key: str) -> object:
+def screen(key: str) -> Any:
     """A dependency opening screen `key` only to the roles that see it (the services check the data anyway)."""
 
     async def gate(session: SignedIn) -> Session:

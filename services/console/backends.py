@@ -108,7 +108,8 @@ def _refusal(service: str, response: httpx.Response) -> ServiceRefused:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    listed = body.get("errors")
+    errors = listed if isinstance(listed, list) else []
     return ServiceRefused(
         service=service,
         status=response.status_code,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,16 +23,19 @@ from services.console import api, metrics, signin
 from services.console.auth import CsrfRejected, NotSignedIn, ScreenForbidden, SignInUnavailable
 from services.console.backends import Backends, ServiceRefused, ServiceUnavailable
 from services.console.directory import import_files
-from services.console.handlers import Directory, DirectoryRejected, SigningIn
-from services.console.oidc import OidcClient, ProviderUnavailable
+from services.console.handlers.context import ConsoleContext
+from services.console.model import DirectoryRejected
+from services.console.oidc import OidcClient, ProviderUnavailable, SignInFailed
 from services.console.pages import STATIC, LanguageCookie, PageContext, error_response, sign_in_redirect, templates
-from services.console.repository import PostgresConsoleRepository
+from services.console.repository import ConsoleRepository, PostgresConsoleRepository
 from services.console.screens import agent, cases, crew, departments, home, inbox, work_orders
 from services.console.screens.common import FormInvalid
-from services.console.security import SecurityHeaders
+from services.console.security import SecurityHeaders, clear_sign_in_cookie
 from services.console.settings import ConsoleSettings
+from services.console.signing_in import SigningIn
 from services.console.views import DirectoryViews
 from shared.db import transactions
+from shared.handling import Door, utc_now
 from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.logging import get_logger
@@ -46,6 +50,12 @@ HOUSEKEEPING_EVERY_S = 600.0
 #: The pages (every path but the JSON API's), whose forms post multipart/form-data.
 PAGE_PATHS = r"/(?!v1/).*"
 #: Paths answered as JSON problems (the API, operations); everything else is a page.
+#: The console's routers: the JSON API, signing in and out, and the screens.
+ROUTERS = (
+    api.router,
+    signin.router,
+    *(screen.router for screen in (home, agent, cases, departments, work_orders, crew, inbox)),
+)
 _JSON_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
 
 
@@ -57,43 +67,15 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """`persons`: a test's verifier of persons' tokens (else built from OIDC_ISSUER); `http`: the client for the
-    identity provider and the services (else one of our own)."""
+    identity provider and the services (else one of our own); `clock`: the door's time (tests)."""
     observed = telemetry(SERVICE, settings, metrics.count_committed)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         client = http or httpx.AsyncClient(follow_redirects=False)
-        work = transactions(pool, PostgresConsoleRepository)
-        verifier = persons or PersonTokens.configured(settings, http=client)
-        app.state.pool = pool
-        app.state.persons = verifier
-        app.state.directory = Directory(work)
-        app.state.directory_views = DirectoryViews(pool)
-        app.state.backends = Backends(
-            client, settings.service_urls, timeout_s=settings.console_upstream_timeout_s, on_answer=metrics.count_call
-        )
-        app.state.signing_in = None
-        if settings.oidc_issuer and verifier is not None:
-            app.state.signing_in = SigningIn(
-                work,
-                OidcClient(
-                    issuer=settings.oidc_issuer,
-                    client_id=settings.console_oidc_client_id,
-                    client_secret=settings.console_oidc_client_secret,
-                    redirect_uri=settings.redirect_uri,
-                    http=client,
-                    discovery_url=settings.console_oidc_discovery_url,
-                ),
-                verifier,
-                longest_session=timedelta(hours=settings.console_session_hours),
-                refresh_margin=timedelta(seconds=settings.console_refresh_margin_s),
-                sign_in_ttl=timedelta(minutes=settings.console_sign_in_minutes),
-                clock=clock,
-            )
-        else:
-            log.warning("no identity provider configured (OIDC_ISSUER): nobody can sign in to the console")
-        await _seed_directory(app.state.directory, settings)
+        _compose(app, settings, pool, client, persons or PersonTokens.configured(settings, http=client), clock)
+        await _seed_directory(app.state.door, settings)
         stop = asyncio.Event()
         sweeper = asyncio.create_task(supervised("console:housekeeping", _housekeeping(app), stop))
         try:
@@ -130,12 +112,46 @@ def create_app(
     app.add_middleware(LanguageCookie, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeaders, issuer_origin=settings.issuer_origin)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(api.router)
-    app.include_router(signin.router)
-    for screen in (home, agent, cases, departments, work_orders, crew, inbox):
-        app.include_router(screen.router)
+    for router in ROUTERS:
+        app.include_router(router)
     _page_errors(app)
     return app
+
+
+def _compose(
+    app: FastAPI,
+    settings: ConsoleSettings,
+    pool: asyncpg.Pool,
+    client: httpx.AsyncClient,
+    verifier: PersonTokens | None,
+    clock: Callable[[], datetime] | None,
+) -> None:
+    """The app's collaborators: the door (with the identity provider's client when one is configured), the
+    sign-in flows over it, the directory's reads and the services' APIs."""
+    oidc = None
+    if settings.oidc_issuer and verifier is not None:
+        oidc = OidcClient(
+            issuer=settings.oidc_issuer,
+            client_id=settings.console_oidc_client_id,
+            client_secret=settings.console_oidc_client_secret,
+            redirect_uri=settings.redirect_uri,
+            http=client,
+            discovery_url=settings.console_oidc_discovery_url,
+        )
+    context = ConsoleContext.configured(settings, oidc, verifier)
+    door: Door[ConsoleRepository, ConsoleContext] = Door(
+        transactions(pool, PostgresConsoleRepository), context, clock=clock or utc_now
+    )
+    app.state.pool = pool
+    app.state.persons = verifier
+    app.state.door = door
+    app.state.directory_views = DirectoryViews(pool)
+    app.state.backends = Backends(
+        client, settings.service_urls, timeout_s=settings.console_upstream_timeout_s, on_answer=metrics.count_call
+    )
+    app.state.signing_in = SigningIn(door, oidc, verifier) if oidc is not None and verifier is not None else None
+    if app.state.signing_in is None:
+        log.warning("no identity provider configured (OIDC_ISSUER): nobody can sign in to the console")
 
 
 def _page(request: Request) -> PageContext:
@@ -151,30 +167,11 @@ def _is_page(request: Request) -> bool:
 
 
 def _page_errors(app: FastAPI) -> None:
-    """Pages answer errors as pages in the person's language; the JSON API keeps its problem+json."""
+    """Pages answer errors as pages in the person's language; the JSON API keeps its problem+json. Registered
+    once here: no route catches."""
+    _sign_in_errors(app)
     json_invalid = app.exception_handlers[RequestValidationError]
     json_http = app.exception_handlers[StarletteHTTPException]
-
-    @app.exception_handler(NotSignedIn)
-    async def _signed_out(request: Request, exc: NotSignedIn) -> Response:
-        return sign_in_redirect(request)
-
-    @app.exception_handler(SignInUnavailable)
-    async def _no_provider(request: Request, exc: SignInUnavailable) -> Response:
-        return error_response(_page(request), 503, "error.no_provider")
-
-    @app.exception_handler(ProviderUnavailable)
-    async def _provider_down(request: Request, exc: ProviderUnavailable) -> Response:
-        log.warning("identity provider unavailable", error=str(exc))
-        return error_response(_page(request), 503, "error.provider_unavailable")
-
-    @app.exception_handler(CsrfRejected)
-    async def _csrf(request: Request, exc: CsrfRejected) -> Response:
-        return error_response(_page(request), 403, "error.csrf")
-
-    @app.exception_handler(ScreenForbidden)
-    async def _screen(request: Request, exc: ScreenForbidden) -> Response:
-        return error_response(_page(request), 403, "error.forbidden")
 
     @app.exception_handler(ServiceRefused)
     async def _refused(request: Request, exc: ServiceRefused) -> Response:
@@ -196,25 +193,58 @@ def _page_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         if not _is_page(request):
-            return await json_invalid(request, exc)  # type: ignore[misc]
+            return await json_invalid(request, exc)  # type: ignore[misc,no-any-return]
         return error_response(_page(request), 404, "error.not_found", request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if not _is_page(request) or request.url.path.startswith("/static/"):
-            return await json_http(request, exc)  # type: ignore[misc]
+            return await json_http(request, exc)  # type: ignore[misc,no-any-return]
         title = "error.not_found" if exc.status_code == 404 else "error.refused"
         return error_response(_page(request), exc.status_code, title)
 
 
-async def _seed_directory(directory: Directory, settings: ConsoleSettings) -> None:
+def _sign_in_errors(app: FastAPI) -> None:
+    """Who may be here: signed out (to the sign-in), no or an unreachable identity provider (503), a refused
+    sign-in (400), a form without this session's CSRF token or a screen the roles do not open (403)."""
+
+    @app.exception_handler(NotSignedIn)
+    async def _signed_out(request: Request, exc: NotSignedIn) -> Response:
+        return sign_in_redirect(request)
+
+    @app.exception_handler(SignInUnavailable)
+    async def _no_provider(request: Request, exc: SignInUnavailable) -> Response:
+        return error_response(_page(request), 503, "error.no_provider")
+
+    @app.exception_handler(ProviderUnavailable)
+    async def _provider_down(request: Request, exc: ProviderUnavailable) -> Response:
+        log.warning("identity provider unavailable", error=str(exc))
+        return error_response(_page(request), 503, "error.provider_unavailable")
+
+    @app.exception_handler(SignInFailed)
+    async def _sign_in_refused(request: Request, exc: SignInFailed) -> Response:
+        # The provider's answer signs nobody in (state, code or tokens refused): the person may simply try again.
+        response = error_response(_page(request), 400, "error.sign_in_failed")
+        clear_sign_in_cookie(response, secure=request.app.state.settings.secure_cookies)
+        return response
+
+    @app.exception_handler(CsrfRejected)
+    async def _csrf(request: Request, exc: CsrfRejected) -> Response:
+        return error_response(_page(request), 403, "error.csrf")
+
+    @app.exception_handler(ScreenForbidden)
+    async def _screen(request: Request, exc: ScreenForbidden) -> Response:
+        return error_response(_page(request), 403, "error.forbidden")
+
+
+async def _seed_directory(door: Door[ConsoleRepository, ConsoleContext], settings: ConsoleSettings) -> None:
     """The demo city's staff and rota into an empty directory (`make run`); an operator's own is kept."""
     if not settings.console_seed_staff:
         return
     staff = _path(settings.console_seed_staff)
     rota = _path(settings.console_seed_rota) if settings.console_seed_rota else None
     try:
-        result = await import_files(directory, staff, rota, if_empty=True)
+        result = await import_files(door, staff, rota, if_empty=True)
     except DirectoryRejected as exc:
         log.error("staff directory seed refused", file=str(staff), problems=exc.problems)
         return
@@ -227,7 +257,7 @@ def _path(value: str) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def _housekeeping(app: FastAPI) -> Callable[[asyncio.Event], object]:
+def _housekeeping(app: FastAPI) -> Callable[[asyncio.Event], Awaitable[None]]:
     async def sweep(stop: asyncio.Event) -> None:
         while not stop.is_set():
             signing_in: SigningIn | None = app.state.signing_in

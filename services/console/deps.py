@@ -9,22 +9,22 @@ from fastapi import Depends, Request
 from jinja2 import Environment
 
 from services.console.backends import Backends
-from services.console.handlers import Directory, SigningIn
 from services.console.settings import ConsoleSettings
+from services.console.signing_in import SigningIn
 from services.console.views import DirectoryViews
 from shared.http.person import PersonTokens
 from shared.http.service_app import app_state
 
 
 async def _correlation_id(request: Request) -> str:
-    return request.state.correlation_id
+    correlation_id: str = request.state.correlation_id
+    return correlation_id
 
 
 Settings = Annotated[ConsoleSettings, Depends(app_state("settings"))]
 Timezone = Annotated[ZoneInfo, Depends(app_state("timezone"))]
 Templates = Annotated[Environment, Depends(app_state("templates"))]
 SignIns = Annotated[SigningIn | None, Depends(app_state("signing_in"))]
-DirectoryHandlers = Annotated[Directory, Depends(app_state("directory"))]
 Persons = Annotated[PersonTokens | None, Depends(app_state("persons"))]
 BackendsDep = Annotated[Backends, Depends(app_state("backends"))]
 Directory = Annotated[DirectoryViews, Depends(app_state("directory_views"))]

@@ -14,11 +14,13 @@ import sys
 from pathlib import Path
 
 from services.console.directory_file import ROTA_COLUMNS, STAFF_COLUMNS, parse_directory, read_rows
-from services.console.handlers import Directory, DirectoryRejected, ImportResult
-from services.console.model import DirectoryImport
-from services.console.repository import PostgresConsoleRepository
+from services.console.handlers.context import ConsoleContext
+from services.console.handlers.directory import ApplyImport, apply_import, known_staff
+from services.console.model import DirectoryImport, DirectoryRejected, ImportResult
+from services.console.repository import ConsoleRepository, PostgresConsoleRepository
 from services.console.settings import ConsoleSettings
 from shared.db import create_pool, transactions
+from shared.handling import Door
 
 
 def read_import(staff_path: Path, rota_path: Path | None, known_staff: set[str]) -> DirectoryImport:
@@ -34,19 +36,21 @@ def read_import(staff_path: Path, rota_path: Path | None, known_staff: set[str])
 
 
 async def import_files(
-    directory: Directory, staff_path: Path, rota_path: Path | None, *, if_empty: bool = False
+    door: Door[ConsoleRepository, ConsoleContext], staff_path: Path, rota_path: Path | None, *, if_empty: bool = False
 ) -> ImportResult | None:
     """Import into the directory; raises `DirectoryRejected` naming every bad row. None: not empty (`if_empty`)."""
-    parsed = read_import(staff_path, rota_path, await directory.known_staff())
-    return await directory.apply(parsed, replace_rota=rota_path is not None, only_if_empty=if_empty)
+    parsed = read_import(staff_path, rota_path, await door.run(known_staff, None))
+    return await door.run(apply_import, ApplyImport(parsed, replace_rota=rota_path is not None, only_if_empty=if_empty))
 
 
 async def _run(args: argparse.Namespace) -> int:
     settings = ConsoleSettings()
     pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     try:
-        directory = Directory(transactions(pool, PostgresConsoleRepository))
-        result = await import_files(directory, args.staff, args.rota, if_empty=args.if_empty)
+        door: Door[ConsoleRepository, ConsoleContext] = Door(
+            transactions(pool, PostgresConsoleRepository), ConsoleContext.configured(settings)
+        )
+        result = await import_files(door, args.staff, args.rota, if_empty=args.if_empty)
     except DirectoryRejected as exc:
         print(f"nothing imported: {len(exc.problems)} problem(s)", file=sys.stderr)
         for problem in exc.problems:

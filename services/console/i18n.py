@@ -34,7 +34,7 @@ def catalogue(path: Path = TRANSLATIONS) -> dict[str, dict[str, str]]:
 def chosen_language(query: str | None, cookie: str | None) -> str:
     for candidate in (query, cookie):
         if candidate in LANGUAGES:
-            return candidate  # type: ignore[return-value]
+            return candidate
     return DEFAULT_LANGUAGE
 
 
@@ -67,10 +67,11 @@ class Translator:
         if not value or not isinstance(value, str | datetime):
             return "—"  # absent, or a field the service did not send (a template's undefined)
         if isinstance(value, str):
+            given = value
             try:
-                value = datetime.fromisoformat(value)
+                value = datetime.fromisoformat(given)
             except ValueError:
-                return value
+                return given
         if value.tzinfo is not None:
             value = value.astimezone(self._timezone)
         return value.strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")

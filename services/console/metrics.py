@@ -9,7 +9,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from services.console.handlers import ConsoleFact
+from services.console.model import ConsoleFact
 
 SIGN_INS = Counter(
     "console_sign_ins_total", "Sign-ins by outcome (ok, refused, state_mismatch, unknown_state).", ["outcome"]

@@ -7,6 +7,7 @@ person's own token; the console only chooses what to show.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from shared.errors import Invalid
 from shared.http.person import STAFF_ROLES, Person
 
 #: Departments that have a queue screen (dispatch's departments).
@@ -99,6 +101,19 @@ class Session:
     def needs_refresh(self, now: datetime, margin: timedelta) -> bool:
         """The access token runs out within `margin`: refresh it before a service refuses it mid-form."""
         return now + margin >= self.access_expires_at
+
+
+def id_hash(opaque: str) -> str:
+    """The key under which a browser-held id (session id, sign-in state) is stored."""
+    return hashlib.sha256(opaque.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ConsoleFact:
+    """Something the console did that is no event: counted by `metrics.py` once its transaction committed."""
+
+    kind: str  # sign_in, sign_out, refresh
+    outcome: str
 
 
 def session_expiry(
@@ -225,6 +240,22 @@ class DirectoryImport:
     staff: list[StaffMember] = field(default_factory=list)
     rota: list[RotaEntry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import wrote: staff upserted, rota entries (None: the rota was left as it was)."""
+
+    staff: int
+    rota: int | None
+
+
+class DirectoryRejected(Invalid):
+    """An import with bad rows: nothing was changed; `problems` names each row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} bad row(s)")
+        self.problems = problems
 
 
 def staff_member(row: dict[str, object], roles_known: frozenset[str]) -> StaffMember:

@@ -1,9 +1,10 @@
 """All SQL of the console's own tables (schema `console`): the staff directory, the rota, pending sign-ins and
-sessions, behind `ConsoleRepository`. It works on one unit of work's connection and never commits: the handlers
-do. The console holds no other service's data: everything about cases it reads over their APIs."""
+sessions, behind `ConsoleRepository`. It works on one unit of work's connection and never commits: the door
+(`shared.handling`) does. The console holds no other service's data: everything about cases it reads over their APIs."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -11,7 +12,10 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.console.model import PendingSignIn, RotaEntry, Session, StaffMember
+from shared import outbox
+from shared.contracts import Event
 from shared.http.person import Person
+from shared.idempotency import first_delivery
 
 SCHEMA = "console"
 _STAFF = "staff_id, display_name, display_name_en, roles, department, crew, contact, active, phone"
@@ -23,6 +27,11 @@ _SESSION = (
 
 class ConsoleRepository(Protocol):
     """What the console's handlers read and write inside one transaction."""
+
+    # -- what the door needs (the console publishes no event and consumes none today)
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool: ...
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None: ...
 
     # -- the directory
     async def upsert_staff(self, members: Sequence[StaffMember]) -> int:
@@ -113,6 +122,12 @@ class PostgresConsoleRepository:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        return await first_delivery(self.conn, SCHEMA, consumer, event_id)
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        await outbox.add(self.conn, SCHEMA, events)
 
     async def upsert_staff(self, members: Sequence[StaffMember]) -> int:
         await self.conn.executemany(

@@ -29,7 +29,7 @@ class ConsoleSettings(ServiceSettings, IdentitySettings):
     followup_url: str = "http://127.0.0.1:8002"
     reporting_url: str = "http://127.0.0.1:8003"
     #: Notify, for the person's staff notices (`/inbox`): CONSOLE_NOTIFY_URL, or NOTIFY_URL as `make run` sets it.
-    notify_url: str = Field(
+    notify_url: str = Field(  # type: ignore[pydantic-alias]
         default="http://127.0.0.1:8005", validation_alias=AliasChoices("console_notify_url", "notify_url")
     )
     #: The longest a session lives (a shift), however long the provider would refresh it.

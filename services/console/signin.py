@@ -1,8 +1,9 @@
-"""Signing in and out: thin routes around `handlers.SigningIn`.
+"""Signing in and out: thin routes around `signing_in.SigningIn`.
 
 `GET /login?next=` sends the browser to the identity provider (authorization code + PKCE, state, nonce);
 `GET /auth/callback` takes the provider's answer, opens the server-side session and sets only its opaque id in an
 HttpOnly cookie; `POST /logout` ends the session and sends the browser to the provider's end-session endpoint.
+No route catches: a refused sign-in (`SignInFailed`) is answered once, by the page errors of `bootstrap.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from services.console.auth import Acting, SignInUnavailable
 from services.console.deps import Settings, SignIns, Templates, Timezone
 from services.console.i18n import UI_LOCALES, chosen_language
 from services.console.model import home_path, safe_next
-from services.console.oidc import SignInFailed
 from services.console.pages import PageContext, error_response
 from services.console.security import (
     LANG_COOKIE,
@@ -82,20 +82,15 @@ async def callback(
         response = error_response(page, 400, "error.sign_in_failed", error)
         clear_sign_in_cookie(response, secure=settings.secure_cookies)
         return response
-    try:
-        signed = await signing_in.complete(state=state, code=code, browser_state=request.cookies.get(SIGN_IN_COOKIE))
-    except SignInFailed:
-        response = error_response(page, 400, "error.sign_in_failed")
-        clear_sign_in_cookie(response, secure=settings.secure_cookies)
-        return response
+    signed = await signing_in.complete(state=state, code=code, browser_state=request.cookies.get(SIGN_IN_COOKIE))
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:
         await signing_in.forget(previous)  # one session per browser: the one it had before is over
     target = signed.next_path if signed.next_path != "/" else home_path(signed.session.person)
-    response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, signed.session_id, secure=settings.secure_cookies)
-    clear_sign_in_cookie(response, secure=settings.secure_cookies)
-    return response
+    redirect = RedirectResponse(target, status_code=303)
+    set_session_cookie(redirect, signed.session_id, secure=settings.secure_cookies)
+    clear_sign_in_cookie(redirect, secure=settings.secure_cookies)
+    return redirect
 
 
 @router.post("/logout")

@@ -5,10 +5,11 @@ service's; what the console adds is which calls a screen needs and how the answe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 import asyncpg
@@ -26,19 +27,22 @@ class DirectoryViews:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def staff(self, *, department: str | None, role: str | None, include_inactive: bool) -> list[StaffMember]:
+    @asynccontextmanager
+    async def _repo(self) -> AsyncIterator[PostgresConsoleRepository]:
         async with self._pool.acquire() as conn:
-            return await PostgresConsoleRepository(conn).staff(
-                department=department, role=role, include_inactive=include_inactive
-            )
+            yield PostgresConsoleRepository(cast(asyncpg.Connection, conn))
+
+    async def staff(self, *, department: str | None, role: str | None, include_inactive: bool) -> list[StaffMember]:
+        async with self._repo() as repo:
+            return await repo.staff(department=department, role=role, include_inactive=include_inactive)
 
     async def member(self, staff_id: str) -> StaffMember | None:
-        async with self._pool.acquire() as conn:
-            return await PostgresConsoleRepository(conn).staff_member(staff_id)
+        async with self._repo() as repo:
+            return await repo.staff_member(staff_id)
 
     async def on_duty(self, duty: str, department: str | None, at: datetime) -> list[tuple[RotaEntry, StaffMember]]:
-        async with self._pool.acquire() as conn:
-            return await PostgresConsoleRepository(conn).on_duty(duty, department, at)
+        async with self._repo() as repo:
+            return await repo.on_duty(duty, department, at)
 
 
 # -- what the screens show -----------------------------------------------------------------------------------
@@ -69,7 +73,8 @@ async def part(call: Awaitable[T]) -> Part:
 
 def _items(answer: Any) -> list[dict[str, Any]]:
     if isinstance(answer, dict) and isinstance(answer.get("items"), list):
-        return answer["items"]
+        items: list[dict[str, Any]] = answer["items"]
+        return items
     return answer if isinstance(answer, list) else []
 
 
@@ -84,7 +89,7 @@ async def customer_lookup(
         part(calls.get("dispatch", "/v1/outage-notices", active="true")),
     )
     cases = _items(households.data) if households.ok else []
-    districts = {c.get("district") for c in cases if c.get("district")} | ({district} if district else set())
+    districts: set[Any] = {c.get("district") for c in cases if c.get("district")} | ({district} if district else set())
     return {
         "households": households,
         "found": households_found(cases, phone),

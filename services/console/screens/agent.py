@@ -11,7 +11,7 @@ import re
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -20,7 +20,7 @@ from services.console.auth import Acting, screen
 from services.console.backends import ServiceRefused
 from services.console.pages import error_response, redirect
 from services.console.screens.cases import CASE_REF
-from services.console.screens.common import Calls, Page, flag, text, without_none
+from services.console.screens.common import Calls, Page, attempt, flag, text, without_none
 from services.console.views import callbacks_page, customer_lookup
 
 router = APIRouter(include_in_schema=False)
@@ -117,13 +117,12 @@ async def submit_complaint(request: Request, session: Acting, page: Page, calls:
             "customer_agitated": flag(form, "customer_agitated") or None,
         }
     )
-    try:
-        accepted = await calls.post("intake", "/v1/complaints", body, headers={"Idempotency-Key": key})
-    except ServiceRefused as exc:
-        if exc.status == 403:
-            raise
-        fields = {FORM_FIELDS.get(str(e.get("field")), ""): str(e.get("message", "")) for e in exc.errors}
-        return _form(page, values, refused=exc, field_errors=fields, status=exc.status)
+    outcome = await attempt(calls.post("intake", "/v1/complaints", body, headers={"Idempotency-Key": key}))
+    if outcome.refused is not None:
+        refused = outcome.refused
+        fields = {FORM_FIELDS.get(str(e.get("field")), ""): str(e.get("message", "")) for e in refused.errors}
+        return _form(page, values, refused=refused, field_errors=fields, status=refused.status)
+    accepted = cast(dict[str, Any], outcome.answer)
     return redirect(f"/agent/complaints/{accepted['reference_no']}/saved")
 
 
@@ -181,14 +180,14 @@ async def callback_outcome(callback_id: uuid.UUID, request: Request, _: Acting, 
             "scores": scores if scores and reached else None,
         }
     )
-    try:
-        await calls.post("followup", f"/v1/callbacks/{callback_id}/outcome", body)
-    except ServiceRefused as exc:
-        if exc.status == 403:
-            raise
+    recorded = await attempt(calls.post("followup", f"/v1/callbacks/{callback_id}/outcome", body))
+    if recorded.refused is not None:
+        refused = recorded.refused
         assert page.session is not None
         shown = await callbacks_page(calls, page.session.person.staff_id)
-        return page.render("callbacks.html", status=exc.status, refused=exc, failed_callback=str(callback_id), **shown)
+        return page.render(
+            "callbacks.html", status=refused.status, refused=refused, failed_callback=str(callback_id), **shown
+        )
     return redirect("/agent/callbacks", done="outcome_recorded")
 
 

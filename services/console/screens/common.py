@@ -3,14 +3,16 @@ that person; and the form helpers that turn a browser's fields into an API body.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
 from services.console.auth import SignedIn
-from services.console.backends import PersonCalls
+from services.console.backends import PersonCalls, ServiceRefused
 from services.console.deps import BackendsDep, Directory, Templates, Timezone
 from services.console.pages import PageContext
 
@@ -39,6 +41,37 @@ class FormInvalid(Exception):
         super().__init__(field)
         self.field = field
         self.message_key = message_key
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[T]):
+    """What a form's action came to: the service's answer, or what to show on the form instead."""
+
+    answer: T | None = None
+    #: The service refused (4xx but 403): shown on the form with the service's own detail.
+    refused: ServiceRefused | None = None
+    #: A field the console itself cannot turn into an API value.
+    invalid: FormInvalid | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.refused is None and self.invalid is None
+
+
+async def attempt(action: Awaitable[T]) -> Attempt[T]:
+    """A form's action, its refusal kept for the form: the one place the screens catch. A 403 is not the form's
+    but the page's answer (the 403 page), so it goes on to the page errors, as does a service that is down."""
+    try:
+        return Attempt(await action)
+    except FormInvalid as exc:
+        return Attempt(invalid=exc)
+    except ServiceRefused as exc:
+        if exc.status == 403:
+            raise
+        return Attempt(refused=exc)
 
 
 def text(form: Any, name: str) -> str | None:

@@ -25,6 +25,7 @@ from services.console.screens.common import (
     Calls,
     FormInvalid,
     Page,
+    attempt,
     flag,
     local_time,
     number,
@@ -78,19 +79,22 @@ async def _act(
 ) -> Response:
     form = await request.form()
     back = safe_next(text(form, "back"), f"/work-orders/{work_order_id}")
-    try:
-        if action == "arrive" and flag(form, "sign_for"):
-            # A crew at the door of a job its department has not signed for yet: signing for it is a step the
-            # crew may take on its own jobs (dispatch checks), recorded under their name just before the arrival.
-            await calls.post("dispatch", f"/v1/work-orders/{work_order_id}/acknowledge", {})
-        await calls.post("dispatch", f"/v1/work-orders/{work_order_id}/{action}", body(form, page))
-    except FormInvalid as exc:
-        return await _show(page, calls, work_order_id, invalid=exc, status=422)
-    except ServiceRefused as exc:
-        if exc.status == 403:
-            raise
-        return await _show(page, calls, work_order_id, refused=exc, status=exc.status)
+    outcome = await attempt(_post(calls, work_order_id, action, body, form, page))
+    if outcome.invalid is not None:
+        return await _show(page, calls, work_order_id, invalid=outcome.invalid, status=422)
+    if outcome.refused is not None:
+        return await _show(page, calls, work_order_id, refused=outcome.refused, status=outcome.refused.status)
     return redirect(back, done=done)
+
+
+async def _post(
+    calls: PersonCalls, work_order_id: uuid.UUID, action: str, body: Body, form: Any, page: PageContext
+) -> None:
+    if action == "arrive" and flag(form, "sign_for"):
+        # A crew at the door of a job its department has not signed for yet: signing for it is a step the
+        # crew may take on its own jobs (dispatch checks), recorded under their name just before the arrival.
+        await calls.post("dispatch", f"/v1/work-orders/{work_order_id}/acknowledge", {})
+    await calls.post("dispatch", f"/v1/work-orders/{work_order_id}/{action}", body(form, page))
 
 
 def _acknowledge(form: Any, page: PageContext) -> dict[str, Any]:
@@ -204,19 +208,11 @@ async def add_photo(work_order_id: uuid.UUID, request: Request, _: Acting, page:
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await _show(page, calls, work_order_id, invalid=FormInvalid("file", "form.required"), status=422)
     content = await upload.read()
-    try:
-        await calls.upload(
-            "dispatch",
-            f"/v1/work-orders/{work_order_id}/photos",
-            "file",
-            upload.filename,
-            content,
-            upload.content_type or "application/octet-stream",
-        )
-    except ServiceRefused as exc:
-        if exc.status == 403:
-            raise
-        return await _show(page, calls, work_order_id, refused=exc, status=exc.status)
+    content_type = upload.content_type or "application/octet-stream"
+    path = f"/v1/work-orders/{work_order_id}/photos"
+    outcome = await attempt(calls.upload("dispatch", path, "file", upload.filename, content, content_type))
+    if outcome.refused is not None:
+        return await _show(page, calls, work_order_id, refused=outcome.refused, status=outcome.refused.status)
     return redirect(back, done="photo_added")
 
 
