@@ -17,14 +17,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from shared import topics
 from tests.support import chromium
-from tests.support.complaints import complaint, headers
+from tests.support.client import PlatformClient
 from tests.support.kafka import produce, read_topic, wait_until
-from tests.support.metrics import Scrape, scrape
+from tests.support.metrics import Scrape
 from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
@@ -42,8 +41,8 @@ BILLING = "这个月电费账单比平时多了一倍，请核实。"
 GAS = "楼道里燃气味很重，怀疑燃气泄漏，请马上派人！"
 
 
-async def _scrape_all(client: httpx.AsyncClient, platform: Platform) -> dict[str, Scrape]:
-    return {name: await scrape(client, platform.services[name]) for name in SERVICES}
+async def _scrape_all(client: PlatformClient) -> dict[str, Scrape]:
+    return {name: await client.metrics(name) for name in SERVICES}
 
 
 async def _work_order(bootstrap: str, topic: str, complaint_id: str) -> dict[str, Any]:
@@ -52,7 +51,9 @@ async def _work_order(bootstrap: str, topic: str, complaint_id: str) -> dict[str
     return next(r.json()["payload"] for r in records if r.key == key)
 
 
-async def test_metrics_of_every_service_follow_the_complaints_through(platform: Platform) -> None:
+async def test_metrics_of_every_service_follow_the_complaints_through(
+    platform: Platform, client: PlatformClient
+) -> None:
     """First in the module, on a platform nothing else has touched yet, so every process metric can be held to
     an exact count. Three complaints: A (web) and C (app) about a bill, same phone number, each resolved and
     closed satisfied — notify's daily cap of 1 lets the first receipt through and suppresses both closing
@@ -60,73 +61,58 @@ async def test_metrics_of_every_service_follow_the_complaints_through(platform: 
     and climbs the whole ladder. One poison ticket is dead-lettered. Every /metrics parses with
     prometheus-client's parser."""
     bootstrap, svc = platform.bootstrap, platform.services
-    billing, agent = {"X-API-Key": "dev-only-billing-key"}, {"X-API-Key": "dev-only-agent-key"}
-    async with httpx.AsyncClient(timeout=10) as client:
-        before = await _scrape_all(client, platform)
-        sent = {}
-        for name, channel, text, phone in (
-            ("A", "web", BILLING, "13912345678"),
-            ("C", "app", BILLING, "13912345678"),
-            ("B", "web", GAS, "13700137000"),
-        ):
-            body = complaint(
-                channel,
-                text=text,
-                category_hint=None,
-                customer={"account_no": f"M-{uuid.uuid4().hex[:8]}", "phone": phone, "preferred_contact": "phone"},
+    before = await _scrape_all(client)
+    sent = {}
+    for name, channel, text, phone in (
+        ("A", "web", BILLING, "13912345678"),
+        ("C", "app", BILLING, "13912345678"),
+        ("B", "web", GAS, "13700137000"),
+    ):
+        customer = {"account_no": f"M-{uuid.uuid4().hex[:8]}", "phone": phone, "preferred_contact": "phone"}
+        accepted = await client.submit(channel, text=text, category_hint=None, customer=customer)
+        sent[name] = accepted.complaint_id
+    await produce(bootstrap, topics.PARTNER_TICKETS, [(b"poison", b"\x00\xffnot json")])
+
+    for name in ("A", "C"):
+        order = await _work_order(bootstrap, topics.WORKORDERS_BILLING, sent[name])
+        await client.acknowledge(order["work_order_id"], "billing")
+        await client.start(order["work_order_id"], "billing")
+        await client.resolve(
+            order["work_order_id"],
+            {"resolution": "重新抄表，多收的已退", "root_cause": "billing.meter_misread"},
+            "billing",
+        )
+    await _work_order(bootstrap, topics.WORKORDERS_REPAIR, sent["B"])
+
+    async def callbacks() -> list[dict[str, Any]]:
+        ours = [c for c in await client.callbacks() if c["complaint_id"] in (sent["A"], sent["C"])]
+        return ours if len(ours) == 2 else []
+
+    for callback in await wait_until(callbacks, timeout=30, interval=0.2):
+        await client.callback(callback["callback_id"], "satisfied")
+
+    async def settled() -> dict[str, Scrape] | None:
+        now = await _scrape_all(client)
+        f, d, r, i = now["followup"], now["dispatch"], now["reporting"], now["intake"]
+        done = (
+            f.value("escalations_total", rung="general_manager", stage="on_site") >= 1
+            and f.value("complaints_closed_total", outcome="satisfied") >= 2
+            and now["notify"].value(
+                "notify_deliveries_total", provider="none", template="case_closed", status="suppressed"
             )
-            response = await client.post(f"{svc['intake']}/v1/complaints", json=body, headers=headers(channel))
-            assert response.status_code == 202, response.text
-            sent[name] = response.json()["complaint_id"]
-        await produce(bootstrap, topics.PARTNER_TICKETS, [(b"poison", b"\x00\xffnot json")])
-
-        for name in ("A", "C"):
-            order = await _work_order(bootstrap, topics.WORKORDERS_BILLING, sent[name])
-            base = f"{svc['dispatch']}/v1/work-orders/{order['work_order_id']}"
-            for step, body in (
-                ("acknowledge", None),
-                ("start", None),
-                ("resolve", {"resolution": "重新抄表，多收的已退", "root_cause": "billing.meter_misread"}),
-            ):
-                response = await client.post(f"{base}/{step}", headers=billing, json=body)
-                assert response.status_code == 200, (step, response.text)
-        await _work_order(bootstrap, topics.WORKORDERS_REPAIR, sent["B"])
-
-        async def callbacks() -> list[dict[str, Any]]:
-            items = (await client.get(f"{svc['followup']}/v1/callbacks?page_size=200", headers=agent)).json()["items"]
-            ours = [c for c in items if c["complaint_id"] in (sent["A"], sent["C"])]
-            return ours if len(ours) == 2 else []
-
-        for callback in await wait_until(callbacks, timeout=30, interval=0.2):
-            response = await client.post(
-                f"{svc['followup']}/v1/callbacks/{callback['callback_id']}/outcome",
-                headers=agent,
-                json={"outcome": "satisfied"},
+            >= 2
+            and i.value(
+                "kafka_consumer_dead_letters_total", consumer="intake.partner-tickets", topic=topics.PARTNER_TICKETS
             )
-            assert response.status_code == 200, response.text
+            >= 1
+            and all(s.total("outbox_waiting_events") == 0 for s in (i, d))
+            and d.total("kafka_consumer_lag", group="dispatch.complaint-received") == 0
+            and r.total("kafka_consumer_lag", group="reporting.read-models") == 0
+            and r.value("reporting_events_projected_total") >= 20
+        )
+        return now if done else None
 
-        async def settled() -> dict[str, Scrape] | None:
-            now = await _scrape_all(client, platform)
-            f, d, r, i = now["followup"], now["dispatch"], now["reporting"], now["intake"]
-            done = (
-                f.value("escalations_total", rung="general_manager", stage="on_site") >= 1
-                and f.value("complaints_closed_total", outcome="satisfied") >= 2
-                and now["notify"].value(
-                    "notify_deliveries_total", provider="none", template="case_closed", status="suppressed"
-                )
-                >= 2
-                and i.value(
-                    "kafka_consumer_dead_letters_total", consumer="intake.partner-tickets", topic=topics.PARTNER_TICKETS
-                )
-                >= 1
-                and all(s.total("outbox_waiting_events") == 0 for s in (i, d))
-                and d.total("kafka_consumer_lag", group="dispatch.complaint-received") == 0
-                and r.total("kafka_consumer_lag", group="reporting.read-models") == 0
-                and r.value("reporting_events_projected_total") >= 20
-            )
-            return now if done else None
-
-        after = await wait_until(settled, timeout=60, interval=0.5)
+    after = await wait_until(settled, timeout=60, interval=0.5)
 
     def moved(of: str, name: str, /, **labels: str) -> float:
         return after[of].value(name, **labels) - before[of].value(name, **labels)
@@ -207,22 +193,19 @@ async def test_metrics_of_every_service_follow_the_complaints_through(platform: 
                 assert not any(x in value for x in (*sent.values(), "13912345678", "13700137000", "TS-")), value
 
 
-async def test_complaint_posted_to_the_running_platform_is_published(platform: Platform) -> None:
-    intake = platform.url("intake")
-    body = complaint("phone", text="家里暖气不热，室温15度。回电话18611112222。")
-    async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
-        response = await client.post("/v1/complaints", json=body, headers=headers("phone"))
-        assert response.status_code == 202, response.text
-        accepted = response.json()
-        assert (await client.get("/docs")).status_code == 200
+async def test_complaint_posted_to_the_running_platform_is_published(
+    platform: Platform, client: PlatformClient
+) -> None:
+    accepted = await client.submit("phone", text="家里暖气不热，室温15度。回电话18611112222。")
+    await client.call("GET", "intake", "/docs")
     records = await read_topic(
         platform.bootstrap,
         topics.COMPLAINT_RECEIVED,
-        until=lambda rs: any(r.key == accepted["complaint_id"].encode() for r in rs),
+        until=lambda rs: any(r.key == accepted.complaint_id.encode() for r in rs),
         timeout=30,
     )
-    event = next(r for r in records if r.key == accepted["complaint_id"].encode()).json()
-    assert event["payload"]["reference_no"] == accepted["reference_no"]
+    event = next(r for r in records if r.key == accepted.complaint_id.encode()).json()
+    assert event["payload"]["reference_no"] == accepted.reference_no
     assert event["payload"]["channel"] == "phone"
 
 
@@ -243,19 +226,13 @@ DEPARTMENT_TOPIC = {
 }
 
 
-async def test_each_category_ends_as_a_work_order_on_its_department_topic(platform: Platform) -> None:
+async def test_each_category_ends_as_a_work_order_on_its_department_topic(
+    platform: Platform, client: PlatformClient
+) -> None:
     accepted: dict[str, str] = {}
-    async with httpx.AsyncClient(base_url=platform.url("intake"), timeout=10) as client:
-        for category, (_, text) in CATEGORY_TEXTS.items():
-            body = complaint(
-                "web",
-                text=text,
-                category_hint=None,
-                customer={"account_no": f"E2E-{uuid.uuid4().hex[:8]}", "phone": "13912345678"},
-            )
-            response = await client.post("/v1/complaints", json=body, headers=headers("web"))
-            assert response.status_code == 202, response.text
-            accepted[category] = response.json()["complaint_id"]
+    for category, (_, text) in CATEGORY_TEXTS.items():
+        customer = {"account_no": f"E2E-{uuid.uuid4().hex[:8]}", "phone": "13912345678"}
+        accepted[category] = (await client.submit("web", text=text, category_hint=None, customer=customer)).complaint_id
     for category, (department, _) in CATEGORY_TEXTS.items():
         key = accepted[category].encode()
         records = await read_topic(
@@ -303,30 +280,19 @@ async def test_poison_ticket_dead_lettered_and_next_one_processed(platform: Plat
     await wait_until(ticket_published, timeout=30, interval=0.5)
 
 
-async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_not(platform: Platform) -> None:
+async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_not(
+    platform: Platform, client: PlatformClient
+) -> None:
     """Drill policy (see sla_drill_policy.toml): acknowledge limit 7.2 s, rungs every 7.2 s."""
     bootstrap = platform.bootstrap
-    async with httpx.AsyncClient(timeout=10) as client:
-        late = await client.post(
-            f"{platform.url('intake')}/v1/complaints",
-            headers=headers("phone"),
-            json=complaint("phone", text="楼道里燃气味很重，怀疑燃气泄漏，请马上派人！", category_hint=None),
-        )
-        on_time = await client.post(
-            f"{platform.url('intake')}/v1/complaints",
-            headers=headers("web"),
-            json=complaint("web", text="这个月电费账单比平时多了一倍，请核实。", category_hint=None),
-        )
-        late_key, on_time_key = (r.json()["complaint_id"].encode() for r in (late, on_time))
-        assigned = await read_topic(
-            bootstrap, topics.WORKORDERS_BILLING, until=lambda rs: any(r.key == on_time_key for r in rs), timeout=30
-        )
-        order = next(r.json()["payload"] for r in assigned if r.key == on_time_key)
-        ack = await client.post(
-            f"{platform.url('dispatch')}/v1/work-orders/{order['work_order_id']}/acknowledge",
-            headers={"X-API-Key": "dev-only-billing-key"},
-        )
-        assert ack.status_code == 200, ack.text
+    late = await client.submit("phone", text="楼道里燃气味很重，怀疑燃气泄漏，请马上派人！", category_hint=None)
+    on_time = await client.submit("web", text="这个月电费账单比平时多了一倍，请核实。", category_hint=None)
+    late_key, on_time_key = late.complaint_id.encode(), on_time.complaint_id.encode()
+    assigned = await read_topic(
+        bootstrap, topics.WORKORDERS_BILLING, until=lambda rs: any(r.key == on_time_key for r in rs), timeout=30
+    )
+    order = next(r.json()["payload"] for r in assigned if r.key == on_time_key)
+    await client.acknowledge(order["work_order_id"], "billing")
 
     def top_rung(rs: list[Any]) -> bool:
         return any(
@@ -356,45 +322,26 @@ async def test_unacknowledged_case_climbs_the_ladder_and_acknowledged_one_does_n
 
 
 async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it(
-    platform: Platform, tmp_path: Path
+    platform: Platform, client: PlatformClient, tmp_path: Path
 ) -> None:
     """The model is unsure (no category is likely enough): no department gets it; the supervisor's decision routes
     it with clocks from acceptance, it proceeds as any other, and the decision is a labelled example."""
-    supervisor = {"X-API-Key": "dev-only-supervisor-key"}
-    body = complaint("web", text="上次说的那个事还没弄好，你们到底管不管？", category_hint=None)
-    async with httpx.AsyncClient(base_url=platform.url("intake"), timeout=10) as intake:
-        accepted = (await intake.post("/v1/complaints", json=body, headers=headers("web"))).json()
-    complaint_id = accepted["complaint_id"]
-    async with httpx.AsyncClient(base_url=platform.url("dispatch"), timeout=10) as dispatch:
+    complaint_id = (
+        await client.submit("web", text="上次说的那个事还没弄好，你们到底管不管？", category_hint=None)
+    ).complaint_id
 
-        async def waiting() -> dict[str, Any] | None:
-            queue = (await dispatch.get("/v1/triage", headers=supervisor)).json()
-            return next((i for i in queue["items"] if i["complaint_id"] == complaint_id), None)
+    async def waiting() -> dict[str, Any] | None:
+        return next((i for i in (await client.triage())["items"] if i["complaint_id"] == complaint_id), None)
 
-        item = await wait_until(waiting, timeout=60, interval=0.3)
-        assert (await scrape(dispatch, platform.url("dispatch"))).total("complaints_sent_to_triage_total") >= 1
-        assert len(item["suggestions"]) >= 3 and item["model_version"], item
-        assert (
-            await dispatch.get("/v1/queues/repair", headers={"X-API-Key": "dev-only-repair-key"})
-        ).status_code == 200
-        decided = await dispatch.post(
-            f"/v1/triage/{complaint_id}",
-            json={"category": "equipment_fault", "note": "上次维修未完成"},
-            headers=supervisor,
-        )
-        assert decided.status_code == 200, decided.text
-        order = decided.json()
-        assert (order["department"], order["category"]) == ("repair", "equipment_fault")
-        assert (await dispatch.get("/v1/triage", headers=supervisor)).json()["total"] == 0
-        repair = {"X-API-Key": "dev-only-repair-key"}
-        for step, payload in (
-            ("acknowledge", None),
-            ("resolve", {"resolution": "阀门更换", "root_cause": "repair.valve_failure"}),
-        ):
-            response = await dispatch.post(
-                f"/v1/work-orders/{order['work_order_id']}/{step}", json=payload, headers=repair
-            )
-            assert response.status_code == 200, response.text
+    item = await wait_until(waiting, timeout=60, interval=0.3)
+    assert (await client.metrics("dispatch")).total("complaints_sent_to_triage_total") >= 1
+    assert len(item["suggestions"]) >= 3 and item["model_version"], item
+    await client.queue("repair")  # a department's queue still answers
+    order = await client.route_from_triage(complaint_id, "equipment_fault", "上次维修未完成")
+    assert (order["department"], order["category"]) == ("repair", "equipment_fault")
+    assert (await client.triage())["total"] == 0
+    await client.acknowledge(order["work_order_id"], "repair")
+    await client.resolve(order["work_order_id"], {"resolution": "阀门更换", "root_cause": "repair.valve_failure"})
     routed = await read_topic(
         platform.bootstrap,
         topics.COMPLAINT_ROUTED,
@@ -405,17 +352,7 @@ async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it
     events = [r.json() for r in routed if r.key == complaint_id.encode()]
     assert [e["event_type"] for e in events] == ["complaint.awaiting_triage", "complaint.routed"]
     assert events[1]["payload"]["deadlines"]["starts_at"] == events[0]["payload"]["accepted_at"], "triage time counts"
-    async with httpx.AsyncClient(base_url=platform.url("followup"), timeout=10) as followup:
-
-        async def called_back() -> bool:
-            items = (
-                await followup.get(
-                    "/v1/callbacks", params={"page_size": 200}, headers={"X-API-Key": "dev-only-agent-key"}
-                )
-            ).json()["items"]
-            return any(c["complaint_id"] == complaint_id for c in items)
-
-        await wait_until(called_back, timeout=60, interval=0.3)
+    await client.wait_callback(complaint_id)
     exported = tmp_path / "corrections.jsonl"
     done = subprocess.run(
         [sys.executable, "-m", "services.dispatch.corrections", "export", str(exported)],
@@ -431,18 +368,15 @@ async def test_a_doubtful_complaint_waits_in_triage_until_a_supervisor_routes_it
     assert (mine["source"], mine["category"], mine["department"]) == ("triage", "equipment_fault", "repair")
 
 
-async def test_dashboard_renders_the_platforms_own_data(platform: Platform) -> None:
+async def test_dashboard_renders_the_platforms_own_data(platform: Platform, client: PlatformClient) -> None:
     """The reporting process serves the dashboard; headless Chromium renders it with the cases the
     tests above put through the platform (all three departments, every category)."""
     reporting = platform.url("reporting")
-    manager = {"X-API-Key": "dev-only-manager-key"}
-    async with httpx.AsyncClient(base_url=reporting, timeout=10) as client:
 
-        async def departments_seen() -> bool:
-            report = (await client.get("/v1/kpis?group_by=department", headers=manager)).json()
-            return len(report["rows"]) == 3
+    async def departments_seen() -> bool:
+        return len((await client.report("kpis", group_by="department"))["rows"]) == 3
 
-        await wait_until(departments_seen, timeout=30, interval=0.3)
+    await wait_until(departments_seen, timeout=30, interval=0.3)
     screenshot = ROOT / "test-artifacts" / "dashboard-platform.png"
     screenshot.parent.mkdir(exist_ok=True)
     dom = await asyncio.to_thread(
