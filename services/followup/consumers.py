@@ -1,7 +1,8 @@
 """What followup consumes: one consumer group per topic family, and which use case each event runs.
 
 Each `Subscription` row names its use case (`handlers/`); a group reading several event types runs a table from
-event type to use cases (`by_event_type`), in order — adding a use case touches the use case and its row here.
+event type to use cases (`by_event_type`), in order, instead of an `isinstance` chain — adding a use case touches
+the use case and its row here. An event type a table does not name changes nothing (the door still marks it).
 `bootstrap.py` wires the whole table through the door in one call (`subscribe_all`); the door marks every event
 processed under the row's consumer name, in the unit of work of its effect.
 
@@ -11,7 +12,8 @@ processed-event marks and dead-letter headers: changing one would replay every e
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -28,7 +30,7 @@ from services.followup.handlers import (
     receipts,
     work_order_notices,
 )
-from services.followup.handlers.table import EventTable, by_event_type
+from services.followup.handlers.context import FollowupWork
 from shared import topics
 from shared.contracts import (
     AnyCorrectiveActionEvent,
@@ -56,6 +58,22 @@ from shared.contracts import (
     WorkOrderStarted,
 )
 from shared.kafka.subscription import Subscription
+
+#: A use case of one event: it reads and writes through `work.repo` and emits through `work.emit`.
+UseCase = Callable[[Any, FollowupWork], Awaitable[None]]
+#: Event type -> the use cases it runs, in order (e.g. a resolution stops the clocks, then schedules the callback).
+EventTable = Mapping[type, tuple[UseCase, ...]]
+
+
+def by_event_type(table: EventTable) -> UseCase:
+    """One use case that runs, for each event, the use cases its type (or a base of it) names in `table`."""
+
+    async def handle(event: Any, work: FollowupWork) -> None:
+        for use_case in next((table[cls] for cls in type(event).__mro__ if cls in table), ()):
+            await use_case(event, work)
+
+    return handle
+
 
 #: A department's steps start and stop the clocks (`sla_clocks.STOPS`); notes, crews, photos change none.
 WORK_ORDER_EVENTS: EventTable = {

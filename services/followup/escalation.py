@@ -6,8 +6,8 @@ Pure, and shared by both ways a case climbs: a clock that ran out (one rung per 
 `breach`: SLA stages, the duty manager, corrective actions, a customer still dissatisfied a day later — that
 one tells only the first rung, the project manager) and a customer dissatisfied again (straight to the top
 of the dissatisfied ladder, `dissatisfied_again`).
-Warnings go to the first rung (`warned`). `handlers.py` records each rung, publishes it and notifies the
-person.
+Warnings go to the first rung (`warned`). `handlers/escalations.py` records each rung, publishes it and
+notifies the person.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """SLA clocks of a work order and of its callback, as timers: which ones an assignment starts, which ones a
-department's step stops, and when the next one is due. Pure: `handlers.py` schedules and cancels them.
+department's step stops, and when the next one is due. Pure: the use cases (`handlers/`) schedule and cancel them.
 
 Every clock is two timers: a warning at a share of the limit (e.g. 80 %) and a breach at the limit, which
 climbs its escalation ladder (named by the SLA rule, kept on the timer) one rung per escalation interval

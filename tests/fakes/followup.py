@@ -1,8 +1,8 @@
 """An in-memory `FollowupRepository` and the `Transactions` that hand it out, for unit tests of followup's
-handlers without a database or a broker.
+use cases through the door (`shared.handling`) without a database or a broker.
 
 Like the real unit of work, a transaction works on a copy of the state and replaces the state only when the
-handler commits: an exception or a missing `commit()` leaves nothing behind. The outbox (`events`), the
+door commits: an exception or a missing `commit()` leaves nothing behind. The outbox (`events`), the
 processed-event marks and the notification log live in the same state, so a test sees exactly what a commit
 would have published.
 """

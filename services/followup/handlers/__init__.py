@@ -7,6 +7,6 @@ incident, an outage or a duplicated case), `first_contact` (a complaint settled 
 `duty_manager`, `corrective_actions`, `serious_cases`, `work_order_notices` (the visit window, the resolution),
 `callbacks` (a callback scheduled with its clock), `outcomes` (an agent's call recorded), `escalations` (warnings
 and rungs climbed), `due_timers` (the timer worker's batch), `incidents` and `failed_notifications`. What they share
-is `context` (`FollowupContext`: the clock rules, the notifier, the callback policy) and `table` (which use cases
-an event type runs; the tables themselves are in `consumers.py`).
+is `context` (`FollowupContext`: the clock rules, the notifier, the callback policy). Which use cases each event
+type runs is `consumers.py`'s table.
 """

@@ -100,8 +100,9 @@ async def start_callback(
         owner=owner,
         ladder=ladder,
     )
+    plans = work.context.clocks.callback_clocks(callback.complaint_id, callback.callback_id, at, due_at, ladder)
     if not await work.repo.add_callback(callback):
         return None
-    for plan in work.context.clocks.callback_clocks(callback.complaint_id, callback.callback_id, at, due_at, ladder):
+    for plan in plans:
         await work.repo.schedule(plan)
     return events.callback_scheduled(callback, correlation_id=event.correlation_id, causation_id=event.event_id)

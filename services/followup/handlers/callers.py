@@ -92,15 +92,16 @@ async def tell(complaint_id: uuid.UUID, what: str, work: FollowupWork) -> None:
     """One message to a linked caller: on joining (retried until their contact arrives), on a new ETA, when
     fixed (those two only when the contact is known: the first message then told them everything)."""
     caller = await work.repo.caller(complaint_id)
-    recipient = customer_recipient(await work.repo.contact(complaint_id))
+    contact = await work.repo.contact(complaint_id)
     if caller is None:
         return
+    template = _template(caller) if what == "joined" else what
+    notifier = work.context.notifier
+    recipient = customer_recipient(contact)
     if recipient is None:
         if what == "joined":
             await work.repo.schedule(work.context.clocks.caller_notice(complaint_id, work.now))
         return
-    template = _template(caller) if what == "joined" else what
-    notifier = work.context.notifier
     work.emit(
         await notifier.request(
             work.repo,

@@ -23,11 +23,10 @@ from datetime import timedelta
 from typing import Any
 
 from services.followup.handlers.context import FollowupWork
-from services.followup.handlers.table import UseCase, one_by_one
 from services.followup.model import Contact, Receipt
 from services.followup.notifications import customer_recipient
 from shared.contracts import ComplaintContact, ComplaintReceived
-from shared.logging import get_logger
+from shared.logging import bind_case, get_logger
 
 log = get_logger(__name__)
 RECEIPT_WINDOW = timedelta(hours=1)
@@ -39,14 +38,17 @@ def receipt_template(receipt: Receipt) -> str:
     return "complaint_received_phone" if receipt.channel == "phone" and not receipt.settled else "complaint_received"
 
 
-def with_receipt_locks(use_case: UseCase) -> Callable[[Sequence[Any], FollowupWork], Awaitable[None]]:
-    """A batch of intake events: the receipt locks of all their complaints first, in one sorted order, then each
-    event's use cases."""
-    each = one_by_one(use_case)
+def with_receipt_locks(
+    use_case: Callable[[Any, FollowupWork], Awaitable[None]],
+) -> Callable[[Sequence[Any], FollowupWork], Awaitable[None]]:
+    """A batch of intake events (the door's first deliveries): the receipt locks of all their complaints first, in
+    one sorted order, then each event's use case (its log lines naming its case, like `Door.each`)."""
 
     async def locked(events: Sequence[Any], work: FollowupWork) -> None:
         await work.repo.lock_receipts(sorted({e.complaint_id for e in events}))
-        await each(events, work)
+        for event in events:
+            bind_case(complaint_id=str(event.complaint_id))
+            await use_case(event, work)
 
     return locked
 

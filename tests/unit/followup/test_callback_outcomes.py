@@ -1,4 +1,4 @@
-"""Recording a callback's outcome through `FollowupHandlers` on the in-memory repository: what the case
+"""Recording a callback's outcome through the door on the in-memory repository: what the case
 becomes and exactly what is published, for every outcome."""
 
 from __future__ import annotations

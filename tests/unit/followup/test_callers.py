@@ -1,4 +1,4 @@
-"""Callers of an incident, an outage notice or a case they duplicate, through `FollowupHandlers` on the in-memory
+"""Callers of an incident, an outage notice or a case they duplicate, through the door on the in-memory
 repository: one message on joining (once their contact is known), one per new ETA, one when fixed, and their own
 callback — while the incident's work order itself is never called back."""
 

@@ -1,4 +1,4 @@
-"""Corrective actions of serious cases (`corrective_actions.py`) through `FollowupHandlers` on the in-memory
+"""Corrective actions of serious cases (`handlers/corrective_actions.py`) through the door on the in-memory
 repository: a clock to the deadline, the owner and the first rung warned, the corrective-action ladder
 climbed rung by rung, and completion stopping it."""
 

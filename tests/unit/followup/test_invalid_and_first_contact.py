@@ -1,4 +1,4 @@
-"""Complaints that never get a work order, through `FollowupHandlers` on the in-memory repository: one closed
+"""Complaints that never get a work order, through the door on the in-memory repository: one closed
 as invalid (the customer is told why, once, as soon as their contact is known; no callback — and not at all
 once a supervisor overturned it) and one settled at first contact (called back like a resolved work order, for
 the agent who settled it)."""

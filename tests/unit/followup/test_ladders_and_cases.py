@@ -1,4 +1,4 @@
-"""Issue 13's rules on work orders and callbacks, through `FollowupHandlers` on the in-memory repository: the
+"""Issue 13's rules on work orders and callbacks, through the door on the in-memory repository: the
 ladder each clock climbs comes from the SLA rule (category, severity, district's area class); the dissatisfied
 path (a day later the project manager only, then dissatisfied twice); coordinated cases (assisting work orders,
 `case_resolved`, the callback on the lead); the callback's owner (also when the first to sign takes the case) and

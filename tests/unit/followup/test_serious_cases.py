@@ -1,4 +1,4 @@
-"""Serious and emergency cases go to management at once, through `FollowupHandlers` on the in-memory repository:
+"""Serious and emergency cases go to management at once, through the door on the in-memory repository:
 the lead work order's assignment tells the manager of its department and leadership (`serious_case_opened`),
 once per work order; assisting work orders and normal cases tell nobody."""
 

@@ -1,4 +1,4 @@
-"""SLA clocks through `FollowupHandlers` on the in-memory repository, with a clock the test moves: the timers
+"""SLA clocks through the door on the in-memory repository, with a clock the test moves: the timers
 an assignment starts, a step done in time, a warning, the ladder climbed rung by rung, and interim replies."""
 
 from __future__ import annotations
