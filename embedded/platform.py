@@ -408,7 +408,7 @@ class Platform:
         """The demo city's asset registry, so an address finds its station from the first complaint on; only into
         an empty registry (an operator's own import is never overwritten)."""
         result = subprocess.run(  # noqa: S603 - this interpreter, our own module
-            [sys.executable, "-m", "services.dispatch.assets", "load", str(DEMO_ASSETS), "--if-empty"],
+            [sys.executable, "-m", "services.dispatch.load_assets", "load", str(DEMO_ASSETS), "--if-empty"],
             cwd=REPO_ROOT,
             env={**os.environ, "DATABASE_URL": self.postgres.dsn, "APP_ENV": "dev"},
             capture_output=True,
