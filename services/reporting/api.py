@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BeforeValidator
 
 from services.reporting import exports
@@ -51,6 +51,15 @@ from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
+#: The service's own address opens the dashboard.
+front = APIRouter()
+
+
+@front.get("/", include_in_schema=False)
+async def root() -> RedirectResponse:
+    return RedirectResponse("/dashboard/")
+
+
 PROBLEMS = problem_responses()
 LOOKUP_PROBLEMS = problem_responses(404, s404="No such case")
 #: A reporting day is a calendar day, written YYYY-MM-DD: nothing else (no timestamps, no epoch seconds).

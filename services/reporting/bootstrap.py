@@ -10,7 +10,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
 
@@ -98,11 +97,8 @@ def create_app(
     app.state.kafka = {"kafka": "starting"}
     app.state.stats = {"events_seen": 0, "events_projected": 0}
     app.include_router(api.router)
+    app.include_router(api.front)
     if DASHBOARD_DIR.is_dir():
         app.mount("/dashboard", StaticFiles(directory=DASHBOARD_DIR, html=True), name="dashboard")
-
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/dashboard/")
 
     return app
