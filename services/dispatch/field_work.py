@@ -60,7 +60,7 @@ def field_effects(step: Step, order: WorkOrder, crews: Crews, actor: Actor, now:
         if crew is None or crew.department != order.department:
             known = ", ".join(c.crew for c in crews.of(order.department)) or "none"
             raise FieldStepRefused("crew", f"{step.crew!r} is not a crew of {order.department} (crews: {known})")
-        details = {"crew": crew.crew, "previous_crew": order.crew, "note": step.note}
+        details: dict[str, Any] = {"crew": crew.crew, "previous_crew": order.crew, "note": step.note}
         return FieldEffects({"crew": crew.crew}, details, extra={"crew": crew, "previous": order.crew})
     if step.action is Action.AGREE_APPOINTMENT:
         start, end = _window(step, "window_start", "window_end")

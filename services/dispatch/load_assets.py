@@ -16,9 +16,9 @@ from services.dispatch.assets.registry import AssetRegistryError, load_assets
 from services.dispatch.classification import load_rules
 from services.dispatch.handlers.assets import import_assets
 from services.dispatch.handlers.context import DispatchContext
-from services.dispatch.repository import PostgresDispatchRepository
+from services.dispatch.repository import DispatchRepository, PostgresDispatchRepository
 from services.dispatch.settings import DispatchSettings
-from shared.db import transactions
+from shared.db import Transactions, transactions
 from shared.handling import Door
 from shared.runtime import connect_with_retry
 from shared.sla import load_sla_table
@@ -29,7 +29,8 @@ async def load(path: Path, *, if_empty: bool, settings: DispatchSettings) -> int
     assets = load_assets(path)
     pool = await connect_with_retry(settings)
     try:
-        work = transactions(pool, PostgresDispatchRepository)
+        # Typed as the use cases know it: they take the repository's Protocol, not the Postgres class.
+        work: Transactions[DispatchRepository] = transactions(pool, PostgresDispatchRepository)
         if if_empty:
             async with work() as unit:
                 if await unit.repo.assets():

@@ -9,11 +9,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.dispatch.errors import Conflict, Forbidden, Invalid, NotFound
 from services.dispatch.workorders.lifecycle import Action
 from shared.contracts import Department
+
+#: A work order's part in a coordinated case (coordination.py): one lead, the other departments assisting.
+WorkOrderRole = Literal["lead", "assisting"]
+#: Who opened an incident: the callers' count crossing a threshold, or an operator.
+IncidentOpener = Literal["threshold", "operator"]
+#: The image types a photo may have (photos/images.py reads them from the bytes).
+ImageType = Literal["image/jpeg", "image/png", "image/webp"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ class WorkOrder:
     #: Set on an incident's work order; its `complaint_id` is then the incident id.
     incident_id: uuid.UUID | None = None
     #: A coordinated case has one lead work order and assisting ones for other departments (coordination.py).
-    role: str = "lead"
+    role: WorkOrderRole = "lead"
     lead_work_order_id: uuid.UUID | None = None
     #: The resolution beside its catalogue code (`root_cause`): the department's words, and for serious and
     #: emergency cases the cause analysis and who gave it (resolution.py).
@@ -152,7 +159,7 @@ class Incident:
     eta: datetime | None
     description: str
     description_en: str
-    opened_by: str
+    opened_by: IncidentOpener
     actor: str
     channel: str
     correlation_id: str
@@ -262,7 +269,7 @@ class Photo:
 
     photo_id: uuid.UUID
     work_order_id: uuid.UUID
-    content_type: str
+    content_type: ImageType
     size_bytes: int
     sha256: str
     storage_key: str

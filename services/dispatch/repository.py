@@ -461,10 +461,12 @@ class PostgresDispatchRepository:
         await self._update("incidents", "incident_id", incident_id, changes)
 
     async def incident_households(self, incident_id: uuid.UUID) -> int:
-        return await self.conn.fetchval(
-            "SELECT count(DISTINCT coalesce(account_no, complaint_id::text)) FROM dispatch.cases "
-            "WHERE incident_id = $1",
-            incident_id,
+        return int(
+            await self.conn.fetchval(
+                "SELECT count(DISTINCT coalesce(account_no, complaint_id::text)) FROM dispatch.cases "
+                "WHERE incident_id = $1",
+                incident_id,
+            )
         )
 
     async def incidents(self, status: str | None, *, limit: int) -> list[Incident]:
@@ -696,7 +698,7 @@ class PostgresDispatchRepository:
     # --- the asset registry -----------------------------------------------------------------------------
 
     async def asset_registry_version(self) -> int:
-        return await self.conn.fetchval("SELECT version FROM dispatch.asset_registry_version")
+        return int(await self.conn.fetchval("SELECT version FROM dispatch.asset_registry_version"))
 
     async def assets(self) -> list[dict[str, Any]]:
         rows = await self.conn.fetch(
@@ -746,9 +748,9 @@ class PostgresDispatchRepository:
 
 async def outbox_pending(pool: asyncpg.Pool) -> int:
     """Events written but not yet published: the readiness probe reports it."""
-    return await pool.fetchval("SELECT count(*) FROM dispatch.outbox")
+    return int(await pool.fetchval("SELECT count(*) FROM dispatch.outbox"))
 
 
 async def open_incidents(pool: asyncpg.Pool) -> int:
     """Incidents not yet resolved: the `incidents_open` gauge reads it when scraped."""
-    return await pool.fetchval("SELECT count(*) FROM dispatch.incidents WHERE status = 'open'")
+    return int(await pool.fetchval("SELECT count(*) FROM dispatch.incidents WHERE status = 'open'"))

@@ -32,7 +32,7 @@ class ResolutionRefused(Invalid):
     """A resolution the rules do not accept (HTTP 422 naming the field; a dead letter on the ingress topic)."""
 
     def __init__(self, message: str, *, field: str, valid_codes: list[str] | None = None) -> None:
-        extra = {"valid_root_causes": valid_codes} if valid_codes is not None else {}
+        extra: dict[str, Any] = {"valid_root_causes": valid_codes} if valid_codes is not None else {}
         super().__init__(message, field=field, **extra)
         self.valid_codes = valid_codes
 

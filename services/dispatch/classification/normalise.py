@@ -27,7 +27,8 @@ def _converter() -> opencc.OpenCC:
 
 
 def to_simplified(text: str) -> str:
-    return _converter().convert(text)
+    simplified: str = _converter().convert(text)  # opencc ships no types
+    return simplified
 
 
 def normalise(text: str) -> str:

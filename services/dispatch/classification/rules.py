@@ -16,8 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from services.dispatch.classification.models import Department, Severity
-from shared.contracts import Category, Channel
+from shared.contracts import Category, Channel, Department, Severity
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 

@@ -10,10 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.dispatch.classification.matching import first_live_hits
-from services.dispatch.classification.models import Severity
 from services.dispatch.classification.quantities import Setting, StatedAge, TemperatureReading
 from services.dispatch.classification.rules import Rules, SeverityTrigger
-from shared.contracts import Category
+from shared.contracts import Category, Severity
 
 
 @dataclass(frozen=True)

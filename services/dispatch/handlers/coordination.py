@@ -84,7 +84,7 @@ async def assist(command: Assist, work: DispatchWork) -> WorkOrderView:
         lead=lead,
     )
     await _note_on_lead(work, lead, order, command)
-    why = "reopened" if lead.cycle > 1 else "new"
+    why: events.RouteReason = "reopened" if lead.cycle > 1 else "new"
     work.emit(events.assigned(case, order, list(route.reasons), why, None, work.now))
     log.info("assisting work order opened", department=department.value, lead=str(lead.work_order_id))
     return WorkOrderView(order, await repo.history(order.work_order_id))

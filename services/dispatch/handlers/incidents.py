@@ -27,7 +27,7 @@ from services.dispatch.incidents.placement import (
     outage_covers,
     reference,
 )
-from services.dispatch.model import SYSTEM, Actor, Case, Incident, IncidentDeclaration, WorkOrder
+from services.dispatch.model import SYSTEM, Actor, Case, Incident, IncidentDeclaration, IncidentOpener, WorkOrder
 from services.dispatch.routing import Route, department_for, priority_of
 from services.dispatch.workorders.lifecycle import Action, next_status
 from shared.contracts import Category, Severity, WorkOrderStatus
@@ -97,7 +97,7 @@ class Opening:
 
     fault: Fault
     members: tuple[Case, ...]
-    opened_by: str
+    opened_by: IncidentOpener
     actor: str
     channel: str
     eta: datetime | None = None

@@ -6,11 +6,14 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 from shared.contracts import AssetKind, Category, Family, Severity
 
 DEFAULT_PATH = Path(__file__).with_name("incidents.toml")
+E = TypeVar("E", bound=Enum)
 
 
 class IncidentRulesError(ValueError):
@@ -51,7 +54,7 @@ class IncidentRules:
         return Severity.gravest(stepped, *callers)
 
 
-def _enum(kind: type, value: object, where: str):  # type: ignore[no-untyped-def]
+def _enum(kind: type[E], value: object, where: str) -> E:
     try:
         return kind(value)
     except ValueError as exc:

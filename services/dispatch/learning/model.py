@@ -86,7 +86,8 @@ class CategoryModel:
             logits += weights @ self.coef[columns].astype(np.float64)
         logits -= logits.max()
         odds = np.exp(logits)
-        return odds / odds.sum()
+        probabilities: np.ndarray = odds / odds.sum()
+        return probabilities
 
     def ranked(self, text: str, channel: str) -> list[tuple[Category, float]]:
         """Every category with its probability, best first."""

@@ -7,10 +7,13 @@ name: a text file named `.png` is refused, and what is served back later carries
 
 from __future__ import annotations
 
+from typing import get_args
+
+from services.dispatch.model import ImageType
 from shared.errors import Invalid
 
 #: The image types a photo may have.
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+IMAGE_TYPES: tuple[ImageType, ...] = get_args(ImageType)
 
 
 class NotAnImage(Invalid):
@@ -35,7 +38,7 @@ class PhotoTooLarge(Invalid):
         self.limit = limit
 
 
-def sniff(data: bytes) -> str | None:
+def sniff(data: bytes) -> ImageType | None:
     """The image type the bytes start with, or None."""
     if data.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
@@ -46,7 +49,7 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def check_photo(data: bytes, limit: int) -> str:
+def check_photo(data: bytes, limit: int) -> ImageType:
     """The photo's content type; PhotoTooLarge or NotAnImage when it may not be kept."""
     if len(data) > limit:
         raise PhotoTooLarge(len(data), limit)
