@@ -1,0 +1,99 @@
+"""Cases: a complaint as dispatch keeps it, how it was classified, the triage queue and the corrections a
+supervisor made (the labelled examples retraining reads)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from services.dispatch.model import Case, LabelledExample
+from services.dispatch.repository.rows import CASE_COLUMNS, Rows
+
+
+class CaseTables(Rows):
+    """`dispatch.cases`, `classification_history` and `labelled_examples`."""
+
+    async def lock_accounts(self, accounts: Iterable[str]) -> None:
+        """Advisory locks, because dispatch replicas read what the other may be writing. Sorted, so two
+        batches never wait on each other in a cycle."""
+        for account in sorted(set(accounts)):
+            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('dispatch-account:' || $1))", account)
+
+    async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:
+        rows = await self.conn.fetch(
+            "SELECT category, count(*) AS n FROM dispatch.cases "
+            "WHERE account_no = $1 AND accepted_at >= $2 AND linked_to IS NULL GROUP BY category",
+            account_no,
+            since,
+        )
+        return {r["category"]: r["n"] for r in rows}
+
+    async def insert_case(self, case: Case) -> None:
+        await self._insert("cases", case)
+
+    async def get_case(self, complaint_id: uuid.UUID, *, lock: bool = False) -> Case | None:
+        return await self._get(Case, "cases", "complaint_id", complaint_id, lock=lock)
+
+    async def update_case(self, complaint_id: uuid.UUID, **changes: Any) -> None:
+        await self._update("cases", "complaint_id", complaint_id, changes)
+
+    async def add_classification(
+        self,
+        *,
+        complaint_id: uuid.UUID,
+        category: str,
+        severity: str,
+        actor: str,
+        reason: str | None,
+        reasons: list[str],
+        at: datetime,
+        model_version: str | None = None,
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO dispatch.classification_history "
+            "(complaint_id, category, severity, actor, reason, reasons, at, model_version) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            complaint_id,
+            category,
+            severity,
+            actor,
+            reason,
+            reasons,
+            at,
+            model_version,
+        )
+
+    async def get_case_by_reference(self, reference_no: str) -> Case | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {CASE_COLUMNS} FROM dispatch.cases WHERE reference_no = $1 ORDER BY created_at LIMIT 1",
+            reference_no,
+        )
+        return Case(**dict(row)) if row else None
+
+    async def cases(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Case]:
+        rows = await self.conn.fetch(
+            f"SELECT {CASE_COLUMNS} FROM dispatch.cases WHERE complaint_id = ANY($1::uuid[])", list(set(complaint_ids))
+        )
+        return {r["complaint_id"]: Case(**dict(r)) for r in rows}
+
+    async def triage_queue(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
+        waiting = "triage_since IS NOT NULL AND triaged_at IS NULL"
+        rows = await self.conn.fetch(
+            f"SELECT {CASE_COLUMNS} FROM dispatch.cases WHERE {waiting} "
+            "ORDER BY triage_since, complaint_id LIMIT $1 OFFSET $2",
+            limit,
+            offset,
+        )
+        total = await self.conn.fetchval(f"SELECT count(*) FROM dispatch.cases WHERE {waiting}")
+        return [Case(**dict(r)) for r in rows], total
+
+    async def add_labelled_example(self, example: LabelledExample) -> None:
+        await self._insert("labelled_examples", example)
+
+    async def labelled_examples(self) -> list[LabelledExample]:
+        columns = ", ".join(f.name for f in fields(LabelledExample))
+        rows = await self.conn.fetch(f"SELECT {columns} FROM dispatch.labelled_examples ORDER BY id")
+        return [LabelledExample(**dict(r)) for r in rows]

@@ -1,0 +1,62 @@
+"""Customers' contact data (from complaint.contact) and the log of every staff member who read it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+
+from services.dispatch.model import Contact, ContactRead
+from services.dispatch.repository.rows import CONTACT_COLUMNS, READ_COLUMNS, Rows, placeholders
+
+
+class ContactTables(Rows):
+    """`dispatch.contacts` and `dispatch.contact_access_log`."""
+
+    async def add_contact(self, contact: Contact) -> None:
+        values = asdict(contact)
+        await self.conn.execute(
+            f"INSERT INTO dispatch.contacts ({', '.join(values)}) VALUES ({placeholders(len(values))}) "
+            "ON CONFLICT (complaint_id) DO NOTHING",
+            *values.values(),
+        )
+
+    async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        rows = await self.conn.fetch(
+            f"SELECT {CONTACT_COLUMNS} FROM dispatch.contacts WHERE complaint_id = ANY($1::uuid[])",
+            list(set(complaint_ids)),
+        )
+        return {r["complaint_id"]: Contact(**dict(r)) for r in rows}
+
+    async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:
+        if not reads:
+            return
+        await self.conn.executemany(
+            f"INSERT INTO dispatch.contact_access_log ({READ_COLUMNS}) VALUES ({placeholders(7)})",
+            [tuple(asdict(r).values()) for r in reads],
+        )
+
+    async def contact_reads(
+        self,
+        *,
+        complaint_id: uuid.UUID | None = None,
+        reference_no: str | None = None,
+        staff_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[ContactRead]:
+        rows = await self.conn.fetch(
+            f"SELECT {READ_COLUMNS} FROM dispatch.contact_access_log "
+            "WHERE ($1::uuid IS NULL OR complaint_id = $1) AND ($2::text IS NULL OR reference_no = $2) "
+            "AND ($3::text IS NULL OR staff_id = $3) AND ($4::timestamptz IS NULL OR at >= $4) "
+            "AND ($5::timestamptz IS NULL OR at < $5) ORDER BY at DESC, id DESC LIMIT $6",
+            complaint_id,
+            reference_no,
+            staff_id,
+            since,
+            until,
+            limit,
+        )
+        return [ContactRead(**dict(r)) for r in rows]

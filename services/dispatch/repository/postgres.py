@@ -1,0 +1,45 @@
+"""`DispatchRepository` on Postgres: one class made of the table families' parts (each a module of this package),
+plus the outbox and the processed-event marks, which commit with the effect."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from services.dispatch.repository.assets import AssetTables
+from services.dispatch.repository.cases import CaseTables
+from services.dispatch.repository.contacts import ContactTables
+from services.dispatch.repository.corrective_actions import CorrectiveActionTables
+from services.dispatch.repository.field_work import FieldWorkTables
+from services.dispatch.repository.incidents import IncidentTables
+from services.dispatch.repository.outages import OutageTables
+from services.dispatch.repository.rows import SCHEMA
+from services.dispatch.repository.work_orders import WorkOrderTables
+from shared import idempotency, outbox
+from shared.contracts import Event
+
+
+class PostgresDispatchRepository(
+    CaseTables,
+    WorkOrderTables,
+    IncidentTables,
+    OutageTables,
+    CorrectiveActionTables,
+    FieldWorkTables,
+    ContactTables,
+    AssetTables,
+):
+    """`DispatchRepository` on the connection of the caller's unit of work."""
+
+    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+        return await idempotency.first_delivery(self.conn, SCHEMA, consumer, event_id)
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        await outbox.add(self.conn, SCHEMA, events)
+
+
+async def outbox_pending(pool: asyncpg.Pool) -> int:
+    """Events written but not yet published: the readiness probe reports it."""
+    return int(await pool.fetchval("SELECT count(*) FROM dispatch.outbox"))
