@@ -16,7 +16,6 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
@@ -25,8 +24,8 @@ from shared.contracts import ComplaintReopened, ComplaintReopenedPayload, Severi
 from tests.faults.support.checks import assert_no_personal_data, assert_rebuild_equals_live, settle_and_check
 from tests.faults.support.kafka import GROUP_TOPICS, committed_offsets, produce_to, producer, read_topics
 from tests.faults.support.ledger import Ledger, record_accepted
+from tests.faults.support.probes import PROCESSED, outbox_backlog, partner_ticket_complaint, unprocessed_event_ids
 from tests.support.complaint_streams import Poster, make_submissions
-from tests.support.kafka import wait_until
 from tests.support.platform import ROOT, Platform, kill_kafka_and_await_restart
 
 pytestmark = pytest.mark.faults
@@ -82,20 +81,16 @@ async def test_broker_frozen_30_s_intake_keeps_accepting_and_all_is_routed_once(
     node = platform.broker()
     try:
         await poster.wait_accepted(150)
-        conn = await asyncpg.connect(platform.dsn)
+        node.send_signal(signal.SIGSTOP)
+        frozen_at = time.monotonic()
         try:
-            node.send_signal(signal.SIGSTOP)
-            frozen_at = time.monotonic()
-            try:
-                await asyncio.sleep(BROKER_OUTAGE_S)  # the outage itself: nothing to poll for
-                # Every 202 received before this query was committed before it: its two events must be waiting.
-                counted_at = time.monotonic()
-                backlog = await conn.fetchval("SELECT count(*) FROM intake.outbox")
-            finally:
-                node.send_signal(signal.SIGCONT)
-                resumed_at, at_resume = time.monotonic(), poster.accepted
+            await asyncio.sleep(BROKER_OUTAGE_S)  # the outage itself: nothing to poll for
+            # Every 202 received before this count was committed before it: its two events must be waiting.
+            counted_at = time.monotonic()
+            backlog = await outbox_backlog(platform, "intake")
         finally:
-            await conn.close()
+            node.send_signal(signal.SIGCONT)
+            resumed_at, at_resume = time.monotonic(), poster.accepted
         assert at_resume < len(subs), "the broker came back mid-stream"
         await poster.wait()
     finally:
@@ -216,18 +211,8 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered_and_nothing_behin
     finally:
         await record_accepted(platform, ledger, poster)
 
-    ticket_id = followers["ticket_id"]
-    conn = await asyncpg.connect(platform.dsn)
-    try:
-        ticket = await wait_until(
-            lambda: conn.fetchrow(
-                "SELECT complaint_id, reference_no FROM intake.complaints WHERE channel_ticket_id = $1", ticket_id
-            ),
-            timeout=60,
-        )
-    finally:
-        await conn.close()
-    ledger.add_complaint(str(ticket["complaint_id"]), "partner_12345", ticket["reference_no"])
+    complaint_id, reference_no = await partner_ticket_complaint(platform, followers["ticket_id"])
+    ledger.add_complaint(complaint_id, "partner_12345", reference_no)
     print(f"\n[poison] produced while {at_poison}..{after_poison} of {len(subs)} complaints were accepted")
     await settle_and_check(platform, ledger, "poison", began)
 
@@ -342,24 +327,6 @@ async def _produce_followers(
     return {"ticket_id": ticket_id, "update_key": update_key, "reopened_key": reopened_key}
 
 
-#: Where each consumer of the streams' events records the event ids it processed.
-PROCESSED: dict[str, tuple[str, ...]] = {
-    topics.COMPLAINT_RECEIVED: (
-        "SELECT event_id FROM dispatch.processed_events WHERE consumer = 'dispatch.complaint-received'",
-        "SELECT event_id FROM reporting.timeline WHERE topic = 'complaint.received'",
-    ),
-    topics.COMPLAINT_CONTACT: (
-        "SELECT event_id FROM followup.processed_events WHERE consumer = 'followup.complaint-contact'",
-    ),
-    topics.COMPLAINT_ROUTED: ("SELECT event_id FROM reporting.timeline WHERE topic = 'complaint.routed'",),
-    **{
-        topic: (
-            "SELECT event_id FROM followup.processed_events WHERE consumer = 'followup.work-orders'",
-            f"SELECT event_id FROM reporting.timeline WHERE topic = '{topic}'",
-        )
-        for topic in (topics.WORKORDERS_REPAIR, topics.WORKORDERS_BILLING, topics.WORKORDERS_CUSTOMER_SERVICE)
-    },
-}
 EVENT_TOPICS = tuple(PROCESSED)
 
 
@@ -399,19 +366,12 @@ def _key(record: ConsumerRecord) -> str:
 
 
 async def _unprocessed(platform: Platform, records: list[ConsumerRecord], scenario: set[str]) -> dict[str, int]:
-    """Per (topic, consumer query): how many of this stream's event ids on the topic it never processed."""
-    missing: dict[str, int] = {}
-    conn = await asyncpg.connect(platform.dsn)
-    try:
-        for topic, queries in PROCESSED.items():
-            on_topic = {uuid.UUID(str(_event_id(r))) for r in records if r.topic == topic and _key(r) in scenario}
-            for query in queries:
-                processed = {r["event_id"] for r in await conn.fetch(query)}
-                if on_topic - processed:
-                    missing[f"{topic}: {query}"] = len(on_topic - processed)
-    finally:
-        await conn.close()
-    return missing
+    """Per (topic, consumer): how many of this stream's event ids on the topic it never processed."""
+    on_topics = {
+        topic: {uuid.UUID(str(_event_id(r))) for r in records if r.topic == topic and _key(r) in scenario}
+        for topic in EVENT_TOPICS
+    }
+    return await unprocessed_event_ids(platform, on_topics)
 
 
 def _recovery(platform: Platform) -> str:
