@@ -134,16 +134,19 @@ class PlatformClient:
         """GET /v1/complaints/{id} as a supervisor: where the case stands, its work orders, links."""
         return dict((await self.call("GET", "dispatch", f"/v1/complaints/{complaint_id}", role="supervisor")).json())
 
+    async def known_case(self, complaint_id: str) -> dict[str, Any] | None:
+        """The case as `case` reads it, or None while dispatch has not received the complaint yet (404)."""
+        path = f"/v1/complaints/{complaint_id}"
+        found = await self.call("GET", "dispatch", path, role="supervisor", expect=(200, 404))
+        return dict(found.json()) if found.status_code == 200 else None
+
     async def wait_case(
         self, complaint_id: str, until: Callable[[dict[str, Any]], bool], *, what: str, timeout: float = 60.0
     ) -> dict[str, Any]:
         """The case once dispatch has it and `until(case)` holds."""
 
         async def read() -> dict[str, Any] | None:
-            found = await self.call(
-                "GET", "dispatch", f"/v1/complaints/{complaint_id}", role="supervisor", expect=(200, 404)
-            )
-            case = found.json() if found.status_code == 200 else None
+            case = await self.known_case(complaint_id)
             return case if case is not None and until(case) else None
 
         return await eventually(read, what=f"{what} ({complaint_id})", timeout=timeout)
