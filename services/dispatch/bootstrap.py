@@ -1,4 +1,6 @@
-"""Composition root of dispatch: settings, pool, rules, SLA table, Kafka subscribers, relay, HTTP app."""
+"""Composition root of dispatch: settings, pool, the door with dispatch's context (rules, SLA table, policies,
+crews, photo storage), the Kafka subscriptions (one table, `consumers.py`), the outbox relay and the HTTP app (its
+routers from one table, `routes.py`). It wires; it neither runs SQL nor commits (the door does, `shared.handling`)."""
 
 from __future__ import annotations
 
@@ -41,6 +43,15 @@ from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
 
 log = get_logger(__name__)
+
+#: What the OpenAPI document says dispatch does.
+DESCRIPTION = (
+    "Department work orders: acknowledge, start, note, resolve (catalogue root cause; cause analysis "
+    "and corrective actions on serious cases; the customer's acceptance), return, assist; field work (crews, "
+    "appointments, arrival, findings, photos, not at home); queues and crews' jobs with the customer's contact "
+    "for signed-in staff (each read logged: GET /v1/contact-access); supervisor reclassification; corrective "
+    "actions; incidents, outage notices and the asset registry."
+)
 
 
 def build_dispatch_broker(settings: DispatchSettings, door: Callable[[], DispatchDoor]) -> KafkaBroker:
@@ -90,16 +101,9 @@ def build_dispatch_broker(settings: DispatchSettings, door: Callable[[], Dispatc
     return broker
 
 
-def create_app(
-    settings: DispatchSettings,
-    *,
-    clock: Callable[[], datetime] | None = None,
-    persons: PersonTokens | None = None,
-) -> FastAPI:
-    """The HTTP app with its lifespan (pool, consumers, relay). `persons` verifies staff's tokens (tests hand in one
-    for their own issuer); without it, one is built when `OIDC_ISSUER` is set, else only machine keys are accepted."""
-    persons = persons or PersonTokens.configured(settings)
-    crews = load_crews(settings.dispatch_crews_path)
+def dispatch_context(settings: DispatchSettings) -> DispatchContext:
+    """The rules, policies and collaborators every use case reaches through `work.context`, from the settings: the
+    classification rules, SLA table, incident rules, root-cause catalogue, crews and the photo storage."""
     photos = photo_storage(
         settings.dispatch_photo_storage,
         directory=settings.photo_dir,
@@ -110,19 +114,28 @@ def create_app(
         region=settings.dispatch_s3_region,
         prefix=settings.dispatch_s3_prefix,
     )
-    rules = load_rules(settings.dispatch_rules_path)
-    incident_rules = load_incident_rules(settings.dispatch_incident_rules_path)
-    root_causes = load_root_causes(settings.dispatch_root_causes_path)
-    context = DispatchContext(
-        rules=rules,
+    return DispatchContext(
+        rules=load_rules(settings.dispatch_rules_path),
         sla=load_sla_table(),
         sla_scale=settings.sla_time_scale,
-        incident_rules=incident_rules,
-        root_causes=root_causes,
-        crews=crews,
+        incident_rules=load_incident_rules(settings.dispatch_incident_rules_path),
+        root_causes=load_root_causes(settings.dispatch_root_causes_path),
+        crews=load_crews(settings.dispatch_crews_path),
         photos=photos,
         photo_max_bytes=settings.dispatch_photo_max_bytes,
     )
+
+
+def create_app(
+    settings: DispatchSettings,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    persons: PersonTokens | None = None,
+) -> FastAPI:
+    """The HTTP app with its lifespan (pool, consumers, relay). `persons` verifies staff's tokens (tests hand in one
+    for their own issuer); without it, one is built when `OIDC_ISSUER` is set, else only machine keys are accepted."""
+    persons = persons or PersonTokens.configured(settings)
+    context = dispatch_context(settings)
     observed = telemetry(SCHEMA, settings, metrics.count_committed)
 
     @asynccontextmanager
@@ -130,7 +143,7 @@ def create_app(
         pool = await connect_with_retry(settings)
         app.state.pool = pool
         work = transactions(pool, PostgresDispatchRepository)
-        app.state.views = DispatchViews(work, photos=photos)
+        app.state.views = DispatchViews(work, photos=context.photos)
         app.state.door = Door(work, context, **({"clock": clock} if clock else {}))
         broker = build_dispatch_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
@@ -147,15 +160,11 @@ def create_app(
 
     async def readiness(request: Request) -> dict[str, object]:
         pending = await outbox_pending(request.app.state.pool)
-        return {"kafka": request.app.state.kafka["kafka"], "outbox_pending": pending, "rules": rules.version}
+        return {"kafka": request.app.state.kafka["kafka"], "outbox_pending": pending, "rules": context.rules.version}
 
     app = create_service_app(
         title="Utility complaints — dispatch",
-        description="Department work orders: acknowledge, start, note, resolve (catalogue root cause; cause analysis "
-        "and corrective actions on serious cases; the customer's acceptance), return, assist; field work (crews, "
-        "appointments, arrival, findings, photos, not at home); queues and crews' jobs with the customer's contact "
-        "for signed-in staff (each read logged: GET /v1/contact-access); supervisor reclassification; corrective "
-        "actions; incidents, outage notices and the asset registry.",
+        description=DESCRIPTION,
         lifespan=lifespan,
         readiness=readiness,
         metrics=observed.metrics,
@@ -168,7 +177,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.persons = persons
-    app.state.crews = crews
+    app.state.crews = context.crews
     app.state.kafka = {"kafka": "starting"}
     for router in routes.ROUTERS:
         app.include_router(router)

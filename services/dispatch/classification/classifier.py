@@ -43,6 +43,24 @@ def _known_category(value: str | None) -> Category | None:
         return None
 
 
+def _hinted_scores(
+    found: CategoryEvidence, complaint: ComplaintFacts, rules: Rules
+) -> tuple[dict[Category, float], tuple[Category, float] | None]:
+    """The rules' category scores plus the channel's weight for the category hint, when it names a known one; and
+    that hint (category, weight) for the reasons."""
+    scores = dict(found.scores)
+    hinted = _known_category(complaint.category_hint)
+    hint = None if hinted is None else (hinted, rules.hint.weight_for(complaint.channel))
+    if hint is not None:
+        scores[hint[0]] += hint[1]
+    return scores, hint
+
+
+def _served(model: CategoryModel | Literal[Shipped.MODEL] | None) -> CategoryModel | None:
+    """The model that takes part in the decision: the shipped one (loaded once per process), a given one, or none."""
+    return load_model() if model is SHIPPED else model
+
+
 def _decide(scores: dict[Category, float], decision: DecisionRules) -> Category:
     rank = {category: i for i, category in enumerate(decision.tie_order)}
     best = max(Category, key=lambda c: (scores[c], -rank[c]))
@@ -85,12 +103,7 @@ def classify(
     text = normalise(complaint.text)
     temperatures = extract_temperatures(text)
     found = score_categories(text, temperatures, rules)
-
-    scores = dict(found.scores)
-    hinted = _known_category(complaint.category_hint)
-    hint = None if hinted is None else (hinted, rules.hint.weight_for(complaint.channel))
-    if hint is not None:
-        scores[hint[0]] += hint[1]
+    scores, hint = _hinted_scores(found, complaint, rules)
     rule_category = _decide(scores, rules.decision)
     ages = extract_ages(text)
 
@@ -108,9 +121,8 @@ def classify(
     rule_reasons = _category_reasons(rule_category, scores, found, hint, rules)
     category = rule_category
     learned: _ModelDecision | None = None
-    if model is not None:
-        used = load_model() if model is SHIPPED else model
-        assert isinstance(used, CategoryModel)
+    used = _served(model)
+    if used is not None:
         learned = _model_decision(used, complaint, rules, rule_category, scores, severity)
         category = learned.category
         if category is not rule_category:
@@ -118,7 +130,7 @@ def classify(
 
     department = rules.department_of(category)
     reasons = learned.reasons(rule_reasons) if learned is not None else rule_reasons
-    if complaint.category_hint and hinted is None:
+    if complaint.category_hint and hint is None:
         reasons.append(f"unknown category hint {complaint.category_hint!r} ignored")
     reasons.append(f"department {department}: follows category {category}")
     reasons += [f.reason for f in findings] or [f"severity {severity}: no severity trigger matched"]

@@ -39,15 +39,58 @@ class WorkOrderOpener:
         work_order_id: uuid.UUID | None = None,
         lead: WorkOrder | None = None,
     ) -> WorkOrder:
-        """A new work order where `route` says, its SLA clocks starting at `start`.
+        """A new work order where `route` says, its SLA clocks starting at `start`, stored with its first history
+        entry (`assign`, by `actor`). With a `lead`, it is an assisting work order of that lead's coordinated case
+        (coordination.py)."""
+        order = self.work_order(
+            case,
+            route,
+            cycle=cycle,
+            start=start,
+            previous=previous,
+            at=at,
+            incident_id=incident_id,
+            work_order_id=work_order_id,
+            lead=lead,
+        )
+        await repo.insert_work_order(order)
+        await repo.add_history(
+            work_order_id=order.work_order_id,
+            action="assign",
+            from_status=None,
+            to_status=order.status,
+            actor=actor,
+            actor_name=actor_name,
+            details={
+                "department": order.department,
+                **({"incident_id": str(incident_id)} if incident_id else {}),
+                **({"role": "assisting", "lead_work_order_id": str(lead.work_order_id)} if lead else {}),
+            },
+            at=at,
+        )
+        return order
+
+    def work_order(
+        self,
+        case: Case,
+        route: Route,
+        *,
+        cycle: int,
+        start: datetime,
+        previous: WorkOrder | None,
+        at: datetime,
+        incident_id: uuid.UUID | None,
+        work_order_id: uuid.UUID | None,
+        lead: WorkOrder | None,
+    ) -> WorkOrder:
+        """The work order itself, its deadlines from the SLA policy (nothing stored).
 
         An incident's work order has no interim reply to a customer: its callers are told through the incident.
         The limits are those of the case's district's area class (a crew needs longer to reach a village).
-        With a `lead`, it is an assisting work order of that lead's coordinated case (coordination.py).
         """
         policy = self.sla.policy_for(route.category.value, route.severity.value, start, district=case.district)
         deadlines = self.sla.deadlines(policy, start, channel=case.channel, scale=self.scale)
-        order = WorkOrder(
+        return WorkOrder(
             work_order_id=work_order_id or uuid.uuid4(),
             complaint_id=case.complaint_id,
             cycle=cycle,
@@ -77,22 +120,6 @@ class WorkOrderOpener:
             lead_work_order_id=lead.work_order_id if lead else None,
             area_class=policy.area_class,
         )
-        await repo.insert_work_order(order)
-        await repo.add_history(
-            work_order_id=order.work_order_id,
-            action="assign",
-            from_status=None,
-            to_status=order.status,
-            actor=actor,
-            actor_name=actor_name,
-            details={
-                "department": order.department,
-                **({"incident_id": str(incident_id)} if incident_id else {}),
-                **({"role": "assisting", "lead_work_order_id": str(lead.work_order_id)} if lead else {}),
-            },
-            at=at,
-        )
-        return order
 
     def callback_limit(self, case: Case, at: datetime) -> str:
         """The callback limit a caller's own case would have had: for callers fixed with their group, and for
