@@ -25,8 +25,8 @@ from services.dispatch.classification import (
     parse_rules,
 )
 from services.dispatch.classification.matching import find_hits
-from services.dispatch.classification.normalise import normalise
 from services.dispatch.evaluate import main as evaluate_main
+from services.dispatch.normalise import normalise
 from shared.contracts import Category, Department, Severity
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "complaints_sample.jsonl"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.dispatch.classification.normalise import normalise
 from services.dispatch.classification.numbers import parse_en_number, parse_zh_number
 from services.dispatch.classification.quantities import Setting, extract_ages, extract_temperatures
+from services.dispatch.normalise import normalise
 
 
 def test_traditional_becomes_simplified_with_mainland_phrases() -> None:

@@ -25,8 +25,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.dispatch.classification.normalise import has_cjk, to_simplified
 from services.dispatch.classification.numbers import ZH_DIGITS, parse_zh_number
+from services.dispatch.normalise import has_cjk, to_simplified
 
 #: Longest first, so "住宅小区" goes before "小区" would leave "住宅".
 ZH_COMPOUND_SUFFIXES = ("住宅小区", "小区", "社区", "花园", "家园", "公寓", "新村", "大院", "苑", "园")

@@ -22,7 +22,7 @@ from services.dispatch.assets.registry import (
     cross_asset_problems,
     registry_places,
 )
-from services.dispatch.classification.normalise import has_cjk
+from services.dispatch.normalise import has_cjk
 from shared.contracts import AssetKind, AssetRef
 
 _Place = tuple[str, str, str | None]  # (district, compound key, building key or None)

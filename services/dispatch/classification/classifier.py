@@ -17,13 +17,13 @@ from types import MappingProxyType
 from typing import Literal
 
 from services.dispatch.classification.models import Classification, ComplaintFacts
-from services.dispatch.classification.normalise import normalise
 from services.dispatch.classification.quantities import extract_ages, extract_temperatures
 from services.dispatch.classification.rules import DecisionRules, Rules
 from services.dispatch.classification.scoring import CategoryEvidence, score_categories
 from services.dispatch.classification.severity import Finding, assess_severity
 from services.dispatch.classification.validity import invalid_reason
 from services.dispatch.learning.model import CategoryModel, TriagePolicy, load_model
+from services.dispatch.normalise import normalise
 from shared.contracts import Category, Severity
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
-from services.dispatch.classification.normalise import CLAUSE_BREAKS, normalise
 from services.dispatch.classification.rules import MatchingRules, NegationRules, Terms
+from services.dispatch.normalise import CLAUSE_BREAKS, normalise
 
 _ENGLISH_EDGE = re.compile(r"[a-z0-9]")
 _ENGLISH_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")

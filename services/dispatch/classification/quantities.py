@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from services.dispatch.classification.normalise import CLAUSE_BREAKS
 from services.dispatch.classification.numbers import EN_NUMBER_PATTERN, ZH_NUMBER_CHARS, parse_number
+from services.dispatch.normalise import CLAUSE_BREAKS
 
 _NUMBER = rf"(?:(?<!\d)\d{{1,2}}(?:\.\d)?[多几来]?|[{ZH_NUMBER_CHARS}]{{1,4}}|\b{EN_NUMBER_PATTERN})"
 _TEMPERATURE = re.compile(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from services.dispatch.classification.matching import first_live_hits
-from services.dispatch.classification.normalise import has_cjk, meaningful_chars
 from services.dispatch.classification.rules import Rules
+from services.dispatch.normalise import has_cjk, meaningful_chars
 
 _LATIN_WORD = re.compile(r"[a-z]+")
 #: A text in Latin letters with none of these words, and no rule term either, is taken as keyboard noise.

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from services.dispatch.classification.normalise import normalise
 from services.dispatch.incidents.policy import FamilyRule, IncidentRules
+from services.dispatch.normalise import normalise
 from shared.contracts import AssetKind, AssetRef, Category, Family
 
 

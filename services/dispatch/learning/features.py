@@ -1,6 +1,6 @@
 """Text → sparse features for the category model: pure Python, the same at training and at serving.
 
-The text is normalised first (classification/normalise.py: Traditional → Simplified, full-width → half-width,
+The text is normalised first (normalise.py: Traditional → Simplified, full-width → half-width,
 lower case), so one set of weights serves zh, zh-Hant, English and mixed text. Chinese has no spaces, so it is read
 as character 1-3-grams inside each run of Chinese characters; English as words, word pairs and the 3-5-character
 pieces of each word (so "leak", "leaks" and "leaking" share most of their features). Digits become 0: "16度" and
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from services.dispatch.classification.normalise import normalise
+from services.dispatch.normalise import normalise
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
 _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9']+")

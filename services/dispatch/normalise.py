@@ -1,5 +1,8 @@
 """One canonical form of complaint text, so a lexicon is written once for zh, zh-Hant, full-width and English.
 
+Below every reader of complaint text: the classifier's rules, the category model's features (training and serving
+read text exactly as the rules do), the asset registry's addresses and the incidents' fault matching.
+
 Traditional → Simplified (OpenCC, Taiwan phrases to mainland phrases), full-width → half-width and ℃ → °c
 (NFKC), lower case, and whitespace between two Chinese characters read as a comma: chat messages use spaces
 as clause breaks, and negation must not reach across them.
