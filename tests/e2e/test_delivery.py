@@ -20,22 +20,20 @@ gateway stand-in, by our idempotency key.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import time
 import uuid
 from collections import Counter
 from typing import Any
 
 import asyncpg
-import httpx
-import psutil
 import pytest
 
 from shared import topics
-from tests.support.complaints import complaint, headers
-from tests.support.kafka import read_topic, wait_until
-from tests.support.platform import Platform
+from tests.support.client import PlatformClient, eventually
+from tests.support.complaints import complaint
+from tests.support.kafka import read_topic
+from tests.support.platform import Platform, kill_and_await_restart
+from tests.support.standins import StandIns
 
 pytestmark = pytest.mark.e2e
 
@@ -51,9 +49,6 @@ PLATFORM_ENV = {
     "NOTIFY_SEND_TIMEOUT_S": "3",
     "NOTIFY_LEASE_S": "5",
 }
-NOTIFY = {"X-API-Key": "dev-only-notify-key"}
-AGENT = {"X-API-Key": "dev-only-agent-key"}
-MANAGER = {"X-API-Key": "dev-only-manager-key"}
 #: The duty manager on the demo rota (deploy/demo-city/rota.csv) and their phone (staff.csv).
 DUTY_MANAGER_PHONE = "+8613800000011"
 HEATING = "家里暖气不热，室温只有15度，请派人来看看。"
@@ -67,197 +62,142 @@ def _customer(phone: str, **extra: Any) -> dict[str, Any]:
     return {"account_no": f"DL-{uuid.uuid4().hex[:8]}", "name": "王小明", "phone": phone, **extra}
 
 
-async def _submit(client: httpx.AsyncClient, platform: Platform, channel: str, **fields: Any) -> dict[str, Any]:
-    body = complaint(channel, text=HEATING, **fields)
-    response = await client.post(f"{platform.url('intake')}/v1/complaints", json=body, headers=headers(channel))
-    assert response.status_code == 202, response.text
-    return dict(response.json())
-
-
-async def _deliveries(client: httpx.AsyncClient, platform: Platform, complaint_id: str) -> list[dict[str, Any]]:
-    answer = await client.get(
-        f"{platform.url('notify')}/v1/deliveries", params={"complaint_id": complaint_id}, headers=NOTIFY
-    )
-    assert answer.status_code == 200, answer.text
-    return list(answer.json()["items"])
-
-
-async def _settled(
-    client: httpx.AsyncClient, platform: Platform, complaint_id: str, template: str, statuses: set[str]
-) -> dict[str, Any]:
+async def _settled(client: PlatformClient, complaint_id: str, template: str, statuses: set[str]) -> dict[str, Any]:
     """The complaint's delivery of `template`, once it reached one of `statuses`."""
 
     async def reached() -> dict[str, Any] | None:
-        for item in await _deliveries(client, platform, complaint_id):
+        for item in await client.deliveries(complaint_id):
             if item["template_id"] == template and item["status"] in statuses:
                 return item
         return None
 
-    return dict(await wait_until(reached, timeout=60, interval=0.2))
+    return await eventually(reached, what=f"{template} {sorted(statuses)}", timeout=60, interval=0.2)
 
 
-async def _gateway(client: httpx.AsyncClient, platform: Platform, name: str) -> list[dict[str, Any]]:
-    answer = await client.get(f"{platform.gateways[name]}/_standin/messages")
-    assert answer.status_code == 200, answer.text
-    return list(answer.json())
-
-
-async def _case_message(client: httpx.AsyncClient, platform: Platform, ref: str, notification_id: str) -> Any:
+async def _case_message(client: PlatformClient, ref: str, notification_id: str) -> dict[str, Any]:
     """The message as the case's reading in reporting shows it, once its status there is final."""
 
-    async def shown() -> dict[str, Any] | None:
-        answer = await client.get(f"{platform.url('reporting')}/v1/cases/{ref}", headers=MANAGER)
-        if answer.status_code != 200:
-            return None
-        for message in answer.json()["messages"]:
-            if message["notification_id"] == notification_id and message["status"] in ("sent", "delivered"):
-                return {"message": message, "timeline": answer.json()["timeline"]}
-        return None
+    def final(case: dict[str, Any]) -> bool:
+        return any(
+            m["notification_id"] == notification_id and m["status"] in ("sent", "delivered") for m in case["messages"]
+        )
 
-    return await wait_until(shown, timeout=60, interval=0.3)
+    case = await client.wait_timeline(ref, final, what="the message on the case", timeout=60)
+    message = next(m for m in case["messages"] if m["notification_id"] == notification_id)
+    return {"message": message, "timeline": case["timeline"]}
 
 
 async def test_each_customer_is_reached_on_their_channel_with_the_reference_and_the_case_shows_it(
-    platform: Platform,
+    platform: Platform, client: PlatformClient
 ) -> None:
     openid = "o" + uuid.uuid4().hex[:27]
-    async with httpx.AsyncClient(timeout=15) as client:
-        by_phone = await _submit(client, platform, "phone", customer=_customer(_phone(), preferred_contact="phone"))
-        by_email = await _submit(
-            client,
-            platform,
-            "web",
-            customer=_customer(_phone(), email="li.na@example.com", preferred_contact="email"),
-        )
-        by_wechat = await _submit(
-            client, platform, "wechat", customer=_customer(_phone(), wechat_openid=openid, preferred_contact="wechat")
-        )
+    gateways = StandIns(platform)
+    by_phone = await client.submit("phone", text=HEATING, customer=_customer(_phone(), preferred_contact="phone"))
+    by_email = await client.submit(
+        "web", text=HEATING, customer=_customer(_phone(), email="li.na@example.com", preferred_contact="email")
+    )
+    by_wechat = await client.submit(
+        "wechat", text=HEATING, customer=_customer(_phone(), wechat_openid=openid, preferred_contact="wechat")
+    )
 
-        # SMS: the receipt with the reference number (the 12-hour promise of a phone complaint), delivered once
-        # the gateway's status report came back.
-        sms = await _settled(client, platform, by_phone["complaint_id"], "complaint_received_phone", {"delivered"})
-        assert (sms["channel"], sms["provider"], sms["attempts"]) == ("sms", "aliyun_sms", 1), sms
-        assert "*" in sms["address"], "the number is masked"
-        at_gateway = [
-            m for m in await _gateway(client, platform, "sms") if m["idempotency_key"] == sms["notification_id"]
-        ]
-        assert len(at_gateway) == 1 and at_gateway[0]["params"]["reference_no"] == by_phone["reference_no"]
-        assert at_gateway[0]["vendor_message_id"] == sms["provider_message_id"]
+    # SMS: the receipt with the reference number (the 12-hour promise of a phone complaint), delivered once
+    # the gateway's status report came back.
+    sms = await _settled(client, by_phone.complaint_id, "complaint_received_phone", {"delivered"})
+    assert (sms["channel"], sms["provider"], sms["attempts"]) == ("sms", "aliyun_sms", 1), sms
+    assert "*" in sms["address"], "the number is masked"
+    at_gateway = [m for m in await gateways.messages("sms") if m["idempotency_key"] == sms["notification_id"]]
+    assert len(at_gateway) == 1 and at_gateway[0]["params"]["reference_no"] == by_phone.reference_no
+    assert at_gateway[0]["vendor_message_id"] == sms["provider_message_id"]
 
-        # Email: in the mailbox, the reference in the Message-ID (replies can be tied back) and the subject.
-        mail = await _settled(client, platform, by_email["complaint_id"], "complaint_received", {"sent", "delivered"})
-        assert mail["channel"] == "email", mail
-        mailbox = [
-            m for m in await _gateway(client, platform, "mail") if m["message_id"] == mail["provider_message_id"]
-        ]
-        assert len(mailbox) == 1, mail
-        assert (
-            by_email["reference_no"] in mailbox[0]["message_id"] and by_email["reference_no"] in mailbox[0]["subject"]
-        )
-        assert mailbox[0]["to"] == "li.na@example.com" and by_email["reference_no"] in mailbox[0]["text"]
+    # Email: in the mailbox, the reference in the Message-ID (replies can be tied back) and the subject.
+    mail = await _settled(client, by_email.complaint_id, "complaint_received", {"sent", "delivered"})
+    assert mail["channel"] == "email", mail
+    mailbox = [m for m in await gateways.messages("mail") if m["message_id"] == mail["provider_message_id"]]
+    assert len(mailbox) == 1, mail
+    assert by_email.reference_no in mailbox[0]["message_id"] and by_email.reference_no in mailbox[0]["subject"]
+    assert mailbox[0]["to"] == "li.na@example.com" and by_email.reference_no in mailbox[0]["text"]
 
-        # WeChat: a template message to the openid, delivered on WeChat's job-finish event.
-        wechat = await _settled(client, platform, by_wechat["complaint_id"], "complaint_received", {"delivered"})
-        assert wechat["channel"] == "wechat", wechat
-        sent = [
-            m for m in await _gateway(client, platform, "wechat") if m["client_msg_id"] == wechat["notification_id"]
-        ]
-        assert len(sent) == 1 and sent[0]["touser"] == openid
-        assert by_wechat["reference_no"] in str(sent[0]["data"])
+    # WeChat: a template message to the openid, delivered on WeChat's job-finish event.
+    wechat = await _settled(client, by_wechat.complaint_id, "complaint_received", {"delivered"})
+    assert wechat["channel"] == "wechat", wechat
+    sent = [m for m in await gateways.messages("wechat") if m["client_msg_id"] == wechat["notification_id"]]
+    assert len(sent) == 1 and sent[0]["touser"] == openid
+    assert by_wechat.reference_no in str(sent[0]["data"])
 
-        # Each on its case's timeline in reporting, with its status.
-        for case, delivery in ((by_phone, sms), (by_email, mail), (by_wechat, wechat)):
-            shown = await _case_message(client, platform, case["reference_no"], delivery["notification_id"])
-            assert shown["message"]["channel"] == delivery["channel"]
-            assert any(delivery["notification_id"] in str(entry) for entry in shown["timeline"]), shown["timeline"]
+    # Each on its case's timeline in reporting, with its status.
+    for case, delivery in ((by_phone, sms), (by_email, mail), (by_wechat, wechat)):
+        shown = await _case_message(client, case.reference_no, delivery["notification_id"])
+        assert shown["message"]["channel"] == delivery["channel"]
+        assert any(delivery["notification_id"] in str(entry) for entry in shown["timeline"]), shown["timeline"]
 
 
-async def test_a_customer_calling_five_times_a_day_gets_the_daily_cap_and_no_more(platform: Platform) -> None:
+async def test_a_customer_calling_five_times_a_day_gets_the_daily_cap_and_no_more(
+    platform: Platform, client: PlatformClient
+) -> None:
     phone = _phone()
-    async with httpx.AsyncClient(timeout=15) as client:
-        cases = [
-            await _submit(client, platform, "web", customer=_customer(phone, preferred_contact="sms")) for _ in range(5)
-        ]
+    cases = [
+        await client.submit("web", text=HEATING, customer=_customer(phone, preferred_contact="sms")) for _ in range(5)
+    ]
 
-        async def all_decided() -> list[dict[str, Any]] | None:
-            found = [d for case in cases for d in await _deliveries(client, platform, case["complaint_id"])]
-            receipts = [d for d in found if d["template_id"] == "complaint_received"]
-            done = len(receipts) == 5 and all(d["status"] in ("delivered", "suppressed") for d in receipts)
-            return receipts if done else None
+    async def all_decided() -> list[dict[str, Any]] | None:
+        found = [d for case in cases for d in await client.deliveries(case.complaint_id)]
+        receipts = [d for d in found if d["template_id"] == "complaint_received"]
+        done = len(receipts) == 5 and all(d["status"] in ("delivered", "suppressed") for d in receipts)
+        return receipts if done else None
 
-        receipts = await wait_until(all_decided, timeout=60, interval=0.3)
-        assert Counter(d["status"] for d in receipts) == {"delivered": 3, "suppressed": 2}
-        assert {d["reason"] for d in receipts if d["status"] == "suppressed"} == {"daily_cap"}
-        to_phone = [m for m in await _gateway(client, platform, "sms") if m["phone"] == f"+86{phone}"]
-        assert len(to_phone) == 3, "three reached the gateway, none twice"
-        assert len({m["idempotency_key"] for m in to_phone}) == 3
+    receipts = await eventually(all_decided, what="five receipts decided", timeout=60, interval=0.3)
+    assert Counter(d["status"] for d in receipts) == {"delivered": 3, "suppressed": 2}
+    assert {d["reason"] for d in receipts if d["status"] == "suppressed"} == {"daily_cap"}
+    to_phone = [m for m in await StandIns(platform).messages("sms") if m["phone"] == f"+86{phone}"]
+    assert len(to_phone) == 3, "three reached the gateway, none twice"
+    assert len({m["idempotency_key"] for m in to_phone}) == 3
 
 
 async def test_a_number_that_always_fails_becomes_an_agents_task_to_phone_the_customer(
-    platform: Platform,
+    platform: Platform, client: PlatformClient
 ) -> None:
     phone = _phone()
-    async with httpx.AsyncClient(timeout=15) as client:
-        faults = await client.post(
-            f"{platform.gateways['sms']}/_standin/faults", json={"failing_numbers": [f"+86{phone}"]}
-        )
-        assert faults.status_code == 200, faults.text
-        case = await _submit(client, platform, "web", customer=_customer(phone, preferred_contact="sms"))
-        failed = await _settled(client, platform, case["complaint_id"], "complaint_received", {"failed"})
-        assert failed["channel"] == "sms" and failed["attempts"] >= 1, failed
+    await StandIns(platform).play("sms", failing_numbers=[f"+86{phone}"])
+    case = await client.submit("web", text=HEATING, customer=_customer(phone, preferred_contact="sms"))
+    failed = await _settled(client, case.complaint_id, "complaint_received", {"failed"})
+    assert failed["channel"] == "sms" and failed["attempts"] >= 1, failed
 
-        key = case["complaint_id"].encode()
-        records = await read_topic(
-            platform.bootstrap,
-            topics.NOTIFICATION_FAILED,
-            until=lambda rs: any(r.key == key for r in rs),
-            timeout=60,
-        )
-        event = next(r.json() for r in records if r.key == key)
-        assert event["payload"]["notification_id"] == failed["notification_id"]
-        assert phone not in str(event), "no personal data on the public topic"
+    key = case.complaint_id.encode()
+    records = await read_topic(
+        platform.bootstrap, topics.NOTIFICATION_FAILED, until=lambda rs: any(r.key == key for r in rs), timeout=60
+    )
+    event = next(r.json() for r in records if r.key == key)
+    assert event["payload"]["notification_id"] == failed["notification_id"]
+    assert phone not in str(event), "no personal data on the public topic"
 
-        async def task() -> dict[str, Any] | None:
-            listed = await client.get(
-                f"{platform.url('followup')}/v1/callbacks", params={"page_size": 200}, headers=AGENT
-            )
-            assert listed.status_code == 200, listed.text
-            mine = [c for c in listed.json()["items"] if c["complaint_id"] == case["complaint_id"]]
-            return next((c for c in mine if c.get("kind") == "notification_failed"), None)
-
-        callback = await wait_until(task, timeout=60, interval=0.3)
-        assert callback["reason"], callback
+    callback = await client.wait_callback(case.complaint_id, kind="notification_failed", timeout=60)
+    assert callback["reason"], callback
 
 
 async def test_an_agitated_counter_customer_brings_the_duty_managers_phone_an_sms_within_10_s(
-    platform: Platform,
+    platform: Platform, client: PlatformClient
 ) -> None:
-    async with httpx.AsyncClient(timeout=15) as client:
-        before = {m["idempotency_key"] for m in await _gateway(client, platform, "sms")}
-        began = time.monotonic()
-        case = await _submit(
-            client,
-            platform,
-            "counter",
-            customer=_customer(_phone()),
-            agent_id="agent-701",
-            customer_agitated=True,
-        )
+    gateways = StandIns(platform)
+    before = {m["idempotency_key"] for m in await gateways.messages("sms")}
+    began = time.monotonic()
+    case = await client.submit(
+        "counter", text=HEATING, customer=_customer(_phone()), agent_id="agent-701", customer_agitated=True
+    )
 
-        async def at_duty_phone() -> list[dict[str, Any]] | None:
-            fresh = [
-                m
-                for m in await _gateway(client, platform, "sms")
-                if m["idempotency_key"] not in before and m["phone"] == DUTY_MANAGER_PHONE
-            ]
-            mine = [m for m in fresh if m["params"].get("reference_no") == case["reference_no"]]
-            return mine or None
+    async def at_duty_phone() -> list[dict[str, Any]] | None:
+        fresh = [
+            m
+            for m in await gateways.messages("sms")
+            if m["idempotency_key"] not in before and m["phone"] == DUTY_MANAGER_PHONE
+        ]
+        mine = [m for m in fresh if m["params"].get("reference_no") == case.reference_no]
+        return mine or None
 
-        arrived = await wait_until(at_duty_phone, timeout=10, interval=0.1)
-        took = time.monotonic() - began
-        assert took < 10 and len(arrived) == 1, (took, arrived)
-        call = await _settled(client, platform, case["complaint_id"], "duty_manager_called", {"delivered"})
-        assert call["recipient_kind"] == "staff" and call["channel"] == "sms", call
+    arrived = await eventually(at_duty_phone, what="the SMS at the duty manager's phone", timeout=10, interval=0.1)
+    took = time.monotonic() - began
+    assert took < 10 and len(arrived) == 1, (took, arrived)
+    call = await _settled(client, case.complaint_id, "duty_manager_called", {"delivered"})
+    assert call["recipient_kind"] == "staff" and call["channel"] == "sms", call
 
 
 def test_a_person_reads_every_message_sent_on_the_dev_outbox_in_chinese_and_english(platform: Platform) -> None:
@@ -289,109 +229,77 @@ def test_a_person_reads_every_message_sent_on_the_dev_outbox_in_chinese_and_engl
         page.close()
 
 
-async def _post_many(platform: Platform, n: int, tag: str) -> list[str]:
+async def _post_many(client: PlatformClient, n: int, tag: str) -> list[str]:
     """n web complaints from n customers who prefer SMS; their complaint ids."""
-    gate = asyncio.Semaphore(8)
-    async with httpx.AsyncClient(base_url=platform.url("intake"), timeout=30) as client:
 
-        async def one(i: int) -> str:
-            customer = {"account_no": f"{tag}-{i:04d}", "phone": f"138{uuid.uuid4().int % 10**8:08d}"}
-            body = complaint("web", text=HEATING, category_hint=None, customer={**customer, "preferred_contact": "sms"})
-            async with gate:
-                answer = await client.post("/v1/complaints", json=body, headers=headers("web"))
-            assert answer.status_code == 202, answer.text
-            return str(answer.json()["complaint_id"])
+    def body(i: int) -> dict[str, Any]:
+        customer = {"account_no": f"{tag}-{i:04d}", "phone": f"138{uuid.uuid4().int % 10**8:08d}"}
+        return complaint("web", text=HEATING, category_hint=None, customer={**customer, "preferred_contact": "sms"})
 
-        return list(await asyncio.gather(*(one(i) for i in range(n))))
+    return await client.submit_all((("web", body(i)) for i in range(n)), at_once=8)
 
 
-async def _receipts(db: asyncpg.Pool, complaint_ids: list[str]) -> list[asyncpg.Record]:
-    return list(
-        await db.fetch(
-            "SELECT notification_id, status, attempts FROM notify.deliveries "
-            "WHERE complaint_id = ANY($1::uuid[]) AND template_id = 'complaint_received'",
-            [uuid.UUID(c) for c in complaint_ids],
-        )
-    )
+async def _all_delivered(client: PlatformClient, complaint_ids: list[str], timeout: float) -> list[dict[str, Any]]:
+    """Each complaint's receipt, once every one of them is delivered."""
+
+    async def done() -> list[dict[str, Any]] | None:
+        receipts = [
+            d
+            for complaint_id in complaint_ids
+            for d in await client.deliveries(complaint_id)
+            if d["template_id"] == "complaint_received"
+        ]
+        delivered = len(receipts) == len(complaint_ids) and all(d["status"] == "delivered" for d in receipts)
+        return receipts if delivered else None
+
+    return await eventually(done, what=f"{len(complaint_ids)} receipts delivered", timeout=timeout, interval=0.5)
 
 
-async def _all_delivered(db: asyncpg.Pool, complaint_ids: list[str], timeout: float) -> list[asyncpg.Record]:
-    async def done() -> list[asyncpg.Record] | None:
-        rows = await _receipts(db, complaint_ids)
-        return rows if len(rows) == len(complaint_ids) and all(r["status"] == "delivered" for r in rows) else None
-
-    return list(await wait_until(done, timeout=timeout, interval=0.5))
-
-
-async def _at_gateway(platform: Platform) -> Counter[str]:
-    """How many times the gateway took each of our notification ids (its `OutId`)."""
-    async with httpx.AsyncClient(timeout=15) as client:
-        answer = await client.get(f"{platform.gateways['sms']}/_standin/messages")
-    assert answer.status_code == 200, answer.text
-    return Counter(str(m["idempotency_key"]) for m in answer.json())
-
-
-async def test_sms_gateway_down_30_s_every_message_retried_and_delivered_exactly_once(platform: Platform) -> None:
-    db = await asyncpg.create_pool(platform.dsn, min_size=1, max_size=2)
+async def _calls_in_flight(platform: Platform) -> int:
+    """Deliveries notify has handed to the vendor without an answer yet (`in_doubt`): no API shows this, it is the
+    state a crash must be recovered from, so it is read where notify keeps it."""
+    conn = await asyncpg.connect(platform.dsn)
     try:
-        async with httpx.AsyncClient(timeout=15) as client:
-            down = await client.post(f"{platform.gateways['sms']}/_standin/faults", json={"down_for_s": 30})
-            assert down.status_code == 200, down.text
-        began = time.monotonic()
-        complaint_ids = await _post_many(platform, 60, f"DOWN-{uuid.uuid4().hex[:6]}")
-        rows = await _all_delivered(db, complaint_ids, timeout=150)
-        took = time.monotonic() - began
-        assert took >= 29, f"delivered in {took:.0f}s: the gateway was not down"
-        assert all(r["attempts"] > 1 for r in rows), "each was refused while the gateway was down, then retried"
-        taken = await _at_gateway(platform)
-        assert {str(r["notification_id"]): taken[str(r["notification_id"])] for r in rows} == {
-            str(r["notification_id"]): 1 for r in rows
-        }, "each message reached the gateway exactly once"
+        return int(await conn.fetchval("SELECT count(*) FROM notify.deliveries WHERE in_doubt"))
     finally:
-        await db.close()
+        await conn.close()
 
 
-async def test_notify_killed_mid_batch_sends_no_message_twice(platform: Platform) -> None:
+async def test_sms_gateway_down_30_s_every_message_retried_and_delivered_exactly_once(
+    platform: Platform, client: PlatformClient
+) -> None:
+    gateways = StandIns(platform)
+    await gateways.play("sms", down_for_s=30)
+    began = time.monotonic()
+    complaint_ids = await _post_many(client, 60, f"DOWN-{uuid.uuid4().hex[:6]}")
+    receipts = await _all_delivered(client, complaint_ids, timeout=150)
+    took = time.monotonic() - began
+    assert took >= 29, f"delivered in {took:.0f}s: the gateway was not down"
+    assert all(d["attempts"] > 1 for d in receipts), "each was refused while the gateway was down, then retried"
+    taken = await gateways.taken_by_sms_gateway()
+    assert {str(d["notification_id"]): taken[str(d["notification_id"])] for d in receipts} == {
+        str(d["notification_id"]): 1 for d in receipts
+    }, "each message reached the gateway exactly once"
+
+
+async def test_notify_killed_mid_batch_sends_no_message_twice(platform: Platform, client: PlatformClient) -> None:
     """The vendor answers 2 s late (it took the message at once), so when notify dies, calls are in flight whose
     messages the vendor has: the successor must find them there rather than send them again."""
-    sms = platform.gateways["sms"]
-    db = await asyncpg.create_pool(platform.dsn, min_size=1, max_size=2)
-    try:
-        async with httpx.AsyncClient(timeout=15) as client:
-            assert (await client.post(f"{sms}/_standin/faults", json={"latency_s": 2})).status_code == 200
-        before = await _at_gateway(platform)
-        posting = asyncio.create_task(_post_many(platform, 150, f"KILL-{uuid.uuid4().hex[:6]}"))
+    gateways = StandIns(platform)
+    await gateways.play("sms", latency_s=2)
+    before = await gateways.taken_by_sms_gateway()
+    posting = asyncio.create_task(_post_many(client, 150, f"KILL-{uuid.uuid4().hex[:6]}"))
 
-        async def some_taken() -> bool:
-            return sum((await _at_gateway(platform)).values()) - sum(before.values()) >= 20
+    async def some_taken() -> bool:
+        return sum((await gateways.taken_by_sms_gateway()).values()) - sum(before.values()) >= 20
 
-        await wait_until(some_taken, timeout=60, interval=0.05)
-        in_flight = await db.fetchval("SELECT count(*) FROM notify.deliveries WHERE in_doubt")
-        old_pid, new_pid = await _kill_notify_and_await_its_successor(platform)
-        async with httpx.AsyncClient(timeout=15) as client:
-            assert (await client.post(f"{sms}/_standin/faults", json={"latency_s": 0})).status_code == 200
-        complaint_ids = await posting
-        rows = await _all_delivered(db, complaint_ids, timeout=150)
-        taken = await _at_gateway(platform)
-        twice = {str(r["notification_id"]) for r in rows if taken[str(r["notification_id"])] != 1}
-        assert in_flight > 0, "the kill came while calls to the vendor were in flight"
-        assert not twice, f"{len(twice)} of {len(rows)} not at the gateway exactly once (notify {old_pid}->{new_pid})"
-    finally:
-        await db.close()
-
-
-async def _kill_notify_and_await_its_successor(platform: Platform) -> tuple[int, int]:
-    """SIGKILL the runner's notify process, as a crash would; the runner starts another. (old pid, new pid)."""
-
-    def notify() -> psutil.Process | None:
-        for child in psutil.Process(platform.proc.pid).children():
-            with contextlib.suppress(psutil.Error):
-                if child.cmdline()[-2:] == ["-m", "services.notify"] and child.status() != psutil.STATUS_ZOMBIE:
-                    return child
-        return None
-
-    victim = notify()
-    assert victim is not None, "notify runs under the runner"
-    victim.send_signal(signal.SIGKILL)
-    successor = await wait_until(lambda: (p := notify()) is not None and p.pid != victim.pid and p, timeout=30)
-    return victim.pid, successor.pid
+    await eventually(some_taken, what="20 messages at the gateway", timeout=60, interval=0.05)
+    in_flight = await _calls_in_flight(platform)
+    old_pid, new_pid, _ = await kill_and_await_restart(platform, "notify")
+    await gateways.play("sms", latency_s=0)
+    complaint_ids = await posting
+    receipts = await _all_delivered(client, complaint_ids, timeout=150)
+    taken = await gateways.taken_by_sms_gateway()
+    twice = {str(d["notification_id"]) for d in receipts if taken[str(d["notification_id"])] != 1}
+    assert in_flight > 0, "the kill came while calls to the vendor were in flight"
+    assert not twice, f"{len(twice)} of {len(receipts)} not at the gateway exactly once (notify {old_pid}->{new_pid})"

@@ -55,12 +55,18 @@ class Accepted:
 async def eventually(
     read: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 60.0, interval: float = 0.3
 ) -> T:
-    """Poll `read` until it gives something (not None, not empty); fail saying `what` was awaited."""
+    """Poll `read` until it gives something (not None, not empty); fail saying `what` was awaited. A service that
+    does not answer (restarting after a crash a scenario caused) is polled again like one that has nothing yet."""
     deadline = time.monotonic() + timeout
     while True:
-        found = await read()
-        if found:
-            return found
+        found: T | str | None
+        try:
+            found = await read()
+        except httpx.TransportError as exc:
+            found = f"no answer: {exc!r}"
+        else:
+            if found:
+                return found
         if time.monotonic() > deadline:
             raise AssertionError(f"not {what} within {timeout:.0f}s (last read: {found!r})")
         await asyncio.sleep(interval)
