@@ -3,8 +3,9 @@ site (findings, photos), and a visit the customer was not at home for.
 
 Pure rules, like `resolution.py`: each step checked against the work order (422 `Invalid` naming the field, 403 when a
 crew member would send a crew), then what it writes on the work order, what its history entry records, the row it
-adds (a finding, a photo) and the event it publishes on the department's topic. `Dispatcher.act` applies them in its
-one unit of work, after the state machine (`workorders/lifecycle.py`) allowed the step in the work order's status.
+adds (a finding, a photo) and the event it publishes on the department's topic. The work-order use case
+(`handlers/work_orders.py` `act`) applies them in its one unit of work, after the state machine
+(`workorders/lifecycle.py`) allowed the step in the work order's status.
 """
 
 from __future__ import annotations
