@@ -49,14 +49,11 @@ keycloak: $(STAMP) java
 run: $(STAMP) kafka keycloak
 	$(BIN)/python -m embedded
 
-## make test: lint, then the whole suite (unit, service, end-to-end, faults, security) on embedded infrastructure.
+## make test: lint, layers, types ([tool.mypy]), then the whole suite (sizes and the one door: tests/unit/test_architecture.py) (unit, service, end-to-end, faults, security) on embedded infrastructure.
 test: $(STAMP) chromium promtool kafka keycloak
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-# enabled by the coordinator when the services pass: types ([tool.mypy] in pyproject.toml) and the 60-line
-# function / 300-line class limits (operations/sizes.py).
-#	$(BIN)/mypy
-#	$(BIN)/python -m operations.sizes
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 ## Regenerate the JSON Schemas of the event contracts and the AsyncAPI documents.
