@@ -49,7 +49,8 @@ keycloak: $(STAMP) java
 run: $(STAMP) kafka keycloak
 	$(BIN)/python -m embedded
 
-## make test: lint, layers, types ([tool.mypy]), then the whole suite (sizes and the one door: tests/unit/test_architecture.py) (unit, service, end-to-end, faults, security) on embedded infrastructure.
+## make test: lint, layers, types ([tool.mypy]), then the whole suite (unit — with the size limits and the one door,
+## tests/unit/test_architecture.py —, service, end-to-end, faults, security) on embedded infrastructure.
 test: $(STAMP) chromium promtool kafka keycloak
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
