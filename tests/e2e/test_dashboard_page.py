@@ -30,7 +30,7 @@ from services.reporting.views import incident_read
 from shared.handling import Door
 from tests.fakes.reporting import InMemoryTransactions, ReadModelTables
 from tests.support import chromium
-from tests.unit.reporting.incident_events import storm
+from tests.support.reporting_events.incidents import storm
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "services" / "reporting" / "dashboard"

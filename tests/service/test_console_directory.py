@@ -4,36 +4,18 @@ the JSON API other services read — who is who, and who is on duty now — with
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tests.support.console import running_console
+from tests.support.console import DEMO_ROTA, DEMO_STAFF, import_directory, running_console
 from tests.support.infrastructure import Infrastructure
 from tests.support.reporting import fresh_database
 from tests.support.tokens import LocalIssuer
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO_STAFF = ROOT / "deploy" / "demo-city" / "staff.csv"
-DEMO_ROTA = ROOT / "deploy" / "demo-city" / "rota.csv"
 MACHINE = {"X-API-Key": "dev-only-directory-key"}
-
-
-def _import(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.console.directory", "import", *args],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, "APP_ENV": "test"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +43,7 @@ async def test_a_file_with_bad_rows_names_each_and_changes_nothing(database: str
     )
     rota = tmp_path / "rota.json"
     rota.write_text('[{"duty": "duty_manager", "staff_id": "nobody", "starts_at": "2026-01-01T00:00:00+08:00"}]')
-    answer = _import(database, str(staff), "--rota", str(rota))
+    answer = import_directory(database, str(staff), "--rota", str(rota))
     assert answer.returncode == 1
     assert "nothing imported: 3 problem(s)" in answer.stderr
     assert "staff row 2: roles: unknown ['janitor']" in answer.stderr
@@ -71,11 +53,11 @@ async def test_a_file_with_bad_rows_names_each_and_changes_nothing(database: str
 
 
 async def test_the_demo_city_imports_and_reads_back_over_the_api(database: str) -> None:
-    answer = _import(database, str(DEMO_STAFF), "--rota", str(DEMO_ROTA))
+    answer = import_directory(database, str(DEMO_STAFF), "--rota", str(DEMO_ROTA))
     assert answer.returncode == 0, answer.stderr
     staff_rows = len(DEMO_STAFF.read_text(encoding="utf-8").strip().splitlines()) - 1
     assert f"staff directory: {staff_rows} staff" in answer.stdout
-    again = _import(database, str(DEMO_STAFF), "--if-empty")
+    again = import_directory(database, str(DEMO_STAFF), "--if-empty")
     assert "not empty, nothing imported" in again.stdout
 
     issuer = LocalIssuer()
@@ -134,7 +116,7 @@ async def test_a_staff_phone_is_imported_and_a_bad_one_is_named_by_its_row(datab
         "phone.bad,乙,,supervisor,,,,138-ABC-0000\nphone.short,丙,,supervisor,,,,12345\n",
         encoding="utf-8",
     )
-    answer = _import(database, str(bad))
+    answer = import_directory(database, str(bad))
     assert answer.returncode == 1
     assert "nothing imported: 2 problem(s)" in answer.stderr
     assert "staff row 2: phone: digits with an optional leading +, 7 to 20" in answer.stderr
@@ -148,7 +130,7 @@ async def test_a_staff_phone_is_imported_and_a_bad_one_is_named_by_its_row(datab
 
     good = tmp_path / "good.csv"
     good.write_text(header + "phone.ok,甲,,duty_manager,,,ok@example.org,+86 138-0000-0099\nphone.none,乙,,agent,,,,\n")
-    answer = _import(database, str(good))
+    answer = import_directory(database, str(good))
     assert answer.returncode == 0, answer.stderr
     async with running_console(database) as (_, client):
         ok = (await client.get("/v1/staff/phone.ok", headers=MACHINE)).json()

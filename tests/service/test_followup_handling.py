@@ -21,11 +21,21 @@ import pytest
 from shared import topics
 from shared.contracts import ComplaintContact, new_event
 from tests.support.followup import AGENT, running_followup
+from tests.support.followup_events import (
+    Order,
+    acknowledged,
+    action_set,
+    assigned,
+    invalid,
+    new_order,
+    received,
+    resolved,
+    resolved_on_contact,
+    routed,
+)
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import Record, produce, publish, read_topic, wait_until
 from tests.support.tokens import LocalIssuer
-from tests.unit.followup.conftest import Order, acknowledged, assigned, new_order, resolved
-from tests.unit.followup.handling_events import action_set, invalid, received, resolved_on_contact, routed
 
 SUPERVISOR = {"X-API-Key": "dev-only-followup-supervisor-key"}
 SCALE = 0.002

@@ -18,8 +18,7 @@ from fastapi import FastAPI
 
 from services.notify.directory import CachedStaffDirectory, Settings, StaffAddress, build
 from shared.contracts.followup import Recipient
-from tests.service.test_console_directory import DEMO_ROTA, DEMO_STAFF, _import
-from tests.support.console import running_console
+from tests.support.console import DEMO_ROTA, DEMO_STAFF, import_directory, running_console
 from tests.support.infrastructure import Infrastructure
 from tests.support.reporting import fresh_database
 
@@ -58,7 +57,7 @@ def staff(role: str | None = None, department: str | None = None, staff_id: str 
 @pytest.fixture(scope="module")
 async def console(migrated: Infrastructure) -> AsyncIterator[tuple[str, FastAPI]]:
     async with fresh_database(migrated.database_url) as url:
-        answer = _import(url, str(DEMO_STAFF), "--rota", str(DEMO_ROTA))
+        answer = import_directory(url, str(DEMO_STAFF), "--rota", str(DEMO_ROTA))
         assert answer.returncode == 0, answer.stderr
         async with running_console(url) as (app, _):
             yield url, app
@@ -110,14 +109,14 @@ async def test_a_role_without_a_rota_holder_falls_back_to_the_first_with_that_ro
         "duty,staff_id,department,starts_at,ends_at\nduty_manager,duty.zheng,,2026-01-01T00:00:00+08:00,\n",
         encoding="utf-8",
     )
-    assert _import(url, str(DEMO_STAFF), "--rota", str(rota)).returncode == 0
+    assert import_directory(url, str(DEMO_STAFF), "--rota", str(rota)).returncode == 0
     try:
         _, http, directory = _directory(app, Clock())
         async with http:
             assert await directory.resolve(staff("department_manager", "repair")) == REPAIR_MANAGER
             assert await directory.resolve(staff("duty_manager")) == DUTY_MANAGER
     finally:
-        assert _import(url, str(DEMO_STAFF), "--rota", str(DEMO_ROTA)).returncode == 0
+        assert import_directory(url, str(DEMO_STAFF), "--rota", str(DEMO_ROTA)).returncode == 0
 
 
 async def test_a_duty_handed_over_is_seen_once_the_cache_runs_out(console: tuple[str, FastAPI], tmp_path: Path) -> None:
@@ -136,7 +135,7 @@ async def test_a_duty_handed_over_is_seen_once_the_cache_runs_out(console: tuple
         try:
             assert await directory.resolve(staff("duty_manager")) == DUTY_MANAGER
             asked = len(transport.calls)
-            assert _import(url, str(DEMO_STAFF), "--rota", str(handed)).returncode == 0
+            assert import_directory(url, str(DEMO_STAFF), "--rota", str(handed)).returncode == 0
             clock.now += 29
             assert await directory.resolve(staff("duty_manager")) == DUTY_MANAGER
             assert len(transport.calls) == asked  # answered from the cache
@@ -144,7 +143,7 @@ async def test_a_duty_handed_over_is_seen_once_the_cache_runs_out(console: tuple
             found = await directory.resolve(staff("duty_manager"))
             assert found is not None and found.staff_id == "supervisor.wu"  # the latest start holds the duty
         finally:
-            assert _import(url, str(DEMO_STAFF), "--rota", str(DEMO_ROTA)).returncode == 0
+            assert import_directory(url, str(DEMO_STAFF), "--rota", str(DEMO_ROTA)).returncode == 0
 
 
 async def test_the_console_down_the_last_good_answer_then_the_file(

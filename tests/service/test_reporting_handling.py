@@ -29,7 +29,7 @@ from shared import topics
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import produce, publish, read_topic, wait_until
 from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
-from tests.unit.reporting.handling_events import Scripted, events, period_script
+from tests.support.reporting_events.handling import Scripted, events, period_script
 
 T0 = datetime(2025, 6, 10, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 DAY = "2025-06-10"

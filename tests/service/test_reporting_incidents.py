@@ -26,7 +26,7 @@ from shared import topics
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import produce, publish, read_topic, wait_until
 from tests.support.reporting import MANAGER, fresh_database, running_reporting
-from tests.unit.reporting.incident_events import CAUSE_ANALYSIS, FEEDER, PUMP, STATION, storm
+from tests.support.reporting_events.incidents import CAUSE_ANALYSIS, FEEDER, PUMP, STATION, storm
 
 T0 = datetime(2025, 3, 4, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 DAY = "2025-03-04"

@@ -18,8 +18,8 @@ from shared.contracts import Event
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, wait_until
 from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
-from tests.unit.reporting.case_events import T0, case_events
-from tests.unit.reporting.message_events import delivery
+from tests.support.reporting_events.cases import T0, case_events
+from tests.support.reporting_events.messages import delivery
 
 DAY = T0.date().isoformat()
 

@@ -21,10 +21,10 @@ from shared.handling import Door
 from shared.migrations import apply
 from tests.support.infrastructure import Infrastructure
 from tests.support.reporting import fresh_database
-from tests.unit.reporting.handling_events import events as handling_events
-from tests.unit.reporting.handling_events import period_script
-from tests.unit.reporting.incident_events import Storm
-from tests.unit.reporting.person_events import Household, household_events
+from tests.support.reporting_events.handling import events as handling_events
+from tests.support.reporting_events.handling import period_script
+from tests.support.reporting_events.incidents import Storm
+from tests.support.reporting_events.persons import Household, household_events
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "reporting" / "migrations"
 

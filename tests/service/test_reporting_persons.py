@@ -24,8 +24,8 @@ from shared.contracts import ComplaintRouted, Department, Event, WorkOrderAssign
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, wait_until
 from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
+from tests.support.reporting_events.persons import CHEN, LI, ZHAO, Household, household_events
 from tests.support.tokens import LocalIssuer
-from tests.unit.reporting.person_events import CHEN, LI, ZHAO, Household, household_events
 
 T0 = datetime(2025, 7, 15, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 DAY = {"from": "2025-07-15", "to": "2025-07-15"}

@@ -7,11 +7,15 @@ provider (tests/service/test_console_signin.py).
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +30,11 @@ from shared.db import transactions
 from shared.http.person import Person, PersonTokens
 from tests.support.apps import running_app
 from tests.support.tokens import LocalIssuer
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The demo city's staff directory and duty rota, as an operator imports them.
+DEMO_STAFF = ROOT / "deploy" / "demo-city" / "staff.csv"
+DEMO_ROTA = ROOT / "deploy" / "demo-city" / "rota.csv"
 
 #: The demo city's people as the tests use them: staff id → (name, roles, department, crew).
 DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
@@ -106,3 +115,17 @@ async def session_for(
         await work.repo.add_session(session)
         work.commit()
     return SignedIn(session_id, session.csrf_token, person, token)
+
+
+def import_directory(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m services.console.directory import <args>` against a database, as an operator runs it (its
+    answer and output are the test's to read: a refused file exits non-zero)."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.console.directory", "import", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, "APP_ENV": "test"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

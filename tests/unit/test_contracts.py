@@ -90,7 +90,7 @@ def test_events_are_frozen_and_keyed_by_complaint() -> None:
 def test_the_version_before_persons_still_reads(event_type: str, version: int, added: tuple[str, ...]) -> None:
     """Issue 20 added who acted, by name (and a callback's method): an event of the version before reads, the new
     fields empty."""
-    from tests.unit.reporting.person_events import Household, household_events
+    from tests.support.reporting_events.persons import Household, household_events
 
     events = household_events(Household(1), datetime(2025, 7, 15, tzinfo=UTC))
     current = next(e for e in events if e.event_type == event_type and getattr(e.payload, added[0]) is not None)

@@ -14,16 +14,8 @@ from services.followup.handlers.outcomes import RecordOutcome, record_outcome
 from services.followup.model import Callback, CallbackClosed, CallbackNotFound
 from services.followup.views import FollowupViews
 from shared.contracts import CallbackOutcome, Event
-from tests.unit.followup.conftest import (
-    Followup,
-    Order,
-    acknowledged,
-    assigned,
-    contact,
-    make_followup,
-    new_order,
-    resolved,
-)
+from tests.support.followup_events import Order, acknowledged, assigned, new_order, resolved
+from tests.unit.followup.conftest import Followup, contact, make_followup
 
 
 async def _resolve(followup: Followup, order: Order, *, severity: str = "normal") -> Callback:

@@ -18,16 +18,8 @@ from shared.contracts import (
     IncidentOpened,
     new_event,
 )
-from tests.unit.followup.conftest import (
-    START,
-    Followup,
-    Order,
-    assigned,
-    contact,
-    new_order,
-    order_event,
-    resolved,
-)
+from tests.support.followup_events import START, Order, assigned, new_order, order_event, resolved
+from tests.unit.followup.conftest import Followup, contact
 
 CALLERS = "followup.callers"
 INCIDENT = uuid.uuid4()

@@ -8,8 +8,8 @@ import uuid
 from datetime import timedelta
 
 from services.followup import consumers
-from tests.unit.followup.conftest import SLA, START, Followup, new_order
-from tests.unit.followup.handling_events import action_completed, action_set
+from tests.support.followup_events import START, action_completed, action_set, new_order
+from tests.unit.followup.conftest import SLA, Followup
 
 ACTIONS = "followup.corrective-actions"
 WORKER = "unit-test"

@@ -26,18 +26,18 @@ from shared.contracts import (
     new_event,
 )
 from tests.fakes.followup import FakeFollowupRepository
-from tests.unit.followup.conftest import (
+from tests.support.followup_events import (
     START,
-    Followup,
     Order,
     acknowledged,
+    action_set,
     assigned,
-    contact,
     new_order,
     order_event,
+    received,
     resolved,
 )
-from tests.unit.followup.handling_events import action_set, received
+from tests.unit.followup.conftest import Followup, contact
 
 INTAKE = "followup.complaint-contact"
 FAILED = "followup.notification-failed"

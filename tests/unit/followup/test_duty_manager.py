@@ -20,8 +20,8 @@ from services.followup.sla_clocks import ClockRules
 from shared.handling import Door
 from tests.fakes.clock import SetClock
 from tests.fakes.followup import FakeTransactions
-from tests.unit.followup.conftest import SLA, START, Followup, assigned, new_order
-from tests.unit.followup.handling_events import received, routed
+from tests.support.followup_events import START, assigned, new_order, received, routed
+from tests.unit.followup.conftest import SLA, Followup
 
 WORKER = "unit-test"
 LIMIT = timedelta(minutes=5)  # policy.toml [duty_manager].acknowledge

@@ -14,8 +14,8 @@ import pytest
 from services.followup import consumers
 from services.followup.handlers.outcomes import RecordOutcome, record_outcome
 from shared.contracts import ComplaintContact, Event, new_event
-from tests.unit.followup.conftest import START, Followup, Order, contact, new_order
-from tests.unit.followup.handling_events import invalid, resolved_on_contact, routed
+from tests.support.followup_events import START, Order, invalid, new_order, resolved_on_contact, routed
+from tests.unit.followup.conftest import Followup, contact
 
 ROUTED = "followup.callers"
 WORKER = "unit-test"

@@ -14,14 +14,8 @@ from services.followup import consumers
 from services.followup.handlers.outcomes import RecordOutcome, record_outcome
 from services.followup.model import Callback
 from services.followup.views import FollowupViews
-from tests.unit.followup.conftest import (
-    SLA,
-    Followup,
-    acknowledged,
-    assigned,
-    new_order,
-    resolved,
-)
+from tests.support.followup_events import acknowledged, assigned, new_order, resolved
+from tests.unit.followup.conftest import SLA, Followup
 
 WORKER = "unit-test"
 DAY = timedelta(hours=24)  # [follow_through].dissatisfied_after

@@ -8,7 +8,8 @@ import pytest
 
 from services.followup import consumers
 from shared.contracts import NotificationRequested
-from tests.unit.followup.conftest import Followup, assigned, new_order
+from tests.support.followup_events import assigned, new_order
+from tests.unit.followup.conftest import Followup
 
 
 def _told(followup: Followup) -> list[NotificationRequested]:

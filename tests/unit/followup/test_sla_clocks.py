@@ -9,17 +9,8 @@ from services.followup import consumers
 from services.followup.model import TrackedWorkOrder
 from services.followup.sla_clocks import CONTACT_RETRIES, ClockRules
 from shared.contracts import ComplaintContact, new_event
-from tests.unit.followup.conftest import (
-    SLA,
-    START,
-    Followup,
-    Order,
-    acknowledged,
-    assigned,
-    contact,
-    make_followup,
-    new_order,
-)
+from tests.support.followup_events import START, Order, acknowledged, assigned, new_order
+from tests.unit.followup.conftest import SLA, Followup, contact, make_followup
 
 WORKER = "unit-test"
 

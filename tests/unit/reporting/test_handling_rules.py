@@ -17,8 +17,8 @@ from services.reporting.schemas import SeriousCaseRead
 from services.reporting.timeliness import DueSums, callback_outcome, due_outcome
 from shared.contracts import ComplaintRouted, Event, WorkOrderAcknowledged, new_event
 from tests.fakes.reporting import InMemoryTransactions
+from tests.support.reporting_events.handling import Scripted, events, period_script
 from tests.unit.reporting.door import project_through
-from tests.unit.reporting.handling_events import Scripted, events, period_script
 
 CN = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 6, 10, 1, 0, tzinfo=UTC)

@@ -27,8 +27,8 @@ from services.reporting.rollups import ALL
 from services.reporting.timeliness import DueSums, callback_outcome
 from shared.contracts import Event
 from tests.fakes.reporting import InMemoryTransactions, ReadModelTables
+from tests.support.reporting_events.incidents import CAUSE_ANALYSIS, FEEDER, PUMP, STATION, Storm, storm
 from tests.unit.reporting.door import project_through
-from tests.unit.reporting.incident_events import CAUSE_ANALYSIS, FEEDER, PUMP, STATION, Storm, storm
 
 CN = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)

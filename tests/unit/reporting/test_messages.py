@@ -15,9 +15,9 @@ from services.reporting.model import sort_events
 from services.reporting.views import one_line_per_message
 from shared.contracts import Event
 from tests.fakes.reporting import InMemoryTransactions
-from tests.unit.reporting.case_events import T0, case_events
+from tests.support.reporting_events.cases import T0, case_events
+from tests.support.reporting_events.messages import delivery
 from tests.unit.reporting.door import project_through
-from tests.unit.reporting.message_events import delivery
 
 CN = ZoneInfo("Asia/Shanghai")
 

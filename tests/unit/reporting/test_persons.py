@@ -12,7 +12,7 @@ from services.reporting.actors import SYSTEM, Actor, person_names, step_actor
 from services.reporting.case_state import TimelineEvent, derive
 from services.reporting.handling_reports import staff_rows
 from services.reporting.model import InvalidLookup, LookupKeys, lookup_keys
-from tests.unit.reporting.person_events import CHEN, DESK, LI, ZHAO, Household, household_events
+from tests.support.reporting_events.persons import CHEN, DESK, LI, ZHAO, Household, household_events
 
 T0 = datetime(2025, 7, 15, 1, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from services.reporting.handlers import ReportingContext, project_delivered
 from shared.handling import Door
 from shared.observability import committed
 from tests.fakes.reporting import InMemoryTransactions
-from tests.unit.reporting.case_events import case_events
+from tests.support.reporting_events.cases import case_events
 from tests.unit.reporting.door import project_through
 
 CN = ZoneInfo("Asia/Shanghai")

@@ -235,7 +235,9 @@ def events(case: Scripted, t0: datetime) -> list[Event]:
             },
         )
     )
-    parts = [(case.work_order_id, case.department, "lead", None, case.resolved_h, case.root_cause)]
+    parts: list[tuple[uuid.UUID, str, str, uuid.UUID | None, float | None, RootCause | None]] = [
+        (case.work_order_id, case.department, "lead", None, case.resolved_h, case.root_cause)
+    ]
     if case.assisting:
         department, resolved_h, cause = case.assisting
         parts.append((case.assisting_work_order_id, department, "assisting", case.work_order_id, resolved_h, cause))

@@ -1,11 +1,15 @@
-"""Events of issue 13 as dispatch and intake publish them (built from shared/contracts, not their code): a
-complaint received at the counter, closed as invalid (and routed after all), settled at first contact;
-corrective actions set and completed."""
+"""Followup's input events as their producers publish them, built from shared/contracts (not from dispatch's or
+intake's code), for the unit tests on the in-memory door and the service tests over Kafka alike: a work order's
+steps (`assigned`, `acknowledged`, `resolved` of an `Order`), and issue 13's complaint events (received at the
+counter, closed as invalid and routed after all, settled at first contact; corrective actions set and
+completed)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from shared.contracts import (
     ComplaintInvalid,
@@ -14,8 +18,126 @@ from shared.contracts import (
     ComplaintRouted,
     CorrectiveActionCompleted,
     CorrectiveActionSet,
+    Event,
+    WorkOrderAcknowledged,
+    WorkOrderAssigned,
+    WorkOrderResolved,
+    new_event,
 )
-from tests.unit.followup.conftest import START, Order, order_event
+
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday, no holiday
+
+
+@dataclass(frozen=True)
+class Order:
+    """One work order of a complaint, as the events about it name it (cycle > 1: the complaint reopened)."""
+
+    complaint_id: uuid.UUID
+    work_order_id: uuid.UUID
+    reference_no: str
+    cycle: int = 1
+
+
+E = TypeVar("E", bound=Event)
+
+
+def order_event(cls: type[E], order: Order, payload: dict[str, Any]) -> E:
+    """An event about the order's complaint, as its producer would publish it (keyed and correlated by it)."""
+    return new_event(
+        cls,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id=f"corr-{order.reference_no}",
+        payload=payload,
+    )
+
+
+def _facts(order: Order, status: str, at: datetime, department: str = "billing") -> dict[str, Any]:
+    return {
+        "work_order_id": order.work_order_id,
+        "complaint_id": order.complaint_id,
+        "reference_no": order.reference_no,
+        "department": department,
+        "cycle": order.cycle,
+        "status": status,
+        "actor": "billing-desk",
+        "at": at,
+    }
+
+
+def assigned(
+    order: Order,
+    *,
+    at: datetime = START,
+    severity: str = "normal",
+    acknowledge_in: timedelta = timedelta(hours=1),
+    interim_in: timedelta | None = None,
+    category: str = "billing",
+    owner: str | None = None,
+    role: str = "lead",
+    district: str = "d",
+    lead_work_order_id: uuid.UUID | None = None,
+    department: str = "billing",
+    callback_limit: str = "24h",
+) -> WorkOrderAssigned:
+    return order_event(
+        WorkOrderAssigned,
+        order,
+        {
+            **_facts(order, "assigned", at, department),
+            "category": category,
+            "severity": severity,
+            "priority": 3,
+            "text": "bill too high",
+            "location": {"address": "a", "district": district},
+            "customer": {"account_no": None, "name_masked": None, "phone_masked": None, "preferred_contact": "phone"},
+            "channel": "phone",
+            "reasons": [],
+            "reopened": order.cycle > 1,
+            "owner": owner,
+            "role": role,
+            "lead_work_order_id": lead_work_order_id,
+            "deadlines": {
+                "starts_at": at,
+                "acknowledge_by": at + acknowledge_in,
+                "on_site_by": None,
+                "resolve_by": at + timedelta(days=2),
+                "interim_reply_by": at + interim_in if interim_in else None,
+                "callback_limit": callback_limit,
+                "policy_id": "test",
+            },
+        },
+    )
+
+
+def acknowledged(
+    order: Order, *, at: datetime, owner: str | None = None, department: str = "billing"
+) -> WorkOrderAcknowledged:
+    return order_event(
+        WorkOrderAcknowledged,
+        order,
+        {**_facts(order, "acknowledged", at, department), "owner": owner},
+    )
+
+
+def resolved(
+    order: Order, *, at: datetime, case_resolved: bool = True, department: str = "billing"
+) -> WorkOrderResolved:
+    return order_event(
+        WorkOrderResolved,
+        order,
+        {
+            **_facts(order, "resolved", at, department),
+            "resolution": "refunded",
+            "root_cause": "meter misread",
+            "case_resolved": case_resolved,
+        },
+    )
+
+
+def new_order(cycle: int = 1, complaint_id: uuid.UUID | None = None) -> Order:
+    complaint_id = complaint_id or uuid.uuid4()
+    return Order(complaint_id, uuid.uuid4(), f"TS-20261124-{complaint_id.int % 10**6:06d}", cycle)
 
 
 def received(

@@ -70,7 +70,9 @@ def household_events(h: Household, t0: datetime) -> list[Event]:
             )
         )
 
-    def received(case: uuid.UUID, hours: float, channel: str, phone: str, account: str, agent: tuple[str, str] | None):
+    def received(
+        case: uuid.UUID, hours: float, channel: str, phone: str, account: str, agent: tuple[str, str] | None
+    ) -> None:
         customer = {"account_no": account, "name_masked": "王**", "phone_masked": f"{phone[:3]}******{phone[-2:]}"}
         emit(
             ComplaintReceived,
@@ -173,7 +175,9 @@ def household_events(h: Household, t0: datetime) -> list[Event]:
         )
         return {**facts, "cycle": 1}
 
-    def step(cls: type[Event], case: uuid.UUID, facts: dict[str, Any], hours: float, who: tuple[str, str], **more: Any):
+    def step(
+        cls: type[Event], case: uuid.UUID, facts: dict[str, Any], hours: float, who: tuple[str, str], **more: Any
+    ) -> None:
         status = more.pop("status", "acknowledged")
         emit(
             cls,

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from shared.contracts import NotificationDelivery, new_event
-from tests.unit.reporting.case_events import T0
+from tests.support.reporting_events.cases import T0
 
 
 def delivery(
