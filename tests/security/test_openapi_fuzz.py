@@ -21,7 +21,6 @@ unsigned calls (their bodies are the vendors' own, not in the document: the pars
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 import uuid
@@ -59,6 +58,7 @@ from tests.support.complaints import complaint
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, wait_until
 from tests.support.notify import FakeDirectory, FakeProvider, StaffAddress, catalog, phone, request
+from tests.support.ports import bound_socket, port_of
 from tests.support.tokens import LocalIssuer
 
 SEED = 20261123
@@ -304,9 +304,8 @@ def _valid_phone(value: object) -> bool:
 @contextmanager
 def _serve(app: FastAPI) -> Iterator[str]:
     """The app under uvicorn in a thread, on a loopback port of its own, with its lifespan running."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock = bound_socket()
+    port = port_of(sock)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True)
     thread.start()

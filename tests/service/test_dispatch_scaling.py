@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -19,14 +18,9 @@ from shared import topics
 from tests.support.dispatch import received
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import produce, read_topic, wait_until
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_two_processes_share_the_work_without_doubling(
@@ -35,7 +29,7 @@ async def test_two_processes_share_the_work_without_doubling(
     group = f"dispatch-pair-{uuid.uuid4().hex[:6]}"
     procs: list[tuple[subprocess.Popen[bytes], Path, int]] = []
     for i in range(2):
-        port = _free_port()
+        port = free_port()
         log_path = tmp_path / f"dispatch-{i}.log"
         env = {
             **os.environ,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -19,15 +18,10 @@ import asyncpg
 from shared import topics
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import read_topic, wait_until
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 10_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _due_timers(db: asyncpg.Pool, n: int) -> tuple[list[uuid.UUID], list[int]]:
@@ -94,7 +88,7 @@ def followup_process(infra: Infrastructure, log_path: Path, group: str) -> Itera
         "DATABASE_URL": infra.database_url,
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
         "APP_ENV": "test",
-        "FOLLOWUP_HTTP_PORT": str(_free_port()),
+        "FOLLOWUP_HTTP_PORT": str(free_port()),
         "FOLLOWUP_CONSUMER_GROUP": group,
         "TIMER_BATCH_SIZE": "50",
         "TIMER_POLL_MS": "50",

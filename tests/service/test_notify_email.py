@@ -20,10 +20,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from embedded._process import find_free_port
 from embedded.standins.process import StandInProcess
 from services.notify.providers import email_smtp
 from services.notify.providers.base import Outgoing, PermanentError, ReceiptRefused, TransientError
+from tests.support.ports import free_port
 
 DOMAIN = "notify.example.cn"
 BOUNCE_TOKEN = "test-bounce-token"
@@ -173,7 +173,7 @@ async def test_a_server_that_is_down_or_not_listening_is_a_transient_error(mail_
     finally:
         httpx.post(f"{mail_server.url}/_standin/faults", json={"down_for_s": 0}).raise_for_status()
 
-    nowhere = settings_for(mail_server, smtp_port=find_free_port())
+    nowhere = settings_for(mail_server, smtp_port=free_port())
     with pytest.raises(TransientError, match="unreachable"):
         await email_smtp.build(nowhere).send(outgoing("customer.wang@example.cn"))
 

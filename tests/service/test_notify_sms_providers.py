@@ -21,7 +21,6 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from embedded._process import find_free_port
 from embedded.standins.process import StandInProcess
 from services.notify.providers import aliyun_sms, tencent_sms
 from services.notify.providers.base import (
@@ -33,6 +32,7 @@ from services.notify.providers.base import (
     ReceiptRefused,
     TransientError,
 )
+from tests.support.ports import free_port
 
 TOKEN = "test-sms-receipt-token"
 SIGN_NAME = "城市水务"
@@ -285,7 +285,7 @@ async def test_a_gateway_that_is_down_is_a_transient_error_and_then_takes_the_me
 
 
 async def test_an_unreachable_gateway_is_a_transient_error(vendor: Vendor) -> None:
-    endpoint = f"127.0.0.1:{find_free_port()}"
+    endpoint = f"127.0.0.1:{free_port()}"
     provider = _aliyun(endpoint) if vendor.name == "aliyun_sms" else _tencent(endpoint)
     try:
         with pytest.raises(TransientError):

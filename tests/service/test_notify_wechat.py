@@ -17,11 +17,11 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from embedded._process import find_free_port
 from embedded.standins.process import StandInProcess
 from embedded.standins.wechat_api import DEV_APP_ID, DEV_APP_SECRET
 from services.notify.providers import wechat
 from services.notify.providers.base import Outgoing, PermanentError, ReceiptRefused, TransientError
+from tests.support.ports import free_port
 
 CALLBACK_TOKEN = "test-wechat-callback-token"
 TEMPLATES = {
@@ -276,7 +276,7 @@ async def test_the_job_finish_event_arrives_signed_and_is_read_as_a_receipt(
 
 
 async def test_the_event_is_pushed_again_until_the_receiver_is_up(tmp_path_factory: pytest.TempPathFactory) -> None:
-    port = find_free_port()  # nobody listens yet: notify is down
+    port = free_port()  # nobody listens yet: notify is down
     env = {
         "WECHAT_STANDIN_CALLBACK_URL": f"http://127.0.0.1:{port}/v1/receipts/wechat",
         "WECHAT_STANDIN_CALLBACK_TOKEN": CALLBACK_TOKEN,

@@ -13,3 +13,16 @@ def free_port(host: str = LOCALHOST) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def bound_socket(host: str = LOCALHOST) -> socket.socket:
+    """A TCP socket already bound to a port the kernel picked, for a server run in-process (uvicorn's
+    `sockets=`): no window in which another process can take the port. The caller closes it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((host, 0))
+    return sock
+
+
+def port_of(sock: socket.socket) -> int:
+    """The port a bound socket holds."""
+    return int(sock.getsockname()[1])
