@@ -3,7 +3,10 @@ reporting serves equal those computed here from the script; rebuilding from offs
 read models exactly; redelivered events change nothing.
 
 The script controls time with a fake clock handed to dispatch, followup and reporting: steps taken
-"in time" happen at t0, "late" ones after the clock jumped 20 days (past every limit of the policy).
+"in time" happen at t0, "late" ones after the clock jumped 20 days (past every limit of the policy). Its steps go
+through the domain client (tests/support/client.py) over the services' in-process HTTP APIs; the two looks no API
+gives, whether the platform has settled and reporting's read models row by row, are named functions of
+tests/support/read_models.py.
 """
 
 from __future__ import annotations
@@ -17,24 +20,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from embedded.broker import EmbeddedBroker
 from services.reporting.case_state import handling_bucket
 from services.reporting.kpis import percentile
 from services.reporting.model import REPORTED_TOPICS
-from services.reporting.rebuild import rebuild
-from shared.kafka.replay import assign_from_start
+from tests.support.client import PlatformClient
 from tests.support.clock import FakeClock
-from tests.support.complaints import complaint, headers
-from tests.support.dispatch import as_, resolution_for, running_dispatch
-from tests.support.followup import AGENT, running_followup
+from tests.support.dispatch import resolution_for, running_dispatch
+from tests.support.followup import running_followup
 from tests.support.infrastructure import Infrastructure
 from tests.support.intake import running_intake
-from tests.support.kafka import produce, wait_until
-from tests.support.reporting import MANAGER, fresh_database, running_reporting
+from tests.support.kafka import first_records, produce, wait_until
+from tests.support.read_models import READ_MODELS, read_models, rebuild_read_models, wait_settled
+from tests.support.reporting import fresh_database, running_reporting
 
 pytestmark = pytest.mark.e2e
 
@@ -79,6 +79,7 @@ class Case:
     complaint_id: str = ""
     accepted_at: datetime | None = None
     resolved_at: datetime | None = None
+    work_order: dict[str, Any] | None = None
 
 
 @pytest.fixture(scope="module")
@@ -104,86 +105,61 @@ async def day(migrated: Infrastructure, tmp_path_factory: pytest.TempPathFactory
                     ),
                     timeout=90,
                 )
-                yield {
-                    "dsn": dsn,
-                    "broker": broker,
-                    "clock": clock,
-                    "intake": intake,
-                    "dispatch": dispatch,
-                    "followup": followup,
-                    "reporting": reporting,
-                    "reporting_app": reporting_app,
-                }
+                services = {"intake": intake, "dispatch": dispatch, "followup": followup, "reporting": reporting}
+                async with PlatformClient.in_process(services) as client:
+                    yield {
+                        "dsn": dsn,
+                        "broker": broker,
+                        "clock": clock,
+                        "client": client,
+                        "reporting_app": reporting_app,
+                    }
     finally:
         await asyncio.to_thread(broker.stop)
 
 
 async def _run_script(day: dict[str, Any]) -> list[Case]:
-    intake, dispatch, followup, clock = day["intake"], day["dispatch"], day["followup"], day["clock"]
+    client: PlatformClient = day["client"]
+    clock: FakeClock = day["clock"]
     cases = [Case(*row) for row in SCRIPT]
     for i, case in enumerate(cases):
-        text = TEXTS[case.department][i % len(TEXTS[case.department])]
-        body = complaint(
+        accepted = await client.submit(
             case.channel,
-            text=text,
+            text=TEXTS[case.department][i % len(TEXTS[case.department])],
             category_hint=None,
             customer={"account_no": f"DAY-{uuid.uuid4().hex[:8]}", "phone": "13700137000"},
             location={"address": "测试路1号", "district": case.district},
         )
-        response = await intake.post("/v1/complaints", json=body, headers=headers(case.channel))
-        assert response.status_code == 202, response.text
-        case.complaint_id = response.json()["complaint_id"]
-        case.accepted_at = datetime.fromisoformat(response.json()["accepted_at"])
-    db = await asyncpg.connect(day["dsn"])
-    try:
-
-        async def all_routed() -> list[asyncpg.Record] | None:
-            rows = await db.fetch(
-                "SELECT complaint_id, work_order_id, department, severity FROM dispatch.work_orders "
-                "WHERE complaint_id = ANY($1::uuid[])",
-                [c.complaint_id for c in cases],
-            )
-            return rows if len(rows) == len(cases) else None
-
-        orders = {str(r["complaint_id"]): r for r in await wait_until(all_routed, timeout=60)}
-    finally:
-        await db.close()
+        case.complaint_id, case.accepted_at = accepted.complaint_id, accepted.accepted_at
     for case in cases:
-        assert orders[case.complaint_id]["department"] == case.department, "the script's texts route as planned"
+        case.work_order = await client.wait_routed(case.complaint_id)
+        assert case.work_order["department"] == case.department, "the script's texts route as planned"
 
-    async def act(case: Case, action: str) -> None:
-        order = orders[case.complaint_id]
-        url = f"/v1/work-orders/{order['work_order_id']}/{action}"
-        body = resolution_for(order["department"], order["severity"]) if action == "resolve" else None
-        response = await dispatch.post(url, headers=as_(case.department), json=body)
-        assert response.status_code == 200, response.text
-        if action == "resolve":
-            case.resolved_at = clock()
+    async def acknowledge(case: Case) -> None:
+        assert case.work_order is not None
+        await client.acknowledge(case.work_order["work_order_id"], case.department)
+
+    async def resolve(case: Case) -> None:
+        assert case.work_order is not None
+        resolution = resolution_for(case.work_order["department"], case.work_order["severity"])
+        await client.resolve(case.work_order["work_order_id"], resolution, case.department)
+        case.resolved_at = clock()
 
     for case in cases:
         if case.plan in "ABD":
-            await act(case, "acknowledge")
+            await acknowledge(case)
         if case.plan == "A":
-            await act(case, "resolve")
+            await resolve(case)
     clock.advance(LATE)
     for case in cases:
         if case.plan == "C":
-            await act(case, "acknowledge")
+            await acknowledge(case)
         if case.plan in "BC":
-            await act(case, "resolve")
+            await resolve(case)
     for case in cases:
-        if case.callback is None:
-            continue
-
-        async def listed(c: Case = case) -> dict[str, Any] | None:
-            page = (await followup.get("/v1/callbacks?page_size=200", headers=AGENT)).json()
-            return next((i for i in page["items"] if i["complaint_id"] == c.complaint_id), None)
-
-        callback = await wait_until(listed, timeout=30)
-        outcome = await followup.post(
-            f"/v1/callbacks/{callback['callback_id']}/outcome", headers=AGENT, json={"outcome": case.callback}
-        )
-        assert outcome.status_code == 200, outcome.text
+        if case.callback is not None:
+            callback = await client.wait_callback(case.complaint_id, timeout=30)
+            await client.callback(callback["callback_id"], case.callback)
     return cases
 
 
@@ -236,11 +212,11 @@ def _expected(cases: list[Case]) -> dict[str, Any]:
 async def test_scripted_day_kpis_match_the_script(day: dict[str, Any]) -> None:
     cases = await _run_script(day)
     day["cases"] = cases
-    reporting = day["reporting"]
+    client: PlatformClient = day["client"]
     expected = _expected(cases)
 
     async def converged() -> dict[str, Any] | None:
-        report = (await reporting.get("/v1/kpis?group_by=department", headers=MANAGER)).json()
+        report = await client.report("kpis", group_by="department")
         totals = report["totals"]
         keys = (
             "received",
@@ -271,99 +247,50 @@ async def test_scripted_day_kpis_match_the_script(day: dict[str, Any]) -> None:
             "reopen_rate",
         ):
             assert row[key] == mine[key], (department, key)
-    by_channel = (await reporting.get("/v1/kpis?group_by=channel", headers=MANAGER)).json()
+    by_channel = await client.report("kpis", group_by="channel")
     assert {r["key"]: r["received"] for r in by_channel["rows"]} == dict(Counter(c.channel for c in cases))
-    by_district = (await reporting.get("/v1/kpis?group_by=district", headers=MANAGER)).json()
+    by_district = await client.report("kpis", group_by="district")
     assert {r["key"]: r["received"] for r in by_district["rows"]} == dict(Counter(c.district for c in cases))
-    by_day = (await reporting.get("/v1/kpis?group_by=day", headers=MANAGER)).json()
+    by_day = await client.report("kpis", group_by="day")
     assert [r["received"] for r in by_day["rows"] if r["received"]] == [len(cases)]
     # Timeliness counts a case in the day it fell due: the days after, with nothing received, have rows for that.
     assert sum(r["due"] for r in by_day["rows"]) == len(cases)
 
     # Case view, household archive, queues, CSV, masking.
     first = cases[0]
-    view = (await reporting.get(f"/v1/cases/{first.complaint_id}", headers=MANAGER)).json()
+    view = await client.timeline(first.complaint_id)
     assert view["status"] == "closed" and view["department"] == "repair"
     types = [e["event_type"] for e in view["timeline"]]
     assert types[0] == "complaint.received" and {"complaint.routed", "workorder.assigned"} <= set(types[1:3])
     assert "complaint.closed" in types
     assert "phone" not in view and view["phone_masked"] == "137******00"
-    agent_view = await reporting.get(
-        f"/v1/cases/{view['reference_no']}", headers={"X-API-Key": "dev-only-reporting-agent-key"}
-    )
-    assert agent_view.json()["phone"] == "13700137000", "an agent's role may see the number"
-    assert (await reporting.get(f"/v1/cases/{first.complaint_id}")).status_code == 401
+    agent_view = await client.timeline(view["reference_no"], role="reporting_agent")
+    assert agent_view["phone"] == "13700137000", "an agent's role may see the number"
+    await client.timeline(first.complaint_id, role=None, expect=401)  # no credential, no case
     open_now = Counter(c.department for c in cases if c.plan in "DE")
     reopened = Counter(c.department for c in cases if c.callback == "dissatisfied")
     wanted = {d: open_now[d] + reopened[d] for d in TEXTS}
 
     async def queues_settled() -> bool:  # reopened cases come back once dispatch opened their new cycle
-        body = (await reporting.get("/v1/queues", headers=MANAGER)).json()
+        body = await client.report("queues")
         return {q["department"]: q["open"] for q in body["departments"]} == wanted
 
     await wait_until(queues_settled, timeout=30, interval=0.2)
-    overdue = (await reporting.get("/v1/overdue?page_size=50", headers=MANAGER)).json()
+    overdue = await client.report("overdue", page_size=50)
     assert overdue["total"] == sum(open_now.values()), "D and E are past every deadline after the jump"
-    csv_text = (await reporting.get("/v1/cases.csv", headers=MANAGER)).text
+    csv_text = await client.report_csv("cases.csv")
     assert len(csv_text.strip().splitlines()) == len(cases) + 1 and "13700137000" not in csv_text
-    kpi_csv = (await reporting.get("/v1/kpis.csv?group_by=department", headers=MANAGER)).text
+    kpi_csv = await client.report_csv("kpis.csv", group_by="department")
     assert kpi_csv.splitlines()[0].startswith("key,received")
-
-
-TABLES = {
-    "timeline": "event_id",
-    "cases": "complaint_id",
-    "work_orders": "work_order_id",
-    "callbacks": "callback_id",
-    "contacts": "complaint_id",
-    "kpi_rollup": "dimension, day, key",
-    "kpi_rollup_handling": "dimension, day, key, bucket",
-    "hotspot_hourly": "hour, district, category",
-}
-
-
-async def _snapshot(conn: asyncpg.Connection, schema: str) -> dict[str, list[tuple[Any, ...]]]:
-    return {
-        t: [tuple(r) for r in await conn.fetch(f"SELECT * FROM {schema}.{t} ORDER BY {order}")]
-        for t, order in TABLES.items()
-    }
-
-
-async def _settled(day: dict[str, Any]) -> None:
-    """Wait until nothing moves: no timer due, every outbox published, reporting's timeline unchanged."""
-    conn = await asyncpg.connect(day["dsn"])
-    last = -1
-
-    async def quiet() -> bool:
-        nonlocal last
-        due = await conn.fetchval(
-            "SELECT count(*) FROM followup.timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1",
-            day["clock"](),
-        )
-        pending = 0
-        for schema in ("intake", "dispatch", "followup"):
-            pending += await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox")
-        seen = await conn.fetchval("SELECT count(*) FROM reporting.timeline")
-        steady, last = seen == last, seen
-        return due == 0 and pending == 0 and steady
-
-    try:
-        await wait_until(quiet, timeout=90, interval=0.5)
-    finally:
-        await conn.close()
 
 
 async def test_rebuild_from_offset_zero_reproduces_the_read_models(day: dict[str, Any]) -> None:
     assert day.get("cases"), "runs after the scripted day"
-    await _settled(day)
-    counts = await rebuild(day["dsn"], day["broker"].bootstrap_servers, "reporting_rebuild", "Asia/Shanghai")
+    await wait_settled(day["dsn"], day["clock"])
+    counts = await rebuild_read_models(day["dsn"], day["broker"].bootstrap_servers, "reporting_rebuild")
     assert counts["projected"] > 0
-    conn = await asyncpg.connect(day["dsn"])
-    try:
-        live, rebuilt = await _snapshot(conn, "reporting"), await _snapshot(conn, "reporting_rebuild")
-    finally:
-        await conn.close()
-    for table in TABLES:
+    live, rebuilt = await read_models(day["dsn"]), await read_models(day["dsn"], "reporting_rebuild")
+    for table in READ_MODELS:
         only_live = set(live[table]) - set(rebuilt[table])
         only_rebuilt = set(rebuilt[table]) - set(live[table])
         assert rebuilt[table] == live[table], (
@@ -375,33 +302,11 @@ async def test_rebuild_from_offset_zero_reproduces_the_read_models(day: dict[str
 
 
 async def test_redelivered_events_change_nothing(day: dict[str, Any]) -> None:
-    conn = await asyncpg.connect(day["dsn"])
-    try:
-        before = await _snapshot(conn, "reporting")
-    finally:
-        await conn.close()
-    again = await _records_from_the_start(day["broker"].bootstrap_servers, 60)
+    before = await read_models(day["dsn"])
+    again = await first_records(day["broker"].bootstrap_servers, REPORTED_TOPICS, 60)
     stats = day["reporting_app"].state.stats
     seen = stats["events_seen"]
     for topic in {t for t, _, _ in again}:
         await produce(day["broker"].bootstrap_servers, topic, [(k, v) for t, k, v in again if t == topic])
     await wait_until(lambda: stats["events_seen"] >= seen + len(again), timeout=60)
-    conn = await asyncpg.connect(day["dsn"])
-    try:
-        assert await _snapshot(conn, "reporting") == before
-    finally:
-        await conn.close()
-
-
-async def _records_from_the_start(bootstrap: str, n: int) -> list[tuple[str, bytes | None, bytes]]:
-    """Messages exactly as the producers sent them, read back from the topics reporting consumes."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        await assign_from_start(consumer, bootstrap, REPORTED_TOPICS)
-        fetched = await consumer.getmany(timeout_ms=2000, max_records=n)
-        records = [(m.topic, m.key, m.value or b"") for msgs in fetched.values() for m in msgs]
-    finally:
-        await consumer.stop()
-    assert records
-    return records[:n]
+    assert await read_models(day["dsn"]) == before

@@ -6,6 +6,9 @@ headers and SQL. Each method is one documented endpoint, called with the credent
 in the utility (the dev keys `make run` configures); methods named `wait_…` poll a public read with a deadline.
 An answer other than the one expected fails the test with the service's problem text; `expect=` asks for another
 (a refusal a test proves), and then the problem document is returned.
+
+The same client drives services run in-process (`PlatformClient.in_process`, each service's httpx client over its
+ASGI app), so a scenario on in-process services reads the same as one on the real process tree.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -32,6 +36,7 @@ KEYS = {
     "manager": "dev-only-manager-key",
     "outage_system": "dev-only-outage-system-key",
     "notify": "dev-only-notify-key",
+    "reporting_agent": "dev-only-reporting-agent-key",
     "repair": "dev-only-repair-key",
     "billing": "dev-only-billing-key",
     "customer_service": "dev-only-customer-service-key",
@@ -50,6 +55,7 @@ class Accepted:
     complaint_id: str
     reference_no: str
     replayed: bool = False
+    accepted_at: datetime | None = None
 
 
 async def eventually(
@@ -78,6 +84,19 @@ class PlatformClient:
     def __init__(self, platform: Platform | Mapping[str, str], *, timeout: float = 30.0) -> None:
         self.urls: dict[str, str] = dict(platform.services if isinstance(platform, Platform) else platform)
         self.http = httpx.AsyncClient(timeout=timeout)
+        #: Services run in-process: their own httpx clients (over the ASGI app), used instead of `http`.
+        self.in_process_clients: dict[str, httpx.AsyncClient] = {}
+
+    @classmethod
+    def in_process(cls, clients: Mapping[str, httpx.AsyncClient]) -> PlatformClient:
+        """A client of services run in-process (tests/support/<service>.py's `running_<service>`), by service
+        name ("intake", "dispatch" ...). Their clients stay the caller's to close."""
+        client = cls({name: str(http.base_url).rstrip("/") for name, http in clients.items()})
+        client.in_process_clients = dict(clients)
+        return client
+
+    def _http(self, service: str) -> httpx.AsyncClient:
+        return self.in_process_clients.get(service, self.http)
 
     async def __aenter__(self) -> Self:
         return self
@@ -103,7 +122,7 @@ class PlatformClient:
     ) -> httpx.Response:
         """One request to `service`'s API as `role`; the answer must have status `expect` (one or several)."""
         sent = {**(as_(role) if role else {}), **(request_headers or {})}
-        response = await self.http.request(method, f"{self.urls[service]}{path}", headers=sent, **kwargs)
+        response = await self._http(service).request(method, f"{self.urls[service]}{path}", headers=sent, **kwargs)
         wanted = {expect} if isinstance(expect, int) else set(expect)
         assert response.status_code in wanted, f"{method} {service}{path}: {response.status_code} {response.text}"
         return response
@@ -122,7 +141,8 @@ class PlatformClient:
         )
         answer = response.json()
         replayed = response.headers.get("Idempotent-Replayed") == "true"
-        return Accepted(str(answer["complaint_id"]), str(answer["reference_no"]), replayed)
+        accepted_at = datetime.fromisoformat(answer["accepted_at"]) if answer.get("accepted_at") else None
+        return Accepted(str(answer["complaint_id"]), str(answer["reference_no"]), replayed, accepted_at)
 
     async def submit_all(self, bodies: Iterable[tuple[str, dict[str, Any]]], *, at_once: int = 10) -> list[str]:
         """Every (channel, body), `at_once` in flight (as a call centre's agents would); their ids, in order."""
@@ -278,9 +298,11 @@ class PlatformClient:
 
     # --- reporting: what managers read --------------------------------------------------------------------------
 
-    async def timeline(self, complaint_id: str) -> dict[str, Any]:
-        """Reporting's case (GET /v1/cases/{ref}): status, work orders, callbacks, messages and the timeline."""
-        return dict((await self.call("GET", "reporting", f"/v1/cases/{complaint_id}", role="manager")).json())
+    async def timeline(self, complaint_id: str, *, role: str | None = "manager", expect: int = 200) -> dict[str, Any]:
+        """Reporting's case (GET /v1/cases/{id or ref}): status, work orders, callbacks, messages and the timeline,
+        as `role` reads it (a manager sees the phone masked, a hotline agent in full; None: no credential)."""
+        path = f"/v1/cases/{complaint_id}"
+        return dict((await self.call("GET", "reporting", path, role=role, expect=expect)).json())
 
     async def wait_timeline(
         self, complaint_id: str, until: Callable[[dict[str, Any]], bool], *, what: str, timeout: float = 60.0
@@ -307,7 +329,7 @@ class PlatformClient:
 
     async def metrics(self, service: str) -> Scrape:
         """The service's /metrics, parsed by prometheus-client's own parser."""
-        return await scrape(self.http, self.urls[service])
+        return await scrape(self._http(service), self.urls[service])
 
     # --- notify: messages ---------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.contracts import Event
 from shared.kafka.admin import topic_partitions
+from shared.kafka.replay import assign_from_start
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,22 @@ async def read_topic(
                 raise TimeoutError(f"{topic}: condition not met in {timeout}s; saw {len(records)} records")
     finally:
         await consumer.stop()
+
+
+async def first_records(bootstrap: str, names: Iterable[str], n: int) -> list[tuple[str, bytes | None, bytes]]:
+    """Up to `n` messages of the topics `names` from offset 0, exactly as their producers sent them: (topic, key,
+    value), for sending them again (a redelivery). At least one must be there."""
+    wanted = list(names)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        await assign_from_start(consumer, bootstrap, wanted)
+        fetched = await consumer.getmany(timeout_ms=2000, max_records=n)
+        records = [(m.topic, m.key, m.value or b"") for msgs in fetched.values() for m in msgs]
+    finally:
+        await consumer.stop()
+    assert records, f"no message on {sorted(wanted)}"
+    return records[:n]
 
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
