@@ -41,6 +41,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.support.browser import DESKTOP, PHONE, accessibility_problems, chromium, screenshot
 from tests.support.complaints import complaint, headers
 from tests.support.identity import IdentityProvider
+from tests.support.person_client import PersonClient
 from tests.support.platform import Platform
 
 pytestmark = pytest.mark.e2e
@@ -183,6 +184,11 @@ class Console:
         expect(page.get_by_test_id("person-name")).to_have_text(NAMES[staff_id])
         return page
 
+    def person(self, staff_id: str) -> PersonClient:
+        """`staff_id` calling the platform's APIs with their own token from the provider, for the steps whose
+        screens are another test's."""
+        return PersonClient(self.services, staff_id, self.provider.token)
+
     def keep_failure(self) -> None:
         """Each open page as it was when the test failed (test-artifacts/console/failed-<n>.png), to look at."""
         for n, page in enumerate(p for context in self.contexts for p in context.pages):
@@ -237,9 +243,7 @@ def test_the_runner_prints_the_console_and_the_demo_sign_ins(
         assert re.search(rf"^\s+{re.escape(staff_id)}\s.*{name}", printed, re.M), f"{staff_id} ({name}):\n{printed}"
 
 
-def test_one_case_through_the_console_every_step_by_a_signed_in_person(
-    console: Console, screens: Screens, identity_provider: IdentityProvider
-) -> None:
+def test_one_case_through_the_console_every_step_by_a_signed_in_person(console: Console, screens: Screens) -> None:
     began = time.monotonic()
     phone = f"139{uuid.uuid4().int % 10**8:08d}"
     account = f"HT-{uuid.uuid4().hex[:6].upper()}"
@@ -434,23 +438,15 @@ def test_one_case_through_the_console_every_step_by_a_signed_in_person(
     supervisor = console.sign_in("supervisor.wu", "/")
     expect(supervisor.get_by_test_id("home-screens")).to_be_visible()
     screens.both(supervisor, "home")
-    as_supervisor = {"Authorization": f"Bearer {identity_provider.token('supervisor.wu')}"}
-    log = httpx.get(
-        f"{console.services['dispatch']}/v1/contact-access",
-        params={"complaint_id": reference, "staff_id": "repair.zhao"},
-        headers=as_supervisor,
-        timeout=30,
-    )
-    assert log.status_code == 200, log.text
-    reads = [entry for entry in log.json()["items"] if entry["reference_no"] == reference]
-    assert reads and all(entry["staff_name"] == "赵磊" for entry in reads), log.json()
+    wu = console.person("supervisor.wu")
+    log = wu.contact_access(reference, "repair.zhao")
+    reads = [entry for entry in log if entry["reference_no"] == reference]
+    assert reads and all(entry["staff_name"] == "赵磊" for entry in reads), log
     assert any("phone" in entry["what"] for entry in reads), reads
 
     def report() -> dict[str, list[dict[str, Any]]] | None:
-        answer = httpx.get(f"{console.services['reporting']}/v1/reports/staff", headers=as_supervisor, timeout=30)
-        assert answer.status_code == 200, answer.text
         rows: dict[str, list[dict[str, Any]]] = {}
-        for row in answer.json()["rows"]:
+        for row in wu.report("reports/staff")["rows"]:
             rows.setdefault(row["staff_id"], []).append(row)
         agent_rows, crew_rows = rows.get("agent.li", []), rows.get("crew1.chen", [])
         if (
@@ -595,9 +591,7 @@ class Keyboard:
             )
 
 
-def test_an_agent_and_a_crew_member_work_from_the_keyboard_alone(
-    console: Console, identity_provider: IdentityProvider
-) -> None:
+def test_an_agent_and_a_crew_member_work_from_the_keyboard_alone(console: Console) -> None:
     """Issue 20's "usable from the keyboard": 李娜 enters a counter complaint and 陈刚 (390-px phone) arrives on the
     job with Tab, typing, arrow keys, Space and Enter only — never a click — and every stop shows its focus ring
     in the order the form is laid out. The signed-in pages of the flow above are reused."""
@@ -645,21 +639,16 @@ def test_an_agent_and_a_crew_member_work_from_the_keyboard_alone(
     saved.assert_reading_order()
 
     # Repair signs for it and sends crew 1 over the API (their screens are the flow's); 陈刚 takes it from there.
-    as_dispatcher = {"Authorization": f"Bearer {identity_provider.token('repair.zhao')}"}
-    dispatch = console.services["dispatch"]
+    zhao = console.person("repair.zhao")
 
     def work_order() -> str | None:
-        answer = httpx.get(f"{dispatch}/v1/complaints/{reference}", headers=as_dispatcher, timeout=30)
-        assert answer.status_code in (200, 404), answer.text
-        orders = answer.json().get("work_orders", []) if answer.status_code == 200 else []
+        case = zhao.known_case(reference)
+        orders = case.get("work_orders", []) if case is not None else []
         return next((str(o["work_order_id"]) for o in orders if o["department"] == "repair"), None)
 
     work_order_id = poll(agent, "the counter complaint's repair work order", work_order)
-    for step, body in (("acknowledge", None), ("crew", {"crew": "repair-crew-1"})):
-        answer = httpx.post(
-            f"{dispatch}/v1/work-orders/{work_order_id}/{step}", json=body, headers=as_dispatcher, timeout=30
-        )
-        assert answer.status_code == 200, f"{step}: {answer.text}"
+    zhao.work_order_step(work_order_id, "acknowledge")
+    zhao.work_order_step(work_order_id, "crew", {"crew": "repair-crew-1"})
 
     crew = console.page_of("crew1.chen", "/crew/jobs", phone=True)
     expect(crew.locator(f'[data-testid=job][data-work-order="{work_order_id}"]')).to_be_visible()

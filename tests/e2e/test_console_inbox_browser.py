@@ -44,6 +44,7 @@ from tests.support.browser import DESKTOP, accessibility_problems, chromium, scr
 from tests.support.identity import IdentityProvider
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, start_groups_at_end
+from tests.support.person_client import PersonClient
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
@@ -220,14 +221,12 @@ def _request(
     )
 
 
-def _inbox_of(running: Running, token: str, *wanted: uuid.UUID) -> list[dict[str, Any]]:
+def _inbox_of(person: PersonClient, *wanted: uuid.UUID) -> list[dict[str, Any]]:
     """The person's inbox at notify (their own token), once it holds every `wanted` notice (poll with a deadline)."""
     deadline = time.monotonic() + EVENTUAL_S
     ids = {str(w) for w in wanted}
     while True:
-        answer = httpx.get(f"{running.notify}/v1/inbox", headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        assert answer.status_code == 200, answer.text
-        items: list[dict[str, Any]] = answer.json()["items"]
+        items = person.inbox()
         if ids <= {i["notification_id"] for i in items}:
             return items
         if time.monotonic() > deadline:
@@ -238,21 +237,18 @@ def _inbox_of(running: Running, token: str, *wanted: uuid.UUID) -> list[dict[str
 def test_the_duty_manager_reads_his_notice_in_both_languages_and_marks_it_read(
     browser: Browser, running: Running, identity_provider: IdentityProvider
 ) -> None:
-    duty_token = identity_provider.token("duty.zheng")
+    zheng = PersonClient({"notify": running.notify}, "duty.zheng", identity_provider.token, timeout=10)
     # Yesterday's handover, already read; then the call for the counter complaint (by role: the rota says who).
     older = _request("昨日值班交接：无遗留事项。", f"TS-20261122-{uuid.uuid4().int % 10**6:06d}", staff_id="duty.zheng")
     _in_own_loop(publish(running.kafka, older))
     older_id = older.payload.notification_id
-    _inbox_of(running, duty_token, older_id)
-    read = httpx.post(
-        f"{running.notify}/v1/inbox/{older_id}/read", headers={"Authorization": f"Bearer {duty_token}"}, timeout=10
-    )
-    assert read.status_code == 200, read.text
+    _inbox_of(zheng, older_id)
+    zheng.mark_read(str(older_id))
     call = _request(NOTICE_ZH, REFERENCE, role="duty_manager")
     someone_else = _request("不是给值班经理的通知", REFERENCE, staff_id="agent.li", urgency="routine")
     _in_own_loop(publish(running.kafka, call, someone_else))
     notice = str(call.payload.notification_id)
-    items = _inbox_of(running, duty_token, call.payload.notification_id)
+    items = _inbox_of(zheng, call.payload.notification_id)
     called = next(i for i in items if i["notification_id"] == notice)
     assert called["read_at"] is None and called["locale"] == "zh", "notify says the language the notice is in"
     problems: list[str] = []
@@ -306,6 +302,6 @@ def test_the_duty_manager_reads_his_notice_in_both_languages_and_marks_it_read(
         _check(page, "inbox-read.zh", problems)
     finally:
         context.close()
-    after = _inbox_of(running, duty_token, call.payload.notification_id)
+    after = _inbox_of(zheng, call.payload.notification_id)
     assert next(i for i in after if i["notification_id"] == notice)["read_at"] is not None
     assert not problems, "axe-core found serious or critical problems:\n" + "\n".join(problems)
