@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from shared import topics
@@ -31,6 +30,7 @@ from tests.support.complaints import complaint
 from tests.support.dispatch import serious_resolution
 from tests.support.kafka import Record, read_topic
 from tests.support.platform import Platform
+from tests.support.standins import StandIns
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,9 +200,7 @@ async def _each_delivered_once(platform: Platform, client: PlatformClient, calle
 
     found = await eventually(all_delivered, what="every caller's message delivered", timeout=120, interval=1)
     assert all(len(ds) == 1 for ds in found.values()), "one each"
-    async with httpx.AsyncClient(timeout=30) as http:
-        taken = (await http.get(f"{platform.gateways['sms']}/_standin/messages")).json()
-    counted = Counter(m["idempotency_key"] for m in taken)
+    counted = await StandIns(platform).taken_by_sms_gateway()
     assert all(counted[str(ds[0]["notification_id"])] == 1 for ds in found.values()), "each at the gateway once"
 
 
@@ -214,6 +212,7 @@ async def _reporting_shows_the_storm(
     async def counted() -> dict[str, Any] | None:
         listed = await client.report("reports/incidents", status="open")
         mine = [i for i in listed["items"] if i["incident_id"] == incident["incident_id"]]
+        print("DEBUG", incident["incident_id"], listed["items"][:3], flush=True)
         return mine[0] if mine and mine[0]["households"] == 200 else None
 
     row = await eventually(counted, what="the storm in reporting's incidents", timeout=120, interval=1)
