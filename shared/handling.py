@@ -1,9 +1,10 @@
 """The one door every message and every command goes through: the unit of work is opened, deduplicated, written to
 the outbox and committed here, and nowhere else.
 
-A use case is a plain function of (message, `Work`): it reads and writes through `work.repo`, reads the time once
-from `work.now`, reaches the service's rules and collaborators through `work.context`, and hands the events it
-causes to `work.emit`. It never opens a transaction, never commits and never writes the outbox itself. The door:
+A use case is a plain function of (message, `Work`): it reads and writes through `work.repo`, reads the time from
+`work.now` (the door's clock, which tests set), reaches the service's rules and collaborators through `work.context`,
+and hands the events it causes to `work.emit`. It never opens a transaction, never commits and never writes the
+outbox itself. The door:
 
 - opens one transaction (`Transactions`: Postgres in production, the in-memory fake in unit tests);
 - for Kafka events, records each event id as processed by the consumer group in that transaction and hands the
@@ -53,13 +54,19 @@ def utc_now() -> datetime:
 
 @dataclass
 class Work(Generic[R, C]):
-    """What a handler holds: the repository in the open transaction, the service's context, the unit's time, and
-    where its events go. `now` is read once per unit, so every row and event of one unit carries the same time."""
+    """What a handler holds: the repository in the open transaction, the service's context, the time, and where its
+    events go."""
 
     repo: R
     context: C
-    now: datetime
+    clock: Callable[[], datetime]
     events: list[Event] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        """The time as it is read, not once per unit: the events a unit builds one after another (a batch's callers
+        joining one incident) carry increasing times, and consumers order a key's events by their time."""
+        return self.clock()
 
     def emit(self, events: Event | Iterable[Event]) -> None:
         """Publish these events when (and only if) the unit commits."""
@@ -87,7 +94,7 @@ class Door(Generic[R, C]):
     async def run(self, handler: Callable[[M, Work[R, C]], Awaitable[T]], message: M) -> T:
         """One command in one unit of work; its answer is the handler's. A raised error rolls everything back."""
         async with self.transactions() as tx:
-            work = Work(tx.repo, self.context, self.clock())
+            work = Work(tx.repo, self.context, self.clock)
             result = await handler(message, work)
             await self._finish(tx, work)
         return result
@@ -104,7 +111,7 @@ class Door(Generic[R, C]):
         """A batch of events in one unit of work: the handler gets the first deliveries, in their order."""
         async with self.transactions() as tx:
             fresh = [e for e in events if await tx.repo.first_delivery(consumer, _event_id(e))]
-            work = Work(tx.repo, self.context, self.clock())
+            work = Work(tx.repo, self.context, self.clock)
             if fresh:
                 await handler(fresh, work)
             await self._finish(tx, work)
