@@ -212,7 +212,6 @@ async def _reporting_shows_the_storm(
     async def counted() -> dict[str, Any] | None:
         listed = await client.report("reports/incidents", status="open")
         mine = [i for i in listed["items"] if i["incident_id"] == incident["incident_id"]]
-        print("DEBUG", incident["incident_id"], listed["items"][:3], flush=True)
         return mine[0] if mine and mine[0]["households"] == 200 else None
 
     row = await eventually(counted, what="the storm in reporting's incidents", timeout=120, interval=1)
