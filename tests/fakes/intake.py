@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from services.intake.model import StoredComplaint
-from services.intake.repository import IntakeRepository
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
 
@@ -93,8 +92,3 @@ class FakeTransactions(CopyOnCommit[IntakeState, FakeIntakeRepository]):
 
     def __init__(self, state: IntakeState | None = None) -> None:
         super().__init__(state or IntakeState(), FakeIntakeRepository)
-
-
-def _conforms(repo: FakeIntakeRepository) -> IntakeRepository:
-    """Type-checks that the fake implements the same Protocol as the Postgres repository."""
-    return repo

@@ -15,10 +15,13 @@ from services.intake.repository import IntakeRepository, PostgresIntakeRepositor
 from services.notify.repository import NotifyRepository, PostgresNotifyRepository
 from services.reporting.repository import ProjectionStore, ReadModels, ReportQueries
 from shared.db import Transactions
+from shared.handling import HandlingRepository
 from tests.fakes.dispatch import FakeDispatchRepository
 from tests.fakes.dispatch import FakeTransactions as DispatchTransactions
 from tests.fakes.followup import FakeFollowupRepository
 from tests.fakes.followup import FakeTransactions as FollowupTransactions
+from tests.fakes.intake import FakeIntakeRepository
+from tests.fakes.intake import FakeTransactions as IntakeTransactions
 from tests.fakes.reporting import InMemoryReadModels, InMemoryTransactions
 
 # The fakes, and the in-memory `Transactions` that hand them out.
@@ -46,6 +49,28 @@ def _reporting_fake(repo: InMemoryReadModels) -> ProjectionStore:
 
 def _reporting_transactions(transactions: InMemoryTransactions) -> Transactions[ProjectionStore]:
     return transactions
+
+
+def _intake_fake(repo: FakeIntakeRepository) -> IntakeRepository:
+    return repo
+
+
+def _intake_transactions(transactions: IntakeTransactions) -> Transactions[IntakeRepository]:
+    return transactions
+
+
+# What the door (`shared.handling.Door`) needs of every repository: dedupe marks and the outbox.
+
+
+def _doors(
+    dispatch: DispatchRepository,
+    followup: FollowupRepository,
+    intake: IntakeRepository,
+    notify: NotifyRepository,
+    console: ConsoleRepository,
+    reporting: ProjectionStore,
+) -> list[HandlingRepository]:
+    return [dispatch, followup, intake, notify, console, reporting]
 
 
 # The Postgres repositories: the Protocol is what production offers, not only what the fake offers.
