@@ -7,8 +7,9 @@ and hands the events it causes to `work.emit`. It never opens a transaction, nev
 outbox itself. The door:
 
 - opens one transaction (`Transactions`: Postgres in production, the in-memory fake in unit tests);
-- for Kafka events, records each event id as processed by the consumer group in that transaction and hands the
-  handler only the first deliveries, so a redelivered event changes nothing (`each` and `batch`);
+- for Kafka events, records the batch's event ids as processed by the consumer group in that transaction (one
+  statement per batch) and hands the handler only the first deliveries, in the batch's order, so a redelivered
+  event changes nothing (`each` and `batch`);
 - writes everything emitted to the outbox in one statement, and commits — or rolls back when the handler raises,
   so a refusal (`shared.errors`) leaves no trace;
 - lets the process metrics count what was written only after the commit (`shared.db.transactions`).
@@ -33,8 +34,8 @@ from shared.logging import bind_case
 class HandlingRepository(Protocol):
     """What the door needs of every service's repository (and of its fake)."""
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        """Record `event_id` as processed by `consumer`; False when it already was."""
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Record `event_ids` as processed by `consumer` (one statement for the batch); those not recorded before."""
         ...
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
@@ -110,7 +111,7 @@ class Door(Generic[R, C]):
     ) -> None:
         """A batch of events in one unit of work: the handler gets the first deliveries, in their order."""
         async with self.transactions() as tx:
-            fresh = [e for e in events if await tx.repo.first_delivery(consumer, _event_id(e))]
+            fresh = await _first_deliveries(tx.repo, consumer, events)
             work = Work(tx.repo, self.context, self.clock)
             if fresh:
                 await handler(fresh, work)
@@ -121,6 +122,21 @@ class Door(Generic[R, C]):
         if work.events:
             await tx.repo.add_to_outbox(work.events)
         tx.commit()
+
+
+async def _first_deliveries(repo: HandlingRepository, consumer: str, events: Sequence[M]) -> list[M]:
+    """The events delivered to `consumer` for the first time, in the batch's order; an event twice in one batch is
+    handed on once (its first copy), as when each was marked on its own."""
+    ids = [_event_id(e) for e in events]
+    if not ids:
+        return []
+    unseen = set(await repo.first_deliveries(consumer, ids))
+    fresh = []
+    for event, event_id in zip(events, ids, strict=True):
+        if event_id in unseen:
+            unseen.discard(event_id)
+            fresh.append(event)
+    return fresh
 
 
 def _event_id(event: Any) -> uuid.UUID:

@@ -15,7 +15,7 @@ from services.console.model import PendingSignIn, RotaEntry, Session, StaffMembe
 from shared import outbox
 from shared.contracts import Event
 from shared.http.person import Person
-from shared.idempotency import first_delivery
+from shared.idempotency import first_deliveries
 
 SCHEMA = "console"
 _STAFF = "staff_id, display_name, display_name_en, roles, department, crew, contact, active, phone"
@@ -29,7 +29,7 @@ class ConsoleRepository(Protocol):
     """What the console's handlers read and write inside one transaction."""
 
     # -- what the door needs (the console publishes no event and consumes none today)
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool: ...
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]: ...
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None: ...
 
@@ -123,8 +123,8 @@ class PostgresConsoleRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        return await first_delivery(self.conn, SCHEMA, consumer, event_id)
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        return await first_deliveries(self.conn, SCHEMA, consumer, event_ids)
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         await outbox.add(self.conn, SCHEMA, events)

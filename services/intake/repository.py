@@ -17,7 +17,7 @@ import asyncpg
 from services.intake.model import SERVICE, StoredComplaint
 from shared import outbox
 from shared.contracts import Event
-from shared.idempotency import first_delivery
+from shared.idempotency import first_deliveries
 
 SCHEMA = SERVICE
 
@@ -25,7 +25,7 @@ SCHEMA = SERVICE
 class IntakeRepository(Protocol):
     """What intake's use cases read and write (Postgres here; in memory in tests/fakes/intake.py)."""
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool: ...
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]: ...
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None: ...
 
@@ -63,8 +63,8 @@ class PostgresIntakeRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        return await first_delivery(self.conn, SCHEMA, consumer, event_id)
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        return await first_deliveries(self.conn, SCHEMA, consumer, event_ids)
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         await outbox.add(self.conn, SCHEMA, events)

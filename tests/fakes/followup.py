@@ -93,11 +93,10 @@ class FakeFollowupRepository:
     def __init__(self, state: FollowupState) -> None:
         self.state = state
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        if (consumer, event_id) in self.state.processed:
-            return False
-        self.state.processed.add((consumer, event_id))
-        return True
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        fresh = {i for i in event_ids if (consumer, i) not in self.state.processed}
+        self.state.processed.update((consumer, i) for i in fresh)
+        return fresh
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         self.state.events.extend(events)

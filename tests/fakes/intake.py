@@ -35,12 +35,10 @@ class IntakeState:
 class FakeIntakeRepository:
     state: IntakeState
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        key = (consumer, event_id)
-        if key in self.state.processed:
-            return False
-        self.state.processed.add(key)
-        return True
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        fresh = {i for i in event_ids if (consumer, i) not in self.state.processed}
+        self.state.processed.update((consumer, i) for i in fresh)
+        return fresh
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         self.state.outbox.extend(events)

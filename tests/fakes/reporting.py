@@ -41,9 +41,9 @@ class InMemoryReadModels:
     def __init__(self, tables: ReadModelTables) -> None:
         self.tables = tables
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        """As the real read models: the timeline's key deduplicates (`ReadModels.first_delivery`)."""
-        return True
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """As the real read models: the timeline's key deduplicates (`ReadModels.first_deliveries`)."""
+        return set(event_ids)
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         if events:

@@ -10,7 +10,7 @@ import asyncpg
 from shared import outbox
 from shared.contracts import ComplaintContact, ComplaintContactPayload, new_event
 from shared.db import unit_of_work
-from shared.idempotency import first_delivery
+from shared.idempotency import first_deliveries
 from shared.observability import committed
 from shared.topics import COMPLAINT_CONTACT
 from tests.support.infrastructure import Infrastructure
@@ -77,12 +77,16 @@ async def test_rolled_back_work_leaves_no_event(db: asyncpg.Pool) -> None:
     assert await db.fetchval("SELECT count(*) FROM intake.outbox WHERE event_id = $1", event.event_id) == 0
 
 
+async def first_delivery(conn: asyncpg.Connection, consumer: str, event_id: uuid.UUID) -> bool:
+    return event_id in await first_deliveries(conn, SCHEMA, consumer, [event_id])
+
+
 async def test_a_processed_event_is_recognised_even_when_racing(db: asyncpg.Pool) -> None:
     event_id = uuid.uuid4()
 
     async def deliver() -> bool:
         async with unit_of_work(db) as uow:
-            first = await first_delivery(uow.conn, SCHEMA, "test-consumer", event_id)
+            first = await first_delivery(uow.conn, "test-consumer", event_id)
             await asyncio.sleep(0.05)  # hold the transaction open so the deliveries really overlap
             uow.commit()
             return first
@@ -90,15 +94,59 @@ async def test_a_processed_event_is_recognised_even_when_racing(db: asyncpg.Pool
     results = await asyncio.gather(*(deliver() for _ in range(5)))
     assert sorted(results) == [False, False, False, False, True]
     async with unit_of_work(db) as uow:
-        assert await first_delivery(uow.conn, SCHEMA, "another-consumer", event_id), "per consumer"
+        assert await first_delivery(uow.conn, "another-consumer", event_id), "per consumer"
 
 
 async def test_a_rolled_back_effect_does_not_mark_the_event(db: asyncpg.Pool) -> None:
     event_id = uuid.uuid4()
     async with unit_of_work(db) as uow:
-        assert await first_delivery(uow.conn, SCHEMA, "test-consumer", event_id)
+        assert await first_delivery(uow.conn, "test-consumer", event_id)
     async with unit_of_work(db) as uow:
-        assert await first_delivery(uow.conn, SCHEMA, "test-consumer", event_id), "redelivery after a rollback runs"
+        assert await first_delivery(uow.conn, "test-consumer", event_id), "redelivery after a rollback runs"
+
+
+async def test_one_statement_marks_a_batch_and_a_redelivered_id_is_not_returned(db: asyncpg.Pool) -> None:
+    old, new = uuid.uuid4(), [uuid.uuid4() for _ in range(499)]
+    async with unit_of_work(db) as uow:
+        assert await first_deliveries(uow.conn, SCHEMA, "test-consumer", [old]) == {old}
+        uow.commit()
+    statements: list[str] = []
+
+    def log(record: asyncpg.connection.LoggedQuery) -> None:
+        statements.append(record.query)
+
+    async with unit_of_work(db) as uow:
+        uow.conn.add_query_logger(log)
+        try:
+            fresh = await first_deliveries(uow.conn, SCHEMA, "test-consumer", [*new[:250], old, *new[250:], new[0]])
+        finally:
+            uow.conn.remove_query_logger(log)
+        uow.commit()
+    assert fresh == set(new), "the redelivered id (and the batch's own repeat) is not returned"
+    assert len(statements) == 1 and statements[0].lstrip().startswith("INSERT"), statements
+    async with unit_of_work(db) as uow:
+        assert await first_deliveries(uow.conn, SCHEMA, "test-consumer", new) == set(), "all marked, once"
+        assert await first_deliveries(uow.conn, SCHEMA, "test-consumer", []) == set()
+
+
+async def test_transactions_racing_on_the_same_ids_never_both_get_one(db: asyncpg.Pool) -> None:
+    """Overlapping batches in opposite orders: the sorted insert makes them wait in one order (no deadlock), and each
+    id goes to exactly one of them."""
+    ids = [uuid.uuid4() for _ in range(200)]
+    batches = [ids, ids[::-1], ids[50:150] + ids[:10], ids[1::2][::-1]]  # the pool lends 5 connections
+    started = asyncio.Barrier(len(batches))
+
+    async def deliver(batch: list[uuid.UUID]) -> set[uuid.UUID]:
+        async with unit_of_work(db) as uow:
+            await started.wait()
+            fresh = await first_deliveries(uow.conn, SCHEMA, "racing-consumer", batch)
+            await asyncio.sleep(0.05)  # hold the marks so the others wait on them
+            uow.commit()
+            return fresh
+
+    results = await asyncio.wait_for(asyncio.gather(*(deliver(b) for b in batches)), timeout=30)
+    assert sum(len(r) for r in results) == len(ids), "no id handed out twice"
+    assert set().union(*results) == set(ids), "none lost"
 
 
 async def test_events_reach_the_process_metrics_only_once_their_transaction_committed(db: asyncpg.Pool) -> None:

@@ -4,7 +4,7 @@ domain errors to problem answers (`shared.errors` through `shared.http.problems`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,18 +26,18 @@ class State:
     processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
     outbox: list[Event] = field(default_factory=list)
     rows: list[str] = field(default_factory=list)
+    asked: list[int] = field(default_factory=list)  # the size of each batch the door deduplicated
 
 
 @dataclass
 class Repo:
     state: State
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        key = (consumer, event_id)
-        if key in self.state.processed:
-            return False
-        self.state.processed.add(key)
-        return True
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        self.state.asked.append(len(event_ids))
+        fresh = {i for i in event_ids if (consumer, i) not in self.state.processed}
+        self.state.processed.update((consumer, i) for i in fresh)
+        return fresh
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         self.state.outbox.extend(events)
@@ -98,6 +98,51 @@ async def test_a_batch_handler_gets_only_first_deliveries_and_its_events_reach_t
     await entrance.batch(together, [first, Message(uuid.uuid4(), "b")], consumer="svc")
     assert seen == [["a"], ["b"]]
     assert transactions.state.outbox == [event, event]
+
+
+async def test_a_batch_is_deduplicated_in_one_call_and_keeps_its_order() -> None:
+    entrance, transactions = door()
+    seen: list[list[str]] = []
+
+    async def together(messages: Sequence[Message], work: Work[Repo, str]) -> None:
+        seen.append([m.text for m in messages])
+
+    old = [Message(uuid.uuid4(), text) for text in "xy"]
+    await entrance.batch(together, old, consumer="svc")
+    batch = [Message(uuid.uuid4(), text) for text in "fedcba"]
+    # Redeliveries among them, and the same event twice in one batch: handed on once, in its first place.
+    mixed = [batch[0], old[1], batch[1], batch[2], batch[0], batch[3], old[0], batch[4], batch[5], batch[3]]
+    await entrance.batch(together, mixed, consumer="svc")
+    await entrance.batch(together, [], consumer="svc")
+    assert seen == [["x", "y"], ["f", "e", "d", "c", "b", "a"]]
+    assert transactions.state.asked == [2, 10], "one call per batch, none for an empty one"
+
+
+async def test_two_consumers_each_get_a_redelivered_batch_once() -> None:
+    entrance, transactions = door()
+    events = [Message(uuid.uuid4(), text) for text in "abc"]
+    seen: dict[str, list[str]] = {"one": [], "two": []}
+
+    def into(name: str) -> Callable[[Sequence[Message], Work[Repo, str]], Awaitable[None]]:
+        async def together(messages: Sequence[Message], work: Work[Repo, str]) -> None:
+            seen[name].extend(m.text for m in messages)
+
+        return together
+
+    for name in ("one", "two", "one", "two"):
+        await entrance.batch(into(name), events[::-1] if name == "two" else events, consumer=f"svc.{name}")
+    assert seen == {"one": ["a", "b", "c"], "two": ["c", "b", "a"]}
+    assert transactions.commits == 4
+
+
+async def test_a_rolled_back_batch_leaves_its_events_unmarked() -> None:
+    entrance, transactions = door()
+    event = Message(uuid.uuid4(), "refused")
+    with pytest.raises(Conflict):
+        await entrance.each(note, [Message(uuid.uuid4(), "first"), event], consumer="svc")
+    assert transactions.state.processed == set(), "the marks rolled back with the effect"
+    with pytest.raises(Conflict):
+        await entrance.each(note, [event], consumer="svc")  # so the redelivery is handled again
 
 
 async def test_only_events_are_deduplicated() -> None:

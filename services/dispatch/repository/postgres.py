@@ -33,8 +33,8 @@ class PostgresDispatchRepository(
 ):
     """`DispatchRepository` on the connection of the caller's unit of work."""
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        return await idempotency.first_delivery(self.conn, SCHEMA, consumer, event_id)
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        return await idempotency.first_deliveries(self.conn, SCHEMA, consumer, event_ids)
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         await outbox.add(self.conn, SCHEMA, events)

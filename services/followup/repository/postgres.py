@@ -14,14 +14,14 @@ from services.followup.repository.messages import MessageTables
 from services.followup.repository.rows import SCHEMA
 from shared import outbox
 from shared.contracts import Event
-from shared.idempotency import first_delivery
+from shared.idempotency import first_deliveries
 
 
 class PostgresFollowupRepository(CaseTables, FollowThroughTables, ClockTables, CallbackTables, MessageTables):
     """`FollowupRepository` on one asyncpg connection (or the pool, for single statements outside a unit of work)."""
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        return await first_delivery(self.conn, SCHEMA, consumer, event_id)  # type: ignore[arg-type]
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        return await first_deliveries(self.conn, SCHEMA, consumer, event_ids)  # type: ignore[arg-type]
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         await outbox.add(self.conn, SCHEMA, events)  # type: ignore[arg-type]

@@ -31,8 +31,9 @@ class FollowupRepository(Protocol):
     """What followup's handlers read and write inside one transaction."""
 
     # -- consumed events and published ones
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        """Mark the event processed by `consumer`; False when it already was (skip the effect)."""
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Mark the events processed by `consumer` (one statement for the batch); those not marked before (the
+        others' effects are skipped)."""
         ...
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None: ...

@@ -47,8 +47,8 @@ _PART_TABLES = (
 class ProjectionStore(Protocol):
     """What projecting events writes and reads, inside the door's transaction (`shared.handling`)."""
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
-        """Always True: the timeline, keyed by event id, is what makes projection idempotent (`add_to_timeline`)."""
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """All of them: the timeline, keyed by event id, is what makes projection idempotent (`add_to_timeline`)."""
         ...
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
@@ -85,11 +85,11 @@ class ProjectionStore(Protocol):
 class ProjectionWrites(Tables):
     """`ProjectionStore` on the read models' tables."""
 
-    async def first_delivery(self, consumer: str, event_id: uuid.UUID) -> bool:
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """Every delivery is handed on: a redelivered event is skipped where it would be stored (the timeline's key
         is its event id, the contacts' the complaint id) and every row derived from a whole timeline comes out the
         same, for both consumer groups and the rebuild alike; a processed-events mark would only repeat that key."""
-        return True
+        return set(event_ids)
 
     async def add_to_outbox(self, events: Sequence[Event]) -> None:
         if events:

@@ -14,7 +14,7 @@ METHODS = sorted(name for name, member in vars(DispatchRepository).items() if in
 
 
 def test_the_protocol_names_what_handlers_use() -> None:
-    assert {"first_delivery", "add_to_outbox", "get_work_order", "queue"} <= set(METHODS)
+    assert {"first_deliveries", "add_to_outbox", "get_work_order", "queue"} <= set(METHODS)
 
 
 @pytest.mark.parametrize("implementation", [PostgresDispatchRepository, FakeDispatchRepository])
