@@ -1,14 +1,20 @@
-"""One Kafka, configured in one place: the embedded node, docker compose and the topic settings agree."""
+"""One Kafka, configured in one place: the embedded node, docker compose and the topic settings agree; what a
+subscription row asks of its consumer reaches aiokafka."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from embedded.broker import NODE_SETTINGS
 from embedded.kafka_dist import kafka_version
 from shared import topics
+from shared.kafka.broker import build_broker
+from shared.kafka.subscription import DEFAULT_LINGER_MS, Subscription, fetch_linger, subscribe
+from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,3 +61,37 @@ def test_min_insync_replicas_leaves_room_for_one_broker_down() -> None:
         "2",
         "2",
     ]
+
+
+class _Tick(BaseModel):
+    n: int
+
+
+def _subscribed(**row: Any) -> dict[str, Any]:
+    """The aiokafka consumer options `subscribe` gives the subscriber of one row (nothing is started)."""
+    broker = build_broker("127.0.0.1:1", client_id="config-test", metrics=False)
+
+    async def handle(batch: list[_Tick]) -> None:
+        return None
+
+    subscription = Subscription(group="config-test", topics=("t",), model=_Tick, title="t", description="d", **row)
+    subscribe(broker, ServiceSettings(), subscription, handle)
+    (subscriber,) = broker.subscribers
+    return dict(subscriber._connection_args)  # type: ignore[attr-defined]
+
+
+def test_a_batch_subscription_lingers_so_batches_form() -> None:
+    """The broker holds a batch subscriber's fetch up to the linger unless about a full batch is there; aiokafka's
+    getmany timeout cannot do this (it returns whatever is buffered at once)."""
+    options = _subscribed(batch_size=500)
+    assert options["fetch_max_wait_ms"] == DEFAULT_LINGER_MS
+    assert options["fetch_min_bytes"] == 500 * 1024
+    assert _subscribed(batch_size=1000, linger_ms=50)["fetch_max_wait_ms"] == 50
+    assert _subscribed(batch_size=5000)["fetch_min_bytes"] == 1024 * 1024, "at most 1 MiB"
+
+
+def test_a_single_message_subscription_keeps_the_long_poll() -> None:
+    options = _subscribed()
+    assert (options["fetch_max_wait_ms"], options["fetch_min_bytes"]) == (500, 1)
+    assert fetch_linger(None, 1) == {}
+    assert fetch_linger(20, 1) == {"fetch_max_wait_ms": 20, "fetch_min_bytes": 1024}
