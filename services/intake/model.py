@@ -7,8 +7,8 @@ Plain frozen data: no I/O, nothing imported from the layers above (the HTTP subm
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from typing import Any
 
 from services.intake.schemas import ComplaintCreate
@@ -34,6 +34,28 @@ class StoredComplaint:
     accepted_at: datetime
     correlation_id: str
     submission: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewComplaint:
+    """A submission about to be stored: everything but its reference number, which the repository takes from
+    `day`'s sequence in the statement that inserts it — and only if it inserts it (a retry takes no number)."""
+
+    complaint_id: uuid.UUID
+    day: date
+    channel: str
+    channel_ticket_id: str | None
+    idempotency_key: str | None
+    request_fingerprint: str
+    received_at: datetime
+    accepted_at: datetime
+    correlation_id: str
+    submission: dict[str, Any]
+
+    def numbered(self, reference_no: str) -> StoredComplaint:
+        """The complaint as stored, with the reference number it was given."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "day"}
+        return StoredComplaint(reference_no=reference_no, **values)
 
 
 @dataclass(frozen=True)

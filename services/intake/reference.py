@@ -1,7 +1,7 @@
 """Reference numbers a caller can read out: TS-YYYYMMDD-NNNNNN, unique and sortable.
 
-Pure: the number is the day's counter (taken by the repository in the submission's unit of work, so a submission
-that rolls back gives its number back) written in this form.
+Pure: the number is the day's sequence (taken by the repository in the statement that stores the submission; the
+same form in SQL, `migrations/002`, `intake.reference_no`, which a service test checks) written in this form.
 """
 
 from __future__ import annotations

@@ -1,20 +1,23 @@
 """All SQL of intake (schema `intake`), behind `IntakeRepository`.
 
 The repository works on the connection of one unit of work and never commits: the door (`shared.handling`) does.
-The reference counter, the complaint, its outbox rows and the processed-ticket marks go through it, so they
-commit together or not at all.
+The complaint, its outbox rows and the processed-ticket marks go through it, so they commit together or not at all.
+
+A submission is one statement (`store`): it looks for an earlier submission of the same complaint, and only if
+there is none takes the day's next reference number (a sequence per local day, `migrations/002`: no lock held
+until commit, so submissions no longer queue on a counter row) and inserts the complaint — answering with the
+row stored, new or earlier.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 from typing import Protocol
 
 import asyncpg
 
-from services.intake.model import SERVICE, StoredComplaint
+from services.intake.model import SERVICE, NewComplaint, StoredComplaint, Submitted
 from shared import outbox
 from shared.contracts import Event
 from shared.idempotency import first_deliveries
@@ -35,13 +38,10 @@ class IntakeRepository(Protocol):
         """The complaint an earlier submission created: by Idempotency-Key first, then by ticket id."""
         ...
 
-    async def next_reference_sequence(self, day: date) -> int:
-        """The day's next counter value (1 for the day's first complaint); the counter row stays locked until
-        the unit of work ends, and a rolled-back submission gives its number back."""
-        ...
-
-    async def insert_if_new(self, complaint: StoredComplaint) -> bool:
-        """Insert unless the idempotency key or the channel's ticket id is already taken (False then)."""
+    async def store(self, complaint: NewComplaint) -> Submitted | None:
+        """The complaint an earlier submission created (by Idempotency-Key first, then by ticket id; `replayed`),
+        else this one, inserted with the day's next reference number. None when a concurrent submission of the
+        same complaint inserted first and is not yet visible to this statement (`find_existing` sees it then)."""
         ...
 
     async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None: ...
@@ -53,6 +53,30 @@ _COLUMNS = (
     "complaint_id, reference_no, channel, channel_ticket_id, idempotency_key, request_fingerprint, "
     "received_at, accepted_at, correlation_id, submission"
 )
+
+
+#: One statement per submission. `earlier`: the complaint this one repeats (its key first, then its ticket id).
+#: `inserted`: only when there is none (so a retry takes no reference number), and ON CONFLICT DO NOTHING when a
+#: concurrent twin got in first (the unique indexes) — the caller then reads the winner in a new statement,
+#: since this one's snapshot predates it.
+_STORE = f"""
+WITH earlier AS (
+    (SELECT {_COLUMNS}, 1 AS rank FROM intake.complaints WHERE channel = $2 AND idempotency_key = $4)
+    UNION ALL
+    (SELECT {_COLUMNS}, 2 AS rank FROM intake.complaints WHERE channel = $2 AND channel_ticket_id = $3)
+    ORDER BY rank LIMIT 1
+), inserted AS (
+    INSERT INTO intake.complaints ({_COLUMNS})
+    SELECT $1::uuid, intake.reference_no($10::date, intake.next_reference_sequence($10::date)), $2, $3, $4,
+        $5::text, $6::timestamptz, $7::timestamptz, $8::text, $9::jsonb
+    WHERE NOT EXISTS (SELECT FROM earlier)
+    ON CONFLICT DO NOTHING
+    RETURNING {_COLUMNS}
+)
+SELECT {_COLUMNS}, false AS replayed FROM inserted
+UNION ALL
+SELECT {_COLUMNS}, true AS replayed FROM earlier
+"""
 
 
 def _row(record: asyncpg.Record | None) -> StoredComplaint | None:
@@ -90,22 +114,11 @@ class PostgresIntakeRepository:
             )
         )
 
-    async def next_reference_sequence(self, day: date) -> int:
-        return int(
-            await self.conn.fetchval(
-                "INSERT INTO intake.reference_counters AS c (day, last_value) VALUES ($1, 1) "
-                "ON CONFLICT (day) DO UPDATE SET last_value = c.last_value + 1 RETURNING last_value",
-                day,
-            )
-        )
-
-    async def insert_if_new(self, complaint: StoredComplaint) -> bool:
+    async def store(self, complaint: NewComplaint) -> Submitted | None:
         c = complaint
-        inserted = await self.conn.fetchval(
-            f"INSERT INTO intake.complaints ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-            "ON CONFLICT DO NOTHING RETURNING true",
+        found = await self.conn.fetchrow(
+            _STORE,
             c.complaint_id,
-            c.reference_no,
             c.channel,
             c.channel_ticket_id,
             c.idempotency_key,
@@ -114,8 +127,13 @@ class PostgresIntakeRepository:
             c.accepted_at,
             c.correlation_id,
             c.submission,
+            c.day,
         )
-        return bool(inserted)
+        if found is None:
+            return None
+        stored = dict(found)
+        replayed = stored.pop("replayed")
+        return Submitted(StoredComplaint(**stored), replayed=replayed)
 
     async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None:
         return _row(

@@ -3,7 +3,8 @@ without a database or a broker.
 
 Like the real unit of work (`CopyOnCommit`), a transaction works on a copy of the state and replaces the state
 only when the door commits. The unique indexes of `intake.complaints` are kept: a complaint whose Idempotency-Key
-or (channel, channel ticket id) is taken is not inserted.
+or (channel, channel ticket id) is taken is not inserted. The days' reference sequences are, as in Postgres, not
+transactional: a number taken by a unit that rolls back stays taken.
 """
 
 from __future__ import annotations
@@ -12,10 +13,23 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from services.intake.model import StoredComplaint
+from services.intake.model import NewComplaint, StoredComplaint, Submitted
+from services.intake.reference import format_reference
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
+
+
+class ReferenceSequences(dict[date, int]):
+    """The days' sequences: shared by every copy of the state (a rollback gives no number back)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReferenceSequences:
+        return self
+
+    def next(self, day: date) -> int:
+        self[day] = self.get(day, 0) + 1
+        return self[day]
 
 
 @dataclass
@@ -23,7 +37,7 @@ class IntakeState:
     """Intake's tables, in memory."""
 
     complaints: dict[uuid.UUID, StoredComplaint] = field(default_factory=dict)
-    reference_counters: dict[date, int] = field(default_factory=dict)
+    reference_sequences: ReferenceSequences = field(default_factory=ReferenceSequences)
     outbox: list[Event] = field(default_factory=list)
     processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
 
@@ -57,15 +71,20 @@ class FakeIntakeRepository:
                     return complaint
         return None
 
-    async def next_reference_sequence(self, day: date) -> int:
-        self.state.reference_counters[day] = self.state.reference_counters.get(day, 0) + 1
-        return self.state.reference_counters[day]
-
-    async def insert_if_new(self, complaint: StoredComplaint) -> bool:
-        if any(_same_key(complaint, other) for other in self.state.complaints.values()):
-            return False
-        self.state.complaints[complaint.complaint_id] = complaint
-        return True
+    async def store(self, complaint: NewComplaint) -> Submitted | None:
+        earlier = await self.find_existing(
+            channel=complaint.channel,
+            idempotency_key=complaint.idempotency_key,
+            channel_ticket_id=complaint.channel_ticket_id,
+        )
+        if earlier is not None:
+            return Submitted(earlier, replayed=True)
+        day = complaint.day
+        stored = complaint.numbered(format_reference(day, self.state.reference_sequences.next(day)))
+        if any(_same_key(stored, other) for other in self.state.complaints.values()):
+            return None
+        self.state.complaints[stored.complaint_id] = stored
+        return Submitted(stored, replayed=False)
 
     async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None:
         return self.state.complaints.get(complaint_id)

@@ -64,7 +64,8 @@ async def test_a_retry_with_the_same_key_or_ticket_returns_the_first_and_publish
     assert again.replayed and by_ticket.replayed
     assert again.complaint == first.complaint == by_ticket.complaint
     assert len(transactions.state.complaints) == 1 and len(transactions.state.outbox) == 2
-    assert transactions.state.reference_counters == {first.complaint.accepted_at.date().replace(day=5): 1}
+    # A retry takes no reference number.
+    assert transactions.state.reference_sequences == {first.complaint.accepted_at.date().replace(day=5): 1}
 
 
 async def test_a_key_reused_for_another_body_is_refused_as_before() -> None:
@@ -112,6 +113,9 @@ async def test_a_retry_that_loses_the_insert_race_answers_with_the_winner() -> N
     answer = await loser.run(submit_complaint, cmd)
     assert answer.replayed and answer.complaint == winner.complaint
     assert len(racing.state.complaints) == 1 and len(racing.state.outbox) == 2
+    # The loser's number is skipped, as before; the next complaint takes the one after it.
+    after = await entrance.run(submit_complaint, submission())
+    assert after.complaint.reference_no == "TS-20261205-000003"
 
 
 def partner_ticket(**overrides: object) -> PartnerTicket:
