@@ -116,7 +116,9 @@ WORK_ORDERS = Subscription(
     title="followup/work-orders",
     description="Starts, stops and resolves the SLA clocks of every work order; schedules callbacks.",
     batch_size=500,
-    handler=by_event_type(WORK_ORDER_EVENTS),
+    # Batched: a batch's consecutive assignments are tracked together, their clocks in one statement (`clocks.py`).
+    handler=clocks.with_assignments_together(by_event_type(WORK_ORDER_EVENTS)),
+    batched=True,
 )
 
 #: One event of each per complaint, in one group: the contact data (restricted) and the complaint as received (for

@@ -108,6 +108,9 @@ class FakeFollowupRepository:
         self.state.work_orders[order.work_order_id] = order
         return True
 
+    async def track_all(self, orders: Sequence[TrackedWorkOrder]) -> set[uuid.UUID]:
+        return {o.work_order_id for o in orders if await self.track(o)}
+
     async def work_order(self, work_order_id: uuid.UUID) -> TrackedWorkOrder | None:
         return self.state.work_orders.get(work_order_id)
 
@@ -276,6 +279,10 @@ class FakeFollowupRepository:
             return
         next_id = max((t.timer_id for t in self.state.timers), default=0) + 1
         self.state.timers.append(StoredTimer(next_id, plan))
+
+    async def schedule_all(self, plans: Sequence[TimerPlan]) -> None:
+        for plan in plans:
+            await self.schedule(plan)
 
     async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
         stopped = set(stages)

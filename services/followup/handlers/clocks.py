@@ -6,21 +6,59 @@ customer `work_order_notices.py`'s; a serious case's lead work order goes to man
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
 from services.followup.handlers import serious_cases
 from services.followup.handlers.context import FollowupWork
 from services.followup.model import TrackedWorkOrder
 from services.followup.sla_clocks import STEPS, STOPS, ClockRules
 from shared.contracts import WorkOrderAcknowledged, WorkOrderAssigned, WorkOrderEvent
+from shared.logging import bind_case
 
 
 async def track(event: WorkOrderAssigned, work: FollowupWork) -> None:
     """A newly assigned work order: followup's copy and its clocks, once (a redelivered assignment adds nothing)."""
-    order = tracked_work_order(event, work.context.clocks)
-    if not await work.repo.track(order):
+    await track_all([event], work)
+
+
+async def track_all(events: Sequence[WorkOrderAssigned], work: FollowupWork) -> None:
+    """Newly assigned work orders, set-based: their copies in one statement, all their clocks in one, then
+    management told of the serious ones, in the events' order."""
+    if not events:
         return
-    for plan in work.context.clocks.work_order_clocks(order):
-        await work.repo.schedule(plan)
-    await serious_cases.tell_management(order, work)
+    orders = [tracked_work_order(e, work.context.clocks) for e in events]
+    new = await work.repo.track_all(orders)
+    first: dict[uuid.UUID, TrackedWorkOrder] = {}
+    for order in orders:  # a work order named twice is tracked once: its first copy
+        if order.work_order_id in new:
+            first.setdefault(order.work_order_id, order)
+    await work.repo.schedule_all([plan for o in first.values() for plan in work.context.clocks.work_order_clocks(o)])
+    for order in first.values():
+        await serious_cases.tell_management(order, work)
+
+
+def with_assignments_together(
+    use_case: Callable[[Any, FollowupWork], Awaitable[None]],
+) -> Callable[[Sequence[Any], FollowupWork], Awaitable[None]]:
+    """A batch of work-order events (the door's first deliveries) in their order, each run of consecutive
+    assignments tracked together (`track_all`); every other event through `use_case`. Only consecutive assignments
+    are grouped, so a step that follows an assignment in the batch still finds its clocks to stop."""
+
+    async def handle(events: Sequence[Any], work: FollowupWork) -> None:
+        run: list[WorkOrderAssigned] = []
+        for event in events:
+            if isinstance(event, WorkOrderAssigned):
+                run.append(event)
+                continue
+            await track_all(run, work)
+            run = []
+            bind_case(complaint_id=str(event.complaint_id))
+            await use_case(event, work)
+        await track_all(run, work)
+
+    return handle
 
 
 async def stop(event: WorkOrderEvent, work: FollowupWork) -> None:

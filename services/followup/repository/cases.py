@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from services.followup.model import (
@@ -19,17 +20,61 @@ from services.followup.repository.rows import (
     values_of,
 )
 
+#: `TrackedWorkOrder`'s fields (the `work_orders` columns, `ORDER_COLUMNS`) with their Postgres types.
+_ORDER_TYPES = (
+    ("work_order_id", "uuid"),
+    ("complaint_id", "uuid"),
+    ("reference_no", "text"),
+    ("department", "text"),
+    ("cycle", "integer"),
+    ("category", "text"),
+    ("severity", "text"),
+    ("channel", "text"),
+    ("starts_at", "timestamptz"),
+    ("acknowledge_by", "timestamptz"),
+    ("on_site_by", "timestamptz"),
+    ("resolve_by", "timestamptz"),
+    ("interim_reply_by", "timestamptz"),
+    ("callback_limit", "text"),
+    ("correlation_id", "text"),
+    ("status", "text"),
+    ("owner", "text"),
+    ("role", "text"),
+    ("district", "text"),
+    ("ladder", "text"),
+    ("lead_work_order_id", "uuid"),
+)
+assert ", ".join(name for name, _ in _ORDER_TYPES) == ORDER_COLUMNS, "one type per TrackedWorkOrder field, in order"
+
 
 class CaseTables(Rows):
     """Work orders, cases, incidents' work orders, callers and contacts: what followup knows of each case."""
 
     async def track(self, order: TrackedWorkOrder) -> bool:
+        return bool(await self.track_all([order]))
+
+    async def track_all(self, orders: Sequence[TrackedWorkOrder]) -> set[uuid.UUID]:
+        """Their cases and the work orders, two multi-row statements for any number; the ids newly tracked (a work
+        order already tracked, or named twice, is tracked once: its first copy)."""
+        if not orders:
+            return set()
         await self.conn.execute(
-            "INSERT INTO followup.cases (complaint_id, reference_no) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            order.complaint_id,
-            order.reference_no,
+            "INSERT INTO followup.cases (complaint_id, reference_no) "
+            "SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING",
+            [o.complaint_id for o in orders],
+            [o.reference_no for o in orders],
         )
-        return await self._insert_new("work_orders", order, conflict="work_order_id")
+        # WITH ORDINALITY keeps the first copy of a work order named twice (ON CONFLICT skips the later rows).
+        columns = [[getattr(o, name) for o in orders] for name, _ in _ORDER_TYPES]
+        arrays = ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(_ORDER_TYPES, 1))
+        rows = await self.conn.fetch(
+            f"INSERT INTO followup.work_orders ({ORDER_COLUMNS}) SELECT {ORDER_COLUMNS} FROM ("
+            f"SELECT DISTINCT ON (work_order_id) * FROM unnest({arrays}) WITH ORDINALITY "
+            f"AS o ({ORDER_COLUMNS}, n) ORDER BY work_order_id, n) first_copies "
+            "ON CONFLICT (work_order_id) DO NOTHING RETURNING work_order_id",
+            *columns,
+        )
+        return {r["work_order_id"] for r in rows}
 
     async def work_order(self, work_order_id: uuid.UUID) -> TrackedWorkOrder | None:
         return await self._get(TrackedWorkOrder, "work_orders", "work_order_id", work_order_id)

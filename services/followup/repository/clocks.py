@@ -19,24 +19,45 @@ from services.followup.repository.rows import (
     Rows,
 )
 
+#: A timer's columns as `schedule_all` sends them (one array per column), with their Postgres types.
+_TIMER_COLUMNS = (
+    ("complaint_id", "uuid"),
+    ("subject_id", "uuid"),
+    ("kind", "text"),
+    ("stage", "text"),
+    ("level", "integer"),
+    ("due_at", "timestamptz"),
+    ("deadline", "timestamptz"),
+    ("ladder", "text"),
+)
+
 
 class ClockTables(Rows):
     """Timers and escalations: every clock as rows, claimed when due with `FOR UPDATE SKIP LOCKED`."""
 
+    #: Whether this unit of work already woke the timer worker (one NOTIFY per transaction).
+    _timers_notified = False
+
     async def schedule(self, plan: TimerPlan) -> None:
-        await self.conn.execute(
-            "INSERT INTO followup.timers (complaint_id, subject_id, kind, stage, level, due_at, deadline, ladder) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (subject_id, kind, stage, level) DO NOTHING",
-            plan.complaint_id,
-            plan.subject_id,
-            plan.kind,
-            plan.stage,
-            plan.level,
-            plan.due_at,
-            plan.deadline,
-            plan.ladder,
+        await self.schedule_all([plan])
+
+    async def schedule_all(self, plans: Sequence[TimerPlan]) -> None:
+        """All the plans in one multi-row INSERT (one round trip); the timer worker is woken once per unit of work
+        (the first schedule of the transaction carries the NOTIFY in the same statement; Postgres delivers it on
+        commit, and a later one in the same transaction would add nothing)."""
+        if not plans:
+            return
+        columns = [[getattr(p, name) for p in plans] for name, _ in _TIMER_COLUMNS]
+        insert = (
+            f"INSERT INTO followup.timers ({', '.join(name for name, _ in _TIMER_COLUMNS)}) "
+            f"SELECT * FROM unnest({', '.join(f'${i}::{t}[]' for i, (_, t) in enumerate(_TIMER_COLUMNS, 1))}) "
+            "ON CONFLICT (subject_id, kind, stage, level) DO NOTHING"
         )
-        await self.conn.execute(f"SELECT pg_notify('{TIMERS_CHANNEL}', '')")
+        if self._timers_notified:
+            await self.conn.execute(insert, *columns)
+            return
+        await self.conn.execute(f"WITH scheduled AS ({insert}) SELECT pg_notify('{TIMERS_CHANNEL}', '')", *columns)
+        self._timers_notified = True
 
     async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
         status = await self.conn.execute(

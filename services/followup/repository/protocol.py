@@ -44,6 +44,11 @@ class FollowupRepository(Protocol):
         changes nothing)."""
         ...
 
+    async def track_all(self, orders: Sequence[TrackedWorkOrder]) -> set[uuid.UUID]:
+        """`track` for many at once (a batch's assignments); the ids newly tracked (a work order named twice: its
+        first copy)."""
+        ...
+
     async def work_order(self, work_order_id: uuid.UUID) -> TrackedWorkOrder | None: ...
 
     async def adopt_owner(self, complaint_id: uuid.UUID, owner: str) -> int:
@@ -144,6 +149,10 @@ class FollowupRepository(Protocol):
     # -- timers and escalations
     async def schedule(self, plan: TimerPlan) -> None:
         """Idempotent: the same (subject, kind, stage, level) is scheduled once."""
+        ...
+
+    async def schedule_all(self, plans: Sequence[TimerPlan]) -> None:
+        """`schedule` for many at once: one statement, and the timer worker woken once per transaction."""
         ...
 
     async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int: ...

@@ -1,0 +1,149 @@
+"""Followup's round trips per routed complaint, counted on real Postgres (issue 27): the four events one routed
+complaint brings followup (`complaint.received`, `complaint.contact`, `complaint.routed`, `workorder.assigned`), each
+run through its subscription's row of `consumers.SUBSCRIPTIONS` and the door, as the broker would hand them — alone,
+and as batches of 50. Every statement the repository sends is counted (a counting wrapper on the connection), and
+every transaction the door opens (each one more round trip for BEGIN and one for COMMIT). The bounds are the figures
+after issue 27 (services/followup/README.md, "Round trips"), so a change that adds statements says so here."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+
+from services.followup import consumers
+from services.followup.handlers.context import FollowupContext, FollowupDoor
+from services.followup.model import CallbackPolicy
+from services.followup.notifications import Notifier, Templates
+from services.followup.repository import FollowupRepository, PostgresFollowupRepository
+from services.followup.sla_clocks import ClockRules
+from shared.contracts import ComplaintContact, Event, new_event
+from shared.db import Work, transactions
+from shared.handling import Door
+from shared.kafka.subscription import Subscription
+from shared.sla import load_sla_table
+from tests.support.followup_events import Order, assigned, new_order, received, routed
+
+STATEMENTS = ("execute", "executemany", "fetch", "fetchrow", "fetchval", "copy_records_to_table")
+SLA = load_sla_table()
+
+
+@dataclass
+class Tally:
+    statements: Counter[str] = field(default_factory=Counter)
+    transactions: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.statements.values())
+
+
+class CountingConnection:
+    """The unit of work's connection, counting each statement sent (by its first words)."""
+
+    def __init__(self, conn: asyncpg.Connection, tally: Tally) -> None:
+        self._conn, self._tally = conn, tally
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._conn, name)
+        if name not in STATEMENTS:
+            return attr
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            sql = str(args[0]) if args else name
+            self._tally.statements[" ".join(sql.split()[:3])] += 1
+            return await attr(*args, **kwargs)
+
+        return counted
+
+
+def counting(pool: asyncpg.Pool, tally: Tally) -> Callable[[], AbstractAsyncContextManager[Work[FollowupRepository]]]:
+    opener = transactions(pool, lambda conn: PostgresFollowupRepository(CountingConnection(conn, tally)))  # type: ignore[arg-type]
+
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[Work[FollowupRepository]]:
+        tally.transactions += 1
+        async with opener() as work:
+            yield work
+
+    return opened
+
+
+def _contact(order: Order) -> ComplaintContact:
+    return new_event(
+        ComplaintContact,
+        complaint_id=order.complaint_id,
+        producer="test",
+        correlation_id="c",
+        payload={
+            "complaint_id": order.complaint_id,
+            "reference_no": order.reference_no,
+            "name": "吴十",
+            "phone": "13600136000",
+            "email": None,
+            "wechat_openid": None,
+            "preferred_contact": "phone",
+        },
+    )
+
+
+#: What one routed complaint brings followup, by subscription (a web complaint: no duty manager; a phone one's
+#: assignment promises an interim reply, so its work order has all its clocks).
+def _routed_complaint(order: Order, now: datetime) -> list[tuple[Subscription, Event]]:
+    return [
+        (consumers.COMPLAINT_CONTACT, received(order, channel="web", at=now)),
+        (consumers.COMPLAINT_CONTACT, _contact(order)),
+        (consumers.CALLERS, routed(order, at=now)),
+        (consumers.WORK_ORDERS, assigned(order, at=now, interim_in=timedelta(hours=12))),
+    ]
+
+
+async def _deliver(door: FollowupDoor, subscription: Subscription, events: Sequence[Event]) -> None:
+    if subscription.batched:
+        await door.batch(subscription.handler, events, consumer=subscription.consumer)
+    else:
+        await door.each(subscription.handler, events, consumer=subscription.consumer)
+
+
+async def measure(db: asyncpg.Pool, complaints: int) -> dict[str, Tally]:
+    """Each event type of `complaints` routed complaints as one batch of its subscription; the tally per type."""
+    context = FollowupContext(
+        clocks=ClockRules(SLA),
+        notifier=Notifier(Templates(), "en", ZoneInfo(SLA.config.timezone)),
+        callbacks=CallbackPolicy(max_attempts=3, retry_interval=timedelta(hours=2)),
+    )
+    now = datetime.now(UTC)
+    flows = [_routed_complaint(new_order(), now) for _ in range(complaints)]
+    tallies: dict[str, Tally] = {}
+    for step in range(len(flows[0])):
+        subscription, first = flows[0][step]
+        tally = tallies[first.event_type] = Tally()
+        door: FollowupDoor = Door(counting(db, tally), context)
+        await _deliver(door, subscription, [flow[step][1] for flow in flows])
+    return tallies
+
+
+def _report(complaints: int, tallies: dict[str, Tally]) -> str:
+    lines = [f"{complaints} routed complaint(s):"]
+    for event_type, t in tallies.items():
+        lines.append(f"  {event_type}: {t.total} statements, {t.transactions} transactions {dict(t.statements)}")
+    total = sum(t.total for t in tallies.values())
+    tx = sum(t.transactions for t in tallies.values())
+    lines.append(f"  per complaint: {total / complaints:.2f} statements, {tx / complaints:.2f} transactions")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("complaints", [1, 50])
+async def test_round_trips_per_routed_complaint(db: asyncpg.Pool, complaints: int) -> None:
+    tallies = await measure(db, complaints)
+    print(_report(complaints, tallies))
+    assigned_ = tallies["workorder.assigned"]
+    # Before issue 27: 3 + 2 per timer per work order (its INSERT and its own pg_notify): 13 for one, 601 for 50.
+    assert (assigned_.total, assigned_.transactions) == (4, 1), "mark, cases, work orders, timers (+ one NOTIFY)"
