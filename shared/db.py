@@ -16,10 +16,16 @@ import asyncpg
 from shared.observability import committed
 
 
+def json_text(value: Any) -> str:
+    """A value as the json/jsonb codecs write it: for a column of many rows sent as one `text[]` (cast to jsonb in
+    SQL), which the per-value codec does not reach."""
+    return json.dumps(value)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     """jsonb in and out as Python objects, so repositories never json.dumps by hand."""
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("jsonb", encoder=json_text, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json_text, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:

@@ -29,6 +29,7 @@ from aiokafka.errors import KafkaError
 from opentelemetry import trace
 
 from shared.contracts.envelope import Event
+from shared.db import json_text
 from shared.logging import get_logger
 from shared.observability import committed, tracing
 from shared.observability.metrics import (
@@ -48,27 +49,31 @@ def notify_channel(schema: str) -> str:
 
 
 async def add(conn: asyncpg.Connection, schema: str, events: Iterable[Event]) -> int:
-    """Write events to the outbox inside the caller's transaction; the relay is notified on commit."""
+    """Write events to the outbox inside the caller's transaction, and notify the relay (on commit): one statement,
+    one round trip, for any number of events.
+
+    The rows go in as one array per column, inserted in the events' order (`WITH ORDINALITY`), so their ids, the
+    order the relay publishes in, follow it as one INSERT per row did. The NOTIFY rides in the same statement, once:
+    the door writes a unit's events in one call, so a transaction notifies once (Postgres would fold a repeated
+    notification on one channel within a transaction into one anyway)."""
     events = list(events)
-    rows = [
-        (
-            e.event_id,
-            e.topic,
-            str(e.complaint_id),
-            e.model_dump_json().encode(),
-            e.headers() | tracing.headers_for(str(e.complaint_id)),
-        )
-        for e in events
-    ]
-    if not rows:
+    if not events:
         return 0
-    await conn.executemany(
-        f'INSERT INTO "{schema}".outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)',
-        rows,
+    await conn.execute(
+        f'WITH written AS (INSERT INTO "{schema}".outbox (event_id, topic, key, payload, headers) '
+        "SELECT event_id, topic, key, payload, headers::jsonb "
+        "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]) WITH ORDINALITY "
+        "AS e (event_id, topic, key, payload, headers, n) ORDER BY n) "
+        "SELECT pg_notify($6, '')",
+        [e.event_id for e in events],
+        [e.topic for e in events],
+        [str(e.complaint_id) for e in events],
+        [e.model_dump_json().encode() for e in events],
+        [json_text(e.headers() | tracing.headers_for(str(e.complaint_id))) for e in events],
+        notify_channel(schema),
     )
-    await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
     committed.note(events)
-    return len(rows)
+    return len(events)
 
 
 def outbox_sampler(pool: asyncpg.Pool, schema: str) -> Sampler:
