@@ -139,6 +139,34 @@ class WorkOrder:
 
 
 @dataclass(frozen=True)
+class ClassificationEntry:
+    """One row of a case's classification history: dispatch's decision or a person's correction."""
+
+    complaint_id: uuid.UUID
+    category: str
+    severity: str
+    actor: str
+    reason: str | None
+    reasons: list[str]
+    at: datetime
+    model_version: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One row of a work order's audit trail (`actor_name`: a person's display name, else the actor)."""
+
+    work_order_id: uuid.UUID
+    action: str
+    from_status: str | None
+    to_status: str
+    actor: str
+    actor_name: str
+    details: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Incident:
     """One fault, many callers: one work order for the fault, every caller linked to it."""
 

@@ -16,10 +16,12 @@ from typing import Any
 
 from services.dispatch.model import (
     Case,
+    ClassificationEntry,
     Contact,
     ContactRead,
     CorrectiveAction,
     Finding,
+    HistoryEntry,
     Incident,
     LabelledExample,
     Outage,
@@ -97,6 +99,51 @@ class FakeDispatchRepository:
             ):
                 return order
         return None
+
+    async def category_counts_since(self, accounts: Sequence[tuple[str, datetime]]) -> list[dict[str, int]]:
+        return [await self.category_counts(account, since) for account, since in accounts]
+
+    async def open_work_orders_for_accounts(self, accounts: Iterable[str]) -> dict[str, list[WorkOrder]]:
+        found: dict[str, list[WorkOrder]] = {a: [] for a in sorted(set(accounts))}
+        for order in self.state.work_orders.values():  # insertion order stands in for created_at
+            case = self.state.cases.get(order.complaint_id)
+            if case and case.account_no in found and order.status in _OPEN and order.role == "lead":
+                found[case.account_no].append(order)
+        return found
+
+    async def insert_cases(self, cases: Sequence[Case]) -> None:
+        for case in cases:
+            await self.insert_case(case)
+
+    async def add_classifications(self, entries: Sequence[ClassificationEntry]) -> None:
+        for e in entries:
+            await self.add_classification(
+                complaint_id=e.complaint_id,
+                category=e.category,
+                severity=e.severity,
+                actor=e.actor,
+                reason=e.reason,
+                reasons=e.reasons,
+                at=e.at,
+                model_version=e.model_version,
+            )
+
+    async def insert_work_orders(self, orders: Sequence[WorkOrder]) -> None:
+        for order in orders:
+            await self.insert_work_order(order)
+
+    async def add_histories(self, entries: Sequence[HistoryEntry]) -> None:
+        for e in entries:
+            await self.add_history(
+                work_order_id=e.work_order_id,
+                action=e.action,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                actor=e.actor,
+                details=e.details,
+                at=e.at,
+                actor_name=e.actor_name,
+            )
 
     async def insert_case(self, case: Case) -> None:
         if case.complaint_id in self.state.cases:

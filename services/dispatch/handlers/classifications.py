@@ -3,23 +3,30 @@ person's decision where the classifier had decided as a labelled example the nex
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.dispatch.handlers.context import DispatchWork
-from services.dispatch.model import Case, LabelledExample
+from services.dispatch.model import Case, ClassificationEntry, LabelledExample
 from services.dispatch.routing import Route
 
 
-async def record_decision(work: DispatchWork, case: Case) -> None:
+def decision_entry(case: Case, at: datetime) -> ClassificationEntry:
     """Dispatch's own classification of a new complaint, with the model version that made it."""
-    await work.repo.add_classification(
+    return ClassificationEntry(
         complaint_id=case.complaint_id,
         category=case.category,
         severity=case.severity,
         actor="dispatch",
         reason=None,
-        reasons=case.reasons,
-        at=work.now,
+        reasons=list(case.reasons),
+        at=at,
         model_version=case.model_version,
     )
+
+
+async def record_decision(work: DispatchWork, case: Case) -> None:
+    """Dispatch's own classification of a new complaint, stored now (a batch holds most of them: received_batch)."""
+    await work.repo.add_classifications([decision_entry(case, work.now)])
 
 
 async def record_classification(

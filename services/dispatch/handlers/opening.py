@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.dispatch.model import Case, WorkOrder
+from services.dispatch.model import Case, HistoryEntry, WorkOrder
 from services.dispatch.repository import DispatchRepository
 from services.dispatch.routing import Route
 from shared.contracts import WorkOrderStatus
@@ -53,22 +53,40 @@ class WorkOrderOpener:
             work_order_id=work_order_id,
             lead=lead,
         )
+        entry = self.assignment(order, actor=actor, actor_name=actor_name, at=at, lead=lead)
         await repo.insert_work_order(order)
         await repo.add_history(
+            work_order_id=entry.work_order_id,
+            action=entry.action,
+            from_status=entry.from_status,
+            to_status=entry.to_status,
+            actor=entry.actor,
+            actor_name=actor_name,
+            details=entry.details,
+            at=entry.at,
+        )
+        return order
+
+    @staticmethod
+    def assignment(
+        order: WorkOrder, *, actor: str, actor_name: str | None, at: datetime, lead: WorkOrder | None = None
+    ) -> HistoryEntry:
+        """A new work order's first history entry (`assign`), as `open` stores it and a batch of received
+        complaints writes it with the batch's others (handlers/received_batch.py)."""
+        return HistoryEntry(
             work_order_id=order.work_order_id,
             action="assign",
             from_status=None,
             to_status=order.status,
             actor=actor,
-            actor_name=actor_name,
+            actor_name=actor_name or actor,
             details={
                 "department": order.department,
-                **({"incident_id": str(incident_id)} if incident_id else {}),
+                **({"incident_id": str(order.incident_id)} if order.incident_id else {}),
                 **({"role": "assisting", "lead_work_order_id": str(lead.work_order_id)} if lead else {}),
             },
             at=at,
         )
-        return order
 
     def work_order(
         self,

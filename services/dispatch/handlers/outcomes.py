@@ -20,6 +20,7 @@ from services.dispatch.first_contact import SETTLED_BY, FirstContact
 from services.dispatch.handlers import incidents, outages
 from services.dispatch.handlers.classifications import record_decision
 from services.dispatch.handlers.context import DispatchWork
+from services.dispatch.handlers.received_batch import ReceivedBatch
 from services.dispatch.incidents.faults import Fault
 from services.dispatch.incidents.placement import Placement
 from services.dispatch.model import Case, WorkOrder
@@ -32,39 +33,57 @@ log = get_logger(__name__)
 
 async def route_one(
     work: DispatchWork,
+    batch: ReceivedBatch,
     event: ComplaintReceived,
     decision: Classification,
     contact: FirstContact | None,
     fault: Fault | None,
 ) -> None:
-    """Store the case and carry out its outcome (the order is the module's)."""
+    """Store the case and carry out its outcome (the order is the module's); the rows go with the `batch`'s, except
+    for a complaint about a fault, whose incident or notice is read and changed at once."""
     bind_case(complaint_id=str(event.payload.complaint_id), correlation_id=event.correlation_id)
     route = route_new(decision, work.context.rules)
     case = _case_of(event, decision, route)
     if not decision.valid:
-        return await _close_invalid(work, case, event.event_id)
+        return _close_invalid(work, batch, case, event.event_id)
     if contact is not None:
         case = replace(case, reasons=[*case.reasons, contact.reason])
         if contact.settled:
-            return await _resolve_on_contact(work, case, event.event_id)
+            return _resolve_on_contact(work, batch, case, event.event_id)
     if decision.triage:
-        return await _to_triage(work, case, decision, event.event_id)
-    placement = Placement()
+        return _to_triage(work, batch, case, decision, event.event_id)
     if fault is not None:
-        case = _about(case, fault)
-        placement = await incidents.placement(work, case, fault)
-    case, duplicate_of = await _placed(work, case, placement)
-    await work.repo.insert_case(case)
-    await record_decision(work, case)
-    if placement.outage is not None or placement.incident is not None or placement.opens:
-        assert fault is not None
-        return await _join(work, case, placement, fault, event.event_id)
+        return await _about_fault(work, batch, _about(case, fault), fault, route, event)
+    case, duplicate_of = await _placed(work, batch, case, Placement())
+    batch.keep_case(case, work.now)
+    batch.stored_case(case)
     if duplicate_of is not None:
         log.info("complaint linked to an open case", linked_to=str(duplicate_of.complaint_id))
         work.emit(events.linked(case, duplicate_of, case.reasons, event.event_id, work.now))
         return None
-    await _new_work_order(work, case, route, event)
-    return None
+    return _new_work_order(work, batch, case, route, event)
+
+
+async def _about_fault(
+    work: DispatchWork, batch: ReceivedBatch, case: Case, fault: Fault, route: Route, event: ComplaintReceived
+) -> None:
+    """A complaint about a fault: it reads the fault's incident, notice and earlier callers, so the batch's rows
+    so far are written first; it joins a group, opens an incident, or goes on as any complaint."""
+    await batch.before_fault(work.repo)
+    placement = await incidents.placement(work, case, fault)
+    case, duplicate_of = await _placed(work, batch, case, placement)
+    await work.repo.insert_case(case)
+    await record_decision(work, case)
+    batch.stored_case(case)
+    if placement.outage is not None or placement.incident is not None or placement.opens:
+        await _join(work, case, placement, fault, event.event_id)
+        batch.after_fault()
+        return None
+    if duplicate_of is not None:
+        log.info("complaint linked to an open case", linked_to=str(duplicate_of.complaint_id))
+        work.emit(events.linked(case, duplicate_of, case.reasons, event.event_id, work.now))
+        return None
+    return _new_work_order(work, batch, case, route, event)
 
 
 def _case_of(event: ComplaintReceived, decision: Classification, route: Route) -> Case:
@@ -111,7 +130,9 @@ def _about(case: Case, fault: Fault) -> Case:
     )
 
 
-async def _placed(work: DispatchWork, case: Case, placement: Placement) -> tuple[Case, WorkOrder | None]:
+async def _placed(
+    work: DispatchWork, batch: ReceivedBatch, case: Case, placement: Placement
+) -> tuple[Case, WorkOrder | None]:
     """The case with the group it joins, or linked to its account's open work order of its category (a duplicate,
     unless it opens an incident)."""
     if placement.outage is not None:
@@ -122,7 +143,7 @@ async def _placed(work: DispatchWork, case: Case, placement: Placement) -> tuple
         return replace(case, incident_id=placement.incident.incident_id, reasons=[*case.reasons, reason]), None
     if placement.opens or not case.account_no:
         return case, None
-    duplicate_of = await work.repo.open_work_order_for_account(case.account_no, case.category)
+    duplicate_of = await batch.open_order_for(work.repo, case.account_no, case.category)
     if duplicate_of is None:
         return case, None
     linked = replace(case, linked_to=duplicate_of.complaint_id, reasons=[*case.reasons, duplicate_reason(duplicate_of)])
@@ -144,29 +165,39 @@ async def _join(work: DispatchWork, case: Case, placement: Placement, fault: Fau
         await incidents.open_incident(work, opening)
 
 
-async def _new_work_order(work: DispatchWork, case: Case, route: Route, event: ComplaintReceived) -> None:
-    """A work order in the category's department, its clocks from acceptance."""
-    order = await work.context.orders.open(
-        work.repo, case, route, cycle=1, start=case.accepted_at, previous=None, actor="dispatch", at=work.now
+def _new_work_order(
+    work: DispatchWork, batch: ReceivedBatch, case: Case, route: Route, event: ComplaintReceived
+) -> None:
+    """A work order in the category's department, its clocks from acceptance (written with the batch)."""
+    orders, now = work.context.orders, work.now
+    order = orders.work_order(
+        case,
+        route,
+        cycle=1,
+        start=case.accepted_at,
+        previous=None,
+        at=now,
+        incident_id=None,
+        work_order_id=None,
+        lead=None,
     )
+    batch.keep_order(order, orders.assignment(order, actor="dispatch", actor_name=None, at=now), case.account_no)
     log.info("complaint routed", department=order.department, category=order.category, severity=order.severity)
     work.emit(events.routed(case, order, case.reasons, "new", event.event_id, work.now))
 
 
-async def _close_invalid(work: DispatchWork, case: Case, cause: uuid.UUID) -> None:
+def _close_invalid(work: DispatchWork, batch: ReceivedBatch, case: Case, cause: uuid.UUID) -> None:
     """Not a complaint we act on: recorded with its reason, no work order; the customer is told why."""
     case = replace(case, invalid_at=work.now, invalid_by="dispatch")
-    await work.repo.insert_case(case)
-    await record_decision(work, case)
+    _keep(work, batch, case)
     log.info("complaint closed as invalid", reason=case.invalid_reason)
     work.emit(events.invalid(case, cause, work.now))
 
 
-async def _resolve_on_contact(work: DispatchWork, case: Case, cause: uuid.UUID) -> None:
+def _resolve_on_contact(work: DispatchWork, batch: ReceivedBatch, case: Case, cause: uuid.UUID) -> None:
     """Settled by the agent on contact: no work order; the callback limit its category would have had."""
     case = replace(case, resolution_id=uuid.uuid4(), resolved_on_contact_at=work.now)
-    await work.repo.insert_case(case)
-    await record_decision(work, case)
+    _keep(work, batch, case)
     log.info("complaint resolved on contact", owner=case.owner)
     work.emit(
         events.resolved_on_contact(
@@ -179,7 +210,9 @@ async def _resolve_on_contact(work: DispatchWork, case: Case, cause: uuid.UUID) 
     )
 
 
-async def _to_triage(work: DispatchWork, case: Case, decision: Classification, cause: uuid.UUID) -> None:
+def _to_triage(
+    work: DispatchWork, batch: ReceivedBatch, case: Case, decision: Classification, cause: uuid.UUID
+) -> None:
     """A doubtful complaint waits for a supervisor, with the model's suggestions; its clocks will run from
     acceptance, so the wait counts."""
     rules = work.context.rules
@@ -188,7 +221,12 @@ async def _to_triage(work: DispatchWork, case: Case, decision: Classification, c
         for c, p in decision.suggestions
     ]
     case = replace(case, triage_since=work.now, suggestions=suggestions)
-    await work.repo.insert_case(case)
-    await record_decision(work, case)
+    _keep(work, batch, case)
     log.info("complaint awaits triage", suggestions=[s["category"] for s in suggestions[:3]])
     work.emit(events.awaiting_triage(case, cause, work.now))
+
+
+def _keep(work: DispatchWork, batch: ReceivedBatch, case: Case) -> None:
+    """The case and dispatch's classification, written with the batch."""
+    batch.keep_case(case, work.now)
+    batch.stored_case(case)

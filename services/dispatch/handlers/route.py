@@ -10,9 +10,10 @@ an outage notice or incident, linked to the account's open case, or a work order
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.dispatch import events
 from services.dispatch.assets import AssetIndex
@@ -23,9 +24,11 @@ from services.dispatch.handlers import outcomes
 from services.dispatch.handlers.assets import asset_index
 from services.dispatch.handlers.classifications import learn, record_classification
 from services.dispatch.handlers.context import DispatchWork
+from services.dispatch.handlers.received_batch import ReceivedBatch
 from services.dispatch.handlers.triage import locked_case
 from services.dispatch.incidents.faults import Fault, identify
 from services.dispatch.model import Actor, Case, Step, WorkOrder, WorkOrderView
+from services.dispatch.repository import DispatchRepository
 from services.dispatch.routing import (
     doubt_within_one_fault,
     reopen_needed,
@@ -40,40 +43,86 @@ from shared.contracts import Category, ComplaintReceived, ComplaintReopened, Sev
 @dataclass(frozen=True)
 class Decided:
     """A received complaint with what the rules decided: its classification, the agent's handling on contact, and
-    the fault it is about (None: none, or not one that matters)."""
+    the fault it is about (None: none, or not one that matters), knowing `history` (the account's complaints)."""
 
     event: ComplaintReceived
     decision: Classification
     contact: FirstContact | None
     fault: Fault | None
+    history: Mapping[str, int]
 
 
 async def received(batch: Sequence[ComplaintReceived], work: DispatchWork) -> None:
     """Classify and route a batch of received complaints (the door hands over each first delivery once).
 
     Locks first the accounts (repeat and duplicate checks), then the faults the batch is about (incidents), each
-    set in sorted order, so two replicas' batches never wait on each other in a cycle."""
+    set in sorted order, so two replicas' batches never wait on each other in a cycle. What it reads, it reads once
+    for the whole batch, and the rows it decides are written once per table (`received_batch.ReceivedBatch`)."""
     repo = work.repo
     await repo.lock_accounts([e.payload.customer.account_no for e in batch if e.payload.customer.account_no])
     assets = await asset_index(work)
-    decided: list[Decided] = []
-    for event in batch:
-        if await repo.get_case(event.complaint_id) is not None:
-            continue  # the same complaint republished under a new event id: already routed
-        decided.append(await _decide(work, event, assets))
-    await repo.lock_faults(f"{d.fault.scope}|{d.fault.family.value}" for d in decided if d.fault is not None)
+    fresh = await _not_yet_routed(repo, batch)
+    histories = await _histories(work, fresh)
+    decided = [_decide(work, event, assets, history) for event, history in zip(fresh, histories, strict=True)]
+    locked = {f"{d.fault.scope}|{d.fault.family.value}" for d in decided if d.fault is not None}
+    await repo.lock_faults(locked)
+    rows = ReceivedBatch.of(e.payload.customer.account_no for e in fresh)
     for one in decided:
-        await outcomes.route_one(work, one.event, one.decision, one.contact, one.fault)
+        one = await _with_batch_history(work, rows, one, assets, locked)
+        await outcomes.route_one(work, rows, one.event, one.decision, one.contact, one.fault)
+    await rows.flush(repo)
 
 
-async def _decide(work: DispatchWork, event: ComplaintReceived, assets: AssetIndex) -> Decided:
+async def _not_yet_routed(repo: DispatchRepository, batch: Sequence[ComplaintReceived]) -> list[ComplaintReceived]:
+    """The batch without complaints already routed (republished under a new event id), each complaint once."""
+    routed = await repo.cases(e.complaint_id for e in batch)
+    fresh: dict[uuid.UUID, ComplaintReceived] = {}
+    for event in batch:
+        if event.complaint_id not in routed:
+            fresh.setdefault(event.complaint_id, event)
+    return list(fresh.values())
+
+
+def _since(work: DispatchWork, event: ComplaintReceived) -> datetime:
+    """Where the account's history of repeats starts for this complaint."""
+    return event.payload.accepted_at - timedelta(days=work.context.rules.repeat.window_days)
+
+
+async def _histories(work: DispatchWork, batch: Sequence[ComplaintReceived]) -> list[dict[str, int]]:
+    """Each complaint's account history as stored before the batch (`category_counts`), read in one statement."""
+    asked = [(e.payload.customer.account_no, _since(work, e)) for e in batch if e.payload.customer.account_no]
+    counts = iter(await work.repo.category_counts_since(asked))
+    return [next(counts) if e.payload.customer.account_no else {} for e in batch]
+
+
+async def _with_batch_history(
+    work: DispatchWork, rows: ReceivedBatch, one: Decided, assets: AssetIndex, locked: set[str]
+) -> Decided:
+    """The decision again when earlier complaints of the same account in this batch change its history (a repeat
+    counts them, as if each complaint had been routed alone). Only the severity can move with the history under
+    the shipped rules; should a rule make the fault move too, its lock is taken here."""
+    account = one.event.payload.customer.account_no
+    if not account:
+        return one
+    earlier = rows.stored_counts(account, _since(work, one.event))
+    if not earlier:
+        return one
+    history = dict(Counter(one.history) + earlier)
+    again = _decide(work, one.event, assets, history)
+    if again.fault is not None and (key := f"{again.fault.scope}|{again.fault.family.value}") not in locked:
+        await work.repo.lock_faults([key])
+        locked.add(key)
+    return again
+
+
+def _decide(work: DispatchWork, event: ComplaintReceived, assets: AssetIndex, history: Mapping[str, int]) -> Decided:
     """What the rules say of one complaint. A fault matters only for a valid complaint not settled on contact; a
     doubtful one keeps its fault only when the doubt is within that one fault (`routing.doubt_within_one_fault`)."""
-    decision = await _classify(work, event)
+    decision = _classify(work, event, history)
     p = event.payload
     contact = first_contact(p.handled_on_contact, p.agent_id, decision)
     if not decision.valid or (contact and contact.settled):
-        return Decided(event, decision, contact, None)
+        return Decided(event, decision, contact, None, history)
     location = p.location.model_dump(mode="json")
     rules = work.context.incident_rules
     fault = identify(decision.category, p.text, location, rules, assets)
@@ -83,16 +132,12 @@ async def _decide(work: DispatchWork, event: ComplaintReceived, assets: AssetInd
             other = identify(decision.suggestions[1][0], p.text, location, rules, assets)
         undoubted = doubt_within_one_fault(decision, fault, other, work.context.rules)
         decision, fault = (decision, None) if undoubted is None else (undoubted, fault)
-    return Decided(event, decision, contact, fault)
+    return Decided(event, decision, contact, fault, history)
 
 
-async def _classify(work: DispatchWork, event: ComplaintReceived) -> Classification:
+def _classify(work: DispatchWork, event: ComplaintReceived, history: Mapping[str, int]) -> Classification:
     """The classifier's decision, knowing the account's recent complaints by category (repeats)."""
     p, rules = event.payload, work.context.rules
-    history: dict[str, int] = {}
-    if p.customer.account_no:
-        since = p.accepted_at - timedelta(days=rules.repeat.window_days)
-        history = await work.repo.category_counts(p.customer.account_no, since)
     facts = ComplaintFacts(
         text=p.text,
         channel=p.channel.value,

@@ -4,13 +4,13 @@ supervisor made (the labelled examples retraining reads)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.model import Case, LabelledExample
-from services.dispatch.repository.rows import CASE_COLUMNS, Rows
+from services.dispatch.model import Case, ClassificationEntry, LabelledExample
+from services.dispatch.repository.rows import CASE_COLUMNS, Rows, lock_in_order
 
 
 class CaseTables(Rows):
@@ -19,8 +19,7 @@ class CaseTables(Rows):
     async def lock_accounts(self, accounts: Iterable[str]) -> None:
         """Advisory locks, because dispatch replicas read what the other may be writing. Sorted, so two
         batches never wait on each other in a cycle."""
-        for account in sorted(set(accounts)):
-            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('dispatch-account:' || $1))", account)
+        await lock_in_order(self.conn, "dispatch-account:", accounts)
 
     async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:
         rows = await self.conn.fetch(
@@ -30,6 +29,29 @@ class CaseTables(Rows):
             since,
         )
         return {r["category"]: r["n"] for r in rows}
+
+    async def category_counts_since(self, accounts: Sequence[tuple[str, datetime]]) -> list[dict[str, int]]:
+        """`category_counts` for many (account, since) pairs in one statement, in their order."""
+        if not accounts:
+            return []
+        rows = await self.conn.fetch(
+            "SELECT q.i, c.category, count(*) AS n "
+            "FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS q(account_no, since, i) "
+            "JOIN dispatch.cases c ON c.account_no = q.account_no AND c.accepted_at >= q.since "
+            "AND c.linked_to IS NULL GROUP BY q.i, c.category",
+            [a for a, _ in accounts],
+            [since for _, since in accounts],
+        )
+        counts: list[dict[str, int]] = [{} for _ in accounts]
+        for r in rows:
+            counts[r["i"] - 1][r["category"]] = r["n"]
+        return counts
+
+    async def insert_cases(self, cases: Sequence[Case]) -> None:
+        await self._insert_many("cases", cases)
+
+    async def add_classifications(self, entries: Sequence[ClassificationEntry]) -> None:
+        await self._insert_many("classification_history", entries)
 
     async def insert_case(self, case: Case) -> None:
         await self._insert("cases", case)

@@ -10,15 +10,14 @@ from typing import Any
 import asyncpg
 
 from services.dispatch.model import Case, Incident
-from services.dispatch.repository.rows import CASE_COLUMNS, INCIDENT_COLUMNS, Rows
+from services.dispatch.repository.rows import CASE_COLUMNS, INCIDENT_COLUMNS, Rows, lock_in_order
 
 
 class IncidentTables(Rows):
     """`dispatch.incidents`, and the cases that joined one (or duplicate a case)."""
 
     async def lock_faults(self, scopes: Iterable[str]) -> None:
-        for scope in sorted(set(scopes)):
-            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('dispatch-fault:' || $1))", scope)
+        await lock_in_order(self.conn, "dispatch-fault:", scopes)
 
     async def unsettled_fault_cases(self, scope: str, family: str, since: datetime) -> list[Case]:
         rows = await self.conn.fetch(

@@ -12,10 +12,12 @@ from typing import Any, Protocol
 
 from services.dispatch.model import (
     Case,
+    ClassificationEntry,
     Contact,
     ContactRead,
     CorrectiveAction,
     Finding,
+    HistoryEntry,
     Incident,
     LabelledExample,
     Outage,
@@ -45,6 +47,23 @@ class DispatchRepository(Protocol):
         """The account's open lead work order in this category (a duplicate joins that case)."""
 
     async def insert_case(self, case: Case) -> None: ...
+
+    # --- a batch of received complaints: one statement per table for the batch -----------------------------
+
+    async def category_counts_since(self, accounts: Sequence[tuple[str, datetime]]) -> list[dict[str, int]]:
+        """`category_counts` for each (account, since), in their order."""
+
+    async def open_work_orders_for_accounts(self, accounts: Iterable[str]) -> dict[str, list[WorkOrder]]:
+        """Each account's open lead work orders, oldest first (every account asked is a key)."""
+
+    async def insert_cases(self, cases: Sequence[Case]) -> None: ...
+
+    async def add_classifications(self, entries: Sequence[ClassificationEntry]) -> None: ...
+
+    async def insert_work_orders(self, orders: Sequence[WorkOrder]) -> None: ...
+
+    async def add_histories(self, entries: Sequence[HistoryEntry]) -> None:
+        """Append to work orders' audit trails, in the entries' order."""
 
     async def get_case(self, complaint_id: uuid.UUID, *, lock: bool = False) -> Case | None: ...
 

@@ -3,8 +3,11 @@ map one to one onto model dataclasses, and one dataclass as one row."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, fields
+from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -31,8 +34,28 @@ def placeholders(n: int) -> str:
     return ", ".join(f"${i}" for i in range(1, n + 1))
 
 
+def _json_value(value: Any) -> Any:
+    """A row's value JSON does not know: times and ids as Postgres reads them back."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value")
+
+
 def work_order_of(row: asyncpg.Record | None) -> WorkOrder | None:
     return WorkOrder(**dict(row)) if row else None
+
+
+async def lock_in_order(conn: asyncpg.Connection, prefix: str, keys: Iterable[str]) -> None:
+    """Transaction-scoped advisory locks on `prefix + key`, taken in sorted key order in one statement (unnest
+    reads the sorted array in order, and each row takes its lock before the next is read), so two transactions
+    never wait on each other in a cycle."""
+    ordered = sorted(set(keys))
+    if ordered:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1 || k)) FROM unnest($2::text[]) AS k", prefix, ordered
+        )
 
 
 class Rows:
@@ -47,6 +70,19 @@ class Rows:
         await self.conn.execute(
             f"INSERT INTO dispatch.{table} ({', '.join(values)}) VALUES ({placeholders(len(values))})",
             *values.values(),
+        )
+
+    async def _insert_many(self, table: str, rows: Sequence[Any]) -> None:
+        """Many dataclasses as rows of one table in one statement (a batch's rows, in their order): the rows travel
+        as one JSON array and `jsonb_populate_recordset` reads each as the table's row type, so every column keeps
+        its own type (uuid, timestamptz, jsonb) without a parameter per column."""
+        if not rows:
+            return
+        columns = ", ".join(f.name for f in fields(rows[0]))
+        await self.conn.execute(
+            f"INSERT INTO dispatch.{table} ({columns}) SELECT {columns} "
+            f"FROM jsonb_populate_recordset(NULL::dispatch.{table}, $1::text::jsonb)",
+            json.dumps([asdict(r) for r in rows], default=_json_value, ensure_ascii=False),
         )
 
     async def _get(self, model: type[_Row], table: str, key: str, value: Any, *, lock: bool) -> _Row | None:

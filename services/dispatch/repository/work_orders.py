@@ -4,11 +4,12 @@ the assisting work orders of a coordinated case."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.model import WorkOrder
+from services.dispatch.model import HistoryEntry, WorkOrder
 from services.dispatch.repository.rows import OPEN_STATUSES, WORK_ORDER_COLUMNS, Rows, work_order_of
 
 
@@ -28,6 +29,33 @@ class WorkOrderTables(Rows):
             OPEN_STATUSES,
         )
         return work_order_of(row)
+
+    async def open_work_orders_for_accounts(self, accounts: Iterable[str]) -> dict[str, list[WorkOrder]]:
+        """`open_work_order_for_account` for many accounts in one statement: each account's open lead work orders,
+        oldest first (the first of a category is the one a duplicate joins)."""
+        wanted = sorted(set(accounts))
+        if not wanted:
+            return {}
+        rows = await self.conn.fetch(
+            "WITH account_cases AS MATERIALIZED "
+            "(SELECT complaint_id, account_no FROM dispatch.cases WHERE account_no = ANY($1::text[])) "
+            f"SELECT c.account_no AS _account_no, {', '.join('w.' + f.name for f in fields(WorkOrder))} "
+            "FROM account_cases c JOIN dispatch.work_orders w ON w.complaint_id = c.complaint_id "
+            "WHERE w.status = ANY($2::text[]) AND w.role = 'lead' ORDER BY w.created_at",
+            wanted,
+            OPEN_STATUSES,
+        )
+        found: dict[str, list[WorkOrder]] = {a: [] for a in wanted}
+        for r in rows:
+            values = dict(r)
+            found[values.pop("_account_no")].append(WorkOrder(**values))
+        return found
+
+    async def insert_work_orders(self, orders: Sequence[WorkOrder]) -> None:
+        await self._insert_many("work_orders", orders)
+
+    async def add_histories(self, entries: Sequence[HistoryEntry]) -> None:
+        await self._insert_many("work_order_history", entries)
 
     async def insert_work_order(self, order: WorkOrder) -> None:
         await self._insert("work_orders", order)
