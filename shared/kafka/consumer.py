@@ -1,7 +1,9 @@
 """The guarded consumer: decode, handle with bounded retries, or dead-letter — never crash the loop.
 
 Ack policy (see DESIGN.md): subscribers run with `AckPolicy.NACK_ON_ERROR` and manual commits, so an
-offset is committed only after the handler returned, i.e. after its database transaction committed.
+offset is committed only after the handler returned, i.e. after its database transaction committed, and only for
+the partitions the batch came from (`shared.kafka.offsets`; FastStream's own ack commits every partition the
+consumer holds). A nack commits nothing.
 Failures split in two:
 - *poison* (undecodable, invalid, or a handler error that persists for `max_attempts` tries): the
   message goes to `<topic>.dlq` with the reason, and the partition moves on;
@@ -34,6 +36,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from shared.errors import DomainError, Invalid, Unavailable
 from shared.kafka.dead_letter import dead_letter_headers, dead_letter_topic
+from shared.kafka.offsets import BatchOffsets
 from shared.logging import bind_case, clear_case, get_logger
 from shared.observability import tracing
 from shared.observability.metrics import CONSUMER_DEAD_LETTERS, CONSUMER_RETRIES, CONSUMER_TRANSIENT_FAILURES
@@ -99,12 +102,14 @@ class GuardedHandler(Generic[M]):
         self.retry_backoff_s = retry_backoff_s
         self.transient_pause_s = transient_pause_s
         self.dead_lettered = 0
+        self.offsets = BatchOffsets(consumer)
 
     async def __call__(self, message: KafkaMessage) -> None:
         raw = message.raw_message
         records: Sequence[ConsumerRecord] = raw if isinstance(raw, tuple) else (raw,)
         with self._record_spans(records, batch=isinstance(raw, tuple)):
             await self._handle_records(records)
+        await self.offsets.commit(message, records)
 
     async def _handle_records(self, records: Sequence[ConsumerRecord]) -> None:
         try:

@@ -1,15 +1,24 @@
-"""The guarded consumer on the real broker: bounded retries then a dead letter; outages are not poison."""
+"""The guarded consumer on the real broker: bounded retries then a dead letter; outages are not poison; a handled
+batch commits the offsets of its own partitions only, a nacked one commits nothing."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.consumer.group_coordinator import GroupCoordinator
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel
 
+from shared.kafka.admin import apply_topics
 from shared.kafka.broker import build_broker
 from shared.kafka.consumer import GuardedHandler, raw_decoder
+from shared.kafka.subscription import Subscription, subscribe
+from shared.settings import ServiceSettings
 from shared.topics import DEPARTMENT_UPDATES, dead_letter_topic
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import produce, read_topic, wait_until
@@ -83,3 +92,63 @@ async def test_failing_message_is_retried_then_dead_lettered_and_the_rest_flows(
     assert mine[0].headers["dlq.attempts"] == "3"
     assert "cannot handle this note" in mine[0].headers["dlq.reason"]
     assert mine[0].headers["dlq.error_type"] == "ValueError"
+
+
+async def _committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        found = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
+
+
+async def test_a_batch_commits_only_its_own_partitions_and_a_nack_nothing(
+    migrated: Infrastructure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastStream's ack would commit all 12 partitions the consumer holds on every batch; the guard commits the one
+    partition the batch came from, after the handler returned, and nothing while the handler keeps failing."""
+    run = uuid.uuid4().hex[:12]
+    bootstrap = migrated.kafka_bootstrap_servers
+    topic, group = f"test.batch-commits.{run}", f"batch-commits-{run}"
+    await apply_topics(bootstrap, [topic], 12)
+    commits: list[dict[TopicPartition, Any]] = []
+    original = GroupCoordinator.commit_offsets
+
+    async def spy(self: GroupCoordinator, assignment: Any, offsets: dict[TopicPartition, Any]) -> None:
+        commits.append(dict(offsets))
+        await original(self, assignment, offsets)
+
+    monkeypatch.setattr(GroupCoordinator, "commit_offsets", spy)
+    outage = {"on": True, "failed": 0}
+    handled: list[int] = []
+
+    async def handle(batch: list[Note]) -> None:
+        if outage["on"]:
+            outage["failed"] += 1
+            raise ConnectionRefusedError("database down")
+        handled.extend(note.n for note in batch)
+
+    row = Subscription(group=group, topics=(topic,), model=Note, title="t", description="d", batch_size=100)
+    broker = build_broker(bootstrap, client_id="batch-commits-test", metrics=False)
+    guard = subscribe(broker, ServiceSettings(), row, handle)
+    guard.transient_pause_s = 0.05
+    key = run.encode()
+    async with broker:
+        await broker.start()
+        await produce(bootstrap, topic, [(key, Note(run=run, n=n).model_dump_json().encode()) for n in range(20)])
+        (subscriber,) = broker.subscribers
+        await wait_until(lambda: len(subscriber.consumer.assignment()) == 12, timeout=30)  # type: ignore[attr-defined]
+        await wait_until(lambda: outage["failed"] >= 2, timeout=30)
+        assert commits == [], "a nacked batch commits nothing"
+        assert await _committed(bootstrap, group) == {}
+        outage["on"] = False
+        await wait_until(lambda: len(handled) >= 20, timeout=30)
+        await wait_until(lambda: commits, timeout=10)
+
+    assert sorted(handled) == list(range(20))
+    (partition,) = {tp for offsets in commits for tp in offsets}
+    assert partition.topic == topic
+    assert all(len(offsets) == 1 for offsets in commits), "one partition per commit, not the 12 held"
+    assert await _committed(bootstrap, group) == {partition: 20}
