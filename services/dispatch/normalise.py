@@ -34,6 +34,13 @@ def to_simplified(text: str) -> str:
     return simplified
 
 
+#: Recent texts and their canonical form: a complaint's text is read by the classifier's rules, the model's features
+#: and fault matching (twice when the model doubts between two categories), and once more when a batch re-decides it
+#: for a repeat; pure, so each text is normalised once however many of them read it. 1024 covers a batch of 500.
+_RECENT_TEXTS = 1024
+
+
+@lru_cache(maxsize=_RECENT_TEXTS)
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = to_simplified(text).lower().replace("’", "'")
