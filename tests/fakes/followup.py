@@ -267,8 +267,8 @@ class FakeFollowupRepository:
         del self.state.invalid[complaint_id]
         return True
 
-    async def add_contact(self, contact: Contact) -> None:
-        self.state.contacts.setdefault(contact.complaint_id, contact)
+    async def add_contact(self, contact: Contact) -> bool:
+        return self.state.contacts.setdefault(contact.complaint_id, contact) is contact
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
         return self.state.contacts.get(complaint_id)
@@ -411,15 +411,12 @@ class FakeFollowupRepository:
         self.state.receipts[receipt.complaint_id] = receipt
         return True
 
-    async def receipt(self, complaint_id: uuid.UUID) -> Receipt | None:
-        return self.state.receipts.get(complaint_id)
-
-    async def mark_receipt_told(self, complaint_id: uuid.UUID, at: datetime) -> bool:
+    async def claim_receipt(self, complaint_id: uuid.UUID, at: datetime) -> Receipt | None:
         receipt = self.state.receipts.get(complaint_id)
         if receipt is None or receipt.told_at is not None:
-            return False
+            return None
         self.state.receipts[complaint_id] = replace(receipt, told_at=at)
-        return True
+        return self.state.receipts[complaint_id]
 
     async def due_timers(self) -> int:
         now = datetime.now(UTC)

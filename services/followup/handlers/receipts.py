@@ -57,10 +57,10 @@ async def on_contact(event: ComplaintContact, work: FollowupWork) -> None:
     """Keep the complaint's contact data, for callbacks and customer messages, and send its receipt if the
     complaint is known already."""
     p = event.payload
-    await work.repo.add_contact(
-        Contact(p.complaint_id, p.name, p.phone, p.email, p.wechat_openid, p.preferred_contact.value)
-    )
-    await tell(p.complaint_id, work)
+    contact = Contact(p.complaint_id, p.name, p.phone, p.email, p.wechat_openid, p.preferred_contact.value)
+    # A contact sent again (a new event id) changes nothing: the first one kept is the one followup uses.
+    kept = contact if await work.repo.add_contact(contact) else await work.repo.contact(p.complaint_id)
+    await tell(p.complaint_id, work, kept)
 
 
 async def on_received(event: ComplaintReceived, work: FollowupWork) -> None:
@@ -77,18 +77,18 @@ async def on_received(event: ComplaintReceived, work: FollowupWork) -> None:
         received_at=p.accepted_at,
     )
     await work.repo.add_receipt(receipt)
-    await tell(p.complaint_id, work)
+    await tell(p.complaint_id, work, await work.repo.contact(p.complaint_id))
 
 
-async def tell(complaint_id: uuid.UUID, work: FollowupWork) -> None:
-    """The receipt, when the complaint and an address are both known and it was not sent yet."""
-    receipt = await work.repo.receipt(complaint_id)
-    if receipt is None or receipt.told_at is not None:
-        return
-    recipient = customer_recipient(await work.repo.contact(complaint_id))
+async def tell(complaint_id: uuid.UUID, work: FollowupWork, contact: Contact | None) -> None:
+    """The receipt, when the complaint and an address (`contact`, the one kept) are both known and it was not sent
+    yet. The address is looked at first, and the receipt claimed in the same statement that reads it (none yet, or
+    told already: nothing to send), so the receipt row is never read on its own."""
+    recipient = customer_recipient(contact)
     if recipient is None:
         return  # no address yet (or none given): the contact's arrival asks again
-    if not await work.repo.mark_receipt_told(complaint_id, work.now):
+    receipt = await work.repo.claim_receipt(complaint_id, work.now)
+    if receipt is None:
         return
     template = receipt_template(receipt)
     log.info("receipt requested", template_id=template)

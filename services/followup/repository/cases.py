@@ -214,12 +214,13 @@ class CaseTables(Rows):
             )
         )
 
-    async def add_contact(self, contact: Contact) -> None:
-        await self.conn.execute(
+    async def add_contact(self, contact: Contact) -> bool:
+        added = await self.conn.fetchval(
             "INSERT INTO followup.contacts (complaint_id, name, phone, email, wechat_openid, preferred_contact) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (complaint_id) DO NOTHING",
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
             *values_of(contact),
         )
+        return bool(added)
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
         row = await self.conn.fetchrow(

@@ -15,6 +15,8 @@ from services.followup.repository.rows import (
     values_of,
 )
 
+_RECEIPT_COLUMNS = ", ".join(Receipt.__dataclass_fields__)
+
 
 class MessageTables(Rows):
     """Every message requested (the audit trail) and the receipts waiting for their contact."""
@@ -45,13 +47,11 @@ class MessageTables(Rows):
     async def add_receipt(self, receipt: Receipt) -> bool:
         return await self._insert_new("receipts", receipt, conflict="complaint_id")
 
-    async def receipt(self, complaint_id: uuid.UUID) -> Receipt | None:
-        return await self._get(Receipt, "receipts", "complaint_id", complaint_id)
-
-    async def mark_receipt_told(self, complaint_id: uuid.UUID, at: datetime) -> bool:
-        told = await self.conn.fetchval(
-            "UPDATE followup.receipts SET told_at = $2 WHERE complaint_id = $1 AND told_at IS NULL RETURNING true",
+    async def claim_receipt(self, complaint_id: uuid.UUID, at: datetime) -> Receipt | None:
+        row = await self.conn.fetchrow(
+            f"UPDATE followup.receipts SET told_at = $2 WHERE complaint_id = $1 AND told_at IS NULL "
+            f"RETURNING {_RECEIPT_COLUMNS}",
             complaint_id,
             at,
         )
-        return bool(told)
+        return Receipt(**dict(row)) if row is not None else None

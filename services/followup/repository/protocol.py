@@ -142,7 +142,9 @@ class FollowupRepository(Protocol):
         ...
 
     # -- contacts
-    async def add_contact(self, contact: Contact) -> None: ...
+    async def add_contact(self, contact: Contact) -> bool:
+        """Keep the complaint's contact; False when one was kept already (the first stays)."""
+        ...
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None: ...
 
@@ -218,10 +220,9 @@ class FollowupRepository(Protocol):
         """Keep a received complaint for its receipt; False when already kept (a redelivery)."""
         ...
 
-    async def receipt(self, complaint_id: uuid.UUID) -> Receipt | None: ...
-
-    async def mark_receipt_told(self, complaint_id: uuid.UUID, at: datetime) -> bool:
-        """Claim the receipt for sending; False when it was told already."""
+    async def claim_receipt(self, complaint_id: uuid.UUID, at: datetime) -> Receipt | None:
+        """Claim the receipt for sending (told at `at`), in one statement; None when there is none yet or it was
+        told already."""
         ...
 
     # -- health
