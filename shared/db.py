@@ -28,7 +28,23 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json_text, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing sent, where asyncpg's default sends `pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL;` — one more round trip on every release, each unit of work's.
+
+    Safe because no code leaves session state on a pooled connection: advisory locks are transaction-scoped
+    (`pg_advisory_xact_lock`; the migrations' session lock is taken on a connection of their own, not the pool's);
+    cursors are opened inside a transaction, which closes them; the only `SET` is a `SET LOCAL`, and asyncpg's own
+    `set_config('jit', ...)` around a type lookup restores itself; the two LISTENers (the outbox relay, followup's
+    timer worker) hold their connection and `remove_listener` (which sends UNLISTEN) before giving it back — and a
+    LISTEN left behind by a failed UNLISTEN only brings notifications asyncpg drops, as it drops the connection's
+    listeners on release. Prepared statements are asyncpg's per-connection cache, meant to outlive a release (the
+    default reset keeps them too). asyncpg still rolls back a transaction left open before calling this."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
+    """The service's pool: jsonb codecs on every connection, and no session reset on release (`_keep_session`)."""
+    kwargs.setdefault("reset", _keep_session)
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs)
     assert pool is not None
     return pool

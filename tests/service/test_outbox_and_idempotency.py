@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
 from shared import outbox
 from shared.contracts import ComplaintContact, ComplaintContactPayload, new_event
-from shared.db import unit_of_work
+from shared.contracts.envelope import Event
+from shared.db import create_pool, transactions, unit_of_work
+from shared.handling import Door, Work
 from shared.idempotency import first_deliveries
 from shared.observability import committed, tracing
 from shared.topics import COMPLAINT_CONTACT
@@ -217,3 +222,62 @@ async def test_events_reach_the_process_metrics_only_once_their_transaction_comm
         forget()
     assert seen == [kept, "a fact of the committed work"]
     await db.execute("DELETE FROM intake.outbox WHERE event_id = $1", kept.event_id)  # no relay runs here
+
+
+class _Wire(asyncpg.Connection):
+    """A connection that notes every statement it sends, the pool's reset on release included."""
+
+    sent: list[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent = _WIRE
+        self.add_query_logger(self._note)
+
+    def _note(self, record: asyncpg.connection.LoggedQuery) -> None:
+        if not _introspection(record.query):
+            self.sent.append(record.query)
+
+
+_WIRE: list[str] = []
+
+
+@dataclass
+class _Repository:
+    """What the door needs, on Postgres (as every service's repository does it)."""
+
+    conn: asyncpg.Connection
+
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        return await first_deliveries(self.conn, SCHEMA, consumer, event_ids)
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        await outbox.add(self.conn, SCHEMA, events)
+
+
+async def _relay_contacts(events: Sequence[ComplaintContact], work: Work[_Repository, None]) -> None:
+    work.emit(_event("wire-out") for _ in events)
+
+
+async def test_a_batch_costs_four_statements_on_the_wire_whatever_its_size(migrated: Infrastructure) -> None:
+    """BEGIN, the dedupe marks, the outbox (with its NOTIFY), COMMIT — and nothing on release (`shared.db`'s
+    `_keep_session`); asyncpg's default reset would send one more per unit. One statement per event per step before
+    (a mark each, an executemany row each, then pg_notify): 2N + 4 and the reset for a batch of N."""
+    consumer = f"wire-{uuid.uuid4()}"
+    figures: dict[str, list[int]] = {}
+    for name, reset in (("kept session", {}), ("asyncpg's default reset", {"reset": None})):
+        pool = await create_pool(migrated.database_url, min_size=1, max_size=1, connection_class=_Wire, **reset)
+        try:
+            door: Door[_Repository, None] = Door(transactions(pool, _Repository), None)
+            figures[name] = []
+            for size in (1, 10, 100):
+                batch = [_event("wire") for _ in range(size)]
+                await door.batch(_relay_contacts, batch, consumer=consumer)  # a first use: asyncpg reads types
+                _WIRE.clear()
+                await door.batch(_relay_contacts, [_event("wire") for _ in range(size)] + batch, consumer=consumer)
+                figures[name].append(len(_WIRE))
+        finally:
+            await pool.execute("DELETE FROM intake.outbox WHERE headers->>'correlation_id' = 'wire-out'")  # no relay
+            await pool.close()
+    print("statements per batch of 1, 10, 100:", figures)  # the report's figures, read with -s
+    assert figures == {"kept session": [4, 4, 4], "asyncpg's default reset": [5, 5, 5]}
