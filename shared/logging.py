@@ -48,7 +48,12 @@ def ensure_case_keys(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> M
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Route structlog and the standard library (uvicorn, aiokafka, faststream) through one JSON pipeline."""
+    """Route structlog and the standard library (uvicorn, aiokafka, faststream) through one JSON pipeline.
+
+    A structlog call below `level` returns before any processor runs (a filtering bound logger): otherwise each
+    one merged the context, stamped the time and built the event before the standard library dropped it, and a
+    debug line in a hot loop cost as much as a written one.
+    """
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -63,7 +68,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ import uvicorn
 from faststream.kafka import KafkaBroker
 
 from shared.db import create_pool
+from shared.http.request_context import configure_access_log
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 
@@ -110,8 +112,17 @@ async def background_work(
 
 
 def serve(app: Any, *, service: str, host: str, port: int, log_level: str) -> None:
-    """`python -m services.<name>`: JSON logs, uvicorn without its own logging, graceful shutdown."""
+    """`python -m services.<name>`: JSON logs, a sampled access log (the rate from the settings every service's
+    app keeps in `app.state.settings`), uvicorn without its own logging, graceful shutdown.
+
+    Everything imported and built so far (modules, the app, its routes and models) lives as long as the process:
+    `gc.freeze()` moves it out of the collector's generations, so the collections that batches of short-lived
+    objects trigger no longer walk it again and again."""
     configure_logging(service, log_level)
+    settings = getattr(app.state, "settings", None)
+    configure_access_log(getattr(settings, "access_log_sample_rate", 1.0))
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10)
     ).run()

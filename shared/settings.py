@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     database_pool_max: int = Field(default=10, ge=1)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     log_level: str = "INFO"
+    #: Share of successful, fast requests whose access-log line is written; failed (4xx, 5xx) and slow requests
+    #: are always logged (`shared.http.request_context.AccessLog`).
+    access_log_sample_rate: float = Field(default=0.1, ge=0.0, le=1.0)
     #: Attempts of a consumer handler before the message is dead-lettered.
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)

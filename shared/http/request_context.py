@@ -1,11 +1,13 @@
 """Per-request context as plain ASGI middleware: correlation id, content-type gate, 503 while the database is
-down, and one structured access-log line naming the case.
+down, and a structured access-log line naming the case — for every failed (4xx, 5xx) or slow request, and for a
+sampled share of the rest (`AccessLog`).
 
 Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs every request through an
 extra task group and memory streams, a fixed cost per request that showed in intake's load profile."""
 
 from __future__ import annotations
 
+import random
 import re
 import time
 import uuid
@@ -28,6 +30,34 @@ DATABASE_DOWN: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,  # "the database system is shutting down / starting up"
     asyncpg.AdminShutdownError,  # "terminating connection due to administrator command"
 )
+
+
+#: A successful request at least this slow is always logged, whatever the sample rate.
+SLOW_REQUEST_MS = 1000.0
+
+
+class AccessLog:
+    """Which requests get an access-log line: every failure (4xx, 5xx, an exception) and every slow one, always;
+    of the successful, fast rest a `sample_rate` share. A written line costs far more than the request's own work
+    on the hot path (structlog's processors, masking, JSON: 60–250 µs), and at hundreds of accepted complaints a
+    second one line per 202 is mostly that cost. Every line is written until the process sets its rate
+    (`shared.runtime.serve`, from `ServiceSettings.access_log_sample_rate`)."""
+
+    def __init__(self, sample_rate: float = 1.0) -> None:
+        self.sample_rate = sample_rate
+
+    def wanted(self, status: int, duration_ms: float) -> bool:
+        if status >= 400 or duration_ms >= SLOW_REQUEST_MS or self.sample_rate >= 1.0:
+            return True
+        return random.random() < self.sample_rate
+
+
+#: The process's access-log policy.
+ACCESS_LOG = AccessLog()
+
+
+def configure_access_log(sample_rate: float) -> None:
+    ACCESS_LOG.sample_rate = sample_rate
 
 
 class RequestContext:
@@ -94,12 +124,15 @@ class RequestContext:
                 )
                 await unavailable(scope, receive, send_with_id)
         finally:
-            bind_case(complaint_id=state.get("complaint_id"))
-            log.info(
-                "http request",
-                method=scope["method"],
-                path=path,
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            )
+            duration_ms = (time.perf_counter() - started) * 1000
+            if ACCESS_LOG.wanted(status, duration_ms):
+                bind_case(complaint_id=state.get("complaint_id"))
+                log.info(
+                    "http request",
+                    method=scope["method"],
+                    path=path,
+                    status=status,
+                    duration_ms=round(duration_ms, 1),
+                    sample_rate=ACCESS_LOG.sample_rate if status < 400 else 1.0,
+                )
             clear_case()
