@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import pytest
 
 from shared import outbox
 from shared.contracts import ComplaintContact, ComplaintContactPayload, new_event
 from shared.contracts.envelope import Event
-from shared.db import create_pool, transactions, unit_of_work
+from shared.db import create_pool, json_text, transactions, unit_of_work
 from shared.handling import Door, Work
 from shared.idempotency import first_deliveries
 from shared.observability import committed, tracing
@@ -281,3 +284,21 @@ async def test_a_batch_costs_four_statements_on_the_wire_whatever_its_size(migra
             await pool.close()
     print("statements per batch of 1, 10, 100:", figures)  # the report's figures, read with -s
     assert figures == {"kept session": [4, 4, 4], "asyncpg's default reset": [5, 5, 5]}
+
+
+async def test_the_jsonb_codecs_store_and_return_what_the_json_module_did(db: asyncpg.Pool) -> None:
+    values: list[Any] = [
+        {"event_id": str(uuid.uuid4()), "traceparent": "00-ab-cd-01", "nested": {"list": [1, 2.5, None, True]}},
+        {1: "int keys become strings", "ünïcode": "投诉 \u2028", "empty": {}, "tuple": (1, 2)},
+        ["a", 0, -1, 1e-7, 12345678901234567],
+        "a string",  # (None is SQL NULL: asyncpg sends it without the codec)
+    ]
+    for value in values:
+        assert await db.fetchval("SELECT $1::jsonb = $2::text::jsonb", value, json.dumps(value)), value
+        assert await db.fetchval("SELECT $1::jsonb", value) == json.loads(json.dumps(value))
+        assert json_text(value) and json.loads(json_text(value)) == json.loads(json.dumps(value))
+    for refused in (datetime.now(UTC), {"at": datetime.now(UTC)}, {1.5j}):
+        with pytest.raises(TypeError):
+            json_text(refused)
+        with pytest.raises(TypeError):
+            json.dumps(refused)
