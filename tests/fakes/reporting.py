@@ -86,11 +86,13 @@ class InMemoryReadModels:
         """The parts travel inside each saved case (`asdict`), as the real tables hold them per case."""
         return None
 
-    async def save_incident(self, state: IncidentState) -> None:
-        self.tables.incidents[uuid.UUID(state.incident_id)] = asdict(state)
+    async def save_incidents(self, states: Sequence[IncidentState]) -> None:
+        for state in states:
+            self.tables.incidents[uuid.UUID(state.incident_id)] = asdict(state)
 
-    async def save_outage(self, state: OutageState) -> None:
-        self.tables.outages[uuid.UUID(state.outage_id)] = asdict(state)
+    async def save_outages(self, states: Sequence[OutageState]) -> None:
+        for state in states:
+            self.tables.outages[uuid.UUID(state.outage_id)] = asdict(state)
 
     async def apply_deltas(self, deltas: RollupDeltas) -> None:
         for dimension, day, key, *changes in deltas.kpi_rows():

@@ -1,5 +1,6 @@
 """Incidents re-derived from their whole timelines (`incident_state.derive_incident`): their own events, their
-work order's and their clock's. One not yet opened (only its work order's events arrived) has no row yet."""
+work order's and their clock's. One not yet opened (only its work order's events arrived) has no row yet. The
+batch's incidents are saved in one statement."""
 
 from __future__ import annotations
 
@@ -13,7 +14,5 @@ from services.reporting.incident_state import derive_incident
 async def rederive_incidents(
     incident_ids: list[uuid.UUID], timelines: dict[uuid.UUID, list[TimelineEvent]], work: ReportingWork
 ) -> None:
-    for incident_id in incident_ids:
-        incident = derive_incident(str(incident_id), timelines.get(incident_id, []), work.context.timezone)
-        if incident is not None:
-            await work.repo.save_incident(incident)
+    derived = (derive_incident(str(i), timelines.get(i, []), work.context.timezone) for i in incident_ids)
+    await work.repo.save_incidents([incident for incident in derived if incident is not None])

@@ -12,7 +12,5 @@ from services.reporting.incident_state import derive_outage
 async def rederive_outages(
     outage_ids: list[uuid.UUID], timelines: dict[uuid.UUID, list[TimelineEvent]], work: ReportingWork
 ) -> None:
-    for outage_id in outage_ids:
-        outage = derive_outage(str(outage_id), timelines.get(outage_id, []))
-        if outage is not None:
-            await work.repo.save_outage(outage)
+    derived = (derive_outage(str(i), timelines.get(i, [])) for i in outage_ids)
+    await work.repo.save_outages([outage for outage in derived if outage is not None])

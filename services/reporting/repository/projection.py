@@ -9,9 +9,10 @@ from dataclasses import asdict, fields
 from typing import Any, Protocol
 
 from services.reporting.case_parts import CallbackPart, CorrectiveActionPart, MessagePart, WorkOrderPart
-from services.reporting.case_state import COUNTERS, CaseState, TimelineEvent
+from services.reporting.case_state import CaseState, TimelineEvent
 from services.reporting.incident_state import IncidentState, OutageState
 from services.reporting.model import Contact, TimelineEntry
+from services.reporting.repository.recordsets import as_json, by_key, delete_sql, insert_sql, replacing, upsert_sql
 from services.reporting.repository.sql import SUMMED, Tables
 from services.reporting.rollups import RollupDeltas
 from shared.contracts import Event
@@ -22,18 +23,6 @@ _STATE_COLUMNS = [
     for f in fields(CaseState)
     if f.name not in ("counters", "handling_hours", "work_orders", "callbacks", "corrective_actions", "messages")
 ]
-
-_UUID_COLUMNS = (
-    "complaint_id",
-    "work_order_id",
-    "linked_to",
-    "incident_id",
-    "outage_id",
-    "lead_work_order_id",
-    "callback_id",
-    "action_id",
-    "notification_id",
-)
 
 #: A case's parts: table, and the `CaseState` list saved into it (`case_parts`).
 _PART_TABLES = (
@@ -75,9 +64,13 @@ class ProjectionStore(Protocol):
         """Replace the work orders, callbacks, corrective actions and messages of these cases with theirs."""
         ...
 
-    async def save_incident(self, state: IncidentState) -> None: ...
+    async def save_incidents(self, states: Sequence[IncidentState]) -> None:
+        """Insert or replace these incidents' rows, in one statement."""
+        ...
 
-    async def save_outage(self, state: OutageState) -> None: ...
+    async def save_outages(self, states: Sequence[OutageState]) -> None:
+        """Insert or replace these outage notices' rows, in one statement."""
+        ...
 
     async def apply_deltas(self, deltas: RollupDeltas) -> None: ...
 
@@ -97,10 +90,12 @@ class ProjectionWrites(Tables):
 
     async def add_contacts(self, contacts: list[Contact]) -> None:
         if contacts:
-            await self.conn.executemany(
-                f"INSERT INTO {self.schema}.contacts (complaint_id, name, phone) VALUES ($1, $2, $3) "
-                "ON CONFLICT DO NOTHING",
-                [(c.complaint_id, c.name, c.phone) for c in contacts],
+            await self.conn.execute(
+                f"INSERT INTO {self.schema}.contacts (complaint_id, name, phone) "
+                "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
+                [c.complaint_id for c in contacts],
+                [c.name for c in contacts],
+                [c.phone for c in contacts],
             )
 
     async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:
@@ -117,10 +112,16 @@ class ProjectionWrites(Tables):
         return [r["complaint_id"] for r in inserted]
 
     async def lock_cases(self, complaint_ids: list[uuid.UUID]) -> None:
-        """Transaction-scoped locks on the cases, in the order given (callers sort it, so concurrent
-        batches cannot deadlock on them)."""
-        for complaint_id in complaint_ids:
-            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1 || $2))", self.schema, str(complaint_id))
+        """Transaction-scoped locks on the cases, in the order given (callers sort it, so concurrent batches cannot
+        deadlock on them): one statement, taking them one after another in the array's order (`ORDER BY n`: the
+        locks are taken as the sorted rows are produced)."""
+        if complaint_ids:
+            await self.conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1 || k)) "
+                "FROM unnest($2::text[]) WITH ORDINALITY AS u (k, n) ORDER BY n",
+                self.schema,
+                [str(complaint_id) for complaint_id in complaint_ids],
+            )
 
     async def contributions(self, complaint_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
         rows = await self._fetch(
@@ -130,16 +131,19 @@ class ProjectionWrites(Tables):
         return {r["complaint_id"]: r["contribution"] for r in rows}
 
     async def save_cases(self, cases: Sequence[tuple[CaseState, dict[str, Any] | None]]) -> None:
+        """One upsert for the batch's cases. The columns are read off each state (`asdict` would deep-copy its parts
+        too: most of a rebuild's time)."""
         if not cases:
             return
-        # The columns are read off each state (`asdict` would deep-copy its parts too: most of a rebuild's time),
-        # and the rows go in one executemany: a round trip per case was the rest of it.
-        columns = [*_STATE_COLUMNS, "contribution"]
         rows = [
-            [*(_uuid(getattr(state, c)) if c in _UUID_COLUMNS else getattr(state, c) for c in _STATE_COLUMNS), mine]
-            for state, mine in cases
+            {**{c: getattr(state, c) for c in _STATE_COLUMNS}, "contribution": mine}
+            for state, mine in sorted(cases, key=lambda case: case[0].complaint_id)
         ]
-        await self.conn.executemany(_upsert_sql(f"{self.schema}.cases", columns), rows)
+        table = f"{self.schema}.cases"
+        columns = [*_STATE_COLUMNS, "contribution"]
+        await self.conn.execute(
+            upsert_sql(table, columns, ["complaint_id"], replacing(columns, ["complaint_id"])), as_json(rows)
+        )
 
     async def save_parts(self, states: list[CaseState]) -> None:
         """One delete and one insert per table for the whole batch (a case's parts are re-derived with it)."""
@@ -148,93 +152,49 @@ class ProjectionWrites(Tables):
         ids = [uuid.UUID(state.complaint_id) for state in states]
         for table, attribute, part in _PART_TABLES:
             await self.conn.execute(f"DELETE FROM {self.schema}.{table} WHERE complaint_id = ANY($1::uuid[])", ids)
-            rows = [row for state in states for row in getattr(state, attribute)]
-            if not rows:
-                continue
             columns = [f.name for f in fields(part)]
-            placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-            await self.conn.executemany(
-                f"INSERT INTO {self.schema}.{table} ({', '.join(columns)}) VALUES ({placeholders})",
-                [[_uuid(getattr(r, c)) if c in _UUID_COLUMNS else getattr(r, c) for c in columns] for r in rows],
-            )
+            rows = [{c: getattr(r, c) for c in columns} for state in states for r in getattr(state, attribute)]
+            if rows:
+                await self.conn.execute(insert_sql(f"{self.schema}.{table}", columns), as_json(rows))
 
-    async def save_incident(self, state: IncidentState) -> None:
-        await self._upsert("incidents", asdict(state))
+    async def save_incidents(self, states: Sequence[IncidentState]) -> None:
+        await self._replace("incidents", [asdict(state) for state in states])
 
-    async def save_outage(self, state: OutageState) -> None:
-        await self._upsert("outages", asdict(state))
+    async def save_outages(self, states: Sequence[OutageState]) -> None:
+        await self._replace("outages", [asdict(state) for state in states])
 
-    async def _upsert(self, table: str, row: dict[str, Any]) -> None:
-        """Insert or replace a derived row; its first column is the key, ids in `_UUID_COLUMNS` are uuids."""
-        columns = list(row)
-        values = [_uuid(row[c]) if c in _UUID_COLUMNS else row[c] for c in columns]
-        await self.conn.execute(_upsert_sql(f"{self.schema}.{table}", columns), *values)
+    async def _replace(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Insert or replace derived rows in one statement; their first column is the key."""
+        if rows:
+            columns = list(rows[0])
+            key = columns[:1]
+            sql = upsert_sql(f"{self.schema}.{table}", columns, key, replacing(columns, key))
+            await self.conn.execute(sql, as_json(by_key(rows, key)))
 
     async def apply_deltas(self, deltas: RollupDeltas) -> None:
-        """One upsert per table; rows a case moved out of are left at zero and deleted, so the tables hold
+        """One upsert per table, then one delete of the rows a case moved out of (left at zero), so the tables hold
         only what the events imply (and a rebuild, whose interleaving differs, yields the same rows)."""
-        s = self.schema
-        kpi = deltas.kpi_rows()
-        if kpi:
-            names = ", ".join(COUNTERS)
-            adds = ", ".join(f"{n} = r.{n} + EXCLUDED.{n}" for n in SUMMED)
-            placeholders = ", ".join(f"${i}" for i in range(1, len(COUNTERS) + 5))
-            await self.conn.executemany(
-                f"INSERT INTO {s}.kpi_rollup AS r (dimension, day, key, {names}, handling_ms) "
-                f"VALUES ({placeholders}) ON CONFLICT (dimension, day, key) DO UPDATE SET {adds}",
-                kpi,
-            )
-            zero = " AND ".join(f"{n} = 0" for n in SUMMED)
-            await self.conn.executemany(
-                f"DELETE FROM {s}.kpi_rollup WHERE dimension = $1 AND day = $2 AND key = $3 AND {zero}",
-                [r[:3] for r in kpi],
-            )
-        handling = deltas.handling_rows()
-        if handling:
-            await self.conn.executemany(
-                f"INSERT INTO {s}.kpi_rollup_handling AS h (dimension, day, key, bucket, n) "
-                "VALUES ($1, $2, $3, $4, $5) "
-                "ON CONFLICT (dimension, day, key, bucket) DO UPDATE SET n = h.n + EXCLUDED.n",
-                handling,
-            )
-            await self.conn.executemany(
-                f"DELETE FROM {s}.kpi_rollup_handling WHERE dimension = $1 AND day = $2 AND key = $3 "
-                "AND bucket = $4 AND n = 0",
-                [r[:4] for r in handling],
-            )
-        hotspots = deltas.hotspot_rows()
-        if hotspots:
-            await self.conn.executemany(
-                f"INSERT INTO {s}.hotspot_hourly AS h (hour, district, category, n) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (hour, district, category) DO UPDATE SET n = h.n + EXCLUDED.n",
-                hotspots,
-            )
-            await self.conn.executemany(
-                f"DELETE FROM {s}.hotspot_hourly WHERE hour = $1 AND district = $2 AND category = $3 AND n = 0",
-                [r[:3] for r in hotspots],
-            )
-        assets = deltas.asset_rows()
-        if assets:
-            await self.conn.executemany(
-                f"INSERT INTO {s}.hotspot_asset_hourly AS h (hour, asset_type, asset_id, n) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (hour, asset_type, asset_id) DO UPDATE SET n = h.n + EXCLUDED.n",
-                assets,
-            )
-            await self.conn.executemany(
-                f"DELETE FROM {s}.hotspot_asset_hourly WHERE hour = $1 AND asset_type = $2 AND asset_id = $3 AND n = 0",
-                [r[:3] for r in assets],
-            )
+        for table, key, summed, rows in _rollup_rows(deltas):
+            if not rows:
+                continue
+            full = f"{self.schema}.{table}"
+            ordered = by_key(rows, key)
+            adds = {n: f"r.{n} + EXCLUDED.{n}" for n in summed}
+            zero = " AND ".join(f"r.{n} = 0" for n in summed)
+            payload = as_json(ordered)
+            await self.conn.execute(upsert_sql(full, [*key, *summed], key, adds), payload)
+            await self.conn.execute(delete_sql(full, key, zero), payload)
 
 
-def _uuid(value: str | None) -> uuid.UUID | None:
-    return uuid.UUID(value) if value is not None else None
-
-
-def _upsert_sql(table: str, columns: Sequence[str]) -> str:
-    """Insert, or replace every column but the first (the key) of the row already there."""
-    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
-    )
+def _rollup_rows(deltas: RollupDeltas) -> list[tuple[str, list[str], list[str], list[dict[str, Any]]]]:
+    """Each incremental table: its key, its summed columns, and the batch's changes to it as rows."""
+    tables: list[tuple[str, list[str], list[str], list[tuple[Any, ...]]]] = [
+        ("kpi_rollup", ["dimension", "day", "key"], list(SUMMED), deltas.kpi_rows()),
+        ("kpi_rollup_handling", ["dimension", "day", "key", "bucket"], ["n"], list(deltas.handling_rows())),
+        ("hotspot_hourly", ["hour", "district", "category"], ["n"], list(deltas.hotspot_rows())),
+        ("hotspot_asset_hourly", ["hour", "asset_type", "asset_id"], ["n"], list(deltas.asset_rows())),
+    ]
+    return [
+        (table, key, summed, [dict(zip([*key, *summed], row, strict=True)) for row in rows])
+        for table, key, summed, rows in tables
+    ]

@@ -6,9 +6,13 @@ from __future__ import annotations
 import random
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from services.reporting import metrics
+from services.reporting.case_state import CaseState, TimelineEvent, derive
 from services.reporting.consumers import SUBSCRIPTIONS
 from services.reporting.handlers import ReportingContext, project_delivered
+from services.reporting.handlers import cases as cases_handler
 from shared.handling import Door
 from shared.observability import committed
 from tests.fakes.reporting import InMemoryTransactions
@@ -78,3 +82,23 @@ async def test_the_consumers_batches_are_counted_once_committed() -> None:
         assert context.stats == {"events_seen": 0, "events_projected": 0}
     metrics.count_committed(noted)
     assert context.stats == {"events_seen": 2 * len(EVENTS), "events_projected": len(EVENTS) - 3}
+
+
+async def test_a_batch_holding_several_events_of_one_case_derives_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Projection is per case, not per event: a batch with a case's five events reads its timeline, derives it and
+    saves its row once (and the case comes out as it does event by event)."""
+    derived: list[str] = []
+
+    def counted(complaint_id: str, timeline: list[TimelineEvent]) -> CaseState:
+        derived.append(complaint_id)
+        return derive(complaint_id, timeline)
+
+    monkeypatch.setattr(cases_handler, "derive", counted)
+    one_case = case_events(4)
+    at_once = InMemoryTransactions()
+    await project_through(at_once, one_case)
+    assert derived == [str(one_case[0].complaint_id)]
+    one_by_one = InMemoryTransactions()
+    for event in one_case:
+        await project_through(one_by_one, [event])
+    assert one_by_one.tables == at_once.tables
