@@ -16,25 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
-import time
 
 import httpx
 
-from bench.load import Platform, post_all
-
-SERVICES = ("intake", "dispatch", "followup", "reporting")
-
-
-async def _reporting_has(reporting: str, count: int, within_s: float) -> None:
-    async with httpx.AsyncClient(base_url=reporting, timeout=10) as client:
-        deadline = time.monotonic() + within_s
-        while time.monotonic() < deadline:
-            kpis = (await client.get("/v1/kpis", headers={"X-API-Key": "dev-only-manager-key"})).json()
-            if kpis["totals"]["received"] >= count:
-                return
-            await asyncio.sleep(0.5)
-    raise SystemExit(f"reporting never saw {count} complaints")
+from bench import probes
+from bench.posting import Poster
+from bench.stack import SERVICES, Stack
 
 
 async def _scrape_forever(urls: list[str], interval: float, stop: asyncio.Event, scrapes: list[int]) -> None:
@@ -48,37 +37,44 @@ async def _scrape_forever(urls: list[str], interval: float, stop: asyncio.Event,
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-async def _measure(args: argparse.Namespace, platform: Platform, scrape: bool) -> tuple[int, dict[str, float], int]:
+async def _through(stack: Stack, count: int, within_s: float) -> None:
+    """Wait until `count` complaints are decided, with clocks, and visible in reporting (those in triage count:
+    reporting's KPIs do not count them as received)."""
+    state, done = await probes.wait_done(stack.dsn, count, within_s)
+    if done is None:
+        raise SystemExit(f"the platform never caught up with {count} complaints: {state.line()}")
+
+
+async def _measure(args: argparse.Namespace, stack: Stack, scrape: bool) -> tuple[int, dict[str, float], int]:
     """Complaints measured, CPU seconds per process over them, scrapes made."""
-    info = platform.info
-    intake, reporting = info["services"]["intake"], info["services"]["reporting"]
-    warm: dict[str, float] = {}
-    await post_all(intake, args.warmup, None, 0, 8, warm)
-    await _reporting_has(reporting, len(warm), 180)
+    warm = Poster(stack.url("intake"), 8)
+    await warm.closed_loop(args.warmup, 0, 8)
+    await warm.close()
+    await _through(stack, len(warm.accepted), 180)
     stop, scrapes = asyncio.Event(), [0]
-    scraper = (
-        asyncio.create_task(_scrape_forever(list(info["services"].values()), args.scrape_interval, stop, scrapes))
-        if scrape
-        else None
-    )
-    before = platform.cpu_seconds()
-    accepted: dict[str, float] = {}
-    await post_all(intake, None, args.rate, args.seconds, args.concurrency, accepted)
-    await _reporting_has(reporting, len(warm) + len(accepted), args.drain)
-    after = platform.cpu_seconds()
+    urls = [stack.url(name) for name in SERVICES]
+    scraper = asyncio.create_task(_scrape_forever(urls, args.scrape_interval, stop, scrapes)) if scrape else None
+    before = stack.cpu_seconds()
+    poster = Poster(stack.url("intake"), args.concurrency)
+    await poster.open_loop(args.rate, args.seconds)
+    await poster.close()
+    await _through(stack, len(warm.accepted) + len(poster.accepted), args.drain)
+    after = stack.cpu_seconds()
     stop.set()
     if scraper is not None:
         await scraper
-    return len(accepted), {name: after[name] - before.get(name, 0.0) for name in after}, scrapes[0]
+    used = {name: after[name] - before.get(name, 0.0) for name in after if name != "generator"}
+    return len(poster.accepted), used, scrapes[0]
 
 
 def _run_once(args: argparse.Namespace, metrics_on: bool) -> tuple[int, dict[str, float], int]:
-    platform = Platform({"METRICS_ENABLED": "true" if metrics_on else "false"})
-    platform.start()
+    os.environ["METRICS_ENABLED"] = "true" if metrics_on else "false"
+    stack = Stack()
     try:
-        return asyncio.run(_measure(args, platform, scrape=metrics_on))
+        stack.start()
+        return asyncio.run(_measure(args, stack, scrape=metrics_on))
     finally:
-        platform.stop()
+        stack.stop()
 
 
 def main() -> None:

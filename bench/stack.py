@@ -1,0 +1,124 @@
+"""The platform under test, driven from inside the bench process so the bench can start and stop its services.
+
+It reuses `embedded.platform.Platform` (Postgres, Apache Kafka, topics, migrations, the demo asset registry) of
+the tree the bench runs in (PYTHONPATH / cwd), with four services: intake, dispatch, followup, reporting. No
+identity provider (the bench posts with the channels' dev API keys; OIDC_ISSUER names an unreachable issuer so no
+Keycloak JVM takes CPU), no notify or console. Services log at INFO, as in production.
+
+`start(first=("intake",))` brings up only intake, so complaints can be pre-loaded onto Kafka with every consumer
+stopped; `launch(...)` starts the others later, `halt(...)` stops them again (SIGTERM: they leave their groups).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import psutil
+
+SERVICES = ("intake", "dispatch", "followup", "reporting")
+DOWNSTREAM = ("dispatch", "followup", "reporting")
+
+
+class Stack:
+    """Postgres + Kafka + the four services, each service a child process the bench can stop and start."""
+
+    def __init__(self, log_level: str = "INFO") -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="uc-bench-"))
+        os.environ.update(
+            PLATFORM_DATA_DIR=str(self.workdir / "data"),
+            LOG_LEVEL=log_level,
+            OIDC_ISSUER="http://127.0.0.1:9/realms/bench-none",
+            PLATFORM_DELIVERY_STANDINS="0",
+        )
+        for name in SERVICES:
+            os.environ.pop(f"{name.upper()}_HTTP_PORT", None)
+        from embedded.platform import Platform, PlatformConfig
+
+        config = PlatformConfig.from_env()
+        config.services = tuple(spec for spec in config.services if spec.name in SERVICES)
+        self.platform = Platform(config, out=(self.workdir / "runner.out").open("w"))
+        self.all = dict(self.platform.services)
+
+    def start(self, first: Iterable[str] = SERVICES) -> None:
+        """Infrastructure, migrations, the demo assets, then the `first` services only (ready on return)."""
+        wanted = set(first)
+        self.platform.services = {n: s for n, s in self.all.items() if n in wanted}
+        self.platform.start()
+        self.platform.services = dict(self.all)
+        #: CPU seconds each service spent starting (imports, pools, joining its groups) before any complaint: a
+        #: drain restarts dispatch, followup and reporting, and this is subtracted from their window.
+        self.startup = {n: v for n, v in self.cpu_seconds().items() if n in wanted}
+        if "dispatch" not in wanted:
+            self.platform._load_demo_assets()
+
+    def launch(self, names: Iterable[str]) -> None:
+        """Start these services (their consumers begin as soon as they are up; `await_ready` waits for /readyz)."""
+        for name in names:
+            self.platform._spawn(self.all[name])
+
+    def await_ready(self, names: Iterable[str]) -> None:
+        deadline = time.monotonic() + 90
+        for name in names:
+            self.platform._await_ready(self.all[name], deadline)
+
+    def halt(self, names: Iterable[str]) -> None:
+        """Stop these services as the platform does (SIGTERM, they finish in-flight work and leave their groups)."""
+        from embedded._process import terminate_process
+
+        for name in names:
+            svc = self.all[name]
+            if svc.proc is not None:
+                terminate_process(svc.proc, timeout=15)
+                svc.proc = None
+
+    @property
+    def dsn(self) -> str:
+        return self.platform.postgres.dsn
+
+    @property
+    def bootstrap(self) -> str:
+        return self.platform.broker.bootstrap_servers
+
+    def url(self, name: str) -> str:
+        return self.all[name].url
+
+    def pids(self) -> dict[str, int]:
+        """The running services' process ids."""
+        return {n: s.proc.pid for n, s in self.all.items() if s.proc is not None and s.proc.poll() is None}
+
+    def postgres_log(self) -> Path:
+        return self.platform.postgres.log_path
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU used so far by each service, the broker, Postgres (every backend, reaped ones too) and the bench
+        process itself (the load generator)."""
+        services = {pid: name for name, pid in self.pids().items()}
+        me = psutil.Process()
+        own = me.cpu_times()
+        used: dict[str, float] = {"generator": own.user + own.system}
+        for child in me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                cmd = child.cmdline()
+                name = services.get(child.pid) or ("kafka" if "kafka.Kafka" in cmd else child.name())
+                if name in (*SERVICES, "kafka", "postgres"):
+                    t = child.cpu_times()
+                    used[name] = used.get(name, 0.0) + t.user + t.system + t.children_user + t.children_system
+        return used
+
+    def stop(self) -> None:
+        """Stop everything and delete the data folder."""
+        import shutil
+
+        with contextlib.suppress(Exception):
+            self.platform.shutdown()
+        for svc in self.all.values():
+            if svc.proc is not None and svc.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(svc.proc.pid, signal.SIGKILL)
+        shutil.rmtree(self.workdir, ignore_errors=True)
