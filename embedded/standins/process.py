@@ -28,7 +28,9 @@ class StandInProcess(ChildServer):
         *,
         args: tuple[str, ...] = (),
         env: Mapping[str, str] | None = None,
-        timeout: float = 30.0,
+        # Generous: a start-up on a loaded 2-core machine (three stand-ins importing their stacks side by side, beside
+        # Kafka and Keycloak) took over 30 s; a healthy start is a second or two, a dead one is seen at once.
+        timeout: float = 90.0,
     ) -> None:
         self.module = module
         self.name = module.rsplit(".", 1)[-1]
