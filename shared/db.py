@@ -6,8 +6,11 @@ outbox rows and processed-event marks written through it commit atomically with 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, date, datetime
 from typing import Any, Generic, NoReturn, Protocol, TypeVar, cast
 
 import asyncpg
@@ -30,6 +33,24 @@ def json_text(value: Any) -> str:
     headers, and every outbox row has them); also for a column of many rows sent as one `text[]` (cast to jsonb in
     SQL), which the per-value codec does not reach. Compact (`{"a":1}`), which jsonb stores as it did `{"a": 1}`."""
     return orjson.dumps(value, default=_not_json, option=_AS_JSON_DID).decode()
+
+
+def recordset_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Rows as one JSON array for `jsonb_populate_recordset(NULL::table, $1::text::jsonb)`: a batch's rows of one
+    table in one statement, each column read back by its own type. Times go in UTC: Postgres accepts a UTC offset of
+    at most 15:59 in a timestamp's text, Python's datetimes carry up to 23:59 (as a contract allows), and asyncpg's
+    binary encoding, which this replaces, never sent one; a naive time is read as UTC."""
+    return json.dumps(list(rows), default=_recordset_value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _recordset_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value")
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

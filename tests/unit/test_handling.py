@@ -178,3 +178,18 @@ async def test_domain_errors_become_problem_answers_in_one_place() -> None:
     assert bad_answer.status_code == 422
     assert bad_answer.json()["errors"] == [{"field": "root_cause", "message": "root cause X is not in the catalogue"}]
     assert bad_answer.json()["valid_root_causes"] == ["A1"]
+
+
+def test_a_recordset_sends_times_in_utc_whatever_their_offset() -> None:
+    """Postgres reads a timestamp's text offset up to 15:59; a contract's datetime may carry up to 23:59."""
+    from datetime import timedelta, timezone
+
+    from shared.db import recordset_json
+
+    far = datetime(6164, 11, 20, 12, 16, 57, tzinfo=timezone(timedelta(hours=22, minutes=31)))
+    naive = datetime(2026, 12, 5, 9, 0)
+    sent = recordset_json([{"at": far, "naive": naive, "id": uuid.UUID(int=7)}])
+    assert sent == (
+        '[{"at":"6164-11-19T13:45:57+00:00","naive":"2026-12-05T09:00:00+00:00",'
+        '"id":"00000000-0000-0000-0000-000000000007"}]'
+    )

@@ -3,17 +3,16 @@ map one to one onto model dataclasses, and one dataclass as one row."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, fields
-from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
 
 from services.dispatch.model import Case, Contact, ContactRead, CorrectiveAction, Incident, Outage, WorkOrder
 from services.dispatch.workorders.lifecycle import OPEN
+from shared.db import recordset_json
 
 #: Dispatch's Postgres schema: its tables, its outbox and its processed-event marks.
 SCHEMA = "dispatch"
@@ -32,15 +31,6 @@ _Row = TypeVar("_Row")
 
 def placeholders(n: int) -> str:
     return ", ".join(f"${i}" for i in range(1, n + 1))
-
-
-def _json_value(value: Any) -> Any:
-    """A row's value JSON does not know: times and ids as Postgres reads them back."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not a column value")
 
 
 def work_order_of(row: asyncpg.Record | None) -> WorkOrder | None:
@@ -82,7 +72,7 @@ class Rows:
         await self.conn.execute(
             f"INSERT INTO dispatch.{table} ({columns}) SELECT {columns} "
             f"FROM jsonb_populate_recordset(NULL::dispatch.{table}, $1::text::jsonb)",
-            json.dumps([asdict(r) for r in rows], default=_json_value, ensure_ascii=False),
+            recordset_json(asdict(r) for r in rows),
         )
 
     async def _get(self, model: type[_Row], table: str, key: str, value: Any, *, lock: bool) -> _Row | None:

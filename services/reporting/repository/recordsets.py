@@ -12,27 +12,15 @@ lock those rows in one order.
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
 from typing import Any
+
+from shared.db import recordset_json
 
 
 def as_json(rows: Sequence[Mapping[str, Any]]) -> str:
     """The rows as one JSON array (the statement's `$1`)."""
-    return json.dumps(list(rows), default=_value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _value(value: object) -> str:
-    if isinstance(value, datetime):
-        # Aware as every time the projection derives; a naive one is read as UTC.
-        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} has no JSON form for the read models")
+    return recordset_json(rows)
 
 
 def _recordset(table: str) -> str:
