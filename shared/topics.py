@@ -37,6 +37,11 @@ NOTIFICATION_DELIVERY = "notification.delivery"
 NOTIFICATION_FAILED = "notification.failed"
 #: Ingress: tickets forwarded by partner hotlines (12345, 95598).
 PARTNER_TICKETS = "ingress.partner-tickets"
+#: Ingress: what the channels service took from an external protocol (WeChat, email, SMS replies, Open311): a new
+#: complaint or a customer's reply on a case, for intake. Restricted: raw contact data (ACL in production).
+CHANNEL_MESSAGES = "ingress.channel-messages"
+#: A customer's reply on a case (a note, a survey score, "still not fixed"), published by intake. Public: masked.
+COMPLAINT_REPLIES = "complaint.replies"
 #: Ingress: updates from department systems (acknowledge, resolve, ...).
 DEPARTMENT_UPDATES = "ingress.department-updates"
 #: Incidents (one fault, many callers), keyed by incident id.
@@ -64,6 +69,8 @@ CONSUMED_TOPICS: tuple[str, ...] = (
     NOTIFICATION_DELIVERY,
     NOTIFICATION_FAILED,
     PARTNER_TICKETS,
+    CHANNEL_MESSAGES,
+    COMPLAINT_REPLIES,
     DEPARTMENT_UPDATES,
     INCIDENT_EVENTS,
     OUTAGE_EVENTS,

@@ -87,6 +87,22 @@ class CustomerPublic(Contract):
     preferred_contact: PreferredContact
 
 
+class Attachment(Contract):
+    """A file a customer sent with a message (a photo in a mail, a WeChat image): kept by the channels service,
+    which serves it to signed-in staff at `url`. No content travels on Kafka."""
+
+    attachment_id: uuid.UUID
+    file_name: str = Field(max_length=255)
+    content_type: str = Field(max_length=127)
+    size_bytes: int = Field(ge=0)
+    url: str = Field(max_length=500, description="Where signed-in staff fetch it (the channels service).")
+
+
+#: How intake matched the complaint to a customer (v4): by account number, else phone, else normalised address;
+#: "new" when nothing matched and a new customer was started.
+CustomerMatch = Literal["account", "phone", "address", "new"]
+
+
 class ComplaintReceivedPayload(Contract):
     complaint_id: uuid.UUID
     reference_no: str = Field(description="Human reference read out to callers, e.g. TS-20261123-000042.")
@@ -114,17 +130,33 @@ class ComplaintReceivedPayload(Contract):
         description="v3: display name of the agent who took it, when a signed-in person submitted it "
         "(agent_id is then their staff id, from their token); null for channel systems.",
     )
+    customer_id: uuid.UUID | None = Field(
+        default=None,
+        description="v4: the customer (household) intake matched: by account, else phone, else normalised address. "
+        "Repeat detection, duplicate linking and the household archive key on it; null in v1-v3 events.",
+    )
+    matched_by: CustomerMatch | None = Field(default=None, description="v4: how customer_id was matched.")
+    partner_deadline_at: AwareDatetime | None = Field(
+        default=None,
+        description="v4: the deadline a partner hotline (12345, 95598) set on its ticket; when stricter than the "
+        "policy's, it is the case's deadline.",
+    )
+    demand: str | None = Field(
+        default=None, max_length=2000, description="v4: the caller's demand (诉求) as the partner hotline wrote it."
+    )
+    attachments: tuple[Attachment, ...] = Field(default=(), description="v4: files the customer sent.")
 
 
 class ComplaintReceived(Event):
     """A complaint was accepted on some channel. Public: contact data is masked.
 
     v2 adds who took it (`agent_id`), first-contact handling and the agitated flag; v3 the agent's display name
-    (`agent_name`) when a signed-in person took it. v1 and v2 events still read."""
+    (`agent_name`) when a signed-in person took it; v4 the matched customer (`customer_id`, `matched_by`), a
+    partner's deadline and demand, and attachments. Earlier events still read."""
 
     TOPIC: ClassVar[str] = topics.COMPLAINT_RECEIVED
     event_type: Literal["complaint.received"] = "complaint.received"
-    schema_version: Literal[1, 2, 3] = 3
+    schema_version: Literal[1, 2, 3, 4] = 4
     payload: ComplaintReceivedPayload
 
 

@@ -85,11 +85,14 @@ def test_events_are_frozen_and_keyed_by_complaint() -> None:
 
 @pytest.mark.parametrize(
     ("event_type", "version", "added"),
-    [("complaint.received", 2, ("agent_name",)), ("callback.attempted", 2, ("method", "agent_name"))],
+    [
+        ("complaint.received", 3, ("customer_id", "matched_by")),
+        ("callback.attempted", 2, ("method", "agent_name")),
+    ],
 )
 def test_the_version_before_persons_still_reads(event_type: str, version: int, added: tuple[str, ...]) -> None:
-    """Issue 20 added who acted, by name (and a callback's method): an event of the version before reads, the new
-    fields empty."""
+    """Issue 20 added who acted, by name (and a callback's method), issue 23 the matched customer: an event of the
+    version before reads, the new fields empty."""
     from tests.support.reporting_events.persons import Household, household_events
 
     events = household_events(Household(1), datetime(2025, 7, 15, tzinfo=UTC))
