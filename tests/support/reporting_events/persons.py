@@ -45,6 +45,9 @@ class Household:
     n: int
     phone: str = field(init=False)
     account_no: str = field(init=False)
+    #: The customer intake matched the household's complaints to (v4: by account); "elsewhere" is another one's.
+    customer: uuid.UUID = field(default_factory=uuid.uuid4)
+    other_customer: uuid.UUID = field(default_factory=uuid.uuid4)
     worked: uuid.UUID = field(default_factory=uuid.uuid4)
     waiting: uuid.UUID = field(default_factory=uuid.uuid4)
     elsewhere: uuid.UUID = field(default_factory=uuid.uuid4)
@@ -94,6 +97,8 @@ def household_events(h: Household, t0: datetime) -> list[Event]:
                 "category_hint": "heating_temperature",
                 "agent_id": agent[0] if agent else None,
                 "agent_name": agent[1] if agent else None,
+                "customer_id": h.customer if account == h.account_no else h.other_customer,
+                "matched_by": "account",
             },
         )
         emit(
