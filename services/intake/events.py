@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.intake.model import SERVICE, StoredComplaint
+from services.intake.model import NO_FACTS, SERVICE, ChannelFacts, StoredComplaint
 from services.intake.schemas import ComplaintCreate
 from shared.contracts import (
     ComplaintContact,
@@ -20,9 +20,16 @@ from shared.privacy import mask_name, mask_phone, mask_phones_in_text
 __all__ = ["SERVICE", "build_events"]
 
 
-def build_events(stored: StoredComplaint, complaint: ComplaintCreate, *, agent_name: str | None = None) -> list[Event]:
+def build_events(
+    stored: StoredComplaint,
+    complaint: ComplaintCreate,
+    *,
+    agent_name: str | None = None,
+    facts: ChannelFacts = NO_FACTS,
+) -> list[Event]:
     """The public, masked `complaint.received` (v2: with the agent who took it and what was settled on contact;
-    v3: the signed-in agent's display name) and the restricted `complaint.contact`."""
+    v3: the signed-in agent's display name; v4: a partner's deadline and demand, attachments) and the restricted
+    `complaint.contact`."""
     customer = complaint.customer
     common: dict[str, Any] = {
         "complaint_id": stored.complaint_id,
@@ -52,6 +59,9 @@ def build_events(stored: StoredComplaint, complaint: ComplaintCreate, *, agent_n
             handled_on_contact=complaint.handled_on_contact,
             customer_agitated=complaint.customer_agitated,
             agent_name=agent_name,
+            partner_deadline_at=facts.partner_deadline_at,
+            demand=mask_phones_in_text(facts.demand) if facts.demand else None,
+            attachments=facts.attachments,
         ),
         **common,
     )

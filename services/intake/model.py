@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.intake.schemas import ComplaintCreate
-from shared.contracts import Channel
+from shared.contracts import Attachment, Channel
 from shared.errors import Conflict
 from shared.http.person import Person
 
@@ -59,6 +59,20 @@ class NewComplaint:
 
 
 @dataclass(frozen=True)
+class ChannelFacts:
+    """What a channel knows beyond the submission, passed on in `complaint.received` v4: a partner hotline's
+    deadline and the caller's demand (诉求), and the files the customer sent (kept where each `url` says)."""
+
+    partner_deadline_at: datetime | None = None
+    demand: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+#: An HTTP submission's: none of them.
+NO_FACTS = ChannelFacts()
+
+
+@dataclass(frozen=True)
 class SubmitComplaint:
     """A submission from any channel: HTTP (a channel key or a signed-in agent) or a partner's ticket."""
 
@@ -67,6 +81,8 @@ class SubmitComplaint:
     correlation_id: str
     #: The display name of the signed-in agent who took it (their staff id is `complaint.agent_id`).
     agent_name: str | None = None
+    #: A partner's deadline and demand, attachments: none from an HTTP submission.
+    facts: ChannelFacts = NO_FACTS
 
 
 @dataclass(frozen=True)

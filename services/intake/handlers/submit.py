@@ -45,7 +45,7 @@ async def submit_complaint(cmd: SubmitComplaint, work: IntakeWork) -> Submitted:
         stored = Submitted(await _winner(cmd, work), replayed=True)
     if stored.replayed:
         return replay(stored.complaint, cmd, request_fingerprint)
-    work.emit(build_events(stored.complaint, complaint, agent_name=cmd.agent_name))
+    work.emit(build_events(stored.complaint, complaint, agent_name=cmd.agent_name, facts=cmd.facts))
     log.info(
         "complaint accepted",
         complaint_id=str(stored.complaint.complaint_id),
