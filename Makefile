@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint setup contracts clean chromium java kafka keycloak promtool
+.PHONY: run test lint setup contracts clean chromium dovecot java kafka keycloak promtool
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -22,6 +22,13 @@ chromium:
 	@test -x $(CHROMIUM) && test -f $(CJK_FONT) || { \
 		[ "$$(id -u)" = 0 ] || { echo "Chromium or fonts-noto-cjk is missing; installing them needs root: sudo make chromium"; exit 1; }; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; }
+
+## Dovecot (Debian's dovecot-imapd) for the complaints mailbox tests: each test set-up starts its own private server
+## (tests/support/dovecot.py) in a temp dir on a free port; the package's own system service is not used. Needs root.
+dovecot:
+	@test -x /usr/sbin/dovecot || { \
+		[ "$$(id -u)" = 0 ] || { echo "Dovecot is missing; installing it needs root: sudo make dovecot"; exit 1; }; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd; }
 
 ## promtool (Debian's prometheus package) to check and unit-test the alert rules and dashboards' queries; installing
 ## needs root. Only the package's files are wanted: its Prometheus server is not started here.
@@ -51,7 +58,7 @@ run: $(STAMP) kafka keycloak
 
 ## make test: lint, layers, types ([tool.mypy]), then the whole suite (unit — with the size limits and the one door,
 ## tests/unit/test_architecture.py —, service, end-to-end, faults, security) on embedded infrastructure.
-test: $(STAMP) chromium promtool kafka keycloak
+test: $(STAMP) chromium dovecot promtool kafka keycloak
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
