@@ -13,7 +13,14 @@ Followed (developers.weixin.qq.com, 服务号 docs):
   client_msg_id, 只发送一条消息, 10分钟有效": a repeat within 10 minutes sends nothing. What WeChat answers to the
   repeat is not documented for template messages; this stand-in answers success with the first message's `msgid`
   (as the mass-send API's 45065 "clientmsgid exist" carries the existing msg_id).
+- `POST /cgi-bin/message/custom/send?access_token=` (客服消息, sendCustomMessage): `touser`, `msgtype` (`text`
+  with `text.content`; other types 40008 here), to a user who wrote to the account within the last 48 hours, else
+  45015 "response out of time limit or subscription is canceled"; success is `{"errcode": 0, "errmsg": "ok"}` (no
+  msgid, no job-finish event).
 - errors are HTTP 200 with `errcode`/`errmsg`; "system busy" is `-1` (the global return codes).
+- users: `POST /_standin/user_messages` makes a user write to the account: the message is pushed to the account's
+  server URL (`WECHAT_STANDIN_SERVER_URL`, or `url` in the body) signed with the Token, in plaintext or safe mode
+  (`embedded.standins.wechat_users`), and the user's 48-hour window opens as it does on WeChat.
 - the push: `POST <server URL>?signature=&timestamp=&nonce=&openid=` with the XML event, `signature =
   sha1(sort(token, timestamp, nonce))` (plaintext mode); WeChat waits 5 s for `success` and retries (here: while
   the receiver refuses or fails, for `WECHAT_STANDIN_REPORT_RETRY_S`).
@@ -21,14 +28,21 @@ Followed (developers.weixin.qq.com, 服务号 docs):
 Environment: `WECHAT_STANDIN_APP_ID`, `WECHAT_STANDIN_APP_SECRET` (the credentials it accepts),
 `WECHAT_STANDIN_TOKEN_TTL_S` (7200), `WECHAT_STANDIN_CALLBACK_URL` (notify's `/v1/receipts/wechat`),
 `WECHAT_STANDIN_CALLBACK_TOKEN` (the Token of the account's server settings), `WECHAT_STANDIN_REPORT_DELAY_S` (0.5),
-`WECHAT_STANDIN_ACCOUNT` (the account's original id, `ToUserName` of the events).
+`WECHAT_STANDIN_ACCOUNT` (the account's original id, `ToUserName` of the events), `WECHAT_STANDIN_SERVER_URL` (where
+users' messages are pushed: the channels service's `/wechat/callback`), `WECHAT_STANDIN_SERVER_TOKEN`
+(`dev-only-wechat-token`), `WECHAT_STANDIN_ENCODING_AES_KEY` (the dev key) for safe mode.
 
 Controls (`/_standin/`, not WeChat's): `GET messages` (every template message accepted, newest last, with `msgid` and
 our `client_msg_id`), `GET stats` (token calls, tokens issued, sends, duplicates), `GET events` (pushes and their
 answers), `POST faults` with any of `{"down_for_s": 30}` (every API answers `-1` system busy), `{"expire_tokens":
 true}` (every token issued so far answers 42001), `{"invalid_openids": [...]}` (40003), `{"unsubscribed_openids":
 [...]}` (43004), `{"blocked_openids": [...]}` (accepted, then `failed:user block`), `{"invalid_templates": [...]}`
-(40037), `{"reset": true}`.
+(40037), `{"interacted_openids": [...]}` (these users wrote just now: their 48-hour window opens), `{"reset": true}`.
+`GET messages` holds customer-service messages too (`kind: custom`, `text`), beside template ones (`kind:
+template`). `POST user_messages` with `{"openid", "msg_type": "text"|"voice"|"image"|"location", "content",
+"recognition", "pic_url", "latitude", "longitude", "label", "msg_id" (default: a fresh one), "safe": bool, "token"
+(default the server Token: another one forges the signature), "url"}` answers the push's outcome: `status`,
+`reply` (decrypted in safe mode, with `reply_signature_ok` and `reply_app_id`), `elapsed_s`, `msg_id`.
 """
 
 from __future__ import annotations
@@ -51,6 +65,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from embedded.standins import wechat_users
 from embedded.standins.serving import Received, parse_args, post_until_taken, serve
 
 NAME = "wechat_api"
@@ -58,6 +73,8 @@ DEV_APP_ID = "wx0123456789abcdef"
 DEV_APP_SECRET = "dev-only-wechat-app-secret"  # noqa: S105 - the dev default, refused by nothing real
 OPENID = re.compile(r"^o[A-Za-z0-9_-]{27}$")
 DEDUPE_S = 600.0
+#: How long after a user's message the account may send them customer-service messages.
+WINDOW_S = 48 * 3600.0
 #: getAccessToken's grace for the previous token; getStableAccessToken's early renewal.
 OVERLAP_S = 300.0
 
@@ -96,6 +113,13 @@ class WechatStandIn:
         self.delay = float(os.environ.get("WECHAT_STANDIN_REPORT_DELAY_S", "0.5"))
         self.retry_for = float(os.environ.get("WECHAT_STANDIN_REPORT_RETRY_S", "600"))
         self.account = os.environ.get("WECHAT_STANDIN_ACCOUNT", "gh_0123456789ab")
+        self.server_url = os.environ.get("WECHAT_STANDIN_SERVER_URL", "")
+        self.server_token = os.environ.get("WECHAT_STANDIN_SERVER_TOKEN", wechat_users.DEV_SERVER_TOKEN)
+        self.safe_mode = wechat_users.SafeMode(
+            os.environ.get("WECHAT_STANDIN_ENCODING_AES_KEY", wechat_users.DEV_ENCODING_AES_KEY), self.app_id
+        )
+        self.last_written: dict[str, float] = {}  # openid → when the user last wrote to the account (time.time())
+        self.user_msg_ids = itertools.count(24_000_000_000_000_000 + secrets.randbelow(10**15))
         self.received = received
         self.lock = threading.Lock()
         self.tokens: dict[str, float] = {}  # token → expires at (time.time())
@@ -197,7 +221,9 @@ def create_app(received: Received) -> FastAPI:
     app.state.standin = state
     _add_token_routes(app, state)
     _add_template_send(app, state)
+    _add_custom_send(app, state)
     _add_control_routes(app, state)
+    _add_user_messages(app, state)
     return app
 
 
@@ -286,6 +312,7 @@ def _add_template_send(app: FastAPI, state: WechatStandIn) -> None:
             blocked = openid in state.faults.blocked_openids
         state.received.add(
             {
+                "kind": "template",
                 "msgid": msgid,
                 "client_msg_id": client_msg_id or None,
                 "touser": openid,
@@ -297,6 +324,80 @@ def _add_template_send(app: FastAPI, state: WechatStandIn) -> None:
         status = "failed:user block" if blocked else "success"
         state.push_later({"msgid": msgid, "openid": openid, "status": status})
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+
+def _add_custom_send(app: FastAPI, state: WechatStandIn) -> None:
+    """Customer-service messages: only to a user who wrote within 48 hours; no dedupe key, no delivery event."""
+
+    @app.post("/cgi-bin/message/custom/send")
+    async def send_custom(request: Request, access_token: str = "") -> JSONResponse:
+        if not access_token:
+            return _error(41001, "access_token missing")
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(47001, "data format error")
+        if not isinstance(body, dict):
+            return _error(47001, "data format error")
+        with state.lock:
+            refused = _custom_refusal(state, access_token, body)
+            if refused is not None:
+                return refused
+            state.stats.sends += 1
+        state.received.add(
+            {
+                "kind": "custom",
+                "msgid": None,
+                "client_msg_id": None,
+                "touser": body["touser"],
+                "msgtype": "text",
+                "text": body["text"]["content"],
+            }
+        )
+        return JSONResponse({"errcode": 0, "errmsg": "ok"})
+
+
+def _custom_refusal(state: WechatStandIn, access_token: str, body: dict[str, Any]) -> JSONResponse | None:
+    """WeChat's refusal of a customer-service message, or None when it is taken. Called under the lock."""
+    if state.busy():
+        return _error(-1, "system error")
+    token = state.token_state(access_token)
+    if token == 42001:
+        return _error(42001, "access_token expired")
+    if token:
+        return _error(40001, "invalid credential, access_token is invalid or not latest")
+    openid = str(body.get("touser", ""))
+    if not OPENID.fullmatch(openid) or openid in state.faults.invalid_openids:
+        return _error(40003, "invalid openid")
+    if openid in state.faults.unsubscribed_openids:
+        return _error(43004, "require subscribe")
+    text = body.get("text")
+    if body.get("msgtype") != "text" or not isinstance(text, dict) or not str(text.get("content") or ""):
+        return _error(40008, "invalid message type")
+    if time.time() - state.last_written.get(openid, float("-inf")) > WINDOW_S:
+        return _error(45015, "response out of time limit or subscription is canceled")
+    return None
+
+
+def _add_user_messages(app: FastAPI, state: WechatStandIn) -> None:
+    """A user writes to the account: WeChat pushes it to the server URL, and the user's 48-hour window opens."""
+
+    @app.post("/_standin/user_messages")
+    async def user_message(request: Request) -> JSONResponse:
+        body = await request.json()
+        openid = str(body.get("openid", ""))
+        url = str(body.get("url") or state.server_url)
+        if not OPENID.fullmatch(openid) or not url:
+            return JSONResponse({"error": "an openid (o + 27 characters) and a server URL are required"}, 400)
+        msg_id = str(body.get("msg_id") or next(state.user_msg_ids))
+        with state.lock:
+            state.last_written[openid] = time.time()
+        xml = wechat_users.message_xml(state.account, openid, msg_id, body)
+        safe = state.safe_mode if body.get("safe") else None
+        token = str(body.get("token") or state.server_token)
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            outcome = await wechat_users.push(client, url, token, xml, openid, safe)
+        return JSONResponse({**outcome, "msg_id": msg_id})
 
 
 def _template_refusal(
@@ -342,11 +443,14 @@ def _add_control_routes(app: FastAPI, state: WechatStandIn) -> None:
                 state.received.items.clear()
                 state.events.clear()
                 state.sent_by_key.clear()
+                state.last_written.clear()
             if "down_for_s" in body:
                 state.faults.down_until = time.monotonic() + float(body["down_for_s"])
             if body.get("expire_tokens"):
                 past = time.time() - 1
                 state.tokens = dict.fromkeys(state.tokens, past)
+            for openid in body.get("interacted_openids", ()):
+                state.last_written[str(openid)] = time.time()
             for name in ("invalid_openids", "unsubscribed_openids", "blocked_openids", "invalid_templates"):
                 if name in body:
                     setattr(state.faults, name, set(body[name]))

@@ -295,3 +295,23 @@ async def test_the_event_is_pushed_again_until_the_receiver_is_up(tmp_path_facto
         parser = wechat.receipts(settings_for(server))
         assert parser is not None
         assert [r.status for r in parser.parse(headers, query, body)] == ["delivered"]
+
+
+async def test_a_customer_who_wrote_gets_a_customer_service_message_and_a_silent_one_a_template(
+    api: StandInProcess,
+) -> None:
+    """Within 48 hours of the customer's own message WeChat takes a customer-service message; outside, 45015, and
+    the template message goes instead."""
+    wrote, silent = openid(), openid()
+    faults(api, interacted_openids=[wrote])
+    provider = wechat.build(settings_for(api))
+    try:
+        custom = await provider.send(outgoing(wrote))
+        template = await provider.send(outgoing(silent))
+    finally:
+        await provider.aclose()
+    assert (custom.delivered, custom.provider_message_id) == (True, None)
+    assert template.provider_message_id is not None and not template.delivered
+    taken = httpx.get(f"{api.url}/_standin/messages").json()
+    assert [(m["kind"], m["touser"]) for m in taken] == [("custom", wrote), ("template", silent)]
+    assert "TS-20250301-000042" in taken[0]["text"]

@@ -15,6 +15,15 @@ Followed, from WeChat's official documentation (developers.weixin.qq.com):
   只发送一条消息, 10分钟有效, 超过10分钟不保证效果" — for one openid and one client_msg_id only one message is sent,
   within 10 minutes.
   We pass our notification id. The answer carries `msgid`, which the job-finish event names as `MsgID`.
+- to a customer who wrote to the account: first a customer-service message, `POST /cgi-bin/message/custom/send
+  ?access_token=` ("客服消息", doc/service/api/customer/message/api_sendcustommessage) with `touser`,
+  `msgtype: text` and `text.content` (our rendered message: the reference number in words the customer reads).
+  WeChat allows it only within 48 hours of the customer's last message to the account; outside that window it
+  answers 45015 ("response out of time limit"), and past the window's message count 45047: then the same message
+  goes as the template message. The customer-service message has no `client_msg_id` and no delivery event: its
+  `errcode: 0` is delivery into the customer's chat, so it is reported delivered at once. A crash between that call
+  and recording its answer can send it twice within `find_sent`'s window (WeChat offers no key to dedupe it);
+  `WECHAT_CUSTOMER_SERVICE=false` sends template messages only (an account without the customer-service API).
 - errors (global return codes, "全局返回码"): 40001 invalid credential / 42001 access_token expired / 40014 invalid
   access_token → refresh once and retry; 43004 require subscribe, 40003 invalid openid, 40037 invalid template_id,
   47003 argument invalid → permanent; -1 system busy, 45009 api daily quota, 45047 out of response count limit,
@@ -63,6 +72,11 @@ TOKEN_ERRORS = frozenset({40001, 42001, 40014})
 PERMANENT_ERRORS = frozenset({43004, 40003, 40037, 47003})
 #: The AppID, AppSecret or server IP is wrong: no message gets through until an operator fixes the configuration.
 CONFIGURATION_ERRORS = frozenset({40013, 40125, 40164, 41002, 41004})
+#: The customer-service window is closed (45015: 48 h since the customer's last message; 45047: its message count
+#: is used up): the template message is the way to reach them.
+WINDOW_CLOSED = frozenset({45015, 45047})
+CUSTOM_SEND = "/cgi-bin/message/custom/send"
+TEMPLATE_SEND = "/cgi-bin/message/template/send"
 #: WeChat documents the client_msg_id dedupe for 10 minutes; we trust 9 to leave room for clock skew.
 DEDUPE_WINDOW = timedelta(minutes=9)
 #: Refresh this long before the token's own `expires_in`, so a token never expires between fetch and use.
@@ -95,6 +109,8 @@ class Settings(ProviderSettings):
     #: The Token configured on the official account's server settings (服务器配置); signs the pushed events.
     wechat_callback_token: str = ""
     wechat_timeout_s: float = Field(default=10.0, gt=0)
+    #: Try a customer-service message (客服消息) before the template message; off for accounts without that API.
+    wechat_customer_service: bool = True
 
     @property
     def enabled(self) -> bool:
@@ -130,23 +146,41 @@ class WechatTemplateMessages:
         self._refreshing = asyncio.Lock()
 
     async def send(self, message: Outgoing) -> Sent:
-        body = self._message_body(message)
-        token = await self._access_token()
-        try:
-            answer = await self._call_api(token, body)
-        except WechatError as exc:
-            if exc.code not in TOKEN_ERRORS:
-                raise _classify(exc) from exc
-            log.info("wechat access token refused; refreshing", errcode=exc.code)
-            token = await self._access_token(refused=token)
+        """A customer-service message while WeChat's 48-hour window is open, else the template message."""
+        if self._settings.wechat_customer_service:
             try:
-                answer = await self._call_api(token, body)
-            except WechatError as again:
-                if again.code in TOKEN_ERRORS:
-                    raise TransientError(f"WeChat refused a freshly fetched token ({again.code})") from again
-                raise _classify(again) from again
+                await self._call_with_token(CUSTOM_SEND, self._custom_body(message))
+            except WechatError as exc:
+                if exc.code not in WINDOW_CLOSED:
+                    raise _classify(exc) from exc
+                log.info("wechat customer-service window closed; sending a template message", errcode=exc.code)
+            else:
+                return Sent(provider_message_id=None, delivered=True)
+        body = self._message_body(message)
+        try:
+            answer = await self._call_with_token(TEMPLATE_SEND, body)
+        except WechatError as exc:
+            raise _classify(exc) from exc
         msgid = answer.get("msgid")
         return Sent(provider_message_id=str(msgid) if msgid is not None else None)
+
+    async def _call_with_token(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One API call with the cached token; a refused token is refreshed once and the call made again. WeChat's
+        other refusals come out as `WechatError`, for the caller to judge."""
+        token = await self._access_token()
+        try:
+            return await self._call_api(path, token, body)
+        except WechatError as exc:
+            if exc.code not in TOKEN_ERRORS:
+                raise
+            log.info("wechat access token refused; refreshing", errcode=exc.code)
+        token = await self._access_token(refused=token)
+        try:
+            return await self._call_api(path, token, body)
+        except WechatError as again:
+            if again.code in TOKEN_ERRORS:
+                raise TransientError(f"WeChat refused a freshly fetched token ({again.code})") from again
+            raise
 
     async def find_sent(self, message: Outgoing, since: datetime) -> str | None:
         """WeChat has no query for template messages, but it sends only one message per openid + `client_msg_id`
@@ -174,8 +208,12 @@ class WechatTemplateMessages:
             "client_msg_id": str(message.notification_id),
         }
 
-    async def _call_api(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._request("POST", "/cgi-bin/message/template/send", params={"access_token": token}, json=body)
+    @staticmethod
+    def _custom_body(message: Outgoing) -> dict[str, Any]:
+        return {"touser": message.address, "msgtype": "text", "text": {"content": message.text}}
+
+    async def _call_api(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._request("POST", path, params={"access_token": token}, json=body)
 
     async def _access_token(self, refused: str | None = None) -> str:
         """The cached token, or a fresh one when it is missing, near its expiry, or the one the API just refused."""

@@ -106,6 +106,8 @@ async def test_the_same_token_handed_back_after_a_refusal_is_force_refreshed() -
             )
         if request.url.params["access_token"] != good:
             return httpx.Response(200, json={"errcode": 40001, "errmsg": "invalid credential"})
+        if request.url.path == "/cgi-bin/message/custom/send":  # the customer never wrote: the template goes
+            return httpx.Response(200, json={"errcode": 45015, "errmsg": "response out of time limit"})
         return httpx.Response(200, json={"errcode": 0, "errmsg": "ok", "msgid": 42})
 
     settings = Settings(wechat_app_id="wx1", wechat_app_secret="s", wechat_templates={"*": {"template_id": "T"}})
