@@ -27,6 +27,7 @@ from services.followup.handlers import (
     first_contact,
     incidents,
     invalid,
+    partner_deadlines,
     receipts,
     work_order_notices,
 )
@@ -89,7 +90,7 @@ WORK_ORDER_EVENTS: EventTable = {
 #: The complaint as received and its contact, in either order: each may complete the receipt.
 INTAKE_EVENTS: EventTable = {
     ComplaintContact: (receipts.on_contact,),
-    ComplaintReceived: (receipts.on_received, duty_manager.on_received),
+    ComplaintReceived: (receipts.on_received, duty_manager.on_received, partner_deadlines.hold_to_partner_deadline),
 }
 
 #: Routing events followup acts on; the rest of `complaint.routed` (their work orders arrive on the department

@@ -12,7 +12,7 @@ timers cancelled, so a timer that fires is a clock that really ran out.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from services.followup.escalation import Ladder
@@ -39,6 +39,23 @@ DEFAULT_CALLBACK_LIMIT = "1wd"
 #: often, this many times.
 CONTACT_RETRIES = 12
 CONTACT_RETRY_DELAY = timedelta(seconds=5)
+
+
+#: The channels whose tickets may carry a partner's deadline (complaint.received v4 `partner_deadline_at`).
+PARTNER_CHANNELS = frozenset({"partner_12345", "partner_95598"})
+#: The stages a partner hotline's deadline can bring forward (the interim reply and the callback keep theirs).
+PARTNER_HELD_STAGES = frozenset({"acknowledge", "on_site", "resolve"})
+
+
+def held_to(order: TrackedWorkOrder, deadline: datetime | None) -> TrackedWorkOrder:
+    """A work order of a partner hotline's ticket (12345, 95598) held to the hotline's deadline where that is
+    stricter: its resolve deadline — and any stage deadline past it — become the partner's, so the case's clocks
+    warn and climb before the hotline's own clock runs out. The partner's deadline is the hotline's wall-clock
+    time: not scaled like the policy's limits."""
+    if deadline is None or order.resolve_by <= deadline:
+        return order
+    on_site = min(order.on_site_by, deadline) if order.on_site_by is not None else None
+    return replace(order, acknowledge_by=min(order.acknowledge_by, deadline), on_site_by=on_site, resolve_by=deadline)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ class FollowupState:
     corrective_actions: dict[uuid.UUID, CorrectiveAction] = field(default_factory=dict)
     invalid: dict[uuid.UUID, InvalidComplaint] = field(default_factory=dict)
     receipts: dict[uuid.UUID, Receipt] = field(default_factory=dict)
+    #: Partner hotlines' deadlines kept on their cases.
+    partner_deadlines: dict[uuid.UUID, datetime] = field(default_factory=dict)
     #: The receipt locks each transaction took, in the order asked (they must be sorted: no deadlock).
     receipt_locks: list[list[uuid.UUID]] = field(default_factory=list)
 
@@ -133,6 +135,26 @@ class FakeFollowupRepository:
 
     async def open_case(self, complaint_id: uuid.UUID, reference_no: str) -> None:
         self.state.cases.setdefault(complaint_id, Case(complaint_id, reference_no))
+
+    async def set_partner_deadline(self, complaint_id: uuid.UUID, reference_no: str, deadline: datetime) -> None:
+        await self.open_case(complaint_id, reference_no)
+        kept = self.state.partner_deadlines.get(complaint_id)
+        self.state.partner_deadlines[complaint_id] = min(kept, deadline) if kept else deadline
+
+    async def partner_deadlines(self, complaint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        return {i: self.state.partner_deadlines[i] for i in complaint_ids if i in self.state.partner_deadlines}
+
+    async def hold_to_deadline(self, complaint_id: uuid.UUID, deadline: datetime) -> list[TrackedWorkOrder]:
+        held = []
+        for order in list(self.state.work_orders.values()):
+            if order.complaint_id == complaint_id and order.resolve_by > deadline:
+                on_site = min(order.on_site_by, deadline) if order.on_site_by else None
+                changed = replace(
+                    order, acknowledge_by=min(order.acknowledge_by, deadline), on_site_by=on_site, resolve_by=deadline
+                )
+                self.state.work_orders[order.work_order_id] = changed
+                held.append(changed)
+        return held
 
     async def knows_complaint(self, complaint_id: uuid.UUID) -> bool:
         return any(complaint_id in t for t in (self.state.cases, self.state.duty_calls, self.state.invalid))
@@ -283,6 +305,13 @@ class FakeFollowupRepository:
     async def schedule_all(self, plans: Sequence[TimerPlan]) -> None:
         for plan in plans:
             await self.schedule(plan)
+
+    async def reschedule(self, plans: Sequence[TimerPlan]) -> None:
+        moves = {(p.subject_id, p.kind, p.stage, p.level): p for p in plans}
+        for timer in self.state.timers:
+            plan = moves.get((timer.plan.subject_id, timer.plan.kind, timer.plan.stage, timer.plan.level))
+            if plan is not None and timer.pending:
+                timer.plan = replace(timer.plan, due_at=plan.due_at, deadline=plan.deadline)
 
     async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
         stopped = set(stages)

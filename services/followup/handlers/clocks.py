@@ -13,7 +13,7 @@ from typing import Any
 from services.followup.handlers import serious_cases
 from services.followup.handlers.context import FollowupWork
 from services.followup.model import TrackedWorkOrder
-from services.followup.sla_clocks import STEPS, STOPS, ClockRules
+from services.followup.sla_clocks import PARTNER_CHANNELS, STEPS, STOPS, ClockRules, held_to
 from shared.contracts import WorkOrderAcknowledged, WorkOrderAssigned, WorkOrderEvent
 from shared.logging import bind_case
 
@@ -34,9 +34,25 @@ async def track_all(events: Sequence[WorkOrderAssigned], work: FollowupWork) -> 
     for order in orders:  # a work order named twice is tracked once: its first copy
         if order.work_order_id in new:
             first.setdefault(order.work_order_id, order)
+    await _hold_to_partner_deadlines(first, work)
     await work.repo.schedule_all([plan for o in first.values() for plan in work.context.clocks.work_order_clocks(o)])
     for order in first.values():
         await serious_cases.tell_management(order, work)
+
+
+async def _hold_to_partner_deadlines(orders: dict[uuid.UUID, TrackedWorkOrder], work: FollowupWork) -> None:
+    """New work orders of cases a partner hotline set a stricter deadline on are held to it (`partner_deadlines`).
+    Read after tracking them: a partner's deadline being kept at this moment made the case's row wait, so it is
+    seen here or the other side sees these work orders. Only a partner's ticket can have one: no statement for
+    the rest."""
+    partner_cases = sorted({o.complaint_id for o in orders.values() if o.channel in PARTNER_CHANNELS})
+    if not partner_cases:
+        return
+    deadlines = await work.repo.partner_deadlines(partner_cases)
+    for complaint_id, deadline in deadlines.items():
+        await work.repo.hold_to_deadline(complaint_id, deadline)
+    for work_order_id, order in orders.items():
+        orders[work_order_id] = held_to(order, deadlines.get(order.complaint_id))
 
 
 def with_assignments_together(

@@ -116,6 +116,34 @@ class CaseTables(Rows):
             reference_no,
         )
 
+    async def set_partner_deadline(self, complaint_id: uuid.UUID, reference_no: str, deadline: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO followup.cases (complaint_id, reference_no, partner_deadline_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (complaint_id) DO UPDATE SET partner_deadline_at = "
+            "LEAST(followup.cases.partner_deadline_at, EXCLUDED.partner_deadline_at)",
+            complaint_id,
+            reference_no,
+            deadline,
+        )
+
+    async def partner_deadlines(self, complaint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        rows = await self.conn.fetch(
+            "SELECT complaint_id, partner_deadline_at FROM followup.cases "
+            "WHERE complaint_id = ANY($1::uuid[]) AND partner_deadline_at IS NOT NULL",
+            list(complaint_ids),
+        )
+        return {r["complaint_id"]: r["partner_deadline_at"] for r in rows}
+
+    async def hold_to_deadline(self, complaint_id: uuid.UUID, deadline: datetime) -> list[TrackedWorkOrder]:
+        rows = await self.conn.fetch(
+            "UPDATE followup.work_orders SET resolve_by = LEAST(resolve_by, $2), "
+            "acknowledge_by = LEAST(acknowledge_by, $2), on_site_by = LEAST(on_site_by, $2) "
+            f"WHERE complaint_id = $1 AND resolve_by > $2 RETURNING {ORDER_COLUMNS}",
+            complaint_id,
+            deadline,
+        )
+        return [TrackedWorkOrder(**dict(r)) for r in rows]
+
     async def knows_complaint(self, complaint_id: uuid.UUID) -> bool:
         return bool(
             await self.conn.fetchval(

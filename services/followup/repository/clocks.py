@@ -69,6 +69,18 @@ class ClockTables(Rows):
         )
         return int(status.split()[-1])
 
+    async def reschedule(self, plans: Sequence[TimerPlan]) -> None:
+        if not plans:
+            return
+        await self.conn.executemany(
+            "UPDATE followup.timers SET due_at = $5, deadline = $6 WHERE subject_id = $1 AND kind = $2 AND stage = $3 "
+            "AND level = $4 AND fired_at IS NULL AND cancelled_at IS NULL",
+            [(p.subject_id, p.kind, p.stage, p.level, p.due_at, p.deadline) for p in plans],
+        )
+        if not self._timers_notified:  # a timer brought forward may be due before the worker's next poll
+            await self.conn.execute(f"SELECT pg_notify('{TIMERS_CHANNEL}', '')")
+            self._timers_notified = True
+
     async def cancel_for_complaint(self, complaint_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
         status = await self.conn.execute(
             "UPDATE followup.timers SET cancelled_at = $3 WHERE complaint_id = $1 AND stage = ANY($2::text[]) "

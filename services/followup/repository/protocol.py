@@ -72,6 +72,19 @@ class FollowupRepository(Protocol):
 
     async def knows_complaint(self, complaint_id: uuid.UUID) -> bool: ...
 
+    async def set_partner_deadline(self, complaint_id: uuid.UUID, reference_no: str, deadline: datetime) -> None:
+        """Keep a partner hotline's deadline on the case (the earlier one, when it is sent again)."""
+        ...
+
+    async def partner_deadlines(self, complaint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        """The partner deadlines kept for these cases (those that have one)."""
+        ...
+
+    async def hold_to_deadline(self, complaint_id: uuid.UUID, deadline: datetime) -> list[TrackedWorkOrder]:
+        """Bring the case's tracked work orders' deadlines (acknowledge, on site, resolve) down to `deadline` where
+        they are later; the work orders it changed, as they are now."""
+        ...
+
     async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
         """The severity and correlation id the callback's outcome carries on: the caller's own, when stored
         (a linked caller), else those of the work order it follows."""
@@ -158,6 +171,11 @@ class FollowupRepository(Protocol):
         ...
 
     async def cancel(self, subject_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int: ...
+
+    async def reschedule(self, plans: Sequence[TimerPlan]) -> None:
+        """Move the pending timers these plans name (subject, kind, stage, level) to the plans' times; a timer
+        fired or cancelled already stays as it is."""
+        ...
 
     async def cancel_for_complaint(self, complaint_id: uuid.UUID, stages: Iterable[str], at: datetime) -> int:
         """Cancel the complaint's pending timers of these stages, whatever their subject."""
