@@ -8,6 +8,7 @@ failing later with an `AttributeError`. A new service's fake gets its line here.
 
 from __future__ import annotations
 
+from services.channels.repository import ChannelsRepository, PostgresChannelsRepository
 from services.console.repository import ConsoleRepository, PostgresConsoleRepository
 from services.dispatch.repository import DispatchRepository, PostgresDispatchRepository
 from services.followup.repository import FollowupRepository, PostgresFollowupRepository
@@ -16,6 +17,8 @@ from services.notify.repository import NotifyRepository, PostgresNotifyRepositor
 from services.reporting.repository import ProjectionStore, ReadModels, ReportQueries
 from shared.db import Transactions
 from shared.handling import HandlingRepository
+from tests.fakes.channels import FakeChannelsRepository
+from tests.fakes.channels import FakeTransactions as ChannelsTransactions
 from tests.fakes.dispatch import FakeDispatchRepository
 from tests.fakes.dispatch import FakeTransactions as DispatchTransactions
 from tests.fakes.followup import FakeFollowupRepository
@@ -59,6 +62,14 @@ def _intake_transactions(transactions: IntakeTransactions) -> Transactions[Intak
     return transactions
 
 
+def _channels_fake(repo: FakeChannelsRepository) -> ChannelsRepository:
+    return repo
+
+
+def _channels_transactions(transactions: ChannelsTransactions) -> Transactions[ChannelsRepository]:
+    return transactions
+
+
 # What the door (`shared.handling.Door`) needs of every repository: dedupe marks and the outbox.
 
 
@@ -69,8 +80,9 @@ def _doors(
     notify: NotifyRepository,
     console: ConsoleRepository,
     reporting: ProjectionStore,
+    channels: ChannelsRepository,
 ) -> list[HandlingRepository]:
-    return [dispatch, followup, intake, notify, console, reporting]
+    return [dispatch, followup, intake, notify, console, reporting, channels]
 
 
 # The Postgres repositories: the Protocol is what production offers, not only what the fake offers.
@@ -97,6 +109,10 @@ def _intake_postgres(repo: PostgresIntakeRepository) -> IntakeRepository:
 
 
 def _notify_postgres(repo: PostgresNotifyRepository) -> NotifyRepository:
+    return repo
+
+
+def _channels_postgres(repo: PostgresChannelsRepository) -> ChannelsRepository:
     return repo
 
 

@@ -1,0 +1,30 @@
+"""Channels' process metrics. What its transactions committed becomes numbers here (`count_committed`, after the
+commit, so a rolled-back unit never counts); protocol areas add their own counters (requests refused, pushes sent)
+in their own block below. Labels name providers, kinds and outcomes — never an address or an id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import Counter
+
+from shared.contracts.channels import ChannelComplaint, ChannelReply
+
+MESSAGES_HANDED_ON = Counter(
+    "channels_messages_handed_on_total",
+    "Inbound messages handed to intake, by provider and kind (complaint, reply).",
+    ["provider", "kind"],
+)
+ATTACHMENT_READS = Counter("channels_attachment_reads_total", "Attachments read by signed-in staff.")
+
+
+def count_committed(items: Sequence[Any]) -> None:
+    for item in items:
+        if isinstance(item, ChannelComplaint):
+            MESSAGES_HANDED_ON.labels(item.payload.provider, "complaint").inc()
+        elif isinstance(item, ChannelReply):
+            MESSAGES_HANDED_ON.labels(item.payload.provider, "reply").inc()
+
+
+# --- protocol areas' counters below (one block per area) ---

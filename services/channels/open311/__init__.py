@@ -1,0 +1,1 @@
+"""Open311 GeoReport v2 (part F) under `/open311/v2`."""

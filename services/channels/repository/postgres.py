@@ -1,0 +1,19 @@
+"""`PostgresChannelsRepository`: every area's Postgres implementation, composed over one connection. One line per
+area (keep one base per line); each mixin works on `self.conn` and never commits."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.channels.repository.cases import PostgresCaseStore
+from services.channels.repository.handling import PostgresHandlingStore
+from services.channels.repository.inbound import PostgresInboundStore
+
+
+class PostgresChannelsRepository(
+    PostgresHandlingStore,
+    PostgresInboundStore,
+    PostgresCaseStore,
+):
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn

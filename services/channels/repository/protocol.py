@@ -1,0 +1,18 @@
+"""`ChannelsRepository`: every area's Protocol, composed. One line per area (keep one base per line)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from services.channels.repository.cases import CaseStore
+from services.channels.repository.handling import HandlingStore
+from services.channels.repository.inbound import InboundStore
+
+
+class ChannelsRepository(
+    HandlingStore,
+    InboundStore,
+    CaseStore,
+    Protocol,
+):
+    """What channels' use cases may do in a unit of work (the door's transaction)."""

@@ -1,0 +1,26 @@
+"""Every HTTP router of channels, as one table (`ROUTERS`), included by `bootstrap.py` in this order.
+
+Registration point (shared): a protocol area adds its router with one import and one line, e.g.
+
+    from services.channels.wechat.routes import router as wechat
+    ...
+    ROUTERS = (api.router, wechat, ...)
+
+Routes are thin (no `try`: raise `shared.errors`), and use `deps.py` (`Door`, `Settings`, `Clock`, `Persons`).
+Routes that take a body in the peer's own content type (XML, forms) list their path prefix in `RAW_BODY_PATHS`;
+pages that post multipart list a regular expression in `UPLOAD_PATHS` (None: no uploads).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.channels import api
+
+ROUTERS: tuple[APIRouter, ...] = (api.router,)
+
+#: Path prefixes whose routes read their body themselves (any content type; the body limit still applies).
+RAW_BODY_PATHS: tuple[str, ...] = ()
+
+#: A regular expression of the paths that take multipart/form-data, or None.
+UPLOAD_PATHS: str | None = None

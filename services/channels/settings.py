@@ -1,0 +1,112 @@
+"""Channels' settings (environment variables). One class for the whole service, so tests hand in one object and
+the composition root passes it on (`app.state.settings`, `work.context.settings`).
+
+Each protocol area keeps its own block below, marked with its folder; add your fields inside your block with a
+targeted edit (this file is shared). Development secrets carry `dev-only` and are refused outside dev/test:
+list yours in `_secrets`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field, SecretStr, model_validator
+
+from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
+
+DEV_MARKER = "dev-only"
+
+
+def _dev_credentials() -> dict[str, str]:
+    return {f"{DEV_MARKER}-channels-key": "channels-dev-client"}
+
+
+class ChannelsSettings(ServiceSettings, IdentitySettings):
+    # --- the core (skeleton, inbound, attachments, case read model) ---
+    channels_http_host: str = "127.0.0.1"
+    channels_http_port: int = Field(default=8006, ge=0, le=65535)
+    #: Machine keys (key → system name) for channels' staff-side endpoints; persons sign in with their tokens.
+    channels_credentials: dict[str, str] = Field(default_factory=_dev_credentials)
+    channels_consumer_group: str = "channels"
+    #: Where staff reach this service: the base of the attachment URLs put in events.
+    channels_public_url: str = "http://127.0.0.1:8006"
+    #: The largest attachment kept; a bigger one is recorded as skipped on its message, the message still taken.
+    channels_attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    #: The key of the case read model's contact hashes (HMAC-SHA256): no raw phone, mail or openid is stored there.
+    channels_contact_hash_key: str = f"{DEV_MARKER}-channels-contact-key"
+    outbox_batch_size: int = Field(default=500, ge=1)
+
+    # --- B. WeChat (wechat/) ---
+
+    # --- C. Email (mail/) ---
+    #: The complaints mailbox, read over IMAP with IDLE. The reader runs only when a host and a user are set.
+    channels_imap_host: str = ""
+    channels_imap_port: int = Field(default=993, ge=1, le=65535)
+    #: TLS from the first byte (IMAPS, port 993). Off only for a server on the same host (the tests' Dovecot).
+    channels_imap_tls: bool = True
+    channels_imap_user: str = ""
+    channels_imap_password: str = ""
+    channels_imap_mailbox: str = "INBOX"
+    #: How long one IDLE lasts before it is renewed (RFC 2177: under 29 minutes; NATs drop a quiet link sooner).
+    channels_imap_idle_s: float = Field(default=300.0, gt=0, le=1740)
+    #: One IMAP command's limit; past it the link is taken for dead and the reader reconnects.
+    channels_imap_timeout_s: float = Field(default=30.0, gt=0)
+    #: The longest wait between two reconnection attempts (the backoff doubles from half a second up to it).
+    channels_imap_retry_max_s: float = Field(default=60.0, gt=0)
+    #: notify's Message-ID domain (its NOTIFY_EMAIL_DOMAIN): a mail answering an id of it is a reply on that case.
+    channels_mail_reply_domain: str = ""
+
+    @property
+    def imap_enabled(self) -> bool:
+        return bool(self.channels_imap_host and self.channels_imap_user)
+
+    # --- D. SMS replies (sms/) ---
+    #: The `token` query parameter of the reply (uplink) callback URL configured in each vendor's console
+    #: (`/sms/uplink/tencent?token=...`, `/sms/uplink/aliyun?token=...`): the vendors sign no push, so this secret
+    #: is what tells them from anyone. Empty: that vendor's replies are refused (403).
+    tencent_sms_uplink_token: SecretStr = SecretStr(f"{DEV_MARKER}-tencent-sms-uplink-token")
+    aliyun_sms_uplink_token: SecretStr = SecretStr(f"{DEV_MARKER}-aliyun-sms-uplink-token")
+    #: A reply belongs to the case of the last message sent to that number only this many days after it.
+    channels_sms_reply_window_days: int = Field(default=30, ge=1)
+
+    # --- E. 12345 / 95598 outbound (partners/) ---
+
+    # --- F. Open311 and the status page (open311/, status/) ---
+    #: Open311 API keys, one per client system (key → the system's name, carried as the complaint's `client`).
+    channels_open311_keys: dict[str, str] = Field(
+        default_factory=lambda: {f"{DEV_MARKER}-open311-key": "open311-dev-client"}
+    )
+    #: The district of an Open311 request (GeoReport carries none; dispatch and the hotspots read it).
+    channels_open311_district: str = Field(default="未指明", min_length=1, max_length=64)
+    #: Our jurisdiction_id; a request naming another is refused (404). Empty: the parameter is ignored.
+    channels_open311_jurisdiction_id: str = ""
+    #: Who answers for this Open311 endpoint (discovery's `contact`).
+    channels_open311_contact: str = "客服热线 Customer service hotline"
+    #: The status page: lookups per client address per minute, and wrong digits per reference number per hour.
+    channels_status_lookups_per_minute: int = Field(default=20, ge=1)
+    channels_status_failures_per_hour: int = Field(default=5, ge=1)
+
+    def _secrets(self) -> dict[str, str]:
+        """Name → value of every secret refused when it is a development one outside dev/test."""
+        return {
+            "CHANNELS_CONTACT_HASH_KEY": self.channels_contact_hash_key,
+            **{
+                name: token.get_secret_value()
+                for name, token in (
+                    ("TENCENT_SMS_UPLINK_TOKEN", self.tencent_sms_uplink_token),
+                    ("ALIYUN_SMS_UPLINK_TOKEN", self.aliyun_sms_uplink_token),
+                )
+                if token.get_secret_value()
+            },
+            **{name: key for key, name in self.channels_credentials.items()},
+            **{f"CHANNELS_OPEN311_KEYS[{name}]": key for key, name in self.channels_open311_keys.items()},
+        }
+
+    @model_validator(mode="after")
+    def _check(self) -> ChannelsSettings:
+        refuse_dev_secrets(self, self._secrets(), DEV_MARKER)
+        return self
+
+    @cached_property
+    def system_by_key(self) -> dict[str, str]:
+        return dict(self.channels_credentials)

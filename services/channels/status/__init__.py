@@ -1,0 +1,1 @@
+"""The customer's status page and API (part F): reference number + last four digits of the phone."""

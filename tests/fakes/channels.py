@@ -1,0 +1,144 @@
+"""An in-memory `ChannelsRepository` and the `Transactions` that hand it out, for unit tests of channels' use cases
+without a database or a broker. Like the real unit of work, a transaction works on a copy of the state and replaces
+it only when the door commits; the unique (provider, provider's id) of `inbound_messages` is kept.
+
+Composed like the repository (`services/channels/repository/`): one fake mixin per area over `self.state`, one
+line each in `FakeChannelsRepository`'s bases, and the area's tables as fields of `ChannelsState` (one line each).
+`tests/fakes/protocols.py` checks the composition against `ChannelsRepository` (mypy names a missing method).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.channels.model import Case, SentMessage, StoredAttachment, StoredMessage
+from shared.contracts import Event
+from tests.fakes.transactions import CopyOnCommit
+
+
+@dataclass
+class ChannelsState:
+    """Channels' tables, in memory (one field per table; areas add theirs)."""
+
+    outbox: list[Event] = field(default_factory=list)
+    processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    messages: dict[uuid.UUID, StoredMessage] = field(default_factory=dict)
+    raw_bodies: dict[uuid.UUID, tuple[str, bytes]] = field(default_factory=dict)
+    attachments: dict[uuid.UUID, tuple[StoredAttachment, bytes]] = field(default_factory=dict)
+    attachment_reads: list[tuple[uuid.UUID, str, datetime]] = field(default_factory=list)
+    cases: dict[uuid.UUID, Case] = field(default_factory=dict)
+    case_messages: dict[uuid.UUID, tuple[uuid.UUID, SentMessage]] = field(default_factory=dict)
+
+    def event_types(self) -> list[str]:
+        return [e.event_type for e in self.outbox]
+
+
+class FakeHandlingStore:
+    state: ChannelsState
+
+    async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        fresh = {i for i in event_ids if (consumer, i) not in self.state.processed}
+        self.state.processed.update((consumer, i) for i in fresh)
+        return fresh
+
+    async def add_to_outbox(self, events: Sequence[Event]) -> None:
+        self.state.outbox.extend(events)
+
+    async def outbox_pending(self) -> int:
+        return len(self.state.outbox)
+
+
+class FakeInboundStore:
+    state: ChannelsState
+
+    async def insert_message(self, message: StoredMessage, *, content_type: str, raw_body: bytes) -> bool:
+        if await self.message_by_provider_id(message.provider, message.provider_message_id) is not None:
+            return False
+        self.state.messages[message.message_id] = message
+        self.state.raw_bodies[message.message_id] = (content_type, raw_body)
+        return True
+
+    async def message_by_provider_id(self, provider: str, provider_message_id: str) -> StoredMessage | None:
+        for m in self.state.messages.values():
+            if (m.provider, m.provider_message_id) == (provider, provider_message_id):
+                return await self.message(m.message_id)
+        return None
+
+    async def message(self, message_id: uuid.UUID) -> StoredMessage | None:
+        m = self.state.messages.get(message_id)
+        if m is None:
+            return None
+        files = tuple(a for a, _ in self.state.attachments.values() if a.message_id == message_id)
+        case = self.state.cases.get(m.complaint_id) if m.complaint_id else None
+        reference = m.reference_no or (case.reference_no if case else None)
+        return dataclasses.replace(m, attachments=files, reference_no=reference)
+
+    async def add_attachment(self, attachment: StoredAttachment, content: bytes) -> None:
+        self.state.attachments[attachment.attachment_id] = (attachment, content)
+
+    async def attachment(self, attachment_id: uuid.UUID) -> tuple[StoredAttachment, bytes] | None:
+        return self.state.attachments.get(attachment_id)
+
+    async def record_attachment_read(self, attachment_id: uuid.UUID, read_by: str, at: datetime) -> None:
+        self.state.attachment_reads.append((attachment_id, read_by, at))
+
+
+class FakeCaseStore:
+    state: ChannelsState
+
+    def _with_messages(self, case: Case | None) -> Case | None:
+        if case is None:
+            return None
+        sent = sorted(
+            (m for cid, m in self.state.case_messages.values() if cid == case.complaint_id),
+            key=lambda m: (m.at, m.notification_id),
+        )
+        return dataclasses.replace(case, messages=tuple(sent))
+
+    async def case(self, complaint_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
+        return self._with_messages(self.state.cases.get(complaint_id))
+
+    async def case_by_reference(self, reference_no: str) -> Case | None:
+        found = [c for c in self.state.cases.values() if c.reference_no == reference_no]
+        return self._with_messages(found[0] if found else None)
+
+    async def case_last_messaged(self, phone_hash: str) -> Case | None:
+        found = [c for c in self.state.cases.values() if c.phone_hash == phone_hash and c.last_message_at]
+        found.sort(key=lambda c: c.last_message_at or datetime.min, reverse=True)
+        return self._with_messages(found[0] if found else None)
+
+    async def add_case_if_absent(self, case: Case) -> None:
+        self.state.cases.setdefault(case.complaint_id, dataclasses.replace(case, messages=()))
+
+    async def save_case(self, case: Case) -> None:
+        self.state.cases[case.complaint_id] = dataclasses.replace(case, messages=())
+
+    async def record_sent(self, complaint_id: uuid.UUID, message: SentMessage) -> None:
+        earlier = self.state.case_messages.get(message.notification_id)
+        if earlier is None or earlier[1].at <= message.at:
+            channel = message.channel or (earlier[1].channel if earlier else None)
+            self.state.case_messages[message.notification_id] = (
+                complaint_id,
+                dataclasses.replace(message, channel=channel),
+            )
+
+
+class FakeChannelsRepository(
+    FakeHandlingStore,
+    FakeInboundStore,
+    FakeCaseStore,
+):
+    def __init__(self, state: ChannelsState) -> None:
+        self.state = state
+
+
+class FakeTransactions(CopyOnCommit[ChannelsState, FakeChannelsRepository]):
+    def __init__(self, state: ChannelsState | None = None) -> None:
+        super().__init__(state or ChannelsState(), FakeChannelsRepository)
+
+
+__all__ = ["ChannelsState", "FakeChannelsRepository", "FakeTransactions"]
