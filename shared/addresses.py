@@ -117,3 +117,11 @@ def address_key(address: str, district: str | None = None) -> str:
         return ""
     prefix = f"{unicodedata.normalize('NFKC', district).strip().lower()}:" if district else ""
     return prefix + normalised.key
+
+
+def dwelling_key(address: str, district: str | None = None) -> str | None:
+    """The address key when the address names one dwelling (down to the room), else None: a compound, a building
+    or a street number alone is many households, and matching customers on it would merge them."""
+    if normalise_address(address).room is None:
+        return None
+    return address_key(address, district) or None

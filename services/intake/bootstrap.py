@@ -64,7 +64,8 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         app.state.pool = pool
-        app.state.door = Door(transactions(pool, PostgresIntakeRepository), IntakeContext(ZoneInfo(settings.timezone)))
+        context = IntakeContext(ZoneInfo(settings.timezone), settings.intake_customer_hash_key)
+        app.state.door = Door(transactions(pool, PostgresIntakeRepository), context)
         broker = build_intake_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
         app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker)]

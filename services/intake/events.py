@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.intake.customers import MatchedCustomer
 from services.intake.model import NO_FACTS, SERVICE, ChannelFacts, StoredComplaint
 from services.intake.schemas import ComplaintCreate
 from shared.contracts import (
@@ -26,10 +27,11 @@ def build_events(
     *,
     agent_name: str | None = None,
     facts: ChannelFacts = NO_FACTS,
+    matched: MatchedCustomer | None = None,
 ) -> list[Event]:
     """The public, masked `complaint.received` (v2: with the agent who took it and what was settled on contact;
-    v3: the signed-in agent's display name; v4: a partner's deadline and demand, attachments) and the restricted
-    `complaint.contact`."""
+    v3: the signed-in agent's display name; v4: a partner's deadline and demand, attachments, the customer
+    matched) and the restricted `complaint.contact`."""
     customer = complaint.customer
     common: dict[str, Any] = {
         "complaint_id": stored.complaint_id,
@@ -62,6 +64,8 @@ def build_events(
             partner_deadline_at=facts.partner_deadline_at,
             demand=mask_phones_in_text(facts.demand) if facts.demand else None,
             attachments=facts.attachments,
+            customer_id=matched.customer_id if matched else None,
+            matched_by=matched.matched_by if matched else None,
         ),
         **common,
     )

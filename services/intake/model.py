@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
+from services.intake.customers import MatchedCustomer
 from services.intake.schemas import ComplaintCreate
 from shared.contracts import Attachment, Channel
 from shared.errors import Conflict
@@ -87,10 +88,12 @@ class SubmitComplaint:
 
 @dataclass(frozen=True)
 class Submitted:
-    """The answer to a submission: its complaint, and whether it was an earlier submission's (a retry)."""
+    """The answer to a submission: its complaint, and whether it was an earlier submission's (a retry); a new one
+    also the customer it was matched to."""
 
     complaint: StoredComplaint
     replayed: bool
+    customer: MatchedCustomer | None = None
 
 
 @dataclass(frozen=True)

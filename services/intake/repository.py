@@ -6,7 +6,8 @@ The complaint, its outbox rows and the processed-ticket marks go through it, so 
 A submission is one statement (`store`): it looks for an earlier submission of the same complaint, and only if
 there is none takes the day's next reference number (a sequence per local day, `migrations/002`: no lock held
 until commit, so submissions no longer queue on a counter row) and inserts the complaint — answering with the
-row stored, new or earlier.
+row stored, new or earlier. The same statement matches the complaint to a customer (`customers.py`) and learns
+its keys.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Protocol
 
 import asyncpg
 
+from services.intake.customers import RANKS, CustomerKeys, MatchedCustomer
 from services.intake.model import SERVICE, NewComplaint, StoredComplaint, Submitted
 from shared import outbox
 from shared.contracts import Event
@@ -38,10 +40,12 @@ class IntakeRepository(Protocol):
         """The complaint an earlier submission created: by Idempotency-Key first, then by ticket id."""
         ...
 
-    async def store(self, complaint: NewComplaint) -> Submitted | None:
+    async def store(self, complaint: NewComplaint, customer: CustomerKeys) -> Submitted | None:
         """The complaint an earlier submission created (by Idempotency-Key first, then by ticket id; `replayed`),
-        else this one, inserted with the day's next reference number. None when a concurrent submission of the
-        same complaint inserted first and is not yet visible to this statement (`find_existing` sees it then)."""
+        else this one, inserted with the day's next reference number and matched to a customer by its keys
+        (`Submitted.customer`; the keys not yet known learnt for that customer). None when a concurrent submission
+        of the same complaint inserted first and is not yet visible to this statement (`find_existing` sees it
+        then)."""
         ...
 
     async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None: ...
@@ -59,24 +63,70 @@ _COLUMNS = (
 #: `inserted`: only when there is none (so a retry takes no reference number), and ON CONFLICT DO NOTHING when a
 #: concurrent twin got in first (the unique indexes) — the caller then reads the winner in a new statement,
 #: since this one's snapshot predates it.
+#: The customer (`customers.py`): `found` is the best-ranked of the complaint's keys already known — not a
+#: customer with another account when the complaint names one —, `chosen` that customer or a new one, and
+#: `learnt` the complaint's keys not yet known, now the chosen customer's (only when the complaint is inserted).
 _STORE = f"""
 WITH earlier AS (
     (SELECT {_COLUMNS}, 1 AS rank FROM intake.complaints WHERE channel = $2 AND idempotency_key = $4)
     UNION ALL
     (SELECT {_COLUMNS}, 2 AS rank FROM intake.complaints WHERE channel = $2 AND channel_ticket_id = $3)
     ORDER BY rank LIMIT 1
+), wanted AS (
+    SELECT kind, key, rank FROM unnest($11::text[], $12::text[], $13::int[]) AS w(kind, key, rank)
+    WHERE NOT EXISTS (SELECT FROM earlier)
+), found AS (
+    SELECT k.customer_id, w.kind FROM intake.customer_keys k JOIN wanted w ON k.kind = w.kind AND k.key = w.key
+    WHERE w.kind = 'account' OR NOT ($14::boolean AND EXISTS (
+        SELECT FROM intake.customer_keys a WHERE a.customer_id = k.customer_id AND a.kind = 'account'))
+    ORDER BY w.rank LIMIT 1
+), chosen AS (
+    SELECT coalesce((SELECT customer_id FROM found), $15::uuid) AS customer_id
 ), inserted AS (
-    INSERT INTO intake.complaints ({_COLUMNS})
+    INSERT INTO intake.complaints ({_COLUMNS}, customer_id)
     SELECT $1::uuid, intake.reference_no($10::date, intake.next_reference_sequence($10::date)), $2, $3, $4,
-        $5::text, $6::timestamptz, $7::timestamptz, $8::text, $9::jsonb
+        $5::text, $6::timestamptz, $7::timestamptz, $8::text, $9::jsonb, (SELECT customer_id FROM chosen)
     WHERE NOT EXISTS (SELECT FROM earlier)
     ON CONFLICT DO NOTHING
     RETURNING {_COLUMNS}
+), learnt AS (
+    INSERT INTO intake.customer_keys (kind, key, customer_id, first_seen_at)
+    SELECT w.kind, w.key, c.customer_id, $7::timestamptz FROM wanted w CROSS JOIN chosen c
+    WHERE EXISTS (SELECT FROM inserted)
+    ON CONFLICT (kind, key) DO NOTHING
+    RETURNING kind
 )
-SELECT {_COLUMNS}, false AS replayed FROM inserted
+SELECT {_COLUMNS}, false AS replayed, (SELECT customer_id FROM chosen) AS customer_id,
+    (SELECT kind FROM found) AS matched_by, (SELECT count(*) FROM learnt) AS learnt
+FROM inserted
 UNION ALL
-SELECT {_COLUMNS}, true AS replayed FROM earlier
+SELECT {_COLUMNS}, true AS replayed, NULL::uuid, NULL::text, 0::bigint FROM earlier
 """
+
+#: A new customer's keys met a concurrent complaint's new customer (it took some of them first): the complaint
+#: joins that customer after all — its best-ranked key's, as `found` would have chosen had it been committed.
+_REMATCH = """
+WITH found AS (
+    SELECT k.customer_id, w.kind FROM intake.customer_keys k
+    JOIN unnest($2::text[], $3::text[], $4::int[]) AS w(kind, key, rank) ON k.kind = w.kind AND k.key = w.key
+    WHERE k.customer_id <> $5 AND (w.kind = 'account' OR NOT ($6::boolean AND EXISTS (
+        SELECT FROM intake.customer_keys a WHERE a.customer_id = k.customer_id AND a.kind = 'account')))
+    ORDER BY w.rank LIMIT 1
+), moved AS (
+    UPDATE intake.complaints SET customer_id = (SELECT customer_id FROM found)
+    WHERE complaint_id = $1 AND EXISTS (SELECT FROM found)
+)
+SELECT customer_id, kind FROM found
+"""
+
+
+def _key_arrays(customer: CustomerKeys) -> tuple[list[str], list[str], list[int]]:
+    """The keys as the statements' three arrays (kind, key, rank)."""
+    return (
+        [kind for kind, _ in customer.keys],
+        [key for _, key in customer.keys],
+        [RANKS[kind] for kind, _ in customer.keys],
+    )
 
 
 def _row(record: asyncpg.Record | None) -> StoredComplaint | None:
@@ -114,8 +164,9 @@ class PostgresIntakeRepository:
             )
         )
 
-    async def store(self, complaint: NewComplaint) -> Submitted | None:
+    async def store(self, complaint: NewComplaint, customer: CustomerKeys) -> Submitted | None:
         c = complaint
+        kinds, keys, ranks = _key_arrays(customer)
         found = await self.conn.fetchrow(
             _STORE,
             c.complaint_id,
@@ -128,12 +179,34 @@ class PostgresIntakeRepository:
             c.correlation_id,
             c.submission,
             c.day,
+            kinds,
+            keys,
+            ranks,
+            customer.has_account,
+            customer.new_customer_id,
         )
         if found is None:
             return None
         stored = dict(found)
         replayed = stored.pop("replayed")
-        return Submitted(StoredComplaint(**stored), replayed=replayed)
+        customer_id, matched_by, learnt = stored.pop("customer_id"), stored.pop("matched_by"), stored.pop("learnt")
+        complaint_stored = StoredComplaint(**stored)
+        if replayed:
+            return Submitted(complaint_stored, replayed=True)
+        matched = MatchedCustomer(customer_id, matched_by or "new")
+        if matched_by is None and learnt < len(kinds):
+            matched = await self._rematch(complaint_stored.complaint_id, customer, matched)
+        return Submitted(complaint_stored, replayed=False, customer=matched)
+
+    async def _rematch(
+        self, complaint_id: uuid.UUID, customer: CustomerKeys, started: MatchedCustomer
+    ) -> MatchedCustomer:
+        """A concurrent complaint started a customer with some of these keys first: join it (`_REMATCH`)."""
+        kinds, keys, ranks = _key_arrays(customer)
+        found = await self.conn.fetchrow(
+            _REMATCH, complaint_id, kinds, keys, ranks, started.customer_id, customer.has_account
+        )
+        return MatchedCustomer(found["customer_id"], found["kind"]) if found is not None else started
 
     async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None:
         return _row(

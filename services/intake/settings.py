@@ -10,6 +10,8 @@ from shared.contracts import Channel
 from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
 
 DEV_MARKER = "dev-only"
+#: The development key of the phones' hashes that customers are matched by (refused outside development).
+DEV_CUSTOMER_HASH_KEY = f"{DEV_MARKER}-customer-hash-key"
 
 
 def _dev_credentials() -> dict[str, str]:
@@ -27,6 +29,9 @@ class IntakeSettings(ServiceSettings, IdentitySettings):
     intake_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     intake_consumer_group: str = "intake"
     outbox_batch_size: int = Field(default=500, ge=1)
+    #: The key of the keyed hashes of phones that customers are matched by (`customers.py`). Changing it makes
+    #: every known phone unknown (customers are then found again by account or address, and learn it anew).
+    intake_customer_hash_key: str = DEV_CUSTOMER_HASH_KEY
 
     @model_validator(mode="after")
     def _check_credentials(self) -> IntakeSettings:
@@ -36,7 +41,11 @@ class IntakeSettings(ServiceSettings, IdentitySettings):
         tokens = list(self.intake_channel_credentials.values())
         if len(tokens) != len(set(tokens)):
             raise ValueError("intake_channel_credentials: each channel needs its own credential")
-        refuse_dev_secrets(self, self.intake_channel_credentials, DEV_MARKER)
+        refuse_dev_secrets(
+            self,
+            {**self.intake_channel_credentials, "intake_customer_hash_key": self.intake_customer_hash_key},
+            DEV_MARKER,
+        )
         return self
 
     @cached_property

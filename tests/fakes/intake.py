@@ -13,11 +13,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from services.intake.customers import RANKS, CustomerKeys, MatchedCustomer
 from services.intake.model import NewComplaint, StoredComplaint, Submitted
 from services.intake.reference import format_reference
 from shared.contracts import Event
+from shared.contracts.complaint import CustomerMatch
 from tests.fakes.transactions import CopyOnCommit
 
 
@@ -40,6 +42,8 @@ class IntakeState:
     reference_sequences: ReferenceSequences = field(default_factory=ReferenceSequences)
     outbox: list[Event] = field(default_factory=list)
     processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    #: `intake.customer_keys`: (kind, key) → the customer it belongs to.
+    customer_keys: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
 
     def event_types(self) -> list[str]:
         return [e.event_type for e in self.outbox]
@@ -71,7 +75,7 @@ class FakeIntakeRepository:
                     return complaint
         return None
 
-    async def store(self, complaint: NewComplaint) -> Submitted | None:
+    async def store(self, complaint: NewComplaint, customer: CustomerKeys) -> Submitted | None:
         earlier = await self.find_existing(
             channel=complaint.channel,
             idempotency_key=complaint.idempotency_key,
@@ -84,7 +88,25 @@ class FakeIntakeRepository:
         if any(_same_key(stored, other) for other in self.state.complaints.values()):
             return None
         self.state.complaints[stored.complaint_id] = stored
-        return Submitted(stored, replayed=False)
+        return Submitted(stored, replayed=False, customer=self._match(customer))
+
+    def _match(self, customer: CustomerKeys) -> MatchedCustomer:
+        """The best-ranked known key's customer (not one with another account when the complaint names one),
+        else a new one; the keys not yet known are learnt for it."""
+        keys = self.state.customer_keys
+        matched = MatchedCustomer(customer.new_customer_id, "new")
+        for kind, key in sorted(customer.keys, key=lambda k: RANKS[k[0]]):
+            owner = keys.get((kind, key))
+            if owner is None or (kind != "account" and customer.has_account and self._has_account(owner)):
+                continue
+            matched = MatchedCustomer(owner, cast(CustomerMatch, kind))
+            break
+        for kind_key in customer.keys:
+            keys.setdefault(kind_key, matched.customer_id)
+        return matched
+
+    def _has_account(self, customer_id: uuid.UUID) -> bool:
+        return any(kind == "account" and owner == customer_id for (kind, _), owner in self.state.customer_keys.items())
 
     async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None:
         return self.state.complaints.get(complaint_id)

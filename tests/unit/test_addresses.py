@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.addresses import address_key, normalise_address
+from shared.addresses import address_key, dwelling_key, normalise_address
 
 SAME_DWELLING = [
     "和平区长青小区3号楼2单元301室",
@@ -59,3 +59,10 @@ def test_a_street_number_and_a_market_are_kept_as_written() -> None:
 
 def test_an_empty_address_has_no_key() -> None:
     assert address_key("  ，。 ", "heping") == ""
+
+
+def test_only_an_address_down_to_the_room_names_one_dwelling() -> None:
+    """Customers are matched on dwellings: a compound or a building is many households."""
+    assert dwelling_key("长青小区3-2-301", "heping") == "heping:长青小区|b3-u2-r301"
+    assert dwelling_key("长青小区3号楼", "heping") is None
+    assert dwelling_key("和平区长青小区", "heping") is None

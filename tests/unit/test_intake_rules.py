@@ -55,7 +55,10 @@ def test_production_refuses_development_credentials() -> None:
     with pytest.raises(ValidationError, match="development or short secrets"):
         IntakeSettings(app_env="prod")
     strong = {"web": "w" * 32, "app": "a" * 32}
-    assert IntakeSettings(app_env="prod", intake_channel_credentials=strong).channel_by_token["w" * 32] == "web"
+    with pytest.raises(ValidationError, match="intake_customer_hash_key"):
+        IntakeSettings(app_env="prod", intake_channel_credentials=strong)
+    settings = IntakeSettings(app_env="prod", intake_channel_credentials=strong, intake_customer_hash_key="k" * 32)
+    assert settings.channel_by_token["w" * 32] == "web"
 
 
 def test_credentials_must_name_known_channels_and_differ() -> None:

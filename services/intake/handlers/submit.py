@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 
+from services.intake.customers import CustomerKeys, customer_keys
 from services.intake.events import build_events
 from services.intake.handlers.context import IntakeWork
 from services.intake.idempotency import fingerprint, replay
@@ -39,13 +40,15 @@ async def submit_complaint(cmd: SubmitComplaint, work: IntakeWork) -> Submitted:
         correlation_id=cmd.correlation_id,
         submission=complaint.model_dump(mode="json"),
     )
-    stored = await work.repo.store(new)
+    stored = await work.repo.store(new, _customer_keys(cmd, work))
     if stored is None:
         # A concurrent retry of the same submission won the insert: answer with its complaint.
         stored = Submitted(await _winner(cmd, work), replayed=True)
     if stored.replayed:
         return replay(stored.complaint, cmd, request_fingerprint)
-    work.emit(build_events(stored.complaint, complaint, agent_name=cmd.agent_name, facts=cmd.facts))
+    work.emit(
+        build_events(stored.complaint, complaint, agent_name=cmd.agent_name, facts=cmd.facts, matched=stored.customer)
+    )
     log.info(
         "complaint accepted",
         complaint_id=str(stored.complaint.complaint_id),
@@ -53,6 +56,18 @@ async def submit_complaint(cmd: SubmitComplaint, work: IntakeWork) -> Submitted:
         channel=stored.complaint.channel,
     )
     return stored
+
+
+def _customer_keys(cmd: SubmitComplaint, work: IntakeWork) -> CustomerKeys:
+    """The keys the complaint's customer is matched by: account, phone, the dwelling's address."""
+    complaint = cmd.complaint
+    return customer_keys(
+        account_no=complaint.customer.account_no,
+        phone=complaint.customer.phone,
+        address=complaint.location.address,
+        district=complaint.location.district,
+        secret=work.context.customer_hash_key,
+    )
 
 
 async def _winner(cmd: SubmitComplaint, work: IntakeWork) -> StoredComplaint:
