@@ -16,9 +16,10 @@ A worker does its units of work through `running.door` (`await door.run(use_case
 from __future__ import annotations
 
 from services.channels.deps import Running, WorkerFactory
+from services.channels.mail.worker import mailbox_reader
 from shared.runtime import Worker
 
-WORKERS: tuple[WorkerFactory, ...] = ()
+WORKERS: tuple[WorkerFactory, ...] = (mailbox_reader,)
 
 
 def started(running: Running) -> list[Worker]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.channels.model import Case, SentMessage, StoredAttachment, StoredMessage
+from services.channels.repository.mail import MailboxPosition
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
 
@@ -32,6 +33,7 @@ class ChannelsState:
     attachment_reads: list[tuple[uuid.UUID, str, datetime]] = field(default_factory=list)
     cases: dict[uuid.UUID, Case] = field(default_factory=dict)
     case_messages: dict[uuid.UUID, tuple[uuid.UUID, SentMessage]] = field(default_factory=dict)
+    mailbox_positions: dict[str, MailboxPosition] = field(default_factory=dict)
 
     def event_types(self) -> list[str]:
         return [e.event_type for e in self.outbox]
@@ -127,10 +129,23 @@ class FakeCaseStore:
             )
 
 
+class FakeMailReaderStore:
+    state: ChannelsState
+
+    async def mailbox_position(self, mailbox: str) -> MailboxPosition | None:
+        return self.state.mailbox_positions.get(mailbox)
+
+    async def advance_mailbox(self, position: MailboxPosition, at: datetime) -> None:
+        known = self.state.mailbox_positions.get(position.mailbox)
+        if known is None or known.uidvalidity != position.uidvalidity or known.last_uid < position.last_uid:
+            self.state.mailbox_positions[position.mailbox] = position
+
+
 class FakeChannelsRepository(
     FakeHandlingStore,
     FakeInboundStore,
     FakeCaseStore,
+    FakeMailReaderStore,
 ):
     def __init__(self, state: ChannelsState) -> None:
         self.state = state

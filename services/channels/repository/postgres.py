@@ -8,12 +8,14 @@ import asyncpg
 from services.channels.repository.cases import PostgresCaseStore
 from services.channels.repository.handling import PostgresHandlingStore
 from services.channels.repository.inbound import PostgresInboundStore
+from services.channels.repository.mail import PostgresMailReaderStore
 
 
 class PostgresChannelsRepository(
     PostgresHandlingStore,
     PostgresInboundStore,
     PostgresCaseStore,
+    PostgresMailReaderStore,
 ):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn

@@ -7,12 +7,14 @@ from typing import Protocol
 from services.channels.repository.cases import CaseStore
 from services.channels.repository.handling import HandlingStore
 from services.channels.repository.inbound import InboundStore
+from services.channels.repository.mail import MailReaderStore
 
 
 class ChannelsRepository(
     HandlingStore,
     InboundStore,
     CaseStore,
+    MailReaderStore,
     Protocol,
 ):
     """What channels' use cases may do in a unit of work (the door's transaction)."""
