@@ -22,6 +22,7 @@ from services.followup.handlers import (
     callers,
     clocks,
     corrective_actions,
+    customer_replies,
     duty_manager,
     failed_notifications,
     first_contact,
@@ -49,6 +50,7 @@ from shared.contracts import (
     ComplaintRouted,
     CorrectiveActionCompleted,
     CorrectiveActionSet,
+    CustomerReplied,
     NotificationFailed,
     WorkOrderAcknowledged,
     WorkOrderAppointmentAgreed,
@@ -186,4 +188,24 @@ NOTIFICATION_FAILED = Subscription(
     handler=failed_notifications.on_failed,
 )
 
-SUBSCRIPTIONS = (WORK_ORDERS, COMPLAINT_CONTACT, CALLERS, INCIDENTS, CORRECTIVE_ACTIONS, NOTIFICATION_FAILED)
+CUSTOMER_REPLIES = Subscription(
+    group="followup.customer-replies",
+    topics=(topics.COMPLAINT_REPLIES,),
+    model=CustomerReplied,
+    title="followup/customer-replies",
+    description="A customer's reply on their case (complaint.customer_replied): a survey score is kept on the case's "
+    "callback; dissatisfied answers a pending callback (reopened under the callback rules, method sms/email/wechat); "
+    "anything else is a staff notice to the case's owner.",
+    batch_size=100,
+    handler=customer_replies.on_replied,
+)
+
+SUBSCRIPTIONS = (
+    WORK_ORDERS,
+    COMPLAINT_CONTACT,
+    CALLERS,
+    INCIDENTS,
+    CORRECTIVE_ACTIONS,
+    NOTIFICATION_FAILED,
+    CUSTOMER_REPLIES,
+)

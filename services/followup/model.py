@@ -209,6 +209,9 @@ class Callback:
     reason: str | None = None
     template_id: str | None = None
     message: str | None = None
+    #: Issue 23: the 1-5 mark the customer answered our survey SMS with (`complaint.customer_replied`), and when.
+    survey_score: int | None = None
+    survey_scored_at: datetime | None = None
 
     @property
     def is_task(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -12,6 +12,8 @@ from shared.contracts import CallbackOutcome
 from shared.contracts.followup import CallbackMethod
 
 Score = Annotated[int, Field(ge=1, le=5)]
+#: How an agent reached the customer (`sms` is the customer's own reply, recorded by followup, never by a person).
+AgentCallbackMethod = Literal["phone", "letter", "visit"]
 
 
 class ScoresCreate(BaseModel):
@@ -32,7 +34,7 @@ class OutcomeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     outcome: CallbackOutcome
-    method: CallbackMethod = Field(default="phone", description="How the customer was contacted.")
+    method: AgentCallbackMethod = Field(default="phone", description="How the customer was contacted.")
     note: str | None = Field(default=None, max_length=2000)
     scores: ScoresCreate | None = Field(default=None, description="The survey, when the customer answered it.")
 
@@ -97,6 +99,9 @@ class CallbackRead(BaseModel):
     last_method: CallbackMethod | None = Field(default=None, description="How the latest attempt reached out.")
     owner: str | None = Field(description="Staff id the call is for: the case's owner.")
     scores: dict[str, int] | None = Field(description="The survey's 1-5 marks, once recorded.")
+    survey_score: int | None = Field(
+        default=None, description="The 1-5 mark the customer answered our survey SMS with, once they did."
+    )
     contact: ContactRead | None = Field(description="Who to call; only agents and supervisors see it.")
     kind: str = Field(
         default="callback",

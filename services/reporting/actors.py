@@ -4,8 +4,9 @@ read off the events themselves (pure, no I/O).
 Each event names its actor in its own words: `complaint.received` the agent who took it (`agent_id`; v3 also
 `agent_name`, when a signed-in person submitted it), work-order events `actor` (a person's staff id since dispatch
 knows persons, with `actor_name`), `callback.attempted` its `agent` (v3 `agent_name`), a first-contact settlement
-its `owner`, an invalid complaint who `decided_by`, corrective actions their `actor`. Events nobody in particular
-takes (routing, clocks, escalations, reopening, closing) are the system's.
+its `owner`, an invalid complaint who `decided_by`, corrective actions their `actor`; a customer's reply on their
+case (`complaint.customer_replied`) is the `customer`'s. Events nobody in particular takes (routing, clocks,
+escalations, reopening, closing) are the system's.
 
 A display name a step does not carry is taken from the same staff id elsewhere in the case (the agent named on the
 received complaint also settled it at first contact). An id counts as a person's when an event gives it a display
@@ -20,6 +21,10 @@ from typing import Any
 
 #: The actor of a step no person or credential took.
 SYSTEM = "system"
+#: The actor of a step the customer took themselves (a reply on their case; a callback they answered by SMS).
+CUSTOMER = "customer"
+#: Steps whose actor is always the same, named by no field of the event.
+_TAKEN_BY: dict[str, str] = {"complaint.customer_replied": CUSTOMER}
 #: Where an event names who acted, and their display name (None: the event carries no name).
 _NAMED_BY: dict[str, tuple[str, str | None]] = {
     "complaint.received": ("agent_id", "agent_name"),
@@ -41,6 +46,8 @@ class Actor:
 
 def named_in(event_type: str, payload: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The id and display name the event itself gives whoever acted (None, None: nobody in particular)."""
+    if event_type in _TAKEN_BY:
+        return _TAKEN_BY[event_type], None
     fields = _NAMED_BY.get(event_type)
     if fields is None:
         if not (event_type.startswith("workorder.") or "actor" in payload):

@@ -33,6 +33,8 @@ REPORTED_TOPICS: tuple[str, ...] = (
     topics.INCIDENT_EVENTS,
     topics.OUTAGE_EVENTS,
     topics.CORRECTIVE_ACTIONS,
+    # Issue 23: a customer's reply on their case (complaint.customer_replied), a step of its timeline.
+    topics.COMPLAINT_REPLIES,
 )
 #: What became of each message (issue 21): read by a consumer group of its own (`consumers.NOTIFICATIONS`), and
 #: replayed with the others by `rebuild`.

@@ -104,8 +104,10 @@ class SurveyScores(Contract):
     billing: Score | None = Field(default=None, description="Billing, when billing was involved.")
 
 
-#: How the customer was contacted for a callback (the utilities' rule: by phone, by letter, or by a visit).
-CallbackMethod = Literal["phone", "letter", "visit"]
+#: How the customer was contacted for a callback (the utilities' rule: by phone, by letter, or by a visit); v4: or
+#: the customer answered our message themselves, by SMS, email or WeChat (`complaint.customer_replied`: "还是不热"
+#: after the resolution is a dissatisfied callback by SMS).
+CallbackMethod = Literal["phone", "letter", "visit", "sms", "email", "wechat"]
 
 
 class CallbackAttemptPayload(CallbackFacts):
@@ -118,7 +120,9 @@ class CallbackAttemptPayload(CallbackFacts):
     final: bool = Field(description="No further attempt will be made.")
     scores: SurveyScores | None = Field(default=None, description="v2: the survey, when the customer answered it.")
     method: CallbackMethod | None = Field(
-        default=None, description="v3: how the customer was contacted: phone, letter or visit (null before v3)."
+        default=None,
+        description="v3: how the customer was contacted: phone, letter or visit (null before v3); v4: or sms, email or "
+        "wechat: the customer's own reply to our message.",
     )
     agent_name: str | None = Field(
         default=None, description="v3: the display name of the signed-in person who made it (null for a credential)."
@@ -128,11 +132,11 @@ class CallbackAttemptPayload(CallbackFacts):
 class CallbackAttempted(Event):
     """An agent called the customer and recorded the outcome. v2: the survey's scores. v3: the method (phone,
     letter, visit) and, when a signed-in person recorded it, `agent` is their staff id and `agent_name` their
-    display name."""
+    display name. v4: methods `sms`, `email`, `wechat`: the customer's own reply to our message (agent `customer`)."""
 
     TOPIC: ClassVar[str] = topics.CALLBACK_EVENTS
     event_type: Literal["callback.attempted"] = "callback.attempted"
-    schema_version: Literal[1, 2, 3] = 3
+    schema_version: Literal[1, 2, 3, 4] = 4
     payload: CallbackAttemptPayload
 
 

@@ -423,6 +423,18 @@ class FakeFollowupRepository:
     async def notification(self, notification_id: uuid.UUID) -> NotificationRecord | None:
         return next((n for n in self.state.notifications if n.notification_id == notification_id), None)
 
+    async def case_callback(self, complaint_id: uuid.UUID) -> Callback | None:
+        mine = [c for c in self.state.callbacks.values() if c.complaint_id == complaint_id and c.kind == "callback"]
+        return max(mine, key=lambda c: (c.cycle, c.created_at), default=None)
+
+    async def record_survey_score(self, callback_id: uuid.UUID, score: int, at: datetime) -> None:
+        callback = self.state.callbacks[callback_id]
+        self.state.callbacks[callback_id] = replace(callback, survey_score=score, survey_scored_at=at)
+
+    async def case_department(self, complaint_id: uuid.UUID) -> str | None:
+        mine = [o for o in self.state.work_orders.values() if o.complaint_id == complaint_id]
+        return min(mine, key=lambda o: (o.role != "lead", o.starts_at)).department if mine else None
+
     async def case_owner(self, complaint_id: uuid.UUID) -> str | None:
         owned = [o for o in self.state.work_orders.values() if o.complaint_id == complaint_id and o.owner]
         return min(owned, key=lambda o: o.starts_at).owner if owned else None

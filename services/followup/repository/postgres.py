@@ -11,13 +11,16 @@ from services.followup.repository.cases import CaseTables
 from services.followup.repository.clocks import ClockTables
 from services.followup.repository.follow_through import FollowThroughTables
 from services.followup.repository.messages import MessageTables
+from services.followup.repository.replies import ReplyTables
 from services.followup.repository.rows import SCHEMA
 from shared import outbox
 from shared.contracts import Event
 from shared.idempotency import first_deliveries
 
 
-class PostgresFollowupRepository(CaseTables, FollowThroughTables, ClockTables, CallbackTables, MessageTables):
+class PostgresFollowupRepository(
+    CaseTables, FollowThroughTables, ClockTables, CallbackTables, MessageTables, ReplyTables
+):
     """`FollowupRepository` on one asyncpg connection (or the pool, for single statements outside a unit of work)."""
 
     async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

@@ -220,6 +220,19 @@ class FollowupRepository(Protocol):
 
     async def notification(self, notification_id: uuid.UUID) -> NotificationRecord | None: ...
 
+    # -- customers' replies (`complaint.customer_replied`)
+    async def case_callback(self, complaint_id: uuid.UUID) -> Callback | None:
+        """The case's latest callback after a resolution (not an agent's task), whatever its status."""
+        ...
+
+    async def record_survey_score(self, callback_id: uuid.UUID, score: int, at: datetime) -> None:
+        """Keep the 1-5 mark the customer answered our survey SMS with on the callback."""
+        ...
+
+    async def case_department(self, complaint_id: uuid.UUID) -> str | None:
+        """The department holding the case (its lead work order's), None before it is routed."""
+        ...
+
     async def case_owner(self, complaint_id: uuid.UUID) -> str | None:
         """Whose the case is (its work orders' owner), for a task about it; None when nobody's yet."""
         ...

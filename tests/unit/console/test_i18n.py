@@ -59,7 +59,7 @@ def test_every_key_the_pages_and_routes_name_exists() -> None:
         ("role", sorted(STAFF_ROLES)),
         ("screen", [s.key for s in SCREENS]),
         ("done", sorted(DONE_KEYS)),
-        ("method", ["phone", "letter", "visit"]),
+        ("method", ["phone", "letter", "visit", "sms", "email", "wechat"]),
         ("outcome", ["satisfied", "dissatisfied", "unreachable"]),
         ("service", ["intake", "dispatch", "followup", "reporting"]),
     ],

@@ -215,7 +215,7 @@ async def test_survey_scores_are_stored_and_published(followup: Followup) -> Non
     )
     assert after.scores == scores and followup.state.callbacks[callback.callback_id].scores == scores
     attempted = next(e for e in followup.state.events if e.event_type == "callback.attempted")
-    assert attempted.schema_version == 3
+    assert attempted.schema_version == 4
     assert attempted.payload.scores.model_dump() == {**scores, "billing": None}
 
 
