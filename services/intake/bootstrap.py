@@ -17,6 +17,7 @@ from services.intake.repository import IntakeRepository, PostgresIntakeRepositor
 from services.intake.settings import IntakeSettings
 from shared import topics
 from shared.contracts import ComplaintContact, ComplaintReceived
+from shared.contracts.channels import CustomerReplied
 from shared.db import transactions
 from shared.handling import Door
 from shared.http.person import PersonTokens
@@ -51,6 +52,12 @@ def build_intake_broker(
         schema=ComplaintContact,
         title="complaint.contact",
         description="Restricted (followup only): the customer's contact data for callbacks.",
+    )
+    broker.publisher(
+        topics.COMPLAINT_REPLIES,
+        schema=CustomerReplied,
+        title="complaint.customer_replied",
+        description="A customer's reply on their case (from the channels service), text masked. Key: complaint id.",
     )
     broker.guard = guards[consumers.PARTNER_TICKETS.consumer]  # type: ignore[attr-defined]  # for health and tests
     return broker

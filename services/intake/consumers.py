@@ -1,10 +1,17 @@
-"""What intake consumes: the partner hotlines' tickets, one consumer group, each ticket through the door."""
+"""What intake consumes, each message through the door: the partner hotlines' tickets, and what the channels service
+hands on (a complaint taken by WeChat, mail or Open311, or a customer's reply on a case), each in its own group."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
+from services.intake.handlers.channel_messages import take_channel_message
 from services.intake.handlers.partner_tickets import take_partner_ticket
 from services.intake.partner_ingress import PartnerTicket
 from shared import topics
+from shared.contracts.channels import ChannelComplaint, ChannelReply
 from shared.kafka.subscription import Subscription
 
 PARTNER_TICKETS = Subscription(
@@ -17,4 +24,15 @@ PARTNER_TICKETS = Subscription(
     handler=take_partner_ticket,
 )
 
-SUBSCRIPTIONS = (PARTNER_TICKETS,)
+CHANNEL_MESSAGES = Subscription(
+    group="intake.channel-messages",
+    topics=(topics.CHANNEL_MESSAGES,),
+    model=Annotated[ChannelComplaint | ChannelReply, Field(discriminator="event_type")],
+    title="intake/channel-messages",
+    description="Complaints the channels service took (their complaint_id adopted, deduplicated on the provider's "
+    "message id) and customers' replies (→ complaint.customer_replied; an unknown reference number goes to the .dlq "
+    "topic with the reason).",
+    handler=take_channel_message,
+)
+
+SUBSCRIPTIONS = (PARTNER_TICKETS, CHANNEL_MESSAGES)

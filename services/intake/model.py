@@ -84,6 +84,9 @@ class SubmitComplaint:
     agent_name: str | None = None
     #: A partner's deadline and demand, attachments: none from an HTTP submission.
     facts: ChannelFacts = NO_FACTS
+    #: The id the complaint gets when it is new: minted by the channels service (`ingress.channel-messages`), which
+    #: knows its case before `complaint.received` comes back; None: a fresh one.
+    complaint_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

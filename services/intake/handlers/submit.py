@@ -29,7 +29,7 @@ async def submit_complaint(cmd: SubmitComplaint, work: IntakeWork) -> Submitted:
     request_fingerprint = fingerprint(complaint)
     accepted_at = work.now
     new = NewComplaint(
-        complaint_id=uuid.uuid4(),
+        complaint_id=cmd.complaint_id or uuid.uuid4(),
         day=accepted_at.astimezone(work.context.timezone).date(),
         channel=complaint.channel.value,
         channel_ticket_id=complaint.channel_ticket_id,
