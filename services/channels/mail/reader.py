@@ -53,6 +53,11 @@ class Mailbox:
     timeout_s: float = 30.0
     retry_max_s: float = 60.0
 
+    @property
+    def key(self) -> str:
+        """The reader's position is kept per server, user and folder: pointed at another mailbox, it starts anew."""
+        return f"imap://{self.user}@{self.host}:{self.port}/{self.name}"
+
 
 @dataclass(frozen=True)
 class FetchedMail:
@@ -135,7 +140,7 @@ class MailboxReader:
 
     async def _catch_up(self, client: aioimaplib.IMAP4, uidvalidity: int) -> None:
         """Take every mail above the stored position, in UID order."""
-        stored = await self._position(self.mailbox.name)
+        stored = await self._position(self.mailbox.key)
         after = stored.last_uid if stored and stored.uidvalidity == uidvalidity else 0
         if stored and stored.uidvalidity != uidvalidity:
             log.warning("mailbox UIDVALIDITY changed: reading it again", mailbox=self.mailbox.name)
@@ -154,7 +159,7 @@ class MailboxReader:
             return None  # expunged meanwhile
         head = next((line for line in response.lines if _FETCHED.search(line)), b"")
         date = _INTERNALDATE.search(head)
-        return FetchedMail(MailboxPosition(self.mailbox.name, uidvalidity, uid), raw, _internal_date(date))
+        return FetchedMail(MailboxPosition(self.mailbox.key, uidvalidity, uid), raw, _internal_date(date))
 
     async def _take_one(self, mail: FetchedMail) -> None:
         try:

@@ -52,6 +52,10 @@ def test_html_becomes_text() -> None:
     html = "<html><head><style>p{}</style></head><body><p>暖气&nbsp;不热</p><p>第二段<br>换行</p>"
     html += "<script>x()</script><table><tr><td>a</td><td>b</td></tr></table></body></html>"
     assert html_to_text(html) == "暖气 不热\n\n第二段\n换行\n\na b"
+    # A quoted original (HTML clients quote in <blockquote>) reads as "> " lines, as in a plain-text reply.
+    assert html_to_text("<p>还是不热</p><blockquote><p>您好</p><blockquote>x</blockquote></blockquote>") == (
+        "还是不热\n\n> 您好\n> > x"
+    )
 
 
 def test_a_reply_to_our_message_is_found_by_its_thread_headers() -> None:
