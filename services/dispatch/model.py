@@ -79,6 +79,13 @@ class Case:
     #: The display names beside the staff ids: the agent who took it (complaint.received v3), the owner.
     agent_name: str | None = None
     owner_name: str | None = None
+    #: The key its repeats and duplicates are counted under: its customer's household (migrations/011), else the
+    #: account of an event before customers were matched; None when there is neither.
+    household: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.household is None and self.account_no:
+            object.__setattr__(self, "household", self.account_no)
 
     @property
     def awaiting_triage(self) -> bool:

@@ -55,6 +55,8 @@ class DispatchState:
     contact_reads: list[ContactRead] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     photos: dict[uuid.UUID, Photo] = field(default_factory=dict)
+    #: `dispatch.customer_households`: customer → the household its repeats are counted under.
+    customer_households: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def orders_of(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
         return [o for o in self.work_orders.values() if o.complaint_id == complaint_id]
@@ -72,6 +74,11 @@ class FakeDispatchRepository:
     async def lock_accounts(self, accounts: Iterable[str]) -> None:
         return None
 
+    async def households(self, proposed: Sequence[tuple[uuid.UUID, str]]) -> dict[uuid.UUID, str]:
+        for customer_id, household in proposed:
+            self.state.customer_households.setdefault(customer_id, household)
+        return {c: self.state.customer_households[c] for c, _ in proposed}
+
     async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         fresh = {i for i in event_ids if (consumer, i) not in self.state.processed}
         self.state.processed.update((consumer, i) for i in fresh)
@@ -83,7 +90,7 @@ class FakeDispatchRepository:
     async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:
         counts: dict[str, int] = {}
         for case in self.state.cases.values():
-            if case.account_no == account_no and case.accepted_at >= since and case.linked_to is None:
+            if case.household == account_no and case.accepted_at >= since and case.linked_to is None:
                 counts[case.category] = counts.get(case.category, 0) + 1
         return counts
 
@@ -92,7 +99,7 @@ class FakeDispatchRepository:
             case = self.state.cases.get(order.complaint_id)
             if (
                 case
-                and case.account_no == account_no
+                and case.household == account_no
                 and order.category == category
                 and order.status in _OPEN
                 and order.role == "lead"
@@ -107,8 +114,8 @@ class FakeDispatchRepository:
         found: dict[str, list[WorkOrder]] = {a: [] for a in sorted(set(accounts))}
         for order in self.state.work_orders.values():  # insertion order stands in for created_at
             case = self.state.cases.get(order.complaint_id)
-            if case and case.account_no in found and order.status in _OPEN and order.role == "lead":
-                found[case.account_no].append(order)
+            if case and case.household in found and order.status in _OPEN and order.role == "lead":
+                found[case.household].append(order)
         return found
 
     async def insert_cases(self, cases: Sequence[Case]) -> None:
@@ -279,7 +286,7 @@ class FakeDispatchRepository:
 
     async def incident_households(self, incident_id: uuid.UUID) -> int:
         return len(
-            {c.account_no or str(c.complaint_id) for c in self.state.cases.values() if c.incident_id == incident_id}
+            {c.household or str(c.complaint_id) for c in self.state.cases.values() if c.incident_id == incident_id}
         )
 
     async def incidents(self, status: str | None, *, limit: int) -> list[Incident]:

@@ -43,7 +43,7 @@ async def route_one(
     for a complaint about a fault, whose incident or notice is read and changed at once."""
     bind_case(complaint_id=str(event.payload.complaint_id), correlation_id=event.correlation_id)
     route = route_new(decision, work.context.rules)
-    case = _case_of(event, decision, route)
+    case = _case_of(event, decision, route, batch.households.get(event.complaint_id))
     if not decision.valid:
         return _close_invalid(work, batch, case, event.event_id)
     if contact is not None:
@@ -86,8 +86,8 @@ async def _about_fault(
     return _new_work_order(work, batch, case, route, event)
 
 
-def _case_of(event: ComplaintReceived, decision: Classification, route: Route) -> Case:
-    """Dispatch's record of a received complaint, as classified."""
+def _case_of(event: ComplaintReceived, decision: Classification, route: Route, household: str | None) -> Case:
+    """Dispatch's record of a received complaint, as classified, in its household (`route._households`)."""
     p = event.payload
     return Case(
         complaint_id=p.complaint_id,
@@ -116,6 +116,7 @@ def _case_of(event: ComplaintReceived, decision: Classification, route: Route) -
         owner_name=p.agent_name,
         handled_on_contact=p.handled_on_contact,
         customer_agitated=p.customer_agitated,
+        household=household,
     )
 
 
@@ -133,7 +134,7 @@ def _about(case: Case, fault: Fault) -> Case:
 async def _placed(
     work: DispatchWork, batch: ReceivedBatch, case: Case, placement: Placement
 ) -> tuple[Case, WorkOrder | None]:
-    """The case with the group it joins, or linked to its account's open work order of its category (a duplicate,
+    """The case with the group it joins, or linked to its household's open work order of its category (a duplicate,
     unless it opens an incident)."""
     if placement.outage is not None:
         reason = f"outage notice {placement.outage.reference_no} covers it"
@@ -141,9 +142,9 @@ async def _placed(
     if placement.incident is not None:
         reason = f"joined incident {placement.incident.reference_no}"
         return replace(case, incident_id=placement.incident.incident_id, reasons=[*case.reasons, reason]), None
-    if placement.opens or not case.account_no:
+    if placement.opens or not case.household:
         return case, None
-    duplicate_of = await batch.open_order_for(work.repo, case.account_no, case.category)
+    duplicate_of = await batch.open_order_for(work.repo, case.household, case.category)
     if duplicate_of is None:
         return case, None
     linked = replace(case, linked_to=duplicate_of.complaint_id, reasons=[*case.reasons, duplicate_reason(duplicate_of)])
@@ -181,7 +182,7 @@ def _new_work_order(
         work_order_id=None,
         lead=None,
     )
-    batch.keep_order(order, orders.assignment(order, actor="dispatch", actor_name=None, at=now), case.account_no)
+    batch.keep_order(order, orders.assignment(order, actor="dispatch", actor_name=None, at=now), case.household)
     log.info("complaint routed", department=order.department, category=order.category, severity=order.severity)
     work.emit(events.routed(case, order, case.reasons, "new", event.event_id, work.now))
 

@@ -17,8 +17,9 @@ What a later complaint of the batch reads must still see what an earlier one dec
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,9 +30,12 @@ from services.dispatch.repository import DispatchRepository
 
 @dataclass
 class ReceivedBatch:
-    """The accounts of a batch, the rows it holds until written, and what it knows of the accounts' work orders."""
+    """The households of a batch, the rows it holds until written, and what it knows of the households' work
+    orders. (A household is an account or a customer: `route._households`; "account" in the names below is it.)"""
 
     accounts: frozenset[str]
+    #: Each complaint's household (None: neither customer nor account).
+    households: Mapping[uuid.UUID, str | None]
     cases: list[Case] = field(default_factory=list)
     classifications: list[ClassificationEntry] = field(default_factory=list)
     orders: list[WorkOrder] = field(default_factory=list)
@@ -42,8 +46,8 @@ class ReceivedBatch:
     stored: dict[str, list[Case]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, accounts: Iterable[str | None]) -> ReceivedBatch:
-        return cls(frozenset(a for a in accounts if a))
+    def of(cls, households: Mapping[uuid.UUID, str | None]) -> ReceivedBatch:
+        return cls(frozenset(h for h in households.values() if h), households)
 
     def keep_case(self, case: Case, at: datetime) -> None:
         """A new case and dispatch's classification of it, written with the batch."""
@@ -59,8 +63,8 @@ class ReceivedBatch:
 
     def stored_case(self, case: Case) -> None:
         """A case the batch stored, by whichever path: later complaints of its account count it as history."""
-        if case.account_no:
-            self.stored.setdefault(case.account_no, []).append(case)
+        if case.household:
+            self.stored.setdefault(case.household, []).append(case)
 
     def stored_counts(self, account_no: str, since: datetime) -> Counter[str]:
         """The account's cases this batch stored, per category, as `category_counts` counts them."""

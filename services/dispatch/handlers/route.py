@@ -55,18 +55,19 @@ class Decided:
 async def received(batch: Sequence[ComplaintReceived], work: DispatchWork) -> None:
     """Classify and route a batch of received complaints (the door hands over each first delivery once).
 
-    Locks first the accounts (repeat and duplicate checks), then the faults the batch is about (incidents), each
+    Locks first the households (repeat and duplicate checks), then the faults the batch is about (incidents), each
     set in sorted order, so two replicas' batches never wait on each other in a cycle. What it reads, it reads once
     for the whole batch, and the rows it decides are written once per table (`received_batch.ReceivedBatch`)."""
     repo = work.repo
-    await repo.lock_accounts([e.payload.customer.account_no for e in batch if e.payload.customer.account_no])
+    households = await _households(repo, batch)
+    await repo.lock_accounts([h for h in households.values() if h])
     assets = await asset_index(work)
     fresh = await _not_yet_routed(repo, batch)
-    histories = await _histories(work, fresh)
+    histories = await _histories(work, fresh, households)
     decided = [_decide(work, event, assets, history) for event, history in zip(fresh, histories, strict=True)]
     locked = {f"{d.fault.scope}|{d.fault.family.value}" for d in decided if d.fault is not None}
     await repo.lock_faults(locked)
-    rows = ReceivedBatch.of(e.payload.customer.account_no for e in fresh)
+    rows = ReceivedBatch.of({e.complaint_id: households[e.complaint_id] for e in fresh})
     for one in decided:
         one = await _with_batch_history(work, rows, one, assets, locked)
         await outcomes.route_one(work, rows, one.event, one.decision, one.contact, one.fault)
@@ -83,25 +84,43 @@ async def _not_yet_routed(repo: DispatchRepository, batch: Sequence[ComplaintRec
     return list(fresh.values())
 
 
+async def _households(repo: DispatchRepository, batch: Sequence[ComplaintReceived]) -> dict[uuid.UUID, str | None]:
+    """Each complaint's household, the key its repeats and duplicates are counted under (issue 23): its customer's
+    (complaint.received v4: matched by account, phone or address) — the household the customer was first given
+    here, proposed as its account, else its customer id —, or for an event before v4 its account. A ticket with no
+    account, from the phone of a customer who complained with one, so counts with that account's complaints."""
+    payloads = [e.payload for e in batch]
+    proposed = [(p.customer_id, p.customer.account_no or str(p.customer_id)) for p in payloads if p.customer_id]
+    given = await repo.households(proposed) if proposed else {}
+    return {
+        p.complaint_id: given.get(p.customer_id, p.customer.account_no or str(p.customer_id))
+        if p.customer_id
+        else p.customer.account_no
+        for p in payloads
+    }
+
+
 def _since(work: DispatchWork, event: ComplaintReceived) -> datetime:
-    """Where the account's history of repeats starts for this complaint."""
+    """Where the household's history of repeats starts for this complaint."""
     return event.payload.accepted_at - timedelta(days=work.context.rules.repeat.window_days)
 
 
-async def _histories(work: DispatchWork, batch: Sequence[ComplaintReceived]) -> list[dict[str, int]]:
-    """Each complaint's account history as stored before the batch (`category_counts`), read in one statement."""
-    asked = [(e.payload.customer.account_no, _since(work, e)) for e in batch if e.payload.customer.account_no]
+async def _histories(
+    work: DispatchWork, batch: Sequence[ComplaintReceived], households: Mapping[uuid.UUID, str | None]
+) -> list[dict[str, int]]:
+    """Each complaint's household history as stored before the batch (`category_counts`), read in one statement."""
+    asked = [(h, _since(work, e)) for e in batch if (h := households[e.complaint_id])]
     counts = iter(await work.repo.category_counts_since(asked))
-    return [next(counts) if e.payload.customer.account_no else {} for e in batch]
+    return [next(counts) if households[e.complaint_id] else {} for e in batch]
 
 
 async def _with_batch_history(
     work: DispatchWork, rows: ReceivedBatch, one: Decided, assets: AssetIndex, locked: set[str]
 ) -> Decided:
-    """The decision again when earlier complaints of the same account in this batch change its history (a repeat
+    """The decision again when earlier complaints of the same household in this batch change its history (a repeat
     counts them, as if each complaint had been routed alone). Only the severity can move with the history under
     the shipped rules; should a rule make the fault move too, its lock is taken here."""
-    account = one.event.payload.customer.account_no
+    account = rows.households.get(one.event.complaint_id)
     if not account:
         return one
     earlier = rows.stored_counts(account, _since(work, one.event))

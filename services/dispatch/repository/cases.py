@@ -17,27 +17,47 @@ class CaseTables(Rows):
     """`dispatch.cases`, `classification_history` and `labelled_examples`."""
 
     async def lock_accounts(self, accounts: Iterable[str]) -> None:
-        """Advisory locks, because dispatch replicas read what the other may be writing. Sorted, so two
-        batches never wait on each other in a cycle."""
+        """Advisory locks on households, because dispatch replicas read what the other may be writing. Sorted,
+        so two batches never wait on each other in a cycle."""
         await lock_in_order(self.conn, "dispatch-account:", accounts)
+
+    async def households(self, proposed: Sequence[tuple[uuid.UUID, str]]) -> dict[uuid.UUID, str]:
+        """Each customer's household: the one it was given before, else the one proposed (the first proposal of a
+        customer wins), kept from now on. A customer whose household a concurrent batch is giving at this very
+        moment is missing from the answer (the caller keeps its proposal)."""
+        if not proposed:
+            return {}
+        rows = await self.conn.fetch(
+            "WITH given AS (SELECT DISTINCT ON (customer_id) customer_id, household "
+            "FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS g(customer_id, household, i) "
+            "ORDER BY customer_id, i), "
+            "added AS (INSERT INTO dispatch.customer_households (customer_id, household) "
+            "SELECT customer_id, household FROM given ON CONFLICT (customer_id) DO NOTHING "
+            "RETURNING customer_id, household) "
+            "SELECT customer_id, household FROM added UNION ALL "
+            "SELECT h.customer_id, h.household FROM dispatch.customer_households h JOIN given USING (customer_id)",
+            [c for c, _ in proposed],
+            [h for _, h in proposed],
+        )
+        return {r["customer_id"]: r["household"] for r in rows}
 
     async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:
         rows = await self.conn.fetch(
             "SELECT category, count(*) AS n FROM dispatch.cases "
-            "WHERE account_no = $1 AND accepted_at >= $2 AND linked_to IS NULL GROUP BY category",
+            "WHERE household = $1 AND accepted_at >= $2 AND linked_to IS NULL GROUP BY category",
             account_no,
             since,
         )
         return {r["category"]: r["n"] for r in rows}
 
     async def category_counts_since(self, accounts: Sequence[tuple[str, datetime]]) -> list[dict[str, int]]:
-        """`category_counts` for many (account, since) pairs in one statement, in their order."""
+        """`category_counts` for many (household, since) pairs in one statement, in their order."""
         if not accounts:
             return []
         rows = await self.conn.fetch(
             "SELECT q.i, c.category, count(*) AS n "
-            "FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS q(account_no, since, i) "
-            "JOIN dispatch.cases c ON c.account_no = q.account_no AND c.accepted_at >= q.since "
+            "FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS q(household, since, i) "
+            "JOIN dispatch.cases c ON c.household = q.household AND c.accepted_at >= q.since "
             "AND c.linked_to IS NULL GROUP BY q.i, c.category",
             [a for a, _ in accounts],
             [since for _, since in accounts],

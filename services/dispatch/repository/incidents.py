@@ -51,7 +51,7 @@ class IncidentTables(Rows):
     async def incident_households(self, incident_id: uuid.UUID) -> int:
         return int(
             await self.conn.fetchval(
-                "SELECT count(DISTINCT coalesce(account_no, complaint_id::text)) FROM dispatch.cases "
+                "SELECT count(DISTINCT coalesce(household, account_no, complaint_id::text)) FROM dispatch.cases "
                 "WHERE incident_id = $1",
                 incident_id,
             )

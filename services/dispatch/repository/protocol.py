@@ -31,7 +31,11 @@ class DispatchRepository(Protocol):
     """Everything dispatch's handlers read and write inside one transaction."""
 
     async def lock_accounts(self, accounts: Iterable[str]) -> None:
-        """Serialise work on these accounts until the transaction ends (repeat and duplicate checks)."""
+        """Serialise work on these households until the transaction ends (repeat and duplicate checks)."""
+
+    async def households(self, proposed: Sequence[tuple[uuid.UUID, str]]) -> dict[uuid.UUID, str]:
+        """Each (customer, proposed household)'s household: the one given before, else the proposal, kept
+        (migrations/011). A customer being given one concurrently may be missing (keep the proposal)."""
 
     async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """Mark the events processed by `consumer` (one statement for the batch); those not marked before (the
@@ -41,20 +45,21 @@ class DispatchRepository(Protocol):
         """Queue events for publishing (the transactional outbox)."""
 
     async def category_counts(self, account_no: str, since: datetime) -> dict[str, int]:
-        """The account's own (not linked) complaints per category accepted since `since`."""
+        """The household's own (not linked) complaints per category accepted since `since` (`Case.household`:
+        a customer's household, or the account of a case from before customers were matched)."""
 
     async def open_work_order_for_account(self, account_no: str, category: str) -> WorkOrder | None:
-        """The account's open lead work order in this category (a duplicate joins that case)."""
+        """The household's open lead work order in this category (a duplicate joins that case)."""
 
     async def insert_case(self, case: Case) -> None: ...
 
     # --- a batch of received complaints: one statement per table for the batch -----------------------------
 
     async def category_counts_since(self, accounts: Sequence[tuple[str, datetime]]) -> list[dict[str, int]]:
-        """`category_counts` for each (account, since), in their order."""
+        """`category_counts` for each (household, since), in their order."""
 
     async def open_work_orders_for_accounts(self, accounts: Iterable[str]) -> dict[str, list[WorkOrder]]:
-        """Each account's open lead work orders, oldest first (every account asked is a key)."""
+        """Each household's open lead work orders, oldest first (every household asked is a key)."""
 
     async def insert_cases(self, cases: Sequence[Case]) -> None: ...
 

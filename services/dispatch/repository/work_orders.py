@@ -18,8 +18,8 @@ class WorkOrderTables(Rows):
 
     async def open_work_order_for_account(self, account_no: str, category: str) -> WorkOrder | None:
         row = await self.conn.fetchrow(
-            # The account's few cases first (materialized: the planner must not start from all open work orders).
-            "WITH account_cases AS MATERIALIZED (SELECT complaint_id FROM dispatch.cases WHERE account_no = $1) "
+            # The household's few cases first (materialized: the planner must not start from all open work orders).
+            "WITH account_cases AS MATERIALIZED (SELECT complaint_id FROM dispatch.cases WHERE household = $1) "
             f"SELECT {', '.join('w.' + f.name for f in fields(WorkOrder))} FROM account_cases c "
             "JOIN dispatch.work_orders w ON w.complaint_id = c.complaint_id "
             "WHERE w.category = $2 AND w.status = ANY($3::text[]) AND w.role = 'lead' "
@@ -31,15 +31,15 @@ class WorkOrderTables(Rows):
         return work_order_of(row)
 
     async def open_work_orders_for_accounts(self, accounts: Iterable[str]) -> dict[str, list[WorkOrder]]:
-        """`open_work_order_for_account` for many accounts in one statement: each account's open lead work orders,
+        """`open_work_order_for_account` for many households in one statement: each one's open lead work orders,
         oldest first (the first of a category is the one a duplicate joins)."""
         wanted = sorted(set(accounts))
         if not wanted:
             return {}
         rows = await self.conn.fetch(
             "WITH account_cases AS MATERIALIZED "
-            "(SELECT complaint_id, account_no FROM dispatch.cases WHERE account_no = ANY($1::text[])) "
-            f"SELECT c.account_no AS _account_no, {', '.join('w.' + f.name for f in fields(WorkOrder))} "
+            "(SELECT complaint_id, household FROM dispatch.cases WHERE household = ANY($1::text[])) "
+            f"SELECT c.household AS _account_no, {', '.join('w.' + f.name for f in fields(WorkOrder))} "
             "FROM account_cases c JOIN dispatch.work_orders w ON w.complaint_id = c.complaint_id "
             "WHERE w.status = ANY($2::text[]) AND w.role = 'lead' ORDER BY w.created_at",
             wanted,
