@@ -24,10 +24,14 @@ Status reports follow SmsReport (https://help.aliyun.com/zh/sms/developer-refere
 `ALIYUN_SMS_STANDIN_RECEIPT_URL` after `ALIYUN_SMS_STANDIN_REPORT_DELAY_S` (0.5), repeated until the receiver
 answers `{"code": 0}`.
 
+A customer's reply (SmsUp, https://help.aliyun.com/zh/sms/developer-reference/smsup-http): `POST /_standin/reply`
+`{"phone", "text"}` pushes `[{phone_number, content, send_time, dest_code, sequence_id, sign_name}]` to
+`ALIYUN_SMS_STANDIN_UPLINK_URL` until the receiver answers `{"code": 0}`.
+
 Environment: `ALIYUN_SMS_STANDIN_KEYS` (JSON AccessKeyId → AccessKeySecret; default the dev pair below),
 `ALIYUN_SMS_STANDIN_TEMPLATES` (optional JSON template code → its parameter names: then unknown codes and missing
 parameters are refused like Aliyun does; otherwise any `SMS_<digits>` code is taken), `ALIYUN_SMS_STANDIN_RECEIPT_URL`,
-`ALIYUN_SMS_STANDIN_REPORT_DELAY_S`.
+`ALIYUN_SMS_STANDIN_REPORT_DELAY_S`, `ALIYUN_SMS_STANDIN_UPLINK_URL`.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from embedded.standins.serving import Received, parse_args, serve
-from embedded.standins.sms_gateway import Faults, ReportPusher, add_control_surface, e164
+from embedded.standins.sms_gateway import Faults, ReportPusher, add_control_surface, add_reply_surface, e164
 
 NAME = "aliyun_sms"
 HOST_ID = "dysmsapi.aliyuncs.com"
@@ -167,6 +171,8 @@ class Gateway:
         self.received, self.faults, self.pusher = received, faults, pusher
         self.templates = templates
         self.messages: list[Message] = []
+        #: SmsUp's `sequence_id` of the replies pushed (random start: two stand-in runs do not reuse one).
+        self._sequence = secrets.randbelow(10**9) * 1000
 
     def send_sms(self, params: Mapping[str, str]) -> dict[str, Any]:
         for name in ("PhoneNumbers", "SignName", "TemplateCode"):
@@ -236,6 +242,19 @@ class Gateway:
             "sms_size": "1",
             "biz_id": message.biz_id,
             "out_id": message.out_id or "",
+        }
+
+    def reply_item(self, number: str, text: str) -> dict[str, Any]:
+        """A customer's reply to our SMS as Aliyun's SmsUp push carries it (a mainland number without +86)."""
+        self._sequence += 1
+        sign = next((m.sign_name for m in reversed(self.messages) if m.e164 == number), "")
+        return {
+            "phone_number": number.removeprefix("+86") if number.startswith("+86") else number.lstrip("+"),
+            "content": text,
+            "send_time": beijing(datetime.now(UTC)),
+            "dest_code": "1234",
+            "sequence_id": self._sequence,
+            "sign_name": sign,
         }
 
     def query_send_details(self, params: Mapping[str, str]) -> dict[str, Any]:
@@ -335,6 +354,8 @@ def create_app(environ: Mapping[str, str] | None = None, received: Received | No
 
     app = FastAPI(title="Aliyun SMS stand-in", lifespan=lifespan)
     add_control_surface(app, received, faults)
+    uplink_url = environ.get("ALIYUN_SMS_STANDIN_UPLINK_URL") or None
+    add_reply_surface(app, uplink_url, gateway.reply_item, accepted=report_accepted, batched=True)
 
     @app.api_route("/", methods=["GET", "POST"])
     async def rpc(request: Request) -> JSONResponse:

@@ -1,6 +1,7 @@
 """What the two SMS gateway stand-ins (`aliyun_sms`, `tencent_sms`) share: the faults a test injects, phone numbers
-compared in E.164, the `/_standin/` control surface, and the status reports pushed to the receipt URL after a delay
-and retried while the receiver is down (both vendors retry their pushes until the receiver acknowledges)."""
+compared in E.164, the `/_standin/` control surface, the status reports pushed to the receipt URL after a delay
+and retried while the receiver is down (both vendors retry their pushes until the receiver acknowledges), and a
+customer's reply pushed to the uplink URL (`/_standin/reply`)."""
 
 from __future__ import annotations
 
@@ -136,3 +137,45 @@ def add_control_surface(app: FastAPI, received: Received, faults: Faults) -> Non
         if not isinstance(body, dict):
             return JSONResponse({"error": "a JSON object"}, status_code=422)
         return JSONResponse(faults.apply(body))
+
+
+#: A customer's reply as the vendor pushes it: built from the number (E.164) and the text.
+ReplyItem = Callable[[str, str], dict[str, Any]]
+
+
+def add_reply_surface(
+    app: FastAPI,
+    uplink_url: str | None,
+    item: ReplyItem,
+    *,
+    accepted: Callable[[httpx.Response], bool],
+    batched: bool,
+) -> None:
+    """`POST /_standin/reply` `{"phone", "text", "repeat"?, "give_up_s"?}`: a customer answers our SMS. The vendor's
+    uplink push (`item`: the vendor's documented format, in a JSON array when `batched`) is POSTed to `uplink_url`
+    (the callback URL configured in the vendor's console, with its `?token=`) until the receiver acknowledges it
+    (`accepted`), `repeat` times (a vendor that lost the acknowledgement pushes the same reply again). Answers the
+    item pushed and the receiver's last answer, once it was taken (or `give_up_s` passed); 409 without a URL."""
+
+    @app.post("/_standin/reply")
+    async def reply(request: Request) -> JSONResponse:
+        body = await request.json()
+        phone, text = (body.get("phone"), body.get("text")) if isinstance(body, dict) else (None, None)
+        number = e164(phone) if isinstance(phone, str) else None
+        if number is None or not isinstance(text, str):
+            return JSONResponse({"error": "give a phone number and a text"}, status_code=422)
+        if not uplink_url:
+            return JSONResponse({"error": "no uplink URL configured"}, status_code=409)
+        pushed = item(number, text)
+        content = [pushed] if batched else pushed
+        answers = []
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            for _ in range(max(1, min(int(body.get("repeat", 1)), 5))):
+                answers.append(
+                    await post_until_taken(
+                        lambda: client.post(uplink_url, json=content),
+                        give_up_s=float(body.get("give_up_s", 30.0)),
+                        taken=accepted,
+                    )
+                )
+        return JSONResponse({"pushed": pushed, "answers": answers})

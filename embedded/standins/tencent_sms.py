@@ -25,11 +25,15 @@ Status callbacks follow 短信下发状态通知 (https://cloud.tencent.com/docu
 answers `{"result": 0}`. `PullSmsSendStatusByPhoneNumber` lists a message once its status is in, with its
 `SessionContext` (Tencent echoes it on accounts where that was enabled; this stand-in behaves as such an account).
 
+A customer's reply (短信回复, https://cloud.tencent.com/document/product/382/52077): `POST /_standin/reply`
+`{"phone", "text"}` pushes `{extend, mobile, nationcode, sign, text, time}` (one object; `sign` the signature of the
+last message sent to that number) to `TENCENT_SMS_STANDIN_UPLINK_URL` until the receiver answers `{"result": 0}`.
+
 Environment: `TENCENT_SMS_STANDIN_KEYS` (JSON SecretId → SecretKey; default the dev pair below),
 `TENCENT_SMS_STANDIN_SDK_APP_ID` (the SMS application it knows, default `1400000000`),
 `TENCENT_SMS_STANDIN_TEMPLATES` (optional JSON template id → its number of parameters: then unknown templates and a
 wrong parameter count are refused; otherwise any numeric id is taken), `TENCENT_SMS_STANDIN_RECEIPT_URL`,
-`TENCENT_SMS_STANDIN_REPORT_DELAY_S`.
+`TENCENT_SMS_STANDIN_REPORT_DELAY_S`, `TENCENT_SMS_STANDIN_UPLINK_URL`.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from embedded.standins.serving import Received, parse_args, serve
-from embedded.standins.sms_gateway import Faults, ReportPusher, add_control_surface, e164
+from embedded.standins.sms_gateway import Faults, ReportPusher, add_control_surface, add_reply_surface, e164
 
 NAME = "tencent_sms"
 SERVICE = "sms"
@@ -273,6 +277,19 @@ class Gateway:
             "sid": message.serial_no,
         }
 
+    def reply_item(self, number: str, text: str) -> dict[str, Any]:
+        """A customer's reply to our SMS as Tencent's 短信回复 callback carries it."""
+        nation, mobile = split_number(number)
+        sign = next((m.sign_name for m in reversed(self.messages) if m.e164 == number), "")
+        return {
+            "extend": "",
+            "mobile": mobile,
+            "nationcode": nation,
+            "sign": sign,
+            "text": text,
+            "time": int(time.time()),
+        }
+
     def pull_by_phone(self, params: Mapping[str, Any]) -> dict[str, Any]:
         for name in ("BeginTime", "Offset", "Limit", "PhoneNumber"):
             if params.get(name) is None:
@@ -372,6 +389,8 @@ def create_app(environ: Mapping[str, str] | None = None, received: Received | No
 
     app = FastAPI(title="Tencent Cloud SMS stand-in", lifespan=lifespan)
     add_control_surface(app, received, faults)
+    uplink_url = environ.get("TENCENT_SMS_STANDIN_UPLINK_URL") or None
+    add_reply_surface(app, uplink_url, gateway.reply_item, accepted=report_accepted, batched=False)
 
     @app.post("/")
     async def api(request: Request) -> JSONResponse:
