@@ -16,11 +16,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.channels import api
+from services.channels.sms.routes import RAW_BODY_PREFIX as SMS_UPLINK
+from services.channels.sms.routes import router as sms
 
-ROUTERS: tuple[APIRouter, ...] = (api.router,)
+ROUTERS: tuple[APIRouter, ...] = (api.router, sms)
 
 #: Path prefixes whose routes read their body themselves (any content type; the body limit still applies).
-RAW_BODY_PATHS: tuple[str, ...] = ()
+RAW_BODY_PATHS: tuple[str, ...] = (SMS_UPLINK,)
 
 #: A regular expression of the paths that take multipart/form-data, or None.
 UPLOAD_PATHS: str | None = None
