@@ -19,9 +19,11 @@ from services.channels.handlers.context import ChannelsContext
 from services.channels.handlers.operations import outbox_depth
 from services.channels.repository import ChannelsRepository, PostgresChannelsRepository
 from services.channels.settings import ChannelsSettings
+from services.channels.status.limiter import LookupLimits
 from shared.db import Transactions, transactions
 from shared.handling import Door, utc_now
 from shared.http.person import PersonTokens
+from shared.http.problems import answer_errors_as
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe_all
@@ -106,4 +108,12 @@ def create_app(
     app.state.kafka = {"kafka": "starting"}
     for router in routes.ROUTERS:
         app.include_router(router)
+    for prefix, render in routes.ERROR_FORMATS:
+        answer_errors_as(app, prefix, render)
+    app_clock = app.state.clock
+    app.state.status_limits = LookupLimits(
+        lambda: app_clock().timestamp(),
+        per_client=settings.channels_status_lookups_per_minute,
+        failures=settings.channels_status_failures_per_hour,
+    )
     return app

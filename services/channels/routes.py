@@ -18,11 +18,12 @@ from fastapi import APIRouter
 from services.channels import api
 from services.channels.sms.routes import RAW_BODY_PREFIX as SMS_UPLINK
 from services.channels.sms.routes import router as sms
+from services.channels.wechat import routes as wechat
 
-ROUTERS: tuple[APIRouter, ...] = (api.router, sms)
+ROUTERS: tuple[APIRouter, ...] = (api.router, sms, wechat.router)
 
 #: Path prefixes whose routes read their body themselves (any content type; the body limit still applies).
-RAW_BODY_PATHS: tuple[str, ...] = (SMS_UPLINK,)
+RAW_BODY_PATHS: tuple[str, ...] = (SMS_UPLINK, wechat.RAW_BODY_PATH)
 
 #: A regular expression of the paths that take multipart/form-data, or None.
 UPLOAD_PATHS: str | None = None

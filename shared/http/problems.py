@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -29,6 +29,7 @@ _MEANING = {
     413: "Body over the size limit",
     415: "Body is not JSON",
     422: "Invalid fields or parameters, each named",
+    429: "Too many requests; retry after the Retry-After seconds",
     503: "Database unavailable; retry after the Retry-After seconds",
 }
 #: Every operation can answer these: no or unknown credential, bad parameters, the database down.
@@ -94,6 +95,33 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+#: Writes an error in a protocol's own format: the status, one description per fault, the headers to send.
+ErrorFormat = Callable[[Request, int, list[str], Mapping[str, str] | None], Response]
+
+
+def answer_errors_as(app: FastAPI, prefix: str, render: ErrorFormat) -> None:
+    """Errors on paths under `prefix` in a protocol's own format instead of problem+json: a client of a standard
+    (Open311's civic apps) parses that standard's error list, not RFC 9457. Still mapped here, once."""
+    app.state.error_formats = {**(getattr(app.state, "error_formats", None) or {}), prefix.rstrip("/"): render}
+
+
+def _answer(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str | None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """problem+json, or the protocol's own format on its paths (one description per named field, else the detail)."""
+    path = request.url.path
+    for prefix, render in (getattr(request.app.state, "error_formats", None) or {}).items():
+        if path == prefix or path.startswith(prefix + "/"):
+            named = [f"{e.get('field')}: {e.get('message')}" for e in extra.get("errors") or () if e.get("field")]
+            return render(request, status, named or [detail or title], headers)
+    return problem_response(status, title, detail, path, headers, **extra)
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) or "body"
@@ -117,41 +145,39 @@ def _allowed_methods(app: FastAPI, request: Request) -> str:
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path, exc.headers, **exc.extra)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        return _answer(request, exc.status, exc.title, exc.detail, exc.headers, **exc.extra)
 
     @app.exception_handler(DomainError)
-    async def _refused(request: Request, exc: DomainError) -> JSONResponse:
+    async def _refused(request: Request, exc: DomainError) -> Response:
         # The one place a use case's refusal becomes an answer: routes hold no `try`.
-        return problem_response(
-            exc.status, exc.title, exc.detail or None, request.url.path, exc.headers, **exc.problem_members()
-        )
+        return _answer(request, exc.status, exc.title, exc.detail or None, exc.headers, **exc.problem_members())
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return problem_response(400, "Malformed JSON", "the request body is not valid JSON", request.url.path)
+            return _answer(request, 400, "Malformed JSON", "the request body is not valid JSON")
         invalid = [{"field": _field(tuple(e["loc"])), "message": _message(e), "type": e["type"]} for e in errors]
         detail = "; ".join(f"{i['field']}: {i['message']}" for i in invalid)
-        return problem_response(422, "Invalid request", detail, request.url.path, errors=invalid)
+        return _answer(request, 422, "Invalid request", detail, None, errors=invalid)
 
     @app.exception_handler(asyncpg.DataError)
-    async def _unstorable(request: Request, exc: asyncpg.DataError) -> JSONResponse:
+    async def _unstorable(request: Request, exc: asyncpg.DataError) -> Response:
         # A value the database cannot hold (e.g. a NUL character in text) is the caller's bad input.
         log.warning("request value rejected by the database", path=request.url.path, error=type(exc).__name__)
-        return problem_response(422, "Invalid request", f"a value cannot be stored: {exc}", request.url.path)
+        return _answer(request, 422, "Invalid request", f"a value cannot be stored: {exc}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         title = HTTPStatus(exc.status_code).phrase
         detail = None if exc.detail == title else str(exc.detail)
         headers = exc.headers
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": _allowed_methods(app, request)}
-        return problem_response(exc.status_code, title, detail, request.url.path, headers)
+        return _answer(request, exc.status_code, title, detail, headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", path=request.url.path)
-        return problem_response(500, "Internal error", "the error was logged", request.url.path)
+        return _answer(request, 500, "Internal error", "the error was logged")

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from services.channels.model import Case, SentMessage, StoredAttachment, StoredMessage
 from services.channels.repository.mail import MailboxPosition
+from services.channels.repository.wechat import PendingMessage, WechatCustomer
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
 
@@ -34,6 +35,8 @@ class ChannelsState:
     cases: dict[uuid.UUID, Case] = field(default_factory=dict)
     case_messages: dict[uuid.UUID, tuple[uuid.UUID, SentMessage]] = field(default_factory=dict)
     mailbox_positions: dict[str, MailboxPosition] = field(default_factory=dict)
+    wechat_customers: dict[str, WechatCustomer] = field(default_factory=dict)
+    wechat_pending: dict[str, PendingMessage] = field(default_factory=dict)
 
     def event_types(self) -> list[str]:
         return [e.event_type for e in self.outbox]
@@ -141,11 +144,42 @@ class FakeMailReaderStore:
             self.state.mailbox_positions[position.mailbox] = position
 
 
+class FakeWechatStore:
+    state: ChannelsState
+
+    async def wechat_customer(self, openid: str) -> WechatCustomer | None:
+        return self.state.wechat_customers.get(openid)
+
+    async def save_wechat_customer(self, customer: WechatCustomer) -> None:
+        self.state.wechat_customers[customer.openid] = customer
+
+    async def add_pending(self, message: PendingMessage) -> PendingMessage:
+        return self.state.wechat_pending.setdefault(message.msg_id, message)
+
+    async def open_form_token(self, openid: str, now: datetime) -> str | None:
+        waiting = [
+            m
+            for m in self.state.wechat_pending.values()
+            if m.openid == openid and m.message_id is None and m.expires_at > now
+        ]
+        return max(waiting, key=lambda m: m.received_at).form_token if waiting else None
+
+    async def pending_by_token(self, form_token: str) -> list[PendingMessage]:
+        found = [m for m in self.state.wechat_pending.values() if m.form_token == form_token]
+        return sorted(found, key=lambda m: (m.received_at, m.msg_id))
+
+    async def mark_pending_taken(self, form_token: str, message_id: uuid.UUID) -> None:
+        for msg_id, m in list(self.state.wechat_pending.items()):
+            if m.form_token == form_token and m.message_id is None:
+                self.state.wechat_pending[msg_id] = dataclasses.replace(m, message_id=message_id)
+
+
 class FakeChannelsRepository(
     FakeHandlingStore,
     FakeInboundStore,
     FakeCaseStore,
     FakeMailReaderStore,
+    FakeWechatStore,
 ):
     def __init__(self, state: ChannelsState) -> None:
         self.state = state

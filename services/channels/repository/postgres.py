@@ -9,6 +9,7 @@ from services.channels.repository.cases import PostgresCaseStore
 from services.channels.repository.handling import PostgresHandlingStore
 from services.channels.repository.inbound import PostgresInboundStore
 from services.channels.repository.mail import PostgresMailReaderStore
+from services.channels.repository.wechat import PostgresWechatStore
 
 
 class PostgresChannelsRepository(
@@ -16,6 +17,7 @@ class PostgresChannelsRepository(
     PostgresInboundStore,
     PostgresCaseStore,
     PostgresMailReaderStore,
+    PostgresWechatStore,
 ):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn

@@ -8,6 +8,7 @@ from services.channels.repository.cases import CaseStore
 from services.channels.repository.handling import HandlingStore
 from services.channels.repository.inbound import InboundStore
 from services.channels.repository.mail import MailReaderStore
+from services.channels.repository.wechat import WechatStore
 
 
 class ChannelsRepository(
@@ -15,6 +16,7 @@ class ChannelsRepository(
     InboundStore,
     CaseStore,
     MailReaderStore,
+    WechatStore,
     Protocol,
 ):
     """What channels' use cases may do in a unit of work (the door's transaction)."""
