@@ -8,6 +8,8 @@ list yours in `_secrets`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from functools import cached_property
 
 from pydantic import Field, SecretStr, model_validator
@@ -15,6 +17,15 @@ from pydantic import Field, SecretStr, model_validator
 from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
 
 DEV_MARKER = "dev-only"
+#: Base64 of "devonly-wechat-aes-key-32-bytes!" without its "=": 43 characters, as WeChat's console makes them.
+DEV_WECHAT_ENCODING_AES_KEY = "ZGV2b25seS13ZWNoYXQtYWVzLWtleS0zMi1ieXRlcyE"
+
+
+def _b64decode(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        return b""
 
 
 def _dev_credentials() -> dict[str, str]:
@@ -37,6 +48,25 @@ class ChannelsSettings(ServiceSettings, IdentitySettings):
     outbox_batch_size: int = Field(default=500, ge=1)
 
     # --- B. WeChat (wechat/) ---
+    #: The Token of the official account's server settings (服务器配置); notify reads the same variable.
+    wechat_callback_token: str = f"{DEV_MARKER}-wechat-token"
+    #: The account's AppID: safe mode's plaintext ends with it (a message for another account is refused).
+    wechat_app_id: str = "wx0123456789abcdef"
+    #: The EncodingAESKey (43 characters) of the server settings: safe mode; empty: plaintext mode only.
+    wechat_encoding_aes_key: str = DEV_WECHAT_ENCODING_AES_KEY
+    #: How long the form link of a message waiting for its address stays valid.
+    wechat_form_ttl_h: float = Field(default=72.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_wechat(self) -> ChannelsSettings:
+        """A malformed EncodingAESKey fails at start-up, not at the first push; the dev key or token is refused
+        outside dev/test (WeChat's Token may be 3 characters: `refuse_dev_secrets`' length rule does not fit it)."""
+        key = self.wechat_encoding_aes_key
+        if key and (len(key) != 43 or len(_b64decode(key + "=")) != 32):
+            raise ValueError("WECHAT_ENCODING_AES_KEY must be 43 characters of Base64 (32 bytes)")
+        if not self.is_dev and (DEV_MARKER in self.wechat_callback_token or key == DEV_WECHAT_ENCODING_AES_KEY):
+            raise ValueError(f"refusing to start in {self.app_env!r}: development secrets for WeChat")
+        return self
 
     # --- C. Email (mail/) ---
     #: The complaints mailbox, read over IMAP with IDLE. The reader runs only when a host and a user are set.
@@ -70,6 +100,37 @@ class ChannelsSettings(ServiceSettings, IdentitySettings):
     channels_sms_reply_window_days: int = Field(default=30, ge=1)
 
     # --- E. 12345 / 95598 outbound (partners/) ---
+    #: Each hotline's ticket feedback endpoint (签收, 退单, 延期, 办结, 回访 are pushed there) and the utility's app key
+    #: and secret at that hotline. No URL: that hotline's pushes are queued and wait (none is lost).
+    channels_partner_12345_url: str = ""
+    channels_partner_12345_app_key: str = ""
+    channels_partner_12345_secret: SecretStr = SecretStr("")
+    channels_partner_95598_url: str = ""
+    channels_partner_95598_app_key: str = ""
+    channels_partner_95598_secret: SecretStr = SecretStr("")
+    #: The retries of a push the partner did not take (down, 5xx, 429, no answer): the first after this long, then
+    #: doubling up to the cap, until it is taken or refused.
+    channels_partner_retry_first_s: float = Field(default=1.0, gt=0)
+    channels_partner_retry_max_s: float = Field(default=300.0, gt=0)
+    #: One call's limit; how long a push is leased to the worker that sends it (a crash frees it after this).
+    channels_partner_timeout_s: float = Field(default=10.0, gt=0)
+    channels_partner_lease_s: float = Field(default=60.0, gt=0)
+    #: How often the worker looks for due pushes when it has nothing to send.
+    channels_partner_poll_s: float = Field(default=1.0, gt=0)
+
+    @property
+    def partner_endpoints(self) -> dict[str, tuple[str, str, str]]:
+        """Configured hotlines: partner → (URL, app key, secret)."""
+        configured = {
+            "12345": (self.channels_partner_12345_url, self.channels_partner_12345_app_key),
+            "95598": (self.channels_partner_95598_url, self.channels_partner_95598_app_key),
+        }
+        secrets = {"12345": self.channels_partner_12345_secret, "95598": self.channels_partner_95598_secret}
+        return {
+            partner: (url, key, secrets[partner].get_secret_value())
+            for partner, (url, key) in configured.items()
+            if url
+        }
 
     # --- F. Open311 and the status page (open311/, status/) ---
     #: Open311 API keys, one per client system (key → the system's name, carried as the complaint's `client`).
@@ -100,6 +161,7 @@ class ChannelsSettings(ServiceSettings, IdentitySettings):
             },
             **{name: key for key, name in self.channels_credentials.items()},
             **{f"CHANNELS_OPEN311_KEYS[{name}]": key for key, name in self.channels_open311_keys.items()},
+            **{f"CHANNELS_PARTNER_{p}_SECRET": secret for p, (_, _, secret) in self.partner_endpoints.items()},
         }
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from services.channels.model import Case, SentMessage, StoredAttachment, StoredMessage
 from services.channels.repository.mail import MailboxPosition
+from services.channels.repository.open311 import Open311Request, RequestQuery, ServiceRequestView, select_in_memory
 from services.channels.repository.wechat import PendingMessage, WechatCustomer
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
@@ -35,6 +36,7 @@ class ChannelsState:
     cases: dict[uuid.UUID, Case] = field(default_factory=dict)
     case_messages: dict[uuid.UUID, tuple[uuid.UUID, SentMessage]] = field(default_factory=dict)
     mailbox_positions: dict[str, MailboxPosition] = field(default_factory=dict)
+    open311_requests: dict[uuid.UUID, Open311Request] = field(default_factory=dict)
     wechat_customers: dict[str, WechatCustomer] = field(default_factory=dict)
     wechat_pending: dict[str, PendingMessage] = field(default_factory=dict)
 
@@ -144,6 +146,32 @@ class FakeMailReaderStore:
             self.state.mailbox_positions[position.mailbox] = position
 
 
+class FakeOpen311Store:
+    state: ChannelsState
+
+    async def add_open311_request(self, request: Open311Request) -> None:
+        self.state.open311_requests.setdefault(request.message_id, request)
+
+    def _open311_view(self, request: Open311Request) -> ServiceRequestView:
+        case = self.state.cases.get(request.complaint_id) if request.complaint_id else None
+        return ServiceRequestView(
+            request=request,
+            reference_no=case.reference_no if case else None,
+            case_status=case.status if case else None,
+            status_notes=case.status_notes if case else None,
+            department=case.department if case else None,
+            updated_at=case.updated_at if case else None,
+            eta=case.eta if case else None,
+        )
+
+    async def open311_request(self, message_id: uuid.UUID) -> ServiceRequestView | None:
+        request = self.state.open311_requests.get(message_id)
+        return self._open311_view(request) if request else None
+
+    async def open311_requests(self, query: RequestQuery) -> list[ServiceRequestView]:
+        return select_in_memory([self._open311_view(r) for r in self.state.open311_requests.values()], query)
+
+
 class FakeWechatStore:
     state: ChannelsState
 
@@ -179,6 +207,7 @@ class FakeChannelsRepository(
     FakeInboundStore,
     FakeCaseStore,
     FakeMailReaderStore,
+    FakeOpen311Store,
     FakeWechatStore,
 ):
     def __init__(self, state: ChannelsState) -> None:

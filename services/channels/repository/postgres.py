@@ -9,6 +9,7 @@ from services.channels.repository.cases import PostgresCaseStore
 from services.channels.repository.handling import PostgresHandlingStore
 from services.channels.repository.inbound import PostgresInboundStore
 from services.channels.repository.mail import PostgresMailReaderStore
+from services.channels.repository.open311 import PostgresOpen311Store
 from services.channels.repository.wechat import PostgresWechatStore
 
 
@@ -17,6 +18,7 @@ class PostgresChannelsRepository(
     PostgresInboundStore,
     PostgresCaseStore,
     PostgresMailReaderStore,
+    PostgresOpen311Store,
     PostgresWechatStore,
 ):
     def __init__(self, conn: asyncpg.Connection) -> None:

@@ -8,6 +8,7 @@ from services.channels.repository.cases import CaseStore
 from services.channels.repository.handling import HandlingStore
 from services.channels.repository.inbound import InboundStore
 from services.channels.repository.mail import MailReaderStore
+from services.channels.repository.open311 import Open311Store
 from services.channels.repository.wechat import WechatStore
 
 
@@ -16,6 +17,7 @@ class ChannelsRepository(
     InboundStore,
     CaseStore,
     MailReaderStore,
+    Open311Store,
     WechatStore,
     Protocol,
 ):

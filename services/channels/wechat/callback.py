@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from services.channels.settings import ChannelsSettings
 from services.channels.wechat import signature
 from services.channels.wechat.crypto import MessageCipher
 from services.channels.wechat.messages import (
@@ -28,6 +29,11 @@ class Account:
 
     token: str
     cipher: MessageCipher | None
+
+    @classmethod
+    def from_settings(cls, settings: ChannelsSettings) -> Account:
+        key = settings.wechat_encoding_aes_key
+        return cls(settings.wechat_callback_token, MessageCipher(key, settings.wechat_app_id) if key else None)
 
 
 @dataclass(frozen=True)

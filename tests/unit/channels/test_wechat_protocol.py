@@ -13,12 +13,14 @@ import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from services.channels.settings import DEV_WECHAT_ENCODING_AES_KEY as DEV_ENCODING_AES_KEY
+from services.channels.settings import ChannelsSettings
 from services.channels.wechat import callback, signature
 from services.channels.wechat.crypto import DecryptionRefused, MessageCipher, aes_key
 from services.channels.wechat.messages import UnreadableMessage, read_message, text_reply
-from services.channels.wechat.settings import DEV_APP_ID, DEV_ENCODING_AES_KEY, WechatSettings
 
 TOKEN = "dev-only-wechat-token"
+DEV_APP_ID = "wx0123456789abcdef"
 OPENID = "oia2TjuEGTNoeX76QEjQNrcURxG8"
 TEXT = (
     "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
@@ -99,11 +101,16 @@ def test_another_appid_a_wrong_key_and_garbage_are_refused() -> None:
             ours.decrypt(junk)
 
 
-def test_a_malformed_encoding_aes_key_fails_at_start_up() -> None:
+def test_a_malformed_encoding_aes_key_fails_at_start_up_and_dev_secrets_outside_dev() -> None:
     with pytest.raises(ValueError, match="43"):
-        WechatSettings(wechat_encoding_aes_key="short")
+        ChannelsSettings(wechat_encoding_aes_key="short")
+    with pytest.raises(ValueError, match="43"):
+        ChannelsSettings(wechat_encoding_aes_key="!" * 43)
     with pytest.raises(ValueError, match="development secrets"):
-        WechatSettings(app_env="prod")
+        ChannelsSettings(app_env="prod", channels_credentials={"k" * 32: "system"}, wechat_callback_token="tok")
+    account = callback.Account.from_settings(ChannelsSettings())
+    assert account.token == TOKEN and account.cipher is not None
+    assert callback.Account.from_settings(ChannelsSettings(wechat_encoding_aes_key="")).cipher is None
 
 
 def test_messages_of_each_kind_are_read() -> None:

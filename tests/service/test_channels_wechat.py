@@ -1,0 +1,206 @@
+"""Must-show 1, WeChat, over real HTTP: the channels service under uvicorn on its own port (real Postgres and
+Kafka) and the WeChat API stand-in as its own process, whose users write to the account — pushed to
+`/wechat/callback` signed with the Token, in plaintext and in safe mode (the stand-in's own WXBizMsgCrypt, apart from
+ours) — and which checks our passive replies as WeChat would.
+
+Server-URL verification; a first message waits for the form page, whose completion makes the complaint; the next
+message is a complaint at once; a bad signature is 403 and stores nothing; one MsgId twice is one complaint; 50
+messages at once are all answered within WeChat's 5 seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from embedded.standins.process import StandInProcess
+from services.channels.bootstrap import create_app
+from services.channels.settings import ChannelsSettings
+from tests.support.infrastructure import Infrastructure
+from tests.support.ports import bound_socket, port_of
+
+TOKEN = "dev-only-wechat-token"
+APP_ID = "wx0123456789abcdef"
+FORM_LINK = re.compile(r"(http://[^\s]+/wechat/form/[A-Za-z0-9_-]+)")
+
+
+@contextmanager
+def serving(settings: ChannelsSettings) -> Iterator[str]:
+    """Channels under uvicorn in a thread, on a loopback port of its own, its lifespan running."""
+    sock = bound_socket()
+    port = port_of(sock)
+    app = create_app(settings.model_copy(update={"channels_public_url": f"http://127.0.0.1:{port}"}))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"channels-{port}", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("channels did not start (see its log)")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def channels(migrated: Infrastructure) -> Iterator[str]:
+    settings = ChannelsSettings(
+        app_env="test",
+        database_url=migrated.database_url,
+        kafka_bootstrap_servers=migrated.kafka_bootstrap_servers,
+        channels_consumer_group=f"channels-wechat-test-{uuid.uuid4().hex[:8]}",
+    )
+    with serving(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def wechat(tmp_path_factory: pytest.TempPathFactory, channels: str) -> Iterator[StandInProcess]:
+    env = {"WECHAT_STANDIN_SERVER_URL": f"{channels}/wechat/callback", "WECHAT_STANDIN_APP_ID": APP_ID}
+    with StandInProcess("embedded.standins.wechat_api", tmp_path_factory.mktemp("wechat"), env=env) as server:
+        yield server
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+def openid() -> str:
+    return "o" + uuid.uuid4().hex[:27]
+
+
+async def user_writes(http: httpx.AsyncClient, wechat: StandInProcess, **message: Any) -> dict[str, Any]:
+    answer = await http.post(f"{wechat.url}/_standin/user_messages", json=message)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def stored(db: asyncpg.Pool, msg_id: str) -> list[asyncpg.Record]:
+    return list(
+        await db.fetch(
+            "SELECT status, complaint_id FROM channels.inbound_messages WHERE provider = 'wechat' "
+            "AND provider_message_id = $1",
+            msg_id,
+        )
+    )
+
+
+async def known_customer(http: httpx.AsyncClient, wechat: StandInProcess, db: asyncpg.Pool) -> str:
+    """A customer who has completed the form once: their next message is a complaint at once."""
+    customer = openid()
+    first = await user_writes(http, wechat, openid=customer, content="楼道暖气漏水")
+    link = FORM_LINK.search(first["reply"])
+    assert link, first["reply"]
+    form = {
+        "address": "和平区南京北街18号3单元502",
+        "district": "和平区",
+        "account_no": "HT-0042",
+        "phone": "13912345678",
+    }
+    done = await http.post(link.group(1), data=form)
+    assert done.status_code == 200, done.text
+    assert [r["status"] for r in await stored(db, first["msg_id"])] == ["complaint"]
+    return customer
+
+
+def signed(token: str = TOKEN) -> dict[str, str]:
+    stamp, nonce = str(int(time.time())), "1320562132"
+    return {
+        "signature": hashlib.sha1("".join(sorted([token, stamp, nonce])).encode()).hexdigest(),
+        "timestamp": stamp,
+        "nonce": nonce,
+    }
+
+
+async def test_the_server_url_check_echoes_echostr_and_refuses_a_wrong_token(
+    channels: str, http: httpx.AsyncClient
+) -> None:
+    good = await http.get(f"{channels}/wechat/callback", params={**signed(), "echostr": "5837397520665436492"})
+    assert (good.status_code, good.text) == (200, "5837397520665436492")
+    bad = await http.get(f"{channels}/wechat/callback", params={**signed("another-token"), "echostr": "5837"})
+    assert bad.status_code == 403
+
+
+async def test_a_first_message_waits_for_the_form_and_the_next_is_a_complaint_in_safe_mode(
+    wechat: StandInProcess, http: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
+    customer = openid()
+    first = await user_writes(http, wechat, openid=customer, msg_type="voice", recognition="家里暖气不热，室温十四度")
+    assert first["status"] == 200 and "<ToUserName><![CDATA[" + customer in first["reply"]
+    assert await stored(db, first["msg_id"]) == []  # waiting for the address: no complaint yet
+    link = FORM_LINK.search(first["reply"]).group(1)  # type: ignore[union-attr]
+    page = await http.get(link, params={"lang": "en"})
+    assert page.status_code == 200 and "家里暖气不热，室温十四度" in page.text and "Address" in page.text
+    missing = await http.post(link, data={"address": "", "district": "和平区"})
+    assert missing.status_code == 422 and "Please fill this in" not in missing.text  # Chinese page by default
+    done = await http.post(link, data={"address": "和平区南京北街18号3单元502", "district": "和平区"})
+    assert done.status_code == 200 and "已提交" in done.text
+    [row] = await stored(db, first["msg_id"])
+    assert row["status"] == "complaint" and row["complaint_id"] is not None
+    again = await http.post(link, data={"address": "somewhere else", "district": "x"})
+    assert again.status_code == 200 and len(await stored(db, first["msg_id"])) == 1
+
+    safe = await user_writes(http, wechat, openid=customer, content="还是不热", safe=True)
+    assert safe["status"] == 200 and safe["reply_signature_ok"] and safe["reply_app_id"] == APP_ID
+    assert "受理号将随后" in safe["reply"]
+    assert [r["status"] for r in await stored(db, safe["msg_id"])] == ["complaint"]
+
+
+async def test_a_bad_signature_is_403_and_nothing_is_stored(
+    wechat: StandInProcess, http: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
+    customer = openid()
+    for safe in (False, True):
+        forged = await user_writes(http, wechat, openid=customer, content="伪造", token="not-our-token", safe=safe)
+        assert forged["status"] == 403
+        assert await stored(db, forged["msg_id"]) == []
+    waiting = await db.fetchval("SELECT count(*) FROM channels.wechat_pending WHERE openid = $1", customer)
+    assert waiting == 0
+
+
+async def test_one_msgid_twice_is_one_complaint(
+    wechat: StandInProcess, http: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
+    customer = await known_customer(http, wechat, db)
+    msg_id = str(24_100_000_000_000_000 + int(time.time() * 1000))
+    first, retry = [await user_writes(http, wechat, openid=customer, content="停水了", msg_id=msg_id) for _ in range(2)]
+    assert first["status"] == retry["status"] == 200 and first["reply"].split("<CreateTime>")[1] and retry["reply"]
+    assert len(await stored(db, msg_id)) == 1
+
+
+async def test_fifty_messages_at_once_are_all_answered_within_five_seconds(
+    wechat: StandInProcess, http: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
+    customer = await known_customer(http, wechat, db)
+    started = time.monotonic()
+    outcomes = await asyncio.gather(
+        *(user_writes(http, wechat, openid=customer, content=f"第{i}户暖气不热", safe=i % 2 == 0) for i in range(50))
+    )
+    wall = time.monotonic() - started
+    slowest = max(o["elapsed_s"] for o in outcomes)
+    assert {o["status"] for o in outcomes} == {200}
+    assert slowest < 5.0, f"slowest answer {slowest:.2f} s"
+    ids = [o["msg_id"] for o in outcomes]
+    taken = await db.fetchval(
+        "SELECT count(*) FROM channels.inbound_messages WHERE provider = 'wechat' AND provider_message_id = ANY($1) "
+        "AND status = 'complaint'",
+        ids,
+    )
+    assert taken == 50, (taken, wall)
