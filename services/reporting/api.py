@@ -137,7 +137,7 @@ async def household_lookup(
     address: Annotated[str | None, Query(min_length=2, max_length=300, description="Part of the address")] = None,
 ) -> HouseholdLookupRead:
     """An agent on the phone looks the caller up before taking the complaint: the households found by any of the
-    keys given, and all their cases (a household is its account)."""
+    keys given, and all their cases (a household is its customer, matched by account, phone or address)."""
     keys = lookup_keys(phone, account_no, address)  # an `InvalidLookup` is answered 422, naming the fields
     return await reports.household_lookup(keys, department_scope(who))
 

@@ -51,6 +51,7 @@ from services.reporting.case_parts import (
     WorkOrderPart,
     as_datetime,
 )
+from shared.addresses import address_key
 
 #: The department a caller of an outage notice counts under: the contract names none (no crew is sent for the
 #: call), and supply outages are the repair department's (DESIGN.md, category `outage`).
@@ -138,6 +139,10 @@ class CaseState:
     complaint_id: str
     reference_no: str | None = None
     account_no: str | None = None
+    #: The customer (household) intake matched (complaint.received v4), and the address's key (shared/addresses.py,
+    #: without the district): what the household archive and lookup find a case by besides the account.
+    customer_id: str | None = None
+    address_key: str | None = None
     channel: str | None = None
     district: str | None = None
     address: str | None = None
@@ -260,6 +265,8 @@ def _received(walk: _Walk, event: TimelineEvent) -> None:
     state.account_no = customer.get("account_no")
     state.name_masked, state.phone_masked = customer.get("name_masked"), customer.get("phone_masked")
     state.channel, state.district, state.address = p["channel"], location["district"], location["address"]
+    state.customer_id = p.get("customer_id")
+    state.address_key = address_key(location["address"]) or None
     state.text = p["text"]
     state.accepted_at = as_datetime(p["accepted_at"])
     state.received_at = as_datetime(p["received_at"]) if p.get("received_at") else None

@@ -9,6 +9,7 @@ from typing import Any
 
 from services.reporting.model import CLOSED_STATUSES, Contact
 from services.reporting.repository.sql import CASE_SELECT, CaseRow, Tables, of_department
+from shared.addresses import address_key
 
 
 class CaseReads(Tables):
@@ -43,8 +44,14 @@ class CaseReads(Tables):
     async def household(
         self, account_no: str, *, department: str | None, limit: int, offset: int
     ) -> tuple[list[CaseRow], int]:
-        """A household's cases (only a department's, when given), newest first, and how many it has."""
-        where = f"c.account_no = $1 AND {of_department('$2', self.schema)}"
+        """A household's cases (only a department's, when given), newest first, and how many it has: the account's,
+        and every case of the customers its cases were matched to (a 12345 ticket with no account, from the
+        customer's phone, is in its archive)."""
+        s = self.schema
+        where = (
+            f"(c.account_no = $1 OR c.customer_id IN (SELECT customer_id FROM {s}.cases "
+            f"WHERE account_no = $1 AND customer_id IS NOT NULL)) AND {of_department('$2', s)}"
+        )
         rows = await self._fetch(
             f"SELECT {CASE_SELECT} FROM {self.schema}.cases c WHERE {where} "
             "ORDER BY c.accepted_at DESC, c.complaint_id LIMIT $3 OFFSET $4",
@@ -68,33 +75,42 @@ class CaseReads(Tables):
         limit: int,
     ) -> tuple[list[CaseRow], int]:
         """The cases of the households matching any of the given keys: cases whose caller had this phone number,
-        of this account, or at an address containing this text — and every other case of an account found so (a
-        household is its account); only a department's, when given. Open ones first, then newest; and how many there
-        are. The address is a substring match (a scan of the cases: agents type part of it)."""
+        of this account, or at an address containing this text or written another way with the same key
+        (shared/addresses.py: "长青小区3-2-301" finds "长青小区3号楼2单元301室") — and every other case of an
+        account or a customer found so (a household is its customer, or its account before customers were
+        matched); only a department's, when given. Open ones first, then newest; and how many there are. The
+        address is also a substring match (a scan of the cases: agents type part of it)."""
         s = self.schema
         matched = (
             f"SELECT complaint_id FROM {s}.contacts WHERE $1::text IS NOT NULL AND phone = $1 "
             f"UNION SELECT complaint_id FROM {s}.cases WHERE $2::text IS NOT NULL AND account_no = $2 "
-            f"UNION SELECT complaint_id FROM {s}.cases WHERE $3::text IS NOT NULL AND strpos(address, $3) > 0"
+            f"UNION SELECT complaint_id FROM {s}.cases WHERE $3::text IS NOT NULL AND strpos(address, $3) > 0 "
+            f"UNION SELECT complaint_id FROM {s}.cases WHERE address_key = $5"
         )
         found = (
             f"WITH matched AS ({matched}), households AS (SELECT DISTINCT account_no FROM {s}.cases "
-            "WHERE complaint_id IN (SELECT complaint_id FROM matched) AND account_no IS NOT NULL) "
+            "WHERE complaint_id IN (SELECT complaint_id FROM matched) AND account_no IS NOT NULL), "
+            f"customers AS (SELECT DISTINCT customer_id FROM {s}.cases WHERE customer_id IS NOT NULL AND "
+            "(complaint_id IN (SELECT complaint_id FROM matched) "
+            "OR account_no IN (SELECT account_no FROM households))) "
             f"SELECT {{columns}} FROM {s}.cases c WHERE (c.complaint_id IN (SELECT complaint_id FROM matched) "
-            f"OR c.account_no IN (SELECT account_no FROM households)) AND {of_department('$4', s)}"
+            "OR c.account_no IN (SELECT account_no FROM households) "
+            f"OR c.customer_id IN (SELECT customer_id FROM customers)) AND {of_department('$4', s)}"
         )
+        key = (address_key(address) or None) if address is not None else None
         closed = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)
         rows = await self._fetch(
             found.format(columns=f"{CASE_SELECT}, c.status NOT IN ({closed}) AS open")
-            + " ORDER BY open DESC, c.accepted_at DESC NULLS LAST, c.complaint_id LIMIT $5",
+            + " ORDER BY open DESC, c.accepted_at DESC NULLS LAST, c.complaint_id LIMIT $6",
             phone,
             account_no,
             address,
             department,
+            key,
             limit,
         )
         total = await self.conn.fetchval(
-            f"SELECT count(*) FROM ({found.format(columns='1')}) f", phone, account_no, address, department
+            f"SELECT count(*) FROM ({found.format(columns='1')}) f", phone, account_no, address, department, key
         )
         return rows, total
 
