@@ -28,3 +28,11 @@ def count_committed(items: Sequence[Any]) -> None:
 
 
 # --- protocol areas' counters below (one block per area) ---
+
+# D. SMS replies (sms/)
+SMS_REPLIES = Counter(
+    "channels_sms_replies_total",
+    "Customers' SMS replies pushed by the vendors, by provider and what became of each: reply (handed on, on the case "
+    "of the last message sent), ignored (no recent message to that number), duplicate (a vendor's retry).",
+    ["provider", "outcome"],
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from services.channels import metrics
 from services.channels.deps import Door, Settings
 from services.channels.handlers.sms_replies import SmsReply, TakeSmsReplies, take_sms_replies
 from services.channels.sms.replies import classify
@@ -42,7 +43,9 @@ def _reply(uplink: Uplink) -> SmsReply:
 async def _take(provider: str, token: str | None, request: Request, door: Door, expected: str) -> JSONResponse:
     check_token(token, expected)
     uplinks = PARSERS[provider](await request.body())
-    await door.run(take_sms_replies, TakeSmsReplies(tuple(_reply(u) for u in uplinks)))
+    taken = await door.run(take_sms_replies, TakeSmsReplies(tuple(_reply(u) for u in uplinks)))
+    for message in taken:
+        metrics.SMS_REPLIES.labels(provider, "duplicate" if message.duplicate else message.status).inc()
     return JSONResponse(ACKNOWLEDGEMENT[provider])
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from services.channels import metrics
 from services.channels.bootstrap import create_app
 from services.channels.handlers.context import ChannelsContext
 from services.channels.model import Case
@@ -83,12 +84,14 @@ async def test_a_tencent_reply_goes_to_the_case_of_the_last_message_sent(channel
     latest = channels.case("TS-20261203-000002", last_message_at=NOW - timedelta(hours=1))
     channels.case("TS-20261204-000003", phone="13900139000")  # someone else's
 
+    duplicates = metrics.SMS_REPLIES.labels("sms-tencent", "duplicate")._value.get()
     answer = await channels.client.post(f"/sms/uplink/tencent?token={TENCENT_TOKEN}", json=tencent("2"))
     again = await channels.client.post(f"/sms/uplink/tencent?token={TENCENT_TOKEN}", json=tencent("2"))
 
     assert answer.status_code == again.status_code == 200
     assert answer.json() == again.json() == {"result": 0, "errmsg": "OK"}
     [reply] = channels.replies()  # the vendor's retry is the same message
+    assert metrics.SMS_REPLIES.labels("sms-tencent", "duplicate")._value.get() == duplicates + 1
     assert (reply["reference_no"], reply["kind"], reply["score"], reply["channel"]) == (
         latest.reference_no,
         "survey_score",
