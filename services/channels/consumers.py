@@ -9,6 +9,7 @@ one (it would replay the topics' history).
 from __future__ import annotations
 
 from services.channels.handlers.cases import CASE_TOPICS, CaseEvent, keep_cases
+from services.channels.handlers.partner_pushes import PUSH_TOPICS, PushEvent, push_partner_states
 from shared.kafka.subscription import Subscription
 
 CASES = Subscription(
@@ -23,4 +24,17 @@ CASES = Subscription(
     batched=True,
 )
 
-SUBSCRIPTIONS: tuple[Subscription, ...] = (CASES,)
+PARTNER_PUSHES = Subscription(
+    group="channels.partner-pushes",
+    topics=PUSH_TOPICS,
+    model=PushEvent,
+    title="channels/partner-pushes",
+    description="The partner hotlines' tickets (12345, 95598): 签收 on complaint.received, 退单 on complaint.invalid, "
+    "办结 on the workorder.resolved that resolves the case, 回访 on the final callback.attempted — queued in order per "
+    "ticket for the delivery worker (`partners/worker.py`).",
+    batch_size=200,
+    handler=push_partner_states,
+    batched=True,
+)
+
+SUBSCRIPTIONS: tuple[Subscription, ...] = (CASES, PARTNER_PUSHES)

@@ -17,13 +17,14 @@ from fastapi import APIRouter
 
 from services.channels import api
 from services.channels.open311 import routes as open311
+from services.channels.partners.routes import router as partners
 from services.channels.sms.routes import RAW_BODY_PREFIX as SMS_UPLINK
 from services.channels.sms.routes import router as sms
 from services.channels.status import routes as status
 from services.channels.wechat import routes as wechat
 from shared.http.problems import ErrorFormat
 
-ROUTERS: tuple[APIRouter, ...] = (api.router, sms, open311.router, status.router, wechat.router)
+ROUTERS: tuple[APIRouter, ...] = (api.router, sms, open311.router, status.router, wechat.router, partners)
 
 #: Path prefixes whose routes read their body themselves (any content type; the body limit still applies).
 RAW_BODY_PATHS: tuple[str, ...] = (SMS_UPLINK, open311.RAW_BODY_PATH, status.RAW_BODY_PATH, wechat.RAW_BODY_PATH)

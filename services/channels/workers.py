@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from services.channels.deps import Running, WorkerFactory
 from services.channels.mail.worker import mailbox_reader
+from services.channels.partners.worker import partner_pusher
 from shared.runtime import Worker
 
-WORKERS: tuple[WorkerFactory, ...] = (mailbox_reader,)
+WORKERS: tuple[WorkerFactory, ...] = (mailbox_reader, partner_pusher)
 
 
 def started(running: Running) -> list[Worker]:

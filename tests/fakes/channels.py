@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.channels.model import Case, SentMessage, StoredAttachment, StoredMessage
+from services.channels.pushes import PartnerTicket, Push
 from services.channels.repository.mail import MailboxPosition
 from services.channels.repository.open311 import Open311Request, RequestQuery, ServiceRequestView, select_in_memory
 from services.channels.repository.wechat import PendingMessage, WechatCustomer
 from shared.contracts import Event
+from tests.fakes.channel_partner_pushes import FakePartnerPushStore
 from tests.fakes.transactions import CopyOnCommit
 
 
@@ -36,6 +38,9 @@ class ChannelsState:
     cases: dict[uuid.UUID, Case] = field(default_factory=dict)
     case_messages: dict[uuid.UUID, tuple[uuid.UUID, SentMessage]] = field(default_factory=dict)
     mailbox_positions: dict[str, MailboxPosition] = field(default_factory=dict)
+    partner_tickets: dict[uuid.UUID, PartnerTicket] = field(default_factory=dict)
+    partner_pushes: list[Push] = field(default_factory=list)
+    partner_push_leases: dict[uuid.UUID, datetime] = field(default_factory=dict)
     open311_requests: dict[uuid.UUID, Open311Request] = field(default_factory=dict)
     wechat_customers: dict[str, WechatCustomer] = field(default_factory=dict)
     wechat_pending: dict[str, PendingMessage] = field(default_factory=dict)
@@ -208,6 +213,7 @@ class FakeChannelsRepository(
     FakeCaseStore,
     FakeMailReaderStore,
     FakeOpen311Store,
+    FakePartnerPushStore,
     FakeWechatStore,
 ):
     def __init__(self, state: ChannelsState) -> None:

@@ -10,6 +10,7 @@ from services.channels.repository.handling import PostgresHandlingStore
 from services.channels.repository.inbound import PostgresInboundStore
 from services.channels.repository.mail import PostgresMailReaderStore
 from services.channels.repository.open311 import PostgresOpen311Store
+from services.channels.repository.partner_pushes import PostgresPartnerPushStore
 from services.channels.repository.wechat import PostgresWechatStore
 
 
@@ -19,6 +20,7 @@ class PostgresChannelsRepository(
     PostgresCaseStore,
     PostgresMailReaderStore,
     PostgresOpen311Store,
+    PostgresPartnerPushStore,
     PostgresWechatStore,
 ):
     def __init__(self, conn: asyncpg.Connection) -> None:

@@ -9,6 +9,7 @@ from services.channels.repository.handling import HandlingStore
 from services.channels.repository.inbound import InboundStore
 from services.channels.repository.mail import MailReaderStore
 from services.channels.repository.open311 import Open311Store
+from services.channels.repository.partner_pushes import PartnerPushStore
 from services.channels.repository.wechat import WechatStore
 
 
@@ -18,6 +19,7 @@ class ChannelsRepository(
     CaseStore,
     MailReaderStore,
     Open311Store,
+    PartnerPushStore,
     WechatStore,
     Protocol,
 ):

@@ -1,0 +1,196 @@
+"""Telling the partner hotlines (12345, 95598) what became of their tickets: the use cases behind the pushes.
+
+- `push_partner_states` (the `channels.partner-pushes` subscription): a complaint received on a partner channel is
+  the hotline's ticket — kept, and 签收 (`accept`) queued; then, for such a ticket only, `complaint.invalid` queues 退单
+  (`return`, the reason), a `workorder.resolved` that resolves the case 办结 (`reply`, the resolution text), and a
+  final `callback.attempted` 回访 (`visit`, the result and the survey's scores). Other events change nothing.
+- `request_extension` (staff, `partners/routes.py`): 延期 (`extend`) with the reason and the new deadline.
+- `claim_pushes` and `record_attempt` (the delivery worker, `partners/worker.py`): lease the oldest open push of
+  each ticket, and record what the partner answered (delivered, refused, or tried again later: `pushes.py`).
+- `partner_pushes_of` (staff): a ticket's pushes and the partner's answers.
+
+A push is queued in the same unit of work as the event's processed mark, so an event is pushed once, and its id
+comes from the event (`pushes.push_id`): the partner's idempotency key is the same however often it is sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Union
+
+from pydantic import Field
+
+from services.channels.handlers.context import ChannelsWork
+from services.channels.pushes import (
+    PARTNERS,
+    Answer,
+    PartnerTicket,
+    Push,
+    PushKind,
+    RetryPolicy,
+    after_attempt,
+    new_push,
+)
+from shared import topics
+from shared.contracts import (
+    EVENT_TYPES,
+    CallbackAttempted,
+    ComplaintInvalid,
+    ComplaintReceived,
+    Event,
+    WorkOrderResolved,
+)
+from shared.errors import Invalid, NotFound
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+#: Where the events that make pushes travel (every other event on them is read and skipped).
+PUSH_TOPICS: tuple[str, ...] = (
+    topics.COMPLAINT_RECEIVED,
+    topics.COMPLAINT_ROUTED,
+    topics.WORKORDERS_REPAIR,
+    topics.WORKORDERS_BILLING,
+    topics.WORKORDERS_CUSTOMER_SERVICE,
+    topics.CALLBACK_EVENTS,
+)
+_KNOWN = tuple(cls for name, cls in EVENT_TYPES.items() if name != "notification.requested")
+#: Any event of the platform, validated against its own contract (an unknown or invalid one is poison).
+PushEvent = Annotated[Union[_KNOWN], Field(discriminator="event_type")]  # type: ignore[valid-type]  # noqa: UP007
+
+
+async def push_partner_states(events: Sequence[Event], work: ChannelsWork) -> None:
+    """A batch of the door's first deliveries, in their order (most of them make no push: read and skipped)."""
+    for event in events:
+        await push_partner_state(event, work)
+
+
+async def push_partner_state(event: Event, work: ChannelsWork) -> None:
+    if isinstance(event, ComplaintReceived):
+        await _accepted(event, work)
+        return
+    found = _state_of(event)
+    if found is None:
+        return
+    kind, at, fields = found
+    ticket = await work.repo.partner_ticket(event.complaint_id)
+    if ticket is None:
+        return  # not a partner's ticket
+    await _queue(ticket, kind, event, at, fields, work)
+
+
+async def _accepted(event: ComplaintReceived, work: ChannelsWork) -> None:
+    p = event.payload
+    partner = PARTNERS.get(p.channel)
+    if partner is None or not p.channel_ticket_id:
+        return
+    ticket = PartnerTicket(p.complaint_id, partner, p.channel_ticket_id, p.reference_no)
+    await work.repo.register_partner_ticket(ticket, work.now)
+    await _queue(ticket, "accept", event, p.accepted_at, {}, work)
+
+
+def _state_of(event: Event) -> tuple[PushKind, datetime, dict[str, Any]] | None:
+    """The state an event tells the partner, if any: kind, when, and the state's fields."""
+    if isinstance(event, ComplaintInvalid):
+        return "return", event.payload.invalid_at, {"reason": event.payload.reason}
+    if isinstance(event, WorkOrderResolved) and event.payload.case_resolved:
+        resolved = event.payload
+        return "reply", resolved.at, {"resolution": resolved.resolution, "department": resolved.department.value}
+    if isinstance(event, CallbackAttempted) and event.payload.final:
+        call = event.payload
+        fields: dict[str, Any] = {"result": call.outcome, "method": call.method or "phone"}
+        if call.scores is not None:
+            fields["scores"] = call.scores.model_dump(exclude_none=True)
+        return "visit", call.at, fields
+    return None
+
+
+async def _queue(
+    ticket: PartnerTicket, kind: PushKind, event: Event, at: datetime, fields: dict[str, Any], work: ChannelsWork
+) -> None:
+    push = new_push(ticket, kind, event.event_id, at, **fields)
+    if await work.repo.add_push(push, work.now):
+        log.info("partner push queued", partner=ticket.partner, kind=kind, push_id=str(push.push_id))
+
+
+@dataclass(frozen=True)
+class RequestExtension:
+    """Staff ask the hotline for a later deadline (延期)."""
+
+    reference_no: str
+    reason: str
+    new_deadline: datetime
+    staff_id: str
+
+
+async def request_extension(cmd: RequestExtension, work: ChannelsWork) -> Push:
+    """Queue 延期; the same request again (same case, reason and deadline) is the same push."""
+    ticket = await _ticket(cmd.reference_no, work)
+    if cmd.new_deadline <= work.now:
+        raise Invalid("the new deadline has passed", errors=[{"field": "new_deadline", "message": "in the past"}])
+    cause = _extension_cause(ticket, cmd)
+    fields = {"reason": cmd.reason, "new_deadline": cmd.new_deadline.isoformat()}
+    push = new_push(ticket, "extend", cause, work.now, **fields)
+    await work.repo.add_push(push, work.now)
+    log.info("partner extension requested", partner=ticket.partner, staff_id=cmd.staff_id, push_id=str(push.push_id))
+    (stored,) = [p for p in await work.repo.pushes_of(ticket.complaint_id) if p.push_id == push.push_id]
+    return stored
+
+
+def _extension_cause(ticket: PartnerTicket, cmd: RequestExtension) -> uuid.UUID:
+    return uuid.uuid5(ticket.complaint_id, f"extend:{cmd.new_deadline.isoformat()}:{cmd.reason}")
+
+
+async def _ticket(reference_no: str, work: ChannelsWork) -> PartnerTicket:
+    ticket = await work.repo.partner_ticket_by_reference(reference_no)
+    if ticket is None:
+        raise NotFound(f"no partner hotline ticket with reference {reference_no!r}")
+    return ticket
+
+
+@dataclass(frozen=True)
+class PushesOf:
+    reference_no: str
+
+
+async def partner_pushes_of(cmd: PushesOf, work: ChannelsWork) -> tuple[PartnerTicket, list[Push]]:
+    ticket = await _ticket(cmd.reference_no, work)
+    return ticket, await work.repo.pushes_of(ticket.complaint_id)
+
+
+@dataclass(frozen=True)
+class ClaimPushes:
+    """The worker's round: at most `limit` pushes (one per ticket) of the configured `partners`, leased for `lease`."""
+
+    partners: tuple[str, ...]
+    limit: int
+    lease: timedelta
+
+
+async def claim_pushes(cmd: ClaimPushes, work: ChannelsWork) -> list[Push]:
+    return await work.repo.claim_pushes(cmd.partners, work.now, work.now + cmd.lease, cmd.limit)
+
+
+@dataclass(frozen=True)
+class RecordAttempt:
+    push: Push
+    answer: Answer
+    policy: RetryPolicy
+
+
+async def record_attempt(cmd: RecordAttempt, work: ChannelsWork) -> None:
+    result = after_attempt(cmd.push, cmd.answer, work.now, cmd.policy)
+    await work.repo.record_attempt(result)
+    log.info(
+        "partner push answered",
+        partner=cmd.push.partner,
+        kind=cmd.push.kind,
+        push_id=str(cmd.push.push_id),
+        status=result.status,
+        attempts=result.attempts,
+        answer_status=result.answer_status,
+        error=result.last_error,
+    )
