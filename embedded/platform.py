@@ -83,6 +83,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("reporting", "services.reporting", "REPORTING_HTTP_PORT", 8003, optional=True),
     ServiceSpec("console", "services.console", "CONSOLE_HTTP_PORT", 8004, optional=True),
     ServiceSpec("notify", "services.notify", "NOTIFY_HTTP_PORT", 8005, optional=True),
+    ServiceSpec("channels", "services.channels", "CHANNELS_HTTP_PORT", 8006, optional=True),
 )
 
 
@@ -447,6 +448,9 @@ class Platform:
             env.setdefault("CONSOLE_SEED_ROTA", str(REPO_ROOT / "deploy" / "demo-city" / "rota.csv"))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
         env.pop("EMBEDDED_SERVICES", None)
+        if "channels" in self.services:
+            # Where staff fetch the attachments customers sent (their URLs travel in complaint.received).
+            env.setdefault("CHANNELS_PUBLIC_URL", self.services["channels"].url)
         return env
 
     def _spawn(self, svc: _ServiceProcess) -> None:

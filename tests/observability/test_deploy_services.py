@@ -63,6 +63,7 @@ def test_the_services_are_found_from_the_code() -> None:
         "reporting": 8003,
         "console": 8004,
         "notify": 8005,
+        "channels": 8006,
     }
 
 
