@@ -446,11 +446,11 @@ class Platform:
             env.setdefault("CONSOLE_PUBLIC_URL", self.services["console"].url)
             env.setdefault("CONSOLE_SEED_STAFF", str(REPO_ROOT / "deploy" / "demo-city" / "staff.csv"))
             env.setdefault("CONSOLE_SEED_ROTA", str(REPO_ROOT / "deploy" / "demo-city" / "rota.csv"))
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-        env.pop("EMBEDDED_SERVICES", None)
         if "channels" in self.services:
             # Where staff fetch the attachments customers sent (their URLs travel in complaint.received).
             env.setdefault("CHANNELS_PUBLIC_URL", self.services["channels"].url)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+        env.pop("EMBEDDED_SERVICES", None)
         return env
 
     def _spawn(self, svc: _ServiceProcess) -> None:
