@@ -163,8 +163,9 @@ def start_platform(
         "REPORTING_HTTP_PORT",
         "CONSOLE_HTTP_PORT",
         "NOTIFY_HTTP_PORT",
+        "CHANNELS_HTTP_PORT",
     ):
-        env[port_env] = "0"  # a free one each: never collide with a `make run` on 8000-8005
+        env[port_env] = "0"  # a free one each: never collide with a `make run` on 8000-8006
     with (workdir / "runner.out").open("ab") as output:
         proc = subprocess.Popen(
             [sys.executable, "-m", "embedded", "--ready-file", str(ready_file)],
