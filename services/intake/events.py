@@ -6,7 +6,7 @@ from typing import Any
 
 from services.intake.customers import MatchedCustomer
 from services.intake.model import NO_FACTS, SERVICE, ChannelFacts, StoredComplaint
-from services.intake.schemas import ComplaintCreate
+from services.intake.schemas import ComplaintCreate, CustomerCreate
 from shared.contracts import (
     ComplaintContact,
     ComplaintContactPayload,
@@ -48,12 +48,7 @@ def build_events(
             channel_ticket_id=complaint.channel_ticket_id,
             received_at=complaint.received_at,
             accepted_at=stored.accepted_at,
-            customer=CustomerPublic(
-                account_no=customer.account_no,
-                name_masked=mask_name(customer.name) if customer.name else None,
-                phone_masked=mask_phone(customer.phone) if customer.phone else None,
-                preferred_contact=customer.preferred_contact,
-            ),
+            customer=_masked(customer),
             location=complaint.location,
             text=mask_phones_in_text(complaint.text),
             category_hint=complaint.category_hint,
@@ -61,11 +56,7 @@ def build_events(
             handled_on_contact=complaint.handled_on_contact,
             customer_agitated=complaint.customer_agitated,
             agent_name=agent_name,
-            partner_deadline_at=facts.partner_deadline_at,
-            demand=mask_phones_in_text(facts.demand) if facts.demand else None,
-            attachments=facts.attachments,
-            customer_id=matched.customer_id if matched else None,
-            matched_by=matched.matched_by if matched else None,
+            **_v4(facts, matched),
         ),
         **common,
     )
@@ -84,3 +75,24 @@ def build_events(
         **common,
     )
     return [received, contact]
+
+
+def _masked(customer: CustomerCreate) -> CustomerPublic:
+    """What every subscriber may see of the customer."""
+    return CustomerPublic(
+        account_no=customer.account_no,
+        name_masked=mask_name(customer.name) if customer.name else None,
+        phone_masked=mask_phone(customer.phone) if customer.phone else None,
+        preferred_contact=customer.preferred_contact,
+    )
+
+
+def _v4(facts: ChannelFacts, matched: MatchedCustomer | None) -> dict[str, Any]:
+    """v4's fields: a partner's deadline and demand (phone numbers masked), attachments, the customer matched."""
+    return {
+        "partner_deadline_at": facts.partner_deadline_at,
+        "demand": mask_phones_in_text(facts.demand) if facts.demand else None,
+        "attachments": facts.attachments,
+        "customer_id": matched.customer_id if matched else None,
+        "matched_by": matched.matched_by if matched else None,
+    }
