@@ -155,6 +155,16 @@ class Dovecot:
             client.append(mailbox, "", imaplib.Time2Internaldate(time.time()), raw)
             client.logout()
 
+    def highest_uid(self, mailbox: str = "INBOX") -> int:
+        """The UID of the newest mail in `mailbox` (0 when empty)."""
+        with imaplib.IMAP4(self.host, self.port, timeout=10) as client:
+            client.login(self.user, self.password)
+            client.select(mailbox, readonly=True)
+            _, found = client.uid("SEARCH", "ALL")
+            client.logout()
+        uids = [int(u) for u in (found[0] or b"").split()]
+        return max(uids, default=0)
+
     def _greets(self) -> bool:
         try:
             with socket.create_connection((self.host, self.port), timeout=1) as conn:
