@@ -25,6 +25,8 @@ from fastapi import FastAPI
 
 from services.channels.bootstrap import create_app
 from services.channels.handlers.cases import keep_cases
+from services.channels.mail.reader import FetchedMail, Mailbox, MailboxReader
+from services.channels.repository.mail import MailboxPosition
 from services.channels.settings import ChannelsSettings
 from shared import topics
 from tests.support.apps import running_app
@@ -175,3 +177,45 @@ async def test_dovecot_restarted_midway_and_channels_restarted_lose_and_double_n
         f"imap://{dovecot.user}@{dovecot.host}:{dovecot.port}/INBOX",
     )
     assert position == await asyncio.to_thread(dovecot.highest_uid)
+
+
+async def test_a_mail_that_fails_is_fetched_again_or_kept_as_unreadable_never_skipped(dovecot: Dovecot) -> None:
+    """The reader alone (no database): a take that fails for the link's sake (the database down) gets the same mail
+    again after reconnecting; one that fails for the mail's own sake is taken once more as unreadable, and the
+    mailbox moves on to the next mail."""
+    outage, broken, fine = (f"<{uuid.uuid4()}@example.cn>" for _ in range(3))
+    positions: dict[str, MailboxPosition] = {}
+    calls: list[tuple[str, str | None]] = []
+    failures = {outage: ConnectionError("database down"), broken: ValueError("cannot be read")}
+
+    async def take(mail: FetchedMail, unreadable: str | None) -> None:
+        message_id = next((m for m in (outage, broken, fine) if m.encode() in mail.raw), None)
+        if message_id is None:  # another test's mail in the module's mailbox
+            positions[mail.position.mailbox] = mail.position
+            return
+        calls.append((message_id, unreadable))
+        failure = failures.pop(message_id, None) if unreadable is None else None
+        if failure is not None:
+            raise failure
+        positions[mail.position.mailbox] = mail.position
+
+    async def position(mailbox: str) -> MailboxPosition | None:
+        return positions.get(mailbox)
+
+    mailbox = Mailbox(dovecot.host, dovecot.port, dovecot.user, dovecot.password, tls=False, retry_max_s=0.2)
+    reader, stop = MailboxReader(mailbox, take, position), asyncio.Event()
+    for message_id in (outage, broken, fine):
+        await asyncio.to_thread(dovecot.append, gbk_complaint(message_id=message_id, photo=None))
+    running = asyncio.create_task(reader(stop))
+    try:
+        await wait_until(lambda: any(m == fine for m, _ in calls), timeout=20)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=10)
+    assert calls == [
+        (outage, None),
+        (outage, None),
+        (broken, None),
+        (broken, "unreadable: ValueError: cannot be read"),
+        (fine, None),
+    ]
