@@ -93,9 +93,10 @@ class ChannelsSettings(ServiceSettings, IdentitySettings):
     # --- D. SMS replies (sms/) ---
     #: The `token` query parameter of the reply (uplink) callback URL configured in each vendor's console
     #: (`/sms/uplink/tencent?token=...`, `/sms/uplink/aliyun?token=...`): the vendors sign no push, so this secret
-    #: is what tells them from anyone. Empty: that vendor's replies are refused (403).
-    tencent_sms_uplink_token: SecretStr = SecretStr(f"{DEV_MARKER}-tencent-sms-uplink-token")
-    aliyun_sms_uplink_token: SecretStr = SecretStr(f"{DEV_MARKER}-aliyun-sms-uplink-token")
+    #: is what tells them from anyone. Unset: that vendor's replies are refused (403) — in dev and test, the dev
+    #: token `dev-only-<vendor>-sms-uplink-token` is taken instead (`sms_uplink_token`).
+    tencent_sms_uplink_token: SecretStr = SecretStr("")
+    aliyun_sms_uplink_token: SecretStr = SecretStr("")
     #: A reply belongs to the case of the last message sent to that number only this many days after it.
     channels_sms_reply_window_days: int = Field(default=30, ge=1)
 
@@ -168,6 +169,12 @@ class ChannelsSettings(ServiceSettings, IdentitySettings):
     def _check(self) -> ChannelsSettings:
         refuse_dev_secrets(self, self._secrets(), DEV_MARKER)
         return self
+
+    def sms_uplink_token(self, vendor: str) -> str:
+        """The token a vendor's (`tencent`, `aliyun`) reply push must carry: the configured one; unset, the dev one
+        in dev and test, else none (every push refused)."""
+        token = {"tencent": self.tencent_sms_uplink_token, "aliyun": self.aliyun_sms_uplink_token}[vendor]
+        return token.get_secret_value() or (f"{DEV_MARKER}-{vendor}-sms-uplink-token" if self.is_dev else "")
 
     @cached_property
     def system_by_key(self) -> dict[str, str]:

@@ -55,7 +55,7 @@ async def _take(provider: str, token: str | None, request: Request, door: Door, 
     summary="Tencent Cloud SMS 短信回复 callback: a customer's reply to our SMS, on the case of the last message sent",
 )
 async def tencent(request: Request, door: Door, settings: Settings, token: str | None = None) -> JSONResponse:
-    return await _take(TENCENT, token, request, door, settings.tencent_sms_uplink_token.get_secret_value())
+    return await _take(TENCENT, token, request, door, settings.sms_uplink_token("tencent"))
 
 
 @router.post(
@@ -64,4 +64,4 @@ async def tencent(request: Request, door: Door, settings: Settings, token: str |
     summary="Aliyun SMS SmsUp HTTP push: customers' replies to our SMS, each on the case of the last message sent",
 )
 async def aliyun(request: Request, door: Door, settings: Settings, token: str | None = None) -> JSONResponse:
-    return await _take(ALIYUN, token, request, door, settings.aliyun_sms_uplink_token.get_secret_value())
+    return await _take(ALIYUN, token, request, door, settings.sms_uplink_token("aliyun"))

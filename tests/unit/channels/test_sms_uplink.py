@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from services.channels import metrics
 from services.channels.bootstrap import create_app
@@ -20,6 +21,7 @@ from services.channels.handlers.context import ChannelsContext
 from services.channels.model import Case
 from services.channels.settings import ChannelsSettings
 from shared.handling import Door
+from shared.settings import refuse_dev_secrets
 from tests.fakes.channels import ChannelsState, FakeTransactions
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -175,3 +177,20 @@ async def test_a_malformed_push_is_a_clear_422(channels: Channels) -> None:
     )
     assert garbled.status_code == 422 and "not JSON" in garbled.text
     assert channels.state.messages == {}
+
+
+def test_outside_dev_an_unset_token_refuses_every_push_and_a_dev_token_refuses_to_start() -> None:
+    prod = ChannelsSettings.model_construct(
+        app_env="prod",
+        tencent_sms_uplink_token=SecretStr(""),
+        aliyun_sms_uplink_token=SecretStr("a-long-real-secret-1234"),
+    )
+    assert (prod.sms_uplink_token("tencent"), prod.sms_uplink_token("aliyun")) == ("", "a-long-real-secret-1234")
+    assert ChannelsSettings(app_env="test").sms_uplink_token("tencent") == TENCENT_TOKEN
+    dev_token_in_prod = ChannelsSettings.model_construct(
+        app_env="prod", tencent_sms_uplink_token=SecretStr(""), aliyun_sms_uplink_token=SecretStr(ALIYUN_TOKEN)
+    )
+    secrets = {k: v for k, v in dev_token_in_prod._secrets().items() if "SMS_UPLINK" in k}
+    assert secrets == {"ALIYUN_SMS_UPLINK_TOKEN": ALIYUN_TOKEN}, "an unset token is no secret to check"
+    with pytest.raises(ValueError, match="ALIYUN_SMS_UPLINK_TOKEN"):
+        refuse_dev_secrets(dev_token_in_prod, secrets, "dev-only")
