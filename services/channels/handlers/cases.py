@@ -29,9 +29,12 @@ from services.channels.handlers.context import ChannelsWork
 from services.channels.model import Case, CaseStatus, SentMessage
 from shared import topics
 from shared.contracts import EVENT_TYPES, Event
+from shared.privacy import mask_phones_in_text
 
 #: Templates are customers' only when the delivery says so; staff notices never make a case's messages.
 CUSTOMER = "customer"
+#: An incident's reference number (`shared.contracts.incidents`), which its own work order's events carry: not a case.
+INCIDENT_REFERENCE_PREFIX = "INC-"
 #: A message counts as sent to the customer (for "the case of the last message sent") in these statuses.
 SENT_STATUSES = frozenset({"sent", "delivered"})
 
@@ -178,9 +181,12 @@ PROJECTIONS: dict[str, Projection] = {
 
 
 def concerns_case(event: Event) -> bool:
-    """Whether `event` changes a case: a projected type, and a delivery only when it went to the customer (staff
-    notices are keyed by incidents as well as cases)."""
+    """Whether `event` changes a customer's case: a projected type; not an incident's own work order (keyed by the
+    incident, its reference `INC-…`); a delivery only when it went to the customer (staff notices are keyed by
+    incidents as well as cases)."""
     if event.event_type not in PROJECTIONS:
+        return False
+    if str(getattr(event.payload, "reference_no", "")).startswith(INCIDENT_REFERENCE_PREFIX):
         return False
     return event.event_type != "notification.delivery" or getattr(event.payload, "recipient_kind", "") == CUSTOMER
 
@@ -188,7 +194,11 @@ def concerns_case(event: Event) -> bool:
 def project(case: Case, event: Event, contacts: ContactHasher) -> Case:
     """The case after `event` (pure)."""
     changed = PROJECTIONS[event.event_type](case, event, contacts)
-    return dataclasses.replace(changed, updated_at=max(case.updated_at, event.occurred_at))
+    notes = changed.status_notes
+    if notes and notes != case.status_notes:
+        # Shown to the public (Open311, the status page): a phone number a note quotes is masked.
+        notes = mask_phones_in_text(notes)
+    return dataclasses.replace(changed, status_notes=notes, updated_at=max(case.updated_at, event.occurred_at))
 
 
 async def keep_cases(batch: Sequence[Event], work: ChannelsWork) -> None:

@@ -136,6 +136,8 @@ async def test_an_invalid_complaint_says_why() -> None:
     order = new_order()
     case = await kept([received(order), invalid(order, reason="不属于供热服务范围", at=START + timedelta(minutes=5))])
     assert (case.status, case.status_notes) == ("invalid", "不属于供热服务范围")
+    quoting = await kept([invalid(order, reason="请拨打13800138000咨询燃气公司", at=START)])
+    assert quoting.status_notes is not None and "13800138000" not in quoting.status_notes
 
 
 async def test_contact_data_is_kept_as_keyed_hashes_only() -> None:
@@ -173,3 +175,10 @@ async def test_the_customers_messages_and_the_last_one_sent() -> None:
         (survey, "callback_survey", "queued"),
     ]
     assert case.last_message_at == delivery(key, receipt, "delivered", 3).payload.status_at
+
+
+async def test_an_incidents_own_work_order_is_not_a_case() -> None:
+    incident = Order(uuid.uuid4(), uuid.uuid4(), "INC-20261124-3F2A9C")
+    entrance, transactions = door()
+    await entrance.batch(keep_cases, [acknowledged_event(incident, at=START)], consumer="channels.cases")
+    assert transactions.state.cases == {}
