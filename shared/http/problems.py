@@ -115,7 +115,8 @@ def _answer(
 ) -> Response:
     """problem+json, or the protocol's own format on its paths (one description per named field, else the detail)."""
     path = request.url.path
-    for prefix, render in (getattr(request.app.state, "error_formats", None) or {}).items():
+    formats: dict[str, ErrorFormat] = getattr(request.app.state, "error_formats", None) or {}
+    for prefix, render in formats.items():
         if path == prefix or path.startswith(prefix + "/"):
             named = [f"{e.get('field')}: {e.get('message')}" for e in extra.get("errors") or () if e.get("field")]
             return render(request, status, named or [detail or title], headers)

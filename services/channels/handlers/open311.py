@@ -76,8 +76,8 @@ def _name(cmd: FileRequest) -> str | None:
 
 
 def _draft(cmd: FileRequest, district: str) -> ComplaintDraft:
-    has_point = cmd.latitude is not None and cmd.longitude is not None
-    coordinates = Coordinates(latitude=cmd.latitude, longitude=cmd.longitude) if has_point else None
+    point = (cmd.latitude, cmd.longitude)
+    coordinates = Coordinates(latitude=point[0], longitude=point[1]) if None not in point else None  # type: ignore[arg-type]
     address = cmd.address_string or cmd.address_id or f"{cmd.latitude:.6f},{cmd.longitude:.6f}"
     lines = [cmd.description, *cmd.attribute_lines]
     if cmd.media_url:

@@ -67,7 +67,7 @@ ACCOUNT = Attribute(
     order=1,
     description={"zh": "用户编号（缴费户号），如有", "en": "Your utility account number, if you have it"},
     datatype_description={"zh": "字母、数字或连字符，最多 32 位", "en": "Letters, digits or hyphens, up to 32"},
-    pattern=ACCOUNT_NO_PATTERN.removeprefix("^").removesuffix("+$") + "{1,%d}" % ACCOUNT_NO_MAX_LENGTH,
+    pattern=ACCOUNT_NO_PATTERN.removeprefix("^").removesuffix("+$") + f"{{1,{ACCOUNT_NO_MAX_LENGTH}}}",
 )
 ROOM_TEMPERATURE = Attribute(
     code="room_temperature",

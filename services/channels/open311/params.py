@@ -202,9 +202,10 @@ def _range(pairs: Pairs, now: datetime, faults: list[tuple[str, str]]) -> tuple[
     start, end = _date(pairs, "start_date", faults), _date(pairs, "end_date", faults)
     if faults:
         return None, None
-    if start is None and end is None:
-        return now - SPAN, None
-    start, end = start or end - SPAN, end or start + SPAN  # type: ignore[operator]
+    if start is None:
+        return (now - SPAN, None) if end is None else (end - SPAN, end)
+    if end is None:
+        return start, start + SPAN
     if end < start:
         faults.append(("end_date", "is before start_date"))
     elif end - start > SPAN:
@@ -225,7 +226,7 @@ def request_query(pairs: Pairs, now: datetime) -> RequestQuery:
         faults.append(("status", "options: open, closed"))
     start, end = _range(pairs, now, faults)
     _refuse(faults)
-    chosen: tuple[Open311Status, ...] = tuple(s for s in ("open", "closed") if s in statuses)  # type: ignore[misc]
+    chosen: tuple[Open311Status, ...] = tuple(s for s in ("open", "closed") if s in statuses)
     return RequestQuery(
         service_codes=_listed(pairs, "service_code"), statuses=chosen, start=start, end=end, limit=MAX_REQUESTS
     )
