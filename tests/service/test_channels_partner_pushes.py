@@ -5,9 +5,11 @@ nonce, fields and the order of the ticket's states, and records what it took).
 A v2 ticket comes in on `ingress.partner-tickets`; intake makes it a complaint and channels pushes 签收 (accept).
 Dispatch and followup are not run here: the test publishes what they would — the `workorder.resolved` that resolves
 the case and the final `callback.attempted` — and the hotline receives 办结 with the resolution text, then 回访 with
-the result, in order. Then the hotline is down: the states of a second ticket are retried with backoff while it is
-(503s recorded), and once it is back each is taken exactly once, in order, every answer kept on our side. (The
-unit tests hold the hotline down for a whole minute of fake time; here a few real seconds keep CI quick.)"""
+the result, in order. A supervisor asks for more time (延期) over HTTP: it goes after the ticket's 签收, and staff see
+every state with the hotline's answer. Then the hotline is down: a second ticket's states are retried with backoff
+while it is (503s recorded), and once it is back each is taken exactly once, in order, every answer kept on our
+side. (The unit tests hold the hotline down for a whole minute of fake time; here a few real seconds keep CI
+quick.)"""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from tests.support.channels import running_channels
 from tests.support.infrastructure import Infrastructure
 from tests.support.intake import running_intake
 from tests.support.kafka import produce, publish, start_groups_at_end, wait_until
+from tests.support.tokens import LocalIssuer
 
 RESOLUTION = "已更换3号楼换热站循环泵，室温恢复至20℃"
 
@@ -46,11 +49,16 @@ def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInProcess
 class Sides:
     hotline: str
     bootstrap: str
+    channels: httpx.AsyncClient
+    issuer: LocalIssuer
+
+    def staff(self, *roles: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.issuer.mint('staff-' + roles[0], roles=roles)}"}
 
 
 @pytest.fixture(scope="module")
 async def sides(migrated: Infrastructure, hotline: StandInProcess) -> AsyncIterator[Sides]:
-    bootstrap = migrated.kafka_bootstrap_servers
+    bootstrap, issuer = migrated.kafka_bootstrap_servers, LocalIssuer()
     intake_group = f"intake-test-{uuid.uuid4().hex[:8]}"
     await start_groups_at_end(bootstrap, intake_consumers.SUBSCRIPTIONS, intake_group)
     partner = {
@@ -63,12 +71,12 @@ async def sides(migrated: Infrastructure, hotline: StandInProcess) -> AsyncItera
     }
     async with (
         running_intake(migrated.database_url, bootstrap, intake_consumer_group=intake_group) as (intake, _),
-        running_channels(migrated.database_url, bootstrap, **partner) as (channels, _),
+        running_channels(migrated.database_url, bootstrap, persons=issuer.verifier(), **partner) as (channels, client),
     ):
         await wait_until(
             lambda: intake.state.kafka["kafka"] == channels.state.kafka["kafka"] == "connected", timeout=60
         )
-        yield Sides(hotline.url, bootstrap)
+        yield Sides(hotline.url, bootstrap, client, issuer)
 
 
 async def standin(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -173,6 +181,36 @@ async def test_the_hotline_down_gets_every_state_once_in_order_when_back(sides: 
     assert rows[0]["attempts"] > 1 and rows[0]["answer_status"] == 200
     # Each state once: the hotline took three, and nothing more comes (no push is pending any longer).
     assert len(await taken(sides.hotline, ticket_id)) == 3
+
+
+async def test_a_supervisor_asks_the_hotline_for_more_time_and_staff_see_every_answer(
+    sides: Sides, db: asyncpg.Pool
+) -> None:
+    ticket_id = f"GD-{uuid.uuid4().hex[:10]}"
+    await ticket_in(sides, ticket_id)
+    reference = (await complaint_of(db, ticket_id))["reference_no"]
+    ask = {"reason": "循环泵配件三日后到货", "new_deadline": (datetime.now(UTC) + timedelta(days=3)).isoformat()}
+    path = f"/v1/partner-tickets/{reference}"
+
+    async def asked() -> httpx.Response | None:  # 404 until channels has taken the ticket from complaint.received
+        answer = await sides.channels.post(f"{path}/extensions", json=ask, headers=sides.staff("supervisor"))
+        return answer if answer.status_code != 404 else None
+
+    answer = await wait_until(asked, timeout=30)
+    assert answer.status_code == 202, answer.text
+    assert (answer.json()["kind"], answer.json()["label"]) == ("extend", "延期")
+    crew = await sides.channels.post(f"{path}/extensions", json=ask, headers=sides.staff("crew"))
+    assert crew.status_code == 403
+    states = await wait_until(lambda: _when(taken(sides.hotline, ticket_id), lambda got: len(got) == 2), timeout=30)
+    assert [(s["action"], s["body"].get("reason")) for s in states] == [("accept", None), ("extend", ask["reason"])]
+    seen = await sides.channels.get(f"{path}/pushes", headers=sides.staff("agent"))
+    assert seen.status_code == 200, seen.text
+    assert [(p["kind"], p["status"], p["receipt_id"]) for p in seen.json()["pushes"]] == [
+        (s["action"], "delivered", s["receipt_id"]) for s in states
+    ]
+    unknown = await sides.channels.get("/v1/partner-tickets/TS-19990101-000001/pushes", headers=sides.staff("agent"))
+    assert unknown.status_code == 404
+    assert (await sides.channels.get(f"{path}/pushes")).status_code == 401
 
 
 async def _when(values: Any, condition: Any) -> Any:
