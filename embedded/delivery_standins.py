@@ -1,7 +1,8 @@
 """The gateways notify delivers to in `make run`: local stand-ins of the SMS vendor, WeChat's official-account API
 and a real mail server (`embedded/standins/`), started before the services and wired both ways — notify is told
 where each gateway is and with which credentials (exactly the variables production sets to the real endpoints), and
-each gateway where to send its status reports (notify's `POST /v1/receipts/{provider}`).
+each gateway where to send its status reports (notify's `POST /v1/receipts/{provider}`) — and the SMS stand-in where to
+push a customer's reply (channels' `POST /sms/uplink/{vendor}?token=`, `<sms url>/_standin/reply`).
 
 The credentials and callback tokens are made afresh at every start: nothing real is behind them. A person sees
 what arrived at `<gateway url>/_standin/messages` and on notify's `/dev/outbox`. `NOTIFY_SMS_PROVIDER=tencent` swaps
@@ -33,12 +34,17 @@ EMAIL_DOMAIN = "demo-utility.example"
 class DeliveryStandIns:
     """Start, watch and stop the stand-ins; hand notify and the ready file their addresses."""
 
-    def __init__(self, work_dir: Path, notify_url: str, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, work_dir: Path, notify_url: str, environ: Mapping[str, str], channels_url: str | None = None
+    ) -> None:
         self.work_dir = work_dir
         self.sms_vendor = "tencent" if environ.get("NOTIFY_SMS_PROVIDER", "").strip() == "tencent" else "aliyun"
         sms_secret, self.sms_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.wechat_secret, self.wechat_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.bounce_token = secrets.token_urlsafe(24)
+        #: The `token` of channels' SMS uplink URL (customers' replies), as configured in the vendor's console.
+        self.sms_uplink_token = secrets.token_urlsafe(24)
+        uplink = f"{channels_url}/sms/uplink/{self.sms_vendor}?token={self.sms_uplink_token}" if channels_url else ""
         self.sms_secret = sms_secret
         receipts = f"{notify_url}/v1/receipts"
         if self.sms_vendor == "aliyun":
@@ -48,6 +54,7 @@ class DeliveryStandIns:
                 env={
                     "ALIYUN_SMS_STANDIN_KEYS": json.dumps({ALIYUN_KEY_ID: sms_secret}),
                     "ALIYUN_SMS_STANDIN_RECEIPT_URL": f"{receipts}/aliyun_sms?token={self.sms_token}",
+                    "ALIYUN_SMS_STANDIN_UPLINK_URL": uplink,
                 },
             )
         else:
@@ -58,6 +65,7 @@ class DeliveryStandIns:
                     "TENCENT_SMS_STANDIN_KEYS": json.dumps({TENCENT_SECRET_ID: sms_secret}),
                     "TENCENT_SMS_STANDIN_SDK_APP_ID": TENCENT_APP_ID,
                     "TENCENT_SMS_STANDIN_RECEIPT_URL": f"{receipts}/tencent_sms?token={self.sms_token}",
+                    "TENCENT_SMS_STANDIN_UPLINK_URL": uplink,
                 },
             )
         self.sms = sms
@@ -69,6 +77,9 @@ class DeliveryStandIns:
                 "WECHAT_STANDIN_APP_SECRET": self.wechat_secret,
                 "WECHAT_STANDIN_CALLBACK_URL": f"{receipts}/wechat",
                 "WECHAT_STANDIN_CALLBACK_TOKEN": self.wechat_token,
+                # The account's users write to channels' server URL, signed with the same Token.
+                "WECHAT_STANDIN_SERVER_TOKEN": self.wechat_token,
+                "WECHAT_STANDIN_SERVER_URL": f"{channels_url}/wechat/callback" if channels_url else "",
             },
         )
         self.mail = StandInProcess(
@@ -145,6 +156,15 @@ class DeliveryStandIns:
             "NOTIFY_BOUNCE_TOKEN": self.bounce_token,
         }
         return env
+
+    def channels_env(self) -> dict[str, str]:
+        """What channels reads to take the account's messages: the same Token and AppID the stand-in signs with."""
+        return {
+            "WECHAT_CALLBACK_TOKEN": self.wechat_token,
+            "WECHAT_APP_ID": WECHAT_APP_ID,
+            # Customers' SMS replies: the stand-in pushes them to channels' uplink URL with this token.
+            f"{self.sms_vendor.upper()}_SMS_UPLINK_TOKEN": self.sms_uplink_token,
+        }
 
     def ready_info(self) -> dict[str, Any]:
         """For the ready file: each gateway's URL (its `/_standin/` controls) and the mail server's SMTP port."""

@@ -272,7 +272,9 @@ class Platform:
         #: The SMS, WeChat and mail gateways' stand-ins notify delivers to (None: no notify, or turned off).
         self.gateways: DeliveryStandIns | None = None
         if "notify" in self.services and os.environ.get("PLATFORM_DELIVERY_STANDINS", "1").strip() != "0":
-            self.gateways = DeliveryStandIns(config.data_dir / "gateways", self.services["notify"].url, os.environ)
+            channels = self.services["channels"].url if "channels" in self.services else None
+            gateways_dir = config.data_dir / "gateways"
+            self.gateways = DeliveryStandIns(gateways_dir, self.services["notify"].url, os.environ, channels)
 
     def say(self, message: str = "") -> None:
         """Print for the person at the terminal (the services' own logs go to files)."""
@@ -460,6 +462,8 @@ class Platform:
         env = self._service_env()
         if svc.spec.name == "notify" and self.gateways is not None:
             env.update(self.gateways.notify_env())
+        if svc.spec.name == "channels" and self.gateways is not None:
+            env.update(self.gateways.channels_env())
         svc.proc = subprocess.Popen(  # noqa: S603 - our interpreter and a module name from our spec
             [sys.executable, "-m", svc.spec.module],
             stdin=subprocess.DEVNULL,

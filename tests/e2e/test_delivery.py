@@ -20,12 +20,14 @@ gateway stand-in, by our idempotency key.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections import Counter
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from shared import topics
@@ -129,6 +131,44 @@ async def test_each_customer_is_reached_on_their_channel_with_the_reference_and_
         shown = await _case_message(client, case.reference_no, delivery["notification_id"])
         assert shown["message"]["channel"] == delivery["channel"]
         assert any(delivery["notification_id"] in str(entry) for entry in shown["timeline"]), shown["timeline"]
+
+
+async def test_a_customer_writing_to_the_wechat_account_gets_the_reference_as_a_customer_service_message(
+    platform: Platform, client: PlatformClient
+) -> None:
+    """Must-show 1's last step, end to end: a WeChat user writes to the official account (the stand-in pushes it
+    to channels signed with the account's Token), completes the form page from the reply, and the reference number
+    intake gave reaches them as a customer-service message (客服消息: within 48 h of their message), not a template."""
+    openid = "o" + uuid.uuid4().hex[:27]
+    gateways = StandIns(platform)
+    async with httpx.AsyncClient(timeout=30) as http:
+        pushed = await http.post(
+            f"{platform.gateways['wechat']}/_standin/user_messages",
+            json={"openid": openid, "content": HEATING, "safe": True},
+        )
+        assert pushed.status_code == 200 and pushed.json()["status"] == 200, pushed.text
+        assert pushed.json()["reply_signature_ok"], pushed.json()
+        link = re.search(r"(http://\S+/wechat/form/[A-Za-z0-9_-]+)", pushed.json()["reply"])
+        assert link, pushed.json()["reply"]
+        form = {"address": "和平区南京北街18号3单元502", "district": "和平区", "phone": _phone()}
+        done = await http.post(link.group(1), data=form)
+        assert done.status_code == 200, done.text
+    conn = await asyncpg.connect(platform.dsn)
+    try:
+        complaint_id = await conn.fetchval(
+            "SELECT complaint_id FROM channels.inbound_messages WHERE provider = 'wechat' AND provider_message_id = $1",
+            pushed.json()["msg_id"],
+        )
+    finally:
+        await conn.close()
+    assert complaint_id is not None
+    receipt = await _settled(client, str(complaint_id), "complaint_received", {"delivered"})
+    assert (receipt["channel"], receipt["provider_message_id"]) == ("wechat", None), receipt
+    case = await client.wait_timeline(str(complaint_id), lambda c: bool(c.get("reference_no")), what="the case")
+    reference = case["reference_no"]
+    sent = [m for m in await gateways.messages("wechat") if m["touser"] == openid]
+    assert [m["kind"] for m in sent] == ["custom"], sent
+    assert reference in sent[0]["text"]
 
 
 async def test_a_customer_calling_five_times_a_day_gets_the_daily_cap_and_no_more(
@@ -303,3 +343,70 @@ async def test_notify_killed_mid_batch_sends_no_message_twice(platform: Platform
     twice = {str(d["notification_id"]) for d in receipts if taken[str(d["notification_id"])] != 1}
     assert in_flight > 0, "the kill came while calls to the vendor were in flight"
     assert not twice, f"{len(twice)} of {len(receipts)} not at the gateway exactly once (notify {old_pid}->{new_pid})"
+
+
+async def test_a_customer_answering_our_sms_scores_reopens_or_reaches_the_owner(
+    platform: Platform, client: PlatformClient
+) -> None:
+    """Issue 23, must-show 3, on the real processes: three customers answer the SMS telling them their case was
+    resolved, through the SMS vendor's stand-in and its uplink push to channels — "2" is the survey score on the
+    case's callback, "还是不热" answers the callback dissatisfied by SMS and reopens the case, a question reaches the
+    case's owner as a staff notice; each reply is on its case's timeline, taken by the customer."""
+    replies = {"2": _phone(), "还是不热": _phone(), "师傅明天上午能来复查吗？": _phone()}
+    cases = {}
+    for text, phone in replies.items():
+        case = await client.submit("phone", text=HEATING, customer=_customer(phone, preferred_contact="sms"))
+        order = await client.wait_routed(case.complaint_id)
+        await client.acknowledge(order["work_order_id"], order["department"])
+        resolution = {"resolution": "排气后暖气恢复", "root_cause": "repair.air_lock"}
+        await client.resolve(order["work_order_id"], resolution, order["department"])
+        await client.wait_callback(case.complaint_id)
+        cases[text] = case
+    sql = "SELECT count(*) FROM channels.case_messages WHERE complaint_id = $1 AND template_id = 'case_resolved'"
+    db = await asyncpg.connect(platform.dsn)
+    try:
+        for case in cases.values():  # channels has seen the resolution's SMS go: the case its number answers
+            await _settled(client, case.complaint_id, "case_resolved", {"delivered"})
+            await eventually(lambda c=case: db.fetchval(sql, uuid.UUID(c.complaint_id)), what="channels knows it")
+    finally:
+        await db.close()
+    async with httpx.AsyncClient(timeout=60) as http:
+        for text, phone in replies.items():
+            pushed = await http.post(f"{platform.gateways['sms']}/_standin/reply", json={"phone": phone, "text": text})
+            assert pushed.status_code == 200 and pushed.json()["answers"][0].startswith("HTTP 200"), pushed.text
+
+    callback = await client.wait_callback(cases["2"].complaint_id)
+    assert (
+        await eventually(
+            lambda: _survey_score(client, cases["2"].complaint_id), what="the score on the callback", timeout=30
+        )
+        == 2
+    ), callback
+    reopened = await client.wait_timeline(
+        cases["还是不热"].reference_no,
+        lambda c: any(e["event_type"] == "complaint.reopened" for e in c["timeline"]),
+        what="reopened by the customer's SMS",
+    )
+    [attempt] = [e for e in reopened["timeline"] if e["event_type"] == "callback.attempted"]
+    assert (attempt["payload"]["outcome"], attempt["payload"]["method"], attempt["actor"]) == (
+        "dissatisfied",
+        "sms",
+        "customer",
+    )
+    notice = await _settled(
+        client, cases["师傅明天上午能来复查吗？"].complaint_id, "customer_replied", {"sent", "delivered", "failed"}
+    )
+    assert notice["recipient_kind"] == "staff", notice
+    for text, case in cases.items():
+        shown = await client.wait_timeline(
+            case.reference_no,
+            lambda c: any(e["event_type"] == "complaint.customer_replied" for e in c["timeline"]),
+            what="the reply on the timeline",
+        )
+        [reply] = [e for e in shown["timeline"] if e["event_type"] == "complaint.customer_replied"]
+        assert (reply["actor"], reply["payload"]["text"]) == ("customer", text)
+
+
+async def _survey_score(client: PlatformClient, complaint_id: str) -> int | None:
+    found = [c for c in await client.callbacks() if c["complaint_id"] == complaint_id]
+    return found[0].get("survey_score") if found else None

@@ -12,60 +12,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 
 from embedded.standins.process import StandInProcess
-from services.channels.bootstrap import create_app
-from services.channels.settings import ChannelsSettings
+from tests.support.channels_http import serving_channels
 from tests.support.infrastructure import Infrastructure
-from tests.support.ports import bound_socket, port_of
 
 TOKEN = "dev-only-wechat-token"
 APP_ID = "wx0123456789abcdef"
 FORM_LINK = re.compile(r"(http://[^\s]+/wechat/form/[A-Za-z0-9_-]+)")
 
 
-@contextmanager
-def serving(settings: ChannelsSettings) -> Iterator[str]:
-    """Channels under uvicorn in a thread, on a loopback port of its own, its lifespan running."""
-    sock = bound_socket()
-    port = port_of(sock)
-    app = create_app(settings.model_copy(update={"channels_public_url": f"http://127.0.0.1:{port}"}))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"channels-{port}", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("channels did not start (see its log)")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def channels(migrated: Infrastructure) -> Iterator[str]:
-    settings = ChannelsSettings(
-        app_env="test",
-        database_url=migrated.database_url,
-        kafka_bootstrap_servers=migrated.kafka_bootstrap_servers,
-        channels_consumer_group=f"channels-wechat-test-{uuid.uuid4().hex[:8]}",
-    )
-    with serving(settings) as url:
+    with serving_channels(migrated.database_url, migrated.kafka_bootstrap_servers) as url:
         yield url
 
 
