@@ -87,8 +87,9 @@ def dead_letter_topic(topic: str) -> str:
 ALL_TOPICS: tuple[str, ...] = CONSUMED_TOPICS + tuple(dead_letter_topic(t) for t in CONSUMED_TOPICS)
 
 #: Topics carrying raw contact data, closed to departments and integrators by ACL in production: the
-#: contact event (followup's callbacks, reporting's contact view) and the notification requests (the gateway).
-RESTRICTED_TOPICS: tuple[str, ...] = (COMPLAINT_CONTACT, NOTIFICATION_REQUESTED)
+#: contact event (followup's callbacks, reporting's contact view, channels' case read model), the notification
+#: requests (the gateway), and what the channels service hands intake (the sender as the channel knows them).
+RESTRICTED_TOPICS: tuple[str, ...] = (COMPLAINT_CONTACT, NOTIFICATION_REQUESTED, CHANNEL_MESSAGES)
 
 
 #: Per-topic settings that differ from TOPIC_CONFIG.
