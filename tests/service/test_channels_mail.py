@@ -1,13 +1,15 @@
 """Must-show 2: the complaints mailbox against a real IMAP server — a private Dovecot (`tests/support/dovecot.py`)
 — read by channels run in-process with its real lifespan (the reader is one of its workers), on the session's
-Postgres and Kafka. Mail is delivered the way a client files it (IMAP APPEND), and what channels did is read back
-from its tables and from `ingress.channel-messages` as intake would receive it.
+Postgres and Kafka. Mail is delivered the way a client files it (IMAP APPEND); what came of it is read back from
+channels' tables and from the topics, as their consumers receive it.
 
-- A GBK-encoded mail with a photo → one `channel.complaint`, the photo kept and referenced.
-- A reply to one of notify's mails (In-Reply-To `<{notification_id}.{reference}@domain>`) → a note on that case
-  (`channel.reply` with the case's complaint id), the quoted original cut off.
+- A GBK-encoded mail with a photo → `channel.complaint` → intake (in-process) adopts its id → `complaint.received`
+  (channel email, the photo referenced); a reply to notify's mail about it (In-Reply-To
+  `<{notification_id}.{reference}@domain>`) → `channel.reply` → `complaint.customer_replied`, a note on that case,
+  the quoted original cut off.
 - Dovecot stopped and started again while mail keeps coming, and channels itself restarted with a mail waiting:
   every mail taken exactly once (one stored message, one event each), the reader's position at the last UID.
+- The reader alone: a mail whose take fails is fetched again, or kept as unreadable, never skipped.
 """
 
 from __future__ import annotations
@@ -24,16 +26,17 @@ import pytest
 from fastapi import FastAPI
 
 from services.channels.bootstrap import create_app
-from services.channels.handlers.cases import keep_cases
 from services.channels.mail.reader import FetchedMail, Mailbox, MailboxReader
 from services.channels.repository.mail import MailboxPosition
 from services.channels.settings import ChannelsSettings
+from services.intake import consumers as intake_consumers
 from shared import topics
 from tests.support.apps import running_app
+from tests.support.channels import running_channels
 from tests.support.dovecot import Dovecot
-from tests.support.followup_events import Order, received
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import Record, read_topic, wait_until
+from tests.support.intake import running_intake
+from tests.support.kafka import Record, read_topic, start_groups_at_end, wait_until
 from tests.support.mails import PHOTO, gbk_complaint, html_reply
 
 DOMAIN = "mail.utility.example"
@@ -49,6 +52,20 @@ def dovecot() -> Iterator[Dovecot]:
         server.close()
 
 
+def _imap(server: Dovecot) -> dict[str, Any]:
+    """Channels' settings for the test's mailbox (plaintext IMAP on loopback; quick reconnections)."""
+    return {
+        "channels_imap_host": server.host,
+        "channels_imap_port": server.port,
+        "channels_imap_tls": False,
+        "channels_imap_user": server.user,
+        "channels_imap_password": server.password,
+        "channels_imap_timeout_s": 5,
+        "channels_imap_retry_max_s": 0.5,
+        "channels_mail_reply_domain": DOMAIN,
+    }
+
+
 def _channels(infra: Infrastructure, server: Dovecot) -> AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncClient]]:
     return running_app(
         create_app,
@@ -57,14 +74,7 @@ def _channels(infra: Infrastructure, server: Dovecot) -> AbstractAsyncContextMan
         database_url=infra.database_url,
         bootstrap=infra.kafka_bootstrap_servers,
         group_setting="channels_consumer_group",
-        channels_imap_host=server.host,
-        channels_imap_port=server.port,
-        channels_imap_tls=False,
-        channels_imap_user=server.user,
-        channels_imap_password=server.password,
-        channels_imap_timeout_s=5,
-        channels_imap_retry_max_s=0.5,
-        channels_mail_reply_domain=DOMAIN,
+        **_imap(server),
     )
 
 
@@ -104,45 +114,62 @@ async def _events(bootstrap: str, message_ids: set[str], settle: float = 0.0) ->
 async def test_a_gbk_mail_with_a_photo_is_a_complaint_and_a_reply_a_note_on_its_case(
     migrated: Infrastructure, dovecot: Dovecot, pool: asyncpg.Pool
 ) -> None:
-    complaint_id_mail, reply_id = f"<{uuid.uuid4()}@example.cn>", f"<{uuid.uuid4()}@example.cn>"
-    async with _channels(migrated, dovecot) as (app, _):
-        await asyncio.to_thread(dovecot.append, gbk_complaint(message_id=complaint_id_mail))
-        stored = await _taken(pool, complaint_id_mail)
+    """End to end through intake: the mail → `channel.complaint` → intake adopts its id → `complaint.received` (channel
+    email, the photo referenced) → channels' read model learns the reference number; the customer answers notify's
+    mail about it → `channel.reply` → intake → `complaint.customer_replied`, a note on that case."""
+    complaint_mail, reply_mail = f"<{uuid.uuid4()}@example.cn>", f"<{uuid.uuid4()}@example.cn>"
+    bootstrap = migrated.kafka_bootstrap_servers
+    intake_group = f"intake-test-{uuid.uuid4().hex[:8]}"
+    await start_groups_at_end(bootstrap, intake_consumers.SUBSCRIPTIONS, intake_group)
+    async with (
+        running_intake(migrated.database_url, bootstrap, intake_consumer_group=intake_group) as (_intake, _),
+        running_channels(migrated.database_url, bootstrap, **_imap(dovecot)) as (_channels, _),
+    ):
+        await asyncio.to_thread(dovecot.append, gbk_complaint(message_id=complaint_mail))
+        stored = await _taken(pool, complaint_mail)
         assert stored["status"] == "complaint"
         photo = await pool.fetchrow(
-            "SELECT file_name, content_type, content FROM channels.attachments WHERE message_id = $1",
+            "SELECT attachment_id, file_name, content_type, content FROM channels.attachments WHERE message_id = $1",
             stored["message_id"],
         )
         assert (photo["file_name"], photo["content_type"], photo["content"]) == ("现场照片.jpg", "image/jpeg", PHOTO)
-
-        # Intake took it under the minted id and numbered it; the read model hears so (complaint.received).
-        reference = f"TS-20261205-{uuid.uuid4().int % 10**6:06d}"
-        order = Order(stored["complaint_id"], uuid.uuid4(), reference)
-        await app.state.door.batch(keep_cases, [received(order, channel="email")], consumer="test-mail")
-        ours = f"<{uuid.uuid4()}.{reference}@{DOMAIN}>"
-        await asyncio.to_thread(dovecot.append, html_reply(message_id=reply_id, answers=ours))
-        reply = await _taken(pool, reply_id)
-        assert (reply["status"], reply["complaint_id"], reply["reference_no"]) == (
-            "reply",
-            stored["complaint_id"],
-            reference,
+        case_id = stored["complaint_id"]
+        reference = await wait_until(
+            lambda: pool.fetchval("SELECT reference_no FROM channels.cases WHERE complaint_id = $1", case_id),
+            timeout=30,
         )
-        # Published by channels' outbox relay while it runs.
-        events = await _events(migrated.kafka_bootstrap_servers, {complaint_id_mail, reply_id})
-    [complaint] = [r.json() for r in events[complaint_id_mail]]
-    assert complaint["event_type"] == "channel.complaint" and complaint["complaint_id"] == str(stored["complaint_id"])
-    payload: dict[str, Any] = complaint["payload"]
+        # notify's mail about the case carried `<{notification_id}.{reference}@domain>`; the customer answers it.
+        ours = f"<{uuid.uuid4()}.{reference}@{DOMAIN}>"
+        await asyncio.to_thread(dovecot.append, html_reply(message_id=reply_mail, answers=ours))
+        reply = await _taken(pool, reply_mail)
+        assert (reply["status"], reply["complaint_id"], reply["reference_no"]) == ("reply", case_id, reference)
+        replied = await _first(bootstrap, topics.COMPLAINT_REPLIES, case_id)
+
+    received = await _first(bootstrap, topics.COMPLAINT_RECEIVED, case_id)
+    payload: dict[str, Any] = received["payload"]
+    assert (payload["channel"], payload["reference_no"], payload["channel_ticket_id"]) == (
+        "email",
+        reference,
+        f"imap:{complaint_mail}",
+    )
     assert payload["text"].startswith("投诉：暖气不热\n\n暖气不热，室温只有14度。")
-    assert payload["location"] == {"address": "和平区五经路12号3单元502室", "district": "和平区", **_none_geo(payload)}
-    assert [(a["file_name"], a["size_bytes"]) for a in payload["attachments"]] == [("现场照片.jpg", len(PHOTO))]
-    [note] = [r.json() for r in events[reply_id]]
-    assert (note["event_type"], note["complaint_id"]) == ("channel.reply", str(stored["complaint_id"]))
-    assert (note["payload"]["kind"], note["payload"]["reference_no"]) == ("note", reference)
-    assert note["payload"]["text"] == "修了以后还是不热。\n谢谢"
+    assert (payload["location"]["address"], payload["location"]["district"]) == ("和平区五经路12号3单元502室", "和平区")
+    assert [(a["attachment_id"], a["file_name"], a["size_bytes"]) for a in payload["attachments"]] == [
+        (str(photo["attachment_id"]), "现场照片.jpg", len(PHOTO))
+    ]
+    assert replied["event_type"] == "complaint.customer_replied"
+    note = replied["payload"]
+    assert (note["reference_no"], note["channel"], note["kind"]) == (reference, "email", "note")
+    assert note["text"] == "修了以后还是不热。\n谢谢"
 
 
-def _none_geo(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: payload["location"][k] for k in ("coordinates", "asset") if k in payload["location"]}
+async def _first(bootstrap: str, topic: str, complaint_id: uuid.UUID) -> dict[str, Any]:
+    """The first event of `topic` about this case (read from the topic, as any consumer would)."""
+
+    def about(records: list[Record]) -> list[dict[str, Any]]:
+        return [r.json() for r in records if r.key == str(complaint_id).encode()]
+
+    return about(await read_topic(bootstrap, topic, until=lambda rs: bool(about(rs))))[0]
 
 
 async def test_dovecot_restarted_midway_and_channels_restarted_lose_and_double_nothing(
