@@ -2,7 +2,8 @@
 and a real mail server (`embedded/standins/`), started before the services and wired both ways — notify is told
 where each gateway is and with which credentials (exactly the variables production sets to the real endpoints), and
 each gateway where to send its status reports (notify's `POST /v1/receipts/{provider}`) — and the SMS stand-in where to
-push a customer's reply (channels' `POST /sms/uplink/{vendor}?token=`, `<sms url>/_standin/reply`).
+push a customer's reply (channels' `POST /sms/uplink/{vendor}?token=`, `<sms url>/_standin/reply`). Beside them, the
+12345 / 95598 hotlines' feedback API (`hotline_partner`), where channels pushes 签收 … 回访 (`channels_env`).
 
 The credentials and callback tokens are made afresh at every start: nothing real is behind them. A person sees
 what arrived at `<gateway url>/_standin/messages` and on notify's `/dev/outbox`. `NOTIFY_SMS_PROVIDER=tencent` swaps
@@ -87,7 +88,14 @@ class DeliveryStandIns:
             work_dir,
             env={"MAIL_STANDIN_BOUNCE_URL": f"{receipts}/smtp?token={self.bounce_token}"},
         )
-        self.processes = (self.sms, self.wechat, self.mail)
+        #: The hotlines' feedback API, with fresh app keys (partner -> (app key, secret)).
+        self.hotline_keys = {p: (f"utility-{p}", secrets.token_urlsafe(24)) for p in ("12345", "95598")}
+        self.hotline = StandInProcess(
+            "embedded.standins.hotline_partner",
+            work_dir,
+            env={"HOTLINE_PARTNER_STANDIN_KEYS": json.dumps({p: {k: s} for p, (k, s) in self.hotline_keys.items()})},
+        )
+        self.processes = (self.sms, self.wechat, self.mail, self.hotline)
 
     def start(self) -> None:
         self.launch()
@@ -164,7 +172,16 @@ class DeliveryStandIns:
             "WECHAT_APP_ID": WECHAT_APP_ID,
             # Customers' SMS replies: the stand-in pushes them to channels' uplink URL with this token.
             f"{self.sms_vendor.upper()}_SMS_UPLINK_TOKEN": self.sms_uplink_token,
-        }
+        } | self.hotline_env()
+
+    def hotline_env(self) -> dict[str, str]:
+        """Where channels pushes the hotlines' ticket states, with the credentials the stand-in checks."""
+        env: dict[str, str] = {}
+        for partner, (app_key, secret) in self.hotline_keys.items():
+            env[f"CHANNELS_PARTNER_{partner}_URL"] = f"{self.hotline.url}/{partner}/ticket-feedback"
+            env[f"CHANNELS_PARTNER_{partner}_APP_KEY"] = app_key
+            env[f"CHANNELS_PARTNER_{partner}_SECRET"] = secret
+        return env
 
     def ready_info(self) -> dict[str, Any]:
         """For the ready file: each gateway's URL (its `/_standin/` controls) and the mail server's SMTP port."""
@@ -173,5 +190,6 @@ class DeliveryStandIns:
             "sms_vendor": self.sms_vendor,
             "wechat": self.wechat.url,
             "mail": self.mail.url,
+            "hotline": self.hotline.url,
             "smtp_port": self.mail.ready["smtp_port"],
         }

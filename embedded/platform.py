@@ -628,10 +628,13 @@ class Platform:
         if self.gateways is not None:
             restarted = self.gateways.restart_stopped()
             if restarted:
-                self.say(f"!! gateway stand-ins {', '.join(restarted)} stopped; restarted, and notify with them")
-                notify = self.services.get("notify")
-                if notify is not None and notify.proc is not None:
-                    terminate_process(notify.proc, timeout=SERVICE_STOP_GRACE_S)  # the supervisor starts it again
+                self.say(f"!! gateway stand-ins {', '.join(restarted)} stopped; restarted, and notify and channels too")
+                # notify (and channels, which pushes to the hotline and takes WeChat's and SMS's pushes) learn the
+                # new ports when the supervisor starts them again.
+                for name in ("notify", "channels"):
+                    service = self.services.get(name)
+                    if service is not None and service.proc is not None:
+                        terminate_process(service.proc, timeout=SERVICE_STOP_GRACE_S)
         return True
 
     # -- shutdown --------------------------------------------------------------------------
