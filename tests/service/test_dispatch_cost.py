@@ -59,12 +59,14 @@ async def pool(migrated: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
 
 def _walk_complaint(i: int) -> ComplaintReceived:
     """The README's walk: an account of its own, valid, not settled on contact, about no grouped fault, nothing
-    open on the account — a new work order."""
-    return received(
+    open on the account — a new work order; its customer matched by intake (v4: the household is looked up)."""
+    event = received(
         f"第{i}号：我家电表读数不对，这个月电费比上个月多了两倍。",
         account_no=f"COST-{uuid.uuid4().hex[:10]}",
         channel="web",
     )
+    matched = {"customer_id": uuid.uuid4(), "matched_by": "new"}
+    return event.model_copy(update={"payload": event.payload.model_copy(update=matched)})
 
 
 def _storm_call(i: int, station: str) -> ComplaintReceived:
