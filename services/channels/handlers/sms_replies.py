@@ -8,7 +8,8 @@ vendor's id by the one inbound use case (`inbound.take_message`), so a vendor's 
 
 A reply that finds no case — no message went to that number, or the last one is older than
 `CHANNELS_SMS_REPLY_WINDOW_DAYS` (a "2" a month later answers nothing we can name) — is kept, `ignored`, with the
-reason: nobody's case is touched by a guess. Several replies of one push are taken in one unit of work.
+reason: nobody's case is touched by a guess; so is an empty reply. Several replies of one push are taken in one
+unit of work.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ async def _case(reply: SmsReply, work: ChannelsWork) -> Case | None:
 
 
 def _message(reply: SmsReply, case: Case | None, work: ChannelsWork) -> TakeMessage:
-    draft = None
-    if case is not None and case.reference_no is not None:
+    draft, empty = None, not reply.text.strip()
+    if case is not None and case.reference_no is not None and not empty:
         draft = ReplyDraft(
             channel=CHANNEL,
             reference_no=case.reference_no,
@@ -77,6 +78,7 @@ def _message(reply: SmsReply, case: Case | None, work: ChannelsWork) -> TakeMess
             complaint_id=case.complaint_id,
         )
     days = work.context.settings.channels_sms_reply_window_days
+    unmatched = f"no message sent to this number in the last {days} days: no case to reply on"
     return TakeMessage(
         provider=reply.provider,
         provider_message_id=reply.provider_message_id,
@@ -85,5 +87,5 @@ def _message(reply: SmsReply, case: Case | None, work: ChannelsWork) -> TakeMess
         content_type="application/json",
         received_at=reply.sent_at or work.now,
         reply=draft,
-        detail=None if draft else f"no message sent to this number in the last {days} days: no case to reply on",
+        detail=None if draft else ("an empty reply: nothing to hand on" if empty else unmatched),
     )

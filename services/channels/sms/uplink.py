@@ -132,6 +132,8 @@ def tencent_uplink(body: bytes) -> list[Uplink]:
         nation, mobile = _text(item, "nationcode", required=False) or "86", _text(item, "mobile")
         phone = _phone(mobile if nation == "86" or mobile.startswith("+") else f"+{nation}{mobile}", "mobile")
         text, stamp = _text(item, "text", required=False), item.get("time")
+        if isinstance(stamp, str) and stamp.strip().isdigit():
+            stamp = int(stamp)  # documented as a number; a quoted one reads the same
         if not isinstance(stamp, int | float) or isinstance(stamp, bool):
             raise Invalid("`time` is not a Unix timestamp", field="time")
         digest = hashlib.sha256(f"{phone}|{int(stamp)}|{text}".encode()).hexdigest()[:40]

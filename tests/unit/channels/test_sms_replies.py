@@ -80,6 +80,11 @@ def test_tencent_reply_as_documented() -> None:
     assert later.provider_message_id != reply.provider_message_id  # a second reply is another
 
 
+def test_tencent_time_quoted_reads_the_same() -> None:
+    body = {"mobile": "13800138000", "nationcode": "86", "sign": "s", "text": "2", "time": "1764900000"}
+    assert tencent_uplink(json.dumps(body).encode())[0].sent_at == datetime.fromtimestamp(1764900000, UTC)
+
+
 def test_tencent_reply_from_abroad_keeps_its_country_code() -> None:
     body = {"mobile": "91234567", "nationcode": "852", "sign": "s", "text": "not fixed", "time": 1764900000}
     assert tencent_uplink(json.dumps(body).encode())[0].phone == "+85291234567"

@@ -157,6 +157,15 @@ async def test_a_reply_no_recent_message_explains_is_kept_ignored(channels: Chan
     ] * 2
 
 
+async def test_an_empty_reply_is_kept_ignored(channels: Channels) -> None:
+    channels.case("TS-20261203-000025")
+    answer = await channels.client.post(f"/sms/uplink/tencent?token={TENCENT_TOKEN}", json=tencent("  "))
+    assert answer.status_code == 200 and channels.replies() == []
+    assert [(m.status, m.detail) for m in channels.state.messages.values()] == [
+        ("ignored", "an empty reply: nothing to hand on")
+    ]
+
+
 @pytest.mark.parametrize("query", ["", "?token=", "?token=wrong", f"?token={ALIYUN_TOKEN}"])
 async def test_a_push_without_the_vendors_token_is_refused_and_nothing_stored(channels: Channels, query: str) -> None:
     channels.case("TS-20261203-000030")
