@@ -29,6 +29,8 @@ def count_committed(items: Sequence[Any]) -> None:
 
 # --- protocol areas' counters below (one block per area) ---
 
+# E. 12345 / 95598 outbound (partners/)
+
 # D. SMS replies (sms/)
 SMS_REPLIES = Counter(
     "channels_sms_replies_total",

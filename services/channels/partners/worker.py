@@ -15,6 +15,7 @@ import contextlib
 from datetime import timedelta
 from typing import Protocol
 
+from services.channels import metrics
 from services.channels.deps import ChannelsDoor, Running
 from services.channels.handlers.partner_pushes import ClaimPushes, RecordAttempt, claim_pushes, record_attempt
 from services.channels.partners.client import PartnerClient
@@ -66,3 +67,4 @@ async def deliver_round(door: ChannelsDoor, client: Sender, claim: ClaimPushes, 
 async def _deliver(door: ChannelsDoor, client: Sender, push: Push, policy: RetryPolicy) -> None:
     answer = await client.send(push)
     await door.run(record_attempt, RecordAttempt(push, answer, policy))
+    metrics.PARTNER_PUSHES.labels(push.partner, push.kind, answer.outcome).inc()
