@@ -30,6 +30,12 @@ def count_committed(items: Sequence[Any]) -> None:
 # --- protocol areas' counters below (one block per area) ---
 
 # E. 12345 / 95598 outbound (partners/)
+PARTNER_PUSHES = Counter(
+    "channels_partner_pushes_total",
+    "Calls to the hotlines' feedback APIs, by partner, state (accept, return, extend, reply, visit) and what came of "
+    "each: delivered, refused (final), retry (down, 5xx, 429, no answer: sent again after a backoff).",
+    ["partner", "kind", "outcome"],
+)
 
 # D. SMS replies (sms/)
 SMS_REPLIES = Counter(
