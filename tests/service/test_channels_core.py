@@ -6,6 +6,7 @@ a signed-in staff member only, and the read is recorded."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -192,3 +193,26 @@ async def test_an_attachment_is_for_signed_in_staff_and_every_read_is_recorded(
     assert await db.fetchval("SELECT count(*) FROM channels.attachment_reads WHERE attachment_id = $1", photo_id) == 1
     ready = await channels.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["kafka"] == "connected"
+
+
+async def test_one_provider_id_taken_at_once_by_many_is_one_message_and_one_event(
+    channels: Running, db: asyncpg.Pool
+) -> None:
+    msg_id = uuid.uuid4().hex
+    taken = await asyncio.gather(*(channels.take(wechat_message(msg_id)) for _ in range(8)))
+    assert len({t.message_id for t in taken}) == 1 and len({t.complaint_id for t in taken}) == 1
+    assert sorted(t.duplicate for t in taken) == [False] + [True] * 7
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM channels.inbound_messages WHERE provider = 'wechat' AND provider_message_id = $1",
+            msg_id,
+        )
+        == 1
+    )
+    received = await read_topic(
+        channels.bootstrap,
+        topics.CHANNEL_MESSAGES,
+        until=lambda rs: any(r.key == str(taken[0].complaint_id).encode() for r in rs),
+        settle=0.5,
+    )
+    assert sum(1 for r in received if r.key == str(taken[0].complaint_id).encode()) == 1
