@@ -139,7 +139,7 @@ async def status_page(request: Request, lang: str | None = None) -> HTMLResponse
 @router.post("/status", response_class=HTMLResponse, include_in_schema=False)
 async def status_page_lookup(request: Request, limits: Limits, door: Door, lang: str | None = None) -> HTMLResponse:
     chosen = page.language(lang, request.headers.get("accept-language"))
-    fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), max_num_fields=10))
+    fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
     reference_no, last4 = fields.get("reference_no", "").strip(), fields.get("phone_last4", "").strip()
     form = page.Form(reference_no=reference_no[:40])
     if not (re.fullmatch(REFERENCE_PATTERN, reference_no) and re.fullmatch(LAST4_PATTERN, last4)):
