@@ -48,12 +48,14 @@ class ChannelsSettings(ServiceSettings, IdentitySettings):
     outbox_batch_size: int = Field(default=500, ge=1)
 
     # --- B. WeChat (wechat/) ---
-    #: The Token of the official account's server settings (服务器配置); notify reads the same variable.
-    wechat_callback_token: str = f"{DEV_MARKER}-wechat-token"
+    #: The Token of the official account's server settings (服务器配置); notify reads the same variable. Unset: in
+    #: dev/test `dev-only-wechat-token`, elsewhere WeChat is off (every push refused).
+    wechat_callback_token: str = ""
     #: The account's AppID: safe mode's plaintext ends with it (a message for another account is refused).
     wechat_app_id: str = "wx0123456789abcdef"
-    #: The EncodingAESKey (43 characters) of the server settings: safe mode; empty: plaintext mode only.
-    wechat_encoding_aes_key: str = DEV_WECHAT_ENCODING_AES_KEY
+    #: The EncodingAESKey (43 characters) of the server settings: safe mode. Unset: in dev/test the dev key,
+    #: elsewhere plaintext mode only.
+    wechat_encoding_aes_key: str = ""
     #: How long the form link of a message waiting for its address stays valid.
     wechat_form_ttl_h: float = Field(default=72.0, gt=0)
 
@@ -67,6 +69,16 @@ class ChannelsSettings(ServiceSettings, IdentitySettings):
         if not self.is_dev and (DEV_MARKER in self.wechat_callback_token or key == DEV_WECHAT_ENCODING_AES_KEY):
             raise ValueError(f"refusing to start in {self.app_env!r}: development secrets for WeChat")
         return self
+
+    @property
+    def wechat_token(self) -> str:
+        """The Token in force: the one set, else the dev token in dev/test; empty: WeChat is off."""
+        return self.wechat_callback_token or (f"{DEV_MARKER}-wechat-token" if self.is_dev else "")
+
+    @property
+    def wechat_aes_key(self) -> str:
+        """The EncodingAESKey in force: the one set, else the dev key in dev/test; empty: plaintext mode only."""
+        return self.wechat_encoding_aes_key or (DEV_WECHAT_ENCODING_AES_KEY if self.is_dev else "")
 
     # --- C. Email (mail/) ---
     #: The complaints mailbox, read over IMAP with IDLE. The reader runs only when a host and a user are set.

@@ -32,8 +32,8 @@ class Account:
 
     @classmethod
     def from_settings(cls, settings: ChannelsSettings) -> Account:
-        key = settings.wechat_encoding_aes_key
-        return cls(settings.wechat_callback_token, MessageCipher(key, settings.wechat_app_id) if key else None)
+        key = settings.wechat_aes_key
+        return cls(settings.wechat_token, MessageCipher(key, settings.wechat_app_id) if key else None)
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Push:
 
 def verify_url(account: Account, query: Mapping[str, str], now: float | None = None) -> str:
     """The server-URL check (`GET`): a valid `signature` is answered with `echostr`, as is."""
+    _configured(account)
     signature.check(account.token, query, now=now)
     echo = query.get("echostr", "")
     if not echo:
@@ -58,6 +59,7 @@ def open_push(account: Account, query: Mapping[str, str], body: bytes, now: floa
     """Check and read one push. `encrypt_type=aes` is safe mode: `msg_signature` over `<Encrypt>`, then AES.
     Otherwise plaintext mode and its `signature`. Both are read while a key is set: a change of mode on WeChat's
     console takes effect at once, and pushes already in flight (retries) still come the old way."""
+    _configured(account)
     if query.get("encrypt_type", "raw") == "aes":
         if account.cipher is None:
             raise UnreadableMessage("safe mode is not configured (no EncodingAESKey)", field="encrypt_type")
@@ -67,6 +69,12 @@ def open_push(account: Account, query: Mapping[str, str], body: bytes, now: floa
         return Push(message=read_message(xml), safe=True, xml=xml)
     signature.check(account.token, query, now=now)
     return Push(message=read_message(body), safe=False, xml=body)
+
+
+def _configured(account: Account) -> None:
+    """Without a Token anybody could sign (sha1 over an empty Token is no secret): WeChat is off, everything refused."""
+    if not account.token:
+        raise signature.SignatureRefused("WeChat is not configured here (WECHAT_CALLBACK_TOKEN)")
 
 
 def seal(account: Account, push: Push, reply_xml: str, now: float | None = None) -> str:

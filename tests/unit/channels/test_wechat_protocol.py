@@ -101,16 +101,29 @@ def test_another_appid_a_wrong_key_and_garbage_are_refused() -> None:
             ours.decrypt(junk)
 
 
+PROD: dict[str, object] = {
+    "app_env": "prod",
+    "channels_credentials": {"k" * 32: "system"},
+    "channels_contact_hash_key": "h" * 32,
+    "channels_open311_keys": {},
+}
+
+
 def test_a_malformed_encoding_aes_key_fails_at_start_up_and_dev_secrets_outside_dev() -> None:
     with pytest.raises(ValueError, match="43"):
         ChannelsSettings(wechat_encoding_aes_key="short")
     with pytest.raises(ValueError, match="43"):
         ChannelsSettings(wechat_encoding_aes_key="!" * 43)
-    with pytest.raises(ValueError, match="development secrets"):
-        ChannelsSettings(app_env="prod", channels_credentials={"k" * 32: "system"}, wechat_callback_token="tok")
+    for dev in ({"wechat_callback_token": TOKEN}, {"wechat_encoding_aes_key": DEV_ENCODING_AES_KEY}):
+        with pytest.raises(ValueError, match="development secrets for WeChat"):
+            ChannelsSettings(**PROD, **dev)  # type: ignore[arg-type]
     account = callback.Account.from_settings(ChannelsSettings())
-    assert account.token == TOKEN and account.cipher is not None
-    assert callback.Account.from_settings(ChannelsSettings(wechat_encoding_aes_key="")).cipher is None
+    assert account.token == TOKEN and account.cipher is not None  # dev: the dev token and key
+    unset = callback.Account.from_settings(ChannelsSettings(**PROD))  # type: ignore[arg-type]
+    assert (unset.token, unset.cipher) == ("", None)  # elsewhere: off until configured
+    forged = {"signature": signature.sign("", "1", "2"), "timestamp": "1", "nonce": "2", "echostr": "x"}
+    with pytest.raises(signature.SignatureRefused, match="not configured"):
+        callback.verify_url(unset, forged)
 
 
 def test_messages_of_each_kind_are_read() -> None:
