@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from shared.contracts.channels import ChannelComplaint, ChannelReply
 
@@ -43,4 +43,20 @@ SMS_REPLIES = Counter(
     "Customers' SMS replies pushed by the vendors, by provider and what became of each: reply (handed on, on the case "
     "of the last message sent), ignored (no recent message to that number), duplicate (a vendor's retry).",
     ["provider", "outcome"],
+)
+
+# C. Email (mail/)
+MAIL_TAKEN = Counter(
+    "channels_mail_taken_total",
+    "Mails read from the complaints mailbox, by what became of each: complaint, reply, ignored (automatic mail, "
+    "unreadable), duplicate (taken before: a re-read after a lost position or a new UIDVALIDITY).",
+    ["outcome"],
+)
+MAIL_READER_CONNECTED = Gauge(
+    "channels_mail_reader_connected",
+    "1 while the mailbox reader holds its IMAP connection (the folder selected), 0 while it reconnects.",
+)
+MAIL_READER_RECONNECTS = Counter(
+    "channels_mail_reader_reconnects_total",
+    "Times the mailbox reader lost or could not open its IMAP connection (or the database) and retried.",
 )

@@ -29,6 +29,7 @@ from datetime import datetime
 
 import aioimaplib  # type: ignore[import-untyped]
 
+from services.channels import metrics
 from services.channels.repository.mail import MailboxPosition
 from shared.logging import get_logger
 
@@ -104,6 +105,8 @@ class MailboxReader:
                 if not isinstance(exc, LINK_ERRORS) and not self._is_outage(exc):
                     raise
                 self.idling.clear()
+                metrics.MAIL_READER_CONNECTED.set(0)
+                metrics.MAIL_READER_RECONNECTS.inc()
                 log.warning("mailbox unreachable, reconnecting", mailbox=self.mailbox.name, error=repr(exc))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
@@ -118,6 +121,7 @@ class MailboxReader:
             selected = _ok(await client.select(self.mailbox.name), "SELECT")
             uidvalidity = _uidvalidity(selected.lines)
             log.info("mailbox opened", mailbox=self.mailbox.name, uidvalidity=uidvalidity)
+            metrics.MAIL_READER_CONNECTED.set(1)
             while not stop.is_set() and not lost.is_set():
                 await self._catch_up(client, uidvalidity)
                 await self._idle(client, stop, lost)
@@ -125,6 +129,7 @@ class MailboxReader:
                 raise ConnectionError("the IMAP server closed the connection")
         finally:
             self.idling.clear()
+            metrics.MAIL_READER_CONNECTED.set(0)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.logout(), timeout=2)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from services.channels import metrics
 from services.channels.deps import Running
 from services.channels.handlers.mail import mailbox_position, take_mail
 from services.channels.mail.meaning import read_mail, unreadable
@@ -45,7 +46,9 @@ def build_reader(running: Running) -> MailboxReader:
                 reply_domain=settings.channels_mail_reply_domain,
                 max_attachment_bytes=settings.channels_attachment_max_bytes,
             )
-        return await door.run(take_mail, command)
+        stored = await door.run(take_mail, command)
+        metrics.MAIL_TAKEN.labels("duplicate" if stored.duplicate else stored.status).inc()
+        return stored
 
     async def position(mailbox: str) -> MailboxPosition | None:
         return await door.run(mailbox_position, mailbox)
