@@ -43,7 +43,7 @@ from shared.contracts import (
     Event,
     WorkOrderResolved,
 )
-from shared.errors import Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -116,6 +116,11 @@ async def _queue(
         log.info("partner push queued", partner=ticket.partner, kind=kind, push_id=str(push.push_id))
 
 
+#: 延期 is asked while the ticket is being worked on: after 签收 (or an earlier 延期), not once it was returned,
+#: answered (办结) or called back.
+EXTENDABLE_AFTER = frozenset({"accept", "extend"})
+
+
 @dataclass(frozen=True)
 class RequestExtension:
     """Staff ask the hotline for a later deadline (延期)."""
@@ -131,6 +136,9 @@ async def request_extension(cmd: RequestExtension, work: ChannelsWork) -> Push:
     ticket = await _ticket(cmd.reference_no, work)
     if cmd.new_deadline <= work.now:
         raise Invalid("the new deadline has passed", errors=[{"field": "new_deadline", "message": "in the past"}])
+    told = await work.repo.pushes_of(ticket.complaint_id)
+    if told and told[-1].kind not in EXTENDABLE_AFTER:
+        raise Conflict(f"the hotline was last told {told[-1].label} ({told[-1].kind}): the ticket is not open for 延期")
     cause = _extension_cause(ticket, cmd)
     fields = {"reason": cmd.reason, "new_deadline": cmd.new_deadline.isoformat()}
     push = new_push(ticket, "extend", cause, work.now, **fields)

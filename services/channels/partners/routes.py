@@ -77,7 +77,9 @@ class PartnerTicketRead(BaseModel):
     "/{reference_no}/extensions",
     status_code=202,
     response_model=PushRead,
-    responses=problem_responses(403, 404, body=True, s404="Not a partner hotline's ticket"),
+    responses=problem_responses(
+        403, 404, 409, body=True, s404="Not a partner hotline's ticket", s409="The ticket was returned or answered"
+    ),
     summary="Ask the hotline for a later deadline (延期): queued, sent in order after the ticket's earlier states",
 )
 async def ask_for_extension(reference_no: str, body: ExtensionCreate, staff: Staff, door: Door) -> PushRead:

@@ -14,6 +14,7 @@ from services.channels.handlers.context import ChannelsContext
 from services.channels.handlers.partner_pushes import (
     ClaimPushes,
     RequestExtension,
+    claim_pushes,
     push_partner_states,
     request_extension,
 )
@@ -22,7 +23,7 @@ from services.channels.pushes import Answer, Push, RetryPolicy
 from services.channels.repository import ChannelsRepository
 from services.channels.settings import ChannelsSettings
 from shared.contracts import CallbackAttempted, Event, new_event
-from shared.errors import Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound
 from shared.handling import Door
 from tests.fakes.channels import FakeTransactions
 from tests.fakes.clock import SetClock
@@ -120,6 +121,20 @@ async def test_staff_ask_for_an_extension_once_and_only_for_a_hotlines_ticket_wi
         await door.run(request_extension, RequestExtension(order.reference_no, "x" * 5, START, "sup-1"))
     with pytest.raises(NotFound):
         await door.run(request_extension, RequestExtension("TS-00000000-000000", "理由充分", START, "sup-1"))
+    await door.batch(push_partner_states, [resolved(order, at=START + timedelta(hours=3))], consumer=CONSUMER)
+    later = RequestExtension(order.reference_no, "再延三日", START + timedelta(days=6), "sup-1")
+    with pytest.raises(Conflict, match="办结"):
+        await door.run(request_extension, later)
+
+
+async def test_a_push_leased_by_a_worker_that_died_is_sent_again_with_the_same_key_after_the_lease() -> None:
+    door, _, clock = make()
+    await door.batch(push_partner_states, [partner_received(new_order())], consumer=CONSUMER)
+    (first,) = await door.run(claim_pushes, CLAIM)  # the worker dies before it records the answer
+    assert await door.run(claim_pushes, CLAIM) == [], "leased: no other worker takes it"
+    clock.advance(CLAIM.lease)
+    (again,) = await door.run(claim_pushes, CLAIM)
+    assert (again.push_id, again.seq) == (first.push_id, first.seq)
 
 
 @dataclass
