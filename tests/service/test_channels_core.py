@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -24,9 +24,11 @@ from shared import topics
 from shared.contracts import Channel, Location
 from shared.contracts.channels import ChannelCustomer
 from tests.support.channels import running_channels
+from tests.support.followup_events import Order, resolved, routed
 from tests.support.infrastructure import Infrastructure
 from tests.support.intake import running_intake
-from tests.support.kafka import Record, read_topic, start_groups_at_end, wait_until
+from tests.support.kafka import Record, publish, read_topic, start_groups_at_end, wait_until
+from tests.support.reporting_events.messages import delivery
 from tests.support.tokens import LocalIssuer
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"photo" * 200
@@ -216,3 +218,32 @@ async def test_one_provider_id_taken_at_once_by_many_is_one_message_and_one_even
         settle=0.5,
     )
     assert sum(1 for r in received if r.key == str(taken[0].complaint_id).encode()) == 1
+
+
+async def test_the_read_model_follows_the_case_and_its_messages_on_postgres(
+    channels: Running, db: asyncpg.Pool
+) -> None:
+    stored, reference_no = await _taken_into_a_case(channels, db)
+    assert stored.complaint_id is not None
+    order = Order(stored.complaint_id, uuid.uuid4(), reference_no)
+    receipt = uuid.uuid4()
+    at = datetime.now(UTC)
+    await publish(
+        channels.bootstrap,
+        routed(order, reason="new", at=at),
+        resolved(order, at=at + timedelta(hours=2)),
+        delivery(stored.complaint_id, receipt, "queued", 1),
+        delivery(stored.complaint_id, receipt, "delivered", 2),
+    )
+    case = await wait_until(
+        lambda: db.fetchrow(
+            "SELECT status, department, status_notes, last_message_at FROM channels.cases "
+            "WHERE complaint_id = $1 AND status = 'resolved' AND last_message_at IS NOT NULL",
+            stored.complaint_id,
+        )
+    )
+    assert (case["department"], case["status_notes"]) == ("billing", "refunded")
+    sent = await db.fetch(
+        "SELECT template_id, status FROM channels.case_messages WHERE complaint_id = $1", stored.complaint_id
+    )
+    assert [tuple(r) for r in sent] == [("complaint_received", "delivered")]
