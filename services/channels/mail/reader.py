@@ -172,8 +172,10 @@ class MailboxReader:
         except Exception as exc:
             if isinstance(exc, LINK_ERRORS) or not self._is_mail_fault(exc):
                 raise
-            log.exception("mail could not be taken: kept as unreadable", uid=mail.position.last_uid)
-            await self._take(mail, f"unreadable: {type(exc).__name__}: {exc}"[:500])
+            # The error's type only: its message may quote the mail (a validation error shows the input values).
+            uid, error = mail.position.last_uid, type(exc).__name__
+            log.warning("mail could not be taken: kept as unreadable", uid=uid, error=error)
+            await self._take(mail, f"unreadable: {type(exc).__name__}")
 
     async def _idle(self, client: aioimaplib.IMAP4, stop: asyncio.Event, lost: asyncio.Event) -> None:
         """Wait in IDLE for the server's news, the renewal time, `stop` or a lost link, whichever comes first."""
