@@ -1,6 +1,7 @@
 """Telling the partner hotlines (12345, 95598) what became of their tickets: the use cases behind the pushes.
 
-- `push_partner_states` (the `channels.partner-pushes` subscription): a complaint received on a partner channel is
+- `push_partner_states` (the `channels.partner-pushes` subscription; events older than `PUSH_WINDOW` are history,
+  not news): a complaint received on a partner channel is
   the hotline's ticket — kept, and 签收 (`accept`) queued; then, for such a ticket only, `complaint.invalid` queues 退单
   (`return`, the reason), a `workorder.resolved` that resolves the case 办结 (`reply`, the resolution text), and a
   final `callback.attempted` 回访 (`visit`, the result and the survey's scores). Other events change nothing.
@@ -57,6 +58,9 @@ PUSH_TOPICS: tuple[str, ...] = (
     topics.WORKORDERS_CUSTOMER_SERVICE,
     topics.CALLBACK_EVENTS,
 )
+#: A state is news to the hotline only this long after it happened: a consumer group reading the topics' history
+#: (a new deployment, a reset) must not replay a year of 签收 and 办结 to it.
+PUSH_WINDOW = timedelta(days=7)
 _KNOWN = tuple(cls for name, cls in EVENT_TYPES.items() if name != "notification.requested")
 #: Any event of the platform, validated against its own contract (an unknown or invalid one is poison).
 PushEvent = Annotated[Union[_KNOWN], Field(discriminator="event_type")]  # type: ignore[valid-type]  # noqa: UP007
@@ -69,6 +73,8 @@ async def push_partner_states(events: Sequence[Event], work: ChannelsWork) -> No
 
 
 async def push_partner_state(event: Event, work: ChannelsWork) -> None:
+    if work.now - event.occurred_at > PUSH_WINDOW:
+        return  # history (a new consumer group reading the topics from the start): the hotline closed it long ago
     if isinstance(event, ComplaintReceived):
         await _accepted(event, work)
         return

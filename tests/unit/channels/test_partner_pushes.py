@@ -96,6 +96,15 @@ async def test_a_hotlines_ticket_gets_its_states_and_other_complaints_none() -> 
     assert reply.reference_no == ours.reference_no
 
 
+async def test_the_topics_history_is_not_news_to_the_hotline() -> None:
+    door, transactions, clock = make()
+    clock.advance(timedelta(days=8))  # a new consumer group reading last week's events
+    order = new_order()
+    events = [e.model_copy(update={"occurred_at": START}) for e in (partner_received(order), resolved(order, at=START))]
+    await door.batch(push_partner_states, events, consumer=CONSUMER)
+    assert transactions.state.partner_pushes == [] and transactions.state.partner_tickets == {}
+
+
 async def test_an_invalid_ticket_is_returned_with_the_reason() -> None:
     door, transactions, _ = make()
     order = new_order()
