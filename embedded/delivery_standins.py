@@ -48,6 +48,7 @@ class DeliveryStandIns:
         uplink = f"{channels_url}/sms/uplink/{self.sms_vendor}?token={self.sms_uplink_token}" if channels_url else ""
         self.sms_secret = sms_secret
         receipts = f"{notify_url}/v1/receipts"
+        self.receipts = receipts
         if self.sms_vendor == "aliyun":
             sms = StandInProcess(
                 "embedded.standins.aliyun_sms",
@@ -76,7 +77,11 @@ class DeliveryStandIns:
             env={
                 "WECHAT_STANDIN_APP_ID": WECHAT_APP_ID,
                 "WECHAT_STANDIN_APP_SECRET": self.wechat_secret,
-                "WECHAT_STANDIN_CALLBACK_URL": f"{receipts}/wechat",
+                # Delivery reports go to the account's server URL: channels' (which passes them on to notify), or
+                # notify's receipts when channels does not run.
+                "WECHAT_STANDIN_CALLBACK_URL": f"{channels_url}/wechat/callback"
+                if channels_url
+                else f"{receipts}/wechat",
                 "WECHAT_STANDIN_CALLBACK_TOKEN": self.wechat_token,
                 # The account's users write to channels' server URL, signed with the same Token.
                 "WECHAT_STANDIN_SERVER_TOKEN": self.wechat_token,
@@ -170,6 +175,8 @@ class DeliveryStandIns:
         return {
             "WECHAT_CALLBACK_TOKEN": self.wechat_token,
             "WECHAT_APP_ID": WECHAT_APP_ID,
+            # WeChat's delivery reports reach channels (the server URL); it passes them on to notify.
+            "WECHAT_RECEIPTS_URL": f"{self.receipts}/wechat",
             # Customers' SMS replies: the stand-in pushes them to channels' uplink URL with this token.
             f"{self.sms_vendor.upper()}_SMS_UPLINK_TOKEN": self.sms_uplink_token,
         } | self.hotline_env()

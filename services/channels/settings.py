@@ -56,6 +56,9 @@ class ChannelsSettings(ServiceSettings, IdentitySettings):
     #: The EncodingAESKey (43 characters) of the server settings: safe mode. Unset: in dev/test the dev key,
     #: elsewhere plaintext mode only.
     wechat_encoding_aes_key: str = ""
+    #: notify's `/v1/receipts/wechat`: WeChat's template-message delivery reports reach the server URL (channels')
+    #: and are passed on there. Empty: they are answered and dropped.
+    wechat_receipts_url: str = ""
     #: How long the form link of a message waiting for its address stays valid.
     wechat_form_ttl_h: float = Field(default=72.0, gt=0)
 

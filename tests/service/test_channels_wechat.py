@@ -12,33 +12,86 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 import httpx
 import pytest
 
 from embedded.standins.process import StandInProcess
+from embedded.standins.wechat_api import DEV_APP_ID, DEV_APP_SECRET
+from services.notify.providers.base import Outgoing
+from services.notify.providers.wechat import Settings, WechatEvents, WechatTemplateMessages
 from tests.support.channels_http import serving_channels
 from tests.support.infrastructure import Infrastructure
+from tests.support.kafka import wait_until
 
 TOKEN = "dev-only-wechat-token"
 APP_ID = "wx0123456789abcdef"
 FORM_LINK = re.compile(r"(http://[^\s]+/wechat/form/[A-Za-z0-9_-]+)")
 
 
+class NotifyReceipts:
+    """Stands where notify's `POST /v1/receipts/wechat` is: keeps each post; refuses the first (notify down)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[dict[str, str], bytes]] = []
+        self.refused = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if receiver.refused == 0:
+                    receiver.refused += 1
+                    self.send_response(503)
+                else:
+                    receiver.posts.append((dict(parse_qsl(urlsplit(self.path).query)), body))
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/receipts/wechat"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
-def channels(migrated: Infrastructure) -> Iterator[str]:
-    with serving_channels(migrated.database_url, migrated.kafka_bootstrap_servers) as url:
+def notify_receipts() -> Iterator[NotifyReceipts]:
+    receipts = NotifyReceipts()
+    try:
+        yield receipts
+    finally:
+        receipts.server.shutdown()
+        receipts.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def channels(migrated: Infrastructure, notify_receipts: NotifyReceipts) -> Iterator[str]:
+    with serving_channels(
+        migrated.database_url, migrated.kafka_bootstrap_servers, wechat_receipts_url=notify_receipts.url
+    ) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def wechat(tmp_path_factory: pytest.TempPathFactory, channels: str) -> Iterator[StandInProcess]:
-    env = {"WECHAT_STANDIN_SERVER_URL": f"{channels}/wechat/callback", "WECHAT_STANDIN_APP_ID": APP_ID}
+    env = {
+        "WECHAT_STANDIN_SERVER_URL": f"{channels}/wechat/callback",
+        "WECHAT_STANDIN_APP_ID": APP_ID,
+        # Template messages' delivery reports go to the account's server URL too: channels'.
+        "WECHAT_STANDIN_CALLBACK_URL": f"{channels}/wechat/callback",
+        "WECHAT_STANDIN_CALLBACK_TOKEN": TOKEN,
+        "WECHAT_STANDIN_REPORT_DELAY_S": "0.05",
+    }
     with StandInProcess("embedded.standins.wechat_api", tmp_path_factory.mktemp("wechat"), env=env) as server:
         yield server
 
@@ -171,3 +224,34 @@ async def test_fifty_messages_at_once_are_all_answered_within_five_seconds(
         ids,
     )
     assert taken == 50, (taken, wall)
+    print(f"50 WeChat messages at once: slowest answer {slowest:.2f} s, all in {wall:.2f} s")
+
+
+async def test_a_template_messages_delivery_report_is_passed_on_to_notify_signed(
+    wechat: StandInProcess, notify_receipts: NotifyReceipts
+) -> None:
+    """WeChat pushes TEMPLATESENDJOBFINISH to the server URL, which is channels': channels hands it to notify's
+    receipts endpoint signed with the Token, and answers WeChat only once notify took it (the first attempt, refused
+    by notify, is a 503 and WeChat's retry gets through)."""
+    settings = Settings(
+        wechat_api_base=wechat.url,
+        wechat_app_id=DEV_APP_ID,
+        wechat_app_secret=DEV_APP_SECRET,
+        wechat_templates={"*": {"template_id": "TPL-generic-notice", "fields": {"text": "thing2"}}},
+    )
+    provider = WechatTemplateMessages(settings)
+    message = Outgoing(uuid.uuid4(), "wechat", openid(), "interim_reply", {}, "正在处理", "zh")
+    try:
+        sent = await provider.send(message)
+    finally:
+        await provider.aclose()
+    msgid = sent.provider_message_id
+    assert msgid is not None
+
+    def passed_on() -> tuple[dict[str, str], bytes] | None:
+        return next((p for p in notify_receipts.posts if f"<MsgID>{msgid}</MsgID>".encode() in p[1]), None)
+
+    query, body = await wait_until(passed_on, timeout=15)
+    [receipt] = WechatEvents(Settings(wechat_callback_token=TOKEN)).parse({}, query, body)
+    assert (receipt.status, receipt.provider_message_id) == ("delivered", msgid)
+    assert notify_receipts.refused == 1

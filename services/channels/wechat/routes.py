@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from services.channels.deps import Clock, Door, Settings
 from services.channels.handlers.wechat import complete_form, read_form, take_wechat_message
-from services.channels.wechat import callback, decoding, form_page, messages, replies
+from services.channels.wechat import callback, decoding, form_page, messages, receipts, replies
 
 router = APIRouter(tags=["wechat"])
 #: The callback (XML) and the form (form-encoded) read their bodies themselves.
@@ -49,6 +49,9 @@ async def verify_server_url(request: Request, settings: Settings) -> PlainTextRe
 async def take_push(request: Request, settings: Settings, door: Door, clock: Clock) -> Response:
     account = callback.Account.from_settings(settings)
     pushed = callback.open_push(account, request.query_params, await request.body())
+    if receipts.is_delivery_report(pushed.message) and settings.wechat_receipts_url:
+        await receipts.pass_on(settings.wechat_receipts_url, account.token, pushed.message, pushed.xml)
+        return PlainTextResponse("success")
     received_at = clock()
     answer = await door.run(take_wechat_message, decoding.command(pushed, received_at))
     text = replies.reply_text(answer, settings.channels_public_url, pushed.message.event)
