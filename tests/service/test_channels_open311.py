@@ -1,8 +1,9 @@
 """Must-show 5 and the customer's status lookup, on channels run in-process against the session's Postgres and Kafka:
 every Open311 GeoReport v2 endpoint in JSON and XML with the spec's field lists and error format; a request filed
 by POST is found by its token and by GET, and shows `closed` once its case is resolved; no GET answer holds the
-filer's name, phone or mail address. The case read model is fed the public events intake and dispatch publish
-(built from the contracts), through channels' own use case — as its consumer does.
+filer's name, phone or mail address. Intake runs beside channels: the filed request becomes its complaint and the
+reference number comes back over Kafka; dispatch's events (routed, resolved) are built from their contracts and fed
+through channels' own read-model use case, as its consumer does.
 
 The status API: the right reference and digits find the case, wrong digits answer like an unknown reference, and
 after five wrong tries the reference is locked (429, Retry-After) even for the right digits."""
@@ -20,14 +21,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.channels.bootstrap import create_app
 from services.channels.handlers.cases import keep_cases
-from services.channels.settings import ChannelsSettings
+from services.intake import consumers as intake_consumers
 from shared.contracts import Event
-from tests.support.apps import running_app
+from tests.support.channels import running_channels
 from tests.support.clock import FakeClock
-from tests.support.followup_events import Order, received, resolved, routed
+from tests.support.followup_events import Order, resolved, routed
 from tests.support.infrastructure import Infrastructure
+from tests.support.intake import running_intake
+from tests.support.kafka import start_groups_at_end, wait_until
 
 V2 = "/open311/v2"
 KEY = "dev-only-open311-key"
@@ -42,16 +44,16 @@ SERVICE_FIELDS = ["service_code", "service_name", "description", "metadata", "ty
 
 @pytest.fixture(scope="module")
 async def channels(migrated: Infrastructure) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, FakeClock]]:
-    clock = FakeClock()
-    async with running_app(
-        create_app,
-        ChannelsSettings,
-        name="channels",
-        database_url=migrated.database_url,
-        bootstrap=migrated.kafka_bootstrap_servers,
-        group_setting="channels_consumer_group",
-        create_kwargs={"clock": clock},
-    ) as (app, client):
+    """Channels with intake beside it: a filed request becomes intake's complaint, and its reference number comes
+    back into channels' read model over Kafka (as in production)."""
+    bootstrap, clock = migrated.kafka_bootstrap_servers, FakeClock()
+    intake_group = f"intake-test-{uuid.uuid4().hex[:8]}"
+    await start_groups_at_end(bootstrap, intake_consumers.SUBSCRIPTIONS, intake_group)
+    async with (
+        running_intake(migrated.database_url, bootstrap, intake_consumer_group=intake_group) as (intake, _),
+        running_channels(migrated.database_url, bootstrap, clock=clock) as (app, client),
+    ):
+        await wait_until(lambda: intake.state.kafka["kafka"] == app.state.kafka["kafka"] == "connected", timeout=60)
         yield app, client, clock
 
 
@@ -74,6 +76,17 @@ def _error(response: httpx.Response, status: int, fmt: str) -> list[dict[str, An
     root = _xml(response)
     assert root.tag == "errors" and all([f.tag for f in e] == ["code", "description"] for e in root)
     return [{"code": int(e.findtext("code") or 0), "description": e.findtext("description")} for e in root]
+
+
+async def _reference(client: httpx.AsyncClient, token: str) -> str:
+    """The token's service_request_id once intake accepted the complaint and its reference came back."""
+
+    async def known() -> str | None:
+        found: str | None = _json(await client.get(f"{V2}/tokens/{token}.json"))[0]["service_request_id"]
+        return found
+
+    reference_no: str = await wait_until(known, timeout=30)
+    return reference_no
 
 
 async def _feed(app: FastAPI, *events: Event) -> None:
@@ -140,16 +153,15 @@ async def test_a_request_filed_by_post_is_found_and_closes_with_its_case(channel
     assert token and posted.find("request/service_request_id") is None
     again = _json(await client.post(f"{V2}/requests.json", data=form))  # a retried POST: the same request
     assert again[0]["token"] == token
-    assert _json(await client.get(f"{V2}/tokens/{token}.json")) == [{"service_request_id": None, "token": token}]
-
+    ref = await _reference(client, token)  # intake accepted it under channels' complaint id
     complaint_id = await db.fetchval(
         "SELECT complaint_id FROM channels.open311_requests WHERE message_id = $1", uuid.UUID(token)
     )
-    order = Order(complaint_id, uuid.uuid4(), f"TS-{clock().strftime('%Y%m%d')}-{complaint_id.int % 10**6:06d}")
-    at = clock()
-    await _feed(app, received(order, channel="app", at=at), routed(order, at=at + timedelta(minutes=1)))
-    ref = order.reference_no
+    row = await db.fetchrow("SELECT reference_no, channel FROM intake.complaints WHERE complaint_id = $1", complaint_id)
+    assert (row["reference_no"], row["channel"]) == (ref, "app")
     assert _xml(await client.get(f"{V2}/tokens/{token}.xml")).findtext("request/service_request_id") == ref
+    order, at = Order(complaint_id, uuid.uuid4(), ref), clock()
+    await _feed(app, routed(order, at=at + timedelta(minutes=1)))  # dispatch's, built from its contract
 
     found = _json(await client.get(f"{V2}/requests.json", params={"service_request_id": ref}))
     assert [list(r) for r in found] == [REQUEST_FIELDS]
@@ -175,16 +187,11 @@ async def test_a_request_filed_by_post_is_found_and_closes_with_its_case(channel
             assert personal not in text
 
 
-async def test_the_status_api_finds_a_case_by_reference_and_last_four_digits(channels: Any, db: Any) -> None:
-    app, client, clock = channels
+async def test_the_status_api_finds_a_case_by_reference_and_last_four_digits(channels: Any) -> None:
+    _, client, clock = channels
     form = {"api_key": KEY, "service_code": "heating_temperature", "address_string": "x", "description": "暖气不热"}
     token = _json(await client.post(f"{V2}/requests.json", data={**form, **FILER}))[0]["token"]
-    complaint_id = await db.fetchval(
-        "SELECT complaint_id FROM channels.open311_requests WHERE message_id = $1", uuid.UUID(token)
-    )
-    order = Order(complaint_id, uuid.uuid4(), f"TS-{clock().strftime('%Y%m%d')}-{complaint_id.int % 10**6:06d}")
-    await _feed(app, received(order, channel="app", at=clock()))
-    ref = order.reference_no
+    ref = await _reference(client, token)
 
     found = await client.post("/v1/status", json={"reference_no": ref, "phone_last4": "5678", "lang": "en"})
     assert found.status_code == 200, found.text

@@ -23,6 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page
 
+from services.channels import consumers
 from services.channels.bootstrap import create_app
 from services.channels.handlers.cases import keep_cases
 from services.channels.handlers.open311 import request_by_token
@@ -31,6 +32,7 @@ from shared.contracts import ComplaintEtaChanged, NotificationDelivery, new_even
 from tests.support.browser import PHONE, accessibility_problems, chromium
 from tests.support.followup_events import Order, acknowledged, received, routed
 from tests.support.infrastructure import Infrastructure
+from tests.support.kafka import start_groups_at_end
 from tests.support.ports import bound_socket, port_of
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "channels"
@@ -52,16 +54,19 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(migrated: Infrastructure) -> Iterator[Served]:
+    group, bootstrap = f"channels-test-{uuid.uuid4().hex[:8]}", migrated.kafka_bootstrap_servers
     settings = ChannelsSettings(
         app_env="test",
         database_url=migrated.database_url,
-        kafka_bootstrap_servers=migrated.kafka_bootstrap_servers,
-        channels_consumer_group=f"channels-test-{uuid.uuid4().hex[:8]}",
+        kafka_bootstrap_servers=bootstrap,
+        channels_consumer_group=group,
     )
     app = create_app(settings)
     sock = bound_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5))
     loop = asyncio.new_event_loop()
+    # Its consumers read what comes next, not the session's history.
+    loop.run_until_complete(start_groups_at_end(bootstrap, consumers.SUBSCRIPTIONS, group))
     thread = threading.Thread(target=lambda: loop.run_until_complete(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
