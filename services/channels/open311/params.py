@@ -28,6 +28,7 @@ MAX_REQUESTS = 1000
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,64})\](\[\])?$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{5,32}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def form_pairs(raw: bytes) -> list[tuple[str, str]]:
@@ -42,6 +43,12 @@ def form_pairs(raw: bytes) -> list[tuple[str, str]]:
 def one(pairs: Pairs, name: str) -> str | None:
     """The first non-empty value of `name`, stripped (empty counts as not given)."""
     return next((v.strip() for k, v in pairs if k == name and v.strip()), None)
+
+
+def one_line(pairs: Pairs, name: str) -> str | None:
+    """`one`, with line breaks and other control characters made spaces (an address, a name: one line)."""
+    value = one(pairs, name)
+    return " ".join(_CONTROL.sub(" ", value).split()) or None if value is not None else None
 
 
 def check_jurisdiction(given: str | None, ours: str) -> None:
@@ -119,8 +126,8 @@ def _attributes(service: Service, pairs: Pairs, faults: list[tuple[str, str]]) -
 
 
 def _contact(pairs: Pairs, faults: list[tuple[str, str]]) -> dict[str, str | None]:
-    found = {name: one(pairs, name) for name in ("email", "phone", "first_name", "last_name", "media_url")}
-    if found["email"] and not _EMAIL.match(found["email"]):
+    found = {name: one_line(pairs, name) for name in ("email", "phone", "first_name", "last_name", "media_url")}
+    if found["email"] and (len(found["email"]) > 254 or not _EMAIL.match(found["email"])):
         faults.append(("email", "is not a mail address"))
     if found["phone"] and not _PHONE.match(found["phone"]):
         faults.append(("phone", "is not a phone number"))
@@ -148,12 +155,12 @@ def file_request(pairs: Pairs, *, client: str, raw_body: bytes) -> FileRequest:
     faults: list[tuple[str, str]] = []
     latitude = _coordinate(pairs, "lat", 90, faults)
     longitude = _coordinate(pairs, "long", 180, faults)
-    address_string, address_id = one(pairs, "address_string"), one(pairs, "address_id")
+    address_string, address_id = one_line(pairs, "address_string"), one_line(pairs, "address_id")
     if (latitude is None or longitude is None) and not (address_string or address_id) and not faults:
         faults.append(("location", "give lat and long, or address_string, or address_id"))
     if len(address_string or "") > 300 or len(address_id or "") > 64:
         faults.append(("address_string", "at most 300 characters (address_id 64)"))
-    description = (one(pairs, "description") or "").replace("\x00", "")
+    description = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", one(pairs, "description") or "")
     if len(description) > DESCRIPTION_MAX:
         faults.append(("description", f"at most {DESCRIPTION_MAX} characters"))
     account, lines = _attributes(service, pairs, faults)
@@ -194,8 +201,9 @@ def _date(pairs: Pairs, name: str, faults: list[tuple[str, str]]) -> datetime | 
 
 
 def _listed(pairs: Pairs, name: str) -> tuple[str, ...]:
-    value = one(pairs, name)
-    return tuple(part.strip() for part in value.split(",") if part.strip()) if value else ()
+    """A list parameter: comma-delimited, and it may be declared several times (the spec allows both)."""
+    parts = (part.strip() for key, value in pairs if key == name for part in value.split(","))
+    return tuple(dict.fromkeys(part for part in parts if part))
 
 
 def _range(pairs: Pairs, now: datetime, faults: list[tuple[str, str]]) -> tuple[datetime | None, datetime | None]:

@@ -207,6 +207,8 @@ def test_get_requests_filters_default_to_ninety_days_and_refuse_longer() -> None
     assert query.start == NOW - timedelta(days=90) and query.end is None and query.limit == 1000
     query = params.request_query(_form(status="closed", service_code="outage,billing"), NOW)
     assert query.statuses == ("closed",) and query.service_codes == ("outage", "billing")
+    repeated = params.request_query([("status", "open"), ("status", "closed"), ("service_code", "outage")], NOW)
+    assert repeated.statuses == ("open", "closed") and repeated.service_codes == ("outage",)
     ids = params.request_query(_form(service_request_id="TS-1,TS-2", status="bogus"), NOW)
     assert ids.reference_nos == ("TS-1", "TS-2")  # ids override every other filter
     with pytest.raises(Invalid, match="90 days"):
