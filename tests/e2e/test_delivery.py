@@ -20,10 +20,12 @@ gateway stand-in, by our idempotency key.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -33,7 +35,7 @@ import pytest
 from shared import topics
 from tests.support.client import PlatformClient, eventually
 from tests.support.complaints import complaint
-from tests.support.kafka import read_topic
+from tests.support.kafka import produce, read_topic
 from tests.support.platform import Platform, kill_and_await_restart
 from tests.support.standins import StandIns
 
@@ -410,3 +412,51 @@ async def test_a_customer_answering_our_sms_scores_reopens_or_reaches_the_owner(
 async def _survey_score(client: PlatformClient, complaint_id: str) -> int | None:
     found = [c for c in await client.callbacks() if c["complaint_id"] == complaint_id]
     return found[0].get("survey_score") if found else None
+
+
+async def test_a_12345_ticket_is_answered_back_to_the_hotline_in_order(
+    platform: Platform, client: PlatformClient
+) -> None:
+    """Issue 23, must-show 4, on the real processes: a 12345 ticket (v2) on `ingress.partner-tickets` becomes a
+    complaint; the department resolves it and an agent records the callback — and the hotline's stand-in (started by
+    the runner, its calls signed with the runner's fresh keys) has 签收, then 办结 with the resolution text, then 回访
+    with the result and the survey, in that order, each once. (The hotline down and every state retried: the service
+    test, tests/service/test_channels_partner_pushes.py.)"""
+    ticket_id = f"GD-{uuid.uuid4().hex[:10]}"
+    ticket = {
+        "schema_version": 2,
+        "source": "12345",
+        "ticket_id": ticket_id,
+        "received_at": datetime.now(UTC).isoformat(),
+        "caller_phone": _phone(),
+        "address": "和平区南京北街8号3号楼2单元301",
+        "district": "heping",
+        "content": HEATING,
+        "deadline_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+        "demand": "要求尽快上门维修",
+    }
+    await produce(platform.bootstrap, topics.PARTNER_TICKETS, [(ticket_id.encode(), json.dumps(ticket).encode())])
+    db = await asyncpg.connect(platform.dsn)
+    try:
+        sql = "SELECT complaint_id::text FROM intake.complaints WHERE channel_ticket_id = $1"
+        complaint_id = await eventually(lambda: db.fetchval(sql, ticket_id), what="the ticket as a complaint")
+    finally:
+        await db.close()
+    order = await client.wait_routed(complaint_id)
+    await client.acknowledge(order["work_order_id"], order["department"])
+    resolution = {"resolution": "更换3号楼换热站循环泵，室温恢复至20度", "root_cause": "repair.other"}
+    await client.resolve(order["work_order_id"], resolution, order["department"])
+    callback = await client.wait_callback(complaint_id)
+    await client.callback(callback["callback_id"], "satisfied", scores={"supply": 5, "attitude": 5})
+
+    async def told() -> list[dict[str, Any]] | None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            taken = (await http.get(f"{platform.gateways['hotline']}/_standin/messages")).json()
+        mine = [m for m in taken if m["ticket_id"] == ticket_id]
+        return mine if len(mine) >= 3 else None
+
+    states = await eventually(told, what="签收, 办结 and 回访 at the hotline", timeout=60)
+    assert [s["action"] for s in states] == ["accept", "reply", "visit"]
+    assert states[1]["body"]["resolution"] == resolution["resolution"]
+    assert (states[2]["body"]["result"], states[2]["body"]["scores"]) == ("satisfied", {"supply": 5, "attitude": 5})
+    assert len({s["idempotency_key"] for s in states}) == 3
