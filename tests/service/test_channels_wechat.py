@@ -5,7 +5,9 @@ ours) — and which checks our passive replies as WeChat would.
 
 Server-URL verification; a first message waits for the form page, whose completion makes the complaint; the next
 message is a complaint at once; a bad signature is 403 and stores nothing; one MsgId twice is one complaint; 50
-messages at once are all answered within WeChat's 5 seconds."""
+messages at once are all answered within WeChat's 5 seconds; a template message's delivery report pushed to the
+same URL reaches notify's receipts. (The reference number reaching the customer as a customer-service message needs
+intake, followup and notify: tests/e2e/test_delivery.py.)"""
 
 from __future__ import annotations
 
