@@ -5,10 +5,13 @@ Each service subclasses `ServiceSettings`; insecure development defaults are ref
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.credentials import DEV_MARKER, weakness
 
 Environment = Literal["dev", "test", "prod"]
 
@@ -19,7 +22,9 @@ class ServiceSettings(BaseSettings):
     # A refused setting never prints the values given (a database password, a key) in the error.
     model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
-    app_env: Environment = "dev"
+    #: Required, no default: a container started without it must not fall back to development (where the dev keys
+    #: printed in the README are accepted). `make run` sets dev, the tests test, compose and k8s prod.
+    app_env: Environment
     database_url: str = "postgresql://postgres@127.0.0.1:5432/utility"
     database_pool_min: int = Field(default=2, ge=1)
     database_pool_max: int = Field(default=10, ge=1)
@@ -46,16 +51,29 @@ class ServiceSettings(BaseSettings):
         return self.app_env in ("dev", "test")
 
 
-def refuse_dev_secrets(settings: ServiceSettings, secrets: dict[str, str], dev_value_marker: str) -> None:
-    """Fail start-up when a production deployment still carries a development secret.
+def refuse_dev_secrets(
+    settings: ServiceSettings,
+    secrets: Mapping[str, str] | Iterable[tuple[str, str]],
+    dev_value_marker: str = DEV_MARKER,
+) -> None:
+    """Fail start-up when a production deployment still carries a development, placeholder or weak secret.
 
-    Why: a copied `.env` with the well-known dev keys must never reach a real utility's network.
+    Why: a copied `.env` with the well-known dev keys (or the README's placeholder) must never reach a real
+    utility's network. Judged by each value (`shared.credentials.weakness`), whatever the variable's name; the
+    error names the secrets, never their values. Pairs, not only a mapping: two keys configured under one name
+    (two credentials called "supervisor") are both judged.
     """
     if settings.is_dev:
         return
-    weak = [name for name, value in secrets.items() if dev_value_marker in value or len(value) < 16]
-    if weak:
-        raise ValueError(f"refusing to start in {settings.app_env!r}: development or short secrets for {sorted(weak)}")
+    pairs = list(secrets.items()) if isinstance(secrets, Mapping) else list(secrets)
+    refused = {
+        f"{name} ({'a development key' if dev_value_marker in value else weakness(value)})"
+        for name, value in pairs
+        if dev_value_marker in value or weakness(value)
+    }
+    if refused:
+        named = ", ".join(sorted(refused))
+        raise ValueError(f"refusing to start in {settings.app_env!r}: {named}")
 
 
 class IdentitySettings(BaseSettings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +14,9 @@ import pytest
 from operations.migrations import apply_all
 from shared.db import create_pool
 from tests.support.infrastructure import Infrastructure, provide
+
+# Every service requires APP_ENV (no default): the suite runs as `test`, and the processes it starts inherit it.
+os.environ.setdefault("APP_ENV", "test")
 
 
 @pytest.fixture(scope="session")

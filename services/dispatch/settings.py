@@ -79,7 +79,7 @@ class DispatchSettings(ServiceSettings, IdentitySettings):
 
     @model_validator(mode="after")
     def _check_credentials(self) -> DispatchSettings:
-        refuse_dev_secrets(self, {c.name: token for token, c in self.dispatch_credentials.items()}, DEV_MARKER)
+        refuse_dev_secrets(self, [(c.name, token) for token, c in self.dispatch_credentials.items()], DEV_MARKER)
         return self
 
     @model_validator(mode="after")

@@ -44,7 +44,7 @@ class FollowupSettings(ServiceSettings, IdentitySettings):
 
     @model_validator(mode="after")
     def _check_credentials(self) -> FollowupSettings:
-        refuse_dev_secrets(self, {c.name: token for token, c in self.followup_credentials.items()}, DEV_MARKER)
+        refuse_dev_secrets(self, [(c.name, token) for token, c in self.followup_credentials.items()], DEV_MARKER)
         return self
 
     @cached_property

@@ -55,7 +55,7 @@ class NotifySettings(ServiceSettings, IdentitySettings):
 
     @model_validator(mode="after")
     def _check(self) -> NotifySettings:
-        refuse_dev_secrets(self, {name: key for key, name in self.notify_credentials.items()}, DEV_MARKER)
+        refuse_dev_secrets(self, [(name, key) for key, name in self.notify_credentials.items()], DEV_MARKER)
         if self.notify_lease_s <= self.notify_send_timeout_s:
             raise ValueError("NOTIFY_LEASE_S must exceed NOTIFY_SEND_TIMEOUT_S: a call in flight keeps its lease")
         return self

@@ -47,7 +47,7 @@ class ReportingSettings(ServiceSettings, IdentitySettings):
 
     @model_validator(mode="after")
     def _check_credentials(self) -> ReportingSettings:
-        refuse_dev_secrets(self, {c.name: token for token, c in self.reporting_credentials.items()}, DEV_MARKER)
+        refuse_dev_secrets(self, [(c.name, token) for token, c in self.reporting_credentials.items()], DEV_MARKER)
         return self
 
     @cached_property

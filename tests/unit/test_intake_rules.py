@@ -52,13 +52,14 @@ def test_reference_numbers_sort_by_day_then_sequence() -> None:
 
 
 def test_production_refuses_development_credentials() -> None:
-    with pytest.raises(ValidationError, match="development or short secrets"):
+    with pytest.raises(ValidationError, match="web \\(a development key\\)"):
         IntakeSettings(app_env="prod")
-    strong = {"web": "w" * 32, "app": "a" * 32}
+    strong = {"web": "Zq3w8Xv1Lr6Tn0Yb5Kc9Md2Hf7Jg4Ps", "app": "Hc4n9Rt2Wq7Lm1Zx6Vb3Ks8Pd5Fg0Jy"}
     with pytest.raises(ValidationError, match="intake_customer_hash_key"):
         IntakeSettings(app_env="prod", intake_channel_credentials=strong)
-    settings = IntakeSettings(app_env="prod", intake_channel_credentials=strong, intake_customer_hash_key="k" * 32)
-    assert settings.channel_by_token["w" * 32] == "web"
+    hash_key = "Pn7Bv2Cx9Lk4Wq1Zr6Tm3Yd8Hs5Gf0Ja"
+    settings = IntakeSettings(app_env="prod", intake_channel_credentials=strong, intake_customer_hash_key=hash_key)
+    assert settings.channel_by_token[strong["web"]] == "web"
 
 
 def test_credentials_must_name_known_channels_and_differ() -> None:

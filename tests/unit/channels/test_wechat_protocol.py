@@ -103,8 +103,8 @@ def test_another_appid_a_wrong_key_and_garbage_are_refused() -> None:
 
 PROD: dict[str, object] = {
     "app_env": "prod",
-    "channels_credentials": {"k" * 32: "system"},
-    "channels_contact_hash_key": "h" * 32,
+    "channels_credentials": {"Zq3w8Xv1Lr6Tn0Yb5Kc9Md2Hf7Jg4Ps": "system"},
+    "channels_contact_hash_key": "Hc4n9Rt2Wq7Lm1Zx6Vb3Ks8Pd5Fg0Jy",
     "channels_open311_keys": {},
 }
 
