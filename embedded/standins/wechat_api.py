@@ -42,7 +42,8 @@ true}` (every token issued so far answers 42001), `{"invalid_openids": [...]}` (
 template`). `POST user_messages` with `{"openid", "msg_type": "text"|"voice"|"image"|"location", "content",
 "recognition", "pic_url", "latitude", "longitude", "label", "msg_id" (default: a fresh one), "safe": bool, "token"
 (default the server Token: another one forges the signature), "url"}` answers the push's outcome: `status`,
-`reply` (decrypted in safe mode, with `reply_signature_ok` and `reply_app_id`), `elapsed_s`, `msg_id`.
+`reply` (decrypted in safe mode, with `reply_signature_ok` and `reply_app_id`), `elapsed_s`, `msg_id`; an image
+without `pic_url` points at `GET /_standin/pictures/<MsgId>.png` (a small PNG, as WeChat serves the user's photo).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ from xml.sax.saxutils import escape
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from embedded.standins import wechat_users
 from embedded.standins.serving import Received, parse_args, post_until_taken, serve
@@ -382,6 +383,11 @@ def _custom_refusal(state: WechatStandIn, access_token: str, body: dict[str, Any
 def _add_user_messages(app: FastAPI, state: WechatStandIn) -> None:
     """A user writes to the account: WeChat pushes it to the server URL, and the user's 48-hour window opens."""
 
+    @app.get("/_standin/pictures/{name}")
+    async def picture(name: str) -> Response:
+        """What a user's photo is at WeChat's `PicUrl`: a small PNG, the same for every name."""
+        return Response(wechat_users.PICTURE, media_type="image/png")
+
     @app.post("/_standin/user_messages")
     async def user_message(request: Request) -> JSONResponse:
         body = await request.json()
@@ -390,6 +396,8 @@ def _add_user_messages(app: FastAPI, state: WechatStandIn) -> None:
         if not OPENID.fullmatch(openid) or not url:
             return JSONResponse({"error": "an openid (o + 27 characters) and a server URL are required"}, 400)
         msg_id = str(body.get("msg_id") or next(state.user_msg_ids))
+        if body.get("msg_type") == "image" and not body.get("pic_url"):
+            body["pic_url"] = f"{str(request.base_url).rstrip('/')}/_standin/pictures/{msg_id}.png"
         with state.lock:
             state.last_written[openid] = time.time()
         xml = wechat_users.message_xml(state.account, openid, msg_id, body)

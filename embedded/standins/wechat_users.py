@@ -27,6 +27,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 #: Base64 of "devonly-wechat-aes-key-32-bytes!" without its "=": the dev EncodingAESKey of `make run`.
 DEV_ENCODING_AES_KEY = "ZGV2b25seS13ZWNoYXQtYWVzLWtleS0zMi1ieXRlcyE"
 DEV_SERVER_TOKEN = "dev-only-wechat-token"  # noqa: S105 - the issue's dev Token
+#: A user's photo: a 1x1 PNG.
+PICTURE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def signature(*parts: str) -> str:

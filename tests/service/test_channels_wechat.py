@@ -257,3 +257,30 @@ async def test_a_template_messages_delivery_report_is_passed_on_to_notify_signed
     [receipt] = WechatEvents(Settings(wechat_callback_token=TOKEN)).parse({}, query, body)
     assert (receipt.status, receipt.provider_message_id) == ("delivered", msgid)
     assert notify_receipts.refused == 1
+
+
+async def attachments_of(db: asyncpg.Pool, msg_id: str) -> list[tuple[str, int]]:
+    rows = await db.fetch(
+        "SELECT a.content_type, a.size_bytes FROM channels.attachments a JOIN channels.inbound_messages m "
+        "ON m.message_id = a.message_id WHERE m.provider = 'wechat' AND m.provider_message_id = $1",
+        msg_id,
+    )
+    return [(r["content_type"], r["size_bytes"]) for r in rows]
+
+
+async def test_a_photo_becomes_the_complaints_attachment_waiting_or_at_once(
+    wechat: StandInProcess, http: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
+    """The picture at WeChat's PicUrl is fetched into the complaint: when the form completes a waiting photo, and
+    at once for a customer whose address is known."""
+    customer = openid()
+    photo = await user_writes(http, wechat, openid=customer, msg_type="image")
+    link = FORM_LINK.search(photo["reply"]).group(1)  # type: ignore[union-attr]
+    done = await http.post(
+        link, data={"address": "和平区南京北街18号3单元502", "district": "和平区", "description": "漏水"}
+    )
+    assert done.status_code == 200, done.text
+    assert await attachments_of(db, photo["msg_id"]) == [("image/png", 70)]
+    again = await user_writes(http, wechat, openid=customer, msg_type="image", safe=True)
+    assert "受理号将随后" in again["reply"]
+    assert await attachments_of(db, again["msg_id"]) == [("image/png", 70)]

@@ -23,7 +23,7 @@ from typing import Literal
 
 from services.channels.handlers.context import ChannelsWork
 from services.channels.handlers.inbound import take_message
-from services.channels.model import ComplaintDraft, ReplyDraft, TakeMessage
+from services.channels.model import ComplaintDraft, NewAttachment, ReplyDraft, TakeMessage
 from services.channels.repository.wechat import PendingMessage, WechatCustomer
 from shared.contracts.channels import ChannelCustomer
 from shared.contracts.complaint import Channel, Coordinates, Location, PreferredContact
@@ -49,6 +49,9 @@ class WechatMessageIn:
     latitude: float | None = None
     longitude: float | None = None
     is_event: bool = False
+    #: An image message's picture at WeChat, and the picture itself when the protocol could fetch it.
+    pic_url: str | None = None
+    attachments: tuple[NewAttachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ async def take_wechat_message(cmd: WechatMessageIn, work: ChannelsWork) -> Wecha
         expires_at=work.now + ttl,
         latitude=cmd.latitude,
         longitude=cmd.longitude,
+        pic_url=cmd.pic_url,
     )
     kept = await work.repo.add_pending(waiting)
     return WechatAnswer("form", form_token=kept.form_token, duplicate=kept != waiting)
@@ -101,6 +105,7 @@ def _take(cmd: WechatMessageIn, **meaning: ComplaintDraft | ReplyDraft) -> TakeM
         raw_body=cmd.raw_xml,
         content_type=XML,
         received_at=cmd.received_at,
+        attachments=cmd.attachments,
         correlation_id=f"wechat-{cmd.msg_id}",
         **meaning,  # type: ignore[arg-type]
     )
@@ -142,6 +147,8 @@ class WechatForm:
     phone: str = ""
     name: str = ""
     reference_no: str | None = None
+    #: (MsgId, PicUrl) of the waiting image messages: their pictures become the complaint's attachments.
+    pictures: tuple[tuple[str, str], ...] = ()
 
 
 async def read_form(token: str, work: ChannelsWork) -> WechatForm | None:
@@ -167,6 +174,7 @@ async def read_form(token: str, work: ChannelsWork) -> WechatForm | None:
         account_no=(known.account_no or "") if known else "",
         phone=(known.phone or "") if known else "",
         name=(known.name or "") if known else "",
+        pictures=tuple((m.msg_id, m.pic_url) for m in waiting if m.pic_url),
     )
 
 
@@ -181,6 +189,8 @@ class CompleteForm:
     account_no: str | None = None
     phone: str | None = None
     name: str | None = None
+    #: The waiting image messages' pictures, as the page could fetch them.
+    attachments: tuple[NewAttachment, ...] = ()
 
 
 FormOutcome = Literal["taken", "already_taken", "not_found", "expired", "no_words"]
@@ -221,7 +231,9 @@ async def complete_form(cmd: CompleteForm, work: ChannelsWork) -> FormResult:
         longitude=places[-1].longitude if places else None,
     )
     raw = b"\n".join(m.raw_xml for m in waiting)
-    take = WechatMessageIn(first.openid, first.msg_id, first.msg_type, text, raw, first.received_at)
+    take = WechatMessageIn(
+        first.openid, first.msg_id, first.msg_type, text, raw, first.received_at, attachments=cmd.attachments
+    )
     draft = _draft(customer, text, _point(customer.latitude, customer.longitude))
     stored = await take_message(_take(take, complaint=draft), work)
     await work.repo.mark_pending_taken(cmd.token, stored.message_id)

@@ -25,6 +25,8 @@ CREATE TABLE wechat_pending (
     form_token   text        NOT NULL,
     msg_type     text        NOT NULL,
     text         text        NOT NULL,
+    -- An image message's picture at WeChat: fetched into an attachment when the form is completed.
+    pic_url      text,
     latitude     double precision,
     longitude    double precision,
     raw_xml      bytea       NOT NULL,

@@ -40,6 +40,7 @@ class PendingMessage:
     expires_at: datetime
     latitude: float | None = None
     longitude: float | None = None
+    pic_url: str | None = None
     #: The inbound message the form made of it; None while it waits.
     message_id: uuid.UUID | None = None
 
@@ -67,7 +68,8 @@ class WechatStore(Protocol):
 
 
 _PENDING = (
-    "msg_id, openid, form_token, msg_type, text, raw_xml, received_at, expires_at, latitude, longitude, message_id"
+    "msg_id, openid, form_token, msg_type, text, raw_xml, received_at, expires_at, latitude, longitude, pic_url, "
+    "message_id"
 )
 _CUSTOMER = "openid, address, district, updated_at, account_no, phone, name, latitude, longitude"
 
@@ -104,7 +106,8 @@ class PostgresWechatStore:
     async def add_pending(self, message: PendingMessage) -> PendingMessage:
         m = message
         await self.conn.execute(
-            f"INSERT INTO channels.wechat_pending ({_PENDING}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            f"INSERT INTO channels.wechat_pending ({_PENDING}) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
             "ON CONFLICT (msg_id) DO NOTHING",
             m.msg_id,
             m.openid,
@@ -116,6 +119,7 @@ class PostgresWechatStore:
             m.expires_at,
             m.latitude,
             m.longitude,
+            m.pic_url,
             m.message_id,
         )
         row = await self.conn.fetchrow(f"SELECT {_PENDING} FROM channels.wechat_pending WHERE msg_id = $1", m.msg_id)

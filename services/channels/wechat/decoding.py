@@ -41,4 +41,5 @@ def command(push: Push, received_at: datetime | None = None) -> WechatMessageIn:
         latitude=m.latitude,
         longitude=m.longitude,
         is_event=not m.carries_content,
+        pic_url=m.pic_url if m.msg_type == "image" else None,
     )

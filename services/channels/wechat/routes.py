@@ -9,6 +9,7 @@ before anything is stored.
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from services.channels.deps import Clock, Door, Settings
 from services.channels.handlers.wechat import complete_form, read_form, take_wechat_message
-from services.channels.wechat import callback, decoding, form_page, messages, receipts, replies
+from services.channels.wechat import callback, decoding, form_page, media, messages, receipts, replies
 
 router = APIRouter(tags=["wechat"])
 #: The callback (XML) and the form (form-encoded) read their bodies themselves.
@@ -53,7 +54,11 @@ async def take_push(request: Request, settings: Settings, door: Door, clock: Clo
         await receipts.pass_on(settings.wechat_receipts_url, account.token, pushed.message, pushed.xml)
         return PlainTextResponse("success")
     received_at = clock()
-    answer = await door.run(take_wechat_message, decoding.command(pushed, received_at))
+    command = decoding.command(pushed, received_at)
+    if command.pic_url:
+        fetched = await media.picture(command.pic_url, command.msg_id, max_bytes=settings.channels_attachment_max_bytes)
+        command = dataclasses.replace(command, attachments=(fetched,) if fetched else ())
+    answer = await door.run(take_wechat_message, command)
     text = replies.reply_text(answer, settings.channels_public_url, pushed.message.event)
     if text is None:
         return PlainTextResponse("success")
@@ -85,7 +90,9 @@ async def show_form(token: str, request: Request, door: Door, lang: str | None =
 
 
 @router.post("/wechat/form/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def submit_form(token: str, request: Request, door: Door, lang: str | None = None) -> HTMLResponse:
+async def submit_form(
+    token: str, request: Request, door: Door, settings: Settings, lang: str | None = None
+) -> HTMLResponse:
     chosen = form_page.language(lang, request.headers.get("accept-language"))
     t = form_page.TEXT[chosen]
     fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), max_num_fields=20))
@@ -93,6 +100,10 @@ async def submit_form(token: str, request: Request, door: Door, lang: str | None
     form = await door.run(read_form, token[:64])
     if command is None:
         return _html(form_page.render(chosen, token, form=form, posted=posted, error=t["fix"]), 422)
+    if form is not None and not form.submitted and form.pictures:
+        limit = settings.channels_attachment_max_bytes
+        fetched = [await media.picture(url, msg_id, max_bytes=limit) for msg_id, url in form.pictures]
+        command = dataclasses.replace(command, attachments=tuple(f for f in fetched if f))
     result = await door.run(complete_form, command)
     if result.outcome == "not_found":
         return _html(form_page.render(chosen, token, notice=t["not_found"]), 404)

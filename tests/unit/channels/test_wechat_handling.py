@@ -5,6 +5,7 @@ stores nothing; expired links and empty forms are answers the page explains."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from services.channels.handlers.context import ChannelsContext
@@ -15,6 +16,7 @@ from services.channels.handlers.wechat import (
     read_form,
     take_wechat_message,
 )
+from services.channels.model import NewAttachment
 from services.channels.repository import ChannelsRepository
 from services.channels.settings import ChannelsSettings
 from shared.contracts.channels import ChannelComplaint, ChannelReply
@@ -126,3 +128,22 @@ async def test_an_expired_or_unknown_link_files_nothing() -> None:
     assert fresh.form_token != waiting.form_token  # the expired form is not reopened
     assert transactions.state.outbox == []
     assert transactions.state.wechat_customers == {}
+
+
+async def test_the_pictures_the_page_fetched_are_the_complaints_attachments() -> None:
+    entrance, transactions = door()
+    picture = "https://mmbiz.qpic.cn/photo"
+    waiting = await entrance.run(
+        take_wechat_message, message("40", f"[图片 image] {picture}", msg_type="image", pic_url=picture)
+    )
+    assert waiting.form_token is not None
+    shown = await entrance.run(read_form, waiting.form_token)
+    assert shown is not None and shown.pictures == (("40", picture),)
+    photo = NewAttachment(file_name="40.png", content_type="image/png", content=b"\x89PNG")
+    done = await entrance.run(complete_form, dataclasses.replace(form(waiting.form_token), attachments=(photo,)))
+    assert done.outcome == "taken"
+    [event] = transactions.state.outbox
+    assert isinstance(event, ChannelComplaint)
+    assert [(a.file_name, a.content_type, a.size_bytes) for a in event.payload.attachments] == [
+        ("40.png", "image/png", 4)
+    ]
