@@ -1,8 +1,17 @@
-"""Masking of personal data (phone numbers, names) before it reaches logs or widely-read topics."""
+"""Masking of personal data (phone numbers, ID numbers, mail addresses, names) before it reaches logs or widely-read
+topics.
+
+Free text on the shared topics (a complaint's text, notes, resolutions, what was settled on the call) is typed
+`MaskedText` in the contracts: whatever a service writes into it, the event carries it masked, and so does an older
+event read again. The clear text stays in the owning service's tables only.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 # Mainland mobiles (optionally +86 / 0086), landlines with area code, and any other long digit run
 # that looks like a phone number. Deliberately greedy: a masked order number is harmless, a leaked
@@ -46,3 +55,35 @@ def mask_phones_in_text(text: str) -> str:
     ids = _UUID.findall(text)
     masked = [_PHONE_PATTERN.sub(lambda m: mask_phone(m.group(0)), part) for part in parts]
     return "".join(p + (ids[i] if i < len(ids) else "") for i, p in enumerate(masked))
+
+
+#: Resident identity card numbers: 18 characters (17 digits and a digit or X check character) or the old 15 digits,
+#: standing alone. Masked before phone numbers, whose patterns would otherwise cut an ID number into pieces.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+#: Mail addresses (a QQ address is often the phone number itself: 13812345678@qq.com): masked first of all.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def mask_id_number(number: str) -> str:
+    """Keep the first 3 and last 2 characters (110*************1X): enough to tell two apart on a call."""
+    return f"{number[:3]}{'*' * (len(number) - 5)}{number[-2:]}"
+
+
+def mask_email(address: str) -> str:
+    """Keep the first character and the domain (z***@example.com): which provider, not whose mailbox."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_text(text: str) -> str:
+    """Every mail address, ID number and phone number in free text masked; ids and reference numbers left alone.
+
+    Masking what is already masked changes nothing, so an event can be masked when written and again when read.
+    """
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    return mask_phones_in_text(text)
+
+
+#: A free-text field of a shared topic's contract: masked whenever the model is built (written or read).
+MaskedText = Annotated[str, AfterValidator(mask_text)]

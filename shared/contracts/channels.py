@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, Field
 from shared import topics
 from shared.contracts.complaint import Attachment, Category, Channel, Location, PreferredContact
 from shared.contracts.envelope import Contract, Event
+from shared.privacy import MaskedText
 
 #: What a customer's reply means: a survey score ("1"…"5"), "not fixed" (reopen under the callback rules:
 #: dissatisfied), or anything else (a note for the case owner).
@@ -89,7 +90,7 @@ class CustomerRepliedPayload(Contract):
     channel: Channel
     kind: ReplyKind
     score: int | None = Field(default=None, ge=1, le=5)
-    text: str = Field(description="The reply, phone numbers in it masked.")
+    text: MaskedText = Field(description="The reply, phone numbers in it masked.")
     attachments: tuple[Attachment, ...] = ()
     replied_at: AwareDatetime
 

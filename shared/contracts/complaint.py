@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, Field
 
 from shared import topics
 from shared.contracts.envelope import Contract, Event
+from shared.privacy import MaskedText
 
 #: What an account number may look like (intake accepts nothing else, so reporting looks up nothing else).
 ACCOUNT_NO_PATTERN = r"^[A-Za-z0-9\-]+$"
@@ -112,13 +113,13 @@ class ComplaintReceivedPayload(Contract):
     accepted_at: AwareDatetime = Field(description="When intake accepted it.")
     customer: CustomerPublic
     location: Location
-    text: str = Field(description="Complaint text, phone numbers in it masked.")
+    text: MaskedText = Field(description="Complaint text, phone numbers in it masked.")
     category_hint: Category | None
     agent_id: str | None = Field(
         default=None,
         description="v2: staff id of the agent who took it (phone, counter); the case's owner until it is closed.",
     )
-    handled_on_contact: str | None = Field(
+    handled_on_contact: MaskedText | None = Field(
         default=None,
         description="v2: what the agent explained or did on the call or at the counter: settled at first contact.",
     )
@@ -141,7 +142,7 @@ class ComplaintReceivedPayload(Contract):
         description="v4: the deadline a partner hotline (12345, 95598) set on its ticket; when stricter than the "
         "policy's, it is the case's deadline.",
     )
-    demand: str | None = Field(
+    demand: MaskedText | None = Field(
         default=None, max_length=2000, description="v4: the caller's demand (诉求) as the partner hotline wrote it."
     )
     attachments: tuple[Attachment, ...] = Field(default=(), description="v4: files the customer sent.")

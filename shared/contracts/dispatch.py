@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, Field
 from shared import topics
 from shared.contracts.complaint import Category, Channel, CustomerPublic, Location
 from shared.contracts.envelope import Contract, Event
+from shared.privacy import MaskedText
 
 
 # How grave a complaint is, and the one place severity is ranked and raised: dispatch raises it when a
@@ -81,7 +82,7 @@ class ComplaintRoutedPayload(Contract):
     severity: Severity
     priority: int = Field(ge=1, le=3, description="1 = emergency, handled first.")
     valid: bool
-    invalid_reason: str | None
+    invalid_reason: MaskedText | None
     reasons: list[str] = Field(description="Why this category and severity: matched terms and rules.")
     deadlines: DeadlinesPayload
     channel: Channel
@@ -189,7 +190,7 @@ class WorkOrderAssignedPayload(WorkOrderFacts):
     severity: Severity
     priority: int
     deadlines: DeadlinesPayload
-    text: str = Field(description="Complaint text, phone numbers masked.")
+    text: MaskedText = Field(description="Complaint text, phone numbers masked.")
     location: Location
     customer: CustomerPublic
     channel: Channel
@@ -244,7 +245,7 @@ class WorkOrderStarted(WorkOrderEvent):
 
 
 class WorkOrderNotePayload(WorkOrderFacts):
-    note: str
+    note: MaskedText
 
 
 class WorkOrderNoteAdded(WorkOrderEvent):
@@ -264,7 +265,7 @@ class RootCause(Contract):
 class CauseAnalysis(Contract):
     """Why a serious or emergency complaint happened, as leadership had it analysed."""
 
-    summary: str
+    summary: MaskedText
     analysed_by: str
 
 
@@ -273,14 +274,16 @@ class CustomerAcceptance(Contract):
 
     customer_name: str = Field(description="Masked on the topics (王**), as every customer's name there.")
     confirmed: bool = Field(description="The customer confirmed the fault is fixed.")
-    note: str | None = None
+    note: MaskedText | None = None
 
 
 class WorkOrderResolvedPayload(WorkOrderFacts):
-    resolution: str
+    resolution: MaskedText
     root_cause: str = Field(description="v2: the catalogue code (as root_cause_detail.code); v1: free text.")
     root_cause_detail: RootCause | None = Field(default=None, description="v2: the catalogue entry picked.")
-    root_cause_note: str | None = Field(default=None, description="v2: the department's own words beside the code.")
+    root_cause_note: MaskedText | None = Field(
+        default=None, description="v2: the department's own words beside the code."
+    )
     cause_analysis: CauseAnalysis | None = Field(
         default=None, description="v2: required on serious and emergency cases (with corrective actions)."
     )
@@ -303,7 +306,7 @@ class WorkOrderResolved(WorkOrderEvent):
 
 
 class WorkOrderReturnedPayload(WorkOrderFacts):
-    reason: str
+    reason: MaskedText
     rerouted_to: Department
     new_work_order_id: uuid.UUID
 
@@ -317,7 +320,7 @@ class WorkOrderReturned(WorkOrderEvent):
 
 
 class WorkOrderReassignedPayload(WorkOrderFacts):
-    reason: str
+    reason: MaskedText
     new_category: Category
     new_severity: Severity
     new_department: Department
@@ -340,7 +343,7 @@ class WorkOrderCrewAssignedPayload(WorkOrderFacts):
     crew_name_zh: str
     crew_name_en: str
     previous_crew: str | None = Field(description="The crew it had before, when it is handed over.")
-    note: str | None = None
+    note: MaskedText | None = None
 
 
 class WorkOrderCrewAssigned(WorkOrderEvent):
@@ -354,7 +357,7 @@ class WorkOrderCrewAssigned(WorkOrderEvent):
 class WorkOrderAppointmentPayload(WorkOrderFacts):
     window_start: AwareDatetime
     window_end: AwareDatetime = Field(description="After window_start.")
-    note: str | None = None
+    note: MaskedText | None = None
 
 
 class WorkOrderAppointmentAgreed(WorkOrderEvent):
@@ -370,7 +373,7 @@ class WorkOrderFindingsPayload(WorkOrderFacts):
     indoor_temperature_c: float | None = Field(
         ge=-40, le=60, description="Indoor temperature measured on site, in °C (heating complaints)."
     )
-    note: str | None = None
+    note: MaskedText | None = None
 
 
 class WorkOrderFindingsRecorded(WorkOrderEvent):
@@ -401,7 +404,7 @@ class WorkOrderVisitMissedPayload(WorkOrderFacts):
     missed_window_end: AwareDatetime | None
     next_window_start: AwareDatetime = Field(description="The next visit: the work order's appointment now.")
     next_window_end: AwareDatetime
-    note: str | None = None
+    note: MaskedText | None = None
 
 
 class WorkOrderVisitMissed(WorkOrderEvent):
@@ -433,7 +436,7 @@ AnyWorkOrderEvent = Annotated[
 class ComplaintReopenedPayload(Contract):
     complaint_id: uuid.UUID
     reference_no: str
-    reason: str
+    reason: MaskedText
     previous_work_order_id: uuid.UUID | None
     severity: Severity = Field(description="Raised severity for the new cycle.")
     reopen_count: int = Field(ge=1)

@@ -16,12 +16,13 @@ from shared import topics
 from shared.contracts.complaint import Category, Channel
 from shared.contracts.dispatch import Department, Severity
 from shared.contracts.envelope import Contract, Event
+from shared.privacy import MaskedText
 
 
 class ComplaintInvalidPayload(Contract):
     complaint_id: uuid.UUID
     reference_no: str
-    reason: str = Field(description="Why it is not a complaint we act on, as the customer is told.")
+    reason: MaskedText = Field(description="Why it is not a complaint we act on, as the customer is told.")
     category: Category = Field(description="What the classifier made of it anyway.")
     channel: Channel
     district: str
@@ -58,7 +59,7 @@ class ComplaintResolvedOnContactPayload(Contract):
     district: str
     account_no: str | None
     owner: str = Field(description="Staff id of the agent who settled it: the case's owner.")
-    handled_on_contact: str = Field(description="What was explained or done on the call or at the counter.")
+    handled_on_contact: MaskedText = Field(description="What was explained or done on the call or at the counter.")
     callback_limit: str = Field(description="Limit for the callback, e.g. 24h or 2wd.")
     resolved_at: AwareDatetime
 
@@ -81,7 +82,7 @@ class CorrectiveActionFacts(Contract):
     work_order_id: uuid.UUID | None = Field(description="The work order whose resolution set it, if one did.")
     department: Department
     severity: Severity
-    description: str
+    description: MaskedText
     owner: str = Field(description="Who carries it out (a person or a unit).")
     deadline: AwareDatetime
     status: Literal["open", "done"]
@@ -99,7 +100,7 @@ class CorrectiveActionSet(Event):
 
 
 class CorrectiveActionCompletedPayload(CorrectiveActionFacts):
-    outcome: str = Field(description="What was done.")
+    outcome: MaskedText = Field(description="What was done.")
 
 
 class CorrectiveActionCompleted(Event):

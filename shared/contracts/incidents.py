@@ -25,6 +25,7 @@ from shared.contracts.complaint import Category
 from shared.contracts.dispatch import ComplaintAwaitingTriage, ComplaintLinked, ComplaintRouted, Department, Severity
 from shared.contracts.envelope import Contract, Event
 from shared.contracts.handling import ComplaintInvalid, ComplaintResolvedOnContact
+from shared.privacy import MaskedText
 
 
 # What failed, as customers feel it: an incident or outage groups the complaints of one family about one asset
@@ -66,7 +67,7 @@ class IncidentFacts(Contract):
     complaint_count: int = Field(ge=0, description="Complaints linked to it (including merged ones).")
     households: int = Field(ge=0, description="Distinct accounts (or callers without one) affected.")
     eta: AwareDatetime | None = Field(description="When the supply is expected back, as last announced.")
-    description: str
+    description: MaskedText
 
 
 class IncidentOpenedPayload(IncidentFacts):
@@ -104,7 +105,7 @@ class IncidentComplaintLinked(Event):
 
 class IncidentEtaUpdatedPayload(IncidentFacts):
     previous_eta: AwareDatetime | None
-    note: str | None
+    note: MaskedText | None
     actor: str
     updated_at: AwareDatetime
 
@@ -117,7 +118,7 @@ class IncidentEtaUpdated(Event):
 
 
 class IncidentResolvedPayload(IncidentFacts):
-    resolution: str
+    resolution: MaskedText
     root_cause: str
     actor: str
     opened_at: AwareDatetime
@@ -181,7 +182,7 @@ class OutageComplaintLinked(Event):
 
 class OutageUpdatedPayload(OutageFacts):
     previous_expected_end: AwareDatetime | None
-    note: str | None
+    note: MaskedText | None
     actor: str
     updated_at: AwareDatetime
 
@@ -245,7 +246,7 @@ class ComplaintEtaChangedPayload(Contract):
     outage_id: uuid.UUID | None
     eta: AwareDatetime
     previous_eta: AwareDatetime | None
-    note: str | None
+    note: MaskedText | None
     changed_at: AwareDatetime
 
 
@@ -268,7 +269,7 @@ class ComplaintFaultFixedPayload(Contract):
     department: Department
     category: Category
     severity: Severity
-    resolution: str
+    resolution: MaskedText
     callback_limit: str = Field(description="Limit for this caller's callback, e.g. 24h or 1wd.")
     fixed_at: AwareDatetime
     owner: str | None = Field(
