@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 
 from services.intake.access import as_seen_by, authorize_submission
 from services.intake.auth import Caller
-from services.intake.deps import CorrelationId, IntakeDoor
+from services.intake.deps import CorrelationId, IntakeDoor, Limits
 from services.intake.handlers.complaints import find_complaint
 from services.intake.handlers.submit import submit_complaint
 from services.intake.idempotency import checked_idempotency_key
@@ -26,8 +26,12 @@ router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
 SUBMIT_PROBLEMS = problem_responses(
     403,
+    409,
+    429,
     body=True,
     s403="Credential of another channel; or a person on a channel other than phone or counter",
+    s409="The channel_ticket_id names an earlier complaint with another body (a retry sends the same body)",
+    s429="Over the submissions per credential or per customer phone: retry after the Retry-After seconds",
     s422="Invalid fields, each named; an Idempotency-Key reused for another body; or a person's body naming "
     "another agent_id",
 )
@@ -57,17 +61,22 @@ async def post_complaint(
     caller: Caller,
     door: IntakeDoor,
     correlation_id: CorrelationId,
+    limits: Limits,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> ComplaintAccepted:
     """Accepts the complaint and answers at once with its id and reference number.
 
-    Retries with the same `Idempotency-Key`, or the same channel ticket id, return the original. A channel key
+    Retries with the same `Idempotency-Key`, or the same channel ticket id and body, return the original (the same
+    ticket id with another body is 409); past the limits per credential or per customer phone, 429. A channel key
     submits for its own channel; a signed-in agent (or supervisor) for phone or counter, as themselves: `agent_id`
     is their staff id, and `complaint.received` names them.
     """
     key = checked_idempotency_key(idempotency_key)
     allowed = authorize_submission(caller, complaint)
-    command = SubmitComplaint(allowed.complaint, key, correlation_id, agent_name=allowed.agent_name)
+    limits.admit(caller, complaint)
+    command = SubmitComplaint(
+        allowed.complaint, key, correlation_id, agent_name=allowed.agent_name, refuse_ticket_reuse=True
+    )
     submitted = await door.run(submit_complaint, command)
     mark_case(request, submitted.complaint.complaint_id)
     response.headers["Location"] = f"{router.prefix}/{submitted.complaint.complaint_id}"

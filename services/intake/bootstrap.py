@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from faststream.kafka import KafkaBroker
 
 from services.intake import api, consumers, metrics
 from services.intake.handlers.context import IntakeContext
+from services.intake.limits import LimitSettings, SubmissionLimits
 from services.intake.model import SERVICE
 from services.intake.repository import IntakeRepository, PostgresIntakeRepository, outbox_pending
 from services.intake.settings import IntakeSettings
@@ -96,6 +98,9 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         tracing=observed.tracing,
     )
     app.state.settings = settings
+    app.state.submission_limits = SubmissionLimits(
+        LimitSettings(*settings.rate_limits), settings.intake_customer_hash_key, time.monotonic
+    )
     app.state.persons = persons or PersonTokens.configured(settings)
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)

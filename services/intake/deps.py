@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.intake.handlers.context import IntakeContext
+from services.intake.limits import SubmissionLimits
 from services.intake.repository import IntakeRepository
 from services.intake.settings import IntakeSettings
 from shared.handling import Door
@@ -26,3 +27,5 @@ IntakeDoor = Annotated[Door[IntakeRepository, IntakeContext], Depends(app_state(
 #: The verifier of persons' tokens; None when no identity provider is configured (channel keys only).
 Persons = Annotated[PersonTokens | None, Depends(app_state("persons"))]
 CorrelationId = Annotated[str, Depends(_correlation_id)]
+#: Submissions per credential and per customer phone (`limits.py`).
+Limits = Annotated[SubmissionLimits, Depends(app_state("submission_limits"))]

@@ -1,4 +1,4 @@
-"""What makes a submission a retry: the same Idempotency-Key (with the same body), or the same channel ticket id.
+"""What makes a submission a retry: the same Idempotency-Key, or the same channel ticket id, with the same body.
 
 Pure rules; the handler (`handlers/submit.py`) applies them to what the repository found.
 """
@@ -8,7 +8,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from services.intake.model import IdempotencyKeyReused, StoredComplaint, SubmitComplaint, Submitted
+from services.intake.model import (
+    ChannelTicketReused,
+    IdempotencyKeyReused,
+    StoredComplaint,
+    SubmitComplaint,
+    Submitted,
+)
 from services.intake.schemas import AGENT_FIELDS, ComplaintCreate
 from shared.errors import Invalid
 
@@ -31,11 +37,12 @@ def fingerprint(complaint: ComplaintCreate) -> str:
 
 
 def replay(existing: StoredComplaint, cmd: SubmitComplaint, request_fingerprint: str) -> Submitted:
-    """The earlier complaint as the answer to a retry; the same key with another body is the caller's bug."""
-    if (
-        cmd.idempotency_key is not None
-        and existing.idempotency_key == cmd.idempotency_key
-        and existing.request_fingerprint != request_fingerprint
-    ):
-        raise IdempotencyKeyReused(cmd.idempotency_key)
+    """The earlier complaint as the answer to a retry; the same key with another body is the caller's bug, and
+    so (over HTTP) is the same channel ticket id with another body."""
+    same_body = existing.request_fingerprint == request_fingerprint
+    by_key = cmd.idempotency_key is not None and existing.idempotency_key == cmd.idempotency_key
+    if by_key and not same_body:
+        raise IdempotencyKeyReused(cmd.idempotency_key or "")
+    if not by_key and not same_body and cmd.refuse_ticket_reuse:
+        raise ChannelTicketReused(existing.channel_ticket_id or "")
     return Submitted(existing, replayed=True)

@@ -87,6 +87,10 @@ class SubmitComplaint:
     #: The id the complaint gets when it is new: minted by the channels service (`ingress.channel-messages`), which
     #: knows its case before `complaint.received` comes back; None: a fresh one.
     complaint_id: uuid.UUID | None = None
+    #: Whether the same channel ticket id with another body is refused (`ChannelTicketReused`) rather than answered
+    #: with the first complaint: over HTTP, where the caller is there to be told; not on the ingress topics, where a
+    #: provider's second copy may differ in what it carries (attachments) and a dead letter would help nobody.
+    refuse_ticket_reuse: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,3 +126,17 @@ class IdempotencyKeyReused(Conflict):
             errors=[{"field": "Idempotency-Key", "message": "already used for a different body"}],
         )
         self.idempotency_key = idempotency_key
+
+
+class ChannelTicketReused(Conflict):
+    """The channel ticket id names an earlier complaint with another body: answered 409, never "replayed" — the
+    second complaint would be lost silently. A retry sends the same body; a new complaint needs its own ticket id."""
+
+    title = "Channel ticket id reused"
+
+    def __init__(self, channel_ticket_id: str) -> None:
+        super().__init__(
+            "this channel_ticket_id was used for a different complaint",
+            field="channel_ticket_id",
+            channel_ticket_id=channel_ticket_id,
+        )

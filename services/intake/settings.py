@@ -32,6 +32,11 @@ class IntakeSettings(ServiceSettings, IdentitySettings):
     #: The key of the keyed hashes of phones that customers are matched by (`customers.py`). Changing it makes
     #: every known phone unknown (customers are then found again by account or address, and learn it anew).
     intake_customer_hash_key: str = DEV_CUSTOMER_HASH_KEY
+    #: Submissions per credential (a channel's key, a signed-in person) per minute, and per customer phone per hour
+    #: (`limits.py`): past either, 429 with Retry-After. Unset: the production defaults outside dev/test, none in
+    #: dev and test; 0: none.
+    intake_rate_limit_per_credential: int | None = Field(default=None, ge=0)
+    intake_rate_limit_per_phone: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _check_credentials(self) -> IntakeSettings:
@@ -47,6 +52,18 @@ class IntakeSettings(ServiceSettings, IdentitySettings):
             DEV_MARKER,
         )
         return self
+
+    @property
+    def rate_limits(self) -> tuple[int, int]:
+        """(per credential per minute, per phone per hour): a busy web front end stays far below the first, and no
+        customer files more than a handful of complaints an hour."""
+        default_credential, default_phone = (0, 0) if self.is_dev else (600, 10)
+        return (
+            default_credential
+            if self.intake_rate_limit_per_credential is None
+            else self.intake_rate_limit_per_credential,
+            default_phone if self.intake_rate_limit_per_phone is None else self.intake_rate_limit_per_phone,
+        )
 
     @cached_property
     def channel_by_token(self) -> dict[str, Channel]:
