@@ -63,6 +63,7 @@ def staff_directory() -> StaffResolver | None:
 def rules_from(settings: NotifySettings, timezone: ZoneInfo) -> Rules:
     return Rules(
         daily_cap=settings.notify_daily_cap,
+        number_limit=settings.notify_number_daily_limit,
         quiet=QuietHours.parse(settings.notify_quiet_hours, timezone),
         retry_base_s=settings.notify_retry_base_s,
         retry_max_s=settings.notify_retry_max_s,

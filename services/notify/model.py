@@ -1,5 +1,6 @@
 """Notify's rules, pure: which channels a message tries and in what order, when quiet hours hold it, when the
-daily cap suppresses it, how long to wait before a retry, and what each provider answer does to a delivery.
+daily cap (or the ceiling per number) suppresses it, how long to wait before a retry, and what each provider
+answer does to a delivery.
 
 No I/O and no clock of its own: `handlers.py` and `sending.py` pass the time in and apply what comes back.
 
@@ -258,6 +259,9 @@ class Rules:
     """The delivery rules of a deployment (from the settings)."""
 
     daily_cap: int = 3
+    #: Messages to one customer's number per local day that nothing passes, not even an urgent one: whatever path
+    #: asks for messages (an invalid complaint texts the number it names), the number gets at most this many.
+    number_limit: int = 10
     quiet: QuietHours | None = None
     retry_base_s: float = 2.0
     retry_max_s: float = 300.0
@@ -270,6 +274,8 @@ class Rules:
 def arrive(delivery: Delivery, rules: Rules, *, sent_today: int, at: datetime) -> Delivery:
     """A new request: suppressed by the cap, failed when no channel reaches the recipient, else queued — now,
     or at the end of quiet hours."""
+    if delivery.cap_key is not None and sent_today >= rules.number_limit:
+        return replace(delivery, status="suppressed", reason="number_limit", updated_at=at)
     if delivery.cap_key is not None and capped(sent_today, rules.daily_cap, delivery.urgency):
         return replace(delivery, status="suppressed", reason="daily_cap", updated_at=at)
     if not delivery.plan:

@@ -29,6 +29,9 @@ class NotifySettings(ServiceSettings, IdentitySettings):
     notify_consumer_group: str = "notify"
     #: Customer messages per customer per local day, over every channel; urgent ones go anyway (and count).
     notify_daily_cap: int = Field(default=3, ge=1)
+    #: The ceiling no path passes: messages to one customer's number (else address, else openid) per local day,
+    #: urgent ones included — over it a message is suppressed (`number_limit`), whatever asked for it.
+    notify_number_daily_limit: int = Field(default=10, ge=1)
     #: Local time window (the utility's time zone) when routine customer SMS and WeChat wait; empty: none.
     notify_quiet_hours: str = "21:00-08:00"
     notify_retry_base_s: float = Field(default=2.0, gt=0)

@@ -294,6 +294,29 @@ async def test_the_daily_cap_suppresses_routine_messages_not_urgent_ones(
     assert len(sms.sends) == 4
 
 
+async def test_no_path_sends_one_number_more_than_its_daily_limit_not_even_urgent_ones(
+    migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    """Issue 25, must-show 6: whatever asks for messages (an invalid complaint texts the number it names, an outage
+    notice is urgent), one number gets at most NOTIFY_NUMBER_DAILY_LIMIT a day; the rest are suppressed."""
+    sms = FakeProvider("sms-limit", "sms")
+    bootstrap = migrated.kafka_bootstrap_servers
+    async with running_notify(
+        migrated.database_url, bootstrap, providers=catalog(sms), notify_daily_cap=2, notify_number_daily_limit=4
+    ) as (app, _):
+        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
+        number, complaint_id = phone(), uuid.uuid4()
+        urgent = [
+            request(Recipient(kind="customer", phone=number), complaint_id=complaint_id, urgency="urgent")
+            for _ in range(6)
+        ]
+        await publish(bootstrap, *urgent)
+        rows = [await _reaches(db, e.payload.notification_id, "sent", "suppressed") for e in urgent]
+    assert [r["status"] for r in rows] == ["sent"] * 4 + ["suppressed"] * 2
+    assert {r["reason"] for r in rows[4:]} == {"number_limit"}
+    assert len(sms.sends) == 4
+
+
 async def test_staff_are_resolved_to_the_person_on_duty(migrated: Infrastructure, db: asyncpg.Pool) -> None:
     duty = StaffAddress("dm-7", "值班经理", "13700000007", None)
     directory = FakeDirectory({"duty_manager/customer_service": duty})

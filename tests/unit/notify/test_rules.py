@@ -180,6 +180,16 @@ def test_over_the_cap_is_suppressed_unless_urgent() -> None:
     assert arrive(delivery([], cap_key="k"), rules, sent_today=0, at=local(12)).reason == "no_address"
 
 
+def test_past_the_number_limit_even_an_urgent_message_is_suppressed() -> None:
+    plan = [Candidate("sms", "1", "aliyun_sms")]
+    rules = Rules(daily_cap=3, number_limit=10)
+    urgent = delivery(plan, cap_key="k", urgency="urgent")
+    assert arrive(urgent, rules, sent_today=9, at=local(12)).status == "queued"
+    over = arrive(urgent, rules, sent_today=10, at=local(12))
+    assert (over.status, over.reason) == ("suppressed", "number_limit")
+    assert arrive(delivery(plan, urgency="urgent"), rules, sent_today=99, at=local(12)).status == "queued", "staff"
+
+
 # -- answers
 
 
