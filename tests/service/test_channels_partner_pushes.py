@@ -170,6 +170,9 @@ async def test_the_hotline_down_gets_every_state_once_in_order_when_back(sides: 
     ticket_id = f"GD-{uuid.uuid4().hex[:10]}"
     await ticket_in(sides, ticket_id)
     complaint = await complaint_of(db, ticket_id)
+    # Dispatch resolves only what complaint.received brought it: channels has registered the ticket by then.
+    registered = "SELECT true FROM channels.partner_tickets WHERE complaint_id = $1"
+    await wait_until(lambda: db.fetchval(registered, complaint["complaint_id"]), timeout=30)
     await publish(sides.bootstrap, *resolved_and_called_back(complaint["complaint_id"], complaint["reference_no"]))
     states = await wait_until(lambda: _when(taken(sides.hotline, ticket_id), lambda got: len(got) == 3), timeout=40)
     assert [s["action"] for s in states] == ["accept", "reply", "visit"]

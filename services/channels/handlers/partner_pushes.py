@@ -67,9 +67,19 @@ PushEvent = Annotated[Union[_KNOWN], Field(discriminator="event_type")]  # type:
 
 
 async def push_partner_states(events: Sequence[Event], work: ChannelsWork) -> None:
-    """A batch of the door's first deliveries, in their order (most of them make no push: read and skipped)."""
-    for event in events:
+    """A batch of the door's first deliveries (most of them make no push: read and skipped), taken in the order
+    their states happened: the events come from several topics, whose records a batch interleaves in any order, and
+    a ticket's 回访 read before its 办结 (or its 办结 before the 签收 that registers the ticket) would be queued out of
+    order (or dropped)."""
+    for event in sorted(events, key=_happened_at):
         await push_partner_state(event, work)
+
+
+def _happened_at(event: Event) -> datetime:
+    if isinstance(event, ComplaintReceived):
+        return event.payload.accepted_at
+    found = _state_of(event)
+    return found[1] if found is not None else event.occurred_at
 
 
 async def push_partner_state(event: Event, work: ChannelsWork) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
 from services.channels.handlers.open311 import FileRequest
@@ -25,6 +25,7 @@ Pairs = Sequence[tuple[str, str]]
 DESCRIPTION_MAX = 4000
 SPAN = timedelta(days=90)
 MAX_REQUESTS = 1000
+_EARLIEST, _LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2999, 12, 31, tzinfo=UTC)
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,64})\](\[\])?$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{5,32}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}$")
@@ -186,7 +187,13 @@ def _w3_fault(value: str) -> str | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return "must be a W3C datetime, e.g. 2010-01-01T00:00:00Z"
-    return None if moment.tzinfo is not None else "must carry a time zone (Z or ±hh:mm)"
+    if moment.tzinfo is None:
+        return "must carry a time zone (Z or ±hh:mm)"
+    try:  # year 1 or 9999 with an offset, or 90 days from them, is past what a datetime holds: a fault, not a 500
+        in_range = _EARLIEST <= moment.astimezone(UTC) <= _LATEST
+    except OverflowError:
+        in_range = False
+    return None if in_range else "must lie between the years 1900 and 2999"
 
 
 def _date(pairs: Pairs, name: str, faults: list[tuple[str, str]]) -> datetime | None:

@@ -136,8 +136,11 @@ def tencent_uplink(body: bytes) -> list[Uplink]:
             stamp = int(stamp)  # documented as a number; a quoted one reads the same
         if not isinstance(stamp, int | float) or isinstance(stamp, bool):
             raise Invalid("`time` is not a Unix timestamp", field="time")
+        try:  # NaN, Infinity (Python's JSON reads them) or far beyond any date: refused, not a 500
+            sent_at = datetime.fromtimestamp(int(stamp), UTC)
+        except (ValueError, OverflowError, OSError):
+            raise Invalid("`time` is not a Unix timestamp", field="time") from None
         digest = hashlib.sha256(f"{phone}|{int(stamp)}|{text}".encode()).hexdigest()[:40]
-        sent_at = datetime.fromtimestamp(int(stamp), UTC)
         replies.append(Uplink(TENCENT, f"reply:{digest}", phone, text[:MAX_TEXT], sent_at, dict(item)))
     return replies
 

@@ -215,6 +215,9 @@ def test_get_requests_filters_default_to_ninety_days_and_refuse_longer() -> None
         params.request_query(_form(start_date="2026-01-01T00:00:00Z", end_date="2026-06-01T00:00:00Z"), NOW)
     with pytest.raises(Invalid, match="time zone"):
         params.request_query(_form(start_date="2026-01-01T00:00:00"), NOW)
+    for far in ({"start_date": "9999-12-31T23:59:59+14:00"}, {"end_date": "0001-01-05T00:00:00Z"}):
+        with pytest.raises(Invalid, match="between the years"):  # past a datetime's range: refused, not a 500
+            params.request_query(_form(**far), NOW)
     with pytest.raises(Invalid, match="open, closed"):
         params.request_query(_form(status="pending"), NOW)
     with pytest.raises(NotFound):

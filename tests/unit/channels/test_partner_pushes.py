@@ -96,6 +96,15 @@ async def test_a_hotlines_ticket_gets_its_states_and_other_complaints_none() -> 
     assert reply.reference_no == ours.reference_no
 
 
+async def test_a_batch_that_read_the_topics_out_of_order_queues_the_states_in_the_order_they_happened() -> None:
+    """A batch interleaves its topics' records in any order: the 回访 read first, then the 办结, then the 签收."""
+    door, transactions, _ = make()
+    ours = new_order()
+    events = [callback(ours), resolved(ours, at=START + timedelta(hours=3)), partner_received(ours)]
+    await door.batch(push_partner_states, events, consumer=CONSUMER)
+    assert kinds(transactions) == [("GD-0007", k, "pending") for k in ("accept", "reply", "visit")]
+
+
 async def test_the_topics_history_is_not_news_to_the_hotline() -> None:
     door, transactions, clock = make()
     clock.advance(timedelta(days=8))  # a new consumer group reading last week's events
