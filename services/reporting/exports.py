@@ -3,6 +3,9 @@ chunk by chunk.
 
 Cells are Python's own `str()` of each value (timestamps as `2026-11-23 09:15:00+00:00`) and empty for
 None, which spreadsheets read as is.
+
+Every cell goes through `spreadsheet_safe` on its way out: text written by customers and staff (a complaint, a cause
+analysis, an address) must open in a manager's spreadsheet as text, never as a formula (CSV injection).
 """
 
 from __future__ import annotations
@@ -30,6 +33,23 @@ def period_filename(name: str, period: Period) -> str:
     return f"{name}-{period.first}-{period.last}.csv"
 
 
+#: What a spreadsheet reads as the start of a formula (or, tab and carriage return, as a cell it may re-parse).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would take for a formula gets a leading apostrophe, the spreadsheets' own mark
+    of "this is text" (OWASP's advice for CSV injection); numbers, dates and every other text are left as they are,
+    so a negative figure stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: spreadsheet_safe(value) for key, value in row.items()}
+
+
 def kpi_csv(report: KpiReport) -> str:
     """One line per group, then the totals."""
     return models_csv(type(report.totals), [*report.rows, report.totals])
@@ -40,7 +60,7 @@ def models_csv(model: type[BaseModel], rows: Sequence[BaseModel]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(model.model_fields))
     writer.writeheader()
-    writer.writerows(row.model_dump() for row in rows)
+    writer.writerows(safe_row(row.model_dump()) for row in rows)
     return buffer.getvalue()
 
 
@@ -51,7 +71,7 @@ async def csv_chunks(fields: list[str], batches: AsyncIterator[Iterable[Mapping[
     writer.writeheader()
     yield _drain(buffer)
     async for batch in batches:
-        writer.writerows(batch)
+        writer.writerows(safe_row(row) for row in batch)
         yield _drain(buffer)
 
 

@@ -1,0 +1,106 @@
+"""Must-show 5 through the real reporting consumer (real Postgres, real Kafka): a complaint whose text is
+`=HYPERLINK("http://x","y")` — and a cause analysis, corrective action and root-cause note written the same way —
+comes out of every CSV export as text: the cell starts with an apostrophe, and no cell of any export starts with
+what a spreadsheet reads as a formula.
+
+The day (2024-03-05, Asia/Shanghai) is one no other test uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.reporting.exports import FORMULA_STARTS
+from shared.contracts import ComplaintReceived, Event
+from tests.support.infrastructure import Infrastructure
+from tests.support.kafka import publish, wait_until
+from tests.support.reporting import MANAGER, fresh_database, running_reporting
+from tests.support.reporting_events.handling import Action, RootCause, Scripted, events
+
+T0 = datetime(2024, 3, 5, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
+PERIOD = {"from": "2024-03-05", "to": "2024-03-05"}
+FORMULA = '=HYPERLINK("http://x","y")'
+EXPORTS = (
+    "/v1/cases.csv",
+    "/v1/kpis.csv",
+    "/v1/reports/serious.csv",
+    "/v1/reports/root-causes.csv",
+    "/v1/reports/staff.csv",
+    "/v1/reports/incidents.csv",
+    "/v1/reports/outages.csv",
+)
+
+
+def _scripted() -> Scripted:
+    return Scripted(
+        random.randrange(100, 800),  # accepted n minutes after 09:00: the same day,
+        "phone",
+        "heping",
+        agent="agent-a",
+        severity="serious",
+        resolved_h=3,
+        root_cause=RootCause("repair.valve_failure", "阀门故障", "Valve failure", note="+cmd|' /C calc'!A0"),
+        cause_analysis=FORMULA,
+        actions=[Action("@SUM(1+1)*cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", 5)],
+    )
+
+
+def _with_formula_text(event: Event) -> Event:
+    if isinstance(event, ComplaintReceived):
+        return event.model_copy(update={"payload": event.payload.model_copy(update={"text": FORMULA})})
+    return event
+
+
+@pytest.fixture(scope="module")
+async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
+    case = _scripted()
+    published = [_with_formula_text(e) for e in events(case, T0)]
+    bootstrap = migrated.kafka_bootstrap_servers
+    async with (
+        fresh_database(migrated.database_url) as dsn,
+        running_reporting(dsn, bootstrap, clock=lambda: T0 + timedelta(hours=10)) as (app, client),
+    ):
+        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
+        await publish(bootstrap, *published)
+        conn = await asyncpg.connect(dsn)
+        try:
+
+            async def projected() -> bool:
+                seen = await conn.fetchval(
+                    "SELECT count(*) FROM reporting.timeline WHERE event_id = ANY($1::uuid[])",
+                    [e.event_id for e in published],
+                )
+                return seen == len(published)
+
+            await wait_until(projected, timeout=90, interval=0.3)
+        finally:
+            await conn.close()
+        yield {"client": client, "case": case}
+
+
+async def _export(client: Any, path: str) -> list[dict[str, str]]:
+    answer = await client.get(path, params=PERIOD, headers=MANAGER)
+    assert answer.status_code == 200, (path, answer.text)
+    return list(csv.DictReader(io.StringIO(answer.text)))
+
+
+async def test_the_formula_text_comes_out_of_every_csv_export_as_text(served: dict[str, Any]) -> None:
+    client, case = served["client"], served["case"]
+    cases = {r["reference_no"]: r for r in await _export(client, "/v1/cases.csv")}
+    assert cases[case.reference_no]["text"] == "'" + FORMULA
+    serious = [r for r in await _export(client, "/v1/reports/serious.csv") if r["reference_no"] == case.reference_no]
+    assert [
+        (r["cause_analysis"], r["action_description"], r["action_owner"], r["root_cause_note"]) for r in serious
+    ] == [("'" + FORMULA, "'@SUM(1+1)*cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0")]
+    for path in EXPORTS:
+        for row in await _export(client, path):
+            risky = {k: v for k, v in row.items() if v.startswith(FORMULA_STARTS)}
+            assert not risky, (path, risky)
