@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from tests.support import chromium
 from tests.support.client import PlatformClient
 from tests.support.kafka import produce, read_topic, wait_until
 from tests.support.metrics import Scrape
-from tests.support.platform import Platform
+from tests.support.platform import Platform, assert_serves_its_port, wait_service_ready_sync
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -389,6 +390,13 @@ async def test_dashboard_renders_the_platforms_own_data(platform: Platform, clie
     assert points.get("department") == 3 and points.get("category", 0) == 8, points
     assert points.get("trend", 0) >= 1, points
     assert screenshot.stat().st_size > 20_000, "a filled page, not a blank one"
+
+
+def test_the_ready_file_names_channels_and_it_is_ready(platform: Platform) -> None:
+    """Issue 23: `make run` starts the channels service with the rest, named `channels` in the runner's ready file."""
+    assert "channels" in platform.services, platform.services
+    wait_service_ready_sync(platform.url("channels"), deadline=time.monotonic() + 60)
+    assert_serves_its_port(platform, "channels")
 
 
 def test_ctrl_c_stops_everything_and_logs_hold_no_phone_number(platform: Platform) -> None:
