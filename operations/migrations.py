@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
+from shared.db import refuse_unverified_database
 from shared.migrations import apply
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
@@ -39,6 +40,8 @@ def main() -> None:
     dsn = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("DATABASE_URL")
     if not dsn:
         sys.exit("usage: python -m operations.migrations [DSN]  (or set DATABASE_URL)")
+    # APP_ENV as the services read it: a migration job in production connects as verified as they do.
+    refuse_unverified_database(os.environ.get("APP_ENV", "prod"), dsn)
     for name in asyncio.run(apply_all(dsn)):
         print("applied", name)
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any, Generic, NoReturn, Protocol, TypeVar, cast
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import orjson
@@ -72,6 +73,26 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     LISTEN left behind by a failed UNLISTEN only brings notifications asyncpg drops, as it drops the connection's
     listeners on release. Prepared statements are asyncpg's per-connection cache, meant to outlive a release (the
     default reset keeps them too). asyncpg still rolls back a transaction left open before calling this."""
+
+
+#: The one `sslmode` accepted outside dev and test: encrypted, the server's certificate checked against the CA
+#: (`sslrootcert=`) and its name against the host dialled. libpq's default `prefer` falls back to plaintext and checks
+#: nothing, so anyone on the path could read the database's traffic or answer in its place.
+VERIFIED_SSLMODE = "verify-full"
+
+
+def refuse_unverified_database(app_env: str, dsn: str) -> None:
+    """Refuse to connect outside dev and test unless the URL says `sslmode=verify-full` (the URL itself is never
+    repeated: it holds the password). Dev and test keep their local, plaintext embedded Postgres."""
+    if app_env in ("dev", "test"):
+        return
+    modes = parse_qs(urlsplit(dsn).query).get("sslmode", [])
+    if modes != [VERIFIED_SSLMODE]:
+        found = ",".join(modes) or "none"
+        raise ValueError(
+            f"refusing to connect in {app_env!r}: DATABASE_URL must carry ?sslmode={VERIFIED_SSLMODE}&sslrootcert="
+            f"<the database CA's certificate> (it has sslmode={found}; see deploy/README.md, Postgres over TLS)"
+        )
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:

@@ -16,7 +16,7 @@ import asyncpg
 import uvicorn
 from faststream.kafka import KafkaBroker
 
-from shared.db import create_pool
+from shared.db import create_pool, refuse_unverified_database
 from shared.http.request_context import configure_access_log
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
@@ -25,6 +25,8 @@ log = get_logger(__name__)
 
 
 async def connect_with_retry(settings: ServiceSettings, deadline_s: float = 60) -> asyncpg.Pool:
+    """The service's pool, once Postgres answers; outside dev only over verified TLS (a refusal is not retried)."""
+    refuse_unverified_database(settings.app_env, settings.database_url)
     deadline = time.monotonic() + deadline_s
     while True:
         try:
