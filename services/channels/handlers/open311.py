@@ -8,7 +8,7 @@ request id is the reference number intake gives the complaint, known once `compl
 model (`tokens/{token}`).
 
 What a GET may show is stored beside it already made public (`repository/open311.py`): the description with
-phone numbers and mail addresses masked, the district for the address, coordinates rounded to about 100 m.
+phone and ID numbers and mail addresses masked, the district for the address, coordinates rounded to about 100 m.
 A `media_url` is kept as a link, never fetched (a URL given by a client is not ours to dereference).
 """
 
@@ -25,7 +25,7 @@ from services.channels.model import ComplaintDraft, StoredMessage, TakeMessage
 from services.channels.repository.open311 import Open311Request, RequestQuery, ServiceRequestView
 from shared.contracts.channels import ChannelCustomer
 from shared.contracts.complaint import Category, Channel, Coordinates, Location, PreferredContact
-from shared.privacy import mask_phones_in_text
+from shared.privacy import mask_text
 
 PROVIDER = "open311"
 FORM = "application/x-www-form-urlencoded"
@@ -62,8 +62,8 @@ class Filed:
 
 
 def public_description(text: str) -> str:
-    """The description as anyone may read it: phone numbers and mail addresses masked."""
-    return _EMAIL.sub("***@***", mask_phones_in_text(text))
+    """The description as anyone may read it: mail addresses (wholly), ID numbers and phone numbers masked."""
+    return mask_text(_EMAIL.sub("***@***", text))
 
 
 def _name(cmd: FileRequest) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.channels.handlers.context import ChannelsContext
-from services.channels.handlers.open311 import file_request
+from services.channels.handlers.open311 import file_request, public_description
 from services.channels.open311 import params
 from services.channels.repository import ChannelsRepository
 from services.channels.settings import ChannelsSettings
@@ -58,3 +58,9 @@ async def test_a_request_is_handed_on_once_and_kept_public() -> None:
     assert public.description == "暖气不热，请打 139******78 或 ***@***"
     assert (public.address, public.latitude, public.longitude) == ("未指明", 39.912, 116.401)
     assert public.complaint_id == event.complaint_id
+
+
+def test_the_public_description_masks_an_id_number_as_well() -> None:
+    text = "户主身份证 11010519491231002X，电话 13912345678，邮箱 13912345678@qq.com"
+    public = public_description(text)
+    assert public == "户主身份证 110*************2X，电话 139******78，邮箱 ***@***"
