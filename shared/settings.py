@@ -45,10 +45,22 @@ class ServiceSettings(BaseSettings):
     #: http://otel-collector:4318), or when TRACING_ENABLED=true with a tracer provider the process installed.
     tracing_enabled: bool = False
     otel_exporter_otlp_endpoint: str | None = None
+    #: Whether `/docs`, `/redoc` and `/openapi.json` (EXPOSE_API_DOCS) and `/metrics` (EXPOSE_METRICS) are served
+    #: (`shared.http.exposure`): unset, in dev and test yes, in prod no (a closed path is 404).
+    expose_api_docs: bool | None = None
+    expose_metrics: bool | None = None
 
     @property
     def is_dev(self) -> bool:
         return self.app_env in ("dev", "test")
+
+    @property
+    def api_docs_exposed(self) -> bool:
+        return self.is_dev if self.expose_api_docs is None else self.expose_api_docs
+
+    @property
+    def metrics_exposed(self) -> bool:
+        return self.is_dev if self.expose_metrics is None else self.expose_metrics
 
 
 def refuse_dev_secrets(

@@ -174,6 +174,8 @@ def create_app(
         max_body_bytes=max(8 * 1024 * 1024, settings.dispatch_photo_max_bytes + 1024 * 1024),
         csv_paths=frozenset({"/v1/assets/import"}),
         upload_paths=field_api.PHOTO_UPLOAD_PATHS,
+        # A retried POST with the same Idempotency-Key (a note, a step, an outage notice) has one effect.
+        idempotency_schema="dispatch",
     )
     app.state.settings = settings
     app.state.persons = persons

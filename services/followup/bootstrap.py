@@ -68,6 +68,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
+        app.state.pool = pool  # the Idempotency-Key table's
         work: Transactions[FollowupRepository] = transactions(pool, PostgresFollowupRepository)
         door: FollowupDoor = Door(work, context, clock=now)
         app.state.door = door
@@ -102,6 +103,8 @@ def create_app(
         readiness=readiness,
         metrics=observed.metrics,
         tracing=observed.tracing,
+        # A retried POST with the same Idempotency-Key (a callback outcome, a corrective action) has one effect.
+        idempotency_schema="followup",
     )
     app.state.settings = settings
     app.state.persons = persons or PersonTokens.configured(settings)

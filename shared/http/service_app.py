@@ -1,6 +1,6 @@
 """The FastAPI app every service starts from: problem+json errors, body limit, request context
-(correlation id, structured access log, 503 when the database is down), /healthz, /readyz, and what operators
-watch: /metrics (Prometheus) and, when tracing is on, a server span per request."""
+(correlation id, structured access log, 503 when the database is down), security headers, /healthz, /readyz, and
+what operators watch: /metrics (Prometheus) and, when tracing is on, a server span per request."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from shared.http.body_limit import BodySizeLimit
+from shared.http.exposure import Exposure
+from shared.http.idempotency_keys import IdempotencyKeys
 from shared.http.problems import install_problem_handlers
 from shared.http.request_context import RequestContext
 from shared.logging import bind_case, get_logger
@@ -35,14 +37,21 @@ def create_service_app(
     csv_paths: frozenset[str] = frozenset(),
     upload_paths: str | None = None,
     raw_body_paths: tuple[str, ...] = (),
+    idempotency_schema: str | None = None,
 ) -> FastAPI:
     """`metrics`: measure requests (`/metrics` is served either way); `tracing`: a server span per request;
     `upload_paths`: a regular expression of the paths that take multipart/form-data (file uploads);
     `raw_body_paths`: path prefixes whose routes take a body of any content type and read it themselves (vendors'
-    callbacks in their own formats) — the body limit still applies."""
+    callbacks in their own formats) — the body limit still applies; `idempotency_schema`: the service's schema
+    holding `idempotency_keys`, to honour `Idempotency-Key` on its POSTs (`shared.http.idempotency_keys`).
+    Every app: security headers on HTML answers, and /docs, /openapi.json and /metrics served only when its settings
+    (`app.state.settings`) expose them (`shared.http.exposure`)."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    if idempotency_schema is not None:
+        app.add_middleware(IdempotencyKeys, schema=idempotency_schema)
+    app.add_middleware(Exposure)
     uploads = re.compile(upload_paths) if upload_paths else None
     # It sees every answer, including the body limit's.
     app.add_middleware(RequestContext, csv_paths=csv_paths, upload_paths=uploads, raw_body_paths=raw_body_paths)

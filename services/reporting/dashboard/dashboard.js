@@ -867,8 +867,8 @@
       }
       var last = points[n - 1];
       out.push(
-        '<text class="value-label" x="' + (x(n - 1) + 6).toFixed(1) + '" y="' + (y(last.resolved) + 14).toFixed(1) +
-          '" text-anchor="end" style="fill:' + COLORS.resolved + ';font-weight:600">' + fmtInt(last.resolved) + "</text>"
+        '<text class="value-label resolved" x="' + (x(n - 1) + 6).toFixed(1) + '" y="' +
+          (y(last.resolved) + 14).toFixed(1) + '" text-anchor="end">' + fmtInt(last.resolved) + "</text>"
       );
     }
     // legend
