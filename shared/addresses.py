@@ -74,10 +74,13 @@ class NormalisedAddress:
 
 
 def _zh_number(text: str) -> str:
-    """一 → 1, 十二 → 12, 二十 → 20, 二十三 → 23 (buildings and units rarely go further)."""
+    """一 → 1, 十二 → 12, 二十 → 20, 二十三 → 23 (buildings and units rarely go further); what reads as no number
+    (十十, 二二十, 三十十: a typo) is kept as written."""
     if "十" not in text:
         return "".join(str(_ZH_DIGITS[ch]) for ch in text)
     tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or ones == "十":
+        return text
     return str((_ZH_DIGITS[tens] if tens else 1) * 10 + (_ZH_DIGITS[ones] if ones else 0))
 
 

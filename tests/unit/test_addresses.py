@@ -66,3 +66,11 @@ def test_only_an_address_down_to_the_room_names_one_dwelling() -> None:
     assert dwelling_key("长青小区3-2-301", "heping") == "heping:长青小区|b3-u2-r301"
     assert dwelling_key("长青小区3号楼", "heping") is None
     assert dwelling_key("和平区长青小区", "heping") is None
+
+
+@pytest.mark.parametrize(
+    "typed", ["长青小区十十栋2单元301", "长青小区二二十号楼2单元301", "长青小区3号楼零四十单元301"]
+)
+def test_a_numeral_that_reads_as_no_number_is_kept_as_written(typed: str) -> None:
+    """A typo among the Chinese numerals (十十, 二二十) is no crash: the key keeps what was typed."""
+    assert address_key(typed, "heping").startswith("heping:")
