@@ -1,7 +1,9 @@
 """HTTP API of reporting: cases, households, queues, KPIs, hotspots, incidents and outage notices, the handling
 rules' reports (serious cases, root causes, per staff), CSV exports (read credentials; per staff: managers).
 
-Thin routes: decode the request, ask `views.ReportViews`, answer. Every route needs a reader credential. No route
+Thin routes: decode the request, ask `views.ReportViews`, answer. Every route needs a reader credential. A route
+that shows customers' personal data (a case, a household's archive, the lookup, the cases export) records who read
+what through `handlers.access` before it answers. No route
 catches anything: a refused period or lookup (`model.InvalidPeriod`, `model.InvalidLookup`) and a case not found are
 `shared.errors` answered as problems in one place (`shared.http.problems`).
 """
@@ -18,8 +20,9 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BeforeValidator
 
 from services.reporting import exports
-from services.reporting.auth import Manager, Reader, department_asked, department_scope
-from services.reporting.deps import Reports
+from services.reporting.auth import Manager, Reader, ReaderIdentity, department_asked, department_scope
+from services.reporting.deps import AccessLog, Reports
+from services.reporting.handlers.access import read_by, record
 from services.reporting.handling_reports import serious_csv_rows
 from services.reporting.model import GroupBy, lookup_keys
 from services.reporting.schemas import (
@@ -49,6 +52,7 @@ from shared.contracts.complaint import ACCOUNT_NO_MAX_LENGTH, ACCOUNT_NO_PATTERN
 from shared.errors import NotFound
 from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
+from shared.privacy import mask_phone
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
 #: The service's own address opens the dashboard.
@@ -96,6 +100,18 @@ def _csv(body: Iterable[str] | AsyncIterator[str], filename: str) -> CsvResponse
     )
 
 
+def _endpoint(request: Request) -> str:
+    """The request as the access log names it: method and route template, never the ids in the path."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
+async def _log_read(
+    access: AccessLog, request: Request, who: ReaderIdentity, subject: str, what: tuple[str, ...]
+) -> None:
+    await access.run(record, read_by(who, endpoint=_endpoint(request), subject=subject, what=what))
+
+
 @router.get(
     "/meta",
     response_model=MetaRead,
@@ -113,11 +129,12 @@ async def meta(reports: Reports, _: Reader) -> MetaRead:
     responses=LOOKUP_PROBLEMS,
     summary="A case: status, department, deadlines, timeline",
 )
-async def case(ref: str, request: Request, reports: Reports, who: Reader) -> CaseRead:
+async def case(ref: str, request: Request, reports: Reports, who: Reader, access: AccessLog) -> CaseRead:
     found = await reports.case(ref, who)
     if found is None:
         raise NotFound(f"no case {ref!r}")
     mark_case(request, found.complaint_id)
+    await _log_read(access, request, who, found.reference_no or ref, reports.personal_fields(who))
     return found
 
 
@@ -128,8 +145,10 @@ async def case(ref: str, request: Request, reports: Reports, who: Reader) -> Cas
     summary="Find a caller's household by phone, account or address: its cases, open ones first (contact masked)",
 )
 async def household_lookup(
+    request: Request,
     reports: Reports,
     who: Reader,
+    access: AccessLog,
     phone: Annotated[str | None, Query(min_length=5, max_length=32, description="Any usual form")] = None,
     account_no: Annotated[
         str | None, Query(min_length=1, max_length=ACCOUNT_NO_MAX_LENGTH, pattern=ACCOUNT_NO_PATTERN)
@@ -139,7 +158,12 @@ async def household_lookup(
     """An agent on the phone looks the caller up before taking the complaint: the households found by any of the
     keys given, and all their cases (a household is its customer, matched by account, phone or address)."""
     keys = lookup_keys(phone, account_no, address)  # an `InvalidLookup` is answered 422, naming the fields
-    return await reports.household_lookup(keys, department_scope(who))
+    found = await reports.household_lookup(keys, department_scope(who))
+    # The log names the keys asked, the phone masked: the log itself must not become a list of phone numbers.
+    asked = {"phone": phone and mask_phone(phone), "account_no": account_no, "address": address}
+    subject = " ".join(f"{k}={v}" for k, v in asked.items() if v)
+    await _log_read(access, request, who, subject, reports.personal_fields(who))
+    return found
 
 
 @router.get(
@@ -151,12 +175,16 @@ async def household_lookup(
 )
 async def household(
     account_no: Annotated[str, Path(min_length=1, max_length=ACCOUNT_NO_MAX_LENGTH, pattern=ACCOUNT_NO_PATTERN)],
+    request: Request,
     reports: Reports,
     who: Reader,
+    access: AccessLog,
     page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> HouseholdCasesRead:
-    return await reports.household(account_no, who, department=department_scope(who), page=page, page_size=page_size)
+    found = await reports.household(account_no, who, department=department_scope(who), page=page, page_size=page_size)
+    await _log_read(access, request, who, account_no, reports.personal_fields(who))
+    return found
 
 
 @router.get(
@@ -236,8 +264,13 @@ async def kpis_csv(
     responses=PROBLEMS,
     summary="Cases received in a period as CSV (streamed)",
 )
-async def cases_csv(reports: Reports, who: Reader, start: From = None, end: To = None) -> CsvResponse:
+async def cases_csv(
+    request: Request, reports: Reports, who: Reader, access: AccessLog, start: From = None, end: To = None
+) -> CsvResponse:
+    """Names and phones only for a key whose role is above the lowest reader's (`REPORTING_CONTACT_EXPORT_ROLES`);
+    every export is logged, with or without them."""
     period = reports.period(start, end)
+    await _log_read(access, request, who, f"{period.first}..{period.last}", reports.personal_fields(who, export=True))
     cases = reports.cases_received(period, who, department_scope(who))
     chunks = exports.csv_chunks(reports.case_export_fields(who), cases)
     return _csv(chunks, exports.cases_filename(period))

@@ -16,6 +16,7 @@ from faststream.kafka import KafkaBroker
 from services.reporting import api, consumers, metrics
 from services.reporting.handlers import ReportingContext
 from services.reporting.repository import ProjectionStore, ReadModels
+from services.reporting.repository.access_log import PostgresReadAccessLog
 from services.reporting.settings import ReportingSettings
 from services.reporting.views import ReportViews
 from shared.db import transactions
@@ -71,7 +72,10 @@ def create_app(
             timezone=timezone,
             contact_roles=frozenset(settings.reporting_contact_roles),
             hotspot_rules=settings.hotspot_rules,
+            contact_export_roles=frozenset(settings.reporting_contact_export_roles),
         )
+        # Who read what (`handlers.access`): its own door, on its own table that survives a rebuild.
+        app.state.access_log = Door(transactions(pool, PostgresReadAccessLog), None, clock=clock or utc_now)
         broker = build_reporting_broker(settings, lambda: app.state.door)
         app.state.metric_samplers = [lag_sampler(broker)]
         try:

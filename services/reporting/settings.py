@@ -30,6 +30,14 @@ def _agents_only() -> list[Role]:
     return ["agent"]
 
 
+def _supervisors_only() -> list[Role]:
+    return ["supervisor"]
+
+
+#: The lowest reader: reads a case with its contact (on the phone with the customer), never exports them in bulk.
+LOWEST_READER: Role = "agent"
+
+
 class ReportingSettings(ServiceSettings, IdentitySettings):
     """Readers' API keys, and (with `OIDC_ISSUER`) the provider of staff tokens."""
 
@@ -40,10 +48,21 @@ class ReportingSettings(ServiceSettings, IdentitySettings):
     #: Credential roles that may see customers' real names and phone numbers (everyone else, and every signed-in
     #: person, gets them masked).
     reporting_contact_roles: list[Role] = Field(default_factory=_agents_only)
+    #: Credential roles whose cases export (`/v1/cases.csv`) carries customers' real names and phone numbers: only
+    #: roles above the lowest reader (an agent's key is refused here), and every such export is logged.
+    reporting_contact_export_roles: list[Role] = Field(default_factory=_supervisors_only)
     reporting_consumer_group: str = "reporting"
     reporting_batch_size: int = Field(default=1000, ge=1)
     hotspot_surge_ratio: float = Field(default=3.0, gt=1)
     hotspot_min_count: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _check_export_roles(self) -> ReportingSettings:
+        if LOWEST_READER in self.reporting_contact_export_roles:
+            raise ValueError(
+                f"REPORTING_CONTACT_EXPORT_ROLES: the export of names and phones needs a role above {LOWEST_READER!r}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_credentials(self) -> ReportingSettings:

@@ -95,11 +95,24 @@ class ReportViews:
     timezone: ZoneInfo
     contact_roles: frozenset[Role]
     hotspot_rules: HotspotRules
+    #: Credential roles whose cases export carries real names and phones (above the lowest reader: settings).
+    contact_export_roles: frozenset[Role] = frozenset({"supervisor"})
 
     def shows_contacts(self, who: Reader) -> bool:
         """Masked contact data for everyone; the real one only for credential roles allowed to see it — never for a
         person (only dispatch hands real contact data to persons, and logs each read)."""
         return isinstance(who, ReaderCredential) and who.role in self.contact_roles
+
+    def exports_contacts(self, who: Reader) -> bool:
+        """Names and phones in the cases export: only for credential roles above the lowest reader, never a
+        person."""
+        return isinstance(who, ReaderCredential) and who.role in self.contact_export_roles
+
+    def personal_fields(self, who: Reader, *, export: bool = False) -> tuple[str, ...]:
+        """What of customers a read shows them (the access log's `what`): the account, address and the case's text
+        always; the real name and phone for who may see (or export) them."""
+        shown = self.exports_contacts(who) if export else self.shows_contacts(who)
+        return ("account_no", "address", "text", *(("name", "phone") if shown else ()))
 
     def today(self) -> date:
         return self.clock().astimezone(self.timezone).date()
@@ -285,7 +298,7 @@ class ReportViews:
         return since, datetime.combine(period.last + timedelta(days=1), time(0), self.timezone)
 
     def case_export_fields(self, who: Reader) -> list[str]:
-        return [*CASE_FIELDS, *(["name", "phone"] if self.shows_contacts(who) else [])]
+        return [*CASE_FIELDS, *(["name", "phone"] if self.exports_contacts(who) else [])]
 
     async def cases_received(
         self, period: Period, who: Reader, department: str | None = None
@@ -293,7 +306,7 @@ class ReportViews:
         """The cases accepted in the period (local days; only `department`'s when given), oldest first, in batches,
         all from one snapshot; with real contact data (None when unknown) for roles allowed to see it."""
         since, until = self._bounds(period)
-        show_contacts = self.shows_contacts(who)
+        show_contacts = self.exports_contacts(who)
         async with self.snapshots() as snapshot:
             async for batch in snapshot.repo.cases_accepted_between(
                 since, until, department=department, batch_size=EXPORT_BATCH

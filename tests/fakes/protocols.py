@@ -15,6 +15,7 @@ from services.followup.repository import FollowupRepository, PostgresFollowupRep
 from services.intake.repository import IntakeRepository, PostgresIntakeRepository
 from services.notify.repository import NotifyRepository, PostgresNotifyRepository
 from services.reporting.repository import ProjectionStore, ReadModels, ReportQueries
+from services.reporting.repository.access_log import PostgresReadAccessLog, ReadAccessLog
 from shared.db import Transactions
 from shared.handling import HandlingRepository
 from tests.fakes.channels import FakeChannelsRepository
@@ -26,6 +27,7 @@ from tests.fakes.followup import FakeTransactions as FollowupTransactions
 from tests.fakes.intake import FakeIntakeRepository
 from tests.fakes.intake import FakeTransactions as IntakeTransactions
 from tests.fakes.reporting import InMemoryReadModels, InMemoryTransactions
+from tests.fakes.reporting_access import InMemoryReadAccessLog
 
 # The fakes, and the in-memory `Transactions` that hand them out.
 
@@ -52,6 +54,14 @@ def _reporting_fake(repo: InMemoryReadModels) -> ProjectionStore:
 
 def _reporting_transactions(transactions: InMemoryTransactions) -> Transactions[ProjectionStore]:
     return transactions
+
+
+def _reporting_access_fake(repo: InMemoryReadAccessLog) -> ReadAccessLog:
+    return repo
+
+
+def _reporting_access_postgres(repo: PostgresReadAccessLog) -> ReadAccessLog:
+    return repo
 
 
 def _intake_fake(repo: FakeIntakeRepository) -> IntakeRepository:

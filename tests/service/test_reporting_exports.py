@@ -1,7 +1,12 @@
-"""Must-show 5 through the real reporting consumer (real Postgres, real Kafka): a complaint whose text is
-`=HYPERLINK("http://x","y")` — and a cause analysis, corrective action and root-cause note written the same way —
-comes out of every CSV export as text: the cell starts with an apostrophe, and no cell of any export starts with
-what a spreadsheet reads as a formula.
+"""Reporting's exports through the real consumer (real Postgres, real Kafka).
+
+Must-show 5: a complaint whose text is `=HYPERLINK("http://x","y")` — and a cause analysis, corrective action and
+root-cause note written the same way — comes out of every CSV export as text: the cell starts with an apostrophe,
+and no cell of any export starts with what a spreadsheet reads as a formula.
+
+Who read what: the cases export carries names and phones only for a key above the lowest reader (an agent's key
+exports none), and every export, household archive, lookup and case read is in the access log with who, whose,
+which fields and when.
 
 The day (2024-03-05, Asia/Shanghai) is one no other test uses.
 """
@@ -22,12 +27,18 @@ from services.reporting.exports import FORMULA_STARTS
 from shared.contracts import ComplaintReceived, Event
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, wait_until
-from tests.support.reporting import MANAGER, fresh_database, running_reporting
+from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
 from tests.support.reporting_events.handling import Action, RootCause, Scripted, events
 
 T0 = datetime(2024, 3, 5, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 PERIOD = {"from": "2024-03-05", "to": "2024-03-05"}
 FORMULA = '=HYPERLINK("http://x","y")'
+SUPERVISOR = {"X-API-Key": "dev-only-duty-supervisor-key"}
+CREDENTIALS = {
+    "dev-only-manager-key": {"name": "operations-manager", "role": "manager"},
+    "dev-only-reporting-agent-key": {"name": "hotline-agent", "role": "agent"},
+    "dev-only-duty-supervisor-key": {"name": "duty-supervisor", "role": "supervisor"},
+}
 EXPORTS = (
     "/v1/cases.csv",
     "/v1/kpis.csv",
@@ -66,7 +77,9 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
     bootstrap = migrated.kafka_bootstrap_servers
     async with (
         fresh_database(migrated.database_url) as dsn,
-        running_reporting(dsn, bootstrap, clock=lambda: T0 + timedelta(hours=10)) as (app, client),
+        running_reporting(
+            dsn, bootstrap, clock=lambda: T0 + timedelta(hours=10), reporting_credentials=CREDENTIALS
+        ) as (app, client),
     ):
         await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
         await publish(bootstrap, *published)
@@ -83,7 +96,7 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
             await wait_until(projected, timeout=90, interval=0.3)
         finally:
             await conn.close()
-        yield {"client": client, "case": case}
+        yield {"client": client, "case": case, "dsn": dsn}
 
 
 async def _export(client: Any, path: str) -> list[dict[str, str]]:
@@ -104,3 +117,37 @@ async def test_the_formula_text_comes_out_of_every_csv_export_as_text(served: di
         for row in await _export(client, path):
             risky = {k: v for k, v in row.items() if v.startswith(FORMULA_STARTS)}
             assert not risky, (path, risky)
+
+
+async def test_names_and_phones_leave_only_above_the_lowest_reader_and_every_read_is_logged(
+    served: dict[str, Any],
+) -> None:
+    client, case, dsn = served["client"], served["case"], served["dsn"]
+    header = {}
+    for who, key in ((AGENT, "agent"), (SUPERVISOR, "supervisor")):
+        answer = await client.get("/v1/cases.csv", params=PERIOD, headers=who)
+        assert answer.status_code == 200, answer.text
+        header[key] = next(csv.reader(io.StringIO(answer.text)))
+    assert "phone" not in header["agent"] and {"name", "phone"} <= set(header["supervisor"])
+    account = f"H13-{case.n}"
+    assert (await client.get(f"/v1/households/{account}/cases", headers=AGENT)).status_code == 200
+    assert (await client.get("/v1/households/lookup", params={"account_no": account}, headers=AGENT)).status_code == 200
+    assert (await client.get(f"/v1/cases/{case.reference_no}", headers=AGENT)).status_code == 200
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT reader, reader_kind, role, endpoint, subject, what, at FROM reporting_audit.read_access_log "
+            "WHERE reader IN ('hotline-agent', 'duty-supervisor') ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    logged = [(r["reader"], r["role"], r["endpoint"], r["subject"], tuple(r["what"])) for r in rows]
+    contact = ("account_no", "address", "text", "name", "phone")
+    assert logged == [
+        ("hotline-agent", "agent", "GET /v1/cases.csv", "2024-03-05..2024-03-05", contact[:3]),
+        ("duty-supervisor", "supervisor", "GET /v1/cases.csv", "2024-03-05..2024-03-05", contact),
+        ("hotline-agent", "agent", "GET /v1/households/{account_no}/cases", account, contact),
+        ("hotline-agent", "agent", "GET /v1/households/lookup", f"account_no={account}", contact),
+        ("hotline-agent", "agent", "GET /v1/cases/{ref}", case.reference_no, contact),
+    ]
+    assert all(r["reader_kind"] == "key" and r["at"] is not None for r in rows)
