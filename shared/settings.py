@@ -49,6 +49,9 @@ class ServiceSettings(BaseSettings):
     #: (`shared.http.exposure`): unset, in dev and test yes, in prod no (a closed path is 404).
     expose_api_docs: bool | None = None
     expose_metrics: bool | None = None
+    #: Writes (POST, PUT, PATCH, DELETE) per credential per minute (`shared.http.write_limits`): unset, 600 outside
+    #: dev/test and none in dev and test; 0: none.
+    write_rate_limit_per_credential: int | None = Field(default=None, ge=0)
 
     @property
     def is_dev(self) -> bool:
@@ -61,6 +64,12 @@ class ServiceSettings(BaseSettings):
     @property
     def metrics_exposed(self) -> bool:
         return self.is_dev if self.expose_metrics is None else self.expose_metrics
+
+    @property
+    def write_limit_per_minute(self) -> int:
+        if self.write_rate_limit_per_credential is not None:
+            return self.write_rate_limit_per_credential
+        return 0 if self.is_dev else 600
 
 
 def refuse_dev_secrets(

@@ -17,6 +17,7 @@ from shared.http.exposure import Exposure
 from shared.http.idempotency_keys import IdempotencyKeys
 from shared.http.problems import install_problem_handlers
 from shared.http.request_context import RequestContext
+from shared.http.write_limits import WriteLimits
 from shared.logging import bind_case, get_logger
 from shared.observability.http import add_metrics_route, instrument_http
 
@@ -44,14 +45,16 @@ def create_service_app(
     `raw_body_paths`: path prefixes whose routes take a body of any content type and read it themselves (vendors'
     callbacks in their own formats) — the body limit still applies; `idempotency_schema`: the service's schema
     holding `idempotency_keys`, to honour `Idempotency-Key` on its POSTs (`shared.http.idempotency_keys`).
-    Every app: security headers on HTML answers, and /docs, /openapi.json and /metrics served only when its settings
-    (`app.state.settings`) expose them (`shared.http.exposure`)."""
+    Every app: security headers on HTML answers, /docs, /openapi.json and /metrics served only when its settings
+    (`app.state.settings`) expose them (`shared.http.exposure`), writes limited per credential
+    (`shared.http.write_limits`)."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     if idempotency_schema is not None:
         app.add_middleware(IdempotencyKeys, schema=idempotency_schema)
     app.add_middleware(Exposure)
+    app.add_middleware(WriteLimits)
     uploads = re.compile(upload_paths) if upload_paths else None
     # It sees every answer, including the body limit's.
     app.add_middleware(RequestContext, csv_paths=csv_paths, upload_paths=uploads, raw_body_paths=raw_body_paths)
