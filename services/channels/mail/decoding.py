@@ -11,6 +11,7 @@ its encoding.
 from __future__ import annotations
 
 import email
+import email.errors
 import email.header
 import email.utils
 import hashlib
@@ -73,8 +74,12 @@ def decode_header(value: str | email.header.Header | None) -> str:
         # Unencoded 8-bit bytes, kept as surrogates by the parser: back to bytes, then decoded like a body.
         return decode_bytes(value.encode("ascii", "surrogateescape"), None).strip()
     parts = []
-    # A `Header` (what the parser makes of raw 8-bit bytes) decodes to (bytes, "unknown-8bit"): guessed below.
-    for chunk, charset in email.header.decode_header(value):
+    try:
+        # A `Header` (what the parser makes of raw 8-bit bytes) decodes to (bytes, "unknown-8bit"): guessed below.
+        chunks = email.header.decode_header(value)
+    except email.errors.HeaderParseError:  # a broken encoded word (bad Base64): kept as written
+        chunks = [(str(value), None)]
+    for chunk, charset in chunks:
         parts.append(decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
     return re.sub(r"\s+", " ", "".join(parts)).strip()
 
@@ -117,7 +122,7 @@ def _walk(message: Message, limit: int) -> tuple[list[str], list[str], list[Mail
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
         file_name = decode_header(part.get_filename()) or None
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()  # or a `Header`
         if content_type in ("text/plain", "text/html") and disposition != "attachment" and not file_name:
             text = decode_bytes(data, part.get_content_charset())
             (plain if content_type == "text/plain" else html).append(text)

@@ -84,3 +84,18 @@ def test_labelled_lines_give_address_district_phone_and_account() -> None:
     assert fields.address == "和平区五经路12号" and fields.district == "和平区"
     assert fields.phone == "13812345678" and fields.account_no == "HX-1001"
     assert labelled_fields("no labels here") == labelled_fields("")
+
+
+def test_a_broken_encoded_word_and_a_raw_8bit_disposition_are_read_not_raised() -> None:
+    """Neither is a link failure to the reader (which would fetch the same mail for ever): the subject is kept as
+    written, the attachment still taken."""
+    raw = (
+        b"From: a@example.cn\r\nSubject: =?gbk?B?a?=\r\nMessage-ID: <broken@example.cn>\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nno heat\r\n"
+        b'--b\r\nContent-Type: image/jpeg\r\nContent-Disposition: \xe9\x99\x84\xe4\xbb\xb6; filename="p.jpg"\r\n\r\n'
+        b"JPEG\r\n--b--\r\n"
+    )
+    mail = decode_mail(raw, max_attachment_bytes=1000)
+    assert (mail.subject, mail.text) == ("=?gbk?B?a?=", "no heat")
+    assert [a.file_name for a in mail.attachments] == ["p.jpg"]
