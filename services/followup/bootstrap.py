@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
@@ -48,6 +49,17 @@ def build_followup_broker(settings: FollowupSettings, door: Callable[[], Followu
     return broker
 
 
+def _timer_worker(settings: FollowupSettings, pool: asyncpg.Pool, door: FollowupDoor) -> TimerWorker:
+    """The timer worker of this process, named for its host and pid (the claims it holds say whose they are)."""
+    return TimerWorker(
+        pool,
+        door,
+        name=f"{socket.gethostname()}:{os.getpid()}",
+        batch_size=settings.timer_batch_size,
+        poll_interval=settings.timer_poll_ms / 1000,
+    )
+
+
 def create_app(
     settings: FollowupSettings, *, clock: Callable[[], datetime] | None = None, persons: PersonTokens | None = None
 ) -> FastAPI:
@@ -63,7 +75,6 @@ def create_app(
     )
     context = FollowupContext(clocks=clocks, notifier=notifier, callbacks=callbacks)
     now = clock or utc_now
-    worker_name = f"{socket.gethostname()}:{os.getpid()}"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,13 +85,7 @@ def create_app(
         app.state.door = door
         app.state.views = FollowupViews(work, now)
         broker = build_followup_broker(settings, lambda: door)
-        worker = TimerWorker(
-            pool,
-            door,
-            name=worker_name,
-            batch_size=settings.timer_batch_size,
-            poll_interval=settings.timer_poll_ms / 1000,
-        )
+        worker = _timer_worker(settings, pool, door)
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
         app.state.metric_samplers = [
             outbox_sampler(pool, SERVICE),
