@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from services.followup.auth import Agent, Staff, Supervisor
-from services.followup.deps import Door, Views
-from services.followup.handlers import duty_manager, outcomes
+from services.followup.deps import ContactReads, Door, Views
+from services.followup.handlers import contact_reads, duty_manager, outcomes
 from services.followup.handlers.duty_manager import AcknowledgeDutyCall
 from services.followup.handlers.outcomes import RecordOutcome
 from services.followup.schemas import (
@@ -48,13 +48,30 @@ DUTY_PROBLEMS = problem_responses(
     summary="Callbacks to make now (due and overdue), oldest deadline first",
 )
 async def worklist(
-    _: Agent,
+    request: Request,
+    who: Agent,
     views: Views,
+    shown: ContactReads,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     owner: Annotated[str | None, Query(min_length=1, max_length=64, description="Only this owner's")] = None,
 ) -> Worklist:
-    return await views.worklist(page=page, page_size=page_size, owner=owner)
+    found = await views.worklist(page=page, page_size=page_size, owner=owner)
+    await _record_shown(shown, request, who, found.items)
+    return found
+
+
+def _endpoint(request: Request) -> str:
+    """The request as the access log names it: method and route template, never the ids in the path."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
+async def _record_shown(shown: ContactReads, request: Request, who: Staff, callbacks: list[CallbackRead]) -> None:
+    """Who was shown whose contact, recorded before the answer goes out (`handlers.contact_reads`)."""
+    await shown.run(
+        contact_reads.record, contact_reads.Shown(who.id, who.name, who.person, callbacks, _endpoint(request))
+    )
 
 
 @router.post(
@@ -64,7 +81,13 @@ async def worklist(
     summary="Record the call: satisfied, dissatisfied or unreachable, its method, and the survey's 1-5 scores",
 )
 async def record_outcome(
-    callback_id: uuid.UUID, body: OutcomeCreate, request: Request, who: Agent, door: Door, views: Views
+    callback_id: uuid.UUID,
+    body: OutcomeCreate,
+    request: Request,
+    who: Agent,
+    door: Door,
+    views: Views,
+    shown: ContactReads,
 ) -> CallbackRead:
     scores = (body.scores.given() or None) if body.scores is not None else None
     command = RecordOutcome(
@@ -72,7 +95,9 @@ async def record_outcome(
     )
     callback = await door.run(outcomes.record_outcome, command)
     mark_case(request, callback.complaint_id)
-    return await views.callback(callback)
+    answer = await views.callback(callback)
+    await _record_shown(shown, request, who, [answer])
+    return answer
 
 
 @router.get(

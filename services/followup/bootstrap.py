@@ -21,6 +21,7 @@ from services.followup.handlers.context import FollowupContext, FollowupDoor
 from services.followup.model import CallbackPolicy
 from services.followup.notifications import Notifier, Templates
 from services.followup.repository import FollowupRepository, PostgresFollowupRepository, timer_backlog
+from services.followup.repository.contact_reads import PostgresContactReadLog
 from services.followup.settings import FollowupSettings
 from services.followup.sla_clocks import ClockRules
 from services.followup.timers import TimerWorker
@@ -84,6 +85,8 @@ def create_app(
         door: FollowupDoor = Door(work, context, clock=now)
         app.state.door = door
         app.state.views = FollowupViews(work, now)
+        # Who was shown whose contact (`handlers.contact_reads`): its own door, its own table.
+        app.state.contact_reads = Door(transactions(pool, PostgresContactReadLog), None, clock=now)
         broker = build_followup_broker(settings, lambda: door)
         worker = _timer_worker(settings, pool, door)
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)

@@ -74,7 +74,6 @@ def create_app(
             hotspot_rules=settings.hotspot_rules,
             contact_export_roles=frozenset(settings.reporting_contact_export_roles),
         )
-        # Who read what (`handlers.access`): its own door, on its own table that survives a rebuild.
         app.state.access_log = Door(transactions(pool, PostgresReadAccessLog), None, clock=clock or utc_now)
         broker = build_reporting_broker(settings, lambda: app.state.door)
         app.state.metric_samplers = [lag_sampler(broker)]

@@ -12,6 +12,7 @@ from services.channels.repository import ChannelsRepository, PostgresChannelsRep
 from services.console.repository import ConsoleRepository, PostgresConsoleRepository
 from services.dispatch.repository import DispatchRepository, PostgresDispatchRepository
 from services.followup.repository import FollowupRepository, PostgresFollowupRepository
+from services.followup.repository.contact_reads import ContactReadLog, PostgresContactReadLog
 from services.intake.repository import IntakeRepository, PostgresIntakeRepository
 from services.notify.repository import NotifyRepository, PostgresNotifyRepository
 from services.reporting.repository import ProjectionStore, ReadModels, ReportQueries
@@ -24,6 +25,7 @@ from tests.fakes.dispatch import FakeDispatchRepository
 from tests.fakes.dispatch import FakeTransactions as DispatchTransactions
 from tests.fakes.followup import FakeFollowupRepository
 from tests.fakes.followup import FakeTransactions as FollowupTransactions
+from tests.fakes.followup_contact_reads import InMemoryContactReadLog
 from tests.fakes.intake import FakeIntakeRepository
 from tests.fakes.intake import FakeTransactions as IntakeTransactions
 from tests.fakes.reporting import InMemoryReadModels, InMemoryTransactions
@@ -46,6 +48,14 @@ def _followup_fake(repo: FakeFollowupRepository) -> FollowupRepository:
 
 def _followup_transactions(transactions: FollowupTransactions) -> Transactions[FollowupRepository]:
     return transactions
+
+
+def _followup_contact_reads_fake(repo: InMemoryContactReadLog) -> ContactReadLog:
+    return repo
+
+
+def _followup_contact_reads_postgres(repo: PostgresContactReadLog) -> ContactReadLog:
+    return repo
 
 
 def _reporting_fake(repo: InMemoryReadModels) -> ProjectionStore:

@@ -94,6 +94,15 @@ async def test_dissatisfied_reopens_then_satisfied_closes(
 
     callback = await _callback_for(followup, event.complaint_id)
     assert callback["contact"]["phone"] == "13600136000", "agents see whom to call"
+    shown = await db.fetch(
+        "SELECT reader, reader_kind, reference_no, what, endpoint, at FROM followup.contact_access_log "
+        "WHERE complaint_id = $1",
+        event.complaint_id,
+    )
+    assert shown and {(r["reader_kind"], r["reference_no"], r["endpoint"]) for r in shown} == {
+        ("key", event.payload.reference_no, "GET /v1/callbacks")
+    }, "every showing of the contact is logged: who, whose, what, when"
+    assert {"name", "phone"} <= set(shown[0]["what"]) and shown[0]["at"] is not None
     assert callback["resolution"] == "已核实并退费"
     assert (await followup.get("/v1/callbacks")).status_code == 401
     await _outcome(followup, callback, "dissatisfied")

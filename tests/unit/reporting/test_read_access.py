@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from services.reporting.handlers.access import read_by, record
 from services.reporting.model import HotspotRules
+from services.reporting.repository.access_log import ReadAccessLog
 from services.reporting.settings import ReaderCredential, ReportingSettings
 from services.reporting.views import ReportViews
 from shared.handling import Door
@@ -30,7 +31,8 @@ def test_the_export_of_names_and_phones_needs_a_role_above_the_lowest_reader() -
 
 def _views() -> ReportViews:
     return ReportViews(
-        queries=None,  # type: ignore[arg-type]  (nothing here reads)
+        # Nothing here reads the read models.
+        queries=None,  # type: ignore[arg-type]
         snapshots=None,  # type: ignore[arg-type]
         clock=lambda: AT,
         timezone=ZoneInfo("Asia/Shanghai"),
@@ -53,7 +55,7 @@ def test_an_agent_key_sees_a_contact_but_exports_none() -> None:
 async def test_a_read_is_recorded_with_who_whose_what_and_when() -> None:
     log = InMemoryReadAccessLog()
     transactions = CopyOnCommit(log, lambda state: state)
-    door = Door(transactions, None, clock=lambda: AT)
+    door: Door[ReadAccessLog, None] = Door(transactions, None, clock=lambda: AT)
     person = Person(staff_id="agent.li", name="李娜", roles=frozenset({"agent"}))
     await door.run(
         record, read_by(person, endpoint="GET /v1/households/{account_no}/cases", subject="H-1", what=("address",))
