@@ -44,6 +44,8 @@ CHANNEL_MESSAGES = "ingress.channel-messages"
 COMPLAINT_REPLIES = "complaint.replies"
 #: Ingress: updates from department systems (acknowledge, resolve, ...).
 DEPARTMENT_UPDATES = "ingress.department-updates"
+#: A customer was erased (PIPL request or retention): every holder of their data purges it. No personal data.
+PRIVACY_ERASURES = "privacy.erasures"
 #: Incidents (one fault, many callers), keyed by incident id.
 INCIDENT_EVENTS = "incident.events"
 #: Outage notices, keyed by outage id.
@@ -76,6 +78,7 @@ CONSUMED_TOPICS: tuple[str, ...] = (
     OUTAGE_EVENTS,
     OUTAGE_NOTICES,
     CORRECTIVE_ACTIONS,
+    PRIVACY_ERASURES,
 )
 
 
@@ -92,10 +95,27 @@ ALL_TOPICS: tuple[str, ...] = CONSUMED_TOPICS + tuple(dead_letter_topic(t) for t
 RESTRICTED_TOPICS: tuple[str, ...] = (COMPLAINT_CONTACT, NOTIFICATION_REQUESTED, CHANNEL_MESSAGES)
 
 
+#: How long the ingress topics (and every dead letter of a topic carrying contact data in clear) keep a message:
+#: 30 days. Intake takes an ingress message within seconds, and no rebuild reads them (reporting rebuilds from the
+#: complaint and work-order topics, where contact data is sealed); an operator has a month to replay a dead letter.
+#: A finite retention is what erases the clear copies there (issue 25: crypto-shredding cannot reach them).
+PERSONAL_DATA_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+#: Topics carrying contact data in clear, which nothing rebuilds from: kept for a finite time only.
+CLEAR_PERSONAL_DATA_TOPICS: tuple[str, ...] = (PARTNER_TICKETS, CHANNEL_MESSAGES, NOTIFICATION_REQUESTED)
+
+
+def _finite_retention() -> dict[str, dict[str, str]]:
+    overrides: dict[str, dict[str, str]] = {}
+    for topic in CLEAR_PERSONAL_DATA_TOPICS:
+        overrides[topic] = {"retention.ms": str(PERSONAL_DATA_RETENTION_MS)}
+        overrides[dead_letter_topic(topic)] = {"retention.ms": str(PERSONAL_DATA_RETENTION_MS)}
+    overrides[NOTIFICATION_REQUESTED] = {"retention.ms": str(NOTIFICATION_RETENTION_MS)}
+    return overrides
+
+
 #: Per-topic settings that differ from TOPIC_CONFIG.
-TOPIC_CONFIG_OVERRIDES: dict[str, dict[str, str]] = {
-    NOTIFICATION_REQUESTED: {"retention.ms": str(NOTIFICATION_RETENTION_MS)},
-}
+TOPIC_CONFIG_OVERRIDES: dict[str, dict[str, str]] = _finite_retention()
 
 
 def topic_config(name: str, replication_factor: int) -> dict[str, str]:

@@ -32,6 +32,7 @@ from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.runtime import background_work, connect_with_retry
+from shared.subject_keys import SubjectKeys
 
 #: The largest request body: protocols' messages are small (WeChat XML, Open311 forms); mail comes over IMAP.
 MAX_BODY_BYTES = 1024 * 1024
@@ -60,7 +61,7 @@ def channels_lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
         work: Transactions[ChannelsRepository] = transactions(pool, PostgresChannelsRepository)
-        door: ChannelsDoor = Door(work, ChannelsContext.from_settings(settings), clock=clock)
+        door: ChannelsDoor = Door(work, ChannelsContext.from_settings(settings, SubjectKeys(pool)), clock=clock)
         app.state.door = door
         broker = build_channels_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)

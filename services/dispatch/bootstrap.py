@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 
 from fastapi import FastAPI, Request
@@ -41,6 +42,7 @@ from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
+from shared.subject_keys import SubjectKeys
 
 log = get_logger(__name__)
 
@@ -144,7 +146,7 @@ def create_app(
         app.state.pool = pool
         work = transactions(pool, PostgresDispatchRepository)
         app.state.views = DispatchViews(work, photos=context.photos)
-        app.state.door = Door(work, context, **({"clock": clock} if clock else {}))
+        app.state.door = Door(work, replace(context, keys=SubjectKeys(pool)), **({"clock": clock} if clock else {}))
         broker = build_dispatch_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
         app.state.metric_samplers = [

@@ -18,7 +18,7 @@ from services.dispatch.handlers import contacts, outages, route, work_orders
 from services.dispatch.handlers.context import DispatchWork
 from services.dispatch.outage_ingress import OutageNoticeMessage
 from shared import topics
-from shared.contracts import ComplaintContact, ComplaintReceived, ComplaintReopened
+from shared.contracts import ComplaintContact, ComplaintReceived, ComplaintReopened, SubjectErased
 from shared.errors import DomainError
 from shared.kafka.consumer import PoisonMessage
 from shared.kafka.subscription import Subscription
@@ -93,4 +93,20 @@ COMPLAINT_CONTACT = Subscription(
     handler=contacts.keep,
 )
 
-SUBSCRIPTIONS = (COMPLAINT_RECEIVED, COMPLAINT_REOPENED, DEPARTMENT_UPDATES, OUTAGE_NOTICES, COMPLAINT_CONTACT)
+ERASURES = Subscription(
+    group="dispatch.privacy-erasures",
+    topics=(topics.PRIVACY_ERASURES,),
+    model=SubjectErased,
+    title="dispatch/privacy.erasures",
+    description="An erased customer (issue 25): the contacts kept for their cases deleted, their key forgotten.",
+    handler=contacts.purge,
+)
+
+SUBSCRIPTIONS = (
+    COMPLAINT_RECEIVED,
+    COMPLAINT_REOPENED,
+    DEPARTMENT_UPDATES,
+    OUTAGE_NOTICES,
+    COMPLAINT_CONTACT,
+    ERASURES,
+)

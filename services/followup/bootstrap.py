@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,7 @@ from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
+from shared.subject_keys import SubjectKeys
 
 
 def build_followup_broker(settings: FollowupSettings, door: Callable[[], FollowupDoor]) -> KafkaBroker:
@@ -61,6 +63,11 @@ def _timer_worker(settings: FollowupSettings, pool: asyncpg.Pool, door: Followup
     )
 
 
+def with_keys(context: FollowupContext, keys: SubjectKeys) -> FollowupContext:
+    """The context with customers' keys (the pool's): contacts open with them, messages to customers seal with them."""
+    return replace(context, keys=keys, notifier=replace(context.notifier, keys=keys))
+
+
 def create_app(
     settings: FollowupSettings, *, clock: Callable[[], datetime] | None = None, persons: PersonTokens | None = None
 ) -> FastAPI:
@@ -82,7 +89,7 @@ def create_app(
         pool = await connect_with_retry(settings)
         app.state.pool = pool  # the Idempotency-Key table's
         work: Transactions[FollowupRepository] = transactions(pool, PostgresFollowupRepository)
-        door: FollowupDoor = Door(work, context, clock=now)
+        door: FollowupDoor = Door(work, with_keys(context, SubjectKeys(pool)), clock=now)
         app.state.door = door
         app.state.views = FollowupViews(work, now)
         # Who was shown whose contact (`handlers.contact_reads`): its own door, its own table.

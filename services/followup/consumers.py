@@ -24,6 +24,7 @@ from services.followup.handlers import (
     corrective_actions,
     customer_replies,
     duty_manager,
+    erasures,
     failed_notifications,
     first_contact,
     incidents,
@@ -52,6 +53,7 @@ from shared.contracts import (
     CorrectiveActionSet,
     CustomerReplied,
     NotificationFailed,
+    SubjectErased,
     WorkOrderAcknowledged,
     WorkOrderAppointmentAgreed,
     WorkOrderAssigned,
@@ -200,6 +202,15 @@ CUSTOMER_REPLIES = Subscription(
     handler=customer_replies.on_replied,
 )
 
+ERASURES = Subscription(
+    group="followup.privacy-erasures",
+    topics=(topics.PRIVACY_ERASURES,),
+    model=SubjectErased,
+    title="followup/privacy.erasures",
+    description="An erased customer (issue 25): their kept contacts deleted, their key forgotten.",
+    handler=erasures.purge,
+)
+
 SUBSCRIPTIONS = (
     WORK_ORDERS,
     COMPLAINT_CONTACT,
@@ -208,4 +219,5 @@ SUBSCRIPTIONS = (
     CORRECTIVE_ACTIONS,
     NOTIFICATION_FAILED,
     CUSTOMER_REPLIES,
+    ERASURES,
 )

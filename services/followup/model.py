@@ -66,6 +66,8 @@ class Contact:
     email: str | None
     wechat_openid: str | None
     preferred_contact: str
+    #: Whose contact it is (complaint.contact v2): their key seals the messages to them. None for v1 contacts.
+    customer_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

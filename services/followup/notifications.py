@@ -19,6 +19,7 @@ from services.followup import events
 from services.followup.model import Caller, Contact, NotificationRecord
 from services.followup.repository import FollowupRepository
 from shared.contracts import Event, Recipient
+from shared.subject_keys import NO_KEYS, KeyRing, sealed_recipient
 
 TEMPLATES_PATH = Path(__file__).with_name("templates.toml")
 Locale = Literal["zh", "en"]
@@ -70,6 +71,7 @@ def customer_recipient(contact: Contact | None) -> Recipient | None:
         email=contact.email,
         wechat_openid=contact.wechat_openid,
         preferred_contact=preferred,  # type: ignore[arg-type]
+        customer_id=contact.customer_id,
     )
 
 
@@ -122,6 +124,8 @@ class Notifier:
     templates: Templates
     locale: Locale
     timezone: ZoneInfo
+    #: Customers' keys: a customer's addresses leave followup sealed with theirs (`notification.requested` v4).
+    keys: KeyRing = NO_KEYS
 
     def local(self, at: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return at.astimezone(self.timezone).strftime(fmt)
@@ -173,7 +177,11 @@ class Notifier:
         reference_no: str | None = None,
     ) -> list[Event]:
         """The notification event, recorded in the caller's transaction (notify decides whether and when it goes:
-        quiet hours, the daily cap). `severity`: the case's, when followup knows it (an emergency is urgent)."""
+        quiet hours, the daily cap). `severity`: the case's, when followup knows it (an emergency is urgent). Nothing
+        for an erased customer (their key is gone: there is nobody to write to)."""
+        sealed = await sealed_recipient(recipient, self.keys)
+        if sealed is None:
+            return []
         text = self.templates.render(template_id, self.locale, params)
         record = NotificationRecord(
             notification_id=uuid.uuid4(),
@@ -189,6 +197,6 @@ class Notifier:
         await repo.add_notification(record)
         return [
             events.notification_requested(
-                record, correlation_id=correlation_id, locale=self.locale, recipient=recipient, params=params, text=text
+                record, correlation_id=correlation_id, locale=self.locale, recipient=sealed, params=params, text=text
             )
         ]

@@ -3,22 +3,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.intake import api, consumers, metrics
+from services.intake import api, consumers, metrics, privacy_api
 from services.intake.handlers.context import IntakeContext
+from services.intake.handlers.retention import SweepRetention, sweep_retention
 from services.intake.limits import LimitSettings, SubmissionLimits
 from services.intake.model import SERVICE
 from services.intake.repository import IntakeRepository, PostgresIntakeRepository, outbox_pending
 from services.intake.settings import IntakeSettings
 from shared import topics
-from shared.contracts import ComplaintContact, ComplaintReceived
+from shared.contracts import ComplaintContact, ComplaintReceived, SubjectErased
 from shared.contracts.channels import CustomerReplied
 from shared.db import transactions
 from shared.handling import Door
@@ -61,6 +65,13 @@ def build_intake_broker(
         title="complaint.customer_replied",
         description="A customer's reply on their case (from the channels service), text masked. Key: complaint id.",
     )
+    broker.publisher(
+        topics.PRIVACY_ERASURES,
+        schema=SubjectErased,
+        title="privacy.subject_erased",
+        description="A customer was erased (PIPL request or retention): every holder purges their data. No personal "
+        "data. Key: the customer's first complaint id.",
+    )
     broker.guard = guards[consumers.PARTNER_TICKETS.consumer]  # type: ignore[attr-defined]  # for health and tests
     return broker
 
@@ -78,8 +89,9 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         broker = build_intake_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
         app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker)]
+        sweep = retention_sweep(settings, lambda: app.state.door)
         try:
-            async with background_work(SERVICE, broker, app.state.kafka, relay.run):
+            async with background_work(SERVICE, broker, app.state.kafka, relay.run, sweep):
                 yield
         finally:
             await pool.close()
@@ -104,4 +116,23 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
     app.state.persons = persons or PersonTokens.configured(settings)
     app.state.kafka = {"kafka": "starting"}
     app.include_router(api.router)
+    app.include_router(privacy_api.router)
     return app
+
+
+def retention_sweep(
+    settings: IntakeSettings, door: Callable[[], Door[IntakeRepository, IntakeContext]]
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """The background worker erasing customers past their retention (`handlers/retention.py`), a batch at a time,
+    every `INTAKE_RETENTION_SWEEP_SECONDS`."""
+    command = SweepRetention(timedelta(days=settings.intake_contact_retention_days))
+
+    async def run(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            while len(await door().run(sweep_retention, command)) == command.limit and not stop.is_set():
+                pass
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.intake_retention_sweep_seconds)
+
+    run.__qualname__ = "retention_sweep"
+    return run

@@ -9,8 +9,10 @@ from pydantic import Field
 
 from services.intake.handlers.channel_messages import take_channel_message
 from services.intake.handlers.partner_tickets import take_partner_ticket
+from services.intake.handlers.retention import take_closed
 from services.intake.partner_ingress import PartnerTicket
 from shared import topics
+from shared.contracts import ComplaintClosed
 from shared.contracts.channels import ChannelComplaint, ChannelReply
 from shared.kafka.subscription import Subscription
 
@@ -35,4 +37,13 @@ CHANNEL_MESSAGES = Subscription(
     handler=take_channel_message,
 )
 
-SUBSCRIPTIONS = (PARTNER_TICKETS, CHANNEL_MESSAGES)
+CLOSED_CASES = Subscription(
+    group="intake.closed-cases",
+    topics=(topics.COMPLAINT_CLOSED,),
+    model=ComplaintClosed,
+    title="intake/complaint.closed",
+    description="When each case closed: the start of its contact data's retention period (issue 25).",
+    handler=take_closed,
+)
+
+SUBSCRIPTIONS = (PARTNER_TICKETS, CHANNEL_MESSAGES, CLOSED_CASES)

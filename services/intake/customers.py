@@ -22,10 +22,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.addresses import dwelling_key
 from shared.contracts.complaint import CustomerMatch
+from shared.shredding import new_key
 
 #: Ranks of the kinds of key, most certain first: the match takes the best-ranked key found.
 RANKS: dict[str, int] = {"account": 1, "phone": 2, "address": 3}
@@ -34,10 +35,12 @@ RANKS: dict[str, int] = {"account": 1, "phone": 2, "address": 3}
 @dataclass(frozen=True)
 class CustomerKeys:
     """A complaint's keys, each `(kind, key)`, best-ranked first; `new_customer_id` is the customer they start
-    when none of them is known yet."""
+    when none of them is known yet, `new_subject_key` the sealing key the customer gets when they have none yet
+    (issue 25: `intake.subject_keys`)."""
 
     keys: tuple[tuple[str, str], ...]
     new_customer_id: uuid.UUID
+    new_subject_key: bytes = field(default=b"", compare=False, repr=False)
 
     @property
     def has_account(self) -> bool:
@@ -46,10 +49,12 @@ class CustomerKeys:
 
 @dataclass(frozen=True)
 class MatchedCustomer:
-    """The customer a complaint was matched to, and by which key ("new": none was known)."""
+    """The customer a complaint was matched to, and by which key ("new": none was known); `subject_key` seals
+    their contact fields (None only where no key could be had: the contact then leaves intake without them)."""
 
     customer_id: uuid.UUID
     matched_by: CustomerMatch
+    subject_key: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def phone_hash(phone: str, secret: str) -> str:
@@ -70,4 +75,4 @@ def customer_keys(
     dwelling = dwelling_key(address, district)
     if dwelling:
         keys.append(("address", dwelling))
-    return CustomerKeys(tuple(keys), uuid.uuid4())
+    return CustomerKeys(tuple(keys), uuid.uuid4(), new_key())

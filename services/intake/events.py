@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from services.intake.customers import MatchedCustomer
@@ -17,8 +18,9 @@ from shared.contracts import (
     new_event,
 )
 from shared.privacy import mask_name, mask_phone, mask_phones_in_text
+from shared.shredding import seal
 
-__all__ = ["SERVICE", "build_events"]
+__all__ = ["SERVICE", "build_events", "contact_event", "contact_fields"]
 
 
 def build_events(
@@ -60,21 +62,50 @@ def build_events(
         ),
         **common,
     )
-    contact = new_event(
-        ComplaintContact,
-        payload=ComplaintContactPayload(
-            complaint_id=stored.complaint_id,
-            reference_no=stored.reference_no,
-            name=customer.name,
-            phone=customer.phone,
-            email=customer.email,
-            wechat_openid=customer.wechat_openid,
-            preferred_contact=customer.preferred_contact,
-        ),
-        causation_id=received.event_id,
+    contact = contact_event(
+        stored.reference_no,
+        customer,
+        matched.customer_id if matched else None,
+        matched.subject_key if matched else None,
         **common,
     )
-    return [received, contact]
+    return [received, contact.model_copy(update={"causation_id": received.event_id})]
+
+
+def contact_event(
+    reference_no: str,
+    customer: CustomerCreate,
+    customer_id: uuid.UUID | None,
+    subject_key: bytes | None,
+    **common: Any,
+) -> ComplaintContact:
+    """The restricted `complaint.contact` v2: the contact fields sealed with the customer's key, never in clear
+    (without a key — which the repository always makes — they stay in intake). `common`: the envelope's fields,
+    the complaint id among them."""
+    sealed = None
+    if customer_id is not None and subject_key is not None:
+        sealed = seal(subject_key, customer_id, contact_fields(customer))
+    return new_event(
+        ComplaintContact,
+        payload=ComplaintContactPayload(
+            complaint_id=common["complaint_id"],
+            reference_no=reference_no,
+            preferred_contact=customer.preferred_contact,
+            customer_id=customer_id,
+            sealed=sealed,
+        ),
+        **common,
+    )
+
+
+def contact_fields(customer: CustomerCreate) -> dict[str, str | None]:
+    """What is sealed: the fields that name or reach the person."""
+    return {
+        "name": customer.name,
+        "phone": customer.phone,
+        "email": customer.email,
+        "wechat_openid": customer.wechat_openid,
+    }
 
 
 def _masked(customer: CustomerCreate) -> CustomerPublic:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 import asyncpg
 
 from services.intake.customers import RANKS, CustomerKeys, MatchedCustomer
 from services.intake.model import SERVICE, NewComplaint, StoredComplaint, Submitted
+from services.intake.privacy import PrivacyLogEntry, SubjectCase
 from shared import outbox
 from shared.contracts import Event
 from shared.idempotency import first_deliveries
@@ -51,6 +53,29 @@ class IntakeRepository(Protocol):
     async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None: ...
 
     async def by_reference(self, reference_no: str) -> StoredComplaint | None: ...
+
+    # Personal data (issue 25, `privacy.py`).
+    async def customer_by_key(self, kind: str, key: str) -> uuid.UUID | None:
+        """The customer a phone hash or account belongs to."""
+        ...
+
+    async def cases_of(self, customer_id: uuid.UUID) -> list[SubjectCase]: ...
+
+    async def subject_key(self, customer_id: uuid.UUID) -> bytes | None: ...
+
+    async def replace_submission(self, complaint_id: uuid.UUID, submission: dict[str, Any]) -> None: ...
+
+    async def forget_customer(self, customer_id: uuid.UUID) -> None:
+        """Delete the customer's key (crypto-shredding) and every key they are found by."""
+        ...
+
+    async def log_privacy(self, entry: PrivacyLogEntry) -> None: ...
+
+    async def mark_closed(self, complaint_id: uuid.UUID, closed_at: datetime) -> None: ...
+
+    async def expired_customers(self, closed_before: datetime, limit: int) -> list[uuid.UUID]:
+        """Customers with a key whose every case closed before `closed_before` (retention's end)."""
+        ...
 
 
 _COLUMNS = (
@@ -95,12 +120,30 @@ WITH earlier AS (
     WHERE EXISTS (SELECT FROM inserted)
     ON CONFLICT (kind, key) DO NOTHING
     RETURNING kind
+), keyed AS (
+    INSERT INTO intake.subject_keys (customer_id, key, created_at)
+    SELECT c.customer_id, $16::bytea, $7::timestamptz FROM chosen c
+    WHERE EXISTS (SELECT FROM inserted)
+    ON CONFLICT (customer_id) DO NOTHING
+    RETURNING key
 )
 SELECT {_COLUMNS}, false AS replayed, (SELECT customer_id FROM chosen) AS customer_id,
-    (SELECT kind FROM found) AS matched_by, (SELECT count(*) FROM learnt) AS learnt
+    (SELECT kind FROM found) AS matched_by, (SELECT count(*) FROM learnt) AS learnt,
+    coalesce((SELECT key FROM keyed),
+        (SELECT key FROM intake.subject_keys WHERE customer_id = (SELECT customer_id FROM chosen))) AS subject_key
 FROM inserted
 UNION ALL
-SELECT {_COLUMNS}, true AS replayed, NULL::uuid, NULL::text, 0::bigint FROM earlier
+SELECT {_COLUMNS}, true AS replayed, NULL::uuid, NULL::text, 0::bigint, NULL::bytea FROM earlier
+"""
+
+#: The customer's sealing key, made when they have none (a customer matched before issue 25, or the rare race of
+#: two first complaints of one customer, where `_STORE`'s snapshot did not see the other's key).
+_SUBJECT_KEY = """
+WITH made AS (
+    INSERT INTO intake.subject_keys (customer_id, key, created_at) VALUES ($1, $2, now())
+    ON CONFLICT (customer_id) DO NOTHING RETURNING key
+)
+SELECT key FROM made UNION ALL SELECT key FROM intake.subject_keys WHERE customer_id = $1 LIMIT 1
 """
 
 #: A new customer's keys met a concurrent complaint's new customer (it took some of them first): the complaint
@@ -133,7 +176,74 @@ def _row(record: asyncpg.Record | None) -> StoredComplaint | None:
     return StoredComplaint(**dict(record)) if record is not None else None
 
 
-class PostgresIntakeRepository:
+_CASE_COLUMNS = "complaint_id, reference_no, channel, received_at, accepted_at, closed_at, submission"
+
+#: Customers still holding a key, none of whose cases is open or closed after `$1`.
+_EXPIRED = """
+SELECT k.customer_id FROM intake.subject_keys k
+WHERE EXISTS (SELECT FROM intake.complaints c WHERE c.customer_id = k.customer_id)
+  AND NOT EXISTS (
+    SELECT FROM intake.complaints c WHERE c.customer_id = k.customer_id AND (c.closed_at IS NULL OR c.closed_at >= $1))
+ORDER BY k.customer_id LIMIT $2
+"""
+
+
+class PostgresPrivacyQueries:
+    """The SQL of personal-data requests (mixed into `PostgresIntakeRepository`; a class of its own to stay small)."""
+
+    conn: asyncpg.Connection
+
+    async def customer_by_key(self, kind: str, key: str) -> uuid.UUID | None:
+        found: uuid.UUID | None = await self.conn.fetchval(
+            "SELECT customer_id FROM intake.customer_keys WHERE kind = $1 AND key = $2", kind, key
+        )
+        return found
+
+    async def cases_of(self, customer_id: uuid.UUID) -> list[SubjectCase]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CASE_COLUMNS} FROM intake.complaints WHERE customer_id = $1 ORDER BY accepted_at, complaint_id",
+            customer_id,
+        )
+        return [SubjectCase(**dict(row)) for row in rows]
+
+    async def subject_key(self, customer_id: uuid.UUID) -> bytes | None:
+        key = await self.conn.fetchval("SELECT key FROM intake.subject_keys WHERE customer_id = $1", customer_id)
+        return bytes(key) if key is not None else None
+
+    async def replace_submission(self, complaint_id: uuid.UUID, submission: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "UPDATE intake.complaints SET submission = $2 WHERE complaint_id = $1", complaint_id, submission
+        )
+
+    async def forget_customer(self, customer_id: uuid.UUID) -> None:
+        await self.conn.execute("DELETE FROM intake.subject_keys WHERE customer_id = $1", customer_id)
+        await self.conn.execute("DELETE FROM intake.customer_keys WHERE customer_id = $1", customer_id)
+
+    async def log_privacy(self, entry: PrivacyLogEntry) -> None:
+        await self.conn.execute(
+            "INSERT INTO intake.privacy_log (action, customer_id, subject, actor, reason, complaint_ids, at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            entry.action,
+            entry.customer_id,
+            entry.subject,
+            entry.actor,
+            entry.reason,
+            list(entry.complaint_ids),
+            entry.at,
+        )
+
+    async def mark_closed(self, complaint_id: uuid.UUID, closed_at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE intake.complaints SET closed_at = greatest(closed_at, $2) WHERE complaint_id = $1",
+            complaint_id,
+            closed_at,
+        )
+
+    async def expired_customers(self, closed_before: datetime, limit: int) -> list[uuid.UUID]:
+        return [row["customer_id"] for row in await self.conn.fetch(_EXPIRED, closed_before, limit)]
+
+
+class PostgresIntakeRepository(PostgresPrivacyQueries):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
@@ -184,18 +294,23 @@ class PostgresIntakeRepository:
             ranks,
             customer.has_account,
             customer.new_customer_id,
+            customer.new_subject_key,
         )
         if found is None:
             return None
         stored = dict(found)
         replayed = stored.pop("replayed")
         customer_id, matched_by, learnt = stored.pop("customer_id"), stored.pop("matched_by"), stored.pop("learnt")
+        subject_key = stored.pop("subject_key")
         complaint_stored = StoredComplaint(**stored)
         if replayed:
             return Submitted(complaint_stored, replayed=True)
-        matched = MatchedCustomer(customer_id, matched_by or "new")
+        matched = MatchedCustomer(customer_id, matched_by or "new", subject_key)
         if matched_by is None and learnt < len(kinds):
             matched = await self._rematch(complaint_stored.complaint_id, customer, matched)
+        if matched.subject_key is None:
+            key = await self.conn.fetchval(_SUBJECT_KEY, matched.customer_id, customer.new_subject_key)
+            matched = MatchedCustomer(matched.customer_id, matched.matched_by, key)
         return Submitted(complaint_stored, replayed=False, customer=matched)
 
     async def _rematch(
@@ -206,6 +321,7 @@ class PostgresIntakeRepository:
         found = await self.conn.fetchrow(
             _REMATCH, complaint_id, kinds, keys, ranks, started.customer_id, customer.has_account
         )
+        # The customer joined has their own key (the one `_STORE` made for the started customer stays unused).
         return MatchedCustomer(found["customer_id"], found["kind"]) if found is not None else started
 
     async def by_id(self, complaint_id: uuid.UUID) -> StoredComplaint | None:

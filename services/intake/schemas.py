@@ -174,3 +174,47 @@ class ComplaintRead(BaseModel):
     received_at: datetime
     accepted_at: datetime
     submission: dict[str, Any] = Field(description="The submission as accepted (normalised).")
+
+
+class SubjectRequest(Strict):
+    """A PIPL request's subject (exactly one of `phone` and `account_no`) and why it is made (logged)."""
+
+    phone: Phone | None = None
+    account_no: str | None = Field(default=None, max_length=ACCOUNT_NO_MAX_LENGTH, pattern=ACCOUNT_NO_PATTERN)
+    reason: CleanText = Field(min_length=3, max_length=500, description="Why: logged with who asked.")
+
+
+class ContactCorrection(Strict):
+    """The contact fields to correct; those left out stay as they are."""
+
+    name: CleanText | None = Field(default=None, min_length=1, max_length=64)
+    phone: Phone | None = None
+    email: EmailStr | None = None
+    wechat_openid: CleanText | None = Field(default=None, min_length=1, max_length=64)
+
+
+class CorrectionCreate(SubjectRequest):
+    correct: ContactCorrection
+
+
+class SubjectCaseRead(BaseModel):
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: Channel
+    received_at: datetime
+    accepted_at: datetime
+    closed_at: datetime | None
+    submission: dict[str, Any] = Field(description="What was submitted, the customer's contact in clear.")
+
+
+class SubjectRead(BaseModel):
+    """Everything intake holds about the subject's customer (household): every case, as submitted."""
+
+    customer_id: uuid.UUID
+    cases: list[SubjectCaseRead]
+
+
+class ErasureRead(BaseModel):
+    customer_id: uuid.UUID
+    complaint_ids: list[uuid.UUID]
+    erased_at: datetime

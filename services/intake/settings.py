@@ -37,6 +37,10 @@ class IntakeSettings(ServiceSettings, IdentitySettings):
     #: dev and test; 0: none.
     intake_rate_limit_per_credential: int | None = Field(default=None, ge=0)
     intake_rate_limit_per_phone: int | None = Field(default=None, ge=0)
+    #: Days a customer's contact data is kept after their last case closed; then they are erased (issue 25).
+    intake_contact_retention_days: int = Field(default=3 * 365, ge=1)
+    #: How often the retention sweep looks for customers past their retention (seconds).
+    intake_retention_sweep_seconds: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _check_credentials(self) -> IntakeSettings:

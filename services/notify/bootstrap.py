@@ -38,6 +38,7 @@ from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
+from shared.subject_keys import SubjectKeys
 
 
 def build_notify_broker(settings: NotifySettings, door: Callable[[], NotifyDoor]) -> KafkaBroker:
@@ -102,7 +103,13 @@ def notify_lifespan(
         pool = await connect_with_retry(settings)
         work: Transactions[NotifyRepository] = transactions(pool, PostgresNotifyRepository)
         context = NotifyContext(
-            rules, providers, staff, timezone, settings.notify_lease_s, **({"draw": draw} if draw else {})
+            rules,
+            providers,
+            staff,
+            timezone,
+            settings.notify_lease_s,
+            keys=SubjectKeys(pool),
+            **({"draw": draw} if draw else {}),
         )
         due = asyncio.Event()
         door = NotifyDoor(work, context, clock=clock, wake=due.set)

@@ -7,8 +7,10 @@ replay the topic's retained week and rely on the primary key alone to dedupe.
 
 from __future__ import annotations
 
+from services.notify.handlers import erasures
 from services.notify.handlers.requests import deliver_requests
 from shared import topics
+from shared.contracts import SubjectErased
 from shared.contracts.followup import NotificationRequested
 from shared.kafka.subscription import Subscription
 
@@ -26,4 +28,13 @@ REQUESTS = Subscription(
     batched=True,
 )
 
-SUBSCRIPTIONS = (REQUESTS,)
+ERASURES = Subscription(
+    group="notify.privacy-erasures",
+    topics=(topics.PRIVACY_ERASURES,),
+    model=SubjectErased,
+    title="notify/privacy.erasures",
+    description="An erased customer (issue 25): the addresses of the messages to them removed.",
+    handler=erasures.purge,
+)
+
+SUBSCRIPTIONS = (REQUESTS, ERASURES)

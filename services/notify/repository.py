@@ -56,6 +56,10 @@ class NotifyRepository(Protocol):
 
     async def for_update(self, notification_id: uuid.UUID) -> Delivery | None: ...
 
+    async def forget_addresses(self, complaint_ids: list[uuid.UUID]) -> int:
+        """An erased customer's deliveries: their addresses removed (issue 25); how many."""
+        ...
+
     async def by_message_id(self, provider: str, provider_message_id: str) -> Delivery | None: ...
 
     async def save(self, delivery: Delivery) -> None: ...
@@ -137,6 +141,18 @@ def delivery_from_row(row: asyncpg.Record) -> Delivery:
 class PostgresNotifyRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+
+    async def forget_addresses(self, complaint_ids: list[uuid.UUID]) -> int:
+        purged = await self.conn.fetchval(
+            # A message still queued is suppressed: there is nobody left to send it to.
+            "WITH gone AS (UPDATE notify.deliveries SET address = NULL, plan = '[]'::jsonb, due_at = NULL, "
+            "reason = CASE WHEN status = 'queued' THEN 'customer erased' ELSE reason END, "
+            "status = CASE WHEN status = 'queued' THEN 'suppressed' ELSE status END "
+            "WHERE complaint_id = ANY($1::uuid[]) AND recipient_kind = 'customer' RETURNING 1) "
+            "SELECT count(*) FROM gone",
+            complaint_ids,
+        )
+        return int(purged)
 
     async def first_deliveries(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         return await first_deliveries(self.conn, SCHEMA, consumer, event_ids)

@@ -29,6 +29,7 @@ from shared.observability import committed
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.runtime import background_work, connect_with_retry
+from shared.subject_keys import SubjectKeys
 
 SERVICE = "reporting"
 DASHBOARD_DIR = Path(__file__).with_name("dashboard")
@@ -62,7 +63,9 @@ def create_app(
         pool = await connect_with_retry(settings)
         app.state.pool = pool
         door: Door[ProjectionStore, ReportingContext] = Door(
-            transactions(pool, ReadModels), ReportingContext(timezone, app.state.stats), clock=clock or utc_now
+            transactions(pool, ReadModels),
+            ReportingContext(timezone, app.state.stats, SubjectKeys(pool)),
+            clock=clock or utc_now,
         )
         app.state.door = door
         app.state.reports = ReportViews(

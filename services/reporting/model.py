@@ -35,6 +35,8 @@ REPORTED_TOPICS: tuple[str, ...] = (
     topics.CORRECTIVE_ACTIONS,
     # Issue 23: a customer's reply on their case (complaint.customer_replied), a step of its timeline.
     topics.COMPLAINT_REPLIES,
+    # Issue 25: an erased customer: their contacts purged (no step of any timeline).
+    topics.PRIVACY_ERASURES,
 )
 #: What became of each message (issue 21): read by a consumer group of its own (`consumers.NOTIFICATIONS`), and
 #: replayed with the others by `rebuild`.

@@ -33,6 +33,7 @@ from shared.db import create_pool, transactions
 from shared.handling import Door
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.migrations import apply
+from shared.subject_keys import SubjectKeys
 
 _ADAPTER: TypeAdapter[object] = TypeAdapter(ReportedEvent)
 
@@ -50,7 +51,8 @@ async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_si
     )
     await consumer.start()
     door: Door[ProjectionStore, ReportingContext] = Door(
-        transactions(pool, lambda conn: ReadModels(conn, schema)), ReportingContext(ZoneInfo(timezone))
+        transactions(pool, lambda conn: ReadModels(conn, schema)),
+        ReportingContext(ZoneInfo(timezone), keys=SubjectKeys(pool)),
     )
     counts = {"read": 0, "projected": 0, "skipped_invalid": 0}
     try:

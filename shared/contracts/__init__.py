@@ -26,6 +26,9 @@ from shared.contracts.complaint import (
     Location,
     PreferredContact,
     Printable,
+    SealedContact,
+    SubjectErased,
+    SubjectErasedPayload,
 )
 from shared.contracts.dispatch import (
     DEPARTMENT_TOPICS,
@@ -247,9 +250,12 @@ __all__ = [
     "Recipient",
     "ReplyKind",
     "RootCause",
+    "SealedContact",
     "Severity",
     "SlaWarning",
     "SlaWarningPayload",
+    "SubjectErased",
+    "SubjectErasedPayload",
     "SurveyScores",
     "TriageSuggestion",
     "WorkOrderAcknowledged",

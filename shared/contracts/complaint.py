@@ -161,20 +161,57 @@ class ComplaintReceived(Event):
     payload: ComplaintReceivedPayload
 
 
+class SealedContact(Contract):
+    """v2 of `complaint.contact`: the contact fields sealed with the customer's key (`shared/shredding.py`).
+    Erasing the customer deletes the key, and this no longer opens, on the topic or in any copy of it."""
+
+    customer_id: uuid.UUID = Field(description="Whose key seals it (intake's key table).")
+    nonce: str = Field(description="AES-GCM nonce, base64.")
+    ciphertext: str = Field(description="AES-256-GCM of the JSON {name, phone, email, wechat_openid}, base64.")
+
+
 class ComplaintContactPayload(Contract):
     complaint_id: uuid.UUID
     reference_no: str
-    name: str | None
-    phone: str | None
-    email: str | None
-    wechat_openid: str | None
+    name: str | None = Field(default=None, description="v1 only: in clear. v2: null, sealed in `sealed`.")
+    phone: str | None = Field(default=None, description="v1 only: in clear. v2: null, sealed in `sealed`.")
+    email: str | None = Field(default=None, description="v1 only: in clear. v2: null, sealed in `sealed`.")
+    wechat_openid: str | None = Field(default=None, description="v1 only: in clear. v2: null, sealed in `sealed`.")
     preferred_contact: PreferredContact
+    customer_id: uuid.UUID | None = Field(default=None, description="v2: the customer whose contact this is.")
+    sealed: SealedContact | None = Field(
+        default=None,
+        description="v2: name, phone, email and WeChat openid sealed with the customer's key; null for a customer "
+        "with no contact fields.",
+    )
 
 
 class ComplaintContact(Event):
-    """The customer's real contact data, for callbacks. Restricted topic: followup only."""
+    """The customer's real contact data, for callbacks. Restricted topic.
+
+    v2 seals the contact fields with the customer's key (crypto-shredding: an erased customer's copies no longer
+    open); v1 events, in clear, still read."""
 
     TOPIC: ClassVar[str] = topics.COMPLAINT_CONTACT
     event_type: Literal["complaint.contact"] = "complaint.contact"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     payload: ComplaintContactPayload
+
+
+class SubjectErasedPayload(Contract):
+    customer_id: uuid.UUID
+    complaint_ids: tuple[uuid.UUID, ...] = Field(description="Every case of the customer: what holders purge.")
+    erased_at: AwareDatetime
+    reason: Literal["request", "retention"] = Field(
+        description="A person's request (PIPL) or the end of the retention period."
+    )
+
+
+class SubjectErased(Event):
+    """A customer was erased: their key is deleted, and every holder purges what it keeps of them in clear.
+    No personal data (the complaint id of the envelope is the customer's first case, for the topic's key)."""
+
+    TOPIC: ClassVar[str] = topics.PRIVACY_ERASURES
+    event_type: Literal["privacy.subject_erased"] = "privacy.subject_erased"
+    schema_version: Literal[1] = 1
+    payload: SubjectErasedPayload

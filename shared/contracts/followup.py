@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from shared import topics
+from shared.contracts.complaint import SealedContact
 from shared.contracts.dispatch import Department
 from shared.contracts.envelope import Contract, Event
 
@@ -171,6 +172,12 @@ class Recipient(Contract):
     preferred_contact: Literal["phone", "sms", "email", "wechat"] | None = Field(
         default=None, description="v3, customers: how they asked to be reached (phone and sms both mean SMS)."
     )
+    customer_id: uuid.UUID | None = Field(default=None, description="v4, customers: whose key seals `sealed`.")
+    sealed: SealedContact | None = Field(
+        default=None,
+        description="v4, customers: phone, email and WeChat openid sealed with the customer's key (crypto-shredding: "
+        "an erased customer's requests no longer open); the clear fields are then null.",
+    )
 
 
 class NotificationRequestedPayload(Contract):
@@ -192,11 +199,12 @@ class NotificationRequestedPayload(Contract):
 class NotificationRequested(Event):
     """Ask notify to deliver a message (SMS, WeChat, email, the console inbox). Restricted topic.
     v2: a staff recipient may be one person (`staff_id`). v3: a customer's email, WeChat id and preferred channel;
-    the message's urgency (quiet hours) and the case's reference number."""
+    the message's urgency (quiet hours) and the case's reference number. v4: a customer's addresses sealed with
+    their key (`recipient.sealed`)."""
 
     TOPIC: ClassVar[str] = topics.NOTIFICATION_REQUESTED
     event_type: Literal["notification.requested"] = "notification.requested"
-    schema_version: Literal[1, 2, 3] = 3
+    schema_version: Literal[1, 2, 3, 4] = 4
     payload: NotificationRequestedPayload
 
 

@@ -129,6 +129,18 @@ class FakeCaseStore:
     async def save_case(self, case: Case) -> None:
         self.state.cases[case.complaint_id] = dataclasses.replace(case, messages=())
 
+    async def forget_customer(self, complaint_ids: list[uuid.UUID]) -> None:
+        for complaint_id in complaint_ids:
+            case = self.state.cases.get(complaint_id)
+            if case is not None:
+                self.state.cases[complaint_id] = dataclasses.replace(
+                    case, phone_hash=None, phone_last4_hash=None, email_hash=None, wechat_openid_hash=None
+                )
+        for message_id, message in self.state.messages.items():
+            if message.complaint_id in complaint_ids:
+                content_type, _ = self.state.raw_bodies[message_id]
+                self.state.raw_bodies[message_id] = (content_type, b"")
+
     async def record_sent(self, complaint_id: uuid.UUID, message: SentMessage) -> None:
         earlier = self.state.case_messages.get(message.notification_id)
         if earlier is None or earlier[1].at <= message.at:

@@ -415,6 +415,9 @@ class FakeDispatchRepository:
     async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]:
         return {i: self.state.contacts[i] for i in complaint_ids if i in self.state.contacts}
 
+    async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
+        return sum(self.state.contacts.pop(i, None) is not None for i in complaint_ids)
+
     async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:
         self.state.contact_reads.extend(reads)
 

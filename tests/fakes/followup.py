@@ -295,6 +295,9 @@ class FakeFollowupRepository:
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
         return self.state.contacts.get(complaint_id)
 
+    async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
+        return sum(self.state.contacts.pop(i, None) is not None for i in complaint_ids)
+
     async def schedule(self, plan: TimerPlan) -> None:
         key = (plan.subject_id, plan.kind, plan.stage, plan.level)
         if any((t.plan.subject_id, t.plan.kind, t.plan.stage, t.plan.level) == key for t in self.state.timers):

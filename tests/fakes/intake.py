@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any, cast
 
 from services.intake.customers import RANKS, CustomerKeys, MatchedCustomer
 from services.intake.model import NewComplaint, StoredComplaint, Submitted
+from services.intake.privacy import PrivacyLogEntry, SubjectCase
 from services.intake.reference import format_reference
 from shared.contracts import Event
 from shared.contracts.complaint import CustomerMatch
@@ -44,6 +45,13 @@ class IntakeState:
     processed: set[tuple[str, uuid.UUID]] = field(default_factory=set)
     #: `intake.customer_keys`: (kind, key) → the customer it belongs to.
     customer_keys: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
+    #: `intake.subject_keys`: customer → their sealing key.
+    subject_keys: dict[uuid.UUID, bytes] = field(default_factory=dict)
+    #: `intake.complaints.customer_id` and `.closed_at`.
+    complaint_customers: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    closed_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    #: `intake.privacy_log`.
+    privacy_log: list[PrivacyLogEntry] = field(default_factory=list)
 
     def event_types(self) -> list[str]:
         return [e.event_type for e in self.outbox]
@@ -88,7 +96,10 @@ class FakeIntakeRepository:
         if any(_same_key(stored, other) for other in self.state.complaints.values()):
             return None
         self.state.complaints[stored.complaint_id] = stored
-        return Submitted(stored, replayed=False, customer=self._match(customer))
+        matched = self._match(customer)
+        self.state.complaint_customers[stored.complaint_id] = matched.customer_id
+        key = self.state.subject_keys.setdefault(matched.customer_id, customer.new_subject_key)
+        return Submitted(stored, replayed=False, customer=replace(matched, subject_key=key))
 
     def _match(self, customer: CustomerKeys) -> MatchedCustomer:
         """The best-ranked known key's customer (not one with another account when the complaint names one),
@@ -113,6 +124,56 @@ class FakeIntakeRepository:
 
     async def by_reference(self, reference_no: str) -> StoredComplaint | None:
         return next((c for c in self.state.complaints.values() if c.reference_no == reference_no), None)
+
+    async def customer_by_key(self, kind: str, key: str) -> uuid.UUID | None:
+        return self.state.customer_keys.get((kind, key))
+
+    async def cases_of(self, customer_id: uuid.UUID) -> list[SubjectCase]:
+        owned = [c for i, c in self.state.complaints.items() if self.state.complaint_customers.get(i) == customer_id]
+        return [
+            SubjectCase(
+                c.complaint_id,
+                c.reference_no,
+                c.channel,
+                c.received_at,
+                c.accepted_at,
+                self.state.closed_at.get(c.complaint_id),
+                c.submission,
+            )
+            for c in sorted(owned, key=lambda c: (c.accepted_at, c.complaint_id))
+        ]
+
+    async def subject_key(self, customer_id: uuid.UUID) -> bytes | None:
+        return self.state.subject_keys.get(customer_id)
+
+    async def replace_submission(self, complaint_id: uuid.UUID, submission: dict[str, Any]) -> None:
+        stored = self.state.complaints[complaint_id]
+        self.state.complaints[complaint_id] = replace(stored, submission=submission)
+
+    async def forget_customer(self, customer_id: uuid.UUID) -> None:
+        self.state.subject_keys.pop(customer_id, None)
+        for kind_key, owner in list(self.state.customer_keys.items()):
+            if owner == customer_id:
+                del self.state.customer_keys[kind_key]
+
+    async def log_privacy(self, entry: PrivacyLogEntry) -> None:
+        self.state.privacy_log.append(entry)
+
+    async def mark_closed(self, complaint_id: uuid.UUID, closed_at: datetime) -> None:
+        if complaint_id in self.state.complaints:
+            earlier = self.state.closed_at.get(complaint_id)
+            self.state.closed_at[complaint_id] = max(closed_at, earlier) if earlier else closed_at
+
+    async def expired_customers(self, closed_before: datetime, limit: int) -> list[uuid.UUID]:
+        by_customer: dict[uuid.UUID, list[datetime | None]] = {}
+        for complaint_id, customer_id in self.state.complaint_customers.items():
+            by_customer.setdefault(customer_id, []).append(self.state.closed_at.get(complaint_id))
+        expired = [
+            customer_id
+            for customer_id, closed in by_customer.items()
+            if customer_id in self.state.subject_keys and all(c is not None and c < closed_before for c in closed)
+        ]
+        return sorted(expired)[:limit]
 
 
 def _same_key(new: StoredComplaint, old: StoredComplaint) -> bool:

@@ -53,6 +53,10 @@ class InMemoryReadModels:
         for contact in contacts:
             self.tables.contacts.setdefault(contact.complaint_id, contact)
 
+    async def purge_contacts(self, complaint_ids: list[uuid.UUID]) -> None:
+        for complaint_id in complaint_ids:
+            self.tables.contacts.pop(complaint_id, None)
+
     async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:
         new = []
         for entry in entries:

@@ -28,8 +28,9 @@ from services.channels.contacts import ContactHasher
 from services.channels.handlers.context import ChannelsWork
 from services.channels.model import Case, CaseStatus, SentMessage
 from shared import topics
-from shared.contracts import EVENT_TYPES, Event
+from shared.contracts import EVENT_TYPES, ComplaintContact, Event, SubjectErased
 from shared.privacy import mask_phones_in_text
+from shared.subject_keys import opened_contact
 
 #: Templates are customers' only when the delivery says so; staff notices never make a case's messages.
 CUSTOMER = "customer"
@@ -203,7 +204,7 @@ def project(case: Case, event: Event, contacts: ContactHasher) -> Case:
 
 async def keep_cases(batch: Sequence[Event], work: ChannelsWork) -> None:
     """A batch of events into the read model: each case locked once, in id order (no deadlock between batches)."""
-    relevant = [e for e in batch if concerns_case(e)]
+    relevant = [e for e in await _opened(batch, work) if concerns_case(e)]
     for complaint_id in sorted({e.complaint_id for e in relevant}):
         events = [e for e in relevant if e.complaint_id == complaint_id]
         # A stub first, so that two replicas taking the case's first events (from two topics) meet at the row lock.
@@ -215,6 +216,23 @@ async def keep_cases(batch: Sequence[Event], work: ChannelsWork) -> None:
             if event.event_type == "notification.delivery":
                 await work.repo.record_sent(complaint_id, _sent(event))
         await work.repo.save_case(case)
+
+
+async def _opened(batch: Sequence[Event], work: ChannelsWork) -> list[Event]:
+    """The batch with sealed contacts opened (an erased customer's left out) and each erasure applied: the hashes
+    of the customer's contact and the raw messages they sent (issue 25)."""
+    opened: list[Event] = []
+    for event in batch:
+        if isinstance(event, SubjectErased):
+            work.context.keys.forget(event.payload.customer_id)
+            await work.repo.forget_customer(list(event.payload.complaint_ids))
+        elif isinstance(event, ComplaintContact):
+            payload = await opened_contact(event.payload, work.context.keys)
+            if payload is not None:
+                opened.append(event.model_copy(update={"payload": payload}))
+        else:
+            opened.append(event)
+    return opened
 
 
 def _sent(event: Any) -> SentMessage:
@@ -239,6 +257,8 @@ CASE_TOPICS: tuple[str, ...] = (
     topics.COMPLAINT_REOPENED,
     topics.COMPLAINT_CLOSED,
     topics.NOTIFICATION_DELIVERY,
+    # Issue 25: an erased customer's hashes and raw messages go.
+    topics.PRIVACY_ERASURES,
 )
 _KNOWN = tuple(cls for name, cls in EVENT_TYPES.items() if name != "notification.requested")
 #: Any event of the platform, validated against its own contract (an unknown or invalid one is poison).

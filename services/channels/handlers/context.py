@@ -11,6 +11,7 @@ from services.channels.contacts import ContactHasher
 from services.channels.repository import ChannelsRepository
 from services.channels.settings import ChannelsSettings
 from shared.handling import Work
+from shared.subject_keys import NO_KEYS, KeyRing
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,12 @@ class ChannelsContext:
     settings: ChannelsSettings
     #: Keyed hashes of phones, mail addresses and openids (`CHANNELS_CONTACT_HASH_KEY`).
     contacts: ContactHasher
+    #: Customers' keys, to open sealed contacts (`shared/subject_keys.py`; the service's reads intake's key table).
+    keys: KeyRing = NO_KEYS
 
     @classmethod
-    def from_settings(cls, settings: ChannelsSettings) -> ChannelsContext:
-        return cls(settings, ContactHasher(settings.channels_contact_hash_key.encode()))
+    def from_settings(cls, settings: ChannelsSettings, keys: KeyRing = NO_KEYS) -> ChannelsContext:
+        return cls(settings, ContactHasher(settings.channels_contact_hash_key.encode()), keys)
 
 
 #: What a channels use case holds: the repository in the open transaction, the context, the time, `emit`.

@@ -42,6 +42,10 @@ class CaseStore(Protocol):
         """A message's latest status (a later one for the same notification replaces it)."""
         ...
 
+    async def forget_customer(self, complaint_ids: list[uuid.UUID]) -> None:
+        """An erased customer's cases: their contact hashes cleared, the raw messages they sent emptied."""
+        ...
+
 
 def case_from_row(row: Any, messages: tuple[SentMessage, ...] = ()) -> Case:
     status: CaseStatus = row["status"]
@@ -97,6 +101,17 @@ class PostgresCaseStore:
             f"INSERT INTO channels.cases ({_COLUMNS}) VALUES ({placeholders}) "
             f"ON CONFLICT (complaint_id) DO UPDATE SET {updates}",
             *values,
+        )
+
+    async def forget_customer(self, complaint_ids: list[uuid.UUID]) -> None:
+        await self.conn.execute(
+            "UPDATE channels.cases SET phone_hash = NULL, phone_last4_hash = NULL, email_hash = NULL, "
+            "wechat_openid_hash = NULL WHERE complaint_id = ANY($1::uuid[])",
+            complaint_ids,
+        )
+        await self.conn.execute(
+            "UPDATE channels.inbound_messages SET raw_body = ''::bytea WHERE complaint_id = ANY($1::uuid[])",
+            complaint_ids,
         )
 
     async def record_sent(self, complaint_id: uuid.UUID, message: SentMessage) -> None:

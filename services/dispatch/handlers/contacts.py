@@ -17,15 +17,18 @@ from datetime import datetime
 from services.dispatch.customer_details import masked, revealed, shown
 from services.dispatch.handlers.context import DispatchWork
 from services.dispatch.model import Actor, Case, Contact, ContactRead, CustomerDetails, complaint_key
-from shared.contracts import ComplaintContact
+from shared.contracts import ComplaintContact, SubjectErased
 from shared.logging import get_logger
+from shared.subject_keys import opened_contact
 
 log = get_logger(__name__)
 
 
 async def keep(event: ComplaintContact, work: DispatchWork) -> None:
-    """A complaint's contact (the door hands each event over once)."""
-    p = event.payload
+    """A complaint's contact (the door hands each event over once); an erased customer's is not kept."""
+    p = await opened_contact(event.payload, work.context.keys)
+    if p is None:
+        return
     await work.repo.add_contact(
         Contact(
             complaint_id=p.complaint_id,
@@ -38,6 +41,14 @@ async def keep(event: ComplaintContact, work: DispatchWork) -> None:
             received_at=event.occurred_at,
         )
     )
+
+
+async def purge(event: SubjectErased, work: DispatchWork) -> None:
+    """An erased customer (issue 25): their key forgotten, the contacts kept for their cases deleted (the access
+    log stays: who read whose case, naming no customer)."""
+    work.context.keys.forget(event.payload.customer_id)
+    purged = await work.repo.purge_contacts(event.payload.complaint_ids)
+    log.info("erased customer purged", customer_id=str(event.payload.customer_id), contacts=purged)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from services.dispatch.repository import DispatchRepository
 from services.dispatch.root_causes import RootCauseCatalogue, load_root_causes
 from shared.handling import Door, Work
 from shared.sla import SlaTable
+from shared.subject_keys import NO_KEYS, KeyRing
 
 
 @dataclass
@@ -50,6 +51,8 @@ class DispatchContext:
     photos: PhotoStorage | None = None
     photo_max_bytes: int = 5 * 1024 * 1024
     assets: AssetIndexCache = field(default_factory=AssetIndexCache)
+    #: Customers' keys, to open sealed contacts (`shared/subject_keys.py`; the service's reads intake's key table).
+    keys: KeyRing = NO_KEYS
 
     @property
     def orders(self) -> WorkOrderOpener:

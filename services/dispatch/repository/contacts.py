@@ -29,6 +29,14 @@ class ContactTables(Rows):
         )
         return {r["complaint_id"]: Contact(**dict(r)) for r in rows}
 
+    async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
+        deleted = await self.conn.fetchval(
+            "WITH gone AS (DELETE FROM dispatch.contacts WHERE complaint_id = ANY($1::uuid[]) RETURNING 1) "
+            "SELECT count(*) FROM gone",
+            list(complaint_ids),
+        )
+        return int(deleted)
+
     async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:
         if not reads:
             return

@@ -230,6 +230,10 @@ class DispatchRepository(Protocol):
 
     async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]: ...
 
+    async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
+        """Delete the contacts of these complaints (an erased customer's): how many there were."""
+        ...
+
     async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:
         """Append to the contact-access log."""
 

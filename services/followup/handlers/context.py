@@ -3,13 +3,14 @@ the service starts (`bootstrap.py`; unit tests build their own), and the unit of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.followup.model import CallbackPolicy
 from services.followup.notifications import Notifier
 from services.followup.repository import FollowupRepository
 from services.followup.sla_clocks import ClockRules
 from shared.handling import Door, Work
+from shared.subject_keys import NO_KEYS, KeyRing
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class FollowupContext:
     clocks: ClockRules
     notifier: Notifier
     callbacks: CallbackPolicy
+    #: Customers' keys, to open sealed contacts (`shared/subject_keys.py`; the service's reads intake's key table).
+    keys: KeyRing = field(default=NO_KEYS)
 
     @property
     def time_scale(self) -> float:

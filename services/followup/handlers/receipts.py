@@ -27,6 +27,7 @@ from services.followup.model import Contact, Receipt
 from services.followup.notifications import customer_recipient
 from shared.contracts import ComplaintContact, ComplaintReceived
 from shared.logging import bind_case, get_logger
+from shared.subject_keys import opened_contact
 
 log = get_logger(__name__)
 RECEIPT_WINDOW = timedelta(hours=1)
@@ -56,8 +57,12 @@ def with_receipt_locks(
 async def on_contact(event: ComplaintContact, work: FollowupWork) -> None:
     """Keep the complaint's contact data, for callbacks and customer messages, and send its receipt if the
     complaint is known already."""
-    p = event.payload
-    contact = Contact(p.complaint_id, p.name, p.phone, p.email, p.wechat_openid, p.preferred_contact.value)
+    p = await opened_contact(event.payload, work.context.keys)
+    if p is None:
+        return  # the customer was erased: nothing of them is kept, and no receipt goes out
+    contact = Contact(
+        p.complaint_id, p.name, p.phone, p.email, p.wechat_openid, p.preferred_contact.value, p.customer_id
+    )
     # A contact sent again (a new event id) changes nothing: the first one kept is the one followup uses.
     kept = contact if await work.repo.add_contact(contact) else await work.repo.contact(p.complaint_id)
     await tell(p.complaint_id, work, kept)

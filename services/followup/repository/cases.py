@@ -244,19 +244,28 @@ class CaseTables(Rows):
 
     async def add_contact(self, contact: Contact) -> bool:
         added = await self.conn.fetchval(
-            "INSERT INTO followup.contacts (complaint_id, name, phone, email, wechat_openid, preferred_contact) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
+            "INSERT INTO followup.contacts "
+            "(complaint_id, name, phone, email, wechat_openid, preferred_contact, customer_id) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
             *values_of(contact),
         )
         return bool(added)
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
         row = await self.conn.fetchrow(
-            "SELECT complaint_id, name, phone, email, wechat_openid, preferred_contact FROM followup.contacts "
-            "WHERE complaint_id = $1",
+            "SELECT complaint_id, name, phone, email, wechat_openid, preferred_contact, customer_id "
+            "FROM followup.contacts WHERE complaint_id = $1",
             complaint_id,
         )
         return Contact(**dict(row)) if row is not None else None
+
+    async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
+        deleted = await self.conn.fetchval(
+            "WITH gone AS (DELETE FROM followup.contacts WHERE complaint_id = ANY($1::uuid[]) RETURNING 1) "
+            "SELECT count(*) FROM gone",
+            list(complaint_ids),
+        )
+        return int(deleted)
 
     async def case_owner(self, complaint_id: uuid.UUID) -> str | None:
         owner: str | None = await self.conn.fetchval(

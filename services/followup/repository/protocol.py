@@ -161,6 +161,10 @@ class FollowupRepository(Protocol):
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None: ...
 
+    async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
+        """Delete the contacts of these complaints (an erased customer's): how many there were."""
+        ...
+
     # -- timers and escalations
     async def schedule(self, plan: TimerPlan) -> None:
         """Idempotent: the same (subject, kind, stage, level) is scheduled once."""

@@ -15,6 +15,7 @@ from services.notify.providers.catalog import Catalog
 from services.notify.repository import NotifyRepository
 from shared.contracts.followup import Recipient
 from shared.handling import Work
+from shared.subject_keys import NO_KEYS, KeyRing
 
 
 class StaffResolver(Protocol):
@@ -38,6 +39,8 @@ class NotifyContext:
     lease_s: float = 60.0
     #: The retries' full jitter, a number in [0, 1).
     draw: Callable[[], float] = field(default=random.random)
+    #: Customers' keys, to open the sealed addresses of `notification.requested` v4 (`shared/subject_keys.py`).
+    keys: KeyRing = NO_KEYS
 
 
 #: What a notify use case holds: the repository in the open transaction, the context, the unit's time, `emit`.

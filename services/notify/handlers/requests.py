@@ -17,6 +17,7 @@ from services.notify.model import Delivery, StaffContact, arrive, cap_key, custo
 from shared.contracts.followup import NotificationRequested, Recipient
 from shared.errors import Unavailable
 from shared.logging import get_logger
+from shared.subject_keys import opened_recipient
 
 log = get_logger(__name__)
 
@@ -40,10 +41,14 @@ class _StaffId:
 async def deliver_requests(batch: Sequence[NotificationRequested], work: Notify) -> None:
     """Each request's delivery, written with the events of its first status (a duplicate request adds nothing)."""
     people = await _resolve_staff(batch, work.context.directory)
-    for request in batch:
-        p = request.payload
-        if await work.repo.known(p.notification_id):
+    for sealed in batch:
+        if await work.repo.known(sealed.payload.notification_id):
             continue
+        request = await _opened(sealed, work)
+        if request is None:
+            log.info("request for an erased customer dropped", notification_id=str(sealed.payload.notification_id))
+            continue
+        p = request.payload
         delivery = new_delivery(request, people.get(_staff_key(p.recipient)), work.context)
         sent_today = (
             await work.repo.count_today(delivery.cap_key, delivery.local_day)
@@ -53,6 +58,14 @@ async def deliver_requests(batch: Sequence[NotificationRequested], work: Notify)
         delivery = arrive(delivery, work.context.rules, sent_today=sent_today, at=work.now)
         if await work.repo.insert(delivery):
             work.emit(events.on_change(delivery, work.now))
+
+
+async def _opened(request: NotificationRequested, work: Notify) -> NotificationRequested | None:
+    """The request with a customer's sealed addresses opened (v4); None when the customer was erased."""
+    recipient = await opened_recipient(request.payload.recipient, work.context.keys)
+    if recipient is None:
+        return None
+    return request.model_copy(update={"payload": request.payload.model_copy(update={"recipient": recipient})})
 
 
 def new_delivery(request: NotificationRequested, person: StaffContact | None, context: NotifyContext) -> Delivery:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from services.reporting.repository import ProjectionStore
 from shared.handling import Work
+from shared.subject_keys import NO_KEYS, KeyRing
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,9 @@ class ReportingContext:
 
     timezone: ZoneInfo
     stats: dict[str, int] = field(default_factory=lambda: {"events_seen": 0, "events_projected": 0})
+    #: Customers' keys, to open sealed contacts (`shared/subject_keys.py`): an erased customer's stay shut, so a
+    #: rebuild after an erasure derives the cases without the person.
+    keys: KeyRing = NO_KEYS
 
 
 #: What a reporting use case holds: the read models in the open transaction, the context, the unit's time.

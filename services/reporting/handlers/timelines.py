@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from services.reporting.case_state import TimelineEvent
 from services.reporting.handlers.context import ReportingWork
 from services.reporting.model import Subject, TimelineEntry, sort_events, subject_of, subject_of_timeline
-from shared.contracts import Event
+from shared.contracts import ComplaintContact, Event, SubjectErased
+from shared.subject_keys import opened_contact
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Touched:
 async def record(events: Sequence[Event], work: ReportingWork) -> Touched:
     """Write the batch into the contacts and the timeline; lock and read back what it touched."""
     store = work.repo
-    contacts, entries = sort_events(events)
+    contacts, entries = sort_events(await _opened(events, work))
     await store.add_contacts(contacts)
     new_for = await store.add_to_timeline(entries)
     keys = sorted(set(new_for))
@@ -51,6 +52,23 @@ async def record(events: Sequence[Event], work: ReportingWork) -> Touched:
             events_of_key = sorted(timelines.get(key, []), key=lambda e: e.sort_key)
             subjects[key] = subject_of_timeline((e.event_type, e.payload) for e in events_of_key)
     return Touched(keys, subjects, timelines, len(new_for))
+
+
+async def _opened(events: Sequence[Event], work: ReportingWork) -> list[Event]:
+    """The batch with sealed contacts opened, an erased customer's contacts left out, and each erasure applied
+    (`privacy.subject_erased`: the customer's contacts purged; it is no step of any case's timeline)."""
+    opened: list[Event] = []
+    for event in events:
+        if isinstance(event, SubjectErased):
+            work.context.keys.forget(event.payload.customer_id)
+            await work.repo.purge_contacts(list(event.payload.complaint_ids))
+        elif isinstance(event, ComplaintContact):
+            payload = await opened_contact(event.payload, work.context.keys)
+            if payload is not None:
+                opened.append(event.model_copy(update={"payload": payload}))
+        else:
+            opened.append(event)
+    return opened
 
 
 def _subjects(entries: list[TimelineEntry]) -> dict[uuid.UUID, Subject | None]:

@@ -46,6 +46,10 @@ class ProjectionStore(Protocol):
 
     async def add_contacts(self, contacts: list[Contact]) -> None: ...
 
+    async def purge_contacts(self, complaint_ids: list[uuid.UUID]) -> None:
+        """Delete an erased customer's contacts (issue 25)."""
+        ...
+
     async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:
         """Insert the entries not seen before; the complaint ids of those that were new."""
         ...
@@ -97,6 +101,11 @@ class ProjectionWrites(Tables):
                 [c.name for c in contacts],
                 [c.phone for c in contacts],
             )
+
+    async def purge_contacts(self, complaint_ids: list[uuid.UUID]) -> None:
+        await self.conn.execute(
+            f"DELETE FROM {self.schema}.contacts WHERE complaint_id = ANY($1::uuid[])", complaint_ids
+        )
 
     async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:
         """A redelivered `event_id` is skipped: this is where projection becomes idempotent."""

@@ -133,6 +133,8 @@ async def test_dissatisfied_twice_goes_to_the_top_of_the_dissatisfied_ladder(fol
         "email": None,
         "wechat_openid": None,
         "preferred_contact": None,
+        "customer_id": None,
+        "sealed": None,
     }
     assert published[-1].payload.urgency == "urgent", "every staff message is urgent"
     assert notice["params"] == {"reference_no": second.reference_no, "department": "billing"}

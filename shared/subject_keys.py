@@ -1,0 +1,124 @@
+"""The one client every service opens sealed contact data with: customers' keys, read from intake's key table.
+
+Intake owns the keys (`intake.subject_keys`, see `services/intake/README.md`); this is the only place outside intake
+that reads that table, read-only. A key found is cached for `ttl` seconds (a busy consumer does not ask Postgres per
+event); a key not found — the customer was erased, or never had contact fields — answers `None`, "gone", and is
+cached too: a deleted key never comes back. An erasure reaching a service drops its cached key at once (`forget`),
+so a cached key outlives its deletion by at most `ttl` in a service that has not yet taken the erasure event.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+import asyncpg
+
+from shared.contracts.complaint import ComplaintContactPayload
+from shared.contracts.followup import Recipient
+from shared.shredding import open_sealed, seal
+
+#: How long a found key is trusted without asking again.
+DEFAULT_TTL_SECONDS = 60.0
+
+
+class KeyRing(Protocol):
+    """Customers' keys: a key, or None when it is gone (erased)."""
+
+    async def key(self, customer_id: uuid.UUID) -> bytes | None: ...
+
+    def forget(self, customer_id: uuid.UUID) -> None: ...
+
+
+class SubjectKeys:
+    """Keys from intake's key table, cached."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, *, ttl: float = DEFAULT_TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._pool = pool
+        self._ttl = ttl
+        self._clock = clock
+        self._found: dict[uuid.UUID, tuple[bytes, float]] = {}
+        self._gone: set[uuid.UUID] = set()
+
+    async def key(self, customer_id: uuid.UUID) -> bytes | None:
+        if customer_id in self._gone:
+            return None
+        cached = self._found.get(customer_id)
+        if cached is not None and cached[1] > self._clock():
+            return cached[0]
+        row = await self._pool.fetchval("SELECT key FROM intake.subject_keys WHERE customer_id = $1", customer_id)
+        if row is None:
+            self.forget(customer_id)
+            return None
+        self._found[customer_id] = (bytes(row), self._clock() + self._ttl)
+        return bytes(row)
+
+    def forget(self, customer_id: uuid.UUID) -> None:
+        self._found.pop(customer_id, None)
+        self._gone.add(customer_id)
+
+
+async def opened_contact(payload: ComplaintContactPayload, keys: KeyRing) -> ComplaintContactPayload | None:
+    """The contact with its fields in clear: v1 as it came, v2 opened with the customer's key; None when the
+    customer's key is gone (erased: keep nothing of them)."""
+    if payload.sealed is None:
+        return payload
+    key = await keys.key(payload.sealed.customer_id)
+    if key is None:
+        return None
+    fields = open_sealed(key, payload.sealed)
+    return payload.model_copy(
+        update={
+            "name": fields.get("name"),
+            "phone": fields.get("phone"),
+            "email": fields.get("email"),
+            "wechat_openid": fields.get("wechat_openid"),
+            "sealed": None,
+        }
+    )
+
+
+class NoKeys:
+    """A key ring that holds no key: every sealed contact is gone (tests and tools without intake's table; v1
+    contacts, in clear, read as ever)."""
+
+    async def key(self, customer_id: uuid.UUID) -> bytes | None:
+        return None
+
+    def forget(self, customer_id: uuid.UUID) -> None:
+        return None
+
+
+NO_KEYS: KeyRing = NoKeys()
+
+
+#: A customer's addresses a message is sent to: what `notification.requested` v4 seals.
+ADDRESS_FIELDS = ("phone", "email", "wechat_openid")
+
+
+async def sealed_recipient(recipient: Recipient, keys: KeyRing) -> Recipient | None:
+    """A customer recipient with their addresses sealed with their key (None: the customer was erased, nobody to
+    send to); staff, and customers of v1 contacts (no customer id), as they are."""
+    if recipient.kind != "customer" or recipient.customer_id is None or recipient.sealed is not None:
+        return recipient
+    key = await keys.key(recipient.customer_id)
+    if key is None:
+        return None
+    fields = {name: getattr(recipient, name) for name in ADDRESS_FIELDS}
+    sealed = seal(key, recipient.customer_id, fields)
+    return recipient.model_copy(update={**dict.fromkeys(ADDRESS_FIELDS), "sealed": sealed})
+
+
+async def opened_recipient(recipient: Recipient, keys: KeyRing) -> Recipient | None:
+    """The recipient with their addresses in clear; None when the customer's key is gone."""
+    if recipient.sealed is None:
+        return recipient
+    key = await keys.key(recipient.sealed.customer_id)
+    if key is None:
+        return None
+    fields = open_sealed(key, recipient.sealed)
+    return recipient.model_copy(update={**{name: fields.get(name) for name in ADDRESS_FIELDS}, "sealed": None})

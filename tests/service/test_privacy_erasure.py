@@ -1,0 +1,269 @@
+"""Issue 25, must-shows 3 and 4, on the session's Postgres and Kafka with every holder of contact data in-process
+(intake, followup, dispatch, reporting, notify, channels).
+
+Must-show 4: a supervisor's export of a phone returns every case and message for it, and is in the audit log.
+Must-show 3: a customer with three cases is erased → no read model, export or copy of any topic (dead letters
+included) yields their phone or name — every sealed copy is ciphertext whose key is gone; a rebuild of reporting from
+offset 0 shows the three cases without them; the erasure is in the audit log with who and why.
+
+Each service's consumer groups start at the topics' current end (they read only this test's events); the scan of the
+topics and the rebuild read everything from offset 0, as an operator's replay would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, replace
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from services.dispatch.consumers import SUBSCRIPTIONS as DISPATCH
+from services.followup.consumers import SUBSCRIPTIONS as FOLLOWUP
+from services.intake.consumers import SUBSCRIPTIONS as INTAKE
+from services.reporting.consumers import SUBSCRIPTIONS as REPORTING
+from services.reporting.rebuild import rebuild
+from shared import topics
+from shared.contracts import ComplaintContact
+from shared.dead_letters import read_dead_letters, replay
+from shared.kafka.replay import assign_from_start, read_to_end
+from shared.kafka.security import client_options
+from shared.subject_keys import SubjectKeys, opened_contact
+from tests.support.channels import running_channels
+from tests.support.complaints import complaint, headers
+from tests.support.dispatch import running_dispatch
+from tests.support.followup import running_followup
+from tests.support.infrastructure import Infrastructure
+from tests.support.intake import running_intake
+from tests.support.kafka import produce, start_groups_at_end, wait_until
+from tests.support.notify import FakeProvider, catalog, running_notify
+from tests.support.reporting import running_reporting
+from tests.support.tokens import LocalIssuer
+
+ISSUER = LocalIssuer()
+
+
+def supervisor() -> dict[str, str]:
+    """Minted when used: a token lives 300 s."""
+    return {"Authorization": f"Bearer {ISSUER.mint('supervisor.wu', roles=('supervisor',), name='吴静')}"}
+
+
+@dataclass
+class Subject:
+    phone: str
+    name: str
+    email: str
+    cases: list[uuid.UUID]
+
+
+@dataclass
+class Running:
+    intake: httpx.AsyncClient
+    reporting: httpx.AsyncClient
+    subject: Subject
+
+
+@pytest.fixture(scope="module")
+async def running(migrated: Infrastructure) -> AsyncIterator[Running]:
+    """Every holder running, the subject's three cases taken and held everywhere (opened from the sealed contact)."""
+    database, kafka, tag = migrated.database_url, migrated.kafka_bootstrap_servers, uuid.uuid4().hex[:8]
+    groups = {name: f"erasure-{tag}-{name}" for name in ("intake", "followup", "dispatch", "reporting")}
+    tables = {"intake": INTAKE, "followup": FOLLOWUP, "dispatch": DISPATCH, "reporting": REPORTING}
+    # One group at a time costs a coordinator round each: all at once.
+    await asyncio.gather(
+        *(start_groups_at_end(kafka, [s], groups[name]) for name, table in tables.items() for s in table)
+    )
+    async with AsyncExitStack() as stack:
+        enter = stack.enter_async_context
+        _, reporting = await enter(running_reporting(database, kafka, reporting_consumer_group=groups["reporting"]))
+        await enter(running_dispatch(database, kafka, dispatch_consumer_group=groups["dispatch"]))
+        await enter(running_followup(database, kafka, followup_consumer_group=groups["followup"]))
+        await enter(running_notify(database, kafka, providers=catalog(FakeProvider(f"sms-{tag}", "sms"))))
+        await enter(running_channels(database, kafka))
+        _, intake = await enter(
+            running_intake(
+                database, kafka, intake_consumer_group=groups["intake"], create_kwargs={"persons": ISSUER.verifier()}
+            )
+        )
+        subject = Subject(f"139{uuid.uuid4().int % 10**8:08d}", f"Lin Erasure{tag}", f"lin.{tag}@example.com", [])
+        for n in range(3):
+            customer = {"name": subject.name, "phone": subject.phone, "email": subject.email}
+            body = complaint(
+                "web", customer={**customer, "preferred_contact": "phone"}, text=f"第{n}次，请打{subject.phone}"
+            )
+            answer = await intake.post("/v1/complaints", json=body, headers=headers("web"))
+            assert answer.status_code == 202, answer.text
+            subject.cases.append(uuid.UUID(answer.json()["complaint_id"]))
+        yield Running(intake, reporting, subject)
+
+
+async def _held(db: asyncpg.Pool, subject: Subject) -> dict[str, int]:
+    """How many of the subject's cases each holder keeps their contact for, in clear or hashed."""
+    ids = subject.cases
+    return {
+        "followup": await db.fetchval(
+            "SELECT count(*) FROM followup.contacts WHERE complaint_id = ANY($1) AND phone = $2", ids, subject.phone
+        ),
+        "dispatch": await db.fetchval(
+            "SELECT count(*) FROM dispatch.contacts WHERE complaint_id = ANY($1) AND phone = $2", ids, subject.phone
+        ),
+        "reporting": await db.fetchval(
+            "SELECT count(*) FROM reporting.contacts WHERE complaint_id = ANY($1) AND phone = $2", ids, subject.phone
+        ),
+        "channels": await db.fetchval(
+            "SELECT count(*) FROM channels.cases WHERE complaint_id = ANY($1) AND phone_hash IS NOT NULL", ids
+        ),
+        "notify": await db.fetchval(
+            "SELECT count(*) FROM notify.deliveries WHERE complaint_id = ANY($1) AND address = $2", ids, subject.phone
+        ),
+    }
+
+
+async def _all_held(db: asyncpg.Pool, subject: Subject) -> dict[str, int] | None:
+    held = await _held(db, subject)
+    return held if all(held.values()) and min(held.values()) >= 1 else None
+
+
+async def test_a_supervisors_export_of_a_phone_returns_every_case_and_is_audited(
+    running: Running, db: asyncpg.Pool
+) -> None:
+    subject = running.subject
+    agent = {"Authorization": f"Bearer {ISSUER.mint('agent.li', roles=('agent',), name='李')}"}
+    query = {"phone": subject.phone, "reason": "本人申请查阅（PIPL 第45条）"}
+    assert (await running.intake.get("/v1/privacy/subjects", params=query, headers=agent)).status_code == 403
+    assert (await running.intake.get("/v1/privacy/subjects", params=query, headers=headers("web"))).status_code == 403
+    answer = await running.intake.get("/v1/privacy/subjects", params=query, headers=supervisor())
+    assert answer.status_code == 200, answer.text
+    cases = answer.json()["cases"]
+    assert sorted(uuid.UUID(c["complaint_id"]) for c in cases) == sorted(subject.cases)
+    assert all(c["submission"]["customer"]["phone"] == subject.phone for c in cases)
+    assert [c["submission"]["text"] for c in cases] == [f"第{n}次，请打{subject.phone}" for n in range(3)]
+    logged = await db.fetchrow(
+        "SELECT actor, reason, subject, complaint_ids FROM intake.privacy_log WHERE action = 'export' "
+        "AND customer_id = $1::uuid ORDER BY at DESC LIMIT 1",
+        answer.json()["customer_id"],
+    )
+    assert logged is not None
+    assert (logged["actor"], logged["reason"]) == ("supervisor.wu", "本人申请查阅（PIPL 第45条）")
+    assert sorted(logged["complaint_ids"]) == sorted(subject.cases) and subject.phone not in logged["subject"]
+    missing = await running.intake.get(
+        "/v1/privacy/subjects", params={**query, "phone": "13000000000"}, headers=supervisor()
+    )
+    assert missing.status_code == 404
+
+
+async def test_an_erased_customer_is_nowhere_in_clear_and_a_rebuild_shows_the_cases_without_them(
+    running: Running, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    subject, kafka = running.subject, migrated.kafka_bootstrap_servers
+    held = await wait_until(lambda: _all_held(db, subject), timeout=45)
+    assert held, "every holder opened the sealed contact"
+    contacts = await _contact_records(kafka, subject)
+    assert len(contacts) == 3
+    # Dead letters of the contacts, as a consumer refusing them leaves them: copies an erasure cannot edit.
+    dlq = topics.dead_letter_topic(topics.COMPLAINT_CONTACT)
+    await produce(kafka, dlq, contacts)
+
+    answer = await running.intake.post(
+        "/v1/privacy/erasure",
+        json={"phone": subject.phone, "reason": "本人要求删除（PIPL 第47条）"},
+        headers=supervisor(),
+    )
+    assert answer.status_code == 200, answer.text
+    erasure = answer.json()
+    assert sorted(uuid.UUID(i) for i in erasure["complaint_ids"]) == sorted(subject.cases)
+
+    async def purged() -> dict[str, int] | None:
+        now_held = await _held(db, subject)
+        return now_held if not any(now_held.values()) else None
+
+    await wait_until(purged, timeout=30)
+    # The operator replays the dead letters after the erasure: the holders get the copies back, and cannot open them.
+    ours = {k for k, _ in contacts}
+    letters = [
+        replace(d, headers={**d.headers, "dlq.original_topic": topics.COMPLAINT_CONTACT})
+        for d in await read_dead_letters(kafka, dlq)
+        if d.key in ours
+    ]
+    assert await replay(kafka, letters) == 3
+    await _intake_keeps_nothing_in_clear(db, subject, uuid.UUID(erasure["customer_id"]))
+    await _no_topic_yields_them(db, kafka, subject)
+    lookup = await running.reporting.get(
+        "/v1/households/lookup", params={"phone": subject.phone}, headers={"X-API-Key": "dev-only-manager-key"}
+    )
+    assert lookup.status_code == 200 and lookup.json()["items"] == [], lookup.text
+
+    schema = f"reporting_erased_{uuid.uuid4().hex[:8]}"
+    try:
+        await rebuild(migrated.database_url, kafka, schema, "Asia/Shanghai")
+        rebuilt = await db.fetch(f"SELECT complaint_id FROM {schema}.cases WHERE complaint_id = ANY($1)", subject.cases)
+        assert sorted(r["complaint_id"] for r in rebuilt) == sorted(subject.cases), "the cases are all there"
+        kept = await db.fetchval(f"SELECT count(*) FROM {schema}.contacts WHERE complaint_id = ANY($1)", subject.cases)
+        assert kept == 0, "without the person"
+        dump = await db.fetchval(
+            f"SELECT string_agg(payload::text, ' ') FROM {schema}.timeline WHERE complaint_id = ANY($1)", subject.cases
+        )
+        assert subject.phone not in dump and subject.name not in dump
+    finally:
+        await db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def _contact_records(kafka: str, subject: Subject) -> list[tuple[bytes, bytes]]:
+    keys = {str(c).encode() for c in subject.cases}
+
+    async def read() -> list[tuple[bytes, bytes]] | None:
+        found = [(k, v) for _, k, v in await _records(kafka, topics.COMPLAINT_CONTACT) if k in keys]
+        return found if len(found) == 3 else None
+
+    found: list[tuple[bytes, bytes]] = await wait_until(read, timeout=20, interval=0.2)
+    return found
+
+
+async def _records(kafka: str, *names: str) -> list[tuple[str, bytes, bytes]]:
+    """Every record of the topics from offset 0 to their end now (topic, key, value): what a replay would send."""
+    consumer = AIOKafkaConsumer(**client_options(), bootstrap_servers=kafka, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await assign_from_start(consumer, kafka, names)
+        return [
+            (r.topic, r.key or b"", r.value or b"")
+            async for batch in read_to_end(consumer, partitions, batch_size=5000)
+            for r in batch
+        ]
+    finally:
+        await consumer.stop()
+
+
+async def _intake_keeps_nothing_in_clear(db: asyncpg.Pool, subject: Subject, customer_id: uuid.UUID) -> None:
+    dump = await db.fetchval(
+        "SELECT string_agg(submission::text, ' ') FROM intake.complaints WHERE complaint_id = ANY($1)", subject.cases
+    )
+    assert subject.phone not in dump and subject.name not in dump and subject.email not in dump
+    assert await db.fetchval("SELECT count(*) FROM intake.subject_keys WHERE customer_id = $1", customer_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM intake.customer_keys WHERE customer_id = $1", customer_id) == 0
+    audit = await db.fetchrow(
+        "SELECT actor, reason FROM intake.privacy_log WHERE action = 'erasure' AND customer_id = $1", customer_id
+    )
+    assert audit is not None
+    assert (audit["actor"], audit["reason"]) == ("supervisor.wu", "本人要求删除（PIPL 第47条）")
+
+
+async def _no_topic_yields_them(db: asyncpg.Pool, kafka: str, subject: Subject) -> None:
+    """Every topic and dead letter, read whole: the phone, name and email nowhere in clear, and every sealed copy
+    of the contact (the topic's, the dead letter's and its replay) no longer opens."""
+    needles = [subject.phone.encode(), subject.name.encode(), subject.email.encode()]
+    keys = {str(c).encode() for c in subject.cases}
+    sealed: list[ComplaintContact] = []
+    for topic, key, value in await _records(kafka, *topics.ALL_TOPICS):
+        assert not any(n in value for n in needles), (topic, value[:300])
+        if key in keys and b'"complaint.contact"' in value:
+            sealed.append(ComplaintContact.model_validate_json(value))
+    assert len(sealed) == 9, "the three contacts, their dead letters and the replayed copies"
+    ring = SubjectKeys(db)
+    for event in sealed:
+        assert event.payload.sealed is not None and await opened_contact(event.payload, ring) is None
