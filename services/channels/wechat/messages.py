@@ -11,6 +11,7 @@ A DTD is refused before parsing: WeChat sends none, so there is no entity to exp
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
@@ -20,6 +21,12 @@ from shared.errors import Invalid
 CONTENT_TYPES = frozenset({"text", "voice", "image", "location"})
 #: WeChat shows a passive reply of at most 2048 bytes (文本消息 Content 的长度限制).
 MAX_REPLY_BYTES = 2048
+#: `CreateTime` is Unix seconds: anything past the last second a `datetime` holds (9999-12-31) is not a time, and
+#: reading a longer digit string as an int is refused by Python itself (over 4300 digits) — both a 422, never a 500.
+LATEST_CREATE_TIME = 253_402_300_799
+#: `Location_X` is a latitude, `Location_Y` a longitude: a NaN, an infinity or a point off the globe is refused
+#: (it would fail the complaint's coordinates later, when the customer completes the form).
+_COORDINATE_LIMITS = {"Location_X": 90.0, "Location_Y": 180.0}
 
 
 class UnreadableMessage(Invalid):
@@ -72,14 +79,27 @@ def _text(root: ElementTree.Element, tag: str) -> str:
     return (root.findtext(tag) or "").strip()
 
 
-def _number(root: ElementTree.Element, tag: str) -> float | None:
+def _coordinate(root: ElementTree.Element, tag: str) -> float | None:
     value = _text(root, tag)
     if not value:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError as exc:
         raise UnreadableMessage(f"{tag} is not a number") from exc
+    limit = _COORDINATE_LIMITS[tag]
+    if not (math.isfinite(number) and -limit <= number <= limit):
+        raise UnreadableMessage(f"{tag} is not a coordinate between -{limit:g} and {limit:g}")
+    return number
+
+
+def _created(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(LATEST_CREATE_TIME)):
+        raise UnreadableMessage("CreateTime is not a time (Unix seconds)")
+    created = int(value)
+    if created > LATEST_CREATE_TIME:
+        raise UnreadableMessage("CreateTime is not a time (Unix seconds)")
+    return created
 
 
 def read_envelope(body: bytes) -> str:
@@ -97,20 +117,18 @@ def read_message(body: bytes) -> WechatMessage:
     )
     if not (account and openid and msg_type):
         raise UnreadableMessage("ToUserName, FromUserName and MsgType are required")
-    if not (created.isascii() and created.isdigit()):
-        raise UnreadableMessage("CreateTime is not a number")
     text = {"text": "Content", "voice": "Recognition", "location": "Label"}.get(msg_type)
     return WechatMessage(
         account=account,
         openid=openid,
-        created=int(created),
+        created=_created(created),
         msg_type=msg_type,
         msg_id=_text(root, "MsgId") or None,
         text=_text(root, text) if text else "",
         media_id=_text(root, "MediaId") or None,
         pic_url=_text(root, "PicUrl") or None,
-        latitude=_number(root, "Location_X") if msg_type == "location" else None,
-        longitude=_number(root, "Location_Y") if msg_type == "location" else None,
+        latitude=_coordinate(root, "Location_X") if msg_type == "location" else None,
+        longitude=_coordinate(root, "Location_Y") if msg_type == "location" else None,
         event=_text(root, "Event") or None,
     )
 

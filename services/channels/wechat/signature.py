@@ -21,6 +21,8 @@ from shared.errors import Forbidden
 
 #: How far a push's timestamp may be from our clock, either way.
 MAX_AGE_S = 300
+#: A timestamp (Unix seconds) longer than this is no time of ours (9999-12-31 has 12 digits).
+MAX_TIMESTAMP_DIGITS = 12
 
 
 class SignatureRefused(Forbidden):
@@ -45,5 +47,7 @@ def check(token: str, query: Mapping[str, str], *, encrypted: str | None = None,
         raise SignatureRefused(f"{name} does not match")
     if not (timestamp.isascii() and timestamp.isdigit()):
         raise SignatureRefused("timestamp is not a number")
+    if len(timestamp) > MAX_TIMESTAMP_DIGITS:  # never read as an int: Python refuses over 4300 digits (a 500)
+        raise SignatureRefused("timestamp is stale")
     if abs(int(now if now is not None else time.time()) - int(timestamp)) > MAX_AGE_S:
         raise SignatureRefused("timestamp is stale")

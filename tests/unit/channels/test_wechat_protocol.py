@@ -222,3 +222,45 @@ def test_the_server_url_check_echoes_echostr() -> None:
 def read_message_envelope(xml: str) -> dict[str, str]:
     root = ElementTree.fromstring(xml)
     return {child.tag: (child.text or "") for child in root}
+
+
+LOCATION = (
+    "<xml><ToUserName>gh_1</ToUserName><FromUserName>o1</FromUserName><CreateTime>{created}</CreateTime>"
+    "<MsgType>location</MsgType><Location_X>{x}</Location_X><Location_Y>{y}</Location_Y><Scale>{scale}</Scale>"
+    "<Label>Dongcheng</Label><MsgId>9</MsgId></xml>"
+)
+
+
+@pytest.mark.parametrize(
+    ("created", "x", "y", "refusal"),
+    [
+        ("9" * 5000, "39.9", "116.4", "CreateTime is not a time"),  # over Python's 4300-digit int limit
+        ("99999999999999999999", "39.9", "116.4", "CreateTime is not a time"),  # past datetime's year 9999
+        ("1", "nan", "116.4", "Location_X is not a coordinate"),
+        ("1", "39.9", "-inf", "Location_Y is not a coordinate"),
+        ("1", "1e999", "116.4", "Location_X is not a coordinate"),
+        ("1", "91", "116.4", "Location_X is not a coordinate"),
+        ("1", "39.9", "180.5", "Location_Y is not a coordinate"),
+    ],
+)
+def test_a_signed_push_with_an_impossible_time_or_place_is_a_clear_422(
+    created: str, x: str, y: str, refusal: str
+) -> None:
+    """Correctly signed, so only the message's own fields can refuse it: never an exception the app answers 500."""
+    account = callback.Account(token=TOKEN, cipher=None)
+    body = LOCATION.format(created=created, x=x, y=y, scale="NaN").encode()
+    with pytest.raises(UnreadableMessage, match=refusal) as refused:
+        callback.open_push(account, signed_query(TOKEN), body)
+    assert refused.value.status == 422
+
+
+def test_the_last_time_a_datetime_holds_reads_and_scale_is_not_read() -> None:
+    message = read_message(LOCATION.format(created="253402300799", x="-90", y="180", scale="1e999").encode())
+    assert (message.created, message.latitude, message.longitude) == (253402300799, -90.0, 180.0)
+
+
+def test_a_signature_over_a_huge_timestamp_is_refused_as_stale() -> None:
+    stamp = "9" * 5000
+    query = {"timestamp": stamp, "nonce": "42", "signature": signature.sign(TOKEN, stamp, "42")}
+    with pytest.raises(signature.SignatureRefused, match="stale"):
+        signature.check(TOKEN, query)
