@@ -46,7 +46,7 @@ POISON_CONSUMERS: dict[str, set[str]] = {
     topics.WORKORDERS_CUSTOMER_SERVICE: {"followup.work-orders", "reporting.read-models"},
     topics.COMPLAINT_ESCALATED: {"reporting.read-models"},
     topics.CALLBACK_EVENTS: {"reporting.read-models"},
-    topics.COMPLAINT_CLOSED: {"reporting.read-models"},
+    topics.COMPLAINT_CLOSED: {"intake.closed-cases", "reporting.read-models"},
     topics.PARTNER_TICKETS: {"intake.partner-tickets"},
     topics.DEPARTMENT_UPDATES: {"dispatch.department-updates"},
     topics.INCIDENT_EVENTS: {"followup.incidents", "reporting.read-models"},
