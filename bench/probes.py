@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.kafka.security import client_options
+
 PROGRESS_SQL = """
 SELECT (SELECT count(*) FROM intake.complaints) AS accepted,
        (SELECT count(*) FROM dispatch.cases) AS decided,
@@ -126,7 +128,7 @@ def percentiles(values: list[float]) -> str:
 
 async def raw_hop(bootstrap: str, n: int = 30_000) -> float:
     """Ceiling: consume n records from one topic and produce each to another, batched, idempotent producer."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=True)
     await producer.start()
     # Two dead-letter topics nothing else touches during the bench (the broker does not auto-create topics).
     source, sink = "ingress.department-updates.dlq", "complaint.contact.dlq"
@@ -135,6 +137,7 @@ async def raw_hop(bootstrap: str, n: int = 30_000) -> float:
         await asyncio.gather(*[await producer.send(source, payload, key=str(i).encode()) for i in range(n)])
         consumer = AIOKafkaConsumer(
             source,
+            **client_options(),
             bootstrap_servers=bootstrap,
             group_id=f"hop-{uuid.uuid4().hex[:6]}",
             auto_offset_reset="earliest",

@@ -4,6 +4,12 @@ The server is the one production runs (`apache/kafka` in docker-compose.yml, sam
 from Maven Central by `embedded.kafka_dist`. Its log directory lives in the data folder it is given,
 so topics, events and committed offsets survive a stop and a start on the same folder; storage is
 formatted only the first time.
+
+It listens only SASL_SSL (SCRAM-SHA-512 over TLS) for clients, and SASL_SSL with PLAIN for its own controller
+link; the StandardAuthorizer denies what no ACL allows, and the ACLs are `shared.kafka.principals`'s, granted by
+`create_topics`. The CA, the node's certificate and every principal's password are made on first start in its
+secrets folder (`embedded.kafka_security`); the SCRAM credentials go into the metadata when storage is formatted
+(`kafka-storage format --add-scram`), so the node authenticates from its first second.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from pathlib import Path
 
 from embedded._process import ChildServer, child_preexec, find_free_port, log_tail, port_accepts, port_is_free, run_sync
 from embedded.kafka_dist import ensure_kafka, java_binary
+from embedded.kafka_security import BrokerSecrets, ensure_secrets
 from shared.kafka.admin import TopicsReport, apply_topics, wait_for_kafka
+from shared.kafka.principals import ADMIN, USERS
+from shared.kafka.security import KafkaSecuritySettings
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
 
 #: Heap of the embedded node. Kafka's own scripts default to 1 GiB; a development node with a few
@@ -46,6 +55,27 @@ NODE_SETTINGS: dict[str, str] = {
     "share.coordinator.state.topic.min.isr": "1",
     # A group's first member starts at once instead of waiting 3 s for others that are not coming.
     "group.initial.rebalance.delay.ms": "0",
+}
+
+#: How the node is secured (issue 25), over NODE_SETTINGS' listeners: SASL_SSL everywhere, deny by default. Paths
+#: and passwords are added per node by `_write_config`.
+SECURITY_SETTINGS: dict[str, str] = {
+    "listener.security.protocol.map": "CONTROLLER:SASL_SSL,SASL_SSL:SASL_SSL",
+    "inter.broker.listener.name": "SASL_SSL",
+    # Clients: SCRAM over TLS only. The controller link: PLAIN over TLS (a controller cannot check SCRAM, whose
+    # credentials live in the metadata it serves).
+    "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+    "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+    "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+    "sasl.mechanism.controller.protocol": "PLAIN",
+    # Deny by default: a principal touches only what shared.kafka.principals grants it.
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "allow.everyone.if.no.acl.found": "false",
+    "super.users": f"User:{ADMIN}",
+    "ssl.keystore.type": "PEM",
+    "ssl.truststore.type": "PEM",
+    "ssl.client.auth": "none",
+    "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
 }
 
 _LOG4J2 = """\
@@ -86,8 +116,11 @@ class EmbeddedBroker(ChildServer):
         controller_port: int | None = None,
         heap_mb: int = DEFAULT_HEAP_MB,
         die_with_parent: bool = False,
+        secrets_dir: Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
+        #: CA, certificate and passwords: `<data_dir>/security` unless shared with other brokers (a test session).
+        self.secrets_dir = Path(secrets_dir).expanduser().resolve() if secrets_dir else self.data_dir / "security"
         self.host = host
         self.log_path = Path(log_path).expanduser().resolve() if log_path else self.data_dir / "kafka.log"
         self.heap_mb = heap_mb
@@ -110,6 +143,15 @@ class EmbeddedBroker(ChildServer):
         return f"{self.host}:{self.port}"
 
     @property
+    def secrets(self) -> BrokerSecrets:
+        """The CA, the node's certificate and the principals' passwords (made on first use)."""
+        return ensure_secrets(self.secrets_dir, hosts=(self.host, "localhost"))
+
+    def client_security(self, principal: str = ADMIN) -> KafkaSecuritySettings:
+        """Client settings authenticating as `principal` (`shared.kafka.principals`), trusting this node's CA."""
+        return self.secrets.client(principal)
+
+    @property
     def log_dirs(self) -> Path:
         """Kafka's `log.dirs`: the topics' partitions and the cluster metadata."""
         return self.data_dir / "data"
@@ -128,6 +170,7 @@ class EmbeddedBroker(ChildServer):
         config = self._write_config()
         if not (self.log_dirs / "meta.properties").is_file():
             self._format(java, libs, config)
+        self._check_users()
         self._launch(java, libs, config)
         try:
             self._wait_ready(deadline)
@@ -152,8 +195,10 @@ class EmbeddedBroker(ChildServer):
         timeout: float = 60.0,
     ) -> TopicsReport:
         """Apply the declared topics (see `shared.kafka.admin.apply_topics`); idempotent."""
-        wanted = list(names)
-        return run_sync(lambda: apply_topics(self.bootstrap_servers, wanted, partitions, wait_seconds=timeout))
+        wanted, admin = list(names), self.client_security()
+        return run_sync(
+            lambda: apply_topics(self.bootstrap_servers, wanted, partitions, wait_seconds=timeout, security=admin)
+        )
 
     async def acreate_topics(
         self,
@@ -163,7 +208,9 @@ class EmbeddedBroker(ChildServer):
         wait_seconds: float = 60.0,
     ) -> TopicsReport:
         """`create_topics` for async callers (e.g. inside an async test)."""
-        return await apply_topics(self.bootstrap_servers, list(names), partitions, wait_seconds=wait_seconds)
+        return await apply_topics(
+            self.bootstrap_servers, list(names), partitions, wait_seconds=wait_seconds, security=self.client_security()
+        )
 
     def __repr__(self) -> str:
         return f"EmbeddedBroker(data_dir={self.data_dir}, port={self._port}, running={self.is_running()})"
@@ -187,15 +234,29 @@ class EmbeddedBroker(ChildServer):
         """server.properties and log4j2.properties in data_dir, rewritten each start (ports may change)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         controller = f"{self.host}:{self._controller_port}"
+        secrets = self.secrets
+        admin = secrets.passwords[ADMIN]
         settings = {
             **NODE_SETTINGS,
+            **SECURITY_SETTINGS,
             "controller.quorum.voters": f"{NODE_SETTINGS['node.id']}@{controller}",
-            "listeners": f"PLAINTEXT://{self.bootstrap_servers},CONTROLLER://{controller}",
-            "advertised.listeners": f"PLAINTEXT://{self.bootstrap_servers}",
+            "listeners": f"SASL_SSL://{self.bootstrap_servers},CONTROLLER://{controller}",
+            "advertised.listeners": f"SASL_SSL://{self.bootstrap_servers}",
             "log.dirs": str(self.log_dirs),
+            "ssl.keystore.location": str(secrets.keystore_file),
+            "ssl.truststore.location": str(secrets.ca_file),
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
+                f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{ADMIN}" '
+                f'password="{admin}";'
+            ),
+            "listener.name.controller.plain.sasl.jaas.config": (
+                f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{ADMIN}" '
+                f'password="{admin}" user_{ADMIN}="{admin}";'
+            ),
         }
         config = self.data_dir / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
+        config.chmod(0o600)  # the admin's password is in it
         (self.data_dir / "log4j2.properties").write_text(_LOG4J2, encoding="utf-8")
         return config
 
@@ -220,8 +281,15 @@ class EmbeddedBroker(ChildServer):
         # Base64url of a UUID, as kafka-storage.sh random-uuid makes; never with a leading "-", which the tool
         # would take for an option.
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=").replace("-", "_")
+        passwords = self.secrets.passwords
+        scram = [
+            arg for user in USERS for arg in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={passwords[user]}]")
+        ]
         done = subprocess.run(  # noqa: S603 - our java and Kafka's storage tool
-            [*self._java_command(java, libs, "kafka.tools.StorageTool"), "format", "-t", cluster_id, "-c", str(config)],
+            [
+                *self._java_command(java, libs, "kafka.tools.StorageTool"),
+                *("format", "-t", cluster_id, "-c", str(config), *scram),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -230,6 +298,26 @@ class EmbeddedBroker(ChildServer):
         if done.returncode != 0:
             raise EmbeddedBrokerError(
                 f"formatting Kafka storage in {self.log_dirs} failed:\n{done.stdout}{done.stderr}"
+            )
+        self._users_file.write_text("\n".join(USERS) + "\n", encoding="utf-8")
+
+    @property
+    def _users_file(self) -> Path:
+        """The SCRAM users the storage was formatted with (credentials live in the metadata, out of our sight)."""
+        return self.data_dir / "scram-users.txt"
+
+    def _check_users(self) -> None:
+        """Refuse a data folder whose metadata lacks a principal's credentials: formatted before Kafka was secured
+        (issue 25) or before the principal joined `shared.kafka.principals`. Clients would only see refusals."""
+        known = set(self._users_file.read_text(encoding="utf-8").split()) if self._users_file.is_file() else set()
+        missing = [user for user in USERS if user not in known]
+        if missing:
+            raise EmbeddedBrokerError(
+                f"the Kafka storage in {self.log_dirs} has no SCRAM credentials for {missing} (formatted before "
+                "SASL/SCRAM, or before these principals were added): delete that folder to format it again (its "
+                "topics and events go with it), or add them with kafka-configs --alter --add-config "
+                "'SCRAM-SHA-512=[password=…]' --entity-type users as the admin and list them in "
+                f"{self._users_file.name}"
             )
 
     def _launch(self, java: Path, libs: Path, config: Path) -> None:
@@ -246,7 +334,8 @@ class EmbeddedBroker(ChildServer):
             if time.monotonic() > deadline:
                 raise EmbeddedBrokerError(f"Kafka not listening on {self.bootstrap_servers} in time")
             time.sleep(0.05)
-        run_sync(lambda: wait_for_kafka(self.bootstrap_servers, deadline))
+        admin = self.client_security()
+        run_sync(lambda: wait_for_kafka(self.bootstrap_servers, deadline, admin))
         self._fail_if_exited()  # someone else answered on our port
 
     def _fail_if_exited(self) -> None:

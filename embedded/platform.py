@@ -41,6 +41,8 @@ from embedded.identity import EmbeddedKeycloak
 from embedded.kafka_dist import kafka_version
 from embedded.keycloak_dist import keycloak_version
 from embedded.postgres import EmbeddedPostgres
+from shared.kafka.principals import USERS as KAFKA_USERS
+from shared.kafka.security import environment as kafka_environment
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +136,9 @@ class PlatformConfig:
     #: OIDC_ISSUER serves the demo realm of deploy/demo-city (a Keycloak kept running between runs, or the test
     #: suite's): its sign-ins are printed as the embedded provider's are (PLATFORM_DEMO_SIGN_INS=1).
     demo_sign_ins: bool = False
+    #: The broker's CA, certificate and SCRAM passwords (PLATFORM_KAFKA_SECRETS_DIR); None: `<data>/kafka/security`.
+    #: A test session shares its own, so that its admin client reaches the runner's broker too.
+    kafka_secrets_dir: Path | None = None
 
     @property
     def logs_dir(self) -> Path:
@@ -170,6 +175,9 @@ class PlatformConfig:
             oidc_issuer=(environ.get("OIDC_ISSUER") or "").strip().rstrip("/") or None,
             keycloak_port=_optional_port("KEYCLOAK_PORT", environ),
             demo_sign_ins=environ.get("PLATFORM_DEMO_SIGN_INS", "").strip() == "1",
+            kafka_secrets_dir=Path(environ["PLATFORM_KAFKA_SECRETS_DIR"]).expanduser().resolve()
+            if environ.get("PLATFORM_KAFKA_SECRETS_DIR")
+            else None,
         )
 
 
@@ -259,6 +267,7 @@ class Platform:
             host=LOCALHOST,
             log_path=config.data_dir / "kafka.log",
             die_with_parent=True,
+            secrets_dir=config.kafka_secrets_dir,
         )
         self.services: dict[str, _ServiceProcess] = {
             spec.name: _ServiceProcess(spec, config.service_ports[spec.name], config.logs_dir / f"{spec.name}.log")
@@ -437,6 +446,10 @@ class Platform:
             CONSOLE_OIDC_CLIENT_ID=os.environ.get("CONSOLE_OIDC_CLIENT_ID") or CONSOLE_CLIENT_ID,
             CONSOLE_OIDC_CLIENT_SECRET=self.console_client_secret,
         )
+        # Each service gets its own principal below; no one inherits ours (an operator's admin, say).
+        for name in ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"):
+            env.pop(name, None)
+        env["KAFKA_SSL_CAFILE"] = str(self.broker.secrets.ca_file)
         for svc in self.services.values():
             env[svc.spec.port_env] = str(svc.port)
             env[svc.spec.host_env] = LOCALHOST
@@ -460,6 +473,8 @@ class Platform:
         if svc.log_file is None:
             svc.log_file = svc.log_path.open("ab")
         env = self._service_env()
+        if svc.spec.name in KAFKA_USERS:  # its principal (shared.kafka.principals); the console reads no topic
+            env.update(kafka_environment(self.broker.client_security(svc.spec.name)))
         if svc.spec.name == "notify" and self.gateways is not None:
             env.update(self.gateways.notify_env())
         if svc.spec.name == "channels" and self.gateways is not None:
@@ -509,6 +524,10 @@ class Platform:
         self.say("=" * 72)
         self.say(f"  Postgres        {self.postgres.dsn}")
         self.say(f"  Kafka           {self.broker.bootstrap_servers}  (Apache Kafka {kafka_version()}, KRaft)")
+        self.say(
+            f"                  SASL_SSL, SCRAM-SHA-512: CA {self.broker.secrets.ca_file}, "
+            f"passwords in {self.broker.secrets_dir / 'passwords.json'}"
+        )
         if self.keycloak is not None:
             self.say(
                 f"  Identity        {self.issuer}  (Keycloak {keycloak_version()}, demo staff of deploy/demo-city)"
@@ -554,6 +573,8 @@ class Platform:
         return {
             "database_url": self.postgres.dsn,
             "kafka_bootstrap_servers": self.broker.bootstrap_servers,
+            # Where a test or tool finds the CA and passwords (admin: the super user) to reach the broker.
+            "kafka_secrets_dir": str(self.broker.secrets_dir),
             "identity": self.issuer,
             "services": {svc.spec.name: svc.url for svc in self.services.values()},
             "gateways": self.gateways.ready_info() if self.gateways is not None else {},

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.kafka.dead_letter import original_headers
 from shared.kafka.replay import assign_from_start, read_to_end
+from shared.kafka.security import client_options
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ class DeadLetter:
 
 async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
     """Everything currently in the dead-letter topic, read up to its end offsets (no group, no commit)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **client_options()
+    )
     await consumer.start()
     try:
         try:
@@ -68,7 +71,7 @@ async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
 
 
 async def replay(bootstrap: str, letters: list[DeadLetter]) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", **client_options())
     await producer.start()
     try:
         for letter in letters:

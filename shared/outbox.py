@@ -30,6 +30,7 @@ from opentelemetry import trace
 
 from shared.contracts.envelope import Event
 from shared.db import json_text
+from shared.kafka.security import KafkaSecuritySettings, client_options
 from shared.logging import get_logger
 from shared.observability import committed, tracing
 from shared.observability.metrics import (
@@ -92,7 +93,9 @@ def outbox_sampler(pool: asyncpg.Pool, schema: str) -> Sampler:
     return sample_outbox
 
 
-def build_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
+def build_producer(
+    bootstrap_servers: str, security: KafkaSecuritySettings | None = None, **overrides: Any
+) -> AIOKafkaProducer:
     """Producer settings for the relay: idempotent, every in-sync replica acks (acks=all), short
     timeouts so an outage is noticed and retried instead of hanging a transaction.
 
@@ -107,6 +110,7 @@ def build_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer
         "retry_backoff_ms": 200,
         "max_batch_size": 256 * 1024,
         "client_id": "outbox-relay",
+        **client_options(security),
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
@@ -132,8 +136,11 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
+        security: KafkaSecuritySettings | None = None,
     ) -> None:
         self.pool = pool
+        #: The service's principal (its settings); None: the environment's (`shared.kafka.security`).
+        self.security = security
         self.schema = schema
         self.bootstrap_servers = bootstrap_servers
         self.batch_size = batch_size
@@ -249,7 +256,7 @@ class OutboxRelay:
 
     async def _ensure_producer(self) -> None:
         if self._producer is None:
-            producer = build_producer(self.bootstrap_servers)
+            producer = build_producer(self.bootstrap_servers, self.security)
             try:
                 await producer.start()
             except BaseException:

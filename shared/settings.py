@@ -12,12 +12,16 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.credentials import DEV_MARKER, weakness
+from shared.kafka.security import KafkaSecuritySettings
 
 Environment = Literal["dev", "test", "prod"]
 
 
-class ServiceSettings(BaseSettings):
-    """Infrastructure every service needs. Environment variables win; nothing is read from files."""
+class ServiceSettings(KafkaSecuritySettings):
+    """Infrastructure every service needs. Environment variables win; nothing is read from files.
+
+    The Kafka principal and TLS trust (`KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_*`, `KAFKA_SSL_CAFILE`) come from
+    `shared.kafka.security.KafkaSecuritySettings`; the services hand these settings to every client they build."""
 
     # A refused setting never prints the values given (a database password, a key) in the error.
     model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)

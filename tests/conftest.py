@@ -13,10 +13,21 @@ import pytest
 
 from operations.migrations import apply_all
 from shared.db import create_pool
-from tests.support.infrastructure import Infrastructure, provide
+from tests.support.infrastructure import Infrastructure, kafka_session_environment, provide
 
 # Every service requires APP_ENV (no default): the suite runs as `test`, and the processes it starts inherit it.
 os.environ.setdefault("APP_ENV", "test")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kafka_clients() -> Iterator[None]:
+    """Every Kafka client of the session authenticates (SASL_SSL) as the super user of the session's brokers."""
+    folder = Path(tempfile.mkdtemp(prefix="uc-test-kafka-secrets-"))
+    try:
+        with kafka_session_environment(folder):
+            yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

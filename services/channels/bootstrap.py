@@ -39,7 +39,9 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 def build_channels_broker(settings: ChannelsSettings, door: Callable[[], ChannelsDoor]) -> KafkaBroker:
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
+    broker = build_broker(
+        settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled, security=settings
+    )
     subscribe_all(broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.channels_consumer_group)
     for topic, schema, description in PUBLISHED:
         broker.publisher(topic, schema=schema, title=topic, description=description)
@@ -64,7 +66,9 @@ def channels_lifespan(
         door: ChannelsDoor = Door(work, ChannelsContext.from_settings(settings, SubjectKeys(pool)), clock=clock)
         app.state.door = door
         broker = build_channels_broker(settings, lambda: app.state.door)
-        relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
+        relay = OutboxRelay(
+            pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
+        )
         app.state.metric_samplers = samplers(pool, broker)
         running = workers.started(Running(settings, door, clock))
         try:

@@ -58,7 +58,9 @@ DESCRIPTION = (
 
 def build_dispatch_broker(settings: DispatchSettings, door: Callable[[], DispatchDoor]) -> KafkaBroker:
     """Dispatch's Kafka side: its subscriptions (consumers.py), and the topics it publishes (for AsyncAPI)."""
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SCHEMA, metrics=settings.metrics_enabled)
+    broker = build_broker(
+        settings.kafka_bootstrap_servers, client_id=SCHEMA, metrics=settings.metrics_enabled, security=settings
+    )
     subscribe_all(broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.dispatch_consumer_group)
 
     # Published through the outbox relay; declared so AsyncAPI documents them.
@@ -148,7 +150,9 @@ def create_app(
         app.state.views = DispatchViews(work, photos=context.photos)
         app.state.door = Door(work, replace(context, keys=SubjectKeys(pool)), **({"clock": clock} if clock else {}))
         broker = build_dispatch_broker(settings, lambda: app.state.door)
-        relay = OutboxRelay(pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
+        relay = OutboxRelay(
+            pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
+        )
         app.state.metric_samplers = [
             outbox_sampler(pool, SCHEMA),
             lag_sampler(broker),

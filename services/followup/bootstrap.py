@@ -44,7 +44,9 @@ from shared.subject_keys import SubjectKeys
 def build_followup_broker(settings: FollowupSettings, door: Callable[[], FollowupDoor]) -> KafkaBroker:
     """Followup's Kafka side: its subscriptions (the `consumers.SUBSCRIPTIONS` table, each through the door), and
     the topics it publishes (for AsyncAPI)."""
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
+    broker = build_broker(
+        settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled, security=settings
+    )
     subscribe_all(broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.followup_consumer_group)
     # Published through the outbox relay; declared here so AsyncAPI documents them.
     for topic, schema, description in PUBLISHED:
@@ -96,7 +98,9 @@ def create_app(
         app.state.contact_reads = Door(transactions(pool, PostgresContactReadLog), None, clock=now)
         broker = build_followup_broker(settings, lambda: door)
         worker = _timer_worker(settings, pool, door)
-        relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
+        relay = OutboxRelay(
+            pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
+        )
         app.state.metric_samplers = [
             outbox_sampler(pool, SERVICE),
             lag_sampler(broker),

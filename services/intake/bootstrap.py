@@ -44,7 +44,9 @@ def build_intake_broker(
 ) -> KafkaBroker:
     """The intake's Kafka side: the subscriptions of `consumers.py` through the door, and the topics it publishes
     (for AsyncAPI)."""
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
+    broker = build_broker(
+        settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled, security=settings
+    )
     guards = subscribe_all(broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.intake_consumer_group)
     # Published through the outbox relay; declared here so AsyncAPI documents them.
     broker.publisher(
@@ -87,7 +89,9 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         context = IntakeContext(ZoneInfo(settings.timezone), settings.intake_customer_hash_key)
         app.state.door = Door(transactions(pool, PostgresIntakeRepository), context)
         broker = build_intake_broker(settings, lambda: app.state.door)
-        relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
+        relay = OutboxRelay(
+            pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
+        )
         app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker)]
         sweep = retention_sweep(settings, lambda: app.state.door)
         try:

@@ -42,7 +42,9 @@ from shared.subject_keys import SubjectKeys
 
 
 def build_notify_broker(settings: NotifySettings, door: Callable[[], NotifyDoor]) -> KafkaBroker:
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
+    broker = build_broker(
+        settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled, security=settings
+    )
     subscribe_all(broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.notify_consumer_group)
     for topic, schema, description in PUBLISHED:
         broker.publisher(topic, schema=schema, title=topic, description=description)
@@ -124,7 +126,9 @@ def notify_lifespan(
         views = NotifyViews(work, clock)
         app.state.door, app.state.views, app.state.catalog, app.state.sender = door, views, providers, sender
         broker = build_notify_broker(settings, lambda: app.state.door)
-        relay = OutboxRelay(pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size)
+        relay = OutboxRelay(
+            pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
+        )
         app.state.metric_samplers = samplers(pool, broker, views)
         try:
             async with background_work(SERVICE, broker, app.state.kafka, relay.run, sender.run):

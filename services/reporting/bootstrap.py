@@ -40,7 +40,9 @@ def build_reporting_broker(
 ) -> KafkaBroker:
     """Reporting's Kafka side: its subscriptions (`consumers.SUBSCRIPTIONS`: the platform's events, and the delivery
     reports in a group of their own), each batch projected through `door()` (built once the pool is open)."""
-    broker = build_broker(settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled)
+    broker = build_broker(
+        settings.kafka_bootstrap_servers, client_id=SERVICE, metrics=settings.metrics_enabled, security=settings
+    )
     guards = subscribe_all(
         broker, settings, consumers.SUBSCRIPTIONS, door, group_prefix=settings.reporting_consumer_group
     )

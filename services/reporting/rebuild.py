@@ -32,6 +32,7 @@ from shared.contracts import Event
 from shared.db import create_pool, transactions
 from shared.handling import Door
 from shared.kafka.replay import assign_from_start, read_to_end
+from shared.kafka.security import client_options
 from shared.migrations import apply
 from shared.subject_keys import SubjectKeys
 
@@ -47,7 +48,11 @@ async def rebuild(dsn: str, bootstrap: str, schema: str, timezone: str, batch_si
         await conn.close()
     pool = await create_pool(dsn, min_size=1, max_size=2)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_poll_records=batch_size
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        max_poll_records=batch_size,
+        **client_options(),
     )
     await consumer.start()
     door: Door[ProjectionStore, ReportingContext] = Door(

@@ -1,7 +1,8 @@
 """Bring a Kafka cluster's topics to what `shared.topics` declares: names, partitions and settings.
 
 One function, `apply_topics`, used by the embedded runner, docker compose's `kafka-init` job and the
-Kubernetes `create-topics` job, so every environment has the same topics with the same settings.
+Kubernetes `create-topics` job, so every environment has the same topics with the same settings, and the same
+ACLs (`shared.kafka.principals`: who may read and write which topic; skipped by a broker without an authorizer).
 It is idempotent and safe to run on every start: missing topics are created, settings that drifted
 are set back, a topic with fewer partitions than declared grows; nothing is ever deleted or shrunk
 (Kafka cannot take partitions away), and such a topic is reported instead.
@@ -19,6 +20,9 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from shared.kafka.acls import bindings, create_acls, wait_enforced
+from shared.kafka.principals import PRINCIPALS, Principal
+from shared.kafka.security import KafkaSecuritySettings, client_options
 from shared.topics import ALL_TOPICS, DEFAULT_PARTITIONS, topic_config
 
 #: Kafka error code for "topic already exists" (another replica of the job created it first).
@@ -38,13 +42,19 @@ class TopicsReport:
     grown: dict[str, int] = field(default_factory=dict)
     #: Topics with more partitions than declared: left alone, Kafka cannot shrink a topic.
     oversized: dict[str, int] = field(default_factory=dict)
+    #: ACLs of `shared.kafka.principals` sent to the broker (0: it has no authorizer).
+    acls: int = 0
 
 
-async def wait_for_kafka(bootstrap_servers: str, deadline: float) -> None:
+async def wait_for_kafka(
+    bootstrap_servers: str, deadline: float, security: KafkaSecuritySettings | None = None
+) -> None:
     """Poll until a metadata request lists at least one live broker, or `deadline` (monotonic) passes."""
     last_error: BaseException | str | None = None
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap_servers, request_timeout_ms=5000, **client_options(security)
+        )
         try:
             await admin.start()
             cluster = await admin.describe_cluster()
@@ -67,19 +77,27 @@ async def apply_topics(
     *,
     replication_factor: int = 1,
     wait_seconds: float = 60.0,
+    security: KafkaSecuritySettings | None = None,
+    principals: tuple[Principal, ...] = PRINCIPALS,
 ) -> TopicsReport:
-    """Create, reconfigure or grow `names` to `partitions` and `shared.topics.topic_config`.
+    """Create, reconfigure or grow `names` to `partitions` and `shared.topics.topic_config`, and grant the ACLs
+    of `principals` (run as the super user: `security`, else the environment's).
 
     Waits for the cluster first and, at the end, until every topic has a leader for every partition,
     so that producers started right after do not race the controller.
     """
     wanted = list(dict.fromkeys(names))
     deadline = time.monotonic() + wait_seconds
-    await wait_for_kafka(bootstrap_servers, deadline)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
+    await wait_for_kafka(bootstrap_servers, deadline, security)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **client_options(security)
+    )
     report = TopicsReport()
     try:
         await admin.start()
+        # ACLs first: the broker applies them while the topics are being made (`wait_enforced` below).
+        granted = bindings(principals)
+        report.acls = await create_acls(admin, granted)
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]
         if missing:
@@ -89,6 +107,8 @@ async def apply_topics(
             await _grow(admin, present, partitions, report)
             await _reconfigure(admin, present, replication_factor, report)
         await _wait_leaders(admin, wanted, deadline)
+        if report.acls:
+            await wait_enforced(admin, granted, deadline)
         return report
     finally:
         await admin.close()
@@ -154,13 +174,17 @@ def _is_topic_override(entry: Any) -> bool:
     return len(entry) > 3 and entry[3] == 1
 
 
-async def topic_partitions(bootstrap_servers: str, names: Iterable[str]) -> list[TopicPartition]:
+async def topic_partitions(
+    bootstrap_servers: str, names: Iterable[str], security: KafkaSecuritySettings | None = None
+) -> list[TopicPartition]:
     """Every partition of `names`, in order; LookupError naming the topics the cluster does not have.
 
     Asked of the cluster, because a consumer only learns the metadata of topics it subscribed to.
     """
     wanted = list(dict.fromkeys(names))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **client_options(security)
+    )
     try:
         await admin.start()
         described = {t["topic"]: t for t in await admin.describe_topics(wanted)}

@@ -7,13 +7,20 @@ import logging
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
 
+from shared.kafka.security import KafkaSecuritySettings, faststream_security
 from shared.observability.kafka import broker_middlewares
 
 #: Commit only after the handler returned (its transaction committed); redeliver on unhandled error.
 AT_LEAST_ONCE = AckPolicy.NACK_ON_ERROR
 
 
-def build_broker(bootstrap_servers: str, *, client_id: str, metrics: bool = True) -> KafkaBroker:
+def build_broker(
+    bootstrap_servers: str,
+    *,
+    client_id: str,
+    metrics: bool = True,
+    security: KafkaSecuritySettings | None = None,
+) -> KafkaBroker:
     """Broker with at-least-once acks, idempotent `acks=all` publishes and quiet per-message logging.
 
     The idempotent producer stops a publish retried after a lost acknowledgement from being written
@@ -24,10 +31,13 @@ def build_broker(bootstrap_servers: str, *, client_id: str, metrics: bool = True
 
     FastStream's Prometheus middleware measures every handler and publish (`metrics`), its OpenTelemetry
     middleware continues the trace of every message when tracing is on (`shared.observability`).
+
+    `security` (a service's settings) authenticates it to the broker; None: the environment's (`shared.kafka.security`).
     """
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
+        security=faststream_security(security),
         acks="all",
         enable_idempotence=True,
         ack_policy=AT_LEAST_ONCE,

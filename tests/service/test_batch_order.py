@@ -22,6 +22,7 @@ from shared.idempotency import first_deliveries
 from shared.kafka.admin import apply_topics
 from shared.kafka.broker import build_broker
 from shared.kafka.offsets import BatchOffsets
+from shared.kafka.security import client_options
 from shared.kafka.subscription import Subscription, subscribe_all
 from shared.settings import ServiceSettings
 from tests.support.infrastructure import Infrastructure
@@ -82,7 +83,7 @@ async def schema(db: asyncpg.Pool) -> AsyncIterator[str]:
 
 async def _committed(bootstrap: str, group: str) -> int:
     """The offsets `group` committed, summed over its partitions (0 when none)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=bootstrap)
     await admin.start()
     try:
         found = await admin.list_consumer_group_offsets(group)

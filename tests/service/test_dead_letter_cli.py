@@ -10,6 +10,7 @@ import uuid
 
 from shared import topics
 from shared.kafka.dead_letter import dead_letter_headers
+from shared.kafka.security import client_options
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import read_topic
 
@@ -31,7 +32,7 @@ async def test_list_and_replay(migrated: Infrastructure) -> None:
         error_type="ValueError",
         attempts=3,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=migrated.kafka_bootstrap_servers)
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=migrated.kafka_bootstrap_servers)
     await producer.start()
     await producer.send_and_wait(dlq, value=b'{"n": 1}', key=key, headers=[(k, v.encode()) for k, v in headers.items()])
     await producer.stop()

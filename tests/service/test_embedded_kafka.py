@@ -17,6 +17,7 @@ from embedded.broker import EmbeddedBroker
 from embedded.kafka_dist import ensure_kafka, java_binary
 from shared.kafka.broker import build_broker
 from shared.kafka.replay import assign_from_start, read_to_end
+from shared.kafka.security import client_options
 from shared.outbox import build_producer
 from tests.support.kafka import wait_until
 
@@ -48,7 +49,9 @@ async def _publish_with_the_relay_producer(bootstrap: str, n: int, prefix: str) 
 
 
 async def _all_values(bootstrap: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        **client_options(), bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         partitions = await assign_from_start(consumer, bootstrap, [TOPIC])
@@ -58,7 +61,9 @@ async def _all_values(bootstrap: str) -> list[bytes]:
 
 
 async def _commit(bootstrap: str, offsets: dict[TopicPartition, int]) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        **client_options(), bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign(list(offsets))
@@ -74,7 +79,9 @@ async def _committed(bootstrap: str, expected: Offsets) -> dict[TopicPartition, 
     ignores OffsetFetch's top-level COORDINATOR_LOAD_IN_PROGRESS) reads that as "nothing committed".
     A consumer in a group never sees this: its JoinGroup waits for the load.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        **client_options(), bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign(list(expected))

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from shared.kafka.admin import apply_topics
 from shared.kafka.broker import build_broker
 from shared.kafka.consumer import GuardedHandler, raw_decoder
+from shared.kafka.security import client_options
 from shared.kafka.subscription import Subscription, subscribe
 from shared.settings import ServiceSettings
 from shared.topics import DEPARTMENT_UPDATES, dead_letter_topic
@@ -95,7 +96,7 @@ async def test_failing_message_is_retried_then_dead_lettered_and_the_rest_flows(
 
 
 async def _committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=bootstrap)
     await admin.start()
     try:
         found = await admin.list_consumer_group_offsets(group)

@@ -11,11 +11,12 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared import topics
 from shared.kafka.admin import apply_topics, topic_partitions
+from shared.kafka.security import client_options
 from tests.support.infrastructure import Infrastructure
 
 
 async def _settings(bootstrap: str, name: str) -> dict[str, str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=bootstrap)
     await admin.start()
     try:
         [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
@@ -40,7 +41,7 @@ async def test_creates_with_declared_settings_and_is_idempotent(infra: Infrastru
 async def test_drift_is_set_back_other_overrides_kept_and_partitions_grow(infra: Infrastructure) -> None:
     name = f"test.apply.{uuid.uuid4().hex[:8]}"
     big = f"test.apply.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=infra.kafka_bootstrap_servers)
     await admin.start()
     try:  # made by hand, as an operator might: 2 partitions, a week's retention, a custom segment size
         await admin.create_topics(

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from shared.contracts import Event
 from shared.kafka.admin import topic_partitions
 from shared.kafka.replay import assign_from_start
+from shared.kafka.security import client_options
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ async def read_topic(
     to catch duplicates that would arrive late). Raises TimeoutError with what was seen."""
     # No consumer group: assigning partitions directly skips the group join, which costs seconds.
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
+        **client_options(), bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
     )
     await consumer.start()
     records: list[Record] = []
@@ -79,7 +80,7 @@ async def first_records(bootstrap: str, names: Iterable[str], n: int) -> list[tu
     """Up to `n` messages of the topics `names` from offset 0, exactly as their producers sent them: (topic, key,
     value), for sending them again (a redelivery). At least one must be there."""
     wanted = list(names)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(**client_options(), bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
         await assign_from_start(consumer, bootstrap, wanted)
@@ -92,7 +93,7 @@ async def first_records(bootstrap: str, names: Iterable[str], n: int) -> list[tu
 
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, enable_idempotence=True)
     await producer.start()
     try:
         for key, value in messages:
@@ -130,7 +131,10 @@ async def start_groups_at_end(bootstrap: str, subscriptions: Iterable[Any], pref
     end, so a service started in-process reads only what comes next, not every event of the session so far."""
     for subscription in subscriptions:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=subscription.group_id(prefix), enable_auto_commit=False
+            **client_options(),
+            bootstrap_servers=bootstrap,
+            group_id=subscription.group_id(prefix),
+            enable_auto_commit=False,
         )
         await consumer.start()
         try:

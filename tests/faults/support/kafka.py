@@ -17,6 +17,7 @@ from services.notify import consumers as notify_consumers
 from services.reporting import consumers as reporting_consumers
 from shared.kafka.admin import topic_partitions
 from shared.kafka.replay import assign_from_start, read_to_end
+from shared.kafka.security import client_options
 
 #: Every consumer group the platform runs (default group names) and the topics each reads.
 GROUP_TOPICS: dict[str, tuple[str, ...]] = {
@@ -35,7 +36,11 @@ async def read_topics(bootstrap: str, names: Iterable[str]) -> list[ConsumerReco
     """Every record of the topics from offset 0 to the end offsets they had when reading began (see
     shared.kafka.replay)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+        **client_options(),
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 << 20,
     )
     await consumer.start()
     try:
@@ -64,7 +69,7 @@ async def _committed(
 
 @contextlib.asynccontextmanager
 async def _admin(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     await admin.start()
     try:
         yield admin
@@ -75,7 +80,9 @@ async def _admin(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
 async def end_offsets(bootstrap: str, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
     """Each partition's end offset (high watermark): the offset its next record will get. With `acks=all`
     publishes and no transactions, every record below it is readable, and none is above it."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        **client_options(), bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         return dict(await consumer.end_offsets(list(partitions)))
@@ -113,7 +120,7 @@ async def consumer_lags(bootstrap: str) -> dict[tuple[str, str, int], int]:
 
 @contextlib.asynccontextmanager
 async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    started = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    started = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     await started.start()
     try:
         yield started
