@@ -92,6 +92,32 @@ class Push:
         return LABELS[self.kind]
 
 
+@dataclass(frozen=True)
+class TicketState:
+    """A state an event told about a complaint, before it is a push. It waits as it is (held) while its ticket is not
+    known — the 签收 that registers it read in a later batch — or, a 回访, while its 办结 is not queued yet."""
+
+    push_id: uuid.UUID
+    complaint_id: uuid.UUID
+    kind: PushKind
+    fields: Mapping[str, Any]
+    occurred_at: datetime
+
+    def push(self, ticket: PartnerTicket) -> NewPush:
+        where = (ticket.complaint_id, ticket.partner, ticket.ticket_id)
+        return NewPush(self.push_id, *where, self.kind, self.fields, self.occurred_at)
+
+
+def ticket_state(complaint_id: uuid.UUID, kind: PushKind, cause: uuid.UUID, at: datetime, **fields: Any) -> TicketState:
+    return TicketState(push_id(cause, kind), complaint_id, kind, fields, at)
+
+
+def visit_may_go(told: list[str]) -> bool:
+    """A 回访 reports the callback on a 办结: it goes once the ticket was told more 办结 than 回访 (a case reopened by
+    its callback is answered and called back again)."""
+    return told.count("reply") > told.count("visit")
+
+
 def push_id(cause: uuid.UUID, kind: PushKind) -> uuid.UUID:
     """The push's id and `Idempotency-Key`: the same event always makes the same push."""
     return uuid.uuid5(_PUSH_IDS, f"{kind}:{cause}")

@@ -1,6 +1,6 @@
 """The partner pushes' tables in memory (`PartnerPushStore` of `services/channels/repository/partner_pushes.py`),
 a mixin of `tests/fakes/channels.py`'s `FakeChannelsRepository`: pushes kept in `seq` order, the worker's claim
-taking the oldest open push of each ticket, as the SQL does."""
+taking the oldest open push of each ticket, as the SQL does; held states in `state.partner_held_states`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from services.channels.pushes import NewPush, PartnerTicket, Push, PushResult
+from services.channels.pushes import NewPush, PartnerTicket, Push, PushResult, TicketState
 
 if TYPE_CHECKING:
     from tests.fakes.channels import ChannelsState
@@ -71,3 +71,18 @@ class FakePartnerPushStore:
 
     async def pushes_of(self, complaint_id: uuid.UUID) -> list[Push]:
         return [p for p in self.state.partner_pushes if p.complaint_id == complaint_id]
+
+    async def hold_partner_state(self, state: TicketState, at: datetime) -> None:
+        self.state.partner_held_states.setdefault(state.push_id, state)
+
+    async def release_partner_states(self, complaint_id: uuid.UUID) -> list[TicketState]:
+        held = self.state.partner_held_states
+        taken = [held.pop(s.push_id) for s in list(held.values()) if s.complaint_id == complaint_id]
+        return sorted(taken, key=lambda s: (s.occurred_at, s.kind != "reply"))
+
+    async def expire_partner_states(self, before: datetime) -> int:
+        held = self.state.partner_held_states
+        old = [push_id for push_id, s in held.items() if s.occurred_at < before]
+        for push_id in old:
+            del held[push_id]
+        return len(old)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.channels.model import Case, SentMessage, StoredAttachment, StoredMessage
-from services.channels.pushes import PartnerTicket, Push
+from services.channels.pushes import PartnerTicket, Push, TicketState
 from services.channels.repository.mail import MailboxPosition
 from services.channels.repository.open311 import Open311Request, RequestQuery, ServiceRequestView, select_in_memory
 from services.channels.repository.wechat import PendingMessage, WechatCustomer
@@ -41,6 +41,7 @@ class ChannelsState:
     partner_tickets: dict[uuid.UUID, PartnerTicket] = field(default_factory=dict)
     partner_pushes: list[Push] = field(default_factory=list)
     partner_push_leases: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    partner_held_states: dict[uuid.UUID, TicketState] = field(default_factory=dict)
     open311_requests: dict[uuid.UUID, Open311Request] = field(default_factory=dict)
     wechat_customers: dict[str, WechatCustomer] = field(default_factory=dict)
     wechat_pending: dict[str, PendingMessage] = field(default_factory=dict)

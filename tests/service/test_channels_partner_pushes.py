@@ -30,6 +30,7 @@ from services.intake import consumers as intake_consumers
 from shared import topics
 from shared.contracts import CallbackAttempted, Event, WorkOrderResolved, new_event
 from tests.support.channels import running_channels
+from tests.support.followup_events import new_order, received
 from tests.support.infrastructure import Infrastructure
 from tests.support.intake import running_intake
 from tests.support.kafka import produce, publish, start_groups_at_end, wait_until
@@ -184,6 +185,24 @@ async def test_the_hotline_down_gets_every_state_once_in_order_when_back(sides: 
     assert rows[0]["attempts"] > 1 and rows[0]["answer_status"] == 200
     # Each state once: the hotline took three, and nothing more comes (no push is pending any longer).
     assert len(await taken(sides.hotline, ticket_id)) == 3
+
+
+async def test_states_read_before_their_ticket_wait_and_reach_the_hotline_in_order(
+    sides: Sides, db: asyncpg.Pool
+) -> None:
+    """A consumer catching up a backlog: the 办结 and the 回访 are read (and held) before the complaint.received that
+    registers the ticket; once it comes, the hotline gets 签收, 办结, 回访, in that order."""
+    order, ticket_id = new_order(), f"GD-{uuid.uuid4().hex[:10]}"
+    await publish(sides.bootstrap, *resolved_and_called_back(order.complaint_id, order.reference_no))
+    held = "SELECT count(*) FROM channels.partner_held_states WHERE complaint_id = $1"
+    await wait_until(lambda: _when(db.fetchval(held, order.complaint_id), lambda n: n == 2), timeout=30)
+    event = received(order, channel="partner_12345", at=datetime.now(UTC))
+    payload = event.payload.model_copy(update={"channel_ticket_id": ticket_id, "agent_id": None})
+    await publish(sides.bootstrap, event.model_copy(update={"payload": payload}))
+    states = await wait_until(lambda: _when(taken(sides.hotline, ticket_id), lambda got: len(got) == 3), timeout=30)
+    assert [s["action"] for s in states] == ["accept", "reply", "visit"]
+    assert states[1]["body"]["resolution"] == RESOLUTION
+    assert await db.fetchval(held, order.complaint_id) == 0
 
 
 async def test_a_supervisor_asks_the_hotline_for_more_time_and_staff_see_every_answer(

@@ -5,6 +5,8 @@
   the hotline's ticket — kept, and 签收 (`accept`) queued; then, for such a ticket only, `complaint.invalid` queues 退单
   (`return`, the reason), a `workorder.resolved` that resolves the case 办结 (`reply`, the resolution text), and a
   final `callback.attempted` 回访 (`visit`, the result and the survey's scores). Other events change nothing.
+  A state read before its ticket's 签收 (an earlier batch: the topics are read side by side) is held, and queued in
+  the order the states happened once the 签收 registers the ticket; a 回访 is held until its 办结 is queued.
 - `request_extension` (staff, `partners/routes.py`): 延期 (`extend`) with the reason and the new deadline.
 - `claim_pushes` and `record_attempt` (the delivery worker, `partners/worker.py`): lease the oldest open push of
   each ticket, and record what the partner answered (delivered, refused, or tried again later: `pushes.py`).
@@ -30,10 +32,12 @@ from services.channels.pushes import (
     Answer,
     PartnerTicket,
     Push,
-    PushKind,
     RetryPolicy,
+    TicketState,
     after_attempt,
     new_push,
+    ticket_state,
+    visit_may_go,
 )
 from shared import topics
 from shared.contracts import (
@@ -63,6 +67,7 @@ PUSH_TOPICS: tuple[str, ...] = (
 PUSH_WINDOW = timedelta(days=7)
 _KNOWN = tuple(cls for name, cls in EVENT_TYPES.items() if name != "notification.requested")
 #: Any event of the platform, validated against its own contract (an unknown or invalid one is poison).
+_PARTNER_CHANNELS = frozenset(channel.value for channel in PARTNERS)
 PushEvent = Annotated[Union[_KNOWN], Field(discriminator="event_type")]  # type: ignore[valid-type]  # noqa: UP007
 
 
@@ -70,7 +75,10 @@ async def push_partner_states(events: Sequence[Event], work: ChannelsWork) -> No
     """A batch of the door's first deliveries (most of them make no push: read and skipped), taken in the order
     their states happened: the events come from several topics, whose records a batch interleaves in any order, and
     a ticket's 回访 read before its 办结 (or its 办结 before the 签收 that registers the ticket) would be queued out of
-    order (or dropped)."""
+    order (or dropped). Across batches (a consumer catching up a backlog) the same holds through the held states."""
+    expired = await work.repo.expire_partner_states(work.now - PUSH_WINDOW)
+    if expired:
+        log.warning("partner states that never met their ticket dropped", count=expired)
     for event in sorted(events, key=_happened_at):
         await push_partner_state(event, work)
 
@@ -78,8 +86,8 @@ async def push_partner_states(events: Sequence[Event], work: ChannelsWork) -> No
 def _happened_at(event: Event) -> datetime:
     if isinstance(event, ComplaintReceived):
         return event.payload.accepted_at
-    found = _state_of(event)
-    return found[1] if found is not None else event.occurred_at
+    state = _state_of(event)
+    return state.occurred_at if state is not None else event.occurred_at
 
 
 async def push_partner_state(event: Event, work: ChannelsWork) -> None:
@@ -88,48 +96,73 @@ async def push_partner_state(event: Event, work: ChannelsWork) -> None:
     if isinstance(event, ComplaintReceived):
         await _accepted(event, work)
         return
-    found = _state_of(event)
-    if found is None:
+    state = _state_of(event)
+    if state is None:
         return
-    kind, at, fields = found
-    ticket = await work.repo.partner_ticket(event.complaint_id)
-    if ticket is None:
-        return  # not a partner's ticket
-    await _queue(ticket, kind, event, at, fields, work)
+    ticket = await work.repo.partner_ticket(state.complaint_id)
+    if ticket is not None:
+        await _place(ticket, state, work)
+    elif not await _not_a_partners(state.complaint_id, work):
+        await work.repo.hold_partner_state(state, work.now)  # its 签收 comes in a later batch (or it is no ticket)
+
+
+async def _not_a_partners(complaint_id: uuid.UUID, work: ChannelsWork) -> bool:
+    """The case read model knows the complaint came another way (web, WeChat…): nothing to hold. Not known there
+    either (that consumer may lag too): held, and dropped when its complaint.received shows it, or after the window."""
+    case = await work.repo.case(complaint_id)
+    return case is not None and case.channel is not None and case.channel not in _PARTNER_CHANNELS
 
 
 async def _accepted(event: ComplaintReceived, work: ChannelsWork) -> None:
     p = event.payload
     partner = PARTNERS.get(p.channel)
     if partner is None or not p.channel_ticket_id:
+        await work.repo.release_partner_states(p.complaint_id)  # read before it: not a hotline's, nothing to tell
         return
     ticket = PartnerTicket(p.complaint_id, partner, p.channel_ticket_id, p.reference_no)
     await work.repo.register_partner_ticket(ticket, work.now)
-    await _queue(ticket, "accept", event, p.accepted_at, {}, work)
+    await _queue(ticket, ticket_state(p.complaint_id, "accept", event.event_id, p.accepted_at), work)
+    for state in await work.repo.release_partner_states(ticket.complaint_id):  # read in earlier batches
+        await _place(ticket, state, work)
 
 
-def _state_of(event: Event) -> tuple[PushKind, datetime, dict[str, Any]] | None:
+async def _place(ticket: PartnerTicket, state: TicketState, work: ChannelsWork) -> None:
+    """Queue a state after the ticket's pushes so far — but a 回访 waits (held) for its 办结, and a 办结 lets the
+    回访 that waited for it go."""
+    if state.kind == "visit":
+        told = await work.repo.pushes_of(ticket.complaint_id)
+        if not any(p.push_id == state.push_id for p in told) and not visit_may_go([p.kind for p in told]):
+            await work.repo.hold_partner_state(state, work.now)
+            return
+    await _queue(ticket, state, work)
+    if state.kind == "reply":
+        for waiting in await work.repo.release_partner_states(ticket.complaint_id):
+            await _place(ticket, waiting, work)
+
+
+def _state_of(event: Event) -> TicketState | None:
     """The state an event tells the partner, if any: kind, when, and the state's fields."""
     if isinstance(event, ComplaintInvalid):
-        return "return", event.payload.invalid_at, {"reason": event.payload.reason}
+        return ticket_state(
+            event.complaint_id, "return", event.event_id, event.payload.invalid_at, reason=event.payload.reason
+        )
     if isinstance(event, WorkOrderResolved) and event.payload.case_resolved:
         resolved = event.payload
-        return "reply", resolved.at, {"resolution": resolved.resolution, "department": resolved.department.value}
+        fields = {"resolution": resolved.resolution, "department": resolved.department.value}
+        return ticket_state(event.complaint_id, "reply", event.event_id, resolved.at, **fields)
     if isinstance(event, CallbackAttempted) and event.payload.final:
         call = event.payload
-        fields: dict[str, Any] = {"result": call.outcome, "method": call.method or "phone"}
+        told: dict[str, Any] = {"result": call.outcome, "method": call.method or "phone"}
         if call.scores is not None:
-            fields["scores"] = call.scores.model_dump(exclude_none=True)
-        return "visit", call.at, fields
+            told["scores"] = call.scores.model_dump(exclude_none=True)
+        return ticket_state(event.complaint_id, "visit", event.event_id, call.at, **told)
     return None
 
 
-async def _queue(
-    ticket: PartnerTicket, kind: PushKind, event: Event, at: datetime, fields: dict[str, Any], work: ChannelsWork
-) -> None:
-    push = new_push(ticket, kind, event.event_id, at, **fields)
+async def _queue(ticket: PartnerTicket, state: TicketState, work: ChannelsWork) -> None:
+    push = state.push(ticket)
     if await work.repo.add_push(push, work.now):
-        log.info("partner push queued", partner=ticket.partner, kind=kind, push_id=str(push.push_id))
+        log.info("partner push queued", partner=ticket.partner, kind=state.kind, push_id=str(push.push_id))
 
 
 #: 延期 is asked while the ticket is being worked on: after 签收 (or an earlier 延期), not once it was returned,

@@ -1,6 +1,7 @@
 """The partner hotlines' tickets and the states pushed to them (tables `partner_tickets`, `partner_pushes`): pushes
 are added by the use cases of `handlers/partner_pushes.py`, and the delivery worker leases the oldest open push of
-each ticket, so a ticket's states go strictly in order and different tickets side by side."""
+each ticket, so a ticket's states go strictly in order and different tickets side by side. States that cannot be
+queued yet (their ticket unknown, a 回访 before its 办结) wait in `partner_held_states`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from services.channels.pushes import NewPush, PartnerTicket, Push, PushResult
+from services.channels.pushes import NewPush, PartnerTicket, Push, PushResult, TicketState
 
 _PUSH_COLUMNS = (
     "p.push_id, p.seq, p.complaint_id, p.partner, p.ticket_id, t.reference_no, p.kind, p.fields, p.occurred_at, "
@@ -48,6 +49,18 @@ class PartnerPushStore(Protocol):
 
     async def pushes_of(self, complaint_id: uuid.UUID) -> list[Push]:
         """Every push of the case's ticket, in order."""
+        ...
+
+    async def hold_partner_state(self, state: TicketState, at: datetime) -> None:
+        """Keep a state until it can be queued (held once: the same push id again changes nothing)."""
+        ...
+
+    async def release_partner_states(self, complaint_id: uuid.UUID) -> list[TicketState]:
+        """Take out every state held for this complaint, in the order they happened."""
+        ...
+
+    async def expire_partner_states(self, before: datetime) -> int:
+        """Drop the held states that happened before `before`; how many."""
         ...
 
 
@@ -148,3 +161,31 @@ class PostgresPartnerPushStore:
             complaint_id,
         )
         return [push_from_row(r) for r in rows]
+
+    async def hold_partner_state(self, state: TicketState, at: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO channels.partner_held_states (push_id, complaint_id, kind, fields, occurred_at, held_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (push_id) DO NOTHING",
+            state.push_id,
+            state.complaint_id,
+            state.kind,
+            dict(state.fields),
+            state.occurred_at,
+            at,
+        )
+
+    async def release_partner_states(self, complaint_id: uuid.UUID) -> list[TicketState]:
+        rows = await self.conn.fetch(
+            "DELETE FROM channels.partner_held_states WHERE complaint_id = $1 "
+            "RETURNING push_id, complaint_id, kind, fields, occurred_at",
+            complaint_id,
+        )
+        return sorted((TicketState(**dict(r)) for r in rows), key=lambda s: (s.occurred_at, s.kind != "reply"))
+
+    async def expire_partner_states(self, before: datetime) -> int:
+        dropped = await self.conn.fetchval(
+            "WITH dropped AS (DELETE FROM channels.partner_held_states WHERE occurred_at < $1 RETURNING 1) "
+            "SELECT count(*) FROM dropped",
+            before,
+        )
+        return int(dropped)

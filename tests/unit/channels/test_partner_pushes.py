@@ -18,6 +18,7 @@ from services.channels.handlers.partner_pushes import (
     push_partner_states,
     request_extension,
 )
+from services.channels.model import Case
 from services.channels.partners.worker import deliver_round
 from services.channels.pushes import Answer, Push, RetryPolicy
 from services.channels.repository import ChannelsRepository
@@ -103,6 +104,48 @@ async def test_a_batch_that_read_the_topics_out_of_order_queues_the_states_in_th
     events = [callback(ours), resolved(ours, at=START + timedelta(hours=3)), partner_received(ours)]
     await door.batch(push_partner_states, events, consumer=CONSUMER)
     assert kinds(transactions) == [("GD-0007", k, "pending") for k in ("accept", "reply", "visit")]
+
+
+async def test_states_read_in_batches_before_their_ticket_wait_and_go_in_the_order_they_happened() -> None:
+    """A consumer catching up a backlog reads the topics side by side: the 回访, then the 办结, each in an earlier
+    batch than the 签收 that registers the ticket. Another channel's states are not kept once it is known."""
+    door, transactions, _ = make()
+    ours, web, known = new_order(), new_order(), new_order()
+    transactions.state.cases[known.complaint_id] = Case(known.complaint_id, None, "web", None, "received", None, START)
+    first = [callback(ours), resolved(web, at=START), resolved(known, at=START)]
+    await door.batch(push_partner_states, first, consumer=CONSUMER)
+    assert len(transactions.state.partner_held_states) == 2, "ours and web's held; the known web case's not"
+    await door.batch(push_partner_states, [resolved(ours, at=START + timedelta(hours=3))], consumer=CONSUMER)
+    await door.batch(push_partner_states, [received(web, channel="web")], consumer=CONSUMER)
+    assert transactions.state.partner_pushes == [] and len(transactions.state.partner_held_states) == 2
+    await door.batch(push_partner_states, [partner_received(ours)], consumer=CONSUMER)
+    assert kinds(transactions) == [("GD-0007", k, "pending") for k in ("accept", "reply", "visit")]
+    assert transactions.state.partner_held_states == {}
+
+
+async def test_a_visit_read_before_its_reply_waits_for_it_also_when_the_case_is_reopened() -> None:
+    door, transactions, _ = make()
+    ours = new_order()
+    await door.batch(push_partner_states, [partner_received(ours)], consumer=CONSUMER)
+    for batch in (
+        [callback(ours, outcome="dissatisfied")],
+        [resolved(ours, at=START + timedelta(hours=3))],
+        [callback(ours)],  # the reopened case's callback, read before its second 办结
+        [resolved(ours, at=START + timedelta(hours=8))],
+    ):
+        await door.batch(push_partner_states, batch, consumer=CONSUMER)
+    assert [k for _, k, _ in kinds(transactions)] == ["accept", "reply", "visit", "reply", "visit"]
+    assert [p.fields.get("result") for p in transactions.state.partner_pushes[2::2]] == ["dissatisfied", "satisfied"]
+    assert transactions.state.partner_held_states == {}
+
+
+async def test_a_held_state_that_never_meets_its_ticket_is_dropped_after_the_window() -> None:
+    door, transactions, clock = make()
+    await door.batch(push_partner_states, [resolved(new_order(), at=START)], consumer=CONSUMER)
+    assert len(transactions.state.partner_held_states) == 1
+    clock.advance(timedelta(days=8))
+    await door.batch(push_partner_states, [partner_received(new_order())], consumer=CONSUMER)
+    assert transactions.state.partner_held_states == {} and len(transactions.state.partner_pushes) == 1
 
 
 async def test_the_topics_history_is_not_news_to_the_hotline() -> None:
