@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from embedded.broker import EmbeddedBroker
 from services.reporting.case_state import handling_bucket
 from services.reporting.kpis import percentile
 from services.reporting.model import REPORTED_TOPICS
@@ -30,7 +29,7 @@ from tests.support.client import PlatformClient
 from tests.support.clock import FakeClock
 from tests.support.dispatch import resolution_for, running_dispatch
 from tests.support.followup import running_followup
-from tests.support.infrastructure import Infrastructure
+from tests.support.infrastructure import Infrastructure, session_broker
 from tests.support.intake import running_intake
 from tests.support.kafka import first_records, produce, wait_until
 from tests.support.read_models import READ_MODELS, read_models, rebuild_read_models, wait_settled
@@ -86,7 +85,7 @@ class Case:
 async def day(migrated: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
     # Its own Kafka: reporting reads every topic from offset 0, so the session broker's events from other
     # tests would land in this day's KPIs.
-    broker = EmbeddedBroker(Path(tmp_path_factory.mktemp("day")) / "kafka", die_with_parent=True)
+    broker = session_broker(Path(tmp_path_factory.mktemp("day")) / "kafka")
     await asyncio.to_thread(broker.start)
     await broker.acreate_topics()
     clock = FakeClock()

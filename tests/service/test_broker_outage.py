@@ -13,10 +13,9 @@ from pathlib import Path
 
 import asyncpg
 
-from embedded.broker import EmbeddedBroker
 from shared import topics
 from tests.support.complaints import complaint, headers
-from tests.support.infrastructure import Infrastructure
+from tests.support.infrastructure import Infrastructure, session_broker
 from tests.support.intake import running_intake
 from tests.support.kafka import read_topic, wait_until
 
@@ -24,7 +23,7 @@ from tests.support.kafka import read_topic, wait_until
 async def test_two_hundred_accepted_while_broker_down_all_published_after(
     migrated: Infrastructure, db: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    broker = EmbeddedBroker(tmp_path / "kafka", die_with_parent=True)
+    broker = session_broker(tmp_path / "kafka")
     await asyncio.to_thread(broker.start)
     try:
         await broker.acreate_topics([topics.COMPLAINT_RECEIVED, topics.COMPLAINT_CONTACT, topics.PARTNER_TICKETS])

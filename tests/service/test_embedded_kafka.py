@@ -19,6 +19,7 @@ from shared.kafka.broker import build_broker
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
 from shared.outbox import build_producer
+from tests.support.infrastructure import session_broker
 from tests.support.kafka import wait_until
 
 TOPIC = "complaint.received"
@@ -28,7 +29,7 @@ Offsets = dict[TopicPartition, int]
 
 @pytest.fixture
 async def kafka(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
-    broker = EmbeddedBroker(tmp_path / "kafka", die_with_parent=True)
+    broker = session_broker(tmp_path / "kafka")
     await asyncio.to_thread(broker.start)
     try:
         await broker.acreate_topics([TOPIC], 3)

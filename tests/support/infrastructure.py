@@ -77,6 +77,13 @@ def kafka_session_environment(secrets_dir: Path) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def session_broker(data_dir: Path) -> EmbeddedBroker:
+    """A Kafka node of a test's own, on the session's secrets (its CA and passwords), so the session's clients
+    reach it as they reach every other; not started."""
+    secrets = os.environ.get("PLATFORM_KAFKA_SECRETS_DIR")
+    return EmbeddedBroker(data_dir, die_with_parent=True, secrets_dir=Path(secrets) if secrets else None)
+
+
 @contextlib.contextmanager
 def _postgres(workdir: Path) -> Iterator[tuple[str, str]]:
     if docker_available():
@@ -100,8 +107,7 @@ def provide(workdir: Path) -> Iterator[Infrastructure]:
         yield Infrastructure(env_db, env_kafka, "environment")
         return
     # Kafka is the embedded node even beside a Postgres container: a container's broker would be plaintext.
-    secrets = os.environ.get("PLATFORM_KAFKA_SECRETS_DIR")
-    broker = EmbeddedBroker(workdir / "kafka", die_with_parent=True, secrets_dir=Path(secrets) if secrets else None)
+    broker = session_broker(workdir / "kafka")
     with _postgres(workdir) as (dsn, source):
         broker.start()
         try:
