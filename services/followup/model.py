@@ -68,6 +68,8 @@ class Contact:
     preferred_contact: str
     #: Whose contact it is (complaint.contact v2): their key seals the messages to them. None for v1 contacts.
     customer_id: uuid.UUID | None = None
+    #: When the contact event happened: a later one (a correction) replaces an earlier one, never the reverse.
+    contact_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,8 @@ class Contact:
     complaint_id: uuid.UUID
     name: str | None
     phone: str | None
+    #: When the contact event happened: a later one (a correction) replaces an earlier one.
+    at: datetime | None = None
 
 
 def sort_events(events: Iterable[Event]) -> tuple[list[Contact], list[TimelineEntry]]:
@@ -100,7 +102,8 @@ def sort_events(events: Iterable[Event]) -> tuple[list[Contact], list[TimelineEn
         envelope = event.model_dump(mode="json")
         payload = envelope["payload"]
         if envelope["event_type"] == "complaint.contact":
-            contacts.append(Contact(uuid.UUID(payload["complaint_id"]), payload.get("name"), payload.get("phone")))
+            at = datetime.fromisoformat(envelope["occurred_at"])
+            contacts.append(Contact(uuid.UUID(payload["complaint_id"]), payload.get("name"), payload.get("phone"), at))
             continue
         entries.append(
             TimelineEntry(

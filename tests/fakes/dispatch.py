@@ -410,7 +410,9 @@ class FakeDispatchRepository:
         return {i: self.state.cases[i] for i in complaint_ids if i in self.state.cases}
 
     async def add_contact(self, contact: Contact) -> None:
-        self.state.contacts.setdefault(contact.complaint_id, contact)
+        kept = self.state.contacts.get(contact.complaint_id)
+        if kept is None or kept.received_at < contact.received_at:
+            self.state.contacts[contact.complaint_id] = contact
 
     async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]:
         return {i: self.state.contacts[i] for i in complaint_ids if i in self.state.contacts}

@@ -290,7 +290,10 @@ class FakeFollowupRepository:
         return True
 
     async def add_contact(self, contact: Contact) -> bool:
-        return self.state.contacts.setdefault(contact.complaint_id, contact) is contact
+        kept = self.state.contacts.get(contact.complaint_id)
+        if kept is None or (kept.contact_at is None or (contact.contact_at and kept.contact_at < contact.contact_at)):
+            self.state.contacts[contact.complaint_id] = contact
+        return kept is None
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
         return self.state.contacts.get(complaint_id)

@@ -51,7 +51,9 @@ class InMemoryReadModels:
 
     async def add_contacts(self, contacts: list[Contact]) -> None:
         for contact in contacts:
-            self.tables.contacts.setdefault(contact.complaint_id, contact)
+            kept = self.tables.contacts.get(contact.complaint_id)
+            if kept is None or (kept.at is not None and contact.at is not None and kept.at < contact.at):
+                self.tables.contacts[contact.complaint_id] = contact
 
     async def purge_contacts(self, complaint_ids: list[uuid.UUID]) -> None:
         for complaint_id in complaint_ids:

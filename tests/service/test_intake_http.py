@@ -14,6 +14,9 @@ import pytest
 
 from services.intake.reference import looks_like_reference
 from shared import topics
+from shared.contracts import ComplaintContact
+from shared.db import create_pool
+from shared.subject_keys import SubjectKeys, opened_contact
 from tests.support.complaints import complaint, headers
 from tests.support.infrastructure import Infrastructure
 from tests.support.intake import running_intake
@@ -146,8 +149,17 @@ async def test_accepts_and_publishes_masked_event(intake: httpx.AsyncClient, mig
         topics.COMPLAINT_CONTACT,
         until=lambda rs: any(r.key == accepted["complaint_id"].encode() for r in rs),
     )
-    restricted = next(r for r in contact if r.key == accepted["complaint_id"].encode()).json()
-    assert restricted["payload"]["phone"] == "13912345678"
+    record = next(r for r in contact if r.key == accepted["complaint_id"].encode())
+    restricted = record.json()
+    # v2 (issue 25): the contact sealed with the customer's key; only a holder of the key reads the number.
+    assert restricted["schema_version"] == 2 and restricted["payload"]["phone"] is None
+    assert "13912345678" not in record.value.decode() and "王小明" not in record.value.decode()
+    pool = await create_pool(migrated.database_url, min_size=1, max_size=1)
+    try:
+        opened = await opened_contact(ComplaintContact.model_validate(restricted).payload, SubjectKeys(pool))
+    finally:
+        await pool.close()
+    assert opened is not None and (opened.phone, opened.name) == ("13912345678", "王小明")
     assert restricted["causation_id"] == event.json()["event_id"]
 
 

@@ -16,9 +16,10 @@ class ContactTables(Rows):
 
     async def add_contact(self, contact: Contact) -> None:
         values = asdict(contact)
+        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in values if column != "complaint_id")
         await self.conn.execute(
             f"INSERT INTO dispatch.contacts ({', '.join(values)}) VALUES ({placeholders(len(values))}) "
-            "ON CONFLICT (complaint_id) DO NOTHING",
+            f"ON CONFLICT (complaint_id) DO UPDATE SET {updates} WHERE contacts.received_at < EXCLUDED.received_at",
             *values.values(),
         )
 

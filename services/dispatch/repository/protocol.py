@@ -226,7 +226,8 @@ class DispatchRepository(Protocol):
         """The cases of these complaints (a queue page's), by complaint id; unknown ids are left out."""
 
     async def add_contact(self, contact: Contact) -> None:
-        """Keep a complaint's contact data; a second one for the same complaint changes nothing."""
+        """Keep a complaint's contact data; a later one for the same complaint (intake's correction) replaces it, an
+        earlier or the same one (redelivered, replayed) changes nothing."""
 
     async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]: ...
 

@@ -61,9 +61,16 @@ async def on_contact(event: ComplaintContact, work: FollowupWork) -> None:
     if p is None:
         return  # the customer was erased: nothing of them is kept, and no receipt goes out
     contact = Contact(
-        p.complaint_id, p.name, p.phone, p.email, p.wechat_openid, p.preferred_contact.value, p.customer_id
+        p.complaint_id,
+        p.name,
+        p.phone,
+        p.email,
+        p.wechat_openid,
+        p.preferred_contact.value,
+        p.customer_id,
+        event.occurred_at,
     )
-    # A contact sent again (a new event id) changes nothing: the first one kept is the one followup uses.
+    # An older contact sent again changes nothing; a later one (a correction) replaces the one kept.
     kept = contact if await work.repo.add_contact(contact) else await work.repo.contact(p.complaint_id)
     await tell(p.complaint_id, work, kept)
 

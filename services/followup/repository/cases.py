@@ -245,15 +245,20 @@ class CaseTables(Rows):
     async def add_contact(self, contact: Contact) -> bool:
         added = await self.conn.fetchval(
             "INSERT INTO followup.contacts "
-            "(complaint_id, name, phone, email, wechat_openid, preferred_contact, customer_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
+            "(complaint_id, name, phone, email, wechat_openid, preferred_contact, customer_id, contact_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (complaint_id) DO UPDATE SET "
+            "name = EXCLUDED.name, phone = EXCLUDED.phone, email = EXCLUDED.email, "
+            "wechat_openid = EXCLUDED.wechat_openid, preferred_contact = EXCLUDED.preferred_contact, "
+            "customer_id = EXCLUDED.customer_id, contact_at = EXCLUDED.contact_at "
+            "WHERE contacts.contact_at IS NULL OR contacts.contact_at < EXCLUDED.contact_at "
+            "RETURNING xmax = 0",
             *values_of(contact),
         )
         return bool(added)
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
         row = await self.conn.fetchrow(
-            "SELECT complaint_id, name, phone, email, wechat_openid, preferred_contact, customer_id "
+            "SELECT complaint_id, name, phone, email, wechat_openid, preferred_contact, customer_id, contact_at "
             "FROM followup.contacts WHERE complaint_id = $1",
             complaint_id,
         )

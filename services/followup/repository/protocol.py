@@ -156,7 +156,8 @@ class FollowupRepository(Protocol):
 
     # -- contacts
     async def add_contact(self, contact: Contact) -> bool:
-        """Keep the complaint's contact; False when one was kept already (the first stays)."""
+        """Keep the complaint's contact, True when it is the first; a later one (intake's correction) replaces an
+        earlier one, an earlier one (redelivered, replayed) changes nothing."""
         ...
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None: ...

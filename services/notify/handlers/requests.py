@@ -44,7 +44,7 @@ async def deliver_requests(batch: Sequence[NotificationRequested], work: Notify)
     for sealed in batch:
         if await work.repo.known(sealed.payload.notification_id):
             continue
-        request = await _opened(sealed, work)
+        request = await opened_request(sealed, work)
         if request is None:
             log.info("request for an erased customer dropped", notification_id=str(sealed.payload.notification_id))
             continue
@@ -60,7 +60,7 @@ async def deliver_requests(batch: Sequence[NotificationRequested], work: Notify)
             work.emit(events.on_change(delivery, work.now))
 
 
-async def _opened(request: NotificationRequested, work: Notify) -> NotificationRequested | None:
+async def opened_request(request: NotificationRequested, work: Notify) -> NotificationRequested | None:
     """The request with a customer's sealed addresses opened (v4); None when the customer was erased."""
     recipient = await opened_recipient(request.payload.recipient, work.context.keys)
     if recipient is None:

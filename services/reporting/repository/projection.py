@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, fields
+from datetime import datetime
 from typing import Any, Protocol
 
 from services.reporting.case_parts import CallbackPart, CorrectiveActionPart, MessagePart, WorkOrderPart
@@ -93,13 +94,21 @@ class ProjectionWrites(Tables):
             raise TypeError("reporting publishes no events")
 
     async def add_contacts(self, contacts: list[Contact]) -> None:
-        if contacts:
+        # The latest of the batch per case (one row may be inserted or updated once per statement).
+        ordered = sorted(contacts, key=lambda c: (c.at is not None, c.at or datetime.min))
+        latest = {c.complaint_id: c for c in ordered}
+        if latest:
+            rows = list(latest.values())
             await self.conn.execute(
-                f"INSERT INTO {self.schema}.contacts (complaint_id, name, phone) "
-                "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
-                [c.complaint_id for c in contacts],
-                [c.name for c in contacts],
-                [c.phone for c in contacts],
+                f"INSERT INTO {self.schema}.contacts AS kept (complaint_id, name, phone, contact_at) "
+                "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) "
+                "ON CONFLICT (complaint_id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone, "
+                "contact_at = EXCLUDED.contact_at "
+                "WHERE kept.contact_at IS NULL OR kept.contact_at < EXCLUDED.contact_at",
+                [c.complaint_id for c in rows],
+                [c.name for c in rows],
+                [c.phone for c in rows],
+                [c.at for c in rows],
             )
 
     async def purge_contacts(self, complaint_ids: list[uuid.UUID]) -> None:
