@@ -88,6 +88,19 @@ class CorrectSubject:
 
 
 @dataclass(frozen=True)
+class CustomerMessage:
+    """What the customer wrote on a case after the complaint (a reply the channels service took)."""
+
+    message_id: uuid.UUID
+    complaint_id: uuid.UUID
+    channel: str
+    kind: str
+    score: int | None
+    text: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class SubjectCase:
     """One case of the customer as intake holds it: the submission (what they told us) and its dates."""
 
@@ -98,6 +111,8 @@ class SubjectCase:
     accepted_at: datetime
     closed_at: datetime | None
     submission: dict[str, Any]
+    #: The customer's messages on the case, oldest first.
+    messages: tuple[CustomerMessage, ...] = ()
 
 
 @dataclass(frozen=True)

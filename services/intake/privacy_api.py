@@ -24,6 +24,7 @@ from services.intake.privacy import (
 )
 from services.intake.schemas import (
     CorrectionCreate,
+    CustomerMessageRead,
     ErasureRead,
     SubjectCaseRead,
     SubjectRead,
@@ -56,6 +57,17 @@ def _read(export: SubjectExport) -> SubjectRead:
                 accepted_at=c.accepted_at,
                 closed_at=c.closed_at,
                 submission=c.submission,
+                messages=[
+                    CustomerMessageRead(
+                        message_id=m.message_id,
+                        channel=Channel(m.channel),
+                        kind=m.kind,
+                        score=m.score,
+                        text=m.text,
+                        received_at=m.received_at,
+                    )
+                    for m in c.messages
+                ],
             )
             for c in export.cases
         ],

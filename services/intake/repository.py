@@ -21,7 +21,7 @@ import asyncpg
 
 from services.intake.customers import RANKS, CustomerKeys, MatchedCustomer
 from services.intake.model import SERVICE, NewComplaint, StoredComplaint, Submitted
-from services.intake.privacy import PrivacyLogEntry, SubjectCase
+from services.intake.privacy import CustomerMessage, PrivacyLogEntry, SubjectCase
 from shared import outbox
 from shared.contracts import Event
 from shared.idempotency import first_deliveries
@@ -62,6 +62,12 @@ class IntakeRepository(Protocol):
     async def cases_of(self, customer_id: uuid.UUID) -> list[SubjectCase]: ...
 
     async def subject_key(self, customer_id: uuid.UUID) -> bytes | None: ...
+
+    async def add_customer_message(self, message: CustomerMessage) -> None:
+        """Keep a customer's reply on a case (once per message id)."""
+        ...
+
+    async def forget_messages(self, complaint_ids: Sequence[uuid.UUID]) -> None: ...
 
     async def replace_submission(self, complaint_id: uuid.UUID, submission: dict[str, Any]) -> None: ...
 
@@ -177,6 +183,7 @@ def _row(record: asyncpg.Record | None) -> StoredComplaint | None:
 
 
 _CASE_COLUMNS = "complaint_id, reference_no, channel, received_at, accepted_at, closed_at, submission"
+_MESSAGE_COLUMNS = "message_id, complaint_id, channel, kind, score, text, received_at"
 
 #: Customers still holding a key, none of whose cases is open or closed after `$1`.
 _EXPIRED = """
@@ -204,7 +211,34 @@ class PostgresPrivacyQueries:
             f"SELECT {_CASE_COLUMNS} FROM intake.complaints WHERE customer_id = $1 ORDER BY accepted_at, complaint_id",
             customer_id,
         )
-        return [SubjectCase(**dict(row)) for row in rows]
+        found = await self.conn.fetch(
+            f"SELECT {_MESSAGE_COLUMNS} FROM intake.customer_messages WHERE complaint_id = ANY($1::uuid[]) "
+            "ORDER BY received_at, message_id",
+            [row["complaint_id"] for row in rows],
+        )
+        messages: dict[uuid.UUID, list[CustomerMessage]] = {}
+        for m in found:
+            messages.setdefault(m["complaint_id"], []).append(CustomerMessage(**dict(m)))
+        return [SubjectCase(**dict(row), messages=tuple(messages.get(row["complaint_id"], ()))) for row in rows]
+
+    async def add_customer_message(self, message: CustomerMessage) -> None:
+        m = message
+        await self.conn.execute(
+            f"INSERT INTO intake.customer_messages ({_MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            "ON CONFLICT (message_id) DO NOTHING",
+            m.message_id,
+            m.complaint_id,
+            m.channel,
+            m.kind,
+            m.score,
+            m.text,
+            m.received_at,
+        )
+
+    async def forget_messages(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        await self.conn.execute(
+            "DELETE FROM intake.customer_messages WHERE complaint_id = ANY($1::uuid[])", list(complaint_ids)
+        )
 
     async def subject_key(self, customer_id: uuid.UUID) -> bytes | None:
         key = await self.conn.fetchval("SELECT key FROM intake.subject_keys WHERE customer_id = $1", customer_id)

@@ -197,6 +197,15 @@ class CorrectionCreate(SubjectRequest):
     correct: ContactCorrection
 
 
+class CustomerMessageRead(BaseModel):
+    message_id: uuid.UUID
+    channel: Channel
+    kind: str
+    score: int | None
+    text: str
+    received_at: datetime
+
+
 class SubjectCaseRead(BaseModel):
     complaint_id: uuid.UUID
     reference_no: str
@@ -205,6 +214,9 @@ class SubjectCaseRead(BaseModel):
     accepted_at: datetime
     closed_at: datetime | None
     submission: dict[str, Any] = Field(description="What was submitted, the customer's contact in clear.")
+    messages: list[CustomerMessageRead] = Field(
+        default_factory=list, description="What the customer wrote on the case afterwards (replies), oldest first."
+    )
 
 
 class SubjectRead(BaseModel):

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from services.intake.customers import RANKS, CustomerKeys, MatchedCustomer
 from services.intake.model import NewComplaint, StoredComplaint, Submitted
-from services.intake.privacy import PrivacyLogEntry, SubjectCase
+from services.intake.privacy import CustomerMessage, PrivacyLogEntry, SubjectCase
 from services.intake.reference import format_reference
 from shared.contracts import Event
 from shared.contracts.complaint import CustomerMatch
@@ -50,6 +50,8 @@ class IntakeState:
     #: `intake.complaints.customer_id` and `.closed_at`.
     complaint_customers: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     closed_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    #: `intake.customer_messages`: message id → the message.
+    customer_messages: dict[uuid.UUID, CustomerMessage] = field(default_factory=dict)
     #: `intake.privacy_log`.
     privacy_log: list[PrivacyLogEntry] = field(default_factory=list)
 
@@ -139,12 +141,26 @@ class FakeIntakeRepository:
                 c.accepted_at,
                 self.state.closed_at.get(c.complaint_id),
                 c.submission,
+                tuple(
+                    sorted(
+                        (m for m in self.state.customer_messages.values() if m.complaint_id == c.complaint_id),
+                        key=lambda m: (m.received_at, m.message_id),
+                    )
+                ),
             )
             for c in sorted(owned, key=lambda c: (c.accepted_at, c.complaint_id))
         ]
 
     async def subject_key(self, customer_id: uuid.UUID) -> bytes | None:
         return self.state.subject_keys.get(customer_id)
+
+    async def add_customer_message(self, message: CustomerMessage) -> None:
+        self.state.customer_messages.setdefault(message.message_id, message)
+
+    async def forget_messages(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        for message_id, message in list(self.state.customer_messages.items()):
+            if message.complaint_id in complaint_ids:
+                del self.state.customer_messages[message_id]
 
     async def replace_submission(self, complaint_id: uuid.UUID, submission: dict[str, Any]) -> None:
         stored = self.state.complaints[complaint_id]

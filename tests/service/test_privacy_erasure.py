@@ -34,13 +34,14 @@ from shared.dead_letters import read_dead_letters, replay
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
 from shared.subject_keys import SubjectKeys, opened_contact
+from tests.support.channel_messages import channel_reply
 from tests.support.channels import running_channels
 from tests.support.complaints import complaint, headers
 from tests.support.dispatch import running_dispatch
 from tests.support.followup import running_followup
 from tests.support.infrastructure import Infrastructure
 from tests.support.intake import running_intake
-from tests.support.kafka import produce, start_groups_at_end, wait_until
+from tests.support.kafka import produce, publish, start_groups_at_end, wait_until
 from tests.support.notify import FakeProvider, catalog, running_notify
 from tests.support.reporting import running_reporting
 from tests.support.tokens import LocalIssuer
@@ -59,6 +60,7 @@ class Subject:
     name: str
     email: str
     cases: list[uuid.UUID]
+    references: list[str]
 
 
 @dataclass
@@ -90,7 +92,7 @@ async def running(migrated: Infrastructure) -> AsyncIterator[Running]:
                 database, kafka, intake_consumer_group=groups["intake"], create_kwargs={"persons": ISSUER.verifier()}
             )
         )
-        subject = Subject(f"139{uuid.uuid4().int % 10**8:08d}", f"Lin Erasure{tag}", f"lin.{tag}@example.com", [])
+        subject = Subject(f"139{uuid.uuid4().int % 10**8:08d}", f"Lin Erasure{tag}", f"lin.{tag}@example.com", [], [])
         for n in range(3):
             customer = {"name": subject.name, "phone": subject.phone, "email": subject.email}
             body = complaint(
@@ -99,6 +101,9 @@ async def running(migrated: Infrastructure) -> AsyncIterator[Running]:
             answer = await intake.post("/v1/complaints", json=body, headers=headers("web"))
             assert answer.status_code == 202, answer.text
             subject.cases.append(uuid.UUID(answer.json()["complaint_id"]))
+            subject.references.append(answer.json()["reference_no"])
+        # The customer writes on the second case afterwards (a reply the channels service hands intake).
+        await publish(kafka, channel_reply(subject.references[1], text="还是不热，师傅什么时候来？"))
         yield Running(intake, reporting, subject)
 
 
@@ -137,9 +142,20 @@ async def test_a_supervisors_export_of_a_phone_returns_every_case_and_is_audited
     query = {"phone": subject.phone, "reason": "本人申请查阅（PIPL 第45条）"}
     assert (await running.intake.get("/v1/privacy/subjects", params=query, headers=agent)).status_code == 403
     assert (await running.intake.get("/v1/privacy/subjects", params=query, headers=headers("web"))).status_code == 403
-    answer = await running.intake.get("/v1/privacy/subjects", params=query, headers=supervisor())
-    assert answer.status_code == 200, answer.text
+
+    async def exported() -> httpx.Response | None:
+        answer = await running.intake.get("/v1/privacy/subjects", params=query, headers=supervisor())
+        assert answer.status_code == 200, answer.text
+        return answer if any(c["messages"] for c in answer.json()["cases"]) else None
+
+    answer = await wait_until(exported, timeout=20, interval=0.2)
     cases = answer.json()["cases"]
+    messages = {c["reference_no"]: [m["text"] for m in c["messages"]] for c in cases}
+    assert messages == {
+        subject.references[0]: [],
+        subject.references[1]: ["还是不热，师傅什么时候来？"],
+        subject.references[2]: [],
+    }
     assert sorted(uuid.UUID(c["complaint_id"]) for c in cases) == sorted(subject.cases)
     assert all(c["submission"]["customer"]["phone"] == subject.phone for c in cases)
     assert [c["submission"]["text"] for c in cases] == [f"第{n}次，请打{subject.phone}" for n in range(3)]

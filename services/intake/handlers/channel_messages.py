@@ -9,6 +9,7 @@ from __future__ import annotations
 from services.intake.channel_ingress import customer_replied, to_submission
 from services.intake.handlers.context import IntakeWork
 from services.intake.handlers.submit import submit_complaint
+from services.intake.privacy import CustomerMessage
 from shared.contracts.channels import ChannelComplaint, ChannelReply
 from shared.kafka.consumer import PoisonMessage
 from shared.logging import bind_case, get_logger
@@ -30,6 +31,11 @@ async def take_reply(message: ChannelReply, work: IntakeWork) -> None:
     if complaint is None:
         raise PoisonMessage(f"reply {message.payload.message_id}: no complaint has reference number {reference_no!r}")
     bind_case(complaint_id=str(complaint.complaint_id))
+    p = message.payload
+    # Kept in clear here, where the subject is (a PIPL export shows it; the erasure deletes it); masked on the topic.
+    await work.repo.add_customer_message(
+        CustomerMessage(p.message_id, complaint.complaint_id, p.channel.value, p.kind, p.score, p.text, p.received_at)
+    )
     work.emit(customer_replied(message, complaint_id=complaint.complaint_id, reference_no=reference_no, at=work.now))
     log.info(
         "customer replied",

@@ -62,6 +62,7 @@ async def erase_subject(cmd: EraseSubject, work: IntakeWork) -> SubjectErasure:
         await work.repo.replace_submission(case.complaint_id, erased(case.submission))
     await work.repo.forget_customer(customer_id)
     ids = tuple(c.complaint_id for c in cases)
+    await work.repo.forget_messages(ids)
     subject = cmd.subject.masked() if cmd.subject is not None else f"customer {customer_id}"
     await work.repo.log_privacy(PrivacyLogEntry("erasure", customer_id, subject, cmd.actor, cmd.reason, work.now, ids))
     if ids:

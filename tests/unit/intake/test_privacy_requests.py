@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.intake.handlers.channel_messages import take_reply
 from services.intake.handlers.context import IntakeContext
 from services.intake.handlers.privacy import correct_subject, erase_subject, export_subject
 from services.intake.handlers.retention import SweepRetention, sweep_retention
@@ -32,6 +33,7 @@ from shared.http.person import Person
 from shared.shredding import Unsealable, new_key, open_sealed, seal
 from shared.subject_keys import opened_contact
 from tests.fakes.intake import FakeTransactions, IntakeState
+from tests.support.channel_messages import channel_reply
 from tests.support.complaints import complaint
 
 NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
@@ -107,6 +109,20 @@ async def test_a_supervisor_exports_every_case_of_the_phone_and_the_export_is_lo
     [entry] = tx.state.privacy_log
     assert (entry.action, entry.actor, entry.reason) == ("export", "supervisor.wu", "PIPL 访问请求")
     assert entry.complaint_ids == tuple(ids) and PHONE not in entry.subject, "the log names the subject masked"
+
+
+async def test_the_export_has_the_customers_messages_on_each_case_and_the_erasure_deletes_them() -> None:
+    door, tx = _door()
+    ids = await _three_cases(door)
+    reference = tx.state.complaints[ids[1]].reference_no
+    reply = channel_reply(reference, text=f"还是不热，请打{PHONE}")
+    await door.run(take_reply, reply)
+    await door.run(take_reply, reply)  # redelivered: kept once
+    export = await door.run(export_subject, ExportSubject(subject_of(PHONE, None), "supervisor.wu", "PIPL 访问请求"))
+    by_case = {c.complaint_id: [m.text for m in c.messages] for c in export.cases}
+    assert by_case == {ids[0]: [], ids[1]: [f"还是不热，请打{PHONE}"], ids[2]: []}
+    await door.run(erase_subject, EraseSubject("supervisor.wu", "本人要求删除", subject=subject_of(PHONE, None)))
+    assert tx.state.customer_messages == {}
 
 
 async def test_erasure_deletes_the_key_blanks_intakes_copy_tells_every_holder_and_is_logged() -> None:
