@@ -77,6 +77,11 @@ class IntakeRepository(Protocol):
 
     async def log_privacy(self, entry: PrivacyLogEntry) -> None: ...
 
+    async def rekey_customer(self, customer_id: uuid.UUID, old: tuple[str, str], new: tuple[str, str]) -> None:
+        """A corrected key (the phone's hash): the customer is found by the new one — unless another customer has
+        it already (a key stays with the first) — and no longer by the old one."""
+        ...
+
     async def mark_closed(self, complaint_id: uuid.UUID, closed_at: datetime) -> None: ...
 
     async def expired_customers(self, closed_before: datetime, limit: int) -> list[uuid.UUID]:
@@ -252,6 +257,17 @@ class PostgresPrivacyQueries:
     async def forget_customer(self, customer_id: uuid.UUID) -> None:
         await self.conn.execute("DELETE FROM intake.subject_keys WHERE customer_id = $1", customer_id)
         await self.conn.execute("DELETE FROM intake.customer_keys WHERE customer_id = $1", customer_id)
+
+    async def rekey_customer(self, customer_id: uuid.UUID, old: tuple[str, str], new: tuple[str, str]) -> None:
+        await self.conn.execute(
+            "DELETE FROM intake.customer_keys WHERE kind = $1 AND key = $2 AND customer_id = $3", *old, customer_id
+        )
+        await self.conn.execute(
+            "INSERT INTO intake.customer_keys (kind, key, customer_id, first_seen_at) VALUES ($1, $2, $3, now()) "
+            "ON CONFLICT (kind, key) DO NOTHING",
+            *new,
+            customer_id,
+        )
 
     async def log_privacy(self, entry: PrivacyLogEntry) -> None:
         await self.conn.execute(

@@ -172,6 +172,11 @@ class FakeIntakeRepository:
             if owner == customer_id:
                 del self.state.customer_keys[kind_key]
 
+    async def rekey_customer(self, customer_id: uuid.UUID, old: tuple[str, str], new: tuple[str, str]) -> None:
+        if self.state.customer_keys.get(old) == customer_id:
+            del self.state.customer_keys[old]
+        self.state.customer_keys.setdefault(new, customer_id)
+
     async def log_privacy(self, entry: PrivacyLogEntry) -> None:
         self.state.privacy_log.append(entry)
 

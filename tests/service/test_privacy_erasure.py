@@ -283,3 +283,35 @@ async def _no_topic_yields_them(db: asyncpg.Pool, kafka: str, subject: Subject) 
     ring = SubjectKeys(db)
     for event in sealed:
         assert event.payload.sealed is not None and await opened_contact(event.payload, ring) is None
+
+
+async def test_a_correction_reaches_every_holder_and_the_customer_is_found_by_the_corrected_number(
+    running: Running, db: asyncpg.Pool
+) -> None:
+    wrong, right = f"137{uuid.uuid4().int % 10**8:08d}", f"136{uuid.uuid4().int % 10**8:08d}"
+    body = complaint("web", customer={"name": "Zhao Correct", "phone": wrong, "preferred_contact": "phone"})
+    answer = await running.intake.post("/v1/complaints", json=body, headers=headers("web"))
+    assert answer.status_code == 202, answer.text
+    case = uuid.UUID(answer.json()["complaint_id"])
+    phones = (
+        "SELECT (SELECT phone FROM followup.contacts WHERE complaint_id = $1), "
+        "(SELECT phone FROM dispatch.contacts WHERE complaint_id = $1), "
+        "(SELECT phone FROM reporting.contacts WHERE complaint_id = $1)"
+    )
+
+    async def held(phone: str) -> bool:
+        return tuple(await db.fetchrow(phones, case) or ()) == (phone, phone, phone)
+
+    await wait_until(lambda: held(wrong), timeout=30)
+    request = {"phone": wrong, "reason": "登记号码有误，本人更正", "correct": {"phone": right}}
+    corrected = await running.intake.post("/v1/privacy/correction", json=request, headers=supervisor())
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["cases"][0]["submission"]["customer"]["phone"] == right
+    await wait_until(lambda: held(right), timeout=30)
+    query = {"phone": right, "reason": "更正后核对"}
+    found = await running.intake.get("/v1/privacy/subjects", params=query, headers=supervisor())
+    assert found.status_code == 200 and [c["complaint_id"] for c in found.json()["cases"]] == [str(case)]
+    logged = await db.fetchval(
+        "SELECT count(*) FROM intake.privacy_log WHERE action = 'correction' AND $1 = ANY(complaint_ids)", case
+    )
+    assert logged == 1

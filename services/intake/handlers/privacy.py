@@ -111,6 +111,11 @@ async def correct_subject(cmd: CorrectSubject, work: IntakeWork) -> SubjectExpor
                 )
             ]
         )
+    new_phone = cmd.fields.get("phone")
+    if new_phone and cmd.subject.phone and new_phone != cmd.subject.phone:
+        secret = work.context.customer_hash_key
+        old, new = Subject(phone=cmd.subject.phone).lookup_key(secret), Subject(phone=new_phone).lookup_key(secret)
+        await work.repo.rekey_customer(customer_id, old, new)  # found by the corrected number from now on
     ids = tuple(c.complaint_id for c in cases)
     entry = PrivacyLogEntry("correction", customer_id, cmd.subject.masked(), cmd.actor, cmd.reason, work.now, ids)
     await work.repo.log_privacy(entry)

@@ -168,7 +168,11 @@ async def test_a_correction_changes_every_case_and_reaches_the_holders_as_a_new_
     opened = await opened_contact(contacts[0].payload, StateKeys(tx.state))
     assert opened is not None and (opened.phone, opened.name) == ("13800000001", NAME)
     assert tx.state.privacy_log[-1].action == "correction"
-    bad = CorrectSubject(subject_of(PHONE, None), "supervisor.wu", "x", {"phone": "12"})
+    by_new = await door.run(export_subject, ExportSubject(subject_of("13800000001", None), "supervisor.wu", "查阅"))
+    assert [c.complaint_id for c in by_new.cases] == ids, "found by the corrected number"
+    with pytest.raises(NotFound):
+        await door.run(export_subject, ExportSubject(subject_of(PHONE, None), "supervisor.wu", "查阅"))
+    bad = CorrectSubject(subject_of("13800000001", None), "supervisor.wu", "x", {"phone": "12"})
     with pytest.raises(Invalid, match="phone"):
         await door.run(correct_subject, bad)
 
