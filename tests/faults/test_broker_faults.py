@@ -22,7 +22,14 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from shared import topics
 from shared.contracts import ComplaintReopened, ComplaintReopenedPayload, Severity, new_event
 from tests.faults.support.checks import assert_no_personal_data, assert_rebuild_equals_live, settle_and_check
-from tests.faults.support.kafka import GROUP_TOPICS, committed_offsets, produce_to, producer, read_topics
+from tests.faults.support.kafka import (
+    GROUP_TOPICS,
+    committed_offsets,
+    consumers_reading,
+    produce_to,
+    producer,
+    read_topics,
+)
 from tests.faults.support.ledger import Ledger, record_accepted
 from tests.faults.support.probes import PROCESSED, outbox_backlog, partner_ticket_complaint, unprocessed_event_ids
 from tests.support.complaint_streams import Poster, make_submissions
@@ -35,27 +42,31 @@ BROKER_OUTAGE_S = 30.0
 #: Where the broker-kill scenario leaves its per-topic figures (git-ignored).
 ARTIFACTS = ROOT / "test-artifacts"
 
-#: Who dead-letters an undecodable message on each consumed topic (consumer names of the guarded handlers).
+#: Who dead-letters an undecodable message on each consumed topic (consumer names of the guarded handlers), from
+#: the services' subscription tables, so a new consumer (channels' read model, its hotline pushes) is expected too.
 POISON_CONSUMERS: dict[str, set[str]] = {
-    topics.COMPLAINT_RECEIVED: {"dispatch.complaint-received", "followup.complaint-contact", "reporting.read-models"},
-    topics.COMPLAINT_CONTACT: {"dispatch.complaint-contact", "followup.complaint-contact", "reporting.read-models"},
-    topics.COMPLAINT_ROUTED: {"followup.callers", "reporting.read-models"},
-    topics.COMPLAINT_REOPENED: {"dispatch.complaint-reopened", "reporting.read-models"},
-    topics.WORKORDERS_REPAIR: {"followup.work-orders", "reporting.read-models"},
-    topics.WORKORDERS_BILLING: {"followup.work-orders", "reporting.read-models"},
-    topics.WORKORDERS_CUSTOMER_SERVICE: {"followup.work-orders", "reporting.read-models"},
-    topics.COMPLAINT_ESCALATED: {"reporting.read-models"},
-    topics.CALLBACK_EVENTS: {"reporting.read-models"},
-    topics.COMPLAINT_CLOSED: {"intake.closed-cases", "reporting.read-models"},
-    topics.PARTNER_TICKETS: {"intake.partner-tickets"},
-    topics.DEPARTMENT_UPDATES: {"dispatch.department-updates"},
-    topics.INCIDENT_EVENTS: {"followup.incidents", "reporting.read-models"},
-    topics.OUTAGE_EVENTS: {"reporting.read-models"},
-    topics.OUTAGE_NOTICES: {"dispatch.outage-notices"},
-    topics.CORRECTIVE_ACTIONS: {"followup.corrective-actions", "reporting.read-models"},
-    topics.NOTIFICATION_REQUESTED: {"notify.requests"},
-    topics.NOTIFICATION_DELIVERY: {"reporting.notifications"},
-    topics.NOTIFICATION_FAILED: {"followup.notification-failed"},
+    topic: consumers_reading(topic)
+    for topic in (
+        topics.COMPLAINT_RECEIVED,
+        topics.COMPLAINT_CONTACT,
+        topics.COMPLAINT_ROUTED,
+        topics.COMPLAINT_REOPENED,
+        topics.WORKORDERS_REPAIR,
+        topics.WORKORDERS_BILLING,
+        topics.WORKORDERS_CUSTOMER_SERVICE,
+        topics.COMPLAINT_ESCALATED,
+        topics.CALLBACK_EVENTS,
+        topics.COMPLAINT_CLOSED,
+        topics.PARTNER_TICKETS,
+        topics.DEPARTMENT_UPDATES,
+        topics.INCIDENT_EVENTS,
+        topics.OUTAGE_EVENTS,
+        topics.OUTAGE_NOTICES,
+        topics.CORRECTIVE_ACTIONS,
+        topics.NOTIFICATION_REQUESTED,
+        topics.NOTIFICATION_DELIVERY,
+        topics.NOTIFICATION_FAILED,
+    )
 }
 #: Topics that carry the streams' own traffic: records behind the poison must have been processed.
 BUSY_TOPICS = (

@@ -215,7 +215,7 @@ async def test_first_contact_is_called_back_for_its_owner_and_scores_round_trip(
 
     seen = await _case_events(migrated.kafka_bootstrap_servers, topics.CALLBACK_EVENTS, order, attempted)
     attempt = next(e for e in seen if e["event_type"] == "callback.attempted")
-    assert attempt["schema_version"] == 3 and attempt["payload"]["scores"] == scores
+    assert attempt["schema_version"] == 4 and attempt["payload"]["scores"] == scores
     assert attempt["payload"]["owner"] == owner
     assert (attempt["payload"]["agent"], attempt["payload"]["agent_name"], attempt["payload"]["method"]) == (
         "callback-agent",
@@ -266,7 +266,7 @@ async def test_a_signed_in_agent_records_the_callback_as_themselves(
 
     seen = await _case_events(migrated.kafka_bootstrap_servers, topics.CALLBACK_EVENTS, order, attempted)
     attempt = next(e for e in seen if e["event_type"] == "callback.attempted")
-    assert attempt["schema_version"] == 3
+    assert attempt["schema_version"] == 4
     assert (attempt["payload"]["agent"], attempt["payload"]["agent_name"], attempt["payload"]["method"]) == (
         "agent.li",
         "李娜",

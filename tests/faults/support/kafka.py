@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.channels import consumers as channels_consumers
 from services.dispatch import consumers as dispatch_consumers
 from services.followup import consumers as followup_consumers
 from services.intake import consumers as intake_consumers
@@ -19,12 +20,25 @@ from shared.kafka.admin import topic_partitions
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
 
+_SERVICES = (
+    intake_consumers,
+    dispatch_consumers,
+    followup_consumers,
+    reporting_consumers,
+    notify_consumers,
+    channels_consumers,
+)
 #: Every consumer group the platform runs (default group names) and the topics each reads.
 GROUP_TOPICS: dict[str, tuple[str, ...]] = {
-    subscription.group: subscription.topics
-    for service in (intake_consumers, dispatch_consumers, followup_consumers, reporting_consumers, notify_consumers)
-    for subscription in service.SUBSCRIPTIONS
+    subscription.group: subscription.topics for service in _SERVICES for subscription in service.SUBSCRIPTIONS
 }
+
+
+def consumers_reading(topic: str) -> set[str]:
+    """The consumers (their names in dead-letter headers) that read `topic`: each dead-letters a poison on it."""
+    return {s.consumer for service in _SERVICES for s in service.SUBSCRIPTIONS if topic in s.topics}
+
+
 #: What reporting's rebuild reads: its read models' topics and the messages' delivery statuses.
 READ_TOPICS = reporting_consumers.READ_MODELS.topics + reporting_consumers.NOTIFICATIONS.topics
 
