@@ -17,6 +17,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -26,11 +28,17 @@ from aiokafka import AIOKafkaConsumer
 from services.dispatch.consumers import SUBSCRIPTIONS as DISPATCH
 from services.followup.consumers import SUBSCRIPTIONS as FOLLOWUP
 from services.intake.consumers import SUBSCRIPTIONS as INTAKE
+from services.intake.handlers.context import IntakeContext
+from services.intake.handlers.retention import SweepRetention, sweep_retention
+from services.intake.repository import IntakeRepository, PostgresIntakeRepository
+from services.intake.settings import DEV_CUSTOMER_HASH_KEY
 from services.reporting.consumers import SUBSCRIPTIONS as REPORTING
 from services.reporting.rebuild import rebuild
 from shared import topics
-from shared.contracts import ComplaintContact
+from shared.contracts import ComplaintClosed, ComplaintClosedPayload, ComplaintContact, new_event
+from shared.db import transactions
 from shared.dead_letters import read_dead_letters, replay
+from shared.handling import Door
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
 from shared.subject_keys import SubjectKeys, opened_contact
@@ -315,3 +323,52 @@ async def test_a_correction_reaches_every_holder_and_the_customer_is_found_by_th
         "SELECT count(*) FROM intake.privacy_log WHERE action = 'correction' AND $1 = ANY(complaint_ids)", case
     )
     assert logged == 1
+
+
+async def test_retention_erases_a_customer_whose_cases_all_closed_longer_ago_than_the_period(
+    running: Running, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    """Intake learns the closing from followup's `complaint.closed`; the sweep (its SQL on Postgres) erases only
+    customers past the period. The case is closed in 2000 and the sweep's clock set to just past its retention, so
+    no other test's customer (closed now, or open) is old enough."""
+    phone = f"135{uuid.uuid4().int % 10**8:08d}"
+    body = complaint("web", customer={"name": "Qian Retained", "phone": phone, "preferred_contact": "phone"})
+    answer = await running.intake.post("/v1/complaints", json=body, headers=headers("web"))
+    assert answer.status_code == 202, answer.text
+    case, reference = uuid.UUID(answer.json()["complaint_id"]), answer.json()["reference_no"]
+    closed_at = datetime(2000, 1, 1, tzinfo=UTC)
+    closed = new_event(
+        ComplaintClosed,
+        complaint_id=case,
+        producer="followup",
+        correlation_id="retention-test",
+        payload=ComplaintClosedPayload(
+            complaint_id=case,
+            reference_no=reference,
+            work_order_id=uuid.uuid4(),
+            outcome="satisfied",
+            cycles=1,
+            closed_at=closed_at,
+        ),
+    )
+    await publish(migrated.kafka_bootstrap_servers, closed)
+
+    async def marked() -> bool:
+        return await db.fetchval("SELECT closed_at FROM intake.complaints WHERE complaint_id = $1", case) == closed_at
+
+    await wait_until(marked, timeout=20)
+    retention = timedelta(days=3 * 365)
+    context = IntakeContext(ZoneInfo("Asia/Shanghai"), DEV_CUSTOMER_HASH_KEY)
+    door: Door[IntakeRepository, IntakeContext] = Door(
+        transactions(db, PostgresIntakeRepository), context, clock=lambda: closed_at + retention + timedelta(days=1)
+    )
+    erased = await door.run(sweep_retention, SweepRetention(retention))
+    customer = await db.fetchval("SELECT customer_id FROM intake.complaints WHERE complaint_id = $1", case)
+    assert erased == [customer]
+    assert await db.fetchval("SELECT count(*) FROM intake.subject_keys WHERE customer_id = $1", customer) == 0
+    row = await db.fetchrow(
+        "SELECT actor, reason FROM intake.privacy_log WHERE action = 'erasure' AND customer_id = $1", customer
+    )
+    assert row is not None and row["actor"] == "retention" and "1095 days" in row["reason"]
+    query = {"phone": phone, "reason": "retention check"}
+    assert (await running.intake.get("/v1/privacy/subjects", params=query, headers=supervisor())).status_code == 404
