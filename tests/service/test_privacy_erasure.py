@@ -1,10 +1,13 @@
 """Issue 25, must-shows 3 and 4, on the session's Postgres and Kafka with every holder of contact data in-process
 (intake, followup, dispatch, reporting, notify, channels).
 
-Must-show 4: a supervisor's export of a phone returns every case and message for it, and is in the audit log.
-Must-show 3: a customer with three cases is erased → no read model, export or copy of any topic (dead letters
-included) yields their phone or name — every sealed copy is ciphertext whose key is gone; a rebuild of reporting from
-offset 0 shows the three cases without them; the erasure is in the audit log with who and why.
+Must-show 4: a supervisor's export of a phone returns every case and the customer's message on it, and is in the
+audit log (an agent, a channel key: 403).
+Must-show 3: a customer with three cases is erased → no read model, export or copy of any topic (dead letters and
+their replay included) yields their phone, name or email — every sealed copy is ciphertext whose key is gone; a
+rebuild of reporting from offset 0 shows the three cases without them; the erasure is in the audit log with who and
+why. Also: a correction reaches every holder and the customer is found by the corrected number; retention erases
+only a customer whose every case closed longer ago than the period.
 
 Each service's consumer groups start at the topics' current end (they read only this test's events); the scan of the
 topics and the rebuild read everything from offset 0, as an operator's replay would.
