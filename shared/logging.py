@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from shared.privacy import mask_name, mask_phone, mask_phones_in_text
+from shared.privacy import mask_name, mask_phone, mask_text
 
 #: Keys whose values are personal data whatever they contain.
 _NAME_KEYS = frozenset({"name", "customer_name", "caller_name", "contact_name"})
@@ -27,7 +27,7 @@ def _scrub(value: Any, key: str | None = None) -> Any:
             return mask_name(value)
         if key in _PHONE_KEYS:
             return mask_phone(value)
-        return mask_phones_in_text(value)
+        return mask_text(value)
     if isinstance(value, Mapping):
         return {k: _scrub(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -36,7 +36,8 @@ def _scrub(value: Any, key: str | None = None) -> Any:
 
 
 def mask_personal_data(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """structlog processor: mask phone numbers and names anywhere in the event, exceptions included."""
+    """structlog processor: mask phone numbers, ID numbers, mail addresses and names anywhere in the event,
+    exceptions included."""
     return {k: _scrub(v, k) for k, v in event_dict.items()}
 
 

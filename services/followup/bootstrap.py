@@ -54,6 +54,11 @@ def build_followup_broker(settings: FollowupSettings, door: Callable[[], Followu
     return broker
 
 
+def with_keys(context: FollowupContext, keys: SubjectKeys) -> FollowupContext:
+    """The context with customers' keys (the pool's): contacts open with them, messages to customers seal with them."""
+    return replace(context, keys=keys, notifier=replace(context.notifier, keys=keys))
+
+
 def _timer_worker(settings: FollowupSettings, pool: asyncpg.Pool, door: FollowupDoor) -> TimerWorker:
     """The timer worker of this process, named for its host and pid (the claims it holds say whose they are)."""
     return TimerWorker(
@@ -63,11 +68,6 @@ def _timer_worker(settings: FollowupSettings, pool: asyncpg.Pool, door: Followup
         batch_size=settings.timer_batch_size,
         poll_interval=settings.timer_poll_ms / 1000,
     )
-
-
-def with_keys(context: FollowupContext, keys: SubjectKeys) -> FollowupContext:
-    """The context with customers' keys (the pool's): contacts open with them, messages to customers seal with them."""
-    return replace(context, keys=keys, notifier=replace(context.notifier, keys=keys))
 
 
 def create_app(

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
-from pydantic import BeforeValidator
+from pydantic import AwareDatetime, BeforeValidator
 
 from services.reporting import exports
 from services.reporting.auth import Manager, Reader, ReaderIdentity, department_asked, department_scope
 from services.reporting.deps import AccessLog, Reports
-from services.reporting.handlers.access import read_by, record
+from services.reporting.handlers.access import Reads, read_by, reads, record
 from services.reporting.handling_reports import serious_csv_rows
 from services.reporting.model import GroupBy, lookup_keys
 from services.reporting.schemas import (
@@ -37,6 +38,8 @@ from services.reporting.schemas import (
     OutageRead,
     OutagesPage,
     OverduePage,
+    PersonalDataReadEntry,
+    PersonalDataReads,
     QueuesRead,
     RepeatComplainantsRead,
     RootCauseBy,
@@ -370,6 +373,23 @@ async def root_causes_csv(
 )
 async def staff(reports: Reports, _: Manager, start: From = None, end: To = None) -> StaffReport:
     return await reports.staff(reports.period(start, end))
+
+
+@router.get(
+    "/personal-data-reads",
+    response_model=PersonalDataReads,
+    responses=problem_responses(403),
+    summary="Who read customers' personal data here (managers): exports, household archives, lookups, cases",
+)
+async def personal_data_reads(
+    access: AccessLog,
+    _: Manager,
+    reader: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="ISO 8601 with an offset")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> PersonalDataReads:
+    found = await access.run(reads, Reads(reader, since, limit))
+    return PersonalDataReads(items=[PersonalDataReadEntry.model_validate(asdict(r)) for r in found])
 
 
 @router.get(

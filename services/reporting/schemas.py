@@ -575,3 +575,20 @@ class RootCausesReport(Read):
     to: date
     by: RootCauseBy
     rows: list[RootCauseRow]
+
+
+class PersonalDataReadEntry(Read):
+    """One read of customers' personal data in reporting (the access log)."""
+
+    at: datetime
+    reader: str = Field(description="A person's staff id, or a reader key's name.")
+    reader_name: str | None
+    reader_kind: Literal["person", "key"]
+    role: str | None = Field(description="A key's role.")
+    endpoint: str = Field(description="Method and route template, e.g. GET /v1/cases.csv.")
+    subject: str = Field(description="Whose: a period, an account number, a reference number, the lookup's keys.")
+    what: list[str] = Field(description="The personal fields shown.")
+
+
+class PersonalDataReads(Read):
+    items: list[PersonalDataReadEntry] = Field(description="Newest first.")

@@ -151,3 +151,10 @@ async def test_names_and_phones_leave_only_above_the_lowest_reader_and_every_rea
         ("hotline-agent", "agent", "GET /v1/cases/{ref}", case.reference_no, contact),
     ]
     assert all(r["reader_kind"] == "key" and r["at"] is not None for r in rows)
+    managers = await client.get("/v1/personal-data-reads", params={"reader": "hotline-agent"}, headers=MANAGER)
+    assert managers.status_code == 200, managers.text
+    assert [e["endpoint"] for e in managers.json()["items"]][-2:] == [
+        "GET /v1/households/{account_no}/cases",
+        "GET /v1/cases.csv",
+    ], "newest first"
+    assert (await client.get("/v1/personal-data-reads", headers=AGENT)).status_code == 403

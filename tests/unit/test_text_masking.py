@@ -11,6 +11,7 @@ import pytest
 from shared.contracts import WorkOrderNoteAdded
 from shared.contracts.channels import ChannelReplyPayload
 from shared.contracts.dispatch import WorkOrderNotePayload
+from shared.logging import mask_personal_data
 from shared.privacy import mask_email, mask_id_number, mask_text
 
 SECRETS = "13812345678, 110101199003074578, 11010119900307457X, 110101900307457, wang.xm@example.com"
@@ -84,3 +85,8 @@ def test_a_restricted_topic_keeps_the_text_in_clear_for_its_owner() -> None:
         text=f"回电 {SECRETS}",
     )
     assert reply.text == f"回电 {SECRETS}"
+
+
+def test_log_lines_mask_id_numbers_and_mail_addresses_too() -> None:
+    line = mask_personal_data(None, "info", {"event": "reply from wang.xm@example.com", "note": SECRETS})
+    assert "wang.xm@" not in line["event"] and "110101199003074578" not in line["note"]
