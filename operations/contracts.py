@@ -49,6 +49,16 @@ def event_schemas() -> dict[str, str]:
     return documents
 
 
+#: The broker the documents describe: the platform's authenticated, encrypted Kafka (SASL_SSL, SCRAM), fixed here
+#: so a document does not change with the environment it is generated in (the test session's, a developer's).
+DOCUMENTED_KAFKA: dict[str, Any] = {
+    "app_env": "dev",
+    "kafka_security_protocol": "SASL_SSL",
+    "kafka_sasl_username": "documentation-only",
+    "kafka_sasl_password": "documentation-only",
+}
+
+
 def asyncapi_builders() -> dict[str, Callable[[], Any]]:
     def no_dependencies() -> Any:
         raise RuntimeError("documentation only")
@@ -57,25 +67,25 @@ def asyncapi_builders() -> dict[str, Callable[[], Any]]:
         from services.intake.bootstrap import build_intake_broker
         from services.intake.settings import IntakeSettings
 
-        return build_intake_broker(IntakeSettings(app_env="dev"), no_dependencies)
+        return build_intake_broker(IntakeSettings(**DOCUMENTED_KAFKA), no_dependencies)
 
     def dispatch() -> Any:
         from services.dispatch.bootstrap import build_dispatch_broker
         from services.dispatch.settings import DispatchSettings
 
-        return build_dispatch_broker(DispatchSettings(app_env="dev"), no_dependencies)
+        return build_dispatch_broker(DispatchSettings(**DOCUMENTED_KAFKA), no_dependencies)
 
     def followup() -> Any:
         from services.followup.bootstrap import build_followup_broker
         from services.followup.settings import FollowupSettings
 
-        return build_followup_broker(FollowupSettings(app_env="dev"), no_dependencies)
+        return build_followup_broker(FollowupSettings(**DOCUMENTED_KAFKA), no_dependencies)
 
     def reporting() -> Any:
         from services.reporting.bootstrap import build_reporting_broker
         from services.reporting.settings import ReportingSettings
 
-        return build_reporting_broker(ReportingSettings(app_env="dev"), no_dependencies)
+        return build_reporting_broker(ReportingSettings(**DOCUMENTED_KAFKA), no_dependencies)
 
     return {"intake": intake, "dispatch": dispatch, "followup": followup, "reporting": reporting}
 
