@@ -19,7 +19,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from embedded._process import ChildServer, child_preexec, find_free_port, log_tail, port_accepts, port_is_free, run_sync
@@ -77,6 +77,50 @@ SECURITY_SETTINGS: dict[str, str] = {
     "ssl.client.auth": "none",
     "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
 }
+
+
+def node_config(
+    *,
+    listener: str,
+    advertised: str,
+    controller: str,
+    log_dirs: str,
+    keystore: str,
+    truststore: str,
+    admin_password: str,
+    controller_bind: str | None = None,
+) -> dict[str, str]:
+    """The whole server.properties of a secured single node: NODE_SETTINGS, SECURITY_SETTINGS, its listeners
+    (`listener` bound, `advertised` to clients, `controller` the quorum's address, bound at `controller_bind` or
+    there), its log folder, its PEM keystore and truststore, and the admin's credentials for its own links.
+
+    The embedded node writes this; `operations.kafka_certificates` writes it for compose's broker, so the two run
+    the same settings."""
+    return {
+        **NODE_SETTINGS,
+        **SECURITY_SETTINGS,
+        "controller.quorum.voters": f"{NODE_SETTINGS['node.id']}@{controller}",
+        "listeners": f"SASL_SSL://{listener},CONTROLLER://{controller_bind or controller}",
+        "advertised.listeners": f"SASL_SSL://{advertised}",
+        "log.dirs": log_dirs,
+        "ssl.keystore.location": keystore,
+        "ssl.truststore.location": truststore,
+        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
+            f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{ADMIN}" '
+            f'password="{admin_password}";'
+        ),
+        "listener.name.controller.plain.sasl.jaas.config": (
+            f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{ADMIN}" '
+            f'password="{admin_password}" user_{ADMIN}="{admin_password}";'
+        ),
+    }
+
+
+def scram_arguments(passwords: Mapping[str, str]) -> list[str]:
+    """`kafka-storage format`'s `--add-scram` arguments: a SCRAM-SHA-512 credential for every user of
+    `shared.kafka.principals` (KeyError naming a user without a password)."""
+    return [arg for user in USERS for arg in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={passwords[user]}]")]
+
 
 _LOG4J2 = """\
 status = warn
@@ -235,25 +279,15 @@ class EmbeddedBroker(ChildServer):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         controller = f"{self.host}:{self._controller_port}"
         secrets = self.secrets
-        admin = secrets.passwords[ADMIN]
-        settings = {
-            **NODE_SETTINGS,
-            **SECURITY_SETTINGS,
-            "controller.quorum.voters": f"{NODE_SETTINGS['node.id']}@{controller}",
-            "listeners": f"SASL_SSL://{self.bootstrap_servers},CONTROLLER://{controller}",
-            "advertised.listeners": f"SASL_SSL://{self.bootstrap_servers}",
-            "log.dirs": str(self.log_dirs),
-            "ssl.keystore.location": str(secrets.keystore_file),
-            "ssl.truststore.location": str(secrets.ca_file),
-            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
-                f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{ADMIN}" '
-                f'password="{admin}";'
-            ),
-            "listener.name.controller.plain.sasl.jaas.config": (
-                f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{ADMIN}" '
-                f'password="{admin}" user_{ADMIN}="{admin}";'
-            ),
-        }
+        settings = node_config(
+            listener=self.bootstrap_servers,
+            advertised=self.bootstrap_servers,
+            controller=controller,
+            log_dirs=str(self.log_dirs),
+            keystore=str(secrets.keystore_file),
+            truststore=str(secrets.ca_file),
+            admin_password=secrets.passwords[ADMIN],
+        )
         config = self.data_dir / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
         config.chmod(0o600)  # the admin's password is in it
@@ -281,10 +315,7 @@ class EmbeddedBroker(ChildServer):
         # Base64url of a UUID, as kafka-storage.sh random-uuid makes; never with a leading "-", which the tool
         # would take for an option.
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=").replace("-", "_")
-        passwords = self.secrets.passwords
-        scram = [
-            arg for user in USERS for arg in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={passwords[user]}]")
-        ]
+        scram = scram_arguments(self.secrets.passwords)
         done = subprocess.run(  # noqa: S603 - our java and Kafka's storage tool
             [
                 *self._java_command(java, libs, "kafka.tools.StorageTool"),

@@ -66,9 +66,20 @@ def ensure_secrets(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localho
         passwords.update({user: secrets.token_urlsafe(24) for user in missing})
         _write_private(passwords_file, json.dumps(passwords, indent=2, sort_keys=True))
     made = BrokerSecrets(folder, passwords)
-    if not (made.ca_file.is_file() and made.keystore_file.is_file()):
-        _make_certificates(made, hosts)
+    ensure_certificates(made.ca_file, made.keystore_file, hosts)
     return made
+
+
+def ensure_certificates(ca_file: Path, keystore_file: Path, hosts: tuple[str, ...]) -> bool:
+    """Make a CA (`ca_file`, PEM) and the node's key and certificate chain (`keystore_file`, PEM, mode 0600) for
+    `hosts` (names or IP addresses; the first is the common name) unless both exist; True when they were made.
+
+    The embedded node calls this on first start; `operations.kafka_certificates` (compose's `kafka-certs` job) for
+    the compose broker, so both brokers' TLS is made the same way."""
+    if ca_file.is_file() and keystore_file.is_file():
+        return False
+    _make_certificates(ca_file, keystore_file, hosts)
+    return True
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -76,10 +87,10 @@ def _write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
-def _make_certificates(made: BrokerSecrets, hosts: tuple[str, ...]) -> None:
+def _make_certificates(ca_file: Path, keystore_file: Path, hosts: tuple[str, ...]) -> None:
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "utility-complaints embedded Kafka CA")])
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "utility-complaints Kafka CA")])
     ca = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
@@ -113,6 +124,6 @@ def _make_certificates(made: BrokerSecrets, hosts: tuple[str, ...]) -> None:
     )
     pem = serialization.Encoding.PEM
     key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    _write_private(made.keystore_file, (key_pem + cert.public_bytes(pem) + ca.public_bytes(pem)).decode())
-    made.ca_file.write_text(ca.public_bytes(pem).decode(), encoding="utf-8")
+    _write_private(keystore_file, (key_pem + cert.public_bytes(pem) + ca.public_bytes(pem)).decode())
+    ca_file.write_text(ca.public_bytes(pem).decode(), encoding="utf-8")
     # The CA's key is not kept: nothing else is ever signed with it.

@@ -379,7 +379,12 @@ def test_kubernetes_notify_can_turn_on_every_vendor_and_leaves_them_at_the_codes
     # vendor not used needs no key), the rest from the ConfigMap.
     assert set(_VENDOR_ENV) <= set(configmap) | secret_keys
     optional = {e["name"] for e in container["env"] if e.get("valueFrom", {}).get("secretKeyRef", {}).get("optional")}
-    assert optional == secret_keys - {"DATABASE_URL", "NOTIFY_CREDENTIALS", "NOTIFY_DIRECTORY_KEY"}
+    assert optional == secret_keys - {
+        "DATABASE_URL",
+        "NOTIFY_CREDENTIALS",
+        "NOTIFY_DIRECTORY_KEY",
+        "KAFKA_PASSWORD_NOTIFY",
+    }
     defaults = _provider_settings()
     _set(clean_environ, configmap)
     assert _provider_settings() == defaults
