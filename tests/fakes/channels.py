@@ -19,7 +19,7 @@ from services.channels.model import Case, SentMessage, StoredAttachment, StoredM
 from services.channels.pushes import PartnerTicket, Push, TicketState
 from services.channels.repository.mail import MailboxPosition
 from services.channels.repository.open311 import Open311Request, RequestQuery, ServiceRequestView, select_in_memory
-from services.channels.repository.wechat import PendingMessage, WechatCustomer
+from services.channels.repository.wechat import PendingMessage, WechatCustomer, senders
 from shared.contracts import Event
 from tests.fakes.channel_partner_pushes import FakePartnerPushStore
 from tests.fakes.transactions import CopyOnCommit
@@ -218,6 +218,17 @@ class FakeWechatStore:
         for msg_id, m in list(self.state.wechat_pending.items()):
             if m.form_token == form_token and m.message_id is None:
                 self.state.wechat_pending[msg_id] = dataclasses.replace(m, message_id=message_id)
+
+    async def forget_wechat_customers(self, complaint_ids: list[uuid.UUID]) -> None:
+        taken = {
+            message_id
+            for message_id, m in self.state.messages.items()
+            if m.provider == "wechat" and m.complaint_id in complaint_ids
+        }
+        openids = {m.openid for m in self.state.wechat_pending.values() if m.message_id in taken}
+        openids |= {s for message_id in taken for s in senders(self.state.raw_bodies[message_id][1])}
+        self.state.wechat_pending = {k: m for k, m in self.state.wechat_pending.items() if m.openid not in openids}
+        self.state.wechat_customers = {k: c for k, c in self.state.wechat_customers.items() if k not in openids}
 
 
 class FakeChannelsRepository(

@@ -195,6 +195,9 @@ async def test_an_erased_customer_is_nowhere_in_clear_and_a_rebuild_shows_the_ca
     # Dead letters of the contacts, as a consumer refusing them leaves them: copies an erasure cannot edit.
     dlq = topics.dead_letter_topic(topics.COMPLAINT_CONTACT)
     await produce(kafka, dlq, contacts)
+    openid = f"o-erasure-{uuid.uuid4().hex}"
+    xml = f"<xml><FromUserName><![CDATA[{openid}]]></FromUserName></xml>".encode()
+    await db.execute(_WECHAT_CUSTOMER, openid, uuid.uuid4(), xml, subject.cases[0], subject.phone, subject.name)
 
     answer = await running.intake.post(
         "/v1/privacy/erasure",
@@ -210,6 +213,7 @@ async def test_an_erased_customer_is_nowhere_in_clear_and_a_rebuild_shows_the_ca
         return now_held if not any(now_held.values()) else None
 
     await wait_until(purged, timeout=30)
+    assert await db.fetchval(_WECHAT_KEPT, openid) == 0, "channels' WeChat rows of the customer are gone"
     # The operator replays the dead letters after the erasure: the holders get the copies back, and cannot open them.
     ours = {k for k, _ in contacts}
     letters = [
@@ -238,6 +242,25 @@ async def test_an_erased_customer_is_nowhere_in_clear_and_a_rebuild_shows_the_ca
         assert subject.phone not in dump and subject.name not in dump
     finally:
         await db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+#: A case of the customer as channels keeps it when WeChat brought it (issue 25: an erasure purges its rows): the
+#: message, whose raw XML names the sender, the form's row and what the customer entered on it. $1 openid, $2 message
+#: id, $3 raw XML, $4 case, $5 phone, $6 name.
+_WECHAT_CUSTOMER = """
+WITH m AS (
+    INSERT INTO channels.inbound_messages (message_id, provider, provider_message_id, channel, content_type, raw_body,
+        received_at, stored_at, status, complaint_id)
+    VALUES ($2, 'wechat', $2::uuid::text, 'wechat', 'text/xml', $3, now(), now(), 'complaint', $4) RETURNING message_id
+), p AS (
+    INSERT INTO channels.wechat_pending (msg_id, openid, form_token, msg_type, text, raw_xml, received_at, expires_at,
+        message_id)
+    SELECT message_id::text, $1, $1, 'text', '暖气不热', $3, now(), now(), message_id FROM m
+)
+INSERT INTO channels.wechat_customers (openid, address, district, updated_at, phone, name)
+VALUES ($1, '和平区南京北街18号', '和平区', now(), $5, $6)"""
+_WECHAT_KEPT = """SELECT (SELECT count(*) FROM channels.wechat_customers WHERE openid = $1)
+    + (SELECT count(*) FROM channels.wechat_pending WHERE openid = $1)"""
 
 
 async def _contact_records(kafka: str, subject: Subject) -> list[tuple[bytes, bytes]]:

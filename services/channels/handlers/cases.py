@@ -220,11 +220,14 @@ async def keep_cases(batch: Sequence[Event], work: ChannelsWork) -> None:
 
 async def _opened(batch: Sequence[Event], work: ChannelsWork) -> list[Event]:
     """The batch with sealed contacts opened (an erased customer's left out) and each erasure applied: the hashes
-    of the customer's contact and the raw messages they sent (issue 25)."""
+    of the customer's contact, the raw messages they sent, and their WeChat form data and waiting messages (issue
+    25)."""
     opened: list[Event] = []
     for event in batch:
         if isinstance(event, SubjectErased):
             work.context.keys.forget(event.payload.customer_id)
+            # WeChat's rows first: the raw messages `forget_customer` empties name the sender's openid.
+            await work.repo.forget_wechat_customers(list(event.payload.complaint_ids))
             await work.repo.forget_customer(list(event.payload.complaint_ids))
         elif isinstance(event, ComplaintContact):
             payload = await opened_contact(event.payload, work.context.keys)

@@ -3,6 +3,7 @@ and the messages waiting for the form (`wechat_pending`, by MsgId, grouped by fo
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,12 +67,28 @@ class WechatStore(Protocol):
 
     async def mark_pending_taken(self, form_token: str, message_id: uuid.UUID) -> None: ...
 
+    async def forget_wechat_customers(self, complaint_ids: list[uuid.UUID]) -> None:
+        """An erased customer's WeChat rows (issue 25): the openids that sent these cases' messages — found by the
+        form that made a complaint, or in the raw XML of one taken at once — lose their form data and every message
+        kept under them. Run before the raw bodies are emptied (`forget_customer`): they name the sender."""
+        ...
+
 
 _PENDING = (
     "msg_id, openid, form_token, msg_type, text, raw_xml, received_at, expires_at, latitude, longitude, pic_url, "
     "message_id"
 )
 _CUSTOMER = "openid, address, district, updated_at, account_no, phone, name, latitude, longitude"
+
+
+#: The sender in a pushed message's plaintext XML (CDATA or not); a form's complaint keeps several pushes.
+_SENDER = re.compile(rb"<FromUserName>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</FromUserName>", re.DOTALL)
+
+
+def senders(raw_xml: bytes) -> set[str]:
+    """The openids a stored WeChat message names as its sender: how an erasure finds who sent a complaint."""
+    found = {(m.group(1) or m.group(2) or b"").decode("utf-8", "replace").strip() for m in _SENDER.finditer(raw_xml)}
+    return found - {""}
 
 
 def _pending(row: Any) -> PendingMessage:
@@ -147,3 +164,17 @@ class PostgresWechatStore:
             form_token,
             message_id,
         )
+
+    async def forget_wechat_customers(self, complaint_ids: list[uuid.UUID]) -> None:
+        # Provider "wechat": handlers/wechat.PROVIDER (a use case's constant; the repository cannot import it).
+        rows = await self.conn.fetch(
+            "SELECT m.raw_body, p.openid FROM channels.inbound_messages m "
+            "LEFT JOIN channels.wechat_pending p ON p.message_id = m.message_id "
+            "WHERE m.provider = 'wechat' AND m.complaint_id = ANY($1::uuid[])",
+            complaint_ids,
+        )
+        openids = {r["openid"] for r in rows if r["openid"]} | {s for r in rows for s in senders(bytes(r["raw_body"]))}
+        if not openids:
+            return
+        await self.conn.execute("DELETE FROM channels.wechat_pending WHERE openid = ANY($1::text[])", sorted(openids))
+        await self.conn.execute("DELETE FROM channels.wechat_customers WHERE openid = ANY($1::text[])", sorted(openids))

@@ -1,13 +1,16 @@
 """WeChat's use cases (`handlers/wechat.py`) on the in-memory fake through the door: a first message waits under a
 form link, the form makes every waiting message one complaint (once), a known customer's next message is a complaint
 at once, a location waits and prefills the form, a reference number in the text is a reply on that case, an event
-stores nothing; expired links and empty forms are answers the page explains."""
+stores nothing; expired links and empty forms are answers the page explains; an erasure purges the erased customer's
+WeChat rows (issue 25)."""
 
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import UTC, datetime, timedelta
 
+from services.channels.handlers.cases import keep_cases
 from services.channels.handlers.context import ChannelsContext
 from services.channels.handlers.wechat import (
     CompleteForm,
@@ -19,6 +22,7 @@ from services.channels.handlers.wechat import (
 from services.channels.model import NewAttachment
 from services.channels.repository import ChannelsRepository
 from services.channels.settings import ChannelsSettings
+from shared.contracts import SubjectErased, SubjectErasedPayload, new_event
 from shared.contracts.channels import ChannelComplaint, ChannelReply
 from shared.handling import Door
 from tests.fakes.channels import FakeTransactions
@@ -147,3 +151,34 @@ async def test_the_pictures_the_page_fetched_are_the_complaints_attachments() ->
     assert [(a.file_name, a.content_type, a.size_bytes) for a in event.payload.attachments] == [
         ("40.png", "image/png", 4)
     ]
+
+
+def erased(*complaint_ids: uuid.UUID) -> SubjectErased:
+    payload = SubjectErasedPayload(
+        customer_id=uuid.uuid4(), complaint_ids=complaint_ids, erased_at=NOW, reason="request"
+    )
+    return new_event(
+        SubjectErased, complaint_id=complaint_ids[0], payload=payload, producer="intake", correlation_id="e"
+    )
+
+
+async def test_an_erasure_purges_the_wechat_rows_of_the_openid_that_sent_the_erased_cases() -> None:
+    """Found by the form that made a complaint, or by the sender in the raw XML of one taken at once; every row of
+    that openid goes (its form data, the messages a form made one, one still waiting), another customer's stay."""
+    entrance, transactions = door()
+    other = "o" + "y" * 27
+    for openid, msg_id in ((OPENID, "50"), (other, "60")):
+        waiting = await entrance.run(take_wechat_message, message(msg_id, openid=openid))
+        assert waiting.form_token is not None
+        await entrance.run(complete_form, form(waiting.form_token, phone="13912345678"))
+    sent = f"<xml><FromUserName><![CDATA[{OPENID}]]></FromUserName><MsgId>51</MsgId></xml>".encode()
+    assert (await entrance.run(take_wechat_message, message("51", raw_xml=sent))).outcome == "complaint"
+    await entrance.run(take_wechat_message, message("52", "地址", msg_type="location"))
+    await entrance.run(take_wechat_message, message("61", "地址", openid=other, msg_type="location"))
+    cases = {e.payload.provider_message_id: e.complaint_id for e in transactions.state.outbox}
+
+    await entrance.batch(keep_cases, [erased(cases["60"])], consumer="channels.cases")  # by the form's rows
+    assert set(transactions.state.wechat_customers) == {OPENID}
+    assert {m.openid for m in transactions.state.wechat_pending.values()} == {OPENID}
+    await entrance.batch(keep_cases, [erased(cases["51"])], consumer="channels.cases")  # by the raw XML's sender
+    assert transactions.state.wechat_customers == {} and transactions.state.wechat_pending == {}
