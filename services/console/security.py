@@ -68,7 +68,9 @@ class SecurityHeaders:
                 for name, value in self.headers.items():
                     if name == "Content-Security-Policy" and path in self.docs_paths:
                         continue
-                    headers.setdefault(name, value)
+                    # Ours win over the platform's defaults (shared.http.exposure, inside this middleware): the
+                    # sign-out form must be allowed to lead to the provider (form-action).
+                    headers[name] = value
                 if not static:
                     headers.setdefault("Cache-Control", "no-store")
             await send(message)

@@ -50,6 +50,24 @@ async def test_every_page_carries_the_policy_and_is_never_cached() -> None:
     assert answer.headers["cache-control"] == "no-store"
 
 
+async def test_the_consoles_policy_wins_over_the_platforms_default_page_policy() -> None:
+    """Every service's pages get a default CSP inside the console's middleware (`shared.http.exposure`), whose
+    form-action is 'self' alone: kept, it stopped the sign-out form from leading to the provider."""
+    from starlette.middleware import Middleware
+
+    from shared.http.exposure import Exposure
+
+    async def page(request: object) -> Response:
+        return Response("<p>ok</p>", media_type="text/html")
+
+    outer_first = [Middleware(SecurityHeaders, issuer_origin=ISSUER_ORIGIN), Middleware(Exposure)]
+    app = Starlette(routes=[Route("/", page)], middleware=outer_first)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console") as client:
+        answer = await client.get("/")
+    assert answer.headers["content-security-policy"] == content_security_policy(ISSUER_ORIGIN)
+    assert answer.headers["referrer-policy"] == "same-origin"
+
+
 async def test_static_files_may_be_cached_and_the_api_documents_keep_their_cdn() -> None:
     static = await _get("/static/console.css")
     assert "cache-control" not in static.headers
