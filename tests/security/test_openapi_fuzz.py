@@ -165,7 +165,8 @@ CONFIG = {
             # district and compound, an outage notice ends after it starts and an area notice names its family,
             # and an asset registry file is checked as a whole (ids, types, places, conflicts); a validity decision
             # takes a note when valid and a reason when not; an unreachable customer answered no survey; a household
-            # lookup names at least one of phone, account and address (a phone of digits); a visit window (an
+            # lookup names at least one of phone, account and address (a phone of digits), a privacy request exactly
+            # one of phone and account (a real phone number); a visit window (an
             # appointment, the next visit after a missed one) ends after it starts, and findings record a temperature
             # or a note. Their 422s name the problem; every other check still runs on them.
             "include-name": [
@@ -178,6 +179,9 @@ CONFIG = {
                 "POST /v1/assets/import",
                 "POST /v1/complaints/{complaint_id}/validity",
                 "POST /v1/callbacks/{callback_id}/outcome",
+                "GET /v1/privacy/subjects",
+                "POST /v1/privacy/correction",
+                "POST /v1/privacy/erasure",
             ],
             "checks": {"positive_data_acceptance": {"enabled": False}},
         },
