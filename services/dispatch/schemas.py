@@ -9,7 +9,6 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from shared.contracts import AssetKind, Category, Department, Family, Printable, Severity, WorkOrderStatus
-from shared.errors import Invalid
 
 
 class Strict(BaseModel):
@@ -589,13 +588,3 @@ class PhotoAdded(BaseModel):
     actor: str
     actor_name: str
     at: datetime
-
-
-def instant(name: str, value: str | None) -> datetime | None:
-    """A query's moment with its offset (its pattern admits nothing else; a calendar-impossible one is a 422 too)."""
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid(f"{name}: not a date and time", errors=[{"field": name, "message": "not a date"}]) from None

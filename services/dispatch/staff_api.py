@@ -14,12 +14,12 @@ from fastapi import APIRouter, Query
 from services.dispatch.auth import AccessAuditor
 from services.dispatch.deps import DoorDep
 from services.dispatch.handlers import contacts
-from services.dispatch.schemas import ContactAccessList, ContactReadEntry, instant
+from services.dispatch.schemas import ContactAccessList, ContactReadEntry
+from shared.http.instants import INSTANT_PATTERN, instant
 from shared.http.problems import problem_responses
 
 router = APIRouter(prefix="/v1")
 #: A date and time with its offset: a log is read across time zones, so a moment without one means nothing.
-_INSTANT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
 
 
 @router.get(
@@ -38,12 +38,12 @@ async def contact_access(
         str | None,
         Query(
             alias="from",
-            pattern=_INSTANT,
+            pattern=INSTANT_PATTERN,
             description="At or after: ISO 8601 with an offset, e.g. 2026-11-23T08:00+08:00",
         ),
     ] = None,
     until: Annotated[
-        str | None, Query(alias="to", pattern=_INSTANT, description="Before: ISO 8601 with an offset")
+        str | None, Query(alias="to", pattern=INSTANT_PATTERN, description="Before: ISO 8601 with an offset")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ContactAccessList:

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import BeforeValidator
 
 from services.reporting import exports
 from services.reporting.auth import Manager, Reader, ReaderIdentity, department_asked, department_scope
@@ -53,6 +53,7 @@ from services.reporting.schemas import (
 from shared.contracts import Department
 from shared.contracts.complaint import ACCOUNT_NO_MAX_LENGTH, ACCOUNT_NO_PATTERN
 from shared.errors import NotFound
+from shared.http.instants import INSTANT_PATTERN, instant
 from shared.http.problems import problem_responses
 from shared.http.service_app import mark_case
 from shared.privacy import mask_phone
@@ -385,10 +386,12 @@ async def personal_data_reads(
     access: AccessLog,
     _: Manager,
     reader: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="ISO 8601 with an offset")] = None,
+    since: Annotated[
+        str | None, Query(pattern=INSTANT_PATTERN, description="At or after: ISO 8601 with an offset")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PersonalDataReads:
-    found = await access.run(reads, Reads(reader, since, limit))
+    found = await access.run(reads, Reads(reader, instant("since", since), limit))
     return PersonalDataReads(items=[PersonalDataReadEntry.model_validate(asdict(r)) for r in found])
 
 

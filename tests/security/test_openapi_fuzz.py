@@ -142,11 +142,12 @@ CONFIG = {
             # `positive_data_acceptance` (every schema-valid request is accepted) cannot hold here: these operations
             # enforce rules relative to the server's clock, which no static schema can state — a complaint's
             # `received_at` may not lie ahead of now, a reporting period ends today by default and spans at most
-            # 731 days; the contact-access log's `from` and `to` are moments with an offset, and one its pattern admits
-            # but no calendar has (month 00) is refused. Their 422s for such input are documented; every other check
-            # still runs on them.
+            # 731 days; the contact-access log's `from` and `to` and the personal-data reads' `since` are moments
+            # with an offset, and one its pattern admits but no calendar has (month 00) is refused. Their 422s for
+            # such input are documented; every other check still runs on them.
             "include-name": [
                 "GET /v1/contact-access",
+                "GET /v1/personal-data-reads",
                 "POST /v1/complaints",
                 "GET /v1/kpis",
                 "GET /v1/kpis.csv",
