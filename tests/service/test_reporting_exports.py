@@ -115,8 +115,17 @@ async def test_the_formula_text_comes_out_of_every_csv_export_as_text(served: di
     ] == [("'" + FORMULA, "'@SUM(1+1)*cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0")]
     for path in EXPORTS:
         for row in await _export(client, path):
-            risky = {k: v for k, v in row.items() if v.startswith(FORMULA_STARTS)}
+            # A negative figure (a duration from another test's odd dates on the shared topics) stays a number.
+            risky = {k: v for k, v in row.items() if v.startswith(FORMULA_STARTS) and not _number(v)}
             assert not risky, (path, risky)
+
+
+def _number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 async def test_names_and_phones_leave_only_above_the_lowest_reader_and_every_read_is_logged(
