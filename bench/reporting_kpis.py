@@ -32,7 +32,7 @@ from services.reporting.model import HotspotRules, Period
 from services.reporting.repository import ReadModels
 from services.reporting.rollups import DIMENSIONS
 from services.reporting.views import ReportViews
-from shared.db import transactions
+from shared.db import snapshots
 from shared.migrations import apply
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -213,7 +213,7 @@ async def measure(dsn: str, runs: int) -> list[tuple[str, str, float, float]]:
     today = now.astimezone(TZ).date()
     reports = ReportViews(
         queries=ReadModels(pool),
-        snapshots=transactions(pool, ReadModels),
+        snapshots=snapshots(pool, ReadModels),
         clock=lambda: now,
         timezone=TZ,
         contact_roles=frozenset(),

@@ -165,10 +165,17 @@ def transactions(pool: asyncpg.Pool, repository: Callable[[asyncpg.Connection], 
     return _opener(pool, repository)
 
 
+def snapshots(pool: asyncpg.Pool, repository: Callable[[asyncpg.Connection], R]) -> Transactions[R]:
+    """Read-only `Transactions` in one snapshot (REPEATABLE READ): a report made of several statements sees
+    one state of the read models, so its rows add up to its totals even while a projection commits between them."""
+    return _opener(pool, repository, snapshot=True)
+
+
 def _opener(
-    pool: asyncpg.Pool, repository: Callable[[asyncpg.Connection], R]
+    pool: asyncpg.Pool, repository: Callable[[asyncpg.Connection], R], *, snapshot: bool = False
 ) -> Callable[[], AbstractAsyncContextManager[RepositoryUnitOfWork[R]]]:
     """`transactions` typed with what it opens, so `unit_of_work` can hand out the unit of work itself."""
+    isolation = "repeatable_read" if snapshot else None
 
     @asynccontextmanager
     async def open_work() -> AsyncIterator[RepositoryUnitOfWork[R]]:
@@ -179,7 +186,7 @@ def _opener(
             work = RepositoryUnitOfWork(conn, repository(conn))
             with committed.collecting() as written:
                 try:
-                    async with conn.transaction():
+                    async with conn.transaction(isolation=isolation, readonly=snapshot):
                         yield work
                         if not work.committed:
                             raise _Rollback

@@ -19,7 +19,7 @@ from services.reporting.repository import ProjectionStore, ReadModels
 from services.reporting.repository.access_log import PostgresReadAccessLog
 from services.reporting.settings import ReportingSettings
 from services.reporting.views import ReportViews
-from shared.db import transactions
+from shared.db import snapshots, transactions
 from shared.handling import Door, utc_now
 from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
@@ -72,7 +72,7 @@ def create_app(
         app.state.door = door
         app.state.reports = ReportViews(
             queries=ReadModels(pool),
-            snapshots=transactions(pool, ReadModels),
+            snapshots=snapshots(pool, ReadModels),
             clock=clock or (lambda: datetime.now(UTC)),
             timezone=timezone,
             contact_roles=frozenset(settings.reporting_contact_roles),

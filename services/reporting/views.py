@@ -86,8 +86,8 @@ Reader = ReaderCredential | Person
 
 @dataclass(frozen=True)
 class ReportViews:
-    """Every report, over the read models (`queries`, on the pool) and read-only snapshots (`snapshots`:
-    a transaction that is never committed, for the streamed export's cursor)."""
+    """Every report, over the read models (`queries`, on the pool) and read-only snapshots (`snapshots`: one
+    REPEATABLE READ transaction, never committed, for a report made of several reads and the export's cursor)."""
 
     queries: ReportQueries
     snapshots: Transactions[ReportQueries]
@@ -195,15 +195,17 @@ class ReportViews:
         the incidents opened in it, each counted once."""
         since, until = self._bounds(period)
         now = self.clock()
-        groups = await self.queries.kpi_groups(group_by, period.first, period.last)
-        groups = with_due(groups, await self.queries.due_groups(group_by, since, until, now, str(self.timezone)))
-        if group_by in INCIDENT_GROUPINGS:
-            groups = with_incidents(groups, await self.queries.incident_groups(group_by, period.first, period.last))
-        total = replace(
-            await self.queries.kpi_total(period.first, period.last),
-            incidents=await self.queries.incident_total(period.first, period.last),
-            due=await self.queries.due_total(since, until, now),
-        )
+        async with self.snapshots() as snapshot:  # rows and totals from one state, even mid-projection
+            q = snapshot.repo
+            groups = await q.kpi_groups(group_by, period.first, period.last)
+            groups = with_due(groups, await q.due_groups(group_by, since, until, now, str(self.timezone)))
+            if group_by in INCIDENT_GROUPINGS:
+                groups = with_incidents(groups, await q.incident_groups(group_by, period.first, period.last))
+            total = replace(
+                await q.kpi_total(period.first, period.last),
+                incidents=await q.incident_total(period.first, period.last),
+                due=await q.due_total(since, until, now),
+            )
         return KpiReport(
             from_=period.first,
             to=period.last,
