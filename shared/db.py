@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, date, datetime
-from typing import Any, Generic, NoReturn, Protocol, TypeVar, cast
+from typing import Any, Generic, Literal, NoReturn, Protocol, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -175,7 +175,7 @@ def _opener(
     pool: asyncpg.Pool, repository: Callable[[asyncpg.Connection], R], *, snapshot: bool = False
 ) -> Callable[[], AbstractAsyncContextManager[RepositoryUnitOfWork[R]]]:
     """`transactions` typed with what it opens, so `unit_of_work` can hand out the unit of work itself."""
-    isolation = "repeatable_read" if snapshot else None
+    isolation: Literal["repeatable_read"] | None = "repeatable_read" if snapshot else None
 
     @asynccontextmanager
     async def open_work() -> AsyncIterator[RepositoryUnitOfWork[R]]:
