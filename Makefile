@@ -57,12 +57,14 @@ run: $(STAMP) kafka keycloak
 	$(BIN)/python -m embedded
 
 ## make test: lint, layers, types ([tool.mypy]), then the whole suite (unit — with the size limits and the one door,
-## tests/unit/test_architecture.py —, service, end-to-end, faults, security) on embedded infrastructure.
+## tests/unit/test_architecture.py —, service, end-to-end, faults, security) on embedded infrastructure, on two
+## workers (PYTEST_WORKERS): one runs the platform tests one after another, the other everything else (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 test: $(STAMP) chromium dovecot promtool kafka keycloak
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 ## Regenerate the JSON Schemas of the event contracts and the AsyncAPI documents.
 contracts: $(STAMP)

@@ -15,6 +15,23 @@ from operations.migrations import apply_all
 from shared.db import create_pool
 from tests.support.infrastructure import Infrastructure, kafka_session_environment, provide
 
+#: What runs on one worker, one test after another, when `make test` spreads the suite over two (pytest-xdist,
+#: `--dist loadgroup`): the tests that start the whole platform (e2e, faults) or the identity provider. Two platforms
+#: at once would starve each other on two cores, and Keycloak is started once. Every other module is a unit of its
+#: own: its module fixtures (an in-process service, a private broker) are set up once, on one worker, and its tests
+#: keep their order.
+PLATFORM_GROUP = "platform"
+PLATFORM_TIERS = ("e2e", "faults")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.relative_to(Path(__file__).parent).parts[0]
+        fixtures = getattr(item, "fixturenames", ())
+        platform = tier in PLATFORM_TIERS or "identity_provider" in fixtures
+        item.add_marker(pytest.mark.xdist_group(PLATFORM_GROUP if platform else item.nodeid.split("::")[0]))
+
+
 # Every service requires APP_ENV (no default): the suite runs as `test`, and the processes it starts inherit it.
 os.environ.setdefault("APP_ENV", "test")
 
