@@ -84,6 +84,15 @@ def _error(code: int, message: str) -> JSONResponse:
     return JSONResponse({"errcode": code, "errmsg": f"{message} rid: {secrets.token_hex(4)}-{secrets.token_hex(4)}"})
 
 
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    """The request's body when it is a JSON object; None is what WeChat answers with 47001 "data format error"."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 @dataclass
 class Faults:
     down_until: float = 0.0
@@ -248,11 +257,8 @@ def _add_token_routes(app: FastAPI, state: WechatStandIn) -> None:
 
     @app.post("/cgi-bin/stable_token")
     async def stable_token(request: Request) -> JSONResponse:
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(47001, "data format error")
-        if not isinstance(body, dict):
+        body = await _json_object(request)
+        if body is None:
             return _error(47001, "data format error")
         with state.lock:
             state.stats.stable_token_calls += 1
@@ -281,20 +287,13 @@ def _add_template_send(app: FastAPI, state: WechatStandIn) -> None:
     async def send_template(request: Request, access_token: str = "") -> JSONResponse:
         if not access_token:
             return _error(41001, "access_token missing")
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(47001, "data format error")
-        if not isinstance(body, dict):
+        body = await _json_object(request)
+        if body is None:
             return _error(47001, "data format error")
         with state.lock:
-            if state.busy():
-                return _error(-1, "system error")
-            token = state.token_state(access_token)
-            if token == 42001:
-                return _error(42001, "access_token expired")
-            if token:
-                return _error(40001, "invalid credential, access_token is invalid or not latest")
+            refused = _sender_refusal(state, access_token)
+            if refused is not None:
+                return refused
             openid, template_id = str(body.get("touser", "")), str(body.get("template_id", ""))
             client_msg_id = str(body.get("client_msg_id") or "")
             refused = _template_refusal(state, openid, template_id, client_msg_id, body.get("data", {}))
@@ -334,11 +333,8 @@ def _add_custom_send(app: FastAPI, state: WechatStandIn) -> None:
     async def send_custom(request: Request, access_token: str = "") -> JSONResponse:
         if not access_token:
             return _error(41001, "access_token missing")
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(47001, "data format error")
-        if not isinstance(body, dict):
+        body = await _json_object(request)
+        if body is None:
             return _error(47001, "data format error")
         with state.lock:
             refused = _custom_refusal(state, access_token, body)
@@ -358,8 +354,8 @@ def _add_custom_send(app: FastAPI, state: WechatStandIn) -> None:
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
 
-def _custom_refusal(state: WechatStandIn, access_token: str, body: dict[str, Any]) -> JSONResponse | None:
-    """WeChat's refusal of a customer-service message, or None when it is taken. Called under the lock."""
+def _sender_refusal(state: WechatStandIn, access_token: str) -> JSONResponse | None:
+    """What every message API answers first: system busy, then an expired or unknown token. Called under the lock."""
     if state.busy():
         return _error(-1, "system error")
     token = state.token_state(access_token)
@@ -367,6 +363,14 @@ def _custom_refusal(state: WechatStandIn, access_token: str, body: dict[str, Any
         return _error(42001, "access_token expired")
     if token:
         return _error(40001, "invalid credential, access_token is invalid or not latest")
+    return None
+
+
+def _custom_refusal(state: WechatStandIn, access_token: str, body: dict[str, Any]) -> JSONResponse | None:
+    """WeChat's refusal of a customer-service message, or None when it is taken. Called under the lock."""
+    refused = _sender_refusal(state, access_token)
+    if refused is not None:
+        return refused
     openid = str(body.get("touser", ""))
     if not OPENID.fullmatch(openid) or openid in state.faults.invalid_openids:
         return _error(40003, "invalid openid")
