@@ -6,13 +6,13 @@ Each service subclasses `ServiceSettings`; insecure development defaults are ref
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.credentials import DEV_MARKER, weakness
-from shared.kafka.security import KafkaSecuritySettings
+from shared.kafka.security import KafkaSecuritySettings, refuse_plaintext_kafka
 
 Environment = Literal["dev", "test", "prod"]
 
@@ -21,7 +21,8 @@ class ServiceSettings(KafkaSecuritySettings):
     """Infrastructure every service needs. Environment variables win; nothing is read from files.
 
     The Kafka principal and TLS trust (`KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_*`, `KAFKA_SSL_CAFILE`) come from
-    `shared.kafka.security.KafkaSecuritySettings`; the services hand these settings to every client they build."""
+    `shared.kafka.security.KafkaSecuritySettings`; the services hand these settings to every client they build, and
+    outside dev/test anything but SASL_SSL is refused at start-up."""
 
     # A refused setting never prints the values given (a database password, a key) in the error.
     model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
@@ -56,6 +57,16 @@ class ServiceSettings(KafkaSecuritySettings):
     #: Writes (POST, PUT, PATCH, DELETE) per credential per minute (`shared.http.write_limits`): unset, 600 outside
     #: dev/test and none in dev and test; 0: none.
     write_rate_limit_per_credential: int | None = Field(default=None, ge=0)
+
+    #: Whether the service has Kafka clients: only then is a plaintext broker connection refused outside dev/test
+    #: (`shared.kafka.security.refuse_plaintext_kafka`). The console, which only calls the services over HTTP, says no.
+    uses_kafka: ClassVar[bool] = True
+
+    @model_validator(mode="after")
+    def _refuse_plaintext_kafka(self) -> ServiceSettings:
+        if self.uses_kafka:
+            refuse_plaintext_kafka(self.app_env, self)
+        return self
 
     @property
     def is_dev(self) -> bool:

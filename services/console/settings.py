@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, model_validator
@@ -13,6 +14,9 @@ DEV_MARKER = "dev-only"
 
 
 class ConsoleSettings(ServiceSettings, IdentitySettings):
+    #: HTTP only: the console has no Kafka client, so no broker security to require.
+    uses_kafka: ClassVar[bool] = False
+
     console_http_host: str = "127.0.0.1"
     console_http_port: int = Field(default=8004, ge=0, le=65535)
     #: Where people's browsers reach the console: the provider sends them back to `<this>/auth/callback`, and an

@@ -47,6 +47,21 @@ class KafkaSecuritySettings(BaseSettings):
         return self.kafka_security_protocol == "SASL_SSL"
 
 
+def refuse_plaintext_kafka(app_env: str, security: KafkaSecuritySettings) -> None:
+    """Refuse to start outside dev and test unless Kafka is reached over SASL_SSL (SCRAM over verified TLS).
+
+    Why: a production service on a PLAINTEXT listener sends `complaint.contact` in clear and authenticates as
+    nobody, so the broker's ACLs cannot tell it from an intruder; TLS without SASL encrypts but still names no
+    principal. Only SASL_SSL passes (other protocols are refused by `SecurityProtocol` in every environment)."""
+    if app_env in ("dev", "test") or security.kafka_secured:
+        return
+    raise ValueError(
+        f"refusing to start in {app_env!r}: KAFKA_SECURITY_PROTOCOL must be SASL_SSL (it is "
+        f"{security.kafka_security_protocol}), with KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SSL_CAFILE "
+        "(see deploy/README.md)"
+    )
+
+
 def from_environment() -> KafkaSecuritySettings:
     """The process's Kafka security, read afresh (a test session sets it once its broker is up)."""
     return KafkaSecuritySettings()
