@@ -20,15 +20,14 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any, Union
-
-from pydantic import Field
+from typing import Any
 
 from services.channels.contacts import ContactHasher
 from services.channels.handlers.context import ChannelsWork
+from services.channels.handlers.platform_events import PlatformEvent
 from services.channels.model import Case, CaseStatus, SentMessage
 from shared import topics
-from shared.contracts import EVENT_TYPES, ComplaintContact, Event, SubjectErased
+from shared.contracts import ComplaintContact, Event, SubjectErased
 from shared.privacy import mask_phones_in_text
 from shared.subject_keys import opened_contact
 
@@ -263,6 +262,5 @@ CASE_TOPICS: tuple[str, ...] = (
     # Issue 25: an erased customer's hashes and raw messages go.
     topics.PRIVACY_ERASURES,
 )
-_KNOWN = tuple(cls for name, cls in EVENT_TYPES.items() if name != "notification.requested")
-#: Any event of the platform, validated against its own contract (an unknown or invalid one is poison).
-CaseEvent = Annotated[Union[_KNOWN], Field(discriminator="event_type")]  # type: ignore[valid-type]  # noqa: UP007
+#: What the case subscription reads: any event of the platform (an unknown or invalid one is poison).
+CaseEvent = PlatformEvent

@@ -22,11 +22,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Union
-
-from pydantic import Field
+from typing import Any
 
 from services.channels.handlers.context import ChannelsWork
+from services.channels.handlers.platform_events import PlatformEvent
 from services.channels.pushes import (
     PARTNERS,
     Answer,
@@ -41,7 +40,6 @@ from services.channels.pushes import (
 )
 from shared import topics
 from shared.contracts import (
-    EVENT_TYPES,
     CallbackAttempted,
     ComplaintInvalid,
     ComplaintReceived,
@@ -65,10 +63,9 @@ PUSH_TOPICS: tuple[str, ...] = (
 #: A state is news to the hotline only this long after it happened: a consumer group reading the topics' history
 #: (a new deployment, a reset) must not replay a year of 签收 and 办结 to it.
 PUSH_WINDOW = timedelta(days=7)
-_KNOWN = tuple(cls for name, cls in EVENT_TYPES.items() if name != "notification.requested")
-#: Any event of the platform, validated against its own contract (an unknown or invalid one is poison).
 _PARTNER_CHANNELS = frozenset(channel.value for channel in PARTNERS)
-PushEvent = Annotated[Union[_KNOWN], Field(discriminator="event_type")]  # type: ignore[valid-type]  # noqa: UP007
+#: What the push subscription reads: any event of the platform (an unknown or invalid one is poison).
+PushEvent = PlatformEvent
 
 
 async def push_partner_states(events: Sequence[Event], work: ChannelsWork) -> None:
