@@ -9,7 +9,7 @@ notify's `notification.requested`) add their builders in their own handler modul
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from services.channels.model import ComplaintDraft, ReplyDraft, StoredAttachment, StoredMessage
 from shared import topics
@@ -23,6 +23,8 @@ from shared.contracts.channels import (
 from shared.contracts.complaint import Attachment
 
 SERVICE = "channels"
+
+MessageEvent = TypeVar("MessageEvent", ChannelComplaint, ChannelReply)
 
 #: (topic, schema, description) of every topic channels publishes, for the AsyncAPI document.
 PUBLISHED: tuple[tuple[str, Any, str], ...] = (
@@ -54,47 +56,49 @@ def attachment_refs(files: tuple[StoredAttachment, ...], public_url: str) -> tup
 def channel_complaint(
     message: StoredMessage, draft: ComplaintDraft, *, public_url: str, correlation_id: str
 ) -> ChannelComplaint:
-    assert message.complaint_id is not None
-    return new_event(
-        ChannelComplaint,
-        complaint_id=message.complaint_id,
-        producer=SERVICE,
-        correlation_id=correlation_id,
-        occurred_at=message.stored_at,
-        payload=ChannelComplaintPayload(
-            message_id=message.message_id,
-            channel=draft.channel,
-            provider=message.provider,
-            provider_message_id=message.provider_message_id,
-            received_at=message.received_at,
-            customer=draft.customer,
-            location=draft.location,
-            text=draft.text,
-            category_hint=draft.category_hint,
-            attachments=attachment_refs(message.attachments, public_url),
-            client=draft.client,
-        ),
+    payload = ChannelComplaintPayload(
+        **_from_message(message, public_url),
+        channel=draft.channel,
+        customer=draft.customer,
+        location=draft.location,
+        text=draft.text,
+        category_hint=draft.category_hint,
+        client=draft.client,
     )
+    return _event(ChannelComplaint, message, payload, correlation_id)
 
 
 def channel_reply(message: StoredMessage, draft: ReplyDraft, *, public_url: str, correlation_id: str) -> ChannelReply:
+    payload = ChannelReplyPayload(
+        **_from_message(message, public_url),
+        channel=draft.channel,
+        reference_no=draft.reference_no,
+        kind=draft.kind,
+        score=draft.score,
+        text=draft.text,
+    )
+    return _event(ChannelReply, message, payload, correlation_id)
+
+
+def _from_message(message: StoredMessage, public_url: str) -> dict[str, Any]:
+    """The payload fields both events take from the stored message itself, whatever it means."""
+    return {
+        "message_id": message.message_id,
+        "provider": message.provider,
+        "provider_message_id": message.provider_message_id,
+        "received_at": message.received_at,
+        "attachments": attachment_refs(message.attachments, public_url),
+    }
+
+
+def _event(event_type: type[MessageEvent], message: StoredMessage, payload: Any, correlation_id: str) -> MessageEvent:
+    """The envelope: keyed by the message's case, stamped when the message was stored."""
     assert message.complaint_id is not None
     return new_event(
-        ChannelReply,
+        event_type,
         complaint_id=message.complaint_id,
         producer=SERVICE,
         correlation_id=correlation_id,
         occurred_at=message.stored_at,
-        payload=ChannelReplyPayload(
-            message_id=message.message_id,
-            channel=draft.channel,
-            provider=message.provider,
-            provider_message_id=message.provider_message_id,
-            received_at=message.received_at,
-            reference_no=draft.reference_no,
-            kind=draft.kind,
-            score=draft.score,
-            text=draft.text,
-            attachments=attachment_refs(message.attachments, public_url),
-        ),
+        payload=payload,
     )
