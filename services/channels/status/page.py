@@ -18,7 +18,9 @@ from services.channels.model import Case
 
 Lang = Literal["zh", "en"]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+#: Where the frame every customer-facing page of channels extends lives (`customer_page.html`).
+CUSTOMER_PAGE = Path(__file__).resolve().parents[1] / "templates"
+_env = Environment(loader=FileSystemLoader((TEMPLATES, CUSTOMER_PAGE)), autoescape=select_autoescape(["html"]))
 STYLESHEET = (TEMPLATES / "status.css").read_text(encoding="utf-8")
 
 TEXT: dict[Lang, dict[str, str]] = {

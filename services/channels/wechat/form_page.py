@@ -17,7 +17,9 @@ from services.channels.handlers.wechat import CompleteForm, WechatForm
 
 Lang = Literal["zh", "en"]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+#: Where the frame every customer-facing page of channels extends lives (`customer_page.html`).
+CUSTOMER_PAGE = Path(__file__).resolve().parents[1] / "templates"
+_env = Environment(loader=FileSystemLoader((TEMPLATES, CUSTOMER_PAGE)), autoescape=select_autoescape(["html"]))
 STYLESHEET = (TEMPLATES / "form.css").read_text(encoding="utf-8")
 _PHONE = re.compile(r"\+?[0-9][0-9 -]{4,19}")
 _ACCOUNT = re.compile(r"[A-Za-z0-9-]{1,32}")
