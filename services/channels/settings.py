@@ -14,9 +14,9 @@ from functools import cached_property
 
 from pydantic import Field, SecretStr, model_validator
 
+from shared.credentials import DEV_MARKER
 from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
 
-DEV_MARKER = "dev-only"
 #: Base64 of "devonly-wechat-aes-key-32-bytes!" without its "=": 43 characters, as WeChat's console makes them.
 DEV_WECHAT_ENCODING_AES_KEY = "ZGV2b25seS13ZWNoYXQtYWVzLWtleS0zMi1ieXRlcyE"
 
