@@ -16,7 +16,7 @@ from typing import Protocol
 
 import asyncpg
 
-from shared.contracts.complaint import ComplaintContactPayload
+from shared.contracts.complaint import ComplaintContactPayload, Coordinates, Location, ReceivedLocation
 from shared.contracts.followup import Recipient
 from shared.shredding import open_sealed, seal
 
@@ -122,3 +122,37 @@ async def opened_recipient(recipient: Recipient, keys: KeyRing) -> Recipient | N
         return None
     fields = open_sealed(key, recipient.sealed)
     return recipient.model_copy(update={**{name: fields.get(name) for name in ADDRESS_FIELDS}, "sealed": None})
+
+
+#: The exact place of a complaint: what `complaint.received` v5 seals (`location.sealed`).
+PLACE_FIELDS = ("address", "latitude", "longitude")
+
+
+def sealed_location(location: Location, customer_id: uuid.UUID | None, key: bytes | None) -> ReceivedLocation:
+    """The location as `complaint.received` v5 carries it: district and asset in clear, the exact address and
+    coordinates sealed with the customer's key. Without a customer key (intake always makes one) the exact place
+    is left out, never sent in clear."""
+    sealed = None
+    if customer_id is not None and key is not None:
+        point = location.coordinates
+        fields = {
+            "address": location.address,
+            "latitude": None if point is None else repr(point.latitude),
+            "longitude": None if point is None else repr(point.longitude),
+        }
+        sealed = seal(key, customer_id, fields)
+    return ReceivedLocation(district=location.district, asset=location.asset, sealed=sealed)
+
+
+async def opened_location(location: ReceivedLocation, keys: KeyRing) -> ReceivedLocation:
+    """The location with its exact address and coordinates in clear: v1-v4 as they came, v5 opened with the
+    customer's key; its key gone (erased), the location without them (district and asset only)."""
+    if location.sealed is None:
+        return location
+    key = await keys.key(location.sealed.customer_id)
+    if key is None:
+        return location.model_copy(update={"address": None, "coordinates": None, "sealed": None})
+    fields = open_sealed(key, location.sealed)
+    lat, lon = fields.get("latitude"), fields.get("longitude")
+    point = None if lat is None or lon is None else Coordinates(latitude=float(lat), longitude=float(lon))
+    return location.model_copy(update={"address": fields.get("address"), "coordinates": point, "sealed": None})

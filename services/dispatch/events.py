@@ -56,7 +56,6 @@ from shared.contracts import (
     IncidentOpenedPayload,
     IncidentResolved,
     IncidentResolvedPayload,
-    Location,
     OutageComplaintLinked,
     OutageComplaintLinkedPayload,
     OutageDeclared,
@@ -65,6 +64,7 @@ from shared.contracts import (
     OutageEndedPayload,
     OutageUpdated,
     OutageUpdatedPayload,
+    ReceivedLocation,
     RootCause,
     Severity,
     TriageSuggestion,
@@ -170,6 +170,15 @@ def routed(
     return [routed_event, assigned(case, order, reasons, reason, routed_event.event_id, at)]
 
 
+def _on_topic(location: dict[str, Any]) -> ReceivedLocation:
+    """The work order's place on its topic (workorder.assigned v4): a customer's exact address and coordinates
+    sealed as complaint.received v5 brought them; an incident's place, or a case from before v5, as kept."""
+    place = ReceivedLocation.model_validate(location)
+    if place.sealed is None:
+        return place
+    return place.model_copy(update={"address": None, "coordinates": None})
+
+
 def assigned(
     case: Case, order: WorkOrder, reasons: list[str], reason: RouteReason, causation_id: uuid.UUID | None, at: datetime
 ) -> Event:
@@ -184,7 +193,7 @@ def assigned(
             priority=order.priority,
             deadlines=_deadlines(order),
             text=case.text,
-            location=Location.model_validate(case.location),
+            location=_on_topic(case.location),
             customer=CustomerPublic.model_validate(case.customer),
             channel=Channel(case.channel),
             reasons=reasons,

@@ -205,7 +205,7 @@ class HistoryEntry(BaseModel):
 
 
 class LocationRead(BaseModel):
-    address: str
+    address: str | None = Field(description="The exact address; null once its customer was erased (issue 25).")
     district: str
     coordinates: dict[str, float] | None = None
     asset: dict[str, str] | None = None

@@ -19,6 +19,7 @@ from shared.contracts import (
 )
 from shared.privacy import mask_name, mask_phone, mask_phones_in_text
 from shared.shredding import seal
+from shared.subject_keys import sealed_location
 
 __all__ = ["SERVICE", "build_events", "contact_event", "contact_fields"]
 
@@ -33,7 +34,8 @@ def build_events(
 ) -> list[Event]:
     """The public, masked `complaint.received` (v2: with the agent who took it and what was settled on contact;
     v3: the signed-in agent's display name; v4: a partner's deadline and demand, attachments, the customer
-    matched) and the restricted `complaint.contact`."""
+    matched; v5: the exact address and coordinates sealed with the customer's key) and the restricted
+    `complaint.contact`."""
     customer = complaint.customer
     common: dict[str, Any] = {
         "complaint_id": stored.complaint_id,
@@ -51,7 +53,9 @@ def build_events(
             received_at=complaint.received_at,
             accepted_at=stored.accepted_at,
             customer=_masked(customer),
-            location=complaint.location,
+            location=sealed_location(
+                complaint.location, matched.customer_id if matched else None, matched.subject_key if matched else None
+            ),
             text=mask_phones_in_text(complaint.text),
             category_hint=complaint.category_hint,
             agent_id=complaint.agent_id,

@@ -264,9 +264,10 @@ def _received(walk: _Walk, event: TimelineEvent) -> None:
     customer, location = p["customer"], p["location"]
     state.account_no = customer.get("account_no")
     state.name_masked, state.phone_masked = customer.get("name_masked"), customer.get("phone_masked")
-    state.channel, state.district, state.address = p["channel"], location["district"], location["address"]
+    # v5 seals the address: reporting opened it on arrival (`handlers/timelines.py`); an erased customer's has none.
+    state.channel, state.district, state.address = p["channel"], location["district"], location.get("address")
     state.customer_id = p.get("customer_id")
-    state.address_key = address_key(location["address"]) or None
+    state.address_key = address_key(state.address or "") or None
     state.text = p["text"]
     state.accepted_at = as_datetime(p["accepted_at"])
     state.received_at = as_datetime(p["received_at"]) if p.get("received_at") else None

@@ -79,6 +79,34 @@ class Location(Contract):
     asset: Asset | None = None
 
 
+class SealedContact(Contract):
+    """v2 of `complaint.contact`: the contact fields sealed with the customer's key (`shared/shredding.py`).
+    Erasing the customer deletes the key, and this no longer opens, on the topic or in any copy of it."""
+
+    customer_id: uuid.UUID = Field(description="Whose key seals it (intake's key table).")
+    nonce: str = Field(description="AES-GCM nonce, base64.")
+    ciphertext: str = Field(description="AES-256-GCM of the JSON {name, phone, email, wechat_openid}, base64.")
+
+
+class ReceivedLocation(Contract):
+    """Where a received complaint is (`complaint.received`). v5 seals the exact address and coordinates with the
+    customer's key (`sealed`, crypto-shredding, issue 25): an erased customer's every copy no longer tells where
+    they live. What places the case for hotspots and incidents stays in clear: the district and the asset."""
+
+    address: Printable | None = Field(
+        default=None, min_length=1, max_length=300, description="v1-v4: the exact address in clear. v5: null."
+    )
+    district: Printable = Field(min_length=1, max_length=64)
+    coordinates: Coordinates | None = Field(default=None, description="v1-v4: exact, in clear. v5: null.")
+    asset: Asset | None = None
+    sealed: SealedContact | None = Field(
+        default=None,
+        description="v5: the JSON {address, latitude, longitude} sealed with the customer's key "
+        "(`shared/shredding.py`); open it with the key ring (`shared/subject_keys.py`). Its key gone (erased): "
+        "no address. Null in v1-v4, and when intake had no customer key.",
+    )
+
+
 class CustomerPublic(Contract):
     """What every subscriber may see of the customer: masked contact data only."""
 
@@ -112,7 +140,7 @@ class ComplaintReceivedPayload(Contract):
     received_at: AwareDatetime = Field(description="When the channel received it.")
     accepted_at: AwareDatetime = Field(description="When intake accepted it.")
     customer: CustomerPublic
-    location: Location
+    location: ReceivedLocation
     text: MaskedText = Field(description="Complaint text, phone numbers in it masked.")
     category_hint: Category | None
     agent_id: str | None = Field(
@@ -153,21 +181,13 @@ class ComplaintReceived(Event):
 
     v2 adds who took it (`agent_id`), first-contact handling and the agitated flag; v3 the agent's display name
     (`agent_name`) when a signed-in person took it; v4 the matched customer (`customer_id`, `matched_by`), a
-    partner's deadline and demand, and attachments. Earlier events still read."""
+    partner's deadline and demand, and attachments; v5 seals the exact address and coordinates with the customer's
+    key (`location.sealed`). Earlier events still read."""
 
     TOPIC: ClassVar[str] = topics.COMPLAINT_RECEIVED
     event_type: Literal["complaint.received"] = "complaint.received"
-    schema_version: Literal[1, 2, 3, 4] = 4
+    schema_version: Literal[1, 2, 3, 4, 5] = 5
     payload: ComplaintReceivedPayload
-
-
-class SealedContact(Contract):
-    """v2 of `complaint.contact`: the contact fields sealed with the customer's key (`shared/shredding.py`).
-    Erasing the customer deletes the key, and this no longer opens, on the topic or in any copy of it."""
-
-    customer_id: uuid.UUID = Field(description="Whose key seals it (intake's key table).")
-    nonce: str = Field(description="AES-GCM nonce, base64.")
-    ciphertext: str = Field(description="AES-256-GCM of the JSON {name, phone, email, wechat_openid}, base64.")
 
 
 class ComplaintContactPayload(Contract):

@@ -10,7 +10,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from shared import topics
-from shared.contracts.complaint import Category, Channel, CustomerPublic, Location
+from shared.contracts.complaint import Category, Channel, CustomerPublic, ReceivedLocation
 from shared.contracts.envelope import Contract, Event
 from shared.privacy import MaskedText
 
@@ -191,7 +191,10 @@ class WorkOrderAssignedPayload(WorkOrderFacts):
     priority: int
     deadlines: DeadlinesPayload
     text: MaskedText = Field(description="Complaint text, phone numbers masked.")
-    location: Location
+    location: ReceivedLocation = Field(
+        description="v4: a customer's exact address and coordinates sealed with their key, as complaint.received v5 "
+        "brought them (`location.sealed`; null `address`); an incident's place, and a case from before v5, in clear."
+    )
     customer: CustomerPublic
     channel: Channel
     reasons: list[str]
@@ -209,10 +212,10 @@ class WorkOrderAssignedPayload(WorkOrderFacts):
 
 class WorkOrderAssigned(WorkOrderEvent):
     """v2 adds the case's owner, the work order's role in a coordinated case and the district's area class; v3 the
-    actor's display name (`actor_name`)."""
+    actor's display name (`actor_name`); v4 seals a customer's exact address and coordinates (`location.sealed`)."""
 
     event_type: Literal["workorder.assigned"] = "workorder.assigned"
-    schema_version: Literal[1, 2, 3] = 3
+    schema_version: Literal[1, 2, 3, 4] = 4
     payload: WorkOrderAssignedPayload
 
 

@@ -135,7 +135,13 @@ class FakeCaseStore:
             case = self.state.cases.get(complaint_id)
             if case is not None:
                 self.state.cases[complaint_id] = dataclasses.replace(
-                    case, phone_hash=None, phone_last4_hash=None, email_hash=None, wechat_openid_hash=None
+                    case,
+                    phone_hash=None,
+                    phone_last4_hash=None,
+                    email_hash=None,
+                    wechat_openid_hash=None,
+                    latitude=None,
+                    longitude=None,
                 )
         for message_id, message in self.state.messages.items():
             if message.complaint_id in complaint_ids:

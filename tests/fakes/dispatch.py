@@ -418,6 +418,10 @@ class FakeDispatchRepository:
         return {i: self.state.contacts[i] for i in complaint_ids if i in self.state.contacts}
 
     async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
+        for i in complaint_ids:
+            if (case := self.state.cases.get(i)) is not None:
+                place = {**case.location, "address": None, "coordinates": None, "sealed": None}
+                self.state.cases[i] = replace(case, location=place)
         return sum(self.state.contacts.pop(i, None) is not None for i in complaint_ids)
 
     async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:

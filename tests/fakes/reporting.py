@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from services.reporting.case_state import CaseState, TimelineEvent
@@ -58,6 +58,13 @@ class InMemoryReadModels:
     async def purge_contacts(self, complaint_ids: list[uuid.UUID]) -> None:
         for complaint_id in complaint_ids:
             self.tables.contacts.pop(complaint_id, None)
+            if complaint_id in self.tables.cases:
+                self.tables.cases[complaint_id].update(address=None, address_key=None)
+        for event_id, entry in list(self.tables.timeline.items()):
+            if entry.complaint_id in complaint_ids and entry.event_type == "complaint.received":
+                location = {**entry.payload["location"], "address": None, "coordinates": None}
+                payload = {**entry.payload, "location": location}
+                self.tables.timeline[event_id] = replace(entry, payload=payload)
 
     async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:
         new = []

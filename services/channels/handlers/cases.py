@@ -27,9 +27,9 @@ from services.channels.handlers.context import ChannelsWork
 from services.channels.handlers.platform_events import PlatformEvent
 from services.channels.model import Case, CaseStatus, SentMessage
 from shared import topics
-from shared.contracts import ComplaintContact, Event, SubjectErased
+from shared.contracts import ComplaintContact, ComplaintReceived, Event, SubjectErased
 from shared.privacy import mask_phones_in_text
-from shared.subject_keys import opened_contact
+from shared.subject_keys import opened_contact, opened_location
 
 #: Templates are customers' only when the delivery says so; staff notices never make a case's messages.
 CUSTOMER = "customer"
@@ -218,9 +218,9 @@ async def keep_cases(batch: Sequence[Event], work: ChannelsWork) -> None:
 
 
 async def _opened(batch: Sequence[Event], work: ChannelsWork) -> list[Event]:
-    """The batch with sealed contacts opened (an erased customer's left out) and each erasure applied: the hashes
-    of the customer's contact, the raw messages they sent, and their WeChat form data and waiting messages (issue
-    25)."""
+    """The batch with sealed contacts and places opened (an erased customer's left out) and each erasure applied:
+    the hashes of the customer's contact, their cases' coordinates, the raw messages they sent, and their WeChat
+    form data and waiting messages (issue 25)."""
     opened: list[Event] = []
     for event in batch:
         if isinstance(event, SubjectErased):
@@ -232,6 +232,10 @@ async def _opened(batch: Sequence[Event], work: ChannelsWork) -> list[Event]:
             payload = await opened_contact(event.payload, work.context.keys)
             if payload is not None:
                 opened.append(event.model_copy(update={"payload": payload}))
+        elif isinstance(event, ComplaintReceived):
+            # v5 seals the exact coordinates (the status page and Open311 show them rounded): erased, none.
+            location = await opened_location(event.payload.location, work.context.keys)
+            opened.append(event.model_copy(update={"payload": event.payload.model_copy(update={"location": location})}))
         else:
             opened.append(event)
     return opened

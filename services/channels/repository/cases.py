@@ -43,7 +43,8 @@ class CaseStore(Protocol):
         ...
 
     async def forget_customer(self, complaint_ids: list[uuid.UUID]) -> None:
-        """An erased customer's cases: their contact hashes cleared, the raw messages they sent emptied."""
+        """An erased customer's cases: their contact hashes and exact coordinates cleared, the raw messages they
+        sent emptied."""
         ...
 
 
@@ -106,7 +107,7 @@ class PostgresCaseStore:
     async def forget_customer(self, complaint_ids: list[uuid.UUID]) -> None:
         await self.conn.execute(
             "UPDATE channels.cases SET phone_hash = NULL, phone_last4_hash = NULL, email_hash = NULL, "
-            "wechat_openid_hash = NULL WHERE complaint_id = ANY($1::uuid[])",
+            "wechat_openid_hash = NULL, latitude = NULL, longitude = NULL WHERE complaint_id = ANY($1::uuid[])",
             complaint_ids,
         )
         await self.conn.execute(

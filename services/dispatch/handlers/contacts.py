@@ -44,8 +44,8 @@ async def keep(event: ComplaintContact, work: DispatchWork) -> None:
 
 
 async def purge(event: SubjectErased, work: DispatchWork) -> None:
-    """An erased customer (issue 25): their key forgotten, the contacts kept for their cases deleted (the access
-    log stays: who read whose case, naming no customer)."""
+    """An erased customer (issue 25): their key forgotten, the contacts kept for their cases deleted and the cases'
+    exact address with them (the access log stays: who read whose case, naming no customer)."""
     work.context.keys.forget(event.payload.customer_id)
     purged = await work.repo.purge_contacts(event.payload.complaint_ids)
     log.info("erased customer purged", customer_id=str(event.payload.customer_id), contacts=purged)

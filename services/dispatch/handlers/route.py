@@ -38,6 +38,7 @@ from services.dispatch.routing import (
 )
 from services.dispatch.workorders.lifecycle import Action, next_status
 from shared.contracts import Category, ComplaintReceived, ComplaintReopened, Severity, WorkOrderStatus
+from shared.subject_keys import opened_location
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ async def received(batch: Sequence[ComplaintReceived], work: DispatchWork) -> No
     households = await _households(repo, batch)
     await repo.lock_accounts([h for h in households.values() if h])
     assets = await asset_index(work)
-    fresh = await _not_yet_routed(repo, batch)
+    fresh = [await _with_place(event, work) for event in await _not_yet_routed(repo, batch)]
     histories = await _histories(work, fresh, households)
     decided = [_decide(work, event, assets, history) for event, history in zip(fresh, histories, strict=True)]
     locked = {f"{d.fault.scope}|{d.fault.family.value}" for d in decided if d.fault is not None}
@@ -82,6 +83,18 @@ async def _not_yet_routed(repo: DispatchRepository, batch: Sequence[ComplaintRec
         if event.complaint_id not in routed:
             fresh.setdefault(event.complaint_id, event)
     return list(fresh.values())
+
+
+async def _with_place(event: ComplaintReceived, work: DispatchWork) -> ComplaintReceived:
+    """The complaint with its exact address and coordinates in clear for the rules and the case (v5 seals them:
+    opened with the customer's key; erased, there are none), the sealed copy kept beside them: the work order's
+    topic carries that one (`events.assigned`), never the clear address."""
+    sealed = event.payload.location.sealed
+    if sealed is None:
+        return event
+    opened = await opened_location(event.payload.location, work.context.keys)
+    location = opened.model_copy(update={"sealed": sealed if opened.address is not None else None})
+    return event.model_copy(update={"payload": event.payload.model_copy(update={"location": location})})
 
 
 async def _households(repo: DispatchRepository, batch: Sequence[ComplaintReceived]) -> dict[uuid.UUID, str | None]:

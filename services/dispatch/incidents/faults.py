@@ -66,7 +66,7 @@ def identify(
     rule = family_of(category, text, named.get("type"), rules)
     if rule is None:
         return None
-    district, address = str(location.get("district", "")).strip().lower(), str(location.get("address", ""))
+    district, address = str(location.get("district", "")).strip().lower(), str(location.get("address") or "")
     compound = assets.compound_of(district, address)
     if named.get("type") == rule.asset_type.value:
         asset = AssetRef(type=rule.asset_type, id=named["id"])

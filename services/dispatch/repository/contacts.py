@@ -36,6 +36,13 @@ class ContactTables(Rows):
             "SELECT count(*) FROM gone",
             list(complaint_ids),
         )
+        # The exact place opened from complaint.received v5 (or in clear before it): the case stays, without it.
+        await self.conn.execute(
+            "UPDATE dispatch.cases SET location = location || "
+            '\'{"address": null, "coordinates": null, "sealed": null}\'::jsonb '
+            "WHERE complaint_id = ANY($1::uuid[])",
+            list(complaint_ids),
+        )
         return int(deleted)
 
     async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:

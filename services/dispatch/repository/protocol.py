@@ -232,7 +232,8 @@ class DispatchRepository(Protocol):
     async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]: ...
 
     async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
-        """Delete the contacts of these complaints (an erased customer's): how many there were."""
+        """Delete the contacts of these complaints (an erased customer's), and their cases' exact address and
+        coordinates: how many contacts there were."""
         ...
 
     async def log_contact_reads(self, reads: Sequence[ContactRead]) -> None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from services.reporting.case_state import TimelineEvent
 from services.reporting.handlers.context import ReportingWork
 from services.reporting.model import Subject, TimelineEntry, sort_events, subject_of, subject_of_timeline
-from shared.contracts import ComplaintContact, Event, SubjectErased
-from shared.subject_keys import opened_contact
+from shared.contracts import ComplaintContact, ComplaintReceived, Event, SubjectErased
+from shared.subject_keys import opened_contact, opened_location
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,9 @@ async def record(events: Sequence[Event], work: ReportingWork) -> Touched:
 
 
 async def _opened(events: Sequence[Event], work: ReportingWork) -> list[Event]:
-    """The batch with sealed contacts opened, an erased customer's contacts left out, and each erasure applied
-    (`privacy.subject_erased`: the customer's contacts purged; it is no step of any case's timeline)."""
+    """The batch with sealed contacts and addresses opened, an erased customer's contacts left out (their cases
+    without the address), and each erasure applied (`privacy.subject_erased`: the customer's contacts and addresses
+    purged; it is no step of any case's timeline)."""
     opened: list[Event] = []
     for event in events:
         if isinstance(event, SubjectErased):
@@ -66,6 +67,9 @@ async def _opened(events: Sequence[Event], work: ReportingWork) -> list[Event]:
             payload = await opened_contact(event.payload, work.context.keys)
             if payload is not None:
                 opened.append(event.model_copy(update={"payload": payload}))
+        elif isinstance(event, ComplaintReceived):
+            location = await opened_location(event.payload.location, work.context.keys)
+            opened.append(event.model_copy(update={"payload": event.payload.model_copy(update={"location": location})}))
         else:
             opened.append(event)
     return opened

@@ -48,7 +48,8 @@ class ProjectionStore(Protocol):
     async def add_contacts(self, contacts: list[Contact]) -> None: ...
 
     async def purge_contacts(self, complaint_ids: list[uuid.UUID]) -> None:
-        """Delete an erased customer's contacts (issue 25)."""
+        """Delete an erased customer's contacts, and their cases' exact address and coordinates from the timeline
+        and the cases' rows (issue 25)."""
         ...
 
     async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:
@@ -114,6 +115,17 @@ class ProjectionWrites(Tables):
     async def purge_contacts(self, complaint_ids: list[uuid.UUID]) -> None:
         await self.conn.execute(
             f"DELETE FROM {self.schema}.contacts WHERE complaint_id = ANY($1::uuid[])", complaint_ids
+        )
+        # The address a v1-v4 event brought in clear, or a v5 one opened on arrival: the case stays, without it.
+        await self.conn.execute(
+            f"UPDATE {self.schema}.timeline SET payload = jsonb_set(payload, '{{location}}', "
+            "(payload -> 'location') || '{\"address\": null, \"coordinates\": null}'::jsonb) "
+            "WHERE complaint_id = ANY($1::uuid[]) AND event_type = 'complaint.received'",
+            complaint_ids,
+        )
+        await self.conn.execute(
+            f"UPDATE {self.schema}.cases SET address = NULL, address_key = NULL WHERE complaint_id = ANY($1::uuid[])",
+            complaint_ids,
         )
 
     async def add_to_timeline(self, entries: list[TimelineEntry]) -> list[uuid.UUID]:

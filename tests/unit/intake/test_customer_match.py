@@ -52,7 +52,7 @@ async def test_a_ticket_without_account_is_the_customer_of_its_phone_and_says_so
         (first.customer.customer_id, "new"),
         (first.customer.customer_id, "phone"),
     ]
-    assert received[1].schema_version == 4
+    assert received[1].schema_version == 5
 
 
 async def test_account_first_then_phone_then_the_dwelling() -> None:

@@ -60,7 +60,7 @@ async def test_a_v2_ticket_carries_deadline_demand_and_attachments_into_complain
     )
     await entrance.each(take_partner_ticket, [ticket, ticket], consumer="intake.partner-tickets")
     p = received(transactions).payload
-    assert received(transactions).schema_version == 4
+    assert received(transactions).schema_version == 5
     assert p.partner_deadline_at == datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
     assert p.demand is not None and p.demand.startswith("要求今天上门处理") and "13700137000" not in p.demand
     (attachment,) = p.attachments
