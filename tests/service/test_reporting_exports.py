@@ -26,8 +26,7 @@ import pytest
 from services.reporting.exports import FORMULA_STARTS
 from shared.contracts import ComplaintReceived, Event
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import publish, wait_until
-from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
+from tests.support.reporting import AGENT, MANAGER, reporting_with_projected
 from tests.support.reporting_events.handling import Action, RootCause, Scripted, events
 
 T0 = datetime(2024, 3, 5, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
@@ -74,28 +73,13 @@ def _with_formula_text(event: Event) -> Event:
 async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
     case = _scripted()
     published = [_with_formula_text(e) for e in events(case, T0)]
-    bootstrap = migrated.kafka_bootstrap_servers
-    async with (
-        fresh_database(migrated.database_url) as dsn,
-        running_reporting(
-            dsn, bootstrap, clock=lambda: T0 + timedelta(hours=10), reporting_credentials=CREDENTIALS
-        ) as (app, client),
-    ):
-        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
-        await publish(bootstrap, *published)
-        conn = await asyncpg.connect(dsn)
-        try:
-
-            async def projected() -> bool:
-                seen = await conn.fetchval(
-                    "SELECT count(*) FROM reporting.timeline WHERE event_id = ANY($1::uuid[])",
-                    [e.event_id for e in published],
-                )
-                return seen == len(published)
-
-            await wait_until(projected, timeout=90, interval=0.3)
-        finally:
-            await conn.close()
+    async with reporting_with_projected(
+        migrated.database_url,
+        migrated.kafka_bootstrap_servers,
+        published,
+        clock=lambda: T0 + timedelta(hours=10),
+        reporting_credentials=CREDENTIALS,
+    ) as (client, dsn):
         yield {"client": client, "case": case, "dsn": dsn}
 
 

@@ -27,8 +27,8 @@ import pytest
 from services.reporting.rebuild import rebuild
 from shared import topics
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import produce, publish, read_topic, wait_until
-from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
+from tests.support.kafka import produce, read_topic
+from tests.support.reporting import AGENT, MANAGER, reporting_with_projected
 from tests.support.reporting_events.handling import Scripted, events, period_script
 
 T0 = datetime(2025, 6, 10, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
@@ -48,25 +48,7 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
     script = period_script()
     published = [e for case in script for e in events(case, T0)]
     bootstrap = migrated.kafka_bootstrap_servers
-    async with (
-        fresh_database(migrated.database_url) as dsn,
-        running_reporting(dsn, bootstrap, clock=clock) as (app, client),
-    ):
-        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=60)
-        await publish(bootstrap, *published)
-        conn = await asyncpg.connect(dsn)
-        try:
-
-            async def projected() -> bool:
-                seen = await conn.fetchval(
-                    "SELECT count(*) FROM reporting.timeline WHERE event_id = ANY($1::uuid[])",
-                    [e.event_id for e in published],
-                )
-                return seen == len(published)
-
-            await wait_until(projected, timeout=90, interval=0.3)
-        finally:
-            await conn.close()
+    async with reporting_with_projected(migrated.database_url, bootstrap, published, clock=clock) as (client, dsn):
         yield {"client": client, "script": script, "bootstrap": bootstrap, "dsn": dsn}
 
 
