@@ -75,7 +75,8 @@ class FakeProvider:
     async def find_sent(self, message: Outgoing, since: datetime) -> str | None:
         self.finds.append(message.notification_id)
         if not self.can_tell:
-            raise NotImplementedError
+            # The protocol's answer of a vendor with no way to ask (`Provider.find_sent`), as SMTP's: not a stub.
+            raise NotImplementedError("this fake vendor offers no way to ask (can_tell=False)")
         return self.accepted.get(message.notification_id)
 
     async def aclose(self) -> None:
