@@ -7,7 +7,9 @@ rebuild reproduces the read models exactly and a redelivered event changes nothi
 
 KPI cohort: a case counts in the day it was received (utility's local time), under the department and
 category of its first routing (or of the incident, outage notice or case it joined); later events
-(resolution, callback, reopening) update that same row.
+(resolution, callback, reopening) update that same row. Until then — waiting in a supervisor's triage queue, or
+not routed yet — it counts as received all the same, under `UNROUTED_DEPARTMENT` / `UNROUTED_CATEGORY` (issue 24:
+60 posted with 8 in triage must read `received` 60, not 52); its first routing moves it to its real cohort.
 
 One fault, many callers: a caller whose complaint joined an incident or an outage notice (`complaint.joined`),
 or duplicated an open case (`complaint.linked`), has no clock of their own. Their case is resolved when the
@@ -59,6 +61,10 @@ OUTAGE_NOTICE_DEPARTMENT = "repair"
 #: The department an invalid complaint counts under: customer service explains it to the customer (no department
 #: handles it; the contract names none).
 INVALID_DEPARTMENT = "customer_service"
+#: The cohort of a received case nobody has routed yet (in triage, or before dispatch's decision reached reporting):
+#: counted in `received` from the moment `complaint.received` arrives, whatever triage does later.
+UNROUTED_DEPARTMENT = "unrouted"
+UNROUTED_CATEGORY = "unclassified"
 #: Upper bounds (hours) of the handling-time histogram buckets; the median and 90th percentile come from
 #: summing these per group, so a dashboard query never scans cases.
 HANDLING_BUCKETS_H: tuple[float, ...] = tuple(
@@ -482,11 +488,13 @@ def _judge_due(walk: _Walk, on_contact: bool) -> None:
 
 
 def _count(walk: _Walk, on_contact: bool) -> None:
-    """The case's KPI counters: none until it is both accepted and in a cohort (an invalid one counts under
-    customer service)."""
+    """The case's KPI counters: none until it is received (accepted); an invalid one counts under customer service,
+    one not routed yet under `UNROUTED_DEPARTMENT`."""
     state = walk.state
     if state.invalid and state.kpi_department is None:
         state.kpi_department, state.kpi_category = INVALID_DEPARTMENT, state.category
+    if state.kpi_department is None and state.accepted_at is not None:
+        state.kpi_department, state.kpi_category = UNROUTED_DEPARTMENT, UNROUTED_CATEGORY
     if state.kpi_department is None or state.accepted_at is None:
         state.counters = {}
         return

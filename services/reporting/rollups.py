@@ -5,6 +5,8 @@ A re-derived case takes its previous contribution back (-1) and adds its new one
 changes over a batch are what one upsert per table applies. Rows that end at zero are deleted by the
 repository, so the tables hold only what the events imply and a rebuild yields the same rows.
 A contribution saved before a counter or the asset existed reads as zero / no asset.
+A case not routed yet (`case_state.UNROUTED_CATEGORY`) has no category: it is in the KPIs' `received` and in its
+asset's hotspot counts at once, and in its district x category's once routed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from services.reporting.case_state import COUNTERS
+from services.reporting.case_state import COUNTERS, UNROUTED_CATEGORY
 
 #: The dimensions KPIs are rolled up along (with the index of the value in a contribution's key);
 #: "all" carries totals and daily trends.
@@ -50,7 +52,8 @@ class RollupDeltas:
             row[-1] += sign * contribution["handling_ms"]
             if contribution["bucket"] is not None:
                 self._handling[(*rollup, contribution["bucket"])] += sign
-        self._hotspots[(contribution["hour"], key[4], key[2])] += sign
+        if key[2] != UNROUTED_CATEGORY:
+            self._hotspots[(contribution["hour"], key[4], key[2])] += sign
         if contribution.get("asset"):
             asset_type, asset_id = contribution["asset"]
             self._assets[(contribution["hour"], asset_type, asset_id)] += sign

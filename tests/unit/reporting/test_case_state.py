@@ -6,7 +6,15 @@ import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.reporting.case_state import HANDLING_BUCKETS_H, TimelineEvent, contribution, derive, handling_bucket
+from services.reporting.case_state import (
+    HANDLING_BUCKETS_H,
+    UNROUTED_CATEGORY,
+    UNROUTED_DEPARTMENT,
+    TimelineEvent,
+    contribution,
+    derive,
+    handling_bucket,
+)
 from services.reporting.kpis import percentile
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -116,10 +124,26 @@ def test_any_arrival_order_gives_the_same_result() -> None:
         assert contribution(derive("c1", shuffled), CN) == expected
 
 
-def test_a_case_contributes_only_once_routed() -> None:
-    assert contribution(derive("c1", TIMELINE[:1]), CN) is None
+def test_a_case_counts_as_received_before_it_is_routed_then_moves_to_its_cohort() -> None:
+    """Issue 24: a case in triage (or not routed yet) is in `received` from its complaint.received on."""
+    unrouted = contribution(derive("c1", TIMELINE[:1]), CN)
+    assert unrouted is not None and unrouted["key"][1:3] == [UNROUTED_DEPARTMENT, UNROUTED_CATEGORY]
+    assert unrouted["counters"]["received"] == 1 and unrouted["counters"]["routed"] == 0
     partial = contribution(derive("c1", TIMELINE[:2]), CN)
-    assert partial is not None and partial["counters"]["received"] == 1 and partial["counters"]["resolved"] == 0
+    assert partial is not None and partial["key"][1:3] == ["repair", "outage"]
+    assert partial["counters"]["received"] == 1 and partial["counters"]["resolved"] == 0
+
+
+def test_a_case_in_triage_counts_as_received() -> None:
+    triage = ev(2, "complaint.awaiting_triage", 1, severity="normal", suggestions=[], reasons=["low confidence"])
+    waiting = derive("c1", [TIMELINE[0], triage])
+    assert waiting.status == "awaiting_triage"
+    c = contribution(waiting, CN)
+    assert c is not None and c["key"][1] == UNROUTED_DEPARTMENT and c["counters"]["received"] == 1
+
+
+def test_nothing_counts_before_the_complaint_itself_arrived() -> None:
+    assert contribution(derive("c1", TIMELINE[1:2]), CN) is None
 
 
 def test_late_acknowledgement_and_resolution() -> None:
