@@ -55,6 +55,10 @@ class ReportingSettings(ServiceSettings, IdentitySettings):
     reporting_batch_size: int = Field(default=1000, ge=1)
     hotspot_surge_ratio: float = Field(default=3.0, gt=1)
     hotspot_min_count: int = Field(default=5, ge=1)
+    #: The surge alert (`metrics.surge_sampler`, alert rules `ComplaintSurge*`): the last hour against the week
+    #: before, so 30 complaints about one compound in 20 minutes flag it at the next scrape.
+    hotspot_alert_window_hours: int = Field(default=1, ge=1, le=24)
+    hotspot_alert_baseline_days: int = Field(default=7, ge=1, le=90)
 
     @model_validator(mode="after")
     def _check_export_roles(self) -> ReportingSettings:
