@@ -17,7 +17,7 @@ from services.reporting.rebuild import rebuild
 from shared.contracts import Event
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, wait_until
-from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting
+from tests.support.reporting import AGENT, MANAGER, fresh_database, running_reporting, wait_until_in_timeline
 from tests.support.reporting_events.cases import T0, case_events
 from tests.support.reporting_events.messages import delivery
 
@@ -60,19 +60,7 @@ async def served(migrated: Infrastructure) -> AsyncIterator[dict[str, Any]]:
         await publish(bootstrap, *reports)
         await publish(bootstrap, *(e for events in cases.values() for e in events))
         published = [*reports, *(e for events in cases.values() for e in events if e.event_type != "complaint.contact")]
-        conn = await asyncpg.connect(dsn)
-
-        async def projected() -> bool:
-            seen = await conn.fetchval(
-                "SELECT count(*) FROM reporting.timeline WHERE event_id = ANY($1::uuid[])",
-                [e.event_id for e in published],
-            )
-            return seen == len(published)
-
-        try:
-            await wait_until(projected, timeout=90, interval=0.3)
-        finally:
-            await conn.close()
+        await wait_until_in_timeline(dsn, published)
         yield {
             "client": client,
             "ids": ids,
