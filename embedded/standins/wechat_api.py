@@ -285,11 +285,9 @@ def _add_template_send(app: FastAPI, state: WechatStandIn) -> None:
 
     @app.post("/cgi-bin/message/template/send")
     async def send_template(request: Request, access_token: str = "") -> JSONResponse:
-        if not access_token:
-            return _error(41001, "access_token missing")
-        body = await _json_object(request)
-        if body is None:
-            return _error(47001, "data format error")
+        body = await _message_body(request, access_token)
+        if isinstance(body, JSONResponse):
+            return body
         with state.lock:
             refused = _sender_refusal(state, access_token)
             if refused is not None:
@@ -331,11 +329,9 @@ def _add_custom_send(app: FastAPI, state: WechatStandIn) -> None:
 
     @app.post("/cgi-bin/message/custom/send")
     async def send_custom(request: Request, access_token: str = "") -> JSONResponse:
-        if not access_token:
-            return _error(41001, "access_token missing")
-        body = await _json_object(request)
-        if body is None:
-            return _error(47001, "data format error")
+        body = await _message_body(request, access_token)
+        if isinstance(body, JSONResponse):
+            return body
         with state.lock:
             refused = _custom_refusal(state, access_token, body)
             if refused is not None:
@@ -352,6 +348,14 @@ def _add_custom_send(app: FastAPI, state: WechatStandIn) -> None:
             }
         )
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
+
+
+async def _message_body(request: Request, access_token: str) -> dict[str, Any] | JSONResponse:
+    """A message API's body, or what WeChat answers before reading it: a missing token, then a body not JSON."""
+    if not access_token:
+        return _error(41001, "access_token missing")
+    body = await _json_object(request)
+    return _error(47001, "data format error") if body is None else body
 
 
 def _sender_refusal(state: WechatStandIn, access_token: str) -> JSONResponse | None:
