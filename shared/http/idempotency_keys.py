@@ -26,9 +26,10 @@ import re
 from typing import Any
 
 import asyncpg
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.http.problems import PROBLEM_JSON
+from shared.http.problems import PROBLEM_JSON, problem_responses
 
 HEADER = b"idempotency-key"
 _KEY = re.compile(rb"^[\x21-\x7e]{1,128}$")
@@ -38,6 +39,51 @@ MAX_BODY = 256 * 1024
 _KEPT_HEADERS = frozenset({b"content-type", b"location"})
 #: Answers that say "not now" rather than what the request did: the key is released, a retry runs.
 _RELEASED = frozenset({401, 408, 429})
+
+
+#: How the header reads in the OpenAPI document of every POST, PUT and PATCH the middleware honours.
+PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes a retry safe: a request repeated with the same key (by the same credential) has one effect. "
+        "The same key and same method, path and body: the first request's answer again, with `Idempotent-Replayed: "
+        "true` (answers 5xx, 401, 408 and 429 are not kept: the retry runs afresh). The same key, another body: 422 "
+        "naming the header. While the first request with the key is still being handled: 409 with Retry-After. "
+        "1-128 printable ASCII characters (a UUID will do); kept 24 hours. Bodies over 256 KiB (photos, files) "
+        "are handled unkeyed."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
+}
+_STILL_RUNNING = "A request with this Idempotency-Key is still being handled; retry after the Retry-After seconds"
+
+
+def document_idempotency_key(app: FastAPI) -> None:
+    """Add the `Idempotency-Key` header (and the 409 of a retry racing its first request) to the OpenAPI document
+    of each operation the middleware honours, so integrators learn the retry contract where they read the API."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for item in schema.get("paths", {}).values():
+            for method, operation in item.items():
+                if method.upper() in _METHODS:
+                    _document(operation)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document(operation: dict[str, Any]) -> None:
+    parameters = operation.setdefault("parameters", [])
+    if not any(p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key" for p in parameters):
+        parameters.append(dict(PARAMETER))
+    responses = operation.setdefault("responses", {})
+    if "409" not in responses:
+        responses["409"] = problem_responses(409, s409=_STILL_RUNNING)[409]
 
 
 class IdempotencyKeys:

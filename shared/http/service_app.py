@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from shared.http.body_limit import BodySizeLimit
 from shared.http.exposure import Exposure
-from shared.http.idempotency_keys import IdempotencyKeys
+from shared.http.idempotency_keys import IdempotencyKeys, document_idempotency_key
 from shared.http.problems import install_problem_handlers
 from shared.http.request_context import RequestContext
 from shared.http.write_limits import WriteLimits
@@ -53,6 +53,7 @@ def create_service_app(
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     if idempotency_schema is not None:
         app.add_middleware(IdempotencyKeys, schema=idempotency_schema)
+        document_idempotency_key(app)
     app.add_middleware(Exposure)
     app.add_middleware(WriteLimits)
     uploads = re.compile(upload_paths) if upload_paths else None

@@ -20,6 +20,7 @@ unsigned calls (their bodies are the vendors' own, not in the document: the pars
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -253,6 +254,7 @@ class Served:
             self.aim(case, query=service == "notify")
             if service == "intake" and isinstance(case.body, dict):
                 _fit_submission_rules(case.body)
+        _fresh_idempotency_key(case)
         case.call_and_validate(base_url=self.urls[service])
 
     def aim(self, case: Case, *, query: bool = False) -> None:
@@ -266,6 +268,20 @@ class Served:
                     pick = zlib.crc32(str(value).encode())
                     if pick % 2 == 0:
                         parameters[name] = choices[(pick // 2) % len(choices)]
+
+
+_KEYS_SENT = itertools.count()
+_RUN = uuid.uuid4().hex[:12]
+_VALID_KEY = re.compile(r"^[!-~]{1,128}$")
+
+
+def _fresh_idempotency_key(case: Case) -> None:
+    """A valid generated `Idempotency-Key` made unique to its case: the generator draws few distinct short keys
+    ("0", "!"), and a key reused by the next case with another body is rightly 422 (or, with the same body, the
+    first case's answer) — not what that case is about. An invalid one (a negative case's) is kept, to be refused."""
+    headers = case.headers or {}
+    if isinstance(headers.get("Idempotency-Key"), str) and _VALID_KEY.match(headers["Idempotency-Key"]):
+        headers["Idempotency-Key"] = f"fuzz-{_RUN}-{next(_KEYS_SENT)}"
 
 
 def _positive(case: Case) -> bool:
