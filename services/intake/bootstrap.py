@@ -112,10 +112,14 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         max_body_bytes=settings.intake_max_body_bytes,
         metrics=observed.metrics,
         tracing=observed.tracing,
+        rate_limit_schema="intake",  # writes per credential shared by the replicas
     )
     app.state.settings = settings
     app.state.submission_limits = SubmissionLimits(
-        LimitSettings(*settings.rate_limits), settings.intake_customer_hash_key, time.monotonic
+        LimitSettings(*settings.rate_limits),
+        settings.intake_customer_hash_key,
+        time.monotonic,
+        pool=lambda: getattr(app.state, "pool", None),
     )
     app.state.persons = persons or PersonTokens.configured(settings)
     app.state.kafka = {"kafka": "starting"}

@@ -39,15 +39,17 @@ def create_service_app(
     upload_paths: str | None = None,
     raw_body_paths: tuple[str, ...] = (),
     idempotency_schema: str | None = None,
+    rate_limit_schema: str | None = None,
 ) -> FastAPI:
     """`metrics`: measure requests (`/metrics` is served either way); `tracing`: a server span per request;
     `upload_paths`: a regular expression of the paths that take multipart/form-data (file uploads);
     `raw_body_paths`: path prefixes whose routes take a body of any content type and read it themselves (vendors'
     callbacks in their own formats) — the body limit still applies; `idempotency_schema`: the service's schema
     holding `idempotency_keys`, to honour `Idempotency-Key` on its POSTs (`shared.http.idempotency_keys`).
-    Every app: security headers on HTML answers, /docs, /openapi.json and /metrics served only when its settings
-    (`app.state.settings`) expose them (`shared.http.exposure`), writes limited per credential
-    (`shared.http.write_limits`)."""
+    `rate_limit_schema`: the service's schema holding `rate_limit_counts`, to share the write limit with its
+    replicas (`shared.http.rate_counts`). Every app: security headers on HTML answers, /docs, /openapi.json and
+    /metrics served only when its settings (`app.state.settings`) expose them (`shared.http.exposure`), writes
+    limited per credential (`shared.http.write_limits`)."""
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
@@ -55,7 +57,7 @@ def create_service_app(
         app.add_middleware(IdempotencyKeys, schema=idempotency_schema)
         document_idempotency_key(app)
     app.add_middleware(Exposure)
-    app.add_middleware(WriteLimits)
+    app.add_middleware(WriteLimits, schema=rate_limit_schema)
     uploads = re.compile(upload_paths) if upload_paths else None
     # It sees every answer, including the body limit's.
     app.add_middleware(RequestContext, csv_paths=csv_paths, upload_paths=uploads, raw_body_paths=raw_body_paths)

@@ -7,7 +7,9 @@ through; one leaked key must not be a pump. Notify's ceiling per number (`NOTIFY
 reaches one person whatever the path; this bounds what one credential can ask for. Only requests carrying a
 credential count (a hash of it, never the key): vendors' callbacks and the customer's status page have no key and
 their own guards (signatures, `services/channels/status/limiter.py`). Unset, 600 a minute outside dev/test and none
-in dev and test; 0: none. In memory per process, as every limit here (`shared.http.rate_limit`).
+in dev and test; 0: none. Given the service's schema, the count is shared by its replicas through Postgres
+(`shared.http.rate_counts`, once the lifespan has set `app.state.pool`), behind the process's own window as a fast
+first gate; without one, per process.
 """
 
 from __future__ import annotations
@@ -15,27 +17,34 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.http.problems import PROBLEM_JSON
+from shared.http.rate_counts import CountedWindow, SharedLimit
 from shared.http.rate_limit import SlidingWindow
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The limit's name in `rate_limit_counts`.
+SCOPE = "writes per credential"
 
 
 class WriteLimits:
-    """ASGI middleware; the limit is read from the app's settings (`write_limit_per_minute`) at the first write."""
+    """ASGI middleware; the limit is read from the app's settings (`write_limit_per_minute`) at the first write;
+    `schema`: the service's schema holding `rate_limit_counts` (None: counted per process only)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._window: SlidingWindow | None = None
+    def __init__(self, app: ASGIApp, *, schema: str | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.app, self.schema, self.clock = app, schema, clock
+        self._window: SharedLimit | None = None
         self._limit: int | None = None
 
-    def _window_for(self, settings: object) -> SlidingWindow | None:
+    def _window_for(self, settings: object) -> SharedLimit | None:
         if self._limit is None:
             self._limit = int(getattr(settings, "write_limit_per_minute", 0) or 0)
-            self._window = SlidingWindow(self._limit, 60.0, time.monotonic) if self._limit else None
+            if self._limit:
+                shared = CountedWindow(self.schema, SCOPE, self._limit, 60, self.clock) if self.schema else None
+                self._window = SharedLimit(SlidingWindow(self._limit, 60.0, time.monotonic), shared)
         return self._window
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,7 +57,8 @@ class WriteLimits:
         if credential is None or window is None:
             await self.app(scope, receive, send)
             return
-        verdict = window.hit(hashlib.sha256(credential).hexdigest())
+        pool = getattr(scope["app"].state, "pool", None)
+        verdict = await window.hit(pool, hashlib.sha256(credential).hexdigest())
         if verdict.allowed:
             await self.app(scope, receive, send)
             return
