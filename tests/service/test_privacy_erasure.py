@@ -4,10 +4,11 @@
 Must-show 4: a supervisor's export of a phone returns every case and the customer's message on it, and is in the
 audit log (an agent, a channel key: 403).
 Must-show 3: a customer with three cases is erased → no read model, export or copy of any topic (dead letters and
-their replay included) yields their phone, name or email — every sealed copy is ciphertext whose key is gone; a
-rebuild of reporting from offset 0 shows the three cases without them; the erasure is in the audit log with who and
-why. Also: a correction reaches every holder and the customer is found by the corrected number; retention erases
-only a customer whose every case closed longer ago than the period.
+their replay included) yields their phone, name, email, exact address or coordinates — every sealed copy is
+ciphertext whose key is gone (`complaint.contact` v2, `complaint.received` v5, `workorder.assigned` v4); a
+rebuild of reporting from offset 0 shows the three cases without them (and without the address); the erasure is in
+the audit log with who and why. Also: a correction reaches every holder and the customer is found by the corrected
+number; retention erases only a customer whose every case closed longer ago than the period.
 
 Each service's consumer groups start at the topics' current end (they read only this test's events); the scan of the
 topics and the rebuild read everything from offset 0, as an operator's replay would.
@@ -16,6 +17,7 @@ topics and the rebuild read everything from offset 0, as an operator's replay wo
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -38,13 +40,13 @@ from services.intake.settings import DEV_CUSTOMER_HASH_KEY
 from services.reporting.consumers import SUBSCRIPTIONS as REPORTING
 from services.reporting.rebuild import rebuild
 from shared import topics
-from shared.contracts import ComplaintClosed, ComplaintClosedPayload, ComplaintContact, new_event
+from shared.contracts import ComplaintClosed, ComplaintClosedPayload, ComplaintContact, ReceivedLocation, new_event
 from shared.db import transactions
 from shared.dead_letters import read_dead_letters, replay
 from shared.handling import Door
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
-from shared.subject_keys import SubjectKeys, opened_contact
+from shared.subject_keys import SubjectKeys, opened_contact, opened_location
 from tests.support.channel_messages import channel_reply
 from tests.support.channels import running_channels
 from tests.support.complaints import complaint, headers
@@ -72,6 +74,9 @@ class Subject:
     email: str
     cases: list[uuid.UUID]
     references: list[str]
+    #: Their home, and its latitude: sealed on every topic (complaint.received v5), opened by the holders.
+    home: str = ""
+    latitude: float = 0.0
 
 
 @dataclass
@@ -104,10 +109,17 @@ async def running(migrated: Infrastructure) -> AsyncIterator[Running]:
             )
         )
         subject = Subject(f"139{uuid.uuid4().int % 10**8:08d}", f"Lin Erasure{tag}", f"lin.{tag}@example.com", [], [])
+        subject.home = f"和平区隐私小区{uuid.uuid4().int % 10**6}号楼2单元301室"
+        subject.latitude = 41.7 + uuid.uuid4().int % 10**6 / 10**9
+        place = {"address": subject.home, "district": "heping"}
+        place["coordinates"] = {"latitude": subject.latitude, "longitude": 123.43}  # type: ignore[assignment]
         for n in range(3):
             customer = {"name": subject.name, "phone": subject.phone, "email": subject.email}
             body = complaint(
-                "web", customer={**customer, "preferred_contact": "phone"}, text=f"第{n}次，请打{subject.phone}"
+                "web",
+                customer={**customer, "preferred_contact": "phone"},
+                text=f"第{n}次，请打{subject.phone}",
+                location=place,
             )
             answer = await intake.post("/v1/complaints", json=body, headers=headers("web"))
             assert answer.status_code == 202, answer.text
@@ -119,9 +131,20 @@ async def running(migrated: Infrastructure) -> AsyncIterator[Running]:
 
 
 async def _held(db: asyncpg.Pool, subject: Subject) -> dict[str, int]:
-    """How many of the subject's cases each holder keeps their contact for, in clear or hashed."""
+    """How many of the subject's cases each holder keeps their contact (or exact place) for, in clear or hashed."""
     ids = subject.cases
     return {
+        "reporting address": await db.fetchval(
+            "SELECT count(*) FROM reporting.cases WHERE complaint_id = ANY($1) AND address = $2", ids, subject.home
+        ),
+        "dispatch address": await db.fetchval(
+            "SELECT count(*) FROM dispatch.cases WHERE complaint_id = ANY($1) AND location ->> 'address' = $2",
+            ids,
+            subject.home,
+        ),
+        "channels coordinates": await db.fetchval(
+            "SELECT count(*) FROM channels.cases WHERE complaint_id = ANY($1) AND latitude IS NOT NULL", ids
+        ),
         "followup": await db.fetchval(
             "SELECT count(*) FROM followup.contacts WHERE complaint_id = ANY($1) AND phone = $2", ids, subject.phone
         ),
@@ -189,7 +212,11 @@ async def test_an_erased_customer_is_nowhere_in_clear_and_a_rebuild_shows_the_ca
 ) -> None:
     subject, kafka = running.subject, migrated.kafka_bootstrap_servers
     held = await wait_until(lambda: _all_held(db, subject), timeout=45)
-    assert held, "every holder opened the sealed contact"
+    assert held, "every holder opened the sealed contact and address"
+    found = await running.reporting.get(
+        "/v1/households/lookup", params={"address": subject.home}, headers={"X-API-Key": "dev-only-manager-key"}
+    )
+    assert found.status_code == 200 and found.json()["items"], "found by the address reporting opened"
     contacts = await _contact_records(kafka, subject)
     assert len(contacts) == 3
     # Dead letters of the contacts, as a consumer refusing them leaves them: copies an erasure cannot edit.
@@ -224,10 +251,11 @@ async def test_an_erased_customer_is_nowhere_in_clear_and_a_rebuild_shows_the_ca
     assert await replay(kafka, letters) == 3
     await _intake_keeps_nothing_in_clear(db, subject, uuid.UUID(erasure["customer_id"]))
     await _no_topic_yields_them(db, kafka, subject)
-    lookup = await running.reporting.get(
-        "/v1/households/lookup", params={"phone": subject.phone}, headers={"X-API-Key": "dev-only-manager-key"}
-    )
-    assert lookup.status_code == 200 and lookup.json()["items"] == [], lookup.text
+    for asked in ({"phone": subject.phone}, {"address": subject.home}):
+        lookup = await running.reporting.get(
+            "/v1/households/lookup", params=asked, headers={"X-API-Key": "dev-only-manager-key"}
+        )
+        assert lookup.status_code == 200 and lookup.json()["items"] == [], lookup.text
 
     schema = f"reporting_erased_{uuid.uuid4().hex[:8]}"
     try:
@@ -239,7 +267,9 @@ async def test_an_erased_customer_is_nowhere_in_clear_and_a_rebuild_shows_the_ca
         dump = await db.fetchval(
             f"SELECT string_agg(payload::text, ' ') FROM {schema}.timeline WHERE complaint_id = ANY($1)", subject.cases
         )
-        assert subject.phone not in dump and subject.name not in dump
+        assert subject.phone not in dump and subject.name not in dump and subject.home not in dump
+        addresses = await db.fetch(f"SELECT address FROM {schema}.cases WHERE complaint_id = ANY($1)", subject.cases)
+        assert [r["address"] for r in addresses] == [None] * 3, "the cases without the address"
     finally:
         await db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
@@ -304,19 +334,27 @@ async def _intake_keeps_nothing_in_clear(db: asyncpg.Pool, subject: Subject, cus
 
 
 async def _no_topic_yields_them(db: asyncpg.Pool, kafka: str, subject: Subject) -> None:
-    """Every topic and dead letter, read whole: the phone, name and email nowhere in clear, and every sealed copy
-    of the contact (the topic's, the dead letter's and its replay) no longer opens."""
-    needles = [subject.phone.encode(), subject.name.encode(), subject.email.encode()]
+    """Every topic and dead letter, read whole: the phone, name, email, home and its coordinates nowhere in clear,
+    and every sealed copy of the contact (the topic's, the dead letter's and its replay) and of the address (the
+    complaint's, its work order's) no longer opens."""
+    needles = [subject.phone, subject.name, subject.email, subject.home, repr(subject.latitude)]
     keys = {str(c).encode() for c in subject.cases}
     sealed: list[ComplaintContact] = []
+    places: dict[str, list[ReceivedLocation]] = {"complaint.received": [], "workorder.assigned": []}
     for topic, key, value in await _records(kafka, *topics.ALL_TOPICS):
-        assert not any(n in value for n in needles), (topic, value[:300])
+        assert not any(n.encode() in value for n in needles), (topic, value[:300])
         if key in keys and b'"complaint.contact"' in value:
             sealed.append(ComplaintContact.model_validate_json(value))
+        elif key in keys and (event := json.loads(value))["event_type"] in places:
+            places[event["event_type"]].append(ReceivedLocation.model_validate(event["payload"]["location"]))
     assert len(sealed) == 9, "the three contacts, their dead letters and the replayed copies"
+    # (the later two are the same household's duplicates of the first: linked to its one work order)
+    assert [len(p) for p in places.values()] == [3, 1], "the three complaints and the work order"
     ring = SubjectKeys(db)
     for event in sealed:
         assert event.payload.sealed is not None and await opened_contact(event.payload, ring) is None
+    for place in [*places["complaint.received"], *places["workorder.assigned"]]:
+        assert place.sealed is not None and (await opened_location(place, ring)).address is None
 
 
 async def test_a_correction_reaches_every_holder_and_the_customer_is_found_by_the_corrected_number(
