@@ -182,7 +182,6 @@ def create_app(
         upload_paths=field_api.PHOTO_UPLOAD_PATHS,
         # A retried POST with the same Idempotency-Key (a note, a step, an outage notice) has one effect.
         idempotency_schema="dispatch",
-        rate_limit_schema="dispatch",  # writes per credential shared by the replicas
     )
     app.state.settings = settings
     app.state.persons = persons

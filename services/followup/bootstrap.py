@@ -124,7 +124,6 @@ def create_app(
         tracing=observed.tracing,
         # A retried POST with the same Idempotency-Key (a callback outcome, a corrective action) has one effect.
         idempotency_schema="followup",
-        rate_limit_schema="followup",  # writes per credential shared by the replicas
     )
     app.state.settings = settings
     app.state.persons = persons or PersonTokens.configured(settings)
