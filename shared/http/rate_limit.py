@@ -1,8 +1,9 @@
 """Rate limits of the HTTP APIs: a sliding window of timestamps per key, and the 429 a route raises past it.
 
 Why a sliding window: a fixed minute lets twice the limit through across its boundary; a window of the last
-`window_s` seconds never does. In memory, per process: with N replicas a limit is N times as loose (the durable
-ceiling on what reaches a person — messages per number — is notify's, counted in its table). The clock is
+`window_s` seconds never does. In memory, per process: with N replicas a limit is N times as loose, so the limits
+replicas must share count in Postgres (`shared.http.rate_counts`) with this window in front as a fast first gate
+(the ceiling on what reaches a person — messages per number — is notify's, counted in its table). The clock is
 injected, so tests need no sleep; the memory is bounded (past `max_keys` the key seen longest ago goes first).
 """
 
