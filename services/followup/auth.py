@@ -33,6 +33,9 @@ class Staff:
     person: bool
     #: May acknowledge the duty manager's call (a supervisor credential; a duty manager or supervisor).
     manages: bool
+    #: A person's roles (a credential: its one role) and department, for the escalations' answer step.
+    roles: frozenset[str] = frozenset()
+    department: str | None = None
 
 
 async def authenticated_staff(token: PresentedToken, settings: Settings, persons: Persons) -> Staff:
@@ -40,8 +43,9 @@ async def authenticated_staff(token: PresentedToken, settings: Settings, persons
     if isinstance(caller, Person):
         if not caller.has(*STAFF_ROLES):
             raise Problem(403, "Forbidden", f"callbacks are for {', '.join(STAFF_ROLES)}")
-        return Staff(caller.staff_id, caller.name, person=True, manages=caller.has(*DUTY_ROLES))
-    return Staff(caller.name, None, person=False, manages=caller.role == "supervisor")
+        manages = caller.has(*DUTY_ROLES)
+        return Staff(caller.staff_id, caller.name, True, manages, caller.roles, caller.department)
+    return Staff(caller.name, None, person=False, manages=caller.role == "supervisor", roles=frozenset({caller.role}))
 
 
 Agent = Annotated[Staff, Depends(authenticated_staff)]

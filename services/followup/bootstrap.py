@@ -16,7 +16,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.followup import api, consumers, metrics
+from services.followup import api, consumers, escalation_api, metrics
 from services.followup.events import PUBLISHED, SERVICE
 from services.followup.handlers.context import FollowupContext, FollowupDoor
 from services.followup.model import CallbackPolicy
@@ -128,5 +128,11 @@ def create_app(
     app.state.settings = settings
     app.state.persons = persons or PersonTokens.configured(settings)
     app.state.kafka = {"kafka": "starting"}
-    app.include_router(api.router)
+    _include_routes(app)
     return app
+
+
+def _include_routes(app: FastAPI) -> None:
+    """Followup's HTTP routes: callbacks and clocks (`api`), and escalations' answer step (`escalation_api`)."""
+    app.include_router(api.router)
+    app.include_router(escalation_api.router)

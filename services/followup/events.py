@@ -7,7 +7,14 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from services.followup.model import Callback, EscalationRecord, NotificationRecord, OutcomeDecision, Timer
+from services.followup.model import (
+    Callback,
+    Escalation,
+    EscalationRecord,
+    NotificationRecord,
+    OutcomeDecision,
+    Timer,
+)
 from shared import topics
 from shared.contracts import (
     AnyCallbackEvent,
@@ -32,13 +39,25 @@ from shared.contracts import (
     SurveyScores,
     new_event,
 )
-from shared.contracts.followup import Stage
+from shared.contracts.followup import (
+    EscalationAcknowledged,
+    EscalationAcknowledgedPayload,
+    EscalationAnswered,
+    EscalationAnsweredPayload,
+    EscalationSentBack,
+    EscalationSentBackPayload,
+    Stage,
+)
 
 SERVICE = "followup"
 
 #: (topic, schema, description) of every topic followup publishes, for the AsyncAPI document.
 PUBLISHED: tuple[tuple[str, Any, str], ...] = (
-    (topics.COMPLAINT_ESCALATED, AnyEscalationEvent, "SLA warnings and escalations, rung by rung."),
+    (
+        topics.COMPLAINT_ESCALATED,
+        AnyEscalationEvent,
+        "SLA warnings and escalations, rung by rung; each escalation's answer (acknowledged, answered, sent back).",
+    ),
     (topics.CALLBACK_EVENTS, AnyCallbackEvent, "Callbacks scheduled and attempted."),
     (topics.COMPLAINT_REOPENED, ComplaintReopened, "Dissatisfied customers: a new cycle with raised severity."),
     (topics.COMPLAINT_CLOSED, ComplaintClosed, "Closed after a satisfied or finally unreachable callback."),
@@ -209,6 +228,64 @@ def complaint_escalated(
             corrective_action_id=action_id,
         ),
     )
+
+
+def _escalation_step(
+    escalation: Escalation, actor: str | None, actor_name: str | None, at: datetime | None
+) -> dict[str, Any]:
+    """The fields every step of an escalation's answer carries: the escalation, the case, who acted and when."""
+    record = escalation.record
+    if record.reference_no is None or record.department is None or actor is None or at is None:
+        raise ValueError(f"escalation {record.escalation_id} has no case or step to publish")
+    work_order_id, action_id = watched(record.stage, record.subject_id, record.work_order_id)
+    return {
+        "escalation_id": record.escalation_id,
+        "complaint_id": record.complaint_id,
+        "reference_no": record.reference_no,
+        "work_order_id": work_order_id,
+        "corrective_action_id": action_id,
+        "department": Department(record.department),
+        "stage": cast(Stage, record.stage),
+        "level": record.level,
+        "escalated_to": record.escalated_to,
+        "ladder": record.ladder,
+        "actor": actor,
+        "actor_name": actor_name,
+        "at": at,
+    }
+
+
+def _step_envelope(escalation: Escalation, at: datetime) -> dict[str, Any]:
+    record = escalation.record
+    return _envelope(record.complaint_id, record.correlation_id or f"escalation-{record.escalation_id}", at)
+
+
+def escalation_acknowledged(escalation: Escalation, note: str | None) -> Event:
+    a = escalation.answer
+    step = _escalation_step(escalation, a.acknowledged_by, a.acknowledged_by_name, a.acknowledged_at)
+    return new_event(
+        EscalationAcknowledged,
+        **_step_envelope(escalation, step["at"]),
+        payload=EscalationAcknowledgedPayload(**step, note=note),
+    )
+
+
+def escalation_answered(escalation: Escalation, *, late: bool) -> Event:
+    a = escalation.answer
+    step = _escalation_step(escalation, a.answered_by, a.answered_by_name, a.answered_at)
+    assert a.action is not None and a.promised_by is not None
+    payload = EscalationAnsweredPayload(
+        **step, action=a.action, promised_by=a.promised_by, answer_by=escalation.record.answer_by, late=late
+    )
+    return new_event(EscalationAnswered, **_step_envelope(escalation, step["at"]), payload=payload)
+
+
+def escalation_sent_back(escalation: Escalation) -> Event:
+    a, deadline = escalation.answer, escalation.record.answer_by
+    step = _escalation_step(escalation, a.sent_back_by, a.sent_back_by_name, a.sent_back_at)
+    assert a.instruction is not None and deadline is not None
+    payload = EscalationSentBackPayload(**step, instruction=a.instruction, deadline=deadline)
+    return new_event(EscalationSentBack, **_step_envelope(escalation, step["at"]), payload=payload)
 
 
 def notification_requested(

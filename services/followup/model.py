@@ -8,7 +8,7 @@ a recorded callback outcome does to the case; `handlers/outcomes.py` applies the
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -147,6 +147,57 @@ class EscalationRecord:
     at: datetime
     deadline: datetime | None = None
     ladder: str | None = None
+    #: Issue 24: how the rung is named to whoever answers it, the case it is about, and by when its department
+    #: must answer (then the next rung hears of it). Rows from before issue 24 have none of these.
+    escalation_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    department: str | None = None
+    reference_no: str | None = None
+    correlation_id: str | None = None
+    work_order_id: uuid.UUID | None = None
+    answer_by: datetime | None = None
+
+
+#: Where an escalation's answer step stands: nobody has reacted (`open`), the department has seen it
+#: (`acknowledged`), answered it (`answered`: the rung climbs no further), or the escalated person sent the answer
+#: back with an instruction and a new deadline (`sent_back`: the climb resumes from that deadline).
+EscalationStatus = Literal["open", "acknowledged", "answered", "sent_back"]
+
+
+@dataclass(frozen=True)
+class EscalationAnswer:
+    """The answer step of one escalation: who acknowledged, what the department is doing and by when, and the
+    latest instruction it was sent back with. `by` fields are staff ids (or a credential's name), `*_name` the
+    person's display name."""
+
+    status: EscalationStatus = "open"
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledged_by_name: str | None = None
+    action: str | None = None
+    promised_by: datetime | None = None
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    answered_by_name: str | None = None
+    instruction: str | None = None
+    sent_back_at: datetime | None = None
+    sent_back_by: str | None = None
+    sent_back_by_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A rung climbed and where its answer stands."""
+
+    record: EscalationRecord
+    answer: EscalationAnswer = EscalationAnswer()
+
+    @property
+    def escalation_id(self) -> uuid.UUID:
+        return self.record.escalation_id
+
+
+class EscalationNotFound(NotFound):
+    """No escalation of this id."""
 
 
 @dataclass(frozen=True)

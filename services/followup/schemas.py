@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts import CallbackOutcome
 from shared.contracts.followup import CallbackMethod
@@ -136,6 +136,73 @@ class EscalationRead(BaseModel):
     reason: str
     at: datetime
     ladder: str | None
+    escalation_id: uuid.UUID | None = Field(
+        default=None, description="Issue 24: the escalation to answer (`/v1/escalations/{escalation_id}/...`)."
+    )
+    status: str | None = Field(default=None, description="Where its answer stands: open, acknowledged, ...")
+
+
+class EscalationAcknowledgementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class EscalationAnswerCreate(BaseModel):
+    """The department's answer: what it is doing, and by when it will be done."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: str = Field(min_length=1, max_length=2000, description="What the department is doing about it.")
+    by: AwareDatetime = Field(description="By when it will be done (in the future).")
+
+
+class EscalationSendBackCreate(BaseModel):
+    """Back to the department: what it is to do, and by when it must answer again."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    instruction: str = Field(min_length=1, max_length=2000, description="What the department is to do.")
+    deadline: AwareDatetime = Field(
+        description="By when it must answer again (in the future); unanswered, the next rung hears of it then."
+    )
+
+
+class EscalationCaseRead(BaseModel):
+    """One escalation and where its answer stands."""
+
+    escalation_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference_no: str
+    department: str
+    work_order_id: uuid.UUID | None
+    stage: str
+    level: int
+    escalated_to: str = Field(description="The rung it reached (a role of the ladder).")
+    ladder: str | None
+    reason: str
+    escalated_at: datetime
+    deadline: datetime | None = Field(description="The limit that ran out.")
+    answer_by: datetime | None = Field(description="By when the department must answer (then the next rung hears).")
+    overdue: bool = Field(description="Not answered and past `answer_by`.")
+    status: Literal["open", "acknowledged", "answered", "sent_back"]
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    acknowledged_by_name: str | None
+    action: str | None = Field(description="The answer: what the department is doing.")
+    promised_by: datetime | None = Field(description="The answer: by when.")
+    answered_at: datetime | None
+    answered_by: str | None
+    answered_by_name: str | None
+    late: bool = Field(description="Answered after `answer_by`.")
+    instruction: str | None = Field(description="The latest instruction it was sent back with.")
+    sent_back_at: datetime | None
+    sent_back_by: str | None
+    sent_back_by_name: str | None
+
+
+class EscalationList(BaseModel):
+    items: list[EscalationCaseRead]
 
 
 class SlaRead(BaseModel):

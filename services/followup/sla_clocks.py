@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from services.followup.escalation import Ladder
-from services.followup.model import Timer, TimerPlan, TrackedWorkOrder
+from services.followup.escalation import FIRST_RUNG_ONLY, Ladder
+from services.followup.model import EscalationRecord, Timer, TimerPlan, TrackedWorkOrder
 from shared.sla import Limit, SlaTable, parse_limit
 
 #: Which stages a work-order event completes (their clocks stop). Other events (notes) stop none.
@@ -105,16 +105,41 @@ class ClockRules:
         return self.after(resolved_at, parse_limit(callback_limit or DEFAULT_CALLBACK_LIMIT))
 
     def next_breach(self, timer: Timer, level: int) -> TimerPlan:
-        """The breach timer of the next rung, one escalation interval after this one."""
+        """The breach timer of the next rung, when this rung's answer limit passes unanswered (the policy's
+        `[escalation_answer] within`; the escalation interval when it names none)."""
         return TimerPlan(
             complaint_id=timer.complaint_id,
             subject_id=timer.subject_id,
             kind="breach",
             stage=timer.stage,
             level=level,
-            due_at=self.after(timer.due_at, self.sla.escalation_interval),
+            due_at=self.answer_due(timer.due_at),
             deadline=timer.deadline,
             ladder=timer.ladder,
+        )
+
+    def answer_due(self, escalated_at: datetime) -> datetime:
+        """By when the department must answer a rung climbed at `escalated_at` (scaled like every clock)."""
+        return self.after(escalated_at, self.sla.escalation_answer_within)
+
+    def sent_back(self, record: EscalationRecord, deadline: datetime) -> TimerPlan | None:
+        """An answer sent back with a new deadline: the next rung's breach, due at that deadline (set by a person,
+        so not scaled); None at the top of the ladder (nobody left to tell) or for a climb no timer drives."""
+        ladder = self.ladder(record.ladder or "default")
+        level = ladder.next_rung(record.level)
+        if record.subject_id is None:
+            return None
+        if level is None or record.stage in FIRST_RUNG_ONLY:
+            return None
+        return TimerPlan(
+            complaint_id=record.complaint_id,
+            subject_id=record.subject_id,
+            kind="breach",
+            stage=record.stage,
+            due_at=deadline,
+            deadline=record.deadline,
+            level=level,
+            ladder=ladder.name,
         )
 
     def work_order_clocks(self, order: TrackedWorkOrder) -> list[TimerPlan]:

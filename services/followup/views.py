@@ -1,4 +1,5 @@
-"""What followup shows over HTTP: the agents' worklist, one callback, and a case's SLA clocks.
+"""What followup shows over HTTP: the agents' worklist, one callback, a case's SLA clocks, and the escalations a
+person may answer or send back.
 
 Read-only: each view reads through the repository in a unit of work it never commits.
 """
@@ -10,9 +11,19 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 
-from services.followup.model import Callback, Contact
+from services.followup.escalation_answers import HELD_BY, EscalationActor, holders, late, reached
+from services.followup.model import Callback, Contact, Escalation
 from services.followup.repository import FollowupRepository
-from services.followup.schemas import CallbackRead, ContactRead, EscalationRead, SlaRead, TimerRead, Worklist
+from services.followup.schemas import (
+    CallbackRead,
+    ContactRead,
+    EscalationCaseRead,
+    EscalationList,
+    EscalationRead,
+    SlaRead,
+    TimerRead,
+    Worklist,
+)
 from shared.db import Transactions
 
 
@@ -23,6 +34,35 @@ def callback_read(callback: Callback, contact: Contact | None, now: datetime) ->
         contact=ContactRead(**{k: v for k, v in asdict(contact).items() if k in ContactRead.model_fields})
         if contact
         else None,
+    )
+
+
+def held_rungs(roles: frozenset[str]) -> list[str]:
+    """The rungs a person's roles hold (leadership holds the general and project managers')."""
+    return sorted({rung for rung in (*roles, *HELD_BY) if roles & holders(rung)})
+
+
+def escalation_read(escalation: Escalation, now: datetime) -> EscalationCaseRead:
+    record, answer = escalation.record, escalation.answer
+    assert record.reference_no is not None and record.department is not None
+    unanswered = answer.status != "answered"
+    return EscalationCaseRead(
+        **asdict(answer),
+        escalation_id=record.escalation_id,
+        complaint_id=record.complaint_id,
+        reference_no=record.reference_no,
+        department=record.department,
+        work_order_id=record.work_order_id,
+        stage=record.stage,
+        level=record.level,
+        escalated_to=record.escalated_to,
+        ladder=record.ladder,
+        reason=record.reason,
+        escalated_at=record.at,
+        deadline=record.deadline,
+        answer_by=record.answer_by,
+        overdue=unanswered and record.answer_by is not None and record.answer_by < now,
+        late=late(escalation),
     )
 
 
@@ -64,10 +104,28 @@ class FollowupViews:
                     reason=e.reason,
                     at=e.at,
                     ladder=e.ladder,
+                    escalation_id=e.escalation_id if e.reference_no is not None else None,
                 )
                 for e in escalations
             ],
         )
+
+    async def escalations(self, actor: EscalationActor, *, status: str | None, limit: int) -> EscalationList:
+        """The escalations `actor` may act on (answer for its department, or send back as the rung reached), newest
+        first; a supervisor credential sees every one."""
+        rungs = None if actor.credential_supervisor else held_rungs(actor.roles)
+        async with self.transactions() as work:
+            found = await work.repo.escalations_to(rungs, actor.department, status=status, limit=limit)
+        now = self.clock()
+        return EscalationList(items=[escalation_read(e, now) for e in found if reached(actor, e)])
+
+    async def escalation(self, escalation_id: uuid.UUID, actor: EscalationActor) -> EscalationCaseRead | None:
+        """One escalation, when `actor` may act on it (None otherwise, as if there were none)."""
+        async with self.transactions() as work:
+            found = await work.repo.escalation(escalation_id)
+        if found is None or found.record.reference_no is None or not reached(actor, found):
+            return None
+        return escalation_read(found, self.clock())
 
     async def health(self) -> dict[str, int]:
         """Timers due and not fired, events not yet published: what the readiness probe shows."""

@@ -208,5 +208,70 @@ class NotificationRequested(Event):
     payload: NotificationRequestedPayload
 
 
-AnyEscalationEvent = Annotated[SlaWarning | ComplaintEscalated, Field(discriminator="event_type")]
+class EscalationStep(Contract):
+    """Issue 24: a step of an escalation's answer, on the escalation it answers (`complaint.escalated` names the same
+    complaint, stage and level)."""
+
+    escalation_id: uuid.UUID = Field(description="The escalation, as followup's `GET /v1/escalations` lists it.")
+    complaint_id: uuid.UUID
+    reference_no: str
+    work_order_id: uuid.UUID | None
+    corrective_action_id: uuid.UUID | None = Field(default=None, description="Stage corrective_action.")
+    department: Department = Field(description="The case's department: the one that answers.")
+    stage: Stage
+    level: int = Field(ge=1)
+    escalated_to: str = Field(description="The rung the escalation reached (a role of the ladder).")
+    ladder: str | None
+    actor: str = Field(description="Who took the step: a person's staff id, or a credential's name.")
+    actor_name: str | None = Field(description="The person's display name (None for a credential).")
+    at: AwareDatetime
+
+
+class EscalationAcknowledgedPayload(EscalationStep):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class EscalationAcknowledged(Event):
+    """The case's department has seen an escalation (its rung still climbs unless answered in time)."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_ESCALATED
+    event_type: Literal["escalation.acknowledged"] = "escalation.acknowledged"
+    schema_version: Literal[1] = 1
+    payload: EscalationAcknowledgedPayload
+
+
+class EscalationAnsweredPayload(EscalationStep):
+    action: str = Field(min_length=1, max_length=2000, description="What the department is doing about it.")
+    promised_by: AwareDatetime = Field(description="By when the department promises it is done.")
+    answer_by: AwareDatetime | None = Field(description="The limit the answer was due by (SLA policy, or sent back).")
+    late: bool = Field(description="Answered after `answer_by`.")
+
+
+class EscalationAnswered(Event):
+    """The case's department answered an escalation: what it is doing, by when. The rung climbs no further."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_ESCALATED
+    event_type: Literal["escalation.answered"] = "escalation.answered"
+    schema_version: Literal[1] = 1
+    payload: EscalationAnsweredPayload
+
+
+class EscalationSentBackPayload(EscalationStep):
+    instruction: str = Field(min_length=1, max_length=2000, description="What the department is to do.")
+    deadline: AwareDatetime = Field(description="By when it must answer again, or the next rung hears of it.")
+
+
+class EscalationSentBack(Event):
+    """Whom the escalation reached sent it back to the department with an instruction and a new deadline."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_ESCALATED
+    event_type: Literal["escalation.sent_back"] = "escalation.sent_back"
+    schema_version: Literal[1] = 1
+    payload: EscalationSentBackPayload
+
+
+AnyEscalationEvent = Annotated[
+    SlaWarning | ComplaintEscalated | EscalationAcknowledged | EscalationAnswered | EscalationSentBack,
+    Field(discriminator="event_type"),
+]
 AnyCallbackEvent = Annotated[CallbackScheduled | CallbackAttempted, Field(discriminator="event_type")]

@@ -152,6 +152,15 @@ class FollowThroughConfig(_Strict):
     _check = field_validator("dissatisfied_after")(lambda cls, v: _limit(v))
 
 
+class EscalationAnswerConfig(_Strict):
+    """An escalation's answer step: the department replies (what it is doing, by when) within `within` of the rung
+    being climbed; an answered rung climbs no further, an unanswered one climbs when the limit passes. Left out:
+    the escalation interval, so a policy without this section climbs exactly as before."""
+
+    within: str | None = None
+    _check = field_validator("within")(lambda cls, v: _limit(v))
+
+
 class SlaConfig(_Strict):
     timezone: str = "Asia/Shanghai"
     warning_share: float = Field(default=0.8, gt=0, lt=1)
@@ -165,6 +174,7 @@ class SlaConfig(_Strict):
     areas: AreaConfig = AreaConfig()
     duty_manager: DutyManagerConfig = DutyManagerConfig()
     follow_through: FollowThroughConfig = FollowThroughConfig()
+    escalation_answer: EscalationAnswerConfig = EscalationAnswerConfig()
     defaults: Defaults = Defaults()
     rules: list[RuleConfig] = Field(min_length=1)
 
@@ -231,6 +241,8 @@ class SlaTable:
         self.ladders.setdefault("default", self.escalation_ladder)
         self.escalation_ladder = self.ladders["default"]
         self.escalation_interval = parse_limit(config.escalation_interval)
+        #: How long the department has to answer an escalation before the next rung hears of it.
+        self.escalation_answer_within = parse_limit(config.escalation_answer.within or config.escalation_interval)
         self.phone_interim_reply = parse_limit(config.phone_interim_reply)
         self.duty_manager = config.duty_manager
         self.duty_manager_acknowledge = parse_limit(config.duty_manager.acknowledge)

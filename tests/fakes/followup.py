@@ -20,6 +20,8 @@ from services.followup.model import (
     Contact,
     CorrectiveAction,
     DutyCall,
+    Escalation,
+    EscalationAnswer,
     EscalationRecord,
     InvalidComplaint,
     NotificationRecord,
@@ -68,6 +70,8 @@ class FollowupState:
     contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
     timers: list[StoredTimer] = field(default_factory=list)
     escalations: list[EscalationRecord] = field(default_factory=list)
+    #: Where each escalation's answer stands, by escalation id (none: open).
+    escalation_answers: dict[uuid.UUID, EscalationAnswer] = field(default_factory=dict)
     callbacks: dict[uuid.UUID, Callback] = field(default_factory=dict)
     notifications: list[NotificationRecord] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -376,10 +380,48 @@ class FakeFollowupRepository:
     async def add_escalation(self, record: EscalationRecord) -> None:
         if record.timer_id is not None and any(e.timer_id == record.timer_id for e in self.state.escalations):
             raise ValueError(f"timer {record.timer_id} escalated twice")
-        self.state.escalations.append(replace(record, deadline=None))  # the table keeps no deadline
+        self.state.escalations.append(record)
 
     async def escalations_of(self, complaint_id: uuid.UUID) -> list[EscalationRecord]:
         return [e for e in self.state.escalations if e.complaint_id == complaint_id]
+
+    def _escalation(self, record: EscalationRecord) -> Escalation:
+        return Escalation(record, self.state.escalation_answers.get(record.escalation_id, EscalationAnswer()))
+
+    async def escalation(self, escalation_id: uuid.UUID, *, lock: bool = False) -> Escalation | None:
+        found = [e for e in self.state.escalations if e.escalation_id == escalation_id]
+        return self._escalation(found[0]) if found else None
+
+    async def escalations_to(
+        self, rungs: Sequence[str] | None, department: str | None, *, status: str | None, limit: int
+    ) -> list[Escalation]:
+        mine = [
+            self._escalation(e)
+            for e in reversed(self.state.escalations)
+            if e.reference_no is not None and (rungs is None or e.escalated_to in rungs or e.department == department)
+        ]
+        return [e for e in mine if status is None or e.answer.status == status][:limit]
+
+    async def save_escalation(self, escalation: Escalation) -> None:
+        self.state.escalations = [
+            escalation.record if e.escalation_id == escalation.escalation_id else e for e in self.state.escalations
+        ]
+        self.state.escalation_answers[escalation.escalation_id] = escalation.answer
+
+    async def climbed_past(self, record: EscalationRecord) -> bool:
+        return any(
+            (e.subject_id, e.stage) == (record.subject_id, record.stage) and e.level > record.level
+            for e in self.state.escalations
+        )
+
+    async def rearm(self, plan: TimerPlan) -> None:
+        key = (plan.subject_id, plan.kind, plan.stage, plan.level)
+        for timer in self.state.timers:
+            if (timer.plan.subject_id, timer.plan.kind, timer.plan.stage, timer.plan.level) == key:
+                if timer.fired_at is None:
+                    timer.plan, timer.cancelled_at = replace(timer.plan, due_at=plan.due_at), None
+                return
+        await self.schedule(plan)
 
     async def add_callback(self, callback: Callback) -> bool:
         if any(

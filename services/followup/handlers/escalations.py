@@ -6,6 +6,7 @@ customer is dissatisfied again (`outcomes.py`)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from services.followup import escalation, events
@@ -69,6 +70,7 @@ async def breach(timer: Timer, subject: Subject, work: FollowupWork) -> None:
         template_id="escalation",
         params=params,
         work_order_id=subject.work_order_id,
+        answer_by=clocks.answer_due(timer.due_at),
     )
     if climb.next_level is not None:
         await work.repo.schedule(clocks.next_breach(timer, climb.next_level))
@@ -90,8 +92,18 @@ async def escalate(
     template_id: str,
     params: dict[str, str],
     work_order_id: uuid.UUID | None = None,
+    answer_by: datetime | None = None,
 ) -> None:
-    """One rung of the ladder: recorded, published, and the person at that rung notified."""
+    """One rung of the ladder: recorded, published, and the person at that rung notified. The department's answer
+    is due by `answer_by` (`handlers/escalation_answers.py`; by default the policy's limit from now)."""
+    record = replace(
+        record,
+        department=department,
+        reference_no=reference_no,
+        correlation_id=correlation_id,
+        work_order_id=work_order_id,
+        answer_by=answer_by or work.context.clocks.answer_due(record.at),
+    )
     await work.repo.add_escalation(record)
     log.warning(
         "complaint escalated",

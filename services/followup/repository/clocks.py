@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from datetime import datetime
 
 import asyncpg
@@ -17,6 +18,8 @@ from services.followup.model import (
 from services.followup.repository.rows import (
     TIMERS_CHANNEL,
     Rows,
+    placeholders,
+    values_of,
 )
 
 #: A timer's columns as `schedule_all` sends them (one array per column), with their Postgres types.
@@ -119,25 +122,16 @@ class ClockTables(Rows):
         return [TimerState(**dict(r)) for r in rows]
 
     async def add_escalation(self, record: EscalationRecord) -> None:
+        names = [f.name for f in fields(record)]
         await self.conn.execute(
-            "INSERT INTO followup.escalations (complaint_id, subject_id, stage, level, escalated_to, reason, "
-            "timer_id, at, ladder) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            record.complaint_id,
-            record.subject_id,
-            record.stage,
-            record.level,
-            record.escalated_to,
-            record.reason,
-            record.timer_id,
-            record.at,
-            record.ladder,
+            f"INSERT INTO followup.escalations ({', '.join(names)}) VALUES ({placeholders(len(names))})",
+            *values_of(record),
         )
 
     async def escalations_of(self, complaint_id: uuid.UUID) -> list[EscalationRecord]:
+        names = ", ".join(f.name for f in fields(EscalationRecord))
         rows = await self.conn.fetch(
-            "SELECT complaint_id, subject_id, stage, level, escalated_to, reason, timer_id, at, ladder "
-            "FROM followup.escalations WHERE complaint_id = $1 ORDER BY id",
-            complaint_id,
+            f"SELECT {names} FROM followup.escalations WHERE complaint_id = $1 ORDER BY id", complaint_id
         )
         return [EscalationRecord(**dict(r)) for r in rows]
 

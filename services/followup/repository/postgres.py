@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from services.followup.repository.callbacks import CallbackTables
 from services.followup.repository.cases import CaseTables
 from services.followup.repository.clocks import ClockTables
+from services.followup.repository.escalations import EscalationTables
 from services.followup.repository.follow_through import FollowThroughTables
 from services.followup.repository.messages import MessageTables
 from services.followup.repository.replies import ReplyTables
@@ -19,7 +20,7 @@ from shared.idempotency import first_deliveries
 
 
 class PostgresFollowupRepository(
-    CaseTables, FollowThroughTables, ClockTables, CallbackTables, MessageTables, ReplyTables
+    CaseTables, FollowThroughTables, ClockTables, EscalationTables, CallbackTables, MessageTables, ReplyTables
 ):
     """`FollowupRepository` on one asyncpg connection (or the pool, for single statements outside a unit of work)."""
 

@@ -14,6 +14,7 @@ from services.followup.model import (
     Contact,
     CorrectiveAction,
     DutyCall,
+    Escalation,
     EscalationRecord,
     InvalidComplaint,
     NotificationRecord,
@@ -197,6 +198,29 @@ class FollowupRepository(Protocol):
     async def add_escalation(self, record: EscalationRecord) -> None: ...
 
     async def escalations_of(self, complaint_id: uuid.UUID) -> list[EscalationRecord]: ...
+
+    # -- escalations' answer step (issue 24)
+    async def escalation(self, escalation_id: uuid.UUID, *, lock: bool = False) -> Escalation | None:
+        """One escalation and where its answer stands; locked for the transaction when asked."""
+        ...
+
+    async def escalations_to(
+        self, rungs: Sequence[str] | None, department: str | None, *, status: str | None, limit: int
+    ) -> list[Escalation]:
+        """Escalations to any of `rungs` or of `department`'s cases (both None: every one), newest first."""
+        ...
+
+    async def save_escalation(self, escalation: Escalation) -> None:
+        """Store where the answer stands and its (possibly moved) answer deadline."""
+        ...
+
+    async def climbed_past(self, record: EscalationRecord) -> bool:
+        """Whether a higher rung of the same clock was climbed since."""
+        ...
+
+    async def rearm(self, plan: TimerPlan) -> None:
+        """The plan's timer due at its time: pending, cancelled or new alike; a fired one stays as it is."""
+        ...
 
     # -- callbacks
     async def add_callback(self, callback: Callback) -> bool:
