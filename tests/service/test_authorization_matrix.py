@@ -25,7 +25,8 @@ TOKENS = {
     "manager": "dev-only-manager-key",
     "anonymous": None,
 }
-UNKNOWN = str(uuid.uuid4())
+# Fixed, not random: a test id names it, and every xdist worker must collect the same ids.
+UNKNOWN = "00000000-0000-4000-8000-00000000dead"
 # (service, method, path, json body, {role: expected status}); roles not listed expect 401.
 ENDPOINTS: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("intake", "POST", "/v1/complaints", complaint("web"), {"channel": 202}),
