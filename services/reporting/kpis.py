@@ -37,6 +37,8 @@ class KpiGroup:
     histogram: dict[int, int]
     incidents: IncidentSums | None = None
     due: DueSums = field(default_factory=DueSums)
+    #: Routed cases of the group whose first acknowledgement is still missing past its deadline (at report time).
+    ack_overdue: int = 0
 
 
 def with_incidents(groups: list[KpiGroup], incidents: dict[str, IncidentSums]) -> list[KpiGroup]:
@@ -55,6 +57,11 @@ def with_due(groups: list[KpiGroup], due: dict[str, DueSums]) -> list[KpiGroup]:
     empty = dict.fromkeys((*COUNTERS, "handling_ms"), 0)
     extra = [KpiGroup(key, empty, {}) for key in sorted(due.keys() - known)]
     return [replace(g, due=due.get(g.key, DueSums())) for g in [*groups, *extra]]
+
+
+def with_ack_overdue(groups: list[KpiGroup], overdue: dict[str, int]) -> list[KpiGroup]:
+    """Each group with its routed cases still not acknowledged past their deadline (same cohort: no new rows)."""
+    return [replace(g, ack_overdue=overdue.get(g.key, 0)) for g in groups]
 
 
 def rate(num: int, den: int) -> float | None:
@@ -87,9 +94,11 @@ def kpi_figures(group: KpiGroup) -> KpiFigures:
     whose fault was fixed with their incident, outage notice or the case they duplicated (`fixed_with_group`) and
     complaints settled at first contact; first-contact resolution a share of the valid complaints (invalid ones
     are counted apart and in no other denominator: they have no work order and no callback); acknowledgement in
-    time a share of the routed ones; satisfaction of the callbacks that reached a verdict (unreachable customers
-    count neither way); customers reached by message: of the cases with a customer message due (not suppressed),
-    those with one delivered. Incident timeliness: the incidents resolved by their deadline, each once."""
+    time a share of the acknowledgements that fell due: the routed cases acknowledged, and those still not
+    acknowledged past their deadline (one whose deadline has not come is not due: with nothing due the rate is
+    null, shown "—", never a red 0 %, issue 24); satisfaction of the callbacks that reached a verdict (unreachable
+    customers count neither way); customers reached by message: of the cases with a customer message due (not
+    suppressed), those with one delivered. Incident timeliness: the incidents resolved by their deadline, each once."""
     s, due = group.sums, group.due
     settled = s["resolved"] + s["fixed_with_group"] + s["resolved_on_contact"]
     valid = s["received"] - s["invalid"]
@@ -110,7 +119,7 @@ def kpi_figures(group: KpiGroup) -> KpiFigures:
         "timeliness_rate": rate(due.in_time, due.due),
         "acknowledged": s["acknowledged"],
         "acknowledged_in_time": s["acknowledged_in_time"],
-        "ack_in_time_rate": rate(s["acknowledged_in_time"], s["routed"]),
+        "ack_in_time_rate": rate(s["acknowledged_in_time"], s["acknowledged"] + group.ack_overdue),
         "callbacks_done": s["callbacks_done"],
         "fixed_with_group": s["fixed_with_group"],
         "callbacks_due": due.callbacks_due,

@@ -24,7 +24,7 @@ from services.reporting.handling_reports import (
 )
 from services.reporting.incident_handling import incident_handling
 from services.reporting.incident_state import sla_outcome
-from services.reporting.kpis import kpi_figures, with_due, with_incidents
+from services.reporting.kpis import kpi_figures, with_ack_overdue, with_due, with_incidents
 from services.reporting.model import (
     INCIDENT_GROUPINGS,
     GroupBy,
@@ -199,12 +199,14 @@ class ReportViews:
             q = snapshot.repo
             groups = await q.kpi_groups(group_by, period.first, period.last)
             groups = with_due(groups, await q.due_groups(group_by, since, until, now, str(self.timezone)))
+            groups = with_ack_overdue(groups, await q.ack_overdue(group_by, since, until, now))
             if group_by in INCIDENT_GROUPINGS:
                 groups = with_incidents(groups, await q.incident_groups(group_by, period.first, period.last))
             total = replace(
                 await q.kpi_total(period.first, period.last),
                 incidents=await q.incident_total(period.first, period.last),
                 due=await q.due_total(since, until, now),
+                ack_overdue=(await q.ack_overdue("total", since, until, now)).get("total", 0),
             )
         return KpiReport(
             from_=period.first,

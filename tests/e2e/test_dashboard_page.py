@@ -99,7 +99,7 @@ TOTALS = kpi_row(
     messaged=1180,
     reached_by_message=1121,
 )  # timeliness 90.0 %, callbacks 85.0 %, satisfaction 88.0 %, reopen 3.7 %, reached by message 95.0 %
-#: A test may swap the totals (a period with nothing received); reset after it.
+#: A test may swap the totals (a period with nothing received) and the rows of a grouping; reset after it.
 SERVED_TOTALS: dict[str, Any] = {"totals": TOTALS}
 DEPARTMENTS = [
     kpi_row("repair", 772, 690, 609, handling_median_hours=7.9, handling_p90_hours=31.0),
@@ -217,7 +217,7 @@ def kpis(query: dict[str, str]) -> tuple[int, Any]:
     groups: dict[str, list[dict[str, Any]]] = {"department": DEPARTMENTS, "category": CATEGORIES, "day": DAYS}
     if {"from", "to", "group_by"} - query.keys() or query["group_by"] not in groups:
         return 400, {"detail": "from, to and group_by (department|category|day) are required"}
-    rows = groups[query["group_by"]]
+    rows = SERVED_TOTALS.get(query["group_by"], groups[query["group_by"]])
     if query["group_by"] == "day":
         rows = [row for row in rows if query["from"] <= row["key"] <= query["to"]]
     totals = SERVED_TOTALS["totals"]
@@ -468,6 +468,16 @@ def test_tiles_show_formatted_totals(zh: Rendered) -> None:
     assert (reach.attrs["data-value"], reach.attrs["title"]) == ("0.95", "1,121 / 1,180")
 
 
+RATES = [
+    "timeliness_rate",
+    "ack_in_time_rate",
+    "callback_coverage",
+    "satisfaction_rate",
+    "reopen_rate",
+    "message_reach_rate",
+]
+
+
 def test_a_period_with_nothing_due_shows_every_rate_as_a_dash(server: FixtureServer, tmp_path: Path) -> None:
     """Nothing received, no message due: each rate is null in the API and "—" on its tile, never 0 % or NaN."""
     SERVED_TOTALS["totals"] = kpi_row("all", 0, 0, 0, acknowledged=0, callbacks_done=0, satisfied=0, reopened=0)
@@ -476,12 +486,53 @@ def test_a_period_with_nothing_due_shows_every_rate_as_a_dash(server: FixtureSer
     finally:
         SERVED_TOTALS["totals"] = TOTALS
     assert body(page).attrs.get("data-rendered") == "true"
-    rates = ["timeliness_rate", "callback_coverage", "satisfaction_rate", "reopen_rate", "message_reach_rate"]
-    for name in rates:
+    for name in RATES:
         shown = page.dom.one(attrs={"data-kpi": name})
         assert visible_text(shown.one(attrs={"class": "tile-value"})) == "—", (name, tile(page, name))
         assert shown.attrs["data-value"] == "", name
     assert "0 of 0 cases" in tile(page, "message_reach_rate")
+
+
+def _nothing_due_yet(**extra: Any) -> dict[str, Any]:
+    nothing = {"acknowledged": 0, "callbacks_done": 0, "satisfied": 0, "reopened": 0, "messaged": 0}
+    return kpi_row(extra.pop("key"), extra.pop("received"), 0, 0, **nothing, reached_by_message=0, **extra)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_morning_with_nothing_due_yet_shows_dashes_not_a_red_zero(
+    server: FixtureServer, tmp_path: Path, lang: str
+) -> None:
+    """Issue 24: 12 received this morning, 9 routed and 3 in the triage queue, nothing acknowledged and no deadline
+    passed. Reporting answers every rate null (acknowledgement in time too: nothing fell due), and each shows "—",
+    neutral, never a red "0.0%"; the triage queue's cases show under their own labels."""
+    SERVED_TOTALS.update(
+        totals=_nothing_due_yet(key="all", received=12, ack_in_time_rate=None),
+        department=[
+            _nothing_due_yet(key="repair", received=9, ack_in_time_rate=None),
+            _nothing_due_yet(key="unrouted", received=3, ack_in_time_rate=None),
+        ],
+        category=[
+            _nothing_due_yet(key="heating_temperature", received=9, ack_in_time_rate=None),
+            _nothing_due_yet(key="unclassified", received=3, ack_in_time_rate=None),
+        ],
+    )
+    try:
+        page = open_page(server, f"?key=test-key&lang={lang}", f"dashboard-nothing-due-{lang}.png", tmp_path)
+    finally:
+        SERVED_TOTALS.clear()
+        SERVED_TOTALS["totals"] = TOTALS
+    assert body(page).attrs.get("data-rendered") == "true"
+    assert "12" in tile(page, "received")
+    for name in RATES:
+        shown = page.dom.one(attrs={"data-kpi": name})
+        assert visible_text(shown.one(attrs={"class": "tile-value"})) == "—", (name, tile(page, name))
+        assert "bad" not in shown.classes() and "0.0%" not in tile(page, name), name
+    labels = {"zh": ("待分派", "待分类"), "en": ("Not yet routed", "Not yet classified")}[lang]
+    assert labels[0] in visible_text(chart(page, "department"))
+    assert labels[1] in visible_text(chart(page, "category"))
+    for grouping in ("department", "category"):
+        gauges = [t for t in chart(page, grouping).find_all("text") if "data-rate" in t.attrs]
+        assert [(t.text(), "bad" in t.classes()) for t in gauges] == [("—", False), ("—", False)], grouping
 
 
 def test_breakdowns_label_codes_and_show_timeliness(zh: Rendered) -> None:

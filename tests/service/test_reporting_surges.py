@@ -1,5 +1,6 @@
 """Issue 24 in reporting, against real Postgres and the real broker: a complaint waiting in triage counts in the
-KPIs' `received` from the moment it arrives (60 posted, 8 in triage → 60, not 52), and a surge of 30 complaints
+KPIs' `received` from the moment it arrives (60 posted, 8 in triage → 60, not 52), acknowledgement in time is a share
+of the acknowledgements that fell due, and a surge of 30 complaints
 about one compound in 20 minutes shows on `/metrics` as a surging asset and district x category (must-show 5; the
 alert rules that fire on those series are tested with promtool in `deploy/observability/prometheus/alerts_test.yml`).
 
@@ -30,6 +31,9 @@ COMPOUND = {"type": "building", "id": "changqing-compound-3"}
 POSTED, IN_TRIAGE, SURGE = 60, 8, 30
 #: Where the 30 others live: at most four in any one (five would be a surge against an empty baseline).
 ELSEWHERE = ("tiexi", "shenhe", "dadong", "huanggu", "hunnan", "yuhong", "sujiatun", "shenbei")
+#: Routed, never acknowledged: the first called 40 minutes before the others (its 30-minute acknowledge deadline
+#: has passed: due, against the rate); the other two are not due yet.
+UNACKNOWLEDGED, LATE = (38, 39, 40), 38
 
 
 def clock() -> datetime:
@@ -64,17 +68,19 @@ def awaiting_triage(storm: Storm, caller: Caller, minutes: float, district: str)
 
 def the_day() -> Storm:
     """30 complaints about one compound's building in 19 minutes, each routed to repair; 30 others across the town,
-    22 routed and 8 waiting in triage."""
+    22 routed (3 of them never acknowledged) and 8 waiting in triage."""
     storm = Storm(T0, seed=2409)
     for n in range(SURGE):
         storm.route(storm.call(n, n * 19 / SURGE, asset=COMPOUND), n * 19 / SURGE + 0.5)
     for n in range(SURGE, POSTED):
-        district = ELSEWHERE[n % len(ELSEWHERE)]
-        caller = storm.call(n, (n - SURGE) * 0.5, district=district)
+        district, at = ELSEWHERE[n % len(ELSEWHERE)], -40 if n == LATE else (n - SURGE) * 0.5
+        caller = storm.call(n, at, district=district)
         if n < SURGE + IN_TRIAGE:
-            awaiting_triage(storm, caller, (n - SURGE) * 0.5 + 0.2, district)
-        else:
-            storm.route(caller, (n - SURGE) * 0.5 + 0.2)
+            awaiting_triage(storm, caller, at + 0.2, district)
+            continue
+        storm.route(caller, at + 0.2)
+        if n in UNACKNOWLEDGED:
+            storm.events.pop()  # its acknowledgement never came
     return storm
 
 
@@ -92,8 +98,10 @@ async def reporting(migrated: Infrastructure) -> AsyncIterator[httpx.AsyncClient
         await publish(bootstrap, *storm.events)
 
         async def projected() -> bool:
-            totals = await _total(client)
-            return bool(totals["received"] == POSTED and totals["routed"] == POSTED - IN_TRIAGE)
+            totals = await _total(client)  # the work orders' topic is read at a pace of its own
+            routed = POSTED - IN_TRIAGE
+            expected = (POSTED, routed, routed - len(UNACKNOWLEDGED))
+            return bool((totals["received"], totals["routed"], totals["acknowledged"]) == expected)
 
         await wait_until(projected, timeout=60)
         yield client
@@ -113,6 +121,15 @@ async def test_complaints_in_triage_count_as_received(reporting: httpx.AsyncClie
     rows = {row["key"]: row["received"] for row in by_department.json()["rows"]}
     # Until a supervisor routes them they count under "unrouted"; the rows still add up to the total.
     assert rows == {"repair": POSTED - IN_TRIAGE, "unrouted": IN_TRIAGE}
+
+
+async def test_acknowledgement_in_time_counts_only_what_fell_due(reporting: httpx.AsyncClient) -> None:
+    """49 acknowledged in time, one missing past its deadline, two not due yet: 49 / 50, not 49 / 52; the triage
+    queue's row has nothing due and no rate (the dashboard's "—", not a red 0 %)."""
+    assert (await _total(reporting))["ack_in_time_rate"] == 0.98
+    by_department = await reporting.get("/v1/kpis", params={"from": DAY, "to": DAY}, headers=MANAGER)
+    rates = {row["key"]: row["ack_in_time_rate"] for row in by_department.json()["rows"]}
+    assert rates == {"repair": 0.98, "unrouted": None}
 
 
 async def test_a_compound_surge_shows_on_metrics_by_asset_and_by_area(reporting: httpx.AsyncClient) -> None:

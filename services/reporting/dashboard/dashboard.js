@@ -246,7 +246,9 @@
     department: {
       repair: ["维修", "Repair"],
       billing: ["营业收费", "Billing"],
-      customer_service: ["客户服务", "Customer service"]
+      customer_service: ["客户服务", "Customer service"],
+      // received, not routed yet (in the supervisors' triage queue): reporting's cohort until its first routing
+      unrouted: ["待分派", "Not yet routed"]
     },
     category: {
       heating_temperature: ["室温不达标", "Heating below standard"],
@@ -256,7 +258,8 @@
       billing: ["费用争议", "Billing dispute"],
       service_attitude: ["服务态度", "Service attitude"],
       consultation: ["咨询", "Enquiry"],
-      other: ["其他", "Other"]
+      other: ["其他", "Other"],
+      unclassified: ["待分类", "Not yet classified"]
     },
     severity: {
       emergency: ["紧急", "Emergency"],

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.reporting.case_parts import SCORES
 from services.reporting.kpis import IncidentSums, KpiGroup
@@ -22,6 +22,17 @@ _DUE_KEYS: dict[str, str] = {
     "category": "c.kpi_category",
     "channel": "c.channel",
     "district": "c.district",
+}
+
+#: A case's KPI group key per grouping, read off its contribution (`case_state.contribution`: the cohort's day,
+#: department, category, channel, district), as the rollups are keyed.
+_COHORT_KEYS: dict[str, str] = {
+    "day": "c.contribution -> 'key' ->> 0",
+    "department": "c.contribution -> 'key' ->> 1",
+    "category": "c.contribution -> 'key' ->> 2",
+    "channel": "c.contribution -> 'key' ->> 3",
+    "district": "c.contribution -> 'key' ->> 4",
+    "total": "'total'",
 }
 
 #: An incident's KPI group key per grouping (see `model.INCIDENT_GROUPINGS`).
@@ -131,6 +142,22 @@ class FigureReads(Tables):
         )
         sums_found = {c: (row[c] or 0) if row else 0 for c in SUMMED}
         return KpiGroup("total", sums_found, {r["bucket"]: r["n"] for r in buckets})
+
+    async def ack_overdue(
+        self, group_by: GroupBy | Literal["total"], since: datetime, until: datetime, now: datetime
+    ) -> dict[str, int]:
+        """Per group, the cases received in [since, until) that were routed and whose first acknowledgement is
+        still missing with their acknowledge deadline passed at `now` (`kpis.kpi_figures`: due, against the rate)."""
+        rows = await self._fetch(
+            f"SELECT {_COHORT_KEYS[group_by]} AS key, count(*) AS n FROM {self.schema}.cases c "
+            "WHERE c.accepted_at >= $1 AND c.accepted_at < $2 AND c.acknowledge_by <= $3 "
+            "AND c.contribution -> 'counters' ->> 'routed' = '1' "
+            "AND c.contribution -> 'counters' ->> 'acknowledged' = '0' GROUP BY 1",
+            since,
+            until,
+            now,
+        )
+        return {r["key"]: r["n"] for r in rows if r["key"] is not None}
 
     async def area_counts(self, baseline_start: datetime, window_start: datetime, now: datetime) -> list[AreaCounts]:
         """District x category cases from the hour `window_start` falls in up to `now`, and in the hours

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from services.reporting.case_state import TimelineEvent
 from services.reporting.kpis import IncidentSums, KpiGroup
@@ -39,6 +39,10 @@ class ReportQueries(Protocol):
     async def kpi_groups(self, group_by: GroupBy, first: date, last: date) -> list[KpiGroup]: ...
 
     async def kpi_total(self, first: date, last: date) -> KpiGroup: ...
+
+    async def ack_overdue(
+        self, group_by: GroupBy | Literal["total"], since: datetime, until: datetime, now: datetime
+    ) -> dict[str, int]: ...
 
     async def area_counts(
         self, baseline_start: datetime, window_start: datetime, now: datetime

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.reporting.case_state import COUNTERS
-from services.reporting.kpis import KpiGroup, kpi_figures
+from services.reporting.kpis import KpiGroup, kpi_figures, with_ack_overdue
 from services.reporting.model import (
     MAX_PERIOD_DAYS,
     AreaCounts,
@@ -66,6 +66,18 @@ def test_kpi_shares_are_null_without_a_denominator() -> None:
     assert figures["ack_in_time_rate"] == 0.0
     assert figures["timeliness_rate"] is None and figures["handling_mean_hours"] is None
     assert figures["handling_median_hours"] is None
+
+
+def test_acknowledgement_in_time_is_over_the_acknowledgements_that_fell_due() -> None:
+    """Issue 24: routed this morning, none acknowledged yet and no deadline passed — nothing due, so no rate (the
+    dashboard's "—"), not a red 0 %. An acknowledgement missing past its deadline counts against it."""
+    sums = dict.fromkeys((*COUNTERS, "handling_ms"), 0) | {"received": 3, "routed": 3}
+    assert kpi_figures(KpiGroup("repair", sums, {}))["ack_in_time_rate"] is None
+    sums |= {"acknowledged": 1, "acknowledged_in_time": 1}
+    assert kpi_figures(KpiGroup("repair", sums, {}))["ack_in_time_rate"] == 1.0  # the third is not due yet
+    assert kpi_figures(KpiGroup("repair", sums, {}, ack_overdue=1))["ack_in_time_rate"] == 0.5
+    grouped = with_ack_overdue([KpiGroup("repair", sums, {}), KpiGroup("billing", sums, {})], {"billing": 2})
+    assert [g.ack_overdue for g in grouped] == [0, 2]
 
 
 def test_satisfaction_counts_only_callbacks_with_a_verdict() -> None:
