@@ -114,6 +114,14 @@ class MessagePart:
     provider_message_id: str | None = None
 
 
+#: An escalation's answer steps (issue 24) and where each leaves the answer.
+ESCALATION_STEPS: dict[str, str] = {
+    "escalation.acknowledged": "acknowledged",
+    "escalation.answered": "answered",
+    "escalation.sent_back": "sent_back",
+}
+
+
 @dataclass
 class CaseParts:
     """Accumulates the parts while `case_state.derive` walks the timeline."""
@@ -177,6 +185,24 @@ class CaseParts:
                     "corrective_action_id": p.get("corrective_action_id"),
                 }
             )
+        elif event_type in ESCALATION_STEPS:
+            self._escalation_step(event_type, p)
+
+    def _escalation_step(self, event_type: str, p: dict[str, Any]) -> None:
+        """An escalation's answer step (issue 24) on the rung it answers: the latest of the same clock's stage, level
+        and corrective action (two work orders of a case climbing the same rung at once are told apart by neither;
+        the timeline keeps every step)."""
+        key = (p["stage"], p["level"], p.get("corrective_action_id"))
+        rungs = [e for e in self.escalations if (e["stage"], e["level"], e["corrective_action_id"]) == key]
+        if not rungs:
+            return  # the step of a rung this case's timeline does not hold (it was climbed before a rebuild's start)
+        rung = rungs[-1]
+        rung["answer_status"] = ESCALATION_STEPS[event_type]
+        if event_type == "escalation.answered":
+            rung["action"], rung["promised_by"], rung["late"] = p["action"], p["promised_by"], p["late"]
+            rung["answered_by"], rung["answered_by_name"], rung["answered_at"] = p["actor"], p["actor_name"], p["at"]
+        elif event_type == "escalation.sent_back":
+            rung["instruction"], rung["answer_deadline"] = p["instruction"], p["deadline"]
 
     def _message(self, p: dict[str, Any]) -> None:
         key, order = p["notification_id"], delivery_order(p)

@@ -189,6 +189,19 @@ class EscalationRead(Read):
     deadline: datetime | None
     escalated_at: datetime
     corrective_action_id: uuid.UUID | None
+    answer_status: Literal["acknowledged", "answered", "sent_back"] | None = Field(
+        default=None,
+        description="Issue 24: where the department's answer stands (None while nobody has reacted); every step is "
+        "on the timeline (escalation.acknowledged, escalation.answered, escalation.sent_back).",
+    )
+    action: str | None = Field(default=None, description="The latest answer: what the department is doing.")
+    promised_by: datetime | None = Field(default=None, description="The latest answer: by when.")
+    late: bool | None = Field(default=None, description="The latest answer came after its limit.")
+    answered_by: str | None = Field(default=None, description="Who answered (staff id or credential).")
+    answered_by_name: str | None = None
+    answered_at: datetime | None = None
+    instruction: str | None = Field(default=None, description="The latest instruction it was sent back with.")
+    answer_deadline: datetime | None = Field(default=None, description="By when it was sent back to be answered.")
 
 
 class CaseRead(CaseSummary):

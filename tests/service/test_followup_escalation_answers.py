@@ -43,10 +43,12 @@ async def _rungs(db: asyncpg.Pool, order: Order) -> list[tuple[int, str, str]]:
     return [(r["level"], r["escalated_to"], r["status"]) for r in rows]
 
 
-async def _case_events(bootstrap: str, topic: str, order: Order, until: Callable[[list[dict]], bool]) -> list[dict]:
+async def _case_events(
+    bootstrap: str, topic: str, order: Order, until: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
     key = str(order.complaint_id).encode()
 
-    def mine(records: list[Any]) -> list[dict]:
+    def mine(records: list[Any]) -> list[dict[str, Any]]:
         return [r.json() for r in records if r.key == key]
 
     return mine(await read_topic(bootstrap, topic, until=lambda rs: until(mine(rs)), timeout=30))
