@@ -27,7 +27,8 @@ async def _served_openapi(app: FastAPI) -> dict[str, Any]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as http:
         answer = await http.get("/openapi.json")
     assert answer.status_code == 200
-    return answer.json()
+    document: dict[str, Any] = answer.json()
+    return document
 
 
 def _writes(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -51,7 +51,7 @@ def test_tls_without_sasl_or_sasl_without_tls_is_refused_in_every_environment(
     kafka_env.setenv("KAFKA_SECURITY_PROTOCOL", protocol)
     for env in ("prod", "dev"):
         with pytest.raises(ValidationError, match="kafka_security_protocol") as refused:
-            ServiceSettings(app_env=env)  # type: ignore[arg-type]
+            ServiceSettings(app_env=env)
         assert "SASL_SSL" in str(refused.value)
 
 
@@ -81,7 +81,7 @@ def test_a_services_own_settings_inherit_the_refusal(kafka_env: pytest.MonkeyPat
 
 def test_dev_and_test_keep_a_plaintext_broker_and_the_console_has_none(kafka_env: pytest.MonkeyPatch) -> None:
     for env in ("dev", "test"):
-        assert not ServiceSettings(app_env=env).kafka_secured  # type: ignore[arg-type]
+        assert not ServiceSettings(app_env=env).kafka_secured
         refuse_plaintext_kafka(env, KafkaSecuritySettings())
     assert ConsoleSettings.uses_kafka is False
     with pytest.raises(ValueError, match="refusing to start in 'staging'"):
