@@ -85,6 +85,16 @@ ENDPOINTS: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("followup", "POST", f"/v1/callbacks/{UNKNOWN}/outcome", {"outcome": "satisfied"}, {"agent": 404}),
     ("followup", "GET", f"/v1/complaints/{UNKNOWN}/sla", None, {"agent": 404}),
     ("followup", "POST", f"/v1/complaints/{UNKNOWN}/duty-manager/acknowledge", {"manager": "dm-1"}, {"agent": 403}),
+    # Issue 24: an escalation's answer step; an agent's key reaches no escalation (the rules say who may answer).
+    ("followup", "GET", "/v1/escalations", None, {"agent": 200}),
+    ("followup", "GET", f"/v1/escalations/{UNKNOWN}", None, {"agent": 404}),
+    (
+        "followup",
+        "POST",
+        f"/v1/escalations/{UNKNOWN}/answer",
+        {"action": "a", "by": "2099-01-01T00:00:00Z"},
+        {"agent": 404},
+    ),
     ("reporting", "GET", "/v1/kpis", None, {"manager": 200}),
     ("reporting", "GET", "/v1/kpis.csv", None, {"manager": 200}),
     ("reporting", "GET", "/v1/cases.csv", None, {"manager": 200}),
