@@ -16,7 +16,7 @@ may acknowledge the duty manager's call.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.followup.model import Escalation
 from shared.errors import Conflict, Forbidden, Invalid
@@ -30,6 +30,8 @@ HELD_BY: dict[str, frozenset[str]] = {
 }
 #: Rungs held within one department: only that department's holder sends its answers back.
 DEPARTMENT_RUNGS = frozenset({"department_manager"})
+#: The furthest a promise or a deadline may lie ahead: a year (a typo of the year is refused, not kept for ever).
+FURTHEST = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class EscalationClosed(Conflict):
 
 
 class BadDeadline(Invalid):
-    """A promised date or a deadline that is not in the future."""
+    """A promised date or a deadline that is not in the future (or more than a year ahead)."""
 
 
 def holders(escalated_to: str) -> frozenset[str]:
@@ -109,8 +111,7 @@ def answer(
     _require(may_answer(actor, escalation), "only the case's department answers an escalation")
     if escalation.answer.status == "answered":
         raise EscalationClosed(f"escalation {escalation.escalation_id} is already answered")
-    if promised_by <= now:
-        raise BadDeadline("by: the date the department promises must be in the future", field="by")
+    _ahead(promised_by, now, "by", "the date the department promises")
     answer = replace(
         escalation.answer,
         status="answered",
@@ -128,8 +129,7 @@ def send_back(
 ) -> Escalation:
     """Back to the department with an instruction: it must answer (again) by `deadline`, or the next rung hears."""
     _require(may_send_back(actor, escalation), "only whom the escalation reached sends it back")
-    if deadline <= now:
-        raise BadDeadline("deadline: must be in the future", field="deadline")
+    _ahead(deadline, now, "deadline", "the date to answer again by")
     answer = replace(
         escalation.answer,
         status="sent_back",
@@ -145,6 +145,13 @@ def late(escalation: Escalation) -> bool:
     """Answered after its limit (the next rung may already have heard of it)."""
     answered_at, answer_by = escalation.answer.answered_at, escalation.record.answer_by
     return answered_at is not None and answer_by is not None and answered_at > answer_by
+
+
+def _ahead(at: datetime, now: datetime, field: str, what: str) -> None:
+    if at <= now:
+        raise BadDeadline(f"{field}: {what} must be in the future", field=field)
+    if at > now + FURTHEST:
+        raise BadDeadline(f"{field}: {what} must be within a year", field=field)
 
 
 def _require(allowed: bool, message: str) -> None:

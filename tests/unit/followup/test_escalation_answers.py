@@ -155,8 +155,11 @@ async def test_who_may_take_which_step(followup: Followup) -> None:
 async def test_refusals_name_the_problem(followup: Followup) -> None:
     _, escalation = await _escalated(followup)
     past = steps.AnswerEscalation(escalation.escalation_id, MANAGER, "done", followup.clock() - timedelta(minutes=1))
-    with pytest.raises(Invalid, match="by:"):
+    with pytest.raises(Invalid, match=r"by: .* in the future"):
         await followup.run(steps.answer, past)
+    typo = replace(past, promised_by=followup.clock() + timedelta(days=3650))
+    with pytest.raises(Invalid, match=r"by: .* within a year"):
+        await followup.run(steps.answer, typo)
     await _answer(followup, escalation)
     with pytest.raises(Conflict, match="already answered"):
         await _answer(followup, escalation)
