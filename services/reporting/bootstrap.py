@@ -81,10 +81,7 @@ def create_app(
         )
         app.state.access_log = Door(transactions(pool, PostgresReadAccessLog), None, clock=clock or utc_now)
         broker = build_reporting_broker(settings, lambda: app.state.door)
-        surges = metrics.surge_sampler(
-            app.state.reports, settings.hotspot_alert_window_hours, settings.hotspot_alert_baseline_days
-        )
-        app.state.metric_samplers = [lag_sampler(broker), surges]
+        app.state.metric_samplers = [lag_sampler(broker), metrics.surge_sampler(app.state.reports, settings)]
         try:
             async with background_work(SERVICE, broker, app.state.kafka):
                 yield

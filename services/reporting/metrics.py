@@ -22,6 +22,7 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 
 from services.reporting.handlers.projection import Projected
+from services.reporting.settings import ReportingSettings
 from services.reporting.views import ReportViews
 from shared.observability.metrics import Sampler
 
@@ -49,15 +50,16 @@ def count_committed(items: Sequence[Any]) -> None:
             EVENTS_PROJECTED.inc(item.new)
 
 
-def surge_sampler(reports: ReportViews, window_hours: int, baseline_days: int) -> Sampler:
-    """Refresh the surge gauges from the hotspot scores: set every surging area and asset, remove those that no
-    longer surge (a failed read leaves the last figures: `shared.observability.metrics.sample`)."""
+def surge_sampler(reports: ReportViews, settings: ReportingSettings) -> Sampler:
+    """Refresh the surge gauges from the hotspot scores of the alert window: set every surging area and asset, remove
+    those that no longer surge (a failed read leaves the last figures: `shared.observability.metrics.sample`)."""
     shown: dict[Gauge, set[tuple[str, str]]] = {AREA_SURGES: set(), ASSET_SURGES: set()}
+    window_hours, baseline_days = settings.hotspot_alert_window_hours, settings.hotspot_alert_baseline_days
 
     async def sample_surges() -> None:
         found = await reports.hotspots(window_hours, baseline_days)
-        now = {
-            AREA_SURGES: {(h.district, h.category): h.count for h in found.rows if h.surge},
+        now: dict[Gauge, dict[tuple[str, str], int]] = {
+            AREA_SURGES: {(str(h.district), str(h.category)): h.count for h in found.rows if h.surge},
             ASSET_SURGES: {(h.asset_type, h.asset_id): h.count for h in found.assets if h.surge},
         }
         for gauge, surging in now.items():
