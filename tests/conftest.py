@@ -24,6 +24,7 @@ PLATFORM_GROUP = "platform"
 PLATFORM_TIERS = ("e2e", "faults")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the group marker into the node id's suffix
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         tier = item.path.relative_to(Path(__file__).parent).parts[0]
