@@ -1,4 +1,6 @@
-"""The one client every service opens sealed contact data with: customers' keys, read from intake's key table.
+"""The one client every service opens sealed contact data with (`complaint.contact` v2, a customer's addresses in
+`notification.requested` v4, the exact place in `complaint.received` v5): customers' keys, read from intake's key
+table.
 
 Intake owns the keys (`intake.subject_keys`, see `services/intake/README.md`); this is the only place outside intake
 that reads that table, read-only. A key found is cached for `ttl` seconds (a busy consumer does not ask Postgres per

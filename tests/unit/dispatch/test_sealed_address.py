@@ -9,7 +9,14 @@ import uuid
 
 from services.dispatch.consumers import COMPLAINT_RECEIVED, ERASURES
 from services.dispatch.handlers import contacts
-from shared.contracts import ComplaintReceived, SubjectErased, SubjectErasedPayload, WorkOrderAssigned, new_event
+from shared.contracts import (
+    ComplaintReceived,
+    Location,
+    SubjectErased,
+    SubjectErasedPayload,
+    WorkOrderAssigned,
+    new_event,
+)
 from shared.shredding import new_key
 from shared.subject_keys import NO_KEYS, opened_location, sealed_location
 from tests.fakes.dispatch import FakeTransactions
@@ -36,7 +43,7 @@ def _sealed(ring: Ring, customer: uuid.UUID) -> ComplaintReceived:
     ring.keys.setdefault(customer, new_key())
     event = received(HEATING, accepted_at=START, location={"address": HOME, "district": "heping"})
     p = event.payload
-    place = sealed_location(p.location, customer, ring.keys[customer])  # type: ignore[arg-type]
+    place = sealed_location(Location(address=HOME, district="heping"), customer, ring.keys[customer])
     return event.model_copy(update={"payload": p.model_copy(update={"location": place, "customer_id": customer})})
 
 
