@@ -73,7 +73,7 @@ async def escalation(escalation_id: uuid.UUID, request: Request, who: Agent, vie
 @router.post(
     "/{escalation_id}/acknowledge",
     response_model=EscalationCaseRead,
-    responses=_step_problems("Not the case's department", "Already acknowledged or answered"),
+    responses=_step_problems("Not the case's department", "Already acknowledged or answered, or climbed past"),
     summary="The case's department has seen the escalation (its rung still climbs unless answered in time)",
 )
 async def acknowledge(
@@ -93,7 +93,7 @@ async def acknowledge(
 @router.post(
     "/{escalation_id}/answer",
     response_model=EscalationCaseRead,
-    responses=_step_problems("Not the case's department", "Already answered"),
+    responses=_step_problems("Not the case's department", "Already answered, or climbed past"),
     summary="The case's department answers: what it is doing and by when. The rung climbs no further",
 )
 async def answer(

@@ -50,7 +50,7 @@ class SendBackEscalation:
 
 async def acknowledge(cmd: AcknowledgeEscalation, work: FollowupWork) -> Escalation:
     """Seen by the department: recorded and published; the rung still climbs unless answered in time."""
-    escalation = rules.acknowledge(await _escalation(cmd.escalation_id, work), cmd.actor, work.now)
+    escalation = rules.acknowledge(await _latest(cmd.escalation_id, work), cmd.actor, work.now)
     await work.repo.save_escalation(escalation)
     work.emit(events.escalation_acknowledged(escalation, cmd.note))
     return escalation
@@ -58,7 +58,7 @@ async def acknowledge(cmd: AcknowledgeEscalation, work: FollowupWork) -> Escalat
 
 async def answer(cmd: AnswerEscalation, work: FollowupWork) -> Escalation:
     """The department's answer: the clock climbs no further, and whom the escalation reached is told."""
-    before = await _escalation(cmd.escalation_id, work)
+    before = await _latest(cmd.escalation_id, work)
     escalation = rules.answer(before, cmd.actor, action=cmd.action, promised_by=cmd.promised_by, now=work.now)
     record = escalation.record
     await work.repo.save_escalation(escalation)
@@ -82,11 +82,7 @@ async def answer(cmd: AnswerEscalation, work: FollowupWork) -> Escalation:
 
 async def send_back(cmd: SendBackEscalation, work: FollowupWork) -> Escalation:
     """Back to the department with an instruction: it answers again by the deadline, or the next rung hears."""
-    before = await _escalation(cmd.escalation_id, work)
-    if await work.repo.climbed_past(before.record):
-        raise EscalationClosed(
-            f"escalation {cmd.escalation_id} was climbed past: send back the latest rung's escalation of this case"
-        )
+    before = await _latest(cmd.escalation_id, work)
     escalation = rules.send_back(before, cmd.actor, instruction=cmd.instruction, deadline=cmd.deadline, now=work.now)
     await work.repo.save_escalation(escalation)
     plan = work.context.clocks.sent_back(escalation.record, cmd.deadline)
@@ -111,6 +107,18 @@ async def _escalation(escalation_id: uuid.UUID, work: FollowupWork) -> Escalatio
         # Escalations recorded before the answer step name no case to answer on: as good as unknown.
         raise EscalationNotFound(f"no escalation {escalation_id} to answer")
     return found
+
+
+async def _latest(escalation_id: uuid.UUID, work: FollowupWork) -> Escalation:
+    """The escalation, when it is still its clock's latest rung: one climbed past is answered (or sent back) on the
+    rung that holds the case now, so no rung is left looking open once the climb has stopped."""
+    escalation = await _escalation(escalation_id, work)
+    if await work.repo.climbed_past(escalation.record):
+        raise EscalationClosed(
+            f"escalation {escalation_id} was climbed past: act on the latest rung's escalation of this case",
+            escalated_to=escalation.record.escalated_to,
+        )
+    return escalation
 
 
 def _params(work: FollowupWork, escalation: Escalation) -> dict[str, str]:

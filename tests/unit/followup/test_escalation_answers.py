@@ -179,3 +179,19 @@ def test_the_answer_limit_comes_from_the_policy_and_defaults_to_the_escalation_i
     assert (at(now) - now, start(now) - now) == (timedelta(minutes=30), timedelta(hours=2))
     with pytest.raises(ValueError, match="escalation_answer"):
         SlaConfig.model_validate(raw | {"escalation_answer": {"within": "soon"}})
+
+
+async def test_a_rung_climbed_past_is_answered_on_the_latest_rung(followup: Followup) -> None:
+    order, first = await _escalated(followup)
+    followup.clock.advance(timedelta(hours=2))
+    await followup.fire_due_timers(worker=WORKER, batch_size=100)
+    assert await _rungs(followup, order) == ["supervisor", "department_manager"]
+    with pytest.raises(Conflict, match="climbed past"):
+        await _answer(followup, first)
+    latest = await FakeFollowupRepository(followup.state).escalation(followup.state.escalations[-1].escalation_id)
+    assert latest is not None and (await _answer(followup, latest)).answer.status == "answered"
+    followup.clock.advance(timedelta(hours=4))
+    await followup.fire_due_timers(worker=WORKER, batch_size=100)
+    assert await _rungs(followup, order) == ["supervisor", "department_manager"], (
+        "answered: the general manager not told"
+    )
