@@ -64,7 +64,7 @@ test: $(STAMP) chromium dovecot promtool kafka keycloak
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 ## Regenerate the JSON Schemas of the event contracts and the AsyncAPI documents.
 contracts: $(STAMP)

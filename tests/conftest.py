@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -14,23 +15,17 @@ import pytest
 from operations.migrations import apply_all
 from shared.db import create_pool
 from tests.support.infrastructure import Infrastructure, kafka_session_environment, provide
-
-#: What runs on one worker, one test after another, when `make test` spreads the suite over two (pytest-xdist,
-#: `--dist loadgroup`): the tests that start the whole platform (e2e, faults) or the identity provider. Two platforms
-#: at once would starve each other on two cores, and Keycloak is started once. Every other module is a unit of its
-#: own: its module fixtures (an in-process service, a private broker) are set up once, on one worker, and its tests
-#: keep their order.
-PLATFORM_GROUP = "platform"
-PLATFORM_TIERS = ("e2e", "faults")
+from tests.support.workers import PlatformApart, unnamed_identity_users
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the group marker into the node id's suffix
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> PlatformApart:
+    """`make test`'s two workers: the platform tests on one, one after another (tests/support/workers.py)."""
+    return PlatformApart(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        tier = item.path.relative_to(Path(__file__).parent).parts[0]
-        fixtures = getattr(item, "fixturenames", ())
-        platform = tier in PLATFORM_TIERS or "identity_provider" in fixtures
-        item.add_marker(pytest.mark.xdist_group(PLATFORM_GROUP if platform else item.nodeid.split("::")[0]))
+    if unnamed := unnamed_identity_users(items):
+        raise pytest.UsageError(f"name their modules in tests/support/workers.IDENTITY_MODULES: {unnamed[:3]}")
 
 
 # Every service requires APP_ENV (no default): the suite runs as `test`, and the processes it starts inherit it.
