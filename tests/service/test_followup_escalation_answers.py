@@ -30,9 +30,17 @@ def bearer(staff_id: str, name: str, role: str, department: str) -> dict[str, st
     return {"Authorization": f"Bearer {ISSUER.mint(staff_id, roles=(role,), name=name, department=department)}"}
 
 
-MANAGER = bearer("bm-24", "钱经理", "department_manager", "billing")
-OTHER_MANAGER = bearer("rm-24", "孙经理", "department_manager", "repair")
-SUPERVISOR = bearer("sv-24", "周主管", "supervisor", "customer_service")
+# Minted when used, not at import: a token lives 300 s, and a module may run long after the suite collected it.
+def manager() -> dict[str, str]:
+    return bearer("bm-24", "钱经理", "department_manager", "billing")
+
+
+def other_manager() -> dict[str, str]:
+    return bearer("rm-24", "孙经理", "department_manager", "repair")
+
+
+def supervisor() -> dict[str, str]:
+    return bearer("sv-24", "周主管", "supervisor", "customer_service")
 
 
 async def _rungs(db: asyncpg.Pool, order: Order) -> list[tuple[int, str, str]]:
@@ -57,18 +65,19 @@ async def _case_events(
 async def _refusals(client: httpx.AsyncClient, escalation_id: str, clock: FakeClock) -> None:
     answer = f"/v1/escalations/{escalation_id}/answer"
     body = {"action": "crew sent", "by": (clock() + timedelta(days=1)).isoformat()}
-    wrong = await client.post(answer, headers=OTHER_MANAGER, json=body)
+    wrong = await client.post(answer, headers=other_manager(), json=body)
     assert wrong.status_code == 403 and "department" in wrong.json()["detail"]
     assert (await client.post(answer, headers=AGENT, json=body)).status_code == 403
-    past = await client.post(answer, headers=MANAGER, json=body | {"by": (clock() - timedelta(hours=1)).isoformat()})
+    past = await client.post(answer, headers=manager(), json=body | {"by": (clock() - timedelta(hours=1)).isoformat()})
     assert past.status_code == 422 and past.json()["errors"][0]["field"] == "by"
     send_back = await client.post(
         f"/v1/escalations/{escalation_id}/send-back",
-        headers=MANAGER,
+        headers=manager(),
         json={"instruction": "x", "deadline": (clock() + timedelta(hours=1)).isoformat()},
     )
     assert send_back.status_code == 403, "the department does not send its own answer back"
-    assert (await client.post(f"/v1/escalations/{uuid.uuid4()}/answer", headers=MANAGER, json=body)).status_code == 404
+    unknown = await client.post(f"/v1/escalations/{uuid.uuid4()}/answer", headers=manager(), json=body)
+    assert unknown.status_code == 404
 
 
 async def test_answered_stops_the_climb_unanswered_climbs_sent_back_climbs_at_its_deadline(
@@ -88,7 +97,7 @@ async def test_answered_stops_the_climb_unanswered_climbs_sent_back_climbs_at_it
             return [await _rungs(db, o) for o in (answered, unanswered)] == [[(1, "supervisor", "open")]] * 2
 
         await wait_until(both_escalated, timeout=30)
-        listed = (await client.get("/v1/escalations", headers=MANAGER)).json()["items"]
+        listed = (await client.get("/v1/escalations", headers=manager())).json()["items"]
         mine = {e["complaint_id"]: e for e in listed if e["complaint_id"] in (str(answered.complaint_id),)}
         escalation = mine[str(answered.complaint_id)]
         assert (escalation["reference_no"], escalation["department"], escalation["status"]) == (
@@ -101,7 +110,7 @@ async def test_answered_stops_the_climb_unanswered_climbs_sent_back_climbs_at_it
 
         promised = clock() + timedelta(days=1)
         body = {"action": "核实账单，今日内更正", "by": promised.isoformat()}
-        reply = await client.post(f"/v1/escalations/{escalation_id}/answer", headers=MANAGER, json=body)
+        reply = await client.post(f"/v1/escalations/{escalation_id}/answer", headers=manager(), json=body)
         assert reply.status_code == 200, reply.text
         assert (reply.json()["status"], reply.json()["answered_by_name"], reply.json()["late"]) == (
             "answered",
@@ -115,7 +124,7 @@ async def test_answered_stops_the_climb_unanswered_climbs_sent_back_climbs_at_it
 
         deadline = clock() + timedelta(seconds=2)
         body = {"instruction": "请今天回访客户", "deadline": deadline.isoformat()}
-        back = await client.post(f"/v1/escalations/{escalation_id}/send-back", headers=SUPERVISOR, json=body)
+        back = await client.post(f"/v1/escalations/{escalation_id}/send-back", headers=supervisor(), json=body)
         assert back.status_code == 200, back.text
         assert back.json()["status"] == "sent_back" and back.json()["instruction"] == "请今天回访客户"
         clock.advance(timedelta(seconds=2))

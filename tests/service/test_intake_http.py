@@ -59,9 +59,10 @@ async def test_a_signed_in_agent_submits_a_phone_complaint_as_themselves(
     response = await intake.post("/v1/complaints", json=body, headers=bearer(agent_li()))
     assert response.status_code == 202, response.text
     event = await _received(migrated, response.json()["complaint_id"])
-    assert event["schema_version"] == 4
+    assert event["schema_version"] == 5
     payload = event["payload"]
     assert payload["customer_id"] and payload["matched_by"] in ("account", "phone", "address", "new")
+    assert payload["location"]["address"] is None and payload["location"]["sealed"], "the address travels sealed"
     assert (payload["agent_id"], payload["agent_name"], payload["handled_on_contact"]) == (
         "agent.li",
         "李娜",
@@ -174,7 +175,7 @@ async def test_an_agent_says_who_took_it_and_what_was_settled_on_the_call(
         migrated.kafka_bootstrap_servers, topics.COMPLAINT_RECEIVED, until=lambda rs: any(r.key == key for r in rs)
     )
     event = next(r.json() for r in records if r.key == key)
-    assert event["schema_version"] == 4
+    assert event["schema_version"] == 5
     payload = event["payload"]
     assert payload["agent_name"] is None, "a channel key names no person"
     assert (payload["agent_id"], payload["handled_on_contact"], payload["customer_agitated"]) == (
