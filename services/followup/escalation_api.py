@@ -35,6 +35,13 @@ def _step_problems(s403: str, s409: str) -> dict[int | str, dict[str, Any]]:
     return problem_responses(403, 404, 409, body=True, s403=s403, s404="No such escalation", s409=s409)
 
 
+async def _take(step: Any, command: Any, request: Request, door: Door, views: Views) -> EscalationCaseRead:
+    """Run one step through the door, name its case for the request's log line, answer the escalation as it now is."""
+    done = await door.run(step, command)
+    mark_case(request, done.record.complaint_id)
+    return escalation_read(done, views.clock())
+
+
 def actor(who: Staff) -> EscalationActor:
     return EscalationActor(who.id, who.name, who.roles, who.department, who.person)
 
@@ -85,9 +92,7 @@ async def acknowledge(
     views: Views,
 ) -> EscalationCaseRead:
     command = steps.AcknowledgeEscalation(escalation_id, actor(who), body.note)
-    done = await door.run(steps.acknowledge, command)
-    mark_case(request, done.record.complaint_id)
-    return escalation_read(done, views.clock())
+    return await _take(steps.acknowledge, command, request, door, views)
 
 
 @router.post(
@@ -100,9 +105,7 @@ async def answer(
     escalation_id: uuid.UUID, body: EscalationAnswerCreate, request: Request, who: Agent, door: Door, views: Views
 ) -> EscalationCaseRead:
     command = steps.AnswerEscalation(escalation_id, actor(who), body.action, body.by)
-    done = await door.run(steps.answer, command)
-    mark_case(request, done.record.complaint_id)
-    return escalation_read(done, views.clock())
+    return await _take(steps.answer, command, request, door, views)
 
 
 @router.post(
@@ -115,6 +118,4 @@ async def send_back(
     escalation_id: uuid.UUID, body: EscalationSendBackCreate, request: Request, who: Agent, door: Door, views: Views
 ) -> EscalationCaseRead:
     command = steps.SendBackEscalation(escalation_id, actor(who), body.instruction, body.deadline)
-    done = await door.run(steps.send_back, command)
-    mark_case(request, done.record.complaint_id)
-    return escalation_read(done, views.clock())
+    return await _take(steps.send_back, command, request, door, views)
