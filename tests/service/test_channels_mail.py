@@ -4,9 +4,9 @@ Postgres and Kafka. Mail is delivered the way a client files it (IMAP APPEND); w
 channels' tables and from the topics, as their consumers receive it.
 
 - A GBK-encoded mail with a photo → `channel.complaint` → intake (in-process) adopts its id → `complaint.received`
-  (channel email, the photo referenced); a reply to notify's mail about it (In-Reply-To
-  `<{notification_id}.{reference}@domain>`) → `channel.reply` → `complaint.customer_replied`, a note on that case,
-  the quoted original cut off.
+  (channel email, the photo referenced, the address sealed with the customer's key — v5); a reply to notify's mail
+  about it (In-Reply-To `<{notification_id}.{reference}@domain>`) → `channel.reply` → `complaint.customer_replied`,
+  a note on that case, the quoted original cut off.
 - Dovecot stopped and started again while mail keeps coming, and channels itself restarted with a mail waiting:
   every mail taken exactly once (one stored message, one event each), the reader's position at the last UID.
 - The reader alone: a mail whose take fails is fetched again, or kept as unreadable, never skipped.
@@ -31,6 +31,8 @@ from services.channels.repository.mail import MailboxPosition
 from services.channels.settings import ChannelsSettings
 from services.intake import consumers as intake_consumers
 from shared import topics
+from shared.contracts.complaint import ReceivedLocation
+from shared.subject_keys import SubjectKeys, opened_location
 from tests.support.apps import running_app
 from tests.support.channels import running_channels
 from tests.support.dovecot import Dovecot
@@ -153,7 +155,11 @@ async def test_a_gbk_mail_with_a_photo_is_a_complaint_and_a_reply_a_note_on_its_
         f"imap:{complaint_mail}",
     )
     assert payload["text"].startswith("投诉：暖气不热\n\n暖气不热，室温只有14度。")
-    assert (payload["location"]["address"], payload["location"]["district"]) == ("和平区五经路12号3单元502室", "和平区")
+    # complaint.received v5 seals the exact address with the customer's key: null in clear, opened as consumers do.
+    location = ReceivedLocation.model_validate(payload["location"])
+    assert (location.address, location.district, location.sealed is not None) == (None, "和平区", True)
+    opened = await opened_location(location, SubjectKeys(pool))
+    assert (opened.address, opened.district) == ("和平区五经路12号3单元502室", "和平区")
     assert [(a["attachment_id"], a["file_name"], a["size_bytes"]) for a in payload["attachments"]] == [
         (str(photo["attachment_id"]), "现场照片.jpg", len(PHOTO))
     ]

@@ -181,7 +181,7 @@ async def test_a_safety_hazard_is_routed_whatever_was_said_and_the_case_shows_it
     )
     records = await read_topic(bootstrap, topics.WORKORDERS_REPAIR, until=lambda rs: any(r.key == gas.key for r in rs))
     assigned = next(r.json() for r in records if r.key == gas.key)
-    assert (assigned["schema_version"], assigned["payload"]["owner"]) == (3, "agent-0042")
+    assert (assigned["schema_version"], assigned["payload"]["owner"]) == (4, "agent-0042")
     assert assigned["payload"]["area_class"] == "city"
 
     heating = await _case(client, web.complaint_id, "routed")

@@ -135,7 +135,7 @@ async def test_a_job_from_crew_to_the_customers_acceptance(
     assert [
         (e["event_type"], e["schema_version"], e["payload"]["actor"], e["payload"]["actor_name"]) for e in published
     ] == [
-        ("workorder.assigned", 3, "dispatch", "dispatch"),
+        ("workorder.assigned", 4, "dispatch", "dispatch"),
         ("workorder.acknowledged", 3, "repair.zhao", "赵磊"),
         ("workorder.crew_assigned", 1, "repair.zhao", "赵磊"),
         ("workorder.appointment_agreed", 1, "repair.zhao", "赵磊"),
