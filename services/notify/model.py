@@ -336,12 +336,26 @@ def next_channel(delivery: Delivery, rules: Rules, *, reason: str, at: datetime)
     return replace(base, status="queued", due_at=held or at)
 
 
+#: How a provider's `find_sent` names a message the vendor's records show under our id (the notification id) but
+#: without the vendor's own id — Aliyun's QuerySendDetails rows carry `OutId` and no `BizId`: `OutId:<id>`. It is
+#: no vendor id, so no report is told stale by it, and the report's vendor id takes its place.
+FOUND_BY_OUR_ID = "OutId:"
+
+
+def vendor_message_id(delivery: Delivery) -> str | None:
+    """The vendor's id of the message out, when the vendor gave one (not the stand-in `find_sent` left)."""
+    known = delivery.provider_message_id
+    return None if known is None or known.startswith(FOUND_BY_OUR_ID) else known
+
+
 def receipt_applies(delivery: Delivery, provider: str, provider_message_id: str | None) -> bool:
     """A status report concerns the delivery's current attempt: same provider, same vendor message id when the
-    report names one, and the message is out (sent, or an attempt in doubt). A late or repeated report of a
-    channel left behind changes nothing."""
+    report and the delivery both know one, and the message is out (sent, or an attempt in doubt). A late or
+    repeated report of a channel left behind changes nothing. A message found after a crash by our id alone
+    (`FOUND_BY_OUR_ID`) takes the report that names it."""
     if delivery.provider != provider:
         return False
-    if provider_message_id and delivery.provider_message_id and provider_message_id != delivery.provider_message_id:
+    known = vendor_message_id(delivery)
+    if provider_message_id and known and provider_message_id != known:
         return False
     return delivery.status == "sent" or (delivery.status == "queued" and delivery.in_doubt)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from services.notify import events
 from services.notify.handlers.context import Notify
-from services.notify.model import Delivery, accepted, next_channel, receipt_applies
+from services.notify.model import Delivery, accepted, next_channel, receipt_applies, vendor_message_id
 from services.notify.providers.base import Receipt
 from services.notify.repository import NotifyRepository
 
@@ -57,7 +57,8 @@ async def apply_receipts(command: ApplyReceipts, work: Notify) -> ReceiptTally:
 def _reported(delivery: Delivery, receipt: Receipt, work: Notify) -> Delivery:
     """The delivery after the vendor's report: delivered, or on to the next channel."""
     if receipt.status == "delivered":
-        message_id = delivery.provider_message_id or receipt.provider_message_id
+        # A message found after a crash by our id alone learns the vendor's id from its report.
+        message_id = vendor_message_id(delivery) or receipt.provider_message_id or delivery.provider_message_id
         return accepted(delivery, message_id, delivered=True, at=work.now)
     return next_channel(delivery, work.context.rules, reason=receipt.error_code or "receipt_failed", at=work.now)
 

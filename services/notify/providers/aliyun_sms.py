@@ -14,7 +14,8 @@ SDK's `UnretryableException` wrapping the I/O error.
 After a crash, `find_sent` asks `QuerySendDetails` (the records of one number on one day, Beijing time) for a row
 with our `OutId`. Those rows carry no `BizId` (the SDK's `SmsSendDetailDTO` has `OutId`, `PhoneNum`, `SendStatus`,
 `ErrCode`, `TemplateCode`, `Content`, `SendDate`, `ReceiveDate`), so what it returns for a message it finds is
-`OutId:<notification id>`; the reports that follow are matched on `out_id` anyway.
+`OutId:<notification id>` (`model.FOUND_BY_OUR_ID`); the reports that follow are matched on `out_id`, and the
+first one's `biz_id` replaces it (a report is never refused as another attempt's for not matching it).
 
 Delivery reports: Aliyun's HTTP batch push (SmsReport, https://help.aliyun.com/zh/sms/developer-reference/smsreport-2)
 is a JSON array of `{phone_number, send_time, report_time, success, err_code, err_msg, sms_size, biz_id, out_id}`
@@ -40,6 +41,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 from Tea.exceptions import TeaException, UnretryableException
 
+from services.notify.model import FOUND_BY_OUR_ID
 from services.notify.providers.base import (
     Channel,
     Outgoing,
@@ -200,7 +202,7 @@ class AliyunSms:
                     raise TransientError(f"aliyun QuerySendDetails: {body.code}")
                 rows = body.sms_send_detail_dtos.sms_send_detail_dto if body.sms_send_detail_dtos else []
                 if any(row.out_id == out_id for row in rows):
-                    return f"OutId:{out_id}"
+                    return f"{FOUND_BY_OUR_ID}{out_id}"
                 seen += len(rows)
                 if not rows or seen >= int(body.total_count or 0):
                     break

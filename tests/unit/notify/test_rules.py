@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.notify.model import (
+    FOUND_BY_OUR_ID,
     Candidate,
     Delivery,
     QuietHours,
@@ -27,6 +28,7 @@ from services.notify.model import (
     receipt_applies,
     retry_later,
     staff_plan,
+    vendor_message_id,
 )
 from shared.contracts.followup import Recipient
 
@@ -234,6 +236,17 @@ def test_receipts_apply_to_the_current_attempt_only() -> None:
     assert not receipt_applies(delivered, "aliyun_sms", "BIZ-1")
     in_flight = replace(d, in_doubt=True)
     assert receipt_applies(in_flight, "aliyun_sms", "BIZ-1")
+
+
+def test_a_message_found_after_a_crash_by_our_id_alone_takes_its_report() -> None:
+    """Aliyun's records name a message by our OutId, not its BizId: the report that follows (with the BizId) is no
+    other attempt's, and its BizId replaces the stand-in."""
+    d = delivery([Candidate("sms", "1", "aliyun_sms")])
+    found = accepted(
+        replace(d, in_doubt=True, attempts=1), f"{FOUND_BY_OUR_ID}{d.notification_id}", delivered=False, at=local(12)
+    )
+    assert receipt_applies(found, "aliyun_sms", "BIZ-1") and vendor_message_id(found) is None
+    assert vendor_message_id(accepted(found, "BIZ-1", delivered=True, at=local(12))) == "BIZ-1"
 
 
 def test_addresses_are_masked() -> None:
