@@ -57,6 +57,9 @@ class ServiceSettings(KafkaSecuritySettings):
     #: Writes (POST, PUT, PATCH, DELETE) per credential per minute (`shared.http.write_limits`): unset, 600 outside
     #: dev/test and none in dev and test; 0: none.
     write_rate_limit_per_credential: int | None = Field(default=None, ge=0)
+    #: How often a process adds its rate-limit counts to its replicas' and reads theirs back (seconds;
+    #: `shared.http.rate_counts`): a replica may overshoot a shared limit by what the others let through in one.
+    rate_limit_sync_seconds: float = Field(default=1.0, gt=0)
 
     #: Whether the service has Kafka clients: only then is a plaintext broker connection refused outside dev/test
     #: (`shared.kafka.security.refuse_plaintext_kafka`). The console, which only calls the services over HTTP, says no.

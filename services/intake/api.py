@@ -73,7 +73,7 @@ async def post_complaint(
     """
     key = checked_idempotency_key(idempotency_key)
     allowed = authorize_submission(caller, complaint)
-    await limits.admit(caller, complaint)
+    limits.admit(caller, complaint)
     command = SubmitComplaint(
         allowed.complaint, key, correlation_id, agent_name=allowed.agent_name, refuse_ticket_reuse=True
     )

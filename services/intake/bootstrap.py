@@ -119,7 +119,7 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         LimitSettings(*settings.rate_limits),
         settings.intake_customer_hash_key,
         time.monotonic,
-        pool=lambda: getattr(app.state, "pool", None),
+        counts=app.state.rate_counts,  # synced with the other replicas by the app's lifespan
     )
     app.state.persons = persons or PersonTokens.configured(settings)
     app.state.kafka = {"kafka": "starting"}

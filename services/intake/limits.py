@@ -6,8 +6,10 @@ lets them spread the flood across numbers it does not count. The phone is kept a
 key), never in clear. Unset, the limits are on outside development (`INTAKE_RATE_LIMIT_*`), off in dev and test
 (where every sample complaint carries the same phone); 0 turns one off.
 
-Both are counted in intake's `rate_limit_counts` once the pool is up (`shared.http.rate_counts`): two replicas
-share one limit, not one each; the process's own window stays in front as a fast first gate.
+Both are counted in the process and synced with intake's `rate_limit_counts` in the background by the app's
+`RateCounts` (`shared.http.rate_counts`, every `RATE_LIMIT_SYNC_SECONDS`): two replicas share one limit, not one
+each — overshot by at most what the other replicas let through within one sync interval — and a submission costs
+no round trip for it.
 """
 
 from __future__ import annotations
@@ -18,15 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import asyncpg
-
 from services.intake.schemas import ComplaintCreate
 from shared.contracts import Channel
 from shared.http.person import Person
-from shared.http.rate_counts import CountedWindow, SharedLimit
-from shared.http.rate_limit import SlidingWindow, TooManyRequests
-
-SCHEMA = "intake"
+from shared.http.rate_counts import RateCounts, SharedLimit
+from shared.http.rate_limit import TooManyRequests
 
 
 @dataclass(frozen=True)
@@ -40,8 +38,8 @@ class LimitSettings:
 class SubmissionLimits:
     """`admit` before a submission is handled: raises `TooManyRequests` (429, Retry-After) past either limit.
 
-    `pool` gives the service's pool once its lifespan opened it (None before: counted per process);
-    `monotonic` times the process's windows, `wall` the shared ones."""
+    `counts`: the app's `RateCounts`, which syncs both limits with the other replicas (`RateCounts(None)`: per
+    process); `monotonic` times the process's windows, `wall` the shared fixed windows."""
 
     def __init__(
         self,
@@ -49,37 +47,28 @@ class SubmissionLimits:
         secret: str,
         monotonic: Callable[[], float],
         *,
-        pool: Callable[[], asyncpg.Pool | None] = lambda: None,
+        counts: RateCounts,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self._secret, self._pool = secret.encode(), pool
-        self._credentials = _limit(
-            "submissions per credential per minute", limits.per_credential_per_minute, 60, monotonic, wall
-        )
-        self._phones = _limit(
-            "submissions per customer phone per hour", limits.per_phone_per_hour, 3600, monotonic, wall
-        )
+        self._secret = secret.encode()
 
-    async def admit(self, caller: Channel | Person, complaint: ComplaintCreate) -> None:
+        def limit(scope: str, per_window: int, window_s: int) -> SharedLimit | None:
+            return counts.limit(scope, per_window, window_s, wall=wall, monotonic=monotonic) if per_window else None
+
+        self._credentials = limit("submissions per credential per minute", limits.per_credential_per_minute, 60)
+        self._phones = limit("submissions per customer phone per hour", limits.per_phone_per_hour, 3600)
+
+    def admit(self, caller: Channel | Person, complaint: ComplaintCreate) -> None:
         if self._credentials is not None:
             who = f"person:{caller.staff_id}" if isinstance(caller, Person) else f"channel:{caller.value}"
-            await self._hit(self._credentials, "submissions per credential per minute", who)
+            _hit(self._credentials, "submissions per credential per minute", who)
         phone = complaint.customer.phone
         if self._phones is not None and phone:
             hashed = hmac.new(self._secret, phone.encode(), hashlib.sha256).hexdigest()
-            await self._hit(self._phones, "submissions per customer phone per hour", hashed)
-
-    async def _hit(self, limit: SharedLimit, name: str, key: str) -> None:
-        verdict = await limit.hit(self._pool(), key)
-        if not verdict.allowed:
-            raise TooManyRequests(name, verdict.retry_after_s)
+            _hit(self._phones, "submissions per customer phone per hour", hashed)
 
 
-def _limit(
-    scope: str, limit: int, window_s: int, monotonic: Callable[[], float], wall: Callable[[], float]
-) -> SharedLimit | None:
-    if not limit:
-        return None
-    return SharedLimit(
-        SlidingWindow(limit, float(window_s), monotonic), CountedWindow(SCHEMA, scope, limit, window_s, wall)
-    )
+def _hit(limit: SharedLimit, name: str, key: str) -> None:
+    verdict = limit.hit(key)
+    if not verdict.allowed:
+        raise TooManyRequests(name, verdict.retry_after_s)

@@ -16,6 +16,7 @@ from shared.http.body_limit import BodySizeLimit
 from shared.http.exposure import Exposure
 from shared.http.idempotency_keys import IdempotencyKeys, document_idempotency_key
 from shared.http.problems import install_problem_handlers
+from shared.http.rate_counts import RateCounts, syncing_rate_counts
 from shared.http.request_context import RequestContext
 from shared.http.write_limits import WriteLimits
 from shared.logging import bind_case, get_logger
@@ -47,18 +48,20 @@ def create_service_app(
     callbacks in their own formats) — the body limit still applies; `idempotency_schema`: the service's schema
     holding `idempotency_keys`, to honour `Idempotency-Key` on its POSTs (`shared.http.idempotency_keys`).
     `rate_limit_schema`: the service's schema holding `rate_limit_counts`, to share the write limit with its
-    replicas (`shared.http.rate_counts`; unset, `idempotency_schema`: both tables are in every service's schema,
-    shared/sql). Every app: security headers on HTML answers, /docs, /openapi.json and
+    replicas (`shared.http.rate_counts`, synced by `app.state.rate_counts` in the background while the lifespan
+    runs; unset, `idempotency_schema`: both tables are in every service's schema, shared/sql). Every app: security
+    headers on HTML answers, /docs, /openapi.json and
     /metrics served only when its settings (`app.state.settings`) expose them (`shared.http.exposure`), writes
     limited per credential (`shared.http.write_limits`)."""
-    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=syncing_rate_counts(lifespan))
+    app.state.rate_counts = RateCounts(rate_limit_schema or idempotency_schema)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     if idempotency_schema is not None:
         app.add_middleware(IdempotencyKeys, schema=idempotency_schema)
         document_idempotency_key(app)
     app.add_middleware(Exposure)
-    app.add_middleware(WriteLimits, schema=rate_limit_schema or idempotency_schema)
+    app.add_middleware(WriteLimits)
     uploads = re.compile(upload_paths) if upload_paths else None
     # It sees every answer, including the body limit's.
     app.add_middleware(RequestContext, csv_paths=csv_paths, upload_paths=uploads, raw_body_paths=raw_body_paths)

@@ -8,8 +8,8 @@ reaches one person whatever the path; this bounds what one credential can ask fo
 credential count (a hash of it, never the key): vendors' callbacks and the customer's status page have no key and
 their own guards (signatures, `services/channels/status/limiter.py`). Unset, 600 a minute outside dev/test and none
 in dev and test; 0: none. Given the service's schema, the count is shared by its replicas through Postgres
-(`shared.http.rate_counts`, once the lifespan has set `app.state.pool`), behind the process's own window as a fast
-first gate; without one, per process.
+(`shared.http.rate_counts`: counted in the process, synced in the background every `RATE_LIMIT_SYNC_SECONDS` by the
+app's lifespan, never a round trip on the request); without one, per process.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.http.problems import PROBLEM_JSON
-from shared.http.rate_counts import CountedWindow, SharedLimit
-from shared.http.rate_limit import SlidingWindow
+from shared.http.rate_counts import RateCounts, SharedLimit
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: The limit's name in `rate_limit_counts`.
@@ -31,20 +30,20 @@ SCOPE = "writes per credential"
 
 
 class WriteLimits:
-    """ASGI middleware; the limit is read from the app's settings (`write_limit_per_minute`) at the first write;
-    `schema`: the service's schema holding `rate_limit_counts` (None: counted per process only)."""
+    """ASGI middleware; the limit is read from the app's settings (`write_limit_per_minute`) at the first write and
+    registered with the app's `RateCounts` (`app.state.rate_counts`, which syncs it; absent: counted per process)."""
 
-    def __init__(self, app: ASGIApp, *, schema: str | None = None, clock: Callable[[], float] = time.time) -> None:
-        self.app, self.schema, self.clock = app, schema, clock
+    def __init__(self, app: ASGIApp, *, clock: Callable[[], float] = time.time) -> None:
+        self.app, self.clock = app, clock
         self._window: SharedLimit | None = None
         self._limit: int | None = None
 
-    def _window_for(self, settings: object) -> SharedLimit | None:
+    def _window_for(self, state: object) -> SharedLimit | None:
         if self._limit is None:
-            self._limit = int(getattr(settings, "write_limit_per_minute", 0) or 0)
+            self._limit = int(getattr(getattr(state, "settings", None), "write_limit_per_minute", 0) or 0)
             if self._limit:
-                shared = CountedWindow(self.schema, SCOPE, self._limit, 60, self.clock) if self.schema else None
-                self._window = SharedLimit(SlidingWindow(self._limit, 60.0, time.monotonic), shared)
+                counts = getattr(state, "rate_counts", None) or RateCounts(None)
+                self._window = counts.limit(SCOPE, self._limit, 60, wall=self.clock, monotonic=time.monotonic)
         return self._window
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -53,12 +52,11 @@ class WriteLimits:
             return
         headers = dict(scope.get("headers") or [])
         credential = headers.get(b"authorization") or headers.get(b"x-api-key")
-        window = self._window_for(getattr(scope["app"].state, "settings", None)) if credential else None
+        window = self._window_for(scope["app"].state) if credential else None
         if credential is None or window is None:
             await self.app(scope, receive, send)
             return
-        pool = getattr(scope["app"].state, "pool", None)
-        verdict = await window.hit(pool, hashlib.sha256(credential).hexdigest())
+        verdict = window.hit(hashlib.sha256(credential).hexdigest())
         if verdict.allowed:
             await self.app(scope, receive, send)
             return

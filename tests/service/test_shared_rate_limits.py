@@ -1,12 +1,16 @@
 """Rate limits shared by a service's replicas through Postgres (issue 25, must-show 6; `shared.http.rate_counts`):
-two app instances on the same database share one limit — the request past the limit summed over both is 429 with
-`Retry-After`, on either instance — for the writes per credential every service limits and for intake's
-submissions per customer phone; and the count is a sliding window, not a fixed one a burst could double across
-its boundary (a fake clock, no sleep)."""
+two app instances on the same database share one limit — once they have synced (the background sync's one
+statement, called here explicitly instead of waiting for `RATE_LIMIT_SYNC_SECONDS`), the request past the limit
+summed over both is 429 with `Retry-After`, on either instance — for the writes per credential every service
+limits and for intake's submissions per customer phone; the sync task runs with the lifespan and survives a
+database that is away; and the count is a sliding window, not a fixed one a burst could double across its
+boundary (a fake clock, no sleep)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -15,7 +19,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI, Request
 
-from shared.http.rate_counts import CountedWindow
+from shared.http.rate_counts import RateCounts
 from shared.http.service_app import create_service_app
 from shared.settings import ServiceSettings
 from tests.support.complaints import complaint, headers
@@ -56,9 +60,12 @@ async def _clients(*apps: FastAPI) -> AsyncIterator[list[httpx.AsyncClient]]:
 async def test_two_replicas_share_one_write_limit_per_credential(db: asyncpg.Pool) -> None:
     limit = 4
     key = {"X-API-Key": f"replica-key-{uuid.uuid4()}"}
-    async with _clients(_replica(db, limit), _replica(db, limit)) as (first, second):
+    replicas = _replica(db, limit), _replica(db, limit)
+    async with _clients(*replicas) as (first, second):
         answers = [await client.post("/v1/notes", headers=key) for client in (first, second, first, second)]
         assert [a.status_code for a in answers] == [200] * limit, "each replica alone is under the limit"
+        for replica in (*replicas, replicas[0]):  # the first learns what the second added after its own sync
+            await replica.state.rate_counts.sync(db)
         for client in (first, second):
             refused = await client.post("/v1/notes", headers=key)
             assert refused.status_code == 429, "past the limit summed over both replicas, on either"
@@ -84,10 +91,15 @@ async def test_two_intakes_share_one_limit_per_customer_phone(migrated: Infrastr
 
     settings = {"intake_rate_limit_per_phone": per_phone}
     url, kafka = migrated.database_url, migrated.kafka_bootstrap_servers
-    async with running_intake(url, kafka, **settings) as (_, a), running_intake(url, kafka, **settings) as (_, b):
+    async with (
+        running_intake(url, kafka, **settings) as (app_a, a),
+        running_intake(url, kafka, **settings) as (app_b, b),
+    ):
         for client, channel in ((a, "web"), (b, "app"), (a, "wechat")):
             accepted = await client.post("/v1/complaints", json=of(channel), headers=headers(channel))
             assert accepted.status_code == 202, accepted.text
+        for app in (app_a, app_b):
+            await app.state.rate_counts.sync(app.state.pool)
         refused = await b.post("/v1/complaints", json=of("email"), headers=headers("email"))
         assert refused.status_code == 429, "the second intake has seen one of the phone's submissions, not three"
         assert 1 <= int(refused.headers["Retry-After"]) <= 2 * 3600
@@ -95,19 +107,53 @@ async def test_two_intakes_share_one_limit_per_customer_phone(migrated: Infrastr
 
 
 async def test_the_shared_count_slides_across_a_window_boundary(db: asyncpg.Pool) -> None:
-    """Limit 3 a minute, 3 at the start of a minute: a fixed window would let 3 more through a minute later; the
-    sliding count still weighs the previous minute then, and lets one through only once a third of it has passed."""
+    """Limit 3 a minute, 3 at the start of a minute on one replica: a fixed window would let 3 more through a
+    minute later; the other replica, synced, still weighs the previous minute then, and lets one through only once
+    a third of it has passed."""
     now = [60.0 * 29_000_000]  # the start of a window
-
-    window = CountedWindow("dispatch", f"slide-{uuid.uuid4()}", 3, 60, lambda: now[0])
-    assert [(await window.hit(db, "k")).allowed for _ in range(3)] == [True, True, True]
-    refused = await window.hit(db, "k")
+    scope = f"slide-{uuid.uuid4()}"
+    counts = [RateCounts("dispatch"), RateCounts("dispatch")]
+    first, second = (c.limit(scope, 3, 60, wall=lambda: now[0], monotonic=lambda: now[0]) for c in counts)
+    assert second.hit("k").allowed, "the second replica counts the key first: it now syncs it"
+    assert [first.hit("k").allowed for _ in range(2)] == [True, True]
+    for each in (*counts, counts[0]):
+        await each.sync(db)
+    refused = first.hit("k")
     assert not refused.allowed and refused.retry_after_s == 80, "into the next minute, until 2/3 of 3 remain"
+    assert not second.hit("k").allowed
     now[0] += 60
-    assert (await window.hit(db, "k")).retry_after_s == 20
+    assert second.hit("k").retry_after_s == 20
     now[0] += 19
-    assert not (await window.hit(db, "k")).allowed
+    assert not second.hit("k").allowed
     now[0] += 1
-    assert (await window.hit(db, "k")).allowed
-    assert not (await window.hit(db, "k")).allowed, "2 of the old minute's share + 1 new: full again"
-    assert (await window.hit(db, "another key")).allowed
+    assert second.hit("k").allowed
+    assert not second.hit("k").allowed, "2 of the old minute's share + 1 new: full again"
+    assert second.hit("another key").allowed
+
+
+async def test_the_sync_task_survives_a_database_away(migrated: Infrastructure, db: asyncpg.Pool) -> None:
+    """A failing database does not stop the sync task (or the app): it logs and retries at its next tick; the
+    process's own window still limits meanwhile, and what it let through reaches the table once Postgres is back."""
+    counts = RateCounts("dispatch")
+    limit = counts.limit(f"away-{uuid.uuid4()}", 2, 60, wall=time.time, monotonic=time.monotonic)
+    assert limit.hit("k").allowed and limit.hit("k").allowed
+    away = await asyncpg.create_pool(migrated.database_url, min_size=1, max_size=1)
+    await away.close()  # every sync through it fails
+    tried: list[asyncpg.Pool] = []
+
+    def pool() -> asyncpg.Pool:
+        tried.append(away if len(tried) < 3 else db)
+        return tried[-1]
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(counts.run(pool, 0.02, stop))
+    total = f"SELECT sum(hits) FROM dispatch.rate_limit_counts WHERE scope = '{limit.scope}'"
+    deadline = time.monotonic() + 5
+    while not await db.fetchval(total):
+        assert not task.done(), "a failed sync does not end the task"
+        assert time.monotonic() < deadline, "the counts are synced once the database is back"
+        await asyncio.sleep(0.02)
+    assert len(tried) >= 4 and not limit.hit("k").allowed, "the local gate held throughout"
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    assert await db.fetchval(total) == 2, "each request counted once, the failed syncs' deltas kept for the next"
