@@ -91,6 +91,7 @@ async def test_two_intakes_share_one_limit_per_customer_phone(migrated: Infrastr
 
     settings = {"intake_rate_limit_per_phone": per_phone}
     url, kafka = migrated.database_url, migrated.kafka_bootstrap_servers
+    before = _syncing()  # other apps' sync tasks the test process may be running
     async with (
         running_intake(url, kafka, **settings) as (app_a, a),
         running_intake(url, kafka, **settings) as (app_b, b),
@@ -98,12 +99,19 @@ async def test_two_intakes_share_one_limit_per_customer_phone(migrated: Infrastr
         for client, channel in ((a, "web"), (b, "app"), (a, "wechat")):
             accepted = await client.post("/v1/complaints", json=of(channel), headers=headers(channel))
             assert accepted.status_code == 202, accepted.text
-        for app in (app_a, app_b):
+        syncing = [t for t in _syncing() if t not in before]
+        assert len(syncing) == 2, "each intake's lifespan runs its sync task"
+        for app in (app_a, app_b):  # now, rather than waiting for the next tick
             await app.state.rate_counts.sync(app.state.pool)
         refused = await b.post("/v1/complaints", json=of("email"), headers=headers("email"))
         assert refused.status_code == 429, "the second intake has seen one of the phone's submissions, not three"
         assert 1 <= int(refused.headers["Retry-After"]) <= 2 * 3600
         assert "per customer phone" in refused.json()["detail"]
+    assert all(t.done() for t in syncing), "and stops it with the app"
+
+
+def _syncing() -> set[asyncio.Task[object]]:
+    return {t for t in asyncio.all_tasks() if t.get_name() == "rate-limit-sync" and not t.done()}
 
 
 async def test_the_shared_count_slides_across_a_window_boundary(db: asyncpg.Pool) -> None:
