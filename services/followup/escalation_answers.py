@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from services.followup.model import Escalation
+from services.followup.model import DEPARTMENT_RUNGS, Escalation
 from shared.errors import Conflict, Forbidden, Invalid
 
 #: Roles of the case's department that answer for it.
@@ -28,8 +28,6 @@ HELD_BY: dict[str, frozenset[str]] = {
     "general_manager": frozenset({"leadership"}),
     "project_manager": frozenset({"leadership"}),
 }
-#: Rungs held within one department: only that department's holder sends its answers back.
-DEPARTMENT_RUNGS = frozenset({"department_manager"})
 #: The furthest a promise or a deadline may lie ahead: a year (a typo of the year is refused, not kept for ever).
 FURTHEST = timedelta(days=366)
 
@@ -129,6 +127,8 @@ def send_back(
 ) -> Escalation:
     """Back to the department with an instruction: it must answer (again) by `deadline`, or the next rung hears."""
     _require(may_send_back(actor, escalation), "only whom the escalation reached sends it back")
+    # Whoever answered does not review their own answer (a department's supervisor may hold both sides of a rung).
+    _require(actor.id != escalation.answer.answered_by, "the person who answered does not send their own answer back")
     _ahead(deadline, now, "deadline", "the date to answer again by")
     answer = replace(
         escalation.answer,

@@ -133,6 +133,11 @@ class Subject:
     severity: str | None = None
 
 
+#: Rungs held within one department (its manager's): only that department's holder sees them and sends its answers
+#: back; other rungs (supervisor, duty manager, leadership) are held across departments.
+DEPARTMENT_RUNGS = frozenset({"department_manager"})
+
+
 @dataclass(frozen=True)
 class EscalationRecord:
     """One rung of the ladder as it was climbed; `timer_id` is unique, so a timer escalates once."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from services.followup.model import (
+    DEPARTMENT_RUNGS,
     Callback,
     Caller,
     Contact,
@@ -395,10 +396,15 @@ class FakeFollowupRepository:
     async def escalations_to(
         self, rungs: Sequence[str] | None, department: str | None, *, status: str | None, limit: int
     ) -> list[Escalation]:
+        def reaches(e: EscalationRecord) -> bool:
+            if rungs is None or e.department == department:
+                return True
+            return e.escalated_to in rungs and e.escalated_to not in DEPARTMENT_RUNGS
+
         mine = [
             self._escalation(e)
             for e in reversed(self.state.escalations)
-            if e.reference_no is not None and (rungs is None or e.escalated_to in rungs or e.department == department)
+            if e.reference_no is not None and reaches(e) and not await self.climbed_past(e)
         ]
         return [e for e in mine if status is None or e.answer.status == status][:limit]
 

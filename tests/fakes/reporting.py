@@ -61,7 +61,8 @@ class InMemoryReadModels:
             if complaint_id in self.tables.cases:
                 self.tables.cases[complaint_id].update(address=None, address_key=None)
         for event_id, entry in list(self.tables.timeline.items()):
-            if entry.complaint_id in complaint_ids and entry.event_type == "complaint.received":
+            placed = entry.event_type in ("complaint.received", "workorder.assigned")
+            if entry.complaint_id in complaint_ids and placed and isinstance(entry.payload.get("location"), dict):
                 location = {**entry.payload["location"], "address": None, "coordinates": None}
                 payload = {**entry.payload, "location": location}
                 self.tables.timeline[event_id] = replace(entry, payload=payload)

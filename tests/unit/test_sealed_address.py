@@ -21,6 +21,7 @@ from shared.subject_keys import NO_KEYS, opened_location
 from tests.fakes.intake import FakeTransactions
 from tests.fakes.reporting import InMemoryTransactions
 from tests.support.complaints import complaint
+from tests.support.reporting_events.handling import Scripted, events
 
 NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 HOME = "和平区长青小区3号楼2单元301室"
@@ -98,3 +99,20 @@ async def test_reporting_shows_the_opened_address_purges_it_on_erasure_and_a_rep
     await Door(rebuilt, ReportingContext(ZoneInfo("Asia/Shanghai"), keys=ring)).run(project, replay)
     assert rebuilt.tables.cases[case]["reference_no"] == received.payload.reference_no, "the case is there"
     assert rebuilt.tables.cases[case]["address"] is None, "without the address"
+
+
+async def test_an_erasure_purges_the_clear_address_of_a_case_from_before_v5_from_every_timeline_entry() -> None:
+    """A case received before v5 brought its address in clear on complaint.received and on every workorder.assigned
+    dispatch published for it (v1-v3, and v4 repeating what the case came with): the erasure blanks them all."""
+    case = Scripted(n=7, channel="phone", district="heping")
+    before_v5 = events(case, NOW)
+    tx = InMemoryTransactions()
+    door = Door(tx, ReportingContext(ZoneInfo("Asia/Shanghai"), keys=NO_KEYS))
+    await door.run(project, before_v5)
+    address = f"{case.n} 测试路"
+    placed = {e.event_type for e in tx.tables.timeline.values() if address in str(e.payload)}
+    assert placed == {"complaint.received", "workorder.assigned"}
+
+    await door.run(project, [_erased(uuid.uuid4(), case.complaint_id)])
+    assert not any(address in str(e.payload) for e in tx.tables.timeline.values())
+    assert tx.tables.cases[case.complaint_id]["address"] is None

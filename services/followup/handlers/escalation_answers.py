@@ -58,13 +58,16 @@ async def acknowledge(cmd: AcknowledgeEscalation, work: FollowupWork) -> Escalat
 
 async def answer(cmd: AnswerEscalation, work: FollowupWork) -> Escalation:
     """The department's answer: the clock climbs no further, and whom the escalation reached is told."""
-    before = await _latest(cmd.escalation_id, work)
+    found = await _escalation(cmd.escalation_id, work)
+    record = found.record
+    # Stop the clock before asking whether it climbed: a timer worker that already claimed the next rung's timer holds
+    # its row, so the cancel waits for it to commit, and the check below then sees the rung it climbed (409, all
+    # rolled back) rather than an answer recorded on a rung the next one already heard of.
+    stopped = await work.repo.cancel(record.subject_id, [record.stage], work.now) if record.subject_id else 0
+    before = await _still_latest(found, work)
     escalation = rules.answer(before, cmd.actor, action=cmd.action, promised_by=cmd.promised_by, now=work.now)
-    record = escalation.record
     await work.repo.save_escalation(escalation)
-    if record.subject_id is not None:
-        stopped = await work.repo.cancel(record.subject_id, [record.stage], work.now)
-        log.info("escalation answered", stage=record.stage, level=record.level, rungs_stopped=stopped)
+    log.info("escalation answered", stage=record.stage, level=record.level, rungs_stopped=stopped)
     late = rules.late(escalation)
     work.emit(events.escalation_answered(escalation, late=late))
     notifier, a = work.context.notifier, escalation.answer
@@ -112,10 +115,13 @@ async def _escalation(escalation_id: uuid.UUID, work: FollowupWork) -> Escalatio
 async def _latest(escalation_id: uuid.UUID, work: FollowupWork) -> Escalation:
     """The escalation, when it is still its clock's latest rung: one climbed past is answered (or sent back) on the
     rung that holds the case now, so no rung is left looking open once the climb has stopped."""
-    escalation = await _escalation(escalation_id, work)
+    return await _still_latest(await _escalation(escalation_id, work), work)
+
+
+async def _still_latest(escalation: Escalation, work: FollowupWork) -> Escalation:
     if await work.repo.climbed_past(escalation.record):
         raise EscalationClosed(
-            f"escalation {escalation_id} was climbed past: act on the latest rung's escalation of this case",
+            f"escalation {escalation.escalation_id} was climbed past: act on the latest rung's escalation of this case",
             escalated_to=escalation.record.escalated_to,
         )
     return escalation

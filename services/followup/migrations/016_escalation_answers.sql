@@ -27,3 +27,6 @@ ALTER TABLE escalations
 CREATE UNIQUE INDEX escalations_escalation_id ON escalations (escalation_id);
 -- The escalated people's lists: by rung and department, newest first.
 CREATE INDEX escalations_reached ON escalations (escalated_to, department, at DESC);
+-- The answer step's check that a rung is still its clock's latest (climbed_past), and the lists that leave out
+-- the rungs climbed past.
+CREATE INDEX escalations_climb ON escalations (subject_id, stage, level);

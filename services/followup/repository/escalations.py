@@ -9,7 +9,7 @@ from dataclasses import fields
 
 import asyncpg
 
-from services.followup.model import Escalation, EscalationAnswer, EscalationRecord, TimerPlan
+from services.followup.model import DEPARTMENT_RUNGS, Escalation, EscalationAnswer, EscalationRecord, TimerPlan
 from services.followup.repository.rows import TIMERS_CHANNEL, Rows
 
 _RECORD = [f.name for f in fields(EscalationRecord)]
@@ -37,16 +37,23 @@ class EscalationTables(Rows):
     async def escalations_to(
         self, rungs: Sequence[str] | None, department: str | None, *, status: str | None, limit: int
     ) -> list[Escalation]:
-        """Escalations to any of `rungs` or of `department`'s cases (both None: every one), newest first; only
-        those recorded since escalations have an answer step (they name their case)."""
+        """Escalations to any of `rungs` (a department's own rung, e.g. its manager's, only of `department`'s cases)
+        or of `department`'s cases (both None: every one), newest first, each still its clock's latest rung (one
+        climbed past takes no step); only those recorded since escalations have an answer step (they name their case).
+        Filtered here rather than after the LIMIT, so other departments' rungs never crowd out a person's own."""
         rows = await self.conn.fetch(
-            f"SELECT {_COLUMNS} FROM followup.escalations WHERE reference_no IS NOT NULL "
-            "AND ($1::text[] IS NULL OR escalated_to = ANY($1::text[]) OR department = $2) "
-            "AND ($3::text IS NULL OR status = $3) ORDER BY at DESC, id DESC LIMIT $4",
+            f"SELECT {_COLUMNS} FROM followup.escalations e WHERE reference_no IS NOT NULL "
+            "AND ($1::text[] IS NULL OR department = $2 OR "
+            "(escalated_to = ANY($1::text[]) AND escalated_to <> ALL($5::text[]))) "
+            "AND ($3::text IS NULL OR status = $3) "
+            "AND NOT EXISTS (SELECT 1 FROM followup.escalations h "
+            "WHERE h.subject_id = e.subject_id AND h.stage = e.stage AND h.level > e.level) "
+            "ORDER BY at DESC, id DESC LIMIT $4",
             list(rungs) if rungs is not None else None,
             department,
             status,
             limit,
+            sorted(DEPARTMENT_RUNGS),
         )
         return [escalation_of(r) for r in rows]
 

@@ -116,11 +116,13 @@ class ProjectionWrites(Tables):
         await self.conn.execute(
             f"DELETE FROM {self.schema}.contacts WHERE complaint_id = ANY($1::uuid[])", complaint_ids
         )
-        # The address a v1-v4 event brought in clear, or a v5 one opened on arrival: the case stays, without it.
+        # The address an event brought in clear (complaint.received v1-v4; workorder.assigned v1-v3, and v4 of a case
+        # received before v5), or a v5 one opened on arrival: the case stays, without it.
         await self.conn.execute(
             f"UPDATE {self.schema}.timeline SET payload = jsonb_set(payload, '{{location}}', "
             "(payload -> 'location') || '{\"address\": null, \"coordinates\": null}'::jsonb) "
-            "WHERE complaint_id = ANY($1::uuid[]) AND event_type = 'complaint.received'",
+            "WHERE complaint_id = ANY($1::uuid[]) AND event_type IN ('complaint.received', 'workorder.assigned') "
+            "AND jsonb_typeof(payload -> 'location') = 'object'",
             complaint_ids,
         )
         await self.conn.execute(

@@ -195,3 +195,18 @@ async def test_a_rung_climbed_past_is_answered_on_the_latest_rung(followup: Foll
     assert await _rungs(followup, order) == ["supervisor", "department_manager"], (
         "answered: the general manager not told"
     )
+
+
+async def test_who_answered_does_not_send_their_own_answer_back(followup: Followup) -> None:
+    """A department's own supervisor holds both sides of a supervisor rung: they answer, someone else reviews."""
+    _, escalation = await _escalated(followup)
+    billing_supervisor = EscalationActor("sv-2", "孙主管", frozenset({"supervisor"}), "billing", person=True)
+    await _answer(followup, escalation, billing_supervisor)
+    deadline = followup.clock() + timedelta(hours=1)
+    with pytest.raises(Forbidden, match="their own answer"):
+        own = steps.SendBackEscalation(escalation.escalation_id, billing_supervisor, "redo", deadline)
+        await followup.run(steps.send_back, own)
+    back = await followup.run(
+        steps.send_back, steps.SendBackEscalation(escalation.escalation_id, SUPERVISOR, "x", deadline)
+    )
+    assert back.answer.status == "sent_back"
