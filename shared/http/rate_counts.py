@@ -20,7 +20,9 @@ other replicas let through for that key within one sync interval** (what they ad
 this process has not read yet), plus, for a key a process has never seen, what it lets through before its next sync
 tells it the key's count. With 600 writes a minute per credential and a 1 s sync that is a few requests; for a
 phone's 10 an hour it is at most one per replica that had not yet seen the phone. Wall clock for the fixed windows
-(replicas agree to NTP's accuracy, far below a window); both clocks are injected, so tests need no sleep.
+(replicas agree to NTP's accuracy, far below a window); both clocks are injected, so tests need no sleep. A sync
+carries every key the process saw in the limit's last two windows (for phones per hour: the phones of two hours),
+read back through the table's primary key; rows older than that are pruned every `PRUNE_EVERY` syncs.
 """
 
 from __future__ import annotations
@@ -172,6 +174,7 @@ class RateCounts:
         self.schema = schema
         self.limits: list[SharedLimit] = []
         self._syncs = 0
+        self._syncing = asyncio.Lock()  # one sync at a time: each owns the deltas it took until it settles
 
     def limit(
         self,
@@ -191,7 +194,10 @@ class RateCounts:
         """Add this process's deltas and read back the cluster's counts of the keys it knows: one statement."""
         if self.schema is None or not self.limits:
             return
-        table = f'"{self.schema}".rate_limit_counts'
+        async with self._syncing:
+            await self._sync(pool, f'"{self.schema}".rate_limit_counts')
+
+    async def _sync(self, pool: asyncpg.Pool, table: str) -> None:
         deltas = [(limit.scope, *delta) for limit in self.limits for delta in limit.take_deltas()]
         known = [(limit.scope, key, limit.window_no()) for limit in self.limits for key in limit.known()]
         try:
