@@ -83,9 +83,10 @@ class Provider(Protocol):
         """After a crash between claiming an attempt and recording its answer: did the vendor take this message?
 
         The vendor's message id when its records show our idempotency key (`notification_id`) since `since` (or
-        `model.FOUND_BY_OUR_ID` + our id, when those records carry no vendor id); None when they do not (then it is safe to send). Raise `TransientError` when the vendor cannot say, and
-        `NotImplementedError` when the vendor offers no way to ask (the worker then treats the attempt as sent
-        at most once and leaves it to the receipt or to a person)."""
+        `model.FOUND_BY_OUR_ID` + our id, when those records carry no vendor id); None when they do not (then it is
+        safe to send). Raise `TransientError` when the vendor cannot say, and `NotImplementedError` when the vendor
+        offers no way to ask (the worker then treats the attempt as sent at most once and leaves it to the receipt or
+        to a person)."""
         ...
 
     async def aclose(self) -> None:
