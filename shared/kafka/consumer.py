@@ -21,6 +21,7 @@ on, each record gets its own span, parented on its headers, so a complaint's tra
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any, Generic, TypeVar
@@ -61,6 +62,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 #: What pauses the partition for redelivery: a dependency down, or a handler saying its collaborator is.
 _REDELIVERED: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, Unavailable)
+#: How many dead-lettered records a consumer remembers, so a redelivered batch does not dead-letter its poison again
+#: (a process restart forgets: a dead letter is then written at least once, as the offsets are committed).
+DEAD_LETTERS_REMEMBERED = 10_000
 
 
 class PoisonMessage(Invalid):
@@ -103,6 +107,9 @@ class GuardedHandler(Generic[M]):
         self.transient_pause_s = transient_pause_s
         self.dead_lettered = 0
         self.offsets = BatchOffsets(consumer)
+        #: The records this process already dead-lettered (topic, partition, offset), newest last: a batch nacked for
+        #: an outage after its poison went to the dead letters is redelivered whole, and the poison must not go twice.
+        self._sent_to_dlq: OrderedDict[tuple[str, int, int], None] = OrderedDict()
 
     async def __call__(self, message: KafkaMessage) -> None:
         raw = message.raw_message
@@ -170,6 +177,9 @@ class GuardedHandler(Generic[M]):
         await asyncio.sleep(self.transient_pause_s)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str, error_type: str, attempts: int) -> None:
+        where = (record.topic, record.partition, record.offset)
+        if where in self._sent_to_dlq:
+            return  # redelivered after an outage nacked its batch: its dead letter is already written
         headers = dead_letter_headers(
             original_headers=_headers(record),
             topic=record.topic,
@@ -184,6 +194,9 @@ class GuardedHandler(Generic[M]):
         await self.broker.publish(
             record.value or b"", topic=dead_letter_topic(record.topic), key=record.key, headers=headers
         )
+        self._sent_to_dlq[where] = None
+        if len(self._sent_to_dlq) > DEAD_LETTERS_REMEMBERED:
+            self._sent_to_dlq.popitem(last=False)
         self.dead_lettered += 1
         CONSUMER_DEAD_LETTERS.labels(self.consumer, record.topic).inc()
         log.error(
