@@ -58,7 +58,7 @@ run: $(STAMP) kafka keycloak
 
 ## make test: lint, layers, types ([tool.mypy]), then the whole suite (unit — with the size limits and the one door,
 ## tests/unit/test_architecture.py —, service, end-to-end, faults, security) on embedded infrastructure, on two
-## workers (PYTEST_WORKERS): one runs the platform tests one after another, the other everything else (tests/conftest.py).
+## workers (PYTEST_WORKERS): one runs the platform tests one after another, the other the rest (tests/support/workers.py).
 PYTEST_WORKERS ?= 2
 test: $(STAMP) chromium dovecot promtool kafka keycloak
 	$(BIN)/ruff check .

@@ -20,7 +20,8 @@ from tests.support.workers import PlatformApart, unnamed_identity_users
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: a run with `-p no:xdist` does not know it
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> PlatformApart:
-    """`make test`'s two workers: the platform tests on one, one after another (tests/support/workers.py)."""
+    """`make test`'s two workers: the platform tests on one, one after another, from the start; the rest on the
+    other, and on both at the end (tests/support/workers.py)."""
     return PlatformApart(config, log)
 
 

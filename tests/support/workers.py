@@ -1,9 +1,14 @@
 """How `make test` spreads the suite over two pytest-xdist workers (`-n 2`, the hook in tests/conftest.py).
 
-One unit runs on one worker, its tests one after another in file order: every test that starts the whole platform
-(e2e, faults) or the identity provider is in the single "platform" unit — two platforms at once would starve each
-other on two cores, and Keycloak is started once. Every other module is a unit of its own, so its module fixtures
-(an in-process service, a private broker) are set up once and its tests keep their order.
+A unit runs on one worker, its tests one after another in file order:
+- "platform": every test that starts the whole platform (e2e, faults) — two platforms at once would starve each
+  other on two cores. It is collected first and handed out first, so it starts at once on one worker and sets the
+  suite's length (about 15 minutes of it);
+- "identity": the service modules that sign in at the identity provider, together, so the other worker starts its
+  Keycloak once;
+- every other module is a unit of its own, so its module fixtures (an in-process service, a private broker) are
+  set up once and its tests keep their order. Units go in collection order, so the small unit-test modules come
+  last and even out the two workers' ends.
 
 The units are decided from node ids alone (xdist's `--dist loadgroup` cannot be used: with pytest 9 it no longer
 changes the node ids it groups by), so the modules that use the identity provider outside e2e and faults are named
@@ -15,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 PLATFORM = "platform"
+IDENTITY = "identity"
 PLATFORM_FOLDERS = ("tests/e2e/", "tests/faults/")
 IDENTITY_MODULES = frozenset(
     {
@@ -29,22 +36,30 @@ IDENTITY_MODULES = frozenset(
 
 
 def work_unit(nodeid: str) -> str:
-    """The unit a test runs in: "platform", or its module's path."""
+    """The unit a test runs in: "platform", "identity", or its module's path."""
     module = nodeid.split("::", 1)[0]
-    return PLATFORM if module.startswith(PLATFORM_FOLDERS) or module in IDENTITY_MODULES else module
+    if module.startswith(PLATFORM_FOLDERS):
+        return PLATFORM
+    return IDENTITY if module in IDENTITY_MODULES else module
 
 
 def unnamed_identity_users(items: Iterable[Any]) -> list[str]:
-    """Tests that use the identity provider but would not run in the platform unit."""
+    """Tests that use the identity provider but would run in neither the platform nor the identity unit."""
     return [
         item.nodeid
         for item in items
-        if "identity_provider" in getattr(item, "fixturenames", ()) and work_unit(item.nodeid) != PLATFORM
+        if "identity_provider" in getattr(item, "fixturenames", ())
+        and work_unit(item.nodeid) not in (PLATFORM, IDENTITY)
     ]
 
 
 class PlatformApart(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types
-    """xdist's load-by-scope scheduling, the scope being `work_unit` (largest units first: the platform's)."""
+    """xdist's load-by-scope scheduling, the scope being `work_unit`, the units in collection order (not largest
+    first: the platform's, the longest, must start at once)."""
+
+    def __init__(self, config: pytest.Config, log: Any) -> None:
+        config.option.loadscopereorder = False
+        super().__init__(config, log)
 
     def _split_scope(self, nodeid: str) -> str:
         return work_unit(nodeid)
