@@ -15,7 +15,7 @@ import pytest
 from operations.migrations import apply_all
 from shared.db import create_pool
 from tests.support.infrastructure import Infrastructure, kafka_session_environment, provide
-from tests.support.workers import PlatformApart, unnamed_identity_users
+from tests.support.workers import PlatformApart, give_parametrized_items_their_ids, unnamed_identity_users
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: a run with `-p no:xdist` does not know it
@@ -26,6 +26,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> PlatformApar
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if shared := give_parametrized_items_their_ids(items):
+        raise pytest.UsageError(f"tests sharing a node id would run once under xdist: {shared[:3]}")
     if unnamed := unnamed_identity_users(items):
         raise pytest.UsageError(f"name their modules in tests/support/workers.IDENTITY_MODULES: {unnamed[:3]}")
 
