@@ -120,8 +120,12 @@ class _Entry:
 
 def parse_csv(text: str) -> tuple[RegisteredAsset, ...]:
     """Assets of a CSV import (module docstring); raises `AssetRegistryError` listing every bad row."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    header = [name.strip() for name in reader.fieldnames or []]
+    # newline="": a line may end in CR, LF or CRLF (the csv module's own line handling).
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+    except csv.Error as exc:  # a file the csv module cannot read at all: a 422 naming why, never a 500
+        raise AssetRegistryError([f"row 1: not a CSV file ({exc})"]) from None
     reader.fieldnames = header
     problems: list[str] = []
     if missing := REQUIRED_CSV_COLUMNS - set(header):

@@ -348,3 +348,11 @@ def test_an_address_naming_no_known_compound_matches_nothing(index: AssetIndex) 
 def test_the_compound_of_an_address_known_or_not(address: str, compound: str | None) -> None:
     index = AssetIndex.build(load_assets(DEMO_CITY))
     assert index.compound_of("heping", address) == compound
+
+
+def test_lines_may_end_in_cr_and_a_stray_cr_is_a_problem_named_not_a_crash() -> None:
+    """The security fuzz sent a body with a bare CR mid-line: the csv module's error became a 500."""
+    row = "HES-1,heat_exchange_station,站,Station,heping,长青小区,,"
+    (asset,) = parse_csv((HEADER + row).replace("\n", "\r") + "\r")
+    assert asset.asset_id == "HES-1"
+    assert problems_of("\x97H\r\x0c")[0].startswith("row 1: missing column(s)")
