@@ -1,5 +1,7 @@
 """The console's words, Chinese by default and English on request: every string a page shows is a key of
-`translations.toml`, with a `[zh]` and an `[en]` table of the same keys (a test holds them equal).
+`translations.toml` or of a screen group's own file in `translations/` (supervisor, duty, leadership, ...), each
+with a `[zh]` and an `[en]` table of the same keys (a test holds them equal). A key defined in two files is an
+error, so one group's word never silently replaces another's.
 
 Why a file of our own and not gettext: two languages, a few hundred strings, edited by the utility's staff, and
 every key checked for both languages in a unit test.
@@ -14,6 +16,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 TRANSLATIONS = Path(__file__).with_name("translations.toml")
+#: One file per screen group, so each group's words are edited apart from the others'.
+MORE_TRANSLATIONS = Path(__file__).with_name("translations")
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 #: The `lang` attribute of a page in each language.
@@ -24,11 +28,19 @@ UI_LOCALES = {"zh": "zh-CN", "en": "en"}
 
 
 @cache
-def catalogue(path: Path = TRANSLATIONS) -> dict[str, dict[str, str]]:
-    """{language: {key: text}}; read once."""
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
-    return {lang: {k: str(v) for k, v in data.get(lang, {}).items()} for lang in LANGUAGES}
+def catalogue(path: Path = TRANSLATIONS, more: Path = MORE_TRANSLATIONS) -> dict[str, dict[str, str]]:
+    """{language: {key: text}} of the main file and every `translations/*.toml`; read once."""
+    merged: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+    for source in (path, *sorted(more.glob("*.toml"))):
+        with source.open("rb") as handle:
+            data = tomllib.load(handle)
+        for lang in LANGUAGES:
+            strings = {k: str(v) for k, v in data.get(lang, {}).items()}
+            twice = sorted(set(strings) & set(merged[lang]))
+            if twice:
+                raise ValueError(f"{source.name}: keys already defined in another translations file: {twice}")
+            merged[lang].update(strings)
+    return merged
 
 
 def chosen_language(query: str | None, cookie: str | None) -> str:

@@ -1,0 +1,67 @@
+"""One platform for every supervision drill (the console of supervisors, duty managers and leadership), started
+once for the package: each start costs half a minute on 2 cores, and these modules need the same settings.
+
+The drill clock: SLA_TIME_SCALE=0.05 with `sla_policy.toml` beside this file (one minute lasts 3 s). Modules
+share the platform, so each uses its own customers (phones, addresses) and finds its cases by reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.support.browser import chromium
+from tests.support.console_browser import UI_TIMEOUT_MS, Console, Screens
+from tests.support.identity import IdentityProvider
+from tests.support.platform import Platform, kill_platform, start_platform
+
+SUPERVISION_ENV = {
+    "SLA_POLICY_PATH": str(Path(__file__).with_name("sla_policy.toml")),
+    "SLA_TIME_SCALE": "0.05",
+    "TIMER_POLL_MS": "100",
+    "NOTIFY_QUIET_HOURS": "",
+    "PLATFORM_DEMO_SIGN_INS": "1",
+}
+expect.set_options(timeout=UI_TIMEOUT_MS)
+
+
+@pytest.fixture(scope="package")
+def platform(identity_provider: IdentityProvider) -> Iterator[Platform]:
+    """The platform with the supervision drill's settings, on the session's Keycloak; SIGKILLed afterwards like a
+    crash, and everything it started must go with it."""
+    running = start_platform(extra_env={**SUPERVISION_ENV, **identity_provider.platform_env()})
+    try:
+        yield running
+    finally:
+        left = kill_platform(running)
+    assert not left, f"processes of the platform left running after the runner was killed: {left}"
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def screens() -> Screens:
+    return Screens()
+
+
+@pytest.fixture(scope="module")
+def console(browser: Browser, platform: Platform, identity_provider: IdentityProvider) -> Iterator[Console]:
+    opened = Console(browser, platform, identity_provider)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(autouse=True)
+def _keep_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On a failed step, photograph every open page: a person sees at once what the browser saw."""
+    failed_before = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed_before and "console" in request.fixturenames:
+        request.getfixturevalue("console").keep_failure()
