@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint setup contracts clean chromium dovecot java kafka keycloak promtool
+.PHONY: run test lint setup contracts clean chromium dovecot java kafka keycloak fetch promtool
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -43,24 +43,32 @@ java:
 		[ "$$(id -u)" = 0 ] || { echo "Java 17+ or Maven is missing; install them: sudo apt-get install default-jre-headless maven (or: sudo make java)"; exit 1; }; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless maven; }
 
-## The Apache Kafka server of embedded/kafka/pom.xml, from Maven Central into .cache/ (once).
-kafka: $(STAMP) java
-	$(BIN)/python -m embedded.kafka_dist
+## The Apache Kafka server of embedded/kafka/pom.xml, from Maven Central into .cache/ (once). The fetches of Kafka and
+## Keycloak need only Python's standard library: `make test` runs them beside the virtualenv's install.
+kafka: java
+	$(PYTHON) -m embedded.kafka_dist
 
 ## Keycloak (the identity provider) of embedded/keycloak/pom.xml, from Maven Central into .cache/, built once for
 ## fast starts (needs a Java 21+ beside the default Java 17: found in /usr/lib/jvm, or set KEYCLOAK_JAVA_HOME).
-keycloak: $(STAMP) java
-	$(BIN)/python -m embedded.keycloak_dist
+keycloak: java
+	$(PYTHON) -m embedded.keycloak_dist
+
+## Both, one after the other (two Maven runs never share the local repository at once).
+fetch: java
+	$(PYTHON) -m embedded.kafka_dist
+	$(PYTHON) -m embedded.keycloak_dist
 
 ## make run: embedded Postgres + Apache Kafka + every service, Ctrl-C stops all.
-run: $(STAMP) kafka keycloak
+run: java
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) fetch
 	$(BIN)/python -m embedded
 
 ## make test: lint, layers, types ([tool.mypy]), then the whole suite (unit — with the size limits and the one door,
 ## tests/unit/test_architecture.py —, service, end-to-end, faults, security) on embedded infrastructure, on two
 ## workers (PYTEST_WORKERS): one runs the platform tests one after another, the other the rest (tests/support/workers.py).
 PYTEST_WORKERS ?= 2
-test: $(STAMP) chromium dovecot promtool kafka keycloak
+test: chromium dovecot promtool java
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) fetch
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
