@@ -51,6 +51,9 @@ ROLES: dict[str, str] = {
     "duty_manager": "The manager on duty, called live to the counter",
     "department_manager": "Answers for a department's cases and escalations",
     "leadership": "Approves the analysis and corrective actions of serious cases",
+    "hr_admin": "HR/administration: approves the analysis and corrective actions of serious cases, as leadership",
+    "project_manager": "The project manager: told of serious cases and of customers still dissatisfied",
+    "technical": "The technical department: told of serious cases' causes and corrective actions",
 }
 DEPARTMENTS = frozenset({"repair", "billing", "customer_service"})
 COLUMNS = ("staff_id", "display_name", "display_name_en", "roles", "department", "crew", "contact")

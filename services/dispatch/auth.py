@@ -41,7 +41,7 @@ def actor_for(person: Person, crews: Crews) -> Actor:
         department=department if staff or crew else None,
         crew=None if staff else crew,
         supervisor=person.has("supervisor"),
-        oversees=person.has("duty_manager", "leadership"),
+        oversees=person.has("duty_manager", "leadership", "hr_admin"),
     )
 
 

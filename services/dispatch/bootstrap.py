@@ -91,7 +91,8 @@ def build_dispatch_broker(settings: DispatchSettings, door: Callable[[], Dispatc
         schema=AnyCorrectiveActionEvent,
         title=topics.CORRECTIVE_ACTIONS,
         description="Corrective actions of serious cases, keyed by complaint id: set (at resolution or later by a "
-        "supervisor, with owner and deadline), completed (with the outcome).",
+        "supervisor, with owner and deadline), completed (with the outcome); and a serious case's proposal (cause "
+        "analysis and corrective actions) proposed by its lead department, sent back or approved by leadership.",
     )
     for topic in (topics.WORKORDERS_REPAIR, topics.WORKORDERS_BILLING, topics.WORKORDERS_CUSTOMER_SERVICE):
         broker.publisher(
@@ -127,6 +128,7 @@ def dispatch_context(settings: DispatchSettings) -> DispatchContext:
         crews=load_crews(settings.dispatch_crews_path),
         photos=photos,
         photo_max_bytes=settings.dispatch_photo_max_bytes,
+        serious_approval=settings.dispatch_serious_approval,
     )
 
 

@@ -17,6 +17,7 @@ from services.dispatch.model import (
     Incident,
     Outage,
     Photo,
+    SeriousProposal,
     WorkOrder,
 )
 from shared.contracts import (
@@ -66,6 +67,12 @@ from shared.contracts import (
     OutageUpdatedPayload,
     ReceivedLocation,
     RootCause,
+    SeriousCaseApproved,
+    SeriousCaseApprovedPayload,
+    SeriousCaseFacts,
+    SeriousCaseProposed,
+    SeriousCaseSentBack,
+    SeriousCaseSentBackPayload,
     Severity,
     TriageSuggestion,
     WorkOrderAcknowledged,
@@ -760,3 +767,38 @@ def corrective_action_completed(action: CorrectiveAction, case: Case) -> Event:
         ),
         **_action_envelope(case, action.completed_at),
     )
+
+
+# --- serious cases' proposals (topic corrective-actions, keyed by complaint id) ----------------------------------
+
+
+def _proposal_facts(proposal: SeriousProposal, actor: Actor, at: datetime) -> dict[str, Any]:
+    return {
+        "complaint_id": proposal.complaint_id,
+        "reference_no": proposal.reference_no,
+        "work_order_id": proposal.work_order_id,
+        "department": proposal.department,
+        "severity": proposal.severity,
+        "round": proposal.round,
+        "cause_analysis": proposal.cause_analysis,
+        "corrective_actions": proposal.corrective_actions,
+        "status": proposal.status,
+        "proposed_by": proposal.proposed_by,
+        "proposed_by_name": proposal.proposed_by_name,
+        "actor": actor.name,
+        "actor_name": actor.label,
+        "at": at,
+    }
+
+
+def serious_case_step(proposal: SeriousProposal, case: Case, actor: Actor, at: datetime) -> Event:
+    """The event of the step that left `proposal` in its status: proposed, sent back (with the reason) or approved."""
+    facts = _proposal_facts(proposal, actor, at)
+    envelope = _action_envelope(case, at)
+    if proposal.status == "sent_back":
+        payload = SeriousCaseSentBackPayload(**facts, reason=proposal.decision_note or "")
+        return new_event(SeriousCaseSentBack, payload=payload, **envelope)
+    if proposal.status == "approved":
+        payload_ok = SeriousCaseApprovedPayload(**facts, note=proposal.decision_note)
+        return new_event(SeriousCaseApproved, payload=payload_ok, **envelope)
+    return new_event(SeriousCaseProposed, payload=SeriousCaseFacts(**facts), **envelope)

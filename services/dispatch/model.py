@@ -17,6 +17,8 @@ from shared.contracts import Department
 
 #: A work order's part in a coordinated case (coordination.py): one lead, the other departments assisting.
 WorkOrderRole = Literal["lead", "assisting"]
+#: Who approves a serious case's cause analysis and corrective actions (seed 001: leadership or HR/administration).
+APPROVER_ROLES = frozenset({"leadership", "hr_admin"})
 #: Who opened an incident: the callers' count crossing a threshold, or an operator.
 IncidentOpener = Literal["threshold", "operator"]
 #: The image types a photo may have (photos/images.py reads them from the bytes).
@@ -381,7 +383,7 @@ class Actor:
     roles: frozenset[str] = frozenset()
     #: A crew member: works only on the work orders assigned to this crew (of `department`).
     crew: str | None = None
-    #: Reads every department's work without acting as a supervisor (duty manager, leadership).
+    #: Reads every department's work without acting as a supervisor (duty manager, leadership, HR/administration).
     oversees: bool = False
 
     @property
@@ -401,6 +403,11 @@ class Actor:
     def reads_everything(self) -> bool:
         """Supervisor-level reads: every queue, work order, case and the contact-access log."""
         return self.supervisor or self.oversees
+
+    @property
+    def approves_serious(self) -> bool:
+        """Leadership and HR/administration approve (or send back) serious cases' analyses and corrective actions."""
+        return bool(self.roles & APPROVER_ROLES)
 
     @property
     def department_staff(self) -> bool:
@@ -477,6 +484,37 @@ class CorrectiveActionPlan:
     description: str
     owner: str
     deadline: datetime
+
+
+@dataclass(frozen=True)
+class SeriousProposal:
+    """A serious or emergency case's cause analysis and corrective actions as its lead department proposed them, and
+    where they stand: proposed (waiting for leadership), sent back (with leadership's reason), approved. One per
+    lead work order (its latest round); `serious_cases.py` holds the rules."""
+
+    work_order_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference_no: str
+    department: str
+    severity: str
+    round: int
+    cause_analysis: str
+    #: [{"description", "owner", "deadline" (ISO 8601)}], as proposed.
+    corrective_actions: list[dict[str, Any]]
+    status: Literal["proposed", "sent_back", "approved"]
+    proposed_by: str
+    proposed_by_name: str | None
+    proposed_at: datetime
+    decided_by: str | None = None
+    decided_by_name: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+    def plans(self) -> tuple[CorrectiveActionPlan, ...]:
+        return tuple(
+            CorrectiveActionPlan(a["description"], a["owner"], datetime.fromisoformat(a["deadline"]))
+            for a in self.corrective_actions
+        )
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.dispatch import api, case_api, field_api, incident_api, resolution_api, staff_api
+from services.dispatch import api, case_api, field_api, incident_api, resolution_api, serious_api, staff_api
 
 ROUTERS: tuple[APIRouter, ...] = (
     api.router,
     incident_api.router,
     case_api.router,
     resolution_api.router,
+    serious_api.router,
     staff_api.router,
     field_api.router,
 )

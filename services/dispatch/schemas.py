@@ -588,3 +588,63 @@ class PhotoAdded(BaseModel):
     actor: str
     actor_name: str
     at: datetime
+
+
+# --- serious cases: the department proposes, leadership approves (issue 24) ------------------------------------
+
+
+class SeriousProposalCreate(Strict):
+    """The lead department's cause analysis and corrective actions of a serious or emergency case."""
+
+    cause_analysis: str = Field(min_length=1, max_length=4000, description="Why it happened, as the department found.")
+    corrective_actions: list[CorrectiveActionCreate] = Field(
+        min_length=1, max_length=20, description="What will change so it does not recur: what, who, by when."
+    )
+
+
+class SeriousApproval(Strict):
+    note: str | None = Field(default=None, max_length=2000, description="Leadership's words with the approval.")
+
+
+class SeriousSendBack(Strict):
+    reason: str = Field(min_length=1, max_length=2000, description="What the department must do again, and why.")
+
+
+class ProposedActionRead(BaseModel):
+    description: str
+    owner: str
+    deadline: datetime
+
+
+class SeriousProposalRead(BaseModel):
+    round: int = Field(description="1 for the first proposal, one more after each sending back.")
+    status: Literal["proposed", "sent_back", "approved"]
+    cause_analysis: str
+    corrective_actions: list[ProposedActionRead]
+    proposed_by: str
+    proposed_by_name: str | None
+    proposed_at: datetime
+    decided_by: str | None
+    decided_by_name: str | None
+    decided_at: datetime | None
+    decision_note: str | None = Field(description="The reason it was sent back, or the note with the approval.")
+
+
+class SeriousCaseRead(BaseModel):
+    """A serious or emergency case's lead work order and where its proposal stands (null: nothing proposed)."""
+
+    work_order_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference_no: str | None
+    text: str | None = Field(description="The complaint's text, phone numbers masked.")
+    department: Department
+    category: str
+    severity: Severity
+    status: WorkOrderStatus
+    resolve_by: datetime
+    incident_id: uuid.UUID | None
+    proposal: SeriousProposalRead | None
+
+
+class SeriousCaseList(BaseModel):
+    items: list[SeriousCaseRead]

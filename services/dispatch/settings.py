@@ -72,6 +72,11 @@ class DispatchSettings(ServiceSettings, IdentitySettings):
     #: A folder inside the bucket, when the bucket is shared.
     dispatch_s3_prefix: str = "dispatch"
     dispatch_consumer_group: str = "dispatch"
+    #: A serious or emergency case's lead work order resolves only once leadership (or HR/administration) approved
+    #: the cause analysis and corrective actions its department proposed (issue 24, seed 001). `false` keeps the
+    #: older rule — the resolving department types them into the resolution — for a city whose department systems
+    #: still resolve over the ingress before its leadership works in the console.
+    dispatch_serious_approval: bool = True
     dispatch_batch_size: int = Field(default=500, ge=1)
     #: Shrinks SLA clock limits (0.001 = a minute becomes 60 ms) for drills and tests.
     sla_time_scale: float = Field(default=1.0, gt=0)

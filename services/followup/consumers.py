@@ -31,6 +31,7 @@ from services.followup.handlers import (
     invalid,
     partner_deadlines,
     receipts,
+    serious_approvals,
     work_order_notices,
 )
 from services.followup.handlers.context import FollowupWork
@@ -53,6 +54,9 @@ from shared.contracts import (
     CorrectiveActionSet,
     CustomerReplied,
     NotificationFailed,
+    SeriousCaseApproved,
+    SeriousCaseProposed,
+    SeriousCaseSentBack,
     SubjectErased,
     WorkOrderAcknowledged,
     WorkOrderAppointmentAgreed,
@@ -112,6 +116,9 @@ ROUTING_EVENTS: EventTable = {
 CORRECTIVE_ACTION_EVENTS: EventTable = {
     CorrectiveActionSet: (corrective_actions.hold,),
     CorrectiveActionCompleted: (corrective_actions.done,),
+    SeriousCaseProposed: (serious_approvals.proposed,),
+    SeriousCaseSentBack: (serious_approvals.sent_back,),
+    SeriousCaseApproved: (serious_approvals.approved,),
 }
 
 WORK_ORDERS = Subscription(
@@ -174,7 +181,8 @@ CORRECTIVE_ACTIONS = Subscription(
     model=AnyCorrectiveActionEvent,
     title="followup/corrective-actions",
     description="Corrective actions of serious cases: a clock to each deadline (warning, then the corrective-action "
-    "ladder); completion stops it.",
+    "ladder); completion stops it. A serious case's proposal: leadership told one waits, the department's manager "
+    "that it came back, the project manager and the technical department that it was approved.",
     batch_size=500,
     handler=by_event_type(CORRECTIVE_ACTION_EVENTS),
 )

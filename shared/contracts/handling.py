@@ -1,5 +1,6 @@
 """Contracts of how a case is handled besides work orders (published by dispatch): a complaint closed as
-invalid, a complaint settled at first contact, and the corrective actions of serious cases.
+invalid, a complaint settled at first contact, and the corrective actions of serious cases (proposed by the lead
+department, approved or sent back by leadership, then set).
 
 The first two travel on `complaint.routed` with every other "where did this complaint go" event; corrective
 actions on their own topic (`corrective-actions`), keyed by the complaint id like every event of the case.
@@ -112,4 +113,74 @@ class CorrectiveActionCompleted(Event):
     payload: CorrectiveActionCompletedPayload
 
 
-AnyCorrectiveActionEvent = Annotated[CorrectiveActionSet | CorrectiveActionCompleted, Field(discriminator="event_type")]
+class ProposedAction(Contract):
+    """A corrective action as the department proposes it (set only once leadership approves)."""
+
+    description: MaskedText
+    owner: str = Field(description="Who would carry it out (a person or a unit).")
+    deadline: AwareDatetime
+
+
+class SeriousCaseFacts(Contract):
+    """A serious or emergency case's proposal (cause analysis and corrective actions) as it stands after the event.
+
+    The lead work order's department proposes; leadership (or HR/administration) approves it or sends it back with a
+    reason; the lead work order resolves only once it is approved (`dispatch/serious_cases.py`)."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    work_order_id: uuid.UUID = Field(description="The case's lead work order, which resolves once this is approved.")
+    department: Department
+    severity: Severity
+    round: int = Field(ge=1, description="1 for the first proposal, one more after each sending back.")
+    cause_analysis: MaskedText
+    corrective_actions: list[ProposedAction]
+    status: Literal["proposed", "sent_back", "approved"]
+    proposed_by: str = Field(description="Staff id (or credential) of who proposed it.")
+    proposed_by_name: str | None = None
+    actor: str = Field(description="Who took this step.")
+    actor_name: str | None = None
+    at: AwareDatetime
+
+
+class SeriousCaseProposed(Event):
+    """The lead department proposed the cause analysis and corrective actions of a serious or emergency case; they
+    wait for leadership's approval."""
+
+    TOPIC: ClassVar[str] = topics.CORRECTIVE_ACTIONS
+    event_type: Literal["serious_case.proposed"] = "serious_case.proposed"
+    schema_version: Literal[1] = 1
+    payload: SeriousCaseFacts
+
+
+class SeriousCaseSentBackPayload(SeriousCaseFacts):
+    reason: MaskedText = Field(description="Why leadership sent it back: what the department must do again.")
+
+
+class SeriousCaseSentBack(Event):
+    """Leadership sent the proposal back to the department with a reason; the department proposes again."""
+
+    TOPIC: ClassVar[str] = topics.CORRECTIVE_ACTIONS
+    event_type: Literal["serious_case.sent_back"] = "serious_case.sent_back"
+    schema_version: Literal[1] = 1
+    payload: SeriousCaseSentBackPayload
+
+
+class SeriousCaseApprovedPayload(SeriousCaseFacts):
+    note: MaskedText | None = Field(default=None, description="Leadership's words with the approval, if any.")
+
+
+class SeriousCaseApproved(Event):
+    """Leadership approved the proposal: the lead work order may now resolve, and its resolution sets the approved
+    corrective actions. The project manager and the technical department are told (followup)."""
+
+    TOPIC: ClassVar[str] = topics.CORRECTIVE_ACTIONS
+    event_type: Literal["serious_case.approved"] = "serious_case.approved"
+    schema_version: Literal[1] = 1
+    payload: SeriousCaseApprovedPayload
+
+
+AnyCorrectiveActionEvent = Annotated[
+    CorrectiveActionSet | CorrectiveActionCompleted | SeriousCaseProposed | SeriousCaseSentBack | SeriousCaseApproved,
+    Field(discriminator="event_type"),
+]

@@ -29,6 +29,9 @@ from shared.settings import IdentitySettings
 #: Roles a person may hold (realm roles at the provider); the services decide what each may do.
 STAFF_ROLES = frozenset(
     {"agent", "dispatcher", "crew", "supervisor", "duty_manager", "department_manager", "leadership"}
+    # Issue 24 (seed 001): HR/administration approves serious cases as leadership does; the project manager and the
+    # technical department are told of them.
+    | {"hr_admin", "project_manager", "technical"}
 )
 #: The audience every service accepts: one token serves the console's calls to all of them.
 DEFAULT_AUDIENCE = "utility-services"

@@ -26,6 +26,7 @@ from services.dispatch.model import (
     LabelledExample,
     Outage,
     Photo,
+    SeriousProposal,
     WorkOrder,
 )
 from services.dispatch.workorders.lifecycle import OPEN
@@ -51,6 +52,7 @@ class DispatchState:
     asset_version: int = 0
     examples: list[LabelledExample] = field(default_factory=list)
     corrective_actions: dict[uuid.UUID, CorrectiveAction] = field(default_factory=dict)
+    serious_proposals: dict[uuid.UUID, SeriousProposal] = field(default_factory=dict)
     contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
     contact_reads: list[ContactRead] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -382,6 +384,23 @@ class FakeDispatchRepository:
             and (department is None or a.department == department)
         ]
         return sorted(found, key=lambda a: (a.deadline, a.action_id))[:limit]
+
+    async def get_serious_proposal(self, work_order_id: uuid.UUID, *, lock: bool = False) -> SeriousProposal | None:
+        return self.state.serious_proposals.get(work_order_id)
+
+    async def save_serious_proposal(self, proposal: SeriousProposal) -> None:
+        self.state.serious_proposals[proposal.work_order_id] = proposal
+
+    async def serious_work_orders(self, *, limit: int) -> list[WorkOrder]:
+        found = [
+            o
+            for o in self.state.work_orders.values()
+            if o.role == "lead" and o.severity in ("serious", "emergency") and o.status in _OPEN
+        ]
+        return sorted(found, key=lambda o: (o.priority, o.resolve_by, o.work_order_id))[:limit]
+
+    async def serious_proposals(self, work_order_ids: list[uuid.UUID]) -> dict[uuid.UUID, SeriousProposal]:
+        return {i: self.state.serious_proposals[i] for i in work_order_ids if i in self.state.serious_proposals}
 
     async def crew_jobs(self, crew: str, *, limit: int, offset: int) -> tuple[list[WorkOrder], int]:
         jobs = [o for o in self.state.work_orders.values() if o.crew == crew and o.status in _OPEN]

@@ -86,6 +86,7 @@ STAFF: dict[str, dict[str, Any]] = {
     "crew2.yang": {"roles": ("crew",), "name": "杨帆", "department": "repair", "crew": "repair-crew-2"},
     "supervisor.wu": {"roles": ("supervisor",), "name": "吴静"},
     "leader.he": {"roles": ("leadership",), "name": "何建国"},
+    "hr.lin": {"roles": ("hr_admin",), "name": "林芳"},
 }
 
 
@@ -123,7 +124,9 @@ async def running_dispatch(
     persons: PersonTokens | None = None,
     **overrides: Any,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """Dispatch in-process; `persons` (e.g. `LocalIssuer().verifier()`) lets signed-in staff call it too."""
+    """Dispatch in-process; `persons` (e.g. `LocalIssuer().verifier()`) lets signed-in staff call it too. Serious
+    cases resolve as before issue 24 (the department's own analysis) unless `dispatch_serious_approval=True`."""
+    overrides = {"dispatch_serious_approval": False, **overrides}
     async with running_app(
         create_app,
         DispatchSettings,

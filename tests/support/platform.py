@@ -155,6 +155,9 @@ def start_platform(
         "KEYCLOAK_PORT",
     ):
         env.pop(var, None)
+    # Serious cases resolve with the department's own analysis, as before issue 24, unless a drill switches the
+    # leadership's approval on (tests/e2e/supervision/).
+    env["DISPATCH_SERIOUS_APPROVAL"] = "false"
     env.update(extra_env or {})
     for port_env in (
         "INTAKE_HTTP_PORT",

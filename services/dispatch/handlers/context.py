@@ -53,6 +53,10 @@ class DispatchContext:
     assets: AssetIndexCache = field(default_factory=AssetIndexCache)
     #: Customers' keys, to open sealed contacts (`shared/subject_keys.py`; the service's reads intake's key table).
     keys: KeyRing = NO_KEYS
+    #: Serious and emergency cases resolve only once leadership approved the department's proposal
+    #: (`handlers/serious_cases.py`; settings.dispatch_serious_approval). Off: the resolving department's own cause
+    #: analysis and corrective actions suffice, as before issue 24.
+    serious_approval: bool = False
 
     @property
     def orders(self) -> WorkOrderOpener:

@@ -17,7 +17,7 @@ from services.dispatch import events
 from services.dispatch.department_ingress import DepartmentUpdate, to_command
 from services.dispatch.errors import Forbidden, NotFound
 from services.dispatch.field_work import FIELD_ACTIONS, FieldEffects, acceptance_of, field_effects, field_event
-from services.dispatch.handlers import corrective_actions, incidents, route
+from services.dispatch.handlers import corrective_actions, incidents, route, serious_cases
 from services.dispatch.handlers.callers import tell_fixed
 from services.dispatch.handlers.context import DispatchWork
 from services.dispatch.handlers.coordination import check_hand_back, lead_of, others_open
@@ -105,6 +105,7 @@ async def _incident_of(repo: DispatchRepository, work_order_id: uuid.UUID) -> In
 async def _effects(work: DispatchWork, step: Step, order: WorkOrder, actor: Actor) -> Effects:
     """The step checked against the work order, and what it writes (refusals name the field)."""
     if step.action is Action.RESOLVE:
+        step = await serious_cases.approved_step(work, order, step)
         accepted = accept_resolution(
             step,
             department=order.department,

@@ -16,6 +16,7 @@ from services.dispatch.repository.field_work import FieldWorkTables
 from services.dispatch.repository.incidents import IncidentTables
 from services.dispatch.repository.outages import OutageTables
 from services.dispatch.repository.rows import SCHEMA
+from services.dispatch.repository.serious_proposals import SeriousProposalTables
 from services.dispatch.repository.work_orders import WorkOrderTables
 from shared import idempotency, outbox
 from shared.contracts import Event
@@ -27,6 +28,7 @@ class PostgresDispatchRepository(
     IncidentTables,
     OutageTables,
     CorrectiveActionTables,
+    SeriousProposalTables,
     FieldWorkTables,
     ContactTables,
     AssetTables,

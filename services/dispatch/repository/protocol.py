@@ -22,6 +22,7 @@ from services.dispatch.model import (
     LabelledExample,
     Outage,
     Photo,
+    SeriousProposal,
     WorkOrder,
 )
 from shared.contracts import Event
@@ -200,6 +201,20 @@ class DispatchRepository(Protocol):
         limit: int = 500,
     ) -> list[CorrectiveAction]:
         """Corrective actions, nearest deadline first; `overdue_at`: open ones whose deadline passed by then."""
+
+    # --- serious cases: the department's proposal, leadership's decision --------------------------------------
+
+    async def get_serious_proposal(self, work_order_id: uuid.UUID, *, lock: bool = False) -> SeriousProposal | None:
+        """The lead work order's latest proposal (cause analysis and corrective actions), if any."""
+
+    async def save_serious_proposal(self, proposal: SeriousProposal) -> None:
+        """Write the work order's proposal (a new round replaces the one sent back)."""
+
+    async def serious_work_orders(self, *, limit: int) -> list[WorkOrder]:
+        """Open lead work orders of serious and emergency cases, most urgent first."""
+
+    async def serious_proposals(self, work_order_ids: list[uuid.UUID]) -> dict[uuid.UUID, SeriousProposal]:
+        """The proposals of these work orders, by work order id (those without one are left out)."""
 
     # --- field work: crews' jobs, findings, photos ------------------------------------------------------------
 

@@ -24,6 +24,8 @@ SUPERVISION_ENV = {
     "TIMER_POLL_MS": "100",
     "NOTIFY_QUIET_HOURS": "",
     "PLATFORM_DEMO_SIGN_INS": "1",
+    # Leadership approves serious cases' analyses before their lead work orders resolve (test_serious_browser.py).
+    "DISPATCH_SERIOUS_APPROVAL": "true",
 }
 expect.set_options(timeout=UI_TIMEOUT_MS)
 
