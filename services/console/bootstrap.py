@@ -29,6 +29,7 @@ from services.console.oidc import OidcClient, ProviderUnavailable, SignInFailed
 from services.console.pages import STATIC, LanguageCookie, PageContext, error_response, sign_in_redirect, templates
 from services.console.repository import ConsoleRepository, PostgresConsoleRepository
 from services.console.screens import agent, cases, crew, departments, home, inbox, work_orders
+from services.console.screens import triage as triage_screen
 from services.console.screens.common import FormInvalid
 from services.console.security import SecurityHeaders, clear_sign_in_cookie
 from services.console.settings import ConsoleSettings
@@ -54,6 +55,7 @@ PAGE_PATHS = r"/(?!v1/).*"
 ROUTERS = (
     api.router,
     signin.router,
+    triage_screen.router,
     *(screen.router for screen in (home, agent, cases, departments, work_orders, crew, inbox)),
 )
 _JSON_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")

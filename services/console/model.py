@@ -155,6 +155,9 @@ SCREENS: tuple[Screen, ...] = (
     Screen("work_order", _DEPARTMENT_STAFF | {"crew", "supervisor"}, ""),
     #: The person's staff notices from notify (every staff role: a notice may be addressed to anyone).
     Screen("inbox", STAFF_ROLES, "/inbox"),
+    #: The supervisors' triage queue and the category model retrained from their decisions (screens/triage.py).
+    Screen("triage", frozenset({"supervisor"}), "/supervisor/triage"),
+    Screen("triage_model", frozenset({"supervisor"}), "/supervisor/model"),
 )
 SCREENS_BY_KEY = {screen.key: screen for screen in SCREENS}
 #: Where each role lands after sign-in, the first role a person holds deciding.

@@ -41,6 +41,13 @@ DONE_KEYS = frozenset(
         "not_at_home",
         "outcome_recorded",
         "notice_read",
+        # the triage queue and the category model
+        "triage_routed",
+        "triage_invalid",
+        "reclassified",
+        "validity_overturned",
+        "retrain_started",
+        "model_promoted",
     }
 )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
@@ -19,7 +19,9 @@ from services.dispatch.handlers.context import DispatchContext, DispatchDoor
 from services.dispatch.incidents.policy import load_incident_rules
 from services.dispatch.photos import photo_storage
 from services.dispatch.repository import SCHEMA, PostgresDispatchRepository, open_incidents, outbox_pending
+from services.dispatch.retraining import Retraining, follow_loop
 from services.dispatch.root_causes import load_root_causes
+from services.dispatch.serving import ServedModel
 from services.dispatch.settings import DispatchSettings
 from services.dispatch.views import DispatchViews
 from shared import topics
@@ -40,7 +42,7 @@ from shared.logging import get_logger
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
-from shared.runtime import background_work, connect_with_retry
+from shared.runtime import Worker, background_work, connect_with_retry
 from shared.sla import load_sla_table
 from shared.subject_keys import SubjectKeys
 
@@ -119,8 +121,11 @@ def dispatch_context(settings: DispatchSettings) -> DispatchContext:
         region=settings.dispatch_s3_region,
         prefix=settings.dispatch_s3_prefix,
     )
+    served = ServedModel()  # the shipped model until a promoted one is followed (retraining.follow_loop)
     return DispatchContext(
         rules=load_rules(settings.dispatch_rules_path),
+        classifier=served.classify,
+        served=served,
         sla=load_sla_table(),
         sla_scale=settings.sla_time_scale,
         incident_rules=load_incident_rules(settings.dispatch_incident_rules_path),
@@ -130,6 +135,14 @@ def dispatch_context(settings: DispatchSettings) -> DispatchContext:
         photo_max_bytes=settings.dispatch_photo_max_bytes,
         serious_approval=settings.dispatch_serious_approval,
     )
+
+
+def model_workers(settings: DispatchSettings, door: DispatchDoor, retraining: Retraining) -> list[Worker]:
+    """The category model's background work: follow the promoted model, and retrain on schedule when set."""
+    workers = [follow_loop(door, settings.dispatch_model_refresh_seconds)]
+    if settings.dispatch_retrain_every_hours:
+        workers.append(retraining.scheduled(door, timedelta(hours=settings.dispatch_retrain_every_hours)))
+    return workers
 
 
 def create_app(
@@ -155,15 +168,22 @@ def create_app(
         relay = OutboxRelay(
             pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )
+        retraining = app.state.retraining = Retraining(
+            rules_path=settings.dispatch_rules_path,
+            blind_path=settings.dispatch_blind_set_path,
+            seed_path=settings.dispatch_seed_set_path,
+        )
+        workers = [relay.run, *model_workers(settings, app.state.door, retraining)]
         app.state.metric_samplers = [
             outbox_sampler(pool, SCHEMA),
             lag_sampler(broker),
             metrics.incidents_open_sampler(open_incidents, pool),
         ]
         try:
-            async with background_work(SCHEMA, broker, app.state.kafka, relay.run):
+            async with background_work(SCHEMA, broker, app.state.kafka, *workers):
                 yield
         finally:
+            await retraining.stop()
             await pool.close()
 
     async def readiness(request: Request) -> dict[str, object]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from typing import Any, Literal
 
 from services.dispatch.classification import Classification, ComplaintFacts, Rules, classify, load_rules
 from services.dispatch.classification.classifier import SHIPPED, Shipped
+from services.dispatch.gate import wilson
 from services.dispatch.learning.model import CategoryModel, read_model
 from shared.contracts import Category
 
@@ -102,16 +102,6 @@ def _misses(outcomes: list[Outcome]) -> list[str]:
         lines.append(f"    text: {o.row['text']}")
         lines += [f"    - {reason}" for reason in o.result.reasons]
     return lines
-
-
-def wilson(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a proportion right/n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = right / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def summarise(outcomes: list[Outcome]) -> dict[str, float | int]:

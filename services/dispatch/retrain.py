@@ -4,7 +4,8 @@ A supervisor's correction (triage or reclassification) is a labelled example: te
 category/severity/department, what was predicted and by which model. `retrain` fits a new model on the seed set
 plus the corrections (a correction replaces a seed example with the same text) and scores it and the current model
 on the frozen blind set; the new one is promoted only if it scores no worse there, on category nor department
-(`BlindScores.no_worse_than`: within one complaint, the blind set's resolution). The blind set only gates: nothing
+(`BlindScores.no_worse_than`: within one complaint, the blind set's resolution) — the one gate, in `gate.py`,
+that the supervisors' screen promotes through too. The blind set only gates: nothing
 is fitted or tuned on it. The triage policy (triage.toml) is kept as it is.
 """
 
@@ -16,34 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.dispatch.classification import ComplaintFacts, Rules, classify, load_rules
+from services.dispatch.classification import Rules, load_rules
+from services.dispatch.gate import NOISE_COMPLAINTS, BlindScores, score, training_set
 from services.dispatch.learning.examples import BLIND_PATH, SEED_PATH, Example, read_examples
 from services.dispatch.learning.model import DEFAULT_MODEL_PATH, CategoryModel, load_model
 from services.dispatch.train import fit
 
-#: How many more blind complaints a new model may get wrong (category, or department) and still count as no worse.
-#: Any refit moves the complaints that sit on a decision boundary (two categories at p = 0.24 and 0.23, sent to
-#: triage by both models) one way or the other; one such flip is below what a few hundred complaints can resolve,
-#: two or more is a regression and blocks the promotion.
-NOISE_COMPLAINTS = 1
-
-
-@dataclass(frozen=True)
-class BlindScores:
-    category_accuracy: float
-    department_accuracy: float
-    severity_accuracy: float
-    auto_category_accuracy: float
-    triage_share: float
-    category_right: int = 0
-    department_right: int = 0
-
-    def no_worse_than(self, other: BlindScores) -> bool:
-        """Non-inferior on category and department: at most `NOISE_COMPLAINTS` fewer complaints right on each."""
-        return (
-            self.category_right >= other.category_right - NOISE_COMPLAINTS
-            and self.department_right >= other.department_right - NOISE_COMPLAINTS
-        )
+__all__ = ["NOISE_COMPLAINTS", "BlindScores", "RetrainResult", "main", "retrain", "score", "training_set"]
 
 
 @dataclass(frozen=True)
@@ -54,36 +34,6 @@ class RetrainResult:
     current_scores: BlindScores
     promoted: bool
     trained_on: int
-
-
-def score(model: CategoryModel, examples: Sequence[Example], rules: Rules) -> BlindScores:
-    """Top-1 accuracies over every example, and the auto-routed share's category accuracy."""
-    n = len(examples)
-    category = department = severity = auto = auto_right = 0
-    for e in examples:
-        result = classify(ComplaintFacts(text=e.text, channel=e.channel), rules, model=model)
-        right = result.category is e.category
-        category += right
-        department += result.department is rules.department_of(e.category)
-        severity += result.severity == e.severity
-        if not result.triage:
-            auto += 1
-            auto_right += right
-    return BlindScores(
-        category_accuracy=round(category / n, 4),
-        department_accuracy=round(department / n, 4),
-        severity_accuracy=round(severity / n, 4),
-        auto_category_accuracy=round(auto_right / auto, 4) if auto else 0.0,
-        triage_share=round((n - auto) / n, 4),
-        category_right=category,
-        department_right=department,
-    )
-
-
-def training_set(seed: Sequence[Example], corrections: Sequence[Example]) -> list[Example]:
-    """The seed set plus the corrections; the latest correction of a text wins over the seed label and earlier ones."""
-    latest = {e.text: e for e in corrections}
-    return [e for e in seed if e.text not in latest] + list(latest.values())
 
 
 def retrain(

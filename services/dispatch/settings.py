@@ -72,6 +72,16 @@ class DispatchSettings(ServiceSettings, IdentitySettings):
     #: A folder inside the bucket, when the bucket is shared.
     dispatch_s3_prefix: str = "dispatch"
     dispatch_consumer_group: str = "dispatch"
+    #: How often each replica checks which category model is promoted (seconds): a promotion reaches every replica
+    #: within this long.
+    dispatch_model_refresh_seconds: float = Field(default=5.0, gt=0, le=3600)
+    #: Retrain the category model from people's corrections every this many hours (0: only when a supervisor asks);
+    #: a scheduled candidate waits for a supervisor to promote it, like any other.
+    dispatch_retrain_every_hours: float = Field(default=0.0, ge=0)
+    #: The frozen blind set the promotion gate scores on (JSONL); tests/data/complaints_blind.jsonl by default.
+    dispatch_blind_set_path: str | None = None
+    #: The seed training set a retrained model starts from (JSONL); the shipped learning/data/seed_train.jsonl.
+    dispatch_seed_set_path: str | None = None
     #: A serious or emergency case's lead work order resolves only once leadership (or HR/administration) approved
     #: the cause analysis and corrective actions its department proposed (issue 24, seed 001). `false` keeps the
     #: older rule — the resolving department types them into the resolution — for a city whose department systems

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from services.dispatch.candidates import ModelCandidate, ServedModelRow
 from services.dispatch.model import (
     Case,
     ClassificationEntry,
@@ -57,6 +58,9 @@ class DispatchState:
     contact_reads: list[ContactRead] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     photos: dict[uuid.UUID, Photo] = field(default_factory=dict)
+    #: `dispatch.category_models`: retrained candidates, and their models' bytes.
+    candidates: dict[uuid.UUID, ModelCandidate] = field(default_factory=dict)
+    model_bytes: dict[uuid.UUID, bytes] = field(default_factory=dict)
     #: `dispatch.customer_households`: customer → the household its repeats are counted under.
     customer_households: dict[uuid.UUID, str] = field(default_factory=dict)
 
@@ -348,6 +352,46 @@ class FakeDispatchRepository:
 
     async def labelled_examples(self) -> list[LabelledExample]:
         return list(self.state.examples)
+
+    async def recent_corrections(self, *, limit: int, source: str | None = None) -> list[LabelledExample]:
+        return [e for e in reversed(self.state.examples) if source is None or e.source == source][:limit]
+
+    async def add_candidate(self, candidate: ModelCandidate) -> bool:
+        if any(c.status == "training" for c in self.state.candidates.values()):
+            return False
+        self.state.candidates[candidate.candidate_id] = replace(candidate, status="training")
+        return True
+
+    async def abandon_trainings(self, before: datetime, reason: str) -> int:
+        stale = [c for c in self.state.candidates.values() if c.status == "training" and c.requested_at < before]
+        for c in stale:
+            self.state.candidates[c.candidate_id] = replace(c, status="failed", error=reason)
+        return len(stale)
+
+    async def finish_candidate(self, candidate_id: uuid.UUID, model: bytes | None, **changes: Any) -> None:
+        self.state.candidates[candidate_id] = replace(self.state.candidates[candidate_id], **changes)
+        if model is not None:
+            self.state.model_bytes[candidate_id] = model
+
+    async def candidates(self, *, limit: int) -> list[ModelCandidate]:
+        return sorted(self.state.candidates.values(), key=lambda c: c.requested_at, reverse=True)[:limit]
+
+    async def candidate(self, candidate_id: uuid.UUID, *, lock: bool = False) -> ModelCandidate | None:
+        return self.state.candidates.get(candidate_id)
+
+    async def promote_candidate(self, candidate_id: uuid.UUID, actor: str, at: datetime) -> None:
+        for c in list(self.state.candidates.values()):
+            if c.status == "current":
+                self.state.candidates[c.candidate_id] = replace(c, status="retired")
+        chosen = self.state.candidates[candidate_id]
+        self.state.candidates[candidate_id] = replace(chosen, status="current", promoted_by=actor, promoted_at=at)
+
+    async def served_model(self, *, known_version: str | None = None) -> ServedModelRow | None:
+        current = next((c for c in self.state.candidates.values() if c.status == "current"), None)
+        if current is None or current.version is None:
+            return None
+        raw = b"" if current.version == known_version else self.state.model_bytes[current.candidate_id]
+        return ServedModelRow(current.version, raw)
 
     async def open_work_orders_of_case(self, complaint_id: uuid.UUID) -> list[WorkOrder]:
         return [o for o in self.state.orders_of(complaint_id) if o.status in _OPEN]

@@ -19,6 +19,7 @@ from services.dispatch.incidents.policy import IncidentRules, load_incident_rule
 from services.dispatch.photos import PhotoStorage
 from services.dispatch.repository import DispatchRepository
 from services.dispatch.root_causes import RootCauseCatalogue, load_root_causes
+from services.dispatch.serving import ServedModel
 from shared.handling import Door, Work
 from shared.sla import SlaTable
 from shared.subject_keys import NO_KEYS, KeyRing
@@ -51,6 +52,8 @@ class DispatchContext:
     photos: PhotoStorage | None = None
     photo_max_bytes: int = 5 * 1024 * 1024
     assets: AssetIndexCache = field(default_factory=AssetIndexCache)
+    #: The category model serving now: the shipped one, or the one a supervisor promoted (`serving.py`).
+    served: ServedModel = field(default_factory=ServedModel)
     #: Customers' keys, to open sealed contacts (`shared/subject_keys.py`; the service's reads intake's key table).
     keys: KeyRing = NO_KEYS
     #: Serious and emergency cases resolve only once leadership approved the department's proposal

@@ -9,6 +9,7 @@ sends a complaint to supervisors.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import tomllib
@@ -96,22 +97,32 @@ class CategoryModel:
         return [(self.classes[i], float(probs[i])) for i in order]
 
     def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        """The exported file's bytes (dispatch keeps promoted candidates in its database as these)."""
         names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
         meta = {**self.meta, "version": self.version, "classes": [c.value for c in self.classes]}
-        with Path(path).open("wb") as out:
-            np.savez_compressed(
-                out,
-                features=np.array(names, dtype=np.str_),
-                idf=self.idf.astype(np.float32),
-                coef=self.coef.astype(np.float16),
-                intercept=self.intercept.astype(np.float32),
-                meta=np.array(json.dumps(meta, ensure_ascii=False)),
-            )
+        out = io.BytesIO()
+        np.savez_compressed(
+            out,
+            features=np.array(names, dtype=np.str_),
+            idf=self.idf.astype(np.float32),
+            coef=self.coef.astype(np.float16),
+            intercept=self.intercept.astype(np.float32),
+            meta=np.array(json.dumps(meta, ensure_ascii=False)),
+        )
+        return out.getvalue()
 
 
 def read_model(path: str | Path, policy: TriagePolicy | None = None) -> CategoryModel:
     """Read an exported model file (no pickle: plain arrays and a JSON header)."""
-    with np.load(Path(path), allow_pickle=False) as data:
+    return model_from_bytes(Path(path).read_bytes(), policy)
+
+
+def model_from_bytes(raw: bytes, policy: TriagePolicy | None = None) -> CategoryModel:
+    """A model from an exported file's bytes (`CategoryModel.to_bytes`)."""
+    with np.load(io.BytesIO(raw), allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
         names = [str(n) for n in data["features"]]
         return CategoryModel(

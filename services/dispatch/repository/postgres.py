@@ -10,6 +10,7 @@ import asyncpg
 
 from services.dispatch.repository.assets import AssetTables
 from services.dispatch.repository.cases import CaseTables
+from services.dispatch.repository.category_models import CategoryModelTables
 from services.dispatch.repository.contacts import ContactTables
 from services.dispatch.repository.corrective_actions import CorrectiveActionTables
 from services.dispatch.repository.field_work import FieldWorkTables
@@ -32,6 +33,7 @@ class PostgresDispatchRepository(
     FieldWorkTables,
     ContactTables,
     AssetTables,
+    CategoryModelTables,
 ):
     """`DispatchRepository` on the connection of the caller's unit of work."""
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from services.dispatch.candidates import ModelCandidate, ServedModelRow
 from services.dispatch.model import (
     Case,
     ClassificationEntry,
@@ -176,6 +177,30 @@ class DispatchRepository(Protocol):
 
     async def labelled_examples(self) -> list[LabelledExample]:
         """Every correction, oldest first (retraining reads them)."""
+
+    # --- the category model retrained (issue 24: candidates, the gate, the served model) ---------------------
+
+    async def recent_corrections(self, *, limit: int, source: str | None = None) -> list[LabelledExample]:
+        """People's corrections, newest first (one source's when named)."""
+
+    async def add_candidate(self, candidate: ModelCandidate) -> bool:
+        """A training asked for; False when one is already running."""
+
+    async def abandon_trainings(self, before: datetime, reason: str) -> int:
+        """Unfinished trainings asked for before `before` marked failed; how many."""
+
+    async def finish_candidate(self, candidate_id: uuid.UUID, model: bytes | None, **changes: Any) -> None: ...
+
+    async def candidates(self, *, limit: int) -> list[ModelCandidate]:
+        """The latest candidates, newest first."""
+
+    async def candidate(self, candidate_id: uuid.UUID, *, lock: bool = False) -> ModelCandidate | None: ...
+
+    async def promote_candidate(self, candidate_id: uuid.UUID, actor: str, at: datetime) -> None:
+        """The candidate serves; the one before it is retired."""
+
+    async def served_model(self, *, known_version: str | None = None) -> ServedModelRow | None:
+        """The promoted model (bytes only when not `known_version`); None: the shipped one serves."""
 
     # --- coordinated cases and corrective actions -------------------------------------------------------
 
