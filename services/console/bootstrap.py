@@ -30,6 +30,7 @@ from services.console.pages import STATIC, LanguageCookie, PageContext, error_re
 from services.console.repository import ConsoleRepository, PostgresConsoleRepository
 from services.console.screens import agent, cases, crew, departments, home, inbox, work_orders
 from services.console.screens import triage as triage_screen
+from services.console.screens import escalations, incidents, supervisor
 from services.console.screens.common import FormInvalid
 from services.console.security import SecurityHeaders, clear_sign_in_cookie
 from services.console.settings import ConsoleSettings
@@ -55,6 +56,7 @@ PAGE_PATHS = r"/(?!v1/).*"
 ROUTERS = (
     api.router,
     signin.router,
+    *(screen.router for screen in (supervisor, escalations, incidents)),
     triage_screen.router,
     *(screen.router for screen in (home, agent, cases, departments, work_orders, crew, inbox)),
 )

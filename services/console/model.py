@@ -144,6 +144,7 @@ class Screen:
 
 
 _DEPARTMENT_STAFF = frozenset({"dispatcher", "department_manager"})
+_ESCALATIONS = "/supervisor/escalations"
 #: Every screen of the console, in menu order. Issue 24 adds the supervisor's, duty manager's and leadership's
 #: screens here (and their routes under `screens/`); nothing else changes.
 SCREENS: tuple[Screen, ...] = (
@@ -158,10 +159,17 @@ SCREENS: tuple[Screen, ...] = (
     #: The supervisors' triage queue and the category model retrained from their decisions (screens/triage.py).
     Screen("triage", frozenset({"supervisor"}), "/supervisor/triage"),
     Screen("triage_model", frozenset({"supervisor"}), "/supervisor/model"),
+    #: The supervisor's desk (issue 24): escalations reach every rung of a ladder, each person sees theirs.
+    Screen("supervisor_home", frozenset({"supervisor"}), "/supervisor"),
+    Screen("escalations", frozenset({"supervisor", "department_manager", "duty_manager", "leadership"}), _ESCALATIONS),
+    Screen("incidents", frozenset({"supervisor"}), "/supervisor/incidents"),
+    Screen("corrective_actions", frozenset({"supervisor"}), "/supervisor/corrective-actions"),
+    Screen("contact_access", frozenset({"supervisor"}), "/supervisor/contact-access"),
 )
 SCREENS_BY_KEY = {screen.key: screen for screen in SCREENS}
 #: Where each role lands after sign-in, the first role a person holds deciding.
 HOME_ORDER: tuple[tuple[str, str], ...] = (
+    ("supervisor", "supervisor_home"),
     ("crew", "crew_jobs"),
     ("dispatcher", "department_queue"),
     ("department_manager", "department_queue"),

@@ -48,6 +48,15 @@ DONE_KEYS = frozenset(
         "validity_overturned",
         "retrain_started",
         "model_promoted",
+        # the supervisor's desk
+        "escalation_acknowledged",
+        "escalation_answered",
+        "escalation_sent_back",
+        "incident_declared",
+        "outage_declared",
+        "eta_set",
+        "restored",
+        "action_completed",
     }
 )
 

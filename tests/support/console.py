@@ -46,6 +46,7 @@ DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
     "crew2.yang": ("杨帆", ("crew",), "repair", "repair-crew-2"),
     "supervisor.wu": ("吴静", ("supervisor",), None, None),
     "leader.he": ("何建国", ("leadership",), None, None),
+    "manager.qian": ("钱亮", ("department_manager",), "repair", None),
 }
 
 

@@ -21,7 +21,7 @@ def _person(*roles: str, department: str | None = None, crew: str | None = None)
         (_person("dispatcher", department="repair"), "/departments/repair/queue"),
         (_person("department_manager", department="billing"), "/departments/billing/queue"),
         (_person("crew", department="repair", crew="repair-crew-1"), "/crew/jobs"),
-        (_person("supervisor"), "/"),
+        (_person("supervisor"), "/supervisor"),
         (_person("duty_manager"), "/"),
         (_person("leadership"), "/"),
         (_person("dispatcher"), "/"),  # no department: nothing to queue
@@ -44,8 +44,8 @@ def test_menus_follow_the_roles() -> None:
         ("inbox", "/inbox", None),
     ]
     # Every staff role has its notices; the duty manager and leadership have them as their one screen so far.
-    assert menu(_person("duty_manager")) == [("inbox", "/inbox", None)]
-    assert menu(_person("leadership")) == [("inbox", "/inbox", None)]
+    assert menu(_person("duty_manager")) == [("inbox", "/inbox", None), ("escalations", "/supervisor/escalations", None)]
+    assert menu(_person("leadership")) == [("inbox", "/inbox", None), ("escalations", "/supervisor/escalations", None)]
     assert [item.path for item in menu(_person("supervisor"))] == [
         "/agent/complaints/new",
         "/agent/callbacks",
@@ -53,6 +53,13 @@ def test_menus_follow_the_roles() -> None:
         "/departments/billing/queue",
         "/departments/customer_service/queue",
         "/inbox",
+        "/supervisor/triage",
+        "/supervisor/model",
+        "/supervisor",
+        "/supervisor/escalations",
+        "/supervisor/incidents",
+        "/supervisor/corrective-actions",
+        "/supervisor/contact-access",
     ]
     assert not may_open(_person("crew"), "agent_new")
     assert not may_open(_person("agent"), "work_order")
