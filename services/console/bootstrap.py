@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.console import api, metrics, signin
+from services.console import api, live, metrics, signin
 from services.console.auth import CsrfRejected, NotSignedIn, ScreenForbidden, SignInUnavailable
 from services.console.backends import Backends, ServiceRefused, ServiceUnavailable
 from services.console.directory import import_files
@@ -29,6 +29,7 @@ from services.console.oidc import OidcClient, ProviderUnavailable, SignInFailed
 from services.console.pages import STATIC, LanguageCookie, PageContext, error_response, sign_in_redirect, templates
 from services.console.repository import ConsoleRepository, PostgresConsoleRepository
 from services.console.screens import agent, cases, crew, departments, home, inbox, work_orders
+from services.console.screens import live as live_screen
 from services.console.screens import triage as triage_screen
 from services.console.screens import escalations, incidents, supervisor
 from services.console.screens.common import FormInvalid
@@ -59,6 +60,7 @@ ROUTERS = (
     *(screen.router for screen in (supervisor, escalations, incidents)),
     triage_screen.router,
     *(screen.router for screen in (home, agent, cases, departments, work_orders, crew, inbox)),
+    live_screen.router,
 )
 _JSON_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
 
@@ -82,16 +84,17 @@ def create_app(
         await _seed_directory(app.state.door, settings)
         stop = asyncio.Event()
         sweeper = asyncio.create_task(supervised("console:housekeeping", _housekeeping(app), stop))
-        try:
-            yield
-        finally:
-            stop.set()
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-            if http is None:
-                await client.aclose()
-            await pool.close()
+        async with _live_feed(app, settings):
+            try:
+                yield
+            finally:
+                stop.set()
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+                if http is None:
+                    await client.aclose()
+                await pool.close()
 
     async def readiness(request: Request) -> dict[str, object]:
         await request.app.state.pool.fetchval("SELECT 1")
@@ -156,6 +159,28 @@ def _compose(
     app.state.signing_in = SigningIn(door, oidc, verifier) if oidc is not None and verifier is not None else None
     if app.state.signing_in is None:
         log.warning("no identity provider configured (OIDC_ISSUER): nobody can sign in to the console")
+
+
+@asynccontextmanager
+async def _live_feed(app: FastAPI, settings: ConsoleSettings) -> AsyncIterator[None]:
+    """The live pages' hub and its Kafka feed (`live.py`), while the app runs; off: no `/live` (404)."""
+    app.state.live_hub = None
+    if not settings.console_live_enabled:
+        yield
+        return
+    hub = app.state.live_hub = live.LiveHub(settings.console_live_max_streams)
+    stop = asyncio.Event()
+    consumer = live.kafka_consumer(settings.kafka_bootstrap_servers, settings)
+    reader = asyncio.create_task(supervised("console:live", lambda s: live.feed(hub, consumer, s), stop))
+    restore_signals = live.close_on_exit_signals(hub)
+    try:
+        yield
+    finally:
+        restore_signals()
+        hub.close_all()
+        stop.set()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(reader, timeout=5)
 
 
 def _page(request: Request) -> PageContext:

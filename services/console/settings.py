@@ -14,8 +14,9 @@ DEV_MARKER = "dev-only"
 
 
 class ConsoleSettings(ServiceSettings, IdentitySettings):
-    #: HTTP only: the console has no Kafka client, so no broker security to require.
-    uses_kafka: ClassVar[bool] = False
+    #: The live pages read the platform's topics (`live.py`), so the broker connection is held to SASL_SSL outside
+    #: dev/test like every service's.
+    uses_kafka: ClassVar[bool] = True
 
     console_http_host: str = "127.0.0.1"
     console_http_port: int = Field(default=8004, ge=0, le=65535)
@@ -54,6 +55,12 @@ class ConsoleSettings(ServiceSettings, IdentitySettings):
     console_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
     #: Seconds the console waits for a service before it tells the person it is unavailable.
     console_upstream_timeout_s: float = Field(default=10, gt=0, le=120)
+    #: The live pages (`live.py`): whether this replica reads the topics and serves `GET /live`; the most open
+    #: change streams one process holds (a browser tab each; more are refused with 503 and the page falls back to
+    #: reloads); the heartbeat comment that keeps proxies from closing an idle stream.
+    console_live_enabled: bool = True
+    console_live_max_streams: int = Field(default=500, ge=1, le=100_000)
+    console_live_heartbeat_s: float = Field(default=15, gt=0, le=300)
 
     @model_validator(mode="after")
     def _check(self) -> ConsoleSettings:

@@ -142,6 +142,25 @@ SERVICES: tuple[Principal, ...] = (
         ),
         publishes=(topics.CHANNEL_MESSAGES,),
     ),
+    # The console's live pages (issue 24): public topics only, each replica reading every partition without a
+    # group (`services/console/live.py`); it publishes nothing (the dead letters granted are never written).
+    _service(
+        "console",
+        reads=(
+            topics.COMPLAINT_RECEIVED,
+            topics.COMPLAINT_ROUTED,
+            topics.COMPLAINT_ESCALATED,
+            topics.COMPLAINT_REOPENED,
+            topics.COMPLAINT_CLOSED,
+            topics.COMPLAINT_REPLIES,
+            *WORK_ORDERS,
+            topics.CALLBACK_EVENTS,
+            topics.INCIDENT_EVENTS,
+            topics.OUTAGE_EVENTS,
+            topics.CORRECTIVE_ACTIONS,
+        ),
+        publishes=(),
+    ),
 )
 
 #: Outside systems: they write only their own inbox; departments also read the public topics.

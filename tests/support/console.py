@@ -64,9 +64,9 @@ async def running_console(
         ConsoleSettings,
         name="console",
         database_url=database_url,
-        bootstrap="127.0.0.1:1",  # the console reads no topic
+        bootstrap="127.0.0.1:1",  # no broker: the live pages' feed is off unless a test turns it on with one
         create_kwargs={"persons": persons, "http": http, "clock": clock},
-        **overrides,
+        **{"console_live_enabled": False, **overrides},
     ) as running:
         yield running
 

@@ -1,6 +1,6 @@
 """Outside dev and test a service refuses to start unless Kafka is reached over SASL_SSL (issue 25): a PLAINTEXT
 listener, or TLS without SASL, is refused with an error naming `KAFKA_SECURITY_PROTOCOL`; dev and test keep their
-developer's bare broker; the console, which has no Kafka client, is not held to it.
+developer's bare broker; the console (its live pages read the topics) is held to it like every service.
 
 The environment is set explicitly in each test: the session's own (SASL_SSL, `tests/conftest.py`) must not decide
 the outcome."""
@@ -79,10 +79,10 @@ def test_a_services_own_settings_inherit_the_refusal(kafka_env: pytest.MonkeyPat
     assert IntakeSettings(app_env="prod", **strong).kafka_secured  # type: ignore[arg-type]
 
 
-def test_dev_and_test_keep_a_plaintext_broker_and_the_console_has_none(kafka_env: pytest.MonkeyPatch) -> None:
+def test_dev_and_test_keep_a_plaintext_broker_and_the_console_is_held_to_it_too(kafka_env: pytest.MonkeyPatch) -> None:
     for env in ("dev", "test"):
         assert not ServiceSettings(app_env=env).kafka_secured
         refuse_plaintext_kafka(env, KafkaSecuritySettings())
-    assert ConsoleSettings.uses_kafka is False
+    assert ConsoleSettings.uses_kafka is True  # its live pages read the topics (issue 24)
     with pytest.raises(ValueError, match="refusing to start in 'staging'"):
         refuse_plaintext_kafka("staging", KafkaSecuritySettings())

@@ -1,5 +1,5 @@
 // The console's own script (the CSP allows no inline script): every htmx request carries the session's CSRF
-// token from the page's <meta name="csrf-token">, as forms carry it in a hidden field.
+// token from the page's <meta name="csrf-token">, as forms carry it in a hidden field; and the live regions.
 (function () {
   "use strict";
   function csrfToken() {
@@ -19,4 +19,158 @@
       target.focus();
     }
   });
+
+  // Live regions: <div id="…" data-live="escalation triage" data-live-src="/supervisor/escalations/list">.
+  // The console's /live stream (server-sent events) says "a change of kind K happened"; each region listening
+  // for K is re-read from its data-live-src as the signed-in person (debounced), and its inner HTML replaced.
+  // A lost stream reconnects, and every region is re-read once then, so nothing that happened meanwhile is missed.
+  // The page's <html> carries data-live-state (connecting, open, lost) for people's tools and the browser tests;
+  // each region counts its updates in data-live-version.
+  var DEBOUNCE_MS = 300;
+  var RETRY_MAX_MS = 30000;
+  var regions = [];
+  var source = null;
+  var retryMs = 1000;
+  var hadStream = false;
+
+  function kindsOf(region) {
+    return (region.getAttribute("data-live") || "").split(/\s+/).filter(Boolean);
+  }
+
+  function setState(state) {
+    document.documentElement.setAttribute("data-live-state", state);
+  }
+
+  // A region the person is typing in is not replaced under their hands: it is re-read once focus leaves it.
+  function busy(region) {
+    var active = document.activeElement;
+    return active && region.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
+  }
+
+  function refetch(region) {
+    var src = region.getAttribute("data-live-src");
+    if (!src) {
+      return;
+    }
+    if (busy(region)) {
+      region.setAttribute("data-live-pending", "true");
+      return;
+    }
+    fetch(src, { headers: { "HX-Request": "true" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        var redirect = response.headers.get("HX-Redirect");
+        if (redirect) {
+          window.location.assign(redirect);
+          return null;
+        }
+        if (!response.ok) {
+          region.setAttribute("data-live-error", String(response.status));
+          return null;
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        if (html === null || html === undefined) {
+          return;
+        }
+        if (busy(region)) {
+          region.setAttribute("data-live-pending", "true");
+          return;
+        }
+        region.innerHTML = html;
+        region.removeAttribute("data-live-error");
+        region.removeAttribute("data-live-pending");
+        var version = parseInt(region.getAttribute("data-live-version") || "0", 10) + 1;
+        region.setAttribute("data-live-version", String(version));
+        if (window.htmx) {
+          window.htmx.process(region);
+        }
+        region.dispatchEvent(new CustomEvent("live:updated", { bubbles: true }));
+      })
+      .catch(function () {
+        region.setAttribute("data-live-error", "network");
+      });
+  }
+
+  function schedule(region) {
+    if (region._liveTimer) {
+      clearTimeout(region._liveTimer);
+    }
+    region._liveTimer = setTimeout(function () {
+      region._liveTimer = null;
+      refetch(region);
+    }, DEBOUNCE_MS);
+  }
+
+  function onChange(event) {
+    var notice;
+    try {
+      notice = JSON.parse(event.data);
+    } catch (e) {
+      return;
+    }
+    var kinds = notice.kinds || [];
+    regions.forEach(function (region) {
+      if (kindsOf(region).some(function (kind) { return kinds.indexOf(kind) >= 0; })) {
+        schedule(region);
+      }
+    });
+  }
+
+  function everyRegion() {
+    regions.forEach(schedule);
+  }
+
+  function connect() {
+    setState("connecting");
+    source = new EventSource("/live");
+    source.addEventListener("open", function () {
+      setState("open");
+      retryMs = 1000;
+      if (hadStream) {
+        everyRegion(); // what changed while the stream was away
+      }
+      hadStream = true;
+    });
+    source.addEventListener("change", onChange);
+    source.addEventListener("resync", everyRegion);
+    source.addEventListener("error", function () {
+      setState("lost");
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (signed out, a replica at its limit): the browser will not retry by itself.
+        source = null;
+        setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      }
+      hadStream = true;
+    });
+  }
+
+  function start() {
+    regions = Array.prototype.slice.call(document.querySelectorAll("[data-live][data-live-src]"));
+    if (!regions.length || !window.EventSource) {
+      return;
+    }
+    document.addEventListener("focusout", function () {
+      setTimeout(function () {
+        regions.forEach(function (region) {
+          if (region.getAttribute("data-live-pending") === "true" && !busy(region)) {
+            schedule(region);
+          }
+        });
+      }, 0);
+    });
+    window.addEventListener("pagehide", function () {
+      if (source) {
+        source.close();
+      }
+    });
+    connect();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();
