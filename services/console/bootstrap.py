@@ -28,7 +28,7 @@ from services.console.model import DirectoryRejected
 from services.console.oidc import OidcClient, ProviderUnavailable, SignInFailed
 from services.console.pages import STATIC, LanguageCookie, PageContext, error_response, sign_in_redirect, templates
 from services.console.repository import ConsoleRepository, PostgresConsoleRepository
-from services.console.screens import agent, cases, crew, departments, home, inbox, work_orders
+from services.console.screens import agent, cases, crew, dashboard, departments, home, inbox, work_orders
 from services.console.screens import live as live_screen
 from services.console.screens import triage as triage_screen
 from services.console.screens import escalations, incidents, supervisor
@@ -59,7 +59,7 @@ ROUTERS = (
     signin.router,
     *(screen.router for screen in (supervisor, escalations, incidents)),
     triage_screen.router,
-    *(screen.router for screen in (home, agent, cases, departments, work_orders, crew, inbox)),
+    *(screen.router for screen in (home, agent, cases, departments, work_orders, crew, inbox, dashboard)),
     live_screen.router,
 )
 _JSON_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")

@@ -159,6 +159,7 @@ SCREENS: tuple[Screen, ...] = (
     #: The supervisors' triage queue and the category model retrained from their decisions (screens/triage.py).
     Screen("triage", frozenset({"supervisor"}), "/supervisor/triage"),
     Screen("triage_model", frozenset({"supervisor"}), "/supervisor/model"),
+    Screen("dashboard", frozenset({"supervisor", "duty_manager", "department_manager", "leadership"}), "/dashboard"),
     #: The supervisor's desk (issue 24): escalations reach every rung of a ladder, each person sees theirs.
     Screen("supervisor_home", frozenset({"supervisor"}), "/supervisor"),
     Screen("escalations", frozenset({"supervisor", "department_manager", "duty_manager", "leadership"}), _ESCALATIONS),

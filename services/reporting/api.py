@@ -22,7 +22,7 @@ from pydantic import BeforeValidator
 
 from services.reporting import exports
 from services.reporting.auth import Manager, Reader, ReaderIdentity, department_asked, department_scope
-from services.reporting.deps import AccessLog, Reports
+from services.reporting.deps import AccessLog, Reports, Settings
 from services.reporting.handlers.access import Reads, read_by, reads, record
 from services.reporting.handling_reports import serious_csv_rows
 from services.reporting.model import GroupBy, lookup_keys
@@ -49,6 +49,7 @@ from services.reporting.schemas import (
     SeriousReport,
     StaffReport,
     StaffRow,
+    SurgesRead,
 )
 from shared.contracts import Department
 from shared.contracts.complaint import ACCOUNT_NO_MAX_LENGTH, ACCOUNT_NO_PATTERN
@@ -236,6 +237,18 @@ async def hotspots(
     baseline_days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> HotspotsRead:
     return await reports.hotspots(window_hours, baseline_days)
+
+
+@router.get(
+    "/surges",
+    response_model=SurgesRead,
+    responses=PROBLEMS,
+    summary="The surges now: district x category and assets far above their baseline in the alert window",
+)
+async def surges(reports: Reports, settings: Settings, _: Reader) -> SurgesRead:
+    """What the surge gauges on `/metrics` (and the alert rules `ComplaintSurge*`) say now, for the pages that flag
+    it to supervisors and managers: the last `HOTSPOT_ALERT_WINDOW_HOURS` against the baseline days before."""
+    return await reports.surges(settings.hotspot_alert_window_hours, settings.hotspot_alert_baseline_days)
 
 
 @router.get(

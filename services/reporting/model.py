@@ -252,6 +252,8 @@ class AreaCounts:
     category: str
     current: int
     before: int
+    #: The first hour of the window with cases (a surge's "since when"); None when not read.
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,7 @@ class Hotspot:
     baseline: float
     ratio: float
     surge: bool
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,7 @@ class AssetCounts:
     asset_id: str
     current: int
     before: int
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,7 @@ class AssetHotspot:
     baseline: float
     ratio: float
     surge: bool
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -309,7 +314,7 @@ def score_hotspots(
         if not area.current:
             continue
         s = _against_baseline(area.current, area.before, windows, rules)
-        found.append(Hotspot(area.district, area.category, area.current, s.baseline, s.ratio, s.surge))
+        found.append(Hotspot(area.district, area.category, area.current, s.baseline, s.ratio, s.surge, area.since))
     return sorted(found, key=lambda h: (-h.surge, -h.ratio, -h.count, h.district, h.category))
 
 
@@ -323,5 +328,7 @@ def score_asset_hotspots(
         if not asset.current:
             continue
         s = _against_baseline(asset.current, asset.before, windows, rules)
-        found.append(AssetHotspot(asset.asset_type, asset.asset_id, asset.current, s.baseline, s.ratio, s.surge))
+        found.append(
+            AssetHotspot(asset.asset_type, asset.asset_id, asset.current, s.baseline, s.ratio, s.surge, asset.since)
+        )
     return sorted(found, key=lambda h: (-h.surge, -h.ratio, -h.count, h.asset_type, h.asset_id))

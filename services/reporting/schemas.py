@@ -375,6 +375,7 @@ class HotspotRead(Read):
     baseline: float = Field(description="Average cases per window over the baseline days.")
     ratio: float
     surge: bool
+    since: datetime | None = Field(default=None, description="The first hour of the window with cases.")
 
 
 class AssetHotspotRead(Read):
@@ -384,6 +385,7 @@ class AssetHotspotRead(Read):
     baseline: float = Field(description="Average cases per window over the baseline days.")
     ratio: float
     surge: bool
+    since: datetime | None = Field(default=None, description="The first hour of the window with cases.")
 
 
 class HotspotsRead(Read):
@@ -391,6 +393,30 @@ class HotspotsRead(Read):
     baseline_days: int
     rows: list[HotspotRead]
     assets: list[AssetHotspotRead] = Field(description="The same windows per asset (station, feeder, main ...).")
+
+
+class SurgeRead(Read):
+    """One surge happening now: complaints of one district x category (`kind` area) or about one asset (`kind`
+    asset) in the alert window, far above their baseline."""
+
+    kind: Literal["area", "asset"]
+    district: str | None = Field(default=None, description="area: the district.")
+    category: Category | None = Field(default=None, description="area: the category.")
+    asset_type: str | None = Field(default=None, description="asset: its type (building, station, feeder ...).")
+    asset_id: str | None = Field(default=None, description="asset: its id.")
+    count: int = Field(description="Complaints in the alert window.")
+    baseline: float = Field(description="Average complaints per window over the baseline days.")
+    ratio: float
+    since: datetime | None = Field(description="The first hour of the window with complaints (the surge's start).")
+
+
+class SurgesRead(Read):
+    """The surges now (the same figures as `/metrics`' surge gauges and their alert rules), steepest first."""
+
+    window_hours: int
+    baseline_days: int
+    checked_at: datetime
+    surges: list[SurgeRead]
 
 
 class IncidentRead(Read):

@@ -66,6 +66,8 @@ from services.reporting.schemas import (
     RootCausesReport,
     SeriousReport,
     StaffReport,
+    SurgeRead,
+    SurgesRead,
     TimelineEntryRead,
     WorkOrderRead,
 )
@@ -236,6 +238,26 @@ class ReportViews:
             assets=[AssetHotspotRead.model_validate(h) for h in assets],
         )
 
+    async def surges(self, window_hours: int, baseline_days: int) -> SurgesRead:
+        """The areas and assets surging now, as the surge gauges score them (`hotspots` of the alert window)."""
+        found = await self.hotspots(window_hours, baseline_days)
+        areas = [
+            SurgeRead(kind="area", district=h.district, category=h.category, **_surge_figures(h))
+            for h in found.rows
+            if h.surge
+        ]
+        assets = [
+            SurgeRead(kind="asset", asset_type=h.asset_type, asset_id=h.asset_id, **_surge_figures(h))
+            for h in found.assets
+            if h.surge
+        ]
+        return SurgesRead(
+            window_hours=window_hours,
+            baseline_days=baseline_days,
+            checked_at=self.clock(),
+            surges=sorted(areas + assets, key=lambda s: (-s.ratio, -s.count)),
+        )
+
     async def incidents(self, status: str | None, *, page: int, page_size: int) -> IncidentsPage:
         """Incidents (open, resolved, or all), the most recently opened first, judged against their deadline now."""
         rows, total = await self.queries.incidents(status, limit=page_size, offset=(page - 1) * page_size)
@@ -387,3 +409,12 @@ def _timeline_entry(entry: Mapping[str, Any], names: Mapping[str, str], *, maske
 def _set_fields(model: CaseSummary) -> Mapping[str, Any]:
     """The fields explicitly set, so a copy into a wider model leaves out what the original left out."""
     return {name: getattr(model, name) for name in model.model_fields_set}
+
+
+def _surge_figures(hotspot: HotspotRead | AssetHotspotRead) -> dict[str, Any]:
+    return {
+        "count": hotspot.count,
+        "baseline": hotspot.baseline,
+        "ratio": hotspot.ratio,
+        "since": hotspot.since,
+    }

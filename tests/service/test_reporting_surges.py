@@ -142,6 +142,13 @@ async def test_a_compound_surge_shows_on_metrics_by_asset_and_by_area(reporting:
     assert not re.search(rf'reporting_area_surge_complaints\{{[^}}]*district="({elsewhere})"', text)
     hotspots = (await reporting.get("/v1/hotspots", params={"window_hours": 1}, headers=MANAGER)).json()
     assert [(h["asset_id"], h["count"], h["surge"]) for h in hotspots["assets"]] == [(COMPOUND["id"], SURGE, True)]
+    # The same surges for the managers' pages (the console's banner): what, how many, since when.
+    now = (await reporting.get("/v1/surges", headers=MANAGER)).json()
+    found = {(s["kind"], s["asset_id"] or s["district"], s["count"], s["since"]) for s in now["surges"]}
+    assert found == {
+        ("asset", COMPOUND["id"], SURGE, "2024-09-17T01:00:00Z"),
+        ("area", "heping", SURGE, "2024-09-17T01:00:00Z"),
+    }
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

@@ -71,6 +71,7 @@ console   GET  /departments/billing/queue               403   403   ok    403   
 console   GET  /crew/jobs                               403   403   403   403   ok    ok    403   403   403   403
 console   GET  /cases/{case}                            ok    ok    ok    ok    403   403   ok    ok    ok    ok
 console   GET  /work-orders/{work_order}                403   ok    403   403   ok    403   ok    403   ok    403
+console   GET  /dashboard                               403   403   403   403   403   403   ok    ok    ok    ok
 dispatch  GET  /v1/queues/repair                        403   ok    403   403   403   403   ok    ok    ok    ok
 dispatch  GET  /v1/work-orders/{work_order}             403   ok    403   403   ok    403   ok    ok    ok    ok
 dispatch  POST /v1/work-orders/{own_order}/acknowledge  403   ok    403   403   ok    403   ok    403   ok    403
@@ -81,6 +82,7 @@ intake    POST /v1/complaints (web)                     403   403   403   403   
 followup  GET  /v1/callbacks                            ok    403   403   403   403   403   ok    ok    ok    ok
 reporting GET  /v1/reports/staff                        403   403   403   403   403   403   ok    ok    ok    ok
 reporting GET  /v1/cases/{case}                         ok    ok    ok    ok    403   403   ok    ok    ok    ok
+reporting GET  /v1/surges                               ok    ok    ok    ok    403   403   ok    ok    ok    ok
 """
 
 

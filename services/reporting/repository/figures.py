@@ -165,28 +165,32 @@ class FigureReads(Tables):
         rows = await self._fetch(
             "SELECT district, category, "
             "sum(n) FILTER (WHERE hour >= date_trunc('hour', $1::timestamptz)) AS current, "
-            "sum(n) FILTER (WHERE hour < date_trunc('hour', $1::timestamptz)) AS before "
+            "sum(n) FILTER (WHERE hour < date_trunc('hour', $1::timestamptz)) AS before, "
+            "min(hour) FILTER (WHERE hour >= date_trunc('hour', $1::timestamptz) AND n > 0) AS since "
             f"FROM {self.schema}.hotspot_hourly WHERE hour >= date_trunc('hour', $2::timestamptz) AND hour <= $3 "
             "GROUP BY district, category",
             window_start,
             baseline_start,
             now,
         )
-        return [AreaCounts(r["district"], r["category"], r["current"] or 0, r["before"] or 0) for r in rows]
+        return [AreaCounts(r["district"], r["category"], r["current"] or 0, r["before"] or 0, r["since"]) for r in rows]
 
     async def asset_counts(self, baseline_start: datetime, window_start: datetime, now: datetime) -> list[AssetCounts]:
         """Cases per asset, in the window and in the baseline hours before it (as `area_counts`)."""
         rows = await self._fetch(
             "SELECT asset_type, asset_id, "
             "sum(n) FILTER (WHERE hour >= date_trunc('hour', $1::timestamptz)) AS current, "
-            "sum(n) FILTER (WHERE hour < date_trunc('hour', $1::timestamptz)) AS before "
+            "sum(n) FILTER (WHERE hour < date_trunc('hour', $1::timestamptz)) AS before, "
+            "min(hour) FILTER (WHERE hour >= date_trunc('hour', $1::timestamptz) AND n > 0) AS since "
             f"FROM {self.schema}.hotspot_asset_hourly WHERE hour >= date_trunc('hour', $2::timestamptz) "
             "AND hour <= $3 GROUP BY asset_type, asset_id",
             window_start,
             baseline_start,
             now,
         )
-        return [AssetCounts(r["asset_type"], r["asset_id"], r["current"] or 0, r["before"] or 0) for r in rows]
+        return [
+            AssetCounts(r["asset_type"], r["asset_id"], r["current"] or 0, r["before"] or 0, r["since"]) for r in rows
+        ]
 
     async def incidents(self, status: str | None, *, limit: int, offset: int) -> tuple[list[Mapping[str, Any]], int]:
         """Incidents (with `status`, or all), the most recently opened first, and how many there are."""

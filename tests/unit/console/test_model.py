@@ -44,8 +44,16 @@ def test_menus_follow_the_roles() -> None:
         ("inbox", "/inbox", None),
     ]
     # Every staff role has its notices; the duty manager and leadership have them as their one screen so far.
-    assert menu(_person("duty_manager")) == [("inbox", "/inbox", None), ("escalations", "/supervisor/escalations", None)]
-    assert menu(_person("leadership")) == [("inbox", "/inbox", None), ("escalations", "/supervisor/escalations", None)]
+    assert menu(_person("duty_manager")) == [
+        ("inbox", "/inbox", None),
+        ("dashboard", "/dashboard", None),
+        ("escalations", "/supervisor/escalations", None),
+    ]
+    assert menu(_person("leadership")) == [
+        ("inbox", "/inbox", None),
+        ("dashboard", "/dashboard", None),
+        ("escalations", "/supervisor/escalations", None),
+    ]
     assert [item.path for item in menu(_person("supervisor"))] == [
         "/agent/complaints/new",
         "/agent/callbacks",
@@ -55,6 +63,7 @@ def test_menus_follow_the_roles() -> None:
         "/inbox",
         "/supervisor/triage",
         "/supervisor/model",
+        "/dashboard",
         "/supervisor",
         "/supervisor/escalations",
         "/supervisor/incidents",
