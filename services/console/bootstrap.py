@@ -30,8 +30,9 @@ from services.console.pages import STATIC, LanguageCookie, PageContext, error_re
 from services.console.repository import ConsoleRepository, PostgresConsoleRepository
 from services.console.screens import agent, cases, crew, dashboard, departments, home, inbox, work_orders
 from services.console.screens import live as live_screen
-from services.console.screens import triage as triage_screen
+from services.console.screens import serious as serious_screen
 from services.console.screens import escalations, incidents, supervisor
+from services.console.screens import triage as triage_screen
 from services.console.screens.common import FormInvalid
 from services.console.security import SecurityHeaders, clear_sign_in_cookie
 from services.console.settings import ConsoleSettings
@@ -58,9 +59,10 @@ ROUTERS = (
     api.router,
     signin.router,
     *(screen.router for screen in (supervisor, escalations, incidents)),
-    triage_screen.router,
     *(screen.router for screen in (home, agent, cases, departments, work_orders, crew, inbox, dashboard)),
     live_screen.router,
+    serious_screen.router,
+    triage_screen.router,
 )
 _JSON_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
 

@@ -166,6 +166,8 @@ SCREENS: tuple[Screen, ...] = (
     Screen("incidents", frozenset({"supervisor"}), "/supervisor/incidents"),
     Screen("corrective_actions", frozenset({"supervisor"}), "/supervisor/corrective-actions"),
     Screen("contact_access", frozenset({"supervisor"}), "/supervisor/contact-access"),
+    #: Serious and emergency cases' analyses, approved by leadership or HR/administration; supervisors may look.
+    Screen("leadership_serious", frozenset({"leadership", "hr_admin", "supervisor"}), "/leadership/serious"),
 )
 SCREENS_BY_KEY = {screen.key: screen for screen in SCREENS}
 #: Where each role lands after sign-in, the first role a person holds deciding.
@@ -175,6 +177,8 @@ HOME_ORDER: tuple[tuple[str, str], ...] = (
     ("dispatcher", "department_queue"),
     ("department_manager", "department_queue"),
     ("agent", "agent_new"),
+    ("leadership", "leadership_serious"),
+    ("hr_admin", "leadership_serious"),
 )
 
 

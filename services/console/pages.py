@@ -41,6 +41,10 @@ DONE_KEYS = frozenset(
         "not_at_home",
         "outcome_recorded",
         "notice_read",
+        # serious cases approved by leadership
+        "serious_proposed",
+        "serious_approved",
+        "serious_sent_back",
         # the triage queue and the category model
         "triage_routed",
         "triage_invalid",

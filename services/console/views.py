@@ -177,4 +177,14 @@ async def work_order_page(calls: PersonCalls, work_order_id: str) -> dict[str, A
         part(calls.get("dispatch", "/v1/crews", department=department)),
     )
     causes = [c for c in _items(root_causes.data) if c.get("department") == department] if root_causes.ok else []
-    return {"order": order, "root_causes": causes, "crews": _items(crews.data) if crews.ok else []}
+    # A serious or emergency case's lead: where its proposal stands, and whether leadership must approve it first.
+    serious = None
+    if order.get("severity") in ("serious", "emergency") and (order.get("role") or "lead") == "lead":
+        found = await part(calls.get("dispatch", f"/v1/work-orders/{work_order_id}/serious"))
+        serious = found.data if found.ok and isinstance(found.data, dict) else None
+    return {
+        "order": order,
+        "root_causes": causes,
+        "crews": _items(crews.data) if crews.ok else [],
+        "serious_case": serious,
+    }

@@ -644,6 +644,9 @@ class SeriousCaseRead(BaseModel):
     resolve_by: datetime
     incident_id: uuid.UUID | None
     proposal: SeriousProposalRead | None
+    approval_required: bool = Field(
+        description="Whether the lead resolves only once the proposal is approved (DISPATCH_SERIOUS_APPROVAL)."
+    )
 
 
 class SeriousCaseList(BaseModel):

@@ -37,7 +37,7 @@ def _proposal_read(proposal: SeriousProposal) -> SeriousProposalRead:
     return SeriousProposalRead.model_validate(asdict(proposal))
 
 
-def _case_read(found: SeriousCase) -> SeriousCaseRead:
+def _case_read(found: SeriousCase, approval_required: bool) -> SeriousCaseRead:
     order, case = found.order, found.case
     return SeriousCaseRead.model_validate(
         {
@@ -45,6 +45,7 @@ def _case_read(found: SeriousCase) -> SeriousCaseRead:
             "reference_no": case.reference_no if case else None,
             "text": case.text if case else None,
             "proposal": _proposal_read(found.proposal) if found.proposal else None,
+            "approval_required": approval_required,
         }
     )
 
@@ -61,7 +62,8 @@ async def serious_case_list(
     if not actor.reads_everything:
         raise Forbidden("only supervisors, duty managers, leadership and HR/administration list serious cases")
     found = await door.run(serious_cases.find, serious_cases.Find(limit))
-    return SeriousCaseList(items=[_case_read(f) for f in found])
+    required = door.context.serious_approval
+    return SeriousCaseList(items=[_case_read(f, required) for f in found])
 
 
 @router.get(
@@ -72,7 +74,7 @@ async def serious_case_list(
 )
 async def serious_case_of(work_order_id: uuid.UUID, actor: WorkOrderStaff, door: DoorDep) -> SeriousCaseRead:
     found = await door.run(serious_cases.one, serious_cases.One(work_order_id, actor))
-    return _case_read(found)
+    return _case_read(found, door.context.serious_approval)
 
 
 @router.post(

@@ -94,7 +94,8 @@ async def _post(
         # A crew at the door of a job its department has not signed for yet: signing for it is a step the
         # crew may take on its own jobs (dispatch checks), recorded under their name just before the arrival.
         await calls.post("dispatch", f"/v1/work-orders/{work_order_id}/acknowledge", {})
-    await calls.post("dispatch", f"/v1/work-orders/{work_order_id}/{action}", body(form, page))
+    path = API_PATHS.get(action, action)
+    await calls.post("dispatch", f"/v1/work-orders/{work_order_id}/{path}", body(form, page))
 
 
 def _acknowledge(form: Any, page: PageContext) -> dict[str, Any]:
@@ -147,9 +148,8 @@ def _not_at_home(form: Any, page: PageContext) -> dict[str, Any]:
     )
 
 
-def _resolve(form: Any, page: PageContext) -> dict[str, Any]:
-    """The resolution; the customer's acceptance when the crew asked for it; for a serious case the analysis and
-    the corrective actions typed (dispatch says which are required)."""
+def _corrective_actions(form: Any, page: PageContext) -> list[dict[str, Any]]:
+    """The corrective-action rows typed (a row without a description is left out)."""
     actions = []
     for row in range(1, CORRECTIVE_ROWS + 1):
         description = text(form, f"action_{row}_description")
@@ -164,6 +164,20 @@ def _resolve(form: Any, page: PageContext) -> dict[str, Any]:
                 }
             )
         )
+    return actions
+
+
+def _propose(form: Any, page: PageContext) -> dict[str, Any]:
+    """A serious case's cause analysis and corrective actions, proposed for leadership's approval (issue 24)."""
+    return without_none(
+        {"cause_analysis": text(form, "cause_analysis"), "corrective_actions": _corrective_actions(form, page)}
+    )
+
+
+def _resolve(form: Any, page: PageContext) -> dict[str, Any]:
+    """The resolution; the customer's acceptance when the crew asked for it; for a serious case whose analysis needs
+    no approval, the analysis and the corrective actions typed (dispatch says which are required)."""
+    actions = _corrective_actions(form, page)
     acceptance = None
     if text(form, "acceptance_name") or flag(form, "acceptance_confirmed"):
         acceptance = without_none(
@@ -196,7 +210,10 @@ _ACTIONS: dict[str, tuple[Body, str]] = {
     "findings": (_findings, "findings_recorded"),
     "not-at-home": (_not_at_home, "not_at_home"),
     "resolve": (_resolve, "resolved"),
+    "propose": (_propose, "serious_proposed"),
 }
+#: Actions whose dispatch path is not the console's own (`/work-orders/{id}/<action>`).
+API_PATHS = {"propose": "serious/propose"}
 
 
 @router.post("/work-orders/{work_order_id}/photos", dependencies=[screen("work_order")])
