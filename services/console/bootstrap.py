@@ -28,10 +28,21 @@ from services.console.model import DirectoryRejected
 from services.console.oidc import OidcClient, ProviderUnavailable, SignInFailed
 from services.console.pages import STATIC, LanguageCookie, PageContext, error_response, sign_in_redirect, templates
 from services.console.repository import ConsoleRepository, PostgresConsoleRepository
-from services.console.screens import agent, cases, crew, dashboard, departments, home, inbox, work_orders
+from services.console.screens import (
+    agent,
+    cases,
+    crew,
+    dashboard,
+    departments,
+    escalations,
+    home,
+    inbox,
+    incidents,
+    supervisor,
+    work_orders,
+)
 from services.console.screens import live as live_screen
 from services.console.screens import serious as serious_screen
-from services.console.screens import escalations, incidents, supervisor
 from services.console.screens import triage as triage_screen
 from services.console.screens.common import FormInvalid
 from services.console.security import SecurityHeaders, clear_sign_in_cookie
