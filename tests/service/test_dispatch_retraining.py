@@ -117,7 +117,7 @@ async def test_a_promoted_candidate_serves_on_every_replica(replicas: Any) -> No
     assert (await _models(one))["serving"] == promoted.version, "the promoting replica at once"
 
     async def swapped() -> bool:
-        return (await _models(two))["serving"] == promoted.version
+        return bool((await _models(two))["serving"] == promoted.version)
 
     await wait_until(swapped, timeout=10, interval=0.2)
     again = await one.post(f"/v1/models/candidates/{candidate_id}/promote", headers=as_("supervisor"))

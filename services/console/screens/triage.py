@@ -106,8 +106,8 @@ async def _decide(calls: PersonCalls, complaint_id: uuid.UUID, decision: str, fo
         body = {"category": _category(form), "note": note}
         await calls.post("dispatch", f"/v1/triage/{complaint_id}", body)
         return "triage_routed"
-    body = {"valid": False, "reason": _required(form, "reason")}
-    await calls.post("dispatch", f"/v1/complaints/{complaint_id}/validity", body)
+    invalid: dict[str, Any] = {"valid": False, "reason": _required(form, "reason")}
+    await calls.post("dispatch", f"/v1/complaints/{complaint_id}/validity", invalid)
     return "triage_invalid"
 
 
