@@ -67,6 +67,19 @@ async def supervisor(actor: Annotated[Actor, Depends(authenticated_actor)]) -> A
     return actor
 
 
+async def coordinator(settings: Settings, token: PresentedToken, persons: Persons, crews: CrewList) -> Actor:
+    """A customer-service supervisor (role `supervisor`, department `customer_service`): seed 002 gives the
+    coordination of multi-department cases to the customer-service centre. Nobody else steers them (403)."""
+    caller = await identify_caller(token, settings.credential_by_token, "a customer-service supervisor", persons)
+    if not (
+        isinstance(caller, Person)
+        and caller.has("supervisor")
+        and caller.department == Department.CUSTOMER_SERVICE.value
+    ):
+        raise Problem(403, "Forbidden", "only a customer-service supervisor coordinates multi-department cases")
+    return actor_for(caller, crews)
+
+
 CurrentActor = Annotated[Actor, Depends(authenticated_actor)]
 Supervisor = Annotated[Actor, Depends(supervisor)]
 
@@ -122,3 +135,4 @@ DepartmentReader = Annotated[Actor, Depends(department_reader)]
 WorkOrderStaff = Annotated[Actor, Depends(work_order_staff)]
 Staff = Annotated[Actor, Depends(staff)]
 AccessAuditor = Annotated[Actor, Depends(access_auditor)]
+Coordinator = Annotated[Actor, Depends(coordinator)]

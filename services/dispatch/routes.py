@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.dispatch import api, case_api, field_api, incident_api, model_api, resolution_api, serious_api, staff_api
+from services.dispatch import (
+    api,
+    case_api,
+    coordination_api,
+    field_api,
+    incident_api,
+    model_api,
+    resolution_api,
+    serious_api,
+    staff_api,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     api.router,
@@ -14,5 +24,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     serious_api.router,
     staff_api.router,
     field_api.router,
+    coordination_api.router,
     model_api.router,
 )

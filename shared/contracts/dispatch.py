@@ -419,6 +419,76 @@ class WorkOrderVisitMissed(WorkOrderEvent):
     payload: WorkOrderVisitMissedPayload
 
 
+# --- coordination by the customer-service centre (seed 002; issue 24): steering a multi-department case -------
+
+
+class CoordinatedPart(Contract):
+    work_order_id: uuid.UUID
+    department: Department
+    role: Literal["lead", "assisting"]
+    status: WorkOrderStatus
+    resolve_by: AwareDatetime
+
+
+class WorkOrderCoordinatedPayload(WorkOrderFacts):
+    """On the lead work order: who coordinates the case from now on, and every part as it stands."""
+
+    note: MaskedText
+    parts: list[CoordinatedPart] = Field(description="The case's open work orders (lead first) after the step.")
+
+
+class WorkOrderCoordinated(WorkOrderEvent):
+    """The customer-service centre took over coordinating this multi-department case (its supervisor opened it)."""
+
+    event_type: Literal["workorder.coordinated"] = "workorder.coordinated"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderCoordinatedPayload
+
+
+class WorkOrderLeadChangedPayload(WorkOrderFacts):
+    """On the new lead work order (role lead now); the previous lead assists it from now on."""
+
+    previous_lead_work_order_id: uuid.UUID
+    previous_lead_department: Department
+    note: MaskedText
+    parts: list[CoordinatedPart] = Field(description="The case's open work orders (lead first) after the step.")
+
+
+class WorkOrderLeadChanged(WorkOrderEvent):
+    """The coordinating centre made this work order the case's lead (the previous lead and the other parts now
+    assist it)."""
+
+    event_type: Literal["workorder.lead_changed"] = "workorder.lead_changed"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderLeadChangedPayload
+
+
+class WorkOrderDeadlineSetPayload(WorkOrderFacts):
+    resolve_by: AwareDatetime = Field(description="The part's new deadline to resolve.")
+    previous_resolve_by: AwareDatetime
+    note: MaskedText
+
+
+class WorkOrderDeadlineSet(WorkOrderEvent):
+    """The coordinating centre set this part's deadline to resolve."""
+
+    event_type: Literal["workorder.deadline_set"] = "workorder.deadline_set"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderDeadlineSetPayload
+
+
+class WorkOrderInstructedPayload(WorkOrderFacts):
+    instruction: MaskedText
+
+
+class WorkOrderInstructed(WorkOrderEvent):
+    """The coordinating centre gave this part's department an instruction."""
+
+    event_type: Literal["workorder.instructed"] = "workorder.instructed"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderInstructedPayload
+
+
 AnyWorkOrderEvent = Annotated[
     WorkOrderAssigned
     | WorkOrderAcknowledged
@@ -431,7 +501,11 @@ AnyWorkOrderEvent = Annotated[
     | WorkOrderAppointmentAgreed
     | WorkOrderFindingsRecorded
     | WorkOrderPhotoAdded
-    | WorkOrderVisitMissed,
+    | WorkOrderVisitMissed
+    | WorkOrderCoordinated
+    | WorkOrderLeadChanged
+    | WorkOrderDeadlineSet
+    | WorkOrderInstructed,
     Field(discriminator="event_type"),
 ]
 

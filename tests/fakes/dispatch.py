@@ -30,6 +30,7 @@ from services.dispatch.model import (
     SeriousProposal,
     WorkOrder,
 )
+from services.dispatch.repository.coordination import CoordinatedCase
 from services.dispatch.workorders.lifecycle import OPEN
 from shared.contracts import Event
 from tests.fakes.transactions import CopyOnCommit
@@ -56,6 +57,7 @@ class DispatchState:
     serious_proposals: dict[uuid.UUID, SeriousProposal] = field(default_factory=dict)
     contacts: dict[uuid.UUID, Contact] = field(default_factory=dict)
     contact_reads: list[ContactRead] = field(default_factory=list)
+    coordinated_cases: dict[uuid.UUID, CoordinatedCase] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     photos: dict[uuid.UUID, Photo] = field(default_factory=dict)
     #: `dispatch.category_models`: retrained candidates, and their models' bytes.
@@ -521,6 +523,16 @@ class FakeDispatchRepository:
         for asset in assets:
             self.state.assets[asset["asset_id"]] = {**asset, "loaded_at": at}
         self.state.asset_version += 1
+
+    async def insert_coordinated_case(self, coordinated: CoordinatedCase) -> None:
+        self.state.coordinated_cases[coordinated.complaint_id] = coordinated
+
+    async def coordinated_case(self, complaint_id: uuid.UUID) -> CoordinatedCase | None:
+        return self.state.coordinated_cases.get(complaint_id)
+
+    async def coordinated_cases(self, *, limit: int) -> list[CoordinatedCase]:
+        found = sorted(self.state.coordinated_cases.values(), key=lambda c: c.opened_at, reverse=True)
+        return found[:limit]
 
 
 class FakeTransactions(CopyOnCommit[DispatchState, FakeDispatchRepository]):

@@ -12,6 +12,7 @@ from services.dispatch.repository.assets import AssetTables
 from services.dispatch.repository.cases import CaseTables
 from services.dispatch.repository.category_models import CategoryModelTables
 from services.dispatch.repository.contacts import ContactTables
+from services.dispatch.repository.coordination import CoordinationTables
 from services.dispatch.repository.corrective_actions import CorrectiveActionTables
 from services.dispatch.repository.field_work import FieldWorkTables
 from services.dispatch.repository.incidents import IncidentTables
@@ -33,6 +34,7 @@ class PostgresDispatchRepository(
     FieldWorkTables,
     ContactTables,
     AssetTables,
+    CoordinationTables,
     CategoryModelTables,
 ):
     """`DispatchRepository` on the connection of the caller's unit of work."""

@@ -26,6 +26,7 @@ from services.dispatch.model import (
     SeriousProposal,
     WorkOrder,
 )
+from services.dispatch.repository.coordination import CoordinatedCase
 from shared.contracts import Event
 
 
@@ -299,3 +300,12 @@ class DispatchRepository(Protocol):
 
     async def save_assets(self, assets: Sequence[dict[str, Any]], at: datetime) -> None:
         """Insert or replace these assets (by id) and bump the registry version."""
+
+    # --- coordination by the customer-service centre (seed 002) ------------------------------------------------
+
+    async def insert_coordinated_case(self, coordinated: CoordinatedCase) -> None: ...
+
+    async def coordinated_case(self, complaint_id: uuid.UUID) -> CoordinatedCase | None: ...
+
+    async def coordinated_cases(self, *, limit: int) -> list[CoordinatedCase]:
+        """The cases the centre coordinates, newest first."""
