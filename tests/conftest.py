@@ -17,6 +17,27 @@ from shared.db import create_pool
 from tests.support.infrastructure import Infrastructure, kafka_session_environment, provide
 from tests.support.workers import PlatformApart, give_parametrized_items_their_ids, unnamed_identity_users
 
+_SHARED_IDENTITY = pytest.StashKey[tuple[Any, Path]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The whole suite on several workers (`make test`): the controller launches one Keycloak for all of them
+    while they start and collect (tests/support/identity.launch_shared), and stops it at the end."""
+    workers = getattr(config.option, "numprocesses", None)
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if workers and whole_suite and not hasattr(config, "workerinput"):
+        from tests.support.identity import launch_shared
+
+        workdir = Path(tempfile.mkdtemp(prefix="uc-test-identity-"))
+        config.stash[_SHARED_IDENTITY] = (launch_shared(workdir), workdir)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if launched := config.stash.get(_SHARED_IDENTITY, None):
+        keycloak, workdir = launched
+        keycloak.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: a run with `-p no:xdist` does not know it
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> PlatformApart:
@@ -73,14 +94,19 @@ async def db(migrated: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
 
 
 # The identity provider: one real Keycloak for the session (see support/identity.py).
-from tests.support.identity import IdentityProvider, provide_identity  # noqa: E402
+from tests.support.identity import IdentityProvider, provide_identity, shared_provider  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def identity_provider() -> Iterator[IdentityProvider]:
-    """Keycloak with the demo staff; without a Java 21+ the tests that need it fail saying what to install."""
+    """Keycloak with the demo staff: the run's shared one under `make test`'s workers, else the worker's own;
+    without a Java 21+ the tests that need it fail saying what to install."""
     from embedded.identity import EmbeddedKeycloakError
 
+    shared = shared_provider()
+    if shared is not None:
+        yield shared
+        return
     workdir = Path(tempfile.mkdtemp(prefix="uc-test-identity-"))
     try:
         try:

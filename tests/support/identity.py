@@ -9,6 +9,8 @@ with the `console` client and `password`, as a person would.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import secrets
 import threading
 import time
@@ -101,3 +103,46 @@ def provide_identity(workdir: Path) -> Iterator[IdentityProvider]:
         yield IdentityProvider(issuer=keycloak.issuer, console_client_secret=secret)
     finally:
         keycloak.stop()
+
+
+#: Set by the run's controller when it launched one Keycloak for all its workers (JSON: issuer, console secret).
+SHARED_ENV = "UC_TEST_SHARED_IDENTITY"
+
+
+def launch_shared(workdir: Path) -> EmbeddedKeycloak:
+    """Launch one Keycloak, without waiting, for every worker of a `pytest -n` run (`make test`), and advertise it
+    in the environment the workers are started with. Each worker would otherwise start its own: half a minute of
+    both cores, twice. Launched from the controller's main thread, which lives until the run ends (the provider
+    dies with that thread); the workers wait for it to answer (`shared_provider`)."""
+    secret = secrets.token_urlsafe(24)
+    keycloak = EmbeddedKeycloak(
+        workdir / "keycloak",
+        generate_realm(load_staff(), console_secret=secret, for_tests=True),
+        log_path=workdir / "keycloak.log",
+        die_with_parent=True,
+    )
+    keycloak.launch()
+    os.environ[SHARED_ENV] = json.dumps({"issuer": keycloak.issuer, "secret": secret, "log": str(keycloak.log_path)})
+    return keycloak
+
+
+def shared_provider(timeout: float = 180.0) -> IdentityProvider | None:
+    """The run's shared Keycloak once its realm answers, or None when there is none (a worker then starts its own).
+    Fails naming the provider's log when it does not answer in `timeout` s."""
+    advertised = os.environ.get(SHARED_ENV)
+    if not advertised:
+        return None
+    shared = json.loads(advertised)
+    discovery = f"{shared['issuer']}/.well-known/openid-configuration"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(discovery, timeout=2.0).status_code == 200:
+                return IdentityProvider(issuer=shared["issuer"], console_client_secret=shared["secret"])
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"the run's shared Keycloak did not answer {discovery} in {timeout:.0f} s; log {shared['log']}"
+            )
+        time.sleep(0.5)
