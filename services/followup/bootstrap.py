@@ -16,7 +16,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
-from services.followup import api, consumers, escalation_api, metrics
+from services.followup import api, consumers, duty_api, escalation_api, metrics
 from services.followup.events import PUBLISHED, SERVICE
 from services.followup.handlers.context import FollowupContext, FollowupDoor
 from services.followup.model import CallbackPolicy
@@ -133,6 +133,8 @@ def create_app(
 
 
 def _include_routes(app: FastAPI) -> None:
-    """Followup's HTTP routes: callbacks and clocks (`api`), and escalations' answer step (`escalation_api`)."""
+    """Followup's HTTP routes: callbacks and clocks (`api`), escalations' answer step (`escalation_api`), the duty
+    manager's calls (`duty_api`)."""
     app.include_router(api.router)
     app.include_router(escalation_api.router)
+    app.include_router(duty_api.router)

@@ -9,6 +9,7 @@ from typing import Any, Literal, cast
 
 from services.followup.model import (
     Callback,
+    DutyCall,
     Escalation,
     EscalationRecord,
     NotificationRecord,
@@ -40,6 +41,11 @@ from shared.contracts import (
     new_event,
 )
 from shared.contracts.followup import (
+    DutyManagerArrived,
+    DutyManagerCalled,
+    DutyManagerCalledPayload,
+    DutyManagerOnTheWay,
+    DutyManagerStepPayload,
     EscalationAcknowledged,
     EscalationAcknowledgedPayload,
     EscalationAnswered,
@@ -56,7 +62,8 @@ PUBLISHED: tuple[tuple[str, Any, str], ...] = (
     (
         topics.COMPLAINT_ESCALATED,
         AnyEscalationEvent,
-        "SLA warnings and escalations, rung by rung; each escalation's answer (acknowledged, answered, sent back).",
+        "SLA warnings and escalations, rung by rung; each escalation's answer (acknowledged, answered, sent back); "
+        "the duty manager's calls and their own steps (on the way, arrived).",
     ),
     (topics.CALLBACK_EVENTS, AnyCallbackEvent, "Callbacks scheduled and attempted."),
     (topics.COMPLAINT_REOPENED, ComplaintReopened, "Dissatisfied customers: a new cycle with raised severity."),
@@ -286,6 +293,40 @@ def escalation_sent_back(escalation: Escalation) -> Event:
     assert a.instruction is not None and deadline is not None
     payload = EscalationSentBackPayload(**step, instruction=a.instruction, deadline=deadline)
     return new_event(EscalationSentBack, **_step_envelope(escalation, step["at"]), payload=payload)
+
+
+def _duty_call(call: DutyCall) -> dict[str, Any]:
+    return {
+        "complaint_id": call.complaint_id,
+        "reference_no": call.reference_no,
+        "channel": call.channel,
+        "reason": call.reason,
+        "called_at": call.called_at,
+        "go_by": call.acknowledge_by,
+    }
+
+
+def duty_manager_called(call: DutyCall) -> Event:
+    return new_event(
+        DutyManagerCalled,
+        **_envelope(call.complaint_id, call.correlation_id, call.called_at),
+        payload=DutyManagerCalledPayload(**_duty_call(call)),
+    )
+
+
+def duty_manager_step(call: DutyCall, step: Literal["on_the_way", "arrived"]) -> Event:
+    """The duty manager's own step on a call: on the way, or arrived (the acknowledgement)."""
+    if step == "on_the_way":
+        kind: type[Event] = DutyManagerOnTheWay
+        actor, name, at = call.on_the_way_by, call.on_the_way_by_name, call.on_the_way_at
+    else:
+        kind = DutyManagerArrived
+        actor, name, at = call.acknowledged_by, call.acknowledged_by_name, call.acknowledged_at
+    assert actor is not None and at is not None
+    payload = DutyManagerStepPayload(
+        **_duty_call(call), actor=actor, actor_name=name, at=at, late=at > call.acknowledge_by
+    )
+    return new_event(kind, **_envelope(call.complaint_id, call.correlation_id, at), payload=payload)
 
 
 def notification_requested(

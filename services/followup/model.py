@@ -412,6 +412,10 @@ class DutyCall:
     note: str | None = None
     #: The display name of the signed-in person who acknowledged (None when a credential did).
     acknowledged_by_name: str | None = None
+    #: The duty manager said "on my way" themself (issue 24); the clock runs on until they arrive (acknowledge).
+    on_the_way_at: datetime | None = None
+    on_the_way_by: str | None = None
+    on_the_way_by_name: str | None = None
 
 
 class DutyCallNotFound(NotFound):

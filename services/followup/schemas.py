@@ -70,6 +70,29 @@ class DutyCallRead(BaseModel):
     late: bool = Field(description="Acknowledged after the limit (the case was escalated).")
 
 
+class DutyCallStatusRead(BaseModel):
+    """A duty manager's call as the duty page shows it (issue 24): the case by reference, why, and the steps."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: str
+    reason: str
+    called_at: datetime
+    go_by: datetime = Field(description="By when the duty manager must arrive (`[duty_manager] acknowledge`).")
+    on_the_way_at: datetime | None
+    on_the_way_by: str | None
+    on_the_way_by_name: str | None
+    arrived_at: datetime | None
+    arrived_by: str | None
+    arrived_by_name: str | None
+    status: Literal["called", "on_the_way", "arrived"]
+    late: bool = Field(description="Arrived after `go_by`, or not arrived and `go_by` has passed.")
+
+
+class DutyCallList(BaseModel):
+    items: list[DutyCallStatusRead]
+
+
 class ContactRead(BaseModel):
     name: str | None
     phone: str | None

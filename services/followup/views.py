@@ -1,5 +1,5 @@
-"""What followup shows over HTTP: the agents' worklist, one callback, a case's SLA clocks, and the escalations a
-person may answer or send back.
+"""What followup shows over HTTP: the agents' worklist, one callback, a case's SLA clocks, the escalations a
+person may answer or send back, and the duty manager's calls.
 
 Read-only: each view reads through the repository in a unit of work it never commits.
 """
@@ -10,13 +10,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
+from typing import Literal
 
 from services.followup.escalation_answers import HELD_BY, EscalationActor, holders, late, reached
-from services.followup.model import Callback, Contact, Escalation
+from services.followup.model import Callback, Contact, DutyCall, Escalation
 from services.followup.repository import FollowupRepository
 from services.followup.schemas import (
     CallbackRead,
     ContactRead,
+    DutyCallList,
+    DutyCallStatusRead,
     EscalationCaseRead,
     EscalationList,
     EscalationRead,
@@ -63,6 +66,29 @@ def escalation_read(escalation: Escalation, now: datetime) -> EscalationCaseRead
         answer_by=record.answer_by,
         overdue=unanswered and record.answer_by is not None and record.answer_by < now,
         late=late(escalation),
+    )
+
+
+def duty_call_read(call: DutyCall, now: datetime) -> DutyCallStatusRead:
+    arrived = call.acknowledged_at
+    status: Literal["called", "on_the_way", "arrived"] = (
+        "arrived" if arrived is not None else "on_the_way" if call.on_the_way_at is not None else "called"
+    )
+    return DutyCallStatusRead(
+        complaint_id=call.complaint_id,
+        reference_no=call.reference_no,
+        channel=call.channel,
+        reason=call.reason,
+        called_at=call.called_at,
+        go_by=call.acknowledge_by,
+        on_the_way_at=call.on_the_way_at,
+        on_the_way_by=call.on_the_way_by,
+        on_the_way_by_name=call.on_the_way_by_name,
+        arrived_at=arrived,
+        arrived_by=call.acknowledged_by,
+        arrived_by_name=call.acknowledged_by_name,
+        status=status,
+        late=(arrived or now) > call.acknowledge_by,
     )
 
 
@@ -126,6 +152,13 @@ class FollowupViews:
         if found is None or found.record.reference_no is None or not reached(actor, found):
             return None
         return escalation_read(found, self.clock())
+
+    async def duty_calls(self, *, open_only: bool, limit: int) -> DutyCallList:
+        """The duty manager's calls, newest first (`open_only`: not arrived yet), each with where it stands."""
+        async with self.transactions() as work:
+            calls = await work.repo.duty_calls(open_only=open_only, limit=limit)
+        now = self.clock()
+        return DutyCallList(items=[duty_call_read(c, now) for c in calls])
 
     async def health(self) -> dict[str, int]:
         """Timers due and not fired, events not yet published: what the readiness probe shows."""

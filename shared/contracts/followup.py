@@ -270,8 +270,65 @@ class EscalationSentBack(Event):
     payload: EscalationSentBackPayload
 
 
+class DutyCallStep(Contract):
+    """Issue 24: the duty manager's call to a counter complaint not settled on the spot or an agitated customer, and
+    the duty manager's own steps (on the way, arrived); no customer data — the case is read by its reference."""
+
+    complaint_id: uuid.UUID
+    reference_no: str
+    channel: str = Field(description="The complaint's channel (the counter, or any for an agitated customer).")
+    reason: str = Field(description="Why the duty manager was called, e.g. 'customer agitated'.")
+    called_at: AwareDatetime
+    go_by: AwareDatetime = Field(description="By when the duty manager must be there (`[duty_manager] acknowledge`).")
+
+
+class DutyManagerCalledPayload(DutyCallStep):
+    pass
+
+
+class DutyManagerCalled(Event):
+    """The duty manager is called to a case; their clock runs until they arrive (else the duty ladder climbs)."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_ESCALATED
+    event_type: Literal["duty_manager.called"] = "duty_manager.called"
+    schema_version: Literal[1] = 1
+    payload: DutyManagerCalledPayload
+
+
+class DutyManagerStepPayload(DutyCallStep):
+    actor: str = Field(description="The duty manager's staff id (or a supervisor credential's name, arrivals only).")
+    actor_name: str | None = Field(description="The person's display name (None for a credential).")
+    at: AwareDatetime
+    late: bool = Field(description="Taken after `go_by`.")
+
+
+class DutyManagerOnTheWay(Event):
+    """The duty manager, signed in themself, is on the way (their clock still runs until they arrive)."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_ESCALATED
+    event_type: Literal["duty_manager.on_the_way"] = "duty_manager.on_the_way"
+    schema_version: Literal[1] = 1
+    payload: DutyManagerStepPayload
+
+
+class DutyManagerArrived(Event):
+    """The duty manager has arrived (or taken the case over): their clock stops, the duty ladder climbs no more."""
+
+    TOPIC: ClassVar[str] = topics.COMPLAINT_ESCALATED
+    event_type: Literal["duty_manager.arrived"] = "duty_manager.arrived"
+    schema_version: Literal[1] = 1
+    payload: DutyManagerStepPayload
+
+
 AnyEscalationEvent = Annotated[
-    SlaWarning | ComplaintEscalated | EscalationAcknowledged | EscalationAnswered | EscalationSentBack,
+    SlaWarning
+    | ComplaintEscalated
+    | EscalationAcknowledged
+    | EscalationAnswered
+    | EscalationSentBack
+    | DutyManagerCalled
+    | DutyManagerOnTheWay
+    | DutyManagerArrived,
     Field(discriminator="event_type"),
 ]
 AnyCallbackEvent = Annotated[CallbackScheduled | CallbackAttempted, Field(discriminator="event_type")]

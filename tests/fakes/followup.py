@@ -249,6 +249,14 @@ class FakeFollowupRepository:
             call, acknowledged_at=at, acknowledged_by=by, acknowledged_by_name=name, note=note
         )
 
+    async def duty_call_on_the_way(self, complaint_id: uuid.UUID, at: datetime, by: str, name: str | None) -> None:
+        call = self.state.duty_calls[complaint_id]
+        self.state.duty_calls[complaint_id] = replace(call, on_the_way_at=at, on_the_way_by=by, on_the_way_by_name=name)
+
+    async def duty_calls(self, *, open_only: bool, limit: int) -> list[DutyCall]:
+        calls = [c for c in self.state.duty_calls.values() if not open_only or c.acknowledged_at is None]
+        return sorted(calls, key=lambda c: (c.called_at, str(c.complaint_id)), reverse=True)[:limit]
+
     async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
         call = self.state.duty_calls.get(complaint_id)
         if call is None or call.acknowledged_at is not None:

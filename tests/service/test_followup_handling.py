@@ -5,10 +5,11 @@ complaint explained to the customer (and not, once overturned), a counter settle
 bringing the duty manager, the survey's scores round-tripping, the first to
 sign for an unowned case owning its callback, a coordinated case called back on its lead, and a serious case
 told to management at once. Clocks run 500x faster
-(`sla_time_scale`), so the 5-minute duty limit is 0.6 s and an escalation interval 14.4 s."""
+(`sla_time_scale`), so the 3-minute duty limit is 0.36 s and an escalation interval 14.4 s."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -111,7 +112,7 @@ async def test_duty_manager_missing_the_limit_climbs_the_duty_manager_ladder(
         "duty_manager",
     )
     deadline = datetime.fromisoformat(first["deadline"])
-    assert abs(deadline - (now + timedelta(minutes=5) * SCALE)) < timedelta(milliseconds=5)
+    assert abs(deadline - (now + timedelta(minutes=3) * SCALE)) < timedelta(milliseconds=5)
 
     path = f"/v1/complaints/{order.complaint_id}/duty-manager/acknowledge"
     assert (await followup.post(path, headers=AGENT, json={"manager": "dm-3"})).status_code == 403
@@ -140,9 +141,9 @@ async def test_a_counter_settlement_dispatch_refused_brings_the_duty_manager(mig
     await publish(bootstrap, routed(order, reason="new", channel="counter", at=now))
 
     told = await _case_events(bootstrap, topics.NOTIFICATION_REQUESTED, order, lambda es: len(es) >= 1)
-    assert [(n["payload"]["template_id"], n["payload"]["recipient"]["role"]) for n in told] == [
-        ("duty_manager_called", "duty_manager")
-    ]
+    # The 3-minute limit is 0.36 s here: its warning may be told too by the time the topic is read.
+    calls = [n for n in told if n["payload"]["template_id"] == "duty_manager_called"]
+    assert [n["payload"]["recipient"]["role"] for n in calls] == ["duty_manager"]
 
 
 async def test_corrective_action_past_its_deadline_warns_then_escalates(
@@ -436,3 +437,50 @@ async def test_an_overturned_invalid_complaint_is_not_told_it_is_invalid(
         order.complaint_id,
     )
     assert notices == 0
+
+
+async def test_the_duty_manager_goes_and_arrives_on_their_own_sign_in(
+    followup: httpx.AsyncClient, migrated: Infrastructure
+) -> None:
+    """Issue 24: the call is published (duty_manager.called) and listed for the duty page; "on my way" and "arrived"
+    are the duty manager's own, signed in (a supervisor's key or an agent is refused); arrived takes it off the list."""
+    order = new_order()
+    await publish(migrated.kafka_bootstrap_servers, received(order, at=datetime.now(UTC)))
+    dm = bearer("duty.zheng", "郑海", "duty_manager")
+
+    async def listed() -> list[dict[str, Any]]:
+        answer = await followup.get("/v1/duty-calls", params={"open": "true"}, headers=dm)
+        assert answer.status_code == 200, answer.text
+        return [c for c in answer.json()["items"] if c["reference_no"] == order.reference_no]
+
+    calls = await wait_until(listed, timeout=30)
+    assert (calls[0]["status"], calls[0]["channel"]) == ("called", "counter")
+    agent = bearer("agent.li", "李娜", "agent")
+    assert (await followup.get("/v1/duty-calls", headers=agent)).status_code == 403
+
+    path = f"/v1/duty-calls/{order.complaint_id}"
+    assert (await followup.post(f"{path}/on-the-way", headers=SUPERVISOR)).status_code == 403
+    assert (
+        await followup.post(f"{path}/arrived", headers=bearer("supervisor.wu", "吴静", "supervisor"))
+    ).status_code == 403
+    going = await followup.post(f"{path}/on-the-way", headers=dm)
+    assert going.status_code == 200, going.text
+    assert (going.json()["status"], going.json()["on_the_way_by"]) == ("on_the_way", "duty.zheng")
+    assert (await followup.post(f"{path}/on-the-way", headers=dm)).status_code == 409
+    there = await followup.post(f"{path}/arrived", headers=dm)
+    assert there.status_code == 200, there.text
+    assert (there.json()["status"], there.json()["arrived_by_name"]) == ("arrived", "郑海")
+    assert (await followup.post(f"{path}/arrived", headers=dm)).status_code == 409
+    assert await listed() == []
+
+    steps = await _case_events(
+        migrated.kafka_bootstrap_servers,
+        topics.COMPLAINT_ESCALATED,
+        order,
+        lambda es: (
+            {"duty_manager.called", "duty_manager.on_the_way", "duty_manager.arrived"} <= {e["event_type"] for e in es}
+        ),
+    )
+    arrived = next(e["payload"] for e in steps if e["event_type"] == "duty_manager.arrived")
+    assert (arrived["actor"], arrived["reference_no"]) == ("duty.zheng", order.reference_no)
+    assert "phone" not in json.dumps(steps)

@@ -6,6 +6,11 @@ too (`duty_calls.unsettled_at_counter`), once per complaint whichever comes firs
 `[duty_manager].acknowledge` of the SLA policy (scaled like every clock). The manager acknowledges over HTTP, which
 stops it; if nobody does, the clock warns and then climbs `[duty_manager].ladder` rung by rung, fired with every
 other timer (`due_timers.py`).
+
+Issue 24: the duty manager takes their own steps, signed in — "on my way" (the clock runs on) and "arrived" (the
+acknowledgement: the clock stops). The call and each step are published on `complaint.escalated`
+(`duty_manager.called|on_the_way|arrived`: no customer data), so the duty page updates live and the case's timeline
+shows them.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
+from services.followup import events
 from services.followup.duty_calls import (
     DUTY_DEPARTMENT,
     STAGE,
@@ -40,6 +46,15 @@ class AcknowledgeDutyCall:
     manager_name: str | None = None
 
 
+@dataclass(frozen=True)
+class DutyManagerOnTheWay:
+    """The duty manager, signed in themself, is on the way to the case."""
+
+    complaint_id: uuid.UUID
+    manager: str
+    manager_name: str | None
+
+
 async def on_received(event: ComplaintReceived, work: FollowupWork) -> None:
     """A received complaint: most need nobody."""
     reason = needs_duty_manager(event.payload, work.context.clocks.sla.duty_manager.channels)
@@ -58,23 +73,42 @@ async def acknowledge(cmd: AcknowledgeDutyCall, work: FollowupWork) -> DutyCall:
     """Stop the duty manager's clock. Raises `DutyCallNotFound` for a complaint followup does not know,
     `DutyCallNotPending` when no call waits for acknowledgement (none was made, or already acknowledged)."""
     repo = work.repo
-    call = await repo.duty_call_for_update(cmd.complaint_id)
-    if call is None:
-        if await repo.knows_complaint(cmd.complaint_id):
-            raise DutyCallNotPending(f"the duty manager was not called for complaint {cmd.complaint_id}")
-        raise DutyCallNotFound(f"no complaint {cmd.complaint_id}")
-    if call.acknowledged_at is not None:
-        raise DutyCallNotPending(f"complaint {cmd.complaint_id}: already acknowledged by {call.acknowledged_by}")
+    call = await _pending(work, cmd.complaint_id)
     await repo.acknowledge_duty_call(cmd.complaint_id, work.now, cmd.manager, cmd.note, name=cmd.manager_name)
     await repo.cancel(cmd.complaint_id, [STAGE], work.now)
     log.info("duty manager acknowledged", late=work.now > call.acknowledge_by, complaint_id=str(cmd.complaint_id))
-    return replace(
+    arrived = replace(
         call,
         acknowledged_at=work.now,
         acknowledged_by=cmd.manager,
         acknowledged_by_name=cmd.manager_name,
         note=cmd.note,
     )
+    work.emit(events.duty_manager_step(arrived, "arrived"))
+    return arrived
+
+
+async def on_the_way(cmd: DutyManagerOnTheWay, work: FollowupWork) -> DutyCall:
+    """Record that the duty manager is on the way (the clock runs on until they arrive). Raises `DutyCallNotFound`
+    or `DutyCallNotPending` as `acknowledge` does, and `DutyCallNotPending` when they already said so."""
+    call = await _pending(work, cmd.complaint_id)
+    if call.on_the_way_at is not None:
+        raise DutyCallNotPending(f"complaint {cmd.complaint_id}: {call.on_the_way_by} is already on the way")
+    await work.repo.duty_call_on_the_way(cmd.complaint_id, work.now, cmd.manager, cmd.manager_name)
+    going = replace(call, on_the_way_at=work.now, on_the_way_by=cmd.manager, on_the_way_by_name=cmd.manager_name)
+    work.emit(events.duty_manager_step(going, "on_the_way"))
+    return going
+
+
+async def _pending(work: FollowupWork, complaint_id: uuid.UUID) -> DutyCall:
+    call = await work.repo.duty_call_for_update(complaint_id)
+    if call is None:
+        if await work.repo.knows_complaint(complaint_id):
+            raise DutyCallNotPending(f"the duty manager was not called for complaint {complaint_id}")
+        raise DutyCallNotFound(f"no complaint {complaint_id}")
+    if call.acknowledged_at is not None:
+        raise DutyCallNotPending(f"complaint {complaint_id}: already acknowledged by {call.acknowledged_by} (arrived)")
+    return call
 
 
 async def _call(p: Arrival, reason: str, work: FollowupWork) -> None:
@@ -98,6 +132,7 @@ async def _call(p: Arrival, reason: str, work: FollowupWork) -> None:
     for plan in clocks.duty_manager_clock(p.complaint_id, p.accepted_at):
         await work.repo.schedule(plan)
     log.info("duty manager called", reason=reason)
+    work.emit(events.duty_manager_called(call))
     params = notifier.stage_params(
         reference_no=p.reference_no, department=DUTY_DEPARTMENT.value, stage=STAGE, deadline=call.acknowledge_by
     )

@@ -40,6 +40,24 @@ class FollowThroughTables(Rows):
             name,
         )
 
+    async def duty_call_on_the_way(self, complaint_id: uuid.UUID, at: datetime, by: str, name: str | None) -> None:
+        await self.conn.execute(
+            "UPDATE followup.duty_calls SET on_the_way_at = $2, on_the_way_by = $3, on_the_way_by_name = $4 "
+            "WHERE complaint_id = $1",
+            complaint_id,
+            at,
+            by,
+            name,
+        )
+
+    async def duty_calls(self, *, open_only: bool, limit: int) -> list[DutyCall]:
+        columns = ", ".join(f.name for f in fields(DutyCall))
+        where = "WHERE acknowledged_at IS NULL " if open_only else ""
+        rows = await self.conn.fetch(
+            f"SELECT {columns} FROM followup.duty_calls {where}ORDER BY called_at DESC, complaint_id LIMIT $1", limit
+        )
+        return [DutyCall(**dict(r)) for r in rows]
+
     async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
         return subject_of(
             await self.conn.fetchrow(

@@ -129,6 +129,14 @@ class FollowupRepository(Protocol):
         """Stop the call: when, by whom (staff id or credential name; `name`: a person's display name), and why."""
         ...
 
+    async def duty_call_on_the_way(self, complaint_id: uuid.UUID, at: datetime, by: str, name: str | None) -> None:
+        """The duty manager (`by`, signed in) is on the way; the clock runs on until they arrive."""
+        ...
+
+    async def duty_calls(self, *, open_only: bool, limit: int) -> list[DutyCall]:
+        """The duty manager's calls, newest first; `open_only`: those the duty manager has not arrived at."""
+        ...
+
     async def duty_subject(self, complaint_id: uuid.UUID) -> Subject | None:
         """What the duty manager's timers need, or None once acknowledged."""
         ...

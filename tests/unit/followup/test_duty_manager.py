@@ -24,7 +24,7 @@ from tests.support.followup_events import START, assigned, new_order, received, 
 from tests.unit.followup.conftest import SLA, Followup
 
 WORKER = "unit-test"
-LIMIT = timedelta(minutes=5)  # policy.toml [duty_manager].acknowledge
+LIMIT = timedelta(minutes=3)  # policy.toml [duty_manager].acknowledge (seed 001: 3 minutes)
 
 
 async def _fire(followup: Followup) -> list[str]:
@@ -58,7 +58,12 @@ async def test_a_counter_complaint_not_settled_calls_the_duty_manager_at_once(fo
     event = received(order, at=START - timedelta(seconds=30))
     await followup.deliver(consumers.COMPLAINT_CONTACT, [event, event])
 
-    assert followup.state.event_types() == ["notification.requested"], "told once, however often it is delivered"
+    assert followup.state.event_types() == ["duty_manager.called", "notification.requested"], (
+        "called and told once, however often it is delivered"
+    )
+    called = _payload(followup, 0)
+    assert (called.reference_no, called.channel) == (order.reference_no, "counter")
+    assert called.go_by == START - timedelta(seconds=30) + LIMIT
     notice = _payload(followup)
     assert notice.template_id == "duty_manager_called"
     assert (notice.recipient.kind, notice.recipient.role, notice.recipient.department) == (
@@ -108,13 +113,14 @@ async def test_a_settlement_dispatch_refuses_at_the_counter_calls_the_duty_manag
 
     first = routed(order, reason="new", channel="counter", at=accepted)
     await followup.deliver(consumers.CALLERS, [first, first])
-    assert [(e.event_type, e.payload.template_id) for e in followup.state.events] == [
-        ("notification.requested", "duty_manager_called")
+    assert [(e.event_type, getattr(e.payload, "template_id", None)) for e in followup.state.events] == [
+        ("duty_manager.called", None),
+        ("notification.requested", "duty_manager_called"),
     ], "called once"
     assert followup.state.duty_calls[order.complaint_id].acknowledge_by == accepted + LIMIT
 
     await followup.deliver(consumers.COMPLAINT_CONTACT, [received(order, at=accepted)])
-    assert len(followup.state.events) == 1, "the received event after the routing calls nobody again"
+    assert len(followup.state.events) == 2, "the received event after the routing calls nobody again"
 
 
 async def test_the_limit_is_scaled_like_every_clock() -> None:
