@@ -137,9 +137,16 @@ def dispatch_context(settings: DispatchSettings) -> DispatchContext:
     )
 
 
-def model_workers(settings: DispatchSettings, door: DispatchDoor, retraining: Retraining) -> list[Worker]:
-    """The category model's background work: follow the promoted model, and retrain on schedule when set."""
-    workers = [follow_loop(door, settings.dispatch_model_refresh_seconds)]
+def model_work(app: FastAPI, settings: DispatchSettings) -> list[Worker]:
+    """The category model's retraining (`app.state.retraining`, asked for over HTTP) and its background work: follow
+    the promoted model, retrain on schedule when set, and end a training still running when the service stops."""
+    door: DispatchDoor = app.state.door
+    retraining = app.state.retraining = Retraining(
+        rules_path=settings.dispatch_rules_path,
+        blind_path=settings.dispatch_blind_set_path,
+        seed_path=settings.dispatch_seed_set_path,
+    )
+    workers = [follow_loop(door, settings.dispatch_model_refresh_seconds), retraining.stop_with]
     if settings.dispatch_retrain_every_hours:
         workers.append(retraining.scheduled(door, timedelta(hours=settings.dispatch_retrain_every_hours)))
     return workers
@@ -168,22 +175,15 @@ def create_app(
         relay = OutboxRelay(
             pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )
-        retraining = app.state.retraining = Retraining(
-            rules_path=settings.dispatch_rules_path,
-            blind_path=settings.dispatch_blind_set_path,
-            seed_path=settings.dispatch_seed_set_path,
-        )
-        workers = [relay.run, *model_workers(settings, app.state.door, retraining)]
         app.state.metric_samplers = [
             outbox_sampler(pool, SCHEMA),
             lag_sampler(broker),
             metrics.incidents_open_sampler(open_incidents, pool),
         ]
         try:
-            async with background_work(SCHEMA, broker, app.state.kafka, *workers):
+            async with background_work(SCHEMA, broker, app.state.kafka, relay.run, *model_work(app, settings)):
                 yield
         finally:
-            await retraining.stop()
             await pool.close()
 
     async def readiness(request: Request) -> dict[str, object]:

@@ -76,21 +76,11 @@ class Retraining:
     async def _train(self, door: DispatchDoor, candidate_id: Any) -> None:
         model: bytes | None = None
         try:
-            if not self.blind.exists():
-                raise FileNotFoundError(f"no blind set at {self.blind} (DISPATCH_BLIND_SET_PATH)")
-            corrections = await door.run(models.corrections_for_training, None)
-            served = door.context.served
-            current = served.promoted.to_bytes() if served.promoted is not None else None
-            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-                model, outcome = await asyncio.get_running_loop().run_in_executor(
-                    pool,
-                    fit_in_child,
-                    str(self.seed_path or SEED_PATH),
-                    str(self.blind),
-                    self.rules_path,
-                    corrections,
-                    current,
-                )
+            model, outcome = await self._fit(door)
+        except asyncio.CancelledError:  # the service stops: say so, so the next request need not wait it out
+            outcome = {"error": "stopped: the service shut down during the training"}
+            await door.run(models.finish_training, models.TrainingDone(candidate_id, None, outcome))
+            raise
         except ImportError as e:
             outcome = {"error": f"retraining needs scikit-learn (the learning extra): {e}"}
         except Exception as e:  # a failed training is kept with its reason, never lost in a task
@@ -99,10 +89,34 @@ class Retraining:
         await door.run(models.finish_training, models.TrainingDone(candidate_id, model, outcome))
         log.info("model retraining finished", candidate=str(candidate_id), failed=model is None)
 
+    async def _fit(self, door: DispatchDoor) -> tuple[bytes, dict[str, Any]]:
+        """The corrections read through the door, the fitting in a child process (killed if the wait is cancelled:
+        a shutdown never waits for scikit-learn)."""
+        if not self.blind.exists():
+            raise FileNotFoundError(f"no blind set at {self.blind} (DISPATCH_BLIND_SET_PATH)")
+        corrections = await door.run(models.corrections_for_training, None)
+        served = door.context.served
+        current = served.promoted.to_bytes() if served.promoted is not None else None
+        seed = str(self.seed_path or SEED_PATH)
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                pool, fit_in_child, seed, str(self.blind), self.rules_path, corrections, current
+            )
+        finally:
+            for child in list(getattr(pool, "_processes", {}).values()):  # the executor has no public kill
+                child.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+
     async def stop(self) -> None:
         for task in list(self.running):
             task.cancel()
         await asyncio.gather(*self.running, return_exceptions=True)
+
+    async def stop_with(self, stop: asyncio.Event) -> None:
+        """A worker that ends the trainings still running when the service stops (each row says so)."""
+        await stop.wait()
+        await self.stop()
 
     def scheduled(self, door: DispatchDoor, every: timedelta) -> Worker:
         """The schedule's worker: a training every `every` (skipped while one runs elsewhere)."""
