@@ -156,9 +156,6 @@ SCREENS: tuple[Screen, ...] = (
     Screen("work_order", _DEPARTMENT_STAFF | {"crew", "supervisor"}, ""),
     #: The person's staff notices from notify (every staff role: a notice may be addressed to anyone).
     Screen("inbox", STAFF_ROLES, "/inbox"),
-    #: The supervisors' triage queue and the category model retrained from their decisions (screens/triage.py).
-    Screen("triage", frozenset({"supervisor"}), "/supervisor/triage"),
-    Screen("triage_model", frozenset({"supervisor"}), "/supervisor/model"),
     Screen("dashboard", frozenset({"supervisor", "duty_manager", "department_manager", "leadership"}), "/dashboard"),
     #: The supervisor's desk (issue 24): escalations reach every rung of a ladder, each person sees theirs.
     Screen("supervisor_home", frozenset({"supervisor"}), "/supervisor"),
@@ -166,6 +163,9 @@ SCREENS: tuple[Screen, ...] = (
     Screen("incidents", frozenset({"supervisor"}), "/supervisor/incidents"),
     Screen("corrective_actions", frozenset({"supervisor"}), "/supervisor/corrective-actions"),
     Screen("contact_access", frozenset({"supervisor"}), "/supervisor/contact-access"),
+    #: The supervisors' triage queue and the category model retrained from their decisions (screens/triage.py).
+    Screen("triage", frozenset({"supervisor"}), "/supervisor/triage"),
+    Screen("triage_model", frozenset({"supervisor"}), "/supervisor/model"),
     #: Serious and emergency cases' analyses, approved by leadership or HR/administration; supervisors may look.
     Screen("leadership_serious", frozenset({"leadership", "hr_admin", "supervisor"}), "/leadership/serious"),
 )

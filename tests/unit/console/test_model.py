@@ -61,14 +61,14 @@ def test_menus_follow_the_roles() -> None:
         "/departments/billing/queue",
         "/departments/customer_service/queue",
         "/inbox",
-        "/supervisor/triage",
-        "/supervisor/model",
         "/dashboard",
         "/supervisor",
         "/supervisor/escalations",
         "/supervisor/incidents",
         "/supervisor/corrective-actions",
         "/supervisor/contact-access",
+        "/supervisor/triage",
+        "/supervisor/model",
     ]
     assert not may_open(_person("crew"), "agent_new")
     assert not may_open(_person("agent"), "work_order")
