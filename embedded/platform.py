@@ -459,6 +459,8 @@ class Platform:
             # Where browsers reach it (the provider sends people back there), and the demo city's staff and rota
             # for an empty directory; an operator's own settings win.
             env.setdefault("CONSOLE_PUBLIC_URL", self.services["console"].url)
+            # Reporting's old dashboard addresses send browsers to the console's /dashboard (behind its sign-in).
+            env.setdefault("REPORTING_CONSOLE_URL", self.services["console"].url)
             env.setdefault("CONSOLE_SEED_STAFF", str(REPO_ROOT / "deploy" / "demo-city" / "staff.csv"))
             env.setdefault("CONSOLE_SEED_ROTA", str(REPO_ROOT / "deploy" / "demo-city" / "rota.csv"))
         if "channels" in self.services:

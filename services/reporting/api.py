@@ -60,13 +60,19 @@ from shared.http.service_app import mark_case
 from shared.privacy import mask_phone
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
-#: The service's own address opens the dashboard.
+#: The managers' dashboard moved to the console (issue 24): signed in there, read as the person, no API key typed
+#: into a page. The old addresses of reporting's key-typed page send the browser there.
 front = APIRouter()
 
 
 @front.get("/", include_in_schema=False)
-async def root() -> RedirectResponse:
-    return RedirectResponse("/dashboard/")
+@front.get("/dashboard", include_in_schema=False)
+@front.get("/dashboard/{rest:path}", include_in_schema=False)
+async def dashboard_moved(settings: Settings) -> RedirectResponse:
+    """308 to the console's `/dashboard` (`REPORTING_CONSOLE_URL`); without it, a 404 saying where it went."""
+    if not settings.reporting_console_url:
+        raise NotFound("the managers' dashboard is the console's /dashboard: sign in to the console")
+    return RedirectResponse(f"{settings.reporting_console_url.rstrip('/')}/dashboard", status_code=308)
 
 
 PROBLEMS = problem_responses()

@@ -6,11 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
-from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
 
 from services.reporting import api, consumers, metrics
@@ -32,7 +30,6 @@ from shared.runtime import background_work, connect_with_retry
 from shared.subject_keys import SubjectKeys
 
 SERVICE = "reporting"
-DASHBOARD_DIR = Path(__file__).with_name("dashboard")
 
 
 def build_reporting_broker(
@@ -94,7 +91,7 @@ def create_app(
 
     app = create_service_app(
         title="Utility complaints — reporting",
-        description="Case timelines, household archives, queues, KPIs, hotspots, CSV exports and the dashboard.",
+        description="Case timelines, household archives, queues, KPIs, hotspots, surges and CSV exports.",
         lifespan=lifespan,
         readiness=readiness,
         metrics=observed.metrics,
@@ -106,7 +103,5 @@ def create_app(
     app.state.stats = {"events_seen": 0, "events_projected": 0}
     app.include_router(api.router)
     app.include_router(api.front)
-    if DASHBOARD_DIR.is_dir():
-        app.mount("/dashboard", StaticFiles(directory=DASHBOARD_DIR, html=True), name="dashboard")
 
     return app

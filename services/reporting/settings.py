@@ -59,6 +59,9 @@ class ReportingSettings(ServiceSettings, IdentitySettings):
     #: before, so 30 complaints about one compound in 20 minutes flag it at the next scrape.
     hotspot_alert_window_hours: int = Field(default=1, ge=1, le=24)
     hotspot_alert_baseline_days: int = Field(default=7, ge=1, le=90)
+    #: Where browsers reach the console: reporting's old dashboard addresses (`/`, `/dashboard/`) send them to its
+    #: `/dashboard` (the managers' dashboard, behind the sign-in). Unset: those addresses answer 404.
+    reporting_console_url: str | None = None
 
     @model_validator(mode="after")
     def _check_export_roles(self) -> ReportingSettings:

@@ -190,7 +190,7 @@ async def test_the_banner_names_the_surges_and_open_incidents_for_managers_only(
     app, client, _, issuer = console
     supervisor = await session_for(app, issuer, "supervisor.wu")
     page = await client.get("/dashboard", cookies=supervisor.cookies)
-    assert 'data-live-src="/dashboard/surges"' in page.text and 'data-live="surge incident complaint"' in page.text
+    assert 'data-live-src="/dashboard/surges"' in page.text and 'data-live="surge incident"' in page.text
     banner = await client.get("/dashboard/surges?lang=zh", cookies=supervisor.cookies, headers={"HX-Request": "true"})
     assert banner.status_code == 200 and "<html" not in banner.text, "only the region's inner HTML"
     assert 'data-where="changqing-3"' in banner.text and "楼栋 changqing-3：30 件投诉" in banner.text

@@ -8,7 +8,7 @@ the overdue list. A rate reporting answers null (nothing due) shows "—", never
 
 `/dashboard/surges` is the banner's inner HTML: the surges now (reporting `GET /v1/surges`, the same figures as the
 `ComplaintSurge*` alert rules) and the open incidents. `base.html` loads it into a live region (kinds `surge`,
-`incident`, and `complaint`: a surge is made of complaints), so a surge flags at once on an open page.
+`incident`: a new complaint is a `surge` change), so a surge flags at once on an open page.
 """
 
 from __future__ import annotations
