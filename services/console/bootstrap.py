@@ -41,6 +41,7 @@ from services.console.screens import (
     supervisor,
     work_orders,
 )
+from services.console.screens import coordination as coordination_screen
 from services.console.screens import live as live_screen
 from services.console.screens import serious as serious_screen
 from services.console.screens import triage as triage_screen
@@ -74,6 +75,7 @@ ROUTERS = (
     live_screen.router,
     serious_screen.router,
     triage_screen.router,
+    coordination_screen.router,
 )
 _JSON_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
 

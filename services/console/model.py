@@ -168,6 +168,8 @@ SCREENS: tuple[Screen, ...] = (
     Screen("triage_model", frozenset({"supervisor"}), "/supervisor/model"),
     #: Serious and emergency cases' analyses, approved by leadership or HR/administration; supervisors may look.
     Screen("leadership_serious", frozenset({"leadership", "hr_admin", "supervisor"}), "/leadership/serious"),
+    #: Multi-department cases the customer-service centre coordinates (seed 002): its supervisors steer them.
+    Screen("coordination", frozenset({"supervisor"}), "/supervisor/coordination"),
 )
 SCREENS_BY_KEY = {screen.key: screen for screen in SCREENS}
 #: Where each role lands after sign-in, the first role a person holds deciding.

@@ -61,6 +61,12 @@ DONE_KEYS = frozenset(
         "eta_set",
         "restored",
         "action_completed",
+        # multi-department cases coordinated by the customer-service centre
+        "coordination_opened",
+        "coordination_lead_changed",
+        "coordination_part_added",
+        "coordination_deadline_set",
+        "coordination_instructed",
     }
 )
 

@@ -29,6 +29,7 @@ from services.followup.handlers import (
     first_contact,
     incidents,
     invalid,
+    part_deadlines,
     partner_deadlines,
     receipts,
     serious_approvals,
@@ -66,6 +67,7 @@ from shared.contracts import (
     WorkOrderReturned,
     WorkOrderStarted,
 )
+from shared.contracts.dispatch import WorkOrderDeadlineSet
 from shared.kafka.subscription import Subscription
 
 #: A use case of one event: it reads and writes through `work.repo` and emits through `work.emit`.
@@ -93,6 +95,7 @@ WORK_ORDER_EVENTS: EventTable = {
     WorkOrderReturned: (clocks.stop,),
     WorkOrderReassigned: (clocks.stop,),
     WorkOrderAppointmentAgreed: (work_order_notices.appointment_agreed,),
+    WorkOrderDeadlineSet: (part_deadlines.moved,),
 }
 
 #: The complaint as received and its contact, in either order: each may complete the receipt.

@@ -148,6 +148,7 @@ class CaseParts:
         elif event_type.startswith("workorder."):
             wo = self._work_order(p)
             wo.status = p["status"]
+            self._steered(event_type, p, wo)
             if event_type == "workorder.resolved":
                 detail = p.get("root_cause_detail") or {}
                 wo.resolved_at, wo.resolution, wo.root_cause = as_datetime(p["at"]), p["resolution"], p["root_cause"]
@@ -187,6 +188,18 @@ class CaseParts:
             )
         elif event_type in ESCALATION_STEPS:
             self._escalation_step(event_type, p)
+
+    def _steered(self, event_type: str, p: dict[str, Any], wo: WorkOrderPart) -> None:
+        """The customer-service centre's steering of a coordinated case (issue 24, seed 002): the parts' roles as the
+        lead's event lists them (who leads after a change), a part's new deadline."""
+        if event_type == "workorder.deadline_set":
+            wo.resolve_by = as_datetime(p["resolve_by"])
+        elif event_type in ("workorder.coordinated", "workorder.lead_changed"):
+            for part in p.get("parts") or ():
+                known = self.work_orders.get(str(part["work_order_id"]))
+                if known is not None:
+                    known.role = part["role"]
+                    known.lead_work_order_id = None if part["role"] == "lead" else str(p["work_order_id"])
 
     def _escalation_step(self, event_type: str, p: dict[str, Any]) -> None:
         """An escalation's answer step (issue 24) on the rung it answers: the latest of the same clock's stage, level

@@ -161,6 +161,13 @@ class FakeFollowupRepository:
                 held.append(changed)
         return held
 
+    async def set_resolve_by(self, work_order_id: uuid.UUID, resolve_by: datetime) -> TrackedWorkOrder | None:
+        order = self.state.work_orders.get(work_order_id)
+        if order is None:
+            return None
+        changed = self.state.work_orders[work_order_id] = replace(order, resolve_by=resolve_by)
+        return changed
+
     async def knows_complaint(self, complaint_id: uuid.UUID) -> bool:
         return any(complaint_id in t for t in (self.state.cases, self.state.duty_calls, self.state.invalid))
 

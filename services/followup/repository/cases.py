@@ -144,6 +144,14 @@ class CaseTables(Rows):
         )
         return [TrackedWorkOrder(**dict(r)) for r in rows]
 
+    async def set_resolve_by(self, work_order_id: uuid.UUID, resolve_by: datetime) -> TrackedWorkOrder | None:
+        row = await self.conn.fetchrow(
+            f"UPDATE followup.work_orders SET resolve_by = $2 WHERE work_order_id = $1 RETURNING {ORDER_COLUMNS}",
+            work_order_id,
+            resolve_by,
+        )
+        return TrackedWorkOrder(**dict(row)) if row else None
+
     async def knows_complaint(self, complaint_id: uuid.UUID) -> bool:
         return bool(
             await self.conn.fetchval(

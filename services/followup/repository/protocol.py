@@ -86,6 +86,11 @@ class FollowupRepository(Protocol):
         they are later; the work orders it changed, as they are now."""
         ...
 
+    async def set_resolve_by(self, work_order_id: uuid.UUID, resolve_by: datetime) -> TrackedWorkOrder | None:
+        """A tracked work order's deadline to resolve, as the coordinating centre set it; the work order as it is
+        now (None: not tracked here)."""
+        ...
+
     async def severity_and_correlation(self, callback: Callback) -> tuple[str, str]:
         """The severity and correlation id the callback's outcome carries on: the caller's own, when stored
         (a linked caller), else those of the work order it follows."""

@@ -1,0 +1,104 @@
+"""Seed 002 in a real browser on the real processes: the customer-service centre coordinates a multi-department case.
+马琳 (cs.ma, supervisor of customer service) opens a heating complaint routed to repair for coordination — repair
+leads, billing assists — from `/supervisor/coordination`; 吴静 (supervisor.wu), whose list is already open, sees it
+arrive without a reload (live region, kind `work_order`). 马琳 sets the billing part's deadline and gives it an
+instruction; 孙丽 (billing.sun) finds the part in billing's queue. Each screen in Chinese and English, axe-checked.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.complaints import complaint, headers
+from tests.support.console_browser import Console, Screens, poll
+from tests.support.platform import Platform
+
+pytestmark = pytest.mark.e2e
+
+#: The utility's zone, in which the console reads a `datetime-local` field (settings: timezone).
+UTILITY = ZoneInfo("Asia/Shanghai")
+HEATING = "暖气片一直不热，屋里只有十五度，上个月的热费也比往年多收了一倍，请维修并核对费用。"
+
+
+def _heating_complaint(platform: Platform) -> str:
+    """A web complaint from a customer of this module's own (random phone, account, street)."""
+    n = random.randrange(10_000_000)
+    body = complaint(
+        "web",
+        text=HEATING,
+        category_hint=None,
+        customer={
+            "account_no": f"CO-{n:07d}",
+            "name": "协调测试",
+            "phone": f"135{n:08d}",
+            "preferred_contact": "phone",
+        },
+        location={"address": f"和平区协调街{n % 100_000}号{uuid.uuid4().hex[:4]}", "district": "heping"},
+    )
+    answer = httpx.post(f"{platform.url('intake')}/v1/complaints", json=body, headers=headers("web"), timeout=30)
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["reference_no"])
+
+
+def test_the_centre_opens_a_repair_lead_billing_assisting_case_and_sets_a_deadline(
+    console: Console, platform: Platform, screens: Screens
+) -> None:
+    watcher = console.sign_in("supervisor.wu", "/supervisor/coordination")
+    reference = _heating_complaint(platform)
+    ma = console.person("cs.ma")
+    case = poll(watcher, f"{reference} routed", lambda: (ma.known_case(reference) or {}).get("work_orders"))
+    assert case[0]["department"] == "repair", case
+
+    centre = console.sign_in("cs.ma", "/supervisor/coordination")
+    form = centre.get_by_test_id("coordination-open-form")
+    form.locator("#coordination-complaint").fill(reference)
+    form.locator("#coordination-lead").select_option("repair")
+    form.get_by_test_id("coordination-assisting-billing").check()
+    form.locator("#coordination-note").fill("暖气维修由维修部牵头，热费核减由收费部协办")
+    form.get_by_test_id("coordination-open").click()
+    expect(centre.get_by_test_id("done")).to_be_visible()
+    expect(centre.get_by_test_id("coordination-lead")).to_have_text("维修部")
+    billing_row = centre.locator('[data-testid="coordination-part"][data-department="billing"]')
+    expect(billing_row).to_have_attribute("data-role", "assisting")
+
+    listed = watcher.locator(f'[data-testid="coordinated-case"][data-reference="{reference}"]')
+    expect(listed, "the case on the open list without a reload").to_be_visible()
+    expect(listed.locator('[data-testid="coordination-part"]')).to_have_count(2)
+    screens.both(watcher, "coordination-list")
+
+    due = (datetime.now(UTILITY) + timedelta(days=2)).replace(second=0, microsecond=0)
+    deadline = centre.get_by_test_id("deadline-form")
+    deadline.locator("#deadline-part").select_option(label="收费部 · 协办")
+    deadline.locator("#deadline-resolve-by").fill(due.strftime("%Y-%m-%dT%H:%M"))
+    deadline.locator("#deadline-note").fill("两个工作日内完成核减")
+    deadline.get_by_test_id("coordination-deadline").click()
+    expect(centre.get_by_test_id("done")).to_be_visible()
+    instruction = centre.get_by_test_id("instruction-form")
+    instruction.locator("#instruction-part").select_option(label="收费部 · 协办")
+    instruction.locator("#instruction-text").fill("核减后请告知客服中心")
+    instruction.get_by_test_id("coordination-instruct").click()
+    expect(centre.get_by_test_id("done")).to_be_visible()
+    steps = centre.locator('[data-testid="coordination-step"]')
+    expect(steps.last).to_have_attribute("data-action", "instructed")
+    screens.both(centre, "coordination-case")
+
+    read = ma.call("GET", "dispatch", f"/v1/coordination/{reference}").json()
+    (part,) = [p for p in read["parts"] if p["department"] == "billing"]
+    resolve_by = datetime.fromisoformat(part["resolve_by"])
+    assert resolve_by == due, (part, due)
+
+    billing = console.sign_in("billing.sun", "/departments/billing/queue")
+    mine = billing.locator(f'[data-testid="queue-item"][data-work-order="{part["work_order_id"]}"]')
+    expect(mine, "the billing part in billing's queue").to_be_visible()
+    screens.both(billing, "coordination-billing-queue")
+
+
+def test_every_coordination_screen_passes_axe_in_both_languages(screens: Screens) -> None:
+    assert screens.problems == []
