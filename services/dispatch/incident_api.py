@@ -29,6 +29,7 @@ from services.dispatch.schemas import (
     IncidentRead,
     LinkedComplaintRead,
     OutageCreate,
+    OutageDetail,
     OutageEta,
     OutageList,
     OutageRead,
@@ -110,9 +111,11 @@ async def list_outages(views: Views, _: IncidentReader, active: bool | None = No
     return OutageList(items=[_outage(o) for o in await views.outages(active=active, at=datetime.now(UTC))])
 
 
-@router.get("/outage-notices/{outage_id}", response_model=OutageRead, responses=READ_PROBLEMS, tags=["outages"])
-async def get_outage(outage_id: uuid.UUID, views: Views, _: IncidentReader) -> OutageRead:
-    return _outage(await views.outage(outage_id))
+@router.get("/outage-notices/{outage_id}", response_model=OutageDetail, responses=READ_PROBLEMS, tags=["outages"])
+async def get_outage(outage_id: uuid.UUID, views: Views, _: IncidentReader) -> OutageDetail:
+    """The notice and its callers (issue 24: the supervisor sees every caller and what they were told)."""
+    outage, cases = await views.outage(outage_id), await views.outage_callers(outage_id)
+    return OutageDetail(**_outage(outage).model_dump(), complaints=[_linked(c) for c in cases])
 
 
 @router.post(

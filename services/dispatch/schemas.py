@@ -436,6 +436,12 @@ class OutageRead(BaseModel):
     ended_at: datetime | None
 
 
+class OutageDetail(OutageRead):
+    """An outage notice with the complaints that joined it (its callers), in the order they joined."""
+
+    complaints: list[LinkedComplaintRead]
+
+
 class OutageList(BaseModel):
     items: list[OutageRead]
 

@@ -129,6 +129,11 @@ class DispatchViews:
                 raise NotFound(f"no outage notice {outage_id}")
             return outage
 
+    async def outage_callers(self, outage_id: uuid.UUID) -> list[Case]:
+        """The complaints that joined an outage notice (its callers), in the order they joined."""
+        async with self.transactions() as work:
+            return await work.repo.cases_joined(outage_id=outage_id)
+
     async def triage(self, *, limit: int, offset: int) -> tuple[list[Case], int]:
         """The cases waiting for a supervisor, oldest first (the route checks it is a supervisor asking)."""
         async with self.transactions() as work:

@@ -161,7 +161,6 @@ def test_compose_gives_each_service_its_own_principal_and_the_topic_tool_admin()
     assert _option(job["command"], "--ca-out") == str(
         Path(services["intake"]["environment"]["KAFKA_SSL_CAFILE"]).parent
     )
-    assert "KAFKA_SASL_USERNAME" not in services["console"]["environment"], "the console uses no Kafka"
 
 
 def test_the_example_secret_names_every_principals_password() -> None:
@@ -191,7 +190,6 @@ def test_kubernetes_gives_each_kafka_client_its_principal_and_the_ca() -> None:
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
         volumes = {v["name"]: v for v in pods[name]["volumes"]}
         assert volumes[mounts[folder]]["secret"]["secretName"] == "kafka-ca", name
-    assert not any("KAFKA_SASL" in e["name"] for e in pods["console"]["containers"][0]["env"])
 
 
 def test_keda_reads_each_lag_as_the_service_it_scales() -> None:

@@ -309,6 +309,9 @@ async def test_the_supervisor_sends_an_answer_back_and_runs_incidents_outages_an
     desk.services.on("reporting", "GET", f"/v1/cases/{REFERENCE}", 200, {"messages": [told], "eta": None})
     incident = await desk.get(f"/supervisor/incidents/{INCIDENT}", wu)
     assert incident.status_code == 200 and 'data-testid="caller-message"' in incident.text and "已送达" in incident.text
+    desk.services.on("dispatch", "GET", f"/v1/outage-notices/{OUTAGE}", 200, OUTAGE_READ | {"complaints": [caller]})
+    outage = await desk.get(f"/supervisor/outages/{OUTAGE}?lang=en", wu)
+    assert outage.status_code == 200 and 'data-testid="caller-message"' in outage.text and "Delivered" in outage.text
 
     actions = await desk.get("/supervisor/corrective-actions?lang=en", wu)
     assert actions.status_code == 200 and "更换老化阀门" in actions.text and "Overdue (1)" in actions.text

@@ -129,6 +129,8 @@ async def test_outage_notices_from_the_outage_system_inform_callers_and_refuse_w
         await db.fetchval("SELECT count(*) FROM dispatch.work_orders WHERE complaint_id = $1", caller.complaint_id) == 0
     )
 
+    detail = await client.get(f"/v1/outage-notices/{outage_id}", headers=as_("billing"))
+    assert [c["complaint_id"] for c in detail.json()["complaints"]] == [str(caller.complaint_id)], "its callers"
     active = await client.get("/v1/outage-notices", params={"active": "true"}, headers=as_("billing"))
     assert outage_id in [o["outage_id"] for o in active.json()["items"]]
     restored = await client.post(f"/v1/outage-notices/{outage_id}/restored", headers=OUTAGE_SYSTEM)

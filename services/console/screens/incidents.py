@@ -1,10 +1,10 @@
 """`/supervisor/incidents`: incidents (one fault, many callers) and outage notices — declare either, set an ETA,
-restore, and see every caller of an incident and what they were told.
+restore, and see every caller of an incident or an outage notice and what they were told.
 
 Every step is one dispatch call as the supervisor (dispatch checks the role and the fault's rules; an incident is
 restored through its work order, which the supervisor resolves on the work order's page); the callers are dispatch's
-incident detail and what each was told is reporting's record of their case's messages (notify's delivery of each).
-The lists are a live region (kinds `incident` and `outage`) re-read from its own fragment route.
+incident or outage detail and what each was told is reporting's record of their case's messages (notify's delivery of
+each). The lists are a live region (kinds `incident` and `outage`) re-read from its own fragment route.
 """
 
 from __future__ import annotations
@@ -88,11 +88,17 @@ async def _incident(
     status: int = 200,
 ) -> Response:
     found = await calls.get("dispatch", f"/v1/incidents/{incident_id}")
-    complaints = [c for c in found.get("complaints") or [] if isinstance(c, dict)]
+    callers = await callers_told(calls, found)
+    return page.render("incident.html", i=found, callers=callers, refused=refused, invalid=invalid, status=status)
+
+
+async def callers_told(calls: PersonCalls, fault: dict[str, Any]) -> list[dict[str, Any]]:
+    """An incident's or outage notice's callers (dispatch), each with what they were told (reporting), the first
+    `CALLERS_SHOWN` read; a caller whose case reporting cannot show says so in its place."""
+    complaints = [c for c in fault.get("complaints") or [] if isinstance(c, dict)]
     told = await asyncio.gather(*(part(_case(calls, c)) for c in complaints[:CALLERS_SHOWN]))
     callers = [{**c, "told": t} for c, t in zip(complaints, told, strict=False)]
-    callers += [{**c, "told": None} for c in complaints[CALLERS_SHOWN:]]
-    return page.render("incident.html", i=found, callers=callers, refused=refused, invalid=invalid, status=status)
+    return callers + [{**c, "told": None} for c in complaints[CALLERS_SHOWN:]]
 
 
 async def _case(calls: PersonCalls, complaint: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +123,8 @@ async def _outage(
     status: int = 200,
 ) -> Response:
     found = await calls.get("dispatch", f"/v1/outage-notices/{outage_id}")
-    return page.render("outage.html", o=found, refused=refused, invalid=invalid, status=status)
+    callers = await callers_told(calls, found)
+    return page.render("outage.html", o=found, callers=callers, refused=refused, invalid=invalid, status=status)
 
 
 # -- the steps ---------------------------------------------------------------------------------------------------

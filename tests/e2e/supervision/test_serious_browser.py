@@ -102,7 +102,8 @@ def test_leadership_sends_back_then_approves_and_only_then_the_lead_resolves(
     expect(leader.get_by_test_id("done")).to_be_visible()
     expect(listed).to_have_attribute("data-status", "sent_back")
 
-    early = zhao.call("POST", "dispatch", f"/v1/work-orders/{work_order_id}/resolve", expect=409, json={})
+    bare = {"resolution": "更换立管接头", "root_cause": "repair.pipe_leak"}
+    early = zhao.call("POST", "dispatch", f"/v1/work-orders/{work_order_id}/resolve", expect=409, json=bare)
     assert REASON in early.json()["detail"], early.text
     department.reload()
     expect(department.get_by_test_id("proposal-status")).to_have_text("已退回")
