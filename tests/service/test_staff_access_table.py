@@ -74,11 +74,15 @@ console   GET  /work-orders/{work_order}                403   ok    403   403   
 console   GET  /dashboard                               403   403   403   403   403   403   ok    ok    ok    ok
 console   GET  /leadership/serious                      403   403   403   403   403   403   ok    403   403   ok
 console   GET  /supervisor/coordination                403   403   403   403   403   403   ok    403   403   403
+console   GET  /supervisor/triage                       403   403   403   403   403   403   ok    403   403   403
+console   GET  /supervisor/model                        403   403   403   403   403   403   ok    403   403   403
 dispatch  GET  /v1/queues/repair                        403   ok    403   403   403   403   ok    ok    ok    ok
 dispatch  GET  /v1/work-orders/{work_order}             403   ok    403   403   ok    403   ok    ok    ok    ok
 dispatch  POST /v1/work-orders/{own_order}/acknowledge  403   ok    403   403   ok    403   ok    403   ok    403
 dispatch  GET  /v1/crews/repair-crew-1/jobs             403   ok    403   403   ok    403   ok    ok    ok    ok
 dispatch  GET  /v1/contact-access                       403   403   403   403   403   403   ok    ok    403   ok
+dispatch  GET  /v1/triage/corrections                  403   403   403   403   403   403   ok    403   403   403
+dispatch  GET  /v1/models                               403   403   403   403   403   403   ok    403   403   403
 dispatch  GET  /v1/serious-cases                        403   403   403   403   403   403   ok    ok    403   ok
 dispatch  GET  /v1/coordination                       403   403   403   403   403   403   ok    ok    403   ok
 intake    POST /v1/complaints (phone)                   ok    403   403   403   403   403   ok    403   403   403
