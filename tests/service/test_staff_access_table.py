@@ -93,6 +93,8 @@ dispatch  GET  /v1/coordination                       403   403   403   403   40
 intake    POST /v1/complaints (phone)                   ok    403   403   403   403   403   ok    403   403   403
 intake    POST /v1/complaints (web)                     403   403   403   403   403   403   403   403   403   403
 followup  GET  /v1/callbacks                            ok    403   403   403   403   403   ok    ok    ok    ok
+followup  GET  /v1/duty-calls                           403   403   403   403   403   403   ok    ok    403   ok
+console   GET  /duty                                    403   403   403   403   403   403   ok    ok    403   403
 followup  GET  /v1/escalations                          ok    403   403   403   403   403   ok    ok    ok    ok
 reporting GET  /v1/reports/staff                        403   403   403   403   403   403   ok    ok    ok    ok
 reporting GET  /v1/cases/{case}                         ok    ok    ok    ok    403   403   ok    ok    ok    ok

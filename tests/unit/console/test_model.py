@@ -22,7 +22,7 @@ def _person(*roles: str, department: str | None = None, crew: str | None = None)
         (_person("department_manager", department="billing"), "/departments/billing/queue"),
         (_person("crew", department="repair", crew="repair-crew-1"), "/crew/jobs"),
         (_person("supervisor"), "/supervisor"),
-        (_person("duty_manager"), "/"),
+        (_person("duty_manager"), "/duty"),
         (_person("leadership"), "/"),
         (_person("dispatcher"), "/"),  # no department: nothing to queue
         (_person(), "/"),
@@ -48,6 +48,7 @@ def test_menus_follow_the_roles() -> None:
         ("inbox", "/inbox", None),
         ("dashboard", "/dashboard", None),
         ("escalations", "/supervisor/escalations", None),
+        ("duty", "/duty", None),
     ]
     assert menu(_person("leadership")) == [
         ("inbox", "/inbox", None),
