@@ -23,7 +23,8 @@ def _person(*roles: str, department: str | None = None, crew: str | None = None)
         (_person("crew", department="repair", crew="repair-crew-1"), "/crew/jobs"),
         (_person("supervisor"), "/supervisor"),
         (_person("duty_manager"), "/duty"),
-        (_person("leadership"), "/"),
+        (_person("leadership"), "/leadership/serious"),
+        (_person("hr_admin"), "/leadership/serious"),
         (_person("dispatcher"), "/"),  # no department: nothing to queue
         (_person(), "/"),
     ],
@@ -54,7 +55,9 @@ def test_menus_follow_the_roles() -> None:
         ("inbox", "/inbox", None),
         ("dashboard", "/dashboard", None),
         ("escalations", "/supervisor/escalations", None),
+        ("leadership_serious", "/leadership/serious", None),
     ]
+    assert menu(_person("hr_admin")) == [("inbox", "/inbox", None), ("leadership_serious", "/leadership/serious", None)]
     assert [item.path for item in menu(_person("supervisor"))] == [
         "/agent/complaints/new",
         "/agent/callbacks",
@@ -70,6 +73,8 @@ def test_menus_follow_the_roles() -> None:
         "/supervisor/contact-access",
         "/supervisor/triage",
         "/supervisor/model",
+        "/leadership/serious",
+        "/supervisor/coordination",
     ]
     assert not may_open(_person("crew"), "agent_new")
     assert not may_open(_person("agent"), "work_order")
