@@ -42,6 +42,7 @@ from services.console.screens import (
     work_orders,
 )
 from services.console.screens import coordination as coordination_screen
+from services.console.screens import duty as duty_screen
 from services.console.screens import live as live_screen
 from services.console.screens import serious as serious_screen
 from services.console.screens import triage as triage_screen
@@ -72,6 +73,7 @@ ROUTERS = (
     signin.router,
     *(screen.router for screen in (supervisor, escalations, incidents)),
     *(screen.router for screen in (home, agent, cases, departments, work_orders, crew, inbox, dashboard)),
+    duty_screen.router,
     live_screen.router,
     serious_screen.router,
     triage_screen.router,

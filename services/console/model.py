@@ -168,6 +168,8 @@ SCREENS: tuple[Screen, ...] = (
     Screen("triage_model", frozenset({"supervisor"}), "/supervisor/model"),
     #: Serious and emergency cases' analyses, approved by leadership or HR/administration; supervisors may look.
     Screen("leadership_serious", frozenset({"leadership", "hr_admin", "supervisor"}), "/leadership/serious"),
+    #: The duty manager's live calls (screens/duty.py); supervisors may look, only the duty manager acts.
+    Screen("duty", frozenset({"duty_manager", "supervisor"}), "/duty"),
     #: Multi-department cases the customer-service centre coordinates (seed 002): its supervisors steer them.
     Screen("coordination", frozenset({"supervisor"}), "/supervisor/coordination"),
 )
@@ -179,6 +181,7 @@ HOME_ORDER: tuple[tuple[str, str], ...] = (
     ("dispatcher", "department_queue"),
     ("department_manager", "department_queue"),
     ("agent", "agent_new"),
+    ("duty_manager", "duty"),
     ("leadership", "leadership_serious"),
     ("hr_admin", "leadership_serious"),
 )

@@ -41,6 +41,9 @@ DONE_KEYS = frozenset(
         "not_at_home",
         "outcome_recorded",
         "notice_read",
+        # the duty manager's own steps
+        "duty_on_the_way",
+        "duty_arrived",
         # serious cases approved by leadership
         "serious_proposed",
         "serious_approved",

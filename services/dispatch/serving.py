@@ -33,6 +33,11 @@ class ServedModel:
     def version(self) -> str:
         return self.model.version
 
+    @property
+    def shipped_version(self) -> str:
+        """The version of the model shipped with dispatch (what serves while nothing is promoted)."""
+        return load_model().version
+
     def classify(self, facts: ComplaintFacts, rules: Rules) -> Classification:
         """`classification.classify` with the model that serves now."""
         return classify(facts, rules, model=self.promoted if self.promoted is not None else SHIPPED)

@@ -71,6 +71,11 @@ console   GET  /departments/billing/queue               403   403   ok    403   
 console   GET  /crew/jobs                               403   403   403   403   ok    ok    403   403   403   403
 console   GET  /cases/{case}                            ok    ok    ok    ok    403   403   ok    ok    ok    ok
 console   GET  /work-orders/{work_order}                403   ok    403   403   ok    403   ok    403   ok    403
+console   GET  /supervisor                              403   403   403   403   403   403   ok    403   403   403
+console   GET  /supervisor/escalations                  403   403   403   403   403   403   ok    ok    ok    ok
+console   GET  /supervisor/incidents                    403   403   403   403   403   403   ok    403   403   403
+console   GET  /supervisor/corrective-actions           403   403   403   403   403   403   ok    403   403   403
+console   GET  /supervisor/contact-access               403   403   403   403   403   403   ok    403   403   403
 console   GET  /dashboard                               403   403   403   403   403   403   ok    ok    ok    ok
 console   GET  /leadership/serious                      403   403   403   403   403   403   ok    403   403   ok
 console   GET  /supervisor/coordination                403   403   403   403   403   403   ok    403   403   403
@@ -88,6 +93,9 @@ dispatch  GET  /v1/coordination                       403   403   403   403   40
 intake    POST /v1/complaints (phone)                   ok    403   403   403   403   403   ok    403   403   403
 intake    POST /v1/complaints (web)                     403   403   403   403   403   403   403   403   403   403
 followup  GET  /v1/callbacks                            ok    403   403   403   403   403   ok    ok    ok    ok
+followup  GET  /v1/duty-calls                           403   403   403   403   403   403   ok    ok    403   ok
+console   GET  /duty                                    403   403   403   403   403   403   ok    ok    403   403
+followup  GET  /v1/escalations                          ok    403   403   403   403   403   ok    ok    ok    ok
 reporting GET  /v1/reports/staff                        403   403   403   403   403   403   ok    ok    ok    ok
 reporting GET  /v1/cases/{case}                         ok    ok    ok    ok    403   403   ok    ok    ok    ok
 reporting GET  /v1/surges                               ok    ok    ok    ok    403   403   ok    ok    ok    ok

@@ -45,6 +45,7 @@ DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
     "crew1.chen": ("陈刚", ("crew",), "repair", "repair-crew-1"),
     "crew2.yang": ("杨帆", ("crew",), "repair", "repair-crew-2"),
     "supervisor.wu": ("吴静", ("supervisor",), None, None),
+    "cs.ma": ("马琳", ("supervisor",), "customer_service", None),
     "leader.he": ("何建国", ("leadership",), None, None),
     "manager.qian": ("钱亮", ("department_manager",), "repair", None),
     "hr.lin": ("林芳", ("hr_admin",), None, None),

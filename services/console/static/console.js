@@ -168,9 +168,46 @@
     connect();
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
+  // Clocks on a page: [data-countdown-to="<ISO time>"] shows m:ss left (then its data-overdue-label and the time
+  // past), [data-countup-from="<ISO time>"] the m:ss since; the server renders the same at load, so without script
+  // the figures are simply those of the last load.
+  function mss(seconds) {
+    var s = Math.max(0, Math.floor(seconds));
+    var rest = s % 60;
+    return Math.floor(s / 60) + ":" + (rest < 10 ? "0" : "") + rest;
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-countdown-to]").forEach(function (el) {
+      var left = (Date.parse(el.getAttribute("data-countdown-to")) - now) / 1000;
+      if (isNaN(left)) {
+        return;
+      }
+      el.textContent = left >= 0 ? mss(left) : (el.getAttribute("data-overdue-label") || "-") + " " + mss(-left);
+    });
+    document.querySelectorAll("[data-countup-from]").forEach(function (el) {
+      var since = (now - Date.parse(el.getAttribute("data-countup-from"))) / 1000;
+      if (!isNaN(since)) {
+        el.textContent = mss(since);
+      }
+    });
+  }
+
+  function startClocks() {
+    if (document.querySelector("[data-countdown-to], [data-countup-from], [data-live]")) {
+      setInterval(tick, 1000);
+    }
+  }
+
+  function startAll() {
     start();
+    startClocks();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", startAll);
+  } else {
+    startAll();
   }
 })();

@@ -94,7 +94,9 @@ async def promote(command: Promote, work: DispatchWork) -> ModelCandidate:
         raise NotFound(f"no model candidate {command.candidate_id}")
     if found.status != "candidate" or found.figures is None or found.baseline_figures is None:
         raise Conflict(f"model candidate {command.candidate_id} is {found.status}, not a scored candidate")
-    serving = work.context.served.version
+    # What serves is the database's current row (this replica may not have followed a promotion made elsewhere yet).
+    current = await work.repo.served_model(known_version=found.baseline_version)
+    serving = current.version if current is not None else work.context.served.shipped_version
     if found.baseline_version != serving:
         raise Conflict(
             f"it was scored against {found.baseline_version}, but {serving} serves now: retrain to compare again"

@@ -74,6 +74,7 @@ def test_menus_follow_the_roles() -> None:
         "/supervisor/triage",
         "/supervisor/model",
         "/leadership/serious",
+        "/duty",
         "/supervisor/coordination",
     ]
     assert not may_open(_person("crew"), "agent_new")

@@ -118,3 +118,15 @@ def test_the_figures_round_trip_with_their_interval() -> None:
     assert low < 0.9 < high and (low, high) == tuple(round(x, 4) for x in wilson(90, 100))
     back = BlindScores.from_figures(figures)
     assert (back.category_right, back.department_right, back.n, back.per_class) == (90, 95, 100, scores.per_class)
+
+
+async def test_the_gate_compares_with_what_the_database_says_serves(
+    dispatcher: DispatchDriver, store: FakeTransactions
+) -> None:
+    """A promotion made on another replica counts at once, before this one has followed it: a candidate scored
+    against the model that served before must be retrained."""
+    first = await _candidate(dispatcher, store, _scores(90, 95))
+    second = await _candidate(dispatcher, store, _scores(90, 95))
+    await dispatcher.door.run(models.promote, models.Promote(first, WU))  # this process has not followed it
+    with pytest.raises(Conflict, match="retrain to compare again"):
+        await dispatcher.door.run(models.promote, models.Promote(second, WU))
