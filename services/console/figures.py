@@ -14,12 +14,14 @@ TARGETS: dict[str, dict[str, float]] = {
     "callback_coverage": {"min": 0.9},
     "satisfaction_rate": {"min": 0.85},
     "reopen_rate": {"max": 0.05},
+    "on_site_rate": {"min": 0.9},
 }
 #: The KPI tiles, in order: (the field of `/v1/kpis` totals, how it reads: count, rate, hours or score).
 TILES: tuple[tuple[str, str], ...] = (
     ("received", "count"),
     ("first_contact_rate", "rate"),
     ("timeliness_rate", "rate"),
+    ("on_site_rate", "rate"),
     ("ack_in_time_rate", "rate"),
     ("callback_coverage", "rate"),
     ("satisfaction_rate", "rate"),

@@ -120,6 +120,8 @@ COUNTERS = (
     "resolved_on_contact",
     "messaged",
     "reached_by_message",
+    "on_site",
+    "on_site_in_time",
 )
 OPEN_STATUSES = ("assigned", "acknowledged", "in_progress")
 
@@ -230,6 +232,8 @@ class _Walk:
     called: bool = False
     satisfied: int = 0
     dissatisfied: int = 0
+    #: the crew's first arrival on a work order with an on-site deadline (the repair timeliness, 维修及时率)
+    on_site: bool = False
     #: staff id -> display name, as the events give persons' names (`actors`)
     names: dict[str, str] = field(default_factory=dict)
 
@@ -380,6 +384,10 @@ def _work_order(walk: _Walk, event: TimelineEvent) -> None:
         walk.acked = True
         ack_by = as_datetime(walk.deadlines[wo]["acknowledge_by"])
         state.counters["acknowledged_in_time"] = int(event.occurred_at <= ack_by)
+    if t == "workorder.started" and not walk.on_site and (walk.deadlines.get(wo) or {}).get("on_site_by"):
+        # The first arrival on site of a work order held to an on-site limit: in time or not (维修及时率).
+        walk.on_site = True
+        state.counters["on_site_in_time"] = int(event.occurred_at <= as_datetime(walk.deadlines[wo]["on_site_by"]))
     if resolves_case and not walk.resolved and wo in walk.deadlines:
         _first_resolution(walk, p)
 
@@ -514,8 +522,10 @@ def _count(walk: _Walk, on_contact: bool) -> None:
         closed=int(walk.closed),
         messaged=int(any(m.status != "suppressed" for m in to_customer)),
         reached_by_message=int(any(m.status == "delivered" for m in to_customer)),
+        on_site=int(walk.on_site),
     )
     state.counters.setdefault("acknowledged_in_time", 0)
+    state.counters.setdefault("on_site_in_time", 0)
     state.counters.setdefault("resolved_in_time", 0)
 
 

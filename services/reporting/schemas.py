@@ -348,6 +348,13 @@ class KpiRow(Read):
     message_reach_rate: float | None = Field(
         description="Customers actually reached by message: reached_by_message / messaged (null when none was due)."
     )
+    on_site: int = Field(
+        description="Cases whose crew arrived on site for a work order held to an on-site limit (the first arrival)."
+    )
+    on_site_in_time: int = Field(description="Of those, arrived by the limit.")
+    on_site_rate: float | None = Field(
+        description="On-site (repair) timeliness, 维修及时率: on_site_in_time / on_site (null when no crew arrived)."
+    )
     handling_mean_hours: float | None
     handling_median_hours: float | None
     handling_p90_hours: float | None

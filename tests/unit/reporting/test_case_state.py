@@ -6,6 +6,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from services.reporting.case_state import (
     HANDLING_BUCKETS_H,
     UNROUTED_CATEGORY,
@@ -110,9 +112,33 @@ def test_counters_of_a_handled_case() -> None:
         "resolved_on_contact": 0,
         "messaged": 0,
         "reached_by_message": 0,
+        "on_site": 0,
+        "on_site_in_time": 0,
     }
     assert c["handling_ms"] == 150 * 60_000
     assert HANDLING_BUCKETS_H[c["bucket"]] >= 2.5 > HANDLING_BUCKETS_H[c["bucket"] - 1]
+
+
+@pytest.mark.parametrize(("limit", "arrived", "counted"), [(45, 40, (1, 1)), (45, 50, (1, 0)), (None, 40, (0, 0))])
+def test_on_site_timeliness_is_the_first_arrival_against_its_limit(
+    limit: int | None, arrived: int, counted: tuple[int, int]
+) -> None:
+    """Seed 002's 维修及时率: a crew's first arrival on a work order held to an on-site limit, in time or not; a work
+    order without such a limit (most categories) is not in it."""
+    routed = TIMELINE[1]
+    deadlines = dict(routed.payload["deadlines"])  # type: ignore[call-overload]
+    if limit is not None:
+        deadlines["on_site_by"] = (T0 + timedelta(minutes=limit)).isoformat()
+    timeline = [
+        TIMELINE[0],
+        ev(2, "complaint.routed", 1, **{**routed.payload, "deadlines": deadlines}),
+        TIMELINE[2],
+        ev(8, "workorder.started", arrived, **wo("in_progress", arrived)),
+        ev(9, "workorder.started", arrived + 30, **wo("in_progress", arrived + 30)),  # a second visit: not counted
+    ]
+    c = contribution(derive("c1", timeline), CN)
+    assert c is not None
+    assert (c["counters"]["on_site"], c["counters"]["on_site_in_time"]) == counted
 
 
 def test_any_arrival_order_gives_the_same_result() -> None:
