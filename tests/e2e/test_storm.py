@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from shared import topics
-from tests.support import chromium
 from tests.support.client import PlatformClient, eventually
 from tests.support.complaints import complaint
 from tests.support.dispatch import serious_resolution
@@ -220,15 +220,11 @@ async def _reporting_shows_the_storm(
     assert kpis["totals"]["incident_households"] >= 200, kpis["totals"]
     case = await client.wait_timeline(str(caller), lambda c: bool(c.get("incident_id")), what="joined the incident")
     assert case["incident_id"] == incident["incident_id"]
-    screenshot = ROOT / "test-artifacts" / "dashboard-storm-platform.png"
-    dom = await asyncio.to_thread(
-        chromium.render,
-        f"{platform.url('reporting')}/dashboard/?key=dev-only-manager-key&lang=en",
-        screenshot=screenshot,
-    )
-    assert 'data-rendered="true"' in dom, dom[-2000:]
-    assert 'data-row="incident"' in dom and "HES-0231" in dom, "the open incident is on the dashboard"
-    assert screenshot.stat().st_size > 20_000
+    # The managers' dashboard is the console's now, behind its sign-in (issue 24): it lists reporting's open
+    # incidents read above, as the person; reporting's old key page sends the browser there.
+    async with httpx.AsyncClient() as http:
+        moved = await http.get(f"{platform.url('reporting')}/dashboard/?key=dev-only-manager-key&lang=en")
+    assert (moved.status_code, moved.headers["location"]) == (308, f"{platform.url('console')}/dashboard")
 
 
 async def test_an_outage_notice_tells_its_callers_the_eta_and_calls_them_back_without_a_work_order(
