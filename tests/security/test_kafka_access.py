@@ -100,3 +100,12 @@ async def test_the_outage_system_writes_only_its_ingress_topic(infra: Infrastruc
         with pytest.raises(TopicAuthorizationFailedError):
             await _write(infra.kafka_bootstrap_servers, outage_system, other)
     assert not await _readable(infra.kafka_bootstrap_servers, outage_system, topics.OUTAGE_NOTICES)
+
+
+async def test_the_console_reads_its_live_topics_but_no_contact_data_and_writes_nothing(infra: Infrastructure) -> None:
+    """Issue 24: the console's live pages read public topics only (every partition, no group)."""
+    console, bootstrap = _as("console"), infra.kafka_bootstrap_servers
+    assert await _readable(bootstrap, console, topics.COMPLAINT_ESCALATED)
+    assert not await _readable(bootstrap, console, topics.COMPLAINT_CONTACT)
+    with pytest.raises(TopicAuthorizationFailedError):
+        await _write(bootstrap, console, topics.COMPLAINT_RECEIVED)
