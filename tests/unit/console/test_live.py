@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import uuid
 
 import pytest
 
-from services.console.live import RESYNC, STREAM_BACKLOG, LiveHub, Notice, TooManyStreams, notice_of
+from services.console.live import (
+    RESYNC,
+    STREAM_BACKLOG,
+    LiveHub,
+    Notice,
+    TooManyStreams,
+    close_on_exit_signals,
+    notice_of,
+)
 from services.console.live_kinds import KINDS, KINDS_BY_EVENT, LIVE_TOPICS
 from shared.contracts import EVENT_TYPES
 from shared.kafka.principals import principal
@@ -72,5 +81,25 @@ def test_the_hub_fans_out_bounds_a_slow_stream_and_closes_every_stream() -> None
             assert first.get_nowait() is None
             assert not hub.has_room()
         assert hub.open_streams == 0
+
+    asyncio.run(run())
+
+
+def test_a_stop_signal_ends_every_stream_and_still_reaches_the_servers_handler() -> None:
+    """uvicorn waits for open responses before the lifespan's shutdown: the signal itself must end the streams."""
+    told: list[int] = []
+
+    async def run() -> None:
+        previous = signal.signal(signal.SIGTERM, lambda sig, frame: told.append(sig))
+        try:
+            hub = LiveHub(max_streams=5)
+            restore = close_on_exit_signals(hub)
+            with hub.stream() as queue:
+                signal.raise_signal(signal.SIGTERM)
+                assert await asyncio.wait_for(queue.get(), timeout=5) is None
+            restore()
+            assert told == [signal.SIGTERM] and hub.closing
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     asyncio.run(run())
