@@ -37,7 +37,7 @@ async def dispatch(migrated: Infrastructure, issuer: LocalIssuer) -> AsyncIterat
         dispatch_serious_approval=True,
     ) as running:
         app, _ = running
-        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=30)
+        await wait_until(lambda: app.state.kafka["kafka"] == "connected", timeout=90)
         yield running
 
 
