@@ -3,9 +3,11 @@ in-process. A retraining asked for over the API is fitted in a child process and
 beside the serving model's; the gate refuses a worse candidate (409 naming the figures); a candidate that passes,
 promoted on one replica, is what both classify with within their refresh interval — no restart.
 
-The retraining here learns from a small slice of the seed set (DISPATCH_SEED_SET_PATH: seconds, not tens), so its
-candidate is worse than the shipped model and the gate must refuse it; the promoted candidate is the shipped model
-under another version, written as a scored candidate row.
+The retraining here learns from a thin slice of the seed set and is scored on a sixth of the blind set
+(DISPATCH_SEED_SET_PATH, DISPATCH_BLIND_SET_PATH: a fraction of a second of fitting instead of tens of seconds on a
+loaded machine), so its candidate is worse than the shipped model and the gate must refuse it; the promoted candidate
+is the shipped model under another version, written as a scored candidate row. The real sets are the browser
+drill's (tests/e2e/supervision/test_triage_browser.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.dispatch.candidates import ModelCandidate
-from services.dispatch.learning.examples import SEED_PATH
+from services.dispatch.learning.examples import BLIND_PATH, SEED_PATH
 from services.dispatch.learning.model import load_model
 from services.dispatch.repository import PostgresDispatchRepository
 from shared.db import transactions
@@ -31,20 +33,29 @@ from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import wait_until
 
 
+def _slice(source: Path, every: int, target: Path) -> Path:
+    lines = source.read_text(encoding="utf-8").splitlines()
+    target.write_text("\n".join(lines[::every]) + "\n", encoding="utf-8")
+    return target
+
+
 @pytest.fixture(scope="module")
-def small_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every eighth seed example: enough for a model, far from the shipped one."""
-    lines = SEED_PATH.read_text(encoding="utf-8").splitlines()
-    path = tmp_path_factory.mktemp("seed") / "seed.jsonl"
-    path.write_text("\n".join(lines[::8]) + "\n", encoding="utf-8")
-    return path
+def small_sets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Every 32nd seed example (a model far from the shipped one, fitted at once) and every 6th blind complaint."""
+    folder = tmp_path_factory.mktemp("sets")
+    return _slice(SEED_PATH, 32, folder / "seed.jsonl"), _slice(BLIND_PATH, 6, folder / "blind.jsonl")
 
 
 @pytest.fixture(scope="module")
 async def replicas(
-    migrated: Infrastructure, small_seed: Path
+    migrated: Infrastructure, small_sets: tuple[Path, Path]
 ) -> AsyncIterator[tuple[tuple[FastAPI, httpx.AsyncClient], tuple[FastAPI, httpx.AsyncClient]]]:
-    settings: dict[str, Any] = {"dispatch_model_refresh_seconds": 0.2, "dispatch_seed_set_path": str(small_seed)}
+    seed, blind = small_sets
+    settings: dict[str, Any] = {
+        "dispatch_model_refresh_seconds": 0.2,
+        "dispatch_seed_set_path": str(seed),
+        "dispatch_blind_set_path": str(blind),
+    }
     url, kafka = migrated.database_url, migrated.kafka_bootstrap_servers
     async with running_dispatch(url, kafka, **settings) as one, running_dispatch(url, kafka, **settings) as two:
         yield one, two
@@ -76,11 +87,11 @@ async def test_a_retrained_candidate_is_scored_and_the_gate_refuses_a_worse_one(
     assert done["status"] == "candidate", done["error"]
     assert done["baseline_version"] == shipped and done["version"] != shipped
     figures, baseline = done["figures"], done["baseline_figures"]
-    assert figures["n"] == baseline["n"] == 361
+    assert figures["n"] == baseline["n"] == 61
     low, high = baseline["category_interval"]
     assert low < baseline["category_accuracy"] < high, "the accuracy inside its 95 % interval"
     assert {r["category"] for r in figures["per_class"]} == {r["category"] for r in baseline["per_class"]}
-    assert done["passes"] is False, "an eighth of the seed set scores worse than the shipped model"
+    assert done["passes"] is False, "a 32nd of the seed set scores worse than the shipped model"
 
     refused = await one.post(f"/v1/models/candidates/{candidate_id}/promote", headers=as_("supervisor"))
     assert refused.status_code == 409 and "gate refuses" in refused.json()["detail"], refused.text
