@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -426,3 +426,15 @@ def log_lines(path: Path, message: str) -> list[dict[str, Any]]:
             if record.get("event") == message:
                 found.append(record)
     return found
+
+
+@contextlib.contextmanager
+def crashed_after(extra_env: Mapping[str, str]) -> Iterator[Platform]:
+    """The platform with `extra_env` for a test module or package; afterwards SIGKILLed like a crash, and everything
+    it started (services, stand-ins, Postgres, Kafka) must have gone with it."""
+    running = start_platform(extra_env=extra_env)
+    try:
+        yield running
+    finally:
+        left = kill_platform(running)
+    assert not left, f"processes of the platform left running after the runner was killed: {left}"

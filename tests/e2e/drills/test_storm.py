@@ -33,7 +33,7 @@ from tests.support.platform import Platform
 from tests.support.standins import StandIns
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHANNELS = ("phone", "web", "wechat", "app")
 COLD_TEXTS = (
     "从早上开始暖气一点都不热，室温只有15度。",
