@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.e2e.platform_settings import platform_env
 from tests.support.browser import chromium
 from tests.support.console_browser import UI_TIMEOUT_MS, Console, Screens
 from tests.support.identity import IdentityProvider
-from tests.support.platform import Platform, kill_platform, start_platform
+from tests.support.platform import Platform, crashed_after
 
 SUPERVISION_ENV = {
     "SLA_POLICY_PATH": str(Path(__file__).with_name("sla_policy.toml")),
@@ -32,14 +33,9 @@ expect.set_options(timeout=UI_TIMEOUT_MS)
 
 @pytest.fixture(scope="package")
 def platform(identity_provider: IdentityProvider) -> Iterator[Platform]:
-    """The platform with the supervision drill's settings, on the session's Keycloak; SIGKILLed afterwards like a
-    crash, and everything it started must go with it."""
-    running = start_platform(extra_env={**SUPERVISION_ENV, **identity_provider.platform_env()})
-    try:
+    """The platform with the supervision drill's settings, on the session's Keycloak; SIGKILLed afterwards."""
+    with crashed_after(platform_env(SUPERVISION_ENV, identity_provider)) as running:
         yield running
-    finally:
-        left = kill_platform(running)
-    assert not left, f"processes of the platform left running after the runner was killed: {left}"
 
 
 @pytest.fixture(scope="package")
