@@ -5,9 +5,11 @@ trip, the interval around the accuracy."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from services.dispatch.handlers import models
 from services.dispatch.learning.examples import Example
 from services.dispatch.learning.model import load_model
 from services.dispatch.model import Actor, Conflict, NotFound
+from services.dispatch.retraining import Retraining
 from shared.contracts import Category
 from tests.fakes.clock import SetClock
 from tests.fakes.dispatch import FakeTransactions
@@ -130,3 +133,24 @@ async def test_the_gate_compares_with_what_the_database_says_serves(
     await dispatcher.door.run(models.promote, models.Promote(first, WU))  # this process has not followed it
     with pytest.raises(Conflict, match="retrain to compare again"):
         await dispatcher.door.run(models.promote, models.Promote(second, WU))
+
+
+async def test_the_schedule_asks_for_a_training_each_interval_and_skips_one_while_another_runs(
+    dispatcher: DispatchDriver,
+) -> None:
+    """`DISPATCH_RETRAIN_EVERY_HOURS`: the schedule's worker asks as a supervisor would; a Conflict (one running)
+    is skipped, not fatal; it ends when the service stops."""
+    asked: list[str] = []
+    stop = asyncio.Event()
+
+    class Counting(Retraining):
+        async def start(self, door: Any, actor_id: str, actor_name: str) -> Any:
+            asked.append(actor_id)
+            if len(asked) == 2:
+                raise Conflict("a retraining is already running")
+            if len(asked) == 3:
+                stop.set()
+
+    worker = Counting().scheduled(dispatcher.door, timedelta(milliseconds=10))
+    await asyncio.wait_for(worker(stop), timeout=5)
+    assert asked == ["dispatch", "dispatch", "dispatch"]
