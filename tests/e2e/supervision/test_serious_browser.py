@@ -70,6 +70,13 @@ def _notices(console: Console, staff_id: str, reference: str) -> list[dict[str, 
     ]
 
 
+def _steps(console: Console, reference: str) -> list[tuple[str, str]] | None:
+    """The serious-case steps of the case's timeline (reporting), once the approval is on it."""
+    case = console.person("leader.he").call("GET", "reporting", f"/v1/cases/{reference}").json()
+    steps = [(e["event_type"], e["actor"]) for e in case["timeline"] if e["event_type"].startswith("serious_case.")]
+    return steps if steps and steps[-1][0] == "serious_case.approved" else None
+
+
 def test_leadership_sends_back_then_approves_and_only_then_the_lead_resolves(
     console: Console, platform: Platform, screens: Screens
 ) -> None:
@@ -129,6 +136,14 @@ def test_leadership_sends_back_then_approves_and_only_then_the_lead_resolves(
     for staff_id in ("pm.feng", "tech.gao"):
         (notice,) = poll(leader, f"{staff_id}'s notice", lambda s=staff_id: _notices(console, s, reference))
         assert SECOND in notice["text"], notice
+    # Every step is on the case's timeline, under who took it.
+    steps = poll(leader, "the steps on the case timeline", lambda: _steps(console, reference))
+    assert steps == [
+        ("serious_case.proposed", "repair.zhao"),
+        ("serious_case.sent_back", "leader.he"),
+        ("serious_case.proposed", "repair.zhao"),
+        ("serious_case.approved", "leader.he"),
+    ], steps
 
 
 def test_every_serious_screen_passes_axe_in_both_languages(screens: Screens) -> None:
