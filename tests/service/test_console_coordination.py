@@ -179,6 +179,12 @@ async def test_the_centre_reads_opens_and_steers_coordinated_cases(console: Cons
     assert missing.status_code == 422 and 'data-testid="invalid"' in missing.text
 
 
-async def test_only_supervisors_open_the_coordination_screens(console: Console) -> None:
+async def test_other_supervisors_read_without_the_forms_and_departments_are_refused(console: Console) -> None:
+    wu = await session_for(console.app, console.issuer, "supervisor.wu")
+    listed = await console.get("/supervisor/coordination", wu)
+    assert listed.status_code == 200 and REFERENCE in listed.text
+    assert 'data-testid="coordination-open-form"' not in listed.text, "only the customer-service centre steers"
+    case = await console.get(f"/supervisor/coordination/{REFERENCE}", wu)
+    assert case.status_code == 200 and 'data-testid="deadline-form"' not in case.text
     sun = await session_for(console.app, console.issuer, "billing.sun")
     assert (await console.get("/supervisor/coordination", sun)).status_code == 403

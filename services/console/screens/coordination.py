@@ -24,6 +24,14 @@ from services.console.screens.common import Calls, FormInvalid, Page, attempt, l
 router = APIRouter(include_in_schema=False)
 LIST_PATH = "/supervisor/coordination"
 _SCREEN = [screen("coordination")]
+#: Who steers (dispatch's rule too: seed 002 gives coordination to the customer-service centre): the forms are shown
+#: to a supervisor of that department only; other supervisors read.
+STEERING_DEPARTMENT = "customer_service"
+
+
+def _steers(page: PageContext) -> bool:
+    person = page.session.person if page.session else None
+    return bool(person and person.has("supervisor") and person.department == STEERING_DEPARTMENT)
 
 
 async def _cases(calls: PersonCalls) -> list[dict[str, Any]]:
@@ -49,6 +57,7 @@ async def _list(
         "coordination.html",
         items=await _cases(calls),
         departments=DEPARTMENTS,
+        steers=_steers(page),
         refused=refused,
         invalid=invalid,
         status=status,
@@ -110,6 +119,7 @@ async def _show(
         "coordination_case.html",
         c=found,
         departments=DEPARTMENTS,
+        steers=_steers(page),
         refused=refused,
         invalid=invalid,
         status=status,

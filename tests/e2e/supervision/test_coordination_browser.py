@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 #: The utility's zone, in which the console reads a `datetime-local` field (settings: timezone).
 UTILITY = ZoneInfo("Asia/Shanghai")
-HEATING = "暖气片一直不热，屋里只有十五度，上个月的热费也比往年多收了一倍，请维修并核对费用。"
+HEATING = "从供暖开始室内温度一直只有16度左右，暖气片摸着温乎，希望派人来测温。"
 
 
 def _heating_complaint(platform: Platform) -> str:
