@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +105,15 @@ def test_a_stop_signal_ends_every_stream_and_still_reaches_the_servers_handler()
             signal.signal(signal.SIGTERM, previous)
 
     asyncio.run(run())
+
+
+def test_every_live_region_of_the_templates_listens_for_known_kinds() -> None:
+    """A misspelt kind would leave a region that never updates: every `data-live` names kinds of `KINDS`."""
+    templates = Path(__file__).resolve().parents[3] / "services" / "console" / "templates"
+    named = {
+        kind
+        for page in templates.glob("*.html")
+        for found in re.findall(r'data-live="([^"]*)"', page.read_text(encoding="utf-8"))
+        for kind in found.split()
+    }
+    assert named and named <= KINDS, sorted(named - KINDS)
