@@ -475,7 +475,7 @@ class Platform:
         if svc.log_file is None:
             svc.log_file = svc.log_path.open("ab")
         env = self._service_env()
-        if svc.spec.name in KAFKA_USERS:  # its principal (shared.kafka.principals); the console reads no topic
+        if svc.spec.name in KAFKA_USERS:  # its principal (shared.kafka.principals), the console too
             env.update(kafka_environment(self.broker.client_security(svc.spec.name)))
         if svc.spec.name == "notify" and self.gateways is not None:
             env.update(self.gateways.notify_env())
