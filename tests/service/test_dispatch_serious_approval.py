@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from shared import topics
-from tests.support.dispatch import as_, as_person, received, running_dispatch
+from tests.support.dispatch import as_person, received, running_dispatch
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import produce, read_topic, wait_until
 from tests.support.tokens import LocalIssuer

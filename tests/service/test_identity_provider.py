@@ -55,6 +55,10 @@ DEMO_IDS = {
     "duty.zheng",
     "manager.qian",
     "leader.he",
+    "hr.lin",
+    "pm.feng",
+    "tech.gao",
+    "cs.ma",
 }
 
 
