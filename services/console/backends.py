@@ -154,6 +154,14 @@ class PersonCalls:
                 return None
             raise
 
+    async def if_answered(self, service: str, path: str, **params: Any) -> Any:
+        """A read for a side region of every page (the managers' surge banner): None when the service refuses or
+        cannot be reached, so the region says so in its place instead of the page's messages showing an error."""
+        try:
+            return await self.get(service, path, **params)
+        except (ServiceRefused, ServiceUnavailable):
+            return None
+
     async def _send(self, service: str, method: str, path: str, **request: Any) -> httpx.Response:
         """`Backends.send` as this person, in this request's correlation."""
         return await self._backends.send(

@@ -206,7 +206,7 @@ async def triage_queue(
 
 
 @router.post(
-    "/triage/{complaint_id}",
+    "/triage/{complaint_id:uuid}",  # a UUID, so `/triage/corrections` (GET) is not read as one (POST → 405)
     response_model=WorkOrderRead,
     responses=TRIAGE_PROBLEMS,
     tags=["supervisors"],

@@ -88,8 +88,8 @@ async def serious_case_of(work_order_id: uuid.UUID, actor: WorkOrderStaff, door:
         body=True,
         s403="Another department's work order, or a crew",
         s404="No such work order",
-        s409="Closed, waiting for leadership's decision, or already approved",
-        s422="Not a serious case's lead work order; an empty analysis, no action, a deadline passed",
+        s409="Not a serious case's lead work order; closed, waiting for leadership's decision, or already approved",
+        s422="An empty analysis, no action, a deadline passed",
     ),
     summary="The lead department proposes the cause analysis and corrective actions, for leadership to approve",
 )
@@ -107,7 +107,12 @@ async def propose(
     "/work-orders/{work_order_id}/serious/approve",
     response_model=SeriousProposalRead,
     responses=problem_responses(
-        403, 404, 409, body=True, s403="Not leadership or HR/administration", s409="Nothing waits for a decision"
+        403,
+        404,
+        409,
+        body=True,
+        s403="Not leadership or HR/administration",
+        s409="Not a serious case's lead work order, or nothing waits for a decision",
     ),
     summary="Leadership approves the proposal: the lead work order may resolve, setting the approved actions",
 )
@@ -124,7 +129,12 @@ async def approve(
     "/work-orders/{work_order_id}/serious/send-back",
     response_model=SeriousProposalRead,
     responses=problem_responses(
-        403, 404, 409, body=True, s403="Not leadership or HR/administration", s409="Nothing waits for a decision"
+        403,
+        404,
+        409,
+        body=True,
+        s403="Not leadership or HR/administration",
+        s409="Not a serious case's lead work order, or nothing waits for a decision",
     ),
     summary="Leadership sends the proposal back to the department with a reason; the department proposes again",
 )

@@ -51,7 +51,12 @@ Reader = Annotated[Staff, Depends(call_reader)]
 DutyManager = Annotated[Staff, Depends(duty_manager_themself)]
 
 
-@router.get("", response_model=DutyCallList, summary="The duty manager's calls, newest first")
+@router.get(
+    "",
+    response_model=DutyCallList,
+    responses=problem_responses(403, s403="Not the duty manager, a supervisor, leadership or a department's manager"),
+    summary="The duty manager's calls, newest first",
+)
 async def duty_calls(
     _: Reader,
     views: Views,

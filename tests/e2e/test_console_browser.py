@@ -305,10 +305,10 @@ def test_one_case_through_the_console_every_step_by_a_signed_in_person(console: 
     expect(agent.get_by_test_id("sla-clocks")).to_be_visible()
     screens.both(agent, "case")
 
-    # 吴静 (supervisor): her overview, 赵磊's read of the customer's contact, one row per person in the report.
+    # 吴静 (supervisor): her desk, 赵磊's read of the customer's contact, one row per person in the report.
     supervisor = console.sign_in("supervisor.wu", "/")
-    expect(supervisor.get_by_test_id("home-screens")).to_be_visible()
-    screens.both(supervisor, "home")
+    expect(supervisor).to_have_url(re.compile(re.escape(console.url) + "/supervisor$"))
+    expect(supervisor.get_by_test_id("desk")).to_be_visible()
     wu = console.person("supervisor.wu")
     log = wu.contact_access(reference, "repair.zhao")
     reads = [entry for entry in log if entry["reference_no"] == reference]

@@ -336,7 +336,12 @@ async def test_notify_killed_mid_batch_sends_no_message_twice(platform: Platform
         return sum((await gateways.taken_by_sms_gateway()).values()) - sum(before.values()) >= 20
 
     await eventually(some_taken, what="20 messages at the gateway", timeout=60, interval=0.05)
-    in_flight = await _calls_in_flight(platform)
+
+    async def calls_in_flight() -> int:
+        return await _calls_in_flight(platform)
+
+    # The kill must come while calls are in flight: on a loaded machine the sender may be between batches just now.
+    in_flight = await eventually(calls_in_flight, what="calls to the vendor in flight", timeout=60, interval=0.05)
     old_pid, new_pid, _ = await kill_and_await_restart(platform, "notify")
     await gateways.play("sms", latency_s=0)
     complaint_ids = await posting

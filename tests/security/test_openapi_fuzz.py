@@ -190,7 +190,7 @@ CONFIG = {
         {
             # Rules that depend on the resource the request names: a resolution's root cause must be a code of the
             # work order's own department's catalogue, and a serious or emergency work order needs a cause analysis
-            # and corrective action; a corrective action's deadline lies ahead of the server's clock; an assisting
+            # and corrective action; a corrective action's deadline (also in a serious case's proposal) lies ahead of the server's clock; an assisting
             # department is not the lead's own nor one already assisting; a crew sent is one of the work order's
             # department. Their 422s name the field (a refused root cause lists the valid codes); every other check
             # still runs on them.
@@ -199,6 +199,7 @@ CONFIG = {
                 "POST /v1/work-orders/{work_order_id}/resolve",
                 "POST /v1/complaints/{complaint_id}/corrective-actions",
                 "POST /v1/work-orders/{work_order_id}/assist",
+                "POST /v1/work-orders/{work_order_id}/serious/propose",
             ],
             "checks": {"positive_data_acceptance": {"enabled": False}},
         },

@@ -101,11 +101,14 @@ class Reporting:
 
     totals: dict[str, Any] = field(default_factory=dict)
     seen: list[httpx.Request] = field(default_factory=list)
+    down: bool = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.host != "reporting.test":
             return httpx.Response(404)
         self.seen.append(request)
+        if self.down:
+            return httpx.Response(503, json={"title": "Service Unavailable", "status": 503})
         path, query = request.url.path, dict(request.url.params)
         answers: dict[str, Any] = {
             "/v1/kpis": lambda: _kpis(query.get("group_by", "department"), **self.totals),
@@ -212,3 +215,21 @@ async def test_the_banner_names_the_surges_and_open_incidents_for_managers_only(
     assert (await client.get("/dashboard/surges", cookies=agent.cookies)).status_code == 403
     home = await client.get("/agent/complaints/new", cookies=agent.cookies)
     assert 'id="surge-banner"' not in home.text, "an agent's pages carry no banner"
+
+
+async def test_with_reporting_down_the_banner_says_so_in_its_place_and_the_page_keeps_its_message(
+    console: Running,
+) -> None:
+    """The banner is on every manager's page: its read failing must not put an error where the page's own message
+    ("marked as read") goes — the region answers 200 with a line of its own, and is read again on the next change."""
+    app, client, reporting, issuer = console
+    supervisor = await session_for(app, issuer, "supervisor.wu")
+    reporting.down = True
+    try:
+        banner = await client.get(
+            "/dashboard/surges?lang=en", cookies=supervisor.cookies, headers={"HX-Request": "true"}
+        )
+    finally:
+        reporting.down = False
+    assert banner.status_code == 200 and "HX-Retarget" not in banner.headers
+    assert 'data-testid="surges-unanswered"' in banner.text and 'data-testid="surge-alert"' not in banner.text

@@ -240,11 +240,15 @@ async def test_home_sends_each_person_to_their_screen(console: Console) -> None:
         ("agent.li", "/agent/complaints/new"),
         ("repair.zhao", "/departments/repair/queue"),
         ("crew1.chen", "/crew/jobs"),
+        ("supervisor.wu", "/supervisor"),
+        ("leader.he", "/leadership/serious"),
     ):
         answer = await console.get("/", await console.as_(staff_id))
         assert (answer.status_code, answer.headers["location"]) == (303, screen)
-    overview = await console.get("/", await console.as_("supervisor.wu"))
+    # A project manager has no screen of their own: the overview of the screens they may open (their notices).
+    overview = await console.get("/", await console.as_("pm.feng"))
     assert overview.status_code == 200 and 'data-testid="home-screens"' in overview.text
+    assert 'href="/inbox"' in overview.text
 
 
 async def test_screens_outside_a_persons_roles_are_403(console: Console) -> None:

@@ -49,6 +49,7 @@ DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
     "leader.he": ("何建国", ("leadership",), None, None),
     "manager.qian": ("钱亮", ("department_manager",), "repair", None),
     "hr.lin": ("林芳", ("hr_admin",), None, None),
+    "pm.feng": ("冯涛", ("project_manager",), None, None),
 }
 
 

@@ -32,6 +32,17 @@ IDENTITY_MODULES = frozenset(
         "tests/service/test_console_signin.py",
         "tests/service/test_identity_provider.py",
         "tests/service/test_staff_access_table.py",
+        "tests/e2e/test_console_inbox_browser.py",
+    }
+)
+#: End-to-end modules that start no platform (services in-process, or a few processes of their own): the other
+#: worker takes them, so the platform worker — the longest — carries only what needs a platform.
+OFF_PLATFORM = frozenset(
+    {
+        "tests/e2e/test_console_inbox_browser.py",
+        "tests/e2e/test_dashboard_page.py",
+        "tests/e2e/test_reporting_day.py",
+        "tests/e2e/test_wechat_form_browser.py",
     }
 )
 
@@ -39,7 +50,7 @@ IDENTITY_MODULES = frozenset(
 def work_unit(nodeid: str) -> str:
     """The unit a test runs in: "platform", "identity", or its module's path."""
     module = nodeid.split("::", 1)[0]
-    if module.startswith(PLATFORM_FOLDERS):
+    if module.startswith(PLATFORM_FOLDERS) and module not in OFF_PLATFORM:
         return PLATFORM
     return IDENTITY if module in IDENTITY_MODULES else module
 

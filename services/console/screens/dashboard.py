@@ -55,11 +55,15 @@ async def dashboard(page: Page, calls: Calls) -> Response:
 async def surges(page: Page, calls: Calls) -> Response:
     """The banner's inner HTML (a live region's `data-live-src`), also a page of its own without script."""
     found, incidents = await asyncio.gather(
-        calls.get("reporting", "/v1/surges"),
-        calls.get("reporting", "/v1/reports/incidents", status="open", page_size=BANNER_INCIDENTS),
+        calls.if_answered("reporting", "/v1/surges"),
+        calls.if_answered("reporting", "/v1/reports/incidents", status="open", page_size=BANNER_INCIDENTS),
     )
     return page.render(
-        "_surge_banner.html", surges=found.get("surges", []), incidents=incidents.get("items", []), count=count
+        "_surge_banner.html",
+        surges=(found or {}).get("surges", []),
+        incidents=(incidents or {}).get("items", []),
+        unanswered=found is None or incidents is None,
+        count=count,
     )
 
 

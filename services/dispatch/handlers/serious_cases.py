@@ -63,8 +63,8 @@ def needs_approval(order: WorkOrder) -> bool:
 
 async def propose(command: Propose, work: DispatchWork) -> SeriousProposal:
     """A new proposal (the first, or the next round after one was sent back). Raises NotFound, Forbidden (another
-    department's work order), Invalid (not a serious lead, an empty analysis, no action, a deadline passed),
-    Conflict (closed, waiting for a decision, already approved)."""
+    department's work order), Invalid (an empty analysis, no action, a deadline passed), Conflict (not a
+    serious lead, closed, waiting for a decision, already approved)."""
     order, case = await _serious_lead(work, command.work_order_id)
     if command.actor.crew is not None:
         raise Forbidden("the department (its dispatcher or manager) proposes a serious case's analysis, not a crew")
@@ -212,11 +212,11 @@ async def _serious_lead(work: DispatchWork, work_order_id: uuid.UUID) -> tuple[W
     order = await repo.get_work_order(work_order_id, lock=True)
     if order is None:
         raise NotFound(f"no work order {work_order_id}")
-    if not needs_approval(order):
-        raise Invalid(
+    if not needs_approval(order):  # the work order's state, not the request, rules it out: 409, like a closed one
+        raise Conflict(
             f"work order {work_order_id} is a {order.severity} case's {order.role} work order: only a serious or "
             "emergency case's lead work order has its analysis approved",
-            field="work_order_id",
+            work_order_status=order.status,
         )
     if order.status not in {s.value for s in OPEN}:
         raise Conflict(f"work order {work_order_id} is {order.status}", work_order_status=order.status)
