@@ -192,8 +192,8 @@ CONFIG = {
             # work order's own department's catalogue, and a serious or emergency work order needs a cause analysis
             # and corrective action; a corrective action's deadline (also in a serious case's proposal) lies ahead
             # of the server's clock; an assisting department is not the lead's own nor one already assisting; a crew
-            # sent is one of the work order's department. Their 422s name the field (a refused root cause lists the valid codes); every other check
-            # still runs on them.
+            # sent is one of the work order's department. Their 422s name the field (a refused root cause lists the
+            # valid codes); every other check still runs on them.
             "include-name": [
                 "POST /v1/work-orders/{work_order_id}/crew",
                 "POST /v1/work-orders/{work_order_id}/resolve",
