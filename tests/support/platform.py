@@ -125,7 +125,7 @@ class Platform:
 
 
 def start_platform(
-    timeout: float = 120.0, *, workdir: Path | None = None, extra_env: Mapping[str, str] | None = None
+    timeout: float = 240.0, *, workdir: Path | None = None, extra_env: Mapping[str, str] | None = None
 ) -> Platform:
     """`python -m embedded` in a temporary data folder, default SLA policy, every port free-picked; returns
     once the ready file exists and every service's Kafka consumers have started.
