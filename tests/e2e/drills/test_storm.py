@@ -75,7 +75,7 @@ async def _events_by_caller(
     wanted: Callable[[dict[str, Any]], bool],
     *,
     until: Callable[[dict[str, set[str]]], bool],
-    timeout: float = 120,
+    timeout: float = 240,
 ) -> dict[str, set[str]]:
     """Per key: the distinct event ids on `topic` for which `wanted(event)` holds, once `until(those)` does (a
     redelivered copy has the same id; a doubled effect a second one)."""
@@ -293,7 +293,7 @@ async def _notifications(platform: Platform, callers: list[uuid.UUID], prefix: s
             r.key for r in records if r.key in wanted and r.json()["payload"]["template_id"].startswith(prefix)
         } == wanted
 
-    records = await read_topic(platform.bootstrap, topics.NOTIFICATION_REQUESTED, until=complete, timeout=120)
+    records = await read_topic(platform.bootstrap, topics.NOTIFICATION_REQUESTED, until=complete, timeout=240)
     return {
         uuid.UUID(r.key.decode()): r.json()["payload"]["text"]
         for r in records
