@@ -103,45 +103,43 @@ async def propose(
     return _proposal_read(proposal)
 
 
+#: Leadership's two decisions answer alike.
+DECISION_PROBLEMS = problem_responses(
+    403,
+    404,
+    409,
+    body=True,
+    s403="Not leadership or HR/administration",
+    s409="Not a serious case's lead work order, or nothing waits for a decision",
+)
+
+
+async def _decide(command: serious_cases.Decide, request: Request, door: DoorDep) -> SeriousProposalRead:
+    """Approve or send back: the one use case, the case marked for the access log, the proposal as read."""
+    proposal = await door.run(serious_cases.decide, command)
+    mark_case(request, proposal.complaint_id)
+    return _proposal_read(proposal)
+
+
 @router.post(
     "/work-orders/{work_order_id}/serious/approve",
     response_model=SeriousProposalRead,
-    responses=problem_responses(
-        403,
-        404,
-        409,
-        body=True,
-        s403="Not leadership or HR/administration",
-        s409="Not a serious case's lead work order, or nothing waits for a decision",
-    ),
+    responses=DECISION_PROBLEMS,
     summary="Leadership approves the proposal: the lead work order may resolve, setting the approved actions",
 )
 async def approve(
     work_order_id: uuid.UUID, body: SeriousApproval, request: Request, actor: CurrentActor, door: DoorDep
 ) -> SeriousProposalRead:
-    command = serious_cases.Decide(work_order_id, "approve", body.note, actor)
-    proposal = await door.run(serious_cases.decide, command)
-    mark_case(request, proposal.complaint_id)
-    return _proposal_read(proposal)
+    return await _decide(serious_cases.Decide(work_order_id, "approve", body.note, actor), request, door)
 
 
 @router.post(
     "/work-orders/{work_order_id}/serious/send-back",
     response_model=SeriousProposalRead,
-    responses=problem_responses(
-        403,
-        404,
-        409,
-        body=True,
-        s403="Not leadership or HR/administration",
-        s409="Not a serious case's lead work order, or nothing waits for a decision",
-    ),
+    responses=DECISION_PROBLEMS,
     summary="Leadership sends the proposal back to the department with a reason; the department proposes again",
 )
 async def send_back(
     work_order_id: uuid.UUID, body: SeriousSendBack, request: Request, actor: CurrentActor, door: DoorDep
 ) -> SeriousProposalRead:
-    command = serious_cases.Decide(work_order_id, "send_back", body.reason, actor)
-    proposal = await door.run(serious_cases.decide, command)
-    mark_case(request, proposal.complaint_id)
-    return _proposal_read(proposal)
+    return await _decide(serious_cases.Decide(work_order_id, "send_back", body.reason, actor), request, door)
