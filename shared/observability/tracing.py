@@ -11,6 +11,9 @@ it. And a batch subscriber handles many complaints at once; FastStream's middlew
 linked to every message, which would cut each complaint's trace in two. So the guarded consumer opens one
 span per record, parented on that record's headers, and events written while handling the batch take the
 context of their own complaint's record (`case_contexts`, by Kafka key = complaint id).
+
+Deferred work starts a trace of its own: an event written when a followup timer fires (a clock's warning, a
+linked caller's first message retried until their contact arrives) has no request or record to continue.
 """
 
 from __future__ import annotations
