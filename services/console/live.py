@@ -40,7 +40,7 @@ log = get_logger(__name__)
 RECONNECT_S = 2.0
 #: Notices a slow stream may have waiting; beyond that it is told to re-read everything (`resync`).
 STREAM_BACKLOG = 100
-_IDS = ("reference_no", "work_order_id", "escalation_id", "incident_id", "outage_id")
+_IDS = ("reference_no", "work_order_id", "escalation_id", "incident_id", "outage_id", "notification_id")
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class Notice:
     escalation_id: str | None = None
     incident_id: str | None = None
     outage_id: str | None = None
+    notification_id: str | None = None
 
     def as_sse(self) -> bytes:
         data = json.dumps({k: v for k, v in asdict(self).items() if v is not None}, separators=(",", ":"))
@@ -71,10 +72,10 @@ def notice_of(raw: bytes | None) -> Notice | None:
         return None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("event_type"), str):
         return None
-    kinds = kinds_of(envelope["event_type"])
+    payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
+    kinds = kinds_of(envelope["event_type"], payload)
     if not kinds:
         return None
-    payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
     ids = {name: _id(payload.get(name)) for name in _IDS}  # type: ignore[union-attr]
     return Notice(
         kinds=tuple(sorted(kinds)),

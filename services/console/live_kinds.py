@@ -28,6 +28,7 @@ KINDS = frozenset(
         "complaint",
         "surge",
         "case",
+        "inbox",
     }
 )
 
@@ -47,6 +48,9 @@ LIVE_TOPICS: tuple[str, ...] = (
     topics.INCIDENT_EVENTS,
     topics.OUTAGE_EVENTS,
     topics.CORRECTIVE_ACTIONS,
+    # What became of each message (public: ids, template, channel, status): a staff notice reaching a person's
+    # inbox. Never `notification.requested` (restricted: the text and the addresses).
+    topics.NOTIFICATION_DELIVERY,
 )
 
 _WORK_ORDER = frozenset({"work_order", "case"})
@@ -113,10 +117,19 @@ KINDS_BY_EVENT: dict[str, frozenset[str]] = {
     # Serious cases' corrective actions.
     "corrective_action.set": frozenset({"corrective_action", "serious", "case"}),
     "corrective_action.completed": frozenset({"corrective_action", "serious", "case"}),
+    # Notify: a staff notice queued, sent or delivered is in its person's inbox (a customer's message: see
+    # `_STAFF_ONLY`).
+    "notification.delivery": frozenset({"inbox"}),
 }
 
+#: Events that change a live page only when addressed to staff (`payload.recipient_kind`): a customer's message
+#: being delivered is in no one's inbox, and would otherwise make every open inbox re-read notify for nothing.
+_STAFF_ONLY = frozenset({"notification.delivery"})
 
-def kinds_of(event_type: str) -> frozenset[str]:
+
+def kinds_of(event_type: str, payload: object = None) -> frozenset[str]:
     """The kinds of change an event makes; none for a type the table does not know (an event added later, which
-    its row will place)."""
+    its row will place), nor for a delivery to a customer (`_STAFF_ONLY`)."""
+    if event_type in _STAFF_ONLY and not (isinstance(payload, dict) and payload.get("recipient_kind") == "staff"):
+        return frozenset()
     return KINDS_BY_EVENT.get(event_type, frozenset())

@@ -158,6 +158,7 @@ SERVICES: tuple[Principal, ...] = (
             topics.INCIDENT_EVENTS,
             topics.OUTAGE_EVENTS,
             topics.CORRECTIVE_ACTIONS,
+            topics.NOTIFICATION_DELIVERY,  # a staff notice reaching an inbox (ids and status only)
         ),
         publishes=(),
     ),

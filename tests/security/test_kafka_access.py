@@ -107,5 +107,8 @@ async def test_the_console_reads_its_live_topics_but_no_contact_data_and_writes_
     console, bootstrap = _as("console"), infra.kafka_bootstrap_servers
     assert await _readable(bootstrap, console, topics.COMPLAINT_ESCALATED)
     assert not await _readable(bootstrap, console, topics.COMPLAINT_CONTACT)
+    # The inbox hears a staff notice's delivery status, never the request with its text and addresses.
+    assert await _readable(bootstrap, console, topics.NOTIFICATION_DELIVERY)
+    assert not await _readable(bootstrap, console, topics.NOTIFICATION_REQUESTED)
     with pytest.raises(TopicAuthorizationFailedError):
         await _write(bootstrap, console, topics.COMPLAINT_RECEIVED)

@@ -204,3 +204,29 @@ async def test_every_staff_role_has_its_notices(console: Running) -> None:
     assert page.status_code == 200
     # A crew member cannot open the case screen: the reference is shown, not linked.
     assert "TS-20261123-000042" in page.text and 'href="/cases/' not in page.text
+
+
+async def test_the_inbox_list_is_its_live_regions_fragment_as_the_person(console: Running) -> None:
+    """The page's region names its fragment and kind (`inbox`: a staff notice's delivery); the fragment is the
+    region's inner HTML alone — the count and the notices with their forms — read from notify as the person;
+    signed out it is the sign-in, and the screen is every staff role's (notify decides whose notices they are)."""
+    app, client, notify, issuer = console
+    notify.items = json.loads(json.dumps(NOTICES))  # as notify has them, whatever an earlier test marked read
+    duty = await _signed_in(app, issuer, "duty.zheng", "郑伟", ("duty_manager",))
+    _as(client, duty)
+    page = await client.get("/inbox")
+    assert 'data-live="inbox" data-live-src="/inbox/list"' in page.text
+    fragment = await client.get("/inbox/list", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text and 'id="inbox-region"' not in fragment.text
+    assert "未读 1 条" in fragment.text and fragment.text.index(NEWER) < fragment.text.index(OLDER)
+    assert f'value="{duty.csrf}"' in fragment.text, "the mark-as-read forms keep the session's CSRF token"
+    assert notify.seen[-1].headers["Authorization"] == f"Bearer {duty.token}"
+    client.cookies.clear()
+    signed_out = await client.get("/inbox/list", headers={"HX-Request": "true"})
+    assert signed_out.headers["HX-Redirect"].startswith("/login"), signed_out.status_code
+    nobody = await _signed_in(app, issuer, "visitor.x", "访客", ())
+    _as(client, nobody)
+    asked = len(notify.seen)
+    assert (await client.get("/inbox/list", headers={"HX-Request": "true"})).status_code == 403
+    assert len(notify.seen) == asked, "no staff role: notify is not even asked"

@@ -609,6 +609,42 @@ async def test_a_services_403_is_a_403_page_and_an_outage_a_503(console: Console
     assert down.status_code == 503 and "派单服务" in down.text
 
 
+async def test_the_queues_live_region_is_its_own_fragment_with_the_pages_checks(console: Console) -> None:
+    """The page's region names its fragment and kind; the fragment is the region's inner HTML alone (the same
+    cards, no page around them), read from dispatch as the person; another department's queue is dispatch's 403,
+    a crew's the screen's own."""
+    dispatcher = await console.as_("repair.zhao")
+    console.services.on(
+        "dispatch", "GET", "/v1/queues/repair", {"items": [_work_order(overdue=True, priority=1)], "total": 51}
+    )
+    page = await console.get("/departments/repair/queue", dispatcher)
+    assert 'data-live="work_order" data-live-src="/departments/repair/queue/list"' in page.text
+    later = await console.get("/departments/repair/queue?p=2", dispatcher)
+    assert 'data-live-src="/departments/repair/queue/list?p=2"' in later.text, "the region re-reads its own page"
+    fragment = await console.get("/departments/repair/queue/list?p=2", dispatcher, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text and 'id="queue-region"' not in fragment.text
+    assert f'data-work-order="{WORK_ORDER}"' in fragment.text and 'href="tel:13912345678"' in fragment.text
+    assert 'href="?p=1"' in fragment.text, "paging links stay relative to the page"
+    asked = console.services.calls("dispatch", "GET")[-1]
+    assert asked.url.params["page"] == "2" and _claims(asked)["staff_id"] == "repair.zhao"
+
+    billing = await console.as_("billing.sun")
+    console.services.on(
+        "dispatch",
+        "GET",
+        "/v1/queues/repair",
+        lambda r: httpx.Response(
+            403, json={"title": "Forbidden", "status": 403, "detail": "repair's queue is repair's"}
+        ),
+    )
+    refused = await console.get("/departments/repair/queue/list", billing, headers={"HX-Request": "true"})
+    assert refused.status_code == 403 and f'data-work-order="{WORK_ORDER}"' not in refused.text
+    crew = await console.as_("crew1.chen")
+    assert (await console.get("/departments/repair/queue/list", crew)).status_code == 403
+    assert (await console.get("/departments/nowhere/queue/list", dispatcher)).status_code == 404
+
+
 def _claims(request: httpx.Request) -> dict[str, Any]:
     import jwt
 

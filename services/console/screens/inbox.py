@@ -6,6 +6,11 @@ for every staff notice) and serves them as `GET /v1/inbox` to that person's toke
 `POST /v1/inbox/{notification_id}/read`. The console keeps nothing of them. Notify not answering is the 503 page
 naming it, as for any service; the unread count is shown here only (asking notify on every page would make every
 screen wait for it).
+
+The list is a live region (kind `inbox`), re-read from `/inbox/list` as the person whenever notify reports a staff
+notice's delivery (`notification.delivery`, public: ids, template, channel and status only — the console never
+reads the requests, which carry the text and addresses): the notice shows without a reload, and notify's own
+`GET /v1/inbox` decides, as for the page, which notices are the person's.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from services.console.auth import Acting, screen
+from services.console.backends import PersonCalls
 from services.console.model import may_open
-from services.console.pages import redirect
+from services.console.pages import PageContext, redirect
 from services.console.screens.common import Calls, Page
 
 router = APIRouter(include_in_schema=False)
@@ -26,15 +32,24 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/inbox", dependencies=[screen("inbox")])
 async def inbox(page: Page, calls: Calls) -> Response:
+    return page.render("inbox.html", **await _notices(page, calls))
+
+
+@router.get("/inbox/list", dependencies=[screen("inbox")])
+async def inbox_list(page: Page, calls: Calls) -> Response:
+    """The live region's inner HTML alone (re-read on every change of kind `inbox`)."""
+    return page.render("_inbox.html", **await _notices(page, calls))
+
+
+async def _notices(page: PageContext, calls: PersonCalls) -> dict[str, Any]:
     assert page.session is not None
     answer = await calls.get("notify", "/v1/inbox")
     notices = newest_first(answer.get("items", []) if isinstance(answer, dict) else answer)
-    return page.render(
-        "inbox.html",
-        notices=notices,
-        unread=sum(1 for n in notices if not n.get("read_at")),
-        cases_open=may_open(page.session.person, "case"),
-    )
+    return {
+        "notices": notices,
+        "unread": sum(1 for n in notices if not n.get("read_at")),
+        "cases_open": may_open(page.session.person, "case"),
+    }
 
 
 @router.post("/inbox/{notification_id}/read", dependencies=[screen("inbox")])

@@ -25,8 +25,8 @@ from services.console.live_kinds import KINDS, KINDS_BY_EVENT, LIVE_TOPICS
 from shared.contracts import EVENT_TYPES
 from shared.kafka.principals import principal
 
-#: Events of topics the console does not read (restricted, ingress, deliveries, erasures).
-NOT_LIVE = ("channel.", "complaint.contact", "notification.", "privacy.")
+#: Events of topics the console does not read (restricted, ingress, notify's requests and failures, erasures).
+NOT_LIVE = ("channel.", "complaint.contact", "notification.requested", "notification.failed", "privacy.")
 
 
 def test_every_event_the_console_may_read_has_its_kinds_and_every_kind_is_known() -> None:
@@ -58,6 +58,22 @@ def test_a_notice_carries_kinds_and_ids_only() -> None:
     data = json.loads(sent.split("data: ", 1)[1])
     assert data["complaint_id"] == complaint and data["reference_no"] == "TS-20261206-000001"
     assert "幸福" not in sent and "13800000000" not in sent
+
+
+def test_a_staff_notice_delivered_is_an_inbox_change_and_a_customers_message_none() -> None:
+    """The inbox hears notify's public delivery status, never the restricted request (its text and addresses)."""
+    notification = str(uuid.uuid4())
+
+    def delivery(recipient_kind: str) -> bytes:
+        payload = {"notification_id": notification, "recipient_kind": recipient_kind, "channel": "console"}
+        return json.dumps(
+            {"event_type": "notification.delivery", "payload": {**payload, "status": "delivered"}}
+        ).encode()
+
+    notice = notice_of(delivery("staff"))
+    assert notice is not None and notice.kinds == ("inbox",) and notice.notification_id == notification
+    assert notice_of(delivery("customer")) is None
+    assert "notification.requested" not in LIVE_TOPICS and "notification.delivery" in LIVE_TOPICS
 
 
 @pytest.mark.parametrize(
