@@ -6,23 +6,16 @@ detail, and the screens open only to their roles (a department manager sees esca
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
-from tests.support.console import SignedIn, running_console, session_for
+from tests.support.console import session_for
+from tests.support.console_standins import ConsoleOnStandIns, console_on_standins
 from tests.support.infrastructure import Infrastructure
-from tests.support.reporting import fresh_database
-from tests.support.tokens import LocalIssuer
 
-SERVICES = {name: f"http://{name}.test" for name in ("intake", "dispatch", "followup", "reporting")}
 ESCALATION = str(uuid.uuid4())
 INCIDENT = str(uuid.uuid4())
 OUTAGE = str(uuid.uuid4())
@@ -121,84 +114,20 @@ ACTION_READ = {
     "completed_by": None,
     "completed_at": None,
 }
-Answer = Callable[[httpx.Request], httpx.Response]
-
-
-@dataclass
-class StandIn:
-    """followup, dispatch and reporting by (service, method, path pattern); every request kept."""
-
-    issuer: LocalIssuer
-    answers: dict[tuple[str, str, str], Answer] = field(default_factory=dict)
-    seen: list[httpx.Request] = field(default_factory=list)
-
-    def on(self, service: str, method: str, path: str, status: int, body: Any) -> None:
-        self.answers[(service, method, path)] = lambda request: httpx.Response(status, json=body)
-
-    def posted(self, service: str, path: str) -> list[dict[str, Any]]:
-        return [
-            json.loads(r.content)
-            for r in self.seen
-            if r.method == "POST" and r.url.host == f"{service}.test" and r.url.path == path
-        ]
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        if str(request.url).startswith(self.issuer.issuer):
-            if request.url.path.endswith("/.well-known/openid-configuration"):
-                return httpx.Response(200, json=self.issuer.discovery)
-            return httpx.Response(200, json=self.issuer.jwks)
-        service = request.url.host.removesuffix(".test")
-        for (name, method, pattern), answer in reversed(self.answers.items()):
-            if name == service and method == request.method and re.fullmatch(pattern, request.url.path):
-                return answer(request)
-        return httpx.Response(404, json={"title": "Not Found", "status": 404, "detail": f"no {request.url.path}"})
-
-
-@dataclass
-class Desk:
-    app: FastAPI
-    client: httpx.AsyncClient
-    services: StandIn
-    issuer: LocalIssuer
-
-    async def get(self, path: str, who: SignedIn) -> httpx.Response:
-        self.client.cookies.clear()
-        self.client.cookies.set("console_session", who.session_id)
-        return await self.client.get(path)
-
-    async def post(self, path: str, who: SignedIn, data: dict[str, str]) -> httpx.Response:
-        self.client.cookies.clear()
-        self.client.cookies.set("console_session", who.session_id)
-        form = {**data, "csrf_token": who.csrf_token}
-        return await self.client.post(path, files=[(k, (None, v)) for k, v in form.items()])
 
 
 @pytest.fixture(scope="module")
-async def desk(migrated: Infrastructure) -> AsyncIterator[Desk]:
-    issuer = LocalIssuer()
-    stand_in = StandIn(issuer)
-    http = httpx.AsyncClient(transport=httpx.MockTransport(stand_in.handle))
-    async with (
-        fresh_database(migrated.database_url) as database_url,
-        running_console(
-            database_url,
-            persons=issuer.verifier(),
-            http=http,
-            oidc_issuer=issuer.issuer,
-            console_public_url="http://console",
-            **{f"{name}_url": url for name, url in SERVICES.items()},
-        ) as (app, client),
-    ):
-        stand_in.on("followup", "GET", "/v1/escalations", 200, {"items": [escalation()]})
-        stand_in.on("followup", "GET", f"/v1/escalations/{ESCALATION}", 200, escalation())
-        stand_in.on("dispatch", "GET", "/v1/incidents", 200, {"items": [INCIDENT_READ]})
-        stand_in.on("dispatch", "GET", "/v1/outage-notices", 200, {"items": [OUTAGE_READ]})
-        stand_in.on("dispatch", "GET", "/v1/corrective-actions", 200, {"items": [ACTION_READ]})
-        yield Desk(app, client, stand_in, issuer)
+async def desk(migrated: Infrastructure) -> AsyncIterator[ConsoleOnStandIns]:
+    async with console_on_standins(migrated.database_url) as desk:
+        desk.services.on("followup", "GET", "/v1/escalations", 200, {"items": [escalation()]})
+        desk.services.on("followup", "GET", f"/v1/escalations/{ESCALATION}", 200, escalation())
+        desk.services.on("dispatch", "GET", "/v1/incidents", 200, {"items": [INCIDENT_READ]})
+        desk.services.on("dispatch", "GET", "/v1/outage-notices", 200, {"items": [OUTAGE_READ]})
+        desk.services.on("dispatch", "GET", "/v1/corrective-actions", 200, {"items": [ACTION_READ]})
+        yield desk
 
 
-async def test_a_supervisor_lands_on_the_desk_with_the_open_counts(desk: Desk) -> None:
+async def test_a_supervisor_lands_on_the_desk_with_the_open_counts(desk: ConsoleOnStandIns) -> None:
     wu = await session_for(desk.app, desk.issuer, "supervisor.wu")
     page = await desk.get("/supervisor", wu)
     assert page.status_code == 200, page.text
@@ -209,7 +138,7 @@ async def test_a_supervisor_lands_on_the_desk_with_the_open_counts(desk: Desk) -
     assert followup[-1].headers["Authorization"] == f"Bearer {wu.access_token}", "read as the person"
 
 
-async def test_the_department_manager_answers_an_escalation_with_a_deadline(desk: Desk) -> None:
+async def test_the_department_manager_answers_an_escalation_with_a_deadline(desk: ConsoleOnStandIns) -> None:
     qian = await session_for(desk.app, desk.issuer, "manager.qian")
     listed = await desk.get("/supervisor/escalations", qian)
     assert listed.status_code == 200 and REFERENCE in listed.text and "部门经理" in listed.text
@@ -225,7 +154,7 @@ async def test_the_department_manager_answers_an_escalation_with_a_deadline(desk
         f"/supervisor/escalations/{ESCALATION}/answer", qian, {"action": "已派班组", "by": "2026-12-07T10:00"}
     )
     assert done.status_code == 303 and done.headers["location"] == "/supervisor/escalations?done=escalation_answered"
-    assert desk.services.posted("followup", path)[-1] == {"action": "已派班组", "by": "2026-12-07T10:00:00+08:00"}
+    assert desk.services.posted(path, "followup")[-1] == {"action": "已派班组", "by": "2026-12-07T10:00:00+08:00"}
 
     refusal = {"title": "Unprocessable", "status": 422, "detail": "by: must be in the future"}
     desk.services.on("followup", "POST", path, 422, refusal)
@@ -237,7 +166,9 @@ async def test_the_department_manager_answers_an_escalation_with_a_deadline(desk
     assert missing.status_code == 422 and 'data-testid="invalid"' in missing.text
 
 
-async def test_the_supervisor_sends_an_answer_back_and_runs_incidents_outages_and_actions(desk: Desk) -> None:
+async def test_the_supervisor_sends_an_answer_back_and_runs_incidents_outages_and_actions(
+    desk: ConsoleOnStandIns,
+) -> None:
     wu = await session_for(desk.app, desk.issuer, "supervisor.wu")
     answered = escalation(status="answered", action="已派班组", answered_by="manager.qian", answered_by_name="钱亮")
     desk.services.on("followup", "GET", f"/v1/escalations/{ESCALATION}", 200, answered)
@@ -251,7 +182,7 @@ async def test_the_supervisor_sends_an_answer_back_and_runs_incidents_outages_an
         {"instruction": "今天回访", "deadline": "2026-12-07T09:00"},
     )
     assert back.status_code == 303
-    assert desk.services.posted("followup", path)[-1] == {
+    assert desk.services.posted(path, "followup")[-1] == {
         "instruction": "今天回访",
         "deadline": "2026-12-07T09:00:00+08:00",
     }
@@ -272,14 +203,14 @@ async def test_the_supervisor_sends_an_answer_back_and_runs_incidents_outages_an
         },
     )
     assert declared.status_code == 303, declared.text
-    body = desk.services.posted("dispatch", "/v1/outage-notices")[-1]
+    body = desk.services.posted("/v1/outage-notices", "dispatch")[-1]
     assert (
         body["expected_end"] == "2026-12-06T18:00:00+08:00" and body["starts_at"] and body["family"] == "water_outage"
     )
     desk.services.on("dispatch", "POST", f"/v1/outage-notices/{OUTAGE}/restored", 200, OUTAGE_READ)
     restored = await desk.post(f"/supervisor/outages/{OUTAGE}/restored", wu, {})
     assert restored.status_code == 303 and desk.services.posted(
-        "dispatch", f"/v1/outage-notices/{OUTAGE}/restored"
+        f"/v1/outage-notices/{OUTAGE}/restored", "dispatch"
     ) == [{}]
 
     caller = {
@@ -318,7 +249,7 @@ async def test_the_supervisor_sends_an_answer_back_and_runs_incidents_outages_an
     complete = f"/v1/corrective-actions/{ACTION}/complete"
     desk.services.on("dispatch", "POST", complete, 200, ACTION_READ | {"status": "done"})
     done = await desk.post(f"/supervisor/corrective-actions/{ACTION}/complete", wu, {"outcome": "已更换"})
-    assert done.status_code == 303 and desk.services.posted("dispatch", complete)[-1] == {"outcome": "已更换"}
+    assert done.status_code == 303 and desk.services.posted(complete, "dispatch")[-1] == {"outcome": "已更换"}
 
     read = {
         "staff_id": "repair.zhao",
@@ -335,7 +266,7 @@ async def test_the_supervisor_sends_an_answer_back_and_runs_incidents_outages_an
     assert desk.services.seen[-1].url.params["staff_id"] == "repair.zhao"
 
 
-async def test_the_screens_open_only_to_their_roles(desk: Desk) -> None:
+async def test_the_screens_open_only_to_their_roles(desk: ConsoleOnStandIns) -> None:
     qian = await session_for(desk.app, desk.issuer, "manager.qian")
     he = await session_for(desk.app, desk.issuer, "leader.he")
     zhao = await session_for(desk.app, desk.issuer, "repair.zhao")

@@ -6,23 +6,15 @@ analysis into the resolution; the screen opens to leadership, HR/administration 
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
-from tests.support.console import SignedIn, running_console, session_for
+from tests.support.console_standins import ConsoleOnStandIns, console_on_standins
 from tests.support.infrastructure import Infrastructure
-from tests.support.reporting import fresh_database
-from tests.support.tokens import LocalIssuer
 
-SERVICES = {name: f"http://{name}.test" for name in ("intake", "dispatch", "followup", "reporting")}
 WORK_ORDER = str(uuid.uuid4())
 REFERENCE = "TS-20261206-000424"
 PROPOSAL = {
@@ -54,7 +46,7 @@ SERIOUS = {
     "proposal": PROPOSAL,
     "approval_required": True,
 }
-ORDER = {
+ORDER: dict[str, Any] = {
     "work_order_id": WORK_ORDER,
     "complaint_id": SERIOUS["complaint_id"],
     "reference_no": REFERENCE,
@@ -71,84 +63,23 @@ ORDER = {
     "findings": [],
     "photos": [],
 }
-Answer = Callable[[httpx.Request], httpx.Response]
-
-
-@dataclass
-class StandIn:
-    issuer: LocalIssuer
-    answers: dict[tuple[str, str, str], Answer] = field(default_factory=dict)
-    seen: list[httpx.Request] = field(default_factory=list)
-
-    def on(self, service: str, method: str, path: str, status: int, body: Any) -> None:
-        self.answers[(service, method, path)] = lambda request: httpx.Response(status, json=body)
-
-    def posted(self, path: str) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.seen if r.method == "POST" and r.url.path == path]
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        if str(request.url).startswith(self.issuer.issuer):
-            if request.url.path.endswith("/.well-known/openid-configuration"):
-                return httpx.Response(200, json=self.issuer.discovery)
-            return httpx.Response(200, json=self.issuer.jwks)
-        service = request.url.host.removesuffix(".test")
-        for (name, method, pattern), answer in reversed(self.answers.items()):
-            if name == service and method == request.method and re.fullmatch(pattern, request.url.path):
-                return answer(request)
-        return httpx.Response(404, json={"title": "Not Found", "status": 404, "detail": f"no {request.url.path}"})
-
-
-@dataclass
-class Screen:
-    app: FastAPI
-    client: httpx.AsyncClient
-    services: StandIn
-    issuer: LocalIssuer
-
-    async def as_(self, staff_id: str) -> SignedIn:
-        return await session_for(self.app, self.issuer, staff_id)
-
-    async def get(self, path: str, who: SignedIn) -> httpx.Response:
-        self.client.cookies.clear()
-        self.client.cookies.set("console_session", who.session_id)
-        return await self.client.get(path)
-
-    async def post(self, path: str, who: SignedIn, data: dict[str, str]) -> httpx.Response:
-        self.client.cookies.clear()
-        self.client.cookies.set("console_session", who.session_id)
-        form = {**data, "csrf_token": who.csrf_token}
-        return await self.client.post(path, files=[(k, (None, v)) for k, v in form.items()])
 
 
 @pytest.fixture(scope="module")
-async def screen(migrated: Infrastructure) -> AsyncIterator[Screen]:
-    issuer = LocalIssuer()
-    stand_in = StandIn(issuer)
-    http = httpx.AsyncClient(transport=httpx.MockTransport(stand_in.handle))
-    async with (
-        fresh_database(migrated.database_url) as database_url,
-        running_console(
-            database_url,
-            persons=issuer.verifier(),
-            http=http,
-            oidc_issuer=issuer.issuer,
-            console_public_url="http://console",
-            **{f"{name}_url": url for name, url in SERVICES.items()},
-        ) as (app, client),
-    ):
-        stand_in.on("dispatch", "GET", "/v1/serious-cases", 200, {"items": [SERIOUS]})
-        stand_in.on("dispatch", "GET", f"/v1/work-orders/{WORK_ORDER}/serious", 200, SERIOUS)
-        stand_in.on("dispatch", "GET", f"/v1/work-orders/{WORK_ORDER}", 200, ORDER)
-        stand_in.on("dispatch", "GET", "/v1/root-causes", 200, {"items": []})
-        stand_in.on("dispatch", "GET", "/v1/crews", 200, {"items": []})
+async def screen(migrated: Infrastructure) -> AsyncIterator[ConsoleOnStandIns]:
+    async with console_on_standins(migrated.database_url) as screen:
+        screen.services.on("dispatch", "GET", "/v1/serious-cases", 200, {"items": [SERIOUS]})
+        screen.services.on("dispatch", "GET", f"/v1/work-orders/{WORK_ORDER}/serious", 200, SERIOUS)
+        screen.services.on("dispatch", "GET", f"/v1/work-orders/{WORK_ORDER}", 200, ORDER)
+        screen.services.on("dispatch", "GET", "/v1/root-causes", 200, {"items": []})
+        screen.services.on("dispatch", "GET", "/v1/crews", 200, {"items": []})
         for step in ("approve", "send-back", "propose"):
             path = f"/v1/work-orders/{WORK_ORDER}/serious/{step}"
-            stand_in.on("dispatch", "POST", path, 200, PROPOSAL)
-        yield Screen(app, client, stand_in, issuer)
+            screen.services.on("dispatch", "POST", path, 200, PROPOSAL)
+        yield screen
 
 
-async def test_leadership_reads_the_proposal_and_decides_in_both_languages(screen: Screen) -> None:
+async def test_leadership_reads_the_proposal_and_decides_in_both_languages(screen: ConsoleOnStandIns) -> None:
     leader = await screen.as_("leader.he")
     for lang, words in (("zh", "待审批"), ("en", "Waiting for approval")):
         listed = await screen.get(f"/leadership/serious?lang={lang}", leader)
@@ -168,7 +99,7 @@ async def test_leadership_reads_the_proposal_and_decides_in_both_languages(scree
     assert screen.services.posted(f"/v1/work-orders/{WORK_ORDER}/serious/approve") == [{"note": "同意"}]
 
 
-async def test_the_department_proposes_from_the_work_order_page(screen: Screen) -> None:
+async def test_the_department_proposes_from_the_work_order_page(screen: ConsoleOnStandIns) -> None:
     zhao = await screen.as_("repair.zhao")
     screen.services.on("dispatch", "GET", f"/v1/work-orders/{WORK_ORDER}/serious", 200, SERIOUS | {"proposal": None})
     page = await screen.get(f"/work-orders/{WORK_ORDER}", zhao)
@@ -191,7 +122,7 @@ async def test_the_department_proposes_from_the_work_order_page(screen: Screen) 
     }
 
 
-async def test_the_screen_opens_to_leadership_hr_and_supervisors_only(screen: Screen) -> None:
+async def test_the_screen_opens_to_leadership_hr_and_supervisors_only(screen: ConsoleOnStandIns) -> None:
     for staff_id, status in (("hr.lin", 200), ("supervisor.wu", 200), ("repair.zhao", 403), ("agent.li", 403)):
         who = await screen.as_(staff_id)
         assert (await screen.get("/leadership/serious", who)).status_code == status, staff_id

@@ -6,23 +6,16 @@ and the screens closed to everyone but supervisors."""
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
-from tests.support.console import SignedIn, running_console, session_for
+from tests.support.console import session_for
+from tests.support.console_standins import ConsoleOnStandIns, console_on_standins
 from tests.support.infrastructure import Infrastructure
-from tests.support.reporting import fresh_database
-from tests.support.tokens import LocalIssuer
 
-SERVICES: dict[str, Any] = {name: f"http://{name}.test" for name in ("intake", "dispatch", "followup", "reporting")}
 COMPLAINT = str(uuid.uuid4())
 CANDIDATE = str(uuid.uuid4())
 REFERENCE = "TS-20261206-000077"
@@ -94,77 +87,20 @@ def candidate(**changes: Any) -> dict[str, Any]:
     } | changes
 
 
-@dataclass
-class StandIn:
-    """dispatch (and the issuer) by (service, method, path pattern); every request kept."""
-
-    issuer: LocalIssuer
-    answers: dict[tuple[str, str, str], Callable[[httpx.Request], httpx.Response]] = field(default_factory=dict)
-    seen: list[httpx.Request] = field(default_factory=list)
-
-    def on(self, service: str, method: str, path: str, status: int, body: Any) -> None:
-        self.answers[(service, method, path)] = lambda request: httpx.Response(status, json=body)
-
-    def posted(self, path: str) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.seen if r.method == "POST" and r.url.path == path]
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        if str(request.url).startswith(self.issuer.issuer):
-            if request.url.path.endswith("/.well-known/openid-configuration"):
-                return httpx.Response(200, json=self.issuer.discovery)
-            return httpx.Response(200, json=self.issuer.jwks)
-        service = request.url.host.removesuffix(".test")
-        for (name, method, pattern), answer in reversed(self.answers.items()):
-            if name == service and method == request.method and re.fullmatch(pattern, request.url.path):
-                return answer(request)
-        return httpx.Response(404, json={"title": "Not Found", "status": 404, "detail": f"no {request.url.path}"})
-
-
-@dataclass
-class Screens:
-    app: FastAPI
-    client: httpx.AsyncClient
-    services: StandIn
-    issuer: LocalIssuer
-
-    async def get(self, path: str, who: SignedIn) -> httpx.Response:
-        self.client.cookies.clear()
-        self.client.cookies.set("console_session", who.session_id)
-        return await self.client.get(path)
-
-    async def post(self, path: str, who: SignedIn, data: dict[str, str]) -> httpx.Response:
-        self.client.cookies.clear()
-        self.client.cookies.set("console_session", who.session_id)
-        form = {**data, "csrf_token": who.csrf_token}
-        return await self.client.post(path, files=[(k, (None, v)) for k, v in form.items()])
-
-
 @pytest.fixture(scope="module")
-async def screens(migrated: Infrastructure) -> AsyncIterator[Screens]:
-    issuer = LocalIssuer()
-    stand_in = StandIn(issuer)
-    http = httpx.AsyncClient(transport=httpx.MockTransport(stand_in.handle))
-    async with (
-        fresh_database(migrated.database_url) as database_url,
-        running_console(
-            database_url,
-            persons=issuer.verifier(),
-            http=http,
-            oidc_issuer=issuer.issuer,
-            console_public_url="http://console",
-            **{f"{name}_url": url for name, url in SERVICES.items()},
-        ) as (app, client),
-    ):
-        stand_in.on("dispatch", "GET", "/v1/triage", 200, {"items": [WAITING], "page": 1, "page_size": 50, "total": 1})
-        stand_in.on("dispatch", "GET", "/v1/triage/corrections", 200, {"items": [CORRECTION]})
-        stand_in.on(
+async def screens(migrated: Infrastructure) -> AsyncIterator[ConsoleOnStandIns]:
+    async with console_on_standins(migrated.database_url) as screens:
+        screens.services.on(
+            "dispatch", "GET", "/v1/triage", 200, {"items": [WAITING], "page": 1, "page_size": 50, "total": 1}
+        )
+        screens.services.on("dispatch", "GET", "/v1/triage/corrections", 200, {"items": [CORRECTION]})
+        screens.services.on(
             "dispatch", "GET", "/v1/models", 200, {"serving": "ngram-lr-68dee1f7b3", "candidates": [candidate()]}
         )
-        yield Screens(app, client, stand_in, issuer)
+        yield screens
 
 
-async def test_the_queue_shows_the_suggestions_and_routes_in_one_action(screens: Screens) -> None:
+async def test_the_queue_shows_the_suggestions_and_routes_in_one_action(screens: ConsoleOnStandIns) -> None:
     wu = await session_for(screens.app, screens.issuer, "supervisor.wu")
     page = await screens.get("/supervisor/triage", wu)
     assert page.status_code == 200, page.text
@@ -201,7 +137,7 @@ async def test_the_queue_shows_the_suggestions_and_routes_in_one_action(screens:
     assert screens.services.posted(validity)[-1] == {"valid": False, "reason": "测试来电"}
 
 
-async def test_a_complaint_found_by_reference_is_overturned_or_reclassified(screens: Screens) -> None:
+async def test_a_complaint_found_by_reference_is_overturned_or_reclassified(screens: ConsoleOnStandIns) -> None:
     wu = await session_for(screens.app, screens.issuer, "supervisor.wu")
     case = f"/v1/complaints/{REFERENCE}"
     screens.services.on("dispatch", "GET", case, 200, {"complaint_id": COMPLAINT, "status": "invalid"})
@@ -223,7 +159,7 @@ async def test_a_complaint_found_by_reference_is_overturned_or_reclassified(scre
     }
 
 
-async def test_the_model_screen_shows_the_figures_side_by_side_and_promotes(screens: Screens) -> None:
+async def test_the_model_screen_shows_the_figures_side_by_side_and_promotes(screens: ConsoleOnStandIns) -> None:
     wu = await session_for(screens.app, screens.issuer, "supervisor.wu")
     page = await screens.get("/supervisor/model?lang=en", wu)
     assert page.status_code == 200, page.text
@@ -248,7 +184,7 @@ async def test_the_model_screen_shows_the_figures_side_by_side_and_promotes(scre
     assert 'hx-trigger="every 2s"' in polling.text and "<html" not in polling.text, "polls while it trains"
 
 
-async def test_only_supervisors_open_the_triage_screens(screens: Screens) -> None:
+async def test_only_supervisors_open_the_triage_screens(screens: ConsoleOnStandIns) -> None:
     for staff_id in ("manager.qian", "leader.he", "agent.li"):
         who = await session_for(screens.app, screens.issuer, staff_id)
         for path in ("/supervisor/triage", "/supervisor/model"):

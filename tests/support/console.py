@@ -1,4 +1,5 @@
-"""The console run in-process behind an httpx client, and signed-in sessions for page tests.
+"""The console run in-process behind an httpx client, on a database of its own, and signed-in sessions for page
+tests.
 
 `session_for` writes a session row as a sign-in would (a person, a real token from `LocalIssuer`, a CSRF token):
 page tests start from a signed-in person without signing in. The sign-in itself is tested only against the real
@@ -11,13 +12,16 @@ import os
 import secrets
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -28,6 +32,7 @@ from services.console.repository import PostgresConsoleRepository
 from services.console.settings import ConsoleSettings
 from shared.db import transactions
 from shared.http.person import Person, PersonTokens
+from shared.migrations import apply
 from tests.support.apps import running_app
 from tests.support.tokens import LocalIssuer
 
@@ -51,6 +56,33 @@ DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
     "hr.lin": ("林芳", ("hr_admin",), None, None),
     "pm.feng": ("冯涛", ("project_manager",), None, None),
 }
+
+
+@asynccontextmanager
+async def console_database(server_url: str) -> AsyncIterator[str]:
+    """A new database on the session's server with the console's schema alone, dropped afterwards. The console
+    reads and writes nothing outside its schema, and its own migrations take a tenth of a second where every
+    service's (`tests.support.reporting.fresh_database`) take one to two."""
+    name = f"console_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    try:
+        conn = await asyncpg.connect(url)
+        try:
+            await apply(conn, ROOT / "services" / "console" / "migrations", "console")
+        finally:
+            await conn.close()
+        yield url
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 @asynccontextmanager
