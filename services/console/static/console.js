@@ -22,11 +22,12 @@
 
   // Live regions: <div id="…" data-live="escalation triage" data-live-src="/supervisor/escalations/list">.
   // The console's /live stream (server-sent events) says "a change of kind K happened"; each region listening
-  // for K is re-read from its data-live-src as the signed-in person (debounced), and its inner HTML replaced.
+  // for K is re-read from its data-live-src as the signed-in person, and its inner HTML replaced. Changes are
+  // gathered for GATHER_MS from the first one, never longer: a steady stream of events (a storm) still shows.
   // A lost stream reconnects, and every region is re-read once then, so nothing that happened meanwhile is missed.
   // The page's <html> carries data-live-state (connecting, open, lost) for people's tools and the browser tests;
   // each region counts its updates in data-live-version.
-  var DEBOUNCE_MS = 300;
+  var GATHER_MS = 300;
   var RETRY_MAX_MS = 30000;
   var regions = [];
   var source = null;
@@ -94,12 +95,12 @@
 
   function schedule(region) {
     if (region._liveTimer) {
-      clearTimeout(region._liveTimer);
+      return; // a re-read is already due, within GATHER_MS: it will show this change too
     }
     region._liveTimer = setTimeout(function () {
       region._liveTimer = null;
       refetch(region);
-    }, DEBOUNCE_MS);
+    }, GATHER_MS);
   }
 
   function onChange(event) {
