@@ -171,6 +171,8 @@ class EmbeddedBroker(ChildServer):
         self.die_with_parent = die_with_parent
         self._port = port
         self._controller_port = controller_port
+        #: When a launched node must answer by (`launch`, `wait_started`).
+        self._deadline = 0.0
 
     # -- public API ------------------------------------------------------------------------
 
@@ -202,6 +204,14 @@ class EmbeddedBroker(ChildServer):
 
     def start(self, timeout: float = 90.0) -> None:
         """Format storage on first use, start the node and wait until it answers metadata requests."""
+        self.launch(timeout)
+        self.wait_started()
+
+    def launch(self, timeout: float = 90.0) -> None:
+        """The first half of `start`: format storage on first use and spawn the node, without waiting for it. Call
+        it from the thread that lives as long as the node's supervisor (the node is asked to die with the thread
+        that spawned it); `wait_started` may then run in any thread."""
+        self._deadline = time.monotonic() + timeout
         if self.is_running():
             return
         self.stop()  # reap a crashed earlier run of ours and close its log file
@@ -209,15 +219,18 @@ class EmbeddedBroker(ChildServer):
             libs, java = ensure_kafka(), java_binary()  # the first fetch may take a while: not timed
         except RuntimeError as exc:
             raise EmbeddedBrokerError(str(exc)) from exc
-        deadline = time.monotonic() + timeout
+        self._deadline = time.monotonic() + timeout  # the first fetch above is not timed
         self._pick_ports()
         config = self._write_config()
         if not (self.log_dirs / "meta.properties").is_file():
             self._format(java, libs, config)
         self._check_users()
         self._launch(java, libs, config)
+
+    def wait_started(self) -> None:
+        """The second half of `start`: wait until the launched node answers metadata requests (stopped if not)."""
         try:
-            self._wait_ready(deadline)
+            self._wait_ready(self._deadline)
         except BaseException:
             self.stop()
             raise
