@@ -1,4 +1,5 @@
-"""One platform process tree per fault module (scenarios of a module share it and its ledger)."""
+"""The fault modules' platform settings, and one platform process tree per module (scenarios of a module share it
+and its ledger); the modules of `one_platform/` share one for the package."""
 
 from __future__ import annotations
 
@@ -9,16 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.faults.support.ledger import Ledger
+from tests.faults.support.platform import DUTY_LIMIT, SHIPPED_POLICY, fault_platform
 from tests.support.identity import IdentityProvider
-from tests.support.platform import Platform, start_platform, stop_platform
-
-#: These modules prove the pipeline exact under faults; delivery under faults is proven in e2e/test_delivery.py. So
-#: routine customer messages are held all day (quiet hours 00:00-23:59): the same work whatever the hour the suite
-#: runs, and no vendor traffic beside the streams. Urgent messages (an incident's callers, staff) still go.
-FAULT_ENV = {"NOTIFY_QUIET_HOURS": "00:00-23:59"}
-SHIPPED_POLICY = Path(__file__).resolve().parents[2] / "shared" / "sla" / "policy.toml"
-#: The duty manager's limit in the fault modules' policy: longer than any module runs.
-DUTY_LIMIT = "2h"
+from tests.support.platform import Platform
 
 
 @pytest.fixture(scope="session")
@@ -36,21 +30,9 @@ def fault_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def platform(
-    request: pytest.FixtureRequest, identity_provider: IdentityProvider, fault_policy: Path
-) -> Iterator[Platform]:
-    """The module's `PLATFORM_ENV` (if any) on top; the session's Keycloak, not one of its own."""
-    extra = {
-        **identity_provider.platform_env(),
-        **FAULT_ENV,
-        "SLA_POLICY_PATH": str(fault_policy),
-        **getattr(request.module, "PLATFORM_ENV", {}),
-    }
-    running = start_platform(extra_env=extra)
-    try:
+def platform(identity_provider: IdentityProvider, fault_policy: Path) -> Iterator[Platform]:
+    with fault_platform(identity_provider, fault_policy) as running:
         yield running
-    finally:
-        stop_platform(running)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,7 @@
 """Fault suite, the broker: the Kafka node frozen for 30 s while complaints keep coming, then killed with
 SIGKILL mid-stream (the runner restarts it on its data), then a poison message on every consumed topic in
-the middle of traffic, then reporting rebuilt from offset 0 against its live read models. One platform
-(`python -m embedded`) for the module; exact checks after each stream as described in
-test_process_faults.py.
+the middle of traffic. On the package's platform (`python -m embedded`, see conftest.py); exact checks after
+each stream as described in test_process_faults.py.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared import topics
 from shared.contracts import ComplaintReopened, ComplaintReopenedPayload, Severity, new_event
-from tests.faults.support.checks import assert_no_personal_data, assert_rebuild_equals_live, settle_and_check
+from tests.faults.support.checks import settle_and_check
 from tests.faults.support.kafka import (
     GROUP_TOPICS,
     committed_offsets,
@@ -39,6 +38,8 @@ pytestmark = pytest.mark.faults
 
 #: The broker outage of the issue, in full.
 BROKER_OUTAGE_S = 30.0
+#: The broker-kill stream's most complaints (120 s at 25 a second): it ends 200 after the node is back.
+KILL_STREAM_MAX = 3000
 #: Where the broker-kill scenario leaves its per-topic figures (git-ignored).
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -120,15 +121,15 @@ async def test_broker_frozen_30_s_intake_keeps_accepting_and_all_is_routed_once(
 async def test_broker_killed_mid_stream_restarts_on_its_data_nothing_lost_or_doubled(
     platform: Platform, ledger: Ledger
 ) -> None:
-    """At 100 of 1,500 complaints (25 a second: the node's recovery of its logs after a crash took over 40 s on a
-    loaded machine, and the stream must outlast it), the Kafka node gets SIGKILL: a crash, no flush, no
-    clean-shutdown marker. The runner starts it again on the same ports and data folder, where Kafka
-    recovers its logs (events, committed offsets, producers' sequence state); the services' clients
-    reconnect. Intake keeps accepting meanwhile (its outbox holds the events; a 503 would be retried with
-    the same Idempotency-Key). Afterwards each event is on its topic under one event id: a second copy
-    may only be a relay's re-send of the same event (same id), which consumers skip."""
+    """At 100 complaints of a stream at 25 a second, the Kafka node gets SIGKILL: a crash, no flush, no
+    clean-shutdown marker. The runner starts it again on the same ports and data folder, where Kafka recovers its
+    logs (events, committed offsets, producers' sequence state); the services' clients reconnect. The stream goes
+    on until 200 more were taken after the node answers again, however long its recovery takes (from under 20 s
+    to over 40 s here, with the machine's load). Intake keeps accepting meanwhile (its outbox holds the events; a
+    503 would be retried with the same Idempotency-Key). Afterwards each event is on its topic under one event
+    id: a second copy may only be a relay's re-send of the same event (same id), which consumers skip."""
     began = time.monotonic()
-    subs = make_submissions("kafka-kill", 1500)
+    subs = make_submissions("kafka-kill", KILL_STREAM_MAX)
     poster = Poster(platform.url("intake"), subs, concurrency=8, rate=25).start()
     deaths = platform.runner_output().count("exited unexpectedly")
     try:
@@ -137,12 +138,13 @@ async def test_broker_killed_mid_stream_restarts_on_its_data_nothing_lost_or_dou
         old_pid, new_pid, took = await kill_kafka_and_await_restart(platform)
         back_at, at_back = time.monotonic(), poster.accepted
         assert at_back < len(subs), "Kafka was back before the stream ended: traffic after the restart too"
+        poster.stop_after(200)
         await poster.wait()
     finally:
         await record_accepted(platform, ledger, poster)
     during = poster.outcomes_between(killed_at, back_at)
     print(
-        f"\n[kafka-kill] node {old_pid} -> {new_pid} at {at_kill}/{len(subs)} accepted, answering again after "
+        f"\n[kafka-kill] node {old_pid} -> {new_pid} at {at_kill}/{poster.limit} accepted, answering again after "
         f"{took:.1f}s (at {at_back} accepted); during the outage: {dict(during)}; {_recovery(platform)}; "
         f"{poster.summary()}"
     )
@@ -165,7 +167,7 @@ async def test_broker_killed_mid_stream_restarts_on_its_data_nothing_lost_or_dou
         json.dumps(
             {
                 "scenario": "kafka-kill",
-                "complaints_posted": len(subs),
+                "complaints_posted": poster.limit,
                 "killed_at_accepted": at_kill,
                 "back_at_accepted": at_back,
                 "kafka_back_after_s": round(took, 1),
@@ -193,18 +195,18 @@ async def test_broker_killed_mid_stream_restarts_on_its_data_nothing_lost_or_dou
 async def test_poison_on_every_consumed_topic_is_dead_lettered_and_nothing_behind_it_is_stuck(
     platform: Platform, ledger: Ledger
 ) -> None:
-    """At 600 of 2,000 accepted, an undecodable record on every topic a consumer of ours reads, each on
+    """At 300 of 1,000 accepted, an undecodable record on every topic a consumer of ours reads, each on
     its own partition; right behind three of them valid messages that must still be handled. Each poison
     lands in `<topic>.dlq` once per consumer group that reads the topic, with its reason and origin; the
     partitions move on (every group commits to the end) and every complaint is handled exactly once."""
     began = time.monotonic()
     bootstrap = platform.bootstrap
-    subs = make_submissions("poison", 2000)
+    subs = make_submissions("poison", 1000)
     poster = Poster(platform.url("intake"), subs, concurrency=16).start()
     poisons: dict[str, tuple[bytes, int, int]] = {}
     try:
         async with producer(bootstrap) as sender:
-            await poster.wait_accepted(600)
+            await poster.wait_accepted(300)
             at_poison = poster.accepted
             for i, topic in enumerate(POISON_CONSUMERS):
                 key = f"poison-{uuid.uuid4().hex}".encode()
@@ -395,15 +397,3 @@ def _recovery(platform: Platform) -> str:
 
 def _groups_reading(topic: str) -> list[str]:
     return [group for group, names in GROUP_TOPICS.items() if topic in names]
-
-
-async def test_reporting_rebuilt_from_offset_zero_equals_the_live_read_models(
-    platform: Platform, ledger: Ledger
-) -> None:
-    assert len(ledger) > 0, "runs after the module's scenarios"
-    await assert_rebuild_equals_live(platform, ledger)
-
-
-async def test_no_phone_or_name_in_any_log_dead_letter_or_shared_topic(platform: Platform, ledger: Ledger) -> None:
-    """Runs last: after every fault of the module (crash tracebacks, outage retries, dead letters)."""
-    print(f"\n[privacy] {await assert_no_personal_data(platform, ledger)}")
