@@ -29,16 +29,15 @@ import struct
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.support.browser import chromium
 from tests.support.complaints import complaint, headers
 from tests.support.console_browser import (
     NAMES,
@@ -72,33 +71,6 @@ def _png(width: int = 96, height: int = 64) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def screens() -> Screens:
-    return Screens()
-
-
-@pytest.fixture(scope="module")
-def console(browser: Browser, platform: Platform, identity_provider: IdentityProvider) -> Iterator[Console]:
-    opened = Console(browser, platform, identity_provider)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture(autouse=True)
-def _keep_failure(request: pytest.FixtureRequest) -> Iterator[None]:
-    """On a failed step, photograph every open page: a person sees at once what the browser saw."""
-    failed_before = request.session.testsfailed
-    yield
-    if request.session.testsfailed > failed_before and "console" in request.fixturenames:
-        request.getfixturevalue("console").keep_failure()
 
 
 def test_the_runner_prints_the_console_and_the_demo_sign_ins(

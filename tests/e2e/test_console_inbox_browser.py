@@ -40,7 +40,7 @@ from playwright.sync_api import Browser, Page, expect
 from operations.migrations import apply_all
 from services.notify.consumers import SUBSCRIPTIONS as NOTIFY_SUBSCRIPTIONS
 from shared.contracts.followup import NotificationRequested, NotificationRequestedPayload, Recipient
-from tests.support.browser import DESKTOP, accessibility_problems, chromium, screenshot
+from tests.support.browser import DESKTOP, accessibility_problems, screenshot
 from tests.support.identity import IdentityProvider
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import publish, start_groups_at_end
@@ -175,12 +175,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 def _check(page: Page, name: str, problems: list[str]) -> None:

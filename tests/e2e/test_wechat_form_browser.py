@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from embedded.standins.process import StandInProcess
-from tests.support.browser import PHONE, accessibility_problems, chromium
+from tests.support.browser import PHONE, accessibility_problems
 from tests.support.channels_http import serving_channels
 from tests.support.infrastructure import Infrastructure
 
@@ -44,12 +44,6 @@ def wechat(tmp_path_factory: pytest.TempPathFactory, channels: str) -> Iterator[
     env = {"WECHAT_STANDIN_SERVER_URL": f"{channels}/wechat/callback"}
     with StandInProcess("embedded.standins.wechat_api", tmp_path_factory.mktemp("wechat"), env=env) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
 
 
 def writes(wechat: StandInProcess, text: str) -> tuple[str, str]:

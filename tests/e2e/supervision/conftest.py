@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from tests.e2e.platform_settings import platform_env
-from tests.support.browser import chromium
-from tests.support.console_browser import UI_TIMEOUT_MS, Console, Screens
+from tests.support.console_browser import UI_TIMEOUT_MS
 from tests.support.identity import IdentityProvider
 from tests.support.platform import Platform, crashed_after
 
@@ -36,30 +35,3 @@ def platform(identity_provider: IdentityProvider) -> Iterator[Platform]:
     """The platform with the supervision drill's settings, on the session's Keycloak; SIGKILLed afterwards."""
     with crashed_after(platform_env(SUPERVISION_ENV, identity_provider)) as running:
         yield running
-
-
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def screens() -> Screens:
-    return Screens()
-
-
-@pytest.fixture(scope="module")
-def console(browser: Browser, platform: Platform, identity_provider: IdentityProvider) -> Iterator[Console]:
-    opened = Console(browser, platform, identity_provider)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture(autouse=True)
-def _keep_failure(request: pytest.FixtureRequest) -> Iterator[None]:
-    """On a failed step, photograph every open page: a person sees at once what the browser saw."""
-    failed_before = request.session.testsfailed
-    yield
-    if request.session.testsfailed > failed_before and "console" in request.fixturenames:
-        request.getfixturevalue("console").keep_failure()
