@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -27,6 +28,11 @@ class Record:
     headers: dict[str, str]
 
     def json(self) -> Any:
+        """The value decoded — once: a read's condition may look at every record again after each fetch."""
+        return self._decoded
+
+    @cached_property
+    def _decoded(self) -> Any:
         return json.loads(self.value)
 
 
@@ -52,8 +58,10 @@ async def read_topic(
         await consumer.seek_to_beginning(*assigned)
         deadline = time.monotonic() + timeout
         settled_at: float | None = None
+        grew = True  # the condition is looked at once, then only when records came in
         while True:
             batch = await consumer.getmany(timeout_ms=200)
+            grew = grew or any(batch.values())
             for msgs in batch.values():
                 records += [
                     Record(
@@ -66,8 +74,9 @@ async def read_topic(
                     )
                     for m in msgs
                 ]
-            if settled_at is None and until(records):
+            if settled_at is None and grew and until(records):
                 settled_at = time.monotonic() + settle
+            grew = False
             if settled_at is not None and time.monotonic() >= settled_at:
                 return records
             if time.monotonic() > deadline:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import asyncpg
 
@@ -104,7 +104,7 @@ async def partner_ticket_complaint(platform: Platform, ticket_id: str, *, timeou
         await conn.close()
 
 
-async def unprocessed_event_ids(platform: Platform, on_topics: dict[str, Iterable[uuid.UUID]]) -> dict[str, int]:
+async def unprocessed_event_ids(platform: Platform, on_topics: Mapping[str, Iterable[uuid.UUID]]) -> dict[str, int]:
     """Per (topic, consumer's record): how many of the given event ids on each topic it never processed."""
     missing: dict[str, int] = {}
     conn = await asyncpg.connect(platform.dsn, timeout=10)
