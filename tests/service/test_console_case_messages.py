@@ -13,20 +13,15 @@ import re
 import tomllib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
 from services.console.i18n import LANGUAGES, catalogue
 from services.console.screens.cases import MARKS
-from tests.support.console import running_console, session_for
+from tests.support.console_standins import ConsoleOnStandIns, console_on_standins
 from tests.support.infrastructure import Infrastructure
-from tests.support.reporting import fresh_database
-from tests.support.tokens import LocalIssuer
 
 REFERENCE = "TS-20261123-000077"
 COMPLAINT = str(uuid.uuid4())
@@ -111,56 +106,28 @@ CASE = {
 }
 
 
-@dataclass
-class Services:
-    """Reporting's case (replaceable per test), followup's clocks and dispatch's case; every request kept."""
-
-    case: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(CASE))
-    seen: list[httpx.Request] = field(default_factory=list)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        host, path = request.url.host, request.url.path
-        if host == "reporting.test" and path == f"/v1/cases/{REFERENCE}":
-            return httpx.Response(200, json=self.case)
-        if host == "followup.test" and path == f"/v1/complaints/{COMPLAINT}/sla":
-            return httpx.Response(200, json={"timers": [], "escalations": []})
-        if host == "dispatch.test" and path == f"/v1/complaints/{COMPLAINT}":
-            return httpx.Response(200, json={"complaint_id": COMPLAINT, "customer": None})
-        return httpx.Response(404, json={"title": "Not Found", "status": 404, "detail": f"no {path}"})
-
-
-Running = tuple[FastAPI, httpx.AsyncClient, Services, LocalIssuer]
+def _case(console: ConsoleOnStandIns, case: dict[str, Any]) -> None:
+    """Reporting's answer for the case (replaced by a test that needs another)."""
+    console.services.on("reporting", "GET", f"/v1/cases/{REFERENCE}", 200, copy.deepcopy(case))
 
 
 @pytest.fixture(scope="module")
-async def console(migrated: Infrastructure) -> AsyncIterator[Running]:
-    issuer = LocalIssuer()
-    services = Services()
-    http = httpx.AsyncClient(transport=httpx.MockTransport(services.handle))
-    async with (
-        fresh_database(migrated.database_url) as database_url,
-        running_console(
-            database_url,
-            persons=issuer.verifier(),
-            http=http,
-            oidc_issuer=issuer.issuer,
-            console_public_url="http://console",
-            intake_url="http://intake.test",
-            dispatch_url="http://dispatch.test",
-            followup_url="http://followup.test",
-            reporting_url="http://reporting.test",
-        ) as (app, client),
-    ):
-        yield app, client, services, issuer
+async def console(migrated: Infrastructure) -> AsyncIterator[ConsoleOnStandIns]:
+    """Reporting's case, followup's clocks (none) and dispatch's case (no customer)."""
+    async with console_on_standins(migrated.database_url) as console:
+        _case(console, CASE)
+        console.services.on(
+            "followup", "GET", f"/v1/complaints/{COMPLAINT}/sla", 200, {"timers": [], "escalations": []}
+        )
+        console.services.on(
+            "dispatch", "GET", f"/v1/complaints/{COMPLAINT}", 200, {"complaint_id": COMPLAINT, "customer": None}
+        )
+        yield console
 
 
-async def _case_page(console: Running, lang: str | None = None) -> str:
-    app, client, _, issuer = console
-    agent = await session_for(app, issuer, "agent.li")
-    client.cookies.clear()
-    client.cookies.set("console_session", agent.session_id)
-    page = await client.get(f"/cases/{REFERENCE}" + (f"?lang={lang}" if lang else ""))
+async def _case_page(console: ConsoleOnStandIns, lang: str | None = None) -> str:
+    agent = await console.as_("agent.li")
+    page = await console.get(f"/cases/{REFERENCE}" + (f"?lang={lang}" if lang else ""), agent)
     assert page.status_code == 200, page.text[:600]
     return page.text
 
@@ -189,7 +156,7 @@ def _timeline(html: str) -> list[tuple[str, str]]:
     return [(event, _text(body)) for event, body in found]
 
 
-async def test_each_message_in_chinese_with_its_status_in_words_and_a_mark(console: Running) -> None:
+async def test_each_message_in_chinese_with_its_status_in_words_and_a_mark(console: ConsoleOnStandIns) -> None:
     html = await _case_page(console)
     assert "消息及送达情况" in html and "告知客户的消息" not in html
     rows = _rows(html)
@@ -228,7 +195,7 @@ async def test_each_message_in_chinese_with_its_status_in_words_and_a_mark(conso
     assert 'class="delivery failed"' in html and 'class="delivery suppressed_cap"' in html
 
 
-async def test_the_receipt_is_at_the_top_and_the_timeline_names_each_message(console: Running) -> None:
+async def test_the_receipt_is_at_the_top_and_the_timeline_names_each_message(console: ConsoleOnStandIns) -> None:
     html = await _case_page(console)
     assert html.index('data-testid="case-receipt"') < html.index('data-testid="case-messages"')
     assert _receipt(html) == "✓ 已送达 · 短信 · 2026-11-23 08:01"
@@ -248,7 +215,7 @@ async def test_the_receipt_is_at_the_top_and_the_timeline_names_each_message(con
     assert " — " not in timeline[3][1], "no channel was chosen: none is named"
 
 
-async def test_the_same_page_in_english(console: Running) -> None:
+async def test_the_same_page_in_english(console: ConsoleOnStandIns) -> None:
     html = await _case_page(console, "en")
     assert '<html lang="en">' in html and "Messages and their delivery" in html
     rows = _rows(html)
@@ -271,11 +238,10 @@ async def test_the_same_page_in_english(console: Running) -> None:
     assert "Customer told a new ETA" in timeline[2][1]
 
 
-async def test_a_failed_receipt_says_to_phone_the_customer_and_none_yet_says_so(console: Running) -> None:
-    _, _, services, _ = console
+async def test_a_failed_receipt_says_to_phone_the_customer_and_none_yet_says_so(console: ConsoleOnStandIns) -> None:
     failed = _message("complaint_received", "failed", at="2026-11-23T00:01:00+00:00", reason="receipt_failed")
     failed["attempts"] = 3
-    services.case = copy.deepcopy(CASE) | {"messages": [failed], "timeline": [_delivery_line(failed)]}
+    _case(console, CASE | {"messages": [failed], "timeline": [_delivery_line(failed)]})
     try:
         zh = await _case_page(console)
         assert _receipt(zh) == (
@@ -286,12 +252,12 @@ async def test_a_failed_receipt_says_to_phone_the_customer_and_none_yet_says_so(
         assert "The customer did not get the receipt: phone them with the reference number." in _receipt(en)
         assert "Message: Receipt with reference number" in _timeline(en)[0][1]
 
-        services.case = copy.deepcopy(CASE) | {"messages": [], "timeline": []}
+        _case(console, CASE | {"messages": [], "timeline": []})
         none = await _case_page(console)
         assert _receipt(none) == "尚无受理回执记录" and "暂无消息。" in none
         assert _receipt(await _case_page(console, "en")) == "No receipt recorded yet"
     finally:
-        services.case = copy.deepcopy(CASE)
+        _case(console, CASE)
 
 
 def test_every_template_and_status_has_a_name_in_both_languages() -> None:

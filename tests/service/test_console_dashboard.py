@@ -14,14 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from tests.support.console import running_console, session_for
+from tests.support.console_standins import ConsoleOnStandIns, console_on_standins
 from tests.support.infrastructure import Infrastructure
-from tests.support.reporting import fresh_database
-from tests.support.tokens import LocalIssuer
 
-REPORTING = "http://reporting.test"
 RATES = (
     "first_contact_rate",
     "timeliness_rate",
@@ -97,15 +93,13 @@ SURGES = {"window_hours": 1, "baseline_days": 7, "checked_at": "2026-11-23T02:00
 
 @dataclass
 class Reporting:
-    """Reporting's answers as the console sees them; every request kept; `totals` swapped by a test."""
+    """Reporting's answers as the console sees them; every request to reporting kept; `totals` swapped by a test."""
 
     totals: dict[str, Any] = field(default_factory=dict)
     seen: list[httpx.Request] = field(default_factory=list)
     down: bool = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        if request.url.host != "reporting.test":
-            return httpx.Response(404)
         self.seen.append(request)
         if self.down:
             return httpx.Response(503, json={"title": "Service Unavailable", "status": 503})
@@ -126,26 +120,16 @@ class Reporting:
         return httpx.Response(200, json=copy.deepcopy(answers[path]()))
 
 
-Running = tuple[FastAPI, httpx.AsyncClient, Reporting, LocalIssuer]
+@pytest.fixture(scope="module")
+def reporting() -> Reporting:
+    return Reporting()
 
 
 @pytest.fixture(scope="module")
-async def console(migrated: Infrastructure) -> AsyncIterator[Running]:
-    issuer = LocalIssuer()
-    reporting = Reporting()
-    http = httpx.AsyncClient(transport=httpx.MockTransport(reporting.handle))
-    async with (
-        fresh_database(migrated.database_url) as database_url,
-        running_console(
-            database_url,
-            persons=issuer.verifier(),
-            http=http,
-            oidc_issuer=issuer.issuer,
-            console_public_url="http://console",
-            reporting_url=REPORTING,
-        ) as (app, client),
-    ):
-        yield app, client, reporting, issuer
+async def console(migrated: Infrastructure, reporting: Reporting) -> AsyncIterator[ConsoleOnStandIns]:
+    async with console_on_standins(migrated.database_url) as console:
+        console.services.on_request("reporting", "GET", r"/.*", reporting.handle)
+        yield console
 
 
 def _tile(html: str, name: str) -> str:
@@ -153,11 +137,12 @@ def _tile(html: str, name: str) -> str:
     return html[start : html.index("</li>", start)]
 
 
-async def test_the_dashboard_reads_reporting_as_the_person_with_what_was_api_only(console: Running) -> None:
-    app, client, reporting, issuer = console
-    manager = await session_for(app, issuer, "supervisor.wu")
+async def test_the_dashboard_reads_reporting_as_the_person_with_what_was_api_only(
+    console: ConsoleOnStandIns, reporting: Reporting
+) -> None:
+    manager = await console.as_("supervisor.wu")
     reporting.seen.clear()
-    page = await client.get("/dashboard?lang=zh", cookies=manager.cookies)
+    page = await console.get("/dashboard?lang=zh", manager)
     assert page.status_code == 200, page.text[:500]
     html = page.text
     assert {r.headers["Authorization"] for r in reporting.seen} == {f"Bearer {manager.access_token}"}
@@ -177,17 +162,18 @@ async def test_the_dashboard_reads_reporting_as_the_person_with_what_was_api_onl
     assert "待分派" in html and "待分类" in html  # the triage queue's cases under their own labels
     assert "换热站 HES-0231" in html and "已超时" in html  # the open incident
     assert 'class="dash-scroll"' in html, "wide tables scroll in their box: no column clipped"
-    english = await client.get("/dashboard?lang=en", cookies=manager.cookies)
+    english = await console.get("/dashboard?lang=en", manager)
     assert '<html lang="en">' in english.text and "Settled at first contact" in english.text
     assert "Pipe corrosion" in english.text and "Not yet routed" in english.text
 
 
-async def test_a_rate_with_nothing_due_shows_a_dash_never_a_red_zero(console: Running) -> None:
-    app, client, reporting, issuer = console
-    leader = await session_for(app, issuer, "leader.he")
+async def test_a_rate_with_nothing_due_shows_a_dash_never_a_red_zero(
+    console: ConsoleOnStandIns, reporting: Reporting
+) -> None:
+    leader = await console.as_("leader.he")
     reporting.totals = {"received": 12, **dict.fromkeys(RATES)}
     try:
-        pages = [await client.get(f"/dashboard?lang={lang}", cookies=leader.cookies) for lang in ("zh", "en")]
+        pages = [await console.get(f"/dashboard?lang={lang}", leader) for lang in ("zh", "en")]
     finally:
         reporting.totals = {}
     for page in pages:
@@ -198,37 +184,33 @@ async def test_a_rate_with_nothing_due_shows_a_dash_never_a_red_zero(console: Ru
     assert "暂无到期" in pages[0].text and "Nothing due yet" in pages[1].text
 
 
-async def test_the_banner_names_the_surges_and_open_incidents_for_managers_only(console: Running) -> None:
-    app, client, _, issuer = console
-    supervisor = await session_for(app, issuer, "supervisor.wu")
-    page = await client.get("/dashboard", cookies=supervisor.cookies)
+async def test_the_banner_names_the_surges_and_open_incidents_for_managers_only(console: ConsoleOnStandIns) -> None:
+    supervisor = await console.as_("supervisor.wu")
+    page = await console.get("/dashboard", supervisor)
     assert 'data-live-src="/dashboard/surges"' in page.text and 'data-live="surge incident"' in page.text
-    banner = await client.get("/dashboard/surges?lang=zh", cookies=supervisor.cookies, headers={"HX-Request": "true"})
+    banner = await console.get("/dashboard/surges?lang=zh", supervisor, headers={"HX-Request": "true"})
     assert banner.status_code == 200 and "<html" not in banner.text, "only the region's inner HTML"
     assert 'data-where="changqing-3"' in banner.text and "楼栋 changqing-3：30 件投诉" in banner.text
     assert "和平区 · 供暖温度" in banner.text and "INC-20261123-0001" in banner.text
     assert "09:00" in banner.text, "since when, in the utility's zone"
-    english = await client.get("/dashboard/surges?lang=en", cookies=supervisor.cookies)
+    english = await console.get("/dashboard/surges?lang=en", supervisor)
     assert "Building changqing-3: 30 complaints" in english.text
-    agent = await session_for(app, issuer, "agent.li")
-    assert (await client.get("/dashboard", cookies=agent.cookies)).status_code == 403
-    assert (await client.get("/dashboard/surges", cookies=agent.cookies)).status_code == 403
-    home = await client.get("/agent/complaints/new", cookies=agent.cookies)
+    agent = await console.as_("agent.li")
+    assert (await console.get("/dashboard", agent)).status_code == 403
+    assert (await console.get("/dashboard/surges", agent)).status_code == 403
+    home = await console.get("/agent/complaints/new", agent)
     assert 'id="surge-banner"' not in home.text, "an agent's pages carry no banner"
 
 
 async def test_with_reporting_down_the_banner_says_so_in_its_place_and_the_page_keeps_its_message(
-    console: Running,
+    console: ConsoleOnStandIns, reporting: Reporting
 ) -> None:
     """The banner is on every manager's page: its read failing must not put an error where the page's own message
     ("marked as read") goes — the region answers 200 with a line of its own, and is read again on the next change."""
-    app, client, reporting, issuer = console
-    supervisor = await session_for(app, issuer, "supervisor.wu")
+    supervisor = await console.as_("supervisor.wu")
     reporting.down = True
     try:
-        banner = await client.get(
-            "/dashboard/surges?lang=en", cookies=supervisor.cookies, headers={"HX-Request": "true"}
-        )
+        banner = await console.get("/dashboard/surges?lang=en", supervisor, headers={"HX-Request": "true"})
     finally:
         reporting.down = False
     assert banner.status_code == 200 and "HX-Retarget" not in banner.headers

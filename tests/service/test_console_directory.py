@@ -10,9 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.support.console import DEMO_ROTA, DEMO_STAFF, import_directory, running_console
+from tests.support.console import DEMO_ROTA, DEMO_STAFF, console_database, import_directory, running_console
 from tests.support.infrastructure import Infrastructure
-from tests.support.reporting import fresh_database
 from tests.support.tokens import LocalIssuer
 
 MACHINE = {"X-API-Key": "dev-only-directory-key"}
@@ -20,7 +19,7 @@ MACHINE = {"X-API-Key": "dev-only-directory-key"}
 
 @pytest.fixture(scope="module")
 async def database(migrated: Infrastructure) -> AsyncIterator[str]:
-    async with fresh_database(migrated.database_url) as url:
+    async with console_database(migrated.database_url) as url:
         yield url
 
 
@@ -142,7 +141,7 @@ async def test_a_staff_phone_is_imported_and_a_bad_one_is_named_by_its_row(datab
 
 
 async def test_start_up_seeds_only_an_empty_directory(migrated: Infrastructure, tmp_path: Path) -> None:
-    async with fresh_database(migrated.database_url) as url:
+    async with console_database(migrated.database_url) as url:
         async with running_console(url, console_seed_staff=str(DEMO_STAFF), console_seed_rota=str(DEMO_ROTA)) as (
             _,
             client,

@@ -8,26 +8,16 @@ The same screen in a real browser against the real notify is tests/e2e/test_cons
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from services.console.handlers import id_hash
-from services.console.model import Session
-from services.console.repository import PostgresConsoleRepository
-from shared.db import transactions
 from shared.http.person import Person
-from tests.support.console import running_console
+from tests.support.console_standins import ConsoleOnStandIns, console_on_standins
 from tests.support.infrastructure import Infrastructure
-from tests.support.reporting import fresh_database
-from tests.support.tokens import LocalIssuer
 
-NOTIFY = "http://notify.test"
 OLDER = "0b9f3c1e-0000-4000-8000-000000000001"
 NEWER = "0b9f3c1e-0000-4000-8000-000000000002"
 NOTICES = [
@@ -59,15 +49,14 @@ NOTICES = [
 
 @dataclass
 class Notify:
-    """Notify's inbox as the console sees it; `down` refuses connections; every request kept."""
+    """Notify's inbox as the console sees it (a notice marked read stays read); `down` refuses connections; every
+    request to notify kept."""
 
     items: list[dict[str, object]] = field(default_factory=lambda: json.loads(json.dumps(NOTICES)))
     down: bool = False
     seen: list[httpx.Request] = field(default_factory=list)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        if request.url.host != "notify.test":
-            return httpx.Response(404)
         self.seen.append(request)
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
@@ -83,69 +72,29 @@ class Notify:
         return httpx.Response(404, json={"title": "Not Found", "status": 404})
 
 
-Running = tuple[FastAPI, httpx.AsyncClient, "Notify", LocalIssuer]
-
-
-@dataclass
-class Browser:
-    session_id: str
-    csrf: str
-    token: str
+#: Persons the demo city has not: a crew member without department or crew in their token, and nobody in any role.
+CREW = Person("crew1.chen", "陈刚", frozenset({"crew"}))
+NOBODY = Person("visitor.x", "访客")
 
 
 @pytest.fixture(scope="module")
-async def console(migrated: Infrastructure) -> AsyncIterator[Running]:
-    issuer = LocalIssuer()
-    notify = Notify()
-    http = httpx.AsyncClient(transport=httpx.MockTransport(notify.handle))
-    async with (
-        fresh_database(migrated.database_url) as database_url,
-        running_console(
-            database_url,
-            persons=issuer.verifier(),
-            http=http,
-            oidc_issuer=issuer.issuer,
-            console_public_url="http://console",
-            console_notify_url=NOTIFY,
-        ) as (app, client),
-    ):
-        yield app, client, notify, issuer
+def notify() -> Notify:
+    return Notify()
 
 
-async def _signed_in(app: FastAPI, issuer: LocalIssuer, staff_id: str, name: str, roles: tuple[str, ...]) -> Browser:
-    token = issuer.mint(staff_id, roles=roles, name=name, expires_in=1800)
-    now = datetime.now(UTC)
-    session_id = secrets.token_urlsafe(32)
-    session = Session(
-        session_hash=id_hash(session_id),
-        person=Person(staff_id, name, frozenset(roles)),
-        access_token=token,
-        access_expires_at=now + timedelta(minutes=30),
-        refresh_token=None,
-        refresh_expires_at=None,
-        id_token="not-used",
-        csrf_token=secrets.token_urlsafe(16),
-        created_at=now,
-        expires_at=now + timedelta(hours=1),
-    )
-    async with transactions(app.state.pool, PostgresConsoleRepository)() as work:
-        await work.repo.add_session(session)
-        work.commit()
-    return Browser(session_id, session.csrf_token, token)
+@pytest.fixture(scope="module")
+async def console(migrated: Infrastructure, notify: Notify) -> AsyncIterator[ConsoleOnStandIns]:
+    async with console_on_standins(migrated.database_url) as console:
+        for method in ("GET", "POST"):
+            console.services.on_request("notify", method, r"/.*", notify.handle)
+        yield console
 
 
-def _as(client: httpx.AsyncClient, who: Browser, lang: str | None = None) -> None:
-    client.cookies.clear()
-    client.cookies.set("console_session", who.session_id)
-    if lang:
-        client.cookies.set("console_lang", lang)
-
-
-async def test_the_duty_managers_notices_newest_first_unread_marked_in_both_languages(console: Running) -> None:
-    app, client, notify, issuer = console
-    duty = await _signed_in(app, issuer, "duty.zheng", "郑伟", ("duty_manager",))
-    _as(client, duty)
-    page = await client.get("/inbox")
+async def test_the_duty_managers_notices_newest_first_unread_marked_in_both_languages(
+    console: ConsoleOnStandIns, notify: Notify
+) -> None:
+    duty = await console.as_("duty.zheng")
+    page = await console.get("/inbox", duty)
     assert page.status_code == 200, page.text[:400]
     html = page.text
     assert html.index(NEWER) < html.index(OLDER), "newest first"
@@ -154,79 +103,71 @@ async def test_the_duty_managers_notices_newest_first_unread_marked_in_both_lang
     assert 'data-testid="nav-inbox"' in html and 'aria-current="page"' in html
     assert "10:30" in html, "times in the utility's zone (02:30 UTC = 10:30 in Shanghai)"
     asked = notify.seen[-1]
-    assert asked.headers["Authorization"] == f"Bearer {duty.token}", "notify is asked as the person"
+    assert asked.headers["Authorization"] == f"Bearer {duty.access_token}", "notify is asked as the person"
     # Each notice marked with the language notify says it was written in, where it differs from the page's.
     assert f'id="notice-{NEWER}" data-testid="notice-text">' in html
     assert f'id="notice-{OLDER}" data-testid="notice-text" lang="en">' in html
-    english = await client.get("/inbox?lang=en")
+    english = await console.get("/inbox?lang=en", duty)
     assert '<html lang="en">' in english.text and "1 unread" in english.text and "Mark as read" in english.text
     assert f'id="notice-{NEWER}" data-testid="notice-text" lang="zh-CN">' in english.text
     assert f'id="notice-{OLDER}" data-testid="notice-text">' in english.text
 
 
-async def test_mark_as_read_posts_to_notify_as_the_person_with_the_forms_csrf(console: Running) -> None:
-    app, client, notify, issuer = console
-    duty = await _signed_in(app, issuer, "duty.zheng", "郑伟", ("duty_manager",))
-    _as(client, duty)
-    refused = await client.post(f"/inbox/{NEWER}/read", files=[("csrf_token", (None, "wrong"))])
+async def test_mark_as_read_posts_to_notify_as_the_person_with_the_forms_csrf(
+    console: ConsoleOnStandIns, notify: Notify
+) -> None:
+    duty = await console.as_("duty.zheng")
+    refused = await console.post(f"/inbox/{NEWER}/read", duty, {"csrf_token": "wrong"}, csrf=False)
     assert refused.status_code == 403
     assert not [r for r in notify.seen if r.method == "POST"]
-    done = await client.post(f"/inbox/{NEWER}/read", files=[("csrf_token", (None, duty.csrf))])
+    done = await console.post(f"/inbox/{NEWER}/read", duty, {})
     assert (done.status_code, done.headers["location"]) == (303, "/inbox?done=notice_read")
     posted = [r for r in notify.seen if r.method == "POST"]
     assert [r.url.path for r in posted] == [f"/v1/inbox/{NEWER}/read"]
-    assert posted[0].headers["Authorization"] == f"Bearer {duty.token}"
-    after = await client.get("/inbox?done=notice_read")
+    assert posted[0].headers["Authorization"] == f"Bearer {duty.access_token}"
+    after = await console.get("/inbox?done=notice_read", duty)
     assert "已标为已读。" in after.text and "未读 0 条" in after.text and 'data-testid="mark-read"' not in after.text
-    unknown = await client.post(
-        "/inbox/0b9f3c1e-0000-4000-8000-0000000000ff/read", files=[("csrf_token", (None, duty.csrf))]
-    )
+    unknown = await console.post("/inbox/0b9f3c1e-0000-4000-8000-0000000000ff/read", duty, {})
     assert unknown.status_code == 404 and "no such notice" in unknown.text
 
 
-async def test_notify_not_answering_is_the_503_page_naming_it(console: Running) -> None:
-    app, client, notify, issuer = console
-    leader = await _signed_in(app, issuer, "leader.he", "何建国", ("leadership",))
-    _as(client, leader)
+async def test_notify_not_answering_is_the_503_page_naming_it(console: ConsoleOnStandIns, notify: Notify) -> None:
+    leader = await console.as_("leader.he")
     notify.down = True
     try:
-        page = await client.get("/inbox")
+        page = await console.get("/inbox", leader)
     finally:
         notify.down = False
     assert page.status_code == 503 and "通知服务" in page.text
 
 
-async def test_every_staff_role_has_its_notices(console: Running) -> None:
-    app, client, _, issuer = console
-    crew = await _signed_in(app, issuer, "crew1.chen", "陈刚", ("crew",))
-    _as(client, crew)
-    page = await client.get("/inbox")
+async def test_every_staff_role_has_its_notices(console: ConsoleOnStandIns) -> None:
+    crew = await console.as_(CREW)
+    page = await console.get("/inbox", crew)
     assert page.status_code == 200
     # A crew member cannot open the case screen: the reference is shown, not linked.
     assert "TS-20261123-000042" in page.text and 'href="/cases/' not in page.text
 
 
-async def test_the_inbox_list_is_its_live_regions_fragment_as_the_person(console: Running) -> None:
+async def test_the_inbox_list_is_its_live_regions_fragment_as_the_person(
+    console: ConsoleOnStandIns, notify: Notify
+) -> None:
     """The page's region names its fragment and kind (`inbox`: a staff notice's delivery); the fragment is the
     region's inner HTML alone — the count and the notices with their forms — read from notify as the person;
     signed out it is the sign-in, and the screen is every staff role's (notify decides whose notices they are)."""
-    app, client, notify, issuer = console
     notify.items = json.loads(json.dumps(NOTICES))  # as notify has them, whatever an earlier test marked read
-    duty = await _signed_in(app, issuer, "duty.zheng", "郑伟", ("duty_manager",))
-    _as(client, duty)
-    page = await client.get("/inbox")
+    duty = await console.as_("duty.zheng")
+    page = await console.get("/inbox", duty)
     assert 'data-live="inbox" data-live-src="/inbox/list"' in page.text
-    fragment = await client.get("/inbox/list", headers={"HX-Request": "true"})
+    fragment = await console.get("/inbox/list", duty, headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     assert "<html" not in fragment.text and 'id="inbox-region"' not in fragment.text
     assert "未读 1 条" in fragment.text and fragment.text.index(NEWER) < fragment.text.index(OLDER)
-    assert f'value="{duty.csrf}"' in fragment.text, "the mark-as-read forms keep the session's CSRF token"
-    assert notify.seen[-1].headers["Authorization"] == f"Bearer {duty.token}"
-    client.cookies.clear()
-    signed_out = await client.get("/inbox/list", headers={"HX-Request": "true"})
+    assert f'value="{duty.csrf_token}"' in fragment.text, "the mark-as-read forms keep the session's CSRF token"
+    assert notify.seen[-1].headers["Authorization"] == f"Bearer {duty.access_token}"
+    signed_out = await console.get("/inbox/list", headers={"HX-Request": "true"})
     assert signed_out.headers["HX-Redirect"].startswith("/login"), signed_out.status_code
-    nobody = await _signed_in(app, issuer, "visitor.x", "访客", ())
-    _as(client, nobody)
+    nobody = await console.as_(NOBODY)
     asked = len(notify.seen)
-    assert (await client.get("/inbox/list", headers={"HX-Request": "true"})).status_code == 403
+    assert (await console.get("/inbox/list", nobody, headers={"HX-Request": "true"})).status_code == 403
     assert len(notify.seen) == asked, "no staff role: notify is not even asked"

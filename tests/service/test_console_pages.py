@@ -12,111 +12,27 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from services.console.security import content_security_policy
-from tests.support.console import SignedIn, running_console, session_for
+from tests.support.console import session_for
+from tests.support.console_standins import ConsoleOnStandIns, console_on_standins
 from tests.support.infrastructure import Infrastructure
-from tests.support.reporting import fresh_database
-from tests.support.tokens import LocalIssuer
 
-SERVICES = {name: f"http://{name}.test" for name in ("intake", "dispatch", "followup", "reporting")}
 WORK_ORDER = str(uuid.uuid4())
 COMPLAINT = str(uuid.uuid4())
 REFERENCE = "TS-20261123-000042"
-Answer = Callable[[httpx.Request], httpx.Response]
-
-
-@dataclass
-class StandIn:
-    """The four services and the provider's discovery: each answer by (host, method, path pattern), each request
-    kept for the test to read."""
-
-    issuer: LocalIssuer
-    answers: dict[tuple[str, str, str], Answer] = field(default_factory=dict)
-    seen: list[httpx.Request] = field(default_factory=list)
-
-    def on(self, service: str, method: str, path: str, answer: Answer | httpx.Response | dict[str, Any]) -> None:
-        """Answer requests matching `path` (a regular expression); the latest `on` for a request wins."""
-        self.answers.pop((service, method, path), None)
-        if isinstance(answer, httpx.Response):
-            fixed = answer
-            self.answers[(service, method, path)] = lambda request: fixed
-        elif isinstance(answer, dict):
-            body = answer
-            self.answers[(service, method, path)] = lambda request: httpx.Response(200, json=body)
-        else:
-            self.answers[(service, method, path)] = answer
-
-    def calls(self, service: str, method: str = "POST") -> list[httpx.Request]:
-        return [r for r in self.seen if r.url.host == f"{service}.test" and r.method == method]
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(request)
-        base = self.issuer.issuer
-        if str(request.url).startswith(base):
-            if request.url.path.endswith("/.well-known/openid-configuration"):
-                return httpx.Response(200, json=self.issuer.discovery)
-            if request.url.path.endswith("/certs"):
-                return httpx.Response(200, json=self.issuer.jwks)
-        service = request.url.host.removesuffix(".test")
-        for (name, method, pattern), answer in reversed(self.answers.items()):
-            if name == service and method == request.method and re.fullmatch(pattern, request.url.path):
-                return answer(request)
-        return httpx.Response(404, json={"title": "Not Found", "status": 404, "detail": f"no {request.url.path}"})
-
-
-@dataclass
-class Console:
-    app: FastAPI
-    client: httpx.AsyncClient
-    services: StandIn
-    issuer: LocalIssuer
-
-    async def as_(self, staff_id: str) -> SignedIn:
-        return await session_for(self.app, self.issuer, staff_id)
-
-    async def get(self, path: str, who: SignedIn | None = None, **kwargs: Any) -> httpx.Response:
-        self.client.cookies.clear()
-        if who is not None:
-            self.client.cookies.set("console_session", who.session_id)
-        return await self.client.get(path, **kwargs)
-
-    async def post(self, path: str, who: SignedIn, data: dict[str, Any], *, csrf: bool = True, **kwargs: Any):
-        self.client.cookies.clear()
-        self.client.cookies.set("console_session", who.session_id)
-        form = {**data, **({"csrf_token": who.csrf_token} if csrf else {})}
-        # As a browser posts the console's forms: multipart/form-data, each field without a file name.
-        return await self.client.post(path, files=[(k, (None, str(v))) for k, v in form.items()] or None, **kwargs)
 
 
 @pytest.fixture(scope="module")
-async def console(migrated: Infrastructure) -> AsyncIterator[Console]:
-    issuer = LocalIssuer()
-    stand_in = StandIn(issuer)
-    http = httpx.AsyncClient(transport=httpx.MockTransport(stand_in.handle))
-    async with (
-        fresh_database(migrated.database_url) as database_url,
-        running_console(
-            database_url,
-            persons=issuer.verifier(),
-            http=http,
-            oidc_issuer=issuer.issuer,
-            console_public_url="http://console",
-            intake_url=SERVICES["intake"],
-            dispatch_url=SERVICES["dispatch"],
-            followup_url=SERVICES["followup"],
-            reporting_url=SERVICES["reporting"],
-        ) as (app, client),
-    ):
-        yield Console(app, client, stand_in, issuer)
+async def console(migrated: Infrastructure) -> AsyncIterator[ConsoleOnStandIns]:
+    async with console_on_standins(migrated.database_url) as console:
+        yield console
 
 
 def _work_order(**changes: Any) -> dict[str, Any]:
@@ -146,7 +62,7 @@ def _work_order(**changes: Any) -> dict[str, Any]:
 # -- signed out, sign-in's start, headers -------------------------------------------------------------------
 
 
-async def test_signed_out_people_are_sent_to_sign_in_and_back(console: Console) -> None:
+async def test_signed_out_people_are_sent_to_sign_in_and_back(console: ConsoleOnStandIns) -> None:
     answer = await console.get("/agent/complaints/new?lang=en")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/login?next=%2Fagent%2Fcomplaints%2Fnew%3Flang%3Den"
@@ -159,7 +75,7 @@ async def test_signed_out_people_are_sent_to_sign_in_and_back(console: Console) 
     assert (home.status_code, home.headers["location"]) == (303, "/login?next=%2F")
 
 
-async def test_sign_in_starts_at_the_provider_with_pkce_state_and_nonce(console: Console) -> None:
+async def test_sign_in_starts_at_the_provider_with_pkce_state_and_nonce(console: ConsoleOnStandIns) -> None:
     answer = await console.get("/login?next=//evil.example/")
     assert answer.status_code == 303
     target = urlsplit(answer.headers["location"])
@@ -177,7 +93,7 @@ async def test_sign_in_starts_at_the_provider_with_pkce_state_and_nonce(console:
     assert pending["nonce"] == query["nonce"]
 
 
-async def test_sign_in_asks_the_provider_for_the_persons_language(console: Console) -> None:
+async def test_sign_in_asks_the_provider_for_the_persons_language(console: ConsoleOnStandIns) -> None:
     def ui_locales(answer: httpx.Response) -> list[str]:
         assert answer.status_code == 303, answer.text
         return parse_qs(urlsplit(answer.headers["location"]).query)["ui_locales"]
@@ -192,7 +108,7 @@ async def test_sign_in_asks_the_provider_for_the_persons_language(console: Conso
     assert ui_locales(await console.get("/login", headers={"Cookie": "console_lang=fr"})) == ["zh-CN"]
 
 
-async def test_a_callback_from_another_browser_signs_nobody_in(console: Console) -> None:
+async def test_a_callback_from_another_browser_signs_nobody_in(console: ConsoleOnStandIns) -> None:
     started = await console.get("/login")
     state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
     console.client.cookies.clear()
@@ -202,7 +118,7 @@ async def test_a_callback_from_another_browser_signs_nobody_in(console: Console)
     assert not console.services.calls("issuer")  # no code was traded
 
 
-async def test_pages_carry_a_strict_csp_and_serve_their_own_scripts(console: Console) -> None:
+async def test_pages_carry_a_strict_csp_and_serve_their_own_scripts(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     page = await console.get("/agent/complaints/new", agent)
     assert page.status_code == 200
@@ -219,7 +135,7 @@ async def test_pages_carry_a_strict_csp_and_serve_their_own_scripts(console: Con
 # -- language, top bar ----------------------------------------------------------------------------------------
 
 
-async def test_chinese_by_default_english_on_request_and_remembered(console: Console) -> None:
+async def test_chinese_by_default_english_on_request_and_remembered(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     zh = await console.get("/agent/complaints/new", agent)
     assert '<html lang="zh-CN">' in zh.text and "新建投诉" in zh.text
@@ -235,7 +151,7 @@ async def test_chinese_by_default_english_on_request_and_remembered(console: Con
     assert '<html lang="en">' in remembered.text
 
 
-async def test_home_sends_each_person_to_their_screen(console: Console) -> None:
+async def test_home_sends_each_person_to_their_screen(console: ConsoleOnStandIns) -> None:
     for staff_id, screen in (
         ("agent.li", "/agent/complaints/new"),
         ("repair.zhao", "/departments/repair/queue"),
@@ -251,7 +167,7 @@ async def test_home_sends_each_person_to_their_screen(console: Console) -> None:
     assert 'href="/inbox"' in overview.text
 
 
-async def test_screens_outside_a_persons_roles_are_403(console: Console) -> None:
+async def test_screens_outside_a_persons_roles_are_403(console: ConsoleOnStandIns) -> None:
     crew = await console.as_("crew1.chen")
     for path in ("/agent/complaints/new", "/agent/callbacks", "/departments/repair/queue"):
         answer = await console.get(path, crew)
@@ -264,7 +180,7 @@ async def test_screens_outside_a_persons_roles_are_403(console: Console) -> None
 # -- CSRF -----------------------------------------------------------------------------------------------------
 
 
-async def test_every_post_needs_the_sessions_csrf_token(console: Console) -> None:
+async def test_every_post_needs_the_sessions_csrf_token(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     other = await console.as_("agent.wang")
     before = len(console.services.calls("intake"))
@@ -280,9 +196,11 @@ async def test_every_post_needs_the_sessions_csrf_token(console: Console) -> Non
     assert console.services.calls("dispatch") == []
 
 
-async def test_htmx_requests_carry_the_token_in_a_header(console: Console) -> None:
+async def test_htmx_requests_carry_the_token_in_a_header(console: ConsoleOnStandIns) -> None:
     crew = await console.as_("crew1.chen")
-    console.services.on("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/arrive", _work_order(status="in_progress"))
+    console.services.on(
+        "dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/arrive", 200, _work_order(status="in_progress")
+    )
     console.client.cookies.clear()
     console.client.cookies.set("console_session", crew.session_id)
     answer = await console.client.post(
@@ -292,17 +210,19 @@ async def test_htmx_requests_carry_the_token_in_a_header(console: Console) -> No
     assert console.services.calls("dispatch")[-1].headers["authorization"] == f"Bearer {crew.access_token}"
 
 
-async def test_a_crew_at_a_job_nobody_signed_for_signs_for_it_and_arrives(console: Console) -> None:
+async def test_a_crew_at_a_job_nobody_signed_for_signs_for_it_and_arrives(console: ConsoleOnStandIns) -> None:
     """The jobs list offers "arrived" on a job still `assigned`; dispatch allows arriving only once signed for, so
     the form says so and the console takes both of the crew member's steps, sign-for first."""
     crew = await console.as_("crew1.chen")
     console.services.on(
-        "dispatch", "GET", r"/v1/crews/repair-crew-1/jobs", {"items": [_work_order(crew="repair-crew-1")]}
+        "dispatch", "GET", r"/v1/crews/repair-crew-1/jobs", 200, {"items": [_work_order(crew="repair-crew-1")]}
     )
     jobs = await console.get("/crew/jobs", crew)
     assert 'name="sign_for" value="1"' in jobs.text
-    console.services.on("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/acknowledge", _work_order())
-    console.services.on("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/arrive", _work_order(status="in_progress"))
+    console.services.on("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/acknowledge", 200, _work_order())
+    console.services.on(
+        "dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/arrive", 200, _work_order(status="in_progress")
+    )
     before = len(console.services.calls("dispatch"))
     acted = await console.post(f"/work-orders/{WORK_ORDER}/arrive", crew, {"sign_for": "1"})
     assert acted.status_code == 303
@@ -313,13 +233,14 @@ async def test_a_crew_at_a_job_nobody_signed_for_signs_for_it_and_arrives(consol
 # -- the agent ------------------------------------------------------------------------------------------------
 
 
-async def test_a_phone_complaint_goes_to_intake_as_the_agent_and_shows_its_routing(console: Console) -> None:
+async def test_a_phone_complaint_goes_to_intake_as_the_agent_and_shows_its_routing(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     console.services.on(
         "intake",
         "POST",
         "/v1/complaints",
-        httpx.Response(202, json={"complaint_id": COMPLAINT, "reference_no": REFERENCE, "status": "received"}),
+        202,
+        {"complaint_id": COMPLAINT, "reference_no": REFERENCE, "status": "received"},
     )
     form = {
         "channel": "phone",
@@ -358,6 +279,7 @@ async def test_a_phone_complaint_goes_to_intake_as_the_agent_and_shows_its_routi
         "dispatch",
         "GET",
         rf"/v1/complaints/{REFERENCE}",
+        200,
         {
             "status": "routed",
             "category": "heating_temperature",
@@ -371,21 +293,19 @@ async def test_a_phone_complaint_goes_to_intake_as_the_agent_and_shows_its_routi
     assert 'data-testid="routing-department">维修部<' in routed.text
 
 
-async def test_intakes_refusal_is_shown_on_the_form_with_its_detail(console: Console) -> None:
+async def test_intakes_refusal_is_shown_on_the_form_with_its_detail(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     console.services.on(
         "intake",
         "POST",
         "/v1/complaints",
-        httpx.Response(
-            422,
-            json={
-                "title": "Invalid request",
-                "status": 422,
-                "detail": "customer.phone: not a valid phone number",
-                "errors": [{"field": "customer.phone", "message": "not a valid phone number"}],
-            },
-        ),
+        422,
+        {
+            "title": "Invalid request",
+            "status": 422,
+            "detail": "customer.phone: not a valid phone number",
+            "errors": [{"field": "customer.phone", "message": "not a valid phone number"}],
+        },
     )
     answer = await console.post(
         "/agent/complaints?lang=en", agent, {"customer_phone": "12", "text": "冷", "address": "a"}
@@ -395,12 +315,13 @@ async def test_intakes_refusal_is_shown_on_the_form_with_its_detail(console: Con
     assert 'aria-describedby="customer_phone-error"' in answer.text and 'value="12"' in answer.text
 
 
-async def test_the_lookup_shows_history_open_cases_and_faults_in_the_area(console: Console) -> None:
+async def test_the_lookup_shows_history_open_cases_and_faults_in_the_area(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     console.services.on(
         "reporting",
         "GET",
         "/v1/households/lookup",
+        200,
         {
             "items": [
                 {
@@ -428,6 +349,7 @@ async def test_the_lookup_shows_history_open_cases_and_faults_in_the_area(consol
         "dispatch",
         "GET",
         "/v1/incidents",
+        200,
         {
             "items": [
                 {
@@ -447,7 +369,7 @@ async def test_the_lookup_shows_history_open_cases_and_faults_in_the_area(consol
             ]
         },
     )
-    console.services.on("dispatch", "GET", "/v1/outage-notices", {"items": []})
+    console.services.on("dispatch", "GET", "/v1/outage-notices", 200, {"items": []})
     answer = await console.get("/agent/lookup?phone=13912345678", agent, headers={"HX-Request": "true"})
     assert answer.status_code == 200
     asked = [r for r in console.services.seen if r.url.path == "/v1/households/lookup"][-1]
@@ -460,7 +382,7 @@ async def test_the_lookup_shows_history_open_cases_and_faults_in_the_area(consol
     assert "换热站故障" in page.text  # the same lookup without script
 
 
-async def test_use_this_customer_fills_the_form_with_the_household_found(console: Console) -> None:
+async def test_use_this_customer_fills_the_form_with_the_household_found(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     household = {
         "reference_no": "TS-20261120-000008",
@@ -476,9 +398,9 @@ async def test_use_this_customer_fills_the_form_with_the_household_found(console
         "open": True,
     }
     older = household | {"reference_no": "TS-20251101-000002", "status": "closed", "open": False}
-    console.services.on("reporting", "GET", "/v1/households/lookup", {"items": [household, older]})
-    console.services.on("dispatch", "GET", "/v1/incidents", {"items": []})
-    console.services.on("dispatch", "GET", "/v1/outage-notices", {"items": []})
+    console.services.on("reporting", "GET", "/v1/households/lookup", 200, {"items": [household, older]})
+    console.services.on("dispatch", "GET", "/v1/incidents", 200, {"items": []})
+    console.services.on("dispatch", "GET", "/v1/outage-notices", 200, {"items": []})
     for lang, label in (("zh", "使用此客户"), ("en", "Use this customer")):
         answer = await console.get(
             f"/agent/lookup?phone=13912345678&lang={lang}", agent, headers={"HX-Request": "true"}
@@ -512,18 +434,18 @@ async def test_use_this_customer_fills_the_form_with_the_household_found(console
     assert "王**" not in complaint
 
 
-async def test_the_lookup_says_when_the_areas_faults_cannot_be_checked(console: Console) -> None:
+async def test_the_lookup_says_when_the_areas_faults_cannot_be_checked(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
-    console.services.on("reporting", "GET", "/v1/households/lookup", {"items": []})
-    console.services.on("dispatch", "GET", "/v1/incidents", httpx.Response(503))
-    console.services.on("dispatch", "GET", "/v1/outage-notices", {"items": []})
+    console.services.on("reporting", "GET", "/v1/households/lookup", 200, {"items": []})
+    console.services.on("dispatch", "GET", "/v1/incidents", 503)
+    console.services.on("dispatch", "GET", "/v1/outage-notices", 200, {"items": []})
     answer = await console.get("/agent/lookup?address=长青小区", agent, headers={"HX-Request": "true"})
     assert answer.status_code == 200
     assert 'data-testid="area-faults-unavailable"' in answer.text and 'data-testid="area-clear"' not in answer.text
-    console.services.on("dispatch", "GET", "/v1/incidents", {"items": []})
+    console.services.on("dispatch", "GET", "/v1/incidents", 200, {"items": []})
 
 
-async def test_callback_outcomes_as_followup_records_them(console: Console) -> None:
+async def test_callback_outcomes_as_followup_records_them(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     callback = str(uuid.uuid4())
     item = {
@@ -536,7 +458,7 @@ async def test_callback_outcomes_as_followup_records_them(console: Console) -> N
         "owner": "agent.li",
         "contact": {"name": "王小明", "phone": "13912345678"},
     }
-    console.services.on(
+    console.services.on_request(
         "followup",
         "GET",
         "/v1/callbacks",
@@ -550,7 +472,7 @@ async def test_callback_outcomes_as_followup_records_them(console: Console) -> N
     page = await console.get("/agent/callbacks", agent)
     assert page.text.count('data-testid="callback"') == 2  # mine once, the team's other one
     assert 'href="tel:13912345678"' in page.text
-    console.services.on("followup", "POST", rf"/v1/callbacks/{callback}/outcome", {"callback_id": callback})
+    console.services.on("followup", "POST", rf"/v1/callbacks/{callback}/outcome", 200, {"callback_id": callback})
     for form, expected in (
         (
             {"method": "visit", "reached": "yes", "satisfied": "yes", "score_supply": "5", "score_speed": "4"},
@@ -573,10 +495,10 @@ async def test_callback_outcomes_as_followup_records_them(console: Console) -> N
 # -- departments and crews ------------------------------------------------------------------------------------
 
 
-async def test_the_queue_shows_text_address_contact_and_overdue(console: Console) -> None:
+async def test_the_queue_shows_text_address_contact_and_overdue(console: ConsoleOnStandIns) -> None:
     dispatcher = await console.as_("repair.zhao")
     console.services.on(
-        "dispatch", "GET", "/v1/queues/repair", {"items": [_work_order(overdue=True, priority=1)], "total": 1}
+        "dispatch", "GET", "/v1/queues/repair", 200, {"items": [_work_order(overdue=True, priority=1)], "total": 1}
     )
     page = await console.get("/departments/repair/queue", dispatcher)
     assert page.status_code == 200
@@ -589,9 +511,9 @@ async def test_the_queue_shows_text_address_contact_and_overdue(console: Console
         assert shown in page.text
 
 
-async def test_a_services_403_is_a_403_page_and_an_outage_a_503(console: Console) -> None:
+async def test_a_services_403_is_a_403_page_and_an_outage_a_503(console: ConsoleOnStandIns) -> None:
     billing = await console.as_("billing.sun")
-    console.services.on(
+    console.services.on_request(
         "dispatch",
         "GET",
         "/v1/queues/repair",
@@ -604,18 +526,18 @@ async def test_a_services_403_is_a_403_page_and_an_outage_a_503(console: Console
     refused = await console.get("/departments/repair/queue?lang=en", billing)
     assert refused.status_code == 403
     assert "You may not see or do this" in refused.text and "repair&#39;s queue is repair&#39;s" in refused.text
-    console.services.on("dispatch", "GET", r"/v1/queues/billing", httpx.Response(502))
+    console.services.on("dispatch", "GET", r"/v1/queues/billing", 502)
     down = await console.get("/departments/billing/queue", billing)
     assert down.status_code == 503 and "派单服务" in down.text
 
 
-async def test_the_queues_live_region_is_its_own_fragment_with_the_pages_checks(console: Console) -> None:
+async def test_the_queues_live_region_is_its_own_fragment_with_the_pages_checks(console: ConsoleOnStandIns) -> None:
     """The page's region names its fragment and kind; the fragment is the region's inner HTML alone (the same
     cards, no page around them), read from dispatch as the person; another department's queue is dispatch's 403,
     a crew's the screen's own."""
     dispatcher = await console.as_("repair.zhao")
     console.services.on(
-        "dispatch", "GET", "/v1/queues/repair", {"items": [_work_order(overdue=True, priority=1)], "total": 51}
+        "dispatch", "GET", "/v1/queues/repair", 200, {"items": [_work_order(overdue=True, priority=1)], "total": 51}
     )
     page = await console.get("/departments/repair/queue", dispatcher)
     assert 'data-live="work_order" data-live-src="/departments/repair/queue/list"' in page.text
@@ -630,7 +552,7 @@ async def test_the_queues_live_region_is_its_own_fragment_with_the_pages_checks(
     assert asked.url.params["page"] == "2" and _claims(asked)["staff_id"] == "repair.zhao"
 
     billing = await console.as_("billing.sun")
-    console.services.on(
+    console.services.on_request(
         "dispatch",
         "GET",
         "/v1/queues/repair",
@@ -652,13 +574,16 @@ def _claims(request: httpx.Request) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-async def test_work_order_actions_become_dispatch_calls_and_refusals_show_on_the_page(console: Console) -> None:
+async def test_work_order_actions_become_dispatch_calls_and_refusals_show_on_the_page(
+    console: ConsoleOnStandIns,
+) -> None:
     dispatcher = await console.as_("repair.zhao")
-    console.services.on("dispatch", "GET", rf"/v1/work-orders/{WORK_ORDER}", _work_order())
+    console.services.on("dispatch", "GET", rf"/v1/work-orders/{WORK_ORDER}", 200, _work_order())
     console.services.on(
         "dispatch",
         "GET",
         "/v1/root-causes",
+        200,
         {
             "items": [
                 {
@@ -675,6 +600,7 @@ async def test_work_order_actions_become_dispatch_calls_and_refusals_show_on_the
         "dispatch",
         "GET",
         "/v1/crews",
+        200,
         {
             "items": [
                 {"crew": "repair-crew-1", "department": "repair", "name_zh": "维修一班", "name_en": "Repair crew 1"}
@@ -692,7 +618,7 @@ async def test_work_order_actions_become_dispatch_calls_and_refusals_show_on_the
         posted.append((request.url.path.rsplit("/", 1)[-1], json.loads(request.content)))
         return httpx.Response(200, json=_work_order())
 
-    console.services.on("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/[a-z-]+", accept)
+    console.services.on_request("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/[a-z-]+", accept)
     steps = [
         ("acknowledge", {}, {}),
         ("crew", {"crew": "repair-crew-1"}, {"crew": "repair-crew-1"}),
@@ -733,10 +659,8 @@ async def test_work_order_actions_become_dispatch_calls_and_refusals_show_on_the
         "dispatch",
         "POST",
         rf"/v1/work-orders/{WORK_ORDER}/acknowledge",
-        httpx.Response(
-            409,
-            json={"title": "Conflict", "status": 409, "detail": "cannot acknowledge a work order in status resolved"},
-        ),
+        409,
+        {"title": "Conflict", "status": 409, "detail": "cannot acknowledge a work order in status resolved"},
     )
     refused = await console.post(f"/work-orders/{WORK_ORDER}/acknowledge", dispatcher, {})
     assert refused.status_code == 409
@@ -747,20 +671,20 @@ async def test_work_order_actions_become_dispatch_calls_and_refusals_show_on_the
     assert bad_time.status_code == 422 and 'data-testid="invalid"' in bad_time.text
 
 
-async def test_a_serious_case_asks_for_the_analysis_and_corrective_actions(console: Console) -> None:
+async def test_a_serious_case_asks_for_the_analysis_and_corrective_actions(console: ConsoleOnStandIns) -> None:
     dispatcher = await console.as_("repair.zhao")
     console.services.on(
-        "dispatch", "GET", rf"/v1/work-orders/{WORK_ORDER}", _work_order(severity="serious", status="in_progress")
+        "dispatch", "GET", rf"/v1/work-orders/{WORK_ORDER}", 200, _work_order(severity="serious", status="in_progress")
     )
     page = await console.get(f"/work-orders/{WORK_ORDER}", dispatcher)
     assert 'data-testid="serious-section"' in page.text
     bodies: list[dict[str, Any]] = []
-    console.services.on(
-        "dispatch",
-        "POST",
-        rf"/v1/work-orders/{WORK_ORDER}/resolve",
-        lambda r: bodies.append(json.loads(r.content)) or httpx.Response(200, json=_work_order()),
-    )
+
+    def resolve(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json=_work_order())
+
+    console.services.on_request("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/resolve", resolve)
     form = {
         "resolution": "更换主阀",
         "root_cause": "repair.valve_failure",
@@ -777,12 +701,13 @@ async def test_a_serious_case_asks_for_the_analysis_and_corrective_actions(conso
     ]
 
 
-async def test_the_crew_works_its_jobs_from_a_phone(console: Console) -> None:
+async def test_the_crew_works_its_jobs_from_a_phone(console: ConsoleOnStandIns) -> None:
     crew = await console.as_("crew1.chen")
     console.services.on(
         "dispatch",
         "GET",
         r"/v1/crews/repair-crew-1/jobs",
+        200,
         {
             "items": [
                 _work_order(
@@ -803,17 +728,21 @@ async def test_the_crew_works_its_jobs_from_a_phone(console: Console) -> None:
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in jobs.text
 
     console.services.on(
-        "dispatch", "GET", rf"/v1/work-orders/{WORK_ORDER}", _work_order(status="in_progress", crew="repair-crew-1")
-    )
-    console.services.on("dispatch", "GET", "/v1/root-causes", {"items": []})
-    console.services.on("dispatch", "GET", "/v1/crews", {"items": []})
-    sent: list[httpx.Request] = []
-    console.services.on(
         "dispatch",
-        "POST",
-        rf"/v1/work-orders/{WORK_ORDER}/[a-z-]+",
-        lambda r: sent.append(r) or httpx.Response(201, json={"photo_id": str(uuid.uuid4())}),
+        "GET",
+        rf"/v1/work-orders/{WORK_ORDER}",
+        200,
+        _work_order(status="in_progress", crew="repair-crew-1"),
     )
+    console.services.on("dispatch", "GET", "/v1/root-causes", 200, {"items": []})
+    console.services.on("dispatch", "GET", "/v1/crews", 200, {"items": []})
+    sent: list[httpx.Request] = []
+
+    def keep(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(201, json={"photo_id": str(uuid.uuid4())})
+
+    console.services.on_request("dispatch", "POST", rf"/v1/work-orders/{WORK_ORDER}/[a-z-]+", keep)
     findings = await console.post(
         f"/work-orders/{WORK_ORDER}/findings",
         crew,
@@ -857,12 +786,13 @@ async def test_the_crew_works_its_jobs_from_a_phone(console: Console) -> None:
     assert json.loads(sent[-1].content)["acceptance"] == {"customer_name": "王小明", "confirmed": True}
 
 
-async def test_the_case_page_puts_the_services_answers_side_by_side(console: Console) -> None:
+async def test_the_case_page_puts_the_services_answers_side_by_side(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     console.services.on(
         "reporting",
         "GET",
         rf"/v1/cases/{REFERENCE}",
+        200,
         {
             "complaint_id": COMPLAINT,
             "reference_no": REFERENCE,
@@ -895,6 +825,7 @@ async def test_the_case_page_puts_the_services_answers_side_by_side(console: Con
         "followup",
         "GET",
         rf"/v1/complaints/{COMPLAINT}/sla",
+        200,
         {
             "timers": [
                 {
@@ -912,7 +843,8 @@ async def test_the_case_page_puts_the_services_answers_side_by_side(console: Con
         "dispatch",
         "GET",
         rf"/v1/complaints/{COMPLAINT}",
-        httpx.Response(403, json={"title": "Forbidden", "status": 403, "detail": "not yours"}),
+        403,
+        {"title": "Forbidden", "status": 403, "detail": "not yours"},
     )
     page = await console.get(f"/cases/{REFERENCE}", agent)
     assert page.status_code == 200
@@ -922,7 +854,7 @@ async def test_the_case_page_puts_the_services_answers_side_by_side(console: Con
     assert (await console.get("/cases/..%2F..%2Fetc", agent)).status_code == 404
 
 
-async def test_sign_out_ends_the_session_and_leads_to_the_provider(console: Console) -> None:
+async def test_sign_out_ends_the_session_and_leads_to_the_provider(console: ConsoleOnStandIns) -> None:
     agent = await console.as_("agent.li")
     answer = await console.post("/logout", agent, {})
     assert answer.status_code == 303
@@ -933,7 +865,7 @@ async def test_sign_out_ends_the_session_and_leads_to_the_provider(console: Cons
     assert (await console.get("/agent/complaints/new", agent)).status_code == 303  # the session is gone
 
 
-async def test_an_expired_session_signs_the_person_out(console: Console) -> None:
+async def test_an_expired_session_signs_the_person_out(console: ConsoleOnStandIns) -> None:
     from datetime import timedelta
 
     expired = await session_for(console.app, console.issuer, "agent.li", expires_in=timedelta(seconds=-1))

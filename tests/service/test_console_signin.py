@@ -19,11 +19,10 @@ import pytest
 from fastapi import FastAPI
 
 from services.console.handlers import id_hash
-from tests.support.console import running_console
+from tests.support.console import console_database, running_console
 from tests.support.identity import IdentityProvider
 from tests.support.infrastructure import Infrastructure
 from tests.support.provider_sign_in import ProviderBrowser, login_form_action, sign_in_at_provider
-from tests.support.reporting import fresh_database
 
 PUBLIC_URL = "http://127.0.0.1:8904"
 
@@ -37,7 +36,7 @@ async def console(
     migrated: Infrastructure, identity_provider: IdentityProvider
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     async with (
-        fresh_database(migrated.database_url) as database_url,
+        console_database(migrated.database_url) as database_url,
         running_console(
             database_url,
             oidc_issuer=identity_provider.issuer,

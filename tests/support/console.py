@@ -50,6 +50,7 @@ DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
     "crew1.chen": ("陈刚", ("crew",), "repair", "repair-crew-1"),
     "crew2.yang": ("杨帆", ("crew",), "repair", "repair-crew-2"),
     "supervisor.wu": ("吴静", ("supervisor",), None, None),
+    "duty.zheng": ("郑伟", ("duty_manager",), None, None),
     "cs.ma": ("马琳", ("supervisor",), "customer_service", None),
     "leader.he": ("何建国", ("leadership",), None, None),
     "manager.qian": ("钱亮", ("department_manager",), "repair", None),
@@ -131,8 +132,28 @@ async def session_for(
     """A live session of one of `DEMO_PEOPLE`, as a sign-in would have stored it."""
     name, roles, department, crew = DEMO_PEOPLE[staff_id]
     person = Person(staff_id, name, frozenset(roles), department, crew)
+    return await session_of(app, issuer, person, access_expires_in=access_expires_in, expires_in=expires_in)
+
+
+async def session_of(
+    app: FastAPI,
+    issuer: LocalIssuer,
+    person: Person,
+    *,
+    access_expires_in: timedelta = timedelta(minutes=30),
+    expires_in: timedelta = timedelta(hours=1),
+) -> SignedIn:
+    """A live session of `person`, as a sign-in would have stored it: for a person the demo city has not (no
+    role at all, say), or one with other claims than theirs."""
     lifetime = max(int(access_expires_in.total_seconds()), 1)
-    token = issuer.mint(staff_id, roles=roles, name=name, department=department, crew=crew, expires_in=lifetime)
+    token = issuer.mint(
+        person.staff_id,
+        roles=tuple(sorted(person.roles)),
+        name=person.name,
+        department=person.department,
+        crew=person.crew,
+        expires_in=lifetime,
+    )
     session_id = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     session = Session(
