@@ -1,7 +1,6 @@
 """The whole platform as `make run` starts it (`python -m embedded`), once per test module that asks for it — or once
 for a package of modules that can share one (`drills/`, `supervision/`) — and the browser the screens' tests drive:
-one Chromium for the worker's e2e modules, a console (people signed in at the identity provider) and the screens'
-photographs per module."""
+a Chromium, a console (people signed in at the identity provider) and the screens' photographs per module."""
 
 from __future__ import annotations
 
@@ -32,8 +31,10 @@ async def client(platform: Platform) -> AsyncIterator[PlatformClient]:
         yield client
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while the browser lives, and
+    a platform's start or stop (`asyncio.run` inside) cannot run then — the next module's would fail."""
     with chromium() as launched:
         yield launched
 

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from tests.e2e.platform_settings import platform_env
+from tests.support.browser import chromium
 from tests.support.console_browser import UI_TIMEOUT_MS
 from tests.support.identity import IdentityProvider
 from tests.support.platform import Platform, crashed_after
@@ -35,3 +36,11 @@ def platform(identity_provider: IdentityProvider) -> Iterator[Platform]:
     """The platform with the supervision drill's settings, on the session's Keycloak; SIGKILLed afterwards."""
     with crashed_after(platform_env(SUPERVISION_ENV, identity_provider)) as running:
         yield running
+
+
+@pytest.fixture(scope="package")
+def browser(platform: Platform) -> Iterator[Browser]:
+    """One Chromium for the package's drills, on their one platform: started after it and stopped before it, for
+    Playwright's running event loop would stop the platform's start (see tests/e2e/conftest.py)."""
+    with chromium() as launched:
+        yield launched
