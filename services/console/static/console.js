@@ -42,10 +42,41 @@
     document.documentElement.setAttribute("data-live-state", state);
   }
 
-  // A region the person is typing in is not replaced under their hands: it is re-read once focus leaves it.
+  // A region the person is typing in, or holding a choice not yet sent (a category picked in the triage queue), is
+  // not replaced under their hands: it is re-read once focus leaves it or the choice is sent or undone.
   function busy(region) {
     var active = document.activeElement;
-    return active && region.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
+    if (active && region.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) {
+      return true;
+    }
+    return Array.prototype.some.call(region.querySelectorAll("form"), function (form) {
+      return !form._liveSent && Array.prototype.some.call(form.elements, changed);
+    });
+  }
+
+  function changed(field) {
+    if (field.tagName === "SELECT") {
+      return Array.prototype.some.call(field.options, function (option) {
+        return option.selected !== option.defaultSelected;
+      });
+    }
+    if (field.type === "checkbox" || field.type === "radio") {
+      return field.checked !== field.defaultChecked;
+    }
+    if (/^(INPUT|TEXTAREA)$/.test(field.tagName) && field.type !== "hidden") {
+      return field.value !== field.defaultValue;
+    }
+    return false;
+  }
+
+  function rereadPending() {
+    setTimeout(function () {
+      regions.forEach(function (region) {
+        if (region.getAttribute("data-live-pending") === "true" && !busy(region)) {
+          schedule(region);
+        }
+      });
+    }, 0);
   }
 
   function refetch(region) {
@@ -152,15 +183,23 @@
     if (!regions.length || !window.EventSource) {
       return;
     }
-    document.addEventListener("focusout", function () {
-      setTimeout(function () {
-        regions.forEach(function (region) {
-          if (region.getAttribute("data-live-pending") === "true" && !busy(region)) {
-            schedule(region);
-          }
-        });
-      }, 0);
+    document.addEventListener("focusout", rereadPending);
+    document.addEventListener("change", rereadPending); // a choice undone
+    document.addEventListener(
+      "submit",
+      function (event) {
+        event.target._liveSent = true; // what it held is the server's now
+        rereadPending();
+      },
+      true
+    );
+    document.addEventListener("htmx:beforeRequest", function (event) {
+      var form = event.detail && event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form");
+      if (form) {
+        form._liveSent = true;
+      }
     });
+    document.addEventListener("htmx:afterRequest", rereadPending);
     window.addEventListener("pagehide", function () {
       if (source) {
         source.close();

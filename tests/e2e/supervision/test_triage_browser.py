@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.support.complaints import complaint, headers
 from tests.support.console_browser import Console, Screens
@@ -56,6 +56,19 @@ def _submit(platform: Platform, text: str) -> dict[str, Any]:
     return dict(answer.json())
 
 
+def _picked_choice_survives_a_live_change(page: Page, platform: Platform, select: Locator, chosen: str) -> str:
+    """While a category she picked is not yet sent — and her focus is elsewhere — another doubtful complaint
+    arrives: the queue is not re-read under her hands (it waits, marked pending) and her pick stays. Returns the
+    newcomer's reference."""
+    select.evaluate("field => field.blur()")  # she looks elsewhere before routing: no field has the focus
+    late = _submit(platform, DOUBTFUL[0][0])["reference_no"]  # a text the model is unsure of, from someone else
+    queue = page.get_by_test_id("triage-queue")
+    expect(queue).to_have_attribute("data-live-pending", "true")
+    assert select.input_value() == chosen, "the live update kept her pick"
+    expect(page.locator(f'[data-testid="triage-item"][data-reference="{late}"]')).to_have_count(0)
+    return str(late)
+
+
 def test_a_supervisor_routes_three_triaged_complaints_and_retrains(
     console: Console, platform: Platform, screens: Screens
 ) -> None:
@@ -73,6 +86,7 @@ def test_a_supervisor_routes_three_triaged_complaints_and_retrains(
     screens.both(page, "triage")
 
     decided: dict[str, str] = {}
+    late = ""
     for (_, chosen), a in zip(DOUBTFUL, accepted, strict=True):
         item = items[a["reference_no"]]
         select = item.get_by_test_id("triage-category")
@@ -81,10 +95,14 @@ def test_a_supervisor_routes_three_triaged_complaints_and_retrains(
             assert chosen == item.get_by_test_id("triage-suggestion").first.get_attribute("data-category")
         else:
             select.select_option(chosen)
+        if a is accepted[-1]:
+            late = _picked_choice_survives_a_live_change(page, platform, select, chosen)
         item.get_by_test_id("triage-route").click()  # one action
         expect(page.get_by_test_id("done")).to_be_visible()
         expect(items[a["reference_no"]]).to_have_count(0)
         decided[a["complaint_id"]] = chosen
+    # Her choice sent, the queue is read again: the complaint that came meanwhile is in it.
+    expect(page.locator(f'[data-testid="triage-item"][data-reference="{late}"]')).to_be_visible()
 
     # Stored as labelled corrections, with who decided: through dispatch's API, as the supervisor.
     wu = console.person("supervisor.wu")
