@@ -40,26 +40,12 @@ async def connect_with_retry(settings: ServiceSettings, deadline_s: float = 60) 
             await asyncio.sleep(1)
 
 
-async def start_subscribers_together(broker: KafkaBroker) -> None:
-    """`broker.start()`, but the subscribers' consumers start side by side: FastStream 0.7 starts them one after
-    another, and a consumer's start (TLS, SCRAM, metadata, its group's coordinator) is mostly waiting on the broker,
-    so a service with a dozen subscriptions was seconds slower to consume than it needs to be."""
-    await broker.connect()
-    started = await asyncio.gather(*(sub.start() for sub in broker.subscribers), return_exceptions=True)
-    failed = next((outcome for outcome in started if isinstance(outcome, BaseException)), None)
-    if failed is not None:
-        raise failed
-    for publisher in broker.publishers:
-        await publisher.start()
-    broker.running = True
-
-
 async def run_broker(broker: KafkaBroker, stop: asyncio.Event, state: dict[str, str]) -> None:
     """Start the Kafka consumers, retrying while the broker is down; `state["kafka"]` says how it went."""
     backoff = 0.5
     while not stop.is_set():
         try:
-            await start_subscribers_together(broker)
+            await broker.start()
             state["kafka"] = "connected"
             log.info("kafka consumers started")
             return
