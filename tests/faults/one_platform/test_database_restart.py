@@ -20,22 +20,25 @@ pytestmark = pytest.mark.faults
 async def test_postgres_restarted_mid_stream_services_recover_nothing_lost_or_doubled(
     platform: Platform, ledger: Ledger
 ) -> None:
-    """At 600 of 2,000 accepted, the postmaster gets SIGINT (fast shutdown: open transactions aborted,
-    every connection closed) and the runner starts it again. Intake may answer 503 meanwhile: the poster
+    """At 300 accepted, the postmaster gets SIGINT (fast shutdown: open transactions aborted,
+    every connection closed) and the runner starts it again; the stream ends 500 after it is back. Intake may
+    answer 503 meanwhile: the poster
     retries those with the same Idempotency-Key and counts only 202s. No service may die of it: their pools
     reconnect, consumers redeliver what failed, relays and the timer worker carry on."""
     began = time.monotonic()
-    subs = make_submissions("postgres", 2000)
+    subs = make_submissions("postgres", 3000)
     poster = Poster(platform.url("intake"), subs, concurrency=16).start()
     try:
-        await poster.wait_accepted(600)
+        await poster.wait_accepted(300)
         at_restart = poster.accepted
         old_pid, new_pid, took = await restart_postgres(platform)
+        assert poster.accepted < len(subs), "the stream goes on after the restart"
+        poster.stop_after(500)
         await poster.wait()
     finally:
         await record_accepted(platform, ledger, poster)
     print(
-        f"\n[postgres] postmaster {old_pid} -> {new_pid} at {at_restart}/{len(subs)} accepted, accepting again "
+        f"\n[postgres] postmaster {old_pid} -> {new_pid} at {at_restart}/{poster.limit} accepted, accepting again "
         f"after {took:.1f}s; {poster.summary()}"
     )
     output = platform.runner_output()
