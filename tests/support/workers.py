@@ -33,12 +33,15 @@ IDENTITY_MODULES = frozenset(
         "tests/service/test_identity_provider.py",
         "tests/service/test_staff_access_table.py",
         "tests/e2e/test_console_inbox_browser.py",
+        "tests/faults/test_durable_restart.py",
     }
 )
-#: End-to-end modules that start no platform (services in-process, or a few processes of their own): the other
-#: worker takes them, so the platform worker — the longest — carries only what needs a platform.
+#: End-to-end and fault modules the other worker takes, so the platform worker — the suite's critical path —
+#: carries less: those that start no platform (services in-process, or a few processes of their own), and the
+#: durable restart, whose two short platform starts of its own run beside the platform worker's.
 OFF_PLATFORM = frozenset(
     {
+        "tests/faults/test_durable_restart.py",
         "tests/e2e/test_console_inbox_browser.py",
         "tests/e2e/test_dashboard_page.py",
         "tests/e2e/test_reporting_day.py",
