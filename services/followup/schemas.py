@@ -176,7 +176,10 @@ class EscalationAnswerCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    action: str = Field(min_length=1, max_length=2000, description="What the department is doing about it.")
+    # `pattern`: the schema says what the stripping means — a text of spaces alone is no answer (the fuzz sent "\r").
+    action: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="What the department is doing about it."
+    )
     by: AwareDatetime = Field(description="By when it will be done (in the future).")
 
 
@@ -185,7 +188,7 @@ class EscalationSendBackCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    instruction: str = Field(min_length=1, max_length=2000, description="What the department is to do.")
+    instruction: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="What the department is to do.")
     deadline: AwareDatetime = Field(
         description="By when it must answer again (in the future); unanswered, the next rung hears of it then."
     )
