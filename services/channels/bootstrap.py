@@ -62,6 +62,7 @@ def channels_lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await connect_with_retry(settings)
+        app.state.pool = pool  # the shared rate limits sync through it (`shared.http.rate_counts`)
         work: Transactions[ChannelsRepository] = transactions(pool, PostgresChannelsRepository)
         door: ChannelsDoor = Door(work, ChannelsContext.from_settings(settings, SubjectKeys(pool)), clock=clock)
         app.state.door = door
@@ -106,6 +107,7 @@ def create_app(
         max_body_bytes=MAX_BODY_BYTES,
         raw_body_paths=routes.RAW_BODY_PATHS,
         upload_paths=routes.UPLOAD_PATHS,
+        rate_limit_schema="channels",  # writes per credential and the status page's limits, shared by the replicas
     )
     app.state.settings = settings
     app.state.persons = persons or PersonTokens.configured(settings)
@@ -118,6 +120,8 @@ def create_app(
     app_clock = app.state.clock
     app.state.status_limits = LookupLimits(
         lambda: app_clock().timestamp(),
+        counts=app.state.rate_counts,  # synced with the other replicas by the app's lifespan
+        secret=settings.channels_contact_hash_key,
         per_client=settings.channels_status_lookups_per_minute,
         failures=settings.channels_status_failures_per_hour,
     )

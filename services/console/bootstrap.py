@@ -129,6 +129,7 @@ def create_app(
         upload_paths=PAGE_PATHS,
         metrics=observed.metrics,
         tracing=observed.tracing,
+        rate_limit_schema="console",  # writes per credential shared by the replicas
     )
     app.state.settings = settings
     app.state.timezone = ZoneInfo(settings.timezone)

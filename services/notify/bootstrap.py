@@ -103,6 +103,7 @@ def notify_lifespan(
         providers = catalog or provider_catalog.load(settings.notify_sms_provider)
         staff = directory if directory is not None else staff_directory()
         pool = await connect_with_retry(settings)
+        app.state.pool = pool  # the shared rate limits sync through it (`shared.http.rate_counts`)
         work: Transactions[NotifyRepository] = transactions(pool, PostgresNotifyRepository)
         context = NotifyContext(
             rules,
@@ -170,6 +171,7 @@ def create_app(
         tracing=observed.tracing,
         max_body_bytes=512 * 1024,
         raw_body_paths=(api.RECEIPTS_PATH,),  # vendors post XML, forms or JSON as they please: the parser checks
+        rate_limit_schema="notify",  # writes per credential shared by the replicas
     )
     app.state.settings = settings
     app.state.persons = persons or PersonTokens.configured(settings)

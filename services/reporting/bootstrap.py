@@ -96,6 +96,7 @@ def create_app(
         readiness=readiness,
         metrics=observed.metrics,
         tracing=observed.tracing,
+        rate_limit_schema="reporting",  # writes per credential shared by the replicas
     )
     app.state.settings = settings
     app.state.persons = persons or PersonTokens.configured(settings)

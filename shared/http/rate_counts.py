@@ -13,7 +13,12 @@ does (the gate that still works while Postgres is away: the task logs and retrie
 How it is counted: a *sliding window counter*, one row per (limit, key, fixed window of the limit's length). The
 count judged is the current window's plus the previous window's weighted by the share of it still inside the
 sliding window, so a burst across a window boundary cannot pass twice the limit as a plain fixed window lets it.
-The weight is taken at the request's moment from the counts read at the last sync.
+The weight is taken at the request's moment from the counts read at the last sync. A limit may instead judge its
+current fixed window alone (`sliding=False`): what was counted frees at the window's end on every replica, while the
+process's own window still slides. For a lock "for the rest of the hour" (the status page's wrong guesses per
+reference): the weighted estimate assumes the previous window's count spread evenly over it, so it would hold such
+a lock up to `window / limit` past the hour it promises; a fixed window lets `limit` more through at a boundary at
+most, and then locks a whole window.
 
 The price, said plainly: the limit is exact per process but **may be overshot across replicas by at most what the
 other replicas let through for that key within one sync interval** (what they admitted since their last sync, which
@@ -82,7 +87,11 @@ class _Counts:
 class SharedLimit:
     """At most `limit` requests per key in any `window_s` seconds, summed over the replicas that sync into the same
     `scope` (the limit's name: two limits of one service never share counts). `hit` never waits for the database.
-    `shared` False: the process's window alone (a service without the table)."""
+    `shared` False: the process's window alone (a service without the table); `sliding` False: the cluster's count
+    of the current fixed window alone (module docstring).
+
+    `hit` checks and counts in one; `check` and `record` apart are for a limit on what happens *after* the request
+    is let through (the status page's wrong guesses: checked before the lookup, counted only when it misses)."""
 
     def __init__(
         self,
@@ -93,45 +102,63 @@ class SharedLimit:
         wall: Callable[[], float],
         monotonic: Callable[[], float],
         shared: bool = True,
+        sliding: bool = True,
     ) -> None:
         if limit < 1 or window_s < 1:
             raise ValueError("a limit needs at least one request in a window of at least a second")
         self.scope, self.limit, self.window_s, self.wall, self.shared = scope, limit, window_s, wall, shared
+        self.sliding = sliding
         self.local = SlidingWindow(limit, float(window_s), monotonic)
         self._keys: dict[str, _Counts] = {}
 
     def hit(self, key: str) -> Verdict:
         """Let one request for `key` through if both the process's window and the cluster's count allow it now;
         else the seconds until they would."""
+        verdict = self.check(key)
+        if verdict.allowed:
+            self.record(key)
+        return verdict
+
+    def check(self, key: str) -> Verdict:
+        """Would one more for `key` be let through now, by the process's window and the cluster's count? Counts
+        nothing, but a key new to the process is read back at the next sync: what other replicas counted for it
+        (a reference's wrong guesses) then holds here even if this process never counts one."""
         verdict = self.local.check(key)
         if not verdict.allowed:  # the process's own timestamps: the exact wait
             return verdict
-        verdict = self._check(key) if self.shared else verdict
-        if verdict.allowed:
-            self.local.record(key)
-            if self.shared:
-                self._keys.setdefault(key, _Counts()).pending[self.window_no()] += 1
-        return verdict
+        if not self.shared:
+            return verdict
+        if key not in self._keys:  # nothing known yet: allowed; known from the next sync (dropped there if unused)
+            self._keys[key] = _Counts(synced={self.window_no(): 0})
+        return self._check(key)
+
+    def record(self, key: str) -> None:
+        """Count one for `key` whatever the limit says (it has happened): in the process's window and, pending, for
+        the next sync."""
+        self.local.record(key)
+        if self.shared:
+            self._keys.setdefault(key, _Counts()).pending[self.window_no()] += 1
 
     def window_no(self) -> int:
         return int(self.wall() // self.window_s)
 
     def _check(self, key: str) -> Verdict:
-        counts = self._keys.get(key)
-        if counts is None:
-            return Verdict(True)
+        counts = self._keys[key]
         now = self.wall()
         window_no = int(now // self.window_s)
         elapsed = now - window_no * self.window_s
-        current, previous = counts.hits(window_no), counts.hits(window_no - 1)
+        current, previous = counts.hits(window_no), counts.hits(window_no - 1) if self.sliding else 0
         if current + 1 + previous * (self.window_s - elapsed) / self.window_s <= self.limit:
             return Verdict(True)
         return Verdict(False, self._retry_after(elapsed, current, previous))
 
     def _retry_after(self, elapsed: float, current: int, previous: int) -> int:
         """Seconds until one more request fits: until the previous window's share has decayed enough, or, when the
-        current window is full, into the next one (where the current count becomes the decaying share)."""
-        if current + 1 <= self.limit:
+        current window is full, into the next one (where the current count becomes the decaying share, unless the
+        limit is not `sliding`)."""
+        if not self.sliding:
+            wait = self.window_s - elapsed
+        elif current + 1 <= self.limit:
             needed = self.window_s * (1 - (self.limit - current - 1) / previous) if previous else 0.0
             wait = needed - elapsed
         else:
@@ -184,9 +211,11 @@ class RateCounts:
         *,
         wall: Callable[[], float],
         monotonic: Callable[[], float],
+        sliding: bool = True,
     ) -> SharedLimit:
-        """A new limit, synced with the others."""
-        made = SharedLimit(scope, limit, window_s, wall=wall, monotonic=monotonic, shared=self.schema is not None)
+        """A new limit, synced with the others (`sliding`: `SharedLimit`'s)."""
+        shared = self.schema is not None
+        made = SharedLimit(scope, limit, window_s, wall=wall, monotonic=monotonic, shared=shared, sliding=sliding)
         self.limits.append(made)
         return made
 
@@ -200,6 +229,8 @@ class RateCounts:
     async def _sync(self, pool: asyncpg.Pool, table: str) -> None:
         deltas = [(limit.scope, *delta) for limit in self.limits for delta in limit.take_deltas()]
         known = [(limit.scope, key, limit.window_no()) for limit in self.limits for key in limit.known()]
+        if not deltas and not known:  # an idle process costs the database nothing
+            return
         try:
             rows = await pool.fetch(_SYNC.format(table=table), *_columns(deltas, 4), *_columns(known, 3))
         except BaseException:

@@ -4,12 +4,14 @@ statement, called here explicitly instead of waiting for `RATE_LIMIT_SYNC_SECOND
 summed over both is 429 with `Retry-After`, on either instance — for the writes per credential every service
 limits and for intake's submissions per customer phone; the sync task runs with the lifespan and survives a
 database that is away; and the count is a sliding window, not a fixed one a burst could double across its
-boundary (a fake clock, no sleep)."""
+boundary (a fake clock, no sleep). The channels status page's limits are shared the same way: wrong guesses made
+on one replica lock the reference on the other, and a client's lookups count on both."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +21,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI, Request
 
+from services.channels.status.limiter import LookupLimits
 from shared.http.rate_counts import RateCounts
 from shared.http.service_app import create_service_app
 from shared.settings import ServiceSettings
@@ -165,3 +168,50 @@ async def test_the_sync_task_survives_a_database_away(migrated: Infrastructure, 
     stop.set()
     await asyncio.wait_for(task, timeout=5)
     assert await db.fetchval(total) == 2, "each request counted once, the failed syncs' deltas kept for the next"
+
+
+def _status_replicas(now: list[float], **limits: int) -> tuple[list[RateCounts], list[LookupLimits]]:
+    """Two channels processes' status page limits, each on its own `RateCounts` of channels' schema."""
+    counts = [RateCounts("channels"), RateCounts("channels")]
+    return counts, [LookupLimits(lambda: now[0], counts=c, secret="status-test", **limits) for c in counts]
+
+
+async def test_wrong_guesses_on_one_replica_lock_the_reference_on_the_other(db: asyncpg.Pool) -> None:
+    now = [float(int(time.time()) // 3600 * 3600)]  # the start of the hour's fixed window
+    counts, (first, second) = _status_replicas(now, per_client=100, failures=3)
+    reference, customer = f"TS-{uuid.uuid4().hex[:12]}", f"customer-{uuid.uuid4()}"
+    assert second.admit(customer, reference).allowed, "the second has only looked the reference up (right digits)"
+    for n in range(3):
+        assert first.admit(f"guesser-{n}-{uuid.uuid4()}", reference).allowed
+        first.failed(reference)
+    assert second.admit(customer, reference).allowed, "before a sync the second knows none of the failures"
+    for each in counts:
+        await each.sync(db)
+    now[0] += 600
+    locked = second.admit(customer, reference.lower())
+    assert not locked.allowed, "the failures counted on the first lock the reference on the second"
+    assert locked.retry_after_s == 3000, "for the rest of the hour"
+    assert first.admit(customer, reference).retry_after_s == 3000, "an hour after the failures, on the first"
+    assert second.admit(customer, f"TS-{uuid.uuid4().hex[:12]}").allowed, "another reference is not locked"
+    now[0] += 3000
+    assert second.admit(customer, reference).allowed and first.admit(customer, reference).allowed, "the next hour"
+    hashed = hmac.new(b"status-test", f"reference:{reference.upper()}".encode(), hashlib.sha256).hexdigest()
+    counted = "SELECT sum(hits) FROM channels.rate_limit_counts WHERE scope = $1 AND key = $2"
+    assert await db.fetchval(counted, first.references.scope, hashed) == 3, "one count for both, under a keyed hash"
+    in_clear = "SELECT count(*) FROM channels.rate_limit_counts WHERE strpos(key, $1) > 0"
+    assert await db.fetchval(in_clear, reference.upper()) == 0, "never the reference number in clear"
+
+
+async def test_a_clients_lookups_count_on_every_replica(db: asyncpg.Pool) -> None:
+    now = [float(int(time.time()) // 60 * 60)]
+    counts, (first, second) = _status_replicas(now, per_client=3)
+    client = f"client-{uuid.uuid4()}"
+    for limits in (first, second, first):
+        assert limits.admit(client, f"TS-{uuid.uuid4().hex[:12]}").allowed
+    for each in (*counts, counts[0]):  # the first learns what the second counted after its own sync
+        await each.sync(db)
+    for limits in (first, second):
+        refused = limits.admit(client, f"TS-{uuid.uuid4().hex[:12]}")
+        assert not refused.allowed, "three lookups summed over both replicas, on either"
+        assert 1 <= refused.retry_after_s <= 120
+    assert second.admit(f"{client}-other", "TS-1").allowed, "another client is not held up"
