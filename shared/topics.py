@@ -98,7 +98,8 @@ RESTRICTED_TOPICS: tuple[str, ...] = (COMPLAINT_CONTACT, NOTIFICATION_REQUESTED,
 #: How long the ingress topics (and every dead letter of a topic carrying contact data in clear) keep a message:
 #: 30 days. Intake takes an ingress message within seconds, and no rebuild reads them (reporting rebuilds from the
 #: complaint and work-order topics, where contact data is sealed); an operator has a month to replay a dead letter.
-#: A finite retention is what erases the clear copies there (issue 25: crypto-shredding cannot reach them).
+#: Crypto-shredding cannot reach the clear copies there: a finite retention erases them in the end, and an erasure
+#: takes the person's records out of the ingress topics at once (`services/intake/ingress_scrub.py`).
 PERSONAL_DATA_RETENTION_MS = 30 * 24 * 3600 * 1000
 
 #: Topics carrying contact data in clear, which nothing rebuilds from: kept for a finite time only.

@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from services.intake import api, consumers, metrics, privacy_api
 from services.intake.handlers.context import IntakeContext
 from services.intake.handlers.retention import SweepRetention, sweep_retention
+from services.intake.ingress_scrub import ingress_scrubber
 from services.intake.limits import LimitSettings, SubmissionLimits
 from services.intake.model import SERVICE
 from services.intake.repository import IntakeRepository, PostgresIntakeRepository, outbox_pending
@@ -94,8 +95,9 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         )
         app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker)]
         sweep = retention_sweep(settings, lambda: app.state.door)
+        scrubber = ingress_scrubber(settings, lambda: app.state.door)
         try:
-            async with background_work(SERVICE, broker, app.state.kafka, relay.run, sweep):
+            async with background_work(SERVICE, broker, app.state.kafka, relay.run, sweep, scrubber):
                 yield
         finally:
             await pool.close()

@@ -127,6 +127,16 @@ class PrivacyLogEntry:
 
 
 @dataclass(frozen=True)
+class PendingScrub:
+    """An erased customer whose clear copies on the ingress topics are still to be taken out: the keys they were
+    found by (the phone's keyed hash, the account number)."""
+
+    customer_id: uuid.UUID
+    phone_keys: tuple[str, ...]
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SubjectExport:
     customer_id: uuid.UUID
     cases: tuple[SubjectCase, ...]

@@ -21,7 +21,7 @@ import asyncpg
 
 from services.intake.customers import RANKS, CustomerKeys, MatchedCustomer
 from services.intake.model import SERVICE, NewComplaint, StoredComplaint, Submitted
-from services.intake.privacy import CustomerMessage, PrivacyLogEntry, SubjectCase
+from services.intake.privacy import CustomerMessage, PendingScrub, PrivacyLogEntry, SubjectCase
 from shared import outbox
 from shared.contracts import Event
 from shared.idempotency import first_deliveries
@@ -77,6 +77,16 @@ class IntakeRepository(Protocol):
 
     async def log_privacy(self, entry: PrivacyLogEntry) -> None: ...
 
+    async def schedule_ingress_scrub(self, customer_id: uuid.UUID, at: datetime) -> None:
+        """Remember the keys the customer is found by (before they are forgotten), for the ingress scrub."""
+        ...
+
+    async def pending_ingress_scrubs(self, limit: int) -> list[PendingScrub]: ...
+
+    async def settle_ingress_scrubs(self, customer_ids: Sequence[uuid.UUID], outcome: str | None) -> None:
+        """`outcome` None: done, the rows go; else another attempt, and why it did not finish."""
+        ...
+
     async def rekey_customer(self, customer_id: uuid.UUID, old: tuple[str, str], new: tuple[str, str]) -> None:
         """A corrected key (the phone's hash): the customer is found by the new one — unless another customer has
         it already (a key stays with the first) — and no longer by the old one."""
@@ -88,6 +98,15 @@ class IntakeRepository(Protocol):
         """Customers with a key whose every case closed before `closed_before` (retention's end)."""
         ...
 
+
+#: The keys an erased customer was found by, kept for the ingress scrub (a customer known by none: nothing to find).
+_SCHEDULE_SCRUB = """
+INSERT INTO intake.ingress_scrubs (customer_id, phone_keys, accounts, requested_at)
+SELECT $1, coalesce(array_agg(key) FILTER (WHERE kind = 'phone'), '{}'),
+    coalesce(array_agg(key) FILTER (WHERE kind = 'account'), '{}'), $2
+FROM intake.customer_keys WHERE customer_id = $1 AND kind IN ('phone', 'account')
+HAVING count(*) > 0
+ON CONFLICT (customer_id) DO NOTHING"""
 
 _COLUMNS = (
     "complaint_id, reference_no, channel, channel_ticket_id, idempotency_key, request_fingerprint, "
@@ -252,6 +271,25 @@ class PostgresPrivacyQueries:
     async def replace_submission(self, complaint_id: uuid.UUID, submission: dict[str, Any]) -> None:
         await self.conn.execute(
             "UPDATE intake.complaints SET submission = $2 WHERE complaint_id = $1", complaint_id, submission
+        )
+
+    async def schedule_ingress_scrub(self, customer_id: uuid.UUID, at: datetime) -> None:
+        await self.conn.execute(_SCHEDULE_SCRUB, customer_id, at)
+
+    async def pending_ingress_scrubs(self, limit: int) -> list[PendingScrub]:
+        rows = await self.conn.fetch(
+            "SELECT customer_id, phone_keys, accounts FROM intake.ingress_scrubs ORDER BY requested_at LIMIT $1", limit
+        )
+        return [PendingScrub(r["customer_id"], tuple(r["phone_keys"]), tuple(r["accounts"])) for r in rows]
+
+    async def settle_ingress_scrubs(self, customer_ids: Sequence[uuid.UUID], outcome: str | None) -> None:
+        if outcome is None:
+            await self.conn.execute("DELETE FROM intake.ingress_scrubs WHERE customer_id = ANY($1)", customer_ids)
+            return
+        await self.conn.execute(
+            "UPDATE intake.ingress_scrubs SET attempts = attempts + 1, last_outcome = $2 WHERE customer_id = ANY($1)",
+            customer_ids,
+            outcome,
         )
 
     async def forget_customer(self, customer_id: uuid.UUID) -> None:

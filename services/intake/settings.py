@@ -41,6 +41,9 @@ class IntakeSettings(ServiceSettings, IdentitySettings):
     intake_contact_retention_days: int = Field(default=3 * 365, ge=1)
     #: How often the retention sweep looks for customers past their retention (seconds).
     intake_retention_sweep_seconds: float = Field(default=3600.0, gt=0)
+    #: How often an erased customer's clear copies on the ingress topics are looked for, while any erasure waits
+    #: for its scrub (seconds; `ingress_scrub.py`). Nothing is read from Kafka while none waits.
+    intake_ingress_scrub_seconds: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="after")
     def _check_credentials(self) -> IntakeSettings:

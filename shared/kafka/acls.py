@@ -23,7 +23,7 @@ from shared.kafka.principals import PRINCIPALS, Principal
 # Kafka's enums (org.apache.kafka.common.resource / acl).
 TOPIC, GROUP = 2, 3
 LITERAL, PREFIXED = 3, 4
-READ, WRITE = 3, 4
+READ, WRITE, DELETE = 3, 4, 6
 ALLOW = 3
 #: Error code of CreateAcls on a broker without an authorizer: nothing to apply.
 SECURITY_DISABLED = 54
@@ -53,14 +53,17 @@ class AclBinding:
 
 
 def bindings(principals: Iterable[Principal] = PRINCIPALS) -> list[AclBinding]:
-    """The grants of the table: READ on each read topic, WRITE on each written one, READ on its group prefix.
+    """The grants of the table: READ on each read topic, WRITE on each written one, READ on its group prefix, READ
+    and DELETE on each topic it scrubs.
 
     READ implies DESCRIBE (metadata, offsets) and WRITE implies DESCRIBE and, since Kafka 3.0, the idempotent
-    producer's right; nothing else is granted, so a principal cannot create, delete or reconfigure a topic."""
+    producer's right; DELETE on a topic is DeleteRecords (and deleting the topic itself, which no service code
+    does); nothing else is granted, so a principal cannot create or reconfigure a topic."""
     granted: list[AclBinding] = []
     for p in principals:
-        granted += [AclBinding(p.name, TOPIC, t, LITERAL, READ) for t in p.reads]
+        granted += [AclBinding(p.name, TOPIC, t, LITERAL, READ) for t in (*p.reads, *p.scrubs)]
         granted += [AclBinding(p.name, TOPIC, t, LITERAL, WRITE) for t in p.writes]
+        granted += [AclBinding(p.name, TOPIC, t, LITERAL, DELETE) for t in p.scrubs]
         if p.group_prefix:
             granted.append(AclBinding(p.name, GROUP, p.group_prefix, PREFIXED, READ))
     return list(dict.fromkeys(granted))

@@ -29,6 +29,9 @@ class Principal:
     writes: tuple[str, ...] = ()
     #: Consumer groups `<group_prefix>…` it may join and commit in; None: it reads without a group, or not at all.
     group_prefix: str | None = None
+    #: Topics it may take records out of (DeleteRecords), and read to find them: where contact data lies in clear
+    #: and an erasure must reach (`shared.kafka.scrub`).
+    scrubs: tuple[str, ...] = ()
 
     @property
     def dead_letters(self) -> tuple[str, ...]:
@@ -36,10 +39,16 @@ class Principal:
         return tuple(topics.dead_letter_topic(t) for t in self.reads)
 
 
-def _service(name: str, reads: tuple[str, ...], publishes: tuple[str, ...]) -> Principal:
+def _service(name: str, reads: tuple[str, ...], publishes: tuple[str, ...], scrubs: tuple[str, ...] = ()) -> Principal:
     reads = tuple(dict.fromkeys(reads))
     dead_letters = tuple(topics.dead_letter_topic(t) for t in reads)
-    return Principal(name, reads=reads, writes=tuple(dict.fromkeys(publishes + dead_letters)), group_prefix=name)
+    writes = tuple(dict.fromkeys(publishes + dead_letters))
+    return Principal(name, reads=reads, writes=writes, group_prefix=name, scrubs=scrubs)
+
+
+#: What intake scrubs on an erasure (`services/intake/ingress_scrub.py`): the ingress it consumes, and its dead
+#: letters, which carry what the sender wrote in clear.
+_INGRESS_IN_CLEAR = (topics.PARTNER_TICKETS, topics.CHANNEL_MESSAGES)
 
 
 WORK_ORDERS = (topics.WORKORDERS_REPAIR, topics.WORKORDERS_BILLING, topics.WORKORDERS_CUSTOMER_SERVICE)
@@ -62,6 +71,7 @@ SERVICES: tuple[Principal, ...] = (
             topics.COMPLAINT_REPLIES,
             topics.PRIVACY_ERASURES,
         ),
+        scrubs=(*_INGRESS_IN_CLEAR, *(topics.dead_letter_topic(t) for t in _INGRESS_IN_CLEAR)),
     ),
     _service(
         "dispatch",

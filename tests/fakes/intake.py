@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from services.intake.customers import RANKS, CustomerKeys, MatchedCustomer
 from services.intake.model import NewComplaint, StoredComplaint, Submitted
-from services.intake.privacy import CustomerMessage, PrivacyLogEntry, SubjectCase
+from services.intake.privacy import CustomerMessage, PendingScrub, PrivacyLogEntry, SubjectCase
 from services.intake.reference import format_reference
 from shared.contracts import Event
 from shared.contracts.complaint import CustomerMatch
@@ -54,6 +54,8 @@ class IntakeState:
     customer_messages: dict[uuid.UUID, CustomerMessage] = field(default_factory=dict)
     #: `intake.privacy_log`.
     privacy_log: list[PrivacyLogEntry] = field(default_factory=list)
+    #: `intake.ingress_scrubs`: erased customer → the scrub waiting for them, and its last outcome.
+    ingress_scrubs: dict[uuid.UUID, tuple[PendingScrub, str | None]] = field(default_factory=dict)
 
     def event_types(self) -> list[str]:
         return [e.event_type for e in self.outbox]
@@ -165,6 +167,23 @@ class FakeIntakeRepository:
     async def replace_submission(self, complaint_id: uuid.UUID, submission: dict[str, Any]) -> None:
         stored = self.state.complaints[complaint_id]
         self.state.complaints[complaint_id] = replace(stored, submission=submission)
+
+    async def schedule_ingress_scrub(self, customer_id: uuid.UUID, at: datetime) -> None:
+        keys = [kk for kk, owner in self.state.customer_keys.items() if owner == customer_id]
+        phones = tuple(k for kind, k in keys if kind == "phone")
+        accounts = tuple(k for kind, k in keys if kind == "account")
+        if (phones or accounts) and customer_id not in self.state.ingress_scrubs:
+            self.state.ingress_scrubs[customer_id] = (PendingScrub(customer_id, phones, accounts), None)
+
+    async def pending_ingress_scrubs(self, limit: int) -> list[PendingScrub]:
+        return [pending for pending, _ in self.state.ingress_scrubs.values()][:limit]
+
+    async def settle_ingress_scrubs(self, customer_ids: Sequence[uuid.UUID], outcome: str | None) -> None:
+        for customer_id in customer_ids:
+            if outcome is None:
+                self.state.ingress_scrubs.pop(customer_id, None)
+            elif customer_id in self.state.ingress_scrubs:
+                self.state.ingress_scrubs[customer_id] = (self.state.ingress_scrubs[customer_id][0], outcome)
 
     async def forget_customer(self, customer_id: uuid.UUID) -> None:
         self.state.subject_keys.pop(customer_id, None)

@@ -3,7 +3,7 @@
 On the session's broker (SASL_SSL, SCRAM-SHA-512, StandardAuthorizer, `shared.kafka.principals` applied by the
 topic tool): a plaintext client and a wrong password get nowhere; reporting cannot write a work order; a department
 reads public topics but not `complaint.contact` or its dead letters; the outage system writes its ingress topic
-and nothing else.
+and nothing else; only intake may take records out of a topic, and only of the ingress it scrubs on an erasure.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAuthorizationFailedError
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    NotLeaderForPartitionError,
+    TopicAuthorizationFailedError,
+)
 
 from embedded.kafka_security import ensure_secrets
 from shared import topics
@@ -112,3 +118,36 @@ async def test_the_console_reads_its_live_topics_but_no_contact_data_and_writes_
     assert not await _readable(bootstrap, console, topics.NOTIFICATION_REQUESTED)
     with pytest.raises(TopicAuthorizationFailedError):
         await _write(bootstrap, console, topics.COMPLAINT_RECEIVED)
+
+
+async def _delete_nothing(bootstrap: str, security: KafkaSecuritySettings, topic: str) -> None:
+    """A DeleteRecords up to each partition's first offset: authorized or not, it removes nothing."""
+    partitions = await topic_partitions(bootstrap, [topic])
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **client_options())
+    await reader.start()
+    try:
+        firsts = await reader.beginning_offsets(partitions)
+    finally:
+        await reader.stop()
+    options = client_options(security)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=FAIL_FAST_MS, **options)
+    await admin.start()
+    try:
+        await admin.delete_records({tp: RecordsToDelete(before_offset=o) for tp, o in firsts.items()})
+    finally:
+        await admin.close()
+
+
+async def test_only_intake_takes_records_out_and_only_of_the_ingress_it_scrubs(infra: Infrastructure) -> None:
+    """An erasure's scrub (`services/intake/ingress_scrub.py`) deletes records of the ingress in clear; nobody may
+    delete from a topic anything is rebuilt from."""
+    bootstrap = infra.kafka_bootstrap_servers
+    await _delete_nothing(bootstrap, _as("intake"), topics.dead_letter_topic(topics.PARTNER_TICKETS))
+    for who, topic in (
+        ("intake", topics.COMPLAINT_RECEIVED),
+        ("reporting", topics.dead_letter_topic(topics.PARTNER_TICKETS)),
+        ("partner-12345", topics.PARTNER_TICKETS),
+    ):
+        # Refused; a principal that may not even describe the topic is not told its leader (the metadata hides it).
+        with pytest.raises((TopicAuthorizationFailedError, NotLeaderForPartitionError)):
+            await _delete_nothing(bootstrap, _as(who), topic)

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.dispatch.consumers import SUBSCRIPTIONS as DISPATCH
 from services.followup.consumers import SUBSCRIPTIONS as FOLLOWUP
@@ -47,7 +47,7 @@ from shared.handling import Door
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
 from shared.subject_keys import SubjectKeys, opened_contact, opened_location
-from tests.support.channel_messages import channel_reply
+from tests.support.channel_messages import channel_complaint, channel_reply
 from tests.support.channels import running_channels
 from tests.support.complaints import complaint, headers
 from tests.support.dispatch import running_dispatch
@@ -105,7 +105,11 @@ async def running(migrated: Infrastructure) -> AsyncIterator[Running]:
         await enter(running_channels(database, kafka))
         _, intake = await enter(
             running_intake(
-                database, kafka, intake_consumer_group=groups["intake"], create_kwargs={"persons": ISSUER.verifier()}
+                database,
+                kafka,
+                intake_consumer_group=groups["intake"],
+                intake_ingress_scrub_seconds=0.3,
+                create_kwargs={"persons": ISSUER.verifier()},
             )
         )
         subject = Subject(f"139{uuid.uuid4().int % 10**8:08d}", f"Lin Erasure{tag}", f"lin.{tag}@example.com", [], [])
@@ -355,6 +359,82 @@ async def _no_topic_yields_them(db: asyncpg.Pool, kafka: str, subject: Subject) 
         assert event.payload.sealed is not None and await opened_contact(event.payload, ring) is None
     for place in [*places["complaint.received"], *places["workorder.assigned"]]:
         assert place.sealed is not None and (await opened_location(place, ring)).address is None
+
+
+async def test_an_erased_customers_clear_copies_leave_the_ingress_topics_and_their_dead_letters(
+    running: Running, migrated: Infrastructure, db: asyncpg.Pool
+) -> None:
+    """What a partner hotline and the channels service hand intake is in clear (no key of ours seals it): the
+    erasure takes the customer's records out of both ingress topics and out of the partner tickets' dead letters
+    (`services/intake/ingress_scrub.py`), and keeps everyone else's dead letter on the same partition, headers and
+    all. The number is found in any field, written as the sender wrote it ("+86 136 …" in the ticket's text)."""
+    kafka, tag = migrated.kafka_bootstrap_servers, uuid.uuid4().hex[:8]
+    phone, name = f"136{uuid.uuid4().int % 10**8:08d}", f"Zhao Ingress{tag}"
+    ticket_id = f"12345-scrub-{tag}"
+    spaced = f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}"
+    ticket = {
+        "source": "12345",
+        "ticket_id": ticket_id,
+        "received_at": datetime.now(UTC).isoformat(),
+        "caller_name": name,
+        "caller_phone": phone,
+        "address": "铁西区兴华街12号",
+        "district": "tiexi",
+        "content": f"停水一整天了，请回电 {spaced}",
+    }
+    by_mail = channel_complaint(
+        channel="email",
+        provider="mailbox",
+        customer={"name": name, "phone": phone, "preferred_contact": "phone"},
+        text="楼道里有煤气味。",
+    )
+    await produce(kafka, topics.PARTNER_TICKETS, [(ticket_id.encode(), json.dumps(ticket).encode())])
+    await publish(kafka, by_mail)
+    # A dead letter of theirs, and a bystander's on the same partition (same key): an operator's to replay.
+    dlq, key = topics.dead_letter_topic(topics.PARTNER_TICKETS), f"dlq-{tag}".encode()
+    other = {"ticket_id": f"other-{tag}", "caller_phone": "13512345678", "caller_name": "王五", "content": "没水"}
+    bystander = json.dumps({**ticket, **other})
+    await _dead_letter(kafka, dlq, key, [json.dumps(ticket).encode(), bystander.encode()])
+
+    async def taken() -> bool:
+        count = await db.fetchval(
+            "SELECT count(*) FROM intake.complaints WHERE channel_ticket_id = $1 OR complaint_id = $2",
+            ticket_id,
+            by_mail.complaint_id,
+        )
+        return count == 2
+
+    await wait_until(taken, timeout=30)
+    answer = await running.intake.post(
+        "/v1/privacy/erasure", json={"phone": phone, "reason": "本人要求删除"}, headers=supervisor()
+    )
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["complaint_ids"]) == 2
+    customer_id = uuid.UUID(answer.json()["customer_id"])
+    scanned = (topics.PARTNER_TICKETS, topics.CHANNEL_MESSAGES, dlq, topics.dead_letter_topic(topics.CHANNEL_MESSAGES))
+
+    async def scrubbed() -> list[tuple[str, bytes, bytes]] | None:
+        if await db.fetchval("SELECT count(*) FROM intake.ingress_scrubs WHERE customer_id = $1", customer_id):
+            return None
+        return await _records(kafka, *scanned)
+
+    left = await wait_until(scrubbed, timeout=30, interval=0.2)
+    assert not [(t, v[:200]) for t, _, v in left if phone.encode() in v or name.encode() in v]
+    kept = [v for t, k, v in left if t == dlq and k == key]
+    assert kept == [bystander.encode()], "the bystander's dead letter kept, once"
+    letters = [d for d in await read_dead_letters(kafka, dlq) if d.key == key]
+    assert [d.headers.get("dlq.reason") for d in letters] == ["scrub test: refused"], "with its headers"
+
+
+async def _dead_letter(kafka: str, topic: str, key: bytes, values: list[bytes]) -> None:
+    """Dead letters as a consumer leaves them: the original bytes, the reason in a header."""
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=kafka, enable_idempotence=True)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value=value, key=key, headers=[("dlq.reason", b"scrub test: refused")])
+    finally:
+        await producer.stop()
 
 
 async def test_a_correction_reaches_every_holder_and_the_customer_is_found_by_the_corrected_number(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from shared import topics
-from shared.kafka.acls import GROUP, PREFIXED, READ, WRITE, bindings
+from shared.kafka.acls import DELETE, GROUP, PREFIXED, READ, WRITE, bindings
 from shared.kafka.principals import OUTSIDE_SYSTEMS, PRINCIPALS, PUBLIC_TOPICS, SERVICES, principal, readers_of
 
 ASYNCAPI = Path(__file__).resolve().parents[2] / "docs" / "asyncapi"
@@ -67,7 +67,11 @@ def test_outside_systems_write_only_their_inbox() -> None:
 
 def test_the_bindings_grant_read_write_and_the_service_group_prefix_only() -> None:
     granted = bindings()
-    assert {b.operation for b in granted} == {READ, WRITE}
+    assert {b.operation for b in granted} == {READ, WRITE, DELETE}
+    deletes = {(b.principal, b.resource_name) for b in granted if b.operation == DELETE}
+    in_clear = (topics.PARTNER_TICKETS, topics.CHANNEL_MESSAGES)
+    expected = {("intake", t) for t in in_clear} | {("intake", topics.dead_letter_topic(t)) for t in in_clear}
+    assert deletes == expected, "only intake takes records out, and only of the ingress it scrubs on an erasure"
     groups = {(b.principal, b.resource_name) for b in granted if b.resource_type == GROUP}
     assert all(b.pattern_type == PREFIXED for b in granted if b.resource_type == GROUP)
     assert groups == {(p.name, p.group_prefix) for p in PRINCIPALS if p.group_prefix}

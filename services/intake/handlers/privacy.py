@@ -3,8 +3,9 @@
 Erasure is crypto-shredding (see the README, "Personal data"): the customer's key is deleted, so every sealed copy
 of their contact — on `complaint.contact`, its dead letters, any replay — stops opening; intake blanks its own copy
 (the submissions), forgets the keys the customer is found by, logs who and why, and tells every holder
-(`privacy.subject_erased`) to purge what it keeps in clear. Each request is one unit of work: the log row commits
-with the effect, or neither does.
+(`privacy.subject_erased`) to purge what it keeps in clear. The clear copies on the ingress topics, which no key
+seals, are taken out after the commit by `ingress_scrub.py`, from the keys kept for it here. Each request is one
+unit of work: the log row commits with the effect, or neither does.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ async def erase_subject(cmd: EraseSubject, work: IntakeWork) -> SubjectErasure:
     cases = await work.repo.cases_of(customer_id)
     for case in cases:
         await work.repo.replace_submission(case.complaint_id, erased(case.submission))
+    await work.repo.schedule_ingress_scrub(customer_id, work.now)  # before the keys are forgotten
     await work.repo.forget_customer(customer_id)
     ids = tuple(c.complaint_id for c in cases)
     await work.repo.forget_messages(ids)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.intake.customers import phone_hash
 from services.intake.handlers.channel_messages import take_reply
 from services.intake.handlers.context import IntakeContext
 from services.intake.handlers.privacy import correct_subject, erase_subject, export_subject
@@ -142,6 +143,8 @@ async def test_erasure_deletes_the_key_blanks_intakes_copy_tells_every_holder_an
     [erased] = [e for e in tx.state.outbox if isinstance(e, SubjectErased)]
     assert (erased.payload.customer_id, erased.payload.complaint_ids) == (erasure.customer_id, tuple(ids))
     assert PHONE not in erased.model_dump_json()
+    scrub, _ = tx.state.ingress_scrubs[erasure.customer_id]  # the ingress topics' clear copies, taken out later
+    assert scrub.phone_keys == (phone_hash(PHONE, "k" * 32),) and PHONE not in repr(scrub), "by the key, not the number"
     entry = tx.state.privacy_log[-1]
     assert (entry.action, entry.actor, entry.reason, entry.complaint_ids) == (
         "erasure",
