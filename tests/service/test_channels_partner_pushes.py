@@ -160,7 +160,7 @@ async def test_a_12345_ticket_in_and_its_states_out_in_order(sides: Sides, db: a
         {"supply": 5, "attitude": 5, "speed": 4},
     )
     assert [s["body"]["seq"] for s in states] == sorted(s["body"]["seq"] for s in states)
-    rows = await _pushes(db, complaint["complaint_id"])
+    rows = await _delivered(db, complaint["complaint_id"], 3)
     assert [(r["kind"], r["status"], r["receipt_id"]) for r in rows] == [
         (s["action"], "delivered", s["receipt_id"]) for s in states
     ]
@@ -180,7 +180,7 @@ async def test_the_hotline_down_gets_every_state_once_in_order_when_back(sides: 
     keys = {s["idempotency_key"] for s in states}
     refused = [a for a in await standin(sides.hotline, "/_standin/attempts") if a["idempotency_key"] in keys]
     assert any(a["status"] == 503 for a in refused), "the hotline was down: calls were refused and retried"
-    rows = await _pushes(db, complaint["complaint_id"])
+    rows = await _delivered(db, complaint["complaint_id"], 3)
     assert [r["status"] for r in rows] == ["delivered"] * 3
     assert rows[0]["attempts"] > 1 and rows[0]["answer_status"] == 200
     # Each state once: the hotline took three, and nothing more comes (no push is pending any longer).
@@ -238,6 +238,16 @@ async def test_a_supervisor_asks_the_hotline_for_more_time_and_staff_see_every_a
 async def _when(values: Any, condition: Any) -> Any:
     got = await values
     return got if condition(got) else None
+
+
+async def _delivered(db: asyncpg.Pool, complaint_id: uuid.UUID, n: int) -> list[asyncpg.Record]:
+    """The pushes once `n` are marked delivered: the hotline records a push when it answers, and the worker marks
+    the row after it reads the answer (CI49 read the last one in between, still pending)."""
+    rows = await wait_until(
+        lambda: _when(_pushes(db, complaint_id), lambda got: sum(r["status"] == "delivered" for r in got) >= n),
+        timeout=10,
+    )
+    return list(rows)
 
 
 async def _pushes(db: asyncpg.Pool, complaint_id: uuid.UUID) -> list[asyncpg.Record]:
