@@ -12,24 +12,16 @@ import re
 import time
 import uuid
 
-import asyncpg
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.db_errors import database_unavailable
 from shared.http.problems import problem_response
 from shared.logging import bind_case, clear_case, get_logger
 
 log = get_logger(__name__)
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
-DATABASE_DOWN: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.CannotConnectNowError,  # "the database system is shutting down / starting up"
-    asyncpg.AdminShutdownError,  # "terminating connection due to administrator command"
-)
 
 
 #: A successful request at least this slow is always logged, whatever the sample rate.
@@ -117,7 +109,9 @@ class RequestContext:
                 return
             try:
                 await self.app(scope, receive, send_with_id)
-            except DATABASE_DOWN as exc:
+            except Exception as exc:
+                if not database_unavailable(exc):  # `shared.db_errors`: by its SQLSTATE, not only a lost connection
+                    raise
                 log.error("database unavailable", error=repr(exc))
                 unavailable = problem_response(
                     503, "Service Unavailable", "the database is unavailable; retry shortly", path, {"Retry-After": "5"}

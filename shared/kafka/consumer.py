@@ -7,8 +7,9 @@ consumer holds). A nack commits nothing.
 Failures split in two:
 - *poison* (undecodable, invalid, or a handler error that persists for `max_attempts` tries): the
   message goes to `<topic>.dlq` with the reason, and the partition moves on;
-- *infrastructure* (database or network down): nothing is dead-lettered — the message (or batch) is
-  nacked, Kafka redelivers it after a pause, and it succeeds once the dependency is back.
+- *infrastructure* (database or broker down, failing over, full or busy: `shared.db_errors`, by SQLSTATE): nothing
+  is dead-lettered — the message (or batch) is nacked, Kafka redelivers it after a pause that doubles while the
+  outage lasts (up to `MAX_TRANSIENT_PAUSE_S`), and it succeeds once the dependency is back.
 
 Works for single-message and batch subscribers alike: a batch is handled in one call (one
 transaction); when that fails for a reason other than an outage, its messages are retried one by one
@@ -26,42 +27,41 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any, Generic, TypeVar
 
-import asyncpg
 from aiokafka import ConsumerRecord
-from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from opentelemetry import trace
 from opentelemetry.context import Context
 from pydantic import TypeAdapter, ValidationError
 
+from shared.db_errors import dependency_unavailable
 from shared.errors import DomainError, Invalid, Unavailable
 from shared.kafka.dead_letter import dead_letter_headers, dead_letter_topic
 from shared.kafka.offsets import BatchOffsets
+from shared.kafka.versions import NewerVersion, known_versions, newer_than_known
 from shared.logging import bind_case, clear_case, get_logger
 from shared.observability import tracing
-from shared.observability.metrics import CONSUMER_DEAD_LETTERS, CONSUMER_RETRIES, CONSUMER_TRANSIENT_FAILURES
+from shared.observability.metrics import (
+    CONSUMER_DEAD_LETTERS,
+    CONSUMER_NEWER_VERSIONS,
+    CONSUMER_RETRIES,
+    CONSUMER_TRANSIENT_FAILURES,
+)
 
 log = get_logger(__name__)
 
 M = TypeVar("M")
 
-#: Errors that say "a dependency is down", not "this message is bad".
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    KafkaError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-)
 
-#: What pauses the partition for redelivery: a dependency down, or a handler saying its collaborator is.
-_REDELIVERED: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, Unavailable)
+def redelivered(exc: BaseException) -> bool:
+    """Not the message's fault: a dependency down or busy (`shared.db_errors`: the database by its SQLSTATE, the
+    broker), or a handler saying its collaborator is (`Unavailable`). Paused and redelivered, never dead-lettered."""
+    return isinstance(exc, Unavailable) or dependency_unavailable(exc)
+
+
+#: The longest pause between redeliveries while a dependency stays down (the pause doubles from
+#: `transient_pause_s` with each consecutive failure, and is back to the first once a message succeeds).
+MAX_TRANSIENT_PAUSE_S = 5.0
 #: How many dead-lettered records a consumer remembers, so a redelivered batch does not dead-letter its poison again
 #: (a process restart forgets: a dead letter is then written at least once, as the offsets are committed).
 DEAD_LETTERS_REMEMBERED = 10_000
@@ -101,11 +101,15 @@ class GuardedHandler(Generic[M]):
         self.broker = broker
         self.consumer = consumer
         self.adapter: TypeAdapter[M] = TypeAdapter(model)
+        #: The highest version of each event type the model reads: a newer one is redelivered (`shared.kafka.versions`).
+        self.known_versions = known_versions(model)
         self.handle = handle
         self.max_attempts = max_attempts
         self.retry_backoff_s = retry_backoff_s
         self.transient_pause_s = transient_pause_s
         self.dead_lettered = 0
+        #: Consecutive redeliveries for an outage: each doubles the pause before the next (`MAX_TRANSIENT_PAUSE_S`).
+        self._outage_failures = 0
         self.offsets = BatchOffsets(consumer)
         #: The records this process already dead-lettered (topic, partition, offset), newest last: a batch nacked for
         #: an outage after its poison went to the dead letters is redelivered whole, and the poison must not go twice.
@@ -125,23 +129,38 @@ class GuardedHandler(Generic[M]):
                 try:
                     decoded.append((record, self.adapter.validate_json(record.value or b"")))
                 except ValidationError as exc:
+                    newer = newer_than_known(record.value or b"", self.known_versions)
+                    if newer is not None:
+                        await self._hold_newer(decoded, newer, record.topic)
                     await self._dead_letter(record, describe_validation_error(exc), "ValidationError", 1)
-            if not decoded:
-                return
-            if len(decoded) == 1:
-                await self._one_with_retries(*decoded[0])
-                return
-            try:
-                await self.handle([item for _, item in decoded])
-            except _REDELIVERED as exc:
-                await self._pause_for_redelivery(exc, decoded[0][0].topic)
-                raise
-            except Exception as exc:
-                log.warning("batch failed, isolating the bad message", size=len(decoded), error=repr(exc))
-                for record, item in decoded:
-                    await self._one_with_retries(record, item)
+            await self._handle_decoded(decoded)
         finally:
             clear_case()
+
+    async def _handle_decoded(self, decoded: list[tuple[ConsumerRecord, M]]) -> None:
+        if not decoded:
+            return
+        if len(decoded) == 1:
+            await self._one_with_retries(*decoded[0])
+            return
+        try:
+            await self.handle([item for _, item in decoded])
+        except Exception as exc:
+            if redelivered(exc):
+                await self._pause_for_redelivery(exc, decoded[0][0].topic)
+                raise
+            log.warning("batch failed, isolating the bad message", size=len(decoded), error=repr(exc))
+            for record, item in decoded:
+                await self._one_with_retries(record, item)
+        self._outage_failures = 0
+
+    async def _hold_newer(self, decoded: list[tuple[ConsumerRecord, M]], newer: NewerVersion, topic: str) -> None:
+        """Handle what came before the newer event, then nack: Kafka redelivers from there (what was handled comes
+        again too, and is deduplicated by its event id; a poison before it is dead-lettered once)."""
+        CONSUMER_NEWER_VERSIONS.labels(self.consumer, topic).inc()
+        await self._handle_decoded(decoded)
+        await self._pause_for_redelivery(newer, topic)
+        raise newer
 
     async def _one_with_retries(self, record: ConsumerRecord, item: M) -> None:
         headers = _headers(record)
@@ -152,16 +171,17 @@ class GuardedHandler(Generic[M]):
         for attempt in range(1, self.max_attempts + 1):
             try:
                 await self.handle([item])
-                return
-            except _REDELIVERED as exc:
-                await self._pause_for_redelivery(exc, record.topic)
-                raise
-            except DomainError as exc:
-                # A refusal will not change on a retry: dead-lettered at once, with the words an HTTP caller gets.
-                reason = str(exc) if isinstance(exc, PoisonMessage) else exc.reason
-                await self._dead_letter(record, reason, type(exc).__name__, attempt)
+                self._outage_failures = 0
                 return
             except Exception as exc:
+                if redelivered(exc):
+                    await self._pause_for_redelivery(exc, record.topic)
+                    raise
+                if isinstance(exc, DomainError):
+                    # A refusal will not change on a retry: dead-lettered at once, with the words an HTTP caller gets.
+                    reason = str(exc) if isinstance(exc, PoisonMessage) else exc.reason
+                    await self._dead_letter(record, reason, type(exc).__name__, attempt)
+                    return
                 if attempt == self.max_attempts:
                     reason = f"handler failed {attempt} times: {exc!r}"
                     await self._dead_letter(record, reason, type(exc).__name__, attempt)
@@ -171,10 +191,13 @@ class GuardedHandler(Generic[M]):
                 await asyncio.sleep(self.retry_backoff_s * attempt)
 
     async def _pause_for_redelivery(self, exc: BaseException, topic: str) -> None:
-        # Not the message's fault: pause, then let Kafka redeliver it (nack, no commit).
+        # Not the message's fault: pause (longer while the outage lasts), then let Kafka redeliver it (nack, no commit).
         CONSUMER_TRANSIENT_FAILURES.labels(self.consumer, topic).inc()
-        log.warning("dependency unavailable, message will be redelivered", error=repr(exc))
-        await asyncio.sleep(self.transient_pause_s)
+        longest = max(MAX_TRANSIENT_PAUSE_S, self.transient_pause_s)
+        pause = min(self.transient_pause_s * 2**self._outage_failures, longest)
+        self._outage_failures = min(self._outage_failures + 1, 16)
+        log.warning("dependency unavailable, message will be redelivered", error=repr(exc), pause_s=pause)
+        await asyncio.sleep(pause)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str, error_type: str, attempts: int) -> None:
         where = (record.topic, record.partition, record.offset)

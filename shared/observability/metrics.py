@@ -37,6 +37,12 @@ CONSUMER_TRANSIENT_FAILURES = Counter(
     "Messages or batches nacked for redelivery because a dependency (database, broker) was down.",
     ["consumer", "topic"],
 )
+CONSUMER_NEWER_VERSIONS = Counter(
+    "kafka_consumer_newer_versions_total",
+    "Events of a newer schema version than the consumer reads, nacked for redelivery (a rolling deploy under way,"
+    " or a partition held until a consumer that knows the version is deployed).",
+    ["consumer", "topic"],
+)
 CONSUMER_REBALANCES = Counter(
     "kafka_consumer_rebalances_total", "Partition assignments received by this process's consumers.", ["group"]
 )
