@@ -5,9 +5,8 @@ The relay claims rows with `FOR UPDATE SKIP LOCKED`, so several relays (one per 
 work without publishing a row twice at the same time; it is woken by `LISTEN/NOTIFY` on commit and
 polls as a fallback. A row is deleted only after Kafka acknowledged it, so a crash between the ack
 and the delete republishes it: delivery is at-least-once and every consumer dedupes on `event_id`.
-Ordering: one relay publishes a key's rows in id order; with several relays racing, two events of one
-complaint written in separate transactions may swap, so consumers must not rely on cross-event order
-from different transactions without checking.
+Ordering: a key's rows are published in id order whatever the number of relays: a relay takes a key only with
+its advisory lock (`_CLAIM`), so while one holds a complaint's event no other publishes that complaint's later ones.
 
 Operators see it: every event written is noted for the service's process metrics (counted once its
 transaction committed, `shared.observability.committed`), the relay counts what Kafka acknowledged and what
@@ -124,6 +123,15 @@ def _kafka_headers(stored: dict[str, Any], span: trace.Span | None) -> list[tupl
     return [(k, str(v).encode()) for k, v in headers.items()]
 
 
+#: A relay's batch: the oldest rows no other relay holds, and only of keys no other relay is publishing. Each key is
+#: taken with a transaction-scoped advisory lock (per schema and key hash; `try`, so a relay never waits), held until
+#: the batch's rows are deleted: a second relay skips every row of a key the first holds, not only the rows it
+#: locked, so a complaint's later events cannot overtake the one a stalled relay holds (issue 26).
+_CLAIM = """SELECT id, topic, key, payload, headers FROM "{schema}".outbox
+WHERE pg_try_advisory_xact_lock(hashtext('outbox {schema}'), hashtext(key))
+ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"""
+
+
 class OutboxRelay:
     """Publishes one service's outbox to Kafka in batches until stopped."""
 
@@ -184,11 +192,7 @@ class OutboxRelay:
         """Claim up to `batch_size` rows, publish them, delete what Kafka acknowledged."""
         assert self._producer is not None
         async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                f'SELECT id, topic, key, payload, headers FROM "{self.schema}".outbox '
-                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                self.batch_size,
-            )
+            rows = await conn.fetch(_CLAIM.format(schema=self.schema), self.batch_size)
             if not rows:
                 return 0
             spans = self._publish_spans(rows) if tracing.enabled() else None

@@ -1,0 +1,101 @@
+"""Issue 26, must-show 3's cause: two outbox relays, one stalled after claiming a complaint's first event (its
+`workorder.assigned`, say), must not let the second publish that complaint's later events (`acknowledged`,
+`resolved`) before it — the second relay takes other complaints' events meanwhile, and the complaint's three reach
+Kafka in the order they were written (`shared.outbox._CLAIM`: a relay takes a key only with its advisory lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from shared import outbox
+from shared.contracts import ComplaintContact, ComplaintContactPayload, new_event
+from shared.db import unit_of_work
+from shared.topics import COMPLAINT_CONTACT
+from tests.support.infrastructure import Infrastructure
+from tests.support.kafka import read_topic
+
+
+def _contact(complaint_id: uuid.UUID, note: str) -> ComplaintContact:
+    return new_event(
+        ComplaintContact,
+        complaint_id=complaint_id,
+        producer="test",
+        correlation_id=note,
+        payload=ComplaintContactPayload(
+            complaint_id=complaint_id,
+            reference_no=f"TS-ORDER-{complaint_id.hex[:16]}",
+            name=None,
+            phone=None,
+            email=None,
+            wechat_openid=None,
+            preferred_contact="phone",
+        ),
+    )
+
+
+@pytest.fixture
+async def schema(db: asyncpg.Pool) -> AsyncIterator[str]:
+    """An outbox of its own (intake's table's shape), so no other test's rows are the oldest."""
+    name = f"outbox_order_{uuid.uuid4().hex[:8]}"
+    await db.execute(f"CREATE SCHEMA {name}; CREATE TABLE {name}.outbox (LIKE intake.outbox INCLUDING ALL)")
+    yield name
+    await db.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+class Stalled:
+    """A producer that holds the first send until released, then sends through the real one."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.claimed, self.release = real, asyncio.Event(), asyncio.Event()
+
+    async def send(self, topic: str, **kwargs: Any) -> Any:
+        self.claimed.set()
+        await self.release.wait()
+        return await self.real.send(topic, **kwargs)
+
+
+async def _write(db: asyncpg.Pool, schema: str, *events: ComplaintContact) -> None:
+    async with unit_of_work(db) as uow:
+        await outbox.add(uow.conn, schema, list(events))
+        uow.commit()
+
+
+async def test_a_stalled_relay_holds_its_complaints_later_events_back(
+    migrated: Infrastructure, db: asyncpg.Pool, schema: str
+) -> None:
+    kafka, case = migrated.kafka_bootstrap_servers, uuid.uuid4()
+    assigned, acknowledged, resolved = (_contact(case, step) for step in ("assigned", "acknowledged", "resolved"))
+    another = _contact(uuid.uuid4(), "another complaint")
+    await _write(db, schema, assigned)
+    first = outbox.OutboxRelay(db, schema, kafka, batch_size=10)
+    second = outbox.OutboxRelay(db, schema, kafka, batch_size=10)
+    await first._ensure_producer()
+    await second._ensure_producer()
+    stalled = first._producer = Stalled(first._producer)
+    try:
+        held = asyncio.create_task(first.publish_batch())
+        await asyncio.wait_for(stalled.claimed.wait(), timeout=10)  # it holds `assigned`, mid-publish
+        await _write(db, schema, acknowledged, resolved)
+        await _write(db, schema, another)
+        assert await second.publish_batch() == 1, "the second relay takes only the other complaint's event"
+        stalled.release.set()
+        assert await held == 1
+        assert await second.publish_batch() == 2
+        assert await db.fetchval(f"SELECT count(*) FROM {schema}.outbox") == 0
+    finally:
+        stalled.release.set()
+        first._producer = stalled.real
+        await first._reset_producer()
+        await second._reset_producer()
+    ours = [str(e.event_id) for e in (assigned, acknowledged, resolved)]
+    records = await read_topic(
+        kafka, COMPLAINT_CONTACT, until=lambda rs: set(ours) <= {r.headers.get("event_id") for r in rs}
+    )
+    published = [r.headers["event_id"] for r in records if r.headers.get("event_id") in ours]
+    assert published == ours, "the complaint's events reach Kafka in the order they were written"
