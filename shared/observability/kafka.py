@@ -35,7 +35,9 @@ class RebalanceCounter(ConsumerRebalanceListener):  # type: ignore[misc]
         self.group = group
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        return None
+        # Eager rebalancing: everything is revoked before the new assignment. A consumer that is left with none (or
+        # stops) must not keep showing its last count (issue 26).
+        CONSUMER_ASSIGNED.labels(self.group).set(0)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         CONSUMER_REBALANCES.labels(self.group).inc()
