@@ -5,8 +5,9 @@ offset is committed only after the handler returned, i.e. after its database tra
 the partitions the batch came from (`shared.kafka.offsets`; FastStream's own ack commits every partition the
 consumer holds). A nack commits nothing.
 Failures split in two:
-- *poison* (undecodable, invalid, or a handler error that persists for `max_attempts` tries): the
-  message goes to `<topic>.dlq` with the reason, and the partition moves on;
+- *poison* (undecodable, invalid, or a handler error that persists for `max_attempts` tries — one try once a
+  batch's isolation has spent `ISOLATION_BUDGET_S`): the message goes to `<topic>.dlq` with the reason, and the
+  partition moves on;
 - *infrastructure* (database or broker down, failing over, full or busy: `shared.db_errors`, by SQLSTATE): nothing
   is dead-lettered — the message (or batch) is nacked, Kafka redelivers it after a pause that doubles while the
   outage lasts (up to `MAX_TRANSIENT_PAUSE_S`), and it succeeds once the dependency is back.
@@ -22,6 +23,7 @@ on, each record gets its own span, parented on its headers, so a complaint's tra
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -58,6 +60,12 @@ def redelivered(exc: BaseException) -> bool:
     broker), or a handler saying its collaborator is (`Unavailable`). Paused and redelivered, never dead-lettered."""
     return isinstance(exc, Unavailable) or dependency_unavailable(exc)
 
+
+#: How long a failed batch's one-by-one isolation may retry with backoff: past it, each remaining message gets one
+#: attempt and no pause. Why (issue 26, poison at scale): 1,000 handler-poison records retried 3 times with backoff
+#: take ~10 minutes, past `max.poll.interval.ms` (5 minutes): the member was evicted mid-batch and the next owner
+#: dead-lettered the same records again. Within the budget a flaky message still gets its retries.
+ISOLATION_BUDGET_S = 60.0
 
 #: The longest pause between redeliveries while a dependency stays down (the pause doubles from
 #: `transient_pause_s` with each consecutive failure, and is back to the first once a message succeeds).
@@ -97,6 +105,8 @@ class GuardedHandler(Generic[M]):
         max_attempts: int = 3,
         retry_backoff_s: float = 0.2,
         transient_pause_s: float = 1.0,
+        isolation_budget_s: float = ISOLATION_BUDGET_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.broker = broker
         self.consumer = consumer
@@ -107,6 +117,7 @@ class GuardedHandler(Generic[M]):
         self.max_attempts = max_attempts
         self.retry_backoff_s = retry_backoff_s
         self.transient_pause_s = transient_pause_s
+        self.isolation_budget_s, self.monotonic = isolation_budget_s, monotonic
         self.dead_lettered = 0
         #: Consecutive redeliveries for an outage: each doubles the pause before the next (`MAX_TRANSIENT_PAUSE_S`).
         self._outage_failures = 0
@@ -150,8 +161,9 @@ class GuardedHandler(Generic[M]):
                 await self._pause_for_redelivery(exc, decoded[0][0].topic)
                 raise
             log.warning("batch failed, isolating the bad message", size=len(decoded), error=repr(exc))
+            deadline = self.monotonic() + self.isolation_budget_s
             for record, item in decoded:
-                await self._one_with_retries(record, item)
+                await self._one_with_retries(record, item, retry=self.monotonic() < deadline)
         self._outage_failures = 0
 
     async def _hold_newer(self, decoded: list[tuple[ConsumerRecord, M]], newer: NewerVersion, topic: str) -> None:
@@ -162,13 +174,15 @@ class GuardedHandler(Generic[M]):
         await self._pause_for_redelivery(newer, topic)
         raise newer
 
-    async def _one_with_retries(self, record: ConsumerRecord, item: M) -> None:
+    async def _one_with_retries(self, record: ConsumerRecord, item: M, *, retry: bool = True) -> None:
+        """`retry` False (a batch's isolation past its budget): one attempt, no backoff — see ISOLATION_BUDGET_S."""
         headers = _headers(record)
         bind_case(
             correlation_id=headers.get("correlation_id"),
             complaint_id=str(getattr(item, "complaint_id", "") or "") or None,
         )
-        for attempt in range(1, self.max_attempts + 1):
+        attempts = self.max_attempts if retry else 1
+        for attempt in range(1, attempts + 1):
             try:
                 await self.handle([item])
                 self._outage_failures = 0
@@ -182,7 +196,7 @@ class GuardedHandler(Generic[M]):
                     reason = str(exc) if isinstance(exc, PoisonMessage) else exc.reason
                     await self._dead_letter(record, reason, type(exc).__name__, attempt)
                     return
-                if attempt == self.max_attempts:
+                if attempt == attempts:
                     reason = f"handler failed {attempt} times: {exc!r}"
                     await self._dead_letter(record, reason, type(exc).__name__, attempt)
                     return
