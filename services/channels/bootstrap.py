@@ -48,9 +48,9 @@ def build_channels_broker(settings: ChannelsSettings, door: Callable[[], Channel
     return broker
 
 
-def samplers(pool: asyncpg.Pool, broker: KafkaBroker) -> list[Sampler]:
+def samplers(pool: asyncpg.Pool, broker: KafkaBroker, settings: ChannelsSettings) -> list[Sampler]:
     """What Prometheus reads when it scrapes: the outbox and the consumer lag."""
-    return [outbox_sampler(pool, SERVICE), lag_sampler(broker)]
+    return [outbox_sampler(pool, SERVICE), lag_sampler(broker, settings)]
 
 
 def channels_lifespan(
@@ -70,7 +70,7 @@ def channels_lifespan(
         relay = OutboxRelay(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )
-        app.state.metric_samplers = samplers(pool, broker)
+        app.state.metric_samplers = samplers(pool, broker, settings)
         running = workers.started(Running(settings, door, clock))
         try:
             async with background_work(SERVICE, broker, app.state.kafka, relay.run, *running):

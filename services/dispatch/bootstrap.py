@@ -177,7 +177,7 @@ def create_app(
         )
         app.state.metric_samplers = [
             outbox_sampler(pool, SCHEMA),
-            lag_sampler(broker),
+            lag_sampler(broker, settings),
             metrics.incidents_open_sampler(open_incidents, pool),
         ]
         try:

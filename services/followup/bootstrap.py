@@ -103,7 +103,7 @@ def create_app(
         )
         app.state.metric_samplers = [
             outbox_sampler(pool, SERVICE),
-            lag_sampler(broker),
+            lag_sampler(broker, settings),
             metrics.timers_sampler(lambda: timer_backlog(pool)),
         ]
         try:

@@ -93,7 +93,7 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         relay = OutboxRelay(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )
-        app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker)]
+        app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker, settings)]
         sweep = retention_sweep(settings, lambda: app.state.door)
         scrubber = ingress_scrubber(settings, lambda: app.state.door)
         try:

@@ -74,14 +74,14 @@ def rules_from(settings: NotifySettings, timezone: ZoneInfo) -> Rules:
     )
 
 
-def samplers(pool: asyncpg.Pool, broker: KafkaBroker, views: NotifyViews) -> list[Sampler]:
+def samplers(pool: asyncpg.Pool, broker: KafkaBroker, views: NotifyViews, settings: NotifySettings) -> list[Sampler]:
     """What Prometheus reads when it scrapes: the outbox, the consumer lag, the sending queue."""
 
     async def queue_depth() -> metrics.Depth:
         depth = await views.queue()
         return depth.due, depth.waiting, depth.in_doubt, depth.oldest_due_s
 
-    return [outbox_sampler(pool, SERVICE), lag_sampler(broker), metrics.queue_sampler(queue_depth)]
+    return [outbox_sampler(pool, SERVICE), lag_sampler(broker, settings), metrics.queue_sampler(queue_depth)]
 
 
 def notify_lifespan(
@@ -130,7 +130,7 @@ def notify_lifespan(
         relay = OutboxRelay(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )
-        app.state.metric_samplers = samplers(pool, broker, views)
+        app.state.metric_samplers = samplers(pool, broker, views, settings)
         try:
             async with background_work(SERVICE, broker, app.state.kafka, relay.run, sender.run):
                 yield

@@ -78,7 +78,7 @@ def create_app(
         )
         app.state.access_log = Door(transactions(pool, PostgresReadAccessLog), None, clock=clock or utc_now)
         broker = build_reporting_broker(settings, lambda: app.state.door)
-        app.state.metric_samplers = [lag_sampler(broker), metrics.surge_sampler(app.state.reports, settings)]
+        app.state.metric_samplers = [lag_sampler(broker, settings), metrics.surge_sampler(app.state.reports, settings)]
         try:
             async with background_work(SERVICE, broker, app.state.kafka):
                 yield

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
 
 from shared.observability import tracing
+from shared.observability.group_probe import GroupProbe, GroupReading, group_probe_sampler
 from shared.observability.metrics import CONSUMER_ASSIGNED, CONSUMER_LAG, CONSUMER_REBALANCES, Sampler
 
 
@@ -44,36 +45,43 @@ class RebalanceCounter(ConsumerRebalanceListener):  # type: ignore[misc]
         CONSUMER_ASSIGNED.labels(self.group).set(len(assigned))
 
 
-def lag_sampler(broker: KafkaBroker) -> Sampler:
-    """Lag of every group this process consumes with, per assigned partition: end offset minus committed
-    offset. Each replica reports its own partitions, so `sum by (group)` over replicas is the group's lag.
-
-    Two requests per group and scrape: the committed offsets of all assigned partitions at once (aiokafka's
-    public `committed()` asks one partition per request; reporting alone reads 120 partitions), and their
-    end offsets."""
+def lag_sampler(broker: KafkaBroker, settings: Any) -> Sampler:
+    """At each scrape, the groups this process consumes with, read from outside (`group_probe`: every partition of
+    their topics, their state and members — `kafka_group_*`), and from that reading the lag of the partitions
+    assigned to this process (`kafka_consumer_lag`: `sum by (group)` over replicas is the group's lag). `settings`:
+    the service's, for the broker's address and its principal. Public API only: OffsetFetch through the admin client,
+    end offsets through a group-less consumer."""
     seen: set[tuple[str, str, str]] = set()
+    groups = group_probe_sampler(_SubscribersProbe(broker, settings))
 
     async def sample_lag() -> None:
+        readings = await groups()
         current: set[tuple[str, str, str]] = set()
         for subscriber in broker.subscribers:
-            consumer = getattr(subscriber, "consumer", None)
-            group = getattr(subscriber, "group_id", None)
-            if consumer is None or not group:
+            consumer, group = getattr(subscriber, "consumer", None), getattr(subscriber, "group_id", None)
+            if consumer is None or not group or group not in readings:
                 continue
-            assigned: set[TopicPartition] = set(consumer.assignment())
-            if not assigned:
-                continue
-            committed = await consumer._coordinator.fetch_committed_offsets(assigned)
-            ends = await consumer.end_offsets(list(assigned))
-            for tp in assigned:
-                meta = committed.get(tp)
-                position = meta.offset if meta is not None and meta.offset >= 0 else 0
-                labels = (group, tp.topic, str(tp.partition))
-                CONSUMER_LAG.labels(*labels).set(max(0, ends.get(tp, position) - position))
-                current.add(labels)
+            for tp in consumer.assignment():
+                if tp in readings[group].offsets:
+                    labels = (group, tp.topic, str(tp.partition))
+                    CONSUMER_LAG.labels(*labels).set(readings[group].lag(tp))
+                    current.add(labels)
         for gone in seen - current:  # partitions that moved to another replica are no longer ours to report
             CONSUMER_LAG.remove(*gone)
         seen.clear()
         seen.update(current)
 
     return sample_lag
+
+
+class _SubscribersProbe(GroupProbe):
+    """The groups of the broker's subscribers, as they are at each reading (subscribers register at start-up)."""
+
+    def __init__(self, broker: KafkaBroker, settings: Any) -> None:
+        super().__init__(settings.kafka_bootstrap_servers, {}, settings)
+        self.broker = broker
+
+    async def read(self) -> list[GroupReading]:
+        subscribers = [(getattr(s, "group_id", None), getattr(s, "topic_names", ())) for s in self.broker.subscribers]
+        self.groups = {group: tuple(names) for group, names in subscribers if group}
+        return await super().read() if self.groups else []

@@ -52,6 +52,21 @@ CONSUMER_LAG = Gauge(
     ["group", "topic", "partition"],
 )
 CONSUMER_ASSIGNED = Gauge("kafka_consumer_assigned_partitions", "Partitions assigned to this process.", ["group"])
+#: Consumer groups read from outside their consumers (`shared.observability.group_probe`): every replica of a service
+#: reports the same figures for its groups, so alert on `max by`.
+GROUP_LAG = Gauge(
+    "kafka_group_lag",
+    "Records of the partition the group has not committed (end offset - committed), whether or not it has members.",
+    ["group", "topic", "partition"],
+)
+GROUP_COMMITTED = Gauge(
+    "kafka_group_committed_offset",
+    "The group's committed offset on the partition (0 before its first commit): unchanged while lag > 0 = stalled.",
+    ["group", "topic", "partition"],
+)
+GROUP_MEMBERS = Gauge(
+    "kafka_group_members", "Members of the consumer group now, with the coordinator's state of it.", ["group", "state"]
+)
 
 OUTBOX_WAITING = Gauge("outbox_waiting_events", "Events committed but not yet acknowledged by Kafka.", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(

@@ -179,6 +179,10 @@ async def test_metrics_of_every_service_follow_the_complaints_through(
     assert moved("intake", "outbox_published_total", service="intake") == 6  # received + contact, each
     assert after["intake"].value("outbox_oldest_event_age_seconds", service="intake") == 0
     assert after["reporting"].label_values("kafka_consumer_lag", "topic") >= {topics.COMPLAINT_RECEIVED}
+    # The groups read from outside their consumers (issue 26): every group of the service, with its members.
+    assert "reporting.read-models" in after["reporting"].label_values("kafka_group_members", "group")
+    assert after["reporting"].total("kafka_group_members", group="reporting.read-models") >= 1
+    assert after["dispatch"].total("kafka_group_lag", group="dispatch.complaint-received") == 0
     for name in SERVICES:
         assert after[name].total("kafka_consumer_rebalances_total") >= 1, name
     # `make run` tells where each service's metrics are.

@@ -1,0 +1,75 @@
+"""Issue 26: consumer groups read from outside their consumers (`shared.observability.group_probe`). A group whose
+consumer stopped still shows — Empty, no member, and a lag that counts what came after its last commit — and a live
+one is Stable with its member; the probe joins no group and moves no offset."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared.kafka.security import client_options
+from shared.observability.group_probe import GroupProbe, group_probe_sampler
+from shared.observability.metrics import GROUP_COMMITTED, GROUP_LAG, GROUP_MEMBERS
+from tests.support.infrastructure import Infrastructure
+from tests.support.kafka import wait_until
+
+
+@pytest.fixture
+async def topic(migrated: Infrastructure) -> AsyncIterator[str]:
+    name = f"probe-test-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=migrated.kafka_bootstrap_servers, **client_options())
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 2, 1)])
+        yield name
+        await admin.delete_topics([name])
+    finally:
+        await admin.close()
+
+
+async def _send(kafka: str, topic: str, partition: int, n: int) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, **client_options())
+    await producer.start()
+    try:
+        for i in range(n):
+            await producer.send_and_wait(topic, value=b"x", key=str(i).encode(), partition=partition)
+    finally:
+        await producer.stop()
+
+
+async def test_a_stopped_group_shows_empty_with_its_lag_and_a_live_one_stable(
+    migrated: Infrastructure, topic: str
+) -> None:
+    kafka, tag = migrated.kafka_bootstrap_servers, uuid.uuid4().hex[:8]
+    stopped, live = f"probe-stopped-{tag}", f"probe-live-{tag}"
+    await _send(kafka, topic, 0, 3)
+    first = AIOKafkaConsumer(topic, bootstrap_servers=kafka, group_id=stopped, auto_offset_reset="earliest",
+                             enable_auto_commit=False, **client_options())  # fmt: skip
+    await first.start()
+    await wait_until(lambda: first.getmany(timeout_ms=200), timeout=20)  # it read the first records
+    await first.commit({TopicPartition(topic, 0): 3})
+    await first.stop()  # the consumer is gone; the group keeps its commit
+    await _send(kafka, topic, 0, 4)  # what nobody takes now
+    running = AIOKafkaConsumer(topic, bootstrap_servers=kafka, group_id=live, **client_options())
+    await running.start()
+    try:
+        await wait_until(lambda: bool(running.assignment()), timeout=20)
+        probe = GroupProbe(kafka, {stopped: (topic,), live: (topic,)}, None)
+        readings = await group_probe_sampler(probe)()
+        gone, alive = readings[stopped], readings[live]
+        assert (gone.state, gone.members) == ("Empty", 0)
+        assert gone.lag(TopicPartition(topic, 0)) == 4 and gone.lag(TopicPartition(topic, 1)) == 0
+        assert (alive.state, alive.members) == ("Stable", 1)
+        assert GROUP_LAG.labels(stopped, topic, "0")._value.get() == 4
+        assert GROUP_COMMITTED.labels(stopped, topic, "0")._value.get() == 3
+        assert GROUP_MEMBERS.labels(stopped, "Empty")._value.get() == 0
+        again = await probe.read()
+        assert {r.group: r.offsets for r in again}[stopped][TopicPartition(topic, 0)] == (3, 7), (
+            "the probe moved nothing"
+        )
+    finally:
+        await running.stop()
