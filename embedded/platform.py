@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -242,6 +244,8 @@ class _ServiceProcess:
     started_at: float = 0.0
     failures: int = 0
     restart_at: float | None = None
+    #: The service's listening socket, bound by the runner and handed to every process of it (`_listen`).
+    listener: socket.socket | None = None
 
     @property
     def url(self) -> str:
@@ -329,6 +333,8 @@ class Platform:
                 f"(stand-in), mail smtp://127.0.0.1:{info['smtp_port']}  ({_elapsed(gateways_began)})"
             )
 
+        for svc in self.services.values():  # every port bound before any service learns the others' addresses
+            self._listen(svc)
         for svc in self.services.values():
             self._spawn(svc)
         deadline = time.monotonic() + self.config.ready_timeout
@@ -480,6 +486,27 @@ class Platform:
         env.pop("EMBEDDED_SERVICES", None)
         return env
 
+    def _listen(self, svc: _ServiceProcess) -> None:
+        """Bind the service's port here and keep it: each process of the service (restarts included) is handed the
+        socket (`SERVICE_LISTEN_FD`, `shared.runtime.serve`) instead of binding it itself. Why: a port found free and
+        bound later by the child could be taken in between by anything else starting on the machine (four platforms
+        started at once lost that race: "address already in use"). A port chosen by us that was taken since is
+        replaced by one the kernel picks; a port the operator set must be free."""
+        if svc.listener is not None:
+            return
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.bind((LOCALHOST, svc.port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or os.environ.get(svc.spec.port_env, "").strip() not in ("", "0"):
+                listener.close()
+                raise PlatformError(f"{svc.spec.name} cannot listen on {svc.port}: {exc.strerror}") from None
+            listener.bind((LOCALHOST, 0))
+            self.say(f"port {svc.port} was taken meanwhile: {svc.spec.name} listens on {listener.getsockname()[1]}")
+        listener.listen(1024)
+        listener.set_inheritable(True)
+        svc.port, svc.listener = listener.getsockname()[1], listener
+
     def _spawn(self, svc: _ServiceProcess) -> None:
         """Start `python -m <module>` in its own process group; output appended to its log file."""
         if svc.log_file is None:
@@ -491,6 +518,9 @@ class Platform:
             env.update(self.gateways.notify_env())
         if svc.spec.name == "channels" and self.gateways is not None:
             env.update(self.gateways.channels_env())
+        handed = () if svc.listener is None else (svc.listener.fileno(),)
+        if handed:
+            env["SERVICE_LISTEN_FD"] = str(handed[0])
         svc.proc = subprocess.Popen(  # noqa: S603 - our interpreter and a module name from our spec
             [sys.executable, "-m", svc.spec.module],
             stdin=subprocess.DEVNULL,
@@ -500,6 +530,7 @@ class Platform:
             env=env,
             start_new_session=True,
             preexec_fn=child_preexec(signal.SIGTERM),
+            pass_fds=handed,
         )
         svc.started_at = time.monotonic()
         svc.restart_at = None
@@ -696,6 +727,9 @@ class Platform:
             if svc.log_file is not None:
                 svc.log_file.close()
                 svc.log_file = None
+            if svc.listener is not None:
+                svc.listener.close()
+                svc.listener = None
         services_done = time.monotonic()
         if self.gateways is not None:
             self.gateways.stop()

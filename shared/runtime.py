@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -115,7 +117,9 @@ async def background_work(
 
 def serve(app: Any, *, service: str, host: str, port: int, log_level: str) -> None:
     """`python -m services.<name>`: JSON logs, a sampled access log (the rate from the settings every service's
-    app keeps in `app.state.settings`), uvicorn without its own logging, graceful shutdown.
+    app keeps in `app.state.settings`), uvicorn without its own logging, graceful shutdown. With
+    `SERVICE_LISTEN_FD` (the embedded runner's), it serves the listening socket it was handed instead of binding
+    `host:port` itself: the runner bound the port first, so no other process can take it in between.
 
     Everything imported and built so far (modules, the app, its routes and models) lives as long as the process:
     `gc.freeze()` moves it out of the collector's generations, so the collections that batches of short-lived
@@ -125,6 +129,8 @@ def serve(app: Any, *, service: str, host: str, port: int, log_level: str) -> No
     configure_access_log(getattr(settings, "access_log_sample_rate", 1.0))
     gc.collect()
     gc.freeze()
-    uvicorn.Server(
+    server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10)
-    ).run()
+    )
+    handed = os.environ.get("SERVICE_LISTEN_FD")
+    server.run(sockets=[socket.socket(fileno=int(handed))] if handed else None)
