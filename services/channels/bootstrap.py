@@ -66,7 +66,7 @@ def channels_lifespan(
         work: Transactions[ChannelsRepository] = transactions(pool, PostgresChannelsRepository)
         door: ChannelsDoor = Door(work, ChannelsContext.from_settings(settings, SubjectKeys(pool)), clock=clock)
         app.state.door = door
-        broker = build_channels_broker(settings, lambda: app.state.door)
+        app.state.broker = broker = build_channels_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )

@@ -171,7 +171,7 @@ def create_app(
         work = transactions(pool, PostgresDispatchRepository)
         app.state.views = DispatchViews(work, photos=context.photos)
         app.state.door = Door(work, replace(context, keys=SubjectKeys(pool)), **({"clock": clock} if clock else {}))
-        broker = build_dispatch_broker(settings, lambda: app.state.door)
+        app.state.broker = broker = build_dispatch_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(
             pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )

@@ -9,7 +9,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -37,7 +37,7 @@ from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.runtime import background_work, connect_with_retry
-from shared.sla import load_sla_table
+from shared.sla import SlaTable, load_sla_table
 from shared.subject_keys import SubjectKeys
 
 
@@ -70,6 +70,13 @@ def _timer_worker(settings: FollowupSettings, pool: asyncpg.Pool, door: Followup
     )
 
 
+def _notifier(settings: FollowupSettings, sla: SlaTable) -> Notifier:
+    """The messages' wording, language, time zone and customer horizon (`FOLLOWUP_CUSTOMER_MESSAGE_HORIZON_HOURS`)."""
+    hours = settings.followup_customer_message_horizon_hours
+    horizon = timedelta(hours=hours) if hours else None
+    return Notifier(Templates(), settings.notification_locale, ZoneInfo(sla.config.timezone), customer_horizon=horizon)
+
+
 def create_app(
     settings: FollowupSettings, *, clock: Callable[[], datetime] | None = None, persons: PersonTokens | None = None
 ) -> FastAPI:
@@ -78,7 +85,7 @@ def create_app(
     sla = load_sla_table()
     observed = telemetry(SERVICE, settings, metrics.count_committed)
     clocks = ClockRules(sla, time_scale=settings.sla_time_scale)
-    notifier = Notifier(Templates(), settings.notification_locale, ZoneInfo(sla.config.timezone))
+    notifier = _notifier(settings, sla)
     callbacks = CallbackPolicy(
         max_attempts=settings.callback_max_attempts,
         retry_interval=settings.callback_retry_interval * settings.sla_time_scale,
@@ -96,7 +103,7 @@ def create_app(
         app.state.views = FollowupViews(work, now)
         # Who was shown whose contact (`handlers.contact_reads`): its own door, its own table.
         app.state.contact_reads = Door(transactions(pool, PostgresContactReadLog), None, clock=now)
-        broker = build_followup_broker(settings, lambda: door)
+        app.state.broker = broker = build_followup_broker(settings, lambda: door)
         worker = _timer_worker(settings, pool, door)
         relay = OutboxRelay(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings

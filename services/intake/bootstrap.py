@@ -89,7 +89,7 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         app.state.pool = pool
         context = IntakeContext(ZoneInfo(settings.timezone), settings.intake_customer_hash_key)
         app.state.door = Door(transactions(pool, PostgresIntakeRepository), context)
-        broker = build_intake_broker(settings, lambda: app.state.door)
+        app.state.broker = broker = build_intake_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )

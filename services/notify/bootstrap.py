@@ -126,7 +126,7 @@ def notify_lifespan(
         )
         views = NotifyViews(work, clock)
         app.state.door, app.state.views, app.state.catalog, app.state.sender = door, views, providers, sender
-        broker = build_notify_broker(settings, lambda: app.state.door)
+        app.state.broker = broker = build_notify_broker(settings, lambda: app.state.door)
         relay = OutboxRelay(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )

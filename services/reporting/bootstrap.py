@@ -77,7 +77,7 @@ def create_app(
             contact_export_roles=frozenset(settings.reporting_contact_export_roles),
         )
         app.state.access_log = Door(transactions(pool, PostgresReadAccessLog), None, clock=clock or utc_now)
-        broker = build_reporting_broker(settings, lambda: app.state.door)
+        app.state.broker = broker = build_reporting_broker(settings, lambda: app.state.door)
         app.state.metric_samplers = [lag_sampler(broker, settings), metrics.surge_sampler(app.state.reports, settings)]
         try:
             async with background_work(SERVICE, broker, app.state.kafka):

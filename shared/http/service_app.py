@@ -19,6 +19,7 @@ from shared.http.problems import install_problem_handlers
 from shared.http.rate_counts import RateCounts, syncing_rate_counts
 from shared.http.request_context import RequestContext
 from shared.http.write_limits import WriteLimits
+from shared.kafka.liveness import stopped_subscribers
 from shared.logging import bind_case, get_logger
 from shared.observability.http import add_metrics_route, instrument_http
 
@@ -68,6 +69,13 @@ def create_service_app(
     instrument_http(app, metrics=metrics, tracing=tracing)  # outermost: measured as the client saw it
     add_metrics_route(app)
 
+    _add_health_routes(app, readiness)
+    return app
+
+
+def _add_health_routes(app: FastAPI, readiness: ReadinessCheck) -> None:
+    """/healthz (the process answers) and /readyz (it can serve: the service's own check, and no consumer stopped)."""
+
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -75,17 +83,18 @@ def create_service_app(
     @app.get(
         "/readyz",
         tags=["operations"],
-        summary="Ready to serve (database reachable)",
+        summary="Ready to serve (database reachable, no consumer stopped)",
         responses={503: {"description": "Not ready: the check that failed", "content": {"application/json": {}}}},
     )
     async def readyz(request: Request) -> JSONResponse:
+        stopped = stopped_subscribers(getattr(request.app.state, "broker", None))
+        if stopped:  # a consumer that stopped for good: the process must be restarted (`shared.kafka.liveness`)
+            return JSONResponse({"status": "not ready", "stopped_consumers": stopped}, status_code=503)
         try:
             body = await asyncio.wait_for(readiness(request), timeout=3)
             return JSONResponse({"status": "ready", **body})
         except Exception as exc:
             return JSONResponse({"status": "not ready", "error": repr(exc)}, status_code=503)
-
-    return app
 
 
 def mark_case(request: Request, complaint_id: object) -> None:
