@@ -21,7 +21,9 @@ step (a mark without its effect, an event without its state). The same door serv
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -146,6 +148,27 @@ def _event_id(event: Any) -> uuid.UUID:
     return event_id
 
 
+#: When the event being handled happened (None: a command, a timer). Why: a side effect judges by it whether the
+#: event is too old to act on — a new consumer group reading a topic's kept history must not text customers about
+#: last month (issue 26).
+_CAUSE_AT: ContextVar[datetime | None] = ContextVar("cause_at", default=None)
+
+
+def cause_at() -> datetime | None:
+    """When the event now being handled happened; None outside an event's handling."""
+    return _CAUSE_AT.get()
+
+
+@contextmanager
+def handling(event: object) -> Iterator[None]:
+    """While `event` is handled, `cause_at()` is its `occurred_at`."""
+    token = _CAUSE_AT.set(getattr(event, "occurred_at", None))
+    try:
+        yield
+    finally:
+        _CAUSE_AT.reset(token)
+
+
 def _one_by_one(
     handler: Callable[[M, Work[R, C]], Awaitable[Any]],
 ) -> Callable[[Sequence[M], Work[R, C]], Awaitable[None]]:
@@ -153,9 +176,10 @@ def _one_by_one(
         for event in events:
             # Each event's log lines name its case (the guarded consumer clears it after the batch).
             bind_case(complaint_id=str(getattr(event, "complaint_id", "") or "") or None)
-            await handler(event, work)
+            with handling(event):
+                await handler(event, work)
 
     return handle_each
 
 
-__all__ = ["BatchHandler", "Door", "Handler", "HandlingRepository", "Work", "utc_now"]
+__all__ = ["BatchHandler", "Door", "Handler", "HandlingRepository", "Work", "cause_at", "handling", "utc_now"]

@@ -68,6 +68,7 @@ from shared.contracts import (
     WorkOrderStarted,
 )
 from shared.contracts.dispatch import WorkOrderDeadlineSet
+from shared.handling import handling
 from shared.kafka.subscription import Subscription
 
 #: A use case of one event: it reads and writes through `work.repo` and emits through `work.emit`.
@@ -80,8 +81,9 @@ def by_event_type(table: EventTable) -> UseCase:
     """One use case that runs, for each event, the use cases its type (or a base of it) names in `table`."""
 
     async def handle(event: Any, work: FollowupWork) -> None:
-        for use_case in next((table[cls] for cls in type(event).__mro__ if cls in table), ()):
-            await use_case(event, work)
+        with handling(event):  # what its messages are judged by (`Notifier.customer_horizon`)
+            for use_case in next((table[cls] for cls in type(event).__mro__ if cls in table), ()):
+                await use_case(event, work)
 
     return handle
 

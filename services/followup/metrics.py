@@ -17,6 +17,12 @@ from prometheus_client import Counter, Gauge
 
 from shared.observability.metrics import Sampler
 
+MESSAGES_PAST_HORIZON = Counter(
+    "followup_customer_messages_past_horizon_total",
+    "Customer messages not sent because their event was older than FOLLOWUP_CUSTOMER_MESSAGE_HORIZON_HOURS (a new "
+    "consumer group reading history, or followup catching up after days down), by template.",
+    ["template"],
+)
 SLA_WARNINGS = Counter(
     "sla_warnings_total",
     "Warnings that a limit is close to running out, by stage and department.",

@@ -10,16 +10,21 @@ import string
 import tomllib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from services.followup import events
+from services.followup.metrics import MESSAGES_PAST_HORIZON
 from services.followup.model import Caller, Contact, NotificationRecord
 from services.followup.repository import FollowupRepository
 from shared.contracts import Event, Recipient
+from shared.handling import cause_at
+from shared.logging import get_logger
 from shared.subject_keys import NO_KEYS, KeyRing, sealed_recipient
+
+log = get_logger(__name__)
 
 TEMPLATES_PATH = Path(__file__).with_name("templates.toml")
 Locale = Literal["zh", "en"]
@@ -126,6 +131,9 @@ class Notifier:
     timezone: ZoneInfo
     #: Customers' keys: a customer's addresses leave followup sealed with theirs (`notification.requested` v4).
     keys: KeyRing = NO_KEYS
+    #: A customer is not written to about an event older than this (`FOLLOWUP_CUSTOMER_MESSAGE_HORIZON_HOURS`): a
+    #: new consumer group reads the topics' kept history, and last month's complaints must not text anyone now.
+    customer_horizon: timedelta | None = None
 
     def local(self, at: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return at.astimezone(self.timezone).strftime(fmt)
@@ -163,6 +171,15 @@ class Notifier:
             return f"{self.local(start, '%m-%d %H:%M')}-{self.local(end, '%H:%M')}"
         return f"{self.local(start, '%m-%d %H:%M')} - {self.local(end, '%m-%d %H:%M')}"
 
+    def _past_horizon(self, template_id: str, complaint_id: uuid.UUID, at: datetime) -> bool:
+        """The event being handled (`shared.handling.cause_at`) happened longer ago than the horizon."""
+        cause = cause_at()
+        if self.customer_horizon is None or cause is None or at - cause <= self.customer_horizon:
+            return False
+        log.info("customer message past its horizon not sent", template_id=template_id, complaint_id=str(complaint_id))
+        MESSAGES_PAST_HORIZON.labels(template_id).inc()
+        return True
+
     async def request(
         self,
         repo: FollowupRepository,
@@ -179,6 +196,8 @@ class Notifier:
         """The notification event, recorded in the caller's transaction (notify decides whether and when it goes:
         quiet hours, the daily cap). `severity`: the case's, when followup knows it (an emergency is urgent). Nothing
         for an erased customer (their key is gone: there is nobody to write to)."""
+        if recipient.kind == "customer" and self._past_horizon(template_id, complaint_id, at):
+            return []
         sealed = await sealed_recipient(recipient, self.keys)
         if sealed is None:
             return []

@@ -40,6 +40,9 @@ class FollowupSettings(ServiceSettings, IdentitySettings):
     callback_max_attempts: int = Field(default=3, ge=1)
     callback_retry_minutes: float = Field(default=120, gt=0)
     notification_locale: Literal["zh", "en"] = "zh"
+    #: Hours after its event beyond which no customer message is sent for it (a new consumer group reading history,
+    #: a followup that was down for days); 0: no horizon.
+    followup_customer_message_horizon_hours: float = Field(default=24.0, ge=0)
     outbox_batch_size: int = Field(default=500, ge=1)
 
     @model_validator(mode="after")

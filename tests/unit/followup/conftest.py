@@ -58,12 +58,14 @@ class Followup:
         return await self.door.run(fire_due_timers, FireDueTimers(worker, batch_size))
 
 
-def make_followup(*, max_attempts: int = 3, retry: timedelta = timedelta(hours=2)) -> Followup:
+def make_followup(
+    *, max_attempts: int = 3, retry: timedelta = timedelta(hours=2), horizon: timedelta | None = None
+) -> Followup:
     clock = SetClock(START)
     transactions = FakeTransactions()
     context = FollowupContext(
         clocks=ClockRules(SLA),
-        notifier=Notifier(Templates(), "en", ZoneInfo(SLA.config.timezone)),
+        notifier=Notifier(Templates(), "en", ZoneInfo(SLA.config.timezone), customer_horizon=horizon),
         callbacks=CallbackPolicy(max_attempts=max_attempts, retry_interval=retry),
     )
     return Followup(Door(transactions, context, clock=clock), transactions, clock)
