@@ -28,6 +28,13 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 SLOW_REQUEST_MS = 1000.0
 
 
+def _unavailable(path: str) -> ASGIApp:
+    """503 with Retry-After: the database cannot do the work now (`shared.db_errors`)."""
+    return problem_response(
+        503, "Service Unavailable", "the database is unavailable; retry shortly", path, {"Retry-After": "5"}
+    )
+
+
 class AccessLog:
     """Which requests get an access-log line: every failure (4xx, 5xx, an exception) and every slow one, always;
     of the successful, fast rest a `sample_rate` share. A written line costs far more than the request's own work
@@ -113,10 +120,7 @@ class RequestContext:
                 if not database_unavailable(exc):  # `shared.db_errors`: by its SQLSTATE, not only a lost connection
                     raise
                 log.error("database unavailable", error=repr(exc))
-                unavailable = problem_response(
-                    503, "Service Unavailable", "the database is unavailable; retry shortly", path, {"Retry-After": "5"}
-                )
-                await unavailable(scope, receive, send_with_id)
+                await _unavailable(path)(scope, receive, send_with_id)
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             if ACCESS_LOG.wanted(status, duration_ms):

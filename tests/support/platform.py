@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 import psutil
 
-from tests.support.ports import free_port
+from tests.support.ports import bound_socket, port_of
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The services whose Kafka consumers must have started before a platform counts as up.
@@ -398,10 +398,14 @@ def start_replica(platform: Platform, service: str) -> tuple[subprocess.Popen[by
     first = platform.service(service)
     assert first is not None
     env = dict(first.environ())
-    port = free_port()
+    # Its own socket, bound here and handed over as the runner does (the first one's descriptor means nothing here).
+    listener = bound_socket()
+    listener.listen(128)
+    port = port_of(listener)
     env[f"{service.upper()}_HTTP_PORT"] = str(port)
+    env["SERVICE_LISTEN_FD"] = str(listener.fileno())
     log_path = platform.workdir / f"{service}-replica-{port}.log"
-    with log_path.open("wb") as out:
+    with log_path.open("wb") as out, listener:
         proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{service}"],
             cwd=ROOT,
@@ -410,6 +414,7 @@ def start_replica(platform: Platform, service: str) -> tuple[subprocess.Popen[by
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=(listener.fileno(),),
         )
     platform.extra.append(proc)
     return proc, f"http://127.0.0.1:{port}", log_path

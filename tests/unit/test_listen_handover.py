@@ -6,12 +6,13 @@ runner's socket would have refused it ("address already in use")."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from tests.support.ports import bound_socket, port_of
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = """
@@ -27,11 +28,9 @@ serve(app, service="handover-test", host="127.0.0.1", port=int(__import__("sys")
 
 
 def test_the_child_serves_the_socket_it_was_handed_and_binds_nothing() -> None:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
+    listener = bound_socket()
     listener.listen(64)
-    listener.set_inheritable(True)
-    port = listener.getsockname()[1]
+    port = port_of(listener)
     env = {**os.environ, "SERVICE_LISTEN_FD": str(listener.fileno()), "PYTHONPATH": str(REPO)}
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(port)], env=env, pass_fds=(listener.fileno(),), cwd=REPO)
     try:
