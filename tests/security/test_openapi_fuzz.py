@@ -63,9 +63,8 @@ from tests.support.ports import bound_socket, port_of
 from tests.support.tokens import LocalIssuer
 
 SEED = 20261123
-#: Generated cases per operation, besides the schema's examples and the coverage phase's boundary cases. 20, not 40:
-#: the fuzz was the other worker's largest module (about 230 s) with the suite over its 20 minutes.
-MAX_EXAMPLES = 20
+#: Generated cases per operation, besides the schema's examples and the coverage phase's boundary cases.
+MAX_EXAMPLES = 40
 
 # Service → how to build it, and the settings field naming its consumer group (a fresh one per run).
 SERVICES: dict[str, tuple[Callable[..., FastAPI], type[Any], str]] = {
