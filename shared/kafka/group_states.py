@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
     Boolean,
@@ -79,11 +80,14 @@ class _DescribeGroups(Request[_DescribeGroupsRequest_v5]):  # type: ignore[misc]
 
 async def group_states(admin: AIOKafkaAdminClient, groups: list[str]) -> dict[str, tuple[str, int]]:
     """Each group's (state, members) from its coordinator: "Empty" with 0 members when no consumer is in it, "Dead"
-    for a group the cluster does not know."""
+    for a group the cluster does not know (or has no coordinator for yet)."""
     by_coordinator: dict[int, list[str]] = {}
-    for group in groups:
-        by_coordinator.setdefault(await admin.find_coordinator(group), []).append(group)
     states: dict[str, tuple[str, int]] = {}
+    for group in groups:
+        try:
+            by_coordinator.setdefault(await admin.find_coordinator(group), []).append(group)
+        except GroupCoordinatorNotAvailableError:  # no coordinator yet (a new cluster's offsets topic): no group
+            states[group] = ("Dead", 0)
     for node, mine in by_coordinator.items():
         response: Any = await admin._send_request(_DescribeGroups(mine), node)
         for error_code, group, state, _type, _data, members, *_rest in response.groups:
