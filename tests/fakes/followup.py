@@ -34,7 +34,7 @@ from services.followup.model import (
     TrackedWorkOrder,
 )
 from services.followup.repository import FollowupRepository
-from shared.contracts import Event
+from shared.contracts import Event, WorkOrderEvent
 from tests.fakes.transactions import CopyOnCommit
 
 
@@ -86,6 +86,8 @@ class FollowupState:
     partner_deadlines: dict[uuid.UUID, datetime] = field(default_factory=dict)
     #: The receipt locks each transaction took, in the order asked (they must be sorted: no deadlock).
     receipt_locks: list[list[uuid.UUID]] = field(default_factory=list)
+    #: `followup.held_work_order_events`: steps that came before their assignment, by event id.
+    held: dict[uuid.UUID, WorkOrderEvent] = field(default_factory=dict)
 
     def event_types(self) -> list[str]:
         return [e.event_type for e in self.events]
@@ -126,6 +128,19 @@ class FakeFollowupRepository:
         for order in unowned:
             self.state.work_orders[order.work_order_id] = replace(order, owner=owner)
         return len(unowned)
+
+    async def tracked_among(self, work_order_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        return {i for i in work_order_ids if i in self.state.work_orders}
+
+    async def hold_events(self, events: Sequence[WorkOrderEvent], at: datetime) -> None:
+        for event in events:
+            self.state.held.setdefault(event.event_id, event)
+
+    async def take_held(self, work_order_ids: Sequence[uuid.UUID]) -> list[WorkOrderEvent]:
+        taken = [e for e in self.state.held.values() if e.payload.work_order_id in set(work_order_ids)]
+        for event in taken:
+            del self.state.held[event.event_id]
+        return sorted(taken, key=lambda e: e.occurred_at)
 
     async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
         if work_order_id in self.state.work_orders:

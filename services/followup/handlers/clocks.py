@@ -60,19 +60,36 @@ def with_assignments_together(
 ) -> Callable[[Sequence[Any], FollowupWork], Awaitable[None]]:
     """A batch of work-order events (the door's first deliveries) in their order, each run of consecutive
     assignments tracked together (`track_all`); every other event through `use_case`. Only consecutive assignments
-    are grouped, so a step that follows an assignment in the batch still finds its clocks to stop."""
+    are grouped, so a step that follows an assignment in the batch still finds its clocks to stop.
+
+    A step of a work order whose assignment has not come (issue 26: a replay, or an older release's relays
+    publishing one complaint's events out of order) is held, and applied right after the assignment is tracked: a
+    resolved work order then gets no live clock, and its callback still comes."""
 
     async def handle(events: Sequence[Any], work: FollowupWork) -> None:
+        steps = [e.payload.work_order_id for e in events if not isinstance(e, WorkOrderAssigned)]
+        tracked = await work.repo.tracked_among(steps) if steps else set()
         run: list[WorkOrderAssigned] = []
+
+        async def assign() -> None:
+            await track_all(run, work)
+            tracked.update(e.payload.work_order_id for e in run)
+            for held in await work.repo.take_held([e.payload.work_order_id for e in run]) if run else ():
+                bind_case(complaint_id=str(held.complaint_id))
+                await use_case(held, work)  # the steps that came first, now in their place after it
+            run.clear()
+
         for event in events:
             if isinstance(event, WorkOrderAssigned):
                 run.append(event)
                 continue
-            await track_all(run, work)
-            run = []
+            await assign()
+            if event.payload.work_order_id not in tracked:
+                await work.repo.hold_events([event], work.now)  # before its assignment: held for it
+                continue
             bind_case(complaint_id=str(event.complaint_id))
             await use_case(event, work)
-        await track_all(run, work)
+        await assign()
 
     return handle
 

@@ -11,6 +11,7 @@ from services.followup.repository.cases import CaseTables
 from services.followup.repository.clocks import ClockTables
 from services.followup.repository.escalations import EscalationTables
 from services.followup.repository.follow_through import FollowThroughTables
+from services.followup.repository.held import HeldEventTables
 from services.followup.repository.messages import MessageTables
 from services.followup.repository.replies import ReplyTables
 from services.followup.repository.rows import SCHEMA
@@ -20,7 +21,14 @@ from shared.idempotency import first_deliveries
 
 
 class PostgresFollowupRepository(
-    CaseTables, FollowThroughTables, ClockTables, EscalationTables, CallbackTables, MessageTables, ReplyTables
+    CaseTables,
+    FollowThroughTables,
+    ClockTables,
+    EscalationTables,
+    CallbackTables,
+    MessageTables,
+    ReplyTables,
+    HeldEventTables,
 ):
     """`FollowupRepository` on one asyncpg connection (or the pool, for single statements outside a unit of work)."""
 

@@ -25,7 +25,7 @@ from services.followup.model import (
     TimerState,
     TrackedWorkOrder,
 )
-from shared.contracts import Event
+from shared.contracts import Event, WorkOrderEvent
 
 
 class FollowupRepository(Protocol):
@@ -54,6 +54,18 @@ class FollowupRepository(Protocol):
 
     async def adopt_owner(self, complaint_id: uuid.UUID, owner: str) -> int:
         """The case's owner, on its tracked work orders that have none yet; how many took it."""
+        ...
+
+    async def tracked_among(self, work_order_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of the work orders followup tracks (their assignment came)."""
+        ...
+
+    async def hold_events(self, events: Sequence[WorkOrderEvent], at: datetime) -> None:
+        """Keep steps that came before their work order's assignment (once per event id); drop long-held ones."""
+        ...
+
+    async def take_held(self, work_order_ids: Sequence[uuid.UUID]) -> list[WorkOrderEvent]:
+        """The held steps of these work orders, oldest first, and no longer held."""
         ...
 
     async def record_step(self, work_order_id: uuid.UUID, status: str, step: str | None, at: datetime) -> None:
