@@ -11,24 +11,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from operations.consumer_groups import GroupBusy, _main, offsets_at, reset_group
 from shared.kafka.security import client_options
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import wait_until
+from tests.support.kafka import scratch_topics, wait_until
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.fixture
 async def topic(migrated: Infrastructure) -> AsyncIterator[str]:
-    name = f"reset-test-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=migrated.kafka_bootstrap_servers, **client_options())
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 1, 1)])
-        producer = AIOKafkaProducer(bootstrap_servers=migrated.kafka_bootstrap_servers, **client_options())
+    kafka = migrated.kafka_bootstrap_servers
+    async with scratch_topics(kafka, f"reset-test-{uuid.uuid4().hex[:8]}") as (name,):
+        producer = AIOKafkaProducer(bootstrap_servers=kafka, **client_options())
         await producer.start()
         try:
             for hours in (0, 1, 2, 3):  # four records an hour apart, as of T0
@@ -37,9 +33,6 @@ async def topic(migrated: Infrastructure) -> AsyncIterator[str]:
         finally:
             await producer.stop()
         yield name
-        await admin.delete_topics([name])
-    finally:
-        await admin.close()
 
 
 async def test_a_group_starts_from_the_first_record_at_the_chosen_time(

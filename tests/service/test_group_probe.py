@@ -9,26 +9,20 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.kafka.security import client_options
 from shared.observability.group_probe import GroupProbe, group_probe_sampler
 from shared.observability.metrics import GROUP_COMMITTED, GROUP_LAG, GROUP_MEMBERS
 from tests.support.infrastructure import Infrastructure
-from tests.support.kafka import wait_until
+from tests.support.kafka import scratch_topics, wait_until
 
 
 @pytest.fixture
 async def topic(migrated: Infrastructure) -> AsyncIterator[str]:
-    name = f"probe-test-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=migrated.kafka_bootstrap_servers, **client_options())
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 2, 1)])
+    async with scratch_topics(migrated.kafka_bootstrap_servers, f"probe-test-{uuid.uuid4().hex[:8]}", partitions=2) as (
+        name,
+    ):
         yield name
-        await admin.delete_topics([name])
-    finally:
-        await admin.close()
 
 
 async def _send(kafka: str, topic: str, partition: int, n: int) -> None:

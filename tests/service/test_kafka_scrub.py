@@ -9,28 +9,21 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import OffsetAndMetadata
 
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.scrub import scrub
 from shared.kafka.security import client_options
 from tests.support.infrastructure import Infrastructure
+from tests.support.kafka import scratch_topics
 
 
 @pytest.fixture
-async def two_topics(migrated: Infrastructure) -> AsyncIterator[tuple[str, str]]:
+async def two_topics(migrated: Infrastructure) -> AsyncIterator[tuple[str, ...]]:
     """A topic and its dead letters, one partition each, made for this test and deleted after it."""
-    kafka, tag = migrated.kafka_bootstrap_servers, uuid.uuid4().hex[:8]
-    names = (f"scrub-test-{tag}", f"scrub-test-{tag}.dlq")
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka, **client_options())
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, 1, 1) for n in names])
+    name = f"scrub-test-{uuid.uuid4().hex[:8]}"
+    async with scratch_topics(migrated.kafka_bootstrap_servers, name, f"{name}.dlq") as names:
         yield names
-        await admin.delete_topics(list(names))
-    finally:
-        await admin.close()
 
 
 async def _send(kafka: str, topic: str, values: list[bytes]) -> None:
@@ -58,7 +51,7 @@ def _theirs(record: ConsumerRecord) -> bool:
 
 
 async def test_a_consumed_partition_waits_for_its_group_and_a_dead_letter_partition_keeps_the_others(
-    migrated: Infrastructure, two_topics: tuple[str, str]
+    migrated: Infrastructure, two_topics: tuple[str, ...]
 ) -> None:
     kafka, (topic, dlq) = migrated.kafka_bootstrap_servers, two_topics
     group = f"scrub-test-{uuid.uuid4().hex[:8]}"

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from shared import outbox
-from shared.contracts import ComplaintContact, ComplaintContactPayload, new_event
+from shared.contracts import ComplaintContact
 from shared.contracts.envelope import Event
 from shared.db import create_pool, json_text, transactions, unit_of_work
 from shared.handling import Door, Work
@@ -23,27 +23,13 @@ from shared.observability import committed, tracing
 from shared.topics import COMPLAINT_CONTACT
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import read_topic, wait_until
+from tests.support.outbox_events import contact_event
 
 SCHEMA = "intake"
 
 
 def _event(batch: str) -> ComplaintContact:
-    complaint_id = uuid.uuid4()
-    return new_event(
-        ComplaintContact,
-        complaint_id=complaint_id,
-        producer="test",
-        correlation_id=batch,
-        payload=ComplaintContactPayload(
-            complaint_id=complaint_id,
-            reference_no=f"TS-OUTBOX-{complaint_id.hex[:16]}",
-            name=None,
-            phone=None,
-            email=None,
-            wechat_openid=None,
-            preferred_contact="phone",
-        ),
-    )
+    return contact_event(batch)
 
 
 async def test_two_relays_publish_every_row_exactly_once(migrated: Infrastructure, db: asyncpg.Pool) -> None:

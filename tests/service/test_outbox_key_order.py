@@ -14,29 +14,12 @@ import asyncpg
 import pytest
 
 from shared import outbox
-from shared.contracts import ComplaintContact, ComplaintContactPayload, new_event
+from shared.contracts import ComplaintContact
 from shared.db import unit_of_work
 from shared.topics import COMPLAINT_CONTACT
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import read_topic
-
-
-def _contact(complaint_id: uuid.UUID, note: str) -> ComplaintContact:
-    return new_event(
-        ComplaintContact,
-        complaint_id=complaint_id,
-        producer="test",
-        correlation_id=note,
-        payload=ComplaintContactPayload(
-            complaint_id=complaint_id,
-            reference_no=f"TS-ORDER-{complaint_id.hex[:16]}",
-            name=None,
-            phone=None,
-            email=None,
-            wechat_openid=None,
-            preferred_contact="phone",
-        ),
-    )
+from tests.support.outbox_events import contact_event
 
 
 @pytest.fixture
@@ -70,8 +53,8 @@ async def test_a_stalled_relay_holds_its_complaints_later_events_back(
     migrated: Infrastructure, db: asyncpg.Pool, schema: str
 ) -> None:
     kafka, case = migrated.kafka_bootstrap_servers, uuid.uuid4()
-    assigned, acknowledged, resolved = (_contact(case, step) for step in ("assigned", "acknowledged", "resolved"))
-    another = _contact(uuid.uuid4(), "another complaint")
+    assigned, acknowledged, resolved = (contact_event(step, case) for step in ("assigned", "acknowledged", "resolved"))
+    another = contact_event("another complaint")
     await _write(db, schema, assigned)
     first = outbox.OutboxRelay(db, schema, kafka, batch_size=10)
     second = outbox.OutboxRelay(db, schema, kafka, batch_size=10)

@@ -20,6 +20,7 @@ from shared.contracts import (
     CorrectiveActionSet,
     Event,
     WorkOrderAcknowledged,
+    WorkOrderAppointmentAgreed,
     WorkOrderAssigned,
     WorkOrderResolved,
     new_event,
@@ -131,6 +132,26 @@ def resolved(
             "resolution": "refunded",
             "root_cause": "meter misread",
             "case_resolved": case_resolved,
+        },
+    )
+
+
+def appointment_agreed(order: Order) -> WorkOrderAppointmentAgreed:
+    """A repair visit agreed for 14:00-16:00 (Asia/Shanghai) on START's day, at START."""
+    return order_event(
+        WorkOrderAppointmentAgreed,
+        order,
+        {
+            "work_order_id": order.work_order_id,
+            "complaint_id": order.complaint_id,
+            "reference_no": order.reference_no,
+            "department": "repair",
+            "cycle": 1,
+            "status": "acknowledged",
+            "actor": "dispatcher-3",
+            "at": START,
+            "window_start": START.replace(hour=6),
+            "window_end": START.replace(hour=8),
         },
     )
 

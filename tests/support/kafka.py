@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.contracts import Event
 from shared.kafka.admin import topic_partitions
@@ -99,6 +101,19 @@ async def first_records(bootstrap: str, names: Iterable[str], n: int) -> list[tu
         await consumer.stop()
     assert records, f"no message on {sorted(wanted)}"
     return records[:n]
+
+
+@asynccontextmanager
+async def scratch_topics(bootstrap: str, *names: str, partitions: int = 1) -> AsyncIterator[tuple[str, ...]]:
+    """Topics of a test's own (none of the platform's records, no other test's), deleted after it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+        yield names
+        await admin.delete_topics(list(names))
+    finally:
+        await admin.close()
 
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:

@@ -21,7 +21,6 @@ from shared.contracts import (
     Event,
     NotificationFailed,
     Recipient,
-    WorkOrderAppointmentAgreed,
     WorkOrderResolved,
     new_event,
 )
@@ -31,6 +30,7 @@ from tests.support.followup_events import (
     Order,
     acknowledged,
     action_set,
+    appointment_agreed,
     assigned,
     new_order,
     order_event,
@@ -201,30 +201,10 @@ def test_urgency(template: str, kind: str, severity: str | None, expected: str) 
 # -- a visit agreed, the case resolved ---------------------------------------------------------------------------
 
 
-def _appointment(order: Order) -> WorkOrderAppointmentAgreed:
-    return order_event(
-        WorkOrderAppointmentAgreed,
-        order,
-        {
-            "work_order_id": order.work_order_id,
-            "complaint_id": order.complaint_id,
-            "reference_no": order.reference_no,
-            "department": "repair",
-            "cycle": 1,
-            "status": "acknowledged",
-            "actor": "dispatcher-3",
-            "at": START,
-            # 14:00-16:00 in Asia/Shanghai
-            "window_start": START.replace(hour=6),
-            "window_end": START.replace(hour=8),
-        },
-    )
-
-
 async def test_an_agreed_visit_tells_the_window_and_please_be_at_home(followup: Followup) -> None:
     order = new_order()
     followup.state.contacts[order.complaint_id] = contact(order)
-    agreed = _appointment(order)
+    agreed = appointment_agreed(order)
     await followup.deliver(consumers.WORK_ORDERS, [assigned(order, department="repair"), agreed])
     await followup.deliver(consumers.WORK_ORDERS, [agreed])  # redelivered
     (visit,) = _requested(followup.state.events)

@@ -9,8 +9,7 @@ from datetime import timedelta
 
 from services.followup import consumers
 from services.followup.metrics import MESSAGES_PAST_HORIZON
-from shared.contracts import WorkOrderAppointmentAgreed
-from tests.support.followup_events import START, assigned, new_order, order_event
+from tests.support.followup_events import START, appointment_agreed, assigned, new_order
 from tests.unit.followup.conftest import Followup, contact, make_followup
 
 HORIZON = timedelta(hours=24)
@@ -20,19 +19,7 @@ async def _visit_messages(followup: Followup) -> list[str]:
     """A visit agreed at START (the event's own time), handled at the followup's clock."""
     order = new_order()
     followup.state.contacts[order.complaint_id] = contact(order)
-    payload = {
-        "work_order_id": order.work_order_id,
-        "complaint_id": order.complaint_id,
-        "reference_no": order.reference_no,
-        "department": "repair",
-        "cycle": 1,
-        "status": "acknowledged",
-        "actor": "dispatcher-3",
-        "at": START,
-        "window_start": START.replace(hour=6),
-        "window_end": START.replace(hour=8),
-    }
-    agreed = order_event(WorkOrderAppointmentAgreed, order, payload).model_copy(update={"occurred_at": START})
+    agreed = appointment_agreed(order).model_copy(update={"occurred_at": START})
     await followup.deliver(consumers.WORK_ORDERS, [assigned(order, department="repair"), agreed])
     return [n.template_id for n in followup.state.notifications if n.recipient_kind == "customer"]
 
