@@ -17,6 +17,7 @@ from pydantic import Field
 
 from services.intake import consumers
 from shared import topics
+from shared.contracts import EVENT_TYPES
 from shared.contracts.channels import ChannelComplaint, ChannelReply
 from shared.observability.metrics import CONSUMER_NEWER_VERSIONS
 from tests.support.channel_messages import channel_complaint
@@ -31,6 +32,11 @@ class ChannelComplaintV99(ChannelComplaint):
     """The upgraded consumer's contract: it reads version 99 too."""
 
     schema_version: Literal[1, 99] = 99  # type: ignore[assignment]
+
+
+# Defining an event registers it as its type's contract (`shared.contracts.envelope.EVENT_TYPES`): the test's stand-in
+# for a future release must not replace the published contract for the rest of the session.
+EVENT_TYPES["channel.complaint"] = ChannelComplaint
 
 
 async def test_a_newer_version_waits_for_a_consumer_that_knows_it(
