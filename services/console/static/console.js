@@ -88,8 +88,16 @@
       region.setAttribute("data-live-pending", "true");
       return;
     }
+    // Two re-reads can be in flight at once (a change came while the first was under way), and their answers can
+    // come back in either order: only the latest one asked is shown, or an older answer would overwrite a newer
+    // one and stay (the surge drill once stopped at 28 of 30 complaints).
+    var seq = (region._liveSeq || 0) + 1;
+    region._liveSeq = seq;
     fetch(src, { headers: { "HX-Request": "true" }, credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
+        if (seq !== region._liveSeq) {
+          return null; // a later re-read was asked: its answer is the newer one
+        }
         var redirect = response.headers.get("HX-Redirect");
         if (redirect) {
           window.location.assign(redirect);
@@ -102,7 +110,7 @@
         return response.text();
       })
       .then(function (html) {
-        if (html === null || html === undefined) {
+        if (html === null || html === undefined || seq !== region._liveSeq) {
           return;
         }
         if (busy(region)) {
