@@ -31,6 +31,7 @@ from shared.observability.kafka import lag_sampler
 from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
+from shared.pruning import pruning_worker
 from shared.runtime import background_work, connect_with_retry
 from shared.subject_keys import SubjectKeys
 
@@ -72,8 +73,9 @@ def channels_lifespan(
         )
         app.state.metric_samplers = samplers(pool, broker, settings)
         running = workers.started(Running(settings, door, clock))
+        pruning = pruning_worker(pool, SERVICE)  # marks and keys past their horizon
         try:
-            async with background_work(SERVICE, broker, app.state.kafka, relay.run, *running):
+            async with background_work(SERVICE, broker, app.state.kafka, relay.run, pruning, *running):
                 yield
         finally:
             await pool.close()

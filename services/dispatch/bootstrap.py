@@ -42,6 +42,7 @@ from shared.logging import get_logger
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
+from shared.pruning import pruning_worker
 from shared.runtime import Worker, background_work, connect_with_retry
 from shared.sla import load_sla_table
 from shared.subject_keys import SubjectKeys
@@ -180,8 +181,9 @@ def create_app(
             lag_sampler(broker, settings),
             metrics.incidents_open_sampler(open_incidents, pool),
         ]
+        pruning = pruning_worker(pool, SCHEMA)  # marks and keys past their horizon
         try:
-            async with background_work(SCHEMA, broker, app.state.kafka, relay.run, *model_work(app, settings)):
+            async with background_work(SCHEMA, broker, app.state.kafka, relay.run, pruning, *model_work(app, settings)):
                 yield
         finally:
             await pool.close()

@@ -36,6 +36,7 @@ from shared.kafka.subscription import subscribe_all
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
+from shared.pruning import pruning_worker
 from shared.runtime import background_work, connect_with_retry
 from shared.sla import SlaTable, load_sla_table
 from shared.subject_keys import SubjectKeys
@@ -113,8 +114,9 @@ def create_app(
             lag_sampler(broker, settings),
             metrics.timers_sampler(lambda: timer_backlog(pool)),
         ]
+        pruning = pruning_worker(pool, SERVICE)  # marks and keys past their horizon
         try:
-            async with background_work(SERVICE, broker, app.state.kafka, relay.run, worker.run):
+            async with background_work(SERVICE, broker, app.state.kafka, relay.run, pruning, worker.run):
                 yield
         finally:
             await pool.close()

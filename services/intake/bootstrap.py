@@ -35,6 +35,7 @@ from shared.logging import get_logger
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
+from shared.pruning import pruning_worker
 from shared.runtime import background_work, connect_with_retry
 
 log = get_logger(__name__)
@@ -96,8 +97,9 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker, settings)]
         sweep = retention_sweep(settings, lambda: app.state.door)
         scrubber = ingress_scrubber(settings, lambda: app.state.door)
+        pruning = pruning_worker(pool, SERVICE)  # marks and keys past their horizon
         try:
-            async with background_work(SERVICE, broker, app.state.kafka, relay.run, sweep, scrubber):
+            async with background_work(SERVICE, broker, app.state.kafka, relay.run, pruning, sweep, scrubber):
                 yield
         finally:
             await pool.close()

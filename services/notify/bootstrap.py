@@ -36,6 +36,7 @@ from shared.observability.kafka import lag_sampler
 from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
+from shared.pruning import pruning_worker
 from shared.runtime import background_work, connect_with_retry
 from shared.sla import load_sla_table
 from shared.subject_keys import SubjectKeys
@@ -131,8 +132,9 @@ def notify_lifespan(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )
         app.state.metric_samplers = samplers(pool, broker, views, settings)
+        pruning = pruning_worker(pool, SERVICE)  # marks and keys past their horizon
         try:
-            async with background_work(SERVICE, broker, app.state.kafka, relay.run, sender.run):
+            async with background_work(SERVICE, broker, app.state.kafka, relay.run, pruning, sender.run):
                 yield
         finally:
             await pool.close()
