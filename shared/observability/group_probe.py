@@ -7,6 +7,8 @@ kill once, unnoticed), published no series at all, so `ConsumerLagGrowing` could
 API (DescribeGroups in `shared.kafka.group_states`, OffsetFetch) and a group-less consumer's end offsets, the numbers
 exist whether or not anyone consumes: an empty group shows `kafka_group_members 0` and a lag that grows, a stalled
 one a committed offset that does not move (`ConsumerGroupStalled`, `ConsumerGroupEmpty` in deploy/observability).
+A coordinator still loading the group's offsets (after a broker kill) is waited out, not read as "nothing committed"
+(`shared.kafka.offsets.committed_offsets`): a committed offset that dropped to 0 for a scrape was a lag spike.
 Every replica of a service reports the same figures for its groups: alert on `max by`, not `sum by`.
 """
 
@@ -20,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.kafka.admin import topic_partitions
 from shared.kafka.group_states import group_states
+from shared.kafka.offsets import committed_offsets
 from shared.kafka.security import KafkaSecuritySettings, client_options
 from shared.observability.metrics import GROUP_COMMITTED, GROUP_LAG, GROUP_MEMBERS
 
@@ -59,8 +62,8 @@ class GroupProbe:
             readings = []
             for group, topics in sorted(self.groups.items()):
                 mine = [tp for tp in partitions if tp.topic in topics]
-                found = await admin.list_consumer_group_offsets(group, partitions=mine)
-                offsets = {tp: (max(found[tp].offset, 0) if tp in found else 0, ends[tp]) for tp in mine}
+                found = await committed_offsets(admin, group, mine)
+                offsets = {tp: (max(found[tp], 0), ends[tp]) for tp in mine}
                 state, members = states.get(group, ("Dead", 0))
                 readings.append(GroupReading(group, state, members, offsets))
             return readings
