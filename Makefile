@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint setup contracts clean chromium dovecot java kafka keycloak fetch promtool
+.PHONY: run test lint setup contracts clean chromium dovecot java kafka keycloak fetch promtool exporter-scrapes
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -36,6 +36,28 @@ promtool:
 	@command -v promtool >/dev/null || { \
 		[ "$$(id -u)" = 0 ] || { echo "promtool is missing; installing it needs root: sudo make promtool"; exit 1; }; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
+
+## Re-record tests/observability/exporter_scrapes/ after bumping an exporter (not part of `make test`: the Go builds
+## take minutes). The infrastructure alert rules are checked against these recordings of what the pinned versions
+## publish: postgres_exporter and node_exporter built with Go from the module proxy into .cache/exporters, scraped
+## against the embedded Postgres and with compose's flags; the JMX exporter agent (deploy/Dockerfile's jar and
+## checksum) inside the embedded Kafka node. Keep the versions equal to docker-compose.yml's images.
+POSTGRES_EXPORTER_VERSION := v0.17.1
+NODE_EXPORTER_VERSION := v1.9.1
+EXPORTERS := $(CURDIR)/.cache/exporters
+exporter-scrapes: $(STAMP) kafka
+	@command -v go >/dev/null || { echo "Go is required to build the exporters (https://go.dev/dl/)"; exit 1; }
+	mkdir -p $(EXPORTERS)
+	cd "$$(GOFLAGS=-mod=mod go mod download -json github.com/prometheus-community/postgres_exporter@$(POSTGRES_EXPORTER_VERSION) \
+		| $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" \
+		&& GOFLAGS=-mod=mod go build -o $(EXPORTERS)/postgres_exporter-$(POSTGRES_EXPORTER_VERSION) ./cmd/postgres_exporter
+	cd "$$(GOFLAGS=-mod=mod go mod download -json github.com/prometheus/node_exporter@$(NODE_EXPORTER_VERSION) \
+		| $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" \
+		&& GOFLAGS=-mod=mod go build -o $(EXPORTERS)/node_exporter-$(NODE_EXPORTER_VERSION) .
+	$(BIN)/python -m tests.observability.exporter_scrapes.record --cache $(EXPORTERS) \
+		--postgres-exporter $(EXPORTERS)/postgres_exporter-$(POSTGRES_EXPORTER_VERSION) \
+		--postgres-exporter-version $(POSTGRES_EXPORTER_VERSION) \
+		--node-exporter $(EXPORTERS)/node_exporter-$(NODE_EXPORTER_VERSION) --node-exporter-version $(NODE_EXPORTER_VERSION)
 
 ## Java 17+ and Maven (Debian's packages) to fetch and run the embedded Apache Kafka; installing needs root.
 java:
