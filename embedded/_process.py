@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,14 @@ from typing import IO, Any, Self, TypeVar
 T = TypeVar("T")
 
 _PR_SET_PDEATHSIG = 1
+
+#: How many ports a server that lost the race for the one it was told to listen on tries in all (see
+#: `ChildServer.lost_port_race`). Losing it twice in a row is already rare; five is a run of bad luck, not a loop.
+PORT_ATTEMPTS = 5
+#: What a server writes when the port it was told to listen on is taken: PostgreSQL "could not bind IPv4 address
+#: ...: Address already in use", Kafka's java.net.BindException "Address already in use", Keycloak's (Quarkus')
+#: QuarkusBindException "Port(s) already bound: N: Address already in use".
+BIND_CONFLICT_MARKERS = ("Address already in use", "already bound")
 
 
 def find_free_port(host: str = "127.0.0.1") -> int:
@@ -50,6 +59,26 @@ def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bo
             return True
     except OSError:
         return False
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """True when process `pid` or one of its descendants listens on TCP `port`: the server we started holds the
+    port, not whoever else may have taken it meanwhile (a server such as Keycloak runs as a script's child)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return False
+    for proc in processes:
+        try:
+            connections = proc.net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in connections):
+            return True
+    return False
 
 
 def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -122,6 +151,25 @@ def terminate_process(
     return code
 
 
+_spawner: concurrent.futures.ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def spawn_lasting(spawn: Callable[[], T]) -> T:
+    """Run `spawn` (a Popen) on one thread that lives as long as this process.
+
+    A child asked to die with its parent (`child_preexec`) dies with the *thread* that forked it. A server started
+    again after losing its port race may be started from a short-lived thread (the runner waits for Kafka in a pool
+    thread): forked from there it would die when that thread ends.
+    """
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="child-spawner")
+        pool = _spawner
+    return pool.submit(spawn).result()
+
+
 def log_tail(path: Path, lines: int = 30) -> str:
     """Last lines of a log file, to put the real cause into an exception message."""
     try:
@@ -146,6 +194,8 @@ class ChildServer:
     log_path: Path
     _proc: subprocess.Popen[bytes] | None = None
     _log_file: IO[bytes] | None = None
+    #: Size of the log when the child was spawned: what it wrote since starts there (`lost_port_race`).
+    _log_offset: int = 0
 
     @property
     def pid(self) -> int | None:
@@ -169,18 +219,43 @@ class ChildServer:
             self._proc.wait(timeout=10)
         self.stop()
 
-    def _spawn(self, args: list[str], **popen: Any) -> None:
-        """Start `args` in its own session, so a terminal Ctrl-C reaches only our supervisor; output to the log."""
+    def lost_port_race(self) -> bool:
+        """True when our child has exited saying, in what it logged since it was spawned, that its port is taken.
+
+        The port was free when we chose it, but a server binds it only seconds later, and another process starting
+        meanwhile (another runner, a test's server) can take it: the caller then starts it again on another port.
+        """
+        if self._proc is None or self._proc.poll() is None:
+            return False
+        try:
+            with self.log_path.open("rb") as fh:
+                fh.seek(self._log_offset)
+                logged = fh.read().decode("utf-8", errors="replace")
+        except OSError:
+            return False
+        return any(marker in logged for marker in BIND_CONFLICT_MARKERS)
+
+    def _spawn(self, args: list[str], *, lasting: bool = False, **popen: Any) -> None:
+        """Start `args` in its own session, so a terminal Ctrl-C reaches only our supervisor; output to the log.
+
+        `lasting`: fork from the process' lasting thread (`spawn_lasting`), for a start again from any thread.
+        """
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log_path.open("ab")
-        self._proc = subprocess.Popen(  # noqa: S603 - our own servers' binaries and scripts
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            **popen,
-        )
+        self._log_offset = self._log_file.tell()
+        log_file = self._log_file
+
+        def popen_child() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(  # noqa: S603 - our own servers' binaries and scripts
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **popen,
+            )
+
+        self._proc = spawn_lasting(popen_child) if lasting else popen_child()
 
     def _stop_child(self, *, sig: int, timeout: float, group: bool) -> None:
         """`terminate_process` on our child (if any), then close its log file."""

@@ -22,7 +22,17 @@ import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from embedded._process import ChildServer, child_preexec, find_free_port, log_tail, port_accepts, port_is_free, run_sync
+from embedded._process import (
+    PORT_ATTEMPTS,
+    ChildServer,
+    child_preexec,
+    find_free_port,
+    listens_on,
+    log_tail,
+    port_accepts,
+    port_is_free,
+    run_sync,
+)
 from embedded.kafka_dist import ensure_kafka, java_binary
 from embedded.kafka_security import BrokerSecrets, ensure_secrets
 from shared.kafka.admin import TopicsReport, apply_topics, wait_for_kafka
@@ -173,6 +183,10 @@ class EmbeddedBroker(ChildServer):
         self._controller_port = controller_port
         #: When a launched node must answer by (`launch`, `wait_started`).
         self._deadline = 0.0
+        #: The ports this launch chose itself (attribute names): the ones changed when the node loses its port race.
+        self._chosen: set[str] = set()
+        self._attempt = 0
+        self._java: tuple[Path, Path] | None = None
 
     # -- public API ------------------------------------------------------------------------
 
@@ -220,6 +234,7 @@ class EmbeddedBroker(ChildServer):
         except RuntimeError as exc:
             raise EmbeddedBrokerError(str(exc)) from exc
         self._deadline = time.monotonic() + timeout  # the first fetch above is not timed
+        self._chosen, self._attempt, self._java = set(), 1, (java, libs)
         self._pick_ports()
         config = self._write_config()
         if not (self.log_dirs / "meta.properties").is_file():
@@ -228,8 +243,14 @@ class EmbeddedBroker(ChildServer):
         self._launch(java, libs, config)
 
     def wait_started(self) -> None:
-        """The second half of `start`: wait until the launched node answers metadata requests (stopped if not)."""
+        """The second half of `start`: wait until the launched node answers metadata requests (stopped if not).
+
+        A node that lost the race for a port this launch chose (another process bound it first: a BindException,
+        "Address already in use") is launched again on new ones, up to PORT_ATTEMPTS times in all.
+        """
         try:
+            while not self._await_listening(self._deadline):
+                self._launch_again()
             self._wait_ready(self._deadline)
         except BaseException:
             self.stop()
@@ -274,18 +295,33 @@ class EmbeddedBroker(ChildServer):
 
     # -- internals -------------------------------------------------------------------------
 
+    def _choose_port(self) -> int:
+        """A port free right now; the node binds it seconds later (`wait_started` copes with losing it meanwhile)."""
+        return find_free_port(self.host)
+
     def _pick_ports(self) -> None:
         """Keep the ports of an earlier start; otherwise take the given ones (if free) or free ones."""
         for attr in ("_port", "_controller_port"):
             port = getattr(self, attr)
-            if port is None:
+            if port is None or attr in self._chosen:
                 taken = {self._port, self._controller_port}
-                port = find_free_port(self.host)
+                port = self._choose_port()
                 while port in taken:
-                    port = find_free_port(self.host)
+                    port = self._choose_port()
                 setattr(self, attr, port)
+                self._chosen.add(attr)
             elif not port_is_free(port, self.host):
                 raise EmbeddedBrokerError(f"port {self.host}:{port} is already in use")
+
+    def _launch_again(self) -> None:
+        """After a lost port race: the ports this launch chose replaced, the node spawned again (from the lasting
+        thread: `wait_started` may run in a thread that ends before the node)."""
+        assert self._java is not None
+        self._stop_child(sig=signal.SIGTERM, timeout=STOP_GRACE_S, group=True)  # reap it, close its log
+        self._attempt += 1
+        self._pick_ports()
+        java, libs = self._java
+        self._launch(java, libs, self._write_config(), lasting=True)
 
     def _write_config(self) -> Path:
         """server.properties and log4j2.properties in data_dir, rewritten each start (ports may change)."""
@@ -364,23 +400,35 @@ class EmbeddedBroker(ChildServer):
                 f"{self._users_file.name}"
             )
 
-    def _launch(self, java: Path, libs: Path, config: Path) -> None:
+    def _launch(self, java: Path, libs: Path, config: Path, *, lasting: bool = False) -> None:
         """Start `kafka.Kafka` in its own session, so a terminal Ctrl-C reaches only our supervisor."""
         self._spawn(
             [*self._java_command(java, libs, "kafka.Kafka"), str(config)],
+            lasting=lasting,
             preexec_fn=child_preexec(signal.SIGTERM if self.die_with_parent else None),
         )
 
-    def _wait_ready(self, deadline: float) -> None:
-        """TCP-poll the port (cheap), then confirm with a real Kafka metadata request."""
-        while not port_accepts(self.port, self.host, timeout=0.2):
+    def _await_listening(self, deadline: float) -> bool:
+        """Until our node itself listens on the client port (not whoever may have taken it): True. False when it
+        exited having lost the race for a port this launch chose and may try another."""
+        while not (  # a cheap TCP poll first; then, once, whose listener answered
+            self._proc is not None
+            and port_accepts(self.port, self.host, timeout=0.2)
+            and listens_on(self._proc.pid, self.port)
+        ):
+            if self._chosen and self._attempt < PORT_ATTEMPTS and self.lost_port_race():
+                return False
             self._fail_if_exited()
             if time.monotonic() > deadline:
                 raise EmbeddedBrokerError(f"Kafka not listening on {self.bootstrap_servers} in time")
             time.sleep(0.05)
+        return True
+
+    def _wait_ready(self, deadline: float) -> None:
+        """Confirm with a real Kafka metadata request, once our node listens."""
         admin = self.client_security()
         run_sync(lambda: wait_for_kafka(self.bootstrap_servers, deadline, admin))
-        self._fail_if_exited()  # someone else answered on our port
+        self._fail_if_exited()
 
     def _fail_if_exited(self) -> None:
         if self._proc is None or self._proc.poll() is not None:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from embedded._process import ChildServer, child_preexec, find_free_port, log_tail, port_is_free
+from embedded._process import PORT_ATTEMPTS, ChildServer, child_preexec, find_free_port, log_tail, port_is_free
 from embedded.demo_realm import AUDIENCE, REALM, write_realm
 from embedded.keycloak_dist import (
     KeycloakDistError,
@@ -67,6 +67,9 @@ class EmbeddedKeycloak(ChildServer):
         self.die_with_parent = die_with_parent
         self._port = port
         self._import_digest: str | None = None
+        #: True when this launch chose the port itself: only such a port is replaced after a lost race.
+        self._chosen = False
+        self._attempt = 0
         #: True when the last launch replaced an older realm (its database was dropped and the realm imported).
         self.reimported = False
 
@@ -112,24 +115,23 @@ class EmbeddedKeycloak(ChildServer):
             java, major = java_for_keycloak()
         except KeycloakDistError as exc:
             raise EmbeddedKeycloakError(str(exc)) from exc
+        self._chosen, self._attempt = self._port is None, 1
         self._pick_port()
         prepare_home(self.data_dir, dist)
         self._write_realm()
-        self._spawn(
-            [str(dist / "bin" / "kc.sh"), *start_arguments(self.data_dir, self.port, host=self.host)],
-            env=kc_environment(java, jvm_options(major, aot=aot_cache(dist))),
-            cwd=self.data_dir,
-            preexec_fn=child_preexec(signal.SIGTERM if self.die_with_parent else None),
-        )
+        self._spawn_server(dist, java, major)
 
     def wait_ready(self, deadline: float) -> None:
-        """Poll the discovery document until `deadline` (monotonic); stop the process and raise if it fails."""
+        """Poll the discovery document until `deadline` (monotonic); stop the process and raise if it fails.
+
+        A server that lost the race for the port its launch chose (another process bound it first: Quarkus'
+        "Port(s) already bound ... Address already in use") is launched again on another, up to PORT_ATTEMPTS times
+        in all. Its issuer then names the new port: read `issuer` after this returns.
+        """
         if self._proc is None:
             raise EmbeddedKeycloakError("Keycloak was not launched")
         try:
-            document = wait_for_discovery(
-                f"{self.base_url}/realms/{self.realm.get('realm', REALM)}", self._proc, deadline
-            )
+            document = self._await_discovery(deadline)
             if document.get("issuer") != self.issuer:  # someone else answered on our port
                 raise EmbeddedKeycloakError(f"{self.base_url} answered with issuer {document.get('issuer')!r}")
         except (KeycloakDistError, EmbeddedKeycloakError) as exc:
@@ -160,9 +162,48 @@ class EmbeddedKeycloak(ChildServer):
     def _import_dir(self) -> Path:
         return self.data_dir / "data" / "import"
 
+    def _spawn_server(self, dist: Path, java: Path, major: int, *, lasting: bool = False) -> None:
+        self._spawn(
+            [str(dist / "bin" / "kc.sh"), *start_arguments(self.data_dir, self.port, host=self.host)],
+            lasting=lasting,
+            env=kc_environment(java, jvm_options(major, aot=aot_cache(dist))),
+            cwd=self.data_dir,
+            preexec_fn=child_preexec(signal.SIGTERM if self.die_with_parent else None),
+        )
+
+    def _await_discovery(self, deadline: float) -> dict[str, object]:
+        """The realm's discovery document, the server launched again on a new port after each lost port race."""
+        while True:
+            assert self._proc is not None
+            try:
+                return wait_for_discovery(
+                    f"{self.base_url}/realms/{self.realm.get('realm', REALM)}", self._proc, deadline
+                )
+            except KeycloakDistError:
+                if not (self._chosen and self._attempt < PORT_ATTEMPTS and self.lost_port_race()):
+                    raise
+            self._launch_again()
+
+    def _launch_again(self) -> None:
+        """After a lost port race: a new port, the realm written again (the failed start may have begun importing
+        it) and the server spawned from the lasting thread (`wait_ready` may run in a thread that ends first)."""
+        self._stop_child(sig=signal.SIGTERM, timeout=STOP_GRACE_S, group=True)
+        self._attempt += 1
+        self._port = self._choose_port()
+        reimported = self.reimported
+        self._write_realm()
+        self.reimported = reimported  # what the caller was told at launch stays true
+        java, major = java_for_keycloak()
+        self._spawn_server(ensure_keycloak(), java, major, lasting=True)
+
+    def _choose_port(self) -> int:
+        """A port free right now; the server binds it only at the end of its start (`wait_ready` copes with losing
+        it meanwhile)."""
+        return find_free_port(self.host)
+
     def _pick_port(self) -> None:
         if self._port is None:
-            self._port = find_free_port(self.host)
+            self._port = self._choose_port()
         elif not port_is_free(self._port, self.host):
             raise EmbeddedKeycloakError(f"port {self.host}:{self._port} is already in use")
 

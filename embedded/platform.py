@@ -286,9 +286,13 @@ class Platform:
         #: The SMS, WeChat and mail gateways' stand-ins notify delivers to (None: no notify, or turned off).
         self.gateways: DeliveryStandIns | None = None
         if "notify" in self.services and os.environ.get("PLATFORM_DELIVERY_STANDINS", "1").strip() != "0":
-            channels = self.services["channels"].url if "channels" in self.services else None
-            gateways_dir = config.data_dir / "gateways"
-            self.gateways = DeliveryStandIns(gateways_dir, self.services["notify"].url, os.environ, channels)
+            self.gateways = self._delivery_standins()
+
+    def _delivery_standins(self) -> DeliveryStandIns:
+        """The gateways' stand-ins, told notify's (and channels') address: where they send reports and replies."""
+        channels = self.services["channels"].url if "channels" in self.services else None
+        gateways_dir = self.config.data_dir / "gateways"
+        return DeliveryStandIns(gateways_dir, self.services["notify"].url, os.environ, channels)
 
     def say(self, message: str = "") -> None:
         """Print for the person at the terminal (the services' own logs go to files)."""
@@ -303,6 +307,10 @@ class Platform:
             self.config.ready_file.unlink(missing_ok=True)
         for notice in self.config.notices:
             self.say(f"note: {notice}")
+        for svc in self.services.values():  # every port bound before anyone (the gateways first) learns an address
+            self._listen(svc)
+        if self.gateways is not None and not any(p.is_running() for p in self.gateways.processes):
+            self.gateways = self._delivery_standins()  # the addresses bound: a chosen port taken meanwhile moved
 
         identity_began = time.monotonic()
         self._launch_identity()  # the slowest to start: it comes up while Postgres and Kafka do
@@ -333,8 +341,6 @@ class Platform:
                 f"(stand-in), mail smtp://127.0.0.1:{info['smtp_port']}  ({_elapsed(gateways_began)})"
             )
 
-        for svc in self.services.values():  # every port bound before any service learns the others' addresses
-            self._listen(svc)
         for svc in self.services.values():
             self._spawn(svc)
         deadline = time.monotonic() + self.config.ready_timeout

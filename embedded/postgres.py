@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from embedded._process import ChildServer, child_preexec, find_free_port, log_tail, run_sync
+from embedded._process import PORT_ATTEMPTS, ChildServer, child_preexec, find_free_port, log_tail, run_sync
 
 #: PostgreSQL refuses to run as root; as root we run it as this system user (same as pgserver).
 ROOT_RUN_AS = "pgserver"
@@ -101,7 +101,11 @@ class EmbeddedPostgres(ChildServer):
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
     def start(self, timeout: float = 60.0) -> None:
-        """initdb if needed, start the server, wait until it accepts connections, create the database."""
+        """initdb if needed, start the server, wait until it accepts connections, create the database.
+
+        A port we chose that another process took before the server bound it ("could not bind ... Address already
+        in use") is replaced by another one, up to PORT_ATTEMPTS times; a port the caller gave is never changed.
+        """
         if self.is_running():
             return
         self.stop()  # reap a crashed earlier run of ours and close its log file
@@ -111,14 +115,21 @@ class EmbeddedPostgres(ChildServer):
         self._stop_stale_server()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb(bin_dir, run_as)
-        if self._port is None:
-            self._port = find_free_port(self.host)
-        self._launch(bin_dir, run_as)
-        try:
-            run_sync(lambda: self._await_ready_and_create_database(deadline))
-        except BaseException:
-            self.stop()
-            raise
+        chosen = self._port is None
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            if chosen:
+                self._port = self._choose_port()
+            self._launch(bin_dir, run_as)
+            try:
+                run_sync(lambda: self._await_ready_and_create_database(deadline))
+                return
+            except BaseException:
+                again = chosen and attempt < PORT_ATTEMPTS and self.lost_port_race()
+                self.stop()
+                if not again:
+                    if chosen:
+                        self._port = None  # the next start chooses afresh
+                    raise
 
     def stop(self, timeout: float = 30.0) -> None:
         """Fast shutdown (SIGINT: abort open transactions, checkpoint); SIGKILL after `timeout`."""
@@ -133,6 +144,10 @@ class EmbeddedPostgres(ChildServer):
         return f"EmbeddedPostgres({str(self.data_dir)!r}, port={self._port}, running={self.is_running()})"
 
     # -- internals -------------------------------------------------------------------------
+
+    def _choose_port(self) -> int:
+        """A port free right now; the server binds it a moment later (`start` copes with losing it meanwhile)."""
+        return find_free_port(self.host)
 
     def _prepare_filesystem(self, bin_dir: Path) -> str | None:
         """Create dirs; as root, make binaries and data dir usable by the unprivileged server user.
@@ -287,9 +302,10 @@ class EmbeddedPostgres(ChildServer):
                     f"(last error: {last_error!r}); log {self.log_path}:\n{log_tail(self.log_path)}"
                 )
             try:
-                conn = await asyncpg.connect(self.dsn_for("postgres"), timeout=2)
+                conn = await self._connect_to_ours()
             except (TimeoutError, OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresError) as exc:
                 last_error = exc
+            if conn is None:
                 await asyncio.sleep(0.05)
         try:
             exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", self.database)
@@ -299,6 +315,22 @@ class EmbeddedPostgres(ChildServer):
                     await conn.execute(f"CREATE DATABASE {quoted}")
         finally:
             await conn.close()
+
+    async def _connect_to_ours(self) -> Any:
+        """A connection to the server on our port if it is ours (it serves our data directory), else None: another
+        server that took the port meanwhile answers while ours is about to exit ("could not bind")."""
+        import asyncpg
+
+        conn = await asyncpg.connect(self.dsn_for("postgres"), timeout=2)
+        try:
+            served = await conn.fetchval("SELECT current_setting('data_directory')")
+        except BaseException:
+            await conn.close()
+            raise
+        if served == str(self.data_dir):  # the -D we gave it: an absolute, resolved path
+            return conn
+        await conn.close()
+        return None
 
 
 def _wait_gone(proc: Any, timeout: float) -> bool:

@@ -64,14 +64,14 @@ class StandInProcess(ChildServer):
     def wait_ready(self) -> None:
         """Until its ready file names its address; the log's tail in the error when it dies or takes too long."""
         deadline = self._launched_at + self.timeout
-        while time.monotonic() < deadline:
+        while True:  # the file is read at least once: the caller may come for it after the deadline (Keycloak slow)
             if self.ready_file.is_file():
                 try:
                     self.ready = json.loads(self.ready_file.read_text())
                     return
                 except json.JSONDecodeError:
                     pass  # being written
-            if not self.is_running():
+            if not self.is_running() or time.monotonic() >= deadline:
                 break
             time.sleep(0.05)
         tail = log_tail(self.log_path)
