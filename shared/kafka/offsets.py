@@ -116,7 +116,9 @@ def _raise_offset_fetch_errors() -> None:
         error = offset_fetch_error(response) if isinstance(request, OffsetFetchRequest) else None
         if error is None:
             return response
-        log.warning("committed offsets not read: the coordinator answered with an error", group=self.group_id, error=repr(error))
+        log.warning(
+            "committed offsets not read: the coordinator answered with an error", group=self.group_id, error=repr(error)
+        )
         if isinstance(error, NotCoordinatorForGroupError | GroupCoordinatorNotAvailableError):
             self.coordinator_dead()
         raise error
