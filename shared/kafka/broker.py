@@ -2,16 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from types import TracebackType
 
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
 
+from shared.kafka.liveness import CHECK_INTERVAL_S, keep_consuming
 from shared.kafka.security import KafkaSecuritySettings, faststream_security
 from shared.observability.kafka import broker_middlewares
 
 #: Commit only after the handler returned (its transaction committed); redeliver on unhandled error.
 AT_LEAST_ONCE = AckPolicy.NACK_ON_ERROR
+
+
+class SupervisedKafkaBroker(KafkaBroker):
+    """FastStream's Kafka broker, whose subscribers are restarted when their consume loop ends
+    (`shared.kafka.liveness.keep_consuming`: FastStream restarts a loop that raised, never one that returned)."""
+
+    #: How often the watchdog looks at the subscribers (a test may shorten it).
+    watchdog_interval_s: float = CHECK_INTERVAL_S
+    _watchdog: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        if self._watchdog is None or self._watchdog.done():
+            watch = keep_consuming(self, self.watchdog_interval_s)
+            self._watchdog = asyncio.create_task(watch, name="kafka-subscriber-watchdog")
+
+    async def stop(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+        await super().stop(exc_type, exc_val, exc_tb)
 
 
 def build_broker(
@@ -20,7 +52,7 @@ def build_broker(
     client_id: str,
     metrics: bool = True,
     security: KafkaSecuritySettings | None = None,
-) -> KafkaBroker:
+) -> SupervisedKafkaBroker:
     """Broker with at-least-once acks, idempotent `acks=all` publishes and quiet per-message logging.
 
     The idempotent producer stops a publish retried after a lost acknowledgement from being written
@@ -33,8 +65,9 @@ def build_broker(
     middleware continues the trace of every message when tracing is on (`shared.observability`).
 
     `security` (a service's settings) authenticates it to the broker; None: the environment's (`shared.kafka.security`).
+    A subscriber whose consume loop ended is restarted (`SupervisedKafkaBroker`).
     """
-    return KafkaBroker(
+    return SupervisedKafkaBroker(
         bootstrap_servers,
         client_id=client_id,
         security=faststream_security(security),
