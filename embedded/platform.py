@@ -59,6 +59,8 @@ MAX_RESTARTS = 5
 STABLE_AFTER_S = 60.0
 #: Grace for a service to finish in-flight work on SIGTERM before it is killed.
 SERVICE_STOP_GRACE_S = 10.0
+#: What Kafka may take to answer, unless --ready-timeout allows longer (four platforms started at once on 2 cores).
+KAFKA_START_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -321,7 +323,7 @@ class Platform:
         # seconds sooner. Both are spawned from this thread (each is asked to die with the thread that spawned it);
         # only the wait for Kafka and its topics runs beside.
         began = time.monotonic()
-        self.broker.launch()
+        self.broker.launch(timeout=max(KAFKA_START_S, self.config.ready_timeout))  # a longer --ready-timeout too
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-ready") as pool:
             kafka = pool.submit(self._kafka_ready, began)
             self._start_database()
@@ -790,7 +792,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path, help="write connection details as JSON here once ready")
     parser.add_argument("--skip-migrations", action="store_true", help="do not apply database migrations")
     parser.add_argument(
-        "--ready-timeout", type=float, default=90.0, help="seconds each service may take to become ready"
+        "--ready-timeout",
+        type=float,
+        default=90.0,
+        help="seconds each service (and Kafka, if longer than 90) may take to become ready",
     )
     args = parser.parse_args(argv)
 
