@@ -101,6 +101,14 @@ class Timer:
     deadline: datetime | None
     ladder: str = "default"
 
+    @property
+    def occurred_at(self) -> datetime:
+        """When what this timer stands for came due: its customer message is judged by it as an event's is by its
+        own time (`Notifier.customer_horizon`, issue 26). An interim reply promised 30 days ago, scheduled by a new
+        consumer group reading history, is not sent now. The promised time (`deadline`, which the retries waiting
+        for a contact keep), else the time it was due."""
+        return self.deadline or self.due_at
+
 
 @dataclass(frozen=True)
 class TimerState:

@@ -18,6 +18,7 @@ from services.followup.metrics import TimerFired
 from services.followup.model import Subject, Timer
 from services.followup.notifications import customer_recipient
 from services.followup.repository import FollowupRepository
+from shared.handling import handling
 from shared.logging import bind_case, clear_case, get_logger
 from shared.observability import committed
 
@@ -37,7 +38,8 @@ async def fire_due_timers(cmd: FireDueTimers, work: FollowupWork) -> int:
     due = await work.repo.claim_due(work.now, cmd.batch_size)
     for timer in due:
         bind_case(complaint_id=str(timer.complaint_id))
-        await fire(timer, work)
+        with handling(timer):  # its customer message judged by when it came due (`Timer.occurred_at`)
+            await fire(timer, work)
     clear_case()
     if due:
         committed.note(TimerFired(t.kind) for t in due)
