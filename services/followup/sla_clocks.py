@@ -217,15 +217,20 @@ class ClockRules:
             deadline=timer.deadline,
         )
 
-    def caller_notice(self, complaint_id: uuid.UUID, now: datetime, stage: str = "joined") -> TimerPlan:
+    def caller_notice(
+        self, complaint_id: uuid.UUID, now: datetime, stage: str = "joined", owed_since: datetime | None = None
+    ) -> TimerPlan:
         """A customer's first message (a linked caller's on joining, `joined`; why a complaint is invalid,
-        `invalid`), when their contact has not arrived yet: try again shortly."""
+        `invalid`), when their contact has not arrived yet: try again shortly. `owed_since`, the time of the event
+        that owes it, is kept as the timer's deadline (and its retries'): the message is judged by it when it fires
+        (`Timer.occurred_at`), so a caller of last month read by a new consumer group is not told now."""
         return TimerPlan(
             complaint_id=complaint_id,
             subject_id=complaint_id,
             kind="caller_notice",
             stage=stage,
             due_at=now + CONTACT_RETRY_DELAY * self.time_scale,
+            deadline=owed_since,
             level=1,
         )
 

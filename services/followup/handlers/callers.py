@@ -16,6 +16,7 @@ from services.followup.handlers.context import FollowupWork
 from services.followup.model import Caller
 from services.followup.notifications import customer_recipient
 from shared.contracts import ComplaintEtaChanged, ComplaintFaultFixed, ComplaintJoined, ComplaintLinked
+from shared.handling import cause_at
 
 #: What a caller is linked to.
 GroupKind = Literal["incident", "outage", "duplicate"]
@@ -100,7 +101,7 @@ async def tell(complaint_id: uuid.UUID, what: str, work: FollowupWork) -> None:
     recipient = customer_recipient(contact)
     if recipient is None:
         if what == "joined":
-            await work.repo.schedule(work.context.clocks.caller_notice(complaint_id, work.now))
+            await work.repo.schedule(work.context.clocks.caller_notice(complaint_id, work.now, owed_since=cause_at()))
         return
     work.emit(
         await notifier.request(

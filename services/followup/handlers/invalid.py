@@ -16,6 +16,7 @@ from services.followup.handlers.context import FollowupWork
 from services.followup.model import InvalidComplaint
 from services.followup.notifications import customer_recipient
 from shared.contracts import ComplaintInvalid, ComplaintResolvedOnContact, ComplaintRouted
+from shared.handling import cause_at
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -66,7 +67,8 @@ async def tell(complaint_id: uuid.UUID, work: FollowupWork) -> None:
         return
     recipient = customer_recipient(await work.repo.contact(complaint_id))
     if recipient is None:
-        await work.repo.schedule(work.context.clocks.caller_notice(complaint_id, work.now, stage=STAGE))
+        retry = work.context.clocks.caller_notice(complaint_id, work.now, stage=STAGE, owed_since=cause_at())
+        await work.repo.schedule(retry)
         return
     await work.repo.mark_told_invalid(complaint_id, work.now)
     work.emit(
