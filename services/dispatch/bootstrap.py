@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import asyncpg
 from fastapi import FastAPI, Request
 from faststream.kafka import KafkaBroker
 
@@ -40,6 +41,7 @@ from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe_all
 from shared.logging import get_logger
 from shared.observability.kafka import lag_sampler
+from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.pruning import pruning_worker
@@ -153,6 +155,15 @@ def model_work(app: FastAPI, settings: DispatchSettings) -> list[Worker]:
     return workers
 
 
+def samplers(pool: asyncpg.Pool, broker: KafkaBroker, settings: DispatchSettings) -> list[Sampler]:
+    """What Prometheus reads when it scrapes: the outbox, the consumer lag, the open incidents."""
+    return [
+        outbox_sampler(pool, SCHEMA),
+        lag_sampler(broker, settings),
+        metrics.incidents_open_sampler(open_incidents, pool),
+    ]
+
+
 def create_app(
     settings: DispatchSettings,
     *,
@@ -176,11 +187,7 @@ def create_app(
         relay = OutboxRelay(
             pool, SCHEMA, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )
-        app.state.metric_samplers = [
-            outbox_sampler(pool, SCHEMA),
-            lag_sampler(broker, settings),
-            metrics.incidents_open_sampler(open_incidents, pool),
-        ]
+        app.state.metric_samplers = samplers(pool, broker, settings)
         pruning = pruning_worker(pool, SCHEMA)  # marks and keys past their horizon
         try:
             async with background_work(SCHEMA, broker, app.state.kafka, relay.run, pruning, *model_work(app, settings)):

@@ -34,6 +34,7 @@ from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe_all
 from shared.observability.kafka import lag_sampler
+from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.pruning import pruning_worker
@@ -78,6 +79,15 @@ def _notifier(settings: FollowupSettings, sla: SlaTable) -> Notifier:
     return Notifier(Templates(), settings.notification_locale, ZoneInfo(sla.config.timezone), customer_horizon=horizon)
 
 
+def samplers(pool: asyncpg.Pool, broker: KafkaBroker, settings: FollowupSettings) -> list[Sampler]:
+    """What Prometheus reads when it scrapes: the outbox, the consumer lag, the timers' backlog."""
+    return [
+        outbox_sampler(pool, SERVICE),
+        lag_sampler(broker, settings),
+        metrics.timers_sampler(lambda: timer_backlog(pool)),
+    ]
+
+
 def create_app(
     settings: FollowupSettings, *, clock: Callable[[], datetime] | None = None, persons: PersonTokens | None = None
 ) -> FastAPI:
@@ -109,11 +119,7 @@ def create_app(
         relay = OutboxRelay(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )
-        app.state.metric_samplers = [
-            outbox_sampler(pool, SERVICE),
-            lag_sampler(broker, settings),
-            metrics.timers_sampler(lambda: timer_backlog(pool)),
-        ]
+        app.state.metric_samplers = samplers(pool, broker, settings)
         pruning = pruning_worker(pool, SERVICE)  # marks and keys past their horizon
         try:
             async with background_work(SERVICE, broker, app.state.kafka, relay.run, pruning, worker.run):
