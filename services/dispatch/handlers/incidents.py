@@ -17,6 +17,7 @@ from services.dispatch.errors import Conflict, NotFound
 from services.dispatch.handlers.assets import asset_index, asset_names
 from services.dispatch.handlers.callers import tell_fixed
 from services.dispatch.handlers.context import DispatchWork
+from services.dispatch.handlers.opening import derived_id
 from services.dispatch.incidents.declared import declared_fault, district_of, family_named
 from services.dispatch.incidents.faults import Fault
 from services.dispatch.incidents.placement import (
@@ -147,7 +148,8 @@ async def open_incident(work: DispatchWork, opening: Opening) -> None:
 def _new_incident(work: DispatchWork, opening: Opening) -> Incident:
     fault, at = opening.fault, work.now
     rules = work.context.incident_rules
-    incident_id, work_order_id = uuid.uuid4(), uuid.uuid4()
+    cause = opening.causation_id or uuid.uuid4()  # a person's opening (no event) is not handled again
+    incident_id, work_order_id = derived_id("incident", cause), derived_id("incident-work-order", cause)
     rule = rules.family(fault.family)
     category = incident_category(opening.members, rule.categories)
     names = asset_names(work, fault.asset)

@@ -16,6 +16,19 @@ from services.dispatch.routing import Route
 from shared.contracts import WorkOrderStatus
 from shared.sla import SlaTable
 
+#: The namespace of the ids `derived_id` makes.
+_DERIVED = uuid.UUID("6f1d7c52-3b4e-5a8f-9c1d-2e7b4a6c8d90")
+
+
+def derived_id(kind: str, cause: uuid.UUID) -> uuid.UUID:
+    """The id of the `kind` (work order, incident) an event causes: the same whenever that event is handled.
+
+    Why not a random id: after a database restore (`operations.reconcile`) dispatch handles again the events of the
+    time it lost, while followup and reporting, rewound with it, read both what it published before the loss and
+    what it publishes now. Made again under the same id, a work order is one work order to them (they keep work
+    orders and their clocks by id); under a new id it would be two, the first never acknowledged and escalated."""
+    return uuid.uuid5(_DERIVED, f"{kind}:{cause}")
+
 
 @dataclass(frozen=True)
 class WorkOrderOpener:

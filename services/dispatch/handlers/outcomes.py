@@ -20,6 +20,7 @@ from services.dispatch.first_contact import SETTLED_BY, FirstContact
 from services.dispatch.handlers import incidents, outages
 from services.dispatch.handlers.classifications import record_decision
 from services.dispatch.handlers.context import DispatchWork
+from services.dispatch.handlers.opening import derived_id
 from services.dispatch.handlers.received_batch import ReceivedBatch
 from services.dispatch.incidents.faults import Fault
 from services.dispatch.incidents.placement import Placement
@@ -179,7 +180,7 @@ def _new_work_order(
         previous=None,
         at=now,
         incident_id=None,
-        work_order_id=None,
+        work_order_id=derived_id("work-order", event.event_id),
         lead=None,
     )
     batch.keep_order(order, orders.assignment(order, actor="dispatch", actor_name=None, at=now), case.household)

@@ -24,6 +24,7 @@ from services.dispatch.handlers import outcomes
 from services.dispatch.handlers.assets import asset_index
 from services.dispatch.handlers.classifications import learn, record_classification
 from services.dispatch.handlers.context import DispatchWork
+from services.dispatch.handlers.opening import derived_id
 from services.dispatch.handlers.received_batch import ReceivedBatch
 from services.dispatch.handlers.triage import locked_case
 from services.dispatch.incidents.faults import Fault, identify
@@ -202,7 +203,15 @@ async def reopened(event: ComplaintReopened, work: DispatchWork) -> None:
     await repo.update_case(case.complaint_id, cycle=cycle, severity=route.severity.value)
     case = replace(case, cycle=cycle, severity=route.severity.value)
     order = await work.context.orders.open(
-        repo, case, route, cycle=cycle, start=work.now, previous=previous, actor="followup", at=work.now
+        repo,
+        case,
+        route,
+        cycle=cycle,
+        start=work.now,
+        previous=previous,
+        actor="followup",
+        at=work.now,
+        work_order_id=derived_id("work-order", event.event_id),
     )
     work.emit(events.routed(case, order, list(route.reasons), "reopened", event.event_id, work.now))
 
