@@ -7,6 +7,13 @@ subscribers carry on. /readyz checked Postgres only, so such a service looked he
 nothing (the external group probe shows the group's lag grow; this names the process). A subscriber whose loop has
 ended while the broker is running is stopped; /readyz then answers 503 naming it.
 
+A loop can also go on while its consumer takes nothing: aiokafka runs a fetch task and a coordination task beside
+it, and surfaces neither's death. A fetch task that ended on an unexpected error is never read again (its
+`error_future` is consulted nowhere), so `getmany` waits for ever while the heartbeats keep the member in its group,
+Stable with its partitions; a coordination task that ended re-raises its error at every poll, which FastStream logs
+every 5 s and carries on. Both count as stopped here (`consumer_dead`). aiokafka exposes neither task, so this reads
+its private attributes (`tests/service/test_consumer_restart.py` fails if they are renamed).
+
 Readiness alone is not enough: the orchestrator restarts a pod that stays unready, but the embedded runner restarts
 only a process that exited, and a whole process restart is a heavy cure for one consumer. So `keep_consuming`
 restarts the subscriber itself — FastStream's `stop()` then `start()`: a fresh aiokafka consumer that joins the group
@@ -29,9 +36,21 @@ CHECK_INTERVAL_S = 10.0
 
 
 def loop_ended(subscriber: Any) -> bool:
-    """A running subscriber whose consume loop task(s) have all ended: it takes nothing any more."""
+    """A running subscriber whose consume loop task(s) have all ended, or whose consumer's fetch or coordination task
+    has: it takes nothing any more."""
     tasks = getattr(subscriber, "tasks", None)
-    return bool(getattr(subscriber, "running", False) and tasks and all(task.done() for task in tasks))
+    if not (getattr(subscriber, "running", False) and tasks):
+        return False
+    return all(task.done() for task in tasks) or consumer_dead(getattr(subscriber, "consumer", None))
+
+
+def consumer_dead(consumer: Any) -> bool:
+    """An aiokafka consumer, started and not closed, whose background fetch or coordination task has ended."""
+    if consumer is None or getattr(consumer, "_closed", True):
+        return False
+    fetch = getattr(getattr(consumer, "_fetcher", None), "_fetch_task", None)
+    coordination = getattr(getattr(consumer, "_coordinator", None), "_coordination_task", None)
+    return any(task is not None and task.done() for task in (fetch, coordination))
 
 
 def describe(subscriber: Any) -> str:
