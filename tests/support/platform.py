@@ -125,7 +125,11 @@ class Platform:
 
 
 def start_platform(
-    timeout: float = 240.0, *, workdir: Path | None = None, extra_env: Mapping[str, str] | None = None
+    timeout: float = 240.0,
+    *,
+    workdir: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    infrastructure_only: bool = False,
 ) -> Platform:
     """`python -m embedded` in a temporary data folder, default SLA policy, every port free-picked; returns
     once the ready file exists and every service's Kafka consumers have started.
@@ -133,7 +137,9 @@ def start_platform(
     With `workdir` (the `workdir` of an earlier, stopped platform), it runs again on that folder's data:
     the same database, topics, events and committed offsets. The runner's output is appended to its
     `runner.out`. `extra_env` goes on top of the runner's environment: the session's identity provider
-    (`IdentityProvider.platform_env()`), so that the runner does not start a Keycloak of its own."""
+    (`IdentityProvider.platform_env()`), so that the runner does not start a Keycloak of its own.
+    `infrastructure_only`: Postgres, Kafka and the stand-ins without any service, as an operator runs them to
+    repair data no service may touch meanwhile (`operations.reconcile`)."""
     # Outside pytest's basetemp: as root the embedded Postgres runs as another user (see tests/conftest.py).
     reused = workdir is not None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="uc-test-platform-"))
@@ -159,6 +165,8 @@ def start_platform(
     # leadership's approval on (tests/e2e/supervision/).
     env["DISPATCH_SERIOUS_APPROVAL"] = "false"
     env.update(extra_env or {})
+    if infrastructure_only:
+        env["EMBEDDED_SERVICES"] = "[]"
     for port_env in (
         "INTAKE_HTTP_PORT",
         "DISPATCH_HTTP_PORT",
@@ -190,7 +198,7 @@ def start_platform(
         time.sleep(0.2)
     platform = Platform(workdir, proc, json.loads(ready_file.read_text()))
     try:
-        for name in SERVICES:
+        for name in () if infrastructure_only else SERVICES:
             wait_service_ready_sync(platform.url(name), deadline=deadline)
             assert_serves_its_port(platform, name)
     except BaseException:

@@ -34,14 +34,16 @@ IDENTITY_MODULES = frozenset(
         "tests/service/test_staff_access_table.py",
         "tests/e2e/test_console_inbox_browser.py",
         "tests/faults/test_durable_restart.py",
+        "tests/faults/test_restore_drill.py",
     }
 )
 #: End-to-end and fault modules the other worker takes, so the platform worker — the suite's critical path —
 #: carries less: those that start no platform (services in-process, or a few processes of their own), and the
-#: durable restart, whose two short platform starts of its own run beside the platform worker's.
+#: durable restart and the restore drill, whose short platform starts of their own run beside the platform worker's.
 OFF_PLATFORM = frozenset(
     {
         "tests/faults/test_durable_restart.py",
+        "tests/faults/test_restore_drill.py",
         "tests/e2e/test_console_inbox_browser.py",
         "tests/e2e/test_dashboard_page.py",
         "tests/e2e/test_reporting_day.py",
