@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -37,6 +38,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from operations.consumer_groups import GroupBusy, offsets_at, reset_group
+from services.intake.reference import looks_like_reference
 from shared import topics
 from shared.kafka.admin import topic_partitions
 from shared.kafka.group_states import group_states
@@ -57,6 +59,7 @@ class Plan:
     highest: dict[date, int] = field(default_factory=dict)  # day → highest reference sequence published
     unknown: list[str] = field(default_factory=list)  # complaint ids the restored intake lacks
     groups: dict[str, dict[TopicPartition, int]] = field(default_factory=dict)  # group → offsets to commit
+    skipped: int = 0  # records on the topic that are no complaint
 
 
 async def published_since(bootstrap: str, since: datetime, security: KafkaSecuritySettings | None) -> Plan:
@@ -74,19 +77,28 @@ async def published_since(bootstrap: str, since: datetime, security: KafkaSecuri
             consumer.seek(tp, offset)
         async for batch in read_to_end(consumer, partitions):
             for record in batch:
-                _note(plan, json.loads(record.value))
+                _note(plan, record.value)
     finally:
         await consumer.stop()
     return plan
 
 
-def _note(plan: Plan, event: dict[str, object]) -> None:
-    payload = event["payload"]
-    assert isinstance(payload, dict)
-    complaint_id = str(payload["complaint_id"])
+def _note(plan: Plan, value: bytes | None) -> None:
+    """One record: a complaint and its reference number; anything else on the topic (a poison record someone
+    published, which dispatch dead-lettered) is counted and left alone."""
+    try:
+        event = json.loads(value or b"")
+        payload = event["payload"]
+        complaint_id, reference = str(uuid.UUID(str(payload["complaint_id"]))), str(payload["reference_no"])
+    except (ValueError, TypeError, KeyError):
+        plan.skipped += 1
+        return
+    if not looks_like_reference(reference):
+        plan.skipped += 1
+        return
     plan.received[complaint_id] = payload
     plan.correlation[complaint_id] = str(event.get("correlation_id") or complaint_id)
-    _, day, number = str(payload["reference_no"]).split("-")
+    _, day, number = reference.split("-")
     when = datetime.strptime(day, "%Y%m%d").date()
     plan.highest[when] = max(plan.highest.get(when, 0), int(number))
 
@@ -213,6 +225,8 @@ async def reconcile(
 def _report(plan: Plan, since: datetime, execute: bool) -> None:
     done = "" if execute else "would be "
     print(f"since {since.isoformat()}: {len(plan.received)} complaints on {topics.COMPLAINT_RECEIVED}")
+    if plan.skipped:
+        print(f"  {plan.skipped} records there that are no complaint left alone")
     for day, number in sorted(plan.highest.items()):
         print(f"  reference sequence {day:%Y%m%d} {done}moved past {number}")
     print(f"  {len(plan.unknown)} complaints unknown to the restored intake {done}put back")
