@@ -21,12 +21,19 @@ import sys
 import time
 from datetime import datetime
 
-import asyncpg
 import pytest
 
 from shared import topics
 from tests.faults.support.kafka import read_topics
-from tests.faults.support.probes import wait_for, wait_outbox_drained, work_orders_held, work_orders_per_complaint
+from tests.faults.support.probes import (
+    followup_work_orders_held,
+    followup_work_orders_per_complaint,
+    intake_references,
+    wait_for,
+    wait_outbox_drained,
+    work_orders_held,
+    work_orders_per_complaint,
+)
 from tests.support.complaint_streams import Poster, make_submissions
 from tests.support.identity import IdentityProvider
 from tests.support.platform import ROOT, Platform, start_platform, stop_platform
@@ -65,30 +72,6 @@ async def post_and_route(platform: Platform, prefix: str, expected_total: int) -
     return [str(s.complaint_id) for s in subs]
 
 
-async def intake_complaints(platform: Platform) -> dict[str, str]:
-    """Complaint id → reference number, as intake holds them."""
-    conn = await asyncpg.connect(platform.dsn, timeout=10)
-    try:
-        rows = await conn.fetch("SELECT complaint_id::text, reference_no FROM intake.complaints")
-    finally:
-        await conn.close()
-    return {row[0]: row[1] for row in rows}
-
-
-async def followup_work_orders(platform: Platform) -> dict[str, int]:
-    """Complaint id → how many work orders followup keeps clocks for."""
-    conn = await asyncpg.connect(platform.dsn, timeout=10)
-    try:
-        rows = await conn.fetch("SELECT complaint_id::text, count(*) FROM followup.work_orders GROUP BY 1")
-    finally:
-        await conn.close()
-    return {row[0]: row[1] for row in rows}
-
-
-async def followup_work_orders_held(platform: Platform) -> int:
-    return sum((await followup_work_orders(platform)).values())
-
-
 async def test_a_database_restored_from_an_older_backup_is_reconciled_with_kafka(
     identity_provider: IdentityProvider,
 ) -> None:
@@ -100,7 +83,7 @@ async def test_a_database_restored_from_an_older_backup_is_reconciled_with_kafka
         operate("backup", "base", "--to", str(backup), platform=first)
         started = datetime.fromisoformat(json.loads((backup / "backup.json").read_text())["started_at"])
         before = await post_and_route(first, "restore-a", COMPLAINTS)
-        assert len(await intake_complaints(first)) == COMPLAINTS
+        assert len(await intake_references(first)) == COMPLAINTS
         began = time.monotonic()
         await asyncio.to_thread(stop_platform, first, keep_data=True)
 
@@ -108,7 +91,7 @@ async def test_a_database_restored_from_an_older_backup_is_reconciled_with_kafka
         assert "the old data is kept in" in out, out
         tools = await asyncio.to_thread(start_platform, workdir=workdir, extra_env=identity, infrastructure_only=True)
         running.append(tools)
-        assert await intake_complaints(tools) == {}, "the backup predates every complaint"
+        assert await intake_references(tools) == {}, "the backup predates every complaint"
         out = operate("reconcile", "--since", started.isoformat(), "--execute", platform=tools)
         assert f"{COMPLAINTS} complaints unknown to the restored intake put back" in out, out
         assert "group dispatch.complaint-received: 12 partitions rewound" in out, out
@@ -131,14 +114,14 @@ async def test_a_database_restored_from_an_older_backup_is_reconciled_with_kafka
         assert not reused, f"reference numbers issued twice: {reused}"
         on_kafka = {complaint_id for ids in published.values() for complaint_id in ids}
         assert on_kafka == set(before) | set(after)
-        known = await intake_complaints(second)
+        known = await intake_references(second)
         assert set(known) == on_kafka, "intake knows every complaint on complaint.received"
         assert {known[c] for c in on_kafka} == set(published), "with the reference number published"
         assert await work_orders_per_complaint(second) == dict.fromkeys(on_kafka, 1), "one work order each"
         # Followup, rewound too, read the first 200 work orders twice: as published before the loss and as dispatch
         # made them again. Made again under the same ids (`derived_id`), they are one work order each to it.
         await wait_for(second, "followup has every work order", followup_work_orders_held, 2 * COMPLAINTS)
-        assert await followup_work_orders(second) == dict.fromkeys(on_kafka, 1), "one set of clocks each"
+        assert await followup_work_orders_per_complaint(second) == dict.fromkeys(on_kafka, 1), "one set of clocks each"
         print(
             f"\n[restore-drill] stop, restore and reconcile took {reconciled - began:.1f}s; "
             f"{2 * COMPLAINTS} complaints routed {restored - reconciled:.1f}s after"

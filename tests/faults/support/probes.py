@@ -8,6 +8,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 import asyncpg
 
@@ -56,14 +57,33 @@ async def work_orders_held(platform: Platform) -> int:
     return await _count(platform, "SELECT count(*) FROM dispatch.work_orders")
 
 
-async def work_orders_per_complaint(platform: Platform) -> dict[str, int]:
-    """Complaint id → how many work orders dispatch made for it."""
+async def _pairs(platform: Platform, query: str) -> dict[str, Any]:
+    """The first column of `query`'s rows (as text) → the second."""
     conn = await asyncpg.connect(platform.dsn, timeout=10)
     try:
-        rows = await conn.fetch("SELECT complaint_id, count(*) AS n FROM dispatch.work_orders GROUP BY 1")
+        return {str(row[0]): row[1] for row in await conn.fetch(query)}
     finally:
         await conn.close()
-    return {str(r["complaint_id"]): int(r["n"]) for r in rows}
+
+
+async def work_orders_per_complaint(platform: Platform) -> dict[str, int]:
+    """Complaint id → how many work orders dispatch made for it."""
+    return await _pairs(platform, "SELECT complaint_id, count(*) FROM dispatch.work_orders GROUP BY 1")
+
+
+async def followup_work_orders_per_complaint(platform: Platform) -> dict[str, int]:
+    """Complaint id → how many work orders followup keeps clocks for."""
+    return await _pairs(platform, "SELECT complaint_id, count(*) FROM followup.work_orders GROUP BY 1")
+
+
+async def followup_work_orders_held(platform: Platform) -> int:
+    """Every work order followup keeps clocks for."""
+    return await _count(platform, "SELECT count(*) FROM followup.work_orders")
+
+
+async def intake_references(platform: Platform) -> dict[str, str]:
+    """Complaint id → its reference number, as intake holds them."""
+    return await _pairs(platform, "SELECT complaint_id, reference_no FROM intake.complaints")
 
 
 async def wait_for(
