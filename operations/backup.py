@@ -93,16 +93,25 @@ def restore(
         raise BackupError(f"{data_dir}/postmaster.pid exists: stop the server first (or remove a stale pid file)")
     if target_time is not None and wal_archive is None:
         raise BackupError("--target-time needs --wal-archive: a base backup alone restores to its own end")
-    kept = None
-    if data_dir.exists():
-        kept = data_dir.with_name(f"{data_dir.name}.before-restore-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
-        data_dir.rename(kept)
+    kept = _keep_aside(data_dir) if data_dir.exists() else None
     shutil.copytree(backup / "data", data_dir, symlinks=True)
     data_dir.chmod(0o700)
     if kept is not None:
         _own_like(data_dir, kept)
     if wal_archive is not None:
         _recover_from(data_dir, wal_archive.resolve(), target_time)
+    return kept
+
+
+def _keep_aside(data_dir: Path) -> Path:
+    """Move the data directory out of the way under a name of its own (`<data>.before-restore-<time>[-n]`: a second
+    restore within the same second keeps the first's too)."""
+    stem = f"{data_dir.name}.before-restore-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    kept, n = data_dir.with_name(stem), 1
+    while kept.exists():
+        n += 1
+        kept = data_dir.with_name(f"{stem}-{n}")
+    data_dir.rename(kept)
     return kept
 
 

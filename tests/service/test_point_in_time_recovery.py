@@ -49,6 +49,16 @@ def wait_archived(postgres: EmbeddedPostgres, segment: str, timeout: float = 30.
         time.sleep(0.1)
 
 
+def start_restored(postgres: EmbeddedPostgres, timeout: float = 60.0) -> None:
+    """Start a restored cluster and wait for the end of its recovery: it accepts connections (hot standby) while it
+    still replays, and is promoted only once it has reached its target."""
+    postgres.start()
+    deadline = time.monotonic() + timeout
+    while sql(postgres, "SELECT pg_is_in_recovery()")[0][0]:
+        assert time.monotonic() < deadline, "still in recovery"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def archiving(tmp_path: Path) -> Iterator[tuple[EmbeddedPostgres, Path]]:
     """A server archiving every finished WAL segment into `wal/` (archive_command), with a table `drill`."""
@@ -81,16 +91,16 @@ def test_a_restore_replays_the_archive_to_its_end_or_to_a_target_time(
 
     restore = ["restore", "--backup", str(tmp_path / "base"), "--data-dir", str(postgres.data_dir)]
     assert backup.main([*restore, "--wal-archive", str(archive)]) == 0
-    postgres.start()
+    start_restored(postgres)
     assert numbers(postgres) == list(range(1, 21)), "without a target: to the end of the archive"
-    assert sql(postgres, "SELECT pg_is_in_recovery()")[0][0] is False, "promoted: it takes writes again"
+    sql(postgres, "INSERT INTO drill VALUES (21)")  # promoted: it takes writes again
     kept = sorted(postgres.data_dir.parent.glob("data.before-restore-*"))
     assert len(kept) == 1 and (kept[0] / "PG_VERSION").exists(), "the data it replaced is kept"
 
     # The promoted server began a new timeline (its history is archived too); the target lies before its branch.
     postgres.stop()
     assert backup.main([*restore, "--wal-archive", str(archive), "--target-time", target.isoformat()]) == 0
-    postgres.start()
+    start_restored(postgres)
     assert numbers(postgres) == list(range(1, 11)), "replayed up to the target time, not past it"
 
 
@@ -131,7 +141,7 @@ def test_a_restore_from_a_streamed_archive_loses_nothing_committed(tmp_path: Pat
 
     args = ["restore", "--backup", str(tmp_path / "base"), "--data-dir", str(postgres.data_dir)]
     assert backup.main([*args, "--wal-archive", str(archive)]) == 0
-    postgres.start()
+    start_restored(postgres)
     try:
         assert numbers(postgres) == [1, 2, 3, 4, 5]
     finally:
