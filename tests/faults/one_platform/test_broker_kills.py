@@ -7,7 +7,8 @@ the end (every complaint routed once).
 Opt-in (`BROKER_KILLS=20`): each kill costs a Kafka restart — the JVM and the recovery of ~580 unclean logs, 20 s on
 an idle machine and over a minute on a loaded one — so twenty do not fit `make test`'s budget; and the embedded
 runner gives up after five infrastructure restarts in its lifetime (`embedded.platform.MAX_RESTARTS`), so more than
-three here (the package kills the broker and restarts Postgres once each before) need that limit raised.
+three here (the package kills the broker and restarts Postgres once each before) need that limit raised:
+`BROKER_KILLS=20 EMBEDDED_MAX_RESTARTS=30 .venv/bin/pytest tests/faults/one_platform/test_broker_kills.py`.
 
 Why from outside: a group can stop for good while its process lives (a followup group did, after a broker kill),
 and a consumer cannot report its own silence. The external probe (`shared.observability.group_probe`) reads what
