@@ -205,7 +205,8 @@ def test_one_case_through_the_console_every_step_by_a_signed_in_person(console: 
     expect(crew.get_by_test_id("done")).to_have_text("已上传照片。")
     photo = crew.get_by_test_id("wo-photos").locator("img")
     expect(photo).to_have_count(1)
-    assert photo.evaluate("img => img.complete && img.naturalWidth") == 96, "the photo is shown from dispatch"
+    # decode() waits for the image to load (and rejects if it cannot): reading `complete` at once raced the load.
+    assert photo.evaluate("img => img.decode().then(() => img.naturalWidth)") == 96, "the photo is shown from dispatch"
     screens.both(crew, "job.phone", narrow=True)
     crew.get_by_test_id("resolve-section").locator("summary").click()
     crew.fill("#resolution", "排气并调节阀门，室温恢复到20度")
