@@ -20,7 +20,12 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.kafka.security import client_options
+try:
+    from shared.kafka.security import client_options
+except ImportError:  # a base tree from before issue 25 (bench/compare.sh): its broker is plaintext
+
+    def client_options() -> dict[str, object]:  # type: ignore[misc]
+        return {}
 
 PROGRESS_SQL = """
 SELECT (SELECT count(*) FROM intake.complaints) AS accepted,

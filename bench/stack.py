@@ -51,6 +51,13 @@ class Stack:
         self.platform.services = {n: s for n, s in self.all.items() if n in wanted}
         self.platform.start()
         self.platform.services = dict(self.all)
+        # The bench's own clients (the ceilings' producer and consumer) sign in as the broker's admin; a base tree
+        # from before issue 25 (bench/compare.sh) has a plaintext broker and no such settings.
+        security = getattr(self.platform.broker, "client_security", None)
+        if security is not None:
+            from shared.kafka.security import environment
+
+            os.environ.update(environment(security()))
         #: CPU seconds each service spent starting (imports, pools, joining its groups) before any complaint: a
         #: drain restarts dispatch, followup and reporting, and this is subtracted from their window.
         self.startup = {n: v for n, v in self.cpu_seconds().items() if n in wanted}
