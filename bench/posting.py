@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The sample texts; bench/compare.sh, running a copy of the bench, names them with BENCH_SAMPLE.
@@ -55,12 +55,79 @@ def body(rng: random.Random, pool: list[str], channel: str) -> dict[str, Any]:
     }
 
 
+class TransportError(Exception):
+    """The connection failed or closed before a whole answer came back (the post is retried)."""
+
+
+class KeepAlive:
+    """HTTP/1.1 POSTs over at most `connections` kept-alive connections to one `http://host:port`: the request
+    written in one piece, the answer read by its Content-Length (intake's JSON answers all carry one)."""
+
+    def __init__(self, base_url: str, connections: int) -> None:
+        host_port = base_url.removeprefix("http://").rstrip("/")
+        self.host, _, port = host_port.rpartition(":")
+        self.port = int(port)
+        self.idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter] | None] = asyncio.Queue()
+        for _ in range(connections):
+            self.idle.put_nowait(None)  # a slot: connected on first use
+        self.open: set[asyncio.StreamWriter] = set()
+
+    async def post(self, path: str, payload: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        slot = await self.idle.get()
+        kept = None
+        try:
+            if slot is None:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+                self.open.add(writer)
+                slot = reader, writer
+            status, body, keep = await self._exchange(*slot, path, payload, headers)
+            kept = slot if keep else None
+            return status, body
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            raise TransportError(repr(exc)) from exc
+        finally:  # also when cancelled (a timeout): a connection mid-answer is closed, its slot given back
+            if kept is None:
+                self._drop(slot)
+            self.idle.put_nowait(kept)
+
+    async def _exchange(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        path: str,
+        payload: bytes,
+        headers: dict[str, str],
+    ) -> tuple[int, bytes, bool]:
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n{head}\r\n".encode()
+            + payload
+        )
+        await writer.drain()
+        status_line, *lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines if line)}
+        if "content-length" not in fields:
+            raise ValueError(f"an answer without Content-Length: {status_line} {fields}")
+        body = await reader.readexactly(int(fields["content-length"]))
+        return int(status_line.split(" ", 2)[1]), body, fields.get("connection", "").lower() != "close"
+
+    def _drop(self, slot: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:
+        if slot is not None:
+            self.open.discard(slot[1])
+            slot[1].close()
+
+    async def aclose(self) -> None:
+        for writer in list(self.open):
+            writer.close()
+        self.open.clear()
+
+
 class Poster:
     """Posts complaints; `accepted` maps complaint id → wall time of the 202, `refused` counts the rest."""
 
     def __init__(self, intake: str, connections: int) -> None:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self.client = httpx.AsyncClient(base_url=intake, timeout=30, limits=limits)
+        self.client = KeepAlive(intake, connections)
         self.rng, self.pool = random.Random(), texts()
         self.accepted: dict[str, float] = {}
         self.refused: Counter[int | str] = Counter()
@@ -72,15 +139,17 @@ class Poster:
         failure: int | str = ""
         for _ in range(5):
             try:
-                answer = await self.client.post("/v1/complaints", json=item, headers=HEADERS[item["channel"]])
-            except httpx.TransportError as exc:
+                status, answer = await asyncio.wait_for(
+                    self.client.post("/v1/complaints", orjson.dumps(item), HEADERS[item["channel"]]), 30
+                )
+            except (TransportError, TimeoutError) as exc:
                 self.retried += 1
                 failure = type(exc).__name__
                 continue
-            if answer.status_code == 202:
-                self.accepted[answer.json()["complaint_id"]] = time.time()
+            if status == 202:
+                self.accepted[orjson.loads(answer)["complaint_id"]] = time.time()
                 return
-            failure = answer.status_code
+            failure = status
             break
         self.refused[failure] += 1
 

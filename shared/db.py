@@ -6,9 +6,8 @@ outbox rows and processed-event marks written through it commit atomically with 
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any, Generic, Literal, NoReturn, Protocol, TypeVar, cast
@@ -25,6 +24,10 @@ from shared.observability import committed
 _AS_JSON_DID = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+#: A batch's rows: dataclasses written natively (their fields), times through `_recordset_value` (in UTC).
+_AS_RECORDSET = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 def _not_json(value: object) -> NoReturn:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
@@ -36,12 +39,16 @@ def json_text(value: Any) -> str:
     return orjson.dumps(value, default=_not_json, option=_AS_JSON_DID).decode()
 
 
-def recordset_json(rows: Iterable[Mapping[str, Any]]) -> str:
-    """Rows as one JSON array for `jsonb_populate_recordset(NULL::table, $1::text::jsonb)`: a batch's rows of one
-    table in one statement, each column read back by its own type. Times go in UTC: Postgres accepts a UTC offset of
-    at most 15:59 in a timestamp's text, Python's datetimes carry up to 23:59 (as a contract allows), and asyncpg's
-    binary encoding, which this replaces, never sent one; a naive time is read as UTC."""
-    return json.dumps(list(rows), default=_recordset_value, separators=(",", ":"), ensure_ascii=False)
+def recordset_json(rows: Iterable[Any]) -> str:
+    """Rows (mappings or dataclasses, whose fields are the columns) as one JSON array for
+    `jsonb_populate_recordset(NULL::table, $1::text::jsonb)`: a batch's rows of one table in one statement, each
+    column read back by its own type. Times go in UTC: Postgres accepts a UTC offset of at most 15:59 in a
+    timestamp's text, Python's datetimes carry up to 23:59 (as a contract allows), and asyncpg's binary encoding,
+    which this replaces, never sent one; a naive time is read as UTC.
+
+    orjson writes a dataclass field by field as `dataclasses.asdict` did, without asdict's deep copy of every value:
+    asdict + `json.dumps` were 8 % of dispatch's CPU in a drain (py-spy, 2026-12-06)."""
+    return orjson.dumps(list(rows), default=_recordset_value, option=_AS_RECORDSET).decode()
 
 
 def _recordset_value(value: object) -> str:

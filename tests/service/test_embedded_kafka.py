@@ -23,27 +23,30 @@ from tests.support.infrastructure import session_broker
 from tests.support.kafka import wait_until
 
 TOPIC = "complaint.received"
+WIRE_TOPIC = "complaint.routed"
 GROUP = "test.embedded-kafka"
 Offsets = dict[TopicPartition, int]
 
 
-@pytest.fixture
-async def kafka(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
-    broker = session_broker(tmp_path / "kafka")
+@pytest.fixture(scope="module")
+async def kafka(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedBroker]:
+    """One node for the module (a start is 10–40 s here): the durability test stops and restarts it and leaves it
+    running; the idempotence test writes a topic of its own."""
+    broker = session_broker(tmp_path_factory.mktemp("kafka"))
     await asyncio.to_thread(broker.start)
     try:
-        await broker.acreate_topics([TOPIC], 3)
+        await broker.acreate_topics([TOPIC, WIRE_TOPIC], 3)
         yield broker
     finally:
         await asyncio.to_thread(broker.stop)
 
 
-async def _publish_with_the_relay_producer(bootstrap: str, n: int, prefix: str) -> None:
+async def _publish_with_the_relay_producer(bootstrap: str, n: int, prefix: str, topic: str = TOPIC) -> None:
     producer = build_producer(bootstrap)
     await producer.start()
     try:
         await asyncio.gather(
-            *[await producer.send(TOPIC, f"{prefix}{i}".encode(), key=f"k{i}".encode()) for i in range(n)]
+            *[await producer.send(topic, f"{prefix}{i}".encode(), key=f"k{i}".encode()) for i in range(n)]
         )
     finally:
         await producer.stop()
@@ -128,17 +131,18 @@ async def test_records_and_committed_offsets_survive_a_clean_stop_and_a_kill(kaf
 async def test_service_publishes_are_idempotent_on_the_wire(kafka: EmbeddedBroker) -> None:
     """Both ways a service publishes (the outbox relay's producer, the FastStream broker's) write batches with
     a producer id; a non-idempotent producer writes producerId -1."""
-    await _publish_with_the_relay_producer(kafka.bootstrap_servers, 30, "relay")
+    await _publish_with_the_relay_producer(kafka.bootstrap_servers, 30, "relay", WIRE_TOPIC)
     broker = build_broker(kafka.bootstrap_servers, client_id="test-idempotence")
     await broker.start()
     try:
         for i in range(30):
-            await broker.publish(f"faststream{i}".encode(), TOPIC, key=f"k{i}".encode())
+            await broker.publish(f"faststream{i}".encode(), WIRE_TOPIC, key=f"k{i}".encode())
     finally:
         await broker.stop()
-    await asyncio.to_thread(kafka.stop)  # DumpLogSegments reads the files: let the node close them
 
-    segments = sorted(str(p) for p in kafka.log_dirs.glob(f"{TOPIC}-*/*.log"))
+    # The node stays up: an acknowledged batch is in its segment file (written, if not yet flushed to disk), which
+    # DumpLogSegments reads as any reader of the file does.
+    segments = sorted(str(p) for p in kafka.log_dirs.glob(f"{WIRE_TOPIC}-*/*.log"))
     dump = subprocess.run(
         [
             str(java_binary()),

@@ -193,3 +193,50 @@ def test_a_recordset_sends_times_in_utc_whatever_their_offset() -> None:
         '[{"at":"6164-11-19T13:45:57+00:00","naive":"2026-12-05T09:00:00+00:00",'
         '"id":"00000000-0000-0000-0000-000000000007"}]'
     )
+
+
+def test_a_recordset_of_dataclasses_is_what_asdict_and_json_wrote() -> None:
+    """Dispatch sends its model dataclasses as they are (orjson, no `asdict` copy): the same text the old
+    `json.dumps(asdict(row))` sent, nested dataclasses, tuples, enums, text and times included."""
+    import dataclasses
+    import enum
+    import json
+    from datetime import timedelta, timezone
+
+    from shared.db import recordset_json
+
+    class Status(enum.StrEnum):
+        OPEN = "open"
+
+    @dataclasses.dataclass(frozen=True)
+    class Place:
+        address: str
+        coordinates: tuple[float, float] | None
+
+    @dataclasses.dataclass(frozen=True)
+    class Row:
+        id: uuid.UUID
+        status: Status
+        at: datetime
+        place: Place
+        tags: tuple[str, ...]
+        extra: dict[str, object]
+        note: str | None
+
+    row = Row(
+        uuid.UUID(int=9),
+        Status.OPEN,
+        datetime(2026, 12, 6, 8, 0, tzinfo=timezone(timedelta(hours=8))),
+        Place("和平区1号", (41.8, 123.4)),
+        ("a", "b"),
+        {"n": 1, "nested": {"x": [1, 2]}},
+        None,
+    )
+    old = json.dumps(
+        [dataclasses.asdict(row)],
+        default=lambda v: v.astimezone(UTC).isoformat() if isinstance(v, datetime) else str(v),
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    assert json.loads(recordset_json([row])) == json.loads(old)
+    assert '"at":"2026-12-06T00:00:00+00:00"' in recordset_json([row])

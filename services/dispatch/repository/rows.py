@@ -72,7 +72,7 @@ class Rows:
         await self.conn.execute(
             f"INSERT INTO dispatch.{table} ({columns}) SELECT {columns} "
             f"FROM jsonb_populate_recordset(NULL::dispatch.{table}, $1::text::jsonb)",
-            recordset_json(asdict(r) for r in rows),
+            recordset_json(rows),
         )
 
     async def _get(self, model: type[_Row], table: str, key: str, value: Any, *, lock: bool) -> _Row | None:
