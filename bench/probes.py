@@ -27,6 +27,7 @@ except ImportError:  # a base tree from before issue 25 (bench/compare.sh): its 
     def client_options() -> dict[str, object]:  # type: ignore[misc]
         return {}
 
+
 PROGRESS_SQL = """
 SELECT (SELECT count(*) FROM intake.complaints) AS accepted,
        (SELECT count(*) FROM dispatch.cases) AS decided,
