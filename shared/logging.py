@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 
 from shared.privacy import mask_name, mask_phone, mask_text
@@ -39,6 +40,12 @@ def mask_personal_data(_: Any, __: str, event_dict: MutableMapping[str, Any]) ->
     """structlog processor: mask phone numbers, ID numbers, mail addresses and names anywhere in the event,
     exceptions included."""
     return {k: _scrub(v, k) for k, v in event_dict.items()}
+
+
+def _json_line(event_dict: Any, **options: Any) -> str:
+    """The line as JSON through orjson (UTF-8, CR/LF escaped as `json.dumps` did; structlog passes its `default`,
+    which writes what JSON cannot hold as its repr): about a fifth of a log line's cost was the stdlib encoder."""
+    return orjson.dumps(event_dict, default=options.get("default")).decode()
 
 
 def ensure_case_keys(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -77,7 +84,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             mask_personal_data,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
+            structlog.processors.JSONRenderer(serializer=_json_line),
         ],
     )
     handler = logging.StreamHandler(sys.stdout)

@@ -75,11 +75,18 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+#: What every pattern above needs somewhere in the text: an "@" (a mail address) or three digits in a row (a mobile's
+#: 1[3-9]x, a landline's 7-8 digits, an ID number's 15-18): a text with neither has nothing to mask.
+_MAYBE_PERSONAL = re.compile(r"@|\d{3}")
+
+
 def mask_text(text: str) -> str:
     """Every mail address, ID number and phone number in free text masked; ids and reference numbers left alone.
 
     Masking what is already masked changes nothing, so an event can be masked when written and again when read.
     """
+    if not _MAYBE_PERSONAL.search(text):
+        return text  # most log values and texts: one cheap scan instead of four patterns
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
     text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
     return mask_phones_in_text(text)
