@@ -18,6 +18,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from shared.handling import Door
 from shared.kafka.consumer import GuardedHandler, guarded, raw_decoder
+from shared.kafka.fetch_pacing import IDLE_FETCH, FetchPacer
 from shared.observability.kafka import RebalanceCounter
 
 #: The linger of a batch subscription whose row names none: off the routed path, where 100 ms per hop is nothing
@@ -94,10 +95,15 @@ def subscribe(
         "title": subscription.title,
         "description": subscription.description,
     }
-    options.update(fetch_linger(subscription.linger_ms, size))
+    linger = fetch_linger(subscription.linger_ms, size)
+    # A batch subscriber long-polls while its topics are quiet and lingers once records flow (`fetch_pacing`).
+    options.update(IDLE_FETCH if linger else {})
+    pacer = FetchPacer(linger) if linger else None
     if size > 1:
 
         async def on_batch(body: list[bytes], message: KafkaMessage) -> None:
+            if pacer is not None:
+                pacer.batch_arrived(message.consumer)
             await guard(message)
 
         broker.subscriber(*subscription.topics, batch=True, max_records=size, **options)(on_batch)
@@ -121,7 +127,8 @@ def fetch_linger(linger_ms: int | None, batch_size: int) -> dict[str, int]:
     much is there or `linger_ms` passed: a batch then holds about rate × (linger + handling) — 11–12 at 200/s with
     50 ms. The price: each hop waits up to `linger_ms`, and an idle consumer polls every `linger_ms` instead of
     every 500 ms (measured, client side: 35–40 ms CPU a second per idle consumer at 10 ms, 14 at 50 ms, 8 at
-    100 ms, 3.5 with the 500 ms long poll) — hence a short linger on the routed path only, a longer one off it.
+    100 ms, 3.5 with the 500 ms long poll) — hence a short linger on the routed path only, a longer one off it, and
+    only while records flow (`shared.kafka.fetch_pacing`: a quiet consumer long-polls).
     """
     if linger_ms is None:
         if batch_size <= 1:

@@ -85,12 +85,13 @@ def _subscribed(**row: Any) -> dict[str, Any]:
 
 def test_a_batch_subscription_lingers_so_batches_form() -> None:
     """The broker holds a batch subscriber's fetch up to the linger unless about a full batch is there; aiokafka's
-    getmany timeout cannot do this (it returns whatever is buffered at once)."""
+    getmany timeout cannot do this (it returns whatever is buffered at once). The consumer starts on the long poll
+    and lingers once records flow (`shared.kafka.fetch_pacing`)."""
     options = _subscribed(batch_size=500)
-    assert options["fetch_max_wait_ms"] == DEFAULT_LINGER_MS
-    assert options["fetch_min_bytes"] == 500 * 1024
-    assert _subscribed(batch_size=1000, linger_ms=50)["fetch_max_wait_ms"] == 50
-    assert _subscribed(batch_size=5000)["fetch_min_bytes"] == 1024 * 1024, "at most 1 MiB"
+    assert (options["fetch_max_wait_ms"], options["fetch_min_bytes"]) == (500, 1), "quiet: the long poll"
+    assert fetch_linger(None, 500) == {"fetch_max_wait_ms": DEFAULT_LINGER_MS, "fetch_min_bytes": 500 * 1024}
+    assert fetch_linger(50, 1000)["fetch_max_wait_ms"] == 50
+    assert fetch_linger(None, 5000)["fetch_min_bytes"] == 1024 * 1024, "at most 1 MiB"
 
 
 def test_a_single_message_subscription_keeps_the_long_poll() -> None:
