@@ -8,7 +8,6 @@ import asyncio
 import re
 import subprocess
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition

@@ -11,6 +11,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from services.followup.consumers import COMPLAINT_CONTACT as FOLLOWUP_CONTACT
 from services.followup.consumers import ERASURES as FOLLOWUP_ERASURES
 from services.notify.handlers.context import NotifyContext
@@ -44,6 +46,9 @@ class Keys:
 
     async def key(self, customer_id: uuid.UUID) -> bytes | None:
         return self.keys.get(customer_id)
+
+    async def preload(self, customer_ids: object) -> None:
+        return None
 
     def forget(self, customer_id: uuid.UUID) -> None:
         self.forgotten.append(customer_id)
@@ -173,3 +178,58 @@ async def test_the_shared_key_client_caches_a_found_key_and_an_erased_one_stays_
     assert await ring.key(customer) is None and len(asked) == 2, "gone without asking"
     stranger = uuid.uuid4()
     assert await ring.key(stranger) is None and await ring.key(stranger) is None and asked.count(stranger) == 1
+
+
+async def test_a_batch_preloads_its_customers_keys_in_one_query_and_the_cache_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`preload` asks once for the batch's customers not cached (a drain of new customers asked once per event);
+    one without a key is gone, as `key` reads it; past MAX_CACHED found keys the expired go, then the older half."""
+    import shared.subject_keys as subject_keys
+
+    known, key = uuid.uuid4(), new_key()
+    queries: list[list[uuid.UUID]] = []
+
+    class Pool:
+        async def fetch(self, _sql: str, ids: list[uuid.UUID]) -> list[dict[str, object]]:
+            queries.append(sorted(ids))
+            return [{"customer_id": c, "key": key} for c in ids if c != gone]
+
+        async def fetchval(self, _sql: str, customer_id: uuid.UUID) -> bytes | None:
+            raise AssertionError("preloaded: no query per event")
+
+    gone = uuid.uuid4()
+    now = [0.0]
+    ring = SubjectKeys(Pool(), ttl=60, clock=lambda: now[0])  # type: ignore[arg-type]
+    fresh = [uuid.uuid4() for _ in range(3)]
+    await ring.preload([known, *fresh, gone, known])
+    assert queries == [sorted({known, *fresh, gone})]
+    assert [await ring.key(c) for c in (known, *fresh)] == [key] * 4 and await ring.key(gone) is None
+    await ring.preload([known, gone])
+    assert len(queries) == 1, "all cached or gone: no query"
+
+    monkeypatch.setattr(subject_keys, "MAX_CACHED", 4)
+    now[0] = 61  # every key found so far has expired
+    await ring.preload([uuid.uuid4() for _ in range(4)])
+    assert len(ring._found) == 4, "the expired went first"
+    await ring.preload([uuid.uuid4()])
+    assert len(ring._found) == 3, "all fresh: the older half went"
+
+
+def test_the_sealed_parts_of_a_batch_name_their_customers() -> None:
+    from types import SimpleNamespace
+
+    from shared.subject_keys import sealed_customers
+
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def sealed(customer: uuid.UUID) -> SimpleNamespace:
+        return SimpleNamespace(customer_id=customer)
+
+    events = [
+        SimpleNamespace(payload=SimpleNamespace(sealed=sealed(a))),  # a contact
+        SimpleNamespace(payload=SimpleNamespace(location=SimpleNamespace(sealed=sealed(b)))),  # a place
+        SimpleNamespace(payload=SimpleNamespace(recipient=SimpleNamespace(sealed=sealed(c)))),  # addresses
+        SimpleNamespace(payload=SimpleNamespace(location=SimpleNamespace(sealed=None))),  # an older event
+    ]
+    assert sealed_customers(events) == {a, b, c}

@@ -39,7 +39,7 @@ from services.dispatch.routing import (
 )
 from services.dispatch.workorders.lifecycle import Action, next_status
 from shared.contracts import Category, ComplaintReceived, ComplaintReopened, Severity, WorkOrderStatus
-from shared.subject_keys import opened_location
+from shared.subject_keys import opened_location, sealed_customers
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ async def received(batch: Sequence[ComplaintReceived], work: DispatchWork) -> No
     set in sorted order, so two replicas' batches never wait on each other in a cycle. What it reads, it reads once
     for the whole batch, and the rows it decides are written once per table (`received_batch.ReceivedBatch`)."""
     repo = work.repo
+    await work.context.keys.preload(sealed_customers(batch))
     households = await _households(repo, batch)
     await repo.lock_accounts([h for h in households.values() if h])
     assets = await asset_index(work)

@@ -27,7 +27,7 @@ from services.followup.model import Contact, Receipt
 from services.followup.notifications import customer_recipient
 from shared.contracts import ComplaintContact, ComplaintReceived
 from shared.logging import bind_case, get_logger
-from shared.subject_keys import opened_contact
+from shared.subject_keys import opened_contact, sealed_customers
 
 log = get_logger(__name__)
 RECEIPT_WINDOW = timedelta(hours=1)
@@ -47,6 +47,7 @@ def with_receipt_locks(
 
     async def locked(events: Sequence[Any], work: FollowupWork) -> None:
         await work.repo.lock_receipts(sorted({e.complaint_id for e in events}))
+        await work.context.keys.preload(sealed_customers(events))
         for event in events:
             bind_case(complaint_id=str(event.complaint_id))
             await use_case(event, work)

@@ -20,6 +20,7 @@ from services.reporting.handlers.outages import rederive_outages
 from services.reporting.handlers.timelines import record
 from shared.contracts import Event
 from shared.observability import committed
+from shared.subject_keys import sealed_customers
 
 
 async def project(events: Sequence[Event], work: ReportingWork) -> int:
@@ -46,5 +47,6 @@ class Projected:
 
 async def project_delivered(events: Sequence[Event], work: ReportingWork) -> None:
     """The consumers' use case (`consumers.SUBSCRIPTIONS`): `project`, and the batch noted for readiness and metrics."""
+    await work.context.keys.preload(sealed_customers(events))
     new = await project(events, work)
     committed.note([Projected(len(events), new, work.context.stats)])

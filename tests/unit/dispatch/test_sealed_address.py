@@ -34,6 +34,9 @@ class Ring:
     async def key(self, customer_id: uuid.UUID) -> bytes | None:
         return self.keys.get(customer_id)
 
+    async def preload(self, customer_ids: object) -> None:
+        return None
+
     def forget(self, customer_id: uuid.UUID) -> None:
         self.keys.pop(customer_id, None)
 

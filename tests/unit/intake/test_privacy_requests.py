@@ -52,6 +52,9 @@ class StateKeys:
     async def key(self, customer_id: uuid.UUID) -> bytes | None:
         return self.state.subject_keys.get(customer_id)
 
+    async def preload(self, customer_ids: object) -> None:
+        return None
+
     def forget(self, customer_id: uuid.UUID) -> None:
         return None
 
