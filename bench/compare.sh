@@ -6,7 +6,7 @@
 #
 # The bench code is this tree's (copied to a temporary folder), the platform each run starts is the tree's
 # under test (embedded/, services/, shared/ imported from it: PYTHONPATH). Settings, from the environment:
-#   DRAIN_COUNT (3000)  WINDOW_SECONDS (30)  LATENCY_RATE (200)  EXTRA_ARGS (e.g. "--pg-stats")
+#   DRAIN_COUNT (3000)  WINDOW_SECONDS (30)  LATENCY_RATE (200)  EXTRA_ARGS (e.g. "--pg-stats")  IDLE_SECONDS (20)
 #   OUT_DIR (test-artifacts/bench/compare-<time>)  PYTHON (.venv/bin/python of this tree)
 # Three modes x two trees, a few minutes each on a quiet 2-core machine; nothing else should run meanwhile.
 set -euo pipefail
@@ -41,7 +41,16 @@ for args in "${MODES[@]}"; do
     done
 done
 
-for args in "${MODES[@]}"; do
+# The idle platform's CPU a second (bench/idle.py), base then current.
+for side in base current; do
+    tree=$BASE
+    [[ $side == current ]] && tree=$HERE
+    echo "== $side ($tree): bench.idle" >&2
+    (cd "$COPY" && PYTHONPATH=$tree "$PY" -m bench.idle --seconds "${IDLE_SECONDS:-20}") \
+        >"$OUT/idle-$side.out" 2>&1 || echo "   failed: see $OUT/idle-$side.out" >&2
+done
+
+for args in "${MODES[@]}" idle; do
     mode=${args%% *}
     for side in base current; do
         echo
@@ -57,9 +66,9 @@ import json, sys
 from pathlib import Path
 
 out = Path(sys.argv[1])
-keys = ["drain_per_s", "ingress_per_s", "p99_routed_ms", "raw_hop_per_s", "cpu_ms_per_complaint"]
+keys = ["drain_per_s", "ingress_per_s", "p99_routed_ms", "raw_hop_per_s", "cpu_ms_per_complaint", "cpu_ms_per_s"]
 print("| mode | figure | base | current |\n|---|---|---|---|")
-for mode in ("drain", "ingress", "latency"):
+for mode in ("drain", "ingress", "latency", "idle"):
     runs = {}
     for side in ("base", "current"):
         lines = [l for l in (out / f"{mode}-{side}.out").read_text().splitlines() if l.startswith("{")]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping, MutableMapping
+import time
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import orjson
@@ -95,11 +96,41 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "kafka"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    handler.addFilter(RepeatLimit())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
     structlog.contextvars.bind_contextvars(service=service)
+
+
+class RepeatLimit(logging.Filter):
+    """At most one line per `every_s` seconds of each repeated Kafka client complaint (by its message template),
+    the next one saying how many were left out.
+
+    Why: while the broker is down every consumer, producer and admin client of a service retries every 100 ms and
+    aiokafka logs each failed attempt at ERROR ("Unable connect to node with id 1: ..."): 150-200 lines a second
+    per service (issue 26's broker-kill drill), which buries everything else and fills the log store."""
+
+    def __init__(self, every_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.every_s, self.clock = every_s, clock
+        self._last: dict[tuple[str, str], float] = {}
+        self._left_out: dict[tuple[str, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("aiokafka", "kafka")) or not isinstance(record.msg, str):
+            return True
+        key, now = (record.name, record.msg), self.clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.every_s:
+            self._left_out[key] = self._left_out.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        left_out = self._left_out.pop(key, 0)
+        if left_out and last is not None:
+            record.msg = f"{record.msg} (and {left_out} more like it in the last {now - last:.0f} s)"
+        return True
 
 
 def bind_case(*, complaint_id: str | None = None, correlation_id: str | None = None) -> None:

@@ -75,3 +75,30 @@ def test_lines_without_a_case_still_have_the_keys(captured_logs: io.StringIO) ->
     get_logger("t").info("started")
     line = json.loads(captured_logs.getvalue().splitlines()[0])
     assert line["complaint_id"] is None and line["correlation_id"] is None
+
+
+def test_a_kafka_client_repeating_itself_is_logged_once_per_ten_seconds_with_the_count_left_out() -> None:
+    """While the broker is down aiokafka logs every 100 ms retry of every client: 150-200 lines a second."""
+    import logging
+
+    from shared.logging import RepeatLimit
+
+    now = [0.0]
+    limit = RepeatLimit(every_s=10, clock=lambda: now[0])
+
+    def record(name: str, msg: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, None)
+
+    unable = "Unable connect to node with id %s: %s"
+    shown = []
+    for tick in range(150):  # 15 s of a retry every 100 ms
+        now[0] = tick / 10
+        line = record("aiokafka.client", unable, 1, "refused")
+        if limit.filter(line):
+            shown.append(line.getMessage())
+    assert shown == [
+        "Unable connect to node with id 1: refused",
+        "Unable connect to node with id 1: refused (and 99 more like it in the last 10 s)",
+    ]
+    assert limit.filter(record("aiokafka.consumer", "Heartbeat failed"))  # another complaint: its own count
+    assert all(limit.filter(record("services.dispatch", "routed")) for _ in range(5)), "our own lines: never limited"
