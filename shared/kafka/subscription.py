@@ -96,15 +96,20 @@ def subscribe(
         "description": subscription.description,
     }
     linger = fetch_linger(subscription.linger_ms, size)
-    # A batch subscriber long-polls while its topics are quiet and lingers once records flow (`fetch_pacing`).
-    options.update(IDLE_FETCH if linger else {})
     pacer = FetchPacer(linger) if linger else None
+    if pacer is not None:
+        options.update(IDLE_FETCH)  # long-polls while its topics are quiet, lingers once records flow
     if size > 1:
 
         async def on_batch(body: list[bytes], message: KafkaMessage) -> None:
-            if pacer is not None:
+            if pacer is None:
+                await guard(message)
+                return
+            pacer.batch_arrived(message.consumer)
+            try:
+                await guard(message)
+            finally:  # the quiet spell counts from the batch's end: a long batch is not a quiet second
                 pacer.batch_arrived(message.consumer)
-            await guard(message)
 
         broker.subscriber(*subscription.topics, batch=True, max_records=size, **options)(on_batch)
     else:
