@@ -176,13 +176,14 @@ WITH made AS (
 SELECT key FROM made UNION ALL SELECT key FROM intake.subject_keys WHERE customer_id = $1 LIMIT 1
 """
 
-#: A new customer's keys met a concurrent complaint's new customer (it took some of them first): the complaint
-#: joins that customer after all — its best-ranked key's, as `found` would have chosen had it been committed.
+#: A complaint's keys met a concurrent complaint's new customer (it took some of them first): the complaint joins
+#: that customer after all — its best-ranked key's, as `found` would have chosen had it been committed — if that key
+#: ranks above the one it was matched by (`$7`; a new customer: any).
 _REMATCH = """
 WITH found AS (
     SELECT k.customer_id, w.kind FROM intake.customer_keys k
     JOIN unnest($2::text[], $3::text[], $4::int[]) AS w(kind, key, rank) ON k.kind = w.kind AND k.key = w.key
-    WHERE k.customer_id <> $5 AND (w.kind = 'account' OR NOT ($6::boolean AND EXISTS (
+    WHERE k.customer_id <> $5 AND w.rank < $7 AND (w.kind = 'account' OR NOT ($6::boolean AND EXISTS (
         SELECT FROM intake.customer_keys a WHERE a.customer_id = k.customer_id AND a.kind = 'account')))
     ORDER BY w.rank LIMIT 1
 ), moved AS (
@@ -394,7 +395,9 @@ class PostgresIntakeRepository(PostgresPrivacyQueries):
         if replayed:
             return Submitted(complaint_stored, replayed=True)
         matched = MatchedCustomer(customer_id, matched_by or "new", subject_key)
-        if matched_by is None and learnt < len(kinds):
+        # A key it brought was not learnt, and a better one than it was matched by is among them: a concurrent
+        # first complaint may hold it (a repeat caller's keys, all its customer's already, ask nothing more).
+        if learnt < len(kinds) and (matched_by is None or RANKS[matched_by] > min(RANKS[k] for k in kinds)):
             matched = await self._rematch(complaint_stored.complaint_id, customer, matched)
         if matched.subject_key is None:
             key = await self.conn.fetchval(_SUBJECT_KEY, matched.customer_id, customer.new_subject_key)
@@ -404,10 +407,17 @@ class PostgresIntakeRepository(PostgresPrivacyQueries):
     async def _rematch(
         self, complaint_id: uuid.UUID, customer: CustomerKeys, started: MatchedCustomer
     ) -> MatchedCustomer:
-        """A concurrent complaint started a customer with some of these keys first: join it (`_REMATCH`)."""
+        """A concurrent complaint started a customer with some of these keys first: join it (`_REMATCH`) when its key
+        ranks above the one this complaint was matched by.
+
+        Why also when matched: this complaint's statement may have matched by the address (its household there)
+        while a concurrent first complaint, not yet committed, took the phone for a new customer. Serially, either
+        the phone would have matched first or the address's customer would have learnt the phone; without this the
+        two complaints of one caller stay apart, and an erasure by that phone finds one of them (CI61)."""
         kinds, keys, ranks = _key_arrays(customer)
+        rank = RANKS.get(started.matched_by, len(RANKS) + 1)  # "new": any key ranks above
         found = await self.conn.fetchrow(
-            _REMATCH, complaint_id, kinds, keys, ranks, started.customer_id, customer.has_account
+            _REMATCH, complaint_id, kinds, keys, ranks, started.customer_id, customer.has_account, rank
         )
         # The customer joined has their own key (the one `_STORE` made for the started customer stays unused).
         return MatchedCustomer(found["customer_id"], found["kind"]) if found is not None else started
