@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from operations.times import aware_datetime
+
 #: What `base` writes beside the backup's files.
 MANIFEST = "backup.json"
 #: `pg_basebackup`'s plain-format label, whose START TIME line is when the backup began.
@@ -154,7 +156,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     put.add_argument("--backup", required=True, type=Path)
     put.add_argument("--data-dir", required=True, type=Path, help="the stopped cluster's data directory")
     put.add_argument("--wal-archive", type=Path, help="replay this WAL archive after the backup (PITR)")
-    put.add_argument("--target-time", type=datetime.fromisoformat, help="ISO 8601 with its UTC offset")
+    put.add_argument("--target-time", type=aware_datetime, help="ISO 8601 with its UTC offset")
     for command in (base, put):
         command.add_argument("--bin-dir", type=Path, help="PostgreSQL's binaries (default: PATH, then embedded)")
     return parser.parse_args(argv)
@@ -169,8 +171,6 @@ def main(argv: Sequence[str]) -> int:
             started = take_base_backup(args.dsn, args.to, args.bin_dir)
             print(f"base backup in {args.to}, started {started.isoformat()}")
             return 0
-        if args.target_time is not None and args.target_time.tzinfo is None:
-            raise BackupError("--target-time needs its UTC offset (e.g. 2026-12-01T08:00:00+08:00)")
         kept = restore(args.backup, args.data_dir, wal_archive=args.wal_archive, target_time=args.target_time)
     except BackupError as failed:
         print(f"error: {failed}", file=sys.stderr)

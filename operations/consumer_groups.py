@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 
+from operations.times import aware_datetime
 from shared.kafka.admin import topic_partitions
 from shared.kafka.group_states import group_states
 from shared.kafka.security import KafkaSecuritySettings, client_options
@@ -78,16 +79,13 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     reset = commands.add_parser("reset", help="set a group's offsets to a point in time")
     reset.add_argument("--group", required=True)
     reset.add_argument("--topics", required=True, help="comma-separated: the topics the group consumes")
-    reset.add_argument("--to", required=True, type=datetime.fromisoformat, help="ISO 8601 with its UTC offset")
+    reset.add_argument("--to", required=True, type=aware_datetime, help="ISO 8601 with its UTC offset")
     reset.add_argument("--execute", action="store_true", help="commit the offsets (default: print the plan only)")
     return parser.parse_args(argv)
 
 
 async def _main(argv: Sequence[str]) -> int:
     args = _parse(argv)
-    if args.to.tzinfo is None:
-        print("--to needs its UTC offset (e.g. 2026-12-01T00:00:00+08:00)", file=sys.stderr)
-        return 2
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     offsets = await offsets_at(bootstrap, args.topics.split(","), args.to)
     for tp, offset in sorted(offsets.items()):

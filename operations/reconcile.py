@@ -38,6 +38,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from operations.consumer_groups import GroupBusy, offsets_at, reset_group
+from operations.times import aware_datetime
 from services.intake.reference import looks_like_reference
 from shared import topics
 from shared.kafka.admin import topic_partitions
@@ -238,7 +239,7 @@ def _report(plan: Plan, since: datetime, execute: bool) -> None:
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m operations.reconcile", description=__doc__.split("\n")[0])
-    parser.add_argument("--since", required=True, type=datetime.fromisoformat, help="the restore point (ISO 8601)")
+    parser.add_argument("--since", required=True, type=aware_datetime, help="the restore point (ISO 8601)")
     parser.add_argument("--margin-minutes", type=float, default=DEFAULT_MARGIN.total_seconds() / 60)
     parser.add_argument("--execute", action="store_true", help="apply it (default: print the plan only)")
     return parser.parse_args(argv)
@@ -246,9 +247,6 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 async def _main(argv: Sequence[str]) -> int:
     args = _parse(argv)
-    if args.since.tzinfo is None:
-        print("--since needs its UTC offset (e.g. 2026-12-01T08:00:00+08:00)", file=sys.stderr)
-        return 2
     since = args.since - timedelta(minutes=args.margin_minutes)
     dsn = os.environ.get("DATABASE_URL")
     if not dsn:

@@ -43,3 +43,29 @@ def test_records_that_are_no_complaint_are_counted_not_fatal() -> None:
     assert plan.skipped == 5
     assert list(plan.received) == [str(known)] and plan.correlation[str(known)] == "c-1"
     assert plan.highest == {date(2026, 12, 6): 5}
+
+
+def test_the_tools_refuse_a_time_without_its_utc_offset_before_doing_anything() -> None:
+    """One argparse type for `reconcile --since`, `consumer_groups reset --to` and `backup restore --target-time`."""
+    import argparse
+    from datetime import datetime, timedelta, timezone
+
+    import pytest
+
+    from operations import backup, consumer_groups, reconcile
+    from operations.times import aware_datetime
+
+    assert aware_datetime("2026-12-01T08:00:00+08:00") == datetime(2026, 12, 1, 8, tzinfo=timezone(timedelta(hours=8)))
+    for naive in ("2026-12-01T08:00:00", "2026-12-01"):
+        with pytest.raises(argparse.ArgumentTypeError, match="needs its UTC offset"):
+            aware_datetime(naive)
+    with pytest.raises(argparse.ArgumentTypeError, match="not an ISO 8601 time"):
+        aware_datetime("yesterday")
+    for parse, argv in (
+        (reconcile._parse, ["--since", "2026-12-01T08:00:00"]),
+        (consumer_groups._parse, ["reset", "--group", "g", "--topics", "t", "--to", "2026-12-01T08:00:00"]),
+        (backup._parse, ["restore", "--backup", "b", "--data-dir", "d", "--target-time", "2026-12-01T08:00:00"]),
+    ):
+        with pytest.raises(SystemExit) as refused:
+            parse(argv)
+        assert refused.value.code == 2
