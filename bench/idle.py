@@ -16,10 +16,8 @@ import argparse
 import json
 import time
 
+from bench.load import PLATFORM
 from bench.stack import Stack
-
-#: The platform's processes; the bench's own ("generator") is shown apart.
-PLATFORM = ("intake", "dispatch", "followup", "reporting", "kafka", "postgres")
 
 
 def main() -> None:

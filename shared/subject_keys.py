@@ -42,12 +42,12 @@ class KeyRing(Protocol):
 
 
 def sealed_customers(events: Iterable[Any]) -> set[uuid.UUID]:
-    """The customers whose keys a batch's events need: those of the sealed parts they carry (a contact, a
-    location, a recipient's addresses)."""
+    """The customers whose keys a batch's events need where it is preloaded (dispatch, followup, reporting): those
+    of the sealed contacts and places they carry. A recipient's sealed addresses are opened by notify alone."""
     found = set()
     for event in events:
         payload = getattr(event, "payload", None)
-        for part in (payload, getattr(payload, "location", None), getattr(payload, "recipient", None)):
+        for part in (payload, getattr(payload, "location", None)):
             sealed = getattr(part, "sealed", None)
             if sealed is not None:
                 found.add(sealed.customer_id)
@@ -69,9 +69,9 @@ class SubjectKeys:
     async def key(self, customer_id: uuid.UUID) -> bytes | None:
         if customer_id in self._gone:
             return None
-        cached = self._found.get(customer_id)
-        if cached is not None and cached[1] > self._clock():
-            return cached[0]
+        cached = self._fresh(customer_id, self._clock())
+        if cached is not None:
+            return cached
         row = await self._pool.fetchval("SELECT key FROM intake.subject_keys WHERE customer_id = $1", customer_id)
         if row is None:
             self.forget(customer_id)
@@ -83,9 +83,7 @@ class SubjectKeys:
         """The keys of a batch's customers in one query, so the batch's events find them cached: a drain of new
         customers asked Postgres once per event in each service that opens them (dispatch, followup, reporting)."""
         now = self._clock()
-        wanted = [
-            c for c in set(customer_ids) if c not in self._gone and not (c in self._found and self._found[c][1] > now)
-        ]
+        wanted = [c for c in set(customer_ids) if c not in self._gone and self._fresh(c, now) is None]
         if not wanted:
             return
         rows = await self._pool.fetch(
@@ -97,6 +95,11 @@ class SubjectKeys:
                 self._remember(customer_id, found[customer_id])
             else:
                 self.forget(customer_id)
+
+    def _fresh(self, customer_id: uuid.UUID, now: float) -> bytes | None:
+        """The key cached for the customer, while its `ttl` lasts."""
+        kept = self._found.get(customer_id)
+        return kept[0] if kept is not None and kept[1] > now else None
 
     def _remember(self, customer_id: uuid.UUID, key: bytes) -> None:
         now = self._clock()

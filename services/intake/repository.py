@@ -397,7 +397,7 @@ class PostgresIntakeRepository(PostgresPrivacyQueries):
         matched = MatchedCustomer(customer_id, matched_by or "new", subject_key)
         # A key it brought was not learnt, and a better one than it was matched by is among them: a concurrent
         # first complaint may hold it (a repeat caller's keys, all its customer's already, ask nothing more).
-        if learnt < len(kinds) and (matched_by is None or RANKS[matched_by] > min(RANKS[k] for k in kinds)):
+        if learnt < len(kinds) and (matched_by is None or RANKS[matched_by] > min(ranks)):
             matched = await self._rematch(complaint_stored.complaint_id, customer, matched)
         if matched.subject_key is None:
             key = await self.conn.fetchval(_SUBJECT_KEY, matched.customer_id, customer.new_subject_key)

@@ -96,15 +96,11 @@ def subscribe(
         "description": subscription.description,
     }
     linger = fetch_linger(subscription.linger_ms, size)
-    pacer = FetchPacer(linger) if linger else None
-    if pacer is not None:
-        options.update(IDLE_FETCH)  # long-polls while its topics are quiet, lingers once records flow
     if size > 1:
+        pacer = FetchPacer(linger)
+        options.update(IDLE_FETCH)  # long-polls while its topics are quiet, lingers once records flow
 
         async def on_batch(body: list[bytes], message: KafkaMessage) -> None:
-            if pacer is None:
-                await guard(message)
-                return
             pacer.batch_arrived(message.consumer)
             try:
                 await guard(message)
@@ -113,6 +109,7 @@ def subscribe(
 
         broker.subscriber(*subscription.topics, batch=True, max_records=size, **options)(on_batch)
     else:
+        options.update(linger)  # one at a time: nothing to batch, Kafka's long poll unless a linger is named
 
         async def on_message(body: bytes, message: KafkaMessage) -> None:
             await guard(message)
