@@ -111,7 +111,7 @@ class EmbeddedKeycloak(ChildServer):
             return
         self.stop()  # reap a crashed earlier run of ours and close its log file
         try:
-            dist = ensure_keycloak()
+            dist = ensure_keycloak(aot=False)
             java, major = java_for_keycloak()
         except KeycloakDistError as exc:
             raise EmbeddedKeycloakError(str(exc)) from exc
@@ -194,7 +194,7 @@ class EmbeddedKeycloak(ChildServer):
         self._write_realm()
         self.reimported = reimported  # what the caller was told at launch stays true
         java, major = java_for_keycloak()
-        self._spawn_server(ensure_keycloak(), java, major, lasting=True)
+        self._spawn_server(ensure_keycloak(aot=False), java, major, lasting=True)
 
     def _choose_port(self) -> int:
         """A port free right now; the server binds it only at the end of its start (`wait_ready` copes with losing

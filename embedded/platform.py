@@ -59,7 +59,7 @@ LOCALHOST = "127.0.0.1"
 MAX_RESTARTS = int(os.environ.get("EMBEDDED_MAX_RESTARTS", "5"))
 #: Uptime after which a service counts as healthy again and its restart count resets.
 STABLE_AFTER_S = 60.0
-#: Grace for a service to finish in-flight work on SIGTERM before it is killed.
+#: Grace for a service to finish in-flight work on SIGTERM before it is killed (`PLATFORM_STOP_GRACE_S`).
 SERVICE_STOP_GRACE_S = 10.0
 #: What Kafka may take to answer, unless --ready-timeout allows longer (four platforms started at once on 2 cores).
 KAFKA_START_S = 90.0
@@ -146,6 +146,8 @@ class PlatformConfig:
     #: The broker's CA, certificate and SCRAM passwords (PLATFORM_KAFKA_SECRETS_DIR); None: `<data>/kafka/security`.
     #: A test session shares its own, so that its admin client reaches the runner's broker too.
     kafka_secrets_dir: Path | None = None
+    #: Seconds a service has on SIGTERM to finish its in-flight work before it is killed (PLATFORM_STOP_GRACE_S).
+    stop_grace: float = SERVICE_STOP_GRACE_S
 
     @property
     def logs_dir(self) -> Path:
@@ -185,7 +187,22 @@ class PlatformConfig:
             kafka_secrets_dir=Path(environ["PLATFORM_KAFKA_SECRETS_DIR"]).expanduser().resolve()
             if environ.get("PLATFORM_KAFKA_SECRETS_DIR")
             else None,
+            stop_grace=_stop_grace(environ),
         )
+
+
+def _stop_grace(environ: Mapping[str, str]) -> float:
+    """PLATFORM_STOP_GRACE_S: seconds, more than 0 and at most 600; unset means the default."""
+    raw = environ.get("PLATFORM_STOP_GRACE_S", "").strip()
+    if not raw:
+        return SERVICE_STOP_GRACE_S
+    try:
+        grace = float(raw)
+    except ValueError:
+        raise PlatformError(f"PLATFORM_STOP_GRACE_S={raw!r} is not a number of seconds") from None
+    if not 0 < grace <= 600:
+        raise PlatformError(f"PLATFORM_STOP_GRACE_S={raw}: must be more than 0 and at most 600 seconds")
+    return grace
 
 
 def _parse_port(name: str, raw: str) -> int:
@@ -708,7 +725,7 @@ class Platform:
                 for name in ("notify", "channels"):
                     service = self.services.get(name)
                     if service is not None and service.proc is not None:
-                        terminate_process(service.proc, timeout=SERVICE_STOP_GRACE_S)
+                        terminate_process(service.proc, timeout=self.config.stop_grace)
         return True
 
     # -- shutdown --------------------------------------------------------------------------
@@ -722,13 +739,13 @@ class Platform:
             if svc.proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(svc.proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + SERVICE_STOP_GRACE_S
+        deadline = time.monotonic() + self.config.stop_grace
         for svc in running:
             assert svc.proc is not None
             try:
                 svc.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.say(f"{svc.spec.name} did not stop within {SERVICE_STOP_GRACE_S:.0f}s; killing it")
+                self.say(f"{svc.spec.name} did not stop within {self.config.stop_grace:g}s; killing it")
                 terminate_process(svc.proc, sig=signal.SIGKILL, timeout=5)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(svc.proc.pid, signal.SIGKILL)  # leftovers of its process group, if any

@@ -17,6 +17,7 @@ from services.intake import consumers as intake_consumers
 from services.notify import consumers as notify_consumers
 from services.reporting import consumers as reporting_consumers
 from shared.kafka.admin import topic_partitions
+from shared.kafka.group_states import group_states
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
 
@@ -79,6 +80,12 @@ async def _committed(
     """One OffsetFetch for all of them (a consumer's `committed()` costs a round trip per partition)."""
     found = await admin.list_consumer_group_offsets(group, partitions=partitions)
     return {tp: max(found[tp].offset, 0) if tp in found else 0 for tp in partitions}
+
+
+async def group_members(bootstrap: str, group: str) -> int:
+    """How many consumers the group's coordinator counts in `group` now (0 once the last one's session expired)."""
+    async with _admin(bootstrap) as admin:
+        return (await group_states(admin, [group]))[group][1]
 
 
 @contextlib.asynccontextmanager
