@@ -159,6 +159,11 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None  # held out of the pool while listening
 
+    @property
+    def connected(self) -> bool:
+        """Its producer and its LISTEN connection are up: rows committed from now on wake it at once."""
+        return self._producer is not None and self._listener is not None
+
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
         try:

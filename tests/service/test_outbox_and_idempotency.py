@@ -35,14 +35,16 @@ def _event(batch: str) -> ComplaintContact:
 async def test_two_relays_publish_every_row_exactly_once(migrated: Infrastructure, db: asyncpg.Pool) -> None:
     batch = f"relay-{uuid.uuid4()}"
     events = [_event(batch) for _ in range(3000)]
-    async with unit_of_work(db) as uow:
-        await outbox.add(uow.conn, SCHEMA, events)
-        uow.commit()
-
     stop = asyncio.Event()
-    relays = [outbox.OutboxRelay(db, SCHEMA, migrated.kafka_bootstrap_servers, batch_size=200) for _ in range(2)]
+    relays = [outbox.OutboxRelay(db, SCHEMA, migrated.kafka_bootstrap_servers, batch_size=100) for _ in range(2)]
     tasks = [asyncio.create_task(r.run(stop)) for r in relays]
     try:
+        # Both connected before the rows are written, so the commit's NOTIFY wakes both: written first, the rows
+        # were all taken by whichever relay reached Kafka first while the other was still connecting (a CI run).
+        await wait_until(lambda: all(r.connected for r in relays), timeout=30, interval=0.05)
+        async with unit_of_work(db) as uow:
+            await outbox.add(uow.conn, SCHEMA, events)
+            uow.commit()
         wanted = {str(e.event_id) for e in events}
         records = await read_topic(
             migrated.kafka_bootstrap_servers,
