@@ -3,6 +3,7 @@ processes, and a process killed with SIGKILL mid-firing leaves the rest to the o
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import asyncpg
 from shared import topics
 from tests.support.infrastructure import Infrastructure
 from tests.support.kafka import read_topic, wait_until
+from tests.support.platform import wait_service_ready
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,13 +84,17 @@ async def _due_timers(db: asyncpg.Pool, n: int) -> tuple[list[uuid.UUID], list[i
 
 
 @contextmanager
-def followup_process(infra: Infrastructure, log_path: Path, group: str) -> Iterator[subprocess.Popen[bytes]]:
+def followup_process(
+    infra: Infrastructure, log_path: Path, group: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`python -m services.followup` on the session's Postgres and Kafka; yields it and its URL, SIGTERMs it after."""
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": infra.database_url,
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
         "APP_ENV": "test",
-        "FOLLOWUP_HTTP_PORT": str(free_port()),
+        "FOLLOWUP_HTTP_PORT": str(port),
         "FOLLOWUP_CONSUMER_GROUP": group,
         "TIMER_BATCH_SIZE": "50",
         "TIMER_POLL_MS": "50",
@@ -100,7 +106,7 @@ def followup_process(infra: Infrastructure, log_path: Path, group: str) -> Itera
             [sys.executable, "-m", "services.followup"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        yield proc
+        yield proc, f"http://127.0.0.1:{port}"
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -142,9 +148,14 @@ async def _assert_each_fired_once(
 async def test_ten_thousand_timers_two_processes_each_fires_once(
     migrated: Infrastructure, db: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    complaints, timer_ids = await _due_timers(db, N)
     group = f"followup-load-{uuid.uuid4().hex[:6]}"
-    with followup_process(migrated, tmp_path / "a.log", group), followup_process(migrated, tmp_path / "b.log", group):
+    with (
+        followup_process(migrated, tmp_path / "a.log", group) as (_, a),
+        followup_process(migrated, tmp_path / "b.log", group) as (_, b),
+    ):
+        # Both up before the timers fall due: else the first to start could fire them all while the other starts.
+        await asyncio.gather(wait_service_ready(a), wait_service_ready(b))
+        complaints, timer_ids = await _due_timers(db, N)
         await wait_until(lambda: _fired_all(db, timer_ids), timeout=180, interval=0.2)
         # Still running: the escalations leave through the outbox relay, which stops with its process.
         await _assert_each_fired_once(db, migrated, complaints, timer_ids)
@@ -160,7 +171,7 @@ async def test_killed_process_leaves_the_rest_to_the_other(
 ) -> None:
     complaints, timer_ids = await _due_timers(db, N)
     group = f"followup-kill-{uuid.uuid4().hex[:6]}"
-    with followup_process(migrated, tmp_path / "victim.log", group) as victim:
+    with followup_process(migrated, tmp_path / "victim.log", group) as (victim, _):
         await wait_until(lambda: _fired_at_least(db, timer_ids, 500), timeout=120, interval=0.05)
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
