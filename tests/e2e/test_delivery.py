@@ -67,15 +67,19 @@ def _customer(phone: str, **extra: Any) -> dict[str, Any]:
 
 
 async def _settled(client: PlatformClient, complaint_id: str, template: str, statuses: set[str]) -> dict[str, Any]:
-    """The complaint's delivery of `template`, once it reached one of `statuses`."""
+    """The complaint's delivery of `template`, once it reached one of `statuses`. Two minutes: a loaded CI machine
+    once took more than one; failing, it names every delivery of the complaint with its status and attempts."""
+    seen: list[tuple[str, str, Any]] = []
 
     async def reached() -> dict[str, Any] | None:
-        for item in await client.deliveries(complaint_id):
-            if item["template_id"] == template and item["status"] in statuses:
-                return item
-        return None
+        items = await client.deliveries(complaint_id)
+        seen[:] = [(i["template_id"], i["status"], i.get("attempts")) for i in items]
+        return next((i for i in items if i["template_id"] == template and i["status"] in statuses), None)
 
-    return await eventually(reached, what=f"{template} {sorted(statuses)}", timeout=60, interval=0.2)
+    try:
+        return await eventually(reached, what=f"{template} {sorted(statuses)}", timeout=120, interval=0.2)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the complaint's deliveries (template, status, attempts): {seen}") from None
 
 
 async def _case_message(client: PlatformClient, ref: str, notification_id: str) -> dict[str, Any]:
