@@ -100,10 +100,10 @@ WORK_ORDER_EVENTS: EventTable = {
     WorkOrderDeadlineSet: (part_deadlines.moved,),
 }
 
-#: The complaint as received and its contact, in either order: each may complete the receipt.
+#: The complaint as received and its contact, in either order: each may complete the receipt (for a whole batch at
+#: once, `receipts.per_batch`); a received complaint may also need the duty manager or a partner's deadline.
 INTAKE_EVENTS: EventTable = {
-    ComplaintContact: (receipts.on_contact,),
-    ComplaintReceived: (receipts.on_received, duty_manager.on_received, partner_deadlines.hold_to_partner_deadline),
+    ComplaintReceived: (duty_manager.on_received, partner_deadlines.hold_to_partner_deadline),
 }
 
 #: Routing events followup acts on; the rest of `complaint.routed` (their work orders arrive on the department
@@ -151,8 +151,8 @@ COMPLAINT_CONTACT = Subscription(
     "receipt (the reference number, once both are known) and for the duty manager: counter complaints not settled "
     "on the spot and agitated customers (called at once, held to the acknowledgement limit).",
     batch_size=500,
-    # Batched: the receipt locks of the whole batch are taken first, in one order (`receipts.py`).
-    handler=receipts.with_receipt_locks(by_event_type(INTAKE_EVENTS)),
+    # Batched: the receipt locks of the whole batch first, in one order, then its receipts set-based (`receipts.py`).
+    handler=receipts.per_batch(by_event_type(INTAKE_EVENTS)),
     batched=True,
 )
 

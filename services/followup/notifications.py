@@ -125,6 +125,14 @@ class Templates:
 
 
 @dataclass(frozen=True)
+class Requested:
+    """A message requested: its audit row and its `notification.requested` event."""
+
+    record: NotificationRecord
+    event: Event
+
+
+@dataclass(frozen=True)
 class Notifier:
     templates: Templates
     locale: Locale
@@ -196,11 +204,40 @@ class Notifier:
         """The notification event, recorded in the caller's transaction (notify decides whether and when it goes:
         quiet hours, the daily cap). `severity`: the case's, when followup knows it (an emergency is urgent). Nothing
         for an erased customer (their key is gone: there is nobody to write to)."""
-        if recipient.kind == "customer" and self._past_horizon(template_id, complaint_id, at):
+        requested = await self.prepare(
+            complaint_id=complaint_id,
+            correlation_id=correlation_id,
+            template_id=template_id,
+            recipient=recipient,
+            params=params,
+            at=at,
+            severity=severity,
+            reference_no=reference_no,
+        )
+        if requested is None:
             return []
+        await repo.add_notifications([requested.record])
+        return [requested.event]
+
+    async def prepare(
+        self,
+        *,
+        complaint_id: uuid.UUID,
+        correlation_id: str,
+        template_id: str,
+        recipient: Recipient,
+        params: dict[str, str],
+        at: datetime,
+        severity: str | None = None,
+        reference_no: str | None = None,
+    ) -> Requested | None:
+        """`request` without the write, for a caller that records a batch's messages in one statement
+        (`repo.add_notifications`) and emits their events."""
+        if recipient.kind == "customer" and self._past_horizon(template_id, complaint_id, at):
+            return None
         sealed = await sealed_recipient(recipient, self.keys)
         if sealed is None:
-            return []
+            return None
         text = self.templates.render(template_id, self.locale, params)
         record = NotificationRecord(
             notification_id=uuid.uuid4(),
@@ -213,9 +250,7 @@ class Notifier:
             text=text,
             at=at,
         )
-        await repo.add_notification(record)
-        return [
-            events.notification_requested(
-                record, correlation_id=correlation_id, locale=self.locale, recipient=sealed, params=params, text=text
-            )
-        ]
+        event = events.notification_requested(
+            record, correlation_id=correlation_id, locale=self.locale, recipient=sealed, params=params, text=text
+        )
+        return Requested(record, event)

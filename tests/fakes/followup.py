@@ -324,14 +324,21 @@ class FakeFollowupRepository:
         del self.state.invalid[complaint_id]
         return True
 
-    async def add_contact(self, contact: Contact) -> bool:
-        kept = self.state.contacts.get(contact.complaint_id)
-        if kept is None or (kept.contact_at is None or (contact.contact_at and kept.contact_at < contact.contact_at)):
-            self.state.contacts[contact.complaint_id] = contact
-        return kept is None
+    async def add_contacts(self, contacts: Sequence[Contact]) -> list[Contact]:
+        assert len({c.complaint_id for c in contacts}) == len(contacts), "one row per complaint in a statement"
+        written = []
+        for contact in contacts:
+            kept = self.state.contacts.get(contact.complaint_id)
+            if kept is None or kept.contact_at is None or (contact.contact_at and kept.contact_at < contact.contact_at):
+                self.state.contacts[contact.complaint_id] = contact
+                written.append(contact)
+        return written
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
         return self.state.contacts.get(complaint_id)
+
+    async def contacts(self, complaint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        return {i: self.state.contacts[i] for i in complaint_ids if i in self.state.contacts}
 
     async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
         return sum(self.state.contacts.pop(i, None) is not None for i in complaint_ids)
@@ -501,8 +508,8 @@ class FakeFollowupRepository:
         )
         return ready[offset : offset + limit], len(ready)
 
-    async def add_notification(self, record: NotificationRecord) -> None:
-        self.state.notifications.append(record)
+    async def add_notifications(self, records: Sequence[NotificationRecord]) -> None:
+        self.state.notifications.extend(records)
 
     async def notification(self, notification_id: uuid.UUID) -> NotificationRecord | None:
         return next((n for n in self.state.notifications if n.notification_id == notification_id), None)
@@ -530,18 +537,19 @@ class FakeFollowupRepository:
     async def lock_receipts(self, complaint_ids: Sequence[uuid.UUID]) -> None:
         self.state.receipt_locks.append(list(complaint_ids))
 
-    async def add_receipt(self, receipt: Receipt) -> bool:
-        if receipt.complaint_id in self.state.receipts:
-            return False
-        self.state.receipts[receipt.complaint_id] = receipt
-        return True
+    async def add_receipts(self, receipts: Sequence[Receipt]) -> None:
+        assert len({r.complaint_id for r in receipts}) == len(receipts), "one row per complaint in a statement"
+        for receipt in receipts:
+            self.state.receipts.setdefault(receipt.complaint_id, receipt)
 
-    async def claim_receipt(self, complaint_id: uuid.UUID, at: datetime) -> Receipt | None:
-        receipt = self.state.receipts.get(complaint_id)
-        if receipt is None or receipt.told_at is not None:
-            return None
-        self.state.receipts[complaint_id] = replace(receipt, told_at=at)
-        return self.state.receipts[complaint_id]
+    async def claim_receipts(self, complaint_ids: Sequence[uuid.UUID], at: datetime) -> list[Receipt]:
+        claimed = []
+        for complaint_id in complaint_ids:
+            receipt = self.state.receipts.get(complaint_id)
+            if receipt is not None and receipt.told_at is None:
+                self.state.receipts[complaint_id] = replace(receipt, told_at=at)
+                claimed.append(self.state.receipts[complaint_id])
+        return claimed
 
     async def due_timers(self) -> int:
         now = datetime.now(UTC)

@@ -17,8 +17,12 @@ from services.followup.repository.rows import (
     ORDER_COLUMNS,
     Rows,
     subject_of,
-    values_of,
 )
+from shared.db import recordset_json
+
+_CONTACT_COLUMNS = ", ".join(Contact.__dataclass_fields__)
+#: A later contact (intake's correction) replaces every field of the one kept.
+_CONTACT_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in Contact.__dataclass_fields__ if c != "complaint_id")
 
 #: `TrackedWorkOrder`'s fields (the `work_orders` columns, `ORDER_COLUMNS`) with their Postgres types.
 _ORDER_TYPES = (
@@ -250,25 +254,29 @@ class CaseTables(Rows):
             )
         )
 
-    async def add_contact(self, contact: Contact) -> bool:
-        added = await self.conn.fetchval(
-            "INSERT INTO followup.contacts "
-            "(complaint_id, name, phone, email, wechat_openid, preferred_contact, customer_id, contact_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (complaint_id) DO UPDATE SET "
-            "name = EXCLUDED.name, phone = EXCLUDED.phone, email = EXCLUDED.email, "
-            "wechat_openid = EXCLUDED.wechat_openid, preferred_contact = EXCLUDED.preferred_contact, "
-            "customer_id = EXCLUDED.customer_id, contact_at = EXCLUDED.contact_at "
+    async def add_contacts(self, contacts: Sequence[Contact]) -> list[Contact]:
+        if not contacts:
+            return []
+        rows = await self.conn.fetch(
+            f"INSERT INTO followup.contacts ({_CONTACT_COLUMNS}) SELECT {_CONTACT_COLUMNS} "
+            "FROM jsonb_populate_recordset(NULL::followup.contacts, $1::text::jsonb) "
+            f"ON CONFLICT (complaint_id) DO UPDATE SET {_CONTACT_UPDATES} "
             "WHERE contacts.contact_at IS NULL OR contacts.contact_at < EXCLUDED.contact_at "
-            "RETURNING xmax = 0",
-            *values_of(contact),
+            f"RETURNING {_CONTACT_COLUMNS}",
+            recordset_json(contacts),
         )
-        return bool(added)
+        return [Contact(**dict(row)) for row in rows]
+
+    async def contacts(self, complaint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CONTACT_COLUMNS} FROM followup.contacts WHERE complaint_id = ANY($1::uuid[])",
+            list(complaint_ids),
+        )
+        return {row["complaint_id"]: Contact(**dict(row)) for row in rows}
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
         row = await self.conn.fetchrow(
-            "SELECT complaint_id, name, phone, email, wechat_openid, preferred_contact, customer_id, contact_at "
-            "FROM followup.contacts WHERE complaint_id = $1",
-            complaint_id,
+            f"SELECT {_CONTACT_COLUMNS} FROM followup.contacts WHERE complaint_id = $1", complaint_id
         )
         return Contact(**dict(row)) if row is not None else None
 

@@ -12,21 +12,31 @@ from services.followup.model import (
 )
 from services.followup.repository.rows import (
     Rows,
+    placeholders,
     values_of,
 )
+from shared.db import recordset_json
 
 _RECEIPT_COLUMNS = ", ".join(Receipt.__dataclass_fields__)
+_NOTIFICATION_COLUMNS = ", ".join(NotificationRecord.__dataclass_fields__)
 
 
 class MessageTables(Rows):
     """Every message requested (the audit trail) and the receipts waiting for their contact."""
 
-    async def add_notification(self, record: NotificationRecord) -> None:
-        await self.conn.execute(
-            "INSERT INTO followup.notifications (notification_id, complaint_id, template_id, recipient_kind, "
-            "urgency, reference_no, correlation_id, text, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            *values_of(record),
-        )
+    async def add_notifications(self, records: Sequence[NotificationRecord]) -> None:
+        if len(records) == 1:  # most units request one message: the plain statement, prepared once per connection
+            await self.conn.execute(
+                f"INSERT INTO followup.notifications ({_NOTIFICATION_COLUMNS}) "
+                f"VALUES ({placeholders(len(NotificationRecord.__dataclass_fields__))})",
+                *values_of(records[0]),
+            )
+        elif records:
+            await self.conn.execute(
+                f"INSERT INTO followup.notifications ({_NOTIFICATION_COLUMNS}) SELECT {_NOTIFICATION_COLUMNS} "
+                "FROM jsonb_populate_recordset(NULL::followup.notifications, $1::text::jsonb)",
+                recordset_json(records),
+            )
 
     async def notification(self, notification_id: uuid.UUID) -> NotificationRecord | None:
         row = await self.conn.fetchrow(
@@ -44,14 +54,22 @@ class MessageTables(Rows):
             list(complaint_ids),
         )
 
-    async def add_receipt(self, receipt: Receipt) -> bool:
-        return await self._insert_new("receipts", receipt, conflict="complaint_id")
+    async def add_receipts(self, receipts: Sequence[Receipt]) -> None:
+        if receipts:
+            await self.conn.execute(
+                f"INSERT INTO followup.receipts ({_RECEIPT_COLUMNS}) SELECT {_RECEIPT_COLUMNS} "
+                "FROM jsonb_populate_recordset(NULL::followup.receipts, $1::text::jsonb) "
+                "ON CONFLICT (complaint_id) DO NOTHING",
+                recordset_json(receipts),
+            )
 
-    async def claim_receipt(self, complaint_id: uuid.UUID, at: datetime) -> Receipt | None:
-        row = await self.conn.fetchrow(
-            f"UPDATE followup.receipts SET told_at = $2 WHERE complaint_id = $1 AND told_at IS NULL "
+    async def claim_receipts(self, complaint_ids: Sequence[uuid.UUID], at: datetime) -> list[Receipt]:
+        if not complaint_ids:
+            return []
+        rows = await self.conn.fetch(
+            f"UPDATE followup.receipts SET told_at = $2 WHERE complaint_id = ANY($1::uuid[]) AND told_at IS NULL "
             f"RETURNING {_RECEIPT_COLUMNS}",
-            complaint_id,
+            list(complaint_ids),
             at,
         )
-        return Receipt(**dict(row)) if row is not None else None
+        return [Receipt(**dict(row)) for row in rows]

@@ -181,12 +181,16 @@ class FollowupRepository(Protocol):
         ...
 
     # -- contacts
-    async def add_contact(self, contact: Contact) -> bool:
-        """Keep the complaint's contact, True when it is the first; a later one (intake's correction) replaces an
-        earlier one, an earlier one (redelivered, replayed) changes nothing."""
+    async def add_contacts(self, contacts: Sequence[Contact]) -> list[Contact]:
+        """Keep each complaint's contact (one each), in one statement: a later one (intake's correction) replaces
+        the one kept, an earlier one (redelivered, replayed) changes nothing. Returns those kept now."""
         ...
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None: ...
+
+    async def contacts(self, complaint_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        """The contacts kept of these complaints, by complaint (none for a complaint without one)."""
+        ...
 
     async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
         """Delete the contacts of these complaints (an erased customer's): how many there were."""
@@ -270,7 +274,9 @@ class FollowupRepository(Protocol):
         ...
 
     # -- notifications
-    async def add_notification(self, record: NotificationRecord) -> None: ...
+    async def add_notifications(self, records: Sequence[NotificationRecord]) -> None:
+        """The messages requested, for the audit trail, in one statement."""
+        ...
 
     async def notification(self, notification_id: uuid.UUID) -> NotificationRecord | None: ...
 
@@ -301,13 +307,14 @@ class FollowupRepository(Protocol):
         possibly in two processes); always taken in one order, so two batches cannot deadlock."""
         ...
 
-    async def add_receipt(self, receipt: Receipt) -> bool:
-        """Keep a received complaint for its receipt; False when already kept (a redelivery)."""
+    async def add_receipts(self, receipts: Sequence[Receipt]) -> None:
+        """Keep received complaints (one each) for their receipts, in one statement; one kept already (a
+        redelivery) stays as it is."""
         ...
 
-    async def claim_receipt(self, complaint_id: uuid.UUID, at: datetime) -> Receipt | None:
-        """Claim the receipt for sending (told at `at`), in one statement; None when there is none yet or it was
-        told already."""
+    async def claim_receipts(self, complaint_ids: Sequence[uuid.UUID], at: datetime) -> list[Receipt]:
+        """Claim for sending (told at `at`), in one statement, the receipts of these complaints kept and not told
+        yet: those claimed."""
         ...
 
     # -- health

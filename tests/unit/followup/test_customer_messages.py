@@ -142,6 +142,22 @@ async def test_a_customer_without_any_address_gets_no_receipt_but_one_with_email
     )
 
 
+async def test_in_one_batch_the_receipt_goes_to_the_correction_that_gave_an_address(followup: Followup) -> None:
+    order = new_order()
+    first, correction = _contact_event(order, phone=None), _contact_event(order, phone="13700137000")
+    (receipt,) = await _intake(followup, first, received(order, channel="web"), correction)
+    assert receipt.recipient.phone == "13700137000"
+
+
+async def test_in_one_batch_an_older_contact_after_a_newer_one_changes_nothing(followup: Followup) -> None:
+    order = new_order()
+    newer = _contact_event(order, phone="13700137000")
+    older = _contact_event(order).model_copy(update={"occurred_at": newer.occurred_at - timedelta(minutes=5)})
+    (receipt,) = await _intake(followup, newer, older, received(order, channel="web"))
+    assert receipt.recipient.phone == "13700137000"
+    assert followup.state.contacts[order.complaint_id].phone == "13700137000"
+
+
 # -- every address, urgency --------------------------------------------------------------------------------------
 
 
