@@ -167,7 +167,9 @@ CALLERS = Subscription(
     "back (complaint.resolved_on_contact). A counter complaint's first routing: not settled on the spot, so the duty "
     "manager is called if not already (complaint.routed).",
     batch_size=500,
-    handler=by_event_type(ROUTING_EVENTS),
+    # Batched: the untold invalid notices of the whole batch read first, in one statement (`invalid.py`).
+    handler=invalid.untold_notices_known(by_event_type(ROUTING_EVENTS)),
+    batched=True,
 )
 
 INCIDENTS = Subscription(

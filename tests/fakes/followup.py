@@ -86,6 +86,8 @@ class FollowupState:
     partner_deadlines: dict[uuid.UUID, datetime] = field(default_factory=dict)
     #: The receipt locks each transaction took, in the order asked (they must be sorted: no deadlock).
     receipt_locks: list[list[uuid.UUID]] = field(default_factory=list)
+    #: The complaints each routing batch asked about their untold invalid notices (`know_untold_invalid`).
+    untold_asked: list[list[uuid.UUID]] = field(default_factory=list)
     #: `followup.held_work_order_events`: steps that came before their assignment, by event id.
     held: dict[uuid.UUID, WorkOrderEvent] = field(default_factory=dict)
 
@@ -316,6 +318,9 @@ class FakeFollowupRepository:
 
     async def mark_told_invalid(self, complaint_id: uuid.UUID, at: datetime) -> None:
         self.state.invalid[complaint_id] = replace(self.state.invalid[complaint_id], told_at=at)
+
+    async def know_untold_invalid(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        self.state.untold_asked.append(list(complaint_ids))
 
     async def drop_untold_invalid(self, complaint_id: uuid.UUID) -> bool:
         invalid = self.state.invalid.get(complaint_id)

@@ -29,7 +29,7 @@ from shared.db import Work, transactions
 from shared.handling import Door
 from shared.kafka.subscription import Subscription
 from shared.sla import load_sla_table
-from tests.support.followup_events import Order, assigned, new_order, received, routed
+from tests.support.followup_events import Order, assigned, invalid, new_order, received, routed
 
 STATEMENTS = ("execute", "executemany", "fetch", "fetchrow", "fetchval", "copy_records_to_table")
 SLA = load_sla_table()
@@ -153,9 +153,35 @@ async def test_round_trips_per_routed_complaint(db: asyncpg.Pool, complaints: in
     # receipts claimed in one, their messages recorded in one.
     assert own["complaint.received"] == 3, "lock, keep the complaints, read their contacts (none yet: none claimed)"
     assert own["complaint.contact"] == 4, "lock, keep the contacts, claim the receipts, record the messages"
+    assert own["complaint.routed"] == 1, "the batch's untold invalid notices read (none: nothing to drop)"
     # Since issue 26, one more a batch: the steps held for the new work orders (`followup.held_work_order_events`).
     assert own["workorder.assigned"] == 4, "cases, work orders, their held steps, all the timers (with the NOTIFY)"
     assert all(t.transactions == 1 for t in tallies.values())
+
+
+async def test_an_invalid_notice_overturned_in_its_batch_or_a_later_one_is_dropped_the_rest_ask_once(
+    db: asyncpg.Pool,
+) -> None:
+    """A batch of `complaint.routed` reads its untold invalid notices in one statement first: a valid routing of a
+    complaint without one drops nothing and asks nothing more; a notice kept in an earlier batch, or earlier in the
+    same batch, is still dropped."""
+    context = FollowupContext(
+        clocks=ClockRules(SLA),
+        notifier=Notifier(Templates(), "en", ZoneInfo(SLA.config.timezone)),
+        callbacks=CallbackPolicy(max_attempts=3, retry_interval=timedelta(hours=2)),
+    )
+    earlier, same, others = new_order(), new_order(), [new_order() for _ in range(48)]
+    await _deliver(Door(counting(db, Tally()), context), consumers.CALLERS, [invalid(earlier)])
+    tally = Tally()
+    batch = [invalid(same), routed(same), routed(earlier), *(routed(o) for o in others)]
+    await _deliver(Door(counting(db, tally), context), consumers.CALLERS, batch)
+    kept = await db.fetch(
+        "SELECT complaint_id FROM followup.invalid_complaints WHERE complaint_id = ANY($1::uuid[])",
+        [earlier.complaint_id, same.complaint_id],
+    )
+    assert kept == [], "both notices dropped: the earlier batch's and the one kept in this batch"
+    assert tally.statements["SELECT complaint_id FROM"] == 1, dict(tally.statements)
+    assert tally.statements["DELETE FROM followup.invalid_complaints"] == 2, "only the two that hold a notice ask"
 
 
 def _own(tally: Tally) -> int:

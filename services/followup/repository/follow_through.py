@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 
@@ -96,7 +97,23 @@ class FollowThroughTables(Rows):
         )
         return [CorrectiveAction(**dict(r)) for r in rows]
 
+    #: The complaints of this unit of work that may hold an untold invalid notice (`know_untold_invalid`); None
+    #: when it was not asked: every drop asks Postgres.
+    _maybe_untold: set[uuid.UUID] | None = None
+
+    async def know_untold_invalid(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        rows = await self.conn.fetch(
+            "SELECT complaint_id FROM followup.invalid_complaints WHERE complaint_id = ANY($1::uuid[]) "
+            "AND told_at IS NULL",
+            list(complaint_ids),
+        )
+        self._maybe_untold = {row["complaint_id"] for row in rows}
+
     async def add_invalid(self, invalid: InvalidComplaint) -> bool:
+        if self._maybe_untold is not None:
+            # Whatever the insert says: a unit of work not committed yet (the partition's former owner) may be
+            # adding the same notice, and this one's drop must then still ask.
+            self._maybe_untold.add(invalid.complaint_id)
         return await self._insert_new("invalid_complaints", invalid, conflict="complaint_id")
 
     async def invalid_complaint(self, complaint_id: uuid.UUID) -> InvalidComplaint | None:
@@ -108,6 +125,8 @@ class FollowThroughTables(Rows):
         )
 
     async def drop_untold_invalid(self, complaint_id: uuid.UUID) -> bool:
+        if self._maybe_untold is not None and complaint_id not in self._maybe_untold:
+            return False
         dropped = await self.conn.fetchval(
             "DELETE FROM followup.invalid_complaints WHERE complaint_id = $1 AND told_at IS NULL RETURNING true",
             complaint_id,

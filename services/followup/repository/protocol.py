@@ -176,6 +176,11 @@ class FollowupRepository(Protocol):
 
     async def mark_told_invalid(self, complaint_id: uuid.UUID, at: datetime) -> None: ...
 
+    async def know_untold_invalid(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        """Read in one statement which of these complaints hold an invalid notice not told yet, so that this unit of
+        work's `drop_untold_invalid` of any other needs no statement (a notice it adds itself counts)."""
+        ...
+
     async def drop_untold_invalid(self, complaint_id: uuid.UUID) -> bool:
         """Forget a complaint's invalid notice not sent yet (it was overturned); False when there is none."""
         ...
