@@ -33,6 +33,9 @@ log = get_logger(__name__)
 
 #: How often the watchdog looks; a loop seen ended at two checks in a row is restarted.
 CHECK_INTERVAL_S = 10.0
+#: The subscribers (by id) being restarted, or whose restart failed and waits for the next check: stopped, they are
+#: not running, yet they take nothing, and readiness must not say they do (a CI run read 200 in that window).
+_restarting: set[int] = set()
 
 
 def loop_ended(subscriber: Any) -> bool:
@@ -60,8 +63,8 @@ def describe(subscriber: Any) -> str:
 
 
 def stopped_subscribers(broker: Any) -> list[str]:
-    """The running subscribers (group: topics) whose consume loop has ended."""
-    return [describe(s) for s in getattr(broker, "subscribers", ()) if loop_ended(s)]
+    """The running subscribers (group: topics) whose consume loop has ended, and those being restarted."""
+    return [describe(s) for s in getattr(broker, "subscribers", ()) if id(s) in _restarting or loop_ended(s)]
 
 
 async def keep_consuming(broker: Any, interval: float = CHECK_INTERVAL_S) -> None:
@@ -81,11 +84,13 @@ async def restart(subscriber: Any) -> bool:
     """Stop `subscriber` and start it again (a new consumer in its group); False when the start failed."""
     name = describe(subscriber)
     log.error("kafka consume loop ended, restarting the subscriber", subscriber=name)
+    _restarting.add(id(subscriber))
     try:
         await subscriber.stop()
         await subscriber.start()
     except Exception as exc:
         log.warning("subscriber restart failed, retried at the next check", subscriber=name, error=repr(exc))
         return False
+    _restarting.discard(id(subscriber))
     log.info("subscriber restarted", subscriber=name)
     return True
