@@ -25,6 +25,7 @@ is tried again at the next check.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from shared.logging import get_logger
@@ -33,9 +34,11 @@ log = get_logger(__name__)
 
 #: How often the watchdog looks; a loop seen ended at two checks in a row is restarted.
 CHECK_INTERVAL_S = 10.0
-#: The subscribers (by id) being restarted, or whose restart failed and waits for the next check: stopped, they are
-#: not running, yet they take nothing, and readiness must not say they do (a CI run read 200 in that window).
-_restarting: set[int] = set()
+#: The subscribers being restarted, or whose restart failed and waits for the next check: stopped, they are not
+#: running, yet they take nothing, and readiness must not say they do (a CI run read 200 in that window). Weakly
+#: held, not by id: a subscriber gone with its app (tests run many in one process) must not mark a later one that
+#: happens to get its id.
+_restarting: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def loop_ended(subscriber: Any) -> bool:
@@ -64,7 +67,7 @@ def describe(subscriber: Any) -> str:
 
 def stopped_subscribers(broker: Any) -> list[str]:
     """The running subscribers (group: topics) whose consume loop has ended, and those being restarted."""
-    return [describe(s) for s in getattr(broker, "subscribers", ()) if id(s) in _restarting or loop_ended(s)]
+    return [describe(s) for s in getattr(broker, "subscribers", ()) if s in _restarting or loop_ended(s)]
 
 
 async def keep_consuming(broker: Any, interval: float = CHECK_INTERVAL_S) -> None:
@@ -84,13 +87,13 @@ async def restart(subscriber: Any) -> bool:
     """Stop `subscriber` and start it again (a new consumer in its group); False when the start failed."""
     name = describe(subscriber)
     log.error("kafka consume loop ended, restarting the subscriber", subscriber=name)
-    _restarting.add(id(subscriber))
+    _restarting.add(subscriber)
     try:
         await subscriber.stop()
         await subscriber.start()
     except Exception as exc:
         log.warning("subscriber restart failed, retried at the next check", subscriber=name, error=repr(exc))
         return False
-    _restarting.discard(id(subscriber))
+    _restarting.discard(subscriber)
     log.info("subscriber restarted", subscriber=name)
     return True

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from shared.kafka.liveness import restart, stopped_subscribers
 
 
-@dataclass
+@dataclass(eq=False)  # hashable by identity, as a FastStream subscriber is (readiness holds it weakly)
 class _Subscriber:
     """What the watchdog and readiness read of a FastStream subscriber; `start` waits for `go`, then may fail."""
 
