@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self, TypeVar
@@ -94,6 +94,40 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(factory())
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded") as pool:
         return pool.submit(lambda: asyncio.run(factory())).result()
+
+
+class _Spawning:
+    """How many spawns are under way (`signals_deferred`), and the stop signal that came meanwhile."""
+
+    depth = 0
+    pending: int | None = None
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold back the runner's stop while a child is forked and recorded; a signal that came meanwhile is raised
+    again when the block ends, and stops the runner then.
+
+    Why: the runner stops by raising from its signal handler (`defer_if_spawning` lets it hold back). Raised while
+    `Popen` waited for the child's exec, the stop left a child started and never recorded, which the shutdown then
+    did not stop: an orphan (seen after CI runs, a notify or channels process whose parent was 1)."""
+    _Spawning.depth += 1
+    try:
+        yield
+    finally:
+        _Spawning.depth -= 1
+        if not _Spawning.depth and _Spawning.pending is not None:
+            signum, _Spawning.pending = _Spawning.pending, None
+            signal.raise_signal(signum)
+
+
+def defer_if_spawning(signum: int) -> bool:
+    """For a signal handler that stops the runner: True while a child is being spawned (the signal is then kept
+    and raised again once the child is recorded), False when the handler may stop the runner now."""
+    if _Spawning.depth:
+        _Spawning.pending = signum
+        return True
+    return False
 
 
 def child_preexec(die_with_parent: int | None) -> Callable[[], None] | None:
@@ -255,7 +289,8 @@ class ChildServer:
                 **popen,
             )
 
-        self._proc = spawn_lasting(popen_child) if lasting else popen_child()
+        with signals_deferred():
+            self._proc = spawn_lasting(popen_child) if lasting else popen_child()
 
     def _stop_child(self, *, sig: int, timeout: float, group: bool) -> None:
         """`terminate_process` on our child (if any), then close its log file."""

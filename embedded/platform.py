@@ -31,10 +31,12 @@ from typing import IO, Any, TextIO
 
 from embedded._process import (
     child_preexec,
+    defer_if_spawning,
     find_free_port,
     log_tail,
     port_is_free,
     run_sync,
+    signals_deferred,
     terminate_process,
 )
 from embedded.broker import EmbeddedBroker
@@ -548,17 +550,18 @@ class Platform:
         handed = () if svc.listener is None else (svc.listener.fileno(),)
         if handed:
             env["SERVICE_LISTEN_FD"] = str(handed[0])
-        svc.proc = subprocess.Popen(  # noqa: S603 - our interpreter and a module name from our spec
-            [sys.executable, "-m", svc.spec.module],
-            stdin=subprocess.DEVNULL,
-            stdout=svc.log_file,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-            env=env,
-            start_new_session=True,
-            preexec_fn=child_preexec(signal.SIGTERM),
-            pass_fds=handed,
-        )
+        with signals_deferred():  # a Ctrl-C now must not leave the child unrecorded, so never stopped
+            svc.proc = subprocess.Popen(  # noqa: S603 - our interpreter and a module name from our spec
+                [sys.executable, "-m", svc.spec.module],
+                stdin=subprocess.DEVNULL,
+                stdout=svc.log_file,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=child_preexec(signal.SIGTERM),
+                pass_fds=handed,
+            )
         svc.started_at = time.monotonic()
         svc.restart_at = None
 
@@ -840,6 +843,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         nonlocal stopping
         if stopping:
             platform.say(f"({signal.Signals(signum).name}: already shutting down, please wait)")
+            return
+        if defer_if_spawning(signum):  # raised again once the child being started is recorded
             return
         stopping = True
         raise _Shutdown(signum)

@@ -63,6 +63,8 @@ async def run_broker(broker: KafkaBroker, stop: asyncio.Event, state: dict[str, 
 
 Worker = Callable[[asyncio.Event], Awaitable[None]]
 BROKER_STOP_TIMEOUT_S = 5.0
+#: How long stopping waits for the background workers to finish their batches (`stop_workers`).
+WORKERS_STOP_TIMEOUT_S = 15.0
 WORKER_MAX_BACKOFF_S = 30.0
 
 
@@ -111,8 +113,29 @@ async def background_work(
         await asyncio.gather(kafka, return_exceptions=True)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(broker.stop(), timeout=BROKER_STOP_TIMEOUT_S)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_workers(tasks, service=service)
         log.info("service stopped", service_name=service)
+
+
+async def stop_workers(
+    tasks: list[asyncio.Task[None]], *, service: str, within_s: float = WORKERS_STOP_TIMEOUT_S
+) -> None:
+    """Let each worker finish its batch, for at most `within_s`; then cancel the ones still running, by name.
+
+    Why a bound: a worker waiting on a dependency that is gone for good (the embedded runner crashed, and its
+    Postgres and Kafka with it) would keep the process alive for ever after SIGTERM — an orphan holding its port
+    and its consumer group. Nothing is lost by the cancel: offsets and outbox rows move only after a commit."""
+    _, pending = await asyncio.wait(tasks, timeout=within_s) if tasks else (set(), set())
+    if pending:
+        log.error(
+            "background workers did not stop in time, cancelled",
+            service_name=service,
+            workers=sorted(task.get_name() for task in pending),
+            timeout_s=within_s,
+        )
+        for task in pending:
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def serve(app: Any, *, service: str, host: str, port: int, log_level: str) -> None:
