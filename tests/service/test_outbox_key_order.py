@@ -82,3 +82,30 @@ async def test_a_stalled_relay_holds_its_complaints_later_events_back(
     )
     published = [r.headers["event_id"] for r in records if r.headers.get("event_id") in ours]
     assert published == ours, "the complaint's events reach Kafka in the order they were written"
+
+
+@pytest.mark.parametrize("plan", ["index scan", "sequential scan and sort"])
+async def test_a_claim_locks_the_keys_of_its_batch_only_so_a_second_relay_takes_the_next(
+    db: asyncpg.Pool, schema: str, plan: str
+) -> None:
+    """A backlog of 3,000 complaints' events. With the scan the planner picks for a table it thinks small (forced
+    here), the lock tried in the scan's WHERE clause was taken for every row: the first relay held all 3,000 keys
+    and the second found nothing to take. The claim tries the locks on the oldest `CLAIM_WINDOW` batches only."""
+    await db.executemany(
+        f"INSERT INTO {schema}.outbox (event_id, topic, key, payload) VALUES ($1, 'complaint.contact', $2, $3)",
+        [(uuid.uuid4(), str(uuid.uuid4()), b"{}") for _ in range(3000)],
+    )
+    claim, batch = outbox._CLAIM.format(schema=schema), 500
+    async with db.acquire() as first, db.acquire() as second, first.transaction(), second.transaction():
+        if plan != "index scan":
+            await first.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off")
+            await second.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off")
+        taken = [row["id"] for row in await first.fetch(claim, batch, outbox.CLAIM_WINDOW)]
+        held = await first.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+        then = [row["id"] for row in await second.fetch(claim, batch, outbox.CLAIM_WINDOW)]
+    oldest = await db.fetchval(f"SELECT min(id) FROM {schema}.outbox")
+    assert taken == list(range(oldest, oldest + batch)), "the first relay takes the oldest batch, in order"
+    assert held == batch, "and holds the keys of its batch, no more"
+    assert then == list(range(oldest + batch, oldest + 2 * batch)), "the second takes the next batch"
