@@ -20,39 +20,34 @@ _DIGITS = re.compile(r"\d+")
 _CJK_CHAR = re.compile(rf"[{_CJK}]")
 
 
-def _cjk_grams(run: str, out: Counter[str]) -> None:
+def _cjk_grams(run: str) -> list[str]:
     n = len(run)
-    for i in range(n):
-        out["c" + run[i]] += 1
-        if i + 1 < n:
-            out["c" + run[i : i + 2]] += 1
-        if i + 2 < n:
-            out["c" + run[i : i + 3]] += 1
+    return ["c" + run[i : i + size] for i in range(n) for size in (1, 2, 3) if i + size <= n]
 
 
-def _word_grams(word: str, out: Counter[str]) -> None:
-    out["w" + word] += 1
+def _word_grams(word: str) -> list[str]:
     padded = f"<{word}>"
-    for size in (3, 4, 5):
-        for i in range(len(padded) - size + 1):
-            out["p" + padded[i : i + size]] += 1
+    return ["w" + word] + ["p" + padded[i : i + size] for size in (3, 4, 5) for i in range(len(padded) - size + 1)]
 
 
 def text_features(text: str) -> Counter[str]:
-    """Feature counts of one complaint text (raw, as received)."""
+    """Feature counts of one complaint text (raw, as received).
+
+    The features are listed first and counted at once (`Counter` counts a list in C; adding one at a time cost half
+    of the model's serving time), in the order they occur, which the model's sums follow."""
     clean = _DIGITS.sub("0", normalise(text))
-    out: Counter[str] = Counter()
+    found: list[str] = []
     previous_word = ""
     for run in _RUNS.findall(clean):
         if _CJK_CHAR.match(run):
-            _cjk_grams(run, out)
+            found += _cjk_grams(run)
             previous_word = ""
             continue
-        _word_grams(run, out)
+        found += _word_grams(run)
         if previous_word:
-            out["b" + previous_word + " " + run] += 1
+            found.append("b" + previous_word + " " + run)
         previous_word = run
-    return out
+    return Counter(found)
 
 
 def complaint_features(text: str, channel: str) -> Counter[str]:
