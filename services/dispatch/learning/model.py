@@ -83,19 +83,21 @@ class CategoryModel:
     def probabilities(self, text: str, channel: str) -> np.ndarray:
         """P(category | text, channel), in the order of `classes`."""
         vocabulary = self.vocabulary
-        known = [
-            (column, count)
-            for name, count in complaint_features(text, channel).items()
-            if (column := vocabulary.get(name)) is not None
-        ]
+        columns: list[int] = []
+        tf: list[float] = []
+        for name, count in complaint_features(text, channel).items():
+            column = vocabulary.get(name)
+            if column is not None:
+                columns.append(column)
+                tf.append(1.0 + math.log(count))
         logits = self._intercept64.copy()
-        if known:
-            columns = np.fromiter((column for column, _ in known), dtype=np.intp, count=len(known))
+        if columns:
             # One gather for the idf (a numpy scalar read per feature cost more than the rest of the loop).
-            weights = np.fromiter((1.0 + math.log(count) for _, count in known), dtype=np.float64, count=len(known))
-            weights *= self.idf[columns]
+            index = np.array(columns, dtype=np.intp)
+            weights = np.array(tf)
+            weights *= self.idf[index]
             weights /= np.sqrt(weights @ weights)
-            logits += weights @ self._coef64[columns]
+            logits += weights @ self._coef64[index]
         logits -= logits.max()
         odds = np.exp(logits)
         probabilities: np.ndarray = odds / odds.sum()
