@@ -12,14 +12,12 @@ import os
 import secrets
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -34,6 +32,7 @@ from shared.db import transactions
 from shared.http.person import Person, PersonTokens
 from shared.migrations import apply
 from tests.support.apps import running_app
+from tests.support.databases import scratch_database
 from tests.support.tokens import LocalIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,31 +58,19 @@ DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {
 }
 
 
-@asynccontextmanager
-async def console_database(server_url: str) -> AsyncIterator[str]:
+def console_database(server_url: str) -> AbstractAsyncContextManager[str]:
     """A new database on the session's server with the console's schema alone, dropped afterwards. The console
     reads and writes nothing outside its schema, and its own migrations take a tenth of a second where every
     service's (`tests.support.reporting.fresh_database`) take one to two."""
-    name = f"console_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
+    return scratch_database(server_url, "console", _migrate_console)
+
+
+async def _migrate_console(url: str) -> None:
+    conn = await asyncpg.connect(url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await apply(conn, ROOT / "services" / "console" / "migrations", "console")
     finally:
-        await admin.close()
-    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    try:
-        conn = await asyncpg.connect(url)
-        try:
-            await apply(conn, ROOT / "services" / "console" / "migrations", "console")
-        finally:
-            await conn.close()
-        yield url
-    finally:
-        admin = await asyncpg.connect(server_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await conn.close()
 
 
 @asynccontextmanager

@@ -3,12 +3,10 @@ with a scenario's events published and projected (the module fixture of the scri
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -20,6 +18,7 @@ from services.reporting.settings import ReportingSettings
 from shared.contracts import Event
 from shared.http.person import PersonTokens
 from tests.support.apps import running_app
+from tests.support.databases import scratch_database
 from tests.support.kafka import publish, wait_until
 
 MANAGER = {"X-API-Key": "dev-only-manager-key"}
@@ -48,26 +47,9 @@ async def running_reporting(
         yield running
 
 
-@asynccontextmanager
-async def fresh_database(database_url: str) -> AsyncIterator[str]:
-    """A new, migrated database on the same server, dropped afterwards."""
-    name = f"scenario_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    parts = urlsplit(database_url)
-    url = urlunsplit(parts._replace(path=f"/{name}"))
-    await apply_all(url)
-    try:
-        yield url
-    finally:
-        admin = await asyncpg.connect(database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+def fresh_database(database_url: str) -> AbstractAsyncContextManager[str]:
+    """A new database on the same server with every service's migrations, dropped afterwards."""
+    return scratch_database(database_url, "scenario", apply_all)
 
 
 async def wait_until_in_timeline(dsn: str, events: Sequence[Event], *, timeout: float = 90) -> None:

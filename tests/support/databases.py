@@ -1,0 +1,34 @@
+"""A scratch database on the session's Postgres server: created, migrated as the test needs, dropped afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+
+@asynccontextmanager
+async def scratch_database(
+    server_url: str, prefix: str, migrate: Callable[[str], Awaitable[object]]
+) -> AsyncIterator[str]:
+    """A new database named `<prefix>_<random>` on the server of `server_url`, `migrate(url)` applied to it; dropped
+    (connections and all) when the block ends, whatever happened in it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    try:
+        await migrate(url)
+        yield url
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
