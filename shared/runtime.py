@@ -42,6 +42,23 @@ async def connect_with_retry(settings: ServiceSettings, deadline_s: float = 60) 
             await asyncio.sleep(1)
 
 
+#: How long stopping waits for the database pool's connections to come back (`close_pool`).
+POOL_CLOSE_TIMEOUT_S = 10.0
+
+
+async def close_pool(pool: asyncpg.Pool, *, within_s: float = POOL_CLOSE_TIMEOUT_S) -> None:
+    """Close the pool politely (each connection released, then closed) for at most `within_s`; then terminate it.
+
+    Why: `Pool.close` waits for every acquired connection to come back, and one never came back when the database
+    went away mid-shutdown (the runner stopped, and its Postgres with it): CI74 left a dispatch process alive after
+    its runner, its log ending in "service stopped" and asyncpg's "Pool.close() is taking over 60 seconds"."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout=within_s)
+    except TimeoutError:
+        log.error("database pool did not close in time, terminated", timeout_s=within_s)
+        pool.terminate()
+
+
 async def run_broker(broker: KafkaBroker, stop: asyncio.Event, state: dict[str, str]) -> None:
     """Start the Kafka consumers, retrying while the broker is down; `state["kafka"]` says how it went."""
     backoff = 0.5

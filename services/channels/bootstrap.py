@@ -32,7 +32,7 @@ from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.pruning import pruning_worker
-from shared.runtime import background_work, connect_with_retry
+from shared.runtime import background_work, close_pool, connect_with_retry
 from shared.subject_keys import SubjectKeys
 
 #: The largest request body: protocols' messages are small (WeChat XML, Open311 forms); mail comes over IMAP.
@@ -78,7 +78,7 @@ def channels_lifespan(
             async with background_work(SERVICE, broker, app.state.kafka, relay.run, pruning, *running):
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     return lifespan
 

@@ -57,7 +57,7 @@ from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.logging import get_logger
 from shared.observability.service import telemetry
-from shared.runtime import connect_with_retry, supervised
+from shared.runtime import close_pool, connect_with_retry, supervised
 
 log = get_logger(__name__)
 SERVICE = "console"
@@ -111,7 +111,7 @@ def create_app(
                     await sweeper
                 if http is None:
                     await client.aclose()
-                await pool.close()
+                await close_pool(pool)
 
     async def readiness(request: Request) -> dict[str, object]:
         await request.app.state.pool.fetchval("SELECT 1")

@@ -45,7 +45,7 @@ from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.pruning import pruning_worker
-from shared.runtime import Worker, background_work, connect_with_retry
+from shared.runtime import Worker, background_work, close_pool, connect_with_retry
 from shared.sla import load_sla_table
 from shared.subject_keys import SubjectKeys
 
@@ -193,7 +193,7 @@ def create_app(
             async with background_work(SCHEMA, broker, app.state.kafka, relay.run, pruning, *model_work(app, settings)):
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     async def readiness(request: Request) -> dict[str, object]:
         pending = await outbox_pending(request.app.state.pool)

@@ -38,7 +38,7 @@ from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.pruning import pruning_worker
-from shared.runtime import background_work, connect_with_retry
+from shared.runtime import background_work, close_pool, connect_with_retry
 from shared.sla import SlaTable, load_sla_table
 from shared.subject_keys import SubjectKeys
 
@@ -125,7 +125,7 @@ def create_app(
             async with background_work(SERVICE, broker, app.state.kafka, relay.run, pruning, worker.run):
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     async def readiness(request: Request) -> dict[str, object]:
         return {"kafka": request.app.state.kafka["kafka"], **await request.app.state.views.health()}

@@ -36,7 +36,7 @@ from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.pruning import pruning_worker
-from shared.runtime import background_work, connect_with_retry
+from shared.runtime import background_work, close_pool, connect_with_retry
 
 log = get_logger(__name__)
 
@@ -102,7 +102,7 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
             async with background_work(SERVICE, broker, app.state.kafka, relay.run, pruning, sweep, scrubber):
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     async def readiness(request: Request) -> dict[str, object]:
         pending = await outbox_pending(request.app.state.pool)

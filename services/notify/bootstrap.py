@@ -37,7 +37,7 @@ from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.pruning import pruning_worker
-from shared.runtime import background_work, connect_with_retry
+from shared.runtime import background_work, close_pool, connect_with_retry
 from shared.sla import load_sla_table
 from shared.subject_keys import SubjectKeys
 
@@ -137,7 +137,7 @@ def notify_lifespan(
             async with background_work(SERVICE, broker, app.state.kafka, relay.run, pruning, sender.run):
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
             if catalog is None:
                 await providers.aclose()
             close = getattr(staff, "aclose", None)

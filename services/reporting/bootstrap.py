@@ -26,7 +26,7 @@ from shared.kafka.subscription import subscribe_all
 from shared.observability import committed
 from shared.observability.kafka import lag_sampler
 from shared.observability.service import telemetry
-from shared.runtime import background_work, connect_with_retry
+from shared.runtime import background_work, close_pool, connect_with_retry
 from shared.subject_keys import SubjectKeys
 
 SERVICE = "reporting"
@@ -83,7 +83,7 @@ def create_app(
             async with background_work(SERVICE, broker, app.state.kafka):
                 yield
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     async def readiness(request: Request) -> dict[str, object]:
         cases = await ReadModels(request.app.state.pool).count_cases()
