@@ -36,8 +36,9 @@ async def test_two_relays_publish_every_row_exactly_once(migrated: Infrastructur
     batch = f"relay-{uuid.uuid4()}"
     events = [_event(batch) for _ in range(3000)]
     stop = asyncio.Event()
-    # A relay that claimed nothing looks again after 50 ms, not the default second: the other's claim can take the
-    # advisory locks of every row its scan reads (CI70), and that relay would be done before the first looked again.
+    # A relay that claimed nothing looks again after 50 ms, not the default second: in CI70 the other's claim took
+    # the advisory locks of every row its scan read (before `outbox.CLAIM_WINDOW`), and that relay was done before
+    # the first looked again; a claim now locks only its batch, but an idle relay still must not sleep out the test.
     relays = [
         outbox.OutboxRelay(db, SCHEMA, migrated.kafka_bootstrap_servers, batch_size=50, poll_interval=0.05)
         for _ in range(2)
