@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
@@ -62,9 +63,13 @@ class Asset(Contract):
     id: str = Field(min_length=1, max_length=64)
 
 
+#: A control character (below U+0020): one regex scan, run on every read of every address.
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
 def _printable(value: str) -> str:
     """No control characters (NUL cannot even be stored) in names of places."""
-    if any(ord(ch) < 32 for ch in value):
+    if _CONTROL.search(value):
         raise ValueError("contains control characters")
     return value
 
