@@ -40,7 +40,7 @@ async def _scrape_forever(urls: list[str], interval: float, stop: asyncio.Event,
 async def _through(stack: Stack, count: int, within_s: float) -> None:
     """Wait until `count` complaints are decided, with clocks, and visible in reporting (those in triage count:
     reporting's KPIs do not count them as received)."""
-    state, done = await probes.wait_done(stack.dsn, count, within_s)
+    state, done, _ = await probes.wait_done(stack.dsn, count, within_s)
     if done is None:
         raise SystemExit(f"the platform never caught up with {count} complaints: {state.line()}")
 

