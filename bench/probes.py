@@ -77,7 +77,7 @@ async def progress(conn: asyncpg.Connection) -> Progress:
 
 
 #: Between two progress polls the bench waits at least this many times the poll's own time while the end is far off:
-#: the counts scan whole tables, and at 100,000 complaints a poll took 300 ms, so polled every second they took a
+#: the counts scan whole tables, and at 100,000 complaints a poll took up to 360 ms, so polled every second they took a
 #: sixth of a core from the platform they measure (and were billed to Postgres).
 POLL_SHARE = 20
 
