@@ -9,9 +9,9 @@ timed from Postgres's own log: `--pg-stats` sets `log_min_duration_statement = 0
 reload, no restart), which logs every phase of every statement with its duration (`parse`, `bind`, `execute`, or a
 simple query's `statement`). Each backend's `statement` / `execute` lines are counted, the backends mapped to
 services by their client port; every phase's duration is added to its statement, grouped by the statement's first
-line, and each statement's mean time in the first and the last third of its calls is set side by side: a statement
-that slows down as the tables grow shows there. Logging every statement costs Postgres CPU: the timed figures of a
-`--pg-stats` run are not clean.
+90 characters, and each statement's mean time in the first and the last third of its calls is set side by side:
+a statement that slows down as the tables grow shows there. Logging every statement costs Postgres CPU: the timed
+figures of a `--pg-stats` run are not clean.
 `pg_stat_database.xact_commit` and `pg_stat_user_tables` (rows inserted/updated/deleted, per schema) give the
 commits and row writes independently of the log.
 """
@@ -66,11 +66,9 @@ class Flames:
 
 
 STATS_SQL = """
-SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) AS commits,
-       (SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()) AS rollbacks,
-       (SELECT blks_hit FROM pg_stat_database WHERE datname = current_database()) AS hits,
-       (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()) AS reads,
-       (SELECT current_setting('shared_buffers')) AS shared_buffers
+SELECT xact_commit AS commits, xact_rollback AS rollbacks, blks_hit AS hits, blks_read AS reads,
+       current_setting('shared_buffers') AS shared_buffers
+FROM pg_stat_database WHERE datname = current_database()
 """
 TABLES_SQL = """
 SELECT schemaname, sum(n_tup_ins) AS ins, sum(n_tup_upd) AS upd, sum(n_tup_del) AS del
@@ -171,8 +169,9 @@ class PgStats:
         timings = Timings()
         for pid, ms, phase, text in _logged_statements(self.log_path, self.offset):
             name = owner.get(pid, "other")
-            timings.add(name, text, ms, counted=not phase.startswith(("parse", "bind")))
-            if phase.startswith(("parse", "bind")):
+            executed = not phase.startswith(("parse", "bind"))
+            timings.add(name, text, ms, counted=executed)
+            if not executed:
                 continue
             word = (text.split(None, 1) or [""])[0].upper().rstrip(";")
             statements[name] += 1
