@@ -15,6 +15,8 @@ secrets folder (`embedded.kafka_security`); the SCRAM credentials go into the me
 from __future__ import annotations
 
 import base64
+import os
+import shlex
 import signal
 import subprocess
 import time
@@ -46,6 +48,10 @@ DEFAULT_HEAP_MB = 512
 #: A clean shutdown of a single node (flush, close the logs, write the clean-shutdown marker) takes
 #: 1-5 s; past this it is killed, and the next start recovers its logs instead.
 STOP_GRACE_S = 30.0
+#: The JVM's garbage collector and compiler settings, as Kafka's own scripts set them unless
+#: `KAFKA_JVM_PERFORMANCE_OPTS` replaces them (kafka-run-class.sh reads the same variable). `make test` sets it: its
+#: dozens of short-lived nodes spend more CPU compiling than running (see the Makefile).
+DEFAULT_PERFORMANCE_OPTS = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20")
 
 #: Settings of the single node. docker-compose.yml sets the same ones as KAFKA_* variables (a unit test
 #: checks that they agree). Topic settings are not here: they come from shared.topics via apply_topics.
@@ -87,6 +93,13 @@ SECURITY_SETTINGS: dict[str, str] = {
     "ssl.client.auth": "none",
     "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
 }
+
+
+def performance_opts(environ: Mapping[str, str]) -> list[str]:
+    """The collector and compiler options: `KAFKA_JVM_PERFORMANCE_OPTS` when set (split as a shell would), else
+    Kafka's defaults."""
+    given = environ.get("KAFKA_JVM_PERFORMANCE_OPTS", "").strip()
+    return shlex.split(given) if given else list(DEFAULT_PERFORMANCE_OPTS)
 
 
 def node_config(
@@ -348,8 +361,7 @@ class EmbeddedBroker(ChildServer):
             str(java),
             f"-Xms{min(256, self.heap_mb)}m",
             f"-Xmx{self.heap_mb}m",
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
+            *performance_opts(os.environ),
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",

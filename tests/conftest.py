@@ -55,6 +55,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # Every service requires APP_ENV (no default): the suite runs as `test`, and the processes it starts inherit it.
 os.environ.setdefault("APP_ENV", "test")
+# The suite's Kafka nodes (the session's, every platform's, the fault tests' restarts: dozens of short-lived JVMs)
+# compile with the client compiler only and collect with the serial collector: measured on the broker fault module,
+# the node's CPU 66 -> 39 s, a start 7.3 -> 4.4 CPU-s. The broker behaves the same; `make run` keeps Kafka's defaults.
+os.environ.setdefault("KAFKA_JVM_PERFORMANCE_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 
 
 @pytest.fixture(scope="session", autouse=True)

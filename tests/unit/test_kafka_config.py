@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from embedded.broker import NODE_SETTINGS, node_config
+from embedded.broker import DEFAULT_PERFORMANCE_OPTS, NODE_SETTINGS, node_config, performance_opts
 from embedded.kafka_dist import kafka_version
 from shared import topics
 from shared.kafka.broker import build_broker
@@ -99,3 +99,11 @@ def test_a_single_message_subscription_keeps_the_long_poll() -> None:
     assert (options["fetch_max_wait_ms"], options["fetch_min_bytes"]) == (500, 1)
     assert fetch_linger(None, 1) == {}
     assert fetch_linger(20, 1) == {"fetch_max_wait_ms": 20, "fetch_min_bytes": 1024}
+
+
+def test_the_jvm_performance_options_are_kafkas_unless_the_variable_replaces_them() -> None:
+    """Kafka's own scripts read `KAFKA_JVM_PERFORMANCE_OPTS` the same way: it replaces the defaults, it does not add."""
+    assert performance_opts({}) == list(DEFAULT_PERFORMANCE_OPTS) == ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
+    assert performance_opts({"KAFKA_JVM_PERFORMANCE_OPTS": "  "}) == list(DEFAULT_PERFORMANCE_OPTS)
+    given = {"KAFKA_JVM_PERFORMANCE_OPTS": "-XX:TieredStopAtLevel=1  -XX:+UseSerialGC"}
+    assert performance_opts(given) == ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
