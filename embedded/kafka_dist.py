@@ -2,7 +2,8 @@
 
 `embedded/kafka/pom.xml` pins the version (the same as the `apache/kafka` image of docker-compose.yml);
 `mvn dependency:copy-dependencies` puts the server's jars into `.cache/kafka-<version>/libs` (git-ignored).
-`python -m embedded.kafka_dist` does that once (`make run` and `make test` call it) and prints the folder.
+`python -m embedded.kafka_dist` does that once (`make run` and `make test` call it), records the server's class
+archive (`record_class_archive`) and prints the folder.
 """
 
 from __future__ import annotations
@@ -86,8 +87,36 @@ def ensure_kafka(quiet: bool = True) -> Path:
     return target
 
 
+def class_archive(libs: Path) -> Path:
+    """The class-data archive of the server's JVM (Java's AppCDS), beside its jars."""
+    return libs.parent / "kafka-classes.jsa"
+
+
+def record_class_archive(libs: Path) -> Path:
+    """Start a node of our own once, with its topics, and stop it: at exit its JVM writes every class it loaded into
+    an archive that later nodes map instead of loading and verifying the jars' classes again (their start takes
+    about a third less CPU). Written aside and renamed into place, so a node never maps half an archive."""
+    target = class_archive(libs)
+    if target.is_file():
+        return target
+    from embedded.broker import EmbeddedBroker  # the broker runs on this module's jars: imported only here
+
+    with tempfile.TemporaryDirectory(prefix=".record-", dir=libs.parent) as folder:
+        recorded = Path(folder) / "classes.jsa"
+        node = EmbeddedBroker(Path(folder) / "node", die_with_parent=True, record_classes_to=recorded)
+        try:
+            node.start()
+            node.create_topics()
+        finally:
+            node.stop()
+        if not recorded.is_file():
+            raise KafkaDistError(f"the node stopped without writing its class archive (see {node.log_path})")
+        recorded.replace(target)
+    return target
+
+
 def main() -> int:
-    """Fetch the server if needed and check Java; print the jars' folder."""
+    """Fetch the server if needed, check Java and record the class archive; print the jars' folder."""
     try:
         java = java_binary()
         libs = ensure_kafka(quiet=False)
@@ -95,6 +124,10 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"Apache Kafka {kafka_version()}: {libs} (java: {java})")
+    try:
+        print(f"class archive: {record_class_archive(libs)}")
+    except Exception as exc:  # whatever failed, the server runs without the archive: only its starts are slower
+        print(f"note: no class archive recorded, Kafka starts without one: {exc!r}", file=sys.stderr)
     return 0
 
 

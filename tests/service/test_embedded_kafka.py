@@ -8,12 +8,13 @@ import asyncio
 import re
 import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from embedded.broker import EmbeddedBroker
-from embedded.kafka_dist import ensure_kafka, java_binary
+from embedded.kafka_dist import class_archive, ensure_kafka, java_binary, record_class_archive
 from shared.kafka.broker import build_broker
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
@@ -38,6 +39,17 @@ async def kafka(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Embed
         yield broker
     finally:
         await asyncio.to_thread(broker.stop)
+
+
+async def test_the_node_maps_the_recorded_class_archive(kafka: EmbeddedBroker) -> None:
+    """`make test` and `make run` record the server's class archive (`python -m embedded.kafka_dist`); a node maps
+    it rather than loading its classes from the jars. A JVM that rejects an archive (another Java, other jars)
+    starts without it, silently: the node's memory map is what tells."""
+    archive = await asyncio.to_thread(record_class_archive, ensure_kafka())  # at once when already recorded
+    assert archive == class_archive(ensure_kafka()) and archive.stat().st_size > 10_000_000
+    assert kafka.pid is not None
+    maps = Path(f"/proc/{kafka.pid}/maps").read_text()
+    assert str(archive) in maps, f"the node does not map {archive}"
 
 
 async def _publish_with_the_relay_producer(bootstrap: str, n: int, prefix: str, topic: str = TOPIC) -> None:
