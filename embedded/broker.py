@@ -50,7 +50,7 @@ DEFAULT_HEAP_MB = 512
 STOP_GRACE_S = 30.0
 #: The JVM's garbage collector and compiler settings, as Kafka's own scripts set them unless
 #: `KAFKA_JVM_PERFORMANCE_OPTS` replaces them (kafka-run-class.sh reads the same variable). `make test` sets it: its
-#: dozens of short-lived nodes spend more CPU compiling than running (see the Makefile).
+#: dozens of short-lived nodes spend more CPU compiling than running (tests/conftest.py).
 DEFAULT_PERFORMANCE_OPTS = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20")
 
 #: Settings of the single node. docker-compose.yml sets the same ones as KAFKA_* variables (a unit test

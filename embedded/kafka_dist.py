@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from embedded._maven import copy_dependencies, java_major
+from embedded._process import log_tail
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
@@ -110,7 +111,7 @@ def record_class_archive(libs: Path) -> Path:
         finally:
             node.stop()
         if not recorded.is_file():
-            raise KafkaDistError(f"the node stopped without writing its class archive (see {node.log_path})")
+            raise KafkaDistError(f"the node stopped without writing its class archive:\n{log_tail(node.log_path)}")
         recorded.replace(target)
     return target
 
