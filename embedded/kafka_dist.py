@@ -2,8 +2,8 @@
 
 `embedded/kafka/pom.xml` pins the version (the same as the `apache/kafka` image of docker-compose.yml);
 `mvn dependency:copy-dependencies` puts the server's jars into `.cache/kafka-<version>/libs` (git-ignored).
-`python -m embedded.kafka_dist` does that once (`make run` and `make test` call it), records the server's class
-archive (`record_class_archive`) and prints the folder.
+`python -m embedded.kafka_dist` does that once (`make run` and `make test` call it) and prints the folder; with
+`--class-archive`, run from the virtualenv, it records the server's class archive (`record_class_archive`) too.
 """
 
 from __future__ import annotations
@@ -116,8 +116,10 @@ def record_class_archive(libs: Path) -> Path:
     return target
 
 
-def main() -> int:
-    """Fetch the server if needed, check Java and record the class archive; print the jars' folder."""
+def main(argv: list[str] | None = None) -> int:
+    """Fetch the server if needed and check Java; print the jars' folder. With `--class-archive`, record the class
+    archive too: that needs the project's virtualenv (the broker's clients), the fetch only the standard library."""
+    record = "--class-archive" in (sys.argv[1:] if argv is None else argv)
     try:
         java = java_binary()
         libs = ensure_kafka(quiet=False)
@@ -125,10 +127,11 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"Apache Kafka {kafka_version()}: {libs} (java: {java})")
-    try:
-        print(f"class archive: {record_class_archive(libs)}")
-    except Exception as exc:  # whatever failed, the server runs without the archive: only its starts are slower
-        print(f"note: no class archive recorded, Kafka starts without one: {exc!r}", file=sys.stderr)
+    if record:
+        try:
+            print(f"class archive: {record_class_archive(libs)}")
+        except Exception as exc:  # whatever failed, the server runs without the archive: only its starts are slower
+            print(f"note: no class archive recorded, Kafka starts without one: {exc!r}", file=sys.stderr)
     return 0
 
 
