@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -117,9 +118,14 @@ def record_class_archive(libs: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Fetch the server if needed and check Java; print the jars' folder. With `--class-archive`, record the class
-    archive too: that needs the project's virtualenv (the broker's clients), the fetch only the standard library."""
-    record = "--class-archive" in (sys.argv[1:] if argv is None else argv)
+    """Fetch the server if needed and check Java; print the jars' folder."""
+    parser = argparse.ArgumentParser(prog="python -m embedded.kafka_dist", description=main.__doc__)
+    parser.add_argument(
+        "--class-archive",
+        action="store_true",
+        help="record the server's class archive too (needs the project's virtualenv; the fetch needs only Python)",
+    )
+    record = parser.parse_args(argv).class_archive
     try:
         java = java_binary()
         libs = ensure_kafka(quiet=False)

@@ -45,8 +45,9 @@ async def test_the_node_maps_the_recorded_class_archive(kafka: EmbeddedBroker) -
     """`make test` and `make run` record the server's class archive (`python -m embedded.kafka_dist`); a node maps
     it rather than loading its classes from the jars. A JVM that rejects an archive (another Java, other jars)
     starts without it, silently: the node's memory map is what tells."""
-    archive = await asyncio.to_thread(record_class_archive, ensure_kafka())  # at once when already recorded
-    assert archive == class_archive(ensure_kafka()) and archive.stat().st_size > 10_000_000
+    libs = ensure_kafka()
+    archive = await asyncio.to_thread(record_class_archive, libs)  # at once when already recorded
+    assert archive == class_archive(libs) and archive.stat().st_size > 10_000_000
     assert kafka.pid is not None
     maps = Path(f"/proc/{kafka.pid}/maps").read_text()
     assert str(archive) in maps, f"the node does not map {archive}"
