@@ -74,6 +74,9 @@ TABLES_SQL = """
 SELECT schemaname, sum(n_tup_ins) AS ins, sum(n_tup_upd) AS upd, sum(n_tup_del) AS del
 FROM pg_stat_user_tables GROUP BY schemaname
 """
+#: Sequential scans per table: a statement whose cached plan was made while its tables were empty can keep scanning
+#: them whole as they grow (intake's store did, until issue 27's bench found it).
+SEQ_SQL = "SELECT schemaname || '.' || relname AS name, seq_scan, seq_tup_read FROM pg_stat_user_tables"
 
 
 class PgStats:
@@ -84,12 +87,15 @@ class PgStats:
         self.offset = 0
         self.before: dict[str, Any] = {}
         self.tables: dict[str, tuple[int, int, int]] = {}
+        self.seq: dict[str, tuple[int, int]] = {}
+        self.seq_now: dict[str, tuple[int, int]] = {}
 
     async def _snapshot(self, conn: asyncpg.Connection) -> tuple[dict[str, Any], dict[str, tuple[int, int, int]]]:
         # pg_stat_* are cached per transaction and flushed by backends at intervals: force a fresh view
         await conn.execute("SELECT pg_stat_clear_snapshot()")
         totals = dict(await conn.fetchrow(STATS_SQL))
         tables = {r["schemaname"]: (int(r["ins"]), int(r["upd"]), int(r["del"])) for r in await conn.fetch(TABLES_SQL)}
+        self.seq_now = {r["name"]: (int(r["seq_scan"]), int(r["seq_tup_read"])) for r in await conn.fetch(SEQ_SQL)}
         return totals, tables
 
     async def begin(self) -> None:
@@ -102,6 +108,7 @@ class PgStats:
             await conn.execute("SELECT pg_reload_conf()")
             self.offset = self.log_path.stat().st_size
             self.before, self.tables = await self._snapshot(conn)
+            self.seq = self.seq_now
         finally:
             await conn.close()
 
@@ -160,7 +167,17 @@ class PgStats:
                         "",
                     )
                 )
-        return rows + timings.rows(per)
+        return rows + self._sequential_scans(per) + timings.rows(per)
+
+    def _sequential_scans(self, per: int) -> list[tuple[str, str, str]]:
+        """The tables most read by sequential scans over the window (rows read per complaint), the six worst."""
+        read = {
+            name: (scans - self.seq.get(name, (0, 0))[0], rows - self.seq.get(name, (0, 0))[1])
+            for name, (scans, rows) in self.seq_now.items()
+        }
+        worst = sorted((item for item in read.items() if item[1][1] > 0), key=lambda item: -item[1][1])[:6]
+        listed = ", ".join(f"{name} {rows / per:.1f} ({scans / per:.2f} scans)" for name, (scans, rows) in worst)
+        return [("SQL all: rows read by sequential scans per complaint, worst tables", listed or "none", "")]
 
     def _count(self, owner: dict[int, str]) -> tuple[Counter[str], Counter[str], dict[str, Counter[str]], Timings]:
         statements: Counter[str] = Counter()
