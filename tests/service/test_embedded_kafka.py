@@ -1,6 +1,6 @@
-"""The embedded Apache Kafka node: durable across a clean stop and across SIGKILL, and the producers the
-services publish with are idempotent on the wire (each batch carries a producer id, read back from the
-partition's log with Kafka's own DumpLogSegments tool)."""
+"""The embedded Apache Kafka node: durable across a clean stop and across SIGKILL (and back from a kill within its
+short broker session), and the producers the services publish with are idempotent on the wire (each batch carries a
+producer id, read back from the partition's log with Kafka's own DumpLogSegments tool)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import asyncio
 import re
 import subprocess
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from embedded.broker import EmbeddedBroker
+from embedded.broker import NODE_SETTINGS, EmbeddedBroker
 from embedded.kafka_dist import class_archive, ensure_kafka, java_binary, record_class_archive
 from shared.kafka.broker import build_broker
 from shared.kafka.replay import assign_from_start, read_to_end
@@ -22,6 +23,8 @@ from shared.outbox import build_producer
 from tests.support.infrastructure import session_broker
 from tests.support.kafka import wait_until
 
+#: The node's broker session (`NODE_SETTINGS`): how long a restart after a crash waits for the dead incarnation.
+NODE_SESSION_S = int(NODE_SETTINGS["broker.session.timeout.ms"]) / 1000
 TOPIC = "complaint.received"
 WIRE_TOPIC = "complaint.routed"
 GROUP = "test.embedded-kafka"
@@ -113,6 +116,22 @@ async def _read_committed(consumer: AIOKafkaConsumer, expected: Offsets) -> dict
     return found if found == expected else None
 
 
+def _refused_registration_for(log: Path, offset: int) -> float:
+    """Seconds from the restarted node's first refused registration (the dead incarnation still registered) to the
+    controller fencing that incarnation, which lets the node in: the session's length, 9 s at Kafka's default."""
+    with log.open("rb") as fh:
+        fh.seek(offset)
+        text = fh.read().decode(errors="replace")
+    stamp = r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]"
+    refused = re.search(stamp + r"[^\n]*DUPLICATE_BROKER_REGISTRATION", text)
+    fenced = re.search(stamp + r"[^\n]*Fencing broker 1 at epoch \d+ because its session has timed out", text)
+    if refused is None:  # the session had expired before the node asked: nothing to wait for
+        return 0.0
+    assert fenced is not None, "the restarted node was refused, and the dead incarnation was never fenced"
+    at = [datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f") for m in (refused, fenced)]
+    return (at[1] - at[0]).total_seconds()
+
+
 async def test_records_and_committed_offsets_survive_a_clean_stop_and_a_kill(kafka: EmbeddedBroker) -> None:
     await _publish_with_the_relay_producer(kafka.bootstrap_servers, 300, "a")
     partitions = [TopicPartition(TOPIC, p) for p in range(3)]
@@ -131,8 +150,10 @@ async def test_records_and_committed_offsets_survive_a_clean_stop_and_a_kill(kaf
     assert await _committed(kafka.bootstrap_servers, committed) == committed
 
     await _publish_with_the_relay_producer(kafka.bootstrap_servers, 200, "b")
+    logged_before_kill = kafka.log_path.stat().st_size
     await asyncio.to_thread(kafka.kill)  # no flush, no clean-shutdown marker: the next start recovers the logs
     await asyncio.to_thread(kafka.start)
+    assert _refused_registration_for(kafka.log_path, logged_before_kill) < NODE_SESSION_S + 2.0
     values = await _all_values(kafka.bootstrap_servers)
     assert len(values) == 500 and set(values) == {f"a{i}".encode() for i in range(300)} | {
         f"b{i}".encode() for i in range(200)
