@@ -74,9 +74,12 @@ TABLES_SQL = """
 SELECT schemaname, sum(n_tup_ins) AS ins, sum(n_tup_upd) AS upd, sum(n_tup_del) AS del
 FROM pg_stat_user_tables GROUP BY schemaname
 """
-#: Sequential scans per table: a statement whose cached plan was made while its tables were empty can keep scanning
-#: them whole as they grow (intake's store did, until issue 27's bench found it).
-SEQ_SQL = "SELECT schemaname || '.' || relname AS name, seq_scan, seq_tup_read FROM pg_stat_user_tables"
+#: Per table: sequential scans and the rows they read (a statement whose cached plan was made while its tables were
+#: empty can keep scanning them whole as they grow: intake's store did), and rows written.
+PER_TABLE_SQL = """
+SELECT schemaname || '.' || relname AS name, seq_scan, seq_tup_read, n_tup_ins + n_tup_upd + n_tup_del AS written
+FROM pg_stat_user_tables
+"""
 
 
 class PgStats:
@@ -87,15 +90,18 @@ class PgStats:
         self.offset = 0
         self.before: dict[str, Any] = {}
         self.tables: dict[str, tuple[int, int, int]] = {}
-        self.seq: dict[str, tuple[int, int]] = {}
-        self.seq_now: dict[str, tuple[int, int]] = {}
+        self.per_table: dict[str, tuple[int, int, int]] = {}
+        self.per_table_now: dict[str, tuple[int, int, int]] = {}
 
     async def _snapshot(self, conn: asyncpg.Connection) -> tuple[dict[str, Any], dict[str, tuple[int, int, int]]]:
         # pg_stat_* are cached per transaction and flushed by backends at intervals: force a fresh view
         await conn.execute("SELECT pg_stat_clear_snapshot()")
         totals = dict(await conn.fetchrow(STATS_SQL))
         tables = {r["schemaname"]: (int(r["ins"]), int(r["upd"]), int(r["del"])) for r in await conn.fetch(TABLES_SQL)}
-        self.seq_now = {r["name"]: (int(r["seq_scan"]), int(r["seq_tup_read"])) for r in await conn.fetch(SEQ_SQL)}
+        self.per_table_now = {
+            r["name"]: (int(r["seq_scan"]), int(r["seq_tup_read"]), int(r["written"]))
+            for r in await conn.fetch(PER_TABLE_SQL)
+        }
         return totals, tables
 
     async def begin(self) -> None:
@@ -108,7 +114,7 @@ class PgStats:
             await conn.execute("SELECT pg_reload_conf()")
             self.offset = self.log_path.stat().st_size
             self.before, self.tables = await self._snapshot(conn)
-            self.seq = self.seq_now
+            self.per_table = self.per_table_now
         finally:
             await conn.close()
 
@@ -167,17 +173,28 @@ class PgStats:
                         "",
                     )
                 )
-        return rows + self._sequential_scans(per) + timings.rows(per)
+        return rows + self._per_table(per) + timings.rows(per)
 
-    def _sequential_scans(self, per: int) -> list[tuple[str, str, str]]:
-        """The tables most read by sequential scans over the window (rows read per complaint), the six worst."""
-        read = {
-            name: (scans - self.seq.get(name, (0, 0))[0], rows - self.seq.get(name, (0, 0))[1])
-            for name, (scans, rows) in self.seq_now.items()
+    def _per_table(self, per: int) -> list[tuple[str, str, str]]:
+        """The six tables most read by sequential scans and the eight most written, per complaint, over the window."""
+        delta = {
+            name: tuple(now - then for now, then in zip(values, self.per_table.get(name, (0, 0, 0)), strict=True))
+            for name, values in self.per_table_now.items()
         }
-        worst = sorted((item for item in read.items() if item[1][1] > 0), key=lambda item: -item[1][1])[:6]
-        listed = ", ".join(f"{name} {rows / per:.1f} ({scans / per:.2f} scans)" for name, (scans, rows) in worst)
-        return [("SQL all: rows read by sequential scans per complaint, worst tables", listed or "none", "")]
+        scanned = sorted((d for d in delta.items() if d[1][1] > 0), key=lambda d: -d[1][1])[:6]
+        written = sorted((d for d in delta.items() if d[1][2] > 0), key=lambda d: -d[1][2])[:8]
+        return [
+            (
+                "SQL all: rows read by sequential scans per complaint, worst tables",
+                ", ".join(f"{name} {d[1] / per:.1f} ({d[0] / per:.2f} scans)" for name, d in scanned) or "none",
+                "",
+            ),
+            (
+                "SQL all: rows written (inserted, updated, deleted) per complaint, most written tables",
+                ", ".join(f"{name} {d[2] / per:.1f}" for name, d in written) or "none",
+                "",
+            ),
+        ]
 
     def _count(self, owner: dict[int, str]) -> tuple[Counter[str], Counter[str], dict[str, Counter[str]], Timings]:
         statements: Counter[str] = Counter()
