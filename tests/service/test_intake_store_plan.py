@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 
 from services.intake.customers import RANKS
-from services.intake.repository import _STORE
+from services.intake.repository import _REMATCH, _STORE
 from shared.migrations import apply
 from tests.support.databases import scratch_database
 from tests.support.infrastructure import Infrastructure
@@ -71,6 +71,21 @@ async def test_the_plan_cached_on_empty_tables_scans_no_table_whole(empty_intake
             True,
             uuid.uuid4(),
             b"k" * 32,
+        )
+    )
+    assert "customer_keys_pkey" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+async def test_the_rematch_of_a_racing_first_complaint_scans_no_table_whole(empty_intake: asyncpg.Connection) -> None:
+    """The submission's other statement that looks keys up (only when two first complaints race): its join is
+    planned by the primary key even on empty tables, as it stands."""
+    await empty_intake.execute("SET plan_cache_mode = force_generic_plan")
+    kinds, keys = ["account", "phone"], ["HT-000001", "f" * 64]
+    plan = "\n".join(
+        row[0]
+        for row in await empty_intake.fetch(
+            f"EXPLAIN {_REMATCH}", uuid.uuid4(), kinds, keys, [RANKS[k] for k in kinds], uuid.uuid4(), True, 4
         )
     )
     assert "customer_keys_pkey" in plan, plan
