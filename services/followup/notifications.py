@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NotRequired, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from services.followup import events
@@ -124,6 +124,21 @@ class Templates:
         return self.texts[template_id][locale].format(**params)
 
 
+class Message(TypedDict):
+    """What a message request names (`Notifier.request` and `Notifier.prepare` take the same)."""
+
+    complaint_id: uuid.UUID
+    correlation_id: str
+    template_id: str
+    recipient: Recipient
+    params: dict[str, str]
+    at: datetime
+    #: The case's severity, when followup knows it (an emergency is urgent).
+    severity: NotRequired[str | None]
+    #: The case's reference number, when the template's parameters do not carry it.
+    reference_no: NotRequired[str | None]
+
+
 @dataclass(frozen=True)
 class Requested:
     """A message requested: its audit row and its `notification.requested` event."""
@@ -188,51 +203,21 @@ class Notifier:
         MESSAGES_PAST_HORIZON.labels(template_id).inc()
         return True
 
-    async def request(
-        self,
-        repo: FollowupRepository,
-        *,
-        complaint_id: uuid.UUID,
-        correlation_id: str,
-        template_id: str,
-        recipient: Recipient,
-        params: dict[str, str],
-        at: datetime,
-        severity: str | None = None,
-        reference_no: str | None = None,
-    ) -> list[Event]:
+    async def request(self, repo: FollowupRepository, **message: Unpack[Message]) -> list[Event]:
         """The notification event, recorded in the caller's transaction (notify decides whether and when it goes:
         quiet hours, the daily cap). `severity`: the case's, when followup knows it (an emergency is urgent). Nothing
         for an erased customer (their key is gone: there is nobody to write to)."""
-        requested = await self.prepare(
-            complaint_id=complaint_id,
-            correlation_id=correlation_id,
-            template_id=template_id,
-            recipient=recipient,
-            params=params,
-            at=at,
-            severity=severity,
-            reference_no=reference_no,
-        )
+        requested = await self.prepare(**message)
         if requested is None:
             return []
         await repo.add_notifications([requested.record])
         return [requested.event]
 
-    async def prepare(
-        self,
-        *,
-        complaint_id: uuid.UUID,
-        correlation_id: str,
-        template_id: str,
-        recipient: Recipient,
-        params: dict[str, str],
-        at: datetime,
-        severity: str | None = None,
-        reference_no: str | None = None,
-    ) -> Requested | None:
+    async def prepare(self, **message: Unpack[Message]) -> Requested | None:
         """`request` without the write, for a caller that records a batch's messages in one statement
         (`repo.add_notifications`) and emits their events."""
+        complaint_id, template_id, recipient = message["complaint_id"], message["template_id"], message["recipient"]
+        params, at, correlation_id = message["params"], message["at"], message["correlation_id"]
         if recipient.kind == "customer" and self._past_horizon(template_id, complaint_id, at):
             return None
         sealed = await sealed_recipient(recipient, self.keys)
@@ -244,8 +229,8 @@ class Notifier:
             complaint_id=complaint_id,
             template_id=template_id,
             recipient_kind=recipient.kind,
-            urgency=urgency(template_id, recipient, severity),
-            reference_no=reference_no or params.get("reference_no"),
+            urgency=urgency(template_id, recipient, message.get("severity")),
+            reference_no=message.get("reference_no") or params.get("reference_no"),
             correlation_id=correlation_id,
             text=text,
             at=at,
