@@ -275,10 +275,7 @@ class CaseTables(Rows):
         return {row["complaint_id"]: Contact(**dict(row)) for row in rows}
 
     async def contact(self, complaint_id: uuid.UUID) -> Contact | None:
-        row = await self.conn.fetchrow(
-            f"SELECT {_CONTACT_COLUMNS} FROM followup.contacts WHERE complaint_id = $1", complaint_id
-        )
-        return Contact(**dict(row)) if row is not None else None
+        return (await self.contacts([complaint_id])).get(complaint_id)
 
     async def purge_contacts(self, complaint_ids: Sequence[uuid.UUID]) -> int:
         deleted = await self.conn.fetchval(
