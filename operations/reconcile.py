@@ -180,8 +180,10 @@ def platform_groups() -> dict[str, tuple[str, ...]]:
 async def plan_groups(
     bootstrap: str, since: datetime, security: KafkaSecuritySettings | None
 ) -> dict[str, dict[TopicPartition, int]]:
-    """Each platform group's offsets of `since` on the partitions it has committed on."""
+    """Each platform group's offsets of `since` on the partitions it has committed on. The topics' partitions and
+    their offsets of `since` are read once for all the groups (about thirty, sharing a dozen topics)."""
     groups = platform_groups()
+    partitions = await topic_partitions(bootstrap, sorted({t for names in groups.values() for t in names}), security)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options(security))
     await admin.start()
     try:
@@ -192,16 +194,13 @@ async def plan_groups(
         for group, names in groups.items():
             # Read so, and not with aiokafka's listing, so that a coordinator still loading after the broker's
             # start is waited for rather than read as "nothing committed" (`shared.kafka.offsets`).
-            offsets = await committed_offsets(admin, group, await topic_partitions(bootstrap, names, security))
+            offsets = await committed_offsets(admin, group, [tp for tp in partitions if tp.topic in names])
             committed[group] = [tp for tp, offset in offsets.items() if offset >= 0]
     finally:
         await admin.close()
-    plans: dict[str, dict[TopicPartition, int]] = {}
-    for group, partitions in committed.items():
-        if partitions:
-            at = await offsets_at(bootstrap, sorted({tp.topic for tp in partitions}), since, security)
-            plans[group] = {tp: at[tp] for tp in partitions}
-    return plans
+    rewound = sorted({tp.topic for tps in committed.values() for tp in tps})
+    at = await offsets_at(bootstrap, rewound, since, security) if rewound else {}
+    return {group: {tp: at[tp] for tp in tps} for group, tps in committed.items() if tps}
 
 
 async def reconcile(
