@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from services.reporting.model import HotspotRules
+from shared.credentials import DEV_MARKER
 from shared.settings import IdentitySettings, ServiceSettings, refuse_dev_secrets
 
-DEV_MARKER = "dev-only"
 Role = Literal["manager", "supervisor", "agent"]
 
 

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_MARKER = "dev-only"
+from shared.credentials import DEV_MARKER
 
 
 class ProviderSettings(BaseSettings):
