@@ -26,8 +26,7 @@ from shared.observability.kafka import RebalanceCounter
 DEFAULT_LINGER_MS = 100
 #: How often a member tells the coordinator it lives, and so how soon it hears of a rebalance or a coordinator gone:
 #: aiokafka's 3 s made each rebalance (a replica starting or stopping) and each return after a broker restart wait up
-#: to 3 s more. 1 s costs an idle consumer one small request a second more: the idle platform's CPU went from 182
-#: to 210 ms a second, most of it Kafka's (`python -m bench.idle`, one run each, 2026-12-07).
+#: to 3 s more. 1 s costs an idle consumer one small request a second more.
 HEARTBEAT_INTERVAL_MS = 1000
 #: What the broker may hand back early: about a full batch of the platform's events (0.5–1 KB each), at most 1 MiB.
 _BYTES_PER_RECORD = 1024
