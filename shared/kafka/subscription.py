@@ -24,10 +24,6 @@ from shared.observability.kafka import RebalanceCounter
 #: The linger of a batch subscription whose row names none: off the routed path, where 100 ms per hop is nothing
 #: and a shorter one costs idle CPU (see `fetch_linger`); the routed path's rows name their own.
 DEFAULT_LINGER_MS = 100
-#: How often a member tells the coordinator it lives, and so how soon it hears of a rebalance or a coordinator gone:
-#: aiokafka's 3 s made each rebalance (a replica starting or stopping) and each return after a broker restart wait up
-#: to 3 s more. 1 s costs an idle consumer one small request a second more.
-HEARTBEAT_INTERVAL_MS = 1000
 #: What the broker may hand back early: about a full batch of the platform's events (0.5–1 KB each), at most 1 MiB.
 _BYTES_PER_RECORD = 1024
 _MAX_MIN_BYTES = 1024 * 1024
@@ -95,7 +91,6 @@ def subscribe(
         "group_id": group_id,
         "listener": RebalanceCounter(group_id),
         "auto_offset_reset": "earliest",
-        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
         "decoder": raw_decoder,
         "title": subscription.title,
         "description": subscription.description,
