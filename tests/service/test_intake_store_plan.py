@@ -14,32 +14,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import asyncpg
 import pytest
 
 from services.intake.customers import RANKS
 from services.intake.repository import _REMATCH, _STORE
-from shared.migrations import apply
-from tests.support.databases import scratch_database
+from tests.support.databases import scratch_database, service_migrated
 from tests.support.infrastructure import Infrastructure
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
-
-
-async def _migrate_intake(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await apply(conn, MIGRATIONS, "intake")
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
 async def empty_intake(migrated: Infrastructure) -> AsyncIterator[asyncpg.Connection]:
     """A connection to a database holding intake's tables, new and empty, never analysed."""
-    async with scratch_database(migrated.database_url, "intake_plan", _migrate_intake) as url:
+    async with scratch_database(migrated.database_url, "intake_plan", service_migrated("intake")) as url:
         conn = await asyncpg.connect(url)
         try:
             yield conn
@@ -47,31 +35,34 @@ async def empty_intake(migrated: Infrastructure) -> AsyncIterator[asyncpg.Connec
             await conn.close()
 
 
+async def _generic_plan(conn: asyncpg.Connection, statement: str, *args: object) -> str:
+    """The plan a sixth run of `statement` would keep on these tables."""
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
+    return "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {statement}", *args))
+
+
 async def test_the_plan_cached_on_empty_tables_scans_no_table_whole(empty_intake: asyncpg.Connection) -> None:
-    await empty_intake.execute("SET plan_cache_mode = force_generic_plan")  # the plan a sixth run would keep
     now = datetime.now(UTC)
     keys = [("account", "HT-000001"), ("phone", "f" * 64), ("address", "heping|长青小区|3|2|301")]
-    plan = "\n".join(
-        row[0]
-        for row in await empty_intake.fetch(
-            f"EXPLAIN {_STORE}",
-            uuid.uuid4(),
-            "web",
-            "web-plan-check",
-            "idempotency-plan-check",
-            "fingerprint",
-            now,
-            now,
-            "correlation",
-            '{"text": "plan"}',  # jsonb, as text: this connection has no codec for it
-            date.today(),
-            [kind for kind, _ in keys],
-            [key for _, key in keys],
-            [RANKS[kind] for kind, _ in keys],
-            True,
-            uuid.uuid4(),
-            b"k" * 32,
-        )
+    plan = await _generic_plan(
+        empty_intake,
+        _STORE,
+        uuid.uuid4(),
+        "web",
+        "web-plan-check",
+        "idempotency-plan-check",
+        "fingerprint",
+        now,
+        now,
+        "correlation",
+        '{"text": "plan"}',  # jsonb, as text: this connection has no codec for it
+        date.today(),
+        [kind for kind, _ in keys],
+        [key for _, key in keys],
+        [RANKS[kind] for kind, _ in keys],
+        True,
+        uuid.uuid4(),
+        b"k" * 32,
     )
     assert "customer_keys_pkey" in plan, plan
     assert "Seq Scan" not in plan, plan
@@ -80,13 +71,9 @@ async def test_the_plan_cached_on_empty_tables_scans_no_table_whole(empty_intake
 async def test_the_rematch_of_a_racing_first_complaint_scans_no_table_whole(empty_intake: asyncpg.Connection) -> None:
     """The submission's other statement that looks keys up (only when two first complaints race): its join is
     planned by the primary key even on empty tables, as it stands."""
-    await empty_intake.execute("SET plan_cache_mode = force_generic_plan")
     kinds, keys = ["account", "phone"], ["HT-000001", "f" * 64]
-    plan = "\n".join(
-        row[0]
-        for row in await empty_intake.fetch(
-            f"EXPLAIN {_REMATCH}", uuid.uuid4(), kinds, keys, [RANKS[k] for k in kinds], uuid.uuid4(), True, 4
-        )
+    plan = await _generic_plan(
+        empty_intake, _REMATCH, uuid.uuid4(), kinds, keys, [RANKS[k] for k in kinds], uuid.uuid4(), True, 4
     )
     assert "customer_keys_pkey" in plan, plan
     assert "Seq Scan" not in plan, plan

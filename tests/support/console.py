@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -30,9 +29,8 @@ from services.console.repository import PostgresConsoleRepository
 from services.console.settings import ConsoleSettings
 from shared.db import transactions
 from shared.http.person import Person, PersonTokens
-from shared.migrations import apply
 from tests.support.apps import running_app
-from tests.support.databases import scratch_database
+from tests.support.databases import scratch_database, service_migrated
 from tests.support.tokens import LocalIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,15 +60,7 @@ def console_database(server_url: str) -> AbstractAsyncContextManager[str]:
     """A new database on the session's server with the console's schema alone, dropped afterwards. The console
     reads and writes nothing outside its schema, and its own migrations take a tenth of a second where every
     service's (`tests.support.reporting.fresh_database`) take one to two."""
-    return scratch_database(server_url, "console", _migrate_console)
-
-
-async def _migrate_console(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await apply(conn, ROOT / "services" / "console" / "migrations", "console")
-    finally:
-        await conn.close()
+    return scratch_database(server_url, "console", service_migrated("console"))
 
 
 @asynccontextmanager

@@ -9,6 +9,22 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from operations.migrations import service_migrations
+from shared.migrations import apply
+
+
+def service_migrated(service: str) -> Callable[[str], Awaitable[None]]:
+    """A `migrate` for `scratch_database`: `service`'s own migrations only, in its schema."""
+
+    async def migrate(url: str) -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await apply(conn, service_migrations()[service], service)
+        finally:
+            await conn.close()
+
+    return migrate
+
 
 @asynccontextmanager
 async def scratch_database(
