@@ -70,16 +70,16 @@ SELECT xact_commit AS commits, xact_rollback AS rollbacks, blks_hit AS hits, blk
        current_setting('shared_buffers') AS shared_buffers
 FROM pg_stat_database WHERE datname = current_database()
 """
+#: Per table: rows inserted, updated and deleted (summed per schema), and the sequential scans and the rows they read
+#: (a statement whose cached plan was made while its tables were empty can keep scanning them whole as they grow:
+#: intake's store did).
 TABLES_SQL = """
-SELECT schemaname, sum(n_tup_ins) AS ins, sum(n_tup_upd) AS upd, sum(n_tup_del) AS del
-FROM pg_stat_user_tables GROUP BY schemaname
-"""
-#: Per table: sequential scans and the rows they read (a statement whose cached plan was made while its tables were
-#: empty can keep scanning them whole as they grow: intake's store did), and rows written.
-PER_TABLE_SQL = """
-SELECT schemaname || '.' || relname AS name, seq_scan, seq_tup_read, n_tup_ins + n_tup_upd + n_tup_del AS written
+SELECT schemaname, schemaname || '.' || relname AS name, n_tup_ins AS ins, n_tup_upd AS upd, n_tup_del AS del,
+       seq_scan, seq_tup_read
 FROM pg_stat_user_tables
 """
+#: A table's counters as `TABLES_SQL` reads them: inserted, updated, deleted, sequential scans, rows they read.
+Counts = tuple[int, int, int, int, int]
 
 
 class PgStats:
@@ -89,18 +89,16 @@ class PgStats:
         self.dsn, self.log_path = dsn, log_path
         self.offset = 0
         self.before: dict[str, Any] = {}
-        self.tables: dict[str, tuple[int, int, int]] = {}
-        self.per_table: dict[str, tuple[int, int, int]] = {}
-        self.per_table_now: dict[str, tuple[int, int, int]] = {}
+        #: Per table (schema.table): its schema and `Counts` at the window's start.
+        self.tables: dict[str, tuple[str, Counts]] = {}
 
-    async def _snapshot(self, conn: asyncpg.Connection) -> tuple[dict[str, Any], dict[str, tuple[int, int, int]]]:
+    async def _snapshot(self, conn: asyncpg.Connection) -> tuple[dict[str, Any], dict[str, tuple[str, Counts]]]:
         # pg_stat_* are cached per transaction and flushed by backends at intervals: force a fresh view
         await conn.execute("SELECT pg_stat_clear_snapshot()")
         totals = dict(await conn.fetchrow(STATS_SQL))
-        tables = {r["schemaname"]: (int(r["ins"]), int(r["upd"]), int(r["del"])) for r in await conn.fetch(TABLES_SQL)}
-        self.per_table_now = {
-            r["name"]: (int(r["seq_scan"]), int(r["seq_tup_read"]), int(r["written"]))
-            for r in await conn.fetch(PER_TABLE_SQL)
+        tables = {
+            r["name"]: (r["schemaname"], (r["ins"], r["upd"], r["del"], r["seq_scan"], r["seq_tup_read"]))
+            for r in await conn.fetch(TABLES_SQL)
         }
         return totals, tables
 
@@ -114,7 +112,6 @@ class PgStats:
             await conn.execute("SELECT pg_reload_conf()")
             self.offset = self.log_path.stat().st_size
             self.before, self.tables = await self._snapshot(conn)
-            self.per_table = self.per_table_now
         finally:
             await conn.close()
 
@@ -162,9 +159,16 @@ class PgStats:
                 f"shared_buffers {after['shared_buffers']}",
             )
         )
-        for schema in sorted(tables):
-            old = self.tables.get(schema, (0, 0, 0))
-            ins, upd, dele = (tables[schema][i] - old[i] for i in range(3))
+        delta = {
+            name: (schema, tuple(now - then for now, then in zip(counts, self._counts_before(name), strict=True)))
+            for name, (schema, counts) in tables.items()
+        }
+        by_schema: dict[str, list[int]] = {}
+        for schema, d in delta.values():
+            summed = by_schema.setdefault(schema, [0, 0, 0])
+            for i in range(3):
+                summed[i] += d[i]
+        for schema, (ins, upd, dele) in sorted(by_schema.items()):
             if ins or upd or dele:
                 rows.append(
                     (
@@ -173,28 +177,10 @@ class PgStats:
                         "",
                     )
                 )
-        return rows + self._per_table(per) + timings.rows(per)
+        return rows + _per_table({name: d for name, (_, d) in delta.items()}, per) + timings.rows(per)
 
-    def _per_table(self, per: int) -> list[tuple[str, str, str]]:
-        """The six tables most read by sequential scans and the eight most written, per complaint, over the window."""
-        delta = {
-            name: tuple(now - then for now, then in zip(values, self.per_table.get(name, (0, 0, 0)), strict=True))
-            for name, values in self.per_table_now.items()
-        }
-        scanned = sorted((d for d in delta.items() if d[1][1] > 0), key=lambda d: -d[1][1])[:6]
-        written = sorted((d for d in delta.items() if d[1][2] > 0), key=lambda d: -d[1][2])[:8]
-        return [
-            (
-                "SQL all: rows read by sequential scans per complaint, worst tables",
-                ", ".join(f"{name} {d[1] / per:.1f} ({d[0] / per:.2f} scans)" for name, d in scanned) or "none",
-                "",
-            ),
-            (
-                "SQL all: rows written (inserted, updated, deleted) per complaint, most written tables",
-                ", ".join(f"{name} {d[2] / per:.1f}" for name, d in written) or "none",
-                "",
-            ),
-        ]
+    def _counts_before(self, name: str) -> Counts:
+        return self.tables[name][1] if name in self.tables else (0, 0, 0, 0, 0)
 
     def _count(self, owner: dict[int, str]) -> tuple[Counter[str], Counter[str], dict[str, Counter[str]], Timings]:
         statements: Counter[str] = Counter()
@@ -244,6 +230,24 @@ class Timings:
                 (f"SQL time {service}: {text}", f"{ms / per:.3f} ms, {len(calls) / per:.2f} calls per complaint", trend)
             )
         return rows
+
+
+def _per_table(delta: dict[str, tuple[int, ...]], per: int) -> list[tuple[str, str, str]]:
+    """The six tables most read by sequential scans and the eight most written, per complaint, over the window."""
+    scanned = sorted((d for d in delta.items() if d[1][4] > 0), key=lambda d: -d[1][4])[:6]
+    written = sorted((d for d in delta.items() if sum(d[1][:3]) > 0), key=lambda d: -sum(d[1][:3]))[:8]
+    return [
+        (
+            "SQL all: rows read by sequential scans per complaint, worst tables",
+            ", ".join(f"{name} {d[4] / per:.1f} ({d[3] / per:.2f} scans)" for name, d in scanned) or "none",
+            "",
+        ),
+        (
+            "SQL all: rows written (inserted, updated, deleted) per complaint, most written tables",
+            ", ".join(f"{name} {sum(d[:3]) / per:.1f}" for name, d in written) or "none",
+            "",
+        ),
+    ]
 
 
 def _logged_statements(path: Path, offset: int) -> Iterator[tuple[int, float, str, str]]:
