@@ -57,7 +57,7 @@ LOCALHOST = "127.0.0.1"
 
 #: A service may die this many times in a row (without a minute of uptime), and Postgres and Kafka this many times
 #: in all, before we give up. `EMBEDDED_MAX_RESTARTS` raises it for a drill that kills the broker again and again
-#: (tests/faults/one_platform/test_broker_kills.py).
+#: (tests/faults/test_broker_kills.py).
 MAX_RESTARTS = int(os.environ.get("EMBEDDED_MAX_RESTARTS", "5"))
 #: Uptime after which a service counts as healthy again and its restart count resets.
 STABLE_AFTER_S = 60.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,9 +19,12 @@ DUTY_LIMIT = "2h"
 
 
 @contextmanager
-def fault_platform(identity_provider: IdentityProvider, fault_policy: Path) -> Iterator[Platform]:
-    """A platform with the fault modules' settings and the session's Keycloak, not one of its own."""
-    extra = {**identity_provider.platform_env(), **FAULT_ENV, "SLA_POLICY_PATH": str(fault_policy)}
+def fault_platform(
+    identity_provider: IdentityProvider, fault_policy: Path, extra_env: Mapping[str, str] | None = None
+) -> Iterator[Platform]:
+    """A platform with the fault modules' settings (and `extra_env`) and the session's Keycloak, not one of its
+    own."""
+    extra = {**identity_provider.platform_env(), **FAULT_ENV, "SLA_POLICY_PATH": str(fault_policy), **(extra_env or {})}
     running = start_platform(extra_env=extra)
     try:
         yield running
