@@ -27,7 +27,7 @@ from shared.http.problems import answer_errors_as
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe_all
-from shared.observability.kafka import lag_sampler
+from shared.observability.kafka import LagSampler
 from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
@@ -51,7 +51,7 @@ def build_channels_broker(settings: ChannelsSettings, door: Callable[[], Channel
 
 def samplers(pool: asyncpg.Pool, broker: KafkaBroker, settings: ChannelsSettings) -> list[Sampler]:
     """What Prometheus reads when it scrapes: the outbox and the consumer lag."""
-    return [outbox_sampler(pool, SERVICE), lag_sampler(broker, settings)]
+    return [outbox_sampler(pool, SERVICE), LagSampler(broker, settings)]
 
 
 def channels_lifespan(

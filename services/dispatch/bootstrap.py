@@ -40,7 +40,7 @@ from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe_all
 from shared.logging import get_logger
-from shared.observability.kafka import lag_sampler
+from shared.observability.kafka import LagSampler
 from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
@@ -159,7 +159,7 @@ def samplers(pool: asyncpg.Pool, broker: KafkaBroker, settings: DispatchSettings
     """What Prometheus reads when it scrapes: the outbox, the consumer lag, the open incidents."""
     return [
         outbox_sampler(pool, SCHEMA),
-        lag_sampler(broker, settings),
+        LagSampler(broker, settings),
         metrics.incidents_open_sampler(open_incidents, pool),
     ]
 

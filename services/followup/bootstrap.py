@@ -33,7 +33,7 @@ from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe_all
-from shared.observability.kafka import lag_sampler
+from shared.observability.kafka import LagSampler
 from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
@@ -83,7 +83,7 @@ def samplers(pool: asyncpg.Pool, broker: KafkaBroker, settings: FollowupSettings
     """What Prometheus reads when it scrapes: the outbox, the consumer lag, the timers' backlog."""
     return [
         outbox_sampler(pool, SERVICE),
-        lag_sampler(broker, settings),
+        LagSampler(broker, settings),
         metrics.timers_sampler(lambda: timer_backlog(pool)),
     ]
 

@@ -32,7 +32,7 @@ from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe_all
 from shared.logging import get_logger
-from shared.observability.kafka import lag_sampler
+from shared.observability.kafka import LagSampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
 from shared.pruning import pruning_worker
@@ -94,7 +94,7 @@ def create_app(settings: IntakeSettings, persons: PersonTokens | None = None) ->
         relay = OutboxRelay(
             pool, SERVICE, settings.kafka_bootstrap_servers, batch_size=settings.outbox_batch_size, security=settings
         )
-        app.state.metric_samplers = [outbox_sampler(pool, SERVICE), lag_sampler(broker, settings)]
+        app.state.metric_samplers = [outbox_sampler(pool, SERVICE), LagSampler(broker, settings)]
         sweep = retention_sweep(settings, lambda: app.state.door)
         scrubber = ingress_scrubber(settings, lambda: app.state.door)
         pruning = pruning_worker(pool, SERVICE)  # marks and keys past their horizon

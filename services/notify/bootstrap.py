@@ -32,7 +32,7 @@ from shared.http.person import PersonTokens
 from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe_all
-from shared.observability.kafka import lag_sampler
+from shared.observability.kafka import LagSampler
 from shared.observability.metrics import Sampler
 from shared.observability.service import telemetry
 from shared.outbox import OutboxRelay, outbox_sampler
@@ -82,7 +82,7 @@ def samplers(pool: asyncpg.Pool, broker: KafkaBroker, views: NotifyViews, settin
         depth = await views.queue()
         return depth.due, depth.waiting, depth.in_doubt, depth.oldest_due_s
 
-    return [outbox_sampler(pool, SERVICE), lag_sampler(broker, settings), metrics.queue_sampler(queue_depth)]
+    return [outbox_sampler(pool, SERVICE), LagSampler(broker, settings), metrics.queue_sampler(queue_depth)]
 
 
 def notify_lifespan(

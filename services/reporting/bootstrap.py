@@ -24,7 +24,7 @@ from shared.http.service_app import create_service_app
 from shared.kafka.broker import build_broker
 from shared.kafka.subscription import subscribe_all
 from shared.observability import committed
-from shared.observability.kafka import lag_sampler
+from shared.observability.kafka import LagSampler
 from shared.observability.service import telemetry
 from shared.runtime import background_work, close_pool, connect_with_retry
 from shared.subject_keys import SubjectKeys
@@ -78,7 +78,7 @@ def create_app(
         )
         app.state.access_log = Door(transactions(pool, PostgresReadAccessLog), None, clock=clock or utc_now)
         app.state.broker = broker = build_reporting_broker(settings, lambda: app.state.door)
-        app.state.metric_samplers = [lag_sampler(broker, settings), metrics.surge_sampler(app.state.reports, settings)]
+        app.state.metric_samplers = [LagSampler(broker, settings), metrics.surge_sampler(app.state.reports, settings)]
         try:
             async with background_work(SERVICE, broker, app.state.kafka):
                 yield

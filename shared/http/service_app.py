@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -54,7 +55,9 @@ def create_service_app(
     headers on HTML answers, /docs, /openapi.json and
     /metrics served only when its settings (`app.state.settings`) expose them (`shared.http.exposure`), writes
     limited per credential (`shared.http.write_limits`)."""
-    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=syncing_rate_counts(lifespan))
+    app = FastAPI(
+        title=title, version="1.0.0", description=description, lifespan=closing_samplers(syncing_rate_counts(lifespan))
+    )
     app.state.rate_counts = RateCounts(rate_limit_schema or idempotency_schema)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
@@ -114,3 +117,19 @@ def app_state(attr: str) -> Callable[[Request], Awaitable[Any]]:
         return getattr(request.app.state, attr)
 
     return from_app_state
+
+
+def closing_samplers(lifespan: Callable[[Any], AbstractAsyncContextManager[Any]]) -> Any:
+    """The service's lifespan, then the metric samplers it set (`app.state.metric_samplers`) that hold something
+    open between scrapes closed (those with an `aclose`: the lag sampler's Kafka clients)."""
+
+    @asynccontextmanager
+    async def closing(app: Any) -> AsyncIterator[Any]:
+        try:
+            async with lifespan(app) as state:
+                yield state
+        finally:
+            closers = [c for s in getattr(app.state, "metric_samplers", ()) if (c := getattr(s, "aclose", None))]
+            await asyncio.gather(*(close() for close in closers), return_exceptions=True)
+
+    return closing

@@ -181,15 +181,20 @@ async def topic_partitions(
 
     Asked of the cluster, because a consumer only learns the metadata of topics it subscribed to.
     """
-    wanted = list(dict.fromkeys(names))
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **client_options(security)
     )
     try:
         await admin.start()
-        described = {t["topic"]: t for t in await admin.describe_topics(wanted)}
+        return await described_partitions(admin, names)
     finally:
         await admin.close()
+
+
+async def described_partitions(admin: AIOKafkaAdminClient, names: Iterable[str]) -> list[TopicPartition]:
+    """`topic_partitions` over an admin client already started (one kept between readings)."""
+    wanted = list(dict.fromkeys(names))
+    described = {t["topic"]: t for t in await admin.describe_topics(wanted)}
     missing = [n for n in wanted if n not in described or described[n]["error_code"] or not described[n]["partitions"]]
     if missing:
         raise LookupError(f"topics missing on the broker: {missing}")

@@ -14,13 +14,14 @@ Every replica of a service reports the same figures for its groups: alert on `ma
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.kafka.admin import topic_partitions
+from shared.kafka.admin import described_partitions
 from shared.kafka.group_states import group_states
 from shared.kafka.offsets import committed_offsets
 from shared.kafka.security import KafkaSecuritySettings, client_options
@@ -43,42 +44,63 @@ class GroupReading:
 
 
 class GroupProbe:
-    """Reads `groups` (group id → the topics it consumes) on demand; a client per reading (a scrape every few
-    seconds at most), so nothing is held open between them."""
+    """Reads `groups` (group id → the topics it consumes) on demand, over an admin client and a group-less consumer
+    kept open between readings. Opening them for each reading (three TLS and SCRAM handshakes) made a scrape of
+    /metrics take 1.2 s and 87 ms of the service's CPU (measured on followup). A reading that fails or is cancelled
+    closes them, so the next one starts afresh (after a broker restart, say); readings run one at a time. `close()`
+    when done."""
 
     def __init__(
         self, bootstrap_servers: str, groups: Mapping[str, Sequence[str]], security: KafkaSecuritySettings | None
     ) -> None:
         self.bootstrap_servers, self.groups, self.security = bootstrap_servers, dict(groups), security
+        self._clients: tuple[AIOKafkaAdminClient, AIOKafkaConsumer] | None = None
+        self._lock = asyncio.Lock()
 
     async def read(self) -> list[GroupReading]:
-        names = sorted({t for ts in self.groups.values() for t in ts})
-        partitions = await topic_partitions(self.bootstrap_servers, names, self.security)
-        ends = await self._ends(partitions)
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **client_options(self.security))
-        await admin.start()
-        try:
-            states = await group_states(admin, sorted(self.groups))
-            readings = []
-            for group, topics in sorted(self.groups.items()):
-                mine = [tp for tp in partitions if tp.topic in topics]
-                found = await committed_offsets(admin, group, mine)
-                offsets = {tp: (max(found[tp], 0), ends[tp]) for tp in mine}
-                state, members = states.get(group, ("Dead", 0))
-                readings.append(GroupReading(group, state, members, offsets))
-            return readings
-        finally:
-            await admin.close()
+        async with self._lock:
+            admin, consumer = self._clients or await self._open()
+            try:
+                return await self._read(admin, consumer)
+            except BaseException:
+                await self._close()
+                raise
 
-    async def _ends(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers, group_id=None, **client_options(self.security)
-        )
-        await consumer.start()
+    async def close(self) -> None:
+        async with self._lock:
+            await self._close()
+
+    async def _read(self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> list[GroupReading]:
+        partitions = await described_partitions(admin, sorted({t for ts in self.groups.values() for t in ts}))
+        ends = dict(await consumer.end_offsets(partitions))
+        states = await group_states(admin, sorted(self.groups))
+        readings = []
+        for group, topics in sorted(self.groups.items()):
+            mine = [tp for tp in partitions if tp.topic in topics]
+            found = await committed_offsets(admin, group, mine)
+            offsets = {tp: (max(found[tp], 0), ends[tp]) for tp in mine}
+            state, members = states.get(group, ("Dead", 0))
+            readings.append(GroupReading(group, state, members, offsets))
+        return readings
+
+    async def _open(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
+        options = client_options(self.security)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **options)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None, **options)
+        self._clients = (admin, consumer)
         try:
-            return dict(await consumer.end_offsets(partitions))
-        finally:
-            await consumer.stop()
+            await admin.start()
+            await consumer.start()
+        except BaseException:
+            await self._close()
+            raise
+        return admin, consumer
+
+    async def _close(self) -> None:
+        clients, self._clients = self._clients, None
+        if clients is not None:
+            admin, consumer = clients
+            await asyncio.gather(consumer.stop(), admin.close(), return_exceptions=True)
 
 
 def group_probe_sampler(probe: GroupProbe) -> Callable[[], Awaitable[dict[str, GroupReading]]]:

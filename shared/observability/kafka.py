@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 
 from shared.observability import tracing
 from shared.observability.group_probe import GroupProbe, GroupReading, group_probe_sampler
-from shared.observability.metrics import CONSUMER_ASSIGNED, CONSUMER_LAG, CONSUMER_REBALANCES, Sampler
+from shared.observability.metrics import CONSUMER_ASSIGNED, CONSUMER_LAG, CONSUMER_REBALANCES
 
 
 def broker_middlewares(service: str, *, metrics: bool = True) -> tuple[Any, ...]:
@@ -45,19 +45,24 @@ class RebalanceCounter(ConsumerRebalanceListener):  # type: ignore[misc]
         CONSUMER_ASSIGNED.labels(self.group).set(len(assigned))
 
 
-def lag_sampler(broker: KafkaBroker, settings: Any) -> Sampler:
+class LagSampler:
     """At each scrape, the groups this process consumes with, read from outside (`group_probe`: every partition of
     their topics, their state and members — `kafka_group_*`), and from that reading the lag of the partitions
     assigned to this process (`kafka_consumer_lag`: `sum by (group)` over replicas is the group's lag). `settings`:
     the service's, for the broker's address and its principal. Public API only: OffsetFetch through the admin client,
-    end offsets through a group-less consumer."""
-    seen: set[tuple[str, str, str]] = set()
-    groups = group_probe_sampler(_SubscribersProbe(broker, settings))
+    end offsets through a group-less consumer. Its Kafka clients stay open between scrapes: `aclose()` at shutdown
+    (`shared.http.service_app` does, for every sampler that has one)."""
 
-    async def sample_lag() -> None:
-        readings = await groups()
+    def __init__(self, broker: KafkaBroker, settings: Any) -> None:
+        self.broker = broker
+        self.probe = _SubscribersProbe(broker, settings)
+        self.groups = group_probe_sampler(self.probe)
+        self.seen: set[tuple[str, str, str]] = set()
+
+    async def __call__(self) -> None:
+        readings = await self.groups()
         current: set[tuple[str, str, str]] = set()
-        for subscriber in broker.subscribers:
+        for subscriber in self.broker.subscribers:
             consumer, group = getattr(subscriber, "consumer", None), getattr(subscriber, "group_id", None)
             if consumer is None or not group or group not in readings:
                 continue
@@ -66,12 +71,12 @@ def lag_sampler(broker: KafkaBroker, settings: Any) -> Sampler:
                     labels = (group, tp.topic, str(tp.partition))
                     CONSUMER_LAG.labels(*labels).set(readings[group].lag(tp))
                     current.add(labels)
-        for gone in seen - current:  # partitions that moved to another replica are no longer ours to report
+        for gone in self.seen - current:  # partitions that moved to another replica are no longer ours to report
             CONSUMER_LAG.remove(*gone)
-        seen.clear()
-        seen.update(current)
+        self.seen = current
 
-    return sample_lag
+    async def aclose(self) -> None:
+        await self.probe.close()
 
 
 class _SubscribersProbe(GroupProbe):

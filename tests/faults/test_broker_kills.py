@@ -79,6 +79,7 @@ async def test_broker_killed_twenty_times_every_group_consuming_after_each(platf
         poster.stop_after(0)
         await poster.wait()
     finally:
+        await probe.close()
         await record_accepted(platform, ledger, poster)
     await settle_and_check(platform, ledger, "broker-kills", began)
 

@@ -69,7 +69,10 @@ async def test_a_subscriber_that_stopped_is_restarted_and_consumes_again(
             (reading,) = await probe.read()
             return reading.state == "Stable" and reading.members == 1 and reading.offsets[tp][0] > offset
 
-        await wait_until(consumed, timeout=30, interval=0.2)
+        try:
+            await wait_until(consumed, timeout=30, interval=0.2)
+        finally:
+            await probe.close()
 
 
 async def _produce_poison(bootstrap: str, topic: str) -> tuple[TopicPartition, int]:

@@ -50,9 +50,9 @@ async def test_a_stopped_group_shows_empty_with_its_lag_and_a_live_one_stable(
     await _send(kafka, topic, 0, 4)  # what nobody takes now
     running = AIOKafkaConsumer(topic, bootstrap_servers=kafka, group_id=live, **client_options())
     await running.start()
+    probe = GroupProbe(kafka, {stopped: (topic,), live: (topic,)}, None)
     try:
         await wait_until(lambda: bool(running.assignment()), timeout=20)
-        probe = GroupProbe(kafka, {stopped: (topic,), live: (topic,)}, None)
         readings = await group_probe_sampler(probe)()
         gone, alive = readings[stopped], readings[live]
         assert (gone.state, gone.members) == ("Empty", 0)
@@ -66,4 +66,31 @@ async def test_a_stopped_group_shows_empty_with_its_lag_and_a_live_one_stable(
             "the probe moved nothing"
         )
     finally:
+        await probe.close()
         await running.stop()
+
+
+async def test_the_probe_keeps_its_clients_between_readings_and_starts_afresh_after_a_failed_one(
+    migrated: Infrastructure, topic: str
+) -> None:
+    """A scrape every few seconds reuses one admin client and one consumer (opening them was most of a scrape); a
+    reading that fails drops them, and the next reading opens new ones and answers."""
+    kafka, group = migrated.kafka_bootstrap_servers, f"probe-kept-{uuid.uuid4().hex[:8]}"
+    await _send(kafka, topic, 1, 2)
+    probe = GroupProbe(kafka, {group: (topic,)}, None)
+    try:
+        (first,) = await probe.read()
+        kept = probe._clients
+        (second,) = await probe.read()
+        assert kept is not None and probe._clients is kept, "the second reading opened new clients"
+        assert first.offsets == second.offsets == {TopicPartition(topic, 0): (0, 0), TopicPartition(topic, 1): (0, 2)}
+        probe.groups = {group: (topic, f"no-such-topic-{uuid.uuid4().hex[:8]}")}
+        with pytest.raises(LookupError, match="no-such-topic"):
+            await probe.read()
+        assert probe._clients is None, "a failed reading left its clients open"
+        probe.groups = {group: (topic,)}
+        (third,) = await probe.read()
+        assert third.offsets == first.offsets and probe._clients not in (None, kept)
+    finally:
+        await probe.close()
+    assert probe._clients is None

@@ -1,0 +1,65 @@
+"""A service's metric samplers that hold something open between scrapes (the lag sampler's Kafka clients) are
+closed when its lifespan ends (`shared.http.service_app.closing_samplers`) — also when the lifespan fails, and one
+closer failing does not keep the others open."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, Request
+
+from shared.http.service_app import create_service_app
+
+
+class Kept:
+    """A sampler with something to close."""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.closed, self.fails = 0, fails
+
+    async def __call__(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        self.closed += 1
+        if self.fails:
+            raise RuntimeError("the broker is gone")
+
+
+async def _plain() -> None:
+    return None
+
+
+async def _ready(_: Request) -> dict[str, object]:
+    return {}
+
+
+def _app(samplers: list[Any], *, fail_on_stop: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.metric_samplers = samplers
+        yield
+        if fail_on_stop:
+            raise RuntimeError("the pool would not close")
+
+    return create_service_app(title="sampled", description="samplers under test", lifespan=lifespan, readiness=_ready)
+
+
+async def test_samplers_with_something_open_are_closed_once_when_the_lifespan_ends() -> None:
+    kept, failing, other = Kept(), Kept(fails=True), Kept()
+    app = _app([kept, _plain, failing, other])
+    async with app.router.lifespan_context(app):
+        assert (kept.closed, failing.closed, other.closed) == (0, 0, 0), "closed while the service runs"
+    assert (kept.closed, failing.closed, other.closed) == (1, 1, 1)
+
+
+async def test_they_are_closed_when_the_lifespan_fails_on_its_way_out_too() -> None:
+    kept = Kept()
+    app = _app([kept], fail_on_stop=True)
+    with pytest.raises(RuntimeError, match="pool would not close"):
+        async with app.router.lifespan_context(app):
+            pass
+    assert kept.closed == 1
