@@ -6,10 +6,12 @@ of its own, whose runner is allowed a restart of the node for every kill (`EMBED
 otherwise gives up after five infrastructure restarts in its lifetime, `embedded.platform.MAX_RESTARTS`).
 
 Opt-in (`BROKER_KILLS=20 .venv/bin/pytest tests/faults/test_broker_kills.py`): each kill costs a Kafka restart and
-every group's return, 10–14 s a cycle on an idle machine, and the loop keeps 1.3 cores busy (2026-12-07: twenty
-kills in 244 s, the module 4 min 35 s, 358 CPU-s, 194 of them the 21 Kafka nodes: 5.5 CPU-s a start). `make test`
-already keeps both cores busy for most of its 16 minutes: measured with the module on a third worker of its own
-from the start, the suite took 20 min 0 s instead of 15 min 37 s (the module 10 min 50 s), past the CI's budget.
+every group's return, 8.3–10.3 s a cycle on an idle machine, and the loop keeps more than a core busy (2026-12-07:
+twenty kills in 183 s, the module 3 min 31 s and 283 CPU-s, the 21 Kafka nodes 5.5 CPU-s a start; 244 s, 4 min 35 s
+and 358 CPU-s while the probe opened three new clients for each reading). `make test` already keeps both cores busy
+for most of its 16 minutes: measured with the module on a third worker of its own from the start (before the
+probe's clients were kept), the suite took 20 min 0 s instead of 15 min 37 s (the module 10 min 50 s), past the
+CI's budget.
 
 Why from outside: a group can stop for good while its process lives (a followup group did, after a broker kill),
 and a consumer cannot report its own silence. The external probe (`shared.observability.group_probe`) reads what
