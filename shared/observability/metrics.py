@@ -88,7 +88,8 @@ async def sample(samplers: Sequence[Sampler]) -> None:
         try:
             await asyncio.wait_for(sampler(), timeout=SAMPLE_TIMEOUT_S)
         except Exception as exc:
-            log.warning("metrics sampler failed", sampler=getattr(sampler, "__qualname__", "?"), error=repr(exc))
+            name = getattr(sampler, "__qualname__", type(sampler).__qualname__)  # a function, or a sampler object
+            log.warning("metrics sampler failed", sampler=name, error=repr(exc))
 
     await asyncio.gather(*(bounded(s) for s in samplers))
 

@@ -1,6 +1,7 @@
 """A service's metric samplers that hold something open between scrapes (the lag sampler's Kafka clients) are
 closed when its lifespan ends (`shared.http.service_app.closing_samplers`) — also when the lifespan fails, and one
-closer failing does not keep the others open."""
+closer failing does not keep the others open. A sampler object that fails at a scrape is named in the log by its
+class, as a sampler function is by its name."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+import structlog
 from fastapi import FastAPI, Request
 
 from shared.http.service_app import create_service_app
+from shared.observability.metrics import sample
 
 
 class Kept:
@@ -21,7 +24,8 @@ class Kept:
         self.closed, self.fails = 0, fails
 
     async def __call__(self) -> None:
-        return None
+        if self.fails:
+            raise RuntimeError("the broker is gone")
 
     async def aclose(self) -> None:
         self.closed += 1
@@ -63,3 +67,22 @@ async def test_they_are_closed_when_the_lifespan_fails_on_its_way_out_too() -> N
         async with app.router.lifespan_context(app):
             pass
     assert kept.closed == 1
+
+
+async def test_a_failing_sampler_object_or_function_is_named_in_the_log_and_the_others_still_run() -> None:
+    async def failing_function() -> None:
+        raise RuntimeError("the database is gone")
+
+    ran: list[str] = []
+
+    async def fine() -> None:
+        ran.append("fine")
+
+    with structlog.testing.capture_logs() as logs:
+        await sample([Kept(fails=True), failing_function, fine])
+    named = sorted(entry["sampler"] for entry in logs if entry["event"] == "metrics sampler failed")
+    assert named == [
+        "Kept",
+        "test_a_failing_sampler_object_or_function_is_named_in_the_log_and_the_others_still_run.<locals>.failing_function",
+    ]
+    assert ran == ["fine"]
