@@ -21,6 +21,7 @@ from faststream.kafka import KafkaBroker
 from shared.db import create_pool, refuse_unverified_database
 from shared.http.request_context import configure_access_log
 from shared.logging import configure_logging, get_logger
+from shared.pending_tasks import pending_tasks
 from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -52,10 +53,16 @@ async def close_pool(pool: asyncpg.Pool, *, within_s: float = POOL_CLOSE_TIMEOUT
     Why: `Pool.close` waits for every acquired connection to come back, and one never came back when the database
     went away mid-shutdown (the runner stopped, and its Postgres with it): CI74 left a dispatch process alive after
     its runner, its log ending in "service stopped" and asyncpg's "Pool.close() is taking over 60 seconds"."""
+    in_use = pool.get_size() - pool.get_idle_size()  # a cancelled close terminates the pool: counted before
     try:
         await asyncio.wait_for(pool.close(), timeout=within_s)
     except TimeoutError:
-        log.error("database pool did not close in time, terminated", timeout_s=within_s)
+        log.error(
+            "database pool did not close in time, terminated",
+            timeout_s=within_s,
+            in_use_when_closing=in_use,
+            tasks=pending_tasks(exclude=asyncio.current_task()),  # who may still hold a connection
+        )
         pool.terminate()
 
 
