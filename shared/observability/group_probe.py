@@ -72,16 +72,17 @@ class GroupProbe:
 
     async def _read(self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> list[GroupReading]:
         partitions = await described_partitions(admin, sorted({t for ts in self.groups.values() for t in ts}))
-        ends = dict(await consumer.end_offsets(partitions))
         states = await group_states(admin, sorted(self.groups))
-        readings = []
-        for group, topics in sorted(self.groups.items()):
-            mine = [tp for tp in partitions if tp.topic in topics]
-            found = await committed_offsets(admin, group, mine)
-            offsets = {tp: (max(found[tp], 0), ends[tp]) for tp in mine}
-            state, members = states.get(group, ("Dead", 0))
-            readings.append(GroupReading(group, state, members, offsets))
-        return readings
+        mine = {group: [tp for tp in partitions if tp.topic in topics] for group, topics in self.groups.items()}
+        found = {group: await committed_offsets(admin, group, tps) for group, tps in sorted(mine.items())}
+        # The ends after the commits: a record published in between shows as lag, never a commit past its end.
+        ends = dict(await consumer.end_offsets(partitions))
+        return [
+            GroupReading(
+                group, *states.get(group, ("Dead", 0)), {tp: (max(found[group][tp], 0), ends[tp]) for tp in tps}
+            )
+            for group, tps in sorted(mine.items())
+        ]
 
     async def _open(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         options = client_options(self.security)

@@ -21,8 +21,9 @@ from aiokafka.errors import KafkaError
 
 from services.reporting.rebuild import rebuild
 from shared import topics
+from shared.observability.group_probe import GroupProbe
 from shared.sla import load_sla_table
-from tests.faults.support.kafka import READ_TOPICS, consumer_lags, read_topics
+from tests.faults.support.kafka import GROUP_TOPICS, READ_TOPICS, consumer_lags, read_topics
 from tests.faults.support.ledger import Ledger
 from tests.support.platform import Platform
 
@@ -79,7 +80,16 @@ async def _counts(conn: asyncpg.Connection) -> dict[str, int]:
 
 async def wait_quiet(platform: Platform, timeout: float = 60.0) -> dict[str, int]:
     """Until nothing moves: outboxes empty, no timer due, every group committed to the end offset of every
-    partition it reads, and the same counts in two polls in a row. Returns those counts."""
+    partition it reads, and the same counts in two polls in a row. Returns those counts. The groups are read by one
+    probe kept for the whole wait (`GroupProbe`): three new Kafka clients a poll made each poll take over a second."""
+    probe = GroupProbe(platform.bootstrap, GROUP_TOPICS, None)
+    try:
+        return await _wait_quiet(platform, probe, timeout)
+    finally:
+        await probe.close()
+
+
+async def _wait_quiet(platform: Platform, probe: GroupProbe, timeout: float) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     previous: dict[str, int] | None = None
     lags: dict[tuple[str, str, int], int] = {}
@@ -89,7 +99,7 @@ async def wait_quiet(platform: Platform, timeout: float = 60.0) -> dict[str, int
             conn = await asyncpg.connect(platform.dsn, timeout=5)
             try:
                 counts = await _counts(conn)
-                lags = await consumer_lags(platform.bootstrap)
+                lags = consumer_lags(await probe.read())
                 after = await _counts(conn)
             finally:
                 await conn.close()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -16,10 +14,10 @@ from services.followup import consumers as followup_consumers
 from services.intake import consumers as intake_consumers
 from services.notify import consumers as notify_consumers
 from services.reporting import consumers as reporting_consumers
-from shared.kafka.admin import topic_partitions
 from shared.kafka.group_states import group_states
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
+from shared.observability.group_probe import GroupReading
 
 _SERVICES = (
     intake_consumers,
@@ -111,32 +109,10 @@ async def end_offsets(bootstrap: str, partitions: Iterable[TopicPartition]) -> d
         await consumer.stop()
 
 
-async def consumer_lags(bootstrap: str) -> dict[tuple[str, str, int], int]:
-    """Per (group, topic, partition): records not yet committed by the group (only non-zero entries)."""
-    partitions: dict[str, list[TopicPartition]] = defaultdict(list)
-    for tp in await topic_partitions(bootstrap, {t for ts in GROUP_TOPICS.values() for t in ts}):
-        partitions[tp.topic].append(tp)
-    async with _admin(bootstrap) as admin:
-        committed: dict[str, dict[TopicPartition, int]] = dict(
-            zip(
-                GROUP_TOPICS,
-                await asyncio.gather(
-                    *(
-                        _committed(admin, group, [tp for t in ts for tp in partitions[t]])
-                        for group, ts in GROUP_TOPICS.items()
-                    )
-                ),
-                strict=True,
-            )
-        )
-    # After the commits: a record published in between shows as lag (not quiet yet), never as a false end.
-    ends = await end_offsets(bootstrap, {tp for offsets in committed.values() for tp in offsets})
-    lags = {}
-    for group, offsets in committed.items():
-        for tp, offset in offsets.items():
-            if ends[tp] != offset:
-                lags[(group, tp.topic, tp.partition)] = ends[tp] - offset
-    return lags
+def consumer_lags(readings: Iterable[GroupReading]) -> dict[tuple[str, str, int], int]:
+    """Per (group, topic, partition) of a probe's `readings`: records not yet committed by the group (only non-zero
+    entries)."""
+    return {(r.group, tp.topic, tp.partition): r.lag(tp) for r in readings for tp in r.offsets if r.lag(tp)}
 
 
 @contextlib.asynccontextmanager
