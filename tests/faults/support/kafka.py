@@ -15,6 +15,7 @@ from services.intake import consumers as intake_consumers
 from services.notify import consumers as notify_consumers
 from services.reporting import consumers as reporting_consumers
 from shared.kafka.group_states import group_states
+from shared.kafka.offsets import committed_offsets as shared_committed_offsets
 from shared.kafka.replay import assign_from_start, read_to_end
 from shared.kafka.security import client_options
 from shared.observability.group_probe import GroupReading
@@ -67,17 +68,11 @@ async def read_topics(bootstrap: str, names: Iterable[str]) -> list[ConsumerReco
 
 
 async def committed_offsets(bootstrap: str, group: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-    """What `group` committed per partition (0 when nothing yet); reads only, joins no group."""
+    """What `group` committed per partition (0 when nothing yet); reads only, joins no group. Through the services'
+    own reading (`shared.kafka.offsets.committed_offsets`: one OffsetFetch, a coordinator still loading waited out)."""
     async with _admin(bootstrap) as admin:
-        return await _committed(admin, group, partitions)
-
-
-async def _committed(
-    admin: AIOKafkaAdminClient, group: str, partitions: list[TopicPartition]
-) -> dict[TopicPartition, int]:
-    """One OffsetFetch for all of them (a consumer's `committed()` costs a round trip per partition)."""
-    found = await admin.list_consumer_group_offsets(group, partitions=partitions)
-    return {tp: max(found[tp].offset, 0) if tp in found else 0 for tp in partitions}
+        found = await shared_committed_offsets(admin, group, partitions)
+    return {tp: max(offset, 0) for tp, offset in found.items()}
 
 
 async def group_members(bootstrap: str, group: str) -> int:
