@@ -33,7 +33,7 @@ import psutil
 
 from bench import probes
 from bench.posting import Poster
-from bench.profile import Flames, PgStats
+from bench.profile import Flames, PgStats, postgres_cpu_by_client
 from bench.stack import DOWNSTREAM, SERVICES, Stack
 
 PLATFORM = (*SERVICES, "kafka", "postgres")
@@ -54,7 +54,9 @@ class Window:
             await self.pg.begin()
         if attach:
             self.attach()
+        self.batches = await probes.batch_records(self._urls())
         self.cpu = self.stack.cpu_seconds()
+        self.pg_cpu = self.stack.postgres_processes_cpu()
         self.machine = psutil.cpu_times()
         self.started = time.time()
 
@@ -67,8 +69,12 @@ class Window:
         """CPU ms per complaint of each process over the window; `probe_s`, the CPU the bench's progress queries cost
         Postgres, is taken out of Postgres's and shown on its own row."""
         after = self.stack.cpu_seconds()
+        pg_after = self.stack.postgres_processes_cpu()
         after["postgres"] = after.get("postgres", 0.0) - probe_s
         self.rows.append(self._noise(after))
+        self.rows.append(await self._postgres_split(pg_after, after, complaints))
+        batches = probes.batch_fill(self.batches, await probes.batch_records(self._urls()))
+        self.rows.append(("records per handled batch, per consumer (kafka_consumer_batch_records)", batches, ""))
         if self.flames is not None:
             self.flames.stop()
         if self.pg is not None:
@@ -82,6 +88,26 @@ class Window:
             )
         )
         return {name: (after[name] - self.cpu.get(name, 0.0)) * 1000 / per for name in after}
+
+    def _urls(self) -> list[str]:
+        """The running services' addresses (their `/metrics`)."""
+        return [self.stack.url(name) for name in self.stack.pids() if name in SERVICES]
+
+    async def _postgres_split(
+        self, pg_after: dict[int, float], after: dict[str, float], complaints: int
+    ) -> tuple[str, str, str]:
+        """Postgres's CPU per complaint by whose work it did (`profile.postgres_cpu_by_client`)."""
+        split = await postgres_cpu_by_client(self.stack.dsn, self.stack.pids(), self.pg_cpu, pg_after)
+        # Postgres's figure without the progress queries (on their own row; their connection has ended by now).
+        total = after.get("postgres", 0.0) - self.cpu.get("postgres", 0.0)
+        split["ended"] = total - sum(split.values())
+        per = max(complaints, 1)
+        shown = sorted(((name, s * 1000 / per) for name, s in split.items()), key=lambda item: -item[1])
+        return (
+            "CPU postgres by whose work (backends by their client, background processes by kind)",
+            ", ".join(f"{name} {ms:.2f}" for name, ms in shown if abs(ms) >= 0.005) + " ms per complaint",
+            "",
+        )
 
     def _noise(self, after: dict[str, float]) -> tuple[str, str, str]:
         """How busy the machine was, and how much of it was not the platform nor the generator: the noise."""

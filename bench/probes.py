@@ -12,6 +12,7 @@ Latencies come afterwards from the rows' own timestamps: intake's `accepted_at` 
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import time
 import uuid
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 import asyncpg
+import httpx
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -228,3 +230,34 @@ async def pg_inserts(dsn: str, n: int = 20_000) -> dict[str, float]:
         return result
     finally:
         await conn.close()
+
+
+_BATCH_RECORDS = re.compile(r'^kafka_consumer_batch_records_(count|sum)\{consumer="([^"]+)"\} (\S+)$', re.MULTILINE)
+
+
+async def batch_records(urls: list[str]) -> dict[str, tuple[float, float]]:
+    """Each consumer's handled batches and their records so far (`kafka_consumer_batch_records`, from the services'
+    `/metrics`); a service that does not answer (stopped) or predates the histogram adds nothing."""
+    found: dict[str, tuple[float, float]] = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for url in urls:
+            try:
+                text = (await client.get(f"{url}/metrics")).text
+            except httpx.HTTPError:
+                continue
+            for kind, consumer, value in _BATCH_RECORDS.findall(text):
+                batches, records = found.get(consumer, (0.0, 0.0))
+                found[consumer] = (
+                    (batches + float(value), records) if kind == "count" else (batches, records + float(value))
+                )
+    return found
+
+
+def batch_fill(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> str:
+    """Records per handled batch over the window, per consumer with any, most batches first."""
+    window = {
+        consumer: (batches - before.get(consumer, (0.0, 0.0))[0], records - before.get(consumer, (0.0, 0.0))[1])
+        for consumer, (batches, records) in after.items()
+    }
+    shown = sorted(((c, b, r) for c, (b, r) in window.items() if b > 0), key=lambda item: -item[1])
+    return "; ".join(f"{c} {r / b:.1f} ({b:,.0f} batches)" for c, b, r in shown) or "no batch handled"

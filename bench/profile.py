@@ -271,6 +271,27 @@ def _logged_statements(path: Path, offset: int) -> Iterator[tuple[int, float, st
         yield current[0], current[1], current[2], current[3]
 
 
+async def postgres_cpu_by_client(
+    dsn: str, service_pids: dict[str, int], before: dict[int, float], after: dict[int, float]
+) -> dict[str, float]:
+    """Postgres's CPU over the window split by whose work it did: each backend by the service at its client end
+    (matched on the client's port), background processes by their kind (`autovacuum worker`, `checkpointer`, ...),
+    and `ended` for what processes that exited during the window used (the rest of Postgres's figure). Cheap: one
+    query and a look at each process, no statement logging. The bench's own connections count as `other`."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT pid, client_port, backend_type FROM pg_stat_activity")
+    finally:
+        await conn.close()
+    owner = _backend_owners(service_pids, {int(r["pid"]): int(r["client_port"]) for r in rows if r["client_port"]})
+    kind = {int(r["pid"]): str(r["backend_type"]) for r in rows if not r["client_port"]}
+    split: dict[str, float] = defaultdict(float)
+    for pid, seconds in after.items():
+        who = owner.get(pid) or kind.get(pid) or "postmaster and others"
+        split[who] += seconds - before.get(pid, 0.0)
+    return dict(split)
+
+
 def _backend_owners(service_pids: dict[str, int], backend_ports: dict[int, int]) -> dict[int, str]:
     """Postgres backend pid → the service whose socket is its client end (matched on the client's local port)."""
     port_owner: dict[int, str] = {}

@@ -118,6 +118,16 @@ class Stack:
                     used[name] = used.get(name, 0.0) + t.user + t.system + t.children_user + t.children_system
         return used
 
+    def postgres_processes_cpu(self) -> dict[int, float]:
+        """CPU used so far by each live Postgres process (backends and background workers), by pid."""
+        used: dict[int, float] = {}
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if child.name() == "postgres":
+                    t = child.cpu_times()
+                    used[child.pid] = t.user + t.system
+        return used
+
     def stop(self) -> None:
         """Stop everything and delete the data folder."""
         import shutil

@@ -44,14 +44,18 @@ class RollupDeltas:
         if not contribution:
             return
         key = contribution["key"]
+        # Only the counters the case has (most are 0), each with its column, worked out once for the five rows.
+        counted = contribution["counters"]
+        changes = [(i, sign * counted[name]) for i, name in enumerate(COUNTERS) if counted.get(name)]
+        handling_ms, bucket = sign * contribution["handling_ms"], contribution["bucket"]
         for dimension, index in DIMENSIONS:
             rollup = (dimension, key[0], key[index] if index is not None else ALL)
             row = self._kpi[rollup]
-            for i, name in enumerate(COUNTERS):
-                row[i] += sign * contribution["counters"].get(name, 0)
-            row[-1] += sign * contribution["handling_ms"]
-            if contribution["bucket"] is not None:
-                self._handling[(*rollup, contribution["bucket"])] += sign
+            for i, change in changes:
+                row[i] += change
+            row[-1] += handling_ms
+            if bucket is not None:
+                self._handling[(*rollup, bucket)] += sign
         if key[2] != UNROUTED_CATEGORY:
             self._hotspots[(contribution["hour"], key[4], key[2])] += sign
         if contribution.get("asset"):

@@ -44,6 +44,7 @@ from shared.kafka.versions import NewerVersion, known_versions, newer_than_known
 from shared.logging import bind_case, clear_case, get_logger
 from shared.observability import tracing
 from shared.observability.metrics import (
+    CONSUMER_BATCH_RECORDS,
     CONSUMER_DEAD_LETTERS,
     CONSUMER_NEWER_VERSIONS,
     CONSUMER_RETRIES,
@@ -122,6 +123,7 @@ class GuardedHandler(Generic[M]):
         #: Consecutive redeliveries for an outage: each doubles the pause before the next (`MAX_TRANSIENT_PAUSE_S`).
         self._outage_failures = 0
         self.offsets = BatchOffsets(consumer)
+        self._batch_records = CONSUMER_BATCH_RECORDS.labels(consumer)
         #: The records this process already dead-lettered (topic, partition, offset), newest last: a batch nacked for
         #: an outage after its poison went to the dead letters is redelivered whole, and the poison must not go twice.
         self._sent_to_dlq: OrderedDict[tuple[str, int, int], None] = OrderedDict()
@@ -129,6 +131,7 @@ class GuardedHandler(Generic[M]):
     async def __call__(self, message: KafkaMessage) -> None:
         raw = message.raw_message
         records: Sequence[ConsumerRecord] = raw if isinstance(raw, tuple) else (raw,)
+        self._batch_records.observe(len(records))
         with self._record_spans(records, batch=isinstance(raw, tuple)):
             await self._handle_records(records)
         await self.offsets.commit(message, records)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 
 from shared.logging import get_logger
 
@@ -42,6 +42,14 @@ CONSUMER_NEWER_VERSIONS = Counter(
     "Events of a newer schema version than the consumer reads, nacked for redelivery (a rolling deploy under way,"
     " or a partition held until a consumer that knows the version is deployed).",
     ["consumer", "topic"],
+)
+#: Why: the cost of a batch (its transaction, its offset commit, a statement per table) is shared by its records, so
+#: how full the batches are says whether a consumer is keeping up cheaply or paying per record (issue 27).
+CONSUMER_BATCH_RECORDS = Histogram(
+    "kafka_consumer_batch_records",
+    "Records per batch a consumer handled (1 for single-message consumers).",
+    ["consumer"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
 )
 CONSUMER_REBALANCES = Counter(
     "kafka_consumer_rebalances_total", "Partition assignments received by this process's consumers.", ["group"]
