@@ -31,7 +31,7 @@ from typing import Any
 
 import psutil
 
-from bench import probes
+from bench import kafka_requests, probes
 from bench.posting import Poster
 from bench.profile import Flames, PgStats, postgres_cpu_by_client
 from bench.stack import DOWNSTREAM, SERVICES, Stack
@@ -55,6 +55,7 @@ class Window:
         if attach:
             self.attach()
         self.batches = await probes.batch_records(self._urls())
+        self.kafka = await asyncio.to_thread(kafka_requests.read_counters)
         self.cpu = self.stack.cpu_seconds()
         self.pg_cpu = self.stack.postgres_processes_cpu()
         self.machine = psutil.cpu_times()
@@ -71,12 +72,15 @@ class Window:
         after = self.stack.cpu_seconds()
         pg_after = self.stack.postgres_processes_cpu()
         after["postgres"] = after.get("postgres", 0.0) - probe_s
+        if self.flames is not None:
+            self.flames.stop()
+        kafka = await asyncio.to_thread(kafka_requests.read_counters)
         self.rows.append(self._noise(after))
         self.rows.append(await self._postgres_split(pg_after, after, complaints))
         batches = probes.batch_fill(self.batches, await probes.batch_records(self._urls()))
         self.rows.append(("records per handled batch, per consumer (kafka_consumer_batch_records)", batches, ""))
-        if self.flames is not None:
-            self.flames.stop()
+        requests = kafka_requests.per_complaint(self.kafka, kafka, complaints)
+        self.rows.append(("Kafka per complaint (the broker's RequestMetrics, over JMX)", requests, ""))
         if self.pg is not None:
             self.rows += await self.pg.end(self.stack.pids(), complaints)
         per = max(complaints, 1)
