@@ -34,7 +34,10 @@ async def connect_with_retry(settings: ServiceSettings, deadline_s: float = 60) 
     while True:
         try:
             return await create_pool(
-                settings.database_url, min_size=settings.database_pool_min, max_size=settings.database_pool_max
+                settings.database_url,
+                min_size=settings.database_pool_min,
+                max_size=settings.database_pool_max,
+                server_settings={"plan_cache_mode": settings.database_plan_cache_mode},
             )
         except (OSError, asyncpg.PostgresError) as exc:
             if time.monotonic() > deadline:

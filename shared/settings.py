@@ -15,6 +15,7 @@ from shared.credentials import DEV_MARKER, weakness
 from shared.kafka.security import KafkaSecuritySettings, refuse_plaintext_kafka
 
 Environment = Literal["dev", "test", "prod"]
+PlanCacheMode = Literal["auto", "force_generic_plan", "force_custom_plan"]
 
 
 class ServiceSettings(KafkaSecuritySettings):
@@ -33,6 +34,12 @@ class ServiceSettings(KafkaSecuritySettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/utility"
     database_pool_min: int = Field(default=2, ge=1)
     database_pool_max: int = Field(default=10, ge=1)
+    #: `plan_cache_mode` of the service's database sessions (DATABASE_PLAN_CACHE_MODE). Postgres's `auto` plans a
+    #: prepared statement afresh on every run for as long as its generic plan is estimated dearer than the custom
+    #: ones; that planning is what a statement run once per request costs most (intake, issue 27). A service whose
+    #: statements are keyed lookups and writes gains by `force_generic_plan`; one that filters by ranges (reports)
+    #: keeps `auto`, where a plan made for the parameters given can choose better.
+    database_plan_cache_mode: PlanCacheMode = "auto"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     log_level: str = "INFO"
     #: Share of successful, fast requests whose access-log line is written; failed (4xx, 5xx) and slow requests
