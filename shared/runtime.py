@@ -37,13 +37,20 @@ async def connect_with_retry(settings: ServiceSettings, deadline_s: float = 60) 
                 settings.database_url,
                 min_size=settings.database_pool_min,
                 max_size=settings.database_pool_max,
-                server_settings={"plan_cache_mode": settings.database_plan_cache_mode},
+                server_settings=session_settings(settings),
             )
         except (OSError, asyncpg.PostgresError) as exc:
             if time.monotonic() > deadline:
                 raise
             log.warning("database not reachable yet", error=repr(exc))
             await asyncio.sleep(1)
+
+
+def session_settings(settings: ServiceSettings) -> dict[str, str]:
+    """What the service's database sessions set at connection (startup parameters): nothing unless a setting asks,
+    so a connection pooler in front of Postgres that refuses unknown startup parameters still takes the others'."""
+    mode = settings.database_plan_cache_mode
+    return {} if mode == "auto" else {"plan_cache_mode": mode}
 
 
 #: How long stopping waits for the database pool's connections to come back (`close_pool`).
