@@ -12,7 +12,6 @@ Latencies come afterwards from the rows' own timestamps: intake's `accepted_at` 
 from __future__ import annotations
 
 import asyncio
-import re
 import statistics
 import time
 import uuid
@@ -24,6 +23,7 @@ import asyncpg
 import httpx
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 try:
     from shared.kafka.security import client_options
@@ -232,25 +232,26 @@ async def pg_inserts(dsn: str, n: int = 20_000) -> dict[str, float]:
         await conn.close()
 
 
-_BATCH_RECORDS = re.compile(r'^kafka_consumer_batch_records_(count|sum)\{consumer="([^"]+)"\} (\S+)$', re.MULTILINE)
-
-
 async def batch_records(urls: list[str]) -> dict[str, tuple[float, float]]:
     """Each consumer's handled batches and their records so far (`kafka_consumer_batch_records`, from the services'
-    `/metrics`); a service that does not answer (stopped) or predates the histogram adds nothing."""
-    found: dict[str, tuple[float, float]] = {}
+    `/metrics`, read with prometheus-client's own parser); a service that does not answer (stopped) or predates the
+    histogram adds nothing."""
+    found: dict[str, list[float]] = {}
     async with httpx.AsyncClient(timeout=10) as client:
         for url in urls:
             try:
                 text = (await client.get(f"{url}/metrics")).text
             except httpx.HTTPError:
                 continue
-            for kind, consumer, value in _BATCH_RECORDS.findall(text):
-                batches, records = found.get(consumer, (0.0, 0.0))
-                found[consumer] = (
-                    (batches + float(value), records) if kind == "count" else (batches, records + float(value))
-                )
-    return found
+            for family in text_string_to_metric_families(text):
+                if family.name != "kafka_consumer_batch_records":
+                    continue
+                for sample in family.samples:
+                    kind = sample.name.removeprefix(family.name)
+                    if kind in ("_count", "_sum"):
+                        counts = found.setdefault(sample.labels["consumer"], [0.0, 0.0])
+                        counts[kind == "_sum"] += sample.value
+    return {consumer: (batches, records) for consumer, (batches, records) in found.items()}
 
 
 def batch_fill(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> str:

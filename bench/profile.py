@@ -275,9 +275,9 @@ async def postgres_cpu_by_client(
     dsn: str, service_pids: dict[str, int], before: dict[int, float], after: dict[int, float]
 ) -> dict[str, float]:
     """Postgres's CPU over the window split by whose work it did: each backend by the service at its client end
-    (matched on the client's port), background processes by their kind (`autovacuum worker`, `checkpointer`, ...),
-    and `ended` for what processes that exited during the window used (the rest of Postgres's figure). Cheap: one
-    query and a look at each process, no statement logging. The bench's own connections count as `other`."""
+    (matched on the client's port), background processes by their kind (`autovacuum worker`, `checkpointer`, ...).
+    Processes that exited during the window are not here: the caller takes what they used from Postgres's figure.
+    Cheap: one query and a look at each process, no statement logging. The bench's own connections count as `other`."""
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch("SELECT pid, client_port, backend_type FROM pg_stat_activity")
