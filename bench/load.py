@@ -130,7 +130,7 @@ class Window:
 
 async def warm_up(stack: Stack, args: argparse.Namespace, wait: bool) -> int:
     """Consumer groups joined and the JVM's hot paths compiled before measuring; the complaints accepted so far."""
-    poster = Poster(stack.url("intake"), 8)
+    poster = Poster(stack.urls("intake"), 8)
     await poster.closed_loop(args.warmup, 0, 8)
     await poster.close()
     if wait:
@@ -143,7 +143,7 @@ async def warm_up(stack: Stack, args: argparse.Namespace, wait: bool) -> int:
 async def drain(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -> Window:
     warm = await warm_up(stack, args, wait=True)
     stack.halt(DOWNSTREAM)
-    poster = Poster(stack.url("intake"), args.concurrency)
+    poster = Poster(stack.urls("intake"), args.concurrency)
     posted_s = await poster.closed_loop(args.count, 0, args.concurrency)
     await poster.close()
     n = len(poster.accepted)
@@ -181,7 +181,7 @@ async def ingress(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -
     warm = await warm_up(stack, args, wait=False)
     window = Window(stack, args, ("intake",))
     await window.open()
-    poster = Poster(stack.url("intake"), args.concurrency)
+    poster = Poster(stack.urls("intake"), args.concurrency)
     elapsed = await poster.closed_loop(None, args.seconds, args.concurrency)
     await poster.close()
     n = len(poster.accepted)
@@ -189,7 +189,11 @@ async def ingress(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -
     out["cpu"] = await window.close(n)
     out["ingress_per_s"] = n / elapsed
     out["table"] += [
-        ("accepted (202), intake alone, closed loop", f"{n:,} in {elapsed:.1f} s, {args.concurrency} connections", ""),
+        (
+            "accepted (202), intake alone, closed loop",
+            f"{n:,} in {elapsed:.1f} s, {args.concurrency} connections to {args.intake_replicas} intake process(es)",
+            "",
+        ),
         ("refused posts", _refused(poster), "none"),
         ("ingress rate", f"{out['ingress_per_s']:,.0f} accepted/s", "≥ 800/s"),
     ]
@@ -200,7 +204,7 @@ async def latency(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -
     warm = await warm_up(stack, args, wait=True)
     window = Window(stack, args, SERVICES)
     await window.open()
-    poster = Poster(stack.url("intake"), args.concurrency)
+    poster = Poster(stack.urls("intake"), args.concurrency)
     elapsed = await poster.open_loop(args.rate, args.seconds)
     await poster.close()
     n = len(poster.accepted)
@@ -271,6 +275,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="latency: complaints offered per second")
     parser.add_argument("--seconds", type=float, default=30, help="ingress, latency: length of the window")
     parser.add_argument("--concurrency", type=int, default=32, help="connections of the closed-loop generator")
+    parser.add_argument(
+        "--intake-replicas", type=int, default=1, help="processes of intake, each on its own port (one uses one core)"
+    )
     parser.add_argument("--warmup", type=int, default=500, help="complaints sent through before measuring")
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for the platform to catch up")
     parser.add_argument("--profile", metavar="DIR", help="py-spy flame graphs of each service into DIR")
@@ -280,6 +287,7 @@ def main() -> None:
     stack = Stack()
     try:
         stack.start(("intake",) if args.mode == "ingress" else SERVICES)
+        stack.add_replicas("intake", args.intake_replicas)
         out = asyncio.run(run(args, stack))
     finally:
         stack.stop()

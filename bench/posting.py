@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,48 +60,54 @@ class TransportError(Exception):
     """The connection failed or closed before a whole answer came back (the post is retried)."""
 
 
-class KeepAlive:
-    """HTTP/1.1 POSTs over at most `connections` kept-alive connections to one `http://host:port`: the request
-    written in one piece, the answer read by its Content-Length (intake's JSON answers all carry one)."""
+Slot = tuple[tuple[str, int], tuple[asyncio.StreamReader, asyncio.StreamWriter] | None]
 
-    def __init__(self, base_url: str, connections: int) -> None:
-        host_port = base_url.removeprefix("http://").rstrip("/")
-        self.host, _, port = host_port.rpartition(":")
-        self.port = int(port)
-        self.idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter] | None] = asyncio.Queue()
-        for _ in range(connections):
-            self.idle.put_nowait(None)  # a slot: connected on first use
+
+class KeepAlive:
+    """HTTP/1.1 POSTs over at most `connections` kept-alive connections, spread evenly over the `http://host:port`
+    addresses given (a service's replicas, as a Service spreads connections over its pods): the request written in
+    one piece, the answer read by its Content-Length (intake's JSON answers all carry one)."""
+
+    def __init__(self, base_urls: str | Sequence[str], connections: int) -> None:
+        targets = []
+        for url in [base_urls] if isinstance(base_urls, str) else base_urls:
+            host, _, port = url.removeprefix("http://").rstrip("/").rpartition(":")
+            targets.append((host, int(port)))
+        self.idle: asyncio.Queue[Slot] = asyncio.Queue()
+        for n in range(connections):
+            self.idle.put_nowait((targets[n % len(targets)], None))  # a slot: connected on first use
         self.open: set[asyncio.StreamWriter] = set()
 
     async def post(self, path: str, payload: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        slot = await self.idle.get()
+        target, conn = await self.idle.get()
         kept = None
         try:
-            if slot is None:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
+            if conn is None:
+                reader, writer = await asyncio.open_connection(*target)
                 self.open.add(writer)
-                slot = reader, writer
-            status, body, keep = await self._exchange(*slot, path, payload, headers)
-            kept = slot if keep else None
+                conn = reader, writer
+            status, body, keep = await self._exchange(*conn, target, path, payload, headers)
+            kept = conn if keep else None
             return status, body
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             raise TransportError(repr(exc)) from exc
         finally:  # also when cancelled (a timeout): a connection mid-answer is closed, its slot given back
             if kept is None:
-                self._drop(slot)
-            self.idle.put_nowait(kept)
+                self._drop(conn)
+            self.idle.put_nowait((target, kept))
 
     async def _exchange(
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        target: tuple[str, int],
         path: str,
         payload: bytes,
         headers: dict[str, str],
     ) -> tuple[int, bytes, bool]:
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {target[0]}:{target[1]}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\n{head}\r\n".encode()
             + payload
         )
@@ -112,10 +119,10 @@ class KeepAlive:
         body = await reader.readexactly(int(fields["content-length"]))
         return int(status_line.split(" ", 2)[1]), body, fields.get("connection", "").lower() != "close"
 
-    def _drop(self, slot: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:
-        if slot is not None:
-            self.open.discard(slot[1])
-            slot[1].close()
+    def _drop(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:
+        if conn is not None:
+            self.open.discard(conn[1])
+            conn[1].close()
 
     async def aclose(self) -> None:
         for writer in list(self.open):
@@ -126,7 +133,7 @@ class KeepAlive:
 class Poster:
     """Posts complaints; `accepted` maps complaint id → wall time of the 202, `refused` counts the rest."""
 
-    def __init__(self, intake: str, connections: int) -> None:
+    def __init__(self, intake: str | Sequence[str], connections: int) -> None:
         self.client = KeepAlive(intake, connections)
         self.rng, self.pool = random.Random(), texts()
         self.accepted: dict[str, float] = {}

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -44,6 +45,8 @@ class Stack:
         config.services = tuple(spec for spec in config.services if spec.name in SERVICES)
         self.platform = Platform(config, out=(self.workdir / "runner.out").open("w"))
         self.all = dict(self.platform.services)
+        #: Further processes of a service (`add_replicas`), by label: "intake#2", ...
+        self.replicas: dict[str, Any] = {}
 
     def start(self, first: Iterable[str] = SERVICES) -> None:
         """Infrastructure, migrations, the demo assets, then the `first` services only (ready on return)."""
@@ -68,6 +71,25 @@ class Stack:
         """Start these services (their consumers begin as soon as they are up; `await_ready` waits for /readyz)."""
         for name in names:
             self.platform._spawn(self.all[name])
+
+    def add_replicas(self, name: str, count: int) -> None:
+        """Run `count` processes of a service in all, as a deployment's replicas: each further one listens on a port of
+        its own (the load generator spreads its connections over `urls(name)`, as a Service spreads them over pods)
+        and is ready on return. Why: one process of a service uses at most one core, whatever the machine has."""
+        from embedded.platform import _ServiceProcess
+
+        primary = self.all[name]
+        deadline = time.monotonic() + 90
+        for n in range(2, count + 1):
+            replica = _ServiceProcess(primary.spec, 0, self.workdir / f"{name}-{n}.log")
+            self.platform._listen(replica)
+            self.platform._spawn(replica)
+            self.platform._await_ready(replica, deadline)
+            self.replicas[f"{name}#{n}"] = replica
+
+    def urls(self, name: str) -> list[str]:
+        """Every process of the service: the first, then its replicas."""
+        return [self.all[name].url, *(r.url for label, r in self.replicas.items() if label.split("#")[0] == name)]
 
     def await_ready(self, names: Iterable[str]) -> None:
         deadline = time.monotonic() + 90
@@ -96,8 +118,9 @@ class Stack:
         return self.all[name].url
 
     def pids(self) -> dict[str, int]:
-        """The running services' process ids."""
-        return {n: s.proc.pid for n, s in self.all.items() if s.proc is not None and s.proc.poll() is None}
+        """The running services' process ids, replicas under their labels ("intake#2")."""
+        running = {**self.all, **self.replicas}
+        return {n: s.proc.pid for n, s in running.items() if s.proc is not None and s.proc.poll() is None}
 
     def postgres_log(self) -> Path:
         return self.platform.postgres.log_path
@@ -105,7 +128,7 @@ class Stack:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU used so far by each service, the broker, Postgres (every backend, reaped ones too) and the bench
         process itself (the load generator)."""
-        services = {pid: name for name, pid in self.pids().items()}
+        services = {pid: name.split("#")[0] for name, pid in self.pids().items()}  # a replica counts as its service
         me = psutil.Process()
         own = me.cpu_times()
         used: dict[str, float] = {"generator": own.user + own.system}
@@ -132,9 +155,17 @@ class Stack:
         """Stop everything and delete the data folder."""
         import shutil
 
+        from embedded._process import terminate_process
+
+        for replica in self.replicas.values():  # the platform does not know them
+            if replica.proc is not None:
+                with contextlib.suppress(Exception):
+                    terminate_process(replica.proc, timeout=15)
+            if replica.listener is not None:
+                replica.listener.close()
         with contextlib.suppress(Exception):
             self.platform.shutdown()
-        for svc in self.all.values():
+        for svc in [*self.all.values(), *self.replicas.values()]:
             if svc.proc is not None and svc.proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(svc.proc.pid, signal.SIGKILL)
