@@ -90,7 +90,9 @@ COMPLAINT_CONTACT = Subscription(
     description="Restricted contact data, kept by complaint id: shown to the staff who work the case (a department's, "
     "its crew, agents, supervisors), each read logged.",
     batch_size=500,
+    # Batched: the batch's customer keys in one query, its contacts in one statement (`contacts.keep`).
     handler=contacts.keep,
+    batched=True,
 )
 
 ERASURES = Subscription(

@@ -474,10 +474,12 @@ class FakeDispatchRepository:
     async def cases(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Case]:
         return {i: self.state.cases[i] for i in complaint_ids if i in self.state.cases}
 
-    async def add_contact(self, contact: Contact) -> None:
-        kept = self.state.contacts.get(contact.complaint_id)
-        if kept is None or kept.received_at < contact.received_at:
-            self.state.contacts[contact.complaint_id] = contact
+    async def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        assert len({c.complaint_id for c in contacts}) == len(contacts), "one statement cannot update a row twice"
+        for contact in contacts:
+            kept = self.state.contacts.get(contact.complaint_id)
+            if kept is None or kept.received_at < contact.received_at:
+                self.state.contacts[contact.complaint_id] = contact
 
     async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]:
         return {i: self.state.contacts[i] for i in complaint_ids if i in self.state.contacts}

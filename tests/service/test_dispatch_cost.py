@@ -12,20 +12,21 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
 from services.dispatch.classification import load_rules
-from services.dispatch.handlers import route
+from services.dispatch.handlers import contacts, route
 from services.dispatch.handlers.context import DispatchContext
 from services.dispatch.repository import PostgresDispatchRepository
-from shared.contracts import ComplaintReceived
+from shared.contracts import ComplaintContact, ComplaintReceived
 from shared.db import create_pool, transactions
 from shared.handling import Door
 from shared.sla import load_sla_table
-from tests.support.dispatch import received
+from tests.support.dispatch import contact_for, received
 from tests.support.infrastructure import Infrastructure
 
 _SENDS = ("execute", "executemany", "fetch", "fetchrow", "fetchval", "copy_records_to_table")
@@ -149,3 +150,43 @@ async def test_dependent_complaints_in_one_batch_on_postgres(pool: asyncpg.Pool)
         [c.complaint_id for c in callers[:2]],
     )
     assert merged == 2
+
+
+async def test_a_batch_of_contacts_is_one_statement_and_each_complaint_keeps_its_latest(pool: asyncpg.Pool) -> None:
+    """`complaint.contact` batched (issue 27): 50 contacts in one INSERT, not 50. In the batch, a complaint's
+    correction (a later contact) replaces its first whichever comes first, and a contact redelivered under a new event
+    id at the time already kept changes nothing — as one at a time."""
+    context = DispatchContext(rules=load_rules(), sla=load_sla_table())
+    complaints = [_walk_complaint(i) for i in range(50)]
+    first = [contact_for(e) for e in complaints]
+    counts: Counter[str] = Counter()
+    door = Door(transactions(pool, lambda conn: PostgresDispatchRepository(CountingConnection(conn, counts))), context)
+    await door.batch(contacts.keep, first, consumer=f"cost-{uuid.uuid4().hex[:6]}")
+    inserts = {sql: n for sql, n in counts.items() if "dispatch.contacts" in sql}
+    assert inserts == {"INSERT INTO dispatch.contacts": 1}, counts
+
+    a, b = complaints[0], complaints[1]
+    later = first[0].occurred_at + timedelta(minutes=5)
+    correction_a = _at(contact_for(a, phone="13800000001"), later)
+    correction_b = _at(contact_for(b, phone="13800000002"), later)
+    stale_b = _at(contact_for(b, phone="13800000003"), first[1].occurred_at - timedelta(minutes=5))
+    same_time_a = _at(contact_for(a, phone="13800000004"), later)
+    # a: the correction, then another at the same time (stays the correction); b: the correction after an older one.
+    await door.batch(
+        contacts.keep, [correction_a, stale_b, same_time_a, correction_b], consumer=f"cost-{uuid.uuid4().hex[:6]}"
+    )
+    phones = dict(
+        await pool.fetch(
+            "SELECT complaint_id, phone FROM dispatch.contacts WHERE complaint_id = ANY($1::uuid[])",
+            [a.complaint_id, b.complaint_id, complaints[2].complaint_id],
+        )
+    )
+    assert phones == {
+        a.complaint_id: "13800000001",
+        b.complaint_id: "13800000002",
+        complaints[2].complaint_id: "13912345678",
+    }
+
+
+def _at(event: ComplaintContact, occurred_at: datetime) -> ComplaintContact:
+    return event.model_copy(update={"occurred_at": occurred_at})

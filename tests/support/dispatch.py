@@ -179,7 +179,7 @@ class DispatchDriver:
         await self.door.each(route.reopened, batch, consumer=consumer)
 
     async def keep_contacts(self, batch: list[ComplaintContact], *, consumer: str) -> None:
-        await self.door.each(contacts.keep, batch, consumer=consumer)
+        await self.door.batch(contacts.keep, batch, consumer=consumer)
 
     async def department_update(self, update: DepartmentUpdate) -> None:
         """A department system's update, as its consumer group hands it over (refusals raised as they are)."""

@@ -19,27 +19,41 @@ from services.dispatch.handlers.context import DispatchWork
 from services.dispatch.model import Actor, Case, Contact, ContactRead, CustomerDetails, complaint_key
 from shared.contracts import ComplaintContact, SubjectErased
 from shared.logging import get_logger
-from shared.subject_keys import opened_contact
+from shared.subject_keys import opened_contact, sealed_customers
 
 log = get_logger(__name__)
 
 
-async def keep(event: ComplaintContact, work: DispatchWork) -> None:
-    """A complaint's contact (the door hands each event over once); an erased customer's is not kept."""
+async def keep(events: Sequence[ComplaintContact], work: DispatchWork) -> None:
+    """A batch of complaints' contacts (the door's first deliveries) in one statement: the batch's customer keys read
+    in one query, each complaint's latest contact kept (a later one, intake's correction, replaces an earlier; the
+    first of equal times stays, as one at a time), an erased customer's not at all."""
+    await work.context.keys.preload(sealed_customers(events))
+    latest: dict[uuid.UUID, Contact] = {}
+    for event in events:
+        contact = await _opened(event, work)
+        if contact is None:
+            continue
+        kept = latest.get(contact.complaint_id)
+        if kept is None or kept.received_at < contact.received_at:
+            latest[contact.complaint_id] = contact
+    await work.repo.add_contacts(list(latest.values()))
+
+
+async def _opened(event: ComplaintContact, work: DispatchWork) -> Contact | None:
+    """The contact as dispatch keeps it; None for an erased customer (nothing of them is kept)."""
     p = await opened_contact(event.payload, work.context.keys)
     if p is None:
-        return
-    await work.repo.add_contact(
-        Contact(
-            complaint_id=p.complaint_id,
-            reference_no=p.reference_no,
-            name=p.name,
-            phone=p.phone,
-            email=p.email,
-            wechat_openid=p.wechat_openid,
-            preferred_contact=p.preferred_contact.value,
-            received_at=event.occurred_at,
-        )
+        return None
+    return Contact(
+        complaint_id=p.complaint_id,
+        reference_no=p.reference_no,
+        name=p.name,
+        phone=p.phone,
+        email=p.email,
+        wechat_openid=p.wechat_openid,
+        preferred_contact=p.preferred_contact.value,
+        received_at=event.occurred_at,
     )
 
 

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 
 from services.dispatch.model import Contact, ContactRead
 from services.dispatch.repository.rows import CONTACT_COLUMNS, READ_COLUMNS, Rows, placeholders
+from shared.db import recordset_json
 
 
 class ContactTables(Rows):
     """`dispatch.contacts` and `dispatch.contact_access_log`."""
 
-    async def add_contact(self, contact: Contact) -> None:
-        values = asdict(contact)
-        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in values if column != "complaint_id")
+    async def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        """A batch's contacts in one statement, at most one per complaint (the caller keeps each complaint's latest:
+        one statement cannot update a row twice). A contact replaces the one kept only when it is later."""
+        if not contacts:
+            return
+        updates = ", ".join(f"{f.name} = EXCLUDED.{f.name}" for f in fields(Contact) if f.name != "complaint_id")
         await self.conn.execute(
-            f"INSERT INTO dispatch.contacts ({', '.join(values)}) VALUES ({placeholders(len(values))}) "
+            f"INSERT INTO dispatch.contacts ({CONTACT_COLUMNS}) SELECT {CONTACT_COLUMNS} "
+            "FROM jsonb_populate_recordset(NULL::dispatch.contacts, $1::text::jsonb) "
             f"ON CONFLICT (complaint_id) DO UPDATE SET {updates} WHERE contacts.received_at < EXCLUDED.received_at",
-            *values.values(),
+            recordset_json(contacts),
         )
 
     async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]:

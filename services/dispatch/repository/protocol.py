@@ -266,9 +266,9 @@ class DispatchRepository(Protocol):
     async def cases(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Case]:
         """The cases of these complaints (a queue page's), by complaint id; unknown ids are left out."""
 
-    async def add_contact(self, contact: Contact) -> None:
-        """Keep a complaint's contact data; a later one for the same complaint (intake's correction) replaces it, an
-        earlier or the same one (redelivered, replayed) changes nothing."""
+    async def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        """Keep complaints' contact data, at most one per complaint; a later one for the same complaint (intake's
+        correction) replaces the one kept, an earlier or the same one (redelivered, replayed) changes nothing."""
 
     async def contacts(self, complaint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Contact]: ...
 
