@@ -187,3 +187,33 @@ async def test_an_invalid_notice_overturned_in_its_batch_or_a_later_one_is_dropp
 def _own(tally: Tally) -> int:
     """Followup's own statements: without the door's processed-event mark and the outbox (shared/)."""
     return sum(n for sql, n in tally.statements.items() if not sql.startswith("door: "))
+
+
+async def test_a_batch_of_serious_assignments_tells_management_in_one_statement(db: asyncpg.Pool) -> None:
+    """Serious and emergency cases' management notices (two each: the department's manager and leadership) are
+    recorded for the whole batch of `workorder.assigned` in one INSERT — they had been one per message, a quarter of
+    a drain's cases being serious — and every one of them is kept and published."""
+    context = FollowupContext(
+        clocks=ClockRules(SLA),
+        notifier=Notifier(Templates(), "en", ZoneInfo(SLA.config.timezone)),
+        callbacks=CallbackPolicy(max_attempts=3, retry_interval=timedelta(hours=2)),
+    )
+    orders = [new_order() for _ in range(50)]
+    severities = ["serious", "emergency", "normal"]
+    batch = [assigned(o, severity=severities[i % 3], at=datetime.now(UTC)) for i, o in enumerate(orders)]
+    tally = Tally()
+    await _deliver(Door(counting(db, tally), context), consumers.WORK_ORDERS, batch)
+    assert tally.statements["INSERT INTO followup.notifications"] == 1, dict(tally.statements)
+    told = await db.fetch(
+        "SELECT complaint_id, count(*) AS n FROM followup.notifications "
+        "WHERE template_id = 'serious_case_opened' AND complaint_id = ANY($1::uuid[]) GROUP BY complaint_id",
+        [o.complaint_id for o in orders],
+    )
+    serious = {o.complaint_id for i, o in enumerate(orders) if i % 3 != 2}
+    assert {r["complaint_id"]: r["n"] for r in told} == dict.fromkeys(serious, 2)
+    published = await db.fetchval(
+        "SELECT count(*) FROM followup.outbox WHERE key = ANY($1::text[]) AND headers->>'event_type' = "
+        "'notification.requested'",
+        [str(c) for c in serious],
+    )
+    assert published == 2 * len(serious)

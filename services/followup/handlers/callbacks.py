@@ -103,6 +103,5 @@ async def start_callback(
     plans = work.context.clocks.callback_clocks(callback.complaint_id, callback.callback_id, at, due_at, ladder)
     if not await work.repo.add_callback(callback):
         return None
-    for plan in plans:
-        await work.repo.schedule(plan)
+    await work.repo.schedule_all(plans)
     return events.callback_scheduled(callback, correlation_id=event.correlation_id, causation_id=event.event_id)

@@ -36,8 +36,7 @@ async def track_all(events: Sequence[WorkOrderAssigned], work: FollowupWork) -> 
             first.setdefault(order.work_order_id, order)
     await _hold_to_partner_deadlines(first, work)
     await work.repo.schedule_all([plan for o in first.values() for plan in work.context.clocks.work_order_clocks(o)])
-    for order in first.values():
-        await serious_cases.tell_management(order, work)
+    await serious_cases.tell_management(first.values(), work)
 
 
 async def _hold_to_partner_deadlines(orders: dict[uuid.UUID, TrackedWorkOrder], work: FollowupWork) -> None:

@@ -35,8 +35,9 @@ async def hold(event: CorrectiveActionSet, work: FollowupWork) -> None:
     )
     if not await work.repo.add_corrective_action(action) or p.status != "open":
         return
-    for plan in work.context.clocks.corrective_action_clock(p.complaint_id, p.action_id, p.at, p.deadline):
-        await work.repo.schedule(plan)
+    await work.repo.schedule_all(
+        work.context.clocks.corrective_action_clock(p.complaint_id, p.action_id, p.at, p.deadline)
+    )
     log.info("corrective action held to its deadline", action_id=str(p.action_id))
 
 

@@ -129,8 +129,7 @@ async def _call(p: Arrival, reason: str, work: FollowupWork) -> None:
     )
     if not await work.repo.add_duty_call(call):
         return
-    for plan in clocks.duty_manager_clock(p.complaint_id, p.accepted_at):
-        await work.repo.schedule(plan)
+    await work.repo.schedule_all(clocks.duty_manager_clock(p.complaint_id, p.accepted_at))  # one statement
     log.info("duty manager called", reason=reason)
     work.emit(events.duty_manager_called(call))
     params = notifier.stage_params(
