@@ -98,13 +98,8 @@ class Stack:
 
     def halt(self, names: Iterable[str]) -> None:
         """Stop these services as the platform does (SIGTERM, they finish in-flight work and leave their groups)."""
-        from embedded._process import terminate_process
-
         for name in names:
-            svc = self.all[name]
-            if svc.proc is not None:
-                terminate_process(svc.proc, timeout=15)
-                svc.proc = None
+            _terminate(self.all[name])
 
     @property
     def dsn(self) -> str:
@@ -155,12 +150,9 @@ class Stack:
         """Stop everything and delete the data folder."""
         import shutil
 
-        from embedded._process import terminate_process
-
         for replica in self.replicas.values():  # the platform does not know them
-            if replica.proc is not None:
-                with contextlib.suppress(Exception):
-                    terminate_process(replica.proc, timeout=15)
+            with contextlib.suppress(Exception):
+                _terminate(replica)
             if replica.listener is not None:
                 replica.listener.close()
         with contextlib.suppress(Exception):
@@ -170,3 +162,12 @@ class Stack:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(svc.proc.pid, signal.SIGKILL)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _terminate(svc: Any) -> None:
+    """One service process stopped as the platform stops it (SIGTERM, then the grace, then SIGKILL)."""
+    from embedded._process import terminate_process
+
+    if svc.proc is not None:
+        terminate_process(svc.proc, timeout=15)
+        svc.proc = None

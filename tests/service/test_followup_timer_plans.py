@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from tests.support.databases import scratch_database, service_migrated
+from tests.support.databases import generic_plan, scratch_database, service_migrated
 from tests.support.infrastructure import Infrastructure
 
 #: A grown table: timers of 4,000 work orders (warning and breach of two stages), analysed as autovacuum would.
@@ -39,12 +39,6 @@ async def timers(migrated: Infrastructure) -> AsyncIterator[asyncpg.Connection]:
             await conn.close()
 
 
-async def _plan(conn: asyncpg.Connection, statement: str, *args: object) -> str:
-    """The generic plan a prepared statement keeps (asyncpg prepares each statement once per connection)."""
-    await conn.execute("SET plan_cache_mode = force_generic_plan")
-    return "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {statement}", *args))
-
-
 @pytest.mark.parametrize(
     ("statement", "index"),
     [
@@ -69,6 +63,6 @@ async def test_a_cases_or_a_work_orders_timers_are_found_by_index(
     timers: asyncpg.Connection, statement: str, index: str
 ) -> None:
     args: tuple[object, ...] = (uuid.uuid4(),) if statement.startswith("SELECT") else (uuid.uuid4(), ["resolve"])
-    plan = await _plan(timers, statement, *args)
+    plan = await generic_plan(timers, statement, *args)
     assert index in plan, plan
     assert "Seq Scan" not in plan, plan

@@ -23,7 +23,7 @@ from services.intake.repository import _REMATCH, _STORE
 from services.intake.settings import IntakeSettings
 from shared.runtime import close_pool, connect_with_retry
 from shared.settings import ServiceSettings
-from tests.support.databases import scratch_database, service_migrated
+from tests.support.databases import generic_plan, scratch_database, service_migrated
 from tests.support.infrastructure import Infrastructure
 
 
@@ -43,16 +43,10 @@ async def empty_intake(empty_intake_url: str) -> AsyncIterator[asyncpg.Connectio
         await conn.close()
 
 
-async def _generic_plan(conn: asyncpg.Connection, statement: str, *args: object) -> str:
-    """The plan a sixth run of `statement` would keep on these tables."""
-    await conn.execute("SET plan_cache_mode = force_generic_plan")
-    return "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {statement}", *args))
-
-
 async def test_the_plan_cached_on_empty_tables_scans_no_table_whole(empty_intake: asyncpg.Connection) -> None:
     now = datetime.now(UTC)
     keys = [("account", "HT-000001"), ("phone", "f" * 64), ("address", "heping|长青小区|3|2|301")]
-    plan = await _generic_plan(
+    plan = await generic_plan(
         empty_intake,
         _STORE,
         uuid.uuid4(),
@@ -80,7 +74,7 @@ async def test_the_rematch_of_a_racing_first_complaint_scans_no_table_whole(empt
     """The submission's other statement that looks keys up (only when two first complaints race): its join is
     planned by the primary key even on empty tables, as it stands."""
     kinds, keys = ["account", "phone"], ["HT-000001", "f" * 64]
-    plan = await _generic_plan(
+    plan = await generic_plan(
         empty_intake, _REMATCH, uuid.uuid4(), kinds, keys, [RANKS[k] for k in kinds], uuid.uuid4(), True, 4
     )
     assert "customer_keys_pkey" in plan, plan

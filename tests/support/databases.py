@@ -48,3 +48,10 @@ async def scratch_database(
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+async def generic_plan(conn: asyncpg.Connection, statement: str, *args: object) -> str:
+    """The plan a prepared statement keeps once Postgres settles on its generic plan (asyncpg prepares each statement
+    once per connection; after five runs `auto` keeps the generic one): what a service's hot statement really runs."""
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
+    return "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {statement}", *args))
